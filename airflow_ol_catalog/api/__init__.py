@@ -1,0 +1,1 @@
+"""The catalog's FastAPI application, mounted by the plugin at /ol-catalog."""

@@ -1,0 +1,63 @@
+"""Builds the FastAPI application the plugin mounts at /ol-catalog."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from airflow_ol_catalog import __version__
+
+log = logging.getLogger(__name__)
+
+BENCHMARK_ENV = "OL_CATALOG_BENCHMARK_ROUTES"
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    body = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _query_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = [
+        {"path": ".".join(str(part) for part in err.get("loc", ())), "message": err.get("msg", "invalid")}
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{p['path']}: {p['message']}" for p in problems)
+    return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
+
+
+async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+    log.warning("catalog database unavailable: %s", exc)
+    return JSONResponse(
+        {"detail": "the catalog database is momentarily unavailable; retry later"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def create_app() -> FastAPI:
+    from airflow_ol_catalog.api import events, health, ingest
+    from airflow_ol_catalog.config import load_settings
+
+    app = FastAPI(
+        title="OpenLineage catalog",
+        version=__version__,
+        description="OpenLineage ingestion and lineage catalog inside Apache Airflow.",
+    )
+    app.state.settings = load_settings()
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _query_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.include_router(ingest.router)
+    app.include_router(events.router)
+    app.include_router(health.router)
+    if os.environ.get(BENCHMARK_ENV) == "1":
+        from airflow_ol_catalog.api import benchmark
+
+        app.include_router(benchmark.router)
+    return app

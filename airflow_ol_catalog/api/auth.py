@@ -1,0 +1,129 @@
+"""Who is calling: a catalog token (machine producers) or an Airflow login (JWT or UI cookie).
+
+Every route declares one of the dependencies below; nothing under /ol-catalog is protected by
+Airflow automatically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+import anyio
+from fastapi import Depends, HTTPException, Request
+
+from airflow_ol_catalog.ingest.tokens import Token, looks_like_catalog_token, verify_token
+from airflow_ol_catalog.store.engine import get_engine, read_connection
+
+COOKIE = "_token"
+TOKEN_CACHE_SECONDS = 5.0  # a revoked token stops working within this time
+
+
+@dataclass(frozen=True)
+class Principal:
+    token: Token | None = None
+    user_name: str | None = None
+
+    @property
+    def token_id(self) -> int | None:
+        return self.token.id if self.token else None
+
+    def allows_namespace(self, name: str) -> bool:
+        return self.token is None or self.token.allows_namespace(name)
+
+    @property
+    def name(self) -> str:
+        return f"token:{self.token.name}" if self.token else f"user:{self.user_name}"
+
+
+class _TokenCache:
+    """Verified tokens for a few seconds, so the hot path does not read the token table per event."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Token | None]] = {}
+        self._lock = threading.Lock()
+
+    async def verify(self, secret: str) -> Token | None:
+        key = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+        entry = self._entries.get(key)
+        now = time.monotonic()
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        found = await anyio.to_thread.run_sync(self._lookup, secret)
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key] = (now + TOKEN_CACHE_SECONDS, found)
+        return found
+
+    @staticmethod
+    def _lookup(secret: str) -> Token | None:
+        with read_connection(get_engine()) as conn:
+            return verify_token(conn, secret)
+
+
+token_cache = _TokenCache()
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _credential(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise _unauthorized("Authorization header must be 'Bearer <token>'")
+        return value.strip()
+    return request.cookies.get(COOKIE)
+
+
+async def _airflow_user(credential: str):
+    from airflow.api_fastapi.core_api.security import resolve_user_from_token
+
+    try:
+        return await resolve_user_from_token(credential)
+    except HTTPException:
+        raise _unauthorized("the token is neither a catalog token nor a valid Airflow login") from None
+
+
+def _asset_access(user, method: str) -> bool:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import AssetDetails
+
+    return get_auth_manager().is_authorized_asset(method=method, details=AssetDetails(), user=user)
+
+
+async def _principal(request: Request, token_allowed, method: str, purpose: str) -> Principal:
+    credential = _credential(request)
+    if not credential:
+        raise _unauthorized(f"{purpose} needs a catalog token or an Airflow login (Authorization: Bearer <token>)")
+    if looks_like_catalog_token(credential):
+        token = await token_cache.verify(credential)
+        if token is None:
+            raise _unauthorized("unknown or revoked catalog token")
+        if not token_allowed(token):
+            raise HTTPException(403, f"token {token.name!r} is not allowed to {purpose}")
+        return Principal(token=token)
+    user = await _airflow_user(credential)
+    if not _asset_access(user, method):
+        raise HTTPException(403, f"Airflow user {user.get_name()!r} may not {purpose} (needs {method} on assets)")
+    return Principal(user_name=user.get_name())
+
+
+async def ingest_principal(request: Request) -> Principal:
+    """Send events: any active catalog token, or an Airflow user who may edit assets."""
+    return await _principal(request, lambda token: True, "PUT", "send events")
+
+
+async def read_principal(request: Request) -> Principal:
+    """Read the catalog: a catalog token with read access, or an Airflow user who may read assets."""
+    return await _principal(request, lambda token: token.can_read, "GET", "read the catalog")
+
+
+IngestAuth = Annotated[Principal, Depends(ingest_principal)]
+ReadAuth = Annotated[Principal, Depends(read_principal)]

@@ -1,0 +1,159 @@
+"""POST /api/v1/lineage and /api/v1/lineage/batch: where producers send OpenLineage events."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from airflow_ol_catalog.api.auth import IngestAuth, Principal
+from airflow_ol_catalog.api.body import read_json_body
+from airflow_ol_catalog.api.schemas import BatchResult, ErrorBody, EventReceipt
+from airflow_ol_catalog.config import CatalogSettings
+from airflow_ol_catalog.events import BodyError, EventInvalid, Problem, validate_event
+from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission
+from airflow_ol_catalog.ingest.writer import CatalogUnavailable, get_writer
+from airflow_ol_catalog.store.engine import get_engine
+
+RETRY_AFTER_SECONDS = "5"
+
+router = APIRouter(tags=["ingest"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not readable JSON (the message says where)."},
+    401: {"model": ErrorBody, "description": "No token, or an unknown or revoked one."},
+    403: {"model": ErrorBody, "description": "The token may not send events to this namespace."},
+    413: {"model": ErrorBody, "description": "The body is over `[ol_catalog] max_body_bytes`."},
+    415: {"model": ErrorBody, "description": "The body is not JSON, or uses an unsupported Content-Encoding."},
+    422: {"model": ErrorBody, "description": "Not a valid OpenLineage event; `errors` lists each problem."},
+    503: {"model": ErrorBody, "description": "The database is momentarily unavailable; retry after `Retry-After`."},
+}
+
+
+def _settings(request: Request) -> CatalogSettings:
+    return request.app.state.settings
+
+
+def _invalid(problems) -> HTTPException:
+    detail = "not a valid OpenLineage event: " + "; ".join(f"{p.path}: {p.message}" for p in problems[:5])
+    return HTTPException(422, {"detail": detail, "errors": [p.as_dict() for p in problems]})
+
+
+def _unavailable(exc: CatalogUnavailable) -> HTTPException:
+    return HTTPException(
+        503, f"the catalog database is momentarily unavailable, nothing was stored: {exc}", headers={"Retry-After": RETRY_AFTER_SECONDS}
+    )
+
+
+def _submission(payload: Any, principal: Principal) -> Submission:
+    """Validate one decoded event for this caller; raise HTTPException with the status it deserves."""
+    try:
+        ol_event = validate_event(payload)
+    except EventInvalid as exc:
+        raise _invalid(exc.problems) from None
+    if not principal.allows_namespace(ol_event.owner_namespace):
+        raise HTTPException(403, f"{principal.name} may not send events to namespace {ol_event.owner_namespace!r}")
+    try:
+        return Submission.of(ol_event, principal.token_id)
+    except BodyError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+async def _store(request: Request, submissions: list[Submission]) -> list[Receipt | Refusal]:
+    settings = _settings(request)
+    writer = get_writer(get_engine(), settings.unknown_namespace_policy)
+    try:
+        return await asyncio.wrap_future(writer.submit(submissions))
+    except CatalogUnavailable as exc:
+        raise _unavailable(exc) from None
+
+
+async def post_event(request: Request, principal: IngestAuth) -> EventReceipt | JSONResponse:
+    """Store one OpenLineage event (RunEvent, DatasetEvent or JobEvent), sent as the raw JSON body.
+
+    Auth: a catalog token (`Authorization: Bearer olc_...`) or an Airflow login allowed to edit assets.
+    The answer is sent after the event is committed. Re-sending an event that is already stored
+    answers 201 with `duplicate: true` and stores nothing.
+    """
+    settings = _settings(request)
+    payload = await read_json_body(request, settings.max_body_bytes, settings.max_json_depth)
+    outcome = (await _store(request, [_submission(payload, principal)]))[0]
+    if isinstance(outcome, Refusal):
+        raise HTTPException(outcome.status, outcome.reason)
+    return JSONResponse(outcome.as_dict(), status_code=201)
+
+
+async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
+    """Store a JSON array of OpenLineage events; each is accepted or refused on its own.
+
+    Auth: as for a single event. 200 when every event was stored (or was a duplicate), 207 when
+    some failed (`failed_events` gives each one's index, reason and whether a retry can help),
+    422 when none could be stored. Stored events are committed even when others fail.
+    """
+    settings = _settings(request)
+    payload = await read_json_body(request, settings.max_body_bytes, settings.max_json_depth)
+    if not isinstance(payload, list):
+        raise _invalid([Problem("$", "expected a JSON array of events (send single events to /api/v1/lineage)")])
+    if len(payload) > settings.max_batch_events:
+        raise HTTPException(
+            413, f"the batch holds {len(payload)} events, more than the limit of {settings.max_batch_events} ([ol_catalog] max_batch_events); split it"
+        )
+    failed: list[dict] = []
+    submissions: list[Submission] = []
+    indexes: list[int] = []
+    for index, item in enumerate(payload):
+        try:
+            submissions.append(_submission(item, principal))
+            indexes.append(index)
+        except HTTPException as exc:
+            reason = exc.detail["detail"] if isinstance(exc.detail, dict) else exc.detail
+            failed.append({"index": index, "reason": reason, "retriable": False})
+    outcomes = await _store(request, submissions) if submissions else []
+    duplicates = 0
+    for index, outcome in zip(indexes, outcomes):
+        if isinstance(outcome, Refusal):
+            failed.append({"index": index, "reason": outcome.reason, "retriable": outcome.retriable})
+        elif outcome.duplicate:
+            duplicates += 1
+    failed.sort(key=lambda item: item["index"])
+    successful = len(payload) - len(failed)
+    status = "success" if not failed else "partial_success" if successful else "failure"
+    body = BatchResult.model_validate(
+        {
+            "status": status,
+            "summary": {"received": len(payload), "successful": successful, "duplicates": duplicates, "failed": len(failed)},
+            "failed_events": failed,
+        }
+    )
+    code = 200 if not failed else 207 if successful else 422
+    return JSONResponse(body.model_dump(), status_code=code)
+
+
+_SINGLE_PATHS = (
+    ("/api/v1/lineage", True),
+    # Paths that producers already configured for other catalogs use, served under our prefix.
+    ("/events/openlineage/generic-openlineage/api/v1/lineage", False),
+    ("/open_lineage_event/", False),
+)
+for _path, _documented in _SINGLE_PATHS:
+    router.add_api_route(
+        _path,
+        post_event,
+        methods=["POST"],
+        status_code=201,
+        response_model=EventReceipt,
+        responses=_ERRORS,
+        include_in_schema=_documented,
+        summary="Send one OpenLineage event",
+        operation_id="post_event" if _documented else None,
+    )
+router.add_api_route(
+    "/api/v1/lineage/batch",
+    post_batch,
+    methods=["POST"],
+    response_model=BatchResult,
+    responses={**_ERRORS, 207: {"model": BatchResult, "description": "Some events were stored, some failed."}},
+    summary="Send an array of OpenLineage events",
+)

@@ -1,0 +1,57 @@
+"""Response models: they make the OpenAPI document the API reference."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    path: str = Field(description="Where in the event, e.g. `run.runId` or `inputs[0].name`; `$` is the whole event.")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    errors: list[Problem] | None = None
+
+
+class EventReceipt(BaseModel):
+    eventId: int = Field(description="Id of the event in the catalog's event log.")
+    namespace: str = Field(description="The namespace the event belongs to (job namespace, or dataset namespace).")
+    duplicate: bool = Field(description="True when the same event (same canonical JSON) was stored before.")
+    quarantined: bool = Field(description="True when the namespace is not registered and the event waits in quarantine.")
+    kind: Literal["run", "dataset", "job"]
+    eventType: str | None
+    runId: str | None
+
+
+class FailedEvent(BaseModel):
+    index: int = Field(description="Position of the event in the request array.")
+    reason: str
+    retriable: bool = Field(description="True when sending the same event again later may succeed.")
+
+
+class BatchSummary(BaseModel):
+    received: int
+    successful: int
+    duplicates: int
+    failed: int
+
+
+class BatchResult(BaseModel):
+    status: Literal["success", "partial_success", "failure"]
+    summary: BatchSummary
+    failed_events: list[FailedEvent]
+
+
+class EventsPage(BaseModel):
+    events: list[dict[str, Any]] = Field(description="Raw OpenLineage events, as stored (canonical JSON).")
+    totalCount: int
+
+
+class Health(BaseModel):
+    status: Literal["healthy", "unhealthy"]
+    database: str
+    migrations: str

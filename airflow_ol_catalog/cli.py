@@ -1,0 +1,77 @@
+"""`airflow ol-catalog ...`: tokens, namespaces, quarantine and sending event files.
+
+Airflow imports this module for every CLI call: heavy imports stay inside the commands.
+"""
+
+from __future__ import annotations
+
+from airflow.cli.cli_config import ActionCommand, Arg, GroupCommand, lazy_load_command
+
+
+def _cmd(name: str) -> str:
+    return f"airflow_ol_catalog.cli_commands.{name}"
+
+
+def _action(name: str, help_: str, func: str, args: tuple[Arg, ...] = ()) -> ActionCommand:
+    return ActionCommand(name=name, help=help_, func=lazy_load_command(_cmd(func)), args=args)
+
+
+ARG_NAME = Arg(("name",), help="Name")
+ARG_TOKEN_NAME = Arg(("--name",), help="Name of the token (unique), e.g. the producer it is for", required=True)
+ARG_TOKEN_NAMESPACES = Arg(
+    ("--namespace",), help="Limit the token to this namespace (repeat for several); default: every namespace",
+    action="append", dest="namespaces", default=None,
+)
+ARG_READ = Arg(("--read",), help="Also allow reading the catalog's read API", action="store_true")
+ARG_ALL = Arg(("--all",), help="Include revoked or deleted entries", action="store_true")
+ARG_DESCRIPTION = Arg(("--description",), help="What the namespace holds", default="")
+ARG_ADMINS = Arg(("--admin",), help="Airflow user name of an admin (repeat for several)", action="append", dest="admins", default=None)
+ARG_FILTER_NAMESPACE = Arg(("--namespace",), help="Only this namespace", default=None)
+ARG_LIMIT = Arg(("--limit",), help="How many to show", type=int, default=100)
+ARG_DIR = Arg(("directory",), help="Directory of *.json files, one OpenLineage event each (read recursively, in file-name order)")
+ARG_SEND_NAMESPACE = Arg(("--namespace",), help="Replace the job namespace (and the parent job's) with this one", default=None)
+ARG_URL = Arg(("--url",), help="Airflow API server URL (default: from [api] base_url, or http://localhost:8080/)", default=None)
+ARG_TOKEN = Arg(("--token",), help="Catalog token (default: environment variable OL_CATALOG_TOKEN)", default=None)
+
+
+def get_cli_commands() -> list[GroupCommand]:
+    return [
+        GroupCommand(
+            name="ol-catalog",
+            help="Manage the OpenLineage catalog: tokens, namespaces, quarantine, sending events",
+            subcommands=(
+                GroupCommand(
+                    name="tokens",
+                    help="Ingest tokens for OpenLineage producers",
+                    subcommands=(
+                        _action("create", "Create a token; prints it once, alone on the last line", "tokens_create",
+                                (ARG_TOKEN_NAME, ARG_TOKEN_NAMESPACES, ARG_READ)),
+                        _action("list", "List tokens (never their secrets)", "tokens_list", (ARG_ALL,)),
+                        _action("revoke", "Revoke a token by name", "tokens_revoke", (ARG_NAME,)),
+                    ),
+                ),
+                GroupCommand(
+                    name="namespaces",
+                    help="Namespaces (connections) events are grouped by",
+                    subcommands=(
+                        _action("create", "Register a namespace", "namespaces_create", (ARG_NAME, ARG_DESCRIPTION, ARG_ADMINS)),
+                        _action("list", "List namespaces", "namespaces_list", (ARG_ALL,)),
+                        _action("show", "Show one namespace", "namespaces_show", (ARG_NAME,)),
+                        _action("delete", "Hide a namespace; its later events are quarantined", "namespaces_delete", (ARG_NAME,)),
+                        _action("restore", "Restore a deleted namespace", "namespaces_restore", (ARG_NAME,)),
+                    ),
+                ),
+                GroupCommand(
+                    name="quarantine",
+                    help="Events waiting for their namespace",
+                    subcommands=(
+                        _action("list", "List quarantined events", "quarantine_list", (ARG_FILTER_NAMESPACE, ARG_LIMIT)),
+                        _action("replay", "Move quarantined events of registered namespaces into the catalog",
+                                "quarantine_replay", (ARG_FILTER_NAMESPACE,)),
+                    ),
+                ),
+                _action("send", "Send every *.json event file under a directory to the catalog", "send",
+                        (ARG_DIR, ARG_SEND_NAMESPACE, ARG_URL, ARG_TOKEN)),
+            ),
+        )
+    ]

@@ -1,0 +1,199 @@
+"""What the `airflow ol-catalog` commands do (loaded only when one of them runs)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+
+from airflow_ol_catalog.ingest import namespaces as ns_registry
+from airflow_ol_catalog.ingest import quarantine, tokens
+from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction
+
+PLACEHOLDER_NAMESPACE_KEYS = (("job",), ("run", "facets", "parent", "job"), ("run", "facets", "parent", "root", "job"))
+
+
+def _who() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def _time(value) -> str:
+    return value.isoformat(timespec="seconds") if value else "-"
+
+
+def _table(rows: list[tuple], headers: tuple[str, ...]) -> None:
+    from tabulate import tabulate
+
+    print(tabulate(rows, headers=headers) if rows else "(none)")
+
+
+def tokens_create(args) -> None:
+    with write_transaction(get_engine()) as conn:
+        try:
+            token, secret = tokens.create_token(conn, args.name, _who(), args.namespaces, args.read)
+        except tokens.TokenError as exc:
+            _fail(str(exc))
+    scope = ", ".join(token.namespaces) if token.namespaces else "every namespace"
+    print(f"Created token {token.name!r} ({scope}; read access: {'yes' if token.can_read else 'no'}).")
+    print("Copy it now: it is stored hashed and cannot be shown again.")
+    print(secret)
+
+
+def tokens_list(args) -> None:
+    with read_connection(get_engine()) as conn:
+        items = tokens.list_tokens(conn, include_revoked=args.all)
+    _table(
+        [
+            (t.name, t.prefix + "…", ", ".join(t.namespaces) if t.namespaces else "*", "yes" if t.can_read else "no",
+             _time(t.created_at), _time(t.last_used_at), _time(t.revoked_at))
+            for t in items
+        ],
+        ("name", "prefix", "namespaces", "read", "created", "last used", "revoked"),
+    )
+
+
+def tokens_revoke(args) -> None:
+    with write_transaction(get_engine()) as conn:
+        try:
+            tokens.revoke_token(conn, args.name)
+        except tokens.TokenError as exc:
+            _fail(str(exc))
+    print(f"Revoked token {args.name!r}.")
+
+
+def _show_namespace(ns: ns_registry.Namespace) -> None:
+    print(f"name:          {ns.name}")
+    print(f"description:   {ns.description or '-'}")
+    print(f"admins:        {', '.join(ns.admins) or '-'}")
+    print(f"integrations:  {', '.join(ns.integrations) or '-'}")
+    print(f"events:        {ns.event_count} (quarantined: {ns.quarantined_count})")
+    print(f"first event:   {_time(ns.first_event_at)}")
+    print(f"last event:    {_time(ns.last_event_at)}")
+    print(f"created:       {_time(ns.created_at)} by {ns.created_by}")
+    if ns.deleted_at:
+        print(f"deleted:       {_time(ns.deleted_at)}")
+
+
+def namespaces_create(args) -> None:
+    with write_transaction(get_engine()) as conn:
+        try:
+            ns = ns_registry.create_namespace(conn, args.name, _who(), args.description, args.admins)
+        except ns_registry.NamespaceExists as exc:
+            _fail(str(exc))
+        waiting = ns_registry.count_quarantined(conn, args.name)
+    _show_namespace(ns)
+    if waiting:
+        print(f"{waiting} quarantined events wait for it: run `airflow ol-catalog quarantine replay --namespace {args.name}`")
+
+
+def namespaces_list(args) -> None:
+    with read_connection(get_engine()) as conn:
+        items, _ = ns_registry.list_namespaces(conn, limit=10_000, include_deleted=args.all)
+    _table(
+        [(n.name, n.event_count, ", ".join(n.integrations) or "-", _time(n.last_event_at), "deleted" if n.deleted_at else "")
+         for n in items],
+        ("name", "events", "integrations", "last event", ""),
+    )
+
+
+def namespaces_show(args) -> None:
+    with read_connection(get_engine()) as conn:
+        try:
+            _show_namespace(ns_registry.get_namespace(conn, args.name))
+        except ns_registry.NamespaceNotFound as exc:
+            _fail(str(exc))
+
+
+def _set_deleted(name: str, deleted: bool) -> None:
+    with write_transaction(get_engine()) as conn:
+        try:
+            ns_registry.set_deleted(conn, name, deleted)
+        except ns_registry.NamespaceNotFound as exc:
+            _fail(str(exc))
+    print(f"{'Deleted' if deleted else 'Restored'} namespace {name!r}.")
+
+
+def namespaces_delete(args) -> None:
+    _set_deleted(args.name, True)
+
+
+def namespaces_restore(args) -> None:
+    _set_deleted(args.name, False)
+
+
+def quarantine_list(args) -> None:
+    with read_connection(get_engine()) as conn:
+        items = quarantine.list_quarantined(conn, args.namespace, limit=args.limit)
+    _table(
+        [(q.event_id, q.namespace, q.kind, q.event_type or "-", q.job_name or "-", q.run_id or "-", _time(q.received_at))
+         for q in items],
+        ("id", "namespace", "kind", "type", "job", "run", "received"),
+    )
+
+
+def quarantine_replay(args) -> None:
+    with write_transaction(get_engine()) as conn:
+        replayed = quarantine.replay_quarantined(conn, args.namespace)
+        left = ns_registry.count_quarantined(conn, args.namespace)
+    for name, count in sorted(replayed.items()):
+        print(f"{name}: {count} events replayed")
+    print(f"{sum(replayed.values())} replayed, {left} still waiting for their namespace")
+
+
+def _default_url() -> str:
+    from airflow.configuration import conf
+
+    base = conf.get("api", "base_url", fallback="") or f"http://localhost:{conf.getint('api', 'port', fallback=8080)}/"
+    return base if base.endswith("/") else base + "/"
+
+
+def _replace_namespace(event: dict, namespace: str) -> None:
+    for keys in PLACEHOLDER_NAMESPACE_KEYS:
+        node = event
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and "namespace" in node:
+            node["namespace"] = namespace
+
+
+def send(args) -> None:
+    import requests
+
+    files = sorted(Path(args.directory).rglob("*.json"))
+    if not files:
+        _fail(f"no *.json files under {args.directory}")
+    url = (args.url or _default_url()).rstrip("/") + "/ol-catalog/api/v1/lineage"
+    token = args.token or os.environ.get("OL_CATALOG_TOKEN")
+    if not token:
+        _fail("no token: pass --token or set OL_CATALOG_TOKEN (create one with `airflow ol-catalog tokens create`)")
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    with requests.Session() as session:
+        session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        for number, path in enumerate(files, 1):
+            label = path.relative_to(args.directory)
+            try:
+                event = json.loads(path.read_bytes())
+                if args.namespace and isinstance(event, dict):
+                    _replace_namespace(event, args.namespace)
+                response = session.post(url, data=json.dumps(event).encode("utf-8"), timeout=30)
+            except (ValueError, OSError) as exc:
+                counts["rejected"] += 1
+                print(f"[{number}/{len(files)}] {label}: not sent: {exc}")
+                continue
+            if response.status_code == 201:
+                outcome = "duplicate" if response.json().get("duplicate") else "accepted"
+                counts[outcome] += 1
+                print(f"[{number}/{len(files)}] {label}: {outcome}")
+            else:
+                counts["rejected"] += 1
+                print(f"[{number}/{len(files)}] {label}: rejected ({response.status_code}) {response.text[:300]}")
+    print(f"{len(files)} events: {counts['accepted']} accepted, {counts['duplicate']} duplicate, {counts['rejected']} rejected")
+    if counts["rejected"]:
+        raise SystemExit(1)

@@ -1,0 +1,90 @@
+"""Strict JSON decoding of request bodies, with errors a producer can act on."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class BodyError(ValueError):
+    """The body is not a JSON document the catalog can read (answered with 400)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise BodyError(f"{name} is not valid JSON; send numbers only (or null)")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise BodyError(f"number {text[:40]} is out of range for a double")
+    return value
+
+
+class _DuplicateKey(BodyError):
+    pass
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(f"duplicate key {key!r} in one JSON object; each key may appear once")
+            seen.add(key)
+    return obj
+
+
+def _nesting_depth(value: Any) -> int:
+    """Deepest level of arrays/objects, found without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def decode_json(raw: bytes, max_depth: int) -> Any:
+    """Decode a UTF-8 JSON body; raise BodyError naming the problem and where it is."""
+    if raw.startswith(UTF8_BOM):
+        # RFC 8259 lets parsers ignore a byte order mark; some producers on Windows send one.
+        raw = raw[len(UTF8_BOM) :]
+    if not raw.strip():
+        raise BodyError("body is empty; send one OpenLineage event as JSON")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"body is not valid UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}") from None
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_object_without_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_parse_float,
+        )
+    except BodyError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise BodyError(
+            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
+        ) from None
+    except RecursionError:
+        raise BodyError(f"JSON nesting is deeper than the limit of {max_depth} levels") from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python converts
+        raise BodyError(f"body holds a value that cannot be read: {exc}") from None
+    # A document cannot be deeper than it has brackets; only count when it could be.
+    if raw.count(b"[") + raw.count(b"{") > max_depth and _nesting_depth(value) > max_depth:
+        raise BodyError(f"JSON nesting is deeper than the limit of {max_depth} levels")
+    return value

@@ -1,0 +1,283 @@
+"""Structural validation of OpenLineage events: strict on what the catalog relies on, lenient elsewhere.
+
+Real producers send `dataSource.uri: "bigquery"`, event times without a timezone and run ids
+that are not UUIDs; all of that is accepted. Unknown facets are kept verbatim. What the
+catalog reads (identifiers, event type and time, the standard facets it interprets) must have
+the right shape, and every problem found is reported with its path.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from airflow_ol_catalog.events.model import (
+    DATASET_EVENT,
+    JOB_EVENT,
+    RUN_EVENT,
+    DatasetRef,
+    OpenLineageEvent,
+    Problem,
+)
+
+EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
+# Identifiers end up in indexed columns; PostgreSQL's btree keys must stay well under 2.7 KB.
+MAX_IDENTIFIER_BYTES = 1024
+
+_TIMESTAMP = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(?:([Zz])|([+-])(\d{2}):?(\d{2})?)?"
+)
+
+# Integrations recognised from the producer URI when the job has no jobType facet.
+_PRODUCER_INTEGRATIONS = (
+    ("spark", "SPARK"),
+    ("flink", "FLINK"),
+    ("dbt", "DBT"),
+    ("airflow", "AIRFLOW"),
+    ("great_expectations", "GREAT_EXPECTATIONS"),
+    ("great-expectations", "GREAT_EXPECTATIONS"),
+    ("trino", "TRINO"),
+    ("hive", "HIVE"),
+)
+
+
+class EventInvalid(ValueError):
+    """An event that does not have the structure of an OpenLineage event (answered with 422)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def parse_event_time(text: str) -> datetime | None:
+    """ISO 8601 date-time; a missing offset means UTC. None when it is not a date-time."""
+    match = _TIMESTAMP.fullmatch(text.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = timezone.utc
+    if sign:
+        offset = timedelta(hours=int(off_h), minutes=int(off_m or 0))
+        tz = timezone(-offset if sign == "-" else offset)
+    try:
+        value = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tz)
+    except ValueError:
+        return None
+    return value.astimezone(timezone.utc)
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def obj(self, value: Any, path: str, required: bool = True) -> dict | None:
+        if value is None and not required:
+            return None
+        if not isinstance(value, dict):
+            self.fail(path, f"expected an object, got {_type_name(value)}" if value is not None else "is required")
+            return None
+        return value
+
+    def identifier(self, value: Any, path: str) -> str | None:
+        if not isinstance(value, str):
+            self.fail(path, "is required" if value is None else f"expected a string, got {_type_name(value)}")
+            return None
+        if not value.strip():
+            self.fail(path, "must not be empty")
+            return None
+        if "\x00" in value:
+            self.fail(path, "contains a NUL character (\\u0000), which identifiers cannot hold")
+            return None
+        if len(value.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES:
+            self.fail(path, f"is longer than {MAX_IDENTIFIER_BYTES} bytes")
+            return None
+        return value
+
+    def optional_string(self, value: Any, path: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.fail(path, f"expected a string, got {_type_name(value)}")
+            return None
+        return value
+
+    def facets(self, value: Any, path: str) -> dict[str, Any]:
+        """A facet container: an object whose members are objects (null members are ignored)."""
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(path, f"expected an object of facets, got {_type_name(value)}")
+            return {}
+        for name, facet in value.items():
+            if facet is not None and not isinstance(facet, dict):
+                self.fail(f"{path}.{name}", f"a facet must be an object, got {_type_name(facet)}")
+        return {name: facet for name, facet in value.items() if isinstance(facet, dict)}
+
+    def dataset(self, value: Any, path: str) -> DatasetRef | None:
+        body = self.obj(value, path)
+        if body is None:
+            return None
+        namespace = self.identifier(body.get("namespace"), f"{path}.namespace")
+        name = self.identifier(body.get("name"), f"{path}.name")
+        facets = self.facets(body.get("facets"), f"{path}.facets")
+        self._schema_facet(facets.get("schema"), f"{path}.facets.schema")
+        for extra in ("inputFacets", "outputFacets"):
+            self.facets(body.get(extra), f"{path}.{extra}")
+        if namespace is None or name is None:
+            return None
+        return DatasetRef(namespace, name, facets)
+
+    def datasets(self, value: Any, path: str) -> tuple[DatasetRef, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(path, f"expected an array of datasets, got {_type_name(value)}")
+            return ()
+        refs = (self.dataset(item, f"{path}[{i}]") for i, item in enumerate(value))
+        return tuple(ref for ref in refs if ref is not None)
+
+    def _schema_facet(self, facet: dict | None, path: str) -> None:
+        if facet is None:
+            return
+        fields = facet.get("fields")
+        if fields is None:
+            return
+        if not isinstance(fields, list):
+            self.fail(f"{path}.fields", f"expected an array, got {_type_name(fields)}")
+            return
+        for i, item in enumerate(fields):
+            if not isinstance(item, dict):
+                self.fail(f"{path}.fields[{i}]", f"expected an object, got {_type_name(item)}")
+            elif not isinstance(item.get("name"), str):
+                self.fail(f"{path}.fields[{i}].name", "a schema field needs a string name")
+
+    def job_type(self, facets: dict[str, Any], path: str) -> str | None:
+        facet = facets.get("jobType")
+        if facet is None:
+            return None
+        for key in ("integration", "jobType", "processingType"):
+            self.optional_string(facet.get(key), f"{path}.jobType.{key}")
+        integration = facet.get("integration")
+        return integration.strip().upper() if isinstance(integration, str) and integration.strip() else None
+
+    def parent(self, facets: dict[str, Any], path: str) -> None:
+        facet = facets.get("parent")
+        if facet is None:
+            return
+        run = self.obj(facet.get("run"), f"{path}.parent.run")
+        if run is not None:
+            self.identifier(run.get("runId"), f"{path}.parent.run.runId")
+        job = self.obj(facet.get("job"), f"{path}.parent.job")
+        if job is not None:
+            self.identifier(job.get("namespace"), f"{path}.parent.job.namespace")
+            self.identifier(job.get("name"), f"{path}.parent.job.name")
+
+
+def _integration_from_producer(producer: str) -> str | None:
+    lowered = producer.lower()
+    for hint, integration in _PRODUCER_INTEGRATIONS:
+        if hint in lowered:
+            return integration
+    return None
+
+
+def _kind_of(payload: dict) -> str | None:
+    if "run" in payload and "job" in payload:
+        return RUN_EVENT
+    if "dataset" in payload:
+        return DATASET_EVENT
+    if "job" in payload:
+        return JOB_EVENT
+    return None
+
+
+def validate_event(payload: Any) -> OpenLineageEvent:
+    """Check one decoded event and read out what the catalog needs; raise EventInvalid otherwise."""
+    if not isinstance(payload, dict):
+        hint = " (send arrays of events to the /batch endpoint)" if isinstance(payload, list) else ""
+        raise EventInvalid([Problem("$", f"expected an OpenLineage event object, got {_type_name(payload)}{hint}")])
+    kind = _kind_of(payload)
+    if kind is None:
+        raise EventInvalid(
+            [
+                Problem(
+                    "$",
+                    "not an OpenLineage event: a RunEvent has `run` and `job`, a DatasetEvent `dataset`, "
+                    "a JobEvent `job`",
+                )
+            ]
+        )
+    check = _Checker()
+
+    event_time = None
+    raw_time = payload.get("eventTime")
+    if isinstance(raw_time, str):
+        event_time = parse_event_time(raw_time)
+        if event_time is None:
+            check.fail("eventTime", f"expected an ISO 8601 date-time such as 2025-01-15T10:00:00Z, got {raw_time[:64]!r}")
+    else:
+        check.fail("eventTime", "is required" if raw_time is None else f"expected a string, got {_type_name(raw_time)}")
+
+    producer = check.identifier(payload.get("producer"), "producer")
+    schema_url = check.optional_string(payload.get("schemaURL"), "schemaURL")
+
+    event_type = None
+    raw_type = payload.get("eventType")
+    if raw_type is not None:
+        if isinstance(raw_type, str) and raw_type.strip().upper() in EVENT_TYPES:
+            event_type = raw_type.strip().upper()
+        else:
+            check.fail("eventType", f"expected one of {', '.join(EVENT_TYPES)}, got {raw_type!r}"[:200])
+    elif kind == RUN_EVENT:
+        event_type = "OTHER"  # the spec makes eventType optional; without it a run event changes no state
+
+    run_id = job_namespace = job_name = integration = None
+    dataset = None
+    if kind in (RUN_EVENT, JOB_EVENT):
+        job = check.obj(payload.get("job"), "job")
+        if job is not None:
+            job_namespace = check.identifier(job.get("namespace"), "job.namespace")
+            job_name = check.identifier(job.get("name"), "job.name")
+            integration = check.job_type(check.facets(job.get("facets"), "job.facets"), "job.facets")
+    if kind == RUN_EVENT:
+        run = check.obj(payload.get("run"), "run")
+        if run is not None:
+            run_id = check.identifier(run.get("runId"), "run.runId")
+            check.parent(check.facets(run.get("facets"), "run.facets"), "run.facets")
+    if kind == DATASET_EVENT:
+        dataset = check.dataset(payload.get("dataset"), "dataset")
+    inputs = check.datasets(payload.get("inputs"), "inputs")
+    outputs = check.datasets(payload.get("outputs"), "outputs")
+
+    if check.problems:
+        raise EventInvalid(check.problems)
+    assert event_time is not None and producer is not None
+    return OpenLineageEvent(
+        kind=kind,
+        event_type=event_type if kind == RUN_EVENT else None,
+        event_time=event_time,
+        producer=producer,
+        schema_url=schema_url,
+        run_id=run_id,
+        job_namespace=job_namespace,
+        job_name=job_name,
+        dataset=dataset,
+        inputs=inputs,
+        outputs=outputs,
+        integration=integration or _integration_from_producer(producer),
+        payload=payload,
+    )

@@ -1,0 +1,1 @@
+"""The write path: namespaces, tokens, and storing accepted events."""

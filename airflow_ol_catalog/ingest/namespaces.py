@@ -1,0 +1,177 @@
+"""Registered namespaces (what Atlan calls connections) and how events are placed in them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select, update
+
+from airflow_ol_catalog.store.sql import insert_on_conflict, utcnow
+from airflow_ol_catalog.store.tables import event, namespace, namespace_integration
+
+
+class NamespaceExists(ValueError):
+    pass
+
+
+class NamespaceNotFound(LookupError):
+    pass
+
+
+@dataclass
+class Namespace:
+    id: int
+    name: str
+    description: str
+    admins: list[str]
+    created_at: datetime
+    created_by: str
+    event_count: int
+    first_event_at: datetime | None
+    last_event_at: datetime | None
+    deleted_at: datetime | None
+    integrations: list[str] = field(default_factory=list)
+    quarantined_count: int = 0
+
+
+def _from_row(row) -> Namespace:
+    return Namespace(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        admins=json.loads(row.admins),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        event_count=row.event_count,
+        first_event_at=row.first_event_at,
+        last_event_at=row.last_event_at,
+        deleted_at=row.deleted_at,
+    )
+
+
+def _with_integrations(conn: Connection, items: list[Namespace]) -> list[Namespace]:
+    if not items:
+        return items
+    by_id = {ns.id: ns for ns in items}
+    rows = conn.execute(
+        select(namespace_integration.c.namespace_id, namespace_integration.c.integration)
+        .where(namespace_integration.c.namespace_id.in_(by_id))
+        .order_by(namespace_integration.c.integration)
+    )
+    for ns_id, integration in rows:
+        by_id[ns_id].integrations.append(integration)
+    return items
+
+
+def get_namespace(conn: Connection, name: str) -> Namespace:
+    row = conn.execute(select(namespace).where(namespace.c.name == name)).first()
+    if row is None:
+        raise NamespaceNotFound(f"namespace {name!r} does not exist")
+    ns = _with_integrations(conn, [_from_row(row)])[0]
+    ns.quarantined_count = count_quarantined(conn, name)
+    return ns
+
+
+def list_namespaces(conn: Connection, limit: int = 100, offset: int = 0, include_deleted: bool = False) -> tuple[list[Namespace], int]:
+    query = select(namespace)
+    if not include_deleted:
+        query = query.where(namespace.c.deleted_at.is_(None))
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(namespace.c.name).limit(limit).offset(offset))
+    return _with_integrations(conn, [_from_row(row) for row in rows]), total
+
+
+def create_namespace(
+    conn: Connection, name: str, created_by: str, description: str = "", admins: list[str] | None = None
+) -> Namespace:
+    inserted = conn.execute(
+        insert_on_conflict(conn, namespace)
+        .values(
+            name=name,
+            description=description,
+            admins=json.dumps(admins or []),
+            created_at=utcnow(),
+            created_by=created_by,
+            event_count=0,
+        )
+        .on_conflict_do_nothing(index_elements=["name"])
+        .returning(namespace.c.id)
+    ).first()
+    if inserted is None:
+        raise NamespaceExists(f"namespace {name!r} already exists")
+    return get_namespace(conn, name)
+
+
+def set_deleted(conn: Connection, name: str, deleted: bool) -> Namespace:
+    """Hide a namespace (its later events are quarantined) or restore it."""
+    result = conn.execute(
+        update(namespace).where(namespace.c.name == name).values(deleted_at=utcnow() if deleted else None)
+    )
+    if result.rowcount == 0:
+        raise NamespaceNotFound(f"namespace {name!r} does not exist")
+    return get_namespace(conn, name)
+
+
+def count_quarantined(conn: Connection, name: str | None = None) -> int:
+    query = select(func.count()).select_from(event).where(event.c.quarantined.is_(True))
+    if name is not None:
+        query = query.where(event.c.namespace == name)
+    return conn.execute(query).scalar_one()
+
+
+@dataclass
+class Placement:
+    """Where an event goes: the registered namespace's id, or quarantine (namespace_id None)."""
+
+    namespace_id: int | None
+    refused: str | None = None
+
+
+def resolve_namespace(conn: Connection, name: str, policy: str, cache: dict[str, Placement]) -> Placement:
+    """Apply the unknown-namespace policy; `cache` keeps the answer for the rest of a transaction."""
+    if name in cache:
+        return cache[name]
+    row = conn.execute(select(namespace.c.id, namespace.c.deleted_at).where(namespace.c.name == name)).first()
+    if row is None and policy == "register":
+        conn.execute(
+            insert_on_conflict(conn, namespace)
+            .values(name=name, description="", admins="[]", created_at=utcnow(), created_by="first event", event_count=0)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        row = conn.execute(select(namespace.c.id, namespace.c.deleted_at).where(namespace.c.name == name)).first()
+    if row is None and policy == "reject":
+        placement = Placement(
+            None, refused=f"namespace {name!r} is not registered and unknown namespaces are refused; ask an admin to create it"
+        )
+    elif row is None or row.deleted_at is not None:
+        placement = Placement(None)
+    else:
+        placement = Placement(row.id)
+    cache[name] = placement
+    return placement
+
+
+def record_activity(
+    conn: Connection, namespace_id: int, count: int, first: datetime, last: datetime, integrations: set[str]
+) -> None:
+    """Add accepted events to a namespace's counters with atomic updates (safe under concurrent writers)."""
+    conn.execute(
+        update(namespace)
+        .where(namespace.c.id == namespace_id)
+        .values(
+            event_count=namespace.c.event_count + count,
+            first_event_at=func.coalesce(namespace.c.first_event_at, first),
+            last_event_at=last,
+        )
+    )
+    for integration in integrations:
+        stmt = insert_on_conflict(conn, namespace_integration).values(
+            namespace_id=namespace_id, integration=integration, first_seen_at=last, last_seen_at=last
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["namespace_id", "integration"], set_={"last_seen_at": stmt.excluded.last_seen_at}
+            )
+        )

@@ -1,0 +1,68 @@
+"""Events kept out of the catalog until their namespace exists (or is restored), and their replay."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from airflow_ol_catalog.events import decode_json, validate_event
+from airflow_ol_catalog.ingest.namespaces import record_activity
+from airflow_ol_catalog.store.sql import utcnow
+from airflow_ol_catalog.store.tables import event, namespace
+
+REPLAY_BATCH = 500
+
+
+@dataclass(frozen=True)
+class QuarantinedEvent:
+    event_id: int
+    namespace: str
+    received_at: datetime
+    kind: str
+    event_type: str | None
+    job_name: str | None
+    run_id: str | None
+
+
+def list_quarantined(conn: Connection, name: str | None = None, limit: int = 100, offset: int = 0) -> list[QuarantinedEvent]:
+    query = select(
+        event.c.id, event.c.namespace, event.c.received_at, event.c.kind, event.c.event_type, event.c.job_name, event.c.run_id
+    ).where(event.c.quarantined.is_(True))
+    if name is not None:
+        query = query.where(event.c.namespace == name)
+    rows = conn.execute(query.order_by(event.c.id).limit(limit).offset(offset))
+    return [QuarantinedEvent(*row) for row in rows]
+
+
+def replay_quarantined(conn: Connection, name: str | None = None) -> Counter:
+    """Move quarantined events whose namespace now exists (and is not deleted) into the catalog.
+
+    Returns the number of events replayed per namespace.
+    """
+    live = select(namespace.c.id, namespace.c.name).where(namespace.c.deleted_at.is_(None))
+    if name is not None:
+        live = live.where(namespace.c.name == name)
+    replayed: Counter = Counter()
+    now = utcnow()
+    for ns_id, ns_name in conn.execute(live).all():
+        while True:
+            rows = conn.execute(
+                select(event.c.id, event.c.payload)
+                .where(event.c.quarantined.is_(True), event.c.namespace == ns_name)
+                .order_by(event.c.id)
+                .limit(REPLAY_BATCH)
+            ).all()
+            if not rows:
+                break
+            integrations = set()
+            for row in rows:
+                integration = validate_event(decode_json(row.payload.encode("utf-8"), max_depth=10_000)).integration
+                if integration:
+                    integrations.add(integration)
+            conn.execute(update(event).where(event.c.id.in_([row.id for row in rows])).values(quarantined=False))
+            record_activity(conn, ns_id, len(rows), now, now, integrations)
+            replayed[ns_name] += len(rows)
+    return replayed

@@ -1,0 +1,80 @@
+"""Provider metadata read by Airflow's ProvidersManager (config reference, DB manager, CLI)."""
+
+from __future__ import annotations
+
+from airflow_ol_catalog import __version__
+
+SECTION = "ol_catalog"
+
+
+def _option(description: str, type_: str, default: str, example: str, sensitive: bool = False) -> dict:
+    option = {
+        "description": description,
+        "version_added": "0.1.0",
+        "type": type_,
+        "example": example,
+        "default": default,
+    }
+    if sensitive:
+        option["sensitive"] = True
+    return option
+
+
+CONFIG_OPTIONS = {
+    "sql_alchemy_conn": _option(
+        "SQLAlchemy URL of a separate database for the catalog's tables. Empty (the default) keeps "
+        "them in Airflow's metadata database. `airflow db migrate` migrates whichever is in use.",
+        "string",
+        "",
+        "postgresql+psycopg2://catalog:secret@db.internal:5432/lineage",
+        sensitive=True,
+    ),
+    "unknown_namespace_policy": _option(
+        "What happens to an event whose owner namespace (job namespace, or dataset namespace for a "
+        "DatasetEvent) is not registered yet. `register` creates the namespace on first event; "
+        "`quarantine` stores the event but keeps it out of the catalog until an admin creates the "
+        "namespace and replays it; `reject` refuses it with 422.",
+        "string",
+        "register",
+        "quarantine",
+    ),
+    "max_body_bytes": _option(
+        "Largest accepted request body in bytes, checked before the body is read in full and again "
+        "after gzip inflation. Larger bodies are refused with 413.",
+        "integer",
+        "16777216",
+        "4194304",
+    ),
+    "max_batch_events": _option(
+        "Most events accepted in one request to the batch endpoint; a longer array is refused "
+        "with 413 so the client can split it.",
+        "integer",
+        "5000",
+        "1000",
+    ),
+    "max_json_depth": _option(
+        "Deepest nesting of JSON arrays and objects accepted in an event. Deeper bodies are "
+        "refused with 400.",
+        "integer",
+        "500",
+        "200",
+    ),
+}
+
+
+def get_provider_info() -> dict:
+    return {
+        "package-name": "airflow-ol-catalog",
+        "name": "OpenLineage Catalog",
+        "description": "An OpenLineage lineage catalog inside Airflow: an ingestion endpoint for any "
+        "producer, a catalog of jobs, runs and datasets with a read API, and lineage views in the UI.",
+        "versions": [__version__],
+        "config": {
+            SECTION: {
+                "description": "Settings of the OpenLineage lineage catalog (airflow-ol-catalog).",
+                "options": CONFIG_OPTIONS,
+            }
+        },
+        "db-managers": ["airflow_ol_catalog.store.db_manager.CatalogDBManager"],
+        "cli": ["airflow_ol_catalog.cli.get_cli_commands"],
+    }

@@ -1,0 +1,1 @@
+"""Catalog tables, their migrations, and the engine the catalog writes through."""

@@ -1,0 +1,53 @@
+"""Lets `airflow db migrate` create and upgrade the catalog's tables (Airflow's external DB manager API)."""
+
+from __future__ import annotations
+
+import os
+
+from airflow.utils.db_manager import BaseDBManager
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from airflow_ol_catalog.store.tables import metadata
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+VERSION_TABLE = "ol_catalog_alembic_version"
+
+
+class CatalogDBManager(BaseDBManager):
+    metadata = metadata
+    version_table_name = VERSION_TABLE
+    migration_dir = MIGRATIONS
+    alembic_file = os.path.join(MIGRATIONS, "alembic.ini")
+    supports_table_dropping = True
+    revision_heads_map = {"0.1.0": "0001"}
+
+    def __init__(self, session):
+        from airflow_ol_catalog.store.engine import get_engine, uses_own_database
+
+        if uses_own_database():
+            # The catalog lives in its own database: every inherited step (revision lookup,
+            # create_all, stamp, upgrade) must run there, not in Airflow's.
+            session = Session(bind=get_engine())
+        super().__init__(session)
+
+    def get_alembic_config(self):
+        from airflow_ol_catalog.store.engine import catalog_url
+
+        config = super().get_alembic_config()
+        config.set_main_option("sqlalchemy.url", catalog_url().replace("%", "%%"))
+        return config
+
+    def drop_tables(self, connection):
+        from airflow_ol_catalog.store.engine import get_engine, uses_own_database
+
+        if uses_own_database():
+            with get_engine().begin() as own:
+                self._drop(own)
+        else:
+            self._drop(connection)
+
+    def _drop(self, connection) -> None:
+        self.metadata.drop_all(connection)
+        if inspect(connection).has_table(VERSION_TABLE):
+            connection.exec_driver_sql(f"DROP TABLE {VERSION_TABLE}")

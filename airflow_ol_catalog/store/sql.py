@@ -1,0 +1,21 @@
+"""Small SQL constructs the catalog needs on both SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def insert_on_conflict(conn: Connection, table: Table):
+    """An INSERT that supports `.on_conflict_do_nothing()` / `.on_conflict_do_update()` on this backend."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"the catalog supports SQLite and PostgreSQL, not {conn.dialect.name}")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
