@@ -13,17 +13,16 @@ router = APIRouter(tags=["health"])
 
 def _check() -> tuple[str, str]:
     from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    from airflow_ol_catalog.store.db_manager import MIGRATIONS, VERSION_TABLE
     from airflow_ol_catalog.store.engine import get_engine
+    from airflow_ol_catalog.store.migrate import VERSION_TABLE, head_revision
 
     try:
         with get_engine().connect() as conn:
             current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}", "unknown"
-    head = ScriptDirectory(MIGRATIONS).get_current_head()
+    head = head_revision()
     migrations = "current" if current == head else f"at {current or 'none'}, expected {head}: run `airflow db migrate`"
     return "reachable", migrations
 

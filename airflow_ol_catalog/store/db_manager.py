@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
-
 from airflow.utils.db_manager import BaseDBManager
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from airflow_ol_catalog.store.migrate import ALEMBIC_INI, MIGRATIONS, VERSION_TABLE
 from airflow_ol_catalog.store.tables import metadata
-
-MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
-VERSION_TABLE = "ol_catalog_alembic_version"
 
 
 class CatalogDBManager(BaseDBManager):
     metadata = metadata
     version_table_name = VERSION_TABLE
     migration_dir = MIGRATIONS
-    alembic_file = os.path.join(MIGRATIONS, "alembic.ini")
+    alembic_file = ALEMBIC_INI
     supports_table_dropping = True
     revision_heads_map = {"0.1.0": "0001"}
 
@@ -33,10 +29,9 @@ class CatalogDBManager(BaseDBManager):
 
     def get_alembic_config(self):
         from airflow_ol_catalog.store.engine import catalog_url
+        from airflow_ol_catalog.store.migrate import alembic_config
 
-        config = super().get_alembic_config()
-        config.set_main_option("sqlalchemy.url", catalog_url().replace("%", "%%"))
-        return config
+        return alembic_config(catalog_url())
 
     def drop_tables(self, connection):
         from airflow_ol_catalog.store.engine import get_engine, uses_own_database

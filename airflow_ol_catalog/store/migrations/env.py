@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from airflow_ol_catalog.store.db_manager import VERSION_TABLE
+from airflow_ol_catalog.store.migrate import VERSION_TABLE
 from airflow_ol_catalog.store.tables import metadata
 
 config = context.config

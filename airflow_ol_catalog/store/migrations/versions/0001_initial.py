@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["namespace_id"],
             ["ol_catalog_namespace.id"],
-            name="fk_ol_catalog_namespace_integration_namespace_id_ol_catalog_namespace",
+            name="fk_ol_catalog_namespace_integration_namespace_id",
             ondelete="CASCADE",
         ),
     )

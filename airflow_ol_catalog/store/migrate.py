@@ -1,0 +1,30 @@
+"""Running the catalog's alembic migrations against a database URL."""
+
+from __future__ import annotations
+
+import os
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+ALEMBIC_INI = os.path.join(MIGRATIONS, "alembic.ini")
+VERSION_TABLE = "ol_catalog_alembic_version"  # Airflow's own is alembic_version
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    config = Config(ALEMBIC_INI)
+    config.set_main_option("script_location", MIGRATIONS.replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "heads") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(MIGRATIONS).get_current_head()

@@ -1,0 +1,175 @@
+"""Decoding and validation of OpenLineage events (pure logic, no server)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from airflow_ol_catalog.events import BodyError, EventInvalid, decode_json, validate_event
+from airflow_ol_catalog.events.canonical import canonical_json, event_digest
+from airflow_ol_catalog.events.validate import parse_event_time
+
+
+def run_event(**changes) -> dict:
+    event = {
+        "eventTime": "2025-01-15T10:00:00.000Z",
+        "eventType": "START",
+        "producer": "https://github.com/apache/airflow/tree/providers-openlineage/2.1.0",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "01936f5e-8b3a-7000-8000-000000000001", "facets": {}},
+        "job": {"namespace": "team-a", "name": "etl.load", "facets": {}},
+        "inputs": [],
+        "outputs": [],
+    }
+    event.update(changes)
+    return event
+
+
+def problems_of(payload) -> dict[str, str]:
+    with pytest.raises(EventInvalid) as info:
+        validate_event(payload)
+    return {p.path: p.message for p in info.value.problems}
+
+
+def test_run_event_is_read_with_owner_namespace_and_integration_from_producer():
+    event = validate_event(run_event())
+    assert (event.kind, event.event_type, event.owner_namespace, event.integration) == ("run", "START", "team-a", "AIRFLOW")
+    assert event.event_time == datetime(2025, 1, 15, 10, tzinfo=timezone.utc)
+
+
+def test_job_type_integration_wins_over_producer():
+    event = run_event()
+    event["job"]["facets"]["jobType"] = {"integration": "spark", "jobType": "JOB", "processingType": "BATCH"}
+    assert validate_event(event).integration == "SPARK"
+
+
+def test_dataset_event_belongs_to_its_dataset_namespace():
+    event = validate_event(
+        {"eventTime": "2025-01-15T10:00:00Z", "producer": "p", "dataset": {"namespace": "postgres://db:5432", "name": "s.t"}}
+    )
+    assert (event.kind, event.owner_namespace, event.event_type) == ("dataset", "postgres://db:5432", None)
+
+
+def test_job_event_has_no_run():
+    event = validate_event({"eventTime": "2025-01-15T10:00:00Z", "producer": "p", "job": {"namespace": "n", "name": "j"}})
+    assert (event.kind, event.run_id, event.owner_namespace) == ("job", None, "n")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2025-01-15T10:00:00Z", datetime(2025, 1, 15, 10, tzinfo=timezone.utc)),
+        ("2025-01-15T10:00:00", datetime(2025, 1, 15, 10, tzinfo=timezone.utc)),  # no zone: UTC
+        ("2025-01-15 12:00:00.123456789+02:00", datetime(2025, 1, 15, 10, 0, 0, 123456, tzinfo=timezone.utc)),
+        ("2025-01-15T05:30-0430", datetime(2025, 1, 15, 10, 0, tzinfo=timezone.utc)),
+    ],
+)
+def test_event_times_are_read_leniently_as_utc(text, expected):
+    assert parse_event_time(text) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2025-13-01T00:00:00Z", "2025-01-15", "1736935200"])
+def test_event_times_that_are_not_datetimes_are_refused(text):
+    assert "ISO 8601" in problems_of(run_event(eventTime=text))["eventTime"]
+
+
+def test_non_uuid_run_ids_and_unknown_spec_versions_are_accepted():
+    event = run_event(schemaURL="https://openlineage.io/spec/9-9-9/OpenLineage.json")
+    event["run"]["runId"] = "scheduled__2025-01-15T10:00:00+00:00"
+    assert validate_event(event).run_id == "scheduled__2025-01-15T10:00:00+00:00"
+
+
+def test_missing_required_fields_are_each_named():
+    event = run_event()
+    del event["eventTime"]
+    del event["run"]["runId"]
+    del event["job"]["name"]
+    problems = problems_of(event)
+    assert problems == {"eventTime": "is required", "run.runId": "is required", "job.name": "is required"}
+
+
+def test_null_facets_are_accepted_and_string_facets_refused_with_their_path():
+    event = run_event()
+    event["run"]["facets"] = None
+    event["job"]["facets"] = {"sql": None}
+    validate_event(event)
+    event["job"]["facets"] = {"sql": "SELECT 1"}
+    assert problems_of(event) == {"job.facets.sql": "a facet must be an object, got string"}
+    event["job"]["facets"] = "oops"
+    assert "expected an object of facets" in problems_of(event)["job.facets"]
+
+
+def test_dataset_problems_carry_their_index():
+    event = run_event(inputs=[{"namespace": "n", "name": "ok"}, {"namespace": "n"}], outputs="x")
+    assert problems_of(event) == {"inputs[1].name": "is required", "outputs": "expected an array of datasets, got string"}
+
+
+def test_nul_in_an_identifier_is_refused_but_allowed_in_facets():
+    event = run_event()
+    event["job"]["facets"]["sql"] = {"query": "SELECT '\x00'"}
+    validate_event(event)
+    event["job"]["name"] = "bad\x00name"
+    assert "NUL" in problems_of(event)["job.name"]
+
+
+def test_unknown_event_type_lists_the_allowed_ones():
+    assert "START, RUNNING, COMPLETE, ABORT, FAIL, OTHER" in problems_of(run_event(eventType="DONE"))["eventType"]
+
+
+def test_lowercase_event_type_is_normalised():
+    assert validate_event(run_event(eventType="complete")).event_type == "COMPLETE"
+
+
+@pytest.mark.parametrize("payload, expected", [(None, "got null"), ("x", "got string"), ([], "/batch"), ({}, "RunEvent")])
+def test_non_events_are_refused_at_the_root(payload, expected):
+    assert expected in problems_of(payload)["$"]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b"", "empty"),
+        (b'{"a": 1', "not valid JSON"),
+        (b'{"a": "\xff"}', "not valid UTF-8: byte 0xff at offset 7"),
+        (b'{"a": NaN}', "NaN"),
+        (b'{"a": Infinity}', "Infinity"),
+        (b'{"a": 1e999}', "out of range"),
+        (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
+        (b'{"a": ' + b"9" * 5000 + b"}", "cannot be read"),
+        (b"[" * 2000 + b"]" * 2000, "nesting is deeper than the limit of 500"),
+    ],
+)
+def test_unreadable_bodies_name_the_problem(raw, expected):
+    with pytest.raises(BodyError, match=None) as info:
+        decode_json(raw, max_depth=500)
+    assert expected in str(info.value)
+
+
+def test_depth_limit_counts_levels_not_brackets():
+    wide = json.dumps({"a": [[1], [2], [3]] * 300}).encode()
+    assert decode_json(wide, max_depth=5)["a"][0] == [1]
+    with pytest.raises(BodyError):
+        decode_json(json.dumps({"a": [[[[[1]]]]]}).encode(), max_depth=5)
+
+
+def test_utf8_bom_is_ignored():
+    assert decode_json(b"\xef\xbb\xbf{}", 10) == {}
+
+
+def test_lone_surrogate_is_refused_when_canonicalised():
+    value = decode_json(b'{"a": "\\ud800"}', 10)
+    with pytest.raises(BodyError, match="lone surrogate"):
+        canonical_json(value)
+
+
+def test_canonical_form_ignores_key_order_and_white_space():
+    a = decode_json(b'{"b": 1, "a": {"y": 2, "x": [1, 2]}}', 10)
+    b = decode_json(b'{"a":{"x":[1,2],"y":2},"b":1}', 10)
+    assert canonical_json(a) == canonical_json(b) == '{"a":{"x":[1,2],"y":2},"b":1}'
+    assert event_digest(canonical_json(a)) == event_digest(canonical_json(b))
+
+
+def test_canonical_form_keeps_nul_escaped():
+    assert canonical_json({"q": "a\x00b"}) == '{"q":"a\\u0000b"}'

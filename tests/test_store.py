@@ -1,0 +1,194 @@
+"""The catalog's storage on SQLite and PostgreSQL: migrations, event log, namespaces, tokens, quarantine."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import func, select
+
+from airflow_ol_catalog.events import validate_event
+from airflow_ol_catalog.ingest import namespaces, quarantine, tokens
+from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
+from airflow_ol_catalog.ingest.writer import EventWriter
+from airflow_ol_catalog.store.engine import read_connection, write_transaction
+from airflow_ol_catalog.store.migrate import VERSION_TABLE
+from airflow_ol_catalog.store.tables import event, metadata
+from test_events import run_event
+
+
+def submission(namespace="team-a", run_id="r-1", event_type="START", token_id=None, **changes) -> Submission:
+    payload = run_event(eventType=event_type, **changes)
+    payload["job"]["namespace"] = namespace
+    payload["run"]["runId"] = run_id
+    return Submission.of(validate_event(payload), token_id)
+
+
+def stored_count(engine, **where) -> int:
+    with read_connection(engine) as conn:
+        query = select(func.count()).select_from(event)
+        for column, value in where.items():
+            query = query.where(event.c[column] == value)
+        return conn.execute(query).scalar_one()
+
+
+def test_migrations_create_exactly_the_tables_of_the_metadata(catalog_engine):
+    with catalog_engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "version_table": VERSION_TABLE,
+                "compare_type": True,
+                "include_object": lambda obj, name, type_, *_: type_ != "table" or name in metadata.tables,
+            },
+        )
+        assert context.get_current_revision() == "0001"
+        assert compare_metadata(context, metadata) == []
+
+
+def test_identical_event_is_stored_once(catalog_engine):
+    with write_transaction(catalog_engine) as conn:
+        first = store_events(conn, [submission()], "register")[0]
+    with write_transaction(catalog_engine) as conn:
+        again, in_same_batch = store_events(conn, [submission(), submission()], "register")
+    assert isinstance(first, Receipt) and not first.duplicate
+    assert again.duplicate and in_same_batch.duplicate and again.event_id == first.event_id
+    assert stored_count(catalog_engine) == 1
+
+
+def test_same_content_with_other_key_order_is_a_duplicate(catalog_engine):
+    payload = run_event()
+    reordered = json.loads(json.dumps(dict(reversed(list(payload.items())))))
+    with write_transaction(catalog_engine) as conn:
+        a, b = store_events(
+            conn, [Submission.of(validate_event(payload), None), Submission.of(validate_event(reordered), None)], "register"
+        )
+    assert b.duplicate and a.event_id == b.event_id
+
+
+def test_register_policy_creates_namespace_and_counts_events_and_integrations(catalog_engine):
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, [submission(event_type="START"), submission(event_type="COMPLETE")], "register")
+    with read_connection(catalog_engine) as conn:
+        ns = namespaces.get_namespace(conn, "team-a")
+    assert (ns.event_count, ns.integrations, ns.created_by) == (2, ["AIRFLOW"], "first event")
+    assert ns.first_event_at is not None and ns.last_event_at >= ns.first_event_at
+
+
+def test_reject_policy_refuses_unknown_namespace_and_stores_nothing(catalog_engine):
+    with write_transaction(catalog_engine) as conn:
+        (outcome,) = store_events(conn, [submission(namespace="nobody")], "reject")
+    assert isinstance(outcome, Refusal) and "'nobody' is not registered" in outcome.reason
+    assert stored_count(catalog_engine) == 0
+
+
+def test_reject_policy_accepts_registered_namespace(catalog_engine):
+    with write_transaction(catalog_engine) as conn:
+        namespaces.create_namespace(conn, "team-a", "test")
+        (outcome,) = store_events(conn, [submission()], "reject")
+    assert isinstance(outcome, Receipt) and not outcome.quarantined
+
+
+def test_quarantined_events_wait_for_their_namespace_then_replay(catalog_engine):
+    with write_transaction(catalog_engine) as conn:
+        outcomes = store_events(conn, [submission(run_id="a"), submission(run_id="b")], "quarantine")
+    assert all(o.quarantined for o in outcomes)
+    with write_transaction(catalog_engine) as conn:
+        assert quarantine.replay_quarantined(conn) == {}  # namespace still unknown
+        assert [q.run_id for q in quarantine.list_quarantined(conn)] == ["a", "b"]
+        namespaces.create_namespace(conn, "team-a", "test")
+        assert quarantine.replay_quarantined(conn) == {"team-a": 2}
+    with read_connection(catalog_engine) as conn:
+        ns = namespaces.get_namespace(conn, "team-a")
+        assert (ns.event_count, ns.quarantined_count, ns.integrations) == (2, 0, ["AIRFLOW"])
+    assert stored_count(catalog_engine, quarantined=False) == 2
+
+
+def test_events_of_a_deleted_namespace_are_quarantined_until_it_is_restored(catalog_engine):
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, [submission(run_id="before")], "register")
+        namespaces.set_deleted(conn, "team-a", True)
+        (later,) = store_events(conn, [submission(run_id="after")], "register")
+    assert later.quarantined
+    with write_transaction(catalog_engine) as conn:
+        assert namespaces.list_namespaces(conn)[1] == 0
+        namespaces.set_deleted(conn, "team-a", False)
+        assert quarantine.replay_quarantined(conn) == {"team-a": 1}
+
+
+def test_namespace_names_are_unique(catalog_engine):
+    with write_transaction(catalog_engine) as conn:
+        namespaces.create_namespace(conn, "team-a", "test", "Team A", ["alice"])
+        with pytest.raises(namespaces.NamespaceExists):
+            namespaces.create_namespace(conn, "team-a", "test")
+        assert namespaces.get_namespace(conn, "team-a").admins == ["alice"]
+
+
+def test_token_is_stored_hashed_and_verified(catalog_engine):
+    with write_transaction(catalog_engine) as conn:
+        token, secret = tokens.create_token(conn, "spark", "test", ["team-a"], can_read=False)
+        stored = conn.execute(select(tokens.token)).one()
+    assert secret not in json.dumps([str(value) for value in stored])
+    with read_connection(catalog_engine) as conn:
+        assert tokens.verify_token(conn, secret).name == "spark"
+        assert tokens.verify_token(conn, secret[:-1] + ("A" if secret[-1] != "A" else "B")) is None
+        assert tokens.verify_token(conn, "olc_") is None
+    assert token.allows_namespace("team-a") and not token.allows_namespace("team-b")
+
+
+def test_revoked_token_no_longer_verifies_and_names_are_unique(catalog_engine):
+    with write_transaction(catalog_engine) as conn:
+        _, secret = tokens.create_token(conn, "dbt", "test")
+        with pytest.raises(tokens.TokenError, match="exists already"):
+            tokens.create_token(conn, "dbt", "test")
+        tokens.revoke_token(conn, "dbt")
+        with pytest.raises(tokens.TokenError):
+            tokens.revoke_token(conn, "dbt")
+    with read_connection(catalog_engine) as conn:
+        assert tokens.verify_token(conn, secret) is None
+        assert tokens.list_tokens(conn) == [] and len(tokens.list_tokens(conn, include_revoked=True)) == 1
+
+
+def test_nul_inside_facets_is_stored_safely(catalog_engine):
+    payload = run_event()
+    payload["job"]["facets"]["sql"] = {"query": "SELECT '\x00'"}
+    with write_transaction(catalog_engine) as conn:
+        (receipt,) = store_events(conn, [Submission.of(validate_event(payload), None)], "register")
+    with read_connection(catalog_engine) as conn:
+        stored = conn.execute(select(event.c.payload).where(event.c.id == receipt.event_id)).scalar_one()
+    assert json.loads(stored)["job"]["facets"]["sql"]["query"] == "SELECT '\x00'"
+
+
+def test_concurrent_writers_store_each_event_once(catalog_engine):
+    """Several writers (as with several api-server workers) sending overlapping events."""
+    writers = [EventWriter(catalog_engine, "register") for _ in range(3)]
+    subs = [submission(run_id=f"run-{i % 40}", event_type=("START", "COMPLETE")[i // 40 % 2]) for i in range(240)]
+    with ThreadPoolExecutor(12) as pool:
+        futures = [pool.submit(lambda i=i: writers[i % 3].submit([subs[i]]).result(timeout=60)) for i in range(240)]
+        outcomes = [f.result()[0] for f in futures]
+    assert all(isinstance(o, Receipt) for o in outcomes)
+    assert sum(not o.duplicate for o in outcomes) == stored_count(catalog_engine) == 80
+    with read_connection(catalog_engine) as conn:
+        assert namespaces.get_namespace(conn, "team-a").event_count == 80
+
+
+def test_writer_commits_queued_requests_in_one_transaction(catalog_engine):
+    writer = EventWriter(catalog_engine, "register")
+    gate, entered = threading.Event(), threading.Event()
+    commits = []
+    sqlalchemy_event.listen(catalog_engine, "commit", lambda conn: commits.append(1))
+    # The first transaction waits at the gate, so the next twenty submissions queue up behind it.
+    sqlalchemy_event.listen(catalog_engine, "begin", lambda conn: entered.set() or gate.wait(30), once=True)
+    first = writer.submit([submission(run_id="first")])
+    assert entered.wait(30)
+    queued = [writer.submit([submission(run_id=f"r{i}")]) for i in range(20)]
+    gate.set()
+    assert not first.result(timeout=30)[0].duplicate
+    assert {f.result(timeout=30)[0].run_id for f in queued} == {f"r{i}" for i in range(20)}
+    assert len(commits) == 2
+    assert stored_count(catalog_engine) == 21
