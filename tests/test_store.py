@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest import namespaces, quarantine, tokens
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
-from airflow_ol_catalog.ingest.writer import EventWriter
+from airflow_ol_catalog.ingest.writer import BatchCommitter, CatalogUnavailable, EventWriter
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.migrate import VERSION_TABLE
 from airflow_ol_catalog.store.tables import event, metadata
@@ -165,30 +165,53 @@ def test_nul_inside_facets_is_stored_safely(catalog_engine):
 
 
 def test_concurrent_writers_store_each_event_once(catalog_engine):
-    """Several writers (as with several api-server workers) sending overlapping events."""
-    writers = [EventWriter(catalog_engine, "register") for _ in range(3)]
+    """Several writers (as in several api-server workers) committing overlapping events at once."""
+    committers = [BatchCommitter(catalog_engine, "register") for _ in range(3)]
     subs = [submission(run_id=f"run-{i % 40}", event_type=("START", "COMPLETE")[i // 40 % 2]) for i in range(240)]
     with ThreadPoolExecutor(12) as pool:
-        futures = [pool.submit(lambda i=i: writers[i % 3].submit([subs[i]]).result(timeout=60)) for i in range(240)]
-        outcomes = [f.result()[0] for f in futures]
+        results = list(pool.map(lambda i: committers[i % 3].commit([[subs[i]]])[0], range(240)))
+    outcomes = [result[0] for result in results]
     assert all(isinstance(o, Receipt) for o in outcomes)
     assert sum(not o.duplicate for o in outcomes) == stored_count(catalog_engine) == 80
     with read_connection(catalog_engine) as conn:
         assert namespaces.get_namespace(conn, "team-a").event_count == 80
 
 
-def test_writer_commits_queued_requests_in_one_transaction(catalog_engine):
-    writer = EventWriter(catalog_engine, "register")
-    gate, entered = threading.Event(), threading.Event()
+def test_writer_commits_waiting_requests_in_one_transaction(catalog_engine):
     commits = []
     sqlalchemy_event.listen(catalog_engine, "commit", lambda conn: commits.append(1))
-    # The first transaction waits at the gate, so the next twenty submissions queue up behind it.
-    sqlalchemy_event.listen(catalog_engine, "begin", lambda conn: entered.set() or gate.wait(30), once=True)
-    first = writer.submit([submission(run_id="first")])
-    assert entered.wait(30)
-    queued = [writer.submit([submission(run_id=f"r{i}")]) for i in range(20)]
-    gate.set()
-    assert not first.result(timeout=30)[0].duplicate
-    assert {f.result(timeout=30)[0].run_id for f in queued} == {f"r{i}" for i in range(20)}
-    assert len(commits) == 2
+
+    async def send_all():
+        writer = EventWriter(catalog_engine, "register")
+        return await asyncio.gather(*(writer.write([submission(run_id=f"r{i}")]) for i in range(21)))
+
+    results = asyncio.run(send_all())
+    assert [r[0].run_id for r in results] == [f"r{i}" for i in range(21)]
+    assert len(commits) == 1
     assert stored_count(catalog_engine) == 21
+
+
+def test_group_with_a_failing_event_still_commits_the_others(catalog_engine, monkeypatch):
+    from airflow_ol_catalog.ingest import writer as writer_module
+
+    original = writer_module.store_events
+
+    def refuse_poison(conn, subs, policy):
+        if any(sub.event.run_id == "poison" for sub in subs):
+            raise ValueError("cannot store this one")
+        return original(conn, subs, policy)
+
+    monkeypatch.setattr(writer_module, "store_events", refuse_poison)
+    committer = BatchCommitter(catalog_engine, "register")
+    good, mixed = committer.commit([[submission(run_id="good")], [submission(run_id="ok"), submission(run_id="poison")]])
+    assert good[0].run_id == "good"
+    assert mixed[0].run_id == "ok" and isinstance(mixed[1], Refusal) and "cannot store this one" in mixed[1].reason
+    assert stored_count(catalog_engine) == 2
+
+
+def test_unreachable_database_fails_the_group_as_unavailable():
+    from sqlalchemy import create_engine
+
+    committer = BatchCommitter(create_engine("postgresql+psycopg2://nobody@127.0.0.1:9/none"), "register")
+    (result,) = committer.commit([[submission()]])
+    assert isinstance(result, CatalogUnavailable)

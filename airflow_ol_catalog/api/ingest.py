@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -65,7 +64,7 @@ async def _store(request: Request, submissions: list[Submission]) -> list[Receip
     settings = _settings(request)
     writer = get_writer(get_engine(), settings.unknown_namespace_policy)
     try:
-        return await asyncio.wrap_future(writer.submit(submissions))
+        return await writer.write(submissions)
     except CatalogUnavailable as exc:
         raise _unavailable(exc) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,8 +10,8 @@ from sqlalchemy import Connection, select
 
 from airflow_ol_catalog.events import OpenLineageEvent
 from airflow_ol_catalog.events.canonical import canonical_json, event_digest
-from airflow_ol_catalog.ingest.namespaces import Placement, record_activity, resolve_namespace
-from airflow_ol_catalog.store.sql import insert_on_conflict, utcnow
+from airflow_ol_catalog.ingest.namespaces import record_activity, resolve_namespaces
+from airflow_ol_catalog.store.sql import insert_for, utcnow
 from airflow_ol_catalog.store.tables import event
 
 
@@ -68,57 +69,75 @@ class _Activity:
     integrations: set[str]
 
 
+def _row(sub: Submission, owner: str, quarantined: bool, now: datetime) -> dict:
+    ev = sub.event
+    return {
+        "digest": sub.digest,
+        "received_at": now,
+        "event_time": ev.event_time,
+        "kind": ev.kind,
+        "event_type": ev.event_type,
+        "producer": ev.producer,
+        "schema_url": ev.schema_url,
+        "namespace": owner,
+        "run_id": ev.run_id,
+        "job_name": ev.job_name,
+        "dataset_namespace": ev.dataset.namespace if ev.dataset else None,
+        "dataset_name": ev.dataset.name if ev.dataset else None,
+        "token_id": sub.token_id,
+        "quarantined": quarantined,
+        "payload": sub.canonical,
+    }
+
+
 def store_events(conn: Connection, submissions: list[Submission], policy: str) -> list[Receipt | Refusal]:
-    """Append each event unless the log holds it already; return one outcome per submission."""
+    """Append each event unless the log holds it already; return one outcome per submission.
+
+    One multi-row INSERT ... ON CONFLICT DO NOTHING for all of them: the unique digest makes
+    concurrent writers safe, and events that were not inserted are the duplicates.
+    """
     now = utcnow()
-    placements: dict[str, Placement] = {}
+    placements = resolve_namespaces(conn, {sub.event.owner_namespace for sub in submissions}, policy)
+    to_insert = [sub for sub in submissions if not placements[sub.event.owner_namespace].refused]
+    inserted: dict[str, int] = {}
+    if to_insert:
+        rows = [_row(sub, sub.event.owner_namespace, placements[sub.event.owner_namespace].namespace_id is None, now) for sub in to_insert]
+        inserted = {row.digest: row.id for row in conn.execute(_insert_event(conn.dialect.name), rows)}
+    existing = _stored(conn, {sub.digest for sub in to_insert} - inserted.keys())
+
     activity: dict[int, _Activity] = {}
     outcomes: list[Receipt | Refusal] = []
     for sub in submissions:
-        ev = sub.event
-        owner = ev.owner_namespace
-        placement = resolve_namespace(conn, owner, policy, placements)
+        placement = placements[sub.event.owner_namespace]
         if placement.refused:
             outcomes.append(Refusal(placement.refused))
-            continue
-        quarantined = placement.namespace_id is None
-        inserted = conn.execute(
-            insert_on_conflict(conn, event)
-            .values(
-                digest=sub.digest,
-                received_at=now,
-                event_time=ev.event_time,
-                kind=ev.kind,
-                event_type=ev.event_type,
-                producer=ev.producer,
-                schema_url=ev.schema_url,
-                namespace=owner,
-                run_id=ev.run_id,
-                job_name=ev.job_name,
-                dataset_namespace=ev.dataset.namespace if ev.dataset else None,
-                dataset_name=ev.dataset.name if ev.dataset else None,
-                token_id=sub.token_id,
-                quarantined=quarantined,
-                payload=sub.canonical,
-            )
-            .on_conflict_do_nothing(index_elements=["digest"])
-            .returning(event.c.id)
-        ).first()
-        if inserted is None:
-            existing = conn.execute(
-                select(event.c.id, event.c.quarantined).where(event.c.digest == sub.digest)
-            ).one()
-            outcomes.append(_receipt(ev, existing.id, duplicate=True, quarantined=existing.quarantined))
-            continue
-        if not quarantined:
-            seen = activity.setdefault(placement.namespace_id, _Activity(0, now, now, set()))
-            seen.count += 1
-            if ev.integration:
-                seen.integrations.add(ev.integration)
-        outcomes.append(_receipt(ev, inserted.id, duplicate=False, quarantined=quarantined))
+        elif sub.digest in inserted:
+            quarantined = placement.namespace_id is None
+            outcomes.append(_receipt(sub.event, inserted.pop(sub.digest), duplicate=False, quarantined=quarantined))
+            existing[sub.digest] = (outcomes[-1].event_id, quarantined)  # a repeat later in this batch is a duplicate
+            if not quarantined:
+                seen = activity.setdefault(placement.namespace_id, _Activity(0, now, now, set()))
+                seen.count += 1
+                if sub.event.integration:
+                    seen.integrations.add(sub.event.integration)
+        else:
+            event_id, quarantined = existing[sub.digest]
+            outcomes.append(_receipt(sub.event, event_id, duplicate=True, quarantined=quarantined))
     for namespace_id, seen in activity.items():
         record_activity(conn, namespace_id, seen.count, seen.first, seen.last, seen.integrations)
     return outcomes
+
+
+@functools.cache
+def _insert_event(dialect: str):
+    return insert_for(dialect, event).on_conflict_do_nothing(index_elements=["digest"]).returning(event.c.id, event.c.digest)
+
+
+def _stored(conn: Connection, digests: set[str]) -> dict[str, tuple[int, bool]]:
+    if not digests:
+        return {}
+    rows = conn.execute(select(event.c.digest, event.c.id, event.c.quarantined).where(event.c.digest.in_(digests)))
+    return {row.digest: (row.id, row.quarantined) for row in rows}
 
 
 def _receipt(ev: OpenLineageEvent, event_id: int, duplicate: bool, quarantined: bool) -> Receipt:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
-from airflow_ol_catalog.store.sql import insert_on_conflict, utcnow
+from airflow_ol_catalog.store.sql import insert_for, insert_on_conflict, utcnow
 from airflow_ol_catalog.store.tables import event, namespace, namespace_integration
 
 
@@ -129,49 +130,74 @@ class Placement:
     refused: str | None = None
 
 
-def resolve_namespace(conn: Connection, name: str, policy: str, cache: dict[str, Placement]) -> Placement:
-    """Apply the unknown-namespace policy; `cache` keeps the answer for the rest of a transaction."""
-    if name in cache:
-        return cache[name]
-    row = conn.execute(select(namespace.c.id, namespace.c.deleted_at).where(namespace.c.name == name)).first()
-    if row is None and policy == "register":
+_BY_NAMES = select(namespace.c.name, namespace.c.id, namespace.c.deleted_at).where(
+    namespace.c.name.in_(bindparam("names", expanding=True))
+)
+
+
+def _live_ids(conn: Connection, names: set[str]) -> dict[str, tuple[int, bool]]:
+    rows = conn.execute(_BY_NAMES, {"names": sorted(names)})
+    return {row.name: (row.id, row.deleted_at is None) for row in rows}
+
+
+def resolve_namespaces(conn: Connection, names: set[str], policy: str) -> dict[str, Placement]:
+    """Place each owner namespace: registered (id), quarantined (None) or refused, per the policy."""
+    known = _live_ids(conn, names)
+    missing = names - known.keys()
+    if missing and policy == "register":
+        now = utcnow()
         conn.execute(
-            insert_on_conflict(conn, namespace)
-            .values(name=name, description="", admins="[]", created_at=utcnow(), created_by="first event", event_count=0)
-            .on_conflict_do_nothing(index_elements=["name"])
+            insert_on_conflict(conn, namespace).on_conflict_do_nothing(index_elements=["name"]),
+            [
+                {"name": name, "description": "", "admins": "[]", "created_at": now, "created_by": "first event", "event_count": 0}
+                for name in sorted(missing)
+            ],
         )
-        row = conn.execute(select(namespace.c.id, namespace.c.deleted_at).where(namespace.c.name == name)).first()
-    if row is None and policy == "reject":
-        placement = Placement(
-            None, refused=f"namespace {name!r} is not registered and unknown namespaces are refused; ask an admin to create it"
+        known.update(_live_ids(conn, missing))
+    placements = {}
+    for name in names:
+        if name in known:
+            ns_id, live = known[name]
+            placements[name] = Placement(ns_id if live else None)
+        elif policy == "reject":
+            placements[name] = Placement(
+                None, refused=f"namespace {name!r} is not registered and unknown namespaces are refused; ask an admin to create it"
+            )
+        else:
+            placements[name] = Placement(None)
+    return placements
+
+
+@functools.cache
+def _activity_statements(dialect: str):
+    """Built once per backend: constructing these per call costs more than running them."""
+    counters = (
+        update(namespace)
+        .where(namespace.c.id == bindparam("p_id"))
+        .values(
+            event_count=namespace.c.event_count + bindparam("p_count"),
+            first_event_at=func.coalesce(namespace.c.first_event_at, bindparam("p_first", type_=namespace.c.first_event_at.type)),
+            last_event_at=bindparam("p_last", type_=namespace.c.last_event_at.type),
         )
-    elif row is None or row.deleted_at is not None:
-        placement = Placement(None)
-    else:
-        placement = Placement(row.id)
-    cache[name] = placement
-    return placement
+    )
+    upsert = insert_for(dialect, namespace_integration)
+    integration = upsert.on_conflict_do_update(
+        index_elements=["namespace_id", "integration"], set_={"last_seen_at": upsert.excluded.last_seen_at}
+    )
+    return counters, integration
 
 
 def record_activity(
     conn: Connection, namespace_id: int, count: int, first: datetime, last: datetime, integrations: set[str]
 ) -> None:
     """Add accepted events to a namespace's counters with atomic updates (safe under concurrent writers)."""
-    conn.execute(
-        update(namespace)
-        .where(namespace.c.id == namespace_id)
-        .values(
-            event_count=namespace.c.event_count + count,
-            first_event_at=func.coalesce(namespace.c.first_event_at, first),
-            last_event_at=last,
-        )
-    )
-    for integration in integrations:
-        stmt = insert_on_conflict(conn, namespace_integration).values(
-            namespace_id=namespace_id, integration=integration, first_seen_at=last, last_seen_at=last
-        )
+    counters, integration = _activity_statements(conn.dialect.name)
+    conn.execute(counters, {"p_id": namespace_id, "p_count": count, "p_first": first, "p_last": last})
+    if integrations:
         conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["namespace_id", "integration"], set_={"last_seen_at": stmt.excluded.last_seen_at}
-            )
+            integration,
+            [
+                {"namespace_id": namespace_id, "integration": name, "first_seen_at": last, "last_seen_at": last}
+                for name in sorted(integrations)
+            ],
         )

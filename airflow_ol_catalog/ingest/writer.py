@@ -1,19 +1,21 @@
-"""Group commit: one thread per process writes every pending event in one transaction.
+"""Group commit: the events of every request that is waiting go into one transaction.
 
-Requests hand their validated events to the writer and wait for the commit; while one
-transaction runs, the next requests queue up and share the following one. One commit (one
-fsync on PostgreSQL, one WAL append on SQLite) then serves many requests, and SQLite never
-sees two writers of the same process competing for its lock.
+Requests hand their validated events to the writer of their event loop and wait for the
+commit. While one transaction runs, the next requests queue up and share the following one,
+so one commit (one WAL append on SQLite, one fsync on PostgreSQL) serves many requests.
+
+On SQLite the transaction runs on the event loop itself: it is CPU-bound and SQLite has one
+writer anyway, and handing it to a thread costs more (futures, wake-ups, the GIL going back
+and forth) than the write. On PostgreSQL it runs in one worker thread, because the commit
+waits on the network and the disk.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
-import queue
-import threading
-from concurrent.futures import Future
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -25,113 +27,147 @@ from airflow_ol_catalog.store.sql import utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_EVENTS_PER_TRANSACTION = 2000
+# A bigger group holds the event loop (SQLite) or the database lock longer than it saves.
+MAX_EVENTS_PER_TRANSACTION = 500
 TOKEN_TOUCH_SECONDS = 60
+GROUP_WINDOW_SECONDS = 0.001
+
+Outcome = Receipt | Refusal
 
 
 class CatalogUnavailable(RuntimeError):
     """The database could not be reached or was locked; nothing was stored (answered with 503)."""
 
 
-@dataclass
-class _Job:
-    submissions: list[Submission]
-    future: Future
-
-
 def _is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
-class EventWriter:
-    def __init__(self, engine: Engine, policy: str):
-        self._engine = engine
-        self._policy = policy
-        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._token_touched: dict[int, float] = {}
-        self._thread = threading.Thread(target=self._run, name="ol-catalog-writer", daemon=True)
-        self._thread.start()
+@dataclass
+class BatchCommitter:
+    """Commits groups of submissions; the synchronous core of the writer (safe to call from any thread)."""
 
-    def submit(self, submissions: list[Submission]) -> Future:
-        """Queue events; the future resolves to one Receipt or Refusal per event after the commit."""
-        future: Future = Future()
-        self._queue.put(_Job(submissions, future))
-        return future
+    engine: Engine
+    policy: str
+    _token_touched: dict[int, float] = field(default_factory=dict)
 
-    def _run(self) -> None:
-        while True:
-            jobs = [self._queue.get()]
-            size = len(jobs[0].submissions)
-            while size < MAX_EVENTS_PER_TRANSACTION:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                jobs.append(job)
-                size += len(job.submissions)
-            self._commit(jobs)
+    def commit(self, groups: list[list[Submission]]) -> list[list[Outcome] | CatalogUnavailable]:
+        """One transaction for all groups; one result per group: its outcomes, or why nothing was stored.
 
-    def _commit(self, jobs: list[_Job]) -> None:
+        A group whose events break the shared transaction is retried alone, then event by event,
+        so the other groups still commit.
+        """
         try:
-            outcomes = self._store([sub for job in jobs for sub in job.submissions])
+            outcomes = self._store([sub for group in groups for sub in group])
         except Exception as exc:
             if _is_unavailable(exc):
                 log.warning("catalog database unavailable: %s", exc)
-                for job in jobs:
-                    job.future.set_exception(CatalogUnavailable(str(exc).splitlines()[0]))
-            elif len(jobs) == 1:
-                self._store_one_by_one(jobs[0])
-            else:
-                # Something in this group broke the transaction: isolate it so the others still commit.
-                for job in jobs:
-                    self._commit([job])
-            return
+                return [CatalogUnavailable(str(exc).splitlines()[0]) for _ in groups]
+            if len(groups) == 1:
+                return [self._one_by_one(groups[0])]
+            return [self.commit([group])[0] for group in groups]
+        results: list[list[Outcome] | CatalogUnavailable] = []
         start = 0
-        for job in jobs:
-            job.future.set_result(outcomes[start : start + len(job.submissions)])
-            start += len(job.submissions)
+        for group in groups:
+            results.append(outcomes[start : start + len(group)])
+            start += len(group)
+        return results
 
-    def _store_one_by_one(self, job: _Job) -> None:
-        """Last resort for a job whose transaction failed: one event per transaction."""
-        outcomes: list[Receipt | Refusal] = []
-        for sub in job.submissions:
+    def _one_by_one(self, group: list[Submission]) -> list[Outcome] | CatalogUnavailable:
+        outcomes: list[Outcome] = []
+        for sub in group:
             try:
                 outcomes.extend(self._store([sub]))
             except Exception as exc:
                 if _is_unavailable(exc):
-                    job.future.set_exception(CatalogUnavailable(str(exc).splitlines()[0]))
-                    return
+                    return CatalogUnavailable(str(exc).splitlines()[0])
                 log.exception("the database refused an event")
                 detail = str(getattr(exc, "orig", exc)).splitlines()[0]
                 outcomes.append(Refusal(f"the database refused this event: {detail}"))
-        job.future.set_result(outcomes)
+        return outcomes
 
-    def _store(self, submissions: list[Submission]) -> list[Receipt | Refusal]:
+    def _store(self, submissions: list[Submission]) -> list[Outcome]:
         now = utcnow()
         stale = {
             sub.token_id
             for sub in submissions
-            if sub.token_id is not None
-            and now.timestamp() - self._token_touched.get(sub.token_id, 0) > TOKEN_TOUCH_SECONDS
+            if sub.token_id is not None and now.timestamp() - self._token_touched.get(sub.token_id, 0) > TOKEN_TOUCH_SECONDS
         }
-        with write_transaction(self._engine) as conn:
-            outcomes = store_events(conn, submissions, self._policy)
+        with write_transaction(self.engine) as conn:
+            outcomes = store_events(conn, submissions, self.policy)
             touch_tokens(conn, stale, now)
         for token_id in stale:
             self._token_touched[token_id] = now.timestamp()
         return outcomes
 
 
-_writer: EventWriter | None = None
-_writer_pid: int | None = None
-_writer_lock = threading.Lock()
+class EventWriter:
+    """The group-commit queue of one event loop."""
+
+    def __init__(self, engine: Engine, policy: str):
+        self._committer = BatchCommitter(engine, policy)
+        self._inline = engine.dialect.name == "sqlite"
+        self._executor = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-writer")
+        self._pending: list[tuple[list[Submission], asyncio.Future]] = []
+        self._running = False
+        self._busy = False
+
+    async def write(self, submissions: list[Submission]) -> list[Outcome]:
+        """Store events; returns one Receipt or Refusal per event once they are committed."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((submissions, future))
+        if not self._running:
+            self._running = True
+            # Idle: commit at once. Busy: wait a moment so the requests arriving now join this
+            # commit (PostgreSQL's commit_delay idea).
+            loop.call_later(GROUP_WINDOW_SECONDS if self._busy else 0, lambda: asyncio.ensure_future(self._drain()))
+        result = await future
+        if isinstance(result, CatalogUnavailable):
+            raise result
+        return result
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                jobs = self._take()
+                self._busy = len(jobs) > 1
+                groups = [subs for subs, _ in jobs]
+                try:
+                    if self._inline:
+                        results = self._committer.commit(groups)
+                    else:
+                        results = await asyncio.get_running_loop().run_in_executor(self._executor, self._committer.commit, groups)
+                except Exception as exc:  # a bug, not bad input: fail these requests, keep the writer alive
+                    log.exception("event writer failed")
+                    results = [exc] * len(jobs)
+                for (_, future), result in zip(jobs, results):
+                    if not future.done():
+                        if isinstance(result, Exception) and not isinstance(result, CatalogUnavailable):
+                            future.set_exception(result)
+                        else:
+                            future.set_result(result)
+                if self._inline:
+                    await asyncio.sleep(0)  # let other requests run between transactions
+        finally:
+            self._running = False
+
+    def _take(self) -> list[tuple[list[Submission], asyncio.Future]]:
+        taken, size = [], 0
+        while self._pending and (not taken or size + len(self._pending[0][0]) <= MAX_EVENTS_PER_TRANSACTION):
+            job = self._pending.pop(0)
+            taken.append(job)
+            size += len(job[0])
+        return taken
+
+
+_writers: dict[int, EventWriter] = {}
 
 
 def get_writer(engine: Engine, policy: str) -> EventWriter:
-    """The writer of this process (api-server workers fork: each gets its own thread)."""
-    global _writer, _writer_pid
-    with _writer_lock:
-        if _writer is None or _writer_pid != os.getpid():
-            _writer = EventWriter(engine, policy)
-            _writer_pid = os.getpid()
-        return _writer
+    """The writer of the running event loop (each api-server worker process has its own loop)."""
+    loop_id = id(asyncio.get_running_loop())
+    writer = _writers.get(loop_id)
+    if writer is None:
+        writer = _writers[loop_id] = EventWriter(engine, policy)
+    return writer

@@ -9,7 +9,7 @@ from typing import Iterator
 from sqlalchemy import Connection, Engine, create_engine, event
 
 _lock = threading.Lock()
-_engines: dict[str, Engine] = {}
+_engines: dict = {}  # url -> Engine; None -> the configured catalog URL
 
 # Write transactions on SQLite start with BEGIN IMMEDIATE: a deferred transaction that has to
 # upgrade its lock fails at once with SQLITE_BUSY instead of waiting out the busy timeout.
@@ -56,7 +56,10 @@ def build_engine(url: str) -> Engine:
 
 
 def get_engine(url: str | None = None) -> Engine:
-    url = url or catalog_url()
+    """The engine for `url`, by default the catalog's (resolved from the configuration once per process)."""
+    if url is None:
+        url = _engines.get(None) or catalog_url()
+        _engines[None] = url
     engine = _engines.get(url)
     if engine is None:
         with _lock:
@@ -68,7 +71,8 @@ def get_engine(url: str | None = None) -> Engine:
 def dispose_engines() -> None:
     with _lock:
         for engine in _engines.values():
-            engine.dispose()
+            if isinstance(engine, Engine):
+                engine.dispose()
         _engines.clear()
 
 

@@ -10,11 +10,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 def insert_on_conflict(conn: Connection, table: Table):
     """An INSERT that supports `.on_conflict_do_nothing()` / `.on_conflict_do_update()` on this backend."""
-    if conn.dialect.name == "postgresql":
+    return insert_for(conn.dialect.name, table)
+
+
+def insert_for(dialect: str, table: Table):
+    if dialect == "postgresql":
         return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
+    if dialect == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"the catalog supports SQLite and PostgreSQL, not {conn.dialect.name}")
+    raise NotImplementedError(f"the catalog supports SQLite and PostgreSQL, not {dialect}")
 
 
 def utcnow() -> datetime:
