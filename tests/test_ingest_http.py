@@ -187,12 +187,15 @@ def test_batch_with_bad_events_stores_the_good_ones(client):
     missing_run_id = fresh_event("batch")
     del missing_run_id["run"]["runId"]
     before = client.stored()
-    response = client.send([missing_run_id, good, "nonsense", good], path=LINEAGE + "/batch")
+    too_deep = fresh_event("batch")
+    too_deep["run"]["facets"]["deep"] = {"v": _nested(600)}
+    response = client.send([missing_run_id, good, "nonsense", good, too_deep], path=LINEAGE + "/batch")
     assert response.status_code == 207
     body = response.json()
     assert body["status"] == "partial_success"
-    assert body["summary"] == {"received": 4, "successful": 2, "duplicates": 1, "failed": 2}
-    assert [(f["index"], f["retriable"]) for f in body["failed_events"]] == [(0, False), (2, False)]
+    assert body["summary"] == {"received": 5, "successful": 2, "duplicates": 1, "failed": 3}
+    assert [(f["index"], f["retriable"]) for f in body["failed_events"]] == [(0, False), (2, False), (4, False)]
+    assert "limit of 500 levels" in body["failed_events"][2]["reason"]
     assert "run.runId: is required" in body["failed_events"][0]["reason"]
     assert client.stored() == before + 1
 
@@ -219,6 +222,13 @@ def _event_without(*path: str) -> str:
     return json.dumps(payload)
 
 
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def _event_with(mutate) -> str:
     payload = fresh_event()
     mutate(payload)
@@ -236,6 +246,7 @@ BAD_INPUT = [
     ("lone surrogate", '{"eventTime":"2025-01-01T00:00:00Z","producer":"\\udc00x","job":{"namespace":"n","name":"j"}}'.encode(), {}, 400, "lone surrogate"),
     ("NUL in a name", _event_with(lambda e: e["job"].update(name="a\u0000b")).encode(), {}, 422, "job.name"),
     ("2000-deep nesting", b"[" * 2000 + b"]" * 2000, {}, 400, "nesting"),
+    ("facet nested past max_json_depth", _event_with(lambda e: e["job"]["facets"].update(deep={"v": _nested(600)})).encode(), {}, 400, "limit of 500 levels"),
     ("integer over 4300 digits", b'{"a": ' + b"1" * 4500 + b"}", {}, 400, "cannot be read"),
     ("NaN", b'{"eventTime": NaN}', {}, 400, "NaN"),
     ("duplicate keys", b'{"producer": "a", "producer": "b"}', {}, 400, "duplicate key 'producer'"),

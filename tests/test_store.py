@@ -26,7 +26,7 @@ def submission(namespace="team-a", run_id="r-1", event_type="START", token_id=No
     payload = run_event(eventType=event_type, **changes)
     payload["job"]["namespace"] = namespace
     payload["run"]["runId"] = run_id
-    return Submission.of(validate_event(payload), token_id)
+    return Submission.of(validate_event(payload), token_id, 500)
 
 
 def stored_count(engine, **where) -> int:
@@ -66,7 +66,7 @@ def test_same_content_with_other_key_order_is_a_duplicate(catalog_engine):
     reordered = json.loads(json.dumps(dict(reversed(list(payload.items())))))
     with write_transaction(catalog_engine) as conn:
         a, b = store_events(
-            conn, [Submission.of(validate_event(payload), None), Submission.of(validate_event(reordered), None)], "register"
+            conn, [Submission.of(validate_event(payload), None, 500), Submission.of(validate_event(reordered), None, 500)], "register"
         )
     assert b.duplicate and a.event_id == b.event_id
 
@@ -158,7 +158,7 @@ def test_nul_inside_facets_is_stored_safely(catalog_engine):
     payload = run_event()
     payload["job"]["facets"]["sql"] = {"query": "SELECT '\x00'"}
     with write_transaction(catalog_engine) as conn:
-        (receipt,) = store_events(conn, [Submission.of(validate_event(payload), None)], "register")
+        (receipt,) = store_events(conn, [Submission.of(validate_event(payload), None, 500)], "register")
     with read_connection(catalog_engine) as conn:
         stored = conn.execute(select(event.c.payload).where(event.c.id == receipt.event_id)).scalar_one()
     assert json.loads(stored)["job"]["facets"]["sql"]["query"] == "SELECT '\x00'"

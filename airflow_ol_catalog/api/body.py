@@ -53,7 +53,7 @@ def _gunzip(data: bytes, limit: int) -> bytes:
     return out
 
 
-async def read_json_body(request: Request, max_bytes: int, max_depth: int) -> Any:
+async def read_json_body(request: Request, max_bytes: int) -> Any:
     _check_content_type(request)
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "x-gzip"):
@@ -62,6 +62,6 @@ async def read_json_body(request: Request, max_bytes: int, max_depth: int) -> An
     if encoding in ("gzip", "x-gzip"):
         raw = _gunzip(raw, max_bytes)
     try:
-        return decode_json(raw, max_depth)
+        return decode_json(raw)
     except BodyError as exc:
         raise HTTPException(400, str(exc)) from None

@@ -46,7 +46,7 @@ def _unavailable(exc: CatalogUnavailable) -> HTTPException:
     )
 
 
-def _submission(payload: Any, principal: Principal) -> Submission:
+def _submission(payload: Any, principal: Principal, max_depth: int) -> Submission:
     """Validate one decoded event for this caller; raise HTTPException with the status it deserves."""
     try:
         ol_event = validate_event(payload)
@@ -55,7 +55,7 @@ def _submission(payload: Any, principal: Principal) -> Submission:
     if not principal.allows_namespace(ol_event.owner_namespace):
         raise HTTPException(403, f"{principal.name} may not send events to namespace {ol_event.owner_namespace!r}")
     try:
-        return Submission.of(ol_event, principal.token_id)
+        return Submission.of(ol_event, principal.token_id, max_depth)
     except BodyError as exc:
         raise HTTPException(400, str(exc)) from None
 
@@ -77,8 +77,8 @@ async def post_event(request: Request, principal: IngestAuth) -> EventReceipt | 
     answers 201 with `duplicate: true` and stores nothing.
     """
     settings = _settings(request)
-    payload = await read_json_body(request, settings.max_body_bytes, settings.max_json_depth)
-    outcome = (await _store(request, [_submission(payload, principal)]))[0]
+    payload = await read_json_body(request, settings.max_body_bytes)
+    outcome = (await _store(request, [_submission(payload, principal, settings.max_json_depth)]))[0]
     if isinstance(outcome, Refusal):
         raise HTTPException(outcome.status, outcome.reason)
     return JSONResponse(outcome.as_dict(), status_code=201)
@@ -92,7 +92,7 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     422 when none could be stored. Stored events are committed even when others fail.
     """
     settings = _settings(request)
-    payload = await read_json_body(request, settings.max_body_bytes, settings.max_json_depth)
+    payload = await read_json_body(request, settings.max_body_bytes)
     if not isinstance(payload, list):
         raise _invalid([Problem("$", "expected a JSON array of events (send single events to /api/v1/lineage)")])
     if len(payload) > settings.max_batch_events:
@@ -104,7 +104,7 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     indexes: list[int] = []
     for index, item in enumerate(payload):
         try:
-            submissions.append(_submission(item, principal))
+            submissions.append(_submission(item, principal, settings.max_json_depth))
             indexes.append(index)
         except HTTPException as exc:
             reason = exc.detail["detail"] if isinstance(exc.detail, dict) else exc.detail

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
-from airflow_ol_catalog.events.decode import BodyError
+import msgspec
+
+from airflow_ol_catalog.events.decode import BodyError, nesting_depth
+
+# msgspec (a dependency of Airflow's task SDK) encodes about six times faster than json.dumps.
+_encoder = msgspec.json.Encoder(order="sorted")
 
 
-def canonical_json(value: Any) -> str:
+def canonical_json(value: Any, max_depth: int) -> str:
     """Sorted keys, no insignificant white space, non-ASCII kept as UTF-8.
 
     `\\u0000` stays escaped in the text, so the stored form is safe for PostgreSQL text columns.
+    Also enforces the nesting limit: an event cannot be deeper than it has brackets, so only
+    events with many brackets are walked.
     """
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     try:
-        text.encode("utf-8")
+        data = _encoder.encode(value)
     except UnicodeEncodeError as exc:
-        bad = text[exc.start : exc.end].encode("unicode_escape").decode("ascii")
+        bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode("ascii")
         raise BodyError(f"a string holds the lone surrogate {bad}, which is not valid Unicode") from None
-    return text
+    except RecursionError:
+        raise BodyError(f"JSON nesting is deeper than the limit of {max_depth} levels") from None
+    if data.count(b"[") + data.count(b"{") > max_depth and nesting_depth(value) > max_depth:
+        raise BodyError(f"JSON nesting is deeper than the limit of {max_depth} levels")
+    return data.decode("utf-8")
 
 
 def event_digest(canonical: str) -> str:

@@ -39,7 +39,7 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _nesting_depth(value: Any) -> int:
+def nesting_depth(value: Any) -> int:
     """Deepest level of arrays/objects, found without recursion."""
     deepest = 0
     stack = [(value, 1)]
@@ -56,8 +56,12 @@ def _nesting_depth(value: Any) -> int:
     return deepest
 
 
-def decode_json(raw: bytes, max_depth: int) -> Any:
-    """Decode a UTF-8 JSON body; raise BodyError naming the problem and where it is."""
+def decode_json(raw: bytes) -> Any:
+    """Decode a UTF-8 JSON body; raise BodyError naming the problem and where it is.
+
+    Nesting beyond what Python's parser can hold is refused here; the configured, lower limit
+    is checked per event by canonical_json (a batch is deep only if one of its events is).
+    """
     if raw.startswith(UTF8_BOM):
         # RFC 8259 lets parsers ignore a byte order mark; some producers on Windows send one.
         raw = raw[len(UTF8_BOM) :]
@@ -81,10 +85,7 @@ def decode_json(raw: bytes, max_depth: int) -> Any:
             f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
         ) from None
     except RecursionError:
-        raise BodyError(f"JSON nesting is deeper than the limit of {max_depth} levels") from None
+        raise BodyError("JSON nesting is deeper than the parser can read") from None
     except ValueError as exc:  # e.g. an integer literal longer than Python converts
         raise BodyError(f"body holds a value that cannot be read: {exc}") from None
-    # A document cannot be deeper than it has brackets; only count when it could be.
-    if raw.count(b"[") + raw.count(b"{") > max_depth and _nesting_depth(value) > max_depth:
-        raise BodyError(f"JSON nesting is deeper than the limit of {max_depth} levels")
     return value

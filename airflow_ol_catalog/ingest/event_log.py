@@ -25,8 +25,8 @@ class Submission:
     token_id: int | None
 
     @classmethod
-    def of(cls, ol_event: OpenLineageEvent, token_id: int | None) -> Submission:
-        canonical = canonical_json(ol_event.payload)
+    def of(cls, ol_event: OpenLineageEvent, token_id: int | None, max_depth: int) -> Submission:
+        canonical = canonical_json(ol_event.payload, max_depth)
         return cls(ol_event, canonical, event_digest(canonical), token_id)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from airflow_ol_catalog.events import decode_json, validate_event
+from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest.namespaces import record_activity
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import event, namespace
@@ -59,7 +60,7 @@ def replay_quarantined(conn: Connection, name: str | None = None) -> Counter:
                 break
             integrations = set()
             for row in rows:
-                integration = validate_event(decode_json(row.payload.encode("utf-8"), max_depth=10_000)).integration
+                integration = validate_event(json.loads(row.payload)).integration
                 if integration:
                     integrations.add(integration)
             conn.execute(update(event).where(event.c.id.in_([row.id for row in rows])).values(quarantined=False))
