@@ -1,0 +1,118 @@
+"""Unknown-namespace policies and a separate catalog database, with real Airflow processes (SQLite)."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+import pytest
+import requests
+
+from servers import AirflowServer
+from test_ingest_http import LINEAGE, fresh_event
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def quarantine_server():
+    server = AirflowServer(unknown_namespace_policy="quarantine")
+    try:
+        yield server.start()
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def reject_server():
+    server = AirflowServer(unknown_namespace_policy="reject")
+    try:
+        yield server.start()
+    finally:
+        server.cleanup()
+
+
+def post(server: AirflowServer, payload) -> requests.Response:
+    return requests.post(server.url + LINEAGE, json=payload, headers={"Authorization": f"Bearer {server.token}"}, timeout=30)
+
+
+def listed_runs(server: AirflowServer, namespace: str) -> list[str]:
+    response = requests.get(
+        server.url + "ol-catalog/api/v1/events/lineage", params={"namespace": namespace},
+        headers={"Authorization": f"Bearer {server.token}"}, timeout=30,
+    )
+    return [e["run"]["runId"] for e in response.json()["events"]]
+
+
+def test_quarantined_event_waits_until_its_namespace_is_created_and_replayed(quarantine_server):
+    namespace = "late-" + uuid.uuid4().hex[:6]
+    payload = fresh_event(namespace)
+    receipt = post(quarantine_server, payload).json()
+    assert receipt["quarantined"] is True and receipt["duplicate"] is False
+    assert post(quarantine_server, payload).json() == {**receipt, "duplicate": True}
+    assert listed_runs(quarantine_server, namespace) == []
+    assert namespace in quarantine_server.cli("ol-catalog", "quarantine", "list").stdout
+
+    created = quarantine_server.cli("ol-catalog", "namespaces", "create", namespace, "--description", "Late team", "--admin", "admin")
+    assert "1 quarantined events wait for it" in created.stdout
+    replayed = quarantine_server.cli("ol-catalog", "quarantine", "replay", "--namespace", namespace).stdout
+    assert f"{namespace}: 1 events replayed" in replayed
+    assert listed_runs(quarantine_server, namespace) == [payload["run"]["runId"]]
+    shown = quarantine_server.cli("ol-catalog", "namespaces", "show", namespace).stdout
+    assert "events:        1 (quarantined: 0)" in shown and "admins:        admin" in shown
+
+
+def test_registered_namespace_is_not_quarantined(quarantine_server):
+    namespace = "known-" + uuid.uuid4().hex[:6]
+    quarantine_server.cli("ol-catalog", "namespaces", "create", namespace)
+    assert post(quarantine_server, fresh_event(namespace)).json()["quarantined"] is False
+
+
+def test_deleted_namespace_quarantines_later_events_until_restored(quarantine_server):
+    namespace = "gone-" + uuid.uuid4().hex[:6]
+    quarantine_server.cli("ol-catalog", "namespaces", "create", namespace)
+    quarantine_server.cli("ol-catalog", "namespaces", "delete", namespace)
+    assert post(quarantine_server, fresh_event(namespace)).json()["quarantined"] is True
+    assert namespace not in quarantine_server.cli("ol-catalog", "namespaces", "list").stdout
+    quarantine_server.cli("ol-catalog", "namespaces", "restore", namespace)
+    assert "1 events replayed" in quarantine_server.cli("ol-catalog", "quarantine", "replay", "--namespace", namespace).stdout
+
+
+def test_reject_policy_refuses_unknown_namespace_with_422_naming_it(reject_server):
+    namespace = "stranger-" + uuid.uuid4().hex[:6]
+    response = post(reject_server, fresh_event(namespace))
+    assert response.status_code == 422 and f"'{namespace}' is not registered" in response.json()["detail"]
+    reject_server.cli("ol-catalog", "namespaces", "create", namespace)
+    assert post(reject_server, fresh_event(namespace)).status_code == 201
+
+
+def test_reject_policy_in_a_batch_fails_only_the_unknown_namespace(reject_server):
+    reject_server.cli("ol-catalog", "namespaces", "create", "batch-known")
+    response = requests.post(
+        reject_server.url + LINEAGE + "/batch", json=[fresh_event("batch-known"), fresh_event("batch-unknown")],
+        headers={"Authorization": f"Bearer {reject_server.token}"}, timeout=30,
+    )
+    assert response.status_code == 207
+    assert [(f["index"], f["retriable"]) for f in response.json()["failed_events"]] == [(1, False)]
+
+
+def test_airflow_db_migrate_puts_the_catalog_in_its_own_database(tmp_path):
+    catalog_db = tmp_path / "catalog.db"
+    server = AirflowServer(extra_env={"AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN": f"sqlite:///{catalog_db}"})
+    try:
+        server.cli("db", "migrate")
+        with sqlite3.connect(catalog_db) as own, sqlite3.connect(server.home / "airflow.db") as airflow:
+            own_tables = {row[0] for row in own.execute("select name from sqlite_master where type='table'")}
+            airflow_tables = {row[0] for row in airflow.execute("select name from sqlite_master where type='table'")}
+            assert {"ol_catalog_event", "ol_catalog_namespace", "ol_catalog_token", "ol_catalog_alembic_version"} <= own_tables
+            assert not {name for name in airflow_tables if name.startswith("ol_catalog")}
+            assert own.execute("select version_num from ol_catalog_alembic_version").fetchall() == [("0001",)]
+        token = server.create_token("own-db")
+        assert token.startswith("olc_")
+        with sqlite3.connect(catalog_db) as own:
+            assert own.execute("select name from ol_catalog_token").fetchall() == [("own-db",)]
+        server.cli("db", "migrate")  # a second run upgrades nothing and keeps the data
+        with sqlite3.connect(catalog_db) as own:
+            assert own.execute("select count(*) from ol_catalog_token").fetchone() == (1,)
+    finally:
+        server.cleanup()
