@@ -20,6 +20,17 @@ _database_numbers = itertools.count()
 
 
 @pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared sample corpus, which lives beside the clone (CI always has it)."""
+    if not CORPUS.is_dir():
+        message = f"sample corpus not found at {CORPUS}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message + " (it sits beside the clone in CI)")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
 def postgres():
     server = PostgresServer().start()
     yield server

@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import create_engine, func, select, text
 
 from airflow_ol_catalog.store.tables import event
-from conftest import CORPUS, EXAMPLES
+from conftest import EXAMPLES
 from test_events import run_event
 
 pytestmark = pytest.mark.integration
@@ -59,9 +59,9 @@ def fresh_event(namespace: str | None = None, **changes) -> dict:
     return payload
 
 
-def corpus_events(namespace: str) -> list[dict]:
+def corpus_events(corpus: Path, namespace: str) -> list[dict]:
     events = []
-    for path in sorted(CORPUS.rglob("*.json")):
+    for path in sorted(corpus.rglob("*.json")):
         payload = json.loads(path.read_text())
         for node in (payload["job"], payload["run"].get("facets", {}).get("parent", {}).get("job")):
             if node:
@@ -75,8 +75,8 @@ def test_health_reports_database_and_migrations(client):
     assert response.json() == {"status": "healthy", "database": "reachable", "migrations": "current"}
 
 
-def test_every_corpus_event_is_accepted_and_a_resend_stores_nothing(client):
-    events = corpus_events("corpus-" + uuid.uuid4().hex[:6])
+def test_every_corpus_event_is_accepted_and_a_resend_stores_nothing(client, corpus):
+    events = corpus_events(corpus, "corpus-" + uuid.uuid4().hex[:6])
     assert len(events) == 32
     before = client.stored()
     answers = [client.send(payload) for payload in events]
@@ -132,9 +132,9 @@ def test_openlineage_python_client_sends_events(client, compression):
     assert events["events"][0]["inputs"][0]["name"] == "shop.public.orders"
 
 
-def test_cli_send_posts_a_directory_and_counts_outcomes(client, tmp_path):
+def test_cli_send_posts_a_directory_and_counts_outcomes(client, corpus, tmp_path):
     namespace = "cli-" + uuid.uuid4().hex[:6]
-    args = ("ol-catalog", "send", str(CORPUS), "--namespace", namespace, "--url", client.server.url, "--token", client.server.token)
+    args = ("ol-catalog", "send", str(corpus), "--namespace", namespace, "--url", client.server.url, "--token", client.server.token)
     first = client.server.cli(*args).stdout.strip().splitlines()
     assert "[1/32] 01_simple_dag/events/01_dag_start.json: accepted" in first
     assert first[-1] == "32 events: 32 accepted, 0 duplicate, 0 rejected"

@@ -14,22 +14,22 @@ from test_ingest_http import LINEAGE, fresh_event
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def quarantine_server():
-    server = AirflowServer(unknown_namespace_policy="quarantine")
+def _server_with_policy(policy: str):
+    server = AirflowServer(unknown_namespace_policy=policy)
     try:
         yield server.start()
     finally:
         server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def quarantine_server():
+    yield from _server_with_policy("quarantine")
 
 
 @pytest.fixture(scope="module")
 def reject_server():
-    server = AirflowServer(unknown_namespace_policy="reject")
-    try:
-        yield server.start()
-    finally:
-        server.cleanup()
+    yield from _server_with_policy("reject")
 
 
 def post(server: AirflowServer, payload) -> requests.Response:
