@@ -22,14 +22,15 @@ class Problem:
         return {"path": self.path, "message": self.message}
 
 
-@dataclass(frozen=True)
+# Plain slotted dataclasses: frozen ones cost a setattr call per field, on the hot path.
+@dataclass(slots=True)
 class DatasetRef:
     namespace: str
     name: str
     facets: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OpenLineageEvent:
     kind: str  # RUN_EVENT, DATASET_EVENT or JOB_EVENT
     event_type: str | None  # START, RUNNING, COMPLETE, ABORT, FAIL, OTHER (RunEvents only)
