@@ -8,6 +8,7 @@ import uuid
 import pytest
 import requests
 
+from airflow_ol_catalog.store.migrate import head_revision
 from servers import AirflowServer
 from test_ingest_http import LINEAGE, fresh_event
 
@@ -106,7 +107,7 @@ def test_airflow_db_migrate_puts_the_catalog_in_its_own_database(tmp_path):
             airflow_tables = {row[0] for row in airflow.execute("select name from sqlite_master where type='table'")}
             assert {"ol_catalog_event", "ol_catalog_namespace", "ol_catalog_token", "ol_catalog_alembic_version"} <= own_tables
             assert not {name for name in airflow_tables if name.startswith("ol_catalog")}
-            assert own.execute("select version_num from ol_catalog_alembic_version").fetchall() == [("0001",)]
+            assert own.execute("select version_num from ol_catalog_alembic_version").fetchall() == [(head_revision(),)]
         token = server.create_token("own-db")
         assert token.startswith("olc_")
         with sqlite3.connect(catalog_db) as own:

@@ -28,6 +28,7 @@ class DatasetRef:
     namespace: str
     name: str
     facets: dict[str, Any] = field(default_factory=dict)
+    io_facets: dict[str, Any] = field(default_factory=dict)  # inputFacets / outputFacets of this run
 
 
 @dataclass(slots=True)

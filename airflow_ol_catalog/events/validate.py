@@ -24,6 +24,7 @@ from airflow_ol_catalog.events.model import (
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 # Identifiers end up in indexed columns; PostgreSQL's btree keys must stay well under 2.7 KB.
 MAX_IDENTIFIER_BYTES = 1024
+MAX_FACET_NAME = 200
 
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
@@ -130,7 +131,9 @@ class _Checker:
             self.fail(path, f"expected an object of facets, got {_type_name(value)}")
             return {}
         for name, facet in value.items():
-            if facet is not None and not isinstance(facet, dict):
+            if len(name) > MAX_FACET_NAME:
+                self.fail(f"{path}.{name[:40]}…", f"a facet name may have at most {MAX_FACET_NAME} characters")
+            elif facet is not None and not isinstance(facet, dict):
                 self.fail(f"{path}.{name}", f"a facet must be an object, got {_type_name(facet)}")
         return {name: facet for name, facet in value.items() if isinstance(facet, dict)}
 
@@ -142,11 +145,12 @@ class _Checker:
         name = self.identifier(body.get("name"), f"{path}.name")
         facets = self.facets(body.get("facets"), f"{path}.facets")
         self._schema_facet(facets.get("schema"), f"{path}.facets.schema")
+        io_facets = {}
         for extra in ("inputFacets", "outputFacets"):
-            self.facets(body.get(extra), f"{path}.{extra}")
+            io_facets.update(self.facets(body.get(extra), f"{path}.{extra}"))
         if namespace is None or name is None:
             return None
-        return DatasetRef(namespace, name, facets)
+        return DatasetRef(namespace, name, facets, io_facets)
 
     def datasets(self, value: Any, path: str) -> tuple[DatasetRef, ...]:
         if value is None:

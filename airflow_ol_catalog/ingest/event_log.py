@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 from airflow_ol_catalog.events import OpenLineageEvent
 from airflow_ol_catalog.events.canonical import canonical_json, event_digest
 from airflow_ol_catalog.ingest.namespaces import record_activity, resolve_namespaces
+from airflow_ol_catalog.ingest.projection import Projected, project_events
 from airflow_ol_catalog.store.sql import insert_for, utcnow
 from airflow_ol_catalog.store.tables import event
 
@@ -91,7 +92,9 @@ def _row(sub: Submission, owner: str, quarantined: bool, now: datetime) -> dict:
 
 
 def store_events(conn: Connection, submissions: list[Submission], policy: str) -> list[Receipt | Refusal]:
-    """Append each event unless the log holds it already; return one outcome per submission.
+    """Append each event unless the log holds it already, and project the new ones into the catalog.
+
+    Returns one outcome per submission.
 
     One multi-row INSERT ... ON CONFLICT DO NOTHING for all of them: the unique digest makes
     concurrent writers safe, and events that were not inserted are the duplicates.
@@ -106,6 +109,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     existing = _stored(conn, {sub.digest for sub in to_insert} - inserted.keys())
 
     activity: dict[int, _Activity] = {}
+    to_project: list[Projected] = []
     outcomes: list[Receipt | Refusal] = []
     for sub in submissions:
         placement = placements[sub.event.owner_namespace]
@@ -116,6 +120,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
             outcomes.append(_receipt(sub.event, inserted.pop(sub.digest), duplicate=False, quarantined=quarantined))
             existing[sub.digest] = (outcomes[-1].event_id, quarantined)  # a repeat later in this batch is a duplicate
             if not quarantined:
+                to_project.append(Projected(sub.event, sub.digest))
                 seen = activity.setdefault(placement.namespace_id, _Activity(0, now, now, set()))
                 seen.count += 1
                 if sub.event.integration:
@@ -125,6 +130,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
             outcomes.append(_receipt(sub.event, event_id, duplicate=True, quarantined=quarantined))
     for namespace_id, seen in activity.items():
         record_activity(conn, namespace_id, seen.count, seen.first, seen.last, seen.integrations)
+    project_events(conn, to_project)
     return outcomes
 
 

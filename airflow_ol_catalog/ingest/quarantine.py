@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select, update
 
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest.namespaces import record_activity
+from airflow_ol_catalog.ingest.projection import Projected, project_events
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import event, namespace
 
@@ -51,7 +52,7 @@ def replay_quarantined(conn: Connection, name: str | None = None) -> Counter:
     for ns_id, ns_name in conn.execute(live).all():
         while True:
             rows = conn.execute(
-                select(event.c.id, event.c.payload)
+                select(event.c.id, event.c.payload, event.c.digest)
                 .where(event.c.quarantined.is_(True), event.c.namespace == ns_name)
                 .order_by(event.c.id)
                 .limit(REPLAY_BATCH)
@@ -59,10 +60,13 @@ def replay_quarantined(conn: Connection, name: str | None = None) -> Counter:
             if not rows:
                 break
             integrations = set()
+            replayed_events = []
             for row in rows:
-                integration = validate_event(json.loads(row.payload)).integration
-                if integration:
-                    integrations.add(integration)
+                ol_event = validate_event(json.loads(row.payload))
+                replayed_events.append(Projected(ol_event, row.digest))
+                if ol_event.integration:
+                    integrations.add(ol_event.integration)
+            project_events(conn, replayed_events)
             conn.execute(update(event).where(event.c.id.in_([row.id for row in rows])).values(quarantined=False))
             record_activity(conn, ns_id, len(rows), now, now, integrations)
             replayed[ns_name] += len(rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, case
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -23,3 +23,12 @@ def insert_for(dialect: str, table: Table):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def earliest(current, incoming):
+    """The earlier of two nullable values, for ON CONFLICT updates (the same on every backend)."""
+    return case((current.is_(None), incoming), (incoming.is_(None), current), (incoming < current, incoming), else_=current)
+
+
+def latest(current, incoming):
+    return case((current.is_(None), incoming), (incoming.is_(None), current), (incoming > current, incoming), else_=current)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -110,4 +111,121 @@ event = Table(
     Index(None, "event_time"),
     Index(None, "namespace"),
     Index(None, "run_id"),
+)
+
+# --- the catalog, projected from the event log -------------------------------------------------
+# Every column below is derived from events with rules that do not depend on arrival order:
+# first/last seen are min/max of event times, run state is the highest-ranked event, facets keep
+# the value of the newest event (ties broken by event digest). Each merge is one upsert.
+
+job = Table(
+    "ol_catalog_job",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("namespace", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("parent_job_id", Integer),  # from the ParentRunFacet of its runs
+    Column("placeholder", Boolean, nullable=False),  # known only as a parent so far
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+    UniqueConstraint("namespace", "name"),
+)
+
+run = Table(
+    "ol_catalog_run",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("run_id", Text, nullable=False),  # as sent; unique per job, not globally
+    Column("job_id", Integer, nullable=False),
+    Column("state", String(10)),  # None for a placeholder parent run
+    Column("state_rank", Integer, nullable=False),  # 0 none, 1 START, 2 RUNNING, 3 COMPLETE/FAIL/ABORT
+    Column("state_time", UTCDateTime),
+    Column("started_at", UTCDateTime),  # earliest START
+    Column("ended_at", UTCDateTime),  # time of the winning terminal event
+    Column("parent_run_pk", BigInteger),
+    Column("placeholder", Boolean, nullable=False),
+    Column("first_event_at", UTCDateTime),
+    Column("last_event_at", UTCDateTime),
+    UniqueConstraint("job_id", "run_id"),
+    Index(None, "run_id"),
+)
+
+dataset = Table(
+    "ol_catalog_dataset",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("namespace_key", Text, nullable=False),  # events/naming.namespace_key
+    Column("name", Text, nullable=False),
+    Column("namespace", Text, nullable=False),  # as first sent
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+    UniqueConstraint("namespace_key", "name"),
+)
+
+run_dataset = Table(
+    "ol_catalog_run_dataset",
+    metadata,
+    Column("run_pk", BigInteger, primary_key=True),
+    Column("dataset_id", Integer, primary_key=True),
+    Column("direction", String(3), primary_key=True),  # in, out
+    Index(None, "dataset_id"),
+)
+
+edge = Table(
+    "ol_catalog_edge",
+    metadata,
+    Column("job_id", Integer, primary_key=True),
+    Column("dataset_id", Integer, primary_key=True),
+    Column("direction", String(3), primary_key=True),  # in: dataset -> job, out: job -> dataset
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("last_run_id", Text),  # runId of the newest run that had it
+    Column("run_count", Integer, nullable=False),
+    Column("confirmed", Boolean, nullable=False),  # a COMPLETE run (or a running streaming job) had it
+    Column("declared", Boolean, nullable=False),  # named by a JobEvent (static lineage)
+    Index(None, "dataset_id"),
+)
+
+facet = Table(
+    "ol_catalog_facet",
+    metadata,
+    Column("entity", String(8), primary_key=True),  # job, run, dataset
+    Column("entity_id", BigInteger, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("value", Text),  # canonical JSON; NULL when the newest event deleted it (`_deleted: true`)
+    Column("event_time", UTCDateTime, nullable=False),
+    Column("event_digest", String(64), nullable=False),
+)
+
+dataset_version = Table(
+    "ol_catalog_dataset_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),  # of the schema fields and the version facet
+    Column("fields", Text, nullable=False),  # JSON array of schema fields
+    Column("version", Text),  # the `version` facet's datasetVersion, when sent
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("first_run_id", Text),  # runId of the first run that wrote it
+    UniqueConstraint("dataset_id", "digest"),
+)
+
+column_lineage = Table(
+    "ol_catalog_column_lineage",
+    metadata,
+    Column("output_dataset_id", Integer, primary_key=True),
+    Column("output_field", Text, primary_key=True),
+    Column("input_dataset_id", Integer, primary_key=True),
+    Column("input_field", Text, primary_key=True),  # "" for dataset-level inputs
+    Column("type", String(16), primary_key=True),  # DIRECT, INDIRECT
+    Column("subtype", String(64), primary_key=True),
+    Column("description", Text),
+    Column("masking", Boolean, nullable=False),
+    Column("job_id", Integer),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Index(None, "input_dataset_id"),
 )

@@ -1,0 +1,517 @@
+"""Projecting events into the catalog, in the transaction that stores them.
+
+Every rule is a set-based upsert whose result does not depend on the order events arrive in:
+first/last seen are min/max of event times, a run's state is its highest-ranked event (START <
+RUNNING < COMPLETE/FAIL/ABORT, then the later time, then the state's name), a facet keeps the
+value of its newest event (ties broken by event digest). Rows for one key are merged in Python
+first, because one INSERT ... ON CONFLICT may not touch a row twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+import msgspec
+from sqlalchemy import Connection, and_, bindparam, case, select, true, tuple_, update
+
+from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
+from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.store.sql import earliest, insert_for, latest
+from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_version, edge, facet, job, run, run_dataset
+
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+STATE_RANK = {"START": 1, "RUNNING": 2, "COMPLETE": 3, "FAIL": 3, "ABORT": 3}
+_encode = msgspec.json.Encoder(order="sorted").encode
+
+
+@dataclass(frozen=True)
+class Projected:
+    """An event to project, with the digest of its canonical JSON (the tie-breaker for facets)."""
+
+    event: OpenLineageEvent
+    digest: str
+
+
+def _merge_min_max(rows: dict, key, values: dict, *, first: str = "first_seen_at", last: str = "last_seen_at") -> dict:
+    row = rows.get(key)
+    if row is None:
+        rows[key] = dict(values)
+        return rows[key]
+    if values[first] is not None and (row[first] is None or values[first] < row[first]):
+        row[first] = values[first]
+    if values[last] is not None and (row[last] is None or values[last] > row[last]):
+        row[last] = values[last]
+    return row
+
+
+def _parent(ev: OpenLineageEvent) -> tuple[str, str, str] | None:
+    """(runId, job namespace, job name) of the ParentRunFacet, validated by events/validate."""
+    facet_ = ev.payload.get("run", {}).get("facets", {}) if ev.kind == RUN_EVENT else {}
+    parent = facet_.get("parent") if isinstance(facet_, dict) else None
+    if not isinstance(parent, dict):
+        return None
+    return parent["run"]["runId"], parent["job"]["namespace"], parent["job"]["name"]
+
+
+def _job_facets(ev: OpenLineageEvent) -> dict[str, Any]:
+    facets = ev.payload.get("job", {}).get("facets")
+    return facets if isinstance(facets, dict) else {}
+
+
+def _run_facets(ev: OpenLineageEvent) -> dict[str, Any]:
+    facets = ev.payload.get("run", {}).get("facets") if ev.kind == RUN_EVENT else None
+    return facets if isinstance(facets, dict) else {}
+
+
+# --- statements, built once per backend ------------------------------------------------------------
+
+
+@functools.cache
+def _statements(dialect: str) -> dict[str, Any]:
+    ins = functools.partial(insert_for, dialect)
+    s: dict[str, Any] = {}
+
+    stmt = ins(job)
+    s["job"] = stmt.on_conflict_do_update(
+        index_elements=["namespace", "name"],
+        set_={
+            "first_seen_at": earliest(job.c.first_seen_at, stmt.excluded.first_seen_at),
+            "last_seen_at": latest(job.c.last_seen_at, stmt.excluded.last_seen_at),
+            "placeholder": and_(job.c.placeholder, stmt.excluded.placeholder),
+        },
+    )
+    stmt = ins(run)
+    wins = tuple_(stmt.excluded.state_rank, stmt.excluded.state_time, stmt.excluded.state) > tuple_(
+        run.c.state_rank, run.c.state_time, run.c.state
+    )
+    s["run"] = stmt.on_conflict_do_update(
+        index_elements=["job_id", "run_id"],
+        set_={
+            "state": case((wins, stmt.excluded.state), else_=run.c.state),
+            "state_rank": case((wins, stmt.excluded.state_rank), else_=run.c.state_rank),
+            "state_time": case((wins, stmt.excluded.state_time), else_=run.c.state_time),
+            "ended_at": case((wins, stmt.excluded.ended_at), else_=run.c.ended_at),
+            "started_at": earliest(run.c.started_at, stmt.excluded.started_at),
+            "placeholder": and_(run.c.placeholder, stmt.excluded.placeholder),
+            "first_event_at": earliest(run.c.first_event_at, stmt.excluded.first_event_at),
+            "last_event_at": latest(run.c.last_event_at, stmt.excluded.last_event_at),
+        },
+    )
+    stmt = ins(dataset)
+    earlier_spelling = tuple_(stmt.excluded.first_seen_at, stmt.excluded.namespace) < tuple_(
+        dataset.c.first_seen_at, dataset.c.namespace
+    )
+    s["dataset"] = stmt.on_conflict_do_update(
+        index_elements=["namespace_key", "name"],
+        set_={
+            "namespace": case((earlier_spelling, stmt.excluded.namespace), else_=dataset.c.namespace),
+            "first_seen_at": earliest(dataset.c.first_seen_at, stmt.excluded.first_seen_at),
+            "last_seen_at": latest(dataset.c.last_seen_at, stmt.excluded.last_seen_at),
+        },
+    )
+    s["run_dataset"] = (
+        ins(run_dataset)
+        .on_conflict_do_nothing(index_elements=["run_pk", "dataset_id", "direction"])
+        .returning(run_dataset.c.run_pk, run_dataset.c.dataset_id, run_dataset.c.direction)
+    )
+    stmt = ins(edge)
+    newer_run = tuple_(stmt.excluded.last_seen_at, stmt.excluded.last_run_id) > tuple_(edge.c.last_seen_at, edge.c.last_run_id)
+    s["edge"] = stmt.on_conflict_do_update(
+        index_elements=["job_id", "dataset_id", "direction"],
+        set_={
+            "first_seen_at": earliest(edge.c.first_seen_at, stmt.excluded.first_seen_at),
+            "last_seen_at": latest(edge.c.last_seen_at, stmt.excluded.last_seen_at),
+            "last_run_id": case(
+                (stmt.excluded.last_run_id.is_(None), edge.c.last_run_id),
+                (edge.c.last_run_id.is_(None), stmt.excluded.last_run_id),
+                (newer_run, stmt.excluded.last_run_id),
+                else_=edge.c.last_run_id,
+            ),
+            "run_count": edge.c.run_count + stmt.excluded.run_count,
+            "declared": edge.c.declared | stmt.excluded.declared,
+        },
+    )
+    s["confirm"] = (
+        update(edge)
+        .where(edge.c.job_id == bindparam("p_job"), edge.c.dataset_id == bindparam("p_dataset"), edge.c.direction == bindparam("p_dir"))
+        .values(confirmed=true())
+    )
+    stmt = ins(facet)
+    newer = tuple_(stmt.excluded.event_time, stmt.excluded.event_digest) > tuple_(facet.c.event_time, facet.c.event_digest)
+    s["facet"] = stmt.on_conflict_do_update(
+        index_elements=["entity", "entity_id", "name"],
+        set_={"value": stmt.excluded.value, "event_time": stmt.excluded.event_time, "event_digest": stmt.excluded.event_digest},
+        where=newer,
+    )
+    stmt = ins(dataset_version)
+    first_write = tuple_(stmt.excluded.first_seen_at, stmt.excluded.first_run_id) < tuple_(
+        dataset_version.c.first_seen_at, dataset_version.c.first_run_id
+    )
+    s["version"] = stmt.on_conflict_do_update(
+        index_elements=["dataset_id", "digest"],
+        set_={
+            "first_seen_at": earliest(dataset_version.c.first_seen_at, stmt.excluded.first_seen_at),
+            "last_seen_at": latest(dataset_version.c.last_seen_at, stmt.excluded.last_seen_at),
+            "first_run_id": case((first_write, stmt.excluded.first_run_id), else_=dataset_version.c.first_run_id),
+        },
+    )
+    stmt = ins(column_lineage)
+    newer_cl = stmt.excluded.last_seen_at > column_lineage.c.last_seen_at
+    s["column_lineage"] = stmt.on_conflict_do_update(
+        index_elements=["output_dataset_id", "output_field", "input_dataset_id", "input_field", "type", "subtype"],
+        set_={
+            "first_seen_at": earliest(column_lineage.c.first_seen_at, stmt.excluded.first_seen_at),
+            "last_seen_at": latest(column_lineage.c.last_seen_at, stmt.excluded.last_seen_at),
+            "description": case((newer_cl, stmt.excluded.description), else_=column_lineage.c.description),
+            "masking": case((newer_cl, stmt.excluded.masking), else_=column_lineage.c.masking),
+            "job_id": case((newer_cl, stmt.excluded.job_id), else_=column_lineage.c.job_id),
+        },
+    )
+    return s
+
+
+def _ids(conn: Connection, table, keys: Iterable[tuple], columns: tuple[str, ...]) -> dict[tuple, int]:
+    keys = list(keys)
+    found: dict[tuple, int] = {}
+    key_columns = [table.c[name] for name in columns]
+    for start in range(0, len(keys), 400):  # keep within SQLite's bound-parameter limit
+        chunk = keys[start : start + 400]
+        rows = conn.execute(select(table.c.id, *key_columns).where(tuple_(*key_columns).in_(chunk)))
+        found.update({tuple(row[1:]): row[0] for row in rows})
+    return found
+
+
+def _upsert(conn: Connection, statement, rows: list[dict]) -> None:
+    if rows:
+        conn.execute(statement, rows)
+
+
+# --- the projection ------------------------------------------------------------------------------
+
+
+def project_events(conn: Connection, items: list[Projected]) -> None:
+    if not items:
+        return
+    st = _statements(conn.dialect.name)
+    job_ids = _project_jobs(conn, st, items)
+    run_pks, run_states = _project_runs(conn, st, items, job_ids)
+    dataset_ids = _project_datasets(conn, st, items)
+    _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids)
+    _project_facets(conn, st, items, job_ids, run_pks, dataset_ids)
+    _project_versions(conn, st, items, dataset_ids)
+    _project_column_lineage(conn, st, items, job_ids, dataset_ids)
+
+
+def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tuple[str, str], int]:
+    rows: dict[tuple[str, str], dict] = {}
+    for item in items:
+        ev = item.event
+        if ev.job_name is not None:
+            row = _merge_min_max(rows, (ev.job_namespace, ev.job_name), _job_row(ev.job_namespace, ev.job_name, ev.event_time, False))
+            row["placeholder"] = False
+        parent = _parent(ev)
+        if parent:
+            _merge_min_max(rows, parent[1:], _job_row(parent[1], parent[2], ev.event_time, True))
+    _upsert(conn, st["job"], list(rows.values()))
+    ids = _ids(conn, job, rows.keys(), ("namespace", "name"))
+    links = {}
+    for item in items:
+        parent = _parent(item.event)
+        if parent:
+            links[ids[(item.event.job_namespace, item.event.job_name)]] = ids[parent[1:]]
+    if links:
+        conn.execute(
+            update(job).where(job.c.id == bindparam("p_id")).values(parent_job_id=bindparam("p_parent")),
+            [{"p_id": child, "p_parent": parent} for child, parent in links.items()],
+        )
+    return ids
+
+
+def _job_row(namespace: str, name: str, when: datetime, placeholder: bool) -> dict:
+    return {"namespace": namespace, "name": name, "placeholder": placeholder, "first_seen_at": when, "last_seen_at": when}
+
+
+def _run_row(job_id: int, run_id: str, ev: OpenLineageEvent | None, when: datetime | None) -> dict:
+    rank = STATE_RANK.get(ev.event_type, 0) if ev else 0
+    return {
+        "run_id": run_id,
+        "job_id": job_id,
+        "state": ev.event_type if rank else None,
+        "state_rank": rank,
+        "state_time": when if rank else None,
+        "started_at": when if ev and ev.event_type == "START" else None,
+        "ended_at": when if rank == 3 else None,
+        "placeholder": ev is None,
+        "first_event_at": when if ev else None,
+        "last_event_at": when if ev else None,
+    }
+
+
+def _wins(new: dict, old: dict) -> bool:
+    return (new["state_rank"], new["state_time"] or _NEVER, new["state"] or "") > (
+        old["state_rank"],
+        old["state_time"] or _NEVER,
+        old["state"] or "",
+    )
+
+
+def _project_runs(conn: Connection, st: dict, items: list[Projected], job_ids: dict) -> tuple[dict, dict]:
+    rows: dict[tuple[int, str], dict] = {}
+    parents: dict[tuple[int, str], tuple[int, str]] = {}
+    for item in items:
+        ev = item.event
+        if ev.kind != RUN_EVENT:
+            continue
+        key = (job_ids[(ev.job_namespace, ev.job_name)], ev.run_id)
+        new = _run_row(*key, ev, ev.event_time)
+        old = rows.get(key)
+        if old is None:
+            rows[key] = new
+        else:
+            if _wins(new, old):
+                for column in ("state", "state_rank", "state_time", "ended_at"):
+                    old[column] = new[column]
+            for column, pick in (("started_at", min), ("first_event_at", min), ("last_event_at", max)):
+                values = [v for v in (old[column], new[column]) if v is not None]
+                old[column] = pick(values) if values else None
+            old["placeholder"] = False
+        parent = _parent(ev)
+        if parent:
+            parent_key = (job_ids[parent[1:]], parent[0])
+            rows.setdefault(parent_key, _run_row(*parent_key, None, None))
+            parents[key] = parent_key
+    _upsert(conn, st["run"], list(rows.values()))
+    found = {}
+    keys = list(rows)
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        result = conn.execute(
+            select(run.c.id, run.c.job_id, run.c.run_id, run.c.state).where(tuple_(run.c.job_id, run.c.run_id).in_(chunk))
+        )
+        found.update({(r.job_id, r.run_id): (r.id, r.state) for r in result})
+    pks = {key: value[0] for key, value in found.items()}
+    states = {value[0]: value[1] for value in found.values()}
+    if parents:
+        conn.execute(
+            update(run).where(run.c.id == bindparam("p_id")).values(parent_run_pk=bindparam("p_parent")),
+            [{"p_id": pks[child], "p_parent": pks[parent]} for child, parent in parents.items()],
+        )
+    return pks, states
+
+
+def _datasets_of(ev: OpenLineageEvent) -> list[tuple[str, DatasetRef]]:
+    refs = [("in", ref) for ref in ev.inputs] + [("out", ref) for ref in ev.outputs]
+    if ev.dataset is not None:
+        refs.append(("subject", ev.dataset))
+    return refs
+
+
+def _column_inputs(ref: DatasetRef) -> list[dict]:
+    """Input fields named by an output's columnLineage facet, as (namespace, name) references."""
+    lineage = ref.facets.get("columnLineage")
+    if not isinstance(lineage, dict):
+        return []
+    found = []
+    fields = lineage.get("fields")
+    for spec in (fields.values() if isinstance(fields, dict) else []):
+        if isinstance(spec, dict) and isinstance(spec.get("inputFields"), list):
+            found.extend(spec["inputFields"])
+    if isinstance(lineage.get("dataset"), list):
+        found.extend(lineage["dataset"])
+    return [f for f in found if isinstance(f, dict) and isinstance(f.get("namespace"), str) and isinstance(f.get("name"), str)]
+
+
+def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dict[tuple[str, str], int]:
+    rows: dict[tuple[str, str], dict] = {}
+
+    def add(namespace: str, name: str, when: datetime) -> None:
+        key = (namespace_key(namespace), name)
+        row = _merge_min_max(rows, key, {"namespace_key": key[0], "name": name, "namespace": namespace, "first_seen_at": when, "last_seen_at": when})
+        if (when, namespace) < (row["first_seen_at"], row["namespace"]):
+            row["namespace"] = namespace
+
+    for item in items:
+        ev = item.event
+        for direction, ref in _datasets_of(ev):
+            add(ref.namespace, ref.name, ev.event_time)
+            if direction != "in":
+                for field in _column_inputs(ref):
+                    add(field["namespace"], field["name"], ev.event_time)
+    _upsert(conn, st["dataset"], list(rows.values()))
+    return _ids(conn, dataset, rows.keys(), ("namespace_key", "name"))
+
+
+def _dataset_id(dataset_ids: dict, ref_namespace: str, name: str) -> int:
+    return dataset_ids[(namespace_key(ref_namespace), name)]
+
+
+def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> None:
+    links: dict[tuple[int, int, str], tuple[datetime, str, int]] = {}
+    edges: dict[tuple[int, int, str], dict] = {}
+    newest_run: dict[tuple[int, int, str], tuple[datetime, str]] = {}
+    streaming: set[int] = set()
+    for item in items:
+        ev = item.event
+        if ev.kind not in (RUN_EVENT, JOB_EVENT):
+            continue
+        job_id = job_ids[(ev.job_namespace, ev.job_name)]
+        job_type = _job_facets(ev).get("jobType")
+        if isinstance(job_type, dict) and str(job_type.get("processingType", "")).upper() == "STREAMING":
+            streaming.add(job_id)
+        for direction, ref in _datasets_of(ev):
+            ds = _dataset_id(dataset_ids, ref.namespace, ref.name)
+            key = (job_id, ds, direction)
+            row = _merge_min_max(
+                edges,
+                key,
+                {
+                    "job_id": job_id, "dataset_id": ds, "direction": direction, "first_seen_at": ev.event_time,
+                    "last_seen_at": ev.event_time, "last_run_id": ev.run_id, "run_count": 0, "confirmed": False,
+                    "declared": ev.kind == JOB_EVENT,
+                },
+            )
+            row["declared"] = row["declared"] or ev.kind == JOB_EVENT
+            if ev.run_id is not None:
+                newest = newest_run.get(key)
+                if newest is None or (ev.event_time, ev.run_id) > newest:
+                    newest_run[key] = (ev.event_time, ev.run_id)
+                    row["last_run_id"] = ev.run_id
+                links[(run_pks[(job_id, ev.run_id)], ds, direction)] = key
+    if links:
+        new_links = conn.execute(
+            st["run_dataset"], [{"run_pk": r, "dataset_id": d, "direction": dr} for r, d, dr in links]
+        ).all()
+        for row in new_links:
+            edges[links[(row.run_pk, row.dataset_id, row.direction)]]["run_count"] += 1
+    _upsert(conn, st["edge"], list(edges.values()))
+    # An edge is confirmed by a COMPLETE run, or by a streaming job's running run, whichever
+    # event brought the dataset: look at every input/output of the runs that qualify now.
+    qualifying = [
+        pk for (job_id, _), pk in run_pks.items()
+        if run_states.get(pk) == "COMPLETE" or (job_id in streaming and run_states.get(pk) == "RUNNING")
+    ]
+    confirm = set()
+    for start in range(0, len(qualifying), 400):
+        chunk = qualifying[start : start + 400]
+        rows = conn.execute(
+            select(run.c.job_id, run_dataset.c.dataset_id, run_dataset.c.direction)
+            .join(run, run.c.id == run_dataset.c.run_pk)
+            .where(run_dataset.c.run_pk.in_(chunk))
+        )
+        confirm.update((r.job_id, r.dataset_id, r.direction) for r in rows)
+    if confirm:
+        conn.execute(st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
+
+
+def _facet_rows(rows: dict, entity: str, entity_id: int, facets: dict, when: datetime, digest: str) -> None:
+    for name, value in facets.items():
+        if not isinstance(value, dict):
+            continue
+        row = {
+            "entity": entity, "entity_id": entity_id, "name": name,
+            "value": None if value.get("_deleted") is True else _encode(value).decode(),
+            "event_time": when, "event_digest": digest,
+        }
+        key = (entity, entity_id, name)
+        old = rows.get(key)
+        if old is None or (when, digest) > (old["event_time"], old["event_digest"]):
+            rows[key] = row
+
+
+def _project_facets(conn, st, items, job_ids, run_pks, dataset_ids) -> None:
+    rows: dict[tuple, dict] = {}
+    for item in items:
+        ev = item.event
+        if ev.job_name is not None:
+            job_id = job_ids[(ev.job_namespace, ev.job_name)]
+            _facet_rows(rows, "job", job_id, _job_facets(ev), ev.event_time, item.digest)
+            if ev.kind == RUN_EVENT:
+                _facet_rows(rows, "run", run_pks[(job_id, ev.run_id)], _run_facets(ev), ev.event_time, item.digest)
+        for _, ref in _datasets_of(ev):
+            ds = _dataset_id(dataset_ids, ref.namespace, ref.name)
+            # Input/output facets (row counts, quality metrics) describe this run's read or write;
+            # the dataset shows the newest, the raw events keep every run's.
+            _facet_rows(rows, "dataset", ds, {**ref.io_facets, **ref.facets}, ev.event_time, item.digest)
+    _upsert(conn, st["facet"], list(rows.values()))
+
+
+def _project_versions(conn, st, items, dataset_ids) -> None:
+    rows: dict[tuple[int, str], dict] = {}
+    for item in items:
+        ev = item.event
+        for direction, ref in _datasets_of(ev):
+            if direction == "in":
+                continue
+            schema = ref.facets.get("schema")
+            version = ref.facets.get("version")
+            fields = schema.get("fields") if isinstance(schema, dict) else None
+            version_id = version.get("datasetVersion") if isinstance(version, dict) else None
+            if fields is None and version_id is None:
+                continue
+            fields_json = _encode(fields or []).decode()
+            digest = hashlib.sha256(_encode([fields or [], version_id]).decode().encode()).hexdigest()
+            ds = _dataset_id(dataset_ids, ref.namespace, ref.name)
+            new = {
+                "dataset_id": ds, "digest": digest, "fields": fields_json,
+                "version": str(version_id) if version_id is not None else None,
+                "first_seen_at": ev.event_time, "last_seen_at": ev.event_time, "first_run_id": ev.run_id or "",
+            }
+            old = rows.get((ds, digest))
+            if old is None:
+                rows[(ds, digest)] = new
+            else:
+                if (new["first_seen_at"], new["first_run_id"]) < (old["first_seen_at"], old["first_run_id"]):
+                    old["first_seen_at"], old["first_run_id"] = new["first_seen_at"], new["first_run_id"]
+                old["last_seen_at"] = max(old["last_seen_at"], new["last_seen_at"])
+    _upsert(conn, st["version"], list(rows.values()))
+
+
+def _transformations(spec: dict) -> list[dict]:
+    found = spec.get("transformations")
+    if isinstance(found, list) and found:
+        return [t for t in found if isinstance(t, dict)]
+    # Facets before 1-1-0 put one transformation on the field itself.
+    legacy = spec.get("transformationType")
+    return [{"type": legacy, "description": spec.get("transformationDescription")}] if legacy else [{}]
+
+
+def _project_column_lineage(conn, st, items, job_ids, dataset_ids) -> None:
+    rows: dict[tuple, dict] = {}
+    for item in items:
+        ev = item.event
+        job_id = job_ids.get((ev.job_namespace, ev.job_name)) if ev.job_name else None
+        for direction, ref in _datasets_of(ev):
+            lineage = ref.facets.get("columnLineage") if direction != "in" else None
+            if not isinstance(lineage, dict):
+                continue
+            out_id = _dataset_id(dataset_ids, ref.namespace, ref.name)
+            fields = lineage.get("fields") if isinstance(lineage.get("fields"), dict) else {}
+            targets = [(name, spec.get("inputFields")) for name, spec in fields.items() if isinstance(spec, dict)]
+            targets.append(("", lineage.get("dataset")))
+            for out_field, inputs in targets:
+                for source in inputs if isinstance(inputs, list) else []:
+                    if not (isinstance(source, dict) and isinstance(source.get("namespace"), str) and isinstance(source.get("name"), str)):
+                        continue
+                    in_id = _dataset_id(dataset_ids, source["namespace"], source["name"])
+                    in_field = source.get("field") if isinstance(source.get("field"), str) else ""
+                    for tr in _transformations(source):
+                        key = (out_id, out_field, in_id, in_field, str(tr.get("type") or ""), str(tr.get("subtype") or ""))
+                        new = {
+                            "output_dataset_id": out_id, "output_field": out_field, "input_dataset_id": in_id,
+                            "input_field": in_field, "type": key[4], "subtype": key[5],
+                            "description": tr.get("description") if isinstance(tr.get("description"), str) else None,
+                            "masking": tr.get("masking") is True, "job_id": job_id,
+                            "first_seen_at": ev.event_time, "last_seen_at": ev.event_time,
+                        }
+                        old = rows.get(key)
+                        if old is None:
+                            rows[key] = new
+                        else:
+                            old["first_seen_at"] = min(old["first_seen_at"], new["first_seen_at"])
+                            if new["last_seen_at"] > old["last_seen_at"]:
+                                old.update({k: new[k] for k in ("last_seen_at", "description", "masking", "job_id")})
+    _upsert(conn, st["column_lineage"], list(rows.values()))

@@ -1,0 +1,290 @@
+"""Projection of events into the catalog: the corpus's expected catalog, and order independence."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, select
+from sqlalchemy.pool import StaticPool
+
+from airflow_ol_catalog.events import validate_event
+from airflow_ol_catalog.ingest.event_log import Submission, store_events
+from airflow_ol_catalog.store.engine import read_connection, write_transaction
+from airflow_ol_catalog.store.tables import metadata
+from catalog_snapshot import snapshot
+from conftest import CORPUS, EXAMPLES
+from test_events import run_event
+
+NS = "corpus"
+
+
+def load_set(folder: Path, namespace: str = NS) -> list[dict]:
+    events = []
+    for path in sorted(folder.rglob("*.json")):
+        payload = json.loads(path.read_text())
+        for node in (payload.get("job"), payload.get("run", {}).get("facets", {}).get("parent", {}).get("job")):
+            if node:
+                node["namespace"] = namespace
+        events.append(payload)
+    return events
+
+
+def send(engine, payloads: list[dict], one_by_one: bool = True) -> None:
+    subs = [Submission.of(validate_event(p), None, 500) for p in payloads]
+    batches = [[s] for s in subs] if one_by_one else [subs]
+    for batch in batches:
+        with write_transaction(engine) as conn:
+            store_events(conn, batch, "register")
+
+
+def catalog(engine) -> dict:
+    with read_connection(engine) as conn:
+        return snapshot(conn)
+
+
+@pytest.fixture
+def corpus_set(corpus):
+    return lambda name: load_set(corpus / name / "events")
+
+
+def runs_of(cat: dict) -> dict:
+    return {(job[1], run_id): state for (job, run_id), state in cat["runs"].items()}
+
+
+def edges_of(cat: dict) -> set:
+    return {(job[1], ds[1], direction) for (job, ds, direction), values in cat["edges"].items()}
+
+
+# --- what the corpus must produce (EXPECTED.md) -------------------------------------------------
+
+
+def test_simple_dag_links_task_run_to_dag_run(catalog_engine, corpus_set):
+    send(catalog_engine, corpus_set("01_simple_dag"))
+    cat = catalog(catalog_engine)
+    assert cat["jobs"][(NS, "daily_etl_pipeline.validate_data")][1] == (NS, "daily_etl_pipeline")
+    assert cat["jobs"][(NS, "daily_etl_pipeline")][0] is False  # seen for real, not only as a parent
+    states = {key[0][1]: values[0] for key, values in cat["runs"].items()}
+    assert states == {"daily_etl_pipeline": "COMPLETE", "daily_etl_pipeline.validate_data": "COMPLETE"}
+    child = next(v for k, v in cat["runs"].items() if k[0][1].endswith("validate_data"))
+    assert child[4][0] == (NS, "daily_etl_pipeline")
+    assert cat["datasets"] == {} and cat["edges"] == {}
+
+
+def test_dag_with_lineage_has_one_dataset_job_dataset_path(catalog_engine, corpus_set):
+    send(catalog_engine, corpus_set("02_dag_with_lineage"))
+    cat = catalog(catalog_engine)
+    job = "orders_sync_pipeline.sync_orders"
+    assert edges_of(cat) == {(job, "sales.public.orders", "in"), (job, "analytics.reporting.daily_orders", "out")}
+    assert all(values[4] for values in cat["edges"].values())  # confirmed by the COMPLETE run
+    assert ("postgres://db.internal", "sales.public.orders") in cat["datasets"]
+    assert cat["datasets"][("postgres://db.internal", "sales.public.orders")][0] == "postgresql://db.internal:5432"
+    (version,) = [v for (ds, _), v in cat["versions"].items() if ds[1] == "analytics.reporting.daily_orders"]
+    assert [f["name"] for f in json.loads(version[0])] == ["order_id", "customer_id", "amount", "order_date"]
+
+
+def test_multi_task_dag_merges_inputs_and_outputs_across_events(catalog_engine, corpus_set):
+    send(catalog_engine, corpus_set("03_multi_task_dag"))
+    cat = catalog(catalog_engine)
+    children = {k[1] for k, v in cat["jobs"].items() if v[1] == (NS, "orders_pipeline")}
+    assert children == {"orders_pipeline.extract_from_source", "orders_pipeline.transform_orders", "orders_pipeline.load_to_warehouse"}
+    load_io = {(ds[1], d) for (run_key, ds, d) in cat["run_io"] if run_key[0][1] == "orders_pipeline.load_to_warehouse"}
+    assert len(load_io) == 4 and {d for _, d in load_io} == {"in", "out"}
+    airflow_facets = {k[1][0][1]: json.loads(v[0]) for k, v in cat["facets"].items() if k[0] == "run" and k[2] == "airflow"}
+    assert airflow_facets["orders_pipeline.transform_orders"]["task"]["upstream_task_ids"] == "['extract_from_source']"
+
+
+def test_column_lineage_is_direct_with_identity_and_aggregate(catalog_engine, corpus_set):
+    send(catalog_engine, corpus_set("04_column_lineage"))
+    cat = catalog(catalog_engine)
+    rows = cat["column_lineage"]
+    assert {key[1] for key in rows} == {"customer_id", "total_orders", "lifetime_value", "last_order_date"}
+    assert {key[4] for key in rows} == {"DIRECT"}
+    assert {key[5] for key in rows} <= {"IDENTITY", "AGGREGATE", "AGGREGATION"} and len({key[1] for key in rows}) == 4
+    assert all(len([k for k in rows if k[1] == field]) == 1 for field in {key[1] for key in rows})
+
+
+def test_spark_application_has_three_child_jobs_and_one_with_lineage(catalog_engine, corpus_set):
+    send(catalog_engine, corpus_set("05_spark_multi_job"))
+    cat = catalog(catalog_engine)
+    children = {k[1] for k, v in cat["jobs"].items() if v[1] == (NS, "ecommerce_pipeline")}
+    assert len(children) == 3
+    with_edges = {job for job, _, _ in edges_of(cat)}
+    assert with_edges == {"ecommerce_pipeline.transform_sales_data"}
+    directions = sorted(d for _, _, d in edges_of(cat))
+    assert directions == ["in", "in", "out"]
+    assert len([k for k in cat["runs"] if k[0][1] in children]) == 3
+    (version,) = [v for (ds, _), v in cat["versions"].items()]
+    assert len(json.loads(version[0])) == 5
+    assert any(k[0] == "dataset" and k[2] == "outputStatistics" for k in cat["facets"])
+
+
+def test_spark_column_lineage_derives_customer_name_from_two_columns(catalog_engine, corpus_set):
+    send(catalog_engine, corpus_set("06_spark_cll"))
+    cat = catalog(catalog_engine)
+    rows = cat["column_lineage"]
+    assert len({key[1] for key in rows if key[1]}) == 7
+    assert {key[3] for key in rows if key[1] == "customer_name"} == {"first_name", "last_name"}
+
+
+def test_sending_the_corpus_twice_leaves_the_catalog_unchanged(catalog_engine, corpus):
+    events = [e for folder in sorted(corpus.iterdir()) if folder.is_dir() for e in load_set(folder / "events")]
+    send(catalog_engine, events)
+    first = catalog(catalog_engine)
+    send(catalog_engine, events)
+    assert catalog(catalog_engine) == first
+
+
+# --- rules ------------------------------------------------------------------------------------------
+
+
+def event(event_type: str, time: str, run_id: str = "r1", **changes) -> dict:
+    payload = run_event(eventType=event_type, eventTime=time, **changes)
+    payload["run"]["runId"] = run_id
+    return payload
+
+
+def test_start_after_complete_keeps_run_completed(catalog_engine):
+    send(catalog_engine, [event("COMPLETE", "2025-01-01T10:05:00Z"), event("START", "2025-01-01T10:00:00Z")])
+    (values,) = catalog(catalog_engine)["runs"].values()
+    assert values[0] == "COMPLETE"
+    assert (values[1].minute, values[2].minute) == (0, 5)  # started at the START, ended at the COMPLETE
+
+
+def test_other_never_changes_state(catalog_engine):
+    send(catalog_engine, [event("START", "2025-01-01T10:00:00Z"), event("OTHER", "2025-01-01T10:09:00Z")])
+    (values,) = catalog(catalog_engine)["runs"].values()
+    assert values[0] == "START"
+
+
+def test_fail_then_complete_of_the_same_run_ends_with_the_later_one(catalog_engine):
+    send(catalog_engine, [event("COMPLETE", "2025-01-01T10:10:00Z"), event("FAIL", "2025-01-01T10:05:00Z")])
+    (values,) = catalog(catalog_engine)["runs"].values()
+    assert values[0] == "COMPLETE"
+
+
+def test_failed_run_leaves_edges_unconfirmed(catalog_engine):
+    inputs = [{"namespace": "postgres://db", "name": "a"}]
+    send(catalog_engine, [event("START", "2025-01-01T10:00:00Z", inputs=inputs), event("FAIL", "2025-01-01T10:01:00Z")])
+    (values,) = catalog(catalog_engine)["edges"].values()
+    assert values[4] is False and values[3] == 1
+
+
+def test_inputs_of_start_are_confirmed_by_a_later_complete(catalog_engine):
+    inputs = [{"namespace": "postgres://db", "name": "a"}]
+    send(catalog_engine, [event("START", "2025-01-01T10:00:00Z", inputs=inputs), event("COMPLETE", "2025-01-01T10:01:00Z")])
+    (values,) = catalog(catalog_engine)["edges"].values()
+    assert values[4] is True
+
+
+def test_streaming_job_confirms_edges_while_running(catalog_engine):
+    payload = event("RUNNING", "2025-01-01T10:00:00Z", outputs=[{"namespace": "kafka://broker", "name": "clicks"}])
+    payload["job"]["facets"]["jobType"] = {"processingType": "STREAMING", "integration": "FLINK", "jobType": "JOB"}
+    send(catalog_engine, [payload])
+    (values,) = catalog(catalog_engine)["edges"].values()
+    assert values[4] is True
+
+
+def test_job_event_declares_static_lineage(catalog_engine):
+    send(catalog_engine, [{
+        "eventTime": "2025-01-01T10:00:00Z", "producer": "p", "job": {"namespace": "n", "name": "model"},
+        "inputs": [{"namespace": "postgres://db", "name": "src"}], "outputs": [{"namespace": "postgres://db", "name": "dst"}],
+    }])
+    cat = catalog(catalog_engine)
+    assert {v[5] for v in cat["edges"].values()} == {True} and cat["runs"] == {}
+
+
+def test_facet_of_the_newest_event_wins_and_deleted_removes_it(catalog_engine):
+    def with_doc(time, doc):
+        payload = event("RUNNING", time)
+        payload["job"]["facets"]["documentation"] = doc
+        return payload
+
+    send(catalog_engine, [with_doc("2025-01-01T10:02:00Z", {"description": "new"}), with_doc("2025-01-01T10:01:00Z", {"description": "old"})])
+    facets = catalog(catalog_engine)["facets"]
+    assert json.loads(facets[("job", ("team-a", "etl.load"), "documentation")][0]) == {"description": "new"}
+    send(catalog_engine, [with_doc("2025-01-01T10:03:00Z", {"_deleted": True})])
+    assert catalog(catalog_engine)["facets"][("job", ("team-a", "etl.load"), "documentation")][0] is None
+
+
+def test_run_id_reused_by_two_jobs_makes_two_runs(catalog_engine):
+    other = event("START", "2025-01-01T10:00:00Z")
+    other["job"]["name"] = "another.job"
+    send(catalog_engine, [event("START", "2025-01-01T10:00:00Z"), other])
+    assert len(catalog(catalog_engine)["runs"]) == 2
+
+
+def test_parent_not_seen_yet_is_a_placeholder_that_fills_in(catalog_engine):
+    child = event("START", "2025-01-01T10:00:01Z", run_id="child")
+    child["run"]["facets"]["parent"] = {"run": {"runId": "dag-run"}, "job": {"namespace": "team-a", "name": "dag"}}
+    send(catalog_engine, [child])
+    cat = catalog(catalog_engine)
+    assert cat["jobs"][("team-a", "dag")][0] is True
+    assert cat["runs"][(("team-a", "dag"), "dag-run")][3] is True
+    parent = event("START", "2025-01-01T10:00:00Z", run_id="dag-run")
+    parent["job"]["name"] = "dag"
+    send(catalog_engine, [parent])
+    cat = catalog(catalog_engine)
+    assert cat["jobs"][("team-a", "dag")][0] is False
+    assert cat["runs"][(("team-a", "dag"), "dag-run")][0] == "START" and cat["runs"][(("team-a", "dag"), "dag-run")][3] is False
+
+
+def test_spellings_of_one_namespace_make_one_dataset_shown_as_first_sent(catalog_engine):
+    send(catalog_engine, [
+        event("COMPLETE", "2025-01-01T10:01:00Z", run_id="b", inputs=[{"namespace": "postgres://DB:5432", "name": "s.t"}]),
+        event("COMPLETE", "2025-01-01T10:00:00Z", run_id="a", inputs=[{"namespace": "postgresql://db", "name": "s.t"}]),
+    ])
+    datasets = catalog(catalog_engine)["datasets"]
+    assert list(datasets) == [("postgres://db", "s.t")] and datasets[("postgres://db", "s.t")][0] == "postgresql://db"
+
+
+def test_schema_change_makes_a_new_dataset_version(catalog_engine):
+    def write(time, run_id, fields):
+        return event("COMPLETE", time, run_id=run_id, outputs=[{"namespace": "s3://b", "name": "t", "facets": {"schema": {"fields": fields}}}])
+
+    a, b = [{"name": "id", "type": "int"}], [{"name": "id", "type": "bigint"}]
+    send(catalog_engine, [write("2025-01-01T10:00:00Z", "1", a), write("2025-01-02T10:00:00Z", "2", b), write("2025-01-03T10:00:00Z", "3", a)])
+    versions = sorted(catalog(catalog_engine)["versions"].values(), key=lambda v: v[2])
+    assert [(json.loads(v[0])[0]["type"], v[4]) for v in versions] == [("int", "1"), ("bigint", "2")]
+    assert versions[0][3].day == 3  # the first schema was seen again last
+
+
+# --- order independence -----------------------------------------------------------------------------
+
+
+def _fresh_engine():
+    engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+    metadata.create_all(engine)
+    return engine
+
+
+def _real_runs() -> list[dict]:
+    events = []
+    for folder in ("02_table_lineage", "03_column_lineage", "04_spark_application", "05_failed_run", "06_dataset_and_job_events"):
+        events.extend(load_set(EXAMPLES / folder, "examples"))
+    if CORPUS.is_dir():
+        for folder in ("03_multi_task_dag", "06_spark_cll"):
+            events.extend(load_set(CORPUS / folder / "events"))
+    return events
+
+
+REAL_EVENTS = _real_runs()
+_engine = _fresh_engine()
+send(_engine, REAL_EVENTS)
+IN_ORDER = catalog(_engine)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(range(len(REAL_EVENTS))), st.lists(st.integers(0, len(REAL_EVENTS) - 1), max_size=8), st.integers(1, 6))
+def test_any_order_and_any_duplicates_give_the_same_catalog(order, repeats, batch_size):
+    engine = _fresh_engine()
+    sequence = [REAL_EVENTS[i] for i in list(order) + repeats]
+    subs = [Submission.of(validate_event(p), None, 500) for p in sequence]
+    for start in range(0, len(subs), batch_size):
+        with write_transaction(engine) as conn:
+            store_events(conn, subs[start : start + batch_size], "register")
+    assert catalog(engine) == IN_ORDER
