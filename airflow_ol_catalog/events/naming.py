@@ -7,6 +7,8 @@ as sent is kept and shown, the key only decides identity.
 
 from __future__ import annotations
 
+import functools
+
 SCHEME_SYNONYMS = {
     "postgresql": "postgres",
     "mariadb": "mysql",
@@ -40,6 +42,7 @@ def _split_authority(authority: str) -> tuple[str, str]:
     return host, port
 
 
+@functools.lru_cache(maxsize=8192)
 def namespace_key(namespace: str) -> str:
     """The identity of a dataset namespace: scheme synonyms, host case, default ports, slashes folded."""
     text = namespace.strip()

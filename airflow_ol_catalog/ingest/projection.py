@@ -83,7 +83,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "last_seen_at": latest(job.c.last_seen_at, stmt.excluded.last_seen_at),
             "placeholder": and_(job.c.placeholder, stmt.excluded.placeholder),
         },
-    )
+    ).returning(job.c.id, job.c.namespace, job.c.name)
     stmt = ins(run)
     wins = tuple_(stmt.excluded.state_rank, stmt.excluded.state_time, stmt.excluded.state) > tuple_(
         run.c.state_rank, run.c.state_time, run.c.state
@@ -100,7 +100,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "first_event_at": earliest(run.c.first_event_at, stmt.excluded.first_event_at),
             "last_event_at": latest(run.c.last_event_at, stmt.excluded.last_event_at),
         },
-    )
+    ).returning(run.c.id, run.c.job_id, run.c.run_id, run.c.state)
     stmt = ins(dataset)
     earlier_spelling = tuple_(stmt.excluded.first_seen_at, stmt.excluded.namespace) < tuple_(
         dataset.c.first_seen_at, dataset.c.namespace
@@ -112,7 +112,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "first_seen_at": earliest(dataset.c.first_seen_at, stmt.excluded.first_seen_at),
             "last_seen_at": latest(dataset.c.last_seen_at, stmt.excluded.last_seen_at),
         },
-    )
+    ).returning(dataset.c.id, dataset.c.namespace_key, dataset.c.name)
     s["run_dataset"] = (
         ins(run_dataset)
         .on_conflict_do_nothing(index_elements=["run_pk", "dataset_id", "direction"])
@@ -174,15 +174,9 @@ def _statements(dialect: str) -> dict[str, Any]:
     return s
 
 
-def _ids(conn: Connection, table, keys: Iterable[tuple], columns: tuple[str, ...]) -> dict[tuple, int]:
-    keys = list(keys)
-    found: dict[tuple, int] = {}
-    key_columns = [table.c[name] for name in columns]
-    for start in range(0, len(keys), 400):  # keep within SQLite's bound-parameter limit
-        chunk = keys[start : start + 400]
-        rows = conn.execute(select(table.c.id, *key_columns).where(tuple_(*key_columns).in_(chunk)))
-        found.update({tuple(row[1:]): row[0] for row in rows})
-    return found
+def _upserted(conn: Connection, statement, rows: list[dict]) -> list:
+    """Run an upsert whose RETURNING gives every row, inserted or updated (ids without a look-up)."""
+    return conn.execute(statement, rows).all() if rows else []
 
 
 def _upsert(conn: Connection, statement, rows: list[dict]) -> None:
@@ -216,8 +210,7 @@ def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tu
         parent = _parent(ev)
         if parent:
             _merge_min_max(rows, parent[1:], _job_row(parent[1], parent[2], ev.event_time, True))
-    _upsert(conn, st["job"], list(rows.values()))
-    ids = _ids(conn, job, rows.keys(), ("namespace", "name"))
+    ids = {(r.namespace, r.name): r.id for r in _upserted(conn, st["job"], list(rows.values()))}
     links = {}
     for item in items:
         parent = _parent(item.event)
@@ -284,15 +277,7 @@ def _project_runs(conn: Connection, st: dict, items: list[Projected], job_ids: d
             parent_key = (job_ids[parent[1:]], parent[0])
             rows.setdefault(parent_key, _run_row(*parent_key, None, None))
             parents[key] = parent_key
-    _upsert(conn, st["run"], list(rows.values()))
-    found = {}
-    keys = list(rows)
-    for start in range(0, len(keys), 400):
-        chunk = keys[start : start + 400]
-        result = conn.execute(
-            select(run.c.id, run.c.job_id, run.c.run_id, run.c.state).where(tuple_(run.c.job_id, run.c.run_id).in_(chunk))
-        )
-        found.update({(r.job_id, r.run_id): (r.id, r.state) for r in result})
+    found = {(r.job_id, r.run_id): (r.id, r.state) for r in _upserted(conn, st["run"], list(rows.values()))}
     pks = {key: value[0] for key, value in found.items()}
     states = {value[0]: value[1] for value in found.values()}
     if parents:
@@ -341,8 +326,7 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
             if direction != "in":
                 for field in _column_inputs(ref):
                     add(field["namespace"], field["name"], ev.event_time)
-    _upsert(conn, st["dataset"], list(rows.values()))
-    return _ids(conn, dataset, rows.keys(), ("namespace_key", "name"))
+    return {(r.namespace_key, r.name): r.id for r in _upserted(conn, st["dataset"], list(rows.values()))}
 
 
 def _dataset_id(dataset_ids: dict, ref_namespace: str, name: str) -> int:
