@@ -83,7 +83,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "last_seen_at": latest(job.c.last_seen_at, stmt.excluded.last_seen_at),
             "placeholder": and_(job.c.placeholder, stmt.excluded.placeholder),
         },
-    ).returning(job.c.id, job.c.namespace, job.c.name)
+    ).returning(job.c.id, job.c.namespace, job.c.name, job.c.parent_job_id)
     stmt = ins(run)
     wins = tuple_(stmt.excluded.state_rank, stmt.excluded.state_time, stmt.excluded.state) > tuple_(
         run.c.state_rank, run.c.state_time, run.c.state
@@ -100,7 +100,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "first_event_at": earliest(run.c.first_event_at, stmt.excluded.first_event_at),
             "last_event_at": latest(run.c.last_event_at, stmt.excluded.last_event_at),
         },
-    ).returning(run.c.id, run.c.job_id, run.c.run_id, run.c.state)
+    ).returning(run.c.id, run.c.job_id, run.c.run_id, run.c.state, run.c.parent_run_pk)
     stmt = ins(dataset)
     earlier_spelling = tuple_(stmt.excluded.first_seen_at, stmt.excluded.namespace) < tuple_(
         dataset.c.first_seen_at, dataset.c.namespace
@@ -210,12 +210,16 @@ def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tu
         parent = _parent(ev)
         if parent:
             _merge_min_max(rows, parent[1:], _job_row(parent[1], parent[2], ev.event_time, True))
-    ids = {(r.namespace, r.name): r.id for r in _upserted(conn, st["job"], list(rows.values()))}
+    returned = _upserted(conn, st["job"], list(rows.values()))
+    ids = {(r.namespace, r.name): r.id for r in returned}
+    linked = {r.id: r.parent_job_id for r in returned}
     links = {}
     for item in items:
         parent = _parent(item.event)
         if parent:
-            links[ids[(item.event.job_namespace, item.event.job_name)]] = ids[parent[1:]]
+            child = ids[(item.event.job_namespace, item.event.job_name)]
+            if linked[child] != ids[parent[1:]]:  # most events repeat a link that is already there
+                links[child] = ids[parent[1:]]
     if links:
         conn.execute(
             update(job).where(job.c.id == bindparam("p_id")).values(parent_job_id=bindparam("p_parent")),
@@ -277,14 +281,14 @@ def _project_runs(conn: Connection, st: dict, items: list[Projected], job_ids: d
             parent_key = (job_ids[parent[1:]], parent[0])
             rows.setdefault(parent_key, _run_row(*parent_key, None, None))
             parents[key] = parent_key
-    found = {(r.job_id, r.run_id): (r.id, r.state) for r in _upserted(conn, st["run"], list(rows.values()))}
+    returned = _upserted(conn, st["run"], list(rows.values()))
+    found = {(r.job_id, r.run_id): (r.id, r.state) for r in returned}
+    linked = {r.id: r.parent_run_pk for r in returned}
     pks = {key: value[0] for key, value in found.items()}
     states = {value[0]: value[1] for value in found.values()}
-    if parents:
-        conn.execute(
-            update(run).where(run.c.id == bindparam("p_id")).values(parent_run_pk=bindparam("p_parent")),
-            [{"p_id": pks[child], "p_parent": pks[parent]} for child, parent in parents.items()],
-        )
+    changed = [{"p_id": pks[child], "p_parent": pks[parent]} for child, parent in parents.items() if linked[pks[child]] != pks[parent]]
+    if changed:
+        conn.execute(update(run).where(run.c.id == bindparam("p_id")).values(parent_run_pk=bindparam("p_parent")), changed)
     return pks, states
 
 
