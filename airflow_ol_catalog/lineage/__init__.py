@@ -1,0 +1,1 @@
+"""The read path: catalog entities in Marquez's shapes, and lineage graphs."""

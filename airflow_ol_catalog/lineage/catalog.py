@@ -1,0 +1,260 @@
+"""Namespaces, jobs, runs and datasets as the read API returns them (Marquez's shapes, plus a few fields)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, facet, job, namespace, run
+
+RUN_STATES = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED", None: "NEW"}
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def facets_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(facet.c.entity_id, facet.c.name, facet.c.value).where(
+                facet.c.entity == entity, facet.c.entity_id.in_(ids[start : start + 500]), facet.c.value.is_not(None)
+            )
+        )
+        for entity_id, name, value in rows:
+            found[entity_id][name] = json.loads(value)
+    return found
+
+
+# --- namespaces ------------------------------------------------------------------------------------
+
+
+def namespace_view(row, integrations: list[str]) -> dict:
+    admins = json.loads(row.admins)
+    return {
+        "name": row.name,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.last_event_at or row.created_at),
+        "ownerName": admins[0] if admins else "",
+        "description": row.description or None,
+        "isHidden": row.deleted_at is not None,
+        "admins": admins,
+        "integrations": integrations,
+        "eventCount": row.event_count,
+        "firstEventAt": iso(row.first_event_at),
+        "lastEventAt": iso(row.last_event_at),
+    }
+
+
+# --- jobs ------------------------------------------------------------------------------------------
+
+
+def _job_rows(conn: Connection, where, limit: int, offset: int) -> tuple[list, int]:
+    query = select(job).where(job.c.deleted_at.is_(None), *where)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(job.c.namespace, job.c.name).limit(limit).offset(offset)).all()
+    return rows, total
+
+
+def list_jobs(conn: Connection, ns: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
+    rows, total = _job_rows(conn, [job.c.namespace == ns] if ns is not None else [], limit, offset)
+    return jobs_view(conn, rows), total
+
+
+def get_job(conn: Connection, ns: str, name: str) -> dict | None:
+    row = conn.execute(select(job).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).first()
+    return jobs_view(conn, [row])[0] if row else None
+
+
+def jobs_view(conn: Connection, rows: list) -> list[dict]:
+    ids = [r.id for r in rows]
+    if not ids:
+        return []
+    facets = facets_of(conn, "job", ids)
+    parents = {r.id: (r.namespace, r.name) for r in conn.execute(select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_({r.parent_job_id for r in rows if r.parent_job_id})))}
+    io: dict[int, dict[str, list]] = {i: {"in": [], "out": []} for i in ids}
+    for r in conn.execute(
+        select(edge.c.job_id, edge.c.direction, dataset.c.namespace, dataset.c.name)
+        .join(dataset, dataset.c.id == edge.c.dataset_id)
+        .where(edge.c.job_id.in_(ids), dataset.c.deleted_at.is_(None))
+        .order_by(dataset.c.namespace, dataset.c.name)
+    ):
+        io[r.job_id][r.direction].append({"namespace": r.namespace, "name": r.name})
+    latest = latest_runs(conn, ids)
+    views = []
+    for r in rows:
+        job_type = facets[r.id].get("jobType", {})
+        parent = parents.get(r.parent_job_id)
+        views.append(
+            {
+                "id": {"namespace": r.namespace, "name": r.name},
+                "type": "STREAM" if str(job_type.get("processingType", "")).upper() == "STREAMING" else "BATCH",
+                "name": r.name,
+                "simpleName": r.name.rsplit(".", 1)[-1] if parent and r.name.startswith(parent[1] + ".") else r.name,
+                "parentJobName": parent[1] if parent else None,
+                "parentJob": {"namespace": parent[0], "name": parent[1]} if parent else None,
+                "createdAt": iso(r.first_seen_at),
+                "updatedAt": iso(r.last_seen_at),
+                "namespace": r.namespace,
+                "inputs": io[r.id]["in"],
+                "outputs": io[r.id]["out"],
+                "location": facets[r.id].get("sourceCodeLocation", {}).get("url"),
+                "description": facets[r.id].get("documentation", {}).get("description"),
+                "facets": facets[r.id],
+                "latestRun": latest.get(r.id),
+                "jobType": job_type.get("jobType"),
+                "integration": job_type.get("integration"),
+                "processingType": job_type.get("processingType"),
+                "placeholder": r.placeholder,
+            }
+        )
+    return views
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+_RUN_ORDER = (func.coalesce(run.c.started_at, run.c.first_event_at).desc(), run.c.run_id.desc())
+
+
+def runs_view(conn: Connection, rows: list) -> list[dict]:
+    facets = facets_of(conn, "run", [r.id for r in rows])
+    views = []
+    for r in rows:
+        f = facets[r.id]
+        nominal = f.get("nominalTime", {})
+        ended = r.ended_at if r.state_rank == 3 else None
+        views.append(
+            {
+                "id": r.run_id,
+                "createdAt": iso(r.first_event_at),
+                "updatedAt": iso(r.last_event_at),
+                "nominalStartTime": nominal.get("nominalStartTime"),
+                "nominalEndTime": nominal.get("nominalEndTime"),
+                "state": RUN_STATES.get(r.state, "NEW"),
+                "startedAt": iso(r.started_at),
+                "endedAt": iso(ended),
+                "durationMs": int((ended - r.started_at).total_seconds() * 1000) if ended and r.started_at else None,
+                "args": {},
+                "facets": f,
+                "errorMessage": f.get("errorMessage", {}).get("message"),
+                "placeholder": r.placeholder,
+            }
+        )
+    return views
+
+
+def latest_runs(conn: Connection, job_ids: list[int]) -> dict[int, dict]:
+    newest = (
+        select(run.c.job_id, func.max(func.coalesce(run.c.started_at, run.c.first_event_at)).label("at"))
+        .where(run.c.job_id.in_(job_ids), run.c.placeholder.is_(False))
+        .group_by(run.c.job_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(run).join(newest, and_(run.c.job_id == newest.c.job_id, func.coalesce(run.c.started_at, run.c.first_event_at) == newest.c.at))
+    ).all()
+    return {view_row.job_id: view for view_row, view in zip(rows, runs_view(conn, rows))}
+
+
+def list_runs(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict], int] | None:
+    job_id = conn.execute(select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).scalar()
+    if job_id is None:
+        return None
+    total = conn.execute(select(func.count()).select_from(run).where(run.c.job_id == job_id)).scalar_one()
+    rows = conn.execute(select(run).where(run.c.job_id == job_id).order_by(*_RUN_ORDER).limit(limit).offset(offset)).all()
+    return runs_view(conn, rows), total
+
+
+def get_run(conn: Connection, run_id: str) -> dict | None:
+    row = conn.execute(select(run).where(run.c.run_id == run_id).order_by(*_RUN_ORDER).limit(1)).first()
+    if row is None:
+        return None
+    view = runs_view(conn, [row])[0]
+    owner = conn.execute(select(job.c.namespace, job.c.name).where(job.c.id == row.job_id)).one()
+    view["jobVersion"] = {"namespace": owner.namespace, "name": owner.name}
+    return view
+
+
+# --- datasets --------------------------------------------------------------------------------------
+
+
+def _dataset_where(ns: str) -> Any:
+    return or_(dataset.c.namespace_key == namespace_key(ns), dataset.c.namespace == ns)
+
+
+def list_datasets(conn: Connection, ns: str, limit: int, offset: int) -> tuple[list[dict], int]:
+    query = select(dataset).where(_dataset_where(ns), dataset.c.deleted_at.is_(None))
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(dataset.c.name).limit(limit).offset(offset)).all()
+    return datasets_view(conn, rows), total
+
+
+def get_dataset(conn: Connection, ns: str, name: str) -> dict | None:
+    row = conn.execute(select(dataset).where(_dataset_where(ns), dataset.c.name == name, dataset.c.deleted_at.is_(None))).first()
+    return datasets_view(conn, [row])[0] if row else None
+
+
+def datasets_view(conn: Connection, rows: list) -> list[dict]:
+    facets = facets_of(conn, "dataset", [r.id for r in rows])
+    views = []
+    for r in rows:
+        f = facets[r.id]
+        schema = f.get("schema", {}).get("fields") or []
+        views.append(
+            {
+                "id": {"namespace": r.namespace, "name": r.name},
+                "type": "DB_TABLE",
+                "name": r.name,
+                "physicalName": r.name,
+                "createdAt": iso(r.first_seen_at),
+                "updatedAt": iso(r.last_seen_at),
+                "namespace": r.namespace,
+                "namespaceKey": r.namespace_key,
+                "sourceName": f.get("dataSource", {}).get("name") or r.namespace,
+                "fields": [
+                    {"name": field.get("name"), "type": field.get("type"), "tags": [], "description": field.get("description")}
+                    for field in schema
+                    if isinstance(field, dict)
+                ],
+                "tags": [],
+                "lastModifiedAt": iso(r.last_seen_at),
+                "description": f.get("documentation", {}).get("description"),
+                "facets": f,
+                "deleted": False,
+            }
+        )
+    return views
+
+
+def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict], int] | None:
+    ds = conn.execute(select(dataset).where(_dataset_where(ns), dataset.c.name == name, dataset.c.deleted_at.is_(None))).first()
+    if ds is None:
+        return None
+    where = dataset_version.c.dataset_id == ds.id
+    total = conn.execute(select(func.count()).select_from(dataset_version).where(where)).scalar_one()
+    rows = conn.execute(
+        select(dataset_version).where(where).order_by(dataset_version.c.first_seen_at.desc()).limit(limit).offset(offset)
+    ).all()
+    versions = [
+        {
+            "id": {"namespace": ds.namespace, "name": ds.name, "version": v.digest},
+            "version": v.version or v.digest,
+            "name": ds.name,
+            "namespace": ds.namespace,
+            "createdAt": iso(v.first_seen_at),
+            "lastSeenAt": iso(v.last_seen_at),
+            "fields": [{"name": f.get("name"), "type": f.get("type"), "tags": [], "description": f.get("description")} for f in json.loads(v.fields)],
+            "createdByRun": {"id": v.first_run_id} if v.first_run_id else None,
+        }
+        for v in rows
+    ]
+    return versions, total
+
+
+def get_namespace_row(conn: Connection, name: str):
+    return conn.execute(select(namespace).where(namespace.c.name == name)).first()
