@@ -114,3 +114,58 @@ def test_read_api_refuses_anonymous_and_write_only_tokens(client, sent):
     assert requests.get(client.server.url + "ol-catalog/api/v1/namespaces", timeout=10).status_code == 401
     writer = client.server.create_token("w-" + uuid.uuid4().hex[:6])
     assert client.get("ol-catalog/api/v1/namespaces", token=writer).status_code == 403
+
+
+def test_column_lineage_of_a_field_names_its_inputs_and_transformations(client, sent):
+    node = "datasetField:bigquery:analytics_db.reporting.customer_metrics:total_orders"
+    graph = get(client, "column-lineage", nodeId=node)["graph"]
+    target = next(n for n in graph if n["id"] == node)
+    (source,) = target["data"]["inputFields"]
+    assert (source["dataset"], source["transformationType"]) == ("analytics_db.raw.customer_events", "DIRECT")
+    assert target["inEdges"] == [{"origin": node, "destination": f"datasetField:bigquery:analytics_db.raw.customer_events:{source['field']}"}]
+
+
+def test_column_lineage_of_a_dataset_covers_all_its_fields(client, sent):
+    graph = get(client, "column-lineage", nodeId="dataset:bigquery:analytics_db.reporting.customer_metrics")["graph"]
+    outputs = {n["data"]["field"] for n in graph if n["data"]["dataset"] == "analytics_db.reporting.customer_metrics"}
+    assert outputs == {"customer_id", "total_orders", "lifetime_value", "last_order_date"}
+
+
+def test_column_lineage_downstream_from_an_input_field(client, sent):
+    node = "datasetField:postgresql://crm.internal:5432:crm.public.customers:first_name"
+    graph = get(client, "column-lineage", nodeId=node, withDownstream="True")["graph"]
+    target = next(n for n in graph if n["data"]["field"] == "customer_name")
+    assert target["data"]["dataset"] == "analytics.reporting.customer_metrics"
+    assert {f["field"] for f in target["data"]["inputFields"]} == {"first_name", "last_name"}
+    assert {"origin": node, "destination": target["id"]} in next(n for n in graph if n["id"] == node)["outEdges"]
+
+
+def test_search_finds_datasets_and_jobs_by_part_of_the_name(client, sent):
+    found = get(client, "search", q="ORDERS", limit=100)
+    types = {r["type"] for r in found["results"]}
+    assert types == {"DATASET", "JOB"} and found["totalCount"] == len(found["results"])
+    only_jobs = get(client, "search", q="orders", filter="job", limit=100)["results"]
+    assert only_jobs and all(r["nodeId"].startswith("job:") for r in only_jobs)
+    assert get(client, "search", q="100%_sure")["results"] == []
+
+
+def test_marquez_python_client_reads_the_catalog(client, sent):
+    from marquez_client import MarquezClient
+
+    marquez = MarquezClient(client.server.url + "ol-catalog", api_key=client.server.token)
+    assert sent in [ns["name"] for ns in marquez.list_namespaces(limit=1000)["namespaces"]]
+    assert marquez.get_namespace(sent)["name"] == sent
+    jobs = marquez.list_jobs(sent, limit=1000)["jobs"]
+    assert "orders_sync_pipeline.sync_orders" in {j["name"] for j in jobs}
+    job = marquez.get_job(sent, "orders_sync_pipeline.sync_orders")
+    runs = marquez.list_job_runs(sent, "orders_sync_pipeline.sync_orders")["runs"]
+    assert runs[0]["state"] == "COMPLETED" and job["latestRun"]["id"] == runs[0]["id"]
+    assert marquez.get_job_run(runs[0]["id"])["state"] == "COMPLETED"
+    namespace = "postgresql://db.internal:5432"  # sent encoded by the client: postgresql%3A%2F%2F...
+    assert marquez.get_dataset(namespace, "sales.public.orders")["name"] == "sales.public.orders"
+    assert "sales.public.orders" in {d["name"] for d in marquez.list_datasets(namespace)["datasets"]}
+    versions = marquez.list_dataset_versions("snowflake", "analytics.reporting.daily_orders")["versions"]
+    assert len(versions[0]["fields"]) == 4
+    assert marquez.get_dataset_version("snowflake", "analytics.reporting.daily_orders", versions[0]["version"])["name"]
+    graph = marquez.get_column_lineage_by_dataset_field("bigquery", "analytics_db.reporting.customer_metrics", "customer_id")["graph"]
+    assert any(n["data"]["inputFields"] for n in graph)

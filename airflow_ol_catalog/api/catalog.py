@@ -7,7 +7,7 @@ take them as paths and are declared most specific first.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import anyio
 from fastapi import APIRouter, HTTPException, Query
@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query
 from airflow_ol_catalog.api.auth import ReadAuth
 from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
 from airflow_ol_catalog.lineage import catalog
+from airflow_ol_catalog.lineage.columns import column_lineage_graph
 from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
 from airflow_ol_catalog.store.engine import read_connection
 
@@ -47,6 +48,11 @@ def _namespaces(conn, limit, offset):
 @router.get("/namespaces", summary="List namespaces")
 async def namespaces(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     return await _read(_namespaces, limit, offset)
+
+
+@router.get("/namespaces/{namespace:path}/datasets/{dataset:path}/versions/{version}", summary="One version of a dataset")
+async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -> dict:
+    return _found(await _read(catalog.get_dataset_version, namespace, dataset, version), f"version {version!r} of {namespace}:{dataset}")
 
 
 @router.get("/namespaces/{namespace:path}/datasets/{dataset:path}/versions", summary="Schema versions of a dataset, newest first")
@@ -129,3 +135,31 @@ async def lineage_graph(
     includeAttempted: bool = Query(False, description="Also edges no COMPLETE run has confirmed (failed, aborted, running)."),
 ) -> dict:
     return await _read(_lineage, nodeId, depth, includeAttempted)
+
+
+def _column_lineage(conn, node_id, depth, with_downstream):
+    try:
+        return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream)}
+    except NodeNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/column-lineage", summary="Column lineage around a dataset, field or job")
+async def column_lineage(
+    _: ReadAuth,
+    nodeId: str = Query(..., description="`dataset:NS:NAME`, `datasetField:NS:NAME:FIELD` or `job:NS:NAME`"),
+    depth: int = Query(20, ge=0, le=100),
+    withDownstream: bool = Query(False),
+) -> dict:
+    return await _read(_column_lineage, nodeId.split("#", 1)[0], depth, withDownstream)
+
+
+@router.get("/search", summary="Search datasets and jobs by name")
+async def search(
+    _: ReadAuth,
+    q: str = Query(..., min_length=1),
+    filter: Literal["dataset", "job", "DATASET", "JOB"] | None = Query(None),
+    limit: int = Query(10, ge=1, le=1000),
+) -> dict:
+    results = await _read(catalog.search, q, filter.lower() if filter else None, limit)
+    return {"totalCount": len(results), "results": results}

@@ -258,3 +258,43 @@ def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: i
 
 def get_namespace_row(conn: Connection, name: str):
     return conn.execute(select(namespace).where(namespace.c.name == name)).first()
+
+
+def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> dict | None:
+    found = dataset_versions(conn, ns, name, 10_000, 0)
+    if found is None:
+        return None
+    return next((v for v in found[0] if version in (v["version"], v["id"]["version"])), None)
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+
+def search(conn: Connection, q: str, kind: str | None, limit: int) -> list[dict]:
+    """Datasets and jobs whose name (or namespace) contains `q`, case-insensitively, by name."""
+    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    results: list[dict] = []
+    if kind in (None, "dataset"):
+        rows = conn.execute(
+            select(dataset.c.namespace, dataset.c.name, dataset.c.last_seen_at)
+            .where(dataset.c.deleted_at.is_(None), or_(func.lower(dataset.c.name).like(pattern, escape="\\"), func.lower(dataset.c.namespace).like(pattern, escape="\\")))
+            .order_by(dataset.c.name)
+            .limit(limit)
+        )
+        results += [
+            {"type": "DATASET", "name": r.name, "namespace": r.namespace, "updatedAt": iso(r.last_seen_at), "nodeId": f"dataset:{r.namespace}:{r.name}"}
+            for r in rows
+        ]
+    if kind in (None, "job"):
+        rows = conn.execute(
+            select(job.c.namespace, job.c.name, job.c.last_seen_at)
+            .where(job.c.deleted_at.is_(None), or_(func.lower(job.c.name).like(pattern, escape="\\"), func.lower(job.c.namespace).like(pattern, escape="\\")))
+            .order_by(job.c.name)
+            .limit(limit)
+        )
+        results += [
+            {"type": "JOB", "name": r.name, "namespace": r.namespace, "updatedAt": iso(r.last_seen_at), "nodeId": f"job:{r.namespace}:{r.name}"}
+            for r in rows
+        ]
+    return sorted(results, key=lambda r: (r["name"], r["type"]))[:limit]

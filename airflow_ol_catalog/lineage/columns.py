@@ -1,0 +1,116 @@
+"""Column lineage graphs in Marquez's shape: nodes are dataset fields, edges follow the columnLineage facets."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select
+
+from airflow_ol_catalog.lineage.catalog import facets_of
+from airflow_ol_catalog.lineage.graph import NodeNotFound, _candidates, resolve_node
+from airflow_ol_catalog.store.tables import column_lineage, dataset, edge
+
+Field = tuple[int, str]  # (dataset id, field name; "" is the dataset as a whole)
+
+
+def _start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
+    kind, _, rest = node_id.partition(":")
+    if kind == "datasetField":
+        for ns, remainder in _candidates(rest):
+            name, _, field_name = remainder.rpartition(":")
+            if not name:
+                continue
+            try:
+                _, ds = resolve_node(conn, f"dataset:{ns}:{name}")
+            except NodeNotFound:
+                continue
+            return {(ds, field_name)}
+        raise NodeNotFound(f"no dataset field matches nodeId {node_id!r}")
+    node_kind, found = resolve_node(conn, node_id)
+    if node_kind == "dataset":
+        return {found}
+    outputs = conn.execute(select(edge.c.dataset_id).where(edge.c.job_id == found, edge.c.direction == "out")).scalars()
+    return set(outputs)
+
+
+def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downstream: bool) -> list[dict]:
+    start = _start_fields(conn, node_id)
+    whole = {s for s in start if isinstance(s, int)}
+    fields: set[Field] = {s for s in start if isinstance(s, tuple)}
+    links: set[tuple] = set()  # (out ds, out field, in ds, in field, type, subtype, description)
+
+    def expand(upstream: bool, frontier_fields: set[Field], frontier_datasets: set[int]) -> None:
+        side, other = (("output_dataset_id", "output_field"), ("input_dataset_id", "input_field"))[:: 1 if upstream else -1]
+        for _ in range(depth):
+            if not (frontier_fields or frontier_datasets):
+                return
+            rows = []
+            ids = {ds for ds, _ in frontier_fields} | frontier_datasets
+            for r in conn.execute(select(column_lineage).where(column_lineage.c[side[0]].in_(ids))):
+                mine = (r._mapping[side[0]], r._mapping[side[1]])
+                if mine[0] in frontier_datasets or mine in frontier_fields:
+                    rows.append(r)
+            found: set[Field] = set()
+            for r in rows:
+                links.add((r.output_dataset_id, r.output_field, r.input_dataset_id, r.input_field, r.type, r.subtype, r.description))
+                found.add((r._mapping[other[0]], r._mapping[other[1]]))
+                fields.add((r.output_dataset_id, r.output_field))
+            frontier_fields, frontier_datasets = found - fields, set()
+            fields.update(found)
+
+    expand(True, set(fields), set(whole))
+    if with_downstream:
+        expand(False, {f for f in fields}, set(whole))
+        _complete_inputs(conn, fields, links)
+    return _nodes(conn, fields, links)
+
+
+def _complete_inputs(conn: Connection, fields: set[Field], links: set[tuple]) -> None:
+    """A field reached downstream shows all its inputs, not only the one the walk came through."""
+    outputs = {(out_ds, out_field) for out_ds, out_field, *_ in links}
+    ids = {ds for ds, _ in outputs}
+    if not ids:
+        return
+    for r in conn.execute(select(column_lineage).where(column_lineage.c.output_dataset_id.in_(ids))):
+        if (r.output_dataset_id, r.output_field) in outputs:
+            links.add((r.output_dataset_id, r.output_field, r.input_dataset_id, r.input_field, r.type, r.subtype, r.description))
+            fields.add((r.input_dataset_id, r.input_field))
+
+
+def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict]:
+    ids = sorted({ds for ds, _ in fields})
+    names = {r.id: (r.namespace, r.name) for r in conn.execute(select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.id.in_(ids)))}
+    facets = facets_of(conn, "dataset", ids)
+    types = {
+        (ds, f.get("name")): f.get("type")
+        for ds in ids
+        for f in (facets[ds].get("schema", {}).get("fields") or [])
+        if isinstance(f, dict)
+    }
+
+    def key(ds: int, field_name: str) -> str:
+        ns, name = names[ds]
+        return f"datasetField:{ns}:{name}:{field_name}"
+
+    nodes: dict[str, dict] = {}
+    for ds, field_name in fields:
+        ns, name = names[ds]
+        nodes[key(ds, field_name)] = {
+            "id": key(ds, field_name),
+            "type": "DATASET_FIELD",
+            "data": {
+                "namespace": ns, "dataset": name, "datasetVersion": None, "field": field_name,
+                "fieldType": types.get((ds, field_name)), "transformationDescription": None,
+                "transformationType": None, "inputFields": [],
+            },
+            "inEdges": [],
+            "outEdges": [],
+        }
+    for out_ds, out_field, in_ds, in_field, type_, subtype, description in sorted(links, key=str):
+        out_key, in_key = key(out_ds, out_field), key(in_ds, in_field)
+        in_ns, in_name = names[in_ds]
+        nodes[out_key]["data"]["inputFields"].append(
+            {"namespace": in_ns, "dataset": in_name, "datasetVersion": None, "field": in_field,
+             "transformationDescription": description, "transformationType": type_, "transformationSubtype": subtype}
+        )
+        nodes[out_key]["inEdges"].append({"origin": out_key, "destination": in_key})
+        nodes[in_key]["outEdges"].append({"origin": in_key, "destination": out_key})
+    return [nodes[k] for k in sorted(nodes)]
