@@ -270,31 +270,26 @@ def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> d
 # --- search ----------------------------------------------------------------------------------------
 
 
+def _matching(conn: Connection, table, kind: str, pattern: str, limit: int) -> list[dict]:
+    like = {"escape": "\\"}
+    rows = conn.execute(
+        select(table.c.namespace, table.c.name, table.c.last_seen_at)
+        .where(table.c.deleted_at.is_(None), or_(func.lower(table.c.name).like(pattern, **like), func.lower(table.c.namespace).like(pattern, **like)))
+        .order_by(table.c.name)
+        .limit(limit)
+    )
+    return [
+        {"type": kind.upper(), "name": r.name, "namespace": r.namespace, "updatedAt": iso(r.last_seen_at), "nodeId": f"{kind}:{r.namespace}:{r.name}"}
+        for r in rows
+    ]
+
+
 def search(conn: Connection, q: str, kind: str | None, limit: int) -> list[dict]:
     """Datasets and jobs whose name (or namespace) contains `q`, case-insensitively, by name."""
     escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
-    results: list[dict] = []
-    if kind in (None, "dataset"):
-        rows = conn.execute(
-            select(dataset.c.namespace, dataset.c.name, dataset.c.last_seen_at)
-            .where(dataset.c.deleted_at.is_(None), or_(func.lower(dataset.c.name).like(pattern, escape="\\"), func.lower(dataset.c.namespace).like(pattern, escape="\\")))
-            .order_by(dataset.c.name)
-            .limit(limit)
-        )
-        results += [
-            {"type": "DATASET", "name": r.name, "namespace": r.namespace, "updatedAt": iso(r.last_seen_at), "nodeId": f"dataset:{r.namespace}:{r.name}"}
-            for r in rows
-        ]
-    if kind in (None, "job"):
-        rows = conn.execute(
-            select(job.c.namespace, job.c.name, job.c.last_seen_at)
-            .where(job.c.deleted_at.is_(None), or_(func.lower(job.c.name).like(pattern, escape="\\"), func.lower(job.c.namespace).like(pattern, escape="\\")))
-            .order_by(job.c.name)
-            .limit(limit)
-        )
-        results += [
-            {"type": "JOB", "name": r.name, "namespace": r.namespace, "updatedAt": iso(r.last_seen_at), "nodeId": f"job:{r.namespace}:{r.name}"}
-            for r in rows
-        ]
+    results = []
+    for table, name in ((dataset, "dataset"), (job, "job")):
+        if kind in (None, name):
+            results += _matching(conn, table, name, pattern, limit)
     return sorted(results, key=lambda r: (r["name"], r["type"]))[:limit]
