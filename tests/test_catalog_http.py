@@ -79,6 +79,8 @@ def test_multi_task_chain_is_traversed_end_to_end(client, sent):
     assert {"orders_pipeline.extract_from_source", "orders_pipeline.transform_orders", "orders_pipeline.load_to_warehouse"} <= names
     load = get(client, f"namespaces/{sent}/jobs/orders_pipeline.load_to_warehouse")
     assert len(load["inputs"]) == 2 and len(load["outputs"]) == 2
+    assert load["upstreamTasks"] == ["transform_orders"]
+    assert get(client, f"namespaces/{sent}/jobs/orders_pipeline.extract_from_source")["upstreamTasks"] == []
 
 
 def test_spark_application_children_and_lineage(client, sent):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import datetime
 from typing import Any
@@ -111,9 +112,28 @@ def jobs_view(conn: Connection, rows: list) -> list[dict]:
                 "integration": job_type.get("integration"),
                 "processingType": job_type.get("processingType"),
                 "placeholder": r.placeholder,
+                "upstreamTasks": upstream_tasks((latest.get(r.id) or {}).get("facets", {})),
             }
         )
     return views
+
+
+def upstream_tasks(run_facets: dict) -> list[str]:
+    """Task ids this Airflow task runs after, from the `airflow` run facet.
+
+    Airflow sends `upstream_task_ids` as a Python-style list in a string ("['a', 'b']").
+    """
+    task = run_facets.get("airflow", {}).get("task", {})
+    value = task.get("upstream_task_ids") if isinstance(task, dict) else None
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if not isinstance(value, str):
+        return []
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return []
+    return [str(v) for v in parsed] if isinstance(parsed, (list, tuple, set)) else []
 
 
 # --- runs ------------------------------------------------------------------------------------------
