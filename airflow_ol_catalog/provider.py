@@ -59,6 +59,13 @@ CONFIG_OPTIONS = {
         "500",
         "200",
     ),
+    "max_graph_nodes": _option(
+        "Most nodes in one lineage graph answer. A larger graph stops at the last hop that fits and "
+        "says `truncated: true`; ask for less depth or one direction to see further.",
+        "integer",
+        "5000",
+        "20000",
+    ),
 }
 
 

@@ -169,5 +169,90 @@ def test_marquez_python_client_reads_the_catalog(client, sent):
     versions = marquez.list_dataset_versions("snowflake", "analytics.reporting.daily_orders")["versions"]
     assert len(versions[0]["fields"]) == 4
     assert marquez.get_dataset_version("snowflake", "analytics.reporting.daily_orders", versions[0]["version"])["name"]
+    events = marquez.list_events(namespace=sent, limit=50)["events"]
+    assert len(events) == 32 and {e["job"]["namespace"] for e in events} == {sent}
     graph = marquez.get_column_lineage_by_dataset_field("bigquery", "analytics_db.reporting.customer_metrics", "customer_id")["graph"]
     assert any(n["data"]["inputFields"] for n in graph)
+
+
+def _small_run(client, namespace: str, job_name: str, source: str, target: str) -> None:
+    for event_type in ("START", "COMPLETE"):
+        payload = {
+            "eventTime": "2025-03-01T10:00:00Z" if event_type == "START" else "2025-03-01T10:05:00Z",
+            "eventType": event_type, "producer": "https://example.com/tests",
+            "run": {"runId": f"{job_name}-run"}, "job": {"namespace": namespace, "name": job_name},
+            "inputs": [{"namespace": "s3://admin-tests", "name": source}], "outputs": [{"namespace": "s3://admin-tests", "name": target}],
+        }
+        assert client.send(payload).status_code == 201
+
+
+def test_admin_hides_and_restores_a_dataset_others_may_not(client):
+    ns = "adm-" + uuid.uuid4().hex[:6]
+    _small_run(client, ns, "copy", f"{ns}-src", f"{ns}-dst")
+    path = f"ol-catalog/api/v1/namespaces/s3%3A%2F%2Fadmin-tests/datasets/{ns}-dst"
+    url = client.server.url + path
+    import requests
+
+    assert requests.delete(url, timeout=10).status_code == 401
+    assert requests.delete(url, headers={"Authorization": f"Bearer {client.server.token}"}, timeout=10).status_code == 403
+    viewer = client.server.jwt("viewer")
+    assert requests.delete(url, headers={"Authorization": f"Bearer {viewer}"}, timeout=10).status_code == 403
+    admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
+    assert requests.delete(url, headers=admin, timeout=10).json() == {"hidden": True}
+    assert client.get(path).status_code == 404
+    assert get(client, f"namespaces/{ns}/jobs/copy")["outputs"] == []
+    assert requests.post(url + "/restore", headers=admin, timeout=10).json() == {"hidden": False}
+    assert get(client, path.removeprefix("ol-catalog/api/v1/"))["name"] == f"{ns}-dst"
+
+
+def test_hidden_job_stays_hidden_after_new_events_and_stops_bridging(client):
+    ns = "adm-" + uuid.uuid4().hex[:6]
+    _small_run(client, ns, "bridge", f"{ns}-a", f"{ns}-b")
+    import requests
+
+    admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
+    assert requests.delete(client.server.url + f"ol-catalog/api/v1/namespaces/{ns}/jobs/bridge", headers=admin, timeout=10).status_code == 200
+    _small_run(client, ns, "bridge", f"{ns}-a", f"{ns}-b")
+    assert client.get(f"ol-catalog/api/v1/namespaces/{ns}/jobs/bridge").status_code == 404
+    graph = get(client, "lineage", nodeId=f"dataset:s3://admin-tests:{ns}-a", depth=5)["graph"]
+    assert [n["data"]["name"] for n in graph] == [f"{ns}-a"]
+
+
+def test_hidden_namespace_hides_its_jobs_until_restored(client):
+    ns = "adm-" + uuid.uuid4().hex[:6]
+    _small_run(client, ns, "nightly", f"{ns}-x", f"{ns}-y")
+    import requests
+
+    admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
+    base = client.server.url + f"ol-catalog/api/v1/namespaces/{ns}"
+    assert requests.delete(base, headers=admin, timeout=10).status_code == 200
+    assert get(client, f"namespaces/{ns}/jobs")["totalCount"] == 0
+    assert get(client, f"namespaces/{ns}")["isHidden"] is True
+    assert requests.post(base + "/restore", headers=admin, timeout=10).status_code == 200
+    assert get(client, f"namespaces/{ns}/jobs")["totalCount"] == 1
+    assert requests.delete(client.server.url + "ol-catalog/api/v1/namespaces/nope-" + ns, headers=admin, timeout=10).status_code == 404
+
+
+def test_lineage_directions_and_time_travel_over_http(client, sent):
+    node = f"job:{sent}:orders_pipeline.transform_orders"
+    up = get(client, "lineage", nodeId=node, direction="upstream", depth=10)["graph"]
+    assert "orders_pipeline.load_to_warehouse" not in {n["data"]["name"] for n in up}
+    assert "orders_pipeline.extract_from_source" in {n["data"]["name"] for n in up}
+    early = get(client, "lineage", nodeId=node, depth=10, asOf="2000-01-01T00:00:00Z")["graph"]
+    assert [n["id"] for n in early] == [node]
+    bad = client.get("ol-catalog/api/v1/lineage", nodeId=node, asOf="later")
+    assert bad.status_code == 422 and "asOf" in bad.json()["detail"]
+
+
+def test_impact_of_a_column_follows_column_lineage(client, sent):
+    report = get(client, "impact", nodeId="datasetField:postgresql://crm.internal:5432:crm.public.customers:first_name")
+    ids = [item["id"] for item in report["impacted"]]
+    assert ids == ["datasetField:redshift://cluster.region.redshift.amazonaws.com:5439:analytics.reporting.customer_metrics:customer_name"]
+    assert report["impacted"][0]["jobs"] == [f"job:{sent}:customer_analytics.compute_customer_metrics"]
+
+
+def test_stats_count_the_catalog(client, sent):
+    stats = get(client, "stats")
+    assert stats["events"] >= 32 and stats["jobs"] >= 16 and stats["runsByState"]["COMPLETED"] >= 16
+    assert sum(day["events"] for day in stats["eventsPerDay"]) <= stats["events"]
+    assert any(ns["namespace"] == sent and ns["events"] == 32 for ns in stats["eventsPerNamespace"])

@@ -125,5 +125,19 @@ async def read_principal(request: Request) -> Principal:
     return await _principal(request, lambda token: token.can_read, "GET", "read the catalog")
 
 
+async def admin_principal(request: Request) -> Principal:
+    """Administer the catalog (delete, restore): an Airflow user who may delete assets. Tokens never may."""
+    credential = _credential(request)
+    if not credential:
+        raise _unauthorized("catalog administration needs an Airflow login")
+    if looks_like_catalog_token(credential):
+        raise HTTPException(403, "catalog tokens cannot administer the catalog; log in to Airflow as an admin")
+    user = await _airflow_user(credential)
+    if not _asset_access(user, "DELETE"):
+        raise HTTPException(403, f"Airflow user {user.get_name()!r} may not administer the catalog (needs DELETE on assets)")
+    return Principal(user_name=user.get_name())
+
+
 IngestAuth = Annotated[Principal, Depends(ingest_principal)]
+AdminAuth = Annotated[Principal, Depends(admin_principal)]
 ReadAuth = Annotated[Principal, Depends(read_principal)]

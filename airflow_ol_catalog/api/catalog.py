@@ -1,6 +1,7 @@
 """The read API under /api/v1, in Marquez's shapes so Marquez clients work unchanged.
 
-Auth on every route: a catalog token with read access, or an Airflow login allowed to read assets.
+Auth: reads take a catalog token with read access, or an Airflow login allowed to read assets;
+deletes and restores an Airflow login allowed to delete assets.
 Namespaces and names may hold slashes (`postgres://host:5432`, sent encoded as %2F): the routes
 take them as paths and are declared most specific first.
 """
@@ -10,14 +11,17 @@ from __future__ import annotations
 from typing import Any, Callable, Literal
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 
-from airflow_ol_catalog.api.auth import ReadAuth
+from airflow_ol_catalog.api.auth import AdminAuth, ReadAuth
+from airflow_ol_catalog.events.validate import parse_event_time
 from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
+from airflow_ol_catalog.ingest.hiding import NothingToHide, set_dataset_hidden, set_job_hidden, set_namespace_hidden
 from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
 from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
-from airflow_ol_catalog.store.engine import read_connection
+from airflow_ol_catalog.lineage.impact import impact
+from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -48,6 +52,51 @@ def _namespaces(conn, limit, offset):
 @router.get("/namespaces", summary="List namespaces")
 async def namespaces(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     return await _read(_namespaces, limit, offset)
+
+
+def _hide(setter: Callable, *args) -> dict:
+    def work(conn):
+        try:
+            setter(conn, *args)
+        except NothingToHide as exc:
+            raise HTTPException(404, str(exc)) from None
+        return {"hidden": args[-1]}
+
+    with write_transaction() as conn:
+        return work(conn)
+
+
+@router.delete("/namespaces/{namespace:path}/datasets/{dataset:path}", summary="Hide a dataset (admin)")
+async def delete_dataset(namespace: str, dataset: str, _: AdminAuth) -> dict:
+    """Auth: an Airflow user who may delete assets. The dataset leaves lists and lineage until restored."""
+    return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, True)
+
+
+@router.post("/namespaces/{namespace:path}/datasets/{dataset:path}/restore", summary="Restore a hidden dataset (admin)")
+async def restore_dataset(namespace: str, dataset: str, _: AdminAuth) -> dict:
+    return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, False)
+
+
+@router.delete("/namespaces/{namespace:path}/jobs/{job:path}", summary="Hide a job (admin)")
+async def delete_job(namespace: str, job: str, _: AdminAuth) -> dict:
+    """Auth: an Airflow user who may delete assets. A hidden job no longer bridges lineage between its datasets."""
+    return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, True)
+
+
+@router.post("/namespaces/{namespace:path}/jobs/{job:path}/restore", summary="Restore a hidden job (admin)")
+async def restore_job(namespace: str, job: str, _: AdminAuth) -> dict:
+    return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, False)
+
+
+@router.post("/namespaces/{namespace:path}/restore", summary="Restore a hidden namespace and its jobs (admin)")
+async def restore_namespace(namespace: str, _: AdminAuth) -> dict:
+    return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, False)
+
+
+@router.delete("/namespaces/{namespace:path}", summary="Hide a namespace with its jobs (admin)")
+async def delete_namespace(namespace: str, _: AdminAuth) -> dict:
+    """Auth: an Airflow user who may delete assets. Later events of the namespace wait in quarantine."""
+    return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, True)
 
 
 @router.get("/namespaces/{namespace:path}/datasets/{dataset:path}/versions/{version}", summary="One version of a dataset")
@@ -119,9 +168,9 @@ async def one_run(run_id: str, _: ReadAuth) -> dict:
     return _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
 
 
-def _lineage(conn, node_id, depth, include_attempted):
+def _lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of):
     try:
-        graph = lineage(conn, node_id, depth, include_attempted)
+        graph = lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of)
     except NodeNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     return {"graph": graph.as_list(), "truncated": graph.truncated}
@@ -129,12 +178,24 @@ def _lineage(conn, node_id, depth, include_attempted):
 
 @router.get("/lineage", summary="Lineage graph around a node")
 async def lineage_graph(
+    request: Request,
     _: ReadAuth,
     nodeId: str = Query(..., description="`job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`"),
     depth: int = Query(20, ge=0, le=100),
+    direction: Literal["both", "upstream", "downstream"] = Query("both"),
+    upDepth: int | None = Query(None, ge=0, le=100, description="Hops upstream (with direction=both or upstream)."),
+    downDepth: int | None = Query(None, ge=0, le=100, description="Hops downstream."),
     includeAttempted: bool = Query(False, description="Also edges no COMPLETE run has confirmed (failed, aborted, running)."),
+    asOf: str | None = Query(None, description="ISO 8601 time: the graph as it stood then (edges first seen by then)."),
 ) -> dict:
-    return await _read(_lineage, nodeId, depth, includeAttempted)
+    """`truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
+    as_of = None
+    if asOf is not None:
+        as_of = parse_event_time(asOf)
+        if as_of is None:
+            raise HTTPException(422, f"query parameter asOf: expected an ISO 8601 date-time, got {asOf[:64]!r}")
+    max_nodes = request.app.state.settings.max_graph_nodes
+    return await _read(_lineage, nodeId, depth, includeAttempted, max_nodes, direction, upDepth, downDepth, as_of)
 
 
 def _column_lineage(conn, node_id, depth, with_downstream):
@@ -163,3 +224,26 @@ async def search(
 ) -> dict:
     results = await _read(catalog.search, q, filter.lower() if filter else None, limit)
     return {"totalCount": len(results), "results": results}
+
+
+def _impact(conn, node_id, include_attempted, max_nodes):
+    try:
+        return impact(conn, node_id, include_attempted, max_nodes)
+    except NodeNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/impact", summary="Everything downstream of a dataset or column, with the path to each")
+async def impact_analysis(
+    request: Request,
+    _: ReadAuth,
+    nodeId: str = Query(..., description="`dataset:NS:NAME` or `datasetField:NS:NAME:FIELD`"),
+    includeAttempted: bool = Query(False),
+) -> dict:
+    """What breaks if this changes: each downstream dataset (or field) with its depth, the path and the jobs on it."""
+    return await _read(_impact, nodeId, includeAttempted, request.app.state.settings.max_graph_nodes)
+
+
+@router.get("/stats", summary="Catalog counts: events, jobs, datasets, runs by state, per day and namespace")
+async def catalog_stats(_: ReadAuth, days: int = Query(30, ge=1, le=366)) -> dict:
+    return await _read(catalog.stats, days)

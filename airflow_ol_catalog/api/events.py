@@ -46,6 +46,7 @@ def _page(before, after, namespace, run_id, descending: bool, limit: int, offset
 
 
 @router.get("/api/v1/events/lineage", response_model=EventsPage, summary="List raw OpenLineage events")
+@router.get("/api/v1/events", response_model=EventsPage, include_in_schema=False)
 async def list_events(
     _: ReadAuth,
     before: str | None = Query(None, description="Only events whose eventTime is before this ISO 8601 time."),
@@ -66,3 +67,17 @@ async def list_events(
     # The log holds canonical JSON already: splice it instead of decoding and encoding again.
     body = '{"events":[' + ",".join(payloads) + '],"totalCount":' + str(total) + "}"
     return Response(body, media_type="application/json")
+
+
+@router.get("/api/v1/events/{namespace:path}", response_model=EventsPage, include_in_schema=False)
+async def list_namespace_events(
+    namespace: str,
+    auth: ReadAuth,
+    before: str | None = None,
+    after: str | None = None,
+    sortDirection: Literal["asc", "desc"] = Query("desc"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> Response:
+    """The path Marquez's Python client uses for one namespace's events (same answer as `?namespace=`)."""
+    return await list_events(auth, before, after, namespace, None, sortDirection, limit, offset)

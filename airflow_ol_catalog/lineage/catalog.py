@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
@@ -313,3 +313,31 @@ def search(conn: Connection, q: str, kind: str | None, limit: int) -> list[dict]
         if kind in (None, name):
             results += _matching(conn, table, name, pattern, limit)
     return sorted(results, key=lambda r: (r["name"], r["type"]))[:limit]
+
+
+# --- stats -----------------------------------------------------------------------------------------
+
+
+def stats(conn: Connection, days: int) -> dict:
+    """Counts for the overview: events, jobs, datasets, runs by state, events per day and per namespace."""
+    from airflow_ol_catalog.store.sql import utcnow
+    from airflow_ol_catalog.store.tables import event
+
+    since = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
+    day = func.date(event.c.received_at)
+    per_day = conn.execute(
+        select(day.label("day"), func.count()).where(event.c.received_at >= since, event.c.quarantined.is_(False)).group_by(day).order_by(day)
+    ).all()
+    runs_by_state = conn.execute(select(run.c.state, func.count()).where(run.c.placeholder.is_(False)).group_by(run.c.state)).all()
+    return {
+        "events": conn.execute(select(func.count()).select_from(event).where(event.c.quarantined.is_(False))).scalar_one(),
+        "quarantinedEvents": conn.execute(select(func.count()).select_from(event).where(event.c.quarantined.is_(True))).scalar_one(),
+        "jobs": conn.execute(select(func.count()).select_from(job).where(job.c.deleted_at.is_(None), job.c.placeholder.is_(False))).scalar_one(),
+        "datasets": conn.execute(select(func.count()).select_from(dataset).where(dataset.c.deleted_at.is_(None))).scalar_one(),
+        "runsByState": {RUN_STATES.get(state, "NEW"): count for state, count in runs_by_state},
+        "eventsPerDay": [{"day": str(d)[:10], "events": n} for d, n in per_day],
+        "eventsPerNamespace": [
+            {"namespace": r.name, "events": r.event_count, "lastEventAt": iso(r.last_event_at)}
+            for r in conn.execute(select(namespace).where(namespace.c.deleted_at.is_(None)).order_by(namespace.c.event_count.desc()))
+        ],
+    }

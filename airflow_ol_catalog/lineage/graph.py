@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Connection, select
 
@@ -54,43 +55,103 @@ def _dataset_node(row) -> tuple[str, dict]:
     return key, {"id": key, "type": "DATASET", "data": {"namespace": row.namespace, "name": row.name}, "inEdges": [], "outEdges": []}
 
 
-def lineage(conn: Connection, node_id: str, depth: int, include_attempted: bool = False, max_nodes: int = 5000) -> Graph:
-    """Everything within `depth` hops up- and downstream of the node."""
-    kind, start = resolve_node(conn, node_id)
-    jobs: dict[int, str] = {}
-    datasets: dict[int, str] = {}
-    graph = Graph()
-    frontier_jobs, frontier_datasets = ({start}, set()) if kind == "job" else (set(), {start})
-    seen_edges: set[tuple[int, int, str]] = set()
-    for hop in range(depth + 1):
-        _add_nodes(conn, graph, jobs, datasets, frontier_jobs, frontier_datasets)
-        if hop == depth or len(graph.nodes) >= max_nodes:
-            graph.truncated = hop < depth and bool(frontier_jobs or frontier_datasets)
-            break
-        conditions = [edge.c.job_id.in_(frontier_jobs) | edge.c.dataset_id.in_(frontier_datasets)]
-        if not include_attempted:
+# Which edges a step follows from jobs and from datasets, per direction of travel.
+_STEPS = {
+    "both": (None, None),
+    "upstream": ("in", "out"),  # a job's inputs; a dataset's producers
+    "downstream": ("out", "in"),  # a job's outputs; a dataset's consumers
+}
+
+
+@dataclass
+class _Walk:
+    conn: Connection
+    graph: Graph
+    include_attempted: bool
+    as_of: datetime | None
+    max_nodes: int
+    jobs: dict[int, str] = field(default_factory=dict)
+    datasets: dict[int, str] = field(default_factory=dict)
+    edges: set[tuple[int, int, str]] = field(default_factory=set)
+
+    def step(self, frontier_jobs: set[int], frontier_datasets: set[int], direction: str) -> tuple[set[int], set[int]] | None:
+        """Follow one hop; None when the hop would pass max_nodes (the graph stops before it)."""
+        from_jobs, from_datasets = _STEPS[direction]
+        job_side = edge.c.job_id.in_(frontier_jobs)
+        dataset_side = edge.c.dataset_id.in_(frontier_datasets)
+        if from_jobs:
+            job_side &= edge.c.direction == from_jobs
+            dataset_side &= edge.c.direction == from_datasets
+        conditions = [job_side | dataset_side, job.c.deleted_at.is_(None), dataset.c.deleted_at.is_(None)]
+        if not self.include_attempted:
             conditions.append(edge.c.confirmed | edge.c.declared)
-        rows = conn.execute(
+        if self.as_of is not None:
+            conditions.append(edge.c.first_seen_at <= self.as_of)
+        rows = self.conn.execute(
             select(edge.c.job_id, edge.c.dataset_id, edge.c.direction)
             .join(job, job.c.id == edge.c.job_id)
             .join(dataset, dataset.c.id == edge.c.dataset_id)
-            .where(*conditions, job.c.deleted_at.is_(None), dataset.c.deleted_at.is_(None))
+            .where(*conditions)
         ).all()
-        next_jobs = {r.job_id for r in rows} - jobs.keys()
-        next_datasets = {r.dataset_id for r in rows} - datasets.keys()
-        _add_nodes(conn, graph, jobs, datasets, next_jobs, next_datasets)
+        next_jobs = {r.job_id for r in rows} - self.jobs.keys()
+        next_datasets = {r.dataset_id for r in rows} - self.datasets.keys()
+        if len(self.graph.nodes) + len(next_jobs) + len(next_datasets) > self.max_nodes:
+            self.graph.truncated = True
+            return None
+        _add_nodes(self.conn, self.graph, self.jobs, self.datasets, next_jobs, next_datasets)
         for r in rows:
-            if (r.job_id, r.dataset_id, r.direction) in seen_edges:
+            key = (r.job_id, r.dataset_id, r.direction)
+            if key in self.edges:
                 continue
-            seen_edges.add((r.job_id, r.dataset_id, r.direction))
-            job_key, ds_key = jobs[r.job_id], datasets[r.dataset_id]
+            self.edges.add(key)
+            job_key, ds_key = self.jobs[r.job_id], self.datasets[r.dataset_id]
             origin, destination = (ds_key, job_key) if r.direction == "in" else (job_key, ds_key)
             pair = {"origin": origin, "destination": destination}
-            graph.nodes[origin]["outEdges"].append(pair)
-            graph.nodes[destination]["inEdges"].append(pair)
-        frontier_jobs, frontier_datasets = next_jobs, next_datasets
-        if not (frontier_jobs or frontier_datasets):
-            break
+            self.graph.nodes[origin]["outEdges"].append(pair)
+            self.graph.nodes[destination]["inEdges"].append(pair)
+        return next_jobs, next_datasets
+
+    def walk(self, start_jobs: set[int], start_datasets: set[int], direction: str, depth: int) -> None:
+        frontier = (start_jobs, start_datasets)
+        for _ in range(depth):
+            if not (frontier[0] or frontier[1]):
+                return
+            found = self.step(*frontier, direction)
+            if found is None:
+                return
+            frontier = found
+
+
+def lineage(
+    conn: Connection,
+    node_id: str,
+    depth: int,
+    include_attempted: bool = False,
+    max_nodes: int = 5000,
+    direction: str = "both",
+    up_depth: int | None = None,
+    down_depth: int | None = None,
+    as_of: datetime | None = None,
+) -> Graph:
+    """The graph within `depth` hops of the node.
+
+    `both` (Marquez's behaviour) walks edges either way at every hop; `upstream` and
+    `downstream` follow the data flow only, with their own depths. Without
+    `include_attempted`, only edges a COMPLETE run confirmed (or a JobEvent declared) count;
+    with `as_of`, only edges first seen by then.
+    """
+    kind, start = resolve_node(conn, node_id)
+    graph = Graph()
+    walk = _Walk(conn, graph, include_attempted, as_of, max_nodes)
+    starts = ({start}, set()) if kind == "job" else (set(), {start})
+    _add_nodes(conn, graph, walk.jobs, walk.datasets, *starts)
+    if direction == "both" and up_depth is None and down_depth is None:
+        walk.walk(*starts, "both", depth)
+        return graph
+    if direction in ("both", "upstream"):
+        walk.walk(*starts, "upstream", depth if up_depth is None else up_depth)
+    if direction in ("both", "downstream"):
+        walk.walk(*starts, "downstream", depth if down_depth is None else down_depth)
     return graph
 
 

@@ -1,0 +1,50 @@
+"""Hiding catalog entities (admin deletes) and restoring them.
+
+A hidden dataset or job leaves lists, searches and lineage, and a hidden job no longer
+bridges lineage between its datasets. Later events still project into it but do not bring
+it back: only a restore does. A hidden namespace hides its jobs with it and quarantines its
+later events (see ingest/namespaces).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, or_, select, update
+
+from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.ingest.namespaces import set_deleted
+from airflow_ol_catalog.store.sql import utcnow
+from airflow_ol_catalog.store.tables import dataset, job, namespace
+
+
+class NothingToHide(LookupError):
+    pass
+
+
+def set_dataset_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> None:
+    result = conn.execute(
+        update(dataset)
+        .where(or_(dataset.c.namespace_key == namespace_key(ns), dataset.c.namespace == ns), dataset.c.name == name)
+        .values(deleted_at=utcnow() if hidden else None)
+    )
+    if result.rowcount == 0:
+        raise NothingToHide(f"dataset {ns}:{name} not found")
+
+
+def set_job_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> None:
+    result = conn.execute(
+        update(job).where(job.c.namespace == ns, job.c.name == name).values(deleted_at=utcnow() if hidden else None)
+    )
+    if result.rowcount == 0:
+        raise NothingToHide(f"job {ns}:{name} not found")
+
+
+def set_namespace_hidden(conn: Connection, name: str, hidden: bool) -> None:
+    """Hide a namespace with its jobs; a restore brings back the jobs hidden with it, not others."""
+    row = conn.execute(select(namespace.c.deleted_at).where(namespace.c.name == name)).first()
+    if row is None:
+        raise NothingToHide(f"namespace {name!r} not found")
+    hidden_at = set_deleted(conn, name, hidden).deleted_at
+    if hidden:
+        conn.execute(update(job).where(job.c.namespace == name, job.c.deleted_at.is_(None)).values(deleted_at=hidden_at))
+    elif row.deleted_at is not None:
+        conn.execute(update(job).where(job.c.namespace == name, job.c.deleted_at == row.deleted_at).values(deleted_at=None))

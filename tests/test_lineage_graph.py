@@ -1,0 +1,107 @@
+"""Lineage traversal: directions and depths, confirmed edges, time travel, size cap, deleted jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import update
+
+from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
+from airflow_ol_catalog.store.engine import read_connection, write_transaction
+from airflow_ol_catalog.store.tables import job
+from test_projection import event, send
+
+PG = "postgres://db:5432"
+
+
+def ds(name: str) -> dict:
+    return {"namespace": PG, "name": name}
+
+
+def run_of(job_name: str, run_id: str, day: int, inputs: list, outputs: list, final: str = "COMPLETE") -> list[dict]:
+    events = []
+    for event_type, minute in (("START", 0), (final, 5)):
+        payload = event(event_type, f"2025-01-{day:02d}T10:{minute:02d}:00Z", run_id=run_id, inputs=inputs, outputs=outputs)
+        payload["job"]["name"] = job_name
+        events.append(payload)
+    return events
+
+
+@pytest.fixture
+def chain(catalog_engine):
+    """a -> j1 -> b -> j2 -> c, and j3 (failed) reading b and writing d."""
+    send(
+        catalog_engine,
+        run_of("j1", "r1", 1, [ds("a")], [ds("b")])
+        + run_of("j2", "r2", 3, [ds("b")], [ds("c")])
+        + run_of("j3", "r3", 2, [ds("b")], [ds("d")], final="FAIL"),
+    )
+    return catalog_engine
+
+
+def names(engine, node: str, **kwargs) -> set[str]:
+    with read_connection(engine) as conn:
+        graph = lineage(conn, node, **kwargs)
+    return {n["data"]["name"] for n in graph.as_list()}
+
+
+def test_both_directions_walk_hops_either_way(chain):
+    assert names(chain, f"dataset:{PG}:b", depth=1) == {"b", "j1", "j2"}
+    assert names(chain, f"dataset:{PG}:b", depth=2) == {"a", "b", "c", "j1", "j2"}
+
+
+def test_upstream_and_downstream_have_their_own_depths(chain):
+    assert names(chain, f"dataset:{PG}:c", depth=10, direction="upstream", up_depth=2) == {"c", "j2", "b"}
+    assert names(chain, f"dataset:{PG}:a", depth=10, direction="downstream") == {"a", "j1", "b", "j2", "c"}
+    assert names(chain, f"dataset:{PG}:b", depth=10, up_depth=1, down_depth=2) == {"b", "j1", "j2", "c"}
+
+
+def test_failed_runs_edges_only_with_include_attempted(chain):
+    assert "j3" not in names(chain, f"dataset:{PG}:b", depth=2)
+    assert {"j3", "d"} <= names(chain, f"dataset:{PG}:b", depth=2, include_attempted=True)
+
+
+def test_as_of_shows_the_graph_as_it_stood(chain):
+    before_j2 = datetime(2025, 1, 2, 12, tzinfo=timezone.utc)
+    assert names(chain, f"dataset:{PG}:a", depth=10, direction="downstream", as_of=before_j2) == {"a", "j1", "b"}
+
+
+def test_graph_over_the_cap_stops_at_the_last_hop_that_fits(chain):
+    with read_connection(chain) as conn:
+        graph = lineage(conn, f"dataset:{PG}:a", depth=10, direction="downstream", max_nodes=4)
+    assert graph.truncated and {n["data"]["name"] for n in graph.as_list()} == {"a", "j1", "b", "j2"}
+
+
+def test_deleted_job_no_longer_bridges_lineage(chain):
+    with write_transaction(chain) as conn:
+        conn.execute(update(job).where(job.c.name == "j1").values(deleted_at=datetime.now(timezone.utc)))
+    assert names(chain, f"dataset:{PG}:a", depth=10, direction="downstream") == {"a"}
+    send(chain, run_of("j1", "r9", 9, [ds("a")], [ds("b")]))  # later events do not bring it back
+    assert names(chain, f"dataset:{PG}:a", depth=10, direction="downstream") == {"a"}
+
+
+def test_node_ids_with_colons_in_the_namespace_resolve(chain):
+    assert names(chain, "dataset:postgresql://DB:b", depth=0) == {"b"}
+    with read_connection(chain) as conn, pytest.raises(NodeNotFound):
+        lineage(conn, f"dataset:{PG}:nope", depth=1)
+
+
+def test_impact_lists_everything_downstream_with_path_and_jobs(chain):
+    from airflow_ol_catalog.lineage.impact import impact
+
+    with read_connection(chain) as conn:
+        report = impact(conn, f"dataset:{PG}:a")
+        attempted = impact(conn, f"dataset:{PG}:a", include_attempted=True)
+    by_name = {item["id"].rsplit(":", 1)[1]: item for item in report["impacted"]}
+    assert set(by_name) == {"b", "c"} and report["totalCount"] == 2
+    assert by_name["c"]["depth"] == 2 and [j.rsplit(":", 1)[1] for j in by_name["c"]["jobs"]] == ["j1", "j2"]
+    assert by_name["c"]["path"] == [f"dataset:{PG}:a", "job:team-a:j1", f"dataset:{PG}:b", "job:team-a:j2", f"dataset:{PG}:c"]
+    assert {item["id"].rsplit(":", 1)[1] for item in attempted["impacted"]} == {"b", "c", "d"}
+
+
+def test_impact_of_a_job_is_refused(chain):
+    from airflow_ol_catalog.lineage.impact import impact
+
+    with read_connection(chain) as conn, pytest.raises(NodeNotFound):
+        impact(conn, "job:team-a:j1")
