@@ -30,8 +30,8 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
             .where(edge.c.direction == "in", edge.c.dataset_id.in_(frontier), job.c.deleted_at.is_(None), *confirmed)
         ).all()
         by_job: dict[int, int] = {}
-        for row in sorted(consumers):
-            by_job.setdefault(row.job_id, row.dataset_id)
+        for job_id, dataset_id in sorted(map(tuple, consumers)):  # plain tuples: Row comparisons are slow
+            by_job.setdefault(job_id, dataset_id)
         if not by_job:
             break
         outputs = conn.execute(
@@ -39,15 +39,15 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
             .where(edge.c.direction == "out", edge.c.job_id.in_(by_job), dataset.c.deleted_at.is_(None), *confirmed)
         ).all()
         next_frontier = set()
-        for row in sorted(outputs):
-            if row.dataset_id in came_from:
+        for job_id, dataset_id in sorted(map(tuple, outputs)):
+            if dataset_id in came_from:
                 continue
             if len(came_from) >= max_nodes:
                 truncated = True
                 break
-            came_from[row.dataset_id] = (by_job[row.job_id], row.job_id)
-            depth[row.dataset_id] = depth[by_job[row.job_id]] + 1
-            next_frontier.add(row.dataset_id)
+            came_from[dataset_id] = (by_job[job_id], job_id)
+            depth[dataset_id] = depth[by_job[job_id]] + 1
+            next_frontier.add(dataset_id)
         frontier = next_frontier
     return _report(conn, start, came_from, depth, truncated)
 
@@ -62,17 +62,17 @@ def _report(conn: Connection, start: int, came_from: dict, depth: dict, truncate
     jobs = {}
     for r in conn.execute(select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_(job_ids))) if job_ids else []:
         jobs[r.id] = f"job:{r.namespace}:{r.name}"
+    # came_from holds nodes in the order the walk found them: a node's predecessor comes first.
+    paths: dict[int, list[str]] = {start: [names[start]]}
+    via: dict[int, list[str]] = {start: []}
     impacted = []
     for node in ids:
         if node == start:
             continue
-        path, via, current = [], [], node
-        while came_from[current] is not None:
-            previous, job_id = came_from[current]
-            path[:0] = [jobs[job_id], names[current]]
-            via.insert(0, jobs[job_id])
-            current = previous
-        impacted.append({"id": names[node], "type": "DATASET", "depth": depth[node], "path": [names[start], *path], "jobs": via})
+        previous, job_id = came_from[node]
+        paths[node] = [*paths[previous], jobs[job_id], names[node]]
+        via[node] = [*via[previous], jobs[job_id]]
+        impacted.append({"id": names[node], "type": "DATASET", "depth": depth[node], "path": paths[node], "jobs": via[node]})
     impacted.sort(key=lambda item: (item["depth"], item["id"]))
     return {"nodeId": names[start], "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}
 
