@@ -133,11 +133,17 @@ def _statements(dialect: str) -> dict[str, Any]:
             ),
             "run_count": edge.c.run_count + stmt.excluded.run_count,
             "declared": edge.c.declared | stmt.excluded.declared,
+            "confirmed": edge.c.confirmed | stmt.excluded.confirmed,
         },
-    )
+    ).returning(edge.c.job_id)
     s["confirm"] = (
         update(edge)
-        .where(edge.c.job_id == bindparam("p_job"), edge.c.dataset_id == bindparam("p_dataset"), edge.c.direction == bindparam("p_dir"))
+        .where(
+            edge.c.job_id == bindparam("p_job"),
+            edge.c.dataset_id == bindparam("p_dataset"),
+            edge.c.direction == bindparam("p_dir"),
+            edge.c.confirmed.is_(False),
+        )
         .values(confirmed=true())
     )
     stmt = ins(facet)
@@ -146,7 +152,7 @@ def _statements(dialect: str) -> dict[str, Any]:
         index_elements=["entity", "entity_id", "name"],
         set_={"value": stmt.excluded.value, "event_time": stmt.excluded.event_time, "event_digest": stmt.excluded.event_digest},
         where=newer,
-    )
+    ).returning(facet.c.entity_id)
     stmt = ins(dataset_version)
     first_write = tuple_(stmt.excluded.first_seen_at, stmt.excluded.first_run_id) < tuple_(
         dataset_version.c.first_seen_at, dataset_version.c.first_run_id
@@ -158,7 +164,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "last_seen_at": latest(dataset_version.c.last_seen_at, stmt.excluded.last_seen_at),
             "first_run_id": case((first_write, stmt.excluded.first_run_id), else_=dataset_version.c.first_run_id),
         },
-    )
+    ).returning(dataset_version.c.id)
     stmt = ins(column_lineage)
     newer_cl = stmt.excluded.last_seen_at > column_lineage.c.last_seen_at
     s["column_lineage"] = stmt.on_conflict_do_update(
@@ -170,7 +176,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "masking": case((newer_cl, stmt.excluded.masking), else_=column_lineage.c.masking),
             "job_id": case((newer_cl, stmt.excluded.job_id), else_=column_lineage.c.job_id),
         },
-    )
+    ).returning(column_lineage.c.output_dataset_id)
     return s
 
 
@@ -180,8 +186,9 @@ def _upserted(conn: Connection, statement, rows: list[dict]) -> list:
 
 
 def _upsert(conn: Connection, statement, rows: list[dict]) -> None:
-    if rows:
-        conn.execute(statement, rows)
+    """Every upsert has a RETURNING clause: with it SQLAlchemy sends many rows per statement
+    ("insertmanyvalues") on PostgreSQL too, instead of one statement per row."""
+    _upserted(conn, statement, rows)
 
 
 # --- the projection ------------------------------------------------------------------------------
@@ -375,22 +382,27 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
         ).all()
         for row in new_links:
             edges[links[(row.run_pk, row.dataset_id, row.direction)]]["run_count"] += 1
-    _upsert(conn, st["edge"], list(edges.values()))
     # An edge is confirmed by a COMPLETE run, or by a streaming job's running run, whichever
-    # event brought the dataset: look at every input/output of the runs that qualify now.
-    qualifying = [
+    # event brought the dataset. Edges this batch brings from such runs are confirmed in the
+    # upsert; inputs/outputs an earlier transaction brought are confirmed after it.
+    qualifying = {
         pk for (job_id, _), pk in run_pks.items()
         if run_states.get(pk) == "COMPLETE" or (job_id in streaming and run_states.get(pk) == "RUNNING")
-    ]
+    }
+    for (run_pk, _, _), key in links.items():
+        if run_pk in qualifying:
+            edges[key]["confirmed"] = True
+    _upsert(conn, st["edge"], list(edges.values()))
+    ordered = sorted(qualifying)
     confirm = set()
-    for start in range(0, len(qualifying), 400):
-        chunk = qualifying[start : start + 400]
+    for start in range(0, len(ordered), 400):
         rows = conn.execute(
             select(run.c.job_id, run_dataset.c.dataset_id, run_dataset.c.direction)
             .join(run, run.c.id == run_dataset.c.run_pk)
-            .where(run_dataset.c.run_pk.in_(chunk))
+            .where(run_dataset.c.run_pk.in_(ordered[start : start + 400]))
         )
         confirm.update((r.job_id, r.dataset_id, r.direction) for r in rows)
+    confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
         conn.execute(st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
 

@@ -52,7 +52,11 @@ def build_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
+    options = {}
+    if url.startswith("postgresql+psycopg2") or url.startswith("postgresql://"):
+        # psycopg2's executemany is one round trip per row; batch UPDATEs as SQLAlchemy can.
+        options["executemany_mode"] = "values_plus_batch"
+    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800, **options)
 
 
 def get_engine(url: str | None = None) -> Engine:
