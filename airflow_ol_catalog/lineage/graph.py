@@ -45,14 +45,14 @@ def resolve_node(conn: Connection, node_id: str) -> tuple[str, int]:
     raise NodeNotFound(f"no {kind} matches nodeId {node_id!r}")
 
 
-def _job_node(row) -> tuple[str, dict]:
-    key = f"job:{row.namespace}:{row.name}"
-    return key, {"id": key, "type": "JOB", "data": {"namespace": row.namespace, "name": row.name, "placeholder": row.placeholder}, "inEdges": [], "outEdges": []}
+def _job_node(namespace: str, name: str, placeholder: bool) -> tuple[str, dict]:
+    key = f"job:{namespace}:{name}"
+    return key, {"id": key, "type": "JOB", "data": {"namespace": namespace, "name": name, "placeholder": placeholder}, "inEdges": [], "outEdges": []}
 
 
-def _dataset_node(row) -> tuple[str, dict]:
-    key = f"dataset:{row.namespace}:{row.name}"
-    return key, {"id": key, "type": "DATASET", "data": {"namespace": row.namespace, "name": row.name}, "inEdges": [], "outEdges": []}
+def _dataset_node(namespace: str, name: str) -> tuple[str, dict]:
+    key = f"dataset:{namespace}:{name}"
+    return key, {"id": key, "type": "DATASET", "data": {"namespace": namespace, "name": name}, "inEdges": [], "outEdges": []}
 
 
 # Which edges a step follows from jobs and from datasets, per direction of travel.
@@ -88,7 +88,11 @@ class _Walk:
         if self.as_of is not None:
             conditions.append(edge.c.first_seen_at <= self.as_of)
         rows = self.conn.execute(
-            select(edge.c.job_id, edge.c.dataset_id, edge.c.direction)
+            select(
+                edge.c.job_id, edge.c.dataset_id, edge.c.direction,
+                job.c.namespace.label("job_namespace"), job.c.name.label("job_name"), job.c.placeholder,
+                dataset.c.namespace.label("dataset_namespace"), dataset.c.name.label("dataset_name"),
+            )
             .join(job, job.c.id == edge.c.job_id)
             .join(dataset, dataset.c.id == edge.c.dataset_id)
             .where(*conditions)
@@ -98,7 +102,13 @@ class _Walk:
         if len(self.graph.nodes) + len(next_jobs) + len(next_datasets) > self.max_nodes:
             self.graph.truncated = True
             return None
-        _add_nodes(self.conn, self.graph, self.jobs, self.datasets, next_jobs, next_datasets)
+        for r in rows:  # the joined names make the nodes: no look-up per hop
+            if r.job_id not in self.jobs:
+                key, node = _job_node(r.job_namespace, r.job_name, r.placeholder)
+                self.jobs[r.job_id], self.graph.nodes[key] = key, node
+            if r.dataset_id not in self.datasets:
+                key, node = _dataset_node(r.dataset_namespace, r.dataset_name)
+                self.datasets[r.dataset_id], self.graph.nodes[key] = key, node
         for r in rows:
             key = (r.job_id, r.dataset_id, r.direction)
             if key in self.edges:
@@ -159,12 +169,12 @@ def _add_nodes(conn, graph: Graph, jobs: dict, datasets: dict, job_ids: set[int]
     new_jobs = job_ids - jobs.keys()
     if new_jobs:
         for row in conn.execute(select(job.c.id, job.c.namespace, job.c.name, job.c.placeholder).where(job.c.id.in_(new_jobs))):
-            key, node = _job_node(row)
+            key, node = _job_node(row.namespace, row.name, row.placeholder)
             jobs[row.id] = key
             graph.nodes[key] = node
     new_datasets = dataset_ids - datasets.keys()
     if new_datasets:
         for row in conn.execute(select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.id.in_(new_datasets))):
-            key, node = _dataset_node(row)
+            key, node = _dataset_node(row.namespace, row.name)
             datasets[row.id] = key
             graph.nodes[key] = node
