@@ -288,3 +288,34 @@ def test_any_order_and_any_duplicates_give_the_same_catalog(order, repeats, batc
         with write_transaction(engine) as conn:
             store_events(conn, subs[start : start + batch_size], "register")
     assert catalog(engine) == IN_ORDER
+
+
+def test_dataset_lineage_facet_gives_column_lineage_like_column_lineage(catalog_engine):
+    lineage_facet = {
+        "inputs": [{"namespace": "postgres://db", "name": "orders", "type": "DATASET", "field": "status",
+                    "transformations": [{"type": "INDIRECT", "subtype": "FILTER"}]}],
+        "fields": {
+            "total": {"inputs": [{"namespace": "postgres://db", "name": "orders", "type": "DATASET", "field": "amount",
+                                  "transformations": [{"type": "DIRECT", "subtype": "AGGREGATION", "masking": False}]}]},
+            "generated": {"inputs": [{"namespace": "gen", "name": "seed-job", "type": "JOB"}]},
+        },
+    }
+    send(catalog_engine, [event("COMPLETE", "2025-01-01T10:00:00Z", outputs=[{"namespace": "postgres://db", "name": "totals", "facets": {"lineage": lineage_facet}}])])
+    rows = {(k[1], k[3], k[4], k[5]) for k in catalog(catalog_engine)["column_lineage"]}
+    assert rows == {("total", "amount", "DIRECT", "AGGREGATION"), ("", "status", "INDIRECT", "FILTER")}
+
+
+def test_job_lineage_facet_declares_edges_and_column_lineage(catalog_engine):
+    payload = {
+        "eventTime": "2025-01-01T10:00:00Z", "producer": "p", "job": {"namespace": "n", "name": "model", "facets": {"lineage": {"lineage": [
+            {"namespace": "postgres://db", "name": "dst", "type": "DATASET",
+             "inputs": [{"namespace": "postgres://db", "name": "src", "type": "DATASET"}],
+             "fields": {"id": {"inputs": [{"namespace": "postgres://db", "name": "src", "type": "DATASET", "field": "id",
+                                           "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}]}}},
+            {"namespace": "n", "name": "model", "type": "JOB", "inputs": []},
+        ]}}},
+    }
+    send(catalog_engine, [payload])
+    cat = catalog(catalog_engine)
+    assert {(k[1][1], k[2]): v[5] for k, v in cat["edges"].items()} == {("dst", "out"): True, ("src", "in"): True}
+    assert {(k[1], k[3]) for k in cat["column_lineage"]} == {("id", "id"), ("", "")}

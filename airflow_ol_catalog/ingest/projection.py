@@ -306,19 +306,46 @@ def _datasets_of(ev: OpenLineageEvent) -> list[tuple[str, DatasetRef]]:
     return refs
 
 
-def _column_inputs(ref: DatasetRef) -> list[dict]:
-    """Input fields named by an output's columnLineage facet, as (namespace, name) references."""
-    lineage = ref.facets.get("columnLineage")
-    if not isinstance(lineage, dict):
+def _is_dataset_ref(source: Any) -> bool:
+    return (
+        isinstance(source, dict)
+        and isinstance(source.get("namespace"), str)
+        and isinstance(source.get("name"), str)
+        and str(source.get("type", "DATASET")).upper() == "DATASET"  # `lineage` inputs may name a JOB
+    )
+
+
+def _field_specs(facet_: Any, fields_key: str, inputs_key: str, dataset_key: str) -> list[tuple[str, list[dict]]]:
+    """(target field, its dataset inputs) pairs of one column-lineage facet; "" is the whole dataset."""
+    if not isinstance(facet_, dict):
         return []
+    specs = []
+    fields = facet_.get(fields_key)
+    for name, spec in (fields.items() if isinstance(fields, dict) else []):
+        if isinstance(spec, dict) and isinstance(spec.get(inputs_key), list):
+            specs.append((name, [i for i in spec[inputs_key] if _is_dataset_ref(i)]))
+    if isinstance(facet_.get(dataset_key), list):
+        specs.append(("", [i for i in facet_[dataset_key] if _is_dataset_ref(i)]))
+    return specs
+
+
+def _column_specs(ref: DatasetRef) -> list[tuple[str, list[dict]]]:
+    """Column lineage an output states: the `columnLineage` facet, and the newer `lineage` facet."""
+    return _field_specs(ref.facets.get("columnLineage"), "fields", "inputFields", "dataset") + _field_specs(
+        ref.facets.get("lineage"), "fields", "inputs", "inputs"
+    )
+
+
+def _declared_lineage(ev: OpenLineageEvent) -> list[tuple[DatasetRef, list[tuple[str, list[dict]]]]]:
+    """Targets of the job's `lineage` facet (lineage declared for the job definition) with their specs."""
+    facet_ = _job_facets(ev).get("lineage")
+    entries = facet_.get("lineage") if isinstance(facet_, dict) else None
     found = []
-    fields = lineage.get("fields")
-    for spec in (fields.values() if isinstance(fields, dict) else []):
-        if isinstance(spec, dict) and isinstance(spec.get("inputFields"), list):
-            found.extend(spec["inputFields"])
-    if isinstance(lineage.get("dataset"), list):
-        found.extend(lineage["dataset"])
-    return [f for f in found if isinstance(f, dict) and isinstance(f.get("namespace"), str) and isinstance(f.get("name"), str)]
+    for entry in entries if isinstance(entries, list) else []:
+        if _is_dataset_ref(entry):
+            target = DatasetRef(entry["namespace"], entry["name"])
+            found.append((target, _field_specs(entry, "fields", "inputs", "inputs")))
+    return found
 
 
 def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dict[tuple[str, str], int]:
@@ -335,8 +362,14 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
         for direction, ref in _datasets_of(ev):
             add(ref.namespace, ref.name, ev.event_time)
             if direction != "in":
-                for field in _column_inputs(ref):
-                    add(field["namespace"], field["name"], ev.event_time)
+                for _, inputs in _column_specs(ref):
+                    for source in inputs:
+                        add(source["namespace"], source["name"], ev.event_time)
+        for target, specs in _declared_lineage(ev):
+            add(target.namespace, target.name, ev.event_time)
+            for _, inputs in specs:
+                for source in inputs:
+                    add(source["namespace"], source["name"], ev.event_time)
     return {(r.namespace_key, r.name): r.id for r in _upserted(conn, st["dataset"], list(rows.values()))}
 
 
@@ -357,7 +390,13 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
         job_type = _job_facets(ev).get("jobType")
         if isinstance(job_type, dict) and str(job_type.get("processingType", "")).upper() == "STREAMING":
             streaming.add(job_id)
-        for direction, ref in _datasets_of(ev):
+        declared = [("out", target) for target, _ in _declared_lineage(ev)] + [
+            ("in", DatasetRef(source["namespace"], source["name"]))
+            for _, specs in _declared_lineage(ev)
+            for _, inputs in specs
+            for source in inputs
+        ]
+        for direction, ref, is_declared in [(d, r, ev.kind == JOB_EVENT) for d, r in _datasets_of(ev)] + [(d, r, True) for d, r in declared]:
             ds = _dataset_id(dataset_ids, ref.namespace, ref.name)
             key = (job_id, ds, direction)
             row = _merge_min_max(
@@ -366,11 +405,11 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
                 {
                     "job_id": job_id, "dataset_id": ds, "direction": direction, "first_seen_at": ev.event_time,
                     "last_seen_at": ev.event_time, "last_run_id": ev.run_id, "run_count": 0, "confirmed": False,
-                    "declared": ev.kind == JOB_EVENT,
+                    "declared": is_declared,
                 },
             )
-            row["declared"] = row["declared"] or ev.kind == JOB_EVENT
-            if ev.run_id is not None:
+            row["declared"] = row["declared"] or is_declared
+            if ev.run_id is not None and not is_declared:
                 newest = newest_run.get(key)
                 if newest is None or (ev.event_time, ev.run_id) > newest:
                     newest_run[key] = (ev.event_time, ev.run_id)
@@ -484,18 +523,11 @@ def _project_column_lineage(conn, st, items, job_ids, dataset_ids) -> None:
     for item in items:
         ev = item.event
         job_id = job_ids.get((ev.job_namespace, ev.job_name)) if ev.job_name else None
-        for direction, ref in _datasets_of(ev):
-            lineage = ref.facets.get("columnLineage") if direction != "in" else None
-            if not isinstance(lineage, dict):
-                continue
+        targets = [(ref, _column_specs(ref)) for direction, ref in _datasets_of(ev) if direction != "in"]
+        for ref, specs in targets + _declared_lineage(ev):
             out_id = _dataset_id(dataset_ids, ref.namespace, ref.name)
-            fields = lineage.get("fields") if isinstance(lineage.get("fields"), dict) else {}
-            targets = [(name, spec.get("inputFields")) for name, spec in fields.items() if isinstance(spec, dict)]
-            targets.append(("", lineage.get("dataset")))
-            for out_field, inputs in targets:
-                for source in inputs if isinstance(inputs, list) else []:
-                    if not (isinstance(source, dict) and isinstance(source.get("namespace"), str) and isinstance(source.get("name"), str)):
-                        continue
+            for out_field, inputs in specs:
+                for source in inputs:
                     in_id = _dataset_id(dataset_ids, source["namespace"], source["name"])
                     in_field = source.get("field") if isinstance(source.get("field"), str) else ""
                     for tr in _transformations(source):
