@@ -169,6 +169,7 @@ def test_marquez_python_client_reads_the_catalog(client, sent):
     versions = marquez.list_dataset_versions("snowflake", "analytics.reporting.daily_orders")["versions"]
     assert len(versions[0]["fields"]) == 4
     assert marquez.get_dataset_version("snowflake", "analytics.reporting.daily_orders", versions[0]["version"])["name"]
+    assert isinstance(marquez.list_tags(limit=10)["tags"], list)
     events = marquez.list_events(namespace=sent, limit=50)["events"]
     assert len(events) == 32 and {e["job"]["namespace"] for e in events} == {sent}
     graph = marquez.get_column_lineage_by_dataset_field("bigquery", "analytics_db.reporting.customer_metrics", "customer_id")["graph"]

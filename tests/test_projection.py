@@ -319,3 +319,16 @@ def test_job_lineage_facet_declares_edges_and_column_lineage(catalog_engine):
     cat = catalog(catalog_engine)
     assert {(k[1][1], k[2]): v[5] for k, v in cat["edges"].items()} == {("dst", "out"): True, ("src", "in"): True}
     assert {(k[1], k[3]) for k in cat["column_lineage"]} == {("id", "id"), ("", "")}
+
+
+def test_tags_facets_become_the_tag_list(catalog_engine):
+    from airflow_ol_catalog.lineage.catalog import list_tags
+
+    payload = event("COMPLETE", "2025-01-01T10:00:00Z", outputs=[{"namespace": "s3://b", "name": "t", "facets": {
+        "tags": {"tags": [{"key": "pii", "value": "true", "source": "CONSOLE"}, {"key": "tier", "value": "gold", "source": "DBT"}]}}}])
+    payload["job"]["facets"]["tags"] = {"tags": [{"key": "tier", "value": "gold", "source": "AIRFLOW"}, {"value": "no key"}]}
+    send(catalog_engine, [payload])
+    with read_connection(catalog_engine) as conn:
+        tags = list_tags(conn, 100, 0)
+    assert [(t["name"], t["usage"]) for t in tags] == [("pii", {"dataset": 1}), ("tier:gold", {"dataset": 1, "job": 1})]
+    assert tags[1]["description"] == "from AIRFLOW, DBT"

@@ -247,3 +247,8 @@ async def impact_analysis(
 @router.get("/stats", summary="Catalog counts: events, jobs, datasets, runs by state, per day and namespace")
 async def catalog_stats(_: ReadAuth, days: int = Query(30, ge=1, le=366)) -> dict:
     return await _read(catalog.stats, days)
+
+
+@router.get("/tags", summary="Tags named by the tags facets of jobs, runs and datasets")
+async def tags(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+    return {"tags": await _read(catalog.list_tags, limit, offset)}

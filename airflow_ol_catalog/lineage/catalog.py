@@ -287,6 +287,39 @@ def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> d
     return next((v for v in found[0] if version in (v["version"], v["id"]["version"])), None)
 
 
+# --- tags ------------------------------------------------------------------------------------------
+
+
+def tag_name(tag: dict) -> str | None:
+    key = tag.get("key")
+    if not isinstance(key, str) or not key:
+        return None
+    value = tag.get("value")
+    return key if value in (None, "", "true", True) else f"{key}:{value}"
+
+
+def list_tags(conn: Connection, limit: int, offset: int) -> list[dict]:
+    """Tags named by the `tags` facets of jobs, runs and datasets, with where each was seen."""
+    found: dict[str, dict] = {}
+    for entity, value in conn.execute(select(facet.c.entity, facet.c.value).where(facet.c.name == "tags", facet.c.value.is_not(None))):
+        tags = json.loads(value).get("tags")
+        for tag in tags if isinstance(tags, list) else []:
+            name = tag_name(tag) if isinstance(tag, dict) else None
+            if name is None:
+                continue
+            entry = found.setdefault(name, {"name": name, "description": None, "sources": set(), "usage": {}})
+            if isinstance(tag.get("source"), str):
+                entry["sources"].add(tag["source"])
+            entry["usage"][entity] = entry["usage"].get(entity, 0) + 1
+    tags = []
+    for name in sorted(found)[offset : offset + limit]:
+        entry = found[name]
+        sources = sorted(entry.pop("sources"))
+        entry["description"] = f"from {', '.join(sources)}" if sources else None
+        tags.append(entry)
+    return tags
+
+
 # --- search ----------------------------------------------------------------------------------------
 
 

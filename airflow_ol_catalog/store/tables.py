@@ -197,6 +197,7 @@ facet = Table(
     Column("value", Text),  # canonical JSON; NULL when the newest event deleted it (`_deleted: true`)
     Column("event_time", UTCDateTime, nullable=False),
     Column("event_digest", String(64), nullable=False),
+    Index(None, "name"),  # e.g. every `tags` facet, for /tags
 )
 
 dataset_version = Table(
