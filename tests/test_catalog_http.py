@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import requests
 
 from test_ingest_http import Client, corpus_events
 
@@ -111,8 +112,6 @@ def test_unknown_entities_are_404_and_bad_node_ids_say_why(client, sent):
 
 
 def test_read_api_refuses_anonymous_and_write_only_tokens(client, sent):
-    import requests
-
     assert requests.get(client.server.url + "ol-catalog/api/v1/namespaces", timeout=10).status_code == 401
     writer = client.server.create_token("w-" + uuid.uuid4().hex[:6])
     assert client.get("ol-catalog/api/v1/namespaces", token=writer).status_code == 403
@@ -192,8 +191,6 @@ def test_admin_hides_and_restores_a_dataset_others_may_not(client):
     _small_run(client, ns, "copy", f"{ns}-src", f"{ns}-dst")
     path = f"ol-catalog/api/v1/namespaces/s3%3A%2F%2Fadmin-tests/datasets/{ns}-dst"
     url = client.server.url + path
-    import requests
-
     assert requests.delete(url, timeout=10).status_code == 401
     assert requests.delete(url, headers={"Authorization": f"Bearer {client.server.token}"}, timeout=10).status_code == 403
     viewer = client.server.jwt("viewer")
@@ -209,8 +206,6 @@ def test_admin_hides_and_restores_a_dataset_others_may_not(client):
 def test_hidden_job_stays_hidden_after_new_events_and_stops_bridging(client):
     ns = "adm-" + uuid.uuid4().hex[:6]
     _small_run(client, ns, "bridge", f"{ns}-a", f"{ns}-b")
-    import requests
-
     admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
     assert requests.delete(client.server.url + f"ol-catalog/api/v1/namespaces/{ns}/jobs/bridge", headers=admin, timeout=10).status_code == 200
     _small_run(client, ns, "bridge", f"{ns}-a", f"{ns}-b")
@@ -222,8 +217,6 @@ def test_hidden_job_stays_hidden_after_new_events_and_stops_bridging(client):
 def test_hidden_namespace_hides_its_jobs_until_restored(client):
     ns = "adm-" + uuid.uuid4().hex[:6]
     _small_run(client, ns, "nightly", f"{ns}-x", f"{ns}-y")
-    import requests
-
     admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
     base = client.server.url + f"ol-catalog/api/v1/namespaces/{ns}"
     assert requests.delete(base, headers=admin, timeout=10).status_code == 200

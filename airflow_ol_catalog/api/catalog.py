@@ -45,8 +45,7 @@ def _found(value, what: str):
 
 def _namespaces(conn, limit, offset):
     items, total = list_namespaces(conn, limit, offset)
-    rows = {r.name: r for r in [catalog.get_namespace_row(conn, ns.name) for ns in items]}
-    return {"namespaces": [catalog.namespace_view(rows[ns.name], ns.integrations) for ns in items], "totalCount": total}
+    return {"namespaces": [catalog.namespace_view(ns) for ns in items], "totalCount": total}
 
 
 @router.get("/namespaces", summary="List namespaces")
@@ -143,7 +142,7 @@ def _namespace(conn, name):
         ns = get_namespace(conn, name)
     except NamespaceNotFound:
         return None
-    return catalog.namespace_view(catalog.get_namespace_row(conn, name), ns.integrations)
+    return catalog.namespace_view(ns)
 
 
 @router.get("/namespaces/{namespace:path}", summary="One namespace")

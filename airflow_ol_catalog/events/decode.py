@@ -24,17 +24,13 @@ def _parse_float(text: str) -> float:
     return value
 
 
-class _DuplicateKey(BodyError):
-    pass
-
-
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _DuplicateKey(f"duplicate key {key!r} in one JSON object; each key may appear once")
+                raise BodyError(f"duplicate key {key!r} in one JSON object; each key may appear once")
             seen.add(key)
     return obj
 

@@ -35,6 +35,11 @@ class Projected:
     event: OpenLineageEvent
     digest: str
 
+    @functools.cached_property
+    def declared(self) -> list[tuple[DatasetRef, list[tuple[str, list[dict]]]]]:
+        """The targets of the job's `lineage` facet, read once (several steps need them)."""
+        return _declared_lineage(self.event)
+
 
 def _merge_min_max(rows: dict, key, values: dict, *, first: str = "first_seen_at", last: str = "last_seen_at") -> dict:
     row = rows.get(key)
@@ -365,7 +370,7 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
                 for _, inputs in _column_specs(ref):
                     for source in inputs:
                         add(source["namespace"], source["name"], ev.event_time)
-        for target, specs in _declared_lineage(ev):
+        for target, specs in item.declared:
             add(target.namespace, target.name, ev.event_time)
             for _, inputs in specs:
                 for source in inputs:
@@ -390,9 +395,9 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
         job_type = _job_facets(ev).get("jobType")
         if isinstance(job_type, dict) and str(job_type.get("processingType", "")).upper() == "STREAMING":
             streaming.add(job_id)
-        declared = [("out", target) for target, _ in _declared_lineage(ev)] + [
+        declared = [("out", target) for target, _ in item.declared] + [
             ("in", DatasetRef(source["namespace"], source["name"]))
-            for _, specs in _declared_lineage(ev)
+            for _, specs in item.declared
             for _, inputs in specs
             for source in inputs
         ]
@@ -524,7 +529,7 @@ def _project_column_lineage(conn, st, items, job_ids, dataset_ids) -> None:
         ev = item.event
         job_id = job_ids.get((ev.job_namespace, ev.job_name)) if ev.job_name else None
         targets = [(ref, _column_specs(ref)) for direction, ref in _datasets_of(ev) if direction != "in"]
-        for ref, specs in targets + _declared_lineage(ev):
+        for ref, specs in targets + item.declared:
             out_id = _dataset_id(dataset_ids, ref.namespace, ref.name)
             for out_field, inputs in specs:
                 for source in inputs:

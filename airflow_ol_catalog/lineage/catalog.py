@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from airflow_ol_catalog.events.naming import namespace_key
-from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, facet, job, namespace, run
+from airflow_ol_catalog.ingest.namespaces import Namespace
+from airflow_ol_catalog.store.sql import utcnow
+from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, event, facet, job, namespace, run
 
 RUN_STATES = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED", None: "NEW"}
 
@@ -35,20 +37,19 @@ def facets_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, dict[s
 # --- namespaces ------------------------------------------------------------------------------------
 
 
-def namespace_view(row, integrations: list[str]) -> dict:
-    admins = json.loads(row.admins)
+def namespace_view(ns: Namespace) -> dict:
     return {
-        "name": row.name,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.last_event_at or row.created_at),
-        "ownerName": admins[0] if admins else "",
-        "description": row.description or None,
-        "isHidden": row.deleted_at is not None,
-        "admins": admins,
-        "integrations": integrations,
-        "eventCount": row.event_count,
-        "firstEventAt": iso(row.first_event_at),
-        "lastEventAt": iso(row.last_event_at),
+        "name": ns.name,
+        "createdAt": iso(ns.created_at),
+        "updatedAt": iso(ns.last_event_at or ns.created_at),
+        "ownerName": ns.admins[0] if ns.admins else "",
+        "description": ns.description or None,
+        "isHidden": ns.deleted_at is not None,
+        "admins": ns.admins,
+        "integrations": ns.integrations,
+        "eventCount": ns.event_count,
+        "firstEventAt": iso(ns.first_event_at),
+        "lastEventAt": iso(ns.last_event_at),
     }
 
 
@@ -276,9 +277,6 @@ def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: i
     return versions, total
 
 
-def get_namespace_row(conn: Connection, name: str):
-    return conn.execute(select(namespace).where(namespace.c.name == name)).first()
-
 
 def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> dict | None:
     found = dataset_versions(conn, ns, name, 10_000, 0)
@@ -353,9 +351,6 @@ def search(conn: Connection, q: str, kind: str | None, limit: int) -> list[dict]
 
 def stats(conn: Connection, days: int) -> dict:
     """Counts for the overview: events, jobs, datasets, runs by state, events per day and per namespace."""
-    from airflow_ol_catalog.store.sql import utcnow
-    from airflow_ol_catalog.store.tables import event
-
     since = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
     day = func.date(event.c.received_at)
     per_day = conn.execute(

@@ -5,16 +5,16 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from airflow_ol_catalog.lineage.catalog import facets_of
-from airflow_ol_catalog.lineage.graph import NodeNotFound, _candidates, resolve_node
+from airflow_ol_catalog.lineage.graph import NodeNotFound, node_candidates, resolve_node
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge
 
 Field = tuple[int, str]  # (dataset id, field name; "" is the dataset as a whole)
 
 
-def _start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
+def start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
     kind, _, rest = node_id.partition(":")
     if kind == "datasetField":
-        for ns, remainder in _candidates(rest):
+        for ns, remainder in node_candidates(rest):
             name, _, field_name = remainder.rpartition(":")
             if not name:
                 continue
@@ -32,7 +32,7 @@ def _start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
 
 
 def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downstream: bool) -> list[dict]:
-    start = _start_fields(conn, node_id)
+    start = start_fields(conn, node_id)
     whole = {s for s in start if isinstance(s, int)}
     fields: set[Field] = {s for s in start if isinstance(s, tuple)}
     links: set[tuple] = set()  # (out ds, out field, in ds, in field, type, subtype, description)

@@ -24,14 +24,14 @@ class Graph:
         return [self.nodes[key] for key in sorted(self.nodes)]
 
 
-def _candidates(rest: str) -> list[tuple[str, str]]:
+def node_candidates(rest: str) -> list[tuple[str, str]]:
     """Every (namespace, name) split of `NS:NAME`; namespaces may hold colons (`postgres://h:5432`)."""
     return [(rest[:i], rest[i + 1 :]) for i, ch in enumerate(rest) if ch == ":" and rest[i + 1 : i + 3] != "//"]
 
 
 def resolve_node(conn: Connection, node_id: str) -> tuple[str, int]:
     kind, _, rest = node_id.partition(":")
-    for ns, name in _candidates(rest):
+    for ns, name in node_candidates(rest):
         if kind == "job":
             found = conn.execute(select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).scalar()
         elif kind == "dataset":

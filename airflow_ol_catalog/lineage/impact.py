@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from airflow_ol_catalog.lineage.columns import _start_fields
+from airflow_ol_catalog.lineage.columns import start_fields
 from airflow_ol_catalog.lineage.graph import NodeNotFound, resolve_node
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, job
 
@@ -78,7 +78,7 @@ def _report(conn: Connection, start: int, came_from: dict, depth: dict, truncate
 
 
 def _field_impact(conn: Connection, node_id: str, max_nodes: int) -> dict:
-    (start,) = _start_fields(conn, node_id)
+    (start,) = start_fields(conn, node_id)
     came_from: dict[tuple[int, str], tuple[tuple[int, str], int | None] | None] = {start: None}
     frontier = {start}
     truncated = False
