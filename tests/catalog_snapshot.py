@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_version, edge, facet, job, run, run_dataset
+from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_symlink, dataset_version, edge, facet, job, run, run_dataset
 
 
 def snapshot(conn: Connection) -> dict:
@@ -19,12 +19,15 @@ def snapshot(conn: Connection) -> dict:
         for r in conn.execute(select(run))
     }
     datasets = {r.id: (r.namespace_key, r.name) for r in conn.execute(select(dataset))}
-    dataset_rows = {datasets[r.id]: (r.namespace, r.first_seen_at, r.last_seen_at) for r in conn.execute(select(dataset))}
+    dataset_rows = {
+        datasets[r.id]: (r.namespace, r.first_seen_at, r.last_seen_at, datasets.get(r.alias_of)) for r in conn.execute(select(dataset))
+    }
     entity = {"job": jobs, "run": runs, "dataset": datasets}
     return {
         "jobs": job_rows,
         "runs": run_rows,
         "datasets": dataset_rows,
+        "symlinks": {(datasets[r.dataset_id], datasets[r.target_id], r.type) for r in conn.execute(select(dataset_symlink))},
         "run_io": {(runs[r.run_pk], datasets[r.dataset_id], r.direction) for r in conn.execute(select(run_dataset))},
         "edges": {
             (jobs[r.job_id], datasets[r.dataset_id], r.direction): (

@@ -7,7 +7,9 @@ import uuid
 import pytest
 import requests
 
+from conftest import EXAMPLES
 from test_ingest_http import Client, corpus_events
+from test_projection import load_set
 
 pytestmark = pytest.mark.integration
 
@@ -250,3 +252,23 @@ def test_stats_count_the_catalog(client, sent):
     assert stats["events"] >= 32 and stats["jobs"] >= 16 and stats["runsByState"]["COMPLETED"] >= 16
     assert sum(day["events"] for day in stats["eventsPerDay"]) <= stats["events"]
     assert any(ns["namespace"] == sent and ns["events"] == 32 for ns in stats["eventsPerNamespace"])
+
+
+def test_symlinked_path_and_table_are_one_dataset_under_either_name(client):
+    namespace = "sym-" + uuid.uuid4().hex[:6]
+    for payload in load_set(EXAMPLES / "07_symlinks", namespace):
+        assert client.send(payload).status_code == 201
+    table = get(client, "namespaces/hive%3A%2F%2Fmetastore%3A9083/datasets/sales.orders_clean")
+    by_path = get(client, "namespaces/s3%3A%2F%2Facme-lake/datasets/warehouse%2Fsales.db%2Forders_clean")
+    assert by_path["id"] == table["id"] == {"namespace": "hive://metastore:9083", "name": "sales.orders_clean"}
+    assert table["aliases"] == [{"namespace": "s3://acme-lake", "name": "warehouse/sales.db/orders_clean"}]
+    assert [f["name"] for f in table["fields"]] == ["order_id", "amount", "ordered_at"]
+    listed = get(client, "namespaces/s3%3A%2F%2Facme-lake/datasets")["datasets"]
+    assert "warehouse/sales.db/orders_clean" not in {d["name"] for d in listed}
+    graph = get(client, "lineage", nodeId="dataset:s3://acme-lake:warehouse/sales.db/orders_clean", depth=2)["graph"]
+    assert {n["id"] for n in graph} >= {
+        f"job:{namespace}:clean_orders.execute_insert_into_hadoop_fs_relation_command",
+        "dataset:hive://metastore:9083:sales.orders_clean",
+        f"job:{namespace}:sales_reports.daily_revenue",
+    }
+    assert not any(n["id"].startswith("dataset:s3://acme-lake:warehouse/sales.db/orders_clean") for n in graph)

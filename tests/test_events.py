@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import pytest
@@ -173,3 +172,11 @@ def test_canonical_form_ignores_key_order_and_white_space():
 
 def test_canonical_form_keeps_nul_escaped():
     assert canonical_json({"q": "a\x00b"}, 10) == '{"q":"a\\u0000b"}'
+
+
+def test_symlink_identifiers_must_name_a_dataset():
+    event = run_event(outputs=[{"namespace": "s3://b", "name": "p", "facets": {"symlinks": {"identifiers": [{"namespace": "hive://m"}, "x"]}}}])
+    assert problems_of(event) == {
+        "outputs[0].facets.symlinks.identifiers[0].name": "is required",
+        "outputs[0].facets.symlinks.identifiers[1]": "expected an object, got string",
+    }

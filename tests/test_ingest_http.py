@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from airflow_ol_catalog.store.tables import event
 from conftest import EXAMPLES

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
 from airflow_ol_catalog.events import validate_event
@@ -253,6 +252,55 @@ def test_schema_change_makes_a_new_dataset_version(catalog_engine):
     assert versions[0][3].day == 3  # the first schema was seen again last
 
 
+def _symlinked(path: str, table: str, kind: str = "TABLE", namespace: str = "s3://lake") -> dict:
+    return {"namespace": namespace, "name": path, "facets": {"symlinks": {"identifiers": [{"namespace": "hive://ms", "name": table, "type": kind}]}}}
+
+
+def _symlink_story() -> list[dict]:
+    """A path with lineage and a schema of its own, a table with lineage of its own, then the link."""
+    by_path = event("COMPLETE", "2025-01-01T10:00:00Z", run_id="spark-1", outputs=[
+        {"namespace": "s3://lake", "name": "wh/t", "facets": {"schema": {"fields": [{"name": "id", "type": "long"}]}}},
+    ])
+    by_table = event("COMPLETE", "2025-01-01T11:00:00Z", run_id="hive-1", inputs=[{"namespace": "hive://ms", "name": "db.t"}])
+    by_table["job"]["name"] = "report"
+    link = event("COMPLETE", "2025-01-02T10:00:00Z", run_id="spark-2", outputs=[_symlinked("wh/t", "db.t")])
+    return [by_path, by_table, link]
+
+
+def test_symlinks_make_the_path_an_alias_of_the_table_holding_all_lineage(catalog_engine):
+    send(catalog_engine, _symlink_story())
+    cat = catalog(catalog_engine)
+    table, path = ("hive://ms", "db.t"), ("s3://lake", "wh/t")
+    assert cat["datasets"][path][3] == table and cat["datasets"][table][3] is None
+    assert cat["datasets"][table][1].hour == 10 and cat["datasets"][table][2].day == 2  # seen as either name
+    assert {(job[1], ds, direction) for (job, ds, direction) in cat["edges"]} == {("etl.load", table, "out"), ("report", table, "in")}
+    assert cat["edges"][(("team-a", "etl.load"), table, "out")][3] == 2  # both Spark runs
+    assert {key[0] for key in cat["versions"]} == {table}
+    assert {key[1] for key in cat["facets"] if key[0] == "dataset"} == {table}
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0), (2, 0, 1)])
+def test_symlinked_catalog_does_not_depend_on_arrival_order(order):
+    story = _symlink_story()
+    expected = _fresh_engine()
+    send(expected, story)
+    engine = _fresh_engine()
+    send(engine, [story[i] for i in order])
+    assert catalog(engine) == catalog(expected)
+
+
+def test_a_table_symlink_wins_over_other_names_and_chains_join(catalog_engine):
+    first = event("COMPLETE", "2025-01-01T10:00:00Z", run_id="a", outputs=[_symlinked("wh/t", "a-location", kind="LOCATION")])
+    second = event("COMPLETE", "2025-01-01T11:00:00Z", run_id="b", inputs=[_symlinked("a-location", "db.t", namespace="hive://ms")])
+    send(catalog_engine, [first])
+    assert catalog(catalog_engine)["datasets"][("s3://lake", "wh/t")][3] == ("hive://ms", "a-location")
+    send(catalog_engine, [second])
+    datasets = catalog(catalog_engine)["datasets"]
+    aliases = {key: row[3] for key, row in datasets.items()}
+    assert aliases == {("s3://lake", "wh/t"): ("hive://ms", "db.t"), ("hive://ms", "a-location"): ("hive://ms", "db.t"), ("hive://ms", "db.t"): None}
+    assert {ds for (_, ds, _) in catalog(catalog_engine)["edges"]} == {("hive://ms", "db.t")}
+
+
 # --- order independence -----------------------------------------------------------------------------
 
 
@@ -264,7 +312,7 @@ def _fresh_engine():
 
 def _real_runs() -> list[dict]:
     events = []
-    for folder in ("02_table_lineage", "03_column_lineage", "04_spark_application", "05_failed_run", "06_dataset_and_job_events"):
+    for folder in ("02_table_lineage", "03_column_lineage", "04_spark_application", "05_failed_run", "06_dataset_and_job_events", "07_symlinks"):
         events.extend(load_set(EXAMPLES / folder, "examples"))
     if CORPUS.is_dir():
         for folder in ("03_multi_task_dag", "06_spark_cll"):

@@ -145,6 +145,7 @@ class _Checker:
         name = self.identifier(body.get("name"), f"{path}.name")
         facets = self.facets(body.get("facets"), f"{path}.facets")
         self._schema_facet(facets.get("schema"), f"{path}.facets.schema")
+        self._symlinks_facet(facets.get("symlinks"), f"{path}.facets.symlinks")
         io_facets = {}
         for extra in ("inputFacets", "outputFacets"):
             io_facets.update(self.facets(body.get(extra), f"{path}.{extra}"))
@@ -175,6 +176,20 @@ class _Checker:
                 self.fail(f"{path}.fields[{i}]", f"expected an object, got {_type_name(item)}")
             elif not isinstance(item.get("name"), str):
                 self.fail(f"{path}.fields[{i}].name", "a schema field needs a string name")
+
+    def _symlinks_facet(self, facet: dict | None, path: str) -> None:
+        """Other names of the dataset: each becomes an alias of one dataset identity, so each must be a name."""
+        identifiers = facet.get("identifiers") if facet is not None else None
+        if identifiers is None:
+            return
+        if not isinstance(identifiers, list):
+            self.fail(f"{path}.identifiers", f"expected an array, got {_type_name(identifiers)}")
+            return
+        for i, item in enumerate(identifiers):
+            if self.obj(item, f"{path}.identifiers[{i}]") is not None:
+                self.identifier(item.get("namespace"), f"{path}.identifiers[{i}].namespace")
+                self.identifier(item.get("name"), f"{path}.identifiers[{i}].name")
+                self.optional_string(item.get("type"), f"{path}.identifiers[{i}].type")
 
     def job_type(self, facets: dict[str, Any], path: str) -> str | None:
         facet = facets.get("jobType")

@@ -8,10 +8,10 @@ later events (see ingest/namespaces).
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, select, update
 
-from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.ingest.namespaces import set_deleted
+from airflow_ol_catalog.ingest.symlinks import holder_of
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, job, namespace
 
@@ -23,7 +23,7 @@ class NothingToHide(LookupError):
 def set_dataset_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> None:
     result = conn.execute(
         update(dataset)
-        .where(or_(dataset.c.namespace_key == namespace_key(ns), dataset.c.namespace == ns), dataset.c.name == name)
+        .where(dataset.c.id.in_(holder_of(ns, name)))
         .values(deleted_at=utcnow() if hidden else None)
     )
     if result.rowcount == 0:

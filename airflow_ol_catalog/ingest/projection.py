@@ -13,13 +13,14 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any
 
 import msgspec
 from sqlalchemy import Connection, and_, bindparam, case, select, true, tuple_, update
 
 from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
 from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
 from airflow_ol_catalog.store.sql import earliest, insert_for, latest
 from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_version, edge, facet, job, run, run_dataset
 
@@ -117,7 +118,15 @@ def _statements(dialect: str) -> dict[str, Any]:
             "first_seen_at": earliest(dataset.c.first_seen_at, stmt.excluded.first_seen_at),
             "last_seen_at": latest(dataset.c.last_seen_at, stmt.excluded.last_seen_at),
         },
-    ).returning(dataset.c.id, dataset.c.namespace_key, dataset.c.name)
+    ).returning(dataset.c.id, dataset.c.namespace_key, dataset.c.name, dataset.c.alias_of)
+    s["alias_seen"] = (
+        update(dataset)
+        .where(dataset.c.id == bindparam("p_id"))
+        .values(
+            first_seen_at=earliest(dataset.c.first_seen_at, bindparam("p_first", type_=dataset.c.first_seen_at.type)),
+            last_seen_at=latest(dataset.c.last_seen_at, bindparam("p_last", type_=dataset.c.last_seen_at.type)),
+        )
+    )
     s["run_dataset"] = (
         ins(run_dataset)
         .on_conflict_do_nothing(index_elements=["run_pk", "dataset_id", "direction"])
@@ -354,18 +363,27 @@ def _declared_lineage(ev: OpenLineageEvent) -> list[tuple[DatasetRef, list[tuple
 
 
 def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dict[tuple[str, str], int]:
-    rows: dict[tuple[str, str], dict] = {}
+    """Upsert every dataset the events name; returns the id that holds each name's lineage.
 
-    def add(namespace: str, name: str, when: datetime) -> None:
+    That is the name's own row, unless a `symlinks` facet made it an alias (ingest/symlinks).
+    """
+    rows: dict[tuple[str, str], dict] = {}
+    links: dict[tuple[tuple[str, str], tuple[str, str]], str] = {}
+
+    def add(namespace: str, name: str, when: datetime) -> tuple[str, str]:
         key = (namespace_key(namespace), name)
         row = _merge_min_max(rows, key, {"namespace_key": key[0], "name": name, "namespace": namespace, "first_seen_at": when, "last_seen_at": when})
         if (when, namespace) < (row["first_seen_at"], row["namespace"]):
             row["namespace"] = namespace
+        return key
 
     for item in items:
         ev = item.event
         for direction, ref in _datasets_of(ev):
-            add(ref.namespace, ref.name, ev.event_time)
+            key = add(ref.namespace, ref.name, ev.event_time)
+            for namespace, name, kind in symlinks_of(ref):
+                other = add(namespace, name, ev.event_time)
+                links[(key, other)] = max(kind, links.get((key, other), ""))
             if direction != "in":
                 for _, inputs in _column_specs(ref):
                     for source in inputs:
@@ -375,7 +393,18 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
             for _, inputs in specs:
                 for source in inputs:
                     add(source["namespace"], source["name"], ev.event_time)
-    return {(r.namespace_key, r.name): r.id for r in _upserted(conn, st["dataset"], list(rows.values()))}
+    returned = _upserted(conn, st["dataset"], list(rows.values()))
+    ids = {(r.namespace_key, r.name): r.id for r in returned}
+    holder = {r.id: r.alias_of or r.id for r in returned}
+    holder.update(record_links(conn, st, {(ids[a], ids[b]): kind for (a, b), kind in links.items()}))
+    # An alias's sightings count for the dataset it stands for.
+    seen: dict[int, dict] = {}
+    for key, row in rows.items():
+        if holder[ids[key]] != ids[key]:
+            _merge_min_max(seen, holder[ids[key]], {"p_id": holder[ids[key]], "p_first": row["first_seen_at"], "p_last": row["last_seen_at"]}, first="p_first", last="p_last")
+    if seen:
+        conn.execute(st["alias_seen"], list(seen.values()))
+    return {key: holder[i] for key, i in ids.items()}
 
 
 def _dataset_id(dataset_ids: dict, ref_namespace: str, name: str) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.ingest.namespaces import Namespace
+from airflow_ol_catalog.ingest.symlinks import holder_of
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, event, facet, job, namespace, run
 
@@ -209,19 +210,31 @@ def _dataset_where(ns: str) -> Any:
 
 
 def list_datasets(conn: Connection, ns: str, limit: int, offset: int) -> tuple[list[dict], int]:
-    query = select(dataset).where(_dataset_where(ns), dataset.c.deleted_at.is_(None))
+    query = select(dataset).where(_dataset_where(ns), dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(dataset.c.name).limit(limit).offset(offset)).all()
     return datasets_view(conn, rows), total
 
 
+def find_dataset(conn: Connection, ns: str, name: str):
+    """The dataset row NS:NAME names: its own, or the one it is an alias of; None when unknown or hidden."""
+    return conn.execute(select(dataset).where(dataset.c.id.in_(holder_of(ns, name)), dataset.c.deleted_at.is_(None))).first()
+
+
 def get_dataset(conn: Connection, ns: str, name: str) -> dict | None:
-    row = conn.execute(select(dataset).where(_dataset_where(ns), dataset.c.name == name, dataset.c.deleted_at.is_(None))).first()
+    row = find_dataset(conn, ns, name)
     return datasets_view(conn, [row])[0] if row else None
 
 
 def datasets_view(conn: Connection, rows: list) -> list[dict]:
     facets = facets_of(conn, "dataset", [r.id for r in rows])
+    aliases: dict[int, list[dict]] = {r.id: [] for r in rows}
+    for a in conn.execute(
+        select(dataset.c.alias_of, dataset.c.namespace, dataset.c.name)
+        .where(dataset.c.alias_of.in_(list(aliases)))
+        .order_by(dataset.c.namespace, dataset.c.name)
+    ):
+        aliases[a.alias_of].append({"namespace": a.namespace, "name": a.name})
     views = []
     for r in rows:
         f = facets[r.id]
@@ -246,6 +259,7 @@ def datasets_view(conn: Connection, rows: list) -> list[dict]:
                 "lastModifiedAt": iso(r.last_seen_at),
                 "description": f.get("documentation", {}).get("description"),
                 "facets": f,
+                "aliases": aliases[r.id],  # other names of this dataset, from `symlinks` facets
                 "deleted": False,
             }
         )
@@ -253,7 +267,7 @@ def datasets_view(conn: Connection, rows: list) -> list[dict]:
 
 
 def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict], int] | None:
-    ds = conn.execute(select(dataset).where(_dataset_where(ns), dataset.c.name == name, dataset.c.deleted_at.is_(None))).first()
+    ds = find_dataset(conn, ns, name)
     if ds is None:
         return None
     where = dataset_version.c.dataset_id == ds.id
@@ -323,9 +337,10 @@ def list_tags(conn: Connection, limit: int, offset: int) -> list[dict]:
 
 def _matching(conn: Connection, table, kind: str, pattern: str, limit: int) -> list[dict]:
     like = {"escape": "\\"}
+    shown = [table.c.deleted_at.is_(None)] + ([table.c.alias_of.is_(None)] if table is dataset else [])
     rows = conn.execute(
         select(table.c.namespace, table.c.name, table.c.last_seen_at)
-        .where(table.c.deleted_at.is_(None), or_(func.lower(table.c.name).like(pattern, **like), func.lower(table.c.namespace).like(pattern, **like)))
+        .where(*shown, or_(func.lower(table.c.name).like(pattern, **like), func.lower(table.c.namespace).like(pattern, **like)))
         .order_by(table.c.name)
         .limit(limit)
     )
@@ -361,7 +376,7 @@ def stats(conn: Connection, days: int) -> dict:
         "events": conn.execute(select(func.count()).select_from(event).where(event.c.quarantined.is_(False))).scalar_one(),
         "quarantinedEvents": conn.execute(select(func.count()).select_from(event).where(event.c.quarantined.is_(True))).scalar_one(),
         "jobs": conn.execute(select(func.count()).select_from(job).where(job.c.deleted_at.is_(None), job.c.placeholder.is_(False))).scalar_one(),
-        "datasets": conn.execute(select(func.count()).select_from(dataset).where(dataset.c.deleted_at.is_(None))).scalar_one(),
+        "datasets": conn.execute(select(func.count()).select_from(dataset).where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))).scalar_one(),
         "runsByState": {RUN_STATES.get(state, "NEW"): count for state, count in runs_by_state},
         "eventsPerDay": [{"day": str(d)[:10], "events": n} for d, n in per_day],
         "eventsPerNamespace": [

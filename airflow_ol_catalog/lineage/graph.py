@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.ingest.symlinks import holder_of
 from airflow_ol_catalog.store.tables import dataset, edge, job
 
 
@@ -35,9 +35,7 @@ def resolve_node(conn: Connection, node_id: str) -> tuple[str, int]:
         if kind == "job":
             found = conn.execute(select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).scalar()
         elif kind == "dataset":
-            found = conn.execute(
-                select(dataset.c.id).where(dataset.c.namespace_key == namespace_key(ns), dataset.c.name == name, dataset.c.deleted_at.is_(None))
-            ).scalar()
+            found = conn.execute(select(dataset.c.id).where(dataset.c.id.in_(holder_of(ns, name)), dataset.c.deleted_at.is_(None))).scalar()
         else:
             raise NodeNotFound(f"nodeId must start with job: or dataset:, got {node_id!r}")
         if found is not None:

@@ -161,7 +161,20 @@ dataset = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime),
+    # Set when a `symlinks` facet made this name an alias: the dataset that holds its lineage.
+    Column("alias_of", Integer),
     UniqueConstraint("namespace_key", "name"),
+)
+
+# What `symlinks` facets said: `dataset_id`, as sent, is also known as `target_id`. Linked
+# datasets form one identity; ingest/symlinks picks the name that holds it.
+dataset_symlink = Table(
+    "ol_catalog_dataset_symlink",
+    metadata,
+    Column("dataset_id", Integer, primary_key=True),
+    Column("target_id", Integer, primary_key=True),
+    Column("type", String(64), nullable=False),  # the identifier's type, e.g. TABLE; "" when not sent
+    Index(None, "target_id"),
 )
 
 run_dataset = Table(

@@ -1,0 +1,173 @@
+"""Symlinked datasets: several names, one identity.
+
+A `symlinks` facet says that a dataset (say a path in a warehouse directory) is also known by
+other names (say the metastore table over it). Every name keeps its dataset row, so any of
+them can be looked up, but the names linked directly or through other links hold their
+lineage in one of them, the canonical name; the others point to it with `alias_of`.
+
+The canonical name is a function of the set of links alone, so it does not depend on the order
+events arrive in: a name that some facet calls a TABLE, else a name that some facet links to,
+else the first by (namespace key, name). When a new link joins names that already had lineage
+of their own, their edges, runs' inputs and outputs, facets, versions and column lineage move
+to the canonical name and merge there as if every event had named it from the start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Select, delete, func, or_, select, update
+
+from airflow_ol_catalog.events.model import DatasetRef
+from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.store.sql import insert_for
+from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_symlink, dataset_version, edge, facet, run, run_dataset
+
+
+def symlinks_of(ref: DatasetRef) -> list[tuple[str, str, str]]:
+    """(namespace, name, type) of each other name a dataset reference gives (validated by events/validate)."""
+    found = ref.facets.get("symlinks")
+    identifiers = found.get("identifiers") if isinstance(found, dict) else None
+    if not isinstance(identifiers, list):
+        return []
+    return [
+        (item["namespace"], item["name"], str(item.get("type") or "").upper()[:64])
+        for item in identifiers
+        if isinstance(item, dict) and (item["namespace"], item["name"]) != (ref.namespace, ref.name)
+    ]
+
+
+def record_links(conn: Connection, st: dict[str, Any], links: dict[tuple[int, int], str]) -> dict[int, int]:
+    """Store (dataset, target) links; when any is new, settle the identities of the names it joins.
+
+    `st` holds the projection's upserts, which merge moved rows with the same rules as events.
+
+    Returns the canonical dataset of every name whose identity changed.
+    """
+    if not links:
+        return {}
+    rows = [{"dataset_id": a, "target_id": b, "type": kind} for (a, b), kind in sorted(links.items())]
+    new = conn.execute(
+        insert_for(conn.dialect.name, dataset_symlink)
+        .on_conflict_do_nothing(index_elements=["dataset_id", "target_id"])
+        .returning(dataset_symlink.c.dataset_id),
+        rows,
+    ).all()
+    if not new:
+        return {}
+    changed: dict[int, int] = {}
+    settled: set[int] = set()
+    for a, b in sorted(links):
+        if a not in settled:
+            members = _component(conn, {a, b})
+            settled |= members
+            changed.update(_settle(conn, st, members))
+    return changed
+
+
+def _component(conn: Connection, seeds: set[int]) -> set[int]:
+    members, frontier = set(seeds), set(seeds)
+    while frontier:
+        found = conn.execute(
+            select(dataset_symlink.c.dataset_id, dataset_symlink.c.target_id).where(
+                or_(dataset_symlink.c.dataset_id.in_(frontier), dataset_symlink.c.target_id.in_(frontier))
+            )
+        ).all()
+        frontier = {i for row in found for i in row} - members
+        members |= frontier
+    return members
+
+
+def _settle(conn: Connection, st: dict[str, Any], members: set[int]) -> dict[int, int]:
+    targets = conn.execute(
+        select(dataset_symlink.c.target_id, dataset_symlink.c.type).where(dataset_symlink.c.target_id.in_(members))
+    ).all()
+    tables = {t.target_id for t in targets if t.type == "TABLE"}
+    linked_to = {t.target_id for t in targets}
+    rows = {r.id: r for r in conn.execute(select(dataset).where(dataset.c.id.in_(members)))}
+    canonical = min(rows, key=lambda i: (i not in tables, i not in linked_to, rows[i].namespace_key, rows[i].name))
+    changed = {}
+    for member in sorted(members - {canonical}):
+        if rows[member].alias_of != canonical:
+            _move_lineage(conn, st, member, canonical)
+            changed[member] = canonical
+    if rows[canonical].alias_of is not None:
+        changed[canonical] = canonical
+    conn.execute(update(dataset).where(dataset.c.id.in_(members)).values(alias_of=None))
+    conn.execute(update(dataset).where(dataset.c.id.in_(members - {canonical})).values(alias_of=canonical))
+    conn.execute(
+        update(dataset)
+        .where(dataset.c.id == canonical)
+        .values(
+            first_seen_at=min(r.first_seen_at for r in rows.values()),
+            last_seen_at=max(r.last_seen_at for r in rows.values()),
+        )
+    )
+    return changed
+
+
+def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int) -> None:
+    """Merge everything the catalog holds for dataset `source` into dataset `target`."""
+
+    def moved(table, where, **replace) -> list[dict]:
+        return [{**row._asdict(), **{k: f(row) for k, f in replace.items()}} for row in conn.execute(select(table).where(where))]
+
+    links = moved(run_dataset, run_dataset.c.dataset_id == source, dataset_id=lambda r: target)
+    if links:
+        conn.execute(st["run_dataset"], links)
+    conn.execute(delete(run_dataset).where(run_dataset.c.dataset_id == source))
+
+    edges = moved(edge, edge.c.dataset_id == source, dataset_id=lambda r: target, run_count=lambda r: 0)
+    if edges:
+        conn.execute(st["edge"], edges)
+    conn.execute(delete(edge).where(edge.c.dataset_id == source))
+    # run_count is the number of runs linked to the edge; recount where links merged.
+    runs_linked = (
+        select(func.count())
+        .select_from(run_dataset.join(run, run.c.id == run_dataset.c.run_pk))
+        .where(run_dataset.c.dataset_id == edge.c.dataset_id, run_dataset.c.direction == edge.c.direction, run.c.job_id == edge.c.job_id)
+        .scalar_subquery()
+    )
+    conn.execute(update(edge).where(edge.c.dataset_id == target).values(run_count=runs_linked))
+
+    facets = moved(facet, (facet.c.entity == "dataset") & (facet.c.entity_id == source), entity_id=lambda r: target)
+    if facets:
+        conn.execute(st["facet"], facets)
+    conn.execute(delete(facet).where(facet.c.entity == "dataset", facet.c.entity_id == source))
+
+    versions = [
+        {k: v for k, v in row.items() if k != "id"}
+        for row in moved(dataset_version, dataset_version.c.dataset_id == source, dataset_id=lambda r: target)
+    ]
+    if versions:
+        conn.execute(st["version"], versions)
+    conn.execute(delete(dataset_version).where(dataset_version.c.dataset_id == source))
+
+    swap = lambda value: target if value == source else value  # noqa: E731
+    columns: dict[tuple, dict] = {}  # a link between the two names becomes one row, merged here
+    for row in moved(
+        column_lineage,
+        or_(column_lineage.c.output_dataset_id == source, column_lineage.c.input_dataset_id == source),
+        output_dataset_id=lambda r: swap(r.output_dataset_id),
+        input_dataset_id=lambda r: swap(r.input_dataset_id),
+    ):
+        key = tuple(row[c.name] for c in column_lineage.primary_key.columns)
+        old = columns.get(key)
+        if old is not None:
+            row["first_seen_at"] = min(row["first_seen_at"], old["first_seen_at"])
+            if old["last_seen_at"] > row["last_seen_at"]:
+                row = {**old, "first_seen_at": row["first_seen_at"]}
+        columns[key] = row
+    conn.execute(
+        delete(column_lineage).where(or_(column_lineage.c.output_dataset_id == source, column_lineage.c.input_dataset_id == source))
+    )
+    if columns:
+        conn.execute(st["column_lineage"], list(columns.values()))
+
+
+def holder_of(ns: str, name: str) -> Select:
+    """The id of the dataset holding the lineage of dataset NS:NAME (any spelling of NS), for `.in_()`."""
+    named = dataset.alias("named")
+    return select(func.coalesce(named.c.alias_of, named.c.id)).where(
+        or_(named.c.namespace_key == namespace_key(ns), named.c.namespace == ns), named.c.name == name
+    )
