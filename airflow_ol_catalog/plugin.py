@@ -25,3 +25,14 @@ class _LazyCatalogApp:
 class OLCatalogPlugin(AirflowPlugin):
     name = "ol_catalog"
     fastapi_apps = [{"app": _LazyCatalogApp(), "url_prefix": "/ol-catalog", "name": "OpenLineage catalog"}]
+    # Pages in Airflow's UI (same-origin iframes). Relative hrefs keep [api] base_url sub-paths working.
+    external_views = [
+        {"name": "Lineage", "href": "ol-catalog/ui/", "url_route": "lineage", "category": "browse"},
+        {"name": "Lineage", "href": "ol-catalog/ui/#/dag/{DAG_ID}", "url_route": "lineage-dag", "destination": "dag"},
+        {
+            "name": "OpenLineage",
+            "href": "ol-catalog/ui/#/task/{DAG_ID}/{RUN_ID}/{TASK_ID}/{MAP_INDEX}",
+            "url_route": "lineage-task-instance",
+            "destination": "task_instance",
+        },
+    ]

@@ -13,6 +13,7 @@ export AIRFLOW__API__BASE_URL="http://localhost:$PORT/"
 mkdir -p "$AIRFLOW_HOME" "$ROOT/dags"
 
 setup_venv ""
+build_ui
 AIRFLOW="$VENV/bin/airflow"
 echo "==> airflow db migrate ($AIRFLOW_HOME)"
 "$AIRFLOW" db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { tail -20 "$AIRFLOW_HOME/migrate.log"; exit 1; }

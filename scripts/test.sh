@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs (PostgreSQL from Debian, Python packages) and runs it.
+# Installs everything the test suite needs (PostgreSQL and Chromium from Debian, Python packages,
+# the UI's npm packages) and runs it.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k sqlite -x`.
 source "$(dirname "${BASH_SOURCE[0]}")/setup-env.sh"
 
-apt_install postgresql
+apt_install postgresql chromium
 setup_venv test
+build_ui
 cd "$ROOT"
 exec "$VENV/bin/python" -m pytest -p no:cacheprovider --timeout=600 "$@"

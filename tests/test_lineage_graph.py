@@ -105,3 +105,21 @@ def test_impact_of_a_job_is_refused(chain):
 
     with read_connection(chain) as conn, pytest.raises(NodeNotFound):
         impact(conn, "job:team-a:j1")
+
+
+def test_with_children_starts_from_a_dag_and_every_job_below_it(catalog_engine):
+    task = run_of("dag.extract", "t1", 1, [ds("src")], [ds("staged")])
+    spark = run_of("dag.extract.spark_job", "s1", 1, [ds("staged")], [ds("final")])
+    for payload in task:
+        payload["run"]["facets"]["parent"] = {"run": {"runId": "d1"}, "job": {"namespace": "team-a", "name": "dag"}}
+    for payload in spark:
+        payload["run"]["facets"]["parent"] = {"run": {"runId": "t1"}, "job": {"namespace": "team-a", "name": "dag.extract"}}
+        payload["job"]["facets"]["jobType"] = {"integration": "spark", "jobType": "JOB", "processingType": "BATCH"}
+    send(catalog_engine, task + spark)
+    assert names(catalog_engine, "job:team-a:dag", depth=1) == {"dag"}
+    with read_connection(catalog_engine) as conn:
+        graph = {n["id"]: n for n in lineage(conn, "job:team-a:dag", depth=1, with_children=True).as_list()}
+    assert {n["data"]["name"] for n in graph.values()} == {"dag", "dag.extract", "dag.extract.spark_job", "src", "staged", "final"}
+    spark_node = graph["job:team-a:dag.extract.spark_job"]["data"]
+    assert (spark_node["parent"], spark_node["integration"]) == ("job:team-a:dag.extract", "SPARK")
+    assert graph["job:team-a:dag.extract"]["data"]["parent"] == "job:team-a:dag"

@@ -167,9 +167,9 @@ async def one_run(run_id: str, _: ReadAuth) -> dict:
     return _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
 
 
-def _lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of):
+def _lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children):
     try:
-        graph = lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of)
+        graph = lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children)
     except NodeNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     return {"graph": graph.as_list(), "truncated": graph.truncated}
@@ -186,6 +186,7 @@ async def lineage_graph(
     downDepth: int | None = Query(None, ge=0, le=100, description="Hops downstream."),
     includeAttempted: bool = Query(False, description="Also edges no COMPLETE run has confirmed (failed, aborted, running)."),
     asOf: str | None = Query(None, description="ISO 8601 time: the graph as it stood then (edges first seen by then)."),
+    withChildren: bool = Query(False, description="With a job nodeId: start from the job and every job below it (a DAG's tasks and their Spark/dbt jobs)."),
 ) -> dict:
     """`truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
     as_of = None
@@ -194,7 +195,7 @@ async def lineage_graph(
         if as_of is None:
             raise HTTPException(422, f"query parameter asOf: expected an ISO 8601 date-time, got {asOf[:64]!r}")
     max_nodes = request.app.state.settings.max_graph_nodes
-    return await _read(_lineage, nodeId, depth, includeAttempted, max_nodes, direction, upDepth, downDepth, as_of)
+    return await _read(_lineage, nodeId, depth, includeAttempted, max_nodes, direction, upDepth, downDepth, as_of, withChildren)
 
 
 def _column_lineage(conn, node_id, depth, with_downstream):
@@ -217,7 +218,7 @@ async def column_lineage(
 @router.get("/search", summary="Search datasets and jobs by name")
 async def search(
     _: ReadAuth,
-    q: str = Query(..., min_length=1),
+    q: str = Query("", description="Part of the name or namespace, any case; empty lists everything by name."),
     filter: Literal["dataset", "job", "DATASET", "JOB"] | None = Query(None),
     limit: int = Query(10, ge=1, le=1000),
 ) -> dict:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 
 from airflow_ol_catalog.ingest.symlinks import holder_of
-from airflow_ol_catalog.store.tables import dataset, edge, job
+from airflow_ol_catalog.store.tables import dataset, edge, facet, job
 
 
 class NodeNotFound(LookupError):
@@ -45,7 +46,13 @@ def resolve_node(conn: Connection, node_id: str) -> tuple[str, int]:
 
 def _job_node(namespace: str, name: str, placeholder: bool) -> tuple[str, dict]:
     key = f"job:{namespace}:{name}"
-    return key, {"id": key, "type": "JOB", "data": {"namespace": namespace, "name": name, "placeholder": placeholder}, "inEdges": [], "outEdges": []}
+    data = {"namespace": namespace, "name": name, "placeholder": placeholder, "parent": None, "integration": None}
+    return key, {"id": key, "type": "JOB", "data": data, "inEdges": [], "outEdges": []}
+
+
+def _integration(job_type: str | None) -> str | None:
+    found = json.loads(job_type).get("integration") if job_type else None
+    return found.upper() if isinstance(found, str) else None
 
 
 def _dataset_node(namespace: str, name: str) -> tuple[str, dict]:
@@ -140,27 +147,56 @@ def lineage(
     up_depth: int | None = None,
     down_depth: int | None = None,
     as_of: datetime | None = None,
+    with_children: bool = False,
 ) -> Graph:
     """The graph within `depth` hops of the node.
 
     `both` (Marquez's behaviour) walks edges either way at every hop; `upstream` and
     `downstream` follow the data flow only, with their own depths. Without
     `include_attempted`, only edges a COMPLETE run confirmed (or a JobEvent declared) count;
-    with `as_of`, only edges first seen by then.
+    with `as_of`, only edges first seen by then. `with_children` starts from a job and every job
+    below it (a DAG's tasks, and the Spark or dbt jobs those tasks started).
     """
     kind, start = resolve_node(conn, node_id)
     graph = Graph()
     walk = _Walk(conn, graph, include_attempted, as_of, max_nodes)
-    starts = ({start}, set()) if kind == "job" else (set(), {start})
+    starts = ((_descendants(conn, start) if with_children else {start}), set()) if kind == "job" else (set(), {start})
     _add_nodes(conn, graph, walk.jobs, walk.datasets, *starts)
     if direction == "both" and up_depth is None and down_depth is None:
         walk.walk(*starts, "both", depth)
-        return graph
-    if direction in ("both", "upstream"):
-        walk.walk(*starts, "upstream", depth if up_depth is None else up_depth)
-    if direction in ("both", "downstream"):
-        walk.walk(*starts, "downstream", depth if down_depth is None else down_depth)
+    else:
+        if direction in ("both", "upstream"):
+            walk.walk(*starts, "upstream", depth if up_depth is None else up_depth)
+        if direction in ("both", "downstream"):
+            walk.walk(*starts, "downstream", depth if down_depth is None else down_depth)
+    _describe_jobs(conn, graph, walk.jobs)
     return graph
+
+
+def _describe_jobs(conn: Connection, graph: Graph, jobs: dict[int, str]) -> None:
+    """Each job node's parent job and integration, in one query after the walk."""
+    parent = job.alias("parent")
+    ids = sorted(jobs)
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(job.c.id, parent.c.namespace, parent.c.name, facet.c.value)
+            .select_from(job)
+            .outerjoin(parent, parent.c.id == job.c.parent_job_id)
+            .outerjoin(facet, and_(facet.c.entity == "job", facet.c.entity_id == job.c.id, facet.c.name == "jobType"))
+            .where(job.c.id.in_(ids[start : start + 500]))
+        )
+        for row in rows:
+            data = graph.nodes[jobs[row.id]]["data"]
+            data["parent"] = f"job:{row.namespace}:{row.name}" if row.name is not None else None
+            data["integration"] = _integration(row.value)
+
+
+def _descendants(conn: Connection, root: int) -> set[int]:
+    found, frontier = {root}, {root}
+    while frontier:
+        frontier = set(conn.execute(select(job.c.id).where(job.c.parent_job_id.in_(frontier), job.c.deleted_at.is_(None))).scalars()) - found
+        found |= frontier
+    return found
 
 
 def _add_nodes(conn, graph: Graph, jobs: dict, datasets: dict, job_ids: set[int], dataset_ids: set[int]) -> None:

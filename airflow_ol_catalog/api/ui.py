@@ -1,0 +1,53 @@
+"""The catalog's pages: the single-page app built from ui/ into airflow_ol_catalog/www.
+
+Airflow shows them in same-origin iframes (the plugin's `external_views`). Every file needs the
+same login as the read API, so nothing of the catalog is served to an anonymous visitor.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from airflow_ol_catalog.api.auth import ReadAuth, admin_principal
+
+WWW = Path(__file__).resolve().parents[1] / "www"
+NOT_BUILT = "the catalog UI is not built: run `npm ci && npm run build` in ui/ (the README's commands do)"
+
+router = APIRouter(tags=["ui"])
+
+
+@router.get("/ui", include_in_schema=False)
+async def ui_root() -> RedirectResponse:
+    # Relative, so the redirect works under any [api] base_url sub-path.
+    return RedirectResponse("ui/", status_code=307)
+
+
+@router.get("/ui/", response_class=HTMLResponse, summary="The catalog UI (Airflow login with read access on assets)")
+async def ui_index(_: ReadAuth) -> FileResponse:
+    index = WWW / "index.html"
+    if not index.is_file():
+        raise HTTPException(503, NOT_BUILT)
+    return FileResponse(index, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/ui/assets/{name}", include_in_schema=False)
+async def ui_asset(name: str, _: ReadAuth) -> FileResponse:
+    assets = WWW / "assets"
+    path = (assets / name).resolve()
+    if path.parent != assets.resolve() or not path.is_file():
+        raise HTTPException(404, f"no UI asset named {name!r}")
+    # File names carry a content hash: a changed file is a new name.
+    return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/api/v1/me", summary="Who is calling and whether they may administer the catalog")
+async def me(request: Request, principal: ReadAuth) -> dict:
+    try:
+        await admin_principal(request)
+        admin = True
+    except HTTPException:
+        admin = False
+    return {"name": principal.name, "admin": admin}

@@ -1,0 +1,205 @@
+"""The catalog's pages in Airflow's UI, driven in Debian's headless Chromium (Playwright, no browser download).
+
+Each step asserts what is visible and saves a screenshot into test-output/screenshots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import EXAMPLES
+from servers import AIRFLOW, AirflowServer
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying to reach the internet.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+HOSTILE = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+DAG_FILE = '''
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+
+with DAG("nightly_sessions", start_date=datetime(2026, 1, 1), schedule=None):
+    EmptyOperator(task_id="sessionize") >> EmptyOperator(task_id="daily_rollup")
+'''
+
+
+def _hostile_events() -> list[dict]:
+    """A job, a namespace and datasets whose names are HTML that would run if a page injected it."""
+    base = json.loads((EXAMPLES / "02_table_lineage" / "02_build_invoices_complete.json").read_text())
+    base["job"] = {"namespace": f"ns{HOSTILE}", "name": f"job{HOSTILE}", "facets": {}}
+    base["run"] = {"runId": str(uuid.uuid4()), "facets": {}}
+    base["inputs"] = [{"namespace": "postgres://db:5432", "name": f"in{HOSTILE}", "facets": {}}]
+    base["outputs"] = [{"namespace": "postgres://db:5432", "name": f"out{HOSTILE}", "facets": {}}]
+    return [base]
+
+
+@pytest.fixture(scope="module")
+def ui_server():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
+    if not (ROOT / "airflow_ol_catalog" / "www" / "index.html").exists():
+        pytest.fail("the UI is not built: scripts/test.sh builds it (npm ci && npm run build in ui/)")
+    server = AirflowServer()
+    (server.home / "dags" / "nightly_sessions.py").write_text(DAG_FILE)
+    server.start()
+    processor = subprocess.Popen(
+        [AIRFLOW, "dag-processor"], env=server.env, cwd=server.home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        result = server.cli("ol-catalog", "send", str(EXAMPLES), "--url", server.url, "--token", server.token)
+        assert "0 rejected" in result.stdout
+        for payload in _hostile_events():
+            response = requests.post(server.url + "ol-catalog/api/v1/lineage", json=payload, headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+            assert response.status_code == 201, response.text
+        admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
+        deadline = time.monotonic() + 120
+        while requests.get(server.url + "api/v2/dags/nightly_sessions", headers=admin, timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "the dag-processor did not parse the test DAG in time"
+            time.sleep(1)
+        yield server
+    finally:
+        os.killpg(processor.pid, signal.SIGTERM)
+        processor.wait(timeout=30)
+        server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _password(server: AirflowServer, user: str) -> str:
+    return json.loads((server.home / "simple_auth_manager_passwords.json.generated").read_text())[user]
+
+
+@pytest.fixture
+def admin_page(ui_server, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(ui_server.url)
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(_password(ui_server, "admin"))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_walk_through_the_catalog_in_airflow(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="Lineage").click()
+    frame = page.frame_locator("iframe")
+    expect(frame.get_by_role("heading", name="Lineage catalog")).to_be_visible()
+    expect(frame.get_by_test_id("count-Jobs")).not_to_have_text("0")
+    shot(page, "01-overview")
+
+    frame.get_by_label("Search datasets and jobs").fill("orders_clean")
+    frame.get_by_role("option", name="sales.orders_clean").click()
+    expect(frame.get_by_test_id("title")).to_have_text("sales.orders_clean")
+    expect(frame.get_by_text("ordered_at")).to_be_visible()
+    expect(frame.get_by_text("also known as s3://acme-lake warehouse/sales.db/orders_clean")).to_be_visible()
+    shot(page, "02-dataset")
+
+    frame.get_by_role("tab", name="Lineage", exact=True).click()
+    expect(frame.locator('[data-node-id="dataset:hive://metastore:9083:sales.orders_clean"]')).to_be_visible()
+    expect(frame.locator('[data-node-id="job:examples:sales_reports.daily_revenue"]')).to_be_visible()
+    shot(page, "03-dataset-graph")
+
+    # The explorer from the report table, upstream only, one hop: then expand the job in place.
+    frame.get_by_role("link", name="Open in the lineage explorer →").click()
+    frame.get_by_label("Downstream depth").fill("0")
+    frame.get_by_label("Upstream depth").fill("1")
+    spark_job = frame.locator('[data-node-id="job:examples:clean_orders.execute_insert_into_hadoop_fs_relation_command"]')
+    expect(spark_job).to_be_visible()
+    raw = frame.locator('[data-node-id="dataset:hive://metastore:9083:sales.orders_raw"]')
+    expect(raw).to_have_count(0)
+    spark_job.dblclick()
+    expect(raw).to_be_visible()
+    shot(page, "04-expanded-upstream")
+
+    # Column mode around the column-lineage example's output.
+    frame.get_by_label("Search datasets and jobs").fill("acme.marketing.customer_scores")
+    frame.get_by_role("option", name="acme.marketing.customer_scores").click()
+    frame.get_by_role("tab", name="Column lineage").click()
+    frame.get_by_role("link", name="Column lineage graph →").click()
+    expect(frame.locator('[data-kind="field"]').first).to_be_visible()
+    assert frame.locator('[data-kind="field"]').count() >= 3
+    shot(page, "05-column-mode")
+
+    page.goto(ui_server.url + "dags/nightly_sessions")
+    page.get_by_role("link", name="Lineage", exact=True).click()
+    tab = page.frame_locator("iframe")
+    expect(tab.locator('[data-node-id="job:examples:nightly_sessions.sessionize"]')).to_be_visible()
+    expect(tab.locator('[data-node-id="dataset:s3://acme-lake:sessions"]')).to_be_visible()
+    shot(page, "06-dag-lineage-tab")
+    assert page.errors == []
+
+
+def test_html_in_names_renders_as_text(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    base = ui_server.url + "ol-catalog/ui/"
+    page.goto(base + "#/search?q=" + requests.utils.quote("<script>"))
+    expect(page.get_by_test_id("search-result")).to_have_count(3)  # the job and both datasets
+    page.goto(base + "#/dataset?ns=" + requests.utils.quote("postgres://db:5432", safe="") + "&name=" + requests.utils.quote(f"out{HOSTILE}", safe=""))
+    expect(page.get_by_test_id("title")).to_have_text(f"out{HOSTILE}")
+    page.goto(base + "#/job?ns=" + requests.utils.quote(f"ns{HOSTILE}", safe="") + "&name=" + requests.utils.quote(f"job{HOSTILE}", safe=""))
+    expect(page.get_by_test_id("title")).to_have_text(f"job{HOSTILE}")
+    expect(page.get_by_text(f"Job · ns{HOSTILE}", exact=False)).to_be_visible()
+    page.get_by_role("tab", name="Lineage", exact=True).click()
+    expect(page.locator("[data-node-id]")).to_have_count(3)
+    shot(page, "07-html-names-as-text")
+    assert page.evaluate("window.__xss") is None and dialogs == []
+
+
+def test_pages_and_their_api_refuse_anonymous_users(ui_server):
+    for path in ("ol-catalog/ui/", "ol-catalog/api/v1/me", "ol-catalog/api/v1/search?q=a"):
+        response = requests.get(ui_server.url + path, timeout=10)
+        assert response.status_code == 401, path
+    index = requests.get(ui_server.url + "ol-catalog/ui/", cookies={"_token": ui_server.jwt("viewer")}, timeout=10)
+    asset = next(part.split('"')[0] for part in index.text.split('src="./')[1:])
+    assert requests.get(ui_server.url + "ol-catalog/ui/" + asset, timeout=10).status_code == 401
+    assert requests.get(ui_server.url + "ol-catalog/ui/" + asset, cookies={"_token": ui_server.jwt("viewer")}, timeout=10).status_code == 200
+
+
+def test_who_am_i_tells_admins_from_viewers(ui_server):
+    def me(user):
+        return requests.get(ui_server.url + "ol-catalog/api/v1/me", cookies={"_token": ui_server.jwt(user)}, timeout=10).json()
+
+    assert me("admin") == {"name": "user:admin", "admin": True}
+    assert me("viewer") == {"name": "user:viewer", "admin": False}

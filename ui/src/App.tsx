@@ -1,0 +1,57 @@
+import { Box, Flex, Link } from "@chakra-ui/react";
+
+import { SearchBox } from "./components/SearchBox";
+import { DagPage } from "./pages/DagPage";
+import { DatasetPage } from "./pages/DatasetPage";
+import { GraphPage } from "./pages/GraphPage";
+import { JobPage } from "./pages/JobPage";
+import { OverviewPage } from "./pages/OverviewPage";
+import { RunPage } from "./pages/RunPage";
+import { SearchPage } from "./pages/SearchPage";
+import { TaskInstancePage } from "./pages/TaskInstancePage";
+import { href, useRoute, type Route } from "./route";
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case "search":
+      return <SearchPage route={route} />;
+    case "dataset":
+      return <DatasetPage route={route} />;
+    case "job":
+      return <JobPage route={route} />;
+    case "run":
+      return <RunPage route={route} />;
+    case "graph":
+      return <GraphPage route={route} />;
+    case "dag":
+      return <DagPage route={route} />;
+    case "task":
+      return <TaskInstancePage route={route} />;
+    default:
+      return <OverviewPage />;
+  }
+}
+
+export function App() {
+  const route = useRoute();
+  // Tabs on DAGs and task instances show their page alone; the catalog pages get the navigation bar.
+  const embedded = route.page === "dag" || route.page === "task";
+  return (
+    <Box minH="100vh" bg="bg" color="fg" fontFamily="Inter, -apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif" fontSize="sm">
+      {!embedded && (
+        <Flex as="nav" align="center" gap={4} px={4} py={2} borderBottomWidth="1px" wrap="wrap">
+          <Link href={href("")} fontWeight="semibold" data-active={route.page === "" || undefined}>
+            Overview
+          </Link>
+          <Link href={href("search")}>Search</Link>
+          <Link href={href("graph")}>Lineage graph</Link>
+          <Box flex="1" />
+          <SearchBox />
+        </Flex>
+      )}
+      <Box p={4}>
+        <Page route={route} />
+      </Box>
+    </Box>
+  );
+}

@@ -1,0 +1,162 @@
+// The catalog's read API, relative to the page (<base>/ol-catalog/ui/ -> <base>/ol-catalog/api/v1/).
+// The Airflow login cookie goes along with every same-origin request.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Query = Record<string, string | number | boolean | undefined | null>;
+
+export function apiUrl(path: string, query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+  }
+  const search = params.toString();
+  return `../api/v1/${path}${search ? `?${search}` : ""}`;
+}
+
+export async function getJson<T>(path: string, query: Query = {}): Promise<T> {
+  const response = await fetch(apiUrl(path, query), { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const body = await response.json();
+      if (typeof body?.detail === "string") message = body.detail;
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new ApiError(response.status, message);
+  }
+  return (await response.json()) as T;
+}
+
+/** A path segment of the read API: namespaces and names may hold "/" and ":". */
+export const seg = (value: string): string => encodeURIComponent(value);
+
+export const nodeId = (kind: "job" | "dataset", namespace: string, name: string): string => `${kind}:${namespace}:${name}`;
+
+// --- response shapes (the parts the pages use) ---
+
+export interface Ref {
+  namespace: string;
+  name: string;
+}
+
+export interface Field {
+  name: string;
+  type?: string | null;
+  description?: string | null;
+}
+
+export interface Dataset {
+  id: Ref;
+  name: string;
+  namespace: string;
+  createdAt: string | null;
+  updatedAt: string | null;
+  fields: Field[];
+  description?: string | null;
+  facets: Record<string, unknown>;
+  aliases: Ref[];
+}
+
+export interface DatasetVersion {
+  id: Ref & { version: string };
+  version: string;
+  createdAt: string | null;
+  lastSeenAt: string | null;
+  fields: Field[];
+  createdByRun: { id: string } | null;
+}
+
+export interface Run {
+  id: string;
+  state: string;
+  createdAt: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  durationMs: number | null;
+  jobVersion?: Ref;
+  facets: Record<string, unknown>;
+  inputDatasetVersions?: { datasetVersionId: Ref }[];
+  outputDatasetVersions?: { datasetVersionId: Ref }[];
+  [key: string]: unknown;
+}
+
+export interface Job {
+  id: Ref;
+  name: string;
+  namespace: string;
+  type: string;
+  createdAt: string | null;
+  updatedAt: string | null;
+  inputs: Ref[];
+  outputs: Ref[];
+  location: string | null;
+  description: string | null;
+  facets: Record<string, unknown>;
+  latestRun: Run | null;
+  parentJob: Ref | null;
+  jobType: string | null;
+  integration: string | null;
+  processingType: string | null;
+  placeholder: boolean;
+  upstreamTasks: string[];
+}
+
+export interface GraphNode {
+  id: string;
+  type: "JOB" | "DATASET" | "DATASET_FIELD";
+  data: {
+    namespace: string;
+    name: string;
+    field?: string;
+    dataset?: string;
+    placeholder?: boolean;
+    parent?: string | null;
+    integration?: string | null;
+    [key: string]: unknown;
+  };
+  inEdges: { origin: string; destination: string }[];
+  outEdges: { origin: string; destination: string }[];
+}
+
+export interface SearchResult {
+  type: "DATASET" | "JOB";
+  name: string;
+  namespace: string;
+  updatedAt: string | null;
+  nodeId: string;
+}
+
+export interface Namespace {
+  name: string;
+  description?: string | null;
+  integrations?: string[];
+  eventCount?: number;
+  firstEventAt?: string | null;
+  lastEventAt?: string | null;
+  [key: string]: unknown;
+}
+
+export interface Stats {
+  events: number;
+  quarantinedEvents: number;
+  jobs: number;
+  datasets: number;
+  runsByState: Record<string, number>;
+  eventsPerDay: { day: string; events: number }[];
+  eventsPerNamespace: { namespace: string; events: number; lastEventAt: string | null }[];
+}
+
+export interface RawEvent {
+  eventTime: string;
+  eventType?: string;
+  [key: string]: unknown;
+}

@@ -1,0 +1,133 @@
+import { Badge, Box, Button, Code, Flex, Heading, Link, Spinner, Table, Text } from "@chakra-ui/react";
+import type { ReactNode } from "react";
+
+import { href } from "../route";
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <Flex align="center" gap={2} color="fg.muted" p={4} data-testid="loading">
+      <Spinner size="sm" /> Loading {what}…
+    </Flex>
+  );
+}
+
+export function Problem({ message }: { message: string }) {
+  return (
+    <Box role="alert" borderWidth="1px" borderColor="border.error" bg="bg.error" color="fg.error" p={3} rounded="md">
+      {message}
+    </Box>
+  );
+}
+
+export function Section({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
+  return (
+    <Box as="section" mb={6}>
+      <Flex align="center" justify="space-between" mb={2}>
+        <Heading size="md">{title}</Heading>
+        {actions}
+      </Flex>
+      {children}
+    </Box>
+  );
+}
+
+const STATE_COLORS: Record<string, string> = {
+  COMPLETED: "green",
+  COMPLETE: "green",
+  FAILED: "red",
+  FAIL: "red",
+  ABORTED: "orange",
+  ABORT: "orange",
+  RUNNING: "blue",
+  START: "blue",
+  NEW: "gray",
+};
+
+export function StateBadge({ state }: { state: string | null | undefined }) {
+  const value = state ?? "NEW";
+  return (
+    <Badge colorPalette={STATE_COLORS[value] ?? "gray"} variant="subtle">
+      {value}
+    </Badge>
+  );
+}
+
+export function DatasetLink({ namespace, name }: { namespace: string; name: string }) {
+  return (
+    <Link href={href("dataset", { ns: namespace, name })} color="fg.info" title={`${namespace} ${name}`}>
+      {name}
+    </Link>
+  );
+}
+
+export function JobLink({ namespace, name }: { namespace: string; name: string }) {
+  return (
+    <Link href={href("job", { ns: namespace, name })} color="fg.info" title={`${namespace} ${name}`}>
+      {name}
+    </Link>
+  );
+}
+
+export function Muted({ children }: { children: ReactNode }) {
+  return (
+    <Text as="span" color="fg.muted" fontSize="sm">
+      {children}
+    </Text>
+  );
+}
+
+/** Raw JSON, as text: React escapes it, so any value renders harmlessly. */
+export function JsonView({ value, maxHeight = "32rem" }: { value: unknown; maxHeight?: string }) {
+  return (
+    <Code as="pre" display="block" whiteSpace="pre" overflow="auto" maxH={maxHeight} p={3} fontSize="xs" w="100%" data-testid="json">
+      {JSON.stringify(value, null, 2)}
+    </Code>
+  );
+}
+
+export interface Column<T> {
+  header: string;
+  cell: (row: T) => ReactNode;
+}
+
+export function DataTable<T>({ rows, columns, empty, rowKey }: { rows: T[]; columns: Column<T>[]; empty: string; rowKey: (row: T) => string }) {
+  if (rows.length === 0) return <Muted>{empty}</Muted>;
+  return (
+    <Table.Root size="sm" variant="line" interactive>
+      <Table.Header>
+        <Table.Row>
+          {columns.map((c) => (
+            <Table.ColumnHeader key={c.header}>{c.header}</Table.ColumnHeader>
+          ))}
+        </Table.Row>
+      </Table.Header>
+      <Table.Body>
+        {rows.map((row) => (
+          <Table.Row key={rowKey(row)}>
+            {columns.map((c) => (
+              <Table.Cell key={c.header}>{c.cell(row)}</Table.Cell>
+            ))}
+          </Table.Row>
+        ))}
+      </Table.Body>
+    </Table.Root>
+  );
+}
+
+/** Previous/next over a server-side paged list (`limit`, `offset`, `totalCount`). */
+export function Pager({ offset, limit, total, onChange }: { offset: number; limit: number; total: number; onChange: (offset: number) => void }) {
+  if (total <= limit) return null;
+  return (
+    <Flex align="center" gap={3} mt={2}>
+      <Button size="xs" variant="outline" disabled={offset === 0} onClick={() => onChange(Math.max(0, offset - limit))}>
+        Previous
+      </Button>
+      <Muted>
+        {offset + 1}–{Math.min(offset + limit, total)} of {total}
+      </Muted>
+      <Button size="xs" variant="outline" disabled={offset + limit >= total} onClick={() => onChange(offset + limit)}>
+        Next
+      </Button>
+    </Flex>
+  );
+}

@@ -1,0 +1,59 @@
+// Pure operations on lineage graphs (Marquez shape): merge, collapse child jobs.
+import type { GraphNode } from "./api";
+
+type EdgeRef = { origin: string; destination: string };
+
+function uniqueEdges(edges: EdgeRef[]): EdgeRef[] {
+  const seen = new Map(edges.map((e) => [`${e.origin}\u0000${e.destination}`, e]));
+  return [...seen.values()];
+}
+
+/** Union of graphs: nodes by id, their edge lists merged. */
+export function mergeGraphs(...graphs: GraphNode[][]): GraphNode[] {
+  const nodes = new Map<string, GraphNode>();
+  for (const graph of graphs) {
+    for (const n of graph) {
+      const old = nodes.get(n.id);
+      nodes.set(
+        n.id,
+        old
+          ? { ...old, data: { ...n.data, ...old.data }, inEdges: uniqueEdges([...old.inEdges, ...n.inEdges]), outEdges: uniqueEdges([...old.outEdges, ...n.outEdges]) }
+          : n,
+      );
+    }
+  }
+  return [...nodes.values()];
+}
+
+function parentName(parentId: string, child: GraphNode): { namespace: string; name: string } {
+  const prefix = `job:${child.data.namespace}:`;
+  return parentId.startsWith(prefix) ? { namespace: child.data.namespace, name: parentId.slice(prefix.length) } : { namespace: "", name: parentId.slice(4) };
+}
+
+/** Child jobs drawn as their parent job: a DAG's tasks as the DAG, a Spark application's jobs as the application. */
+export function collapseChildren(graph: GraphNode[]): GraphNode[] {
+  const into = new Map<string, string>();
+  const added = new Map<string, GraphNode>();
+  const present = new Set(graph.map((n) => n.id));
+  for (const n of graph) {
+    if (n.type === "JOB" && n.data.parent) {
+      into.set(n.id, n.data.parent);
+      if (!present.has(n.data.parent) && !added.has(n.data.parent)) {
+        added.set(n.data.parent, { id: n.data.parent, type: "JOB", data: { ...parentName(n.data.parent, n), parent: null, integration: n.data.integration }, inEdges: [], outEdges: [] });
+      }
+    }
+  }
+  const target = (id: string) => into.get(id) ?? id;
+  const remap = (edges: EdgeRef[]) => edges.map((e) => ({ origin: target(e.origin), destination: target(e.destination) })).filter((e) => e.origin !== e.destination);
+  const nodes = new Map<string, GraphNode>();
+  for (const n of [...graph, ...added.values()]) {
+    const id = target(n.id);
+    const base = nodes.get(id) ?? (id === n.id ? n : (graph.find((g) => g.id === id) ?? added.get(id)!));
+    nodes.set(id, {
+      ...base,
+      inEdges: uniqueEdges([...(nodes.get(id)?.inEdges ?? []), ...remap(n.inEdges)]),
+      outEdges: uniqueEdges([...(nodes.get(id)?.outEdges ?? []), ...remap(n.outEdges)]),
+    });
+  }
+  return [...nodes.values()];
+}

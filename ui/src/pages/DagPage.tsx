@@ -1,0 +1,55 @@
+// The "Lineage" tab of a DAG: the DAG's OpenLineage job, its tasks and the jobs they started
+// (Spark, dbt), with the datasets they read and write.
+import { Box, Flex, Link, NativeSelect, Text } from "@chakra-ui/react";
+import { useState } from "react";
+
+import { nodeId, type GraphNode, type SearchResult } from "../api";
+import { Loading, Muted, Problem } from "../components/Common";
+import { LineageGraph } from "../components/LineageGraph";
+import { collapseChildren } from "../graphModel";
+import { href, type Route } from "../route";
+import { useApi } from "../useApi";
+
+export function DagPage({ route }: { route: Route }) {
+  const dagId = route.parts[0] ?? "";
+  const found = useApi<{ results: SearchResult[] }>("search", { q: dagId, filter: "job", limit: 1000 });
+  const namespaces = (found.data?.results ?? []).filter((r) => r.name === dagId).map((r) => r.namespace);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const [collapse, setCollapse] = useState(false);
+  const ns = chosen ?? namespaces[0] ?? null;
+  const start = ns === null ? null : nodeId("job", ns, dagId);
+  const graph = useApi<{ graph: GraphNode[]; truncated: boolean }>(start === null ? null : "lineage", { nodeId: start, depth: 1, withChildren: true });
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="lineage" />;
+  if (namespaces.length === 0) {
+    return (
+      <Box p={2} data-testid="no-lineage">
+        <Text>The catalog has no OpenLineage events of DAG “{dagId}” yet.</Text>
+        <Muted>Once the OpenLineage provider sends this DAG's events to the catalog, its tasks and their datasets show here.</Muted>
+      </Box>
+    );
+  }
+  const shown = graph.data ? (collapse ? collapseChildren(graph.data.graph) : graph.data.graph) : null;
+  return (
+    <Box>
+      <Flex gap={4} align="center" mb={2} wrap="wrap">
+        {namespaces.length > 1 && (
+          <NativeSelect.Root size="xs" w="16rem">
+            <NativeSelect.Field aria-label="Namespace" value={ns ?? ""} onChange={(e) => setChosen(e.target.value)}>
+              {namespaces.map((n) => (
+                <option key={n}>{n}</option>
+              ))}
+            </NativeSelect.Field>
+          </NativeSelect.Root>
+        )}
+        <Flex as="label" align="center" gap={1}>
+          <input type="checkbox" checked={collapse} onChange={(e) => setCollapse(e.target.checked)} aria-label="Collapse child jobs" />
+          <Text>Collapse child jobs</Text>
+        </Flex>
+        <Link href={href("graph", { node: start, collapse })}>Open in the lineage explorer</Link>
+      </Flex>
+      {graph.error && <Problem message={graph.error} />}
+      {shown ? <LineageGraph graph={shown} colorBy="integration" highlight={new Set()} start={start} height="calc(100vh - 5rem)" /> : <Loading what="the graph" />}
+    </Box>
+  );
+}

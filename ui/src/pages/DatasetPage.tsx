@@ -1,0 +1,330 @@
+import { Badge, Box, Flex, Heading, Link, NativeSelect, Table, Tabs, Text } from "@chakra-ui/react";
+import { useState } from "react";
+
+import { nodeId, seg, type Dataset, type DatasetVersion, type Field, type GraphNode } from "../api";
+import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Pager, Problem, Section } from "../components/Common";
+import { LineageGraph } from "../components/LineageGraph";
+import { when } from "../format";
+import { href, navigate, type Route } from "../route";
+import { useApi } from "../useApi";
+
+export interface FieldChange {
+  name: string;
+  change: "added" | "removed" | "changed" | "same";
+  before?: Field;
+  after?: Field;
+}
+
+/** Field-by-field difference between two schema versions (by field name). */
+export function diffFields(before: Field[], after: Field[]): FieldChange[] {
+  const old = new Map(before.map((f) => [f.name, f]));
+  const now = new Map(after.map((f) => [f.name, f]));
+  const names = [...new Set([...before.map((f) => f.name), ...after.map((f) => f.name)])];
+  return names.map((name) => {
+    const b = old.get(name);
+    const a = now.get(name);
+    if (!b) return { name, change: "added", after: a };
+    if (!a) return { name, change: "removed", before: b };
+    const same = (b.type ?? "") === (a.type ?? "") && (b.description ?? "") === (a.description ?? "");
+    return { name, change: same ? "same" : "changed", before: b, after: a };
+  });
+}
+
+function Schema({ fields }: { fields: Field[] }) {
+  return (
+    <DataTable
+      rows={fields}
+      rowKey={(f) => f.name}
+      empty="No schema facet has been sent for this dataset."
+      columns={[
+        { header: "Field", cell: (f) => <Text fontFamily="mono">{f.name}</Text> },
+        { header: "Type", cell: (f) => f.type ?? "—" },
+        { header: "Description", cell: (f) => f.description ?? "" },
+      ]}
+    />
+  );
+}
+
+const CHANGE_COLORS = { added: "green", removed: "red", changed: "orange", same: "gray" } as const;
+
+function Versions({ ds }: { ds: Dataset }) {
+  const [offset, setOffset] = useState(0);
+  const limit = 50;
+  const versions = useApi<{ versions: DatasetVersion[]; totalCount: number }>(`namespaces/${seg(ds.namespace)}/datasets/${seg(ds.name)}/versions`, { limit, offset });
+  const [pair, setPair] = useState<[string, string] | null>(null);
+  if (versions.error) return <Problem message={versions.error} />;
+  if (!versions.data) return <Loading what="versions" />;
+  const list = versions.data.versions;
+  const [a, b] = pair ?? [list[1]?.id.version ?? list[0]?.id.version, list[0]?.id.version];
+  const before = list.find((v) => v.id.version === a);
+  const after = list.find((v) => v.id.version === b);
+  const pick = (value: string, which: 0 | 1) => setPair(which === 0 ? [value, b] : [a, value]);
+  const label = (v: DatasetVersion) => `${when(v.createdAt)} · ${v.version.slice(0, 12)}`;
+  return (
+    <Box>
+      <DataTable
+        rows={list}
+        rowKey={(v) => v.id.version}
+        empty="No versions: no output write has sent a schema or a version facet."
+        columns={[
+          { header: "Version", cell: (v) => <Text fontFamily="mono">{v.version.slice(0, 16)}</Text> },
+          { header: "First written", cell: (v) => when(v.createdAt) },
+          { header: "Last seen", cell: (v) => when(v.lastSeenAt) },
+          { header: "Fields", cell: (v) => v.fields.length },
+          { header: "Written by run", cell: (v) => (v.createdByRun ? <Link href={href("run", { id: v.createdByRun.id })}>{v.createdByRun.id}</Link> : "—") },
+        ]}
+      />
+      <Pager offset={offset} limit={limit} total={versions.data.totalCount} onChange={setOffset} />
+      {list.length > 1 && before && after && (
+        <Section title="Schema difference">
+          <Flex gap={3} mb={3} align="center">
+            <NativeSelect.Root w="20rem">
+              <NativeSelect.Field aria-label="Older version" value={a} onChange={(e) => pick(e.target.value, 0)}>
+                {list.map((v) => (
+                  <option key={v.id.version} value={v.id.version}>
+                    {label(v)}
+                  </option>
+                ))}
+              </NativeSelect.Field>
+            </NativeSelect.Root>
+            <Text>→</Text>
+            <NativeSelect.Root w="20rem">
+              <NativeSelect.Field aria-label="Newer version" value={b} onChange={(e) => pick(e.target.value, 1)}>
+                {list.map((v) => (
+                  <option key={v.id.version} value={v.id.version}>
+                    {label(v)}
+                  </option>
+                ))}
+              </NativeSelect.Field>
+            </NativeSelect.Root>
+          </Flex>
+          <Table.Root size="sm" data-testid="schema-diff">
+            <Table.Header>
+              <Table.Row>
+                <Table.ColumnHeader>Field</Table.ColumnHeader>
+                <Table.ColumnHeader>Change</Table.ColumnHeader>
+                <Table.ColumnHeader>Before</Table.ColumnHeader>
+                <Table.ColumnHeader>After</Table.ColumnHeader>
+              </Table.Row>
+            </Table.Header>
+            <Table.Body>
+              {diffFields(before.fields, after.fields).map((c) => (
+                <Table.Row key={c.name}>
+                  <Table.Cell fontFamily="mono">{c.name}</Table.Cell>
+                  <Table.Cell>
+                    <Badge colorPalette={CHANGE_COLORS[c.change]}>{c.change}</Badge>
+                  </Table.Cell>
+                  <Table.Cell>{c.before?.type ?? ""}</Table.Cell>
+                  <Table.Cell>{c.after?.type ?? ""}</Table.Cell>
+                </Table.Row>
+              ))}
+            </Table.Body>
+          </Table.Root>
+        </Section>
+      )}
+    </Box>
+  );
+}
+
+function ProducersAndConsumers({ ds }: { ds: Dataset }) {
+  const id = nodeId("dataset", ds.namespace, ds.name);
+  const around = useApi<{ graph: GraphNode[] }>("lineage", { nodeId: id, depth: 1, includeAttempted: true });
+  if (around.error) return <Problem message={around.error} />;
+  if (!around.data) return <Loading what="producers and consumers" />;
+  const self = around.data.graph.find((n) => n.id === id);
+  const byId = new Map(around.data.graph.map((n) => [n.id, n]));
+  const jobs = (ids: string[]) => ids.map((i) => byId.get(i)).filter((n): n is GraphNode => !!n && n.type === "JOB");
+  const producers = jobs(self?.inEdges.map((e) => e.origin) ?? []);
+  const consumers = jobs(self?.outEdges.map((e) => e.destination) ?? []);
+  const list = (nodes: GraphNode[], empty: string) =>
+    nodes.length ? (
+      <Box as="ul" pl={4}>
+        {nodes.map((n) => (
+          <li key={n.id}>
+            <JobLink namespace={n.data.namespace} name={n.data.name} /> <Muted>{n.data.namespace}</Muted>
+          </li>
+        ))}
+      </Box>
+    ) : (
+      <Muted>{empty}</Muted>
+    );
+  return (
+    <Flex gap={8} wrap="wrap">
+      <Box flex="1" minW="16rem">
+        <Heading size="sm" mb={1}>
+          Produced by
+        </Heading>
+        {list(producers, "No job writes it.")}
+      </Box>
+      <Box flex="1" minW="16rem">
+        <Heading size="sm" mb={1}>
+          Consumed by
+        </Heading>
+        {list(consumers, "No job reads it.")}
+      </Box>
+    </Flex>
+  );
+}
+
+interface InputField {
+  namespace: string;
+  dataset: string;
+  field: string;
+  transformationType: string | null;
+  transformationSubtype: string | null;
+  transformationDescription: string | null;
+}
+
+function ColumnLineage({ ds }: { ds: Dataset }) {
+  const lineage = useApi<{ graph: GraphNode[] }>("column-lineage", { nodeId: nodeId("dataset", ds.namespace, ds.name), depth: 1 });
+  if (lineage.error) return <Problem message={lineage.error} />;
+  if (!lineage.data) return <Loading what="column lineage" />;
+  const inputsOf = (n: GraphNode) => (n.data.inputFields ?? []) as InputField[];
+  const mine = lineage.data.graph.filter((n) => n.data.namespace === ds.namespace && n.data.dataset === ds.name && inputsOf(n).length > 0);
+  return (
+    <Box>
+      <Flex justify="end" mb={2}>
+        <Link href={href("graph", { node: nodeId("dataset", ds.namespace, ds.name), columns: true })}>Column lineage graph →</Link>
+      </Flex>
+      <DataTable
+        rows={mine}
+        rowKey={(n) => n.id}
+        empty="No column lineage has been sent for this dataset's fields."
+        columns={[
+          { header: "Field", cell: (n) => <Text fontFamily="mono">{n.data.field || "(whole dataset)"}</Text> },
+          {
+            header: "Comes from",
+            cell: (n) => (
+              <Box>
+                {inputsOf(n).map((i) => (
+                  <Flex key={`${i.namespace}:${i.dataset}:${i.field}:${i.transformationType}:${i.transformationSubtype}`} gap={2} align="center">
+                    <DatasetLink namespace={i.namespace} name={i.dataset} />
+                    <Text fontFamily="mono" fontSize="xs">
+                      {i.field ? `.${i.field}` : "(whole dataset)"}
+                    </Text>
+                    {i.transformationType && (
+                      <Badge size="sm" title={i.transformationDescription ?? undefined}>
+                        {[i.transformationType, i.transformationSubtype].filter(Boolean).join(" / ")}
+                      </Badge>
+                    )}
+                  </Flex>
+                ))}
+              </Box>
+            ),
+          },
+        ]}
+      />
+    </Box>
+  );
+}
+
+interface ImpactReport {
+  truncated: boolean;
+  impacted: { id: string; type: string; depth: number; path: string[]; jobs: string[] }[];
+}
+
+function Impact({ ds }: { ds: Dataset }) {
+  const report = useApi<ImpactReport>("impact", { nodeId: nodeId("dataset", ds.namespace, ds.name) });
+  if (report.error) return <Problem message={report.error} />;
+  if (!report.data) return <Loading what="impact" />;
+  const rows = report.data.impacted ?? [];
+  return (
+    <Box>
+      <Text mb={2}>
+        {rows.length} downstream {rows.length === 1 ? "node" : "nodes"} depend on this dataset{report.data.truncated ? " (cut at the size limit)" : ""}.
+      </Text>
+      <DataTable
+        rows={rows}
+        rowKey={(r) => r.id}
+        empty="Nothing downstream."
+        columns={[
+          { header: "Depth", cell: (r) => r.depth },
+          { header: "Node", cell: (r) => r.id },
+          { header: "Path", cell: (r) => <Text fontSize="xs">{(r.path ?? []).join(" → ")}</Text> },
+        ]}
+      />
+    </Box>
+  );
+}
+
+export function DatasetPage({ route }: { route: Route }) {
+  const ns = route.params.get("ns") ?? "";
+  const name = route.params.get("name") ?? "";
+  const tab = route.params.get("tab") ?? "overview";
+  const found = useApi<Dataset>(`namespaces/${seg(ns)}/datasets/${seg(name)}`);
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="the dataset" />;
+  const ds = found.data;
+  const id = nodeId("dataset", ds.namespace, ds.name);
+  const setTab = (value: string) => navigate(href("dataset", { ns, name, tab: value }), true);
+  return (
+    <Box>
+      <Text color="fg.muted" fontSize="xs">
+        Dataset · {ds.namespace}
+      </Text>
+      <Heading size="xl" mb={1} data-testid="title" wordBreak="break-all">
+        {ds.name}
+      </Heading>
+      {ds.description && <Text mb={2}>{ds.description}</Text>}
+      <Text color="fg.muted" fontSize="xs" mb={3}>
+        First seen {when(ds.createdAt)} · last seen {when(ds.updatedAt)}
+        {ds.aliases.length > 0 && <> · also known as {ds.aliases.map((a) => `${a.namespace} ${a.name}`).join(", ")}</>}
+      </Text>
+      <Tabs.Root value={tab} onValueChange={(e) => setTab(e.value)} lazyMount unmountOnExit>
+        <Tabs.List>
+          <Tabs.Trigger value="overview">Overview</Tabs.Trigger>
+          <Tabs.Trigger value="lineage">Lineage</Tabs.Trigger>
+          <Tabs.Trigger value="columns">Column lineage</Tabs.Trigger>
+          <Tabs.Trigger value="versions">Versions</Tabs.Trigger>
+          <Tabs.Trigger value="impact">Impact</Tabs.Trigger>
+          <Tabs.Trigger value="facets">Facets</Tabs.Trigger>
+        </Tabs.List>
+        <Tabs.Content value="overview">
+          <Section title="Schema">
+            <Schema fields={ds.fields} />
+          </Section>
+          <Section title="Producers and consumers">
+            <ProducersAndConsumers ds={ds} />
+          </Section>
+        </Tabs.Content>
+        <Tabs.Content value="lineage">
+          <LineageTab start={id} />
+        </Tabs.Content>
+        <Tabs.Content value="columns">
+          <ColumnLineage ds={ds} />
+        </Tabs.Content>
+        <Tabs.Content value="versions">
+          <Versions ds={ds} />
+        </Tabs.Content>
+        <Tabs.Content value="impact">
+          <Impact ds={ds} />
+        </Tabs.Content>
+        <Tabs.Content value="facets">
+          <JsonView value={ds.facets} />
+        </Tabs.Content>
+      </Tabs.Root>
+    </Box>
+  );
+}
+
+export function LineageTab({ start }: { start: string }) {
+  const graph = useApi<{ graph: GraphNode[] }>("lineage", { nodeId: start, upDepth: 2, downDepth: 2 });
+  if (graph.error) return <Problem message={graph.error} />;
+  if (!graph.data) return <Loading what="lineage" />;
+  return (
+    <Box>
+      <Flex justify="end" mb={2}>
+        <Link href={href("graph", { node: start })}>Open in the lineage explorer →</Link>
+      </Flex>
+      <LineageGraph
+        graph={graph.data.graph}
+        colorBy="namespace"
+        highlight={new Set()}
+        start={start}
+        height="60vh"
+        onNodeDoubleClick={(n) => navigate(href(n.type === "JOB" ? "job" : "dataset", { ns: n.data.namespace, name: n.data.name }))}
+      />
+    </Box>
+  );
+}
+

@@ -1,0 +1,203 @@
+// The lineage explorer: depths, attempted edges, as-of time, column mode, expand in place,
+// path between two nodes, collapse child jobs, colours, export.
+import { Box, Button, Flex, Heading, Input, Link, NativeSelect, Text } from "@chakra-ui/react";
+import { useEffect, useMemo, useState } from "react";
+
+import { getJson, type GraphNode } from "../api";
+import { currentMode } from "../colorMode";
+import { Loading, Muted, Problem } from "../components/Common";
+import { SearchBox } from "../components/SearchBox";
+import { LineageGraph, pathBetween, type ColorBy, type Placed } from "../components/LineageGraph";
+import { exportJson, exportPng, exportSvg } from "../exportGraph";
+import { collapseChildren, mergeGraphs } from "../graphModel";
+import { href, navigate, type Route } from "../route";
+
+const LARGE = 300;
+
+function pageOf(node: GraphNode): string | null {
+  if (node.type === "JOB") return href("job", { ns: node.data.namespace, name: node.data.name });
+  if (node.type === "DATASET") return href("dataset", { ns: node.data.namespace, name: node.data.name });
+  return href("dataset", { ns: node.data.namespace, name: node.data.dataset ?? "" });
+}
+
+function Check({ label, checked, onChange }: { label: string; checked: boolean; onChange: (value: boolean) => void }) {
+  return (
+    <Flex as="label" align="center" gap={1} cursor="pointer">
+      <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} aria-label={label} />
+      <Text>{label}</Text>
+    </Flex>
+  );
+}
+
+export function GraphPage({ route }: { route: Route }) {
+  const p = route.params;
+  const start = p.get("node");
+  const explicitDepth = p.has("up") || p.has("down");
+  const up = Number(p.get("up") ?? 2);
+  const down = Number(p.get("down") ?? 2);
+  const attempted = p.get("attempted") === "true";
+  const columns = p.get("columns") === "true";
+  const collapse = p.get("collapse") === "true";
+  const asOf = p.get("asOf") ?? "";
+  const colorBy = (p.get("color") ?? "namespace") as ColorBy;
+  const set = (changes: Record<string, string | number | boolean | null>) => {
+    const next: Record<string, string> = Object.fromEntries(p.entries());
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null || v === false || v === "") delete next[k];
+      else next[k] = String(v);
+    }
+    navigate(href("graph", next), true);
+  };
+
+  const [base, setBase] = useState<{ key: string; graph: GraphNode[]; truncated: boolean; reduced: boolean } | null>(null);
+  const [extra, setExtra] = useState<GraphNode[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string[]>([]);
+  const [placed, setPlaced] = useState<Placed | null>(null);
+  const key = JSON.stringify([start, up, down, attempted, columns, asOf]);
+
+  useEffect(() => {
+    if (!start) return;
+    let live = true;
+    setError(null);
+    setExtra([]);
+    setSelected([]);
+    const fetchGraph = (u: number, d: number) =>
+      columns
+        ? getJson<{ graph: GraphNode[] }>("column-lineage", { nodeId: start, depth: Math.max(u, d), withDownstream: true }).then((b) => ({ ...b, truncated: false }))
+        : getJson<{ graph: GraphNode[]; truncated: boolean }>("lineage", { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null });
+    fetchGraph(up, down)
+      .then(async (body) => {
+        // On a large graph, start with one hop each way unless depths were asked for.
+        if (!explicitDepth && body.graph.length > LARGE) return { ...(await fetchGraph(1, 1)), reduced: true };
+        return { ...body, reduced: false };
+      })
+      .then(
+        (body) => live && setBase({ key, graph: body.graph, truncated: body.truncated, reduced: body.reduced }),
+        (e: Error) => live && setError(e.message),
+      );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+
+  const graph = useMemo(() => {
+    if (!base || base.key !== key) return null;
+    const merged = mergeGraphs(base.graph, extra);
+    return collapse && !columns ? collapseChildren(merged) : merged;
+  }, [base, extra, collapse, columns, key]);
+  const highlight = useMemo(() => (graph && selected.length === 2 ? pathBetween(graph, selected[0], selected[1]) : new Set<string>()), [graph, selected]);
+  const chosen = graph?.find((n) => n.id === selected[selected.length - 1]) ?? null;
+
+  const expand = (node: GraphNode) => {
+    if (node.type === "DATASET_FIELD") return;
+    getJson<{ graph: GraphNode[] }>("lineage", { nodeId: node.id, depth: 1, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null }).then(
+      (body) => setExtra((old) => mergeGraphs(old, body.graph)),
+      (e: Error) => setError(e.message),
+    );
+  };
+
+  if (!start) {
+    return (
+      <Box>
+        <Heading size="lg" mb={3}>
+          Lineage graph
+        </Heading>
+        <Text mb={2}>Find a dataset or job to start from:</Text>
+        <SearchBox />
+      </Box>
+    );
+  }
+  const name = start.replace(/[^a-zA-Z0-9._-]+/g, "_").slice(0, 80);
+  return (
+    <Box>
+      <Flex gap={4} align="center" wrap="wrap" mb={3} fontSize="sm" data-testid="graph-toolbar">
+        <Flex align="center" gap={1}>
+          <Text>Upstream</Text>
+          <Input size="xs" w="4rem" type="number" min={0} max={20} aria-label="Upstream depth" value={up} onChange={(e) => set({ up: e.target.value, down })} />
+        </Flex>
+        <Flex align="center" gap={1}>
+          <Text>Downstream</Text>
+          <Input size="xs" w="4rem" type="number" min={0} max={20} aria-label="Downstream depth" value={down} onChange={(e) => set({ down: e.target.value, up })} />
+        </Flex>
+        <Check label="Columns" checked={columns} onChange={(v) => set({ columns: v })} />
+        <Check label="Attempted edges" checked={attempted} onChange={(v) => set({ attempted: v })} />
+        <Check label="Collapse child jobs" checked={collapse} onChange={(v) => set({ collapse: v })} />
+        <Flex align="center" gap={1}>
+          <Text>As of</Text>
+          <Input size="xs" w="13rem" type="datetime-local" aria-label="As of" value={asOf} onChange={(e) => set({ asOf: e.target.value })} />
+        </Flex>
+        <NativeSelect.Root size="xs" w="11rem">
+          <NativeSelect.Field aria-label="Colour by" value={colorBy} onChange={(e) => set({ color: e.target.value })}>
+            <option value="namespace">Colour by namespace</option>
+            <option value="integration">Colour by integration</option>
+          </NativeSelect.Field>
+        </NativeSelect.Root>
+        <Flex gap={1}>
+          <Button size="xs" variant="outline" disabled={!placed} onClick={() => placed && exportPng(placed, name, currentMode() === "dark")}>
+            PNG
+          </Button>
+          <Button size="xs" variant="outline" disabled={!placed} onClick={() => placed && exportSvg(placed, name, currentMode() === "dark")}>
+            SVG
+          </Button>
+          <Button size="xs" variant="outline" disabled={!placed} onClick={() => placed && exportJson(placed, name)}>
+            JSON
+          </Button>
+        </Flex>
+      </Flex>
+      {error && <Problem message={error} />}
+      {base?.reduced && <Muted>A large graph: showing one hop each way. Set the depths to see more, or expand nodes.</Muted>}
+      {base?.truncated && <Muted> The graph was cut at the size limit.</Muted>}
+      <Flex gap={3}>
+        <Box flex="1" minW={0}>
+          {graph ? (
+            <LineageGraph
+              graph={graph}
+              colorBy={colorBy}
+              highlight={highlight}
+              start={start}
+              onPlaced={setPlaced}
+              onNodeClick={(node, additive) => setSelected((old) => (additive && old.length ? [old[old.length - 1], node.id] : [node.id]))}
+              onNodeDoubleClick={expand}
+            />
+          ) : (
+            !error && <Loading what="the graph" />
+          )}
+        </Box>
+        <Box w="18rem" flexShrink={0} borderWidth="1px" rounded="md" p={3} data-testid="node-panel">
+          {chosen ? (
+            <Box>
+              <Text fontSize="xs" color="fg.muted">
+                {chosen.type === "JOB" ? "Job" : chosen.type === "DATASET" ? "Dataset" : "Column"} · {chosen.data.namespace}
+              </Text>
+              <Heading size="sm" wordBreak="break-all" mb={2}>
+                {chosen.type === "DATASET_FIELD" ? `${chosen.data.dataset}.${chosen.data.field}` : chosen.data.name}
+              </Heading>
+              <Flex direction="column" gap={2}>
+                {pageOf(chosen) && <Link href={pageOf(chosen)!}>Open its page</Link>}
+                {chosen.type !== "DATASET_FIELD" && (
+                  <>
+                    <Button size="xs" onClick={() => expand(chosen)}>
+                      Expand one hop
+                    </Button>
+                    <Button size="xs" variant="outline" onClick={() => set({ node: chosen.id })}>
+                      Start from here
+                    </Button>
+                  </>
+                )}
+              </Flex>
+              {selected.length === 2 && (
+                <Text mt={3} fontSize="xs">
+                  {highlight.size ? `Path of ${highlight.size} nodes highlighted.` : "No path joins the two selected nodes."}
+                </Text>
+              )}
+            </Box>
+          ) : (
+            <Muted>Click a node to see it; shift-click a second node to highlight the path between them; double-click to expand.</Muted>
+          )}
+        </Box>
+      </Flex>
+    </Box>
+  );
+}

@@ -1,0 +1,217 @@
+import { Box, Flex, Heading, Link, Tabs, Text } from "@chakra-ui/react";
+import { Fragment, useState } from "react";
+
+import { nodeId, seg, type GraphNode, type Job, type Run } from "../api";
+import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Pager, Problem, Section, StateBadge } from "../components/Common";
+import { duration, when } from "../format";
+import { href, navigate, type Route } from "../route";
+import { useApi } from "../useApi";
+import { LineageTab } from "./DatasetPage";
+
+const SQL_WORDS = /\b(select|from|where|join|left|right|inner|outer|full|on|group|by|order|having|insert|into|values|update|set|delete|create|table|view|as|with|union|all|and|or|not|null|is|in|case|when|then|else|end|distinct|limit|merge|using|matched|over|partition)\b/gi;
+
+/** SQL with keywords in bold: built from text nodes, never from HTML. */
+export function SqlText({ sql }: { sql: string }) {
+  const parts: { text: string; keyword: boolean }[] = [];
+  let last = 0;
+  for (const match of sql.matchAll(SQL_WORDS)) {
+    if (match.index! > last) parts.push({ text: sql.slice(last, match.index), keyword: false });
+    parts.push({ text: match[0], keyword: true });
+    last = match.index! + match[0].length;
+  }
+  parts.push({ text: sql.slice(last), keyword: false });
+  return (
+    <Box as="pre" fontFamily="mono" fontSize="xs" whiteSpace="pre-wrap" p={3} bg="bg.muted" rounded="md" data-testid="sql">
+      {parts.map((p, i) =>
+        p.keyword ? (
+          <Text as="span" key={i} color="fg.info" fontWeight="bold">
+            {p.text}
+          </Text>
+        ) : (
+          <Fragment key={i}>{p.text}</Fragment>
+        ),
+      )}
+    </Box>
+  );
+}
+
+function DurationChart({ runs }: { runs: Run[] }) {
+  const points = runs.filter((r) => r.durationMs !== null).slice().reverse();
+  if (points.length < 2) return null;
+  const top = Math.max(...points.map((r) => r.durationMs!));
+  return (
+    <Flex align="end" gap="2px" h="80px" mb={3} borderBottomWidth="1px" aria-label="Run durations, oldest first">
+      {points.map((r) => (
+        <Box
+          key={r.id}
+          flex="1"
+          maxW="24px"
+          h={`${Math.max(3, (r.durationMs! / top) * 100)}%`}
+          bg={r.state === "FAILED" ? "red.500" : "green.500"}
+          title={`${r.id}: ${duration(r.durationMs)} (${r.state})`}
+        />
+      ))}
+    </Flex>
+  );
+}
+
+function Runs({ job }: { job: Job }) {
+  const [offset, setOffset] = useState(0);
+  const limit = 50;
+  const runs = useApi<{ runs: Run[]; totalCount: number }>(`namespaces/${seg(job.namespace)}/jobs/${seg(job.name)}/runs`, { limit, offset });
+  if (runs.error) return <Problem message={runs.error} />;
+  if (!runs.data) return <Loading what="runs" />;
+  return (
+    <Box>
+      <DurationChart runs={runs.data.runs} />
+      <DataTable
+        rows={runs.data.runs}
+        rowKey={(r) => r.id}
+        empty="No runs yet."
+        columns={[
+          { header: "Run", cell: (r) => <Link href={href("run", { id: r.id })}>{r.id}</Link> },
+          { header: "State", cell: (r) => <StateBadge state={r.state} /> },
+          { header: "Started", cell: (r) => when(r.startedAt) },
+          { header: "Ended", cell: (r) => when(r.endedAt) },
+          { header: "Duration", cell: (r) => duration(r.durationMs) },
+        ]}
+      />
+      <Pager offset={offset} limit={limit} total={runs.data.totalCount} onChange={setOffset} />
+    </Box>
+  );
+}
+
+function Family({ job }: { job: Job }) {
+  const id = nodeId("job", job.namespace, job.name);
+  const tree = useApi<{ graph: GraphNode[] }>("lineage", { nodeId: id, depth: 0, withChildren: true });
+  const children = (tree.data?.graph ?? []).filter((n) => n.type === "JOB" && n.data.parent === id);
+  return (
+    <Flex gap={8} wrap="wrap">
+      <Box>
+        <Heading size="sm">Parent</Heading>
+        {job.parentJob ? <JobLink namespace={job.parentJob.namespace} name={job.parentJob.name} /> : <Muted>None</Muted>}
+      </Box>
+      <Box>
+        <Heading size="sm">Children</Heading>
+        {tree.error && <Problem message={tree.error} />}
+        {children.length ? (
+          <Box as="ul" pl={4}>
+            {children.map((c) => (
+              <li key={c.id}>
+                <JobLink namespace={c.data.namespace} name={c.data.name} /> {c.data.integration && <Muted>{c.data.integration}</Muted>}
+              </li>
+            ))}
+          </Box>
+        ) : (
+          <Muted>None</Muted>
+        )}
+      </Box>
+    </Flex>
+  );
+}
+
+type Facet = Record<string, unknown>;
+
+function Details({ job }: { job: Job }) {
+  const facets = job.facets as Record<string, Facet>;
+  const sql = facets.sql?.query;
+  const source = facets.sourceCode as { language?: string; sourceCode?: string } | undefined;
+  const location = facets.sourceCodeLocation as { url?: string; path?: string; repoUrl?: string; version?: string } | undefined;
+  const owners = (facets.ownership as { owners?: { name: string; type?: string }[] } | undefined)?.owners ?? [];
+  return (
+    <Box>
+      <Section title="Inputs and outputs">
+        <Flex gap={8} wrap="wrap">
+          {(["inputs", "outputs"] as const).map((side) => (
+            <Box key={side} flex="1" minW="16rem">
+              <Heading size="sm" textTransform="capitalize">
+                {side}
+              </Heading>
+              {job[side].length ? (
+                <Box as="ul" pl={4}>
+                  {job[side].map((d) => (
+                    <li key={`${d.namespace}:${d.name}`}>
+                      <DatasetLink namespace={d.namespace} name={d.name} /> <Muted>{d.namespace}</Muted>
+                    </li>
+                  ))}
+                </Box>
+              ) : (
+                <Muted>None</Muted>
+              )}
+            </Box>
+          ))}
+        </Flex>
+      </Section>
+      <Section title="Parent and child jobs">
+        <Family job={job} />
+      </Section>
+      {typeof sql === "string" && (
+        <Section title="SQL">
+          <SqlText sql={sql} />
+        </Section>
+      )}
+      {source?.sourceCode && (
+        <Section title={`Source code${source.language ? ` (${source.language})` : ""}`}>
+          <JsonView value={source.sourceCode} />
+        </Section>
+      )}
+      {location && (
+        <Section title="Source code location">
+          <Text>
+            {location.url ?? location.repoUrl} {location.path && <Muted>{location.path}</Muted>} {location.version && <Muted>@ {location.version}</Muted>}
+          </Text>
+        </Section>
+      )}
+      {owners.length > 0 && (
+        <Section title="Ownership">
+          <Text>{owners.map((o) => (o.type ? `${o.name} (${o.type})` : o.name)).join(", ")}</Text>
+        </Section>
+      )}
+    </Box>
+  );
+}
+
+export function JobPage({ route }: { route: Route }) {
+  const ns = route.params.get("ns") ?? "";
+  const name = route.params.get("name") ?? "";
+  const tab = route.params.get("tab") ?? "overview";
+  const found = useApi<Job>(`namespaces/${seg(ns)}/jobs/${seg(name)}`);
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="the job" />;
+  const job = found.data;
+  const setTab = (value: string) => navigate(href("job", { ns, name, tab: value }), true);
+  return (
+    <Box>
+      <Text color="fg.muted" fontSize="xs">
+        Job · {job.namespace} {job.integration && `· ${job.integration}`} {job.jobType && `· ${job.jobType}`} · {job.type}
+      </Text>
+      <Heading size="xl" mb={1} data-testid="title" wordBreak="break-all">
+        {job.name}
+      </Heading>
+      {job.description && <Text mb={2}>{job.description}</Text>}
+      <Flex gap={2} align="center" color="fg.muted" fontSize="xs" mb={3}>
+        Latest run <StateBadge state={job.latestRun?.state} /> {when(job.latestRun?.startedAt ?? null)} · first seen {when(job.createdAt)}
+      </Flex>
+      <Tabs.Root value={tab} onValueChange={(e) => setTab(e.value)} lazyMount unmountOnExit>
+        <Tabs.List>
+          <Tabs.Trigger value="overview">Overview</Tabs.Trigger>
+          <Tabs.Trigger value="runs">Runs</Tabs.Trigger>
+          <Tabs.Trigger value="lineage">Lineage</Tabs.Trigger>
+          <Tabs.Trigger value="facets">Facets</Tabs.Trigger>
+        </Tabs.List>
+        <Tabs.Content value="overview">
+          <Details job={job} />
+        </Tabs.Content>
+        <Tabs.Content value="runs">
+          <Runs job={job} />
+        </Tabs.Content>
+        <Tabs.Content value="lineage">
+          <LineageTab start={nodeId("job", job.namespace, job.name)} />
+        </Tabs.Content>
+        <Tabs.Content value="facets">
+          <JsonView value={job.facets} />
+        </Tabs.Content>
+      </Tabs.Root>
+    </Box>
+  );
+}

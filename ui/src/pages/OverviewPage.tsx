@@ -1,0 +1,81 @@
+import { Box, Flex, Heading, Link, SimpleGrid, Stat, Text } from "@chakra-ui/react";
+
+import type { Namespace, Stats } from "../api";
+import { DataTable, Loading, Muted, Problem, Section, StateBadge } from "../components/Common";
+import { when } from "../format";
+import { href } from "../route";
+import { useApi } from "../useApi";
+
+function Count({ label, value, link }: { label: string; value: number; link?: string }) {
+  return (
+    <Stat.Root borderWidth="1px" rounded="md" p={3}>
+      <Stat.Label>{label}</Stat.Label>
+      <Stat.ValueText data-testid={`count-${label}`}>{link ? <Link href={link}>{value.toLocaleString()}</Link> : value.toLocaleString()}</Stat.ValueText>
+    </Stat.Root>
+  );
+}
+
+function PerDay({ days }: { days: Stats["eventsPerDay"] }) {
+  if (days.length === 0) return <Muted>No events in the last 30 days.</Muted>;
+  const top = Math.max(...days.map((d) => d.events));
+  return (
+    <Flex align="end" gap="2px" h="120px" borderBottomWidth="1px" aria-label="Events per day">
+      {days.map((d) => (
+        <Box key={d.day} flex="1" minW="4px" maxW="32px" bg="blue.500" h={`${Math.max(2, (d.events / top) * 100)}%`} title={`${d.day}: ${d.events} events`} />
+      ))}
+    </Flex>
+  );
+}
+
+export function OverviewPage() {
+  const stats = useApi<Stats>("stats", { days: 30 });
+  const namespaces = useApi<{ namespaces: Namespace[] }>("namespaces", { limit: 100 });
+  if (stats.error) return <Problem message={stats.error} />;
+  if (!stats.data) return <Loading what="the catalog" />;
+  const s = stats.data;
+  return (
+    <Box>
+      <Heading size="lg" mb={4}>
+        Lineage catalog
+      </Heading>
+      <SimpleGrid columns={{ base: 2, md: 5 }} gap={3} mb={6}>
+        <Count label="Events" value={s.events} />
+        <Count label="Jobs" value={s.jobs} link={href("search", { type: "job" })} />
+        <Count label="Datasets" value={s.datasets} link={href("search", { type: "dataset" })} />
+        <Count label="Namespaces" value={namespaces.data?.namespaces.length ?? 0} />
+        <Count label="Quarantined events" value={s.quarantinedEvents} />
+      </SimpleGrid>
+      <SimpleGrid columns={{ base: 1, lg: 2 }} gap={6}>
+        <Section title="Events per day (30 days)">
+          <PerDay days={s.eventsPerDay} />
+        </Section>
+        <Section title="Runs by state">
+          <Flex gap={4} wrap="wrap">
+            {Object.entries(s.runsByState).map(([state, count]) => (
+              <Flex key={state} align="center" gap={2}>
+                <StateBadge state={state} /> <Text>{count.toLocaleString()}</Text>
+              </Flex>
+            ))}
+            {Object.keys(s.runsByState).length === 0 && <Muted>No runs yet.</Muted>}
+          </Flex>
+        </Section>
+      </SimpleGrid>
+      <Section title="Namespaces">
+        {namespaces.error && <Problem message={namespaces.error} />}
+        {namespaces.data && (
+          <DataTable
+            rows={namespaces.data.namespaces}
+            rowKey={(n) => n.name}
+            empty="No namespaces yet: send some events."
+            columns={[
+              { header: "Namespace", cell: (n) => <Link href={href("search", { q: n.name })}>{n.name}</Link> },
+              { header: "Integrations", cell: (n) => (n.integrations ?? []).join(", ") || "—" },
+              { header: "Events", cell: (n) => (n.eventCount ?? 0).toLocaleString() },
+              { header: "Last event", cell: (n) => when(n.lastEventAt) },
+            ]}
+          />
+        )}
+      </Section>
+    </Box>
+  );
+}

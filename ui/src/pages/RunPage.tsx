@@ -1,0 +1,91 @@
+import { Box, Flex, Heading, Text } from "@chakra-ui/react";
+import { useState } from "react";
+
+import { type RawEvent, type Ref, type Run } from "../api";
+import { DatasetLink, JobLink, JsonView, Loading, Muted, Problem, Section, StateBadge } from "../components/Common";
+import { duration, when } from "../format";
+import type { Route } from "../route";
+import { useApi } from "../useApi";
+
+/** Inputs and outputs of a run: every dataset any of its events named. */
+export function datasetsOf(events: RawEvent[], side: "inputs" | "outputs"): Ref[] {
+  const seen = new Map<string, Ref>();
+  for (const e of events) {
+    for (const d of (e[side] as Ref[] | undefined) ?? []) seen.set(`${d.namespace}\u0000${d.name}`, { namespace: d.namespace, name: d.name });
+  }
+  return [...seen.values()];
+}
+
+export function EventTimeline({ events }: { events: RawEvent[] }) {
+  const [open, setOpen] = useState<number | null>(null);
+  return (
+    <Box>
+      {events.map((e, i) => (
+        <Box key={i} borderLeftWidth="3px" borderColor="border.emphasized" pl={3} pb={3} data-testid="event">
+          <Flex gap={3} align="center" cursor="pointer" onClick={() => setOpen(open === i ? null : i)}>
+            <StateBadge state={e.eventType ?? "EVENT"} />
+            <Text>{when(e.eventTime)}</Text>
+            <Muted>{open === i ? "hide event" : "show event"}</Muted>
+          </Flex>
+          {open === i && <JsonView value={e} />}
+        </Box>
+      ))}
+    </Box>
+  );
+}
+
+export function RunPage({ route }: { route: Route }) {
+  const id = route.params.get("id") ?? "";
+  const run = useApi<Run & { jobVersion: Ref }>(`jobs/runs/${encodeURIComponent(id)}`);
+  const events = useApi<{ events: RawEvent[] }>("events/lineage", { runId: id, sortDirection: "asc", limit: 1000 });
+  if (run.error) return <Problem message={run.error} />;
+  if (!run.data) return <Loading what="the run" />;
+  const r = run.data;
+  const error = r.facets.errorMessage as { message?: string; stackTrace?: string } | undefined;
+  const list = events.data?.events ?? [];
+  return (
+    <Box>
+      <Text color="fg.muted" fontSize="xs">
+        Run of <JobLink namespace={r.jobVersion.namespace} name={r.jobVersion.name} />
+      </Text>
+      <Heading size="lg" mb={1} data-testid="title">
+        {r.id}
+      </Heading>
+      <Flex gap={3} align="center" mb={4}>
+        <StateBadge state={r.state} /> <Text>started {when(r.startedAt)}</Text> <Text>ended {when(r.endedAt)}</Text> <Text>{duration(r.durationMs)}</Text>
+      </Flex>
+      {error?.message && (
+        <Section title="Error">
+          <Box role="alert" p={3} rounded="md" bg="bg.error" color="fg.error">
+            {error.message}
+          </Box>
+          {error.stackTrace && <JsonView value={error.stackTrace} maxHeight="16rem" />}
+        </Section>
+      )}
+      <Section title="Inputs and outputs">
+        <Flex gap={8} wrap="wrap">
+          {(["inputs", "outputs"] as const).map((side) => (
+            <Box key={side} flex="1" minW="16rem">
+              <Heading size="sm" textTransform="capitalize">
+                {side}
+              </Heading>
+              {datasetsOf(list, side).map((d) => (
+                <Box key={`${d.namespace}:${d.name}`}>
+                  <DatasetLink namespace={d.namespace} name={d.name} /> <Muted>{d.namespace}</Muted>
+                </Box>
+              ))}
+              {datasetsOf(list, side).length === 0 && <Muted>None</Muted>}
+            </Box>
+          ))}
+        </Flex>
+      </Section>
+      <Section title="Events">
+        {events.error && <Problem message={events.error} />}
+        {events.loading ? <Loading what="events" /> : <EventTimeline events={list} />}
+      </Section>
+      <Section title="Run facets">
+        <JsonView value={r.facets} />
+      </Section>
+    </Box>
+  );
+}

@@ -1,0 +1,84 @@
+import { Box, Flex, Heading, Input, Link, NativeSelect, Text } from "@chakra-ui/react";
+import { useEffect, useRef, useState } from "react";
+
+import type { SearchResult } from "../api";
+import { Loading, Muted, Problem } from "../components/Common";
+import { resultHref } from "../components/SearchBox";
+import { when } from "../format";
+import { href, navigate, type Route } from "../route";
+import { useApi } from "../useApi";
+
+export function SearchPage({ route }: { route: Route }) {
+  const q = route.params.get("q") ?? "";
+  const type = route.params.get("type") ?? "";
+  const [text, setText] = useState(q);
+  const [active, setActive] = useState(0);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => setText(q), [q]);
+  useEffect(() => input.current?.focus(), []);
+  // An empty query lists everything of the chosen type.
+  const found = useApi<{ results: SearchResult[] }>("search", { q, filter: type || undefined, limit: 200 });
+  const results = found.data?.results ?? [];
+  const go = (next: { q?: string; type?: string }) => navigate(href("search", { q: next.q ?? q, type: next.type ?? type }), true);
+  return (
+    <Box>
+      <Heading size="lg" mb={3}>
+        Search
+      </Heading>
+      <Flex gap={2} mb={4}>
+        <Input
+          ref={input}
+          placeholder="Part of a dataset, job or namespace name"
+          aria-label="Search text"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && results[active] && text === q) navigate(resultHref(results[active]));
+            else if (e.key === "Enter") (go({ q: text }), setActive(0));
+            else if (e.key === "ArrowDown") (e.preventDefault(), setActive((a) => Math.min(a + 1, results.length - 1)));
+            else if (e.key === "ArrowUp") (e.preventDefault(), setActive((a) => Math.max(a - 1, 0)));
+          }}
+        />
+        <NativeSelect.Root w="12rem">
+          <NativeSelect.Field aria-label="Kind" value={type} onChange={(e) => go({ type: e.target.value })}>
+            <option value="">Datasets and jobs</option>
+            <option value="dataset">Datasets</option>
+            <option value="job">Jobs</option>
+          </NativeSelect.Field>
+        </NativeSelect.Root>
+      </Flex>
+      {found.error && <Problem message={found.error} />}
+      {found.loading && <Loading what="results" />}
+      {found.data && results.length === 0 && <Muted>Nothing matches “{q}”.</Muted>}
+      <Box role="listbox" aria-label="Search results">
+        {results.map((r, i) => (
+          <Flex
+            key={r.nodeId}
+            role="option"
+            aria-selected={i === active}
+            gap={3}
+            px={3}
+            py={2}
+            borderBottomWidth="1px"
+            bg={i === active ? "bg.muted" : undefined}
+            onMouseEnter={() => setActive(i)}
+            data-testid="search-result"
+          >
+            <Text w="5rem" color="fg.muted">
+              {r.type === "JOB" ? "Job" : "Dataset"}
+            </Text>
+            <Box flex="1" minW={0}>
+              <Link href={resultHref(r)} fontWeight="semibold">
+                {r.name}
+              </Link>
+              <Text fontSize="xs" color="fg.muted" truncate>
+                {r.namespace}
+              </Text>
+            </Box>
+            <Muted>{when(r.updatedAt)}</Muted>
+          </Flex>
+        ))}
+      </Box>
+    </Box>
+  );
+}

@@ -1,0 +1,88 @@
+// The "OpenLineage" tab of a task instance: the events its run emitted, its inputs and outputs,
+// and the column lineage of its outputs.
+import { Box, Flex, Heading, Text } from "@chakra-ui/react";
+
+import { nodeId, seg, type GraphNode, type RawEvent, type Run, type SearchResult } from "../api";
+import { DatasetLink, Loading, Muted, Problem, Section, StateBadge } from "../components/Common";
+import { LineageGraph } from "../components/LineageGraph";
+import { duration, when } from "../format";
+import type { Route } from "../route";
+import { useApi } from "../useApi";
+import { datasetsOf, EventTimeline } from "./RunPage";
+
+interface AirflowFacet {
+  dagRun?: { run_id?: string };
+  taskInstance?: { map_index?: number | null; try_number?: number };
+}
+
+/** Does this OpenLineage run belong to the Airflow task instance (DAG run id, map index)? */
+export function isTaskInstanceRun(run: Run, runId: string, mapIndex: string): boolean {
+  const airflow = run.facets.airflow as AirflowFacet | undefined;
+  if (airflow?.dagRun?.run_id !== runId) return false;
+  const index = airflow.taskInstance?.map_index;
+  return index === undefined || index === null || String(index) === mapIndex || (mapIndex === "-1" && index === -1);
+}
+
+function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: string }) {
+  const events = useApi<{ events: RawEvent[] }>("events/lineage", { runId: run.id, sortDirection: "asc", limit: 1000 });
+  const columns = useApi<{ graph: GraphNode[] }>("column-lineage", { nodeId: nodeId("job", jobNs, jobName), depth: 1 });
+  const list = events.data?.events ?? [];
+  return (
+    <Box>
+      <Section title="Inputs and outputs">
+        <Flex gap={8} wrap="wrap">
+          {(["inputs", "outputs"] as const).map((side) => (
+            <Box key={side} flex="1" minW="14rem">
+              <Heading size="sm" textTransform="capitalize">
+                {side}
+              </Heading>
+              {datasetsOf(list, side).map((d) => (
+                <Box key={`${d.namespace}:${d.name}`}>
+                  <DatasetLink namespace={d.namespace} name={d.name} /> <Muted>{d.namespace}</Muted>
+                </Box>
+              ))}
+              {events.data && datasetsOf(list, side).length === 0 && <Muted>None</Muted>}
+            </Box>
+          ))}
+        </Flex>
+      </Section>
+      {columns.data && columns.data.graph.length > 0 && (
+        <Section title="Column lineage">
+          <LineageGraph graph={columns.data.graph} colorBy="namespace" highlight={new Set()} start={null} height="40vh" />
+        </Section>
+      )}
+      <Section title="Events">
+        {events.error && <Problem message={events.error} />}
+        {events.loading ? <Loading what="events" /> : <EventTimeline events={list} />}
+      </Section>
+    </Box>
+  );
+}
+
+export function TaskInstancePage({ route }: { route: Route }) {
+  const [dagId = "", runId = "", taskId = "", mapIndex = "-1"] = route.parts;
+  const jobName = `${dagId}.${taskId}`;
+  const jobs = useApi<{ results: SearchResult[] }>("search", { q: jobName, filter: "job", limit: 1000 });
+  const match = (jobs.data?.results ?? []).find((r) => r.name === jobName) ?? null;
+  const runs = useApi<{ runs: Run[] }>(match ? `namespaces/${seg(match.namespace)}/jobs/${seg(match.name)}/runs` : null, { limit: 200 });
+  if (jobs.error) return <Problem message={jobs.error} />;
+  if (runs.error) return <Problem message={runs.error} />;
+  if (!jobs.data || (match && !runs.data)) return <Loading what="OpenLineage events" />;
+  const run = runs.data?.runs.find((r) => isTaskInstanceRun(r, runId, mapIndex)) ?? null;
+  if (!match || !run) {
+    return (
+      <Box p={2} data-testid="no-lineage">
+        <Text>No OpenLineage run of task “{taskId}” in DAG run “{runId}” has reached the catalog.</Text>
+        <Muted>Tasks emit events when the OpenLineage provider is configured to send them to the catalog.</Muted>
+      </Box>
+    );
+  }
+  return (
+    <Box>
+      <Flex gap={3} align="center" mb={3}>
+        <StateBadge state={run.state} /> <Text>OpenLineage run {run.id}</Text> <Muted>started {when(run.startedAt)} · {duration(run.durationMs)}</Muted>
+      </Flex>
+      <Outputs run={run} jobNs={match.namespace} jobName={match.name} />
+    </Box>
+  );
+}
