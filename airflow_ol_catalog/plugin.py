@@ -28,6 +28,8 @@ class OLCatalogPlugin(AirflowPlugin):
     # Pages in Airflow's UI (same-origin iframes). Relative hrefs keep [api] base_url sub-paths working.
     external_views = [
         {"name": "Lineage", "href": "ol-catalog/ui/", "url_route": "lineage", "category": "browse"},
+        # Shown to everyone who sees plugins; the page and its API answer only catalog admins.
+        {"name": "Lineage admin", "href": "ol-catalog/ui/#/admin", "url_route": "lineage-admin", "category": "browse"},
         {"name": "Lineage", "href": "ol-catalog/ui/#/dag/{DAG_ID}", "url_route": "lineage-dag", "destination": "dag"},
         {
             "name": "OpenLineage",

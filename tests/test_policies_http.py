@@ -117,3 +117,51 @@ def test_airflow_db_migrate_puts_the_catalog_in_its_own_database(tmp_path):
             assert own.execute("select count(*) from ol_catalog_token").fetchone() == (1,)
     finally:
         server.cleanup()
+
+
+def _admin(server: AirflowServer, user: str = "admin") -> dict:
+    return {"Authorization": f"Bearer {server.jwt(user)}"}
+
+
+def test_admin_api_manages_tokens_and_refuses_viewers_and_tokens(quarantine_server):
+    url = quarantine_server.url + "ol-catalog/api/v1/admin/tokens"
+    name = "ui-" + uuid.uuid4().hex[:6]
+    created = requests.post(url, json={"name": name, "namespaces": ["a", "b"], "read": True}, headers=_admin(quarantine_server), timeout=10)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["secret"].startswith(body["token"]["prefix"]) and body["token"]["namespaces"] == ["a", "b"]
+    assert body["token"]["createdBy"] == "admin"
+    again = requests.post(url, json={"name": name}, headers=_admin(quarantine_server), timeout=10)
+    assert again.status_code == 409 and name in again.json()["detail"]
+    listed = requests.get(url, headers=_admin(quarantine_server), timeout=10).json()["tokens"]
+    assert name in {t["name"] for t in listed} and all("secret" not in t for t in listed)
+    # The new token works until revoked (the token cache keeps it a few seconds at most).
+    reads = quarantine_server.url + "ol-catalog/api/v1/namespaces"
+    assert requests.get(reads, headers={"Authorization": f"Bearer {body['secret']}"}, timeout=10).status_code == 200
+    revoked = requests.post(f"{url}/{name}/revoke", headers=_admin(quarantine_server), timeout=10)
+    assert revoked.status_code == 200 and revoked.json()["revokedAt"]
+    assert requests.get(url, headers=_admin(quarantine_server, "viewer"), timeout=10).status_code == 403
+    assert requests.get(url, headers={"Authorization": f"Bearer {quarantine_server.token}"}, timeout=10).status_code == 403
+    assert requests.get(url, timeout=10).status_code == 401
+    empty = requests.post(url, json={"name": ""}, headers=_admin(quarantine_server), timeout=10)
+    assert empty.status_code == 422 and "name" in empty.json()["detail"]
+
+
+def test_admin_api_creates_namespaces_and_replays_or_discards_quarantine(quarantine_server):
+    base = quarantine_server.url + "ol-catalog/api/v1/admin/"
+    kept, dropped = "kept-" + uuid.uuid4().hex[:6], "dropped-" + uuid.uuid4().hex[:6]
+    for namespace in (kept, dropped):
+        assert post(quarantine_server, fresh_event(namespace)).json()["quarantined"] is True
+    waiting = requests.get(base + "quarantine", headers=_admin(quarantine_server), timeout=10).json()
+    assert {kept, dropped} <= {e["namespace"] for e in waiting["events"]}
+    created = requests.post(base + "namespaces", json={"name": kept, "admins": ["admin"]}, headers=_admin(quarantine_server), timeout=10)
+    assert created.status_code == 201 and created.json()["quarantinedEvents"] == 1
+    changed = requests.patch(base + f"namespaces/{kept}", json={"description": "Team K", "admins": ["admin", "viewer"]}, headers=_admin(quarantine_server), timeout=10)
+    assert changed.json()["admins"] == ["admin", "viewer"] and changed.json()["description"] == "Team K"
+    replayed = requests.post(base + "quarantine/replay", json={"namespace": kept}, headers=_admin(quarantine_server), timeout=10).json()
+    assert replayed == {"replayed": {kept: 1}, "total": 1}
+    assert len(listed_runs(quarantine_server, kept)) == 1
+    discarded = requests.post(base + "quarantine/discard", json={"namespace": dropped}, headers=_admin(quarantine_server), timeout=10)
+    assert discarded.json() == {"discarded": 1}
+    assert requests.post(base + "quarantine/discard", json={}, headers=_admin(quarantine_server), timeout=10).status_code == 422
+    assert requests.post(base + "namespaces", json={"name": kept}, headers=_admin(quarantine_server), timeout=10).status_code == 409

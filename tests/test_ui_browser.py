@@ -95,17 +95,30 @@ def _password(server: AirflowServer, user: str) -> str:
     return json.loads((server.home / "simple_auth_manager_passwords.json.generated").read_text())[user]
 
 
-@pytest.fixture
-def admin_page(ui_server, browser):
+def _logged_in(server: AirflowServer, browser, user: str):
+    """A page after signing in through Airflow's login form."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(ui_server.url)
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(_password(ui_server, "admin"))
+    page.goto(server.url)
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(_password(server, user))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/auth/login" not in url)
+    return context, page
+
+
+@pytest.fixture
+def admin_page(ui_server, browser):
+    context, page = _logged_in(ui_server, browser, "admin")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def viewer_page(ui_server, browser):
+    context, page = _logged_in(ui_server, browser, "viewer")
     yield page
     context.close()
 
@@ -119,7 +132,7 @@ def test_walk_through_the_catalog_in_airflow(ui_server, admin_page):
 
     page = admin_page
     page.get_by_role("button", name="Browse").click()
-    page.get_by_role("menuitem", name="Lineage").click()
+    page.get_by_role("menuitem", name="Lineage", exact=True).click()
     frame = page.frame_locator("iframe")
     expect(frame.get_by_role("heading", name="Lineage catalog")).to_be_visible()
     expect(frame.get_by_test_id("count-Jobs")).not_to_have_text("0")
@@ -203,3 +216,38 @@ def test_who_am_i_tells_admins_from_viewers(ui_server):
 
     assert me("admin") == {"name": "user:admin", "admin": True}
     assert me("viewer") == {"name": "user:viewer", "admin": False}
+
+
+def test_admin_creates_a_token_shown_once_with_ready_to_paste_config(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="Lineage admin").click()
+    frame = page.frame_locator("iframe")
+    expect(frame.get_by_role("heading", name="Lineage admin")).to_be_visible()
+    expect(frame.get_by_text("examples", exact=True)).to_be_visible()
+    frame.get_by_role("tab", name="Tokens").click()
+    frame.get_by_label("Token name", exact=True).fill("browser-made")
+    frame.get_by_role("button", name="Create token").click()
+    expect(frame.get_by_test_id("new-token")).to_be_visible()
+    secret = frame.get_by_test_id("snippet-Token").inner_text().strip()
+    assert secret.startswith("olc_")
+    expect(frame.get_by_test_id("snippet-openlineage.yml")).to_contain_text("endpoint: ol-catalog/api/v1/lineage")
+    expect(frame.get_by_test_id("snippet-openlineage.yml")).to_contain_text(f"apiKey: {secret}")
+    shot(page, "08-admin-new-token")
+    response = requests.post(ui_server.url + "ol-catalog/api/v1/lineage", json=_hostile_events()[0] | {"run": {"runId": str(uuid.uuid4())}}, headers={"Authorization": f"Bearer {secret}"}, timeout=10)
+    assert response.status_code == 201
+    frame.get_by_role("button", name="Done").click()
+    expect(frame.get_by_role("cell", name="browser-made", exact=True)).to_be_visible()
+
+
+def test_admin_page_refuses_a_viewer(ui_server, viewer_page):
+    from playwright.sync_api import expect
+
+    page = viewer_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/admin")
+    expect(page.get_by_role("alert")).to_contain_text("may not administer the catalog")
+    shot(page, "09-admin-refuses-viewer")
+    page.goto(ui_server.url + "ol-catalog/ui/#/search?q=orders")
+    expect(page.get_by_test_id("search-result").first).to_be_visible()

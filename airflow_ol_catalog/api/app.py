@@ -41,7 +41,7 @@ async def _database_unavailable(request: Request, exc: OperationalError) -> JSON
 
 
 def create_app() -> FastAPI:
-    from airflow_ol_catalog.api import catalog, events, health, ingest, ui
+    from airflow_ol_catalog.api import admin, catalog, events, health, ingest, ui
     from airflow_ol_catalog.config import load_settings
 
     app = FastAPI(
@@ -56,6 +56,7 @@ def create_app() -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(events.router)
     app.include_router(catalog.router)
+    app.include_router(admin.router)
     app.include_router(health.router)
     app.include_router(ui.router)
     if os.environ.get(BENCHMARK_ENV) == "1":

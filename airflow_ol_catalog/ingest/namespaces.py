@@ -105,6 +105,18 @@ def create_namespace(
     return get_namespace(conn, name)
 
 
+def update_namespace(conn: Connection, name: str, description: str | None = None, admins: list[str] | None = None) -> Namespace:
+    """Change a namespace's description or admins (Airflow user names); None leaves a value as it is."""
+    values: dict = {}
+    if description is not None:
+        values["description"] = description
+    if admins is not None:
+        values["admins"] = json.dumps(sorted(set(admins)))
+    if values and conn.execute(update(namespace).where(namespace.c.name == name).values(**values)).rowcount == 0:
+        raise NamespaceNotFound(f"namespace {name!r} does not exist")
+    return get_namespace(conn, name)
+
+
 def set_deleted(conn: Connection, name: str, deleted: bool) -> Namespace:
     """Hide a namespace (its later events are quarantined) or restore it."""
     result = conn.execute(

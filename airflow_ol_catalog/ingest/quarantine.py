@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest.namespaces import record_activity
@@ -37,6 +37,16 @@ def list_quarantined(conn: Connection, name: str | None = None, limit: int = 100
         query = query.where(event.c.namespace == name)
     rows = conn.execute(query.order_by(event.c.id).limit(limit).offset(offset))
     return [QuarantinedEvent(*row) for row in rows]
+
+
+def discard_quarantined(conn: Connection, name: str | None = None, event_ids: list[int] | None = None) -> int:
+    """Delete quarantined events (of one namespace, or these ids); returns how many went."""
+    query = delete(event).where(event.c.quarantined.is_(True))
+    if name is not None:
+        query = query.where(event.c.namespace == name)
+    if event_ids is not None:
+        query = query.where(event.c.id.in_(event_ids))
+    return conn.execute(query).rowcount
 
 
 def replay_quarantined(conn: Connection, name: str | None = None) -> Counter:

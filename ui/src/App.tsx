@@ -1,6 +1,7 @@
 import { Box, Flex, Link } from "@chakra-ui/react";
 
 import { SearchBox } from "./components/SearchBox";
+import { AdminPage } from "./pages/AdminPage";
 import { DagPage } from "./pages/DagPage";
 import { DatasetPage } from "./pages/DatasetPage";
 import { GraphPage } from "./pages/GraphPage";
@@ -27,6 +28,8 @@ function Page({ route }: { route: Route }) {
       return <DagPage route={route} />;
     case "task":
       return <TaskInstancePage route={route} />;
+    case "admin":
+      return <AdminPage route={route} />;
     default:
       return <OverviewPage />;
   }

@@ -1,0 +1,159 @@
+"""Catalog administration over HTTP, for the admin pages: tokens, namespaces, quarantine.
+
+Auth: an Airflow login allowed to delete assets (Admin, Op); catalog tokens never may.
+"""
+
+from __future__ import annotations
+
+
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from airflow_ol_catalog.api.auth import AdminAuth, Principal
+from airflow_ol_catalog.ingest import namespaces as registry
+from airflow_ol_catalog.ingest.quarantine import discard_quarantined, list_quarantined, replay_quarantined
+from airflow_ol_catalog.ingest.tokens import Token, TokenError, create_token, list_tokens, revoke_token
+from airflow_ol_catalog.lineage.catalog import iso, namespace_view
+from airflow_ol_catalog.store.engine import read_connection, write_transaction
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+
+def _by(principal: Principal) -> str:
+    return principal.user_name or principal.name
+
+
+# --- tokens ----------------------------------------------------------------------------------------
+
+
+class NewToken(BaseModel):
+    name: str = Field(min_length=1, max_length=250, description="A name that says who sends with it, e.g. `spark-prod`.")
+    namespaces: list[str] | None = Field(None, description="Only these job namespaces; omitted: every namespace.")
+    read: bool = Field(False, description="Also read the catalog's API with it.")
+
+
+def token_view(t: Token) -> dict:
+    return {
+        "name": t.name,
+        "prefix": t.prefix,
+        "namespaces": list(t.namespaces) if t.namespaces is not None else None,
+        "read": t.can_read,
+        "createdAt": iso(t.created_at),
+        "createdBy": t.created_by,
+        "lastUsedAt": iso(t.last_used_at),
+        "revokedAt": iso(t.revoked_at),
+    }
+
+
+@router.get("/tokens", summary="Ingest tokens (admin)")
+async def tokens(_: AdminAuth, includeRevoked: bool = Query(False)) -> dict:
+    with read_connection() as conn:
+        return {"tokens": [token_view(t) for t in list_tokens(conn, includeRevoked)]}
+
+
+@router.post("/tokens", status_code=201, summary="Create an ingest token; its secret is in this answer only (admin)")
+async def new_token(body: NewToken, principal: AdminAuth) -> dict:
+    try:
+        with write_transaction() as conn:
+            created, secret = create_token(conn, body.name.strip(), _by(principal), body.namespaces, body.read)
+    except TokenError as exc:
+        raise HTTPException(409 if "exists" in str(exc) else 422, f"name: {exc}") from None
+    return {"token": token_view(created), "secret": secret}
+
+
+@router.post("/tokens/{name:path}/revoke", summary="Revoke an ingest token (admin)")
+async def revoke(name: str, _: AdminAuth) -> dict:
+    try:
+        with write_transaction() as conn:
+            return token_view(revoke_token(conn, name))
+    except TokenError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+# --- namespaces ------------------------------------------------------------------------------------
+
+
+class NewNamespace(BaseModel):
+    name: str = Field(min_length=1, max_length=1024)
+    description: str = Field("", max_length=10_000)
+    admins: list[str] = Field(default_factory=list, description="Airflow user names")
+
+
+class NamespaceChange(BaseModel):
+    description: str | None = Field(None, max_length=10_000)
+    admins: list[str] | None = None
+
+
+def _admin_view(ns: registry.Namespace) -> dict:
+    return {**namespace_view(ns), "deletedAt": iso(ns.deleted_at), "quarantinedEvents": ns.quarantined_count}
+
+
+@router.get("/namespaces", summary="Namespaces, deleted ones too, with quarantined counts (admin)")
+async def all_namespaces(_: AdminAuth, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+    with read_connection() as conn:
+        items, total = registry.list_namespaces(conn, limit, offset, include_deleted=True)
+        for ns in items:
+            ns.quarantined_count = registry.count_quarantined(conn, ns.name)
+        return {"namespaces": [_admin_view(ns) for ns in items], "totalCount": total}
+
+
+@router.post("/namespaces", status_code=201, summary="Create a namespace (admin)")
+async def create(body: NewNamespace, principal: AdminAuth) -> dict:
+    if not body.name.strip() or "\x00" in body.name:
+        raise HTTPException(422, "name: a namespace needs a name without NUL characters")
+    try:
+        with write_transaction() as conn:
+            return _admin_view(registry.create_namespace(conn, body.name, _by(principal), body.description, body.admins))
+    except registry.NamespaceExists as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.patch("/namespaces/{name:path}", summary="Change a namespace's description or admins (admin)")
+async def change(name: str, body: NamespaceChange, _: AdminAuth) -> dict:
+    try:
+        with write_transaction() as conn:
+            return _admin_view(registry.update_namespace(conn, name, body.description, body.admins))
+    except registry.NamespaceNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+# --- quarantine ------------------------------------------------------------------------------------
+
+
+class QuarantineAction(BaseModel):
+    namespace: str | None = Field(None, description="Only this namespace's events.")
+    eventIds: list[int] | None = Field(None, description="Only these events (discard only).")
+
+
+def _quarantined_view(q) -> dict:
+    return {
+        "eventId": q.event_id, "namespace": q.namespace, "receivedAt": iso(q.received_at), "kind": q.kind,
+        "eventType": q.event_type, "jobName": q.job_name, "runId": q.run_id,
+    }
+
+
+@router.get("/quarantine", summary="Quarantined events: their namespace does not exist or is deleted (admin)")
+async def quarantine(_: AdminAuth, namespace: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+    with read_connection() as conn:
+        items = list_quarantined(conn, namespace, limit, offset)
+        total = registry.count_quarantined(conn, namespace)
+    return {"events": [_quarantined_view(q) for q in items], "totalCount": total}
+
+
+@router.post("/quarantine/replay", summary="Move quarantined events whose namespace now exists into the catalog (admin)")
+async def replay(body: QuarantineAction, _: AdminAuth) -> dict:
+    with write_transaction() as conn:
+        replayed = replay_quarantined(conn, body.namespace)
+    return {"replayed": dict(replayed), "total": sum(replayed.values())}
+
+
+@router.post("/quarantine/discard", summary="Delete quarantined events (admin)")
+async def discard(body: QuarantineAction, _: AdminAuth) -> dict:
+    if body.namespace is None and body.eventIds is None:
+        raise HTTPException(422, "namespace or eventIds: say which quarantined events to discard")
+    with write_transaction() as conn:
+        return {"discarded": discard_quarantined(conn, body.namespace, body.eventIds)}
+
+
+

@@ -1,0 +1,311 @@
+// Catalog administration: namespaces, ingest tokens, quarantined events. The API refuses
+// anyone who may not delete assets, and this page says so.
+import { Badge, Box, Button, Code, Flex, Heading, Input, Tabs, Text } from "@chakra-ui/react";
+import { useState } from "react";
+
+import { seg } from "../api";
+import { DataTable, Loading, Muted, Problem, Section } from "../components/Common";
+import { when } from "../format";
+import { sendJson } from "../postJson";
+import { href, navigate, type Route } from "../route";
+import { useApi } from "../useApi";
+
+interface AdminNamespace {
+  name: string;
+  description: string | null;
+  admins: string[];
+  integrations: string[];
+  eventCount: number;
+  lastEventAt: string | null;
+  deletedAt: string | null;
+  quarantinedEvents: number;
+}
+
+interface TokenView {
+  name: string;
+  prefix: string;
+  namespaces: string[] | null;
+  read: boolean;
+  createdAt: string;
+  createdBy: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+interface Quarantined {
+  eventId: number;
+  namespace: string;
+  receivedAt: string;
+  kind: string;
+  eventType: string | null;
+  jobName: string | null;
+  runId: string | null;
+}
+
+const list = (text: string): string[] =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function useAction(done: () => void) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      done();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { error, busy, run };
+}
+
+function Namespaces() {
+  const found = useApi<{ namespaces: AdminNamespace[] }>("admin/namespaces", { limit: 1000 });
+  const action = useAction(found.reload);
+  const [name, setName] = useState("");
+  const [admins, setAdmins] = useState("");
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="namespaces" />;
+  return (
+    <Box>
+      <Section title="Create a namespace">
+        <Flex gap={2} wrap="wrap">
+          <Input size="sm" w="20rem" placeholder="Name" aria-label="New namespace name" value={name} onChange={(e) => setName(e.target.value)} />
+          <Input size="sm" w="20rem" placeholder="Admins (Airflow users, comma-separated)" aria-label="New namespace admins" value={admins} onChange={(e) => setAdmins(e.target.value)} />
+          <Button size="sm" loading={action.busy} onClick={() => action.run(() => sendJson("POST", "admin/namespaces", { name, admins: list(admins) }).then(() => (setName(""), setAdmins(""))))}>
+            Create
+          </Button>
+        </Flex>
+      </Section>
+      {action.error && <Problem message={action.error} />}
+      <DataTable
+        rows={found.data.namespaces}
+        rowKey={(n) => n.name}
+        empty="No namespaces yet."
+        columns={[
+          { header: "Namespace", cell: (n) => (n.deletedAt ? <Text color="fg.muted">{n.name} (deleted)</Text> : n.name) },
+          {
+            header: "Admins",
+            cell: (n) => (
+              <Input
+                size="xs"
+                aria-label={`Admins of ${n.name}`}
+                defaultValue={n.admins.join(", ")}
+                onBlur={(e) => e.target.value !== n.admins.join(", ") && action.run(() => sendJson("PATCH", `admin/namespaces/${seg(n.name)}`, { admins: list(e.target.value) }))}
+              />
+            ),
+          },
+          { header: "Integrations", cell: (n) => n.integrations.join(", ") || "—" },
+          { header: "Events", cell: (n) => n.eventCount.toLocaleString() },
+          { header: "Quarantined", cell: (n) => n.quarantinedEvents },
+          { header: "Last event", cell: (n) => when(n.lastEventAt) },
+          {
+            header: "",
+            cell: (n) =>
+              n.deletedAt ? (
+                <Button size="xs" variant="outline" onClick={() => action.run(() => sendJson("POST", `namespaces/${seg(n.name)}/restore`, {}))}>
+                  Restore
+                </Button>
+              ) : (
+                <Button
+                  size="xs"
+                  variant="outline"
+                  colorPalette="red"
+                  onClick={() => window.confirm(`Delete namespace ${n.name}? Its jobs leave the catalog until it is restored.`) && action.run(() => fetch(`../api/v1/namespaces/${seg(n.name)}`, { method: "DELETE", credentials: "same-origin" }))}
+                >
+                  Delete
+                </Button>
+              ),
+          },
+        ]}
+      />
+    </Box>
+  );
+}
+
+function baseUrl(): string {
+  const at = window.location.href.indexOf("/ol-catalog/ui/");
+  return at >= 0 ? window.location.href.slice(0, at + 1) : `${window.location.origin}/`;
+}
+
+export function snippets(secret: string): { openlineageYml: string; airflowTransport: string } {
+  const url = baseUrl();
+  return {
+    openlineageYml: `transport:\n  type: http\n  url: ${url}\n  endpoint: ol-catalog/api/v1/lineage\n  compression: gzip\n  auth:\n    type: api_key\n    apiKey: ${secret}\n`,
+    airflowTransport: `[openlineage]\ntransport = ${JSON.stringify({ type: "http", url, endpoint: "ol-catalog/api/v1/lineage", compression: "gzip", auth: { type: "api_key", apiKey: secret } })}\n`,
+  };
+}
+
+function Copyable({ label, text }: { label: string; text: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <Box mb={3}>
+      <Flex align="center" gap={2} mb={1}>
+        <Text fontWeight="semibold">{label}</Text>
+        <Button size="xs" variant="outline" onClick={() => navigator.clipboard.writeText(text).then(() => setCopied(true))}>
+          {copied ? "Copied" : "Copy"}
+        </Button>
+      </Flex>
+      <Code as="pre" display="block" p={2} whiteSpace="pre-wrap" wordBreak="break-all" fontSize="xs" data-testid={`snippet-${label}`}>
+        {text}
+      </Code>
+    </Box>
+  );
+}
+
+function Tokens() {
+  const found = useApi<{ tokens: TokenView[] }>("admin/tokens", { includeRevoked: true });
+  const action = useAction(found.reload);
+  const [name, setName] = useState("");
+  const [namespaces, setNamespaces] = useState("");
+  const [read, setRead] = useState(false);
+  const [secret, setSecret] = useState<string | null>(null);
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="tokens" />;
+  const create = () =>
+    action.run(async () => {
+      const body = await sendJson<{ secret: string }>("POST", "admin/tokens", { name, namespaces: namespaces ? list(namespaces) : null, read });
+      setSecret(body.secret);
+      setName("");
+      setNamespaces("");
+    });
+  const shown = secret ? snippets(secret) : null;
+  return (
+    <Box>
+      <Section title="Create an ingest token">
+        <Flex gap={2} wrap="wrap" align="center">
+          <Input size="sm" w="16rem" placeholder="Name, e.g. spark-prod" aria-label="Token name" value={name} onChange={(e) => setName(e.target.value)} />
+          <Input size="sm" w="20rem" placeholder="Only namespaces (comma-separated; empty: all)" aria-label="Token namespaces" value={namespaces} onChange={(e) => setNamespaces(e.target.value)} />
+          <Flex as="label" align="center" gap={1}>
+            <input type="checkbox" checked={read} onChange={(e) => setRead(e.target.checked)} aria-label="May read the catalog" /> May read the catalog
+          </Flex>
+          <Button size="sm" loading={action.busy} onClick={create}>
+            Create token
+          </Button>
+        </Flex>
+      </Section>
+      {action.error && <Problem message={action.error} />}
+      {secret && shown && (
+        <Box borderWidth="1px" borderColor="border.warning" bg="bg.warning" p={3} rounded="md" mb={4} data-testid="new-token">
+          <Text mb={2}>This is the only time the token is shown: copy it now.</Text>
+          <Copyable label="Token" text={secret} />
+          <Copyable label="openlineage.yml" text={shown.openlineageYml} />
+          <Copyable label="Airflow" text={shown.airflowTransport} />
+          <Button size="xs" onClick={() => setSecret(null)}>
+            Done
+          </Button>
+        </Box>
+      )}
+      <DataTable
+        rows={found.data.tokens}
+        rowKey={(t) => t.name}
+        empty="No tokens yet."
+        columns={[
+          { header: "Name", cell: (t) => t.name },
+          { header: "Prefix", cell: (t) => <Code>{t.prefix}…</Code> },
+          { header: "Namespaces", cell: (t) => (t.namespaces ? t.namespaces.join(", ") : "all") },
+          { header: "Read", cell: (t) => (t.read ? "yes" : "no") },
+          { header: "Created", cell: (t) => `${when(t.createdAt)} by ${t.createdBy}` },
+          { header: "Last used", cell: (t) => when(t.lastUsedAt) },
+          {
+            header: "",
+            cell: (t) =>
+              t.revokedAt ? (
+                <Badge>revoked {when(t.revokedAt)}</Badge>
+              ) : (
+                <Button size="xs" variant="outline" colorPalette="red" onClick={() => window.confirm(`Revoke token ${t.name}?`) && action.run(() => sendJson("POST", `admin/tokens/${seg(t.name)}/revoke`, {}))}>
+                  Revoke
+                </Button>
+              ),
+          },
+        ]}
+      />
+    </Box>
+  );
+}
+
+function Quarantine() {
+  const found = useApi<{ events: Quarantined[]; totalCount: number }>("admin/quarantine", { limit: 200 });
+  const action = useAction(found.reload);
+  const [result, setResult] = useState<string | null>(null);
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="quarantined events" />;
+  const namespaces = [...new Set(found.data.events.map((e) => e.namespace))];
+  return (
+    <Box>
+      <Text mb={3}>
+        {found.data.totalCount} events are quarantined: their namespace does not exist or is deleted. Create or restore the namespace, then replay them.
+      </Text>
+      {action.error && <Problem message={action.error} />}
+      {result && <Text mb={2}>{result}</Text>}
+      {namespaces.map((ns) => (
+        <Flex key={ns} gap={2} align="center" mb={2}>
+          <Text minW="16rem">{ns}</Text>
+          <Button size="xs" onClick={() => action.run(() => sendJson<{ total: number }>("POST", "admin/quarantine/replay", { namespace: ns }).then((b) => setResult(`${b.total} events replayed.`)))}>
+            Replay
+          </Button>
+          <Button
+            size="xs"
+            variant="outline"
+            colorPalette="red"
+            onClick={() => window.confirm(`Discard the quarantined events of ${ns}?`) && action.run(() => sendJson<{ discarded: number }>("POST", "admin/quarantine/discard", { namespace: ns }).then((b) => setResult(`${b.discarded} events discarded.`)))}
+          >
+            Discard
+          </Button>
+        </Flex>
+      ))}
+      <DataTable
+        rows={found.data.events}
+        rowKey={(e) => String(e.eventId)}
+        empty="Nothing is quarantined."
+        columns={[
+          { header: "Event", cell: (e) => e.eventId },
+          { header: "Namespace", cell: (e) => e.namespace },
+          { header: "Received", cell: (e) => when(e.receivedAt) },
+          { header: "Kind", cell: (e) => [e.kind, e.eventType].filter(Boolean).join(" ") },
+          { header: "Job", cell: (e) => e.jobName ?? "—" },
+          { header: "Run", cell: (e) => e.runId ?? "—" },
+        ]}
+      />
+    </Box>
+  );
+}
+
+export function AdminPage({ route }: { route: Route }) {
+  const me = useApi<{ name: string; admin: boolean }>("me");
+  const tab = route.params.get("tab") ?? "namespaces";
+  if (me.error) return <Problem message={me.error} />;
+  if (!me.data) return <Loading what="your permissions" />;
+  if (!me.data.admin) return <Problem message={`${me.data.name} may not administer the catalog: it takes an Airflow user who may delete assets.`} />;
+  return (
+    <Box>
+      <Heading size="lg" mb={3}>
+        Lineage admin
+      </Heading>
+      <Tabs.Root value={tab} onValueChange={(e) => navigate(href("admin", { tab: e.value }), true)} lazyMount unmountOnExit>
+        <Tabs.List>
+          <Tabs.Trigger value="namespaces">Namespaces</Tabs.Trigger>
+          <Tabs.Trigger value="tokens">Tokens</Tabs.Trigger>
+          <Tabs.Trigger value="quarantine">Quarantine</Tabs.Trigger>
+        </Tabs.List>
+        <Tabs.Content value="namespaces">
+          <Namespaces />
+        </Tabs.Content>
+        <Tabs.Content value="tokens">
+          <Tokens />
+        </Tabs.Content>
+        <Tabs.Content value="quarantine">
+          <Quarantine />
+        </Tabs.Content>
+      </Tabs.Root>
+      <Muted>Signed in as {me.data.name}.</Muted>
+    </Box>
+  );
+}
