@@ -1,0 +1,95 @@
+"""The catalog under FabAuthManager (the Flask-AppBuilder auth manager most production installs use).
+
+Roles map to the catalog's permissions through assets: Viewer reads, Op and Admin also send
+events and administer. Checked over HTTP and in the browser, through FAB's own login form.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from servers import AirflowServer
+from test_ingest_http import LINEAGE, fresh_event
+from test_ui_browser import SHOTS, browser  # noqa: F401  (browser is a fixture)
+
+pytestmark = pytest.mark.integration
+
+FAB = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+USERS = {"admin": "Admin", "operator": "Op", "viewer": "Viewer"}
+
+
+@pytest.fixture(scope="module")
+def fab_server():
+    server = AirflowServer(
+        extra_env={
+            "AIRFLOW__CORE__AUTH_MANAGER": FAB,
+            "AIRFLOW__API_AUTH__JWT_SECRET": "test-jwt-secret-for-fab-only",
+            "AIRFLOW__API__SECRET_KEY": "test-secret-key-for-fab-only",
+            "AIRFLOW__FAB__AUTH_RATE_LIMITED": "False",  # the browser logs in more than 5 times in 40 s
+        }
+    )
+    server.env["AIRFLOW__API__BASE_URL"] = server.url.rstrip("/")
+    try:
+        server.start()
+        for user, role in USERS.items():
+            server.cli("users", "create", "--username", user, "--password", f"{user}-pw", "--role", role,
+                       "--firstname", user, "--lastname", "Test", "--email", f"{user}@example.com")
+        yield server
+    finally:
+        server.cleanup()
+
+
+def fab_jwt(server: AirflowServer, user: str) -> str:
+    response = requests.post(server.url + "auth/token", json={"username": user, "password": f"{user}-pw"}, timeout=10)
+    assert response.status_code in (200, 201), response.text
+    return response.json()["access_token"]
+
+
+def test_roles_map_to_read_send_and_administer(fab_server):
+    def call(user, method, path, **kwargs):
+        headers = {"Authorization": f"Bearer {fab_jwt(fab_server, user)}"} if user else {}
+        return requests.request(method, fab_server.url + path, headers=headers, timeout=10, **kwargs).status_code
+
+    assert call("viewer", "GET", "ol-catalog/api/v1/namespaces") == 200
+    assert call("viewer", "GET", "ol-catalog/ui/") == 200
+    assert call("viewer", "POST", LINEAGE, json=fresh_event()) == 403
+    assert call("viewer", "GET", "ol-catalog/api/v1/admin/tokens") == 403
+    assert call("operator", "POST", LINEAGE, json=fresh_event()) == 201
+    assert call("admin", "POST", LINEAGE, json=fresh_event()) == 201
+    assert call("admin", "GET", "ol-catalog/api/v1/admin/tokens") == 200
+    assert call(None, "GET", "ol-catalog/api/v1/namespaces") == 401
+    assert call(None, "GET", "ol-catalog/ui/") == 401
+
+
+def _fab_login(server: AirflowServer, browser, user: str):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(server.url + "auth/login/")
+    page.locator("#username").fill(user)
+    page.locator("#password").fill(f"{user}-pw")
+    page.locator("input[type=submit]").click()
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+    return context, page
+
+
+def test_admin_browses_the_catalog_and_a_viewer_is_refused_admin(fab_server, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    context, page = _fab_login(fab_server, browser, "admin")
+    try:
+        page.get_by_role("button", name="Browse").click()
+        page.get_by_role("menuitem", name="Lineage", exact=True).click()
+        expect(page.frame_locator("iframe").get_by_role("heading", name="Lineage catalog")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "10-fab-admin-overview.png"))
+    finally:
+        context.close()
+    context, page = _fab_login(fab_server, browser, "viewer")
+    try:
+        page.goto(fab_server.url + "ol-catalog/ui/#/admin")
+        expect(page.get_by_role("alert")).to_contain_text("may not administer the catalog")
+        page.goto(fab_server.url + "ol-catalog/ui/")
+        expect(page.get_by_role("heading", name="Lineage catalog")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "11-fab-viewer-overview.png"))
+    finally:
+        context.close()
