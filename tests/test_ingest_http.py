@@ -372,3 +372,23 @@ def test_namespace_cli_shows_counts_and_integrations(client):
     shown = client.server.cli("ol-catalog", "namespaces", "show", namespace).stdout
     assert "events:        1 (quarantined: 0)" in shown and "integrations:  AIRFLOW" in shown
     assert namespace in client.server.cli("ol-catalog", "namespaces", "list").stdout
+
+
+def test_refused_requests_are_logged_for_admins_and_counted_in_stats(client):
+    marker = "refusal-" + uuid.uuid4().hex[:8]
+    assert client.post('{"truncated": ', path=LINEAGE + "?" + marker).status_code == 400
+    batch = client.send([fresh_event(), {"eventTime": marker}], path=LINEAGE + "/batch")
+    assert batch.status_code == 207
+    admin = client.server.jwt("admin")
+    deadline = time.monotonic() + 15
+    while True:  # the log is written about once a second
+        logged = client.get("ol-catalog/api/v1/admin/refusals", token=admin, limit=50).json()["refusals"]
+        mine = [r for r in logged if r["caller"] == "token:tests" and (r["status"] == 400 or r["detail"].startswith("batch event 1: "))]
+        if len(mine) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert {(r["status"], r["reason"]) for r in mine} >= {(400, "unreadable body"), (422, "invalid event")}
+    assert all(r["path"].startswith("/ol-catalog/api/v1/lineage") and r["remote"] == "127.0.0.1" for r in mine)
+    stats = client.get("ol-catalog/api/v1/stats").json()
+    assert stats["refusedByReason"]["unreadable body"] >= 1
+    assert client.get("ol-catalog/api/v1/admin/refusals", token=client.server.jwt("viewer")).status_code == 403

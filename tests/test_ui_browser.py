@@ -222,6 +222,8 @@ def test_admin_creates_a_token_shown_once_with_ready_to_paste_config(ui_server, 
     from playwright.sync_api import expect
 
     page = admin_page
+    refused = requests.post(ui_server.url + "ol-catalog/api/v1/lineage", data=b"{not json", headers={"Authorization": f"Bearer {ui_server.token}", "Content-Type": "application/json"}, timeout=10)
+    assert refused.status_code == 400
     page.get_by_role("button", name="Browse").click()
     page.get_by_role("menuitem", name="Lineage admin").click()
     frame = page.frame_locator("iframe")
@@ -240,6 +242,10 @@ def test_admin_creates_a_token_shown_once_with_ready_to_paste_config(ui_server, 
     assert response.status_code == 201
     frame.get_by_role("button", name="Done").click()
     expect(frame.get_by_role("cell", name="browser-made", exact=True)).to_be_visible()
+    frame.get_by_role("tab", name="Refused requests").click()
+    expect(frame.get_by_role("cell", name="unreadable body").first).to_be_visible()
+    expect(frame.get_by_role("cell", name="token:tests").first).to_be_visible()
+    shot(page, "09-admin-refused-requests")
 
 
 def test_admin_page_refuses_a_viewer(ui_server, viewer_page):
@@ -248,6 +254,6 @@ def test_admin_page_refuses_a_viewer(ui_server, viewer_page):
     page = viewer_page
     page.goto(ui_server.url + "ol-catalog/ui/#/admin")
     expect(page.get_by_role("alert")).to_contain_text("may not administer the catalog")
-    shot(page, "09-admin-refuses-viewer")
+    shot(page, "10-admin-refuses-viewer")
     page.goto(ui_server.url + "ol-catalog/ui/#/search?q=orders")
     expect(page.get_by_test_id("search-result").first).to_be_visible()

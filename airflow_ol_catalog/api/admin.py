@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from airflow_ol_catalog.api.auth import AdminAuth, Principal
 from airflow_ol_catalog.ingest import namespaces as registry
 from airflow_ol_catalog.ingest.quarantine import discard_quarantined, list_quarantined, replay_quarantined
+from airflow_ol_catalog.ingest.refusals import list_refusals
 from airflow_ol_catalog.ingest.tokens import Token, TokenError, create_token, list_tokens, revoke_token
 from airflow_ol_catalog.lineage.catalog import iso, namespace_view
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
@@ -156,4 +157,17 @@ async def discard(body: QuarantineAction, _: AdminAuth) -> dict:
         return {"discarded": discard_quarantined(conn, body.namespace, body.eventIds)}
 
 
+# --- refused requests ------------------------------------------------------------------------------
 
+
+@router.get("/refusals", summary="Refused requests to the ingestion endpoints, newest first (admin)")
+async def refusals(_: AdminAuth, reason: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+    with read_connection() as conn:
+        rows, total = list_refusals(conn, limit, offset, reason)
+    return {
+        "refusals": [
+            {"at": iso(r.at), "status": r.status, "reason": r.reason, "detail": r.detail, "path": r.path, "caller": r.caller, "remote": r.remote}
+            for r in rows
+        ],
+        "totalCount": total,
+    }

@@ -17,8 +17,18 @@ log = logging.getLogger(__name__)
 BENCHMARK_ENV = "OL_CATALOG_BENCHMARK_ROUTES"
 
 
+def is_ingest_request(request: Request) -> bool:
+    route = request.scope.get("route")
+    return route is not None and "ingest" in getattr(route, "tags", ())
+
+
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     body = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
+    if is_ingest_request(request):
+        from airflow_ol_catalog.ingest.refusals import refusal_log
+
+        caller = getattr(request.state, "caller", None)
+        refusal_log.record(exc.status_code, str(body.get("detail", "")), request.url.path, caller, request.client.host if request.client else None)
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -106,10 +106,12 @@ async def _principal(request: Request, token_allowed, method: str, purpose: str)
         token = await token_cache.verify(credential)
         if token is None:
             raise _unauthorized("unknown or revoked catalog token")
+        request.state.caller = f"token:{token.name}"
         if not token_allowed(token):
             raise HTTPException(403, f"token {token.name!r} is not allowed to {purpose}")
         return Principal(token=token)
     user = await _airflow_user(credential)
+    request.state.caller = f"user:{user.get_name()}"
     if not _asset_access(user, method):
         raise HTTPException(403, f"Airflow user {user.get_name()!r} may not {purpose} (needs {method} on assets)")
     return Principal(user_name=user.get_name())

@@ -13,6 +13,7 @@ from airflow_ol_catalog.api.schemas import BatchResult, ErrorBody, EventReceipt
 from airflow_ol_catalog.config import CatalogSettings
 from airflow_ol_catalog.events import BodyError, EventInvalid, Problem, validate_event
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission
+from airflow_ol_catalog.ingest.refusals import refusal_log
 from airflow_ol_catalog.ingest.writer import CatalogUnavailable, get_writer
 from airflow_ol_catalog.store.engine import get_engine
 
@@ -117,6 +118,8 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
         elif outcome.duplicate:
             duplicates += 1
     failed.sort(key=lambda item: item["index"])
+    for item in failed:
+        refusal_log.record(422, f"batch event {item['index']}: {item['reason']}", request.url.path, principal.name, request.client.host if request.client else None)
     successful = len(payload) - len(failed)
     status = "success" if not failed else "partial_success" if successful else "failure"
     body = BatchResult.model_validate(

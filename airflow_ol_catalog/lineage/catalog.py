@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.ingest.namespaces import Namespace
+from airflow_ol_catalog.ingest.refusals import refusals_by_reason
 from airflow_ol_catalog.ingest.symlinks import holder_of
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, event, facet, job, namespace, run
@@ -379,6 +380,7 @@ def stats(conn: Connection, days: int) -> dict:
         "datasets": conn.execute(select(func.count()).select_from(dataset).where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))).scalar_one(),
         "runsByState": {RUN_STATES.get(state, "NEW"): count for state, count in runs_by_state},
         "eventsPerDay": [{"day": str(d)[:10], "events": n} for d, n in per_day],
+        "refusedByReason": refusals_by_reason(conn, since),
         "eventsPerNamespace": [
             {"namespace": r.name, "events": r.event_count, "lastEventAt": iso(r.last_event_at)}
             for r in conn.execute(select(namespace).where(namespace.c.deleted_at.is_(None)).order_by(namespace.c.event_count.desc()))

@@ -89,6 +89,22 @@ token = Table(
     Column("revoked_at", UTCDateTime),
 )
 
+# Requests to the ingestion endpoints that were refused (4xx, 503): for the admin log and the
+# overview's ingestion health. Kept for REFUSAL_RETENTION_DAYS (ingest/refusals).
+refusal = Table(
+    "ol_catalog_refusal",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False),  # the answer's message, cut to 500 characters
+    Column("path", String(250), nullable=False),
+    Column("caller", String(250)),  # token:NAME or user:NAME when known
+    Column("remote", String(64)),
+    Index(None, "at"),
+)
+
 event = Table(
     "ol_catalog_event",
     metadata,

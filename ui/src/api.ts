@@ -153,6 +153,7 @@ export interface Stats {
   runsByState: Record<string, number>;
   eventsPerDay: { day: string; events: number }[];
   eventsPerNamespace: { namespace: string; events: number; lastEventAt: string | null }[];
+  refusedByReason: Record<string, number>;
 }
 
 export interface RawEvent {

@@ -4,7 +4,7 @@ import { Badge, Box, Button, Code, Flex, Heading, Input, Tabs, Text } from "@cha
 import { useState } from "react";
 
 import { seg } from "../api";
-import { DataTable, Loading, Muted, Problem, Section } from "../components/Common";
+import { DataTable, Loading, Muted, Pager, Problem, Section } from "../components/Common";
 import { when } from "../format";
 import { sendJson } from "../postJson";
 import { href, navigate, type Route } from "../route";
@@ -278,6 +278,45 @@ function Quarantine() {
   );
 }
 
+interface RefusalView {
+  at: string;
+  status: number;
+  reason: string;
+  detail: string;
+  path: string;
+  caller: string | null;
+  remote: string | null;
+}
+
+function Refusals({ reason }: { reason: string | null }) {
+  const [offset, setOffset] = useState(0);
+  const limit = 100;
+  const found = useApi<{ refusals: RefusalView[]; totalCount: number }>("admin/refusals", { reason, limit, offset });
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="refused requests" />;
+  return (
+    <Box>
+      <Text mb={3}>
+        {found.data.totalCount} refused requests{reason ? ` (${reason})` : ""} in the last 30 days.
+      </Text>
+      <DataTable
+        rows={found.data.refusals}
+        rowKey={(r) => `${r.at}-${r.detail}-${r.path}`}
+        empty="No refused requests."
+        columns={[
+          { header: "When", cell: (r) => when(r.at) },
+          { header: "Status", cell: (r) => <Badge colorPalette={r.status >= 500 ? "orange" : "red"}>{r.status}</Badge> },
+          { header: "Reason", cell: (r) => r.reason },
+          { header: "Message", cell: (r) => <Text fontSize="xs">{r.detail}</Text> },
+          { header: "Caller", cell: (r) => r.caller ?? "—" },
+          { header: "From", cell: (r) => r.remote ?? "—" },
+        ]}
+      />
+      <Pager offset={offset} limit={limit} total={found.data.totalCount} onChange={setOffset} />
+    </Box>
+  );
+}
+
 export function AdminPage({ route }: { route: Route }) {
   const me = useApi<{ name: string; admin: boolean }>("me");
   const tab = route.params.get("tab") ?? "namespaces";
@@ -294,6 +333,7 @@ export function AdminPage({ route }: { route: Route }) {
           <Tabs.Trigger value="namespaces">Namespaces</Tabs.Trigger>
           <Tabs.Trigger value="tokens">Tokens</Tabs.Trigger>
           <Tabs.Trigger value="quarantine">Quarantine</Tabs.Trigger>
+          <Tabs.Trigger value="refusals">Refused requests</Tabs.Trigger>
         </Tabs.List>
         <Tabs.Content value="namespaces">
           <Namespaces />
@@ -303,6 +343,9 @@ export function AdminPage({ route }: { route: Route }) {
         </Tabs.Content>
         <Tabs.Content value="quarantine">
           <Quarantine />
+        </Tabs.Content>
+        <Tabs.Content value="refusals">
+          <Refusals reason={route.params.get("reason")} />
         </Tabs.Content>
       </Tabs.Root>
       <Muted>Signed in as {me.data.name}.</Muted>

@@ -43,7 +43,7 @@ export function OverviewPage() {
         <Count label="Jobs" value={s.jobs} link={href("search", { type: "job" })} />
         <Count label="Datasets" value={s.datasets} link={href("search", { type: "dataset" })} />
         <Count label="Namespaces" value={namespaces.data?.namespaces.length ?? 0} />
-        <Count label="Quarantined events" value={s.quarantinedEvents} />
+        <Count label="Quarantined events" value={s.quarantinedEvents} link={href("admin", { tab: "quarantine" })} />
       </SimpleGrid>
       <SimpleGrid columns={{ base: 1, lg: 2 }} gap={6}>
         <Section title="Events per day (30 days)">
@@ -60,6 +60,19 @@ export function OverviewPage() {
           </Flex>
         </Section>
       </SimpleGrid>
+      <Section title="Ingestion health (30 days)">
+        <Flex gap={6} wrap="wrap" data-testid="ingestion-health">
+          <Text>
+            Quarantined events: <Link href={href("admin", { tab: "quarantine" })}>{s.quarantinedEvents.toLocaleString()}</Link>
+          </Text>
+          {Object.entries(s.refusedByReason).map(([reason, count]) => (
+            <Text key={reason}>
+              Refused, {reason}: <Link href={href("admin", { tab: "refusals", reason })}>{count.toLocaleString()}</Link>
+            </Text>
+          ))}
+          {Object.keys(s.refusedByReason).length === 0 && <Muted>No refused requests.</Muted>}
+        </Flex>
+      </Section>
       <Section title="Namespaces">
         {namespaces.error && <Problem message={namespaces.error} />}
         {namespaces.data && (
