@@ -81,7 +81,7 @@ def test_admin_browses_the_catalog_and_a_viewer_is_refused_admin(fab_server, bro
         page.get_by_role("button", name="Browse").click()
         page.get_by_role("menuitem", name="Lineage", exact=True).click()
         expect(page.frame_locator("iframe").get_by_role("heading", name="Lineage catalog")).to_be_visible()
-        page.screenshot(path=str(SHOTS / "11-fab-admin-overview.png"))
+        page.screenshot(path=str(SHOTS / "12-fab-admin-overview.png"))
     finally:
         context.close()
     context, page = _fab_login(fab_server, browser, "viewer")
@@ -90,6 +90,6 @@ def test_admin_browses_the_catalog_and_a_viewer_is_refused_admin(fab_server, bro
         expect(page.get_by_role("alert")).to_contain_text("may not administer the catalog")
         page.goto(fab_server.url + "ol-catalog/ui/")
         expect(page.get_by_role("heading", name="Lineage catalog")).to_be_visible()
-        page.screenshot(path=str(SHOTS / "12-fab-viewer-overview.png"))
+        page.screenshot(path=str(SHOTS / "13-fab-viewer-overview.png"))
     finally:
         context.close()

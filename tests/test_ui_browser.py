@@ -257,3 +257,21 @@ def test_admin_page_refuses_a_viewer(ui_server, viewer_page):
     shot(page, "10-admin-refuses-viewer")
     page.goto(ui_server.url + "ol-catalog/ui/#/search?q=orders")
     expect(page.get_by_test_id("search-result").first).to_be_visible()
+
+
+def test_pages_follow_airflows_dark_mode(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.evaluate("localStorage.setItem('theme', 'dark')")
+    page.goto(ui_server.url + "plugin/lineage")
+    expect(page.locator("html")).to_have_class("dark")
+    frame = page.frame_locator("iframe")
+    expect(frame.get_by_role("heading", name="Lineage catalog")).to_be_visible()
+    expect(frame.locator("html")).to_have_class("dark")
+    background = frame.locator("body > div > div").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    # Airflow's own dark background (its theme's colours are adopted), in whatever notation.
+    values = background[background.index("(") + 1 : background.index(")")].replace(",", " ").split()
+    dark = float(values[0]) < 0.5 if background.startswith("oklch") else sum(float(v) for v in values[:3]) < 200
+    assert dark, background
+    shot(page, "11-dark-mode")

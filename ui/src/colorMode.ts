@@ -21,11 +21,23 @@ export function currentMode(): Mode {
   return window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
 }
 
+/** Airflow's own colours and fonts (its theme may be customised): copied from its Chakra variables. */
+function adoptAirflowTheme(root: HTMLElement): void {
+  const parent = parentDocument();
+  if (!parent?.defaultView) return;
+  const style = parent.defaultView.getComputedStyle(parent.documentElement);
+  for (let i = 0; i < style.length; i++) {
+    const name = style[i];
+    if (name.startsWith("--chakra-colors-") || name.startsWith("--chakra-fonts-")) root.style.setProperty(name, style.getPropertyValue(name));
+  }
+}
+
 function apply(mode: Mode): void {
   const root = document.documentElement;
   root.classList.toggle("dark", mode === "dark");
   root.classList.toggle("light", mode === "light");
   root.style.colorScheme = mode;
+  adoptAirflowTheme(root);
 }
 
 export function followAirflowColorMode(): void {
