@@ -272,3 +272,24 @@ def test_symlinked_path_and_table_are_one_dataset_under_either_name(client):
         f"job:{namespace}:sales_reports.daily_revenue",
     }
     assert not any(n["id"].startswith("dataset:s3://acme-lake:warehouse/sales.db/orders_clean") for n in graph)
+
+
+def test_search_pages_and_sorts_on_the_server(client, sent):
+    everything = get(client, "search", limit=1000)
+    assert everything["totalCount"] == len(everything["results"]) >= 10
+    names = [r["name"] for r in everything["results"]]
+    assert names == sorted(names)
+    page = get(client, "search", limit=3, offset=3)
+    assert [r["name"] for r in page["results"]] == names[3:6] and page["totalCount"] == everything["totalCount"]
+    newest = get(client, "search", sortBy="updatedAt", sortDirection="desc", limit=1000)["results"]
+    assert [r["updatedAt"] for r in newest] == sorted((r["updatedAt"] for r in newest), reverse=True)
+    jobs = get(client, "search", filter="job", sortBy="namespace", limit=1000)["results"]
+    assert {r["type"] for r in jobs} == {"JOB"} and [r["namespace"] for r in jobs] == sorted(r["namespace"] for r in jobs)
+    assert client.get("ol-catalog/api/v1/search", sortBy="size").status_code == 422
+
+
+def test_runs_sort_by_state_or_end_on_the_server(client, sent):
+    path = f"namespaces/{sent}/jobs/orders_pipeline.transform_orders/runs"
+    by_state = get(client, path, sortBy="state", sortDirection="asc")["runs"]
+    assert [r["state"] for r in by_state] == sorted(r["state"] for r in by_state)
+    assert get(client, path, sortBy="endedAt")["totalCount"] == len(by_state)

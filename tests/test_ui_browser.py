@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -275,3 +276,21 @@ def test_pages_follow_airflows_dark_mode(ui_server, admin_page):
     dark = float(values[0]) < 0.5 if background.startswith("oklch") else sum(float(v) for v in values[:3]) < 200
     assert dark, background
     shot(page, "11-dark-mode")
+
+
+def test_lists_page_and_sort_on_the_server_with_the_state_in_the_url(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/job?ns=examples&name=nightly_sessions.sessionize&tab=runs")
+    page.get_by_role("button", name="State").click()
+    expect(page).to_have_url(re.compile(r"sortBy=state.*sortDirection=asc|sortDirection=asc.*sortBy=state"))
+    expect(page.get_by_role("button", name="State ▲")).to_be_visible()
+    page.goto(ui_server.url + "ol-catalog/ui/#/search?type=dataset")
+    page.get_by_label("Sort by").select_option("updatedAt")
+    expect(page).to_have_url(re.compile("sortBy=updatedAt"))
+    expect(page.get_by_text("matches")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Sort by")).to_have_value("updatedAt")
+    expect(page.get_by_test_id("search-result").first).to_be_visible()
+    assert page.get_by_test_id("search-result").count() > 5

@@ -120,9 +120,18 @@ async def namespace_datasets(namespace: str, _: ReadAuth, limit: int = Limit, of
     return {"datasets": datasets, "totalCount": total}
 
 
-@router.get("/namespaces/{namespace:path}/jobs/{job:path}/runs", summary="Runs of a job, newest first")
-async def job_runs(namespace: str, job: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    runs, total = _found(await _read(catalog.list_runs, namespace, job, limit, offset), f"job {namespace}:{job}")
+@router.get("/namespaces/{namespace:path}/jobs/{job:path}/runs", summary="Runs of a job, newest first unless sorted otherwise")
+async def job_runs(
+    namespace: str,
+    job: str,
+    _: ReadAuth,
+    limit: int = Limit,
+    offset: int = Offset,
+    sortBy: Literal[catalog.RUN_SORTS] = Query("startedAt"),
+    sortDirection: Literal["asc", "desc"] = Query("desc"),
+) -> dict:
+    found = await _read(catalog.list_runs, namespace, job, limit, offset, sortBy, sortDirection == "desc")
+    runs, total = _found(found, f"job {namespace}:{job}")
     return {"runs": runs, "totalCount": total}
 
 
@@ -221,9 +230,13 @@ async def search(
     q: str = Query("", description="Part of the name or namespace, any case; empty lists everything by name."),
     filter: Literal["dataset", "job", "DATASET", "JOB"] | None = Query(None),
     limit: int = Query(10, ge=1, le=1000),
+    offset: int = Offset,
+    sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),
+    sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
-    results = await _read(catalog.search, q, filter.lower() if filter else None, limit)
-    return {"totalCount": len(results), "results": results}
+    """`totalCount` is the number of matches; `results` one page of them."""
+    results, total = await _read(catalog.search, q, filter.lower() if filter else None, limit, offset, sortBy, sortDirection == "desc")
+    return {"totalCount": total, "results": results}
 
 
 def _impact(conn, node_id, include_attempted, max_nodes):

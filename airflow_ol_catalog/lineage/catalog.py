@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, case, func, literal, or_, select, union_all
 
 from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.ingest.namespaces import Namespace
@@ -184,12 +184,29 @@ def latest_runs(conn: Connection, job_ids: list[int]) -> dict[int, dict]:
     return {view_row.job_id: view for view_row, view in zip(rows, runs_view(conn, rows))}
 
 
-def list_runs(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict], int] | None:
+RUN_SORTS = ("startedAt", "endedAt", "state")
+
+
+def _run_order(sort: str, descending: bool) -> tuple:
+    if sort == "startedAt" and descending:
+        return _RUN_ORDER
+    ended = case((run.c.state_rank == 3, run.c.ended_at), else_=None)
+    key = {
+        "startedAt": func.coalesce(run.c.started_at, run.c.first_event_at),
+        "endedAt": ended,
+        "state": run.c.state,
+    }[sort]
+    return (key.desc() if descending else key.asc(), run.c.run_id.desc() if descending else run.c.run_id.asc())
+
+
+def list_runs(
+    conn: Connection, ns: str, name: str, limit: int, offset: int, sort: str = "startedAt", descending: bool = True
+) -> tuple[list[dict], int] | None:
     job_id = conn.execute(select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).scalar()
     if job_id is None:
         return None
     total = conn.execute(select(func.count()).select_from(run).where(run.c.job_id == job_id)).scalar_one()
-    rows = conn.execute(select(run).where(run.c.job_id == job_id).order_by(*_RUN_ORDER).limit(limit).offset(offset)).all()
+    rows = conn.execute(select(run).where(run.c.job_id == job_id).order_by(*_run_order(sort, descending)).limit(limit).offset(offset)).all()
     return runs_view(conn, rows), total
 
 
@@ -336,30 +353,34 @@ def list_tags(conn: Connection, limit: int, offset: int) -> list[dict]:
 # --- search ----------------------------------------------------------------------------------------
 
 
-def _matching(conn: Connection, table, kind: str, pattern: str, limit: int) -> list[dict]:
+SEARCH_SORTS = ("name", "namespace", "type", "updatedAt")
+
+
+def _matching(table, kind: str, pattern: str):
     like = {"escape": "\\"}
     shown = [table.c.deleted_at.is_(None)] + ([table.c.alias_of.is_(None)] if table is dataset else [])
-    rows = conn.execute(
-        select(table.c.namespace, table.c.name, table.c.last_seen_at)
-        .where(*shown, or_(func.lower(table.c.name).like(pattern, **like), func.lower(table.c.namespace).like(pattern, **like)))
-        .order_by(table.c.name)
-        .limit(limit)
-    )
-    return [
-        {"type": kind.upper(), "name": r.name, "namespace": r.namespace, "updatedAt": iso(r.last_seen_at), "nodeId": f"{kind}:{r.namespace}:{r.name}"}
-        for r in rows
-    ]
+    return select(
+        literal(kind.upper()).label("type"), table.c.namespace, table.c.name, table.c.last_seen_at.label("updated")
+    ).where(*shown, or_(func.lower(table.c.name).like(pattern, **like), func.lower(table.c.namespace).like(pattern, **like)))
 
 
-def search(conn: Connection, q: str, kind: str | None, limit: int) -> list[dict]:
-    """Datasets and jobs whose name (or namespace) contains `q`, case-insensitively, by name."""
+def search(
+    conn: Connection, q: str, kind: str | None, limit: int, offset: int = 0, sort: str = "name", descending: bool = False
+) -> tuple[list[dict], int]:
+    """Datasets and jobs whose name (or namespace) contains `q`, case-insensitively; one page, and how many match."""
     escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
-    results = []
-    for table, name in ((dataset, "dataset"), (job, "job")):
-        if kind in (None, name):
-            results += _matching(conn, table, name, pattern, limit)
-    return sorted(results, key=lambda r: (r["name"], r["type"]))[:limit]
+    parts = [_matching(table, name, pattern) for table, name in ((dataset, "dataset"), (job, "job")) if kind in (None, name)]
+    found = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    total = conn.execute(select(func.count()).select_from(found)).scalar_one()
+    key = {"name": found.c.name, "namespace": found.c.namespace, "type": found.c.type, "updatedAt": found.c.updated}[sort]
+    order = [key.desc() if descending else key.asc(), found.c.name, found.c.namespace, found.c.type]
+    rows = conn.execute(select(found).order_by(*order).limit(limit).offset(offset))
+    results = [
+        {"type": r.type, "name": r.name, "namespace": r.namespace, "updatedAt": iso(r.updated), "nodeId": f"{r.type.lower()}:{r.namespace}:{r.name}"}
+        for r in rows
+    ]
+    return results, total
 
 
 # --- stats -----------------------------------------------------------------------------------------

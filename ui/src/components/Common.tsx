@@ -88,16 +88,48 @@ export function JsonView({ value, maxHeight = "32rem" }: { value: unknown; maxHe
 export interface Column<T> {
   header: string;
   cell: (row: T) => ReactNode;
+  /** The API's sort key for this column, when the server can sort by it. */
+  sort?: string;
 }
 
-export function DataTable<T>({ rows, columns, empty, rowKey }: { rows: T[]; columns: Column<T>[]; empty: string; rowKey: (row: T) => string }) {
+export interface SortState {
+  by: string;
+  desc: boolean;
+}
+
+interface DataTableProps<T> {
+  rows: T[];
+  columns: Column<T>[];
+  empty: string;
+  rowKey: (row: T) => string;
+  sort?: SortState;
+  onSort?: (sort: SortState) => void;
+}
+
+export function DataTable<T>({ rows, columns, empty, rowKey, sort, onSort }: DataTableProps<T>) {
   if (rows.length === 0) return <Muted>{empty}</Muted>;
+  const header = (c: Column<T>) => {
+    if (!c.sort || !onSort) return c.header;
+    const active = sort?.by === c.sort;
+    return (
+      <Button
+        variant="plain"
+        size="xs"
+        px={0}
+        fontWeight="semibold"
+        aria-sort={active ? (sort!.desc ? "descending" : "ascending") : "none"}
+        onClick={() => onSort({ by: c.sort!, desc: active ? !sort!.desc : false })}
+      >
+        {c.header} {active ? (sort!.desc ? "▼" : "▲") : ""}
+      </Button>
+    );
+  };
   return (
     <Table.Root size="sm" variant="line" interactive>
       <Table.Header>
         <Table.Row>
           {columns.map((c) => (
-            <Table.ColumnHeader key={c.header}>{c.header}</Table.ColumnHeader>
+            <Table.ColumnHeader key={c.header}>{header(c)}</Table.ColumnHeader>
           ))}
         </Table.Row>
       </Table.Header>

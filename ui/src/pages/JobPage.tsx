@@ -1,8 +1,8 @@
 import { Box, Flex, Heading, Link, Tabs, Text } from "@chakra-ui/react";
-import { Fragment, useState } from "react";
+import { Fragment } from "react";
 
 import { nodeId, seg, type GraphNode, type Job, type Run } from "../api";
-import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Pager, Problem, Section, StateBadge } from "../components/Common";
+import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Pager, Problem, Section, StateBadge, type SortState } from "../components/Common";
 import { duration, when } from "../format";
 import { href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
@@ -55,10 +55,18 @@ function DurationChart({ runs }: { runs: Run[] }) {
   );
 }
 
-function Runs({ job }: { job: Job }) {
-  const [offset, setOffset] = useState(0);
+function Runs({ job, route }: { job: Job; route: Route }) {
+  const offset = Number(route.params.get("offset") ?? 0);
+  const sort: SortState = { by: route.params.get("sortBy") ?? "startedAt", desc: route.params.get("sortDirection") !== "asc" };
   const limit = 50;
-  const runs = useApi<{ runs: Run[]; totalCount: number }>(`namespaces/${seg(job.namespace)}/jobs/${seg(job.name)}/runs`, { limit, offset });
+  const go = (changes: Record<string, string | number>) =>
+    navigate(href("job", { ...Object.fromEntries(route.params.entries()), ...changes }), true);
+  const runs = useApi<{ runs: Run[]; totalCount: number }>(`namespaces/${seg(job.namespace)}/jobs/${seg(job.name)}/runs`, {
+    limit,
+    offset,
+    sortBy: sort.by,
+    sortDirection: sort.desc ? "desc" : "asc",
+  });
   if (runs.error) return <Problem message={runs.error} />;
   if (!runs.data) return <Loading what="runs" />;
   return (
@@ -68,15 +76,17 @@ function Runs({ job }: { job: Job }) {
         rows={runs.data.runs}
         rowKey={(r) => r.id}
         empty="No runs yet."
+        sort={sort}
+        onSort={(next) => go({ sortBy: next.by, sortDirection: next.desc ? "desc" : "asc", offset: 0 })}
         columns={[
           { header: "Run", cell: (r) => <Link href={href("run", { id: r.id })}>{r.id}</Link> },
-          { header: "State", cell: (r) => <StateBadge state={r.state} /> },
-          { header: "Started", cell: (r) => when(r.startedAt) },
-          { header: "Ended", cell: (r) => when(r.endedAt) },
+          { header: "State", cell: (r) => <StateBadge state={r.state} />, sort: "state" },
+          { header: "Started", cell: (r) => when(r.startedAt), sort: "startedAt" },
+          { header: "Ended", cell: (r) => when(r.endedAt), sort: "endedAt" },
           { header: "Duration", cell: (r) => duration(r.durationMs) },
         ]}
       />
-      <Pager offset={offset} limit={limit} total={runs.data.totalCount} onChange={setOffset} />
+      <Pager offset={offset} limit={limit} total={runs.data.totalCount} onChange={(next) => go({ offset: next })} />
     </Box>
   );
 }
@@ -203,7 +213,7 @@ export function JobPage({ route }: { route: Route }) {
           <Details job={job} />
         </Tabs.Content>
         <Tabs.Content value="runs">
-          <Runs job={job} />
+          <Runs job={job} route={route} />
         </Tabs.Content>
         <Tabs.Content value="lineage">
           <LineageTab start={nodeId("job", job.namespace, job.name)} />

@@ -2,7 +2,7 @@ import { Box, Flex, Heading, Input, Link, NativeSelect, Text } from "@chakra-ui/
 import { useEffect, useRef, useState } from "react";
 
 import type { SearchResult } from "../api";
-import { Loading, Muted, Problem } from "../components/Common";
+import { Loading, Muted, Pager, Problem } from "../components/Common";
 import { resultHref } from "../components/SearchBox";
 import { when } from "../format";
 import { href, navigate, type Route } from "../route";
@@ -11,15 +11,26 @@ import { useApi } from "../useApi";
 export function SearchPage({ route }: { route: Route }) {
   const q = route.params.get("q") ?? "";
   const type = route.params.get("type") ?? "";
+  const sortBy = route.params.get("sortBy") ?? "name";
+  const offset = Number(route.params.get("offset") ?? 0);
+  const limit = 50;
   const [text, setText] = useState(q);
   const [active, setActive] = useState(0);
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => setText(q), [q]);
   useEffect(() => input.current?.focus(), []);
   // An empty query lists everything of the chosen type.
-  const found = useApi<{ results: SearchResult[] }>("search", { q, filter: type || undefined, limit: 200 });
+  const found = useApi<{ results: SearchResult[]; totalCount: number }>("search", {
+    q,
+    filter: type || undefined,
+    limit,
+    offset,
+    sortBy,
+    sortDirection: sortBy === "updatedAt" ? "desc" : "asc",
+  });
   const results = found.data?.results ?? [];
-  const go = (next: { q?: string; type?: string }) => navigate(href("search", { q: next.q ?? q, type: next.type ?? type }), true);
+  const go = (next: { q?: string; type?: string; sortBy?: string; offset?: number }) =>
+    navigate(href("search", { q: next.q ?? q, type: next.type ?? type, sortBy: next.sortBy ?? sortBy, offset: next.offset ?? 0 }), true);
   return (
     <Box>
       <Heading size="lg" mb={3}>
@@ -46,10 +57,23 @@ export function SearchPage({ route }: { route: Route }) {
             <option value="job">Jobs</option>
           </NativeSelect.Field>
         </NativeSelect.Root>
+        <NativeSelect.Root w="14rem">
+          <NativeSelect.Field aria-label="Sort by" value={sortBy} onChange={(e) => go({ sortBy: e.target.value })}>
+            <option value="name">Sort by name</option>
+            <option value="updatedAt">Last seen first</option>
+            <option value="namespace">Sort by namespace</option>
+            <option value="type">Datasets, then jobs</option>
+          </NativeSelect.Field>
+        </NativeSelect.Root>
       </Flex>
       {found.error && <Problem message={found.error} />}
       {found.loading && <Loading what="results" />}
       {found.data && results.length === 0 && <Muted>Nothing matches “{q}”.</Muted>}
+      {found.data && results.length > 0 && (
+        <Muted>
+          {found.data.totalCount} {found.data.totalCount === 1 ? "match" : "matches"}
+        </Muted>
+      )}
       <Box role="listbox" aria-label="Search results">
         {results.map((r, i) => (
           <Flex
@@ -79,6 +103,7 @@ export function SearchPage({ route }: { route: Route }) {
           </Flex>
         ))}
       </Box>
+      {found.data && <Pager offset={offset} limit={limit} total={found.data.totalCount} onChange={(next) => go({ offset: next })} />}
     </Box>
   );
 }
