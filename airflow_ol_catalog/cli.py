@@ -1,4 +1,4 @@
-"""`airflow ol-catalog ...`: tokens, namespaces, quarantine and sending event files.
+"""`airflow ol-catalog ...`: tokens, namespaces, quarantine, sending event files, the transport's spools.
 
 Airflow imports this module for every CLI call: heavy imports stay inside the commands.
 """
@@ -32,13 +32,18 @@ ARG_DIR = Arg(("directory",), help="Directory of *.json files, one OpenLineage e
 ARG_SEND_NAMESPACE = Arg(("--namespace",), help="Replace the job namespace (and the parent job's) with this one", default=None)
 ARG_URL = Arg(("--url",), help="Airflow API server URL (default: from [api] base_url, or http://localhost:8080/)", default=None)
 ARG_TOKEN = Arg(("--token",), help="Catalog token (default: environment variable OL_CATALOG_TOKEN)", default=None)
+ARG_ROUTING_CONFIG = Arg(
+    ("--config",), help="Routing transport config file (YAML or JSON); default: [openlineage] transport or config_path",
+    default=None, dest="config",
+)
+ARG_EXPLAIN = Arg(("--explain",), help="An OpenLineage event file (JSON) to route", required=True, metavar="EVENT.json")
 
 
 def get_cli_commands() -> list[GroupCommand]:
     return [
         GroupCommand(
             name="ol-catalog",
-            help="Manage the OpenLineage catalog: tokens, namespaces, quarantine, sending events",
+            help="Manage the OpenLineage catalog: tokens, namespaces, quarantine, sending events, spools",
             subcommands=(
                 GroupCommand(
                     name="tokens",
@@ -72,6 +77,16 @@ def get_cli_commands() -> list[GroupCommand]:
                 ),
                 _action("send", "Send every *.json event file under a directory to the catalog", "send",
                         (ARG_DIR, ARG_SEND_NAMESPACE, ARG_URL, ARG_TOKEN)),
+                GroupCommand(
+                    name="spool",
+                    help="The routing transport's spools of events waiting for their destination",
+                    subcommands=(
+                        _action("status", "Backlog, oldest event and last error per destination", "spool_status", (ARG_ROUTING_CONFIG,)),
+                        _action("flush", "Deliver every spooled event now, in order", "spool_flush", (ARG_ROUTING_CONFIG,)),
+                    ),
+                ),
+                _action("route", "Show which routes an event matches, where it goes and how it is rewritten", "route_explain",
+                        (ARG_EXPLAIN, ARG_ROUTING_CONFIG)),
             ),
         )
     ]

@@ -6,6 +6,7 @@ import getpass
 import json
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from airflow_ol_catalog.ingest import namespaces as ns_registry
@@ -197,3 +198,51 @@ def send(args) -> None:
     print(f"{len(files)} events: {counts['accepted']} accepted, {counts['duplicate']} duplicate, {counts['rejected']} rejected")
     if counts["rejected"]:
         raise SystemExit(1)
+
+
+# --- the routing transport -------------------------------------------------------------------------
+
+
+def _routing(args):
+    from airflow_ol_catalog.transport.config import RoutingConfigError
+    from airflow_ol_catalog.transport.loading import build_transport
+
+    try:
+        return build_transport(args.config)
+    except (RoutingConfigError, ValueError, OSError) as exc:
+        _fail(str(exc))
+
+
+def spool_status(args) -> None:
+    transport = _routing(args)
+    rows = []
+    for name, sender in transport.senders.items():
+        if sender.spool is None:
+            rows.append((name, "-", "-", "-", "no spool configured"))
+            continue
+        status = sender.spool.status()
+        oldest = _time(datetime.fromtimestamp(status.oldest, timezone.utc)) if status.oldest else "-"
+        rows.append((name, str(status.events), str(status.bytes), oldest, status.last_error or ""))
+    _table(rows, ("destination", "events", "bytes", "oldest", "last error"))
+
+
+def spool_flush(args) -> None:
+    transport = _routing(args)
+    delivered = transport.flush_spools()
+    left = {name: s.spool.status().events for name, s in transport.senders.items() if s.spool is not None}
+    for name, count in delivered.items():
+        print(f"{name}: {count} delivered, {left[name]} waiting")
+    if any(left.values()):
+        _fail("some events could not be delivered yet (see `airflow ol-catalog spool status`)")
+
+
+def route_explain(args) -> None:
+    from airflow_ol_catalog.transport.rules import explain
+
+    transport = _routing(args)
+    try:
+        event = json.loads(Path(args.explain).read_text())
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read {args.explain}: {exc}")
+    for line in explain(transport.settings, event):
+        print(line)

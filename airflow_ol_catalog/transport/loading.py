@@ -1,0 +1,41 @@
+"""Finding the routing transport's config where the OpenLineage provider keeps it (for the CLI and DAGs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+TRANSPORT_CLASS = "airflow_ol_catalog.transport.RoutingTransport"
+
+
+def _transport_of(document: Any, where: str) -> dict[str, Any]:
+    transport = document.get("transport", document) if isinstance(document, dict) else None
+    if not isinstance(transport, dict):
+        raise ValueError(f"{where}: expected an object (or one with a `transport` key)")
+    if transport.get("type") not in (TRANSPORT_CLASS, "airflow_ol_catalog.transport.routing.RoutingTransport"):
+        raise ValueError(f"{where}: the transport type is {transport.get('type')!r}, not {TRANSPORT_CLASS}")
+    return transport
+
+
+def load_routing_config(path: str | None = None) -> dict[str, Any]:
+    """The routing config from a file (YAML or JSON), else from `[openlineage] transport` or `config_path`."""
+    import yaml
+
+    if path:
+        return _transport_of(yaml.safe_load(Path(path).read_text()), path)
+    from airflow.configuration import conf
+
+    inline = conf.get("openlineage", "transport", fallback="") or ""
+    if inline.strip():
+        return _transport_of(json.loads(inline), "[openlineage] transport")
+    config_path = conf.get("openlineage", "config_path", fallback="") or ""
+    if config_path.strip():
+        return _transport_of(yaml.safe_load(Path(config_path).read_text()), config_path)
+    raise ValueError("no routing transport configured: set [openlineage] transport or config_path, or pass --config")
+
+
+def build_transport(path: str | None = None):
+    from airflow_ol_catalog.transport.routing import RoutingConfig, RoutingTransport
+
+    return RoutingTransport(RoutingConfig.from_dict(load_routing_config(path)))

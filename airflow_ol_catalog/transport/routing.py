@@ -1,0 +1,204 @@
+"""RoutingTransport: an openlineage-python transport that sends each event where routing rules say.
+
+Configured as the OpenLineage provider's transport (`type: airflow_ol_catalog.transport.RoutingTransport`).
+It runs in task processes and scheduler workers, where Airflow's database is off limits: it
+reads nothing from Airflow but Connections (through the secrets backends) for catalog tokens.
+
+`emit` never raises and returns within the configured bound (2 s by default, across all
+destinations): a destination that fails or is too slow gets the event in its spool, which is
+redelivered in order, a few events on each later emit and all of them by `airflow ol-catalog
+spool flush` or the replay DAG.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import attr
+from openlineage.client.serde import Serde
+from openlineage.client.transport.transport import Config, Transport
+
+from airflow_ol_catalog.transport.config import Destination, RoutingSettings, parse_settings
+from airflow_ol_catalog.transport.rules import apply_rewrite, route, sends
+from airflow_ol_catalog.transport.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+def _stats():
+    try:
+        from airflow.sdk.observability.stats import Stats
+    except ImportError:  # Airflow 3.1
+        try:
+            from airflow.stats import Stats
+        except ImportError:
+            return None
+    return Stats
+
+
+def metric(name: str, destination: str) -> None:
+    stats = _stats()
+    if stats is not None:
+        try:
+            stats.incr(f"ol_catalog.transport.{name}", tags={"destination": destination})
+            stats.incr(f"ol_catalog.transport.{destination}.{name}")
+        except Exception:  # metrics never break delivery
+            log.debug("could not send metric %s", name, exc_info=True)
+
+
+@attr.define
+class RoutingConfig(Config):
+    settings: RoutingSettings
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> RoutingConfig:
+        return cls(parse_settings(params))
+
+
+def _catalog_token(conn_id: str) -> str:
+    """The ingest token kept as the password of an Airflow Connection (any secrets backend)."""
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:  # Airflow 3.1
+        from airflow.hooks.base import BaseHook
+    connection = BaseHook.get_connection(conn_id)
+    if not connection.password:
+        raise ValueError(f"Airflow Connection {conn_id!r} has no password: put the catalog's ingest token there")
+    return connection.password
+
+
+class DestinationSender:
+    """One destination: its openlineage-python transport, built on first use, and its spool."""
+
+    def __init__(self, destination: Destination, spool: Spool | None):
+        self.destination = destination
+        self.spool = spool
+        self._transport: Transport | None = None
+        self._lock = threading.Lock()
+
+    def transport(self) -> Transport:
+        with self._lock:
+            if self._transport is None:
+                from openlineage.client.transport import get_default_factory
+
+                config = json.loads(json.dumps(self.destination.transport))  # the factory pops keys
+                if self.destination.catalog_conn_id:
+                    config["auth"] = {"type": "api_key", "apiKey": _catalog_token(self.destination.catalog_conn_id)}
+                if config.get("type") == "http":
+                    # Retries would outlast the bound; the spool is the retry.
+                    config.setdefault("retry", {"total": 0})
+                    if self.destination.timeout:
+                        config.setdefault("timeout", self.destination.timeout)
+                self._transport = get_default_factory().create(config)
+            return self._transport
+
+    def send(self, event: Any) -> None:
+        self.transport().emit(event)
+
+    def send_raw(self, payload: bytes) -> None:
+        self.send(json.loads(payload))
+
+
+class RoutingTransport(Transport):
+    kind = "ol_catalog_routing"
+    config_class = RoutingConfig
+
+    def __init__(self, config: RoutingConfig) -> None:
+        self.config = config
+        self.settings = config.settings
+        spool_dir = self.settings.spool.directory
+        self.senders = {
+            name: DestinationSender(dest, Spool(spool_dir, name, self.settings.spool.max_bytes) if spool_dir else None)
+            for name, dest in self.settings.destinations.items()
+        }
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
+
+    def _executor(self) -> ThreadPoolExecutor:
+        # Task events are emitted from forked processes: threads do not survive a fork.
+        if self._pool is None or self._pool_pid != os.getpid():
+            self._pool = ThreadPoolExecutor(max(2, len(self.senders)), thread_name_prefix="ol-catalog-route")
+            self._pool_pid = os.getpid()
+        return self._pool
+
+    def emit(self, event: Any) -> None:
+        try:
+            self._emit(event)
+        except Exception:  # never into Airflow
+            log.exception("the routing transport failed to handle an OpenLineage event")
+
+    def _emit(self, event: Any) -> None:
+        deadline = time.monotonic() + self.settings.timeout
+        as_dict = Serde.to_dict(event)
+        jobs: dict[str, tuple[Any, Future | None]] = {}
+        for name in route(self.settings, as_dict).destinations:
+            sender = self.senders[name]
+            rewrite = sender.destination.rewrite
+            if not sends(rewrite, as_dict):
+                continue
+            outgoing = apply_rewrite(rewrite, as_dict) if rewrite.changes_events else event
+            if sender.spool is not None and sender.spool.has_backlog():
+                # Keep the order: behind the events already waiting.
+                self._spool(sender, outgoing, "a backlog is waiting")
+                jobs[name] = (outgoing, None)
+                continue
+            jobs[name] = (outgoing, self._executor().submit(sender.send, outgoing))
+        for name, (outgoing, future) in jobs.items():
+            if future is None:
+                continue
+            sender = self.senders[name]
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+                metric("emitted", name)
+            except Exception as exc:  # failed, or still running at the deadline
+                reason = f"timed out after {self.settings.timeout:g} s" if not future.done() else f"{type(exc).__name__}: {exc}"
+                log.warning("OpenLineage destination %s: %s", name, reason)
+                metric("failed", name)
+                self._spool(sender, outgoing, reason)
+        self._redeliver(deadline)
+
+    def _spool(self, sender: DestinationSender, event: Any, reason: str) -> None:
+        if sender.spool is None:
+            log.error("OpenLineage event for %s dropped (%s) and no spool is configured", sender.destination.name, reason)
+            metric("dropped", sender.destination.name)
+            return
+        if sender.spool.append(Serde.to_json(event).encode()):
+            metric("spooled", sender.destination.name)
+        else:
+            log.error("OpenLineage spool of %s is full (%d bytes): event dropped", sender.destination.name, sender.spool.max_bytes)
+            metric("dropped", sender.destination.name)
+
+    def _redeliver(self, deadline: float) -> None:
+        """A few spooled events per emit, within what is left of the time bound."""
+        per_emit = self.settings.spool.redeliver_per_emit
+        for name, sender in self.senders.items():
+            if sender.spool is None or per_emit == 0 or time.monotonic() >= deadline or not sender.spool.has_backlog():
+                continue
+            future = self._executor().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
+            try:
+                delivered = future.result(timeout=max(0.0, deadline - time.monotonic()) + 0.05)
+            except Exception:
+                continue  # still delivering: it goes on in the background, in order, under the spool's lock
+            for _ in range(delivered):
+                metric("redelivered", name)
+
+    def flush_spools(self, deadline: float | None = None) -> dict[str, int]:
+        """Deliver every spooled event now (the CLI and the replay DAG); delivered count per destination."""
+        delivered = {}
+        for name, sender in self.senders.items():
+            if sender.spool is not None:
+                delivered[name] = sender.spool.deliver(sender.send_raw, None, deadline)
+                for _ in range(delivered[name]):
+                    metric("redelivered", name)
+        return delivered
+
+    def close(self, timeout: float = -1) -> bool:
+        if self._pool is not None and self._pool_pid == os.getpid():
+            self._pool.shutdown(wait=timeout != 0, cancel_futures=False)
+        return True

@@ -1,0 +1,283 @@
+"""The routing transport: config checking, rules, rewrites, the spool, and delivery with real HTTP receivers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import multiprocessing
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
+from airflow_ol_catalog.transport.config import RoutingConfigError, parse_settings
+from airflow_ol_catalog.transport.rules import apply_rewrite, explain, route, sends
+from airflow_ol_catalog.transport.spool import MAGIC, Spool
+from servers import AIRFLOW
+from test_events import run_event
+
+TRANSPORT = "airflow_ol_catalog.transport.RoutingTransport"
+
+
+def spark_event(event_type: str = "COMPLETE", namespace: str = "team-a") -> dict:
+    event = run_event(eventType=event_type)
+    event["job"]["namespace"] = namespace
+    event["job"]["facets"]["jobType"] = {"integration": "spark", "jobType": "JOB", "processingType": "BATCH"}
+    event["job"]["facets"]["sql"] = {"query": "select 1"}
+    event["run"]["facets"]["parent"] = {"run": {"runId": "p"}, "job": {"namespace": namespace, "name": "dag.task"},
+                                        "root": {"run": {"runId": "r"}, "job": {"namespace": namespace, "name": "dag"}}}
+    event["inputs"] = [{"namespace": "s3://raw", "name": "clicks", "facets": {"schema": {"fields": []}}}]
+    return event
+
+
+def settings(**extra) -> object:
+    return parse_settings({"type": TRANSPORT, "destinations": {"a": {"type": "console"}, "b": {"type": "console"}}, **extra})
+
+
+# --- configuration -----------------------------------------------------------------------------------
+
+
+def test_config_problems_are_listed_with_their_paths():
+    with pytest.raises(RoutingConfigError) as info:
+        parse_settings({
+            "destinations": {"a": {"type": "console", "rewrite": {"event_types": ["DONE"], "colour": 1}}, "b": "http"},
+            "routes": [{"match": {"job_nmespace": "x"}, "to": ["nowhere"]}, {"to": "a", "continue": "yes"}],
+            "timeout": -1,
+            "spool": {"dir": 3, "max_bytes": 10},
+            "extra": True,
+        })
+    message = str(info.value)
+    for expected in (
+        "destinations.a.rewrite.event_types: 'DONE' is not one of",
+        "destinations.a.rewrite.colour: unknown rewrite",
+        "destinations.b: expected an OpenLineage transport config",
+        "routes[0].match.job_nmespace: unknown criterion",
+        "routes[0].to: no destination named 'nowhere'",
+        "routes[1].continue: expected true or false",
+        "timeout: expected a positive number of seconds, got -1",
+        "spool.dir: expected a directory path",
+        "spool.max_bytes: expected a number of bytes of at least 1024",
+        "extra: unknown setting",
+    ):
+        assert expected in message
+
+
+def test_catalog_shorthand_targets_this_airflows_endpoint():
+    found = parse_settings({"destinations": {"catalog": {"type": "catalog", "url": "http://af:8080/", "conn_id": "my_conn"}}})
+    dest = found.destinations["catalog"]
+    assert dest.transport == {"type": "http", "url": "http://af:8080/", "endpoint": "ol-catalog/api/v1/lineage", "compression": "gzip"}
+    assert dest.catalog_conn_id == "my_conn" and found.default == ("catalog",)
+
+
+# --- rules and rewrites ------------------------------------------------------------------------------
+
+
+def test_routes_apply_in_order_continue_adds_and_default_catches_the_rest():
+    s = settings(
+        routes=[
+            {"match": {"integration": "SPARK", "event_type": ["complete", "FAIL"]}, "to": ["b"], "continue": True},
+            {"match": {"job_namespace": "team-*", "dataset_namespace": "s3://*"}, "to": ["a"]},
+            {"match": {"job_name": "*"}, "to": ["b"]},
+        ],
+        default=["a"],
+    )
+    assert route(s, spark_event()).destinations == ("b", "a") and route(s, spark_event()).matched == (0, 1)
+    assert route(s, spark_event("START")).destinations == ("a",)
+    assert route(s, spark_event("START", namespace="other")).destinations == ("b",)
+    dataset_event = {"eventTime": "2025-01-01T00:00:00Z", "producer": "p", "dataset": {"namespace": "pg://x", "name": "t"}}
+    decision = route(s, dataset_event)
+    assert decision.by_default and decision.destinations == ("a",)
+
+
+def test_rewrite_replaces_namespaces_in_job_and_parents_and_drops_facets():
+    s = parse_settings({"destinations": {"m": {"type": "console", "rewrite": {"job_namespace": {"team-*": "prod"}, "drop_facets": ["sql", "schema"], "event_types": ["COMPLETE"]}}}})
+    rewrite = s.destinations["m"].rewrite
+    original = spark_event()
+    out = apply_rewrite(rewrite, original)
+    assert out["job"]["namespace"] == "prod" and original["job"]["namespace"] == "team-a"
+    assert out["run"]["facets"]["parent"]["job"]["namespace"] == "prod" and out["run"]["facets"]["parent"]["root"]["job"]["namespace"] == "prod"
+    assert "sql" not in out["job"]["facets"] and "schema" not in out["inputs"][0]["facets"] and "jobType" in out["job"]["facets"]
+    assert sends(rewrite, original) and not sends(rewrite, spark_event("START"))
+    assert explain(s, spark_event()) == [
+        "no route matched: the default destinations ['m']",
+        "m: sent with job namespace 'team-a' -> 'prod'; facets dropped: sql, schema",
+    ]
+
+
+# --- the spool ---------------------------------------------------------------------------------------
+
+
+def test_spool_delivers_in_order_resumes_after_a_failure_and_empties(tmp_path):
+    spool = Spool(tmp_path, "d", 1 << 20)
+    for i in range(5):
+        assert spool.append(json.dumps({"n": i}).encode())
+    got = []
+
+    def flaky(payload):
+        if json.loads(payload)["n"] == 2 and not got.count("failed"):
+            got.append("failed")
+            raise ConnectionError("down")
+        got.append(json.loads(payload)["n"])
+
+    assert spool.deliver(flaky) == 2
+    assert spool.status().events == 3 and "ConnectionError: down" in spool.status().last_error
+    assert spool.deliver(flaky, limit=2) == 2 and spool.deliver(flaky) == 1
+    assert got == [0, 1, "failed", 2, 3, 4]
+    assert spool.status().events == 0 and spool.path.stat().st_size == 0 and spool.status().last_error is None
+
+
+def test_torn_and_corrupt_records_are_skipped_without_losing_the_others(tmp_path):
+    spool = Spool(tmp_path, "d", 1 << 20)
+    spool.append(b'{"n": 0}')
+    with open(spool.path, "ab") as handle:  # a writer that crashed in the middle of a record
+        handle.write(MAGIC + b"\x00\x00\x00\x40\x12")
+    spool.append(b'{"n": 1}')
+    data = bytearray(spool.path.read_bytes())
+    spool.append(b'{"n": 2}')
+    with open(spool.path, "r+b") as handle:  # a flipped byte inside record 2's payload
+        handle.seek(len(data) + 20)
+        handle.write(b"X")
+    spool.append(b'{"n": 3}')
+    with open(spool.path, "ab") as handle:  # and a torn last record
+        handle.write(MAGIC + b"\x00\x00")
+    delivered = []
+    spool.deliver(lambda payload: delivered.append(json.loads(payload)["n"]))
+    assert delivered == [0, 1, 3]
+    assert spool.status().events == 0
+
+
+def test_a_full_spool_refuses_new_events(tmp_path):
+    spool = Spool(tmp_path, "d", 1024)
+    assert sum(spool.append(b"x" * 100) for _ in range(20)) == 8  # 8 records of 120 bytes fit in 1 KiB
+
+
+def _append_many(directory: str, writer: int, count: int) -> None:
+    spool = Spool(directory, "shared", 1 << 24)
+    for i in range(count):
+        assert spool.append(json.dumps({"writer": writer, "n": i, "pad": "x" * (i % 50)}).encode())
+
+
+def test_concurrent_writers_in_several_processes_lose_and_tear_nothing(tmp_path):
+    context = multiprocessing.get_context("fork")
+    writers = [context.Process(target=_append_many, args=(str(tmp_path), w, 200)) for w in range(4)]
+    for p in writers:
+        p.start()
+    for p in writers:
+        p.join(60)
+        assert p.exitcode == 0
+    seen = []
+    Spool(tmp_path, "shared", 1 << 24).deliver(lambda payload: seen.append(json.loads(payload)))
+    assert len(seen) == 800
+    for w in range(4):  # each writer's events in the order it wrote them
+        assert [e["n"] for e in seen if e["writer"] == w] == list(range(200))
+
+
+# --- delivery to real HTTP receivers -----------------------------------------------------------------
+
+
+class Receiver:
+    """A local OpenLineage endpoint that records events; it can fail or stall on demand."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self.status = 201
+        self.delay = 0.0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                time.sleep(receiver.delay)
+                if receiver.status < 300:
+                    receiver.events.append(json.loads(body))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def receivers():
+    made = [Receiver(), Receiver()]
+    yield made
+    for r in made:
+        r.close()
+
+
+def routing_transport(receivers, tmp_path, **extra) -> RoutingTransport:
+    config = {
+        "type": TRANSPORT,
+        "timeout": 1.0,
+        "destinations": {
+            "catalog": {"type": "http", "url": receivers[0].url, "endpoint": "api/v1/lineage"},
+            "other": {"type": "http", "url": receivers[1].url, "rewrite": {"job_namespace": "rewritten", "event_types": ["COMPLETE"]}},
+        },
+        "routes": [{"match": {"integration": "SPARK"}, "to": ["catalog", "other"]}],
+        "default": ["catalog"],
+        "spool": {"dir": str(tmp_path / "spool"), "redeliver_per_emit": 10},
+        **extra,
+    }
+    return RoutingTransport(RoutingConfig.from_dict(config))
+
+
+def test_events_go_where_the_routes_say_rewritten_per_destination(receivers, tmp_path):
+    transport = routing_transport(receivers, tmp_path)
+    transport.emit(spark_event("START"))
+    transport.emit(spark_event("COMPLETE"))
+    plain = run_event()
+    transport.emit(plain)
+    assert [e["eventType"] for e in receivers[0].events] == ["START", "COMPLETE", "START"]
+    assert [(e["eventType"], e["job"]["namespace"]) for e in receivers[1].events] == [("COMPLETE", "rewritten")]
+    assert receivers[0].events[1]["job"]["namespace"] == "team-a"
+
+
+def test_a_down_or_slow_destination_gets_a_spool_and_emit_keeps_its_bound(receivers, tmp_path):
+    transport = routing_transport(receivers, tmp_path)
+    receivers[1].status = 503
+    receivers[0].delay = 3.0
+    started = time.monotonic()
+    transport.emit(spark_event("COMPLETE"))
+    assert time.monotonic() - started < 1.5  # the bound is 1 s
+    statuses = {name: s.spool.status() for name, s in transport.senders.items()}
+    assert statuses["catalog"].events == 1 and "timed out" not in (statuses["catalog"].last_error or "")
+    assert statuses["other"].events == 1
+    receivers[0].delay = 0
+    receivers[1].status = 201
+    time.sleep(3.2)  # the stalled request ends (and may arrive: at-least-once)
+    transport.emit(spark_event("COMPLETE"))  # goes behind the backlog, then a few are redelivered
+    transport.flush_spools()
+    assert all(s.spool.status().events == 0 for s in transport.senders.values())
+    assert len(receivers[1].events) == 2 and len(receivers[0].events) >= 2
+
+
+def test_route_explain_on_the_command_line(tmp_path):
+    config = tmp_path / "openlineage.yml"
+    config.write_text(json.dumps({"transport": {
+        "type": TRANSPORT,
+        "destinations": {"catalog": {"type": "console"}, "marquez": {"type": "console", "rewrite": {"job_namespace": "prod"}}},
+        "routes": [{"match": {"integration": "spark"}, "to": ["catalog", "marquez"]}],
+    }}))
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(spark_event()))
+    env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    result = subprocess.run([AIRFLOW, "ol-catalog", "route", "--explain", str(event), "--config", str(config)], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "route 0 matched (integration=['spark']) -> ['catalog', 'marquez']" in result.stdout
+    assert "marquez: sent with job namespace 'team-a' -> 'prod'" in result.stdout
+    bad = tmp_path / "bad.yml"
+    bad.write_text(json.dumps({"transport": {"type": TRANSPORT, "destinations": {}}}))
+    result = subprocess.run([AIRFLOW, "ol-catalog", "route", "--explain", str(event), "--config", str(bad)], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "destinations: expected an object" in result.stderr
