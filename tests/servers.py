@@ -129,7 +129,13 @@ class AirflowServer:
 
     def start(self) -> AirflowServer:
         self.cli("db", "migrate")
-        self.log = open(self.home / "api-server.log", "w")
+        self.start_api_server()
+        self.token = self.create_token("tests", "--read")
+        return self
+
+    def start_api_server(self) -> None:
+        """Start (or restart, after stop()) the api-server process alone."""
+        self.log = open(self.home / "api-server.log", "a")
         self.process = subprocess.Popen(
             [AIRFLOW, "api-server", "--port", str(self.port), "--host", "127.0.0.1"],
             env=self.env,
@@ -139,8 +145,21 @@ class AirflowServer:
             start_new_session=True,
         )
         self.wait_healthy()
-        self.token = self.create_token("tests", "--read")
-        return self
+
+    def start_component(self, name: str) -> subprocess.Popen:
+        """`airflow scheduler`, `dag-processor`, ... in its own process group; stop it with stop_component."""
+        log = open(self.home / f"{name}.log", "a")
+        return subprocess.Popen([AIRFLOW, name], env=self.env, cwd=self.home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    @staticmethod
+    def stop_component(process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
     def wait_healthy(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

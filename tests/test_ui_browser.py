@@ -6,10 +6,7 @@ Each step asserts what is visible and saves a screenshot into test-output/screen
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +15,7 @@ import pytest
 import requests
 
 from conftest import EXAMPLES
-from servers import AIRFLOW, AirflowServer
+from servers import AirflowServer
 
 pytestmark = pytest.mark.integration
 
@@ -60,9 +57,7 @@ def ui_server():
     server = AirflowServer()
     (server.home / "dags" / "nightly_sessions.py").write_text(DAG_FILE)
     server.start()
-    processor = subprocess.Popen(
-        [AIRFLOW, "dag-processor"], env=server.env, cwd=server.home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    processor = server.start_component("dag-processor")
     try:
         result = server.cli("ol-catalog", "send", str(EXAMPLES), "--url", server.url, "--token", server.token)
         assert "0 rejected" in result.stdout
@@ -76,8 +71,7 @@ def ui_server():
             time.sleep(1)
         yield server
     finally:
-        os.killpg(processor.pid, signal.SIGTERM)
-        processor.wait(timeout=30)
+        server.stop_component(processor)
         server.cleanup()
 
 

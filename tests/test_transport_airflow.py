@@ -1,0 +1,186 @@
+"""RoutingTransport inside real Airflow: a DAG whose SQL tasks read and write SQLite tables, run by a real
+scheduler, dag-processor and api-server; the OpenLineage provider emits through the transport.
+
+The catalog destination is a second api-server process on the same Airflow database, so it can be
+stopped while Airflow itself (its execution API, the scheduler) keeps running.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+from sqlalchemy import create_engine, select
+
+from airflow_ol_catalog.store.tables import event
+from servers import AirflowServer, free_port
+from test_transport import TRANSPORT, Receiver
+
+pytestmark = pytest.mark.integration
+
+DAG_FILE = '''
+from pathlib import Path
+
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+from airflow.sdk import DAG
+
+
+class LineageSqliteHook(SqliteHook):
+    """SQLite, described to the OpenLineage SQL parser (the sqlite provider does not)."""
+
+    def get_openlineage_database_info(self, connection):
+        from airflow.providers.openlineage.sqlparser import DatabaseInfo
+
+        return DatabaseInfo(scheme="sqlite", authority="localhost", database=Path(connection.host).stem)
+
+    def get_openlineage_database_dialect(self, connection):
+        return "sqlite"
+
+    def get_openlineage_default_schema(self):
+        return "main"
+
+
+class SqliteQueryOperator(SQLExecuteQueryOperator):
+    def get_db_hook(self):
+        return LineageSqliteHook(sqlite_conn_id=self.conn_id)
+
+
+with DAG("lineage_demo", schedule=None, catchup=False):
+    load = SqliteQueryOperator(
+        task_id="load_orders",
+        conn_id="demo_sqlite",
+        sql="INSERT INTO orders SELECT day, amount FROM raw_orders",
+    )
+    total = SqliteQueryOperator(
+        task_id="daily_totals",
+        conn_id="demo_sqlite",
+        sql="INSERT INTO daily_totals SELECT day, sum(amount) FROM orders GROUP BY day",
+    )
+    load >> total
+'''
+
+
+@pytest.fixture(scope="module")
+def airflow_stack(tmp_path_factory):
+    other = Receiver()
+    data = tmp_path_factory.mktemp("sqlite-data") / "shop.db"
+    import sqlite3
+
+    with sqlite3.connect(data) as db:
+        db.executescript(
+            "CREATE TABLE raw_orders (day TEXT, amount REAL); CREATE TABLE orders (day TEXT, amount REAL);"
+            "CREATE TABLE daily_totals (day TEXT, total REAL); INSERT INTO raw_orders VALUES ('2026-01-01', 10), ('2026-01-01', 5);"
+        )
+    server = AirflowServer()
+    catalog_port = free_port()
+    catalog_url = f"http://127.0.0.1:{catalog_port}/"
+    routing = {
+        "type": TRANSPORT,
+        "timeout": 2,
+        "destinations": {
+            "catalog": {"type": "catalog", "url": catalog_url, "conn_id": "ol_catalog_default"},
+            "other": {"type": "http", "url": other.url, "rewrite": {"job_namespace": "rewritten", "event_types": ["COMPLETE"]}},
+        },
+        "routes": [{"match": {"job_name": "lineage_demo.daily_totals"}, "to": ["catalog", "other"]}],
+        "default": ["catalog"],
+        "spool": {"dir": str(server.home / "ol-spool")},
+    }
+    server.env.update({
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{server.url}execution/",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(routing),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "e2e",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        "AIRFLOW_CONN_DEMO_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(data)}),
+    })
+    (server.home / "dags" / "lineage_demo.py").write_text(DAG_FILE)
+    processes = []
+    try:
+        server.start()
+        server.env["AIRFLOW_CONN_OL_CATALOG_DEFAULT"] = json.dumps({"conn_type": "http", "password": server.create_token("airflow-openlineage")})
+        catalog = AirflowServer.__new__(AirflowServer)  # a second api-server on the same home and database
+        catalog.__dict__.update(server.__dict__ | {"port": catalog_port, "url": catalog_url, "process": None})
+        catalog.start_api_server()
+        processes = [server.start_component("scheduler"), server.start_component("dag-processor")]
+        admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
+        deadline = time.monotonic() + 120
+        while requests.get(server.url + "api/v2/dags/lineage_demo", headers=admin, timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "the dag-processor did not parse the DAG in time"
+            time.sleep(1)
+        requests.patch(server.url + "api/v2/dags/lineage_demo", json={"is_paused": False}, headers=admin, timeout=10).raise_for_status()
+        yield server, catalog, other, admin
+    finally:
+        for process in processes:
+            AirflowServer.stop_component(process)
+        if "catalog" in locals():
+            catalog.stop()
+        server.cleanup()
+        other.close()
+
+
+def run_dag(server: AirflowServer, admin: dict) -> tuple[str, float]:
+    """Trigger lineage_demo, wait for success; returns the run id and the longest task duration (s)."""
+    created = requests.post(server.url + "api/v2/dags/lineage_demo/dagRuns", json={"logical_date": None}, headers=admin, timeout=10)
+    created.raise_for_status()
+    run_id = created.json()["dag_run_id"]
+    deadline = time.monotonic() + 240
+    while True:
+        state = requests.get(server.url + f"api/v2/dags/lineage_demo/dagRuns/{run_id}", headers=admin, timeout=10).json()["state"]
+        if state in ("success", "failed"):
+            break
+        assert time.monotonic() < deadline, "the DAG run did not finish in time"
+        time.sleep(1)
+    tasks = requests.get(server.url + f"api/v2/dags/lineage_demo/dagRuns/{run_id}/taskInstances", headers=admin, timeout=10).json()
+    assert state == "success", tasks
+    return run_id, max(ti["duration"] or 0 for ti in tasks["task_instances"])
+
+
+def catalog_events(server: AirflowServer) -> list[dict]:
+    engine = create_engine(server.sql_alchemy_conn)
+    with engine.connect() as conn:
+        payloads = conn.execute(select(event.c.payload)).scalars().all()
+    engine.dispose()
+    return [json.loads(p) for p in payloads]
+
+
+def wait_for(check, seconds: float = 60):
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.5)
+
+
+def test_airflow_events_reach_the_catalog_and_only_routed_ones_the_other_backend(airflow_stack):
+    server, catalog, other, admin = airflow_stack
+    run_id, _ = run_dag(server, admin)
+    wait_for(lambda: any(e["job"]["name"] == "lineage_demo" and e.get("eventType") == "COMPLETE" for e in catalog_events(server)))
+    job = requests.get(server.url + "ol-catalog/api/v1/namespaces/e2e/jobs/lineage_demo.daily_totals", headers={"Authorization": f"Bearer {server.token}"}, timeout=10).json()
+    assert job["inputs"] == [{"namespace": "sqlite://localhost", "name": "shop.main.orders"}]
+    assert job["outputs"] == [{"namespace": "sqlite://localhost", "name": "shop.main.daily_totals"}]
+    assert job["parentJob"] == {"namespace": "e2e", "name": "lineage_demo"}
+    assert [(e["eventType"], e["job"]["namespace"], e["job"]["name"]) for e in other.events] == [("COMPLETE", "rewritten", "lineage_demo.daily_totals")]
+    assert other.events[0]["run"]["facets"]["parent"]["job"]["namespace"] == "rewritten"
+
+
+def test_with_the_catalog_down_tasks_finish_on_time_and_flush_delivers_each_event_once(airflow_stack):
+    server, catalog, other, admin = airflow_stack
+    _, normal = run_dag(server, admin)
+    catalog.stop()
+    run_id, slowest = run_dag(server, admin)
+    assert slowest < normal + 10, (slowest, normal)  # the 2 s bound, not the client's retries
+    wait_for(lambda: "catalog" in server.cli("ol-catalog", "spool", "status").stdout)
+    status = server.cli("ol-catalog", "spool", "status").stdout
+    waiting = int(next(line for line in status.splitlines() if line.strip().startswith("catalog")).split()[1])
+    assert waiting >= 4  # the two tasks' START and COMPLETE at least
+    catalog.start_api_server()
+    flushed = server.cli("ol-catalog", "spool", "flush")
+    assert "catalog: " in flushed.stdout and "0 waiting" in flushed.stdout
+    server.cli("ol-catalog", "spool", "flush")  # a second flush has nothing to send
+    events = [e for e in catalog_events(server) if e.get("run", {}).get("facets", {}).get("airflow", {}).get("dagRun", {}).get("run_id") == run_id
+              or e.get("run", {}).get("facets", {}).get("airflowDagRun", {}).get("dagRun", {}).get("run_id") == run_id]
+    keys = [(e["job"]["name"], e["eventType"]) for e in events]
+    assert len(keys) == len(set(keys)) and ("lineage_demo.daily_totals", "COMPLETE") in keys
+    assert all(e["job"]["namespace"] == "e2e" for e in events)
