@@ -30,6 +30,8 @@ from airflow_ol_catalog.transport.spool import Spool
 
 log = logging.getLogger(__name__)
 
+SPOOL_RESERVE_SECONDS = 0.05
+
 
 def _stats():
     try:
@@ -134,7 +136,8 @@ class RoutingTransport(Transport):
             log.exception("the routing transport failed to handle an OpenLineage event")
 
     def _emit(self, event: Any) -> None:
-        deadline = time.monotonic() + self.settings.timeout
+        # Leave time to spool what is late, so the whole emit stays within the bound.
+        deadline = time.monotonic() + max(0.0, self.settings.timeout - SPOOL_RESERVE_SECONDS)
         as_dict = Serde.to_dict(event)
         jobs: dict[str, tuple[Any, Future | None]] = {}
         for name in route(self.settings, as_dict).destinations:
