@@ -23,6 +23,7 @@ ARG_TOKEN_NAMESPACES = Arg(
     action="append", dest="namespaces", default=None,
 )
 ARG_READ = Arg(("--read",), help="Also allow reading the catalog's read API", action="store_true")
+ARG_ADMIN = Arg(("--admin",), help="Allow the admin API too (for the maintenance DAGs); implies --read", action="store_true")
 ARG_ALL = Arg(("--all",), help="Include revoked or deleted entries", action="store_true")
 ARG_DESCRIPTION = Arg(("--description",), help="What the namespace holds", default="")
 ARG_ADMINS = Arg(("--admin",), help="Airflow user name of an admin (repeat for several)", action="append", dest="admins", default=None)
@@ -50,7 +51,7 @@ def get_cli_commands() -> list[GroupCommand]:
                     help="Ingest tokens for OpenLineage producers",
                     subcommands=(
                         _action("create", "Create a token; prints it once, alone on the last line", "tokens_create",
-                                (ARG_TOKEN_NAME, ARG_TOKEN_NAMESPACES, ARG_READ)),
+                                (ARG_TOKEN_NAME, ARG_TOKEN_NAMESPACES, ARG_READ, ARG_ADMIN)),
                         _action("list", "List tokens (never their secrets)", "tokens_list", (ARG_ALL,)),
                         _action("revoke", "Revoke a token by name", "tokens_revoke", (ARG_NAME,)),
                     ),

@@ -38,11 +38,11 @@ def _table(rows: list[tuple], headers: tuple[str, ...]) -> None:
 def tokens_create(args) -> None:
     with write_transaction(get_engine()) as conn:
         try:
-            token, secret = tokens.create_token(conn, args.name, _who(), args.namespaces, args.read)
+            token, secret = tokens.create_token(conn, args.name, _who(), args.namespaces, args.read, getattr(args, "admin", False))
         except tokens.TokenError as exc:
             _fail(str(exc))
     scope = ", ".join(token.namespaces) if token.namespaces else "every namespace"
-    print(f"Created token {token.name!r} ({scope}; read access: {'yes' if token.can_read else 'no'}).")
+    print(f"Created token {token.name!r} ({scope}; read access: {'yes' if token.can_read else 'no'}; admin: {'yes' if token.can_admin else 'no'}).")
     print("Copy it now: it is stored hashed and cannot be shown again.")
     print(secret)
 
@@ -53,10 +53,10 @@ def tokens_list(args) -> None:
     _table(
         [
             (t.name, t.prefix + "…", ", ".join(t.namespaces) if t.namespaces else "*", "yes" if t.can_read else "no",
-             _time(t.created_at), _time(t.last_used_at), _time(t.revoked_at))
+             "yes" if t.can_admin else "no", _time(t.created_at), _time(t.last_used_at), _time(t.revoked_at))
             for t in items
         ],
-        ("name", "prefix", "namespaces", "read", "created", "last used", "revoked"),
+        ("name", "prefix", "namespaces", "read", "admin", "created", "last used", "revoked"),
     )
 
 

@@ -1,12 +1,15 @@
-"""Catalog administration over HTTP, for the admin pages: tokens, namespaces, quarantine.
+"""Catalog administration over HTTP, for the admin pages and the maintenance DAGs.
 
-Auth: an Airflow login allowed to delete assets (Admin, Op); catalog tokens never may.
+Auth: an Airflow login allowed to delete assets (Admin, Op), or a token created with --admin.
 """
 
 from __future__ import annotations
 
 
 
+from typing import Literal
+
+import anyio
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
@@ -32,6 +35,7 @@ class NewToken(BaseModel):
     name: str = Field(min_length=1, max_length=250, description="A name that says who sends with it, e.g. `spark-prod`.")
     namespaces: list[str] | None = Field(None, description="Only these job namespaces; omitted: every namespace.")
     read: bool = Field(False, description="Also read the catalog's API with it.")
+    admin: bool = Field(False, description="Also call the admin API (the maintenance DAGs' token); implies read.")
 
 
 def token_view(t: Token) -> dict:
@@ -40,6 +44,7 @@ def token_view(t: Token) -> dict:
         "prefix": t.prefix,
         "namespaces": list(t.namespaces) if t.namespaces is not None else None,
         "read": t.can_read,
+        "admin": t.can_admin,
         "createdAt": iso(t.created_at),
         "createdBy": t.created_by,
         "lastUsedAt": iso(t.last_used_at),
@@ -57,7 +62,7 @@ async def tokens(_: AdminAuth, includeRevoked: bool = Query(False)) -> dict:
 async def new_token(body: NewToken, principal: AdminAuth) -> dict:
     try:
         with write_transaction() as conn:
-            created, secret = create_token(conn, body.name.strip(), _by(principal), body.namespaces, body.read)
+            created, secret = create_token(conn, body.name.strip(), _by(principal), body.namespaces, body.read, body.admin)
     except TokenError as exc:
         raise HTTPException(409 if "exists" in str(exc) else 422, f"name: {exc}") from None
     return {"token": token_view(created), "secret": secret}
@@ -171,3 +176,60 @@ async def refusals(_: AdminAuth, reason: str | None = None, limit: int = Query(1
         ],
         "totalCount": total,
     }
+
+
+# --- data sources (the reconcile DAG) ----------------------------------------------------------------
+
+
+class TableCheck(BaseModel):
+    namespace: str
+    name: str
+    status: Literal["ok", "missing", "drifted", "error"]
+    evidence: dict = Field(default_factory=dict, description="missing/extra/changed columns, or the error")
+
+
+class TableChecks(BaseModel):
+    checks: list[TableCheck]
+
+
+@router.post("/reconciliation/match", summary="Match every dataset to the data sources Airflow's Connections describe (admin)")
+async def reconcile_datasets(_: AdminAuth, dryRun: bool = Query(False, description="Report without storing anything.")) -> dict:
+    """Returns counts, the matched SQL datasets to check against their tables, and the namespaces no Connection matches."""
+    from airflow_ol_catalog.maintenance.airflow_connections import airflow_data_sources
+    from airflow_ol_catalog.maintenance.matches import reconcile
+
+    sources = await anyio.to_thread.run_sync(airflow_data_sources)
+
+    def work() -> dict:
+        if dryRun:
+            with read_connection() as conn:
+                return reconcile(conn, sources, True)
+        with write_transaction() as conn:
+            return reconcile(conn, sources, False)
+
+    return await anyio.to_thread.run_sync(work)
+
+
+@router.post("/reconciliation/checks", summary="Store how matched datasets compare with their tables (admin)")
+async def store_checks(body: TableChecks, _: AdminAuth) -> dict:
+    from airflow_ol_catalog.maintenance.matches import record_checks
+
+    with write_transaction() as conn:
+        return {"stored": record_checks(conn, [c.model_dump() for c in body.checks])}
+
+
+# --- retention (the retention DAG) -------------------------------------------------------------------
+
+
+class Retention(BaseModel):
+    days: int = Field(90, ge=1, description="Keep what was seen in the last this many days.")
+    keepRunsPerJob: int = Field(10, ge=0, description="Keep at least this many newest runs of every job, however old.")
+    dryRun: bool = Field(False, description="Count, delete nothing.")
+
+
+@router.post("/retention", summary="Delete raw events and runs older than the window, in bounded batches (admin)")
+async def retention(body: Retention, _: AdminAuth) -> dict:
+    from airflow_ol_catalog.maintenance.retention import apply_retention
+    from airflow_ol_catalog.store.engine import get_engine
+
+    return await anyio.to_thread.run_sync(apply_retention, get_engine(), body.days, body.keepRunsPerJob, body.dryRun)

@@ -128,12 +128,19 @@ async def read_principal(request: Request) -> Principal:
 
 
 async def admin_principal(request: Request) -> Principal:
-    """Administer the catalog (delete, restore): an Airflow user who may delete assets. Tokens never may."""
+    """Administer the catalog: an Airflow user who may delete assets, or a token created with --admin
+    (the maintenance DAGs' token, kept in an Airflow Connection)."""
     credential = _credential(request)
     if not credential:
-        raise _unauthorized("catalog administration needs an Airflow login")
+        raise _unauthorized("catalog administration needs an Airflow login or an admin token")
     if looks_like_catalog_token(credential):
-        raise HTTPException(403, "catalog tokens cannot administer the catalog; log in to Airflow as an admin")
+        token = await token_cache.verify(credential)
+        if token is None:
+            raise _unauthorized("unknown or revoked catalog token")
+        request.state.caller = f"token:{token.name}"
+        if not token.can_admin:
+            raise HTTPException(403, f"token {token.name!r} may not administer the catalog (create one with --admin)")
+        return Principal(token=token)
     user = await _airflow_user(credential)
     if not _asset_access(user, "DELETE"):
         raise HTTPException(403, f"Airflow user {user.get_name()!r} may not administer the catalog (needs DELETE on assets)")

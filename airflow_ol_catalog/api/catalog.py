@@ -262,6 +262,21 @@ async def catalog_stats(_: ReadAuth, days: int = Query(30, ge=1, le=366)) -> dic
     return await _read(catalog.stats, days)
 
 
+def _data_sources(conn, sources):
+    from airflow_ol_catalog.maintenance.matches import data_source_summary
+
+    return data_source_summary(conn, sources)
+
+
+@router.get("/data-sources", summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces")
+async def data_sources(_: ReadAuth) -> dict:
+    """Filled in by the ol_catalog_reconcile DAG; `reconciled: false` until it has run."""
+    from airflow_ol_catalog.maintenance.airflow_connections import airflow_data_sources
+
+    sources = await anyio.to_thread.run_sync(airflow_data_sources)
+    return await _read(_data_sources, sources)
+
+
 @router.get("/tags", summary="Tags named by the tags facets of jobs, runs and datasets")
 async def tags(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     return {"tags": await _read(catalog.list_tags, limit, offset)}

@@ -30,6 +30,7 @@ class Token:
     prefix: str
     namespaces: tuple[str, ...] | None  # None: every namespace
     can_read: bool
+    can_admin: bool
     created_at: datetime
     created_by: str
     last_used_at: datetime | None
@@ -46,6 +47,7 @@ def _from_row(row) -> Token:
         prefix=row.prefix,
         namespaces=tuple(json.loads(row.namespaces)) if row.namespaces is not None else None,
         can_read=row.can_read,
+        can_admin=row.can_admin,
         created_at=row.created_at,
         created_by=row.created_by,
         last_used_at=row.last_used_at,
@@ -63,11 +65,13 @@ def looks_like_catalog_token(secret: str) -> bool:
 
 
 def create_token(
-    conn: Connection, name: str, created_by: str, namespaces: list[str] | None = None, can_read: bool = False
+    conn: Connection, name: str, created_by: str, namespaces: list[str] | None = None, can_read: bool = False, can_admin: bool = False
 ) -> tuple[Token, str]:
     """Create a token; return it with its secret, which is never stored and cannot be shown again."""
     if not name.strip():
         raise TokenError("a token needs a name")
+    if can_admin and namespaces:
+        raise TokenError("an admin token cannot be limited to namespaces")
     secret = TOKEN_MARK + secrets.token_urlsafe(30)
     try:
         with conn.begin_nested():
@@ -78,7 +82,8 @@ def create_token(
                     prefix=secret[:PREFIX_LENGTH],
                     secret_hash=_digest(secret),
                     namespaces=json.dumps(sorted(set(namespaces))) if namespaces else None,
-                    can_read=can_read,
+                    can_read=can_read or can_admin,
+                    can_admin=can_admin,
                     created_at=utcnow(),
                     created_by=created_by,
                 )

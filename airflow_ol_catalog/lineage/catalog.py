@@ -13,6 +13,7 @@ from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.ingest.namespaces import Namespace
 from airflow_ol_catalog.ingest.refusals import refusals_by_reason
 from airflow_ol_catalog.ingest.symlinks import holder_of
+from airflow_ol_catalog.maintenance.matches import matches_of
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, event, facet, job, namespace, run
 
@@ -253,6 +254,7 @@ def datasets_view(conn: Connection, rows: list) -> list[dict]:
         .order_by(dataset.c.namespace, dataset.c.name)
     ):
         aliases[a.alias_of].append({"namespace": a.namespace, "name": a.name})
+    sources = matches_of(conn, [r.id for r in rows])
     views = []
     for r in rows:
         f = facets[r.id]
@@ -278,6 +280,7 @@ def datasets_view(conn: Connection, rows: list) -> list[dict]:
                 "description": f.get("documentation", {}).get("description"),
                 "facets": f,
                 "aliases": aliases[r.id],  # other names of this dataset, from `symlinks` facets
+                "dataSource": sources.get(r.id),  # the Airflow Connection it lives in (ol_catalog_reconcile)
                 "deleted": False,
             }
         )

@@ -83,6 +83,8 @@ token = Table(
     Column("secret_hash", String(64), nullable=False),  # sha256 hex of the whole token
     Column("namespaces", Text),  # JSON array; NULL = every namespace
     Column("can_read", Boolean, nullable=False, default=False),
+    # May call the admin API (the maintenance DAGs' token); never limited to namespaces.
+    Column("can_admin", Boolean, nullable=False, default=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(250), nullable=False),
     Column("last_used_at", UTCDateTime),
@@ -103,6 +105,20 @@ refusal = Table(
     Column("caller", String(250)),  # token:NAME or user:NAME when known
     Column("remote", String(64)),
     Index(None, "at"),
+)
+
+# How each dataset relates to the data sources Airflow's Connections describe (maintenance/).
+data_source_match = Table(
+    "ol_catalog_data_source_match",
+    metadata,
+    Column("dataset_id", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),  # matched, unmatched, ambiguous
+    Column("conn_id", String(250)),  # the matched Connection
+    Column("candidates", Text, nullable=False),  # JSON array of conn_ids (ambiguous) or suggestions (unmatched)
+    Column("matched_at", UTCDateTime, nullable=False),
+    Column("check_status", String(16)),  # ok, missing, drifted; None until checked
+    Column("evidence", Text),  # JSON: missing/extra/changed columns, or the error
+    Column("checked_at", UTCDateTime),
 )
 
 event = Table(

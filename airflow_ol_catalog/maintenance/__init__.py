@@ -1,0 +1,1 @@
+"""The logic behind the maintenance DAGs in dags/: importable and testable without a scheduler."""

@@ -1,0 +1,181 @@
+"""Which Airflow Connection a dataset's namespace names: the data sources Airflow already knows.
+
+Pure logic. A Connection becomes the namespace keys it answers to (the same match keys the
+catalog uses, so `postgresql://PG.internal:5432/` and `postgres://pg.internal` agree), plus the
+aliases an admin lists in its extra (`{"ol_catalog_aliases": ["10.0.0.5:5432", "pg-replica"]}`).
+A dataset matches the Connections whose keys hold its namespace; when several do, the database
+in the dataset's name decides; otherwise it is ambiguous and says which Connections could be it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from airflow_ol_catalog.events.naming import namespace_key
+
+ALIASES_EXTRA = "ol_catalog_aliases"
+
+# Airflow conn_type -> the scheme OpenLineage namespaces use for it.
+SCHEMES = {
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "mssql": "sqlserver",
+    "redshift": "redshift",
+    "oracle": "oracle",
+    "trino": "trino",
+    "hive_cli": "hive",
+    "hiveserver2": "hive",
+    "hdfs": "hdfs",
+    "webhdfs": "hdfs",
+    "sqlite": "sqlite",
+    "snowflake": "snowflake",
+    "google_cloud_platform": "bigquery",
+    "gcpbigquery": "bigquery",
+    "aws": "s3",
+    "fs": "file",
+}
+SQL_SCHEMES = {"postgres", "mysql", "sqlserver", "redshift", "oracle", "trino", "sqlite", "snowflake"}
+
+
+@dataclass(frozen=True)
+class DataSource:
+    conn_id: str
+    scheme: str
+    keys: frozenset[str]  # namespace match keys
+    database: str | None  # the database a SQL connection opens, when it says
+
+    @property
+    def is_sql(self) -> bool:
+        return self.scheme in SQL_SCHEMES
+
+
+@dataclass(frozen=True)
+class Match:
+    status: str  # matched, unmatched, ambiguous
+    conn_id: str | None = None
+    candidates: tuple[str, ...] = ()  # ambiguous: the Connections it could be; unmatched: suggested ones
+    suggestion: str | None = None  # unmatched: what to add to which Connection's aliases
+
+
+def _aliases(extra: Any) -> list[str]:
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra) if extra.strip() else {}
+        except ValueError:
+            return []
+    found = extra.get(ALIASES_EXTRA, []) if isinstance(extra, dict) else []
+    return [a for a in ([found] if isinstance(found, str) else found) if isinstance(a, str) and a.strip()]
+
+
+def data_source(conn_id: str, conn_type: str, host: str | None, port: int | None, schema: str | None, extra: Any = None) -> DataSource | None:
+    """The data source an Airflow Connection describes; None for connection types that name no data."""
+    scheme = SCHEMES.get((conn_type or "").lower())
+    if scheme is None:
+        return None
+    host = (host or "").strip()
+    database = schema or None
+    keys = set()
+    if scheme == "sqlite":
+        # A file: OpenLineage names it sqlite://localhost with the file's stem as the database.
+        keys.add("sqlite://localhost")
+        database = PurePath(host).stem if host else None
+    elif scheme == "snowflake":
+        extras = extra if isinstance(extra, dict) else json.loads(extra or "{}") if isinstance(extra, str) and extra.strip() else {}
+        account = extras.get("account") or host
+        if account:
+            keys.add(namespace_key(f"snowflake://{account.lower()}"))
+        database = extras.get("database") or schema or None
+    elif scheme == "bigquery":
+        keys.add("bigquery")
+        database = None
+    elif scheme == "s3":
+        database = None  # an AWS connection opens every bucket: aliases say which ones (s3://bucket)
+    elif host:
+        authority = f"{host}:{port}" if port else host
+        keys.add(namespace_key(f"{scheme}://{authority}"))
+    for alias in _aliases(extra):
+        keys.add(namespace_key(alias if "://" in alias else f"{scheme}://{alias}"))
+    return DataSource(conn_id, scheme, frozenset(keys), database)
+
+
+def _database_of(name: str) -> str | None:
+    parts = name.split(".")
+    return parts[0] if len(parts) >= 3 else None
+
+
+def match_dataset(namespace: str, name: str, sources: list[DataSource]) -> Match:
+    key = namespace_key(namespace)
+    found = [s for s in sources if key in s.keys]
+    if len(found) > 1:
+        database = _database_of(name)
+        narrowed = [s for s in found if s.database and database and s.database.lower() == database.lower()]
+        if len(narrowed) == 1:
+            found = narrowed
+    if len(found) == 1:
+        return Match("matched", found[0].conn_id)
+    if found:
+        return Match("ambiguous", None, tuple(sorted(s.conn_id for s in found)))
+    scheme = key.partition("://")[0]
+    same_kind = sorted(s.conn_id for s in sources if s.scheme == scheme)
+    if not same_kind:
+        return Match("unmatched")
+    authority = key.partition("://")[2].partition("/")[0]
+    suggestion = f"if {authority or namespace!r} is one of {', '.join(same_kind)}, add it to that Connection's extra {ALIASES_EXTRA}"
+    return Match("unmatched", None, tuple(same_kind), suggestion)
+
+
+@dataclass
+class SchemaCheck:
+    """A matched SQL dataset compared with its table: missing, or columns that differ."""
+
+    status: str  # ok, missing, drifted
+    missing: list[str] = field(default_factory=list)  # in the lineage schema, not in the table
+    extra: list[str] = field(default_factory=list)  # in the table, not in the lineage schema
+    changed: list[dict] = field(default_factory=list)  # {column, lineage, table}
+
+    def evidence(self) -> dict:
+        return {"missing": self.missing, "extra": self.extra, "changed": self.changed}
+
+
+_TYPE_SYNONYMS = {
+    "int": "integer", "int4": "integer", "int8": "bigint", "int2": "smallint", "float8": "double precision",
+    "double": "double precision", "float4": "real", "bool": "boolean", "varchar": "character varying",
+    "string": "text", "timestamptz": "timestamp with time zone", "numeric": "decimal",
+}
+
+
+def _type(value: str | None) -> str:
+    base = (value or "").lower().split("(")[0].strip()
+    return _TYPE_SYNONYMS.get(base, base)
+
+
+def compare_schema(lineage_fields: list[dict], table_columns: list[dict] | None) -> SchemaCheck:
+    """`table_columns` as an inspector gives them ({name, type}); None when the table does not exist."""
+    if table_columns is None:
+        return SchemaCheck("missing")
+    table = {c["name"].lower(): str(c["type"]) for c in table_columns}
+    lineage = {f["name"].lower(): f.get("type") for f in lineage_fields if isinstance(f, dict) and isinstance(f.get("name"), str)}
+    check = SchemaCheck("ok")
+    check.missing = sorted(lineage.keys() - table.keys())
+    check.extra = sorted(table.keys() - lineage.keys()) if lineage else []
+    for column in sorted(lineage.keys() & table.keys()):
+        if lineage[column] and _type(lineage[column]) != _type(table[column]):
+            check.changed.append({"column": column, "lineage": lineage[column], "table": table[column]})
+    if check.missing or check.extra or check.changed:
+        check.status = "drifted"
+    return check
+
+
+def table_address(name: str, scheme: str) -> tuple[str | None, str]:
+    """(schema, table) of a dataset name for the inspector: `db.schema.table`, `schema.table` or `table`."""
+    parts = name.split(".")
+    if len(parts) >= 3:
+        return parts[-2], parts[-1]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return ("main" if scheme == "sqlite" else None), parts[0]

@@ -1,0 +1,144 @@
+"""Storing and reading how catalog datasets match data sources (the server side of reconciliation)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from sqlalchemy import Connection, delete, select
+
+from airflow_ol_catalog.maintenance.datasources import DataSource, Match, match_dataset
+from airflow_ol_catalog.store.sql import insert_for, utcnow
+from airflow_ol_catalog.store.tables import data_source_match, dataset, facet
+
+BATCH = 1000
+
+
+def _latest_fields(conn: Connection, dataset_ids: list[int]) -> dict[int, list]:
+    """The fields of each dataset's newest schema facet (inputs carry schemas too, not only writes)."""
+    fields: dict[int, list] = {}
+    for start in range(0, len(dataset_ids), BATCH):
+        rows = conn.execute(
+            select(facet.c.entity_id, facet.c.value).where(
+                facet.c.entity == "dataset", facet.c.name == "schema", facet.c.entity_id.in_(dataset_ids[start : start + BATCH])
+            )
+        )
+        for r in rows:
+            value = json.loads(r.value) if r.value else {}
+            if isinstance(value.get("fields"), list):
+                fields[r.entity_id] = value["fields"]
+    return fields
+
+
+def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dict:
+    """Match every dataset (aliases aside) to the data sources; store the results unless dry_run.
+
+    Returns counts, the matched SQL datasets to check against their tables (with their latest
+    lineage schema), and the unmatched and ambiguous namespaces with what could be done.
+    """
+    rows = conn.execute(
+        select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.alias_of.is_(None), dataset.c.deleted_at.is_(None))
+    ).all()
+    by_conn = {s.conn_id: s for s in sources}
+    now = utcnow()
+    counts: Counter = Counter()
+    results: list[dict] = []
+    to_check: list[tuple[int, str, str, str]] = []
+    namespaces: dict[tuple[str, str], Match] = {}
+    for r in rows:
+        found = match_dataset(r.namespace, r.name, sources)
+        counts[found.status] += 1
+        results.append({
+            "dataset_id": r.id, "status": found.status, "conn_id": found.conn_id,
+            "candidates": json.dumps(list(found.candidates)), "matched_at": now,
+        })
+        if found.status == "matched" and by_conn[found.conn_id].is_sql:
+            to_check.append((r.id, r.namespace, r.name, found.conn_id))
+        elif found.status != "matched":
+            namespaces[(r.namespace, found.status)] = found
+    if not dry_run:
+        stmt = insert_for(conn.dialect.name, data_source_match)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["dataset_id"],
+            set_={k: stmt.excluded[k] for k in ("status", "conn_id", "candidates", "matched_at")},
+        )
+        for start in range(0, len(results), BATCH):
+            conn.execute(upsert, results[start : start + BATCH])
+        live = {r.id for r in rows}
+        stale = [i for i in conn.execute(select(data_source_match.c.dataset_id)).scalars() if i not in live]
+        for start in range(0, len(stale), BATCH):
+            conn.execute(delete(data_source_match).where(data_source_match.c.dataset_id.in_(stale[start : start + BATCH])))
+    fields = _latest_fields(conn, [t[0] for t in to_check])
+    return {
+        "dryRun": dry_run,
+        "counts": {k: counts.get(k, 0) for k in ("matched", "unmatched", "ambiguous")},
+        "toCheck": [
+            {"namespace": ns, "name": name, "connId": conn_id, "scheme": by_conn[conn_id].scheme, "fields": fields.get(ds_id, [])}
+            for ds_id, ns, name, conn_id in to_check
+        ],
+        "namespaces": [
+            {"namespace": ns, "status": status, "candidates": list(m.candidates), "suggestion": m.suggestion}
+            for (ns, status), m in sorted(namespaces.items())
+        ],
+    }
+
+
+def record_checks(conn: Connection, checks: list[dict]) -> int:
+    """Store table checks ({namespace, name, status, evidence}) on the datasets' matches; returns how many."""
+    from airflow_ol_catalog.ingest.symlinks import holder_of
+
+    now = utcnow()
+    stored = 0
+    for check in checks:
+        ids = conn.execute(select(dataset.c.id).where(dataset.c.id.in_(holder_of(check["namespace"], check["name"])))).scalars().all()
+        for ds_id in ids:
+            stored += conn.execute(
+                data_source_match.update()
+                .where(data_source_match.c.dataset_id == ds_id)
+                .values(check_status=check["status"], evidence=json.dumps(check.get("evidence") or {}), checked_at=now)
+            ).rowcount
+    return stored
+
+
+def match_view(row) -> dict | None:
+    if row is None:
+        return None
+    return {
+        "status": row.status,
+        "connId": row.conn_id,
+        "candidates": json.loads(row.candidates),
+        "check": None if row.check_status is None else {"status": row.check_status, "evidence": json.loads(row.evidence or "{}"), "checkedAt": row.checked_at.isoformat() if row.checked_at else None},
+    }
+
+
+def matches_of(conn: Connection, dataset_ids: list[int]) -> dict[int, dict]:
+    rows = conn.execute(select(data_source_match).where(data_source_match.c.dataset_id.in_(dataset_ids))) if dataset_ids else []
+    return {r.dataset_id: match_view(r) for r in rows}
+
+
+def data_source_summary(conn: Connection, sources: list[DataSource]) -> dict:
+    """Per Connection: datasets matched and how their checks went; and the namespaces nothing matches."""
+    rows = conn.execute(
+        select(data_source_match, dataset.c.namespace).join(dataset, dataset.c.id == data_source_match.c.dataset_id)
+    ).all()
+    per_conn: dict[str, Counter] = {s.conn_id: Counter() for s in sources}
+    unmatched: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        if r.status == "matched" and r.conn_id in per_conn:
+            per_conn[r.conn_id]["datasets"] += 1
+            if r.check_status:
+                per_conn[r.conn_id][r.check_status] += 1
+        elif r.status != "matched":
+            entry = unmatched.setdefault((r.namespace, r.status), {"namespace": r.namespace, "status": r.status, "datasets": 0, "candidates": json.loads(r.candidates)})
+            entry["datasets"] += 1
+    return {
+        "dataSources": [
+            {
+                "connId": s.conn_id, "scheme": s.scheme, "namespaces": sorted(s.keys), "database": s.database,
+                "datasets": per_conn[s.conn_id]["datasets"], "ok": per_conn[s.conn_id]["ok"],
+                "missing": per_conn[s.conn_id]["missing"], "drifted": per_conn[s.conn_id]["drifted"],
+            }
+            for s in sorted(sources, key=lambda s: s.conn_id)
+        ],
+        "unmatched": sorted(unmatched.values(), key=lambda e: (e["status"], e["namespace"])),
+        "reconciled": bool(rows),
+    }

@@ -1,0 +1,30 @@
+"""ol_catalog_replay: quarantined events whose namespace now exists, and the routing transport's spools."""
+
+from __future__ import annotations
+
+import logging
+
+from airflow_ol_catalog.maintenance.client import CatalogClient
+
+log = logging.getLogger(__name__)
+
+
+def replay_quarantine(catalog_conn_id: str = "ol_catalog_default") -> dict:
+    result = CatalogClient.from_connection(catalog_conn_id).post("admin/quarantine/replay")
+    log.info("replayed %d quarantined events %s", result["total"], result["replayed"])
+    return result
+
+
+def flush_transport_spools() -> dict:
+    """Deliver what the routing transport spooled on this machine (a no-op when it is not configured)."""
+    from airflow_ol_catalog.transport.loading import build_transport
+
+    try:
+        transport = build_transport()
+    except ValueError as exc:
+        log.info("no routing transport to flush: %s", exc)
+        return {}
+    delivered = transport.flush_spools()
+    waiting = {name: s.spool.status().events for name, s in transport.senders.items() if s.spool is not None}
+    log.info("spooled events delivered %s, still waiting %s", delivered, waiting)
+    return {"delivered": delivered, "waiting": waiting}

@@ -1,0 +1,33 @@
+"""Hourly (and on demand): replay quarantined events whose namespace now exists; flush the routing transport's spool."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, Param, task
+
+with DAG(
+    "ol_catalog_replay",
+    schedule=timedelta(hours=1),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["ol-catalog"],
+    params={"catalog_conn_id": Param("ol_catalog_default", type="string")},
+    doc_md=__doc__,
+):
+
+    @task
+    def replay_quarantine(params=None) -> dict:
+        from airflow_ol_catalog.maintenance.replay import replay_quarantine
+
+        return replay_quarantine(params["catalog_conn_id"])
+
+    @task
+    def flush_spools() -> dict:
+        from airflow_ol_catalog.maintenance.replay import flush_transport_spools
+
+        return flush_transport_spools()
+
+    replay_quarantine()
+    flush_spools()
