@@ -38,6 +38,12 @@ done
 # A token is shown only when it is created: make a new one on every start.
 TOKEN="$("$AIRFLOW" ol-catalog tokens create --name "quickstart-$(date +%Y%m%d-%H%M%S)" --read | tail -1)"
 
+# The maintenance DAGs (dags/) reach the catalog through this Connection, with an admin token.
+MAINTENANCE_TOKEN="$("$AIRFLOW" ol-catalog tokens create --name "maintenance-$(date +%Y%m%d-%H%M%S)" --admin | tail -1)"
+"$AIRFLOW" connections delete ol_catalog_default >/dev/null 2>&1 || true
+"$AIRFLOW" connections add ol_catalog_default --conn-type http --conn-host "http://localhost:$PORT" \
+    --conn-password "$MAINTENANCE_TOKEN" >/dev/null
+
 echo "==> loading the sample events (examples/)"
 "$AIRFLOW" ol-catalog send "$ROOT/examples" --namespace examples --url "http://localhost:$PORT/" --token "$TOKEN" | tail -1
 
@@ -45,7 +51,7 @@ PASSWORD="$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.arg
     "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated")"
 cat <<INFO
 
-  Airflow UI:      http://localhost:$PORT/
+  Airflow UI:      http://localhost:$PORT/   (Browse -> Lineage)
   Login:           admin / $PASSWORD
   Ingest endpoint: http://localhost:$PORT/ol-catalog/api/v1/lineage
   API reference:   http://localhost:$PORT/ol-catalog/docs
