@@ -20,6 +20,7 @@ import requests
 from servers import AIRFLOW, AirflowServer
 from test_ingest_http import LINEAGE
 from test_projection import event
+from test_ui_browser import SHOTS, browser  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +162,24 @@ def test_replay_moves_quarantined_events_once_their_namespace_is_back(stack):
     log = dags_test(server, "ol_catalog_replay")
     assert "replayed 1 quarantined events" in log
     assert read(server, f"namespaces/{name}/jobs/etl.load/runs")["runs"][0]["state"] == "COMPLETED"
+
+
+def test_the_ui_shows_data_sources_and_each_datasets_table_check(stack, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    server, postgres = stack
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.add_cookies([{"name": "_token", "value": server.jwt("admin"), "url": server.url}])
+    page = context.new_page()
+    try:
+        page.goto(server.url + "ol-catalog/ui/#/sources")
+        expect(page.get_by_role("cell", name="pg_shop", exact=True)).to_be_visible()
+        expect(page.get_by_role("link", name="mysql://mysql.example:3306")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "14-data-sources.png"))
+        namespace = requests.utils.quote(f"postgres://localhost:{postgres.port}", safe="")
+        page.goto(server.url + f"ol-catalog/ui/#/dataset?ns={namespace}&name=shop.public.gone")
+        expect(page.get_by_test_id("data-source")).to_contain_text("in pg_shop")
+        expect(page.get_by_test_id("data-source")).to_contain_text("table missing")
+        page.screenshot(path=str(SHOTS / "15-dataset-table-missing.png"))
+    finally:
+        context.close()

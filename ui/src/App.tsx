@@ -2,6 +2,7 @@ import { Box, Flex, Link } from "@chakra-ui/react";
 
 import { SearchBox } from "./components/SearchBox";
 import { AdminPage } from "./pages/AdminPage";
+import { DataSourcesPage } from "./pages/DataSourcesPage";
 import { DagPage } from "./pages/DagPage";
 import { DatasetPage } from "./pages/DatasetPage";
 import { GraphPage } from "./pages/GraphPage";
@@ -30,6 +31,8 @@ function Page({ route }: { route: Route }) {
       return <TaskInstancePage route={route} />;
     case "admin":
       return <AdminPage route={route} />;
+    case "sources":
+      return <DataSourcesPage />;
     default:
       return <OverviewPage />;
   }
@@ -48,6 +51,7 @@ export function App() {
           </Link>
           <Link href={href("search")}>Search</Link>
           <Link href={href("graph")}>Lineage graph</Link>
+          <Link href={href("sources")}>Data sources</Link>
           <Box flex="1" />
           <SearchBox />
         </Flex>

@@ -64,6 +64,14 @@ export interface Dataset {
   description?: string | null;
   facets: Record<string, unknown>;
   aliases: Ref[];
+  dataSource: DataSourceMatch | null;
+}
+
+export interface DataSourceMatch {
+  status: "matched" | "unmatched" | "ambiguous";
+  connId: string | null;
+  candidates: string[];
+  check: { status: "ok" | "missing" | "drifted" | "error"; evidence: Record<string, unknown>; checkedAt: string | null } | null;
 }
 
 export interface DatasetVersion {

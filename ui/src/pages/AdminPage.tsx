@@ -26,6 +26,7 @@ interface TokenView {
   prefix: string;
   namespaces: string[] | null;
   read: boolean;
+  admin: boolean;
   createdAt: string;
   createdBy: string;
   lastUsedAt: string | null;
@@ -166,12 +167,13 @@ function Tokens() {
   const [name, setName] = useState("");
   const [namespaces, setNamespaces] = useState("");
   const [read, setRead] = useState(false);
+  const [admin, setAdmin] = useState(false);
   const [secret, setSecret] = useState<string | null>(null);
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="tokens" />;
   const create = () =>
     action.run(async () => {
-      const body = await sendJson<{ secret: string }>("POST", "admin/tokens", { name, namespaces: namespaces ? list(namespaces) : null, read });
+      const body = await sendJson<{ secret: string }>("POST", "admin/tokens", { name, namespaces: namespaces ? list(namespaces) : null, read, admin });
       setSecret(body.secret);
       setName("");
       setNamespaces("");
@@ -185,6 +187,9 @@ function Tokens() {
           <Input size="sm" w="20rem" placeholder="Only namespaces (comma-separated; empty: all)" aria-label="Token namespaces" value={namespaces} onChange={(e) => setNamespaces(e.target.value)} />
           <Flex as="label" align="center" gap={1}>
             <input type="checkbox" checked={read} onChange={(e) => setRead(e.target.checked)} aria-label="May read the catalog" /> May read the catalog
+          </Flex>
+          <Flex as="label" align="center" gap={1}>
+            <input type="checkbox" checked={admin} onChange={(e) => setAdmin(e.target.checked)} aria-label="May administer" /> May administer (maintenance DAGs)
           </Flex>
           <Button size="sm" loading={action.busy} onClick={create}>
             Create token
@@ -212,6 +217,7 @@ function Tokens() {
           { header: "Prefix", cell: (t) => <Code>{t.prefix}…</Code> },
           { header: "Namespaces", cell: (t) => (t.namespaces ? t.namespaces.join(", ") : "all") },
           { header: "Read", cell: (t) => (t.read ? "yes" : "no") },
+          { header: "Admin", cell: (t) => (t.admin ? "yes" : "no") },
           { header: "Created", cell: (t) => `${when(t.createdAt)} by ${t.createdBy}` },
           { header: "Last used", cell: (t) => when(t.lastUsedAt) },
           {

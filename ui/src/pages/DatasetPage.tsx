@@ -1,7 +1,7 @@
 import { Badge, Box, Flex, Heading, Link, NativeSelect, Table, Tabs, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
-import { nodeId, seg, type Dataset, type DatasetVersion, type Field, type GraphNode } from "../api";
+import { nodeId, seg, type Dataset, type DatasetVersion, type DataSourceMatch, type Field, type GraphNode } from "../api";
 import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Pager, Problem, Section } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { when } from "../format";
@@ -247,6 +247,33 @@ function Impact({ ds }: { ds: Dataset }) {
   );
 }
 
+const CHECK_COLORS = { ok: "green", missing: "red", drifted: "orange", error: "gray" } as const;
+
+/** Where the dataset lives among Airflow's Connections, and how its table compares (ol_catalog_reconcile). */
+export function SourceBadge({ match }: { match: DataSourceMatch | null }) {
+  if (!match) return null;
+  const evidence = match.check?.evidence as { missing?: string[]; extra?: string[]; changed?: { column: string }[]; error?: string } | undefined;
+  const details = [
+    evidence?.missing?.length ? `not in the table: ${evidence.missing.join(", ")}` : "",
+    evidence?.extra?.length ? `only in the table: ${evidence.extra.join(", ")}` : "",
+    evidence?.changed?.length ? `type changed: ${evidence.changed.map((c) => c.column).join(", ")}` : "",
+    evidence?.error ?? "",
+  ].filter(Boolean);
+  return (
+    <Flex gap={2} align="center" mb={2} fontSize="xs" data-testid="data-source">
+      {match.status === "matched" ? (
+        <Badge colorPalette="blue">in {match.connId}</Badge>
+      ) : (
+        <Badge colorPalette={match.status === "ambiguous" ? "orange" : "gray"} title={match.candidates.join(", ")}>
+          {match.status === "ambiguous" ? `ambiguous: ${match.candidates.join(", ")}` : "no matching Connection"}
+        </Badge>
+      )}
+      {match.check && <Badge colorPalette={CHECK_COLORS[match.check.status]}>table {match.check.status}</Badge>}
+      {details.length > 0 && <Text color="fg.muted">{details.join("; ")}</Text>}
+    </Flex>
+  );
+}
+
 export function DatasetPage({ route }: { route: Route }) {
   const ns = route.params.get("ns") ?? "";
   const name = route.params.get("name") ?? "";
@@ -266,6 +293,7 @@ export function DatasetPage({ route }: { route: Route }) {
         {ds.name}
       </Heading>
       {ds.description && <Text mb={2}>{ds.description}</Text>}
+      <SourceBadge match={ds.dataSource} />
       <Text color="fg.muted" fontSize="xs" mb={3}>
         First seen {when(ds.createdAt)} · last seen {when(ds.updatedAt)}
         {ds.aliases.length > 0 && <> · also known as {ds.aliases.map((a) => `${a.namespace} ${a.name}`).join(", ")}</>}

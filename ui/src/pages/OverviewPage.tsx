@@ -5,6 +5,7 @@ import { DataTable, Loading, Muted, Problem, Section, StateBadge } from "../comp
 import { when } from "../format";
 import { href } from "../route";
 import { useApi } from "../useApi";
+import type { DataSourcesSummary } from "./DataSourcesPage";
 
 function Count({ label, value, link }: { label: string; value: number; link?: string }) {
   return (
@@ -30,6 +31,7 @@ function PerDay({ days }: { days: Stats["eventsPerDay"] }) {
 export function OverviewPage() {
   const stats = useApi<Stats>("stats", { days: 30 });
   const namespaces = useApi<{ namespaces: Namespace[] }>("namespaces", { limit: 100 });
+  const sources = useApi<DataSourcesSummary>("data-sources");
   if (stats.error) return <Problem message={stats.error} />;
   if (!stats.data) return <Loading what="the catalog" />;
   const s = stats.data;
@@ -71,6 +73,11 @@ export function OverviewPage() {
             </Text>
           ))}
           {Object.keys(s.refusedByReason).length === 0 && <Muted>No refused requests.</Muted>}
+          {sources.data?.reconciled && (
+            <Text>
+              Namespaces matching no data source: <Link href={href("sources")}>{sources.data.unmatched.length}</Link>
+            </Text>
+          )}
         </Flex>
       </Section>
       <Section title="Namespaces">

@@ -1,0 +1,70 @@
+// Airflow's Connections as data sources, as the ol_catalog_reconcile DAG last matched them.
+import { Badge, Box, Code, Heading, Link, Text } from "@chakra-ui/react";
+
+import { DataTable, Loading, Muted, Problem, Section } from "../components/Common";
+import { href } from "../route";
+import { useApi } from "../useApi";
+
+export interface DataSourcesSummary {
+  reconciled: boolean;
+  dataSources: { connId: string; scheme: string; namespaces: string[]; database: string | null; datasets: number; ok: number; missing: number; drifted: number }[];
+  unmatched: { namespace: string; status: string; datasets: number; candidates: string[] }[];
+}
+
+export function DataSourcesPage() {
+  const found = useApi<DataSourcesSummary>("data-sources");
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="data sources" />;
+  const s = found.data;
+  return (
+    <Box>
+      <Heading size="lg" mb={2}>
+        Data sources
+      </Heading>
+      <Text mb={4} color="fg.muted">
+        Airflow's Connections, and the catalog's datasets that live in them.{" "}
+        {!s.reconciled && "The ol_catalog_reconcile DAG has not run yet: run it to match datasets and check their tables."}
+      </Text>
+      <Section title="Connections">
+        <DataTable
+          rows={s.dataSources}
+          rowKey={(d) => d.connId}
+          empty="No Connection describes a data source."
+          columns={[
+            { header: "Connection", cell: (d) => <Text fontWeight="semibold">{d.connId}</Text> },
+            { header: "Kind", cell: (d) => d.scheme },
+            { header: "Namespaces", cell: (d) => d.namespaces.map((n) => <Code key={n} mr={1}>{n}</Code>) },
+            { header: "Database", cell: (d) => d.database ?? "—" },
+            { header: "Datasets", cell: (d) => d.datasets },
+            { header: "Tables OK", cell: (d) => d.ok },
+            { header: "Missing", cell: (d) => (d.missing ? <Badge colorPalette="red">{d.missing}</Badge> : 0) },
+            { header: "Drifted", cell: (d) => (d.drifted ? <Badge colorPalette="orange">{d.drifted}</Badge> : 0) },
+          ]}
+        />
+      </Section>
+      <Section title="Namespaces no Connection matches">
+        <DataTable
+          rows={s.unmatched}
+          rowKey={(u) => `${u.status}:${u.namespace}`}
+          empty={s.reconciled ? "Every dataset's namespace matches a Connection." : "Not reconciled yet."}
+          columns={[
+            { header: "Namespace", cell: (u) => <Link href={href("search", { q: u.namespace, type: "dataset" })}>{u.namespace}</Link> },
+            { header: "Status", cell: (u) => <Badge colorPalette={u.status === "ambiguous" ? "orange" : "gray"}>{u.status}</Badge> },
+            { header: "Datasets", cell: (u) => u.datasets },
+            {
+              header: "What to do",
+              cell: (u) =>
+                u.status === "ambiguous" ? (
+                  <Muted>Several Connections point at it ({u.candidates.join(", ")}): name the database in the datasets or give the Connections distinct aliases.</Muted>
+                ) : u.candidates.length ? (
+                  <Muted>If it is one of {u.candidates.join(", ")}, add it to that Connection's extra "ol_catalog_aliases".</Muted>
+                ) : (
+                  <Muted>No Connection of this kind: add one, or ignore it.</Muted>
+                ),
+            },
+          ]}
+        />
+      </Section>
+    </Box>
+  );
+}
