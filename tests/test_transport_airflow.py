@@ -1,4 +1,4 @@
-"""RoutingTransport inside real Airflow: a DAG whose SQL tasks read and write SQLite tables, run by a real
+"""RoutingTransport inside real Airflow: a DAG whose SQL tasks read and write SQLite and PostgreSQL tables, run by a real
 scheduler, dag-processor and api-server; the OpenLineage provider emits through the transport.
 
 The catalog destination is a second api-server process on the same Airflow database, so it can be
@@ -59,13 +59,23 @@ with DAG("lineage_demo", schedule=None, catchup=False):
         conn_id="demo_sqlite",
         sql="INSERT INTO daily_totals SELECT day, sum(amount) FROM orders GROUP BY day",
     )
-    load >> total
+    report = SQLExecuteQueryOperator(
+        task_id="pg_report",
+        conn_id="demo_pg",
+        sql="INSERT INTO public.report SELECT day, sum(amount) FROM public.sales GROUP BY day",
+    )
+    load >> total >> report
 '''
 
 
 @pytest.fixture(scope="module")
-def airflow_stack(tmp_path_factory):
+def airflow_stack(tmp_path_factory, postgres):
     other = Receiver()
+    postgres.create_database("warehouse")
+    import psycopg2
+
+    with psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="warehouse") as pg, pg.cursor() as cur:
+        cur.execute("CREATE TABLE sales (day date, amount numeric); CREATE TABLE report (day date, total numeric)")
     data = tmp_path_factory.mktemp("sqlite-data") / "shop.db"
     import sqlite3
 
@@ -95,6 +105,7 @@ def airflow_stack(tmp_path_factory):
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "e2e",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW_CONN_DEMO_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(data)}),
+        "AIRFLOW_CONN_DEMO_PG": json.dumps({"conn_type": "postgres", "host": "127.0.0.1", "port": postgres.port, "login": "postgres", "schema": "warehouse"}),
     })
     (server.home / "dags" / "lineage_demo.py").write_text(DAG_FILE)
     processes = []
@@ -156,11 +167,15 @@ def wait_for(check, seconds: float = 60):
 def test_airflow_events_reach_the_catalog_and_only_routed_ones_the_other_backend(airflow_stack):
     server, catalog, other, admin = airflow_stack
     run_id, _ = run_dag(server, admin)
-    wait_for(lambda: any(e["job"]["name"] == "lineage_demo" and e.get("eventType") == "COMPLETE" for e in catalog_events(server)))
+    wait_for(lambda: sum(e["job"]["name"] == "lineage_demo" and e.get("eventType") == "COMPLETE" for e in catalog_events(server)) >= 1)
     job = requests.get(server.url + "ol-catalog/api/v1/namespaces/e2e/jobs/lineage_demo.daily_totals", headers={"Authorization": f"Bearer {server.token}"}, timeout=10).json()
     assert job["inputs"] == [{"namespace": "sqlite://localhost", "name": "shop.main.orders"}]
     assert job["outputs"] == [{"namespace": "sqlite://localhost", "name": "shop.main.daily_totals"}]
     assert job["parentJob"] == {"namespace": "e2e", "name": "lineage_demo"}
+    pg = requests.get(server.url + "ol-catalog/api/v1/namespaces/e2e/jobs/lineage_demo.pg_report", headers={"Authorization": f"Bearer {server.token}"}, timeout=10).json()
+    port = json.loads(server.env["AIRFLOW_CONN_DEMO_PG"])["port"]
+    assert pg["inputs"] == [{"namespace": f"postgres://127.0.0.1:{port}", "name": "warehouse.public.sales"}]
+    assert pg["outputs"] == [{"namespace": f"postgres://127.0.0.1:{port}", "name": "warehouse.public.report"}]
     assert [(e["eventType"], e["job"]["namespace"], e["job"]["name"]) for e in other.events] == [("COMPLETE", "rewritten", "lineage_demo.daily_totals")]
     assert other.events[0]["run"]["facets"]["parent"]["job"]["namespace"] == "rewritten"
 
