@@ -71,8 +71,9 @@ def corpus_events(corpus: Path, namespace: str) -> list[dict]:
 
 
 def test_health_reports_database_and_migrations(client):
-    response = requests.get(client.server.url + "ol-catalog/health", timeout=10)
-    assert response.json() == {"status": "healthy", "database": "reachable", "migrations": "current"}
+    body = requests.get(client.server.url + "ol-catalog/health", timeout=10).json()
+    assert {k: body[k] for k in ("status", "database", "migrations")} == {"status": "healthy", "database": "reachable", "migrations": "current"}
+    assert set(body["eventLog"]) == {"lastEventReceivedAt", "quarantinedEvents"}
 
 
 def test_every_corpus_event_is_accepted_and_a_resend_stores_nothing(client, corpus):

@@ -10,11 +10,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from airflow_ol_catalog import __version__
+from airflow_ol_catalog import __version__, metrics
 
 log = logging.getLogger(__name__)
 
 BENCHMARK_ENV = "OL_CATALOG_BENCHMARK_ROUTES"
+
+
+class RequestCounter:
+    """Counts answers by status (`ol_catalog.requests.<status>`): a plain ASGI wrapper, cheap per request."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting_send(message) -> None:
+            if message["type"] == "http.response.start":
+                metrics.incr(f"requests.{message['status']}")
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
 
 
 def is_ingest_request(request: Request) -> bool:
@@ -25,10 +44,14 @@ def is_ingest_request(request: Request) -> bool:
 async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     body = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
     if is_ingest_request(request):
-        from airflow_ol_catalog.ingest.refusals import refusal_log
+        from airflow_ol_catalog.ingest.refusals import reason_of, refusal_log
 
         caller = getattr(request.state, "caller", None)
-        refusal_log.record(exc.status_code, str(body.get("detail", "")), request.url.path, caller, request.client.host if request.client else None)
+        remote = request.client.host if request.client else None
+        refusal_log.record(exc.status_code, str(body.get("detail", "")), request.url.path, caller, remote)
+        # Structured, and never the token or the body: what an operator greps for.
+        log.info("ingest refused status=%s reason=%r caller=%s remote=%s path=%s", exc.status_code, reason_of(exc.status_code), caller or "-", remote or "-", request.url.path)
+        metrics.incr("events.refused_requests", tags={"status": str(exc.status_code)})
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -60,6 +83,7 @@ def create_app() -> FastAPI:
         description="OpenLineage ingestion and lineage catalog inside Apache Airflow.",
     )
     app.state.settings = load_settings()
+    app.add_middleware(RequestCounter)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _query_error)
     app.add_exception_handler(OperationalError, _database_unavailable)

@@ -8,11 +8,13 @@ take them as paths and are declared most specific first.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Literal
 
 import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import AdminAuth, ReadAuth
 from airflow_ol_catalog.events.validate import parse_event_time
 from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
@@ -177,10 +179,12 @@ async def one_run(run_id: str, _: ReadAuth) -> dict:
 
 
 def _lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children):
+    started = time.perf_counter()
     try:
         graph = lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children)
     except NodeNotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    metrics.timing("lineage.query", (time.perf_counter() - started) * 1000)
     return {"graph": graph.as_list(), "truncated": graph.truncated}
 
 

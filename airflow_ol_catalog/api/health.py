@@ -11,26 +11,35 @@ from airflow_ol_catalog.api.schemas import Health
 router = APIRouter(tags=["health"])
 
 
-def _check() -> tuple[str, str]:
+def _check() -> tuple[str, str, dict]:
     from alembic.migration import MigrationContext
+    from sqlalchemy import func, select
 
     from airflow_ol_catalog.store.engine import get_engine
     from airflow_ol_catalog.store.migrate import VERSION_TABLE, head_revision
+    from airflow_ol_catalog.store.tables import event
 
+    log: dict = {}
     try:
         with get_engine().connect() as conn:
             current = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+            head = head_revision()
+            if current == head:
+                # Events are projected in the transaction that stores them: the only backlog is the
+                # quarantine, waiting for namespaces to exist.
+                last = conn.execute(select(func.max(event.c.received_at))).scalar()
+                waiting = conn.execute(select(func.count()).select_from(event).where(event.c.quarantined.is_(True))).scalar_one()
+                log = {"lastEventReceivedAt": last.isoformat() if last else None, "quarantinedEvents": waiting}
     except Exception as exc:
-        return f"unreachable: {type(exc).__name__}", "unknown"
-    head = head_revision()
+        return f"unreachable: {type(exc).__name__}", "unknown", log
     migrations = "current" if current == head else f"at {current or 'none'}, expected {head}: run `airflow db migrate`"
-    return "reachable", migrations
+    return "reachable", migrations, log
 
 
 @router.get("/health", response_model=Health, summary="Catalog health")
 async def health() -> JSONResponse:
     """Auth: none. Database reachability and migration state; 503 when the catalog cannot work."""
-    database, migrations = await anyio.to_thread.run_sync(_check)
+    database, migrations, event_log = await anyio.to_thread.run_sync(_check)
     healthy = database == "reachable" and migrations == "current"
-    body = {"status": "healthy" if healthy else "unhealthy", "database": database, "migrations": migrations}
+    body = {"status": "healthy" if healthy else "unhealthy", "database": database, "migrations": migrations, "eventLog": event_log}
     return JSONResponse(body, status_code=200 if healthy else 503)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import IngestAuth, Principal
 from airflow_ol_catalog.api.body import read_json_body
 from airflow_ol_catalog.api.schemas import BatchResult, ErrorBody, EventReceipt
@@ -64,10 +67,18 @@ def _submission(payload: Any, principal: Principal, max_depth: int) -> Submissio
 async def _store(request: Request, submissions: list[Submission]) -> list[Receipt | Refusal]:
     settings = _settings(request)
     writer = get_writer(get_engine(), settings.unknown_namespace_policy)
+    started = time.perf_counter()
     try:
-        return await writer.write(submissions)
+        outcomes = await writer.write(submissions)
     except CatalogUnavailable as exc:
         raise _unavailable(exc) from None
+    metrics.timing("ingest.latency", (time.perf_counter() - started) * 1000)
+    counts = Counter(
+        "refused" if isinstance(o, Refusal) else "duplicate" if o.duplicate else "quarantined" if o.quarantined else "accepted" for o in outcomes
+    )
+    for outcome, count in counts.items():
+        metrics.incr(f"events.{outcome}", count)
+    return outcomes
 
 
 async def post_event(request: Request, principal: IngestAuth) -> EventReceipt | JSONResponse:

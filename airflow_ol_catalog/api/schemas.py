@@ -55,3 +55,4 @@ class Health(BaseModel):
     status: Literal["healthy", "unhealthy"]
     database: str
     migrations: str
+    eventLog: dict[str, Any] = Field(default_factory=dict, description="lastEventReceivedAt, and quarantinedEvents waiting for their namespace")

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from airflow_ol_catalog import metrics
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.tokens import touch_tokens
 from airflow_ol_catalog.store.engine import write_transaction
@@ -93,9 +95,11 @@ class BatchCommitter:
             for sub in submissions
             if sub.token_id is not None and now.timestamp() - self._token_touched.get(sub.token_id, 0) > TOKEN_TOUCH_SECONDS
         }
+        started = time.perf_counter()
         with write_transaction(self.engine) as conn:
             outcomes = store_events(conn, submissions, self.policy)
             touch_tokens(conn, stale, now)
+        metrics.timing("ingest.commit", (time.perf_counter() - started) * 1000)  # log, projection and commit
         for token_id in stale:
             self._token_touched[token_id] = now.timestamp()
         return outcomes

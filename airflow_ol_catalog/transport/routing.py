@@ -24,6 +24,7 @@ import attr
 from openlineage.client.serde import Serde
 from openlineage.client.transport.transport import Config, Transport
 
+from airflow_ol_catalog import metrics
 from airflow_ol_catalog.transport.config import Destination, RoutingSettings, parse_settings
 from airflow_ol_catalog.transport.rules import apply_rewrite, route, sends
 from airflow_ol_catalog.transport.spool import Spool
@@ -33,25 +34,10 @@ log = logging.getLogger(__name__)
 SPOOL_RESERVE_SECONDS = 0.05
 
 
-def _stats():
-    try:
-        from airflow.sdk.observability.stats import Stats
-    except ImportError:  # Airflow 3.1
-        try:
-            from airflow.stats import Stats
-        except ImportError:
-            return None
-    return Stats
-
-
 def metric(name: str, destination: str) -> None:
-    stats = _stats()
-    if stats is not None:
-        try:
-            stats.incr(f"ol_catalog.transport.{name}", tags={"destination": destination})
-            stats.incr(f"ol_catalog.transport.{destination}.{name}")
-        except Exception:  # metrics never break delivery
-            log.debug("could not send metric %s", name, exc_info=True)
+    # Tagged, and also named per destination for StatsD setups without tags.
+    metrics.incr(f"transport.{name}", tags={"destination": destination})
+    metrics.incr(f"transport.{destination}.{name}")
 
 
 @attr.define

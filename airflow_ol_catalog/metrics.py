@@ -1,0 +1,60 @@
+"""Metrics through Airflow's Stats (StatsD or OpenTelemetry, whatever Airflow is configured with).
+
+Imports nothing of the project and Airflow only when called, so the transport may use it too.
+A metric that cannot be sent never breaks the work it measures.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+log = logging.getLogger(__name__)
+
+
+_found = None
+
+
+def _stats():
+    """The Stats module this process initialised: the API server's (core), else the task SDK's.
+
+    Airflow keeps two copies of its Stats singleton; each process initialises the one it uses
+    (the API server at start-up, task processes when they run). Until one is, metrics are
+    dropped, so the choice is looked up again on each call until then.
+    """
+    global _found
+    if _found is not None:
+        return _found
+    modules = []
+    for name in ("airflow._shared.observability.metrics.stats", "airflow.sdk._shared.observability.metrics.stats"):
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    for module in modules:
+        if getattr(module, "_factory", None) is not None:
+            _found = module.Stats
+            return _found
+    try:  # Airflow 3.1
+        from airflow.stats import Stats
+    except ImportError:
+        return None
+    return Stats
+
+
+def incr(name: str, count: int = 1, tags: dict[str, str] | None = None) -> None:
+    stats = _stats()
+    if stats is not None and count:
+        try:
+            stats.incr(f"ol_catalog.{name}", count, tags=tags or {})
+        except Exception:
+            log.debug("metric %s not sent", name, exc_info=True)
+
+
+def timing(name: str, milliseconds: float, tags: dict[str, str] | None = None) -> None:
+    stats = _stats()
+    if stats is not None:
+        try:
+            stats.timing(f"ol_catalog.{name}", milliseconds, tags=tags or {})
+        except Exception:
+            log.debug("metric %s not sent", name, exc_info=True)
