@@ -1,0 +1,252 @@
+"""Proof under load and faults: concurrent writers on PostgreSQL, a killed api-server, fuzzed events, every route's auth."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, func, select
+
+from airflow_ol_catalog.store.engine import write_transaction
+from airflow_ol_catalog.store.tables import event, metadata, run
+from catalog_snapshot import snapshot
+from servers import AirflowServer
+from test_ingest_http import LINEAGE
+from test_projection import REAL_EVENTS, _fresh_engine, event as run_event_at, send
+
+pytestmark = pytest.mark.integration
+
+
+def post(server: AirflowServer, payload, token: str | None = None, path: str = LINEAGE) -> requests.Response:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return requests.post(server.url + path, data=body, headers={"Authorization": f"Bearer {token or server.token}", "Content-Type": "application/json"}, timeout=60)
+
+
+# --- concurrency on PostgreSQL ------------------------------------------------------------------------
+
+
+def interleaved_events() -> list[dict]:
+    """Runs of 6 jobs over 4 shared datasets: START, RUNNING, COMPLETE of each, inputs and outputs overlapping."""
+    shared = [{"namespace": "postgres://db:5432", "name": f"shop.public.t{i}"} for i in range(4)]
+    events = []
+    for j in range(6):
+        for r in range(8):
+            run_id = str(uuid.UUID(int=j * 100 + r))
+            for k, state in enumerate(("START", "RUNNING", "COMPLETE")):
+                payload = run_event_at(state, f"2026-02-0{1 + r % 8}T10:0{k}:00Z", run_id=run_id,
+                                       inputs=[shared[j % 4], shared[(j + 1) % 4]], outputs=[shared[(j + 2) % 4]])
+                payload["job"]["name"] = f"job{j}"
+                payload["job"]["facets"]["documentation"] = {"description": f"job {j} run {r}"}
+                events.append(payload)
+    return events
+
+
+@pytest.fixture(scope="module")
+def four_workers(postgres):
+    server = AirflowServer(postgres.create_database(f"airflow_workers_{os.getpid()}"), extra_env={"AIRFLOW__API__WORKERS": "4"})
+    try:
+        yield server.start()
+    finally:
+        server.cleanup()
+
+
+def test_32_clients_on_4_workers_give_the_catalog_a_serial_send_gives(four_workers):
+    events = interleaved_events()
+    random.Random(7).shuffle(events)
+    sends = events + random.Random(8).sample(events, 40)  # some twice, as retries do
+    with ThreadPoolExecutor(32) as pool:
+        statuses = list(pool.map(lambda p: post(four_workers, p).status_code, sends))
+    assert set(statuses) == {201}
+    engine = create_engine(four_workers.sql_alchemy_conn)
+    with engine.connect() as conn:
+        concurrent = snapshot(conn)
+    engine.dispose()
+    serial = _fresh_engine()
+    send(serial, events)
+    with serial.connect() as conn:
+        assert concurrent == snapshot(conn)
+
+
+# --- a killed api-server ------------------------------------------------------------------------------
+
+
+def test_after_sigkill_every_acknowledged_event_is_there_once_and_nothing_is_half_written():
+    server = AirflowServer()
+    try:
+        server.start()
+        events = [run_event_at("COMPLETE", "2026-03-01T10:00:00Z", run_id=str(uuid.uuid4())) for _ in range(3000)]
+        acknowledged: set[int] = set()
+        killed = threading.Event()
+
+        def stream(share: range) -> None:
+            for i in share:
+                try:
+                    if post(server, events[i]).status_code == 201:
+                        acknowledged.add(i)
+                except requests.ConnectionError:
+                    pass  # the server is gone: the client will retry it
+
+        def kill_midway() -> None:
+            while len(acknowledged) < 300:
+                threading.Event().wait(0.01)
+            os.killpg(server.process.pid, signal.SIGKILL)
+            killed.set()
+
+        threading.Thread(target=kill_midway, daemon=True).start()
+        streams = [threading.Thread(target=stream, args=(range(k, len(events), 4),)) for k in range(4)]
+        for t in streams:
+            t.start()
+        for t in streams:
+            t.join(120)
+        assert killed.is_set() and acknowledged, "the stream ended before the kill"
+        server.process.wait(10)
+        server.process = None
+        server.start_api_server()
+        pending = [i for i in range(len(events)) if i not in acknowledged]
+        assert pending, "every event was acknowledged before the kill"
+        for i in pending + random.Random(1).sample(sorted(acknowledged), 50):  # the clients retry, some needlessly
+            assert post(server, events[i]).status_code == 201
+        engine = create_engine(server.sql_alchemy_conn)
+        with engine.connect() as conn:
+            stored = conn.execute(select(event.c.run_id)).scalars().all()
+            runs = conn.execute(select(func.count()).select_from(run)).scalar_one()
+        engine.dispose()
+        assert sorted(stored) == sorted(e["run"]["runId"] for e in events)  # each exactly once
+        assert runs == len(events)  # every stored event projected: no event without its run
+    finally:
+        server.cleanup()
+
+
+# --- fuzzing the running endpoint -----------------------------------------------------------------
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, prefix + (i,))
+
+
+@st.composite
+def mutated_events(draw):
+    payload = json.loads(json.dumps(draw(st.sampled_from(REAL_EVENTS))))
+    payload["run"] = {**payload.get("run", {}), "runId": str(uuid.uuid4())} if "run" in payload else payload.get("run")
+    for _ in range(draw(st.integers(1, 4))):
+        paths = [p for p in _paths(payload) if p]
+        target = draw(st.sampled_from(paths))
+        parent = payload
+        for key in target[:-1]:
+            parent = parent[key]
+        action = draw(st.sampled_from(["replace", "delete", "text"]))
+        if action == "delete" and isinstance(parent, dict):
+            del parent[target[-1]]
+        elif action == "text":
+            parent[target[-1]] = draw(st.sampled_from(["", "\u0000", "x" * 2000, "' OR 1=1 --", "../../etc/passwd", "\ud800"[:0] + "é" * 3]))
+        else:
+            parent[target[-1]] = draw(JSON_VALUES)
+    return payload
+
+
+def test_ten_thousand_mutated_events_never_get_a_5xx_and_every_201_is_stored():
+    server = AirflowServer()
+    try:
+        server.start()
+        mutations = []
+
+        @settings(max_examples=10_000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(mutated_events())
+        def collect(payload):
+            mutations.append(payload)
+
+        collect()
+        assert len(mutations) >= 10_000
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda p: post(server, p), mutations))
+        assert all(a.status_code < 500 for a in answers), {a.status_code for a in answers}
+        assert all(a.status_code in (201, 400, 403, 422) for a in answers), {a.status_code for a in answers}
+        accepted = {a.json()["eventId"] for a in answers if a.status_code == 201}
+        engine = create_engine(server.sql_alchemy_conn)
+        with engine.connect() as conn:
+            stored = set(conn.execute(select(event.c.id)).scalars())
+        engine.dispose()
+        assert accepted == stored and len(accepted) > 100
+    finally:
+        server.cleanup()
+
+
+# --- every route's auth, and hostile parameters ------------------------------------------------------
+
+OPEN = {"/ol-catalog/health", "/ol-catalog/docs", "/ol-catalog/openapi.json", "/ol-catalog/redoc", "/ol-catalog/docs/oauth2-redirect"}
+HOSTILE = ["' OR 1=1 --", "../../../../etc/passwd", "%00", "<script>alert(1)</script>", "\\x00", "a" * 3000, "dataset:x:y' UNION SELECT *--"]
+
+
+def routes(server: AirflowServer) -> list[tuple[str, str]]:
+    document = requests.get(server.url + "ol-catalog/openapi.json", timeout=10).json()
+    return [(method.upper(), "/ol-catalog" + path) for path, operations in document["paths"].items() for method in operations]
+
+
+def filled(path: str, value: str = "x") -> str:
+    quoted = requests.utils.quote(value, safe="")
+    for name in ("namespace", "dataset", "job", "name", "version", "run_id", "run_id"):
+        path = path.replace("{" + name + "}", quoted).replace("{" + name + ":path}", quoted)
+    return path
+
+
+def call(server, method, path, headers=None, **kwargs) -> int:
+    return requests.request(method, server.url.rstrip("/") + path, headers=headers or {}, timeout=30, **kwargs).status_code
+
+
+def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters():
+    server = AirflowServer()
+    try:
+        server.start()
+        listed = routes(server)
+        assert len(listed) >= 30
+        revoked = server.create_token("to-revoke", "--read")
+        server.cli("ol-catalog", "tokens", "revoke", "to-revoke")
+        limited = server.create_token("limited", "--namespace", "somewhere-else")
+        viewer = {"Authorization": f"Bearer {server.jwt('viewer')}"}
+        reader = {"Authorization": f"Bearer {server.token}"}  # a read token, not an admin one
+        threading.Event().wait(5.5)  # the token cache forgets the revoked token
+        for method, path in listed:
+            if path in OPEN:
+                continue
+            body = {"json": {}} if method in ("POST", "PATCH", "PUT") else {}
+            url = filled(path)
+            assert call(server, method, url, **body) == 401, (method, path, "anonymous")
+            assert call(server, method, url, {"Authorization": "Bearer olc_" + "x" * 40}, **body) == 401, (method, path, "unknown token")
+            assert call(server, method, url, {"Authorization": f"Bearer {revoked}"}, **body) == 401, (method, path, "revoked token")
+            assert call(server, method, url, {"Authorization": "Bearer not-a-jwt"}, **body) == 401, (method, path, "garbage")
+            administrative = "/admin/" in path or method in ("DELETE", "PATCH") or path.endswith("/restore")
+            if administrative:
+                assert call(server, method, url, viewer, **body) == 403, (method, path, "viewer as admin")
+                assert call(server, method, url, reader, **body) == 403, (method, path, "non-admin token")
+        assert post(server, run_event_at("START", "2026-01-01T00:00:00Z"), token=limited).status_code == 403
+        for method, path in listed:
+            if path in OPEN or method != "GET":
+                continue
+            for value in HOSTILE:
+                status = call(server, method, filled(path, value), reader, params={"q": value, "nodeId": value, "asOf": value, "limit": 5})
+                assert status < 500, (method, path, value, status)
+        assert call(server, "GET", "/ol-catalog/ui/assets/..%2F..%2Fapi%2Fapp.py", reader) == 404
+    finally:
+        server.cleanup()
