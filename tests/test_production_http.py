@@ -16,8 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select
 
-from airflow_ol_catalog.store.engine import write_transaction
-from airflow_ol_catalog.store.tables import event, metadata, run
+from airflow_ol_catalog.store.tables import event, run
 from catalog_snapshot import snapshot
 from servers import AirflowServer
 from test_ingest_http import LINEAGE
