@@ -183,6 +183,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.events: list[dict] = []
+        self.authorizations: list[str | None] = []
         self.status = 201
         self.delay = 0.0
         receiver = self
@@ -193,6 +194,7 @@ class Receiver:
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 time.sleep(receiver.delay)
+                receiver.authorizations.append(self.headers.get("Authorization"))
                 if receiver.status < 300:
                     receiver.events.append(json.loads(body))
                 self.send_response(receiver.status)
@@ -281,3 +283,13 @@ def test_route_explain_on_the_command_line(tmp_path):
     bad.write_text(json.dumps({"transport": {"type": TRANSPORT, "destinations": {}}}))
     result = subprocess.run([AIRFLOW, "ol-catalog", "route", "--explain", str(event), "--config", str(bad)], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "destinations: expected an object" in result.stderr
+
+
+def test_destination_auth_may_come_from_an_airflow_connection(receivers, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_MARQUEZ_KEY", json.dumps({"conn_type": "http", "password": "secret-from-connection"}))
+    transport = RoutingTransport(RoutingConfig.from_dict({
+        "type": TRANSPORT,
+        "destinations": {"marquez": {"type": "http", "url": receivers[1].url, "auth": {"type": "airflow_connection_api_key", "conn_id": "marquez_key"}}},
+    }))
+    transport.emit(run_event())
+    assert receivers[1].authorizations == ["Bearer secret-from-connection"]

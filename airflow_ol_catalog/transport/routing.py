@@ -61,6 +61,19 @@ def _catalog_token(conn_id: str) -> str:
     return connection.password
 
 
+def _resolve_connection_auth(config: dict[str, Any]) -> None:
+    """`auth: {type: airflow_connection_api_key, conn_id: ...}` becomes the key from that Connection.
+
+    The OpenLineage provider does this for the config it reads; a config loaded by the CLI or the
+    replay DAG needs it done here.
+    """
+    if "airflow_connection_api_key" not in json.dumps(config):
+        return
+    from airflow.providers.openlineage.token_provider import resolve_airflow_connection_auth
+
+    resolve_airflow_connection_auth(config)
+
+
 class DestinationSender:
     """One destination: its openlineage-python transport, built on first use, and its spool."""
 
@@ -76,6 +89,7 @@ class DestinationSender:
                 from openlineage.client.transport import get_default_factory
 
                 config = json.loads(json.dumps(self.destination.transport))  # the factory pops keys
+                _resolve_connection_auth(config)
                 if self.destination.catalog_conn_id:
                     config["auth"] = {"type": "api_key", "apiKey": _catalog_token(self.destination.catalog_conn_id)}
                 if config.get("type") == "http":
