@@ -45,3 +45,11 @@ def test_schema_comparison_names_missing_extra_and_changed_columns():
 def test_dataset_names_give_the_inspectors_schema_and_table():
     assert table_address("shop.public.orders", "postgres") == ("public", "orders")
     assert table_address("orders", "sqlite") == ("main", "orders")
+
+
+def test_snowflake_account_forms_match_one_connection():
+    sf = data_source("sf", "snowflake", None, None, None, {"account": "XY12345", "region": "us-east-1", "database": "ANALYTICS"})
+    for namespace in ("snowflake://xy12345", "snowflake://XY12345.us-east-1", "snowflake://xy12345.us-east-1/"):
+        assert match_dataset(namespace, "ANALYTICS.PUBLIC.T", [sf]).conn_id == "sf", namespace
+    org = data_source("sf_org", "snowflake", "myorg-myaccount.snowflakecomputing.com", None, None, {})
+    assert match_dataset("snowflake://MYORG-MYACCOUNT", "db.s.t", [org]).status == "matched"

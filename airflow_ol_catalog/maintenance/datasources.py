@@ -86,9 +86,12 @@ def data_source(conn_id: str, conn_type: str, host: str | None, port: int | None
         database = PurePath(host).stem if host else None
     elif scheme == "snowflake":
         extras = extra if isinstance(extra, dict) else json.loads(extra or "{}") if isinstance(extra, str) and extra.strip() else {}
-        account = extras.get("account") or host
-        if account:
-            keys.add(namespace_key(f"snowflake://{account.lower()}"))
+        account = (extras.get("account") or host or "").lower().removesuffix(".snowflakecomputing.com")
+        region = (extras.get("region") or "").lower()
+        # The account forms producers write: org-account, locator, locator.region(.cloud).
+        for form in {account, f"{account}.{region}" if region else account, account.split(".")[0]}:
+            if form:
+                keys.add(namespace_key(f"snowflake://{form}"))
         database = extras.get("database") or schema or None
     elif scheme == "bigquery":
         keys.add("bigquery")
