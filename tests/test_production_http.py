@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, func, select
 
 from airflow_ol_catalog.store.tables import event, run
 from catalog_snapshot import snapshot
+from conftest import EXAMPLES as EXAMPLES_DIR
 from servers import AirflowServer
 from test_ingest_http import LINEAGE
 from test_projection import REAL_EVENTS, _fresh_engine, event as run_event_at, send
@@ -247,5 +248,27 @@ def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters()
                 status = call(server, method, filled(path, value), reader, params={"q": value, "nodeId": value, "asOf": value, "limit": 5})
                 assert status < 500, (method, path, value, status)
         assert call(server, "GET", "/ol-catalog/ui/assets/..%2F..%2Fapi%2Fapp.py", reader) == 404
+    finally:
+        server.cleanup()
+
+
+def test_schemathesis_finds_no_server_error_in_the_openapi_document():
+    """Property-based requests for every operation the OpenAPI document describes, as an admin."""
+    import subprocess
+
+    from servers import BIN
+
+    server = AirflowServer()
+    try:
+        server.start()
+        token = server.create_token("schemathesis", "--admin")
+        server.cli("ol-catalog", "send", str(EXAMPLES_DIR), "--url", server.url, "--token", token)
+        result = subprocess.run(
+            [str(BIN / "st"), "run", server.url + "ol-catalog/openapi.json", "--url", server.url + "ol-catalog",
+             "--header", f"Authorization: Bearer {token}", "--checks", "not_a_server_error", "--max-examples", "25",
+             "--workers", "2", "--seed", "1", "--generation-database", ":memory:", "--suppress-health-check", "all"],
+            capture_output=True, text=True, timeout=900,
+        )
+        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     finally:
         server.cleanup()

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from airflow_ol_catalog.api.auth import AdminAuth, Principal
+from airflow_ol_catalog.api.schemas import Limit, Offset
 from airflow_ol_catalog.ingest import namespaces as registry
 from airflow_ol_catalog.ingest.quarantine import discard_quarantined, list_quarantined, replay_quarantined
 from airflow_ol_catalog.ingest.refusals import list_refusals
@@ -96,7 +97,7 @@ def _admin_view(ns: registry.Namespace) -> dict:
 
 
 @router.get("/namespaces", summary="Namespaces, deleted ones too, with quarantined counts (admin)")
-async def all_namespaces(_: AdminAuth, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+async def all_namespaces(_: AdminAuth, limit: int = Limit, offset: int = Offset) -> dict:
     with read_connection() as conn:
         items, total = registry.list_namespaces(conn, limit, offset, include_deleted=True)
         for ns in items:
@@ -140,7 +141,7 @@ def _quarantined_view(q) -> dict:
 
 
 @router.get("/quarantine", summary="Quarantined events: their namespace does not exist or is deleted (admin)")
-async def quarantine(_: AdminAuth, namespace: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+async def quarantine(_: AdminAuth, namespace: str | None = None, limit: int = Limit, offset: int = Offset) -> dict:
     with read_connection() as conn:
         items = list_quarantined(conn, namespace, limit, offset)
         total = registry.count_quarantined(conn, namespace)
@@ -166,7 +167,7 @@ async def discard(body: QuarantineAction, _: AdminAuth) -> dict:
 
 
 @router.get("/refusals", summary="Refused requests to the ingestion endpoints, newest first (admin)")
-async def refusals(_: AdminAuth, reason: str | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+async def refusals(_: AdminAuth, reason: str | None = None, limit: int = Limit, offset: int = Offset) -> dict:
     with read_connection() as conn:
         rows, total = list_refusals(conn, limit, offset, reason)
     return {
@@ -222,8 +223,8 @@ async def store_checks(body: TableChecks, _: AdminAuth) -> dict:
 
 
 class Retention(BaseModel):
-    days: int = Field(90, ge=1, description="Keep what was seen in the last this many days.")
-    keepRunsPerJob: int = Field(10, ge=0, description="Keep at least this many newest runs of every job, however old.")
+    days: int = Field(90, ge=1, le=36_500, description="Keep what was seen in the last this many days.")
+    keepRunsPerJob: int = Field(10, ge=0, le=1_000_000, description="Keep at least this many newest runs of every job, however old.")
     dryRun: bool = Field(False, description="Count, delete nothing.")
 
 

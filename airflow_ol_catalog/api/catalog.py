@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import AdminAuth, ReadAuth
+from airflow_ol_catalog.api.schemas import Limit, Offset
 from airflow_ol_catalog.events.validate import parse_event_time
 from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
 from airflow_ol_catalog.ingest.hiding import NothingToHide, set_dataset_hidden, set_job_hidden, set_namespace_hidden
@@ -27,8 +28,6 @@ from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
-Limit = Query(100, ge=1, le=1000)
-Offset = Query(0, ge=0)
 
 
 async def _read(work: Callable[..., Any], *args) -> Any:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from airflow_ol_catalog.api.auth import ReadAuth
-from airflow_ol_catalog.api.schemas import EventsPage
+from airflow_ol_catalog.api.schemas import EventsPage, Limit, Offset
 from airflow_ol_catalog.events.validate import parse_event_time
 from airflow_ol_catalog.store.engine import get_engine, read_connection
 from airflow_ol_catalog.store.tables import event
@@ -54,8 +54,8 @@ async def list_events(
     namespace: str | None = Query(None, description="Only events of this namespace."),
     runId: str | None = Query(None, description="Only events of this run."),
     sortDirection: Literal["asc", "desc"] = Query("desc"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: int = Limit,
+    offset: int = Offset,
 ) -> Response:
     """Events as stored, newest first by default (Marquez-compatible). Quarantined events are not listed.
 
@@ -76,8 +76,8 @@ async def list_namespace_events(
     before: str | None = None,
     after: str | None = None,
     sortDirection: Literal["asc", "desc"] = Query("desc"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    limit: int = Limit,
+    offset: int = Offset,
 ) -> Response:
     """The path Marquez's Python client uses for one namespace's events (same answer as `?namespace=`)."""
     return await list_events(auth, before, after, namespace, None, sortDirection, limit, offset)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, Field
+
+# Paging, the same on every list. Offsets are bounded: the databases hold 64-bit integers at most.
+MAX_OFFSET = 1_000_000_000
+Limit = Query(100, ge=1, le=1000, description="How many to return (at most 1,000).")
+Offset = Query(0, ge=0, le=MAX_OFFSET, description="How many to skip.")
 
 
 class Problem(BaseModel):
