@@ -163,3 +163,27 @@ export function Pager({ offset, limit, total, onChange }: { offset: number; limi
     </Flex>
   );
 }
+
+/** Two columns of dataset links: what a job or run reads and writes. */
+export function InputsOutputs({ inputs, outputs }: { inputs: { namespace: string; name: string }[]; outputs: { namespace: string; name: string }[] }) {
+  return (
+    <Flex gap={8} wrap="wrap">
+      {([["Inputs", inputs], ["Outputs", outputs]] as const).map(([title, datasets]) => (
+        <Box key={title} flex="1" minW="14rem">
+          <Heading size="sm">{title}</Heading>
+          {datasets.length ? (
+            <Box as="ul" pl={4}>
+              {datasets.map((d) => (
+                <li key={`${d.namespace}:${d.name}`}>
+                  <DatasetLink namespace={d.namespace} name={d.name} /> <Muted>{d.namespace}</Muted>
+                </li>
+              ))}
+            </Box>
+          ) : (
+            <Muted>None</Muted>
+          )}
+        </Box>
+      ))}
+    </Flex>
+  );
+}

@@ -47,6 +47,20 @@ function Schema({ fields }: { fields: Field[] }) {
 
 const CHANGE_COLORS = { added: "green", removed: "red", changed: "orange", same: "gray" } as const;
 
+function VersionSelect({ label, value, versions, onChange }: { label: string; value: string; versions: DatasetVersion[]; onChange: (v: string) => void }) {
+  return (
+    <NativeSelect.Root w="20rem">
+      <NativeSelect.Field aria-label={label} value={value} onChange={(e) => onChange(e.target.value)}>
+        {versions.map((v) => (
+          <option key={v.id.version} value={v.id.version}>
+            {`${when(v.createdAt)} · ${v.version.slice(0, 12)}`}
+          </option>
+        ))}
+      </NativeSelect.Field>
+    </NativeSelect.Root>
+  );
+}
+
 function Versions({ ds }: { ds: Dataset }) {
   const [offset, setOffset] = useState(0);
   const limit = 50;
@@ -59,7 +73,6 @@ function Versions({ ds }: { ds: Dataset }) {
   const before = list.find((v) => v.id.version === a);
   const after = list.find((v) => v.id.version === b);
   const pick = (value: string, which: 0 | 1) => setPair(which === 0 ? [value, b] : [a, value]);
-  const label = (v: DatasetVersion) => `${when(v.createdAt)} · ${v.version.slice(0, 12)}`;
   return (
     <Box>
       <DataTable
@@ -78,25 +91,9 @@ function Versions({ ds }: { ds: Dataset }) {
       {list.length > 1 && before && after && (
         <Section title="Schema difference">
           <Flex gap={3} mb={3} align="center">
-            <NativeSelect.Root w="20rem">
-              <NativeSelect.Field aria-label="Older version" value={a} onChange={(e) => pick(e.target.value, 0)}>
-                {list.map((v) => (
-                  <option key={v.id.version} value={v.id.version}>
-                    {label(v)}
-                  </option>
-                ))}
-              </NativeSelect.Field>
-            </NativeSelect.Root>
+            <VersionSelect label="Older version" value={a} versions={list} onChange={(v) => pick(v, 0)} />
             <Text>→</Text>
-            <NativeSelect.Root w="20rem">
-              <NativeSelect.Field aria-label="Newer version" value={b} onChange={(e) => pick(e.target.value, 1)}>
-                {list.map((v) => (
-                  <option key={v.id.version} value={v.id.version}>
-                    {label(v)}
-                  </option>
-                ))}
-              </NativeSelect.Field>
-            </NativeSelect.Root>
+            <VersionSelect label="Newer version" value={b} versions={list} onChange={(v) => pick(v, 1)} />
           </Flex>
           <Table.Root size="sm" data-testid="schema-diff">
             <Table.Header>

@@ -2,7 +2,7 @@ import { Box, Flex, Heading, Link, Tabs, Text } from "@chakra-ui/react";
 import { Fragment } from "react";
 
 import { nodeId, seg, type GraphNode, type Job, type Run } from "../api";
-import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Pager, Problem, Section, StateBadge, type SortState } from "../components/Common";
+import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Pager, Problem, Section, StateBadge, type SortState } from "../components/Common";
 import { duration, when } from "../format";
 import { href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
@@ -131,26 +131,7 @@ function Details({ job }: { job: Job }) {
   return (
     <Box>
       <Section title="Inputs and outputs">
-        <Flex gap={8} wrap="wrap">
-          {(["inputs", "outputs"] as const).map((side) => (
-            <Box key={side} flex="1" minW="16rem">
-              <Heading size="sm" textTransform="capitalize">
-                {side}
-              </Heading>
-              {job[side].length ? (
-                <Box as="ul" pl={4}>
-                  {job[side].map((d) => (
-                    <li key={`${d.namespace}:${d.name}`}>
-                      <DatasetLink namespace={d.namespace} name={d.name} /> <Muted>{d.namespace}</Muted>
-                    </li>
-                  ))}
-                </Box>
-              ) : (
-                <Muted>None</Muted>
-              )}
-            </Box>
-          ))}
-        </Flex>
+        <InputsOutputs inputs={job.inputs} outputs={job.outputs} />
       </Section>
       <Section title="Parent and child jobs">
         <Family job={job} />

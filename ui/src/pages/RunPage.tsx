@@ -2,7 +2,7 @@ import { Box, Flex, Heading, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
 import { type RawEvent, type Ref, type Run } from "../api";
-import { DatasetLink, JobLink, JsonView, Loading, Muted, Problem, Section, StateBadge } from "../components/Common";
+import { InputsOutputs, JobLink, JsonView, Loading, Muted, Problem, Section, StateBadge } from "../components/Common";
 import { duration, when } from "../format";
 import type { Route } from "../route";
 import { useApi } from "../useApi";
@@ -63,21 +63,7 @@ export function RunPage({ route }: { route: Route }) {
         </Section>
       )}
       <Section title="Inputs and outputs">
-        <Flex gap={8} wrap="wrap">
-          {(["inputs", "outputs"] as const).map((side) => (
-            <Box key={side} flex="1" minW="16rem">
-              <Heading size="sm" textTransform="capitalize">
-                {side}
-              </Heading>
-              {datasetsOf(list, side).map((d) => (
-                <Box key={`${d.namespace}:${d.name}`}>
-                  <DatasetLink namespace={d.namespace} name={d.name} /> <Muted>{d.namespace}</Muted>
-                </Box>
-              ))}
-              {datasetsOf(list, side).length === 0 && <Muted>None</Muted>}
-            </Box>
-          ))}
-        </Flex>
+        <InputsOutputs inputs={datasetsOf(list, "inputs")} outputs={datasetsOf(list, "outputs")} />
       </Section>
       <Section title="Events">
         {events.error && <Problem message={events.error} />}

@@ -1,9 +1,9 @@
 // The "OpenLineage" tab of a task instance: the events its run emitted, its inputs and outputs,
 // and the column lineage of its outputs.
-import { Box, Flex, Heading, Text } from "@chakra-ui/react";
+import { Box, Flex, Text } from "@chakra-ui/react";
 
 import { nodeId, seg, type GraphNode, type RawEvent, type Run, type SearchResult } from "../api";
-import { DatasetLink, Loading, Muted, Problem, Section, StateBadge } from "../components/Common";
+import { InputsOutputs, Loading, Muted, Problem, Section, StateBadge } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { duration, when } from "../format";
 import type { Route } from "../route";
@@ -30,21 +30,7 @@ function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: st
   return (
     <Box>
       <Section title="Inputs and outputs">
-        <Flex gap={8} wrap="wrap">
-          {(["inputs", "outputs"] as const).map((side) => (
-            <Box key={side} flex="1" minW="14rem">
-              <Heading size="sm" textTransform="capitalize">
-                {side}
-              </Heading>
-              {datasetsOf(list, side).map((d) => (
-                <Box key={`${d.namespace}:${d.name}`}>
-                  <DatasetLink namespace={d.namespace} name={d.name} /> <Muted>{d.namespace}</Muted>
-                </Box>
-              ))}
-              {events.data && datasetsOf(list, side).length === 0 && <Muted>None</Muted>}
-            </Box>
-          ))}
-        </Flex>
+        {events.data ? <InputsOutputs inputs={datasetsOf(list, "inputs")} outputs={datasetsOf(list, "outputs")} /> : <Loading what="inputs and outputs" />}
       </Section>
       {columns.data && columns.data.graph.length > 0 && (
         <Section title="Column lineage">
