@@ -66,13 +66,14 @@ def test_dataset_is_found_under_another_spelling_of_its_namespace(client, sent):
 
 def test_lineage_around_a_dataset_follows_the_path_with_colon_namespaces(client, sent):
     graph = get(client, "lineage", nodeId="dataset:postgresql://db.internal:5432:sales.public.orders", depth=2)["graph"]
-    ids = {node["id"] for node in graph}
+    # Other tests on this server send the same corpus under their own job namespaces: keep ours.
+    ids = {node["id"] for node in graph if node["type"] == "DATASET" or node["data"]["namespace"] == sent}
     assert ids == {
         "dataset:postgresql://db.internal:5432:sales.public.orders",
         f"job:{sent}:orders_sync_pipeline.sync_orders",
         "dataset:snowflake:analytics.reporting.daily_orders",
     }
-    job = next(n for n in graph if n["type"] == "JOB")
+    job = next(n for n in graph if n["type"] == "JOB" and n["data"]["namespace"] == sent)
     assert [e["origin"] for e in job["inEdges"]] == ["dataset:postgresql://db.internal:5432:sales.public.orders"]
 
 
@@ -244,7 +245,9 @@ def test_impact_of_a_column_follows_column_lineage(client, sent):
     report = get(client, "impact", nodeId="datasetField:postgresql://crm.internal:5432:crm.public.customers:first_name")
     ids = [item["id"] for item in report["impacted"]]
     assert ids == ["datasetField:redshift://cluster.region.redshift.amazonaws.com:5439:analytics.reporting.customer_metrics:customer_name"]
-    assert report["impacted"][0]["jobs"] == [f"job:{sent}:customer_analytics.compute_customer_metrics"]
+    # The job the column lineage names last; other tests may send the same corpus under their own namespace.
+    (job,) = report["impacted"][0]["jobs"]
+    assert job.endswith(":customer_analytics.compute_customer_metrics")
 
 
 def test_stats_count_the_catalog(client, sent):

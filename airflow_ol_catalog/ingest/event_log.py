@@ -12,7 +12,7 @@ from airflow_ol_catalog.events import OpenLineageEvent
 from airflow_ol_catalog.events.canonical import canonical_json, event_digest
 from airflow_ol_catalog.ingest.namespaces import record_activity, resolve_namespaces
 from airflow_ol_catalog.ingest.projection import Projected, project_events
-from airflow_ol_catalog.store.sql import insert_for, utcnow
+from airflow_ol_catalog.store.sql import execute_rows, insert_for, utcnow
 from airflow_ol_catalog.store.tables import event
 
 
@@ -105,7 +105,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     inserted: dict[str, int] = {}
     if to_insert:
         rows = [_row(sub, sub.event.owner_namespace, placements[sub.event.owner_namespace].namespace_id is None, now) for sub in to_insert]
-        inserted = {row.digest: row.id for row in conn.execute(_insert_event(conn.dialect.name), rows)}
+        inserted = {row.digest: row.id for row in execute_rows(conn, _insert_event(conn.dialect.name), rows)}
     existing = _stored(conn, {sub.digest for sub in to_insert} - inserted.keys())
 
     activity: dict[int, _Activity] = {}

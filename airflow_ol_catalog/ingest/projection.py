@@ -21,7 +21,7 @@ from sqlalchemy import Connection, and_, bindparam, case, select, true, tuple_, 
 from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
 from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
-from airflow_ol_catalog.store.sql import earliest, insert_for, latest
+from airflow_ol_catalog.store.sql import earliest, execute_rows, insert_for, latest
 from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_version, edge, facet, job, run, run_dataset
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -196,7 +196,7 @@ def _statements(dialect: str) -> dict[str, Any]:
 
 def _upserted(conn: Connection, statement, rows: list[dict]) -> list:
     """Run an upsert whose RETURNING gives every row, inserted or updated (ids without a look-up)."""
-    return conn.execute(statement, rows).all() if rows else []
+    return execute_rows(conn, statement, rows)
 
 
 def _upsert(conn: Connection, statement, rows: list[dict]) -> None:
@@ -450,9 +450,7 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
                     row["last_run_id"] = ev.run_id
                 links[(run_pks[(job_id, ev.run_id)], ds, direction)] = key
     if links:
-        new_links = conn.execute(
-            st["run_dataset"], [{"run_pk": r, "dataset_id": d, "direction": dr} for r, d, dr in links]
-        ).all()
+        new_links = execute_rows(conn, st["run_dataset"], [{"run_pk": r, "dataset_id": d, "direction": dr} for r, d, dr in links])
         for row in new_links:
             edges[links[(row.run_pk, row.dataset_id, row.direction)]]["run_count"] += 1
     # An edge is confirmed by a COMPLETE run, or by a streaming job's running run, whichever
