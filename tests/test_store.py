@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -215,3 +216,21 @@ def test_unreachable_database_fails_the_group_as_unavailable():
     committer = BatchCommitter(create_engine("postgresql+psycopg2://nobody@127.0.0.1:9/none"), "register")
     (result,) = committer.commit([[submission()]])
     assert isinstance(result, CatalogUnavailable)
+
+
+def test_fast_inserts_store_values_exactly_as_sqlalchemy_does(tmp_path):
+    """The SQLite many-row path must write the same text SQLAlchemy writes (times compare as text)."""
+    from sqlalchemy import create_engine, insert, text
+
+    from airflow_ol_catalog.store.sql import execute_rows, insert_for
+    from airflow_ol_catalog.store.tables import facet
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    metadata.create_all(engine)
+    when = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+    row = {"entity": "job", "entity_id": 1, "name": "a", "value": "{}", "event_time": when, "event_digest": "d"}
+    with engine.begin() as conn:
+        conn.execute(insert(facet), [row])
+        execute_rows(conn, insert_for("sqlite", facet).returning(facet.c.name), [{**row, "name": "b"}])
+        stored = conn.execute(text("SELECT name, event_time FROM ol_catalog_facet ORDER BY name")).all()
+    assert stored[0][1] == stored[1][1] == "2026-01-02 03:04:05.000006"

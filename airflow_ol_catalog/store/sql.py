@@ -67,7 +67,8 @@ def _raw_insert(conn: Connection, statement, keys: tuple[str, ...]) -> _RawInser
     table = statement.table
     defaults_missing = any(c.default is not None and c.key not in keys for c in table.columns if not c.primary_key)
     if match and len(_VALUES.findall(compiled.string)) == 1 and positions == keys and not defaults_missing:
-        processors = tuple(table.c[k].type.bind_processor(conn.dialect) for k in keys)
+        # dialect_impl: a TypeDecorator alone would skip the dialect's own processing (SQLite datetime text).
+        processors = tuple(table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for k in keys)
         names = list(statement.exported_columns.keys()) if statement._returning else []
         found = _RawInsert(compiled.string, match.group(0).removeprefix("VALUES "), keys, processors, namedtuple("Row", names) if names else tuple)
     _raw_inserts[cache_key] = found
