@@ -165,3 +165,21 @@ def test_admin_api_creates_namespaces_and_replays_or_discards_quarantine(quarant
     assert discarded.json() == {"discarded": 1}
     assert requests.post(base + "quarantine/discard", json={}, headers=_admin(quarantine_server), timeout=10).status_code == 422
     assert requests.post(base + "namespaces", json={"name": kept}, headers=_admin(quarantine_server), timeout=10).status_code == 409
+
+
+def test_admin_lists_page_and_sort_on_the_server(quarantine_server):
+    base = quarantine_server.url + "ol-catalog/api/v1/admin/"
+    for i in range(3):
+        created = requests.post(base + "tokens", json={"name": f"sorted-{i}-{uuid.uuid4().hex[:4]}"}, headers=_admin(quarantine_server), timeout=10)
+        assert created.status_code == 201
+    newest = requests.get(base + "tokens", params={"sortBy": "createdAt", "sortDirection": "desc", "limit": 2}, headers=_admin(quarantine_server), timeout=10).json()
+    assert len(newest["tokens"]) == 2 and newest["totalCount"] >= 4 and newest["tokens"][0]["name"].startswith("sorted-2-")
+    by_name = requests.get(base + "tokens", params={"limit": 1000}, headers=_admin(quarantine_server), timeout=10).json()["tokens"]
+    assert [t["name"] for t in by_name] == sorted(t["name"] for t in by_name)
+    busiest = requests.get(base + "namespaces", params={"sortBy": "eventCount", "sortDirection": "desc"}, headers=_admin(quarantine_server), timeout=10).json()
+    counts = [n["eventCount"] for n in busiest["namespaces"]]
+    assert counts == sorted(counts, reverse=True)
+    for path, key in (("quarantine", "namespace"), ("refusals", "status")):
+        answer = requests.get(base + path, params={"sortBy": key, "offset": 0, "limit": 5}, headers=_admin(quarantine_server), timeout=10)
+        assert answer.status_code == 200, answer.text
+    assert requests.get(base + "refusals", params={"sortBy": "secret"}, headers=_admin(quarantine_server), timeout=10).status_code == 422

@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field
 from airflow_ol_catalog.api.auth import AdminAuth, Principal
 from airflow_ol_catalog.api.schemas import Limit, Offset
 from airflow_ol_catalog.ingest import namespaces as registry
-from airflow_ol_catalog.ingest.quarantine import discard_quarantined, list_quarantined, replay_quarantined
-from airflow_ol_catalog.ingest.refusals import list_refusals
-from airflow_ol_catalog.ingest.tokens import Token, TokenError, create_token, list_tokens, revoke_token
+from airflow_ol_catalog.ingest.quarantine import QUARANTINE_SORTS, discard_quarantined, list_quarantined, replay_quarantined
+from airflow_ol_catalog.ingest.refusals import REFUSAL_SORTS, list_refusals
+from airflow_ol_catalog.ingest.tokens import TOKEN_SORTS, Token, TokenError, count_tokens, create_token, list_tokens, revoke_token
 from airflow_ol_catalog.lineage.catalog import iso, namespace_view
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
@@ -54,9 +54,17 @@ def token_view(t: Token) -> dict:
 
 
 @router.get("/tokens", summary="Ingest tokens (admin)")
-async def tokens(_: AdminAuth, includeRevoked: bool = Query(False)) -> dict:
+async def tokens(
+    _: AdminAuth,
+    includeRevoked: bool = Query(False),
+    limit: int = Limit,
+    offset: int = Offset,
+    sortBy: Literal[tuple(TOKEN_SORTS)] = Query("name"),
+    sortDirection: Literal["asc", "desc"] = Query("asc"),
+) -> dict:
     with read_connection() as conn:
-        return {"tokens": [token_view(t) for t in list_tokens(conn, includeRevoked)]}
+        found = list_tokens(conn, includeRevoked, limit, offset, sortBy, sortDirection == "desc")
+        return {"tokens": [token_view(t) for t in found], "totalCount": count_tokens(conn, includeRevoked)}
 
 
 @router.post("/tokens", status_code=201, summary="Create an ingest token; its secret is in this answer only (admin)")
@@ -97,9 +105,15 @@ def _admin_view(ns: registry.Namespace) -> dict:
 
 
 @router.get("/namespaces", summary="Namespaces, deleted ones too, with quarantined counts (admin)")
-async def all_namespaces(_: AdminAuth, limit: int = Limit, offset: int = Offset) -> dict:
+async def all_namespaces(
+    _: AdminAuth,
+    limit: int = Limit,
+    offset: int = Offset,
+    sortBy: Literal[tuple(registry.NAMESPACE_SORTS)] = Query("name"),
+    sortDirection: Literal["asc", "desc"] = Query("asc"),
+) -> dict:
     with read_connection() as conn:
-        items, total = registry.list_namespaces(conn, limit, offset, include_deleted=True)
+        items, total = registry.list_namespaces(conn, limit, offset, True, sortBy, sortDirection == "desc")
         for ns in items:
             ns.quarantined_count = registry.count_quarantined(conn, ns.name)
         return {"namespaces": [_admin_view(ns) for ns in items], "totalCount": total}
@@ -141,9 +155,16 @@ def _quarantined_view(q) -> dict:
 
 
 @router.get("/quarantine", summary="Quarantined events: their namespace does not exist or is deleted (admin)")
-async def quarantine(_: AdminAuth, namespace: str | None = None, limit: int = Limit, offset: int = Offset) -> dict:
+async def quarantine(
+    _: AdminAuth,
+    namespace: str | None = None,
+    limit: int = Limit,
+    offset: int = Offset,
+    sortBy: Literal[tuple(QUARANTINE_SORTS)] = Query("receivedAt"),
+    sortDirection: Literal["asc", "desc"] = Query("asc"),
+) -> dict:
     with read_connection() as conn:
-        items = list_quarantined(conn, namespace, limit, offset)
+        items = list_quarantined(conn, namespace, limit, offset, sortBy, sortDirection == "desc")
         total = registry.count_quarantined(conn, namespace)
     return {"events": [_quarantined_view(q) for q in items], "totalCount": total}
 
@@ -167,9 +188,16 @@ async def discard(body: QuarantineAction, _: AdminAuth) -> dict:
 
 
 @router.get("/refusals", summary="Refused requests to the ingestion endpoints, newest first (admin)")
-async def refusals(_: AdminAuth, reason: str | None = None, limit: int = Limit, offset: int = Offset) -> dict:
+async def refusals(
+    _: AdminAuth,
+    reason: str | None = None,
+    limit: int = Limit,
+    offset: int = Offset,
+    sortBy: Literal[tuple(REFUSAL_SORTS)] = Query("at"),
+    sortDirection: Literal["asc", "desc"] = Query("desc"),
+) -> dict:
     with read_connection() as conn:
-        rows, total = list_refusals(conn, limit, offset, reason)
+        rows, total = list_refusals(conn, limit, offset, reason, sortBy, sortDirection == "desc")
     return {
         "refusals": [
             {"at": iso(r.at), "status": r.status, "reason": r.reason, "detail": r.detail, "path": r.path, "caller": r.caller, "remote": r.remote}

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from airflow_ol_catalog.store.sql import insert_for, insert_on_conflict, utcnow
+from airflow_ol_catalog.store.sql import insert_for, insert_on_conflict, sorted_by, utcnow
 from airflow_ol_catalog.store.tables import event, namespace, namespace_integration
 
 
@@ -75,12 +75,17 @@ def get_namespace(conn: Connection, name: str) -> Namespace:
     return ns
 
 
-def list_namespaces(conn: Connection, limit: int = 100, offset: int = 0, include_deleted: bool = False) -> tuple[list[Namespace], int]:
+NAMESPACE_SORTS = {"name": namespace.c.name, "eventCount": namespace.c.event_count, "lastEventAt": namespace.c.last_event_at}
+
+
+def list_namespaces(
+    conn: Connection, limit: int = 100, offset: int = 0, include_deleted: bool = False, sort: str = "name", descending: bool = False
+) -> tuple[list[Namespace], int]:
     query = select(namespace)
     if not include_deleted:
         query = query.where(namespace.c.deleted_at.is_(None))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(query.order_by(namespace.c.name).limit(limit).offset(offset))
+    rows = conn.execute(sorted_by(query, NAMESPACE_SORTS[sort], descending, namespace.c.name).limit(limit).offset(offset))
     return _with_integrations(conn, [_from_row(row) for row in rows]), total
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, select, update
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest.namespaces import record_activity
 from airflow_ol_catalog.ingest.projection import Projected, project_events
-from airflow_ol_catalog.store.sql import utcnow
+from airflow_ol_catalog.store.sql import sorted_by, utcnow
 from airflow_ol_catalog.store.tables import event, namespace
 
 REPLAY_BATCH = 500
@@ -29,13 +29,18 @@ class QuarantinedEvent:
     run_id: str | None
 
 
-def list_quarantined(conn: Connection, name: str | None = None, limit: int = 100, offset: int = 0) -> list[QuarantinedEvent]:
+QUARANTINE_SORTS = {"receivedAt": event.c.received_at, "namespace": event.c.namespace, "jobName": event.c.job_name}
+
+
+def list_quarantined(
+    conn: Connection, name: str | None = None, limit: int = 100, offset: int = 0, sort: str = "receivedAt", descending: bool = False
+) -> list[QuarantinedEvent]:
     query = select(
         event.c.id, event.c.namespace, event.c.received_at, event.c.kind, event.c.event_type, event.c.job_name, event.c.run_id
     ).where(event.c.quarantined.is_(True))
     if name is not None:
         query = query.where(event.c.namespace == name)
-    rows = conn.execute(query.order_by(event.c.id).limit(limit).offset(offset))
+    rows = conn.execute(sorted_by(query, QUARANTINE_SORTS[sort], descending, event.c.id).limit(limit).offset(offset))
     return [QuarantinedEvent(*row) for row in rows]
 
 

@@ -17,7 +17,7 @@ import anyio
 from sqlalchemy import Connection, delete, func, insert, select
 
 from airflow_ol_catalog.store.engine import write_transaction
-from airflow_ol_catalog.store.sql import utcnow
+from airflow_ol_catalog.store.sql import sorted_by, utcnow
 from airflow_ol_catalog.store.tables import refusal
 
 log = logging.getLogger(__name__)
@@ -92,12 +92,17 @@ class RefusalLog:
 refusal_log = RefusalLog()
 
 
-def list_refusals(conn: Connection, limit: int, offset: int, reason: str | None = None) -> tuple[list, int]:
+REFUSAL_SORTS = {"at": refusal.c.at, "status": refusal.c.status, "reason": refusal.c.reason, "caller": refusal.c.caller}
+
+
+def list_refusals(
+    conn: Connection, limit: int, offset: int, reason: str | None = None, sort: str = "at", descending: bool = True
+) -> tuple[list, int]:
     query = select(refusal)
     if reason is not None:
         query = query.where(refusal.c.reason == reason)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(query.order_by(refusal.c.at.desc(), refusal.c.id.desc()).limit(limit).offset(offset)).all()
+    rows = conn.execute(sorted_by(query, REFUSAL_SORTS[sort], descending, refusal.c.id.desc()).limit(limit).offset(offset)).all()
     return rows, total
 
 

@@ -9,10 +9,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from airflow_ol_catalog.store.sql import utcnow
+from airflow_ol_catalog.store.sql import sorted_by, utcnow
 from airflow_ol_catalog.store.tables import token
 
 TOKEN_MARK = "olc_"
@@ -94,11 +94,22 @@ def create_token(
     return _from_row(row), secret
 
 
-def list_tokens(conn: Connection, include_revoked: bool = False) -> list[Token]:
-    query = select(token).order_by(token.c.name)
+TOKEN_SORTS = {"name": token.c.name, "createdAt": token.c.created_at, "lastUsedAt": token.c.last_used_at}
+
+
+def list_tokens(
+    conn: Connection, include_revoked: bool = False, limit: int | None = None, offset: int = 0, sort: str = "name", descending: bool = False
+) -> list[Token]:
+    query = select(token)
     if not include_revoked:
         query = query.where(token.c.revoked_at.is_(None))
+    query = sorted_by(query, TOKEN_SORTS[sort], descending, token.c.name).limit(limit).offset(offset)
     return [_from_row(row) for row in conn.execute(query)]
+
+
+def count_tokens(conn: Connection, include_revoked: bool = False) -> int:
+    query = select(func.count()).select_from(token)
+    return conn.execute(query if include_revoked else query.where(token.c.revoked_at.is_(None))).scalar_one()
 
 
 def revoke_token(conn: Connection, name: str) -> Token:

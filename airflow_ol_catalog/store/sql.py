@@ -28,6 +28,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def sorted_by(query, key, descending: bool, *tiebreak):
+    """ORDER BY a list's chosen column (either way), then tie-breakers, so pages never overlap."""
+    return query.order_by(key.desc() if descending else key.asc(), *tiebreak)
+
+
 def earliest(current, incoming):
     """The earlier of two nullable values, for ON CONFLICT updates (the same on every backend)."""
     return case((current.is_(None), incoming), (incoming.is_(None), current), (incoming < current, incoming), else_=current)

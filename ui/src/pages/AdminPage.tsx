@@ -4,7 +4,7 @@ import { Badge, Box, Button, Code, Flex, Heading, Input, Tabs, Text } from "@cha
 import { useState } from "react";
 
 import { seg } from "../api";
-import { DataTable, Loading, Muted, Pager, Problem, Section } from "../components/Common";
+import { DataTable, Loading, Muted, Pager, Problem, Section, type SortState } from "../components/Common";
 import { when } from "../format";
 import { sendJson } from "../postJson";
 import { href, navigate, type Route } from "../route";
@@ -43,6 +43,23 @@ interface Quarantined {
   runId: string | null;
 }
 
+/** Server-side sort and paging of an admin list, kept in the page's URL. */
+function useListState(route: Route, by: string, desc = false) {
+  const p = route.params;
+  const sort: SortState = { by: p.get("sortBy") ?? by, desc: p.has("sortDirection") ? p.get("sortDirection") === "desc" : desc };
+  const offset = Number(p.get("offset") ?? 0);
+  const go = (changes: Record<string, string | number>) => navigate(href("admin", { ...Object.fromEntries(p.entries()), ...changes }), true);
+  return {
+    sort,
+    offset,
+    query: { sortBy: sort.by, sortDirection: sort.desc ? "desc" : "asc", offset, limit: PAGE },
+    onSort: (next: SortState) => go({ sortBy: next.by, sortDirection: next.desc ? "desc" : "asc", offset: 0 }),
+    onPage: (next: number) => go({ offset: next }),
+  };
+}
+
+const PAGE = 100;
+
 const list = (text: string): string[] =>
   text
     .split(",")
@@ -67,8 +84,9 @@ function useAction(done: () => void) {
   return { error, busy, run };
 }
 
-function Namespaces() {
-  const found = useApi<{ namespaces: AdminNamespace[] }>("admin/namespaces", { limit: 1000 });
+function Namespaces({ route }: { route: Route }) {
+  const state = useListState(route, "name");
+  const found = useApi<{ namespaces: AdminNamespace[]; totalCount: number }>("admin/namespaces", state.query);
   const action = useAction(found.reload);
   const [name, setName] = useState("");
   const [admins, setAdmins] = useState("");
@@ -90,8 +108,10 @@ function Namespaces() {
         rows={found.data.namespaces}
         rowKey={(n) => n.name}
         empty="No namespaces yet."
+        sort={state.sort}
+        onSort={state.onSort}
         columns={[
-          { header: "Namespace", cell: (n) => (n.deletedAt ? <Text color="fg.muted">{n.name} (deleted)</Text> : n.name) },
+          { header: "Namespace", sort: "name", cell: (n) => (n.deletedAt ? <Text color="fg.muted">{n.name} (deleted)</Text> : n.name) },
           {
             header: "Admins",
             cell: (n) => (
@@ -104,9 +124,9 @@ function Namespaces() {
             ),
           },
           { header: "Integrations", cell: (n) => n.integrations.join(", ") || "—" },
-          { header: "Events", cell: (n) => n.eventCount.toLocaleString() },
+          { header: "Events", sort: "eventCount", cell: (n) => n.eventCount.toLocaleString() },
           { header: "Quarantined", cell: (n) => n.quarantinedEvents },
-          { header: "Last event", cell: (n) => when(n.lastEventAt) },
+          { header: "Last event", sort: "lastEventAt", cell: (n) => when(n.lastEventAt) },
           {
             header: "",
             cell: (n) =>
@@ -127,6 +147,7 @@ function Namespaces() {
           },
         ]}
       />
+      <Pager offset={state.offset} limit={PAGE} total={found.data.totalCount} onChange={state.onPage} />
     </Box>
   );
 }
@@ -161,8 +182,9 @@ function Copyable({ label, text }: { label: string; text: string }) {
   );
 }
 
-function Tokens() {
-  const found = useApi<{ tokens: TokenView[] }>("admin/tokens", { includeRevoked: true });
+function Tokens({ route }: { route: Route }) {
+  const state = useListState(route, "name");
+  const found = useApi<{ tokens: TokenView[]; totalCount: number }>("admin/tokens", { includeRevoked: true, ...state.query });
   const action = useAction(found.reload);
   const [name, setName] = useState("");
   const [namespaces, setNamespaces] = useState("");
@@ -212,14 +234,16 @@ function Tokens() {
         rows={found.data.tokens}
         rowKey={(t) => t.name}
         empty="No tokens yet."
+        sort={state.sort}
+        onSort={state.onSort}
         columns={[
-          { header: "Name", cell: (t) => t.name },
+          { header: "Name", sort: "name", cell: (t) => t.name },
           { header: "Prefix", cell: (t) => <Code>{t.prefix}…</Code> },
           { header: "Namespaces", cell: (t) => (t.namespaces ? t.namespaces.join(", ") : "all") },
           { header: "Read", cell: (t) => (t.read ? "yes" : "no") },
           { header: "Admin", cell: (t) => (t.admin ? "yes" : "no") },
-          { header: "Created", cell: (t) => `${when(t.createdAt)} by ${t.createdBy}` },
-          { header: "Last used", cell: (t) => when(t.lastUsedAt) },
+          { header: "Created", sort: "createdAt", cell: (t) => `${when(t.createdAt)} by ${t.createdBy}` },
+          { header: "Last used", sort: "lastUsedAt", cell: (t) => when(t.lastUsedAt) },
           {
             header: "",
             cell: (t) =>
@@ -233,12 +257,14 @@ function Tokens() {
           },
         ]}
       />
+      <Pager offset={state.offset} limit={PAGE} total={found.data.totalCount} onChange={state.onPage} />
     </Box>
   );
 }
 
-function Quarantine() {
-  const found = useApi<{ events: Quarantined[]; totalCount: number }>("admin/quarantine", { limit: 200 });
+function Quarantine({ route }: { route: Route }) {
+  const state = useListState(route, "receivedAt");
+  const found = useApi<{ events: Quarantined[]; totalCount: number }>("admin/quarantine", state.query);
   const action = useAction(found.reload);
   const [result, setResult] = useState<string | null>(null);
   if (found.error) return <Problem message={found.error} />;
@@ -271,15 +297,18 @@ function Quarantine() {
         rows={found.data.events}
         rowKey={(e) => String(e.eventId)}
         empty="Nothing is quarantined."
+        sort={state.sort}
+        onSort={state.onSort}
         columns={[
           { header: "Event", cell: (e) => e.eventId },
-          { header: "Namespace", cell: (e) => e.namespace },
-          { header: "Received", cell: (e) => when(e.receivedAt) },
+          { header: "Namespace", sort: "namespace", cell: (e) => e.namespace },
+          { header: "Received", sort: "receivedAt", cell: (e) => when(e.receivedAt) },
           { header: "Kind", cell: (e) => [e.kind, e.eventType].filter(Boolean).join(" ") },
-          { header: "Job", cell: (e) => e.jobName ?? "—" },
+          { header: "Job", sort: "jobName", cell: (e) => e.jobName ?? "—" },
           { header: "Run", cell: (e) => e.runId ?? "—" },
         ]}
       />
+      <Pager offset={state.offset} limit={PAGE} total={found.data.totalCount} onChange={state.onPage} />
     </Box>
   );
 }
@@ -294,10 +323,10 @@ interface RefusalView {
   remote: string | null;
 }
 
-function Refusals({ reason }: { reason: string | null }) {
-  const [offset, setOffset] = useState(0);
-  const limit = 100;
-  const found = useApi<{ refusals: RefusalView[]; totalCount: number }>("admin/refusals", { reason, limit, offset });
+function Refusals({ route }: { route: Route }) {
+  const reason = route.params.get("reason");
+  const state = useListState(route, "at", true);
+  const found = useApi<{ refusals: RefusalView[]; totalCount: number }>("admin/refusals", { reason, ...state.query });
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="refused requests" />;
   return (
@@ -309,16 +338,18 @@ function Refusals({ reason }: { reason: string | null }) {
         rows={found.data.refusals}
         rowKey={(r) => `${r.at}-${r.detail}-${r.path}`}
         empty="No refused requests."
+        sort={state.sort}
+        onSort={state.onSort}
         columns={[
-          { header: "When", cell: (r) => when(r.at) },
-          { header: "Status", cell: (r) => <Badge colorPalette={r.status >= 500 ? "orange" : "red"}>{r.status}</Badge> },
-          { header: "Reason", cell: (r) => r.reason },
+          { header: "When", sort: "at", cell: (r) => when(r.at) },
+          { header: "Status", sort: "status", cell: (r) => <Badge colorPalette={r.status >= 500 ? "orange" : "red"}>{r.status}</Badge> },
+          { header: "Reason", sort: "reason", cell: (r) => r.reason },
           { header: "Message", cell: (r) => <Text fontSize="xs">{r.detail}</Text> },
-          { header: "Caller", cell: (r) => r.caller ?? "—" },
+          { header: "Caller", sort: "caller", cell: (r) => r.caller ?? "—" },
           { header: "From", cell: (r) => r.remote ?? "—" },
         ]}
       />
-      <Pager offset={offset} limit={limit} total={found.data.totalCount} onChange={setOffset} />
+      <Pager offset={state.offset} limit={PAGE} total={found.data.totalCount} onChange={state.onPage} />
     </Box>
   );
 }
@@ -342,16 +373,16 @@ export function AdminPage({ route }: { route: Route }) {
           <Tabs.Trigger value="refusals">Refused requests</Tabs.Trigger>
         </Tabs.List>
         <Tabs.Content value="namespaces">
-          <Namespaces />
+          <Namespaces route={route} />
         </Tabs.Content>
         <Tabs.Content value="tokens">
-          <Tokens />
+          <Tokens route={route} />
         </Tabs.Content>
         <Tabs.Content value="quarantine">
-          <Quarantine />
+          <Quarantine route={route} />
         </Tabs.Content>
         <Tabs.Content value="refusals">
-          <Refusals reason={route.params.get("reason")} />
+          <Refusals route={route} />
         </Tabs.Content>
       </Tabs.Root>
       <Muted>Signed in as {me.data.name}.</Muted>
