@@ -199,3 +199,31 @@ def test_with_the_catalog_down_tasks_finish_on_time_and_flush_delivers_each_even
     keys = [(e["job"]["name"], e["eventType"]) for e in events]
     assert len(keys) == len(set(keys)) and ("lineage_demo.daily_totals", "COMPLETE") in keys
     assert all(e["job"]["namespace"] == "e2e" for e in events)
+
+
+def test_the_task_instance_tab_shows_the_runs_openlineage_events(airflow_stack):
+    """Airflow's task-instance page, OpenLineage tab: the run's events, inputs and outputs (real DAG run)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from test_ui_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+
+    server, catalog, _, admin = airflow_stack
+    if catalog.process is None:
+        catalog.start_api_server()
+    run_id, _ = run_dag(server, admin)
+    wait_for(lambda: any(e["job"]["name"] == "lineage_demo.daily_totals" and e.get("eventType") == "COMPLETE"
+                         and e["run"]["facets"].get("airflow", {}).get("dagRun", {}).get("run_id") == run_id for e in catalog_events(server)))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        context.add_cookies([{"name": "_token", "value": server.jwt("admin"), "url": server.url}])
+        page = context.new_page()
+        page.goto(server.url + f"dags/lineage_demo/runs/{requests.utils.quote(run_id, safe='')}/tasks/daily_totals")
+        page.get_by_role("link", name="OpenLineage", exact=True).click()
+        tab = page.frame_locator("iframe")
+        expect(tab.get_by_role("link", name="shop.main.orders")).to_be_visible()
+        expect(tab.get_by_role("link", name="shop.main.daily_totals")).to_be_visible()
+        expect(tab.get_by_test_id("event").first).to_be_visible()
+        page.screenshot(path=str(SHOTS / "16-task-instance-openlineage-tab.png"))
+        browser.close()
