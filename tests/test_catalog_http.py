@@ -254,6 +254,8 @@ def test_stats_count_the_catalog(client, sent):
     stats = get(client, "stats")
     assert stats["events"] >= 32 and stats["jobs"] >= 16 and stats["runsByState"]["COMPLETED"] >= 16
     assert sum(day["events"] for day in stats["eventsPerDay"]) <= stats["events"]
+    hours = stats["eventsPerHour"]  # everything here arrived in the last minutes
+    assert hours and sum(h["events"] for h in hours) == stats["events"] and all(len(h["hour"]) == 16 for h in hours)
     assert any(ns["namespace"] == sent and ns["events"] == 32 for ns in stats["eventsPerNamespace"])
 
 

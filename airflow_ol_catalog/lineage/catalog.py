@@ -389,6 +389,13 @@ def search(
 # --- stats -----------------------------------------------------------------------------------------
 
 
+def _hour_of(conn: Connection, column):
+    """`YYYY-MM-DDTHH:00` of a timestamp, in SQL (each backend says it its own way)."""
+    if conn.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:00')
+    return func.strftime("%Y-%m-%dT%H:00", column)
+
+
 def stats(conn: Connection, days: int) -> dict:
     """Counts for the overview: events, jobs, datasets, runs by state, events per day and per namespace."""
     since = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
@@ -397,6 +404,13 @@ def stats(conn: Connection, days: int) -> dict:
         select(day.label("day"), func.count()).where(event.c.received_at >= since, event.c.quarantined.is_(False)).group_by(day).order_by(day)
     ).all()
     runs_by_state = conn.execute(select(run.c.state, func.count()).where(run.c.placeholder.is_(False)).group_by(run.c.state)).all()
+    hour = _hour_of(conn, event.c.received_at)
+    per_hour = conn.execute(
+        select(hour.label("hour"), func.count())
+        .where(event.c.received_at >= utcnow() - timedelta(hours=48), event.c.quarantined.is_(False))
+        .group_by(hour)
+        .order_by(hour)
+    ).all()
     return {
         "events": conn.execute(select(func.count()).select_from(event).where(event.c.quarantined.is_(False))).scalar_one(),
         "quarantinedEvents": conn.execute(select(func.count()).select_from(event).where(event.c.quarantined.is_(True))).scalar_one(),
@@ -404,6 +418,7 @@ def stats(conn: Connection, days: int) -> dict:
         "datasets": conn.execute(select(func.count()).select_from(dataset).where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))).scalar_one(),
         "runsByState": {RUN_STATES.get(state, "NEW"): count for state, count in runs_by_state},
         "eventsPerDay": [{"day": str(d)[:10], "events": n} for d, n in per_day],
+        "eventsPerHour": [{"hour": h, "events": n} for h, n in per_hour],  # the last 48 hours, UTC
         "refusedByReason": refusals_by_reason(conn, since),
         "eventsPerNamespace": [
             {"namespace": r.name, "events": r.event_count, "lastEventAt": iso(r.last_event_at)}

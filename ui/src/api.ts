@@ -160,6 +160,7 @@ export interface Stats {
   datasets: number;
   runsByState: Record<string, number>;
   eventsPerDay: { day: string; events: number }[];
+  eventsPerHour: { hour: string; events: number }[];
   eventsPerNamespace: { namespace: string; events: number; lastEventAt: string | null }[];
   refusedByReason: Record<string, number>;
 }

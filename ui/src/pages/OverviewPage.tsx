@@ -16,13 +16,13 @@ function Count({ label, value, link }: { label: string; value: number; link?: st
   );
 }
 
-function PerDay({ days }: { days: Stats["eventsPerDay"] }) {
-  if (days.length === 0) return <Muted>No events in the last 30 days.</Muted>;
-  const top = Math.max(...days.map((d) => d.events));
+function Bars({ points, label, empty }: { points: { key: string; events: number }[]; label: string; empty: string }) {
+  if (points.length === 0) return <Muted>{empty}</Muted>;
+  const top = Math.max(...points.map((p) => p.events));
   return (
-    <Flex align="end" gap="2px" h="120px" borderBottomWidth="1px" aria-label="Events per day">
-      {days.map((d) => (
-        <Box key={d.day} flex="1" minW="4px" maxW="32px" bg="blue.500" h={`${Math.max(2, (d.events / top) * 100)}%`} title={`${d.day}: ${d.events} events`} />
+    <Flex align="end" gap="2px" h="120px" borderBottomWidth="1px" aria-label={label}>
+      {points.map((p) => (
+        <Box key={p.key} flex="1" minW="4px" maxW="32px" bg="blue.500" h={`${Math.max(2, (p.events / top) * 100)}%`} title={`${p.key}: ${p.events} events`} />
       ))}
     </Flex>
   );
@@ -49,7 +49,10 @@ export function OverviewPage() {
       </SimpleGrid>
       <SimpleGrid columns={{ base: 1, lg: 2 }} gap={6}>
         <Section title="Events per day (30 days)">
-          <PerDay days={s.eventsPerDay} />
+          <Bars points={s.eventsPerDay.map((d) => ({ key: d.day, events: d.events }))} label="Events per day" empty="No events in the last 30 days." />
+        </Section>
+        <Section title="Events per hour (48 hours, UTC)">
+          <Bars points={s.eventsPerHour.map((h) => ({ key: h.hour, events: h.events }))} label="Events per hour" empty="No events in the last 48 hours." />
         </Section>
         <Section title="Runs by state">
           <Flex gap={4} wrap="wrap">
