@@ -298,3 +298,13 @@ def test_runs_sort_by_state_or_end_on_the_server(client, sent):
     by_state = get(client, path, sortBy="state", sortDirection="asc")["runs"]
     assert [r["state"] for r in by_state] == sorted(r["state"] for r in by_state)
     assert get(client, path, sortBy="endedAt")["totalCount"] == len(by_state)
+
+
+def test_search_finds_columns_by_name(client, sent):
+    found = get(client, "search", q="customer_i", filter="field", limit=100)
+    fields = {(r["dataset"], r["field"]) for r in found["results"]}
+    assert ("analytics.reporting.daily_orders", "customer_id") in fields
+    assert all(r["type"] == "FIELD" and "customer_i" in r["field"].lower() for r in found["results"])
+    assert found["totalCount"] == len(found["results"])
+    first = found["results"][0]
+    assert first["nodeId"] == f"datasetField:{first['namespace']}:{first['dataset']}:{first['field']}"

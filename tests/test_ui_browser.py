@@ -288,3 +288,15 @@ def test_lists_page_and_sort_on_the_server_with_the_state_in_the_url(ui_server, 
     expect(page.get_by_label("Sort by")).to_have_value("updatedAt")
     expect(page.get_by_test_id("search-result").first).to_be_visible()
     assert page.get_by_test_id("search-result").count() > 5
+
+
+def test_search_finds_columns(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/search?type=field&q=ordered_at")
+    result = page.get_by_test_id("search-result").first
+    expect(result).to_contain_text("Column")
+    expect(result).to_contain_text("sales.orders_clean.ordered_at")
+    result.get_by_role("link").click()
+    expect(page.get_by_test_id("title")).to_have_text("sales.orders_clean")

@@ -231,7 +231,7 @@ async def column_lineage(
 async def search(
     _: ReadAuth,
     q: str = Query("", description="Part of the name or namespace, any case; empty lists everything by name."),
-    filter: Literal["dataset", "job", "DATASET", "JOB"] | None = Query(None),
+    filter: Literal["dataset", "job", "field", "DATASET", "JOB", "FIELD"] | None = Query(None, description="Only datasets, jobs, or columns (field)."),
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Offset,
     sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),

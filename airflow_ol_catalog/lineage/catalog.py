@@ -367,11 +367,38 @@ def _matching(table, kind: str, pattern: str):
     ).where(*shown, or_(func.lower(table.c.name).like(pattern, **like), func.lower(table.c.namespace).like(pattern, **like)))
 
 
+def _search_fields(conn: Connection, q: str, escaped: str, limit: int, offset: int, sort: str, descending: bool) -> tuple[list[dict], int]:
+    """Columns whose name contains `q`: from each dataset's newest schema facet."""
+    rows = conn.execute(
+        select(dataset.c.namespace, dataset.c.name, dataset.c.last_seen_at, facet.c.value)
+        .join(facet, and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "schema"))
+        .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None), func.lower(facet.c.value).like(f'%"name":"%{escaped}%', escape="\\"))
+    )
+    found = []
+    for r in rows:
+        fields = json.loads(r.value).get("fields") if r.value else None
+        for field in fields if isinstance(fields, list) else []:
+            name = field.get("name") if isinstance(field, dict) else None
+            if isinstance(name, str) and q.lower() in name.lower():
+                found.append({
+                    "type": "FIELD", "name": f"{r.name}.{name}", "namespace": r.namespace, "dataset": r.name, "field": name,
+                    "updatedAt": iso(r.last_seen_at), "nodeId": f"datasetField:{r.namespace}:{r.name}:{name}",
+                })
+    key = {"name": "name", "namespace": "namespace", "type": "name", "updatedAt": "updatedAt"}[sort]
+    found.sort(key=lambda item: (item[key] or "", item["name"]), reverse=descending)
+    return found[offset : offset + limit], len(found)
+
+
 def search(
     conn: Connection, q: str, kind: str | None, limit: int, offset: int = 0, sort: str = "name", descending: bool = False
 ) -> tuple[list[dict], int]:
-    """Datasets and jobs whose name (or namespace) contains `q`, case-insensitively; one page, and how many match."""
+    """Datasets and jobs whose name (or namespace) contains `q`, case-insensitively; one page, and how many match.
+
+    With kind "field": the columns whose name contains `q`.
+    """
     escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if kind == "field":
+        return _search_fields(conn, q, escaped, limit, offset, sort, descending)
     pattern = f"%{escaped}%"
     parts = [_matching(table, name, pattern) for table, name in ((dataset, "dataset"), (job, "job")) if kind in (None, name)]
     found = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()

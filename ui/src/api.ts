@@ -136,9 +136,11 @@ export interface GraphNode {
 }
 
 export interface SearchResult {
-  type: "DATASET" | "JOB";
+  type: "DATASET" | "JOB" | "FIELD";
   name: string;
   namespace: string;
+  dataset?: string; // FIELD: the dataset the column belongs to
+  field?: string;
   updatedAt: string | null;
   nodeId: string;
 }

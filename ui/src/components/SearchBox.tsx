@@ -6,6 +6,7 @@ import { getJson, type SearchResult } from "../api";
 import { href, navigate } from "../route";
 
 export function resultHref(r: SearchResult): string {
+  if (r.type === "FIELD") return href("dataset", { ns: r.namespace, name: r.dataset });
   return href(r.type === "JOB" ? "job" : "dataset", { ns: r.namespace, name: r.name });
 }
 

@@ -55,6 +55,7 @@ export function SearchPage({ route }: { route: Route }) {
             <option value="">Datasets and jobs</option>
             <option value="dataset">Datasets</option>
             <option value="job">Jobs</option>
+            <option value="field">Columns</option>
           </NativeSelect.Field>
         </NativeSelect.Root>
         <NativeSelect.Root w="14rem">
@@ -89,7 +90,7 @@ export function SearchPage({ route }: { route: Route }) {
             data-testid="search-result"
           >
             <Text w="5rem" color="fg.muted">
-              {r.type === "JOB" ? "Job" : "Dataset"}
+              {r.type === "JOB" ? "Job" : r.type === "FIELD" ? "Column" : "Dataset"}
             </Text>
             <Box flex="1" minW={0}>
               <Link href={resultHref(r)} fontWeight="semibold">
