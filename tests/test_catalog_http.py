@@ -308,3 +308,12 @@ def test_search_finds_columns_by_name(client, sent):
     assert found["totalCount"] == len(found["results"])
     first = found["results"][0]
     assert first["nodeId"] == f"datasetField:{first['namespace']}:{first['dataset']}:{first['field']}"
+
+
+def test_runs_of_every_job_by_state(client, sent):
+    completed = get(client, "runs", state="COMPLETED", limit=1000)
+    assert completed["totalCount"] >= 16 and {r["state"] for r in completed["runs"]} == {"COMPLETED"}
+    assert all({"namespace", "name"} <= set(r["jobVersion"]) for r in completed["runs"])
+    everything = get(client, "runs", limit=1)
+    assert everything["totalCount"] >= completed["totalCount"] and len(everything["runs"]) == 1
+    assert client.get("ol-catalog/api/v1/runs", state="DONE").status_code == 422

@@ -300,3 +300,17 @@ def test_search_finds_columns(ui_server, admin_page):
     expect(result).to_contain_text("sales.orders_clean.ordered_at")
     result.get_by_role("link").click()
     expect(page.get_by_test_id("title")).to_have_text("sales.orders_clean")
+
+
+def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/")
+    page.get_by_test_id("count-Events").get_by_role("link").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Events \(\d+\)"))).to_be_visible()
+    expect(page.get_by_test_id("event").first).to_be_visible()
+    page.goto(ui_server.url + "ol-catalog/ui/")
+    page.get_by_test_id("runs-COMPLETED").click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Runs completed \(\d+\)"))).to_be_visible()
+    expect(page.get_by_role("cell").first).to_be_visible()

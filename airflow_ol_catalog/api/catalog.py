@@ -166,6 +166,17 @@ async def all_jobs(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dic
     return {"jobs": jobs, "totalCount": total}
 
 
+@router.get("/runs", summary="Runs of every job, newest first, optionally in one state")
+async def runs_by_state(
+    _: ReadAuth,
+    state: Literal["NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED"] | None = Query(None),
+    limit: int = Limit,
+    offset: int = Offset,
+) -> dict:
+    runs, total = await _read(catalog.runs_in_state, state, limit, offset)
+    return {"runs": runs, "totalCount": total}
+
+
 @router.get("/jobs/runs/{run_id}/facets", summary="Facets of a run")
 async def run_facets(run_id: str, _: ReadAuth) -> dict:
     found = _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")

@@ -211,6 +211,21 @@ def list_runs(
     return runs_view(conn, rows), total
 
 
+def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
+    """Runs of every job, newest first, optionally in one state as the read API names it (COMPLETED, FAILED, ...)."""
+    query = select(run).join(job, job.c.id == run.c.job_id).where(run.c.placeholder.is_(False), job.c.deleted_at.is_(None))
+    if state is not None:
+        raw = [k for k, v in RUN_STATES.items() if v == state]
+        query = query.where(or_(run.c.state.in_([r for r in raw if r]), run.c.state.is_(None)) if None in raw else run.c.state.in_(raw))
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(*_RUN_ORDER).limit(limit).offset(offset)).all()
+    owners = {r.id: (r.namespace, r.name) for r in conn.execute(select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_({r.job_id for r in rows})))}
+    views = runs_view(conn, rows)
+    for row, view in zip(rows, views):
+        view["jobVersion"] = {"namespace": owners[row.job_id][0], "name": owners[row.job_id][1]}
+    return views, total
+
+
 def get_run(conn: Connection, run_id: str) -> dict | None:
     row = conn.execute(select(run).where(run.c.run_id == run_id).order_by(*_RUN_ORDER).limit(1)).first()
     if row is None:

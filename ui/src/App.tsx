@@ -3,6 +3,7 @@ import { Box, Flex, Link } from "@chakra-ui/react";
 import { SearchBox } from "./components/SearchBox";
 import { AdminPage } from "./pages/AdminPage";
 import { DataSourcesPage } from "./pages/DataSourcesPage";
+import { EventsPage, RunsPage } from "./pages/ListsPage";
 import { DagPage } from "./pages/DagPage";
 import { DatasetPage } from "./pages/DatasetPage";
 import { GraphPage } from "./pages/GraphPage";
@@ -33,6 +34,10 @@ function Page({ route }: { route: Route }) {
       return <AdminPage route={route} />;
     case "sources":
       return <DataSourcesPage />;
+    case "events":
+      return <EventsPage route={route} />;
+    case "runs":
+      return <RunsPage route={route} />;
     default:
       return <OverviewPage />;
   }

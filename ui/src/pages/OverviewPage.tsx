@@ -41,7 +41,7 @@ export function OverviewPage() {
         Lineage catalog
       </Heading>
       <SimpleGrid columns={{ base: 2, md: 5 }} gap={3} mb={6}>
-        <Count label="Events" value={s.events} />
+        <Count label="Events" value={s.events} link={href("events")} />
         <Count label="Jobs" value={s.jobs} link={href("search", { type: "job" })} />
         <Count label="Datasets" value={s.datasets} link={href("search", { type: "dataset" })} />
         <Count label="Namespaces" value={namespaces.data?.namespaces.length ?? 0} />
@@ -58,7 +58,7 @@ export function OverviewPage() {
           <Flex gap={4} wrap="wrap">
             {Object.entries(s.runsByState).map(([state, count]) => (
               <Flex key={state} align="center" gap={2}>
-                <StateBadge state={state} /> <Text>{count.toLocaleString()}</Text>
+                <StateBadge state={state} /> <Link href={href("runs", { state })} data-testid={`runs-${state}`}>{count.toLocaleString()}</Link>
               </Flex>
             ))}
             {Object.keys(s.runsByState).length === 0 && <Muted>No runs yet.</Muted>}

@@ -1,0 +1,62 @@
+// The lists behind the overview's numbers: raw events (newest first) and runs by state.
+import { Box, Heading, Link } from "@chakra-ui/react";
+
+import type { RawEvent, Ref, Run } from "../api";
+import { DataTable, JobLink, Loading, Pager, Problem, StateBadge } from "../components/Common";
+import { duration, when } from "../format";
+import { href, navigate, type Route } from "../route";
+import { useApi } from "../useApi";
+import { EventTimeline } from "./RunPage";
+
+const PAGE = 100;
+
+function usePage(route: Route, page: string) {
+  const offset = Number(route.params.get("offset") ?? 0);
+  const go = (next: number) => navigate(href(page, { ...Object.fromEntries(route.params.entries()), offset: next }), true);
+  return { offset, go };
+}
+
+export function EventsPage({ route }: { route: Route }) {
+  const { offset, go } = usePage(route, "events");
+  const namespace = route.params.get("namespace");
+  const found = useApi<{ events: RawEvent[]; totalCount: number }>("events/lineage", { namespace, limit: PAGE, offset });
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="events" />;
+  return (
+    <Box>
+      <Heading size="lg" mb={3}>
+        Events{namespace ? ` of ${namespace}` : ""} ({found.data.totalCount.toLocaleString()})
+      </Heading>
+      <EventTimeline events={found.data.events} />
+      <Pager offset={offset} limit={PAGE} total={found.data.totalCount} onChange={go} />
+    </Box>
+  );
+}
+
+export function RunsPage({ route }: { route: Route }) {
+  const { offset, go } = usePage(route, "runs");
+  const state = route.params.get("state");
+  const found = useApi<{ runs: (Run & { jobVersion: Ref })[]; totalCount: number }>("runs", { state, limit: PAGE, offset });
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="runs" />;
+  return (
+    <Box>
+      <Heading size="lg" mb={3}>
+        Runs{state ? ` ${state.toLowerCase()}` : ""} ({found.data.totalCount.toLocaleString()})
+      </Heading>
+      <DataTable
+        rows={found.data.runs}
+        rowKey={(r) => `${r.jobVersion.namespace}:${r.jobVersion.name}:${r.id}`}
+        empty="No runs."
+        columns={[
+          { header: "Job", cell: (r) => <JobLink namespace={r.jobVersion.namespace} name={r.jobVersion.name} /> },
+          { header: "Run", cell: (r) => <Link href={href("run", { id: r.id })}>{r.id}</Link> },
+          { header: "State", cell: (r) => <StateBadge state={r.state} /> },
+          { header: "Started", cell: (r) => when(r.startedAt) },
+          { header: "Duration", cell: (r) => duration(r.durationMs) },
+        ]}
+      />
+      <Pager offset={offset} limit={PAGE} total={found.data.totalCount} onChange={go} />
+    </Box>
+  );
+}
