@@ -139,7 +139,7 @@ function Namespaces({ route }: { route: Route }) {
                   size="xs"
                   variant="outline"
                   colorPalette="red"
-                  onClick={() => window.confirm(`Delete namespace ${n.name}? Its jobs leave the catalog until it is restored.`) && action.run(() => fetch(`../api/v1/namespaces/${seg(n.name)}`, { method: "DELETE", credentials: "same-origin" }))}
+                  onClick={() => window.confirm(`Delete namespace ${n.name}? Its jobs leave the catalog until it is restored.`) && action.run(() => sendJson("DELETE", `namespaces/${seg(n.name)}`))}
                 >
                   Delete
                 </Button>
