@@ -100,6 +100,47 @@ def test_impact_lists_everything_downstream_with_path_and_jobs(chain):
     assert {item["id"].rsplit(":", 1)[1] for item in attempted["impacted"]} == {"b", "c", "d"}
 
 
+def test_impact_of_a_random_graph_matches_a_plain_breadth_first_walk(catalog_engine):
+    """Every dataset downstream, at its shortest distance, through a real chain of edges; twice the same."""
+    import random
+    from collections import deque
+
+    from airflow_ol_catalog.lineage.impact import impact
+
+    rng = random.Random(5)
+    reads: dict[str, set[str]] = {}
+    writes: dict[str, set[str]] = {}
+    payloads = []
+    for number in range(60):  # datasets t00..t39, each job reads earlier tables than it writes: a DAG
+        cut = rng.randint(1, 38)
+        reads[f"j{number}"] = {f"t{i:02d}" for i in rng.sample(range(cut), min(3, cut))}
+        writes[f"j{number}"] = {f"t{i:02d}" for i in rng.sample(range(cut, 40), 2)}
+        payloads += run_of(f"j{number}", f"r{number}", 1, [ds(n) for n in sorted(reads[f"j{number}"])], [ds(n) for n in sorted(writes[f"j{number}"])])
+    send(catalog_engine, payloads, one_by_one=False)
+    start = min(reads["j0"])
+    distance = {start: 0}
+    queue = deque([start])
+    while queue:
+        current = queue.popleft()
+        for job_name, inputs in reads.items():
+            for target in writes[job_name] if current in inputs else ():
+                if target not in distance:
+                    distance[target] = distance[current] + 1
+                    queue.append(target)
+    with read_connection(catalog_engine) as conn:
+        report = impact(conn, f"dataset:{PG}:{start}")
+        again = impact(conn, f"dataset:{PG}:{start}")
+    assert report == again
+    found = {item["id"].rsplit(":", 1)[1]: item for item in report["impacted"]}
+    assert {name: item["depth"] for name, item in found.items()} == {n: d for n, d in distance.items() if n != start}
+    for name, item in found.items():
+        path = [step.rsplit(":", 1)[1] for step in item["path"]]
+        assert len(path) == 2 * item["depth"] + 1 and path[0] == start and path[-1] == name
+        for source, job_name, target in zip(path[0::2], path[1::2], path[2::2]):
+            assert source in reads[job_name] and target in writes[job_name]
+        assert [j.rsplit(":", 1)[1] for j in item["jobs"]] == path[1::2]
+
+
 def test_impact_of_a_job_is_refused(chain):
     from airflow_ol_catalog.lineage.impact import impact
 

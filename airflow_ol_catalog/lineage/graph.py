@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, select
 
 from airflow_ol_catalog.ingest.symlinks import holder_of
+from airflow_ol_catalog.store.sql import among
 from airflow_ol_catalog.store.tables import dataset, edge, facet, job
 
 
@@ -82,8 +83,9 @@ class _Walk:
     def step(self, frontier_jobs: set[int], frontier_datasets: set[int], direction: str) -> tuple[set[int], set[int]] | None:
         """Follow one hop; None when the hop would pass max_nodes (the graph stops before it)."""
         from_jobs, from_datasets = _STEPS[direction]
-        job_side = edge.c.job_id.in_(frontier_jobs)
-        dataset_side = edge.c.dataset_id.in_(frontier_datasets)
+        dialect = self.conn.dialect.name
+        job_side = among(dialect, edge.c.job_id, frontier_jobs)
+        dataset_side = among(dialect, edge.c.dataset_id, frontier_datasets)
         if from_jobs:
             job_side &= edge.c.direction == from_jobs
             dataset_side &= edge.c.direction == from_datasets
@@ -93,37 +95,28 @@ class _Walk:
         if self.as_of is not None:
             conditions.append(edge.c.first_seen_at <= self.as_of)
         rows = self.conn.execute(
-            select(
-                edge.c.job_id, edge.c.dataset_id, edge.c.direction,
-                job.c.namespace.label("job_namespace"), job.c.name.label("job_name"), job.c.placeholder,
-                dataset.c.namespace.label("dataset_namespace"), dataset.c.name.label("dataset_name"),
-            )
+            select(edge.c.job_id, edge.c.dataset_id, edge.c.direction)
             .join(job, job.c.id == edge.c.job_id)
             .join(dataset, dataset.c.id == edge.c.dataset_id)
             .where(*conditions)
         ).all()
-        next_jobs = {r.job_id for r in rows} - self.jobs.keys()
-        next_datasets = {r.dataset_id for r in rows} - self.datasets.keys()
+        next_jobs = {r[0] for r in rows} - self.jobs.keys()
+        next_datasets = {r[1] for r in rows} - self.datasets.keys()
         if len(self.graph.nodes) + len(next_jobs) + len(next_datasets) > self.max_nodes:
             self.graph.truncated = True
             return None
-        for r in rows:  # the joined names make the nodes: no look-up per hop
-            if r.job_id not in self.jobs:
-                key, node = _job_node(r.job_namespace, r.job_name, r.placeholder)
-                self.jobs[r.job_id], self.graph.nodes[key] = key, node
-            if r.dataset_id not in self.datasets:
-                key, node = _dataset_node(r.dataset_namespace, r.dataset_name)
-                self.datasets[r.dataset_id], self.graph.nodes[key] = key, node
-        for r in rows:
-            key = (r.job_id, r.dataset_id, r.direction)
-            if key in self.edges:
+        # Names only for the nodes this hop adds: most edge rows lead to nodes already known.
+        _add_nodes(self.conn, self.graph, self.jobs, self.datasets, next_jobs, next_datasets)
+        nodes, jobs, datasets, edges = self.graph.nodes, self.jobs, self.datasets, self.edges
+        for key in map(tuple, rows):
+            if key in edges:
                 continue
-            self.edges.add(key)
-            job_key, ds_key = self.jobs[r.job_id], self.datasets[r.dataset_id]
-            origin, destination = (ds_key, job_key) if r.direction == "in" else (job_key, ds_key)
+            edges.add(key)
+            job_id, dataset_id, direction = key
+            origin, destination = (datasets[dataset_id], jobs[job_id]) if direction == "in" else (jobs[job_id], datasets[dataset_id])
             pair = {"origin": origin, "destination": destination}
-            self.graph.nodes[origin]["outEdges"].append(pair)
-            self.graph.nodes[destination]["inEdges"].append(pair)
+            nodes[origin]["outEdges"].append(pair)
+            nodes[destination]["inEdges"].append(pair)
         return next_jobs, next_datasets
 
     def walk(self, start_jobs: set[int], start_datasets: set[int], direction: str, depth: int) -> None:
@@ -176,19 +169,19 @@ def lineage(
 def _describe_jobs(conn: Connection, graph: Graph, jobs: dict[int, str]) -> None:
     """Each job node's parent job and integration, in one query after the walk."""
     parent = job.alias("parent")
-    ids = sorted(jobs)
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(
-            select(job.c.id, parent.c.namespace, parent.c.name, facet.c.value)
-            .select_from(job)
-            .outerjoin(parent, parent.c.id == job.c.parent_job_id)
-            .outerjoin(facet, and_(facet.c.entity == "job", facet.c.entity_id == job.c.id, facet.c.name == "jobType"))
-            .where(job.c.id.in_(ids[start : start + 500]))
-        )
-        for row in rows:
-            data = graph.nodes[jobs[row.id]]["data"]
-            data["parent"] = f"job:{row.namespace}:{row.name}" if row.name is not None else None
-            data["integration"] = _integration(row.value)
+    if not jobs:
+        return
+    rows = conn.execute(
+        select(job.c.id, parent.c.namespace, parent.c.name, facet.c.value)
+        .select_from(job)
+        .outerjoin(parent, parent.c.id == job.c.parent_job_id)
+        .outerjoin(facet, and_(facet.c.entity == "job", facet.c.entity_id == job.c.id, facet.c.name == "jobType"))
+        .where(among(conn.dialect.name, job.c.id, jobs))
+    )
+    for row in rows:
+        data = graph.nodes[jobs[row.id]]["data"]
+        data["parent"] = f"job:{row.namespace}:{row.name}" if row.name is not None else None
+        data["integration"] = _integration(row.value)
 
 
 def _descendants(conn: Connection, root: int) -> set[int]:
@@ -200,15 +193,20 @@ def _descendants(conn: Connection, root: int) -> set[int]:
 
 
 def _add_nodes(conn, graph: Graph, jobs: dict, datasets: dict, job_ids: set[int], dataset_ids: set[int]) -> None:
+    dialect = conn.dialect.name
     new_jobs = job_ids - jobs.keys()
     if new_jobs:
-        for row in conn.execute(select(job.c.id, job.c.namespace, job.c.name, job.c.placeholder).where(job.c.id.in_(new_jobs))):
-            key, node = _job_node(row.namespace, row.name, row.placeholder)
-            jobs[row.id] = key
+        for job_id, namespace, name, placeholder in conn.execute(
+            select(job.c.id, job.c.namespace, job.c.name, job.c.placeholder).where(among(dialect, job.c.id, new_jobs))
+        ):
+            key, node = _job_node(namespace, name, placeholder)
+            jobs[job_id] = key
             graph.nodes[key] = node
     new_datasets = dataset_ids - datasets.keys()
     if new_datasets:
-        for row in conn.execute(select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.id.in_(new_datasets))):
-            key, node = _dataset_node(row.namespace, row.name)
-            datasets[row.id] = key
+        for dataset_id, namespace, name in conn.execute(
+            select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(among(dialect, dataset.c.id, new_datasets))
+        ):
+            key, node = _dataset_node(namespace, name)
+            datasets[dataset_id] = key
             graph.nodes[key] = node

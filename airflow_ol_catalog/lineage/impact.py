@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, func, select
 
 from airflow_ol_catalog.lineage.columns import start_fields
 from airflow_ol_catalog.lineage.graph import NodeNotFound, resolve_node
+from airflow_ol_catalog.store.sql import among, not_among
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, job
 
 
@@ -19,60 +20,78 @@ def impact(conn: Connection, node_id: str, include_attempted: bool = False, max_
 
 
 def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_nodes: int) -> dict:
+    """Breadth first, two index-driven queries per hop, names included: no look-ups afterwards.
+
+    Each dataset is reached first through the lowest (job id, input id): the same answer every time.
+    """
     came_from: dict[int, tuple[int, int] | None] = {start: None}  # dataset -> (previous dataset, job)
     depth = {start: 0}
+    names = _names(conn, dataset, {start}, "dataset")
+    jobs: dict[int, str] = {}  # every consumer met so far: its outputs are placed already
     frontier = {start}
     truncated = False
+    dialect = conn.dialect.name
+    read, wrote = edge.alias("read"), edge.alias("wrote")
     while frontier and not truncated:
-        confirmed = [] if include_attempted else [edge.c.confirmed | edge.c.declared]
-        consumers = conn.execute(
-            select(edge.c.job_id, edge.c.dataset_id).join(job, job.c.id == edge.c.job_id)
-            .where(edge.c.direction == "in", edge.c.dataset_id.in_(frontier), job.c.deleted_at.is_(None), *confirmed)
-        ).all()
-        by_job: dict[int, int] = {}
-        for job_id, dataset_id in sorted(map(tuple, consumers)):  # plain tuples: Row comparisons are slow
-            by_job.setdefault(job_id, dataset_id)
-        if not by_job:
+        # Two steps, each an index look-up on both backends: the frontier's new consumers (the
+        # lowest input that reached each), then what they wrote.
+        consumers = {
+            job_id: (source, f"job:{namespace}:{name}")
+            for job_id, source, namespace, name in conn.execute(
+                select(read.c.job_id, func.min(read.c.dataset_id), job.c.namespace, job.c.name)
+                .join(job, job.c.id == read.c.job_id)
+                .where(
+                    read.c.direction == "in", among(dialect, read.c.dataset_id, frontier), not_among(dialect, read.c.job_id, jobs),
+                    job.c.deleted_at.is_(None), *([] if include_attempted else [read.c.confirmed | read.c.declared]),
+                )
+                .group_by(read.c.job_id, job.c.namespace, job.c.name)
+            )
+        }
+        if not consumers:
             break
-        outputs = conn.execute(
-            select(edge.c.job_id, edge.c.dataset_id).join(dataset, dataset.c.id == edge.c.dataset_id)
-            .where(edge.c.direction == "out", edge.c.job_id.in_(by_job), dataset.c.deleted_at.is_(None), *confirmed)
+        jobs.update((job_id, name) for job_id, (_, name) in consumers.items())
+        rows = conn.execute(
+            select(wrote.c.job_id, wrote.c.dataset_id, dataset.c.namespace, dataset.c.name)
+            .join(dataset, dataset.c.id == wrote.c.dataset_id)
+            .where(
+                wrote.c.direction == "out", among(dialect, wrote.c.job_id, consumers), dataset.c.deleted_at.is_(None),
+                *([] if include_attempted else [wrote.c.confirmed | wrote.c.declared]),
+            )
         ).all()
         next_frontier = set()
-        for job_id, dataset_id in sorted(map(tuple, outputs)):
-            if dataset_id in came_from:
+        for job_id, target, namespace, name in sorted(map(tuple, rows)):  # tuples: Row comparisons are slow
+            source = consumers[job_id][0]
+            if target in came_from:
                 continue
             if len(came_from) >= max_nodes:
                 truncated = True
                 break
-            came_from[dataset_id] = (by_job[job_id], job_id)
-            depth[dataset_id] = depth[by_job[job_id]] + 1
-            next_frontier.add(dataset_id)
+            came_from[target] = (source, job_id)
+            names[target] = f"dataset:{namespace}:{name}"
+            depth[target] = depth[source] + 1
+            next_frontier.add(target)
         frontier = next_frontier
-    return _report(conn, start, came_from, depth, truncated)
+    return _report(start, came_from, depth, names, jobs, truncated)
 
 
-def _report(conn: Connection, start: int, came_from: dict, depth: dict, truncated: bool) -> dict:
-    ids = list(came_from)
-    names = {}
-    for i in range(0, len(ids), 500):
-        for r in conn.execute(select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.id.in_(ids[i : i + 500]))):
-            names[r.id] = f"dataset:{r.namespace}:{r.name}"
-    job_ids = {step[1] for step in came_from.values() if step}
-    jobs = {}
-    for r in conn.execute(select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_(job_ids))) if job_ids else []:
-        jobs[r.id] = f"job:{r.namespace}:{r.name}"
+def _names(conn: Connection, table, ids, kind: str) -> dict[int, str]:
+    rows = conn.execute(select(table.c.id, table.c.namespace, table.c.name).where(among(conn.dialect.name, table.c.id, ids)))
+    return {i: f"{kind}:{namespace}:{name}" for i, namespace, name in rows}
+
+
+def _report(start: int, came_from: dict, depth: dict, names: dict, jobs: dict, truncated: bool) -> dict:
     # came_from holds nodes in the order the walk found them: a node's predecessor comes first.
     paths: dict[int, list[str]] = {start: [names[start]]}
     via: dict[int, list[str]] = {start: []}
     impacted = []
-    for node in ids:
-        if node == start:
+    for node, step in came_from.items():
+        if step is None:
             continue
-        previous, job_id = came_from[node]
-        paths[node] = [*paths[previous], jobs[job_id], names[node]]
-        via[node] = [*via[previous], jobs[job_id]]
-        impacted.append({"id": names[node], "type": "DATASET", "depth": depth[node], "path": paths[node], "jobs": via[node]})
+        previous, job_id = step
+        job_name = jobs[job_id]
+        paths[node] = path = [*paths[previous], job_name, names[node]]
+        via[node] = jobs_on_path = [*via[previous], job_name]
+        impacted.append({"id": path[-1], "type": "DATASET", "depth": depth[node], "path": path, "jobs": jobs_on_path})
     impacted.sort(key=lambda item: (item["depth"], item["id"]))
     return {"nodeId": names[start], "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, Table, case
+from sqlalchemy import BigInteger, Connection, Table, any_, bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 
 def insert_on_conflict(conn: Connection, table: Table):
@@ -40,6 +42,31 @@ def earliest(current, incoming):
 
 def latest(current, incoming):
     return case((current.is_(None), incoming), (incoming.is_(None), current), (incoming > current, incoming), else_=current)
+
+
+def among(dialect: str, column, ids) -> ColumnElement:
+    """`column IN ids` for integer ids, sent as one parameter: a JSON array on SQLite, an array
+    on PostgreSQL (`= ANY`, which its planner turns into index look-ups). Graph walks pass
+    thousands of ids; an expanding IN costs more to render than the query costs to run.
+    """
+    if dialect == "postgresql":
+        return column == any_(_id_array(ids))
+    return column.in_(_id_rows(ids))
+
+
+def not_among(dialect: str, column, ids) -> ColumnElement:
+    """`column NOT IN ids`; on PostgreSQL as a hashed sub-select (`<> ALL` is linear per row)."""
+    if dialect == "postgresql":
+        return column.not_in(select(func.unnest(_id_array(ids))))
+    return column.not_in(_id_rows(ids))
+
+
+def _id_array(ids):
+    return bindparam("ids", sorted(ids), unique=True, type_=postgresql.ARRAY(BigInteger))
+
+
+def _id_rows(ids):
+    return select(func.json_each(bindparam("ids", json.dumps(sorted(ids)), unique=True)).table_valued("value").c.value)
 
 
 # --- many rows at once, cheaply, on SQLite ----------------------------------------------------------
