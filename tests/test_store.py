@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -234,3 +234,23 @@ def test_fast_inserts_store_values_exactly_as_sqlalchemy_does(tmp_path):
         execute_rows(conn, insert_for("sqlite", facet).returning(facet.c.name), [{**row, "name": "b"}])
         stored = conn.execute(text("SELECT name, event_time FROM ol_catalog_facet ORDER BY name")).all()
     assert stored[0][1] == stored[1][1] == "2026-01-02 03:04:05.000006"
+
+
+def test_sqlite_times_are_stored_as_utc_text_that_sorts(tmp_path):
+    """Other offsets become UTC, whole seconds keep their fraction: text order is time order."""
+    from sqlalchemy import create_engine, insert, select, text
+
+    from airflow_ol_catalog.store.tables import facet
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    metadata.create_all(engine)
+    plus_two = timezone(timedelta(hours=2))
+    times = {"a": datetime(2026, 1, 2, 5, 4, 5, tzinfo=plus_two), "b": datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=timezone.utc)}
+    with engine.begin() as conn:
+        conn.execute(insert(facet), [{"entity": "job", "entity_id": 1, "name": n, "value": "{}", "event_time": t, "event_digest": "d"} for n, t in times.items()])
+        stored = dict(conn.execute(text("SELECT name, event_time FROM ol_catalog_facet")).all())
+        read = dict(conn.execute(select(facet.c.name, facet.c.event_time)).all())
+        later = conn.execute(select(facet.c.name).where(facet.c.event_time > datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))).scalars().all()
+    assert stored == {"a": "2026-01-02 03:04:05.000000", "b": "2026-01-02 03:04:05.000001"}
+    assert read == {"a": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "b": times["b"]}
+    assert later == ["b"]

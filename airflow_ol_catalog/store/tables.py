@@ -33,6 +33,20 @@ metadata = MetaData(
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def _sqlite_utc_text(value: datetime | None) -> str | None:
+    """SQLite keeps times as text; they compare correctly only in one fixed UTC format."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    if value.utcoffset():
+        value = value.astimezone(timezone.utc)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
+
+
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset)."""
 
@@ -43,6 +57,11 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(timezone.utc) if value is not None else None
+
+    def bind_processor(self, dialect):
+        if dialect.name == "sqlite":
+            return _sqlite_utc_text  # what SQLAlchemy's SQLite DATETIME writes, several times faster
+        return super().bind_processor(dialect)
 
     def process_result_value(self, value: datetime | None, dialect):
         if value is not None and value.tzinfo is None:
