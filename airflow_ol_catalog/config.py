@@ -17,6 +17,7 @@ class CatalogSettings:
     max_batch_events: int
     max_json_depth: int
     max_graph_nodes: int
+    gc_freeze: bool
 
 
 def load_settings() -> CatalogSettings:
@@ -34,4 +35,5 @@ def load_settings() -> CatalogSettings:
         max_batch_events=conf.getint(SECTION, "max_batch_events"),
         max_json_depth=conf.getint(SECTION, "max_json_depth"),
         max_graph_nodes=conf.getint(SECTION, "max_graph_nodes"),
+        gc_freeze=conf.getboolean(SECTION, "gc_freeze"),
     )

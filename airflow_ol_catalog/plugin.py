@@ -8,6 +8,19 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 
 
+def _freeze_loaded_heap() -> None:
+    """Keep what the loaded API server holds out of later garbage collections.
+
+    Airflow's API server keeps a large heap for its whole life; every full collection walks all
+    of it, which under load showed as ~300 ms pauses at the 99th percentile of every route.
+    Collect once, then freeze what is left: it is long-lived, and new objects are still collected.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 class _LazyCatalogApp:
     """An ASGI app that builds the real one on first use."""
 
@@ -19,6 +32,8 @@ class _LazyCatalogApp:
             from airflow_ol_catalog.api.app import create_app
 
             self._app = create_app()
+            if self._app.state.settings.gc_freeze:
+                _freeze_loaded_heap()
         await self._app(scope, receive, send)
 
 

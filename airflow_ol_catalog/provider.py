@@ -66,6 +66,16 @@ CONFIG_OPTIONS = {
         "5000",
         "20000",
     ),
+    "gc_freeze": _option(
+        "Once the API server has loaded (on the catalog's first request), run one garbage "
+        "collection and then exclude the objects that remain from Python's later collections "
+        "(`gc.freeze()`). Airflow's API server holds a large, long-lived heap; without this, full "
+        "collections under load pause every request for a few hundred milliseconds. Objects "
+        "created later are collected as usual. Set to False to leave the collector untouched.",
+        "boolean",
+        "True",
+        "False",
+    ),
 }
 
 

@@ -1,0 +1,75 @@
+"""The plugin's lazily built app (built on the first request, then the loaded heap is frozen) and the
+provider's configuration reference."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from types import SimpleNamespace
+
+import pytest
+
+from airflow_ol_catalog import plugin
+
+
+class _App:
+    def __init__(self, gc_freeze: bool) -> None:
+        self.state = SimpleNamespace(settings=SimpleNamespace(gc_freeze=gc_freeze))
+        self.calls = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.calls += 1
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen():
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def _serve_twice(monkeypatch, app: _App) -> int:
+    from airflow_ol_catalog.api import app as app_module
+
+    built = []
+    monkeypatch.setattr(app_module, "create_app", lambda: built.append(app) or app)
+    lazy = plugin._LazyCatalogApp()
+    assert built == [] and gc.get_freeze_count() == 0  # nothing happens at import or plugin load
+    for _ in range(2):
+        asyncio.run(lazy({"type": "http"}, None, None))
+    assert built == [app] and app.calls == 2
+    return gc.get_freeze_count()
+
+
+class _Node:
+    pass
+
+
+def test_first_request_builds_the_app_once_and_freezes_the_loaded_heap(monkeypatch):
+    garbage = _Node()
+    garbage.me = garbage  # a reference cycle: collected before the freeze, not kept by it
+    gone = weakref.ref(garbage)
+    del garbage
+    assert _serve_twice(monkeypatch, _App(gc_freeze=True)) > 0
+    assert gone() is None
+
+
+def test_gc_freeze_false_leaves_the_collector_alone(monkeypatch):
+    assert _serve_twice(monkeypatch, _App(gc_freeze=False)) == 0
+
+
+def test_every_option_is_documented_and_read_into_the_settings():
+    from dataclasses import fields
+
+    from airflow_ol_catalog.config import CatalogSettings, load_settings
+    from airflow_ol_catalog.provider import SECTION, get_provider_info
+
+    options = get_provider_info()["config"][SECTION]["options"]
+    for name, option in options.items():
+        assert option["description"].strip() and option["example"] and option["version_added"], name
+        assert option["type"] in ("string", "integer", "boolean") and isinstance(option["default"], str), name
+    assert options["sql_alchemy_conn"]["sensitive"] is True
+    assert {f.name for f in fields(CatalogSettings)} == set(options)
+    settings = load_settings()
+    assert settings.gc_freeze is True and settings.max_graph_nodes == int(options["max_graph_nodes"]["default"])
