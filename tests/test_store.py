@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -254,3 +255,38 @@ def test_sqlite_times_are_stored_as_utc_text_that_sorts(tmp_path):
     assert stored == {"a": "2026-01-02 03:04:05.000000", "b": "2026-01-02 03:04:05.000001"}
     assert read == {"a": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "b": times["b"]}
     assert later == ["b"]
+
+
+def test_the_writer_copies_the_sqlite_log_into_the_database_file_in_the_background(tmp_path):
+    """Commits leave the write-ahead log alone until it is large; a thread of the writer copies it."""
+    import time
+
+    from airflow_ol_catalog.store import engine as engine_module
+    from airflow_ol_catalog.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    upgrade(url)
+    engine = engine_module.get_engine(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == engine_module.SQLITE_AUTOCHECKPOINT_PAGES
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = (tmp_path / "catalog.db").stat().st_size
+
+    async def send() -> None:
+        writer = EventWriter(engine, "register")
+        await asyncio.gather(*(writer.write([submission(run_id=f"r{i}")]) for i in range(200)))
+
+    try:
+        asyncio.run(send())
+        assert stored_count(engine) == 200
+        deadline = time.monotonic() + 5
+        while (tmp_path / "catalog.db").stat().st_size == size and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (tmp_path / "catalog.db").stat().st_size > size  # the events reached the database file
+        assert [t for t in threading.enumerate() if t.name == "ol-catalog-wal-checkpoint"]
+    finally:
+        engine_module.dispose_engines()
+    deadline = time.monotonic() + 5
+    while [t for t in threading.enumerate() if t.name == "ol-catalog-wal-checkpoint"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [t for t in threading.enumerate() if t.name == "ol-catalog-wal-checkpoint"]  # disposing stops it

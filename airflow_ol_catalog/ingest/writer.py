@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.tokens import touch_tokens
-from airflow_ol_catalog.store.engine import write_transaction
+from airflow_ol_catalog.store.engine import start_wal_checkpoints, write_transaction
 from airflow_ol_catalog.store.sql import utcnow
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,8 @@ class EventWriter:
     def __init__(self, engine: Engine, policy: str):
         self._committer = BatchCommitter(engine, policy)
         self._inline = engine.dialect.name == "sqlite"
+        if self._inline:
+            start_wal_checkpoints(engine)
         self._executor = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-writer")
         self._pending: list[tuple[list[Submission], asyncio.Future]] = []
         self._running = False

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
+log = logging.getLogger(__name__)
+
 _lock = threading.Lock()
 _engines: dict = {}  # url -> Engine; None -> the configured catalog URL
+_checkpointers: dict[str, threading.Event] = {}  # database URL -> stop flag of its checkpoint thread
+
+# SQLite copies its write-ahead log into the database file inside the commit that finds the log
+# past this many pages. The API server leaves that to a thread (start_wal_checkpoints); the
+# threshold is the safety net should that thread fall behind.
+SQLITE_AUTOCHECKPOINT_PAGES = 10_000
+WAL_CHECKPOINT_SECONDS = 0.5
 
 # Write transactions on SQLite start with BEGIN IMMEDIATE: a deferred transaction that has to
 # upgrade its lock fails at once with SQLITE_BUSY instead of waiting out the busy timeout.
@@ -40,6 +50,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -49,7 +60,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def build_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, pool_use_lifo=True)
         _configure_sqlite(engine)
         return engine
     options = {}
@@ -74,10 +85,43 @@ def get_engine(url: str | None = None) -> Engine:
 
 def dispose_engines() -> None:
     with _lock:
+        for stop in _checkpointers.values():
+            stop.set()
+        _checkpointers.clear()
         for engine in _engines.values():
             if isinstance(engine, Engine):
                 engine.dispose()
         _engines.clear()
+
+
+def start_wal_checkpoints(engine: Engine) -> None:
+    """Copy a SQLite database's write-ahead log into the database file from a thread, twice a second.
+
+    Done inside a commit, the copy holds up the event loop that commits (tens of milliseconds
+    every few thousand events). In a thread it overlaps with request handling, as sqlite3
+    releases the GIL while it copies, and a passive checkpoint never waits for the writer.
+    Copying less often also writes pages that change again and again (indexes) fewer times.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    key = str(engine.url)
+    with _lock:
+        if key in _checkpointers:
+            return
+        stop = _checkpointers[key] = threading.Event()
+    threading.Thread(target=_checkpoint_until, args=(engine, stop), name="ol-catalog-wal-checkpoint", daemon=True).start()
+
+
+def _checkpoint_until(engine: Engine, stop: threading.Event) -> None:
+    while not stop.wait(WAL_CHECKPOINT_SECONDS):
+        try:
+            connection = engine.raw_connection()
+            try:
+                connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                connection.close()
+        except Exception:  # the next commit past the threshold checkpoints instead
+            log.debug("background WAL checkpoint failed", exc_info=True)
 
 
 @contextmanager

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, Connection, Table, any_, bindparam, case, func, select
@@ -80,7 +82,8 @@ class _RawInsert:
     sql: str  # with one VALUES group
     group: str  # "(?, ?, ...)"
     keys: tuple[str, ...]
-    processors: tuple  # per key: a bind processor or None
+    values_of: Callable[[dict], tuple]  # a row's values in `keys` order
+    processors: tuple[tuple[int, Callable], ...]  # (position, bind processor) of the keys that have one
     row: type  # named tuple of the RETURNING columns
 
 
@@ -100,9 +103,12 @@ def _raw_insert(conn: Connection, statement, keys: tuple[str, ...]) -> _RawInser
     defaults_missing = any(c.default is not None and c.key not in keys for c in table.columns if not c.primary_key)
     if match and len(_VALUES.findall(compiled.string)) == 1 and positions == keys and not defaults_missing:
         # dialect_impl: a TypeDecorator alone would skip the dialect's own processing (SQLite datetime text).
-        processors = tuple(table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for k in keys)
+        processors = tuple(
+            (i, process) for i, k in enumerate(keys) if (process := table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+        )
         names = list(statement.exported_columns.keys()) if statement._returning else []
-        found = _RawInsert(compiled.string, match.group(0).removeprefix("VALUES "), keys, processors, namedtuple("Row", names) if names else tuple)
+        values_of = itemgetter(*keys) if len(keys) > 1 else (lambda row, key=keys[0]: (row[key],))
+        found = _RawInsert(compiled.string, match.group(0).removeprefix("VALUES "), keys, values_of, processors, namedtuple("Row", names) if names else tuple)
     _raw_inserts[cache_key] = found
     return found
 
@@ -128,9 +134,11 @@ def execute_rows(conn: Connection, statement, rows: list[dict]) -> list:
             chunk = rows[start : start + per_statement]
             values = []
             for row in chunk:
-                for key, process in zip(raw.keys, raw.processors):
-                    value = row[key]
-                    values.append(process(value) if process is not None and value is not None else value)
+                row_values = list(raw.values_of(row))
+                for i, process in raw.processors:
+                    if row_values[i] is not None:
+                        row_values[i] = process(row_values[i])
+                values += row_values
             sql = raw.sql.replace(raw.group, ", ".join([raw.group] * len(chunk)), 1)
             cursor.execute(sql, values)
             found.extend(raw.row(*r) for r in cursor.fetchall())
