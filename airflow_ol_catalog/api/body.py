@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -10,6 +13,25 @@ from fastapi import HTTPException, Request
 from airflow_ol_catalog.events import BodyError, decode_json
 
 JSON_TYPES = ("application/json",)
+LARGE_BODY_BYTES = 64 * 1024
+
+
+@contextmanager
+def collector_paused(paused: bool = True) -> Iterator[None]:
+    """No cyclic garbage collection while a large request's objects are built and checked.
+
+    They all stay alive until the request ends, so collections in between would only walk them
+    again and again (about a third of the time spent decoding a 1,000-event batch). Only for
+    synchronous code: nothing else runs on the event loop meanwhile.
+    """
+    if not paused or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _check_content_type(request: Request) -> None:
@@ -62,6 +84,7 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
     if encoding in ("gzip", "x-gzip"):
         raw = _gunzip(raw, max_bytes)
     try:
-        return decode_json(raw)
+        with collector_paused(len(raw) > LARGE_BODY_BYTES):
+            return decode_json(raw)
     except BodyError as exc:
         raise HTTPException(400, str(exc)) from None

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import IngestAuth, Principal
-from airflow_ol_catalog.api.body import read_json_body
+from airflow_ol_catalog.api.body import collector_paused, read_json_body
 from airflow_ol_catalog.api.schemas import BatchResult, ErrorBody, EventReceipt
 from airflow_ol_catalog.config import CatalogSettings
 from airflow_ol_catalog.events import BodyError, EventInvalid, Problem, validate_event
@@ -114,13 +114,14 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     failed: list[dict] = []
     submissions: list[Submission] = []
     indexes: list[int] = []
-    for index, item in enumerate(payload):
-        try:
-            submissions.append(_submission(item, principal, settings.max_json_depth))
-            indexes.append(index)
-        except HTTPException as exc:
-            reason = exc.detail["detail"] if isinstance(exc.detail, dict) else exc.detail
-            failed.append({"index": index, "reason": reason, "retriable": False})
+    with collector_paused():
+        for index, item in enumerate(payload):
+            try:
+                submissions.append(_submission(item, principal, settings.max_json_depth))
+                indexes.append(index)
+            except HTTPException as exc:
+                reason = exc.detail["detail"] if isinstance(exc.detail, dict) else exc.detail
+                failed.append({"index": index, "reason": reason, "retriable": False})
     outcomes = await _store(request, submissions) if submissions else []
     duplicates = 0
     for index, outcome in zip(indexes, outcomes):
