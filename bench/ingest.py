@@ -5,6 +5,12 @@
 Single-event POSTs come from `wrk` (16 connections, every request a new event); the batch
 endpoint from a Python client posting batches of 1,000 events. Rounds alternate between the
 routes and the medians are reported, so a noisy machine affects both sides alike.
+
+Each way of sending is measured twice: into the full catalog (the event log and the projection,
+the normal path), and into the event log alone. The server runs with
+`unknown_namespace_policy = quarantine`: events of a registered namespace go to the catalog,
+events of an unregistered one are stored in the log and kept out of the catalog, which is the
+log's own cost.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from servers import AirflowServer, PostgresServer  # noqa: E402
 
 EVENT = ROOT / "examples" / "02_table_lineage" / "02_build_invoices_complete.json"
 MARK = "RUN-ID-MARK"
+CATALOG_NAMESPACE, LOG_NAMESPACE = "bench", "bench-log-only"
 LUA = """
 local counter = 0
 local prefix = [==[{prefix}]==]
@@ -54,9 +61,46 @@ def ensure_wrk() -> str:
     return shutil.which("wrk")
 
 
-def template() -> tuple[str, str]:
-    payload = json.loads(EVENT.read_text())
+def _schema(producer: str, *fields: tuple[str, str]) -> dict:
+    return {"_producer": producer, "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
+            "fields": [{"name": n, "type": t} for n, t in fields]}
+
+
+def _typical(payload: dict) -> dict:
+    """The example task's COMPLETE reading the table its SQL names: one input, one output with its
+    schema, SQL, job type and parent run (1.9 KB), like the lineage-bearing task events of the
+    shared corpus (1.6-1.8 KB)."""
+    payload["inputs"] = [{"namespace": "postgres://pg.prod.internal:5432", "name": "shop.public.orders"}]
+    return payload
+
+
+def _heavy(payload: dict) -> dict:
+    """Both tables the SQL reads, with schemas, and column lineage on the output (3.3 KB)."""
+    producer, source = payload["producer"], "postgres://pg.prod.internal:5432"
+    payload["inputs"] = [
+        {"namespace": source, "name": "shop.public.orders", "facets": {"schema": _schema(producer, ("id", "bigint"), ("customer_id", "bigint"), ("ordered_at", "timestamp"))}},
+        {"namespace": source, "name": "shop.public.order_lines", "facets": {"schema": _schema(producer, ("order_id", "bigint"), ("amount", "numeric(14,2)"))}},
+    ]
+    payload["outputs"][0]["facets"]["columnLineage"] = {
+        "_producer": producer, "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet",
+        "fields": {
+            "order_id": {"inputFields": [{"namespace": source, "name": "shop.public.orders", "field": "id"}]},
+            "customer_id": {"inputFields": [{"namespace": source, "name": "shop.public.orders", "field": "customer_id"}]},
+            "total": {"inputFields": [{"namespace": source, "name": "shop.public.order_lines", "field": "amount",
+                                       "transformations": [{"type": "DIRECT", "subtype": "AGGREGATION"}]}]},
+        },
+    }
+    return payload
+
+
+EVENTS = {"typical": _typical, "heavy": _heavy}
+
+
+def template(namespace: str, kind: str) -> tuple[str, str]:
+    payload = EVENTS[kind](json.loads(EVENT.read_text()))
     payload["run"]["runId"] = MARK
+    payload["job"]["namespace"] = namespace
+    payload["run"]["facets"]["parent"]["job"]["namespace"] = namespace
     prefix, suffix = json.dumps(payload).split(MARK)
     return prefix, suffix
 
@@ -69,8 +113,8 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(wrk: str, server: AirflowServer, path: str, seconds: int, connections: int) -> dict:
-    prefix, suffix = template()
+def run_wrk(wrk: str, server: AirflowServer, path: str, seconds: int, connections: int, namespace: str, kind: str) -> dict:
+    prefix, suffix = template(namespace, kind)
     script = LUA.format(prefix=prefix, suffix=suffix, token=server.token, path="/" + path, run=uuid.uuid4().hex)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
@@ -87,8 +131,8 @@ def run_wrk(wrk: str, server: AirflowServer, path: str, seconds: int, connection
     }
 
 
-def run_batches(server: AirflowServer, batches: int, size: int, clients: int) -> float:
-    prefix, suffix = template()
+def run_batches(server: AirflowServer, batches: int, size: int, clients: int, namespace: str, kind: str) -> float:
+    prefix, suffix = template(namespace, kind)
     bodies = []
     for _ in range(batches):
         run = uuid.uuid4().hex
@@ -112,34 +156,44 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--event", choices=sorted(EVENTS), default="typical", help="typical: one input, one output (1.9 KB); heavy: two inputs, schemas, column lineage (3.3 KB)")
     args = parser.parse_args()
 
     wrk = ensure_wrk()
     postgres = PostgresServer().start() if args.backend == "postgresql" else None
     server = AirflowServer(
-        postgres.create_database("bench") if postgres else None, extra_env={"OL_CATALOG_BENCHMARK_ROUTES": "1"}
+        postgres.create_database("bench") if postgres else None,
+        extra_env={"OL_CATALOG_BENCHMARK_ROUTES": "1", "AIRFLOW__OL_CATALOG__UNKNOWN_NAMESPACE_POLICY": "quarantine"},
     )
+    nothing, single = "ol-catalog/api/v1/benchmark/nothing", "ol-catalog/api/v1/lineage"
     try:
         server.start()
-        print(f"api-server up ({args.backend}, 1 worker); {args.rounds} rounds of {args.seconds} s, {args.connections} connections")
-        run_wrk(wrk, server, "ol-catalog/api/v1/benchmark/nothing", 2, args.connections)  # warm-up
-        run_wrk(wrk, server, "ol-catalog/api/v1/lineage", 2, args.connections)
-        results: dict[str, list[dict]] = {"nothing": [], "single": []}
-        batch_rates = []
+        server.cli("ol-catalog", "namespaces", "create", CATALOG_NAMESPACE)
+        print(f"api-server up ({args.backend}, 1 worker); {args.event} event of {len(''.join(template(CATALOG_NAMESPACE, args.event))) / 1000:.1f} KB; "
+              f"{args.rounds} rounds of {args.seconds} s, {args.connections} connections")
+        for path, namespace in ((nothing, CATALOG_NAMESPACE), (single, CATALOG_NAMESPACE), (single, LOG_NAMESPACE)):  # warm-up
+            run_wrk(wrk, server, path, 2, args.connections, namespace, args.event)
+        wrk_runs: dict[str, list[dict]] = {"nothing": [], "catalog": [], "log": []}
+        batch_rates: dict[str, list[float]] = {"catalog": [], "log": []}
         for round_ in range(args.rounds):
-            results["nothing"].append(run_wrk(wrk, server, "ol-catalog/api/v1/benchmark/nothing", args.seconds, args.connections))
-            results["single"].append(run_wrk(wrk, server, "ol-catalog/api/v1/lineage", args.seconds, args.connections))
-            batch_rates.append(run_batches(server, batches=20, size=1000, clients=2))
-            print(f"  round {round_ + 1}: nothing {results['nothing'][-1]['rps']:.0f} req/s, "
-                  f"single {results['single'][-1]['rps']:.0f} events/s, batch {batch_rates[-1]:.0f} events/s", flush=True)
-        med = {name: {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99")} for name, runs in results.items()}
-        errors = sum(r["errors"] for runs in results.values() for r in runs)
+            for name, path, namespace in (("nothing", nothing, CATALOG_NAMESPACE), ("catalog", single, CATALOG_NAMESPACE), ("log", single, LOG_NAMESPACE)):
+                wrk_runs[name].append(run_wrk(wrk, server, path, args.seconds, args.connections, namespace, args.event))
+            for target, namespace in (("catalog", CATALOG_NAMESPACE), ("log", LOG_NAMESPACE)):
+                batch_rates[target].append(run_batches(server, 20, 1000, 2, namespace, args.event))
+            print(f"  round {round_ + 1}: nothing {wrk_runs['nothing'][-1]['rps']:.0f} req/s; single events/s: catalog "
+                  f"{wrk_runs['catalog'][-1]['rps']:.0f}, log only {wrk_runs['log'][-1]['rps']:.0f}; batch events/s: catalog "
+                  f"{batch_rates['catalog'][-1]:.0f}, log only {batch_rates['log'][-1]:.0f}", flush=True)
+        med = {name: {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99")} for name, runs in wrk_runs.items()}
+        errors = sum(r["errors"] for runs in wrk_runs.values() for r in runs)
+        base = med["nothing"]["rps"]
         print()
-        print(f"{'route':<34}{'per s (median)':>16}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}")
-        print(f"{'do-nothing POST (baseline)':<34}{med['nothing']['rps']:>16.0f}{med['nothing']['p50']:>9.1f}{med['nothing']['p99']:>9.1f}{1:>8.2f}")
-        print(f"{'POST /api/v1/lineage (events)':<34}{med['single']['rps']:>16.0f}{med['single']['p50']:>9.1f}{med['single']['p99']:>9.1f}"
-              f"{med['single']['rps'] / med['nothing']['rps']:>8.2f}")
-        print(f"{'POST /api/v1/lineage/batch (events)':<34}{statistics.median(batch_rates):>16.0f}")
+        print(f"{'route':<52}{'per s (median)':>16}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}")
+        rows = (("do-nothing POST (baseline)", "nothing"), ("POST /api/v1/lineage, into the catalog", "catalog"),
+                ("POST /api/v1/lineage, into the event log only", "log"))
+        for label, name in rows:
+            print(f"{label:<52}{med[name]['rps']:>16.0f}{med[name]['p50']:>9.1f}{med[name]['p99']:>9.1f}{med[name]['rps'] / base:>8.2f}")
+        print(f"{'POST /api/v1/lineage/batch, into the catalog':<52}{statistics.median(batch_rates['catalog']):>16.0f}")
+        print(f"{'POST /api/v1/lineage/batch, into the event log only':<52}{statistics.median(batch_rates['log']):>16.0f}")
         print(f"non-2xx answers: {errors}")
     finally:
         server.cleanup()
