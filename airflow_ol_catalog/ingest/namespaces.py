@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from airflow_ol_catalog.store.sql import insert_for, insert_on_conflict, sorted_by, utcnow
+from airflow_ol_catalog.store.sql import execute, in_list, insert_for, insert_on_conflict, list_value, sorted_by, utcnow
 from airflow_ol_catalog.store.tables import event, namespace, namespace_integration
 
 
@@ -147,14 +147,15 @@ class Placement:
     refused: str | None = None
 
 
-_BY_NAMES = select(namespace.c.name, namespace.c.id, namespace.c.deleted_at).where(
-    namespace.c.name.in_(bindparam("names", expanding=True))
-)
+@functools.cache
+def _by_names(dialect: str):
+    return select(namespace.c.name, namespace.c.id, namespace.c.deleted_at).where(in_list(dialect, namespace.c.name, "names"))
 
 
 def _live_ids(conn: Connection, names: set[str]) -> dict[str, tuple[int, bool]]:
-    rows = conn.execute(_BY_NAMES, {"names": sorted(names)})
-    return {row.name: (row.id, row.deleted_at is None) for row in rows}
+    dialect = conn.dialect.name
+    rows = execute(conn, _by_names(dialect), {"names": list_value(dialect, names)})
+    return {name: (namespace_id, deleted_at is None) for name, namespace_id, deleted_at in rows}
 
 
 def resolve_namespaces(conn: Connection, names: set[str], policy: str) -> dict[str, Placement]:
@@ -209,9 +210,10 @@ def record_activity(
 ) -> None:
     """Add accepted events to a namespace's counters with atomic updates (safe under concurrent writers)."""
     counters, integration = _activity_statements(conn.dialect.name)
-    conn.execute(counters, {"p_id": namespace_id, "p_count": count, "p_first": first, "p_last": last})
+    execute(conn, counters, {"p_id": namespace_id, "p_count": count, "p_first": first, "p_last": last})
     if integrations:
-        conn.execute(
+        execute(
+            conn,
             integration,
             [
                 {"namespace_id": namespace_id, "integration": name, "first_seen_at": last, "last_seen_at": last}

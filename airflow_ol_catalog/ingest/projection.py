@@ -21,7 +21,7 @@ from sqlalchemy import Connection, and_, bindparam, case, select, true, tuple_, 
 from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
 from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
-from airflow_ol_catalog.store.sql import earliest, execute_rows, insert_for, latest
+from airflow_ol_catalog.store.sql import earliest, execute, execute_rows, in_list, insert_for, latest, list_value
 from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_version, edge, facet, job, run, run_dataset
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -119,6 +119,13 @@ def _statements(dialect: str) -> dict[str, Any]:
             "last_seen_at": latest(dataset.c.last_seen_at, stmt.excluded.last_seen_at),
         },
     ).returning(dataset.c.id, dataset.c.namespace_key, dataset.c.name, dataset.c.alias_of)
+    s["job_parent"] = update(job).where(job.c.id == bindparam("p_id")).values(parent_job_id=bindparam("p_parent"))
+    s["run_parent"] = update(run).where(run.c.id == bindparam("p_id")).values(parent_run_pk=bindparam("p_parent"))
+    s["links_of_runs"] = (
+        select(run.c.job_id, run_dataset.c.dataset_id, run_dataset.c.direction)
+        .join(run, run.c.id == run_dataset.c.run_pk)
+        .where(in_list(dialect, run_dataset.c.run_pk, "runs"))
+    )
     s["alias_seen"] = (
         update(dataset)
         .where(dataset.c.id == bindparam("p_id"))
@@ -242,10 +249,7 @@ def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tu
             if linked[child] != ids[parent[1:]]:  # most events repeat a link that is already there
                 links[child] = ids[parent[1:]]
     if links:
-        conn.execute(
-            update(job).where(job.c.id == bindparam("p_id")).values(parent_job_id=bindparam("p_parent")),
-            [{"p_id": child, "p_parent": parent} for child, parent in links.items()],
-        )
+        execute(conn, st["job_parent"], [{"p_id": child, "p_parent": parent} for child, parent in links.items()])
     return ids
 
 
@@ -309,7 +313,7 @@ def _project_runs(conn: Connection, st: dict, items: list[Projected], job_ids: d
     states = {value[0]: value[1] for value in found.values()}
     changed = [{"p_id": pks[child], "p_parent": pks[parent]} for child, parent in parents.items() if linked[pks[child]] != pks[parent]]
     if changed:
-        conn.execute(update(run).where(run.c.id == bindparam("p_id")).values(parent_run_pk=bindparam("p_parent")), changed)
+        execute(conn, st["run_parent"], changed)
     return pks, states
 
 
@@ -403,7 +407,7 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
         if holder[ids[key]] != ids[key]:
             _merge_min_max(seen, holder[ids[key]], {"p_id": holder[ids[key]], "p_first": row["first_seen_at"], "p_last": row["last_seen_at"]}, first="p_first", last="p_last")
     if seen:
-        conn.execute(st["alias_seen"], list(seen.values()))
+        execute(conn, st["alias_seen"], list(seen.values()))
     return {key: holder[i] for key, i in ids.items()}
 
 
@@ -467,15 +471,10 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
     ordered = sorted(qualifying)
     confirm = set()
     for start in range(0, len(ordered), 400):
-        rows = conn.execute(
-            select(run.c.job_id, run_dataset.c.dataset_id, run_dataset.c.direction)
-            .join(run, run.c.id == run_dataset.c.run_pk)
-            .where(run_dataset.c.run_pk.in_(ordered[start : start + 400]))
-        )
-        confirm.update((r.job_id, r.dataset_id, r.direction) for r in rows)
+        confirm.update(execute(conn, st["links_of_runs"], {"runs": list_value(conn.dialect.name, ordered[start : start + 400])}))
     confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
-        conn.execute(st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
+        execute(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
 
 
 def _facet_rows(rows: dict, entity: str, entity_id: int, facets: dict, when: datetime, digest: str) -> None:

@@ -63,6 +63,18 @@ def not_among(dialect: str, column, ids) -> ColumnElement:
     return column.not_in(_id_rows(ids))
 
 
+def in_list(dialect: str, column, name: str) -> ColumnElement:
+    """`column IN :name` with the list sent as one parameter, in a statement built once: pass
+    `list_value(dialect, values)` as `name`. SQLAlchemy renders an expanding IN anew per call."""
+    if dialect == "sqlite":
+        return column.in_(select(func.json_each(bindparam(name)).table_valued("value").c.value))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def list_value(dialect: str, values) -> object:
+    return json.dumps(sorted(values)) if dialect == "sqlite" else sorted(values)
+
+
 def _id_array(ids):
     return bindparam("ids", sorted(ids), unique=True, type_=postgresql.ARRAY(BigInteger))
 
@@ -111,6 +123,51 @@ def _raw_insert(conn: Connection, statement, keys: tuple[str, ...]) -> _RawInser
         found = _RawInsert(compiled.string, match.group(0).removeprefix("VALUES "), keys, values_of, processors, namedtuple("Row", names) if names else tuple)
     _raw_inserts[cache_key] = found
     return found
+
+
+@dataclass(frozen=True)
+class _RawStatement:
+    statement: object  # kept alive: the cache is keyed by its id
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple  # per parameter: a bind processor or None
+    fixed: dict  # values the statement holds itself (literals compared with)
+
+
+_raw_statements: dict[int, _RawStatement] = {}
+
+
+def execute(conn: Connection, statement, params: dict | list[dict]) -> list[tuple]:
+    """Run a statement built once (a module constant) with one set of parameters or many; its rows.
+
+    On SQLite it goes straight to the driver, compiled once, with SQLAlchemy's type processing:
+    on the ingest path a handful of such statements per transaction cost more in SQLAlchemy's
+    per-call machinery than in SQLite. Elsewhere SQLAlchemy runs it.
+    """
+    if conn.dialect.name != "sqlite":
+        result = conn.execute(statement, params)
+        return [tuple(r) for r in result] if result.returns_rows else []
+    raw = _raw_statements.get(id(statement))
+    if raw is None:
+        compiled = statement.compile(dialect=conn.dialect)
+        names = tuple(compiled.positiontup or ())
+        processors = tuple(compiled.binds[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in names)
+        fixed = {n: compiled.binds[n].effective_value for n in names if not compiled.binds[n].required}
+        raw = _raw_statements[id(statement)] = _RawStatement(statement, compiled.string, names, processors, fixed)
+
+    def values(p: dict) -> list:
+        found = [p[n] if n in p else raw.fixed[n] for n in raw.names]
+        return [f(v) if f is not None and v is not None else v for v, f in zip(found, raw.processors)]
+
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        if isinstance(params, dict):
+            cursor.execute(raw.sql, values(params))
+        else:
+            cursor.executemany(raw.sql, [values(p) for p in params])
+        return cursor.fetchall() if cursor.description else []
+    finally:
+        cursor.close()
 
 
 def execute_rows(conn: Connection, statement, rows: list[dict]) -> list:
