@@ -53,6 +53,34 @@ def test_migrations_create_exactly_the_tables_of_the_metadata(catalog_engine):
         assert compare_metadata(context, metadata) == []
 
 
+def test_upgrading_a_filled_event_log_keeps_its_events_and_their_duplicates(database_url):
+    """0007 re-keys the log by (event time, digest): events stored before stay duplicates of themselves."""
+    from sqlalchemy import create_engine, text
+
+    from airflow_ol_catalog.store.migrate import upgrade
+
+    upgrade(database_url, "0006")
+    engine = create_engine(database_url)
+    old = submission(run_id="before")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ol_catalog_event (digest, received_at, event_time, kind, event_type, producer, namespace, run_id, quarantined, payload)"
+                " VALUES (:digest, :t, :event_time, 'run', 'START', 'p', 'team-a', 'before', :q, :payload)"
+            ),
+            {"digest": old.digest, "t": "2026-01-01 00:00:00.000000", "event_time": old.event.event_time.strftime("%Y-%m-%d %H:%M:%S.%f"),
+             "q": False, "payload": old.canonical},
+        )
+    engine.dispose()
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    committer = BatchCommitter(engine, "register")
+    (outcomes,) = committer.commit([[old, submission(run_id="after"), submission(run_id="after")]])
+    assert [o.duplicate for o in outcomes] == [True, False, True]
+    assert stored_count(engine) == 2
+    engine.dispose()
+
+
 def test_identical_event_is_stored_once(catalog_engine):
     with write_transaction(catalog_engine) as conn:
         first = store_events(conn, [submission()], "register")[0]

@@ -144,7 +144,7 @@ event = Table(
     "ol_catalog_event",
     metadata,
     Column("id", BigId, primary_key=True),
-    Column("digest", String(64), nullable=False, unique=True),  # sha256 of the canonical JSON
+    Column("digest", String(64), nullable=False),  # sha256 of the canonical JSON
     Column("received_at", UTCDateTime, nullable=False),
     Column("event_time", UTCDateTime, nullable=False),
     Column("kind", String(8), nullable=False),  # run, dataset, job
@@ -159,7 +159,9 @@ event = Table(
     Column("token_id", Integer),
     Column("quarantined", Boolean, nullable=False, default=False),
     Column("payload", Text, nullable=False),  # canonical JSON, exactly as hashed
-    Index(None, "event_time"),
+    # Duplicates share their content, so their event time: time first keeps the index growing
+    # at its end (migration 0007), and it serves time-ordered listing too.
+    UniqueConstraint("event_time", "digest"),
     Index(None, "namespace"),
     Index(None, "run_id"),
 )
