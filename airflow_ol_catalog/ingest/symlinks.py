@@ -166,8 +166,10 @@ def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int
 
 
 def holder_of(ns: str, name: str) -> Select:
-    """The id of the dataset holding the lineage of dataset NS:NAME (any spelling of NS), for `.in_()`."""
+    """The id of the dataset holding the lineage of dataset NS:NAME (any spelling of NS), for `.in_()`.
+
+    Every spelling of a namespace has the same key, so the key alone finds it, through the
+    (namespace_key, name) index.
+    """
     named = dataset.alias("named")
-    return select(func.coalesce(named.c.alias_of, named.c.id)).where(
-        or_(named.c.namespace_key == namespace_key(ns), named.c.namespace == ns), named.c.name == name
-    )
+    return select(func.coalesce(named.c.alias_of, named.c.id)).where(named.c.namespace_key == namespace_key(ns), named.c.name == name)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
 from airflow_ol_catalog.ingest.symlinks import holder_of
 from airflow_ol_catalog.store.sql import among
@@ -79,9 +79,15 @@ class _Walk:
     jobs: dict[int, str] = field(default_factory=dict)
     datasets: dict[int, str] = field(default_factory=dict)
     edges: set[tuple[int, int, str]] = field(default_factory=set)
+    hidden_jobs: set[int] = field(default_factory=set)  # deleted nodes met on the way
+    hidden_datasets: set[int] = field(default_factory=set)
 
     def step(self, frontier_jobs: set[int], frontier_datasets: set[int], direction: str) -> tuple[set[int], set[int]] | None:
-        """Follow one hop; None when the hop would pass max_nodes (the graph stops before it)."""
+        """Follow one hop; None when the hop would pass max_nodes (the graph stops before it).
+
+        The edge query reads the edge table alone (its indexes); the nodes it reaches for the
+        first time are then named, in two look-ups, and deleted ones dropped with their edges.
+        """
         from_jobs, from_datasets = _STEPS[direction]
         dialect = self.conn.dialect.name
         job_side = among(dialect, edge.c.job_id, frontier_jobs)
@@ -89,35 +95,35 @@ class _Walk:
         if from_jobs:
             job_side &= edge.c.direction == from_jobs
             dataset_side &= edge.c.direction == from_datasets
-        conditions = [job_side | dataset_side, job.c.deleted_at.is_(None), dataset.c.deleted_at.is_(None)]
+        conditions = [job_side | dataset_side]
         if not self.include_attempted:
             conditions.append(edge.c.confirmed | edge.c.declared)
         if self.as_of is not None:
             conditions.append(edge.c.first_seen_at <= self.as_of)
-        rows = self.conn.execute(
-            select(edge.c.job_id, edge.c.dataset_id, edge.c.direction)
-            .join(job, job.c.id == edge.c.job_id)
-            .join(dataset, dataset.c.id == edge.c.dataset_id)
-            .where(*conditions)
-        ).all()
-        next_jobs = {r[0] for r in rows} - self.jobs.keys()
-        next_datasets = {r[1] for r in rows} - self.datasets.keys()
-        if len(self.graph.nodes) + len(next_jobs) + len(next_datasets) > self.max_nodes:
-            self.graph.truncated = True
+        rows = self.conn.execute(select(edge.c.job_id, edge.c.dataset_id, edge.c.direction).where(*conditions)).all()
+        job_ids = {r[0] for r in rows} - self.jobs.keys() - self.hidden_jobs
+        dataset_ids = {r[1] for r in rows} - self.datasets.keys() - self.hidden_datasets
+        room = self.max_nodes - len(self.graph.nodes)
+        if len(job_ids) + len(dataset_ids) > room and _live_count(self.conn, job_ids, dataset_ids) > room:
+            self.graph.truncated = True  # counted first: naming thousands of nodes only to drop them is slow
             return None
-        # Names only for the nodes this hop adds: most edge rows lead to nodes already known.
-        _add_nodes(self.conn, self.graph, self.jobs, self.datasets, next_jobs, next_datasets)
+        new_jobs, new_datasets = _live_nodes(self.conn, job_ids, dataset_ids)
+        self.hidden_jobs |= job_ids - new_jobs.keys()
+        self.hidden_datasets |= dataset_ids - new_datasets.keys()
         nodes, jobs, datasets, edges = self.graph.nodes, self.jobs, self.datasets, self.edges
+        for found, known in ((new_jobs, jobs), (new_datasets, datasets)):
+            for node_id, (key, node) in found.items():
+                known[node_id], nodes[key] = key, node
         for key in map(tuple, rows):
-            if key in edges:
+            job_id, dataset_id, direction = key
+            if key in edges or job_id not in jobs or dataset_id not in datasets:
                 continue
             edges.add(key)
-            job_id, dataset_id, direction = key
             origin, destination = (datasets[dataset_id], jobs[job_id]) if direction == "in" else (jobs[job_id], datasets[dataset_id])
             pair = {"origin": origin, "destination": destination}
             nodes[origin]["outEdges"].append(pair)
             nodes[destination]["inEdges"].append(pair)
-        return next_jobs, next_datasets
+        return set(new_jobs), set(new_datasets)
 
     def walk(self, start_jobs: set[int], start_datasets: set[int], direction: str, depth: int) -> None:
         frontier = (start_jobs, start_datasets)
@@ -154,7 +160,9 @@ def lineage(
     graph = Graph()
     walk = _Walk(conn, graph, include_attempted, as_of, max_nodes)
     starts = ((_descendants(conn, start) if with_children else {start}), set()) if kind == "job" else (set(), {start})
-    _add_nodes(conn, graph, walk.jobs, walk.datasets, *starts)
+    for found, known in zip(_live_nodes(conn, *starts), (walk.jobs, walk.datasets)):
+        for node_id, (key, node) in found.items():
+            known[node_id], graph.nodes[key] = key, node
     if direction == "both" and up_depth is None and down_depth is None:
         walk.walk(*starts, "both", depth)
     else:
@@ -192,21 +200,28 @@ def _descendants(conn: Connection, root: int) -> set[int]:
     return found
 
 
-def _add_nodes(conn, graph: Graph, jobs: dict, datasets: dict, job_ids: set[int], dataset_ids: set[int]) -> None:
+def _live_count(conn, job_ids: set[int], dataset_ids: set[int]) -> int:
     dialect = conn.dialect.name
-    new_jobs = job_ids - jobs.keys()
-    if new_jobs:
+    return sum(
+        conn.execute(select(func.count()).select_from(table).where(among(dialect, table.c.id, ids), table.c.deleted_at.is_(None))).scalar_one()
+        for table, ids in ((job, job_ids), (dataset, dataset_ids))
+        if ids
+    )
+
+
+def _live_nodes(conn, job_ids: set[int], dataset_ids: set[int]) -> tuple[dict[int, tuple[str, dict]], dict[int, tuple[str, dict]]]:
+    """(key, node) of each of these jobs and datasets that is not deleted, by id."""
+    dialect = conn.dialect.name
+    jobs = {}
+    if job_ids:
         for job_id, namespace, name, placeholder in conn.execute(
-            select(job.c.id, job.c.namespace, job.c.name, job.c.placeholder).where(among(dialect, job.c.id, new_jobs))
+            select(job.c.id, job.c.namespace, job.c.name, job.c.placeholder).where(among(dialect, job.c.id, job_ids), job.c.deleted_at.is_(None))
         ):
-            key, node = _job_node(namespace, name, placeholder)
-            jobs[job_id] = key
-            graph.nodes[key] = node
-    new_datasets = dataset_ids - datasets.keys()
-    if new_datasets:
+            jobs[job_id] = _job_node(namespace, name, placeholder)
+    datasets = {}
+    if dataset_ids:
         for dataset_id, namespace, name in conn.execute(
-            select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(among(dialect, dataset.c.id, new_datasets))
+            select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(among(dialect, dataset.c.id, dataset_ids), dataset.c.deleted_at.is_(None))
         ):
-            key, node = _dataset_node(namespace, name)
-            datasets[dataset_id] = key
-            graph.nodes[key] = node
+            datasets[dataset_id] = _dataset_node(namespace, name)
+    return jobs, datasets
