@@ -285,8 +285,9 @@ def test_sqlite_times_are_stored_as_utc_text_that_sorts(tmp_path):
     assert later == ["b"]
 
 
-def test_the_writer_copies_the_sqlite_log_into_the_database_file_in_the_background(tmp_path):
-    """Commits leave the write-ahead log alone until it is large; a thread of the writer copies it."""
+def test_the_writer_copies_the_sqlite_log_into_the_database_file_in_the_background(tmp_path, monkeypatch):
+    """Commits leave the write-ahead log alone until it is large; a thread of the writer copies it,
+    and truncates it once it has grown past its limit."""
     import time
 
     from airflow_ol_catalog.store import engine as engine_module
@@ -312,6 +313,13 @@ def test_the_writer_copies_the_sqlite_log_into_the_database_file_in_the_backgrou
             time.sleep(0.1)
         assert (tmp_path / "catalog.db").stat().st_size > size  # the events reached the database file
         assert [t for t in threading.enumerate() if t.name == "ol-catalog-wal-checkpoint"]
+        wal = tmp_path / "catalog.db-wal"
+        assert wal.stat().st_size > 0
+        monkeypatch.setattr(engine_module, "WAL_TRUNCATE_BYTES", 1)
+        deadline = time.monotonic() + 5
+        while wal.stat().st_size > 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert wal.stat().st_size == 0
     finally:
         engine_module.dispose_engines()
     deadline = time.monotonic() + 5

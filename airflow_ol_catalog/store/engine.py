@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from contextlib import contextmanager
 from typing import Iterator
@@ -20,6 +21,10 @@ _checkpointers: dict[str, threading.Event] = {}  # database URL -> stop flag of 
 # threshold is the safety net should that thread fall behind.
 SQLITE_AUTOCHECKPOINT_PAGES = 10_000
 WAL_CHECKPOINT_SECONDS = 0.5
+# Under a steady stream a passive checkpoint never finds the log fully copied, so the log is
+# never restarted and keeps growing; past this size the thread waits for a pause in writing
+# (at most the busy timeout) and truncates it.
+WAL_TRUNCATE_BYTES = 64 * 1024 * 1024
 
 # Write transactions on SQLite start with BEGIN IMMEDIATE: a deferred transaction that has to
 # upgrade its lock fails at once with SQLITE_BUSY instead of waiting out the busy timeout.
@@ -113,11 +118,13 @@ def start_wal_checkpoints(engine: Engine) -> None:
 
 
 def _checkpoint_until(engine: Engine, stop: threading.Event) -> None:
+    wal = f"{engine.url.database}-wal"
     while not stop.wait(WAL_CHECKPOINT_SECONDS):
         try:
+            mode = "TRUNCATE" if os.path.exists(wal) and os.path.getsize(wal) > WAL_TRUNCATE_BYTES else "PASSIVE"
             connection = engine.raw_connection()
             try:
-                connection.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                connection.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
             finally:
                 connection.close()
         except Exception:  # the next commit past the threshold checkpoints instead
