@@ -221,6 +221,46 @@ def test_writer_commits_waiting_requests_in_one_transaction(catalog_engine):
     assert stored_count(catalog_engine) == 21
 
 
+def test_the_sqlite_writer_keeps_one_connection_across_groups_and_failures(tmp_path, monkeypatch):
+    """The event loop's writer commits every group on one connection, even after a refused one."""
+    from airflow_ol_catalog.ingest import writer as writer_module
+    from airflow_ol_catalog.store import engine as engine_module
+    from airflow_ol_catalog.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    upgrade(url)
+    engine = engine_module.get_engine(url)
+    checkouts = []
+    sqlalchemy_event.listen(engine, "checkout", lambda *args: checkouts.append(threading.current_thread().name))
+    original = writer_module.store_events
+
+    def refuse_poison(conn, subs, policy):
+        if any(sub.event.run_id == "poison" for sub in subs):
+            raise ValueError("cannot store this one")
+        return original(conn, subs, policy)
+
+    monkeypatch.setattr(writer_module, "store_events", refuse_poison)
+
+    async def send() -> list:
+        writer = EventWriter(engine, "register")
+        results = []
+        for run_id in ("a", "poison", "b", "c"):
+            try:
+                results.append((await writer.write([submission(run_id=run_id)]))[0])
+            except Exception as exc:  # noqa: BLE001 - the refusal is what is checked
+                results.append(exc)
+        return results
+
+    try:
+        results = asyncio.run(send())
+        assert [getattr(r, "run_id", None) for r in results] == ["a", None, "b", "c"]
+        assert isinstance(results[1], Refusal) and "cannot store this one" in results[1].reason
+        assert stored_count(engine) == 3
+        assert len([name for name in checkouts if name != "ol-catalog-wal-checkpoint"]) == 2  # the writer's, stored_count's
+    finally:
+        engine_module.dispose_engines()
+
+
 def test_group_with_a_failing_event_still_commits_the_others(catalog_engine, monkeypatch):
     from airflow_ol_catalog.ingest import writer as writer_module
 

@@ -15,16 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.tokens import touch_tokens
-from airflow_ol_catalog.store.engine import start_wal_checkpoints, write_transaction
+from airflow_ol_catalog.store.engine import WRITE, start_wal_checkpoints, write_transaction
 from airflow_ol_catalog.store.sql import utcnow
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ class BatchCommitter:
     engine: Engine
     policy: str
     _token_touched: dict[int, float] = field(default_factory=dict)
+    keep_connection: bool = False  # only for a committer that one thread uses
+    _kept: Connection | None = None
 
     def commit(self, groups: list[list[Submission]]) -> list[list[Outcome] | CatalogUnavailable]:
         """One transaction for all groups; one result per group: its outcomes, or why nothing was stored.
@@ -88,6 +92,20 @@ class BatchCommitter:
                 outcomes.append(Refusal(f"the database refused this event: {detail}"))
         return outcomes
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A write transaction: from the pool, or on the one connection this committer keeps when
+        it is the event loop's SQLite writer (a pool check-out and check-in per group cost more
+        than the commit's own bookkeeping there)."""
+        if not self.keep_connection:
+            with write_transaction(self.engine) as conn:
+                yield conn
+            return
+        if self._kept is None or self._kept.closed or self._kept.invalidated:
+            self._kept = self.engine.connect().execution_options(**WRITE)
+        with self._kept.begin():
+            yield self._kept
+
     def _store(self, submissions: list[Submission]) -> list[Outcome]:
         now = utcnow()
         stale = {
@@ -96,7 +114,7 @@ class BatchCommitter:
             if sub.token_id is not None and now.timestamp() - self._token_touched.get(sub.token_id, 0) > TOKEN_TOUCH_SECONDS
         }
         started = time.perf_counter()
-        with write_transaction(self.engine) as conn:
+        with self._transaction() as conn:
             outcomes = store_events(conn, submissions, self.policy)
             touch_tokens(conn, stale, now)
         metrics.timing("ingest.commit", (time.perf_counter() - started) * 1000)  # log, projection and commit
@@ -109,8 +127,8 @@ class EventWriter:
     """The group-commit queue of one event loop."""
 
     def __init__(self, engine: Engine, policy: str):
-        self._committer = BatchCommitter(engine, policy)
         self._inline = engine.dialect.name == "sqlite"
+        self._committer = BatchCommitter(engine, policy, keep_connection=self._inline)
         if self._inline:
             start_wal_checkpoints(engine)
         self._executor = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-writer")
