@@ -366,3 +366,35 @@ def test_the_writer_copies_the_sqlite_log_into_the_database_file_in_the_backgrou
     while [t for t in threading.enumerate() if t.name == "ol-catalog-wal-checkpoint"] and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [t for t in threading.enumerate() if t.name == "ol-catalog-wal-checkpoint"]  # disposing stops it
+
+
+def test_a_long_reader_does_not_hold_writers_back_behind_the_truncating_checkpoint(tmp_path, monkeypatch):
+    """A truncating checkpoint waits for readers and blocks writers meanwhile: only briefly."""
+    import sqlite3
+    import time
+
+    from airflow_ol_catalog.store import engine as engine_module
+    from airflow_ol_catalog.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    upgrade(url)
+    engine = engine_module.get_engine(url)
+    committer = BatchCommitter(engine, "register")
+    committer.commit([[submission(run_id="first")]])
+    reader = sqlite3.connect(tmp_path / "catalog.db", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM ol_catalog_event").fetchall()  # holds its snapshot
+    committer.commit([[submission(run_id="second")]])  # the log now has frames the reader does not see
+    monkeypatch.setattr(engine_module, "WAL_TRUNCATE_BYTES", 1)
+    try:
+        engine_module.start_wal_checkpoints(engine)
+        time.sleep(engine_module.WAL_CHECKPOINT_SECONDS * 3)  # truncation attempts while the reader stays
+        for i in range(5):
+            started = time.monotonic()
+            committer.commit([[submission(run_id=f"later-{i}")]])
+            assert time.monotonic() - started < 2 * engine_module.TRUNCATE_WAIT_MS / 1000 + 0.5
+        reader.execute("COMMIT")
+        assert stored_count(engine) == 7
+    finally:
+        reader.close()
+        engine_module.dispose_engines()

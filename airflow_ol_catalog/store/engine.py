@@ -25,6 +25,8 @@ WAL_CHECKPOINT_SECONDS = 0.5
 # never restarted and keeps growing; past this size the thread waits for a pause in writing
 # (at most the busy timeout) and truncates it.
 WAL_TRUNCATE_BYTES = 64 * 1024 * 1024
+TRUNCATE_WAIT_MS = 200
+BUSY_TIMEOUT_MS = 10_000
 
 # Write transactions on SQLite start with BEGIN IMMEDIATE: a deferred transaction that has to
 # upgrade its lock fails at once with SQLITE_BUSY instead of waiting out the busy timeout.
@@ -53,7 +55,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB: the log's indexes outgrow the 2 MiB default
@@ -125,7 +127,14 @@ def _checkpoint_until(engine: Engine, stop: threading.Event) -> None:
             mode = "TRUNCATE" if os.path.exists(wal) and os.path.getsize(wal) > WAL_TRUNCATE_BYTES else "PASSIVE"
             connection = engine.raw_connection()
             try:
-                connection.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+                driver = connection.driver_connection
+                # A truncating checkpoint holds new writers back while it waits for readers; a
+                # short wait bounds that (it gives up, and tries again half a second later).
+                driver.execute(f"PRAGMA busy_timeout={TRUNCATE_WAIT_MS}")
+                try:
+                    driver.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+                finally:
+                    driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             finally:
                 connection.close()
         except Exception:  # the next commit past the threshold checkpoints instead
