@@ -221,17 +221,11 @@ def test_writer_commits_waiting_requests_in_one_transaction(catalog_engine):
     assert stored_count(catalog_engine) == 21
 
 
-def test_the_sqlite_writer_keeps_one_connection_across_groups_and_failures(tmp_path, monkeypatch):
-    """The event loop's writer commits every group on one connection, even after a refused one."""
+@pytest.fixture
+def poison_refused(monkeypatch):
+    """The store refuses any group holding an event of run `poison`, as a database error would."""
     from airflow_ol_catalog.ingest import writer as writer_module
-    from airflow_ol_catalog.store import engine as engine_module
-    from airflow_ol_catalog.store.migrate import upgrade
 
-    url = f"sqlite:///{tmp_path / 'catalog.db'}"
-    upgrade(url)
-    engine = engine_module.get_engine(url)
-    checkouts = []
-    sqlalchemy_event.listen(engine, "checkout", lambda *args: checkouts.append(threading.current_thread().name))
     original = writer_module.store_events
 
     def refuse_poison(conn, subs, policy):
@@ -241,15 +235,21 @@ def test_the_sqlite_writer_keeps_one_connection_across_groups_and_failures(tmp_p
 
     monkeypatch.setattr(writer_module, "store_events", refuse_poison)
 
+
+def test_the_sqlite_writer_keeps_one_connection_across_groups_and_failures(tmp_path, poison_refused):
+    """The event loop's writer commits every group on one connection, even after a refused one."""
+    from airflow_ol_catalog.store import engine as engine_module
+    from airflow_ol_catalog.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    upgrade(url)
+    engine = engine_module.get_engine(url)
+    checkouts = []
+    sqlalchemy_event.listen(engine, "checkout", lambda *args: checkouts.append(threading.current_thread().name))
+
     async def send() -> list:
         writer = EventWriter(engine, "register")
-        results = []
-        for run_id in ("a", "poison", "b", "c"):
-            try:
-                results.append((await writer.write([submission(run_id=run_id)]))[0])
-            except Exception as exc:  # noqa: BLE001 - the refusal is what is checked
-                results.append(exc)
-        return results
+        return [(await writer.write([submission(run_id=run_id)]))[0] for run_id in ("a", "poison", "b", "c")]
 
     try:
         results = asyncio.run(send())
@@ -261,17 +261,7 @@ def test_the_sqlite_writer_keeps_one_connection_across_groups_and_failures(tmp_p
         engine_module.dispose_engines()
 
 
-def test_group_with_a_failing_event_still_commits_the_others(catalog_engine, monkeypatch):
-    from airflow_ol_catalog.ingest import writer as writer_module
-
-    original = writer_module.store_events
-
-    def refuse_poison(conn, subs, policy):
-        if any(sub.event.run_id == "poison" for sub in subs):
-            raise ValueError("cannot store this one")
-        return original(conn, subs, policy)
-
-    monkeypatch.setattr(writer_module, "store_events", refuse_poison)
+def test_group_with_a_failing_event_still_commits_the_others(catalog_engine, poison_refused):
     committer = BatchCommitter(catalog_engine, "register")
     good, mixed = committer.commit([[submission(run_id="good")], [submission(run_id="ok"), submission(run_id="poison")]])
     assert good[0].run_id == "good"

@@ -67,7 +67,7 @@ def in_list(dialect: str, column, name: str) -> ColumnElement:
     """`column IN :name` with the list sent as one parameter, in a statement built once: pass
     `list_value(dialect, values)` as `name`. SQLAlchemy renders an expanding IN anew per call."""
     if dialect == "sqlite":
-        return column.in_(select(func.json_each(bindparam(name)).table_valued("value").c.value))
+        return column.in_(_json_array_rows(bindparam(name)))
     return column.in_(bindparam(name, expanding=True))
 
 
@@ -80,7 +80,12 @@ def _id_array(ids):
 
 
 def _id_rows(ids):
-    return select(func.json_each(bindparam("ids", json.dumps(sorted(ids)), unique=True)).table_valued("value").c.value)
+    return _json_array_rows(bindparam("ids", json.dumps(sorted(ids)), unique=True))
+
+
+def _json_array_rows(parameter):
+    """SQLite: the values of a JSON array parameter, as rows for `IN (...)`."""
+    return select(func.json_each(parameter).table_valued("value").c.value)
 
 
 # --- many rows at once, cheaply, on SQLite ----------------------------------------------------------
