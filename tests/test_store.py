@@ -221,6 +221,55 @@ def test_writer_commits_waiting_requests_in_one_transaction(catalog_engine):
     assert stored_count(catalog_engine) == 21
 
 
+def test_a_commit_waits_for_announced_requests_but_not_for_long(catalog_engine):
+    """A request still reading its body joins the next commit; one that never writes holds it back
+    at most ANNOUNCED_WAIT_SECONDS."""
+    import time
+
+    from airflow_ol_catalog.ingest import writer as writer_module
+
+    commits = []
+    sqlalchemy_event.listen(catalog_engine, "commit", lambda conn: commits.append(1))
+
+    async def reading_then_writing(writer: EventWriter, run_id: str):
+        with writer.announced():
+            for _ in range(5):  # a body arriving in several pieces
+                await asyncio.sleep(0)
+        return await writer.write([submission(run_id=run_id)])
+
+    async def joined() -> list:
+        writer = EventWriter(catalog_engine, "register")
+        first = asyncio.ensure_future(writer.write([submission(run_id="ready")]))
+        later = [asyncio.ensure_future(reading_then_writing(writer, f"reading-{i}")) for i in range(3)]
+        return await asyncio.gather(first, *later)
+
+    results = asyncio.run(joined())
+    assert [r[0].run_id for r in results] == ["ready", "reading-0", "reading-1", "reading-2"]
+    assert len(commits) == 1
+
+    async def stuck() -> float:
+        writer = EventWriter(catalog_engine, "register")
+        never_written = asyncio.Event()
+
+        async def hangs():
+            with writer.announced():
+                await never_written.wait()
+
+        hanging = asyncio.ensure_future(hangs())
+        await asyncio.sleep(0)
+        started = time.perf_counter()
+        await writer.write([submission(run_id="alone")])
+        waited = time.perf_counter() - started
+        never_written.set()
+        await hanging
+        return waited
+
+    commits.clear()
+    assert asyncio.run(stuck()) < writer_module.ANNOUNCED_WAIT_SECONDS + 0.5
+    assert len(commits) == 1
+    assert stored_count(catalog_engine) == 5
+
+
 @pytest.fixture
 def poison_refused(monkeypatch):
     """The store refuses any group holding an event of run `poison`, as a database error would."""

@@ -89,8 +89,11 @@ async def post_event(request: Request, principal: IngestAuth) -> EventReceipt | 
     answers 201 with `duplicate: true` and stores nothing.
     """
     settings = _settings(request)
-    payload = await read_json_body(request, settings.max_body_bytes)
-    outcome = (await _store(request, [_submission(payload, principal, settings.max_json_depth)]))[0]
+    # Announced while its body is read, so a commit starting meanwhile takes this event too.
+    with get_writer(get_engine(), settings.unknown_namespace_policy).announced():
+        payload = await read_json_body(request, settings.max_body_bytes)
+        submission = _submission(payload, principal, settings.max_json_depth)
+    outcome = (await _store(request, [submission]))[0]
     if isinstance(outcome, Refusal):
         raise HTTPException(outcome.status, outcome.reason)
     return JSONResponse(outcome.as_dict(), status_code=201)

@@ -3,6 +3,9 @@
 Requests hand their validated events to the writer of their event loop and wait for the
 commit. While one transaction runs, the next requests queue up and share the following one,
 so one commit (one WAL append on SQLite, one fsync on PostgreSQL) serves many requests.
+A single-event request announces itself while it reads its body; a transaction about to start
+waits a moment for the announced ones (they are being read on this very loop), so concurrent
+producers share a commit instead of splitting into a large group and a few small ones.
 
 On SQLite the transaction runs on the event loop itself: it is CPU-bound and SQLite has one
 writer anyway, and handing it to a thread costs more (futures, wake-ups, the GIL going back
@@ -35,6 +38,9 @@ log = logging.getLogger(__name__)
 MAX_EVENTS_PER_TRANSACTION = 500
 TOKEN_TOUCH_SECONDS = 60
 GROUP_WINDOW_SECONDS = 0.001
+# The longest a transaction waits for announced requests (one whose client sends its body
+# slowly must not hold the others back for long).
+ANNOUNCED_WAIT_SECONDS = 0.002
 
 Outcome = Receipt | Refusal
 
@@ -135,6 +141,30 @@ class EventWriter:
         self._pending: list[tuple[list[Submission], asyncio.Future]] = []
         self._running = False
         self._busy = False
+        self._announced = 0  # requests reading an event they will write
+        self._settled: asyncio.Future | None = None  # resolved when none is left
+
+    @contextmanager
+    def announced(self) -> Iterator[None]:
+        """Wrap the reading of an event that will be written: a transaction starting meanwhile
+        waits for it (at most ANNOUNCED_WAIT_SECONDS) so it joins."""
+        self._announced += 1
+        try:
+            yield
+        finally:
+            self._announced -= 1
+            if not self._announced and self._settled is not None and not self._settled.done():
+                self._settled.set_result(None)
+
+    async def _await_announced(self) -> None:
+        loop = asyncio.get_running_loop()
+        settled = self._settled = loop.create_future()
+        timer = loop.call_later(ANNOUNCED_WAIT_SECONDS, lambda: settled.done() or settled.set_result(None))
+        try:
+            await settled
+        finally:
+            timer.cancel()
+            self._settled = None
 
     async def write(self, submissions: list[Submission]) -> list[Outcome]:
         """Store events; returns one Receipt or Refusal per event once they are committed."""
@@ -154,6 +184,8 @@ class EventWriter:
     async def _drain(self) -> None:
         try:
             while self._pending:
+                if self._announced and sum(len(subs) for subs, _ in self._pending) < MAX_EVENTS_PER_TRANSACTION:
+                    await self._await_announced()
                 jobs = self._take()
                 self._busy = len(jobs) > 1
                 groups = [subs for subs, _ in jobs]
