@@ -478,18 +478,14 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
 
 
 def _facet_rows(rows: dict, entity: str, entity_id: int, facets: dict, when: datetime, digest: str) -> None:
+    """The newest value of each facet, not yet encoded: events of one job repeat its facets."""
     for name, value in facets.items():
         if not isinstance(value, dict):
             continue
-        row = {
-            "entity": entity, "entity_id": entity_id, "name": name,
-            "value": None if value.get("_deleted") is True else _encode(value).decode(),
-            "event_time": when, "event_digest": digest,
-        }
         key = (entity, entity_id, name)
         old = rows.get(key)
         if old is None or (when, digest) > (old["event_time"], old["event_digest"]):
-            rows[key] = row
+            rows[key] = {"entity": entity, "entity_id": entity_id, "name": name, "value": value, "event_time": when, "event_digest": digest}
 
 
 def _project_facets(conn, st, items, job_ids, run_pks, dataset_ids) -> None:
@@ -506,6 +502,8 @@ def _project_facets(conn, st, items, job_ids, run_pks, dataset_ids) -> None:
             # Input/output facets (row counts, quality metrics) describe this run's read or write;
             # the dataset shows the newest, the raw events keep every run's.
             _facet_rows(rows, "dataset", ds, {**ref.io_facets, **ref.facets}, ev.event_time, item.digest)
+    for row in rows.values():
+        row["value"] = None if row["value"].get("_deleted") is True else _encode(row["value"]).decode()
     _upsert(conn, st["facet"], list(rows.values()))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from airflow_ol_catalog.lineage.columns import start_fields
 from airflow_ol_catalog.lineage.graph import NodeNotFound, resolve_node

@@ -33,18 +33,22 @@ metadata = MetaData(
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+_utc_texts: dict[datetime, str] = {}  # an event's time goes into many rows of its transaction
+
+
 def _sqlite_utc_text(value: datetime | None) -> str | None:
     """SQLite keeps times as text; they compare correctly only in one fixed UTC format."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    if value.utcoffset():
-        value = value.astimezone(timezone.utc)
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-    )
+    text = _utc_texts.get(value)
+    if text is None:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        if len(_utc_texts) >= 4096:
+            _utc_texts.clear()
+        # "YYYY-MM-DD HH:MM:SS.ffffff" of the UTC time (equal times hash alike whatever their offset)
+        text = _utc_texts[value] = value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:26]
+    return text
 
 
 class UTCDateTime(TypeDecorator):
