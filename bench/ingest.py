@@ -3,8 +3,10 @@
     .venv/bin/python bench/ingest.py [--seconds 10] [--rounds 3] [--backend sqlite|postgresql]
 
 Single-event POSTs come from `wrk` (16 connections, every request a new event); the batch
-endpoint from a Python client posting batches of 1,000 events. Rounds alternate between the
-routes and the medians are reported, so a noisy machine affects both sides alike.
+endpoint from a Python client posting batches of 1,000 events. Every event has its own run id
+(a UUID, in order like the time-based ones producers make) and its own event time, a
+millisecond after the one before, as a stream of producers' events has. Rounds alternate between the routes and the medians are reported, so a noisy machine
+affects both sides alike.
 
 Each way of sending is measured twice: into the full catalog (the event log and the projection,
 the normal path), and into the event log alone. The server runs with
@@ -26,6 +28,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
@@ -36,18 +39,23 @@ sys.path.insert(0, str(ROOT / "tests"))
 from servers import AirflowServer, PostgresServer  # noqa: E402
 
 EVENT = ROOT / "examples" / "02_table_lineage" / "02_build_invoices_complete.json"
-MARK = "RUN-ID-MARK"
+RUN_MARK, TIME_MARK = "RUN-ID-MARK", "EVENT-TIME-MARK"
 CATALOG_NAMESPACE, LOG_NAMESPACE = "bench", "bench-log-only"
+# The n-th request's event: run id "<run prefix><n as 12 hex digits>", event time n ms after wrk started.
 LUA = """
 local counter = 0
-local prefix = [==[{prefix}]==]
-local suffix = [==[{suffix}]==]
+local start = os.time()
+local head = [==[{head}]==]
+local middle = [==[{middle}]==]
+local tail = [==[{tail}]==]
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
 request = function()
   counter = counter + 1
-  return wrk.format(nil, "{path}", nil, prefix .. "{run}-" .. counter .. suffix)
+  local run = "{run}" .. string.format("%012x", counter)
+  local time = os.date("!%Y-%m-%dT%H:%M:%S", start + math.floor(counter / 1000)) .. string.format(".%03dZ", counter % 1000)
+  return wrk.format(nil, "{path}", nil, head .. {first} .. middle .. {second} .. tail)
 end
 """
 
@@ -96,13 +104,26 @@ def _heavy(payload: dict) -> dict:
 EVENTS = {"typical": _typical, "heavy": _heavy}
 
 
-def template(namespace: str, kind: str) -> tuple[str, str]:
-    payload = EVENTS[kind](json.loads(EVENT.read_text()))
-    payload["run"]["runId"] = MARK
-    payload["job"]["namespace"] = namespace
-    payload["run"]["facets"]["parent"]["job"]["namespace"] = namespace
-    prefix, suffix = json.dumps(payload).split(MARK)
-    return prefix, suffix
+class Template:
+    """The event as text, cut where its run id and its event time go."""
+
+    def __init__(self, namespace: str, kind: str):
+        payload = EVENTS[kind](json.loads(EVENT.read_text()))
+        payload["run"]["runId"] = RUN_MARK
+        payload["eventTime"] = TIME_MARK
+        payload["job"]["namespace"] = namespace
+        payload["run"]["facets"]["parent"]["job"]["namespace"] = namespace
+        self.text = json.dumps(payload)
+        self.head, first, self.middle, _, self.tail = re.split(f"({RUN_MARK}|{TIME_MARK})", self.text)
+        self.run_first = first == RUN_MARK
+
+    def event(self, run: str, when: datetime) -> str:
+        stamp = when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        first, second = (run, stamp) if self.run_first else (stamp, run)
+        return f"{self.head}{first}{self.middle}{second}{self.tail}"
+
+    def size(self) -> int:
+        return len(self.event(str(uuid.uuid4()), datetime.now(timezone.utc)))
 
 
 def _ms(text: str) -> float:
@@ -114,8 +135,10 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(wrk: str, server: AirflowServer, path: str, seconds: int, connections: int, namespace: str, kind: str) -> dict:
-    prefix, suffix = template(namespace, kind)
-    script = LUA.format(prefix=prefix, suffix=suffix, token=server.token, path="/" + path, run=uuid.uuid4().hex)
+    event = Template(namespace, kind)
+    first, second = ("run", "time") if event.run_first else ("time", "run")
+    script = LUA.format(head=event.head, middle=event.middle, tail=event.tail, first=first, second=second,
+                        token=server.token, path="/" + path, run=str(uuid.uuid4())[:24])
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     out = subprocess.run(
@@ -132,11 +155,12 @@ def run_wrk(wrk: str, server: AirflowServer, path: str, seconds: int, connection
 
 
 def run_batches(server: AirflowServer, batches: int, size: int, clients: int, namespace: str, kind: str) -> float:
-    prefix, suffix = template(namespace, kind)
-    bodies = []
-    for _ in range(batches):
-        run = uuid.uuid4().hex
-        bodies.append(("[" + ",".join(f"{prefix}{run}-{i}{suffix}" for i in range(size)) + "]").encode())
+    event = Template(namespace, kind)
+    start, bodies = datetime.now(timezone.utc), []
+    for batch in range(batches):
+        run = str(uuid.uuid4())[:24]
+        events = (event.event(f"{run}{i:012x}", start + timedelta(milliseconds=batch * size + i)) for i in range(size))
+        bodies.append(("[" + ",".join(events) + "]").encode())
     headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"}
     url = server.url + "ol-catalog/api/v1/lineage/batch"
 
@@ -169,7 +193,7 @@ def main() -> None:
     try:
         server.start()
         server.cli("ol-catalog", "namespaces", "create", CATALOG_NAMESPACE)
-        print(f"api-server up ({args.backend}, 1 worker); {args.event} event of {len(''.join(template(CATALOG_NAMESPACE, args.event))) / 1000:.1f} KB; "
+        print(f"api-server up ({args.backend}, 1 worker); {args.event} event of {Template(CATALOG_NAMESPACE, args.event).size() / 1000:.1f} KB; "
               f"{args.rounds} rounds of {args.seconds} s, {args.connections} connections")
         for path, namespace in ((nothing, CATALOG_NAMESPACE), (single, CATALOG_NAMESPACE), (single, LOG_NAMESPACE)):  # warm-up
             run_wrk(wrk, server, path, 2, args.connections, namespace, args.event)
