@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 # A bigger group holds the event loop (SQLite) or the database lock longer than it saves.
 MAX_EVENTS_PER_TRANSACTION = 500
 TOKEN_TOUCH_SECONDS = 60
-GROUP_WINDOW_SECONDS = 0.001
 # The longest a transaction waits for announced requests (one whose client sends its body
 # slowly must not hold the others back for long).
 ANNOUNCED_WAIT_SECONDS = 0.002
@@ -140,7 +139,7 @@ class EventWriter:
         self._executor = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-writer")
         self._pending: list[tuple[list[Submission], asyncio.Future]] = []
         self._running = False
-        self._busy = False
+        self._drainer: asyncio.Task | None = None
         self._announced = 0  # requests reading an event they will write
         self._settled: asyncio.Future | None = None  # resolved when none is left
 
@@ -173,9 +172,7 @@ class EventWriter:
         self._pending.append((submissions, future))
         if not self._running:
             self._running = True
-            # Idle: commit at once. Busy: wait a moment so the requests arriving now join this
-            # commit (PostgreSQL's commit_delay idea).
-            loop.call_later(GROUP_WINDOW_SECONDS if self._busy else 0, lambda: asyncio.ensure_future(self._drain()))
+            self._drainer = loop.create_task(self._drain())
         result = await future
         if isinstance(result, CatalogUnavailable):
             raise result
@@ -187,7 +184,6 @@ class EventWriter:
                 if self._announced and sum(len(subs) for subs, _ in self._pending) < MAX_EVENTS_PER_TRANSACTION:
                     await self._await_announced()
                 jobs = self._take()
-                self._busy = len(jobs) > 1
                 groups = [subs for subs, _ in jobs]
                 try:
                     if self._inline:
