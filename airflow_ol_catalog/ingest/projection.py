@@ -121,10 +121,10 @@ def _statements(dialect: str) -> dict[str, Any]:
     ).returning(dataset.c.id, dataset.c.namespace_key, dataset.c.name, dataset.c.alias_of)
     s["job_parent"] = update(job).where(job.c.id == bindparam("p_id")).values(parent_job_id=bindparam("p_parent"))
     s["run_parent"] = update(run).where(run.c.id == bindparam("p_id")).values(parent_run_pk=bindparam("p_parent"))
-    s["links_of_runs"] = (
-        select(run.c.job_id, run_dataset.c.dataset_id, run_dataset.c.direction)
-        .join(run, run.c.id == run_dataset.c.run_pk)
-        .where(in_list(dialect, run_dataset.c.run_pk, "runs"))
+    # The runs' jobs are known to the caller: joining the run table here made PostgreSQL hash
+    # all of it for a handful of runs.
+    s["links_of_runs"] = select(run_dataset.c.run_pk, run_dataset.c.dataset_id, run_dataset.c.direction).where(
+        in_list(dialect, run_dataset.c.run_pk, "runs")
     )
     s["alias_seen"] = (
         update(dataset)
@@ -469,9 +469,11 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
             edges[key]["confirmed"] = True
     _upsert(conn, st["edge"], list(edges.values()))
     ordered = sorted(qualifying)
+    job_of_run = {pk: job_id for (job_id, _), pk in run_pks.items()}
     confirm = set()
     for start in range(0, len(ordered), 400):
-        confirm.update(execute(conn, st["links_of_runs"], {"runs": list_value(conn.dialect.name, ordered[start : start + 400])}))
+        links_found = execute(conn, st["links_of_runs"], {"runs": list_value(conn.dialect.name, ordered[start : start + 400])})
+        confirm.update((job_of_run[run_pk], dataset_id, direction) for run_pk, dataset_id, direction in links_found)
     confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
         execute(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
