@@ -139,7 +139,7 @@ class EventWriter:
         self._executor = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-writer")
         self._pending: list[tuple[list[Submission], asyncio.Future]] = []
         self._running = False
-        self._drainer: asyncio.Task | None = None
+        self._drainer: asyncio.Task | None = None  # referenced, so the running drain is not collected
         self._announced = 0  # requests reading an event they will write
         self._settled: asyncio.Future | None = None  # resolved when none is left
 
