@@ -101,6 +101,30 @@ def test_same_content_with_other_key_order_is_a_duplicate(catalog_engine):
     assert b.duplicate and a.event_id == b.event_id
 
 
+
+def test_a_resent_batch_finds_each_stored_event_by_its_own_time_and_digest(catalog_engine, monkeypatch):
+    """Duplicates are matched pair by pair: an event sharing its time with one stored event and its
+    content with none is new, even next to duplicates (and across look-up chunks)."""
+    from airflow_ol_catalog.ingest import event_log
+
+    monkeypatch.setattr(event_log, "DUPLICATE_LOOKUP_PAIRS", 7)
+    start = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    times = [(start + timedelta(seconds=i)).isoformat() for i in range(30)]
+    first = [submission(run_id=f"r-{i}", eventTime=t) for i, t in enumerate(times)]
+    quarantined_one = submission(namespace="nobody-yet", run_id="q", eventTime=times[0])
+    with write_transaction(catalog_engine) as conn:
+        namespaces.create_namespace(conn, "team-a", created_by="test")
+        stored = store_events(conn, [*first, quarantined_one], "quarantine")
+    assert not any(o.duplicate or o.quarantined for o in stored[:30]) and stored[-1].quarantined
+    same_times_new_runs = [submission(run_id=f"other-{i}", eventTime=t) for i, t in enumerate(times[:5])]
+    with write_transaction(catalog_engine) as conn:
+        again = store_events(conn, [*reversed(first), quarantined_one, *same_times_new_runs], "quarantine")
+    assert [o.event_id for o in again[:30]] == [o.event_id for o in reversed(stored[:30])]
+    assert all(o.duplicate and not o.quarantined for o in again[:30])
+    assert again[30].duplicate and again[30].quarantined and again[30].event_id == stored[-1].event_id
+    assert not any(o.duplicate for o in again[31:])
+    assert stored_count(catalog_engine) == 36
+
 def test_register_policy_creates_namespace_and_counts_events_and_integrations(catalog_engine):
     with write_transaction(catalog_engine) as conn:
         store_events(conn, [submission(event_type="START"), submission(event_type="COMPLETE")], "register")

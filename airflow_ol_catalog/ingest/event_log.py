@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, bindparam, func, select, tuple_
 
 from airflow_ol_catalog.events import OpenLineageEvent
 from airflow_ol_catalog.events.canonical import canonical_json, event_digest
 from airflow_ol_catalog.ingest.namespaces import record_activity, resolve_namespaces
 from airflow_ol_catalog.ingest.projection import Projected, project_events
-from airflow_ol_catalog.store.sql import execute_rows, insert_for, utcnow
-from airflow_ol_catalog.store.tables import event
+from airflow_ol_catalog.store.sql import execute, execute_rows, insert_for, utcnow
+from airflow_ol_catalog.store.tables import event, sqlite_utc_text
+
+
+DUPLICATE_LOOKUP_PAIRS = 5_000  # two parameters each, within SQLite's 32,766
 
 
 @dataclass(frozen=True)
@@ -140,14 +144,30 @@ def _insert_event(dialect: str):
 
 
 def _stored(conn: Connection, keys: set[tuple[datetime, str]]) -> dict[str, tuple[int, bool]]:
-    """The stored duplicates of these (event time, digest) pairs, by digest."""
-    if not keys:
-        return {}
-    times, digests = {t for t, _ in keys}, {d for _, d in keys}
-    rows = conn.execute(
-        select(event.c.digest, event.c.id, event.c.quarantined).where(event.c.event_time.in_(times), event.c.digest.in_(digests))
-    )
-    return {row.digest: (row.id, row.quarantined) for row in rows}
+    """The stored duplicates of these (event time, digest) pairs, by digest.
+
+    Looked up pair by pair: a list of times and a list of digests would be looked up in every
+    combination (a re-sent batch of 1,000 events with 1,000 times took longer than storing it).
+    """
+    found: dict[str, tuple[int, bool]] = {}
+    pairs = sorted(keys)
+    for start in range(0, len(pairs), DUPLICATE_LOOKUP_PAIRS):
+        chunk = pairs[start : start + DUPLICATE_LOOKUP_PAIRS]
+        if conn.dialect.name == "sqlite":
+            rows = execute(conn, _STORED_PAIRS, {"pairs": json.dumps([[sqlite_utc_text(t), d] for t, d in chunk])})
+        else:
+            rows = conn.execute(select(event.c.digest, event.c.id, event.c.quarantined).where(tuple_(event.c.event_time, event.c.digest).in_(chunk)))
+        found.update((digest, (event_id, bool(quarantined))) for digest, event_id, quarantined in rows)
+    return found
+
+
+_wanted = func.json_each(bindparam("pairs")).table_valued("value").alias("wanted")
+# SQLite: one index look-up per [time text, digest] pair of a JSON array.
+_STORED_PAIRS = select(event.c.digest, event.c.id, event.c.quarantined).join_from(
+    _wanted,
+    event,
+    and_(event.c.event_time == func.json_extract(_wanted.c.value, "$[0]"), event.c.digest == func.json_extract(_wanted.c.value, "$[1]")),
+)
 
 
 def _receipt(ev: OpenLineageEvent, event_id: int, duplicate: bool, quarantined: bool) -> Receipt:

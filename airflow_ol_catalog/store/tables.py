@@ -36,7 +36,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 _utc_texts: dict[datetime, str] = {}  # an event's time goes into many rows of its transaction
 
 
-def _sqlite_utc_text(value: datetime | None) -> str | None:
+def sqlite_utc_text(value: datetime | None) -> str | None:
     """SQLite keeps times as text; they compare correctly only in one fixed UTC format."""
     if value is None:
         return None
@@ -64,7 +64,7 @@ class UTCDateTime(TypeDecorator):
 
     def bind_processor(self, dialect):
         if dialect.name == "sqlite":
-            return _sqlite_utc_text  # what SQLAlchemy's SQLite DATETIME writes, several times faster
+            return sqlite_utc_text  # what SQLAlchemy's SQLite DATETIME writes, several times faster
         return super().bind_processor(dialect)
 
     def process_result_value(self, value: datetime | None, dialect):
