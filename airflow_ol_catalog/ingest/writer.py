@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -37,8 +38,9 @@ log = logging.getLogger(__name__)
 # A bigger group holds the event loop (SQLite) or the database lock longer than it saves.
 MAX_EVENTS_PER_TRANSACTION = 500
 TOKEN_TOUCH_SECONDS = 60
-# The longest a transaction waits for announced requests (one whose client sends its body
-# slowly must not hold the others back for long).
+# The longest a transaction waits for announced requests. A request still reading its body
+# when that wait ends is not waited for again: its client sends slowly, and must not hold back
+# every transaction until it is done.
 ANNOUNCED_WAIT_SECONDS = 0.002
 
 Outcome = Receipt | Refusal
@@ -140,20 +142,31 @@ class EventWriter:
         self._pending: list[tuple[list[Submission], asyncio.Future]] = []
         self._running = False
         self._drainer: asyncio.Task | None = None  # referenced, so the running drain is not collected
-        self._announced = 0  # requests reading an event they will write
-        self._settled: asyncio.Future | None = None  # resolved when none is left
+        self._transactions = 0  # started so far
+        # Requests reading an event they will write, by the number of transactions started
+        # when they were announced.
+        self._announced: Counter[int] = Counter()
+        self._settled: asyncio.Future | None = None  # resolved when none is left to wait for
 
     @contextmanager
     def announced(self) -> Iterator[None]:
         """Wrap the reading of an event that will be written: a transaction starting meanwhile
         waits for it (at most ANNOUNCED_WAIT_SECONDS) so it joins."""
-        self._announced += 1
+        since = self._transactions
+        self._announced[since] += 1
         try:
             yield
         finally:
-            self._announced -= 1
-            if not self._announced and self._settled is not None and not self._settled.done():
+            self._announced[since] -= 1
+            if not self._announced[since]:
+                del self._announced[since]
+            if self._settled is not None and not self._settled.done() and not self._awaited():
                 self._settled.set_result(None)
+
+    def _awaited(self) -> int:
+        """Announced requests the next transaction waits for: those announced since the last one
+        started (an older one was waited for by that one already)."""
+        return sum(count for since, count in self._announced.items() if since >= self._transactions)
 
     async def _await_announced(self) -> None:
         loop = asyncio.get_running_loop()
@@ -181,8 +194,9 @@ class EventWriter:
     async def _drain(self) -> None:
         try:
             while self._pending:
-                if self._announced and sum(len(subs) for subs, _ in self._pending) < MAX_EVENTS_PER_TRANSACTION:
+                if self._awaited() and sum(len(subs) for subs, _ in self._pending) < MAX_EVENTS_PER_TRANSACTION:
                     await self._await_announced()
+                self._transactions += 1
                 jobs = self._take()
                 groups = [subs for subs, _ in jobs]
                 try:
