@@ -107,13 +107,10 @@ class _Walk:
         if len(job_ids) + len(dataset_ids) > room and _live_count(self.conn, job_ids, dataset_ids) > room:
             self.graph.truncated = True  # counted first: naming thousands of nodes only to drop them is slow
             return None
-        new_jobs, new_datasets = _live_nodes(self.conn, job_ids, dataset_ids)
-        self.hidden_jobs |= job_ids - new_jobs.keys()
-        self.hidden_datasets |= dataset_ids - new_datasets.keys()
+        new_jobs, new_datasets = self.add_nodes(job_ids, dataset_ids)
+        self.hidden_jobs |= job_ids - new_jobs
+        self.hidden_datasets |= dataset_ids - new_datasets
         nodes, jobs, datasets, edges = self.graph.nodes, self.jobs, self.datasets, self.edges
-        for found, known in ((new_jobs, jobs), (new_datasets, datasets)):
-            for node_id, (key, node) in found.items():
-                known[node_id], nodes[key] = key, node
         for key in map(tuple, rows):
             job_id, dataset_id, direction = key
             if key in edges or job_id not in jobs or dataset_id not in datasets:
@@ -123,7 +120,15 @@ class _Walk:
             pair = {"origin": origin, "destination": destination}
             nodes[origin]["outEdges"].append(pair)
             nodes[destination]["inEdges"].append(pair)
-        return set(new_jobs), set(new_datasets)
+        return new_jobs, new_datasets
+
+    def add_nodes(self, job_ids: set[int], dataset_ids: set[int]) -> tuple[set[int], set[int]]:
+        """Add these jobs and datasets to the graph, deleted ones left out; the ids added."""
+        found = _live_nodes(self.conn, job_ids, dataset_ids)
+        for nodes, known in zip(found, (self.jobs, self.datasets)):
+            for node_id, (key, node) in nodes.items():
+                known[node_id], self.graph.nodes[key] = key, node
+        return set(found[0]), set(found[1])
 
     def walk(self, start_jobs: set[int], start_datasets: set[int], direction: str, depth: int) -> None:
         frontier = (start_jobs, start_datasets)
@@ -160,9 +165,7 @@ def lineage(
     graph = Graph()
     walk = _Walk(conn, graph, include_attempted, as_of, max_nodes)
     starts = ((_descendants(conn, start) if with_children else {start}), set()) if kind == "job" else (set(), {start})
-    for found, known in zip(_live_nodes(conn, *starts), (walk.jobs, walk.datasets)):
-        for node_id, (key, node) in found.items():
-            known[node_id], graph.nodes[key] = key, node
+    walk.add_nodes(*starts)
     if direction == "both" and up_depth is None and down_depth is None:
         walk.walk(*starts, "both", depth)
     else:
