@@ -195,16 +195,11 @@ def execute_rows(conn: Connection, statement, rows: list[dict]) -> list:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             values = []
-            last: dict[int, tuple] = {}  # per column, the last value processed and its result
             for row in chunk:
                 row_values = list(raw.values_of(row))
                 for i, process in raw.processors:
-                    value = row_values[i]
-                    if value is not None:
-                        seen = last.get(i)
-                        if seen is None or seen[0] is not value:  # rows often share one time object
-                            seen = last[i] = (value, process(value))
-                        row_values[i] = seen[1]
+                    if row_values[i] is not None:
+                        row_values[i] = process(row_values[i])
                 values += row_values
             sql = raw.sql.replace(raw.group, ", ".join([raw.group] * len(chunk)), 1)
             cursor.execute(sql, values)
