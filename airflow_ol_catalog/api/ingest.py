@@ -17,7 +17,7 @@ from airflow_ol_catalog.config import CatalogSettings
 from airflow_ol_catalog.events import BodyError, EventInvalid, Problem, validate_event
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission
 from airflow_ol_catalog.ingest.refusals import refusal_log
-from airflow_ol_catalog.ingest.writer import CatalogUnavailable, get_writer
+from airflow_ol_catalog.ingest.writer import CatalogUnavailable, EventWriter, get_writer
 from airflow_ol_catalog.store.engine import get_engine
 
 RETRY_AFTER_SECONDS = "5"
@@ -64,9 +64,11 @@ def _submission(payload: Any, principal: Principal, max_depth: int) -> Submissio
         raise HTTPException(400, str(exc)) from None
 
 
-async def _store(request: Request, submissions: list[Submission]) -> list[Receipt | Refusal]:
-    settings = _settings(request)
-    writer = get_writer(get_engine(), settings.unknown_namespace_policy)
+def _writer(request: Request) -> EventWriter:
+    return get_writer(get_engine(), _settings(request).unknown_namespace_policy)
+
+
+async def _store(writer: EventWriter, submissions: list[Submission]) -> list[Receipt | Refusal]:
     started = time.perf_counter()
     try:
         outcomes = await writer.write(submissions)
@@ -88,12 +90,12 @@ async def post_event(request: Request, principal: IngestAuth) -> EventReceipt | 
     The answer is sent after the event is committed. Re-sending an event that is already stored
     answers 201 with `duplicate: true` and stores nothing.
     """
-    settings = _settings(request)
+    settings, writer = _settings(request), _writer(request)
     # Announced while its body is read, so a commit starting meanwhile takes this event too.
-    with get_writer(get_engine(), settings.unknown_namespace_policy).announced():
+    with writer.announced():
         payload = await read_json_body(request, settings.max_body_bytes)
         submission = _submission(payload, principal, settings.max_json_depth)
-    outcome = (await _store(request, [submission]))[0]
+    outcome = (await _store(writer, [submission]))[0]
     if isinstance(outcome, Refusal):
         raise HTTPException(outcome.status, outcome.reason)
     return JSONResponse(outcome.as_dict(), status_code=201)
@@ -125,7 +127,7 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
             except HTTPException as exc:
                 reason = exc.detail["detail"] if isinstance(exc.detail, dict) else exc.detail
                 failed.append({"index": index, "reason": reason, "retriable": False})
-    outcomes = await _store(request, submissions) if submissions else []
+    outcomes = await _store(_writer(request), submissions) if submissions else []
     duplicates = 0
     for index, outcome in zip(indexes, outcomes):
         if isinstance(outcome, Refusal):
