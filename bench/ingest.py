@@ -5,8 +5,8 @@
 Single-event POSTs come from `wrk` (16 connections, every request a new event); the batch
 endpoint from a Python client posting batches of 1,000 events. Every event has its own run id
 (a UUID, in order like the time-based ones producers make) and its own event time, a
-millisecond after the one before, as a stream of producers' events has. Rounds alternate between the routes and the medians are reported, so a noisy machine
-affects both sides alike.
+millisecond after the one before, as a stream of producers' events has. Rounds alternate
+between the routes and the medians are reported, so a noisy machine affects both sides alike.
 
 Each way of sending is measured twice: into the full catalog (the event log and the projection,
 the normal path), and into the event log alone. The server runs with
@@ -83,7 +83,7 @@ def _typical(payload: dict) -> dict:
 
 
 def _heavy(payload: dict) -> dict:
-    """Both tables the SQL reads, with schemas, and column lineage on the output (3.3 KB)."""
+    """Both tables the SQL reads, with schemas, and column lineage on the output (3.4 KB)."""
     producer, source = payload["producer"], "postgres://pg.prod.internal:5432"
     payload["inputs"] = [
         {"namespace": source, "name": "shop.public.orders", "facets": {"schema": _schema(producer, ("id", "bigint"), ("customer_id", "bigint"), ("ordered_at", "timestamp"))}},
@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--event", choices=sorted(EVENTS), default="typical", help="typical: one input, one output (1.9 KB); heavy: two inputs, schemas, column lineage (3.3 KB)")
+    parser.add_argument("--event", choices=sorted(EVENTS), default="typical", help="typical: one input, one output (1.9 KB); heavy: two inputs, schemas, column lineage (3.4 KB)")
     args = parser.parse_args()
 
     wrk = ensure_wrk()
