@@ -17,6 +17,8 @@ BACKENDS = ("sqlite", "postgresql")
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "atlan-generic-openlineage-examples"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 _database_numbers = itertools.count()
+FAULT_REPORT = Path(__file__).resolve().parents[1] / "test-output" / "faults.txt"
+_fault_lines: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +76,35 @@ def airflow_server(request):
         yield server.start()
     finally:
         server.cleanup()
+
+
+@pytest.fixture
+def fault_report():
+    """Records how a fault scenario ended; every line is printed at the end of the run and kept
+    in test-output/faults.txt. Nothing acknowledged may be missing, nothing stored twice."""
+
+    def report(scenario: str, *, acknowledged: int, stored: int, delivered_twice: int, stored_twice: int = 0, **extra) -> None:
+        details = "".join(f", {key.replace('_', ' ')} {value}" for key, value in extra.items())
+        line = (
+            f"{scenario}: acknowledged {acknowledged}, stored {stored}, lost {acknowledged - stored if acknowledged > stored else 0}, "
+            f"delivered twice {delivered_twice}, duplicates in the catalog {stored_twice}{details}"
+        )
+        _fault_lines.append(line)
+        FAULT_REPORT.parent.mkdir(parents=True, exist_ok=True)
+        with FAULT_REPORT.open("a") as handle:
+            handle.write(line + "\n")
+        assert stored >= acknowledged, line
+        assert stored_twice == 0, line
+
+    return report
+
+
+def pytest_sessionstart(session):
+    FAULT_REPORT.unlink(missing_ok=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _fault_lines:
+        terminalreporter.section("faults: what each scenario acknowledged, stored and delivered")
+        for line in _fault_lines:
+            terminalreporter.write_line(line)
