@@ -16,6 +16,7 @@ class CatalogSettings:
     max_body_bytes: int
     max_batch_events: int
     max_json_depth: int
+    max_future_seconds: int
     max_graph_nodes: int
     gc_freeze: bool
 
@@ -34,6 +35,7 @@ def load_settings() -> CatalogSettings:
         max_body_bytes=conf.getint(SECTION, "max_body_bytes"),
         max_batch_events=conf.getint(SECTION, "max_batch_events"),
         max_json_depth=conf.getint(SECTION, "max_json_depth"),
+        max_future_seconds=conf.getint(SECTION, "max_future_seconds"),
         max_graph_nodes=conf.getint(SECTION, "max_graph_nodes"),
         gc_freeze=conf.getboolean(SECTION, "gc_freeze"),
     )

@@ -59,6 +59,14 @@ CONFIG_OPTIONS = {
         "500",
         "200",
     ),
+    "max_future_seconds": _option(
+        "How far ahead of the API server's clock an event's `eventTime` may be, in seconds. Later "
+        "events are refused with 422: the newest event's facets win, so an event dated years ahead "
+        "would keep its facets in place against every later, legitimate event.",
+        "integer",
+        "86400",
+        "3600",
+    ),
     "max_graph_nodes": _option(
         "Most nodes in one lineage graph answer. A larger graph stops at the last hop that fits and "
         "says `truncated: true`; ask for less depth or one direction to see further.",

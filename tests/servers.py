@@ -167,9 +167,9 @@ class AirflowServer:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"api-server exited:\n{(self.home / 'api-server.log').read_text()[-4000:]}")
             try:
-                if requests.get(self.url + "ol-catalog/health", timeout=2).status_code == 200:
+                if requests.get(self.url + "ol-catalog/health", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still starting, or a busy machine
                 pass
             time.sleep(0.3)
         raise RuntimeError(f"api-server not healthy after {timeout}s:\n{(self.home / 'api-server.log').read_text()[-4000:]}")

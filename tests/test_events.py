@@ -8,7 +8,7 @@ import pytest
 
 from airflow_ol_catalog.events import BodyError, EventInvalid, decode_json, validate_event
 from airflow_ol_catalog.events.canonical import canonical_json, event_digest
-from airflow_ol_catalog.events.validate import parse_event_time
+from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
 
 def run_event(**changes) -> dict:
@@ -66,7 +66,36 @@ def test_job_event_has_no_run():
     ],
 )
 def test_event_times_are_read_leniently_as_utc(text, expected):
-    assert parse_event_time(text) == expected
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("0001-01-01T00:00:00+14:00", "outside years 1-9999"),
+        ("9999-12-31T23:59:59-14:00", "outside years 1-9999"),
+        ("2025-01-15T10:00:00+99:00", "beyond ±23:59"),
+        ("2025-01-15 10:00:00 +24:00", "beyond ±23:59"),
+        ("2025-02-30T10:00:00Z", "not a valid ISO 8601 date-time"),
+    ],
+)
+def test_times_no_utc_instant_can_hold_are_refused_with_the_reason(text, reason):
+    with pytest.raises(TimeInvalid, match=reason):
+        parse_time(text)
+    assert reason in problems_of(run_event(eventTime=text))["eventTime"]
+
+
+def test_the_extremes_of_the_calendar_in_utc_are_event_times():
+    assert parse_time("0001-01-01T00:00:00Z") == datetime(1, 1, 1, tzinfo=timezone.utc)
+    assert parse_time("9999-12-31T23:59:59.999999-00:00") == datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+
+
+def test_event_times_past_the_latest_accepted_are_refused():
+    latest = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    assert validate_event(run_event(eventTime="2026-01-02T00:00:00Z"), latest).event_time == latest
+    with pytest.raises(EventInvalid) as info:
+        validate_event(run_event(eventTime="2026-01-02T00:00:01Z"), latest)
+    assert info.value.problems[0].path == "eventTime" and "ahead of the server's clock" in info.value.problems[0].message
 
 
 @pytest.mark.parametrize("text", ["yesterday", "2025-13-01T00:00:00Z", "2025-01-15", "1736935200"])

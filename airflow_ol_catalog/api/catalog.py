@@ -16,8 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import AdminAuth, ReadAuth
-from airflow_ol_catalog.api.schemas import Limit, Offset
-from airflow_ol_catalog.events.validate import parse_event_time
+from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
 from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
 from airflow_ol_catalog.ingest.hiding import NothingToHide, set_dataset_hidden, set_job_hidden, set_namespace_hidden
 from airflow_ol_catalog.lineage import catalog
@@ -212,11 +211,7 @@ async def lineage_graph(
     withChildren: bool = Query(False, description="With a job nodeId: start from the job and every job below it (a DAG's tasks and their Spark/dbt jobs)."),
 ) -> dict:
     """`truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
-    as_of = None
-    if asOf is not None:
-        as_of = parse_event_time(asOf)
-        if as_of is None:
-            raise HTTPException(422, f"query parameter asOf: expected an ISO 8601 date-time, got {asOf[:64]!r}")
+    as_of = time_parameter(asOf, "asOf")
     max_nodes = request.app.state.settings.max_graph_nodes
     return await _read(_lineage, nodeId, depth, includeAttempted, max_nodes, direction, upDepth, downDepth, as_of, withChildren)
 

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from airflow_ol_catalog.api.auth import ReadAuth
-from airflow_ol_catalog.api.schemas import EventsPage, Limit, Offset
-from airflow_ol_catalog.events.validate import parse_event_time
+from airflow_ol_catalog.api.schemas import EventsPage, Limit, Offset, time_parameter
 from airflow_ol_catalog.store.engine import get_engine, read_connection
 from airflow_ol_catalog.store.tables import event
 
 router = APIRouter(tags=["events"])
-
-
-def _time(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    parsed = parse_event_time(value)
-    if parsed is None:
-        raise HTTPException(422, f"query parameter {name}: expected an ISO 8601 date-time, got {value[:64]!r}")
-    return parsed
 
 
 def _page(before, after, namespace, run_id, descending: bool, limit: int, offset: int) -> tuple[list[str], int]:
@@ -62,7 +51,7 @@ async def list_events(
     Auth: a catalog token with read access, or an Airflow user who may read assets.
     """
     payloads, total = await anyio.to_thread.run_sync(
-        _page, _time(before, "before"), _time(after, "after"), namespace, runId, sortDirection == "desc", limit, offset
+        _page, time_parameter(before, "before"), time_parameter(after, "after"), namespace, runId, sortDirection == "desc", limit, offset
     )
     # The log holds canonical JSON already: splice it instead of decoding and encoding again.
     body = '{"events":[' + ",".join(payloads) + '],"totalCount":' + str(total) + "}"

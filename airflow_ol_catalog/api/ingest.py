@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -19,6 +20,7 @@ from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission
 from airflow_ol_catalog.ingest.refusals import refusal_log
 from airflow_ol_catalog.ingest.writer import CatalogUnavailable, EventWriter, get_writer
 from airflow_ol_catalog.store.engine import get_engine
+from airflow_ol_catalog.store.sql import utcnow
 
 RETRY_AFTER_SECONDS = "5"
 
@@ -50,10 +52,14 @@ def _unavailable(exc: CatalogUnavailable) -> HTTPException:
     )
 
 
-def _submission(payload: Any, principal: Principal, max_depth: int) -> Submission:
+def _latest_event_time(settings: CatalogSettings) -> datetime:
+    return utcnow() + timedelta(seconds=settings.max_future_seconds)
+
+
+def _submission(payload: Any, principal: Principal, max_depth: int, latest: datetime) -> Submission:
     """Validate one decoded event for this caller; raise HTTPException with the status it deserves."""
     try:
-        ol_event = validate_event(payload)
+        ol_event = validate_event(payload, latest)
     except EventInvalid as exc:
         raise _invalid(exc.problems) from None
     if not principal.allows_namespace(ol_event.owner_namespace):
@@ -94,7 +100,7 @@ async def post_event(request: Request, principal: IngestAuth) -> EventReceipt | 
     # Announced while its body is read, so a commit starting meanwhile takes this event too.
     with writer.announced():
         payload = await read_json_body(request, settings.max_body_bytes)
-        submission = _submission(payload, principal, settings.max_json_depth)
+        submission = _submission(payload, principal, settings.max_json_depth, _latest_event_time(settings))
     outcome = (await _store(writer, [submission]))[0]
     if isinstance(outcome, Refusal):
         raise HTTPException(outcome.status, outcome.reason)
@@ -116,13 +122,14 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
         raise HTTPException(
             413, f"the batch holds {len(payload)} events, more than the limit of {settings.max_batch_events} ([ol_catalog] max_batch_events); split it"
         )
+    latest = _latest_event_time(settings)
     failed: list[dict] = []
     submissions: list[Submission] = []
     indexes: list[int] = []
     with collector_paused():
         for index, item in enumerate(payload):
             try:
-                submissions.append(_submission(item, principal, settings.max_json_depth))
+                submissions.append(_submission(item, principal, settings.max_json_depth, latest))
                 indexes.append(index)
             except HTTPException as exc:
                 reason = exc.detail["detail"] if isinstance(exc.detail, dict) else exc.detail

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import Query
+from fastapi import HTTPException, Query
 from pydantic import BaseModel, Field
+
+from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
 # Paging, the same on every list. Offsets are bounded: the databases hold 64-bit integers at most.
 MAX_OFFSET = 1_000_000_000
 Limit = Query(100, ge=1, le=1000, description="How many to return (at most 1,000).")
 Offset = Query(0, ge=0, le=MAX_OFFSET, description="How many to skip.")
+
+
+def time_parameter(value: str | None, name: str) -> datetime | None:
+    """A query parameter holding an ISO 8601 time, read as event times are; 422 naming it otherwise."""
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except TimeInvalid as exc:
+        raise HTTPException(422, f"query parameter {name}: {exc}") from None
 
 
 class Problem(BaseModel):

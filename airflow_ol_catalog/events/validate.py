@@ -8,8 +8,7 @@ the right shape, and every problem found is reported with its path.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from airflow_ol_catalog.events.model import (
@@ -20,16 +19,12 @@ from airflow_ol_catalog.events.model import (
     OpenLineageEvent,
     Problem,
 )
+from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 # Identifiers end up in indexed columns; PostgreSQL's btree keys must stay well under 2.7 KB.
 MAX_IDENTIFIER_BYTES = 1024
 MAX_FACET_NAME = 200
-
-_TIMESTAMP = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"\s*(?:([Zz])|([+-])(\d{2}):?(\d{2})?)?"
-)
 
 # Integrations recognised from the producer URI when the job has no jobType facet.
 _PRODUCER_INTEGRATIONS = (
@@ -58,31 +53,6 @@ def _type_name(value: Any) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(
         type(value), type(value).__name__
     )
-
-
-def parse_event_time(text: str) -> datetime | None:
-    """ISO 8601 date-time; a missing offset means UTC. None when it is not a date-time."""
-    if len(text) >= 19 and text[10] in "Tt":
-        try:  # the common case, in C (Python 3.11+ reads 'Z' and any fraction length)
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    match = _TIMESTAMP.fullmatch(text.strip())
-    if not match:
-        return None
-    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
-    tz = timezone.utc
-    if sign:
-        offset = timedelta(hours=int(off_h), minutes=int(off_m or 0))
-        tz = timezone(-offset if sign == "-" else offset)
-    try:
-        value = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, tz)
-    except ValueError:
-        return None
-    return value.astimezone(timezone.utc)
 
 
 class _Checker:
@@ -231,8 +201,12 @@ def _kind_of(payload: dict) -> str | None:
     return None
 
 
-def validate_event(payload: Any) -> OpenLineageEvent:
-    """Check one decoded event and read out what the catalog needs; raise EventInvalid otherwise."""
+def validate_event(payload: Any, latest: datetime | None = None) -> OpenLineageEvent:
+    """Check one decoded event and read out what the catalog needs; raise EventInvalid otherwise.
+
+    `latest`: the latest event time accepted (the server's clock plus the allowed skew); a facet
+    newer than every later event would otherwise stay in place for good.
+    """
     if not isinstance(payload, dict):
         hint = " (send arrays of events to the /batch endpoint)" if isinstance(payload, list) else ""
         raise EventInvalid([Problem("$", f"expected an OpenLineage event object, got {_type_name(payload)}{hint}")])
@@ -252,9 +226,14 @@ def validate_event(payload: Any) -> OpenLineageEvent:
     event_time = None
     raw_time = payload.get("eventTime")
     if isinstance(raw_time, str):
-        event_time = parse_event_time(raw_time)
-        if event_time is None:
-            check.fail("eventTime", f"expected an ISO 8601 date-time such as 2025-01-15T10:00:00Z, got {raw_time[:64]!r}")
+        try:
+            event_time = parse_time(raw_time)
+        except TimeInvalid as exc:
+            check.fail("eventTime", str(exc))
+        else:
+            if latest is not None and event_time > latest:
+                check.fail("eventTime", f"{raw_time[:64]!r} is ahead of the server's clock by more than the catalog accepts ({latest:%Y-%m-%dT%H:%M:%SZ} is the latest)")
+                event_time = None
     else:
         check.fail("eventTime", "is required" if raw_time is None else f"expected a string, got {_type_name(raw_time)}")
 
