@@ -3,10 +3,13 @@ names what is wrong, nothing accepted is lost, and a scoped token cannot reach p
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 import pytest
+import requests
 
 from test_ingest_http import LINEAGE, Client, fresh_event
 
@@ -77,3 +80,135 @@ def test_events_dated_ahead_of_the_clock_are_refused(client):
     assert response.json()["errors"][0]["path"] == "eventTime" and "ahead of the server's clock" in response.json()["detail"]
     soon = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     assert client.send(fresh_event("future", eventTime=soon)).status_code == 201
+
+
+# --- NUL -------------------------------------------------------------------------------------------
+
+
+def _operations(client):
+    spec = requests.get(client.server.url + "ol-catalog/openapi.json", timeout=10).json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            yield path, method, operation.get("parameters", [])
+
+
+def test_nul_in_any_path_or_query_parameter_is_422_naming_it(client):
+    admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
+    checked = 0
+    for path, method, parameters in _operations(client):
+        in_path = [p["name"] for p in parameters if p["in"] == "path"]
+        plain = path
+        for name in in_path:
+            plain = plain.replace("{" + name + "}", "ok")
+        for name in in_path:
+            url = client.server.url + "ol-catalog" + path.replace("{" + name + "}", "bad%00name")
+            for other in in_path:
+                url = url.replace("{" + other + "}", "ok")
+            answer = requests.request(method, url, headers=admin, timeout=30)
+            assert answer.status_code == 422 and answer.json()["detail"].startswith("path: "), (method, url, answer.text)
+            checked += 1
+        for parameter in (p["name"] for p in parameters if p["in"] == "query"):
+            url = client.server.url + "ol-catalog" + plain
+            answer = requests.request(method, url, params={parameter: "bad\x00value"}, headers=admin, timeout=30)
+            assert answer.status_code == 422, (method, url, parameter, answer.text)
+            assert answer.json()["detail"].startswith(f"query parameter {parameter}: "), answer.text
+            checked += 1
+    assert checked > 40
+
+
+@pytest.mark.parametrize("field, body", [("name", {"name": "a\x00b"}), ("description", {"name": "nul-desc", "description": "x\x00"})])
+def test_nul_in_an_admin_body_is_422_naming_the_field(client, field, body):
+    admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
+    answer = requests.post(client.server.url + "ol-catalog/api/v1/admin/namespaces", json=body, headers=admin, timeout=30)
+    assert answer.status_code == 422, answer.text
+    assert f"body.{field}: " in answer.json()["detail"] and "NUL" in answer.json()["detail"]
+
+
+def test_nul_outside_identifiers_is_stored_as_sent_and_shown_as_a_replacement_character(client):
+    namespace = "nul-" + uuid.uuid4().hex[:6]
+    payload = fresh_event(namespace, eventType="COMPLETE", schemaURL="https://openlineage.io/spec/2-0-2/OpenLineage.json#\x00")
+    payload["job"]["facets"]["odd\x00facet"] = {"value": "a\x00b"}
+    payload["outputs"] = [{
+        "namespace": "s3://nul", "name": namespace,
+        "facets": {"schema": {"fields": [{"name": "col\x00umn", "type": "string"}]},
+                   "columnLineage": {"fields": {"col\x00umn": {"inputFields": [{"namespace": "s3://nul", "name": "src", "field": "in\x00put"}]}}}},
+    }]
+    answer = client.send(payload)
+    assert answer.status_code == 201, answer.text
+    stored = api(client, "events/lineage", namespace=namespace).json()["events"]
+    assert stored == [payload]
+    job = api(client, f"namespaces/{namespace}/jobs/{payload['job']['name']}").json()
+    assert job["facets"]["odd\ufffdfacet"] == {"value": "a\ufffdb"}
+    dataset = api(client, f"namespaces/s3%3A%2F%2Fnul/datasets/{namespace}").json()
+    assert [f["name"] for f in dataset["fields"]] == ["col\ufffdumn"]
+
+
+def test_the_refusal_log_keeps_a_refusal_whose_message_holds_nul_and_its_neighbours(client):
+    marker = "nul-refusal-" + uuid.uuid4().hex[:8]
+    payload = fresh_event("nul-refusals")
+    payload["run"]["facets"]["\x00" * 250] = {}
+    assert client.send(payload, path=LINEAGE + "?" + marker).status_code == 422
+    assert client.post('{"truncated": ', path=LINEAGE + "?" + marker).status_code == 400
+    admin = client.server.jwt("admin")
+    deadline = time.monotonic() + 15
+    while True:  # the log is written about once a second
+        logged = client.get("ol-catalog/api/v1/admin/refusals", token=admin, limit=100).json()["refusals"]
+        statuses = sorted(r["status"] for r in logged if r["caller"] == "token:tests" and r["detail"] and ("\\0" in r["detail"] or "truncated" in r["detail"] or "unexpected end" in r["detail"].lower() or r["status"] == 400))
+        if (400 in statuses and 422 in statuses) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert 400 in statuses and 422 in statuses
+    assert any("\\0" in r["detail"] for r in logged if r["status"] == 422)
+
+
+# --- names with slashes ------------------------------------------------------------------------------
+
+
+def _write(client, namespace: str, job: str, outputs: list[tuple[str, str]], run_id: str | None = None) -> None:
+    payload = fresh_event(namespace, eventType="COMPLETE")
+    payload["job"]["name"] = job
+    if run_id:
+        payload["run"]["runId"] = run_id
+    payload["outputs"] = [{"namespace": ns, "name": name, "facets": {"schema": {"fields": [{"name": name.replace("/", "_")}]}}} for ns, name in outputs]
+    assert client.send(payload).status_code == 201
+
+
+def test_encoded_slashes_stay_inside_the_name_they_belong_to(client):
+    bucket = "s3://lake-" + uuid.uuid4().hex[:6]
+    namespace = "slashes-" + uuid.uuid4().hex[:6]
+    _write(client, namespace, "writer", [(bucket, "datasets/orders"), (bucket + "/datasets", "orders"), (bucket, "raw/versions"), (bucket, "raw")])
+    enc = quote(bucket, safe="")
+    one = api(client, f"namespaces/{enc}/datasets/datasets%2Forders").json()
+    assert (one["namespace"], one["name"]) == (bucket, "datasets/orders")
+    other = api(client, f"namespaces/{quote(bucket + '/datasets', safe='')}/datasets/orders").json()
+    assert (other["namespace"], other["name"]) == (bucket + "/datasets", "orders")
+    raw_versions = api(client, f"namespaces/{enc}/datasets/raw%2Fversions").json()
+    assert raw_versions["name"] == "raw/versions"
+    assert api(client, f"namespaces/{enc}/datasets/raw%2Fversions/versions").json()["totalCount"] == 1
+    admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
+    hidden = requests.delete(client.server.url + f"ol-catalog/api/v1/namespaces/{enc}/datasets/datasets%2Forders", headers=admin, timeout=30)
+    assert hidden.status_code == 200, hidden.text
+    assert api(client, f"namespaces/{enc}/datasets/datasets%2Forders").status_code == 404
+    assert api(client, f"namespaces/{quote(bucket + '/datasets', safe='')}/datasets/orders").status_code == 200
+    assert api(client, f"namespaces/{enc}/datasets/100%25%2Fdone").status_code == 404
+
+
+def test_job_names_and_run_ids_with_slashes_and_percent_signs(client):
+    namespace = "slash-jobs-" + uuid.uuid4().hex[:6]
+    run_id = "manual/2025-01-15 100%"
+    _write(client, namespace, "dag/task%2F", [("s3://slash-jobs", namespace)], run_id)
+    job = api(client, f"namespaces/{namespace}/jobs/{quote('dag/task%2F', safe='')}").json()
+    assert job["name"] == "dag/task%2F"
+    assert api(client, f"namespaces/{namespace}/jobs/{quote('dag/task%2F', safe='')}/runs").json()["totalCount"] == 1
+    assert api(client, f"jobs/runs/{quote(run_id, safe='')}").json()["id"] == run_id
+    assert api(client, f"jobs/runs/{quote(run_id, safe='')}/facets").json()["runId"] == run_id
+
+
+def test_marquez_python_reads_names_with_slashes(client):
+    from marquez_client import MarquezClient
+
+    bucket = "s3://marquez-" + uuid.uuid4().hex[:6]
+    _write(client, "slash-marquez", "copy", [(bucket, "datasets/orders"), (bucket + "/datasets", "orders")])
+    marquez = MarquezClient(client.server.url + "ol-catalog", api_key=client.server.token)
+    assert marquez.get_dataset(bucket, "datasets/orders")["namespace"] == bucket
+    assert marquez.get_dataset(bucket + "/datasets", "orders")["name"] == "orders"

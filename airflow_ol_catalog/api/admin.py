@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from airflow_ol_catalog.api.auth import AdminAuth, Principal
-from airflow_ol_catalog.api.schemas import Limit, Offset
+from airflow_ol_catalog.api.schemas import Limit, Offset, Text
 from airflow_ol_catalog.ingest import namespaces as registry
 from airflow_ol_catalog.ingest.quarantine import QUARANTINE_SORTS, discard_quarantined, list_quarantined, replay_quarantined
 from airflow_ol_catalog.ingest.refusals import REFUSAL_SORTS, list_refusals
@@ -33,8 +33,8 @@ def _by(principal: Principal) -> str:
 
 
 class NewToken(BaseModel):
-    name: str = Field(min_length=1, max_length=250, description="A name that says who sends with it, e.g. `spark-prod`.")
-    namespaces: list[str] | None = Field(None, description="Only these job namespaces; omitted: every namespace.")
+    name: Text = Field(min_length=1, max_length=250, description="A name that says who sends with it, e.g. `spark-prod`.")
+    namespaces: list[Text] | None = Field(None, description="Only these job namespaces; omitted: every namespace.")
     read: bool = Field(False, description="Also read the catalog's API with it.")
     admin: bool = Field(False, description="Also call the admin API (the maintenance DAGs' token); implies read.")
 
@@ -77,7 +77,7 @@ async def new_token(body: NewToken, principal: AdminAuth) -> dict:
     return {"token": token_view(created), "secret": secret}
 
 
-@router.post("/tokens/{name:path}/revoke", summary="Revoke an ingest token (admin)")
+@router.post("/tokens/{name:name}/revoke", summary="Revoke an ingest token (admin)")
 async def revoke(name: str, _: AdminAuth) -> dict:
     try:
         with write_transaction() as conn:
@@ -90,14 +90,14 @@ async def revoke(name: str, _: AdminAuth) -> dict:
 
 
 class NewNamespace(BaseModel):
-    name: str = Field(min_length=1, max_length=1024)
-    description: str = Field("", max_length=10_000)
-    admins: list[str] = Field(default_factory=list, description="Airflow user names")
+    name: Text = Field(min_length=1, max_length=1024)
+    description: Text = Field("", max_length=10_000)
+    admins: list[Text] = Field(default_factory=list, description="Airflow user names")
 
 
 class NamespaceChange(BaseModel):
-    description: str | None = Field(None, max_length=10_000)
-    admins: list[str] | None = None
+    description: Text | None = Field(None, max_length=10_000)
+    admins: list[Text] | None = None
 
 
 def _admin_view(ns: registry.Namespace) -> dict:
@@ -130,7 +130,7 @@ async def create(body: NewNamespace, principal: AdminAuth) -> dict:
         raise HTTPException(409, str(exc)) from None
 
 
-@router.patch("/namespaces/{name:path}", summary="Change a namespace's description or admins (admin)")
+@router.patch("/namespaces/{name:name}", summary="Change a namespace's description or admins (admin)")
 async def change(name: str, body: NamespaceChange, _: AdminAuth) -> dict:
     try:
         with write_transaction() as conn:
@@ -143,7 +143,7 @@ async def change(name: str, body: NamespaceChange, _: AdminAuth) -> dict:
 
 
 class QuarantineAction(BaseModel):
-    namespace: str | None = Field(None, description="Only this namespace's events.")
+    namespace: Text | None = Field(None, description="Only this namespace's events.")
     eventIds: list[int] | None = Field(None, description="Only these events (discard only).")
 
 
@@ -211,8 +211,8 @@ async def refusals(
 
 
 class TableCheck(BaseModel):
-    namespace: str
-    name: str
+    namespace: Text
+    name: Text
     status: Literal["ok", "missing", "drifted", "error"]
     evidence: dict = Field(default_factory=dict, description="missing/extra/changed columns, or the error")
 

@@ -75,6 +75,7 @@ async def _database_unavailable(request: Request, exc: OperationalError) -> JSON
 
 def create_app() -> FastAPI:
     from airflow_ol_catalog.api import admin, catalog, events, health, ingest, ui
+    from airflow_ol_catalog.api.paths import RawPathRouting
     from airflow_ol_catalog.config import load_settings
 
     app = FastAPI(
@@ -83,6 +84,7 @@ def create_app() -> FastAPI:
         description="OpenLineage ingestion and lineage catalog inside Apache Airflow.",
     )
     app.state.settings = load_settings()
+    app.add_middleware(RawPathRouting)
     app.add_middleware(RequestCounter)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _query_error)

@@ -2,8 +2,8 @@
 
 Auth: reads take a catalog token with read access, or an Airflow login allowed to read assets;
 deletes and restores an Airflow login allowed to delete assets.
-Namespaces and names may hold slashes (`postgres://host:5432`, sent encoded as %2F): the routes
-take them as paths and are declared most specific first.
+Namespaces and names may hold slashes (`postgres://host:5432`, sent encoded as %2F), read from the path as
+sent (api/paths.py); routes are declared most specific first.
 """
 
 from __future__ import annotations
@@ -65,62 +65,62 @@ def _hide(setter: Callable, *args) -> dict:
         return work(conn)
 
 
-@router.delete("/namespaces/{namespace:path}/datasets/{dataset:path}", summary="Hide a dataset (admin)")
+@router.delete("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="Hide a dataset (admin)")
 async def delete_dataset(namespace: str, dataset: str, _: AdminAuth) -> dict:
     """Auth: an Airflow user who may delete assets. The dataset leaves lists and lineage until restored."""
     return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, True)
 
 
-@router.post("/namespaces/{namespace:path}/datasets/{dataset:path}/restore", summary="Restore a hidden dataset (admin)")
+@router.post("/namespaces/{namespace:name}/datasets/{dataset:name}/restore", summary="Restore a hidden dataset (admin)")
 async def restore_dataset(namespace: str, dataset: str, _: AdminAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, False)
 
 
-@router.delete("/namespaces/{namespace:path}/jobs/{job:path}", summary="Hide a job (admin)")
+@router.delete("/namespaces/{namespace:name}/jobs/{job:name}", summary="Hide a job (admin)")
 async def delete_job(namespace: str, job: str, _: AdminAuth) -> dict:
     """Auth: an Airflow user who may delete assets. A hidden job no longer bridges lineage between its datasets."""
     return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, True)
 
 
-@router.post("/namespaces/{namespace:path}/jobs/{job:path}/restore", summary="Restore a hidden job (admin)")
+@router.post("/namespaces/{namespace:name}/jobs/{job:name}/restore", summary="Restore a hidden job (admin)")
 async def restore_job(namespace: str, job: str, _: AdminAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, False)
 
 
-@router.post("/namespaces/{namespace:path}/restore", summary="Restore a hidden namespace and its jobs (admin)")
+@router.post("/namespaces/{namespace:name}/restore", summary="Restore a hidden namespace and its jobs (admin)")
 async def restore_namespace(namespace: str, _: AdminAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, False)
 
 
-@router.delete("/namespaces/{namespace:path}", summary="Hide a namespace with its jobs (admin)")
+@router.delete("/namespaces/{namespace:name}", summary="Hide a namespace with its jobs (admin)")
 async def delete_namespace(namespace: str, _: AdminAuth) -> dict:
     """Auth: an Airflow user who may delete assets. Later events of the namespace wait in quarantine."""
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, True)
 
 
-@router.get("/namespaces/{namespace:path}/datasets/{dataset:path}/versions/{version}", summary="One version of a dataset")
+@router.get("/namespaces/{namespace:name}/datasets/{dataset:name}/versions/{version:segment}", summary="One version of a dataset")
 async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -> dict:
     return _found(await _read(catalog.get_dataset_version, namespace, dataset, version), f"version {version!r} of {namespace}:{dataset}")
 
 
-@router.get("/namespaces/{namespace:path}/datasets/{dataset:path}/versions", summary="Schema versions of a dataset, newest first")
+@router.get("/namespaces/{namespace:name}/datasets/{dataset:name}/versions", summary="Schema versions of a dataset, newest first")
 async def versions(namespace: str, dataset: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     found, total = _found(await _read(catalog.dataset_versions, namespace, dataset, limit, offset), f"dataset {namespace}:{dataset}")
     return {"versions": found, "totalCount": total}
 
 
-@router.get("/namespaces/{namespace:path}/datasets/{dataset:path}", summary="One dataset")
+@router.get("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="One dataset")
 async def one_dataset(namespace: str, dataset: str, _: ReadAuth) -> dict:
     return _found(await _read(catalog.get_dataset, namespace, dataset), f"dataset {namespace}:{dataset}")
 
 
-@router.get("/namespaces/{namespace:path}/datasets", summary="Datasets of a namespace (any spelling of it)")
+@router.get("/namespaces/{namespace:name}/datasets", summary="Datasets of a namespace (any spelling of it)")
 async def namespace_datasets(namespace: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     datasets, total = await _read(catalog.list_datasets, namespace, limit, offset)
     return {"datasets": datasets, "totalCount": total}
 
 
-@router.get("/namespaces/{namespace:path}/jobs/{job:path}/runs", summary="Runs of a job, newest first unless sorted otherwise")
+@router.get("/namespaces/{namespace:name}/jobs/{job:name}/runs", summary="Runs of a job, newest first unless sorted otherwise")
 async def job_runs(
     namespace: str,
     job: str,
@@ -135,12 +135,12 @@ async def job_runs(
     return {"runs": runs, "totalCount": total}
 
 
-@router.get("/namespaces/{namespace:path}/jobs/{job:path}", summary="One job")
+@router.get("/namespaces/{namespace:name}/jobs/{job:name}", summary="One job")
 async def one_job(namespace: str, job: str, _: ReadAuth) -> dict:
     return _found(await _read(catalog.get_job, namespace, job), f"job {namespace}:{job}")
 
 
-@router.get("/namespaces/{namespace:path}/jobs", summary="Jobs of a namespace")
+@router.get("/namespaces/{namespace:name}/jobs", summary="Jobs of a namespace")
 async def namespace_jobs(namespace: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     jobs, total = await _read(catalog.list_jobs, namespace, limit, offset)
     return {"jobs": jobs, "totalCount": total}
@@ -154,7 +154,7 @@ def _namespace(conn, name):
     return catalog.namespace_view(ns)
 
 
-@router.get("/namespaces/{namespace:path}", summary="One namespace")
+@router.get("/namespaces/{namespace:name}", summary="One namespace")
 async def namespace(namespace: str, _: ReadAuth) -> dict:
     return _found(await _read(_namespace, namespace), f"namespace {namespace!r}")
 
@@ -176,13 +176,13 @@ async def runs_by_state(
     return {"runs": runs, "totalCount": total}
 
 
-@router.get("/jobs/runs/{run_id}/facets", summary="Facets of a run")
+@router.get("/jobs/runs/{run_id:segment}/facets", summary="Facets of a run")
 async def run_facets(run_id: str, _: ReadAuth) -> dict:
     found = _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
     return {"runId": run_id, "facets": found["facets"]}
 
 
-@router.get("/jobs/runs/{run_id}", summary="One run")
+@router.get("/jobs/runs/{run_id:segment}", summary="One run")
 async def one_run(run_id: str, _: ReadAuth) -> dict:
     return _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
 

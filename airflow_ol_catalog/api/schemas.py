@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
@@ -14,6 +14,16 @@ from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 MAX_OFFSET = 1_000_000_000
 Limit = Query(100, ge=1, le=1000, description="How many to return (at most 1,000).")
 Offset = Query(0, ge=0, le=MAX_OFFSET, description="How many to skip.")
+
+
+def _without_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (\\u0000), which the catalog cannot store")
+    return value
+
+
+# Text of a request body that the catalog stores in a column (PostgreSQL text cannot hold NUL).
+Text = Annotated[str, AfterValidator(_without_nul)]
 
 
 def time_parameter(value: str | None, name: str) -> datetime | None:

@@ -34,3 +34,17 @@ def canonical_json(value: Any, max_depth: int) -> str:
 
 def event_digest(canonical: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+NUL_ESCAPE = "\\u0000"  # how canonical JSON writes a NUL character
+
+
+def without_nul(value: Any) -> Any:
+    """A copy of decoded JSON with every NUL in keys and strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, bindparam, func, select, tuple_
 
-from airflow_ol_catalog.events import OpenLineageEvent
-from airflow_ol_catalog.events.canonical import canonical_json, event_digest
+from airflow_ol_catalog.events import OpenLineageEvent, validate_event
+from airflow_ol_catalog.events.canonical import NUL_ESCAPE, canonical_json, event_digest, without_nul
 from airflow_ol_catalog.ingest.namespaces import record_activity, resolve_namespaces
 from airflow_ol_catalog.ingest.projection import Projected, project_events
 from airflow_ol_catalog.store.sql import execute, execute_rows, insert_for, utcnow
@@ -33,7 +33,19 @@ class Submission:
     @classmethod
     def of(cls, ol_event: OpenLineageEvent, token_id: int | None, max_depth: int) -> Submission:
         canonical = canonical_json(ol_event.payload, max_depth)
-        return cls(ol_event, canonical, event_digest(canonical), token_id)
+        return cls(catalog_event(ol_event, canonical), canonical, event_digest(canonical), token_id)
+
+
+def catalog_event(ol_event: OpenLineageEvent, canonical: str) -> OpenLineageEvent:
+    """The event as the catalog reads it into its tables.
+
+    PostgreSQL text cannot hold NUL. Identifiers refuse it; anywhere else (a facet name, a
+    column name, a description) the catalog reads a copy with U+FFFD in its place, on both
+    backends alike, while the log keeps the event as sent (canonical JSON escapes NUL).
+    """
+    if NUL_ESCAPE not in canonical:
+        return ol_event
+    return validate_event(without_nul(ol_event.payload))
 
 
 class Receipt(NamedTuple):  # a tuple: thousands are made per batch, a frozen dataclass is slower to build

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, select, update
 
 from airflow_ol_catalog.events import validate_event
+from airflow_ol_catalog.ingest.event_log import catalog_event
 from airflow_ol_catalog.ingest.namespaces import record_activity
 from airflow_ol_catalog.ingest.projection import Projected, project_events
 from airflow_ol_catalog.store.sql import sorted_by, utcnow
@@ -77,7 +78,7 @@ def replay_quarantined(conn: Connection, name: str | None = None) -> Counter:
             integrations = set()
             replayed_events = []
             for row in rows:
-                ol_event = validate_event(json.loads(row.payload))
+                ol_event = catalog_event(validate_event(json.loads(row.payload)), row.payload)
                 replayed_events.append(Projected(ol_event, row.digest))
                 if ol_event.integration:
                     integrations.add(ol_event.integration)

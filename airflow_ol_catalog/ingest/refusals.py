@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import anyio
 from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from airflow_ol_catalog.store.engine import write_transaction
 from airflow_ol_catalog.store.sql import sorted_by, utcnow
@@ -56,8 +57,8 @@ class RefusalLog:
             return
         self._pending.append(
             {
-                "at": utcnow(), "status": status, "reason": reason_of(status), "detail": detail[:500], "path": path[:250],
-                "caller": caller[:250] if caller else None, "remote": remote[:64] if remote else None,
+                "at": utcnow(), "status": status, "reason": reason_of(status), "detail": _text(detail, 500), "path": _text(path, 250),
+                "caller": _text(caller, 250), "remote": _text(remote, 64),
             }
         )
         if not self._flushing:
@@ -82,11 +83,27 @@ class RefusalLog:
 
     @staticmethod
     def _write(rows: list[dict], prune: bool) -> None:
-        with write_transaction() as conn:
-            if rows:
-                conn.execute(insert(refusal), rows)
-            if prune:
-                conn.execute(delete(refusal).where(refusal.c.at < utcnow() - timedelta(days=RETENTION_DAYS)))
+        try:
+            with write_transaction() as conn:
+                if rows:
+                    conn.execute(insert(refusal), rows)
+                if prune:
+                    conn.execute(delete(refusal).where(refusal.c.at < utcnow() - timedelta(days=RETENTION_DAYS)))
+        except DBAPIError as exc:
+            if len(rows) < 2 or isinstance(exc, OperationalError):
+                raise
+            # One row the database refuses must not take the others with it.
+            for row in rows:
+                try:
+                    with write_transaction() as conn:
+                        conn.execute(insert(refusal), [row])
+                except DBAPIError as row_exc:
+                    log.warning("could not write a refused request to the log (%s): %r", row_exc.orig, row)
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    """Client-supplied text as the log keeps it: cut to its column, NUL shown as \\0 (PostgreSQL text cannot hold it)."""
+    return value.replace("\x00", "\\0")[:limit] if value else None
 
 
 refusal_log = RefusalLog()

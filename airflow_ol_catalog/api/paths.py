@@ -1,0 +1,102 @@
+"""Paths as sent: names with slashes, and no NUL anywhere in a path or query.
+
+Namespaces and names hold slashes (`s3://lake`, `datasets/orders`); clients send them encoded
+(`s3%3A%2F%2Flake`, `datasets%2Forders`). The server decodes escapes before routing, which would
+split such a name into path segments and route `.../datasets/raw%2Fversions` to the versions of
+`raw`. So the catalog routes on the raw path with every escape decoded except `%2F` and `%25`,
+which stay escaped inside a segment until the route's `name` or `segment` convertor reads the
+parameter.
+
+NUL is in no name the catalog holds (identifiers refuse it) and PostgreSQL text cannot hold it,
+so a path or query parameter with one is refused here, once for every route.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qsl, unquote
+
+from starlette.convertors import Convertor, register_url_convertor
+
+_KEPT_ESCAPE = re.compile(r"%(?:2[fF]|25)")
+_ESCAPED = re.compile(r"%2F|%25")
+
+
+def routing_path(raw_path: bytes) -> str:
+    """The raw path with every percent-escape decoded except those of `/` and `%` (kept as %2F, %25)."""
+    text = raw_path.decode("utf-8", "replace")
+    pieces = _KEPT_ESCAPE.split(text)
+    kept = [escape.upper() for escape in _KEPT_ESCAPE.findall(text)] + [""]
+    return "".join(unquote(piece) + escape for piece, escape in zip(pieces, kept))
+
+
+def _decoded(value: str) -> str:
+    return _ESCAPED.sub(lambda m: "/" if m.group() == "%2F" else "%", value)
+
+
+class NameConvertor(Convertor):
+    """A namespace or name: anything, slashes included (escaped as %2F or, for old clients, not)."""
+
+    regex = ".*"
+
+    def convert(self, value: str) -> str:
+        return _decoded(value)
+
+    def to_string(self, value: str) -> str:
+        return value.replace("%", "%25").replace("/", "%2F")
+
+
+class SegmentConvertor(NameConvertor):
+    """A run id or version: one path segment, in which a slash is escaped as %2F."""
+
+    regex = "[^/]+"
+
+
+register_url_convertor("name", NameConvertor())
+register_url_convertor("segment", SegmentConvertor())
+
+
+def _nul_problem(path: str, query_string: bytes) -> str | None:
+    if "\x00" in path:
+        return "path: contains a NUL character (%00); no namespace or name in the catalog holds one"
+    if b"%00" in query_string or b"\x00" in query_string:
+        for key, value in parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True):
+            if "\x00" in key or "\x00" in value:
+                return f"query parameter {key.replace(chr(0), '%00')[:64]}: contains a NUL character (%00), which no value the catalog reads may hold"
+    return None
+
+
+class RawPathRouting:
+    """ASGI middleware of the catalog's app: routes on the path as sent, refuses NUL in paths and queries."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            scope["path"] = _as_sent(scope)
+            problem = _nul_problem(scope["path"], scope.get("query_string", b""))
+            if problem is not None:
+                await _refuse(send, problem)
+                return
+        await self.app(scope, receive, send)
+
+
+def _as_sent(scope) -> str:
+    """The routing path of the raw path; a prefix a proxy stripped from it is taken from the decoded path."""
+    raw = scope.get("raw_path")
+    if not raw:
+        return scope["path"]
+    path = routing_path(raw)
+    decoded = _decoded(path)
+    if not scope["path"].endswith(decoded):
+        return scope["path"]
+    return scope["path"][: len(scope["path"]) - len(decoded)] + path
+
+
+async def _refuse(send, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 422, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
