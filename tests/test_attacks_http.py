@@ -212,3 +212,15 @@ def test_marquez_python_reads_names_with_slashes(client):
     marquez = MarquezClient(client.server.url + "ol-catalog", api_key=client.server.token)
     assert marquez.get_dataset(bucket, "datasets/orders")["namespace"] == bucket
     assert marquez.get_dataset(bucket + "/datasets", "orders")["name"] == "orders"
+
+
+# --- what the database would refuse -----------------------------------------------------------------
+
+
+def test_column_lineage_too_long_for_its_columns_is_422_naming_the_field(client):
+    payload = fresh_event("too-long", eventType="COMPLETE")
+    payload["outputs"] = [{"namespace": "s3://too-long", "name": "out", "facets": {"columnLineage": {"fields": {
+        "a": {"inputFields": [{"namespace": "s3://too-long", "name": "in", "field": "b", "transformations": [{"type": "INDIRECT_OR_DIRECT"}]}]}}}}}]
+    answer = client.send(payload)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["path"] == "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].type"

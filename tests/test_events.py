@@ -209,3 +209,46 @@ def test_symlink_identifiers_must_name_a_dataset():
         "outputs[0].facets.symlinks.identifiers[0].name": "is required",
         "outputs[0].facets.symlinks.identifiers[1]": "expected an object, got string",
     }
+
+
+def _with_column_lineage(**source) -> dict:
+    payload = run_event()
+    payload["outputs"] = [{"namespace": "s3://out", "name": "t", "facets": {"columnLineage": {"fields": {
+        "a": {"inputFields": [{"namespace": "s3://in", "name": "s", "field": "b", **source}]}}}}}]
+    return payload
+
+
+@pytest.mark.parametrize(
+    "source, path",
+    [
+        ({"transformations": [{"type": "DIRECT" * 3}]}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].type"),
+        ({"transformations": [{"type": "DIRECT", "subtype": "x" * 65}]}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].subtype"),
+        ({"transformations": [{"type": {"nested": True}}]}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].type"),
+        ({"field": "f" * 1025}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].field"),
+        ({"name": "n" * 1025}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].name"),
+        ({"transformationType": "IDENTITY-TRANSFORMATION"}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformationType"),
+    ],
+)
+def test_column_lineage_that_would_not_fit_its_columns_is_refused_with_its_path(source, path):
+    assert path in problems_of(_with_column_lineage(**source))
+
+
+def test_integrations_longer_than_their_column_are_refused():
+    payload = run_event()
+    payload["job"]["facets"]["jobType"] = {"integration": "spark" * 13, "jobType": "JOB", "processingType": "BATCH"}
+    assert "at most 64" in problems_of(payload)["job.facets.jobType.integration"]
+
+
+def test_a_jobs_declared_lineage_is_checked_like_column_lineage():
+    payload = run_event()
+    payload["job"]["facets"]["lineage"] = {"entries": [{"namespace": "s3://out", "name": "t" * 1025, "inputs": []}]}
+    assert "job.facets.lineage.entries[0].name" in problems_of(payload)
+
+
+def test_length_limits_are_those_of_the_columns():
+    from airflow_ol_catalog.events import validate
+    from airflow_ol_catalog.store.tables import column_lineage, namespace_integration
+
+    assert validate.MAX_INTEGRATION == namespace_integration.c.integration.type.length
+    assert validate.MAX_TRANSFORMATION_TYPE == column_lineage.c.type.type.length
+    assert validate.MAX_TRANSFORMATION_SUBTYPE == column_lineage.c.subtype.type.length

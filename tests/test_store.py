@@ -335,7 +335,8 @@ def test_the_sqlite_writer_keeps_one_connection_across_groups_and_failures(tmp_p
         assert [getattr(r, "run_id", None) for r in results] == ["a", None, "b", "c"]
         assert isinstance(results[1], Refusal) and "cannot store this one" in results[1].reason
         assert stored_count(engine) == 3
-        assert len([name for name in checkouts if name != "ol-catalog-wal-checkpoint"]) == 2  # the writer's, stored_count's
+        # the writer's and stored_count's; the refused event was split on a thread of its own
+        assert len([name for name in checkouts if not name.startswith(("ol-catalog-wal-checkpoint", "ol-catalog-isolate"))]) == 2
     finally:
         engine_module.dispose_engines()
 

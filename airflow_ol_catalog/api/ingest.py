@@ -103,7 +103,7 @@ async def post_event(request: Request, principal: IngestAuth) -> EventReceipt | 
         submission = _submission(payload, principal, settings.max_json_depth, _latest_event_time(settings))
     outcome = (await _store(writer, [submission]))[0]
     if isinstance(outcome, Refusal):
-        raise HTTPException(outcome.status, outcome.reason)
+        raise HTTPException(outcome.status, outcome.reason, headers={"Retry-After": RETRY_AFTER_SECONDS} if outcome.retriable else None)
     return JSONResponse(outcome.as_dict(), status_code=201)
 
 

@@ -25,6 +25,10 @@ EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 # Identifiers end up in indexed columns; PostgreSQL's btree keys must stay well under 2.7 KB.
 MAX_IDENTIFIER_BYTES = 1024
 MAX_FACET_NAME = 200
+# The columns these land in (store/tables.py; a test keeps them equal).
+MAX_INTEGRATION = 64
+MAX_TRANSFORMATION_TYPE = 16
+MAX_TRANSFORMATION_SUBTYPE = 64
 
 # Integrations recognised from the producer URI when the job has no jobType facet.
 _PRODUCER_INTEGRATIONS = (
@@ -116,6 +120,8 @@ class _Checker:
         facets = self.facets(body.get("facets"), f"{path}.facets")
         self._schema_facet(facets.get("schema"), f"{path}.facets.schema")
         self._symlinks_facet(facets.get("symlinks"), f"{path}.facets.symlinks")
+        self.column_lineage(facets.get("columnLineage"), f"{path}.facets.columnLineage", "inputFields", "dataset")
+        self.column_lineage(facets.get("lineage"), f"{path}.facets.lineage", "inputs", "inputs")
         io_facets = {}
         for extra in ("inputFacets", "outputFacets"):
             io_facets.update(self.facets(body.get(extra), f"{path}.{extra}"))
@@ -161,12 +167,65 @@ class _Checker:
                 self.identifier(item.get("name"), f"{path}.identifiers[{i}].name")
                 self.optional_string(item.get("type"), f"{path}.identifiers[{i}].type")
 
+    def column_lineage(self, facet: Any, path: str, inputs_key: str, dataset_key: str) -> None:
+        """What the catalog stores of a column-lineage facet: field names, the datasets read, transformations.
+
+        The rest of the facet is read leniently (a part of the wrong shape is skipped), but
+        what is stored must fit its column, or the database would refuse the whole event.
+        """
+        if not isinstance(facet, dict):
+            return
+        fields = facet.get("fields")
+        for name, spec in fields.items() if isinstance(fields, dict) else ():
+            self.field_name(name, f"{path}.fields")
+            if isinstance(spec, dict) and isinstance(spec.get(inputs_key), list):
+                for i, source in enumerate(spec[inputs_key]):
+                    self.lineage_source(source, f"{path}.fields.{name[:64]}.{inputs_key}[{i}]")
+        if isinstance(facet.get(dataset_key), list):
+            for i, source in enumerate(facet[dataset_key]):
+                self.lineage_source(source, f"{path}.{dataset_key}[{i}]")
+
+    def lineage_source(self, source: Any, path: str) -> None:
+        if not isinstance(source, dict) or not isinstance(source.get("namespace"), str) or not isinstance(source.get("name"), str):
+            return  # not a dataset: skipped by the projection
+        self.identifier(source["namespace"], f"{path}.namespace")
+        self.identifier(source["name"], f"{path}.name")
+        if isinstance(source.get("field"), str):
+            self.field_name(source["field"], f"{path}.field")
+        transformations = source.get("transformations")
+        for i, item in enumerate(transformations if isinstance(transformations, list) else ()):
+            if isinstance(item, dict):
+                self.short_string(item.get("type"), f"{path}.transformations[{i}].type", MAX_TRANSFORMATION_TYPE)
+                self.short_string(item.get("subtype"), f"{path}.transformations[{i}].subtype", MAX_TRANSFORMATION_SUBTYPE)
+        self.short_string(source.get("transformationType"), f"{path}.transformationType", MAX_TRANSFORMATION_TYPE)
+
+    def declared_lineage(self, facet: Any, path: str) -> None:
+        """A job's `lineage` facet: targets, each with column-lineage-shaped inputs."""
+        for key in ("entries", "lineage"):
+            entries = facet.get(key) if isinstance(facet, dict) else None
+            for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+                self.lineage_source(entry, f"{path}.{key}[{i}]")
+                self.column_lineage(entry, f"{path}.{key}[{i}]", "inputs", "inputs")
+
+    def field_name(self, value: str, path: str) -> None:
+        if len(value.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES:
+            self.fail(path, f"the field name {value[:40]!r}… is longer than {MAX_IDENTIFIER_BYTES} bytes")
+
+    def short_string(self, value: Any, path: str, limit: int) -> None:
+        if value is None:
+            return
+        if not isinstance(value, str):
+            self.fail(path, f"expected a string, got {_type_name(value)}")
+        elif len(value) > limit:
+            self.fail(path, f"may have at most {limit} characters, got {len(value)}")
+
     def job_type(self, facets: dict[str, Any], path: str) -> str | None:
         facet = facets.get("jobType")
         if facet is None:
             return None
         for key in ("integration", "jobType", "processingType"):
             self.optional_string(facet.get(key), f"{path}.jobType.{key}")
+        self.short_string(facet.get("integration"), f"{path}.jobType.integration", MAX_INTEGRATION)
         integration = facet.get("integration")
         return integration.strip().upper() if isinstance(integration, str) and integration.strip() else None
 
@@ -257,7 +316,9 @@ def validate_event(payload: Any, latest: datetime | None = None) -> OpenLineageE
         if job is not None:
             job_namespace = check.identifier(job.get("namespace"), "job.namespace")
             job_name = check.identifier(job.get("name"), "job.name")
-            integration = check.job_type(check.facets(job.get("facets"), "job.facets"), "job.facets")
+            job_facets = check.facets(job.get("facets"), "job.facets")
+            integration = check.job_type(job_facets, "job.facets")
+            check.declared_lineage(job_facets.get("lineage"), "job.facets.lineage")
     if kind == RUN_EVENT:
         run = check.obj(payload.get("run"), "run")
         if run is not None:

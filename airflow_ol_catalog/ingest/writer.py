@@ -9,8 +9,13 @@ producers share a commit instead of splitting into a large group and a few small
 
 On SQLite the transaction runs on the event loop itself: it is CPU-bound and SQLite has one
 writer anyway, and handing it to a thread costs more (futures, wake-ups, the GIL going back
-and forth) than the write. On PostgreSQL it runs in one worker thread, because the commit
-waits on the network and the disk.
+and forth) than the write. It never waits there for another process's write lock, though: a
+transaction that finds the lock held is retried on a thread, which waits at most LOCKED_WAIT_MS
+before the requests are answered 503. On PostgreSQL the transaction runs in one worker thread,
+because the commit waits on the network and the disk.
+
+A group the database refuses even alone (one of its events is bad) is split on a thread of its
+own, so a poisoned batch delays its sender and no one else.
 """
 
 from __future__ import annotations
@@ -43,6 +48,14 @@ TOKEN_TOUCH_SECONDS = 60
 # every transaction until it is done.
 ANNOUNCED_WAIT_SECONDS = 0.002
 
+# A refused group is halved down to chunks this small, whose events are then tried one by one.
+ONE_BY_ONE = 32
+# SQLite: the event loop's writer never waits for another process's write lock (the loop would
+# stop answering every route); a transaction that finds it held is retried on a thread that
+# waits this long, then answered with 503 and Retry-After.
+LOCKED_WAIT_MS = 1500
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
+
 Outcome = Receipt | Refusal
 
 
@@ -50,8 +63,28 @@ class CatalogUnavailable(RuntimeError):
     """The database could not be reached or was locked; nothing was stored (answered with 503)."""
 
 
+class CatalogBusy(CatalogUnavailable):
+    """SQLite: another writer holds the database's write lock."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A group the database refused even alone: one of its events is bad. Split it with `isolate`."""
+
+    group: list[Submission]
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def _is_busy(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlite_errorcode", None) in (SQLITE_BUSY, SQLITE_LOCKED) or "database is locked" in str(orig)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", exc)).splitlines()[0] if str(getattr(exc, "orig", exc)) else type(exc).__name__
 
 
 @dataclass
@@ -62,42 +95,71 @@ class BatchCommitter:
     policy: str
     _token_touched: dict[int, float] = field(default_factory=dict)
     keep_connection: bool = False  # only for a committer that one thread uses
+    # SQLite: how long BEGIN IMMEDIATE waits for another writer (None: the engine's busy timeout)
+    busy_timeout_ms: int | None = None
     _kept: Connection | None = None
 
     def commit(self, groups: list[list[Submission]]) -> list[list[Outcome] | CatalogUnavailable]:
         """One transaction for all groups; one result per group: its outcomes, or why nothing was stored.
 
-        A group whose events break the shared transaction is retried alone, then event by event,
-        so the other groups still commit.
+        A group whose events break the shared transaction is retried alone, then split until
+        the events the database refuses are found; the others still commit.
         """
+        return [self.isolate(result.group) if isinstance(result, Refused) else result for result in self.try_commit(groups)]
+
+    def try_commit(self, groups: list[list[Submission]]) -> list[list[Outcome] | CatalogUnavailable | Refused]:
+        """As `commit`, but a group refused even alone comes back as Refused, for the caller to split
+        where it costs only that group's sender (EventWriter does it off the shared writer)."""
         try:
             outcomes = self._store([sub for group in groups for sub in group])
         except Exception as exc:
             if _is_unavailable(exc):
-                log.warning("catalog database unavailable: %s", exc)
-                return [CatalogUnavailable(str(exc).splitlines()[0]) for _ in groups]
+                busy = _is_busy(exc)
+                log.warning("catalog database %s: %s", "locked" if busy else "unavailable", _first_line(exc))
+                error = CatalogBusy if busy else CatalogUnavailable
+                return [error(_first_line(exc)) for _ in groups]
             if len(groups) == 1:
-                return [self._one_by_one(groups[0])]
-            return [self.commit([group])[0] for group in groups]
-        results: list[list[Outcome] | CatalogUnavailable] = []
+                return [Refused(groups[0])]
+            return [self.try_commit([group])[0] for group in groups]
+        results: list[list[Outcome] | CatalogUnavailable | Refused] = []
         start = 0
         for group in groups:
             results.append(outcomes[start : start + len(group)])
             start += len(group)
         return results
 
-    def _one_by_one(self, group: list[Submission]) -> list[Outcome] | CatalogUnavailable:
-        outcomes: list[Outcome] = []
-        for sub in group:
+    def isolate(self, group: list[Submission]) -> list[Outcome] | CatalogUnavailable:
+        """Store a group the database refused, in halves that commit on their own, down to single
+        events, so the good events are stored and each bad one is refused with the database's reason.
+
+        A few bad events among many cost a few dozen transactions; a group of nothing but bad
+        events one transaction per event (below ONE_BY_ONE halving stops, as halves would fail too).
+        """
+        outcomes: dict[int, Outcome] = {}
+        chunks = [list(range(len(group)))]
+        while chunks:
+            chunk = chunks.pop()
             try:
-                outcomes.extend(self._store([sub]))
+                stored = self._store([group[i] for i in chunk])
             except Exception as exc:
                 if _is_unavailable(exc):
-                    return CatalogUnavailable(str(exc).splitlines()[0])
-                log.exception("the database refused an event")
-                detail = str(getattr(exc, "orig", exc)).splitlines()[0]
-                outcomes.append(Refusal(f"the database refused this event: {detail}"))
-        return outcomes
+                    if not outcomes:
+                        return CatalogUnavailable(_first_line(exc))
+                    refusal = Refusal(f"the catalog database became unavailable, this event was not stored: {_first_line(exc)}", 503, True)
+                    outcomes.update((i, refusal) for part in [chunk, *chunks] for i in part)
+                    break
+                if len(chunk) == 1:
+                    sub = group[chunk[0]]
+                    log.warning("the database refused event %s (job %s, run %s): %s", sub.digest[:12], sub.event.job_name, sub.event.run_id, _first_line(exc))
+                    outcomes[chunk[0]] = Refusal(f"the database refused this event: {_first_line(exc)}")
+                elif len(chunk) <= ONE_BY_ONE:
+                    chunks.extend([i] for i in reversed(chunk))
+                else:
+                    middle = len(chunk) // 2
+                    chunks.extend((chunk[middle:], chunk[:middle]))
+                continue
+            outcomes.update(zip(chunk, stored))
+        return [outcomes[i] for i in range(len(group))]
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -110,6 +172,8 @@ class BatchCommitter:
             return
         if self._kept is None or self._kept.closed or self._kept.invalidated:
             self._kept = self.engine.connect().execution_options(**WRITE)
+            if self.busy_timeout_ms is not None:  # on the driver: SQLAlchemy would begin a transaction
+                self._kept.connection.driver_connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         with self._kept.begin():
             yield self._kept
 
@@ -135,10 +199,17 @@ class EventWriter:
 
     def __init__(self, engine: Engine, policy: str):
         self._inline = engine.dialect.name == "sqlite"
-        self._committer = BatchCommitter(engine, policy, keep_connection=self._inline)
         if self._inline:
+            self._committer = BatchCommitter(engine, policy, keep_connection=True, busy_timeout_ms=0)
+            self._waiting = BatchCommitter(engine, policy, keep_connection=True, busy_timeout_ms=LOCKED_WAIT_MS)
             start_wal_checkpoints(engine)
-        self._executor = None if self._inline else ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-writer")
+        else:
+            self._committer = BatchCommitter(engine, policy)
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-writer")
+        # Refused groups are split on their own thread, so their sender waits, not everyone.
+        self._isolator = BatchCommitter(engine, policy)
+        self._isolation = ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-isolate")
+        self._isolating: set[asyncio.Future] = set()
         self._pending: list[tuple[list[Submission], asyncio.Future]] = []
         self._running = False
         self._drainer: asyncio.Task | None = None  # referenced, so the running drain is not collected
@@ -200,15 +271,14 @@ class EventWriter:
                 jobs = self._take()
                 groups = [subs for subs, _ in jobs]
                 try:
-                    if self._inline:
-                        results = self._committer.commit(groups)
-                    else:
-                        results = await asyncio.get_running_loop().run_in_executor(self._executor, self._committer.commit, groups)
+                    results = await self._try_commit(groups)
                 except Exception as exc:  # a bug, not bad input: fail these requests, keep the writer alive
                     log.exception("event writer failed")
                     results = [exc] * len(jobs)
                 for (_, future), result in zip(jobs, results):
-                    if not future.done():
+                    if isinstance(result, Refused):
+                        self._isolate(result.group, future)
+                    elif not future.done():
                         if isinstance(result, Exception) and not isinstance(result, CatalogUnavailable):
                             future.set_exception(result)
                         else:
@@ -217,6 +287,31 @@ class EventWriter:
                     await asyncio.sleep(0)  # let other requests run between transactions
         finally:
             self._running = False
+
+    async def _try_commit(self, groups: list[list[Submission]]) -> list:
+        loop = asyncio.get_running_loop()
+        if not self._inline:
+            return await loop.run_in_executor(self._executor, self._committer.try_commit, groups)
+        results = self._committer.try_commit(groups)
+        if any(isinstance(result, CatalogBusy) for result in results):
+            # Another process holds the write lock: wait for it on a thread, not on the event loop.
+            results = await loop.run_in_executor(self._executor, self._waiting.try_commit, groups)
+        return results
+
+    def _isolate(self, group: list[Submission], future: asyncio.Future) -> None:
+        task = asyncio.get_running_loop().run_in_executor(self._isolation, self._isolator.isolate, group)
+        self._isolating.add(task)
+
+        def settle(done: asyncio.Future) -> None:
+            self._isolating.discard(done)
+            if future.done():
+                return
+            if done.exception() is not None:
+                future.set_exception(done.exception())
+            else:
+                future.set_result(done.result())
+
+        task.add_done_callback(settle)
 
     def _take(self) -> list[tuple[list[Submission], asyncio.Future]]:
         taken, size = [], 0
