@@ -468,3 +468,24 @@ def test_a_long_reader_does_not_hold_writers_back_behind_the_truncating_checkpoi
     finally:
         reader.close()
         engine_module.dispose_engines()
+
+
+def test_a_retention_dry_run_reports_exactly_what_the_real_run_deletes(catalog_engine):
+    """Runs that go take their events with them: the dry run must count those too."""
+    from airflow_ol_catalog.maintenance.retention import apply_retention
+
+    old, recent = "2020-01-0{}T10:00:00Z", datetime.now(timezone.utc).isoformat()
+    subs = []
+    for day in range(1, 6):  # five old runs of one job, two events each; with the fresh run, the newest two stay
+        for event_type in ("START", "COMPLETE"):
+            subs.append(submission(run_id=f"old-{day}", event_type=event_type, eventTime=old.format(day)))
+    subs.append(submission(run_id="fresh", event_type="COMPLETE", eventTime=recent))
+    subs.append(Submission.of(validate_event(
+        {"eventTime": old.format(1), "producer": "p", "dataset": {"namespace": "s3://b", "name": "old-dataset-event"}}), None, 500))
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, subs, "register")
+    dry = apply_retention(catalog_engine, 365, 2, dry_run=True)
+    real = apply_retention(catalog_engine, 365, 2)
+    assert (dry["runs"], dry["events"]) == (real["runs"], real["events"]) == (4, 9)
+    assert stored_count(catalog_engine) == len(subs) - 9
+    assert apply_retention(catalog_engine, 365, 2, dry_run=True)["events"] == 0

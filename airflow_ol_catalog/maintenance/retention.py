@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, delete, exists, func, select
 
@@ -25,8 +25,7 @@ log = logging.getLogger(__name__)
 BATCH = 5000
 
 
-def _old_runs(days: int, keep: int):
-    cutoff = utcnow() - timedelta(days=days)
+def _old_runs(cutoff: datetime, keep: int):
     ranked = select(
         run.c.id,
         func.coalesce(run.c.ended_at, run.c.last_event_at).label("seen"),
@@ -35,25 +34,29 @@ def _old_runs(days: int, keep: int):
     return select(ranked.c.id).where(ranked.c.rank > keep, ranked.c.seen < cutoff)
 
 
-def _old_events(days: int):
-    cutoff = utcnow() - timedelta(days=days)
+def _old_events(cutoff: datetime, going_runs=None):
+    """Raw events before the cutoff whose run is gone: already, or (`going_runs`) about to be."""
     has_run = exists().where(run.c.run_id == event.c.run_id)
+    if going_runs is not None:
+        has_run = has_run.where(run.c.id.not_in(going_runs))
     return select(event.c.id).where(event.c.event_time < cutoff, event.c.quarantined.is_(False), ~and_(event.c.run_id.is_not(None), has_run))
 
 
 def apply_retention(engine: Engine, days: int, keep_runs_per_job: int, dry_run: bool = False, batch: int = BATCH) -> dict:
     """Returns how many runs and events were (or, with dry_run, would be) deleted, and the time it took."""
     started = time.monotonic()
+    cutoff = utcnow() - timedelta(days=days)
     if dry_run:
         with read_connection(engine) as conn:
-            runs = conn.execute(select(func.count()).select_from(_old_runs(days, keep_runs_per_job).subquery())).scalar_one()
-            # Events of the runs that would go would go too; counted as they stand now.
-            events = conn.execute(select(func.count()).select_from(_old_events(days).subquery())).scalar_one()
+            going = _old_runs(cutoff, keep_runs_per_job)
+            runs = conn.execute(select(func.count()).select_from(going.subquery())).scalar_one()
+            # The events the real run deletes once those runs are gone.
+            events = conn.execute(select(func.count()).select_from(_old_events(cutoff, going).subquery())).scalar_one()
         return {"dryRun": True, "runs": runs, "events": events, "seconds": round(time.monotonic() - started, 2)}
     runs = events = 0
     while True:
         with write_transaction(engine) as conn:
-            ids = conn.execute(_old_runs(days, keep_runs_per_job).limit(batch)).scalars().all()
+            ids = conn.execute(_old_runs(cutoff, keep_runs_per_job).limit(batch)).scalars().all()
             if not ids:
                 break
             conn.execute(delete(run_dataset).where(run_dataset.c.run_pk.in_(ids)))
@@ -62,7 +65,7 @@ def apply_retention(engine: Engine, days: int, keep_runs_per_job: int, dry_run: 
             runs += conn.execute(delete(run).where(run.c.id.in_(ids))).rowcount
     while True:
         with write_transaction(engine) as conn:
-            ids = conn.execute(_old_events(days).limit(batch)).scalars().all()
+            ids = conn.execute(_old_events(cutoff).limit(batch)).scalars().all()
             if not ids:
                 break
             events += conn.execute(delete(event).where(event.c.id.in_(ids))).rowcount
