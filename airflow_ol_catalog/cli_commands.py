@@ -140,8 +140,10 @@ def quarantine_list(args) -> None:
 
 
 def quarantine_replay(args) -> None:
+    from airflow_ol_catalog.config import load_settings
+
     with write_transaction(get_engine()) as conn:
-        replayed = quarantine.replay_quarantined(conn, args.namespace)
+        replayed = quarantine.replay_quarantined(conn, args.namespace, load_settings().unknown_namespace_policy)
         left = ns_registry.count_quarantined(conn, args.namespace)
     for name, count in sorted(replayed.items()):
         print(f"{name}: {count} events replayed")

@@ -224,3 +224,93 @@ def test_column_lineage_too_long_for_its_columns_is_422_naming_the_field(client)
     answer = client.send(payload)
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"][0]["path"] == "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].type"
+
+
+# --- what a namespace-limited token may change ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def team_token(client):
+    """A token limited to the job namespace `team-a` and the dataset namespace `s3://team-a`."""
+    name = "team-a-" + uuid.uuid4().hex[:6]
+    return client.server.create_token(name, "--namespace", "team-a", "--namespace", "s3://team-a", "--read")
+
+
+def _victim(client) -> tuple[str, str]:
+    """A dataset outside team-a's namespaces, described by a legitimate producer."""
+    victim = ("s3://victim-" + uuid.uuid4().hex[:6], "orders")
+    legit = fresh_event("victims", eventType="COMPLETE")
+    legit["outputs"] = [{"namespace": victim[0], "name": victim[1], "facets": {
+        "schema": {"fields": [{"name": "id", "type": "int"}]}, "documentation": {"description": "the real orders"}}}]
+    assert client.send(legit).status_code == 201
+    return victim
+
+
+def _dataset(client, namespace: str, name: str) -> dict:
+    answer = api(client, f"namespaces/{quote(namespace, safe='')}/datasets/{quote(name, safe='')}")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_limited_token_records_lineage_to_a_foreign_dataset_but_cannot_describe_it(client, team_token):
+    victim = _victim(client)
+    attack = fresh_event("team-a", eventType="COMPLETE")
+    attack["outputs"] = [{"namespace": victim[0], "name": victim[1], "facets": {
+        "schema": {"fields": [{"name": "password", "type": "string"}]}, "documentation": {"description": "pwned"},
+        "ownership": {"owners": [{"name": "attacker"}]}, "symlinks": {"identifiers": [{"namespace": "s3://team-a", "name": "mine", "type": "TABLE"}]}},
+        "outputFacets": {"outputStatistics": {"rowCount": 1}}}]
+    assert client.send(attack, token=team_token).status_code == 201
+    dataset = _dataset(client, *victim)
+    assert [f["name"] for f in dataset["fields"]] == ["id"] and dataset["description"] == "the real orders"
+    assert set(dataset["facets"]) == {"schema", "documentation"} and dataset["aliases"] == []
+    assert (dataset["namespace"], dataset["name"]) == victim
+    assert api(client, f"namespaces/{quote(victim[0], safe='')}/datasets/orders/versions").json()["totalCount"] == 1
+    job = api(client, f"namespaces/team-a/jobs/{attack['job']['name']}").json()
+    assert {"namespace": victim[0], "name": victim[1]} in job["outputs"]  # the lineage is its own statement
+
+
+def test_a_limited_token_cannot_make_a_foreign_dataset_an_alias(client, team_token):
+    victim = _victim(client)
+    attack = fresh_event("team-a", eventType="COMPLETE")
+    attack["outputs"] = [{"namespace": "s3://team-a", "name": "decoy-" + uuid.uuid4().hex[:6], "facets": {
+        "symlinks": {"identifiers": [{"namespace": victim[0], "name": victim[1], "type": "PATH"}]}}}]
+    assert client.send(attack, token=team_token).status_code == 201
+    assert _dataset(client, *victim)["aliases"] == []
+    assert _dataset(client, "s3://team-a", attack["outputs"][0]["name"])["aliases"] == []
+    assert _dataset(client, *victim)["name"] == victim[1]
+
+
+def test_a_limited_token_describes_datasets_of_its_own_namespaces_in_any_spelling(client, team_token):
+    name = "own-" + uuid.uuid4().hex[:6]
+    owned = {"eventTime": datetime.now(timezone.utc).isoformat(), "producer": "https://example.com/tests",
+             "dataset": {"namespace": "S3://team-a/", "name": name, "facets": {"schema": {"fields": [{"name": "ok"}]}}}}
+    assert client.send(owned, token=team_token).status_code == 201
+    assert [f["name"] for f in _dataset(client, "s3://team-a", name)["fields"]] == ["ok"]
+    foreign = {**owned, "dataset": {**owned["dataset"], "namespace": "s3://team-b"}}
+    assert client.send(foreign, token=team_token).status_code == 403
+
+
+def test_a_limited_token_cannot_create_or_link_jobs_outside_its_namespaces(client, team_token):
+    elsewhere = "elsewhere-" + uuid.uuid4().hex[:6]
+    child = fresh_event("team-a", eventType="COMPLETE")
+    child["job"]["name"] = "child-" + uuid.uuid4().hex[:6]
+    child["run"]["facets"]["parent"] = {"run": {"runId": str(uuid.uuid4())}, "job": {"namespace": elsewhere, "name": "planted"}}
+    assert client.send(child, token=team_token).status_code == 201
+    assert api(client, f"namespaces/{elsewhere}/jobs/planted").status_code == 404
+    assert api(client, f"namespaces/team-a/jobs/{child['job']['name']}").json()["parentJob"] is None
+    same = fresh_event("team-a", eventType="COMPLETE")
+    same["run"]["facets"]["parent"] = {"run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "team-a", "name": "dag-" + uuid.uuid4().hex[:6]}}
+    assert client.send(same, token=team_token).status_code == 201
+    assert api(client, f"namespaces/team-a/jobs/{same['job']['name']}").json()["parentJob"]["namespace"] == "team-a"
+
+
+def test_a_parent_facet_creates_no_job_in_a_hidden_namespace(client):
+    hidden = "hidden-" + uuid.uuid4().hex[:6]
+    admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
+    assert requests.post(client.server.url + "ol-catalog/api/v1/admin/namespaces", json={"name": hidden}, headers=admin, timeout=30).status_code == 201
+    assert requests.delete(client.server.url + f"ol-catalog/api/v1/namespaces/{hidden}", headers=admin, timeout=30).status_code == 200
+    child = fresh_event("parents", eventType="COMPLETE")
+    child["run"]["facets"]["parent"] = {"run": {"runId": str(uuid.uuid4())}, "job": {"namespace": hidden, "name": "planted"}}
+    assert client.send(child).status_code == 201
+    assert requests.post(client.server.url + f"ol-catalog/api/v1/namespaces/{hidden}/restore", headers=admin, timeout=30).status_code == 200
+    assert api(client, f"namespaces/{hidden}/jobs").json()["totalCount"] == 0

@@ -192,7 +192,7 @@ def test_token_is_stored_hashed_and_verified(catalog_engine):
         assert tokens.verify_token(conn, secret).name == "spark"
         assert tokens.verify_token(conn, secret[:-1] + ("A" if secret[-1] != "A" else "B")) is None
         assert tokens.verify_token(conn, "olc_") is None
-    assert token.allows_namespace("team-a") and not token.allows_namespace("team-b")
+    assert token.scope.allows_job("team-a") and not token.scope.allows_job("team-b")
 
 
 def test_revoked_token_no_longer_verifies_and_names_are_unique(catalog_engine):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from airflow_ol_catalog.api.auth import AdminAuth, Principal
@@ -170,9 +170,9 @@ async def quarantine(
 
 
 @router.post("/quarantine/replay", summary="Move quarantined events whose namespace now exists into the catalog (admin)")
-async def replay(body: QuarantineAction, _: AdminAuth) -> dict:
+async def replay(body: QuarantineAction, _: AdminAuth, request: Request) -> dict:
     with write_transaction() as conn:
-        replayed = replay_quarantined(conn, body.namespace)
+        replayed = replay_quarantined(conn, body.namespace, request.app.state.settings.unknown_namespace_policy)
     return {"replayed": dict(replayed), "total": sum(replayed.values())}
 
 

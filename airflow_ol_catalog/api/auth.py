@@ -15,6 +15,7 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, HTTPException, Request
 
+from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.ingest.tokens import Token, looks_like_catalog_token, verify_token
 from airflow_ol_catalog.store.engine import get_engine, read_connection
 
@@ -31,8 +32,10 @@ class Principal:
     def token_id(self) -> int | None:
         return self.token.id if self.token else None
 
-    def allows_namespace(self, name: str) -> bool:
-        return self.token is None or self.token.allows_namespace(name)
+    @property
+    def scope(self) -> Scope | None:
+        """What the caller may change; None (Airflow users, unlimited tokens): everything."""
+        return self.token.scope if self.token else None
 
     @property
     def name(self) -> str:

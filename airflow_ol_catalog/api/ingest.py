@@ -62,10 +62,11 @@ def _submission(payload: Any, principal: Principal, max_depth: int, latest: date
         ol_event = validate_event(payload, latest)
     except EventInvalid as exc:
         raise _invalid(exc.problems) from None
-    if not principal.allows_namespace(ol_event.owner_namespace):
+    scope = principal.scope
+    if scope is not None and not scope.allows_owner(ol_event):
         raise HTTPException(403, f"{principal.name} may not send events to namespace {ol_event.owner_namespace!r}")
     try:
-        return Submission.of(ol_event, principal.token_id, max_depth)
+        return Submission.of(ol_event, principal.token_id, max_depth, scope)
     except BodyError as exc:
         raise HTTPException(400, str(exc)) from None
 

@@ -12,8 +12,9 @@ from sqlalchemy import Connection, and_, bindparam, func, select, tuple_
 
 from airflow_ol_catalog.events import OpenLineageEvent, validate_event
 from airflow_ol_catalog.events.canonical import NUL_ESCAPE, canonical_json, event_digest, without_nul
-from airflow_ol_catalog.ingest.namespaces import record_activity, resolve_namespaces
-from airflow_ol_catalog.ingest.projection import Projected, project_events
+from airflow_ol_catalog.ingest.namespaces import Placement, record_activity, resolve_namespaces
+from airflow_ol_catalog.ingest.projection import Projected, parent_namespace, project_events
+from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.store.sql import execute, execute_rows, insert_for, utcnow
 from airflow_ol_catalog.store.tables import event, sqlite_utc_text
 
@@ -29,11 +30,12 @@ class Submission:
     canonical: str
     digest: str
     token_id: int | None
+    scope: Scope | None = None  # what its sender may change (ingest/scope.py); None: everything
 
     @classmethod
-    def of(cls, ol_event: OpenLineageEvent, token_id: int | None, max_depth: int) -> Submission:
+    def of(cls, ol_event: OpenLineageEvent, token_id: int | None, max_depth: int, scope: Scope | None = None) -> Submission:
         canonical = canonical_json(ol_event.payload, max_depth)
-        return cls(catalog_event(ol_event, canonical), canonical, event_digest(canonical), token_id)
+        return cls(catalog_event(ol_event, canonical), canonical, event_digest(canonical), token_id, scope)
 
 
 def catalog_event(ol_event: OpenLineageEvent, canonical: str) -> OpenLineageEvent:
@@ -116,7 +118,8 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     concurrent writers safe, and events that were not inserted are the duplicates.
     """
     now = utcnow()
-    placements = resolve_namespaces(conn, {sub.event.owner_namespace for sub in submissions}, policy)
+    parents = [parent_namespace(sub.event) for sub in submissions]
+    placements = resolve_namespaces(conn, {sub.event.owner_namespace for sub in submissions} | set(parents) - {None}, policy)
     to_insert = [sub for sub in submissions if not placements[sub.event.owner_namespace].refused]
     inserted: dict[str, int] = {}
     if to_insert:
@@ -127,7 +130,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     activity: dict[int, _Activity] = {}
     to_project: list[Projected] = []
     outcomes: list[Receipt | Refusal] = []
-    for sub in submissions:
+    for sub, parent in zip(submissions, parents):
         placement = placements[sub.event.owner_namespace]
         if placement.refused:
             outcomes.append(Refusal(placement.refused))
@@ -136,7 +139,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
             outcomes.append(_receipt(sub.event, inserted.pop(sub.digest), duplicate=False, quarantined=quarantined))
             existing[sub.digest] = (outcomes[-1].event_id, quarantined)  # a repeat later in this batch is a duplicate
             if not quarantined:
-                to_project.append(Projected(sub.event, sub.digest))
+                to_project.append(Projected(sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements)))
                 seen = activity.setdefault(placement.namespace_id, _Activity(0, now, now, set()))
                 seen.count += 1
                 if sub.event.integration:
@@ -180,6 +183,16 @@ _STORED_PAIRS = select(event.c.digest, event.c.id, event.c.quarantined).join_fro
     event,
     and_(event.c.event_time == func.json_extract(_wanted.c.value, "$[0]"), event.c.digest == func.json_extract(_wanted.c.value, "$[1]")),
 )
+
+
+def links_parent(parent: str | None, scope: Scope | None, placements: dict[str, Placement]) -> bool:
+    """Whether an event's parent facet may link (and, when unseen, create) the parent job: its
+    sender may write there, and events of that namespace would be placed in the catalog now
+    (not quarantined, refused or hidden)."""
+    if parent is None:
+        return False
+    placement = placements[parent]
+    return (scope is None or scope.allows_job(parent)) and placement.namespace_id is not None and not placement.refused
 
 
 def _receipt(ev: OpenLineageEvent, event_id: int, duplicate: bool, quarantined: bool) -> Receipt:

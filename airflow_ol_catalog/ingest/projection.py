@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, bindparam, case, select, true, tuple_, 
 
 from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
 from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
 from airflow_ol_catalog.store.sql import earliest, execute, execute_rows, in_list, insert_for, latest, list_value
 from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_version, edge, facet, job, run, run_dataset
@@ -31,15 +32,30 @@ _encode = msgspec.json.Encoder(order="sorted").encode
 
 @dataclass(frozen=True)
 class Projected:
-    """An event to project, with the digest of its canonical JSON (the tie-breaker for facets)."""
+    """An event to project, with the digest of its canonical JSON (the tie-breaker for facets).
+
+    `scope`: what its sender may change (ingest/scope.py; None: everything). `link_parent`:
+    whether its parent facet may link and create the parent job (event_log.links_parent).
+    """
 
     event: OpenLineageEvent
     digest: str
+    scope: Scope | None = None
+    link_parent: bool = True
 
     @functools.cached_property
     def declared(self) -> list[tuple[DatasetRef, list[tuple[str, list[dict]]]]]:
         """The targets of the job's `lineage` facet, read once (several steps need them)."""
         return _declared_lineage(self.event)
+
+    @functools.cached_property
+    def parent(self) -> tuple[str, str, str] | None:
+        """(runId, job namespace, job name) of the parent facet, when it may be projected."""
+        return _parent(self.event) if self.link_parent else None
+
+    def describes(self, ref: DatasetRef) -> bool:
+        """Whether the event may change this dataset: its facets, versions and identity."""
+        return self.scope is None or self.scope.allows_dataset(ref.namespace)
 
 
 def _merge_min_max(rows: dict, key, values: dict, *, first: str = "first_seen_at", last: str = "last_seen_at") -> dict:
@@ -61,6 +77,11 @@ def _parent(ev: OpenLineageEvent) -> tuple[str, str, str] | None:
     if not isinstance(parent, dict):
         return None
     return parent["run"]["runId"], parent["job"]["namespace"], parent["job"]["name"]
+
+
+def parent_namespace(ev: OpenLineageEvent) -> str | None:
+    parent = _parent(ev)
+    return parent[1] if parent else None
 
 
 def _job_facets(ev: OpenLineageEvent) -> dict[str, Any]:
@@ -235,7 +256,7 @@ def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tu
         if ev.job_name is not None:
             row = _merge_min_max(rows, (ev.job_namespace, ev.job_name), _job_row(ev.job_namespace, ev.job_name, ev.event_time, False))
             row["placeholder"] = False
-        parent = _parent(ev)
+        parent = item.parent
         if parent:
             _merge_min_max(rows, parent[1:], _job_row(parent[1], parent[2], ev.event_time, True))
     returned = _upserted(conn, st["job"], list(rows.values()))
@@ -243,7 +264,7 @@ def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tu
     linked = {r.id: r.parent_job_id for r in returned}
     links = {}
     for item in items:
-        parent = _parent(item.event)
+        parent = item.parent
         if parent:
             child = ids[(item.event.job_namespace, item.event.job_name)]
             if linked[child] != ids[parent[1:]]:  # most events repeat a link that is already there
@@ -301,7 +322,7 @@ def _project_runs(conn: Connection, st: dict, items: list[Projected], job_ids: d
                 values = [v for v in (old[column], new[column]) if v is not None]
                 old[column] = pick(values) if values else None
             old["placeholder"] = False
-        parent = _parent(ev)
+        parent = item.parent
         if parent:
             parent_key = (job_ids[parent[1:]], parent[0])
             rows.setdefault(parent_key, _run_row(*parent_key, None, None))
@@ -385,7 +406,9 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
         ev = item.event
         for direction, ref in _datasets_of(ev):
             key = add(ref.namespace, ref.name, ev.event_time)
-            for namespace, name, kind in symlinks_of(ref):
+            for namespace, name, kind in symlinks_of(ref) if item.describes(ref) else ():
+                if item.scope is not None and not item.scope.allows_dataset(namespace):
+                    continue  # a limited sender may not change the identity of a dataset outside its namespaces
                 other = add(namespace, name, ev.event_time)
                 links[(key, other)] = max(kind, links.get((key, other), ""))
             if direction != "in":
@@ -500,6 +523,8 @@ def _project_facets(conn, st, items, job_ids, run_pks, dataset_ids) -> None:
             if ev.kind == RUN_EVENT:
                 _facet_rows(rows, "run", run_pks[(job_id, ev.run_id)], _run_facets(ev), ev.event_time, item.digest)
         for _, ref in _datasets_of(ev):
+            if not item.describes(ref):
+                continue
             ds = _dataset_id(dataset_ids, ref.namespace, ref.name)
             # Input/output facets (row counts, quality metrics) describe this run's read or write;
             # the dataset shows the newest, the raw events keep every run's.
@@ -514,7 +539,7 @@ def _project_versions(conn, st, items, dataset_ids) -> None:
     for item in items:
         ev = item.event
         for direction, ref in _datasets_of(ev):
-            if direction == "in":
+            if direction == "in" or not item.describes(ref):
                 continue
             schema = ref.facets.get("schema")
             version = ref.facets.get("version")

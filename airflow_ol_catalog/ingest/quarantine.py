@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, select, update
 
 from airflow_ol_catalog.events import validate_event
-from airflow_ol_catalog.ingest.event_log import catalog_event
-from airflow_ol_catalog.ingest.namespaces import record_activity
-from airflow_ol_catalog.ingest.projection import Projected, project_events
+from airflow_ol_catalog.ingest.event_log import catalog_event, links_parent
+from airflow_ol_catalog.ingest.namespaces import record_activity, resolve_namespaces
+from airflow_ol_catalog.ingest.projection import Projected, parent_namespace, project_events
+from airflow_ol_catalog.ingest.tokens import token_scopes
 from airflow_ol_catalog.store.sql import sorted_by, utcnow
 from airflow_ol_catalog.store.tables import event, namespace
 
@@ -55,10 +56,11 @@ def discard_quarantined(conn: Connection, name: str | None = None, event_ids: li
     return conn.execute(query).rowcount
 
 
-def replay_quarantined(conn: Connection, name: str | None = None) -> Counter:
+def replay_quarantined(conn: Connection, name: str | None = None, policy: str = "quarantine") -> Counter:
     """Move quarantined events whose namespace now exists (and is not deleted) into the catalog.
 
-    Returns the number of events replayed per namespace.
+    Each is projected as when it arrived: with its token's limits, its parent linked only where
+    `policy` places events. Returns the number of events replayed per namespace.
     """
     live = select(namespace.c.id, namespace.c.name).where(namespace.c.deleted_at.is_(None))
     if name is not None:
@@ -68,22 +70,22 @@ def replay_quarantined(conn: Connection, name: str | None = None) -> Counter:
     for ns_id, ns_name in conn.execute(live).all():
         while True:
             rows = conn.execute(
-                select(event.c.id, event.c.payload, event.c.digest)
+                select(event.c.id, event.c.payload, event.c.digest, event.c.token_id)
                 .where(event.c.quarantined.is_(True), event.c.namespace == ns_name)
                 .order_by(event.c.id)
                 .limit(REPLAY_BATCH)
             ).all()
             if not rows:
                 break
-            integrations = set()
-            replayed_events = []
-            for row in rows:
-                ol_event = catalog_event(validate_event(json.loads(row.payload)), row.payload)
-                replayed_events.append(Projected(ol_event, row.digest))
-                if ol_event.integration:
-                    integrations.add(ol_event.integration)
-            project_events(conn, replayed_events)
+            events = [catalog_event(validate_event(json.loads(row.payload)), row.payload) for row in rows]
+            parents = [parent_namespace(ev) for ev in events]
+            placements = resolve_namespaces(conn, set(parents) - {None}, policy)
+            scopes = token_scopes(conn, {row.token_id for row in rows if row.token_id is not None})
+            project_events(conn, [
+                Projected(ev, row.digest, scopes.get(row.token_id), links_parent(parent, scopes.get(row.token_id), placements))
+                for ev, row, parent in zip(events, rows, parents)
+            ])
             conn.execute(update(event).where(event.c.id.in_([row.id for row in rows])).values(quarantined=False))
-            record_activity(conn, ns_id, len(rows), now, now, integrations)
+            record_activity(conn, ns_id, len(rows), now, now, {ev.integration for ev in events if ev.integration})
             replayed[ns_name] += len(rows)
     return replayed

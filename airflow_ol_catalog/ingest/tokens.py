@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -12,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.store.sql import sorted_by, utcnow
 from airflow_ol_catalog.store.tables import token
 
@@ -36,8 +38,10 @@ class Token:
     last_used_at: datetime | None
     revoked_at: datetime | None
 
-    def allows_namespace(self, name: str) -> bool:
-        return self.namespaces is None or name in self.namespaces
+    @functools.cached_property
+    def scope(self) -> Scope | None:
+        """What it may change (ingest/scope.py); None: every namespace."""
+        return Scope(frozenset(self.namespaces)) if self.namespaces is not None else None
 
 
 def _from_row(row) -> Token:
@@ -131,6 +135,14 @@ def verify_token(conn: Connection, secret: str) -> Token | None:
     if row.revoked_at is not None:
         return None
     return _from_row(row)
+
+
+def token_scopes(conn: Connection, token_ids: set[int]) -> dict[int, Scope | None]:
+    """The scope of each of these tokens, revoked ones included (events they sent keep their limits)."""
+    if not token_ids:
+        return {}
+    rows = conn.execute(select(token.c.id, token.c.namespaces).where(token.c.id.in_(token_ids)))
+    return {row.id: Scope(frozenset(json.loads(row.namespaces))) if row.namespaces is not None else None for row in rows}
 
 
 def touch_tokens(conn: Connection, token_ids: set[int], when: datetime) -> None:
