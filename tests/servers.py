@@ -169,7 +169,7 @@ class AirflowServer:
             try:
                 if requests.get(self.url + "ol-catalog/health", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting on a loaded machine
                 pass
             time.sleep(0.3)
         raise RuntimeError(f"api-server not healthy after {timeout}s:\n{(self.home / 'api-server.log').read_text()[-4000:]}")
