@@ -82,9 +82,10 @@ def test_upgrading_a_filled_event_log_keeps_its_events_and_their_duplicates(data
 
 
 def test_upgrading_gives_stored_datasets_jobs_and_schemas_their_search_keys(database_url):
-    """0008 fills the search key of every row stored before it."""
+    """0008 fills the search key of every row stored before it: search finds them under any spelling."""
     from sqlalchemy import create_engine, insert
 
+    from airflow_ol_catalog.lineage.catalog import search
     from airflow_ol_catalog.store.migrate import upgrade
     from airflow_ol_catalog.store.tables import dataset, facet, job
 
@@ -109,6 +110,10 @@ def test_upgrading_gives_stored_datasets_jobs_and_schemas_their_search_keys(data
         assert keys == {decomposed: "s3://lake\x1fcaf\u00e9_orders", spaced: "s3://lake\x1fpayments"}
         assert conn.execute(select(job.c.search_key)).scalar_one() == "team-a\x1floadorders"
         assert conn.execute(select(facet.c.search_key)).scalar_one() == "cust\u00f6mer\x1ftotal"
+        assert [r["name"] for r in search(conn, "CAF\u00c9", None, 10)[0]] == [decomposed]
+        assert [r["name"] for r in search(conn, "payments", "dataset", 10)[0]] == [spaced]
+        assert [r["name"] for r in search(conn, "loadorders", "job", 10)[0]] == ["Load\u200dOrders"]
+        assert [r["field"] for r in search(conn, "custo\u0308mer", "field", 10)[0]] == ["Cust\u00f6mer"]
     engine.dispose()
 
 
