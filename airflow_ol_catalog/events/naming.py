@@ -83,9 +83,12 @@ INVISIBLE = re.compile(
 KEY_SEPARATOR = "\x1f"
 
 
-@functools.lru_cache(maxsize=8192)
 def fold(text: str) -> str:
-    """`text` as search compares it: invisible characters removed, NFKC, case folded."""
+    """`text` as search compares it: invisible characters removed, NFKC, case folded.
+
+    Not cached: the projection folds each distinct name once per transaction, and a cache of
+    search queries would grow with whatever readers type.
+    """
     if text.isascii() and text.isprintable():
         return text.lower()  # most names: NFKC changes no ASCII, and casefold is lower here
     # Invisible characters go first, so `e` + ZWSP + U+0301 composes like `e` + U+0301.
