@@ -7,6 +7,7 @@
 // variation selectors, tags, fillers), line separators, interlinear annotation controls, and
 // every space but U+0020. The server's search folds away the invisible ones (events/naming.py).
 const MARKED = /(?! )\p{Zs}|[\p{Cc}\p{Cs}\p{Default_Ignorable_Code_Point}\u2028\u2029\uFFF9-\uFFFB]/gu;
+const HAS_MARKED = new RegExp(MARKED.source, "u");
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 const CHARACTER_NAMES: Record<number, string> = {
@@ -44,7 +45,7 @@ export function codeOf(character: string): string {
 /** Nothing to show or to flag: the name draws as itself (most names, checked cheaply). */
 export function isPlainName(name: string): boolean {
   if (PRINTABLE_ASCII.test(name)) return true;
-  return !new RegExp(MARKED.source, "u").test(name) && name.normalize("NFC") === name;
+  return !HAS_MARKED.test(name) && name.normalize("NFC") === name;
 }
 
 /** The name in runs of text and marked characters, in the order sent. */
@@ -67,7 +68,10 @@ export function lookAlikeFindings(name: string): string[] {
   if (isPlainName(name)) return [];
   const counts = new Map<string, number>();
   for (const match of name.matchAll(MARKED)) counts.set(match[0], (counts.get(match[0]) ?? 0) + 1);
-  const found = [...counts].map(([c, n]) => `${codeOf(c)}${CHARACTER_NAMES[c.codePointAt(0)!] ? ` ${CHARACTER_NAMES[c.codePointAt(0)!]}` : ""}${n > 1 ? ` ×${n}` : ""}`);
+  const found = [...counts].map(([c, n]) => {
+    const known = CHARACTER_NAMES[c.codePointAt(0)!];
+    return `${codeOf(c)}${known ? ` ${known}` : ""}${n > 1 ? ` ×${n}` : ""}`;
+  });
   if (name.normalize("NFC") !== name) {
     // Each letter with its combining marks that NFC writes otherwise, e.g. "é sent as e + U+0301".
     const changed = [...name.matchAll(/\P{M}\p{M}*|\p{M}+/gu)].map((m) => m[0]).filter((c) => c.normalize("NFC") !== c);
