@@ -10,7 +10,7 @@ from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_sym
 def snapshot(conn: Connection) -> dict:
     jobs = {r.id: (r.namespace, r.name) for r in conn.execute(select(job))}
     job_rows = {
-        (r.namespace, r.name): (r.placeholder, jobs.get(r.parent_job_id), r.first_seen_at, r.last_seen_at)
+        (r.namespace, r.name): (r.placeholder, jobs.get(r.parent_job_id), r.first_seen_at, r.last_seen_at, r.search_key)
         for r in conn.execute(select(job))
     }
     runs = {r.id: (jobs[r.job_id], r.run_id) for r in conn.execute(select(run))}
@@ -20,7 +20,8 @@ def snapshot(conn: Connection) -> dict:
     }
     datasets = {r.id: (r.namespace_key, r.name) for r in conn.execute(select(dataset))}
     dataset_rows = {
-        datasets[r.id]: (r.namespace, r.first_seen_at, r.last_seen_at, datasets.get(r.alias_of)) for r in conn.execute(select(dataset))
+        datasets[r.id]: (r.namespace, r.first_seen_at, r.last_seen_at, datasets.get(r.alias_of), r.search_key)
+        for r in conn.execute(select(dataset))
     }
     entity = {"job": jobs, "run": runs, "dataset": datasets}
     return {
@@ -36,7 +37,7 @@ def snapshot(conn: Connection) -> dict:
             for r in conn.execute(select(edge))
         },
         "facets": {
-            (r.entity, entity[r.entity][r.entity_id], r.name): (r.value, r.event_time, r.event_digest)
+            (r.entity, entity[r.entity][r.entity_id], r.name): (r.value, r.event_time, r.event_digest, r.search_key)
             for r in conn.execute(select(facet))
         },
         "versions": {

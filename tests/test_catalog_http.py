@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -317,3 +319,51 @@ def test_runs_of_every_job_by_state(client, sent):
     everything = get(client, "runs", limit=1)
     assert everything["totalCount"] >= completed["totalCount"] and len(everything["runs"]) == 1
     assert client.get("ol-catalog/api/v1/runs", state="DONE").status_code == 422
+
+
+def _writes(client, namespace: str, outputs: list[dict], job_name: str = "write") -> None:
+    """One completed run of `job_name` that wrote `outputs` (a run of its own each time)."""
+    payload = {
+        "eventTime": "2025-03-02T10:00:00Z", "eventType": "COMPLETE", "producer": "https://example.com/tests",
+        "run": {"runId": str(uuid.uuid4())}, "job": {"namespace": namespace, "name": job_name}, "outputs": outputs,
+    }
+    assert client.send(payload).status_code == 201
+
+
+def _found(client, q: str, kind: str) -> list[str]:
+    return sorted(r["name"] for r in get(client, "search", q=q, filter=kind, limit=100)["results"])
+
+
+def test_nfc_and_nfd_spellings_are_two_datasets_and_search_with_either_finds_both(client):
+    tag = uuid.uuid4().hex[:6]
+    composed = f"caf\u00e9_{tag}"  # é as one character (NFC)
+    decomposed = unicodedata.normalize("NFD", composed)  # e + U+0301
+    assert composed != decomposed
+    _writes(client, f"names-{tag}", [{"namespace": "s3://look-alikes", "name": name} for name in (composed, decomposed)])
+    for name in (composed, decomposed):
+        assert get(client, f"namespaces/s3%3A%2F%2Flook-alikes/datasets/{quote(name, safe='')}")["name"] == name
+    listed = {d["name"] for d in get(client, "namespaces/s3%3A%2F%2Flook-alikes/datasets", limit=1000)["datasets"]}
+    assert {composed, decomposed} <= listed
+    for q in (composed, decomposed, composed.upper(), decomposed.upper(), f"\uff23\uff21\uff26\u00c9_{tag}"):  # and fullwidth
+        assert _found(client, q, "dataset") == sorted([composed, decomposed]), ascii(q)
+
+
+def test_search_finds_names_without_their_zero_width_characters(client):
+    tag = uuid.uuid4().hex[:6]
+    spaced = f"pay\u200bments_{tag}"
+    _writes(client, f"names-{tag}", [{"namespace": "s3://look-alikes", "name": spaced}], job_name=f"load\u200d\u2060_{tag}")
+    assert _found(client, f"payments_{tag}", "dataset") == [spaced]
+    assert _found(client, f"PAY\ufeffMENTS_{tag}", "dataset") == [spaced]
+    assert _found(client, f"load_{tag}", "job") == [f"load\u200d\u2060_{tag}"]
+    # A query of invisible characters alone finds the names that hold them.
+    assert spaced in _found(client, "\u200b", "dataset")
+
+
+def test_column_search_folds_field_names_as_search_folds_names(client):
+    tag = uuid.uuid4().hex[:6]
+    fields = [{"name": unicodedata.normalize("NFD", f"Stra\u00dfe_n\u00e4me_{tag}"), "type": "string"}, {"name": f"zip\u200bcode_{tag}", "type": "string"}]
+    schema = {"_producer": "https://example.com/tests", "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json", "fields": fields}
+    _writes(client, f"names-{tag}", [{"namespace": "s3://look-alikes", "name": f"addresses_{tag}", "facets": {"schema": schema}}])
+    for q, field in ((f"strasse_N\u00c4ME_{tag}", fields[0]["name"]), (f"zipcode_{tag}", fields[1]["name"])):
+        results = get(client, "search", q=q, filter="field", limit=100)["results"]
+        assert [(r["dataset"], r["field"]) for r in results] == [(f"addresses_{tag}", field)], ascii(q)

@@ -239,6 +239,7 @@ def test_spellings_of_one_namespace_make_one_dataset_shown_as_first_sent(catalog
     ])
     datasets = catalog(catalog_engine)["datasets"]
     assert list(datasets) == [("postgres://db", "s.t")] and datasets[("postgres://db", "s.t")][0] == "postgresql://db"
+    assert datasets[("postgres://db", "s.t")][4] == "postgresql://db\x1fs.t"  # search goes by the spelling shown
 
 
 def test_schema_change_makes_a_new_dataset_version(catalog_engine):

@@ -81,6 +81,42 @@ def test_upgrading_a_filled_event_log_keeps_its_events_and_their_duplicates(data
     engine.dispose()
 
 
+def test_upgrading_gives_stored_datasets_jobs_and_schemas_their_search_keys(database_url):
+    """0008 fills the search key of every row stored before it: search finds them under any spelling."""
+    from sqlalchemy import create_engine, insert
+
+    from airflow_ol_catalog.lineage.catalog import search
+    from airflow_ol_catalog.store.migrate import upgrade
+    from airflow_ol_catalog.store.tables import dataset, facet, job
+
+    upgrade(database_url, "0007")
+    engine = create_engine(database_url)
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    seen = {"first_seen_at": when, "last_seen_at": when}
+    decomposed, spaced = "cafe\u0301_orders", "pay\u200bments"
+    with engine.begin() as conn:
+        ids = [
+            conn.execute(insert(dataset).values(namespace_key="s3://lake", namespace="s3://Lake", name=name, **seen)).inserted_primary_key[0]
+            for name in (decomposed, spaced)
+        ]
+        conn.execute(insert(job).values(namespace="team-a", name="Load\u200dOrders", placeholder=False, **seen))
+        schema = json.dumps({"fields": [{"name": "Cust\u00f6mer"}, {"name": "total"}]})
+        conn.execute(insert(facet).values(entity="dataset", entity_id=ids[0], name="schema", value=schema, event_time=when, event_digest="d"))
+    engine.dispose()
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        keys = dict(conn.execute(select(dataset.c.name, dataset.c.search_key)).all())
+        assert keys == {decomposed: "s3://lake\x1fcaf\u00e9_orders", spaced: "s3://lake\x1fpayments"}
+        assert conn.execute(select(job.c.search_key)).scalar_one() == "team-a\x1floadorders"
+        assert conn.execute(select(facet.c.search_key)).scalar_one() == "cust\u00f6mer\x1ftotal"
+        assert [r["name"] for r in search(conn, "CAF\u00c9", None, 10)[0]] == [decomposed]
+        assert [r["name"] for r in search(conn, "payments", "dataset", 10)[0]] == [spaced]
+        assert [r["name"] for r in search(conn, "loadorders", "job", 10)[0]] == ["Load\u200dOrders"]
+        assert [r["field"] for r in search(conn, "custo\u0308mer", "field", 10)[0]] == ["Cust\u00f6mer"]
+    engine.dispose()
+
+
 def test_identical_event_is_stored_once(catalog_engine):
     with write_transaction(catalog_engine) as conn:
         first = store_events(conn, [submission()], "register")[0]

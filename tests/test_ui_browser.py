@@ -48,6 +48,28 @@ def _hostile_events() -> list[dict]:
     return [base]
 
 
+# Names that render like others: a zero-width space, a right-to-left override that would show
+# "invoices_exe.txt", an accent sent decomposed (e + U+0301), a zero-width joiner in a job name.
+ZWSP_NAME = "orders\u200b_daily"
+BIDI_NAME = "invoices_\u202etxt.exe"
+NFD_NAME = "cafe\u0301_sales"
+ZWJ_JOB = "load\u200d_orders"
+
+
+def _look_alike_events() -> list[dict]:
+    base = json.loads((EXAMPLES / "02_table_lineage" / "02_build_invoices_complete.json").read_text())
+    base["job"] = {"namespace": "look-alikes", "name": ZWJ_JOB, "facets": {}}
+    base["run"] = {"runId": str(uuid.uuid4()), "facets": {}}
+    base["inputs"] = [{"namespace": "s3://look-alikes", "name": NFD_NAME, "facets": {}}]
+    schema = {"_producer": "https://example.com/tests", "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json",
+              "fields": [{"name": "amount\u200b", "type": "decimal"}]}
+    base["outputs"] = [
+        {"namespace": "s3://look-alikes", "name": ZWSP_NAME, "facets": {"schema": schema}},
+        {"namespace": "s3://look-alikes", "name": BIDI_NAME, "facets": {}},
+    ]
+    return [base]
+
+
 @pytest.fixture(scope="module")
 def ui_server():
     if not Path(CHROMIUM).exists():
@@ -61,7 +83,7 @@ def ui_server():
     try:
         result = server.cli("ol-catalog", "send", str(EXAMPLES), "--url", server.url, "--token", server.token)
         assert "0 rejected" in result.stdout
-        for payload in _hostile_events():
+        for payload in _hostile_events() + _look_alike_events():
             response = requests.post(server.url + "ol-catalog/api/v1/lineage", json=payload, headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
             assert response.status_code == 201, response.text
         admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
@@ -314,3 +336,38 @@ def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
     page.get_by_test_id("runs-COMPLETED").click()
     expect(page.get_by_role("heading", name=re.compile(r"^Runs completed \(\d+\)"))).to_be_visible()
     expect(page.get_by_role("cell").first).to_be_visible()
+
+
+def test_look_alike_names_show_their_hidden_characters(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    base = ui_server.url + "ol-catalog/ui/"
+    page.goto(base + "#/search?type=dataset&q=look-alikes")
+    results = page.get_by_test_id("search-result")
+    expect(results).to_have_count(3)
+    expect(results.filter(has_text="orders⟨U+200B⟩_daily")).to_have_count(1)
+    expect(results.filter(has_text="invoices_⟨U+202E⟩txt.exe")).to_have_count(1)  # the override drawn, not obeyed
+    text = page.locator("body").inner_text()
+    assert "\u200b" not in text and "\u202e" not in text
+    warnings = page.get_by_role("img", name=re.compile("^Look-alike name"))
+    expect(warnings).to_have_count(3)
+    titles = [warnings.nth(i).get_attribute("title") for i in range(3)]
+    assert any("U+200B ZERO WIDTH SPACE" in t for t in titles) and any("U+202E RIGHT-TO-LEFT OVERRIDE" in t for t in titles)
+    assert any("not in Unicode NFC: é sent as e + U+0301" in t for t in titles)
+    shot(page, "12-look-alike-search")
+
+    # The link goes to the dataset by its exact name, zero-width space included.
+    results.filter(has_text="orders⟨U+200B⟩_daily").get_by_role("link").click()
+    expect(page.get_by_test_id("title")).to_have_text("orders⟨U+200B⟩_daily⚠")
+    assert "orders%E2%80%8B_daily" in page.url
+    expect(page.get_by_role("cell", name=re.compile("^amount⟨U\\+200B⟩"))).to_be_visible()
+    shot(page, "13-look-alike-dataset")
+
+    page.goto(base + "#/job?ns=look-alikes&name=" + requests.utils.quote(ZWJ_JOB, safe="") + "&tab=lineage")
+    expect(page.get_by_test_id("title")).to_have_text("load⟨U+200D⟩_orders⚠")
+    node = page.locator(f'[data-node-id="dataset:s3://look-alikes:{BIDI_NAME}"]')
+    expect(node).to_contain_text("invoices_⟨U+202E⟩txt.exe")
+    expect(page.locator(f'[data-node-id="dataset:s3://look-alikes:{NFD_NAME}"]').get_by_role("img", name=re.compile("not in Unicode NFC"))).to_have_count(1)
+    shot(page, "14-look-alike-graph")
+    assert page.errors == []

@@ -236,7 +236,7 @@ async def column_lineage(
 @router.get("/search", summary="Search datasets and jobs by name")
 async def search(
     _: ReadAuth,
-    q: str = Query("", description="Part of the name or namespace, any case; empty lists everything by name."),
+    q: str = Query("", description="Part of the name or namespace; case, Unicode spelling (NFKC) and invisible characters do not count; empty lists everything by name."),
     filter: Literal["dataset", "job", "field", "DATASET", "JOB", "FIELD"] | None = Query(None, description="Only datasets, jobs, or columns (field)."),
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Offset,

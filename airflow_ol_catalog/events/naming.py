@@ -1,4 +1,4 @@
-"""Match keys for dataset namespaces, after the OpenLineage naming spec.
+"""Match keys for dataset namespaces, after the OpenLineage naming spec; search keys for names.
 
 Producers spell one data source several ways (`postgresql://DB.internal:5432/` and
 `postgres://db.internal`). The match key folds those spellings together; the namespace text
@@ -8,6 +8,8 @@ as sent is kept and shown, the key only decides identity.
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 
 SCHEME_SYNONYMS = {
     "postgresql": "postgres",
@@ -62,3 +64,46 @@ def namespace_key(namespace: str) -> str:
         key += f":{port}"
     path = path.strip("/")
     return f"{key}/{path}" if path else key
+
+
+# --- search keys -----------------------------------------------------------------------------------
+# Names are kept exactly as sent, so `café` composed (NFC) and decomposed (NFD), or a name with a
+# zero-width space in it, are different datasets that look alike. Search compares folded keys.
+
+# What renders as nothing or only steers the text around it: control characters, line and
+# paragraph separators, interlinear annotation controls and Unicode's default-ignorable code
+# points (zero-width characters, bidi controls, variation selectors, tags, fillers).
+INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+# Joins the parts of a key: folding removes it from every part and from queries, so a query
+# that matches a key matches within one part.
+KEY_SEPARATOR = "\x1f"
+
+
+def fold(text: str) -> str:
+    """`text` as search compares it: invisible characters removed, NFKC, case folded.
+
+    Not cached: the projection folds each distinct name once per transaction, and a cache of
+    search queries would grow with whatever readers type.
+    """
+    if text.isascii() and text.isprintable():
+        return text.lower()  # most names: NFKC changes no ASCII, and casefold is lower here
+    # Invisible characters go first, so `e` + ZWSP + U+0301 composes like `e` + U+0301.
+    text = unicodedata.normalize("NFKC", INVISIBLE.sub("", text)).casefold()
+    return unicodedata.normalize("NFKC", text)  # case folding may leave text that NFKC changes again
+
+
+def search_key(namespace: str, name: str) -> str:
+    """What search matches a dataset or job by: its namespace and name, folded."""
+    return f"{fold(namespace)}{KEY_SEPARATOR}{fold(name)}"
+
+
+def fields_search_key(schema: dict) -> str | None:
+    """What column search matches a `schema` facet by: its fields' names, folded."""
+    fields = schema.get("fields")
+    if not isinstance(fields, list):
+        return None
+    return KEY_SEPARATOR.join(fold(f["name"]) for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str))

@@ -19,7 +19,7 @@ import msgspec
 from sqlalchemy import Connection, and_, bindparam, case, select, true, tuple_, update
 
 from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
-from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.events.naming import fields_search_key, namespace_key, search_key
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
 from airflow_ol_catalog.store.sql import earliest, execute, execute_rows, in_list, insert_for, latest, list_value
@@ -136,6 +136,7 @@ def _statements(dialect: str) -> dict[str, Any]:
         index_elements=["namespace_key", "name"],
         set_={
             "namespace": case((earlier_spelling, stmt.excluded.namespace), else_=dataset.c.namespace),
+            "search_key": case((earlier_spelling, stmt.excluded.search_key), else_=dataset.c.search_key),
             "first_seen_at": earliest(dataset.c.first_seen_at, stmt.excluded.first_seen_at),
             "last_seen_at": latest(dataset.c.last_seen_at, stmt.excluded.last_seen_at),
         },
@@ -192,7 +193,12 @@ def _statements(dialect: str) -> dict[str, Any]:
     newer = tuple_(stmt.excluded.event_time, stmt.excluded.event_digest) > tuple_(facet.c.event_time, facet.c.event_digest)
     s["facet"] = stmt.on_conflict_do_update(
         index_elements=["entity", "entity_id", "name"],
-        set_={"value": stmt.excluded.value, "event_time": stmt.excluded.event_time, "event_digest": stmt.excluded.event_digest},
+        set_={
+            "value": stmt.excluded.value,
+            "event_time": stmt.excluded.event_time,
+            "event_digest": stmt.excluded.event_digest,
+            "search_key": stmt.excluded.search_key,
+        },
         where=newer,
     ).returning(facet.c.entity_id)
     stmt = ins(dataset_version)
@@ -259,6 +265,8 @@ def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tu
         parent = item.parent
         if parent:
             _merge_min_max(rows, parent[1:], _job_row(parent[1], parent[2], ev.event_time, True))
+    for row in rows.values():
+        row["search_key"] = search_key(row["namespace"], row["name"])
     returned = _upserted(conn, st["job"], list(rows.values()))
     ids = {(r.namespace, r.name): r.id for r in returned}
     linked = {r.id: r.parent_job_id for r in returned}
@@ -420,6 +428,8 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
             for _, inputs in specs:
                 for source in inputs:
                     add(source["namespace"], source["name"], ev.event_time)
+    for row in rows.values():
+        row["search_key"] = search_key(row["namespace"], row["name"])
     returned = _upserted(conn, st["dataset"], list(rows.values()))
     ids = {(r.namespace_key, r.name): r.id for r in returned}
     holder = {r.id: r.alias_of or r.id for r in returned}
@@ -530,7 +540,10 @@ def _project_facets(conn, st, items, job_ids, run_pks, dataset_ids) -> None:
             # the dataset shows the newest, the raw events keep every run's.
             _facet_rows(rows, "dataset", ds, {**ref.io_facets, **ref.facets}, ev.event_time, item.digest)
     for row in rows.values():
-        row["value"] = None if row["value"].get("_deleted") is True else _encode(row["value"]).decode()
+        value = row["value"]
+        row["value"] = None if value.get("_deleted") is True else _encode(value).decode()
+        is_schema = row["name"] == "schema" and row["entity"] == "dataset" and row["value"] is not None
+        row["search_key"] = fields_search_key(value) if is_schema else None
     _upsert(conn, st["facet"], list(rows.values()))
 
 

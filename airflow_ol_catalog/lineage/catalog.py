@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, literal, or_, select, union_all
 
-from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.events.naming import fold, namespace_key
 from airflow_ol_catalog.ingest.namespaces import Namespace
 from airflow_ol_catalog.ingest.refusals import refusals_by_reason
 from airflow_ol_catalog.ingest.symlinks import holder_of
@@ -374,27 +374,36 @@ def list_tags(conn: Connection, limit: int, offset: int) -> list[dict]:
 SEARCH_SORTS = ("name", "namespace", "type", "updatedAt")
 
 
-def _matching(table, kind: str, pattern: str):
-    like = {"escape": "\\"}
+def _contains(column, text: str):
+    """`column` holds `text` (a search key holds folded text: pass it folded)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%{escaped}%", escape="\\")
+
+
+def _matching(table, kind: str, q: str, folded: str):
     shown = [table.c.deleted_at.is_(None)] + ([table.c.alias_of.is_(None)] if table is dataset else [])
-    return select(
-        literal(kind.upper()).label("type"), table.c.namespace, table.c.name, table.c.last_seen_at.label("updated")
-    ).where(*shown, or_(func.lower(table.c.name).like(pattern, **like), func.lower(table.c.namespace).like(pattern, **like)))
+    if folded:
+        shown.append(_contains(table.c.search_key, folded))
+    elif q:  # only invisible characters: the names that hold them
+        shown.append(or_(_contains(table.c.name, q), _contains(table.c.namespace, q)))
+    return select(literal(kind.upper()).label("type"), table.c.namespace, table.c.name, table.c.last_seen_at.label("updated")).where(*shown)
 
 
-def _search_fields(conn: Connection, q: str, escaped: str, limit: int, offset: int, sort: str, descending: bool) -> tuple[list[dict], int]:
-    """Columns whose name contains `q`: from each dataset's newest schema facet."""
+def _search_fields(conn: Connection, q: str, folded: str, limit: int, offset: int, sort: str, descending: bool) -> tuple[list[dict], int]:
+    """Columns whose name contains `q` (folded, as names are): from each dataset's newest schema facet."""
+    schema = and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "schema")
+    matches = _contains(facet.c.search_key, folded) if folded else _contains(facet.c.value, q)
     rows = conn.execute(
         select(dataset.c.namespace, dataset.c.name, dataset.c.last_seen_at, facet.c.value)
-        .join(facet, and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "schema"))
-        .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None), func.lower(facet.c.value).like(f'%"name":"%{escaped}%', escape="\\"))
+        .join(facet, schema)
+        .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None), matches)
     )
     found = []
     for r in rows:
         fields = json.loads(r.value).get("fields") if r.value else None
         for field in fields if isinstance(fields, list) else []:
             name = field.get("name") if isinstance(field, dict) else None
-            if isinstance(name, str) and q.lower() in name.lower():
+            if isinstance(name, str) and (folded in fold(name) if folded else q in name):
                 found.append({
                     "type": "FIELD", "name": f"{r.name}.{name}", "namespace": r.namespace, "dataset": r.name, "field": name,
                     "updatedAt": iso(r.last_seen_at), "nodeId": f"datasetField:{r.namespace}:{r.name}:{name}",
@@ -407,15 +416,17 @@ def _search_fields(conn: Connection, q: str, escaped: str, limit: int, offset: i
 def search(
     conn: Connection, q: str, kind: str | None, limit: int, offset: int = 0, sort: str = "name", descending: bool = False
 ) -> tuple[list[dict], int]:
-    """Datasets and jobs whose name (or namespace) contains `q`, case-insensitively; one page, and how many match.
+    """Datasets and jobs whose name (or namespace) contains `q`; one page, and how many match.
 
-    With kind "field": the columns whose name contains `q`.
+    Both sides are folded (events/naming.fold): case, Unicode normal forms and invisible
+    characters do not count, so look-alike names are found together. A `q` made only of
+    invisible characters finds the names that hold it. With kind "field": the columns whose
+    name contains `q`.
     """
-    escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    folded = fold(q)
     if kind == "field":
-        return _search_fields(conn, q, escaped, limit, offset, sort, descending)
-    pattern = f"%{escaped}%"
-    parts = [_matching(table, name, pattern) for table, name in ((dataset, "dataset"), (job, "job")) if kind in (None, name)]
+        return _search_fields(conn, q, folded, limit, offset, sort, descending)
+    parts = [_matching(table, name, q, folded) for table, name in ((dataset, "dataset"), (job, "job")) if kind in (None, name)]
     found = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     total = conn.execute(select(func.count()).select_from(found)).scalar_one()
     key = {"name": found.c.name, "namespace": found.c.namespace, "type": found.c.type, "updatedAt": found.c.updated}[sort]

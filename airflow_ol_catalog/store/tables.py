@@ -186,6 +186,7 @@ job = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime),
+    Column("search_key", Text, nullable=False),  # events/naming.search_key of namespace and name
     UniqueConstraint("namespace", "name"),
 )
 
@@ -220,6 +221,7 @@ dataset = Table(
     Column("deleted_at", UTCDateTime),
     # Set when a `symlinks` facet made this name an alias: the dataset that holds its lineage.
     Column("alias_of", Integer),
+    Column("search_key", Text, nullable=False),  # events/naming.search_key of `namespace` and the name
     UniqueConstraint("namespace_key", "name"),
 )
 
@@ -267,6 +269,7 @@ facet = Table(
     Column("value", Text),  # canonical JSON; NULL when the newest event deleted it (`_deleted: true`)
     Column("event_time", UTCDateTime, nullable=False),
     Column("event_digest", String(64), nullable=False),
+    Column("search_key", Text),  # a dataset's `schema`: events/naming.fields_search_key, for column search
     Index(None, "name"),  # e.g. every `tags` facet, for /tags
 )
 

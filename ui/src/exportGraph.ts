@@ -1,5 +1,6 @@
 // Export the graph on screen: JSON (nodes, edges, positions), SVG drawn from the layout, PNG from that SVG.
 import { NODE_HEIGHT, NODE_WIDTH, type Placed } from "./components/LineageGraph";
+import { plainName } from "./names";
 
 function download(name: string, blob: Blob): void {
   const url = URL.createObjectURL(blob);
@@ -53,8 +54,8 @@ export function graphSvg(placed: Placed, dark: boolean): string {
       const radius = n.data.node.type === "JOB" ? 6 : NODE_HEIGHT / 2;
       return (
         `<g><rect x="${x}" y="${y}" width="${NODE_WIDTH}" height="${NODE_HEIGHT}" rx="${radius}" fill="${bg}" stroke="${escapeXml(n.data.color)}" stroke-width="2"/>` +
-        `<text x="${x + 12}" y="${y + 20}" font-size="12" font-weight="600" fill="${fg}">${escapeXml(n.data.label.slice(0, 38))}</text>` +
-        `<text x="${x + 12}" y="${y + 36}" font-size="10" fill="#8a94a6">${escapeXml(n.data.sublabel.slice(0, 44))}</text></g>`
+        `<text x="${x + 12}" y="${y + 20}" font-size="12" font-weight="600" fill="${fg}">${escapeXml(plainName(n.data.label).slice(0, 38))}</text>` +
+        `<text x="${x + 12}" y="${y + 36}" font-size="10" fill="#8a94a6">${escapeXml(plainName(n.data.sublabel).slice(0, 44))}</text></g>`
       );
     })
     .join("");

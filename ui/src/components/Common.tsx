@@ -1,7 +1,9 @@
 import { Badge, Box, Button, Code, Flex, Heading, Link, Spinner, Table, Text } from "@chakra-ui/react";
-import type { ReactNode } from "react";
+import { Fragment, type ReactNode } from "react";
 
+import { isPlainName, lookAlikeFindings, lookAlikeWarning, nameParts, plainName } from "../names";
 import { href } from "../route";
+import "./name.css";
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -52,18 +54,46 @@ export function StateBadge({ state }: { state: string | null | undefined }) {
   );
 }
 
+/**
+ * A namespace, dataset, job, field or run name, always as text. Characters that do not show as
+ * themselves (zero-width, bidi controls, controls, odd spaces) are drawn as codes such as
+ * ⟨U+200B⟩, so none can hide or reorder anything; the name is isolated from the text around it;
+ * a look-alike name gets a ⚠ whose tooltip says what it holds. Links and API calls keep the
+ * exact name: this only draws it.
+ */
+export function Name({ value }: { value: string }) {
+  if (isPlainName(value)) return <bdi>{value}</bdi>;
+  const warning = lookAlikeWarning(lookAlikeFindings(value));
+  return (
+    <bdi data-testid="look-alike-name">
+      {nameParts(value).map((part, i) =>
+        part.marked ? (
+          <span key={i} className="olc-name-code">
+            ⟨{part.text}⟩
+          </span>
+        ) : (
+          <Fragment key={i}>{part.text}</Fragment>
+        ),
+      )}
+      <span className="olc-name-warning" role="img" aria-label={warning} title={warning}>
+        ⚠
+      </span>
+    </bdi>
+  );
+}
+
 export function DatasetLink({ namespace, name }: { namespace: string; name: string }) {
   return (
-    <Link href={href("dataset", { ns: namespace, name })} color="fg.info" title={`${namespace} ${name}`}>
-      {name}
+    <Link href={href("dataset", { ns: namespace, name })} color="fg.info" title={`${plainName(namespace)} ${plainName(name)}`}>
+      <Name value={name} />
     </Link>
   );
 }
 
 export function JobLink({ namespace, name }: { namespace: string; name: string }) {
   return (
-    <Link href={href("job", { ns: namespace, name })} color="fg.info" title={`${namespace} ${name}`}>
-      {name}
+    <Link href={href("job", { ns: namespace, name })} color="fg.info" title={`${plainName(namespace)} ${plainName(name)}`}>
+      <Name value={name} />
     </Link>
   );
 }
@@ -175,7 +205,10 @@ export function InputsOutputs({ inputs, outputs }: { inputs: { namespace: string
             <Box as="ul" pl={4}>
               {datasets.map((d) => (
                 <li key={`${d.namespace}:${d.name}`}>
-                  <DatasetLink namespace={d.namespace} name={d.name} /> <Muted>{d.namespace}</Muted>
+                  <DatasetLink namespace={d.namespace} name={d.name} />{" "}
+                  <Muted>
+                    <Name value={d.namespace} />
+                  </Muted>
                 </li>
               ))}
             </Box>

@@ -23,6 +23,8 @@ import { useEffect, useMemo, useRef, useState } from "react";
 
 import type { GraphNode } from "../api";
 import { colorOf } from "../format";
+import { plainName } from "../names";
+import { Name } from "./Common";
 
 const elk = new ELK();
 export const NODE_WIDTH = 240;
@@ -165,7 +167,7 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
   const labelled = useStore((s) => s.transform[2] >= LABEL_ZOOM);
   if (!labelled) {
     return (
-      <div className="olc-node" data-node-id={data.node.id} data-kind={kind} data-start={data.start} data-highlighted={data.highlighted} data-dimmed={data.dimmed} style={{ borderLeftColor: data.color }} title={data.label}>
+      <div className="olc-node" data-node-id={data.node.id} data-kind={kind} data-start={data.start} data-highlighted={data.highlighted} data-dimmed={data.dimmed} style={{ borderLeftColor: data.color }} title={plainName(data.label)}>
         <Handle type="target" position={Position.Left} />
         <Handle type="source" position={Position.Right} />
       </div>
@@ -182,13 +184,13 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
       style={{ borderLeftColor: data.color }}
     >
       <Handle type="target" position={Position.Left} />
-      <div className="olc-node-label" title={data.label}>
+      <div className="olc-node-label" title={plainName(data.label)}>
         {kind === "job" ? "⚙ " : kind === "dataset" ? "▤ " : "• "}
-        {data.label}
+        <Name value={data.label} />
         {data.node.data.placeholder ? " (not seen yet)" : ""}
       </div>
-      <div className="olc-node-sublabel" title={data.sublabel}>
-        {data.sublabel}
+      <div className="olc-node-sublabel" title={plainName(data.sublabel)}>
+        <Name value={data.sublabel} />
       </div>
       <Handle type="source" position={Position.Right} />
     </div>

@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 
 import { getJson, type SearchResult } from "../api";
 import { href, navigate } from "../route";
+import { Name } from "./Common";
 
 export function resultHref(r: SearchResult): string {
   if (r.type === "FIELD") return href("dataset", { ns: r.namespace, name: r.dataset });
@@ -67,10 +68,10 @@ export function SearchBox() {
             >
               <Text fontSize="sm" truncate>
                 {r.type === "JOB" ? "⚙ " : "▤ "}
-                {r.name}
+                <Name value={r.name} />
               </Text>
               <Text fontSize="xs" color="fg.muted" truncate>
-                {r.namespace}
+                <Name value={r.namespace} />
               </Text>
             </Box>
           ))}

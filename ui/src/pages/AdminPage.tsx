@@ -4,8 +4,9 @@ import { Badge, Box, Button, Code, Flex, Heading, Input, Tabs, Text } from "@cha
 import { useState } from "react";
 
 import { seg } from "../api";
-import { DataTable, Loading, Muted, Pager, Problem, Section, type SortState } from "../components/Common";
+import { DataTable, Loading, Muted, Name, Pager, Problem, Section, type SortState } from "../components/Common";
 import { when } from "../format";
+import { plainName } from "../names";
 import { sendJson } from "../postJson";
 import { href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
@@ -111,13 +112,24 @@ function Namespaces({ route }: { route: Route }) {
         sort={state.sort}
         onSort={state.onSort}
         columns={[
-          { header: "Namespace", sort: "name", cell: (n) => (n.deletedAt ? <Text color="fg.muted">{n.name} (deleted)</Text> : n.name) },
+          {
+            header: "Namespace",
+            sort: "name",
+            cell: (n) =>
+              n.deletedAt ? (
+                <Text color="fg.muted">
+                  <Name value={n.name} /> (deleted)
+                </Text>
+              ) : (
+                <Name value={n.name} />
+              ),
+          },
           {
             header: "Admins",
             cell: (n) => (
               <Input
                 size="xs"
-                aria-label={`Admins of ${n.name}`}
+                aria-label={`Admins of ${plainName(n.name)}`}
                 defaultValue={n.admins.join(", ")}
                 onBlur={(e) => e.target.value !== n.admins.join(", ") && action.run(() => sendJson("PATCH", `admin/namespaces/${seg(n.name)}`, { admins: list(e.target.value) }))}
               />
@@ -139,7 +151,7 @@ function Namespaces({ route }: { route: Route }) {
                   size="xs"
                   variant="outline"
                   colorPalette="red"
-                  onClick={() => window.confirm(`Delete namespace ${n.name}? Its jobs leave the catalog until it is restored.`) && action.run(() => sendJson("DELETE", `namespaces/${seg(n.name)}`))}
+                  onClick={() => window.confirm(`Delete namespace ${plainName(n.name)}? Its jobs leave the catalog until it is restored.`) && action.run(() => sendJson("DELETE", `namespaces/${seg(n.name)}`))}
                 >
                   Delete
                 </Button>
@@ -239,7 +251,7 @@ function Tokens({ route }: { route: Route }) {
         columns={[
           { header: "Name", sort: "name", cell: (t) => t.name },
           { header: "Prefix", cell: (t) => <Code>{t.prefix}…</Code> },
-          { header: "Namespaces", cell: (t) => (t.namespaces ? t.namespaces.join(", ") : "all") },
+          { header: "Namespaces", cell: (t) => (t.namespaces ? t.namespaces.map(plainName).join(", ") : "all") },
           { header: "Read", cell: (t) => (t.read ? "yes" : "no") },
           { header: "Admin", cell: (t) => (t.admin ? "yes" : "no") },
           { header: "Created", sort: "createdAt", cell: (t) => `${when(t.createdAt)} by ${t.createdBy}` },
@@ -279,7 +291,9 @@ function Quarantine({ route }: { route: Route }) {
       {result && <Text mb={2}>{result}</Text>}
       {namespaces.map((ns) => (
         <Flex key={ns} gap={2} align="center" mb={2}>
-          <Text minW="16rem">{ns}</Text>
+          <Text minW="16rem">
+            <Name value={ns} />
+          </Text>
           <Button size="xs" onClick={() => action.run(() => sendJson<{ total: number }>("POST", "admin/quarantine/replay", { namespace: ns }).then((b) => setResult(`${b.total} events replayed.`)))}>
             Replay
           </Button>
@@ -287,7 +301,7 @@ function Quarantine({ route }: { route: Route }) {
             size="xs"
             variant="outline"
             colorPalette="red"
-            onClick={() => window.confirm(`Discard the quarantined events of ${ns}?`) && action.run(() => sendJson<{ discarded: number }>("POST", "admin/quarantine/discard", { namespace: ns }).then((b) => setResult(`${b.discarded} events discarded.`)))}
+            onClick={() => window.confirm(`Discard the quarantined events of ${plainName(ns)}?`) && action.run(() => sendJson<{ discarded: number }>("POST", "admin/quarantine/discard", { namespace: ns }).then((b) => setResult(`${b.discarded} events discarded.`)))}
           >
             Discard
           </Button>
@@ -301,11 +315,11 @@ function Quarantine({ route }: { route: Route }) {
         onSort={state.onSort}
         columns={[
           { header: "Event", cell: (e) => e.eventId },
-          { header: "Namespace", sort: "namespace", cell: (e) => e.namespace },
+          { header: "Namespace", sort: "namespace", cell: (e) => <Name value={e.namespace} /> },
           { header: "Received", sort: "receivedAt", cell: (e) => when(e.receivedAt) },
           { header: "Kind", cell: (e) => [e.kind, e.eventType].filter(Boolean).join(" ") },
-          { header: "Job", sort: "jobName", cell: (e) => e.jobName ?? "—" },
-          { header: "Run", cell: (e) => e.runId ?? "—" },
+          { header: "Job", sort: "jobName", cell: (e) => (e.jobName ? <Name value={e.jobName} /> : "—") },
+          { header: "Run", cell: (e) => (e.runId ? <Name value={e.runId} /> : "—") },
         ]}
       />
       <Pager offset={state.offset} limit={PAGE} total={found.data.totalCount} onChange={state.onPage} />

@@ -4,9 +4,10 @@ import { Box, Flex, Link, NativeSelect, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
 import { nodeId, type GraphNode, type SearchResult } from "../api";
-import { Loading, Muted, Problem } from "../components/Common";
+import { Loading, Muted, Name, Problem } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { collapseChildren } from "../graphModel";
+import { plainName } from "../names";
 import { href, type Route } from "../route";
 import { useApi } from "../useApi";
 
@@ -24,7 +25,9 @@ export function DagPage({ route }: { route: Route }) {
   if (namespaces.length === 0) {
     return (
       <Box p={2} data-testid="no-lineage">
-        <Text>The catalog has no OpenLineage events of DAG “{dagId}” yet.</Text>
+        <Text>
+          The catalog has no OpenLineage events of DAG “<Name value={dagId} />” yet.
+        </Text>
         <Muted>Once the OpenLineage provider sends this DAG's events to the catalog, its tasks and their datasets show here.</Muted>
       </Box>
     );
@@ -37,7 +40,9 @@ export function DagPage({ route }: { route: Route }) {
           <NativeSelect.Root size="xs" w="16rem">
             <NativeSelect.Field aria-label="Namespace" value={ns ?? ""} onChange={(e) => setChosen(e.target.value)}>
               {namespaces.map((n) => (
-                <option key={n}>{n}</option>
+                <option key={n} value={n}>
+                  {plainName(n)}
+                </option>
               ))}
             </NativeSelect.Field>
           </NativeSelect.Root>

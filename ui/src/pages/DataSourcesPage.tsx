@@ -1,7 +1,7 @@
 // Airflow's Connections as data sources, as the ol_catalog_reconcile DAG last matched them.
 import { Badge, Box, Code, Heading, Link, Text } from "@chakra-ui/react";
 
-import { DataTable, Loading, Muted, Problem, Section } from "../components/Common";
+import { DataTable, Loading, Muted, Name, Problem, Section } from "../components/Common";
 import { href } from "../route";
 import { useApi } from "../useApi";
 
@@ -33,7 +33,15 @@ export function DataSourcesPage() {
           columns={[
             { header: "Connection", cell: (d) => <Text fontWeight="semibold">{d.connId}</Text> },
             { header: "Kind", cell: (d) => d.scheme },
-            { header: "Namespaces", cell: (d) => d.namespaces.map((n) => <Code key={n} mr={1}>{n}</Code>) },
+            {
+              header: "Namespaces",
+              cell: (d) =>
+                d.namespaces.map((n) => (
+                  <Code key={n} mr={1}>
+                    <Name value={n} />
+                  </Code>
+                )),
+            },
             { header: "Database", cell: (d) => d.database ?? "—" },
             { header: "Datasets", cell: (d) => d.datasets },
             { header: "Tables OK", cell: (d) => d.ok },
@@ -48,7 +56,14 @@ export function DataSourcesPage() {
           rowKey={(u) => `${u.status}:${u.namespace}`}
           empty={s.reconciled ? "Every dataset's namespace matches a Connection." : "Not reconciled yet."}
           columns={[
-            { header: "Namespace", cell: (u) => <Link href={href("search", { q: u.namespace, type: "dataset" })}>{u.namespace}</Link> },
+            {
+              header: "Namespace",
+              cell: (u) => (
+                <Link href={href("search", { q: u.namespace, type: "dataset" })}>
+                  <Name value={u.namespace} />
+                </Link>
+              ),
+            },
             { header: "Status", cell: (u) => <Badge colorPalette={u.status === "ambiguous" ? "orange" : "gray"}>{u.status}</Badge> },
             { header: "Datasets", cell: (u) => u.datasets },
             {

@@ -1,8 +1,8 @@
 import { Badge, Box, Flex, Heading, Link, NativeSelect, Table, Tabs, Text } from "@chakra-ui/react";
-import { useState } from "react";
+import { Fragment, useState } from "react";
 
 import { nodeId, seg, type Dataset, type DatasetVersion, type DataSourceMatch, type Field, type GraphNode } from "../api";
-import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Pager, Problem, Section } from "../components/Common";
+import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { when } from "../format";
 import { href, navigate, type Route } from "../route";
@@ -37,7 +37,14 @@ function Schema({ fields }: { fields: Field[] }) {
       rowKey={(f) => f.name}
       empty="No schema facet has been sent for this dataset."
       columns={[
-        { header: "Field", cell: (f) => <Text fontFamily="mono">{f.name}</Text> },
+        {
+          header: "Field",
+          cell: (f) => (
+            <Text fontFamily="mono">
+              <Name value={f.name} />
+            </Text>
+          ),
+        },
         { header: "Type", cell: (f) => f.type ?? "—" },
         { header: "Description", cell: (f) => f.description ?? "" },
       ]}
@@ -84,7 +91,17 @@ function Versions({ ds }: { ds: Dataset }) {
           { header: "First written", cell: (v) => when(v.createdAt) },
           { header: "Last seen", cell: (v) => when(v.lastSeenAt) },
           { header: "Fields", cell: (v) => v.fields.length },
-          { header: "Written by run", cell: (v) => (v.createdByRun ? <Link href={href("run", { id: v.createdByRun.id })}>{v.createdByRun.id}</Link> : "—") },
+          {
+            header: "Written by run",
+            cell: (v) =>
+              v.createdByRun ? (
+                <Link href={href("run", { id: v.createdByRun.id })}>
+                  <Name value={v.createdByRun.id} />
+                </Link>
+              ) : (
+                "—"
+              ),
+          },
         ]}
       />
       <Pager offset={offset} limit={limit} total={versions.data.totalCount} onChange={setOffset} />
@@ -107,7 +124,9 @@ function Versions({ ds }: { ds: Dataset }) {
             <Table.Body>
               {diffFields(before.fields, after.fields).map((c) => (
                 <Table.Row key={c.name}>
-                  <Table.Cell fontFamily="mono">{c.name}</Table.Cell>
+                  <Table.Cell fontFamily="mono">
+                    <Name value={c.name} />
+                  </Table.Cell>
                   <Table.Cell>
                     <Badge colorPalette={CHANGE_COLORS[c.change]}>{c.change}</Badge>
                   </Table.Cell>
@@ -138,7 +157,10 @@ function ProducersAndConsumers({ ds }: { ds: Dataset }) {
       <Box as="ul" pl={4}>
         {nodes.map((n) => (
           <li key={n.id}>
-            <JobLink namespace={n.data.namespace} name={n.data.name} /> <Muted>{n.data.namespace}</Muted>
+            <JobLink namespace={n.data.namespace} name={n.data.name} />{" "}
+            <Muted>
+              <Name value={n.data.namespace} />
+            </Muted>
           </li>
         ))}
       </Box>
@@ -188,7 +210,7 @@ function ColumnLineage({ ds }: { ds: Dataset }) {
         rowKey={(n) => n.id}
         empty="No column lineage has been sent for this dataset's fields."
         columns={[
-          { header: "Field", cell: (n) => <Text fontFamily="mono">{n.data.field || "(whole dataset)"}</Text> },
+          { header: "Field", cell: (n) => <Text fontFamily="mono">{n.data.field ? <Name value={n.data.field} /> : "(whole dataset)"}</Text> },
           {
             header: "Comes from",
             cell: (n) => (
@@ -197,7 +219,13 @@ function ColumnLineage({ ds }: { ds: Dataset }) {
                   <Flex key={`${i.namespace}:${i.dataset}:${i.field}:${i.transformationType}:${i.transformationSubtype}`} gap={2} align="center">
                     <DatasetLink namespace={i.namespace} name={i.dataset} />
                     <Text fontFamily="mono" fontSize="xs">
-                      {i.field ? `.${i.field}` : "(whole dataset)"}
+                      {i.field ? (
+                        <>
+                          .<Name value={i.field} />
+                        </>
+                      ) : (
+                        "(whole dataset)"
+                      )}
                     </Text>
                     {i.transformationType && (
                       <Badge size="sm" title={i.transformationDescription ?? undefined}>
@@ -236,8 +264,20 @@ function Impact({ ds }: { ds: Dataset }) {
         empty="Nothing downstream."
         columns={[
           { header: "Depth", cell: (r) => r.depth },
-          { header: "Node", cell: (r) => r.id },
-          { header: "Path", cell: (r) => <Text fontSize="xs">{(r.path ?? []).join(" → ")}</Text> },
+          { header: "Node", cell: (r) => <Name value={r.id} /> },
+          {
+            header: "Path",
+            cell: (r) => (
+              <Text fontSize="xs">
+                {(r.path ?? []).map((step, i) => (
+                  <Fragment key={i}>
+                    {i > 0 && " → "}
+                    <Name value={step} />
+                  </Fragment>
+                ))}
+              </Text>
+            ),
+          },
         ]}
       />
     </Box>
@@ -284,16 +324,27 @@ export function DatasetPage({ route }: { route: Route }) {
   return (
     <Box>
       <Text color="fg.muted" fontSize="xs">
-        Dataset · {ds.namespace}
+        Dataset · <Name value={ds.namespace} />
       </Text>
       <Heading size="xl" mb={1} data-testid="title" wordBreak="break-all">
-        {ds.name}
+        <Name value={ds.name} />
       </Heading>
       {ds.description && <Text mb={2}>{ds.description}</Text>}
       <SourceBadge match={ds.dataSource} />
       <Text color="fg.muted" fontSize="xs" mb={3}>
         First seen {when(ds.createdAt)} · last seen {when(ds.updatedAt)}
-        {ds.aliases.length > 0 && <> · also known as {ds.aliases.map((a) => `${a.namespace} ${a.name}`).join(", ")}</>}
+        {ds.aliases.length > 0 && (
+          <>
+            {" "}
+            · also known as{" "}
+            {ds.aliases.map((a, i) => (
+              <Fragment key={`${a.namespace}:${a.name}`}>
+                {i > 0 && ", "}
+                <Name value={a.namespace} /> <Name value={a.name} />
+              </Fragment>
+            ))}
+          </>
+        )}
       </Text>
       <Tabs.Root value={tab} onValueChange={(e) => setTab(e.value)} lazyMount unmountOnExit>
         <Tabs.List>

@@ -5,7 +5,7 @@ import { useEffect, useMemo, useState } from "react";
 
 import { getJson, type GraphNode } from "../api";
 import { currentMode } from "../colorMode";
-import { Loading, Muted, Problem } from "../components/Common";
+import { Loading, Muted, Name, Problem } from "../components/Common";
 import { SearchBox } from "../components/SearchBox";
 import { LineageGraph, pathBetween, type ColorBy, type Placed } from "../components/LineageGraph";
 import { exportJson, exportPng, exportSvg } from "../exportGraph";
@@ -169,10 +169,16 @@ export function GraphPage({ route }: { route: Route }) {
           {chosen ? (
             <Box>
               <Text fontSize="xs" color="fg.muted">
-                {chosen.type === "JOB" ? "Job" : chosen.type === "DATASET" ? "Dataset" : "Column"} · {chosen.data.namespace}
+                {chosen.type === "JOB" ? "Job" : chosen.type === "DATASET" ? "Dataset" : "Column"} · <Name value={chosen.data.namespace} />
               </Text>
               <Heading size="sm" wordBreak="break-all" mb={2}>
-                {chosen.type === "DATASET_FIELD" ? `${chosen.data.dataset}.${chosen.data.field}` : chosen.data.name}
+                {chosen.type === "DATASET_FIELD" ? (
+                  <>
+                    <Name value={chosen.data.dataset ?? ""} />.<Name value={chosen.data.field ?? ""} />
+                  </>
+                ) : (
+                  <Name value={chosen.data.name} />
+                )}
               </Heading>
               <Flex direction="column" gap={2}>
                 {pageOf(chosen) && <Link href={pageOf(chosen)!}>Open its page</Link>}

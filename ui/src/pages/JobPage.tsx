@@ -2,8 +2,9 @@ import { Box, Flex, Heading, Link, Tabs, Text } from "@chakra-ui/react";
 import { Fragment } from "react";
 
 import { nodeId, seg, type GraphNode, type Job, type Run } from "../api";
-import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Pager, Problem, Section, StateBadge, type SortState } from "../components/Common";
+import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section, StateBadge, type SortState } from "../components/Common";
 import { duration, when } from "../format";
+import { plainName } from "../names";
 import { href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
 import { LineageTab } from "./DatasetPage";
@@ -48,7 +49,7 @@ function DurationChart({ runs }: { runs: Run[] }) {
           maxW="24px"
           h={`${Math.max(3, (r.durationMs! / top) * 100)}%`}
           bg={r.state === "FAILED" ? "red.500" : "green.500"}
-          title={`${r.id}: ${duration(r.durationMs)} (${r.state})`}
+          title={`${plainName(r.id)}: ${duration(r.durationMs)} (${r.state})`}
         />
       ))}
     </Flex>
@@ -79,7 +80,14 @@ function Runs({ job, route }: { job: Job; route: Route }) {
         sort={sort}
         onSort={(next) => go({ sortBy: next.by, sortDirection: next.desc ? "desc" : "asc", offset: 0 })}
         columns={[
-          { header: "Run", cell: (r) => <Link href={href("run", { id: r.id })}>{r.id}</Link> },
+          {
+            header: "Run",
+            cell: (r) => (
+              <Link href={href("run", { id: r.id })}>
+                <Name value={r.id} />
+              </Link>
+            ),
+          },
           { header: "State", cell: (r) => <StateBadge state={r.state} />, sort: "state" },
           { header: "Started", cell: (r) => when(r.startedAt), sort: "startedAt" },
           { header: "Ended", cell: (r) => when(r.endedAt), sort: "endedAt" },
@@ -174,10 +182,10 @@ export function JobPage({ route }: { route: Route }) {
   return (
     <Box>
       <Text color="fg.muted" fontSize="xs">
-        Job · {job.namespace} {job.integration && `· ${job.integration}`} {job.jobType && `· ${job.jobType}`} · {job.type}
+        Job · <Name value={job.namespace} /> {job.integration && `· ${job.integration}`} {job.jobType && `· ${job.jobType}`} · {job.type}
       </Text>
       <Heading size="xl" mb={1} data-testid="title" wordBreak="break-all">
-        {job.name}
+        <Name value={job.name} />
       </Heading>
       {job.description && <Text mb={2}>{job.description}</Text>}
       <Flex gap={2} align="center" color="fg.muted" fontSize="xs" mb={3}>

@@ -2,7 +2,7 @@
 import { Box, Heading, Link } from "@chakra-ui/react";
 
 import type { RawEvent, Ref, Run } from "../api";
-import { DataTable, JobLink, Loading, Pager, Problem, StateBadge } from "../components/Common";
+import { DataTable, JobLink, Loading, Name, Pager, Problem, StateBadge } from "../components/Common";
 import { duration, when } from "../format";
 import { href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
@@ -25,7 +25,14 @@ export function EventsPage({ route }: { route: Route }) {
   return (
     <Box>
       <Heading size="lg" mb={3}>
-        Events{namespace ? ` of ${namespace}` : ""} ({found.data.totalCount.toLocaleString()})
+        Events
+        {namespace && (
+          <>
+            {" "}
+            of <Name value={namespace} />
+          </>
+        )}{" "}
+        ({found.data.totalCount.toLocaleString()})
       </Heading>
       <EventTimeline events={found.data.events} />
       <Pager offset={offset} limit={PAGE} total={found.data.totalCount} onChange={go} />
@@ -50,7 +57,14 @@ export function RunsPage({ route }: { route: Route }) {
         empty="No runs."
         columns={[
           { header: "Job", cell: (r) => <JobLink namespace={r.jobVersion.namespace} name={r.jobVersion.name} /> },
-          { header: "Run", cell: (r) => <Link href={href("run", { id: r.id })}>{r.id}</Link> },
+          {
+            header: "Run",
+            cell: (r) => (
+              <Link href={href("run", { id: r.id })}>
+                <Name value={r.id} />
+              </Link>
+            ),
+          },
           { header: "State", cell: (r) => <StateBadge state={r.state} /> },
           { header: "Started", cell: (r) => when(r.startedAt) },
           { header: "Duration", cell: (r) => duration(r.durationMs) },

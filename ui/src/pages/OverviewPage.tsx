@@ -1,7 +1,7 @@
 import { Box, Flex, Heading, Link, SimpleGrid, Stat, Text } from "@chakra-ui/react";
 
 import type { Namespace, Stats } from "../api";
-import { DataTable, Loading, Muted, Problem, Section, StateBadge } from "../components/Common";
+import { DataTable, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
 import { when } from "../format";
 import { href } from "../route";
 import { useApi } from "../useApi";
@@ -91,7 +91,14 @@ export function OverviewPage() {
             rowKey={(n) => n.name}
             empty="No namespaces yet: send some events."
             columns={[
-              { header: "Namespace", cell: (n) => <Link href={href("search", { q: n.name })}>{n.name}</Link> },
+              {
+                header: "Namespace",
+                cell: (n) => (
+                  <Link href={href("search", { q: n.name })}>
+                    <Name value={n.name} />
+                  </Link>
+                ),
+              },
               { header: "Integrations", cell: (n) => (n.integrations ?? []).join(", ") || "—" },
               { header: "Events", cell: (n) => (n.eventCount ?? 0).toLocaleString() },
               { header: "Last event", cell: (n) => when(n.lastEventAt) },

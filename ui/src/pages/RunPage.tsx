@@ -2,7 +2,7 @@ import { Box, Flex, Heading, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
 import { type RawEvent, type Ref, type Run } from "../api";
-import { InputsOutputs, JobLink, JsonView, Loading, Muted, Problem, Section, StateBadge } from "../components/Common";
+import { InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
 import { duration, when } from "../format";
 import type { Route } from "../route";
 import { useApi } from "../useApi";
@@ -49,7 +49,7 @@ export function RunPage({ route }: { route: Route }) {
         Run of <JobLink namespace={r.jobVersion.namespace} name={r.jobVersion.name} />
       </Text>
       <Heading size="lg" mb={1} data-testid="title">
-        {r.id}
+        <Name value={r.id} />
       </Heading>
       <Flex gap={3} align="center" mb={4}>
         <StateBadge state={r.state} /> <Text>started {when(r.startedAt)}</Text> <Text>ended {when(r.endedAt)}</Text> <Text>{duration(r.durationMs)}</Text>

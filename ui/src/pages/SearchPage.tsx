@@ -2,7 +2,7 @@ import { Box, Flex, Heading, Input, Link, NativeSelect, Text } from "@chakra-ui/
 import { useEffect, useRef, useState } from "react";
 
 import type { SearchResult } from "../api";
-import { Loading, Muted, Pager, Problem } from "../components/Common";
+import { Loading, Muted, Name, Pager, Problem } from "../components/Common";
 import { resultHref } from "../components/SearchBox";
 import { when } from "../format";
 import { href, navigate, type Route } from "../route";
@@ -69,7 +69,11 @@ export function SearchPage({ route }: { route: Route }) {
       </Flex>
       {found.error && <Problem message={found.error} />}
       {found.loading && <Loading what="results" />}
-      {found.data && results.length === 0 && <Muted>Nothing matches “{q}”.</Muted>}
+      {found.data && results.length === 0 && (
+        <Muted>
+          Nothing matches “<Name value={q} />”.
+        </Muted>
+      )}
       {found.data && results.length > 0 && (
         <Muted>
           {found.data.totalCount} {found.data.totalCount === 1 ? "match" : "matches"}
@@ -94,10 +98,10 @@ export function SearchPage({ route }: { route: Route }) {
             </Text>
             <Box flex="1" minW={0}>
               <Link href={resultHref(r)} fontWeight="semibold">
-                {r.name}
+                <Name value={r.name} />
               </Link>
               <Text fontSize="xs" color="fg.muted" truncate>
-                {r.namespace}
+                <Name value={r.namespace} />
               </Text>
             </Box>
             <Muted>{when(r.updatedAt)}</Muted>

@@ -3,7 +3,7 @@
 import { Box, Flex, Text } from "@chakra-ui/react";
 
 import { nodeId, seg, type GraphNode, type RawEvent, type Run, type SearchResult } from "../api";
-import { InputsOutputs, Loading, Muted, Problem, Section, StateBadge } from "../components/Common";
+import { InputsOutputs, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { duration, when } from "../format";
 import type { Route } from "../route";
@@ -58,7 +58,9 @@ export function TaskInstancePage({ route }: { route: Route }) {
   if (!match || !run) {
     return (
       <Box p={2} data-testid="no-lineage">
-        <Text>No OpenLineage run of task “{taskId}” in DAG run “{runId}” has reached the catalog.</Text>
+        <Text>
+          No OpenLineage run of task “<Name value={taskId} />” in DAG run “<Name value={runId} />” has reached the catalog.
+        </Text>
         <Muted>Tasks emit events when the OpenLineage provider is configured to send them to the catalog.</Muted>
       </Box>
     );
@@ -66,7 +68,11 @@ export function TaskInstancePage({ route }: { route: Route }) {
   return (
     <Box>
       <Flex gap={3} align="center" mb={3}>
-        <StateBadge state={run.state} /> <Text>OpenLineage run {run.id}</Text> <Muted>started {when(run.startedAt)} · {duration(run.durationMs)}</Muted>
+        <StateBadge state={run.state} />{" "}
+        <Text>
+          OpenLineage run <Name value={run.id} />
+        </Text>{" "}
+        <Muted>started {when(run.startedAt)} · {duration(run.durationMs)}</Muted>
       </Flex>
       <Outputs run={run} jobNs={match.namespace} jobName={match.name} />
     </Box>
