@@ -82,7 +82,8 @@ def get_cli_commands() -> list[GroupCommand]:
                     name="spool",
                     help="The routing transport's spools of events waiting for their destination",
                     subcommands=(
-                        _action("status", "Backlog, oldest event and last error per destination", "spool_status", (ARG_ROUTING_CONFIG,)),
+                        _action("status", "Backlog, oldest event, damaged records and last error per destination", "spool_status",
+                                (ARG_ROUTING_CONFIG,)),
                         _action("flush", "Deliver every spooled event now, in order", "spool_flush", (ARG_ROUTING_CONFIG,)),
                     ),
                 ),

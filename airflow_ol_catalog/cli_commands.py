@@ -213,25 +213,29 @@ def _routing(args):
         _fail(str(exc))
 
 
+def _utc(stamp: float | None) -> str:
+    return _time(datetime.fromtimestamp(stamp, timezone.utc)) if stamp else "-"
+
+
 def spool_status(args) -> None:
     transport = _routing(args)
     rows = []
     for name, sender in transport.senders.items():
         if sender.spool is None:
-            rows.append((name, "-", "-", "-", "no spool configured"))
+            rows.append((name, "-", "-", "-", "-", "no spool configured"))
             continue
         status = sender.spool.status()
-        oldest = _time(datetime.fromtimestamp(status.oldest, timezone.utc)) if status.oldest else "-"
-        rows.append((name, str(status.events), str(status.bytes), oldest, status.last_error or ""))
-    _table(rows, ("destination", "events", "bytes", "oldest", "last error"))
+        damaged = f"{status.damaged_records} ({status.damaged_bytes} bytes)" if status.damaged_records else "0"
+        rows.append((name, str(status.events), str(status.bytes), _utc(status.oldest), damaged, status.last_error or ""))
+    _table(rows, ("destination", "events", "bytes", "oldest", "damaged", "last error"))
 
 
 def spool_flush(args) -> None:
     transport = _routing(args)
-    delivered = transport.flush_spools()
+    done = transport.flush_spools()
     left = {name: s.spool.status().events for name, s in transport.senders.items() if s.spool is not None}
-    for name, count in delivered.items():
-        print(f"{name}: {count} delivered, {left[name]} waiting")
+    for name, delivery in done.items():
+        print(f"{name}: {delivery.delivered} delivered, {left[name]} waiting")
     if any(left.values()):
         _fail("some events could not be delivered yet (see `airflow ol-catalog spool status`)")
 

@@ -14,8 +14,9 @@ import pytest
 
 from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
 from airflow_ol_catalog.transport.config import RoutingConfigError, parse_settings
+from airflow_ol_catalog.transport.records import MAGIC
 from airflow_ol_catalog.transport.rules import apply_rewrite, explain, route, sends
-from airflow_ol_catalog.transport.spool import MAGIC, Spool
+from airflow_ol_catalog.transport.spool import Spool
 from servers import AIRFLOW
 from test_events import run_event
 
@@ -122,9 +123,9 @@ def test_spool_delivers_in_order_resumes_after_a_failure_and_empties(tmp_path):
             raise ConnectionError("down")
         got.append(json.loads(payload)["n"])
 
-    assert spool.deliver(flaky) == 2
+    assert spool.deliver(flaky).delivered == 2
     assert spool.status().events == 3 and "ConnectionError: down" in spool.status().last_error
-    assert spool.deliver(flaky, limit=2) == 2 and spool.deliver(flaky) == 1
+    assert spool.deliver(flaky, limit=2).delivered == 2 and spool.deliver(flaky).delivered == 1
     assert got == [0, 1, "failed", 2, 3, 4]
     assert spool.status().events == 0 and spool.path.stat().st_size == 0 and spool.status().last_error is None
 
@@ -147,6 +148,24 @@ def test_torn_and_corrupt_records_are_skipped_without_losing_the_others(tmp_path
     spool.deliver(lambda payload: delivered.append(json.loads(payload)["n"]))
     assert delivered == [0, 1, 3]
     assert spool.status().events == 0
+
+
+def test_damaged_records_are_counted_logged_and_shown_by_status(tmp_path, caplog):
+    spool = Spool(tmp_path, "d", 1 << 20)
+    spool.append(b'{"n": 0}')
+    with open(spool.path, "ab") as handle:  # a record torn by a crash: 9 bytes
+        handle.write(MAGIC + b"\x00\x00\x00\x40\x12")
+    spool.append(b'{"n": 1}')
+    with open(spool.path, "ab") as handle:  # and a torn last record: 6 bytes
+        handle.write(MAGIC + b"\x00\x00")
+    done = spool.deliver(lambda payload: None)
+    assert (done.delivered, done.damaged_records, done.damaged_bytes) == (2, 2, 15)
+    status = spool.status()
+    assert (status.events, status.damaged_records, status.damaged_bytes) == (0, 2, 15)
+    assert "9 damaged bytes skipped" in caplog.text and "6 damaged bytes skipped" in caplog.text
+    spool.append(b'{"n": 2}')
+    spool.deliver(lambda payload: None)
+    assert spool.status().damaged_records == 2  # kept across deliveries, never counted twice
 
 
 def test_a_full_spool_refuses_new_events(tmp_path):

@@ -24,7 +24,7 @@ def flush_transport_spools() -> dict:
     except ValueError as exc:
         log.info("no routing transport to flush: %s", exc)
         return {}
-    delivered = transport.flush_spools()
+    delivered = {name: delivery.delivered for name, delivery in transport.flush_spools().items()}
     waiting = {name: s.spool.status().events for name, s in transport.senders.items() if s.spool is not None}
     log.info("spooled events delivered %s, still waiting %s", delivered, waiting)
     return {"delivered": delivered, "waiting": waiting}

@@ -27,17 +27,22 @@ from openlineage.client.transport.transport import Config, Transport
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.transport.config import Destination, RoutingSettings, parse_settings
 from airflow_ol_catalog.transport.rules import apply_rewrite, route, sends
-from airflow_ol_catalog.transport.spool import Spool
+from airflow_ol_catalog.transport.spool import Delivery, Spool
 
 log = logging.getLogger(__name__)
 
 SPOOL_RESERVE_SECONDS = 0.05
 
 
-def metric(name: str, destination: str) -> None:
+def metric(name: str, destination: str, count: int = 1) -> None:
     # Tagged, and also named per destination for StatsD setups without tags.
-    metrics.incr(f"transport.{name}", tags={"destination": destination})
-    metrics.incr(f"transport.{destination}.{name}")
+    metrics.incr(f"transport.{name}", count, tags={"destination": destination})
+    metrics.incr(f"transport.{destination}.{name}", count)
+
+
+def count_delivery(destination: str, delivery: Delivery) -> None:
+    metric("redelivered", destination, delivery.delivered)
+    metric("damaged", destination, delivery.damaged_records)
 
 
 @attr.define
@@ -185,21 +190,19 @@ class RoutingTransport(Transport):
                 continue
             future = self._executor().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
             try:
-                delivered = future.result(timeout=max(0.0, deadline - time.monotonic()) + 0.05)
+                delivery = future.result(timeout=max(0.0, deadline - time.monotonic()) + 0.05)
             except Exception:
                 continue  # still delivering: it goes on in the background, in order, under the spool's lock
-            for _ in range(delivered):
-                metric("redelivered", name)
+            count_delivery(name, delivery)
 
-    def flush_spools(self, deadline: float | None = None) -> dict[str, int]:
-        """Deliver every spooled event now (the CLI and the replay DAG); delivered count per destination."""
-        delivered = {}
+    def flush_spools(self, deadline: float | None = None) -> dict[str, Delivery]:
+        """Deliver every spooled event now (the CLI and the replay DAG); what happened per destination."""
+        done = {}
         for name, sender in self.senders.items():
             if sender.spool is not None:
-                delivered[name] = sender.spool.deliver(sender.send_raw, None, deadline)
-                for _ in range(delivered[name]):
-                    metric("redelivered", name)
-        return delivered
+                done[name] = sender.spool.deliver(sender.send_raw, None, deadline)
+                count_delivery(name, done[name])
+        return done
 
     def close(self, timeout: float = -1) -> bool:
         if self._pool is not None and self._pool_pid == os.getpid():
