@@ -9,15 +9,17 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
 
 import pytest
 
 from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
 from airflow_ol_catalog.transport.config import RoutingConfigError, parse_settings
 from airflow_ol_catalog.transport.records import MAGIC
+from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
 from airflow_ol_catalog.transport.rules import apply_rewrite, explain, route, sends
 from airflow_ol_catalog.transport.spool import Spool
-from servers import AIRFLOW
+from servers import AIRFLOW, free_port
 from test_events import run_event
 
 TRANSPORT = "airflow_ol_catalog.transport.RoutingTransport"
@@ -194,17 +196,36 @@ def test_concurrent_writers_in_several_processes_lose_and_tear_nothing(tmp_path)
         assert [e["n"] for e in seen if e["writer"] == w] == list(range(200))
 
 
+def test_dead_letters_are_put_back_at_the_end_of_the_spool_or_discarded_by_id(tmp_path):
+    spool = Spool(tmp_path, "d", 1 << 20)
+    for n in range(3):
+        assert spool.dead_letter(json.dumps({"n": n}).encode(), Refusal(422, "invalid"))
+    assert spool.dead_letter(b'{"n": 1}', Refusal(413, "too large"))  # refused again: one letter, the latest answer
+    letters = spool.dead_letters.letters()
+    assert [json.loads(letter.payload)["n"] for letter in letters] == [0, 2, 1] and letters[2].status == 413
+    spool.append(b'{"n": "waiting"}')
+    assert spool.dead_letters.discard({letters[0].id}) == 1
+    assert spool.requeue_dead_letters({letters[2].id}) == 1
+    delivered = []
+    spool.deliver(lambda payload: delivered.append(json.loads(payload)["n"]))
+    assert delivered == ["waiting", 1]
+    assert [json.loads(letter.payload)["n"] for letter in spool.dead_letters.letters()] == [2]
+    assert spool.requeue_dead_letters() == 1 and spool.dead_letters.letters() == []
+    assert spool.status().events == 1 and spool.status().dead_letters == 0
+
+
 # --- delivery to real HTTP receivers -----------------------------------------------------------------
 
 
 class Receiver:
-    """A local OpenLineage endpoint that records events; it can fail or stall on demand."""
+    """A local OpenLineage endpoint that records events; it can fail, stall or refuse some events on demand."""
 
     def __init__(self) -> None:
         self.events: list[dict] = []
         self.authorizations: list[str | None] = []
         self.status = 201
         self.delay = 0.0
+        self.refuse: Callable[[dict], tuple[int, str] | None] = lambda event: None  # (status, body) refuses the event
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -214,10 +235,15 @@ class Receiver:
                     body = gzip.decompress(body)
                 time.sleep(receiver.delay)
                 receiver.authorizations.append(self.headers.get("Authorization"))
-                if receiver.status < 300:
-                    receiver.events.append(json.loads(body))
-                self.send_response(receiver.status)
+                event = json.loads(body)
+                status, answer = receiver.refuse(event) or (receiver.status, "")
+                if status < 300:
+                    receiver.events.append(event)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer.encode())))
                 self.end_headers()
+                self.wfile.write(answer.encode())
 
             def log_message(self, *args):
                 pass
@@ -228,6 +254,7 @@ class Receiver:
 
     def close(self) -> None:
         self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture
@@ -312,3 +339,94 @@ def test_destination_auth_may_come_from_an_airflow_connection(receivers, tmp_pat
     }))
     transport.emit(run_event())
     assert receivers[1].authorizations == ["Bearer secret-from-connection"]
+
+
+# --- refusals and dead letters ---------------------------------------------------
+
+
+def test_only_a_lasting_http_4xx_is_a_refusal_for_good(receivers):
+    """Classified from what openlineage-python's http transport really raises."""
+    from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+    receivers[0].refuse = lambda event: (event["status"], json.dumps({"detail": "x" * 3000}))
+    http = HttpTransport(HttpConfig.from_dict({"url": receivers[0].url, "retry": {"total": 0}}))
+
+    def refusal(status: int) -> Refusal | None:
+        with pytest.raises(Exception) as info:
+            http.emit({"status": status})
+        return lasting_refusal(info.value)
+
+    for status in (400, 401, 403, 404, 413, 422):
+        found = refusal(status)
+        assert found.status == status and found.answer.startswith('{"detail": "xxx') and len(found.answer) < 1100
+        assert "more characters" in found.answer
+    for status in (408, 425, 429, 500, 503):
+        assert refusal(status) is None
+    down = HttpTransport(HttpConfig.from_dict({"url": f"http://127.0.0.1:{free_port()}/", "retry": {"total": 0}}))
+    with pytest.raises(Exception) as info:
+        down.emit({"status": 201})
+    assert lasting_refusal(info.value) is None
+    assert lasting_refusal(ValueError("kafka: message too large")) is None
+
+
+def test_an_event_refused_for_good_at_redelivery_becomes_a_dead_letter_and_the_rest_follow(receivers, tmp_path):
+    receivers[0].refuse = lambda event: (422, '{"detail": "job.name: longer than 1000 characters"}') if len(event["job"]["name"]) > 1000 else None
+    transport = routing_transport(receivers, tmp_path)
+    receivers[0].status = 503
+    names = ["a", "x" * 1100, "b", "c"]
+    for name in names:
+        transport.emit(run_event(job={"namespace": "team-a", "name": name, "facets": {}}))
+    spool = transport.senders["catalog"].spool
+    assert spool.status().events == 4
+    receivers[0].status = 201
+    done = transport.flush_spools()["catalog"]
+    assert (done.delivered, done.dead_lettered) == (3, 1)
+    assert [e["job"]["name"] for e in receivers[0].events] == ["a", "b", "c"]
+    [letter] = spool.dead_letters.letters()
+    assert letter.status == 422 and "longer than 1000" in letter.answer and json.loads(letter.payload)["job"]["name"] == "x" * 1100
+    assert (spool.status().events, spool.status().dead_letters) == (0, 1)
+
+
+def test_a_lasting_refusal_at_first_send_goes_to_the_dead_letters_not_the_spool(receivers, tmp_path, monkeypatch):
+    from airflow_ol_catalog import metrics
+
+    counted = []
+    monkeypatch.setattr(metrics, "incr", lambda name, count=1, tags=None: counted.append((name, count, tags)))
+    receivers[0].refuse = lambda event: (403, '{"detail": "the token may not write namespace team-b"}') if event["job"]["namespace"] == "team-b" else None
+    transport = routing_transport(receivers, tmp_path)
+    transport.emit(run_event(job={"namespace": "team-b", "name": "etl.load", "facets": {}}))
+    transport.emit(run_event())
+    spool = transport.senders["catalog"].spool
+    assert spool.status().events == 0 and [letter.status for letter in spool.dead_letters.letters()] == [403]
+    assert "may not write namespace team-b" in spool.dead_letters.letters()[0].answer
+    assert [e["job"]["namespace"] for e in receivers[0].events] == ["team-a"]
+    assert ("transport.dead_lettered", 1, {"destination": "catalog"}) in counted and ("transport.catalog.dead_lettered", 1, None) in counted
+
+
+def test_dead_letters_on_the_command_line(receivers, tmp_path):
+    spool_dir = tmp_path / "spool"
+    config = tmp_path / "openlineage.yml"
+    config.write_text(json.dumps({"transport": {
+        "type": TRANSPORT, "destinations": {"catalog": {"type": "http", "url": receivers[0].url}}, "spool": {"dir": str(spool_dir)},
+    }}))
+    spool = Spool(spool_dir, "catalog", 1 << 20)
+    kept = json.dumps(run_event(eventType="COMPLETE")).encode()
+    spool.dead_letter(kept, Refusal(401, '{"detail": "token revoked"}'))
+    spool.dead_letter(json.dumps(run_event(eventType="FAIL")).encode(), Refusal(422, '{"detail": "job.name: too long"}'))
+    env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([AIRFLOW, "ol-catalog", "spool", *args, "--config", str(config)], env=env, capture_output=True, text=True, timeout=120)
+
+    status = cli("status")
+    assert status.returncode == 0, status.stderr
+    assert "dead letters" in status.stdout and next(line for line in status.stdout.splitlines() if line.startswith("catalog")).split()[1:5] == ["0", "0", "-", "2"]
+    listed = cli("dead-letters", "list").stdout
+    ids = {line.split()[4]: line.split()[1] for line in listed.splitlines() if line.startswith("catalog")}
+    assert set(ids) == {"COMPLETE", "FAIL"} and "token revoked" in listed and "422" in listed
+    unchosen = cli("dead-letters", "discard")
+    assert unchosen.returncode != 0 and "--id ID" in unchosen.stderr
+    assert "catalog: 1 dead letters discarded" in cli("dead-letters", "discard", "--id", ids["FAIL"]).stdout
+    retried = cli("dead-letters", "retry", "--all", "--destination", "catalog")
+    assert "catalog: 1 put back in the spool; 1 delivered, 0 refused again, 0 waiting" in retried.stdout, retried.stderr
+    assert [e["eventType"] for e in receivers[0].events] == ["COMPLETE"] and spool.dead_letters.letters() == []

@@ -1,4 +1,4 @@
-"""Record files: the framing of spool records, and the file steps that keep them whole.
+"""Record files: the framing of spool and dead-letter records, and the file steps that keep them whole.
 
 Each record is `MAGIC, length, crc32, time, payload`. A record torn by a crash fails its length
 or checksum; the reader reports the bytes up to the next intact record as damaged, so damage

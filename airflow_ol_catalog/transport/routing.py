@@ -7,7 +7,8 @@ reads nothing from Airflow but Connections (through the secrets backends) for ca
 `emit` never raises and returns within the configured bound (2 s by default, across all
 destinations): a destination that fails or is too slow gets the event in its spool, which is
 redelivered in order, a few events on each later emit and all of them by `airflow ol-catalog
-spool flush` or the replay DAG.
+spool flush` or the replay DAG. An event a destination refuses for good (a lasting HTTP 4xx)
+goes to that destination's dead letters instead, so it never holds back the events after it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from openlineage.client.transport.transport import Config, Transport
 
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.transport.config import Destination, RoutingSettings, parse_settings
+from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
 from airflow_ol_catalog.transport.rules import apply_rewrite, route, sends
 from airflow_ol_catalog.transport.spool import Delivery, Spool
 
@@ -42,6 +44,8 @@ def metric(name: str, destination: str, count: int = 1) -> None:
 
 def count_delivery(destination: str, delivery: Delivery) -> None:
     metric("redelivered", destination, delivery.delivered)
+    metric("dead_lettered", destination, delivery.dead_lettered)
+    metric("dropped", destination, delivery.dropped)
     metric("damaged", destination, delivery.damaged_records)
 
 
@@ -165,6 +169,10 @@ class RoutingTransport(Transport):
                 future.result(timeout=max(0.0, deadline - time.monotonic()))
                 metric("emitted", name)
             except Exception as exc:  # failed, or still running at the deadline
+                refusal = lasting_refusal(exc) if future.done() else None
+                if refusal is not None:  # sending it again cannot help: a dead letter, not the spool
+                    self._dead_letter(sender, outgoing, refusal)
+                    continue
                 reason = f"timed out after {self.settings.timeout:g} s" if not future.done() else f"{type(exc).__name__}: {exc}"
                 log.warning("OpenLineage destination %s: %s", name, reason)
                 metric("failed", name)
@@ -182,6 +190,16 @@ class RoutingTransport(Transport):
             log.error("OpenLineage spool of %s is full (%d bytes): event dropped", sender.destination.name, sender.spool.max_bytes)
             metric("dropped", sender.destination.name)
 
+    def _dead_letter(self, sender: DestinationSender, event: Any, refusal: Refusal) -> None:
+        name = sender.destination.name
+        if sender.spool is None:
+            log.error("OpenLineage destination %s refused an event for good (%s); no spool is configured to keep it", name, refusal)
+            metric("dropped", name)
+        elif sender.spool.dead_letter(Serde.to_json(event).encode(), refusal):
+            metric("dead_lettered", name)
+        else:
+            metric("dropped", name)
+
     def _redeliver(self, deadline: float) -> None:
         """A few spooled events per emit, within what is left of the time bound."""
         per_emit = self.settings.spool.redeliver_per_emit
@@ -195,11 +213,11 @@ class RoutingTransport(Transport):
                 continue  # still delivering: it goes on in the background, in order, under the spool's lock
             count_delivery(name, delivery)
 
-    def flush_spools(self, deadline: float | None = None) -> dict[str, Delivery]:
+    def flush_spools(self, deadline: float | None = None, destinations: list[str] | None = None) -> dict[str, Delivery]:
         """Deliver every spooled event now (the CLI and the replay DAG); what happened per destination."""
         done = {}
         for name, sender in self.senders.items():
-            if sender.spool is not None:
+            if sender.spool is not None and (destinations is None or name in destinations):
                 done[name] = sender.spool.deliver(sender.send_raw, None, deadline)
                 count_delivery(name, done[name])
         return done

@@ -11,7 +11,8 @@ file and renames it over the old one before it resets the offset; killed in betw
 no longer names the file and delivery starts at the new file's first record, which is the first
 one not yet delivered. Every state change is thus a single rename or an fsync'd append.
 
-Damaged bytes (a write torn by a crash) are skipped, counted and logged.
+An event the destination refuses for good goes to the destination's dead letters and delivery
+goes on; damaged bytes (a write torn by a crash) are skipped, counted and logged.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from airflow_ol_catalog.transport import records
+from airflow_ol_catalog.transport.dead_letters import DeadLetters
+from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class SpoolStatus:
     bytes: int
     oldest: float | None
     last_error: str | None
+    dead_letters: int
     damaged_records: int  # skipped since the spool was created
     damaged_bytes: int
 
@@ -49,6 +53,8 @@ class Delivery:
     """What one delivery run did."""
 
     delivered: int = 0
+    dead_lettered: int = 0
+    dropped: int = 0  # refused for good, and no room left among the dead letters
     damaged_records: int = 0
     damaged_bytes: int = 0
 
@@ -63,6 +69,7 @@ class Spool:
         self.error_path = self.directory / f"{destination}.error"
         self.damaged_path = self.directory / f"{destination}.damaged"
         self.flush_lock_path = self.directory / f"{destination}.flush.lock"
+        self.dead_letters = DeadLetters(self.directory / f"{destination}.dead", max_bytes)
 
     # --- appending -------------------------------------------------------------------------------
 
@@ -124,7 +131,8 @@ class Spool:
                 oldest = item.stamp if oldest is None else min(oldest, item.stamp)
         error = self.error_path.read_text() if self.error_path.exists() else None
         damaged_records, damaged_bytes = self._damage_so_far()
-        return SpoolStatus(self.destination, events, len(data), oldest, error or None, damaged_records, damaged_bytes)
+        return SpoolStatus(self.destination, events, len(data), oldest, error or None, len(self.dead_letters.letters()),
+                           damaged_records, damaged_bytes)
 
     def has_backlog(self) -> bool:
         try:
@@ -151,8 +159,9 @@ class Spool:
     def deliver(self, send: Callable[[bytes], None], limit: int | None = None, deadline: float | None = None) -> Delivery:
         """Send spooled events in order until done, `limit` or `deadline` (time.monotonic()).
 
-        Stops at the first failure (the event stays first in line) and records the error.
-        Another process delivering at the same time: nothing is done.
+        An event refused for good becomes a dead letter and delivery goes on; any other failure
+        stops it (the event stays first in line) and is recorded. Another process delivering at
+        the same time: nothing is done.
         """
         done = Delivery()
         with self._delivery_lock() as mine:
@@ -181,11 +190,32 @@ class Spool:
         try:
             send(payload)
         except Exception as error:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            self.error_path.write_text(f"{stamp} {type(error).__name__}: {error}"[:2000])
-            return False
+            refusal = lasting_refusal(error)
+            if refusal is None:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                self.error_path.write_text(f"{stamp} {type(error).__name__}: {error}"[:2000])
+                return False
+            if self.dead_letter(payload, refusal):
+                done.dead_lettered += 1
+            else:
+                done.dropped += 1
+            return True
         done.delivered += 1
         return True
+
+    def dead_letter(self, payload: bytes, refusal: Refusal) -> bool:
+        """Keep an event refused for good among the dead letters; False (logged) when they are full.
+
+        From `deliver` this happens before the offset moves on: a crash in between sends the event
+        again, and the same event refused again is the same letter.
+        """
+        if self.dead_letters.add(payload, refusal):
+            log.warning("OpenLineage destination %s refused an event for good (%s): kept among its dead letters",
+                        self.destination, refusal)
+            return True
+        log.error("OpenLineage destination %s refused an event for good (%s) and its dead letters are full (%d bytes): "
+                  "event dropped", self.destination, refusal, self.max_bytes)
+        return False
 
     def _damage_so_far(self) -> tuple[int, int]:
         try:
@@ -222,3 +252,20 @@ class Spool:
             records.replace_durably(self.path, rest)
             with open(self.path, "rb") as reader:
                 self._write_offset(0, reader.read(IDENTITY_BYTES))
+
+    # --- dead letters ----------------------------------------------------------------------------
+
+    def requeue_dead_letters(self, ids: set[str] | None = None) -> int:
+        """Put dead letters (all, or those with these ids) back at the end of the spool; how many were."""
+        moved = 0
+        for letter in self.dead_letters.letters():
+            if ids is not None and letter.id not in ids:
+                continue
+            if not self.append(letter.payload):
+                break  # the spool is full: the rest stay dead letters
+            # One at a time: a crash between the two steps leaves only this event in both places.
+            self.dead_letters.remove([letter])
+            moved += 1
+        if moved:
+            self.dead_letters.compact()
+        return moved
