@@ -13,6 +13,7 @@ from typing import Callable
 
 import pytest
 
+from airflow_ol_catalog import metrics
 from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
 from airflow_ol_catalog.transport.config import RoutingConfigError, parse_settings
 from airflow_ol_catalog.transport.records import MAGIC
@@ -23,6 +24,12 @@ from servers import AIRFLOW, free_port
 from test_events import run_event
 
 TRANSPORT = "airflow_ol_catalog.transport.RoutingTransport"
+
+
+@pytest.fixture(autouse=True)
+def airflow_loaded():
+    """In Airflow's processes Airflow is loaded before the first event; here the first metric would load it within the bound."""
+    metrics._stats()
 
 
 def spark_event(event_type: str = "COMPLETE", namespace: str = "team-a") -> dict:
@@ -218,7 +225,7 @@ def test_dead_letters_are_put_back_at_the_end_of_the_spool_or_discarded_by_id(tm
 
 
 class Receiver:
-    """A local OpenLineage endpoint that records events; it can fail, stall or refuse some events on demand."""
+    """A local OpenLineage endpoint that records events; it can fail, stall, hang or refuse some events on demand."""
 
     def __init__(self) -> None:
         self.events: list[dict] = []
@@ -226,6 +233,8 @@ class Receiver:
         self.status = 201
         self.delay = 0.0
         self.refuse: Callable[[dict], tuple[int, str] | None] = lambda event: None  # (status, body) refuses the event
+        self.answering = threading.Event()  # cleared: requests are read, then not answered until it is set again
+        self.answering.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -234,6 +243,7 @@ class Receiver:
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 time.sleep(receiver.delay)
+                receiver.answering.wait()
                 receiver.authorizations.append(self.headers.get("Authorization"))
                 event = json.loads(body)
                 status, answer = receiver.refuse(event) or (receiver.status, "")
@@ -253,6 +263,7 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self.answering.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -341,7 +352,7 @@ def test_destination_auth_may_come_from_an_airflow_connection(receivers, tmp_pat
     assert receivers[1].authorizations == ["Bearer secret-from-connection"]
 
 
-# --- refusals and dead letters ---------------------------------------------------
+# --- refusals, dead letters and slow destinations ---------------------------------------------------
 
 
 def test_only_a_lasting_http_4xx_is_a_refusal_for_good(receivers):
@@ -401,6 +412,30 @@ def test_a_lasting_refusal_at_first_send_goes_to_the_dead_letters_not_the_spool(
     assert "may not write namespace team-b" in spool.dead_letters.letters()[0].answer
     assert [e["job"]["namespace"] for e in receivers[0].events] == ["team-a"]
     assert ("transport.dead_lettered", 1, {"destination": "catalog"}) in counted and ("transport.catalog.dead_lettered", 1, None) in counted
+
+
+def test_a_hung_destination_never_delays_a_healthy_one(receivers, tmp_path):
+    healthy, hung = receivers
+    hung.answering.clear()  # accepts, reads, never answers
+    transport = routing_transport(receivers, tmp_path, routes=[], default=["catalog", "other"], destinations={
+        "catalog": {"type": "http", "url": healthy.url, "endpoint": "api/v1/lineage"},
+        "other": {"type": "http", "url": hung.url, "timeout": 30},  # its own timeout, far past the 1 s bound
+    })
+    threads = threading.active_count()
+    for n in range(6):
+        started = time.monotonic()
+        transport.emit(run_event(eventType="COMPLETE", run={"runId": f"run-{n}", "facets": {}}))
+        took = time.monotonic() - started
+        assert took < (1.2 if n == 0 else 0.3), (n, took)  # only the first waits for the hung destination
+        assert len(healthy.events) == n + 1  # before emit returned
+    assert threading.active_count() <= threads + 3  # a worker per destination, and the receiver's hung request
+    assert transport.senders["catalog"].spool.status().events == 0
+    assert transport.senders["other"].spool.status().events == 6
+    assert transport.close(0.1) is False  # a hung send is not waited for
+    hung.answering.set()
+    transport.flush_spools()
+    runs = [e["run"]["runId"] for e in hung.events]
+    assert runs[-6:] == [f"run-{n}" for n in range(6)]  # from the spool, in order (the hung send may also have landed)
 
 
 def test_dead_letters_on_the_command_line(receivers, tmp_path):
