@@ -465,3 +465,22 @@ def test_dead_letters_on_the_command_line(receivers, tmp_path):
     retried = cli("dead-letters", "retry", "--all", "--destination", "catalog")
     assert "catalog: 1 put back in the spool; 1 delivered, 0 refused again, 0 waiting" in retried.stdout, retried.stderr
     assert [e["eventType"] for e in receivers[0].events] == ["COMPLETE"] and spool.dead_letters.letters() == []
+
+
+def test_a_flush_delivers_each_destination_in_its_own_thread(receivers, tmp_path):
+    hung, healthy = receivers
+    transport = routing_transport(receivers, tmp_path, routes=[], default=["slow", "catalog"], destinations={
+        "slow": {"type": "http", "url": hung.url, "timeout": 2},
+        "catalog": {"type": "http", "url": healthy.url},
+    })
+    for sender in transport.senders.values():
+        sender.spool.append(json.dumps(run_event()).encode())
+    hung.answering.clear()
+    flush = threading.Thread(target=transport.flush_spools)
+    started = time.monotonic()
+    flush.start()
+    while not healthy.events and time.monotonic() - started < 3:
+        time.sleep(0.02)
+    assert healthy.events and time.monotonic() - started < 1  # not after the slow destination's 2 s timeout
+    flush.join()
+    hung.answering.set()

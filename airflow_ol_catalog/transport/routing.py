@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import attr
@@ -258,12 +258,18 @@ class RoutingTransport(Transport):
         count_delivery(name, future.result())
 
     def flush_spools(self, deadline: float | None = None, destinations: list[str] | None = None) -> dict[str, Delivery]:
-        """Deliver every spooled event now (the CLI and the replay DAG); what happened per destination."""
-        done = {}
-        for name, sender in self.senders.items():
-            if sender.spool is not None and (destinations is None or name in destinations):
-                done[name] = sender.spool.deliver(sender.send_raw, None, deadline)
-                count_delivery(name, done[name])
+        """Deliver every spooled event now (the CLI and the replay DAG); what happened per destination.
+
+        Each destination is flushed in its own thread, so a slow one holds back no other.
+        """
+        chosen = {name: s for name, s in self.senders.items() if s.spool is not None and (destinations is None or name in destinations)}
+        if not chosen:
+            return {}
+        with ThreadPoolExecutor(len(chosen), thread_name_prefix="ol-catalog-flush") as pool:
+            running = {name: pool.submit(s.spool.deliver, s.send_raw, None, deadline) for name, s in chosen.items()}
+            done = {name: future.result() for name, future in running.items()}
+        for name, delivery in done.items():
+            count_delivery(name, delivery)
         return done
 
     def close(self, timeout: float = -1) -> bool:
