@@ -177,6 +177,18 @@ def test_damaged_records_are_counted_logged_and_shown_by_status(tmp_path, caplog
     assert spool.status().damaged_records == 2  # kept across deliveries, never counted twice
 
 
+def test_the_copy_left_by_a_killed_compaction_is_removed_by_the_next_delivery(tmp_path):
+    spool = Spool(tmp_path, "d", 1 << 20)
+    spool.append(b"{}")
+    leftovers = [tmp_path / "d.spool.4242.tmp", tmp_path / "d.offset.4242.tmp"]
+    for leftover in leftovers:
+        leftover.write_bytes(b"x" * 1000)
+    others = tmp_path / "d.spool.x.spool.4242.tmp"  # destination "d.spool.x" may be compacting right now
+    others.write_bytes(b"x")
+    spool.deliver(lambda payload: None)
+    assert not any(leftover.exists() for leftover in leftovers) and others.exists()
+
+
 def test_a_full_spool_refuses_new_events(tmp_path):
     spool = Spool(tmp_path, "d", 1024)
     assert sum(spool.append(b"x" * 100) for _ in range(20)) == 8  # 8 records of 120 bytes fit in 1 KiB

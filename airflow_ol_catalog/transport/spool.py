@@ -167,6 +167,7 @@ class Spool:
         with self._delivery_lock() as mine:
             if not mine:
                 return done
+            self._remove_leftovers()
             head, offset, data = self._pending()
             end, handled = offset + len(data), 0
             for item in records.scan(data, offset):
@@ -184,6 +185,16 @@ class Spool:
                 self.error_path.unlink(missing_ok=True)
             self._compact(offset)
         return done
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of a compaction or offset update killed half-way (a copy may be as large as the spool).
+
+        Those files are written only under the delivery lock, which this process holds: none is in use.
+        """
+        for name in (self.path.name, self.offset_path.name, self.damaged_path.name):
+            for leftover in self.directory.glob(f"{name}.*.tmp"):
+                if leftover.name[len(name) + 1 : -len(".tmp")].isdigit():  # NAME.PID.tmp, not another destination's
+                    leftover.unlink(missing_ok=True)
 
     def _hand_over(self, payload: bytes, send: Callable[[bytes], None], done: Delivery) -> bool:
         """Send one event; False when it must stay first in line."""
