@@ -1,6 +1,6 @@
-"""Faults on the routing transport's way out: the spool's process killed (SIGKILL) at every durable
-step, dead-lettering and retry included. Nothing acknowledged may be lost: each event reaches its
-destination or, refused for good, a dead-letter file; a crash may deliver at most one event twice."""
+"""Faults on the routing transport's way out: a destination down, hung or refusing events, and the
+spool's process killed (SIGKILL) at every durable step. Nothing emitted may be lost: each event
+reaches its destination or, refused for good, a dead-letter file with the answer it got."""
 
 from __future__ import annotations
 
@@ -9,11 +9,133 @@ import json
 import multiprocessing
 import os
 import signal
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
 from airflow_ol_catalog.transport import spool as spool_module
 from airflow_ol_catalog.transport.spool import Spool
+from servers import free_port
+from test_events import run_event
+from test_transport import TRANSPORT, Receiver, airflow_loaded  # noqa: F401 (an autouse fixture)
+
+BOUND = 1.0
+
+
+def routing(tmp_path: Path, destinations: dict) -> RoutingTransport:
+    return RoutingTransport(RoutingConfig.from_dict({
+        "type": TRANSPORT, "timeout": BOUND, "destinations": destinations, "spool": {"dir": str(tmp_path / "spool")},
+    }))
+
+
+def numbered(n: int, **changes) -> dict:
+    return run_event(eventType="COMPLETE", run={"runId": f"run-{n:03d}", "facets": {}}, **changes)
+
+
+def arrivals(receiver: Receiver) -> tuple[list[str], int]:
+    """The run ids that reached the receiver, each once in order of first arrival, and how many came twice."""
+    runs = [e["run"]["runId"] for e in receiver.events]
+    return list(dict.fromkeys(runs)), len(runs) - len(set(runs))
+
+
+def emit_within_bound(transport: RoutingTransport, event: dict) -> None:
+    started = time.monotonic()
+    transport.emit(event)
+    assert time.monotonic() - started < BOUND + 0.2
+
+
+# --- destinations down, hung, refusing ----------------------------------------------------------
+
+
+def test_faults_a_destination_down_gets_every_event_once_it_is_back(tmp_path, fault_report):
+    catalog, port = Receiver(), free_port()
+    transport = routing(tmp_path, {"catalog": {"type": "http", "url": catalog.url}, "backend": {"type": "http", "url": f"http://127.0.0.1:{port}/"}})
+    try:
+        for n in range(20):
+            emit_within_bound(transport, numbered(n))
+            assert len(catalog.events) == n + 1  # the healthy destination has it before emit returns
+        assert transport.senders["backend"].spool.status().events == 20
+        backend = Receiver(port)  # back, on the same address
+        emit_within_bound(transport, numbered(20))  # behind the backlog; a few are redelivered
+        transport.flush_spools()
+        reached, twice = arrivals(backend)
+        assert reached == [f"run-{n:03d}" for n in range(21)]  # in order
+        assert arrivals(catalog) == ([f"run-{n:03d}" for n in range(21)], 0)
+        fault_report("transport: a destination down (connection refused), 21 events", acknowledged=21, stored=len(reached),
+                     delivered_twice=twice, dead_letters=0)
+    finally:
+        catalog.close()
+        if "backend" in locals():
+            backend.close()
+
+
+def test_faults_a_hung_destination_delays_no_other_and_gets_every_event_from_its_spool(tmp_path, fault_report):
+    catalog, hung = Receiver(), Receiver()
+    hung.answering.clear()  # accepts and reads every request, answers none
+    transport = routing(tmp_path, {"catalog": {"type": "http", "url": catalog.url}, "backend": {"type": "http", "url": hung.url, "timeout": 30}})
+    try:
+        for n in range(15):
+            emit_within_bound(transport, numbered(n))
+            assert len(catalog.events) == n + 1
+        assert transport.senders["backend"].spool.status().events == 15
+        hung.answering.set()  # the one send it held is answered late, and arrives
+        transport.flush_spools()
+        reached, twice = arrivals(hung)
+        assert reached == [f"run-{n:03d}" for n in range(15)] and twice <= 1
+        assert arrivals(catalog) == ([f"run-{n:03d}" for n in range(15)], 0)
+        fault_report("transport: a hung destination (accepts, never answers), 15 events", acknowledged=15, stored=len(reached),
+                     delivered_twice=twice, dead_letters=0)
+    finally:
+        catalog.close()
+        hung.close()
+
+
+def refusing(event: dict) -> tuple[int, str] | None:
+    """A catalog's lasting refusals: a 1,100-byte job name, a namespace the token may not write, a body too large."""
+    job = event["job"]
+    if len(job["name"]) > 1000:
+        return 422, json.dumps({"detail": f"job.name: {len(job['name'])} characters, more than 1000"})
+    if job["namespace"] == "forbidden":
+        return 403, json.dumps({"detail": "this token may not write namespace 'forbidden'"})
+    if "blob" in job["facets"]:
+        return 413, json.dumps({"detail": "the body is larger than the limit ([ol_catalog] max_body_bytes)"})
+    return None
+
+
+def refused_kind(n: int) -> dict:
+    kinds = [{}, {"job": {"namespace": "team-a", "name": "x" * 1100, "facets": {}}}, {}, {"job": {"namespace": "forbidden", "name": "etl", "facets": {}}},
+             {}, {"job": {"namespace": "team-a", "name": "etl", "facets": {"blob": {"data": "y" * 2000}}}}, {}]
+    return kinds[n % len(kinds)]
+
+
+def test_faults_refused_events_become_dead_letters_and_never_hold_back_the_rest(tmp_path, fault_report):
+    catalog = Receiver()
+    catalog.refuse = refusing
+    transport = routing(tmp_path, {"catalog": {"type": "http", "url": catalog.url}})
+    spool = transport.senders["catalog"].spool
+    try:
+        events = [numbered(n, **refused_kind(n)) for n in range(28)]
+        for event in events[:10]:  # refused at the first send
+            emit_within_bound(transport, event)
+        catalog.status = 503  # a short outage: what is refused now is refused at redelivery
+        for event in events[10:20]:
+            emit_within_bound(transport, event)
+        catalog.status = 201
+        for event in events[20:]:
+            emit_within_bound(transport, event)
+        transport.flush_spools()
+        expected_refusals = [(e["run"]["runId"], refusing(e)[0]) for e in events if refusing(e)]
+        letters = spool.dead_letters.letters()
+        assert [(json.loads(letter.payload)["run"]["runId"], letter.status) for letter in letters] == expected_refusals
+        assert all(letter.answer.startswith('{"detail": ') and letter.at > 0 for letter in letters)
+        accepted = [e["run"]["runId"] for e in events if not refusing(e)]
+        reached, twice = arrivals(catalog)
+        assert reached == accepted and spool.status().events == 0
+        fault_report("transport: a destination refusing some events for good (422, 403, 413), 28 events", acknowledged=len(accepted),
+                     stored=len(reached), delivered_twice=twice, emitted=len(events), dead_letters=len(letters))
+    finally:
+        catalog.close()
 
 
 # --- the spool's process killed at each durable step -----------------------------------------------

@@ -239,7 +239,7 @@ def test_dead_letters_are_put_back_at_the_end_of_the_spool_or_discarded_by_id(tm
 class Receiver:
     """A local OpenLineage endpoint that records events; it can fail, stall, hang or refuse some events on demand."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.events: list[dict] = []
         self.authorizations: list[str | None] = []
         self.status = 201
@@ -270,7 +270,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
