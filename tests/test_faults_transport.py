@@ -94,8 +94,8 @@ def test_faults_a_hung_destination_delays_no_other_and_gets_every_event_from_its
 def refusing(event: dict) -> tuple[int, str] | None:
     """A catalog's lasting refusals: a 1,100-byte job name, a namespace the token may not write, a body too large."""
     job = event["job"]
-    if len(job["name"]) > 1000:
-        return 422, json.dumps({"detail": f"job.name: {len(job['name'])} characters, more than 1000"})
+    if len(job["name"].encode()) > 1024:
+        return 422, json.dumps({"detail": f"job.name: {len(job['name'].encode())} bytes, more than 1024"})
     if job["namespace"] == "forbidden":
         return 403, json.dumps({"detail": "this token may not write namespace 'forbidden'"})
     if "blob" in job["facets"]:

@@ -393,7 +393,7 @@ def test_only_a_lasting_http_4xx_is_a_refusal_for_good(receivers):
 
 
 def test_an_event_refused_for_good_at_redelivery_becomes_a_dead_letter_and_the_rest_follow(receivers, tmp_path):
-    receivers[0].refuse = lambda event: (422, '{"detail": "job.name: longer than 1000 characters"}') if len(event["job"]["name"]) > 1000 else None
+    receivers[0].refuse = lambda event: (422, '{"detail": "job.name: longer than 1024 bytes"}') if len(event["job"]["name"]) > 1024 else None
     transport = routing_transport(receivers, tmp_path)
     receivers[0].status = 503
     names = ["a", "x" * 1100, "b", "c"]
@@ -406,7 +406,7 @@ def test_an_event_refused_for_good_at_redelivery_becomes_a_dead_letter_and_the_r
     assert (done.delivered, done.dead_lettered) == (3, 1)
     assert [e["job"]["name"] for e in receivers[0].events] == ["a", "b", "c"]
     [letter] = spool.dead_letters.letters()
-    assert letter.status == 422 and "longer than 1000" in letter.answer and json.loads(letter.payload)["job"]["name"] == "x" * 1100
+    assert letter.status == 422 and "longer than 1024" in letter.answer and json.loads(letter.payload)["job"]["name"] == "x" * 1100
     assert (spool.status().events, spool.status().dead_letters) == (0, 1)
 
 
