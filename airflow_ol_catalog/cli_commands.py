@@ -277,8 +277,11 @@ def dead_letters_retry(args) -> None:
     transport = _routing(args)
     found = set()
     for name, spool in _spools(transport, args.destination):
-        found |= {letter.id for letter in spool.dead_letters.letters()}
+        chosen = [letter.id for letter in spool.dead_letters.letters() if ids is None or letter.id in ids]
+        found |= set(chosen)
         moved = spool.requeue_dead_letters(ids)
+        if moved < len(chosen):
+            print(f"{name}: the spool is full ({spool.max_bytes} bytes): {len(chosen) - moved} left among the dead letters")
         if moved:
             done = transport.flush_spools(destinations=[name])[name]
             print(f"{name}: {moved} put back in the spool; {done.delivered} delivered, {done.dead_lettered} refused again, "

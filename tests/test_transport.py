@@ -233,6 +233,14 @@ def test_dead_letters_are_put_back_at_the_end_of_the_spool_or_discarded_by_id(tm
     assert spool.status().events == 1 and spool.status().dead_letters == 0
 
 
+def test_dead_letters_stay_when_their_spool_is_full(tmp_path):
+    spool = Spool(tmp_path, "d", 1024)
+    while spool.append(b"x" * 100):
+        pass
+    spool.dead_letter(b'{"pad": "%s"}' % (b"x" * 100), Refusal(422, "invalid"))
+    assert spool.requeue_dead_letters() == 0 and len(spool.dead_letters.letters()) == 1
+
+
 # --- delivery to real HTTP receivers -----------------------------------------------------------------
 
 
