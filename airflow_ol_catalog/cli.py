@@ -37,6 +37,9 @@ ARG_ROUTING_CONFIG = Arg(
     ("--config",), help="Routing transport config file (YAML or JSON); default: [openlineage] transport or config_path",
     default=None, dest="config",
 )
+ARG_DESTINATION = Arg(("--destination",), help="Only this destination", default=None)
+ARG_LETTER_IDS = Arg(("--id",), help="A dead letter's id, as `list` shows it (repeat for several)", action="append", dest="ids", default=None)
+ARG_EVERY_LETTER = Arg(("--all",), help="Every dead letter (of --destination, if given)", action="store_true", dest="every")
 ARG_EXPLAIN = Arg(("--explain",), help="An OpenLineage event file (JSON) to route", required=True, metavar="EVENT.json")
 
 
@@ -82,8 +85,21 @@ def get_cli_commands() -> list[GroupCommand]:
                     name="spool",
                     help="The routing transport's spools of events waiting for their destination",
                     subcommands=(
-                        _action("status", "Backlog, oldest event and last error per destination", "spool_status", (ARG_ROUTING_CONFIG,)),
+                        _action("status", "Backlog, oldest event, dead letters, damaged records and last error per destination",
+                                "spool_status", (ARG_ROUTING_CONFIG,)),
                         _action("flush", "Deliver every spooled event now, in order", "spool_flush", (ARG_ROUTING_CONFIG,)),
+                        GroupCommand(
+                            name="dead-letters",
+                            help="Events a destination refused for good (a lasting HTTP 4xx), kept with its answer",
+                            subcommands=(
+                                _action("list", "List dead letters: id, when, status, event and answer", "dead_letters_list",
+                                        (ARG_ROUTING_CONFIG, ARG_DESTINATION)),
+                                _action("retry", "Put dead letters back at the end of their spool, then deliver it", "dead_letters_retry",
+                                        (ARG_ROUTING_CONFIG, ARG_DESTINATION, ARG_LETTER_IDS, ARG_EVERY_LETTER)),
+                                _action("discard", "Delete dead letters", "dead_letters_discard",
+                                        (ARG_ROUTING_CONFIG, ARG_DESTINATION, ARG_LETTER_IDS, ARG_EVERY_LETTER)),
+                            ),
+                        ),
                     ),
                 ),
                 _action("route", "Show which routes an event matches, where it goes and how it is rewritten", "route_explain",

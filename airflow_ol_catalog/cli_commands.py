@@ -215,27 +215,91 @@ def _routing(args):
         _fail(str(exc))
 
 
+def _utc(stamp: float | None) -> str:
+    return _time(datetime.fromtimestamp(stamp, timezone.utc)) if stamp else "-"
+
+
 def spool_status(args) -> None:
     transport = _routing(args)
     rows = []
     for name, sender in transport.senders.items():
         if sender.spool is None:
-            rows.append((name, "-", "-", "-", "no spool configured"))
+            rows.append((name, "-", "-", "-", "-", "-", "no spool configured"))
             continue
         status = sender.spool.status()
-        oldest = _time(datetime.fromtimestamp(status.oldest, timezone.utc)) if status.oldest else "-"
-        rows.append((name, str(status.events), str(status.bytes), oldest, status.last_error or ""))
-    _table(rows, ("destination", "events", "bytes", "oldest", "last error"))
+        damaged = f"{status.damaged_records} ({status.damaged_bytes} bytes)" if status.damaged_records else "0"
+        rows.append((name, str(status.events), str(status.bytes), _utc(status.oldest), str(status.dead_letters), damaged,
+                     status.last_error or ""))
+    _table(rows, ("destination", "events", "bytes", "oldest", "dead letters", "damaged", "last error"))
 
 
 def spool_flush(args) -> None:
     transport = _routing(args)
-    delivered = transport.flush_spools()
+    done = transport.flush_spools()
     left = {name: s.spool.status().events for name, s in transport.senders.items() if s.spool is not None}
-    for name, count in delivered.items():
-        print(f"{name}: {count} delivered, {left[name]} waiting")
+    for name, delivery in done.items():
+        print(f"{name}: {delivery.delivered} delivered, {delivery.dead_lettered} refused for good (dead letters), {left[name]} waiting")
     if any(left.values()):
         _fail("some events could not be delivered yet (see `airflow ol-catalog spool status`)")
+
+
+def _spools(transport, destination: str | None) -> list:
+    """(name, spool) of the destination asked for, or of every destination with a spool."""
+    if destination is not None and destination not in transport.senders:
+        _fail(f"no destination named {destination!r}; the routing config has {', '.join(transport.senders)}")
+    chosen = [(name, s.spool) for name, s in transport.senders.items() if destination in (None, name) and s.spool is not None]
+    if not chosen:
+        _fail("no spool configured (spool.dir in the routing config): there are no dead letters")
+    return chosen
+
+
+def _chosen_ids(args) -> set[str] | None:
+    if not args.ids and not args.every:
+        _fail("say which dead letters: --id ID (repeat for several, see `dead-letters list`) or --all")
+    return set(args.ids) if args.ids else None
+
+
+def _missing_ids(ids: set[str] | None, found: set[str]) -> None:
+    if ids and ids - found:
+        _fail(f"no dead letter with id {', '.join(sorted(ids - found))}")
+
+
+def dead_letters_list(args) -> None:
+    rows = []
+    for name, spool in _spools(_routing(args), args.destination):
+        for letter in spool.dead_letters.letters():
+            answer = " ".join(letter.answer.split())
+            rows.append((name, letter.id, _utc(letter.at), letter.status, letter.summary(),
+                         answer if len(answer) <= 100 else answer[:99] + "…"))
+    _table(rows, ("destination", "id", "refused", "status", "event", "answer"))
+
+
+def dead_letters_retry(args) -> None:
+    ids = _chosen_ids(args)
+    transport = _routing(args)
+    found = set()
+    for name, spool in _spools(transport, args.destination):
+        chosen = [letter.id for letter in spool.dead_letters.letters() if ids is None or letter.id in ids]
+        found |= set(chosen)
+        moved = spool.requeue_dead_letters(ids)
+        if moved < len(chosen):
+            print(f"{name}: the spool is full ({spool.max_bytes} bytes): {len(chosen) - moved} left among the dead letters")
+        if moved:
+            done = transport.flush_spools(destinations=[name])[name]
+            print(f"{name}: {moved} put back in the spool; {done.delivered} delivered, {done.dead_lettered} refused again, "
+                  f"{spool.status().events} waiting")
+    _missing_ids(ids, found)
+
+
+def dead_letters_discard(args) -> None:
+    ids = _chosen_ids(args)
+    found = set()
+    for name, spool in _spools(_routing(args), args.destination):
+        found |= {letter.id for letter in spool.dead_letters.letters()}
+        discarded = spool.dead_letters.discard(ids)
+        if discarded:
+            print(f"{name}: {discarded} dead letters discarded")
+    _missing_ids(ids, found)
 
 
 def route_explain(args) -> None:

@@ -9,17 +9,27 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
 
 import pytest
 
+from airflow_ol_catalog import metrics
 from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
 from airflow_ol_catalog.transport.config import RoutingConfigError, parse_settings
+from airflow_ol_catalog.transport.records import MAGIC
+from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
 from airflow_ol_catalog.transport.rules import apply_rewrite, explain, route, sends
-from airflow_ol_catalog.transport.spool import MAGIC, Spool
-from servers import AIRFLOW
+from airflow_ol_catalog.transport.spool import Spool
+from servers import AIRFLOW, free_port
 from test_events import run_event
 
 TRANSPORT = "airflow_ol_catalog.transport.RoutingTransport"
+
+
+@pytest.fixture(autouse=True)
+def airflow_loaded():
+    """In Airflow's processes Airflow is loaded before the first event; here the first metric would load it within the bound."""
+    metrics._stats()
 
 
 def spark_event(event_type: str = "COMPLETE", namespace: str = "team-a") -> dict:
@@ -122,9 +132,9 @@ def test_spool_delivers_in_order_resumes_after_a_failure_and_empties(tmp_path):
             raise ConnectionError("down")
         got.append(json.loads(payload)["n"])
 
-    assert spool.deliver(flaky) == 2
+    assert spool.deliver(flaky).delivered == 2
     assert spool.status().events == 3 and "ConnectionError: down" in spool.status().last_error
-    assert spool.deliver(flaky, limit=2) == 2 and spool.deliver(flaky) == 1
+    assert spool.deliver(flaky, limit=2).delivered == 2 and spool.deliver(flaky).delivered == 1
     assert got == [0, 1, "failed", 2, 3, 4]
     assert spool.status().events == 0 and spool.path.stat().st_size == 0 and spool.status().last_error is None
 
@@ -147,6 +157,36 @@ def test_torn_and_corrupt_records_are_skipped_without_losing_the_others(tmp_path
     spool.deliver(lambda payload: delivered.append(json.loads(payload)["n"]))
     assert delivered == [0, 1, 3]
     assert spool.status().events == 0
+
+
+def test_damaged_records_are_counted_logged_and_shown_by_status(tmp_path, caplog):
+    spool = Spool(tmp_path, "d", 1 << 20)
+    spool.append(b'{"n": 0}')
+    with open(spool.path, "ab") as handle:  # a record torn by a crash: 9 bytes
+        handle.write(MAGIC + b"\x00\x00\x00\x40\x12")
+    spool.append(b'{"n": 1}')
+    with open(spool.path, "ab") as handle:  # and a torn last record: 6 bytes
+        handle.write(MAGIC + b"\x00\x00")
+    done = spool.deliver(lambda payload: None)
+    assert (done.delivered, done.damaged_records, done.damaged_bytes) == (2, 2, 15)
+    status = spool.status()
+    assert (status.events, status.damaged_records, status.damaged_bytes) == (0, 2, 15)
+    assert "9 damaged bytes skipped" in caplog.text and "6 damaged bytes skipped" in caplog.text
+    spool.append(b'{"n": 2}')
+    spool.deliver(lambda payload: None)
+    assert spool.status().damaged_records == 2  # kept across deliveries, never counted twice
+
+
+def test_the_copy_left_by_a_killed_compaction_is_removed_by_the_next_delivery(tmp_path):
+    spool = Spool(tmp_path, "d", 1 << 20)
+    spool.append(b"{}")
+    leftovers = [tmp_path / "d.spool.4242.tmp", tmp_path / "d.offset.4242.tmp"]
+    for leftover in leftovers:
+        leftover.write_bytes(b"x" * 1000)
+    others = tmp_path / "d.spool.x.spool.4242.tmp"  # destination "d.spool.x" may be compacting right now
+    others.write_bytes(b"x")
+    spool.deliver(lambda payload: None)
+    assert not any(leftover.exists() for leftover in leftovers) and others.exists()
 
 
 def test_a_full_spool_refuses_new_events(tmp_path):
@@ -175,17 +215,46 @@ def test_concurrent_writers_in_several_processes_lose_and_tear_nothing(tmp_path)
         assert [e["n"] for e in seen if e["writer"] == w] == list(range(200))
 
 
+def test_dead_letters_are_put_back_at_the_end_of_the_spool_or_discarded_by_id(tmp_path):
+    spool = Spool(tmp_path, "d", 1 << 20)
+    for n in range(3):
+        assert spool.dead_letter(json.dumps({"n": n}).encode(), Refusal(422, "invalid"))
+    assert spool.dead_letter(b'{"n": 1}', Refusal(413, "too large"))  # refused again: one letter, the latest answer
+    letters = spool.dead_letters.letters()
+    assert [json.loads(letter.payload)["n"] for letter in letters] == [0, 2, 1] and letters[2].status == 413
+    spool.append(b'{"n": "waiting"}')
+    assert spool.dead_letters.discard({letters[0].id}) == 1
+    assert spool.requeue_dead_letters({letters[2].id}) == 1
+    delivered = []
+    spool.deliver(lambda payload: delivered.append(json.loads(payload)["n"]))
+    assert delivered == ["waiting", 1]
+    assert [json.loads(letter.payload)["n"] for letter in spool.dead_letters.letters()] == [2]
+    assert spool.requeue_dead_letters() == 1 and spool.dead_letters.letters() == []
+    assert spool.status().events == 1 and spool.status().dead_letters == 0
+
+
+def test_dead_letters_stay_when_their_spool_is_full(tmp_path):
+    spool = Spool(tmp_path, "d", 1024)
+    while spool.append(b"x" * 100):
+        pass
+    spool.dead_letter(b'{"pad": "%s"}' % (b"x" * 100), Refusal(422, "invalid"))
+    assert spool.requeue_dead_letters() == 0 and len(spool.dead_letters.letters()) == 1
+
+
 # --- delivery to real HTTP receivers -----------------------------------------------------------------
 
 
 class Receiver:
-    """A local OpenLineage endpoint that records events; it can fail or stall on demand."""
+    """A local OpenLineage endpoint that records events; it can fail, stall, hang or refuse some events on demand."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.events: list[dict] = []
         self.authorizations: list[str | None] = []
         self.status = 201
         self.delay = 0.0
+        self.refuse: Callable[[dict], tuple[int, str] | None] = lambda event: None  # (status, body) refuses the event
+        self.answering = threading.Event()  # cleared: requests are read, then not answered until it is set again
+        self.answering.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -194,21 +263,29 @@ class Receiver:
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 time.sleep(receiver.delay)
+                receiver.answering.wait()
                 receiver.authorizations.append(self.headers.get("Authorization"))
-                if receiver.status < 300:
-                    receiver.events.append(json.loads(body))
-                self.send_response(receiver.status)
+                event = json.loads(body)
+                status, answer = receiver.refuse(event) or (receiver.status, "")
+                if status < 300:
+                    receiver.events.append(event)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer.encode())))
                 self.end_headers()
+                self.wfile.write(answer.encode())
 
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self.answering.set()
         self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture
@@ -293,3 +370,137 @@ def test_destination_auth_may_come_from_an_airflow_connection(receivers, tmp_pat
     }))
     transport.emit(run_event())
     assert receivers[1].authorizations == ["Bearer secret-from-connection"]
+
+
+# --- refusals, dead letters and slow destinations ---------------------------------------------------
+
+
+def test_only_a_lasting_http_4xx_is_a_refusal_for_good(receivers):
+    """Classified from what openlineage-python's http transport really raises."""
+    from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+    receivers[0].refuse = lambda event: (event["status"], json.dumps({"detail": "x" * 3000}))
+    http = HttpTransport(HttpConfig.from_dict({"url": receivers[0].url, "retry": {"total": 0}}))
+
+    def refusal(status: int) -> Refusal | None:
+        with pytest.raises(Exception) as info:
+            http.emit({"status": status})
+        return lasting_refusal(info.value)
+
+    for status in (400, 401, 403, 404, 413, 422):
+        found = refusal(status)
+        assert found.status == status and found.answer.startswith('{"detail": "xxx') and len(found.answer) < 1100
+        assert "more characters" in found.answer
+    for status in (408, 425, 429, 500, 503):
+        assert refusal(status) is None
+    down = HttpTransport(HttpConfig.from_dict({"url": f"http://127.0.0.1:{free_port()}/", "retry": {"total": 0}}))
+    with pytest.raises(Exception) as info:
+        down.emit({"status": 201})
+    assert lasting_refusal(info.value) is None
+    assert lasting_refusal(ValueError("kafka: message too large")) is None
+
+
+def test_an_event_refused_for_good_at_redelivery_becomes_a_dead_letter_and_the_rest_follow(receivers, tmp_path):
+    receivers[0].refuse = lambda event: (422, '{"detail": "job.name: longer than 1024 bytes"}') if len(event["job"]["name"]) > 1024 else None
+    transport = routing_transport(receivers, tmp_path)
+    receivers[0].status = 503
+    names = ["a", "x" * 1100, "b", "c"]
+    for name in names:
+        transport.emit(run_event(job={"namespace": "team-a", "name": name, "facets": {}}))
+    spool = transport.senders["catalog"].spool
+    assert spool.status().events == 4
+    receivers[0].status = 201
+    done = transport.flush_spools()["catalog"]
+    assert (done.delivered, done.dead_lettered) == (3, 1)
+    assert [e["job"]["name"] for e in receivers[0].events] == ["a", "b", "c"]
+    [letter] = spool.dead_letters.letters()
+    assert letter.status == 422 and "longer than 1024" in letter.answer and json.loads(letter.payload)["job"]["name"] == "x" * 1100
+    assert (spool.status().events, spool.status().dead_letters) == (0, 1)
+
+
+def test_a_lasting_refusal_at_first_send_goes_to_the_dead_letters_not_the_spool(receivers, tmp_path, monkeypatch):
+    from airflow_ol_catalog import metrics
+
+    counted = []
+    monkeypatch.setattr(metrics, "incr", lambda name, count=1, tags=None: counted.append((name, count, tags)))
+    receivers[0].refuse = lambda event: (403, '{"detail": "the token may not write namespace team-b"}') if event["job"]["namespace"] == "team-b" else None
+    transport = routing_transport(receivers, tmp_path)
+    transport.emit(run_event(job={"namespace": "team-b", "name": "etl.load", "facets": {}}))
+    transport.emit(run_event())
+    spool = transport.senders["catalog"].spool
+    assert spool.status().events == 0 and [letter.status for letter in spool.dead_letters.letters()] == [403]
+    assert "may not write namespace team-b" in spool.dead_letters.letters()[0].answer
+    assert [e["job"]["namespace"] for e in receivers[0].events] == ["team-a"]
+    assert ("transport.dead_lettered", 1, {"destination": "catalog"}) in counted and ("transport.catalog.dead_lettered", 1, None) in counted
+
+
+def test_a_hung_destination_never_delays_a_healthy_one(receivers, tmp_path):
+    healthy, hung = receivers
+    hung.answering.clear()  # accepts, reads, never answers
+    transport = routing_transport(receivers, tmp_path, routes=[], default=["catalog", "other"], destinations={
+        "catalog": {"type": "http", "url": healthy.url, "endpoint": "api/v1/lineage"},
+        "other": {"type": "http", "url": hung.url, "timeout": 30},  # its own timeout, far past the 1 s bound
+    })
+    threads = threading.active_count()
+    for n in range(6):
+        started = time.monotonic()
+        transport.emit(run_event(eventType="COMPLETE", run={"runId": f"run-{n}", "facets": {}}))
+        took = time.monotonic() - started
+        assert took < (1.2 if n == 0 else 0.3), (n, took)  # only the first waits for the hung destination
+        assert len(healthy.events) == n + 1  # before emit returned
+    assert threading.active_count() <= threads + 3  # a worker per destination, and the receiver's hung request
+    assert transport.senders["catalog"].spool.status().events == 0
+    assert transport.senders["other"].spool.status().events == 6
+    assert transport.close(0.1) is False  # a hung send is not waited for
+    hung.answering.set()
+    transport.flush_spools()
+    runs = [e["run"]["runId"] for e in hung.events]
+    assert runs[-6:] == [f"run-{n}" for n in range(6)]  # from the spool, in order (the hung send may also have landed)
+
+
+def test_dead_letters_on_the_command_line(receivers, tmp_path):
+    spool_dir = tmp_path / "spool"
+    config = tmp_path / "openlineage.yml"
+    config.write_text(json.dumps({"transport": {
+        "type": TRANSPORT, "destinations": {"catalog": {"type": "http", "url": receivers[0].url}}, "spool": {"dir": str(spool_dir)},
+    }}))
+    spool = Spool(spool_dir, "catalog", 1 << 20)
+    kept = json.dumps(run_event(eventType="COMPLETE")).encode()
+    spool.dead_letter(kept, Refusal(401, '{"detail": "token revoked"}'))
+    spool.dead_letter(json.dumps(run_event(eventType="FAIL")).encode(), Refusal(422, '{"detail": "job.name: too long"}'))
+    env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([AIRFLOW, "ol-catalog", "spool", *args, "--config", str(config)], env=env, capture_output=True, text=True, timeout=120)
+
+    status = cli("status")
+    assert status.returncode == 0, status.stderr
+    assert "dead letters" in status.stdout and next(line for line in status.stdout.splitlines() if line.startswith("catalog")).split()[1:5] == ["0", "0", "-", "2"]
+    listed = cli("dead-letters", "list").stdout
+    ids = {line.split()[4]: line.split()[1] for line in listed.splitlines() if line.startswith("catalog")}
+    assert set(ids) == {"COMPLETE", "FAIL"} and "token revoked" in listed and "422" in listed
+    unchosen = cli("dead-letters", "discard")
+    assert unchosen.returncode != 0 and "--id ID" in unchosen.stderr
+    assert "catalog: 1 dead letters discarded" in cli("dead-letters", "discard", "--id", ids["FAIL"]).stdout
+    retried = cli("dead-letters", "retry", "--all", "--destination", "catalog")
+    assert "catalog: 1 put back in the spool; 1 delivered, 0 refused again, 0 waiting" in retried.stdout, retried.stderr
+    assert [e["eventType"] for e in receivers[0].events] == ["COMPLETE"] and spool.dead_letters.letters() == []
+
+
+def test_a_flush_delivers_each_destination_in_its_own_thread(receivers, tmp_path):
+    hung, healthy = receivers
+    transport = routing_transport(receivers, tmp_path, routes=[], default=["slow", "catalog"], destinations={
+        "slow": {"type": "http", "url": hung.url, "timeout": 2},
+        "catalog": {"type": "http", "url": healthy.url},
+    })
+    for sender in transport.senders.values():
+        sender.spool.append(json.dumps(run_event()).encode())
+    hung.answering.clear()
+    flush = threading.Thread(target=transport.flush_spools)
+    started = time.monotonic()
+    flush.start()
+    while not healthy.events and time.monotonic() - started < 3:
+        time.sleep(0.02)
+    assert healthy.events and time.monotonic() - started < 1  # not after the slow destination's 2 s timeout
+    flush.join()
+    hung.answering.set()

@@ -24,7 +24,9 @@ def flush_transport_spools() -> dict:
     except ValueError as exc:
         log.info("no routing transport to flush: %s", exc)
         return {}
-    delivered = transport.flush_spools()
+    done = transport.flush_spools()
+    delivered = {name: d.delivered for name, d in done.items()}
+    dead_lettered = {name: d.dead_lettered for name, d in done.items()}
     waiting = {name: s.spool.status().events for name, s in transport.senders.items() if s.spool is not None}
-    log.info("spooled events delivered %s, still waiting %s", delivered, waiting)
-    return {"delivered": delivered, "waiting": waiting}
+    log.info("spooled events delivered %s, refused for good (dead letters) %s, still waiting %s", delivered, dead_lettered, waiting)
+    return {"delivered": delivered, "dead_lettered": dead_lettered, "waiting": waiting}

@@ -7,7 +7,9 @@ reads nothing from Airflow but Connections (through the secrets backends) for ca
 `emit` never raises and returns within the configured bound (2 s by default, across all
 destinations): a destination that fails or is too slow gets the event in its spool, which is
 redelivered in order, a few events on each later emit and all of them by `airflow ol-catalog
-spool flush` or the replay DAG.
+spool flush` or the replay DAG. An event a destination refuses for good (a lasting HTTP 4xx)
+goes to that destination's dead letters instead, so it never holds back the events after it.
+Each destination has its own worker thread: one that never answers delays no other.
 """
 
 from __future__ import annotations
@@ -26,18 +28,27 @@ from openlineage.client.transport.transport import Config, Transport
 
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.transport.config import Destination, RoutingSettings, parse_settings
+from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
 from airflow_ol_catalog.transport.rules import apply_rewrite, route, sends
-from airflow_ol_catalog.transport.spool import Spool
+from airflow_ol_catalog.transport.spool import Delivery, Spool
+from airflow_ol_catalog.transport.worker import Worker
 
 log = logging.getLogger(__name__)
 
 SPOOL_RESERVE_SECONDS = 0.05
 
 
-def metric(name: str, destination: str) -> None:
+def metric(name: str, destination: str, count: int = 1) -> None:
     # Tagged, and also named per destination for StatsD setups without tags.
-    metrics.incr(f"transport.{name}", tags={"destination": destination})
-    metrics.incr(f"transport.{destination}.{name}")
+    metrics.incr(f"transport.{name}", count, tags={"destination": destination})
+    metrics.incr(f"transport.{destination}.{name}", count)
+
+
+def count_delivery(destination: str, delivery: Delivery) -> None:
+    metric("redelivered", destination, delivery.delivered)
+    metric("dead_lettered", destination, delivery.dead_lettered)
+    metric("dropped", destination, delivery.dropped)
+    metric("damaged", destination, delivery.damaged_records)
 
 
 @attr.define
@@ -75,13 +86,45 @@ def _resolve_connection_auth(config: dict[str, Any]) -> None:
 
 
 class DestinationSender:
-    """One destination: its openlineage-python transport, built on first use, and its spool."""
+    """One destination: its openlineage-python transport, built on first use, its worker and its spool."""
 
     def __init__(self, destination: Destination, spool: Spool | None):
         self.destination = destination
         self.spool = spool
         self._transport: Transport | None = None
         self._lock = threading.Lock()
+        self._worker: Worker | None = None
+        self._worker_lock = threading.Lock()  # not the transport's: building that may wait on a secrets backend
+        self._worker_pid = os.getpid()
+        self._late: Future | None = None  # a job still running after the emit that waited for it gave up
+
+    def worker(self) -> Worker:
+        if self._worker_pid != os.getpid():
+            # Task events are emitted from forked processes: the parent's threads and locks are not ours.
+            self._worker, self._worker_lock, self._late = None, threading.Lock(), None
+            self._worker_pid = os.getpid()
+        with self._worker_lock:
+            if self._worker is None:
+                self._worker = Worker(f"ol-catalog-{self.destination.name}")
+            return self._worker
+
+    def stalled(self) -> bool:
+        """Still busy with a job that outlasted its emit: new events must not queue behind it."""
+        late = self._late
+        return late is not None and self._worker_pid == os.getpid() and not late.done()
+
+    def give_up(self, future: Future) -> bool:
+        """Stop waiting for a job; True if it had not started (and now never will)."""
+        if future.cancel():
+            return True
+        self._late = future
+        return False
+
+    def stop(self, timeout: float) -> bool:
+        if self._worker is None or self._worker_pid != os.getpid():
+            return True
+        worker, self._worker = self._worker, None
+        return worker.stop(timeout)
 
     def transport(self) -> Transport:
         with self._lock:
@@ -119,15 +162,6 @@ class RoutingTransport(Transport):
             name: DestinationSender(dest, Spool(spool_dir, name, self.settings.spool.max_bytes) if spool_dir else None)
             for name, dest in self.settings.destinations.items()
         }
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_pid = 0
-
-    def _executor(self) -> ThreadPoolExecutor:
-        # Task events are emitted from forked processes: threads do not survive a fork.
-        if self._pool is None or self._pool_pid != os.getpid():
-            self._pool = ThreadPoolExecutor(max(2, len(self.senders)), thread_name_prefix="ol-catalog-route")
-            self._pool_pid = os.getpid()
-        return self._pool
 
     def emit(self, event: Any) -> None:
         try:
@@ -139,7 +173,7 @@ class RoutingTransport(Transport):
         # Leave time to spool what is late, so the whole emit stays within the bound.
         deadline = time.monotonic() + max(0.0, self.settings.timeout - SPOOL_RESERVE_SECONDS)
         as_dict = Serde.to_dict(event)
-        jobs: dict[str, tuple[Any, Future | None]] = {}
+        sending: dict[str, tuple[Any, Future]] = {}
         for name in route(self.settings, as_dict).destinations:
             sender = self.senders[name]
             rewrite = sender.destination.rewrite
@@ -147,24 +181,34 @@ class RoutingTransport(Transport):
                 continue
             outgoing = apply_rewrite(rewrite, as_dict) if rewrite.changes_events else event
             if sender.spool is not None and sender.spool.has_backlog():
-                # Keep the order: behind the events already waiting.
-                self._spool(sender, outgoing, "a backlog is waiting")
-                jobs[name] = (outgoing, None)
-                continue
-            jobs[name] = (outgoing, self._executor().submit(sender.send, outgoing))
-        for name, (outgoing, future) in jobs.items():
-            if future is None:
-                continue
-            sender = self.senders[name]
-            try:
-                future.result(timeout=max(0.0, deadline - time.monotonic()))
-                metric("emitted", name)
-            except Exception as exc:  # failed, or still running at the deadline
-                reason = f"timed out after {self.settings.timeout:g} s" if not future.done() else f"{type(exc).__name__}: {exc}"
-                log.warning("OpenLineage destination %s: %s", name, reason)
-                metric("failed", name)
-                self._spool(sender, outgoing, reason)
+                self._spool(sender, outgoing, "a backlog is waiting")  # keep the order
+            elif sender.stalled():
+                self._spool(sender, outgoing, "still sending an earlier event")
+            else:
+                sending[name] = (outgoing, sender.worker().submit(sender.send, outgoing))
+        for name, (outgoing, future) in sending.items():
+            self._settle(self.senders[name], outgoing, future, deadline)
         self._redeliver(deadline)
+
+    def _settle(self, sender: DestinationSender, event: Any, future: Future, deadline: float) -> None:
+        """Wait for one send within the bound; spool it if it failed or is late, dead-letter it if refused for good."""
+        name = sender.destination.name
+        try:
+            future.result(timeout=max(0.0, deadline - time.monotonic()))
+            metric("emitted", name)
+            return
+        except Exception as error:  # failed, or still running at the deadline
+            failure = error
+        if not future.done():
+            reason = "not sent in time" if sender.give_up(future) else f"timed out after {self.settings.timeout:g} s"
+        elif (refusal := lasting_refusal(failure)) is not None:
+            self._dead_letter(sender, event, refusal)
+            return
+        else:
+            reason = f"{type(failure).__name__}: {failure}"
+        log.warning("OpenLineage destination %s: %s", name, reason)
+        metric("failed", name)
+        self._spool(sender, event, reason)
 
     def _spool(self, sender: DestinationSender, event: Any, reason: str) -> None:
         if sender.spool is None:
@@ -177,31 +221,60 @@ class RoutingTransport(Transport):
             log.error("OpenLineage spool of %s is full (%d bytes): event dropped", sender.destination.name, sender.spool.max_bytes)
             metric("dropped", sender.destination.name)
 
-    def _redeliver(self, deadline: float) -> None:
-        """A few spooled events per emit, within what is left of the time bound."""
-        per_emit = self.settings.spool.redeliver_per_emit
-        for name, sender in self.senders.items():
-            if sender.spool is None or per_emit == 0 or time.monotonic() >= deadline or not sender.spool.has_backlog():
-                continue
-            future = self._executor().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
-            try:
-                delivered = future.result(timeout=max(0.0, deadline - time.monotonic()) + 0.05)
-            except Exception:
-                continue  # still delivering: it goes on in the background, in order, under the spool's lock
-            for _ in range(delivered):
-                metric("redelivered", name)
+    def _dead_letter(self, sender: DestinationSender, event: Any, refusal: Refusal) -> None:
+        name = sender.destination.name
+        if sender.spool is None:
+            log.error("OpenLineage destination %s refused an event for good (%s); no spool is configured to keep it", name, refusal)
+            metric("dropped", name)
+        elif sender.spool.dead_letter(Serde.to_json(event).encode(), refusal):
+            metric("dead_lettered", name)
+        else:
+            metric("dropped", name)
 
-    def flush_spools(self, deadline: float | None = None) -> dict[str, int]:
-        """Deliver every spooled event now (the CLI and the replay DAG); delivered count per destination."""
-        delivered = {}
+    def _redeliver(self, deadline: float) -> None:
+        """A few spooled events per emit, within what is left of the time bound, each destination on its own worker."""
+        per_emit = self.settings.spool.redeliver_per_emit
+        running = []
         for name, sender in self.senders.items():
-            if sender.spool is not None:
-                delivered[name] = sender.spool.deliver(sender.send_raw, None, deadline)
-                for _ in range(delivered[name]):
-                    metric("redelivered", name)
-        return delivered
+            if sender.spool is None or per_emit == 0 or time.monotonic() >= deadline or sender.stalled() or not sender.spool.has_backlog():
+                continue
+            future = sender.worker().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
+            future.add_done_callback(lambda done, name=name: self._count_redelivery(name, done))
+            running.append((sender, future))
+        for sender, future in running:
+            try:
+                future.result(timeout=max(0.0, deadline - time.monotonic()) + SPOOL_RESERVE_SECONDS)
+            except Exception:
+                if not future.done():
+                    sender.give_up(future)  # it goes on in the background, in order, under the spool's lock
+
+    @staticmethod
+    def _count_redelivery(name: str, future: Future) -> None:
+        if future.cancelled():
+            return
+        if future.exception() is not None:
+            log.warning("OpenLineage spool of %s: redelivery failed: %s", name, future.exception())
+            return
+        count_delivery(name, future.result())
+
+    def flush_spools(self, deadline: float | None = None, destinations: list[str] | None = None) -> dict[str, Delivery]:
+        """Deliver every spooled event now (the CLI and the replay DAG); what happened per destination.
+
+        Each destination is flushed in its own thread, so a slow one holds back no other.
+        """
+        chosen = {name: s for name, s in self.senders.items() if s.spool is not None and (destinations is None or name in destinations)}
+        if not chosen:
+            return {}
+        with ThreadPoolExecutor(len(chosen), thread_name_prefix="ol-catalog-flush") as pool:
+            running = {name: pool.submit(s.spool.deliver, s.send_raw, None, deadline) for name, s in chosen.items()}
+            done = {name: future.result() for name, future in running.items()}
+        for name, delivery in done.items():
+            count_delivery(name, delivery)
+        return done
 
     def close(self, timeout: float = -1) -> bool:
-        if self._pool is not None and self._pool_pid == os.getpid():
-            self._pool.shutdown(wait=timeout != 0, cancel_futures=False)
-        return True
+        """Stop the workers. Every event is sent or spooled when emit returns, so a hung send is waited
+        for at most `timeout` seconds (the emit bound when negative)."""
+        end = time.monotonic() + (self.settings.timeout if timeout < 0 else timeout)
+        stopped = [sender.stop(end - time.monotonic()) for sender in self.senders.values()]
+        return all(stopped)

@@ -1,27 +1,39 @@
 """A durable, crash-safe spool of events per destination, shared by every process on the machine.
 
-Each record is `MAGIC, length, crc32, time, payload`, appended under an exclusive lock and
-fsync'd before `append` returns. A record torn by a crash fails its length or checksum and is
-skipped (the reader looks for the next MAGIC), so it never hides the records after it. A
-separate offset file says how far delivery has got; it is replaced atomically after each
-delivered record, so a crash can at worst deliver one record twice (delivery is at-least-once;
-the catalog's de-duplication makes it exactly-once there).
+Records (see records.py) are appended under an exclusive lock and fsync'd before `append`
+returns. A separate offset file says how far delivery has got; it is replaced atomically after
+each delivered record, so a crash can at worst deliver one record twice (delivery is
+at-least-once; the catalog's de-duplication makes it exactly-once there).
+
+The offset file also names the spool file it counts in, by that file's first bytes (the first
+record's header: its length, checksum and time). A compaction writes the records left to a new
+file and renames it over the old one before it resets the offset; killed in between, the offset
+no longer names the file and delivery starts at the new file's first record, which is the first
+one not yet delivered. Every state change is thus a single rename or an fsync'd append.
+
+An event the destination refuses for good goes to the destination's dead letters and delivery
+goes on; damaged bytes (a write torn by a crash) are skipped, counted and logged.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
-import struct
 import time
-import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-MAGIC = b"\xf0OLS"
-HEADER = struct.Struct(">IId")  # payload length, crc32 of time+payload, append time (epoch seconds)
+from airflow_ol_catalog.transport import records
+from airflow_ol_catalog.transport.dead_letters import DeadLetters
+from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
+
+log = logging.getLogger(__name__)
+
 COMPACT_BYTES = 8 * 1024 * 1024
+IDENTITY_BYTES = len(records.MAGIC) + records.HEADER.size
 
 
 @dataclass(frozen=True)
@@ -31,14 +43,20 @@ class SpoolStatus:
     bytes: int
     oldest: float | None
     last_error: str | None
+    dead_letters: int
+    damaged_records: int  # skipped since the spool was created
+    damaged_bytes: int
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+@dataclass
+class Delivery:
+    """What one delivery run did."""
+
+    delivered: int = 0
+    dead_lettered: int = 0
+    dropped: int = 0  # refused for good, and no room left among the dead letters
+    damaged_records: int = 0
+    damaged_bytes: int = 0
 
 
 class Spool:
@@ -49,154 +67,216 @@ class Spool:
         self.path = self.directory / f"{destination}.spool"
         self.offset_path = self.directory / f"{destination}.offset"
         self.error_path = self.directory / f"{destination}.error"
+        self.damaged_path = self.directory / f"{destination}.damaged"
         self.flush_lock_path = self.directory / f"{destination}.flush.lock"
+        self.dead_letters = DeadLetters(self.directory / f"{destination}.dead", max_bytes)
 
     # --- appending -------------------------------------------------------------------------------
 
-    def _open_locked(self):
-        """The spool file opened for append and locked; reopened if compaction replaced it meanwhile."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        while True:
-            handle = open(self.path, "ab")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                if os.fstat(handle.fileno()).st_ino == os.stat(self.path).st_ino:
-                    return handle
-            except FileNotFoundError:
-                pass
-            handle.close()
-
     def append(self, payload: bytes) -> bool:
         """Add one event; False when the spool is full (the event is not stored)."""
-        stamp = time.time()
-        record = MAGIC + HEADER.pack(len(payload), zlib.crc32(struct.pack(">d", stamp) + payload), stamp) + payload
-        with self._open_locked() as handle:
+        record = records.encode(payload, time.time())
+        with records.open_locked(self.path) as handle:
             size = handle.seek(0, os.SEEK_END)
-            if size - self._read_offset(size) + len(record) > self.max_bytes:
+            with open(self.path, "rb") as reader:
+                offset = self._read_offset(size, reader.read(IDENTITY_BYTES))
+            if size - offset + len(record) > self.max_bytes:
                 return False
-            handle.write(record)
-            handle.flush()
-            os.fsync(handle.fileno())
+            records.append_durably(handle, record)
         return True
+
+    # --- the offset ------------------------------------------------------------------------------
+
+    def _read_offset(self, size: int, head: bytes) -> int:
+        """How far delivery has got in the file that starts with `head`; 0 if the offset names another file."""
+        try:
+            fields = self.offset_path.read_text().split()
+            offset = int(fields[0])
+            identity = bytes.fromhex(fields[1]) if len(fields) > 1 else None
+        except (FileNotFoundError, IndexError, ValueError):
+            return 0
+        if not 0 <= offset <= size:
+            return 0
+        if identity is None:  # written by a version before file identities
+            return offset
+        # A file shorter than a header when the offset was written must still be exactly that.
+        same_file = head == identity and (len(identity) == IDENTITY_BYTES or size == len(identity))
+        return offset if same_file else 0
+
+    def _write_offset(self, offset: int, head: bytes) -> None:
+        # The directory is not fsync'd: an offset update lost to a power cut only delivers again.
+        records.replace_durably(self.offset_path, lambda handle: handle.write(f"{offset} {head.hex()}".encode()),
+                                sync_directory=False)
+
+    def _pending(self) -> tuple[bytes, int, bytes]:
+        """(the file's first bytes, the offset, the bytes from there to the end of the last complete record)."""
+        snapshot = records.open_snapshot(self.path)
+        if snapshot is None:
+            return b"", 0, b""
+        reader, size = snapshot
+        with reader:
+            head = reader.read(IDENTITY_BYTES)
+            offset = self._read_offset(size, head)
+            reader.seek(offset)
+            return head, offset, reader.read(size - offset)
 
     # --- reading ---------------------------------------------------------------------------------
 
-    def _read_offset(self, size: int) -> int:
-        try:
-            offset = int(self.offset_path.read_text() or 0)
-        except (FileNotFoundError, ValueError):
-            return 0
-        return offset if 0 <= offset <= size else 0
-
-    def _write_offset(self, offset: int) -> None:
-        temporary = self.offset_path.with_suffix(f".offset.{os.getpid()}")
-        with open(temporary, "w") as handle:
-            handle.write(str(offset))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.offset_path)
-
-    def _size(self) -> int:
-        """The size up to which every record is complete (appends happen under the lock)."""
-        if not self.path.exists():
-            return 0
-        with self._open_locked() as handle:
-            return handle.seek(0, os.SEEK_END)
-
-    def records(self, start: int, end: int) -> Iterator[tuple[int, float, bytes]]:
-        """(end offset, append time, payload) of each intact record in [start, end); torn ones are skipped."""
-        if end <= start:
-            return
-        with open(self.path, "rb") as handle:
-            handle.seek(start)
-            data = handle.read(end - start)
-        at = 0
-        while at < len(data):
-            if data[at : at + 4] != MAGIC:
-                found = data.find(MAGIC, at + 1)
-                if found < 0:
-                    return
-                at = found
-                continue
-            header_end = at + 4 + HEADER.size
-            if header_end > len(data):
-                return
-            length, crc, stamp = HEADER.unpack(data[at + 4 : header_end])
-            payload = data[header_end : header_end + length]
-            if len(payload) != length or zlib.crc32(struct.pack(">d", stamp) + payload) != crc:
-                at += 1  # torn or corrupt: look for the next record
-                continue
-            at = header_end + length
-            yield start + at, stamp, payload
-
     def status(self) -> SpoolStatus:
-        size = self._size()
-        offset = self._read_offset(size)
+        _, _, data = self._pending()
         events, oldest = 0, None
-        for _, stamp, _ in self.records(offset, size):
-            events += 1
-            oldest = stamp if oldest is None else min(oldest, stamp)
+        for item in records.scan(data, 0):
+            if item.payload is not None:
+                events += 1
+                oldest = item.stamp if oldest is None else min(oldest, item.stamp)
         error = self.error_path.read_text() if self.error_path.exists() else None
-        return SpoolStatus(self.destination, events, size - offset, oldest, error or None)
+        damaged_records, damaged_bytes = self._damage_so_far()
+        return SpoolStatus(self.destination, events, len(data), oldest, error or None, len(self.dead_letters.letters()),
+                           damaged_records, damaged_bytes)
 
     def has_backlog(self) -> bool:
-        size = self.path.stat().st_size if self.path.exists() else 0
-        return size > self._read_offset(size)
+        try:
+            with open(self.path, "rb") as reader:
+                size = os.fstat(reader.fileno()).st_size
+                return size > self._read_offset(size, reader.read(IDENTITY_BYTES))
+        except FileNotFoundError:
+            return False
 
     # --- delivering ------------------------------------------------------------------------------
 
-    def deliver(self, send: Callable[[bytes], None], limit: int | None = None, deadline: float | None = None) -> int:
-        """Send spooled events in order until done, `limit` or `deadline` (time.monotonic()).
-
-        Stops at the first failure (the event stays first in line) and records the error.
-        Returns how many were delivered. Another process delivering at the same time: returns 0.
-        """
+    @contextmanager
+    def _delivery_lock(self) -> Iterator[bool]:
+        """True when this process may deliver: one deliverer per spool at a time."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.flush_lock_path, "a") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                return 0
-            size = self._size()
-            offset = self._read_offset(size)
-            delivered = 0
-            for end, _, payload in self.records(offset, size):
-                if (limit is not None and delivered >= limit) or (deadline is not None and time.monotonic() >= deadline):
-                    break
-                try:
-                    send(payload)
-                except Exception as exc:
-                    self.error_path.write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {type(exc).__name__}: {exc}"[:2000])
-                    break
-                offset = end
-                delivered += 1
-                self._write_offset(offset)
-            else:
-                offset = size  # only torn bytes remained after the last record
-                self._write_offset(offset)
-            if delivered and self.error_path.exists() and offset >= size:
+                yield False
+                return
+            yield True
+
+    def deliver(self, send: Callable[[bytes], None], limit: int | None = None, deadline: float | None = None) -> Delivery:
+        """Send spooled events in order until done, `limit` or `deadline` (time.monotonic()).
+
+        An event refused for good becomes a dead letter and delivery goes on; any other failure
+        stops it (the event stays first in line) and is recorded. Another process delivering at
+        the same time: nothing is done.
+        """
+        done = Delivery()
+        with self._delivery_lock() as mine:
+            if not mine:
+                return done
+            self._remove_leftovers()
+            head, offset, data = self._pending()
+            end, handled = offset + len(data), 0
+            for item in records.scan(data, offset):
+                if item.payload is None:
+                    self._note_damage(item.damaged, done)
+                else:
+                    if (limit is not None and handled >= limit) or (deadline is not None and time.monotonic() >= deadline):
+                        break
+                    if not self._hand_over(item.payload, send, done):
+                        break
+                    handled += 1
+                offset = item.end
+                self._write_offset(offset, head)
+            if offset >= end:  # drained: no error stands
                 self.error_path.unlink(missing_ok=True)
             self._compact(offset)
-        return delivered
+        return done
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of a compaction or offset update killed half-way (a copy may be as large as the spool).
+
+        Those files are written only under the delivery lock, which this process holds: none is in use.
+        """
+        for name in (self.path.name, self.offset_path.name, self.damaged_path.name):
+            for leftover in self.directory.glob(f"{name}.*.tmp"):
+                if leftover.name[len(name) + 1 : -len(".tmp")].isdigit():  # NAME.PID.tmp, not another destination's
+                    leftover.unlink(missing_ok=True)
+
+    def _hand_over(self, payload: bytes, send: Callable[[bytes], None], done: Delivery) -> bool:
+        """Send one event; False when it must stay first in line."""
+        try:
+            send(payload)
+        except Exception as error:
+            refusal = lasting_refusal(error)
+            if refusal is None:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                self.error_path.write_text(f"{stamp} {type(error).__name__}: {error}"[:2000])
+                return False
+            if self.dead_letter(payload, refusal):
+                done.dead_lettered += 1
+            else:
+                done.dropped += 1
+            return True
+        done.delivered += 1
+        return True
+
+    def dead_letter(self, payload: bytes, refusal: Refusal) -> bool:
+        """Keep an event refused for good among the dead letters; False (logged) when they are full.
+
+        From `deliver` this happens before the offset moves on: a crash in between sends the event
+        again, and the same event refused again is the same letter.
+        """
+        if self.dead_letters.add(payload, refusal):
+            log.warning("OpenLineage destination %s refused an event for good (%s): kept among its dead letters",
+                        self.destination, refusal)
+            return True
+        log.error("OpenLineage destination %s refused an event for good (%s) and its dead letters are full (%d bytes): "
+                  "event dropped", self.destination, refusal, self.max_bytes)
+        return False
+
+    def _damage_so_far(self) -> tuple[int, int]:
+        try:
+            damaged_records, damaged_bytes = (int(n) for n in self.damaged_path.read_text().split())
+        except (FileNotFoundError, ValueError):
+            return 0, 0
+        return damaged_records, damaged_bytes
+
+    def _note_damage(self, skipped: int, done: Delivery) -> None:
+        # Counted before the offset moves past it: a crash in between counts it twice, never zero times.
+        damaged_records, damaged_bytes = self._damage_so_far()
+        records.replace_durably(self.damaged_path, lambda h: h.write(f"{damaged_records + 1} {damaged_bytes + skipped}".encode()),
+                                sync_directory=False)
+        done.damaged_records += 1
+        done.damaged_bytes += skipped
+        log.warning("OpenLineage spool of %s: %d damaged bytes skipped (a write torn by a crash, or a corrupt disk)",
+                    self.destination, skipped)
 
     def _compact(self, offset: int) -> None:
         """Drop delivered records from the file: all of them when drained, else when they are many."""
         if offset == 0:
             return
-        with self._open_locked() as handle:
+        with records.open_locked(self.path) as handle:
             size = handle.seek(0, os.SEEK_END)
-            if offset >= size:
-                handle.truncate(0)
-                os.fsync(handle.fileno())
-                self._write_offset(0)
-            elif offset >= COMPACT_BYTES:
-                temporary = self.path.with_suffix(f".spool.{os.getpid()}")
-                with open(self.path, "rb") as source, open(temporary, "wb") as target:
+            if offset < size and offset < COMPACT_BYTES:
+                return
+
+            def rest(target) -> None:
+                with open(self.path, "rb") as source:
                     source.seek(offset)
                     while chunk := source.read(1 << 20):
                         target.write(chunk)
-                    target.flush()
-                    os.fsync(target.fileno())
-                self._write_offset(0)
-                os.replace(temporary, self.path)
-                _fsync_dir(self.directory)
+
+            records.replace_durably(self.path, rest)
+            with open(self.path, "rb") as reader:
+                self._write_offset(0, reader.read(IDENTITY_BYTES))
+
+    # --- dead letters ----------------------------------------------------------------------------
+
+    def requeue_dead_letters(self, ids: set[str] | None = None) -> int:
+        """Put dead letters (all, or those with these ids) back at the end of the spool; how many were."""
+        moved = 0
+        for letter in self.dead_letters.letters():
+            if ids is not None and letter.id not in ids:
+                continue
+            if not self.append(letter.payload):
+                break  # the spool is full: the rest stay dead letters
+            # One at a time: a crash between the two steps leaves only this event in both places.
+            self.dead_letters.remove([letter])
+            moved += 1
+        if moved:
+            self.dead_letters.compact()
+        return moved

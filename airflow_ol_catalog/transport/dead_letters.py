@@ -1,0 +1,131 @@
+"""Dead letters: events a destination refused for good, kept with the answer they got.
+
+An event the destination refuses with a lasting 4xx would, left at the head of the spool, hold
+back every later event. It moves here instead, with the status, the answer and when, and
+delivery goes on. `airflow ol-catalog spool dead-letters` lists, retries or discards them.
+
+The file is a record file (see records.py) of JSON documents, only ever appended to: a letter,
+or the removal of letters by id; a compaction rewrites it atomically with the living letters.
+A letter's id is a digest of the event, so the same event refused again (after a crash between
+dead-lettering it and moving the spool on, or after a retry) is still one letter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from airflow_ol_catalog.transport import records
+from airflow_ol_catalog.transport.refusals import Refusal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    at: float  # when it was refused (epoch seconds)
+    status: int
+    answer: str
+    payload: bytes
+
+    def summary(self) -> str:
+        """The event in a few words: its type and job (or dataset)."""
+        try:
+            event = json.loads(self.payload)
+            subject = event.get("job") or event.get("dataset") or {}
+            name = f"{subject.get('namespace')}/{subject.get('name')}"
+            kind = event.get("eventType") or ("DATASET" if "dataset" in event else "JOB")
+        except (ValueError, AttributeError):
+            return "(not a JSON object)"
+        return f"{kind} {name if len(name) <= 80 else name[:79] + '…'}"
+
+    def document(self) -> dict:
+        return {"id": self.id, "at": self.at, "status": self.status, "answer": self.answer,
+                "event": self.payload.decode("utf-8", "surrogateescape")}
+
+
+def letter_id(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()[:12]
+
+
+class DeadLetters:
+    def __init__(self, path: Path, max_bytes: int):
+        self.path = path
+        self.max_bytes = max_bytes
+
+    def add(self, payload: bytes, refusal: Refusal) -> bool:
+        """Keep a refused event; False when the file is full (the event is not kept)."""
+        letter = DeadLetter(letter_id(payload), time.time(), refusal.status, refusal.answer, payload)
+        return self._append(letter.document(), capped=True)
+
+    def remove(self, letters: Iterable[DeadLetter]) -> None:
+        """Forget these letters, in one durable append (never refused for space: it makes room).
+
+        A letter is named by its id and time, so the same event refused again meanwhile stays.
+        """
+        named = [[letter.id, letter.at] for letter in letters]
+        if named:
+            self._append({"removed": named}, capped=False)
+
+    def discard(self, ids: set[str] | None = None) -> int:
+        """Delete letters (all, or those with these ids); how many were."""
+        chosen = [letter for letter in self.letters() if ids is None or letter.id in ids]
+        if chosen:
+            self.remove(chosen)
+            self.compact()
+        return len(chosen)
+
+    def _append(self, document: dict, capped: bool) -> bool:
+        record = records.encode(json.dumps(document).encode(), time.time())
+        with records.open_locked(self.path) as handle:
+            if capped and handle.seek(0, os.SEEK_END) + len(record) > self.max_bytes:
+                return False
+            records.append_durably(handle, record)
+        return True
+
+    def letters(self) -> list[DeadLetter]:
+        """The living letters, oldest first."""
+        snapshot = records.open_snapshot(self.path)
+        if snapshot is None:
+            return []
+        reader, size = snapshot
+        with reader:
+            return self._living(reader.read(size))
+
+    def _living(self, data: bytes) -> list[DeadLetter]:
+        living: dict[str, DeadLetter] = {}
+        for item in records.scan(data, 0):
+            if item.payload is None:
+                log.warning("dead letters %s: %d damaged bytes skipped", self.path, item.damaged)
+                continue
+            document = json.loads(item.payload)
+            for named_id, at in document.get("removed", ()):
+                if named_id in living and living[named_id].at == at:
+                    del living[named_id]
+            if "event" in document:
+                living.pop(document["id"], None)  # refused again: the latest answer, at the end
+                living[document["id"]] = DeadLetter(document["id"], document["at"], document["status"], document["answer"],
+                                                    document["event"].encode("utf-8", "surrogateescape"))
+        return list(living.values())
+
+    def compact(self) -> None:
+        """Rewrite the file with the living letters only (after removals), atomically."""
+        if not self.path.exists():
+            return
+        with records.open_locked(self.path) as handle:
+            size = handle.seek(0, os.SEEK_END)
+            with open(self.path, "rb") as reader:
+                living = self._living(reader.read(size))
+
+            def write(target) -> None:
+                for letter in living:
+                    target.write(records.encode(json.dumps(letter.document()).encode(), letter.at))
+
+            records.replace_durably(self.path, write)

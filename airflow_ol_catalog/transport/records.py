@@ -1,0 +1,115 @@
+"""Record files: the framing of spool and dead-letter records, and the file steps that keep them whole.
+
+Each record is `MAGIC, length, crc32, time, payload`. A record torn by a crash fails its length
+or checksum; the reader reports the bytes up to the next intact record as damaged, so damage
+never hides the records after it and is never skipped silently. Files are appended under an
+exclusive lock and fsync'd, and replaced only by an atomic rename of a complete, fsync'd copy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+MAGIC = b"\xf0OLS"
+HEADER = struct.Struct(">IId")  # payload length, crc32 of time+payload, append time (epoch seconds)
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """One intact record, or (payload None) a stretch of damaged bytes; `end` is the offset just after it."""
+
+    end: int
+    stamp: float | None
+    payload: bytes | None
+    damaged: int = 0
+
+
+def encode(payload: bytes, stamp: float) -> bytes:
+    return MAGIC + HEADER.pack(len(payload), zlib.crc32(struct.pack(">d", stamp) + payload), stamp) + payload
+
+
+def _record_at(data: bytes, at: int) -> tuple[float, bytes, int] | None:
+    """(time, payload, end) of the intact record starting at `at`, else None."""
+    header_end = at + len(MAGIC) + HEADER.size
+    if data[at : at + len(MAGIC)] != MAGIC or header_end > len(data):
+        return None
+    length, crc, stamp = HEADER.unpack(data[at + len(MAGIC) : header_end])
+    payload = data[header_end : header_end + length]
+    if len(payload) != length or zlib.crc32(struct.pack(">d", stamp) + payload) != crc:
+        return None
+    return stamp, payload, header_end + length
+
+
+def scan(data: bytes, base: int) -> Iterator[Scanned]:
+    """The records in `data` (read from file offset `base`), damaged stretches included."""
+    at, damaged_from = 0, None
+    while at < len(data):
+        record = _record_at(data, at)
+        if record is None:
+            damaged_from = at if damaged_from is None else damaged_from
+            found = data.find(MAGIC, at + 1)
+            at = found if found >= 0 else len(data)
+            continue
+        if damaged_from is not None:
+            yield Scanned(base + at, None, None, at - damaged_from)
+            damaged_from = None
+        stamp, payload, at = record
+        yield Scanned(base + at, stamp, payload)
+    if damaged_from is not None:
+        yield Scanned(base + len(data), None, None, len(data) - damaged_from)
+
+
+def open_locked(path: Path) -> BinaryIO:
+    """`path` opened for append and exclusively locked; reopened if a replacement came in meanwhile."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        handle = open(path, "ab")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()
+
+
+def append_durably(handle: BinaryIO, data: bytes) -> None:
+    handle.write(data)
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def replace_durably(path: Path, write: Callable[[BinaryIO], None], sync_directory: bool = True) -> None:
+    """Replace `path` by what `write(handle)` writes: a crash leaves either the old file or the new one, whole."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    if not sync_directory:
+        return
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_snapshot(path: Path) -> tuple[BinaryIO, int] | None:
+    """`path` opened for reading, and the size up to which its records are complete (None: no file).
+
+    The size is taken under the append lock; the handle keeps reading this file even if a
+    compaction replaces it afterwards.
+    """
+    if not path.exists():
+        return None
+    with open_locked(path) as locked:
+        reader = open(path, "rb")
+        return reader, locked.seek(0, os.SEEK_END)
