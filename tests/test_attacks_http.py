@@ -314,3 +314,11 @@ def test_a_parent_facet_creates_no_job_in_a_hidden_namespace(client):
     assert client.send(child).status_code == 201
     assert requests.post(client.server.url + f"ol-catalog/api/v1/namespaces/{hidden}/restore", headers=admin, timeout=30).status_code == 200
     assert api(client, f"namespaces/{hidden}/jobs").json()["totalCount"] == 0
+
+
+@pytest.mark.parametrize("path", ["lineage", "column-lineage", "impact"])
+def test_node_ids_longer_than_any_name_are_422_not_a_lookup_per_colon(client, path):
+    started = time.monotonic()
+    answer = api(client, path, nodeId="dataset:" + ":" * 8000)
+    assert answer.status_code == 422 and "nodeId" in answer.json()["detail"], answer.text[:300]
+    assert time.monotonic() - started < 5

@@ -371,3 +371,33 @@ def test_look_alike_names_show_their_hidden_characters(ui_server, admin_page):
     expect(page.locator(f'[data-node-id="dataset:s3://look-alikes:{NFD_NAME}"]').get_by_role("img", name=re.compile("not in Unicode NFC"))).to_have_count(1)
     shot(page, "14-look-alike-graph")
     assert page.errors == []
+
+
+def test_pages_of_names_with_slashes_and_percent_signs(ui_server, admin_page):
+    """`datasets/orders` in `s3://slash-lake` is not `orders` in `s3://slash-lake/datasets`."""
+    from playwright.sync_api import expect
+
+    payload = json.loads((EXAMPLES / "02_table_lineage" / "02_build_invoices_complete.json").read_text())
+    payload["job"] = {"namespace": "slashes", "name": "dag/task 100%", "facets": {}}
+    payload["run"] = {"runId": "manual/2026-01-01", "facets": {}}
+    payload["inputs"] = []
+    payload["outputs"] = [
+        {"namespace": "s3://slash-lake", "name": "datasets/orders", "facets": {"schema": {"fields": [{"name": "right_column"}]}}},
+        {"namespace": "s3://slash-lake/datasets", "name": "orders", "facets": {"schema": {"fields": [{"name": "wrong_column"}]}}},
+    ]
+    assert requests.post(ui_server.url + "ol-catalog/api/v1/lineage", json=payload, headers={"Authorization": f"Bearer {ui_server.token}"}, timeout=10).status_code == 201
+    page = admin_page
+    base = ui_server.url + "ol-catalog/ui/"
+    page.goto(base + "#/dataset?ns=" + requests.utils.quote("s3://slash-lake", safe="") + "&name=" + requests.utils.quote("datasets/orders", safe=""))
+    expect(page.get_by_test_id("title")).to_have_text("datasets/orders")
+    expect(page.get_by_role("cell", name="right_column")).to_be_visible()
+    expect(page.get_by_text("wrong_column")).to_have_count(0)
+    shot(page, "15-slash-dataset")
+    page.get_by_role("link", name="dag/task 100%").first.click()
+    expect(page.get_by_test_id("title")).to_have_text("dag/task 100%")
+    page.get_by_role("tab", name="Runs").click()
+    page.get_by_role("link", name="manual/2026-01-01").click()
+    expect(page.get_by_test_id("title")).to_contain_text("manual/2026-01-01")
+    expect(page.get_by_text("datasets/orders").first).to_be_visible()
+    shot(page, "16-slash-run")
+    assert page.errors == []

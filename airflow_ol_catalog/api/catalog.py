@@ -27,6 +27,10 @@ from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
+# A node id is a kind, a namespace, a name and maybe a field, each at most 1,024 bytes; one
+# longer names nothing, and each of its colons would cost a look-up.
+MAX_NODE_ID = 4200
+
 
 
 async def _read(work: Callable[..., Any], *args) -> Any:
@@ -201,7 +205,7 @@ def _lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_d
 async def lineage_graph(
     request: Request,
     _: ReadAuth,
-    nodeId: str = Query(..., description="`job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`"),
+    nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`"),
     depth: int = Query(20, ge=0, le=100),
     direction: Literal["both", "upstream", "downstream"] = Query("both"),
     upDepth: int | None = Query(None, ge=0, le=100, description="Hops upstream (with direction=both or upstream)."),
@@ -226,7 +230,7 @@ def _column_lineage(conn, node_id, depth, with_downstream):
 @router.get("/column-lineage", summary="Column lineage around a dataset, field or job")
 async def column_lineage(
     _: ReadAuth,
-    nodeId: str = Query(..., description="`dataset:NS:NAME`, `datasetField:NS:NAME:FIELD` or `job:NS:NAME`"),
+    nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`dataset:NS:NAME`, `datasetField:NS:NAME:FIELD` or `job:NS:NAME`"),
     depth: int = Query(20, ge=0, le=100),
     withDownstream: bool = Query(False),
 ) -> dict:
@@ -236,7 +240,7 @@ async def column_lineage(
 @router.get("/search", summary="Search datasets and jobs by name")
 async def search(
     _: ReadAuth,
-    q: str = Query("", description="Part of the name or namespace; case, Unicode spelling (NFKC) and invisible characters do not count; empty lists everything by name."),
+    q: str = Query("", max_length=1000, description="Part of the name or namespace; case, Unicode spelling (NFKC) and invisible characters do not count; empty lists everything by name."),
     filter: Literal["dataset", "job", "field", "DATASET", "JOB", "FIELD"] | None = Query(None, description="Only datasets, jobs, or columns (field)."),
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Offset,
@@ -259,7 +263,7 @@ def _impact(conn, node_id, include_attempted, max_nodes):
 async def impact_analysis(
     request: Request,
     _: ReadAuth,
-    nodeId: str = Query(..., description="`dataset:NS:NAME` or `datasetField:NS:NAME:FIELD`"),
+    nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`dataset:NS:NAME` or `datasetField:NS:NAME:FIELD`"),
     includeAttempted: bool = Query(False),
 ) -> dict:
     """What breaks if this changes: each downstream dataset (or field) with its depth, the path and the jobs on it."""

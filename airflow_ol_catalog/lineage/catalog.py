@@ -13,7 +13,7 @@ from airflow_ol_catalog.events.naming import fold, namespace_key
 from airflow_ol_catalog.ingest.namespaces import Namespace
 from airflow_ol_catalog.ingest.refusals import refusals_by_reason
 from airflow_ol_catalog.ingest.symlinks import holder_of
-from airflow_ol_catalog.maintenance.matches import matches_of
+from airflow_ol_catalog.lineage.source_matches import matches_of
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, event, facet, job, namespace, run
 

@@ -99,22 +99,6 @@ def record_checks(conn: Connection, checks: list[dict]) -> int:
     return stored
 
 
-def match_view(row) -> dict | None:
-    if row is None:
-        return None
-    return {
-        "status": row.status,
-        "connId": row.conn_id,
-        "candidates": json.loads(row.candidates),
-        "check": None if row.check_status is None else {"status": row.check_status, "evidence": json.loads(row.evidence or "{}"), "checkedAt": row.checked_at.isoformat() if row.checked_at else None},
-    }
-
-
-def matches_of(conn: Connection, dataset_ids: list[int]) -> dict[int, dict]:
-    rows = conn.execute(select(data_source_match).where(data_source_match.c.dataset_id.in_(dataset_ids))) if dataset_ids else []
-    return {r.dataset_id: match_view(r) for r in rows}
-
-
 def data_source_summary(conn: Connection, sources: list[DataSource]) -> dict:
     """Per Connection: datasets matched and how their checks went; and the namespaces nothing matches."""
     rows = conn.execute(

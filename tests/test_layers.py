@@ -1,0 +1,41 @@
+"""The dependency rule of the design: api -> ingest/lineage -> store/events; events imports nothing
+of the project; the transport (imported in task processes) only events and metrics."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "airflow_ol_catalog"
+
+# What each layer may import of the project, besides itself.
+ALLOWED = {
+    "events": set(),
+    "transport": {"events", "metrics"},
+    "store": {"events", "config", "provider"},
+    "ingest": {"events", "store", "metrics"},
+    "lineage": {"events", "store", "ingest"},
+}
+
+
+def _project_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "airflow_ol_catalog" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_a_layer_imports_only_what_lies_below_it(layer):
+    wrong = {}
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        bad = _project_imports(path) - ALLOWED[layer] - {layer}
+        if bad:
+            wrong[str(path.relative_to(PACKAGE))] = sorted(bad)
+    assert wrong == {}
