@@ -4,7 +4,7 @@ import { Badge, Box, Button, Code, Flex, Heading, Input, Tabs, Text } from "@cha
 import { useState } from "react";
 
 import { seg } from "../api";
-import { DataTable, Loading, Muted, Pager, Problem, Section, type SortState } from "../components/Common";
+import { ConfirmButton, DataTable, Loading, Muted, Pager, Problem, Section, type SortState } from "../components/Common";
 import { when } from "../format";
 import { sendJson } from "../postJson";
 import { href, navigate, type Route } from "../route";
@@ -135,14 +135,11 @@ function Namespaces({ route }: { route: Route }) {
                   Restore
                 </Button>
               ) : (
-                <Button
-                  size="xs"
-                  variant="outline"
-                  colorPalette="red"
-                  onClick={() => window.confirm(`Delete namespace ${n.name}? Its jobs leave the catalog until it is restored.`) && action.run(() => sendJson("DELETE", `namespaces/${seg(n.name)}`))}
-                >
-                  Delete
-                </Button>
+                <ConfirmButton
+                  label="Delete"
+                  question={`Delete namespace ${n.name}? Its jobs leave the catalog until it is restored.`}
+                  onConfirm={() => action.run(() => sendJson("DELETE", `namespaces/${seg(n.name)}`))}
+                />
               ),
           },
         ]}
@@ -250,9 +247,7 @@ function Tokens({ route }: { route: Route }) {
               t.revokedAt ? (
                 <Badge>revoked {when(t.revokedAt)}</Badge>
               ) : (
-                <Button size="xs" variant="outline" colorPalette="red" onClick={() => window.confirm(`Revoke token ${t.name}?`) && action.run(() => sendJson("POST", `admin/tokens/${seg(t.name)}/revoke`, {}))}>
-                  Revoke
-                </Button>
+                <ConfirmButton label="Revoke" question={`Revoke token ${t.name}?`} onConfirm={() => action.run(() => sendJson("POST", `admin/tokens/${seg(t.name)}/revoke`, {}))} />
               ),
           },
         ]}
@@ -283,14 +278,11 @@ function Quarantine({ route }: { route: Route }) {
           <Button size="xs" onClick={() => action.run(() => sendJson<{ total: number }>("POST", "admin/quarantine/replay", { namespace: ns }).then((b) => setResult(`${b.total} events replayed.`)))}>
             Replay
           </Button>
-          <Button
-            size="xs"
-            variant="outline"
-            colorPalette="red"
-            onClick={() => window.confirm(`Discard the quarantined events of ${ns}?`) && action.run(() => sendJson<{ discarded: number }>("POST", "admin/quarantine/discard", { namespace: ns }).then((b) => setResult(`${b.discarded} events discarded.`)))}
-          >
-            Discard
-          </Button>
+          <ConfirmButton
+            label="Discard"
+            question={`Discard the quarantined events of ${ns}?`}
+            onConfirm={() => action.run(() => sendJson<{ discarded: number }>("POST", "admin/quarantine/discard", { namespace: ns }).then((b) => setResult(`${b.discarded} events discarded.`)))}
+          />
         </Flex>
       ))}
       <DataTable
