@@ -1,7 +1,8 @@
 """The catalog's pages: the single-page app built from ui/ into airflow_ol_catalog/www.
 
 Airflow shows them in same-origin iframes (the plugin's `external_views`). Every file needs the
-same login as the read API, so nothing of the catalog is served to an anonymous visitor.
+same login as the read API, so nothing of the catalog is served to an anonymous visitor. The app
+adds the framing and nosniff headers to every answer.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ async def ui_index(_: ReadAuth) -> FileResponse:
     index = WWW / "index.html"
     if not index.is_file():
         raise HTTPException(503, NOT_BUILT)
-    return FileResponse(index, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/ui/assets/{name}", include_in_schema=False)
@@ -40,7 +41,7 @@ async def ui_asset(name: str, _: ReadAuth) -> FileResponse:
     if path.parent != assets.resolve() or not path.is_file():
         raise HTTPException(404, f"no UI asset named {name!r}")
     # File names carry a content hash: a changed file is a new name.
-    return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable"})
 
 
 @router.get("/api/v1/me", summary="Who is calling and whether they may administer the catalog")
