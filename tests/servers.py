@@ -169,8 +169,8 @@ class AirflowServer:
             try:
                 if requests.get(self.url + "ol-catalog/health", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or still building the app on a busy machine
             time.sleep(0.3)
         raise RuntimeError(f"api-server not healthy after {timeout}s:\n{(self.home / 'api-server.log').read_text()[-4000:]}")
 
