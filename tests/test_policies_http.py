@@ -183,3 +183,69 @@ def test_admin_lists_page_and_sort_on_the_server(quarantine_server):
         answer = requests.get(base + path, params={"sortBy": key, "offset": 0, "limit": 5}, headers=_admin(quarantine_server), timeout=10)
         assert answer.status_code == 200, answer.text
     assert requests.get(base + "refusals", params={"sortBy": "secret"}, headers=_admin(quarantine_server), timeout=10).status_code == 422
+
+
+# --- who may do what: tokens and Airflow logins ------------------------------------------------------
+
+
+def _bearer(secret: str) -> dict:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture(scope="module")
+def admin_token(quarantine_server) -> str:
+    return quarantine_server.create_token("maintenance-" + uuid.uuid4().hex[:6], "--admin")
+
+
+def test_no_token_may_hide_or_restore_namespaces_datasets_or_jobs(quarantine_server, admin_token):
+    server = quarantine_server
+    namespace = "kept-" + uuid.uuid4().hex[:6]
+    api = server.url + "ol-catalog/api/v1/"
+    assert requests.post(api + "admin/namespaces", json={"name": namespace}, headers=_admin(server), timeout=10).status_code == 201
+    payload = fresh_event(namespace, outputs=[{"namespace": "s3://bucket", "name": "kept/table"}])
+    assert post(server, payload).json()["quarantined"] is False
+    dataset = "namespaces/s3%3A%2F%2Fbucket/datasets/kept%2Ftable"
+    targets = [f"namespaces/{namespace}", f"namespaces/{namespace}/jobs/{payload['job']['name']}", dataset]
+    for target in targets:
+        for method, path in (("DELETE", target), ("POST", target + "/restore")):
+            answer = requests.request(method, api + path, headers=_bearer(admin_token), timeout=10)
+            assert answer.status_code == 403, (method, path, answer.status_code, answer.text)
+            assert "Airflow login allowed to delete assets" in answer.json()["detail"]
+    reader = _bearer(server.token)
+    assert requests.get(api + f"namespaces/{namespace}", headers=reader, timeout=10).status_code == 200
+    assert requests.get(api + dataset, headers=reader, timeout=10).status_code == 200
+    # An Airflow login allowed to delete assets may.
+    assert requests.delete(api + dataset, headers=_admin(server), timeout=10).json() == {"hidden": True}
+    assert requests.post(api + dataset + "/restore", headers=_admin(server), timeout=10).json() == {"hidden": False}
+
+
+def test_an_admin_token_creates_only_tokens_without_admin(quarantine_server, admin_token):
+    url = quarantine_server.url + "ol-catalog/api/v1/admin/tokens"
+    name = "minted-" + uuid.uuid4().hex[:6]
+    refused = requests.post(url, json={"name": name, "admin": True}, headers=_bearer(admin_token), timeout=10)
+    assert refused.status_code == 403, refused.text
+    assert "admin" in refused.json()["detail"] and "Airflow login" in refused.json()["detail"]
+    names = {t["name"] for t in requests.get(url, headers=_admin(quarantine_server), timeout=10).json()["tokens"]}
+    assert name not in names
+    created = requests.post(url, json={"name": name, "read": True}, headers=_bearer(admin_token), timeout=10)
+    assert created.status_code == 201 and created.json()["token"]["admin"] is False
+    by_login = requests.post(url, json={"name": name + "-admin", "admin": True}, headers=_admin(quarantine_server), timeout=10)
+    assert by_login.status_code == 201 and by_login.json()["token"]["admin"] is True
+
+
+def test_an_empty_namespace_list_is_refused_naming_the_field(quarantine_server, admin_token):
+    url = quarantine_server.url + "ol-catalog/api/v1/admin/tokens"
+    for namespaces in ([], [""], ["ok", "  "]):
+        name = "nowhere-" + uuid.uuid4().hex[:6]
+        for caller in (_admin(quarantine_server), _bearer(admin_token)):
+            refused = requests.post(url, json={"name": name, "namespaces": namespaces}, headers=caller, timeout=10)
+            assert refused.status_code == 422, (namespaces, refused.text)
+            assert refused.json()["detail"].startswith("namespaces: ")
+        listed = requests.get(url, params={"includeRevoked": True}, headers=_admin(quarantine_server), timeout=10).json()["tokens"]
+        assert name not in {t["name"] for t in listed}
+    assert "omit" in requests.post(url, json={"name": "x", "namespaces": []}, headers=_admin(quarantine_server), timeout=10).json()["detail"]
+    refused = requests.post(url, json={"name": "limited-admin", "namespaces": ["a"], "admin": True}, headers=_admin(quarantine_server), timeout=10)
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("namespaces: ")
+    cli = quarantine_server.cli("ol-catalog", "tokens", "create", "--name", "blank-ns", "--namespace", "", check=False)
+    assert cli.returncode == 1 and "namespace" in cli.stderr, cli.stdout + cli.stderr
+    assert "blank-ns" not in quarantine_server.cli("ol-catalog", "tokens", "list", "--all").stdout

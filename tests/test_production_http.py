@@ -226,6 +226,7 @@ def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters()
         limited = server.create_token("limited", "--namespace", "somewhere-else")
         viewer = {"Authorization": f"Bearer {server.jwt('viewer')}"}
         reader = {"Authorization": f"Bearer {server.token}"}  # a read token, not an admin one
+        admin_token = {"Authorization": f"Bearer {server.create_token('admin-token', '--admin')}"}
         threading.Event().wait(5.5)  # the token cache forgets the revoked token
         for method, path in listed:
             if path in OPEN:
@@ -240,6 +241,8 @@ def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters()
             if administrative:
                 assert call(server, method, url, viewer, **body) == 403, (method, path, "viewer as admin")
                 assert call(server, method, url, reader, **body) == 403, (method, path, "non-admin token")
+            if "/admin/" not in path and (method == "DELETE" or path.endswith("/restore")):
+                assert call(server, method, url, admin_token, **body) == 403, (method, path, "admin token hiding or restoring")
         assert post(server, run_event_at("START", "2026-01-01T00:00:00Z"), token=limited).status_code == 403
         for method, path in listed:
             if path in OPEN or method != "GET":

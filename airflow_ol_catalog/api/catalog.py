@@ -1,7 +1,7 @@
 """The read API under /api/v1, in Marquez's shapes so Marquez clients work unchanged.
 
 Auth: reads take a catalog token with read access, or an Airflow login allowed to read assets;
-deletes and restores an Airflow login allowed to delete assets.
+hiding and restoring an Airflow login allowed to delete assets, never a token.
 Namespaces and names may hold slashes (`postgres://host:5432`, sent encoded as %2F): the routes
 take them as paths and are declared most specific first.
 """
@@ -15,7 +15,7 @@ import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from airflow_ol_catalog import metrics
-from airflow_ol_catalog.api.auth import AdminAuth, ReadAuth
+from airflow_ol_catalog.api.auth import CuratorAuth, ReadAuth
 from airflow_ol_catalog.api.schemas import Limit, Offset
 from airflow_ol_catalog.events.validate import parse_event_time
 from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
@@ -67,34 +67,34 @@ def _hide(setter: Callable, *args) -> dict:
 
 
 @router.delete("/namespaces/{namespace:path}/datasets/{dataset:path}", summary="Hide a dataset (admin)")
-async def delete_dataset(namespace: str, dataset: str, _: AdminAuth) -> dict:
+async def delete_dataset(namespace: str, dataset: str, _: CuratorAuth) -> dict:
     """Auth: an Airflow user who may delete assets. The dataset leaves lists and lineage until restored."""
     return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, True)
 
 
 @router.post("/namespaces/{namespace:path}/datasets/{dataset:path}/restore", summary="Restore a hidden dataset (admin)")
-async def restore_dataset(namespace: str, dataset: str, _: AdminAuth) -> dict:
+async def restore_dataset(namespace: str, dataset: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, False)
 
 
 @router.delete("/namespaces/{namespace:path}/jobs/{job:path}", summary="Hide a job (admin)")
-async def delete_job(namespace: str, job: str, _: AdminAuth) -> dict:
+async def delete_job(namespace: str, job: str, _: CuratorAuth) -> dict:
     """Auth: an Airflow user who may delete assets. A hidden job no longer bridges lineage between its datasets."""
     return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, True)
 
 
 @router.post("/namespaces/{namespace:path}/jobs/{job:path}/restore", summary="Restore a hidden job (admin)")
-async def restore_job(namespace: str, job: str, _: AdminAuth) -> dict:
+async def restore_job(namespace: str, job: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, False)
 
 
 @router.post("/namespaces/{namespace:path}/restore", summary="Restore a hidden namespace and its jobs (admin)")
-async def restore_namespace(namespace: str, _: AdminAuth) -> dict:
+async def restore_namespace(namespace: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, False)
 
 
 @router.delete("/namespaces/{namespace:path}", summary="Hide a namespace with its jobs (admin)")
-async def delete_namespace(namespace: str, _: AdminAuth) -> dict:
+async def delete_namespace(namespace: str, _: CuratorAuth) -> dict:
     """Auth: an Airflow user who may delete assets. Later events of the namespace wait in quarantine."""
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, True)
 

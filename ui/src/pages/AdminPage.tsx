@@ -192,7 +192,8 @@ function Tokens({ route }: { route: Route }) {
   if (!found.data) return <Loading what="tokens" />;
   const create = () =>
     action.run(async () => {
-      const body = await sendJson<{ secret: string }>("POST", "admin/tokens", { name, namespaces: namespaces ? list(namespaces) : null, read, admin });
+      const only = list(namespaces); // none listed: every namespace (the API refuses an empty list)
+      const body = await sendJson<{ secret: string }>("POST", "admin/tokens", { name, namespaces: only.length ? only : null, read, admin });
       setSecret(body.secret);
       setName("");
       setNamespaces("");
