@@ -146,7 +146,13 @@ async def curator_principal(request: Request) -> Principal:
     return await _principal(request, "hide or restore", "DELETE", lambda token: "that needs an Airflow login allowed to delete assets; tokens never may")
 
 
+async def login_reader_principal(request: Request) -> Principal:
+    """Open the catalog's pages: an Airflow user who may read assets (tokens are for the API)."""
+    return await _principal(request, "open the catalog's pages", "GET", lambda token: "the pages are for Airflow logins; tokens use the API")
+
+
 IngestAuth = Annotated[Principal, Depends(ingest_principal)]
 AdminAuth = Annotated[Principal, Depends(admin_principal)]
 CuratorAuth = Annotated[Principal, Depends(curator_principal)]
 ReadAuth = Annotated[Principal, Depends(read_principal)]
+LoginReadAuth = Annotated[Principal, Depends(login_reader_principal)]
