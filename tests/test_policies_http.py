@@ -1,7 +1,9 @@
-"""Unknown-namespace policies and a separate catalog database, with real Airflow processes (SQLite)."""
+"""Unknown-namespace policies, a separate catalog database, what tokens may do and who sees Airflow
+Connections, with real Airflow processes (SQLite, SimpleAuthManager)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 
@@ -249,3 +251,60 @@ def test_an_empty_namespace_list_is_refused_naming_the_field(quarantine_server, 
     cli = quarantine_server.cli("ol-catalog", "tokens", "create", "--name", "blank-ns", "--namespace", "", check=False)
     assert cli.returncode == 1 and "namespace" in cli.stderr, cli.stdout + cli.stderr
     assert "blank-ns" not in quarantine_server.cli("ol-catalog", "tokens", "list", "--all").stdout
+
+
+# --- Airflow Connections on the read API: only for users allowed to read Connections -------------
+
+
+@pytest.fixture(scope="module")
+def reconciled(quarantine_server):
+    """A Connection with an alias in its extra, a dataset it holds, one it does not, matched."""
+    server = quarantine_server
+    server.cli("connections", "add", "pg_secret", "--conn-type", "postgres", "--conn-host", "secret-db.internal", "--conn-port", "5432",
+               "--conn-schema", "shop", "--conn-extra", json.dumps({"ol_catalog_aliases": ["10.1.2.3:5432"]}))
+    namespace = "sources-" + uuid.uuid4().hex[:6]
+    api = server.url + "ol-catalog/api/v1/"
+    assert requests.post(api + "admin/namespaces", json={"name": namespace}, headers=_admin(server), timeout=10).status_code == 201
+    payload = fresh_event(namespace, inputs=[{"namespace": "postgres://10.1.2.3:5432", "name": "shop.public.orders"}],
+                          outputs=[{"namespace": "postgres://10.9.9.9:5432", "name": "shop.public.totals"}])
+    assert post(server, payload).status_code == 201
+    matched = requests.post(api + "admin/reconciliation/match", headers=_admin(server), timeout=30)
+    assert matched.status_code == 200, matched.text
+    return server
+
+
+CONNECTION_SECRETS = ("pg_secret", "secret-db", "10.1.2.3")
+
+
+def test_data_sources_show_connections_only_to_users_allowed_to_read_them(reconciled, admin_token):
+    server = reconciled
+    url = server.url + "ol-catalog/api/v1/data-sources"
+    shown = requests.get(url, headers=_admin(server), timeout=10).json()
+    assert shown["withheld"] is None
+    pg = next(s for s in shown["dataSources"] if s["connId"] == "pg_secret")
+    assert "postgres://10.1.2.3" in pg["namespaces"] and pg["database"] == "shop" and pg["datasets"] == 1
+    assert any("pg_secret" in u["candidates"] for u in shown["unmatched"])
+    callers = {"viewer": _admin(server, "viewer"), "read token": _bearer(server.token), "admin token": _bearer(admin_token)}
+    for who, headers in callers.items():
+        answer = requests.get(url, headers=headers, timeout=10)
+        assert answer.status_code == 200, (who, answer.text)
+        assert not [s for s in CONNECTION_SECRETS if s in answer.text], (who, answer.text)
+        body = answer.json()
+        assert set(body["withheld"]["fields"]) >= {"dataSources.connId", "dataSources.namespaces", "dataSources.database", "unmatched.candidates"}
+        assert ("may not read Connections" if who == "viewer" else "catalog token") in body["withheld"]["reason"], who
+        # The same answer otherwise: one row per Connection with its counts, the unmatched namespaces.
+        assert [(s["scheme"], s["datasets"]) for s in body["dataSources"]] == [(s["scheme"], s["datasets"]) for s in shown["dataSources"]]
+        assert [(u["namespace"], u["status"]) for u in body["unmatched"]] == [(u["namespace"], u["status"]) for u in shown["unmatched"]]
+
+
+def test_datasets_name_their_connection_only_to_users_allowed_to_read_connections(reconciled, admin_token):
+    server = reconciled
+    one = server.url + "ol-catalog/api/v1/namespaces/postgres%3A%2F%2F10.1.2.3%3A5432/datasets/shop.public.orders"
+    listed = server.url + "ol-catalog/api/v1/namespaces/postgres%3A%2F%2F10.9.9.9%3A5432/datasets"
+    assert requests.get(one, headers=_admin(server), timeout=10).json()["dataSource"]["connId"] == "pg_secret"
+    assert requests.get(listed, headers=_admin(server), timeout=10).json()["datasets"][0]["dataSource"]["candidates"] == ["pg_secret"]
+    for headers in (_admin(server, "viewer"), _bearer(server.token), _bearer(admin_token)):
+        source = requests.get(one, headers=headers, timeout=10).json()["dataSource"]
+        assert source["status"] == "matched" and source["connId"] is None and "Connections" in source["withheld"]["reason"]
+        unmatched = requests.get(listed, headers=headers, timeout=10)
+        assert "pg_secret" not in unmatched.text and unmatched.json()["datasets"][0]["dataSource"]["candidates"] == []

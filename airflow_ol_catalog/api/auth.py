@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass
-from typing import Annotated, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable
 
 import anyio
 from fastapi import Depends, HTTPException, Request
@@ -26,6 +26,7 @@ TOKEN_CACHE_SECONDS = 5.0  # a revoked token stops working within this time
 class Principal:
     token: Token | None = None
     user_name: str | None = None
+    user: Any = field(default=None, compare=False, repr=False)  # Airflow's user object, for its auth manager
 
     @property
     def token_id(self) -> int | None:
@@ -103,6 +104,26 @@ def _asset_access(user, method: str) -> bool:
     return get_auth_manager().is_authorized_asset(method=method, details=AssetDetails(), user=user)
 
 
+def _connection_access(user) -> bool:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import ConnectionDetails
+
+    return get_auth_manager().is_authorized_connection(method="GET", details=ConnectionDetails(), user=user)
+
+
+def connection_details_withheld(principal: Principal) -> str | None:
+    """Why this caller may not see Airflow Connections' ids, hosts and aliases; None when they may.
+
+    As in Airflow itself: only users allowed to read Connections. Catalog tokens never, admin ones
+    included (the reconcile DAG reads what it needs through the admin routes).
+    """
+    if principal.user is None:
+        return f"{principal.name} is a catalog token; only Airflow users allowed to read Connections see them"
+    if not _connection_access(principal.user):
+        return f"Airflow user {principal.user_name!r} may not read Connections"
+    return None
+
+
 async def _principal(request: Request, purpose: str, method: str, token_refusal: Callable[[Token], str | None]) -> Principal:
     """The caller, if they may do `purpose`: a catalog token `token_refusal` has nothing against, or an
     Airflow user with `method` access on assets."""
@@ -122,7 +143,7 @@ async def _principal(request: Request, purpose: str, method: str, token_refusal:
     request.state.caller = f"user:{user.get_name()}"
     if not _asset_access(user, method):
         raise HTTPException(403, f"Airflow user {user.get_name()!r} may not {purpose} (needs {method} on assets)")
-    return Principal(user_name=user.get_name())
+    return Principal(user_name=user.get_name(), user=user)
 
 
 async def ingest_principal(request: Request) -> Principal:

@@ -15,7 +15,7 @@ import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from airflow_ol_catalog import metrics
-from airflow_ol_catalog.api.auth import CuratorAuth, ReadAuth
+from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
 from airflow_ol_catalog.api.schemas import Limit, Offset
 from airflow_ol_catalog.events.validate import parse_event_time
 from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
@@ -24,6 +24,7 @@ from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
 from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
 from airflow_ol_catalog.lineage.impact import impact
+from airflow_ol_catalog.maintenance.matches import match_without_connections
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
@@ -110,15 +111,25 @@ async def versions(namespace: str, dataset: str, _: ReadAuth, limit: int = Limit
     return {"versions": found, "totalCount": total}
 
 
+def _as_seen_by(principal: Principal, datasets: list[dict]) -> list[dict]:
+    """Datasets name the Airflow Connection they live in only to callers allowed to read Connections."""
+    reason = connection_details_withheld(principal)
+    if reason is None:
+        return datasets
+    return [{**d, "dataSource": match_without_connections(d["dataSource"], reason)} for d in datasets]
+
+
 @router.get("/namespaces/{namespace:path}/datasets/{dataset:path}", summary="One dataset")
-async def one_dataset(namespace: str, dataset: str, _: ReadAuth) -> dict:
-    return _found(await _read(catalog.get_dataset, namespace, dataset), f"dataset {namespace}:{dataset}")
+async def one_dataset(namespace: str, dataset: str, principal: ReadAuth) -> dict:
+    """`dataSource` names the Connection only for Airflow users allowed to read Connections (`withheld` says why not)."""
+    found = _found(await _read(catalog.get_dataset, namespace, dataset), f"dataset {namespace}:{dataset}")
+    return _as_seen_by(principal, [found])[0]
 
 
 @router.get("/namespaces/{namespace:path}/datasets", summary="Datasets of a namespace (any spelling of it)")
-async def namespace_datasets(namespace: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+async def namespace_datasets(namespace: str, principal: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     datasets, total = await _read(catalog.list_datasets, namespace, limit, offset)
-    return {"datasets": datasets, "totalCount": total}
+    return {"datasets": _as_seen_by(principal, datasets), "totalCount": total}
 
 
 @router.get("/namespaces/{namespace:path}/jobs/{job:path}/runs", summary="Runs of a job, newest first unless sorted otherwise")
@@ -283,12 +294,20 @@ def _data_sources(conn, sources):
 
 
 @router.get("/data-sources", summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces")
-async def data_sources(_: ReadAuth) -> dict:
-    """Filled in by the ol_catalog_reconcile DAG; `reconciled: false` until it has run."""
+async def data_sources(principal: ReadAuth) -> dict:
+    """Filled in by the ol_catalog_reconcile DAG; `reconciled: false` until it has run.
+
+    Connection ids, hosts, aliases and databases are shown only to Airflow users allowed to read
+    Connections, as in Airflow itself; everyone else (catalog tokens too) gets the same rows and
+    counts without them, and `withheld` lists what was left out and why.
+    """
     from airflow_ol_catalog.maintenance.airflow_connections import airflow_data_sources
+    from airflow_ol_catalog.maintenance.matches import summary_without_connections
 
     sources = await anyio.to_thread.run_sync(airflow_data_sources)
-    return await _read(_data_sources, sources)
+    summary = await _read(_data_sources, sources)
+    reason = connection_details_withheld(principal)
+    return summary if reason is None else summary_without_connections(summary, reason)
 
 
 @router.get("/tags", summary="Tags named by the tags facets of jobs, runs and datasets")

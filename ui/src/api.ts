@@ -71,11 +71,18 @@ export interface Dataset {
   dataSource: DataSourceMatch | null;
 }
 
+/** Connection details the API left out for a caller who may not read Airflow's Connections, and why. */
+export interface Withheld {
+  fields: string[];
+  reason: string;
+}
+
 export interface DataSourceMatch {
   status: "matched" | "unmatched" | "ambiguous";
-  connId: string | null;
+  connId: string | null; // null when withheld
   candidates: string[];
   check: { status: "ok" | "missing" | "drifted" | "error"; evidence: Record<string, unknown>; checkedAt: string | null } | null;
+  withheld: Withheld | null;
 }
 
 export interface DatasetVersion {
