@@ -23,7 +23,11 @@ ARG_TOKEN_NAMESPACES = Arg(
     action="append", dest="namespaces", default=None,
 )
 ARG_READ = Arg(("--read",), help="Also allow reading the catalog's read API", action="store_true")
-ARG_ADMIN = Arg(("--admin",), help="Allow the admin API too (for the maintenance DAGs); implies --read", action="store_true")
+ARG_ADMIN = Arg(
+    ("--admin",),
+    help="Allow the admin API too (for the maintenance DAGs), except creating admin tokens and hiding or restoring; implies --read",
+    action="store_true",
+)
 ARG_ALL = Arg(("--all",), help="Include revoked or deleted entries", action="store_true")
 ARG_DESCRIPTION = Arg(("--description",), help="What the namespace holds", default="")
 ARG_ADMINS = Arg(("--admin",), help="Airflow user name of an admin (repeat for several)", action="append", dest="admins", default=None)

@@ -62,6 +62,23 @@ def test_roles_map_to_read_send_and_administer(fab_server):
     assert call(None, "GET", "ol-catalog/ui/") == 401
 
 
+def test_only_roles_that_read_connections_see_them_on_data_sources(fab_server):
+    fab_server.cli("connections", "add", "fab_pg", "--conn-type", "postgres", "--conn-host", "fab-db.internal", "--conn-schema", "shop")
+
+    def data_sources(user):
+        answer = requests.get(fab_server.url + "ol-catalog/api/v1/data-sources", headers={"Authorization": f"Bearer {fab_jwt(fab_server, user)}"}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return answer
+
+    for user in ("admin", "operator"):
+        body = data_sources(user).json()
+        assert body["withheld"] is None and "fab_pg" in {s["connId"] for s in body["dataSources"]}, user
+    viewer = data_sources("viewer")
+    assert "fab_pg" not in viewer.text and "fab-db" not in viewer.text
+    assert "may not read Connections" in viewer.json()["withheld"]["reason"]
+    assert [s["scheme"] for s in viewer.json()["dataSources"]] == [s["scheme"] for s in body["dataSources"]]
+
+
 def _fab_login(server: AirflowServer, browser, user: str):  # noqa: F811
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()

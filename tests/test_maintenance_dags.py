@@ -85,14 +85,16 @@ def dags_test(server: AirflowServer, dag_id: str, conf: dict | None = None) -> s
     return output
 
 
-def read(server: AirflowServer, path: str, **params) -> dict:
-    response = requests.get(server.url + "ol-catalog/api/v1/" + path, params=params, headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+def read(server: AirflowServer, path: str, as_user: str | None = None, **params) -> dict:
+    """A read with the read token, or as an Airflow user (only users allowed to read Connections see them)."""
+    credential = server.jwt(as_user) if as_user else server.token
+    response = requests.get(server.url + "ol-catalog/api/v1/" + path, params=params, headers={"Authorization": f"Bearer {credential}"}, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def source_of(server, namespace, name):
-    return read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/{name}")["dataSource"]
+    return read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/{name}", as_user="admin")["dataSource"]
 
 
 def test_reconcile_dry_run_stores_nothing_then_matches_and_checks_tables(stack):
@@ -112,7 +114,7 @@ def test_reconcile_dry_run_stores_nothing_then_matches_and_checks_tables(stack):
     assert (totals["connId"], totals["check"]["status"]) == ("sqlite_wh", "ok")
     unmatched = source_of(server, "postgres://10.9.8.7:5432", "x.public.t")
     assert unmatched["status"] == "unmatched" and unmatched["candidates"] == ["pg_other", "pg_shop"]
-    summary = read(server, "data-sources")
+    summary = read(server, "data-sources", as_user="admin")
     by_conn = {s["connId"]: s for s in summary["dataSources"]}
     assert (by_conn["pg_shop"]["datasets"], by_conn["pg_shop"]["missing"], by_conn["pg_shop"]["drifted"]) == (2, 1, 1)
     assert {u["namespace"] for u in summary["unmatched"]} == {"mysql://mysql.example:3306", "postgres://10.9.8.7:5432"}
@@ -182,5 +184,29 @@ def test_the_ui_shows_data_sources_and_each_datasets_table_check(stack, browser)
         expect(page.get_by_test_id("data-source")).to_contain_text("in pg_shop")
         expect(page.get_by_test_id("data-source")).to_contain_text("table missing")
         page.screenshot(path=str(SHOTS / "15-dataset-table-missing.png"))
+    finally:
+        context.close()
+
+
+def test_a_viewer_sees_data_sources_and_table_checks_without_connection_names(stack, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    server, postgres = stack
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.add_cookies([{"name": "_token", "value": server.jwt("viewer"), "url": server.url}])
+    page = context.new_page()
+    try:
+        page.goto(server.url + "ol-catalog/ui/#/sources")
+        expect(page.get_by_test_id("connections-withheld")).to_contain_text("Airflow user 'viewer' may not read Connections")
+        expect(page.get_by_role("cell", name="hidden").first).to_be_visible()
+        expect(page.get_by_role("link", name="mysql://mysql.example:3306")).to_be_visible()
+        for name in ("pg_shop", "sqlite_wh", "pg_other", "pg.example"):
+            expect(page.get_by_text(name)).to_have_count(0)
+        page.screenshot(path=str(SHOTS / "18-data-sources-as-viewer.png"))
+        namespace = requests.utils.quote(f"postgres://localhost:{postgres.port}", safe="")
+        page.goto(server.url + f"ol-catalog/ui/#/dataset?ns={namespace}&name=shop.public.gone")
+        expect(page.get_by_test_id("data-source")).to_contain_text("in an Airflow Connection")
+        expect(page.get_by_test_id("data-source")).to_contain_text("table missing")
+        page.screenshot(path=str(SHOTS / "19-dataset-source-as-viewer.png"))
     finally:
         context.close()

@@ -1,7 +1,9 @@
-"""Unknown-namespace policies and a separate catalog database, with real Airflow processes (SQLite)."""
+"""Unknown-namespace policies, a separate catalog database, what tokens may do and who sees Airflow
+Connections, with real Airflow processes (SQLite, SimpleAuthManager)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 
@@ -183,3 +185,126 @@ def test_admin_lists_page_and_sort_on_the_server(quarantine_server):
         answer = requests.get(base + path, params={"sortBy": key, "offset": 0, "limit": 5}, headers=_admin(quarantine_server), timeout=10)
         assert answer.status_code == 200, answer.text
     assert requests.get(base + "refusals", params={"sortBy": "secret"}, headers=_admin(quarantine_server), timeout=10).status_code == 422
+
+
+# --- who may do what: tokens and Airflow logins ------------------------------------------------------
+
+
+def _bearer(secret: str) -> dict:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture(scope="module")
+def admin_token(quarantine_server) -> str:
+    return quarantine_server.create_token("maintenance-" + uuid.uuid4().hex[:6], "--admin")
+
+
+def test_no_token_may_hide_or_restore_namespaces_datasets_or_jobs(quarantine_server, admin_token):
+    server = quarantine_server
+    namespace = "kept-" + uuid.uuid4().hex[:6]
+    api = server.url + "ol-catalog/api/v1/"
+    assert requests.post(api + "admin/namespaces", json={"name": namespace}, headers=_admin(server), timeout=10).status_code == 201
+    payload = fresh_event(namespace, outputs=[{"namespace": "s3://bucket", "name": "kept/table"}])
+    assert post(server, payload).json()["quarantined"] is False
+    dataset = "namespaces/s3%3A%2F%2Fbucket/datasets/kept%2Ftable"
+    targets = [f"namespaces/{namespace}", f"namespaces/{namespace}/jobs/{payload['job']['name']}", dataset]
+    for target in targets:
+        for method, path in (("DELETE", target), ("POST", target + "/restore")):
+            answer = requests.request(method, api + path, headers=_bearer(admin_token), timeout=10)
+            assert answer.status_code == 403, (method, path, answer.status_code, answer.text)
+            assert "Airflow login allowed to delete assets" in answer.json()["detail"]
+    reader = _bearer(server.token)
+    assert requests.get(api + f"namespaces/{namespace}", headers=reader, timeout=10).status_code == 200
+    assert requests.get(api + dataset, headers=reader, timeout=10).status_code == 200
+    # An Airflow login allowed to delete assets may.
+    assert requests.delete(api + dataset, headers=_admin(server), timeout=10).json() == {"hidden": True}
+    assert requests.post(api + dataset + "/restore", headers=_admin(server), timeout=10).json() == {"hidden": False}
+
+
+def test_an_admin_token_creates_only_tokens_without_admin(quarantine_server, admin_token):
+    url = quarantine_server.url + "ol-catalog/api/v1/admin/tokens"
+    name = "minted-" + uuid.uuid4().hex[:6]
+    refused = requests.post(url, json={"name": name, "admin": True}, headers=_bearer(admin_token), timeout=10)
+    assert refused.status_code == 403, refused.text
+    assert "admin" in refused.json()["detail"] and "Airflow login" in refused.json()["detail"]
+    names = {t["name"] for t in requests.get(url, headers=_admin(quarantine_server), timeout=10).json()["tokens"]}
+    assert name not in names
+    created = requests.post(url, json={"name": name, "read": True}, headers=_bearer(admin_token), timeout=10)
+    assert created.status_code == 201 and created.json()["token"]["admin"] is False
+    by_login = requests.post(url, json={"name": name + "-admin", "admin": True}, headers=_admin(quarantine_server), timeout=10)
+    assert by_login.status_code == 201 and by_login.json()["token"]["admin"] is True
+
+
+def test_an_empty_namespace_list_is_refused_naming_the_field(quarantine_server, admin_token):
+    url = quarantine_server.url + "ol-catalog/api/v1/admin/tokens"
+    for namespaces in ([], [""], ["ok", "  "]):
+        name = "nowhere-" + uuid.uuid4().hex[:6]
+        for caller in (_admin(quarantine_server), _bearer(admin_token)):
+            refused = requests.post(url, json={"name": name, "namespaces": namespaces}, headers=caller, timeout=10)
+            assert refused.status_code == 422, (namespaces, refused.text)
+            assert refused.json()["detail"].startswith("namespaces: ")
+        listed = requests.get(url, params={"includeRevoked": True}, headers=_admin(quarantine_server), timeout=10).json()["tokens"]
+        assert name not in {t["name"] for t in listed}
+    assert "omit" in requests.post(url, json={"name": "x", "namespaces": []}, headers=_admin(quarantine_server), timeout=10).json()["detail"]
+    refused = requests.post(url, json={"name": "limited-admin", "namespaces": ["a"], "admin": True}, headers=_admin(quarantine_server), timeout=10)
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("namespaces: ")
+    cli = quarantine_server.cli("ol-catalog", "tokens", "create", "--name", "blank-ns", "--namespace", "", check=False)
+    assert cli.returncode == 1 and "namespace" in cli.stderr, cli.stdout + cli.stderr
+    assert "blank-ns" not in quarantine_server.cli("ol-catalog", "tokens", "list", "--all").stdout
+
+
+# --- Airflow Connections on the read API: only for users allowed to read Connections -------------
+
+
+@pytest.fixture(scope="module")
+def reconciled(quarantine_server):
+    """A Connection with an alias in its extra, a dataset it holds, one it does not, matched."""
+    server = quarantine_server
+    server.cli("connections", "add", "pg_secret", "--conn-type", "postgres", "--conn-host", "secret-db.internal", "--conn-port", "5432",
+               "--conn-schema", "shop", "--conn-extra", json.dumps({"ol_catalog_aliases": ["10.1.2.3:5432"]}))
+    namespace = "sources-" + uuid.uuid4().hex[:6]
+    api = server.url + "ol-catalog/api/v1/"
+    assert requests.post(api + "admin/namespaces", json={"name": namespace}, headers=_admin(server), timeout=10).status_code == 201
+    payload = fresh_event(namespace, inputs=[{"namespace": "postgres://10.1.2.3:5432", "name": "shop.public.orders"}],
+                          outputs=[{"namespace": "postgres://10.9.9.9:5432", "name": "shop.public.totals"}])
+    assert post(server, payload).status_code == 201
+    matched = requests.post(api + "admin/reconciliation/match", headers=_admin(server), timeout=30)
+    assert matched.status_code == 200, matched.text
+    return server
+
+
+CONNECTION_SECRETS = ("pg_secret", "secret-db", "10.1.2.3")
+
+
+def test_data_sources_show_connections_only_to_users_allowed_to_read_them(reconciled, admin_token):
+    server = reconciled
+    url = server.url + "ol-catalog/api/v1/data-sources"
+    shown = requests.get(url, headers=_admin(server), timeout=10).json()
+    assert shown["withheld"] is None
+    pg = next(s for s in shown["dataSources"] if s["connId"] == "pg_secret")
+    assert "postgres://10.1.2.3" in pg["namespaces"] and pg["database"] == "shop" and pg["datasets"] == 1
+    assert any("pg_secret" in u["candidates"] for u in shown["unmatched"])
+    callers = {"viewer": _admin(server, "viewer"), "read token": _bearer(server.token), "admin token": _bearer(admin_token)}
+    for who, headers in callers.items():
+        answer = requests.get(url, headers=headers, timeout=10)
+        assert answer.status_code == 200, (who, answer.text)
+        assert not [s for s in CONNECTION_SECRETS if s in answer.text], (who, answer.text)
+        body = answer.json()
+        assert set(body["withheld"]["fields"]) >= {"dataSources.connId", "dataSources.namespaces", "dataSources.database", "unmatched.candidates"}
+        assert ("may not read Connections" if who == "viewer" else "catalog token") in body["withheld"]["reason"], who
+        # The same answer otherwise: one row per Connection with its counts, the unmatched namespaces.
+        assert [(s["scheme"], s["datasets"]) for s in body["dataSources"]] == [(s["scheme"], s["datasets"]) for s in shown["dataSources"]]
+        assert [(u["namespace"], u["status"]) for u in body["unmatched"]] == [(u["namespace"], u["status"]) for u in shown["unmatched"]]
+
+
+def test_datasets_name_their_connection_only_to_users_allowed_to_read_connections(reconciled, admin_token):
+    server = reconciled
+    one = server.url + "ol-catalog/api/v1/namespaces/postgres%3A%2F%2F10.1.2.3%3A5432/datasets/shop.public.orders"
+    listed = server.url + "ol-catalog/api/v1/namespaces/postgres%3A%2F%2F10.9.9.9%3A5432/datasets"
+    assert requests.get(one, headers=_admin(server), timeout=10).json()["dataSource"]["connId"] == "pg_secret"
+    assert requests.get(listed, headers=_admin(server), timeout=10).json()["datasets"][0]["dataSource"]["candidates"] == ["pg_secret"]
+    for headers in (_admin(server, "viewer"), _bearer(server.token), _bearer(admin_token)):
+        source = requests.get(one, headers=headers, timeout=10).json()["dataSource"]
+        assert source["status"] == "matched" and source["connId"] is None and "Connections" in source["withheld"]["reason"]
+        unmatched = requests.get(listed, headers=headers, timeout=10)
+        assert "pg_secret" not in unmatched.text and unmatched.json()["datasets"][0]["dataSource"]["candidates"] == []

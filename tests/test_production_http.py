@@ -175,6 +175,7 @@ def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters()
         limited = server.create_token("limited", "--namespace", "somewhere-else")
         viewer = {"Authorization": f"Bearer {server.jwt('viewer')}"}
         reader = {"Authorization": f"Bearer {server.token}"}  # a read token, not an admin one
+        admin_token = {"Authorization": f"Bearer {server.create_token('admin-token', '--admin')}"}
         threading.Event().wait(5.5)  # the token cache forgets the revoked token
         for method, path in listed:
             if path in OPEN:
@@ -189,6 +190,10 @@ def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters()
             if administrative:
                 assert call(server, method, url, viewer, **body) == 403, (method, path, "viewer as admin")
                 assert call(server, method, url, reader, **body) == 403, (method, path, "non-admin token")
+            if "/admin/" not in path and (method == "DELETE" or path.endswith("/restore")):
+                assert call(server, method, url, admin_token, **body) == 403, (method, path, "admin token hiding or restoring")
+            if path.startswith("/ol-catalog/ui"):
+                assert call(server, method, url, reader) == 403, (method, path, "token on the pages")
         assert post(server, run_event_at("START", "2026-01-01T00:00:00Z"), token=limited).status_code == 403
         for method, path in listed:
             if path in OPEN or method != "GET":
@@ -196,7 +201,7 @@ def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters()
             for value in HOSTILE:
                 status = call(server, method, filled(path, value), reader, params={"q": value, "nodeId": value, "asOf": value, "limit": 5})
                 assert status < 500, (method, path, value, status)
-        assert call(server, "GET", "/ol-catalog/ui/assets/..%2F..%2Fapi%2Fapp.py", reader) == 404
+        assert call(server, "GET", "/ol-catalog/ui/assets/..%2F..%2Fapi%2Fapp.py", viewer) == 404
     finally:
         server.cleanup()
 

@@ -1,11 +1,10 @@
 """Catalog administration over HTTP, for the admin pages and the maintenance DAGs.
 
 Auth: an Airflow login allowed to delete assets (Admin, Op), or a token created with --admin.
+An admin token may create only tokens without admin: a leaked one cannot mint its successors.
 """
 
 from __future__ import annotations
-
-
 
 from typing import Literal
 
@@ -18,7 +17,7 @@ from airflow_ol_catalog.api.schemas import Limit, Offset, Text
 from airflow_ol_catalog.ingest import namespaces as registry
 from airflow_ol_catalog.ingest.quarantine import QUARANTINE_SORTS, discard_quarantined, list_quarantined, replay_quarantined
 from airflow_ol_catalog.ingest.refusals import REFUSAL_SORTS, list_refusals
-from airflow_ol_catalog.ingest.tokens import TOKEN_SORTS, Token, TokenError, count_tokens, create_token, list_tokens, revoke_token
+from airflow_ol_catalog.ingest.tokens import TOKEN_SORTS, Token, TokenError, TokenExists, count_tokens, create_token, list_tokens, revoke_token
 from airflow_ol_catalog.lineage.catalog import iso, namespace_view
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
@@ -34,9 +33,13 @@ def _by(principal: Principal) -> str:
 
 class NewToken(BaseModel):
     name: Text = Field(min_length=1, max_length=250, description="A name that says who sends with it, e.g. `spark-prod`.")
-    namespaces: list[Text] | None = Field(None, description="Only these job namespaces; omitted: every namespace.")
+    namespaces: list[Text] | None = Field(
+        None, description="Only these namespaces (at least one); omit it for every namespace. An empty list is refused."
+    )
     read: bool = Field(False, description="Also read the catalog's API with it.")
-    admin: bool = Field(False, description="Also call the admin API (the maintenance DAGs' token); implies read.")
+    admin: bool = Field(
+        False, description="Also call the admin API (the maintenance DAGs' token); implies read. Only an Airflow login may create one."
+    )
 
 
 def token_view(t: Token) -> dict:
@@ -69,11 +72,19 @@ async def tokens(
 
 @router.post("/tokens", status_code=201, summary="Create an ingest token; its secret is in this answer only (admin)")
 async def new_token(body: NewToken, principal: AdminAuth) -> dict:
+    if body.admin and principal.token is not None:
+        raise HTTPException(
+            403,
+            f"admin: token {principal.token.name!r} may create only tokens without admin; an admin token needs an Airflow "
+            "login allowed to delete assets (or `airflow ol-catalog tokens create --admin`)",
+        )
     try:
         with write_transaction() as conn:
             created, secret = create_token(conn, body.name.strip(), _by(principal), body.namespaces, body.read, body.admin)
+    except TokenExists as exc:
+        raise HTTPException(409, f"{exc.field}: {exc}") from None
     except TokenError as exc:
-        raise HTTPException(409 if "exists" in str(exc) else 422, f"name: {exc}") from None
+        raise HTTPException(422, f"{exc.field}: {exc}") from None
     return {"token": token_view(created), "secret": secret}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
@@ -34,6 +34,34 @@ class RequestCounter:
             await send(message)
 
         await self.app(scope, receive, counting_send)
+
+
+class BrowserSafetyHeaders:
+    """On every answer: only pages of this origin may frame the catalog (Airflow's plugin iframe is
+    one), and browsers take each answer for the type it declares."""
+
+    HEADERS = (
+        (b"x-frame-options", b"SAMEORIGIN"),
+        (b"content-security-policy", b"frame-ancestors 'self'"),
+        (b"x-content-type-options", b"nosniff"),
+    )
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", ())}
+                extra = [(name, value) for name, value in self.HEADERS if name not in present]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def is_ingest_request(request: Request) -> bool:
@@ -76,15 +104,18 @@ async def _database_unavailable(request: Request, exc: OperationalError) -> JSON
 def create_app() -> FastAPI:
     from airflow_ol_catalog.api import admin, catalog, events, health, ingest, ui
     from airflow_ol_catalog.api.paths import RawPathRouting
+    from airflow_ol_catalog.api.csrf import refuse_forged_cookie_requests
     from airflow_ol_catalog.config import load_settings
 
     app = FastAPI(
         title="OpenLineage catalog",
         version=__version__,
         description="OpenLineage ingestion and lineage catalog inside Apache Airflow.",
+        dependencies=[Depends(refuse_forged_cookie_requests)],
     )
     app.state.settings = load_settings()
     app.add_middleware(RawPathRouting)
+    app.add_middleware(BrowserSafetyHeaders)
     app.add_middleware(RequestCounter)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _query_error)

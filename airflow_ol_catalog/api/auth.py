@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Callable
 
 import anyio
 from fastapi import Depends, HTTPException, Request
@@ -27,6 +27,7 @@ TOKEN_CACHE_SECONDS = 5.0  # a revoked token stops working within this time
 class Principal:
     token: Token | None = None
     user_name: str | None = None
+    user: Any = field(default=None, compare=False, repr=False)  # Airflow's user object, for its auth manager
 
     @property
     def token_id(self) -> int | None:
@@ -75,6 +76,11 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
+def signed_in_by_cookie(request: Request) -> bool:
+    """Whether the request's credential is the Airflow login cookie, which browsers add on their own."""
+    return not request.headers.get("authorization") and bool(request.cookies.get(COOKIE))
+
+
 def _credential(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header:
@@ -101,55 +107,76 @@ def _asset_access(user, method: str) -> bool:
     return get_auth_manager().is_authorized_asset(method=method, details=AssetDetails(), user=user)
 
 
-async def _principal(request: Request, token_allowed, method: str, purpose: str) -> Principal:
+def _connection_access(user) -> bool:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import ConnectionDetails
+
+    return get_auth_manager().is_authorized_connection(method="GET", details=ConnectionDetails(), user=user)
+
+
+def connection_details_withheld(principal: Principal) -> str | None:
+    """Why this caller may not see Airflow Connections' ids, hosts and aliases; None when they may.
+
+    As in Airflow itself: only users allowed to read Connections. Catalog tokens never, admin ones
+    included (the reconcile DAG reads what it needs through the admin routes).
+    """
+    if principal.user is None:
+        return f"{principal.name} is a catalog token; only Airflow users allowed to read Connections see them"
+    if not _connection_access(principal.user):
+        return f"Airflow user {principal.user_name!r} may not read Connections"
+    return None
+
+
+async def _principal(request: Request, purpose: str, method: str, token_refusal: Callable[[Token], str | None]) -> Principal:
+    """The caller, if they may do `purpose`: a catalog token `token_refusal` has nothing against, or an
+    Airflow user with `method` access on assets."""
     credential = _credential(request)
     if not credential:
-        raise _unauthorized(f"{purpose} needs a catalog token or an Airflow login (Authorization: Bearer <token>)")
+        raise _unauthorized(f"to {purpose} you need a catalog token or an Airflow login (Authorization: Bearer <token>)")
     if looks_like_catalog_token(credential):
         token = await token_cache.verify(credential)
         if token is None:
             raise _unauthorized("unknown or revoked catalog token")
         request.state.caller = f"token:{token.name}"
-        if not token_allowed(token):
-            raise HTTPException(403, f"token {token.name!r} is not allowed to {purpose}")
+        refusal = token_refusal(token)
+        if refusal:
+            raise HTTPException(403, f"token {token.name!r} may not {purpose} ({refusal})")
         return Principal(token=token)
     user = await _airflow_user(credential)
     request.state.caller = f"user:{user.get_name()}"
     if not _asset_access(user, method):
         raise HTTPException(403, f"Airflow user {user.get_name()!r} may not {purpose} (needs {method} on assets)")
-    return Principal(user_name=user.get_name())
+    return Principal(user_name=user.get_name(), user=user)
 
 
 async def ingest_principal(request: Request) -> Principal:
     """Send events: any active catalog token, or an Airflow user who may edit assets."""
-    return await _principal(request, lambda token: True, "PUT", "send events")
+    return await _principal(request, "send events", "PUT", lambda token: None)
 
 
 async def read_principal(request: Request) -> Principal:
     """Read the catalog: a catalog token with read access, or an Airflow user who may read assets."""
-    return await _principal(request, lambda token: token.can_read, "GET", "read the catalog")
+    return await _principal(request, "read the catalog", "GET", lambda token: None if token.can_read else "create one with --read")
 
 
 async def admin_principal(request: Request) -> Principal:
     """Administer the catalog: an Airflow user who may delete assets, or a token created with --admin
     (the maintenance DAGs' token, kept in an Airflow Connection)."""
-    credential = _credential(request)
-    if not credential:
-        raise _unauthorized("catalog administration needs an Airflow login or an admin token")
-    if looks_like_catalog_token(credential):
-        token = await token_cache.verify(credential)
-        if token is None:
-            raise _unauthorized("unknown or revoked catalog token")
-        request.state.caller = f"token:{token.name}"
-        if not token.can_admin:
-            raise HTTPException(403, f"token {token.name!r} may not administer the catalog (create one with --admin)")
-        return Principal(token=token)
-    user = await _airflow_user(credential)
-    if not _asset_access(user, "DELETE"):
-        raise HTTPException(403, f"Airflow user {user.get_name()!r} may not administer the catalog (needs DELETE on assets)")
-    return Principal(user_name=user.get_name())
+    return await _principal(request, "administer the catalog", "DELETE", lambda token: None if token.can_admin else "create one with --admin")
+
+
+async def curator_principal(request: Request) -> Principal:
+    """Hide and restore namespaces, datasets and jobs: an Airflow user who may delete assets, never a token."""
+    return await _principal(request, "hide or restore", "DELETE", lambda token: "that needs an Airflow login allowed to delete assets; tokens never may")
+
+
+async def login_reader_principal(request: Request) -> Principal:
+    """Open the catalog's pages: an Airflow user who may read assets (tokens are for the API)."""
+    return await _principal(request, "open the catalog's pages", "GET", lambda token: "the pages are for Airflow logins; tokens use the API")
 
 
 IngestAuth = Annotated[Principal, Depends(ingest_principal)]
 AdminAuth = Annotated[Principal, Depends(admin_principal)]
+CuratorAuth = Annotated[Principal, Depends(curator_principal)]
 ReadAuth = Annotated[Principal, Depends(read_principal)]
+LoginReadAuth = Annotated[Principal, Depends(login_reader_principal)]

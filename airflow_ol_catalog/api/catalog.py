@@ -1,7 +1,7 @@
 """The read API under /api/v1, in Marquez's shapes so Marquez clients work unchanged.
 
 Auth: reads take a catalog token with read access, or an Airflow login allowed to read assets;
-deletes and restores an Airflow login allowed to delete assets.
+hiding and restoring an Airflow login allowed to delete assets, never a token.
 Namespaces and names may hold slashes (`postgres://host:5432`, sent encoded as %2F), read from the path as
 sent (api/paths.py); routes are declared most specific first.
 """
@@ -15,7 +15,7 @@ import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from airflow_ol_catalog import metrics
-from airflow_ol_catalog.api.auth import AdminAuth, ReadAuth
+from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
 from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
 from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
 from airflow_ol_catalog.ingest.hiding import NothingToHide, set_dataset_hidden, set_job_hidden, set_namespace_hidden
@@ -23,6 +23,7 @@ from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
 from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
 from airflow_ol_catalog.lineage.impact import impact
+from airflow_ol_catalog.lineage.source_matches import match_without_connections
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
@@ -70,34 +71,34 @@ def _hide(setter: Callable, *args) -> dict:
 
 
 @router.delete("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="Hide a dataset (admin)")
-async def delete_dataset(namespace: str, dataset: str, _: AdminAuth) -> dict:
+async def delete_dataset(namespace: str, dataset: str, _: CuratorAuth) -> dict:
     """Auth: an Airflow user who may delete assets. The dataset leaves lists and lineage until restored."""
     return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, True)
 
 
 @router.post("/namespaces/{namespace:name}/datasets/{dataset:name}/restore", summary="Restore a hidden dataset (admin)")
-async def restore_dataset(namespace: str, dataset: str, _: AdminAuth) -> dict:
+async def restore_dataset(namespace: str, dataset: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, False)
 
 
 @router.delete("/namespaces/{namespace:name}/jobs/{job:name}", summary="Hide a job (admin)")
-async def delete_job(namespace: str, job: str, _: AdminAuth) -> dict:
+async def delete_job(namespace: str, job: str, _: CuratorAuth) -> dict:
     """Auth: an Airflow user who may delete assets. A hidden job no longer bridges lineage between its datasets."""
     return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, True)
 
 
 @router.post("/namespaces/{namespace:name}/jobs/{job:name}/restore", summary="Restore a hidden job (admin)")
-async def restore_job(namespace: str, job: str, _: AdminAuth) -> dict:
+async def restore_job(namespace: str, job: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, False)
 
 
 @router.post("/namespaces/{namespace:name}/restore", summary="Restore a hidden namespace and its jobs (admin)")
-async def restore_namespace(namespace: str, _: AdminAuth) -> dict:
+async def restore_namespace(namespace: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, False)
 
 
 @router.delete("/namespaces/{namespace:name}", summary="Hide a namespace with its jobs (admin)")
-async def delete_namespace(namespace: str, _: AdminAuth) -> dict:
+async def delete_namespace(namespace: str, _: CuratorAuth) -> dict:
     """Auth: an Airflow user who may delete assets. Later events of the namespace wait in quarantine."""
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, True)
 
@@ -113,15 +114,25 @@ async def versions(namespace: str, dataset: str, _: ReadAuth, limit: int = Limit
     return {"versions": found, "totalCount": total}
 
 
+def _as_seen_by(principal: Principal, datasets: list[dict]) -> list[dict]:
+    """Datasets name the Airflow Connection they live in only to callers allowed to read Connections."""
+    reason = connection_details_withheld(principal)
+    if reason is None:
+        return datasets
+    return [{**d, "dataSource": match_without_connections(d["dataSource"], reason)} for d in datasets]
+
+
 @router.get("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="One dataset")
-async def one_dataset(namespace: str, dataset: str, _: ReadAuth) -> dict:
-    return _found(await _read(catalog.get_dataset, namespace, dataset), f"dataset {namespace}:{dataset}")
+async def one_dataset(namespace: str, dataset: str, principal: ReadAuth) -> dict:
+    """`dataSource` names the Connection only for Airflow users allowed to read Connections (`withheld` says why not)."""
+    found = _found(await _read(catalog.get_dataset, namespace, dataset), f"dataset {namespace}:{dataset}")
+    return _as_seen_by(principal, [found])[0]
 
 
 @router.get("/namespaces/{namespace:name}/datasets", summary="Datasets of a namespace (any spelling of it)")
-async def namespace_datasets(namespace: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+async def namespace_datasets(namespace: str, principal: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     datasets, total = await _read(catalog.list_datasets, namespace, limit, offset)
-    return {"datasets": datasets, "totalCount": total}
+    return {"datasets": _as_seen_by(principal, datasets), "totalCount": total}
 
 
 @router.get("/namespaces/{namespace:name}/jobs/{job:name}/runs", summary="Runs of a job, newest first unless sorted otherwise")
@@ -282,12 +293,20 @@ def _data_sources(conn, sources):
 
 
 @router.get("/data-sources", summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces")
-async def data_sources(_: ReadAuth) -> dict:
-    """Filled in by the ol_catalog_reconcile DAG; `reconciled: false` until it has run."""
+async def data_sources(principal: ReadAuth) -> dict:
+    """Filled in by the ol_catalog_reconcile DAG; `reconciled: false` until it has run.
+
+    Connection ids, hosts, aliases and databases are shown only to Airflow users allowed to read
+    Connections, as in Airflow itself; everyone else (catalog tokens too) gets the same rows and
+    counts without them, and `withheld` lists what was left out and why.
+    """
     from airflow_ol_catalog.maintenance.airflow_connections import airflow_data_sources
+    from airflow_ol_catalog.maintenance.matches import summary_without_connections
 
     sources = await anyio.to_thread.run_sync(airflow_data_sources)
-    return await _read(_data_sources, sources)
+    summary = await _read(_data_sources, sources)
+    reason = connection_details_withheld(principal)
+    return summary if reason is None else summary_without_connections(summary, reason)
 
 
 @router.get("/tags", summary="Tags named by the tags facets of jobs, runs and datasets")

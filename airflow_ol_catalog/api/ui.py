@@ -1,7 +1,8 @@
 """The catalog's pages: the single-page app built from ui/ into airflow_ol_catalog/www.
 
-Airflow shows them in same-origin iframes (the plugin's `external_views`). Every file needs the
-same login as the read API, so nothing of the catalog is served to an anonymous visitor.
+Airflow shows them in same-origin iframes (the plugin's `external_views`). Every file needs an
+Airflow login allowed to read assets, so nothing of the catalog is served to an anonymous visitor;
+catalog tokens are for the API, not the pages. The app adds the framing and nosniff headers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from airflow_ol_catalog.api.auth import ReadAuth, admin_principal
+from airflow_ol_catalog.api.auth import LoginReadAuth, ReadAuth, admin_principal
 
 WWW = Path(__file__).resolve().parents[1] / "www"
 NOT_BUILT = "the catalog UI is not built: run `npm ci && npm run build` in ui/ (the README's commands do)"
@@ -26,21 +27,21 @@ async def ui_root() -> RedirectResponse:
 
 
 @router.get("/ui/", response_class=HTMLResponse, summary="The catalog UI (Airflow login with read access on assets)")
-async def ui_index(_: ReadAuth) -> FileResponse:
+async def ui_index(_: LoginReadAuth) -> FileResponse:
     index = WWW / "index.html"
     if not index.is_file():
         raise HTTPException(503, NOT_BUILT)
-    return FileResponse(index, headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/ui/assets/{name}", include_in_schema=False)
-async def ui_asset(name: str, _: ReadAuth) -> FileResponse:
+async def ui_asset(name: str, _: LoginReadAuth) -> FileResponse:
     assets = WWW / "assets"
     path = (assets / name).resolve()
     if path.parent != assets.resolve() or not path.is_file():
         raise HTTPException(404, f"no UI asset named {name!r}")
     # File names carry a content hash: a changed file is a new name.
-    return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable"})
 
 
 @router.get("/api/v1/me", summary="Who is calling and whether they may administer the catalog")

@@ -22,6 +22,14 @@ PREFIX_LENGTH = len(TOKEN_MARK) + 8
 
 
 class TokenError(ValueError):
+    """A token that cannot be made or found; `field` names what to change."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class TokenExists(TokenError):
     pass
 
 
@@ -73,9 +81,15 @@ def create_token(
 ) -> tuple[Token, str]:
     """Create a token; return it with its secret, which is never stored and cannot be shown again."""
     if not name.strip():
-        raise TokenError("a token needs a name")
-    if can_admin and namespaces:
-        raise TokenError("an admin token cannot be limited to namespaces")
+        raise TokenError("name", "a token needs a name")
+    if namespaces is not None:
+        # An empty list would be stored as "no limit": a token meant for nothing would allow everything.
+        if not namespaces:
+            raise TokenError("namespaces", "an empty list would allow no namespace; omit it for a token that may send to every namespace")
+        if any(not ns.strip() for ns in namespaces):
+            raise TokenError("namespaces", "namespace names must not be empty")
+        if can_admin:
+            raise TokenError("namespaces", "an admin token cannot be limited to namespaces")
     secret = TOKEN_MARK + secrets.token_urlsafe(30)
     try:
         with conn.begin_nested():
@@ -85,7 +99,7 @@ def create_token(
                     name=name,
                     prefix=secret[:PREFIX_LENGTH],
                     secret_hash=_digest(secret),
-                    namespaces=json.dumps(sorted(set(namespaces))) if namespaces else None,
+                    namespaces=json.dumps(sorted(set(namespaces))) if namespaces is not None else None,
                     can_read=can_read or can_admin,
                     can_admin=can_admin,
                     created_at=utcnow(),
@@ -94,7 +108,7 @@ def create_token(
                 .returning(*token.c)
             ).one()
     except IntegrityError:
-        raise TokenError(f"a token named {name!r} exists already") from None
+        raise TokenExists("name", f"a token named {name!r} exists already") from None
     return _from_row(row), secret
 
 
@@ -121,7 +135,7 @@ def revoke_token(conn: Connection, name: str) -> Token:
         update(token).where(token.c.name == name, token.c.revoked_at.is_(None)).values(revoked_at=utcnow())
     )
     if result.rowcount == 0:
-        raise TokenError(f"no active token named {name!r}")
+        raise TokenError("name", f"no active token named {name!r}")
     return _from_row(conn.execute(select(token).where(token.c.name == name)).one())
 
 

@@ -17,7 +17,24 @@ def match_view(row) -> dict | None:
         "connId": row.conn_id,
         "candidates": json.loads(row.candidates),
         "check": None if row.check_status is None else {"status": row.check_status, "evidence": json.loads(row.evidence or "{}"), "checkedAt": row.checked_at.isoformat() if row.checked_at else None},
+        "withheld": None,
     }
+
+
+# What names a Connection, for callers who may not read Connections (Airflow's Viewers, tokens):
+# its id, the hosts and aliases it answers to, its database, and a failed check's error, which
+# is the hook's message (hosts, logins).
+MATCH_CONNECTION_FIELDS = ("connId", "candidates", "check.evidence.error")
+
+
+def match_without_connections(match: dict | None, reason: str) -> dict | None:
+    """A dataset's match as shown to a caller who may not read Connections: status and check, no names."""
+    if match is None:
+        return None
+    check = match["check"]
+    if check is not None:
+        check = {**check, "evidence": {k: v for k, v in check["evidence"].items() if k != "error"}}
+    return {**match, "connId": None, "candidates": [], "check": check, "withheld": {"fields": list(MATCH_CONNECTION_FIELDS), "reason": reason}}
 
 
 def matches_of(conn: Connection, dataset_ids: list[int]) -> dict[int, dict]:

@@ -99,6 +99,19 @@ def record_checks(conn: Connection, checks: list[dict]) -> int:
     return stored
 
 
+SUMMARY_CONNECTION_FIELDS = ("dataSources.connId", "dataSources.namespaces", "dataSources.database", "unmatched.candidates")
+
+
+def summary_without_connections(summary: dict, reason: str) -> dict:
+    """The data-source summary for a caller who may not read Connections: the same rows and counts, no names."""
+    return {
+        **summary,
+        "dataSources": [{**s, "connId": None, "namespaces": [], "database": None} for s in summary["dataSources"]],
+        "unmatched": [{**u, "candidates": []} for u in summary["unmatched"]],
+        "withheld": {"fields": list(SUMMARY_CONNECTION_FIELDS), "reason": reason},
+    }
+
+
 def data_source_summary(conn: Connection, sources: list[DataSource]) -> dict:
     """Per Connection: datasets matched and how their checks went; and the namespaces nothing matches."""
     rows = conn.execute(
@@ -125,4 +138,5 @@ def data_source_summary(conn: Connection, sources: list[DataSource]) -> dict:
         ],
         "unmatched": sorted(unmatched.values(), key=lambda e: (e["status"], e["namespace"])),
         "reconciled": bool(rows),
+        "withheld": None,
     }

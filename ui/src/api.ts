@@ -1,6 +1,10 @@
 // The catalog's read API, relative to the page (<base>/ol-catalog/ui/ -> <base>/ol-catalog/api/v1/).
 // The Airflow login cookie goes along with every same-origin request.
 
+/** Sent with every request of the catalog's pages: the API takes a state-changing request signed in
+ * by the login cookie only with it (another origin cannot add it without a CORS preflight). */
+export const CATALOG_REQUEST_HEADERS = { "X-OL-Catalog-Request": "ui" } as const;
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -22,7 +26,7 @@ export function apiUrl(path: string, query: Query = {}): string {
 }
 
 export async function getJson<T>(path: string, query: Query = {}): Promise<T> {
-  const response = await fetch(apiUrl(path, query), { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const response = await fetch(apiUrl(path, query), { credentials: "same-origin", headers: { Accept: "application/json", ...CATALOG_REQUEST_HEADERS } });
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try {
@@ -67,11 +71,18 @@ export interface Dataset {
   dataSource: DataSourceMatch | null;
 }
 
+/** Connection details the API left out for a caller who may not read Airflow's Connections, and why. */
+export interface Withheld {
+  fields: string[];
+  reason: string;
+}
+
 export interface DataSourceMatch {
   status: "matched" | "unmatched" | "ambiguous";
-  connId: string | null;
+  connId: string | null; // null when withheld
   candidates: string[];
   check: { status: "ok" | "missing" | "drifted" | "error"; evidence: Record<string, unknown>; checkedAt: string | null } | null;
+  withheld: Withheld | null;
 }
 
 export interface DatasetVersion {

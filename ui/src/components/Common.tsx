@@ -1,5 +1,5 @@
 import { Badge, Box, Button, Code, Flex, Heading, Link, Spinner, Table, Text } from "@chakra-ui/react";
-import { Fragment, type ReactNode } from "react";
+import { Fragment, useState, type ReactNode } from "react";
 
 import { isPlainName, lookAlikeFindings, lookAlikeWarning, nameParts, plainName } from "../names";
 import { href } from "../route";
@@ -18,6 +18,29 @@ export function Problem({ message }: { message: string }) {
     <Box role="alert" borderWidth="1px" borderColor="border.error" bg="bg.error" color="fg.error" p={3} rounded="md">
       {message}
     </Box>
+  );
+}
+
+/** A destructive action, asked for twice on the page itself: Airflow shows the catalog in an iframe
+ * sandboxed without allow-modals, where window.confirm() answers false without asking. */
+export function ConfirmButton({ label, question, onConfirm }: { label: string; question: string; onConfirm: () => void }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking)
+    return (
+      <Button size="xs" variant="outline" colorPalette="red" onClick={() => setAsking(true)}>
+        {label}
+      </Button>
+    );
+  return (
+    <Flex gap={1} align="center" wrap="wrap">
+      <Text fontSize="xs">{question}</Text>
+      <Button size="xs" colorPalette="red" onClick={() => (setAsking(false), onConfirm())}>
+        Yes, {label.toLowerCase()}
+      </Button>
+      <Button size="xs" variant="ghost" onClick={() => setAsking(false)}>
+        Cancel
+      </Button>
+    </Flex>
   );
 }
 

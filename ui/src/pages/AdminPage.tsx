@@ -4,7 +4,7 @@ import { Badge, Box, Button, Code, Flex, Heading, Input, Tabs, Text } from "@cha
 import { useState } from "react";
 
 import { seg } from "../api";
-import { DataTable, Loading, Muted, Name, Pager, Problem, Section, type SortState } from "../components/Common";
+import { ConfirmButton, DataTable, Loading, Muted, Name, Pager, Problem, Section, type SortState } from "../components/Common";
 import { when } from "../format";
 import { plainName } from "../names";
 import { sendJson } from "../postJson";
@@ -147,14 +147,11 @@ function Namespaces({ route }: { route: Route }) {
                   Restore
                 </Button>
               ) : (
-                <Button
-                  size="xs"
-                  variant="outline"
-                  colorPalette="red"
-                  onClick={() => window.confirm(`Delete namespace ${plainName(n.name)}? Its jobs leave the catalog until it is restored.`) && action.run(() => sendJson("DELETE", `namespaces/${seg(n.name)}`))}
-                >
-                  Delete
-                </Button>
+                <ConfirmButton
+                  label="Delete"
+                  question={`Delete namespace ${plainName(n.name)}? Its jobs leave the catalog until it is restored.`}
+                  onConfirm={() => action.run(() => sendJson("DELETE", `namespaces/${seg(n.name)}`))}
+                />
               ),
           },
         ]}
@@ -207,7 +204,8 @@ function Tokens({ route }: { route: Route }) {
   if (!found.data) return <Loading what="tokens" />;
   const create = () =>
     action.run(async () => {
-      const body = await sendJson<{ secret: string }>("POST", "admin/tokens", { name, namespaces: namespaces ? list(namespaces) : null, read, admin });
+      const only = list(namespaces); // none listed: every namespace (the API refuses an empty list)
+      const body = await sendJson<{ secret: string }>("POST", "admin/tokens", { name, namespaces: only.length ? only : null, read, admin });
       setSecret(body.secret);
       setName("");
       setNamespaces("");
@@ -262,9 +260,7 @@ function Tokens({ route }: { route: Route }) {
               t.revokedAt ? (
                 <Badge>revoked {when(t.revokedAt)}</Badge>
               ) : (
-                <Button size="xs" variant="outline" colorPalette="red" onClick={() => window.confirm(`Revoke token ${t.name}?`) && action.run(() => sendJson("POST", `admin/tokens/${seg(t.name)}/revoke`, {}))}>
-                  Revoke
-                </Button>
+                <ConfirmButton label="Revoke" question={`Revoke token ${t.name}?`} onConfirm={() => action.run(() => sendJson("POST", `admin/tokens/${seg(t.name)}/revoke`, {}))} />
               ),
           },
         ]}
@@ -297,14 +293,11 @@ function Quarantine({ route }: { route: Route }) {
           <Button size="xs" onClick={() => action.run(() => sendJson<{ total: number }>("POST", "admin/quarantine/replay", { namespace: ns }).then((b) => setResult(`${b.total} events replayed.`)))}>
             Replay
           </Button>
-          <Button
-            size="xs"
-            variant="outline"
-            colorPalette="red"
-            onClick={() => window.confirm(`Discard the quarantined events of ${plainName(ns)}?`) && action.run(() => sendJson<{ discarded: number }>("POST", "admin/quarantine/discard", { namespace: ns }).then((b) => setResult(`${b.discarded} events discarded.`)))}
-          >
-            Discard
-          </Button>
+          <ConfirmButton
+            label="Discard"
+            question={`Discard the quarantined events of ${plainName(ns)}?`}
+            onConfirm={() => action.run(() => sendJson<{ discarded: number }>("POST", "admin/quarantine/discard", { namespace: ns }).then((b) => setResult(`${b.discarded} events discarded.`)))}
+          />
         </Flex>
       ))}
       <DataTable

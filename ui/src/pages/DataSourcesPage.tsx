@@ -1,14 +1,28 @@
 // Airflow's Connections as data sources, as the ol_catalog_reconcile DAG last matched them.
 import { Badge, Box, Code, Heading, Link, Text } from "@chakra-ui/react";
 
+import type { Withheld } from "../api";
 import { DataTable, Loading, Muted, Name, Problem, Section } from "../components/Common";
 import { href } from "../route";
 import { useApi } from "../useApi";
 
 export interface DataSourcesSummary {
   reconciled: boolean;
-  dataSources: { connId: string; scheme: string; namespaces: string[]; database: string | null; datasets: number; ok: number; missing: number; drifted: number }[];
+  /** connId, namespaces, database and candidates are left out for callers who may not read Connections. */
+  dataSources: { connId: string | null; scheme: string; namespaces: string[]; database: string | null; datasets: number; ok: number; missing: number; drifted: number }[];
   unmatched: { namespace: string; status: string; datasets: number; candidates: string[] }[];
+  withheld: Withheld | null;
+}
+
+function WithheldNote({ withheld }: { withheld: Withheld }) {
+  return (
+    <Box role="note" data-testid="connections-withheld" borderWidth="1px" borderColor="border.info" bg="bg.info" p={3} rounded="md" mb={4}>
+      <Text fontWeight="semibold">Connection names, hosts and databases are hidden.</Text>
+      <Text fontSize="sm">
+        {withheld.reason}. Airflow shows them to users allowed to read Connections; the counts below are complete.
+      </Text>
+    </Box>
+  );
 }
 
 export function DataSourcesPage() {
@@ -16,6 +30,8 @@ export function DataSourcesPage() {
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="data sources" />;
   const s = found.data;
+  const hidden = <Muted>hidden</Muted>;
+  const sources = s.dataSources.map((d, i) => ({ ...d, key: d.connId ?? `connection-${i}` }));
   return (
     <Box>
       <Heading size="lg" mb={2}>
@@ -25,24 +41,27 @@ export function DataSourcesPage() {
         Airflow's Connections, and the catalog's datasets that live in them.{" "}
         {!s.reconciled && "The ol_catalog_reconcile DAG has not run yet: run it to match datasets and check their tables."}
       </Text>
+      {s.withheld && <WithheldNote withheld={s.withheld} />}
       <Section title="Connections">
         <DataTable
-          rows={s.dataSources}
-          rowKey={(d) => d.connId}
+          rows={sources}
+          rowKey={(d) => d.key}
           empty="No Connection describes a data source."
           columns={[
-            { header: "Connection", cell: (d) => <Text fontWeight="semibold">{d.connId}</Text> },
+            { header: "Connection", cell: (d) => (d.connId === null ? hidden : <Text fontWeight="semibold">{d.connId}</Text>) },
             { header: "Kind", cell: (d) => d.scheme },
             {
               header: "Namespaces",
               cell: (d) =>
-                d.namespaces.map((n) => (
-                  <Code key={n} mr={1}>
-                    <Name value={n} />
-                  </Code>
-                )),
+                s.withheld
+                  ? hidden
+                  : d.namespaces.map((n) => (
+                      <Code key={n} mr={1}>
+                        <Name value={n} />
+                      </Code>
+                    )),
             },
-            { header: "Database", cell: (d) => d.database ?? "—" },
+            { header: "Database", cell: (d) => (s.withheld ? hidden : (d.database ?? "—")) },
             { header: "Datasets", cell: (d) => d.datasets },
             { header: "Tables OK", cell: (d) => d.ok },
             { header: "Missing", cell: (d) => (d.missing ? <Badge colorPalette="red">{d.missing}</Badge> : 0) },
@@ -70,7 +89,12 @@ export function DataSourcesPage() {
               header: "What to do",
               cell: (u) =>
                 u.status === "ambiguous" ? (
-                  <Muted>Several Connections point at it ({u.candidates.join(", ")}): name the database in the datasets or give the Connections distinct aliases.</Muted>
+                  <Muted>
+                    Several Connections point at it{u.candidates.length ? ` (${u.candidates.join(", ")})` : ""}: name the database in the datasets or give the
+                    Connections distinct aliases.
+                  </Muted>
+                ) : s.withheld ? (
+                  <Muted>Ask someone allowed to read Connections: a Connection may need it as an alias, or none exists yet.</Muted>
                 ) : u.candidates.length ? (
                   <Muted>If it is one of {u.candidates.join(", ")}, add it to that Connection's extra "ol_catalog_aliases".</Muted>
                 ) : (

@@ -299,10 +299,12 @@ export function SourceBadge({ match }: { match: DataSourceMatch | null }) {
   return (
     <Flex gap={2} align="center" mb={2} fontSize="xs" data-testid="data-source">
       {match.status === "matched" ? (
-        <Badge colorPalette="blue">in {match.connId}</Badge>
+        <Badge colorPalette="blue" title={match.withheld?.reason}>
+          {match.connId ? `in ${match.connId}` : "in an Airflow Connection"}
+        </Badge>
       ) : (
-        <Badge colorPalette={match.status === "ambiguous" ? "orange" : "gray"} title={match.candidates.join(", ")}>
-          {match.status === "ambiguous" ? `ambiguous: ${match.candidates.join(", ")}` : "no matching Connection"}
+        <Badge colorPalette={match.status === "ambiguous" ? "orange" : "gray"} title={match.withheld?.reason ?? match.candidates.join(", ")}>
+          {match.status !== "ambiguous" ? "no matching Connection" : match.candidates.length ? `ambiguous: ${match.candidates.join(", ")}` : "ambiguous: several Connections"}
         </Badge>
       )}
       {match.check && <Badge colorPalette={CHECK_COLORS[match.check.status]}>table {match.check.status}</Badge>}
