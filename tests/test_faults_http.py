@@ -75,7 +75,7 @@ def fresh_server(backend, request):
 @pytest.mark.parametrize("batch_size", [1, 100], ids=["single", "batch"])
 def test_faults_sigkill_mid_stream_loses_nothing_acknowledged_and_stores_nothing_twice(fresh_server, backend, batch_size, fault_report):
     server = fresh_server
-    events = [run_event_at("COMPLETE", "2026-03-01T10:00:00Z", run_id=str(uuid.uuid4())) for _ in range(3000)]
+    events = [run_event_at("COMPLETE", "2026-03-01T10:00:00Z", run_id=str(uuid.uuid4())) for _ in range(1200)]
     requests_ = [events[i : i + batch_size] for i in range(0, len(events), batch_size)]
     acknowledged: set[int] = set()  # indexes of requests answered 2xx
     killed = threading.Event()
@@ -224,8 +224,12 @@ def test_faults_sqlite_locked_by_another_process_leaves_airflow_answering_and_in
             started = time.monotonic()
             answers[name] = (call().status_code, time.monotonic() - started)
 
+        admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
         ingest = threading.Thread(target=timed, args=("ingest", lambda: post(server, payload)))
+        create = threading.Thread(target=timed, args=("admin", lambda: requests.post(
+            server.url + "ol-catalog/api/v1/admin/namespaces", json={"name": "made-while-locked"}, headers=admin, timeout=60)))
         ingest.start()
+        create.start()  # waits for the lock on a thread, not on the event loop
         time.sleep(0.3)
         reads = {
             "airflow": lambda: requests.get(server.url + "api/v2/monitor/health", timeout=30),
@@ -236,6 +240,8 @@ def test_faults_sqlite_locked_by_another_process_leaves_airflow_answering_and_in
         ingest.join(30)
         holder.execute("ROLLBACK")
         holder.close()
+        create.join(30)
+        assert answers["admin"][0] == 201, answers
         assert answers["airflow"][0] == 200 and answers["airflow"][1] < 1.0, answers
         assert answers["catalog"][0] == 200 and answers["catalog"][1] < 1.0, answers
         assert answers["ingest"][0] == 503 and answers["ingest"][1] < 3.0, answers
@@ -262,13 +268,26 @@ POISON_TRIGGERS = {
 }
 
 
-def test_faults_a_batch_the_database_refuses_event_by_event_costs_only_its_sender(fresh_server, backend, fault_report):
-    server = fresh_server
-    engine = create_engine(server.sql_alchemy_conn)
+@pytest.fixture
+def poisoned_server(airflow_server):
+    """The suite's api-server, whose database refuses every event of a `poison` producer while the test runs."""
+    backend = "sqlite" if airflow_server.sql_alchemy_conn.startswith("sqlite") else "postgresql"
+    engine = create_engine(airflow_server.sql_alchemy_conn)
     with engine.begin() as conn:
         for statement in POISON_TRIGGERS[backend]:
             conn.execute(text(statement))
-    engine.dispose()
+    try:
+        yield airflow_server, backend
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER olc_test_poison" + (" ON ol_catalog_event" if backend == "postgresql" else "")))
+            if backend == "postgresql":
+                conn.execute(text("DROP FUNCTION olc_test_poison()"))
+        engine.dispose()
+
+
+def test_faults_a_batch_the_database_refuses_event_by_event_costs_only_its_sender(poisoned_server, fault_report):
+    server, backend = poisoned_server
     namespace = "poison-" + uuid.uuid4().hex[:6]
     batch = [fresh_event(namespace) for _ in range(2000)]
     poisoned = set(range(0, len(batch), 2))

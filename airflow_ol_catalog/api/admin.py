@@ -1,5 +1,8 @@
 """Catalog administration over HTTP, for the admin pages and the maintenance DAGs.
 
+Routes that only talk to the database are plain functions, which FastAPI runs on its thread
+pool: on the event loop a locked SQLite database would stop every route of the API server.
+
 Auth: an Airflow login allowed to delete assets (Admin, Op), or a token created with --admin.
 An admin token may create only tokens without admin: a leaked one cannot mint its successors.
 """
@@ -57,7 +60,7 @@ def token_view(t: Token) -> dict:
 
 
 @router.get("/tokens", summary="Ingest tokens (admin)")
-async def tokens(
+def tokens(
     _: AdminAuth,
     includeRevoked: bool = Query(False),
     limit: int = Limit,
@@ -71,7 +74,7 @@ async def tokens(
 
 
 @router.post("/tokens", status_code=201, summary="Create an ingest token; its secret is in this answer only (admin)")
-async def new_token(body: NewToken, principal: AdminAuth) -> dict:
+def new_token(body: NewToken, principal: AdminAuth) -> dict:
     if body.admin and principal.token is not None:
         raise HTTPException(
             403,
@@ -89,7 +92,7 @@ async def new_token(body: NewToken, principal: AdminAuth) -> dict:
 
 
 @router.post("/tokens/{name:name}/revoke", summary="Revoke an ingest token (admin)")
-async def revoke(name: str, _: AdminAuth) -> dict:
+def revoke(name: str, _: AdminAuth) -> dict:
     try:
         with write_transaction() as conn:
             return token_view(revoke_token(conn, name))
@@ -116,7 +119,7 @@ def _admin_view(ns: registry.Namespace) -> dict:
 
 
 @router.get("/namespaces", summary="Namespaces, deleted ones too, with quarantined counts (admin)")
-async def all_namespaces(
+def all_namespaces(
     _: AdminAuth,
     limit: int = Limit,
     offset: int = Offset,
@@ -131,7 +134,7 @@ async def all_namespaces(
 
 
 @router.post("/namespaces", status_code=201, summary="Create a namespace (admin)")
-async def create(body: NewNamespace, principal: AdminAuth) -> dict:
+def create(body: NewNamespace, principal: AdminAuth) -> dict:
     if not body.name.strip() or "\x00" in body.name:
         raise HTTPException(422, "name: a namespace needs a name without NUL characters")
     try:
@@ -142,7 +145,7 @@ async def create(body: NewNamespace, principal: AdminAuth) -> dict:
 
 
 @router.patch("/namespaces/{name:name}", summary="Change a namespace's description or admins (admin)")
-async def change(name: str, body: NamespaceChange, _: AdminAuth) -> dict:
+def change(name: str, body: NamespaceChange, _: AdminAuth) -> dict:
     try:
         with write_transaction() as conn:
             return _admin_view(registry.update_namespace(conn, name, body.description, body.admins))
@@ -166,7 +169,7 @@ def _quarantined_view(q) -> dict:
 
 
 @router.get("/quarantine", summary="Quarantined events: their namespace does not exist or is deleted (admin)")
-async def quarantine(
+def quarantine(
     _: AdminAuth,
     namespace: str | None = None,
     limit: int = Limit,
@@ -181,14 +184,14 @@ async def quarantine(
 
 
 @router.post("/quarantine/replay", summary="Move quarantined events whose namespace now exists into the catalog (admin)")
-async def replay(body: QuarantineAction, _: AdminAuth, request: Request) -> dict:
+def replay(body: QuarantineAction, _: AdminAuth, request: Request) -> dict:
     with write_transaction() as conn:
         replayed = replay_quarantined(conn, body.namespace, request.app.state.settings.unknown_namespace_policy)
     return {"replayed": dict(replayed), "total": sum(replayed.values())}
 
 
 @router.post("/quarantine/discard", summary="Delete quarantined events (admin)")
-async def discard(body: QuarantineAction, _: AdminAuth) -> dict:
+def discard(body: QuarantineAction, _: AdminAuth) -> dict:
     if body.namespace is None and body.eventIds is None:
         raise HTTPException(422, "namespace or eventIds: say which quarantined events to discard")
     with write_transaction() as conn:
@@ -199,7 +202,7 @@ async def discard(body: QuarantineAction, _: AdminAuth) -> dict:
 
 
 @router.get("/refusals", summary="Refused requests to the ingestion endpoints, newest first (admin)")
-async def refusals(
+def refusals(
     _: AdminAuth,
     reason: str | None = None,
     limit: int = Limit,
@@ -251,7 +254,7 @@ async def reconcile_datasets(_: AdminAuth, dryRun: bool = Query(False, descripti
 
 
 @router.post("/reconciliation/checks", summary="Store how matched datasets compare with their tables (admin)")
-async def store_checks(body: TableChecks, _: AdminAuth) -> dict:
+def store_checks(body: TableChecks, _: AdminAuth) -> dict:
     from airflow_ol_catalog.maintenance.matches import record_checks
 
     with write_transaction() as conn:
