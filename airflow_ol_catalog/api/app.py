@@ -17,30 +17,12 @@ log = logging.getLogger(__name__)
 BENCHMARK_ENV = "OL_CATALOG_BENCHMARK_ROUTES"
 
 
-class RequestCounter:
-    """Counts answers by status (`ol_catalog.requests.<status>`): a plain ASGI wrapper, cheap per request."""
+class AnswerStart:
+    """At the start of every answer: count it by status (`ol_catalog.requests.<status>`), and say
+    that only pages of this origin may frame the catalog (Airflow's plugin iframe is one) and that
+    browsers must take each answer for the type it declares. A plain ASGI wrapper, cheap per request."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def counting_send(message) -> None:
-            if message["type"] == "http.response.start":
-                metrics.incr(f"requests.{message['status']}")
-            await send(message)
-
-        await self.app(scope, receive, counting_send)
-
-
-class BrowserSafetyHeaders:
-    """On every answer: only pages of this origin may frame the catalog (Airflow's plugin iframe is
-    one), and browsers take each answer for the type it declares."""
-
-    HEADERS = (
+    SAFETY_HEADERS = (
         (b"x-frame-options", b"SAMEORIGIN"),
         (b"content-security-policy", b"frame-ancestors 'self'"),
         (b"x-content-type-options", b"nosniff"),
@@ -54,14 +36,15 @@ class BrowserSafetyHeaders:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message) -> None:
+        async def starting_send(message) -> None:
             if message["type"] == "http.response.start":
+                metrics.incr(f"requests.{message['status']}")
                 present = {name.lower() for name, _ in message.get("headers", ())}
-                extra = [(name, value) for name, value in self.HEADERS if name not in present]
+                extra = [(name, value) for name, value in self.SAFETY_HEADERS if name not in present]
                 message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, starting_send)
 
 
 def is_ingest_request(request: Request) -> bool:
@@ -115,8 +98,7 @@ def create_app() -> FastAPI:
     )
     app.state.settings = load_settings()
     app.add_middleware(RawPathRouting)
-    app.add_middleware(BrowserSafetyHeaders)
-    app.add_middleware(RequestCounter)
+    app.add_middleware(AnswerStart)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _query_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
