@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from airflow_ol_catalog.events.naming import search_key  # noqa: E402
 from airflow_ol_catalog.maintenance.retention import apply_retention  # noqa: E402
 from airflow_ol_catalog.store import migrate  # noqa: E402
 from airflow_ol_catalog.store.engine import get_engine, write_transaction  # noqa: E402
@@ -45,7 +46,8 @@ def build(engine, events: int) -> None:
     runs = events // EVENTS_PER_RUN
     with write_transaction(engine) as conn:
         conn.execute(insert(job), [
-            {"id": j + 1, "namespace": "bench", "name": f"job_{j}", "placeholder": False, "first_seen_at": now - span, "last_seen_at": now}
+            {"id": j + 1, "namespace": "bench", "name": f"job_{j}", "search_key": search_key("bench", f"job_{j}"), "placeholder": False,
+             "first_seen_at": now - span, "last_seen_at": now}
             for j in range(JOBS)
         ])
         conn.execute(insert(edge), [
@@ -91,8 +93,11 @@ def main() -> None:
         started = time.monotonic()
         build(engine, args.events)
         print(f"built {args.events:,} events in {time.monotonic() - started:.0f} s ({args.backend})", flush=True)
+        dry = apply_retention(engine, days=365, keep_runs_per_job=10, dry_run=True)
+        print(f"dry run: would delete {dry['runs']:,} runs and {dry['events']:,} events; counted in {dry['seconds']:.1f} s", flush=True)
         before = peak_mb()
         result = apply_retention(engine, days=365, keep_runs_per_job=10)
+        assert (result["runs"], result["events"]) == (dry["runs"], dry["events"]), "the dry run must report what the real run deletes"
         grew = peak_mb() - before
         with engine.connect() as conn:
             left = conn.execute(select(func.count()).select_from(event)).scalar_one()
