@@ -86,7 +86,7 @@ class RawPathRouting:
 def _as_sent(scope) -> str:
     """The routing path of the raw path; a prefix a proxy stripped from it is taken from the decoded path."""
     raw = scope.get("raw_path")
-    if not raw:
+    if not raw or b"%" not in raw:  # nothing was encoded: the decoded path is the path as sent
         return scope["path"]
     path = routing_path(raw)
     decoded = _decoded(path)
