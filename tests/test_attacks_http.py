@@ -322,3 +322,13 @@ def test_node_ids_longer_than_any_name_are_422_not_a_lookup_per_colon(client, pa
     answer = api(client, path, nodeId="dataset:" + ":" * 8000)
     assert answer.status_code == 422 and "nodeId" in answer.json()["detail"], answer.text[:300]
     assert time.monotonic() - started < 5
+
+
+def test_a_nul_after_an_event_time_is_422_and_the_batch_keeps_its_good_events(client):
+    namespace = "nul-time-" + uuid.uuid4().hex[:6]
+    bad = fresh_event(namespace, eventTime=datetime.now(timezone.utc).isoformat() + "\x00")
+    answer = client.send(bad)
+    assert answer.status_code == 422 and answer.json()["errors"][0]["path"] == "eventTime", answer.text
+    batch = client.send([fresh_event(namespace), bad], path=LINEAGE + "/batch")
+    assert batch.status_code == 207, batch.text
+    assert api(client, "events/lineage", namespace=namespace).json()["totalCount"] == 1

@@ -77,6 +77,8 @@ def test_event_times_are_read_leniently_as_utc(text, expected):
         ("2025-01-15T10:00:00+99:00", "beyond ±23:59"),
         ("2025-01-15 10:00:00 +24:00", "beyond ±23:59"),
         ("2025-02-30T10:00:00Z", "not a valid ISO 8601 date-time"),
+        ("2025-01-15T10:00:00Z\x00", "NUL character"),
+        ("2025-01-15T10:00:00\x00garbage", "NUL character"),
     ],
 )
 def test_times_no_utc_instant_can_hold_are_refused_with_the_reason(text, reason):

@@ -69,6 +69,8 @@ def _submission(payload: Any, principal: Principal, max_depth: int, latest: date
         return Submission.of(ol_event, principal.token_id, max_depth, scope)
     except BodyError as exc:
         raise HTTPException(400, str(exc)) from None
+    except EventInvalid as exc:  # the copy the catalog reads, with NUL replaced, must be valid too
+        raise _invalid(exc.problems) from None
 
 
 def _writer(request: Request) -> EventWriter:

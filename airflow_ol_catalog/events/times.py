@@ -22,6 +22,8 @@ class TimeInvalid(ValueError):
 
 def parse_time(text: str) -> datetime:
     """ISO 8601 date-time to an aware UTC datetime; a missing offset means UTC."""
+    if "\x00" in text:  # CPython's fromisoformat stops reading at a NUL and would take the rest for valid
+        raise TimeInvalid(f"{text[:64]!r} contains a NUL character")
     if len(text) >= 19 and text[10] in "Tt":
         try:  # the common case, in C (Python 3.11+ reads 'Z' and any fraction length)
             value = datetime.fromisoformat(text)
