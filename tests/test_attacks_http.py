@@ -332,3 +332,55 @@ def test_a_nul_after_an_event_time_is_422_and_the_batch_keeps_its_good_events(cl
     batch = client.send([fresh_event(namespace), bad], path=LINEAGE + "/batch")
     assert batch.status_code == 207, batch.text
     assert api(client, "events/lineage", namespace=namespace).json()["totalCount"] == 1
+
+
+# --- costly events -------------------------------------------------------------------------------------
+
+
+def _timed_while_sending(client, payload, path=LINEAGE) -> tuple[int, float, float]:
+    """(status, seconds the send took, slowest answer of Airflow's health route meanwhile)."""
+    import threading
+
+    result = {}
+
+    def send() -> None:
+        started = time.monotonic()
+        result["status"] = client.send(payload, path=path).status_code
+        result["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    slowest = 0.0
+    while thread.is_alive():
+        started = time.monotonic()
+        requests.get(client.server.url + "api/v2/monitor/health", timeout=60)
+        slowest = max(slowest, time.monotonic() - started)
+        time.sleep(0.05)
+    thread.join()
+    return result["status"], result["seconds"], slowest
+
+
+def test_the_most_symlinks_an_event_may_name_cost_seconds_at_most_and_block_no_one(client):
+    namespace = "symlinks-" + uuid.uuid4().hex[:6]
+    payload = fresh_event(namespace, eventType="COMPLETE")
+    payload["outputs"] = [
+        {"namespace": "s3://many-links", "name": f"{namespace}-{i}", "facets": {"symlinks": {"identifiers": [
+            {"namespace": "hive://metastore", "name": f"{namespace}.t{i}_{k}", "type": "TABLE"} for k in range(100)]}}}
+        for i in range(10)
+    ]
+    status, seconds, slowest = _timed_while_sending(client, payload)
+    assert status == 201 and seconds < 5 and slowest < 1.5, (status, seconds, slowest)
+    payload["outputs"][0]["facets"]["symlinks"]["identifiers"].append({"namespace": "hive://metastore", "name": "one-too-many"})
+    assert client.send(payload).status_code == 422
+
+
+def test_a_batch_of_symlinked_events_costs_seconds_at_most_and_blocks_no_one(client):
+    namespace = "symlink-batch-" + uuid.uuid4().hex[:6]
+    batch = []
+    for i in range(1000):
+        payload = fresh_event(namespace, eventType="COMPLETE")
+        payload["outputs"] = [{"namespace": "s3://batch-links", "name": f"{namespace}-{i}", "facets": {"symlinks": {"identifiers": [
+            {"namespace": "hive://metastore", "name": f"{namespace}.t{i}", "type": "TABLE"}]}}}]
+        batch.append(payload)
+    status, seconds, slowest = _timed_while_sending(client, batch, path=LINEAGE + "/batch")
+    assert status == 200 and seconds < 10 and slowest < 1.5, (status, seconds, slowest)

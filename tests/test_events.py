@@ -254,3 +254,13 @@ def test_length_limits_are_those_of_the_columns():
     assert validate.MAX_INTEGRATION == namespace_integration.c.integration.type.length
     assert validate.MAX_TRANSFORMATION_TYPE == column_lineage.c.type.type.length
     assert validate.MAX_TRANSFORMATION_SUBTYPE == column_lineage.c.subtype.type.length
+
+
+def test_symlinks_are_bounded_per_dataset_and_per_event():
+    def output(i: int, links: int) -> dict:
+        ids = [{"namespace": "s3://b", "name": f"d{i}-{k}", "type": "TABLE"} for k in range(links)]
+        return {"namespace": "s3://a", "name": f"d{i}", "facets": {"symlinks": {"identifiers": ids}}}
+
+    assert "at most 100" in problems_of(run_event(outputs=[output(0, 101)]))["outputs[0].facets.symlinks.identifiers"]
+    validate_event(run_event(outputs=[output(i, 100) for i in range(10)]))
+    assert "more than 1000" in problems_of(run_event(outputs=[output(i, 100) for i in range(11)]))["outputs[10].facets.symlinks.identifiers"]

@@ -25,6 +25,9 @@ EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 # Identifiers end up in indexed columns; PostgreSQL's btree keys must stay well under 2.7 KB.
 MAX_IDENTIFIER_BYTES = 1024
 MAX_FACET_NAME = 200
+# A dataset has a name or three (a path, the table over it); each new link settles an identity.
+MAX_SYMLINKS_PER_DATASET = 100
+MAX_SYMLINKS_PER_EVENT = 1000
 # The columns these land in (store/tables.py; a test keeps them equal).
 MAX_INTEGRATION = 64
 MAX_TRANSFORMATION_TYPE = 16
@@ -62,6 +65,7 @@ def _type_name(value: Any) -> str:
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.symlinks = 0  # identifiers named by the event's symlinks facets so far
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -160,6 +164,13 @@ class _Checker:
             return
         if not isinstance(identifiers, list):
             self.fail(f"{path}.identifiers", f"expected an array, got {_type_name(identifiers)}")
+            return
+        self.symlinks += len(identifiers)
+        if len(identifiers) > MAX_SYMLINKS_PER_DATASET:
+            self.fail(f"{path}.identifiers", f"names {len(identifiers)} other names; a dataset may have at most {MAX_SYMLINKS_PER_DATASET}")
+            return
+        if self.symlinks > MAX_SYMLINKS_PER_EVENT:
+            self.fail(f"{path}.identifiers", f"the event's symlinks facets name more than {MAX_SYMLINKS_PER_EVENT} other names in all")
             return
         for i, item in enumerate(identifiers):
             if self.obj(item, f"{path}.identifiers[{i}]") is not None:

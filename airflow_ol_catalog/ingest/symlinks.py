@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, or_, select, update
 
 from airflow_ol_catalog.events.model import DatasetRef
 from airflow_ol_catalog.events.naming import namespace_key
-from airflow_ol_catalog.store.sql import insert_for
+from airflow_ol_catalog.store.sql import among, insert_for
 from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_symlink, dataset_version, edge, facet, run, run_dataset
 
 
@@ -38,9 +38,11 @@ def symlinks_of(ref: DatasetRef) -> list[tuple[str, str, str]]:
 
 
 def record_links(conn: Connection, st: dict[str, Any], links: dict[tuple[int, int], str]) -> dict[int, int]:
-    """Store (dataset, target) links; when any is new, settle the identities of the names it joins.
+    """Store (dataset, target) links; settle the identities of the names the new ones join.
 
     `st` holds the projection's upserts, which merge moved rows with the same rules as events.
+    Set-based: a handful of statements however many links an event brings, plus a move per
+    name that had lineage of its own before it became an alias.
 
     Returns the canonical dataset of every name whose identity changed.
     """
@@ -50,60 +52,86 @@ def record_links(conn: Connection, st: dict[str, Any], links: dict[tuple[int, in
     new = conn.execute(
         insert_for(conn.dialect.name, dataset_symlink)
         .on_conflict_do_nothing(index_elements=["dataset_id", "target_id"])
-        .returning(dataset_symlink.c.dataset_id),
+        .returning(dataset_symlink.c.dataset_id, dataset_symlink.c.target_id),
         rows,
     ).all()
     if not new:
         return {}
-    changed: dict[int, int] = {}
-    settled: set[int] = set()
-    for a, b in sorted(links):
-        if a not in settled:
-            members = _component(conn, {a, b})
-            settled |= members
-            changed.update(_settle(conn, st, members))
-    return changed
+    return _settle(conn, st, _components(conn, {i for row in new for i in row}))
 
 
-def _component(conn: Connection, seeds: set[int]) -> set[int]:
-    members, frontier = set(seeds), set(seeds)
+def _components(conn: Connection, seeds: set[int]) -> list[set[int]]:
+    """The sets of names linked to these, directly or through others: one query per hop for all."""
+    dialect = conn.dialect.name
+    parent = {i: i for i in seeds}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    frontier = set(seeds)
     while frontier:
         found = conn.execute(
             select(dataset_symlink.c.dataset_id, dataset_symlink.c.target_id).where(
-                or_(dataset_symlink.c.dataset_id.in_(frontier), dataset_symlink.c.target_id.in_(frontier))
+                or_(among(dialect, dataset_symlink.c.dataset_id, frontier), among(dialect, dataset_symlink.c.target_id, frontier))
             )
         ).all()
-        frontier = {i for row in found for i in row} - members
-        members |= frontier
-    return members
+        frontier = {i for row in found for i in row} - parent.keys()
+        for i in frontier:
+            parent[i] = i
+        for a, b in found:
+            parent[root(a)] = root(b)
+    components: dict[int, set[int]] = {}
+    for i in parent:
+        components.setdefault(root(i), set()).add(i)
+    return list(components.values())
 
 
-def _settle(conn: Connection, st: dict[str, Any], members: set[int]) -> dict[int, int]:
-    targets = conn.execute(
-        select(dataset_symlink.c.target_id, dataset_symlink.c.type).where(dataset_symlink.c.target_id.in_(members))
-    ).all()
+def _settle(conn: Connection, st: dict[str, Any], components: list[set[int]]) -> dict[int, int]:
+    """Point every name of each component at its canonical name, moving the lineage aliases had."""
+    dialect = conn.dialect.name
+    members = set().union(*components)
+    targets = conn.execute(select(dataset_symlink.c.target_id, dataset_symlink.c.type).where(among(dialect, dataset_symlink.c.target_id, members))).all()
     tables = {t.target_id for t in targets if t.type == "TABLE"}
     linked_to = {t.target_id for t in targets}
-    rows = {r.id: r for r in conn.execute(select(dataset).where(dataset.c.id.in_(members)))}
-    canonical = min(rows, key=lambda i: (i not in tables, i not in linked_to, rows[i].namespace_key, rows[i].name))
-    changed = {}
-    for member in sorted(members - {canonical}):
-        if rows[member].alias_of != canonical:
-            _move_lineage(conn, st, member, canonical)
-            changed[member] = canonical
-    if rows[canonical].alias_of is not None:
-        changed[canonical] = canonical
-    conn.execute(update(dataset).where(dataset.c.id.in_(members)).values(alias_of=None))
-    conn.execute(update(dataset).where(dataset.c.id.in_(members - {canonical})).values(alias_of=canonical))
-    conn.execute(
-        update(dataset)
-        .where(dataset.c.id == canonical)
-        .values(
-            first_seen_at=min(r.first_seen_at for r in rows.values()),
-            last_seen_at=max(r.last_seen_at for r in rows.values()),
+    rows = {r.id: r for r in conn.execute(select(dataset).where(among(dialect, dataset.c.id, members)))}
+    canonical_of: dict[int, int] = {}
+    for component in components:
+        canonical = min(component, key=lambda i: (i not in tables, i not in linked_to, rows[i].namespace_key, rows[i].name))
+        canonical_of.update((member, canonical) for member in component)
+    changed = {m: c for m, c in canonical_of.items() if (rows[m].alias_of != c if m != c else rows[m].alias_of is not None)}
+    moving = {m for m in changed if m != canonical_of[m]}
+    for member in sorted(moving & _with_lineage(conn, moving)):
+        _move_lineage(conn, st, member, canonical_of[member])
+    if changed:
+        conn.execute(
+            update(dataset).where(dataset.c.id == bindparam("p_id")).values(alias_of=bindparam("p_alias")),
+            [{"p_id": m, "p_alias": None if m == c else c} for m, c in sorted(changed.items())],
         )
-    )
+    seen = []  # a name's sightings count for the dataset it stands for
+    for component in components:
+        first, last = min(rows[m].first_seen_at for m in component), max(rows[m].last_seen_at for m in component)
+        seen.append({"p_id": canonical_of[next(iter(component))], "p_first": first, "p_last": last})
+    conn.execute(st["alias_seen"], seen)
     return changed
+
+
+def _with_lineage(conn: Connection, ids: set[int]) -> set[int]:
+    """Which of these datasets have anything to move: most names are new when they are linked."""
+    if not ids:
+        return set()
+    dialect = conn.dialect.name
+    holders = (
+        select(run_dataset.c.dataset_id).where(among(dialect, run_dataset.c.dataset_id, ids)),
+        select(edge.c.dataset_id).where(among(dialect, edge.c.dataset_id, ids)),
+        select(facet.c.entity_id).where(facet.c.entity == "dataset", among(dialect, facet.c.entity_id, ids)),
+        select(dataset_version.c.dataset_id).where(among(dialect, dataset_version.c.dataset_id, ids)),
+        select(column_lineage.c.output_dataset_id).where(among(dialect, column_lineage.c.output_dataset_id, ids)),
+        select(column_lineage.c.input_dataset_id).where(among(dialect, column_lineage.c.input_dataset_id, ids)),
+    )
+    return {i for query in holders for i in conn.execute(query.distinct()).scalars()}
 
 
 def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int) -> None:
