@@ -384,3 +384,37 @@ def test_a_batch_of_symlinked_events_costs_seconds_at_most_and_blocks_no_one(cli
         batch.append(payload)
     status, seconds, slowest = _timed_while_sending(client, batch, path=LINEAGE + "/batch")
     assert status == 200 and seconds < 10 and slowest < 1.5, (status, seconds, slowest)
+
+
+def test_a_five_megabyte_event_does_not_stop_airflows_routes_while_it_is_stored(client):
+    payload = fresh_event("big-event", eventType="COMPLETE")
+    payload["outputs"] = [{"namespace": "s3://big-event", "name": "out-" + uuid.uuid4().hex[:6], "facets": {"columnLineage": {"fields": {
+        f"f{i}": {"inputFields": [{"namespace": "s3://big-event", "name": f"in{k % 50}", "field": f"c{k}"} for k in range(100)]}
+        for i in range(1000)}}}}]
+    status, seconds, slowest = _timed_while_sending(client, payload)
+    assert status == 201 and slowest < 1.0, (status, seconds, slowest)
+
+
+@pytest.mark.parametrize(
+    "body, headers, status, message",
+    [
+        (lambda e: e.replace('"producer"', '"tiny": 1e-400, "producer"'), {}, 400, "too small for a double"),
+        (lambda e: e.replace('"producer"', f'"huge": {"9" * 5000}, "producer"'), {}, 400, "5000 digits"),
+        (lambda e: e, {"Content-Type": "application/json; charset=utf-16"}, 415, "UTF-8"),
+    ],
+)
+def test_numbers_and_encodings_the_catalog_would_not_keep_as_sent_are_refused(client, body, headers, status, message):
+    import json as json_module
+
+    headers = {"Content-Type": "application/json", **headers, "Authorization": f"Bearer {client.server.token}"}
+    answer = requests.post(client.server.url + LINEAGE, data=body(json_module.dumps(fresh_event("odd-bodies"))).encode(), headers=headers, timeout=60)
+    assert answer.status_code == status and message in answer.json()["detail"], answer.text
+
+
+def test_gzip_with_bytes_after_it_is_400(client):
+    import gzip
+    import json as json_module
+
+    body = gzip.compress(json_module.dumps(fresh_event("gzip-tail")).encode()) + b"garbage"
+    answer = client.post(body, Content_Encoding="gzip")
+    assert answer.status_code == 400 and "follow the gzip data" in answer.json()["detail"], answer.text

@@ -167,7 +167,7 @@ def test_non_events_are_refused_at_the_root(payload, expected):
         (b'{"a": Infinity}', "Infinity"),
         (b'{"a": 1e999}', "out of range"),
         (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
-        (b'{"a": ' + b"9" * 5000 + b"}", "cannot be read"),
+        (b'{"a": ' + b"9" * 5000 + b"}", "5000 digits"),
         (b"[" * 2000 + b"]" * 2000, "nesting is deeper than the parser can read"),
     ],
 )

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import IngestAuth, Principal
-from airflow_ol_catalog.api.body import collector_paused, read_json_body
+from airflow_ol_catalog.api.body import collector_paused, decode_body, off_the_loop_if_large, read_body
 from airflow_ol_catalog.api.schemas import BatchResult, ErrorBody, EventReceipt
 from airflow_ol_catalog.config import CatalogSettings
 from airflow_ol_catalog.events import BodyError, EventInvalid, Problem, validate_event
@@ -102,30 +102,23 @@ async def post_event(request: Request, principal: IngestAuth) -> EventReceipt | 
     settings, writer = _settings(request), _writer(request)
     # Announced while its body is read, so a commit starting meanwhile takes this event too.
     with writer.announced():
-        payload = await read_json_body(request, settings.max_body_bytes)
-        submission = _submission(payload, principal, settings.max_json_depth, _latest_event_time(settings))
+        raw = await read_body(request, settings.max_body_bytes)
+        latest = _latest_event_time(settings)
+        submission = await off_the_loop_if_large(raw, lambda: _submission(decode_body(raw), principal, settings.max_json_depth, latest))
     outcome = (await _store(writer, [submission]))[0]
     if isinstance(outcome, Refusal):
         raise HTTPException(outcome.status, outcome.reason, headers={"Retry-After": RETRY_AFTER_SECONDS} if outcome.retriable else None)
     return JSONResponse(outcome.as_dict(), status_code=201)
 
 
-async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
-    """Store a JSON array of OpenLineage events; each is accepted or refused on its own.
-
-    Auth: as for a single event. 200 when every event was stored (or was a duplicate), 207 when
-    some failed (`failed_events` gives each one's index, reason and whether a retry can help),
-    422 when none could be stored. Stored events are committed even when others fail.
-    """
-    settings = _settings(request)
-    payload = await read_json_body(request, settings.max_body_bytes)
+def _checked_batch(payload: Any, principal: Principal, settings: CatalogSettings, latest: datetime) -> tuple[int, list[dict], list[Submission], list[int]]:
+    """A batch's events checked one by one: (how many, the refused ones, the submissions and their indexes)."""
     if not isinstance(payload, list):
         raise _invalid([Problem("$", "expected a JSON array of events (send single events to /api/v1/lineage)")])
     if len(payload) > settings.max_batch_events:
         raise HTTPException(
             413, f"the batch holds {len(payload)} events, more than the limit of {settings.max_batch_events} ([ol_catalog] max_batch_events); split it"
         )
-    latest = _latest_event_time(settings)
     failed: list[dict] = []
     submissions: list[Submission] = []
     indexes: list[int] = []
@@ -137,6 +130,22 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
             except HTTPException as exc:
                 reason = exc.detail["detail"] if isinstance(exc.detail, dict) else exc.detail
                 failed.append({"index": index, "reason": reason, "retriable": False})
+    return len(payload), failed, submissions, indexes
+
+
+async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
+    """Store a JSON array of OpenLineage events; each is accepted or refused on its own.
+
+    Auth: as for a single event. 200 when every event was stored (or was a duplicate), 207 when
+    some failed (`failed_events` gives each one's index, reason and whether a retry can help),
+    422 when none could be stored. Stored events are committed even when others fail.
+    """
+    settings = _settings(request)
+    raw = await read_body(request, settings.max_body_bytes)
+    latest = _latest_event_time(settings)
+    received, failed, submissions, indexes = await off_the_loop_if_large(
+        raw, lambda: _checked_batch(decode_body(raw), principal, settings, latest)
+    )
     outcomes = await _store(_writer(request), submissions) if submissions else []
     duplicates = 0
     for index, outcome in zip(indexes, outcomes):
@@ -147,12 +156,12 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     failed.sort(key=lambda item: item["index"])
     for item in failed:
         refusal_log.record(422, f"batch event {item['index']}: {item['reason']}", request.url.path, principal.name, request.client.host if request.client else None)
-    successful = len(payload) - len(failed)
+    successful = received - len(failed)
     status = "success" if not failed else "partial_success" if successful else "failure"
     body = BatchResult.model_validate(
         {
             "status": status,
-            "summary": {"received": len(payload), "successful": successful, "duplicates": duplicates, "failed": len(failed)},
+            "summary": {"received": received, "successful": successful, "duplicates": duplicates, "failed": len(failed)},
             "failed_events": failed,
         }
     )

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 UTF8_BOM = b"\xef\xbb\xbf"
+MAX_INTEGER_DIGITS = 4000  # below Python's own limit on converting digits, whose message says nothing of where
 
 
 class BodyError(ValueError):
@@ -17,11 +18,22 @@ def _reject_constant(name: str) -> Any:
     raise BodyError(f"{name} is not valid JSON; send numbers only (or null)")
 
 
+_NONZERO_DIGIT = frozenset("123456789")
+
+
 def _parse_float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
         raise BodyError(f"number {text[:40]} is out of range for a double")
+    if value == 0.0 and not _NONZERO_DIGIT.isdisjoint(text.partition("e")[0].partition("E")[0]):
+        raise BodyError(f"number {text[:40]} is too small for a double: it would be stored as 0")
     return value
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise BodyError(f"integer {text[:20]}… has {len(text.lstrip('-'))} digits, more than the {MAX_INTEGER_DIGITS} an event may hold")
+    return int(text)
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -73,6 +85,7 @@ def decode_json(raw: bytes) -> Any:
             object_pairs_hook=_object_without_duplicates,
             parse_constant=_reject_constant,
             parse_float=_parse_float,
+            parse_int=_parse_int,
         )
     except BodyError:
         raise

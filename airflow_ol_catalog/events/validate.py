@@ -236,7 +236,8 @@ class _Checker:
             return None
         for key in ("integration", "jobType", "processingType"):
             self.optional_string(facet.get(key), f"{path}.jobType.{key}")
-        self.short_string(facet.get("integration"), f"{path}.jobType.integration", MAX_INTEGRATION)
+        if isinstance(facet.get("integration"), str):
+            self.short_string(facet["integration"], f"{path}.jobType.integration", MAX_INTEGRATION)
         integration = facet.get("integration")
         return integration.strip().upper() if isinstance(integration, str) and integration.strip() else None
 
