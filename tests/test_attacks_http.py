@@ -418,3 +418,30 @@ def test_gzip_with_bytes_after_it_is_400(client):
     body = gzip.compress(json_module.dumps(fresh_event("gzip-tail")).encode()) + b"garbage"
     answer = client.post(body, Content_Encoding="gzip")
     assert answer.status_code == 400 and "follow the gzip data" in answer.json()["detail"], answer.text
+
+
+def test_a_run_id_reused_by_another_job_does_not_stand_in_for_the_first_run(client, team_token):
+    victim = fresh_event("victim-jobs", eventType="COMPLETE")
+    assert client.send(victim).status_code == 201
+    shadow = fresh_event("team-a", eventType="FAIL", eventTime="2025-06-01T00:00:00Z")  # newer than the victim's run
+    shadow["run"]["runId"] = victim["run"]["runId"]
+    shadow["run"]["facets"]["errorMessage"] = {"message": "PWNED", "programmingLanguage": "python"}
+    assert client.send(shadow, token=team_token).status_code == 201
+    found = api(client, f"jobs/runs/{victim['run']['runId']}").json()
+    assert (found["state"], found["jobVersion"]["namespace"]) == ("COMPLETED", "victim-jobs")
+
+
+def test_a_hidden_job_is_named_as_no_ones_parent(client):
+    namespace = "hidden-parent-" + uuid.uuid4().hex[:6]
+    admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
+    parent = fresh_event(namespace, eventType="COMPLETE")
+    parent["job"]["name"] = "dag"
+    assert client.send(parent).status_code == 201
+    assert requests.delete(client.server.url + f"ol-catalog/api/v1/namespaces/{namespace}/jobs/dag", headers=admin, timeout=30).status_code == 200
+    child = fresh_event(namespace, eventType="COMPLETE")
+    child["job"]["name"] = "dag.task"
+    child["run"]["facets"]["parent"] = {"run": {"runId": parent["run"]["runId"]}, "job": {"namespace": namespace, "name": "dag"}}
+    assert client.send(child).status_code == 201
+    assert api(client, f"namespaces/{namespace}/jobs/dag.task").json()["parentJob"] is None
+    graph = api(client, "lineage", nodeId=f"job:{namespace}:dag.task").json()["graph"]
+    assert [n["data"]["parent"] for n in graph if n["id"] == f"job:{namespace}:dag.task"] == [None]

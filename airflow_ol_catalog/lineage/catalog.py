@@ -81,7 +81,9 @@ def jobs_view(conn: Connection, rows: list) -> list[dict]:
     if not ids:
         return []
     facets = facets_of(conn, "job", ids)
-    parents = {r.id: (r.namespace, r.name) for r in conn.execute(select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_({r.parent_job_id for r in rows if r.parent_job_id})))}
+    parent_ids = {r.parent_job_id for r in rows if r.parent_job_id}
+    visible = select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_(parent_ids), job.c.deleted_at.is_(None))  # a hidden parent is not named
+    parents = {r.id: (r.namespace, r.name) for r in conn.execute(visible)}
     io: dict[int, dict[str, list]] = {i: {"in": [], "out": []} for i in ids}
     for r in conn.execute(
         select(edge.c.job_id, edge.c.direction, dataset.c.namespace, dataset.c.name)
@@ -227,7 +229,11 @@ def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) 
 
 
 def get_run(conn: Connection, run_id: str) -> dict | None:
-    row = conn.execute(select(run).where(run.c.run_id == run_id).order_by(*_RUN_ORDER).limit(1)).first()
+    """The run with this id. Run ids are unique per job: when jobs share one, the run stored first
+    answers (one seen only as a parent after those seen in events), so a later producer reusing
+    a run id cannot stand in for a run that exists."""
+    shown = select(run).join(job, job.c.id == run.c.job_id).where(run.c.run_id == run_id, job.c.deleted_at.is_(None))
+    row = conn.execute(shown.order_by(run.c.placeholder, run.c.id).limit(1)).first()
     if row is None:
         return None
     view = runs_view(conn, [row])[0]

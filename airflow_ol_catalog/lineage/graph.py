@@ -185,7 +185,7 @@ def _describe_jobs(conn: Connection, graph: Graph, jobs: dict[int, str]) -> None
     rows = conn.execute(
         select(job.c.id, parent.c.namespace, parent.c.name, facet.c.value)
         .select_from(job)
-        .outerjoin(parent, parent.c.id == job.c.parent_job_id)
+        .outerjoin(parent, and_(parent.c.id == job.c.parent_job_id, parent.c.deleted_at.is_(None)))
         .outerjoin(facet, and_(facet.c.entity == "job", facet.c.entity_id == job.c.id, facet.c.name == "jobType"))
         .where(among(conn.dialect.name, job.c.id, jobs))
     )
