@@ -445,3 +445,15 @@ def test_a_hidden_job_is_named_as_no_ones_parent(client):
     assert api(client, f"namespaces/{namespace}/jobs/dag.task").json()["parentJob"] is None
     graph = api(client, "lineage", nodeId=f"job:{namespace}:dag.task").json()["graph"]
     assert [n["data"]["parent"] for n in graph if n["id"] == f"job:{namespace}:dag.task"] == [None]
+
+
+def test_every_operation_states_its_auth_in_the_openapi_document(client):
+    spec = requests.get(client.server.url + "ol-catalog/openapi.json", timeout=10).json()
+    assert set(spec["components"]["securitySchemes"]) == {"catalogToken", "airflowLogin"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert operation["description"].startswith("Auth: "), (method, path)
+            if path != "/health":
+                assert operation["security"] and {"401", "403"} <= set(operation["responses"]), (method, path)
+    restore = spec["paths"]["/api/v1/namespaces/{namespace}/restore"]["post"]
+    assert restore["security"] == [{"airflowLogin": []}] and "never a token" in restore["description"]

@@ -86,6 +86,7 @@ async def _database_unavailable(request: Request, exc: OperationalError) -> JSON
 
 def create_app() -> FastAPI:
     from airflow_ol_catalog.api import admin, catalog, events, health, ingest, ui
+    from airflow_ol_catalog.api.auth import document_auth
     from airflow_ol_catalog.api.paths import RawPathRouting
     from airflow_ol_catalog.api.csrf import refuse_forged_cookie_requests
     from airflow_ol_catalog.config import load_settings
@@ -108,6 +109,7 @@ def create_app() -> FastAPI:
     app.include_router(admin.router)
     app.include_router(health.router)
     app.include_router(ui.router)
+    document_auth(app)
     if os.environ.get(BENCHMARK_ENV) == "1":
         from airflow_ol_catalog.api import benchmark
 

@@ -180,3 +180,46 @@ AdminAuth = Annotated[Principal, Depends(admin_principal)]
 CuratorAuth = Annotated[Principal, Depends(curator_principal)]
 ReadAuth = Annotated[Principal, Depends(read_principal)]
 LoginReadAuth = Annotated[Principal, Depends(login_reader_principal)]
+
+
+# What each dependency lets in, as the OpenAPI document states it on every operation, and
+# whether catalog tokens are among them.
+AUTH_RULES: dict[Callable, tuple[str, bool]] = {
+    ingest_principal: ("a catalog token (limited to its namespaces), or an Airflow login allowed to edit assets", True),
+    read_principal: ("a catalog token created with --read, or an Airflow login allowed to read assets", True),
+    admin_principal: ("an Airflow login allowed to delete assets, or a catalog token created with --admin", True),
+    curator_principal: ("an Airflow login allowed to delete assets; never a token", False),
+    login_reader_principal: ("an Airflow login allowed to read assets", False),
+}
+SECURITY_SCHEMES = {
+    "catalogToken": {"type": "http", "scheme": "bearer", "description": "A catalog token (`olc_...`), from `airflow ol-catalog tokens create`."},
+    "airflowLogin": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An Airflow JWT (`POST /auth/token`), or the UI's `_token` cookie."},
+}
+
+
+def document_auth(app) -> None:
+    """State each route's auth in the OpenAPI document: a first line `Auth: ...`, its security
+    schemes, and its 401 and 403 answers. Taken from the dependency the route declares, so the
+    document cannot drift from the code."""
+    from fastapi.routing import APIRoute
+
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        calls = {dependency.call for dependency in route.dependant.dependencies}
+        rule, tokens = next((found for call, found in AUTH_RULES.items() if call in calls), ("none", False))
+        route.description = f"Auth: {rule}.\n\n{(route.description or '').strip()}".strip()
+        if rule == "none":
+            continue
+        schemes = [{"catalogToken": []}, {"airflowLogin": []}] if tokens else [{"airflowLogin": []}]
+        route.openapi_extra = {**(route.openapi_extra or {}), "security": schemes}
+        route.responses.setdefault(401, {"description": "No credential, or an unknown, revoked or expired one."})
+        route.responses.setdefault(403, {"description": f"Allowed: {rule}."})
+    original = app.openapi
+
+    def with_schemes() -> dict:
+        schema = original()
+        schema.setdefault("components", {}).setdefault("securitySchemes", SECURITY_SCHEMES)
+        return schema
+
+    app.openapi = with_schemes

@@ -70,36 +70,36 @@ def _hide(setter: Callable, *args) -> dict:
         return work(conn)
 
 
-@router.delete("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="Hide a dataset (admin)")
+@router.delete("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="Hide a dataset")
 async def delete_dataset(namespace: str, dataset: str, _: CuratorAuth) -> dict:
-    """Auth: an Airflow user who may delete assets. The dataset leaves lists and lineage until restored."""
+    """The dataset leaves lists and lineage until restored."""
     return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, True)
 
 
-@router.post("/namespaces/{namespace:name}/datasets/{dataset:name}/restore", summary="Restore a hidden dataset (admin)")
+@router.post("/namespaces/{namespace:name}/datasets/{dataset:name}/restore", summary="Restore a hidden dataset")
 async def restore_dataset(namespace: str, dataset: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, False)
 
 
-@router.delete("/namespaces/{namespace:name}/jobs/{job:name}", summary="Hide a job (admin)")
+@router.delete("/namespaces/{namespace:name}/jobs/{job:name}", summary="Hide a job")
 async def delete_job(namespace: str, job: str, _: CuratorAuth) -> dict:
-    """Auth: an Airflow user who may delete assets. A hidden job no longer bridges lineage between its datasets."""
+    """A hidden job no longer bridges lineage between its datasets."""
     return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, True)
 
 
-@router.post("/namespaces/{namespace:name}/jobs/{job:name}/restore", summary="Restore a hidden job (admin)")
+@router.post("/namespaces/{namespace:name}/jobs/{job:name}/restore", summary="Restore a hidden job")
 async def restore_job(namespace: str, job: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, False)
 
 
-@router.post("/namespaces/{namespace:name}/restore", summary="Restore a hidden namespace and its jobs (admin)")
+@router.post("/namespaces/{namespace:name}/restore", summary="Restore a hidden namespace and its jobs")
 async def restore_namespace(namespace: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, False)
 
 
-@router.delete("/namespaces/{namespace:name}", summary="Hide a namespace with its jobs (admin)")
+@router.delete("/namespaces/{namespace:name}", summary="Hide a namespace with its jobs")
 async def delete_namespace(namespace: str, _: CuratorAuth) -> dict:
-    """Auth: an Airflow user who may delete assets. Later events of the namespace wait in quarantine."""
+    """Later events of the namespace wait in quarantine."""
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, True)
 
 

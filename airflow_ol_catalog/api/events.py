@@ -46,10 +46,7 @@ async def list_events(
     limit: int = Limit,
     offset: int = Offset,
 ) -> Response:
-    """Events as stored, newest first by default (Marquez-compatible). Quarantined events are not listed.
-
-    Auth: a catalog token with read access, or an Airflow user who may read assets.
-    """
+    """Events as stored, newest first by default (Marquez-compatible). Quarantined events are not listed."""
     payloads, total = await anyio.to_thread.run_sync(
         _page, time_parameter(before, "before"), time_parameter(after, "after"), namespace, runId, sortDirection == "desc", limit, offset
     )

@@ -38,7 +38,7 @@ def _check() -> tuple[str, str, dict]:
 
 @router.get("/health", response_model=Health, summary="Catalog health")
 async def health() -> JSONResponse:
-    """Auth: none. Database reachability and migration state; 503 when the catalog cannot work."""
+    """Database reachability and migration state; 503 when the catalog cannot work."""
     database, migrations, event_log = await anyio.to_thread.run_sync(_check)
     healthy = database == "reachable" and migrations == "current"
     body = {"status": "healthy" if healthy else "unhealthy", "database": database, "migrations": migrations, "eventLog": event_log}

@@ -95,8 +95,7 @@ async def _store(writer: EventWriter, submissions: list[Submission]) -> list[Rec
 async def post_event(request: Request, principal: IngestAuth) -> EventReceipt | JSONResponse:
     """Store one OpenLineage event (RunEvent, DatasetEvent or JobEvent), sent as the raw JSON body.
 
-    Auth: a catalog token (`Authorization: Bearer olc_...`) or an Airflow login allowed to edit assets.
-    The answer is sent after the event is committed. Re-sending an event that is already stored
+    Send it with `Authorization: Bearer olc_...`. The answer is sent after the event is committed. Re-sending an event that is already stored
     answers 201 with `duplicate: true` and stores nothing.
     """
     settings, writer = _settings(request), _writer(request)
@@ -136,7 +135,7 @@ def _checked_batch(payload: Any, principal: Principal, settings: CatalogSettings
 async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     """Store a JSON array of OpenLineage events; each is accepted or refused on its own.
 
-    Auth: as for a single event. 200 when every event was stored (or was a duplicate), 207 when
+    200 when every event was stored (or was a duplicate), 207 when
     some failed (`failed_events` gives each one's index, reason and whether a retry can help),
     422 when none could be stored. Stored events are committed even when others fail.
     """
