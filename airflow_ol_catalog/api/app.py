@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
@@ -84,21 +84,31 @@ async def _database_unavailable(request: Request, exc: OperationalError) -> JSON
     )
 
 
+def _log_guard_refusal(scope: dict, status: int, detail: str) -> None:
+    """Requests to the ingestion routes that the request guard refuses go to the refusal log too."""
+    from airflow_ol_catalog.api.ingest import INGEST_PATHS
+    from airflow_ol_catalog.ingest.refusals import refusal_log
+
+    path = scope["path"]
+    if path[len(scope.get("root_path", "")) :] in INGEST_PATHS:
+        remote = scope["client"][0] if scope.get("client") else None
+        refusal_log.record(status, detail, path, None, remote)
+        metrics.incr("events.refused_requests", tags={"status": str(status)})
+
+
 def create_app() -> FastAPI:
     from airflow_ol_catalog.api import admin, catalog, events, health, ingest, ui
     from airflow_ol_catalog.api.auth import document_auth
-    from airflow_ol_catalog.api.paths import RawPathRouting
-    from airflow_ol_catalog.api.csrf import refuse_forged_cookie_requests
+    from airflow_ol_catalog.api.paths import RequestGuard
     from airflow_ol_catalog.config import load_settings
 
     app = FastAPI(
         title="OpenLineage catalog",
         version=__version__,
         description="OpenLineage ingestion and lineage catalog inside Apache Airflow.",
-        dependencies=[Depends(refuse_forged_cookie_requests)],
     )
     app.state.settings = load_settings()
-    app.add_middleware(RawPathRouting)
+    app.add_middleware(RequestGuard, on_refusal=_log_guard_refusal)
     app.add_middleware(AnswerStart)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _query_error)

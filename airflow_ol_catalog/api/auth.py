@@ -76,11 +76,6 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def signed_in_by_cookie(request: Request) -> bool:
-    """Whether the request's credential is the Airflow login cookie, which browsers add on their own."""
-    return not request.headers.get("authorization") and bool(request.cookies.get(COOKIE))
-
-
 def _credential(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header:

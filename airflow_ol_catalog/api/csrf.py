@@ -12,20 +12,20 @@ catalog's own pages:
   stands even where an operator opened Airflow's CORS settings.
 
 Requests with an Authorization header (catalog tokens, Airflow JWTs) carry no ambient credential
-and are not concerned. This is one app-wide dependency, so every route has it, new ones too.
+and are not concerned. Checked once for every request, in the app's request guard (paths.py), so
+every route has it, new ones too, before anything else runs.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
-
-from fastapi import HTTPException, Request
-
-from airflow_ol_catalog.api.auth import signed_in_by_cookie
 
 HEADER = "X-OL-Catalog-Request"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# The request headers the check reads (ASGI names, lower case).
+FORGERY_HEADERS = frozenset({b"authorization", b"cookie", b"origin", b"sec-fetch-site", b"host", HEADER.lower().encode()})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -51,7 +51,7 @@ def _configured_origin() -> tuple[str, int | None] | None:
     return _host_and_port(parts.netloc, parts.scheme) if parts.scheme and parts.netloc else None
 
 
-def is_own_origin(origin: str, request: Request) -> bool:
+def is_own_origin(origin: str, host_header: str) -> bool:
     """Whether a browser's `Origin` names this server: the Host it was asked for, or `[api] base_url`."""
     parts = urlsplit(origin)
     if parts.scheme not in DEFAULT_PORTS or not parts.netloc:
@@ -61,7 +61,7 @@ def is_own_origin(origin: str, request: Request) -> bool:
         return False
     if claimed == _configured_origin():
         return True
-    host = _host_and_port(request.headers.get("host", ""), None)
+    host = _host_and_port(host_header, None)
     if host is None or host[0] != claimed[0]:
         return False
     if host[1] is not None:
@@ -71,28 +71,38 @@ def is_own_origin(origin: str, request: Request) -> bool:
     return claimed[1] == DEFAULT_PORTS[parts.scheme]
 
 
-def _problems(request: Request) -> list[str]:
+def _signed_in_by_cookie(headers: dict[str, str]) -> bool:
+    """Whether the credential is the Airflow login cookie, which browsers add on their own."""
+    if "authorization" in headers or "_token=" not in headers.get("cookie", ""):
+        return False
+    try:
+        return bool(SimpleCookie(headers["cookie"]).get("_token"))
+    except CookieError:
+        return True  # a cookie header the parser refuses may still carry the login to Airflow's
+
+
+def _problems(headers: dict[str, str]) -> list[str]:
     problems = []
-    site = request.headers.get("sec-fetch-site")
+    site = headers.get("sec-fetch-site")
     if site is not None and site != "same-origin":
         problems.append(f"Sec-Fetch-Site {site}: the browser says another page sent it")
-    origin = request.headers.get("origin")
-    if origin is not None and not is_own_origin(origin, request):
+    origin = headers.get("origin")
+    if origin is not None and not is_own_origin(origin, headers.get("host", "")):
         problems.append(f"Origin {origin} is not this server's")
-    if not request.headers.get(HEADER):
+    if not headers.get(HEADER.lower()):
         problems.append(f"the {HEADER} header the catalog's pages send is missing")
     return problems
 
 
-async def refuse_forged_cookie_requests(request: Request) -> None:
-    """403 for a state-changing request signed in by the login cookie that does not come from the catalog's pages."""
-    if request.method in SAFE_METHODS or not signed_in_by_cookie(request):
-        return
-    problems = _problems(request)
-    if problems:
-        raise HTTPException(
-            403,
-            "refused: this request changes the catalog and is signed in only by the Airflow login cookie, but it does "
-            f"not come from the catalog's own pages ({'; '.join(problems)}). Scripts and producers send "
-            "Authorization: Bearer <token> instead of the cookie.",
-        )
+def forgery_refusal(method: str, headers: dict[str, str]) -> str | None:
+    """Why a state-changing request signed in by the login cookie is refused, or None to let it through."""
+    if method in SAFE_METHODS or not _signed_in_by_cookie(headers):
+        return None
+    problems = _problems(headers)
+    if not problems:
+        return None
+    return (
+        "refused: this request changes the catalog and is signed in only by the Airflow login cookie, but it does "
+        f"not come from the catalog's own pages ({'; '.join(problems)}). Scripts and producers send "
+        "Authorization: Bearer <token> instead of the cookie."
+    )

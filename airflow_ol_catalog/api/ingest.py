@@ -194,3 +194,6 @@ router.add_api_route(
     responses={**_ERRORS, 207: {"model": BatchResult, "description": "Some events were stored, some failed."}},
     summary="Send an array of OpenLineage events",
 )
+
+# Every path of the ingestion routes, as the app routes them.
+INGEST_PATHS = frozenset({path for path, _ in _SINGLE_PATHS} | {"/api/v1/lineage/batch"})

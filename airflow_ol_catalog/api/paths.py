@@ -1,4 +1,4 @@
-"""Paths as sent: names with slashes, and no NUL anywhere in a path or query.
+"""Paths as sent: names with slashes, and no NUL anywhere in a path or query; the request guard.
 
 Namespaces and names hold slashes (`s3://lake`, `datasets/orders`); clients send them encoded
 (`s3%3A%2F%2Flake`, `datasets%2Forders`). The server decodes escapes before routing, which would
@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from urllib.parse import parse_qsl, unquote
 
 from starlette.convertors import Convertor, register_url_convertor
+
+from airflow_ol_catalog.api.csrf import FORGERY_HEADERS, SAFE_METHODS, forgery_refusal
 
 _KEPT_ESCAPE = re.compile(r"%(?:2[fF]|25)")
 _ESCAPED = re.compile(r"%2F|%25")
@@ -67,20 +70,37 @@ def _nul_problem(path: str, query_string: bytes) -> str | None:
     return None
 
 
-class RawPathRouting:
-    """ASGI middleware of the catalog's app: routes on the path as sent, refuses NUL in paths and queries."""
+class RequestGuard:
+    """ASGI middleware of the catalog's app, before any route: routes on the path as sent, refuses
+    NUL in paths and queries (422), and requests forged through the login cookie (403, csrf.py)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, on_refusal: Callable[[dict, int, str], None] | None = None) -> None:
         self.app = app
+        self.on_refusal = on_refusal  # told of each refusal (the refusal log keeps the ingestion routes')
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             scope["path"] = _as_sent(scope)
             problem = _nul_problem(scope["path"], scope.get("query_string", b""))
             if problem is not None:
-                await _refuse(send, problem)
+                await self._refuse(scope, send, 422, problem)
                 return
+            if scope["method"] not in SAFE_METHODS:
+                # ASGI header names are lower case; only these few are read (most requests carry none of the cookie)
+                headers = {name.decode(): value.decode("latin-1") for name, value in scope["headers"] if name in FORGERY_HEADERS}
+                forged = forgery_refusal(scope["method"], headers)
+                if forged is not None:
+                    await self._refuse(scope, send, 403, forged)
+                    return
         await self.app(scope, receive, send)
+
+    async def _refuse(self, scope, send, status: int, detail: str) -> None:
+        if self.on_refusal is not None:
+            self.on_refusal(scope, status, detail)
+        body = json.dumps({"detail": detail}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _as_sent(scope) -> str:
@@ -93,10 +113,3 @@ def _as_sent(scope) -> str:
     if not scope["path"].endswith(decoded):
         return scope["path"]
     return scope["path"][: len(scope["path"]) - len(decoded)] + path
-
-
-async def _refuse(send, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 422, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
