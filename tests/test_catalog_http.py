@@ -283,7 +283,8 @@ def test_symlinked_path_and_table_are_one_dataset_under_either_name(client):
 
 def test_search_pages_and_sorts_on_the_server(client, sent):
     everything = get(client, "search", limit=1000)
-    assert everything["totalCount"] == len(everything["results"]) >= 10
+    # The server is shared by the whole module: the catalog may hold more than one page.
+    assert len(everything["results"]) == min(everything["totalCount"], 1000) >= 10
     names = [r["name"] for r in everything["results"]]
     assert names == sorted(names)
     page = get(client, "search", limit=3, offset=3)
