@@ -19,8 +19,11 @@ def _action(name: str, help_: str, func: str, args: tuple[Arg, ...] = ()) -> Act
 ARG_NAME = Arg(("name",), help="Name")
 ARG_TOKEN_NAME = Arg(("--name",), help="Name of the token (unique), e.g. the producer it is for", required=True)
 ARG_TOKEN_NAMESPACES = Arg(
-    ("--namespace",), help="Limit the token to this namespace (repeat for several); default: every namespace",
-    action="append", dest="namespaces", default=None,
+    ("--namespace",),
+    help="Limit the token to this namespace (repeat for several); default: every namespace",
+    action="append",
+    dest="namespaces",
+    default=None,
 )
 ARG_READ = Arg(("--read",), help="Also allow reading the catalog's read API", action="store_true")
 ARG_ADMIN = Arg(
@@ -30,20 +33,42 @@ ARG_ADMIN = Arg(
 )
 ARG_ALL = Arg(("--all",), help="Include revoked or deleted entries", action="store_true")
 ARG_DESCRIPTION = Arg(("--description",), help="What the namespace holds", default="")
-ARG_ADMINS = Arg(("--admin",), help="Airflow user name of an admin (repeat for several)", action="append", dest="admins", default=None)
+ARG_ADMINS = Arg(
+    ("--admin",),
+    help="Airflow user name of an admin (repeat for several)",
+    action="append",
+    dest="admins",
+    default=None,
+)
 ARG_FILTER_NAMESPACE = Arg(("--namespace",), help="Only this namespace", default=None)
 ARG_LIMIT = Arg(("--limit",), help="How many to show", type=int, default=100)
-ARG_DIR = Arg(("directory",), help="Directory of *.json files, one OpenLineage event each (read recursively, in file-name order)")
-ARG_SEND_NAMESPACE = Arg(("--namespace",), help="Replace the job namespace (and the parent job's) with this one", default=None)
-ARG_URL = Arg(("--url",), help="Airflow API server URL (default: from [api] base_url, or http://localhost:8080/)", default=None)
+ARG_DIR = Arg(
+    ("directory",), help="Directory of *.json files, one OpenLineage event each (read recursively, in file-name order)"
+)
+ARG_SEND_NAMESPACE = Arg(
+    ("--namespace",), help="Replace the job namespace (and the parent job's) with this one", default=None
+)
+ARG_URL = Arg(
+    ("--url",), help="Airflow API server URL (default: from [api] base_url, or http://localhost:8080/)", default=None
+)
 ARG_TOKEN = Arg(("--token",), help="Catalog token (default: environment variable OL_CATALOG_TOKEN)", default=None)
 ARG_ROUTING_CONFIG = Arg(
-    ("--config",), help="Routing transport config file (YAML or JSON); default: [openlineage] transport or config_path",
-    default=None, dest="config",
+    ("--config",),
+    help="Routing transport config file (YAML or JSON); default: [openlineage] transport or config_path",
+    default=None,
+    dest="config",
 )
 ARG_DESTINATION = Arg(("--destination",), help="Only this destination", default=None)
-ARG_LETTER_IDS = Arg(("--id",), help="A dead letter's id, as `list` shows it (repeat for several)", action="append", dest="ids", default=None)
-ARG_EVERY_LETTER = Arg(("--all",), help="Every dead letter (of --destination, if given)", action="store_true", dest="every")
+ARG_LETTER_IDS = Arg(
+    ("--id",),
+    help="A dead letter's id, as `list` shows it (repeat for several)",
+    action="append",
+    dest="ids",
+    default=None,
+)
+ARG_EVERY_LETTER = Arg(
+    ("--all",), help="Every dead letter (of --destination, if given)", action="store_true", dest="every"
+)
 ARG_EXPLAIN = Arg(("--explain",), help="An OpenLineage event file (JSON) to route", required=True, metavar="EVENT.json")
 
 
@@ -57,8 +82,12 @@ def get_cli_commands() -> list[GroupCommand]:
                     name="tokens",
                     help="Ingest tokens for OpenLineage producers",
                     subcommands=(
-                        _action("create", "Create a token; prints it once, alone on the last line", "tokens_create",
-                                (ARG_TOKEN_NAME, ARG_TOKEN_NAMESPACES, ARG_READ, ARG_ADMIN)),
+                        _action(
+                            "create",
+                            "Create a token; prints it once, alone on the last line",
+                            "tokens_create",
+                            (ARG_TOKEN_NAME, ARG_TOKEN_NAMESPACES, ARG_READ, ARG_ADMIN),
+                        ),
                         _action("list", "List tokens (never their secrets)", "tokens_list", (ARG_ALL,)),
                         _action("revoke", "Revoke a token by name", "tokens_revoke", (ARG_NAME,)),
                     ),
@@ -67,10 +96,20 @@ def get_cli_commands() -> list[GroupCommand]:
                     name="namespaces",
                     help="Namespaces (connections) events are grouped by",
                     subcommands=(
-                        _action("create", "Register a namespace", "namespaces_create", (ARG_NAME, ARG_DESCRIPTION, ARG_ADMINS)),
+                        _action(
+                            "create",
+                            "Register a namespace",
+                            "namespaces_create",
+                            (ARG_NAME, ARG_DESCRIPTION, ARG_ADMINS),
+                        ),
                         _action("list", "List namespaces", "namespaces_list", (ARG_ALL,)),
                         _action("show", "Show one namespace", "namespaces_show", (ARG_NAME,)),
-                        _action("delete", "Hide a namespace; its later events are quarantined", "namespaces_delete", (ARG_NAME,)),
+                        _action(
+                            "delete",
+                            "Hide a namespace; its later events are quarantined",
+                            "namespaces_delete",
+                            (ARG_NAME,),
+                        ),
                         _action("restore", "Restore a deleted namespace", "namespaces_restore", (ARG_NAME,)),
                     ),
                 ),
@@ -78,36 +117,68 @@ def get_cli_commands() -> list[GroupCommand]:
                     name="quarantine",
                     help="Events waiting for their namespace",
                     subcommands=(
-                        _action("list", "List quarantined events", "quarantine_list", (ARG_FILTER_NAMESPACE, ARG_LIMIT)),
-                        _action("replay", "Move quarantined events of registered namespaces into the catalog",
-                                "quarantine_replay", (ARG_FILTER_NAMESPACE,)),
+                        _action(
+                            "list", "List quarantined events", "quarantine_list", (ARG_FILTER_NAMESPACE, ARG_LIMIT)
+                        ),
+                        _action(
+                            "replay",
+                            "Move quarantined events of registered namespaces into the catalog",
+                            "quarantine_replay",
+                            (ARG_FILTER_NAMESPACE,),
+                        ),
                     ),
                 ),
-                _action("send", "Send every *.json event file under a directory to the catalog", "send",
-                        (ARG_DIR, ARG_SEND_NAMESPACE, ARG_URL, ARG_TOKEN)),
+                _action(
+                    "send",
+                    "Send every *.json event file under a directory to the catalog",
+                    "send",
+                    (ARG_DIR, ARG_SEND_NAMESPACE, ARG_URL, ARG_TOKEN),
+                ),
                 GroupCommand(
                     name="spool",
                     help="The routing transport's spools of events waiting for their destination",
                     subcommands=(
-                        _action("status", "Backlog, oldest event, dead letters, damaged records and last error per destination",
-                                "spool_status", (ARG_ROUTING_CONFIG,)),
-                        _action("flush", "Deliver every spooled event now, in order", "spool_flush", (ARG_ROUTING_CONFIG,)),
+                        _action(
+                            "status",
+                            "Backlog, oldest event, dead letters, damaged records and last error per destination",
+                            "spool_status",
+                            (ARG_ROUTING_CONFIG,),
+                        ),
+                        _action(
+                            "flush", "Deliver every spooled event now, in order", "spool_flush", (ARG_ROUTING_CONFIG,)
+                        ),
                         GroupCommand(
                             name="dead-letters",
                             help="Events a destination refused for good (a lasting HTTP 4xx), kept with its answer",
                             subcommands=(
-                                _action("list", "List dead letters: id, when, status, event and answer", "dead_letters_list",
-                                        (ARG_ROUTING_CONFIG, ARG_DESTINATION)),
-                                _action("retry", "Put dead letters back at the end of their spool, then deliver it", "dead_letters_retry",
-                                        (ARG_ROUTING_CONFIG, ARG_DESTINATION, ARG_LETTER_IDS, ARG_EVERY_LETTER)),
-                                _action("discard", "Delete dead letters", "dead_letters_discard",
-                                        (ARG_ROUTING_CONFIG, ARG_DESTINATION, ARG_LETTER_IDS, ARG_EVERY_LETTER)),
+                                _action(
+                                    "list",
+                                    "List dead letters: id, when, status, event and answer",
+                                    "dead_letters_list",
+                                    (ARG_ROUTING_CONFIG, ARG_DESTINATION),
+                                ),
+                                _action(
+                                    "retry",
+                                    "Put dead letters back at the end of their spool, then deliver it",
+                                    "dead_letters_retry",
+                                    (ARG_ROUTING_CONFIG, ARG_DESTINATION, ARG_LETTER_IDS, ARG_EVERY_LETTER),
+                                ),
+                                _action(
+                                    "discard",
+                                    "Delete dead letters",
+                                    "dead_letters_discard",
+                                    (ARG_ROUTING_CONFIG, ARG_DESTINATION, ARG_LETTER_IDS, ARG_EVERY_LETTER),
+                                ),
                             ),
                         ),
                     ),
                 ),
-                _action("route", "Show which routes an event matches, where it goes and how it is rewritten", "route_explain",
-                        (ARG_EXPLAIN, ARG_ROUTING_CONFIG)),
+                _action(
+                    "route",
+                    "Show which routes an event matches, where it goes and how it is rewritten",
+                    "route_explain",
+                    (ARG_EXPLAIN, ARG_ROUTING_CONFIG),
+                ),
             ),
         )
     ]

@@ -38,11 +38,15 @@ def _table(rows: list[tuple], headers: tuple[str, ...]) -> None:
 def tokens_create(args) -> None:
     with write_transaction(get_engine()) as conn:
         try:
-            token, secret = tokens.create_token(conn, args.name, _who(), args.namespaces, args.read, getattr(args, "admin", False))
+            token, secret = tokens.create_token(
+                conn, args.name, _who(), args.namespaces, args.read, getattr(args, "admin", False)
+            )
         except tokens.TokenError as exc:
             _fail(str(exc))
     scope = ", ".join(token.namespaces) if token.namespaces else "every namespace"
-    print(f"Created token {token.name!r} ({scope}; read access: {'yes' if token.can_read else 'no'}; admin: {'yes' if token.can_admin else 'no'}).")
+    print(
+        f"Created token {token.name!r} ({scope}; read access: {'yes' if token.can_read else 'no'}; admin: {'yes' if token.can_admin else 'no'})."
+    )
     print("Copy it now: it is stored hashed and cannot be shown again.")
     print(secret)
 
@@ -52,8 +56,16 @@ def tokens_list(args) -> None:
         items = tokens.list_tokens(conn, include_revoked=args.all)
     _table(
         [
-            (t.name, t.prefix + "…", ", ".join(t.namespaces) if t.namespaces else "*", "yes" if t.can_read else "no",
-             "yes" if t.can_admin else "no", _time(t.created_at), _time(t.last_used_at), _time(t.revoked_at))
+            (
+                t.name,
+                t.prefix + "…",
+                ", ".join(t.namespaces) if t.namespaces else "*",
+                "yes" if t.can_read else "no",
+                "yes" if t.can_admin else "no",
+                _time(t.created_at),
+                _time(t.last_used_at),
+                _time(t.revoked_at),
+            )
             for t in items
         ],
         ("name", "prefix", "namespaces", "read", "admin", "created", "last used", "revoked"),
@@ -91,15 +103,25 @@ def namespaces_create(args) -> None:
         waiting = ns_registry.count_quarantined(conn, args.name)
     _show_namespace(ns)
     if waiting:
-        print(f"{waiting} quarantined events wait for it: run `airflow ol-catalog quarantine replay --namespace {args.name}`")
+        print(
+            f"{waiting} quarantined events wait for it: run `airflow ol-catalog quarantine replay --namespace {args.name}`"
+        )
 
 
 def namespaces_list(args) -> None:
     with read_connection(get_engine()) as conn:
         items, _ = ns_registry.list_namespaces(conn, limit=10_000, include_deleted=args.all)
     _table(
-        [(n.name, n.event_count, ", ".join(n.integrations) or "-", _time(n.last_event_at), "deleted" if n.deleted_at else "")
-         for n in items],
+        [
+            (
+                n.name,
+                n.event_count,
+                ", ".join(n.integrations) or "-",
+                _time(n.last_event_at),
+                "deleted" if n.deleted_at else "",
+            )
+            for n in items
+        ],
         ("name", "events", "integrations", "last event", ""),
     )
 
@@ -133,8 +155,18 @@ def quarantine_list(args) -> None:
     with read_connection(get_engine()) as conn:
         items = quarantine.list_quarantined(conn, args.namespace, limit=args.limit)
     _table(
-        [(q.event_id, q.namespace, q.kind, q.event_type or "-", q.job_name or "-", q.run_id or "-", _time(q.received_at))
-         for q in items],
+        [
+            (
+                q.event_id,
+                q.namespace,
+                q.kind,
+                q.event_type or "-",
+                q.job_name or "-",
+                q.run_id or "-",
+                _time(q.received_at),
+            )
+            for q in items
+        ],
         ("id", "namespace", "kind", "type", "job", "run", "received"),
     )
 
@@ -197,7 +229,9 @@ def send(args) -> None:
             else:
                 counts["rejected"] += 1
                 print(f"[{number}/{len(files)}] {label}: rejected ({response.status_code}) {response.text[:300]}")
-    print(f"{len(files)} events: {counts['accepted']} accepted, {counts['duplicate']} duplicate, {counts['rejected']} rejected")
+    print(
+        f"{len(files)} events: {counts['accepted']} accepted, {counts['duplicate']} duplicate, {counts['rejected']} rejected"
+    )
     if counts["rejected"]:
         raise SystemExit(1)
 
@@ -228,8 +262,17 @@ def spool_status(args) -> None:
             continue
         status = sender.spool.status()
         damaged = f"{status.damaged_records} ({status.damaged_bytes} bytes)" if status.damaged_records else "0"
-        rows.append((name, str(status.events), str(status.bytes), _utc(status.oldest), str(status.dead_letters), damaged,
-                     status.last_error or ""))
+        rows.append(
+            (
+                name,
+                str(status.events),
+                str(status.bytes),
+                _utc(status.oldest),
+                str(status.dead_letters),
+                damaged,
+                status.last_error or "",
+            )
+        )
     _table(rows, ("destination", "events", "bytes", "oldest", "dead letters", "damaged", "last error"))
 
 
@@ -238,7 +281,9 @@ def spool_flush(args) -> None:
     done = transport.flush_spools()
     left = {name: s.spool.status().events for name, s in transport.senders.items() if s.spool is not None}
     for name, delivery in done.items():
-        print(f"{name}: {delivery.delivered} delivered, {delivery.dead_lettered} refused for good (dead letters), {left[name]} waiting")
+        print(
+            f"{name}: {delivery.delivered} delivered, {delivery.dead_lettered} refused for good (dead letters), {left[name]} waiting"
+        )
     if any(left.values()):
         _fail("some events could not be delivered yet (see `airflow ol-catalog spool status`)")
 
@@ -247,7 +292,9 @@ def _spools(transport, destination: str | None) -> list:
     """(name, spool) of the destination asked for, or of every destination with a spool."""
     if destination is not None and destination not in transport.senders:
         _fail(f"no destination named {destination!r}; the routing config has {', '.join(transport.senders)}")
-    chosen = [(name, s.spool) for name, s in transport.senders.items() if destination in (None, name) and s.spool is not None]
+    chosen = [
+        (name, s.spool) for name, s in transport.senders.items() if destination in (None, name) and s.spool is not None
+    ]
     if not chosen:
         _fail("no spool configured (spool.dir in the routing config): there are no dead letters")
     return chosen
@@ -269,8 +316,16 @@ def dead_letters_list(args) -> None:
     for name, spool in _spools(_routing(args), args.destination):
         for letter in spool.dead_letters.letters():
             answer = " ".join(letter.answer.split())
-            rows.append((name, letter.id, _utc(letter.at), letter.status, letter.summary(),
-                         answer if len(answer) <= 100 else answer[:99] + "…"))
+            rows.append(
+                (
+                    name,
+                    letter.id,
+                    _utc(letter.at),
+                    letter.status,
+                    letter.summary(),
+                    answer if len(answer) <= 100 else answer[:99] + "…",
+                )
+            )
     _table(rows, ("destination", "id", "refused", "status", "event", "answer"))
 
 
@@ -283,11 +338,15 @@ def dead_letters_retry(args) -> None:
         found |= set(chosen)
         moved = spool.requeue_dead_letters(ids)
         if moved < len(chosen):
-            print(f"{name}: the spool is full ({spool.max_bytes} bytes): {len(chosen) - moved} left among the dead letters")
+            print(
+                f"{name}: the spool is full ({spool.max_bytes} bytes): {len(chosen) - moved} left among the dead letters"
+            )
         if moved:
             done = transport.flush_spools(destinations=[name])[name]
-            print(f"{name}: {moved} put back in the spool; {done.delivered} delivered, {done.dead_lettered} refused again, "
-                  f"{spool.status().events} waiting")
+            print(
+                f"{name}: {moved} put back in the spool; {done.delivered} delivered, {done.dead_lettered} refused again, "
+                f"{spool.status().events} waiting"
+            )
     _missing_ids(ids, found)
 
 

@@ -53,8 +53,7 @@ CONFIG_OPTIONS = {
         "1000",
     ),
     "max_json_depth": _option(
-        "Deepest nesting of JSON arrays and objects accepted in an event. Deeper bodies are "
-        "refused with 400.",
+        "Deepest nesting of JSON arrays and objects accepted in an event. Deeper bodies are refused with 400.",
         "integer",
         "500",
         "200",

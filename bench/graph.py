@@ -48,7 +48,7 @@ def events() -> list[dict]:
             number = domain * JOBS_PER_DOMAIN + j
             # Writes go to later tables than reads, so each domain flows one way (a DAG).
             cut = rng.randint(WRITES, DATASETS_PER_DOMAIN - WRITES)
-            reads = rng.sample(range(0, cut), min(READS, cut))
+            reads = rng.sample(range(cut), min(READS, cut))
             writes = rng.sample(range(cut, DATASETS_PER_DOMAIN), WRITES)
             inputs = [{"namespace": NS, "name": dataset_name(domain, i)} for i in reads]
             if number in hub_readers:
@@ -57,12 +57,19 @@ def events() -> list[dict]:
             for event_type, minute in (("START", 0), ("COMPLETE", 5)):
                 out.append(
                     {
-                        "eventTime": f"2025-02-01T10:{minute:02d}:00Z", "eventType": event_type,
+                        "eventTime": f"2025-02-01T10:{minute:02d}:00Z",
+                        "eventType": event_type,
                         "producer": "https://example.com/bench",
                         "run": {"runId": f"run-{number}"},
-                        "job": {"namespace": "bench", "name": f"domain_{domain:03d}.job_{j:03d}",
-                                "facets": {"jobType": {"integration": "AIRFLOW", "jobType": "TASK", "processingType": "BATCH"}}},
-                        "inputs": inputs, "outputs": outputs,
+                        "job": {
+                            "namespace": "bench",
+                            "name": f"domain_{domain:03d}.job_{j:03d}",
+                            "facets": {
+                                "jobType": {"integration": "AIRFLOW", "jobType": "TASK", "processingType": "BATCH"}
+                            },
+                        },
+                        "inputs": inputs,
+                        "outputs": outputs,
                     }
                 )
     return out
@@ -141,11 +148,19 @@ def run(backend: str, samples: int) -> None:
 
         with read_connection(get_engine(url)) as conn:
             counts = [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (dataset, job, edge)]
-        print(f"\n{backend}: {counts[0]:,} datasets, {counts[1]:,} jobs, {counts[2]:,} edges; built at {rate:,.0f} events/s")
-        print(f"  depth-5 lineage around a random dataset: p50 {pct(m['results']['lineage'], .5):.1f} ms, "
-              f"p99 {pct(m['results']['lineage'], .99):.1f} ms (median graph {statistics.median(m['sizes']):.0f} nodes)")
-        print(f"  impact of the hub ({m['hub_count']:,} downstream datasets, with paths): median {statistics.median(m['hub_ms']):.0f} ms")
-        print(f"  search: p50 {pct(m['results']['search'], .5):.1f} ms, p99 {pct(m['results']['search'], .99):.1f} ms")
+        print(
+            f"\n{backend}: {counts[0]:,} datasets, {counts[1]:,} jobs, {counts[2]:,} edges; built at {rate:,.0f} events/s"
+        )
+        print(
+            f"  depth-5 lineage around a random dataset: p50 {pct(m['results']['lineage'], 0.5):.1f} ms, "
+            f"p99 {pct(m['results']['lineage'], 0.99):.1f} ms (median graph {statistics.median(m['sizes']):.0f} nodes)"
+        )
+        print(
+            f"  impact of the hub ({m['hub_count']:,} downstream datasets, with paths): median {statistics.median(m['hub_ms']):.0f} ms"
+        )
+        print(
+            f"  search: p50 {pct(m['results']['search'], 0.5):.1f} ms, p99 {pct(m['results']['search'], 0.99):.1f} ms"
+        )
     finally:
         dispose_engines()
         if postgres:

@@ -70,8 +70,11 @@ def ensure_wrk() -> str:
 
 
 def _schema(producer: str, *fields: tuple[str, str]) -> dict:
-    return {"_producer": producer, "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
-            "fields": [{"name": n, "type": t} for n, t in fields]}
+    return {
+        "_producer": producer,
+        "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
+        "fields": [{"name": n, "type": t} for n, t in fields],
+    }
 
 
 def _typical(payload: dict) -> dict:
@@ -86,16 +89,37 @@ def _heavy(payload: dict) -> dict:
     """Both tables the SQL reads, with schemas, and column lineage on the output (3.4 KB)."""
     producer, source = payload["producer"], "postgres://pg.prod.internal:5432"
     payload["inputs"] = [
-        {"namespace": source, "name": "shop.public.orders", "facets": {"schema": _schema(producer, ("id", "bigint"), ("customer_id", "bigint"), ("ordered_at", "timestamp"))}},
-        {"namespace": source, "name": "shop.public.order_lines", "facets": {"schema": _schema(producer, ("order_id", "bigint"), ("amount", "numeric(14,2)"))}},
+        {
+            "namespace": source,
+            "name": "shop.public.orders",
+            "facets": {
+                "schema": _schema(producer, ("id", "bigint"), ("customer_id", "bigint"), ("ordered_at", "timestamp"))
+            },
+        },
+        {
+            "namespace": source,
+            "name": "shop.public.order_lines",
+            "facets": {"schema": _schema(producer, ("order_id", "bigint"), ("amount", "numeric(14,2)"))},
+        },
     ]
     payload["outputs"][0]["facets"]["columnLineage"] = {
-        "_producer": producer, "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet",
+        "_producer": producer,
+        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet",
         "fields": {
             "order_id": {"inputFields": [{"namespace": source, "name": "shop.public.orders", "field": "id"}]},
-            "customer_id": {"inputFields": [{"namespace": source, "name": "shop.public.orders", "field": "customer_id"}]},
-            "total": {"inputFields": [{"namespace": source, "name": "shop.public.order_lines", "field": "amount",
-                                       "transformations": [{"type": "DIRECT", "subtype": "AGGREGATION"}]}]},
+            "customer_id": {
+                "inputFields": [{"namespace": source, "name": "shop.public.orders", "field": "customer_id"}]
+            },
+            "total": {
+                "inputFields": [
+                    {
+                        "namespace": source,
+                        "name": "shop.public.order_lines",
+                        "field": "amount",
+                        "transformations": [{"type": "DIRECT", "subtype": "AGGREGATION"}],
+                    }
+                ]
+            },
         },
     }
     return payload
@@ -134,16 +158,28 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(wrk: str, server: AirflowServer, path: str, seconds: int, connections: int, namespace: str, kind: str) -> dict:
+def run_wrk(
+    wrk: str, server: AirflowServer, path: str, seconds: int, connections: int, namespace: str, kind: str
+) -> dict:
     event = Template(namespace, kind)
     first, second = ("run", "time") if event.run_first else ("time", "run")
-    script = LUA.format(head=event.head, middle=event.middle, tail=event.tail, first=first, second=second,
-                        token=server.token, path="/" + path, run=str(uuid.uuid4())[:24])
+    script = LUA.format(
+        head=event.head,
+        middle=event.middle,
+        tail=event.tail,
+        first=first,
+        second=second,
+        token=server.token,
+        path="/" + path,
+        run=str(uuid.uuid4())[:24],
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     out = subprocess.run(
         [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", handle.name, server.url.rstrip("/")],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
@@ -180,7 +216,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--event", choices=sorted(EVENTS), default="typical", help="typical: one input, one output (1.9 KB); heavy: two inputs, schemas, column lineage (3.4 KB)")
+    parser.add_argument(
+        "--event",
+        choices=sorted(EVENTS),
+        default="typical",
+        help="typical: one input, one output (1.9 KB); heavy: two inputs, schemas, column lineage (3.4 KB)",
+    )
     args = parser.parse_args()
 
     wrk = ensure_wrk()
@@ -193,31 +234,54 @@ def main() -> None:
     try:
         server.start()
         server.cli("ol-catalog", "namespaces", "create", CATALOG_NAMESPACE)
-        print(f"api-server up ({args.backend}, 1 worker); {args.event} event of {Template(CATALOG_NAMESPACE, args.event).size() / 1000:.1f} KB; "
-              f"{args.rounds} rounds of {args.seconds} s, {args.connections} connections")
-        for path, namespace in ((nothing, CATALOG_NAMESPACE), (single, CATALOG_NAMESPACE), (single, LOG_NAMESPACE)):  # warm-up
+        print(
+            f"api-server up ({args.backend}, 1 worker); {args.event} event of {Template(CATALOG_NAMESPACE, args.event).size() / 1000:.1f} KB; "
+            f"{args.rounds} rounds of {args.seconds} s, {args.connections} connections"
+        )
+        for path, namespace in (
+            (nothing, CATALOG_NAMESPACE),
+            (single, CATALOG_NAMESPACE),
+            (single, LOG_NAMESPACE),
+        ):  # warm-up
             run_wrk(wrk, server, path, 2, args.connections, namespace, args.event)
         wrk_runs: dict[str, list[dict]] = {"nothing": [], "catalog": [], "log": []}
         batch_rates: dict[str, list[float]] = {"catalog": [], "log": []}
         for round_ in range(args.rounds):
-            for name, path, namespace in (("nothing", nothing, CATALOG_NAMESPACE), ("catalog", single, CATALOG_NAMESPACE), ("log", single, LOG_NAMESPACE)):
+            for name, path, namespace in (
+                ("nothing", nothing, CATALOG_NAMESPACE),
+                ("catalog", single, CATALOG_NAMESPACE),
+                ("log", single, LOG_NAMESPACE),
+            ):
                 wrk_runs[name].append(run_wrk(wrk, server, path, args.seconds, args.connections, namespace, args.event))
             for target, namespace in (("catalog", CATALOG_NAMESPACE), ("log", LOG_NAMESPACE)):
                 batch_rates[target].append(run_batches(server, 20, 1000, 2, namespace, args.event))
-            print(f"  round {round_ + 1}: nothing {wrk_runs['nothing'][-1]['rps']:.0f} req/s; single events/s: catalog "
-                  f"{wrk_runs['catalog'][-1]['rps']:.0f}, log only {wrk_runs['log'][-1]['rps']:.0f}; batch events/s: catalog "
-                  f"{batch_rates['catalog'][-1]:.0f}, log only {batch_rates['log'][-1]:.0f}", flush=True)
-        med = {name: {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99")} for name, runs in wrk_runs.items()}
+            print(
+                f"  round {round_ + 1}: nothing {wrk_runs['nothing'][-1]['rps']:.0f} req/s; single events/s: catalog "
+                f"{wrk_runs['catalog'][-1]['rps']:.0f}, log only {wrk_runs['log'][-1]['rps']:.0f}; batch events/s: catalog "
+                f"{batch_rates['catalog'][-1]:.0f}, log only {batch_rates['log'][-1]:.0f}",
+                flush=True,
+            )
+        med = {
+            name: {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99")}
+            for name, runs in wrk_runs.items()
+        }
         errors = sum(r["errors"] for runs in wrk_runs.values() for r in runs)
         base = med["nothing"]["rps"]
         print()
         print(f"{'route':<52}{'per s (median)':>16}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}")
-        rows = (("do-nothing POST (baseline)", "nothing"), ("POST /api/v1/lineage, into the catalog", "catalog"),
-                ("POST /api/v1/lineage, into the event log only", "log"))
+        rows = (
+            ("do-nothing POST (baseline)", "nothing"),
+            ("POST /api/v1/lineage, into the catalog", "catalog"),
+            ("POST /api/v1/lineage, into the event log only", "log"),
+        )
         for label, name in rows:
-            print(f"{label:<52}{med[name]['rps']:>16.0f}{med[name]['p50']:>9.1f}{med[name]['p99']:>9.1f}{med[name]['rps'] / base:>8.2f}")
+            print(
+                f"{label:<52}{med[name]['rps']:>16.0f}{med[name]['p50']:>9.1f}{med[name]['p99']:>9.1f}{med[name]['rps'] / base:>8.2f}"
+            )
         print(f"{'POST /api/v1/lineage/batch, into the catalog':<52}{statistics.median(batch_rates['catalog']):>16.0f}")
-        print(f"{'POST /api/v1/lineage/batch, into the event log only':<52}{statistics.median(batch_rates['log']):>16.0f}")
+        print(
+            f"{'POST /api/v1/lineage/batch, into the event log only':<52}{statistics.median(batch_rates['log']):>16.0f}"
+        )
         print(f"non-2xx answers: {errors}")
     finally:
         server.cleanup()

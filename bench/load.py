@@ -24,15 +24,17 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from servers import AirflowServer, PostgresServer  # noqa: E402
 from sqlalchemy import create_engine, func, select  # noqa: E402
 
 from airflow_ol_catalog.store.tables import event, run  # noqa: E402
-from servers import AirflowServer, PostgresServer  # noqa: E402
 
 TEMPLATE = json.loads((ROOT / "examples" / "02_table_lineage" / "02_build_invoices_complete.json").read_text())
 
 
-def client(server: AirflowServer, number: int, until: float, latencies: list, statuses: Counter, acknowledged: list) -> None:
+def client(
+    server: AirflowServer, number: int, until: float, latencies: list, statuses: Counter, acknowledged: list
+) -> None:
     session = requests.Session()
     headers = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"}
     while time.monotonic() < until:
@@ -40,7 +42,9 @@ def client(server: AirflowServer, number: int, until: float, latencies: list, st
         payload["job"] = {**TEMPLATE["job"], "name": f"load.job_{number % 4}"}
         started = time.perf_counter()
         try:
-            answer = session.post(server.url + "ol-catalog/api/v1/lineage", data=json.dumps(payload), headers=headers, timeout=60)
+            answer = session.post(
+                server.url + "ol-catalog/api/v1/lineage", data=json.dumps(payload), headers=headers, timeout=60
+            )
             status = answer.status_code
         except requests.RequestException:
             status = "error"
@@ -64,7 +68,10 @@ def main() -> None:
         statuses: Counter = Counter()
         acknowledged: list[str] = []
         until = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=client, args=(server, i, until, latencies, statuses, acknowledged)) for i in range(args.clients)]
+        threads = [
+            threading.Thread(target=client, args=(server, i, until, latencies, statuses, acknowledged))
+            for i in range(args.clients)
+        ]
         started = time.monotonic()
         for t in threads:
             t.start()
@@ -78,9 +85,15 @@ def main() -> None:
         engine.dispose()
         missing = [r for r in acknowledged if r not in stored]
         ordered = sorted(latencies)
-        print(f"{args.backend}: {len(acknowledged):,} events acknowledged in {elapsed:.0f} s by {args.clients} clients = {len(acknowledged) / elapsed:,.0f} events/s")
-        print(f"latency p50 {statistics.median(ordered):.1f} ms, p99 {ordered[int(0.99 * len(ordered))]:.1f} ms; answers {dict(statuses)}")
-        print(f"acknowledged but not stored: {len(missing)}; runs in the catalog: {runs:,} (events stored: {len(stored):,})")
+        print(
+            f"{args.backend}: {len(acknowledged):,} events acknowledged in {elapsed:.0f} s by {args.clients} clients = {len(acknowledged) / elapsed:,.0f} events/s"
+        )
+        print(
+            f"latency p50 {statistics.median(ordered):.1f} ms, p99 {ordered[int(0.99 * len(ordered))]:.1f} ms; answers {dict(statuses)}"
+        )
+        print(
+            f"acknowledged but not stored: {len(missing)}; runs in the catalog: {runs:,} (events stored: {len(stored):,})"
+        )
         if missing or any(isinstance(s, int) and s >= 500 for s in statuses) or runs != len(stored):
             sys.exit("FAILED: lost events, 5xx answers or unprojected events")
     finally:

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from servers import PostgresServer  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from airflow_ol_catalog.events.naming import search_key  # noqa: E402
@@ -29,7 +30,6 @@ from airflow_ol_catalog.maintenance.retention import apply_retention  # noqa: E4
 from airflow_ol_catalog.store import migrate  # noqa: E402
 from airflow_ol_catalog.store.engine import get_engine, write_transaction  # noqa: E402
 from airflow_ol_catalog.store.tables import edge, event, job, run  # noqa: E402
-from servers import PostgresServer  # noqa: E402
 
 JOBS = 1000
 EVENTS_PER_RUN = 5
@@ -45,32 +45,75 @@ def build(engine, events: int) -> None:
     span = timedelta(days=730)
     runs = events // EVENTS_PER_RUN
     with write_transaction(engine) as conn:
-        conn.execute(insert(job), [
-            {"id": j + 1, "namespace": "bench", "name": f"job_{j}", "search_key": search_key("bench", f"job_{j}"), "placeholder": False,
-             "first_seen_at": now - span, "last_seen_at": now}
-            for j in range(JOBS)
-        ])
-        conn.execute(insert(edge), [
-            {"job_id": j + 1, "dataset_id": j + 1, "direction": "out", "first_seen_at": now - span, "last_seen_at": now - span,
-             "last_run_id": None, "run_count": 1, "confirmed": True, "declared": False}
-            for j in range(JOBS)
-        ])
+        conn.execute(
+            insert(job),
+            [
+                {
+                    "id": j + 1,
+                    "namespace": "bench",
+                    "name": f"job_{j}",
+                    "search_key": search_key("bench", f"job_{j}"),
+                    "placeholder": False,
+                    "first_seen_at": now - span,
+                    "last_seen_at": now,
+                }
+                for j in range(JOBS)
+            ],
+        )
+        conn.execute(
+            insert(edge),
+            [
+                {
+                    "job_id": j + 1,
+                    "dataset_id": j + 1,
+                    "direction": "out",
+                    "first_seen_at": now - span,
+                    "last_seen_at": now - span,
+                    "last_run_id": None,
+                    "run_count": 1,
+                    "confirmed": True,
+                    "declared": False,
+                }
+                for j in range(JOBS)
+            ],
+        )
     payload = '{"eventType":"COMPLETE","job":{"name":"x","namespace":"bench"},"producer":"bench","run":{"runId":"r"}}'
     for start in range(0, runs, CHUNK // EVENTS_PER_RUN):
         run_rows, event_rows = [], []
         for r in range(start, min(runs, start + CHUNK // EVENTS_PER_RUN)):
             when = now - span * (1 - r / runs)
             run_id = str(uuid.UUID(int=r))
-            run_rows.append({
-                "id": r + 1, "run_id": run_id, "job_id": r % JOBS + 1, "state": "COMPLETE", "state_rank": 3, "state_time": when,
-                "started_at": when, "ended_at": when, "placeholder": False, "first_event_at": when, "last_event_at": when,
-            })
+            run_rows.append(
+                {
+                    "id": r + 1,
+                    "run_id": run_id,
+                    "job_id": r % JOBS + 1,
+                    "state": "COMPLETE",
+                    "state_rank": 3,
+                    "state_time": when,
+                    "started_at": when,
+                    "ended_at": when,
+                    "placeholder": False,
+                    "first_event_at": when,
+                    "last_event_at": when,
+                }
+            )
             for e in range(EVENTS_PER_RUN):
-                event_rows.append({
-                    "digest": f"{r:032x}{e:032x}", "received_at": when, "event_time": when, "kind": "run", "event_type": "COMPLETE",
-                    "producer": "bench", "namespace": "bench", "run_id": run_id, "job_name": f"job_{r % JOBS}", "quarantined": False,
-                    "payload": payload,
-                })
+                event_rows.append(
+                    {
+                        "digest": f"{r:032x}{e:032x}",
+                        "received_at": when,
+                        "event_time": when,
+                        "kind": "run",
+                        "event_type": "COMPLETE",
+                        "producer": "bench",
+                        "namespace": "bench",
+                        "run_id": run_id,
+                        "job_name": f"job_{r % JOBS}",
+                        "quarantined": False,
+                        "payload": payload,
+                    }
+                )
         with write_transaction(engine) as conn:
             conn.execute(insert(run), run_rows)
             conn.execute(insert(event), event_rows)
@@ -94,16 +137,23 @@ def main() -> None:
         build(engine, args.events)
         print(f"built {args.events:,} events in {time.monotonic() - started:.0f} s ({args.backend})", flush=True)
         dry = apply_retention(engine, days=365, keep_runs_per_job=10, dry_run=True)
-        print(f"dry run: would delete {dry['runs']:,} runs and {dry['events']:,} events; counted in {dry['seconds']:.1f} s", flush=True)
+        print(
+            f"dry run: would delete {dry['runs']:,} runs and {dry['events']:,} events; counted in {dry['seconds']:.1f} s",
+            flush=True,
+        )
         before = peak_mb()
         result = apply_retention(engine, days=365, keep_runs_per_job=10)
-        assert (result["runs"], result["events"]) == (dry["runs"], dry["events"]), "the dry run must report what the real run deletes"
+        assert (result["runs"], result["events"]) == (dry["runs"], dry["events"]), (
+            "the dry run must report what the real run deletes"
+        )
         grew = peak_mb() - before
         with engine.connect() as conn:
             left = conn.execute(select(func.count()).select_from(event)).scalar_one()
             edges = conn.execute(select(func.count()).select_from(edge)).scalar_one()
-        print(f"retention: {result['runs']:,} runs and {result['events']:,} events deleted in {result['seconds']:.1f} s; "
-              f"{left:,} events and {edges:,} edges left; peak memory grew {grew:.0f} MB (peak {peak_mb():.0f} MB)")
+        print(
+            f"retention: {result['runs']:,} runs and {result['events']:,} events deleted in {result['seconds']:.1f} s; "
+            f"{left:,} events and {edges:,} edges left; peak memory grew {grew:.0f} MB (peak {peak_mb():.0f} MB)"
+        )
     finally:
         if postgres:
             postgres.stop()

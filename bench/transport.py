@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState  # noqa: E402
 from openlineage.client.transport.http import HttpConfig, HttpTransport  # noqa: E402
+from servers import AirflowServer, free_port  # noqa: E402
 
 from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport  # noqa: E402
-from servers import AirflowServer, free_port  # noqa: E402
 
 PRODUCER = "https://github.com/apache/airflow/tree/providers-openlineage/2.20.3"
 BOUND = 2.0
@@ -47,13 +47,17 @@ def event() -> RunEvent:
 
 
 def routing(url: str, token: str, spool: str) -> RoutingTransport:
-    return RoutingTransport(RoutingConfig.from_dict({
-        "type": "airflow_ol_catalog.transport.RoutingTransport",
-        "timeout": BOUND,
-        "destinations": {"catalog": {"type": "catalog", "url": url, "api_key": token}},
-        "routes": [{"match": {"job_namespace": "bench"}, "to": ["catalog"]}],
-        "spool": {"dir": spool, "redeliver_per_emit": 0},
-    }))
+    return RoutingTransport(
+        RoutingConfig.from_dict(
+            {
+                "type": "airflow_ol_catalog.transport.RoutingTransport",
+                "timeout": BOUND,
+                "destinations": {"catalog": {"type": "catalog", "url": url, "api_key": token}},
+                "routes": [{"match": {"job_namespace": "bench"}, "to": ["catalog"]}],
+                "spool": {"dir": spool, "redeliver_per_emit": 0},
+            }
+        )
+    )
 
 
 def timed(transport, count: int) -> list[float]:
@@ -90,10 +94,17 @@ def main() -> None:
         server.start()
         token = server.create_token("bench-transport")
         ours = routing(server.url, token, spool)
-        theirs = HttpTransport(HttpConfig.from_dict({
-            "type": "http", "url": server.url, "endpoint": "ol-catalog/api/v1/lineage", "compression": "gzip",
-            "auth": {"type": "api_key", "apiKey": token},
-        }))
+        theirs = HttpTransport(
+            HttpConfig.from_dict(
+                {
+                    "type": "http",
+                    "url": server.url,
+                    "endpoint": "ol-catalog/api/v1/lineage",
+                    "compression": "gzip",
+                    "auth": {"type": "api_key", "apiKey": token},
+                }
+            )
+        )
         timed(ours, 20), timed(theirs, 20)  # warm up connections and the server
         results = {"http": [], "routing": []}
         for _ in range(args.events // 20):
@@ -115,7 +126,9 @@ def main() -> None:
     r50, r99 = pct(results["routing"], 0.5), pct(results["routing"], 0.99)
     print(f"{'RoutingTransport -> catalog':<36}{r50:>9.2f}{r99:>9.2f}{r50 / http50:>11.2f}{r99 / http99:>11.2f}")
     for name, values in down.items():
-        print(f"{'destination down: ' + name:<36}{pct(values, .5):>9.2f}{pct(values, .99):>9.2f}   (bound {BOUND * 1000:.0f} ms)")
+        print(
+            f"{'destination down: ' + name:<36}{pct(values, 0.5):>9.2f}{pct(values, 0.99):>9.2f}   (bound {BOUND * 1000:.0f} ms)"
+        )
     print(f"({len(results['http'])} events each way, alternating in blocks of 10)")
 
 

@@ -46,7 +46,18 @@ def synthetic_graph(size: int) -> list[dict]:
         kind = "job" if layer % 2 else "dataset"
         ids.append((f"{kind}:bench:{kind}_{layer}_{slot}", kind, layer, slot))
     nodes = {
-        node_id: {"id": node_id, "type": kind.upper(), "data": {"namespace": "bench", "name": node_id.split(":")[-1], "parent": None, "integration": "SPARK" if kind == "job" else None}, "inEdges": [], "outEdges": []}
+        node_id: {
+            "id": node_id,
+            "type": kind.upper(),
+            "data": {
+                "namespace": "bench",
+                "name": node_id.split(":")[-1],
+                "parent": None,
+                "integration": "SPARK" if kind == "job" else None,
+            },
+            "inEdges": [],
+            "outEdges": [],
+        }
         for node_id, kind, _, _ in ids
     }
     by_layer: dict[int, list[str]] = {}
@@ -79,10 +90,15 @@ def measure(browser, url: str, graph: list[dict]) -> tuple[float, float]:
     page = context.new_page()
     page.add_init_script(FIRST_NODE_PROBE)
     body = json.dumps({"graph": graph, "truncated": False})
-    page.route("**/ol-catalog/api/v1/lineage?**", lambda route: route.fulfill(status=200, content_type="application/json", body=body))
+    page.route(
+        "**/ol-catalog/api/v1/lineage?**",
+        lambda route: route.fulfill(status=200, content_type="application/json", body=body),
+    )
     page.goto(url + "#/graph?node=" + graph[0]["id"] + "&up=50&down=50")
     page.wait_for_function("performance.getEntriesByName('ol-graph-settled').length > 0", timeout=300_000)
-    first, settled = page.evaluate("[window.__firstNode, performance.getEntriesByName('ol-graph-settled')[0].startTime]")
+    first, settled = page.evaluate(
+        "[window.__firstNode, performance.getEntriesByName('ol-graph-settled')[0].startTime]"
+    )
     context.close()
     return first, settled
 

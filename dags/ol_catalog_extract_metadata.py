@@ -27,6 +27,12 @@ with DAG(
     def extract(params=None) -> dict:
         from airflow_ol_catalog.maintenance.extract import extract_metadata
 
-        return extract_metadata(params["conn_ids"], params["schemas"] or None, params["include"] or None, params["exclude"] or None, params["catalog_conn_id"])
+        return extract_metadata(
+            params["conn_ids"],
+            params["schemas"] or None,
+            params["include"] or None,
+            params["exclude"] or None,
+            params["catalog_conn_id"],
+        )
 
     extract()

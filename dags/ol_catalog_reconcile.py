@@ -15,7 +15,9 @@ with DAG(
     tags=["ol-catalog"],
     params={
         "dry_run": Param(False, type="boolean", description="Report what matches and what drifted; store nothing."),
-        "catalog_conn_id": Param("ol_catalog_default", type="string", description="Connection with the API server URL and an admin token."),
+        "catalog_conn_id": Param(
+            "ol_catalog_default", type="string", description="Connection with the API server URL and an admin token."
+        ),
     },
     doc_md=__doc__,
 ):

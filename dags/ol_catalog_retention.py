@@ -15,7 +15,9 @@ with DAG(
     tags=["ol-catalog"],
     params={
         "days": Param(90, type="integer", minimum=1, description="Keep what was seen in this many days."),
-        "keep_runs_per_job": Param(10, type="integer", minimum=0, description="Keep this many newest runs of each job, however old."),
+        "keep_runs_per_job": Param(
+            10, type="integer", minimum=0, description="Keep this many newest runs of each job, however old."
+        ),
         "dry_run": Param(False, type="boolean", description="Count what would go; delete nothing."),
         "catalog_conn_id": Param("ol_catalog_default", type="string"),
     },

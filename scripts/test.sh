@@ -8,4 +8,6 @@ apt_install postgresql chromium
 setup_venv test
 build_ui
 cd "$ROOT"
+echo "==> ruff (lint and format)"
+"$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet .
 exec "$VENV/bin/python" -m pytest -p no:cacheprovider --timeout=600 "$@"

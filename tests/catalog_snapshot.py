@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_symlink, dataset_version, edge, facet, job, run, run_dataset
+from airflow_ol_catalog.store.tables import (
+    column_lineage,
+    dataset,
+    dataset_symlink,
+    dataset_version,
+    edge,
+    facet,
+    job,
+    run,
+    run_dataset,
+)
 
 
 def snapshot(conn: Connection) -> dict:
@@ -15,7 +25,15 @@ def snapshot(conn: Connection) -> dict:
     }
     runs = {r.id: (jobs[r.job_id], r.run_id) for r in conn.execute(select(run))}
     run_rows = {
-        runs[r.id]: (r.state, r.started_at, r.ended_at, r.placeholder, runs.get(r.parent_run_pk), r.first_event_at, r.last_event_at)
+        runs[r.id]: (
+            r.state,
+            r.started_at,
+            r.ended_at,
+            r.placeholder,
+            runs.get(r.parent_run_pk),
+            r.first_event_at,
+            r.last_event_at,
+        )
         for r in conn.execute(select(run))
     }
     datasets = {r.id: (r.namespace_key, r.name) for r in conn.execute(select(dataset))}
@@ -28,11 +46,18 @@ def snapshot(conn: Connection) -> dict:
         "jobs": job_rows,
         "runs": run_rows,
         "datasets": dataset_rows,
-        "symlinks": {(datasets[r.dataset_id], datasets[r.target_id], r.type) for r in conn.execute(select(dataset_symlink))},
+        "symlinks": {
+            (datasets[r.dataset_id], datasets[r.target_id], r.type) for r in conn.execute(select(dataset_symlink))
+        },
         "run_io": {(runs[r.run_pk], datasets[r.dataset_id], r.direction) for r in conn.execute(select(run_dataset))},
         "edges": {
             (jobs[r.job_id], datasets[r.dataset_id], r.direction): (
-                r.first_seen_at, r.last_seen_at, r.last_run_id, r.run_count, r.confirmed, r.declared
+                r.first_seen_at,
+                r.last_seen_at,
+                r.last_run_id,
+                r.run_count,
+                r.confirmed,
+                r.declared,
             )
             for r in conn.execute(select(edge))
         },
@@ -45,9 +70,14 @@ def snapshot(conn: Connection) -> dict:
             for r in conn.execute(select(dataset_version))
         },
         "column_lineage": {
-            (datasets[r.output_dataset_id], r.output_field, datasets[r.input_dataset_id], r.input_field, r.type, r.subtype): (
-                r.description, r.masking, jobs.get(r.job_id), r.first_seen_at, r.last_seen_at
-            )
+            (
+                datasets[r.output_dataset_id],
+                r.output_field,
+                datasets[r.input_dataset_id],
+                r.input_field,
+                r.type,
+                r.subtype,
+            ): (r.description, r.masking, jobs.get(r.job_id), r.first_seen_at, r.last_seen_at)
             for r in conn.execute(select(column_lineage))
         },
     }

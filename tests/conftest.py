@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from servers import AirflowServer, PostgresServer  # noqa: E402
+from servers import AirflowServer, PostgresServer
 
 BACKENDS = ("sqlite", "postgresql")
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "atlan-generic-openlineage-examples"
@@ -83,7 +83,9 @@ def fault_report():
     """Records how a fault scenario ended; every line is printed at the end of the run and kept
     in test-output/faults.txt. Nothing acknowledged may be missing, nothing stored twice."""
 
-    def report(scenario: str, *, acknowledged: int, stored: int, delivered_twice: int, stored_twice: int = 0, **extra) -> None:
+    def report(
+        scenario: str, *, acknowledged: int, stored: int, delivered_twice: int, stored_twice: int = 0, **extra
+    ) -> None:
         details = "".join(f", {key.replace('_', ' ')} {value}" for key, value in extra.items())
         line = (
             f"{scenario}: acknowledged {acknowledged}, stored {stored}, lost {acknowledged - stored if acknowledged > stored else 0}, "

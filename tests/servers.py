@@ -33,7 +33,9 @@ def _pg_bindir() -> Path:
     found = shutil.which("initdb")
     if found:
         return Path(found).parent
-    raise RuntimeError("PostgreSQL server binaries not found: install Debian's postgresql package (the README's test command does)")
+    raise RuntimeError(
+        "PostgreSQL server binaries not found: install Debian's postgresql package (the README's test command does)"
+    )
 
 
 class PostgresServer:
@@ -54,7 +56,9 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         if self._as_postgres:
             shutil.chown(self.dir, "postgres")
-        self._run("initdb", "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+        self._run(
+            "initdb", "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"
+        )
         self.resume()
         return self
 
@@ -64,7 +68,9 @@ class PostgresServer:
 
     def resume(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        self._run("pg_ctl", "-D", str(self.dir / "data"), "-o", options, "-l", str(self.dir / "server.log"), "-w", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.dir / "data"), "-o", options, "-l", str(self.dir / "server.log"), "-w", "start"
+        )
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
@@ -124,7 +130,9 @@ class AirflowServer:
             [AIRFLOW, *args], env=self.env, cwd=self.home, capture_output=True, text=True, timeout=timeout
         )
         if check and result.returncode != 0:
-            raise RuntimeError(f"airflow {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+            raise RuntimeError(
+                f"airflow {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def start(self) -> AirflowServer:
@@ -135,7 +143,7 @@ class AirflowServer:
 
     def start_api_server(self) -> None:
         """Start (or restart, after stop()) the api-server process alone."""
-        self.log = open(self.home / "api-server.log", "a")
+        self.log = open(self.home / "api-server.log", "a")  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(
             [AIRFLOW, "api-server", "--port", str(self.port), "--host", "127.0.0.1"],
             env=self.env,
@@ -148,8 +156,10 @@ class AirflowServer:
 
     def start_component(self, name: str) -> subprocess.Popen:
         """`airflow scheduler`, `dag-processor`, ... in its own process group; stop it with stop_component."""
-        log = open(self.home / f"{name}.log", "a")
-        return subprocess.Popen([AIRFLOW, name], env=self.env, cwd=self.home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log = open(self.home / f"{name}.log", "a")  # noqa: SIM115 - the child process writes it until stopped
+        return subprocess.Popen(
+            [AIRFLOW, name], env=self.env, cwd=self.home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     @staticmethod
     def stop_component(process: subprocess.Popen) -> None:
@@ -172,14 +182,18 @@ class AirflowServer:
             except (requests.ConnectionError, requests.Timeout):  # still starting, or a busy machine
                 pass
             time.sleep(0.3)
-        raise RuntimeError(f"api-server not healthy after {timeout}s:\n{(self.home / 'api-server.log').read_text()[-4000:]}")
+        raise RuntimeError(
+            f"api-server not healthy after {timeout}s:\n{(self.home / 'api-server.log').read_text()[-4000:]}"
+        )
 
     def create_token(self, name: str, *flags: str) -> str:
         return self.cli("ol-catalog", "tokens", "create", "--name", name, *flags).stdout.strip().splitlines()[-1]
 
     def jwt(self, user: str) -> str:
         passwords = json.loads((self.home / "simple_auth_manager_passwords.json.generated").read_text())
-        response = requests.post(self.url + "auth/token", json={"username": user, "password": passwords[user]}, timeout=10)
+        response = requests.post(
+            self.url + "auth/token", json={"username": user, "password": passwords[user]}, timeout=10
+        )
         response.raise_for_status()
         return response.json()["access_token"]
 

@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import pytest
 import requests
-
 from test_ingest_http import LINEAGE, Client, fresh_event
 
 pytestmark = pytest.mark.integration
@@ -50,7 +49,9 @@ def test_a_batch_refuses_only_its_event_with_an_extreme_time(client):
 
 
 @pytest.mark.parametrize("when", EXTREME_TIMES)
-@pytest.mark.parametrize("path, parameter", [("events/lineage", "before"), ("events/lineage", "after"), ("lineage", "asOf")])
+@pytest.mark.parametrize(
+    "path, parameter", [("events/lineage", "before"), ("events/lineage", "after"), ("lineage", "asOf")]
+)
 def test_query_times_beyond_the_calendar_are_422_naming_the_parameter(client, when, path, parameter):
     params = {parameter: when}
     if path == "lineage":
@@ -77,7 +78,10 @@ def test_events_dated_ahead_of_the_clock_are_refused(client):
     ahead = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
     response = client.send(fresh_event("future", eventTime=ahead))
     assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["path"] == "eventTime" and "ahead of the server's clock" in response.json()["detail"]
+    assert (
+        response.json()["errors"][0]["path"] == "eventTime"
+        and "ahead of the server's clock" in response.json()["detail"]
+    )
     soon = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     assert client.send(fresh_event("future", eventTime=soon)).status_code == 201
 
@@ -105,7 +109,11 @@ def test_nul_in_any_path_or_query_parameter_is_422_naming_it(client):
             for other in in_path:
                 url = url.replace("{" + other + "}", "ok")
             answer = requests.request(method, url, headers=admin, timeout=30)
-            assert answer.status_code == 422 and answer.json()["detail"].startswith("path: "), (method, url, answer.text)
+            assert answer.status_code == 422 and answer.json()["detail"].startswith("path: "), (
+                method,
+                url,
+                answer.text,
+            )
             checked += 1
         for parameter in (p["name"] for p in parameters if p["in"] == "query"):
             url = client.server.url + "ol-catalog" + plain
@@ -116,23 +124,38 @@ def test_nul_in_any_path_or_query_parameter_is_422_naming_it(client):
     assert checked > 40
 
 
-@pytest.mark.parametrize("field, body", [("name", {"name": "a\x00b"}), ("description", {"name": "nul-desc", "description": "x\x00"})])
+@pytest.mark.parametrize(
+    "field, body", [("name", {"name": "a\x00b"}), ("description", {"name": "nul-desc", "description": "x\x00"})]
+)
 def test_nul_in_an_admin_body_is_422_naming_the_field(client, field, body):
     admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
-    answer = requests.post(client.server.url + "ol-catalog/api/v1/admin/namespaces", json=body, headers=admin, timeout=30)
+    answer = requests.post(
+        client.server.url + "ol-catalog/api/v1/admin/namespaces", json=body, headers=admin, timeout=30
+    )
     assert answer.status_code == 422, answer.text
     assert f"body.{field}: " in answer.json()["detail"] and "NUL" in answer.json()["detail"]
 
 
 def test_nul_outside_identifiers_is_stored_as_sent_and_shown_as_a_replacement_character(client):
     namespace = "nul-" + uuid.uuid4().hex[:6]
-    payload = fresh_event(namespace, eventType="COMPLETE", schemaURL="https://openlineage.io/spec/2-0-2/OpenLineage.json#\x00")
+    payload = fresh_event(
+        namespace, eventType="COMPLETE", schemaURL="https://openlineage.io/spec/2-0-2/OpenLineage.json#\x00"
+    )
     payload["job"]["facets"]["odd\x00facet"] = {"value": "a\x00b"}
-    payload["outputs"] = [{
-        "namespace": "s3://nul", "name": namespace,
-        "facets": {"schema": {"fields": [{"name": "col\x00umn", "type": "string"}]},
-                   "columnLineage": {"fields": {"col\x00umn": {"inputFields": [{"namespace": "s3://nul", "name": "src", "field": "in\x00put"}]}}}},
-    }]
+    payload["outputs"] = [
+        {
+            "namespace": "s3://nul",
+            "name": namespace,
+            "facets": {
+                "schema": {"fields": [{"name": "col\x00umn", "type": "string"}]},
+                "columnLineage": {
+                    "fields": {
+                        "col\x00umn": {"inputFields": [{"namespace": "s3://nul", "name": "src", "field": "in\x00put"}]}
+                    }
+                },
+            },
+        }
+    ]
     answer = client.send(payload)
     assert answer.status_code == 201, answer.text
     stored = api(client, "events/lineage", namespace=namespace).json()["events"]
@@ -153,7 +176,18 @@ def test_the_refusal_log_keeps_a_refusal_whose_message_holds_nul_and_its_neighbo
     deadline = time.monotonic() + 15
     while True:  # the log is written about once a second
         logged = client.get("ol-catalog/api/v1/admin/refusals", token=admin, limit=100).json()["refusals"]
-        statuses = sorted(r["status"] for r in logged if r["caller"] == "token:tests" and r["detail"] and ("\\0" in r["detail"] or "truncated" in r["detail"] or "unexpected end" in r["detail"].lower() or r["status"] == 400))
+        statuses = sorted(
+            r["status"]
+            for r in logged
+            if r["caller"] == "token:tests"
+            and r["detail"]
+            and (
+                "\\0" in r["detail"]
+                or "truncated" in r["detail"]
+                or "unexpected end" in r["detail"].lower()
+                or r["status"] == 400
+            )
+        )
         if (400 in statuses and 422 in statuses) or time.monotonic() > deadline:
             break
         time.sleep(0.3)
@@ -169,14 +203,22 @@ def _write(client, namespace: str, job: str, outputs: list[tuple[str, str]], run
     payload["job"]["name"] = job
     if run_id:
         payload["run"]["runId"] = run_id
-    payload["outputs"] = [{"namespace": ns, "name": name, "facets": {"schema": {"fields": [{"name": name.replace("/", "_")}]}}} for ns, name in outputs]
+    payload["outputs"] = [
+        {"namespace": ns, "name": name, "facets": {"schema": {"fields": [{"name": name.replace("/", "_")}]}}}
+        for ns, name in outputs
+    ]
     assert client.send(payload).status_code == 201
 
 
 def test_encoded_slashes_stay_inside_the_name_they_belong_to(client):
     bucket = "s3://lake-" + uuid.uuid4().hex[:6]
     namespace = "slashes-" + uuid.uuid4().hex[:6]
-    _write(client, namespace, "writer", [(bucket, "datasets/orders"), (bucket + "/datasets", "orders"), (bucket, "raw/versions"), (bucket, "raw")])
+    _write(
+        client,
+        namespace,
+        "writer",
+        [(bucket, "datasets/orders"), (bucket + "/datasets", "orders"), (bucket, "raw/versions"), (bucket, "raw")],
+    )
     enc = quote(bucket, safe="")
     one = api(client, f"namespaces/{enc}/datasets/datasets%2Forders").json()
     assert (one["namespace"], one["name"]) == (bucket, "datasets/orders")
@@ -186,7 +228,9 @@ def test_encoded_slashes_stay_inside_the_name_they_belong_to(client):
     assert raw_versions["name"] == "raw/versions"
     assert api(client, f"namespaces/{enc}/datasets/raw%2Fversions/versions").json()["totalCount"] == 1
     admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
-    hidden = requests.delete(client.server.url + f"ol-catalog/api/v1/namespaces/{enc}/datasets/datasets%2Forders", headers=admin, timeout=30)
+    hidden = requests.delete(
+        client.server.url + f"ol-catalog/api/v1/namespaces/{enc}/datasets/datasets%2Forders", headers=admin, timeout=30
+    )
     assert hidden.status_code == 200, hidden.text
     assert api(client, f"namespaces/{enc}/datasets/datasets%2Forders").status_code == 404
     assert api(client, f"namespaces/{quote(bucket + '/datasets', safe='')}/datasets/orders").status_code == 200
@@ -219,11 +263,34 @@ def test_marquez_python_reads_names_with_slashes(client):
 
 def test_column_lineage_too_long_for_its_columns_is_422_naming_the_field(client):
     payload = fresh_event("too-long", eventType="COMPLETE")
-    payload["outputs"] = [{"namespace": "s3://too-long", "name": "out", "facets": {"columnLineage": {"fields": {
-        "a": {"inputFields": [{"namespace": "s3://too-long", "name": "in", "field": "b", "transformations": [{"type": "INDIRECT_OR_DIRECT"}]}]}}}}}]
+    payload["outputs"] = [
+        {
+            "namespace": "s3://too-long",
+            "name": "out",
+            "facets": {
+                "columnLineage": {
+                    "fields": {
+                        "a": {
+                            "inputFields": [
+                                {
+                                    "namespace": "s3://too-long",
+                                    "name": "in",
+                                    "field": "b",
+                                    "transformations": [{"type": "INDIRECT_OR_DIRECT"}],
+                                }
+                            ]
+                        }
+                    }
+                }
+            },
+        }
+    ]
     answer = client.send(payload)
     assert answer.status_code == 422, answer.text
-    assert answer.json()["errors"][0]["path"] == "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].type"
+    assert (
+        answer.json()["errors"][0]["path"]
+        == "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].type"
+    )
 
 
 # --- what a namespace-limited token may change ------------------------------------------------------
@@ -240,8 +307,16 @@ def _victim(client) -> tuple[str, str]:
     """A dataset outside team-a's namespaces, described by a legitimate producer."""
     victim = ("s3://victim-" + uuid.uuid4().hex[:6], "orders")
     legit = fresh_event("victims", eventType="COMPLETE")
-    legit["outputs"] = [{"namespace": victim[0], "name": victim[1], "facets": {
-        "schema": {"fields": [{"name": "id", "type": "int"}]}, "documentation": {"description": "the real orders"}}}]
+    legit["outputs"] = [
+        {
+            "namespace": victim[0],
+            "name": victim[1],
+            "facets": {
+                "schema": {"fields": [{"name": "id", "type": "int"}]},
+                "documentation": {"description": "the real orders"},
+            },
+        }
+    ]
     assert client.send(legit).status_code == 201
     return victim
 
@@ -255,10 +330,19 @@ def _dataset(client, namespace: str, name: str) -> dict:
 def test_a_limited_token_records_lineage_to_a_foreign_dataset_but_cannot_describe_it(client, team_token):
     victim = _victim(client)
     attack = fresh_event("team-a", eventType="COMPLETE")
-    attack["outputs"] = [{"namespace": victim[0], "name": victim[1], "facets": {
-        "schema": {"fields": [{"name": "password", "type": "string"}]}, "documentation": {"description": "pwned"},
-        "ownership": {"owners": [{"name": "attacker"}]}, "symlinks": {"identifiers": [{"namespace": "s3://team-a", "name": "mine", "type": "TABLE"}]}},
-        "outputFacets": {"outputStatistics": {"rowCount": 1}}}]
+    attack["outputs"] = [
+        {
+            "namespace": victim[0],
+            "name": victim[1],
+            "facets": {
+                "schema": {"fields": [{"name": "password", "type": "string"}]},
+                "documentation": {"description": "pwned"},
+                "ownership": {"owners": [{"name": "attacker"}]},
+                "symlinks": {"identifiers": [{"namespace": "s3://team-a", "name": "mine", "type": "TABLE"}]},
+            },
+            "outputFacets": {"outputStatistics": {"rowCount": 1}},
+        }
+    ]
     assert client.send(attack, token=team_token).status_code == 201
     dataset = _dataset(client, *victim)
     assert [f["name"] for f in dataset["fields"]] == ["id"] and dataset["description"] == "the real orders"
@@ -272,8 +356,13 @@ def test_a_limited_token_records_lineage_to_a_foreign_dataset_but_cannot_describ
 def test_a_limited_token_cannot_make_a_foreign_dataset_an_alias(client, team_token):
     victim = _victim(client)
     attack = fresh_event("team-a", eventType="COMPLETE")
-    attack["outputs"] = [{"namespace": "s3://team-a", "name": "decoy-" + uuid.uuid4().hex[:6], "facets": {
-        "symlinks": {"identifiers": [{"namespace": victim[0], "name": victim[1], "type": "PATH"}]}}}]
+    attack["outputs"] = [
+        {
+            "namespace": "s3://team-a",
+            "name": "decoy-" + uuid.uuid4().hex[:6],
+            "facets": {"symlinks": {"identifiers": [{"namespace": victim[0], "name": victim[1], "type": "PATH"}]}},
+        }
+    ]
     assert client.send(attack, token=team_token).status_code == 201
     assert _dataset(client, *victim)["aliases"] == []
     assert _dataset(client, "s3://team-a", attack["outputs"][0]["name"])["aliases"] == []
@@ -282,8 +371,11 @@ def test_a_limited_token_cannot_make_a_foreign_dataset_an_alias(client, team_tok
 
 def test_a_limited_token_describes_datasets_of_its_own_namespaces_in_any_spelling(client, team_token):
     name = "own-" + uuid.uuid4().hex[:6]
-    owned = {"eventTime": datetime.now(timezone.utc).isoformat(), "producer": "https://example.com/tests",
-             "dataset": {"namespace": "S3://team-a/", "name": name, "facets": {"schema": {"fields": [{"name": "ok"}]}}}}
+    owned = {
+        "eventTime": datetime.now(timezone.utc).isoformat(),
+        "producer": "https://example.com/tests",
+        "dataset": {"namespace": "S3://team-a/", "name": name, "facets": {"schema": {"fields": [{"name": "ok"}]}}},
+    }
     assert client.send(owned, token=team_token).status_code == 201
     assert [f["name"] for f in _dataset(client, "s3://team-a", name)["fields"]] == ["ok"]
     foreign = {**owned, "dataset": {**owned["dataset"], "namespace": "s3://team-b"}}
@@ -294,12 +386,18 @@ def test_a_limited_token_cannot_create_or_link_jobs_outside_its_namespaces(clien
     elsewhere = "elsewhere-" + uuid.uuid4().hex[:6]
     child = fresh_event("team-a", eventType="COMPLETE")
     child["job"]["name"] = "child-" + uuid.uuid4().hex[:6]
-    child["run"]["facets"]["parent"] = {"run": {"runId": str(uuid.uuid4())}, "job": {"namespace": elsewhere, "name": "planted"}}
+    child["run"]["facets"]["parent"] = {
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": elsewhere, "name": "planted"},
+    }
     assert client.send(child, token=team_token).status_code == 201
     assert api(client, f"namespaces/{elsewhere}/jobs/planted").status_code == 404
     assert api(client, f"namespaces/team-a/jobs/{child['job']['name']}").json()["parentJob"] is None
     same = fresh_event("team-a", eventType="COMPLETE")
-    same["run"]["facets"]["parent"] = {"run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "team-a", "name": "dag-" + uuid.uuid4().hex[:6]}}
+    same["run"]["facets"]["parent"] = {
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "team-a", "name": "dag-" + uuid.uuid4().hex[:6]},
+    }
     assert client.send(same, token=team_token).status_code == 201
     assert api(client, f"namespaces/team-a/jobs/{same['job']['name']}").json()["parentJob"]["namespace"] == "team-a"
 
@@ -307,12 +405,30 @@ def test_a_limited_token_cannot_create_or_link_jobs_outside_its_namespaces(clien
 def test_a_parent_facet_creates_no_job_in_a_hidden_namespace(client):
     hidden = "hidden-" + uuid.uuid4().hex[:6]
     admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
-    assert requests.post(client.server.url + "ol-catalog/api/v1/admin/namespaces", json={"name": hidden}, headers=admin, timeout=30).status_code == 201
-    assert requests.delete(client.server.url + f"ol-catalog/api/v1/namespaces/{hidden}", headers=admin, timeout=30).status_code == 200
+    assert (
+        requests.post(
+            client.server.url + "ol-catalog/api/v1/admin/namespaces", json={"name": hidden}, headers=admin, timeout=30
+        ).status_code
+        == 201
+    )
+    assert (
+        requests.delete(
+            client.server.url + f"ol-catalog/api/v1/namespaces/{hidden}", headers=admin, timeout=30
+        ).status_code
+        == 200
+    )
     child = fresh_event("parents", eventType="COMPLETE")
-    child["run"]["facets"]["parent"] = {"run": {"runId": str(uuid.uuid4())}, "job": {"namespace": hidden, "name": "planted"}}
+    child["run"]["facets"]["parent"] = {
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": hidden, "name": "planted"},
+    }
     assert client.send(child).status_code == 201
-    assert requests.post(client.server.url + f"ol-catalog/api/v1/namespaces/{hidden}/restore", headers=admin, timeout=30).status_code == 200
+    assert (
+        requests.post(
+            client.server.url + f"ol-catalog/api/v1/namespaces/{hidden}/restore", headers=admin, timeout=30
+        ).status_code
+        == 200
+    )
     assert api(client, f"namespaces/{hidden}/jobs").json()["totalCount"] == 0
 
 
@@ -364,13 +480,25 @@ def test_the_most_symlinks_an_event_may_name_cost_seconds_at_most_and_block_no_o
     namespace = "symlinks-" + uuid.uuid4().hex[:6]
     payload = fresh_event(namespace, eventType="COMPLETE")
     payload["outputs"] = [
-        {"namespace": "s3://many-links", "name": f"{namespace}-{i}", "facets": {"symlinks": {"identifiers": [
-            {"namespace": "hive://metastore", "name": f"{namespace}.t{i}_{k}", "type": "TABLE"} for k in range(100)]}}}
+        {
+            "namespace": "s3://many-links",
+            "name": f"{namespace}-{i}",
+            "facets": {
+                "symlinks": {
+                    "identifiers": [
+                        {"namespace": "hive://metastore", "name": f"{namespace}.t{i}_{k}", "type": "TABLE"}
+                        for k in range(100)
+                    ]
+                }
+            },
+        }
         for i in range(10)
     ]
     status, seconds, slowest = _timed_while_sending(client, payload)
     assert status == 201 and seconds < 5 and slowest < 1.5, (status, seconds, slowest)
-    payload["outputs"][0]["facets"]["symlinks"]["identifiers"].append({"namespace": "hive://metastore", "name": "one-too-many"})
+    payload["outputs"][0]["facets"]["symlinks"]["identifiers"].append(
+        {"namespace": "hive://metastore", "name": "one-too-many"}
+    )
     assert client.send(payload).status_code == 422
 
 
@@ -379,8 +507,17 @@ def test_a_batch_of_symlinked_events_costs_seconds_at_most_and_blocks_no_one(cli
     batch = []
     for i in range(1000):
         payload = fresh_event(namespace, eventType="COMPLETE")
-        payload["outputs"] = [{"namespace": "s3://batch-links", "name": f"{namespace}-{i}", "facets": {"symlinks": {"identifiers": [
-            {"namespace": "hive://metastore", "name": f"{namespace}.t{i}", "type": "TABLE"}]}}}]
+        payload["outputs"] = [
+            {
+                "namespace": "s3://batch-links",
+                "name": f"{namespace}-{i}",
+                "facets": {
+                    "symlinks": {
+                        "identifiers": [{"namespace": "hive://metastore", "name": f"{namespace}.t{i}", "type": "TABLE"}]
+                    }
+                },
+            }
+        ]
         batch.append(payload)
     status, seconds, slowest = _timed_while_sending(client, batch, path=LINEAGE + "/batch")
     assert status == 200 and seconds < 10 and slowest < 1.5, (status, seconds, slowest)
@@ -388,9 +525,25 @@ def test_a_batch_of_symlinked_events_costs_seconds_at_most_and_blocks_no_one(cli
 
 def test_a_five_megabyte_event_does_not_stop_airflows_routes_while_it_is_stored(client):
     payload = fresh_event("big-event", eventType="COMPLETE")
-    payload["outputs"] = [{"namespace": "s3://big-event", "name": "out-" + uuid.uuid4().hex[:6], "facets": {"columnLineage": {"fields": {
-        f"f{i}": {"inputFields": [{"namespace": "s3://big-event", "name": f"in{k % 50}", "field": f"c{k}"} for k in range(100)]}
-        for i in range(1000)}}}}]
+    payload["outputs"] = [
+        {
+            "namespace": "s3://big-event",
+            "name": "out-" + uuid.uuid4().hex[:6],
+            "facets": {
+                "columnLineage": {
+                    "fields": {
+                        f"f{i}": {
+                            "inputFields": [
+                                {"namespace": "s3://big-event", "name": f"in{k % 50}", "field": f"c{k}"}
+                                for k in range(100)
+                            ]
+                        }
+                        for i in range(1000)
+                    }
+                }
+            },
+        }
+    ]
     status, seconds, slowest = _timed_while_sending(client, payload)
     assert status == 201 and slowest < 1.0, (status, seconds, slowest)
 
@@ -407,7 +560,12 @@ def test_numbers_and_encodings_the_catalog_would_not_keep_as_sent_are_refused(cl
     import json as json_module
 
     headers = {"Content-Type": "application/json", **headers, "Authorization": f"Bearer {client.server.token}"}
-    answer = requests.post(client.server.url + LINEAGE, data=body(json_module.dumps(fresh_event("odd-bodies"))).encode(), headers=headers, timeout=60)
+    answer = requests.post(
+        client.server.url + LINEAGE,
+        data=body(json_module.dumps(fresh_event("odd-bodies"))).encode(),
+        headers=headers,
+        timeout=60,
+    )
     assert answer.status_code == status and message in answer.json()["detail"], answer.text
 
 
@@ -437,10 +595,18 @@ def test_a_hidden_job_is_named_as_no_ones_parent(client):
     parent = fresh_event(namespace, eventType="COMPLETE")
     parent["job"]["name"] = "dag"
     assert client.send(parent).status_code == 201
-    assert requests.delete(client.server.url + f"ol-catalog/api/v1/namespaces/{namespace}/jobs/dag", headers=admin, timeout=30).status_code == 200
+    assert (
+        requests.delete(
+            client.server.url + f"ol-catalog/api/v1/namespaces/{namespace}/jobs/dag", headers=admin, timeout=30
+        ).status_code
+        == 200
+    )
     child = fresh_event(namespace, eventType="COMPLETE")
     child["job"]["name"] = "dag.task"
-    child["run"]["facets"]["parent"] = {"run": {"runId": parent["run"]["runId"]}, "job": {"namespace": namespace, "name": "dag"}}
+    child["run"]["facets"]["parent"] = {
+        "run": {"runId": parent["run"]["runId"]},
+        "job": {"namespace": namespace, "name": "dag"},
+    }
     assert client.send(child).status_code == 201
     assert api(client, f"namespaces/{namespace}/jobs/dag.task").json()["parentJob"] is None
     graph = api(client, "lineage", nodeId=f"job:{namespace}:dag.task").json()["graph"]

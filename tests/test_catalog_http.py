@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 import pytest
 import requests
-
 from conftest import EXAMPLES
 from test_ingest_http import Client, corpus_events
 from test_projection import load_set
@@ -82,7 +81,11 @@ def test_lineage_around_a_dataset_follows_the_path_with_colon_namespaces(client,
 def test_multi_task_chain_is_traversed_end_to_end(client, sent):
     graph = get(client, "lineage", nodeId=f"job:{sent}:orders_pipeline.transform_orders", depth=10)["graph"]
     names = {n["data"]["name"] for n in graph}
-    assert {"orders_pipeline.extract_from_source", "orders_pipeline.transform_orders", "orders_pipeline.load_to_warehouse"} <= names
+    assert {
+        "orders_pipeline.extract_from_source",
+        "orders_pipeline.transform_orders",
+        "orders_pipeline.load_to_warehouse",
+    } <= names
     load = get(client, f"namespaces/{sent}/jobs/orders_pipeline.load_to_warehouse")
     assert len(load["inputs"]) == 2 and len(load["outputs"]) == 2
     assert load["upstreamTasks"] == ["transform_orders"]
@@ -128,7 +131,9 @@ def test_column_lineage_of_a_field_names_its_inputs_and_transformations(client, 
     target = next(n for n in graph if n["id"] == node)
     (source,) = target["data"]["inputFields"]
     assert (source["dataset"], source["transformationType"]) == ("analytics_db.raw.customer_events", "DIRECT")
-    assert target["inEdges"] == [{"origin": node, "destination": f"datasetField:bigquery:analytics_db.raw.customer_events:{source['field']}"}]
+    assert target["inEdges"] == [
+        {"origin": node, "destination": f"datasetField:bigquery:analytics_db.raw.customer_events:{source['field']}"}
+    ]
 
 
 def test_column_lineage_of_a_dataset_covers_all_its_fields(client, sent):
@@ -176,7 +181,9 @@ def test_marquez_python_client_reads_the_catalog(client, sent):
     assert isinstance(marquez.list_tags(limit=10)["tags"], list)
     events = marquez.list_events(namespace=sent, limit=50)["events"]
     assert len(events) == 32 and {e["job"]["namespace"] for e in events} == {sent}
-    graph = marquez.get_column_lineage_by_dataset_field("bigquery", "analytics_db.reporting.customer_metrics", "customer_id")["graph"]
+    graph = marquez.get_column_lineage_by_dataset_field(
+        "bigquery", "analytics_db.reporting.customer_metrics", "customer_id"
+    )["graph"]
     assert any(n["data"]["inputFields"] for n in graph)
 
 
@@ -184,9 +191,12 @@ def _small_run(client, namespace: str, job_name: str, source: str, target: str) 
     for event_type in ("START", "COMPLETE"):
         payload = {
             "eventTime": "2025-03-01T10:00:00Z" if event_type == "START" else "2025-03-01T10:05:00Z",
-            "eventType": event_type, "producer": "https://example.com/tests",
-            "run": {"runId": f"{job_name}-run"}, "job": {"namespace": namespace, "name": job_name},
-            "inputs": [{"namespace": "s3://admin-tests", "name": source}], "outputs": [{"namespace": "s3://admin-tests", "name": target}],
+            "eventType": event_type,
+            "producer": "https://example.com/tests",
+            "run": {"runId": f"{job_name}-run"},
+            "job": {"namespace": namespace, "name": job_name},
+            "inputs": [{"namespace": "s3://admin-tests", "name": source}],
+            "outputs": [{"namespace": "s3://admin-tests", "name": target}],
         }
         assert client.send(payload).status_code == 201
 
@@ -197,7 +207,9 @@ def test_admin_hides_and_restores_a_dataset_others_may_not(client):
     path = f"ol-catalog/api/v1/namespaces/s3%3A%2F%2Fadmin-tests/datasets/{ns}-dst"
     url = client.server.url + path
     assert requests.delete(url, timeout=10).status_code == 401
-    assert requests.delete(url, headers={"Authorization": f"Bearer {client.server.token}"}, timeout=10).status_code == 403
+    assert (
+        requests.delete(url, headers={"Authorization": f"Bearer {client.server.token}"}, timeout=10).status_code == 403
+    )
     viewer = client.server.jwt("viewer")
     assert requests.delete(url, headers={"Authorization": f"Bearer {viewer}"}, timeout=10).status_code == 403
     admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
@@ -212,7 +224,12 @@ def test_hidden_job_stays_hidden_after_new_events_and_stops_bridging(client):
     ns = "adm-" + uuid.uuid4().hex[:6]
     _small_run(client, ns, "bridge", f"{ns}-a", f"{ns}-b")
     admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
-    assert requests.delete(client.server.url + f"ol-catalog/api/v1/namespaces/{ns}/jobs/bridge", headers=admin, timeout=10).status_code == 200
+    assert (
+        requests.delete(
+            client.server.url + f"ol-catalog/api/v1/namespaces/{ns}/jobs/bridge", headers=admin, timeout=10
+        ).status_code
+        == 200
+    )
     _small_run(client, ns, "bridge", f"{ns}-a", f"{ns}-b")
     assert client.get(f"ol-catalog/api/v1/namespaces/{ns}/jobs/bridge").status_code == 404
     graph = get(client, "lineage", nodeId=f"dataset:s3://admin-tests:{ns}-a", depth=5)["graph"]
@@ -229,7 +246,12 @@ def test_hidden_namespace_hides_its_jobs_until_restored(client):
     assert get(client, f"namespaces/{ns}")["isHidden"] is True
     assert requests.post(base + "/restore", headers=admin, timeout=10).status_code == 200
     assert get(client, f"namespaces/{ns}/jobs")["totalCount"] == 1
-    assert requests.delete(client.server.url + "ol-catalog/api/v1/namespaces/nope-" + ns, headers=admin, timeout=10).status_code == 404
+    assert (
+        requests.delete(
+            client.server.url + "ol-catalog/api/v1/namespaces/nope-" + ns, headers=admin, timeout=10
+        ).status_code
+        == 404
+    )
 
 
 def test_lineage_directions_and_time_travel_over_http(client, sent):
@@ -246,7 +268,9 @@ def test_lineage_directions_and_time_travel_over_http(client, sent):
 def test_impact_of_a_column_follows_column_lineage(client, sent):
     report = get(client, "impact", nodeId="datasetField:postgresql://crm.internal:5432:crm.public.customers:first_name")
     ids = [item["id"] for item in report["impacted"]]
-    assert ids == ["datasetField:redshift://cluster.region.redshift.amazonaws.com:5439:analytics.reporting.customer_metrics:customer_name"]
+    assert ids == [
+        "datasetField:redshift://cluster.region.redshift.amazonaws.com:5439:analytics.reporting.customer_metrics:customer_name"
+    ]
     # The job the column lineage names last; other tests may send the same corpus under their own namespace.
     (job,) = report["impacted"][0]["jobs"]
     assert job.endswith(":customer_analytics.compute_customer_metrics")
@@ -292,7 +316,9 @@ def test_search_pages_and_sorts_on_the_server(client, sent):
     newest = get(client, "search", sortBy="updatedAt", sortDirection="desc", limit=1000)["results"]
     assert [r["updatedAt"] for r in newest] == sorted((r["updatedAt"] for r in newest), reverse=True)
     jobs = get(client, "search", filter="job", sortBy="namespace", limit=1000)["results"]
-    assert {r["type"] for r in jobs} == {"JOB"} and [r["namespace"] for r in jobs] == sorted(r["namespace"] for r in jobs)
+    assert {r["type"] for r in jobs} == {"JOB"} and [r["namespace"] for r in jobs] == sorted(
+        r["namespace"] for r in jobs
+    )
     assert client.get("ol-catalog/api/v1/search", sortBy="size").status_code == 422
 
 
@@ -325,8 +351,12 @@ def test_runs_of_every_job_by_state(client, sent):
 def _writes(client, namespace: str, outputs: list[dict], job_name: str = "write") -> None:
     """One completed run of `job_name` that wrote `outputs` (a run of its own each time)."""
     payload = {
-        "eventTime": "2025-03-02T10:00:00Z", "eventType": "COMPLETE", "producer": "https://example.com/tests",
-        "run": {"runId": str(uuid.uuid4())}, "job": {"namespace": namespace, "name": job_name}, "outputs": outputs,
+        "eventTime": "2025-03-02T10:00:00Z",
+        "eventType": "COMPLETE",
+        "producer": "https://example.com/tests",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": namespace, "name": job_name},
+        "outputs": outputs,
     }
     assert client.send(payload).status_code == 201
 
@@ -340,19 +370,29 @@ def test_nfc_and_nfd_spellings_are_two_datasets_and_search_with_either_finds_bot
     composed = f"caf\u00e9_{tag}"  # é as one character (NFC)
     decomposed = unicodedata.normalize("NFD", composed)  # e + U+0301
     assert composed != decomposed
-    _writes(client, f"names-{tag}", [{"namespace": "s3://look-alikes", "name": name} for name in (composed, decomposed)])
+    _writes(
+        client, f"names-{tag}", [{"namespace": "s3://look-alikes", "name": name} for name in (composed, decomposed)]
+    )
     for name in (composed, decomposed):
         assert get(client, f"namespaces/s3%3A%2F%2Flook-alikes/datasets/{quote(name, safe='')}")["name"] == name
     listed = {d["name"] for d in get(client, "namespaces/s3%3A%2F%2Flook-alikes/datasets", limit=1000)["datasets"]}
     assert {composed, decomposed} <= listed
-    for q in (composed, decomposed, composed.upper(), decomposed.upper(), f"\uff23\uff21\uff26\u00c9_{tag}"):  # and fullwidth
+    for q in (
+        composed,
+        decomposed,
+        composed.upper(),
+        decomposed.upper(),
+        f"\uff23\uff21\uff26\u00c9_{tag}",
+    ):  # and fullwidth
         assert _found(client, q, "dataset") == sorted([composed, decomposed]), ascii(q)
 
 
 def test_search_finds_names_without_their_zero_width_characters(client):
     tag = uuid.uuid4().hex[:6]
     spaced = f"pay\u200bments_{tag}"
-    _writes(client, f"names-{tag}", [{"namespace": "s3://look-alikes", "name": spaced}], job_name=f"load\u200d\u2060_{tag}")
+    _writes(
+        client, f"names-{tag}", [{"namespace": "s3://look-alikes", "name": spaced}], job_name=f"load\u200d\u2060_{tag}"
+    )
     assert _found(client, f"payments_{tag}", "dataset") == [spaced]
     assert _found(client, f"PAY\ufeffMENTS_{tag}", "dataset") == [spaced]
     assert _found(client, f"load_{tag}", "job") == [f"load\u200d\u2060_{tag}"]
@@ -362,9 +402,20 @@ def test_search_finds_names_without_their_zero_width_characters(client):
 
 def test_column_search_folds_field_names_as_search_folds_names(client):
     tag = uuid.uuid4().hex[:6]
-    fields = [{"name": unicodedata.normalize("NFD", f"Stra\u00dfe_n\u00e4me_{tag}"), "type": "string"}, {"name": f"zip\u200bcode_{tag}", "type": "string"}]
-    schema = {"_producer": "https://example.com/tests", "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json", "fields": fields}
-    _writes(client, f"names-{tag}", [{"namespace": "s3://look-alikes", "name": f"addresses_{tag}", "facets": {"schema": schema}}])
+    fields = [
+        {"name": unicodedata.normalize("NFD", f"Stra\u00dfe_n\u00e4me_{tag}"), "type": "string"},
+        {"name": f"zip\u200bcode_{tag}", "type": "string"},
+    ]
+    schema = {
+        "_producer": "https://example.com/tests",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json",
+        "fields": fields,
+    }
+    _writes(
+        client,
+        f"names-{tag}",
+        [{"namespace": "s3://look-alikes", "name": f"addresses_{tag}", "facets": {"schema": schema}}],
+    )
     for q, field in ((f"strasse_N\u00c4ME_{tag}", fields[0]["name"]), (f"zipcode_{tag}", fields[1]["name"])):
         results = get(client, "search", q=q, filter="field", limit=100)["results"]
         assert [(r["dataset"], r["field"]) for r in results] == [(f"addresses_{tag}", field)], ascii(q)

@@ -7,11 +7,18 @@ from airflow_ol_catalog.maintenance.datasources import compare_schema, data_sour
 PG = data_source("pg_main", "postgres", "PG.Internal", 5432, "shop")
 PG_OTHER_DB = data_source("pg_analytics", "postgres", "pg.internal", None, "analytics")
 SQLITE = data_source("sqlite_shop", "sqlite", "/data/shop.db", None, None)
-MYSQL = data_source("mysql_app", "mysql", "db.example", 3306, "app", {"ol_catalog_aliases": ["10.0.0.7", "mysql://db-replica:3307"]})
+MYSQL = data_source(
+    "mysql_app", "mysql", "db.example", 3306, "app", {"ol_catalog_aliases": ["10.0.0.7", "mysql://db-replica:3307"]}
+)
 
 
 def test_spellings_of_one_server_match_its_connection():
-    for namespace in ("postgres://pg.internal:5432", "postgresql://PG.INTERNAL", "jdbc:postgresql://pg.internal:5432/", "postgres://pg.internal/"):
+    for namespace in (
+        "postgres://pg.internal:5432",
+        "postgresql://PG.INTERNAL",
+        "jdbc:postgresql://pg.internal:5432/",
+        "postgres://pg.internal/",
+    ):
         assert match_dataset(namespace, "shop.public.orders", [PG]).conn_id == "pg_main", namespace
     assert match_dataset("sqlite://localhost", "shop.main.orders", [SQLITE]).status == "matched"
     assert match_dataset("mariadb://10.0.0.7:3306", "app.t", [MYSQL]).conn_id == "mysql_app"  # an alias
@@ -33,12 +40,24 @@ def test_unmatched_namespaces_get_a_suggestion_when_a_connection_of_their_kind_e
 
 
 def test_schema_comparison_names_missing_extra_and_changed_columns():
-    lineage = [{"name": "id", "type": "INTEGER"}, {"name": "amount", "type": "decimal(12,2)"}, {"name": "note", "type": "text"}]
-    table = [{"name": "id", "type": "INT4"}, {"name": "amount", "type": "NUMERIC(12, 2)"}, {"name": "created", "type": "DATE"}]
+    lineage = [
+        {"name": "id", "type": "INTEGER"},
+        {"name": "amount", "type": "decimal(12,2)"},
+        {"name": "note", "type": "text"},
+    ]
+    table = [
+        {"name": "id", "type": "INT4"},
+        {"name": "amount", "type": "NUMERIC(12, 2)"},
+        {"name": "created", "type": "DATE"},
+    ]
     check = compare_schema(lineage, table)
-    assert check.status == "drifted" and check.missing == ["note"] and check.extra == ["created"] and check.changed == []
+    assert (
+        check.status == "drifted" and check.missing == ["note"] and check.extra == ["created"] and check.changed == []
+    )
     assert compare_schema(lineage, None).status == "missing"
-    assert compare_schema([{"name": "id", "type": "bigint"}], [{"name": "id", "type": "INTEGER"}]).changed == [{"column": "id", "lineage": "bigint", "table": "INTEGER"}]
+    assert compare_schema([{"name": "id", "type": "bigint"}], [{"name": "id", "type": "INTEGER"}]).changed == [
+        {"column": "id", "lineage": "bigint", "table": "INTEGER"}
+    ]
     assert compare_schema([], table).status == "ok"  # no lineage schema: nothing to compare
 
 
@@ -48,7 +67,9 @@ def test_dataset_names_give_the_inspectors_schema_and_table():
 
 
 def test_snowflake_account_forms_match_one_connection():
-    sf = data_source("sf", "snowflake", None, None, None, {"account": "XY12345", "region": "us-east-1", "database": "ANALYTICS"})
+    sf = data_source(
+        "sf", "snowflake", None, None, None, {"account": "XY12345", "region": "us-east-1", "database": "ANALYTICS"}
+    )
     for namespace in ("snowflake://xy12345", "snowflake://XY12345.us-east-1", "snowflake://xy12345.us-east-1/"):
         assert match_dataset(namespace, "ANALYTICS.PUBLIC.T", [sf]).conn_id == "sf", namespace
     org = data_source("sf_org", "snowflake", "myorg-myaccount.snowflakecomputing.com", None, None, {})

@@ -12,7 +12,13 @@ from airflow_ol_catalog.transport.config import parse_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-AIRFLOW_SERVICES = ("airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+AIRFLOW_SERVICES = (
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+)
 
 
 def production_section() -> str:
@@ -23,7 +29,9 @@ def production_section() -> str:
 def test_every_service_and_variable_the_readme_names_exists():
     text = production_section()
     services = set(re.findall(r"`(airflow-[a-z-]+|postgres)`", text))
-    assert services >= {"airflow-init", "airflow-apiserver", "airflow-scheduler"} and services <= set(COMPOSE["services"])
+    assert services >= {"airflow-init", "airflow-apiserver", "airflow-scheduler"} and services <= set(
+        COMPOSE["services"]
+    )
     variables = set(re.findall(r"`(AIRFLOW__[A-Z_]+)`", text))
     environment = COMPOSE["services"]["airflow-apiserver"]["environment"]
     assert variables and variables <= set(environment)
@@ -34,7 +42,9 @@ def test_airflow_services_share_the_image_the_database_and_a_healthcheck():
     for name in AIRFLOW_SERVICES:
         service = COMPOSE["services"][name]
         assert service["image"] == "airflow-ol-catalog:latest" and service["build"] == "."
-        assert service["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://airflow:airflow@postgres:5432/")
+        assert service["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith(
+            "postgresql+psycopg2://airflow:airflow@postgres:5432/"
+        )
         assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
         if name != "airflow-init":
             assert service["healthcheck"]["test"], name
@@ -49,11 +59,21 @@ def test_the_transport_is_configured_as_the_integration_tests_configure_it():
     catalog = settings.destinations["catalog"]
     # as tests/test_transport_airflow.py: the catalog shorthand, its token from ol_catalog_default, a spool
     assert transport["type"] == "airflow_ol_catalog.transport.RoutingTransport"
-    assert catalog.catalog_conn_id == "ol_catalog_default" and catalog.transport["endpoint"] == "ol-catalog/api/v1/lineage"
-    assert settings.spool.directory == "/opt/airflow/ol-spool" and "ol-spool:/opt/airflow/ol-spool" in COMPOSE["services"]["airflow-scheduler"]["volumes"]
+    assert (
+        catalog.catalog_conn_id == "ol_catalog_default" and catalog.transport["endpoint"] == "ol-catalog/api/v1/lineage"
+    )
+    assert (
+        settings.spool.directory == "/opt/airflow/ol-spool"
+        and "ol-spool:/opt/airflow/ol-spool" in COMPOSE["services"]["airflow-scheduler"]["volumes"]
+    )
     assert environment["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     init = "\n".join(COMPOSE["services"]["airflow-init"]["command"])
-    assert "airflow db migrate" in init and "tokens create" in init and "--admin" in init and "connections add ol_catalog_default" in init
+    assert (
+        "airflow db migrate" in init
+        and "tokens create" in init
+        and "--admin" in init
+        and "connections add ol_catalog_default" in init
+    )
 
 
 def test_the_image_is_airflow_3_3_with_this_package_and_its_ui():

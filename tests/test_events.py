@@ -34,7 +34,12 @@ def problems_of(payload) -> dict[str, str]:
 
 def test_run_event_is_read_with_owner_namespace_and_integration_from_producer():
     event = validate_event(run_event())
-    assert (event.kind, event.event_type, event.owner_namespace, event.integration) == ("run", "START", "team-a", "AIRFLOW")
+    assert (event.kind, event.event_type, event.owner_namespace, event.integration) == (
+        "run",
+        "START",
+        "team-a",
+        "AIRFLOW",
+    )
     assert event.event_time == datetime(2025, 1, 15, 10, tzinfo=timezone.utc)
 
 
@@ -46,13 +51,19 @@ def test_job_type_integration_wins_over_producer():
 
 def test_dataset_event_belongs_to_its_dataset_namespace():
     event = validate_event(
-        {"eventTime": "2025-01-15T10:00:00Z", "producer": "p", "dataset": {"namespace": "postgres://db:5432", "name": "s.t"}}
+        {
+            "eventTime": "2025-01-15T10:00:00Z",
+            "producer": "p",
+            "dataset": {"namespace": "postgres://db:5432", "name": "s.t"},
+        }
     )
     assert (event.kind, event.owner_namespace, event.event_type) == ("dataset", "postgres://db:5432", None)
 
 
 def test_job_event_has_no_run():
-    event = validate_event({"eventTime": "2025-01-15T10:00:00Z", "producer": "p", "job": {"namespace": "n", "name": "j"}})
+    event = validate_event(
+        {"eventTime": "2025-01-15T10:00:00Z", "producer": "p", "job": {"namespace": "n", "name": "j"}}
+    )
     assert (event.kind, event.run_id, event.owner_namespace) == ("job", None, "n")
 
 
@@ -89,7 +100,9 @@ def test_times_no_utc_instant_can_hold_are_refused_with_the_reason(text, reason)
 
 def test_the_extremes_of_the_calendar_in_utc_are_event_times():
     assert parse_time("0001-01-01T00:00:00Z") == datetime(1, 1, 1, tzinfo=timezone.utc)
-    assert parse_time("9999-12-31T23:59:59.999999-00:00") == datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    assert parse_time("9999-12-31T23:59:59.999999-00:00") == datetime(
+        9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc
+    )
 
 
 def test_event_times_past_the_latest_accepted_are_refused():
@@ -97,7 +110,9 @@ def test_event_times_past_the_latest_accepted_are_refused():
     assert validate_event(run_event(eventTime="2026-01-02T00:00:00Z"), latest).event_time == latest
     with pytest.raises(EventInvalid) as info:
         validate_event(run_event(eventTime="2026-01-02T00:00:01Z"), latest)
-    assert info.value.problems[0].path == "eventTime" and "ahead of the server's clock" in info.value.problems[0].message
+    assert (
+        info.value.problems[0].path == "eventTime" and "ahead of the server's clock" in info.value.problems[0].message
+    )
 
 
 @pytest.mark.parametrize("text", ["yesterday", "2025-13-01T00:00:00Z", "2025-01-15", "1736935200"])
@@ -133,7 +148,10 @@ def test_null_facets_are_accepted_and_string_facets_refused_with_their_path():
 
 def test_dataset_problems_carry_their_index():
     event = run_event(inputs=[{"namespace": "n", "name": "ok"}, {"namespace": "n"}], outputs="x")
-    assert problems_of(event) == {"inputs[1].name": "is required", "outputs": "expected an array of datasets, got string"}
+    assert problems_of(event) == {
+        "inputs[1].name": "is required",
+        "outputs": "expected an array of datasets, got string",
+    }
 
 
 def test_nul_in_an_identifier_is_refused_but_allowed_in_facets():
@@ -152,7 +170,9 @@ def test_lowercase_event_type_is_normalised():
     assert validate_event(run_event(eventType="complete")).event_type == "COMPLETE"
 
 
-@pytest.mark.parametrize("payload, expected", [(None, "got null"), ("x", "got string"), ([], "/batch"), ({}, "RunEvent")])
+@pytest.mark.parametrize(
+    "payload, expected", [(None, "got null"), ("x", "got string"), ([], "/batch"), ({}, "RunEvent")]
+)
 def test_non_events_are_refused_at_the_root(payload, expected):
     assert expected in problems_of(payload)["$"]
 
@@ -206,7 +226,15 @@ def test_canonical_form_keeps_nul_escaped():
 
 
 def test_symlink_identifiers_must_name_a_dataset():
-    event = run_event(outputs=[{"namespace": "s3://b", "name": "p", "facets": {"symlinks": {"identifiers": [{"namespace": "hive://m"}, "x"]}}}])
+    event = run_event(
+        outputs=[
+            {
+                "namespace": "s3://b",
+                "name": "p",
+                "facets": {"symlinks": {"identifiers": [{"namespace": "hive://m"}, "x"]}},
+            }
+        ]
+    )
     assert problems_of(event) == {
         "outputs[0].facets.symlinks.identifiers[0].name": "is required",
         "outputs[0].facets.symlinks.identifiers[1]": "expected an object, got string",
@@ -215,20 +243,41 @@ def test_symlink_identifiers_must_name_a_dataset():
 
 def _with_column_lineage(**source) -> dict:
     payload = run_event()
-    payload["outputs"] = [{"namespace": "s3://out", "name": "t", "facets": {"columnLineage": {"fields": {
-        "a": {"inputFields": [{"namespace": "s3://in", "name": "s", "field": "b", **source}]}}}}}]
+    payload["outputs"] = [
+        {
+            "namespace": "s3://out",
+            "name": "t",
+            "facets": {
+                "columnLineage": {
+                    "fields": {"a": {"inputFields": [{"namespace": "s3://in", "name": "s", "field": "b", **source}]}}
+                }
+            },
+        }
+    ]
     return payload
 
 
 @pytest.mark.parametrize(
     "source, path",
     [
-        ({"transformations": [{"type": "DIRECT" * 3}]}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].type"),
-        ({"transformations": [{"type": "DIRECT", "subtype": "x" * 65}]}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].subtype"),
-        ({"transformations": [{"type": {"nested": True}}]}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].type"),
+        (
+            {"transformations": [{"type": "DIRECT" * 3}]},
+            "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].type",
+        ),
+        (
+            {"transformations": [{"type": "DIRECT", "subtype": "x" * 65}]},
+            "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].subtype",
+        ),
+        (
+            {"transformations": [{"type": {"nested": True}}]},
+            "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformations[0].type",
+        ),
         ({"field": "f" * 1025}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].field"),
         ({"name": "n" * 1025}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].name"),
-        ({"transformationType": "IDENTITY-TRANSFORMATION"}, "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformationType"),
+        (
+            {"transformationType": "IDENTITY-TRANSFORMATION"},
+            "outputs[0].facets.columnLineage.fields.a.inputFields[0].transformationType",
+        ),
     ],
 )
 def test_column_lineage_that_would_not_fit_its_columns_is_refused_with_its_path(source, path):
@@ -251,9 +300,9 @@ def test_length_limits_are_those_of_the_columns():
     from airflow_ol_catalog.events import validate
     from airflow_ol_catalog.store.tables import column_lineage, namespace_integration
 
-    assert validate.MAX_INTEGRATION == namespace_integration.c.integration.type.length
-    assert validate.MAX_TRANSFORMATION_TYPE == column_lineage.c.type.type.length
-    assert validate.MAX_TRANSFORMATION_SUBTYPE == column_lineage.c.subtype.type.length
+    assert namespace_integration.c.integration.type.length == validate.MAX_INTEGRATION
+    assert column_lineage.c.type.type.length == validate.MAX_TRANSFORMATION_TYPE
+    assert column_lineage.c.subtype.type.length == validate.MAX_TRANSFORMATION_SUBTYPE
 
 
 def test_symlinks_are_bounded_per_dataset_and_per_event():
@@ -263,4 +312,9 @@ def test_symlinks_are_bounded_per_dataset_and_per_event():
 
     assert "at most 100" in problems_of(run_event(outputs=[output(0, 101)]))["outputs[0].facets.symlinks.identifiers"]
     validate_event(run_event(outputs=[output(i, 100) for i in range(10)]))
-    assert "more than 1000" in problems_of(run_event(outputs=[output(i, 100) for i in range(11)]))["outputs[10].facets.symlinks.identifiers"]
+    assert (
+        "more than 1000"
+        in problems_of(run_event(outputs=[output(i, 100) for i in range(11)]))[
+            "outputs[10].facets.symlinks.identifiers"
+        ]
+    )

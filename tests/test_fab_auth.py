@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-
 from servers import AirflowServer
 from test_ingest_http import LINEAGE, fresh_event
 from test_ui_browser import SHOTS, browser  # noqa: F401  (browser is a fixture)
@@ -33,8 +32,22 @@ def fab_server():
     try:
         server.start()
         for user, role in USERS.items():
-            server.cli("users", "create", "--username", user, "--password", f"{user}-pw", "--role", role,
-                       "--firstname", user, "--lastname", "Test", "--email", f"{user}@example.com")
+            server.cli(
+                "users",
+                "create",
+                "--username",
+                user,
+                "--password",
+                f"{user}-pw",
+                "--role",
+                role,
+                "--firstname",
+                user,
+                "--lastname",
+                "Test",
+                "--email",
+                f"{user}@example.com",
+            )
         yield server
     finally:
         server.cleanup()
@@ -63,10 +76,24 @@ def test_roles_map_to_read_send_and_administer(fab_server):
 
 
 def test_only_roles_that_read_connections_see_them_on_data_sources(fab_server):
-    fab_server.cli("connections", "add", "fab_pg", "--conn-type", "postgres", "--conn-host", "fab-db.internal", "--conn-schema", "shop")
+    fab_server.cli(
+        "connections",
+        "add",
+        "fab_pg",
+        "--conn-type",
+        "postgres",
+        "--conn-host",
+        "fab-db.internal",
+        "--conn-schema",
+        "shop",
+    )
 
     def data_sources(user):
-        answer = requests.get(fab_server.url + "ol-catalog/api/v1/data-sources", headers={"Authorization": f"Bearer {fab_jwt(fab_server, user)}"}, timeout=10)
+        answer = requests.get(
+            fab_server.url + "ol-catalog/api/v1/data-sources",
+            headers={"Authorization": f"Bearer {fab_jwt(fab_server, user)}"},
+            timeout=10,
+        )
         assert answer.status_code == 200, answer.text
         return answer
 

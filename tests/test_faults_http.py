@@ -18,12 +18,12 @@ import uuid
 
 import pytest
 import requests
-from sqlalchemy import create_engine, func, select, text
-
-from airflow_ol_catalog.store.tables import event, run
 from servers import AirflowServer, PostgresServer
+from sqlalchemy import create_engine, func, select, text
 from test_ingest_http import LINEAGE, fresh_event
 from test_projection import event as run_event_at
+
+from airflow_ol_catalog.store.tables import event, run
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +73,9 @@ def fresh_server(backend, request):
 
 
 @pytest.mark.parametrize("batch_size", [1, 100], ids=["single", "batch"])
-def test_faults_sigkill_mid_stream_loses_nothing_acknowledged_and_stores_nothing_twice(fresh_server, backend, batch_size, fault_report):
+def test_faults_sigkill_mid_stream_loses_nothing_acknowledged_and_stores_nothing_twice(
+    fresh_server, backend, batch_size, fault_report
+):
     server = fresh_server
     events = [run_event_at("COMPLETE", "2026-03-01T10:00:00Z", run_id=str(uuid.uuid4())) for _ in range(1200)]
     requests_ = [events[i : i + batch_size] for i in range(0, len(events), batch_size)]
@@ -118,8 +120,10 @@ def test_faults_sigkill_mid_stream_loses_nothing_acknowledged_and_stores_nothing
     acknowledged_ids = {e["run"]["runId"] for i in acknowledged for e in requests_[i]}
     fault_report(
         f"api-server SIGKILL mid-stream, {'batches of 100' if batch_size > 1 else 'single events'} ({backend})",
-        acknowledged=len(acknowledged_ids), stored=len(acknowledged_ids & set(stored)),
-        delivered_twice=sum(len(requests_[i]) for i in resent), stored_twice=len(stored) - len(set(stored)),
+        acknowledged=len(acknowledged_ids),
+        stored=len(acknowledged_ids & set(stored)),
+        delivered_twice=sum(len(requests_[i]) for i in resent),
+        stored_twice=len(stored) - len(set(stored)),
     )
     assert sorted(stored) == sorted(e["run"]["runId"] for e in events)  # every event, each once
     assert projected_runs(server) == len(events)  # nothing half-written: every stored event projected
@@ -151,8 +155,13 @@ def test_faults_postgresql_outage_answers_503_with_retry_after_then_recovers(fau
         assert answer.status_code == 201 and answer.json()["duplicate"] is False  # the refused attempt stored nothing
         assert post(server, during).json()["duplicate"] is True
         stored = stored_run_ids(server)
-        fault_report("PostgreSQL stopped and started, one event", acknowledged=2, stored=len(set(stored)), delivered_twice=1,
-                     stored_twice=len(stored) - len(set(stored)))
+        fault_report(
+            "PostgreSQL stopped and started, one event",
+            acknowledged=2,
+            stored=len(set(stored)),
+            delivered_twice=1,
+            stored_twice=len(stored) - len(set(stored)),
+        )
     finally:
         server.cleanup()
         postgres.stop()
@@ -168,9 +177,18 @@ def test_faults_ten_second_postgresql_outage_under_a_stream_loses_nothing_the_op
     server = AirflowServer(extra_env={"AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN": postgres.create_database("catalog")})
     try:
         server.start()
-        client = OpenLineageClient(transport=HttpTransport(HttpConfig.from_dict({
-            "type": "http", "url": server.url, "endpoint": LINEAGE, "auth": {"type": "api_key", "apiKey": server.token},
-        })))
+        client = OpenLineageClient(
+            transport=HttpTransport(
+                HttpConfig.from_dict(
+                    {
+                        "type": "http",
+                        "url": server.url,
+                        "endpoint": LINEAGE,
+                        "auth": {"type": "api_key", "apiKey": server.token},
+                    }
+                )
+            )
+        )
         sent: list[str] = []
         failed: list[str] = []
         stop = threading.Event()
@@ -179,8 +197,15 @@ def test_faults_ten_second_postgresql_outage_under_a_stream_loses_nothing_the_op
             while not stop.is_set():
                 run_id = str(uuid.uuid4())
                 try:
-                    client.emit(RunEvent(eventType=RunState.COMPLETE, eventTime="2026-04-01T10:00:00Z", run=Run(runId=run_id),
-                                         job=Job(namespace="outage", name="stream"), producer="https://example.com/producer"))
+                    client.emit(
+                        RunEvent(
+                            eventType=RunState.COMPLETE,
+                            eventTime="2026-04-01T10:00:00Z",
+                            run=Run(runId=run_id),
+                            job=Job(namespace="outage", name="stream"),
+                            producer="https://example.com/producer",
+                        )
+                    )
                     sent.append(run_id)
                 except Exception:
                     failed.append(run_id)
@@ -199,8 +224,13 @@ def test_faults_ten_second_postgresql_outage_under_a_stream_loses_nothing_the_op
             t.join(120)
         assert before > 0 and len(sent) > before and not failed
         stored = stored_run_ids(server)
-        fault_report("PostgreSQL stopped for 10 s under 2 openlineage-python streams", acknowledged=len(sent),
-                     stored=len(set(sent) & set(stored)), delivered_twice=0, stored_twice=len(stored) - len(set(stored)))
+        fault_report(
+            "PostgreSQL stopped for 10 s under 2 openlineage-python streams",
+            acknowledged=len(sent),
+            stored=len(set(sent) & set(stored)),
+            delivered_twice=0,
+            stored_twice=len(stored) - len(set(stored)),
+        )
         assert sorted(stored) == sorted(sent)
     finally:
         server.cleanup()
@@ -226,14 +256,28 @@ def test_faults_sqlite_locked_by_another_process_leaves_airflow_answering_and_in
 
         admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
         ingest = threading.Thread(target=timed, args=("ingest", lambda: post(server, payload)))
-        create = threading.Thread(target=timed, args=("admin", lambda: requests.post(
-            server.url + "ol-catalog/api/v1/admin/namespaces", json={"name": "made-while-locked"}, headers=admin, timeout=60)))
+        create = threading.Thread(
+            target=timed,
+            args=(
+                "admin",
+                lambda: requests.post(
+                    server.url + "ol-catalog/api/v1/admin/namespaces",
+                    json={"name": "made-while-locked"},
+                    headers=admin,
+                    timeout=60,
+                ),
+            ),
+        )
         ingest.start()
         create.start()  # waits for the lock on a thread, not on the event loop
         time.sleep(0.3)
         reads = {
             "airflow": lambda: requests.get(server.url + "api/v2/monitor/health", timeout=30),
-            "catalog": lambda: requests.get(server.url + "ol-catalog/api/v1/namespaces", headers={"Authorization": f"Bearer {server.token}"}, timeout=30),
+            "catalog": lambda: requests.get(
+                server.url + "ol-catalog/api/v1/namespaces",
+                headers={"Authorization": f"Bearer {server.token}"},
+                timeout=30,
+            ),
         }
         for name, call in reads.items():
             timed(name, call)
@@ -247,8 +291,14 @@ def test_faults_sqlite_locked_by_another_process_leaves_airflow_answering_and_in
         assert answers["ingest"][0] == 503 and answers["ingest"][1] < 3.0, answers
         again = post(server, payload)
         assert again.status_code == 201 and again.json()["duplicate"] is False  # the refused attempt stored nothing
-        fault_report("SQLite write-locked by another process, one event", acknowledged=1, stored=len(stored_run_ids(server)),
-                     delivered_twice=0, refused_while_locked=1, seconds_to_503=round(answers["ingest"][1], 2))
+        fault_report(
+            "SQLite write-locked by another process, one event",
+            acknowledged=1,
+            stored=len(stored_run_ids(server)),
+            delivered_twice=0,
+            refused_while_locked=1,
+            seconds_to_503=round(answers["ingest"][1], 2),
+        )
     finally:
         server.cleanup()
 
@@ -280,7 +330,9 @@ def poisoned_server(airflow_server):
         yield airflow_server, backend
     finally:
         with engine.begin() as conn:
-            conn.execute(text("DROP TRIGGER olc_test_poison" + (" ON ol_catalog_event" if backend == "postgresql" else "")))
+            conn.execute(
+                text("DROP TRIGGER olc_test_poison" + (" ON ol_catalog_event" if backend == "postgresql" else ""))
+            )
             if backend == "postgresql":
                 conn.execute(text("DROP FUNCTION olc_test_poison()"))
         engine.dispose()
@@ -317,14 +369,28 @@ def test_faults_a_batch_the_database_refuses_event_by_event_costs_only_its_sende
     assert {f["index"] for f in failed} == poisoned
     assert all("poisoned event refused by a trigger" in f["reason"] and not f["retriable"] for f in failed)
     time.sleep(1)
-    log = (server.home / "api-server.log").read_text()[len(log_before):]
+    log = (server.home / "api-server.log").read_text()[len(log_before) :]
     assert log.count("the database refused event") == len(poisoned)
     assert "Traceback" not in log
-    stored = [e["run"]["runId"] for e in requests.get(
-        server.url + "ol-catalog/api/v1/events/lineage", params={"namespace": namespace, "limit": 1000},
-        headers={"Authorization": f"Bearer {server.token}"}, timeout=60).json()["events"]]
+    stored = [
+        e["run"]["runId"]
+        for e in requests.get(
+            server.url + "ol-catalog/api/v1/events/lineage",
+            params={"namespace": namespace, "limit": 1000},
+            headers={"Authorization": f"Bearer {server.token}"},
+            timeout=60,
+        ).json()["events"]
+    ]
     assert sorted(stored) == sorted(batch[i]["run"]["runId"] for i in range(len(batch)) if i not in poisoned)
-    fault_report(f"a 2,000-event batch with every other event refused by the database ({backend})",
-                 acknowledged=len(batch) - len(poisoned), stored=len(set(stored)), delivered_twice=0, stored_twice=len(stored) - len(set(stored)),
-                 batch_seconds=round(batch_seconds, 1), slowest_neighbour_seconds=round(max(latencies), 2))
-    assert len(latencies) > 5 and max(latencies) < 1.5, f"a neighbour waited {max(latencies):.1f} s behind the poisoned batch"
+    fault_report(
+        f"a 2,000-event batch with every other event refused by the database ({backend})",
+        acknowledged=len(batch) - len(poisoned),
+        stored=len(set(stored)),
+        delivered_twice=0,
+        stored_twice=len(stored) - len(set(stored)),
+        batch_seconds=round(batch_seconds, 1),
+        slowest_neighbour_seconds=round(max(latencies), 2),
+    )
+    assert len(latencies) > 5 and max(latencies) < 1.5, (
+        f"a neighbour waited {max(latencies):.1f} s behind the poisoned batch"
+    )

@@ -13,20 +13,28 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
-from airflow_ol_catalog.transport import spool as spool_module
-from airflow_ol_catalog.transport.spool import Spool
 from servers import free_port
 from test_events import run_event
 from test_transport import TRANSPORT, Receiver, airflow_loaded  # noqa: F401 (an autouse fixture)
+
+from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
+from airflow_ol_catalog.transport import spool as spool_module
+from airflow_ol_catalog.transport.spool import Spool
 
 BOUND = 1.0
 
 
 def routing(tmp_path: Path, destinations: dict) -> RoutingTransport:
-    return RoutingTransport(RoutingConfig.from_dict({
-        "type": TRANSPORT, "timeout": BOUND, "destinations": destinations, "spool": {"dir": str(tmp_path / "spool")},
-    }))
+    return RoutingTransport(
+        RoutingConfig.from_dict(
+            {
+                "type": TRANSPORT,
+                "timeout": BOUND,
+                "destinations": destinations,
+                "spool": {"dir": str(tmp_path / "spool")},
+            }
+        )
+    )
 
 
 def numbered(n: int, **changes) -> dict:
@@ -50,7 +58,13 @@ def emit_within_bound(transport: RoutingTransport, event: dict) -> None:
 
 def test_faults_a_destination_down_gets_every_event_once_it_is_back(tmp_path, fault_report):
     catalog, port = Receiver(), free_port()
-    transport = routing(tmp_path, {"catalog": {"type": "http", "url": catalog.url}, "backend": {"type": "http", "url": f"http://127.0.0.1:{port}/"}})
+    transport = routing(
+        tmp_path,
+        {
+            "catalog": {"type": "http", "url": catalog.url},
+            "backend": {"type": "http", "url": f"http://127.0.0.1:{port}/"},
+        },
+    )
     try:
         for n in range(20):
             emit_within_bound(transport, numbered(n))
@@ -62,8 +76,13 @@ def test_faults_a_destination_down_gets_every_event_once_it_is_back(tmp_path, fa
         reached, twice = arrivals(backend)
         assert reached == [f"run-{n:03d}" for n in range(21)]  # in order
         assert arrivals(catalog) == ([f"run-{n:03d}" for n in range(21)], 0)
-        fault_report("transport: a destination down (connection refused), 21 events", acknowledged=21, stored=len(reached),
-                     delivered_twice=twice, dead_letters=0)
+        fault_report(
+            "transport: a destination down (connection refused), 21 events",
+            acknowledged=21,
+            stored=len(reached),
+            delivered_twice=twice,
+            dead_letters=0,
+        )
     finally:
         catalog.close()
         if "backend" in locals():
@@ -73,7 +92,10 @@ def test_faults_a_destination_down_gets_every_event_once_it_is_back(tmp_path, fa
 def test_faults_a_hung_destination_delays_no_other_and_gets_every_event_from_its_spool(tmp_path, fault_report):
     catalog, hung = Receiver(), Receiver()
     hung.answering.clear()  # accepts and reads every request, answers none
-    transport = routing(tmp_path, {"catalog": {"type": "http", "url": catalog.url}, "backend": {"type": "http", "url": hung.url, "timeout": 30}})
+    transport = routing(
+        tmp_path,
+        {"catalog": {"type": "http", "url": catalog.url}, "backend": {"type": "http", "url": hung.url, "timeout": 30}},
+    )
     try:
         for n in range(15):
             emit_within_bound(transport, numbered(n))
@@ -84,8 +106,13 @@ def test_faults_a_hung_destination_delays_no_other_and_gets_every_event_from_its
         reached, twice = arrivals(hung)
         assert reached == [f"run-{n:03d}" for n in range(15)] and twice <= 1
         assert arrivals(catalog) == ([f"run-{n:03d}" for n in range(15)], 0)
-        fault_report("transport: a hung destination (accepts, never answers), 15 events", acknowledged=15, stored=len(reached),
-                     delivered_twice=twice, dead_letters=0)
+        fault_report(
+            "transport: a hung destination (accepts, never answers), 15 events",
+            acknowledged=15,
+            stored=len(reached),
+            delivered_twice=twice,
+            dead_letters=0,
+        )
     finally:
         catalog.close()
         hung.close()
@@ -104,8 +131,15 @@ def refusing(event: dict) -> tuple[int, str] | None:
 
 
 def refused_kind(n: int) -> dict:
-    kinds = [{}, {"job": {"namespace": "team-a", "name": "x" * 1100, "facets": {}}}, {}, {"job": {"namespace": "forbidden", "name": "etl", "facets": {}}},
-             {}, {"job": {"namespace": "team-a", "name": "etl", "facets": {"blob": {"data": "y" * 2000}}}}, {}]
+    kinds = [
+        {},
+        {"job": {"namespace": "team-a", "name": "x" * 1100, "facets": {}}},
+        {},
+        {"job": {"namespace": "forbidden", "name": "etl", "facets": {}}},
+        {},
+        {"job": {"namespace": "team-a", "name": "etl", "facets": {"blob": {"data": "y" * 2000}}}},
+        {},
+    ]
     return kinds[n % len(kinds)]
 
 
@@ -132,8 +166,14 @@ def test_faults_refused_events_become_dead_letters_and_never_hold_back_the_rest(
         accepted = [e["run"]["runId"] for e in events if not refusing(e)]
         reached, twice = arrivals(catalog)
         assert reached == accepted and spool.status().events == 0
-        fault_report("transport: a destination refusing some events for good (422, 403, 413), 28 events", acknowledged=len(accepted),
-                     stored=len(reached), delivered_twice=twice, emitted=len(events), dead_letters=len(letters))
+        fault_report(
+            "transport: a destination refusing some events for good (422, 403, 413), 28 events",
+            acknowledged=len(accepted),
+            stored=len(reached),
+            delivered_twice=twice,
+            emitted=len(events),
+            dead_letters=len(letters),
+        )
     finally:
         catalog.close()
 
@@ -251,7 +291,9 @@ def kill_at_every_step(tmp_path: Path, scenario, refuse: set[int] = frozenset())
         _recover(directory, refuse)
         acknowledged, received = _numbers(directory / "acknowledged"), _numbers(directory / "received")
         twice = len(received) - len(set(received))
-        assert set(acknowledged) <= set(received), f"killed before step {step}: lost {sorted(set(acknowledged) - set(received))}"
+        assert set(acknowledged) <= set(received), (
+            f"killed before step {step}: lost {sorted(set(acknowledged) - set(received))}"
+        )
         assert twice <= 1, f"killed before step {step}: {twice} events delivered twice"
         totals["acknowledged"] += len(acknowledged)
         totals["stored"] += len(set(acknowledged) & set(received))
@@ -266,7 +308,9 @@ def kill_at_every_step(tmp_path: Path, scenario, refuse: set[int] = frozenset())
 def test_faults_spool_killed_at_every_step_of_append_delivery_and_compaction(tmp_path, fault_report):
     totals = kill_at_every_step(tmp_path, _append_deliver_compact)
     assert totals["kill_points"] > 25
-    fault_report("transport spool: SIGKILL before each fsync/rename of append, delivery, compaction and drain", **totals)
+    fault_report(
+        "transport spool: SIGKILL before each fsync/rename of append, delivery, compaction and drain", **totals
+    )
 
 
 def test_faults_spool_killed_at_every_step_of_dead_lettering_and_retry(tmp_path, fault_report):

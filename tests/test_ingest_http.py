@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import EXAMPLES
 from sqlalchemy import create_engine, func, select
+from test_events import run_event
 
 from airflow_ol_catalog.store.tables import event
-from conftest import EXAMPLES
-from test_events import run_event
 
 pytestmark = pytest.mark.integration
 LINEAGE = "ol-catalog/api/v1/lineage"
@@ -72,7 +72,11 @@ def corpus_events(corpus: Path, namespace: str) -> list[dict]:
 
 def test_health_reports_database_and_migrations(client):
     body = requests.get(client.server.url + "ol-catalog/health", timeout=10).json()
-    assert {k: body[k] for k in ("status", "database", "migrations")} == {"status": "healthy", "database": "reachable", "migrations": "current"}
+    assert {k: body[k] for k in ("status", "database", "migrations")} == {
+        "status": "healthy",
+        "database": "reachable",
+        "migrations": "current",
+    }
     assert set(body["eventLog"]) == {"lastEventReceivedAt", "quarantinedEvents"}
 
 
@@ -98,7 +102,10 @@ def test_receipt_names_the_event(client):
     assert body["runId"] == payload["run"]["runId"] and body["duplicate"] is False and body["quarantined"] is False
 
 
-@pytest.mark.parametrize("path", [LINEAGE, "ol-catalog/events/openlineage/generic-openlineage/api/v1/lineage", "ol-catalog/open_lineage_event/"])
+@pytest.mark.parametrize(
+    "path",
+    [LINEAGE, "ol-catalog/events/openlineage/generic-openlineage/api/v1/lineage", "ol-catalog/open_lineage_event/"],
+)
 def test_alias_paths_answer_like_the_main_endpoint(client, path):
     response = client.send(fresh_event("aliases"), path=path)
     assert response.status_code == 201, response.text
@@ -135,20 +142,39 @@ def test_openlineage_python_client_sends_events(client, compression):
 
 def test_cli_send_posts_a_directory_and_counts_outcomes(client, corpus, tmp_path):
     namespace = "cli-" + uuid.uuid4().hex[:6]
-    args = ("ol-catalog", "send", str(corpus), "--namespace", namespace, "--url", client.server.url, "--token", client.server.token)
+    args = (
+        "ol-catalog",
+        "send",
+        str(corpus),
+        "--namespace",
+        namespace,
+        "--url",
+        client.server.url,
+        "--token",
+        client.server.token,
+    )
     first = client.server.cli(*args).stdout.strip().splitlines()
     assert "[1/32] 01_simple_dag/events/01_dag_start.json: accepted" in first
     assert first[-1] == "32 events: 32 accepted, 0 duplicate, 0 rejected"
     assert client.server.cli(*args).stdout.strip().splitlines()[-1] == "32 events: 0 accepted, 32 duplicate, 0 rejected"
     (tmp_path / "bad.json").write_text('{"eventTime": "2025-01-01T00:00:00Z"}')
-    result = client.server.cli("ol-catalog", "send", str(tmp_path), "--url", client.server.url, "--token", client.server.token, check=False)
+    result = client.server.cli(
+        "ol-catalog", "send", str(tmp_path), "--url", client.server.url, "--token", client.server.token, check=False
+    )
     assert result.returncode == 1 and result.stdout.strip().endswith("1 events: 0 accepted, 0 duplicate, 1 rejected")
 
 
 def test_project_examples_are_all_accepted(client):
     result = client.server.cli(
-        "ol-catalog", "send", str(EXAMPLES), "--namespace", "examples-" + uuid.uuid4().hex[:6],
-        "--url", client.server.url, "--token", client.server.token,
+        "ol-catalog",
+        "send",
+        str(EXAMPLES),
+        "--namespace",
+        "examples-" + uuid.uuid4().hex[:6],
+        "--url",
+        client.server.url,
+        "--token",
+        client.server.token,
     )
     assert " 0 rejected" in result.stdout.strip().splitlines()[-1]
 
@@ -161,8 +187,11 @@ def test_events_list_pages_and_filters_like_marquez(client):
     assert page["totalCount"] == 5
     assert [e["eventTime"] for e in page["events"]] == ["2025-02-01T14:00:00Z", "2025-02-01T13:00:00Z"]
     window = client.get(
-        "ol-catalog/api/v1/events/lineage", namespace=namespace, after="2025-02-01T10:30:00Z",
-        before="2025-02-01T13:30:00", sortDirection="asc",
+        "ol-catalog/api/v1/events/lineage",
+        namespace=namespace,
+        after="2025-02-01T10:30:00Z",
+        before="2025-02-01T13:30:00",
+        sortDirection="asc",
     ).json()
     assert [e["eventTime"][11:13] for e in window["events"]] == ["11", "12", "13"]
     bad = client.get("ol-catalog/api/v1/events/lineage", before="soon")
@@ -244,10 +273,22 @@ BAD_INPUT = [
     ("array on the single endpoint", b"[]", {}, 422, "/batch"),
     ("truncated JSON", json.dumps(run_event())[:-10].encode(), {}, 400, "not valid JSON"),
     ("invalid UTF-8", b'{"producer": "\xc3\x28"}', {}, 400, "not valid UTF-8"),
-    ("lone surrogate", '{"eventTime":"2025-01-01T00:00:00Z","producer":"\\udc00x","job":{"namespace":"n","name":"j"}}'.encode(), {}, 400, "lone surrogate"),
+    (
+        "lone surrogate",
+        b'{"eventTime":"2025-01-01T00:00:00Z","producer":"\\udc00x","job":{"namespace":"n","name":"j"}}',
+        {},
+        400,
+        "lone surrogate",
+    ),
     ("NUL in a name", _event_with(lambda e: e["job"].update(name="a\u0000b")).encode(), {}, 422, "job.name"),
     ("2000-deep nesting", b"[" * 2000 + b"]" * 2000, {}, 400, "nesting"),
-    ("facet nested past max_json_depth", _event_with(lambda e: e["job"]["facets"].update(deep={"v": _nested(600)})).encode(), {}, 400, "limit of 500 levels"),
+    (
+        "facet nested past max_json_depth",
+        _event_with(lambda e: e["job"]["facets"].update(deep={"v": _nested(600)})).encode(),
+        {},
+        400,
+        "limit of 500 levels",
+    ),
     ("integer over 4300 digits", b'{"a": ' + b"1" * 4500 + b"}", {}, 400, "4500 digits"),
     ("NaN", b'{"eventTime": NaN}', {}, 400, "NaN"),
     ("duplicate keys", b'{"producer": "a", "producer": "b"}', {}, 400, "duplicate key 'producer'"),
@@ -255,13 +296,31 @@ BAD_INPUT = [
     ("text Content-Type", b"{}", {"Content-Type": "text/plain"}, 415, "not JSON"),
     ("unsupported encoding", b"{}", {"Content-Encoding": "br"}, 415, "Content-Encoding"),
     ("gzip that is not gzip", b"{}", {"Content-Encoding": "gzip"}, 400, "not valid gzip"),
-    ("truncated gzip", gzip.compress(json.dumps(run_event()).encode())[:-12], {"Content-Encoding": "gzip"}, 400, "truncated"),
+    (
+        "truncated gzip",
+        gzip.compress(json.dumps(run_event()).encode())[:-12],
+        {"Content-Encoding": "gzip"},
+        400,
+        "truncated",
+    ),
     ("missing run.runId", _event_without("run", "runId").encode(), {}, 422, "run.runId"),
     ("missing job.name", _event_without("job", "name").encode(), {}, 422, "job.name"),
     ("missing eventTime", _event_without("eventTime").encode(), {}, 422, "eventTime"),
     ("facets that are a string", _event_with(lambda e: e["run"].update(facets="x")).encode(), {}, 422, "run.facets"),
-    ("a facet that is a string", _event_with(lambda e: e["job"]["facets"].update(sql="x")).encode(), {}, 422, "job.facets.sql"),
-    ("event time that is a number", _event_with(lambda e: e.update(eventTime=1736935200)).encode(), {}, 422, "eventTime"),
+    (
+        "a facet that is a string",
+        _event_with(lambda e: e["job"]["facets"].update(sql="x")).encode(),
+        {},
+        422,
+        "job.facets.sql",
+    ),
+    (
+        "event time that is a number",
+        _event_with(lambda e: e.update(eventTime=1736935200)).encode(),
+        {},
+        422,
+        "eventTime",
+    ),
 ]
 
 
@@ -282,7 +341,18 @@ def test_bad_input_is_refused_with_a_clear_message_and_stores_nothing(client, na
         ("non-UUID run id", lambda e: e["run"].update(runId="manual__2025-01-01T00:00:00+00:00" + uuid.uuid4().hex)),
         ("event time without timezone", lambda e: e.update(eventTime="2025-01-01T00:00:00.123")),
         ("NUL inside a facet", lambda e: e["job"]["facets"].update(sql={"query": "select '\u0000'"})),
-        ("dataSource uri that is not a URI", lambda e: e.update(inputs=[{"namespace": "bigquery", "name": "p.d.t", "facets": {"dataSource": {"name": "bigquery", "uri": "bigquery"}}}])),
+        (
+            "dataSource uri that is not a URI",
+            lambda e: e.update(
+                inputs=[
+                    {
+                        "namespace": "bigquery",
+                        "name": "p.d.t",
+                        "facets": {"dataSource": {"name": "bigquery", "uri": "bigquery"}},
+                    }
+                ]
+            ),
+        ),
     ],
 )
 def test_sloppy_but_real_producer_output_is_accepted(client, name, mutate):
@@ -313,8 +383,10 @@ def test_gzip_bomb_is_413_after_inflating_only_up_to_the_limit(client):
 
 def test_missing_content_type_is_read_as_json(client):
     response = requests.post(
-        client.server.url + LINEAGE, data=json.dumps(fresh_event()).encode(),
-        headers={"Authorization": f"Bearer {client.server.token}"}, timeout=30,
+        client.server.url + LINEAGE,
+        data=json.dumps(fresh_event()).encode(),
+        headers={"Authorization": f"Bearer {client.server.token}"},
+        timeout=30,
     )
     assert response.status_code == 201
 
@@ -329,7 +401,9 @@ def test_no_token_is_401_with_bearer_challenge(client):
 
 @pytest.mark.parametrize("authorization", ["Bearer olc_not-a-real-token", "Bearer garbage", "Basic YWRtaW46YWRtaW4="])
 def test_unknown_tokens_are_401(client, authorization):
-    response = requests.post(client.server.url + LINEAGE, json=fresh_event(), headers={"Authorization": authorization}, timeout=30)
+    response = requests.post(
+        client.server.url + LINEAGE, json=fresh_event(), headers={"Authorization": authorization}, timeout=30
+    )
     assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
 
 
@@ -384,7 +458,11 @@ def test_refused_requests_are_logged_for_admins_and_counted_in_stats(client):
     deadline = time.monotonic() + 15
     while True:  # the log is written about once a second
         logged = client.get("ol-catalog/api/v1/admin/refusals", token=admin, limit=50).json()["refusals"]
-        mine = [r for r in logged if r["caller"] == "token:tests" and (r["status"] == 400 or r["detail"].startswith("batch event 1: "))]
+        mine = [
+            r
+            for r in logged
+            if r["caller"] == "token:tests" and (r["status"] == 400 or r["detail"].startswith("batch event 1: "))
+        ]
         if len(mine) >= 2 or time.monotonic() > deadline:
             break
         time.sleep(0.3)

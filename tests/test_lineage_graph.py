@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import update
+from test_projection import event, send
 
 from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.tables import job
-from test_projection import event, send
 
 PG = "postgres://db:5432"
 
@@ -22,7 +22,9 @@ def ds(name: str) -> dict:
 def run_of(job_name: str, run_id: str, day: int, inputs: list, outputs: list, final: str = "COMPLETE") -> list[dict]:
     events = []
     for event_type, minute in (("START", 0), (final, 5)):
-        payload = event(event_type, f"2025-01-{day:02d}T10:{minute:02d}:00Z", run_id=run_id, inputs=inputs, outputs=outputs)
+        payload = event(
+            event_type, f"2025-01-{day:02d}T10:{minute:02d}:00Z", run_id=run_id, inputs=inputs, outputs=outputs
+        )
         payload["job"]["name"] = job_name
         events.append(payload)
     return events
@@ -96,7 +98,13 @@ def test_impact_lists_everything_downstream_with_path_and_jobs(chain):
     by_name = {item["id"].rsplit(":", 1)[1]: item for item in report["impacted"]}
     assert set(by_name) == {"b", "c"} and report["totalCount"] == 2
     assert by_name["c"]["depth"] == 2 and [j.rsplit(":", 1)[1] for j in by_name["c"]["jobs"]] == ["j1", "j2"]
-    assert by_name["c"]["path"] == [f"dataset:{PG}:a", "job:team-a:j1", f"dataset:{PG}:b", "job:team-a:j2", f"dataset:{PG}:c"]
+    assert by_name["c"]["path"] == [
+        f"dataset:{PG}:a",
+        "job:team-a:j1",
+        f"dataset:{PG}:b",
+        "job:team-a:j2",
+        f"dataset:{PG}:c",
+    ]
     assert {item["id"].rsplit(":", 1)[1] for item in attempted["impacted"]} == {"b", "c", "d"}
 
 
@@ -115,7 +123,13 @@ def test_impact_of_a_random_graph_matches_a_plain_breadth_first_walk(catalog_eng
         cut = rng.randint(1, 38)
         reads[f"j{number}"] = {f"t{i:02d}" for i in rng.sample(range(cut), min(3, cut))}
         writes[f"j{number}"] = {f"t{i:02d}" for i in rng.sample(range(cut, 40), 2)}
-        payloads += run_of(f"j{number}", f"r{number}", 1, [ds(n) for n in sorted(reads[f"j{number}"])], [ds(n) for n in sorted(writes[f"j{number}"])])
+        payloads += run_of(
+            f"j{number}",
+            f"r{number}",
+            1,
+            [ds(n) for n in sorted(reads[f"j{number}"])],
+            [ds(n) for n in sorted(writes[f"j{number}"])],
+        )
     send(catalog_engine, payloads, one_by_one=False)
     start = min(reads["j0"])
     distance = {start: 0}
@@ -136,7 +150,7 @@ def test_impact_of_a_random_graph_matches_a_plain_breadth_first_walk(catalog_eng
     for name, item in found.items():
         path = [step.rsplit(":", 1)[1] for step in item["path"]]
         assert len(path) == 2 * item["depth"] + 1 and path[0] == start and path[-1] == name
-        for source, job_name, target in zip(path[0::2], path[1::2], path[2::2]):
+        for source, job_name, target in zip(path[0::2], path[1::2], path[2::2], strict=False):
             assert source in reads[job_name] and target in writes[job_name]
         assert [j.rsplit(":", 1)[1] for j in item["jobs"]] == path[1::2]
 
@@ -154,13 +168,23 @@ def test_with_children_starts_from_a_dag_and_every_job_below_it(catalog_engine):
     for payload in task:
         payload["run"]["facets"]["parent"] = {"run": {"runId": "d1"}, "job": {"namespace": "team-a", "name": "dag"}}
     for payload in spark:
-        payload["run"]["facets"]["parent"] = {"run": {"runId": "t1"}, "job": {"namespace": "team-a", "name": "dag.extract"}}
+        payload["run"]["facets"]["parent"] = {
+            "run": {"runId": "t1"},
+            "job": {"namespace": "team-a", "name": "dag.extract"},
+        }
         payload["job"]["facets"]["jobType"] = {"integration": "spark", "jobType": "JOB", "processingType": "BATCH"}
     send(catalog_engine, task + spark)
     assert names(catalog_engine, "job:team-a:dag", depth=1) == {"dag"}
     with read_connection(catalog_engine) as conn:
         graph = {n["id"]: n for n in lineage(conn, "job:team-a:dag", depth=1, with_children=True).as_list()}
-    assert {n["data"]["name"] for n in graph.values()} == {"dag", "dag.extract", "dag.extract.spark_job", "src", "staged", "final"}
+    assert {n["data"]["name"] for n in graph.values()} == {
+        "dag",
+        "dag.extract",
+        "dag.extract.spark_job",
+        "src",
+        "staged",
+        "final",
+    }
     spark_node = graph["job:team-a:dag.extract.spark_job"]["data"]
     assert (spark_node["parent"], spark_node["integration"]) == ("job:team-a:dag.extract", "SPARK")
     assert graph["job:team-a:dag.extract"]["data"]["parent"] == "job:team-a:dag"

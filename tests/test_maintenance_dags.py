@@ -16,7 +16,6 @@ from pathlib import Path
 import psycopg2
 import pytest
 import requests
-
 from servers import AIRFLOW, AirflowServer
 from test_ingest_http import LINEAGE
 from test_projection import event
@@ -28,14 +27,21 @@ DAGS = Path(__file__).resolve().parents[1] / "dags"
 
 
 def dataset(namespace: str, name: str, fields: list[tuple[str, str]]) -> dict:
-    return {"namespace": namespace, "name": name, "facets": {"schema": {"fields": [{"name": n, "type": t} for n, t in fields]}}}
+    return {
+        "namespace": namespace,
+        "name": name,
+        "facets": {"schema": {"fields": [{"name": n, "type": t} for n, t in fields]}},
+    }
 
 
 @pytest.fixture(scope="module")
 def stack(postgres, tmp_path_factory):
     data = tmp_path_factory.mktemp("sources")
     postgres.create_database("shop")
-    with psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="shop") as db, db.cursor() as cur:
+    with (
+        psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="shop") as db,
+        db.cursor() as cur,
+    ):
         cur.execute("CREATE TABLE orders (id integer, amount numeric(12,2), created date)")
         cur.execute("CREATE TABLE gone (id integer)")
         cur.execute("CREATE VIEW big_orders AS SELECT amount, created FROM orders WHERE amount > 100")
@@ -48,25 +54,73 @@ def stack(postgres, tmp_path_factory):
     try:
         server.start()
         admin_token = server.create_token("maintenance", "--admin")
-        server.env["AIRFLOW_CONN_OL_CATALOG_DEFAULT"] = json.dumps({"conn_type": "http", "host": server.url, "password": admin_token})
+        server.env["AIRFLOW_CONN_OL_CATALOG_DEFAULT"] = json.dumps(
+            {"conn_type": "http", "host": server.url, "password": admin_token}
+        )
         # The sources as Airflow knows them: upper-case host, no port for the default... and a SQLite file.
-        server.cli("connections", "add", "pg_shop", "--conn-type", "postgres", "--conn-host", "LOCALHOST",
-                   "--conn-port", str(postgres.port), "--conn-schema", "shop", "--conn-login", "postgres")
+        server.cli(
+            "connections",
+            "add",
+            "pg_shop",
+            "--conn-type",
+            "postgres",
+            "--conn-host",
+            "LOCALHOST",
+            "--conn-port",
+            str(postgres.port),
+            "--conn-schema",
+            "shop",
+            "--conn-login",
+            "postgres",
+        )
         server.cli("connections", "add", "sqlite_wh", "--conn-type", "sqlite", "--conn-host", str(sqlite_file))
-        server.cli("connections", "add", "pg_other", "--conn-type", "postgres", "--conn-host", "pg.example", "--conn-schema", "x")
+        server.cli(
+            "connections",
+            "add",
+            "pg_other",
+            "--conn-type",
+            "postgres",
+            "--conn-host",
+            "pg.example",
+            "--conn-schema",
+            "x",
+        )
         events = [
-            event("COMPLETE", "2026-01-01T10:00:00Z", run_id=str(uuid.uuid4()), inputs=[
-                dataset(f"postgresql://localhost:{postgres.port}/", "shop.public.orders", [("id", "int4"), ("amount", "numeric"), ("note", "text")]),
-                dataset(f"postgres://localhost:{postgres.port}", "shop.public.gone", [("id", "integer")]),
-            ], outputs=[dataset("sqlite://localhost", "warehouse.main.totals", [("day", "text"), ("total", "real")])]),
-            event("COMPLETE", "2026-01-01T11:00:00Z", run_id=str(uuid.uuid4()), inputs=[
-                dataset("mysql://mysql.example:3306", "app.public.users", []),
-                dataset("postgres://10.9.8.7:5432", "x.public.t", []),
-            ]),
+            event(
+                "COMPLETE",
+                "2026-01-01T10:00:00Z",
+                run_id=str(uuid.uuid4()),
+                inputs=[
+                    dataset(
+                        f"postgresql://localhost:{postgres.port}/",
+                        "shop.public.orders",
+                        [("id", "int4"), ("amount", "numeric"), ("note", "text")],
+                    ),
+                    dataset(f"postgres://localhost:{postgres.port}", "shop.public.gone", [("id", "integer")]),
+                ],
+                outputs=[dataset("sqlite://localhost", "warehouse.main.totals", [("day", "text"), ("total", "real")])],
+            ),
+            event(
+                "COMPLETE",
+                "2026-01-01T11:00:00Z",
+                run_id=str(uuid.uuid4()),
+                inputs=[
+                    dataset("mysql://mysql.example:3306", "app.public.users", []),
+                    dataset("postgres://10.9.8.7:5432", "x.public.t", []),
+                ],
+            ),
         ]
         for payload in events:
-            assert requests.post(server.url + LINEAGE, json=payload, headers={"Authorization": f"Bearer {server.token}"}, timeout=10).status_code == 201
-        with psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="shop") as db, db.cursor() as cur:
+            assert (
+                requests.post(
+                    server.url + LINEAGE, json=payload, headers={"Authorization": f"Bearer {server.token}"}, timeout=10
+                ).status_code
+                == 201
+            )
+        with (
+            psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="shop") as db,
+            db.cursor() as cur,
+        ):
             cur.execute("DROP TABLE gone")
             cur.execute("ALTER TABLE orders ALTER COLUMN id TYPE bigint")  # the lineage says int4
         yield server, postgres
@@ -78,7 +132,11 @@ def dags_test(server: AirflowServer, dag_id: str, conf: dict | None = None) -> s
     """Run the DAG in-process (`airflow dags test`) with task logs shown; its output."""
     result = subprocess.run(
         [AIRFLOW, "dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else [])],
-        env={**server.env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}, cwd=server.home, capture_output=True, text=True, timeout=300,
+        env={**server.env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"},
+        cwd=server.home,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "state=failed" not in output, output[-4000:]
@@ -88,13 +146,20 @@ def dags_test(server: AirflowServer, dag_id: str, conf: dict | None = None) -> s
 def read(server: AirflowServer, path: str, as_user: str | None = None, **params) -> dict:
     """A read with the read token, or as an Airflow user (only users allowed to read Connections see them)."""
     credential = server.jwt(as_user) if as_user else server.token
-    response = requests.get(server.url + "ol-catalog/api/v1/" + path, params=params, headers={"Authorization": f"Bearer {credential}"}, timeout=10)
+    response = requests.get(
+        server.url + "ol-catalog/api/v1/" + path,
+        params=params,
+        headers={"Authorization": f"Bearer {credential}"},
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def source_of(server, namespace, name):
-    return read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/{name}", as_user="admin")["dataSource"]
+    return read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/{name}", as_user="admin")[
+        "dataSource"
+    ]
 
 
 def test_reconcile_dry_run_stores_nothing_then_matches_and_checks_tables(stack):
@@ -108,8 +173,14 @@ def test_reconcile_dry_run_stores_nothing_then_matches_and_checks_tables(stack):
     orders = source_of(server, f"postgres://localhost:{postgres.port}", "shop.public.orders")
     assert orders["status"] == "matched" and orders["connId"] == "pg_shop"
     assert orders["check"]["status"] == "drifted"
-    assert orders["check"]["evidence"] == {"missing": ["note"], "extra": ["created"], "changed": [{"column": "id", "lineage": "int4", "table": "BIGINT"}]}
-    assert source_of(server, f"postgres://localhost:{postgres.port}", "shop.public.gone")["check"]["status"] == "missing"
+    assert orders["check"]["evidence"] == {
+        "missing": ["note"],
+        "extra": ["created"],
+        "changed": [{"column": "id", "lineage": "int4", "table": "BIGINT"}],
+    }
+    assert (
+        source_of(server, f"postgres://localhost:{postgres.port}", "shop.public.gone")["check"]["status"] == "missing"
+    )
     totals = source_of(server, "sqlite://localhost", "warehouse.main.totals")
     assert (totals["connId"], totals["check"]["status"]) == ("sqlite_wh", "ok")
     unmatched = source_of(server, "postgres://10.9.8.7:5432", "x.public.t")
@@ -127,7 +198,9 @@ def test_extract_metadata_records_tables_and_views_with_columns(stack):
     found = read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/shop.public.big_orders")
     assert [f["name"] for f in found["fields"]] == ["amount", "created"]
     assert found["facets"]["olCatalogTable"]["kind"] == "VIEW"
-    assert [f["name"] for f in read(server, "namespaces/sqlite%3A%2F%2Flocalhost/datasets/warehouse.main.totals")["fields"]] == ["day", "total"]
+    assert [
+        f["name"] for f in read(server, "namespaces/sqlite%3A%2F%2Flocalhost/datasets/warehouse.main.totals")["fields"]
+    ] == ["day", "total"]
     # the crawled schema is the newest: the orders dataset now agrees with its table
     orders = read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/shop.public.orders")
     assert [f["name"] for f in orders["fields"]] == ["id", "amount", "created"]
@@ -135,10 +208,23 @@ def test_extract_metadata_records_tables_and_views_with_columns(stack):
 
 def test_retention_keeps_the_newest_runs_and_every_edge(stack):
     server, _ = stack
-    old = [event("COMPLETE", f"2020-01-0{day}T10:00:00Z", run_id=f"old-{day}", inputs=[{"namespace": "s3://b", "name": "keep-edge"}]) for day in (1, 2, 3)]
+    old = [
+        event(
+            "COMPLETE",
+            f"2020-01-0{day}T10:00:00Z",
+            run_id=f"old-{day}",
+            inputs=[{"namespace": "s3://b", "name": "keep-edge"}],
+        )
+        for day in (1, 2, 3)
+    ]
     for payload in old:
         payload["job"]["name"] = "yearly.job"
-        assert requests.post(server.url + LINEAGE, json=payload, headers={"Authorization": f"Bearer {server.token}"}, timeout=10).status_code == 201
+        assert (
+            requests.post(
+                server.url + LINEAGE, json=payload, headers={"Authorization": f"Bearer {server.token}"}, timeout=10
+            ).status_code
+            == 201
+        )
     log = dags_test(server, "ol_catalog_retention", {"days": 365, "keep_runs_per_job": 1, "dry_run": True})
     assert "would delete 2 runs" in log
     dags_test(server, "ol_catalog_retention", {"days": 365, "keep_runs_per_job": 1})
@@ -156,12 +242,30 @@ def test_replay_moves_quarantined_events_once_their_namespace_is_back(stack):
     name = "late-" + uuid.uuid4().hex[:6]
     first = event("START", "2026-01-02T10:00:00Z", run_id=str(uuid.uuid4()))
     first["job"]["namespace"] = name
-    assert requests.post(server.url + LINEAGE, json=first, headers={"Authorization": f"Bearer {server.token}"}, timeout=10).status_code == 201
-    assert requests.delete(server.url + f"ol-catalog/api/v1/namespaces/{name}", headers=admin, timeout=10).status_code == 200
+    assert (
+        requests.post(
+            server.url + LINEAGE, json=first, headers={"Authorization": f"Bearer {server.token}"}, timeout=10
+        ).status_code
+        == 201
+    )
+    assert (
+        requests.delete(server.url + f"ol-catalog/api/v1/namespaces/{name}", headers=admin, timeout=10).status_code
+        == 200
+    )
     later = event("COMPLETE", "2026-01-02T10:05:00Z", run_id=first["run"]["runId"])
     later["job"]["namespace"] = name
-    assert requests.post(server.url + LINEAGE, json=later, headers={"Authorization": f"Bearer {server.token}"}, timeout=10).json()["quarantined"] is True
-    assert requests.post(server.url + f"ol-catalog/api/v1/namespaces/{name}/restore", headers=admin, timeout=10).status_code == 200
+    assert (
+        requests.post(
+            server.url + LINEAGE, json=later, headers={"Authorization": f"Bearer {server.token}"}, timeout=10
+        ).json()["quarantined"]
+        is True
+    )
+    assert (
+        requests.post(
+            server.url + f"ol-catalog/api/v1/namespaces/{name}/restore", headers=admin, timeout=10
+        ).status_code
+        == 200
+    )
     log = dags_test(server, "ol_catalog_replay")
     assert "replayed 1 quarantined events" in log
     assert read(server, f"namespaces/{name}/jobs/etl.load/runs")["runs"][0]["state"] == "COMPLETED"
@@ -197,7 +301,9 @@ def test_a_viewer_sees_data_sources_and_table_checks_without_connection_names(st
     page = context.new_page()
     try:
         page.goto(server.url + "ol-catalog/ui/#/sources")
-        expect(page.get_by_test_id("connections-withheld")).to_contain_text("Airflow user 'viewer' may not read Connections")
+        expect(page.get_by_test_id("connections-withheld")).to_contain_text(
+            "Airflow user 'viewer' may not read Connections"
+        )
         expect(page.get_by_role("cell", name="hidden").first).to_be_visible()
         expect(page.get_by_role("link", name="mysql://mysql.example:3306")).to_be_visible()
         for name in ("pg_shop", "sqlite_wh", "pg_other", "pg.example"):

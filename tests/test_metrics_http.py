@@ -7,7 +7,6 @@ import time
 
 import pytest
 import requests
-
 from servers import AirflowServer
 from test_ingest_http import LINEAGE, fresh_event
 
@@ -25,12 +24,14 @@ def statsd():
 
 @pytest.fixture(scope="module")
 def server(statsd):
-    server = AirflowServer(extra_env={
-        "AIRFLOW__METRICS__STATSD_ON": "True",
-        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
-        "AIRFLOW__METRICS__STATSD_PORT": str(statsd.getsockname()[1]),
-        "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
-    })
+    server = AirflowServer(
+        extra_env={
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+            "AIRFLOW__METRICS__STATSD_PORT": str(statsd.getsockname()[1]),
+            "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+        }
+    )
     try:
         yield server.start()
     finally:
@@ -42,7 +43,7 @@ def received(listener, seconds: float = 5.0) -> str:
     while time.monotonic() < deadline:
         try:
             packets.append(listener.recv(65536).decode())
-        except socket.timeout:
+        except TimeoutError:
             if packets:
                 break
     return "\n".join(packets)
@@ -54,11 +55,29 @@ def test_ingestion_and_queries_are_measured(server, statsd):
     payload = fresh_event()
     assert requests.post(server.url + LINEAGE, json=payload, headers=auth, timeout=10).status_code == 201
     assert requests.post(server.url + LINEAGE, json=payload, headers=auth, timeout=10).json()["duplicate"] is True
-    assert requests.post(server.url + LINEAGE, data=b"{", headers={**auth, "Content-Type": "application/json"}, timeout=10).status_code == 400
-    assert requests.get(server.url + "ol-catalog/api/v1/lineage", params={"nodeId": "job:team-a:etl.load"}, headers=auth, timeout=10).status_code == 200
+    assert (
+        requests.post(
+            server.url + LINEAGE, data=b"{", headers={**auth, "Content-Type": "application/json"}, timeout=10
+        ).status_code
+        == 400
+    )
+    assert (
+        requests.get(
+            server.url + "ol-catalog/api/v1/lineage", params={"nodeId": "job:team-a:etl.load"}, headers=auth, timeout=10
+        ).status_code
+        == 200
+    )
     metrics = received(statsd)
-    for name in ("ol_catalog.events.accepted:1|c", "ol_catalog.events.duplicate:1|c", "ol_catalog.requests.201", "ol_catalog.requests.400",
-                 "ol_catalog.events.refused_requests", "ol_catalog.ingest.latency", "ol_catalog.ingest.commit", "ol_catalog.lineage.query"):
+    for name in (
+        "ol_catalog.events.accepted:1|c",
+        "ol_catalog.events.duplicate:1|c",
+        "ol_catalog.requests.201",
+        "ol_catalog.requests.400",
+        "ol_catalog.events.refused_requests",
+        "ol_catalog.ingest.latency",
+        "ol_catalog.ingest.commit",
+        "ol_catalog.lineage.query",
+    ):
         assert name in metrics, (name, metrics[-2000:])
 
 

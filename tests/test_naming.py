@@ -10,7 +10,12 @@ from airflow_ol_catalog.events.naming import KEY_SEPARATOR, fold, namespace_key,
 @pytest.mark.parametrize(
     "spellings",
     [
-        ["postgres://db.internal:5432", "postgresql://DB.internal", "postgresql://db.internal:5432/", "jdbc:postgresql://db.internal:5432"],
+        [
+            "postgres://db.internal:5432",
+            "postgresql://DB.internal",
+            "postgresql://db.internal:5432/",
+            "jdbc:postgresql://db.internal:5432",
+        ],
         ["mysql://h:3306", "mariadb://H", "MYSQL://h/"],
         ["sqlserver://h:1433", "mssql://h"],
         ["s3://bucket", "s3a://bucket/", "s3n://bucket"],
@@ -47,7 +52,13 @@ def test_key_keeps_non_default_port_and_path():
     "look_alikes",
     [
         ["caf\u00e9", "cafe\u0301", "CAF\u00c9", "CAFE\u0301", "\uff43\uff41\uff46\u00e9"],  # NFC, NFD, case, fullwidth
-        ["payments", "pay\u200bments", "pay\u200c\u200dments", "\ufeffpay\u2060ments", "PAY\u00adMENTS"],  # zero-width, soft hyphen
+        [
+            "payments",
+            "pay\u200bments",
+            "pay\u200c\u200dments",
+            "\ufeffpay\u2060ments",
+            "PAY\u00adMENTS",
+        ],  # zero-width, soft hyphen
         ["invoice.pdf", "invoice\u202e.pdf", "\u2066invoice\u2069.pdf", "invoice\u200f.pdf"],  # bidi controls
         ["stra\u00dfe", "STRASSE", "Stra\u1e9ee"],  # case folding, not only lower case
         ["e\u0301", "e\u200b\u0301", "\u00e9"],  # an invisible character between a letter and its accent

@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 import requests
-
-from airflow_ol_catalog.store.migrate import head_revision
 from servers import AirflowServer
 from test_ingest_http import LINEAGE, fresh_event
+
+from airflow_ol_catalog.store.migrate import head_revision
 
 pytestmark = pytest.mark.integration
 
@@ -36,13 +36,17 @@ def reject_server():
 
 
 def post(server: AirflowServer, payload) -> requests.Response:
-    return requests.post(server.url + LINEAGE, json=payload, headers={"Authorization": f"Bearer {server.token}"}, timeout=30)
+    return requests.post(
+        server.url + LINEAGE, json=payload, headers={"Authorization": f"Bearer {server.token}"}, timeout=30
+    )
 
 
 def listed_runs(server: AirflowServer, namespace: str) -> list[str]:
     response = requests.get(
-        server.url + "ol-catalog/api/v1/events/lineage", params={"namespace": namespace},
-        headers={"Authorization": f"Bearer {server.token}"}, timeout=30,
+        server.url + "ol-catalog/api/v1/events/lineage",
+        params={"namespace": namespace},
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=30,
     )
     return [e["run"]["runId"] for e in response.json()["events"]]
 
@@ -56,7 +60,9 @@ def test_quarantined_event_waits_until_its_namespace_is_created_and_replayed(qua
     assert listed_runs(quarantine_server, namespace) == []
     assert namespace in quarantine_server.cli("ol-catalog", "quarantine", "list").stdout
 
-    created = quarantine_server.cli("ol-catalog", "namespaces", "create", namespace, "--description", "Late team", "--admin", "admin")
+    created = quarantine_server.cli(
+        "ol-catalog", "namespaces", "create", namespace, "--description", "Late team", "--admin", "admin"
+    )
     assert "1 quarantined events wait for it" in created.stdout
     replayed = quarantine_server.cli("ol-catalog", "quarantine", "replay", "--namespace", namespace).stdout
     assert f"{namespace}: 1 events replayed" in replayed
@@ -78,7 +84,10 @@ def test_deleted_namespace_quarantines_later_events_until_restored(quarantine_se
     assert post(quarantine_server, fresh_event(namespace)).json()["quarantined"] is True
     assert namespace not in quarantine_server.cli("ol-catalog", "namespaces", "list").stdout
     quarantine_server.cli("ol-catalog", "namespaces", "restore", namespace)
-    assert "1 events replayed" in quarantine_server.cli("ol-catalog", "quarantine", "replay", "--namespace", namespace).stdout
+    assert (
+        "1 events replayed"
+        in quarantine_server.cli("ol-catalog", "quarantine", "replay", "--namespace", namespace).stdout
+    )
 
 
 def test_reject_policy_refuses_unknown_namespace_with_422_naming_it(reject_server):
@@ -92,8 +101,10 @@ def test_reject_policy_refuses_unknown_namespace_with_422_naming_it(reject_serve
 def test_reject_policy_in_a_batch_fails_only_the_unknown_namespace(reject_server):
     reject_server.cli("ol-catalog", "namespaces", "create", "batch-known")
     response = requests.post(
-        reject_server.url + LINEAGE + "/batch", json=[fresh_event("batch-known"), fresh_event("batch-unknown")],
-        headers={"Authorization": f"Bearer {reject_server.token}"}, timeout=30,
+        reject_server.url + LINEAGE + "/batch",
+        json=[fresh_event("batch-known"), fresh_event("batch-unknown")],
+        headers={"Authorization": f"Bearer {reject_server.token}"},
+        timeout=30,
     )
     assert response.status_code == 207
     assert [(f["index"], f["retriable"]) for f in response.json()["failed_events"]] == [(1, False)]
@@ -107,7 +118,12 @@ def test_airflow_db_migrate_puts_the_catalog_in_its_own_database(tmp_path):
         with sqlite3.connect(catalog_db) as own, sqlite3.connect(server.home / "airflow.db") as airflow:
             own_tables = {row[0] for row in own.execute("select name from sqlite_master where type='table'")}
             airflow_tables = {row[0] for row in airflow.execute("select name from sqlite_master where type='table'")}
-            assert {"ol_catalog_event", "ol_catalog_namespace", "ol_catalog_token", "ol_catalog_alembic_version"} <= own_tables
+            assert {
+                "ol_catalog_event",
+                "ol_catalog_namespace",
+                "ol_catalog_token",
+                "ol_catalog_alembic_version",
+            } <= own_tables
             assert not {name for name in airflow_tables if name.startswith("ol_catalog")}
             assert own.execute("select version_num from ol_catalog_alembic_version").fetchall() == [(head_revision(),)]
         token = server.create_token("own-db")
@@ -128,7 +144,9 @@ def _admin(server: AirflowServer, user: str = "admin") -> dict:
 def test_admin_api_manages_tokens_and_refuses_viewers_and_tokens(quarantine_server):
     url = quarantine_server.url + "ol-catalog/api/v1/admin/tokens"
     name = "ui-" + uuid.uuid4().hex[:6]
-    created = requests.post(url, json={"name": name, "namespaces": ["a", "b"], "read": True}, headers=_admin(quarantine_server), timeout=10)
+    created = requests.post(
+        url, json={"name": name, "namespaces": ["a", "b"], "read": True}, headers=_admin(quarantine_server), timeout=10
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["secret"].startswith(body["token"]["prefix"]) and body["token"]["namespaces"] == ["a", "b"]
@@ -143,7 +161,9 @@ def test_admin_api_manages_tokens_and_refuses_viewers_and_tokens(quarantine_serv
     revoked = requests.post(f"{url}/{name}/revoke", headers=_admin(quarantine_server), timeout=10)
     assert revoked.status_code == 200 and revoked.json()["revokedAt"]
     assert requests.get(url, headers=_admin(quarantine_server, "viewer"), timeout=10).status_code == 403
-    assert requests.get(url, headers={"Authorization": f"Bearer {quarantine_server.token}"}, timeout=10).status_code == 403
+    assert (
+        requests.get(url, headers={"Authorization": f"Bearer {quarantine_server.token}"}, timeout=10).status_code == 403
+    )
     assert requests.get(url, timeout=10).status_code == 401
     empty = requests.post(url, json={"name": ""}, headers=_admin(quarantine_server), timeout=10)
     assert empty.status_code == 422 and "name" in empty.json()["detail"]
@@ -156,35 +176,80 @@ def test_admin_api_creates_namespaces_and_replays_or_discards_quarantine(quarant
         assert post(quarantine_server, fresh_event(namespace)).json()["quarantined"] is True
     waiting = requests.get(base + "quarantine", headers=_admin(quarantine_server), timeout=10).json()
     assert {kept, dropped} <= {e["namespace"] for e in waiting["events"]}
-    created = requests.post(base + "namespaces", json={"name": kept, "admins": ["admin"]}, headers=_admin(quarantine_server), timeout=10)
+    created = requests.post(
+        base + "namespaces", json={"name": kept, "admins": ["admin"]}, headers=_admin(quarantine_server), timeout=10
+    )
     assert created.status_code == 201 and created.json()["quarantinedEvents"] == 1
-    changed = requests.patch(base + f"namespaces/{kept}", json={"description": "Team K", "admins": ["admin", "viewer"]}, headers=_admin(quarantine_server), timeout=10)
+    changed = requests.patch(
+        base + f"namespaces/{kept}",
+        json={"description": "Team K", "admins": ["admin", "viewer"]},
+        headers=_admin(quarantine_server),
+        timeout=10,
+    )
     assert changed.json()["admins"] == ["admin", "viewer"] and changed.json()["description"] == "Team K"
-    replayed = requests.post(base + "quarantine/replay", json={"namespace": kept}, headers=_admin(quarantine_server), timeout=10).json()
+    replayed = requests.post(
+        base + "quarantine/replay", json={"namespace": kept}, headers=_admin(quarantine_server), timeout=10
+    ).json()
     assert replayed == {"replayed": {kept: 1}, "total": 1}
     assert len(listed_runs(quarantine_server, kept)) == 1
-    discarded = requests.post(base + "quarantine/discard", json={"namespace": dropped}, headers=_admin(quarantine_server), timeout=10)
+    discarded = requests.post(
+        base + "quarantine/discard", json={"namespace": dropped}, headers=_admin(quarantine_server), timeout=10
+    )
     assert discarded.json() == {"discarded": 1}
-    assert requests.post(base + "quarantine/discard", json={}, headers=_admin(quarantine_server), timeout=10).status_code == 422
-    assert requests.post(base + "namespaces", json={"name": kept}, headers=_admin(quarantine_server), timeout=10).status_code == 409
+    assert (
+        requests.post(base + "quarantine/discard", json={}, headers=_admin(quarantine_server), timeout=10).status_code
+        == 422
+    )
+    assert (
+        requests.post(
+            base + "namespaces", json={"name": kept}, headers=_admin(quarantine_server), timeout=10
+        ).status_code
+        == 409
+    )
 
 
 def test_admin_lists_page_and_sort_on_the_server(quarantine_server):
     base = quarantine_server.url + "ol-catalog/api/v1/admin/"
     for i in range(3):
-        created = requests.post(base + "tokens", json={"name": f"sorted-{i}-{uuid.uuid4().hex[:4]}"}, headers=_admin(quarantine_server), timeout=10)
+        created = requests.post(
+            base + "tokens",
+            json={"name": f"sorted-{i}-{uuid.uuid4().hex[:4]}"},
+            headers=_admin(quarantine_server),
+            timeout=10,
+        )
         assert created.status_code == 201
-    newest = requests.get(base + "tokens", params={"sortBy": "createdAt", "sortDirection": "desc", "limit": 2}, headers=_admin(quarantine_server), timeout=10).json()
-    assert len(newest["tokens"]) == 2 and newest["totalCount"] >= 4 and newest["tokens"][0]["name"].startswith("sorted-2-")
-    by_name = requests.get(base + "tokens", params={"limit": 1000}, headers=_admin(quarantine_server), timeout=10).json()["tokens"]
+    newest = requests.get(
+        base + "tokens",
+        params={"sortBy": "createdAt", "sortDirection": "desc", "limit": 2},
+        headers=_admin(quarantine_server),
+        timeout=10,
+    ).json()
+    assert (
+        len(newest["tokens"]) == 2 and newest["totalCount"] >= 4 and newest["tokens"][0]["name"].startswith("sorted-2-")
+    )
+    by_name = requests.get(
+        base + "tokens", params={"limit": 1000}, headers=_admin(quarantine_server), timeout=10
+    ).json()["tokens"]
     assert [t["name"] for t in by_name] == sorted(t["name"] for t in by_name)
-    busiest = requests.get(base + "namespaces", params={"sortBy": "eventCount", "sortDirection": "desc"}, headers=_admin(quarantine_server), timeout=10).json()
+    busiest = requests.get(
+        base + "namespaces",
+        params={"sortBy": "eventCount", "sortDirection": "desc"},
+        headers=_admin(quarantine_server),
+        timeout=10,
+    ).json()
     counts = [n["eventCount"] for n in busiest["namespaces"]]
     assert counts == sorted(counts, reverse=True)
     for path, key in (("quarantine", "namespace"), ("refusals", "status")):
-        answer = requests.get(base + path, params={"sortBy": key, "offset": 0, "limit": 5}, headers=_admin(quarantine_server), timeout=10)
+        answer = requests.get(
+            base + path, params={"sortBy": key, "offset": 0, "limit": 5}, headers=_admin(quarantine_server), timeout=10
+        )
         assert answer.status_code == 200, answer.text
-    assert requests.get(base + "refusals", params={"sortBy": "secret"}, headers=_admin(quarantine_server), timeout=10).status_code == 422
+    assert (
+        requests.get(
+            base + "refusals", params={"sortBy": "secret"}, headers=_admin(quarantine_server), timeout=10
+        ).status_code
+        == 422
+    )
 
 
 # --- who may do what: tokens and Airflow logins ------------------------------------------------------
@@ -203,7 +268,12 @@ def test_no_token_may_hide_or_restore_namespaces_datasets_or_jobs(quarantine_ser
     server = quarantine_server
     namespace = "kept-" + uuid.uuid4().hex[:6]
     api = server.url + "ol-catalog/api/v1/"
-    assert requests.post(api + "admin/namespaces", json={"name": namespace}, headers=_admin(server), timeout=10).status_code == 201
+    assert (
+        requests.post(
+            api + "admin/namespaces", json={"name": namespace}, headers=_admin(server), timeout=10
+        ).status_code
+        == 201
+    )
     payload = fresh_event(namespace, outputs=[{"namespace": "s3://bucket", "name": "kept/table"}])
     assert post(server, payload).json()["quarantined"] is False
     dataset = "namespaces/s3%3A%2F%2Fbucket/datasets/kept%2Ftable"
@@ -231,7 +301,9 @@ def test_an_admin_token_creates_only_tokens_without_admin(quarantine_server, adm
     assert name not in names
     created = requests.post(url, json={"name": name, "read": True}, headers=_bearer(admin_token), timeout=10)
     assert created.status_code == 201 and created.json()["token"]["admin"] is False
-    by_login = requests.post(url, json={"name": name + "-admin", "admin": True}, headers=_admin(quarantine_server), timeout=10)
+    by_login = requests.post(
+        url, json={"name": name + "-admin", "admin": True}, headers=_admin(quarantine_server), timeout=10
+    )
     assert by_login.status_code == 201 and by_login.json()["token"]["admin"] is True
 
 
@@ -243,10 +315,22 @@ def test_an_empty_namespace_list_is_refused_naming_the_field(quarantine_server, 
             refused = requests.post(url, json={"name": name, "namespaces": namespaces}, headers=caller, timeout=10)
             assert refused.status_code == 422, (namespaces, refused.text)
             assert refused.json()["detail"].startswith("namespaces: ")
-        listed = requests.get(url, params={"includeRevoked": True}, headers=_admin(quarantine_server), timeout=10).json()["tokens"]
+        listed = requests.get(
+            url, params={"includeRevoked": True}, headers=_admin(quarantine_server), timeout=10
+        ).json()["tokens"]
         assert name not in {t["name"] for t in listed}
-    assert "omit" in requests.post(url, json={"name": "x", "namespaces": []}, headers=_admin(quarantine_server), timeout=10).json()["detail"]
-    refused = requests.post(url, json={"name": "limited-admin", "namespaces": ["a"], "admin": True}, headers=_admin(quarantine_server), timeout=10)
+    assert (
+        "omit"
+        in requests.post(
+            url, json={"name": "x", "namespaces": []}, headers=_admin(quarantine_server), timeout=10
+        ).json()["detail"]
+    )
+    refused = requests.post(
+        url,
+        json={"name": "limited-admin", "namespaces": ["a"], "admin": True},
+        headers=_admin(quarantine_server),
+        timeout=10,
+    )
     assert refused.status_code == 422 and refused.json()["detail"].startswith("namespaces: ")
     cli = quarantine_server.cli("ol-catalog", "tokens", "create", "--name", "blank-ns", "--namespace", "", check=False)
     assert cli.returncode == 1 and "namespace" in cli.stderr, cli.stdout + cli.stderr
@@ -260,13 +344,34 @@ def test_an_empty_namespace_list_is_refused_naming_the_field(quarantine_server, 
 def reconciled(quarantine_server):
     """A Connection with an alias in its extra, a dataset it holds, one it does not, matched."""
     server = quarantine_server
-    server.cli("connections", "add", "pg_secret", "--conn-type", "postgres", "--conn-host", "secret-db.internal", "--conn-port", "5432",
-               "--conn-schema", "shop", "--conn-extra", json.dumps({"ol_catalog_aliases": ["10.1.2.3:5432"]}))
+    server.cli(
+        "connections",
+        "add",
+        "pg_secret",
+        "--conn-type",
+        "postgres",
+        "--conn-host",
+        "secret-db.internal",
+        "--conn-port",
+        "5432",
+        "--conn-schema",
+        "shop",
+        "--conn-extra",
+        json.dumps({"ol_catalog_aliases": ["10.1.2.3:5432"]}),
+    )
     namespace = "sources-" + uuid.uuid4().hex[:6]
     api = server.url + "ol-catalog/api/v1/"
-    assert requests.post(api + "admin/namespaces", json={"name": namespace}, headers=_admin(server), timeout=10).status_code == 201
-    payload = fresh_event(namespace, inputs=[{"namespace": "postgres://10.1.2.3:5432", "name": "shop.public.orders"}],
-                          outputs=[{"namespace": "postgres://10.9.9.9:5432", "name": "shop.public.totals"}])
+    assert (
+        requests.post(
+            api + "admin/namespaces", json={"name": namespace}, headers=_admin(server), timeout=10
+        ).status_code
+        == 201
+    )
+    payload = fresh_event(
+        namespace,
+        inputs=[{"namespace": "postgres://10.1.2.3:5432", "name": "shop.public.orders"}],
+        outputs=[{"namespace": "postgres://10.9.9.9:5432", "name": "shop.public.totals"}],
+    )
     assert post(server, payload).status_code == 201
     matched = requests.post(api + "admin/reconciliation/match", headers=_admin(server), timeout=30)
     assert matched.status_code == 200, matched.text
@@ -284,17 +389,30 @@ def test_data_sources_show_connections_only_to_users_allowed_to_read_them(reconc
     pg = next(s for s in shown["dataSources"] if s["connId"] == "pg_secret")
     assert "postgres://10.1.2.3" in pg["namespaces"] and pg["database"] == "shop" and pg["datasets"] == 1
     assert any("pg_secret" in u["candidates"] for u in shown["unmatched"])
-    callers = {"viewer": _admin(server, "viewer"), "read token": _bearer(server.token), "admin token": _bearer(admin_token)}
+    callers = {
+        "viewer": _admin(server, "viewer"),
+        "read token": _bearer(server.token),
+        "admin token": _bearer(admin_token),
+    }
     for who, headers in callers.items():
         answer = requests.get(url, headers=headers, timeout=10)
         assert answer.status_code == 200, (who, answer.text)
         assert not [s for s in CONNECTION_SECRETS if s in answer.text], (who, answer.text)
         body = answer.json()
-        assert set(body["withheld"]["fields"]) >= {"dataSources.connId", "dataSources.namespaces", "dataSources.database", "unmatched.candidates"}
+        assert set(body["withheld"]["fields"]) >= {
+            "dataSources.connId",
+            "dataSources.namespaces",
+            "dataSources.database",
+            "unmatched.candidates",
+        }
         assert ("may not read Connections" if who == "viewer" else "catalog token") in body["withheld"]["reason"], who
         # The same answer otherwise: one row per Connection with its counts, the unmatched namespaces.
-        assert [(s["scheme"], s["datasets"]) for s in body["dataSources"]] == [(s["scheme"], s["datasets"]) for s in shown["dataSources"]]
-        assert [(u["namespace"], u["status"]) for u in body["unmatched"]] == [(u["namespace"], u["status"]) for u in shown["unmatched"]]
+        assert [(s["scheme"], s["datasets"]) for s in body["dataSources"]] == [
+            (s["scheme"], s["datasets"]) for s in shown["dataSources"]
+        ]
+        assert [(u["namespace"], u["status"]) for u in body["unmatched"]] == [
+            (u["namespace"], u["status"]) for u in shown["unmatched"]
+        ]
 
 
 def test_datasets_name_their_connection_only_to_users_allowed_to_read_connections(reconciled, admin_token):
@@ -302,9 +420,13 @@ def test_datasets_name_their_connection_only_to_users_allowed_to_read_connection
     one = server.url + "ol-catalog/api/v1/namespaces/postgres%3A%2F%2F10.1.2.3%3A5432/datasets/shop.public.orders"
     listed = server.url + "ol-catalog/api/v1/namespaces/postgres%3A%2F%2F10.9.9.9%3A5432/datasets"
     assert requests.get(one, headers=_admin(server), timeout=10).json()["dataSource"]["connId"] == "pg_secret"
-    assert requests.get(listed, headers=_admin(server), timeout=10).json()["datasets"][0]["dataSource"]["candidates"] == ["pg_secret"]
+    assert requests.get(listed, headers=_admin(server), timeout=10).json()["datasets"][0]["dataSource"][
+        "candidates"
+    ] == ["pg_secret"]
     for headers in (_admin(server, "viewer"), _bearer(server.token), _bearer(admin_token)):
         source = requests.get(one, headers=headers, timeout=10).json()["dataSource"]
-        assert source["status"] == "matched" and source["connId"] is None and "Connections" in source["withheld"]["reason"]
+        assert (
+            source["status"] == "matched" and source["connId"] is None and "Connections" in source["withheld"]["reason"]
+        )
         unmatched = requests.get(listed, headers=headers, timeout=10)
         assert "pg_secret" not in unmatched.text and unmatched.json()["datasets"][0]["dataSource"]["candidates"] == []

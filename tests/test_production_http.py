@@ -11,23 +11,29 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import create_engine, select
-
-from airflow_ol_catalog.store.tables import event
 from catalog_snapshot import snapshot
 from conftest import EXAMPLES as EXAMPLES_DIR
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from servers import AirflowServer
+from sqlalchemy import create_engine, select
 from test_ingest_http import LINEAGE
-from test_projection import REAL_EVENTS, _fresh_engine, event as run_event_at, send
+from test_projection import REAL_EVENTS, _fresh_engine, send
+from test_projection import event as run_event_at
+
+from airflow_ol_catalog.store.tables import event
 
 pytestmark = pytest.mark.integration
 
 
 def post(server: AirflowServer, payload, token: str | None = None, path: str = LINEAGE) -> requests.Response:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return requests.post(server.url + path, data=body, headers={"Authorization": f"Bearer {token or server.token}", "Content-Type": "application/json"}, timeout=60)
+    return requests.post(
+        server.url + path,
+        data=body,
+        headers={"Authorization": f"Bearer {token or server.token}", "Content-Type": "application/json"},
+        timeout=60,
+    )
 
 
 # --- concurrency on PostgreSQL ------------------------------------------------------------------------
@@ -41,8 +47,13 @@ def interleaved_events() -> list[dict]:
         for r in range(8):
             run_id = str(uuid.UUID(int=j * 100 + r))
             for k, state in enumerate(("START", "RUNNING", "COMPLETE")):
-                payload = run_event_at(state, f"2026-02-0{1 + r % 8}T10:0{k}:00Z", run_id=run_id,
-                                       inputs=[shared[j % 4], shared[(j + 1) % 4]], outputs=[shared[(j + 2) % 4]])
+                payload = run_event_at(
+                    state,
+                    f"2026-02-0{1 + r % 8}T10:0{k}:00Z",
+                    run_id=run_id,
+                    inputs=[shared[j % 4], shared[(j + 1) % 4]],
+                    outputs=[shared[(j + 2) % 4]],
+                )
                 payload["job"]["name"] = f"job{j}"
                 payload["job"]["facets"]["documentation"] = {"description": f"job {j} run {r}"}
                 events.append(payload)
@@ -51,7 +62,9 @@ def interleaved_events() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def four_workers(postgres):
-    server = AirflowServer(postgres.create_database(f"airflow_workers_{os.getpid()}"), extra_env={"AIRFLOW__API__WORKERS": "4"})
+    server = AirflowServer(
+        postgres.create_database(f"airflow_workers_{os.getpid()}"), extra_env={"AIRFLOW__API__WORKERS": "4"}
+    )
     try:
         yield server.start()
     finally:
@@ -89,10 +102,10 @@ def _paths(value, prefix=()):
     yield prefix
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _paths(v, prefix + (k,))
+            yield from _paths(v, (*prefix, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _paths(v, prefix + (i,))
+            yield from _paths(v, (*prefix, i))
 
 
 @st.composite
@@ -109,7 +122,9 @@ def mutated_events(draw):
         if action == "delete" and isinstance(parent, dict):
             del parent[target[-1]]
         elif action == "text":
-            parent[target[-1]] = draw(st.sampled_from(["", "\u0000", "x" * 2000, "' OR 1=1 --", "../../etc/passwd", "\ud800"[:0] + "é" * 3]))
+            parent[target[-1]] = draw(
+                st.sampled_from(["", "\u0000", "x" * 2000, "' OR 1=1 --", "../../etc/passwd", "\ud800"[:0] + "é" * 3])
+            )
         else:
             parent[target[-1]] = draw(JSON_VALUES)
     return payload
@@ -144,13 +159,31 @@ def test_ten_thousand_mutated_events_never_get_a_5xx_and_every_201_is_stored():
 
 # --- every route's auth, and hostile parameters ------------------------------------------------------
 
-OPEN = {"/ol-catalog/health", "/ol-catalog/docs", "/ol-catalog/openapi.json", "/ol-catalog/redoc", "/ol-catalog/docs/oauth2-redirect"}
-HOSTILE = ["' OR 1=1 --", "../../../../etc/passwd", "%00", "<script>alert(1)</script>", "\\x00", "a" * 3000, "dataset:x:y' UNION SELECT *--"]
+OPEN = {
+    "/ol-catalog/health",
+    "/ol-catalog/docs",
+    "/ol-catalog/openapi.json",
+    "/ol-catalog/redoc",
+    "/ol-catalog/docs/oauth2-redirect",
+}
+HOSTILE = [
+    "' OR 1=1 --",
+    "../../../../etc/passwd",
+    "%00",
+    "<script>alert(1)</script>",
+    "\\x00",
+    "a" * 3000,
+    "dataset:x:y' UNION SELECT *--",
+]
 
 
 def routes(server: AirflowServer) -> list[tuple[str, str]]:
     document = requests.get(server.url + "ol-catalog/openapi.json", timeout=10).json()
-    return [(method.upper(), "/ol-catalog" + path) for path, operations in document["paths"].items() for method in operations]
+    return [
+        (method.upper(), "/ol-catalog" + path)
+        for path, operations in document["paths"].items()
+        for method in operations
+    ]
 
 
 def filled(path: str, value: str = "x") -> str:
@@ -161,7 +194,9 @@ def filled(path: str, value: str = "x") -> str:
 
 
 def call(server, method, path, headers=None, **kwargs) -> int:
-    return requests.request(method, server.url.rstrip("/") + path, headers=headers or {}, timeout=30, **kwargs).status_code
+    return requests.request(
+        method, server.url.rstrip("/") + path, headers=headers or {}, timeout=30, **kwargs
+    ).status_code
 
 
 def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters():
@@ -183,15 +218,31 @@ def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters()
             body = {"json": {}} if method in ("POST", "PATCH", "PUT") else {}
             url = filled(path)
             assert call(server, method, url, **body) == 401, (method, path, "anonymous")
-            assert call(server, method, url, {"Authorization": "Bearer olc_" + "x" * 40}, **body) == 401, (method, path, "unknown token")
-            assert call(server, method, url, {"Authorization": f"Bearer {revoked}"}, **body) == 401, (method, path, "revoked token")
-            assert call(server, method, url, {"Authorization": "Bearer not-a-jwt"}, **body) == 401, (method, path, "garbage")
+            assert call(server, method, url, {"Authorization": "Bearer olc_" + "x" * 40}, **body) == 401, (
+                method,
+                path,
+                "unknown token",
+            )
+            assert call(server, method, url, {"Authorization": f"Bearer {revoked}"}, **body) == 401, (
+                method,
+                path,
+                "revoked token",
+            )
+            assert call(server, method, url, {"Authorization": "Bearer not-a-jwt"}, **body) == 401, (
+                method,
+                path,
+                "garbage",
+            )
             administrative = "/admin/" in path or method in ("DELETE", "PATCH") or path.endswith("/restore")
             if administrative:
                 assert call(server, method, url, viewer, **body) == 403, (method, path, "viewer as admin")
                 assert call(server, method, url, reader, **body) == 403, (method, path, "non-admin token")
             if "/admin/" not in path and (method == "DELETE" or path.endswith("/restore")):
-                assert call(server, method, url, admin_token, **body) == 403, (method, path, "admin token hiding or restoring")
+                assert call(server, method, url, admin_token, **body) == 403, (
+                    method,
+                    path,
+                    "admin token hiding or restoring",
+                )
             if path.startswith("/ol-catalog/ui"):
                 assert call(server, method, url, reader) == 403, (method, path, "token on the pages")
         assert post(server, run_event_at("START", "2026-01-01T00:00:00Z"), token=limited).status_code == 403
@@ -199,7 +250,13 @@ def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters()
             if path in OPEN or method != "GET":
                 continue
             for value in HOSTILE:
-                status = call(server, method, filled(path, value), reader, params={"q": value, "nodeId": value, "asOf": value, "limit": 5})
+                status = call(
+                    server,
+                    method,
+                    filled(path, value),
+                    reader,
+                    params={"q": value, "nodeId": value, "asOf": value, "limit": 5},
+                )
                 assert status < 500, (method, path, value, status)
         assert call(server, "GET", "/ol-catalog/ui/assets/..%2F..%2Fapi%2Fapp.py", viewer) == 404
     finally:
@@ -218,10 +275,30 @@ def test_schemathesis_finds_no_server_error_in_the_openapi_document():
         token = server.create_token("schemathesis", "--admin")
         server.cli("ol-catalog", "send", str(EXAMPLES_DIR), "--url", server.url, "--token", token)
         result = subprocess.run(
-            [str(BIN / "st"), "run", server.url + "ol-catalog/openapi.json", "--url", server.url + "ol-catalog",
-             "--header", f"Authorization: Bearer {token}", "--checks", "not_a_server_error", "--max-examples", "25",
-             "--workers", "2", "--seed", "1", "--generation-database", ":memory:", "--suppress-health-check", "all"],
-            capture_output=True, text=True, timeout=900,
+            [
+                str(BIN / "st"),
+                "run",
+                server.url + "ol-catalog/openapi.json",
+                "--url",
+                server.url + "ol-catalog",
+                "--header",
+                f"Authorization: Bearer {token}",
+                "--checks",
+                "not_a_server_error",
+                "--max-examples",
+                "25",
+                "--workers",
+                "2",
+                "--seed",
+                "1",
+                "--generation-database",
+                ":memory:",
+                "--suppress-health-check",
+                "all",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     finally:

@@ -6,18 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
+from catalog_snapshot import snapshot
+from conftest import CORPUS, EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
+from test_events import run_event
 
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest.event_log import Submission, store_events
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.tables import metadata
-from catalog_snapshot import snapshot
-from conftest import CORPUS, EXAMPLES
-from test_events import run_event
 
 NS = "corpus"
 
@@ -90,10 +90,16 @@ def test_multi_task_dag_merges_inputs_and_outputs_across_events(catalog_engine, 
     send(catalog_engine, corpus_set("03_multi_task_dag"))
     cat = catalog(catalog_engine)
     children = {k[1] for k, v in cat["jobs"].items() if v[1] == (NS, "orders_pipeline")}
-    assert children == {"orders_pipeline.extract_from_source", "orders_pipeline.transform_orders", "orders_pipeline.load_to_warehouse"}
+    assert children == {
+        "orders_pipeline.extract_from_source",
+        "orders_pipeline.transform_orders",
+        "orders_pipeline.load_to_warehouse",
+    }
     load_io = {(ds[1], d) for (run_key, ds, d) in cat["run_io"] if run_key[0][1] == "orders_pipeline.load_to_warehouse"}
     assert len(load_io) == 4 and {d for _, d in load_io} == {"in", "out"}
-    airflow_facets = {k[1][0][1]: json.loads(v[0]) for k, v in cat["facets"].items() if k[0] == "run" and k[2] == "airflow"}
+    airflow_facets = {
+        k[1][0][1]: json.loads(v[0]) for k, v in cat["facets"].items() if k[0] == "run" and k[2] == "airflow"
+    }
     assert airflow_facets["orders_pipeline.transform_orders"]["task"]["upstream_task_ids"] == "['extract_from_source']"
 
 
@@ -175,7 +181,10 @@ def test_failed_run_leaves_edges_unconfirmed(catalog_engine):
 
 def test_inputs_of_start_are_confirmed_by_a_later_complete(catalog_engine):
     inputs = [{"namespace": "postgres://db", "name": "a"}]
-    send(catalog_engine, [event("START", "2025-01-01T10:00:00Z", inputs=inputs), event("COMPLETE", "2025-01-01T10:01:00Z")])
+    send(
+        catalog_engine,
+        [event("START", "2025-01-01T10:00:00Z", inputs=inputs), event("COMPLETE", "2025-01-01T10:01:00Z")],
+    )
     (values,) = catalog(catalog_engine)["edges"].values()
     assert values[4] is True
 
@@ -189,10 +198,18 @@ def test_streaming_job_confirms_edges_while_running(catalog_engine):
 
 
 def test_job_event_declares_static_lineage(catalog_engine):
-    send(catalog_engine, [{
-        "eventTime": "2025-01-01T10:00:00Z", "producer": "p", "job": {"namespace": "n", "name": "model"},
-        "inputs": [{"namespace": "postgres://db", "name": "src"}], "outputs": [{"namespace": "postgres://db", "name": "dst"}],
-    }])
+    send(
+        catalog_engine,
+        [
+            {
+                "eventTime": "2025-01-01T10:00:00Z",
+                "producer": "p",
+                "job": {"namespace": "n", "name": "model"},
+                "inputs": [{"namespace": "postgres://db", "name": "src"}],
+                "outputs": [{"namespace": "postgres://db", "name": "dst"}],
+            }
+        ],
+    )
     cat = catalog(catalog_engine)
     assert {v[5] for v in cat["edges"].values()} == {True} and cat["runs"] == {}
 
@@ -203,7 +220,13 @@ def test_facet_of_the_newest_event_wins_and_deleted_removes_it(catalog_engine):
         payload["job"]["facets"]["documentation"] = doc
         return payload
 
-    send(catalog_engine, [with_doc("2025-01-01T10:02:00Z", {"description": "new"}), with_doc("2025-01-01T10:01:00Z", {"description": "old"})])
+    send(
+        catalog_engine,
+        [
+            with_doc("2025-01-01T10:02:00Z", {"description": "new"}),
+            with_doc("2025-01-01T10:01:00Z", {"description": "old"}),
+        ],
+    )
     facets = catalog(catalog_engine)["facets"]
     assert json.loads(facets[("job", ("team-a", "etl.load"), "documentation")][0]) == {"description": "new"}
     send(catalog_engine, [with_doc("2025-01-01T10:03:00Z", {"_deleted": True})])
@@ -229,14 +252,27 @@ def test_parent_not_seen_yet_is_a_placeholder_that_fills_in(catalog_engine):
     send(catalog_engine, [parent])
     cat = catalog(catalog_engine)
     assert cat["jobs"][("team-a", "dag")][0] is False
-    assert cat["runs"][(("team-a", "dag"), "dag-run")][0] == "START" and cat["runs"][(("team-a", "dag"), "dag-run")][3] is False
+    assert (
+        cat["runs"][(("team-a", "dag"), "dag-run")][0] == "START"
+        and cat["runs"][(("team-a", "dag"), "dag-run")][3] is False
+    )
 
 
 def test_spellings_of_one_namespace_make_one_dataset_shown_as_first_sent(catalog_engine):
-    send(catalog_engine, [
-        event("COMPLETE", "2025-01-01T10:01:00Z", run_id="b", inputs=[{"namespace": "postgres://DB:5432", "name": "s.t"}]),
-        event("COMPLETE", "2025-01-01T10:00:00Z", run_id="a", inputs=[{"namespace": "postgresql://db", "name": "s.t"}]),
-    ])
+    send(
+        catalog_engine,
+        [
+            event(
+                "COMPLETE",
+                "2025-01-01T10:01:00Z",
+                run_id="b",
+                inputs=[{"namespace": "postgres://DB:5432", "name": "s.t"}],
+            ),
+            event(
+                "COMPLETE", "2025-01-01T10:00:00Z", run_id="a", inputs=[{"namespace": "postgresql://db", "name": "s.t"}]
+            ),
+        ],
+    )
     datasets = catalog(catalog_engine)["datasets"]
     assert list(datasets) == [("postgres://db", "s.t")] and datasets[("postgres://db", "s.t")][0] == "postgresql://db"
     assert datasets[("postgres://db", "s.t")][4] == "postgresql://db\x1fs.t"  # search goes by the spelling shown
@@ -244,25 +280,52 @@ def test_spellings_of_one_namespace_make_one_dataset_shown_as_first_sent(catalog
 
 def test_schema_change_makes_a_new_dataset_version(catalog_engine):
     def write(time, run_id, fields):
-        return event("COMPLETE", time, run_id=run_id, outputs=[{"namespace": "s3://b", "name": "t", "facets": {"schema": {"fields": fields}}}])
+        return event(
+            "COMPLETE",
+            time,
+            run_id=run_id,
+            outputs=[{"namespace": "s3://b", "name": "t", "facets": {"schema": {"fields": fields}}}],
+        )
 
     a, b = [{"name": "id", "type": "int"}], [{"name": "id", "type": "bigint"}]
-    send(catalog_engine, [write("2025-01-01T10:00:00Z", "1", a), write("2025-01-02T10:00:00Z", "2", b), write("2025-01-03T10:00:00Z", "3", a)])
+    send(
+        catalog_engine,
+        [
+            write("2025-01-01T10:00:00Z", "1", a),
+            write("2025-01-02T10:00:00Z", "2", b),
+            write("2025-01-03T10:00:00Z", "3", a),
+        ],
+    )
     versions = sorted(catalog(catalog_engine)["versions"].values(), key=lambda v: v[2])
     assert [(json.loads(v[0])[0]["type"], v[4]) for v in versions] == [("int", "1"), ("bigint", "2")]
     assert versions[0][3].day == 3  # the first schema was seen again last
 
 
 def _symlinked(path: str, table: str, kind: str = "TABLE", namespace: str = "s3://lake") -> dict:
-    return {"namespace": namespace, "name": path, "facets": {"symlinks": {"identifiers": [{"namespace": "hive://ms", "name": table, "type": kind}]}}}
+    return {
+        "namespace": namespace,
+        "name": path,
+        "facets": {"symlinks": {"identifiers": [{"namespace": "hive://ms", "name": table, "type": kind}]}},
+    }
 
 
 def _symlink_story() -> list[dict]:
     """A path with lineage and a schema of its own, a table with lineage of its own, then the link."""
-    by_path = event("COMPLETE", "2025-01-01T10:00:00Z", run_id="spark-1", outputs=[
-        {"namespace": "s3://lake", "name": "wh/t", "facets": {"schema": {"fields": [{"name": "id", "type": "long"}]}}},
-    ])
-    by_table = event("COMPLETE", "2025-01-01T11:00:00Z", run_id="hive-1", inputs=[{"namespace": "hive://ms", "name": "db.t"}])
+    by_path = event(
+        "COMPLETE",
+        "2025-01-01T10:00:00Z",
+        run_id="spark-1",
+        outputs=[
+            {
+                "namespace": "s3://lake",
+                "name": "wh/t",
+                "facets": {"schema": {"fields": [{"name": "id", "type": "long"}]}},
+            },
+        ],
+    )
+    by_table = event(
+        "COMPLETE", "2025-01-01T11:00:00Z", run_id="hive-1", inputs=[{"namespace": "hive://ms", "name": "db.t"}]
+    )
     by_table["job"]["name"] = "report"
     link = event("COMPLETE", "2025-01-02T10:00:00Z", run_id="spark-2", outputs=[_symlinked("wh/t", "db.t")])
     return [by_path, by_table, link]
@@ -274,7 +337,10 @@ def test_symlinks_make_the_path_an_alias_of_the_table_holding_all_lineage(catalo
     table, path = ("hive://ms", "db.t"), ("s3://lake", "wh/t")
     assert cat["datasets"][path][3] == table and cat["datasets"][table][3] is None
     assert cat["datasets"][table][1].hour == 10 and cat["datasets"][table][2].day == 2  # seen as either name
-    assert {(job[1], ds, direction) for (job, ds, direction) in cat["edges"]} == {("etl.load", table, "out"), ("report", table, "in")}
+    assert {(job[1], ds, direction) for (job, ds, direction) in cat["edges"]} == {
+        ("etl.load", table, "out"),
+        ("report", table, "in"),
+    }
     assert cat["edges"][(("team-a", "etl.load"), table, "out")][3] == 2  # both Spark runs
     assert {key[0] for key in cat["versions"]} == {table}
     assert {key[1] for key in cat["facets"] if key[0] == "dataset"} == {table}
@@ -291,14 +357,22 @@ def test_symlinked_catalog_does_not_depend_on_arrival_order(order):
 
 
 def test_a_table_symlink_wins_over_other_names_and_chains_join(catalog_engine):
-    first = event("COMPLETE", "2025-01-01T10:00:00Z", run_id="a", outputs=[_symlinked("wh/t", "a-location", kind="LOCATION")])
-    second = event("COMPLETE", "2025-01-01T11:00:00Z", run_id="b", inputs=[_symlinked("a-location", "db.t", namespace="hive://ms")])
+    first = event(
+        "COMPLETE", "2025-01-01T10:00:00Z", run_id="a", outputs=[_symlinked("wh/t", "a-location", kind="LOCATION")]
+    )
+    second = event(
+        "COMPLETE", "2025-01-01T11:00:00Z", run_id="b", inputs=[_symlinked("a-location", "db.t", namespace="hive://ms")]
+    )
     send(catalog_engine, [first])
     assert catalog(catalog_engine)["datasets"][("s3://lake", "wh/t")][3] == ("hive://ms", "a-location")
     send(catalog_engine, [second])
     datasets = catalog(catalog_engine)["datasets"]
     aliases = {key: row[3] for key, row in datasets.items()}
-    assert aliases == {("s3://lake", "wh/t"): ("hive://ms", "db.t"), ("hive://ms", "a-location"): ("hive://ms", "db.t"), ("hive://ms", "db.t"): None}
+    assert aliases == {
+        ("s3://lake", "wh/t"): ("hive://ms", "db.t"),
+        ("hive://ms", "a-location"): ("hive://ms", "db.t"),
+        ("hive://ms", "db.t"): None,
+    }
     assert {ds for (_, ds, _) in catalog(catalog_engine)["edges"]} == {("hive://ms", "db.t")}
 
 
@@ -313,7 +387,14 @@ def _fresh_engine():
 
 def _real_runs() -> list[dict]:
     events = []
-    for folder in ("02_table_lineage", "03_column_lineage", "04_spark_application", "05_failed_run", "06_dataset_and_job_events", "07_symlinks"):
+    for folder in (
+        "02_table_lineage",
+        "03_column_lineage",
+        "04_spark_application",
+        "05_failed_run",
+        "06_dataset_and_job_events",
+        "07_symlinks",
+    ):
         events.extend(load_set(EXAMPLES / folder, "examples"))
     if CORPUS.is_dir():
         for folder in ("03_multi_task_dag", "06_spark_cll"):
@@ -328,7 +409,11 @@ IN_ORDER = catalog(_engine)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.permutations(range(len(REAL_EVENTS))), st.lists(st.integers(0, len(REAL_EVENTS) - 1), max_size=8), st.integers(1, 6))
+@given(
+    st.permutations(range(len(REAL_EVENTS))),
+    st.lists(st.integers(0, len(REAL_EVENTS) - 1), max_size=8),
+    st.integers(1, 6),
+)
 def test_any_order_and_any_duplicates_give_the_same_catalog(order, repeats, batch_size):
     engine = _fresh_engine()
     sequence = [REAL_EVENTS[i] for i in list(order) + repeats]
@@ -341,28 +426,78 @@ def test_any_order_and_any_duplicates_give_the_same_catalog(order, repeats, batc
 
 def test_dataset_lineage_facet_gives_column_lineage_like_column_lineage(catalog_engine):
     lineage_facet = {
-        "inputs": [{"namespace": "postgres://db", "name": "orders", "type": "DATASET", "field": "status",
-                    "transformations": [{"type": "INDIRECT", "subtype": "FILTER"}]}],
+        "inputs": [
+            {
+                "namespace": "postgres://db",
+                "name": "orders",
+                "type": "DATASET",
+                "field": "status",
+                "transformations": [{"type": "INDIRECT", "subtype": "FILTER"}],
+            }
+        ],
         "fields": {
-            "total": {"inputs": [{"namespace": "postgres://db", "name": "orders", "type": "DATASET", "field": "amount",
-                                  "transformations": [{"type": "DIRECT", "subtype": "AGGREGATION", "masking": False}]}]},
+            "total": {
+                "inputs": [
+                    {
+                        "namespace": "postgres://db",
+                        "name": "orders",
+                        "type": "DATASET",
+                        "field": "amount",
+                        "transformations": [{"type": "DIRECT", "subtype": "AGGREGATION", "masking": False}],
+                    }
+                ]
+            },
             "generated": {"inputs": [{"namespace": "gen", "name": "seed-job", "type": "JOB"}]},
         },
     }
-    send(catalog_engine, [event("COMPLETE", "2025-01-01T10:00:00Z", outputs=[{"namespace": "postgres://db", "name": "totals", "facets": {"lineage": lineage_facet}}])])
+    send(
+        catalog_engine,
+        [
+            event(
+                "COMPLETE",
+                "2025-01-01T10:00:00Z",
+                outputs=[{"namespace": "postgres://db", "name": "totals", "facets": {"lineage": lineage_facet}}],
+            )
+        ],
+    )
     rows = {(k[1], k[3], k[4], k[5]) for k in catalog(catalog_engine)["column_lineage"]}
     assert rows == {("total", "amount", "DIRECT", "AGGREGATION"), ("", "status", "INDIRECT", "FILTER")}
 
 
 def test_job_lineage_facet_declares_edges_and_column_lineage(catalog_engine):
     payload = {
-        "eventTime": "2025-01-01T10:00:00Z", "producer": "p", "job": {"namespace": "n", "name": "model", "facets": {"lineage": {"lineage": [
-            {"namespace": "postgres://db", "name": "dst", "type": "DATASET",
-             "inputs": [{"namespace": "postgres://db", "name": "src", "type": "DATASET"}],
-             "fields": {"id": {"inputs": [{"namespace": "postgres://db", "name": "src", "type": "DATASET", "field": "id",
-                                           "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}]}}},
-            {"namespace": "n", "name": "model", "type": "JOB", "inputs": []},
-        ]}}},
+        "eventTime": "2025-01-01T10:00:00Z",
+        "producer": "p",
+        "job": {
+            "namespace": "n",
+            "name": "model",
+            "facets": {
+                "lineage": {
+                    "lineage": [
+                        {
+                            "namespace": "postgres://db",
+                            "name": "dst",
+                            "type": "DATASET",
+                            "inputs": [{"namespace": "postgres://db", "name": "src", "type": "DATASET"}],
+                            "fields": {
+                                "id": {
+                                    "inputs": [
+                                        {
+                                            "namespace": "postgres://db",
+                                            "name": "src",
+                                            "type": "DATASET",
+                                            "field": "id",
+                                            "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}],
+                                        }
+                                    ]
+                                }
+                            },
+                        },
+                        {"namespace": "n", "name": "model", "type": "JOB", "inputs": []},
+                    ]
+                }
+            },
+        },
     }
     send(catalog_engine, [payload])
     cat = catalog(catalog_engine)
@@ -373,9 +508,27 @@ def test_job_lineage_facet_declares_edges_and_column_lineage(catalog_engine):
 def test_tags_facets_become_the_tag_list(catalog_engine):
     from airflow_ol_catalog.lineage.catalog import list_tags
 
-    payload = event("COMPLETE", "2025-01-01T10:00:00Z", outputs=[{"namespace": "s3://b", "name": "t", "facets": {
-        "tags": {"tags": [{"key": "pii", "value": "true", "source": "CONSOLE"}, {"key": "tier", "value": "gold", "source": "DBT"}]}}}])
-    payload["job"]["facets"]["tags"] = {"tags": [{"key": "tier", "value": "gold", "source": "AIRFLOW"}, {"value": "no key"}]}
+    payload = event(
+        "COMPLETE",
+        "2025-01-01T10:00:00Z",
+        outputs=[
+            {
+                "namespace": "s3://b",
+                "name": "t",
+                "facets": {
+                    "tags": {
+                        "tags": [
+                            {"key": "pii", "value": "true", "source": "CONSOLE"},
+                            {"key": "tier", "value": "gold", "source": "DBT"},
+                        ]
+                    }
+                },
+            }
+        ],
+    )
+    payload["job"]["facets"]["tags"] = {
+        "tags": [{"key": "tier", "value": "gold", "source": "AIRFLOW"}, {"value": "no key"}]
+    }
     send(catalog_engine, [payload])
     with read_connection(catalog_engine) as conn:
         tags = list_tags(conn, 100, 0)

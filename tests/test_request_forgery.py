@@ -16,7 +16,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-
 from servers import AirflowServer, free_port
 from test_ingest_http import LINEAGE, fresh_event
 from test_ui_browser import SHOTS, _logged_in, browser  # noqa: F401  (browser is a fixture)
@@ -51,24 +50,38 @@ def from_the_ui(server: AirflowServer) -> dict:
 
 
 def stored_runs(server: AirflowServer, run_id: str) -> int:
-    answer = requests.get(server.url + API + "events/lineage", params={"runId": run_id}, headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    answer = requests.get(
+        server.url + API + "events/lineage",
+        params={"runId": run_id},
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()["totalCount"]
 
 
 def active_tokens(server: AirflowServer) -> set[str]:
-    answer = requests.get(server.url + API + "admin/tokens", headers={"Authorization": f"Bearer {server.jwt('admin')}"}, timeout=10)
+    answer = requests.get(
+        server.url + API + "admin/tokens", headers={"Authorization": f"Bearer {server.jwt('admin')}"}, timeout=10
+    )
     assert answer.status_code == 200, answer.text
     return {t["name"] for t in answer.json()["tokens"]}
 
 
 def quarantined(server: AirflowServer, namespace: str) -> int:
-    answer = requests.get(server.url + API + "admin/quarantine", params={"namespace": namespace}, headers={"Authorization": f"Bearer {server.jwt('admin')}"}, timeout=10)
+    answer = requests.get(
+        server.url + API + "admin/quarantine",
+        params={"namespace": namespace},
+        headers={"Authorization": f"Bearer {server.jwt('admin')}"},
+        timeout=10,
+    )
     return answer.json()["totalCount"]
 
 
 def refusals(server: AirflowServer) -> list[dict]:
-    answer = requests.get(server.url + API + "admin/refusals", headers={"Authorization": f"Bearer {server.jwt('admin')}"}, timeout=10)
+    answer = requests.get(
+        server.url + API + "admin/refusals", headers={"Authorization": f"Bearer {server.jwt('admin')}"}, timeout=10
+    )
     return answer.json()["refusals"]
 
 
@@ -78,7 +91,9 @@ def test_cookie_requests_that_change_state_need_the_catalogs_header(server):
     refused = as_cookie(server, "POST", LINEAGE, data=body)  # a no-cors fetch: a body, no Content-Type
     assert refused.status_code == 403, refused.text
     assert HEADER in refused.json()["detail"] and "Authorization: Bearer" in refused.json()["detail"]
-    refused = as_cookie(server, "POST", LINEAGE + "/batch", data=json.dumps([payload]).encode(), headers={"Origin": own_origin(server)})
+    refused = as_cookie(
+        server, "POST", LINEAGE + "/batch", data=json.dumps([payload]).encode(), headers={"Origin": own_origin(server)}
+    )
     assert refused.status_code == 403 and HEADER in refused.json()["detail"]
     assert stored_runs(server, payload["run"]["runId"]) == 0
     stored = as_cookie(server, "POST", LINEAGE, data=body, headers=from_the_ui(server))
@@ -107,20 +122,41 @@ def test_form_posts_and_body_less_posts_revoke_and_replay_nothing(server):
     victim = "victim-" + uuid.uuid4().hex[:6]
     server.create_token(victim)
     revoke = f"{API}admin/tokens/{victim}/revoke"
-    form = as_cookie(server, "POST", revoke, data={"confirm": "yes"}, headers={"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": "same-site"})
+    form = as_cookie(
+        server,
+        "POST",
+        revoke,
+        data={"confirm": "yes"},
+        headers={"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": "same-site"},
+    )
     assert form.status_code == 403, form.text
     assert as_cookie(server, "POST", revoke).status_code == 403  # no body at all
     assert victim in active_tokens(server)
     namespace = "held-" + uuid.uuid4().hex[:6]
     admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
-    assert requests.post(server.url + API + "admin/namespaces", json={"name": namespace}, headers=admin, timeout=10).status_code == 201
+    assert (
+        requests.post(
+            server.url + API + "admin/namespaces", json={"name": namespace}, headers=admin, timeout=10
+        ).status_code
+        == 201
+    )
     assert requests.delete(server.url + API + f"namespaces/{namespace}", headers=admin, timeout=10).status_code == 200
-    assert requests.post(server.url + LINEAGE, json=fresh_event(namespace), headers={"Authorization": f"Bearer {server.token}"}, timeout=10).json()["quarantined"]
-    assert requests.post(server.url + API + f"namespaces/{namespace}/restore", headers=admin, timeout=10).status_code == 200
+    assert requests.post(
+        server.url + LINEAGE,
+        json=fresh_event(namespace),
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    ).json()["quarantined"]
+    assert (
+        requests.post(server.url + API + f"namespaces/{namespace}/restore", headers=admin, timeout=10).status_code
+        == 200
+    )
     assert as_cookie(server, "POST", API + "admin/quarantine/replay").status_code == 403
     assert quarantined(server, namespace) == 1
     # The same from the catalog's own pages works.
-    replayed = as_cookie(server, "POST", API + "admin/quarantine/replay", json={"namespace": namespace}, headers=from_the_ui(server))
+    replayed = as_cookie(
+        server, "POST", API + "admin/quarantine/replay", json={"namespace": namespace}, headers=from_the_ui(server)
+    )
     assert replayed.status_code == 200 and replayed.json()["total"] == 1, replayed.text
     assert as_cookie(server, "POST", revoke, json={}, headers=from_the_ui(server)).status_code == 200
     assert victim not in active_tokens(server)
@@ -128,23 +164,39 @@ def test_form_posts_and_body_less_posts_revoke_and_replay_nothing(server):
 
 def test_every_state_changing_route_refuses_a_cookie_without_the_header(server):
     document = requests.get(server.url + "ol-catalog/openapi.json", timeout=10).json()
-    changing = [(m.upper(), p) for p, ops in document["paths"].items() for m in ops if m.upper() in ("POST", "PUT", "PATCH", "DELETE")]
+    changing = [
+        (m.upper(), p)
+        for p, ops in document["paths"].items()
+        for m in ops
+        if m.upper() in ("POST", "PUT", "PATCH", "DELETE")
+    ]
     assert len(changing) >= 15
     for method, path in changing:
         for name in ("namespace", "dataset", "job", "name"):
             path = path.replace("{" + name + ":path}", "x").replace("{" + name + "}", "x")
         answer = as_cookie(server, method, "ol-catalog" + path, json={})
-        assert answer.status_code == 403 and HEADER in answer.json()["detail"], (method, path, answer.status_code, answer.text)
+        assert answer.status_code == 403 and HEADER in answer.json()["detail"], (
+            method,
+            path,
+            answer.status_code,
+            answer.text,
+        )
 
 
 def test_authorization_headers_are_not_concerned(server):
     foreign = {"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": "cross-site"}
     payload = fresh_event()
-    sent = requests.post(server.url + LINEAGE, json=payload, headers={"Authorization": f"Bearer {server.token}", **foreign}, timeout=10)
+    sent = requests.post(
+        server.url + LINEAGE, json=payload, headers={"Authorization": f"Bearer {server.token}", **foreign}, timeout=10
+    )
     assert sent.status_code == 201, sent.text
     victim = "jwt-victim-" + uuid.uuid4().hex[:6]
     server.create_token(victim)
-    revoked = requests.post(server.url + API + f"admin/tokens/{victim}/revoke", headers={"Authorization": f"Bearer {server.jwt('admin')}", **foreign}, timeout=10)
+    revoked = requests.post(
+        server.url + API + f"admin/tokens/{victim}/revoke",
+        headers={"Authorization": f"Bearer {server.jwt('admin')}", **foreign},
+        timeout=10,
+    )
     assert revoked.status_code == 200, revoked.text
     # Without any credential the answer stays 401: nothing to forge.
     assert requests.post(server.url + LINEAGE, json=fresh_event(), timeout=10).status_code == 401

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
+from test_events import run_event
 
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest import namespaces, quarantine, tokens
@@ -21,7 +22,6 @@ from airflow_ol_catalog.ingest.writer import BatchCommitter, CatalogUnavailable,
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.migrate import VERSION_TABLE, head_revision
 from airflow_ol_catalog.store.tables import event, metadata
-from test_events import run_event
 
 
 def submission(namespace="team-a", run_id="r-1", event_type="START", token_id=None, **changes) -> Submission:
@@ -68,8 +68,13 @@ def test_upgrading_a_filled_event_log_keeps_its_events_and_their_duplicates(data
                 "INSERT INTO ol_catalog_event (digest, received_at, event_time, kind, event_type, producer, namespace, run_id, quarantined, payload)"
                 " VALUES (:digest, :t, :event_time, 'run', 'START', 'p', 'team-a', 'before', :q, :payload)"
             ),
-            {"digest": old.digest, "t": "2026-01-01 00:00:00.000000", "event_time": old.event.event_time.strftime("%Y-%m-%d %H:%M:%S.%f"),
-             "q": False, "payload": old.canonical},
+            {
+                "digest": old.digest,
+                "t": "2026-01-01 00:00:00.000000",
+                "event_time": old.event.event_time.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                "q": False,
+                "payload": old.canonical,
+            },
         )
     engine.dispose()
     upgrade(database_url)
@@ -96,12 +101,18 @@ def test_upgrading_gives_stored_datasets_jobs_and_schemas_their_search_keys(data
     decomposed, spaced = "cafe\u0301_orders", "pay\u200bments"
     with engine.begin() as conn:
         ids = [
-            conn.execute(insert(dataset).values(namespace_key="s3://lake", namespace="s3://Lake", name=name, **seen)).inserted_primary_key[0]
+            conn.execute(
+                insert(dataset).values(namespace_key="s3://lake", namespace="s3://Lake", name=name, **seen)
+            ).inserted_primary_key[0]
             for name in (decomposed, spaced)
         ]
         conn.execute(insert(job).values(namespace="team-a", name="Load\u200dOrders", placeholder=False, **seen))
         schema = json.dumps({"fields": [{"name": "Cust\u00f6mer"}, {"name": "total"}]})
-        conn.execute(insert(facet).values(entity="dataset", entity_id=ids[0], name="schema", value=schema, event_time=when, event_digest="d"))
+        conn.execute(
+            insert(facet).values(
+                entity="dataset", entity_id=ids[0], name="schema", value=schema, event_time=when, event_digest="d"
+            )
+        )
     engine.dispose()
     upgrade(database_url)
     engine = create_engine(database_url)
@@ -132,10 +143,11 @@ def test_same_content_with_other_key_order_is_a_duplicate(catalog_engine):
     reordered = json.loads(json.dumps(dict(reversed(list(payload.items())))))
     with write_transaction(catalog_engine) as conn:
         a, b = store_events(
-            conn, [Submission.of(validate_event(payload), None, 500), Submission.of(validate_event(reordered), None, 500)], "register"
+            conn,
+            [Submission.of(validate_event(payload), None, 500), Submission.of(validate_event(reordered), None, 500)],
+            "register",
         )
     assert b.duplicate and a.event_id == b.event_id
-
 
 
 def test_a_resent_batch_finds_each_stored_event_by_its_own_time_and_digest(catalog_engine, monkeypatch):
@@ -160,6 +172,7 @@ def test_a_resent_batch_finds_each_stored_event_by_its_own_time_and_digest(catal
     assert again[30].duplicate and again[30].quarantined and again[30].event_id == stored[-1].event_id
     assert not any(o.duplicate for o in again[31:])
     assert stored_count(catalog_engine) == 36
+
 
 def test_register_policy_creates_namespace_and_counts_events_and_integrations(catalog_engine):
     with write_transaction(catalog_engine) as conn:
@@ -372,14 +385,21 @@ def test_the_sqlite_writer_keeps_one_connection_across_groups_and_failures(tmp_p
         assert isinstance(results[1], Refusal) and "cannot store this one" in results[1].reason
         assert stored_count(engine) == 3
         # the writer's and stored_count's; the refused event was split on a thread of its own
-        assert len([name for name in checkouts if not name.startswith(("ol-catalog-wal-checkpoint", "ol-catalog-isolate"))]) == 2
+        assert (
+            len(
+                [name for name in checkouts if not name.startswith(("ol-catalog-wal-checkpoint", "ol-catalog-isolate"))]
+            )
+            == 2
+        )
     finally:
         engine_module.dispose_engines()
 
 
 def test_group_with_a_failing_event_still_commits_the_others(catalog_engine, poison_refused):
     committer = BatchCommitter(catalog_engine, "register")
-    good, mixed = committer.commit([[submission(run_id="good")], [submission(run_id="ok"), submission(run_id="poison")]])
+    good, mixed = committer.commit(
+        [[submission(run_id="good")], [submission(run_id="ok"), submission(run_id="poison")]]
+    )
     assert good[0].run_id == "good"
     assert mixed[0].run_id == "ok" and isinstance(mixed[1], Refusal) and "cannot store this one" in mixed[1].reason
     assert stored_count(catalog_engine) == 2
@@ -420,12 +440,27 @@ def test_sqlite_times_are_stored_as_utc_text_that_sorts(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
     metadata.create_all(engine)
     plus_two = timezone(timedelta(hours=2))
-    times = {"a": datetime(2026, 1, 2, 5, 4, 5, tzinfo=plus_two), "b": datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=timezone.utc)}
+    times = {
+        "a": datetime(2026, 1, 2, 5, 4, 5, tzinfo=plus_two),
+        "b": datetime(2026, 1, 2, 3, 4, 5, 1, tzinfo=timezone.utc),
+    }
     with engine.begin() as conn:
-        conn.execute(insert(facet), [{"entity": "job", "entity_id": 1, "name": n, "value": "{}", "event_time": t, "event_digest": "d"} for n, t in times.items()])
+        conn.execute(
+            insert(facet),
+            [
+                {"entity": "job", "entity_id": 1, "name": n, "value": "{}", "event_time": t, "event_digest": "d"}
+                for n, t in times.items()
+            ],
+        )
         stored = dict(conn.execute(text("SELECT name, event_time FROM ol_catalog_facet")).all())
         read = dict(conn.execute(select(facet.c.name, facet.c.event_time)).all())
-        later = conn.execute(select(facet.c.name).where(facet.c.event_time > datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))).scalars().all()
+        later = (
+            conn.execute(
+                select(facet.c.name).where(facet.c.event_time > datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
+            )
+            .scalars()
+            .all()
+        )
     assert stored == {"a": "2026-01-02 03:04:05.000000", "b": "2026-01-02 03:04:05.000001"}
     assert read == {"a": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "b": times["b"]}
     assert later == ["b"]
@@ -516,8 +551,19 @@ def test_a_retention_dry_run_reports_exactly_what_the_real_run_deletes(catalog_e
         for event_type in ("START", "COMPLETE"):
             subs.append(submission(run_id=f"old-{day}", event_type=event_type, eventTime=old.format(day)))
     subs.append(submission(run_id="fresh", event_type="COMPLETE", eventTime=recent))
-    subs.append(Submission.of(validate_event(
-        {"eventTime": old.format(1), "producer": "p", "dataset": {"namespace": "s3://b", "name": "old-dataset-event"}}), None, 500))
+    subs.append(
+        Submission.of(
+            validate_event(
+                {
+                    "eventTime": old.format(1),
+                    "producer": "p",
+                    "dataset": {"namespace": "s3://b", "name": "old-dataset-event"},
+                }
+            ),
+            None,
+            500,
+        )
+    )
     with write_transaction(catalog_engine) as conn:
         store_events(conn, subs, "register")
     dry = apply_retention(catalog_engine, 365, 2, dry_run=True)

@@ -8,10 +8,13 @@ import multiprocessing
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 import pytest
+import requests
+from servers import AIRFLOW, free_port
+from test_events import run_event
 
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
@@ -20,8 +23,6 @@ from airflow_ol_catalog.transport.records import MAGIC
 from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
 from airflow_ol_catalog.transport.rules import apply_rewrite, explain, route, sends
 from airflow_ol_catalog.transport.spool import Spool
-from servers import AIRFLOW, free_port
-from test_events import run_event
 
 TRANSPORT = "airflow_ol_catalog.transport.RoutingTransport"
 
@@ -37,14 +38,19 @@ def spark_event(event_type: str = "COMPLETE", namespace: str = "team-a") -> dict
     event["job"]["namespace"] = namespace
     event["job"]["facets"]["jobType"] = {"integration": "spark", "jobType": "JOB", "processingType": "BATCH"}
     event["job"]["facets"]["sql"] = {"query": "select 1"}
-    event["run"]["facets"]["parent"] = {"run": {"runId": "p"}, "job": {"namespace": namespace, "name": "dag.task"},
-                                        "root": {"run": {"runId": "r"}, "job": {"namespace": namespace, "name": "dag"}}}
+    event["run"]["facets"]["parent"] = {
+        "run": {"runId": "p"},
+        "job": {"namespace": namespace, "name": "dag.task"},
+        "root": {"run": {"runId": "r"}, "job": {"namespace": namespace, "name": "dag"}},
+    }
     event["inputs"] = [{"namespace": "s3://raw", "name": "clicks", "facets": {"schema": {"fields": []}}}]
     return event
 
 
 def settings(**extra) -> object:
-    return parse_settings({"type": TRANSPORT, "destinations": {"a": {"type": "console"}, "b": {"type": "console"}}, **extra})
+    return parse_settings(
+        {"type": TRANSPORT, "destinations": {"a": {"type": "console"}, "b": {"type": "console"}}, **extra}
+    )
 
 
 # --- configuration -----------------------------------------------------------------------------------
@@ -52,13 +58,18 @@ def settings(**extra) -> object:
 
 def test_config_problems_are_listed_with_their_paths():
     with pytest.raises(RoutingConfigError) as info:
-        parse_settings({
-            "destinations": {"a": {"type": "console", "rewrite": {"event_types": ["DONE"], "colour": 1}}, "b": "http"},
-            "routes": [{"match": {"job_nmespace": "x"}, "to": ["nowhere"]}, {"to": "a", "continue": "yes"}],
-            "timeout": -1,
-            "spool": {"dir": 3, "max_bytes": 10},
-            "extra": True,
-        })
+        parse_settings(
+            {
+                "destinations": {
+                    "a": {"type": "console", "rewrite": {"event_types": ["DONE"], "colour": 1}},
+                    "b": "http",
+                },
+                "routes": [{"match": {"job_nmespace": "x"}, "to": ["nowhere"]}, {"to": "a", "continue": "yes"}],
+                "timeout": -1,
+                "spool": {"dir": 3, "max_bytes": 10},
+                "extra": True,
+            }
+        )
     message = str(info.value)
     for expected in (
         "destinations.a.rewrite.event_types: 'DONE' is not one of",
@@ -76,9 +87,16 @@ def test_config_problems_are_listed_with_their_paths():
 
 
 def test_catalog_shorthand_targets_this_airflows_endpoint():
-    found = parse_settings({"destinations": {"catalog": {"type": "catalog", "url": "http://af:8080/", "conn_id": "my_conn"}}})
+    found = parse_settings(
+        {"destinations": {"catalog": {"type": "catalog", "url": "http://af:8080/", "conn_id": "my_conn"}}}
+    )
     dest = found.destinations["catalog"]
-    assert dest.transport == {"type": "http", "url": "http://af:8080/", "endpoint": "ol-catalog/api/v1/lineage", "compression": "gzip"}
+    assert dest.transport == {
+        "type": "http",
+        "url": "http://af:8080/",
+        "endpoint": "ol-catalog/api/v1/lineage",
+        "compression": "gzip",
+    }
     assert dest.catalog_conn_id == "my_conn" and found.default == ("catalog",)
 
 
@@ -97,19 +115,43 @@ def test_routes_apply_in_order_continue_adds_and_default_catches_the_rest():
     assert route(s, spark_event()).destinations == ("b", "a") and route(s, spark_event()).matched == (0, 1)
     assert route(s, spark_event("START")).destinations == ("a",)
     assert route(s, spark_event("START", namespace="other")).destinations == ("b",)
-    dataset_event = {"eventTime": "2025-01-01T00:00:00Z", "producer": "p", "dataset": {"namespace": "pg://x", "name": "t"}}
+    dataset_event = {
+        "eventTime": "2025-01-01T00:00:00Z",
+        "producer": "p",
+        "dataset": {"namespace": "pg://x", "name": "t"},
+    }
     decision = route(s, dataset_event)
     assert decision.by_default and decision.destinations == ("a",)
 
 
 def test_rewrite_replaces_namespaces_in_job_and_parents_and_drops_facets():
-    s = parse_settings({"destinations": {"m": {"type": "console", "rewrite": {"job_namespace": {"team-*": "prod"}, "drop_facets": ["sql", "schema"], "event_types": ["COMPLETE"]}}}})
+    s = parse_settings(
+        {
+            "destinations": {
+                "m": {
+                    "type": "console",
+                    "rewrite": {
+                        "job_namespace": {"team-*": "prod"},
+                        "drop_facets": ["sql", "schema"],
+                        "event_types": ["COMPLETE"],
+                    },
+                }
+            }
+        }
+    )
     rewrite = s.destinations["m"].rewrite
     original = spark_event()
     out = apply_rewrite(rewrite, original)
     assert out["job"]["namespace"] == "prod" and original["job"]["namespace"] == "team-a"
-    assert out["run"]["facets"]["parent"]["job"]["namespace"] == "prod" and out["run"]["facets"]["parent"]["root"]["job"]["namespace"] == "prod"
-    assert "sql" not in out["job"]["facets"] and "schema" not in out["inputs"][0]["facets"] and "jobType" in out["job"]["facets"]
+    assert (
+        out["run"]["facets"]["parent"]["job"]["namespace"] == "prod"
+        and out["run"]["facets"]["parent"]["root"]["job"]["namespace"] == "prod"
+    )
+    assert (
+        "sql" not in out["job"]["facets"]
+        and "schema" not in out["inputs"][0]["facets"]
+        and "jobType" in out["job"]["facets"]
+    )
     assert sends(rewrite, original) and not sends(rewrite, spark_event("START"))
     assert explain(s, spark_event()) == [
         "no route matched: the default destinations ['m']",
@@ -302,7 +344,11 @@ def routing_transport(receivers, tmp_path, **extra) -> RoutingTransport:
         "timeout": 1.0,
         "destinations": {
             "catalog": {"type": "http", "url": receivers[0].url, "endpoint": "api/v1/lineage"},
-            "other": {"type": "http", "url": receivers[1].url, "rewrite": {"job_namespace": "rewritten", "event_types": ["COMPLETE"]}},
+            "other": {
+                "type": "http",
+                "url": receivers[1].url,
+                "rewrite": {"job_namespace": "rewritten", "event_types": ["COMPLETE"]},
+            },
         },
         "routes": [{"match": {"integration": "SPARK"}, "to": ["catalog", "other"]}],
         "default": ["catalog"],
@@ -344,30 +390,63 @@ def test_a_down_or_slow_destination_gets_a_spool_and_emit_keeps_its_bound(receiv
 
 def test_route_explain_on_the_command_line(tmp_path):
     config = tmp_path / "openlineage.yml"
-    config.write_text(json.dumps({"transport": {
-        "type": TRANSPORT,
-        "destinations": {"catalog": {"type": "console"}, "marquez": {"type": "console", "rewrite": {"job_namespace": "prod"}}},
-        "routes": [{"match": {"integration": "spark"}, "to": ["catalog", "marquez"]}],
-    }}))
+    config.write_text(
+        json.dumps(
+            {
+                "transport": {
+                    "type": TRANSPORT,
+                    "destinations": {
+                        "catalog": {"type": "console"},
+                        "marquez": {"type": "console", "rewrite": {"job_namespace": "prod"}},
+                    },
+                    "routes": [{"match": {"integration": "spark"}, "to": ["catalog", "marquez"]}],
+                }
+            }
+        )
+    )
     event = tmp_path / "event.json"
     event.write_text(json.dumps(spark_event()))
     env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    result = subprocess.run([AIRFLOW, "ol-catalog", "route", "--explain", str(event), "--config", str(config)], env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [AIRFLOW, "ol-catalog", "route", "--explain", str(event), "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "route 0 matched (integration=['spark']) -> ['catalog', 'marquez']" in result.stdout
     assert "marquez: sent with job namespace 'team-a' -> 'prod'" in result.stdout
     bad = tmp_path / "bad.yml"
     bad.write_text(json.dumps({"transport": {"type": TRANSPORT, "destinations": {}}}))
-    result = subprocess.run([AIRFLOW, "ol-catalog", "route", "--explain", str(event), "--config", str(bad)], env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [AIRFLOW, "ol-catalog", "route", "--explain", str(event), "--config", str(bad)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0 and "destinations: expected an object" in result.stderr
 
 
 def test_destination_auth_may_come_from_an_airflow_connection(receivers, tmp_path, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_MARQUEZ_KEY", json.dumps({"conn_type": "http", "password": "secret-from-connection"}))
-    transport = RoutingTransport(RoutingConfig.from_dict({
-        "type": TRANSPORT,
-        "destinations": {"marquez": {"type": "http", "url": receivers[1].url, "auth": {"type": "airflow_connection_api_key", "conn_id": "marquez_key"}}},
-    }))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MARQUEZ_KEY", json.dumps({"conn_type": "http", "password": "secret-from-connection"})
+    )
+    transport = RoutingTransport(
+        RoutingConfig.from_dict(
+            {
+                "type": TRANSPORT,
+                "destinations": {
+                    "marquez": {
+                        "type": "http",
+                        "url": receivers[1].url,
+                        "auth": {"type": "airflow_connection_api_key", "conn_id": "marquez_key"},
+                    }
+                },
+            }
+        )
+    )
     transport.emit(run_event())
     assert receivers[1].authorizations == ["Bearer secret-from-connection"]
 
@@ -383,7 +462,7 @@ def test_only_a_lasting_http_4xx_is_a_refusal_for_good(receivers):
     http = HttpTransport(HttpConfig.from_dict({"url": receivers[0].url, "retry": {"total": 0}}))
 
     def refusal(status: int) -> Refusal | None:
-        with pytest.raises(Exception) as info:
+        with pytest.raises(requests.RequestException) as info:
             http.emit({"status": status})
         return lasting_refusal(info.value)
 
@@ -394,14 +473,16 @@ def test_only_a_lasting_http_4xx_is_a_refusal_for_good(receivers):
     for status in (408, 425, 429, 500, 503):
         assert refusal(status) is None
     down = HttpTransport(HttpConfig.from_dict({"url": f"http://127.0.0.1:{free_port()}/", "retry": {"total": 0}}))
-    with pytest.raises(Exception) as info:
+    with pytest.raises(requests.RequestException) as info:
         down.emit({"status": 201})
     assert lasting_refusal(info.value) is None
     assert lasting_refusal(ValueError("kafka: message too large")) is None
 
 
 def test_an_event_refused_for_good_at_redelivery_becomes_a_dead_letter_and_the_rest_follow(receivers, tmp_path):
-    receivers[0].refuse = lambda event: (422, '{"detail": "job.name: longer than 1024 bytes"}') if len(event["job"]["name"]) > 1024 else None
+    receivers[0].refuse = lambda event: (
+        (422, '{"detail": "job.name: longer than 1024 bytes"}') if len(event["job"]["name"]) > 1024 else None
+    )
     transport = routing_transport(receivers, tmp_path)
     receivers[0].status = 503
     names = ["a", "x" * 1100, "b", "c"]
@@ -414,7 +495,11 @@ def test_an_event_refused_for_good_at_redelivery_becomes_a_dead_letter_and_the_r
     assert (done.delivered, done.dead_lettered) == (3, 1)
     assert [e["job"]["name"] for e in receivers[0].events] == ["a", "b", "c"]
     [letter] = spool.dead_letters.letters()
-    assert letter.status == 422 and "longer than 1024" in letter.answer and json.loads(letter.payload)["job"]["name"] == "x" * 1100
+    assert (
+        letter.status == 422
+        and "longer than 1024" in letter.answer
+        and json.loads(letter.payload)["job"]["name"] == "x" * 1100
+    )
     assert (spool.status().events, spool.status().dead_letters) == (0, 1)
 
 
@@ -423,7 +508,11 @@ def test_a_lasting_refusal_at_first_send_goes_to_the_dead_letters_not_the_spool(
 
     counted = []
     monkeypatch.setattr(metrics, "incr", lambda name, count=1, tags=None: counted.append((name, count, tags)))
-    receivers[0].refuse = lambda event: (403, '{"detail": "the token may not write namespace team-b"}') if event["job"]["namespace"] == "team-b" else None
+    receivers[0].refuse = lambda event: (
+        (403, '{"detail": "the token may not write namespace team-b"}')
+        if event["job"]["namespace"] == "team-b"
+        else None
+    )
     transport = routing_transport(receivers, tmp_path)
     transport.emit(run_event(job={"namespace": "team-b", "name": "etl.load", "facets": {}}))
     transport.emit(run_event())
@@ -431,16 +520,26 @@ def test_a_lasting_refusal_at_first_send_goes_to_the_dead_letters_not_the_spool(
     assert spool.status().events == 0 and [letter.status for letter in spool.dead_letters.letters()] == [403]
     assert "may not write namespace team-b" in spool.dead_letters.letters()[0].answer
     assert [e["job"]["namespace"] for e in receivers[0].events] == ["team-a"]
-    assert ("transport.dead_lettered", 1, {"destination": "catalog"}) in counted and ("transport.catalog.dead_lettered", 1, None) in counted
+    assert ("transport.dead_lettered", 1, {"destination": "catalog"}) in counted and (
+        "transport.catalog.dead_lettered",
+        1,
+        None,
+    ) in counted
 
 
 def test_a_hung_destination_never_delays_a_healthy_one(receivers, tmp_path):
     healthy, hung = receivers
     hung.answering.clear()  # accepts, reads, never answers
-    transport = routing_transport(receivers, tmp_path, routes=[], default=["catalog", "other"], destinations={
-        "catalog": {"type": "http", "url": healthy.url, "endpoint": "api/v1/lineage"},
-        "other": {"type": "http", "url": hung.url, "timeout": 30},  # its own timeout, far past the 1 s bound
-    })
+    transport = routing_transport(
+        receivers,
+        tmp_path,
+        routes=[],
+        default=["catalog", "other"],
+        destinations={
+            "catalog": {"type": "http", "url": healthy.url, "endpoint": "api/v1/lineage"},
+            "other": {"type": "http", "url": hung.url, "timeout": 30},  # its own timeout, far past the 1 s bound
+        },
+    )
     threads = threading.active_count()
     for n in range(6):
         started = time.monotonic()
@@ -461,21 +560,39 @@ def test_a_hung_destination_never_delays_a_healthy_one(receivers, tmp_path):
 def test_dead_letters_on_the_command_line(receivers, tmp_path):
     spool_dir = tmp_path / "spool"
     config = tmp_path / "openlineage.yml"
-    config.write_text(json.dumps({"transport": {
-        "type": TRANSPORT, "destinations": {"catalog": {"type": "http", "url": receivers[0].url}}, "spool": {"dir": str(spool_dir)},
-    }}))
+    config.write_text(
+        json.dumps(
+            {
+                "transport": {
+                    "type": TRANSPORT,
+                    "destinations": {"catalog": {"type": "http", "url": receivers[0].url}},
+                    "spool": {"dir": str(spool_dir)},
+                }
+            }
+        )
+    )
     spool = Spool(spool_dir, "catalog", 1 << 20)
     kept = json.dumps(run_event(eventType="COMPLETE")).encode()
     spool.dead_letter(kept, Refusal(401, '{"detail": "token revoked"}'))
-    spool.dead_letter(json.dumps(run_event(eventType="FAIL")).encode(), Refusal(422, '{"detail": "job.name: too long"}'))
+    spool.dead_letter(
+        json.dumps(run_event(eventType="FAIL")).encode(), Refusal(422, '{"detail": "job.name: too long"}')
+    )
     env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([AIRFLOW, "ol-catalog", "spool", *args, "--config", str(config)], env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [AIRFLOW, "ol-catalog", "spool", *args, "--config", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     status = cli("status")
     assert status.returncode == 0, status.stderr
-    assert "dead letters" in status.stdout and next(line for line in status.stdout.splitlines() if line.startswith("catalog")).split()[1:5] == ["0", "0", "-", "2"]
+    assert "dead letters" in status.stdout and next(
+        line for line in status.stdout.splitlines() if line.startswith("catalog")
+    ).split()[1:5] == ["0", "0", "-", "2"]
     listed = cli("dead-letters", "list").stdout
     ids = {line.split()[4]: line.split()[1] for line in listed.splitlines() if line.startswith("catalog")}
     assert set(ids) == {"COMPLETE", "FAIL"} and "token revoked" in listed and "422" in listed
@@ -489,10 +606,16 @@ def test_dead_letters_on_the_command_line(receivers, tmp_path):
 
 def test_a_flush_delivers_each_destination_in_its_own_thread(receivers, tmp_path):
     hung, healthy = receivers
-    transport = routing_transport(receivers, tmp_path, routes=[], default=["slow", "catalog"], destinations={
-        "slow": {"type": "http", "url": hung.url, "timeout": 2},
-        "catalog": {"type": "http", "url": healthy.url},
-    })
+    transport = routing_transport(
+        receivers,
+        tmp_path,
+        routes=[],
+        default=["slow", "catalog"],
+        destinations={
+            "slow": {"type": "http", "url": hung.url, "timeout": 2},
+            "catalog": {"type": "http", "url": healthy.url},
+        },
+    )
     for sender in transport.senders.values():
         sender.spool.append(json.dumps(run_event()).encode())
     hung.answering.clear()

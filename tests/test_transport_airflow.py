@@ -12,11 +12,11 @@ import time
 
 import pytest
 import requests
+from servers import AirflowServer, free_port
 from sqlalchemy import create_engine, select
+from test_transport import TRANSPORT, Receiver
 
 from airflow_ol_catalog.store.tables import event
-from servers import AirflowServer, free_port
-from test_transport import TRANSPORT, Receiver
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,10 @@ def airflow_stack(tmp_path_factory, postgres):
     postgres.create_database("warehouse")
     import psycopg2
 
-    with psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="warehouse") as pg, pg.cursor() as cur:
+    with (
+        psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="warehouse") as pg,
+        pg.cursor() as cur,
+    ):
         cur.execute("CREATE TABLE sales (day date, amount numeric); CREATE TABLE report (day date, total numeric)")
     data = tmp_path_factory.mktemp("sqlite-data") / "shop.db"
     import sqlite3
@@ -92,26 +95,42 @@ def airflow_stack(tmp_path_factory, postgres):
         "timeout": 2,
         "destinations": {
             "catalog": {"type": "catalog", "url": catalog_url, "conn_id": "ol_catalog_default"},
-            "other": {"type": "http", "url": other.url, "rewrite": {"job_namespace": "rewritten", "event_types": ["COMPLETE"]}},
+            "other": {
+                "type": "http",
+                "url": other.url,
+                "rewrite": {"job_namespace": "rewritten", "event_types": ["COMPLETE"]},
+            },
         },
         "routes": [{"match": {"job_name": "lineage_demo.daily_totals"}, "to": ["catalog", "other"]}],
         "default": ["catalog"],
         "spool": {"dir": str(server.home / "ol-spool")},
     }
-    server.env.update({
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{server.url}execution/",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(routing),
-        "AIRFLOW__OPENLINEAGE__NAMESPACE": "e2e",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-        "AIRFLOW_CONN_DEMO_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(data)}),
-        "AIRFLOW_CONN_DEMO_PG": json.dumps({"conn_type": "postgres", "host": "127.0.0.1", "port": postgres.port, "login": "postgres", "schema": "warehouse"}),
-    })
+    server.env.update(
+        {
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{server.url}execution/",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(routing),
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": "e2e",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW_CONN_DEMO_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(data)}),
+            "AIRFLOW_CONN_DEMO_PG": json.dumps(
+                {
+                    "conn_type": "postgres",
+                    "host": "127.0.0.1",
+                    "port": postgres.port,
+                    "login": "postgres",
+                    "schema": "warehouse",
+                }
+            ),
+        }
+    )
     (server.home / "dags" / "lineage_demo.py").write_text(DAG_FILE)
     processes = []
     try:
         server.start()
-        server.env["AIRFLOW_CONN_OL_CATALOG_DEFAULT"] = json.dumps({"conn_type": "http", "password": server.create_token("airflow-openlineage")})
+        server.env["AIRFLOW_CONN_OL_CATALOG_DEFAULT"] = json.dumps(
+            {"conn_type": "http", "password": server.create_token("airflow-openlineage")}
+        )
         catalog = AirflowServer.__new__(AirflowServer)  # a second api-server on the same home and database
         catalog.__dict__.update(server.__dict__ | {"port": catalog_port, "url": catalog_url, "process": None})
         catalog.start_api_server()
@@ -121,7 +140,9 @@ def airflow_stack(tmp_path_factory, postgres):
         while requests.get(server.url + "api/v2/dags/lineage_demo", headers=admin, timeout=5).status_code != 200:
             assert time.monotonic() < deadline, "the dag-processor did not parse the DAG in time"
             time.sleep(1)
-        requests.patch(server.url + "api/v2/dags/lineage_demo", json={"is_paused": False}, headers=admin, timeout=10).raise_for_status()
+        requests.patch(
+            server.url + "api/v2/dags/lineage_demo", json={"is_paused": False}, headers=admin, timeout=10
+        ).raise_for_status()
         yield server, catalog, other, admin
     finally:
         for process in processes:
@@ -134,17 +155,23 @@ def airflow_stack(tmp_path_factory, postgres):
 
 def run_dag(server: AirflowServer, admin: dict) -> tuple[str, float]:
     """Trigger lineage_demo, wait for success; returns the run id and the longest task duration (s)."""
-    created = requests.post(server.url + "api/v2/dags/lineage_demo/dagRuns", json={"logical_date": None}, headers=admin, timeout=10)
+    created = requests.post(
+        server.url + "api/v2/dags/lineage_demo/dagRuns", json={"logical_date": None}, headers=admin, timeout=10
+    )
     created.raise_for_status()
     run_id = created.json()["dag_run_id"]
     deadline = time.monotonic() + 240
     while True:
-        state = requests.get(server.url + f"api/v2/dags/lineage_demo/dagRuns/{run_id}", headers=admin, timeout=10).json()["state"]
+        state = requests.get(
+            server.url + f"api/v2/dags/lineage_demo/dagRuns/{run_id}", headers=admin, timeout=10
+        ).json()["state"]
         if state in ("success", "failed"):
             break
         assert time.monotonic() < deadline, "the DAG run did not finish in time"
         time.sleep(1)
-    tasks = requests.get(server.url + f"api/v2/dags/lineage_demo/dagRuns/{run_id}/taskInstances", headers=admin, timeout=10).json()
+    tasks = requests.get(
+        server.url + f"api/v2/dags/lineage_demo/dagRuns/{run_id}/taskInstances", headers=admin, timeout=10
+    ).json()
     assert state == "success", tasks
     return run_id, max(ti["duration"] or 0 for ti in tasks["task_instances"])
 
@@ -165,23 +192,38 @@ def wait_for(check, seconds: float = 60):
 
 
 def test_airflow_events_reach_the_catalog_and_only_routed_ones_the_other_backend(airflow_stack):
-    server, catalog, other, admin = airflow_stack
-    run_id, _ = run_dag(server, admin)
-    wait_for(lambda: sum(e["job"]["name"] == "lineage_demo" and e.get("eventType") == "COMPLETE" for e in catalog_events(server)) >= 1)
-    job = requests.get(server.url + "ol-catalog/api/v1/namespaces/e2e/jobs/lineage_demo.daily_totals", headers={"Authorization": f"Bearer {server.token}"}, timeout=10).json()
+    server, _catalog, other, admin = airflow_stack
+    _run_id, _ = run_dag(server, admin)
+    wait_for(
+        lambda: (
+            sum(e["job"]["name"] == "lineage_demo" and e.get("eventType") == "COMPLETE" for e in catalog_events(server))
+            >= 1
+        )
+    )
+    job = requests.get(
+        server.url + "ol-catalog/api/v1/namespaces/e2e/jobs/lineage_demo.daily_totals",
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    ).json()
     assert job["inputs"] == [{"namespace": "sqlite://localhost", "name": "shop.main.orders"}]
     assert job["outputs"] == [{"namespace": "sqlite://localhost", "name": "shop.main.daily_totals"}]
     assert job["parentJob"] == {"namespace": "e2e", "name": "lineage_demo"}
-    pg = requests.get(server.url + "ol-catalog/api/v1/namespaces/e2e/jobs/lineage_demo.pg_report", headers={"Authorization": f"Bearer {server.token}"}, timeout=10).json()
+    pg = requests.get(
+        server.url + "ol-catalog/api/v1/namespaces/e2e/jobs/lineage_demo.pg_report",
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=10,
+    ).json()
     port = json.loads(server.env["AIRFLOW_CONN_DEMO_PG"])["port"]
     assert pg["inputs"] == [{"namespace": f"postgres://127.0.0.1:{port}", "name": "warehouse.public.sales"}]
     assert pg["outputs"] == [{"namespace": f"postgres://127.0.0.1:{port}", "name": "warehouse.public.report"}]
-    assert [(e["eventType"], e["job"]["namespace"], e["job"]["name"]) for e in other.events] == [("COMPLETE", "rewritten", "lineage_demo.daily_totals")]
+    assert [(e["eventType"], e["job"]["namespace"], e["job"]["name"]) for e in other.events] == [
+        ("COMPLETE", "rewritten", "lineage_demo.daily_totals")
+    ]
     assert other.events[0]["run"]["facets"]["parent"]["job"]["namespace"] == "rewritten"
 
 
 def test_with_the_catalog_down_tasks_finish_on_time_and_flush_delivers_each_event_once(airflow_stack):
-    server, catalog, other, admin = airflow_stack
+    server, catalog, _other, admin = airflow_stack
     _, normal = run_dag(server, admin)
     catalog.stop()
     run_id, slowest = run_dag(server, admin)
@@ -194,8 +236,12 @@ def test_with_the_catalog_down_tasks_finish_on_time_and_flush_delivers_each_even
     flushed = server.cli("ol-catalog", "spool", "flush")
     assert "catalog: " in flushed.stdout and "0 waiting" in flushed.stdout
     server.cli("ol-catalog", "spool", "flush")  # a second flush has nothing to send
-    events = [e for e in catalog_events(server) if e.get("run", {}).get("facets", {}).get("airflow", {}).get("dagRun", {}).get("run_id") == run_id
-              or e.get("run", {}).get("facets", {}).get("airflowDagRun", {}).get("dagRun", {}).get("run_id") == run_id]
+    events = [
+        e
+        for e in catalog_events(server)
+        if e.get("run", {}).get("facets", {}).get("airflow", {}).get("dagRun", {}).get("run_id") == run_id
+        or e.get("run", {}).get("facets", {}).get("airflowDagRun", {}).get("dagRun", {}).get("run_id") == run_id
+    ]
     keys = [(e["job"]["name"], e["eventType"]) for e in events]
     assert len(keys) == len(set(keys)) and ("lineage_demo.daily_totals", "COMPLETE") in keys
     assert all(e["job"]["namespace"] == "e2e" for e in events)
@@ -204,15 +250,20 @@ def test_with_the_catalog_down_tasks_finish_on_time_and_flush_delivers_each_even
 def test_the_task_instance_tab_shows_the_runs_openlineage_events(airflow_stack):
     """Airflow's task-instance page, OpenLineage tab: the run's events, inputs and outputs (real DAG run)."""
     from playwright.sync_api import expect, sync_playwright
-
     from test_ui_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
 
     server, catalog, _, admin = airflow_stack
     if catalog.process is None:
         catalog.start_api_server()
     run_id, _ = run_dag(server, admin)
-    wait_for(lambda: any(e["job"]["name"] == "lineage_demo.daily_totals" and e.get("eventType") == "COMPLETE"
-                         and e["run"]["facets"].get("airflow", {}).get("dagRun", {}).get("run_id") == run_id for e in catalog_events(server)))
+    wait_for(
+        lambda: any(
+            e["job"]["name"] == "lineage_demo.daily_totals"
+            and e.get("eventType") == "COMPLETE"
+            and e["run"]["facets"].get("airflow", {}).get("dagRun", {}).get("run_id") == run_id
+            for e in catalog_events(server)
+        )
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import EXAMPLES
 from servers import AirflowServer
 
@@ -24,18 +23,23 @@ SHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach the internet.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 HOSTILE = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
-DAG_FILE = '''
+DAG_FILE = """
 from datetime import datetime
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.empty import EmptyOperator
 
 with DAG("nightly_sessions", start_date=datetime(2026, 1, 1), schedule=None):
     EmptyOperator(task_id="sessionize") >> EmptyOperator(task_id="daily_rollup")
-'''
+"""
 
 
 def _hostile_events() -> list[dict]:
@@ -61,8 +65,11 @@ def _look_alike_events() -> list[dict]:
     base["job"] = {"namespace": "look-alikes", "name": ZWJ_JOB, "facets": {}}
     base["run"] = {"runId": str(uuid.uuid4()), "facets": {}}
     base["inputs"] = [{"namespace": "s3://look-alikes", "name": NFD_NAME, "facets": {}}]
-    schema = {"_producer": "https://example.com/tests", "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json",
-              "fields": [{"name": "amount\u200b", "type": "decimal"}]}
+    schema = {
+        "_producer": "https://example.com/tests",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json",
+        "fields": [{"name": "amount\u200b", "type": "decimal"}],
+    }
     base["outputs"] = [
         {"namespace": "s3://look-alikes", "name": ZWSP_NAME, "facets": {"schema": schema}},
         {"namespace": "s3://look-alikes", "name": BIDI_NAME, "facets": {}},
@@ -84,7 +91,12 @@ def ui_server():
         result = server.cli("ol-catalog", "send", str(EXAMPLES), "--url", server.url, "--token", server.token)
         assert "0 rejected" in result.stdout
         for payload in _hostile_events() + _look_alike_events():
-            response = requests.post(server.url + "ol-catalog/api/v1/lineage", json=payload, headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+            response = requests.post(
+                server.url + "ol-catalog/api/v1/lineage",
+                json=payload,
+                headers={"Authorization": f"Bearer {server.token}"},
+                timeout=10,
+            )
             assert response.status_code == 201, response.text
         admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
         deadline = time.monotonic() + 120
@@ -171,7 +183,9 @@ def test_walk_through_the_catalog_in_airflow(ui_server, admin_page):
     frame.get_by_role("link", name="Open in the lineage explorer →").click()
     frame.get_by_label("Downstream depth").fill("0")
     frame.get_by_label("Upstream depth").fill("1")
-    spark_job = frame.locator('[data-node-id="job:examples:clean_orders.execute_insert_into_hadoop_fs_relation_command"]')
+    spark_job = frame.locator(
+        '[data-node-id="job:examples:clean_orders.execute_insert_into_hadoop_fs_relation_command"]'
+    )
     expect(spark_job).to_be_visible()
     raw = frame.locator('[data-node-id="dataset:hive://metastore:9083:sales.orders_raw"]')
     expect(raw).to_have_count(0)
@@ -206,9 +220,21 @@ def test_html_in_names_renders_as_text(ui_server, admin_page):
     base = ui_server.url + "ol-catalog/ui/"
     page.goto(base + "#/search?q=" + requests.utils.quote("<script>"))
     expect(page.get_by_test_id("search-result")).to_have_count(3)  # the job and both datasets
-    page.goto(base + "#/dataset?ns=" + requests.utils.quote("postgres://db:5432", safe="") + "&name=" + requests.utils.quote(f"out{HOSTILE}", safe=""))
+    page.goto(
+        base
+        + "#/dataset?ns="
+        + requests.utils.quote("postgres://db:5432", safe="")
+        + "&name="
+        + requests.utils.quote(f"out{HOSTILE}", safe="")
+    )
     expect(page.get_by_test_id("title")).to_have_text(f"out{HOSTILE}")
-    page.goto(base + "#/job?ns=" + requests.utils.quote(f"ns{HOSTILE}", safe="") + "&name=" + requests.utils.quote(f"job{HOSTILE}", safe=""))
+    page.goto(
+        base
+        + "#/job?ns="
+        + requests.utils.quote(f"ns{HOSTILE}", safe="")
+        + "&name="
+        + requests.utils.quote(f"job{HOSTILE}", safe="")
+    )
     expect(page.get_by_test_id("title")).to_have_text(f"job{HOSTILE}")
     expect(page.get_by_text(f"Job · ns{HOSTILE}", exact=False)).to_be_visible()
     page.get_by_role("tab", name="Lineage", exact=True).click()
@@ -224,12 +250,19 @@ def test_pages_and_their_api_refuse_anonymous_users(ui_server):
     index = requests.get(ui_server.url + "ol-catalog/ui/", cookies={"_token": ui_server.jwt("viewer")}, timeout=10)
     asset = next(part.split('"')[0] for part in index.text.split('src="./')[1:])
     assert requests.get(ui_server.url + "ol-catalog/ui/" + asset, timeout=10).status_code == 401
-    assert requests.get(ui_server.url + "ol-catalog/ui/" + asset, cookies={"_token": ui_server.jwt("viewer")}, timeout=10).status_code == 200
+    assert (
+        requests.get(
+            ui_server.url + "ol-catalog/ui/" + asset, cookies={"_token": ui_server.jwt("viewer")}, timeout=10
+        ).status_code
+        == 200
+    )
 
 
 def test_who_am_i_tells_admins_from_viewers(ui_server):
     def me(user):
-        return requests.get(ui_server.url + "ol-catalog/api/v1/me", cookies={"_token": ui_server.jwt(user)}, timeout=10).json()
+        return requests.get(
+            ui_server.url + "ol-catalog/api/v1/me", cookies={"_token": ui_server.jwt(user)}, timeout=10
+        ).json()
 
     assert me("admin") == {"name": "user:admin", "admin": True}
     assert me("viewer") == {"name": "user:viewer", "admin": False}
@@ -239,7 +272,12 @@ def test_admin_creates_a_token_shown_once_with_ready_to_paste_config(ui_server, 
     from playwright.sync_api import expect
 
     page = admin_page
-    refused = requests.post(ui_server.url + "ol-catalog/api/v1/lineage", data=b"{not json", headers={"Authorization": f"Bearer {ui_server.token}", "Content-Type": "application/json"}, timeout=10)
+    refused = requests.post(
+        ui_server.url + "ol-catalog/api/v1/lineage",
+        data=b"{not json",
+        headers={"Authorization": f"Bearer {ui_server.token}", "Content-Type": "application/json"},
+        timeout=10,
+    )
     assert refused.status_code == 400
     page.get_by_role("button", name="Browse").click()
     page.get_by_role("menuitem", name="Lineage admin").click()
@@ -255,7 +293,12 @@ def test_admin_creates_a_token_shown_once_with_ready_to_paste_config(ui_server, 
     expect(frame.get_by_test_id("snippet-openlineage.yml")).to_contain_text("endpoint: ol-catalog/api/v1/lineage")
     expect(frame.get_by_test_id("snippet-openlineage.yml")).to_contain_text(f"apiKey: {secret}")
     shot(page, "08-admin-new-token")
-    response = requests.post(ui_server.url + "ol-catalog/api/v1/lineage", json=_hostile_events()[0] | {"run": {"runId": str(uuid.uuid4())}}, headers={"Authorization": f"Bearer {secret}"}, timeout=10)
+    response = requests.post(
+        ui_server.url + "ol-catalog/api/v1/lineage",
+        json=_hostile_events()[0] | {"run": {"runId": str(uuid.uuid4())}},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=10,
+    )
     assert response.status_code == 201
     frame.get_by_role("button", name="Done").click()
     expect(frame.get_by_role("cell", name="browser-made", exact=True)).to_be_visible()
@@ -353,7 +396,9 @@ def test_look_alike_names_show_their_hidden_characters(ui_server, admin_page):
     warnings = page.get_by_role("img", name=re.compile("^Look-alike name"))
     expect(warnings).to_have_count(3)
     titles = [warnings.nth(i).get_attribute("title") for i in range(3)]
-    assert any("U+200B ZERO WIDTH SPACE" in t for t in titles) and any("U+202E RIGHT-TO-LEFT OVERRIDE" in t for t in titles)
+    assert any("U+200B ZERO WIDTH SPACE" in t for t in titles) and any(
+        "U+202E RIGHT-TO-LEFT OVERRIDE" in t for t in titles
+    )
     assert any("not in Unicode NFC: é sent as e + U+0301" in t for t in titles)
     shot(page, "12-look-alike-search")
 
@@ -368,7 +413,11 @@ def test_look_alike_names_show_their_hidden_characters(ui_server, admin_page):
     expect(page.get_by_test_id("title")).to_have_text("load⟨U+200D⟩_orders⚠")
     node = page.locator(f'[data-node-id="dataset:s3://look-alikes:{BIDI_NAME}"]')
     expect(node).to_contain_text("invoices_⟨U+202E⟩txt.exe")
-    expect(page.locator(f'[data-node-id="dataset:s3://look-alikes:{NFD_NAME}"]').get_by_role("img", name=re.compile("not in Unicode NFC"))).to_have_count(1)
+    expect(
+        page.locator(f'[data-node-id="dataset:s3://look-alikes:{NFD_NAME}"]').get_by_role(
+            "img", name=re.compile("not in Unicode NFC")
+        )
+    ).to_have_count(1)
     shot(page, "14-look-alike-graph")
     assert page.errors == []
 
@@ -382,13 +431,35 @@ def test_pages_of_names_with_slashes_and_percent_signs(ui_server, admin_page):
     payload["run"] = {"runId": "manual/2026-01-01", "facets": {}}
     payload["inputs"] = []
     payload["outputs"] = [
-        {"namespace": "s3://slash-lake", "name": "datasets/orders", "facets": {"schema": {"fields": [{"name": "right_column"}]}}},
-        {"namespace": "s3://slash-lake/datasets", "name": "orders", "facets": {"schema": {"fields": [{"name": "wrong_column"}]}}},
+        {
+            "namespace": "s3://slash-lake",
+            "name": "datasets/orders",
+            "facets": {"schema": {"fields": [{"name": "right_column"}]}},
+        },
+        {
+            "namespace": "s3://slash-lake/datasets",
+            "name": "orders",
+            "facets": {"schema": {"fields": [{"name": "wrong_column"}]}},
+        },
     ]
-    assert requests.post(ui_server.url + "ol-catalog/api/v1/lineage", json=payload, headers={"Authorization": f"Bearer {ui_server.token}"}, timeout=10).status_code == 201
+    assert (
+        requests.post(
+            ui_server.url + "ol-catalog/api/v1/lineage",
+            json=payload,
+            headers={"Authorization": f"Bearer {ui_server.token}"},
+            timeout=10,
+        ).status_code
+        == 201
+    )
     page = admin_page
     base = ui_server.url + "ol-catalog/ui/"
-    page.goto(base + "#/dataset?ns=" + requests.utils.quote("s3://slash-lake", safe="") + "&name=" + requests.utils.quote("datasets/orders", safe=""))
+    page.goto(
+        base
+        + "#/dataset?ns="
+        + requests.utils.quote("s3://slash-lake", safe="")
+        + "&name="
+        + requests.utils.quote("datasets/orders", safe="")
+    )
     expect(page.get_by_test_id("title")).to_have_text("datasets/orders")
     expect(page.get_by_role("cell", name="right_column")).to_be_visible()
     expect(page.get_by_text("wrong_column")).to_have_count(0)

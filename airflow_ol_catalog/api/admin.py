@@ -18,9 +18,23 @@ from pydantic import BaseModel, Field
 from airflow_ol_catalog.api.auth import AdminAuth, Principal
 from airflow_ol_catalog.api.schemas import Limit, Offset, Text
 from airflow_ol_catalog.ingest import namespaces as registry
-from airflow_ol_catalog.ingest.quarantine import QUARANTINE_SORTS, discard_quarantined, list_quarantined, replay_quarantined
+from airflow_ol_catalog.ingest.quarantine import (
+    QUARANTINE_SORTS,
+    discard_quarantined,
+    list_quarantined,
+    replay_quarantined,
+)
 from airflow_ol_catalog.ingest.refusals import REFUSAL_SORTS, list_refusals
-from airflow_ol_catalog.ingest.tokens import TOKEN_SORTS, Token, TokenError, TokenExists, count_tokens, create_token, list_tokens, revoke_token
+from airflow_ol_catalog.ingest.tokens import (
+    TOKEN_SORTS,
+    Token,
+    TokenError,
+    TokenExists,
+    count_tokens,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
 from airflow_ol_catalog.lineage.catalog import iso, namespace_view
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
@@ -35,13 +49,16 @@ def _by(principal: Principal) -> str:
 
 
 class NewToken(BaseModel):
-    name: Text = Field(min_length=1, max_length=250, description="A name that says who sends with it, e.g. `spark-prod`.")
+    name: Text = Field(
+        min_length=1, max_length=250, description="A name that says who sends with it, e.g. `spark-prod`."
+    )
     namespaces: list[Text] | None = Field(
         None, description="Only these namespaces (at least one); omit it for every namespace. An empty list is refused."
     )
     read: bool = Field(False, description="Also read the catalog's API with it.")
     admin: bool = Field(
-        False, description="Also call the admin API (the maintenance DAGs' token); implies read. Only an Airflow login may create one."
+        False,
+        description="Also call the admin API (the maintenance DAGs' token); implies read. Only an Airflow login may create one.",
     )
 
 
@@ -83,7 +100,9 @@ def new_token(body: NewToken, principal: AdminAuth) -> dict:
         )
     try:
         with write_transaction() as conn:
-            created, secret = create_token(conn, body.name.strip(), _by(principal), body.namespaces, body.read, body.admin)
+            created, secret = create_token(
+                conn, body.name.strip(), _by(principal), body.namespaces, body.read, body.admin
+            )
     except TokenExists as exc:
         raise HTTPException(409, f"{exc.field}: {exc}") from None
     except TokenError as exc:
@@ -139,7 +158,9 @@ def create(body: NewNamespace, principal: AdminAuth) -> dict:
         raise HTTPException(422, "name: a namespace needs a name without NUL characters")
     try:
         with write_transaction() as conn:
-            return _admin_view(registry.create_namespace(conn, body.name, _by(principal), body.description, body.admins))
+            return _admin_view(
+                registry.create_namespace(conn, body.name, _by(principal), body.description, body.admins)
+            )
     except registry.NamespaceExists as exc:
         raise HTTPException(409, str(exc)) from None
 
@@ -163,8 +184,13 @@ class QuarantineAction(BaseModel):
 
 def _quarantined_view(q) -> dict:
     return {
-        "eventId": q.event_id, "namespace": q.namespace, "receivedAt": iso(q.received_at), "kind": q.kind,
-        "eventType": q.event_type, "jobName": q.job_name, "runId": q.run_id,
+        "eventId": q.event_id,
+        "namespace": q.namespace,
+        "receivedAt": iso(q.received_at),
+        "kind": q.kind,
+        "eventType": q.event_type,
+        "jobName": q.job_name,
+        "runId": q.run_id,
     }
 
 
@@ -183,7 +209,9 @@ def quarantine(
     return {"events": [_quarantined_view(q) for q in items], "totalCount": total}
 
 
-@router.post("/quarantine/replay", summary="Move quarantined events whose namespace now exists into the catalog (admin)")
+@router.post(
+    "/quarantine/replay", summary="Move quarantined events whose namespace now exists into the catalog (admin)"
+)
 def replay(body: QuarantineAction, _: AdminAuth, request: Request) -> dict:
     with write_transaction() as conn:
         replayed = replay_quarantined(conn, body.namespace, request.app.state.settings.unknown_namespace_policy)
@@ -214,7 +242,15 @@ def refusals(
         rows, total = list_refusals(conn, limit, offset, reason, sortBy, sortDirection == "desc")
     return {
         "refusals": [
-            {"at": iso(r.at), "status": r.status, "reason": r.reason, "detail": r.detail, "path": r.path, "caller": r.caller, "remote": r.remote}
+            {
+                "at": iso(r.at),
+                "status": r.status,
+                "reason": r.reason,
+                "detail": r.detail,
+                "path": r.path,
+                "caller": r.caller,
+                "remote": r.remote,
+            }
             for r in rows
         ],
         "totalCount": total,
@@ -235,8 +271,12 @@ class TableChecks(BaseModel):
     checks: list[TableCheck]
 
 
-@router.post("/reconciliation/match", summary="Match every dataset to the data sources Airflow's Connections describe (admin)")
-async def reconcile_datasets(_: AdminAuth, dryRun: bool = Query(False, description="Report without storing anything.")) -> dict:
+@router.post(
+    "/reconciliation/match", summary="Match every dataset to the data sources Airflow's Connections describe (admin)"
+)
+async def reconcile_datasets(
+    _: AdminAuth, dryRun: bool = Query(False, description="Report without storing anything.")
+) -> dict:
     """Returns counts, the matched SQL datasets to check against their tables, and the namespaces no Connection matches."""
     from airflow_ol_catalog.maintenance.airflow_connections import airflow_data_sources
     from airflow_ol_catalog.maintenance.matches import reconcile
@@ -266,7 +306,9 @@ def store_checks(body: TableChecks, _: AdminAuth) -> dict:
 
 class Retention(BaseModel):
     days: int = Field(90, ge=1, le=36_500, description="Keep what was seen in the last this many days.")
-    keepRunsPerJob: int = Field(10, ge=0, le=1_000_000, description="Keep at least this many newest runs of every job, however old.")
+    keepRunsPerJob: int = Field(
+        10, ge=0, le=1_000_000, description="Keep at least this many newest runs of every job, however old."
+    )
     dryRun: bool = Field(False, description="Count, delete nothing.")
 
 

@@ -61,7 +61,14 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         remote = request.client.host if request.client else None
         refusal_log.record(exc.status_code, str(body.get("detail", "")), request.url.path, caller, remote)
         # Structured, and never the token or the body: what an operator greps for.
-        log.info("ingest refused status=%s reason=%r caller=%s remote=%s path=%s", exc.status_code, reason_of(exc.status_code), caller or "-", remote or "-", request.url.path)
+        log.info(
+            "ingest refused status=%s reason=%r caller=%s remote=%s path=%s",
+            exc.status_code,
+            reason_of(exc.status_code),
+            caller or "-",
+            remote or "-",
+            request.url.path,
+        )
         metrics.incr("events.refused_requests", tags={"status": str(exc.status_code)})
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, HTTPException, Request
@@ -122,12 +123,16 @@ def connection_details_withheld(principal: Principal) -> str | None:
     return None
 
 
-async def _principal(request: Request, purpose: str, method: str, token_refusal: Callable[[Token], str | None]) -> Principal:
+async def _principal(
+    request: Request, purpose: str, method: str, token_refusal: Callable[[Token], str | None]
+) -> Principal:
     """The caller, if they may do `purpose`: a catalog token `token_refusal` has nothing against, or an
     Airflow user with `method` access on assets."""
     credential = _credential(request)
     if not credential:
-        raise _unauthorized(f"to {purpose} you need a catalog token or an Airflow login (Authorization: Bearer <token>)")
+        raise _unauthorized(
+            f"to {purpose} you need a catalog token or an Airflow login (Authorization: Bearer <token>)"
+        )
     if looks_like_catalog_token(credential):
         token = await token_cache.verify(credential)
         if token is None:
@@ -151,23 +156,37 @@ async def ingest_principal(request: Request) -> Principal:
 
 async def read_principal(request: Request) -> Principal:
     """Read the catalog: a catalog token with read access, or an Airflow user who may read assets."""
-    return await _principal(request, "read the catalog", "GET", lambda token: None if token.can_read else "create one with --read")
+    return await _principal(
+        request, "read the catalog", "GET", lambda token: None if token.can_read else "create one with --read"
+    )
 
 
 async def admin_principal(request: Request) -> Principal:
     """Administer the catalog: an Airflow user who may delete assets, or a token created with --admin
     (the maintenance DAGs' token, kept in an Airflow Connection)."""
-    return await _principal(request, "administer the catalog", "DELETE", lambda token: None if token.can_admin else "create one with --admin")
+    return await _principal(
+        request,
+        "administer the catalog",
+        "DELETE",
+        lambda token: None if token.can_admin else "create one with --admin",
+    )
 
 
 async def curator_principal(request: Request) -> Principal:
     """Hide and restore namespaces, datasets and jobs: an Airflow user who may delete assets, never a token."""
-    return await _principal(request, "hide or restore", "DELETE", lambda token: "that needs an Airflow login allowed to delete assets; tokens never may")
+    return await _principal(
+        request,
+        "hide or restore",
+        "DELETE",
+        lambda token: "that needs an Airflow login allowed to delete assets; tokens never may",
+    )
 
 
 async def login_reader_principal(request: Request) -> Principal:
     """Open the catalog's pages: an Airflow user who may read assets (tokens are for the API)."""
-    return await _principal(request, "open the catalog's pages", "GET", lambda token: "the pages are for Airflow logins; tokens use the API")
+    return await _principal(
+        request, "open the catalog's pages", "GET", lambda token: "the pages are for Airflow logins; tokens use the API"
+    )
 
 
 IngestAuth = Annotated[Principal, Depends(ingest_principal)]
@@ -187,8 +206,17 @@ AUTH_RULES: dict[Callable, tuple[str, bool]] = {
     login_reader_principal: ("an Airflow login allowed to read assets", False),
 }
 SECURITY_SCHEMES = {
-    "catalogToken": {"type": "http", "scheme": "bearer", "description": "A catalog token (`olc_...`), from `airflow ol-catalog tokens create`."},
-    "airflowLogin": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An Airflow JWT (`POST /auth/token`), or the UI's `_token` cookie."},
+    "catalogToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A catalog token (`olc_...`), from `airflow ol-catalog tokens create`.",
+    },
+    "airflowLogin": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An Airflow JWT (`POST /auth/token`), or the UI's `_token` cookie.",
+    },
 }
 
 

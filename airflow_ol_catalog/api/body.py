@@ -45,8 +45,13 @@ def _check_content_type(request: Request) -> None:
         raise HTTPException(415, f"Content-Type {content_type!r} is not JSON; send application/json")
     for parameter in parameters.split(";"):
         name, _, value = parameter.partition("=")
-        if name.strip().lower() == "charset" and value.strip().strip('"').lower().replace("_", "-") not in ("utf-8", "utf8"):
-            raise HTTPException(415, f"Content-Type {content_type!r}: JSON bodies are read as UTF-8; send charset=utf-8 or none")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower().replace("_", "-") not in (
+            "utf-8",
+            "utf8",
+        ):
+            raise HTTPException(
+                415, f"Content-Type {content_type!r}: JSON bodies are read as UTF-8; send charset=utf-8 or none"
+            )
 
 
 def _too_large(limit: int, what: str) -> HTTPException:

@@ -9,7 +9,8 @@ sent (api/paths.py); routes are declared most specific first.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -17,8 +18,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
 from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
-from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
 from airflow_ol_catalog.ingest.hiding import NothingToHide, set_dataset_hidden, set_job_hidden, set_namespace_hidden
+from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
 from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
 from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
@@ -31,7 +32,6 @@ router = APIRouter(prefix="/api/v1", tags=["catalog"])
 # A node id is a kind, a namespace, a name and maybe a field, each at most 1,024 bytes; one
 # longer names nothing, and each of its colons would cost a look-up.
 MAX_NODE_ID = 4200
-
 
 
 async def _read(work: Callable[..., Any], *args) -> Any:
@@ -103,14 +103,25 @@ async def delete_namespace(namespace: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, True)
 
 
-@router.get("/namespaces/{namespace:name}/datasets/{dataset:name}/versions/{version:segment}", summary="One version of a dataset")
+@router.get(
+    "/namespaces/{namespace:name}/datasets/{dataset:name}/versions/{version:segment}",
+    summary="One version of a dataset",
+)
 async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -> dict:
-    return _found(await _read(catalog.get_dataset_version, namespace, dataset, version), f"version {version!r} of {namespace}:{dataset}")
+    return _found(
+        await _read(catalog.get_dataset_version, namespace, dataset, version),
+        f"version {version!r} of {namespace}:{dataset}",
+    )
 
 
-@router.get("/namespaces/{namespace:name}/datasets/{dataset:name}/versions", summary="Schema versions of a dataset, newest first")
+@router.get(
+    "/namespaces/{namespace:name}/datasets/{dataset:name}/versions",
+    summary="Schema versions of a dataset, newest first",
+)
 async def versions(namespace: str, dataset: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    found, total = _found(await _read(catalog.dataset_versions, namespace, dataset, limit, offset), f"dataset {namespace}:{dataset}")
+    found, total = _found(
+        await _read(catalog.dataset_versions, namespace, dataset, limit, offset), f"dataset {namespace}:{dataset}"
+    )
     return {"versions": found, "totalCount": total}
 
 
@@ -135,7 +146,9 @@ async def namespace_datasets(namespace: str, principal: ReadAuth, limit: int = L
     return {"datasets": _as_seen_by(principal, datasets), "totalCount": total}
 
 
-@router.get("/namespaces/{namespace:name}/jobs/{job:name}/runs", summary="Runs of a job, newest first unless sorted otherwise")
+@router.get(
+    "/namespaces/{namespace:name}/jobs/{job:name}/runs", summary="Runs of a job, newest first unless sorted otherwise"
+)
 async def job_runs(
     namespace: str,
     job: str,
@@ -205,7 +218,9 @@ async def one_run(run_id: str, _: ReadAuth) -> dict:
 def _lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children):
     started = time.perf_counter()
     try:
-        graph = lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children)
+        graph = lineage(
+            conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children
+        )
     except NodeNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     metrics.timing("lineage.query", (time.perf_counter() - started) * 1000)
@@ -221,14 +236,21 @@ async def lineage_graph(
     direction: Literal["both", "upstream", "downstream"] = Query("both"),
     upDepth: int | None = Query(None, ge=0, le=100, description="Hops upstream (with direction=both or upstream)."),
     downDepth: int | None = Query(None, ge=0, le=100, description="Hops downstream."),
-    includeAttempted: bool = Query(False, description="Also edges no COMPLETE run has confirmed (failed, aborted, running)."),
+    includeAttempted: bool = Query(
+        False, description="Also edges no COMPLETE run has confirmed (failed, aborted, running)."
+    ),
     asOf: str | None = Query(None, description="ISO 8601 time: the graph as it stood then (edges first seen by then)."),
-    withChildren: bool = Query(False, description="With a job nodeId: start from the job and every job below it (a DAG's tasks and their Spark/dbt jobs)."),
+    withChildren: bool = Query(
+        False,
+        description="With a job nodeId: start from the job and every job below it (a DAG's tasks and their Spark/dbt jobs).",
+    ),
 ) -> dict:
     """`truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
     as_of = time_parameter(asOf, "asOf")
     max_nodes = request.app.state.settings.max_graph_nodes
-    return await _read(_lineage, nodeId, depth, includeAttempted, max_nodes, direction, upDepth, downDepth, as_of, withChildren)
+    return await _read(
+        _lineage, nodeId, depth, includeAttempted, max_nodes, direction, upDepth, downDepth, as_of, withChildren
+    )
 
 
 def _column_lineage(conn, node_id, depth, with_downstream):
@@ -241,7 +263,9 @@ def _column_lineage(conn, node_id, depth, with_downstream):
 @router.get("/column-lineage", summary="Column lineage around a dataset, field or job")
 async def column_lineage(
     _: ReadAuth,
-    nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`dataset:NS:NAME`, `datasetField:NS:NAME:FIELD` or `job:NS:NAME`"),
+    nodeId: str = Query(
+        ..., max_length=MAX_NODE_ID, description="`dataset:NS:NAME`, `datasetField:NS:NAME:FIELD` or `job:NS:NAME`"
+    ),
     depth: int = Query(20, ge=0, le=100),
     withDownstream: bool = Query(False),
 ) -> dict:
@@ -251,15 +275,23 @@ async def column_lineage(
 @router.get("/search", summary="Search datasets and jobs by name")
 async def search(
     _: ReadAuth,
-    q: str = Query("", max_length=1000, description="Part of the name or namespace; case, Unicode spelling (NFKC) and invisible characters do not count; empty lists everything by name."),
-    filter: Literal["dataset", "job", "field", "DATASET", "JOB", "FIELD"] | None = Query(None, description="Only datasets, jobs, or columns (field)."),
+    q: str = Query(
+        "",
+        max_length=1000,
+        description="Part of the name or namespace; case, Unicode spelling (NFKC) and invisible characters do not count; empty lists everything by name.",
+    ),
+    filter: Literal["dataset", "job", "field", "DATASET", "JOB", "FIELD"] | None = Query(
+        None, description="Only datasets, jobs, or columns (field)."
+    ),
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Offset,
     sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     """`totalCount` is the number of matches; `results` one page of them."""
-    results, total = await _read(catalog.search, q, filter.lower() if filter else None, limit, offset, sortBy, sortDirection == "desc")
+    results, total = await _read(
+        catalog.search, q, filter.lower() if filter else None, limit, offset, sortBy, sortDirection == "desc"
+    )
     return {"totalCount": total, "results": results}
 
 
@@ -292,7 +324,9 @@ def _data_sources(conn, sources):
     return data_source_summary(conn, sources)
 
 
-@router.get("/data-sources", summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces")
+@router.get(
+    "/data-sources", summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces"
+)
 async def data_sources(principal: ReadAuth) -> dict:
     """Filled in by the ol_catalog_reconcile DAG; `reconciled: false` until it has run.
 

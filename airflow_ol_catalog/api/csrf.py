@@ -25,7 +25,9 @@ from urllib.parse import urlsplit
 HEADER = "X-OL-Catalog-Request"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # The request headers the check reads (ASGI names, lower case).
-FORGERY_HEADERS = frozenset({b"authorization", b"cookie", b"origin", b"sec-fetch-site", b"host", HEADER.lower().encode()})
+FORGERY_HEADERS = frozenset(
+    {b"authorization", b"cookie", b"origin", b"sec-fetch-site", b"host", HEADER.lower().encode()}
+)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

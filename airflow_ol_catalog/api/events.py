@@ -30,7 +30,11 @@ def _page(before, after, namespace, run_id, descending: bool, limit: int, offset
     order = (event.c.event_time.desc(), event.c.id.desc()) if descending else (event.c.event_time, event.c.id)
     with read_connection(get_engine()) as conn:
         total = conn.execute(select(func.count()).select_from(event).where(*conditions)).scalar_one()
-        payloads = conn.execute(select(event.c.payload).where(*conditions).order_by(*order).limit(limit).offset(offset)).scalars().all()
+        payloads = (
+            conn.execute(select(event.c.payload).where(*conditions).order_by(*order).limit(limit).offset(offset))
+            .scalars()
+            .all()
+        )
     return list(payloads), total
 
 
@@ -48,7 +52,14 @@ async def list_events(
 ) -> Response:
     """Events as stored, newest first by default (Marquez-compatible). Quarantined events are not listed."""
     payloads, total = await anyio.to_thread.run_sync(
-        _page, time_parameter(before, "before"), time_parameter(after, "after"), namespace, runId, sortDirection == "desc", limit, offset
+        _page,
+        time_parameter(before, "before"),
+        time_parameter(after, "after"),
+        namespace,
+        runId,
+        sortDirection == "desc",
+        limit,
+        offset,
     )
     # The log holds canonical JSON already: splice it instead of decoding and encoding again.
     body = '{"events":[' + ",".join(payloads) + '],"totalCount":' + str(total) + "}"

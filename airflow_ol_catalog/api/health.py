@@ -28,7 +28,9 @@ def _check() -> tuple[str, str, dict]:
                 # Events are projected in the transaction that stores them: the only backlog is the
                 # quarantine, waiting for namespaces to exist.
                 last = conn.execute(select(func.max(event.c.received_at))).scalar()
-                waiting = conn.execute(select(func.count()).select_from(event).where(event.c.quarantined.is_(True))).scalar_one()
+                waiting = conn.execute(
+                    select(func.count()).select_from(event).where(event.c.quarantined.is_(True))
+                ).scalar_one()
                 log = {"lastEventReceivedAt": last.isoformat() if last else None, "quarantinedEvents": waiting}
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}", "unknown", log
@@ -41,5 +43,10 @@ async def health() -> JSONResponse:
     """Database reachability and migration state; 503 when the catalog cannot work."""
     database, migrations, event_log = await anyio.to_thread.run_sync(_check)
     healthy = database == "reachable" and migrations == "current"
-    body = {"status": "healthy" if healthy else "unhealthy", "database": database, "migrations": migrations, "eventLog": event_log}
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        "database": database,
+        "migrations": migrations,
+        "eventLog": event_log,
+    }
     return JSONResponse(body, status_code=200 if healthy else 503)

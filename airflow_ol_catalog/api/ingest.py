@@ -48,7 +48,9 @@ def _invalid(problems) -> HTTPException:
 
 def _unavailable(exc: CatalogUnavailable) -> HTTPException:
     return HTTPException(
-        503, f"the catalog database is momentarily unavailable, nothing was stored: {exc}", headers={"Retry-After": RETRY_AFTER_SECONDS}
+        503,
+        f"the catalog database is momentarily unavailable, nothing was stored: {exc}",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
 
 
@@ -85,7 +87,14 @@ async def _store(writer: EventWriter, submissions: list[Submission]) -> list[Rec
         raise _unavailable(exc) from None
     metrics.timing("ingest.latency", (time.perf_counter() - started) * 1000)
     counts = Counter(
-        "refused" if isinstance(o, Refusal) else "duplicate" if o.duplicate else "quarantined" if o.quarantined else "accepted" for o in outcomes
+        "refused"
+        if isinstance(o, Refusal)
+        else "duplicate"
+        if o.duplicate
+        else "quarantined"
+        if o.quarantined
+        else "accepted"
+        for o in outcomes
     )
     for outcome, count in counts.items():
         metrics.incr(f"events.{outcome}", count)
@@ -103,20 +112,27 @@ async def post_event(request: Request, principal: IngestAuth) -> EventReceipt | 
     with writer.announced():
         raw = await read_body(request, settings.max_body_bytes)
         latest = _latest_event_time(settings)
-        submission = await off_the_loop_if_large(raw, lambda: _submission(decode_body(raw), principal, settings.max_json_depth, latest))
+        submission = await off_the_loop_if_large(
+            raw, lambda: _submission(decode_body(raw), principal, settings.max_json_depth, latest)
+        )
     outcome = (await _store(writer, [submission]))[0]
     if isinstance(outcome, Refusal):
-        raise HTTPException(outcome.status, outcome.reason, headers={"Retry-After": RETRY_AFTER_SECONDS} if outcome.retriable else None)
+        raise HTTPException(
+            outcome.status, outcome.reason, headers={"Retry-After": RETRY_AFTER_SECONDS} if outcome.retriable else None
+        )
     return JSONResponse(outcome.as_dict(), status_code=201)
 
 
-def _checked_batch(payload: Any, principal: Principal, settings: CatalogSettings, latest: datetime) -> tuple[int, list[dict], list[Submission], list[int]]:
+def _checked_batch(
+    payload: Any, principal: Principal, settings: CatalogSettings, latest: datetime
+) -> tuple[int, list[dict], list[Submission], list[int]]:
     """A batch's events checked one by one: (how many, the refused ones, the submissions and their indexes)."""
     if not isinstance(payload, list):
         raise _invalid([Problem("$", "expected a JSON array of events (send single events to /api/v1/lineage)")])
     if len(payload) > settings.max_batch_events:
         raise HTTPException(
-            413, f"the batch holds {len(payload)} events, more than the limit of {settings.max_batch_events} ([ol_catalog] max_batch_events); split it"
+            413,
+            f"the batch holds {len(payload)} events, more than the limit of {settings.max_batch_events} ([ol_catalog] max_batch_events); split it",
         )
     failed: list[dict] = []
     submissions: list[Submission] = []
@@ -147,20 +163,31 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     )
     outcomes = await _store(_writer(request), submissions) if submissions else []
     duplicates = 0
-    for index, outcome in zip(indexes, outcomes):
+    for index, outcome in zip(indexes, outcomes, strict=False):
         if isinstance(outcome, Refusal):
             failed.append({"index": index, "reason": outcome.reason, "retriable": outcome.retriable})
         elif outcome.duplicate:
             duplicates += 1
     failed.sort(key=lambda item: item["index"])
     for item in failed:
-        refusal_log.record(422, f"batch event {item['index']}: {item['reason']}", request.url.path, principal.name, request.client.host if request.client else None)
+        refusal_log.record(
+            422,
+            f"batch event {item['index']}: {item['reason']}",
+            request.url.path,
+            principal.name,
+            request.client.host if request.client else None,
+        )
     successful = received - len(failed)
     status = "success" if not failed else "partial_success" if successful else "failure"
     body = BatchResult.model_validate(
         {
             "status": status,
-            "summary": {"received": received, "successful": successful, "duplicates": duplicates, "failed": len(failed)},
+            "summary": {
+                "received": received,
+                "successful": successful,
+                "duplicates": duplicates,
+                "failed": len(failed),
+            },
             "failed_events": failed,
         }
     )

@@ -31,7 +31,7 @@ def routing_path(raw_path: bytes) -> str:
     text = raw_path.decode("utf-8", "replace")
     pieces = _KEPT_ESCAPE.split(text)
     kept = [escape.upper() for escape in _KEPT_ESCAPE.findall(text)] + [""]
-    return "".join(unquote(piece) + escape for piece, escape in zip(pieces, kept))
+    return "".join(unquote(piece) + escape for piece, escape in zip(pieces, kept, strict=False))
 
 
 def _decoded(value: str) -> str:
@@ -87,7 +87,11 @@ class RequestGuard:
                 return
             if scope["method"] not in SAFE_METHODS:
                 # ASGI header names are lower case; only these few are read (most requests carry none of the cookie)
-                headers = {name.decode(): value.decode("latin-1") for name, value in scope["headers"] if name in FORGERY_HEADERS}
+                headers = {
+                    name.decode(): value.decode("latin-1")
+                    for name, value in scope["headers"]
+                    if name in FORGERY_HEADERS
+                }
                 forged = forgery_refusal(scope["method"], headers)
                 if forged is not None:
                     await self._refuse(scope, send, 403, forged)

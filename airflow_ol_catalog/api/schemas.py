@@ -50,7 +50,9 @@ class EventReceipt(BaseModel):
     eventId: int = Field(description="Id of the event in the catalog's event log.")
     namespace: str = Field(description="The namespace the event belongs to (job namespace, or dataset namespace).")
     duplicate: bool = Field(description="True when the same event (same canonical JSON) was stored before.")
-    quarantined: bool = Field(description="True when the namespace is not registered and the event waits in quarantine.")
+    quarantined: bool = Field(
+        description="True when the namespace is not registered and the event waits in quarantine."
+    )
     kind: Literal["run", "dataset", "job"]
     eventType: str | None
     runId: str | None
@@ -84,4 +86,6 @@ class Health(BaseModel):
     status: Literal["healthy", "unhealthy"]
     database: str
     migrations: str
-    eventLog: dict[str, Any] = Field(default_factory=dict, description="lastEventReceivedAt, and quarantinedEvents waiting for their namespace")
+    eventLog: dict[str, Any] = Field(
+        default_factory=dict, description="lastEventReceivedAt, and quarantinedEvents waiting for their namespace"
+    )

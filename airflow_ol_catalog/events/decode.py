@@ -32,7 +32,9 @@ def _parse_float(text: str) -> float:
 
 def _parse_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise BodyError(f"integer {text[:20]}… has {len(text.lstrip('-'))} digits, more than the {MAX_INTEGER_DIGITS} an event may hold")
+        raise BodyError(
+            f"integer {text[:20]}… has {len(text.lstrip('-'))} digits, more than the {MAX_INTEGER_DIGITS} an event may hold"
+        )
     return int(text)
 
 

@@ -167,10 +167,16 @@ class _Checker:
             return
         self.symlinks += len(identifiers)
         if len(identifiers) > MAX_SYMLINKS_PER_DATASET:
-            self.fail(f"{path}.identifiers", f"names {len(identifiers)} other names; a dataset may have at most {MAX_SYMLINKS_PER_DATASET}")
+            self.fail(
+                f"{path}.identifiers",
+                f"names {len(identifiers)} other names; a dataset may have at most {MAX_SYMLINKS_PER_DATASET}",
+            )
             return
         if self.symlinks > MAX_SYMLINKS_PER_EVENT:
-            self.fail(f"{path}.identifiers", f"the event's symlinks facets name more than {MAX_SYMLINKS_PER_EVENT} other names in all")
+            self.fail(
+                f"{path}.identifiers",
+                f"the event's symlinks facets name more than {MAX_SYMLINKS_PER_EVENT} other names in all",
+            )
             return
         for i, item in enumerate(identifiers):
             if self.obj(item, f"{path}.identifiers[{i}]") is not None:
@@ -197,7 +203,11 @@ class _Checker:
                 self.lineage_source(source, f"{path}.{dataset_key}[{i}]")
 
     def lineage_source(self, source: Any, path: str) -> None:
-        if not isinstance(source, dict) or not isinstance(source.get("namespace"), str) or not isinstance(source.get("name"), str):
+        if (
+            not isinstance(source, dict)
+            or not isinstance(source.get("namespace"), str)
+            or not isinstance(source.get("name"), str)
+        ):
             return  # not a dataset: skipped by the projection
         self.identifier(source["namespace"], f"{path}.namespace")
         self.identifier(source["name"], f"{path}.name")
@@ -207,7 +217,9 @@ class _Checker:
         for i, item in enumerate(transformations if isinstance(transformations, list) else ()):
             if isinstance(item, dict):
                 self.short_string(item.get("type"), f"{path}.transformations[{i}].type", MAX_TRANSFORMATION_TYPE)
-                self.short_string(item.get("subtype"), f"{path}.transformations[{i}].subtype", MAX_TRANSFORMATION_SUBTYPE)
+                self.short_string(
+                    item.get("subtype"), f"{path}.transformations[{i}].subtype", MAX_TRANSFORMATION_SUBTYPE
+                )
         self.short_string(source.get("transformationType"), f"{path}.transformationType", MAX_TRANSFORMATION_TYPE)
 
     def declared_lineage(self, facet: Any, path: str) -> None:
@@ -303,7 +315,10 @@ def validate_event(payload: Any, latest: datetime | None = None) -> OpenLineageE
             check.fail("eventTime", str(exc))
         else:
             if latest is not None and event_time > latest:
-                check.fail("eventTime", f"{raw_time[:64]!r} is ahead of the server's clock by more than the catalog accepts ({latest:%Y-%m-%dT%H:%M:%SZ} is the latest)")
+                check.fail(
+                    "eventTime",
+                    f"{raw_time[:64]!r} is ahead of the server's clock by more than the catalog accepts ({latest:%Y-%m-%dT%H:%M:%SZ} is the latest)",
+                )
                 event_time = None
     else:
         check.fail("eventTime", "is required" if raw_time is None else f"expected a string, got {_type_name(raw_time)}")

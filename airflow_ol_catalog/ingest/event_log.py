@@ -18,7 +18,6 @@ from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.store.sql import execute, execute_rows, insert_for, utcnow
 from airflow_ol_catalog.store.tables import event, sqlite_utc_text
 
-
 DUPLICATE_LOOKUP_PAIRS = 5_000  # two parameters each, within SQLite's 32,766
 
 
@@ -33,7 +32,9 @@ class Submission:
     scope: Scope | None = None  # what its sender may change (ingest/scope.py); None: everything
 
     @classmethod
-    def of(cls, ol_event: OpenLineageEvent, token_id: int | None, max_depth: int, scope: Scope | None = None) -> Submission:
+    def of(
+        cls, ol_event: OpenLineageEvent, token_id: int | None, max_depth: int, scope: Scope | None = None
+    ) -> Submission:
         canonical = canonical_json(ol_event.payload, max_depth)
         return cls(catalog_event(ol_event, canonical), canonical, event_digest(canonical), token_id, scope)
 
@@ -119,18 +120,23 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     """
     now = utcnow()
     parents = [parent_namespace(sub.event) for sub in submissions]
-    placements = resolve_namespaces(conn, {sub.event.owner_namespace for sub in submissions} | set(parents) - {None}, policy)
+    placements = resolve_namespaces(
+        conn, {sub.event.owner_namespace for sub in submissions} | set(parents) - {None}, policy
+    )
     to_insert = [sub for sub in submissions if not placements[sub.event.owner_namespace].refused]
     inserted: dict[str, int] = {}
     if to_insert:
-        rows = [_row(sub, sub.event.owner_namespace, placements[sub.event.owner_namespace].namespace_id is None, now) for sub in to_insert]
+        rows = [
+            _row(sub, sub.event.owner_namespace, placements[sub.event.owner_namespace].namespace_id is None, now)
+            for sub in to_insert
+        ]
         inserted = {row.digest: row.id for row in execute_rows(conn, _insert_event(conn.dialect.name), rows)}
     existing = _stored(conn, {(sub.event.event_time, sub.digest) for sub in to_insert if sub.digest not in inserted})
 
     activity: dict[int, _Activity] = {}
     to_project: list[Projected] = []
     outcomes: list[Receipt | Refusal] = []
-    for sub, parent in zip(submissions, parents):
+    for sub, parent in zip(submissions, parents, strict=False):
         placement = placements[sub.event.owner_namespace]
         if placement.refused:
             outcomes.append(Refusal(placement.refused))
@@ -139,7 +145,9 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
             outcomes.append(_receipt(sub.event, inserted.pop(sub.digest), duplicate=False, quarantined=quarantined))
             existing[sub.digest] = (outcomes[-1].event_id, quarantined)  # a repeat later in this batch is a duplicate
             if not quarantined:
-                to_project.append(Projected(sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements)))
+                to_project.append(
+                    Projected(sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements))
+                )
                 seen = activity.setdefault(placement.namespace_id, _Activity(0, now, now, set()))
                 seen.count += 1
                 if sub.event.integration:
@@ -155,7 +163,11 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
 
 @functools.cache
 def _insert_event(dialect: str):
-    return insert_for(dialect, event).on_conflict_do_nothing(index_elements=["event_time", "digest"]).returning(event.c.id, event.c.digest)
+    return (
+        insert_for(dialect, event)
+        .on_conflict_do_nothing(index_elements=["event_time", "digest"])
+        .returning(event.c.id, event.c.digest)
+    )
 
 
 def _stored(conn: Connection, keys: set[tuple[datetime, str]]) -> dict[str, tuple[int, bool]]:
@@ -171,7 +183,11 @@ def _stored(conn: Connection, keys: set[tuple[datetime, str]]) -> dict[str, tupl
         if conn.dialect.name == "sqlite":
             rows = execute(conn, _STORED_PAIRS, {"pairs": json.dumps([[sqlite_utc_text(t), d] for t, d in chunk])})
         else:
-            rows = conn.execute(select(event.c.digest, event.c.id, event.c.quarantined).where(tuple_(event.c.event_time, event.c.digest).in_(chunk)))
+            rows = conn.execute(
+                select(event.c.digest, event.c.id, event.c.quarantined).where(
+                    tuple_(event.c.event_time, event.c.digest).in_(chunk)
+                )
+            )
         found.update((digest, (event_id, bool(quarantined))) for digest, event_id, quarantined in rows)
     return found
 
@@ -181,7 +197,10 @@ _wanted = func.json_each(bindparam("pairs")).table_valued("value").alias("wanted
 _STORED_PAIRS = select(event.c.digest, event.c.id, event.c.quarantined).join_from(
     _wanted,
     event,
-    and_(event.c.event_time == func.json_extract(_wanted.c.value, "$[0]"), event.c.digest == func.json_extract(_wanted.c.value, "$[1]")),
+    and_(
+        event.c.event_time == func.json_extract(_wanted.c.value, "$[0]"),
+        event.c.digest == func.json_extract(_wanted.c.value, "$[1]"),
+    ),
 )
 
 

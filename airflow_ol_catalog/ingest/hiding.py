@@ -22,9 +22,7 @@ class NothingToHide(LookupError):
 
 def set_dataset_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> None:
     result = conn.execute(
-        update(dataset)
-        .where(dataset.c.id.in_(holder_of(ns, name)))
-        .values(deleted_at=utcnow() if hidden else None)
+        update(dataset).where(dataset.c.id.in_(holder_of(ns, name))).values(deleted_at=utcnow() if hidden else None)
     )
     if result.rowcount == 0:
         raise NothingToHide(f"dataset {ns}:{name} not found")
@@ -45,6 +43,10 @@ def set_namespace_hidden(conn: Connection, name: str, hidden: bool) -> None:
         raise NothingToHide(f"namespace {name!r} not found")
     hidden_at = set_deleted(conn, name, hidden).deleted_at
     if hidden:
-        conn.execute(update(job).where(job.c.namespace == name, job.c.deleted_at.is_(None)).values(deleted_at=hidden_at))
+        conn.execute(
+            update(job).where(job.c.namespace == name, job.c.deleted_at.is_(None)).values(deleted_at=hidden_at)
+        )
     elif row.deleted_at is not None:
-        conn.execute(update(job).where(job.c.namespace == name, job.c.deleted_at == row.deleted_at).values(deleted_at=None))
+        conn.execute(
+            update(job).where(job.c.namespace == name, job.c.deleted_at == row.deleted_at).values(deleted_at=None)
+        )

@@ -75,17 +75,28 @@ def get_namespace(conn: Connection, name: str) -> Namespace:
     return ns
 
 
-NAMESPACE_SORTS = {"name": namespace.c.name, "eventCount": namespace.c.event_count, "lastEventAt": namespace.c.last_event_at}
+NAMESPACE_SORTS = {
+    "name": namespace.c.name,
+    "eventCount": namespace.c.event_count,
+    "lastEventAt": namespace.c.last_event_at,
+}
 
 
 def list_namespaces(
-    conn: Connection, limit: int = 100, offset: int = 0, include_deleted: bool = False, sort: str = "name", descending: bool = False
+    conn: Connection,
+    limit: int = 100,
+    offset: int = 0,
+    include_deleted: bool = False,
+    sort: str = "name",
+    descending: bool = False,
 ) -> tuple[list[Namespace], int]:
     query = select(namespace)
     if not include_deleted:
         query = query.where(namespace.c.deleted_at.is_(None))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(sorted_by(query, NAMESPACE_SORTS[sort], descending, namespace.c.name).limit(limit).offset(offset))
+    rows = conn.execute(
+        sorted_by(query, NAMESPACE_SORTS[sort], descending, namespace.c.name).limit(limit).offset(offset)
+    )
     return _with_integrations(conn, [_from_row(row) for row in rows]), total
 
 
@@ -110,7 +121,9 @@ def create_namespace(
     return get_namespace(conn, name)
 
 
-def update_namespace(conn: Connection, name: str, description: str | None = None, admins: list[str] | None = None) -> Namespace:
+def update_namespace(
+    conn: Connection, name: str, description: str | None = None, admins: list[str] | None = None
+) -> Namespace:
     """Change a namespace's description or admins (Airflow user names); None leaves a value as it is."""
     values: dict = {}
     if description is not None:
@@ -149,7 +162,9 @@ class Placement:
 
 @functools.cache
 def _by_names(dialect: str):
-    return select(namespace.c.name, namespace.c.id, namespace.c.deleted_at).where(in_list(dialect, namespace.c.name, "names"))
+    return select(namespace.c.name, namespace.c.id, namespace.c.deleted_at).where(
+        in_list(dialect, namespace.c.name, "names")
+    )
 
 
 def _live_ids(conn: Connection, names: set[str]) -> dict[str, tuple[int, bool]]:
@@ -167,7 +182,14 @@ def resolve_namespaces(conn: Connection, names: set[str], policy: str) -> dict[s
         conn.execute(
             insert_on_conflict(conn, namespace).on_conflict_do_nothing(index_elements=["name"]),
             [
-                {"name": name, "description": "", "admins": "[]", "created_at": now, "created_by": "first event", "event_count": 0}
+                {
+                    "name": name,
+                    "description": "",
+                    "admins": "[]",
+                    "created_at": now,
+                    "created_by": "first event",
+                    "event_count": 0,
+                }
                 for name in sorted(missing)
             ],
         )
@@ -179,7 +201,8 @@ def resolve_namespaces(conn: Connection, names: set[str], policy: str) -> dict[s
             placements[name] = Placement(ns_id if live else None)
         elif policy == "reject":
             placements[name] = Placement(
-                None, refused=f"namespace {name!r} is not registered and unknown namespaces are refused; ask an admin to create it"
+                None,
+                refused=f"namespace {name!r} is not registered and unknown namespaces are refused; ask an admin to create it",
             )
         else:
             placements[name] = Placement(None)
@@ -194,7 +217,9 @@ def _activity_statements(dialect: str):
         .where(namespace.c.id == bindparam("p_id"))
         .values(
             event_count=namespace.c.event_count + bindparam("p_count"),
-            first_event_at=func.coalesce(namespace.c.first_event_at, bindparam("p_first", type_=namespace.c.first_event_at.type)),
+            first_event_at=func.coalesce(
+                namespace.c.first_event_at, bindparam("p_first", type_=namespace.c.first_event_at.type)
+            ),
             last_event_at=bindparam("p_last", type_=namespace.c.last_event_at.type),
         )
     )

@@ -162,7 +162,9 @@ def _statements(dialect: str) -> dict[str, Any]:
         .returning(run_dataset.c.run_pk, run_dataset.c.dataset_id, run_dataset.c.direction)
     )
     stmt = ins(edge)
-    newer_run = tuple_(stmt.excluded.last_seen_at, stmt.excluded.last_run_id) > tuple_(edge.c.last_seen_at, edge.c.last_run_id)
+    newer_run = tuple_(stmt.excluded.last_seen_at, stmt.excluded.last_run_id) > tuple_(
+        edge.c.last_seen_at, edge.c.last_run_id
+    )
     s["edge"] = stmt.on_conflict_do_update(
         index_elements=["job_id", "dataset_id", "direction"],
         set_={
@@ -190,7 +192,9 @@ def _statements(dialect: str) -> dict[str, Any]:
         .values(confirmed=true())
     )
     stmt = ins(facet)
-    newer = tuple_(stmt.excluded.event_time, stmt.excluded.event_digest) > tuple_(facet.c.event_time, facet.c.event_digest)
+    newer = tuple_(stmt.excluded.event_time, stmt.excluded.event_digest) > tuple_(
+        facet.c.event_time, facet.c.event_digest
+    )
     s["facet"] = stmt.on_conflict_do_update(
         index_elements=["entity", "entity_id", "name"],
         set_={
@@ -260,7 +264,9 @@ def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tu
     for item in items:
         ev = item.event
         if ev.job_name is not None:
-            row = _merge_min_max(rows, (ev.job_namespace, ev.job_name), _job_row(ev.job_namespace, ev.job_name, ev.event_time, False))
+            row = _merge_min_max(
+                rows, (ev.job_namespace, ev.job_name), _job_row(ev.job_namespace, ev.job_name, ev.event_time, False)
+            )
             row["placeholder"] = False
         parent = item.parent
         if parent:
@@ -283,7 +289,13 @@ def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tu
 
 
 def _job_row(namespace: str, name: str, when: datetime, placeholder: bool) -> dict:
-    return {"namespace": namespace, "name": name, "placeholder": placeholder, "first_seen_at": when, "last_seen_at": when}
+    return {
+        "namespace": namespace,
+        "name": name,
+        "placeholder": placeholder,
+        "first_seen_at": when,
+        "last_seen_at": when,
+    }
 
 
 def _run_row(job_id: int, run_id: str, ev: OpenLineageEvent | None, when: datetime | None) -> dict:
@@ -340,7 +352,11 @@ def _project_runs(conn: Connection, st: dict, items: list[Projected], job_ids: d
     linked = {r.id: r.parent_run_pk for r in returned}
     pks = {key: value[0] for key, value in found.items()}
     states = {value[0]: value[1] for value in found.values()}
-    changed = [{"p_id": pks[child], "p_parent": pks[parent]} for child, parent in parents.items() if linked[pks[child]] != pks[parent]]
+    changed = [
+        {"p_id": pks[child], "p_parent": pks[parent]}
+        for child, parent in parents.items()
+        if linked[pks[child]] != pks[parent]
+    ]
     if changed:
         execute(conn, st["run_parent"], changed)
     return pks, states
@@ -368,7 +384,7 @@ def _field_specs(facet_: Any, fields_key: str, inputs_key: str, dataset_key: str
         return []
     specs = []
     fields = facet_.get(fields_key)
-    for name, spec in (fields.items() if isinstance(fields, dict) else []):
+    for name, spec in fields.items() if isinstance(fields, dict) else []:
         if isinstance(spec, dict) and isinstance(spec.get(inputs_key), list):
             specs.append((name, [i for i in spec[inputs_key] if _is_dataset_ref(i)]))
     if isinstance(facet_.get(dataset_key), list):
@@ -405,7 +421,17 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
 
     def add(namespace: str, name: str, when: datetime) -> tuple[str, str]:
         key = (namespace_key(namespace), name)
-        row = _merge_min_max(rows, key, {"namespace_key": key[0], "name": name, "namespace": namespace, "first_seen_at": when, "last_seen_at": when})
+        row = _merge_min_max(
+            rows,
+            key,
+            {
+                "namespace_key": key[0],
+                "name": name,
+                "namespace": namespace,
+                "first_seen_at": when,
+                "last_seen_at": when,
+            },
+        )
         if (when, namespace) < (row["first_seen_at"], row["namespace"]):
             row["namespace"] = namespace
         return key
@@ -438,7 +464,13 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
     seen: dict[int, dict] = {}
     for key, row in rows.items():
         if holder[ids[key]] != ids[key]:
-            _merge_min_max(seen, holder[ids[key]], {"p_id": holder[ids[key]], "p_first": row["first_seen_at"], "p_last": row["last_seen_at"]}, first="p_first", last="p_last")
+            _merge_min_max(
+                seen,
+                holder[ids[key]],
+                {"p_id": holder[ids[key]], "p_first": row["first_seen_at"], "p_last": row["last_seen_at"]},
+                first="p_first",
+                last="p_last",
+            )
     if seen:
         execute(conn, st["alias_seen"], list(seen.values()))
     return {key: holder[i] for key, i in ids.items()}
@@ -467,15 +499,23 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
             for _, inputs in specs
             for source in inputs
         ]
-        for direction, ref, is_declared in [(d, r, ev.kind == JOB_EVENT) for d, r in _datasets_of(ev)] + [(d, r, True) for d, r in declared]:
+        for direction, ref, is_declared in [(d, r, ev.kind == JOB_EVENT) for d, r in _datasets_of(ev)] + [
+            (d, r, True) for d, r in declared
+        ]:
             ds = _dataset_id(dataset_ids, ref.namespace, ref.name)
             key = (job_id, ds, direction)
             row = _merge_min_max(
                 edges,
                 key,
                 {
-                    "job_id": job_id, "dataset_id": ds, "direction": direction, "first_seen_at": ev.event_time,
-                    "last_seen_at": ev.event_time, "last_run_id": ev.run_id, "run_count": 0, "confirmed": False,
+                    "job_id": job_id,
+                    "dataset_id": ds,
+                    "direction": direction,
+                    "first_seen_at": ev.event_time,
+                    "last_seen_at": ev.event_time,
+                    "last_run_id": ev.run_id,
+                    "run_count": 0,
+                    "confirmed": False,
                     "declared": is_declared,
                 },
             )
@@ -487,14 +527,17 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
                     row["last_run_id"] = ev.run_id
                 links[(run_pks[(job_id, ev.run_id)], ds, direction)] = key
     if links:
-        new_links = execute_rows(conn, st["run_dataset"], [{"run_pk": r, "dataset_id": d, "direction": dr} for r, d, dr in links])
+        new_links = execute_rows(
+            conn, st["run_dataset"], [{"run_pk": r, "dataset_id": d, "direction": dr} for r, d, dr in links]
+        )
         for row in new_links:
             edges[links[(row.run_pk, row.dataset_id, row.direction)]]["run_count"] += 1
     # An edge is confirmed by a COMPLETE run, or by a streaming job's running run, whichever
     # event brought the dataset. Edges this batch brings from such runs are confirmed in the
     # upsert; inputs/outputs an earlier transaction brought are confirmed after it.
     qualifying = {
-        pk for (job_id, _), pk in run_pks.items()
+        pk
+        for (job_id, _), pk in run_pks.items()
         if run_states.get(pk) == "COMPLETE" or (job_id in streaming and run_states.get(pk) == "RUNNING")
     }
     for (run_pk, _, _), key in links.items():
@@ -505,7 +548,9 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
     job_of_run = {pk: job_id for (job_id, _), pk in run_pks.items()}
     confirm = set()
     for start in range(0, len(ordered), 400):
-        links_found = execute(conn, st["links_of_runs"], {"runs": list_value(conn.dialect.name, ordered[start : start + 400])})
+        links_found = execute(
+            conn, st["links_of_runs"], {"runs": list_value(conn.dialect.name, ordered[start : start + 400])}
+        )
         confirm.update((job_of_run[run_pk], dataset_id, direction) for run_pk, dataset_id, direction in links_found)
     confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
@@ -520,7 +565,14 @@ def _facet_rows(rows: dict, entity: str, entity_id: int, facets: dict, when: dat
         key = (entity, entity_id, name)
         old = rows.get(key)
         if old is None or (when, digest) > (old["event_time"], old["event_digest"]):
-            rows[key] = {"entity": entity, "entity_id": entity_id, "name": name, "value": value, "event_time": when, "event_digest": digest}
+            rows[key] = {
+                "entity": entity,
+                "entity_id": entity_id,
+                "name": name,
+                "value": value,
+                "event_time": when,
+                "event_digest": digest,
+            }
 
 
 def _project_facets(conn, st, items, job_ids, run_pks, dataset_ids) -> None:
@@ -564,9 +616,13 @@ def _project_versions(conn, st, items, dataset_ids) -> None:
             digest = hashlib.sha256(_encode([fields or [], version_id]).decode().encode()).hexdigest()
             ds = _dataset_id(dataset_ids, ref.namespace, ref.name)
             new = {
-                "dataset_id": ds, "digest": digest, "fields": fields_json,
+                "dataset_id": ds,
+                "digest": digest,
+                "fields": fields_json,
                 "version": str(version_id) if version_id is not None else None,
-                "first_seen_at": ev.event_time, "last_seen_at": ev.event_time, "first_run_id": ev.run_id or "",
+                "first_seen_at": ev.event_time,
+                "last_seen_at": ev.event_time,
+                "first_run_id": ev.run_id or "",
             }
             old = rows.get((ds, digest))
             if old is None:
@@ -600,13 +656,26 @@ def _project_column_lineage(conn, st, items, job_ids, dataset_ids) -> None:
                     in_id = _dataset_id(dataset_ids, source["namespace"], source["name"])
                     in_field = source.get("field") if isinstance(source.get("field"), str) else ""
                     for tr in _transformations(source):
-                        key = (out_id, out_field, in_id, in_field, str(tr.get("type") or ""), str(tr.get("subtype") or ""))
+                        key = (
+                            out_id,
+                            out_field,
+                            in_id,
+                            in_field,
+                            str(tr.get("type") or ""),
+                            str(tr.get("subtype") or ""),
+                        )
                         new = {
-                            "output_dataset_id": out_id, "output_field": out_field, "input_dataset_id": in_id,
-                            "input_field": in_field, "type": key[4], "subtype": key[5],
+                            "output_dataset_id": out_id,
+                            "output_field": out_field,
+                            "input_dataset_id": in_id,
+                            "input_field": in_field,
+                            "type": key[4],
+                            "subtype": key[5],
                             "description": tr.get("description") if isinstance(tr.get("description"), str) else None,
-                            "masking": tr.get("masking") is True, "job_id": job_id,
-                            "first_seen_at": ev.event_time, "last_seen_at": ev.event_time,
+                            "masking": tr.get("masking") is True,
+                            "job_id": job_id,
+                            "first_seen_at": ev.event_time,
+                            "last_seen_at": ev.event_time,
                         }
                         old = rows.get(key)
                         if old is None:

@@ -35,10 +35,21 @@ QUARANTINE_SORTS = {"receivedAt": event.c.received_at, "namespace": event.c.name
 
 
 def list_quarantined(
-    conn: Connection, name: str | None = None, limit: int = 100, offset: int = 0, sort: str = "receivedAt", descending: bool = False
+    conn: Connection,
+    name: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    sort: str = "receivedAt",
+    descending: bool = False,
 ) -> list[QuarantinedEvent]:
     query = select(
-        event.c.id, event.c.namespace, event.c.received_at, event.c.kind, event.c.event_type, event.c.job_name, event.c.run_id
+        event.c.id,
+        event.c.namespace,
+        event.c.received_at,
+        event.c.kind,
+        event.c.event_type,
+        event.c.job_name,
+        event.c.run_id,
     ).where(event.c.quarantined.is_(True))
     if name is not None:
         query = query.where(event.c.namespace == name)
@@ -81,10 +92,18 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
             parents = [parent_namespace(ev) for ev in events]
             placements = resolve_namespaces(conn, set(parents) - {None}, policy)
             scopes = token_scopes(conn, {row.token_id for row in rows if row.token_id is not None})
-            project_events(conn, [
-                Projected(ev, row.digest, scopes.get(row.token_id), links_parent(parent, scopes.get(row.token_id), placements))
-                for ev, row, parent in zip(events, rows, parents)
-            ])
+            project_events(
+                conn,
+                [
+                    Projected(
+                        ev,
+                        row.digest,
+                        scopes.get(row.token_id),
+                        links_parent(parent, scopes.get(row.token_id), placements),
+                    )
+                    for ev, row, parent in zip(events, rows, parents, strict=False)
+                ],
+            )
             conn.execute(update(event).where(event.c.id.in_([row.id for row in rows])).values(quarantined=False))
             record_activity(conn, ns_id, len(rows), now, now, {ev.integration for ev in events if ev.integration})
             replayed[ns_name] += len(rows)

@@ -57,8 +57,13 @@ class RefusalLog:
             return
         self._pending.append(
             {
-                "at": utcnow(), "status": status, "reason": reason_of(status), "detail": _text(detail, 500), "path": _text(path, 250),
-                "caller": _text(caller, 250), "remote": _text(remote, 64),
+                "at": utcnow(),
+                "status": status,
+                "reason": reason_of(status),
+                "detail": _text(detail, 500),
+                "path": _text(path, 250),
+                "caller": _text(caller, 250),
+                "remote": _text(remote, 64),
             }
         )
         if not self._flushing:
@@ -119,10 +124,12 @@ def list_refusals(
     if reason is not None:
         query = query.where(refusal.c.reason == reason)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(sorted_by(query, REFUSAL_SORTS[sort], descending, refusal.c.id.desc()).limit(limit).offset(offset)).all()
+    rows = conn.execute(
+        sorted_by(query, REFUSAL_SORTS[sort], descending, refusal.c.id.desc()).limit(limit).offset(offset)
+    ).all()
     return rows, total
 
 
 def refusals_by_reason(conn: Connection, since: datetime) -> dict[str, int]:
     rows = conn.execute(select(refusal.c.reason, func.count()).where(refusal.c.at >= since).group_by(refusal.c.reason))
-    return {reason: count for reason, count in rows}
+    return dict(rows)

@@ -21,7 +21,16 @@ from sqlalchemy import Connection, Select, bindparam, delete, func, or_, select,
 from airflow_ol_catalog.events.model import DatasetRef
 from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.store.sql import among, insert_for
-from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_symlink, dataset_version, edge, facet, run, run_dataset
+from airflow_ol_catalog.store.tables import (
+    column_lineage,
+    dataset,
+    dataset_symlink,
+    dataset_version,
+    edge,
+    facet,
+    run,
+    run_dataset,
+)
 
 
 def symlinks_of(ref: DatasetRef) -> list[tuple[str, str, str]]:
@@ -75,7 +84,10 @@ def _components(conn: Connection, seeds: set[int]) -> list[set[int]]:
     while frontier:
         found = conn.execute(
             select(dataset_symlink.c.dataset_id, dataset_symlink.c.target_id).where(
-                or_(among(dialect, dataset_symlink.c.dataset_id, frontier), among(dialect, dataset_symlink.c.target_id, frontier))
+                or_(
+                    among(dialect, dataset_symlink.c.dataset_id, frontier),
+                    among(dialect, dataset_symlink.c.target_id, frontier),
+                )
             )
         ).all()
         frontier = {i for row in found for i in row} - parent.keys()
@@ -93,15 +105,23 @@ def _settle(conn: Connection, st: dict[str, Any], components: list[set[int]]) ->
     """Point every name of each component at its canonical name, moving the lineage aliases had."""
     dialect = conn.dialect.name
     members = set().union(*components)
-    targets = conn.execute(select(dataset_symlink.c.target_id, dataset_symlink.c.type).where(among(dialect, dataset_symlink.c.target_id, members))).all()
+    targets = conn.execute(
+        select(dataset_symlink.c.target_id, dataset_symlink.c.type).where(
+            among(dialect, dataset_symlink.c.target_id, members)
+        )
+    ).all()
     tables = {t.target_id for t in targets if t.type == "TABLE"}
     linked_to = {t.target_id for t in targets}
     rows = {r.id: r for r in conn.execute(select(dataset).where(among(dialect, dataset.c.id, members)))}
     canonical_of: dict[int, int] = {}
     for component in components:
-        canonical = min(component, key=lambda i: (i not in tables, i not in linked_to, rows[i].namespace_key, rows[i].name))
+        canonical = min(
+            component, key=lambda i: (i not in tables, i not in linked_to, rows[i].namespace_key, rows[i].name)
+        )
         canonical_of.update((member, canonical) for member in component)
-    changed = {m: c for m, c in canonical_of.items() if (rows[m].alias_of != c if m != c else rows[m].alias_of is not None)}
+    changed = {
+        m: c for m, c in canonical_of.items() if (rows[m].alias_of != c if m != c else rows[m].alias_of is not None)
+    }
     moving = {m for m in changed if m != canonical_of[m]}
     for member in sorted(moving & _with_lineage(conn, moving)):
         _move_lineage(conn, st, member, canonical_of[member])
@@ -138,7 +158,10 @@ def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int
     """Merge everything the catalog holds for dataset `source` into dataset `target`."""
 
     def moved(table, where, **replace) -> list[dict]:
-        return [{**row._asdict(), **{k: f(row) for k, f in replace.items()}} for row in conn.execute(select(table).where(where))]
+        return [
+            {**row._asdict(), **{k: f(row) for k, f in replace.items()}}
+            for row in conn.execute(select(table).where(where))
+        ]
 
     links = moved(run_dataset, run_dataset.c.dataset_id == source, dataset_id=lambda r: target)
     if links:
@@ -153,7 +176,11 @@ def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int
     runs_linked = (
         select(func.count())
         .select_from(run_dataset.join(run, run.c.id == run_dataset.c.run_pk))
-        .where(run_dataset.c.dataset_id == edge.c.dataset_id, run_dataset.c.direction == edge.c.direction, run.c.job_id == edge.c.job_id)
+        .where(
+            run_dataset.c.dataset_id == edge.c.dataset_id,
+            run_dataset.c.direction == edge.c.direction,
+            run.c.job_id == edge.c.job_id,
+        )
         .scalar_subquery()
     )
     conn.execute(update(edge).where(edge.c.dataset_id == target).values(run_count=runs_linked))
@@ -187,7 +214,9 @@ def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int
                 row = {**old, "first_seen_at": row["first_seen_at"]}
         columns[key] = row
     conn.execute(
-        delete(column_lineage).where(or_(column_lineage.c.output_dataset_id == source, column_lineage.c.input_dataset_id == source))
+        delete(column_lineage).where(
+            or_(column_lineage.c.output_dataset_id == source, column_lineage.c.input_dataset_id == source)
+        )
     )
     if columns:
         conn.execute(st["column_lineage"], list(columns.values()))
@@ -200,4 +229,6 @@ def holder_of(ns: str, name: str) -> Select:
     (namespace_key, name) index.
     """
     named = dataset.alias("named")
-    return select(func.coalesce(named.c.alias_of, named.c.id)).where(named.c.namespace_key == namespace_key(ns), named.c.name == name)
+    return select(func.coalesce(named.c.alias_of, named.c.id)).where(
+        named.c.namespace_key == namespace_key(ns), named.c.name == name
+    )

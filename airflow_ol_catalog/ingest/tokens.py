@@ -77,7 +77,12 @@ def looks_like_catalog_token(secret: str) -> bool:
 
 
 def create_token(
-    conn: Connection, name: str, created_by: str, namespaces: list[str] | None = None, can_read: bool = False, can_admin: bool = False
+    conn: Connection,
+    name: str,
+    created_by: str,
+    namespaces: list[str] | None = None,
+    can_read: bool = False,
+    can_admin: bool = False,
 ) -> tuple[Token, str]:
     """Create a token; return it with its secret, which is never stored and cannot be shown again."""
     if not name.strip():
@@ -85,7 +90,10 @@ def create_token(
     if namespaces is not None:
         # An empty list would be stored as "no limit": a token meant for nothing would allow everything.
         if not namespaces:
-            raise TokenError("namespaces", "an empty list would allow no namespace; omit it for a token that may send to every namespace")
+            raise TokenError(
+                "namespaces",
+                "an empty list would allow no namespace; omit it for a token that may send to every namespace",
+            )
         if any(not ns.strip() for ns in namespaces):
             raise TokenError("namespaces", "namespace names must not be empty")
         if can_admin:
@@ -116,7 +124,12 @@ TOKEN_SORTS = {"name": token.c.name, "createdAt": token.c.created_at, "lastUsedA
 
 
 def list_tokens(
-    conn: Connection, include_revoked: bool = False, limit: int | None = None, offset: int = 0, sort: str = "name", descending: bool = False
+    conn: Connection,
+    include_revoked: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+    sort: str = "name",
+    descending: bool = False,
 ) -> list[Token]:
     query = select(token)
     if not include_revoked:
@@ -156,7 +169,9 @@ def token_scopes(conn: Connection, token_ids: set[int]) -> dict[int, Scope | Non
     if not token_ids:
         return {}
     rows = conn.execute(select(token.c.id, token.c.namespaces).where(token.c.id.in_(token_ids)))
-    return {row.id: Scope(frozenset(json.loads(row.namespaces))) if row.namespaces is not None else None for row in rows}
+    return {
+        row.id: Scope(frozenset(json.loads(row.namespaces))) if row.namespaces is not None else None for row in rows
+    }
 
 
 def touch_tokens(conn: Connection, token_ids: set[int], when: datetime) -> None:

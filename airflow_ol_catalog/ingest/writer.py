@@ -110,7 +110,9 @@ class BatchCommitter:
         A group whose events break the shared transaction is retried alone, then split until
         the events the database refuses are found; the others still commit.
         """
-        return [self.isolate(result.group) if isinstance(result, Refused) else result for result in self.try_commit(groups)]
+        return [
+            self.isolate(result.group) if isinstance(result, Refused) else result for result in self.try_commit(groups)
+        ]
 
     def try_commit(self, groups: list[list[Submission]]) -> list[list[Outcome] | CatalogUnavailable | Refused]:
         """As `commit`, but a group refused even alone comes back as Refused, for the caller to split
@@ -150,12 +152,22 @@ class BatchCommitter:
                 if _is_unavailable(exc):
                     if not outcomes:
                         return CatalogUnavailable(_first_line(exc))
-                    refusal = Refusal(f"the catalog database became unavailable, this event was not stored: {_first_line(exc)}", 503, True)
+                    refusal = Refusal(
+                        f"the catalog database became unavailable, this event was not stored: {_first_line(exc)}",
+                        503,
+                        True,
+                    )
                     outcomes.update((i, refusal) for part in [chunk, *chunks] for i in part)
                     break
                 if len(chunk) == 1:
                     sub = group[chunk[0]]
-                    log.warning("the database refused event %s (job %s, run %s): %s", sub.digest[:12], sub.event.job_name, sub.event.run_id, _first_line(exc))
+                    log.warning(
+                        "the database refused event %s (job %s, run %s): %s",
+                        sub.digest[:12],
+                        sub.event.job_name,
+                        sub.event.run_id,
+                        _first_line(exc),
+                    )
                     outcomes[chunk[0]] = Refusal(f"the database refused this event: {_first_line(exc)}")
                 elif len(chunk) <= ONE_BY_ONE:
                     chunks.extend([i] for i in reversed(chunk))
@@ -163,7 +175,7 @@ class BatchCommitter:
                     middle = len(chunk) // 2
                     chunks.extend((chunk[middle:], chunk[:middle]))
                 continue
-            outcomes.update(zip(chunk, stored))
+            outcomes.update(zip(chunk, stored, strict=False))
         return [outcomes[i] for i in range(len(group))]
 
     @contextmanager
@@ -187,7 +199,8 @@ class BatchCommitter:
         stale = {
             sub.token_id
             for sub in submissions
-            if sub.token_id is not None and now.timestamp() - self._token_touched.get(sub.token_id, 0) > TOKEN_TOUCH_SECONDS
+            if sub.token_id is not None
+            and now.timestamp() - self._token_touched.get(sub.token_id, 0) > TOKEN_TOUCH_SECONDS
         }
         started = time.perf_counter()
         with self._transaction() as conn:
@@ -280,7 +293,7 @@ class EventWriter:
                 except Exception as exc:  # a bug, not bad input: fail these requests, keep the writer alive
                     log.exception("event writer failed")
                     results = [exc] * len(jobs)
-                for (_, future), result in zip(jobs, results):
+                for (_, future), result in zip(jobs, results, strict=False):
                     if isinstance(result, Refused):
                         self._isolate(result.group, future)
                     elif not future.done():

@@ -17,7 +17,14 @@ from airflow_ol_catalog.lineage.source_matches import matches_of
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, event, facet, job, namespace, run
 
-RUN_STATES = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED", None: "NEW"}
+RUN_STATES = {
+    "START": "RUNNING",
+    "RUNNING": "RUNNING",
+    "COMPLETE": "COMPLETED",
+    "FAIL": "FAILED",
+    "ABORT": "ABORTED",
+    None: "NEW",
+}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -82,7 +89,9 @@ def jobs_view(conn: Connection, rows: list) -> list[dict]:
         return []
     facets = facets_of(conn, "job", ids)
     parent_ids = {r.parent_job_id for r in rows if r.parent_job_id}
-    visible = select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_(parent_ids), job.c.deleted_at.is_(None))  # a hidden parent is not named
+    visible = select(job.c.id, job.c.namespace, job.c.name).where(
+        job.c.id.in_(parent_ids), job.c.deleted_at.is_(None)
+    )  # a hidden parent is not named
     parents = {r.id: (r.namespace, r.name) for r in conn.execute(visible)}
     io: dict[int, dict[str, list]] = {i: {"in": [], "out": []} for i in ids}
     for r in conn.execute(
@@ -182,9 +191,12 @@ def latest_runs(conn: Connection, job_ids: list[int]) -> dict[int, dict]:
         .subquery()
     )
     rows = conn.execute(
-        select(run).join(newest, and_(run.c.job_id == newest.c.job_id, func.coalesce(run.c.started_at, run.c.first_event_at) == newest.c.at))
+        select(run).join(
+            newest,
+            and_(run.c.job_id == newest.c.job_id, func.coalesce(run.c.started_at, run.c.first_event_at) == newest.c.at),
+        )
     ).all()
-    return {view_row.job_id: view for view_row, view in zip(rows, runs_view(conn, rows))}
+    return {view_row.job_id: view for view_row, view in zip(rows, runs_view(conn, rows), strict=False)}
 
 
 RUN_SORTS = ("startedAt", "endedAt", "state")
@@ -205,25 +217,38 @@ def _run_order(sort: str, descending: bool) -> tuple:
 def list_runs(
     conn: Connection, ns: str, name: str, limit: int, offset: int, sort: str = "startedAt", descending: bool = True
 ) -> tuple[list[dict], int] | None:
-    job_id = conn.execute(select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).scalar()
+    job_id = conn.execute(
+        select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))
+    ).scalar()
     if job_id is None:
         return None
     total = conn.execute(select(func.count()).select_from(run).where(run.c.job_id == job_id)).scalar_one()
-    rows = conn.execute(select(run).where(run.c.job_id == job_id).order_by(*_run_order(sort, descending)).limit(limit).offset(offset)).all()
+    rows = conn.execute(
+        select(run).where(run.c.job_id == job_id).order_by(*_run_order(sort, descending)).limit(limit).offset(offset)
+    ).all()
     return runs_view(conn, rows), total
 
 
 def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
     """Runs of every job, newest first, optionally in one state as the read API names it (COMPLETED, FAILED, ...)."""
-    query = select(run).join(job, job.c.id == run.c.job_id).where(run.c.placeholder.is_(False), job.c.deleted_at.is_(None))
+    query = (
+        select(run).join(job, job.c.id == run.c.job_id).where(run.c.placeholder.is_(False), job.c.deleted_at.is_(None))
+    )
     if state is not None:
         raw = [k for k, v in RUN_STATES.items() if v == state]
-        query = query.where(or_(run.c.state.in_([r for r in raw if r]), run.c.state.is_(None)) if None in raw else run.c.state.in_(raw))
+        query = query.where(
+            or_(run.c.state.in_([r for r in raw if r]), run.c.state.is_(None)) if None in raw else run.c.state.in_(raw)
+        )
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(*_RUN_ORDER).limit(limit).offset(offset)).all()
-    owners = {r.id: (r.namespace, r.name) for r in conn.execute(select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_({r.job_id for r in rows})))}
+    owners = {
+        r.id: (r.namespace, r.name)
+        for r in conn.execute(
+            select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_({r.job_id for r in rows}))
+        )
+    }
     views = runs_view(conn, rows)
-    for row, view in zip(rows, views):
+    for row, view in zip(rows, views, strict=False):
         view["jobVersion"] = {"namespace": owners[row.job_id][0], "name": owners[row.job_id][1]}
     return views, total
 
@@ -258,7 +283,9 @@ def list_datasets(conn: Connection, ns: str, limit: int, offset: int) -> tuple[l
 
 def find_dataset(conn: Connection, ns: str, name: str):
     """The dataset row NS:NAME names: its own, or the one it is an alias of; None when unknown or hidden."""
-    return conn.execute(select(dataset).where(dataset.c.id.in_(holder_of(ns, name)), dataset.c.deleted_at.is_(None))).first()
+    return conn.execute(
+        select(dataset).where(dataset.c.id.in_(holder_of(ns, name)), dataset.c.deleted_at.is_(None))
+    ).first()
 
 
 def get_dataset(conn: Connection, ns: str, name: str) -> dict | None:
@@ -292,7 +319,12 @@ def datasets_view(conn: Connection, rows: list) -> list[dict]:
                 "namespaceKey": r.namespace_key,
                 "sourceName": f.get("dataSource", {}).get("name") or r.namespace,
                 "fields": [
-                    {"name": field.get("name"), "type": field.get("type"), "tags": [], "description": field.get("description")}
+                    {
+                        "name": field.get("name"),
+                        "type": field.get("type"),
+                        "tags": [],
+                        "description": field.get("description"),
+                    }
                     for field in schema
                     if isinstance(field, dict)
                 ],
@@ -315,7 +347,11 @@ def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: i
     where = dataset_version.c.dataset_id == ds.id
     total = conn.execute(select(func.count()).select_from(dataset_version).where(where)).scalar_one()
     rows = conn.execute(
-        select(dataset_version).where(where).order_by(dataset_version.c.first_seen_at.desc()).limit(limit).offset(offset)
+        select(dataset_version)
+        .where(where)
+        .order_by(dataset_version.c.first_seen_at.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()
     versions = [
         {
@@ -325,13 +361,15 @@ def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: i
             "namespace": ds.namespace,
             "createdAt": iso(v.first_seen_at),
             "lastSeenAt": iso(v.last_seen_at),
-            "fields": [{"name": f.get("name"), "type": f.get("type"), "tags": [], "description": f.get("description")} for f in json.loads(v.fields)],
+            "fields": [
+                {"name": f.get("name"), "type": f.get("type"), "tags": [], "description": f.get("description")}
+                for f in json.loads(v.fields)
+            ],
             "createdByRun": {"id": v.first_run_id} if v.first_run_id else None,
         }
         for v in rows
     ]
     return versions, total
-
 
 
 def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> dict | None:
@@ -355,7 +393,9 @@ def tag_name(tag: dict) -> str | None:
 def list_tags(conn: Connection, limit: int, offset: int) -> list[dict]:
     """Tags named by the `tags` facets of jobs, runs and datasets, with where each was seen."""
     found: dict[str, dict] = {}
-    for entity, value in conn.execute(select(facet.c.entity, facet.c.value).where(facet.c.name == "tags", facet.c.value.is_not(None))):
+    for entity, value in conn.execute(
+        select(facet.c.entity, facet.c.value).where(facet.c.name == "tags", facet.c.value.is_not(None))
+    ):
         tags = json.loads(value).get("tags")
         for tag in tags if isinstance(tags, list) else []:
             name = tag_name(tag) if isinstance(tag, dict) else None
@@ -392,10 +432,14 @@ def _matching(table, kind: str, q: str, folded: str):
         shown.append(_contains(table.c.search_key, folded))
     elif q:  # only invisible characters: the names that hold them
         shown.append(or_(_contains(table.c.name, q), _contains(table.c.namespace, q)))
-    return select(literal(kind.upper()).label("type"), table.c.namespace, table.c.name, table.c.last_seen_at.label("updated")).where(*shown)
+    return select(
+        literal(kind.upper()).label("type"), table.c.namespace, table.c.name, table.c.last_seen_at.label("updated")
+    ).where(*shown)
 
 
-def _search_fields(conn: Connection, q: str, folded: str, limit: int, offset: int, sort: str, descending: bool) -> tuple[list[dict], int]:
+def _search_fields(
+    conn: Connection, q: str, folded: str, limit: int, offset: int, sort: str, descending: bool
+) -> tuple[list[dict], int]:
     """Columns whose name contains `q` (folded, as names are): from each dataset's newest schema facet."""
     schema = and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "schema")
     matches = _contains(facet.c.search_key, folded) if folded else _contains(facet.c.value, q)
@@ -410,17 +454,30 @@ def _search_fields(conn: Connection, q: str, folded: str, limit: int, offset: in
         for field in fields if isinstance(fields, list) else []:
             name = field.get("name") if isinstance(field, dict) else None
             if isinstance(name, str) and (folded in fold(name) if folded else q in name):
-                found.append({
-                    "type": "FIELD", "name": f"{r.name}.{name}", "namespace": r.namespace, "dataset": r.name, "field": name,
-                    "updatedAt": iso(r.last_seen_at), "nodeId": f"datasetField:{r.namespace}:{r.name}:{name}",
-                })
+                found.append(
+                    {
+                        "type": "FIELD",
+                        "name": f"{r.name}.{name}",
+                        "namespace": r.namespace,
+                        "dataset": r.name,
+                        "field": name,
+                        "updatedAt": iso(r.last_seen_at),
+                        "nodeId": f"datasetField:{r.namespace}:{r.name}:{name}",
+                    }
+                )
     key = {"name": "name", "namespace": "namespace", "type": "name", "updatedAt": "updatedAt"}[sort]
     found.sort(key=lambda item: (item[key] or "", item["name"]), reverse=descending)
     return found[offset : offset + limit], len(found)
 
 
 def search(
-    conn: Connection, q: str, kind: str | None, limit: int, offset: int = 0, sort: str = "name", descending: bool = False
+    conn: Connection,
+    q: str,
+    kind: str | None,
+    limit: int,
+    offset: int = 0,
+    sort: str = "name",
+    descending: bool = False,
 ) -> tuple[list[dict], int]:
     """Datasets and jobs whose name (or namespace) contains `q`; one page, and how many match.
 
@@ -432,14 +489,26 @@ def search(
     folded = fold(q)
     if kind == "field":
         return _search_fields(conn, q, folded, limit, offset, sort, descending)
-    parts = [_matching(table, name, q, folded) for table, name in ((dataset, "dataset"), (job, "job")) if kind in (None, name)]
+    parts = [
+        _matching(table, name, q, folded)
+        for table, name in ((dataset, "dataset"), (job, "job"))
+        if kind in (None, name)
+    ]
     found = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     total = conn.execute(select(func.count()).select_from(found)).scalar_one()
-    key = {"name": found.c.name, "namespace": found.c.namespace, "type": found.c.type, "updatedAt": found.c.updated}[sort]
+    key = {"name": found.c.name, "namespace": found.c.namespace, "type": found.c.type, "updatedAt": found.c.updated}[
+        sort
+    ]
     order = [key.desc() if descending else key.asc(), found.c.name, found.c.namespace, found.c.type]
     rows = conn.execute(select(found).order_by(*order).limit(limit).offset(offset))
     results = [
-        {"type": r.type, "name": r.name, "namespace": r.namespace, "updatedAt": iso(r.updated), "nodeId": f"{r.type.lower()}:{r.namespace}:{r.name}"}
+        {
+            "type": r.type,
+            "name": r.name,
+            "namespace": r.namespace,
+            "updatedAt": iso(r.updated),
+            "nodeId": f"{r.type.lower()}:{r.namespace}:{r.name}",
+        }
         for r in rows
     ]
     return results, total
@@ -460,9 +529,14 @@ def stats(conn: Connection, days: int) -> dict:
     since = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
     day = func.date(event.c.received_at)
     per_day = conn.execute(
-        select(day.label("day"), func.count()).where(event.c.received_at >= since, event.c.quarantined.is_(False)).group_by(day).order_by(day)
+        select(day.label("day"), func.count())
+        .where(event.c.received_at >= since, event.c.quarantined.is_(False))
+        .group_by(day)
+        .order_by(day)
     ).all()
-    runs_by_state = conn.execute(select(run.c.state, func.count()).where(run.c.placeholder.is_(False)).group_by(run.c.state)).all()
+    runs_by_state = conn.execute(
+        select(run.c.state, func.count()).where(run.c.placeholder.is_(False)).group_by(run.c.state)
+    ).all()
     hour = _hour_of(conn, event.c.received_at)
     per_hour = conn.execute(
         select(hour.label("hour"), func.count())
@@ -471,16 +545,28 @@ def stats(conn: Connection, days: int) -> dict:
         .order_by(hour)
     ).all()
     return {
-        "events": conn.execute(select(func.count()).select_from(event).where(event.c.quarantined.is_(False))).scalar_one(),
-        "quarantinedEvents": conn.execute(select(func.count()).select_from(event).where(event.c.quarantined.is_(True))).scalar_one(),
-        "jobs": conn.execute(select(func.count()).select_from(job).where(job.c.deleted_at.is_(None), job.c.placeholder.is_(False))).scalar_one(),
-        "datasets": conn.execute(select(func.count()).select_from(dataset).where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))).scalar_one(),
+        "events": conn.execute(
+            select(func.count()).select_from(event).where(event.c.quarantined.is_(False))
+        ).scalar_one(),
+        "quarantinedEvents": conn.execute(
+            select(func.count()).select_from(event).where(event.c.quarantined.is_(True))
+        ).scalar_one(),
+        "jobs": conn.execute(
+            select(func.count()).select_from(job).where(job.c.deleted_at.is_(None), job.c.placeholder.is_(False))
+        ).scalar_one(),
+        "datasets": conn.execute(
+            select(func.count())
+            .select_from(dataset)
+            .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
+        ).scalar_one(),
         "runsByState": {RUN_STATES.get(state, "NEW"): count for state, count in runs_by_state},
         "eventsPerDay": [{"day": str(d)[:10], "events": n} for d, n in per_day],
         "eventsPerHour": [{"hour": h, "events": n} for h, n in per_hour],  # the last 48 hours, UTC
         "refusedByReason": refusals_by_reason(conn, since),
         "eventsPerNamespace": [
             {"namespace": r.name, "events": r.event_count, "lastEventAt": iso(r.last_event_at)}
-            for r in conn.execute(select(namespace).where(namespace.c.deleted_at.is_(None)).order_by(namespace.c.event_count.desc()))
+            for r in conn.execute(
+                select(namespace).where(namespace.c.deleted_at.is_(None)).order_by(namespace.c.event_count.desc())
+            )
         ],
     }

@@ -38,7 +38,9 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
     links: set[tuple] = set()  # (out ds, out field, in ds, in field, type, subtype, description)
 
     def expand(upstream: bool, frontier_fields: set[Field], frontier_datasets: set[int]) -> None:
-        side, other = (("output_dataset_id", "output_field"), ("input_dataset_id", "input_field"))[:: 1 if upstream else -1]
+        side, other = (("output_dataset_id", "output_field"), ("input_dataset_id", "input_field"))[
+            :: 1 if upstream else -1
+        ]
         for _ in range(depth):
             if not (frontier_fields or frontier_datasets):
                 return
@@ -50,7 +52,17 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
                     rows.append(r)
             found: set[Field] = set()
             for r in rows:
-                links.add((r.output_dataset_id, r.output_field, r.input_dataset_id, r.input_field, r.type, r.subtype, r.description))
+                links.add(
+                    (
+                        r.output_dataset_id,
+                        r.output_field,
+                        r.input_dataset_id,
+                        r.input_field,
+                        r.type,
+                        r.subtype,
+                        r.description,
+                    )
+                )
                 found.add((r._mapping[other[0]], r._mapping[other[1]]))
                 fields.add((r.output_dataset_id, r.output_field))
             frontier_fields, frontier_datasets = found - fields, set()
@@ -58,7 +70,7 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
 
     expand(True, set(fields), set(whole))
     if with_downstream:
-        expand(False, {f for f in fields}, set(whole))
+        expand(False, set(fields), set(whole))
         _complete_inputs(conn, fields, links)
     return _nodes(conn, fields, links)
 
@@ -71,13 +83,26 @@ def _complete_inputs(conn: Connection, fields: set[Field], links: set[tuple]) ->
         return
     for r in conn.execute(select(column_lineage).where(column_lineage.c.output_dataset_id.in_(ids))):
         if (r.output_dataset_id, r.output_field) in outputs:
-            links.add((r.output_dataset_id, r.output_field, r.input_dataset_id, r.input_field, r.type, r.subtype, r.description))
+            links.add(
+                (
+                    r.output_dataset_id,
+                    r.output_field,
+                    r.input_dataset_id,
+                    r.input_field,
+                    r.type,
+                    r.subtype,
+                    r.description,
+                )
+            )
             fields.add((r.input_dataset_id, r.input_field))
 
 
 def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict]:
     ids = sorted({ds for ds, _ in fields})
-    names = {r.id: (r.namespace, r.name) for r in conn.execute(select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.id.in_(ids)))}
+    names = {
+        r.id: (r.namespace, r.name)
+        for r in conn.execute(select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.id.in_(ids)))
+    }
     facets = facets_of(conn, "dataset", ids)
     types = {
         (ds, f.get("name")): f.get("type")
@@ -97,9 +122,14 @@ def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict
             "id": key(ds, field_name),
             "type": "DATASET_FIELD",
             "data": {
-                "namespace": ns, "dataset": name, "datasetVersion": None, "field": field_name,
-                "fieldType": types.get((ds, field_name)), "transformationDescription": None,
-                "transformationType": None, "inputFields": [],
+                "namespace": ns,
+                "dataset": name,
+                "datasetVersion": None,
+                "field": field_name,
+                "fieldType": types.get((ds, field_name)),
+                "transformationDescription": None,
+                "transformationType": None,
+                "inputFields": [],
             },
             "inEdges": [],
             "outEdges": [],
@@ -108,8 +138,15 @@ def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict
         out_key, in_key = key(out_ds, out_field), key(in_ds, in_field)
         in_ns, in_name = names[in_ds]
         nodes[out_key]["data"]["inputFields"].append(
-            {"namespace": in_ns, "dataset": in_name, "datasetVersion": None, "field": in_field,
-             "transformationDescription": description, "transformationType": type_, "transformationSubtype": subtype}
+            {
+                "namespace": in_ns,
+                "dataset": in_name,
+                "datasetVersion": None,
+                "field": in_field,
+                "transformationDescription": description,
+                "transformationType": type_,
+                "transformationSubtype": subtype,
+            }
         )
         nodes[out_key]["inEdges"].append({"origin": out_key, "destination": in_key})
         nodes[in_key]["outEdges"].append({"origin": in_key, "destination": out_key})

@@ -35,9 +35,13 @@ def resolve_node(conn: Connection, node_id: str) -> tuple[str, int]:
     kind, _, rest = node_id.partition(":")
     for ns, name in node_candidates(rest):
         if kind == "job":
-            found = conn.execute(select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).scalar()
+            found = conn.execute(
+                select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))
+            ).scalar()
         elif kind == "dataset":
-            found = conn.execute(select(dataset.c.id).where(dataset.c.id.in_(holder_of(ns, name)), dataset.c.deleted_at.is_(None))).scalar()
+            found = conn.execute(
+                select(dataset.c.id).where(dataset.c.id.in_(holder_of(ns, name)), dataset.c.deleted_at.is_(None))
+            ).scalar()
         else:
             raise NodeNotFound(f"nodeId must start with job: or dataset:, got {node_id!r}")
         if found is not None:
@@ -58,7 +62,13 @@ def _integration(job_type: str | None) -> str | None:
 
 def _dataset_node(namespace: str, name: str) -> tuple[str, dict]:
     key = f"dataset:{namespace}:{name}"
-    return key, {"id": key, "type": "DATASET", "data": {"namespace": namespace, "name": name}, "inEdges": [], "outEdges": []}
+    return key, {
+        "id": key,
+        "type": "DATASET",
+        "data": {"namespace": namespace, "name": name},
+        "inEdges": [],
+        "outEdges": [],
+    }
 
 
 # Which edges a step follows from jobs and from datasets, per direction of travel.
@@ -82,7 +92,9 @@ class _Walk:
     hidden_jobs: set[int] = field(default_factory=set)  # deleted nodes met on the way
     hidden_datasets: set[int] = field(default_factory=set)
 
-    def step(self, frontier_jobs: set[int], frontier_datasets: set[int], direction: str) -> tuple[set[int], set[int]] | None:
+    def step(
+        self, frontier_jobs: set[int], frontier_datasets: set[int], direction: str
+    ) -> tuple[set[int], set[int]] | None:
         """Follow one hop; None when the hop would pass max_nodes (the graph stops before it).
 
         The edge query reads the edge table alone (its indexes); the nodes it reaches for the
@@ -116,7 +128,9 @@ class _Walk:
             if key in edges or job_id not in jobs or dataset_id not in datasets:
                 continue
             edges.add(key)
-            origin, destination = (datasets[dataset_id], jobs[job_id]) if direction == "in" else (jobs[job_id], datasets[dataset_id])
+            origin, destination = (
+                (datasets[dataset_id], jobs[job_id]) if direction == "in" else (jobs[job_id], datasets[dataset_id])
+            )
             pair = {"origin": origin, "destination": destination}
             nodes[origin]["outEdges"].append(pair)
             nodes[destination]["inEdges"].append(pair)
@@ -125,7 +139,7 @@ class _Walk:
     def add_nodes(self, job_ids: set[int], dataset_ids: set[int]) -> tuple[set[int], set[int]]:
         """Add these jobs and datasets to the graph, deleted ones left out; the ids added."""
         found = _live_nodes(self.conn, job_ids, dataset_ids)
-        for nodes, known in zip(found, (self.jobs, self.datasets)):
+        for nodes, known in zip(found, (self.jobs, self.datasets), strict=False):
             for node_id, (key, node) in nodes.items():
                 known[node_id], self.graph.nodes[key] = key, node
         return set(found[0]), set(found[1])
@@ -198,7 +212,14 @@ def _describe_jobs(conn: Connection, graph: Graph, jobs: dict[int, str]) -> None
 def _descendants(conn: Connection, root: int) -> set[int]:
     found, frontier = {root}, {root}
     while frontier:
-        frontier = set(conn.execute(select(job.c.id).where(job.c.parent_job_id.in_(frontier), job.c.deleted_at.is_(None))).scalars()) - found
+        frontier = (
+            set(
+                conn.execute(
+                    select(job.c.id).where(job.c.parent_job_id.in_(frontier), job.c.deleted_at.is_(None))
+                ).scalars()
+            )
+            - found
+        )
         found |= frontier
     return found
 
@@ -206,25 +227,33 @@ def _descendants(conn: Connection, root: int) -> set[int]:
 def _live_count(conn, job_ids: set[int], dataset_ids: set[int]) -> int:
     dialect = conn.dialect.name
     return sum(
-        conn.execute(select(func.count()).select_from(table).where(among(dialect, table.c.id, ids), table.c.deleted_at.is_(None))).scalar_one()
+        conn.execute(
+            select(func.count()).select_from(table).where(among(dialect, table.c.id, ids), table.c.deleted_at.is_(None))
+        ).scalar_one()
         for table, ids in ((job, job_ids), (dataset, dataset_ids))
         if ids
     )
 
 
-def _live_nodes(conn, job_ids: set[int], dataset_ids: set[int]) -> tuple[dict[int, tuple[str, dict]], dict[int, tuple[str, dict]]]:
+def _live_nodes(
+    conn, job_ids: set[int], dataset_ids: set[int]
+) -> tuple[dict[int, tuple[str, dict]], dict[int, tuple[str, dict]]]:
     """(key, node) of each of these jobs and datasets that is not deleted, by id."""
     dialect = conn.dialect.name
     jobs = {}
     if job_ids:
         for job_id, namespace, name, placeholder in conn.execute(
-            select(job.c.id, job.c.namespace, job.c.name, job.c.placeholder).where(among(dialect, job.c.id, job_ids), job.c.deleted_at.is_(None))
+            select(job.c.id, job.c.namespace, job.c.name, job.c.placeholder).where(
+                among(dialect, job.c.id, job_ids), job.c.deleted_at.is_(None)
+            )
         ):
             jobs[job_id] = _job_node(namespace, name, placeholder)
     datasets = {}
     if dataset_ids:
         for dataset_id, namespace, name in conn.execute(
-            select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(among(dialect, dataset.c.id, dataset_ids), dataset.c.deleted_at.is_(None))
+            select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(
+                among(dialect, dataset.c.id, dataset_ids), dataset.c.deleted_at.is_(None)
+            )
         ):
             datasets[dataset_id] = _dataset_node(namespace, name)
     return jobs, datasets

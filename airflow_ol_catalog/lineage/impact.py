@@ -41,8 +41,11 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
                 select(read.c.job_id, func.min(read.c.dataset_id), job.c.namespace, job.c.name)
                 .join(job, job.c.id == read.c.job_id)
                 .where(
-                    read.c.direction == "in", among(dialect, read.c.dataset_id, frontier), not_among(dialect, read.c.job_id, jobs),
-                    job.c.deleted_at.is_(None), *([] if include_attempted else [read.c.confirmed | read.c.declared]),
+                    read.c.direction == "in",
+                    among(dialect, read.c.dataset_id, frontier),
+                    not_among(dialect, read.c.job_id, jobs),
+                    job.c.deleted_at.is_(None),
+                    *([] if include_attempted else [read.c.confirmed | read.c.declared]),
                 )
                 .group_by(read.c.job_id, job.c.namespace, job.c.name)
             )
@@ -54,7 +57,9 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
             select(wrote.c.job_id, wrote.c.dataset_id, dataset.c.namespace, dataset.c.name)
             .join(dataset, dataset.c.id == wrote.c.dataset_id)
             .where(
-                wrote.c.direction == "out", among(dialect, wrote.c.job_id, consumers), dataset.c.deleted_at.is_(None),
+                wrote.c.direction == "out",
+                among(dialect, wrote.c.job_id, consumers),
+                dataset.c.deleted_at.is_(None),
                 *([] if include_attempted else [wrote.c.confirmed | wrote.c.declared]),
             )
         ).all()
@@ -75,7 +80,9 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
 
 
 def _names(conn: Connection, table, ids, kind: str) -> dict[int, str]:
-    rows = conn.execute(select(table.c.id, table.c.namespace, table.c.name).where(among(conn.dialect.name, table.c.id, ids)))
+    rows = conn.execute(
+        select(table.c.id, table.c.namespace, table.c.name).where(among(conn.dialect.name, table.c.id, ids))
+    )
     return {i: f"{kind}:{namespace}:{name}" for i, namespace, name in rows}
 
 
@@ -118,9 +125,19 @@ def _field_impact(conn: Connection, node_id: str, max_nodes: int) -> dict:
             next_frontier.add(target)
         frontier = next_frontier
     ids = {ds for ds, _ in came_from}
-    names = {r.id: f"{r.namespace}:{r.name}" for r in conn.execute(select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.id.in_(ids)))}
+    names = {
+        r.id: f"{r.namespace}:{r.name}"
+        for r in conn.execute(select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.id.in_(ids)))
+    }
     job_ids = {step[1] for step in came_from.values() if step and step[1]}
-    jobs = {r.id: f"job:{r.namespace}:{r.name}" for r in conn.execute(select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_(job_ids)))} if job_ids else {}
+    jobs = (
+        {
+            r.id: f"job:{r.namespace}:{r.name}"
+            for r in conn.execute(select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_(job_ids)))
+        }
+        if job_ids
+        else {}
+    )
 
     def key(f: tuple[int, str]) -> str:
         return f"datasetField:{names[f[0]]}:{f[1]}"
@@ -136,6 +153,8 @@ def _field_impact(conn: Connection, node_id: str, max_nodes: int) -> dict:
             if job_id in jobs:
                 via.insert(0, jobs[job_id])
             current = previous
-        impacted.append({"id": key(target), "type": "DATASET_FIELD", "depth": len(path), "path": [key(start), *path], "jobs": via})
+        impacted.append(
+            {"id": key(target), "type": "DATASET_FIELD", "depth": len(path), "path": [key(start), *path], "jobs": via}
+        )
     impacted.sort(key=lambda item: (item["depth"], item["id"]))
     return {"nodeId": key(start), "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}

@@ -16,7 +16,13 @@ def match_view(row) -> dict | None:
         "status": row.status,
         "connId": row.conn_id,
         "candidates": json.loads(row.candidates),
-        "check": None if row.check_status is None else {"status": row.check_status, "evidence": json.loads(row.evidence or "{}"), "checkedAt": row.checked_at.isoformat() if row.checked_at else None},
+        "check": None
+        if row.check_status is None
+        else {
+            "status": row.check_status,
+            "evidence": json.loads(row.evidence or "{}"),
+            "checkedAt": row.checked_at.isoformat() if row.checked_at else None,
+        },
         "withheld": None,
     }
 
@@ -34,9 +40,19 @@ def match_without_connections(match: dict | None, reason: str) -> dict | None:
     check = match["check"]
     if check is not None:
         check = {**check, "evidence": {k: v for k, v in check["evidence"].items() if k != "error"}}
-    return {**match, "connId": None, "candidates": [], "check": check, "withheld": {"fields": list(MATCH_CONNECTION_FIELDS), "reason": reason}}
+    return {
+        **match,
+        "connId": None,
+        "candidates": [],
+        "check": check,
+        "withheld": {"fields": list(MATCH_CONNECTION_FIELDS), "reason": reason},
+    }
 
 
 def matches_of(conn: Connection, dataset_ids: list[int]) -> dict[int, dict]:
-    rows = conn.execute(select(data_source_match).where(data_source_match.c.dataset_id.in_(dataset_ids))) if dataset_ids else []
+    rows = (
+        conn.execute(select(data_source_match).where(data_source_match.c.dataset_id.in_(dataset_ids)))
+        if dataset_ids
+        else []
+    )
     return {r.dataset_id: match_view(r) for r in rows}

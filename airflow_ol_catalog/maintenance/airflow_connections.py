@@ -23,7 +23,11 @@ def _env_connections() -> list:
         if key.startswith("AIRFLOW_CONN_") and value.strip():
             conn_id = key[len("AIRFLOW_CONN_") :].lower()
             try:
-                found.append(Connection.from_json(value, conn_id) if value.lstrip().startswith("{") else Connection(conn_id=conn_id, uri=value))
+                found.append(
+                    Connection.from_json(value, conn_id)
+                    if value.lstrip().startswith("{")
+                    else Connection(conn_id=conn_id, uri=value)
+                )
             except Exception as exc:
                 log.warning("cannot read connection %s from the environment: %s", conn_id, exc)
     return found

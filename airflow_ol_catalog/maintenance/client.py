@@ -34,7 +34,9 @@ class CatalogClient:
         connection = BaseHook.get_connection(conn_id)
         host = (connection.host or "").strip()
         if not host:
-            raise CatalogError(f"Connection {conn_id!r} needs the API server's URL as its host, e.g. http://airflow-api:8080")
+            raise CatalogError(
+                f"Connection {conn_id!r} needs the API server's URL as its host, e.g. http://airflow-api:8080"
+            )
         if "://" not in host:
             host = f"{connection.conn_type if connection.conn_type in ('http', 'https') else 'http'}://{host}"
         if connection.port and host.count(":") < 2:
@@ -45,7 +47,11 @@ class CatalogClient:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = requests.request(
-            method, self.url + "ol-catalog/api/v1/" + path, headers={"Authorization": f"Bearer {self.token}"}, timeout=self.timeout, **kwargs
+            method,
+            self.url + "ol-catalog/api/v1/" + path,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=self.timeout,
+            **kwargs,
         )
         if response.status_code >= 400:
             try:

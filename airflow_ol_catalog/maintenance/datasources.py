@@ -72,7 +72,9 @@ def _aliases(extra: Any) -> list[str]:
     return [a for a in ([found] if isinstance(found, str) else found) if isinstance(a, str) and a.strip()]
 
 
-def data_source(conn_id: str, conn_type: str, host: str | None, port: int | None, schema: str | None, extra: Any = None) -> DataSource | None:
+def data_source(
+    conn_id: str, conn_type: str, host: str | None, port: int | None, schema: str | None, extra: Any = None
+) -> DataSource | None:
     """The data source an Airflow Connection describes; None for connection types that name no data."""
     scheme = SCHEMES.get((conn_type or "").lower())
     if scheme is None:
@@ -85,7 +87,13 @@ def data_source(conn_id: str, conn_type: str, host: str | None, port: int | None
         keys.add("sqlite://localhost")
         database = PurePath(host).stem if host else None
     elif scheme == "snowflake":
-        extras = extra if isinstance(extra, dict) else json.loads(extra or "{}") if isinstance(extra, str) and extra.strip() else {}
+        extras = (
+            extra
+            if isinstance(extra, dict)
+            else json.loads(extra or "{}")
+            if isinstance(extra, str) and extra.strip()
+            else {}
+        )
         account = (extras.get("account") or host or "").lower().removesuffix(".snowflakecomputing.com")
         region = (extras.get("region") or "").lower()
         # The account forms producers write: org-account, locator, locator.region(.cloud).
@@ -146,9 +154,18 @@ class SchemaCheck:
 
 
 _TYPE_SYNONYMS = {
-    "int": "integer", "int4": "integer", "int8": "bigint", "int2": "smallint", "float8": "double precision",
-    "double": "double precision", "float4": "real", "bool": "boolean", "varchar": "character varying",
-    "string": "text", "timestamptz": "timestamp with time zone", "numeric": "decimal",
+    "int": "integer",
+    "int4": "integer",
+    "int8": "bigint",
+    "int2": "smallint",
+    "float8": "double precision",
+    "double": "double precision",
+    "float4": "real",
+    "bool": "boolean",
+    "varchar": "character varying",
+    "string": "text",
+    "timestamptz": "timestamp with time zone",
+    "numeric": "decimal",
 }
 
 
@@ -162,7 +179,11 @@ def compare_schema(lineage_fields: list[dict], table_columns: list[dict] | None)
     if table_columns is None:
         return SchemaCheck("missing")
     table = {c["name"].lower(): str(c["type"]) for c in table_columns}
-    lineage = {f["name"].lower(): f.get("type") for f in lineage_fields if isinstance(f, dict) and isinstance(f.get("name"), str)}
+    lineage = {
+        f["name"].lower(): f.get("type")
+        for f in lineage_fields
+        if isinstance(f, dict) and isinstance(f.get("name"), str)
+    }
     check = SchemaCheck("ok")
     check.missing = sorted(lineage.keys() - table.keys())
     check.extra = sorted(table.keys() - lineage.keys()) if lineage else []

@@ -48,7 +48,14 @@ def _event(namespace: str, name: str, columns: list[dict], kind: str, when: str)
                 "schema": {
                     "_producer": PRODUCER,
                     "_schemaURL": SCHEMA_FACET,
-                    "fields": [{"name": c["name"], "type": str(c["type"]), **({"description": c["comment"]} if c.get("comment") else {})} for c in columns],
+                    "fields": [
+                        {
+                            "name": c["name"],
+                            "type": str(c["type"]),
+                            **({"description": c["comment"]} if c.get("comment") else {}),
+                        }
+                        for c in columns
+                    ],
                 },
                 # Nullability and the object kind, which the schema facet has no place for.
                 "olCatalogTable": {
@@ -80,7 +87,9 @@ def extract_metadata(
     summary = {"datasets": 0, "failedSchemas": []}
     for conn_id in conn_ids:
         connection = BaseHook.get_connection(conn_id)
-        source = data_source(conn_id, connection.conn_type or "", connection.host, connection.port, connection.schema, connection.extra)
+        source = data_source(
+            conn_id, connection.conn_type or "", connection.host, connection.port, connection.schema, connection.extra
+        )
         if source is None or not source.is_sql:
             log.warning("%s (%s) is not a SQL data source: skipped", conn_id, connection.conn_type)
             continue
@@ -90,7 +99,9 @@ def extract_metadata(
             inspector = inspect(engine)
             for schema in schemas or [s for s in inspector.get_schema_names() if s.lower() not in SYSTEM_SCHEMAS]:
                 try:
-                    objects = [(t, "TABLE") for t in inspector.get_table_names(schema=schema)] + [(v, "VIEW") for v in inspector.get_view_names(schema=schema)]
+                    objects = [(t, "TABLE") for t in inspector.get_table_names(schema=schema)] + [
+                        (v, "VIEW") for v in inspector.get_view_names(schema=schema)
+                    ]
                     events = []
                     for table, kind in objects:
                         if not _wanted(f"{schema}.{table}", include, exclude):
@@ -100,7 +111,12 @@ def extract_metadata(
                     for start in range(0, len(events), SEND_BATCH):
                         answer = client.post("lineage/batch", events[start : start + SEND_BATCH])
                         if answer["summary"]["failed"]:
-                            log.warning("%s: %d tables refused: %s", schema, answer["summary"]["failed"], answer["failed_events"][:3])
+                            log.warning(
+                                "%s: %d tables refused: %s",
+                                schema,
+                                answer["summary"]["failed"],
+                                answer["failed_events"][:3],
+                            )
                     summary["datasets"] += len(events)
                     log.info("%s %s.%s: %d tables and views sent", conn_id, source.database or "", schema, len(events))
                 except Exception as exc:

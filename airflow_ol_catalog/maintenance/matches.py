@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+
 from sqlalchemy import Connection, delete, select
 
 from airflow_ol_catalog.maintenance.datasources import DataSource, Match, match_dataset
@@ -19,7 +20,9 @@ def _latest_fields(conn: Connection, dataset_ids: list[int]) -> dict[int, list]:
     for start in range(0, len(dataset_ids), BATCH):
         rows = conn.execute(
             select(facet.c.entity_id, facet.c.value).where(
-                facet.c.entity == "dataset", facet.c.name == "schema", facet.c.entity_id.in_(dataset_ids[start : start + BATCH])
+                facet.c.entity == "dataset",
+                facet.c.name == "schema",
+                facet.c.entity_id.in_(dataset_ids[start : start + BATCH]),
             )
         )
         for r in rows:
@@ -36,7 +39,9 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
     lineage schema), and the unmatched and ambiguous namespaces with what could be done.
     """
     rows = conn.execute(
-        select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.alias_of.is_(None), dataset.c.deleted_at.is_(None))
+        select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(
+            dataset.c.alias_of.is_(None), dataset.c.deleted_at.is_(None)
+        )
     ).all()
     by_conn = {s.conn_id: s for s in sources}
     now = utcnow()
@@ -47,10 +52,15 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
     for r in rows:
         found = match_dataset(r.namespace, r.name, sources)
         counts[found.status] += 1
-        results.append({
-            "dataset_id": r.id, "status": found.status, "conn_id": found.conn_id,
-            "candidates": json.dumps(list(found.candidates)), "matched_at": now,
-        })
+        results.append(
+            {
+                "dataset_id": r.id,
+                "status": found.status,
+                "conn_id": found.conn_id,
+                "candidates": json.dumps(list(found.candidates)),
+                "matched_at": now,
+            }
+        )
         if found.status == "matched" and by_conn[found.conn_id].is_sql:
             to_check.append((r.id, r.namespace, r.name, found.conn_id))
         elif found.status != "matched":
@@ -66,13 +76,21 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
         live = {r.id for r in rows}
         stale = [i for i in conn.execute(select(data_source_match.c.dataset_id)).scalars() if i not in live]
         for start in range(0, len(stale), BATCH):
-            conn.execute(delete(data_source_match).where(data_source_match.c.dataset_id.in_(stale[start : start + BATCH])))
+            conn.execute(
+                delete(data_source_match).where(data_source_match.c.dataset_id.in_(stale[start : start + BATCH]))
+            )
     fields = _latest_fields(conn, [t[0] for t in to_check])
     return {
         "dryRun": dry_run,
         "counts": {k: counts.get(k, 0) for k in ("matched", "unmatched", "ambiguous")},
         "toCheck": [
-            {"namespace": ns, "name": name, "connId": conn_id, "scheme": by_conn[conn_id].scheme, "fields": fields.get(ds_id, [])}
+            {
+                "namespace": ns,
+                "name": name,
+                "connId": conn_id,
+                "scheme": by_conn[conn_id].scheme,
+                "fields": fields.get(ds_id, []),
+            }
             for ds_id, ns, name, conn_id in to_check
         ],
         "namespaces": [
@@ -89,7 +107,11 @@ def record_checks(conn: Connection, checks: list[dict]) -> int:
     now = utcnow()
     stored = 0
     for check in checks:
-        ids = conn.execute(select(dataset.c.id).where(dataset.c.id.in_(holder_of(check["namespace"], check["name"])))).scalars().all()
+        ids = (
+            conn.execute(select(dataset.c.id).where(dataset.c.id.in_(holder_of(check["namespace"], check["name"]))))
+            .scalars()
+            .all()
+        )
         for ds_id in ids:
             stored += conn.execute(
                 data_source_match.update()
@@ -99,7 +121,12 @@ def record_checks(conn: Connection, checks: list[dict]) -> int:
     return stored
 
 
-SUMMARY_CONNECTION_FIELDS = ("dataSources.connId", "dataSources.namespaces", "dataSources.database", "unmatched.candidates")
+SUMMARY_CONNECTION_FIELDS = (
+    "dataSources.connId",
+    "dataSources.namespaces",
+    "dataSources.database",
+    "unmatched.candidates",
+)
 
 
 def summary_without_connections(summary: dict, reason: str) -> dict:
@@ -125,14 +152,22 @@ def data_source_summary(conn: Connection, sources: list[DataSource]) -> dict:
             if r.check_status:
                 per_conn[r.conn_id][r.check_status] += 1
         elif r.status != "matched":
-            entry = unmatched.setdefault((r.namespace, r.status), {"namespace": r.namespace, "status": r.status, "datasets": 0, "candidates": json.loads(r.candidates)})
+            entry = unmatched.setdefault(
+                (r.namespace, r.status),
+                {"namespace": r.namespace, "status": r.status, "datasets": 0, "candidates": json.loads(r.candidates)},
+            )
             entry["datasets"] += 1
     return {
         "dataSources": [
             {
-                "connId": s.conn_id, "scheme": s.scheme, "namespaces": sorted(s.keys), "database": s.database,
-                "datasets": per_conn[s.conn_id]["datasets"], "ok": per_conn[s.conn_id]["ok"],
-                "missing": per_conn[s.conn_id]["missing"], "drifted": per_conn[s.conn_id]["drifted"],
+                "connId": s.conn_id,
+                "scheme": s.scheme,
+                "namespaces": sorted(s.keys),
+                "database": s.database,
+                "datasets": per_conn[s.conn_id]["datasets"],
+                "ok": per_conn[s.conn_id]["ok"],
+                "missing": per_conn[s.conn_id]["missing"],
+                "drifted": per_conn[s.conn_id]["drifted"],
             }
             for s in sorted(sources, key=lambda s: s.conn_id)
         ],

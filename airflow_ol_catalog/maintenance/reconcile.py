@@ -37,21 +37,48 @@ def reconcile_data_sources(dry_run: bool = False, catalog_conn_id: str = "ol_cat
     for item in result["toCheck"]:
         try:
             check = compare_schema(item["fields"], _table_columns(item["connId"], item["scheme"], item["name"]))
-            checks.append({"namespace": item["namespace"], "name": item["name"], "status": check.status, "evidence": check.evidence()})
+            checks.append(
+                {
+                    "namespace": item["namespace"],
+                    "name": item["name"],
+                    "status": check.status,
+                    "evidence": check.evidence(),
+                }
+            )
         except Exception as exc:  # one unreachable source does not stop the others
             log.warning("cannot check %s %s through %s: %s", item["namespace"], item["name"], item["connId"], exc)
-            checks.append({"namespace": item["namespace"], "name": item["name"], "status": "error", "evidence": {"error": str(exc)[:500]}})
+            checks.append(
+                {
+                    "namespace": item["namespace"],
+                    "name": item["name"],
+                    "status": "error",
+                    "evidence": {"error": str(exc)[:500]},
+                }
+            )
     if not dry_run and checks:
         client.post("admin/reconciliation/checks", {"checks": checks})
     counts = result["counts"]
     by_status = {s: sum(1 for c in checks if c["status"] == s) for s in ("ok", "missing", "drifted", "error")}
     log.info(
         "datasets: %d matched, %d unmatched, %d ambiguous; tables checked: %d ok, %d missing, %d drifted, %d unreachable%s",
-        counts["matched"], counts["unmatched"], counts["ambiguous"], by_status["ok"], by_status["missing"], by_status["drifted"], by_status["error"],
+        counts["matched"],
+        counts["unmatched"],
+        counts["ambiguous"],
+        by_status["ok"],
+        by_status["missing"],
+        by_status["drifted"],
+        by_status["error"],
         " (dry run: nothing stored)" if dry_run else "",
     )
     for entry in result["namespaces"]:
-        log.info("%s namespace %s%s", entry["status"], entry["namespace"], f": {entry['suggestion']}" if entry.get("suggestion") else (f" (candidates: {', '.join(entry['candidates'])})" if entry["candidates"] else ""))
+        log.info(
+            "%s namespace %s%s",
+            entry["status"],
+            entry["namespace"],
+            f": {entry['suggestion']}"
+            if entry.get("suggestion")
+            else (f" (candidates: {', '.join(entry['candidates'])})" if entry["candidates"] else ""),
+        )
     for check in checks:
         if check["status"] != "ok":
             log.info("%s %s: %s %s", check["namespace"], check["name"], check["status"], check["evidence"])

@@ -28,5 +28,10 @@ def flush_transport_spools() -> dict:
     delivered = {name: d.delivered for name, d in done.items()}
     dead_lettered = {name: d.dead_lettered for name, d in done.items()}
     waiting = {name: s.spool.status().events for name, s in transport.senders.items() if s.spool is not None}
-    log.info("spooled events delivered %s, refused for good (dead letters) %s, still waiting %s", delivered, dead_lettered, waiting)
+    log.info(
+        "spooled events delivered %s, refused for good (dead letters) %s, still waiting %s",
+        delivered,
+        dead_lettered,
+        waiting,
+    )
     return {"delivered": delivered, "dead_lettered": dead_lettered, "waiting": waiting}

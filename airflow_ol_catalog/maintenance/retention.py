@@ -29,7 +29,12 @@ def _old_runs(cutoff: datetime, keep: int):
     ranked = select(
         run.c.id,
         func.coalesce(run.c.ended_at, run.c.last_event_at).label("seen"),
-        func.row_number().over(partition_by=run.c.job_id, order_by=(func.coalesce(run.c.started_at, run.c.first_event_at).desc(), run.c.id.desc())).label("rank"),
+        func.row_number()
+        .over(
+            partition_by=run.c.job_id,
+            order_by=(func.coalesce(run.c.started_at, run.c.first_event_at).desc(), run.c.id.desc()),
+        )
+        .label("rank"),
     ).subquery()
     return select(ranked.c.id).where(ranked.c.rank > keep, ranked.c.seen < cutoff)
 
@@ -39,10 +44,14 @@ def _old_events(cutoff: datetime, going_runs=None):
     has_run = exists().where(run.c.run_id == event.c.run_id)
     if going_runs is not None:
         has_run = has_run.where(run.c.id.not_in(going_runs))
-    return select(event.c.id).where(event.c.event_time < cutoff, event.c.quarantined.is_(False), ~and_(event.c.run_id.is_not(None), has_run))
+    return select(event.c.id).where(
+        event.c.event_time < cutoff, event.c.quarantined.is_(False), ~and_(event.c.run_id.is_not(None), has_run)
+    )
 
 
-def apply_retention(engine: Engine, days: int, keep_runs_per_job: int, dry_run: bool = False, batch: int = BATCH) -> dict:
+def apply_retention(
+    engine: Engine, days: int, keep_runs_per_job: int, dry_run: bool = False, batch: int = BATCH
+) -> dict:
     """Returns how many runs and events were (or, with dry_run, would be) deleted, and the time it took."""
     started = time.monotonic()
     cutoff = utcnow() - timedelta(days=days)

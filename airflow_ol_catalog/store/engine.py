@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
 
@@ -72,7 +72,7 @@ def build_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     options = {}
-    if url.startswith("postgresql+psycopg2") or url.startswith("postgresql://"):
+    if url.startswith(("postgresql+psycopg2", "postgresql://")):
         # psycopg2's executemany is one round trip per row; batch UPDATEs as SQLAlchemy can.
         options["executemany_mode"] = "values_plus_batch"
     return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800, **options)
@@ -117,7 +117,9 @@ def start_wal_checkpoints(engine: Engine) -> None:
         if key in _checkpointers:
             return
         stop = _checkpointers[key] = threading.Event()
-    threading.Thread(target=_checkpoint_until, args=(engine, stop), name="ol-catalog-wal-checkpoint", daemon=True).start()
+    threading.Thread(
+        target=_checkpoint_until, args=(engine, stop), name="ol-catalog-wal-checkpoint", daemon=True
+    ).start()
 
 
 def _checkpoint_until(engine: Engine, stop: threading.Event) -> None:

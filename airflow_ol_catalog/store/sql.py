@@ -7,8 +7,8 @@ import re
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
 from datetime import datetime, timezone
+from operator import itemgetter
 
 from sqlalchemy import BigInteger, Connection, Table, any_, bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,11 +39,15 @@ def sorted_by(query, key, descending: bool, *tiebreak):
 
 def earliest(current, incoming):
     """The earlier of two nullable values, for ON CONFLICT updates (the same on every backend)."""
-    return case((current.is_(None), incoming), (incoming.is_(None), current), (incoming < current, incoming), else_=current)
+    return case(
+        (current.is_(None), incoming), (incoming.is_(None), current), (incoming < current, incoming), else_=current
+    )
 
 
 def latest(current, incoming):
-    return case((current.is_(None), incoming), (incoming.is_(None), current), (incoming > current, incoming), else_=current)
+    return case(
+        (current.is_(None), incoming), (incoming.is_(None), current), (incoming > current, incoming), else_=current
+    )
 
 
 def among(dialect: str, column, ids) -> ColumnElement:
@@ -121,11 +125,20 @@ def _raw_insert(conn: Connection, statement, keys: tuple[str, ...]) -> _RawInser
     if match and len(_VALUES.findall(compiled.string)) == 1 and positions == keys and not defaults_missing:
         # dialect_impl: a TypeDecorator alone would skip the dialect's own processing (SQLite datetime text).
         processors = tuple(
-            (i, process) for i, k in enumerate(keys) if (process := table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+            (i, process)
+            for i, k in enumerate(keys)
+            if (process := table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
         )
         names = list(statement.exported_columns.keys()) if statement._returning else []
         values_of = itemgetter(*keys) if len(keys) > 1 else (lambda row, key=keys[0]: (row[key],))
-        found = _RawInsert(compiled.string, match.group(0).removeprefix("VALUES "), keys, values_of, processors, namedtuple("Row", names) if names else tuple)
+        found = _RawInsert(
+            compiled.string,
+            match.group(0).removeprefix("VALUES "),
+            keys,
+            values_of,
+            processors,
+            namedtuple("Row", names) if names else tuple,
+        )
     _raw_inserts[cache_key] = found
     return found
 
@@ -156,13 +169,15 @@ def execute(conn: Connection, statement, params: dict | list[dict]) -> list[tupl
     if raw is None:
         compiled = statement.compile(dialect=conn.dialect)
         names = tuple(compiled.positiontup or ())
-        processors = tuple(compiled.binds[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in names)
+        processors = tuple(
+            compiled.binds[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in names
+        )
         fixed = {n: compiled.binds[n].effective_value for n in names if not compiled.binds[n].required}
         raw = _raw_statements[id(statement)] = _RawStatement(statement, compiled.string, names, processors, fixed)
 
     def values(p: dict) -> list:
         found = [p[n] if n in p else raw.fixed[n] for n in raw.names]
-        return [f(v) if f is not None and v is not None else v for v, f in zip(found, raw.processors)]
+        return [f(v) if f is not None and v is not None else v for v, f in zip(found, raw.processors, strict=False)]
 
     cursor = conn.connection.driver_connection.cursor()
     try:

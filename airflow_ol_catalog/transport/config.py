@@ -9,7 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-MATCH_KEYS = ("job_namespace", "job_name", "integration", "job_type", "processing_type", "event_type", "dataset_namespace", "producer")
+MATCH_KEYS = (
+    "job_namespace",
+    "job_name",
+    "integration",
+    "job_type",
+    "processing_type",
+    "event_type",
+    "dataset_namespace",
+    "producer",
+)
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER", "DATASET", "JOB")
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_SPOOL_BYTES = 100 * 1024 * 1024
@@ -98,7 +107,9 @@ def _rewrite(raw: Any, path: str, problems: _Problems) -> Rewrite:
     mapping = raw.get("job_namespace", {})
     if isinstance(mapping, str):
         mapping = {"*": mapping}
-    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()
+    ):
         problems.add(f"{path}.job_namespace", "expected a new namespace, or an object of old (glob) -> new namespace")
         mapping = {}
     drop = problems.strings(raw["drop_facets"], f"{path}.drop_facets") if "drop_facets" in raw else ()
@@ -114,7 +125,10 @@ def _rewrite(raw: Any, path: str, problems: _Problems) -> Rewrite:
 def _destination(name: str, raw: Any, problems: _Problems) -> Destination | None:
     path = f"destinations.{name}"
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
-        problems.add(path, "expected an OpenLineage transport config with a `type` (http, kafka, file, console, ...) or `type: catalog`")
+        problems.add(
+            path,
+            "expected an OpenLineage transport config with a `type` (http, kafka, file, console, ...) or `type: catalog`",
+        )
         return None
     transport = {k: v for k, v in raw.items() if k not in ("timeout", "rewrite", "conn_id")}
     conn_id = None
@@ -123,12 +137,23 @@ def _destination(name: str, raw: Any, problems: _Problems) -> Destination | None
         url = raw.get("url") or _airflow_base_url()
         if not url:
             problems.add(f"{path}.url", "no url, and Airflow's [api] base_url is not set")
-        transport = {"type": "http", "url": url, "endpoint": raw.get("endpoint", CATALOG_ENDPOINT), "compression": "gzip"}
+        transport = {
+            "type": "http",
+            "url": url,
+            "endpoint": raw.get("endpoint", CATALOG_ENDPOINT),
+            "compression": "gzip",
+        }
         if "api_key" in raw:
             transport["auth"] = {"type": "api_key", "apiKey": raw["api_key"]}
     elif "conn_id" in raw:
         problems.add(f"{path}.conn_id", "only `type: catalog` destinations take a conn_id")
-    return Destination(name, transport, problems.number(raw.get("timeout"), f"{path}.timeout", None), _rewrite(raw.get("rewrite"), f"{path}.rewrite", problems), conn_id)
+    return Destination(
+        name,
+        transport,
+        problems.number(raw.get("timeout"), f"{path}.timeout", None),
+        _rewrite(raw.get("rewrite"), f"{path}.rewrite", problems),
+        conn_id,
+    )
 
 
 def _airflow_base_url() -> str | None:
@@ -188,8 +213,18 @@ def parse_settings(raw: dict[str, Any]) -> RoutingSettings:
     if not isinstance(raw_routes, list):
         problems.add("routes", "expected a list of routes")
         raw_routes = []
-    rules = tuple(r for r in (_rule(i, value, raw_destinations or {}, problems) for i, value in enumerate(raw_routes)) if r is not None)
-    default = problems.strings(raw["default"], "default") if "default" in raw else tuple(destinations) if not raw_routes else ()
+    rules = tuple(
+        r
+        for r in (_rule(i, value, raw_destinations or {}, problems) for i, value in enumerate(raw_routes))
+        if r is not None
+    )
+    default = (
+        problems.strings(raw["default"], "default")
+        if "default" in raw
+        else tuple(destinations)
+        if not raw_routes
+        else ()
+    )
     for name in default:
         if name not in (raw_destinations or {}):
             problems.add("default", f"no destination named {name!r}")
@@ -209,7 +244,11 @@ def parse_settings(raw: dict[str, Any]) -> RoutingSettings:
         directory = spool_raw.get("dir")
         if directory is not None and not isinstance(directory, str):
             problems.add("spool.dir", "expected a directory path")
-        spool = SpoolSettings(directory if isinstance(directory, str) else None, max_bytes if isinstance(max_bytes, int) else DEFAULT_SPOOL_BYTES, per_emit if isinstance(per_emit, int) else 10)
+        spool = SpoolSettings(
+            directory if isinstance(directory, str) else None,
+            max_bytes if isinstance(max_bytes, int) else DEFAULT_SPOOL_BYTES,
+            per_emit if isinstance(per_emit, int) else 10,
+        )
     timeout = problems.number(raw.get("timeout"), "timeout", DEFAULT_TIMEOUT)
     if problems.found:
         raise RoutingConfigError("invalid routing transport config:\n  " + "\n  ".join(problems.found))

@@ -17,9 +17,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from airflow_ol_catalog.transport import records
 from airflow_ol_catalog.transport.refusals import Refusal
@@ -47,8 +47,13 @@ class DeadLetter:
         return f"{kind} {name if len(name) <= 80 else name[:79] + '…'}"
 
     def document(self) -> dict:
-        return {"id": self.id, "at": self.at, "status": self.status, "answer": self.answer,
-                "event": self.payload.decode("utf-8", "surrogateescape")}
+        return {
+            "id": self.id,
+            "at": self.at,
+            "status": self.status,
+            "answer": self.answer,
+            "event": self.payload.decode("utf-8", "surrogateescape"),
+        }
 
 
 def letter_id(payload: bytes) -> str:
@@ -111,8 +116,13 @@ class DeadLetters:
                     del living[named_id]
             if "event" in document:
                 living.pop(document["id"], None)  # refused again: the latest answer, at the end
-                living[document["id"]] = DeadLetter(document["id"], document["at"], document["status"], document["answer"],
-                                                    document["event"].encode("utf-8", "surrogateescape"))
+                living[document["id"]] = DeadLetter(
+                    document["id"],
+                    document["at"],
+                    document["status"],
+                    document["answer"],
+                    document["event"].encode("utf-8", "surrogateescape"),
+                )
         return list(living.values())
 
     def compact(self) -> None:

@@ -12,9 +12,10 @@ import fcntl
 import os
 import struct
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 MAGIC = b"\xf0OLS"
 HEADER = struct.Struct(">IId")  # payload length, crc32 of time+payload, append time (epoch seconds)
@@ -69,7 +70,7 @@ def open_locked(path: Path) -> BinaryIO:
     """`path` opened for append and exclusively locked; reopened if a replacement came in meanwhile."""
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        handle = open(path, "ab")
+        handle = open(path, "ab")  # noqa: SIM115 - the caller owns it once it is locked
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
@@ -111,5 +112,5 @@ def open_snapshot(path: Path) -> tuple[BinaryIO, int] | None:
     if not path.exists():
         return None
     with open_locked(path) as locked:
-        reader = open(path, "rb")
+        reader = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
         return reader, locked.seek(0, os.SEEK_END)

@@ -212,19 +212,29 @@ class RoutingTransport(Transport):
 
     def _spool(self, sender: DestinationSender, event: Any, reason: str) -> None:
         if sender.spool is None:
-            log.error("OpenLineage event for %s dropped (%s) and no spool is configured", sender.destination.name, reason)
+            log.error(
+                "OpenLineage event for %s dropped (%s) and no spool is configured", sender.destination.name, reason
+            )
             metric("dropped", sender.destination.name)
             return
         if sender.spool.append(Serde.to_json(event).encode()):
             metric("spooled", sender.destination.name)
         else:
-            log.error("OpenLineage spool of %s is full (%d bytes): event dropped", sender.destination.name, sender.spool.max_bytes)
+            log.error(
+                "OpenLineage spool of %s is full (%d bytes): event dropped",
+                sender.destination.name,
+                sender.spool.max_bytes,
+            )
             metric("dropped", sender.destination.name)
 
     def _dead_letter(self, sender: DestinationSender, event: Any, refusal: Refusal) -> None:
         name = sender.destination.name
         if sender.spool is None:
-            log.error("OpenLineage destination %s refused an event for good (%s); no spool is configured to keep it", name, refusal)
+            log.error(
+                "OpenLineage destination %s refused an event for good (%s); no spool is configured to keep it",
+                name,
+                refusal,
+            )
             metric("dropped", name)
         elif sender.spool.dead_letter(Serde.to_json(event).encode(), refusal):
             metric("dead_lettered", name)
@@ -236,7 +246,13 @@ class RoutingTransport(Transport):
         per_emit = self.settings.spool.redeliver_per_emit
         running = []
         for name, sender in self.senders.items():
-            if sender.spool is None or per_emit == 0 or time.monotonic() >= deadline or sender.stalled() or not sender.spool.has_backlog():
+            if (
+                sender.spool is None
+                or per_emit == 0
+                or time.monotonic() >= deadline
+                or sender.stalled()
+                or not sender.spool.has_backlog()
+            ):
                 continue
             future = sender.worker().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
             future.add_done_callback(lambda done, name=name: self._count_redelivery(name, done))
@@ -262,7 +278,11 @@ class RoutingTransport(Transport):
 
         Each destination is flushed in its own thread, so a slow one holds back no other.
         """
-        chosen = {name: s for name, s in self.senders.items() if s.spool is not None and (destinations is None or name in destinations)}
+        chosen = {
+            name: s
+            for name, s in self.senders.items()
+            if s.spool is not None and (destinations is None or name in destinations)
+        }
         if not chosen:
             return {}
         with ThreadPoolExecutor(len(chosen), thread_name_prefix="ol-catalog-flush") as pool:

@@ -111,7 +111,9 @@ def apply_rewrite(rewrite: Rewrite, event: dict[str, Any]) -> dict[str, Any]:
     if rewrite.drop_facets:
         _drop(run_facets, rewrite.drop_facets)
         _drop(job.get("facets") if isinstance(job, dict) else None, rewrite.drop_facets)
-        datasets = [d for side in ("inputs", "outputs") for d in out.get(side) or []] + ([out["dataset"]] if isinstance(out.get("dataset"), dict) else [])
+        datasets = [d for side in ("inputs", "outputs") for d in out.get(side) or []] + (
+            [out["dataset"]] if isinstance(out.get("dataset"), dict) else []
+        )
         for dataset in datasets:
             if isinstance(dataset, dict):
                 for key in ("facets", "inputFacets", "outputFacets"):
@@ -127,8 +129,10 @@ def explain(settings: RoutingSettings, event: dict[str, Any]) -> list[str]:
         lines.append(f"no route matched: the default destinations {list(decision.destinations)}")
     for index in decision.matched:
         rule = settings.rules[index]
-        lines.append(f"route {index} matched ({', '.join(f'{k}={list(v)}' for k, v in rule.match.items()) or 'everything'}) -> {list(rule.to)}"
-                     + (" and continues" if rule.proceed else ""))
+        lines.append(
+            f"route {index} matched ({', '.join(f'{k}={list(v)}' for k, v in rule.match.items()) or 'everything'}) -> {list(rule.to)}"
+            + (" and continues" if rule.proceed else "")
+        )
     for name in decision.destinations:
         rewrite = settings.destinations[name].rewrite
         if not sends(rewrite, event):

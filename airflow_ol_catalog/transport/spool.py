@@ -21,10 +21,10 @@ import fcntl
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from airflow_ol_catalog.transport import records
 from airflow_ol_catalog.transport.dead_letters import DeadLetters
@@ -105,8 +105,9 @@ class Spool:
 
     def _write_offset(self, offset: int, head: bytes) -> None:
         # The directory is not fsync'd: an offset update lost to a power cut only delivers again.
-        records.replace_durably(self.offset_path, lambda handle: handle.write(f"{offset} {head.hex()}".encode()),
-                                sync_directory=False)
+        records.replace_durably(
+            self.offset_path, lambda handle: handle.write(f"{offset} {head.hex()}".encode()), sync_directory=False
+        )
 
     def _pending(self) -> tuple[bytes, int, bytes]:
         """(the file's first bytes, the offset, the bytes from there to the end of the last complete record)."""
@@ -131,8 +132,16 @@ class Spool:
                 oldest = item.stamp if oldest is None else min(oldest, item.stamp)
         error = self.error_path.read_text() if self.error_path.exists() else None
         damaged_records, damaged_bytes = self._damage_so_far()
-        return SpoolStatus(self.destination, events, len(data), oldest, error or None, len(self.dead_letters.letters()),
-                           damaged_records, damaged_bytes)
+        return SpoolStatus(
+            self.destination,
+            events,
+            len(data),
+            oldest,
+            error or None,
+            len(self.dead_letters.letters()),
+            damaged_records,
+            damaged_bytes,
+        )
 
     def has_backlog(self) -> bool:
         try:
@@ -156,7 +165,9 @@ class Spool:
                 return
             yield True
 
-    def deliver(self, send: Callable[[bytes], None], limit: int | None = None, deadline: float | None = None) -> Delivery:
+    def deliver(
+        self, send: Callable[[bytes], None], limit: int | None = None, deadline: float | None = None
+    ) -> Delivery:
         """Send spooled events in order until done, `limit` or `deadline` (time.monotonic()).
 
         An event refused for good becomes a dead letter and delivery goes on; any other failure
@@ -174,7 +185,9 @@ class Spool:
                 if item.payload is None:
                     self._note_damage(item.damaged, done)
                 else:
-                    if (limit is not None and handled >= limit) or (deadline is not None and time.monotonic() >= deadline):
+                    if (limit is not None and handled >= limit) or (
+                        deadline is not None and time.monotonic() >= deadline
+                    ):
                         break
                     if not self._hand_over(item.payload, send, done):
                         break
@@ -221,11 +234,19 @@ class Spool:
         again, and the same event refused again is the same letter.
         """
         if self.dead_letters.add(payload, refusal):
-            log.warning("OpenLineage destination %s refused an event for good (%s): kept among its dead letters",
-                        self.destination, refusal)
+            log.warning(
+                "OpenLineage destination %s refused an event for good (%s): kept among its dead letters",
+                self.destination,
+                refusal,
+            )
             return True
-        log.error("OpenLineage destination %s refused an event for good (%s) and its dead letters are full (%d bytes): "
-                  "event dropped", self.destination, refusal, self.max_bytes)
+        log.error(
+            "OpenLineage destination %s refused an event for good (%s) and its dead letters are full (%d bytes): "
+            "event dropped",
+            self.destination,
+            refusal,
+            self.max_bytes,
+        )
         return False
 
     def _damage_so_far(self) -> tuple[int, int]:
@@ -238,12 +259,18 @@ class Spool:
     def _note_damage(self, skipped: int, done: Delivery) -> None:
         # Counted before the offset moves past it: a crash in between counts it twice, never zero times.
         damaged_records, damaged_bytes = self._damage_so_far()
-        records.replace_durably(self.damaged_path, lambda h: h.write(f"{damaged_records + 1} {damaged_bytes + skipped}".encode()),
-                                sync_directory=False)
+        records.replace_durably(
+            self.damaged_path,
+            lambda h: h.write(f"{damaged_records + 1} {damaged_bytes + skipped}".encode()),
+            sync_directory=False,
+        )
         done.damaged_records += 1
         done.damaged_bytes += skipped
-        log.warning("OpenLineage spool of %s: %d damaged bytes skipped (a write torn by a crash, or a corrupt disk)",
-                    self.destination, skipped)
+        log.warning(
+            "OpenLineage spool of %s: %d damaged bytes skipped (a write torn by a crash, or a corrupt disk)",
+            self.destination,
+            skipped,
+        )
 
     def _compact(self, offset: int) -> None:
         """Drop delivered records from the file: all of them when drained, else when they are many."""

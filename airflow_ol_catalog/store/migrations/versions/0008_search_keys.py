@@ -28,7 +28,13 @@ CHUNK = 5000
 
 
 def _fill_names(table_name: str) -> None:
-    table = sa.table(table_name, sa.column("id", sa.Integer), sa.column("namespace", sa.Text), sa.column("name", sa.Text), sa.column("search_key", sa.Text))
+    table = sa.table(
+        table_name,
+        sa.column("id", sa.Integer),
+        sa.column("namespace", sa.Text),
+        sa.column("name", sa.Text),
+        sa.column("search_key", sa.Text),
+    )
     conn = op.get_bind()
     fill = sa.update(table).where(table.c.id == sa.bindparam("p_id")).values(search_key=sa.bindparam("p_key"))
     last = None
@@ -43,15 +49,28 @@ def _fill_names(table_name: str) -> None:
 
 def _fill_schemas() -> None:
     facet = sa.table(
-        "ol_catalog_facet", sa.column("entity", sa.String), sa.column("entity_id", sa.BigInteger), sa.column("name", sa.Text),
-        sa.column("value", sa.Text), sa.column("search_key", sa.Text),
+        "ol_catalog_facet",
+        sa.column("entity", sa.String),
+        sa.column("entity_id", sa.BigInteger),
+        sa.column("name", sa.Text),
+        sa.column("value", sa.Text),
+        sa.column("search_key", sa.Text),
     )
     conn = op.get_bind()
     schema = sa.and_(facet.c.entity == "dataset", facet.c.name == "schema")
-    fill = sa.update(facet).where(schema, facet.c.entity_id == sa.bindparam("p_id")).values(search_key=sa.bindparam("p_key"))
+    fill = (
+        sa.update(facet)
+        .where(schema, facet.c.entity_id == sa.bindparam("p_id"))
+        .values(search_key=sa.bindparam("p_key"))
+    )
     last = None
     while True:
-        query = sa.select(facet.c.entity_id, facet.c.value).where(schema, facet.c.value.is_not(None)).order_by(facet.c.entity_id).limit(CHUNK)
+        query = (
+            sa.select(facet.c.entity_id, facet.c.value)
+            .where(schema, facet.c.value.is_not(None))
+            .order_by(facet.c.entity_id)
+            .limit(CHUNK)
+        )
         rows = conn.execute(query if last is None else query.where(facet.c.entity_id > last)).all()
         if not rows:
             return
