@@ -211,4 +211,5 @@ class AirflowServer:
 
     def cleanup(self) -> None:
         self.stop()
-        shutil.rmtree(self.home, ignore_errors=True)
+        if not os.environ.get("OLC_KEEP_HOMES"):  # set it to read a failed test's server logs afterwards
+            shutil.rmtree(self.home, ignore_errors=True)

@@ -10,7 +10,8 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from airflow_ol_catalog.api.auth import ReadAuth
-from airflow_ol_catalog.api.schemas import EventsPage, Limit, Offset, time_parameter
+from airflow_ol_catalog.api.datamodels.ingest import EventsPage
+from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
 from airflow_ol_catalog.store.engine import get_engine, read_connection
 from airflow_ol_catalog.store.tables import event
 

@@ -6,7 +6,7 @@ import anyio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from airflow_ol_catalog.api.schemas import Health
+from airflow_ol_catalog.api.datamodels.ingest import Health
 
 router = APIRouter(tags=["health"])
 

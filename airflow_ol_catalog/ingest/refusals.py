@@ -132,4 +132,4 @@ def list_refusals(
 
 def refusals_by_reason(conn: Connection, since: datetime) -> dict[str, int]:
     rows = conn.execute(select(refusal.c.reason, func.count()).where(refusal.c.at >= since).group_by(refusal.c.reason))
-    return dict(rows)
+    return dict(rows.all())  # a Result has keys(): dict() would take it for a mapping
