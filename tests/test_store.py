@@ -19,6 +19,7 @@ from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest import namespaces, quarantine, tokens
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.writer import BatchCommitter, CatalogUnavailable, EventWriter
+from airflow_ol_catalog.store import namespaces as namespace_rows
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.migrate import VERSION_TABLE, head_revision
 from airflow_ol_catalog.store.tables import event, metadata
@@ -178,7 +179,7 @@ def test_register_policy_creates_namespace_and_counts_events_and_integrations(ca
     with write_transaction(catalog_engine) as conn:
         store_events(conn, [submission(event_type="START"), submission(event_type="COMPLETE")], "register")
     with read_connection(catalog_engine) as conn:
-        ns = namespaces.get_namespace(conn, "team-a")
+        ns = namespace_rows.get_namespace(conn, "team-a")
     assert (ns.event_count, ns.integrations, ns.created_by) == (2, ["AIRFLOW"], "first event")
     assert ns.first_event_at is not None and ns.last_event_at >= ns.first_event_at
 
@@ -207,7 +208,7 @@ def test_quarantined_events_wait_for_their_namespace_then_replay(catalog_engine)
         namespaces.create_namespace(conn, "team-a", "test")
         assert quarantine.replay_quarantined(conn) == {"team-a": 2}
     with read_connection(catalog_engine) as conn:
-        ns = namespaces.get_namespace(conn, "team-a")
+        ns = namespace_rows.get_namespace(conn, "team-a")
         assert (ns.event_count, ns.quarantined_count, ns.integrations) == (2, 0, ["AIRFLOW"])
     assert stored_count(catalog_engine, quarantined=False) == 2
 
@@ -219,7 +220,7 @@ def test_events_of_a_deleted_namespace_are_quarantined_until_it_is_restored(cata
         (later,) = store_events(conn, [submission(run_id="after")], "register")
     assert later.quarantined
     with write_transaction(catalog_engine) as conn:
-        assert namespaces.list_namespaces(conn)[1] == 0
+        assert namespace_rows.list_namespaces(conn)[1] == 0
         namespaces.set_deleted(conn, "team-a", False)
         assert quarantine.replay_quarantined(conn) == {"team-a": 1}
 
@@ -229,7 +230,7 @@ def test_namespace_names_are_unique(catalog_engine):
         namespaces.create_namespace(conn, "team-a", "test", "Team A", ["alice"])
         with pytest.raises(namespaces.NamespaceExists):
             namespaces.create_namespace(conn, "team-a", "test")
-        assert namespaces.get_namespace(conn, "team-a").admins == ["alice"]
+        assert namespace_rows.get_namespace(conn, "team-a").admins == ["alice"]
 
 
 def test_token_is_stored_hashed_and_verified(catalog_engine):
@@ -277,7 +278,7 @@ def test_concurrent_writers_store_each_event_once(catalog_engine):
     assert all(isinstance(o, Receipt) for o in outcomes)
     assert sum(not o.duplicate for o in outcomes) == stored_count(catalog_engine) == 80
     with read_connection(catalog_engine) as conn:
-        assert namespaces.get_namespace(conn, "team-a").event_count == 80
+        assert namespace_rows.get_namespace(conn, "team-a").event_count == 80
 
 
 def test_writer_commits_waiting_requests_in_one_transaction(catalog_engine):
@@ -543,7 +544,7 @@ def test_a_long_reader_does_not_hold_writers_back_behind_the_truncating_checkpoi
 
 def test_a_retention_dry_run_reports_exactly_what_the_real_run_deletes(catalog_engine):
     """Runs that go take their events with them: the dry run must count those too."""
-    from airflow_ol_catalog.maintenance.retention import apply_retention
+    from airflow_ol_catalog.ingest.retention import apply_retention
 
     old, recent = "2020-01-0{}T10:00:00Z", datetime.now(timezone.utc).isoformat()
     subs = []

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from airflow_ol_catalog import __version__, metrics
+from airflow_ol_catalog import __version__
+from airflow_ol_catalog.events import metrics
 
 log = logging.getLogger(__name__)
 

@@ -15,17 +15,22 @@ from typing import Any, Literal
 import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
 from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
+from airflow_ol_catalog.events import metrics
+from airflow_ol_catalog.events.not_found import NamespaceNotFound
 from airflow_ol_catalog.ingest.hiding import NothingToHide, set_dataset_hidden, set_job_hidden, set_namespace_hidden
-from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
 from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
 from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
 from airflow_ol_catalog.lineage.impact import impact
-from airflow_ol_catalog.lineage.source_matches import match_without_connections
+from airflow_ol_catalog.lineage.source_matches import (
+    data_source_summary,
+    match_without_connections,
+    summary_without_connections,
+)
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
+from airflow_ol_catalog.store.namespaces import get_namespace, list_namespaces
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -318,12 +323,6 @@ async def catalog_stats(_: ReadAuth, days: int = Query(30, ge=1, le=366)) -> dic
     return await _read(catalog.stats, days)
 
 
-def _data_sources(conn, sources):
-    from airflow_ol_catalog.maintenance.matches import data_source_summary
-
-    return data_source_summary(conn, sources)
-
-
 @router.get(
     "/data-sources", summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces"
 )
@@ -334,11 +333,10 @@ async def data_sources(principal: ReadAuth) -> dict:
     Connections, as in Airflow itself; everyone else (catalog tokens too) gets the same rows and
     counts without them, and `withheld` lists what was left out and why.
     """
-    from airflow_ol_catalog.maintenance.airflow_connections import airflow_data_sources
-    from airflow_ol_catalog.maintenance.matches import summary_without_connections
+    from airflow_ol_catalog.lineage.airflow_connections import airflow_data_sources
 
     sources = await anyio.to_thread.run_sync(airflow_data_sources)
-    summary = await _read(_data_sources, sources)
+    summary = await _read(data_source_summary, sources)
     reason = connection_details_withheld(principal)
     return summary if reason is None else summary_without_connections(summary, reason)
 

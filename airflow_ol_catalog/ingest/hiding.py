@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, select, update
 
 from airflow_ol_catalog.ingest.namespaces import set_deleted
-from airflow_ol_catalog.ingest.symlinks import holder_of
+from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, job, namespace
 

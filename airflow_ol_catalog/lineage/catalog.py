@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, literal, or_, select, union_all
 
 from airflow_ol_catalog.events.naming import fold, namespace_key
-from airflow_ol_catalog.ingest.namespaces import Namespace
-from airflow_ol_catalog.ingest.refusals import refusals_by_reason
-from airflow_ol_catalog.ingest.symlinks import holder_of
+from airflow_ol_catalog.lineage.refusals import refusals_by_reason
 from airflow_ol_catalog.lineage.source_matches import matches_of
+from airflow_ol_catalog.store.datasets import holder_of
+from airflow_ol_catalog.store.namespaces import Namespace
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, event, facet, job, namespace, run
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, select
 
-from airflow_ol_catalog.ingest.symlinks import holder_of
+from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import among
 from airflow_ol_catalog.store.tables import dataset, edge, facet, job
 

@@ -1,7 +1,8 @@
 """Metrics through Airflow's Stats (StatsD or OpenTelemetry, whatever Airflow is configured with).
 
-Imports nothing of the project and Airflow only when called, so the transport may use it too.
-A metric that cannot be sent never breaks the work it measures.
+Every layer counts through this one module, the transport too, which may import nothing of the
+project but events/: so it lives here, importing nothing of the project and Airflow only when
+called. A metric that cannot be sent never breaks the work it measures.
 """
 
 from __future__ import annotations
