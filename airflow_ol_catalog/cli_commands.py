@@ -9,7 +9,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from airflow_ol_catalog.events.not_found import NamespaceNotFound
+from airflow_ol_catalog.events.not_found import NamespaceNotFound, TokenNotFound
 from airflow_ol_catalog.ingest import namespaces as ns_registry
 from airflow_ol_catalog.ingest import quarantine, tokens
 from airflow_ol_catalog.store import namespaces as namespace_rows
@@ -78,7 +78,7 @@ def tokens_revoke(args) -> None:
     with write_transaction(get_engine()) as conn:
         try:
             tokens.revoke_token(conn, args.name)
-        except tokens.TokenError as exc:
+        except TokenNotFound as exc:
             _fail(str(exc))
     print(f"Revoked token {args.name!r}.")
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from test_events import run_event
 
 from airflow_ol_catalog.events import validate_event
+from airflow_ol_catalog.events.not_found import TokenNotFound
 from airflow_ol_catalog.ingest import namespaces, quarantine, tokens
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.writer import BatchCommitter, CatalogUnavailable, EventWriter
@@ -251,7 +252,7 @@ def test_revoked_token_no_longer_verifies_and_names_are_unique(catalog_engine):
         with pytest.raises(tokens.TokenError, match="exists already"):
             tokens.create_token(conn, "dbt", "test")
         tokens.revoke_token(conn, "dbt")
-        with pytest.raises(tokens.TokenError):
+        with pytest.raises(TokenNotFound, match="active token 'dbt' not found"):
             tokens.revoke_token(conn, "dbt")
     with read_connection(catalog_engine) as conn:
         assert tokens.verify_token(conn, secret) is None

@@ -113,11 +113,8 @@ def new_token(body: NewToken, principal: AdminAuth) -> dict:
 
 @router.post("/tokens/{name:name}/revoke", summary="Revoke an ingest token (admin)")
 def revoke(name: str, _: AdminAuth) -> dict:
-    try:
-        with write_transaction() as conn:
-            return token_view(revoke_token(conn, name))
-    except TokenError as exc:
-        raise HTTPException(404, str(exc)) from None
+    with write_transaction() as conn:
+        return token_view(revoke_token(conn, name))
 
 
 # --- namespaces ------------------------------------------------------------------------------------
@@ -168,11 +165,8 @@ def create(body: NewNamespace, principal: AdminAuth) -> dict:
 
 @router.patch("/namespaces/{name:name}", summary="Change a namespace's description or admins (admin)")
 def change(name: str, body: NamespaceChange, _: AdminAuth) -> dict:
-    try:
-        with write_transaction() as conn:
-            return _admin_view(registry.update_namespace(conn, name, body.description, body.admins))
-    except registry.NamespaceNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    with write_transaction() as conn:
+        return _admin_view(registry.update_namespace(conn, name, body.description, body.admins))
 
 
 # --- quarantine ------------------------------------------------------------------------------------
