@@ -21,9 +21,9 @@ from airflow_ol_catalog.ingest import namespaces, quarantine, tokens
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.writer import BatchCommitter, CatalogUnavailable, EventWriter
 from airflow_ol_catalog.store import namespaces as namespace_rows
-from airflow_ol_catalog.store.engine import read_connection, write_transaction
+from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction
 from airflow_ol_catalog.store.migrate import VERSION_TABLE, head_revision
-from airflow_ol_catalog.store.tables import event, metadata
+from airflow_ol_catalog.store.tables import edge, event, metadata
 
 
 def submission(namespace="team-a", run_id="r-1", event_type="START", token_id=None, **changes) -> Submission:
@@ -431,6 +431,58 @@ def test_fast_inserts_store_values_exactly_as_sqlalchemy_does(tmp_path):
         execute_rows(conn, insert_for("sqlite", facet).returning(facet.c.name), [{**row, "name": "b"}])
         stored = conn.execute(text("SELECT name, event_time FROM ol_catalog_facet ORDER BY name")).all()
     assert stored[0][1] == stored[1][1] == "2026-01-02 03:04:05.000006"
+
+
+def test_projecting_on_sqlite_sends_every_statement_raw_through_the_driver(tmp_path):
+    """store/sql.py compiles the projection's statements once and sends them to the driver itself; it
+    relies on SQLAlchemy's compiled INSERTs (positiontup in column_keys order, one VALUES group) and
+    on exported_columns naming the RETURNING columns. Should an upgrade change that, the statements
+    fall back to SQLAlchemy's execution, which this sees, and the ingest path loses its speed."""
+    from airflow_ol_catalog.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    upgrade(url)
+    engine = get_engine(url)
+    through_sqlalchemy = []
+    sqlalchemy_event.listen(engine, "before_cursor_execute", lambda *args: through_sqlalchemy.append(args[2]))
+    schema = {"fields": [{"name": "id", "type": "INT"}, {"name": "amount", "type": "DECIMAL"}]}
+    for i in range(2):
+        payload = run_event(
+            eventType="COMPLETE",
+            run={
+                "runId": f"r-{i}",
+                "facets": {"parent": {"run": {"runId": "p-1"}, "job": {"namespace": "team-a", "name": "dag"}}},
+            },
+            inputs=[{"namespace": "postgres://db:5432", "name": f"s.in_{i}", "facets": {"schema": schema}}],
+            outputs=[{"namespace": "postgres://db:5432", "name": f"s.out_{i}", "facets": {"schema": schema}}],
+        )
+        through_sqlalchemy.clear()  # the first event also registers the namespace, through SQLAlchemy
+        with write_transaction(engine) as conn:
+            (receipt,) = store_events(conn, [Submission.of(validate_event(payload), None, 500)], "register")
+        assert isinstance(receipt, Receipt)
+    assert [sql for sql in through_sqlalchemy if sql != "BEGIN IMMEDIATE"] == []
+    with read_connection(engine) as conn:
+        assert conn.execute(select(func.count()).select_from(edge)).scalar_one() == 4
+
+
+def test_fast_inserts_fall_back_to_sqlalchemy_with_their_returning_rows(tmp_path):
+    """Rows whose keys differ from the first row's (here in order) cannot share one raw statement:
+    SQLAlchemy runs them, RETURNING included."""
+    from sqlalchemy import create_engine
+
+    from airflow_ol_catalog.store.sql import execute_rows, insert_for
+    from airflow_ol_catalog.store.tables import facet
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    metadata.create_all(engine)
+    when = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    row = {"entity": "job", "entity_id": 1, "name": "a", "value": "{}", "event_time": when, "event_digest": "d"}
+    reordered = dict(reversed(list({**row, "name": "b"}.items())))
+    statement = insert_for("sqlite", facet).returning(facet.c.name)
+    with engine.begin() as conn:
+        assert sorted(r.name for r in execute_rows(conn, statement, [row, reordered])) == ["a", "b"]
+        assert execute_rows(conn, insert_for("sqlite", facet), [{**row, "name": "c"}, {**reordered, "name": "d"}]) == []
+        assert conn.execute(select(func.count()).select_from(facet)).scalar_one() == 4
 
 
 def test_sqlite_times_are_stored_as_utc_text_that_sorts(tmp_path):

@@ -14,6 +14,10 @@ log = logging.getLogger(__name__)
 
 
 _found = None
+# Airflow has no public way to ask which of its two Stats singletons a process initialised, so
+# this reads private modules and their `_factory`; tests/test_metrics.py fails should a release
+# move or rename them (metrics would otherwise be dropped without a word).
+STATS_MODULES = ("airflow._shared.observability.metrics.stats", "airflow.sdk._shared.observability.metrics.stats")
 
 
 def _stats():
@@ -27,7 +31,7 @@ def _stats():
     if _found is not None:
         return _found
     modules = []
-    for name in ("airflow._shared.observability.metrics.stats", "airflow.sdk._shared.observability.metrics.stats"):
+    for name in STATS_MODULES:
         try:
             modules.append(importlib.import_module(name))
         except ImportError:
