@@ -39,9 +39,11 @@ def _decoded(value: str) -> str:
 
 
 class NameConvertor(Convertor):
-    """A namespace or name: anything, slashes included (escaped as %2F or, for old clients, not)."""
+    """A namespace, name, run id or version: one path segment, as Marquez reads it. A slash in it is
+    sent escaped (%2F), so `.../jobs/etl/versions` is the versions of `etl`, never a job named
+    `etl/versions`."""
 
-    regex = ".*"
+    regex = "[^/]+"
 
     def convert(self, value: str) -> str:
         return _decoded(value)
@@ -50,14 +52,16 @@ class NameConvertor(Convertor):
         return value.replace("%", "%25").replace("/", "%2F")
 
 
-class SegmentConvertor(NameConvertor):
-    """A run id or version: one path segment, in which a slash is escaped as %2F."""
+class UnescapedNameConvertor(NameConvertor):
+    """The rest of the path as one name, slashes included: for the one route that Marquez's Python
+    client fills in without escaping (`/events/{namespace}`), and which has nothing after it."""
 
-    regex = "[^/]+"
+    regex = ".+"
 
 
 register_url_convertor("name", NameConvertor())
-register_url_convertor("segment", SegmentConvertor())
+register_url_convertor("segment", NameConvertor())
+register_url_convertor("unescaped_name", UnescapedNameConvertor())
 
 
 def _nul_problem(path: str, query_string: bytes) -> str | None:
