@@ -4,8 +4,7 @@ Namespaces and names hold slashes (`s3://lake`, `datasets/orders`); clients send
 (`s3%3A%2F%2Flake`, `datasets%2Forders`). The server decodes escapes before routing, which would
 split such a name into path segments and route `.../datasets/raw%2Fversions` to the versions of
 `raw`. So the catalog routes on the raw path with every escape decoded except `%2F` and `%25`,
-which stay escaped inside a segment until the route's `name` or `segment` convertor reads the
-parameter.
+which stay escaped inside a segment until the route's `name` convertor reads the parameter.
 
 NUL is in no name the catalog holds (identifiers refuse it) and PostgreSQL text cannot hold it,
 so a path or query parameter with one is refused here, once for every route.
@@ -60,7 +59,6 @@ class UnescapedNameConvertor(NameConvertor):
 
 
 register_url_convertor("name", NameConvertor())
-register_url_convertor("segment", NameConvertor())
 register_url_convertor("unescaped_name", UnescapedNameConvertor())
 
 
