@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import uuid
+from bisect import bisect_right
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -279,7 +280,8 @@ def _as_time(value: Any) -> str | None:
 
 def version_uuid(digest: str) -> str:
     """A dataset version's id as Marquez gives it, a UUID: the first 128 bits of the version's digest."""
-    return str(uuid.UUID(digest[:32]))
+    d = digest[:32].lower()
+    return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
 
 
 def job_version_uuid(ns: str, name: str, inputs: list[dict], outputs: list[dict]) -> str:
@@ -307,9 +309,28 @@ def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, l
     return found
 
 
-def _versions_of(conn: Connection, dataset_ids: set[int]) -> dict[int, list]:
-    """Each dataset's schema versions, oldest first."""
-    found: dict[int, list] = {i: [] for i in dataset_ids}
+class _Versions:
+    """A dataset's schema versions, oldest first, and which run wrote each first."""
+
+    def __init__(self) -> None:
+        self.seen: list[datetime] = []
+        self.digests: list[str] = []
+        self.written_by: dict[str, str] = {}  # run id -> digest
+
+    def at(self, run_row) -> str | None:
+        """The version a run read or wrote: the one it wrote first, else the newest one seen by the
+        run's last event; None when the dataset has no schema version."""
+        digest = self.written_by.get(run_row.run_id)
+        if digest is None:
+            at = run_row.last_event_at
+            index = len(self.seen) if at is None else bisect_right(self.seen, at)
+            digest = self.digests[index - 1] if index else None
+        return version_uuid(digest) if digest else None
+
+
+def _versions_of(conn: Connection, dataset_ids: set[int]) -> dict[int, _Versions]:
+    """Each dataset's schema versions."""
+    found = {i: _Versions() for i in dataset_ids}
     for chunk in _chunked(sorted(dataset_ids)):
         for v in conn.execute(
             select(
@@ -321,19 +342,12 @@ def _versions_of(conn: Connection, dataset_ids: set[int]) -> dict[int, list]:
             .where(dataset_version.c.dataset_id.in_(chunk))
             .order_by(dataset_version.c.first_seen_at, dataset_version.c.id)
         ):
-            found[v.dataset_id].append(v)
+            versions = found[v.dataset_id]
+            versions.seen.append(v.first_seen_at)
+            versions.digests.append(v.digest)
+            if v.first_run_id:
+                versions.written_by.setdefault(v.first_run_id, v.digest)
     return found
-
-
-def _version_at(versions: list, run_row) -> str | None:
-    """The dataset version a run read or wrote: the one it wrote first, else the newest one seen by the
-    run's last event; None when the dataset has no schema version."""
-    written = next((v for v in versions if v.first_run_id == run_row.run_id), None)
-    if written is not None:
-        return version_uuid(written.digest)
-    at = run_row.last_event_at
-    seen = [v for v in versions if at is None or v.first_seen_at <= at]
-    return version_uuid(seen[-1].digest) if seen else None
 
 
 def runs_view(conn: Connection, rows: list) -> list[dict]:
@@ -349,6 +363,7 @@ def runs_view(conn: Connection, rows: list) -> list[dict]:
     }
     io = _run_datasets(conn, [r.id for r in rows])
     versions = _versions_of(conn, {d.id for sides in io.values() for side in sides.values() for d in side})
+    job_versions: dict[tuple, str] = {}  # runs of a job mostly share their inputs and outputs
     views = []
     for r in rows:
         f = facets[r.id]
@@ -356,11 +371,15 @@ def runs_view(conn: Connection, rows: list) -> list[dict]:
         ended = r.ended_at if r.state_rank == 3 else None
         ns, name = owners[r.job_id]
         refs = {side: [{"namespace": d.namespace, "name": d.name} for d in io[r.id][side]] for side in ("in", "out")}
+        key = (r.job_id, *(tuple(d.id for d in io[r.id][side]) for side in ("in", "out")))
+        job_version = job_versions.get(key)
+        if job_version is None:
+            job_version = job_versions[key] = job_version_uuid(ns, name, refs["in"], refs["out"])
         dataset_versions = {
             side: [
                 {"datasetVersionId": {"namespace": d.namespace, "name": d.name, "version": version}, "facets": {}}
                 for d in io[r.id][side]
-                if (version := _version_at(versions[d.id], r)) is not None
+                if (version := versions[d.id].at(r)) is not None
             ]
             for side in ("in", "out")
         }
@@ -376,11 +395,7 @@ def runs_view(conn: Connection, rows: list) -> list[dict]:
                 "endedAt": iso(ended),
                 "durationMs": int((ended - r.started_at).total_seconds() * 1000) if ended and r.started_at else None,
                 "args": {},
-                "jobVersion": {
-                    "namespace": ns,
-                    "name": name,
-                    "version": job_version_uuid(ns, name, refs["in"], refs["out"]),
-                },
+                "jobVersion": {"namespace": ns, "name": name, "version": job_version},
                 "inputDatasetVersions": dataset_versions["in"],
                 "outputDatasetVersions": dataset_versions["out"],
                 "facets": f,
@@ -641,7 +656,7 @@ def datasets_view(conn: Connection, rows: list) -> list[dict]:
     views = []
     for r in rows:
         f = facets[r.id]
-        newest = max(versions[r.id], key=lambda v: v.first_seen_at, default=None)
+        newest = versions[r.id].digests[-1] if versions[r.id].digests else None
         views.append(
             {
                 "id": {"namespace": r.namespace, "name": r.name},
@@ -658,7 +673,7 @@ def datasets_view(conn: Connection, rows: list) -> list[dict]:
                 "lastModifiedAt": iso(modified.get(r.id)),
                 "lastLifecycleState": f.get("lifecycleStateChange", {}).get("lifecycleStateChange"),
                 "description": f.get("documentation", {}).get("description"),
-                "currentVersion": version_uuid(newest.digest) if newest else None,
+                "currentVersion": version_uuid(newest) if newest else None,
                 "columnLineage": columns[r.id],
                 "facets": f,
                 "aliases": aliases[r.id],  # other names of this dataset, from `symlinks` facets
