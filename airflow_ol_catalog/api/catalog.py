@@ -50,7 +50,9 @@ def _found(value, what: str):
 
 
 # Documented on every route that names an entity.
-NOT_FOUND = {404: {"model": ErrorBody, "description": "No such namespace, dataset, job, run or version."}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such namespace, dataset, job, run or version."}
+}
 
 
 def _namespaces(conn, limit, offset):
@@ -58,8 +60,10 @@ def _namespaces(conn, limit, offset):
     return {"namespaces": items, "totalCount": total}
 
 
-@router.get("/namespaces", summary="List namespaces: those of every job and every dataset")
-async def namespaces(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> models.NamespaceList:
+@router.get(
+    "/namespaces", summary="List namespaces: those of every job and every dataset", response_model=models.NamespaceList
+)
+async def namespaces(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     """Registered namespaces (`registered: true`) carry their description, admins, integrations and event counts."""
     return await _read(_namespaces, limit, offset)
 
@@ -113,8 +117,9 @@ async def delete_namespace(namespace: str, _: CuratorAuth) -> dict:
     "/namespaces/{namespace:name}/datasets/{dataset:name}/versions/{version:name}",
     summary="One version of a dataset",
     responses=NOT_FOUND,
+    response_model=models.DatasetVersion,
 )
-async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -> models.DatasetVersion:
+async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -> dict:
     """`version` is the version's UUID, its digest, or the producer's own version (`datasetVersion`)."""
     return _found(
         await _read(catalog.get_dataset_version, namespace, dataset, version),
@@ -126,10 +131,9 @@ async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -
     "/namespaces/{namespace:name}/datasets/{dataset:name}/versions",
     summary="Schema versions of a dataset, newest first",
     responses=NOT_FOUND,
+    response_model=models.DatasetVersionList,
 )
-async def versions(
-    namespace: str, dataset: str, _: ReadAuth, limit: int = Limit, offset: int = Offset
-) -> models.DatasetVersionList:
+async def versions(namespace: str, dataset: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     found, total = _found(
         await _read(catalog.dataset_versions, namespace, dataset, limit, offset), f"dataset {namespace}:{dataset}"
     )
@@ -144,17 +148,24 @@ def _as_seen_by(principal: Principal, datasets: list[dict]) -> list[dict]:
     return [{**d, "dataSource": match_without_connections(d["dataSource"], reason)} for d in datasets]
 
 
-@router.get("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="One dataset", responses=NOT_FOUND)
-async def one_dataset(namespace: str, dataset: str, principal: ReadAuth) -> models.Dataset:
+@router.get(
+    "/namespaces/{namespace:name}/datasets/{dataset:name}",
+    summary="One dataset",
+    responses=NOT_FOUND,
+    response_model=models.Dataset,
+)
+async def one_dataset(namespace: str, dataset: str, principal: ReadAuth) -> dict:
     """`dataSource` names the Connection only for Airflow users allowed to read Connections (`withheld` says why not)."""
     found = _found(await _read(catalog.get_dataset, namespace, dataset), f"dataset {namespace}:{dataset}")
     return _as_seen_by(principal, [found])[0]
 
 
-@router.get("/namespaces/{namespace:name}/datasets", summary="Datasets of a namespace (any spelling of it)")
-async def namespace_datasets(
-    namespace: str, principal: ReadAuth, limit: int = Limit, offset: int = Offset
-) -> models.DatasetList:
+@router.get(
+    "/namespaces/{namespace:name}/datasets",
+    summary="Datasets of a namespace (any spelling of it)",
+    response_model=models.DatasetList,
+)
+async def namespace_datasets(namespace: str, principal: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     datasets, total = await _read(catalog.list_datasets, namespace, limit, offset)
     return {"datasets": _as_seen_by(principal, datasets), "totalCount": total}
 
@@ -163,6 +174,7 @@ async def namespace_datasets(
     "/namespaces/{namespace:name}/jobs/{job:name}/runs",
     summary="Runs of a job, newest first unless sorted otherwise",
     responses=NOT_FOUND,
+    response_model=models.RunList,
 )
 async def job_runs(
     namespace: str,
@@ -172,7 +184,7 @@ async def job_runs(
     offset: int = Offset,
     sortBy: Literal[catalog.RUN_SORTS] = Query("startedAt"),
     sortDirection: Literal["asc", "desc"] = Query("desc"),
-) -> models.RunList:
+) -> dict:
     found = await _read(catalog.list_runs, namespace, job, limit, offset, sortBy, sortDirection == "desc")
     runs, total = _found(found, f"job {namespace}:{job}")
     return {"runs": runs, "totalCount": total}
@@ -186,8 +198,9 @@ def _paged(found, limit: int, offset: int) -> dict | None:
     "/namespaces/{namespace:name}/jobs/{job:name}/versions/{version:name}",
     summary="One version of a job",
     responses=NOT_FOUND,
+    response_model=models.JobVersion,
 )
-async def one_job_version(namespace: str, job: str, version: str, _: ReadAuth) -> models.JobVersion:
+async def one_job_version(namespace: str, job: str, version: str, _: ReadAuth) -> dict:
     found = _found(await _read(catalog.job_versions, namespace, job), f"job {namespace}:{job}")
     return _found(
         next((v for v in found if v["version"] == version), None), f"version {version!r} of {namespace}:{job}"
@@ -198,16 +211,17 @@ async def one_job_version(namespace: str, job: str, version: str, _: ReadAuth) -
     "/namespaces/{namespace:name}/jobs/{job:name}/versions",
     summary="Versions of a job, newest first: one per set of inputs and outputs its runs had",
     responses=NOT_FOUND,
+    response_model=models.JobVersionList,
 )
-async def job_versions(
-    namespace: str, job: str, _: ReadAuth, limit: int = Limit, offset: int = Offset
-) -> models.JobVersionList:
+async def job_versions(namespace: str, job: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     found = await _read(catalog.job_versions, namespace, job)
     return _found(_paged(found, limit, offset), f"job {namespace}:{job}")
 
 
-@router.get("/namespaces/{namespace:name}/jobs/{job:name}", summary="One job", responses=NOT_FOUND)
-async def one_job(namespace: str, job: str, _: ReadAuth) -> models.Job:
+@router.get(
+    "/namespaces/{namespace:name}/jobs/{job:name}", summary="One job", responses=NOT_FOUND, response_model=models.Job
+)
+async def one_job(namespace: str, job: str, _: ReadAuth) -> dict:
     return _found(await _read(catalog.get_job, namespace, job), f"job {namespace}:{job}")
 
 
@@ -216,70 +230,78 @@ LastRunStates = Query(
 )
 
 
-@router.get("/namespaces/{namespace:name}/jobs", summary="Jobs of a namespace")
+@router.get("/namespaces/{namespace:name}/jobs", summary="Jobs of a namespace", response_model=models.JobList)
 async def namespace_jobs(
     namespace: str,
     _: ReadAuth,
     limit: int = Limit,
     offset: int = Offset,
     lastRunStates: list[models.RunState] | None = LastRunStates,
-) -> models.JobList:
+) -> dict:
     jobs, total = await _read(catalog.list_jobs, namespace, limit, offset, lastRunStates)
     return {"jobs": jobs, "totalCount": total}
 
 
-@router.get("/namespaces/{namespace:name}", summary="One namespace", responses=NOT_FOUND)
-async def namespace(namespace: str, _: ReadAuth) -> models.Namespace:
+@router.get(
+    "/namespaces/{namespace:name}", summary="One namespace", responses=NOT_FOUND, response_model=models.Namespace
+)
+async def namespace(namespace: str, _: ReadAuth) -> dict:
     """Registered, or named by a job or dataset."""
     return _found(await _read(catalog.find_namespace, namespace), f"namespace {namespace!r}")
 
 
-@router.get("/jobs", summary="All jobs")
+@router.get("/jobs", summary="All jobs", response_model=models.JobList)
 async def all_jobs(
     _: ReadAuth,
     limit: int = Limit,
     offset: int = Offset,
     lastRunStates: list[models.RunState] | None = LastRunStates,
-) -> models.JobList:
+) -> dict:
     jobs, total = await _read(catalog.list_jobs, None, limit, offset, lastRunStates)
     return {"jobs": jobs, "totalCount": total}
 
 
-@router.get("/sources", summary="Sources datasets live in (from their dataSource facets)")
-async def sources(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> models.SourceList:
+@router.get(
+    "/sources", summary="Sources datasets live in (from their dataSource facets)", response_model=models.SourceList
+)
+async def sources(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     found, total = await _read(catalog.list_sources, limit, offset)
     return {"sources": found, "totalCount": total}
 
 
-@router.get("/sources/{source:name}", summary="One source", responses=NOT_FOUND)
-async def one_source(source: str, _: ReadAuth) -> models.Source:
+@router.get("/sources/{source:name}", summary="One source", responses=NOT_FOUND, response_model=models.Source)
+async def one_source(source: str, _: ReadAuth) -> dict:
     return _found(await _read(catalog.get_source, source), f"source {source!r}")
 
 
-@router.get("/runs", summary="Runs of every job, newest first, optionally in one state")
+@router.get("/runs", summary="Runs of every job, newest first, optionally in one state", response_model=models.RunList)
 async def runs_by_state(
     _: ReadAuth,
     state: Literal["NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED"] | None = Query(None),
     limit: int = Limit,
     offset: int = Offset,
-) -> models.RunList:
+) -> dict:
     runs, total = await _read(catalog.runs_in_state, state, limit, offset)
     return {"runs": runs, "totalCount": total}
 
 
-@router.get("/jobs/runs/{run_id:name}/facets", summary="Facets of a run, or of its job as the run sent them")
+@router.get(
+    "/jobs/runs/{run_id:name}/facets",
+    summary="Facets of a run, or of its job as the run sent them",
+    response_model=models.FacetsOfRun,
+)
 async def run_facets(
     run_id: str,
     _: ReadAuth,
     type: Literal["run", "job", "RUN", "JOB"] = Query("run", description="`run` facets, or the `job` facets."),
-) -> models.FacetsOfRun:
+) -> dict:
     """With `type=job`: the job facets this run's events carried, a later event's facet replacing an earlier one's."""
     work = catalog.run_job_facets if type.lower() == "job" else catalog.run_facets
     return {"runId": run_id, "facets": _found(await _read(work, run_id), f"run {run_id!r}")}
 
 
-@router.get("/jobs/runs/{run_id:name}", summary="One run", responses=NOT_FOUND)
-async def one_run(run_id: str, _: ReadAuth) -> models.Run:
+@router.get("/jobs/runs/{run_id:name}", summary="One run", responses=NOT_FOUND, response_model=models.Run)
+async def one_run(run_id: str, _: ReadAuth) -> dict:
     return _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
 
 
@@ -340,7 +362,7 @@ async def column_lineage(
     return await _read(_column_lineage, nodeId.split("#", 1)[0], depth, withDownstream)
 
 
-@router.get("/search", summary="Search datasets and jobs by name")
+@router.get("/search", summary="Search datasets and jobs by name", response_model=models.SearchResults)
 async def search(
     _: ReadAuth,
     q: str = Query(
@@ -362,7 +384,7 @@ async def search(
     offset: int = Offset,
     sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),
     sortDirection: Literal["asc", "desc"] = Query("asc"),
-) -> models.SearchResults:
+) -> dict:
     """`totalCount` is the number of matches; `results` one page of them."""
     if sort is not None:
         sortBy = "name" if sort.lower() == "name" else "updatedAt"
@@ -429,6 +451,6 @@ async def data_sources(principal: ReadAuth) -> dict:
     return summary if reason is None else summary_without_connections(summary, reason)
 
 
-@router.get("/tags", summary="Tags named by the tags facets of jobs, runs and datasets")
-async def tags(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> models.TagList:
+@router.get("/tags", summary="Tags named by the tags facets of jobs, runs and datasets", response_model=models.TagList)
+async def tags(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     return {"tags": await _read(catalog.list_tags, limit, offset)}

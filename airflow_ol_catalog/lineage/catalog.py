@@ -6,6 +6,7 @@ import ast
 import json
 import uuid
 from bisect import bisect_right
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -191,7 +192,7 @@ def get_job(conn: Connection, ns: str, name: str) -> dict | None:
     return jobs_view(conn, [row])[0] if row else None
 
 
-def jobs_view(conn: Connection, rows: list) -> list[dict]:
+def jobs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     ids = [r.id for r in rows]
     if not ids:
         return []
@@ -350,7 +351,7 @@ def _versions_of(conn: Connection, dataset_ids: set[int]) -> dict[int, _Versions
     return found
 
 
-def runs_view(conn: Connection, rows: list) -> list[dict]:
+def runs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     """Runs in Marquez's shape: `jobVersion` names the job with the inputs and outputs this run had,
     `inputDatasetVersions` and `outputDatasetVersions` the schema versions it read and wrote (datasets
     with no schema version are among the job version's inputs and outputs only)."""
@@ -639,7 +640,7 @@ def _last_modified(conn: Connection, ids: list[int]) -> dict[int, datetime]:
     return found
 
 
-def datasets_view(conn: Connection, rows: list) -> list[dict]:
+def datasets_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     ids = [r.id for r in rows]
     facets = facets_of(conn, "dataset", ids)
     aliases: dict[int, list[dict]] = {r.id: [] for r in rows}
@@ -761,7 +762,8 @@ def _all_sources(conn: Connection) -> dict[str, dict]:
     ):
         value = json.loads(r.value) if r.value else {}
         name = source_name({"dataSource": value}, r.namespace)
-        url = value.get("uri") if isinstance(value.get("uri"), str) and value.get("uri") else r.namespace
+        uri = value.get("uri")
+        url: str = uri if isinstance(uri, str) and uri else r.namespace
         entry = found.setdefault(
             name,
             {
