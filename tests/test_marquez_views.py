@@ -87,6 +87,14 @@ def test_a_job_has_a_version_per_set_of_inputs_and_outputs(catalog_engine):
     assert job["currentVersion"] == versions[0]["version"] != versions[1]["version"]
     assert [r["id"] for r in job["latestRuns"]] == ["r3", "r2", "r1"]
 
+    from sqlalchemy import select
+
+    from airflow_ol_catalog.store.tables import job as job_table
+
+    with read_connection(catalog_engine) as conn:
+        (lean,) = catalog.jobs_view(conn, conn.execute(select(job_table)).all(), runs=1)
+    assert [r["id"] for r in lean["latestRuns"]] == ["r3"] and lean["latestRun"]["id"] == "r3"
+
 
 def test_a_run_names_the_schema_versions_it_read_and_wrote(catalog_engine):
     one, two = schema({"name": "id", "type": "int"}), schema({"name": "id", "type": "bigint"})

@@ -147,6 +147,9 @@ def find_namespace(conn: Connection, name: str) -> dict | None:
 
 # --- jobs ------------------------------------------------------------------------------------------
 
+# Marquez's `latestRuns` of a job: its newest ten.
+LATEST_RUNS = 10
+
 
 def _job_rows(conn: Connection, where, limit: int, offset: int) -> tuple[list, int]:
     query = select(job).where(job.c.deleted_at.is_(None), *where)
@@ -192,7 +195,9 @@ def get_job(conn: Connection, ns: str, name: str) -> dict | None:
     return jobs_view(conn, [row])[0] if row else None
 
 
-def jobs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
+def jobs_view(conn: Connection, rows: Sequence[Any], runs: int = LATEST_RUNS) -> list[dict]:
+    """Jobs in Marquez's shape, each with its newest `runs` runs in `latestRuns` (a graph of many
+    jobs may want fewer: every run costs its facets and dataset versions)."""
     ids = [r.id for r in rows]
     if not ids:
         return []
@@ -210,7 +215,7 @@ def jobs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
         .order_by(dataset.c.namespace, dataset.c.name)
     ):
         io[r.job_id][r.direction].append({"namespace": r.namespace, "name": r.name})
-    latest = latest_runs(conn, ids)
+    latest = latest_runs(conn, ids, runs)
     views = []
     for r in rows:
         job_type = facets[r.id].get("jobType", {})
@@ -405,10 +410,6 @@ def runs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
             }
         )
     return views
-
-
-# Marquez's `latestRuns` of a job: its newest ten.
-LATEST_RUNS = 10
 
 
 def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) -> dict[int, list[dict]]:
