@@ -288,6 +288,7 @@ async def runs_by_state(
 @router.get(
     "/jobs/runs/{run_id:name}/facets",
     summary="Facets of a run, or of its job as the run sent them",
+    responses=NOT_FOUND,
     response_model=models.FacetsOfRun,
 )
 async def run_facets(
