@@ -112,7 +112,7 @@ def _log_guard_refusal(scope: dict, status: int, detail: str) -> None:
 
 
 def create_app() -> FastAPI:
-    from airflow_ol_catalog.api import admin, catalog, events, health, ingest, ui
+    from airflow_ol_catalog.api import admin, catalog, events, health, ingest, refused_writes, ui
     from airflow_ol_catalog.api.auth import document_auth
     from airflow_ol_catalog.api.paths import RequestGuard
     from airflow_ol_catalog.config import load_settings
@@ -132,6 +132,7 @@ def create_app() -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(events.router)
     app.include_router(catalog.router)
+    app.include_router(refused_writes.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     app.include_router(ui.router)

@@ -16,9 +16,12 @@ import anyio
 from fastapi import APIRouter, Query, Request
 
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
-from airflow_ol_catalog.api.schemas import Limit, Offset, node_id_parameter, time_parameter
+from airflow_ol_catalog.api.datamodels import marquez as models
+from airflow_ol_catalog.api.datamodels.common import ErrorBody
+from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, node_id_parameter, time_parameter
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.events.node_ids import KINDS
+from airflow_ol_catalog.events.not_found import JobVersionNotFound
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden, set_namespace_hidden
 from airflow_ol_catalog.lineage import catalog
@@ -31,7 +34,6 @@ from airflow_ol_catalog.lineage.source_matches import (
     summary_without_connections,
 )
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
-from airflow_ol_catalog.store.namespaces import get_namespace, list_namespaces
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -48,13 +50,22 @@ async def _read(work: Callable[..., Any], *args) -> Any:
     return await anyio.to_thread.run_sync(run)
 
 
+# Documented on every route that names an entity; api/app.py answers every NotFound so.
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such namespace, dataset, job, run or version."}
+}
+
+
 def _namespaces(conn, limit, offset):
-    items, total = list_namespaces(conn, limit, offset)
-    return {"namespaces": [catalog.namespace_view(ns) for ns in items], "totalCount": total}
+    items, total = catalog.list_all_namespaces(conn, limit, offset)
+    return {"namespaces": items, "totalCount": total}
 
 
-@router.get("/namespaces", summary="List namespaces")
+@router.get(
+    "/namespaces", summary="List namespaces: those of every job and every dataset", response_model=models.NamespaceList
+)
 async def namespaces(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+    """Registered namespaces (`registered: true`) carry their description, admins, integrations and event counts."""
     return await _read(_namespaces, limit, offset)
 
 
@@ -98,16 +109,21 @@ async def delete_namespace(namespace: str, _: CuratorAuth) -> dict:
 
 
 @router.get(
-    "/namespaces/{namespace:name}/datasets/{dataset:name}/versions/{version:segment}",
+    "/namespaces/{namespace:name}/datasets/{dataset:name}/versions/{version:name}",
     summary="One version of a dataset",
+    responses=NOT_FOUND,
+    response_model=models.DatasetVersion,
 )
 async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -> dict:
+    """`version` is the version's UUID, its digest, or the producer's own version (`datasetVersion`)."""
     return await _read(catalog.get_dataset_version, namespace, dataset, version)
 
 
 @router.get(
     "/namespaces/{namespace:name}/datasets/{dataset:name}/versions",
     summary="Schema versions of a dataset, newest first",
+    responses=NOT_FOUND,
+    response_model=models.DatasetVersionList,
 )
 async def versions(namespace: str, dataset: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     found, total = await _read(catalog.dataset_versions, namespace, dataset, limit, offset)
@@ -122,21 +138,33 @@ def _as_seen_by(principal: Principal, datasets: list[dict]) -> list[dict]:
     return [{**d, "dataSource": match_without_connections(d["dataSource"], reason)} for d in datasets]
 
 
-@router.get("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="One dataset")
+@router.get(
+    "/namespaces/{namespace:name}/datasets/{dataset:name}",
+    summary="One dataset",
+    responses=NOT_FOUND,
+    response_model=models.Dataset,
+)
 async def one_dataset(namespace: str, dataset: str, principal: ReadAuth) -> dict:
     """`dataSource` names the Connection only for Airflow users allowed to read Connections (`withheld` says why not)."""
     found = await _read(catalog.get_dataset, namespace, dataset)
     return _as_seen_by(principal, [found])[0]
 
 
-@router.get("/namespaces/{namespace:name}/datasets", summary="Datasets of a namespace (any spelling of it)")
+@router.get(
+    "/namespaces/{namespace:name}/datasets",
+    summary="Datasets of a namespace (any spelling of it)",
+    response_model=models.DatasetList,
+)
 async def namespace_datasets(namespace: str, principal: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     datasets, total = await _read(catalog.list_datasets, namespace, limit, offset)
     return {"datasets": _as_seen_by(principal, datasets), "totalCount": total}
 
 
 @router.get(
-    "/namespaces/{namespace:name}/jobs/{job:name}/runs", summary="Runs of a job, newest first unless sorted otherwise"
+    "/namespaces/{namespace:name}/jobs/{job:name}/runs",
+    summary="Runs of a job, newest first unless sorted otherwise",
+    responses=NOT_FOUND,
+    response_model=models.RunList,
 )
 async def job_runs(
     namespace: str,
@@ -151,33 +179,92 @@ async def job_runs(
     return {"runs": runs, "totalCount": total}
 
 
-@router.get("/namespaces/{namespace:name}/jobs/{job:name}", summary="One job")
+def _paged(found, limit: int, offset: int) -> dict | None:
+    return None if found is None else {"versions": found[offset : offset + limit], "totalCount": len(found)}
+
+
+@router.get(
+    "/namespaces/{namespace:name}/jobs/{job:name}/versions/{version:name}",
+    summary="One version of a job",
+    responses=NOT_FOUND,
+    response_model=models.JobVersion,
+)
+async def one_job_version(namespace: str, job: str, version: str, _: ReadAuth) -> dict:
+    found = await _read(catalog.job_versions, namespace, job)
+    match = next((v for v in found if v["version"] == version), None)
+    if match is None:
+        raise JobVersionNotFound(namespace, job, version)
+    return match
+
+
+@router.get(
+    "/namespaces/{namespace:name}/jobs/{job:name}/versions",
+    summary="Versions of a job, newest first: one per set of inputs and outputs its runs had",
+    responses=NOT_FOUND,
+    response_model=models.JobVersionList,
+)
+async def job_versions(namespace: str, job: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+    found = await _read(catalog.job_versions, namespace, job)
+    return _paged(found, limit, offset)
+
+
+@router.get(
+    "/namespaces/{namespace:name}/jobs/{job:name}", summary="One job", responses=NOT_FOUND, response_model=models.Job
+)
 async def one_job(namespace: str, job: str, _: ReadAuth) -> dict:
     return await _read(catalog.get_job, namespace, job)
 
 
-@router.get("/namespaces/{namespace:name}/jobs", summary="Jobs of a namespace")
-async def namespace_jobs(namespace: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    jobs, total = await _read(catalog.list_jobs, namespace, limit, offset)
+LastRunStates = Query(
+    None, description="Only jobs whose newest run is in one of these states (repeat the parameter for more)."
+)
+
+
+@router.get("/namespaces/{namespace:name}/jobs", summary="Jobs of a namespace", response_model=models.JobList)
+async def namespace_jobs(
+    namespace: str,
+    _: ReadAuth,
+    limit: int = Limit,
+    offset: int = Offset,
+    lastRunStates: list[models.RunState] | None = LastRunStates,
+) -> dict:
+    jobs, total = await _read(catalog.list_jobs, namespace, limit, offset, lastRunStates)
     return {"jobs": jobs, "totalCount": total}
 
 
-def _namespace(conn, name):
-    return catalog.namespace_view(get_namespace(conn, name))
-
-
-@router.get("/namespaces/{namespace:name}", summary="One namespace")
+@router.get(
+    "/namespaces/{namespace:name}", summary="One namespace", responses=NOT_FOUND, response_model=models.Namespace
+)
 async def namespace(namespace: str, _: ReadAuth) -> dict:
-    return await _read(_namespace, namespace)
+    """Registered, or named by a job or dataset."""
+    return await _read(catalog.find_namespace, namespace)
 
 
-@router.get("/jobs", summary="All jobs")
-async def all_jobs(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    jobs, total = await _read(catalog.list_jobs, None, limit, offset)
+@router.get("/jobs", summary="All jobs", response_model=models.JobList)
+async def all_jobs(
+    _: ReadAuth,
+    limit: int = Limit,
+    offset: int = Offset,
+    lastRunStates: list[models.RunState] | None = LastRunStates,
+) -> dict:
+    jobs, total = await _read(catalog.list_jobs, None, limit, offset, lastRunStates)
     return {"jobs": jobs, "totalCount": total}
 
 
-@router.get("/runs", summary="Runs of every job, newest first, optionally in one state")
+@router.get(
+    "/sources", summary="Sources datasets live in (from their dataSource facets)", response_model=models.SourceList
+)
+async def sources(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+    found, total = await _read(catalog.list_sources, limit, offset)
+    return {"sources": found, "totalCount": total}
+
+
+@router.get("/sources/{source:name}", summary="One source", responses=NOT_FOUND, response_model=models.Source)
+async def one_source(source: str, _: ReadAuth) -> dict:
+    return await _read(catalog.get_source, source)
+
+
+@router.get("/runs", summary="Runs of every job, newest first, optionally in one state", response_model=models.RunList)
 async def runs_by_state(
     _: ReadAuth,
     state: Annotated[RunState | None, Query(description="Only runs in this state.")] = None,
@@ -188,13 +275,23 @@ async def runs_by_state(
     return {"runs": runs, "totalCount": total}
 
 
-@router.get("/jobs/runs/{run_id:segment}/facets", summary="Facets of a run")
-async def run_facets(run_id: str, _: ReadAuth) -> dict:
-    found = await _read(catalog.get_run, run_id)
-    return {"runId": run_id, "facets": found["facets"]}
+@router.get(
+    "/jobs/runs/{run_id:name}/facets",
+    summary="Facets of a run, or of its job as the run sent them",
+    responses=NOT_FOUND,
+    response_model=models.FacetsOfRun,
+)
+async def run_facets(
+    run_id: str,
+    _: ReadAuth,
+    type: Literal["run", "job", "RUN", "JOB"] = Query("run", description="`run` facets, or the `job` facets."),
+) -> dict:
+    """With `type=job`: the job facets this run's events carried, a later event's facet replacing an earlier one's."""
+    work = catalog.run_job_facets if type.lower() == "job" else catalog.run_facets
+    return {"runId": run_id, "facets": await _read(work, run_id)}
 
 
-@router.get("/jobs/runs/{run_id:segment}", summary="One run")
+@router.get("/jobs/runs/{run_id:name}", summary="One run", responses=NOT_FOUND, response_model=models.Run)
 async def one_run(run_id: str, _: ReadAuth) -> dict:
     return await _read(catalog.get_run, run_id)
 
@@ -252,25 +349,43 @@ async def column_lineage(
     return await _read(_column_lineage, node_id, depth, withDownstream)
 
 
-@router.get("/search", summary="Search datasets and jobs by name")
+@router.get("/search", summary="Search datasets and jobs by name", response_model=models.SearchResults)
 async def search(
     _: ReadAuth,
     q: str = Query(
         "",
         max_length=1000,
-        description="Part of the name or namespace; case, Unicode spelling (NFKC) and invisible characters do not count; empty lists everything by name.",
+        description="Part of the name (Marquez matches names, not namespaces); case, Unicode spelling (NFKC) and "
+        "invisible characters do not count, and `%` and `_` are themselves; empty lists everything by name.",
     ),
     filter: Literal["dataset", "job", "field", "DATASET", "JOB", "FIELD"] | None = Query(
         None, description="Only datasets, jobs, or columns (field)."
     ),
+    sort: Literal["name", "updated_at", "NAME", "UPDATE_AT"] | None = Query(
+        None, description="Marquez's sort: by name or last update (same as sortBy name or updatedAt)."
+    ),
+    namespace: str | None = Query(None, max_length=1024, description="Only datasets and jobs of this namespace."),
+    before: str | None = Query(None, description="Only those last updated before this day (YYYY-MM-DD)."),
+    after: str | None = Query(None, description="Only those last updated after this day (YYYY-MM-DD)."),
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Offset,
     sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     """`totalCount` is the number of matches; `results` one page of them."""
+    if sort is not None:
+        sortBy = "name" if sort.lower() == "name" else "updatedAt"
     results, total = await _read(
-        catalog.search, q, filter.lower() if filter else None, limit, offset, sortBy, sortDirection == "desc"
+        catalog.search,
+        q,
+        filter.lower() if filter else None,
+        limit,
+        offset,
+        sortBy,
+        sortDirection == "desc",
+        namespace,
+        date_parameter(before, "before"),
+        date_parameter(after, "after"),
     )
     return {"totalCount": total, "results": results}
 
@@ -310,6 +425,6 @@ async def data_sources(principal: ReadAuth) -> dict:
     return summary if reason is None else summary_without_connections(summary, reason)
 
 
-@router.get("/tags", summary="Tags named by the tags facets of jobs, runs and datasets")
+@router.get("/tags", summary="Tags named by the tags facets of jobs, runs and datasets", response_model=models.TagList)
 async def tags(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     return {"tags": await _read(catalog.list_tags, limit, offset)}

@@ -65,3 +65,17 @@ class TokenNotFound(NotFound):
 
     def __init__(self, name: str) -> None:
         super().__init__(repr(name))
+
+
+class JobVersionNotFound(NotFound):
+    what = "version"
+
+    def __init__(self, namespace: str, name: str, version: str) -> None:
+        super().__init__(f"{version!r} of job {namespace}:{name}")
+
+
+class SourceNotFound(NotFound):
+    what = "source"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(repr(name))
