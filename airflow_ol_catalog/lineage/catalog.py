@@ -14,6 +14,7 @@ from airflow_ol_catalog.ingest.namespaces import Namespace
 from airflow_ol_catalog.ingest.refusals import refusals_by_reason
 from airflow_ol_catalog.ingest.symlinks import holder_of
 from airflow_ol_catalog.lineage.source_matches import matches_of
+from airflow_ol_catalog.lineage.tags import with_tags
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, event, facet, job, namespace, run
 
@@ -130,7 +131,7 @@ def jobs_view(conn: Connection, rows: list) -> list[dict]:
                 "upstreamTasks": upstream_tasks((latest.get(r.id) or {}).get("facets", {})),
             }
         )
-    return views
+    return with_tags(conn, "job", rows, views)
 
 
 def upstream_tasks(run_facets: dict) -> list[str]:
@@ -337,7 +338,7 @@ def datasets_view(conn: Connection, rows: list) -> list[dict]:
                 "deleted": False,
             }
         )
-    return views
+    return with_tags(conn, "dataset", rows, views)
 
 
 def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict], int] | None:
