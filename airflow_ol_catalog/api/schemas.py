@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import HTTPException, Query
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
@@ -36,3 +36,11 @@ def time_parameter(value: str | None, name: str) -> datetime | None:
         return parse_time(value)
     except TimeInvalid as exc:
         raise HTTPException(422, f"query parameter {name}: {exc}") from None
+
+
+class TagDescription(BaseModel):
+    """The body of PUT /tags/{tag}, as Marquez takes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: Text | None = Field(None, max_length=4000, description="What the tag means; null for none.")
