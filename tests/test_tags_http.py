@@ -54,6 +54,7 @@ def origins(view: dict) -> list[tuple]:
 
 
 def test_an_editor_tags_a_dataset_and_removes_the_tag_facet_tags_stay(client, admin, names):
+    assert call(client, "GET", f"{API}tags/editing", admin).json() == {"allowed": True, "reason": None}
     answer = call(client, "POST", names["dataset"] + "/tags/certified", admin)
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -113,6 +114,9 @@ def test_writes_need_an_airflow_login_allowed_to_edit_assets_never_a_token(clien
     refused = call(client, "DELETE", names["job"] + "/tags/critical", viewer)
     assert refused.status_code == 403 and "needs PUT on assets" in refused.json()["detail"]
     assert call(client, "GET", f"{API}tags", viewer).status_code == 200  # reading is for viewers too
+    editing = call(client, "GET", f"{API}tags/editing", viewer).json()
+    assert editing["allowed"] is False and "needs PUT on assets" in editing["reason"]
+    assert client.get(f"{API}tags/editing").json()["allowed"] is False
     assert client.get(names["dataset"]).json()["tags"] == ["tier:gold"]
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import anyio
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 
-from airflow_ol_catalog.api.auth import Principal, ReadAuth, TaggerAuth, connection_details_withheld
+from airflow_ol_catalog.api.auth import Principal, ReadAuth, TaggerAuth, connection_details_withheld, tagger_principal
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
-from airflow_ol_catalog.api.datamodels.tags import TagDefinition, TaggedDataset, TaggedJob, TagList
+from airflow_ol_catalog.api.datamodels.tags import TagDefinition, TagEditing, TaggedDataset, TaggedJob, TagList
 from airflow_ol_catalog.api.schemas import Limit, Offset, TagDescription
 from airflow_ol_catalog.ingest.tags import TagTargetNotFound, add_tag, define_tag, remove_tag, tag_name_problem
 from airflow_ol_catalog.lineage import catalog
@@ -70,6 +70,15 @@ async def tags(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> TagList
 
     found, total = await anyio.to_thread.run_sync(run)
     return TagList.model_validate({"tags": found, "totalCount": total})
+
+
+@router.get("/tags/editing", summary="Whether the caller may set and remove tags")
+async def tag_editing(request: Request, _: ReadAuth) -> TagEditing:
+    try:
+        await tagger_principal(request)
+    except HTTPException as refused:
+        return TagEditing(allowed=False, reason=str(refused.detail))
+    return TagEditing(allowed=True, reason=None)
 
 
 @router.put("/tags/{tag:segment}", summary="Define a tag or change its description", responses=BAD_NAME)

@@ -55,6 +55,13 @@ class TagList(Answer):
     totalCount: int
 
 
+class TagEditing(Answer):
+    """Whether the caller may set and remove tags, so pages offer it only to those who may."""
+
+    allowed: bool
+    reason: str | None = Field(description="Why not, when not allowed.")
+
+
 class NodeRef(Answer):
     namespace: str
     name: str
