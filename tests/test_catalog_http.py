@@ -43,7 +43,7 @@ def test_simple_dag_task_is_a_child_of_its_dag_and_both_runs_completed(client, s
     assert task["latestRun"]["state"] == "COMPLETED" and task["inputs"] == [] and task["outputs"] == []
     runs = get(client, f"namespaces/{sent}/jobs/daily_etl_pipeline/runs")
     assert [r["state"] for r in runs["runs"]] == ["COMPLETED"] and runs["totalCount"] == 1
-    assert runs["runs"][0]["nominalStartTime"] == "2025-01-15T10:00:00.000Z"
+    assert runs["runs"][0]["nominalStartTime"] == "2025-01-15T10:00:00Z"
 
 
 def test_job_lists_its_inputs_and_outputs(client, sent):
@@ -98,7 +98,7 @@ def test_spark_application_children_and_lineage(client, sent):
     assert len(children) == 3 and all(j["latestRun"]["state"] == "COMPLETED" for j in children)
     assert sum(1 for j in children if j["inputs"] or j["outputs"]) == 1
     out = next(j for j in children if j["outputs"])["outputs"][0]
-    ds = get(client, f"namespaces/{out['namespace']}/datasets/{out['name']}")
+    ds = get(client, f"namespaces/{quote(out['namespace'], safe='')}/datasets/{quote(out['name'], safe='')}")
     assert len(ds["fields"]) == 5 and ds["facets"]["outputStatistics"]["rowCount"] > 0
 
 
@@ -181,10 +181,33 @@ def test_marquez_python_client_reads_the_catalog(client, sent):
     assert isinstance(marquez.list_tags(limit=10)["tags"], list)
     events = marquez.list_events(namespace=sent, limit=50)["events"]
     assert len(events) == 32 and {e["job"]["namespace"] for e in events} == {sent}
+    assert len(marquez.list_events(limit=5)["events"]) == 5
     graph = marquez.get_column_lineage_by_dataset_field(
         "bigquery", "analytics_db.reporting.customer_metrics", "customer_id"
     )["graph"]
     assert any(n["data"]["inputFields"] for n in graph)
+    by_dataset = marquez.get_column_lineage_by_dataset("bigquery", "analytics_db.reporting.customer_metrics")
+    assert any(n["data"]["inputFields"] for n in by_dataset["graph"])
+    by_job = marquez.get_column_lineage_by_job(sent, "customer_analytics.compute_customer_metrics")
+    assert by_job["graph"]
+    sources = marquez.list_sources(limit=1000)["sources"]
+    assert "mysql://db.ecommerce.internal:3306" in {s["name"] for s in sources}
+    source = marquez.get_source("mysql://db.ecommerce.internal:3306")
+    assert (source["type"], source["connectionUrl"]) == ("MYSQL", "mysql://db.ecommerce.internal:3306")
+
+
+def test_marquez_python_client_lists_the_datasets_of_every_namespace_it_lists(client, sent):
+    from marquez_client import MarquezClient
+
+    marquez = MarquezClient(client.server.url + "ol-catalog", api_key=client.server.token)
+    namespaces = [ns["name"] for ns in marquez.list_namespaces(limit=1000)["namespaces"]]
+    datasets = {ns: marquez.list_datasets(ns, limit=1000)["datasets"] for ns in namespaces}
+    # Dataset namespaces are namespaces: each dataset is listed under the namespace it names.
+    assert {"snowflake", "bigquery", "postgresql://db.internal:5432"} <= set(namespaces)
+    assert "analytics.reporting.daily_orders" in {d["name"] for d in datasets["snowflake"]}
+    for ns, found in datasets.items():
+        for ds in found:
+            assert marquez.get_dataset(ns, ds["name"])["id"] == ds["id"]
 
 
 def _small_run(client, namespace: str, job_name: str, source: str, target: str) -> None:
@@ -419,3 +442,99 @@ def test_column_search_folds_field_names_as_search_folds_names(client):
     for q, field in ((f"strasse_N\u00c4ME_{tag}", fields[0]["name"]), (f"zipcode_{tag}", fields[1]["name"])):
         results = get(client, "search", q=q, filter="field", limit=100)["results"]
         assert [(r["dataset"], r["field"]) for r in results] == [(f"addresses_{tag}", field)], ascii(q)
+
+
+def test_a_namespace_of_datasets_only_is_listed_and_found(client, sent):
+    listed = {ns["name"]: ns for ns in get(client, "namespaces", limit=1000)["namespaces"]}
+    assert listed["snowflake"]["registered"] is False and listed["snowflake"]["ownerName"] == "anonymous"
+    assert listed[sent]["registered"] is True and listed[sent]["eventCount"] == 32
+    found = get(client, "namespaces/snowflake")
+    assert found["name"] == "snowflake" and found["createdAt"] and found["isHidden"] is False
+    missing = client.get("ol-catalog/api/v1/namespaces/no-such-namespace-" + sent)
+    assert missing.status_code == 404 and "no-such-namespace" in missing.json()["detail"]
+
+
+def test_names_are_single_path_segments(client, sent):
+    versions = get(client, f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders/versions")
+    assert versions["totalCount"] == 1 and versions["versions"][0]["name"] == "orders_sync_pipeline.sync_orders"
+    # Not a namespace named `{sent}/sources`: no route has that shape.
+    response = client.get(f"ol-catalog/api/v1/namespaces/{sent}/sources")
+    assert response.status_code == 404 and response.json()["detail"] == "Not Found"
+    unescaped = client.get("ol-catalog/api/v1/namespaces/snowflake/datasets/analytics/reporting")
+    assert unescaped.status_code == 404 and unescaped.json()["detail"] == "Not Found"
+
+
+def test_marquez_write_routes_say_the_catalog_is_built_from_events(client, sent):
+    base = client.server.url + "ol-catalog/api/v1/"
+    headers = {"Authorization": f"Bearer {client.server.token}"}
+    for method, path in (
+        ("PUT", f"namespaces/{sent}"),
+        ("PUT", "namespaces/snowflake/datasets/analytics.reporting.daily_orders"),
+        ("PUT", f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders"),
+        ("POST", f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders/runs"),
+        ("POST", "jobs/runs/880e8400-e29b-41d4-a716-446655440001/complete"),
+        ("PUT", "sources/mysql%3A%2F%2Fdb"),
+    ):
+        response = requests.request(method, base + path, headers=headers, json={}, timeout=10)
+        assert response.status_code == 405, (method, path, response.text)
+        assert "OpenLineage events" in response.json()["detail"] and "/api/v1/lineage" in response.json()["detail"]
+
+
+def test_search_matches_names_not_namespaces_and_takes_marquezs_parameters(client, sent):
+    assert get(client, "search", q=sent, limit=100)["results"] == []
+    mine = get(client, "search", q="orders", namespace=sent, limit=100)["results"]
+    assert mine and {r["namespace"] for r in mine} == {sent} and {r["type"] for r in mine} == {"JOB"}
+    assert get(client, "search", q="orders", before="2000-01-01")["results"] == []
+    assert get(client, "search", q="orders", after="2000-01-01", filter="DATASET")["results"]
+    newest = get(client, "search", q="orders", sort="UPDATE_AT", sortDirection="desc", limit=100)["results"]
+    assert [r["updatedAt"] for r in newest] == sorted((r["updatedAt"] for r in newest), reverse=True)
+    bad = client.get("ol-catalog/api/v1/search", q="orders", before="yesterday")
+    assert bad.status_code == 422 and "before" in bad.json()["detail"]
+
+
+def test_jobs_filter_by_the_state_of_their_last_run(client):
+    ns = "states-" + uuid.uuid4().hex[:6]
+    _small_run(client, ns, "good", f"{ns}-a", f"{ns}-b")
+    failed = {
+        "eventTime": "2025-03-01T11:00:00Z",
+        "eventType": "FAIL",
+        "producer": "https://example.com/tests",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": ns, "name": "bad"},
+    }
+    assert client.send(failed).status_code == 201
+    names = lambda **p: [j["name"] for j in get(client, f"namespaces/{ns}/jobs", **p)["jobs"]]  # noqa: E731
+    assert names(lastRunStates="FAILED") == ["bad"]
+    assert names(lastRunStates="COMPLETED") == ["good"]
+    assert (
+        client.get(f"ol-catalog/api/v1/namespaces/{ns}/jobs?lastRunStates=FAILED&lastRunStates=COMPLETED").json()[
+            "totalCount"
+        ]
+        == 2
+    )
+    assert [j["name"] for j in get(client, "jobs", lastRunStates="FAILED", limit=1000)["jobs"]].count("bad") >= 1
+    assert client.get("ol-catalog/api/v1/jobs", lastRunStates="DONE").status_code == 422
+
+
+def test_job_has_its_latest_runs_and_current_version(client, sent):
+    job = get(client, f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders")
+    assert (
+        job["latestRuns"] == [job["latestRun"]] and job["currentVersion"] == job["latestRun"]["jobVersion"]["version"]
+    )
+    run = job["latestRun"]
+    assert run["jobVersion"]["name"] == "orders_sync_pipeline.sync_orders"
+    (written,) = run["outputDatasetVersions"]
+    assert written["datasetVersionId"]["name"] == "analytics.reporting.daily_orders"
+    dataset = get(client, "namespaces/snowflake/datasets/analytics.reporting.daily_orders")
+    assert dataset["currentVersion"] == written["datasetVersionId"]["version"]
+    version = get(
+        client, f"namespaces/snowflake/datasets/analytics.reporting.daily_orders/versions/{dataset['currentVersion']}"
+    )
+    assert version["createdByRun"]["state"] == "COMPLETED" and version["createdByRun"]["jobVersion"]["name"]
+
+
+def test_run_facets_by_type_run_or_job(client, sent):
+    path = "jobs/runs/880e8400-e29b-41d4-a716-446655440001/facets"
+    assert "parent" in get(client, path, type="run")["facets"]
+    job_facets = get(client, path, type="job")["facets"]
+    assert "jobType" in job_facets and "parent" not in job_facets

@@ -381,6 +381,22 @@ def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
     expect(page.get_by_role("cell").first).to_be_visible()
 
 
+def test_a_namespace_of_the_overview_opens_the_search_within_it(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/")
+    # A namespace known only from its datasets is listed too, and says so.
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="s3://acme-lake", exact=True))
+    expect(row).to_contain_text("datasets only")
+    page.get_by_role("link", name="examples", exact=True).click()
+    expect(page.get_by_text("In namespace examples")).to_be_visible()
+    expect(page.get_by_test_id("search-result").first).to_be_visible()
+    namespaces = page.get_by_test_id("search-result").all_inner_texts()
+    assert namespaces and all("examples" in text for text in namespaces)
+    expect(page).to_have_url(re.compile(r"ns=examples"))
+
+
 def test_look_alike_names_show_their_hidden_characters(ui_server, admin_page):
     from playwright.sync_api import expect
 

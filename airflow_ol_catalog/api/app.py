@@ -104,7 +104,7 @@ def _log_guard_refusal(scope: dict, status: int, detail: str) -> None:
 
 
 def create_app() -> FastAPI:
-    from airflow_ol_catalog.api import admin, catalog, events, health, ingest, tags, ui
+    from airflow_ol_catalog.api import admin, catalog, events, health, ingest, refused_writes, tags, ui
     from airflow_ol_catalog.api.auth import document_auth
     from airflow_ol_catalog.api.paths import RequestGuard
     from airflow_ol_catalog.config import load_settings
@@ -122,8 +122,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.include_router(ingest.router)
     app.include_router(events.router)
-    app.include_router(tags.router)  # before catalog's: see api/tags.py
+    app.include_router(tags.router)
     app.include_router(catalog.router)
+    app.include_router(refused_writes.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     app.include_router(ui.router)

@@ -17,9 +17,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
-from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
+from airflow_ol_catalog.api.datamodels import marquez as models
+from airflow_ol_catalog.api.datamodels.common import ErrorBody
+from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, time_parameter
 from airflow_ol_catalog.ingest.hiding import NothingToHide, set_dataset_hidden, set_job_hidden, set_namespace_hidden
-from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
 from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
 from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
@@ -48,13 +49,18 @@ def _found(value, what: str):
     return value
 
 
+# Documented on every route that names an entity.
+NOT_FOUND = {404: {"model": ErrorBody, "description": "No such namespace, dataset, job, run or version."}}
+
+
 def _namespaces(conn, limit, offset):
-    items, total = list_namespaces(conn, limit, offset)
-    return {"namespaces": [catalog.namespace_view(ns) for ns in items], "totalCount": total}
+    items, total = catalog.list_all_namespaces(conn, limit, offset)
+    return {"namespaces": items, "totalCount": total}
 
 
-@router.get("/namespaces", summary="List namespaces")
-async def namespaces(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+@router.get("/namespaces", summary="List namespaces: those of every job and every dataset")
+async def namespaces(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> models.NamespaceList:
+    """Registered namespaces (`registered: true`) carry their description, admins, integrations and event counts."""
     return await _read(_namespaces, limit, offset)
 
 
@@ -104,10 +110,12 @@ async def delete_namespace(namespace: str, _: CuratorAuth) -> dict:
 
 
 @router.get(
-    "/namespaces/{namespace:name}/datasets/{dataset:name}/versions/{version:segment}",
+    "/namespaces/{namespace:name}/datasets/{dataset:name}/versions/{version:name}",
     summary="One version of a dataset",
+    responses=NOT_FOUND,
 )
-async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -> dict:
+async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -> models.DatasetVersion:
+    """`version` is the version's UUID, its digest, or the producer's own version (`datasetVersion`)."""
     return _found(
         await _read(catalog.get_dataset_version, namespace, dataset, version),
         f"version {version!r} of {namespace}:{dataset}",
@@ -117,8 +125,11 @@ async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -
 @router.get(
     "/namespaces/{namespace:name}/datasets/{dataset:name}/versions",
     summary="Schema versions of a dataset, newest first",
+    responses=NOT_FOUND,
 )
-async def versions(namespace: str, dataset: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+async def versions(
+    namespace: str, dataset: str, _: ReadAuth, limit: int = Limit, offset: int = Offset
+) -> models.DatasetVersionList:
     found, total = _found(
         await _read(catalog.dataset_versions, namespace, dataset, limit, offset), f"dataset {namespace}:{dataset}"
     )
@@ -133,21 +144,25 @@ def _as_seen_by(principal: Principal, datasets: list[dict]) -> list[dict]:
     return [{**d, "dataSource": match_without_connections(d["dataSource"], reason)} for d in datasets]
 
 
-@router.get("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="One dataset")
-async def one_dataset(namespace: str, dataset: str, principal: ReadAuth) -> dict:
+@router.get("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="One dataset", responses=NOT_FOUND)
+async def one_dataset(namespace: str, dataset: str, principal: ReadAuth) -> models.Dataset:
     """`dataSource` names the Connection only for Airflow users allowed to read Connections (`withheld` says why not)."""
     found = _found(await _read(catalog.get_dataset, namespace, dataset), f"dataset {namespace}:{dataset}")
     return _as_seen_by(principal, [found])[0]
 
 
 @router.get("/namespaces/{namespace:name}/datasets", summary="Datasets of a namespace (any spelling of it)")
-async def namespace_datasets(namespace: str, principal: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+async def namespace_datasets(
+    namespace: str, principal: ReadAuth, limit: int = Limit, offset: int = Offset
+) -> models.DatasetList:
     datasets, total = await _read(catalog.list_datasets, namespace, limit, offset)
     return {"datasets": _as_seen_by(principal, datasets), "totalCount": total}
 
 
 @router.get(
-    "/namespaces/{namespace:name}/jobs/{job:name}/runs", summary="Runs of a job, newest first unless sorted otherwise"
+    "/namespaces/{namespace:name}/jobs/{job:name}/runs",
+    summary="Runs of a job, newest first unless sorted otherwise",
+    responses=NOT_FOUND,
 )
 async def job_runs(
     namespace: str,
@@ -157,40 +172,88 @@ async def job_runs(
     offset: int = Offset,
     sortBy: Literal[catalog.RUN_SORTS] = Query("startedAt"),
     sortDirection: Literal["asc", "desc"] = Query("desc"),
-) -> dict:
+) -> models.RunList:
     found = await _read(catalog.list_runs, namespace, job, limit, offset, sortBy, sortDirection == "desc")
     runs, total = _found(found, f"job {namespace}:{job}")
     return {"runs": runs, "totalCount": total}
 
 
-@router.get("/namespaces/{namespace:name}/jobs/{job:name}", summary="One job")
-async def one_job(namespace: str, job: str, _: ReadAuth) -> dict:
+def _paged(found, limit: int, offset: int) -> dict | None:
+    return None if found is None else {"versions": found[offset : offset + limit], "totalCount": len(found)}
+
+
+@router.get(
+    "/namespaces/{namespace:name}/jobs/{job:name}/versions/{version:name}",
+    summary="One version of a job",
+    responses=NOT_FOUND,
+)
+async def one_job_version(namespace: str, job: str, version: str, _: ReadAuth) -> models.JobVersion:
+    found = _found(await _read(catalog.job_versions, namespace, job), f"job {namespace}:{job}")
+    return _found(
+        next((v for v in found if v["version"] == version), None), f"version {version!r} of {namespace}:{job}"
+    )
+
+
+@router.get(
+    "/namespaces/{namespace:name}/jobs/{job:name}/versions",
+    summary="Versions of a job, newest first: one per set of inputs and outputs its runs had",
+    responses=NOT_FOUND,
+)
+async def job_versions(
+    namespace: str, job: str, _: ReadAuth, limit: int = Limit, offset: int = Offset
+) -> models.JobVersionList:
+    found = await _read(catalog.job_versions, namespace, job)
+    return _found(_paged(found, limit, offset), f"job {namespace}:{job}")
+
+
+@router.get("/namespaces/{namespace:name}/jobs/{job:name}", summary="One job", responses=NOT_FOUND)
+async def one_job(namespace: str, job: str, _: ReadAuth) -> models.Job:
     return _found(await _read(catalog.get_job, namespace, job), f"job {namespace}:{job}")
 
 
+LastRunStates = Query(
+    None, description="Only jobs whose newest run is in one of these states (repeat the parameter for more)."
+)
+
+
 @router.get("/namespaces/{namespace:name}/jobs", summary="Jobs of a namespace")
-async def namespace_jobs(namespace: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    jobs, total = await _read(catalog.list_jobs, namespace, limit, offset)
+async def namespace_jobs(
+    namespace: str,
+    _: ReadAuth,
+    limit: int = Limit,
+    offset: int = Offset,
+    lastRunStates: list[models.RunState] | None = LastRunStates,
+) -> models.JobList:
+    jobs, total = await _read(catalog.list_jobs, namespace, limit, offset, lastRunStates)
     return {"jobs": jobs, "totalCount": total}
 
 
-def _namespace(conn, name):
-    try:
-        ns = get_namespace(conn, name)
-    except NamespaceNotFound:
-        return None
-    return catalog.namespace_view(ns)
-
-
-@router.get("/namespaces/{namespace:name}", summary="One namespace")
-async def namespace(namespace: str, _: ReadAuth) -> dict:
-    return _found(await _read(_namespace, namespace), f"namespace {namespace!r}")
+@router.get("/namespaces/{namespace:name}", summary="One namespace", responses=NOT_FOUND)
+async def namespace(namespace: str, _: ReadAuth) -> models.Namespace:
+    """Registered, or named by a job or dataset."""
+    return _found(await _read(catalog.find_namespace, namespace), f"namespace {namespace!r}")
 
 
 @router.get("/jobs", summary="All jobs")
-async def all_jobs(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    jobs, total = await _read(catalog.list_jobs, None, limit, offset)
+async def all_jobs(
+    _: ReadAuth,
+    limit: int = Limit,
+    offset: int = Offset,
+    lastRunStates: list[models.RunState] | None = LastRunStates,
+) -> models.JobList:
+    jobs, total = await _read(catalog.list_jobs, None, limit, offset, lastRunStates)
     return {"jobs": jobs, "totalCount": total}
+
+
+@router.get("/sources", summary="Sources datasets live in (from their dataSource facets)")
+async def sources(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> models.SourceList:
+    found, total = await _read(catalog.list_sources, limit, offset)
+    return {"sources": found, "totalCount": total}
+
+
+@router.get("/sources/{source:name}", summary="One source", responses=NOT_FOUND)
+async def one_source(source: str, _: ReadAuth) -> models.Source:
+    return _found(await _read(catalog.get_source, source), f"source {source!r}")
 
 
 @router.get("/runs", summary="Runs of every job, newest first, optionally in one state")
@@ -199,19 +262,24 @@ async def runs_by_state(
     state: Literal["NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED"] | None = Query(None),
     limit: int = Limit,
     offset: int = Offset,
-) -> dict:
+) -> models.RunList:
     runs, total = await _read(catalog.runs_in_state, state, limit, offset)
     return {"runs": runs, "totalCount": total}
 
 
-@router.get("/jobs/runs/{run_id:segment}/facets", summary="Facets of a run")
-async def run_facets(run_id: str, _: ReadAuth) -> dict:
-    found = _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
-    return {"runId": run_id, "facets": found["facets"]}
+@router.get("/jobs/runs/{run_id:name}/facets", summary="Facets of a run, or of its job as the run sent them")
+async def run_facets(
+    run_id: str,
+    _: ReadAuth,
+    type: Literal["run", "job", "RUN", "JOB"] = Query("run", description="`run` facets, or the `job` facets."),
+) -> models.FacetsOfRun:
+    """With `type=job`: the job facets this run's events carried, a later event's facet replacing an earlier one's."""
+    work = catalog.run_job_facets if type.lower() == "job" else catalog.run_facets
+    return {"runId": run_id, "facets": _found(await _read(work, run_id), f"run {run_id!r}")}
 
 
-@router.get("/jobs/runs/{run_id:segment}", summary="One run")
-async def one_run(run_id: str, _: ReadAuth) -> dict:
+@router.get("/jobs/runs/{run_id:name}", summary="One run", responses=NOT_FOUND)
+async def one_run(run_id: str, _: ReadAuth) -> models.Run:
     return _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
 
 
@@ -278,19 +346,37 @@ async def search(
     q: str = Query(
         "",
         max_length=1000,
-        description="Part of the name or namespace; case, Unicode spelling (NFKC) and invisible characters do not count; empty lists everything by name.",
+        description="Part of the name (Marquez matches names, not namespaces); case, Unicode spelling (NFKC) and "
+        "invisible characters do not count, and `%` and `_` are themselves; empty lists everything by name.",
     ),
     filter: Literal["dataset", "job", "field", "DATASET", "JOB", "FIELD"] | None = Query(
         None, description="Only datasets, jobs, or columns (field)."
     ),
+    sort: Literal["name", "updated_at", "NAME", "UPDATE_AT"] | None = Query(
+        None, description="Marquez's sort: by name or last update (same as sortBy name or updatedAt)."
+    ),
+    namespace: str | None = Query(None, max_length=1024, description="Only datasets and jobs of this namespace."),
+    before: str | None = Query(None, description="Only those last updated before this day (YYYY-MM-DD)."),
+    after: str | None = Query(None, description="Only those last updated after this day (YYYY-MM-DD)."),
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Offset,
     sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),
     sortDirection: Literal["asc", "desc"] = Query("asc"),
-) -> dict:
+) -> models.SearchResults:
     """`totalCount` is the number of matches; `results` one page of them."""
+    if sort is not None:
+        sortBy = "name" if sort.lower() == "name" else "updatedAt"
     results, total = await _read(
-        catalog.search, q, filter.lower() if filter else None, limit, offset, sortBy, sortDirection == "desc"
+        catalog.search,
+        q,
+        filter.lower() if filter else None,
+        limit,
+        offset,
+        sortBy,
+        sortDirection == "desc",
+        namespace,
+        date_parameter(before, "before"),
+        date_parameter(after, "after"),
     )
     return {"totalCount": total, "results": results}
 

@@ -4,7 +4,7 @@ Response models live in api/datamodels/."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timezone
 from typing import Annotated
 
 from fastapi import HTTPException, Query
@@ -36,6 +36,19 @@ def time_parameter(value: str | None, name: str) -> datetime | None:
         return parse_time(value)
     except TimeInvalid as exc:
         raise HTTPException(422, f"query parameter {name}: {exc}") from None
+
+
+def date_parameter(value: str | None, name: str) -> datetime | None:
+    """A query parameter holding a day (YYYY-MM-DD, as Marquez's search takes): its start, in UTC."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise HTTPException(422, f"query parameter {name}: {value[:40]!r} is not a day written YYYY-MM-DD")
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
 class TagDescription(BaseModel):

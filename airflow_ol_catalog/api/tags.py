@@ -4,7 +4,6 @@ remove it, and list the tags of both kinds (named by `tags` facets, or set by pe
 Setting and removing takes an Airflow login allowed to edit assets, never a catalog token: tags
 set here say what people decided about the data; producers state theirs in `tags` facets, which
 these routes neither change nor remove. Each write answers the job or dataset, as Marquez does.
-Included before the catalog's router: its `{dataset:name}` would otherwise take `x/tags/y` for a name.
 """
 
 from __future__ import annotations
@@ -16,7 +15,8 @@ from fastapi import APIRouter, HTTPException, Request
 
 from airflow_ol_catalog.api.auth import Principal, ReadAuth, TaggerAuth, connection_details_withheld, tagger_principal
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
-from airflow_ol_catalog.api.datamodels.tags import TagDefinition, TagEditing, TaggedDataset, TaggedJob, TagList
+from airflow_ol_catalog.api.datamodels.marquez import Dataset, Job
+from airflow_ol_catalog.api.datamodels.tags import TagDefinition, TagEditing, TagList
 from airflow_ol_catalog.api.schemas import Limit, Offset, TagDescription
 from airflow_ol_catalog.ingest.tags import TagTargetNotFound, add_tag, define_tag, remove_tag, tag_name_problem
 from airflow_ol_catalog.lineage import catalog
@@ -81,7 +81,7 @@ async def tag_editing(request: Request, _: ReadAuth) -> TagEditing:
     return TagEditing(allowed=True, reason=None)
 
 
-@router.put("/tags/{tag:segment}", summary="Define a tag or change its description", responses=BAD_NAME)
+@router.put("/tags/{tag:name}", summary="Define a tag or change its description", responses=BAD_NAME)
 async def put_tag(tag: str, principal: TaggerAuth, body: TagDescription | None = None) -> TagDefinition:
     name = _checked(tag)
     description = body.description if body else None
@@ -93,23 +93,23 @@ async def put_tag(tag: str, principal: TaggerAuth, body: TagDescription | None =
     return TagDefinition.model_validate(await anyio.to_thread.run_sync(run))
 
 
-def _dataset_answer(principal: Principal, view: dict | None) -> TaggedDataset:
+def _dataset_answer(principal: Principal, view: dict | None) -> Dataset:
     if view is None:  # hidden between the write and the read
         raise HTTPException(404, "dataset not found")
-    return TaggedDataset.model_validate(_seen_by(principal, view))
+    return Dataset.model_validate(_seen_by(principal, view))
 
 
-def _job_answer(view: dict | None) -> TaggedJob:
+def _job_answer(view: dict | None) -> Job:
     if view is None:
         raise HTTPException(404, "job not found")
-    return TaggedJob.model_validate(view)
+    return Job.model_validate(view)
 
 
-FIELD_TAG = "/namespaces/{namespace:name}/datasets/{dataset:name}/fields/{field:segment}/tags/{tag:segment}"
+FIELD_TAG = "/namespaces/{namespace:name}/datasets/{dataset:name}/fields/{field:name}/tags/{tag:name}"
 
 
 @router.post(FIELD_TAG, summary="Tag a column of a dataset", responses={**NOT_FOUND, **BAD_NAME})
-async def tag_field(namespace: str, dataset: str, field: str, tag: str, principal: TaggerAuth) -> TaggedDataset:
+async def tag_field(namespace: str, dataset: str, field: str, tag: str, principal: TaggerAuth) -> Dataset:
     """The column must be in the dataset's newest schema."""
     name = _checked(tag)
     view = await _write_then_read(
@@ -122,7 +122,7 @@ async def tag_field(namespace: str, dataset: str, field: str, tag: str, principa
 
 
 @router.delete(FIELD_TAG, summary="Remove a tag a person set on a column", responses={**NOT_FOUND, **BAD_NAME})
-async def untag_field(namespace: str, dataset: str, field: str, tag: str, principal: TaggerAuth) -> TaggedDataset:
+async def untag_field(namespace: str, dataset: str, field: str, tag: str, principal: TaggerAuth) -> Dataset:
     name = _checked(tag)
     view = await _write_then_read(
         lambda conn: remove_tag(conn, "dataset", namespace, dataset, name, field),
@@ -133,11 +133,11 @@ async def untag_field(namespace: str, dataset: str, field: str, tag: str, princi
     return _dataset_answer(principal, view)
 
 
-DATASET_TAG = "/namespaces/{namespace:name}/datasets/{dataset:name}/tags/{tag:segment}"
+DATASET_TAG = "/namespaces/{namespace:name}/datasets/{dataset:name}/tags/{tag:name}"
 
 
 @router.post(DATASET_TAG, summary="Tag a dataset", responses={**NOT_FOUND, **BAD_NAME})
-async def tag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerAuth) -> TaggedDataset:
+async def tag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerAuth) -> Dataset:
     name = _checked(tag)
     view = await _write_then_read(
         lambda conn: add_tag(conn, "dataset", namespace, dataset, name, principal.user_name),
@@ -149,7 +149,7 @@ async def tag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerA
 
 
 @router.delete(DATASET_TAG, summary="Remove a tag a person set on a dataset", responses={**NOT_FOUND, **BAD_NAME})
-async def untag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerAuth) -> TaggedDataset:
+async def untag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerAuth) -> Dataset:
     """Tags from the dataset's `tags` facet stay: they change only with the producer's events."""
     name = _checked(tag)
     view = await _write_then_read(
@@ -161,11 +161,11 @@ async def untag_dataset(namespace: str, dataset: str, tag: str, principal: Tagge
     return _dataset_answer(principal, view)
 
 
-JOB_TAG = "/namespaces/{namespace:name}/jobs/{job:name}/tags/{tag:segment}"
+JOB_TAG = "/namespaces/{namespace:name}/jobs/{job:name}/tags/{tag:name}"
 
 
 @router.post(JOB_TAG, summary="Tag a job", responses={**NOT_FOUND, **BAD_NAME})
-async def tag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> TaggedJob:
+async def tag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> Job:
     name = _checked(tag)
     view = await _write_then_read(
         lambda conn: add_tag(conn, "job", namespace, job, name, principal.user_name),
@@ -177,7 +177,7 @@ async def tag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> 
 
 
 @router.delete(JOB_TAG, summary="Remove a tag a person set on a job", responses={**NOT_FOUND, **BAD_NAME})
-async def untag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> TaggedJob:
+async def untag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> Job:
     """Tags from the job's `tags` facet stay: they change only with the producer's events."""
     name = _checked(tag)
     view = await _write_then_read(

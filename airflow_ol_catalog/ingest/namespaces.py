@@ -75,6 +75,14 @@ def get_namespace(conn: Connection, name: str) -> Namespace:
     return ns
 
 
+def namespaces_named(conn: Connection, names: list[str]) -> dict[str, Namespace]:
+    """The registered namespaces among `names` (hidden ones too), by name."""
+    if not names:
+        return {}
+    rows = conn.execute(select(namespace).where(namespace.c.name.in_(names)))
+    return {ns.name: ns for ns in _with_integrations(conn, [_from_row(row) for row in rows])}
+
+
 NAMESPACE_SORTS = {
     "name": namespace.c.name,
     "eventCount": namespace.c.event_count,

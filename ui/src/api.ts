@@ -55,6 +55,7 @@ export interface Ref {
 export interface Field {
   name: string;
   type?: string | null;
+  tags: string[];
   description?: string | null;
 }
 
@@ -65,7 +66,10 @@ export interface Dataset {
   createdAt: string | null;
   updatedAt: string | null;
   fields: Field[];
+  tags: string[];
   description?: string | null;
+  currentVersion: string | null;
+  lastModifiedAt: string | null;
   facets: Record<string, unknown>;
   aliases: Ref[];
   dataSource: DataSourceMatch | null;
@@ -87,11 +91,12 @@ export interface DataSourceMatch {
 
 export interface DatasetVersion {
   id: Ref & { version: string };
-  version: string;
+  version: string; // a UUID, as Marquez gives it
+  datasetVersion: string | null; // the producer's own version, when sent
   createdAt: string | null;
   lastSeenAt: string | null;
   fields: Field[];
-  createdByRun: { id: string } | null;
+  createdByRun: Run | null;
 }
 
 export interface Run {
@@ -101,10 +106,11 @@ export interface Run {
   startedAt: string | null;
   endedAt: string | null;
   durationMs: number | null;
-  jobVersion?: Ref;
+  jobVersion: Ref & { version: string };
   facets: Record<string, unknown>;
-  inputDatasetVersions?: { datasetVersionId: Ref }[];
-  outputDatasetVersions?: { datasetVersionId: Ref }[];
+  inputDatasetVersions: { datasetVersionId: Ref & { version: string } }[];
+  outputDatasetVersions: { datasetVersionId: Ref & { version: string } }[];
+  errorMessage: string | null;
   [key: string]: unknown;
 }
 
@@ -121,6 +127,9 @@ export interface Job {
   description: string | null;
   facets: Record<string, unknown>;
   latestRun: Run | null;
+  latestRuns: Run[];
+  currentVersion: string | null;
+  tags: string[];
   parentJob: Ref | null;
   jobType: string | null;
   integration: string | null;
@@ -158,6 +167,7 @@ export interface SearchResult {
 
 export interface Namespace {
   name: string;
+  registered: boolean; // false: known only from the jobs or datasets in it
   description?: string | null;
   integrations?: string[];
   eventCount?: number;

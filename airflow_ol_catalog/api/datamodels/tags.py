@@ -3,7 +3,7 @@ or column came from. Setting and removing a tag answers the whole job or dataset
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -20,13 +20,6 @@ class TagOrigin(Answer):
     source: str | None = Field(description="facet: the tag's `source` in the facet (e.g. DBT), when sent.")
     setBy: str | None = Field(description="user: the Airflow user who set it.")
     setAt: str | None = Field(description="user: when it was set.")
-
-
-class Tagged(Answer):
-    """What a tagged job, dataset or column answers about its tags."""
-
-    tags: list[str] = Field(description="Every tag name, of both origins (Marquez's `tags`).")
-    tagOrigins: list[TagOrigin] = Field(description="Where each tag came from; a name may come from both.")
 
 
 class TagDefinition(Answer):
@@ -60,60 +53,3 @@ class TagEditing(Answer):
 
     allowed: bool
     reason: str | None = Field(description="Why not, when not allowed.")
-
-
-class NodeRef(Answer):
-    namespace: str
-    name: str
-
-
-class TaggedField(Tagged):
-    name: str | None
-    type: str | None
-    description: str | None
-
-
-class TaggedDataset(Tagged):
-    """A dataset, as GET .../datasets/{dataset} answers it."""
-
-    id: NodeRef
-    type: str
-    name: str
-    physicalName: str
-    createdAt: str | None
-    updatedAt: str | None
-    namespace: str
-    namespaceKey: str
-    sourceName: str
-    fields: list[TaggedField]
-    lastModifiedAt: str | None
-    description: str | None
-    facets: dict[str, Any]
-    aliases: list[NodeRef]
-    dataSource: dict[str, Any] | None
-    deleted: bool
-
-
-class TaggedJob(Tagged):
-    """A job, as GET .../jobs/{job} answers it."""
-
-    id: NodeRef
-    type: str
-    name: str
-    simpleName: str
-    parentJobName: str | None
-    parentJob: NodeRef | None
-    createdAt: str | None
-    updatedAt: str | None
-    namespace: str
-    inputs: list[NodeRef]
-    outputs: list[NodeRef]
-    location: str | None
-    description: str | None
-    facets: dict[str, Any]
-    latestRun: dict[str, Any] | None
-    jobType: str | None
-    integration: str | None
-    processingType: str | None
-    placeholder: bool
-    upstreamTasks: list[str]

@@ -78,7 +78,7 @@ function VersionSelect({ label, value, versions, onChange }: { label: string; va
       <NativeSelect.Field aria-label={label} value={value} onChange={(e) => onChange(e.target.value)}>
         {versions.map((v) => (
           <option key={v.id.version} value={v.id.version}>
-            {`${when(v.createdAt)} · ${v.version.slice(0, 12)}`}
+            {`${when(v.createdAt)} · ${(v.datasetVersion ?? v.version).slice(0, 12)}`}
           </option>
         ))}
       </NativeSelect.Field>
@@ -105,7 +105,7 @@ function Versions({ ds }: { ds: Dataset }) {
         rowKey={(v) => v.id.version}
         empty="No versions: no output write has sent a schema or a version facet."
         columns={[
-          { header: "Version", cell: (v) => <Text fontFamily="mono">{v.version.slice(0, 16)}</Text> },
+          { header: "Version", cell: (v) => <Text fontFamily="mono">{(v.datasetVersion ?? v.version).slice(0, 16)}</Text> },
           { header: "First written", cell: (v) => when(v.createdAt) },
           { header: "Last seen", cell: (v) => when(v.lastSeenAt) },
           { header: "Fields", cell: (v) => v.fields.length },
