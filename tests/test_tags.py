@@ -120,6 +120,17 @@ def test_an_alias_name_tags_the_dataset_that_holds_it_and_unknown_targets_are_re
     assert "spelled" in read(engine, get_dataset, TABLE_NS, "public.orders")["tags"]
 
 
+def test_hidden_datasets_and_jobs_cannot_be_tagged(engine):
+    from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden
+
+    write(engine, set_dataset_hidden, TABLE_NS, "public.orders", True)
+    write(engine, set_job_hidden, NS, "load_orders", True)
+    with pytest.raises(TagTargetNotFound, match="dataset"):
+        write(engine, add_tag, "dataset", TABLE_NS, "public.orders", "x", "alice")
+    with pytest.raises(TagTargetNotFound, match="job"):
+        write(engine, remove_tag, "job", NS, "load_orders", "x")
+
+
 def test_tag_list_has_both_kinds_with_their_descriptions_and_usage(engine):
     write(engine, define_tag, "tier:gold", "Curated, with an owner on call", "alice")
     write(engine, add_tag, "dataset", TABLE_NS, "public.orders", "PII", "bob", "id")
