@@ -478,6 +478,18 @@ def test_marquez_write_routes_say_the_catalog_is_built_from_events(client, sent)
         response = requests.request(method, base + path, headers=headers, json={}, timeout=10)
         assert response.status_code == 405, (method, path, response.text)
         assert "OpenLineage events" in response.json()["detail"] and "/api/v1/lineage" in response.json()["detail"]
+    from marquez_client import MarquezClient
+    from marquez_client.errors import APIError
+
+    marquez = MarquezClient(client.server.url + "ol-catalog", api_key=client.server.token)
+    for write in (
+        lambda: marquez.create_namespace(sent, "me"),
+        lambda: marquez.create_job_run(sent, "orders_sync_pipeline.sync_orders"),
+        lambda: marquez.mark_job_run_as_completed("880e8400-e29b-41d4-a716-446655440001"),
+    ):
+        with pytest.raises(APIError) as refused:
+            write()
+        assert refused.value.__cause__.response.status_code == 405
 
 
 def test_search_matches_names_not_namespaces_and_takes_marquezs_parameters(client, sent):

@@ -7,6 +7,9 @@ to /api/v1/lineage, its one way in, so these calls get a 405 saying so instead o
 
 from __future__ import annotations
 
+import inspect
+import re
+
 from fastapi import APIRouter, HTTPException
 
 from airflow_ol_catalog.api.auth import ReadAuth
@@ -35,17 +38,22 @@ def refusal(method: str, what: str) -> str:
     )
 
 
-def _refuse(method: str, what: str):
-    async def refuse(_: ReadAuth) -> None:
+def _refuse(path: str, method: str, what: str):
+    async def refuse(**_: object) -> None:
         raise HTTPException(405, refusal(method, what), headers={"Allow": "GET"})
 
+    # The path's parameters, declared so that the OpenAPI document describes the route as it is.
+    names = re.findall(r"{(\w+)", path)
+    parameters = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=str) for name in names]
+    parameters.append(inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY, annotation=ReadAuth))
+    refuse.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return refuse
 
 
 for _path, (_method, _what) in REFUSED.items():
     router.add_api_route(
         _path,
-        _refuse(_method, _what),
+        _refuse(_path, _method, _what),
         methods=[_method],
         summary=f"Not supported: {_what} come from OpenLineage events",
         status_code=405,
