@@ -72,6 +72,18 @@ def test_facet_tags_show_on_jobs_datasets_and_columns_as_from_the_facet(engine):
     assert email["tags"] == ["PII"] and origins(email) == [("PII", "facet", "DBT", None)]
 
 
+def test_a_schema_fields_own_tags_are_facet_tags_of_the_column(catalog_engine):
+    event = tagged_event()
+    fields = event["outputs"][0]["facets"]["schema"]["fields"]
+    fields[0]["tags"] = [{"key": "key", "value": "primary", "source": "DBT"}]
+    send(catalog_engine, [event])
+    ds = read(catalog_engine, get_dataset, TABLE_NS, "public.orders")
+    assert ds["fields"][0]["tags"] == ["key:primary"] and origins(ds["fields"][0]) == [
+        ("key:primary", "facet", "DBT", None)
+    ]
+    assert ds["tags"] == ["tier:gold"]
+
+
 def test_user_tags_are_kept_apart_from_facet_tags_with_who_and_when(engine):
     write(engine, add_tag, "dataset", TABLE_NS, "public.orders", "tier:gold", "alice")
     write(engine, add_tag, "dataset", TABLE_NS, "public.orders", "certified", "alice")

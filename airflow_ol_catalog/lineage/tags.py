@@ -55,11 +55,16 @@ def _origin(name: str, origin: str, source: str | None = None, by: str | None = 
     return {"name": name, "origin": origin, "source": source, "setBy": by, "setAt": _iso(at)}
 
 
-def _merge(view: dict, origins: list[dict], keep: bool) -> None:
-    """`tags` becomes every origin's name (with `keep`, also the names the view had); `tagOrigins` lists each origin."""
+def _merge(view: dict, origins: list[dict]) -> None:
+    """`tags` becomes every origin's name (Marquez's list), and `tagOrigins` each origin."""
     unique = {(o["name"], o["origin"], o["source"]): o for o in origins}
     view["tagOrigins"] = [unique[key] for key in sorted(unique, key=lambda k: (k[0], k[1], k[2] or ""))]
-    view["tags"] = sorted(set(view.get("tags") or [] if keep else []) | {o["name"] for o in origins})
+    view["tags"] = sorted({o["name"] for o in origins})
+
+
+def _schema_fields(facets: dict) -> dict[str, dict]:
+    fields = (facets.get("schema") or {}).get("fields") if isinstance(facets.get("schema"), dict) else None
+    return {f["name"]: f for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)} if fields else {}
 
 
 def assignments_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, list]:
@@ -75,25 +80,28 @@ def assignments_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, l
 
 
 def with_tags(conn: Connection, entity: str, rows: list, views: list[dict]) -> list[dict]:
-    """Give each job or dataset view (and each of a dataset's fields) its tags of both kinds. A dataset's
-    own tags leave out the facet's entries that name a column: those go to the column."""
+    """Give each job or dataset view (and each of a dataset's fields) its tags of both kinds. A column's
+    facet tags are the dataset `tags` facet's entries that name it and its schema field's own `tags`;
+    the dataset's own leave those out."""
     assigned = assignments_of(conn, entity, [r.id for r in rows])
     for row, view in zip(rows, views, strict=True):
-        from_facet = facet_tags(view.get("facets") or {})
+        facets = view.get("facets") or {}
+        from_facet = facet_tags(facets)
         by_user = assigned[row.id]
         _merge(
             view,
             [_origin(t["name"], "facet", t["source"]) for t in from_facet if t["field"] is None]
             + [_origin(a.tag, "user", by=a.tagged_by, at=a.tagged_at) for a in by_user if a.field == ""],
-            keep=False,
         )
+        schema = _schema_fields(facets)
         for field in view.get("fields") or []:
             column = field.get("name")
+            own = tag_entries(schema.get(column))
             _merge(
                 field,
                 [_origin(t["name"], "facet", t["source"]) for t in from_facet if t["field"] == column]
+                + [_origin(t["name"], "facet", t["source"]) for t in own]
                 + [_origin(a.tag, "user", by=a.tagged_by, at=a.tagged_at) for a in by_user if a.field == column],
-                keep=True,
             )
     return views
 
