@@ -112,7 +112,7 @@ def _log_guard_refusal(scope: dict, status: int, detail: str) -> None:
 
 
 def create_app() -> FastAPI:
-    from airflow_ol_catalog.api import admin, catalog, events, health, ingest, refused_writes, ui
+    from airflow_ol_catalog.api import admin, catalog, events, health, ingest, refused_writes, tags, ui
     from airflow_ol_catalog.api.auth import document_auth
     from airflow_ol_catalog.api.paths import RequestGuard
     from airflow_ol_catalog.config import load_settings
@@ -131,6 +131,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.include_router(ingest.router)
     app.include_router(events.router)
+    app.include_router(tags.router)
     app.include_router(catalog.router)
     app.include_router(refused_writes.router)
     app.include_router(admin.router)

@@ -423,8 +423,3 @@ async def data_sources(principal: ReadAuth) -> dict:
     summary = await _read(data_source_summary, sources)
     reason = connection_details_withheld(principal)
     return summary if reason is None else summary_without_connections(summary, reason)
-
-
-@router.get("/tags", summary="Tags named by the tags facets of jobs, runs and datasets", response_model=models.TagList)
-async def tags(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    return {"tags": await _read(catalog.list_tags, limit, offset)}

@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 from typing import Annotated
 
 from fastapi import HTTPException, Query
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from airflow_ol_catalog.events.node_ids import NodeIdInvalid, readings
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
@@ -59,3 +59,11 @@ def date_parameter(value: str | None, name: str) -> datetime | None:
     if day is None:
         raise HTTPException(422, f"query parameter {name}: {value[:40]!r} is not a day written YYYY-MM-DD")
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+class TagDescription(BaseModel):
+    """The body of PUT /tags/{tag}, as Marquez takes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: Text | None = Field(None, max_length=4000, description="What the tag means; null for none.")

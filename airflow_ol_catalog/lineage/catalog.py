@@ -26,6 +26,7 @@ from airflow_ol_catalog.events.run_states import TERMINAL_RANK, RunState
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 from airflow_ol_catalog.lineage.refusals import refusals_by_reason
 from airflow_ol_catalog.lineage.source_matches import matches_of
+from airflow_ol_catalog.lineage.tags import facet_tag_name, with_tags
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.namespaces import Namespace, namespaces_named
 from airflow_ol_catalog.store.sql import utcnow
@@ -253,7 +254,7 @@ def jobs_view(conn: Connection, rows: Sequence[Any], runs: int = LATEST_RUNS) ->
                 "upstreamTasks": upstream_tasks((newest or {}).get("facets", {})),
             }
         )
-    return views
+    return with_tags(conn, "job", rows, views)
 
 
 def upstream_tasks(run_facets: dict) -> list[str]:
@@ -685,7 +686,7 @@ def datasets_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
                 "deleted": False,
             }
         )
-    return views
+    return with_tags(conn, "dataset", rows, views)
 
 
 def source_name(facets: dict, ns: str) -> str:
@@ -808,46 +809,14 @@ def get_source(conn: Connection, name: str) -> dict:
 # --- tags ------------------------------------------------------------------------------------------
 
 
-def tag_name(tag: dict) -> str | None:
-    key = tag.get("key")
-    if not isinstance(key, str) or not key:
-        return None
-    value = tag.get("value")
-    return key if value in (None, "", "true", True) else f"{key}:{value}"
-
-
 def _tag_names(tags: Any) -> list[str]:
-    names = (tag_name(t) for t in tags if isinstance(t, dict)) if isinstance(tags, list) else ()
+    names = (facet_tag_name(t) for t in tags if isinstance(t, dict)) if isinstance(tags, list) else ()
     return sorted({n for n in names if n is not None})
 
 
 def facet_tags(facets: dict) -> list[str]:
     """The tag names a job's or dataset's `tags` facet gives it."""
     return _tag_names(facets.get("tags", {}).get("tags"))
-
-
-def list_tags(conn: Connection, limit: int, offset: int) -> list[dict]:
-    """Tags named by the `tags` facets of jobs, runs and datasets, with where each was seen."""
-    found: dict[str, dict] = {}
-    for entity, value in conn.execute(
-        select(facet.c.entity, facet.c.value).where(facet.c.name == "tags", facet.c.value.is_not(None))
-    ):
-        tags = json.loads(value).get("tags")
-        for tag in tags if isinstance(tags, list) else []:
-            name = tag_name(tag) if isinstance(tag, dict) else None
-            if name is None:
-                continue
-            entry = found.setdefault(name, {"name": name, "description": None, "sources": set(), "usage": {}})
-            if isinstance(tag.get("source"), str):
-                entry["sources"].add(tag["source"])
-            entry["usage"][entity] = entry["usage"].get(entity, 0) + 1
-    tags = []
-    for name in sorted(found)[offset : offset + limit]:
-        entry = found[name]
-        sources = sorted(entry.pop("sources"))
-        entry["description"] = f"from {', '.join(sources)}" if sources else None
-        tags.append(entry)
-    return tags
 
 
 # --- search ----------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Answers of the Marquez-compatible routes: namespaces, sources, datasets and their versions, jobs
-and their versions, runs, search and tags, in the shapes Marquez's API gives them, so Marquez clients
+and their versions, runs and search, in the shapes Marquez's API gives them, so Marquez clients
 read the catalog unchanged. Fields Marquez does not have are the catalog's own, used by its pages.
 
 Times are ISO 8601 strings in UTC; null where Marquez leaves a value out or null."""
@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from airflow_ol_catalog.api.datamodels.common import Answer
+from airflow_ol_catalog.api.datamodels.tags import TagOrigin
 
 RunState = Literal["NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED"]
 Facets = dict[str, Any]
@@ -81,6 +82,7 @@ class DatasetField(Answer):
     name: str | None
     type: str | None
     tags: list[str]
+    tagOrigins: list[TagOrigin] = Field([], description="Where each of the column's tags came from (none on versions).")
     description: str | None
 
 
@@ -110,7 +112,8 @@ class Dataset(Answer):
     namespaceKey: str = Field(description="The namespace as the catalog matches spellings of it.")
     sourceName: str
     fields: list[DatasetField]
-    tags: list[str] = Field(description="Names from the dataset's `tags` facet.")
+    tags: list[str] = Field(description="Tag names from the dataset's `tags` facet and set by people.")
+    tagOrigins: list[TagOrigin] = Field(description="Where each tag came from: `facet` or `user`.")
     lastModifiedAt: str | None = Field(description="When a completed run last wrote the dataset.")
     lastLifecycleState: str | None
     description: str | None
@@ -198,7 +201,8 @@ class Job(Answer):
     latestRun: Run | None
     latestRuns: list[Run] = Field(description="The newest ten runs, newest first.")
     currentVersion: str | None = Field(description="The version of the newest run.")
-    tags: list[str] = Field(description="Names from the job's `tags` facet.")
+    tags: list[str] = Field(description="Tag names from the job's `tags` facet and set by people.")
+    tagOrigins: list[TagOrigin] = Field(description="Where each tag came from: `facet` or `user`.")
     jobType: str | None
     integration: str | None
     processingType: str | None
@@ -238,7 +242,7 @@ class FacetsOfRun(Answer):
     facets: Facets
 
 
-# --- search and tags -------------------------------------------------------------------------------
+# --- search -------------------------------------------------------------------------------------
 
 
 class SearchResult(Answer):
@@ -254,13 +258,3 @@ class SearchResult(Answer):
 class SearchResults(Answer):
     totalCount: int = Field(description="How many match (Marquez: how many it returned).")
     results: list[SearchResult]
-
-
-class Tag(Answer):
-    name: str
-    description: str | None
-    usage: dict[str, int] = Field(description="How many jobs, runs and datasets carry it.")
-
-
-class TagList(Answer):
-    tags: list[Tag]
