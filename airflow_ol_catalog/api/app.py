@@ -107,6 +107,7 @@ def create_app() -> FastAPI:
     from airflow_ol_catalog.api import admin, catalog, events, health, ingest, ui
     from airflow_ol_catalog.api.auth import document_auth
     from airflow_ol_catalog.api.paths import RequestGuard
+    from airflow_ol_catalog.api.stats import router as stats_router
     from airflow_ol_catalog.config import load_settings
 
     app = FastAPI(
@@ -122,6 +123,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.include_router(ingest.router)
     app.include_router(events.router)
+    app.include_router(stats_router)
     app.include_router(catalog.router)
     app.include_router(admin.router)
     app.include_router(health.router)
