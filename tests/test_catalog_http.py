@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 import uuid
 from urllib.parse import quote
@@ -151,6 +152,20 @@ def test_marquez_stats_count_per_hour_and_per_day_of_a_time_zone(client, sent):
     refused["timezone "] = client.get("ol-catalog/api/v1/stats/datasets", period="WEEK", timezone="Mars/Olympus")
     for field, response in refused.items():
         assert response.status_code == 422 and field.strip() in response.json()["detail"], response.text
+
+
+def test_graph_and_marquez_stats_routes_document_their_answers(client, sent):
+    document = requests.get(client.server.url + "ol-catalog/openapi.json", timeout=30).json()
+
+    def answers(path: str) -> dict:
+        return {status: json.dumps(body) for status, body in document["paths"][path]["get"]["responses"].items()}
+
+    for path, model in (("lineage", "LineageGraph"), ("column-lineage", "ColumnLineageGraph")):
+        found = answers(f"/api/v1/{path}")
+        assert f"schemas/{model}" in found["200"] and "schemas/ErrorBody" in found["404"], path
+    for path, model in (("lineage-events", "LineageMetric"), ("sources", "IntervalMetric")):
+        found = answers(f"/api/v1/stats/{path}")
+        assert f"schemas/{model}" in found["200"] and "schemas/ErrorBody" in found["422"], path
 
 
 def test_column_lineage_of_a_field_names_its_inputs_and_transformations(client, sent):

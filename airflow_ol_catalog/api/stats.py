@@ -12,13 +12,17 @@ import anyio
 from fastapi import APIRouter, HTTPException, Query
 
 from airflow_ol_catalog.api.auth import ReadAuth
+from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.datamodels.graph import IntervalMetric, LineageMetric
 from airflow_ol_catalog.api.schemas import time_zone_parameter
 from airflow_ol_catalog.lineage import stats
 from airflow_ol_catalog.store.engine import read_connection
 from airflow_ol_catalog.store.sql import utcnow
 
-router = APIRouter(prefix="/api/v1/stats", tags=["catalog"])
+BAD_PERIOD = "`period` is not DAY or WEEK, or `timezone` is missing with WEEK or names no IANA time zone."
+router = APIRouter(
+    prefix="/api/v1/stats", tags=["catalog"], responses={422: {"model": ErrorBody, "description": BAD_PERIOD}}
+)
 
 Period = Query(
     ..., description="`DAY`: the last 24 hours, hour by hour (UTC). `WEEK`: the last 7 days of `timezone`, day by day."
