@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 import uuid
 from urllib.parse import quote
@@ -147,6 +148,49 @@ def test_read_api_refuses_anonymous_and_write_only_tokens(client, sent):
     assert requests.get(client.server.url + "ol-catalog/api/v1/namespaces", timeout=10).status_code == 401
     writer = client.server.create_token("w-" + uuid.uuid4().hex[:6])
     assert client.get("ol-catalog/api/v1/namespaces", token=writer).status_code == 403
+
+
+def test_lineage_nodes_carry_the_job_and_dataset_as_their_routes_answer_them(client, sent):
+    node = f"job:{sent}:orders_sync_pipeline.sync_orders"
+    graph = {n["id"]: n for n in get(client, "lineage", nodeId=node, depth=1)["graph"]}
+    job = get(client, f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders")
+    assert graph[node]["data"] == {**job, "latestRuns": job["latestRuns"][:1]}  # the newest run only
+    dataset = "dataset:snowflake:analytics.reporting.daily_orders"
+    # The caller is a token: the dataset's Connection details are withheld here as on its own route.
+    assert graph[dataset]["data"] == get(client, "namespaces/snowflake/datasets/analytics.reporting.daily_orders")
+    assert graph[node]["outEdges"] == [{"origin": node, "destination": dataset}]
+    assert graph[dataset]["inEdges"] == [{"origin": node, "destination": dataset}]
+
+
+def test_marquez_stats_count_per_hour_and_per_day_of_a_time_zone(client, sent):
+    day = get(client, "stats/lineage-events", period="DAY")
+    assert len(day) == 24 and set(day[0]) == {"startInterval", "endInterval", "fail", "start", "complete", "abort"}
+    week = get(client, "stats/jobs", period="WEEK", timezone="Asia/Kathmandu")
+    assert len(week) == 7 and all(m["startInterval"].endswith("T00:00:00Z") for m in week)
+    assert 0 < week[-1]["count"] <= get(client, "stats")["jobs"]  # the same jobs, minus any first seen ahead of now
+    for asset in ("datasets", "sources"):
+        assert len(get(client, f"stats/{asset}", period="DAY")) == 24
+    refused = {
+        "period": client.get("ol-catalog/api/v1/stats/jobs", period="MONTH"),
+        "timezone": client.get("ol-catalog/api/v1/stats/lineage-events", period="WEEK"),
+    }
+    refused["timezone "] = client.get("ol-catalog/api/v1/stats/datasets", period="WEEK", timezone="Mars/Olympus")
+    for field, response in refused.items():
+        assert response.status_code == 422 and field.strip() in response.json()["detail"], response.text
+
+
+def test_graph_and_marquez_stats_routes_document_their_answers(client, sent):
+    document = requests.get(client.server.url + "ol-catalog/openapi.json", timeout=30).json()
+
+    def answers(path: str) -> dict:
+        return {status: json.dumps(body) for status, body in document["paths"][path]["get"]["responses"].items()}
+
+    for path, model in (("lineage", "LineageGraph"), ("column-lineage", "ColumnLineageGraph")):
+        found = answers(f"/api/v1/{path}")
+        assert f"schemas/{model}" in found["200"] and "schemas/ErrorBody" in found["404"], path
+    for path, model in (("lineage-events", "LineageMetric"), ("sources", "IntervalMetric")):
+        found = answers(f"/api/v1/stats/{path}")
+        assert f"schemas/{model}" in found["200"] and "schemas/ErrorBody" in found["422"], path
 
 
 def test_column_lineage_of_a_field_names_its_inputs_and_transformations(client, sent):

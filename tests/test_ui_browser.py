@@ -488,3 +488,20 @@ def test_pages_of_names_with_slashes_and_percent_signs(ui_server, admin_page):
     expect(page.get_by_text("datasets/orders").first).to_be_visible()
     shot(page, "16-slash-run")
     assert page.errors == []
+
+
+def test_explorer_opened_at_a_dag_shows_the_lineage_of_the_jobs_below_it(ui_server, admin_page):
+    """A DAG's own job reads and writes nothing: the explorer starts from it and its tasks."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    node = requests.utils.quote("job:examples:nightly_sessions", safe="")
+    page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=" + node)
+    expect(page.locator('[data-node-id="job:examples:nightly_sessions"]')).to_be_visible()
+    expect(page.locator('[data-node-id="job:examples:nightly_sessions.sessionize"]')).to_be_visible()
+    expect(page.locator('[data-node-id="dataset:s3://acme-lake:sessions"]')).to_be_visible()
+    page.get_by_label("Collapse child jobs").check()
+    expect(page.locator('[data-node-id="job:examples:nightly_sessions.sessionize"]')).to_have_count(0)
+    expect(page.locator('[data-node-id="dataset:s3://acme-lake:sessions"]')).to_be_visible()
+    shot(page, "17-explorer-at-a-dag")
+    assert page.errors == []

@@ -115,6 +115,7 @@ def create_app() -> FastAPI:
     from airflow_ol_catalog.api import admin, catalog, events, health, ingest, refused_writes, tags, ui
     from airflow_ol_catalog.api.auth import document_auth
     from airflow_ol_catalog.api.paths import RequestGuard
+    from airflow_ol_catalog.api.stats import router as stats_router
     from airflow_ol_catalog.config import load_settings
 
     app = FastAPI(
@@ -132,6 +133,7 @@ def create_app() -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(events.router)
     app.include_router(tags.router)
+    app.include_router(stats_router)
     app.include_router(catalog.router)
     app.include_router(refused_writes.router)
     app.include_router(admin.router)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
 from airflow_ol_catalog.api.datamodels import marquez as models
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
+from airflow_ol_catalog.api.datamodels.graph import ColumnLineageGraph, LineageGraph
 from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, node_id_parameter, time_parameter
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.events.node_ids import KINDS
@@ -305,10 +306,19 @@ def _lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_d
     return {"graph": graph.as_list(), "truncated": graph.truncated}
 
 
-@router.get("/lineage", summary="Lineage graph around a node")
+def _datasets_as_seen_by(principal: Principal, nodes: list[dict]) -> list[dict]:
+    """Dataset nodes carry the dataset as its own route answers this caller (Connection details withheld alike)."""
+    shown = iter(_as_seen_by(principal, [n["data"] for n in nodes if n["type"] == "DATASET"]))
+    return [{**n, "data": next(shown)} if n["type"] == "DATASET" else n for n in nodes]
+
+
+NODE_NOT_FOUND = {404: {"model": ErrorBody, "description": "No job, dataset or column matches nodeId."}}
+
+
+@router.get("/lineage", summary="Lineage graph around a node", responses=NODE_NOT_FOUND)
 async def lineage_graph(
     request: Request,
-    _: ReadAuth,
+    principal: ReadAuth,
     nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`"),
     depth: int = Query(20, ge=0, le=100),
     direction: Literal["both", "upstream", "downstream"] = Query("both"),
@@ -322,21 +332,24 @@ async def lineage_graph(
         False,
         description="With a job nodeId: start from the job and every job below it (a DAG's tasks and their Spark/dbt jobs).",
     ),
-) -> dict:
-    """`truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
+) -> LineageGraph:
+    """Marquez's graph: each node's `data` is the job or dataset as its own route answers it, edges
+    `{origin, destination}` follow the data flow. `depth` counts hops between a job and a dataset.
+    `truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
     as_of = time_parameter(asOf, "asOf")
     node_id_parameter(nodeId, GRAPH_KINDS)
     max_nodes = request.app.state.settings.max_graph_nodes
-    return await _read(
+    found = await _read(
         _lineage, nodeId, depth, includeAttempted, max_nodes, direction, upDepth, downDepth, as_of, withChildren
     )
+    return {**found, "graph": _datasets_as_seen_by(principal, found["graph"])}
 
 
 def _column_lineage(conn, node_id, depth, with_downstream):
     return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream)}
 
 
-@router.get("/column-lineage", summary="Column lineage around a dataset, field or job")
+@router.get("/column-lineage", summary="Column lineage around a dataset, field or job", responses=NODE_NOT_FOUND)
 async def column_lineage(
     _: ReadAuth,
     nodeId: str = Query(
@@ -344,7 +357,9 @@ async def column_lineage(
     ),
     depth: int = Query(20, ge=0, le=100),
     withDownstream: bool = Query(False),
-) -> dict:
+) -> ColumnLineageGraph:
+    """Marquez's column graph: one node per column, one edge per column and input column, and in
+    each column's `inputFields` every way it derives from each input."""
     node_id = node_id_parameter(nodeId.split("#", 1)[0], KINDS)
     return await _read(_column_lineage, node_id, depth, withDownstream)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import HTTPException, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -27,6 +28,18 @@ def _without_nul(value: str) -> str:
 
 # Text of a request body that the catalog stores in a column (PostgreSQL text cannot hold NUL).
 Text = Annotated[str, AfterValidator(_without_nul)]
+
+
+def time_zone_parameter(value: str | None, name: str) -> ZoneInfo | None:
+    """A query parameter naming an IANA time zone (`Europe/Berlin`, `UTC`); 422 naming it otherwise."""
+    if value is None:
+        return None
+    try:
+        return ZoneInfo(value)
+    except (ValueError, OSError, ZoneInfoNotFoundError):  # malformed keys, directories, unknown zones
+        raise HTTPException(
+            422, f"query parameter {name}: {value[:80]!r} is not an IANA time zone such as Europe/Berlin or UTC"
+        ) from None
 
 
 def time_parameter(value: str | None, name: str) -> datetime | None:

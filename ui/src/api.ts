@@ -138,22 +138,30 @@ export interface Job {
   upstreamTasks: string[];
 }
 
+/** A node of /lineage (Marquez's shape: `data` is the whole Job or Dataset as their routes answer
+ * them) or of /column-lineage (`data` is the column with its input fields). */
 export interface GraphNode {
   id: string;
   type: "JOB" | "DATASET" | "DATASET_FIELD";
   data: {
     namespace: string;
     name: string;
-    field?: string;
-    dataset?: string;
-    placeholder?: boolean;
-    parent?: string | null;
-    integration?: string | null;
+    field?: string; // DATASET_FIELD
+    dataset?: string; // DATASET_FIELD
+    placeholder?: boolean; // JOB: known only as a parent so far
+    parentJob?: Ref | null; // JOB
+    integration?: string | null; // JOB, as its jobType facet says it
     [key: string]: unknown;
   };
   inEdges: { origin: string; destination: string }[];
   outEdges: { origin: string; destination: string }[];
 }
+
+/** The node id of a job node's parent job, if it has one. */
+export const parentOf = (node: GraphNode): string | null => (node.type === "JOB" && node.data.parentJob ? nodeId("job", node.data.parentJob.namespace, node.data.parentJob.name) : null);
+
+/** A job's integration (SPARK, AIRFLOW, DBT, ...), whatever case its producer wrote it in. */
+export const integrationOf = (node: GraphNode): string | null => (node.data.integration ? node.data.integration.toUpperCase() : null);
 
 export interface SearchResult {
   type: "DATASET" | "JOB" | "FIELD";

@@ -1,7 +1,7 @@
 import { Box, Flex, Heading, Link, Tabs, Text } from "@chakra-ui/react";
 import { Fragment } from "react";
 
-import { nodeId, seg, type GraphNode, type Job, type Run } from "../api";
+import { integrationOf, nodeId, parentOf, seg, type GraphNode, type Job, type Run } from "../api";
 import { TagEditor, useTagEditing, type Tagged } from "../components/Tags";
 import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section, StateBadge, type SortState } from "../components/Common";
 import { duration, when } from "../format";
@@ -103,7 +103,7 @@ function Runs({ job, route }: { job: Job; route: Route }) {
 function Family({ job }: { job: Job }) {
   const id = nodeId("job", job.namespace, job.name);
   const tree = useApi<{ graph: GraphNode[] }>("lineage", { nodeId: id, depth: 0, withChildren: true });
-  const children = (tree.data?.graph ?? []).filter((n) => n.type === "JOB" && n.data.parent === id);
+  const children = (tree.data?.graph ?? []).filter((n) => parentOf(n) === id);
   return (
     <Flex gap={8} wrap="wrap">
       <Box>
@@ -117,7 +117,7 @@ function Family({ job }: { job: Job }) {
           <Box as="ul" pl={4}>
             {children.map((c) => (
               <li key={c.id}>
-                <JobLink namespace={c.data.namespace} name={c.data.name} /> {c.data.integration && <Muted>{c.data.integration}</Muted>}
+                <JobLink namespace={c.data.namespace} name={c.data.name} /> {integrationOf(c) && <Muted>{integrationOf(c)}</Muted>}
               </li>
             ))}
           </Box>
