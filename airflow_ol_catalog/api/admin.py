@@ -82,7 +82,7 @@ def tokens(
     includeRevoked: bool = Query(False),
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[tuple(TOKEN_SORTS)] = Query("name"),
+    sortBy: Literal[tuple(TOKEN_SORTS)] = Query("name"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     with read_connection() as conn:
@@ -142,7 +142,7 @@ def all_namespaces(
     _: AdminAuth,
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[tuple(registry.NAMESPACE_SORTS)] = Query("name"),
+    sortBy: Literal[tuple(registry.NAMESPACE_SORTS)] = Query("name"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     with read_connection() as conn:
@@ -200,7 +200,7 @@ def quarantine(
     namespace: str | None = None,
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[tuple(QUARANTINE_SORTS)] = Query("receivedAt"),
+    sortBy: Literal[tuple(QUARANTINE_SORTS)] = Query("receivedAt"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     with read_connection() as conn:
@@ -235,7 +235,7 @@ def refusals(
     reason: str | None = None,
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[tuple(REFUSAL_SORTS)] = Query("at"),
+    sortBy: Literal[tuple(REFUSAL_SORTS)] = Query("at"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("desc"),
 ) -> dict:
     with read_connection() as conn:

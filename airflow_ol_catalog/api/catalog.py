@@ -155,7 +155,7 @@ async def job_runs(
     _: ReadAuth,
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[catalog.RUN_SORTS] = Query("startedAt"),
+    sortBy: Literal[catalog.RUN_SORTS] = Query("startedAt"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("desc"),
 ) -> dict:
     found = await _read(catalog.list_runs, namespace, job, limit, offset, sortBy, sortDirection == "desc")
@@ -285,7 +285,7 @@ async def search(
     ),
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Offset,
-    sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),
+    sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     """`totalCount` is the number of matches; `results` one page of them."""

@@ -6,10 +6,22 @@ import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from airflow_ol_catalog.store.sql import execute, in_list, insert_for, insert_on_conflict, list_value, sorted_by, utcnow
+from airflow_ol_catalog.store.sql import (
+    AnyRow,
+    Statement,
+    Upsert,
+    execute,
+    in_list,
+    insert_for,
+    insert_on_conflict,
+    list_value,
+    sorted_by,
+    utcnow,
+)
 from airflow_ol_catalog.store.tables import event, namespace, namespace_integration
 
 
@@ -37,7 +49,7 @@ class Namespace:
     quarantined_count: int = 0
 
 
-def _from_row(row) -> Namespace:
+def _from_row(row: AnyRow) -> Namespace:
     return Namespace(
         id=row.id,
         name=row.name,
@@ -125,7 +137,7 @@ def update_namespace(
     conn: Connection, name: str, description: str | None = None, admins: list[str] | None = None
 ) -> Namespace:
     """Change a namespace's description or admins (Airflow user names); None leaves a value as it is."""
-    values: dict = {}
+    values: dict[str, Any] = {}
     if description is not None:
         values["description"] = description
     if admins is not None:
@@ -161,7 +173,7 @@ class Placement:
 
 
 @functools.cache
-def _by_names(dialect: str):
+def _by_names(dialect: str) -> Statement:
     return select(namespace.c.name, namespace.c.id, namespace.c.deleted_at).where(
         in_list(dialect, namespace.c.name, "names")
     )
@@ -210,7 +222,7 @@ def resolve_namespaces(conn: Connection, names: set[str], policy: str) -> dict[s
 
 
 @functools.cache
-def _activity_statements(dialect: str):
+def _activity_statements(dialect: str) -> tuple[Statement, Upsert]:
     """Built once per backend: constructing these per call costs more than running them."""
     counters = (
         update(namespace)

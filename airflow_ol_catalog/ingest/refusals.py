@@ -11,14 +11,16 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import anyio
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from airflow_ol_catalog.store.engine import write_transaction
-from airflow_ol_catalog.store.sql import sorted_by, utcnow
+from airflow_ol_catalog.store.sql import AnyRow, sorted_by, utcnow
 from airflow_ol_catalog.store.tables import refusal
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ def reason_of(status: int) -> str:
 
 class RefusalLog:
     def __init__(self) -> None:
-        self._pending: deque[dict] = deque()
+        self._pending: deque[dict[str, Any]] = deque()
         self._dropped = 0
         self._flushing = False
         self._pruned_at = 0.0
@@ -87,7 +89,7 @@ class RefusalLog:
             log.warning("%d refused requests were not logged (more than %d a second)", dropped, MAX_PENDING)
 
     @staticmethod
-    def _write(rows: list[dict], prune: bool) -> None:
+    def _write(rows: list[dict[str, Any]], prune: bool) -> None:
         try:
             with write_transaction() as conn:
                 if rows:
@@ -119,7 +121,7 @@ REFUSAL_SORTS = {"at": refusal.c.at, "status": refusal.c.status, "reason": refus
 
 def list_refusals(
     conn: Connection, limit: int, offset: int, reason: str | None = None, sort: str = "at", descending: bool = True
-) -> tuple[list, int]:
+) -> tuple[Sequence[AnyRow], int]:
     query = select(refusal)
     if reason is not None:
         query = query.where(refusal.c.reason == reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,7 +67,7 @@ def namespace_view(ns: Namespace) -> dict:
 # --- jobs ------------------------------------------------------------------------------------------
 
 
-def _job_rows(conn: Connection, where, limit: int, offset: int) -> tuple[list, int]:
+def _job_rows(conn: Connection, where, limit: int, offset: int) -> tuple[Sequence[Any], int]:
     query = select(job).where(job.c.deleted_at.is_(None), *where)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(job.c.namespace, job.c.name).limit(limit).offset(offset)).all()
@@ -83,7 +84,7 @@ def get_job(conn: Connection, ns: str, name: str) -> dict | None:
     return jobs_view(conn, [row])[0] if row else None
 
 
-def jobs_view(conn: Connection, rows: list) -> list[dict]:
+def jobs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     ids = [r.id for r in rows]
     if not ids:
         return []
@@ -156,7 +157,7 @@ def upstream_tasks(run_facets: dict) -> list[str]:
 _RUN_ORDER = (func.coalesce(run.c.started_at, run.c.first_event_at).desc(), run.c.run_id.desc())
 
 
-def runs_view(conn: Connection, rows: list) -> list[dict]:
+def runs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     facets = facets_of(conn, "run", [r.id for r in rows])
     views = []
     for r in rows:
@@ -293,7 +294,7 @@ def get_dataset(conn: Connection, ns: str, name: str) -> dict | None:
     return datasets_view(conn, [row])[0] if row else None
 
 
-def datasets_view(conn: Connection, rows: list) -> list[dict]:
+def datasets_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     facets = facets_of(conn, "dataset", [r.id for r in rows])
     aliases: dict[int, list[dict]] = {r.id: [] for r in rows}
     for a in conn.execute(

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
 from airflow_ol_catalog.ingest.symlinks import holder_of
 from airflow_ol_catalog.store.sql import among
@@ -107,7 +107,7 @@ class _Walk:
         if from_jobs:
             job_side &= edge.c.direction == from_jobs
             dataset_side &= edge.c.direction == from_datasets
-        conditions = [job_side | dataset_side]
+        conditions: list[ColumnElement[bool]] = [job_side | dataset_side]
         if not self.include_attempted:
             conditions.append(edge.c.confirmed | edge.c.declared)
         if self.as_of is not None:

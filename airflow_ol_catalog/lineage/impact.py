@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import Connection, func, select
 
-from airflow_ol_catalog.lineage.columns import start_fields
+from airflow_ol_catalog.lineage.columns import Field, start_fields
 from airflow_ol_catalog.lineage.graph import NodeNotFound, resolve_node
 from airflow_ol_catalog.store.sql import among, not_among
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, job
@@ -104,7 +106,7 @@ def _report(start: int, came_from: dict, depth: dict, names: dict, jobs: dict, t
 
 
 def _field_impact(conn: Connection, node_id: str, max_nodes: int) -> dict:
-    (start,) = start_fields(conn, node_id)
+    (start,) = cast("set[Field]", start_fields(conn, node_id))  # a datasetField node id names one field
     came_from: dict[tuple[int, str], tuple[tuple[int, str], int | None] | None] = {start: None}
     frontier = {start}
     truncated = False
@@ -146,9 +148,11 @@ def _field_impact(conn: Connection, node_id: str, max_nodes: int) -> dict:
     for target in came_from:
         if target == start:
             continue
-        path, via, current = [], [], target
-        while came_from[current] is not None:
-            previous, job_id = came_from[current]
+        path: list[str] = []
+        via: list[str] = []
+        current = target
+        while (step := came_from[current]) is not None:
+            previous, job_id = step
             path.insert(0, key(current))
             if job_id in jobs:
                 via.insert(0, jobs[job_id])

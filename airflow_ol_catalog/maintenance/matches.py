@@ -61,7 +61,7 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
                 "matched_at": now,
             }
         )
-        if found.status == "matched" and by_conn[found.conn_id].is_sql:
+        if found.status == "matched" and found.conn_id is not None and by_conn[found.conn_id].is_sql:
             to_check.append((r.id, r.namespace, r.name, found.conn_id))
         elif found.status != "matched":
             namespaces[(r.namespace, found.status)] = found
