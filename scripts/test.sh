@@ -10,4 +10,8 @@ build_ui
 cd "$ROOT"
 echo "==> ruff (lint and format)"
 "$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet .
+echo "==> mypy (airflow_ol_catalog; strict on events and ingest)"
+"$VENV/bin/mypy"
+echo "==> tsc and ESLint (ui/)"
+(cd "$ROOT/ui" && npm run --silent typecheck && npm run --silent lint)
 exec "$VENV/bin/python" -m pytest -p no:cacheprovider --timeout=600 "$@"
