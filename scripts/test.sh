@@ -9,7 +9,9 @@ setup_venv test
 build_ui
 cd "$ROOT"
 echo "==> ruff (lint and format)"
-"$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet .
+# One command a line: under `set -e` a failure before the last command of an && list goes unnoticed.
+"$VENV/bin/ruff" check --quiet .
+"$VENV/bin/ruff" format --check --quiet .
 echo "==> mypy (airflow_ol_catalog; strict on events and ingest)"
 "$VENV/bin/mypy"
 echo "==> tsc and ESLint (ui/)"
