@@ -113,10 +113,34 @@ def test_namespace_lists_integrations(client, sent):
     assert ns["integrations"] == ["AIRFLOW", "SPARK"] and ns["eventCount"] == 32
 
 
-def test_unknown_entities_are_404_and_bad_node_ids_say_why(client, sent):
-    assert client.get(f"ol-catalog/api/v1/namespaces/{sent}/jobs/nope").status_code == 404
+def test_unknown_entities_are_404_naming_what_is_missing(client, sent):
+    dataset = "namespaces/snowflake/datasets/analytics.reporting.daily_orders"
+    missing = {
+        "namespaces/nope-ns": "namespace 'nope-ns' not found",
+        f"namespaces/{sent}/jobs/nope": f"job {sent}:nope not found",
+        f"namespaces/{sent}/jobs/nope/runs": f"job {sent}:nope not found",
+        "namespaces/snowflake/datasets/nope": "dataset snowflake:nope not found",
+        "namespaces/snowflake/datasets/nope/versions": "dataset snowflake:nope not found",
+        f"{dataset}/versions/v-nope": "version 'v-nope' of dataset snowflake:analytics.reporting.daily_orders not found",
+        "jobs/runs/no-such-run": "run 'no-such-run' not found",
+        "jobs/runs/no-such-run/facets": "run 'no-such-run' not found",
+    }
+    for path, detail in missing.items():
+        response = client.get("ol-catalog/api/v1/" + path)
+        assert (response.status_code, response.json()) == (404, {"detail": detail}), path
+    for route in ("lineage", "column-lineage", "impact"):
+        response = client.get("ol-catalog/api/v1/" + route, nodeId="dataset:snowflake:nope")
+        assert (response.status_code, response.json()) == (404, {"detail": "node 'dataset:snowflake:nope' not found"})
+
+
+def test_node_ids_of_a_kind_a_route_does_not_take_are_422_saying_which_it_takes(client, sent):
     response = client.get("ol-catalog/api/v1/lineage", nodeId="table:x:y")
-    assert response.status_code == 404 and "job: or dataset:" in response.json()["detail"]
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("query parameter nodeId: expected job:NAMESPACE:NAME, dataset:")
+    response = client.get("ol-catalog/api/v1/impact", nodeId=f"job:{sent}:nope")
+    assert response.status_code == 422 and "datasetField:NAMESPACE:NAME:FIELD" in response.json()["detail"]
+    response = client.get("ol-catalog/api/v1/column-lineage", nodeId="datasetField:nofield")
+    assert response.status_code == 422 and "datasetField node ids are" in response.json()["detail"]
 
 
 def test_read_api_refuses_anonymous_and_write_only_tokens(client, sent):
@@ -215,6 +239,10 @@ def test_admin_hides_and_restores_a_dataset_others_may_not(client):
     admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
     assert requests.delete(url, headers=admin, timeout=10).json() == {"hidden": True}
     assert client.get(path).status_code == 404
+    assert requests.delete(url, headers=admin, timeout=10).json() == {"hidden": True}  # hiding again is no error
+    gone = url.replace(f"{ns}-dst", f"{ns}-never")
+    answer = requests.delete(gone, headers=admin, timeout=10)
+    assert (answer.status_code, answer.json()) == (404, {"detail": f"dataset s3://admin-tests:{ns}-never not found"})
     assert get(client, f"namespaces/{ns}/jobs/copy")["outputs"] == []
     assert requests.post(url + "/restore", headers=admin, timeout=10).json() == {"hidden": False}
     assert get(client, path.removeprefix("ol-catalog/api/v1/"))["name"] == f"{ns}-dst"

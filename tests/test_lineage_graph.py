@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import update
 from test_projection import event, send
 
-from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
+from airflow_ol_catalog.events.node_ids import NodeIdInvalid
+from airflow_ol_catalog.events.not_found import NodeNotFound
+from airflow_ol_catalog.lineage.graph import lineage
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.tables import job
 
@@ -158,7 +160,7 @@ def test_impact_of_a_random_graph_matches_a_plain_breadth_first_walk(catalog_eng
 def test_impact_of_a_job_is_refused(chain):
     from airflow_ol_catalog.lineage.impact import impact
 
-    with read_connection(chain) as conn, pytest.raises(NodeNotFound):
+    with read_connection(chain) as conn, pytest.raises(NodeIdInvalid, match="expected dataset:NAMESPACE:NAME"):
         impact(conn, "job:team-a:j1")
 
 

@@ -10,7 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from airflow_ol_catalog import __version__, metrics
+from airflow_ol_catalog import __version__
+from airflow_ol_catalog.api.datamodels.common import ErrorBody
+from airflow_ol_catalog.events import metrics
+from airflow_ol_catalog.events.not_found import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,11 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+    """Every missing namespace, dataset, version, job, run, node or token: 404 with what was not found."""
+    return JSONResponse(ErrorBody(detail=str(exc)).model_dump(exclude_none=True), status_code=404)
+
+
 async def _query_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     problems = [
         {"path": ".".join(str(part) for part in err.get("loc", ())), "message": err.get("msg", "invalid")}
@@ -119,6 +127,7 @@ def create_app() -> FastAPI:
     app.add_middleware(AnswerStart)
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
     app.add_exception_handler(RequestValidationError, _query_error)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
+    app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
     app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
     app.include_router(ingest.router)
     app.include_router(events.router)

@@ -10,22 +10,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
-from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
-from airflow_ol_catalog.ingest.hiding import NothingToHide, set_dataset_hidden, set_job_hidden, set_namespace_hidden
-from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
+from airflow_ol_catalog.api.schemas import Limit, Offset, node_id_parameter, time_parameter
+from airflow_ol_catalog.events import metrics
+from airflow_ol_catalog.events.node_ids import KINDS
+from airflow_ol_catalog.events.run_states import RunState
+from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden, set_namespace_hidden
 from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
-from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
-from airflow_ol_catalog.lineage.impact import impact
-from airflow_ol_catalog.lineage.source_matches import match_without_connections
+from airflow_ol_catalog.lineage.graph import GRAPH_KINDS, lineage
+from airflow_ol_catalog.lineage.impact import IMPACT_KINDS, impact
+from airflow_ol_catalog.lineage.source_matches import (
+    data_source_summary,
+    match_without_connections,
+    summary_without_connections,
+)
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
+from airflow_ol_catalog.store.namespaces import get_namespace, list_namespaces
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -42,12 +48,6 @@ async def _read(work: Callable[..., Any], *args) -> Any:
     return await anyio.to_thread.run_sync(run)
 
 
-def _found(value, what: str):
-    if value is None:
-        raise HTTPException(404, f"{what} not found")
-    return value
-
-
 def _namespaces(conn, limit, offset):
     items, total = list_namespaces(conn, limit, offset)
     return {"namespaces": [catalog.namespace_view(ns) for ns in items], "totalCount": total}
@@ -59,15 +59,9 @@ async def namespaces(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> d
 
 
 def _hide(setter: Callable, *args) -> dict:
-    def work(conn):
-        try:
-            setter(conn, *args)
-        except NothingToHide as exc:
-            raise HTTPException(404, str(exc)) from None
-        return {"hidden": args[-1]}
-
     with write_transaction() as conn:
-        return work(conn)
+        setter(conn, *args)
+    return {"hidden": args[-1]}
 
 
 @router.delete("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="Hide a dataset")
@@ -108,10 +102,7 @@ async def delete_namespace(namespace: str, _: CuratorAuth) -> dict:
     summary="One version of a dataset",
 )
 async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -> dict:
-    return _found(
-        await _read(catalog.get_dataset_version, namespace, dataset, version),
-        f"version {version!r} of {namespace}:{dataset}",
-    )
+    return await _read(catalog.get_dataset_version, namespace, dataset, version)
 
 
 @router.get(
@@ -119,9 +110,7 @@ async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -
     summary="Schema versions of a dataset, newest first",
 )
 async def versions(namespace: str, dataset: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    found, total = _found(
-        await _read(catalog.dataset_versions, namespace, dataset, limit, offset), f"dataset {namespace}:{dataset}"
-    )
+    found, total = await _read(catalog.dataset_versions, namespace, dataset, limit, offset)
     return {"versions": found, "totalCount": total}
 
 
@@ -136,7 +125,7 @@ def _as_seen_by(principal: Principal, datasets: list[dict]) -> list[dict]:
 @router.get("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="One dataset")
 async def one_dataset(namespace: str, dataset: str, principal: ReadAuth) -> dict:
     """`dataSource` names the Connection only for Airflow users allowed to read Connections (`withheld` says why not)."""
-    found = _found(await _read(catalog.get_dataset, namespace, dataset), f"dataset {namespace}:{dataset}")
+    found = await _read(catalog.get_dataset, namespace, dataset)
     return _as_seen_by(principal, [found])[0]
 
 
@@ -158,14 +147,13 @@ async def job_runs(
     sortBy: Literal[catalog.RUN_SORTS] = Query("startedAt"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("desc"),
 ) -> dict:
-    found = await _read(catalog.list_runs, namespace, job, limit, offset, sortBy, sortDirection == "desc")
-    runs, total = _found(found, f"job {namespace}:{job}")
+    runs, total = await _read(catalog.list_runs, namespace, job, limit, offset, sortBy, sortDirection == "desc")
     return {"runs": runs, "totalCount": total}
 
 
 @router.get("/namespaces/{namespace:name}/jobs/{job:name}", summary="One job")
 async def one_job(namespace: str, job: str, _: ReadAuth) -> dict:
-    return _found(await _read(catalog.get_job, namespace, job), f"job {namespace}:{job}")
+    return await _read(catalog.get_job, namespace, job)
 
 
 @router.get("/namespaces/{namespace:name}/jobs", summary="Jobs of a namespace")
@@ -175,16 +163,12 @@ async def namespace_jobs(namespace: str, _: ReadAuth, limit: int = Limit, offset
 
 
 def _namespace(conn, name):
-    try:
-        ns = get_namespace(conn, name)
-    except NamespaceNotFound:
-        return None
-    return catalog.namespace_view(ns)
+    return catalog.namespace_view(get_namespace(conn, name))
 
 
 @router.get("/namespaces/{namespace:name}", summary="One namespace")
 async def namespace(namespace: str, _: ReadAuth) -> dict:
-    return _found(await _read(_namespace, namespace), f"namespace {namespace!r}")
+    return await _read(_namespace, namespace)
 
 
 @router.get("/jobs", summary="All jobs")
@@ -196,7 +180,7 @@ async def all_jobs(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dic
 @router.get("/runs", summary="Runs of every job, newest first, optionally in one state")
 async def runs_by_state(
     _: ReadAuth,
-    state: Literal["NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED"] | None = Query(None),
+    state: Annotated[RunState | None, Query(description="Only runs in this state.")] = None,
     limit: int = Limit,
     offset: int = Offset,
 ) -> dict:
@@ -206,23 +190,20 @@ async def runs_by_state(
 
 @router.get("/jobs/runs/{run_id:segment}/facets", summary="Facets of a run")
 async def run_facets(run_id: str, _: ReadAuth) -> dict:
-    found = _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
+    found = await _read(catalog.get_run, run_id)
     return {"runId": run_id, "facets": found["facets"]}
 
 
 @router.get("/jobs/runs/{run_id:segment}", summary="One run")
 async def one_run(run_id: str, _: ReadAuth) -> dict:
-    return _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
+    return await _read(catalog.get_run, run_id)
 
 
 def _lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children):
     started = time.perf_counter()
-    try:
-        graph = lineage(
-            conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children
-        )
-    except NodeNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    graph = lineage(
+        conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children
+    )
     metrics.timing("lineage.query", (time.perf_counter() - started) * 1000)
     return {"graph": graph.as_list(), "truncated": graph.truncated}
 
@@ -247,6 +228,7 @@ async def lineage_graph(
 ) -> dict:
     """`truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
     as_of = time_parameter(asOf, "asOf")
+    node_id_parameter(nodeId, GRAPH_KINDS)
     max_nodes = request.app.state.settings.max_graph_nodes
     return await _read(
         _lineage, nodeId, depth, includeAttempted, max_nodes, direction, upDepth, downDepth, as_of, withChildren
@@ -254,10 +236,7 @@ async def lineage_graph(
 
 
 def _column_lineage(conn, node_id, depth, with_downstream):
-    try:
-        return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream)}
-    except NodeNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream)}
 
 
 @router.get("/column-lineage", summary="Column lineage around a dataset, field or job")
@@ -269,7 +248,8 @@ async def column_lineage(
     depth: int = Query(20, ge=0, le=100),
     withDownstream: bool = Query(False),
 ) -> dict:
-    return await _read(_column_lineage, nodeId.split("#", 1)[0], depth, withDownstream)
+    node_id = node_id_parameter(nodeId.split("#", 1)[0], KINDS)
+    return await _read(_column_lineage, node_id, depth, withDownstream)
 
 
 @router.get("/search", summary="Search datasets and jobs by name")
@@ -295,13 +275,6 @@ async def search(
     return {"totalCount": total, "results": results}
 
 
-def _impact(conn, node_id, include_attempted, max_nodes):
-    try:
-        return impact(conn, node_id, include_attempted, max_nodes)
-    except NodeNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
-
-
 @router.get("/impact", summary="Everything downstream of a dataset or column, with the path to each")
 async def impact_analysis(
     request: Request,
@@ -310,18 +283,13 @@ async def impact_analysis(
     includeAttempted: bool = Query(False),
 ) -> dict:
     """What breaks if this changes: each downstream dataset (or field) with its depth, the path and the jobs on it."""
-    return await _read(_impact, nodeId, includeAttempted, request.app.state.settings.max_graph_nodes)
+    node_id_parameter(nodeId, IMPACT_KINDS)
+    return await _read(impact, nodeId, includeAttempted, request.app.state.settings.max_graph_nodes)
 
 
 @router.get("/stats", summary="Catalog counts: events, jobs, datasets, runs by state, per day and namespace")
 async def catalog_stats(_: ReadAuth, days: int = Query(30, ge=1, le=366)) -> dict:
     return await _read(catalog.stats, days)
-
-
-def _data_sources(conn, sources):
-    from airflow_ol_catalog.maintenance.matches import data_source_summary
-
-    return data_source_summary(conn, sources)
 
 
 @router.get(
@@ -334,11 +302,10 @@ async def data_sources(principal: ReadAuth) -> dict:
     Connections, as in Airflow itself; everyone else (catalog tokens too) gets the same rows and
     counts without them, and `withheld` lists what was left out and why.
     """
-    from airflow_ol_catalog.maintenance.airflow_connections import airflow_data_sources
-    from airflow_ol_catalog.maintenance.matches import summary_without_connections
+    from airflow_ol_catalog.lineage.airflow_connections import airflow_data_sources
 
     sources = await anyio.to_thread.run_sync(airflow_data_sources)
-    summary = await _read(_data_sources, sources)
+    summary = await _read(data_source_summary, sources)
     reason = connection_details_withheld(principal)
     return summary if reason is None else summary_without_connections(summary, reason)
 

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import HTTPException, Query
 from pydantic import AfterValidator
 
+from airflow_ol_catalog.events.node_ids import NodeIdInvalid, readings
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
 # Paging, the same on every list. Offsets are bounded: the databases hold 64-bit integers at most.
@@ -36,3 +37,12 @@ def time_parameter(value: str | None, name: str) -> datetime | None:
         return parse_time(value)
     except TimeInvalid as exc:
         raise HTTPException(422, f"query parameter {name}: {exc}") from None
+
+
+def node_id_parameter(value: str, kinds: tuple[str, ...]) -> str:
+    """A query parameter holding a node id of one of these kinds; 422 naming it and saying what it takes otherwise."""
+    try:
+        readings(value, kinds)
+    except NodeIdInvalid as exc:
+        raise HTTPException(422, f"query parameter nodeId: {exc}") from None
+    return value

@@ -11,21 +11,15 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, literal, or_, select, union_all
 
 from airflow_ol_catalog.events.naming import fold, namespace_key
-from airflow_ol_catalog.ingest.namespaces import Namespace
-from airflow_ol_catalog.ingest.refusals import refusals_by_reason
-from airflow_ol_catalog.ingest.symlinks import holder_of
+from airflow_ol_catalog.events.node_ids import DATASET_FIELD, format_node_id
+from airflow_ol_catalog.events.not_found import DatasetNotFound, DatasetVersionNotFound, JobNotFound, RunNotFound
+from airflow_ol_catalog.events.run_states import TERMINAL_RANK, RunState
+from airflow_ol_catalog.lineage.refusals import refusals_by_reason
 from airflow_ol_catalog.lineage.source_matches import matches_of
+from airflow_ol_catalog.store.datasets import holder_of
+from airflow_ol_catalog.store.namespaces import Namespace
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, event, facet, job, namespace, run
-
-RUN_STATES = {
-    "START": "RUNNING",
-    "RUNNING": "RUNNING",
-    "COMPLETE": "COMPLETED",
-    "FAIL": "FAILED",
-    "ABORT": "ABORTED",
-    None: "NEW",
-}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -79,9 +73,11 @@ def list_jobs(conn: Connection, ns: str | None, limit: int, offset: int) -> tupl
     return jobs_view(conn, rows), total
 
 
-def get_job(conn: Connection, ns: str, name: str) -> dict | None:
+def get_job(conn: Connection, ns: str, name: str) -> dict:
     row = conn.execute(select(job).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).first()
-    return jobs_view(conn, [row])[0] if row else None
+    if row is None:
+        raise JobNotFound(ns, name)
+    return jobs_view(conn, [row])[0]
 
 
 def jobs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
@@ -163,7 +159,7 @@ def runs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     for r in rows:
         f = facets[r.id]
         nominal = f.get("nominalTime", {})
-        ended = r.ended_at if r.state_rank == 3 else None
+        ended = r.ended_at if r.state_rank == TERMINAL_RANK else None
         views.append(
             {
                 "id": r.run_id,
@@ -171,7 +167,7 @@ def runs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
                 "updatedAt": iso(r.last_event_at),
                 "nominalStartTime": nominal.get("nominalStartTime"),
                 "nominalEndTime": nominal.get("nominalEndTime"),
-                "state": RUN_STATES.get(r.state, "NEW"),
+                "state": RunState.of(r.state).value,
                 "startedAt": iso(r.started_at),
                 "endedAt": iso(ended),
                 "durationMs": int((ended - r.started_at).total_seconds() * 1000) if ended and r.started_at else None,
@@ -206,7 +202,7 @@ RUN_SORTS = ("startedAt", "endedAt", "state")
 def _run_order(sort: str, descending: bool) -> tuple:
     if sort == "startedAt" and descending:
         return _RUN_ORDER
-    ended = case((run.c.state_rank == 3, run.c.ended_at), else_=None)
+    ended = case((run.c.state_rank == TERMINAL_RANK, run.c.ended_at), else_=None)
     key = {
         "startedAt": func.coalesce(run.c.started_at, run.c.first_event_at),
         "endedAt": ended,
@@ -217,12 +213,12 @@ def _run_order(sort: str, descending: bool) -> tuple:
 
 def list_runs(
     conn: Connection, ns: str, name: str, limit: int, offset: int, sort: str = "startedAt", descending: bool = True
-) -> tuple[list[dict], int] | None:
+) -> tuple[list[dict], int]:
     job_id = conn.execute(
         select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))
     ).scalar()
     if job_id is None:
-        return None
+        raise JobNotFound(ns, name)
     total = conn.execute(select(func.count()).select_from(run).where(run.c.job_id == job_id)).scalar_one()
     rows = conn.execute(
         select(run).where(run.c.job_id == job_id).order_by(*_run_order(sort, descending)).limit(limit).offset(offset)
@@ -236,10 +232,8 @@ def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) 
         select(run).join(job, job.c.id == run.c.job_id).where(run.c.placeholder.is_(False), job.c.deleted_at.is_(None))
     )
     if state is not None:
-        raw = [k for k, v in RUN_STATES.items() if v == state]
-        query = query.where(
-            or_(run.c.state.in_([r for r in raw if r]), run.c.state.is_(None)) if None in raw else run.c.state.in_(raw)
-        )
+        raw = [t.value for t in RunState(state).event_types()]
+        query = query.where(run.c.state.in_(raw) if raw else run.c.state.is_(None))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(*_RUN_ORDER).limit(limit).offset(offset)).all()
     owners = {
@@ -254,14 +248,14 @@ def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) 
     return views, total
 
 
-def get_run(conn: Connection, run_id: str) -> dict | None:
+def get_run(conn: Connection, run_id: str) -> dict:
     """The run with this id. Run ids are unique per job: when jobs share one, the run stored first
     answers (one seen only as a parent after those seen in events), so a later producer reusing
     a run id cannot stand in for a run that exists."""
     shown = select(run).join(job, job.c.id == run.c.job_id).where(run.c.run_id == run_id, job.c.deleted_at.is_(None))
     row = conn.execute(shown.order_by(run.c.placeholder, run.c.id).limit(1)).first()
     if row is None:
-        return None
+        raise RunNotFound(run_id)
     view = runs_view(conn, [row])[0]
     owner = conn.execute(select(job.c.namespace, job.c.name).where(job.c.id == row.job_id)).one()
     view["jobVersion"] = {"namespace": owner.namespace, "name": owner.name}
@@ -289,9 +283,11 @@ def find_dataset(conn: Connection, ns: str, name: str):
     ).first()
 
 
-def get_dataset(conn: Connection, ns: str, name: str) -> dict | None:
+def get_dataset(conn: Connection, ns: str, name: str) -> dict:
     row = find_dataset(conn, ns, name)
-    return datasets_view(conn, [row])[0] if row else None
+    if row is None:
+        raise DatasetNotFound(ns, name)
+    return datasets_view(conn, [row])[0]
 
 
 def datasets_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
@@ -341,10 +337,10 @@ def datasets_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     return views
 
 
-def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict], int] | None:
+def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict], int]:
     ds = find_dataset(conn, ns, name)
     if ds is None:
-        return None
+        raise DatasetNotFound(ns, name)
     where = dataset_version.c.dataset_id == ds.id
     total = conn.execute(select(func.count()).select_from(dataset_version).where(where)).scalar_one()
     rows = conn.execute(
@@ -373,11 +369,12 @@ def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: i
     return versions, total
 
 
-def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> dict | None:
+def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> dict:
     found = dataset_versions(conn, ns, name, 10_000, 0)
-    if found is None:
-        return None
-    return next((v for v in found[0] if version in (v["version"], v["id"]["version"])), None)
+    for v in found[0]:
+        if version in (v["version"], v["id"]["version"]):
+            return v
+    raise DatasetVersionNotFound(ns, name, version)
 
 
 # --- tags ------------------------------------------------------------------------------------------
@@ -463,7 +460,7 @@ def _search_fields(
                         "dataset": r.name,
                         "field": name,
                         "updatedAt": iso(r.last_seen_at),
-                        "nodeId": f"datasetField:{r.namespace}:{r.name}:{name}",
+                        "nodeId": format_node_id(DATASET_FIELD, r.namespace, r.name, name),
                     }
                 )
     key = {"name": "name", "namespace": "namespace", "type": "name", "updatedAt": "updatedAt"}[sort]
@@ -508,7 +505,7 @@ def search(
             "name": r.name,
             "namespace": r.namespace,
             "updatedAt": iso(r.updated),
-            "nodeId": f"{r.type.lower()}:{r.namespace}:{r.name}",
+            "nodeId": format_node_id(r.type.lower(), r.namespace, r.name),
         }
         for r in rows
     ]
@@ -560,7 +557,7 @@ def stats(conn: Connection, days: int) -> dict:
             .select_from(dataset)
             .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
         ).scalar_one(),
-        "runsByState": {RUN_STATES.get(state, "NEW"): count for state, count in runs_by_state},
+        "runsByState": {RunState.of(state).value: count for state, count in runs_by_state},
         "eventsPerDay": [{"day": str(d)[:10], "events": n} for d, n in per_day],
         "eventsPerHour": [{"hour": h, "events": n} for h, n in per_hour],  # the last 48 hours, UTC
         "refusedByReason": refusals_by_reason(conn, since),

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
+from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, KINDS, format_node_id
 from airflow_ol_catalog.lineage.catalog import facets_of
-from airflow_ol_catalog.lineage.graph import NodeNotFound, node_candidates, resolve_node
+from airflow_ol_catalog.lineage.graph import resolve_node
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge
 
 Field = tuple[int, str]  # (dataset id, field name; "" is the dataset as a whole)
 
 
 def start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
-    kind, _, rest = node_id.partition(":")
-    if kind == "datasetField":
-        for ns, remainder in node_candidates(rest):
-            name, _, field_name = remainder.rpartition(":")
-            if not name:
-                continue
-            try:
-                _, ds = resolve_node(conn, f"dataset:{ns}:{name}")
-            except NodeNotFound:
-                continue
-            return {(ds, field_name)}
-        raise NodeNotFound(f"no dataset field matches nodeId {node_id!r}")
-    node_kind, found = resolve_node(conn, node_id)
-    if node_kind == "dataset":
+    """A field node's field; a dataset node's dataset (all its fields); a job node's outputs."""
+    node, found = resolve_node(conn, node_id, KINDS)
+    if node.kind == DATASET_FIELD:
+        assert node.field is not None  # a field node id always names its field (NodeId checks it)
+        return {(found, node.field)}
+    if node.kind == DATASET:
         return {found}
     outputs = conn.execute(select(edge.c.dataset_id).where(edge.c.job_id == found, edge.c.direction == "out")).scalars()
     return set(outputs)
@@ -112,8 +105,7 @@ def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict
     }
 
     def key(ds: int, field_name: str) -> str:
-        ns, name = names[ds]
-        return f"datasetField:{ns}:{name}:{field_name}"
+        return format_node_id(DATASET_FIELD, *names[ds], field_name)
 
     nodes: dict[str, dict] = {}
     for ds, field_name in fields:

@@ -8,13 +8,11 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, func, select
 
-from airflow_ol_catalog.ingest.symlinks import holder_of
+from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node_id, readings
+from airflow_ol_catalog.events.not_found import NodeNotFound
+from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import among
 from airflow_ol_catalog.store.tables import dataset, edge, facet, job
-
-
-class NodeNotFound(LookupError):
-    pass
 
 
 @dataclass
@@ -26,31 +24,34 @@ class Graph:
         return [self.nodes[key] for key in sorted(self.nodes)]
 
 
-def node_candidates(rest: str) -> list[tuple[str, str]]:
-    """Every (namespace, name) split of `NS:NAME`; namespaces may hold colons (`postgres://h:5432`)."""
-    return [(rest[:i], rest[i + 1 :]) for i, ch in enumerate(rest) if ch == ":" and rest[i + 1 : i + 3] != "//"]
+GRAPH_KINDS = (JOB, DATASET)  # what a lineage graph starts from
 
 
-def resolve_node(conn: Connection, node_id: str) -> tuple[str, int]:
-    kind, _, rest = node_id.partition(":")
-    for ns, name in node_candidates(rest):
-        if kind == "job":
+def resolve_node(conn: Connection, node_id: str, kinds: tuple[str, ...] = GRAPH_KINDS) -> tuple[NodeId, int]:
+    """The first reading of `node_id` that names a visible job or dataset (a field: its dataset), with its id.
+
+    NodeIdInvalid when the text is no node id of these kinds; NodeNotFound when no reading names anything.
+    """
+    for node in readings(node_id, kinds):
+        if node.kind == JOB:
             found = conn.execute(
-                select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))
-            ).scalar()
-        elif kind == "dataset":
-            found = conn.execute(
-                select(dataset.c.id).where(dataset.c.id.in_(holder_of(ns, name)), dataset.c.deleted_at.is_(None))
+                select(job.c.id).where(
+                    job.c.namespace == node.namespace, job.c.name == node.name, job.c.deleted_at.is_(None)
+                )
             ).scalar()
         else:
-            raise NodeNotFound(f"nodeId must start with job: or dataset:, got {node_id!r}")
+            found = conn.execute(
+                select(dataset.c.id).where(
+                    dataset.c.id.in_(holder_of(node.namespace, node.name)), dataset.c.deleted_at.is_(None)
+                )
+            ).scalar()
         if found is not None:
-            return kind, found
-    raise NodeNotFound(f"no {kind} matches nodeId {node_id!r}")
+            return node, found
+    raise NodeNotFound(node_id)
 
 
 def _job_node(namespace: str, name: str, placeholder: bool) -> tuple[str, dict]:
-    key = f"job:{namespace}:{name}"
+    key = format_node_id(JOB, namespace, name)
     data = {"namespace": namespace, "name": name, "placeholder": placeholder, "parent": None, "integration": None}
     return key, {"id": key, "type": "JOB", "data": data, "inEdges": [], "outEdges": []}
 
@@ -61,7 +62,7 @@ def _integration(job_type: str | None) -> str | None:
 
 
 def _dataset_node(namespace: str, name: str) -> tuple[str, dict]:
-    key = f"dataset:{namespace}:{name}"
+    key = format_node_id(DATASET, namespace, name)
     return key, {
         "id": key,
         "type": "DATASET",
@@ -175,10 +176,12 @@ def lineage(
     with `as_of`, only edges first seen by then. `with_children` starts from a job and every job
     below it (a DAG's tasks, and the Spark or dbt jobs those tasks started).
     """
-    kind, start = resolve_node(conn, node_id)
+    node, start = resolve_node(conn, node_id)
     graph = Graph()
     walk = _Walk(conn, graph, include_attempted, as_of, max_nodes)
-    starts = ((_descendants(conn, start) if with_children else {start}), set()) if kind == "job" else (set(), {start})
+    starts = (
+        ((_descendants(conn, start) if with_children else {start}), set()) if node.kind == JOB else (set(), {start})
+    )
     walk.add_nodes(*starts)
     if direction == "both" and up_depth is None and down_depth is None:
         walk.walk(*starts, "both", depth)
@@ -205,7 +208,7 @@ def _describe_jobs(conn: Connection, graph: Graph, jobs: dict[int, str]) -> None
     )
     for row in rows:
         data = graph.nodes[jobs[row.id]]["data"]
-        data["parent"] = f"job:{row.namespace}:{row.name}" if row.name is not None else None
+        data["parent"] = format_node_id(JOB, row.namespace, row.name) if row.name is not None else None
         data["integration"] = _integration(row.value)
 
 

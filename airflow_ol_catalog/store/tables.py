@@ -130,7 +130,7 @@ refusal = Table(
     Index(None, "at"),
 )
 
-# How each dataset relates to the data sources Airflow's Connections describe (maintenance/).
+# How each dataset relates to the data sources Airflow's Connections describe (ingest/source_matches.py).
 data_source_match = Table(
     "ol_catalog_data_source_match",
     metadata,
