@@ -8,6 +8,7 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from airflow_ol_catalog.events.not_found import NamespaceNotFound, TokenNotFound
 from airflow_ol_catalog.ingest import namespaces as ns_registry
@@ -191,9 +192,9 @@ def _default_url() -> str:
     return base if base.endswith("/") else base + "/"
 
 
-def _replace_namespace(event: dict, namespace: str) -> None:
+def _replace_namespace(event: dict[str, Any], namespace: str) -> None:
     for keys in PLACEHOLDER_NAMESPACE_KEYS:
-        node = event
+        node: Any = event
         for key in keys:
             node = node.get(key) if isinstance(node, dict) else None
         if isinstance(node, dict) and "namespace" in node:

@@ -7,8 +7,8 @@ from airflow_ol_catalog import __version__
 SECTION = "ol_catalog"
 
 
-def _option(description: str, type_: str, default: str, example: str, sensitive: bool = False) -> dict:
-    option = {
+def _option(description: str, type_: str, default: str, example: str, sensitive: bool = False) -> dict[str, str | bool]:
+    option: dict[str, str | bool] = {
         "description": description,
         "version_added": "0.1.0",
         "type": type_,

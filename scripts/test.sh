@@ -9,5 +9,11 @@ setup_venv test
 build_ui
 cd "$ROOT"
 echo "==> ruff (lint and format)"
-"$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet .
+# One command a line: under `set -e` a failure before the last command of an && list goes unnoticed.
+"$VENV/bin/ruff" check --quiet .
+"$VENV/bin/ruff" format --check --quiet .
+echo "==> mypy (airflow_ol_catalog; strict on events and ingest)"
+"$VENV/bin/mypy"
+echo "==> tsc and ESLint (ui/)"
+(cd "$ROOT/ui" && npm run --silent typecheck && npm run --silent lint)
 exec "$VENV/bin/python" -m pytest -p no:cacheprovider --timeout=600 "$@"

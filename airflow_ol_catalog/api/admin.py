@@ -83,7 +83,7 @@ def tokens(
     includeRevoked: bool = Query(False),
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[tuple(TOKEN_SORTS)] = Query("name"),
+    sortBy: Literal[tuple(TOKEN_SORTS)] = Query("name"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     with read_connection() as conn:
@@ -140,7 +140,7 @@ def all_namespaces(
     _: AdminAuth,
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[tuple(namespace_rows.NAMESPACE_SORTS)] = Query("name"),
+    sortBy: Literal[tuple(namespace_rows.NAMESPACE_SORTS)] = Query("name"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     with read_connection() as conn:
@@ -195,7 +195,7 @@ def quarantine(
     namespace: str | None = None,
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[tuple(QUARANTINE_SORTS)] = Query("receivedAt"),
+    sortBy: Literal[tuple(QUARANTINE_SORTS)] = Query("receivedAt"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     with read_connection() as conn:
@@ -230,7 +230,7 @@ def refusals(
     reason: str | None = None,
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[tuple(REFUSAL_SORTS)] = Query("at"),
+    sortBy: Literal[tuple(REFUSAL_SORTS)] = Query("at"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("desc"),
 ) -> dict:
     with read_connection() as conn:

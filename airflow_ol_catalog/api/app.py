@@ -126,10 +126,10 @@ def create_app() -> FastAPI:
     app.state.settings = load_settings()
     app.add_middleware(RequestGuard, on_refusal=_log_guard_refusal)
     app.add_middleware(AnswerStart)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _query_error)
-    app.add_exception_handler(NotFound, _not_found)
-    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
+    app.add_exception_handler(RequestValidationError, _query_error)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
+    app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
+    app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
     app.include_router(ingest.router)
     app.include_router(events.router)
     app.include_router(tags.router)

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import Depends, HTTPException, Request
@@ -96,7 +96,10 @@ async def _airflow_user(credential: str):
         raise _unauthorized("the token is neither a catalog token nor a valid Airflow login") from None
 
 
-def _asset_access(user, method: str) -> bool:
+AssetMethod = Literal["GET", "POST", "PUT", "DELETE"]  # what Airflow checks on assets
+
+
+def _asset_access(user, method: AssetMethod) -> bool:
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import AssetDetails
 
@@ -124,7 +127,7 @@ def connection_details_withheld(principal: Principal) -> str | None:
 
 
 async def _principal(
-    request: Request, purpose: str, method: str, token_refusal: Callable[[Token], str | None]
+    request: Request, purpose: str, method: AssetMethod, token_refusal: Callable[[Token], str | None]
 ) -> Principal:
     """The caller, if they may do `purpose`: a catalog token `token_refusal` has nothing against, or an
     Airflow user with `method` access on assets."""
@@ -244,7 +247,9 @@ def document_auth(app) -> None:
         route.description = f"Auth: {rule}.\n\n{(route.description or '').strip()}".strip()
         if rule == "none":
             continue
-        schemes = [{"catalogToken": []}, {"airflowLogin": []}] if tokens else [{"airflowLogin": []}]
+        schemes: list[dict[str, list[str]]] = (
+            [{"catalogToken": []}, {"airflowLogin": []}] if tokens else [{"airflowLogin": []}]
+        )
         route.openapi_extra = {**(route.openapi_extra or {}), "security": schemes}
         route.responses.setdefault(401, {"description": "No credential, or an unknown, revoked or expired one."})
         route.responses.setdefault(403, {"description": f"Allowed: {rule}."})

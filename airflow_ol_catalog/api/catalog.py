@@ -173,15 +173,15 @@ async def job_runs(
     _: ReadAuth,
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[catalog.RUN_SORTS] = Query("startedAt"),
+    sortBy: Literal[catalog.RUN_SORTS] = Query("startedAt"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("desc"),
 ) -> dict:
     runs, total = await _read(catalog.list_runs, namespace, job, limit, offset, sortBy, sortDirection == "desc")
     return {"runs": runs, "totalCount": total}
 
 
-def _paged(found, limit: int, offset: int) -> dict | None:
-    return None if found is None else {"versions": found[offset : offset + limit], "totalCount": len(found)}
+def _paged(found: list[dict], limit: int, offset: int) -> dict:
+    return {"versions": found[offset : offset + limit], "totalCount": len(found)}
 
 
 @router.get(
@@ -312,10 +312,12 @@ def _datasets_as_seen_by(principal: Principal, nodes: list[dict]) -> list[dict]:
     return [{**n, "data": next(shown)} if n["type"] == "DATASET" else n for n in nodes]
 
 
-NODE_NOT_FOUND = {404: {"model": ErrorBody, "description": "No job, dataset or column matches nodeId."}}
+NODE_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No job, dataset or column matches nodeId."}
+}
 
 
-@router.get("/lineage", summary="Lineage graph around a node", responses=NODE_NOT_FOUND)
+@router.get("/lineage", summary="Lineage graph around a node", responses=NODE_NOT_FOUND, response_model=LineageGraph)
 async def lineage_graph(
     request: Request,
     principal: ReadAuth,
@@ -332,7 +334,7 @@ async def lineage_graph(
         False,
         description="With a job nodeId: start from the job and every job below it (a DAG's tasks and their Spark/dbt jobs).",
     ),
-) -> LineageGraph:
+) -> dict:
     """Marquez's graph: each node's `data` is the job or dataset as its own route answers it, edges
     `{origin, destination}` follow the data flow. `depth` counts hops between a job and a dataset.
     `truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
@@ -349,7 +351,12 @@ def _column_lineage(conn, node_id, depth, with_downstream):
     return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream)}
 
 
-@router.get("/column-lineage", summary="Column lineage around a dataset, field or job", responses=NODE_NOT_FOUND)
+@router.get(
+    "/column-lineage",
+    summary="Column lineage around a dataset, field or job",
+    responses=NODE_NOT_FOUND,
+    response_model=ColumnLineageGraph,
+)
 async def column_lineage(
     _: ReadAuth,
     nodeId: str = Query(
@@ -357,7 +364,7 @@ async def column_lineage(
     ),
     depth: int = Query(20, ge=0, le=100),
     withDownstream: bool = Query(False),
-) -> ColumnLineageGraph:
+) -> dict:
     """Marquez's column graph: one node per column, one edge per column and input column, and in
     each column's `inputFields` every way it derives from each input."""
     node_id = node_id_parameter(nodeId.split("#", 1)[0], KINDS)
@@ -384,7 +391,7 @@ async def search(
     after: str | None = Query(None, description="Only those last updated after this day (YYYY-MM-DD)."),
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Offset,
-    sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),
+    sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     """`totalCount` is the number of matches; `results` one page of them."""

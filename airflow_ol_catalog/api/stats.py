@@ -6,7 +6,6 @@ The catalog's own counts are `GET /api/v1/stats` (api/catalog.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 import anyio
 from fastapi import APIRouter, HTTPException, Query
@@ -45,33 +44,39 @@ async def _counted(count: Callable, period: str, timezone: str | None) -> list[d
     return await anyio.to_thread.run_sync(run)
 
 
-@router.get("/lineage-events", summary="Run events by type (START, COMPLETE, FAIL, ABORT), per hour or per day")
-async def lineage_events(
-    _: ReadAuth, period: Literal[stats.PERIODS] = Period, timezone: str | None = TimeZone
-) -> list[LineageMetric]:
+@router.get(
+    "/lineage-events",
+    summary="Run events by type (START, COMPLETE, FAIL, ABORT), per hour or per day",
+    response_model=list[LineageMetric],
+)
+async def lineage_events(_: ReadAuth, period: stats.PeriodName = Period, timezone: str | None = TimeZone) -> list[dict]:
     """Counted by event time; events waiting in quarantine are not counted."""
     return await _counted(stats.lineage_events, period, timezone)
 
 
-@router.get("/jobs", summary="How many jobs there were at the end of each hour or day")
-async def jobs(
-    _: ReadAuth, period: Literal[stats.PERIODS] = Period, timezone: str | None = TimeZone
-) -> list[IntervalMetric]:
+@router.get(
+    "/jobs", summary="How many jobs there were at the end of each hour or day", response_model=list[IntervalMetric]
+)
+async def jobs(_: ReadAuth, period: stats.PeriodName = Period, timezone: str | None = TimeZone) -> list[dict]:
     """Jobs seen in events (a job named only as a parent is not counted), not hidden, by when first seen."""
     return await _counted(stats.jobs, period, timezone)
 
 
-@router.get("/datasets", summary="How many datasets there were at the end of each hour or day")
-async def datasets(
-    _: ReadAuth, period: Literal[stats.PERIODS] = Period, timezone: str | None = TimeZone
-) -> list[IntervalMetric]:
+@router.get(
+    "/datasets",
+    summary="How many datasets there were at the end of each hour or day",
+    response_model=list[IntervalMetric],
+)
+async def datasets(_: ReadAuth, period: stats.PeriodName = Period, timezone: str | None = TimeZone) -> list[dict]:
     """Datasets not hidden and not an alias of another, by when first seen."""
     return await _counted(stats.datasets, period, timezone)
 
 
-@router.get("/sources", summary="How many sources there were at the end of each hour or day")
-async def sources(
-    _: ReadAuth, period: Literal[stats.PERIODS] = Period, timezone: str | None = TimeZone
-) -> list[IntervalMetric]:
+@router.get(
+    "/sources",
+    summary="How many sources there were at the end of each hour or day",
+    response_model=list[IntervalMetric],
+)
+async def sources(_: ReadAuth, period: stats.PeriodName = Period, timezone: str | None = TimeZone) -> list[dict]:
     """A source is a `dataSource` facet's name (else a dataset namespace), first seen with its first dataset."""
     return await _counted(stats.sources, period, timezone)

@@ -9,6 +9,7 @@ these routes neither change nor remove. Each write answers the job or dataset, a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
@@ -26,13 +27,22 @@ from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["tags"])
 
-BAD_NAME = {
+BAD_NAME: dict[int | str, dict[str, Any]] = {
     422: {
         "model": ErrorBody,
         "description": "The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters.",
     }
 }
-NOT_FOUND = {404: {"model": ErrorBody, "description": "No such job, dataset or column (or it is hidden)."}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such job, dataset or column (or it is hidden)."}
+}
+
+
+def _who(principal: Principal) -> str:
+    """The Airflow user tagging (TaggerAuth admits Airflow logins only, never a token)."""
+    if principal.user_name is None:
+        raise HTTPException(403, "tags are set by Airflow users, not tokens")
+    return principal.user_name
 
 
 def _checked(tag: str) -> str:
@@ -85,7 +95,7 @@ async def put_tag(tag: str, principal: TaggerAuth, body: TagDescription | None =
 
     def run():
         with write_transaction() as conn:
-            return definition_view(define_tag(conn, name, description, principal.user_name))
+            return definition_view(define_tag(conn, name, description, _who(principal)))
 
     return TagDefinition.model_validate(await anyio.to_thread.run_sync(run))
 
@@ -106,7 +116,7 @@ async def tag_field(namespace: str, dataset: str, field: str, tag: str, principa
     """The column must be in the dataset's newest schema."""
     name = _checked(tag)
     view = await _write_then_read(
-        lambda conn: add_tag(conn, "dataset", namespace, dataset, name, principal.user_name, field),
+        lambda conn: add_tag(conn, "dataset", namespace, dataset, name, _who(principal), field),
         catalog.get_dataset,
         namespace,
         dataset,
@@ -133,7 +143,7 @@ DATASET_TAG = "/namespaces/{namespace:name}/datasets/{dataset:name}/tags/{tag:na
 async def tag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerAuth) -> Dataset:
     name = _checked(tag)
     view = await _write_then_read(
-        lambda conn: add_tag(conn, "dataset", namespace, dataset, name, principal.user_name),
+        lambda conn: add_tag(conn, "dataset", namespace, dataset, name, _who(principal)),
         catalog.get_dataset,
         namespace,
         dataset,
@@ -161,7 +171,7 @@ JOB_TAG = "/namespaces/{namespace:name}/jobs/{job:name}/tags/{tag:name}"
 async def tag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> Job:
     name = _checked(tag)
     view = await _write_then_read(
-        lambda conn: add_tag(conn, "job", namespace, job, name, principal.user_name),
+        lambda conn: add_tag(conn, "job", namespace, job, name, _who(principal)),
         catalog.get_job,
         namespace,
         job,

@@ -147,9 +147,9 @@ class SchemaCheck:
     status: str  # ok, missing, drifted
     missing: list[str] = field(default_factory=list)  # in the lineage schema, not in the table
     extra: list[str] = field(default_factory=list)  # in the table, not in the lineage schema
-    changed: list[dict] = field(default_factory=list)  # {column, lineage, table}
+    changed: list[dict[str, str | None]] = field(default_factory=list)  # {column, lineage, table}
 
-    def evidence(self) -> dict:
+    def evidence(self) -> dict[str, Any]:
         return {"missing": self.missing, "extra": self.extra, "changed": self.changed}
 
 
@@ -174,7 +174,7 @@ def _type(value: str | None) -> str:
     return _TYPE_SYNONYMS.get(base, base)
 
 
-def compare_schema(lineage_fields: list[dict], table_columns: list[dict] | None) -> SchemaCheck:
+def compare_schema(lineage_fields: list[dict[str, Any]], table_columns: list[dict[str, Any]] | None) -> SchemaCheck:
     """`table_columns` as an inspector gives them ({name, type}); None when the table does not exist."""
     if table_columns is None:
         return SchemaCheck("missing")

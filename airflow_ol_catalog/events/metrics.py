@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ _found = None
 STATS_MODULES = ("airflow._shared.observability.metrics.stats", "airflow.sdk._shared.observability.metrics.stats")
 
 
-def _stats():
+def _stats() -> Any:  # Airflow's Stats singleton: untyped, and found at run time
     """The Stats module this process initialised: the API server's (core), else the task SDK's.
 
     Airflow keeps two copies of its Stats singleton; each process initialises the one it uses

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import Any
 
 SCHEME_SYNONYMS = {
     "postgresql": "postgres",
@@ -101,7 +102,7 @@ def search_key(namespace: str, name: str) -> str:
     return f"{fold(namespace)}{KEY_SEPARATOR}{fold(name)}"
 
 
-def fields_search_key(schema: dict) -> str | None:
+def fields_search_key(schema: dict[str, Any]) -> str | None:
     """What column search matches a `schema` facet by: its fields' names, folded."""
     fields = schema.get("fields")
     if not isinstance(fields, list):

@@ -44,7 +44,7 @@ class RunState(str, Enum):
     @classmethod
     def of(cls, stored: str | None) -> RunState:
         """The state of a run whose state-setting event type is `stored` (None: no such event yet)."""
-        return _STATES.get(stored, cls.NEW)
+        return _STATES.get(stored, cls.NEW) if stored is not None else cls.NEW
 
     def event_types(self) -> tuple[EventType, ...]:
         """The event types that leave a run in this state (none for NEW)."""
@@ -60,7 +60,7 @@ _RANKS = {
     EventType.ABORT: TERMINAL_RANK,
     EventType.OTHER: 0,
 }
-_STATES = {
+_STATES: dict[str, RunState] = {  # str keys: a stored event type is looked up as text
     EventType.START: RunState.RUNNING,
     EventType.RUNNING: RunState.RUNNING,
     EventType.COMPLETE: RunState.COMPLETED,

@@ -71,7 +71,7 @@ class _Checker:
     def fail(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
 
-    def obj(self, value: Any, path: str, required: bool = True) -> dict | None:
+    def obj(self, value: Any, path: str, required: bool = True) -> dict[str, Any] | None:
         if value is None and not required:
             return None
         if not isinstance(value, dict):
@@ -143,7 +143,7 @@ class _Checker:
         refs = (self.dataset(item, f"{path}[{i}]") for i, item in enumerate(value))
         return tuple(ref for ref in refs if ref is not None)
 
-    def _schema_facet(self, facet: dict | None, path: str) -> None:
+    def _schema_facet(self, facet: dict[str, Any] | None, path: str) -> None:
         if facet is None:
             return
         fields = facet.get("fields")
@@ -158,7 +158,7 @@ class _Checker:
             elif not isinstance(item.get("name"), str):
                 self.fail(f"{path}.fields[{i}].name", "a schema field needs a string name")
 
-    def _symlinks_facet(self, facet: dict | None, path: str) -> None:
+    def _symlinks_facet(self, facet: dict[str, Any] | None, path: str) -> None:
         """Other names of the dataset: each becomes an alias of one dataset identity, so each must be a name."""
         identifiers = facet.get("identifiers") if facet is not None else None
         if identifiers is None:
@@ -275,7 +275,7 @@ def _integration_from_producer(producer: str) -> str | None:
     return None
 
 
-def _kind_of(payload: dict) -> str | None:
+def _kind_of(payload: dict[str, Any]) -> str | None:
     if "run" in payload and "job" in payload:
         return RUN_EVENT
     if "dataset" in payload:

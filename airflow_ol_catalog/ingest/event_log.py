@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, func, select, tuple_
+from sqlalchemy import Connection, Insert, and_, bindparam, func, select, tuple_
 
 from airflow_ol_catalog.events import OpenLineageEvent, validate_event
 from airflow_ol_catalog.events.canonical import NUL_ESCAPE, canonical_json, event_digest, without_nul
@@ -60,7 +61,7 @@ class Receipt(NamedTuple):  # a tuple: thousands are made per batch, a frozen da
     event_type: str | None
     run_id: str | None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "eventId": self.event_id,
             "namespace": self.namespace,
@@ -89,7 +90,7 @@ class _Activity:
     integrations: set[str]
 
 
-def _row(sub: Submission, owner: str, quarantined: bool, now: datetime) -> dict:
+def _row(sub: Submission, owner: str, quarantined: bool, now: datetime) -> dict[str, Any]:
     ev = sub.event
     return {
         "digest": sub.digest,
@@ -121,7 +122,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     now = utcnow()
     parents = [parent_namespace(sub.event) for sub in submissions]
     placements = resolve_namespaces(
-        conn, {sub.event.owner_namespace for sub in submissions} | set(parents) - {None}, policy
+        conn, {sub.event.owner_namespace for sub in submissions} | {p for p in parents if p is not None}, policy
     )
     to_insert = [sub for sub in submissions if not placements[sub.event.owner_namespace].refused]
     inserted: dict[str, int] = {}
@@ -141,14 +142,16 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
         if placement.refused:
             outcomes.append(Refusal(placement.refused))
         elif sub.digest in inserted:
-            quarantined = placement.namespace_id is None
-            outcomes.append(_receipt(sub.event, inserted.pop(sub.digest), duplicate=False, quarantined=quarantined))
-            existing[sub.digest] = (outcomes[-1].event_id, quarantined)  # a repeat later in this batch is a duplicate
-            if not quarantined:
+            namespace_id = placement.namespace_id
+            quarantined = namespace_id is None
+            receipt = _receipt(sub.event, inserted.pop(sub.digest), duplicate=False, quarantined=quarantined)
+            outcomes.append(receipt)
+            existing[sub.digest] = (receipt.event_id, quarantined)  # a repeat later in this batch is a duplicate
+            if namespace_id is not None:
                 to_project.append(
                     Projected(sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements))
                 )
-                seen = activity.setdefault(placement.namespace_id, _Activity(0, now, now, set()))
+                seen = activity.setdefault(namespace_id, _Activity(0, now, now, set()))
                 seen.count += 1
                 if sub.event.integration:
                     seen.integrations.add(sub.event.integration)
@@ -162,7 +165,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
 
 
 @functools.cache
-def _insert_event(dialect: str):
+def _insert_event(dialect: str) -> Insert:
     return (
         insert_for(dialect, event)
         .on_conflict_do_nothing(index_elements=["event_time", "digest"])
@@ -180,6 +183,7 @@ def _stored(conn: Connection, keys: set[tuple[datetime, str]]) -> dict[str, tupl
     pairs = sorted(keys)
     for start in range(0, len(pairs), DUPLICATE_LOOKUP_PAIRS):
         chunk = pairs[start : start + DUPLICATE_LOOKUP_PAIRS]
+        rows: Iterable[Sequence[Any]]
         if conn.dialect.name == "sqlite":
             rows = execute(conn, _STORED_PAIRS, {"pairs": json.dumps([[sqlite_utc_text(t), d] for t, d in chunk])})
         else:

@@ -6,12 +6,22 @@ import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from airflow_ol_catalog.events.not_found import NamespaceNotFound
 from airflow_ol_catalog.store.namespaces import Namespace, get_namespace
-from airflow_ol_catalog.store.sql import execute, in_list, insert_for, insert_on_conflict, list_value, utcnow
+from airflow_ol_catalog.store.sql import (
+    Statement,
+    Upsert,
+    execute,
+    in_list,
+    insert_for,
+    insert_on_conflict,
+    list_value,
+    utcnow,
+)
 from airflow_ol_catalog.store.tables import namespace, namespace_integration
 
 
@@ -44,7 +54,7 @@ def update_namespace(
     conn: Connection, name: str, description: str | None = None, admins: list[str] | None = None
 ) -> Namespace:
     """Change a namespace's description or admins (Airflow user names); None leaves a value as it is."""
-    values: dict = {}
+    values: dict[str, Any] = {}
     if description is not None:
         values["description"] = description
     if admins is not None:
@@ -73,7 +83,7 @@ class Placement:
 
 
 @functools.cache
-def _by_names(dialect: str):
+def _by_names(dialect: str) -> Statement:
     return select(namespace.c.name, namespace.c.id, namespace.c.deleted_at).where(
         in_list(dialect, namespace.c.name, "names")
     )
@@ -122,7 +132,7 @@ def resolve_namespaces(conn: Connection, names: set[str], policy: str) -> dict[s
 
 
 @functools.cache
-def _activity_statements(dialect: str):
+def _activity_statements(dialect: str) -> tuple[Statement, Upsert]:
     """Built once per backend: constructing these per call costs more than running them."""
     counters = (
         update(namespace)

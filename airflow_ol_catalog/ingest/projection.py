@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 import msgspec
-from sqlalchemy import Connection, and_, bindparam, case, select, true, tuple_, update
+from sqlalchemy import Connection, Insert, and_, bindparam, case, select, true, tuple_, update
 
 from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
 from airflow_ol_catalog.events.naming import fields_search_key, namespace_key, search_key
@@ -28,6 +29,13 @@ from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_ver
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 _encode = msgspec.json.Encoder(order="sorted").encode
+
+Values: TypeAlias = dict[str, Any]  # a row to write, by column (or a JSON object of an event)
+FieldSpecs: TypeAlias = list[tuple[str, list[Values]]]  # (target field, its inputs) pairs; "" is the dataset
+JobKey: TypeAlias = tuple[str, str]  # (namespace, name)
+RunKey: TypeAlias = tuple[int, str]  # (job id, run id)
+LinkKey: TypeAlias = tuple[int, int, str]  # (job id or run pk, dataset id, direction)
+_Key = TypeVar("_Key")
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class Projected:
     link_parent: bool = True
 
     @functools.cached_property
-    def declared(self) -> list[tuple[DatasetRef, list[tuple[str, list[dict]]]]]:
+    def declared(self) -> list[tuple[DatasetRef, FieldSpecs]]:
         """The targets of the job's `lineage` facet, read once (several steps need them)."""
         return _declared_lineage(self.event)
 
@@ -58,7 +66,9 @@ class Projected:
         return self.scope is None or self.scope.allows_dataset(ref.namespace)
 
 
-def _merge_min_max(rows: dict, key, values: dict, *, first: str = "first_seen_at", last: str = "last_seen_at") -> dict:
+def _merge_min_max(
+    rows: dict[_Key, Values], key: _Key, values: Values, *, first: str = "first_seen_at", last: str = "last_seen_at"
+) -> Values:
     row = rows.get(key)
     if row is None:
         rows[key] = dict(values)
@@ -232,12 +242,12 @@ def _statements(dialect: str) -> dict[str, Any]:
     return s
 
 
-def _upserted(conn: Connection, statement, rows: list[dict]) -> list:
+def _upserted(conn: Connection, statement: Insert, rows: list[Values]) -> Sequence[Any]:
     """Run an upsert whose RETURNING gives every row, inserted or updated (ids without a look-up)."""
     return execute_rows(conn, statement, rows)
 
 
-def _upsert(conn: Connection, statement, rows: list[dict]) -> None:
+def _upsert(conn: Connection, statement: Insert, rows: list[Values]) -> None:
     """Every upsert has a RETURNING clause: with it SQLAlchemy sends many rows per statement
     ("insertmanyvalues") on PostgreSQL too, instead of one statement per row."""
     _upserted(conn, statement, rows)
@@ -259,11 +269,25 @@ def project_events(conn: Connection, items: list[Projected]) -> None:
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
 
 
-def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tuple[str, str], int]:
-    rows: dict[tuple[str, str], dict] = {}
+def _job_key(ev: OpenLineageEvent) -> JobKey:
+    """(namespace, name) of the event's job: every RunEvent and JobEvent has one."""
+    if ev.job_namespace is None or ev.job_name is None:
+        raise ValueError(f"a {ev.kind} event without a job")
+    return ev.job_namespace, ev.job_name
+
+
+def _run_id(ev: OpenLineageEvent) -> str:
+    """The run id of a RunEvent."""
+    if ev.run_id is None:
+        raise ValueError(f"a {ev.kind} event without a run")
+    return ev.run_id
+
+
+def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) -> dict[JobKey, int]:
+    rows: dict[JobKey, Values] = {}
     for item in items:
         ev = item.event
-        if ev.job_name is not None:
+        if ev.job_namespace is not None and ev.job_name is not None:
             row = _merge_min_max(
                 rows, (ev.job_namespace, ev.job_name), _job_row(ev.job_namespace, ev.job_name, ev.event_time, False)
             )
@@ -280,7 +304,7 @@ def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tu
     for item in items:
         parent = item.parent
         if parent:
-            child = ids[(item.event.job_namespace, item.event.job_name)]
+            child = ids[_job_key(item.event)]
             if linked[child] != ids[parent[1:]]:  # most events repeat a link that is already there
                 links[child] = ids[parent[1:]]
     if links:
@@ -288,7 +312,7 @@ def _project_jobs(conn: Connection, st: dict, items: list[Projected]) -> dict[tu
     return ids
 
 
-def _job_row(namespace: str, name: str, when: datetime, placeholder: bool) -> dict:
+def _job_row(namespace: str, name: str, when: datetime, placeholder: bool) -> Values:
     return {
         "namespace": namespace,
         "name": name,
@@ -298,13 +322,13 @@ def _job_row(namespace: str, name: str, when: datetime, placeholder: bool) -> di
     }
 
 
-def _run_row(job_id: int, run_id: str, ev: OpenLineageEvent | None, when: datetime | None) -> dict:
+def _run_row(job_id: int, run_id: str, ev: OpenLineageEvent | None, when: datetime | None) -> Values:
     event_type = EventType(ev.event_type) if ev else None
     rank = event_type.rank if event_type else 0
     return {
         "run_id": run_id,
         "job_id": job_id,
-        "state": ev.event_type if rank else None,
+        "state": event_type if rank else None,
         "state_rank": rank,
         "state_time": when if rank else None,
         "started_at": when if event_type is EventType.START else None,
@@ -315,7 +339,7 @@ def _run_row(job_id: int, run_id: str, ev: OpenLineageEvent | None, when: dateti
     }
 
 
-def _wins(new: dict, old: dict) -> bool:
+def _wins(new: Values, old: Values) -> bool:
     return (new["state_rank"], new["state_time"] or _NEVER, new["state"] or "") > (
         old["state_rank"],
         old["state_time"] or _NEVER,
@@ -323,14 +347,17 @@ def _wins(new: dict, old: dict) -> bool:
     )
 
 
-def _project_runs(conn: Connection, st: dict, items: list[Projected], job_ids: dict) -> tuple[dict, dict]:
-    rows: dict[tuple[int, str], dict] = {}
-    parents: dict[tuple[int, str], tuple[int, str]] = {}
+def _project_runs(
+    conn: Connection, st: dict[str, Any], items: list[Projected], job_ids: dict[JobKey, int]
+) -> tuple[dict[RunKey, int], dict[int, str | None]]:
+    """Upsert the events' runs and their parents; returns each run's pk, and each pk's state."""
+    rows: dict[RunKey, Values] = {}
+    parents: dict[RunKey, RunKey] = {}
     for item in items:
         ev = item.event
         if ev.kind != RUN_EVENT:
             continue
-        key = (job_ids[(ev.job_namespace, ev.job_name)], ev.run_id)
+        key = (job_ids[_job_key(ev)], _run_id(ev))
         new = _run_row(*key, ev, ev.event_time)
         old = rows.get(key)
         if old is None:
@@ -379,11 +406,11 @@ def _is_dataset_ref(source: Any) -> bool:
     )
 
 
-def _field_specs(facet_: Any, fields_key: str, inputs_key: str, dataset_key: str) -> list[tuple[str, list[dict]]]:
+def _field_specs(facet_: Any, fields_key: str, inputs_key: str, dataset_key: str) -> FieldSpecs:
     """(target field, its dataset inputs) pairs of one column-lineage facet; "" is the whole dataset."""
     if not isinstance(facet_, dict):
         return []
-    specs = []
+    specs: FieldSpecs = []
     fields = facet_.get(fields_key)
     for name, spec in fields.items() if isinstance(fields, dict) else []:
         if isinstance(spec, dict) and isinstance(spec.get(inputs_key), list):
@@ -393,14 +420,14 @@ def _field_specs(facet_: Any, fields_key: str, inputs_key: str, dataset_key: str
     return specs
 
 
-def _column_specs(ref: DatasetRef) -> list[tuple[str, list[dict]]]:
+def _column_specs(ref: DatasetRef) -> FieldSpecs:
     """Column lineage an output states: the `columnLineage` facet, and the newer `lineage` facet."""
     return _field_specs(ref.facets.get("columnLineage"), "fields", "inputFields", "dataset") + _field_specs(
         ref.facets.get("lineage"), "fields", "inputs", "inputs"
     )
 
 
-def _declared_lineage(ev: OpenLineageEvent) -> list[tuple[DatasetRef, list[tuple[str, list[dict]]]]]:
+def _declared_lineage(ev: OpenLineageEvent) -> list[tuple[DatasetRef, FieldSpecs]]:
     """Targets of the job's `lineage` facet (lineage declared for the job definition) with their specs."""
     facet_ = _job_facets(ev).get("lineage")
     entries = facet_.get("lineage") if isinstance(facet_, dict) else None
@@ -412,12 +439,12 @@ def _declared_lineage(ev: OpenLineageEvent) -> list[tuple[DatasetRef, list[tuple
     return found
 
 
-def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dict[tuple[str, str], int]:
+def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projected]) -> dict[tuple[str, str], int]:
     """Upsert every dataset the events name; returns the id that holds each name's lineage.
 
     That is the name's own row, unless a `symlinks` facet made it an alias (ingest/symlinks).
     """
-    rows: dict[tuple[str, str], dict] = {}
+    rows: dict[tuple[str, str], Values] = {}
     links: dict[tuple[tuple[str, str], tuple[str, str]], str] = {}
 
     def add(namespace: str, name: str, when: datetime) -> tuple[str, str]:
@@ -462,7 +489,7 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
     holder = {r.id: r.alias_of or r.id for r in returned}
     holder.update(record_links(conn, st, {(ids[a], ids[b]): kind for (a, b), kind in links.items()}))
     # An alias's sightings count for the dataset it stands for.
-    seen: dict[int, dict] = {}
+    seen: dict[int, Values] = {}
     for key, row in rows.items():
         if holder[ids[key]] != ids[key]:
             _merge_min_max(
@@ -477,20 +504,28 @@ def _project_datasets(conn: Connection, st: dict, items: list[Projected]) -> dic
     return {key: holder[i] for key, i in ids.items()}
 
 
-def _dataset_id(dataset_ids: dict, ref_namespace: str, name: str) -> int:
+def _dataset_id(dataset_ids: dict[tuple[str, str], int], ref_namespace: str, name: str) -> int:
     return dataset_ids[(namespace_key(ref_namespace), name)]
 
 
-def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> None:
-    links: dict[tuple[int, int, str], tuple[datetime, str, int]] = {}
-    edges: dict[tuple[int, int, str], dict] = {}
-    newest_run: dict[tuple[int, int, str], tuple[datetime, str]] = {}
+def _project_io(
+    conn: Connection,
+    st: dict[str, Any],
+    items: list[Projected],
+    job_ids: dict[JobKey, int],
+    run_pks: dict[RunKey, int],
+    run_states: dict[int, str | None],
+    dataset_ids: dict[tuple[str, str], int],
+) -> None:
+    links: dict[LinkKey, LinkKey] = {}  # (run pk, dataset, direction) -> its edge's key
+    edges: dict[LinkKey, Values] = {}
+    newest_run: dict[LinkKey, tuple[datetime, str]] = {}
     streaming: set[int] = set()
     for item in items:
         ev = item.event
         if ev.kind not in (RUN_EVENT, JOB_EVENT):
             continue
-        job_id = job_ids[(ev.job_namespace, ev.job_name)]
+        job_id = job_ids[_job_key(ev)]
         job_type = _job_facets(ev).get("jobType")
         if isinstance(job_type, dict) and str(job_type.get("processingType", "")).upper() == "STREAMING":
             streaming.add(job_id)
@@ -547,7 +582,7 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
     _upsert(conn, st["edge"], list(edges.values()))
     ordered = sorted(qualifying)
     job_of_run = {pk: job_id for (job_id, _), pk in run_pks.items()}
-    confirm = set()
+    confirm: set[LinkKey] = set()
     for start in range(0, len(ordered), 400):
         links_found = execute(
             conn, st["links_of_runs"], {"runs": list_value(conn.dialect.name, ordered[start : start + 400])}
@@ -558,7 +593,14 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
         execute(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
 
 
-def _facet_rows(rows: dict, entity: str, entity_id: int, facets: dict, when: datetime, digest: str) -> None:
+def _facet_rows(
+    rows: dict[tuple[str, int, str], Values],
+    entity: str,
+    entity_id: int,
+    facets: dict[str, Any],
+    when: datetime,
+    digest: str,
+) -> None:
     """The newest value of each facet, not yet encoded: events of one job repeat its facets."""
     for name, value in facets.items():
         if not isinstance(value, dict):
@@ -576,15 +618,22 @@ def _facet_rows(rows: dict, entity: str, entity_id: int, facets: dict, when: dat
             }
 
 
-def _project_facets(conn, st, items, job_ids, run_pks, dataset_ids) -> None:
-    rows: dict[tuple, dict] = {}
+def _project_facets(
+    conn: Connection,
+    st: dict[str, Any],
+    items: list[Projected],
+    job_ids: dict[JobKey, int],
+    run_pks: dict[RunKey, int],
+    dataset_ids: dict[tuple[str, str], int],
+) -> None:
+    rows: dict[tuple[str, int, str], Values] = {}
     for item in items:
         ev = item.event
         if ev.job_name is not None:
-            job_id = job_ids[(ev.job_namespace, ev.job_name)]
+            job_id = job_ids[_job_key(ev)]
             _facet_rows(rows, "job", job_id, _job_facets(ev), ev.event_time, item.digest)
             if ev.kind == RUN_EVENT:
-                _facet_rows(rows, "run", run_pks[(job_id, ev.run_id)], _run_facets(ev), ev.event_time, item.digest)
+                _facet_rows(rows, "run", run_pks[(job_id, _run_id(ev))], _run_facets(ev), ev.event_time, item.digest)
         for _, ref in _datasets_of(ev):
             if not item.describes(ref):
                 continue
@@ -600,8 +649,10 @@ def _project_facets(conn, st, items, job_ids, run_pks, dataset_ids) -> None:
     _upsert(conn, st["facet"], list(rows.values()))
 
 
-def _project_versions(conn, st, items, dataset_ids) -> None:
-    rows: dict[tuple[int, str], dict] = {}
+def _project_versions(
+    conn: Connection, st: dict[str, Any], items: list[Projected], dataset_ids: dict[tuple[str, str], int]
+) -> None:
+    rows: dict[tuple[int, str], Values] = {}
     for item in items:
         ev = item.event
         for direction, ref in _datasets_of(ev):
@@ -635,7 +686,7 @@ def _project_versions(conn, st, items, dataset_ids) -> None:
     _upsert(conn, st["version"], list(rows.values()))
 
 
-def _transformations(spec: dict) -> list[dict]:
+def _transformations(spec: Values) -> list[Values]:
     found = spec.get("transformations")
     if isinstance(found, list) and found:
         return [t for t in found if isinstance(t, dict)]
@@ -644,18 +695,25 @@ def _transformations(spec: dict) -> list[dict]:
     return [{"type": legacy, "description": spec.get("transformationDescription")}] if legacy else [{}]
 
 
-def _project_column_lineage(conn, st, items, job_ids, dataset_ids) -> None:
-    rows: dict[tuple, dict] = {}
+def _project_column_lineage(
+    conn: Connection,
+    st: dict[str, Any],
+    items: list[Projected],
+    job_ids: dict[JobKey, int],
+    dataset_ids: dict[tuple[str, str], int],
+) -> None:
+    rows: dict[tuple[int, str, int, str, str, str], Values] = {}
     for item in items:
         ev = item.event
-        job_id = job_ids.get((ev.job_namespace, ev.job_name)) if ev.job_name else None
+        job_id = job_ids.get(_job_key(ev)) if ev.job_name else None
         targets = [(ref, _column_specs(ref)) for direction, ref in _datasets_of(ev) if direction != "in"]
         for ref, specs in targets + item.declared:
             out_id = _dataset_id(dataset_ids, ref.namespace, ref.name)
             for out_field, inputs in specs:
                 for source in inputs:
                     in_id = _dataset_id(dataset_ids, source["namespace"], source["name"])
-                    in_field = source.get("field") if isinstance(source.get("field"), str) else ""
+                    field = source.get("field")
+                    in_field = field if isinstance(field, str) else ""
                     for tr in _transformations(source):
                         key = (
                             out_id,

@@ -67,7 +67,7 @@ def discard_quarantined(conn: Connection, name: str | None = None, event_ids: li
     return conn.execute(query).rowcount
 
 
-def replay_quarantined(conn: Connection, name: str | None = None, policy: str = "quarantine") -> Counter:
+def replay_quarantined(conn: Connection, name: str | None = None, policy: str = "quarantine") -> Counter[str]:
     """Move quarantined events whose namespace now exists (and is not deleted) into the catalog.
 
     Each is projected as when it arrived: with its token's limits, its parent linked only where
@@ -76,7 +76,7 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
     live = select(namespace.c.id, namespace.c.name).where(namespace.c.deleted_at.is_(None))
     if name is not None:
         live = live.where(namespace.c.name == name)
-    replayed: Counter = Counter()
+    replayed: Counter[str] = Counter()
     now = utcnow()
     for ns_id, ns_name in conn.execute(live).all():
         while True:
@@ -90,7 +90,7 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
                 break
             events = [catalog_event(validate_event(json.loads(row.payload)), row.payload) for row in rows]
             parents = [parent_namespace(ev) for ev in events]
-            placements = resolve_namespaces(conn, set(parents) - {None}, policy)
+            placements = resolve_namespaces(conn, {p for p in parents if p is not None}, policy)
             scopes = token_scopes(conn, {row.token_id for row in rows if row.token_id is not None})
             project_events(
                 conn,

@@ -12,6 +12,7 @@ import logging
 import time
 from collections import deque
 from datetime import timedelta
+from typing import Any
 
 import anyio
 from sqlalchemy import delete, insert
@@ -45,7 +46,7 @@ def reason_of(status: int) -> str:
 
 class RefusalLog:
     def __init__(self) -> None:
-        self._pending: deque[dict] = deque()
+        self._pending: deque[dict[str, Any]] = deque()
         self._dropped = 0
         self._flushing = False
         self._pruned_at = 0.0
@@ -87,7 +88,7 @@ class RefusalLog:
             log.warning("%d refused requests were not logged (more than %d a second)", dropped, MAX_PENDING)
 
     @staticmethod
-    def _write(rows: list[dict], prune: bool) -> None:
+    def _write(rows: list[dict[str, Any]], prune: bool) -> None:
         try:
             with write_transaction() as conn:
                 if rows:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, delete, exists, func, select
+from sqlalchemy import Engine, Select, and_, delete, exists, func, select
 
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.sql import utcnow
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 BATCH = 5000
 
 
-def _old_runs(cutoff: datetime, keep: int):
+def _old_runs(cutoff: datetime, keep: int) -> Select[Any]:
     ranked = select(
         run.c.id,
         func.coalesce(run.c.ended_at, run.c.last_event_at).label("seen"),
@@ -39,7 +40,7 @@ def _old_runs(cutoff: datetime, keep: int):
     return select(ranked.c.id).where(ranked.c.rank > keep, ranked.c.seen < cutoff)
 
 
-def _old_events(cutoff: datetime, going_runs=None):
+def _old_events(cutoff: datetime, going_runs: Select[Any] | None = None) -> Select[Any]:
     """Raw events before the cutoff whose run is gone: already, or (`going_runs`) about to be."""
     has_run = exists().where(run.c.run_id == event.c.run_id)
     if going_runs is not None:
@@ -51,7 +52,7 @@ def _old_events(cutoff: datetime, going_runs=None):
 
 def apply_retention(
     engine: Engine, days: int, keep_runs_per_job: int, dry_run: bool = False, batch: int = BATCH
-) -> dict:
+) -> dict[str, Any]:
     """Returns how many runs and events were (or, with dry_run, would be) deleted, and the time it took."""
     started = time.monotonic()
     cutoff = utcnow() - timedelta(days=days)

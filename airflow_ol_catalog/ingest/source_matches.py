@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
@@ -16,9 +17,9 @@ from airflow_ol_catalog.store.tables import data_source_match, dataset, facet
 BATCH = 1000
 
 
-def _latest_fields(conn: Connection, dataset_ids: list[int]) -> dict[int, list]:
+def _latest_fields(conn: Connection, dataset_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The fields of each dataset's newest schema facet (inputs carry schemas too, not only writes)."""
-    fields: dict[int, list] = {}
+    fields: dict[int, list[dict[str, Any]]] = {}
     for start in range(0, len(dataset_ids), BATCH):
         rows = conn.execute(
             select(facet.c.entity_id, facet.c.value).where(
@@ -34,7 +35,7 @@ def _latest_fields(conn: Connection, dataset_ids: list[int]) -> dict[int, list]:
     return fields
 
 
-def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dict:
+def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dict[str, Any]:
     """Match every dataset (aliases aside) to the data sources; store the results unless dry_run.
 
     Returns counts, the matched SQL datasets to check against their tables (with their latest
@@ -47,8 +48,8 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
     ).all()
     by_conn = {s.conn_id: s for s in sources}
     now = utcnow()
-    counts: Counter = Counter()
-    results: list[dict] = []
+    counts: Counter[str] = Counter()
+    results: list[dict[str, Any]] = []
     to_check: list[tuple[int, str, str, str]] = []
     namespaces: dict[tuple[str, str], Match] = {}
     for r in rows:
@@ -63,7 +64,7 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
                 "matched_at": now,
             }
         )
-        if found.status == "matched" and by_conn[found.conn_id].is_sql:
+        if found.status == "matched" and found.conn_id is not None and by_conn[found.conn_id].is_sql:
             to_check.append((r.id, r.namespace, r.name, found.conn_id))
         elif found.status != "matched":
             namespaces[(r.namespace, found.status)] = found
@@ -102,7 +103,7 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
     }
 
 
-def record_checks(conn: Connection, checks: list[dict]) -> int:
+def record_checks(conn: Connection, checks: list[dict[str, Any]]) -> int:
     """Store table checks ({namespace, name, status, evidence}) on the datasets' matches; returns how many."""
     now = utcnow()
     stored = 0

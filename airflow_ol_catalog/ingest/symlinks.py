@@ -14,12 +14,13 @@ to the canonical name and merge there as if every event had named it from the st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, func, or_, select, update
 
 from airflow_ol_catalog.events.model import DatasetRef
-from airflow_ol_catalog.store.sql import among, insert_for
+from airflow_ol_catalog.store.sql import AnyRow, among, insert_for
 from airflow_ol_catalog.store.tables import (
     column_lineage,
     dataset,
@@ -156,7 +157,7 @@ def _with_lineage(conn: Connection, ids: set[int]) -> set[int]:
 def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int) -> None:
     """Merge everything the catalog holds for dataset `source` into dataset `target`."""
 
-    def moved(table, where, **replace) -> list[dict]:
+    def moved(table: Table, where: ColumnElement[bool], **replace: Callable[[AnyRow], Any]) -> list[dict[str, Any]]:
         return [
             {**row._asdict(), **{k: f(row) for k, f in replace.items()}}
             for row in conn.execute(select(table).where(where))
@@ -197,8 +198,10 @@ def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int
         conn.execute(st["version"], versions)
     conn.execute(delete(dataset_version).where(dataset_version.c.dataset_id == source))
 
-    swap = lambda value: target if value == source else value  # noqa: E731
-    columns: dict[tuple, dict] = {}  # a link between the two names becomes one row, merged here
+    def swap(value: int) -> int:
+        return target if value == source else value
+
+    columns: dict[tuple[Any, ...], dict[str, Any]] = {}  # a link between the two names becomes one row, merged here
     for row in moved(
         column_lineage,
         or_(column_lineage.c.output_dataset_id == source, column_lineage.c.input_dataset_id == source),

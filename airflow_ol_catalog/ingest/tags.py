@@ -100,7 +100,7 @@ def dataset_id_of(conn: Connection, ns: str, name: str) -> int:
     ).scalar()
     if found is None:
         raise TagTargetNotFound(f"dataset {ns}:{name} not found")
-    return found
+    return int(found)
 
 
 def job_id_of(conn: Connection, ns: str, name: str) -> int:
@@ -109,7 +109,7 @@ def job_id_of(conn: Connection, ns: str, name: str) -> int:
     ).scalar()
     if found is None:
         raise TagTargetNotFound(f"job {ns}:{name} not found")
-    return found
+    return int(found)
 
 
 def _schema_field_names(conn: Connection, dataset_id: int) -> set[str]:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from airflow_ol_catalog.events.not_found import TokenNotFound
 from airflow_ol_catalog.ingest.scope import Scope
-from airflow_ol_catalog.store.sql import sorted_by, utcnow
+from airflow_ol_catalog.store.sql import AnyRow, sorted_by, utcnow
 from airflow_ol_catalog.store.tables import token
 
 TOKEN_MARK = "olc_"
@@ -53,7 +53,7 @@ class Token:
         return Scope(frozenset(self.namespaces)) if self.namespaces is not None else None
 
 
-def _from_row(row) -> Token:
+def _from_row(row: AnyRow) -> Token:
     return Token(
         id=row.id,
         name=row.name,

@@ -36,7 +36,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.tokens import touch_tokens
-from airflow_ol_catalog.store.engine import WRITE, start_wal_checkpoints, write_transaction
+from airflow_ol_catalog.store.engine import WRITE, sqlite_driver, start_wal_checkpoints, write_transaction
 from airflow_ol_catalog.store.sql import utcnow
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,11 @@ class Refused:
     group: list[Submission]
 
 
+# What a group's transaction comes to; what a request is answered (a CatalogUnavailable is raised).
+Committed = list[Outcome] | CatalogUnavailable | Refused
+Answer = list[Outcome] | CatalogUnavailable
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
@@ -114,7 +119,7 @@ class BatchCommitter:
             self.isolate(result.group) if isinstance(result, Refused) else result for result in self.try_commit(groups)
         ]
 
-    def try_commit(self, groups: list[list[Submission]]) -> list[list[Outcome] | CatalogUnavailable | Refused]:
+    def try_commit(self, groups: list[list[Submission]]) -> list[Committed]:
         """As `commit`, but a group refused even alone comes back as Refused, for the caller to split
         where it costs only that group's sender (EventWriter does it off the shared writer)."""
         try:
@@ -190,7 +195,7 @@ class BatchCommitter:
         if self._kept is None or self._kept.closed or self._kept.invalidated:
             self._kept = self.engine.connect().execution_options(**WRITE)
             if self.busy_timeout_ms is not None:  # on the driver: SQLAlchemy would begin a transaction
-                self._kept.connection.driver_connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+                sqlite_driver(self._kept.connection).execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         with self._kept.begin():
             yield self._kept
 
@@ -227,15 +232,15 @@ class EventWriter:
         # Refused groups are split on their own thread, so their sender waits, not everyone.
         self._isolator = BatchCommitter(engine, policy)
         self._isolation = ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-isolate")
-        self._isolating: set[asyncio.Future] = set()
-        self._pending: list[tuple[list[Submission], asyncio.Future]] = []
+        self._isolating: set[asyncio.Future[Answer]] = set()
+        self._pending: list[tuple[list[Submission], asyncio.Future[Answer]]] = []
         self._running = False
-        self._drainer: asyncio.Task | None = None  # referenced, so the running drain is not collected
+        self._drainer: asyncio.Task[None] | None = None  # referenced, so the running drain is not collected
         self._transactions = 0  # started so far
         # Requests reading an event they will write, by the number of transactions started
         # when they were announced.
         self._announced: Counter[int] = Counter()
-        self._settled: asyncio.Future | None = None  # resolved when none is left to wait for
+        self._settled: asyncio.Future[None] | None = None  # resolved when none is left to wait for
 
     @contextmanager
     def announced(self) -> Iterator[None]:
@@ -260,7 +265,12 @@ class EventWriter:
     async def _await_announced(self) -> None:
         loop = asyncio.get_running_loop()
         settled = self._settled = loop.create_future()
-        timer = loop.call_later(ANNOUNCED_WAIT_SECONDS, lambda: settled.done() or settled.set_result(None))
+
+        def stop_waiting() -> None:
+            if not settled.done():
+                settled.set_result(None)
+
+        timer = loop.call_later(ANNOUNCED_WAIT_SECONDS, stop_waiting)
         try:
             await settled
         finally:
@@ -270,7 +280,7 @@ class EventWriter:
     async def write(self, submissions: list[Submission]) -> list[Outcome]:
         """Store events; returns one Receipt or Refusal per event once they are committed."""
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        future: asyncio.Future[Answer] = loop.create_future()
         self._pending.append((submissions, future))
         if not self._running:
             self._running = True
@@ -288,25 +298,27 @@ class EventWriter:
                 self._transactions += 1
                 jobs = self._take()
                 groups = [subs for subs, _ in jobs]
+                results: list[Committed | Exception]
                 try:
-                    results = await self._try_commit(groups)
+                    results = list(await self._try_commit(groups))
                 except Exception as exc:  # a bug, not bad input: fail these requests, keep the writer alive
                     log.exception("event writer failed")
                     results = [exc] * len(jobs)
                 for (_, future), result in zip(jobs, results, strict=False):
                     if isinstance(result, Refused):
                         self._isolate(result.group, future)
-                    elif not future.done():
-                        if isinstance(result, Exception) and not isinstance(result, CatalogUnavailable):
-                            future.set_exception(result)
-                        else:
-                            future.set_result(result)
+                    elif future.done():
+                        continue
+                    elif isinstance(result, CatalogUnavailable) or not isinstance(result, Exception):
+                        future.set_result(result)
+                    else:
+                        future.set_exception(result)
                 if self._inline:
                     await asyncio.sleep(0)  # let other requests run between transactions
         finally:
             self._running = False
 
-    async def _try_commit(self, groups: list[list[Submission]]) -> list:
+    async def _try_commit(self, groups: list[list[Submission]]) -> list[Committed]:
         loop = asyncio.get_running_loop()
         if not self._inline:
             return await loop.run_in_executor(self._executor, self._committer.try_commit, groups)
@@ -318,23 +330,24 @@ class EventWriter:
             results = await loop.run_in_executor(self._executor, self._waiting.try_commit, groups)
         return results
 
-    def _isolate(self, group: list[Submission], future: asyncio.Future) -> None:
+    def _isolate(self, group: list[Submission], future: asyncio.Future[Answer]) -> None:
         task = asyncio.get_running_loop().run_in_executor(self._isolation, self._isolator.isolate, group)
         self._isolating.add(task)
 
-        def settle(done: asyncio.Future) -> None:
+        def settle(done: asyncio.Future[Answer]) -> None:
             self._isolating.discard(done)
             if future.done():
                 return
-            if done.exception() is not None:
-                future.set_exception(done.exception())
+            if (error := done.exception()) is not None:
+                future.set_exception(error)
             else:
                 future.set_result(done.result())
 
         task.add_done_callback(settle)
 
-    def _take(self) -> list[tuple[list[Submission], asyncio.Future]]:
-        taken, size = [], 0
+    def _take(self) -> list[tuple[list[Submission], asyncio.Future[Answer]]]:
+        taken: list[tuple[list[Submission], asyncio.Future[Answer]]] = []
+        size = 0
         while self._pending and (not taken or size + len(self._pending[0][0]) <= MAX_EVENTS_PER_TRANSACTION):
             job = self._pending.pop(0)
             taken.append(job)

@@ -155,7 +155,7 @@ def find_namespace(conn: Connection, name: str) -> dict:
 LATEST_RUNS = 10
 
 
-def _job_rows(conn: Connection, where, limit: int, offset: int) -> tuple[list, int]:
+def _job_rows(conn: Connection, where, limit: int, offset: int) -> tuple[Sequence[Any], int]:
     query = select(job).where(job.c.deleted_at.is_(None), *where)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(job.c.namespace, job.c.name).limit(limit).offset(offset)).all()

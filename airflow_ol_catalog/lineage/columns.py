@@ -16,6 +16,7 @@ def start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
     """A field node's field; a dataset node's dataset (all its fields); a job node's outputs."""
     node, found = resolve_node(conn, node_id, KINDS)
     if node.kind == DATASET_FIELD:
+        assert node.field is not None  # a field node id always names its field (NodeId checks it)
         return {(found, node.field)}
     if node.kind == DATASET:
         return {found}

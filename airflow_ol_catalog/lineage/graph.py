@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node_id, readings
 from airflow_ol_catalog.events.not_found import NodeNotFound
@@ -102,7 +102,7 @@ class _Walk:
         if from_jobs:
             job_side &= edge.c.direction == from_jobs
             dataset_side &= edge.c.direction == from_datasets
-        conditions = [job_side | dataset_side]
+        conditions: list[ColumnElement[bool]] = [job_side | dataset_side]
         if not self.include_attempted:
             conditions.append(edge.c.confirmed | edge.c.declared)
         if self.as_of is not None:

@@ -15,6 +15,7 @@ IMPACT_KINDS = (DATASET, DATASET_FIELD)  # what impact starts from
 def impact(conn: Connection, node_id: str, include_attempted: bool = False, max_nodes: int = 5000) -> dict:
     node, start = resolve_node(conn, node_id, IMPACT_KINDS)
     if node.kind == DATASET_FIELD:
+        assert node.field is not None  # a field node id always names its field (NodeId checks it)
         return _field_impact(conn, (start, node.field), max_nodes)
     return _dataset_impact(conn, start, include_attempted, max_nodes)
 
@@ -145,9 +146,11 @@ def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> d
     for target in came_from:
         if target == start:
             continue
-        path, via, current = [], [], target
-        while came_from[current] is not None:
-            previous, job_id = came_from[current]
+        path: list[str] = []
+        via: list[str] = []
+        current = target
+        while (step := came_from[current]) is not None:
+            previous, job_id = step
             path.insert(0, key(current))
             if job_id in jobs:
                 via.insert(0, jobs[job_id])

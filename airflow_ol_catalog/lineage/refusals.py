@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
@@ -14,7 +16,7 @@ REFUSAL_SORTS = {"at": refusal.c.at, "status": refusal.c.status, "reason": refus
 
 def list_refusals(
     conn: Connection, limit: int, offset: int, reason: str | None = None, sort: str = "at", descending: bool = True
-) -> tuple[list, int]:
+) -> tuple[Sequence[Any], int]:
     query = select(refusal)
     if reason is not None:
         query = query.where(refusal.c.reason == reason)

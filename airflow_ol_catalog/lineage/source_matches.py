@@ -52,12 +52,10 @@ def match_without_connections(match: dict | None, reason: str) -> dict | None:
 
 
 def matches_of(conn: Connection, dataset_ids: list[int]) -> dict[int, dict]:
-    rows = (
-        conn.execute(select(data_source_match).where(data_source_match.c.dataset_id.in_(dataset_ids)))
-        if dataset_ids
-        else []
-    )
-    return {r.dataset_id: match_view(r) for r in rows}
+    if not dataset_ids:
+        return {}
+    rows = conn.execute(select(data_source_match).where(data_source_match.c.dataset_id.in_(dataset_ids)))
+    return {r.dataset_id: view for r in rows if (view := match_view(r)) is not None}
 
 
 SUMMARY_CONNECTION_FIELDS = (

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, case, func, select
 
 from airflow_ol_catalog.store.tables import dataset, event, facet, job
 
-PERIODS = ("DAY", "WEEK")
+PeriodName = Literal["DAY", "WEEK"]
+PERIODS = get_args(PeriodName)
 EVENT_TYPES = ("FAIL", "START", "COMPLETE", "ABORT")  # the ones Marquez counts
 
 

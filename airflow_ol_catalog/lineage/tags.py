@@ -8,6 +8,7 @@ Jobs, datasets and columns answer `tags` as Marquez has it (the names, both kind
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -79,7 +80,7 @@ def assignments_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, l
     return found
 
 
-def with_tags(conn: Connection, entity: str, rows: list, views: list[dict]) -> list[dict]:
+def with_tags(conn: Connection, entity: str, rows: Sequence[Any], views: list[dict]) -> list[dict]:
     """Give each job or dataset view (and each of a dataset's fields) its tags of both kinds. A column's
     facet tags are the dataset `tags` facet's entries that name it and its schema field's own `tags`;
     the dataset's own leave those out."""

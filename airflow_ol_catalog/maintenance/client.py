@@ -30,7 +30,7 @@ class CatalogClient:
         try:
             from airflow.sdk import BaseHook
         except ImportError:  # Airflow 3.1
-            from airflow.hooks.base import BaseHook
+            from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # its place in Airflow 3.1
         connection = BaseHook.get_connection(conn_id)
         host = (connection.host or "").strip()
         if not host:

@@ -79,12 +79,13 @@ def extract_metadata(
     try:
         from airflow.sdk import BaseHook
     except ImportError:  # Airflow 3.1
-        from airflow.hooks.base import BaseHook
+        from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # its place in Airflow 3.1
     from sqlalchemy import inspect
 
     client = CatalogClient.from_connection(catalog_conn_id)
     when = datetime.now(timezone.utc).isoformat()
-    summary = {"datasets": 0, "failedSchemas": []}
+    datasets = 0
+    failed_schemas: list[str] = []
     for conn_id in conn_ids:
         connection = BaseHook.get_connection(conn_id)
         source = data_source(
@@ -93,7 +94,7 @@ def extract_metadata(
         if source is None or not source.is_sql:
             log.warning("%s (%s) is not a SQL data source: skipped", conn_id, connection.conn_type)
             continue
-        namespace = _namespace(connection.conn_type, connection.host, connection.port, source.scheme)
+        namespace = _namespace(connection.conn_type or "", connection.host, connection.port, source.scheme)
         engine = connection.get_hook().get_sqlalchemy_engine()
         try:
             inspector = inspect(engine)
@@ -117,11 +118,11 @@ def extract_metadata(
                                 answer["summary"]["failed"],
                                 answer["failed_events"][:3],
                             )
-                    summary["datasets"] += len(events)
+                    datasets += len(events)
                     log.info("%s %s.%s: %d tables and views sent", conn_id, source.database or "", schema, len(events))
                 except Exception as exc:
                     log.error("%s schema %s failed, going on with the others: %s", conn_id, schema, exc)
-                    summary["failedSchemas"].append(f"{conn_id}:{schema}")
+                    failed_schemas.append(f"{conn_id}:{schema}")
         finally:
             engine.dispose()
-    return summary
+    return {"datasets": datasets, "failedSchemas": failed_schemas}

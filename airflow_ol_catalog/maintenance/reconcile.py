@@ -14,7 +14,7 @@ def _table_columns(conn_id: str, scheme: str, name: str) -> list[dict] | None:
     try:
         from airflow.sdk import BaseHook
     except ImportError:  # Airflow 3.1
-        from airflow.hooks.base import BaseHook
+        from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # its place in Airflow 3.1
     from sqlalchemy import inspect
 
     hook = BaseHook.get_connection(conn_id).get_hook()
@@ -79,7 +79,7 @@ def reconcile_data_sources(dry_run: bool = False, catalog_conn_id: str = "ol_cat
             if entry.get("suggestion")
             else (f" (candidates: {', '.join(entry['candidates'])})" if entry["candidates"] else ""),
         )
-    for check in checks:
-        if check["status"] != "ok":
-            log.info("%s %s: %s %s", check["namespace"], check["name"], check["status"], check["evidence"])
+    for checked in checks:
+        if checked["status"] != "ok":
+            log.info("%s %s: %s %s", checked["namespace"], checked["name"], checked["status"], checked["evidence"])
     return {"counts": counts, "checks": by_status, "namespaces": result["namespaces"], "dryRun": dry_run}

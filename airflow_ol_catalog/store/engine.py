@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, PoolProxiedConnection, create_engine, event
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,14 @@ def start_wal_checkpoints(engine: Engine) -> None:
     ).start()
 
 
+def sqlite_driver(connection: PoolProxiedConnection) -> sqlite3.Connection:
+    """The sqlite3 connection under a pooled one, for what SQLAlchemy's per-call work would slow down."""
+    driver = connection.driver_connection
+    if not isinstance(driver, sqlite3.Connection):  # SQLAlchemy types it as Any, or None once closed
+        raise TypeError(f"expected an open sqlite3 connection, not {type(driver).__name__}")
+    return driver
+
+
 def _checkpoint_until(engine: Engine, stop: threading.Event) -> None:
     wal = f"{engine.url.database}-wal"
     while not stop.wait(WAL_CHECKPOINT_SECONDS):
@@ -129,7 +138,7 @@ def _checkpoint_until(engine: Engine, stop: threading.Event) -> None:
             mode = "TRUNCATE" if os.path.exists(wal) and os.path.getsize(wal) > WAL_TRUNCATE_BYTES else "PASSIVE"
             connection = engine.raw_connection()
             try:
-                driver = connection.driver_connection
+                driver = sqlite_driver(connection)
                 # A truncating checkpoint holds new writers back while it waits for readers; a
                 # short wait bounds that (it gives up, and tries again half a second later).
                 driver.execute(f"PRAGMA busy_timeout={TRUNCATE_WAIT_MS}")

@@ -27,4 +27,7 @@ def upgrade(url: str, revision: str = "heads") -> None:
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory(MIGRATIONS).get_current_head()
+    head = ScriptDirectory(MIGRATIONS).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations found in {MIGRATIONS}")
+    return head

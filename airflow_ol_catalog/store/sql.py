@@ -5,22 +5,35 @@ from __future__ import annotations
 import json
 import re
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from operator import itemgetter
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-from sqlalchemy import BigInteger, Connection, Table, any_, bindparam, case, func, select
+from sqlalchemy import BigInteger, Connection, Insert, Row, Select, Table, any_, bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import ColumnElement
 
+from airflow_ol_catalog.store.engine import sqlite_driver
 
-def insert_on_conflict(conn: Connection, table: Table):
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # in typing from Python 3.11
+
+# What the helpers below run: a SELECT, or an INSERT, UPDATE or DELETE.
+Statement: TypeAlias = "Select[Unpack[tuple[Any, ...]]] | UpdateBase"
+Upsert: TypeAlias = "postgresql.Insert | sqlite.Insert"
+AnyRow: TypeAlias = "Row[Unpack[tuple[Any, ...]]]"
+_Query = TypeVar("_Query", bound="Select[Unpack[tuple[Any, ...]]]")
+
+
+def insert_on_conflict(conn: Connection, table: Table) -> Upsert:
     """An INSERT that supports `.on_conflict_do_nothing()` / `.on_conflict_do_update()` on this backend."""
     return insert_for(conn.dialect.name, table)
 
 
-def insert_for(dialect: str, table: Table):
+def insert_for(dialect: str, table: Table) -> Upsert:
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":
@@ -32,25 +45,25 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def sorted_by(query, key, descending: bool, *tiebreak):
+def sorted_by(query: _Query, key: ColumnElement[Any], descending: bool, *tiebreak: ColumnElement[Any]) -> _Query:
     """ORDER BY a list's chosen column (either way), then tie-breakers, so pages never overlap."""
     return query.order_by(key.desc() if descending else key.asc(), *tiebreak)
 
 
-def earliest(current, incoming):
+def earliest(current: ColumnElement[Any], incoming: ColumnElement[Any]) -> ColumnElement[Any]:
     """The earlier of two nullable values, for ON CONFLICT updates (the same on every backend)."""
     return case(
         (current.is_(None), incoming), (incoming.is_(None), current), (incoming < current, incoming), else_=current
     )
 
 
-def latest(current, incoming):
+def latest(current: ColumnElement[Any], incoming: ColumnElement[Any]) -> ColumnElement[Any]:
     return case(
         (current.is_(None), incoming), (incoming.is_(None), current), (incoming > current, incoming), else_=current
     )
 
 
-def among(dialect: str, column, ids) -> ColumnElement:
+def among(dialect: str, column: ColumnElement[Any], ids: Collection[int]) -> ColumnElement[bool]:
     """`column IN ids` for integer ids, sent as one parameter: a JSON array on SQLite, an array
     on PostgreSQL (`= ANY`, which its planner turns into index look-ups). Graph walks pass
     thousands of ids; an expanding IN costs more to render than the query costs to run.
@@ -60,14 +73,14 @@ def among(dialect: str, column, ids) -> ColumnElement:
     return column.in_(_id_rows(ids))
 
 
-def not_among(dialect: str, column, ids) -> ColumnElement:
+def not_among(dialect: str, column: ColumnElement[Any], ids: Collection[int]) -> ColumnElement[bool]:
     """`column NOT IN ids`; on PostgreSQL as a hashed sub-select (`<> ALL` is linear per row)."""
     if dialect == "postgresql":
         return column.not_in(select(func.unnest(_id_array(ids))))
     return column.not_in(_id_rows(ids))
 
 
-def in_list(dialect: str, column, name: str) -> ColumnElement:
+def in_list(dialect: str, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
     """`column IN :name` with the list sent as one parameter, in a statement built once: pass
     `list_value(dialect, values)` as `name`. SQLAlchemy renders an expanding IN anew per call."""
     if dialect == "sqlite":
@@ -75,7 +88,7 @@ def in_list(dialect: str, column, name: str) -> ColumnElement:
     return column.in_(bindparam(name, expanding=True))
 
 
-def list_value(dialect: str, values) -> object:
+def list_value(dialect: str, values: Collection[str] | Collection[int]) -> object:
     return json.dumps(sorted(values)) if dialect == "sqlite" else sorted(values)
 
 
@@ -162,7 +175,9 @@ class _RawStatement:
 _raw_statements: dict[object, _RawStatement] = {}
 
 
-def execute(conn: Connection, statement, params: dict | list[dict]) -> list[tuple]:
+def execute(
+    conn: Connection, statement: Statement, params: dict[str, Any] | list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
     """Run a statement built once (a module constant) with one set of parameters or many; its rows.
 
     On SQLite it goes straight to the driver, compiled once, with SQLAlchemy's type processing:
@@ -182,11 +197,11 @@ def execute(conn: Connection, statement, params: dict | list[dict]) -> list[tupl
         fixed = {n: compiled.binds[n].effective_value for n in names if not compiled.binds[n].required}
         raw = _raw_statements[statement] = _RawStatement(compiled.string, names, processors, fixed)
 
-    def values(p: dict) -> list:
+    def values(p: dict[str, Any]) -> list[Any]:
         found = [p[n] if n in p else raw.fixed[n] for n in raw.names]
         return [f(v) if f is not None and v is not None else v for v, f in zip(found, raw.processors, strict=False)]
 
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = sqlite_driver(conn.connection).cursor()
     try:
         if isinstance(params, dict):
             cursor.execute(raw.sql, values(params))
@@ -197,7 +212,7 @@ def execute(conn: Connection, statement, params: dict | list[dict]) -> list[tupl
         cursor.close()
 
 
-def execute_rows(conn: Connection, statement, rows: list[dict]) -> list:
+def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> Sequence[Any]:
     """Run an INSERT (or upsert) for many rows; the RETURNING rows, if any.
 
     On SQLite it is sent as multi-row VALUES straight to the driver, with the same type
@@ -210,9 +225,9 @@ def execute_rows(conn: Connection, statement, rows: list[dict]) -> list:
     if raw is None or any(tuple(r) != raw.keys for r in rows):
         result = conn.execute(statement, rows)
         return result.all() if result.returns_rows else []
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = sqlite_driver(conn.connection).cursor()
     per_statement = max(1, _SQLITE_MAX_VARIABLES // len(raw.keys))
-    found = []
+    found: list[Any] = []
     try:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]

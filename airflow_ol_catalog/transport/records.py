@@ -86,7 +86,7 @@ def append_durably(handle: BinaryIO, data: bytes) -> None:
     os.fsync(handle.fileno())
 
 
-def replace_durably(path: Path, write: Callable[[BinaryIO], None], sync_directory: bool = True) -> None:
+def replace_durably(path: Path, write: Callable[[BinaryIO], object], sync_directory: bool = True) -> None:
     """Replace `path` by what `write(handle)` writes: a crash leaves either the old file or the new one, whole."""
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(temporary, "wb") as handle:

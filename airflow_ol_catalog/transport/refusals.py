@@ -33,7 +33,7 @@ def lasting_refusal(error: BaseException) -> Refusal | None:
     """The refusal in `error` if sending the event again cannot succeed, else None."""
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
-    if not isinstance(status, int) or not 400 <= status < 500 or status in RETRIABLE_CLIENT_ERRORS:
+    if response is None or not isinstance(status, int) or not 400 <= status < 500 or status in RETRIABLE_CLIENT_ERRORS:
         return None
     try:
         body = response.text or ""

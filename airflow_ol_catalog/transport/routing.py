@@ -14,6 +14,7 @@ Each destination has its own worker thread: one that never answers delays no oth
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -65,7 +66,7 @@ def _catalog_token(conn_id: str) -> str:
     try:
         from airflow.sdk import BaseHook
     except ImportError:  # Airflow 3.1
-        from airflow.hooks.base import BaseHook
+        from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # its place in Airflow 3.1
     connection = BaseHook.get_connection(conn_id)
     if not connection.password:
         raise ValueError(f"Airflow Connection {conn_id!r} has no password: put the catalog's ingest token there")
@@ -255,7 +256,7 @@ class RoutingTransport(Transport):
             ):
                 continue
             future = sender.worker().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
-            future.add_done_callback(lambda done, name=name: self._count_redelivery(name, done))
+            future.add_done_callback(functools.partial(self._count_redelivery, name))
             running.append((sender, future))
         for sender, future in running:
             try:
@@ -286,7 +287,11 @@ class RoutingTransport(Transport):
         if not chosen:
             return {}
         with ThreadPoolExecutor(len(chosen), thread_name_prefix="ol-catalog-flush") as pool:
-            running = {name: pool.submit(s.spool.deliver, s.send_raw, None, deadline) for name, s in chosen.items()}
+            running = {
+                name: pool.submit(spool.deliver, s.send_raw, None, deadline)
+                for name, s in chosen.items()
+                if (spool := s.spool) is not None
+            }
             done = {name: future.result() for name, future in running.items()}
         for name, delivery in done.items():
             count_delivery(name, delivery)

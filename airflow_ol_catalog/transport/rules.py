@@ -18,7 +18,7 @@ def event_kind(event: dict[str, Any]) -> str:
 
 
 def _facts(event: dict[str, Any]) -> dict[str, list[str]]:
-    job = event.get("job") if isinstance(event.get("job"), dict) else {}
+    job = event["job"] if isinstance(event.get("job"), dict) else {}
     job_type = (job.get("facets") or {}).get("jobType") or {}
     datasets = [d for side in ("inputs", "outputs") for d in event.get(side) or [] if isinstance(d, dict)]
     if isinstance(event.get("dataset"), dict):
@@ -139,7 +139,7 @@ def explain(settings: RoutingSettings, event: dict[str, Any]) -> list[str]:
             lines.append(f"{name}: not sent (only {', '.join(rewrite.event_types or ())} events)")
             continue
         changes = []
-        job = event.get("job") if isinstance(event.get("job"), dict) else {}
+        job = event["job"] if isinstance(event.get("job"), dict) else {}
         new = _new_namespace(rewrite, job.get("namespace"))
         if new != job.get("namespace"):
             changes.append(f"job namespace {job.get('namespace')!r} -> {new!r}")

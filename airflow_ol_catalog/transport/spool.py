@@ -127,7 +127,7 @@ class Spool:
         _, _, data = self._pending()
         events, oldest = 0, None
         for item in records.scan(data, 0):
-            if item.payload is not None:
+            if item.payload is not None and item.stamp is not None:  # an intact record has both
                 events += 1
                 oldest = item.stamp if oldest is None else min(oldest, item.stamp)
         error = self.error_path.read_text() if self.error_path.exists() else None

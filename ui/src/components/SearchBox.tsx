@@ -15,11 +15,10 @@ export function SearchBox() {
   const [q, setQ] = useState("");
   const [results, setResults] = useState<SearchResult[]>([]);
   const [active, setActive] = useState(0);
+  // Under two characters nothing is searched and nothing is listed.
+  const listed = q.trim().length < 2 ? [] : results;
   useEffect(() => {
-    if (q.trim().length < 2) {
-      setResults([]);
-      return;
-    }
+    if (q.trim().length < 2) return;
     let live = true;
     const timer = window.setTimeout(() => {
       getJson<{ results: SearchResult[] }>("search", { q: q.trim(), limit: 8 }).then(
@@ -46,15 +45,19 @@ export function SearchBox() {
         value={q}
         onChange={(e) => setQ(e.target.value)}
         onKeyDown={(e) => {
-          if (e.key === "ArrowDown") (e.preventDefault(), setActive((a) => Math.min(a + 1, results.length - 1)));
-          else if (e.key === "ArrowUp") (e.preventDefault(), setActive((a) => Math.max(a - 1, 0)));
-          else if (e.key === "Enter") open(results[active] ? resultHref(results[active]) : href("search", { q }));
+          if (e.key === "ArrowDown") {
+            e.preventDefault();
+            setActive((a) => Math.min(a + 1, listed.length - 1));
+          } else if (e.key === "ArrowUp") {
+            e.preventDefault();
+            setActive((a) => Math.max(a - 1, 0));
+          } else if (e.key === "Enter") open(listed[active] ? resultHref(listed[active]) : href("search", { q }));
           else if (e.key === "Escape") setResults([]);
         }}
       />
-      {results.length > 0 && (
+      {listed.length > 0 && (
         <Box role="listbox" position="absolute" zIndex={10} top="100%" left={0} right={0} bg="bg.panel" borderWidth="1px" rounded="md" shadow="md" mt={1}>
-          {results.map((r, i) => (
+          {listed.map((r, i) => (
             <Box
               key={r.nodeId}
               role="option"

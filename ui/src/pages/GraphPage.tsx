@@ -59,13 +59,18 @@ export function GraphPage({ route }: { route: Route }) {
   const [selected, setSelected] = useState<string[]>([]);
   const [placed, setPlaced] = useState<Placed | null>(null);
   const key = JSON.stringify([start, up, down, attempted, columns, asOf]);
+  // Another graph starts clean: no error, expansions or selection of the previous one (set during render).
+  const [cleanFor, setCleanFor] = useState(key);
+  if (cleanFor !== key) {
+    setCleanFor(key);
+    setError(null);
+    setExtra([]);
+    setSelected([]);
+  }
 
   useEffect(() => {
     if (!start) return;
     let live = true;
-    setError(null);
-    setExtra([]);
-    setSelected([]);
     const fetchGraph = (u: number, d: number) =>
       columns
         ? getJson<{ graph: GraphNode[] }>("column-lineage", { nodeId: start, depth: Math.max(u, d), withDownstream: true }).then((b) => ({ ...b, truncated: false }))

@@ -16,9 +16,14 @@ export function SearchPage({ route }: { route: Route }) {
   const offset = Number(route.params.get("offset") ?? 0);
   const limit = 50;
   const [text, setText] = useState(q);
+  // A new query in the URL (back, forward, a link) replaces the text being typed, during render.
+  const [textFor, setTextFor] = useState(q);
+  if (textFor !== q) {
+    setTextFor(q);
+    setText(q);
+  }
   const [active, setActive] = useState(0);
   const input = useRef<HTMLInputElement>(null);
-  useEffect(() => setText(q), [q]);
   useEffect(() => input.current?.focus(), []);
   // An empty query lists everything of the chosen type.
   const found = useApi<{ results: SearchResult[]; totalCount: number }>("search", {
@@ -47,9 +52,16 @@ export function SearchPage({ route }: { route: Route }) {
           onChange={(e) => setText(e.target.value)}
           onKeyDown={(e) => {
             if (e.key === "Enter" && results[active] && text === q) navigate(resultHref(results[active]));
-            else if (e.key === "Enter") (go({ q: text }), setActive(0));
-            else if (e.key === "ArrowDown") (e.preventDefault(), setActive((a) => Math.min(a + 1, results.length - 1)));
-            else if (e.key === "ArrowUp") (e.preventDefault(), setActive((a) => Math.max(a - 1, 0)));
+            else if (e.key === "Enter") {
+              go({ q: text });
+              setActive(0);
+            } else if (e.key === "ArrowDown") {
+              e.preventDefault();
+              setActive((a) => Math.min(a + 1, results.length - 1));
+            } else if (e.key === "ArrowUp") {
+              e.preventDefault();
+              setActive((a) => Math.max(a - 1, 0));
+            }
           }}
         />
         <NativeSelect.Root w="12rem">
