@@ -402,7 +402,7 @@ def test_look_alike_names_show_their_hidden_characters(ui_server, admin_page):
 
     page = admin_page
     base = ui_server.url + "ol-catalog/ui/"
-    page.goto(base + "#/search?type=dataset&q=look-alikes")
+    page.goto(base + "#/search?type=dataset&ns=s3%3A%2F%2Flook-alikes")  # every dataset of that namespace
     results = page.get_by_test_id("search-result")
     expect(results).to_have_count(3)
     expect(results.filter(has_text="orders⟨U+200B⟩_daily")).to_have_count(1)
@@ -477,7 +477,7 @@ def test_pages_of_names_with_slashes_and_percent_signs(ui_server, admin_page):
         + requests.utils.quote("datasets/orders", safe="")
     )
     expect(page.get_by_test_id("title")).to_have_text("datasets/orders")
-    expect(page.get_by_role("cell", name="right_column")).to_be_visible()
+    expect(page.get_by_role("cell", name="right_column", exact=True)).to_be_visible()
     expect(page.get_by_text("wrong_column")).to_have_count(0)
     shot(page, "15-slash-dataset")
     page.get_by_role("link", name="dag/task 100%").first.click()
