@@ -17,6 +17,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
+from airflow_ol_catalog.api.datamodels.catalog_extras import CatalogStats, DataSources, Impact
+from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
 from airflow_ol_catalog.ingest.hiding import NothingToHide, set_dataset_hidden, set_job_hidden, set_namespace_hidden
 from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
@@ -302,19 +304,32 @@ def _impact(conn, node_id, include_attempted, max_nodes):
         raise HTTPException(404, str(exc)) from None
 
 
-@router.get("/impact", summary="Everything downstream of a dataset or column, with the path to each")
+@router.get(
+    "/impact",
+    summary="Everything downstream of a dataset or column, with the path to each",
+    responses={
+        404: {"model": ErrorBody, "description": "No such dataset or field, or the node is not a dataset."},
+        422: {"model": ErrorBody, "description": "A parameter is invalid; `detail` names it."},
+    },
+)
 async def impact_analysis(
     request: Request,
     _: ReadAuth,
     nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`dataset:NS:NAME` or `datasetField:NS:NAME:FIELD`"),
     includeAttempted: bool = Query(False),
-) -> dict:
+) -> Impact:
     """What breaks if this changes: each downstream dataset (or field) with its depth, the path and the jobs on it."""
     return await _read(_impact, nodeId, includeAttempted, request.app.state.settings.max_graph_nodes)
 
 
-@router.get("/stats", summary="Catalog counts: events, jobs, datasets, runs by state, per day and namespace")
-async def catalog_stats(_: ReadAuth, days: int = Query(30, ge=1, le=366)) -> dict:
+@router.get(
+    "/stats",
+    summary="Catalog counts: events, jobs, datasets, runs by state, per day and namespace",
+    responses={422: {"model": ErrorBody, "description": "`days` is not a whole number from 1 to 366."}},
+)
+async def catalog_stats(
+    _: ReadAuth, days: int = Query(30, ge=1, le=366, description="Days the per-day and refusal counts cover.")
+) -> CatalogStats:
     return await _read(catalog.stats, days)
 
 
@@ -327,7 +342,7 @@ def _data_sources(conn, sources):
 @router.get(
     "/data-sources", summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces"
 )
-async def data_sources(principal: ReadAuth) -> dict:
+async def data_sources(principal: ReadAuth) -> DataSources:
     """Filled in by the ol_catalog_reconcile DAG; `reconciled: false` until it has run.
 
     Connection ids, hosts, aliases and databases are shown only to Airflow users allowed to read
