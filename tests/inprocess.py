@@ -1,0 +1,134 @@
+"""The catalog's FastAPI app in the test process: FastAPI's TestClient on a SQLite Airflow database
+in a temporary AIRFLOW_HOME, migrated by `airflow db migrate`. For the API's own rules (auth,
+error bodies, validation, shapes): no api-server to start, no HTTP, a few milliseconds a request."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from servers import AIRFLOW, airflow_env
+from sqlalchemy import func, select
+
+from airflow_ol_catalog.store.tables import event
+
+# Environment the app reads while the fixture runs; other AIRFLOW__OL_CATALOG__ settings are removed.
+OWN_SETTINGS = ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__LOAD_EXAMPLES")
+
+
+def migrate(home: Path) -> Path:
+    """`airflow db migrate` in `home`, on SQLite: Airflow's tables and the catalog's. Returns the database file."""
+    (home / "dags").mkdir(exist_ok=True)
+    database = home / "airflow.db"
+    env = airflow_env(home, f"sqlite:///{database}")
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, cwd=home, check=True, capture_output=True, timeout=300)
+    return database
+
+
+class InProcessCatalog:
+    """create_app() on a migrated database, driven by a TestClient, with catalog tokens made by the
+    catalog's own token code. Airflow logins need a real api-server (its auth manager): see servers.py."""
+
+    def __init__(self, home: Path, migrated: Path | None = None, **options: str) -> None:
+        """`migrated`: a database `migrate()` made, copied instead of migrating again; `options`:
+        `[ol_catalog]` settings, as in AirflowServer."""
+        self.home = home
+        (home / "dags").mkdir(exist_ok=True)
+        self.sql_alchemy_conn = f"sqlite:///{home / 'airflow.db'}"
+        self.options = options
+        self._saved: dict[str, str | None] = {}
+        if migrated is not None:
+            shutil.copy(migrated, home / "airflow.db")
+        else:
+            migrate(home)
+
+    def start(self) -> InProcessCatalog:
+        from fastapi.testclient import TestClient
+
+        from airflow_ol_catalog.api.app import create_app
+
+        env = airflow_env(self.home, self.sql_alchemy_conn, **self.options)
+        ours = {name: env[name] for name in env if name in OWN_SETTINGS or name.startswith("AIRFLOW__OL_CATALOG__")}
+        for name in {*ours, *(k for k in os.environ if k.startswith("AIRFLOW__OL_CATALOG__"))}:
+            self._saved[name] = os.environ.pop(name, None)
+        os.environ.update(ours)
+        self._reconfigure()
+        self.app = create_app()
+        # One client for the session: one event loop, so the loop's event writer lives as long as it.
+        self.client = TestClient(self.app).__enter__()
+        self.token = self.create_token("tests", read=True)
+        return self
+
+    def stop(self) -> None:
+        from airflow_ol_catalog.ingest import writer
+
+        self.client.__exit__(None, None, None)
+        # Writers are kept per event loop id, which a later loop may reuse: drop this loop's writer,
+        # bound to this database, before the next module's app starts.
+        writer._writers.clear()
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._reconfigure()
+
+    @staticmethod
+    def _reconfigure() -> None:
+        """Point Airflow's ORM and the catalog's engines at the database the environment names now
+        (Airflow may have been imported, and configured, before this fixture ran)."""
+        from airflow import settings
+
+        from airflow_ol_catalog.api.auth import token_cache
+        from airflow_ol_catalog.store.engine import dispose_engines
+
+        settings.configure_vars()
+        settings.reconfigure_orm()
+        dispose_engines()
+        token_cache.clear()
+
+    def create_token(
+        self, name: str, namespaces: list[str] | None = None, read: bool = False, admin: bool = False
+    ) -> str:
+        from airflow_ol_catalog.ingest.tokens import create_token
+        from airflow_ol_catalog.store.engine import write_transaction
+
+        with write_transaction() as conn:
+            _, secret = create_token(conn, name, "tests", namespaces, read, admin)
+        return secret
+
+    def revoke_token(self, name: str) -> None:
+        from airflow_ol_catalog.api.auth import token_cache
+        from airflow_ol_catalog.ingest.tokens import revoke_token
+        from airflow_ol_catalog.store.engine import write_transaction
+
+        with write_transaction() as conn:
+            revoke_token(conn, name)
+        token_cache.clear()  # the api-server's cache would keep it for a few seconds
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs):
+        headers = kwargs.pop("headers", None) or {}
+        if token != "":  # "" sends no credential
+            headers.setdefault("Authorization", f"Bearer {token or self.token}")
+        return self.client.request(method, "/" + path.lstrip("/"), headers=headers, **kwargs)
+
+    def get(self, path: str, token: str | None = None, **params):
+        return self.request("GET", path, token, params=params)
+
+    def post(self, body: bytes | str, path: str = "api/v1/lineage", token: str | None = None, **headers):
+        headers.setdefault("Content-Type", "application/json")
+        headers = {k.replace("_", "-"): v for k, v in headers.items() if v is not None}
+        data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+        return self.request("POST", path, token, content=data, headers=headers)
+
+    def send(self, payload, **kwargs):
+        return self.post(json.dumps(payload), **kwargs)
+
+    def stored(self) -> int:
+        from airflow_ol_catalog.store.engine import get_engine, read_connection
+
+        with read_connection(get_engine()) as conn:
+            return conn.execute(select(func.count()).select_from(event)).scalar_one()
