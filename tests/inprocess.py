@@ -16,7 +16,12 @@ from sqlalchemy import func, select
 from airflow_ol_catalog.store.tables import event
 
 # Environment the app reads while the fixture runs; other AIRFLOW__OL_CATALOG__ settings are removed.
-OWN_SETTINGS = ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__LOAD_EXAMPLES")
+OWN_SETTINGS = (
+    "AIRFLOW_HOME",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "AIRFLOW__CORE__LOAD_EXAMPLES",
+    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
+)
 
 
 def migrate(home: Path) -> Path:
@@ -30,7 +35,9 @@ def migrate(home: Path) -> Path:
 
 class InProcessCatalog:
     """create_app() on a migrated database, driven by a TestClient, with catalog tokens made by the
-    catalog's own token code. Airflow logins need a real api-server (its auth manager): see servers.py."""
+    catalog's own token code and Airflow logins signed by Airflow's SimpleAuthManager, initialised
+    here as the api-server does. Other auth managers, several workers and crashes need a real
+    api-server: see servers.py."""
 
     def __init__(self, home: Path, migrated: Path | None = None, **options: str) -> None:
         """`migrated`: a database `migrate()` made, copied instead of migrating again; `options`:
@@ -46,6 +53,7 @@ class InProcessCatalog:
             migrate(home)
 
     def start(self) -> InProcessCatalog:
+        from airflow.api_fastapi.app import _AuthManagerState, init_auth_manager
         from fastapi.testclient import TestClient
 
         from airflow_ol_catalog.api.app import create_app
@@ -56,6 +64,8 @@ class InProcessCatalog:
             self._saved[name] = os.environ.pop(name, None)
         os.environ.update(ours)
         self._reconfigure()
+        self._auth_manager = _AuthManagerState.instance
+        init_auth_manager()  # the api-server does it at start: Airflow logins are checked by it
         self.app = create_app()
         # One client for the session: one event loop, so the loop's event writer lives as long as it.
         self.client = TestClient(self.app).__enter__()
@@ -63,9 +73,12 @@ class InProcessCatalog:
         return self
 
     def stop(self) -> None:
+        from airflow.api_fastapi.app import _AuthManagerState
+
         from airflow_ol_catalog.ingest import writer
 
         self.client.__exit__(None, None, None)
+        _AuthManagerState.instance = self._auth_manager
         # Writers are kept per event loop id, which a later loop may reuse: drop this loop's writer,
         # bound to this database, before the next module's app starts.
         writer._writers.clear()
@@ -99,6 +112,13 @@ class InProcessCatalog:
         with write_transaction() as conn:
             _, secret = create_token(conn, name, "tests", namespaces, read, admin)
         return secret
+
+    def jwt(self, user: str) -> str:
+        """An Airflow login of a SimpleAuthManager user (`admin` or `viewer`), as `POST /auth/token` issues it."""
+        from airflow.api_fastapi.app import get_auth_manager
+        from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+        return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=user, role=user))
 
     def revoke_token(self, name: str) -> None:
         from airflow_ol_catalog.api.auth import token_cache
