@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -60,6 +61,8 @@ class InProcessCatalog:
 
         env = airflow_env(self.home, self.sql_alchemy_conn, **self.options)
         ours = {name: env[name] for name in env if name in OWN_SETTINGS or name.startswith("AIRFLOW__OL_CATALOG__")}
+        # Airflow would generate a short one, which PyJWT warns about on every login.
+        ours["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_urlsafe(64)
         for name in {*ours, *(k for k in os.environ if k.startswith("AIRFLOW__OL_CATALOG__"))}:
             self._saved[name] = os.environ.pop(name, None)
         os.environ.update(ours)
