@@ -249,3 +249,23 @@ def test_the_admin_lists_hold_the_walks_data(catalog_api, walked):
     assert [item["id"] for item in impact["impacted"]] == [f"dataset:{NAMESPACE}:out.table"]
     stats = catalog_api.get("api/v1/stats", admin).json()
     assert stats["events"] == 2 and stats["quarantinedEvents"] == 1 and stats["refusedByReason"]
+
+
+def test_the_admin_writes_answer_their_models(catalog_api, walked):
+    """The admin routes that change things, with the models their routes declare (the walk above reads)."""
+    from airflow_ol_catalog.api.datamodels import admin as models
+
+    admin = walked["admin"]
+    calls = [
+        ("POST", "api/v1/admin/retention", {"days": 36_500, "dryRun": True}, models.RetentionResult),
+        ("PATCH", f"api/v1/admin/namespaces/{NAMESPACE}", {"description": "walked"}, models.AdminNamespace),
+        ("POST", "api/v1/admin/tokens", {"name": "walk-minted", "read": True}, models.CreatedToken),
+        ("POST", "api/v1/admin/tokens/walk-minted/revoke", None, models.TokenInfo),
+        ("POST", "api/v1/admin/quarantine/replay", {"namespace": NAMESPACE}, models.Replayed),
+        ("POST", "api/v1/admin/quarantine/discard", {"namespace": "nowhere"}, models.Discarded),
+    ]
+    for method, path, body, model in calls:
+        answer = catalog_api.request(method, path, admin, json=body)
+        assert answer.status_code in (200, 201), (path, answer.text)
+        model.model_validate(answer.json())
+    assert catalog_api.get("api/v1/admin/quarantine", admin).json()["totalCount"] == 0
