@@ -269,3 +269,14 @@ def test_the_admin_writes_answer_their_models(catalog_api, walked):
         assert answer.status_code in (200, 201), (path, answer.text)
         model.model_validate(answer.json())
     assert catalog_api.get("api/v1/admin/quarantine", admin).json()["totalCount"] == 0
+
+
+def test_an_unhealthy_catalog_answers_503_with_the_health_model(catalog_api, monkeypatch):
+    from airflow_ol_catalog.api import health
+    from airflow_ol_catalog.api.datamodels.ingest import Health
+
+    monkeypatch.setattr(health, "_check", lambda: ("unreachable: OperationalError", "unknown", {}))
+    answer = catalog_api.get("health", token="")
+    assert answer.status_code == 503
+    assert Health.model_validate(answer.json()).status == "unhealthy"
+    assert answer.json()["eventLog"] == {}  # nothing read, nothing said: not a null last event
