@@ -1,5 +1,5 @@
 """The catalog's FastAPI app in the test process: FastAPI's TestClient on a SQLite Airflow database
-in a temporary AIRFLOW_HOME, migrated by `airflow db migrate`. For the API's own rules (auth,
+in a temporary AIRFLOW_HOME, migrated as `airflow db migrate` does. For the API's own rules (auth,
 error bodies, validation, shapes): no api-server to start, no HTTP, a few milliseconds a request."""
 
 from __future__ import annotations
@@ -8,15 +8,16 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from servers import AIRFLOW, airflow_env
+from servers import airflow_env
 from sqlalchemy import func, select
 
 from airflow_ol_catalog.store.tables import event
 
-# Environment the app reads while the fixture runs; other AIRFLOW__OL_CATALOG__ settings are removed.
+# Environment the app reads while it runs; other AIRFLOW__OL_CATALOG__ settings are removed.
 OWN_SETTINGS = (
     "AIRFLOW_HOME",
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
@@ -24,14 +25,59 @@ OWN_SETTINGS = (
     "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
 )
 
+# One for the whole test process: Airflow keeps its JWT signer and validator once made. Airflow
+# would generate a short one, which PyJWT warns about on every login.
+JWT_SECRET = secrets.token_urlsafe(64)
+
+
+@contextmanager
+def airflow_home(home: Path, **options: str) -> Iterator[None]:
+    """This process's Airflow and catalog on the SQLite database in `home` (with `[ol_catalog]`
+    `options`), as an api-server started there would be; as before afterwards. Airflow may have
+    been imported, and configured, before: its ORM and the catalog's engines are pointed anew."""
+    env = airflow_env(home, f"sqlite:///{home / 'airflow.db'}", **options)
+    ours = {name: env[name] for name in env if name in OWN_SETTINGS or name.startswith("AIRFLOW__OL_CATALOG__")}
+    ours["AIRFLOW__API_AUTH__JWT_SECRET"] = JWT_SECRET
+    saved = {name: os.environ.pop(name, None) for name in {*ours, *_catalog_settings()}}
+    os.environ.update(ours)
+    _reconfigure()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _reconfigure()
+
+
+def _catalog_settings() -> list[str]:
+    return [name for name in os.environ if name.startswith("AIRFLOW__OL_CATALOG__")]
+
+
+def _reconfigure() -> None:
+    from airflow import settings
+
+    from airflow_ol_catalog.api.auth import token_cache
+    from airflow_ol_catalog.store.engine import dispose_engines
+
+    settings.configure_vars()
+    settings.reconfigure_orm()
+    dispose_engines()
+    token_cache.clear()
+
 
 def migrate(home: Path) -> Path:
-    """`airflow db migrate` in `home`, on SQLite: Airflow's tables and the catalog's. Returns the database file."""
+    """What `airflow db migrate` does on a new database (Airflow's upgradedb: Airflow's tables, then
+    the catalog's through its DB manager), in this process: the command would import Airflow again
+    and cost twice the CPU. Returns the database file."""
+    from airflow.utils.db import upgradedb
+
     (home / "dags").mkdir(exist_ok=True)
-    database = home / "airflow.db"
-    env = airflow_env(home, f"sqlite:///{database}")
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, cwd=home, check=True, capture_output=True, timeout=300)
-    return database
+    with airflow_home(home):
+        upgradedb()
+    return home / "airflow.db"
 
 
 class InProcessCatalog:
@@ -45,9 +91,7 @@ class InProcessCatalog:
         `[ol_catalog]` settings, as in AirflowServer."""
         self.home = home
         (home / "dags").mkdir(exist_ok=True)
-        self.sql_alchemy_conn = f"sqlite:///{home / 'airflow.db'}"
         self.options = options
-        self._saved: dict[str, str | None] = {}
         if migrated is not None:
             shutil.copy(migrated, home / "airflow.db")
         else:
@@ -59,18 +103,12 @@ class InProcessCatalog:
 
         from airflow_ol_catalog.api.app import create_app
 
-        env = airflow_env(self.home, self.sql_alchemy_conn, **self.options)
-        ours = {name: env[name] for name in env if name in OWN_SETTINGS or name.startswith("AIRFLOW__OL_CATALOG__")}
-        # Airflow would generate a short one, which PyJWT warns about on every login.
-        ours["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_urlsafe(64)
-        for name in {*ours, *(k for k in os.environ if k.startswith("AIRFLOW__OL_CATALOG__"))}:
-            self._saved[name] = os.environ.pop(name, None)
-        os.environ.update(ours)
-        self._reconfigure()
+        self._home = airflow_home(self.home, **self.options)
+        self._home.__enter__()
         self._auth_manager = _AuthManagerState.instance
         init_auth_manager()  # the api-server does it at start: Airflow logins are checked by it
         self.app = create_app()
-        # One client for the session: one event loop, so the loop's event writer lives as long as it.
+        # One client for the module: one event loop, so the loop's event writer lives as long as it.
         self.client = TestClient(self.app).__enter__()
         self.token = self.create_token("tests", read=True)
         return self
@@ -79,32 +117,17 @@ class InProcessCatalog:
         from airflow.api_fastapi.app import _AuthManagerState
 
         from airflow_ol_catalog.ingest import writer
+        from airflow_ol_catalog.ingest.refusals import refusal_log
 
         self.client.__exit__(None, None, None)
         _AuthManagerState.instance = self._auth_manager
-        # Writers are kept per event loop id, which a later loop may reuse: drop this loop's writer,
-        # bound to this database, before the next module's app starts.
+        # What the api-server keeps for the life of its event loop must not outlive this one.
+        # Writers are kept per loop id, which a later loop may reuse: drop this loop's, bound to
+        # this database. The refusal log flushes on the loop a second after a refusal: one this
+        # loop will never run would keep it waiting, logging nothing, for the next app.
         writer._writers.clear()
-        for name, value in self._saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._reconfigure()
-
-    @staticmethod
-    def _reconfigure() -> None:
-        """Point Airflow's ORM and the catalog's engines at the database the environment names now
-        (Airflow may have been imported, and configured, before this fixture ran)."""
-        from airflow import settings
-
-        from airflow_ol_catalog.api.auth import token_cache
-        from airflow_ol_catalog.store.engine import dispose_engines
-
-        settings.configure_vars()
-        settings.reconfigure_orm()
-        dispose_engines()
-        token_cache.clear()
+        refusal_log.__init__()
+        self._home.__exit__(None, None, None)
 
     def create_token(
         self, name: str, namespaces: list[str] | None = None, read: bool = False, admin: bool = False
