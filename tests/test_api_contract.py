@@ -217,8 +217,9 @@ def walked(catalog_api):
 
 def _filled(path: str, values: dict[str, str]) -> str:
     for name, value in values.items():
-        for kind in ("name", "segment"):
-            path = path.replace(f"{{{name}:{kind}}}", value)
+        for parameter in (f"{{{name}}}", f"{{{name}:name}}", f"{{{name}:segment}}"):
+            path = path.replace(parameter, value)
+    assert "{" not in path, f"no value for a parameter of {path}"
     return path
 
 
