@@ -9,8 +9,10 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from airflow_ol_catalog.events.not_found import NamespaceNotFound, TokenNotFound
 from airflow_ol_catalog.ingest import namespaces as ns_registry
 from airflow_ol_catalog.ingest import quarantine, tokens
+from airflow_ol_catalog.store import namespaces as namespace_rows
 from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction
 
 PLACEHOLDER_NAMESPACE_KEYS = (("job",), ("run", "facets", "parent", "job"), ("run", "facets", "parent", "root", "job"))
@@ -76,12 +78,12 @@ def tokens_revoke(args) -> None:
     with write_transaction(get_engine()) as conn:
         try:
             tokens.revoke_token(conn, args.name)
-        except tokens.TokenError as exc:
+        except TokenNotFound as exc:
             _fail(str(exc))
     print(f"Revoked token {args.name!r}.")
 
 
-def _show_namespace(ns: ns_registry.Namespace) -> None:
+def _show_namespace(ns: namespace_rows.Namespace) -> None:
     print(f"name:          {ns.name}")
     print(f"description:   {ns.description or '-'}")
     print(f"admins:        {', '.join(ns.admins) or '-'}")
@@ -100,7 +102,7 @@ def namespaces_create(args) -> None:
             ns = ns_registry.create_namespace(conn, args.name, _who(), args.description, args.admins)
         except ns_registry.NamespaceExists as exc:
             _fail(str(exc))
-        waiting = ns_registry.count_quarantined(conn, args.name)
+        waiting = namespace_rows.count_quarantined(conn, args.name)
     _show_namespace(ns)
     if waiting:
         print(
@@ -110,7 +112,7 @@ def namespaces_create(args) -> None:
 
 def namespaces_list(args) -> None:
     with read_connection(get_engine()) as conn:
-        items, _ = ns_registry.list_namespaces(conn, limit=10_000, include_deleted=args.all)
+        items, _ = namespace_rows.list_namespaces(conn, limit=10_000, include_deleted=args.all)
     _table(
         [
             (
@@ -129,8 +131,8 @@ def namespaces_list(args) -> None:
 def namespaces_show(args) -> None:
     with read_connection(get_engine()) as conn:
         try:
-            _show_namespace(ns_registry.get_namespace(conn, args.name))
-        except ns_registry.NamespaceNotFound as exc:
+            _show_namespace(namespace_rows.get_namespace(conn, args.name))
+        except NamespaceNotFound as exc:
             _fail(str(exc))
 
 
@@ -138,7 +140,7 @@ def _set_deleted(name: str, deleted: bool) -> None:
     with write_transaction(get_engine()) as conn:
         try:
             ns_registry.set_deleted(conn, name, deleted)
-        except ns_registry.NamespaceNotFound as exc:
+        except NamespaceNotFound as exc:
             _fail(str(exc))
     print(f"{'Deleted' if deleted else 'Restored'} namespace {name!r}.")
 
@@ -176,7 +178,7 @@ def quarantine_replay(args) -> None:
 
     with write_transaction(get_engine()) as conn:
         replayed = quarantine.replay_quarantined(conn, args.namespace, load_settings().unknown_namespace_policy)
-        left = ns_registry.count_quarantined(conn, args.namespace)
+        left = namespace_rows.count_quarantined(conn, args.namespace)
     for name, count in sorted(replayed.items()):
         print(f"{name}: {count} events replayed")
     print(f"{sum(replayed.values())} replayed, {left} still waiting for their namespace")

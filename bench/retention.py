@@ -26,7 +26,7 @@ from servers import PostgresServer  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from airflow_ol_catalog.events.naming import search_key  # noqa: E402
-from airflow_ol_catalog.maintenance.retention import apply_retention  # noqa: E402
+from airflow_ol_catalog.ingest.retention import apply_retention  # noqa: E402
 from airflow_ol_catalog.store import migrate  # noqa: E402
 from airflow_ol_catalog.store.engine import get_engine, write_transaction  # noqa: E402
 from airflow_ol_catalog.store.tables import edge, event, job, run  # noqa: E402

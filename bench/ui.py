@@ -52,7 +52,7 @@ def synthetic_graph(size: int) -> list[dict]:
             "data": {
                 "namespace": "bench",
                 "name": node_id.split(":")[-1],
-                "parent": None,
+                "parentJob": None,
                 "integration": "SPARK" if kind == "job" else None,
             },
             "inEdges": [],

@@ -192,7 +192,7 @@ class AirflowServer:
     def jwt(self, user: str) -> str:
         passwords = json.loads((self.home / "simple_auth_manager_passwords.json.generated").read_text())
         response = requests.post(
-            self.url + "auth/token", json={"username": user, "password": passwords[user]}, timeout=10
+            self.url + "auth/token", json={"username": user, "password": passwords[user]}, timeout=30
         )
         response.raise_for_status()
         return response.json()["access_token"]

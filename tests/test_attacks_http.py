@@ -543,7 +543,7 @@ def test_a_hidden_job_is_named_as_no_ones_parent(client):
     assert client.send(child).status_code == 201
     assert api(client, f"namespaces/{namespace}/jobs/dag.task").json()["parentJob"] is None
     graph = api(client, "lineage", nodeId=f"job:{namespace}:dag.task").json()["graph"]
-    assert [n["data"]["parent"] for n in graph if n["id"] == f"job:{namespace}:dag.task"] == [None]
+    assert [n["data"]["parentJob"] for n in graph if n["id"] == f"job:{namespace}:dag.task"] == [None]
 
 
 def test_every_operation_states_its_auth_in_the_openapi_document(client):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 import uuid
 from urllib.parse import quote
@@ -43,7 +44,7 @@ def test_simple_dag_task_is_a_child_of_its_dag_and_both_runs_completed(client, s
     assert task["latestRun"]["state"] == "COMPLETED" and task["inputs"] == [] and task["outputs"] == []
     runs = get(client, f"namespaces/{sent}/jobs/daily_etl_pipeline/runs")
     assert [r["state"] for r in runs["runs"]] == ["COMPLETED"] and runs["totalCount"] == 1
-    assert runs["runs"][0]["nominalStartTime"] == "2025-01-15T10:00:00.000Z"
+    assert runs["runs"][0]["nominalStartTime"] == "2025-01-15T10:00:00Z"
 
 
 def test_job_lists_its_inputs_and_outputs(client, sent):
@@ -98,7 +99,7 @@ def test_spark_application_children_and_lineage(client, sent):
     assert len(children) == 3 and all(j["latestRun"]["state"] == "COMPLETED" for j in children)
     assert sum(1 for j in children if j["inputs"] or j["outputs"]) == 1
     out = next(j for j in children if j["outputs"])["outputs"][0]
-    ds = get(client, f"namespaces/{out['namespace']}/datasets/{out['name']}")
+    ds = get(client, f"namespaces/{quote(out['namespace'], safe='')}/datasets/{quote(out['name'], safe='')}")
     assert len(ds["fields"]) == 5 and ds["facets"]["outputStatistics"]["rowCount"] > 0
 
 
@@ -113,16 +114,83 @@ def test_namespace_lists_integrations(client, sent):
     assert ns["integrations"] == ["AIRFLOW", "SPARK"] and ns["eventCount"] == 32
 
 
-def test_unknown_entities_are_404_and_bad_node_ids_say_why(client, sent):
-    assert client.get(f"ol-catalog/api/v1/namespaces/{sent}/jobs/nope").status_code == 404
+def test_unknown_entities_are_404_naming_what_is_missing(client, sent):
+    dataset = "namespaces/snowflake/datasets/analytics.reporting.daily_orders"
+    missing = {
+        "namespaces/nope-ns": "namespace 'nope-ns' not found",
+        f"namespaces/{sent}/jobs/nope": f"job {sent}:nope not found",
+        f"namespaces/{sent}/jobs/nope/runs": f"job {sent}:nope not found",
+        "namespaces/snowflake/datasets/nope": "dataset snowflake:nope not found",
+        "namespaces/snowflake/datasets/nope/versions": "dataset snowflake:nope not found",
+        f"{dataset}/versions/v-nope": "version 'v-nope' of dataset snowflake:analytics.reporting.daily_orders not found",
+        "jobs/runs/no-such-run": "run 'no-such-run' not found",
+        "jobs/runs/no-such-run/facets": "run 'no-such-run' not found",
+    }
+    for path, detail in missing.items():
+        response = client.get("ol-catalog/api/v1/" + path)
+        assert (response.status_code, response.json()) == (404, {"detail": detail}), path
+    for route in ("lineage", "column-lineage", "impact"):
+        response = client.get("ol-catalog/api/v1/" + route, nodeId="dataset:snowflake:nope")
+        assert (response.status_code, response.json()) == (404, {"detail": "node 'dataset:snowflake:nope' not found"})
+
+
+def test_node_ids_of_a_kind_a_route_does_not_take_are_422_saying_which_it_takes(client, sent):
     response = client.get("ol-catalog/api/v1/lineage", nodeId="table:x:y")
-    assert response.status_code == 404 and "job: or dataset:" in response.json()["detail"]
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("query parameter nodeId: expected job:NAMESPACE:NAME, dataset:")
+    response = client.get("ol-catalog/api/v1/impact", nodeId=f"job:{sent}:nope")
+    assert response.status_code == 422 and "datasetField:NAMESPACE:NAME:FIELD" in response.json()["detail"]
+    response = client.get("ol-catalog/api/v1/column-lineage", nodeId="datasetField:nofield")
+    assert response.status_code == 422 and "datasetField node ids are" in response.json()["detail"]
 
 
 def test_read_api_refuses_anonymous_and_write_only_tokens(client, sent):
     assert requests.get(client.server.url + "ol-catalog/api/v1/namespaces", timeout=10).status_code == 401
     writer = client.server.create_token("w-" + uuid.uuid4().hex[:6])
     assert client.get("ol-catalog/api/v1/namespaces", token=writer).status_code == 403
+
+
+def test_lineage_nodes_carry_the_job_and_dataset_as_their_routes_answer_them(client, sent):
+    node = f"job:{sent}:orders_sync_pipeline.sync_orders"
+    graph = {n["id"]: n for n in get(client, "lineage", nodeId=node, depth=1)["graph"]}
+    job = get(client, f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders")
+    assert graph[node]["data"] == {**job, "latestRuns": job["latestRuns"][:1]}  # the newest run only
+    dataset = "dataset:snowflake:analytics.reporting.daily_orders"
+    # The caller is a token: the dataset's Connection details are withheld here as on its own route.
+    assert graph[dataset]["data"] == get(client, "namespaces/snowflake/datasets/analytics.reporting.daily_orders")
+    assert graph[node]["outEdges"] == [{"origin": node, "destination": dataset}]
+    assert graph[dataset]["inEdges"] == [{"origin": node, "destination": dataset}]
+
+
+def test_marquez_stats_count_per_hour_and_per_day_of_a_time_zone(client, sent):
+    day = get(client, "stats/lineage-events", period="DAY")
+    assert len(day) == 24 and set(day[0]) == {"startInterval", "endInterval", "fail", "start", "complete", "abort"}
+    week = get(client, "stats/jobs", period="WEEK", timezone="Asia/Kathmandu")
+    assert len(week) == 7 and all(m["startInterval"].endswith("T00:00:00Z") for m in week)
+    assert 0 < week[-1]["count"] <= get(client, "stats")["jobs"]  # the same jobs, minus any first seen ahead of now
+    for asset in ("datasets", "sources"):
+        assert len(get(client, f"stats/{asset}", period="DAY")) == 24
+    refused = {
+        "period": client.get("ol-catalog/api/v1/stats/jobs", period="MONTH"),
+        "timezone": client.get("ol-catalog/api/v1/stats/lineage-events", period="WEEK"),
+    }
+    refused["timezone "] = client.get("ol-catalog/api/v1/stats/datasets", period="WEEK", timezone="Mars/Olympus")
+    for field, response in refused.items():
+        assert response.status_code == 422 and field.strip() in response.json()["detail"], response.text
+
+
+def test_graph_and_marquez_stats_routes_document_their_answers(client, sent):
+    document = requests.get(client.server.url + "ol-catalog/openapi.json", timeout=30).json()
+
+    def answers(path: str) -> dict:
+        return {status: json.dumps(body) for status, body in document["paths"][path]["get"]["responses"].items()}
+
+    for path, model in (("lineage", "LineageGraph"), ("column-lineage", "ColumnLineageGraph")):
+        found = answers(f"/api/v1/{path}")
+        assert f"schemas/{model}" in found["200"] and "schemas/ErrorBody" in found["404"], path
+    for path, model in (("lineage-events", "LineageMetric"), ("sources", "IntervalMetric")):
+        found = answers(f"/api/v1/stats/{path}")
+        assert f"schemas/{model}" in found["200"] and "schemas/ErrorBody" in found["422"], path
 
 
 def test_column_lineage_of_a_field_names_its_inputs_and_transformations(client, sent):
@@ -181,10 +249,33 @@ def test_marquez_python_client_reads_the_catalog(client, sent):
     assert isinstance(marquez.list_tags(limit=10)["tags"], list)
     events = marquez.list_events(namespace=sent, limit=50)["events"]
     assert len(events) == 32 and {e["job"]["namespace"] for e in events} == {sent}
+    assert len(marquez.list_events(limit=5)["events"]) == 5
     graph = marquez.get_column_lineage_by_dataset_field(
         "bigquery", "analytics_db.reporting.customer_metrics", "customer_id"
     )["graph"]
     assert any(n["data"]["inputFields"] for n in graph)
+    by_dataset = marquez.get_column_lineage_by_dataset("bigquery", "analytics_db.reporting.customer_metrics")
+    assert any(n["data"]["inputFields"] for n in by_dataset["graph"])
+    by_job = marquez.get_column_lineage_by_job(sent, "customer_analytics.compute_customer_metrics")
+    assert by_job["graph"]
+    sources = marquez.list_sources(limit=1000)["sources"]
+    assert "mysql://db.ecommerce.internal:3306" in {s["name"] for s in sources}
+    source = marquez.get_source("mysql://db.ecommerce.internal:3306")
+    assert (source["type"], source["connectionUrl"]) == ("MYSQL", "mysql://db.ecommerce.internal:3306")
+
+
+def test_marquez_python_client_lists_the_datasets_of_every_namespace_it_lists(client, sent):
+    from marquez_client import MarquezClient
+
+    marquez = MarquezClient(client.server.url + "ol-catalog", api_key=client.server.token)
+    namespaces = [ns["name"] for ns in marquez.list_namespaces(limit=1000)["namespaces"]]
+    datasets = {ns: marquez.list_datasets(ns, limit=1000)["datasets"] for ns in namespaces}
+    # Dataset namespaces are namespaces: each dataset is listed under the namespace it names.
+    assert {"snowflake", "bigquery", "postgresql://db.internal:5432"} <= set(namespaces)
+    assert "analytics.reporting.daily_orders" in {d["name"] for d in datasets["snowflake"]}
+    for ns, found in datasets.items():
+        for ds in found:
+            assert marquez.get_dataset(ns, ds["name"])["id"] == ds["id"]
 
 
 def _small_run(client, namespace: str, job_name: str, source: str, target: str) -> None:
@@ -215,6 +306,10 @@ def test_admin_hides_and_restores_a_dataset_others_may_not(client):
     admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
     assert requests.delete(url, headers=admin, timeout=10).json() == {"hidden": True}
     assert client.get(path).status_code == 404
+    assert requests.delete(url, headers=admin, timeout=10).json() == {"hidden": True}  # hiding again is no error
+    gone = url.replace(f"{ns}-dst", f"{ns}-never")
+    answer = requests.delete(gone, headers=admin, timeout=10)
+    assert (answer.status_code, answer.json()) == (404, {"detail": f"dataset s3://admin-tests:{ns}-never not found"})
     assert get(client, f"namespaces/{ns}/jobs/copy")["outputs"] == []
     assert requests.post(url + "/restore", headers=admin, timeout=10).json() == {"hidden": False}
     assert get(client, path.removeprefix("ol-catalog/api/v1/"))["name"] == f"{ns}-dst"
@@ -419,3 +514,111 @@ def test_column_search_folds_field_names_as_search_folds_names(client):
     for q, field in ((f"strasse_N\u00c4ME_{tag}", fields[0]["name"]), (f"zipcode_{tag}", fields[1]["name"])):
         results = get(client, "search", q=q, filter="field", limit=100)["results"]
         assert [(r["dataset"], r["field"]) for r in results] == [(f"addresses_{tag}", field)], ascii(q)
+
+
+def test_a_namespace_of_datasets_only_is_listed_and_found(client, sent):
+    listed = {ns["name"]: ns for ns in get(client, "namespaces", limit=1000)["namespaces"]}
+    assert listed["snowflake"]["registered"] is False and listed["snowflake"]["ownerName"] == "anonymous"
+    assert listed[sent]["registered"] is True and listed[sent]["eventCount"] == 32
+    found = get(client, "namespaces/snowflake")
+    assert found["name"] == "snowflake" and found["createdAt"] and found["isHidden"] is False
+    missing = client.get("ol-catalog/api/v1/namespaces/no-such-namespace-" + sent)
+    assert missing.status_code == 404 and "no-such-namespace" in missing.json()["detail"]
+
+
+def test_names_are_single_path_segments(client, sent):
+    versions = get(client, f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders/versions")
+    assert versions["totalCount"] == 1 and versions["versions"][0]["name"] == "orders_sync_pipeline.sync_orders"
+    # Not a namespace named `{sent}/sources`: no route has that shape.
+    response = client.get(f"ol-catalog/api/v1/namespaces/{sent}/sources")
+    assert response.status_code == 404 and response.json()["detail"] == "Not Found"
+    unescaped = client.get("ol-catalog/api/v1/namespaces/snowflake/datasets/analytics/reporting")
+    assert unescaped.status_code == 404 and unescaped.json()["detail"] == "Not Found"
+
+
+def test_marquez_write_routes_say_the_catalog_is_built_from_events(client, sent):
+    base = client.server.url + "ol-catalog/api/v1/"
+    headers = {"Authorization": f"Bearer {client.server.token}"}
+    for method, path in (
+        ("PUT", f"namespaces/{sent}"),
+        ("PUT", "namespaces/snowflake/datasets/analytics.reporting.daily_orders"),
+        ("PUT", f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders"),
+        ("POST", f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders/runs"),
+        ("POST", "jobs/runs/880e8400-e29b-41d4-a716-446655440001/complete"),
+        ("PUT", "sources/mysql%3A%2F%2Fdb"),
+    ):
+        response = requests.request(method, base + path, headers=headers, json={}, timeout=10)
+        assert response.status_code == 405, (method, path, response.text)
+        assert "OpenLineage events" in response.json()["detail"] and "/api/v1/lineage" in response.json()["detail"]
+    from marquez_client import MarquezClient
+    from marquez_client.errors import APIError
+
+    marquez = MarquezClient(client.server.url + "ol-catalog", api_key=client.server.token)
+    for write in (
+        lambda: marquez.create_namespace(sent, "me"),
+        lambda: marquez.create_job_run(sent, "orders_sync_pipeline.sync_orders"),
+        lambda: marquez.mark_job_run_as_completed("880e8400-e29b-41d4-a716-446655440001"),
+    ):
+        with pytest.raises(APIError) as refused:
+            write()
+        assert refused.value.__cause__.response.status_code == 405
+
+
+def test_search_matches_names_not_namespaces_and_takes_marquezs_parameters(client, sent):
+    assert get(client, "search", q=sent, limit=100)["results"] == []
+    mine = get(client, "search", q="orders", namespace=sent, limit=100)["results"]
+    assert mine and {r["namespace"] for r in mine} == {sent} and {r["type"] for r in mine} == {"JOB"}
+    assert get(client, "search", q="orders", before="2000-01-01")["results"] == []
+    assert get(client, "search", q="orders", after="2000-01-01", filter="DATASET")["results"]
+    newest = get(client, "search", q="orders", sort="UPDATE_AT", sortDirection="desc", limit=100)["results"]
+    assert [r["updatedAt"] for r in newest] == sorted((r["updatedAt"] for r in newest), reverse=True)
+    bad = client.get("ol-catalog/api/v1/search", q="orders", before="yesterday")
+    assert bad.status_code == 422 and "before" in bad.json()["detail"]
+
+
+def test_jobs_filter_by_the_state_of_their_last_run(client):
+    ns = "states-" + uuid.uuid4().hex[:6]
+    _small_run(client, ns, "good", f"{ns}-a", f"{ns}-b")
+    failed = {
+        "eventTime": "2025-03-01T11:00:00Z",
+        "eventType": "FAIL",
+        "producer": "https://example.com/tests",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": ns, "name": "bad"},
+    }
+    assert client.send(failed).status_code == 201
+    names = lambda **p: [j["name"] for j in get(client, f"namespaces/{ns}/jobs", **p)["jobs"]]  # noqa: E731
+    assert names(lastRunStates="FAILED") == ["bad"]
+    assert names(lastRunStates="COMPLETED") == ["good"]
+    assert (
+        client.get(f"ol-catalog/api/v1/namespaces/{ns}/jobs?lastRunStates=FAILED&lastRunStates=COMPLETED").json()[
+            "totalCount"
+        ]
+        == 2
+    )
+    assert [j["name"] for j in get(client, "jobs", lastRunStates="FAILED", limit=1000)["jobs"]].count("bad") >= 1
+    assert client.get("ol-catalog/api/v1/jobs", lastRunStates="DONE").status_code == 422
+
+
+def test_job_has_its_latest_runs_and_current_version(client, sent):
+    job = get(client, f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders")
+    assert (
+        job["latestRuns"] == [job["latestRun"]] and job["currentVersion"] == job["latestRun"]["jobVersion"]["version"]
+    )
+    run = job["latestRun"]
+    assert run["jobVersion"]["name"] == "orders_sync_pipeline.sync_orders"
+    (written,) = run["outputDatasetVersions"]
+    assert written["datasetVersionId"]["name"] == "analytics.reporting.daily_orders"
+    dataset = get(client, "namespaces/snowflake/datasets/analytics.reporting.daily_orders")
+    assert dataset["currentVersion"] == written["datasetVersionId"]["version"]
+    version = get(
+        client, f"namespaces/snowflake/datasets/analytics.reporting.daily_orders/versions/{dataset['currentVersion']}"
+    )
+    assert version["createdByRun"]["state"] == "COMPLETED" and version["createdByRun"]["jobVersion"]["name"]
+
+
+def test_run_facets_by_type_run_or_job(client, sent):
+    path = "jobs/runs/880e8400-e29b-41d4-a716-446655440001/facets"
+    assert "parent" in get(client, path, type="run")["facets"]
+    job_facets = get(client, path, type="job")["facets"]
+    assert "jobType" in job_facets and "parent" not in job_facets

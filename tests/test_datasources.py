@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_ol_catalog.maintenance.datasources import compare_schema, data_source, match_dataset, table_address
+from airflow_ol_catalog.events.datasources import compare_schema, data_source, match_dataset, table_address
 
 PG = data_source("pg_main", "postgres", "PG.Internal", 5432, "shop")
 PG_OTHER_DB = data_source("pg_analytics", "postgres", "pg.internal", None, "analytics")

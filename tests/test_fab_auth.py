@@ -75,6 +75,24 @@ def test_roles_map_to_read_send_and_administer(fab_server):
     assert call(None, "GET", "ol-catalog/ui/") == 401
 
 
+def test_op_and_admin_may_tag_a_viewer_may_not(fab_server):
+    event = fresh_event()
+    event["outputs"] = [{"namespace": "s3://fab-tags", "name": "orders"}]
+    sent = requests.post(
+        fab_server.url + LINEAGE, json=event, headers={"Authorization": f"Bearer {fab_server.token}"}, timeout=10
+    )
+    assert sent.status_code == 201, sent.text
+    path = fab_server.url + "ol-catalog/api/v1/namespaces/s3%3A%2F%2Ffab-tags/datasets/orders/tags/"
+
+    def tag(user, name):
+        headers = {"Authorization": f"Bearer {fab_jwt(fab_server, user)}"}
+        return requests.post(path + name, headers=headers, timeout=10)
+
+    assert tag("viewer", "pii").status_code == 403
+    assert tag("operator", "pii").json()["tagOrigins"][0]["setBy"] == "operator"
+    assert tag("admin", "gold").json()["tags"] == ["gold", "pii"]
+
+
 def test_only_roles_that_read_connections_see_them_on_data_sources(fab_server):
     fab_server.cli(
         "connections",

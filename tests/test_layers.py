@@ -1,5 +1,7 @@
 """The dependency rule of the design: api -> ingest/lineage -> store/events; events imports nothing
-of the project; the transport (imported in task processes) only events and metrics."""
+of the project; the transport (imported in task processes) only events. The API server's SQL lives
+in ingest/ (writes) and lineage/ (reads), never in maintenance/, whose DAG tasks talk to the
+catalog over HTTP and so import neither the API nor its SQL."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "airflow_ol_catalog"
 # What each layer may import of the project, besides itself.
 ALLOWED = {
     "events": set(),
-    "transport": {"events", "metrics"},
+    "transport": {"events"},
     "store": {"events", "config", "provider"},
-    "ingest": {"events", "store", "metrics"},
-    "lineage": {"events", "store", "ingest"},
+    "ingest": {"events", "store"},
+    "lineage": {"events", "store"},
+    "api": {"events", "store", "ingest", "lineage", "config"},
+    "maintenance": {"events", "transport"},
 }
 
 

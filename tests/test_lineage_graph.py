@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import update
 from test_projection import event, send
 
-from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
+from airflow_ol_catalog.events.node_ids import NodeIdInvalid
+from airflow_ol_catalog.events.not_found import NodeNotFound
+from airflow_ol_catalog.lineage.graph import lineage
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.tables import job
 
@@ -158,7 +160,7 @@ def test_impact_of_a_random_graph_matches_a_plain_breadth_first_walk(catalog_eng
 def test_impact_of_a_job_is_refused(chain):
     from airflow_ol_catalog.lineage.impact import impact
 
-    with read_connection(chain) as conn, pytest.raises(NodeNotFound):
+    with read_connection(chain) as conn, pytest.raises(NodeIdInvalid, match="expected dataset:NAMESPACE:NAME"):
         impact(conn, "job:team-a:j1")
 
 
@@ -186,5 +188,67 @@ def test_with_children_starts_from_a_dag_and_every_job_below_it(catalog_engine):
         "final",
     }
     spark_node = graph["job:team-a:dag.extract.spark_job"]["data"]
-    assert (spark_node["parent"], spark_node["integration"]) == ("job:team-a:dag.extract", "SPARK")
-    assert graph["job:team-a:dag.extract"]["data"]["parent"] == "job:team-a:dag"
+    assert spark_node["parentJob"] == {"namespace": "team-a", "name": "dag.extract"}
+    assert spark_node["integration"] == "spark"
+    assert graph["job:team-a:dag.extract"]["data"]["parentJob"] == {"namespace": "team-a", "name": "dag"}
+
+
+def test_node_data_is_the_job_or_dataset_as_their_routes_answer_them(chain):
+    from airflow_ol_catalog.lineage.catalog import get_dataset, get_job
+
+    with read_connection(chain) as conn:
+        graph = {n["id"]: n for n in lineage(conn, f"dataset:{PG}:b", depth=1).as_list()}
+        job = get_job(conn, "team-a", "j1")
+        assert graph["job:team-a:j1"]["data"] == {**job, "latestRuns": job["latestRuns"][:1]}  # the newest only
+        assert graph[f"dataset:{PG}:b"]["data"] == get_dataset(conn, PG, "b")
+    assert graph["job:team-a:j1"]["data"]["latestRun"]["state"] == "COMPLETED"
+    assert graph[f"dataset:{PG}:b"]["inEdges"] == [{"origin": "job:team-a:j1", "destination": f"dataset:{PG}:b"}]
+    assert graph[f"dataset:{PG}:b"]["outEdges"] == [{"origin": f"dataset:{PG}:b", "destination": "job:team-a:j2"}]
+
+
+def test_edges_are_sorted_by_origin_then_destination(catalog_engine):
+    send(catalog_engine, run_of("writer", "w1", 1, [ds("z"), ds("a"), ds("m")], [ds("y"), ds("b")]))
+    with read_connection(catalog_engine) as conn:
+        (writer,) = [n for n in lineage(conn, "job:team-a:writer", depth=1).as_list() if n["type"] == "JOB"]
+    assert [e["origin"] for e in writer["inEdges"]] == [f"dataset:{PG}:{n}" for n in ("a", "m", "z")]
+    assert [e["destination"] for e in writer["outEdges"]] == [f"dataset:{PG}:{n}" for n in ("b", "y")]
+
+
+def test_column_lineage_has_one_edge_per_column_pair_and_every_transformation_in_its_data(catalog_engine):
+    from airflow_ol_catalog.lineage.columns import column_lineage_graph
+
+    source = {"namespace": PG, "name": "orders"}
+    both = [
+        {"type": "INDIRECT", "subtype": "FILTER", "description": "WHERE status = 'paid'"},
+        {"type": "DIRECT", "subtype": "IDENTITY", "description": "copied", "masking": True},
+    ]
+    target = {
+        "namespace": PG,
+        "name": "paid_orders",
+        "facets": {
+            "columnLineage": {
+                "_producer": "https://example.com/tests",
+                "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+                "fields": {
+                    "id": {"inputFields": [{**source, "field": "id", "transformations": both}]},
+                    "total": {"inputFields": [{**source, "field": "id", "transformations": both[:1]}]},
+                },
+            }
+        },
+    }
+    send(catalog_engine, run_of("paid", "p1", 1, [source], [target]))
+    with read_connection(catalog_engine) as conn:
+        graph = {n["id"]: n for n in column_lineage_graph(conn, f"dataset:{PG}:paid_orders", 5, False)}
+    column, origin = f"datasetField:{PG}:paid_orders:id", f"datasetField:{PG}:orders:id"
+    assert graph[column]["inEdges"] == [{"origin": column, "destination": origin}]
+    assert graph[origin]["outEdges"] == [
+        {"origin": origin, "destination": column},
+        {"origin": origin, "destination": f"datasetField:{PG}:paid_orders:total"},
+    ]
+    (input_field,) = graph[column]["data"]["inputFields"]
+    assert input_field["transformations"] == [
+        {"type": "DIRECT", "subtype": "IDENTITY", "description": "copied", "masking": True},
+        {"type": "INDIRECT", "subtype": "FILTER", "description": "WHERE status = 'paid'", "masking": False},
+    ]
+    assert (input_field["transformationType"], input_field["transformationDescription"]) == ("DIRECT", "copied")
+    assert graph[column]["data"]["transformationType"] == "DIRECT"

@@ -160,6 +160,8 @@ def test_admin_api_manages_tokens_and_refuses_viewers_and_tokens(quarantine_serv
     assert requests.get(reads, headers={"Authorization": f"Bearer {body['secret']}"}, timeout=10).status_code == 200
     revoked = requests.post(f"{url}/{name}/revoke", headers=_admin(quarantine_server), timeout=10)
     assert revoked.status_code == 200 and revoked.json()["revokedAt"]
+    twice = requests.post(f"{url}/{name}/revoke", headers=_admin(quarantine_server), timeout=10)
+    assert (twice.status_code, twice.json()) == (404, {"detail": f"active token {name!r} not found"})
     assert requests.get(url, headers=_admin(quarantine_server, "viewer"), timeout=10).status_code == 403
     assert (
         requests.get(url, headers={"Authorization": f"Bearer {quarantine_server.token}"}, timeout=10).status_code == 403
@@ -187,6 +189,10 @@ def test_admin_api_creates_namespaces_and_replays_or_discards_quarantine(quarant
         timeout=10,
     )
     assert changed.json()["admins"] == ["admin", "viewer"] and changed.json()["description"] == "Team K"
+    unknown = requests.patch(
+        base + f"namespaces/{kept}-never", json={"description": "x"}, headers=_admin(quarantine_server), timeout=10
+    )
+    assert (unknown.status_code, unknown.json()) == (404, {"detail": f"namespace {kept + '-never'!r} not found"})
     replayed = requests.post(
         base + "quarantine/replay", json={"namespace": kept}, headers=_admin(quarantine_server), timeout=10
     ).json()

@@ -506,7 +506,7 @@ def test_job_lineage_facet_declares_edges_and_column_lineage(catalog_engine):
 
 
 def test_tags_facets_become_the_tag_list(catalog_engine):
-    from airflow_ol_catalog.lineage.catalog import list_tags
+    from airflow_ol_catalog.lineage.tags import list_tags
 
     payload = event(
         "COMPLETE",
@@ -531,6 +531,9 @@ def test_tags_facets_become_the_tag_list(catalog_engine):
     }
     send(catalog_engine, [payload])
     with read_connection(catalog_engine) as conn:
-        tags = list_tags(conn, 100, 0)
-    assert [(t["name"], t["usage"]) for t in tags] == [("pii", {"dataset": 1}), ("tier:gold", {"dataset": 1, "job": 1})]
+        tags, total = list_tags(conn, 100, 0)
+    assert total == 2 and [(t["name"], t["usage"]) for t in tags] == [
+        ("pii", {"dataset": 1}),
+        ("tier:gold", {"dataset": 1, "job": 1}),
+    ]
     assert tags[1]["description"] == "from AIRFLOW, DBT"

@@ -16,12 +16,14 @@ from sqlalchemy import func, select
 from test_events import run_event
 
 from airflow_ol_catalog.events import validate_event
+from airflow_ol_catalog.events.not_found import TokenNotFound
 from airflow_ol_catalog.ingest import namespaces, quarantine, tokens
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.writer import BatchCommitter, CatalogUnavailable, EventWriter
-from airflow_ol_catalog.store.engine import read_connection, write_transaction
+from airflow_ol_catalog.store import namespaces as namespace_rows
+from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction
 from airflow_ol_catalog.store.migrate import VERSION_TABLE, head_revision
-from airflow_ol_catalog.store.tables import event, metadata
+from airflow_ol_catalog.store.tables import edge, event, metadata
 
 
 def submission(namespace="team-a", run_id="r-1", event_type="START", token_id=None, **changes) -> Submission:
@@ -178,7 +180,7 @@ def test_register_policy_creates_namespace_and_counts_events_and_integrations(ca
     with write_transaction(catalog_engine) as conn:
         store_events(conn, [submission(event_type="START"), submission(event_type="COMPLETE")], "register")
     with read_connection(catalog_engine) as conn:
-        ns = namespaces.get_namespace(conn, "team-a")
+        ns = namespace_rows.get_namespace(conn, "team-a")
     assert (ns.event_count, ns.integrations, ns.created_by) == (2, ["AIRFLOW"], "first event")
     assert ns.first_event_at is not None and ns.last_event_at >= ns.first_event_at
 
@@ -207,7 +209,7 @@ def test_quarantined_events_wait_for_their_namespace_then_replay(catalog_engine)
         namespaces.create_namespace(conn, "team-a", "test")
         assert quarantine.replay_quarantined(conn) == {"team-a": 2}
     with read_connection(catalog_engine) as conn:
-        ns = namespaces.get_namespace(conn, "team-a")
+        ns = namespace_rows.get_namespace(conn, "team-a")
         assert (ns.event_count, ns.quarantined_count, ns.integrations) == (2, 0, ["AIRFLOW"])
     assert stored_count(catalog_engine, quarantined=False) == 2
 
@@ -219,7 +221,7 @@ def test_events_of_a_deleted_namespace_are_quarantined_until_it_is_restored(cata
         (later,) = store_events(conn, [submission(run_id="after")], "register")
     assert later.quarantined
     with write_transaction(catalog_engine) as conn:
-        assert namespaces.list_namespaces(conn)[1] == 0
+        assert namespace_rows.list_namespaces(conn)[1] == 0
         namespaces.set_deleted(conn, "team-a", False)
         assert quarantine.replay_quarantined(conn) == {"team-a": 1}
 
@@ -229,7 +231,7 @@ def test_namespace_names_are_unique(catalog_engine):
         namespaces.create_namespace(conn, "team-a", "test", "Team A", ["alice"])
         with pytest.raises(namespaces.NamespaceExists):
             namespaces.create_namespace(conn, "team-a", "test")
-        assert namespaces.get_namespace(conn, "team-a").admins == ["alice"]
+        assert namespace_rows.get_namespace(conn, "team-a").admins == ["alice"]
 
 
 def test_token_is_stored_hashed_and_verified(catalog_engine):
@@ -250,7 +252,7 @@ def test_revoked_token_no_longer_verifies_and_names_are_unique(catalog_engine):
         with pytest.raises(tokens.TokenError, match="exists already"):
             tokens.create_token(conn, "dbt", "test")
         tokens.revoke_token(conn, "dbt")
-        with pytest.raises(tokens.TokenError):
+        with pytest.raises(TokenNotFound, match="active token 'dbt' not found"):
             tokens.revoke_token(conn, "dbt")
     with read_connection(catalog_engine) as conn:
         assert tokens.verify_token(conn, secret) is None
@@ -277,7 +279,7 @@ def test_concurrent_writers_store_each_event_once(catalog_engine):
     assert all(isinstance(o, Receipt) for o in outcomes)
     assert sum(not o.duplicate for o in outcomes) == stored_count(catalog_engine) == 80
     with read_connection(catalog_engine) as conn:
-        assert namespaces.get_namespace(conn, "team-a").event_count == 80
+        assert namespace_rows.get_namespace(conn, "team-a").event_count == 80
 
 
 def test_writer_commits_waiting_requests_in_one_transaction(catalog_engine):
@@ -431,6 +433,58 @@ def test_fast_inserts_store_values_exactly_as_sqlalchemy_does(tmp_path):
     assert stored[0][1] == stored[1][1] == "2026-01-02 03:04:05.000006"
 
 
+def test_projecting_on_sqlite_sends_every_statement_raw_through_the_driver(tmp_path):
+    """store/sql.py compiles the projection's statements once and sends them to the driver itself; it
+    relies on SQLAlchemy's compiled INSERTs (positiontup in column_keys order, one VALUES group) and
+    on exported_columns naming the RETURNING columns. Should an upgrade change that, the statements
+    fall back to SQLAlchemy's execution, which this sees, and the ingest path loses its speed."""
+    from airflow_ol_catalog.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    upgrade(url)
+    engine = get_engine(url)
+    through_sqlalchemy = []
+    sqlalchemy_event.listen(engine, "before_cursor_execute", lambda *args: through_sqlalchemy.append(args[2]))
+    schema = {"fields": [{"name": "id", "type": "INT"}, {"name": "amount", "type": "DECIMAL"}]}
+    for i in range(2):
+        payload = run_event(
+            eventType="COMPLETE",
+            run={
+                "runId": f"r-{i}",
+                "facets": {"parent": {"run": {"runId": "p-1"}, "job": {"namespace": "team-a", "name": "dag"}}},
+            },
+            inputs=[{"namespace": "postgres://db:5432", "name": f"s.in_{i}", "facets": {"schema": schema}}],
+            outputs=[{"namespace": "postgres://db:5432", "name": f"s.out_{i}", "facets": {"schema": schema}}],
+        )
+        through_sqlalchemy.clear()  # the first event also registers the namespace, through SQLAlchemy
+        with write_transaction(engine) as conn:
+            (receipt,) = store_events(conn, [Submission.of(validate_event(payload), None, 500)], "register")
+        assert isinstance(receipt, Receipt)
+    assert [sql for sql in through_sqlalchemy if sql != "BEGIN IMMEDIATE"] == []
+    with read_connection(engine) as conn:
+        assert conn.execute(select(func.count()).select_from(edge)).scalar_one() == 4
+
+
+def test_fast_inserts_fall_back_to_sqlalchemy_with_their_returning_rows(tmp_path):
+    """Rows whose keys differ from the first row's (here in order) cannot share one raw statement:
+    SQLAlchemy runs them, RETURNING included."""
+    from sqlalchemy import create_engine
+
+    from airflow_ol_catalog.store.sql import execute_rows, insert_for
+    from airflow_ol_catalog.store.tables import facet
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    metadata.create_all(engine)
+    when = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    row = {"entity": "job", "entity_id": 1, "name": "a", "value": "{}", "event_time": when, "event_digest": "d"}
+    reordered = dict(reversed(list({**row, "name": "b"}.items())))
+    statement = insert_for("sqlite", facet).returning(facet.c.name)
+    with engine.begin() as conn:
+        assert sorted(r.name for r in execute_rows(conn, statement, [row, reordered])) == ["a", "b"]
+        assert execute_rows(conn, insert_for("sqlite", facet), [{**row, "name": "c"}, {**reordered, "name": "d"}]) == []
+        assert conn.execute(select(func.count()).select_from(facet)).scalar_one() == 4
+
+
 def test_sqlite_times_are_stored_as_utc_text_that_sorts(tmp_path):
     """Other offsets become UTC, whole seconds keep their fraction: text order is time order."""
     from sqlalchemy import create_engine, insert, select, text
@@ -543,7 +597,7 @@ def test_a_long_reader_does_not_hold_writers_back_behind_the_truncating_checkpoi
 
 def test_a_retention_dry_run_reports_exactly_what_the_real_run_deletes(catalog_engine):
     """Runs that go take their events with them: the dry run must count those too."""
-    from airflow_ol_catalog.maintenance.retention import apply_retention
+    from airflow_ol_catalog.ingest.retention import apply_retention
 
     old, recent = "2020-01-0{}T10:00:00Z", datetime.now(timezone.utc).isoformat()
     subs = []

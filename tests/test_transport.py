@@ -16,7 +16,7 @@ import requests
 from servers import AIRFLOW, free_port
 from test_events import run_event
 
-from airflow_ol_catalog import metrics
+from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
 from airflow_ol_catalog.transport.config import RoutingConfigError, parse_settings
 from airflow_ol_catalog.transport.records import MAGIC
@@ -504,7 +504,7 @@ def test_an_event_refused_for_good_at_redelivery_becomes_a_dead_letter_and_the_r
 
 
 def test_a_lasting_refusal_at_first_send_goes_to_the_dead_letters_not_the_spool(receivers, tmp_path, monkeypatch):
-    from airflow_ol_catalog import metrics
+    from airflow_ol_catalog.events import metrics
 
     counted = []
     monkeypatch.setattr(metrics, "incr", lambda name, count=1, tags=None: counted.append((name, count, tags)))

@@ -137,11 +137,11 @@ def airflow_stack(tmp_path_factory, postgres):
         processes = [server.start_component("scheduler"), server.start_component("dag-processor")]
         admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
         deadline = time.monotonic() + 120
-        while requests.get(server.url + "api/v2/dags/lineage_demo", headers=admin, timeout=5).status_code != 200:
+        while requests.get(server.url + "api/v2/dags/lineage_demo", headers=admin, timeout=30).status_code != 200:
             assert time.monotonic() < deadline, "the dag-processor did not parse the DAG in time"
             time.sleep(1)
         requests.patch(
-            server.url + "api/v2/dags/lineage_demo", json={"is_paused": False}, headers=admin, timeout=10
+            server.url + "api/v2/dags/lineage_demo", json={"is_paused": False}, headers=admin, timeout=30
         ).raise_for_status()
         yield server, catalog, other, admin
     finally:
@@ -156,21 +156,21 @@ def airflow_stack(tmp_path_factory, postgres):
 def run_dag(server: AirflowServer, admin: dict) -> tuple[str, float]:
     """Trigger lineage_demo, wait for success; returns the run id and the longest task duration (s)."""
     created = requests.post(
-        server.url + "api/v2/dags/lineage_demo/dagRuns", json={"logical_date": None}, headers=admin, timeout=10
+        server.url + "api/v2/dags/lineage_demo/dagRuns", json={"logical_date": None}, headers=admin, timeout=30
     )
     created.raise_for_status()
     run_id = created.json()["dag_run_id"]
     deadline = time.monotonic() + 240
     while True:
         state = requests.get(
-            server.url + f"api/v2/dags/lineage_demo/dagRuns/{run_id}", headers=admin, timeout=10
+            server.url + f"api/v2/dags/lineage_demo/dagRuns/{run_id}", headers=admin, timeout=30
         ).json()["state"]
         if state in ("success", "failed"):
             break
         assert time.monotonic() < deadline, "the DAG run did not finish in time"
         time.sleep(1)
     tasks = requests.get(
-        server.url + f"api/v2/dags/lineage_demo/dagRuns/{run_id}/taskInstances", headers=admin, timeout=10
+        server.url + f"api/v2/dags/lineage_demo/dagRuns/{run_id}/taskInstances", headers=admin, timeout=30
     ).json()
     assert state == "success", tasks
     return run_id, max(ti["duration"] or 0 for ti in tasks["task_instances"])

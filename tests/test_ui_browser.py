@@ -381,6 +381,22 @@ def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
     expect(page.get_by_role("cell").first).to_be_visible()
 
 
+def test_a_namespace_of_the_overview_opens_the_search_within_it(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/")
+    # A namespace known only from its datasets is listed too, and says so.
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="s3://acme-lake", exact=True))
+    expect(row).to_contain_text("datasets only")
+    page.get_by_role("link", name="examples", exact=True).click()
+    expect(page.get_by_text("In namespace examples")).to_be_visible()
+    expect(page.get_by_test_id("search-result").first).to_be_visible()
+    namespaces = page.get_by_test_id("search-result").all_inner_texts()
+    assert namespaces and all("examples" in text for text in namespaces)
+    expect(page).to_have_url(re.compile(r"ns=examples"))
+
+
 def test_look_alike_names_show_their_hidden_characters(ui_server, admin_page):
     from playwright.sync_api import expect
 
@@ -471,4 +487,21 @@ def test_pages_of_names_with_slashes_and_percent_signs(ui_server, admin_page):
     expect(page.get_by_test_id("title")).to_contain_text("manual/2026-01-01")
     expect(page.get_by_text("datasets/orders").first).to_be_visible()
     shot(page, "16-slash-run")
+    assert page.errors == []
+
+
+def test_explorer_opened_at_a_dag_shows_the_lineage_of_the_jobs_below_it(ui_server, admin_page):
+    """A DAG's own job reads and writes nothing: the explorer starts from it and its tasks."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    node = requests.utils.quote("job:examples:nightly_sessions", safe="")
+    page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=" + node)
+    expect(page.locator('[data-node-id="job:examples:nightly_sessions"]')).to_be_visible()
+    expect(page.locator('[data-node-id="job:examples:nightly_sessions.sessionize"]')).to_be_visible()
+    expect(page.locator('[data-node-id="dataset:s3://acme-lake:sessions"]')).to_be_visible()
+    page.get_by_label("Collapse child jobs").check()
+    expect(page.locator('[data-node-id="job:examples:nightly_sessions.sessionize"]')).to_have_count(0)
+    expect(page.locator('[data-node-id="dataset:s3://acme-lake:sessions"]')).to_be_visible()
+    shot(page, "17-explorer-at-a-dag")
     assert page.errors == []

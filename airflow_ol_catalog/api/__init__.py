@@ -1,4 +1,4 @@
 """The catalog's FastAPI application, mounted by the plugin at /ol-catalog."""
 
-# The routers' `name` and `segment` path convertors must be registered before any router is built.
+# The routers' `name` and `unescaped_name` path convertors must be registered before any router is built.
 from airflow_ol_catalog.api import paths  # noqa: F401

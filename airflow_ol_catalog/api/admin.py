@@ -41,7 +41,6 @@ from airflow_ol_catalog.ingest.quarantine import (
     list_quarantined,
     replay_quarantined,
 )
-from airflow_ol_catalog.ingest.refusals import REFUSAL_SORTS, list_refusals
 from airflow_ol_catalog.ingest.tokens import (
     TOKEN_SORTS,
     Token,
@@ -53,6 +52,8 @@ from airflow_ol_catalog.ingest.tokens import (
     revoke_token,
 )
 from airflow_ol_catalog.lineage.catalog import iso, namespace_view
+from airflow_ol_catalog.lineage.refusals import REFUSAL_SORTS, list_refusals
+from airflow_ol_catalog.store import namespaces as namespace_rows
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -143,11 +144,8 @@ def new_token(body: NewToken, principal: AdminAuth) -> CreatedToken:
     responses=_errors({404: "No token of that name."}),
 )
 def revoke(name: str, _: AdminAuth) -> TokenInfo:
-    try:
-        with write_transaction() as conn:
-            return token_view(revoke_token(conn, name))
-    except TokenError as exc:
-        raise HTTPException(404, str(exc)) from None
+    with write_transaction() as conn:
+        return token_view(revoke_token(conn, name))
 
 
 # --- namespaces ------------------------------------------------------------------------------------
@@ -164,7 +162,7 @@ class NamespaceChange(BaseModel):
     admins: list[Text] | None = None
 
 
-def _admin_view(ns: registry.Namespace) -> AdminNamespace:
+def _admin_view(ns: namespace_rows.Namespace) -> AdminNamespace:
     return AdminNamespace(**namespace_view(ns), deletedAt=iso(ns.deleted_at), quarantinedEvents=ns.quarantined_count)
 
 
@@ -176,13 +174,13 @@ def all_namespaces(
     _: AdminAuth,
     limit: int = Limit,
     offset: int = Offset,
-    sortBy: Literal[tuple(registry.NAMESPACE_SORTS)] = Query("name"),
+    sortBy: Literal[tuple(namespace_rows.NAMESPACE_SORTS)] = Query("name"),
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> AdminNamespaceList:
     with read_connection() as conn:
-        items, total = registry.list_namespaces(conn, limit, offset, True, sortBy, sortDirection == "desc")
+        items, total = namespace_rows.list_namespaces(conn, limit, offset, True, sortBy, sortDirection == "desc")
         for ns in items:
-            ns.quarantined_count = registry.count_quarantined(conn, ns.name)
+            ns.quarantined_count = namespace_rows.count_quarantined(conn, ns.name)
         return AdminNamespaceList(namespaces=[_admin_view(ns) for ns in items], totalCount=total)
 
 
@@ -210,11 +208,8 @@ def create(body: NewNamespace, principal: AdminAuth) -> AdminNamespace:
     responses=_errors({404: "No namespace of that name."}),
 )
 def change(name: str, body: NamespaceChange, _: AdminAuth) -> AdminNamespace:
-    try:
-        with write_transaction() as conn:
-            return _admin_view(registry.update_namespace(conn, name, body.description, body.admins))
-    except registry.NamespaceNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    with write_transaction() as conn:
+        return _admin_view(registry.update_namespace(conn, name, body.description, body.admins))
 
 
 # --- quarantine ------------------------------------------------------------------------------------
@@ -251,7 +246,7 @@ def quarantine(
 ) -> QuarantineList:
     with read_connection() as conn:
         items = list_quarantined(conn, namespace, limit, offset, sortBy, sortDirection == "desc")
-        total = registry.count_quarantined(conn, namespace)
+        total = namespace_rows.count_quarantined(conn, namespace)
     return QuarantineList(events=[_quarantined_view(q) for q in items], totalCount=total)
 
 
@@ -333,8 +328,8 @@ async def reconcile_datasets(
     _: AdminAuth, dryRun: bool = Query(False, description="Report without storing anything.")
 ) -> Reconciliation:
     """Returns counts, the matched SQL datasets to check against their tables, and the namespaces no Connection matches."""
-    from airflow_ol_catalog.maintenance.airflow_connections import airflow_data_sources
-    from airflow_ol_catalog.maintenance.matches import reconcile
+    from airflow_ol_catalog.ingest.source_matches import reconcile
+    from airflow_ol_catalog.lineage.airflow_connections import airflow_data_sources
 
     sources = await anyio.to_thread.run_sync(airflow_data_sources)
 
@@ -348,12 +343,9 @@ async def reconcile_datasets(
     return Reconciliation.model_validate(await anyio.to_thread.run_sync(work))
 
 
-@router.post(
-    "/reconciliation/checks",
-    summary="Store how matched datasets compare with their tables (admin)",
-)
+@router.post("/reconciliation/checks", summary="Store how matched datasets compare with their tables (admin)")
 def store_checks(body: TableChecks, _: AdminAuth) -> StoredChecks:
-    from airflow_ol_catalog.maintenance.matches import record_checks
+    from airflow_ol_catalog.ingest.source_matches import record_checks
 
     with write_transaction() as conn:
         return StoredChecks(stored=record_checks(conn, [c.model_dump() for c in body.checks]))
@@ -370,12 +362,9 @@ class Retention(BaseModel):
     dryRun: bool = Field(False, description="Count, delete nothing.")
 
 
-@router.post(
-    "/retention",
-    summary="Delete raw events and runs older than the window, in bounded batches (admin)",
-)
+@router.post("/retention", summary="Delete raw events and runs older than the window, in bounded batches (admin)")
 async def retention(body: Retention, _: AdminAuth) -> RetentionResult:
-    from airflow_ol_catalog.maintenance.retention import apply_retention
+    from airflow_ol_catalog.ingest.retention import apply_retention
     from airflow_ol_catalog.store.engine import get_engine
 
     return RetentionResult.model_validate(

@@ -10,7 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from airflow_ol_catalog import __version__, metrics
+from airflow_ol_catalog import __version__
+from airflow_ol_catalog.api.datamodels.common import ErrorBody
+from airflow_ol_catalog.events import metrics
+from airflow_ol_catalog.events.not_found import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,11 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+    """Every missing namespace, dataset, version, job, run, node or token: 404 with what was not found."""
+    return JSONResponse(ErrorBody(detail=str(exc)).model_dump(exclude_none=True), status_code=404)
+
+
 async def _query_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     problems = [
         {"path": ".".join(str(part) for part in err.get("loc", ())), "message": err.get("msg", "invalid")}
@@ -127,9 +135,10 @@ def document_errors(app: FastAPI) -> None:
 
 
 def create_app() -> FastAPI:
-    from airflow_ol_catalog.api import admin, catalog, events, health, ingest, ui
+    from airflow_ol_catalog.api import admin, catalog, events, health, ingest, refused_writes, tags, ui
     from airflow_ol_catalog.api.auth import document_auth
     from airflow_ol_catalog.api.paths import RequestGuard
+    from airflow_ol_catalog.api.stats import router as stats_router
     from airflow_ol_catalog.config import load_settings
 
     app = FastAPI(
@@ -142,10 +151,14 @@ def create_app() -> FastAPI:
     app.add_middleware(AnswerStart)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _query_error)
+    app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.include_router(ingest.router)
     app.include_router(events.router)
+    app.include_router(tags.router)
+    app.include_router(stats_router)
     app.include_router(catalog.router)
+    app.include_router(refused_writes.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     app.include_router(ui.router)

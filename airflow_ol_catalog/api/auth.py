@@ -187,6 +187,14 @@ async def curator_principal(request: Request) -> Principal:
     )
 
 
+async def tagger_principal(request: Request) -> Principal:
+    """Tag datasets, jobs and columns: an Airflow user who may edit assets, never a token (tags say
+    what people decided about data; producers state theirs in `tags` facets)."""
+    return await _principal(
+        request, "tag", "PUT", lambda token: "that needs an Airflow login allowed to edit assets; tokens never may"
+    )
+
+
 async def login_reader_principal(request: Request) -> Principal:
     """Open the catalog's pages: an Airflow user who may read assets (tokens are for the API)."""
     return await _principal(
@@ -197,6 +205,7 @@ async def login_reader_principal(request: Request) -> Principal:
 IngestAuth = Annotated[Principal, Depends(ingest_principal)]
 AdminAuth = Annotated[Principal, Depends(admin_principal)]
 CuratorAuth = Annotated[Principal, Depends(curator_principal)]
+TaggerAuth = Annotated[Principal, Depends(tagger_principal)]
 ReadAuth = Annotated[Principal, Depends(read_principal)]
 LoginReadAuth = Annotated[Principal, Depends(login_reader_principal)]
 
@@ -208,6 +217,7 @@ AUTH_RULES: dict[Callable, tuple[str, bool]] = {
     read_principal: ("a catalog token created with --read, or an Airflow login allowed to read assets", True),
     admin_principal: ("an Airflow login allowed to delete assets, or a catalog token created with --admin", True),
     curator_principal: ("an Airflow login allowed to delete assets; never a token", False),
+    tagger_principal: ("an Airflow login allowed to edit assets; never a token", False),
     login_reader_principal: ("an Airflow login allowed to read assets", False),
 }
 SECURITY_SCHEMES = {

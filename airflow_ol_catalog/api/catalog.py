@@ -10,23 +10,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from airflow_ol_catalog import metrics
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
+from airflow_ol_catalog.api.datamodels import marquez as models
 from airflow_ol_catalog.api.datamodels.catalog_extras import CatalogStats, DataSources, Impact
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
-from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
-from airflow_ol_catalog.ingest.hiding import NothingToHide, set_dataset_hidden, set_job_hidden, set_namespace_hidden
-from airflow_ol_catalog.ingest.namespaces import NamespaceNotFound, get_namespace, list_namespaces
+from airflow_ol_catalog.api.datamodels.graph import ColumnLineageGraph, LineageGraph
+from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, node_id_parameter, time_parameter
+from airflow_ol_catalog.events import metrics
+from airflow_ol_catalog.events.node_ids import KINDS
+from airflow_ol_catalog.events.not_found import JobVersionNotFound
+from airflow_ol_catalog.events.run_states import RunState
+from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden, set_namespace_hidden
 from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
-from airflow_ol_catalog.lineage.graph import NodeNotFound, lineage
-from airflow_ol_catalog.lineage.impact import impact
-from airflow_ol_catalog.lineage.source_matches import match_without_connections
+from airflow_ol_catalog.lineage.graph import GRAPH_KINDS, lineage
+from airflow_ol_catalog.lineage.impact import IMPACT_KINDS, impact
+from airflow_ol_catalog.lineage.source_matches import (
+    data_source_summary,
+    match_without_connections,
+    summary_without_connections,
+)
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
@@ -44,32 +52,29 @@ async def _read(work: Callable[..., Any], *args) -> Any:
     return await anyio.to_thread.run_sync(run)
 
 
-def _found(value, what: str):
-    if value is None:
-        raise HTTPException(404, f"{what} not found")
-    return value
+# Documented on every route that names an entity; api/app.py answers every NotFound so.
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such namespace, dataset, job, run or version."}
+}
 
 
 def _namespaces(conn, limit, offset):
-    items, total = list_namespaces(conn, limit, offset)
-    return {"namespaces": [catalog.namespace_view(ns) for ns in items], "totalCount": total}
+    items, total = catalog.list_all_namespaces(conn, limit, offset)
+    return {"namespaces": items, "totalCount": total}
 
 
-@router.get("/namespaces", summary="List namespaces")
+@router.get(
+    "/namespaces", summary="List namespaces: those of every job and every dataset", response_model=models.NamespaceList
+)
 async def namespaces(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+    """Registered namespaces (`registered: true`) carry their description, admins, integrations and event counts."""
     return await _read(_namespaces, limit, offset)
 
 
 def _hide(setter: Callable, *args) -> dict:
-    def work(conn):
-        try:
-            setter(conn, *args)
-        except NothingToHide as exc:
-            raise HTTPException(404, str(exc)) from None
-        return {"hidden": args[-1]}
-
     with write_transaction() as conn:
-        return work(conn)
+        setter(conn, *args)
+    return {"hidden": args[-1]}
 
 
 @router.delete("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="Hide a dataset")
@@ -106,24 +111,24 @@ async def delete_namespace(namespace: str, _: CuratorAuth) -> dict:
 
 
 @router.get(
-    "/namespaces/{namespace:name}/datasets/{dataset:name}/versions/{version:segment}",
+    "/namespaces/{namespace:name}/datasets/{dataset:name}/versions/{version:name}",
     summary="One version of a dataset",
+    responses=NOT_FOUND,
+    response_model=models.DatasetVersion,
 )
 async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -> dict:
-    return _found(
-        await _read(catalog.get_dataset_version, namespace, dataset, version),
-        f"version {version!r} of {namespace}:{dataset}",
-    )
+    """`version` is the version's UUID, its digest, or the producer's own version (`datasetVersion`)."""
+    return await _read(catalog.get_dataset_version, namespace, dataset, version)
 
 
 @router.get(
     "/namespaces/{namespace:name}/datasets/{dataset:name}/versions",
     summary="Schema versions of a dataset, newest first",
+    responses=NOT_FOUND,
+    response_model=models.DatasetVersionList,
 )
 async def versions(namespace: str, dataset: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    found, total = _found(
-        await _read(catalog.dataset_versions, namespace, dataset, limit, offset), f"dataset {namespace}:{dataset}"
-    )
+    found, total = await _read(catalog.dataset_versions, namespace, dataset, limit, offset)
     return {"versions": found, "totalCount": total}
 
 
@@ -135,21 +140,33 @@ def _as_seen_by(principal: Principal, datasets: list[dict]) -> list[dict]:
     return [{**d, "dataSource": match_without_connections(d["dataSource"], reason)} for d in datasets]
 
 
-@router.get("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="One dataset")
+@router.get(
+    "/namespaces/{namespace:name}/datasets/{dataset:name}",
+    summary="One dataset",
+    responses=NOT_FOUND,
+    response_model=models.Dataset,
+)
 async def one_dataset(namespace: str, dataset: str, principal: ReadAuth) -> dict:
     """`dataSource` names the Connection only for Airflow users allowed to read Connections (`withheld` says why not)."""
-    found = _found(await _read(catalog.get_dataset, namespace, dataset), f"dataset {namespace}:{dataset}")
+    found = await _read(catalog.get_dataset, namespace, dataset)
     return _as_seen_by(principal, [found])[0]
 
 
-@router.get("/namespaces/{namespace:name}/datasets", summary="Datasets of a namespace (any spelling of it)")
+@router.get(
+    "/namespaces/{namespace:name}/datasets",
+    summary="Datasets of a namespace (any spelling of it)",
+    response_model=models.DatasetList,
+)
 async def namespace_datasets(namespace: str, principal: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     datasets, total = await _read(catalog.list_datasets, namespace, limit, offset)
     return {"datasets": _as_seen_by(principal, datasets), "totalCount": total}
 
 
 @router.get(
-    "/namespaces/{namespace:name}/jobs/{job:name}/runs", summary="Runs of a job, newest first unless sorted otherwise"
+    "/namespaces/{namespace:name}/jobs/{job:name}/runs",
+    summary="Runs of a job, newest first unless sorted otherwise",
+    responses=NOT_FOUND,
+    response_model=models.RunList,
 )
 async def job_runs(
     namespace: str,
@@ -160,45 +177,99 @@ async def job_runs(
     sortBy: Literal[catalog.RUN_SORTS] = Query("startedAt"),
     sortDirection: Literal["asc", "desc"] = Query("desc"),
 ) -> dict:
-    found = await _read(catalog.list_runs, namespace, job, limit, offset, sortBy, sortDirection == "desc")
-    runs, total = _found(found, f"job {namespace}:{job}")
+    runs, total = await _read(catalog.list_runs, namespace, job, limit, offset, sortBy, sortDirection == "desc")
     return {"runs": runs, "totalCount": total}
 
 
-@router.get("/namespaces/{namespace:name}/jobs/{job:name}", summary="One job")
+def _paged(found, limit: int, offset: int) -> dict | None:
+    return None if found is None else {"versions": found[offset : offset + limit], "totalCount": len(found)}
+
+
+@router.get(
+    "/namespaces/{namespace:name}/jobs/{job:name}/versions/{version:name}",
+    summary="One version of a job",
+    responses=NOT_FOUND,
+    response_model=models.JobVersion,
+)
+async def one_job_version(namespace: str, job: str, version: str, _: ReadAuth) -> dict:
+    found = await _read(catalog.job_versions, namespace, job)
+    match = next((v for v in found if v["version"] == version), None)
+    if match is None:
+        raise JobVersionNotFound(namespace, job, version)
+    return match
+
+
+@router.get(
+    "/namespaces/{namespace:name}/jobs/{job:name}/versions",
+    summary="Versions of a job, newest first: one per set of inputs and outputs its runs had",
+    responses=NOT_FOUND,
+    response_model=models.JobVersionList,
+)
+async def job_versions(namespace: str, job: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+    found = await _read(catalog.job_versions, namespace, job)
+    return _paged(found, limit, offset)
+
+
+@router.get(
+    "/namespaces/{namespace:name}/jobs/{job:name}", summary="One job", responses=NOT_FOUND, response_model=models.Job
+)
 async def one_job(namespace: str, job: str, _: ReadAuth) -> dict:
-    return _found(await _read(catalog.get_job, namespace, job), f"job {namespace}:{job}")
+    return await _read(catalog.get_job, namespace, job)
 
 
-@router.get("/namespaces/{namespace:name}/jobs", summary="Jobs of a namespace")
-async def namespace_jobs(namespace: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    jobs, total = await _read(catalog.list_jobs, namespace, limit, offset)
+LastRunStates = Query(
+    None, description="Only jobs whose newest run is in one of these states (repeat the parameter for more)."
+)
+
+
+@router.get("/namespaces/{namespace:name}/jobs", summary="Jobs of a namespace", response_model=models.JobList)
+async def namespace_jobs(
+    namespace: str,
+    _: ReadAuth,
+    limit: int = Limit,
+    offset: int = Offset,
+    lastRunStates: list[models.RunState] | None = LastRunStates,
+) -> dict:
+    jobs, total = await _read(catalog.list_jobs, namespace, limit, offset, lastRunStates)
     return {"jobs": jobs, "totalCount": total}
 
 
-def _namespace(conn, name):
-    try:
-        ns = get_namespace(conn, name)
-    except NamespaceNotFound:
-        return None
-    return catalog.namespace_view(ns)
-
-
-@router.get("/namespaces/{namespace:name}", summary="One namespace")
+@router.get(
+    "/namespaces/{namespace:name}", summary="One namespace", responses=NOT_FOUND, response_model=models.Namespace
+)
 async def namespace(namespace: str, _: ReadAuth) -> dict:
-    return _found(await _read(_namespace, namespace), f"namespace {namespace!r}")
+    """Registered, or named by a job or dataset."""
+    return await _read(catalog.find_namespace, namespace)
 
 
-@router.get("/jobs", summary="All jobs")
-async def all_jobs(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    jobs, total = await _read(catalog.list_jobs, None, limit, offset)
+@router.get("/jobs", summary="All jobs", response_model=models.JobList)
+async def all_jobs(
+    _: ReadAuth,
+    limit: int = Limit,
+    offset: int = Offset,
+    lastRunStates: list[models.RunState] | None = LastRunStates,
+) -> dict:
+    jobs, total = await _read(catalog.list_jobs, None, limit, offset, lastRunStates)
     return {"jobs": jobs, "totalCount": total}
 
 
-@router.get("/runs", summary="Runs of every job, newest first, optionally in one state")
+@router.get(
+    "/sources", summary="Sources datasets live in (from their dataSource facets)", response_model=models.SourceList
+)
+async def sources(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
+    found, total = await _read(catalog.list_sources, limit, offset)
+    return {"sources": found, "totalCount": total}
+
+
+@router.get("/sources/{source:name}", summary="One source", responses=NOT_FOUND, response_model=models.Source)
+async def one_source(source: str, _: ReadAuth) -> dict:
+    return await _read(catalog.get_source, source)
+
+
+@router.get("/runs", summary="Runs of every job, newest first, optionally in one state", response_model=models.RunList)
 async def runs_by_state(
     _: ReadAuth,
-    state: Literal["NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED"] | None = Query(None),
+    state: Annotated[RunState | None, Query(description="Only runs in this state.")] = None,
     limit: int = Limit,
     offset: int = Offset,
 ) -> dict:
@@ -206,33 +277,49 @@ async def runs_by_state(
     return {"runs": runs, "totalCount": total}
 
 
-@router.get("/jobs/runs/{run_id:segment}/facets", summary="Facets of a run")
-async def run_facets(run_id: str, _: ReadAuth) -> dict:
-    found = _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
-    return {"runId": run_id, "facets": found["facets"]}
+@router.get(
+    "/jobs/runs/{run_id:name}/facets",
+    summary="Facets of a run, or of its job as the run sent them",
+    responses=NOT_FOUND,
+    response_model=models.FacetsOfRun,
+)
+async def run_facets(
+    run_id: str,
+    _: ReadAuth,
+    type: Literal["run", "job", "RUN", "JOB"] = Query("run", description="`run` facets, or the `job` facets."),
+) -> dict:
+    """With `type=job`: the job facets this run's events carried, a later event's facet replacing an earlier one's."""
+    work = catalog.run_job_facets if type.lower() == "job" else catalog.run_facets
+    return {"runId": run_id, "facets": await _read(work, run_id)}
 
 
-@router.get("/jobs/runs/{run_id:segment}", summary="One run")
+@router.get("/jobs/runs/{run_id:name}", summary="One run", responses=NOT_FOUND, response_model=models.Run)
 async def one_run(run_id: str, _: ReadAuth) -> dict:
-    return _found(await _read(catalog.get_run, run_id), f"run {run_id!r}")
+    return await _read(catalog.get_run, run_id)
 
 
 def _lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children):
     started = time.perf_counter()
-    try:
-        graph = lineage(
-            conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children
-        )
-    except NodeNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    graph = lineage(
+        conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children
+    )
     metrics.timing("lineage.query", (time.perf_counter() - started) * 1000)
     return {"graph": graph.as_list(), "truncated": graph.truncated}
 
 
-@router.get("/lineage", summary="Lineage graph around a node")
+def _datasets_as_seen_by(principal: Principal, nodes: list[dict]) -> list[dict]:
+    """Dataset nodes carry the dataset as its own route answers this caller (Connection details withheld alike)."""
+    shown = iter(_as_seen_by(principal, [n["data"] for n in nodes if n["type"] == "DATASET"]))
+    return [{**n, "data": next(shown)} if n["type"] == "DATASET" else n for n in nodes]
+
+
+NODE_NOT_FOUND = {404: {"model": ErrorBody, "description": "No job, dataset or column matches nodeId."}}
+
+
+@router.get("/lineage", summary="Lineage graph around a node", responses=NODE_NOT_FOUND)
 async def lineage_graph(
     request: Request,
-    _: ReadAuth,
+    principal: ReadAuth,
     nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`"),
     depth: int = Query(20, ge=0, le=100),
     direction: Literal["both", "upstream", "downstream"] = Query("both"),
@@ -246,23 +333,24 @@ async def lineage_graph(
         False,
         description="With a job nodeId: start from the job and every job below it (a DAG's tasks and their Spark/dbt jobs).",
     ),
-) -> dict:
-    """`truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
+) -> LineageGraph:
+    """Marquez's graph: each node's `data` is the job or dataset as its own route answers it, edges
+    `{origin, destination}` follow the data flow. `depth` counts hops between a job and a dataset.
+    `truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
     as_of = time_parameter(asOf, "asOf")
+    node_id_parameter(nodeId, GRAPH_KINDS)
     max_nodes = request.app.state.settings.max_graph_nodes
-    return await _read(
+    found = await _read(
         _lineage, nodeId, depth, includeAttempted, max_nodes, direction, upDepth, downDepth, as_of, withChildren
     )
+    return {**found, "graph": _datasets_as_seen_by(principal, found["graph"])}
 
 
 def _column_lineage(conn, node_id, depth, with_downstream):
-    try:
-        return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream)}
-    except NodeNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream)}
 
 
-@router.get("/column-lineage", summary="Column lineage around a dataset, field or job")
+@router.get("/column-lineage", summary="Column lineage around a dataset, field or job", responses=NODE_NOT_FOUND)
 async def column_lineage(
     _: ReadAuth,
     nodeId: str = Query(
@@ -270,47 +358,58 @@ async def column_lineage(
     ),
     depth: int = Query(20, ge=0, le=100),
     withDownstream: bool = Query(False),
-) -> dict:
-    return await _read(_column_lineage, nodeId.split("#", 1)[0], depth, withDownstream)
+) -> ColumnLineageGraph:
+    """Marquez's column graph: one node per column, one edge per column and input column, and in
+    each column's `inputFields` every way it derives from each input."""
+    node_id = node_id_parameter(nodeId.split("#", 1)[0], KINDS)
+    return await _read(_column_lineage, node_id, depth, withDownstream)
 
 
-@router.get("/search", summary="Search datasets and jobs by name")
+@router.get("/search", summary="Search datasets and jobs by name", response_model=models.SearchResults)
 async def search(
     _: ReadAuth,
     q: str = Query(
         "",
         max_length=1000,
-        description="Part of the name or namespace; case, Unicode spelling (NFKC) and invisible characters do not count; empty lists everything by name.",
+        description="Part of the name (Marquez matches names, not namespaces); case, Unicode spelling (NFKC) and "
+        "invisible characters do not count, and `%` and `_` are themselves; empty lists everything by name.",
     ),
     filter: Literal["dataset", "job", "field", "DATASET", "JOB", "FIELD"] | None = Query(
         None, description="Only datasets, jobs, or columns (field)."
     ),
+    sort: Literal["name", "updated_at", "NAME", "UPDATE_AT"] | None = Query(
+        None, description="Marquez's sort: by name or last update (same as sortBy name or updatedAt)."
+    ),
+    namespace: str | None = Query(None, max_length=1024, description="Only datasets and jobs of this namespace."),
+    before: str | None = Query(None, description="Only those last updated before this day (YYYY-MM-DD)."),
+    after: str | None = Query(None, description="Only those last updated after this day (YYYY-MM-DD)."),
     limit: int = Query(10, ge=1, le=1000),
     offset: int = Offset,
     sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),
     sortDirection: Literal["asc", "desc"] = Query("asc"),
 ) -> dict:
     """`totalCount` is the number of matches; `results` one page of them."""
+    if sort is not None:
+        sortBy = "name" if sort.lower() == "name" else "updatedAt"
     results, total = await _read(
-        catalog.search, q, filter.lower() if filter else None, limit, offset, sortBy, sortDirection == "desc"
+        catalog.search,
+        q,
+        filter.lower() if filter else None,
+        limit,
+        offset,
+        sortBy,
+        sortDirection == "desc",
+        namespace,
+        date_parameter(before, "before"),
+        date_parameter(after, "after"),
     )
     return {"totalCount": total, "results": results}
-
-
-def _impact(conn, node_id, include_attempted, max_nodes):
-    try:
-        return impact(conn, node_id, include_attempted, max_nodes)
-    except NodeNotFound as exc:
-        raise HTTPException(404, str(exc)) from None
 
 
 @router.get(
     "/impact",
     summary="Everything downstream of a dataset or column, with the path to each",
-    responses={
-        404: {"model": ErrorBody, "description": "No such dataset or field, or the node is not a dataset."},
-        422: {"model": ErrorBody, "description": "A parameter is invalid; `detail` names it."},
-    },
+    responses={404: {"model": ErrorBody, "description": "No such dataset or field, or the node is not a dataset."}},
 )
 async def impact_analysis(
     request: Request,
@@ -319,7 +418,8 @@ async def impact_analysis(
     includeAttempted: bool = Query(False),
 ) -> Impact:
     """What breaks if this changes: each downstream dataset (or field) with its depth, the path and the jobs on it."""
-    return await _read(_impact, nodeId, includeAttempted, request.app.state.settings.max_graph_nodes)
+    node_id_parameter(nodeId, IMPACT_KINDS)
+    return await _read(impact, nodeId, includeAttempted, request.app.state.settings.max_graph_nodes)
 
 
 @router.get(
@@ -333,12 +433,6 @@ async def catalog_stats(
     return await _read(catalog.stats, days)
 
 
-def _data_sources(conn, sources):
-    from airflow_ol_catalog.maintenance.matches import data_source_summary
-
-    return data_source_summary(conn, sources)
-
-
 @router.get(
     "/data-sources", summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces"
 )
@@ -349,15 +443,9 @@ async def data_sources(principal: ReadAuth) -> DataSources:
     Connections, as in Airflow itself; everyone else (catalog tokens too) gets the same rows and
     counts without them, and `withheld` lists what was left out and why.
     """
-    from airflow_ol_catalog.maintenance.airflow_connections import airflow_data_sources
-    from airflow_ol_catalog.maintenance.matches import summary_without_connections
+    from airflow_ol_catalog.lineage.airflow_connections import airflow_data_sources
 
     sources = await anyio.to_thread.run_sync(airflow_data_sources)
-    summary = await _read(_data_sources, sources)
+    summary = await _read(data_source_summary, sources)
     reason = connection_details_withheld(principal)
     return summary if reason is None else summary_without_connections(summary, reason)
-
-
-@router.get("/tags", summary="Tags named by the tags facets of jobs, runs and datasets")
-async def tags(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
-    return {"tags": await _read(catalog.list_tags, limit, offset)}

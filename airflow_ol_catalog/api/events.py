@@ -67,7 +67,7 @@ async def list_events(
     return Response(body, media_type="application/json")
 
 
-@router.get("/api/v1/events/{namespace:name}", response_model=EventsPage, include_in_schema=False)
+@router.get("/api/v1/events/{namespace:unescaped_name}", response_model=EventsPage, include_in_schema=False)
 async def list_namespace_events(
     namespace: str,
     auth: ReadAuth,

@@ -4,8 +4,7 @@ Namespaces and names hold slashes (`s3://lake`, `datasets/orders`); clients send
 (`s3%3A%2F%2Flake`, `datasets%2Forders`). The server decodes escapes before routing, which would
 split such a name into path segments and route `.../datasets/raw%2Fversions` to the versions of
 `raw`. So the catalog routes on the raw path with every escape decoded except `%2F` and `%25`,
-which stay escaped inside a segment until the route's `name` or `segment` convertor reads the
-parameter.
+which stay escaped inside a segment until the route's `name` convertor reads the parameter.
 
 NUL is in no name the catalog holds (identifiers refuse it) and PostgreSQL text cannot hold it,
 so a path or query parameter with one is refused here, once for every route.
@@ -39,9 +38,11 @@ def _decoded(value: str) -> str:
 
 
 class NameConvertor(Convertor):
-    """A namespace or name: anything, slashes included (escaped as %2F or, for old clients, not)."""
+    """A namespace, name, run id or version: one path segment, as Marquez reads it. A slash in it is
+    sent escaped (%2F), so `.../jobs/etl/versions` is the versions of `etl`, never a job named
+    `etl/versions`."""
 
-    regex = ".*"
+    regex = "[^/]+"
 
     def convert(self, value: str) -> str:
         return _decoded(value)
@@ -50,14 +51,15 @@ class NameConvertor(Convertor):
         return value.replace("%", "%25").replace("/", "%2F")
 
 
-class SegmentConvertor(NameConvertor):
-    """A run id or version: one path segment, in which a slash is escaped as %2F."""
+class UnescapedNameConvertor(NameConvertor):
+    """The rest of the path as one name, slashes included: for the one route that Marquez's Python
+    client fills in without escaping (`/events/{namespace}`), and which has nothing after it."""
 
-    regex = "[^/]+"
+    regex = ".+"
 
 
 register_url_convertor("name", NameConvertor())
-register_url_convertor("segment", SegmentConvertor())
+register_url_convertor("unescaped_name", UnescapedNameConvertor())
 
 
 def _nul_problem(path: str, query_string: bytes) -> str | None:

@@ -4,12 +4,14 @@ Response models live in api/datamodels/."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timezone
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import HTTPException, Query
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from airflow_ol_catalog.events.node_ids import NodeIdInvalid, readings
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
 # Paging, the same on every list. Offsets are bounded: the databases hold 64-bit integers at most.
@@ -28,6 +30,18 @@ def _without_nul(value: str) -> str:
 Text = Annotated[str, AfterValidator(_without_nul)]
 
 
+def time_zone_parameter(value: str | None, name: str) -> ZoneInfo | None:
+    """A query parameter naming an IANA time zone (`Europe/Berlin`, `UTC`); 422 naming it otherwise."""
+    if value is None:
+        return None
+    try:
+        return ZoneInfo(value)
+    except (ValueError, OSError, ZoneInfoNotFoundError):  # malformed keys, directories, unknown zones
+        raise HTTPException(
+            422, f"query parameter {name}: {value[:80]!r} is not an IANA time zone such as Europe/Berlin or UTC"
+        ) from None
+
+
 def time_parameter(value: str | None, name: str) -> datetime | None:
     """A query parameter holding an ISO 8601 time, read as event times are; 422 naming it otherwise."""
     if value is None:
@@ -36,3 +50,33 @@ def time_parameter(value: str | None, name: str) -> datetime | None:
         return parse_time(value)
     except TimeInvalid as exc:
         raise HTTPException(422, f"query parameter {name}: {exc}") from None
+
+
+def node_id_parameter(value: str, kinds: tuple[str, ...]) -> str:
+    """A query parameter holding a node id of one of these kinds; 422 naming it and saying what it takes otherwise."""
+    try:
+        readings(value, kinds)
+    except NodeIdInvalid as exc:
+        raise HTTPException(422, f"query parameter nodeId: {exc}") from None
+    return value
+
+
+def date_parameter(value: str | None, name: str) -> datetime | None:
+    """A query parameter holding a day (YYYY-MM-DD, as Marquez's search takes): its start, in UTC."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise HTTPException(422, f"query parameter {name}: {value[:40]!r} is not a day written YYYY-MM-DD")
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+
+
+class TagDescription(BaseModel):
+    """The body of PUT /tags/{tag}, as Marquez takes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: Text | None = Field(None, max_length=4000, description="What the tag means; null for none.")

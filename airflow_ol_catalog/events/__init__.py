@@ -1,4 +1,6 @@
-"""The OpenLineage event model: decode, validate, canonicalise. Pure logic, no I/O, no project imports."""
+"""The OpenLineage event model and the catalog's vocabulary: decode, validate, canonicalise; node ids,
+run states, what a request may find missing. Pure logic, no project imports; the one exception is
+metrics.py, which hands counts to Airflow's Stats, so that every layer (the transport too) may count."""
 
 from airflow_ol_catalog.events.decode import BodyError, decode_json
 from airflow_ol_catalog.events.model import DatasetRef, OpenLineageEvent, Problem

@@ -19,9 +19,10 @@ from airflow_ol_catalog.events.model import (
     OpenLineageEvent,
     Problem,
 )
+from airflow_ol_catalog.events.run_states import EventType
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
-EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
+EVENT_TYPES = tuple(t.value for t in EventType)
 # Identifiers end up in indexed columns; PostgreSQL's btree keys must stay well under 2.7 KB.
 MAX_IDENTIFIER_BYTES = 1024
 MAX_FACET_NAME = 200

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select, update
 
+from airflow_ol_catalog.events.not_found import DatasetNotFound, JobNotFound, NamespaceNotFound
 from airflow_ol_catalog.ingest.namespaces import set_deleted
-from airflow_ol_catalog.ingest.symlinks import holder_of
+from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, job, namespace
-
-
-class NothingToHide(LookupError):
-    pass
 
 
 def set_dataset_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> None:
@@ -25,7 +22,7 @@ def set_dataset_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> No
         update(dataset).where(dataset.c.id.in_(holder_of(ns, name))).values(deleted_at=utcnow() if hidden else None)
     )
     if result.rowcount == 0:
-        raise NothingToHide(f"dataset {ns}:{name} not found")
+        raise DatasetNotFound(ns, name)
 
 
 def set_job_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> None:
@@ -33,14 +30,14 @@ def set_job_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> None:
         update(job).where(job.c.namespace == ns, job.c.name == name).values(deleted_at=utcnow() if hidden else None)
     )
     if result.rowcount == 0:
-        raise NothingToHide(f"job {ns}:{name} not found")
+        raise JobNotFound(ns, name)
 
 
 def set_namespace_hidden(conn: Connection, name: str, hidden: bool) -> None:
     """Hide a namespace with its jobs; a restore brings back the jobs hidden with it, not others."""
     row = conn.execute(select(namespace.c.deleted_at).where(namespace.c.name == name)).first()
     if row is None:
-        raise NothingToHide(f"namespace {name!r} not found")
+        raise NamespaceNotFound(name)
     hidden_at = set_deleted(conn, name, hidden).deleted_at
     if hidden:
         conn.execute(

@@ -20,13 +20,13 @@ from sqlalchemy import Connection, and_, bindparam, case, select, true, tuple_, 
 
 from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
 from airflow_ol_catalog.events.naming import fields_search_key, namespace_key, search_key
+from airflow_ol_catalog.events.run_states import EventType
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
 from airflow_ol_catalog.store.sql import earliest, execute, execute_rows, in_list, insert_for, latest, list_value
 from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_version, edge, facet, job, run, run_dataset
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
-STATE_RANK = {"START": 1, "RUNNING": 2, "COMPLETE": 3, "FAIL": 3, "ABORT": 3}
 _encode = msgspec.json.Encoder(order="sorted").encode
 
 
@@ -299,15 +299,16 @@ def _job_row(namespace: str, name: str, when: datetime, placeholder: bool) -> di
 
 
 def _run_row(job_id: int, run_id: str, ev: OpenLineageEvent | None, when: datetime | None) -> dict:
-    rank = STATE_RANK.get(ev.event_type, 0) if ev else 0
+    event_type = EventType(ev.event_type) if ev else None
+    rank = event_type.rank if event_type else 0
     return {
         "run_id": run_id,
         "job_id": job_id,
         "state": ev.event_type if rank else None,
         "state_rank": rank,
         "state_time": when if rank else None,
-        "started_at": when if ev and ev.event_type == "START" else None,
-        "ended_at": when if rank == 3 else None,
+        "started_at": when if event_type is EventType.START else None,
+        "ended_at": when if event_type and event_type.ends_run else None,
         "placeholder": ev is None,
         "first_event_at": when if ev else None,
         "last_event_at": when if ev else None,
@@ -538,7 +539,7 @@ def _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids) -> N
     qualifying = {
         pk
         for (job_id, _), pk in run_pks.items()
-        if run_states.get(pk) == "COMPLETE" or (job_id in streaming and run_states.get(pk) == "RUNNING")
+        if run_states.get(pk) == EventType.COMPLETE or (job_id in streaming and run_states.get(pk) == EventType.RUNNING)
     }
     for (run_pk, _, _), key in links.items():
         if run_pk in qualifying:

@@ -11,14 +11,14 @@ import asyncio
 import logging
 import time
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import anyio
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from airflow_ol_catalog.store.engine import write_transaction
-from airflow_ol_catalog.store.sql import sorted_by, utcnow
+from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import refusal
 
 log = logging.getLogger(__name__)
@@ -112,24 +112,3 @@ def _text(value: str | None, limit: int) -> str | None:
 
 
 refusal_log = RefusalLog()
-
-
-REFUSAL_SORTS = {"at": refusal.c.at, "status": refusal.c.status, "reason": refusal.c.reason, "caller": refusal.c.caller}
-
-
-def list_refusals(
-    conn: Connection, limit: int, offset: int, reason: str | None = None, sort: str = "at", descending: bool = True
-) -> tuple[list, int]:
-    query = select(refusal)
-    if reason is not None:
-        query = query.where(refusal.c.reason == reason)
-    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(
-        sorted_by(query, REFUSAL_SORTS[sort], descending, refusal.c.id.desc()).limit(limit).offset(offset)
-    ).all()
-    return rows, total
-
-
-def refusals_by_reason(conn: Connection, since: datetime) -> dict[str, int]:
-    rows = conn.execute(select(refusal.c.reason, func.count()).where(refusal.c.at >= since).group_by(refusal.c.reason))
-    return dict(rows.all())  # a Result has keys(): dict() would take it for a mapping

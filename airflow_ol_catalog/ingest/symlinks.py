@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 
 from airflow_ol_catalog.events.model import DatasetRef
-from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.store.sql import among, insert_for
 from airflow_ol_catalog.store.tables import (
     column_lineage,
@@ -220,15 +219,3 @@ def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int
     )
     if columns:
         conn.execute(st["column_lineage"], list(columns.values()))
-
-
-def holder_of(ns: str, name: str) -> Select:
-    """The id of the dataset holding the lineage of dataset NS:NAME (any spelling of NS), for `.in_()`.
-
-    Every spelling of a namespace has the same key, so the key alone finds it, through the
-    (namespace_key, name) index.
-    """
-    named = dataset.alias("named")
-    return select(func.coalesce(named.c.alias_of, named.c.id)).where(
-        named.c.namespace_key == namespace_key(ns), named.c.name == name
-    )

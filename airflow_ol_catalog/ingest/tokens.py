@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from airflow_ol_catalog.events.not_found import TokenNotFound
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.store.sql import sorted_by, utcnow
 from airflow_ol_catalog.store.tables import token
@@ -148,7 +149,7 @@ def revoke_token(conn: Connection, name: str) -> Token:
         update(token).where(token.c.name == name, token.c.revoked_at.is_(None)).values(revoked_at=utcnow())
     )
     if result.rowcount == 0:
-        raise TokenError("name", f"no active token named {name!r}")
+        raise TokenNotFound(name)
     return _from_row(conn.execute(select(token).where(token.c.name == name)).one())
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from airflow_ol_catalog import metrics
+from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.tokens import touch_tokens
 from airflow_ol_catalog.store.engine import WRITE, start_wal_checkpoints, write_transaction

@@ -4,27 +4,44 @@ from __future__ import annotations
 
 import ast
 import json
+import uuid
+from bisect import bisect_right
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, literal, or_, select, union_all
 
-from airflow_ol_catalog.events.naming import fold, namespace_key
-from airflow_ol_catalog.ingest.namespaces import Namespace
-from airflow_ol_catalog.ingest.refusals import refusals_by_reason
-from airflow_ol_catalog.ingest.symlinks import holder_of
+from airflow_ol_catalog.events.naming import KEY_SEPARATOR, fold, namespace_key
+from airflow_ol_catalog.events.node_ids import DATASET_FIELD, format_node_id
+from airflow_ol_catalog.events.not_found import (
+    DatasetNotFound,
+    DatasetVersionNotFound,
+    JobNotFound,
+    NamespaceNotFound,
+    RunNotFound,
+    SourceNotFound,
+)
+from airflow_ol_catalog.events.run_states import TERMINAL_RANK, RunState
+from airflow_ol_catalog.events.times import TimeInvalid, parse_time
+from airflow_ol_catalog.lineage.refusals import refusals_by_reason
 from airflow_ol_catalog.lineage.source_matches import matches_of
+from airflow_ol_catalog.lineage.tags import facet_tag_name, with_tags
+from airflow_ol_catalog.store.datasets import holder_of
+from airflow_ol_catalog.store.namespaces import Namespace, namespaces_named
 from airflow_ol_catalog.store.sql import utcnow
-from airflow_ol_catalog.store.tables import dataset, dataset_version, edge, event, facet, job, namespace, run
-
-RUN_STATES = {
-    "START": "RUNNING",
-    "RUNNING": "RUNNING",
-    "COMPLETE": "COMPLETED",
-    "FAIL": "FAILED",
-    "ABORT": "ABORTED",
-    None: "NEW",
-}
+from airflow_ol_catalog.store.tables import (
+    column_lineage,
+    dataset,
+    dataset_version,
+    edge,
+    event,
+    facet,
+    job,
+    namespace,
+    run,
+    run_dataset,
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -47,14 +64,19 @@ def facets_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, dict[s
 # --- namespaces ------------------------------------------------------------------------------------
 
 
+# Marquez names an owner that nobody set so.
+NO_OWNER = "anonymous"
+
+
 def namespace_view(ns: Namespace) -> dict:
     return {
         "name": ns.name,
         "createdAt": iso(ns.created_at),
         "updatedAt": iso(ns.last_event_at or ns.created_at),
-        "ownerName": ns.admins[0] if ns.admins else "",
+        "ownerName": ns.admins[0] if ns.admins else NO_OWNER,
         "description": ns.description or None,
         "isHidden": ns.deleted_at is not None,
+        "registered": True,
         "admins": ns.admins,
         "integrations": ns.integrations,
         "eventCount": ns.event_count,
@@ -63,7 +85,74 @@ def namespace_view(ns: Namespace) -> dict:
     }
 
 
+def _seen_namespace_view(name: str, created: datetime | None, updated: datetime | None) -> dict:
+    """A namespace known only from the jobs or datasets in it (no event was sent as it)."""
+    return {
+        "name": name,
+        "createdAt": iso(created),
+        "updatedAt": iso(updated or created),
+        "ownerName": NO_OWNER,
+        "description": None,
+        "isHidden": False,
+        "registered": False,
+        "admins": [],
+        "integrations": [],
+        "eventCount": 0,
+        "firstEventAt": None,
+        "lastEventAt": None,
+    }
+
+
+def _namespace_names(name: str | None = None):
+    """Every namespace: registered ones, and those of jobs and datasets, with when each was first and last seen."""
+    sources = [
+        (namespace.c.name, namespace.c.created_at, func.coalesce(namespace.c.last_event_at, namespace.c.created_at)),
+        (job.c.namespace, job.c.first_seen_at, job.c.last_seen_at),
+        (dataset.c.namespace, dataset.c.first_seen_at, dataset.c.last_seen_at),
+    ]
+    shown = [
+        [namespace.c.deleted_at.is_(None)],
+        [job.c.deleted_at.is_(None)],
+        [dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None)],
+    ]
+    parts = [
+        select(ns.label("name"), created.label("created"), updated.label("updated")).where(
+            *where, *([ns == name] if name is not None else [])
+        )
+        for (ns, created, updated), where in zip(sources, shown, strict=True)
+    ]
+    seen = union_all(*parts).subquery()
+    return select(
+        seen.c.name, func.min(seen.c.created).label("created"), func.max(seen.c.updated).label("updated")
+    ).group_by(seen.c.name)
+
+
+def list_all_namespaces(conn: Connection, limit: int, offset: int) -> tuple[list[dict], int]:
+    """Every job namespace and every dataset namespace (as Marquez lists them), by name; registered
+    namespaces carry their description, admins, integrations and event counts."""
+    names = _namespace_names()
+    total = conn.execute(select(func.count()).select_from(names.subquery())).scalar_one()
+    rows = conn.execute(names.order_by(names.selected_columns[0]).limit(limit).offset(offset)).all()
+    registered = namespaces_named(conn, [r.name for r in rows])
+    views = [namespace_view(registered[r.name]) if r.name in registered else _seen_namespace_view(*r) for r in rows]
+    return views, total
+
+
+def find_namespace(conn: Connection, name: str) -> dict:
+    """The namespace `name`: registered (hidden ones too), or holding jobs or datasets."""
+    registered = namespaces_named(conn, [name])
+    if name in registered:
+        return namespace_view(registered[name])
+    row = conn.execute(_namespace_names(name)).first()
+    if row is None:
+        raise NamespaceNotFound(name)
+    return _seen_namespace_view(*row)
+
+
 # --- jobs ------------------------------------------------------------------------------------------
+
+# Marquez's `latestRuns` of a job: its newest ten.
+LATEST_RUNS = 10
 
 
 def _job_rows(conn: Connection, where, limit: int, offset: int) -> tuple[list, int]:
@@ -73,17 +162,48 @@ def _job_rows(conn: Connection, where, limit: int, offset: int) -> tuple[list, i
     return rows, total
 
 
-def list_jobs(conn: Connection, ns: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
-    rows, total = _job_rows(conn, [job.c.namespace == ns] if ns is not None else [], limit, offset)
+def _last_run_in(states: list[str]):
+    """Jobs whose newest run is in one of `states` as the read API names them (NEW: no run yet)."""
+    ranked = (
+        select(
+            run.c.job_id,
+            run.c.state,
+            func.row_number().over(partition_by=run.c.job_id, order_by=(*_RUN_ORDER, run.c.id.desc())).label("n"),
+        )
+        .where(run.c.placeholder.is_(False))
+        .subquery()
+    )
+    raw = [t.value for state in states if state != RunState.NEW for t in RunState(state).event_types()]
+    newest = select(ranked.c.job_id).where(ranked.c.n == 1)
+    conditions = [job.c.id.in_(newest.where(ranked.c.state.in_(raw)))] if raw else []
+    if "NEW" in states:
+        conditions += [
+            job.c.id.in_(newest.where(ranked.c.state.is_(None))),
+            job.c.id.not_in(select(ranked.c.job_id)),
+        ]
+    return or_(*conditions)
+
+
+def list_jobs(
+    conn: Connection, ns: str | None, limit: int, offset: int, last_run_states: list[str] | None = None
+) -> tuple[list[dict], int]:
+    where = [job.c.namespace == ns] if ns is not None else []
+    if last_run_states:
+        where.append(_last_run_in(last_run_states))
+    rows, total = _job_rows(conn, where, limit, offset)
     return jobs_view(conn, rows), total
 
 
-def get_job(conn: Connection, ns: str, name: str) -> dict | None:
+def get_job(conn: Connection, ns: str, name: str) -> dict:
     row = conn.execute(select(job).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).first()
-    return jobs_view(conn, [row])[0] if row else None
+    if row is None:
+        raise JobNotFound(ns, name)
+    return jobs_view(conn, [row])[0]
 
 
-def jobs_view(conn: Connection, rows: list) -> list[dict]:
+def jobs_view(conn: Connection, rows: Sequence[Any], runs: int = LATEST_RUNS) -> list[dict]:
+    """Jobs in Marquez's shape, each with its newest `runs` runs in `latestRuns` (a graph of many
+    jobs may want fewer: every run costs its facets and dataset versions)."""
     ids = [r.id for r in rows]
     if not ids:
         return []
@@ -101,11 +221,12 @@ def jobs_view(conn: Connection, rows: list) -> list[dict]:
         .order_by(dataset.c.namespace, dataset.c.name)
     ):
         io[r.job_id][r.direction].append({"namespace": r.namespace, "name": r.name})
-    latest = latest_runs(conn, ids)
+    latest = latest_runs(conn, ids, runs)
     views = []
     for r in rows:
         job_type = facets[r.id].get("jobType", {})
         parent = parents.get(r.parent_job_id)
+        newest = latest[r.id][0] if latest[r.id] else None
         views.append(
             {
                 "id": {"namespace": r.namespace, "name": r.name},
@@ -122,15 +243,18 @@ def jobs_view(conn: Connection, rows: list) -> list[dict]:
                 "location": facets[r.id].get("sourceCodeLocation", {}).get("url"),
                 "description": facets[r.id].get("documentation", {}).get("description"),
                 "facets": facets[r.id],
-                "latestRun": latest.get(r.id),
+                "latestRun": newest,
+                "latestRuns": latest[r.id],
+                "currentVersion": newest["jobVersion"]["version"] if newest else None,
+                "tags": facet_tags(facets[r.id]),
                 "jobType": job_type.get("jobType"),
                 "integration": job_type.get("integration"),
                 "processingType": job_type.get("processingType"),
                 "placeholder": r.placeholder,
-                "upstreamTasks": upstream_tasks((latest.get(r.id) or {}).get("facets", {})),
+                "upstreamTasks": upstream_tasks((newest or {}).get("facets", {})),
             }
         )
-    return views
+    return with_tags(conn, "job", rows, views)
 
 
 def upstream_tasks(run_facets: dict) -> list[str]:
@@ -156,25 +280,136 @@ def upstream_tasks(run_facets: dict) -> list[str]:
 _RUN_ORDER = (func.coalesce(run.c.started_at, run.c.first_event_at).desc(), run.c.run_id.desc())
 
 
-def runs_view(conn: Connection, rows: list) -> list[dict]:
+def _as_time(value: Any) -> str | None:
+    """A time a facet holds, in the form every time of the read API has (as sent when it is no time)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return iso(parse_time(value))
+    except TimeInvalid:
+        return value
+
+
+def version_uuid(digest: str) -> str:
+    """A dataset version's id as Marquez gives it, a UUID: the first 128 bits of the version's digest."""
+    d = digest[:32].lower()
+    return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
+
+
+def job_version_uuid(ns: str, name: str, inputs: list[dict], outputs: list[dict]) -> str:
+    """A job version as the catalog knows one: the job with one set of inputs and outputs its runs had."""
+    ios = [sorted((d["namespace"], d["name"]) for d in side) for side in (inputs, outputs)]
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, json.dumps(["job", ns, name, *ios])))
+
+
+def _chunked(ids: list, size: int = 500):
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, list]]:
+    """Each run's inputs and outputs: (dataset id, namespace, name), by name."""
+    found: dict[int, dict[str, list]] = {pk: {"in": [], "out": []} for pk in run_pks}
+    for chunk in _chunked(run_pks):
+        for r in conn.execute(
+            select(run_dataset.c.run_pk, run_dataset.c.direction, dataset.c.id, dataset.c.namespace, dataset.c.name)
+            .join(dataset, dataset.c.id == run_dataset.c.dataset_id)
+            .where(run_dataset.c.run_pk.in_(chunk), dataset.c.deleted_at.is_(None))
+            .order_by(dataset.c.namespace, dataset.c.name)
+        ):
+            found[r.run_pk][r.direction].append(r)
+    return found
+
+
+class _Versions:
+    """A dataset's schema versions, oldest first, and which run wrote each first."""
+
+    def __init__(self) -> None:
+        self.seen: list[datetime] = []
+        self.digests: list[str] = []
+        self.written_by: dict[str, str] = {}  # run id -> digest
+
+    def at(self, run_row) -> str | None:
+        """The version a run read or wrote: the one it wrote first, else the newest one seen by the
+        run's last event; None when the dataset has no schema version."""
+        digest = self.written_by.get(run_row.run_id)
+        if digest is None:
+            at = run_row.last_event_at
+            index = len(self.seen) if at is None else bisect_right(self.seen, at)
+            digest = self.digests[index - 1] if index else None
+        return version_uuid(digest) if digest else None
+
+
+def _versions_of(conn: Connection, dataset_ids: set[int]) -> dict[int, _Versions]:
+    """Each dataset's schema versions."""
+    found = {i: _Versions() for i in dataset_ids}
+    for chunk in _chunked(sorted(dataset_ids)):
+        for v in conn.execute(
+            select(
+                dataset_version.c.dataset_id,
+                dataset_version.c.digest,
+                dataset_version.c.first_seen_at,
+                dataset_version.c.first_run_id,
+            )
+            .where(dataset_version.c.dataset_id.in_(chunk))
+            .order_by(dataset_version.c.first_seen_at, dataset_version.c.id)
+        ):
+            versions = found[v.dataset_id]
+            versions.seen.append(v.first_seen_at)
+            versions.digests.append(v.digest)
+            if v.first_run_id:
+                versions.written_by.setdefault(v.first_run_id, v.digest)
+    return found
+
+
+def runs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
+    """Runs in Marquez's shape: `jobVersion` names the job with the inputs and outputs this run had,
+    `inputDatasetVersions` and `outputDatasetVersions` the schema versions it read and wrote (datasets
+    with no schema version are among the job version's inputs and outputs only)."""
     facets = facets_of(conn, "run", [r.id for r in rows])
+    owners = {
+        r.id: (r.namespace, r.name)
+        for r in conn.execute(
+            select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_({r.job_id for r in rows}))
+        )
+    }
+    io = _run_datasets(conn, [r.id for r in rows])
+    versions = _versions_of(conn, {d.id for sides in io.values() for side in sides.values() for d in side})
+    job_versions: dict[tuple, str] = {}  # runs of a job mostly share their inputs and outputs
     views = []
     for r in rows:
         f = facets[r.id]
         nominal = f.get("nominalTime", {})
-        ended = r.ended_at if r.state_rank == 3 else None
+        ended = r.ended_at if r.state_rank == TERMINAL_RANK else None
+        ns, name = owners[r.job_id]
+        refs = {side: [{"namespace": d.namespace, "name": d.name} for d in io[r.id][side]] for side in ("in", "out")}
+        key = (r.job_id, *(tuple(d.id for d in io[r.id][side]) for side in ("in", "out")))
+        job_version = job_versions.get(key)
+        if job_version is None:
+            job_version = job_versions[key] = job_version_uuid(ns, name, refs["in"], refs["out"])
+        dataset_versions = {
+            side: [
+                {"datasetVersionId": {"namespace": d.namespace, "name": d.name, "version": version}, "facets": {}}
+                for d in io[r.id][side]
+                if (version := versions[d.id].at(r)) is not None
+            ]
+            for side in ("in", "out")
+        }
         views.append(
             {
                 "id": r.run_id,
                 "createdAt": iso(r.first_event_at),
                 "updatedAt": iso(r.last_event_at),
-                "nominalStartTime": nominal.get("nominalStartTime"),
-                "nominalEndTime": nominal.get("nominalEndTime"),
-                "state": RUN_STATES.get(r.state, "NEW"),
+                "nominalStartTime": _as_time(nominal.get("nominalStartTime")),
+                "nominalEndTime": _as_time(nominal.get("nominalEndTime")),
+                "state": RunState.of(r.state).value,
                 "startedAt": iso(r.started_at),
                 "endedAt": iso(ended),
                 "durationMs": int((ended - r.started_at).total_seconds() * 1000) if ended and r.started_at else None,
                 "args": {},
+                "jobVersion": {"namespace": ns, "name": name, "version": job_version},
+                "inputDatasetVersions": dataset_versions["in"],
+                "outputDatasetVersions": dataset_versions["out"],
                 "facets": f,
                 "errorMessage": f.get("errorMessage", {}).get("message"),
                 "placeholder": r.placeholder,
@@ -183,20 +418,23 @@ def runs_view(conn: Connection, rows: list) -> list[dict]:
     return views
 
 
-def latest_runs(conn: Connection, job_ids: list[int]) -> dict[int, dict]:
-    newest = (
-        select(run.c.job_id, func.max(func.coalesce(run.c.started_at, run.c.first_event_at)).label("at"))
-        .where(run.c.job_id.in_(job_ids), run.c.placeholder.is_(False))
-        .group_by(run.c.job_id)
-        .subquery()
-    )
+def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) -> dict[int, list[dict]]:
+    """The newest `count` runs of each job, newest first."""
+    newest = select(
+        run.c.id,
+        func.row_number().over(partition_by=run.c.job_id, order_by=(*_RUN_ORDER, run.c.id.desc())).label("position"),
+    ).where(run.c.job_id.in_(job_ids), run.c.placeholder.is_(False))
+    ranked = newest.subquery()
     rows = conn.execute(
-        select(run).join(
-            newest,
-            and_(run.c.job_id == newest.c.job_id, func.coalesce(run.c.started_at, run.c.first_event_at) == newest.c.at),
-        )
+        select(run)
+        .join(ranked, ranked.c.id == run.c.id)
+        .where(ranked.c.position <= count)
+        .order_by(run.c.job_id, ranked.c.position)
     ).all()
-    return {view_row.job_id: view for view_row, view in zip(rows, runs_view(conn, rows), strict=False)}
+    found: dict[int, list[dict]] = {i: [] for i in job_ids}
+    for row, view in zip(rows, runs_view(conn, rows), strict=True):
+        found[row.job_id].append(view)
+    return found
 
 
 RUN_SORTS = ("startedAt", "endedAt", "state")
@@ -205,7 +443,7 @@ RUN_SORTS = ("startedAt", "endedAt", "state")
 def _run_order(sort: str, descending: bool) -> tuple:
     if sort == "startedAt" and descending:
         return _RUN_ORDER
-    ended = case((run.c.state_rank == 3, run.c.ended_at), else_=None)
+    ended = case((run.c.state_rank == TERMINAL_RANK, run.c.ended_at), else_=None)
     key = {
         "startedAt": func.coalesce(run.c.started_at, run.c.first_event_at),
         "endedAt": ended,
@@ -216,17 +454,49 @@ def _run_order(sort: str, descending: bool) -> tuple:
 
 def list_runs(
     conn: Connection, ns: str, name: str, limit: int, offset: int, sort: str = "startedAt", descending: bool = True
-) -> tuple[list[dict], int] | None:
+) -> tuple[list[dict], int]:
     job_id = conn.execute(
         select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))
     ).scalar()
     if job_id is None:
-        return None
+        raise JobNotFound(ns, name)
     total = conn.execute(select(func.count()).select_from(run).where(run.c.job_id == job_id)).scalar_one()
     rows = conn.execute(
         select(run).where(run.c.job_id == job_id).order_by(*_run_order(sort, descending)).limit(limit).offset(offset)
     ).all()
     return runs_view(conn, rows), total
+
+
+def job_versions(conn: Connection, ns: str, name: str) -> list[dict]:
+    """The job's versions, newest first: one per set of inputs and outputs its runs had (Marquez makes
+    a version of each change of inputs, outputs or source location; the catalog keeps no location per run)."""
+    row = conn.execute(select(job).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).first()
+    if row is None:
+        raise JobNotFound(ns, name)
+    runs = conn.execute(
+        select(run).where(run.c.job_id == row.id, run.c.placeholder.is_(False)).order_by(*_RUN_ORDER)
+    ).all()
+    io = _run_datasets(conn, [r.id for r in runs])
+    location = facets_of(conn, "job", [row.id])[row.id].get("sourceCodeLocation", {}).get("url")
+    versions: dict[str, dict] = {}
+    for r, view in zip(runs, runs_view(conn, runs), strict=True):
+        version = view["jobVersion"]["version"]
+        created = view["startedAt"] or view["createdAt"]
+        if version not in versions:  # runs come newest first: the first run seen is the latest
+            versions[version] = {
+                "id": {"namespace": ns, "name": name, "version": version},
+                "name": name,
+                "createdAt": created,
+                "version": version,
+                "namespace": ns,
+                "location": location,
+                "inputs": [{"namespace": d.namespace, "name": d.name} for d in io[r.id]["in"]],
+                "outputs": [{"namespace": d.namespace, "name": d.name} for d in io[r.id]["out"]],
+                "latestRun": view,
+            }
+        elif created and (versions[version]["createdAt"] is None or created < versions[version]["createdAt"]):
+            versions[version]["createdAt"] = created
+    return list(versions.values())
 
 
 def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
@@ -235,36 +505,53 @@ def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) 
         select(run).join(job, job.c.id == run.c.job_id).where(run.c.placeholder.is_(False), job.c.deleted_at.is_(None))
     )
     if state is not None:
-        raw = [k for k, v in RUN_STATES.items() if v == state]
-        query = query.where(
-            or_(run.c.state.in_([r for r in raw if r]), run.c.state.is_(None)) if None in raw else run.c.state.in_(raw)
-        )
+        raw = [t.value for t in RunState(state).event_types()]
+        query = query.where(run.c.state.in_(raw) if raw else run.c.state.is_(None))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(*_RUN_ORDER).limit(limit).offset(offset)).all()
-    owners = {
-        r.id: (r.namespace, r.name)
-        for r in conn.execute(
-            select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_({r.job_id for r in rows}))
-        )
-    }
-    views = runs_view(conn, rows)
-    for row, view in zip(rows, views, strict=False):
-        view["jobVersion"] = {"namespace": owners[row.job_id][0], "name": owners[row.job_id][1]}
-    return views, total
+    return runs_view(conn, rows), total
 
 
-def get_run(conn: Connection, run_id: str) -> dict | None:
+def get_run(conn: Connection, run_id: str) -> dict:
     """The run with this id. Run ids are unique per job: when jobs share one, the run stored first
     answers (one seen only as a parent after those seen in events), so a later producer reusing
     a run id cannot stand in for a run that exists."""
     shown = select(run).join(job, job.c.id == run.c.job_id).where(run.c.run_id == run_id, job.c.deleted_at.is_(None))
     row = conn.execute(shown.order_by(run.c.placeholder, run.c.id).limit(1)).first()
     if row is None:
-        return None
-    view = runs_view(conn, [row])[0]
-    owner = conn.execute(select(job.c.namespace, job.c.name).where(job.c.id == row.job_id)).one()
-    view["jobVersion"] = {"namespace": owner.namespace, "name": owner.name}
-    return view
+        raise RunNotFound(run_id)
+    return runs_view(conn, [row])[0]
+
+
+def run_facets(conn: Connection, run_id: str) -> dict:
+    """The run's facets (those of the run `get_run` answers with)."""
+    return get_run(conn, run_id)["facets"]
+
+
+def run_job_facets(conn: Connection, run_id: str) -> dict:
+    """The job facets the run's events carried, in event time order, a later facet replacing an
+    earlier one of its name (`_deleted: true` removes it)."""
+    found = get_run(conn, run_id)
+    owner = found["jobVersion"]
+    facets: dict[str, Any] = {}
+    payloads = conn.execute(
+        select(event.c.payload)
+        .where(
+            event.c.run_id == run_id,
+            event.c.namespace == owner["namespace"],
+            event.c.job_name == owner["name"],
+            event.c.quarantined.is_(False),
+        )
+        .order_by(event.c.event_time, event.c.id)
+    ).scalars()
+    for payload in payloads:
+        sent = json.loads(payload).get("job", {}).get("facets") or {}
+        for name, value in sent.items() if isinstance(sent, dict) else ():
+            if isinstance(value, dict) and value.get("_deleted") is True:
+                facets.pop(name, None)
+            else:
+                facets[name] = value
+    return facets
 
 
 # --- datasets --------------------------------------------------------------------------------------
@@ -288,13 +575,78 @@ def find_dataset(conn: Connection, ns: str, name: str):
     ).first()
 
 
-def get_dataset(conn: Connection, ns: str, name: str) -> dict | None:
+def get_dataset(conn: Connection, ns: str, name: str) -> dict:
     row = find_dataset(conn, ns, name)
-    return datasets_view(conn, [row])[0] if row else None
+    if row is None:
+        raise DatasetNotFound(ns, name)
+    return datasets_view(conn, [row])[0]
 
 
-def datasets_view(conn: Connection, rows: list) -> list[dict]:
-    facets = facets_of(conn, "dataset", [r.id for r in rows])
+def _fields(schema_fields: list) -> list[dict]:
+    return [
+        {
+            "name": field.get("name"),
+            "type": field.get("type"),
+            "tags": _tag_names(field.get("tags")),
+            "description": field.get("description"),
+        }
+        for field in schema_fields
+        if isinstance(field, dict)
+    ]
+
+
+def _column_lineage_of(conn: Connection, ids: list[int]) -> dict[int, list[dict]]:
+    """Each dataset's column lineage in Marquez's shape: per output field, the input fields it comes from."""
+    source = dataset.alias("source")
+    found: dict[int, dict[str, list]] = {i: {} for i in ids}
+    for chunk in _chunked(ids):
+        for r in conn.execute(
+            select(column_lineage, source.c.namespace, source.c.name)
+            .join(source, source.c.id == column_lineage.c.input_dataset_id)
+            .where(column_lineage.c.output_dataset_id.in_(chunk), column_lineage.c.input_field != "")
+            .order_by(column_lineage.c.output_field, source.c.namespace, source.c.name, column_lineage.c.input_field)
+        ):
+            found[r.output_dataset_id].setdefault(r.output_field, []).append(
+                {
+                    "namespace": r.namespace,
+                    "dataset": r.name,
+                    "field": r.input_field,
+                    "transformationDescription": r.description,
+                    "transformationType": r.type,
+                }
+            )
+    return {
+        i: [
+            {
+                "name": field,
+                "inputFields": inputs,
+                "transformationDescription": inputs[0]["transformationDescription"],
+                "transformationType": inputs[0]["transformationType"],
+            }
+            for field, inputs in by_field.items()
+        ]
+        for i, by_field in found.items()
+    }
+
+
+def _last_modified(conn: Connection, ids: list[int]) -> dict[int, datetime]:
+    """When a completed run last wrote each dataset (Marquez's `lastModifiedAt`)."""
+    found: dict[int, datetime] = {}
+    for chunk in _chunked(ids):
+        for dataset_id, ended in conn.execute(
+            select(run_dataset.c.dataset_id, func.max(run.c.ended_at))
+            .join(run, run.c.id == run_dataset.c.run_pk)
+            .where(run_dataset.c.dataset_id.in_(chunk), run_dataset.c.direction == "out", run.c.state == "COMPLETE")
+            .group_by(run_dataset.c.dataset_id)
+        ):
+            if ended is not None:
+                found[dataset_id] = ended
+    return found
+
+
+def datasets_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
+    ids = [r.id for r in rows]
+    facets = facets_of(conn, "dataset", ids)
     aliases: dict[int, list[dict]] = {r.id: [] for r in rows}
     for a in conn.execute(
         select(dataset.c.alias_of, dataset.c.namespace, dataset.c.name)
@@ -302,11 +654,14 @@ def datasets_view(conn: Connection, rows: list) -> list[dict]:
         .order_by(dataset.c.namespace, dataset.c.name)
     ):
         aliases[a.alias_of].append({"namespace": a.namespace, "name": a.name})
-    sources = matches_of(conn, [r.id for r in rows])
+    sources = matches_of(conn, ids)
+    versions = _versions_of(conn, set(ids))
+    columns = _column_lineage_of(conn, ids)
+    modified = _last_modified(conn, ids)
     views = []
     for r in rows:
         f = facets[r.id]
-        schema = f.get("schema", {}).get("fields") or []
+        newest = versions[r.id].digests[-1] if versions[r.id].digests else None
         views.append(
             {
                 "id": {"namespace": r.namespace, "name": r.name},
@@ -317,101 +672,151 @@ def datasets_view(conn: Connection, rows: list) -> list[dict]:
                 "updatedAt": iso(r.last_seen_at),
                 "namespace": r.namespace,
                 "namespaceKey": r.namespace_key,
-                "sourceName": f.get("dataSource", {}).get("name") or r.namespace,
-                "fields": [
-                    {
-                        "name": field.get("name"),
-                        "type": field.get("type"),
-                        "tags": [],
-                        "description": field.get("description"),
-                    }
-                    for field in schema
-                    if isinstance(field, dict)
-                ],
-                "tags": [],
-                "lastModifiedAt": iso(r.last_seen_at),
+                "sourceName": source_name(f, r.namespace),
+                "fields": _fields(f.get("schema", {}).get("fields") or []),
+                "tags": facet_tags(f),
+                "lastModifiedAt": iso(modified.get(r.id)),
+                "lastLifecycleState": f.get("lifecycleStateChange", {}).get("lifecycleStateChange"),
                 "description": f.get("documentation", {}).get("description"),
+                "currentVersion": version_uuid(newest) if newest else None,
+                "columnLineage": columns[r.id],
                 "facets": f,
                 "aliases": aliases[r.id],  # other names of this dataset, from `symlinks` facets
                 "dataSource": sources.get(r.id),  # the Airflow Connection it lives in (ol_catalog_reconcile)
                 "deleted": False,
             }
         )
-    return views
+    return with_tags(conn, "dataset", rows, views)
 
 
-def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict], int] | None:
+def source_name(facets: dict, ns: str) -> str:
+    """The source a dataset lives in, as Marquez names it: the `dataSource` facet's name, else the namespace."""
+    name = facets.get("dataSource", {}).get("name")
+    return name if isinstance(name, str) and name else ns
+
+
+def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict], int]:
     ds = find_dataset(conn, ns, name)
     if ds is None:
-        return None
+        raise DatasetNotFound(ns, name)
     where = dataset_version.c.dataset_id == ds.id
     total = conn.execute(select(func.count()).select_from(dataset_version).where(where)).scalar_one()
     rows = conn.execute(
         select(dataset_version)
         .where(where)
-        .order_by(dataset_version.c.first_seen_at.desc())
+        .order_by(dataset_version.c.first_seen_at.desc(), dataset_version.c.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()
-    versions = [
-        {
-            "id": {"namespace": ds.namespace, "name": ds.name, "version": v.digest},
-            "version": v.version or v.digest,
-            "name": ds.name,
-            "namespace": ds.namespace,
-            "createdAt": iso(v.first_seen_at),
-            "lastSeenAt": iso(v.last_seen_at),
-            "fields": [
-                {"name": f.get("name"), "type": f.get("type"), "tags": [], "description": f.get("description")}
-                for f in json.loads(v.fields)
-            ],
-            "createdByRun": {"id": v.first_run_id} if v.first_run_id else None,
-        }
-        for v in rows
-    ]
-    return versions, total
+    facets = facets_of(conn, "dataset", [ds.id])[ds.id]
+    return [_version_view(conn, ds, facets, v) for v in rows], total
 
 
-def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> dict | None:
-    found = dataset_versions(conn, ns, name, 10_000, 0)
-    if found is None:
+def _version_view(conn: Connection, ds, facets: dict, v) -> dict:
+    """A schema version in Marquez's shape. The catalog keeps each version's fields (and the producer's
+    `version` facet); the dataset's other facets are kept as they are now, not per version."""
+    version = version_uuid(v.digest)
+    return {
+        "id": {"namespace": ds.namespace, "name": ds.name, "version": version},
+        "type": "DB_TABLE",
+        "name": ds.name,
+        "physicalName": ds.name,
+        "createdAt": iso(v.first_seen_at),
+        "version": version,
+        "namespace": ds.namespace,
+        "sourceName": source_name(facets, ds.namespace),
+        "fields": _fields(json.loads(v.fields)),
+        "tags": [],
+        "lifecycleState": None,
+        "description": None,
+        "createdByRun": _run_or_none(conn, v.first_run_id),
+        "facets": {},
+        "datasetVersion": v.version,  # the producer's own version (the `version` facet), when sent
+        "lastSeenAt": iso(v.last_seen_at),
+    }
+
+
+def _run_or_none(conn: Connection, run_id: str | None) -> dict | None:
+    """The run, or None when there was none or retention has deleted it."""
+    try:
+        return get_run(conn, run_id) if run_id else None
+    except RunNotFound:
         return None
-    return next((v for v in found[0] if version in (v["version"], v["id"]["version"])), None)
+
+
+def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> dict:
+    """One version, by its UUID, by its digest, or by the producer's own version."""
+    ds = find_dataset(conn, ns, name)
+    if ds is None:
+        raise DatasetNotFound(ns, name)
+    rows = conn.execute(select(dataset_version).where(dataset_version.c.dataset_id == ds.id)).all()
+    found = next(
+        (v for v in rows if version in (version_uuid(v.digest), v.digest, v.version)),
+        None,
+    )
+    if found is None:
+        raise DatasetVersionNotFound(ns, name, version)
+    return _version_view(conn, ds, facets_of(conn, "dataset", [ds.id])[ds.id], found)
+
+
+# --- sources ---------------------------------------------------------------------------------------
+
+
+def _all_sources(conn: Connection) -> dict[str, dict]:
+    """The sources datasets live in, as Marquez lists them: each `dataSource` facet's name (else the
+    dataset's namespace), with its URI as the connection URL and when datasets in it were first and last seen."""
+    data_source = and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "dataSource")
+    found: dict[str, dict] = {}
+    for r in conn.execute(
+        select(dataset.c.namespace, dataset.c.first_seen_at, dataset.c.last_seen_at, facet.c.value)
+        .outerjoin(facet, data_source)
+        .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
+    ):
+        value = json.loads(r.value) if r.value else {}
+        name = source_name({"dataSource": value}, r.namespace)
+        uri = value.get("uri")
+        url: str = uri if isinstance(uri, str) and uri else r.namespace
+        entry = found.setdefault(
+            name,
+            {
+                "type": (url.split(":", 1)[0] if ":" in url else url).upper(),
+                "name": name,
+                "createdAt": r.first_seen_at,
+                "updatedAt": r.last_seen_at,
+                "connectionUrl": url,
+                "description": None,
+            },
+        )
+        entry["createdAt"] = min(entry["createdAt"], r.first_seen_at)
+        entry["updatedAt"] = max(entry["updatedAt"], r.last_seen_at)
+    return {
+        name: {**e, "createdAt": iso(e["createdAt"]), "updatedAt": iso(e["updatedAt"])} for name, e in found.items()
+    }
+
+
+def list_sources(conn: Connection, limit: int, offset: int) -> tuple[list[dict], int]:
+    found = _all_sources(conn)
+    return [found[name] for name in sorted(found)[offset : offset + limit]], len(found)
+
+
+def get_source(conn: Connection, name: str) -> dict:
+    found = _all_sources(conn).get(name)
+    if found is None:
+        raise SourceNotFound(name)
+    return found
 
 
 # --- tags ------------------------------------------------------------------------------------------
 
 
-def tag_name(tag: dict) -> str | None:
-    key = tag.get("key")
-    if not isinstance(key, str) or not key:
-        return None
-    value = tag.get("value")
-    return key if value in (None, "", "true", True) else f"{key}:{value}"
+def _tag_names(tags: Any) -> list[str]:
+    names = (facet_tag_name(t) for t in tags if isinstance(t, dict)) if isinstance(tags, list) else ()
+    return sorted({n for n in names if n is not None})
 
 
-def list_tags(conn: Connection, limit: int, offset: int) -> list[dict]:
-    """Tags named by the `tags` facets of jobs, runs and datasets, with where each was seen."""
-    found: dict[str, dict] = {}
-    for entity, value in conn.execute(
-        select(facet.c.entity, facet.c.value).where(facet.c.name == "tags", facet.c.value.is_not(None))
-    ):
-        tags = json.loads(value).get("tags")
-        for tag in tags if isinstance(tags, list) else []:
-            name = tag_name(tag) if isinstance(tag, dict) else None
-            if name is None:
-                continue
-            entry = found.setdefault(name, {"name": name, "description": None, "sources": set(), "usage": {}})
-            if isinstance(tag.get("source"), str):
-                entry["sources"].add(tag["source"])
-            entry["usage"][entity] = entry["usage"].get(entity, 0) + 1
-    tags = []
-    for name in sorted(found)[offset : offset + limit]:
-        entry = found[name]
-        sources = sorted(entry.pop("sources"))
-        entry["description"] = f"from {', '.join(sources)}" if sources else None
-        tags.append(entry)
-    return tags
+def facet_tags(facets: dict) -> list[str]:
+    """The tag names a job's or dataset's `tags` facet gives it."""
+    return _tag_names(facets.get("tags", {}).get("tags"))
 
 
 # --- search ----------------------------------------------------------------------------------------
@@ -420,25 +825,39 @@ def list_tags(conn: Connection, limit: int, offset: int) -> list[dict]:
 SEARCH_SORTS = ("name", "namespace", "type", "updatedAt")
 
 
-def _contains(column, text: str):
-    """`column` holds `text` (a search key holds folded text: pass it folded)."""
+def _contains(column, text: str, after: str = ""):
+    """`column` holds `text`, somewhere after `after` when given (a search key holds folded text: pass it folded)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"%{escaped}%", escape="\\")
+    return column.like(f"%{after}%{escaped}%" if after else f"%{escaped}%", escape="\\")
 
 
-def _matching(table, kind: str, q: str, folded: str):
-    shown = [table.c.deleted_at.is_(None)] + ([table.c.alias_of.is_(None)] if table is dataset else [])
+def _matching(table, kind: str, q: str, folded: str, within: list):
+    """Datasets or jobs whose name (not namespace, as in Marquez) contains `q`."""
+    shown = [table.c.deleted_at.is_(None), *within] + ([table.c.alias_of.is_(None)] if table is dataset else [])
     if folded:
-        shown.append(_contains(table.c.search_key, folded))
+        # the search key is namespace, separator, name, each folded (the separator is in neither)
+        shown.append(_contains(table.c.search_key, folded, after=KEY_SEPARATOR))
     elif q:  # only invisible characters: the names that hold them
-        shown.append(or_(_contains(table.c.name, q), _contains(table.c.namespace, q)))
+        shown.append(_contains(table.c.name, q))
     return select(
         literal(kind.upper()).label("type"), table.c.namespace, table.c.name, table.c.last_seen_at.label("updated")
     ).where(*shown)
 
 
+def _within(table, ns: str | None, before: datetime | None, after: datetime | None) -> list:
+    """Marquez's search bounds: one namespace, last updated before or after a time."""
+    where = []
+    if ns is not None:
+        where.append(table.c.namespace == ns)
+    if before is not None:
+        where.append(table.c.last_seen_at < before)
+    if after is not None:
+        where.append(table.c.last_seen_at > after)
+    return where
+
+
 def _search_fields(
-    conn: Connection, q: str, folded: str, limit: int, offset: int, sort: str, descending: bool
+    conn: Connection, q: str, folded: str, limit: int, offset: int, sort: str, descending: bool, within: list
 ) -> tuple[list[dict], int]:
     """Columns whose name contains `q` (folded, as names are): from each dataset's newest schema facet."""
     schema = and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "schema")
@@ -446,7 +865,7 @@ def _search_fields(
     rows = conn.execute(
         select(dataset.c.namespace, dataset.c.name, dataset.c.last_seen_at, facet.c.value)
         .join(facet, schema)
-        .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None), matches)
+        .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None), matches, *within)
     )
     found = []
     for r in rows:
@@ -462,7 +881,7 @@ def _search_fields(
                         "dataset": r.name,
                         "field": name,
                         "updatedAt": iso(r.last_seen_at),
-                        "nodeId": f"datasetField:{r.namespace}:{r.name}:{name}",
+                        "nodeId": format_node_id(DATASET_FIELD, r.namespace, r.name, name),
                     }
                 )
     key = {"name": "name", "namespace": "namespace", "type": "name", "updatedAt": "updatedAt"}[sort]
@@ -478,8 +897,12 @@ def search(
     offset: int = 0,
     sort: str = "name",
     descending: bool = False,
+    ns: str | None = None,
+    before: datetime | None = None,
+    after: datetime | None = None,
 ) -> tuple[list[dict], int]:
-    """Datasets and jobs whose name (or namespace) contains `q`; one page, and how many match.
+    """Datasets and jobs whose name contains `q`; one page, and how many match. Like Marquez, only
+    names are matched, optionally within one namespace and updated before or after a time.
 
     Both sides are folded (events/naming.fold): case, Unicode normal forms and invisible
     characters do not count, so look-alike names are found together. A `q` made only of
@@ -488,9 +911,9 @@ def search(
     """
     folded = fold(q)
     if kind == "field":
-        return _search_fields(conn, q, folded, limit, offset, sort, descending)
+        return _search_fields(conn, q, folded, limit, offset, sort, descending, _within(dataset, ns, before, after))
     parts = [
-        _matching(table, name, q, folded)
+        _matching(table, name, q, folded, _within(table, ns, before, after))
         for table, name in ((dataset, "dataset"), (job, "job"))
         if kind in (None, name)
     ]
@@ -507,7 +930,7 @@ def search(
             "name": r.name,
             "namespace": r.namespace,
             "updatedAt": iso(r.updated),
-            "nodeId": f"{r.type.lower()}:{r.namespace}:{r.name}",
+            "nodeId": format_node_id(r.type.lower(), r.namespace, r.name),
         }
         for r in rows
     ]
@@ -559,7 +982,7 @@ def stats(conn: Connection, days: int) -> dict:
             .select_from(dataset)
             .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
         ).scalar_one(),
-        "runsByState": {RUN_STATES.get(state, "NEW"): count for state, count in runs_by_state},
+        "runsByState": {RunState.of(state).value: count for state, count in runs_by_state},
         "eventsPerDay": [{"day": str(d)[:10], "events": n} for d, n in per_day],
         "eventsPerHour": [{"hour": h, "events": n} for h, n in per_hour],  # the last 48 hours, UTC
         "refusedByReason": refusals_by_reason(conn, since),

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
+from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, KINDS, format_node_id
 from airflow_ol_catalog.lineage.catalog import facets_of
-from airflow_ol_catalog.lineage.graph import NodeNotFound, node_candidates, resolve_node
+from airflow_ol_catalog.lineage.graph import resolve_node
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge
 
 Field = tuple[int, str]  # (dataset id, field name; "" is the dataset as a whole)
 
 
 def start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
-    kind, _, rest = node_id.partition(":")
-    if kind == "datasetField":
-        for ns, remainder in node_candidates(rest):
-            name, _, field_name = remainder.rpartition(":")
-            if not name:
-                continue
-            try:
-                _, ds = resolve_node(conn, f"dataset:{ns}:{name}")
-            except NodeNotFound:
-                continue
-            return {(ds, field_name)}
-        raise NodeNotFound(f"no dataset field matches nodeId {node_id!r}")
-    node_kind, found = resolve_node(conn, node_id)
-    if node_kind == "dataset":
+    """A field node's field; a dataset node's dataset (all its fields); a job node's outputs."""
+    node, found = resolve_node(conn, node_id, KINDS)
+    if node.kind == DATASET_FIELD:
+        return {(found, node.field)}
+    if node.kind == DATASET:
         return {found}
     outputs = conn.execute(select(edge.c.dataset_id).where(edge.c.job_id == found, edge.c.direction == "out")).scalars()
     return set(outputs)
@@ -35,7 +27,7 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
     start = start_fields(conn, node_id)
     whole = {s for s in start if isinstance(s, int)}
     fields: set[Field] = {s for s in start if isinstance(s, tuple)}
-    links: set[tuple] = set()  # (out ds, out field, in ds, in field, type, subtype, description)
+    links: set[tuple] = set()  # _link: (out ds, out field, in ds, in field, type, subtype, description, masking)
 
     def expand(upstream: bool, frontier_fields: set[Field], frontier_datasets: set[int]) -> None:
         side, other = (("output_dataset_id", "output_field"), ("input_dataset_id", "input_field"))[
@@ -52,17 +44,7 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
                     rows.append(r)
             found: set[Field] = set()
             for r in rows:
-                links.add(
-                    (
-                        r.output_dataset_id,
-                        r.output_field,
-                        r.input_dataset_id,
-                        r.input_field,
-                        r.type,
-                        r.subtype,
-                        r.description,
-                    )
-                )
+                links.add(_link(r))
                 found.add((r._mapping[other[0]], r._mapping[other[1]]))
                 fields.add((r.output_dataset_id, r.output_field))
             frontier_fields, frontier_datasets = found - fields, set()
@@ -75,6 +57,19 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
     return _nodes(conn, fields, links)
 
 
+def _link(r) -> tuple:
+    return (
+        r.output_dataset_id,
+        r.output_field,
+        r.input_dataset_id,
+        r.input_field,
+        r.type,
+        r.subtype,
+        r.description,
+        r.masking,
+    )
+
+
 def _complete_inputs(conn: Connection, fields: set[Field], links: set[tuple]) -> None:
     """A field reached downstream shows all its inputs, not only the one the walk came through."""
     outputs = {(out_ds, out_field) for out_ds, out_field, *_ in links}
@@ -83,21 +78,13 @@ def _complete_inputs(conn: Connection, fields: set[Field], links: set[tuple]) ->
         return
     for r in conn.execute(select(column_lineage).where(column_lineage.c.output_dataset_id.in_(ids))):
         if (r.output_dataset_id, r.output_field) in outputs:
-            links.add(
-                (
-                    r.output_dataset_id,
-                    r.output_field,
-                    r.input_dataset_id,
-                    r.input_field,
-                    r.type,
-                    r.subtype,
-                    r.description,
-                )
-            )
+            links.add(_link(r))
             fields.add((r.input_dataset_id, r.input_field))
 
 
 def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict]:
+    """Marquez's column graph: a node per field, one edge per (column, input column) pair, and the
+    ways a column derives from an input (DIRECT, INDIRECT, each with its subtype) in its data."""
     ids = sorted({ds for ds, _ in fields})
     names = {
         r.id: (r.namespace, r.name)
@@ -112,8 +99,7 @@ def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict
     }
 
     def key(ds: int, field_name: str) -> str:
-        ns, name = names[ds]
-        return f"datasetField:{ns}:{name}:{field_name}"
+        return format_node_id(DATASET_FIELD, *names[ds], field_name)
 
     nodes: dict[str, dict] = {}
     for ds, field_name in fields:
@@ -134,20 +120,32 @@ def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict
             "inEdges": [],
             "outEdges": [],
         }
-    for out_ds, out_field, in_ds, in_field, type_, subtype, description in sorted(links, key=str):
-        out_key, in_key = key(out_ds, out_field), key(in_ds, in_field)
-        in_ns, in_name = names[in_ds]
+    pairs: dict[tuple[str, str], list[dict]] = {}
+    for out_ds, out_field, in_ds, in_field, type_, subtype, description, masking in links:
+        pairs.setdefault((key(out_ds, out_field), key(in_ds, in_field)), []).append(
+            {"type": type_, "subtype": subtype or None, "description": description, "masking": bool(masking)}
+        )
+    for out_key, in_key in sorted(pairs):
+        ways = sorted(pairs[out_key, in_key], key=lambda t: (t["type"] != "DIRECT", t["type"], t["subtype"] or ""))
+        source = nodes[in_key]["data"]
         nodes[out_key]["data"]["inputFields"].append(
             {
-                "namespace": in_ns,
-                "dataset": in_name,
+                "namespace": source["namespace"],
+                "dataset": source["dataset"],
                 "datasetVersion": None,
-                "field": in_field,
-                "transformationDescription": description,
-                "transformationType": type_,
-                "transformationSubtype": subtype,
+                "field": source["field"],
+                "transformationDescription": ways[0]["description"],
+                "transformationType": ways[0]["type"],
+                "transformationSubtype": ways[0]["subtype"],
+                "transformations": ways,
             }
         )
         nodes[out_key]["inEdges"].append({"origin": out_key, "destination": in_key})
         nodes[in_key]["outEdges"].append({"origin": in_key, "destination": out_key})
+    for node in nodes.values():
+        data = node["data"]
+        data["inputFields"].sort(key=lambda f: (f["namespace"], f["dataset"], f["field"]))
+        if data["inputFields"]:
+            data["transformationDescription"] = data["inputFields"][0]["transformationDescription"]
+            data["transformationType"] = data["inputFields"][0]["transformationType"]
     return [nodes[k] for k in sorted(nodes)]

@@ -1,20 +1,23 @@
-"""Lineage graphs: breadth-first from a node over job↔dataset edges, one query per hop and kind."""
+"""Lineage graphs in Marquez's shape: breadth-first from a node over job↔dataset edges, one query
+per hop and kind; then each node's `data`, the job or dataset as its own route answers it."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
-from airflow_ol_catalog.ingest.symlinks import holder_of
+from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node_id, readings
+from airflow_ol_catalog.events.not_found import NodeNotFound
+from airflow_ol_catalog.lineage.catalog import datasets_view, jobs_view
+from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import among
-from airflow_ol_catalog.store.tables import dataset, edge, facet, job
+from airflow_ol_catalog.store.tables import dataset, edge, job
 
-
-class NodeNotFound(LookupError):
-    pass
+# Jobs or datasets described by one call of their view: bounds the size of each IN list.
+VIEW_BATCH = 500
 
 
 @dataclass
@@ -23,52 +26,43 @@ class Graph:
     truncated: bool = False
 
     def as_list(self) -> list[dict]:
+        """Nodes sorted by id, and each node's edges by origin then destination, as Marquez sorts them."""
+        for node in self.nodes.values():
+            for side in ("inEdges", "outEdges"):
+                node[side].sort(key=lambda e: (e["origin"], e["destination"]))
         return [self.nodes[key] for key in sorted(self.nodes)]
 
 
-def node_candidates(rest: str) -> list[tuple[str, str]]:
-    """Every (namespace, name) split of `NS:NAME`; namespaces may hold colons (`postgres://h:5432`)."""
-    return [(rest[:i], rest[i + 1 :]) for i, ch in enumerate(rest) if ch == ":" and rest[i + 1 : i + 3] != "//"]
+GRAPH_KINDS = (JOB, DATASET)  # what a lineage graph starts from
 
 
-def resolve_node(conn: Connection, node_id: str) -> tuple[str, int]:
-    kind, _, rest = node_id.partition(":")
-    for ns, name in node_candidates(rest):
-        if kind == "job":
+def resolve_node(conn: Connection, node_id: str, kinds: tuple[str, ...] = GRAPH_KINDS) -> tuple[NodeId, int]:
+    """The first reading of `node_id` that names a visible job or dataset (a field: its dataset), with its id.
+
+    NodeIdInvalid when the text is no node id of these kinds; NodeNotFound when no reading names anything.
+    """
+    for node in readings(node_id, kinds):
+        if node.kind == JOB:
             found = conn.execute(
-                select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))
-            ).scalar()
-        elif kind == "dataset":
-            found = conn.execute(
-                select(dataset.c.id).where(dataset.c.id.in_(holder_of(ns, name)), dataset.c.deleted_at.is_(None))
+                select(job.c.id).where(
+                    job.c.namespace == node.namespace, job.c.name == node.name, job.c.deleted_at.is_(None)
+                )
             ).scalar()
         else:
-            raise NodeNotFound(f"nodeId must start with job: or dataset:, got {node_id!r}")
+            found = conn.execute(
+                select(dataset.c.id).where(
+                    dataset.c.id.in_(holder_of(node.namespace, node.name)), dataset.c.deleted_at.is_(None)
+                )
+            ).scalar()
         if found is not None:
-            return kind, found
-    raise NodeNotFound(f"no {kind} matches nodeId {node_id!r}")
+            return node, found
+    raise NodeNotFound(node_id)
 
 
-def _job_node(namespace: str, name: str, placeholder: bool) -> tuple[str, dict]:
-    key = f"job:{namespace}:{name}"
-    data = {"namespace": namespace, "name": name, "placeholder": placeholder, "parent": None, "integration": None}
-    return key, {"id": key, "type": "JOB", "data": data, "inEdges": [], "outEdges": []}
-
-
-def _integration(job_type: str | None) -> str | None:
-    found = json.loads(job_type).get("integration") if job_type else None
-    return found.upper() if isinstance(found, str) else None
-
-
-def _dataset_node(namespace: str, name: str) -> tuple[str, dict]:
-    key = f"dataset:{namespace}:{name}"
-    return key, {
-        "id": key,
-        "type": "DATASET",
-        "data": {"namespace": namespace, "name": name},
-        "inEdges": [],
-        "outEdges": [],
-    }
+def _node(kind: str, row) -> tuple[str, dict]:
+    """A node without its data yet (filled in once the walk is done, for all nodes at once)."""
+    key = format_node_id(JOB if kind == "JOB" else DATASET, row.namespace, row.name)
+    return key, {"id": key, "type": kind, "data": None, "inEdges": [], "outEdges": []}
 
 
 # Which edges a step follows from jobs and from datasets, per direction of travel.
@@ -86,8 +80,9 @@ class _Walk:
     include_attempted: bool
     as_of: datetime | None
     max_nodes: int
-    jobs: dict[int, str] = field(default_factory=dict)
+    jobs: dict[int, str] = field(default_factory=dict)  # id -> node id
     datasets: dict[int, str] = field(default_factory=dict)
+    rows: dict[str, object] = field(default_factory=dict)  # node id -> its job or dataset row
     edges: set[tuple[int, int, str]] = field(default_factory=set)
     hidden_jobs: set[int] = field(default_factory=set)  # deleted nodes met on the way
     hidden_datasets: set[int] = field(default_factory=set)
@@ -138,11 +133,24 @@ class _Walk:
 
     def add_nodes(self, job_ids: set[int], dataset_ids: set[int]) -> tuple[set[int], set[int]]:
         """Add these jobs and datasets to the graph, deleted ones left out; the ids added."""
-        found = _live_nodes(self.conn, job_ids, dataset_ids)
-        for nodes, known in zip(found, (self.jobs, self.datasets), strict=False):
-            for node_id, (key, node) in nodes.items():
-                known[node_id], self.graph.nodes[key] = key, node
+        found = _live_rows(self.conn, job_ids, dataset_ids)
+        for rows, known, kind in zip(found, (self.jobs, self.datasets), ("JOB", "DATASET"), strict=True):
+            for row_id, row in rows.items():
+                key, node = _node(kind, row)
+                known[row_id], self.graph.nodes[key], self.rows[key] = key, node, row
         return set(found[0]), set(found[1])
+
+    def describe(self) -> None:
+        """Each node's data: the job or dataset as GET .../jobs/{job} or .../datasets/{dataset} answers
+        it, built in batches (a view per node would cost its queries per node). A job carries only its
+        newest run, as Marquez's lineage does (its `latestRun`): every run costs its facets and versions."""
+        newest_only: Callable[[Connection, list], list[dict]] = lambda conn, rows: jobs_view(conn, rows, runs=1)  # noqa: E731
+        for kind, view in (("JOB", newest_only), ("DATASET", datasets_view)):
+            keys = [key for key, node in self.graph.nodes.items() if node["type"] == kind]
+            for start in range(0, len(keys), VIEW_BATCH):
+                batch = keys[start : start + VIEW_BATCH]
+                for key, data in zip(batch, view(self.conn, [self.rows[key] for key in batch]), strict=True):
+                    self.graph.nodes[key]["data"] = data
 
     def walk(self, start_jobs: set[int], start_datasets: set[int], direction: str, depth: int) -> None:
         frontier = (start_jobs, start_datasets)
@@ -175,10 +183,12 @@ def lineage(
     with `as_of`, only edges first seen by then. `with_children` starts from a job and every job
     below it (a DAG's tasks, and the Spark or dbt jobs those tasks started).
     """
-    kind, start = resolve_node(conn, node_id)
+    node, start = resolve_node(conn, node_id)
     graph = Graph()
     walk = _Walk(conn, graph, include_attempted, as_of, max_nodes)
-    starts = ((_descendants(conn, start) if with_children else {start}), set()) if kind == "job" else (set(), {start})
+    starts = (
+        ((_descendants(conn, start) if with_children else {start}), set()) if node.kind == JOB else (set(), {start})
+    )
     walk.add_nodes(*starts)
     if direction == "both" and up_depth is None and down_depth is None:
         walk.walk(*starts, "both", depth)
@@ -187,26 +197,8 @@ def lineage(
             walk.walk(*starts, "upstream", depth if up_depth is None else up_depth)
         if direction in ("both", "downstream"):
             walk.walk(*starts, "downstream", depth if down_depth is None else down_depth)
-    _describe_jobs(conn, graph, walk.jobs)
+    walk.describe()
     return graph
-
-
-def _describe_jobs(conn: Connection, graph: Graph, jobs: dict[int, str]) -> None:
-    """Each job node's parent job and integration, in one query after the walk."""
-    parent = job.alias("parent")
-    if not jobs:
-        return
-    rows = conn.execute(
-        select(job.c.id, parent.c.namespace, parent.c.name, facet.c.value)
-        .select_from(job)
-        .outerjoin(parent, and_(parent.c.id == job.c.parent_job_id, parent.c.deleted_at.is_(None)))
-        .outerjoin(facet, and_(facet.c.entity == "job", facet.c.entity_id == job.c.id, facet.c.name == "jobType"))
-        .where(among(conn.dialect.name, job.c.id, jobs))
-    )
-    for row in rows:
-        data = graph.nodes[jobs[row.id]]["data"]
-        data["parent"] = f"job:{row.namespace}:{row.name}" if row.name is not None else None
-        data["integration"] = _integration(row.value)
 
 
 def _descendants(conn: Connection, root: int) -> set[int]:
@@ -235,25 +227,12 @@ def _live_count(conn, job_ids: set[int], dataset_ids: set[int]) -> int:
     )
 
 
-def _live_nodes(
-    conn, job_ids: set[int], dataset_ids: set[int]
-) -> tuple[dict[int, tuple[str, dict]], dict[int, tuple[str, dict]]]:
-    """(key, node) of each of these jobs and datasets that is not deleted, by id."""
+def _live_rows(conn, job_ids: set[int], dataset_ids: set[int]) -> tuple[dict[int, object], dict[int, object]]:
+    """The rows of these jobs and datasets that are not deleted, by id."""
     dialect = conn.dialect.name
-    jobs = {}
-    if job_ids:
-        for job_id, namespace, name, placeholder in conn.execute(
-            select(job.c.id, job.c.namespace, job.c.name, job.c.placeholder).where(
-                among(dialect, job.c.id, job_ids), job.c.deleted_at.is_(None)
-            )
-        ):
-            jobs[job_id] = _job_node(namespace, name, placeholder)
-    datasets = {}
-    if dataset_ids:
-        for dataset_id, namespace, name in conn.execute(
-            select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(
-                among(dialect, dataset.c.id, dataset_ids), dataset.c.deleted_at.is_(None)
-            )
-        ):
-            datasets[dataset_id] = _dataset_node(namespace, name)
-    return jobs, datasets
+    found: tuple[dict[int, object], dict[int, object]] = ({}, {})
+    for table, ids, rows in ((job, job_ids, found[0]), (dataset, dataset_ids, found[1])):
+        if ids:
+            for row in conn.execute(select(table).where(among(dialect, table.c.id, ids), table.c.deleted_at.is_(None))):
+                rows[row.id] = row
+    return found

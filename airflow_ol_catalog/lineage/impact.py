@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from airflow_ol_catalog.lineage.columns import start_fields
-from airflow_ol_catalog.lineage.graph import NodeNotFound, resolve_node
+from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, JOB, format_node_id
+from airflow_ol_catalog.lineage.graph import resolve_node
 from airflow_ol_catalog.store.sql import among, not_among
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, job
 
+IMPACT_KINDS = (DATASET, DATASET_FIELD)  # what impact starts from
+
 
 def impact(conn: Connection, node_id: str, include_attempted: bool = False, max_nodes: int = 5000) -> dict:
-    if node_id.startswith("datasetField:"):
-        return _field_impact(conn, node_id, max_nodes)
-    kind, start = resolve_node(conn, node_id)
-    if kind != "dataset":
-        raise NodeNotFound("impact starts from a dataset or a dataset field")
+    node, start = resolve_node(conn, node_id, IMPACT_KINDS)
+    if node.kind == DATASET_FIELD:
+        return _field_impact(conn, (start, node.field), max_nodes)
     return _dataset_impact(conn, start, include_attempted, max_nodes)
 
 
@@ -26,7 +26,7 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
     """
     came_from: dict[int, tuple[int, int] | None] = {start: None}  # dataset -> (previous dataset, job)
     depth = {start: 0}
-    names = _names(conn, dataset, {start}, "dataset")
+    names = _names(conn, dataset, {start}, DATASET)
     jobs: dict[int, str] = {}  # every consumer met so far: its outputs are placed already
     frontier = {start}
     truncated = False
@@ -36,7 +36,7 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
         # Two steps, each an index look-up on both backends: the frontier's new consumers (the
         # lowest input that reached each), then what they wrote.
         consumers = {
-            job_id: (source, f"job:{namespace}:{name}")
+            job_id: (source, format_node_id(JOB, namespace, name))
             for job_id, source, namespace, name in conn.execute(
                 select(read.c.job_id, func.min(read.c.dataset_id), job.c.namespace, job.c.name)
                 .join(job, job.c.id == read.c.job_id)
@@ -72,7 +72,7 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
                 truncated = True
                 break
             came_from[target] = (source, job_id)
-            names[target] = f"dataset:{namespace}:{name}"
+            names[target] = format_node_id(DATASET, namespace, name)
             depth[target] = depth[source] + 1
             next_frontier.add(target)
         frontier = next_frontier
@@ -83,7 +83,7 @@ def _names(conn: Connection, table, ids, kind: str) -> dict[int, str]:
     rows = conn.execute(
         select(table.c.id, table.c.namespace, table.c.name).where(among(conn.dialect.name, table.c.id, ids))
     )
-    return {i: f"{kind}:{namespace}:{name}" for i, namespace, name in rows}
+    return {i: format_node_id(kind, namespace, name) for i, namespace, name in rows}
 
 
 def _report(start: int, came_from: dict, depth: dict, names: dict, jobs: dict, truncated: bool) -> dict:
@@ -103,8 +103,7 @@ def _report(start: int, came_from: dict, depth: dict, names: dict, jobs: dict, t
     return {"nodeId": names[start], "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}
 
 
-def _field_impact(conn: Connection, node_id: str, max_nodes: int) -> dict:
-    (start,) = start_fields(conn, node_id)
+def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> dict:
     came_from: dict[tuple[int, str], tuple[tuple[int, str], int | None] | None] = {start: None}
     frontier = {start}
     truncated = False
@@ -126,13 +125,13 @@ def _field_impact(conn: Connection, node_id: str, max_nodes: int) -> dict:
         frontier = next_frontier
     ids = {ds for ds, _ in came_from}
     names = {
-        r.id: f"{r.namespace}:{r.name}"
+        r.id: (r.namespace, r.name)
         for r in conn.execute(select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.id.in_(ids)))
     }
     job_ids = {step[1] for step in came_from.values() if step and step[1]}
     jobs = (
         {
-            r.id: f"job:{r.namespace}:{r.name}"
+            r.id: format_node_id(JOB, r.namespace, r.name)
             for r in conn.execute(select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_(job_ids)))
         }
         if job_ids
@@ -140,7 +139,7 @@ def _field_impact(conn: Connection, node_id: str, max_nodes: int) -> dict:
     )
 
     def key(f: tuple[int, str]) -> str:
-        return f"datasetField:{names[f[0]]}:{f[1]}"
+        return format_node_id(DATASET_FIELD, *names[f[0]], f[1])
 
     impacted = []
     for target in came_from:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from sqlalchemy import Connection, select
 
-from airflow_ol_catalog.store.tables import data_source_match
+from airflow_ol_catalog.events.datasources import DataSource
+from airflow_ol_catalog.store.tables import data_source_match, dataset
 
 
 def match_view(row) -> dict | None:
@@ -56,3 +58,59 @@ def matches_of(conn: Connection, dataset_ids: list[int]) -> dict[int, dict]:
         else []
     )
     return {r.dataset_id: match_view(r) for r in rows}
+
+
+SUMMARY_CONNECTION_FIELDS = (
+    "dataSources.connId",
+    "dataSources.namespaces",
+    "dataSources.database",
+    "unmatched.candidates",
+)
+
+
+def summary_without_connections(summary: dict, reason: str) -> dict:
+    """The data-source summary for a caller who may not read Connections: the same rows and counts, no names."""
+    return {
+        **summary,
+        "dataSources": [{**s, "connId": None, "namespaces": [], "database": None} for s in summary["dataSources"]],
+        "unmatched": [{**u, "candidates": []} for u in summary["unmatched"]],
+        "withheld": {"fields": list(SUMMARY_CONNECTION_FIELDS), "reason": reason},
+    }
+
+
+def data_source_summary(conn: Connection, sources: list[DataSource]) -> dict:
+    """Per Connection: datasets matched and how their checks went; and the namespaces nothing matches."""
+    rows = conn.execute(
+        select(data_source_match, dataset.c.namespace).join(dataset, dataset.c.id == data_source_match.c.dataset_id)
+    ).all()
+    per_conn: dict[str, Counter] = {s.conn_id: Counter() for s in sources}
+    unmatched: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        if r.status == "matched" and r.conn_id in per_conn:
+            per_conn[r.conn_id]["datasets"] += 1
+            if r.check_status:
+                per_conn[r.conn_id][r.check_status] += 1
+        elif r.status != "matched":
+            entry = unmatched.setdefault(
+                (r.namespace, r.status),
+                {"namespace": r.namespace, "status": r.status, "datasets": 0, "candidates": json.loads(r.candidates)},
+            )
+            entry["datasets"] += 1
+    return {
+        "dataSources": [
+            {
+                "connId": s.conn_id,
+                "scheme": s.scheme,
+                "namespaces": sorted(s.keys),
+                "database": s.database,
+                "datasets": per_conn[s.conn_id]["datasets"],
+                "ok": per_conn[s.conn_id]["ok"],
+                "missing": per_conn[s.conn_id]["missing"],
+                "drifted": per_conn[s.conn_id]["drifted"],
+            }
+            for s in sorted(sources, key=lambda s: s.conn_id)
+        ],
+        "unmatched": sorted(unmatched.values(), key=lambda e: (e["status"], e["namespace"])),
+        "reconciled": bool(rows),
+        "withheld": None,
+    }

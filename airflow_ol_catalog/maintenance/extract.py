@@ -12,8 +12,8 @@ import logging
 from datetime import datetime, timezone
 
 from airflow_ol_catalog import __version__
+from airflow_ol_catalog.events.datasources import data_source
 from airflow_ol_catalog.maintenance.client import CatalogClient
-from airflow_ol_catalog.maintenance.datasources import data_source
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from airflow_ol_catalog.events.datasources import compare_schema, table_address
 from airflow_ol_catalog.maintenance.client import CatalogClient
-from airflow_ol_catalog.maintenance.datasources import compare_schema, table_address
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ class CatalogDBManager(BaseDBManager):
     migration_dir = MIGRATIONS
     alembic_file = ALEMBIC_INI
     supports_table_dropping = True
-    revision_heads_map = {"0.1.0": "0008"}
+    revision_heads_map = {"0.1.0": "0009"}
 
     def __init__(self, session):
         from airflow_ol_catalog.store.engine import get_engine, uses_own_database

@@ -93,6 +93,14 @@ def _json_array_rows(parameter):
 
 
 # --- many rows at once, cheaply, on SQLite ----------------------------------------------------------
+#
+# The raw paths below rely on public SQLAlchemy behaviour that tests/test_store.py pins (so an
+# upgrade that changes it fails a test instead of silently falling back to the slow path): a
+# compiled INSERT's `positiontup` lists its parameters in `column_keys` order, its text holds one
+# `VALUES (?, ...)` group, and `exported_columns` of a DML statement are its RETURNING columns.
+# Compiled statements are cached per statement object: the statements are built once (module
+# constants or functools.cache), and the cache holds each one, so an entry can never be taken
+# for another statement.
 
 _SQLITE_MAX_VARIABLES = 32766
 _VALUES = re.compile(r"VALUES \((\?(?:, \?)*)\)")
@@ -108,12 +116,12 @@ class _RawInsert:
     row: type  # named tuple of the RETURNING columns
 
 
-_raw_inserts: dict[tuple[int, tuple[str, ...]], _RawInsert | None] = {}
+_raw_inserts: dict[tuple[object, tuple[str, ...]], _RawInsert | None] = {}
 
 
 def _raw_insert(conn: Connection, statement, keys: tuple[str, ...]) -> _RawInsert | None:
     """The statement compiled once for these row keys, or None when it cannot be run raw."""
-    cache_key = (id(statement), keys)
+    cache_key = (statement, keys)
     if cache_key in _raw_inserts:
         return _raw_inserts[cache_key]
     found = None
@@ -129,7 +137,7 @@ def _raw_insert(conn: Connection, statement, keys: tuple[str, ...]) -> _RawInser
             for i, k in enumerate(keys)
             if (process := table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
         )
-        names = list(statement.exported_columns.keys()) if statement._returning else []
+        names = list(statement.exported_columns.keys())  # the RETURNING columns, if any
         values_of = itemgetter(*keys) if len(keys) > 1 else (lambda row, key=keys[0]: (row[key],))
         found = _RawInsert(
             compiled.string,
@@ -145,14 +153,13 @@ def _raw_insert(conn: Connection, statement, keys: tuple[str, ...]) -> _RawInser
 
 @dataclass(frozen=True)
 class _RawStatement:
-    statement: object  # kept alive: the cache is keyed by its id
     sql: str
     names: tuple[str, ...]
     processors: tuple  # per parameter: a bind processor or None
     fixed: dict  # values the statement holds itself (literals compared with)
 
 
-_raw_statements: dict[int, _RawStatement] = {}
+_raw_statements: dict[object, _RawStatement] = {}
 
 
 def execute(conn: Connection, statement, params: dict | list[dict]) -> list[tuple]:
@@ -165,7 +172,7 @@ def execute(conn: Connection, statement, params: dict | list[dict]) -> list[tupl
     if conn.dialect.name != "sqlite":
         result = conn.execute(statement, params)
         return [tuple(r) for r in result] if result.returns_rows else []
-    raw = _raw_statements.get(id(statement))
+    raw = _raw_statements.get(statement)
     if raw is None:
         compiled = statement.compile(dialect=conn.dialect)
         names = tuple(compiled.positiontup or ())
@@ -173,7 +180,7 @@ def execute(conn: Connection, statement, params: dict | list[dict]) -> list[tupl
             compiled.binds[n].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for n in names
         )
         fixed = {n: compiled.binds[n].effective_value for n in names if not compiled.binds[n].required}
-        raw = _raw_statements[id(statement)] = _RawStatement(statement, compiled.string, names, processors, fixed)
+        raw = _raw_statements[statement] = _RawStatement(compiled.string, names, processors, fixed)
 
     def values(p: dict) -> list:
         found = [p[n] if n in p else raw.fixed[n] for n in raw.names]
@@ -202,7 +209,7 @@ def execute_rows(conn: Connection, statement, rows: list[dict]) -> list:
     raw = _raw_insert(conn, statement, tuple(rows[0])) if conn.dialect.name == "sqlite" else None
     if raw is None or any(tuple(r) != raw.keys for r in rows):
         result = conn.execute(statement, rows)
-        return result.all() if statement._returning else []
+        return result.all() if result.returns_rows else []
     cursor = conn.connection.driver_connection.cursor()
     per_statement = max(1, _SQLITE_MAX_VARIABLES // len(raw.keys))
     found = []

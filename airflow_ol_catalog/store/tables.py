@@ -130,7 +130,7 @@ refusal = Table(
     Index(None, "at"),
 )
 
-# How each dataset relates to the data sources Airflow's Connections describe (maintenance/).
+# How each dataset relates to the data sources Airflow's Connections describe (ingest/source_matches.py).
 data_source_match = Table(
     "ol_catalog_data_source_match",
     metadata,
@@ -302,4 +302,29 @@ column_lineage = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Index(None, "input_dataset_id"),
+)
+
+# Tags people set through the API (a definition with its description, and where each is set);
+# tags that `tags` facets name stay in those facets, so the two kinds never mix.
+tag = Table(
+    "ol_catalog_tag",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("description", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(250), nullable=False),  # user:NAME
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(250), nullable=False),
+)
+
+tag_assignment = Table(
+    "ol_catalog_tag_assignment",
+    metadata,
+    Column("entity", String(8), primary_key=True),  # dataset, job
+    Column("entity_id", Integer, primary_key=True),
+    Column("field", Text, primary_key=True),  # a column of the dataset; "" for the dataset or job itself
+    Column("tag", String(255), primary_key=True),
+    Column("tagged_at", UTCDateTime, nullable=False),
+    Column("tagged_by", String(250), nullable=False),  # user:NAME
+    Index(None, "tag"),
 )

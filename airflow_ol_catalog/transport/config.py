@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_ol_catalog.events.run_states import EventType
+
 MATCH_KEYS = (
     "job_namespace",
     "job_name",
@@ -19,7 +21,8 @@ MATCH_KEYS = (
     "dataset_namespace",
     "producer",
 )
-EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER", "DATASET", "JOB")
+# What a rule may match on: a RunEvent's eventType, or the kind of the other two events.
+EVENT_TYPES = (*(t.value for t in EventType), "DATASET", "JOB")
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_SPOOL_BYTES = 100 * 1024 * 1024
 CATALOG_ENDPOINT = "ol-catalog/api/v1/lineage"

@@ -26,7 +26,7 @@ import attr
 from openlineage.client.serde import Serde
 from openlineage.client.transport.transport import Config, Transport
 
-from airflow_ol_catalog import metrics
+from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.transport.config import Destination, RoutingSettings, parse_settings
 from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
 from airflow_ol_catalog.transport.rules import apply_rewrite, route, sends

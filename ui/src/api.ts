@@ -55,6 +55,7 @@ export interface Ref {
 export interface Field {
   name: string;
   type?: string | null;
+  tags: string[];
   description?: string | null;
 }
 
@@ -65,7 +66,10 @@ export interface Dataset {
   createdAt: string | null;
   updatedAt: string | null;
   fields: Field[];
+  tags: string[];
   description?: string | null;
+  currentVersion: string | null;
+  lastModifiedAt: string | null;
   facets: Record<string, unknown>;
   aliases: Ref[];
   dataSource: DataSourceMatch | null;
@@ -87,11 +91,12 @@ export interface DataSourceMatch {
 
 export interface DatasetVersion {
   id: Ref & { version: string };
-  version: string;
+  version: string; // a UUID, as Marquez gives it
+  datasetVersion: string | null; // the producer's own version, when sent
   createdAt: string | null;
   lastSeenAt: string | null;
   fields: Field[];
-  createdByRun: { id: string } | null;
+  createdByRun: Run | null;
 }
 
 export interface Run {
@@ -101,10 +106,11 @@ export interface Run {
   startedAt: string | null;
   endedAt: string | null;
   durationMs: number | null;
-  jobVersion?: Ref;
+  jobVersion: Ref & { version: string };
   facets: Record<string, unknown>;
-  inputDatasetVersions?: { datasetVersionId: Ref }[];
-  outputDatasetVersions?: { datasetVersionId: Ref }[];
+  inputDatasetVersions: { datasetVersionId: Ref & { version: string } }[];
+  outputDatasetVersions: { datasetVersionId: Ref & { version: string } }[];
+  errorMessage: string | null;
   [key: string]: unknown;
 }
 
@@ -121,6 +127,9 @@ export interface Job {
   description: string | null;
   facets: Record<string, unknown>;
   latestRun: Run | null;
+  latestRuns: Run[];
+  currentVersion: string | null;
+  tags: string[];
   parentJob: Ref | null;
   jobType: string | null;
   integration: string | null;
@@ -129,22 +138,30 @@ export interface Job {
   upstreamTasks: string[];
 }
 
+/** A node of /lineage (Marquez's shape: `data` is the whole Job or Dataset as their routes answer
+ * them) or of /column-lineage (`data` is the column with its input fields). */
 export interface GraphNode {
   id: string;
   type: "JOB" | "DATASET" | "DATASET_FIELD";
   data: {
     namespace: string;
     name: string;
-    field?: string;
-    dataset?: string;
-    placeholder?: boolean;
-    parent?: string | null;
-    integration?: string | null;
+    field?: string; // DATASET_FIELD
+    dataset?: string; // DATASET_FIELD
+    placeholder?: boolean; // JOB: known only as a parent so far
+    parentJob?: Ref | null; // JOB
+    integration?: string | null; // JOB, as its jobType facet says it
     [key: string]: unknown;
   };
   inEdges: { origin: string; destination: string }[];
   outEdges: { origin: string; destination: string }[];
 }
+
+/** The node id of a job node's parent job, if it has one. */
+export const parentOf = (node: GraphNode): string | null => (node.type === "JOB" && node.data.parentJob ? nodeId("job", node.data.parentJob.namespace, node.data.parentJob.name) : null);
+
+/** A job's integration (SPARK, AIRFLOW, DBT, ...), whatever case its producer wrote it in. */
+export const integrationOf = (node: GraphNode): string | null => (node.data.integration ? node.data.integration.toUpperCase() : null);
 
 export interface SearchResult {
   type: "DATASET" | "JOB" | "FIELD";
@@ -158,6 +175,7 @@ export interface SearchResult {
 
 export interface Namespace {
   name: string;
+  registered: boolean; // false: known only from the jobs or datasets in it
   description?: string | null;
   integrations?: string[];
   eventCount?: number;

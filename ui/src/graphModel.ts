@@ -1,5 +1,5 @@
 // Pure operations on lineage graphs (Marquez shape): merge, collapse child jobs.
-import type { GraphNode } from "./api";
+import { integrationOf, parentOf, type GraphNode } from "./api";
 
 type EdgeRef = { origin: string; destination: string };
 
@@ -25,21 +25,17 @@ export function mergeGraphs(...graphs: GraphNode[][]): GraphNode[] {
   return [...nodes.values()];
 }
 
-function parentName(parentId: string, child: GraphNode): { namespace: string; name: string } {
-  const prefix = `job:${child.data.namespace}:`;
-  return parentId.startsWith(prefix) ? { namespace: child.data.namespace, name: parentId.slice(prefix.length) } : { namespace: "", name: parentId.slice(4) };
-}
-
 /** Child jobs drawn as their parent job: a DAG's tasks as the DAG, a Spark application's jobs as the application. */
 export function collapseChildren(graph: GraphNode[]): GraphNode[] {
   const into = new Map<string, string>();
   const added = new Map<string, GraphNode>();
   const present = new Set(graph.map((n) => n.id));
   for (const n of graph) {
-    if (n.type === "JOB" && n.data.parent) {
-      into.set(n.id, n.data.parent);
-      if (!present.has(n.data.parent) && !added.has(n.data.parent)) {
-        added.set(n.data.parent, { id: n.data.parent, type: "JOB", data: { ...parentName(n.data.parent, n), parent: null, integration: n.data.integration }, inEdges: [], outEdges: [] });
+    const parent = parentOf(n);
+    if (parent && n.data.parentJob) {
+      into.set(n.id, parent);
+      if (!present.has(parent) && !added.has(parent)) {
+        added.set(parent, { id: parent, type: "JOB", data: { ...n.data.parentJob, parentJob: null, integration: integrationOf(n) }, inEdges: [], outEdges: [] });
       }
     }
   }

@@ -47,6 +47,7 @@ class AdminNamespace(Answer):
     ownerName: str = Field(description="Its first admin, empty when it has none.")
     description: str | None
     isHidden: bool = Field(description="True when it is deleted (hidden) and its events go to quarantine.")
+    registered: bool = Field(description="Always true here: the admin API lists registered namespaces only.")
     admins: list[str] = Field(description="Airflow user names.")
     integrations: list[str] = Field(description="Producers seen sending to it (`AIRFLOW`, `SPARK`, `DBT`, ...).")
     eventCount: int

@@ -21,7 +21,7 @@ import { layeredLayout } from "../layeredLayout";
 import ELK from "elkjs/lib/elk.bundled.js";
 import { useEffect, useMemo, useRef, useState } from "react";
 
-import type { GraphNode } from "../api";
+import { integrationOf, type GraphNode } from "../api";
 import { colorOf } from "../format";
 import { plainName } from "../names";
 import { Name } from "./Common";
@@ -127,7 +127,7 @@ export async function layout(graph: GraphNode[], colorBy: ColorBy, highlight: Se
   performance.measure("ol-layout", "ol-layout-start");
   const nodes: Node<NodeData>[] = graph.map((n) => {
     const [label, sublabel] = labelOf(n);
-    const key = colorBy === "integration" ? (n.data.integration ?? (n.type === "JOB" ? "unknown" : n.data.namespace)) : n.data.namespace;
+    const key = colorBy === "integration" ? (integrationOf(n) ?? (n.type === "JOB" ? "unknown" : n.data.namespace)) : n.data.namespace;
     return {
       id: n.id,
       type: "lineage",

@@ -4,6 +4,7 @@ import { Fragment, useState } from "react";
 import { nodeId, seg, type Dataset, type DatasetVersion, type DataSourceMatch, type Field, type GraphNode } from "../api";
 import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
+import { TagEditor, useTagEditing, type Tagged } from "../components/Tags";
 import { when } from "../format";
 import { href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
@@ -30,7 +31,14 @@ export function diffFields(before: Field[], after: Field[]): FieldChange[] {
   });
 }
 
-function Schema({ fields }: { fields: Field[] }) {
+/** Where a dataset's columns are tagged from: its API path, whether the user may edit, what to reload after. */
+interface ColumnTagging {
+  path: string;
+  editable: boolean;
+  reload: () => void;
+}
+
+function Schema({ fields, tagging }: { fields: Field[]; tagging?: ColumnTagging }) {
   return (
     <DataTable
       rows={fields}
@@ -47,6 +55,16 @@ function Schema({ fields }: { fields: Field[] }) {
         },
         { header: "Type", cell: (f) => f.type ?? "—" },
         { header: "Description", cell: (f) => f.description ?? "" },
+        ...(tagging
+          ? [
+              {
+                header: "Tags",
+                cell: (f: Field) => (
+                  <TagEditor path={`${tagging.path}/fields/${seg(f.name)}`} tagged={f as Tagged} editable={tagging.editable} label={`column ${f.name}`} onChange={tagging.reload} />
+                ),
+              },
+            ]
+          : []),
       ]}
     />
   );
@@ -60,7 +78,7 @@ function VersionSelect({ label, value, versions, onChange }: { label: string; va
       <NativeSelect.Field aria-label={label} value={value} onChange={(e) => onChange(e.target.value)}>
         {versions.map((v) => (
           <option key={v.id.version} value={v.id.version}>
-            {`${when(v.createdAt)} · ${v.version.slice(0, 12)}`}
+            {`${when(v.createdAt)} · ${(v.datasetVersion ?? v.version).slice(0, 12)}`}
           </option>
         ))}
       </NativeSelect.Field>
@@ -87,7 +105,7 @@ function Versions({ ds }: { ds: Dataset }) {
         rowKey={(v) => v.id.version}
         empty="No versions: no output write has sent a schema or a version facet."
         columns={[
-          { header: "Version", cell: (v) => <Text fontFamily="mono">{v.version.slice(0, 16)}</Text> },
+          { header: "Version", cell: (v) => <Text fontFamily="mono">{(v.datasetVersion ?? v.version).slice(0, 16)}</Text> },
           { header: "First written", cell: (v) => when(v.createdAt) },
           { header: "Last seen", cell: (v) => when(v.lastSeenAt) },
           { header: "Fields", cell: (v) => v.fields.length },
@@ -317,7 +335,8 @@ export function DatasetPage({ route }: { route: Route }) {
   const ns = route.params.get("ns") ?? "";
   const name = route.params.get("name") ?? "";
   const tab = route.params.get("tab") ?? "overview";
-  const found = useApi<Dataset>(`namespaces/${seg(ns)}/datasets/${seg(name)}`);
+  const found = useApi<Dataset & Tagged>(`namespaces/${seg(ns)}/datasets/${seg(name)}`);
+  const editing = useTagEditing();
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="the dataset" />;
   const ds = found.data;
@@ -332,6 +351,9 @@ export function DatasetPage({ route }: { route: Route }) {
         <Name value={ds.name} />
       </Heading>
       {ds.description && <Text mb={2}>{ds.description}</Text>}
+      <Box mb={2}>
+        <TagEditor path={`namespaces/${seg(ds.namespace)}/datasets/${seg(ds.name)}`} tagged={ds} editable={editing} label="dataset" onChange={found.reload} />
+      </Box>
       <SourceBadge match={ds.dataSource} />
       <Text color="fg.muted" fontSize="xs" mb={3}>
         First seen {when(ds.createdAt)} · last seen {when(ds.updatedAt)}
@@ -359,7 +381,7 @@ export function DatasetPage({ route }: { route: Route }) {
         </Tabs.List>
         <Tabs.Content value="overview">
           <Section title="Schema">
-            <Schema fields={ds.fields} />
+            <Schema fields={ds.fields} tagging={{ path: `namespaces/${seg(ds.namespace)}/datasets/${seg(ds.name)}`, editable: editing, reload: found.reload }} />
           </Section>
           <Section title="Producers and consumers">
             <ProducersAndConsumers ds={ds} />

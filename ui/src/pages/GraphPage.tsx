@@ -20,6 +20,10 @@ function pageOf(node: GraphNode): string | null {
   return href("dataset", { ns: node.data.namespace, name: node.data.dataset ?? "" });
 }
 
+/** A job starts with the jobs below it: a DAG or a dbt run's parent has no lineage of its own, its
+ * tasks and models have (for any other job this changes nothing). */
+const withChildren = (id: string): boolean => id.startsWith("job:");
+
 function Check({ label, checked, onChange }: { label: string; checked: boolean; onChange: (value: boolean) => void }) {
   return (
     <Flex as="label" align="center" gap={1} cursor="pointer">
@@ -65,7 +69,7 @@ export function GraphPage({ route }: { route: Route }) {
     const fetchGraph = (u: number, d: number) =>
       columns
         ? getJson<{ graph: GraphNode[] }>("column-lineage", { nodeId: start, depth: Math.max(u, d), withDownstream: true }).then((b) => ({ ...b, truncated: false }))
-        : getJson<{ graph: GraphNode[]; truncated: boolean }>("lineage", { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null });
+        : getJson<{ graph: GraphNode[]; truncated: boolean }>("lineage", { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null, withChildren: withChildren(start) });
     fetchGraph(up, down)
       .then(async (body) => {
         // On a large graph, start with one hop each way unless depths were asked for.
@@ -92,7 +96,7 @@ export function GraphPage({ route }: { route: Route }) {
 
   const expand = (node: GraphNode) => {
     if (node.type === "DATASET_FIELD") return;
-    getJson<{ graph: GraphNode[] }>("lineage", { nodeId: node.id, depth: 1, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null }).then(
+    getJson<{ graph: GraphNode[] }>("lineage", { nodeId: node.id, depth: 1, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null, withChildren: withChildren(node.id) }).then(
       (body) => setExtra((old) => mergeGraphs(old, body.graph)),
       (e: Error) => setError(e.message),
     );

@@ -1,7 +1,8 @@
 import { Box, Flex, Heading, Link, Tabs, Text } from "@chakra-ui/react";
 import { Fragment } from "react";
 
-import { nodeId, seg, type GraphNode, type Job, type Run } from "../api";
+import { integrationOf, nodeId, parentOf, seg, type GraphNode, type Job, type Run } from "../api";
+import { TagEditor, useTagEditing, type Tagged } from "../components/Tags";
 import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section, StateBadge, type SortState } from "../components/Common";
 import { duration, when } from "../format";
 import { plainName } from "../names";
@@ -102,7 +103,7 @@ function Runs({ job, route }: { job: Job; route: Route }) {
 function Family({ job }: { job: Job }) {
   const id = nodeId("job", job.namespace, job.name);
   const tree = useApi<{ graph: GraphNode[] }>("lineage", { nodeId: id, depth: 0, withChildren: true });
-  const children = (tree.data?.graph ?? []).filter((n) => n.type === "JOB" && n.data.parent === id);
+  const children = (tree.data?.graph ?? []).filter((n) => parentOf(n) === id);
   return (
     <Flex gap={8} wrap="wrap">
       <Box>
@@ -116,7 +117,7 @@ function Family({ job }: { job: Job }) {
           <Box as="ul" pl={4}>
             {children.map((c) => (
               <li key={c.id}>
-                <JobLink namespace={c.data.namespace} name={c.data.name} /> {c.data.integration && <Muted>{c.data.integration}</Muted>}
+                <JobLink namespace={c.data.namespace} name={c.data.name} /> {integrationOf(c) && <Muted>{integrationOf(c)}</Muted>}
               </li>
             ))}
           </Box>
@@ -174,7 +175,8 @@ export function JobPage({ route }: { route: Route }) {
   const ns = route.params.get("ns") ?? "";
   const name = route.params.get("name") ?? "";
   const tab = route.params.get("tab") ?? "overview";
-  const found = useApi<Job>(`namespaces/${seg(ns)}/jobs/${seg(name)}`);
+  const found = useApi<Job & Tagged>(`namespaces/${seg(ns)}/jobs/${seg(name)}`);
+  const editing = useTagEditing();
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="the job" />;
   const job = found.data;
@@ -188,6 +190,9 @@ export function JobPage({ route }: { route: Route }) {
         <Name value={job.name} />
       </Heading>
       {job.description && <Text mb={2}>{job.description}</Text>}
+      <Box mb={2}>
+        <TagEditor path={`namespaces/${seg(job.namespace)}/jobs/${seg(job.name)}`} tagged={job} editable={editing} label="job" onChange={found.reload} />
+      </Box>
       <Flex gap={2} align="center" color="fg.muted" fontSize="xs" mb={3}>
         Latest run <StateBadge state={job.latestRun?.state} /> {when(job.latestRun?.startedAt ?? null)} · first seen {when(job.createdAt)}
       </Flex>

@@ -30,7 +30,7 @@ function Bars({ points, label, empty }: { points: { key: string; events: number 
 
 export function OverviewPage() {
   const stats = useApi<Stats>("stats", { days: 30 });
-  const namespaces = useApi<{ namespaces: Namespace[] }>("namespaces", { limit: 100 });
+  const namespaces = useApi<{ namespaces: Namespace[]; totalCount: number }>("namespaces", { limit: 100 });
   const sources = useApi<DataSourcesSummary>("data-sources");
   if (stats.error) return <Problem message={stats.error} />;
   if (!stats.data) return <Loading what="the catalog" />;
@@ -44,7 +44,7 @@ export function OverviewPage() {
         <Count label="Events" value={s.events} link={href("events")} />
         <Count label="Jobs" value={s.jobs} link={href("search", { type: "job" })} />
         <Count label="Datasets" value={s.datasets} link={href("search", { type: "dataset" })} />
-        <Count label="Namespaces" value={namespaces.data?.namespaces.length ?? 0} />
+        <Count label="Namespaces" value={namespaces.data?.totalCount ?? 0} />
         <Count label="Quarantined events" value={s.quarantinedEvents} link={href("admin", { tab: "quarantine" })} />
       </SimpleGrid>
       <SimpleGrid columns={{ base: 1, lg: 2 }} gap={6}>
@@ -94,12 +94,12 @@ export function OverviewPage() {
               {
                 header: "Namespace",
                 cell: (n) => (
-                  <Link href={href("search", { q: n.name })}>
+                  <Link href={href("search", { ns: n.name })}>
                     <Name value={n.name} />
                   </Link>
                 ),
               },
-              { header: "Integrations", cell: (n) => (n.integrations ?? []).join(", ") || "—" },
+              { header: "Integrations", cell: (n) => (n.registered ? (n.integrations ?? []).join(", ") || "—" : "datasets only") },
               { header: "Events", cell: (n) => (n.eventCount ?? 0).toLocaleString() },
               { header: "Last event", cell: (n) => when(n.lastEventAt) },
             ]}

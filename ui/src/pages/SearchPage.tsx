@@ -11,6 +11,7 @@ import { useApi } from "../useApi";
 export function SearchPage({ route }: { route: Route }) {
   const q = route.params.get("q") ?? "";
   const type = route.params.get("type") ?? "";
+  const ns = route.params.get("ns") ?? "";
   const sortBy = route.params.get("sortBy") ?? "name";
   const offset = Number(route.params.get("offset") ?? 0);
   const limit = 50;
@@ -23,14 +24,15 @@ export function SearchPage({ route }: { route: Route }) {
   const found = useApi<{ results: SearchResult[]; totalCount: number }>("search", {
     q,
     filter: type || undefined,
+    namespace: ns || undefined,
     limit,
     offset,
     sortBy,
     sortDirection: sortBy === "updatedAt" ? "desc" : "asc",
   });
   const results = found.data?.results ?? [];
-  const go = (next: { q?: string; type?: string; sortBy?: string; offset?: number }) =>
-    navigate(href("search", { q: next.q ?? q, type: next.type ?? type, sortBy: next.sortBy ?? sortBy, offset: next.offset ?? 0 }), true);
+  const go = (next: { q?: string; type?: string; ns?: string; sortBy?: string; offset?: number }) =>
+    navigate(href("search", { q: next.q ?? q, type: next.type ?? type, ns: next.ns ?? ns, sortBy: next.sortBy ?? sortBy, offset: next.offset ?? 0 }), true);
   return (
     <Box>
       <Heading size="lg" mb={3}>
@@ -39,7 +41,7 @@ export function SearchPage({ route }: { route: Route }) {
       <Flex gap={2} mb={4}>
         <Input
           ref={input}
-          placeholder="Part of a dataset, job or namespace name"
+          placeholder={ns ? "Part of a dataset or job name in this namespace" : "Part of a dataset or job name"}
           aria-label="Search text"
           value={text}
           onChange={(e) => setText(e.target.value)}
@@ -67,6 +69,12 @@ export function SearchPage({ route }: { route: Route }) {
           </NativeSelect.Field>
         </NativeSelect.Root>
       </Flex>
+      {ns && (
+        <Muted>
+          In namespace <Name value={ns} /> (
+          <Link href={href("search", { q, type, sortBy })}>every namespace</Link>)
+        </Muted>
+      )}
       {found.error && <Problem message={found.error} />}
       {found.loading && <Loading what="results" />}
       {found.data && results.length === 0 && (

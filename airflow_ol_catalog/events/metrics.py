@@ -1,7 +1,8 @@
 """Metrics through Airflow's Stats (StatsD or OpenTelemetry, whatever Airflow is configured with).
 
-Imports nothing of the project and Airflow only when called, so the transport may use it too.
-A metric that cannot be sent never breaks the work it measures.
+Every layer counts through this one module, the transport too, which may import nothing of the
+project but events/: so it lives here, importing nothing of the project and Airflow only when
+called. A metric that cannot be sent never breaks the work it measures.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ log = logging.getLogger(__name__)
 
 
 _found = None
+# Airflow has no public way to ask which of its two Stats singletons a process initialised, so
+# this reads private modules and their `_factory`; tests/test_metrics.py fails should a release
+# move or rename them (metrics would otherwise be dropped without a word).
+STATS_MODULES = ("airflow._shared.observability.metrics.stats", "airflow.sdk._shared.observability.metrics.stats")
 
 
 def _stats():
@@ -26,7 +31,7 @@ def _stats():
     if _found is not None:
         return _found
     modules = []
-    for name in ("airflow._shared.observability.metrics.stats", "airflow.sdk._shared.observability.metrics.stats"):
+    for name in STATS_MODULES:
         try:
             modules.append(importlib.import_module(name))
         except ImportError:

@@ -1,4 +1,5 @@
-"""Storing and reading how catalog datasets match data sources (the server side of reconciliation)."""
+"""Storing how catalog datasets match the data sources Airflow's Connections describe (the server side of
+the reconcile DAG); lineage/source_matches.py reads them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections import Counter
 
 from sqlalchemy import Connection, delete, select
 
-from airflow_ol_catalog.maintenance.datasources import DataSource, Match, match_dataset
+from airflow_ol_catalog.events.datasources import DataSource, Match, match_dataset
+from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import insert_for, utcnow
 from airflow_ol_catalog.store.tables import data_source_match, dataset, facet
 
@@ -102,8 +104,6 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
 
 def record_checks(conn: Connection, checks: list[dict]) -> int:
     """Store table checks ({namespace, name, status, evidence}) on the datasets' matches; returns how many."""
-    from airflow_ol_catalog.ingest.symlinks import holder_of
-
     now = utcnow()
     stored = 0
     for check in checks:
@@ -119,59 +119,3 @@ def record_checks(conn: Connection, checks: list[dict]) -> int:
                 .values(check_status=check["status"], evidence=json.dumps(check.get("evidence") or {}), checked_at=now)
             ).rowcount
     return stored
-
-
-SUMMARY_CONNECTION_FIELDS = (
-    "dataSources.connId",
-    "dataSources.namespaces",
-    "dataSources.database",
-    "unmatched.candidates",
-)
-
-
-def summary_without_connections(summary: dict, reason: str) -> dict:
-    """The data-source summary for a caller who may not read Connections: the same rows and counts, no names."""
-    return {
-        **summary,
-        "dataSources": [{**s, "connId": None, "namespaces": [], "database": None} for s in summary["dataSources"]],
-        "unmatched": [{**u, "candidates": []} for u in summary["unmatched"]],
-        "withheld": {"fields": list(SUMMARY_CONNECTION_FIELDS), "reason": reason},
-    }
-
-
-def data_source_summary(conn: Connection, sources: list[DataSource]) -> dict:
-    """Per Connection: datasets matched and how their checks went; and the namespaces nothing matches."""
-    rows = conn.execute(
-        select(data_source_match, dataset.c.namespace).join(dataset, dataset.c.id == data_source_match.c.dataset_id)
-    ).all()
-    per_conn: dict[str, Counter] = {s.conn_id: Counter() for s in sources}
-    unmatched: dict[tuple[str, str], dict] = {}
-    for r in rows:
-        if r.status == "matched" and r.conn_id in per_conn:
-            per_conn[r.conn_id]["datasets"] += 1
-            if r.check_status:
-                per_conn[r.conn_id][r.check_status] += 1
-        elif r.status != "matched":
-            entry = unmatched.setdefault(
-                (r.namespace, r.status),
-                {"namespace": r.namespace, "status": r.status, "datasets": 0, "candidates": json.loads(r.candidates)},
-            )
-            entry["datasets"] += 1
-    return {
-        "dataSources": [
-            {
-                "connId": s.conn_id,
-                "scheme": s.scheme,
-                "namespaces": sorted(s.keys),
-                "database": s.database,
-                "datasets": per_conn[s.conn_id]["datasets"],
-                "ok": per_conn[s.conn_id]["ok"],
-                "missing": per_conn[s.conn_id]["missing"],
-                "drifted": per_conn[s.conn_id]["drifted"],
-            }
-            for s in sorted(sources, key=lambda s: s.conn_id)
-        ],
-        "unmatched": sorted(unmatched.values(), key=lambda e: (e["status"], e["namespace"])),
-        "reconciled": bool(rows),
-        "withheld": None,
-    }

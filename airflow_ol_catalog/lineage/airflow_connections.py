@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from airflow_ol_catalog.maintenance.datasources import DataSource, data_source
+from airflow_ol_catalog.events.datasources import DataSource, data_source
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,109 @@
+"""Answers of the lineage graph routes and of Marquez's /stats routes, in Marquez's shapes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from airflow_ol_catalog.api.datamodels.common import Answer
+
+
+class Edge(Answer):
+    origin: str = Field(description="Node id the edge starts from.")
+    destination: str = Field(description="Node id the edge ends at.")
+
+
+class _Node(Answer):
+    id: str = Field(description="`job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`.")
+    inEdges: list[Edge] = Field(description="Edges ending at this node, sorted by origin.")
+    outEdges: list[Edge] = Field(description="Edges starting at this node, sorted by destination.")
+
+
+class JobNode(_Node):
+    type: Literal["JOB"]
+    data: dict[str, Any] = Field(description="The job as `GET /namespaces/{namespace}/jobs/{job}` answers it.")
+
+
+class DatasetNode(_Node):
+    type: Literal["DATASET"]
+    data: dict[str, Any] = Field(
+        description="The dataset as `GET /namespaces/{namespace}/datasets/{dataset}` answers it (to this caller)."
+    )
+
+
+class LineageGraph(Answer):
+    graph: list[Annotated[JobNode | DatasetNode, Field(discriminator="type")]] = Field(
+        description="Every node once, sorted by id; an edge is listed by both of its nodes."
+    )
+    truncated: bool = Field(
+        description="True when the graph would have passed `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."
+    )
+
+
+class Transformation(Answer):
+    type: str = Field(description="`DIRECT` or `INDIRECT`.")
+    subtype: str | None = Field(description="E.g. `IDENTITY`, `TRANSFORMATION`, `AGGREGATION`, `FILTER`, `JOIN`.")
+    description: str | None
+    masking: bool
+
+
+class InputField(Answer):
+    namespace: str
+    dataset: str
+    datasetVersion: str | None
+    field: str = Field(description='The input column; "" when the whole dataset is the input.')
+    transformationDescription: str | None = Field(description="Of the first of `transformations` (Marquez's field).")
+    transformationType: str | None = Field(description="Of the first of `transformations` (Marquez's field).")
+    transformationSubtype: str | None = Field(description="Of the first of `transformations`.")
+    transformations: list[Transformation] = Field(
+        description="Every way the column is derived from this input, DIRECT ones first."
+    )
+
+
+class ColumnData(Answer):
+    namespace: str
+    dataset: str
+    datasetVersion: str | None
+    field: str
+    fieldType: str | None = Field(description="From the dataset's newest schema facet.")
+    transformationDescription: str | None = Field(description="Of its first input field, as Marquez gives it.")
+    transformationType: str | None = Field(description="Of its first input field, as Marquez gives it.")
+    inputFields: list[InputField] = Field(description="One per input column, sorted by namespace, dataset, field.")
+
+
+class ColumnNode(Answer):
+    id: str = Field(description="`datasetField:NAMESPACE:DATASET:FIELD`.")
+    type: Literal["DATASET_FIELD"]
+    data: ColumnData
+    inEdges: list[Edge] = Field(
+        description="One per input column; as in Marquez, `origin` is this node and `destination` the input."
+    )
+    outEdges: list[Edge] = Field(description="One per column derived from this one: `origin` this node.")
+
+
+class ColumnLineageGraph(Answer):
+    graph: list[ColumnNode]
+
+
+# --- Marquez's /stats routes (its web UI's dashboard) ----------------------------------------------
+
+_INTERVAL = (
+    "With `period=DAY` the hour, in UTC. With `period=WEEK` the day in `timezone`, its local midnight written "
+    "with a `Z` as Marquez's server writes it (its web UI reads it back in UTC)."
+)
+
+
+class LineageMetric(Answer):
+    startInterval: str = Field(description=_INTERVAL)
+    endInterval: str
+    fail: int = Field(description="FAIL run events with an event time in the interval.")
+    start: int
+    complete: int
+    abort: int
+
+
+class IntervalMetric(Answer):
+    startInterval: str = Field(description=_INTERVAL)
+    endInterval: str
+    count: int = Field(description="How many there were by the end of the interval (first seen before it ended).")

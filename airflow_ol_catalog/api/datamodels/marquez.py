@@ -1,0 +1,260 @@
+"""Answers of the Marquez-compatible routes: namespaces, sources, datasets and their versions, jobs
+and their versions, runs and search, in the shapes Marquez's API gives them, so Marquez clients
+read the catalog unchanged. Fields Marquez does not have are the catalog's own, used by its pages.
+
+Times are ISO 8601 strings in UTC; null where Marquez leaves a value out or null."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from airflow_ol_catalog.api.datamodels.common import Answer
+from airflow_ol_catalog.api.datamodels.tags import TagOrigin
+
+RunState = Literal["NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED"]
+Facets = dict[str, Any]
+
+
+class NodeRef(Answer):
+    """A dataset or job by namespace and name (Marquez's DatasetId and JobId)."""
+
+    namespace: str
+    name: str
+
+
+class VersionRef(NodeRef):
+    """A dataset or job version (Marquez's DatasetVersionId and JobVersionId)."""
+
+    version: str = Field(description="A UUID.")
+
+
+# --- namespaces ------------------------------------------------------------------------------------
+
+
+class Namespace(Answer):
+    name: str
+    createdAt: str | None
+    updatedAt: str | None
+    ownerName: str = Field(description="The namespace's first admin; `anonymous` when it has none.")
+    description: str | None
+    isHidden: bool
+    registered: bool = Field(
+        description="Registered in the catalog (events were sent as this namespace, or an admin created it); "
+        "false for a namespace known only from the datasets or jobs in it."
+    )
+    admins: list[str] = Field(description="Airflow users who administer the registered namespace.")
+    integrations: list[str] = Field(
+        description="Integrations that sent events as this namespace (AIRFLOW, SPARK, ...)."
+    )
+    eventCount: int
+    firstEventAt: str | None
+    lastEventAt: str | None
+
+
+class NamespaceList(Answer):
+    namespaces: list[Namespace]
+    totalCount: int
+
+
+# --- sources ---------------------------------------------------------------------------------------
+
+
+class Source(Answer):
+    type: str = Field(description="The connection URL's scheme in capitals, e.g. POSTGRESQL.")
+    name: str
+    createdAt: str | None
+    updatedAt: str | None
+    connectionUrl: str
+    description: str | None
+
+
+class SourceList(Answer):
+    sources: list[Source]
+    totalCount: int
+
+
+# --- datasets --------------------------------------------------------------------------------------
+
+
+class DatasetField(Answer):
+    name: str | None
+    type: str | None
+    tags: list[str]
+    tagOrigins: list[TagOrigin] = Field([], description="Where each of the column's tags came from (none on versions).")
+    description: str | None
+
+
+class ColumnInput(Answer):
+    namespace: str
+    dataset: str
+    field: str
+    transformationDescription: str | None
+    transformationType: str | None
+
+
+class ColumnLineage(Answer):
+    name: str = Field(description="The output field.")
+    inputFields: list[ColumnInput]
+    transformationDescription: str | None
+    transformationType: str | None
+
+
+class Dataset(Answer):
+    id: NodeRef
+    type: Literal["DB_TABLE", "STREAM"]
+    name: str
+    physicalName: str
+    createdAt: str | None
+    updatedAt: str | None
+    namespace: str
+    namespaceKey: str = Field(description="The namespace as the catalog matches spellings of it.")
+    sourceName: str
+    fields: list[DatasetField]
+    tags: list[str] = Field(description="Tag names from the dataset's `tags` facet and set by people.")
+    tagOrigins: list[TagOrigin] = Field(description="Where each tag came from: `facet` or `user`.")
+    lastModifiedAt: str | None = Field(description="When a completed run last wrote the dataset.")
+    lastLifecycleState: str | None
+    description: str | None
+    currentVersion: str | None = Field(description="UUID of the newest schema version.")
+    columnLineage: list[ColumnLineage]
+    facets: Facets
+    aliases: list[NodeRef] = Field(description="Other names of this dataset, from `symlinks` facets.")
+    dataSource: dict[str, Any] | None = Field(
+        description="The Airflow Connection the dataset lives in (status, connId, candidates, check, withheld)."
+    )
+    deleted: bool
+
+
+class DatasetList(Answer):
+    datasets: list[Dataset]
+    totalCount: int
+
+
+class DatasetVersionRef(Answer):
+    datasetVersionId: VersionRef
+    facets: Facets
+
+
+class Run(Answer):
+    id: str
+    createdAt: str | None
+    updatedAt: str | None
+    nominalStartTime: str | None
+    nominalEndTime: str | None
+    state: RunState
+    startedAt: str | None
+    endedAt: str | None
+    durationMs: int | None
+    args: dict[str, str]
+    jobVersion: VersionRef = Field(description="The job, and its version: the inputs and outputs this run had.")
+    inputDatasetVersions: list[DatasetVersionRef]
+    outputDatasetVersions: list[DatasetVersionRef]
+    facets: Facets
+    errorMessage: str | None
+    placeholder: bool = Field(description="Known only as another run's parent so far.")
+
+
+class DatasetVersion(Answer):
+    id: VersionRef
+    type: Literal["DB_TABLE", "STREAM"]
+    name: str
+    physicalName: str
+    createdAt: str | None
+    version: str = Field(description="A UUID.")
+    namespace: str
+    sourceName: str
+    fields: list[DatasetField]
+    tags: list[str]
+    lifecycleState: str | None
+    description: str | None
+    createdByRun: Run | None
+    facets: Facets = Field(description="Empty: the catalog keeps each version's fields, not its other facets.")
+    datasetVersion: str | None = Field(description="The producer's own version (the `version` facet), when sent.")
+    lastSeenAt: str | None
+
+
+class DatasetVersionList(Answer):
+    versions: list[DatasetVersion]
+    totalCount: int
+
+
+# --- jobs and runs ---------------------------------------------------------------------------------
+
+
+class Job(Answer):
+    id: NodeRef
+    type: Literal["BATCH", "STREAM", "SERVICE"]
+    name: str
+    simpleName: str
+    parentJobName: str | None
+    parentJob: NodeRef | None
+    createdAt: str | None
+    updatedAt: str | None
+    namespace: str
+    inputs: list[NodeRef]
+    outputs: list[NodeRef]
+    location: str | None
+    description: str | None
+    facets: Facets
+    latestRun: Run | None
+    latestRuns: list[Run] = Field(description="The newest ten runs, newest first.")
+    currentVersion: str | None = Field(description="The version of the newest run.")
+    tags: list[str] = Field(description="Tag names from the job's `tags` facet and set by people.")
+    tagOrigins: list[TagOrigin] = Field(description="Where each tag came from: `facet` or `user`.")
+    jobType: str | None
+    integration: str | None
+    processingType: str | None
+    placeholder: bool
+    upstreamTasks: list[str] = Field(description="Airflow task ids this task runs after.")
+
+
+class JobList(Answer):
+    jobs: list[Job]
+    totalCount: int
+
+
+class JobVersion(Answer):
+    id: VersionRef
+    name: str
+    createdAt: str | None
+    version: str
+    namespace: str
+    location: str | None
+    inputs: list[NodeRef]
+    outputs: list[NodeRef]
+    latestRun: Run | None
+
+
+class JobVersionList(Answer):
+    versions: list[JobVersion]
+    totalCount: int
+
+
+class RunList(Answer):
+    runs: list[Run]
+    totalCount: int
+
+
+class FacetsOfRun(Answer):
+    runId: str
+    facets: Facets
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+class SearchResult(Answer):
+    type: Literal["DATASET", "JOB", "FIELD"]
+    name: str = Field(description="The dataset's or job's name; for a column, `dataset.field`.")
+    namespace: str
+    updatedAt: str | None
+    nodeId: str
+    dataset: str | None = Field(None, description="FIELD: the dataset the column belongs to.")
+    field: str | None = Field(None, description="FIELD: the column.")
+
+
+class SearchResults(Answer):
+    totalCount: int = Field(description="How many match (Marquez: how many it returned).")
+    results: list[SearchResult]

@@ -1,0 +1,182 @@
+"""Tags under /api/v1, as Marquez has them: define a tag, set it on a job, a dataset or a column,
+remove it, and list the tags of both kinds (named by `tags` facets, or set by people).
+
+Setting and removing takes an Airflow login allowed to edit assets, never a catalog token: tags
+set here say what people decided about the data; producers state theirs in `tags` facets, which
+these routes neither change nor remove. Each write answers the job or dataset, as Marquez does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio
+from fastapi import APIRouter, HTTPException, Request
+
+from airflow_ol_catalog.api.auth import Principal, ReadAuth, TaggerAuth, connection_details_withheld, tagger_principal
+from airflow_ol_catalog.api.datamodels.common import ErrorBody
+from airflow_ol_catalog.api.datamodels.marquez import Dataset, Job
+from airflow_ol_catalog.api.datamodels.tags import TagDefinition, TagEditing, TagList
+from airflow_ol_catalog.api.schemas import Limit, Offset, TagDescription
+from airflow_ol_catalog.ingest.tags import add_tag, define_tag, remove_tag, tag_name_problem
+from airflow_ol_catalog.lineage import catalog
+from airflow_ol_catalog.lineage.source_matches import match_without_connections
+from airflow_ol_catalog.lineage.tags import definition_view, list_tags
+from airflow_ol_catalog.store.engine import read_connection, write_transaction
+
+router = APIRouter(prefix="/api/v1", tags=["tags"])
+
+BAD_NAME = {
+    422: {
+        "model": ErrorBody,
+        "description": "The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters.",
+    }
+}
+NOT_FOUND = {404: {"model": ErrorBody, "description": "No such job, dataset or column (or it is hidden)."}}
+
+
+def _checked(tag: str) -> str:
+    problem = tag_name_problem(tag)
+    if problem:
+        shown = tag if len(tag) <= 80 else tag[:80] + "..."
+        raise HTTPException(422, f"tag name {shown!r}: {problem}")
+    return tag
+
+
+def _seen_by(principal: Principal, view: dict) -> dict:
+    """Datasets name their Airflow Connection only to users allowed to read Connections (as on GET)."""
+    reason = connection_details_withheld(principal)
+    return view if reason is None else {**view, "dataSource": match_without_connections(view["dataSource"], reason)}
+
+
+async def _write_then_read(write: Callable, read: Callable, *names: str):
+    def run():
+        with write_transaction() as conn:
+            write(conn)
+        with read_connection() as conn:
+            return read(conn, *names)
+
+    return await anyio.to_thread.run_sync(run)
+
+
+@router.get("/tags", summary="Tags of both kinds: named by tags facets, and set by people")
+async def tags(_: ReadAuth, limit: int = Limit, offset: int = Offset) -> TagList:
+    def run():
+        with read_connection() as conn:
+            return list_tags(conn, limit, offset)
+
+    found, total = await anyio.to_thread.run_sync(run)
+    return TagList.model_validate({"tags": found, "totalCount": total})
+
+
+@router.get("/tags/editing", summary="Whether the caller may set and remove tags")
+async def tag_editing(request: Request, _: ReadAuth) -> TagEditing:
+    try:
+        await tagger_principal(request)
+    except HTTPException as refused:
+        return TagEditing(allowed=False, reason=str(refused.detail))
+    return TagEditing(allowed=True, reason=None)
+
+
+@router.put("/tags/{tag:name}", summary="Define a tag or change its description", responses=BAD_NAME)
+async def put_tag(tag: str, principal: TaggerAuth, body: TagDescription | None = None) -> TagDefinition:
+    name = _checked(tag)
+    description = body.description if body else None
+
+    def run():
+        with write_transaction() as conn:
+            return definition_view(define_tag(conn, name, description, principal.user_name))
+
+    return TagDefinition.model_validate(await anyio.to_thread.run_sync(run))
+
+
+def _dataset_answer(principal: Principal, view: dict) -> Dataset:
+    return Dataset.model_validate(_seen_by(principal, view))
+
+
+def _job_answer(view: dict) -> Job:
+    return Job.model_validate(view)
+
+
+FIELD_TAG = "/namespaces/{namespace:name}/datasets/{dataset:name}/fields/{field:name}/tags/{tag:name}"
+
+
+@router.post(FIELD_TAG, summary="Tag a column of a dataset", responses={**NOT_FOUND, **BAD_NAME})
+async def tag_field(namespace: str, dataset: str, field: str, tag: str, principal: TaggerAuth) -> Dataset:
+    """The column must be in the dataset's newest schema."""
+    name = _checked(tag)
+    view = await _write_then_read(
+        lambda conn: add_tag(conn, "dataset", namespace, dataset, name, principal.user_name, field),
+        catalog.get_dataset,
+        namespace,
+        dataset,
+    )
+    return _dataset_answer(principal, view)
+
+
+@router.delete(FIELD_TAG, summary="Remove a tag a person set on a column", responses={**NOT_FOUND, **BAD_NAME})
+async def untag_field(namespace: str, dataset: str, field: str, tag: str, principal: TaggerAuth) -> Dataset:
+    name = _checked(tag)
+    view = await _write_then_read(
+        lambda conn: remove_tag(conn, "dataset", namespace, dataset, name, field),
+        catalog.get_dataset,
+        namespace,
+        dataset,
+    )
+    return _dataset_answer(principal, view)
+
+
+DATASET_TAG = "/namespaces/{namespace:name}/datasets/{dataset:name}/tags/{tag:name}"
+
+
+@router.post(DATASET_TAG, summary="Tag a dataset", responses={**NOT_FOUND, **BAD_NAME})
+async def tag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerAuth) -> Dataset:
+    name = _checked(tag)
+    view = await _write_then_read(
+        lambda conn: add_tag(conn, "dataset", namespace, dataset, name, principal.user_name),
+        catalog.get_dataset,
+        namespace,
+        dataset,
+    )
+    return _dataset_answer(principal, view)
+
+
+@router.delete(DATASET_TAG, summary="Remove a tag a person set on a dataset", responses={**NOT_FOUND, **BAD_NAME})
+async def untag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerAuth) -> Dataset:
+    """Tags from the dataset's `tags` facet stay: they change only with the producer's events."""
+    name = _checked(tag)
+    view = await _write_then_read(
+        lambda conn: remove_tag(conn, "dataset", namespace, dataset, name),
+        catalog.get_dataset,
+        namespace,
+        dataset,
+    )
+    return _dataset_answer(principal, view)
+
+
+JOB_TAG = "/namespaces/{namespace:name}/jobs/{job:name}/tags/{tag:name}"
+
+
+@router.post(JOB_TAG, summary="Tag a job", responses={**NOT_FOUND, **BAD_NAME})
+async def tag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> Job:
+    name = _checked(tag)
+    view = await _write_then_read(
+        lambda conn: add_tag(conn, "job", namespace, job, name, principal.user_name),
+        catalog.get_job,
+        namespace,
+        job,
+    )
+    return _job_answer(view)
+
+
+@router.delete(JOB_TAG, summary="Remove a tag a person set on a job", responses={**NOT_FOUND, **BAD_NAME})
+async def untag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> Job:
+    """Tags from the job's `tags` facet stay: they change only with the producer's events."""
+    name = _checked(tag)
+    view = await _write_then_read(
+        lambda conn: remove_tag(conn, "job", namespace, job, name),
+        catalog.get_job,
+        namespace,
+        job,
+    )
+    return _job_answer(view)

@@ -1,0 +1,122 @@
+"""Marquez's /stats answers (its web UI's dashboard): run events by type, and how many jobs,
+datasets and sources there were, per hour of the last 24 hours or per day of the last 7 days.
+
+Hours are UTC hours. Days are days in the caller's time zone; as Marquez's server does, each is
+written as its local midnight followed by `Z`, which Marquez's web UI reads back in UTC to label it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, case, func, select
+
+from airflow_ol_catalog.store.tables import dataset, event, facet, job
+
+PERIODS = ("DAY", "WEEK")
+EVENT_TYPES = ("FAIL", "START", "COMPLETE", "ABORT")  # the ones Marquez counts
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: datetime  # UTC instants
+    end: datetime
+    label: tuple[str, str]  # startInterval, endInterval as answered
+
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _day_text(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def intervals(period: str, zone: ZoneInfo | None, now: datetime) -> list[Interval]:
+    """The 24 hours up to and including the current one (DAY), or the 7 days of `zone` up to and including today (WEEK)."""
+    if period == "DAY":
+        hour = now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        starts = [hour - timedelta(hours=23 - i) for i in range(24)]
+        return [Interval(s, s + timedelta(hours=1), (_utc_text(s), _utc_text(s + timedelta(hours=1)))) for s in starts]
+    if zone is None:
+        raise ValueError("a week is counted in days of a time zone: give one")
+    today = now.astimezone(zone).date()
+    days = [today - timedelta(days=6 - i) for i in range(8)]
+    midnights = [datetime.combine(d, time(), tzinfo=zone).astimezone(timezone.utc) for d in days]
+    return [Interval(midnights[i], midnights[i + 1], (_day_text(days[i]), _day_text(days[i + 1]))) for i in range(7)]
+
+
+def _bucket(column, spans: list[Interval]):
+    """Which interval a time falls in (index), for times within [first start, last end)."""
+    return case(*[(column < span.end, i) for i, span in enumerate(spans[:-1])], else_=len(spans) - 1)
+
+
+def lineage_events(conn: Connection, spans: list[Interval]) -> list[dict]:
+    """Run events per interval by type (FAIL, START, COMPLETE, ABORT), by event time; quarantined ones left out."""
+    bucket = _bucket(event.c.event_time, spans).label("bucket")
+    rows = conn.execute(
+        select(bucket, event.c.event_type, func.count())
+        .where(
+            event.c.event_time >= spans[0].start,
+            event.c.event_time < spans[-1].end,
+            event.c.kind == "run",
+            event.c.event_type.in_(EVENT_TYPES),
+            event.c.quarantined.is_(False),
+        )
+        .group_by(bucket, event.c.event_type)
+    ).all()
+    counts = [dict.fromkeys(EVENT_TYPES, 0) for _ in spans]
+    for index, event_type, count in rows:
+        counts[index][event_type] = count
+    return [
+        {
+            "startInterval": span.label[0],
+            "endInterval": span.label[1],
+            **{event_type.lower(): counts[i][event_type] for event_type in EVENT_TYPES},
+        }
+        for i, span in enumerate(spans)
+    ]
+
+
+def _totals(spans: list[Interval], totals) -> list[dict]:
+    return [
+        {"startInterval": span.label[0], "endInterval": span.label[1], "count": int(total)}
+        for span, total in zip(spans, totals, strict=True)
+    ]
+
+
+def _existing_by_end(conn: Connection, first_seen, where: list, spans: list[Interval]) -> list[dict]:
+    """How many rows existed by the end of each interval (first seen before it ended), in one scan."""
+    ends = [func.coalesce(func.sum(case((first_seen < span.end, 1), else_=0)), 0) for span in spans]
+    return _totals(spans, conn.execute(select(*ends).where(*where)).one())
+
+
+def jobs(conn: Connection, spans: list[Interval]) -> list[dict]:
+    """Jobs seen in events (not only named as a parent), not hidden, by when they were first seen."""
+    where = [job.c.deleted_at.is_(None), job.c.placeholder.is_(False)]
+    return _existing_by_end(conn, job.c.first_seen_at, where, spans)
+
+
+def datasets(conn: Connection, spans: list[Interval]) -> list[dict]:
+    """Datasets (not aliases of another, not hidden), by when they were first seen."""
+    where = [dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None)]
+    return _existing_by_end(conn, dataset.c.first_seen_at, where, spans)
+
+
+def sources(conn: Connection, spans: list[Interval]) -> list[dict]:
+    """Sources, as Marquez names them (a dataset's `dataSource` facet name, else its namespace), each
+    first seen with the first of its datasets."""
+    data_source = and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "dataSource")
+    first: dict[str, datetime] = {}
+    for namespace, seen, value in conn.execute(
+        select(dataset.c.namespace, dataset.c.first_seen_at, facet.c.value)
+        .outerjoin(facet, data_source)
+        .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
+    ):
+        name = json.loads(value).get("name") if value else None
+        name = name if isinstance(name, str) and name else namespace
+        first[name] = min(first.get(name, seen), seen)
+    return _totals(spans, [sum(1 for seen in first.values() if seen < span.end) for span in spans])

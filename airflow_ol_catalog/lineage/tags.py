@@ -1,0 +1,162 @@
+"""Tags as the read API shows them: those `tags` facets name and those people set, kept apart.
+
+Jobs, datasets and columns answer `tags` as Marquez has it (the names, both kinds together) and
+`tagOrigins`, which says where each came from: `facet` (with the facet's `source`, e.g. DBT) or
+`user` (who set it and when). A name may come from both.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from airflow_ol_catalog.store.tables import facet, tag, tag_assignment
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def facet_tag_name(entry: dict) -> str | None:
+    """A `tags` facet entry's name: `key`, or `key:value` when the value says more than true."""
+    key = entry.get("key")
+    if not isinstance(key, str) or not key:
+        return None
+    value = entry.get("value")
+    return key if value in (None, "", "true", True) else f"{key}:{value}"
+
+
+def facet_tags(facets: dict) -> list[dict]:
+    """The entries of an entity's `tags` facet: name, source, and the column a dataset's entry names."""
+    return tag_entries(facets.get("tags"))
+
+
+def tag_entries(tags_facet: Any) -> list[dict]:
+    entries = tags_facet.get("tags") if isinstance(tags_facet, dict) else None
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        name = facet_tag_name(entry) if isinstance(entry, dict) else None
+        if name is not None:
+            source, field = entry.get("source"), entry.get("field")
+            found.append(
+                {
+                    "name": name,
+                    "source": source if isinstance(source, str) else None,
+                    "field": field if isinstance(field, str) and field else None,
+                }
+            )
+    return found
+
+
+def _origin(name: str, origin: str, source: str | None = None, by: str | None = None, at: Any = None) -> dict:
+    return {"name": name, "origin": origin, "source": source, "setBy": by, "setAt": _iso(at)}
+
+
+def _merge(view: dict, origins: list[dict]) -> None:
+    """`tags` becomes every origin's name (Marquez's list), and `tagOrigins` each origin."""
+    unique = {(o["name"], o["origin"], o["source"]): o for o in origins}
+    view["tagOrigins"] = [unique[key] for key in sorted(unique, key=lambda k: (k[0], k[1], k[2] or ""))]
+    view["tags"] = sorted({o["name"] for o in origins})
+
+
+def _schema_fields(facets: dict) -> dict[str, dict]:
+    fields = (facets.get("schema") or {}).get("fields") if isinstance(facets.get("schema"), dict) else None
+    return {f["name"]: f for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)} if fields else {}
+
+
+def assignments_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, list]:
+    found: dict[int, list] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        for row in conn.execute(
+            select(tag_assignment)
+            .where(tag_assignment.c.entity == entity, tag_assignment.c.entity_id.in_(ids[start : start + 500]))
+            .order_by(tag_assignment.c.tag)
+        ):
+            found[row.entity_id].append(row)
+    return found
+
+
+def with_tags(conn: Connection, entity: str, rows: list, views: list[dict]) -> list[dict]:
+    """Give each job or dataset view (and each of a dataset's fields) its tags of both kinds. A column's
+    facet tags are the dataset `tags` facet's entries that name it and its schema field's own `tags`;
+    the dataset's own leave those out."""
+    assigned = assignments_of(conn, entity, [r.id for r in rows])
+    for row, view in zip(rows, views, strict=True):
+        facets = view.get("facets") or {}
+        from_facet = facet_tags(facets)
+        by_user = assigned[row.id]
+        _merge(
+            view,
+            [_origin(t["name"], "facet", t["source"]) for t in from_facet if t["field"] is None]
+            + [_origin(a.tag, "user", by=a.tagged_by, at=a.tagged_at) for a in by_user if a.field == ""],
+        )
+        schema = _schema_fields(facets)
+        for field in view.get("fields") or []:
+            column = field.get("name")
+            own = tag_entries(schema.get(column))
+            _merge(
+                field,
+                [_origin(t["name"], "facet", t["source"]) for t in from_facet if t["field"] == column]
+                + [_origin(t["name"], "facet", t["source"]) for t in own]
+                + [_origin(a.tag, "user", by=a.tagged_by, at=a.tagged_at) for a in by_user if a.field == column],
+            )
+    return views
+
+
+def definition_view(row) -> dict:
+    return {
+        "name": row.name,
+        "description": row.description,
+        "createdBy": row.created_by,
+        "createdAt": _iso(row.created_at),
+        "updatedBy": row.updated_by,
+        "updatedAt": _iso(row.updated_at),
+    }
+
+
+def list_tags(conn: Connection, limit: int, offset: int) -> tuple[list[dict], int]:
+    """Every tag of either kind, by name: its description (a person's, else the facets' sources), how
+    many jobs, runs and datasets' `tags` facets name it (`usage`), and where people set it (`userUsage`)."""
+    found: dict[str, dict] = {}
+
+    def entry(name: str) -> dict:
+        return found.setdefault(
+            name,
+            {"name": name, "description": None, "origins": [], "usage": {}, "userUsage": {}, "sources": set()},
+        )
+
+    for entity, value in conn.execute(
+        select(facet.c.entity, facet.c.value).where(facet.c.name == "tags", facet.c.value.is_not(None))
+    ):
+        for t in tag_entries(json.loads(value)):
+            item = entry(t["name"])
+            item["usage"][entity] = item["usage"].get(entity, 0) + 1
+            if t["source"]:
+                item["sources"].add(t["source"])
+    for row in conn.execute(select(tag)):
+        item = entry(row.name)
+        item["description"] = row.description
+        item["definedBy"] = row.created_by
+    column = (tag_assignment.c.field != "").label("column")
+    counts = conn.execute(
+        select(tag_assignment.c.tag, tag_assignment.c.entity, column, func.count()).group_by(
+            tag_assignment.c.tag, tag_assignment.c.entity, column
+        )
+    )
+    for name, entity, column, count in counts:
+        where = "field" if column else entity
+        item = entry(name)
+        item["userUsage"][where] = item["userUsage"].get(where, 0) + count
+    tags = []
+    for name in sorted(found)[offset : offset + limit]:
+        item = found[name]
+        sources = sorted(item.pop("sources"))
+        defined = item.pop("definedBy", None) is not None
+        item["origins"] = [o for o, present in (("facet", item["usage"]), ("user", defined)) if present]
+        if item["description"] is None and sources:
+            item["description"] = f"from {', '.join(sources)}"
+        tags.append(item)
+    return tags, len(found)

@@ -1,0 +1,207 @@
+"""The read views in Marquez's shapes, in process: tags, lifecycle states, versions, namespaces, search."""
+
+from __future__ import annotations
+
+import pytest
+from test_projection import send
+
+from airflow_ol_catalog.events.not_found import DatasetVersionNotFound, NamespaceNotFound, SourceNotFound
+from airflow_ol_catalog.lineage import catalog
+from airflow_ol_catalog.store.engine import read_connection
+
+PRODUCER = "https://example.com/tests"
+FACET = {"_producer": PRODUCER, "_schemaURL": "https://openlineage.io/spec/facets/1-0-0/TagsFacet.json"}
+SCHEMA_URL = "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json"
+
+
+def run(
+    run_id: str,
+    time: str,
+    job: str = "load",
+    event_type: str = "COMPLETE",
+    job_facets: dict | None = None,
+    inputs: list | None = None,
+    outputs: list | None = None,
+) -> dict:
+    return {
+        "eventTime": time,
+        "eventType": event_type,
+        "producer": PRODUCER,
+        "run": {"runId": run_id},
+        "job": {"namespace": "team", "name": job, "facets": job_facets or {}},
+        "inputs": inputs or [],
+        "outputs": outputs or [],
+    }
+
+
+def dataset(name: str, **facets) -> dict:
+    return {"namespace": "s3://lake", "name": name, "facets": facets}
+
+
+def schema(*fields: dict) -> dict:
+    return {"_producer": PRODUCER, "_schemaURL": SCHEMA_URL, "fields": list(fields)}
+
+
+def read(engine, work, *args):
+    with read_connection(engine) as conn:
+        return work(conn, *args)
+
+
+def test_tags_facets_name_the_tags_of_jobs_datasets_and_fields(catalog_engine):
+    tags = {**FACET, "tags": [{"key": "pii", "value": "true"}, {"key": "tier", "value": "gold"}, {"value": "x"}]}
+    field = {"name": "email", "type": "string", "tags": [{"key": "pii", "value": "email", "source": "manual"}]}
+    orders = dataset("orders", tags=tags, schema=schema(field))
+    send(catalog_engine, [run("r1", "2025-01-01T10:00:00Z", job_facets={"tags": tags}, outputs=[orders])])
+    assert read(catalog_engine, catalog.get_job, "team", "load")["tags"] == ["pii", "tier:gold"]
+    found = read(catalog_engine, catalog.get_dataset, "s3://lake", "orders")
+    assert found["tags"] == ["pii", "tier:gold"] and found["fields"][0]["tags"] == ["pii:email"]
+
+
+def test_lifecycle_state_and_last_modification_by_a_completed_run(catalog_engine):
+    change = {**FACET, "lifecycleStateChange": "OVERWRITE"}
+    send(
+        catalog_engine,
+        [
+            run("r1", "2025-01-01T10:00:00Z", outputs=[dataset("orders", lifecycleStateChange=change)]),
+            run("r2", "2025-01-02T10:00:00Z", event_type="FAIL", outputs=[dataset("orders")]),
+        ],
+    )
+    found = read(catalog_engine, catalog.get_dataset, "s3://lake", "orders")
+    assert found["lastLifecycleState"] == "OVERWRITE"
+    assert found["lastModifiedAt"] == "2025-01-01T10:00:00Z" and found["updatedAt"] == "2025-01-02T10:00:00Z"
+
+
+def test_a_job_has_a_version_per_set_of_inputs_and_outputs(catalog_engine):
+    send(
+        catalog_engine,
+        [
+            run("r1", "2025-01-01T10:00:00Z", inputs=[dataset("a")], outputs=[dataset("b")]),
+            run("r2", "2025-01-02T10:00:00Z", inputs=[dataset("a")], outputs=[dataset("b")]),
+            run("r3", "2025-01-03T10:00:00Z", inputs=[dataset("a"), dataset("c")], outputs=[dataset("b")]),
+        ],
+    )
+    versions = read(catalog_engine, catalog.job_versions, "team", "load")
+    assert [[d["name"] for d in v["inputs"]] for v in versions] == [["a", "c"], ["a"]]
+    assert [v["latestRun"]["id"] for v in versions] == ["r3", "r2"]
+    assert versions[1]["createdAt"] == "2025-01-01T10:00:00Z"  # its first run
+    job = read(catalog_engine, catalog.get_job, "team", "load")
+    assert job["currentVersion"] == versions[0]["version"] != versions[1]["version"]
+    assert [r["id"] for r in job["latestRuns"]] == ["r3", "r2", "r1"]
+
+    from sqlalchemy import select
+
+    from airflow_ol_catalog.store.tables import job as job_table
+
+    with read_connection(catalog_engine) as conn:
+        (lean,) = catalog.jobs_view(conn, conn.execute(select(job_table)).all(), runs=1)
+    assert [r["id"] for r in lean["latestRuns"]] == ["r3"] and lean["latestRun"]["id"] == "r3"
+
+
+def test_a_run_names_the_schema_versions_it_read_and_wrote(catalog_engine):
+    one, two = schema({"name": "id", "type": "int"}), schema({"name": "id", "type": "bigint"})
+    send(
+        catalog_engine,
+        [
+            run("w1", "2025-01-01T10:00:00Z", job="write", outputs=[dataset("t", schema=one)]),
+            run("r1", "2025-01-01T11:00:00Z", job="read", inputs=[dataset("t")]),
+            run("w2", "2025-01-01T12:00:00Z", job="write", outputs=[dataset("t", schema=two)]),
+        ],
+    )
+    versions, total = read(catalog_engine, catalog.dataset_versions, "s3://lake", "t", 10, 0)
+    newer, older = versions
+    assert total == 2 and newer["createdByRun"]["id"] == "w2" and older["createdByRun"]["id"] == "w1"
+    reader = read(catalog_engine, catalog.get_run, "r1")
+    assert [v["datasetVersionId"]["version"] for v in reader["inputDatasetVersions"]] == [older["version"]]
+    writer = read(catalog_engine, catalog.get_run, "w2")
+    assert [v["datasetVersionId"]["version"] for v in writer["outputDatasetVersions"]] == [newer["version"]]
+
+
+def test_a_dataset_version_is_found_by_its_uuid_digest_or_the_producers_version(catalog_engine):
+    version = {**FACET, "datasetVersion": "v42"}
+    send(catalog_engine, [run("r1", "2025-01-01T10:00:00Z", outputs=[dataset("t", version=version)])])
+    (found,), _ = read(catalog_engine, catalog.dataset_versions, "s3://lake", "t", 10, 0)
+    assert found["datasetVersion"] == "v42" and len(found["version"]) == 36
+    for key in (found["version"], "v42"):
+        assert read(catalog_engine, catalog.get_dataset_version, "s3://lake", "t", key)["version"] == found["version"]
+    with pytest.raises(DatasetVersionNotFound, match="'v41' of dataset s3://lake:t"):
+        read(catalog_engine, catalog.get_dataset_version, "s3://lake", "t", "v41")
+
+
+def test_jobs_by_the_state_of_their_newest_run(catalog_engine):
+    send(
+        catalog_engine,
+        [
+            run("r1", "2025-01-01T10:00:00Z", job="flaky", event_type="FAIL"),
+            run("r2", "2025-01-02T10:00:00Z", job="flaky"),
+            run("r3", "2025-01-01T10:00:00Z", job="broken", event_type="FAIL"),
+            run("r4", "2025-01-01T10:00:00Z", job="busy", event_type="START"),
+        ],
+    )
+
+    def names(*states):
+        return sorted(j["name"] for j in read(catalog_engine, catalog.list_jobs, "team", 100, 0, list(states))[0])
+
+    assert names("FAILED") == ["broken"]
+    assert names("COMPLETED", "RUNNING") == ["busy", "flaky"]
+    assert names("NEW") == []
+
+
+def test_namespaces_are_those_of_jobs_and_datasets_and_hidden_ones_are_not_listed(catalog_engine):
+    send(catalog_engine, [run("r1", "2025-01-01T10:00:00Z", outputs=[dataset("t")])])
+    names = [ns["name"] for ns in read(catalog_engine, catalog.list_all_namespaces, 100, 0)[0]]
+    assert names == ["s3://lake", "team"]
+    lake = read(catalog_engine, catalog.find_namespace, "s3://lake")
+    assert (lake["registered"], lake["createdAt"]) == (False, "2025-01-01T10:00:00Z")
+    with pytest.raises(NamespaceNotFound):
+        read(catalog_engine, catalog.find_namespace, "s3://elsewhere")
+
+    from airflow_ol_catalog.ingest.hiding import set_namespace_hidden
+    from airflow_ol_catalog.store.engine import write_transaction
+
+    with write_transaction(catalog_engine) as conn:
+        set_namespace_hidden(conn, "team", True)
+    assert [ns["name"] for ns in read(catalog_engine, catalog.list_all_namespaces, 100, 0)[0]] == ["s3://lake"]
+    assert read(catalog_engine, catalog.find_namespace, "team")["isHidden"] is True
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (None, None, ["orders_new", "orders_old"]),
+        ("2025-01-02", None, ["orders_old"]),
+        (None, "2025-01-02", ["orders_new"]),
+    ],
+)
+def test_search_bounds_by_last_update_and_namespace(catalog_engine, before, after, expected):
+    from datetime import datetime, timezone
+
+    send(
+        catalog_engine,
+        [
+            run("r1", "2025-01-01T10:00:00Z", job="a", outputs=[dataset("orders_old")]),
+            run("r2", "2025-01-03T10:00:00Z", job="b", outputs=[dataset("orders_new")]),
+        ],
+    )
+    day = lambda text: datetime.fromisoformat(text).replace(tzinfo=timezone.utc) if text else None  # noqa: E731
+    results, _ = read(
+        catalog_engine, catalog.search, "orders", None, 10, 0, "name", False, None, day(before), day(after)
+    )
+    assert sorted(r["name"] for r in results) == expected
+    assert read(catalog_engine, catalog.search, "orders", None, 10, 0, "name", False, "team")[0] == []
+    assert read(catalog_engine, catalog.search, "lake", None, 10, 0)[0] == []  # namespaces are not matched
+
+
+def test_sources_are_the_data_source_facets_or_the_namespaces(catalog_engine):
+    source = {**FACET, "name": "warehouse", "uri": "postgresql://db:5432/shop"}
+    send(
+        catalog_engine,
+        [run("r1", "2025-01-01T10:00:00Z", outputs=[dataset("t", dataSource=source), dataset("u")])],
+    )
+    found, total = read(catalog_engine, catalog.list_sources, 100, 0)
+    assert total == 2 and [(s["name"], s["type"], s["connectionUrl"]) for s in found] == [
+        ("s3://lake", "S3", "s3://lake"),
+        ("warehouse", "POSTGRESQL", "postgresql://db:5432/shop"),
+    ]
+    assert read(catalog_engine, catalog.get_dataset, "s3://lake", "t")["sourceName"] == "warehouse"
+    with pytest.raises(SourceNotFound):
+        read(catalog_engine, catalog.get_source, "nowhere")

@@ -1,0 +1,91 @@
+"""Node ids: one formatter, one parser, and every node id read back from its text."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from airflow_ol_catalog.events.node_ids import (
+    DATASET,
+    DATASET_FIELD,
+    JOB,
+    KINDS,
+    NodeId,
+    NodeIdInvalid,
+    format_node_id,
+    readings,
+)
+
+# Names and namespaces as producers send them: colons, slashes, `://`, dots, any Unicode. A name
+# never starts with `//` (the text `ns://x` is one namespace), and a field holds no colon.
+text = st.text(alphabet=st.sampled_from("ab:/.é_- 1\u200b"), max_size=12) | st.text(max_size=8)
+namespaces = text | st.builds(lambda host, port: f"postgres://{host}:{port}", text, st.integers(0, 65535))
+names = text.filter(lambda s: not s.startswith("//"))
+fields = text.filter(lambda s: ":" not in s)
+node_ids = st.builds(NodeId, st.sampled_from((JOB, DATASET)), namespaces, names) | st.builds(
+    NodeId, st.just(DATASET_FIELD), namespaces, names, fields
+)
+
+
+@given(node_ids)
+def test_every_node_id_is_among_the_readings_of_its_text(node):
+    assert node in readings(str(node))
+
+
+@given(node_ids)
+def test_every_reading_of_a_node_id_spells_it_the_same(node):
+    text = str(node)
+    assert all(str(reading) == text for reading in readings(text))
+
+
+@given(node_ids)
+def test_readings_come_shortest_namespace_first(node):
+    found = readings(str(node))
+    assert [len(r.namespace) for r in found] == sorted(len(r.namespace) for r in found)
+
+
+def test_a_namespace_with_a_scheme_and_port_is_read_whole_first():
+    found = readings("dataset:postgres://db.internal:5432:sales.public.orders")
+    assert found[0] == NodeId(DATASET, "postgres://db.internal", "5432:sales.public.orders")
+    assert NodeId(DATASET, "postgres://db.internal:5432", "sales.public.orders") in found
+    assert all(not r.namespace.endswith("postgres") for r in found)  # never split inside `://`
+
+
+def test_a_field_is_what_follows_the_last_colon():
+    assert readings("datasetField:s3://bucket:path/to:x:amount") == [
+        NodeId(DATASET_FIELD, "s3://bucket", "path/to:x", "amount"),
+        NodeId(DATASET_FIELD, "s3://bucket:path/to", "x", "amount"),
+    ]
+    assert NodeId(DATASET_FIELD, "ns", "t", "c").dataset == NodeId(DATASET, "ns", "t")
+
+
+def test_the_formatter_and_the_node_id_spell_alike():
+    assert (
+        format_node_id(JOB, "airflow", "dag.task") == str(NodeId(JOB, "airflow", "dag.task")) == "job:airflow:dag.task"
+    )
+    assert str(NodeId(DATASET_FIELD, "bigquery", "p.d.t", "c")) == "datasetField:bigquery:p.d.t:c"
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds", "message"),
+    [
+        ("table:x:y", KINDS, "expected job:NAMESPACE:NAME, dataset:NAMESPACE:NAME, datasetField:NAMESPACE:NAME:FIELD"),
+        ("dataset", KINDS, "got 'dataset'"),
+        ("job:only-a-namespace", KINDS, "job node ids are job:NAMESPACE:NAME"),
+        ("datasetField:ns:no-field", KINDS, "datasetField node ids are datasetField:NAMESPACE:NAME:FIELD"),
+        ("job:ns:name", (DATASET, DATASET_FIELD), "expected dataset:NAMESPACE:NAME, datasetField:"),
+    ],
+)
+def test_text_that_is_no_node_id_of_the_kinds_taken_says_what_is_expected(text, kinds, message):
+    with pytest.raises(NodeIdInvalid, match=message.replace(".", r"\.")):
+        readings(text, kinds)
+
+
+def test_a_node_id_holds_a_field_exactly_when_it_is_a_field():
+    with pytest.raises(NodeIdInvalid, match="needs a field"):
+        NodeId(DATASET_FIELD, "ns", "t")
+    with pytest.raises(NodeIdInvalid, match="has no field"):
+        NodeId(JOB, "ns", "t", "c")
+    with pytest.raises(NodeIdInvalid, match="kind must be one of"):
+        NodeId("table", "ns", "t")
