@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from inprocess import InProcessCatalog, migrate
 from servers import AirflowServer, PostgresServer
 
 BACKENDS = ("sqlite", "postgresql")
@@ -76,6 +77,23 @@ def airflow_server(request):
         yield server.start()
     finally:
         server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def migrated_airflow_db(tmp_path_factory) -> Path:
+    """A SQLite database as `airflow db migrate` leaves it (Airflow's tables and the catalog's), run once
+    and copied by each in-process app."""
+    return migrate(tmp_path_factory.mktemp("airflow-migrated"))
+
+
+@pytest.fixture(scope="module")
+def catalog_api(migrated_airflow_db, tmp_path_factory):
+    """The catalog's FastAPI app in this process (tests/inprocess.py), on a database of its own per module."""
+    api = InProcessCatalog(tmp_path_factory.mktemp("airflow-home"), migrated_airflow_db).start()
+    try:
+        yield api
+    finally:
+        api.stop()
 
 
 @pytest.fixture

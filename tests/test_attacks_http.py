@@ -31,13 +31,6 @@ def api(client, path: str, **params):
 # --- times -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("when", EXTREME_TIMES)
-def test_event_times_beyond_the_calendar_are_422_naming_event_time(client, when):
-    response = client.send(fresh_event("extreme", eventTime=when))
-    assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["path"] == "eventTime"
-
-
 def test_a_batch_refuses_only_its_event_with_an_extreme_time(client):
     namespace = "extreme-batch-" + uuid.uuid4().hex[:6]
     events = [fresh_event(namespace), fresh_event(namespace, eventTime=EXTREME_TIMES[0]), fresh_event(namespace)]
@@ -46,19 +39,6 @@ def test_a_batch_refuses_only_its_event_with_an_extreme_time(client):
     assert [(f["index"], f["reason"].split(": ")[1]) for f in response.json()["failed_events"]] == [(1, "eventTime")]
     assert api(client, f"namespaces/{namespace}/jobs").json()["totalCount"] == 1
     assert api(client, "events/lineage", namespace=namespace).json()["totalCount"] == 2
-
-
-@pytest.mark.parametrize("when", EXTREME_TIMES)
-@pytest.mark.parametrize(
-    "path, parameter", [("events/lineage", "before"), ("events/lineage", "after"), ("lineage", "asOf")]
-)
-def test_query_times_beyond_the_calendar_are_422_naming_the_parameter(client, when, path, parameter):
-    params = {parameter: when}
-    if path == "lineage":
-        params["nodeId"] = "job:extreme:none"
-    response = api(client, path, **params)
-    assert response.status_code == 422, response.text
-    assert response.json()["detail"].startswith(f"query parameter {parameter}: ")
 
 
 def test_the_first_instant_of_the_calendar_is_stored_and_read_back(client):
@@ -87,53 +67,6 @@ def test_events_dated_ahead_of_the_clock_are_refused(client):
 
 
 # --- NUL -------------------------------------------------------------------------------------------
-
-
-def _operations(client):
-    spec = requests.get(client.server.url + "ol-catalog/openapi.json", timeout=10).json()
-    for path, operations in spec["paths"].items():
-        for method, operation in operations.items():
-            yield path, method, operation.get("parameters", [])
-
-
-def test_nul_in_any_path_or_query_parameter_is_422_naming_it(client):
-    admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
-    checked = 0
-    for path, method, parameters in _operations(client):
-        in_path = [p["name"] for p in parameters if p["in"] == "path"]
-        plain = path
-        for name in in_path:
-            plain = plain.replace("{" + name + "}", "ok")
-        for name in in_path:
-            url = client.server.url + "ol-catalog" + path.replace("{" + name + "}", "bad%00name")
-            for other in in_path:
-                url = url.replace("{" + other + "}", "ok")
-            answer = requests.request(method, url, headers=admin, timeout=30)
-            assert answer.status_code == 422 and answer.json()["detail"].startswith("path: "), (
-                method,
-                url,
-                answer.text,
-            )
-            checked += 1
-        for parameter in (p["name"] for p in parameters if p["in"] == "query"):
-            url = client.server.url + "ol-catalog" + plain
-            answer = requests.request(method, url, params={parameter: "bad\x00value"}, headers=admin, timeout=30)
-            assert answer.status_code == 422, (method, url, parameter, answer.text)
-            assert answer.json()["detail"].startswith(f"query parameter {parameter}: "), answer.text
-            checked += 1
-    assert checked > 40
-
-
-@pytest.mark.parametrize(
-    "field, body", [("name", {"name": "a\x00b"}), ("description", {"name": "nul-desc", "description": "x\x00"})]
-)
-def test_nul_in_an_admin_body_is_422_naming_the_field(client, field, body):
-    admin = {"Authorization": f"Bearer {client.server.jwt('admin')}"}
-    answer = requests.post(
-        client.server.url + "ol-catalog/api/v1/admin/namespaces", json=body, headers=admin, timeout=30
-    )
-    assert answer.status_code == 422, answer.text
-    assert f"body.{field}: " in answer.json()["detail"] and "NUL" in answer.json()["detail"]
 
 
 def test_nul_outside_identifiers_is_stored_as_sent_and_shown_as_a_replacement_character(client):

@@ -16,6 +16,23 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from airflow_ol_catalog.api.auth import AdminAuth, Principal
+from airflow_ol_catalog.api.datamodels.admin import (
+    AdminNamespace,
+    AdminNamespaceList,
+    CreatedToken,
+    Discarded,
+    QuarantinedEvent,
+    QuarantineList,
+    Reconciliation,
+    RefusalList,
+    RefusedRequest,
+    Replayed,
+    RetentionResult,
+    StoredChecks,
+    TokenInfo,
+    TokenList,
+)
+from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.schemas import Limit, Offset, Text
 from airflow_ol_catalog.ingest import namespaces as registry
 from airflow_ol_catalog.ingest.quarantine import (
@@ -63,18 +80,23 @@ class NewToken(BaseModel):
     )
 
 
-def token_view(t: Token) -> dict:
-    return {
-        "name": t.name,
-        "prefix": t.prefix,
-        "namespaces": list(t.namespaces) if t.namespaces is not None else None,
-        "read": t.can_read,
-        "admin": t.can_admin,
-        "createdAt": iso(t.created_at),
-        "createdBy": t.created_by,
-        "lastUsedAt": iso(t.last_used_at),
-        "revokedAt": iso(t.revoked_at),
-    }
+def token_view(t: Token) -> TokenInfo:
+    return TokenInfo(
+        name=t.name,
+        prefix=t.prefix,
+        namespaces=list(t.namespaces) if t.namespaces is not None else None,
+        read=t.can_read,
+        admin=t.can_admin,
+        createdAt=iso(t.created_at),
+        createdBy=t.created_by,
+        lastUsedAt=iso(t.last_used_at),
+        revokedAt=iso(t.revoked_at),
+    )
+
+
+def _errors(described: dict[int, str]) -> dict[int | str, dict]:
+    """The error answers a route documents besides 401, 403 (document_auth) and 422 (document_errors)."""
+    return {status: {"model": ErrorBody, "description": text} for status, text in described.items()}
 
 
 @router.get("/tokens", summary="Ingest tokens (admin)")
@@ -85,14 +107,19 @@ def tokens(
     offset: int = Offset,
     sortBy: Literal[tuple(TOKEN_SORTS)] = Query("name"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
-) -> dict:
+) -> TokenList:
     with read_connection() as conn:
         found = list_tokens(conn, includeRevoked, limit, offset, sortBy, sortDirection == "desc")
-        return {"tokens": [token_view(t) for t in found], "totalCount": count_tokens(conn, includeRevoked)}
+        return TokenList(tokens=[token_view(t) for t in found], totalCount=count_tokens(conn, includeRevoked))
 
 
-@router.post("/tokens", status_code=201, summary="Create an ingest token; its secret is in this answer only (admin)")
-def new_token(body: NewToken, principal: AdminAuth) -> dict:
+@router.post(
+    "/tokens",
+    status_code=201,
+    summary="Create an ingest token; its secret is in this answer only (admin)",
+    responses=_errors({409: "A token of that name exists."}),
+)
+def new_token(body: NewToken, principal: AdminAuth) -> CreatedToken:
     if body.admin and principal.token is not None:
         raise HTTPException(
             403,
@@ -108,11 +135,15 @@ def new_token(body: NewToken, principal: AdminAuth) -> dict:
         raise HTTPException(409, f"{exc.field}: {exc}") from None
     except TokenError as exc:
         raise HTTPException(422, f"{exc.field}: {exc}") from None
-    return {"token": token_view(created), "secret": secret}
+    return CreatedToken(token=token_view(created), secret=secret)
 
 
-@router.post("/tokens/{name:name}/revoke", summary="Revoke an ingest token (admin)")
-def revoke(name: str, _: AdminAuth) -> dict:
+@router.post(
+    "/tokens/{name:name}/revoke",
+    summary="Revoke an ingest token (admin)",
+    responses=_errors({404: "No token of that name."}),
+)
+def revoke(name: str, _: AdminAuth) -> TokenInfo:
     with write_transaction() as conn:
         return token_view(revoke_token(conn, name))
 
@@ -131,27 +162,35 @@ class NamespaceChange(BaseModel):
     admins: list[Text] | None = None
 
 
-def _admin_view(ns: namespace_rows.Namespace) -> dict:
-    return {**namespace_view(ns), "deletedAt": iso(ns.deleted_at), "quarantinedEvents": ns.quarantined_count}
+def _admin_view(ns: namespace_rows.Namespace) -> AdminNamespace:
+    return AdminNamespace(**namespace_view(ns), deletedAt=iso(ns.deleted_at), quarantinedEvents=ns.quarantined_count)
 
 
-@router.get("/namespaces", summary="Namespaces, deleted ones too, with quarantined counts (admin)")
+@router.get(
+    "/namespaces",
+    summary="Namespaces, deleted ones too, with quarantined counts (admin)",
+)
 def all_namespaces(
     _: AdminAuth,
     limit: int = Limit,
     offset: int = Offset,
     sortBy: Literal[tuple(namespace_rows.NAMESPACE_SORTS)] = Query("name"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
-) -> dict:
+) -> AdminNamespaceList:
     with read_connection() as conn:
         items, total = namespace_rows.list_namespaces(conn, limit, offset, True, sortBy, sortDirection == "desc")
         for ns in items:
             ns.quarantined_count = namespace_rows.count_quarantined(conn, ns.name)
-        return {"namespaces": [_admin_view(ns) for ns in items], "totalCount": total}
+        return AdminNamespaceList(namespaces=[_admin_view(ns) for ns in items], totalCount=total)
 
 
-@router.post("/namespaces", status_code=201, summary="Create a namespace (admin)")
-def create(body: NewNamespace, principal: AdminAuth) -> dict:
+@router.post(
+    "/namespaces",
+    status_code=201,
+    summary="Create a namespace (admin)",
+    responses=_errors({409: "A namespace of that name exists."}),
+)
+def create(body: NewNamespace, principal: AdminAuth) -> AdminNamespace:
     if not body.name.strip() or "\x00" in body.name:
         raise HTTPException(422, "name: a namespace needs a name without NUL characters")
     try:
@@ -163,8 +202,12 @@ def create(body: NewNamespace, principal: AdminAuth) -> dict:
         raise HTTPException(409, str(exc)) from None
 
 
-@router.patch("/namespaces/{name:name}", summary="Change a namespace's description or admins (admin)")
-def change(name: str, body: NamespaceChange, _: AdminAuth) -> dict:
+@router.patch(
+    "/namespaces/{name:name}",
+    summary="Change a namespace's description or admins (admin)",
+    responses=_errors({404: "No namespace of that name."}),
+)
+def change(name: str, body: NamespaceChange, _: AdminAuth) -> AdminNamespace:
     with write_transaction() as conn:
         return _admin_view(registry.update_namespace(conn, name, body.description, body.admins))
 
@@ -177,19 +220,22 @@ class QuarantineAction(BaseModel):
     eventIds: list[int] | None = Field(None, description="Only these events (discard only).")
 
 
-def _quarantined_view(q) -> dict:
-    return {
-        "eventId": q.event_id,
-        "namespace": q.namespace,
-        "receivedAt": iso(q.received_at),
-        "kind": q.kind,
-        "eventType": q.event_type,
-        "jobName": q.job_name,
-        "runId": q.run_id,
-    }
+def _quarantined_view(q) -> QuarantinedEvent:
+    return QuarantinedEvent(
+        eventId=q.event_id,
+        namespace=q.namespace,
+        receivedAt=iso(q.received_at),
+        kind=q.kind,
+        eventType=q.event_type,
+        jobName=q.job_name,
+        runId=q.run_id,
+    )
 
 
-@router.get("/quarantine", summary="Quarantined events: their namespace does not exist or is deleted (admin)")
+@router.get(
+    "/quarantine",
+    summary="Quarantined events: their namespace does not exist or is deleted (admin)",
+)
 def quarantine(
     _: AdminAuth,
     namespace: str | None = None,
@@ -197,34 +243,42 @@ def quarantine(
     offset: int = Offset,
     sortBy: Literal[tuple(QUARANTINE_SORTS)] = Query("receivedAt"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),
-) -> dict:
+) -> QuarantineList:
     with read_connection() as conn:
         items = list_quarantined(conn, namespace, limit, offset, sortBy, sortDirection == "desc")
         total = namespace_rows.count_quarantined(conn, namespace)
-    return {"events": [_quarantined_view(q) for q in items], "totalCount": total}
+    return QuarantineList(events=[_quarantined_view(q) for q in items], totalCount=total)
 
 
 @router.post(
-    "/quarantine/replay", summary="Move quarantined events whose namespace now exists into the catalog (admin)"
+    "/quarantine/replay",
+    summary="Move quarantined events whose namespace now exists into the catalog (admin)",
 )
-def replay(body: QuarantineAction, _: AdminAuth, request: Request) -> dict:
+def replay(body: QuarantineAction, _: AdminAuth, request: Request) -> Replayed:
     with write_transaction() as conn:
         replayed = replay_quarantined(conn, body.namespace, request.app.state.settings.unknown_namespace_policy)
-    return {"replayed": dict(replayed), "total": sum(replayed.values())}
+    return Replayed(replayed=dict(replayed), total=sum(replayed.values()))
 
 
-@router.post("/quarantine/discard", summary="Delete quarantined events (admin)")
-def discard(body: QuarantineAction, _: AdminAuth) -> dict:
+@router.post(
+    "/quarantine/discard",
+    summary="Delete quarantined events (admin)",
+    responses=_errors({422: "Neither namespace nor eventIds was given, or a field is invalid (`detail` says which)."}),
+)
+def discard(body: QuarantineAction, _: AdminAuth) -> Discarded:
     if body.namespace is None and body.eventIds is None:
         raise HTTPException(422, "namespace or eventIds: say which quarantined events to discard")
     with write_transaction() as conn:
-        return {"discarded": discard_quarantined(conn, body.namespace, body.eventIds)}
+        return Discarded(discarded=discard_quarantined(conn, body.namespace, body.eventIds))
 
 
 # --- refused requests ------------------------------------------------------------------------------
 
 
-@router.get("/refusals", summary="Refused requests to the ingestion endpoints, newest first (admin)")
+@router.get(
+    "/refusals",
+    summary="Refused requests to the ingestion endpoints, newest first (admin)",
+)
 def refusals(
     _: AdminAuth,
     reason: str | None = None,
@@ -232,24 +286,24 @@ def refusals(
     offset: int = Offset,
     sortBy: Literal[tuple(REFUSAL_SORTS)] = Query("at"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("desc"),
-) -> dict:
+) -> RefusalList:
     with read_connection() as conn:
         rows, total = list_refusals(conn, limit, offset, reason, sortBy, sortDirection == "desc")
-    return {
-        "refusals": [
-            {
-                "at": iso(r.at),
-                "status": r.status,
-                "reason": r.reason,
-                "detail": r.detail,
-                "path": r.path,
-                "caller": r.caller,
-                "remote": r.remote,
-            }
+    return RefusalList(
+        refusals=[
+            RefusedRequest(
+                at=iso(r.at),
+                status=r.status,
+                reason=r.reason,
+                detail=r.detail,
+                path=r.path,
+                caller=r.caller,
+                remote=r.remote,
+            )
             for r in rows
         ],
-        "totalCount": total,
-    }
+        totalCount=total,
+    )
 
 
 # --- data sources (the reconcile DAG) ----------------------------------------------------------------
@@ -267,11 +321,12 @@ class TableChecks(BaseModel):
 
 
 @router.post(
-    "/reconciliation/match", summary="Match every dataset to the data sources Airflow's Connections describe (admin)"
+    "/reconciliation/match",
+    summary="Match every dataset to the data sources Airflow's Connections describe (admin)",
 )
 async def reconcile_datasets(
     _: AdminAuth, dryRun: bool = Query(False, description="Report without storing anything.")
-) -> dict:
+) -> Reconciliation:
     """Returns counts, the matched SQL datasets to check against their tables, and the namespaces no Connection matches."""
     from airflow_ol_catalog.ingest.source_matches import reconcile
     from airflow_ol_catalog.lineage.airflow_connections import airflow_data_sources
@@ -285,15 +340,15 @@ async def reconcile_datasets(
         with write_transaction() as conn:
             return reconcile(conn, sources, False)
 
-    return await anyio.to_thread.run_sync(work)
+    return Reconciliation.model_validate(await anyio.to_thread.run_sync(work))
 
 
 @router.post("/reconciliation/checks", summary="Store how matched datasets compare with their tables (admin)")
-def store_checks(body: TableChecks, _: AdminAuth) -> dict:
+def store_checks(body: TableChecks, _: AdminAuth) -> StoredChecks:
     from airflow_ol_catalog.ingest.source_matches import record_checks
 
     with write_transaction() as conn:
-        return {"stored": record_checks(conn, [c.model_dump() for c in body.checks])}
+        return StoredChecks(stored=record_checks(conn, [c.model_dump() for c in body.checks]))
 
 
 # --- retention (the retention DAG) -------------------------------------------------------------------
@@ -308,8 +363,10 @@ class Retention(BaseModel):
 
 
 @router.post("/retention", summary="Delete raw events and runs older than the window, in bounded batches (admin)")
-async def retention(body: Retention, _: AdminAuth) -> dict:
+async def retention(body: Retention, _: AdminAuth) -> RetentionResult:
     from airflow_ol_catalog.ingest.retention import apply_retention
     from airflow_ol_catalog.store.engine import get_engine
 
-    return await anyio.to_thread.run_sync(apply_retention, get_engine(), body.days, body.keepRunsPerJob, body.dryRun)
+    return RetentionResult.model_validate(
+        await anyio.to_thread.run_sync(apply_retention, get_engine(), body.days, body.keepRunsPerJob, body.dryRun)
+    )

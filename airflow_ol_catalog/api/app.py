@@ -111,6 +111,29 @@ def _log_guard_refusal(scope: dict, status: int, detail: str) -> None:
         metrics.incr("events.refused_requests", tags={"status": str(status)})
 
 
+def document_errors(app: FastAPI) -> None:
+    """Give every error answer the OpenAPI document lists the body the handlers above send
+    (ErrorBody): the 401 and 403 that document_auth adds, and a 422 on every route taking
+    parameters or a body, in place of FastAPI's own validation-error shape, which this app never sends."""
+    from fastapi.dependencies.utils import get_flat_params
+    from fastapi.routing import APIRoute
+    from fastapi.utils import create_model_field
+
+    from airflow_ol_catalog.api.datamodels.common import ErrorBody
+
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        if route.body_field is not None or get_flat_params(route.dependant):
+            route.responses.setdefault(422, {"description": "A parameter or the body is invalid; `detail` names it."})
+        for status, answer in route.responses.items():
+            if str(status).isdigit() and int(status) >= 400 and status not in route.response_fields:
+                answer["model"] = ErrorBody
+                route.response_fields[status] = create_model_field(
+                    name=f"Response_{status}_{route.unique_id}", type_=ErrorBody, mode="serialization"
+                )
+
+
 def create_app() -> FastAPI:
     from airflow_ol_catalog.api import admin, catalog, events, health, ingest, refused_writes, tags, ui
     from airflow_ol_catalog.api.auth import document_auth
@@ -140,6 +163,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(ui.router)
     document_auth(app)
+    document_errors(app)
     if os.environ.get(BENCHMARK_ENV) == "1":
         from airflow_ol_catalog.api import benchmark
 

@@ -64,6 +64,11 @@ class _TokenCache:
             self._entries[key] = (now + TOKEN_CACHE_SECONDS, found)
         return found
 
+    def clear(self) -> None:
+        """Forget every verified token (a token revoked in this process stops working at once)."""
+        with self._lock:
+            self._entries.clear()
+
     @staticmethod
     def _lookup(secret: str) -> Token | None:
         with read_connection(get_engine()) as conn:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
 from airflow_ol_catalog.api.datamodels import marquez as models
+from airflow_ol_catalog.api.datamodels.catalog_extras import CatalogStats, DataSources, Impact
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.datamodels.graph import ColumnLineageGraph, LineageGraph
 from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, node_id_parameter, time_parameter
@@ -412,27 +413,37 @@ async def search(
     return {"totalCount": total, "results": results}
 
 
-@router.get("/impact", summary="Everything downstream of a dataset or column, with the path to each")
+@router.get(
+    "/impact",
+    summary="Everything downstream of a dataset or column, with the path to each",
+    responses={404: {"model": ErrorBody, "description": "No such dataset or field, or the node is not a dataset."}},
+)
 async def impact_analysis(
     request: Request,
     _: ReadAuth,
     nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`dataset:NS:NAME` or `datasetField:NS:NAME:FIELD`"),
     includeAttempted: bool = Query(False),
-) -> dict:
+) -> Impact:
     """What breaks if this changes: each downstream dataset (or field) with its depth, the path and the jobs on it."""
     node_id_parameter(nodeId, IMPACT_KINDS)
     return await _read(impact, nodeId, includeAttempted, request.app.state.settings.max_graph_nodes)
 
 
-@router.get("/stats", summary="Catalog counts: events, jobs, datasets, runs by state, per day and namespace")
-async def catalog_stats(_: ReadAuth, days: int = Query(30, ge=1, le=366)) -> dict:
+@router.get(
+    "/stats",
+    summary="Catalog counts: events, jobs, datasets, runs by state, per day and namespace",
+    responses={422: {"model": ErrorBody, "description": "`days` is not a whole number from 1 to 366."}},
+)
+async def catalog_stats(
+    _: ReadAuth, days: int = Query(30, ge=1, le=366, description="Days the per-day and refusal counts cover.")
+) -> CatalogStats:
     return await _read(catalog.stats, days)
 
 
 @router.get(
     "/data-sources", summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces"
 )
-async def data_sources(principal: ReadAuth) -> dict:
+async def data_sources(principal: ReadAuth) -> DataSources:
     """Filled in by the ol_catalog_reconcile DAG; `reconciled: false` until it has run.
 
     Connection ids, hosts, aliases and databases are shown only to Airflow users allowed to read

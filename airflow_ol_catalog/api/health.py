@@ -6,7 +6,7 @@ import anyio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from airflow_ol_catalog.api.datamodels.ingest import Health
+from airflow_ol_catalog.api.datamodels.ingest import EventLogHealth, Health
 
 router = APIRouter(tags=["health"])
 
@@ -38,15 +38,21 @@ def _check() -> tuple[str, str, dict]:
     return "reachable", migrations, log
 
 
-@router.get("/health", response_model=Health, summary="Catalog health")
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Catalog health",
+    responses={503: {"model": Health, "description": "The database is unreachable or not migrated to this version."}},
+)
 async def health() -> JSONResponse:
     """Database reachability and migration state; 503 when the catalog cannot work."""
     database, migrations, event_log = await anyio.to_thread.run_sync(_check)
     healthy = database == "reachable" and migrations == "current"
-    body = {
-        "status": "healthy" if healthy else "unhealthy",
-        "database": database,
-        "migrations": migrations,
-        "eventLog": event_log,
-    }
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    body = Health(
+        status="healthy" if healthy else "unhealthy",
+        database=database,
+        migrations=migrations,
+        eventLog=EventLogHealth(**event_log),
+    )
+    # Unset fields stay out: an unreadable event log is `{}`, a readable one without events says null.
+    return JSONResponse(body.model_dump(exclude_unset=True), status_code=200 if healthy else 503)

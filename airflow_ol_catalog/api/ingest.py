@@ -218,7 +218,14 @@ router.add_api_route(
     post_batch,
     methods=["POST"],
     response_model=BatchResult,
-    responses={**_ERRORS, 207: {"model": BatchResult, "description": "Some events were stored, some failed."}},
+    responses={
+        **_ERRORS,
+        207: {"model": BatchResult, "description": "Some events were stored, some failed."},
+        422: {
+            "model": BatchResult | ErrorBody,
+            "description": "No event could be stored (`failed_events` says why), or the body is not an array.",
+        },
+    },
     summary="Send an array of OpenLineage events",
 )
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from airflow_ol_catalog.api.auth import LoginReadAuth, ReadAuth, admin_principal
+from airflow_ol_catalog.api.datamodels.me import Me
 
 WWW = Path(__file__).resolve().parents[1] / "www"
 NOT_BUILT = "the catalog UI is not built: run `npm ci && npm run build` in ui/ (the README's commands do)"
@@ -45,10 +46,10 @@ async def ui_asset(name: str, _: LoginReadAuth) -> FileResponse:
 
 
 @router.get("/api/v1/me", summary="Who is calling and whether they may administer the catalog")
-async def me(request: Request, principal: ReadAuth) -> dict:
+async def me(request: Request, principal: ReadAuth) -> Me:
     try:
         await admin_principal(request)
         admin = True
     except HTTPException:
         admin = False
-    return {"name": principal.name, "admin": admin}
+    return Me(name=principal.name, admin=admin)

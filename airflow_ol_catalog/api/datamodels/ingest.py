@@ -45,10 +45,15 @@ class EventsPage(Answer):
     totalCount: int
 
 
+class EventLogHealth(Answer):
+    """Empty when the database cannot be read or is not migrated."""
+
+    lastEventReceivedAt: str | None = Field(None, description="When the newest event arrived (ISO 8601), null if none.")
+    quarantinedEvents: int | None = Field(None, description="Events waiting in quarantine for their namespace.")
+
+
 class Health(Answer):
     status: Literal["healthy", "unhealthy"]
-    database: str
-    migrations: str
-    eventLog: dict[str, Any] = Field(
-        default_factory=dict, description="lastEventReceivedAt, and quarantinedEvents waiting for their namespace"
-    )
+    database: str = Field(description="`reachable`, or `unreachable: ` and the error's type.")
+    migrations: str = Field(description="`current`, or the revision the database is at and the one expected.")
+    eventLog: EventLogHealth = Field(default_factory=EventLogHealth)

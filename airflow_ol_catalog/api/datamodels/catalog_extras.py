@@ -1,0 +1,94 @@
+"""Answers of the catalog's own read routes, beyond Marquez's API: data sources, impact, overview counts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from airflow_ol_catalog.api.datamodels.common import Answer
+
+# --- /data-sources ---------------------------------------------------------------------------------
+
+
+class DataSourceSummary(Answer):
+    """One Airflow Connection seen as a data source, with the datasets matched to it."""
+
+    connId: str | None = Field(description="The Connection's id; null when the caller may not read Connections.")
+    scheme: str = Field(description="The OpenLineage namespace scheme the Connection stands for (`postgres`, ...).")
+    namespaces: list[str] = Field(description="Namespace match keys it answers to; empty when withheld.")
+    database: str | None = Field(description="The database a SQL Connection opens; null when withheld or unknown.")
+    datasets: int = Field(description="Datasets matched to it.")
+    ok: int = Field(description="Matched datasets whose table agrees with their lineage schema.")
+    missing: int = Field(description="Matched datasets whose table does not exist.")
+    drifted: int = Field(description="Matched datasets whose table's columns differ from their lineage schema.")
+
+
+class UnmatchedNamespace(Answer):
+    namespace: str
+    status: Literal["unmatched", "ambiguous"]
+    datasets: int = Field(description="Datasets of this namespace in that state.")
+    candidates: list[str] = Field(
+        description="ambiguous: the Connections it could be; unmatched: Connections of the same kind (empty when withheld)."
+    )
+
+
+class Withheld(Answer):
+    fields: list[str] = Field(description="The fields left out of this answer, as `list.field`.")
+    reason: str
+
+
+class DataSources(Answer):
+    dataSources: list[DataSourceSummary]
+    unmatched: list[UnmatchedNamespace]
+    reconciled: bool = Field(description="False until the ol_catalog_reconcile DAG has run.")
+    withheld: Withheld | None = Field(description="What was left out for this caller and why; null when nothing.")
+
+
+# --- /impact ---------------------------------------------------------------------------------------
+
+
+class Impacted(Answer):
+    id: str = Field(description="Node id of the impacted dataset or field (`dataset:NS:NAME`, `datasetField:...`).")
+    type: Literal["DATASET", "DATASET_FIELD"]
+    depth: int = Field(description="Hops from the start.")
+    path: list[str] = Field(description="Node ids from the start to this one.")
+    jobs: list[str] = Field(description="Job node ids on the path, in order.")
+
+
+class Impact(Answer):
+    nodeId: str = Field(description="The start, as a node id.")
+    impacted: list[Impacted] = Field(description="Everything downstream, nearest first.")
+    totalCount: int
+    truncated: bool = Field(description="True when the walk stopped at `[ol_catalog] max_graph_nodes`.")
+
+
+# --- /stats ----------------------------------------------------------------------------------------
+
+
+class DayCount(Answer):
+    day: str = Field(description="YYYY-MM-DD, UTC.")
+    events: int
+
+
+class HourCount(Answer):
+    hour: str = Field(description="YYYY-MM-DDTHH:00, UTC.")
+    events: int
+
+
+class NamespaceCount(Answer):
+    namespace: str
+    events: int
+    lastEventAt: str | None = Field(description="ISO 8601, UTC.")
+
+
+class CatalogStats(Answer):
+    events: int = Field(description="Events in the catalog (quarantined ones aside).")
+    quarantinedEvents: int = Field(description="Events waiting for their namespace.")
+    jobs: int
+    datasets: int = Field(description="Datasets, aliases counted once.")
+    runsByState: dict[str, int] = Field(description="Runs per state (`RUNNING`, `COMPLETED`, `FAILED`, ...).")
+    eventsPerDay: list[DayCount] = Field(description="Events received per day over the last `days` days.")
+    eventsPerHour: list[HourCount] = Field(description="Events received per hour over the last 48 hours.")
+    refusedByReason: dict[str, int] = Field(description="Refused requests per reason over the last `days` days.")
+    eventsPerNamespace: list[NamespaceCount] = Field(description="Live namespaces, most events first.")

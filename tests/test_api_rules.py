@@ -1,0 +1,173 @@
+"""The API's rules for every route, in process (tests/inprocess.py): who may call what, each
+refusal an ErrorBody, and every invalid parameter a 422 that names it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+from test_ingest_http import fresh_event
+
+from airflow_ol_catalog.api.app import create_app
+from airflow_ol_catalog.api.auth import (
+    AUTH_RULES,
+    admin_principal,
+    curator_principal,
+    ingest_principal,
+    login_reader_principal,
+    read_principal,
+)
+from airflow_ol_catalog.api.datamodels.common import ErrorBody
+
+EXTREME_TIMES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2025-01-15T10:00:00+99:00")
+
+
+@pytest.fixture(scope="module")
+def client(catalog_api):
+    return catalog_api
+
+
+# --- who may call what -------------------------------------------------------------------------------
+
+CALLERS = ("nobody", "ingest token", "read token", "admin token", "Airflow viewer", "Airflow admin")
+# Per kind of route, what each caller gets: 401, 403, or past the auth check (None).
+EXPECTED = {
+    ingest_principal: (401, None, None, None, 403, None),
+    read_principal: (401, 403, None, None, None, None),
+    admin_principal: (401, 403, 403, None, 403, None),
+    curator_principal: (401, 403, 403, 403, 403, None),
+    login_reader_principal: (401, 403, 403, 403, None, None),
+}
+
+
+def _auth_of(route: APIRoute):
+    calls = {dependency.call for dependency in route.dependant.dependencies}
+    return next((call for call in AUTH_RULES if call in calls), None)
+
+
+@pytest.fixture(scope="module")
+def credentials(client) -> dict[str, str]:
+    return {
+        "nobody": "",
+        "ingest token": client.create_token("rules-ingest"),
+        "read token": client.create_token("rules-read", read=True),
+        "admin token": client.create_token("rules-admin", admin=True),
+        "Airflow viewer": client.jwt("viewer"),
+        "Airflow admin": client.jwt("admin"),
+    }
+
+
+def test_every_route_declares_one_of_the_known_auth_rules():
+    unguarded = [
+        route.path
+        for route in create_app().routes
+        if isinstance(route, APIRoute) and _auth_of(route) is None and route.path not in ("/health", "/ui")
+    ]
+    assert unguarded == []
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED), ids=lambda call: call.__name__)
+def test_each_kind_of_route_lets_in_exactly_its_callers(client, credentials, kind):
+    """Every route of the kind, every caller: refused with 401 or 403 and an ErrorBody, or let past
+    the auth check (the request may still be refused for what it holds: no body, unknown names)."""
+    routes = [r for r in create_app().routes if isinstance(r, APIRoute) and _auth_of(r) is kind]
+    assert routes
+    for route in routes:
+        path = re.sub(r"{\w+(?::\w+)?}", "unknown", route.path)
+        for caller, expected in zip(CALLERS, EXPECTED[kind], strict=True):
+            for method in route.methods:
+                answer = client.request(method, path, credentials[caller])
+                if expected is None:
+                    assert answer.status_code not in (401, 403), (caller, method, path, answer.text)
+                    continue
+                assert answer.status_code == expected, (caller, method, path, answer.text)
+                assert ErrorBody.model_validate(answer.json()).detail
+                if expected == 401:
+                    assert answer.headers["WWW-Authenticate"] == "Bearer"
+
+
+# --- invalid parameters: 422 naming them ---------------------------------------------------------------
+
+
+def test_every_paged_list_refuses_a_bad_limit_or_offset_naming_it(client):
+    lists = [
+        r.path
+        for r in create_app().routes
+        if isinstance(r, APIRoute)
+        and "GET" in r.methods
+        and {"limit", "offset"} <= {p.name for p in r.dependant.query_params}
+    ]
+    assert len(lists) > 8
+    admin = client.jwt("admin")
+    for path in lists:
+        path = re.sub(r"{\w+(?::\w+)?}", "unknown", path)
+        for parameter, value in (("limit", "0"), ("limit", "1001"), ("offset", "-1"), ("offset", "many")):
+            answer = client.get(path, admin, **{parameter: value})
+            assert answer.status_code == 422, (path, parameter, value, answer.text)
+            body = ErrorBody.model_validate(answer.json())
+            assert body.detail.startswith(f"query.{parameter}: ") and body.errors[0].path == f"query.{parameter}"
+
+
+@pytest.mark.parametrize("when", EXTREME_TIMES)
+def test_event_times_beyond_the_calendar_are_422_naming_event_time(client, when):
+    response = client.send(fresh_event("extreme", eventTime=when))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["path"] == "eventTime"
+
+
+@pytest.mark.parametrize("when", EXTREME_TIMES)
+@pytest.mark.parametrize(
+    "path, parameter", [("events/lineage", "before"), ("events/lineage", "after"), ("lineage", "asOf")]
+)
+def test_query_times_beyond_the_calendar_are_422_naming_the_parameter(client, when, path, parameter):
+    params = {parameter: when}
+    if path == "lineage":
+        params["nodeId"] = "job:extreme:none"
+    response = client.get("api/v1/" + path, **params)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith(f"query parameter {parameter}: ")
+
+
+def _documented_operations(client):
+    spec = client.get("openapi.json", token="").json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            yield path, method, operation.get("parameters", [])
+
+
+def test_nul_in_any_path_or_query_parameter_is_422_naming_it(client):
+    admin = {"Authorization": f"Bearer {client.jwt('admin')}"}
+    checked = 0
+    for path, method, parameters in _documented_operations(client):
+        in_path = [p["name"] for p in parameters if p["in"] == "path"]
+        plain = path
+        for name in in_path:
+            plain = plain.replace("{" + name + "}", "ok")
+        for name in in_path:
+            url = path.replace("{" + name + "}", "bad%00name")
+            for other in in_path:
+                url = url.replace("{" + other + "}", "ok")
+            answer = client.request(method, url, headers=admin)
+            assert answer.status_code == 422 and answer.json()["detail"].startswith("path: "), (
+                method,
+                url,
+                answer.text,
+            )
+            checked += 1
+        for parameter in (p["name"] for p in parameters if p["in"] == "query"):
+            url = plain
+            answer = client.request(method, url, params={parameter: "bad\x00value"}, headers=admin)
+            assert answer.status_code == 422, (method, url, parameter, answer.text)
+            assert answer.json()["detail"].startswith(f"query parameter {parameter}: "), answer.text
+            checked += 1
+    assert checked > 40
+
+
+@pytest.mark.parametrize(
+    "field, body", [("name", {"name": "a\x00b"}), ("description", {"name": "nul-desc", "description": "x\x00"})]
+)
+def test_nul_in_an_admin_body_is_422_naming_the_field(client, field, body):
+    answer = client.request("POST", "api/v1/admin/namespaces", client.jwt("admin"), json=body)
+    assert answer.status_code == 422, answer.text
+    assert f"body.{field}: " in answer.json()["detail"] and "NUL" in answer.json()["detail"]
