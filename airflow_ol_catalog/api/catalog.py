@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
 from airflow_ol_catalog.api.datamodels import marquez as models
-from airflow_ol_catalog.api.datamodels.catalog_extras import CatalogStats, DataSources, Impact
+from airflow_ol_catalog.api.datamodels.catalog_extras import CatalogStats, DataSources, Hidden, Impact
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.datamodels.graph import ColumnLineageGraph, LineageGraph
 from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, node_id_parameter, time_parameter
@@ -77,34 +77,58 @@ def _hide(setter: Callable, *args) -> dict:
     return {"hidden": args[-1]}
 
 
-@router.delete("/namespaces/{namespace:name}/datasets/{dataset:name}", summary="Hide a dataset")
+@router.delete(
+    "/namespaces/{namespace:name}/datasets/{dataset:name}",
+    summary="Hide a dataset",
+    response_model=Hidden,
+    responses=NOT_FOUND,
+)
 async def delete_dataset(namespace: str, dataset: str, _: CuratorAuth) -> dict:
     """The dataset leaves lists and lineage until restored."""
     return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, True)
 
 
-@router.post("/namespaces/{namespace:name}/datasets/{dataset:name}/restore", summary="Restore a hidden dataset")
+@router.post(
+    "/namespaces/{namespace:name}/datasets/{dataset:name}/restore",
+    summary="Restore a hidden dataset",
+    response_model=Hidden,
+    responses=NOT_FOUND,
+)
 async def restore_dataset(namespace: str, dataset: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_dataset_hidden, namespace, dataset, False)
 
 
-@router.delete("/namespaces/{namespace:name}/jobs/{job:name}", summary="Hide a job")
+@router.delete(
+    "/namespaces/{namespace:name}/jobs/{job:name}", summary="Hide a job", response_model=Hidden, responses=NOT_FOUND
+)
 async def delete_job(namespace: str, job: str, _: CuratorAuth) -> dict:
     """A hidden job no longer bridges lineage between its datasets."""
     return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, True)
 
 
-@router.post("/namespaces/{namespace:name}/jobs/{job:name}/restore", summary="Restore a hidden job")
+@router.post(
+    "/namespaces/{namespace:name}/jobs/{job:name}/restore",
+    summary="Restore a hidden job",
+    response_model=Hidden,
+    responses=NOT_FOUND,
+)
 async def restore_job(namespace: str, job: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_job_hidden, namespace, job, False)
 
 
-@router.post("/namespaces/{namespace:name}/restore", summary="Restore a hidden namespace and its jobs")
+@router.post(
+    "/namespaces/{namespace:name}/restore",
+    summary="Restore a hidden namespace and its jobs",
+    response_model=Hidden,
+    responses=NOT_FOUND,
+)
 async def restore_namespace(namespace: str, _: CuratorAuth) -> dict:
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, False)
 
 
-@router.delete("/namespaces/{namespace:name}", summary="Hide a namespace with its jobs")
+@router.delete(
+    "/namespaces/{namespace:name}", summary="Hide a namespace with its jobs", response_model=Hidden, responses=NOT_FOUND
+)
 async def delete_namespace(namespace: str, _: CuratorAuth) -> dict:
     """Later events of the namespace wait in quarantine."""
     return await anyio.to_thread.run_sync(_hide, set_namespace_hidden, namespace, True)
@@ -441,9 +465,11 @@ async def catalog_stats(
 
 
 @router.get(
-    "/data-sources", summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces"
+    "/data-sources",
+    summary="Airflow Connections as data sources: matched datasets, checks, and unmatched namespaces",
+    response_model=DataSources,
 )
-async def data_sources(principal: ReadAuth) -> DataSources:
+async def data_sources(principal: ReadAuth) -> dict:
     """Filled in by the ol_catalog_reconcile DAG; `reconciled: false` until it has run.
 
     Connection ids, hosts, aliases and databases are shown only to Airflow users allowed to read

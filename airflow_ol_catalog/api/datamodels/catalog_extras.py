@@ -92,3 +92,10 @@ class CatalogStats(Answer):
     eventsPerHour: list[HourCount] = Field(description="Events received per hour over the last 48 hours.")
     refusedByReason: dict[str, int] = Field(description="Refused requests per reason over the last `days` days.")
     eventsPerNamespace: list[NamespaceCount] = Field(description="Live namespaces, most events first.")
+
+
+class Hidden(Answer):
+    """What hiding or restoring left: Marquez answers its DELETE with the entity, which a hidden one
+    no longer shows, so the catalog says the state instead."""
+
+    hidden: bool = Field(description="True when the entity is now hidden from lists, lineage and search.")
