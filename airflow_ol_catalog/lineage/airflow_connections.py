@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from airflow_ol_catalog.events.datasources import DataSource, data_source
+
+if TYPE_CHECKING:
+    from airflow.models.connection import Connection
 
 log = logging.getLogger(__name__)
 
 
-def _env_connections() -> list:
+def _env_connections() -> list[Connection]:
     from airflow.models.connection import Connection
 
-    found = []
+    found: list[Connection] = []
     for key, value in os.environ.items():
         if key.startswith("AIRFLOW_CONN_") and value.strip():
             conn_id = key[len("AIRFLOW_CONN_") :].lower()

@@ -6,11 +6,11 @@ import ast
 import json
 import uuid
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, case, func, literal, or_, select, union_all
 
 from airflow_ol_catalog.events.naming import KEY_SEPARATOR, fold, namespace_key
 from airflow_ol_catalog.events.node_ids import DATASET_FIELD, format_node_id
@@ -29,7 +29,7 @@ from airflow_ol_catalog.lineage.source_matches import matches_of
 from airflow_ol_catalog.lineage.tags import facet_tag_name, with_tags
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.namespaces import Namespace, namespaces_named
-from airflow_ol_catalog.store.sql import utcnow
+from airflow_ol_catalog.store.sql import AnyRow, utcnow
 from airflow_ol_catalog.store.tables import (
     column_lineage,
     dataset,
@@ -42,6 +42,9 @@ from airflow_ol_catalog.store.tables import (
     run,
     run_dataset,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # in typing from Python 3.11
 
 
 def iso(value: datetime | None) -> str | None:
@@ -68,7 +71,7 @@ def facets_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, dict[s
 NO_OWNER = "anonymous"
 
 
-def namespace_view(ns: Namespace) -> dict:
+def namespace_view(ns: Namespace) -> dict[str, Any]:
     return {
         "name": ns.name,
         "createdAt": iso(ns.created_at),
@@ -85,7 +88,7 @@ def namespace_view(ns: Namespace) -> dict:
     }
 
 
-def _seen_namespace_view(name: str, created: datetime | None, updated: datetime | None) -> dict:
+def _seen_namespace_view(name: str, created: datetime | None, updated: datetime | None) -> dict[str, Any]:
     """A namespace known only from the jobs or datasets in it (no event was sent as it)."""
     return {
         "name": name,
@@ -103,7 +106,7 @@ def _seen_namespace_view(name: str, created: datetime | None, updated: datetime 
     }
 
 
-def _namespace_names(name: str | None = None):
+def _namespace_names(name: str | None = None) -> Select[Unpack[tuple[Any, ...]]]:
     """Every namespace: registered ones, and those of jobs and datasets, with when each was first and last seen."""
     sources = [
         (namespace.c.name, namespace.c.created_at, func.coalesce(namespace.c.last_event_at, namespace.c.created_at)),
@@ -127,7 +130,7 @@ def _namespace_names(name: str | None = None):
     ).group_by(seen.c.name)
 
 
-def list_all_namespaces(conn: Connection, limit: int, offset: int) -> tuple[list[dict], int]:
+def list_all_namespaces(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Every job namespace and every dataset namespace (as Marquez lists them), by name; registered
     namespaces carry their description, admins, integrations and event counts."""
     names = _namespace_names()
@@ -138,7 +141,7 @@ def list_all_namespaces(conn: Connection, limit: int, offset: int) -> tuple[list
     return views, total
 
 
-def find_namespace(conn: Connection, name: str) -> dict:
+def find_namespace(conn: Connection, name: str) -> dict[str, Any]:
     """The namespace `name`: registered (hidden ones too), or holding jobs or datasets."""
     registered = namespaces_named(conn, [name])
     if name in registered:
@@ -155,14 +158,16 @@ def find_namespace(conn: Connection, name: str) -> dict:
 LATEST_RUNS = 10
 
 
-def _job_rows(conn: Connection, where, limit: int, offset: int) -> tuple[Sequence[Any], int]:
+def _job_rows(
+    conn: Connection, where: Sequence[ColumnElement[bool]], limit: int, offset: int
+) -> tuple[Sequence[AnyRow], int]:
     query = select(job).where(job.c.deleted_at.is_(None), *where)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(job.c.namespace, job.c.name).limit(limit).offset(offset)).all()
     return rows, total
 
 
-def _last_run_in(states: list[str]):
+def _last_run_in(states: list[str]) -> ColumnElement[bool]:
     """Jobs whose newest run is in one of `states` as the read API names them (NEW: no run yet)."""
     ranked = (
         select(
@@ -186,7 +191,7 @@ def _last_run_in(states: list[str]):
 
 def list_jobs(
     conn: Connection, ns: str | None, limit: int, offset: int, last_run_states: list[str] | None = None
-) -> tuple[list[dict], int]:
+) -> tuple[list[dict[str, Any]], int]:
     where = [job.c.namespace == ns] if ns is not None else []
     if last_run_states:
         where.append(_last_run_in(last_run_states))
@@ -194,14 +199,14 @@ def list_jobs(
     return jobs_view(conn, rows), total
 
 
-def get_job(conn: Connection, ns: str, name: str) -> dict:
+def get_job(conn: Connection, ns: str, name: str) -> dict[str, Any]:
     row = conn.execute(select(job).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).first()
     if row is None:
         raise JobNotFound(ns, name)
     return jobs_view(conn, [row])[0]
 
 
-def jobs_view(conn: Connection, rows: Sequence[Any], runs: int = LATEST_RUNS) -> list[dict]:
+def jobs_view(conn: Connection, rows: Sequence[AnyRow], runs: int = LATEST_RUNS) -> list[dict[str, Any]]:
     """Jobs in Marquez's shape, each with its newest `runs` runs in `latestRuns` (a graph of many
     jobs may want fewer: every run costs its facets and dataset versions)."""
     ids = [r.id for r in rows]
@@ -213,7 +218,7 @@ def jobs_view(conn: Connection, rows: Sequence[Any], runs: int = LATEST_RUNS) ->
         job.c.id.in_(parent_ids), job.c.deleted_at.is_(None)
     )  # a hidden parent is not named
     parents = {r.id: (r.namespace, r.name) for r in conn.execute(visible)}
-    io: dict[int, dict[str, list]] = {i: {"in": [], "out": []} for i in ids}
+    io: dict[int, dict[str, list[dict[str, Any]]]] = {i: {"in": [], "out": []} for i in ids}
     for r in conn.execute(
         select(edge.c.job_id, edge.c.direction, dataset.c.namespace, dataset.c.name)
         .join(dataset, dataset.c.id == edge.c.dataset_id)
@@ -257,7 +262,7 @@ def jobs_view(conn: Connection, rows: Sequence[Any], runs: int = LATEST_RUNS) ->
     return with_tags(conn, "job", rows, views)
 
 
-def upstream_tasks(run_facets: dict) -> list[str]:
+def upstream_tasks(run_facets: dict[str, Any]) -> list[str]:
     """Task ids this Airflow task runs after, from the `airflow` run facet.
 
     Airflow sends `upstream_task_ids` as a Python-style list in a string ("['a', 'b']").
@@ -296,20 +301,20 @@ def version_uuid(digest: str) -> str:
     return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
 
 
-def job_version_uuid(ns: str, name: str, inputs: list[dict], outputs: list[dict]) -> str:
+def job_version_uuid(ns: str, name: str, inputs: list[dict[str, str]], outputs: list[dict[str, str]]) -> str:
     """A job version as the catalog knows one: the job with one set of inputs and outputs its runs had."""
     ios = [sorted((d["namespace"], d["name"]) for d in side) for side in (inputs, outputs)]
     return str(uuid.uuid5(uuid.NAMESPACE_URL, json.dumps(["job", ns, name, *ios])))
 
 
-def _chunked(ids: list, size: int = 500):
+def _chunked(ids: list[int], size: int = 500) -> Iterator[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
 
-def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, list]]:
+def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, list[AnyRow]]]:
     """Each run's inputs and outputs: (dataset id, namespace, name), by name."""
-    found: dict[int, dict[str, list]] = {pk: {"in": [], "out": []} for pk in run_pks}
+    found: dict[int, dict[str, list[AnyRow]]] = {pk: {"in": [], "out": []} for pk in run_pks}
     for chunk in _chunked(run_pks):
         for r in conn.execute(
             select(run_dataset.c.run_pk, run_dataset.c.direction, dataset.c.id, dataset.c.namespace, dataset.c.name)
@@ -329,7 +334,7 @@ class _Versions:
         self.digests: list[str] = []
         self.written_by: dict[str, str] = {}  # run id -> digest
 
-    def at(self, run_row) -> str | None:
+    def at(self, run_row: AnyRow) -> str | None:
         """The version a run read or wrote: the one it wrote first, else the newest one seen by the
         run's last event; None when the dataset has no schema version."""
         digest = self.written_by.get(run_row.run_id)
@@ -362,7 +367,7 @@ def _versions_of(conn: Connection, dataset_ids: set[int]) -> dict[int, _Versions
     return found
 
 
-def runs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
+def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     """Runs in Marquez's shape: `jobVersion` names the job with the inputs and outputs this run had,
     `inputDatasetVersions` and `outputDatasetVersions` the schema versions it read and wrote (datasets
     with no schema version are among the job version's inputs and outputs only)."""
@@ -375,7 +380,8 @@ def runs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     }
     io = _run_datasets(conn, [r.id for r in rows])
     versions = _versions_of(conn, {d.id for sides in io.values() for side in sides.values() for d in side})
-    job_versions: dict[tuple, str] = {}  # runs of a job mostly share their inputs and outputs
+    # runs of a job mostly share their inputs and outputs: (job id, input ids, output ids) -> version
+    job_versions: dict[tuple[int, tuple[int, ...], tuple[int, ...]], str] = {}
     views = []
     for r in rows:
         f = facets[r.id]
@@ -383,7 +389,7 @@ def runs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
         ended = r.ended_at if r.state_rank == TERMINAL_RANK else None
         ns, name = owners[r.job_id]
         refs = {side: [{"namespace": d.namespace, "name": d.name} for d in io[r.id][side]] for side in ("in", "out")}
-        key = (r.job_id, *(tuple(d.id for d in io[r.id][side]) for side in ("in", "out")))
+        key = (r.job_id, tuple(d.id for d in io[r.id]["in"]), tuple(d.id for d in io[r.id]["out"]))
         job_version = job_versions.get(key)
         if job_version is None:
             job_version = job_versions[key] = job_version_uuid(ns, name, refs["in"], refs["out"])
@@ -418,7 +424,7 @@ def runs_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     return views
 
 
-def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) -> dict[int, list[dict]]:
+def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) -> dict[int, list[dict[str, Any]]]:
     """The newest `count` runs of each job, newest first."""
     newest = select(
         run.c.id,
@@ -431,7 +437,7 @@ def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) 
         .where(ranked.c.position <= count)
         .order_by(run.c.job_id, ranked.c.position)
     ).all()
-    found: dict[int, list[dict]] = {i: [] for i in job_ids}
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in job_ids}
     for row, view in zip(rows, runs_view(conn, rows), strict=True):
         found[row.job_id].append(view)
     return found
@@ -440,7 +446,7 @@ def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) 
 RUN_SORTS = ("startedAt", "endedAt", "state")
 
 
-def _run_order(sort: str, descending: bool) -> tuple:
+def _run_order(sort: str, descending: bool) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     if sort == "startedAt" and descending:
         return _RUN_ORDER
     ended = case((run.c.state_rank == TERMINAL_RANK, run.c.ended_at), else_=None)
@@ -454,7 +460,7 @@ def _run_order(sort: str, descending: bool) -> tuple:
 
 def list_runs(
     conn: Connection, ns: str, name: str, limit: int, offset: int, sort: str = "startedAt", descending: bool = True
-) -> tuple[list[dict], int]:
+) -> tuple[list[dict[str, Any]], int]:
     job_id = conn.execute(
         select(job.c.id).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))
     ).scalar()
@@ -467,7 +473,7 @@ def list_runs(
     return runs_view(conn, rows), total
 
 
-def job_versions(conn: Connection, ns: str, name: str) -> list[dict]:
+def job_versions(conn: Connection, ns: str, name: str) -> list[dict[str, Any]]:
     """The job's versions, newest first: one per set of inputs and outputs its runs had (Marquez makes
     a version of each change of inputs, outputs or source location; the catalog keeps no location per run)."""
     row = conn.execute(select(job).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).first()
@@ -478,7 +484,7 @@ def job_versions(conn: Connection, ns: str, name: str) -> list[dict]:
     ).all()
     io = _run_datasets(conn, [r.id for r in runs])
     location = facets_of(conn, "job", [row.id])[row.id].get("sourceCodeLocation", {}).get("url")
-    versions: dict[str, dict] = {}
+    versions: dict[str, dict[str, Any]] = {}
     for r, view in zip(runs, runs_view(conn, runs), strict=True):
         version = view["jobVersion"]["version"]
         created = view["startedAt"] or view["createdAt"]
@@ -499,7 +505,7 @@ def job_versions(conn: Connection, ns: str, name: str) -> list[dict]:
     return list(versions.values())
 
 
-def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
+def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Runs of every job, newest first, optionally in one state as the read API names it (COMPLETED, FAILED, ...)."""
     query = (
         select(run).join(job, job.c.id == run.c.job_id).where(run.c.placeholder.is_(False), job.c.deleted_at.is_(None))
@@ -512,7 +518,7 @@ def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) 
     return runs_view(conn, rows), total
 
 
-def get_run(conn: Connection, run_id: str) -> dict:
+def get_run(conn: Connection, run_id: str) -> dict[str, Any]:
     """The run with this id. Run ids are unique per job: when jobs share one, the run stored first
     answers (one seen only as a parent after those seen in events), so a later producer reusing
     a run id cannot stand in for a run that exists."""
@@ -523,12 +529,13 @@ def get_run(conn: Connection, run_id: str) -> dict:
     return runs_view(conn, [row])[0]
 
 
-def run_facets(conn: Connection, run_id: str) -> dict:
+def run_facets(conn: Connection, run_id: str) -> dict[str, Any]:
     """The run's facets (those of the run `get_run` answers with)."""
-    return get_run(conn, run_id)["facets"]
+    facets: dict[str, Any] = get_run(conn, run_id)["facets"]
+    return facets
 
 
-def run_job_facets(conn: Connection, run_id: str) -> dict:
+def run_job_facets(conn: Connection, run_id: str) -> dict[str, Any]:
     """The job facets the run's events carried, in event time order, a later facet replacing an
     earlier one of its name (`_deleted: true` removes it)."""
     found = get_run(conn, run_id)
@@ -557,32 +564,32 @@ def run_job_facets(conn: Connection, run_id: str) -> dict:
 # --- datasets --------------------------------------------------------------------------------------
 
 
-def _dataset_where(ns: str) -> Any:
+def _dataset_where(ns: str) -> ColumnElement[bool]:
     return or_(dataset.c.namespace_key == namespace_key(ns), dataset.c.namespace == ns)
 
 
-def list_datasets(conn: Connection, ns: str, limit: int, offset: int) -> tuple[list[dict], int]:
+def list_datasets(conn: Connection, ns: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     query = select(dataset).where(_dataset_where(ns), dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.order_by(dataset.c.name).limit(limit).offset(offset)).all()
     return datasets_view(conn, rows), total
 
 
-def find_dataset(conn: Connection, ns: str, name: str):
+def find_dataset(conn: Connection, ns: str, name: str) -> AnyRow | None:
     """The dataset row NS:NAME names: its own, or the one it is an alias of; None when unknown or hidden."""
     return conn.execute(
         select(dataset).where(dataset.c.id.in_(holder_of(ns, name)), dataset.c.deleted_at.is_(None))
     ).first()
 
 
-def get_dataset(conn: Connection, ns: str, name: str) -> dict:
+def get_dataset(conn: Connection, ns: str, name: str) -> dict[str, Any]:
     row = find_dataset(conn, ns, name)
     if row is None:
         raise DatasetNotFound(ns, name)
     return datasets_view(conn, [row])[0]
 
 
-def _fields(schema_fields: list) -> list[dict]:
+def _fields(schema_fields: list[Any]) -> list[dict[str, Any]]:
     return [
         {
             "name": field.get("name"),
@@ -595,10 +602,10 @@ def _fields(schema_fields: list) -> list[dict]:
     ]
 
 
-def _column_lineage_of(conn: Connection, ids: list[int]) -> dict[int, list[dict]]:
+def _column_lineage_of(conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Each dataset's column lineage in Marquez's shape: per output field, the input fields it comes from."""
     source = dataset.alias("source")
-    found: dict[int, dict[str, list]] = {i: {} for i in ids}
+    found: dict[int, dict[str, list[dict[str, Any]]]] = {i: {} for i in ids}
     for chunk in _chunked(ids):
         for r in conn.execute(
             select(column_lineage, source.c.namespace, source.c.name)
@@ -644,10 +651,10 @@ def _last_modified(conn: Connection, ids: list[int]) -> dict[int, datetime]:
     return found
 
 
-def datasets_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
+def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     ids = [r.id for r in rows]
     facets = facets_of(conn, "dataset", ids)
-    aliases: dict[int, list[dict]] = {r.id: [] for r in rows}
+    aliases: dict[int, list[dict[str, Any]]] = {r.id: [] for r in rows}
     for a in conn.execute(
         select(dataset.c.alias_of, dataset.c.namespace, dataset.c.name)
         .where(dataset.c.alias_of.in_(list(aliases)))
@@ -689,13 +696,13 @@ def datasets_view(conn: Connection, rows: Sequence[Any]) -> list[dict]:
     return with_tags(conn, "dataset", rows, views)
 
 
-def source_name(facets: dict, ns: str) -> str:
+def source_name(facets: dict[str, Any], ns: str) -> str:
     """The source a dataset lives in, as Marquez names it: the `dataSource` facet's name, else the namespace."""
     name = facets.get("dataSource", {}).get("name")
     return name if isinstance(name, str) and name else ns
 
 
-def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict], int]:
+def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     ds = find_dataset(conn, ns, name)
     if ds is None:
         raise DatasetNotFound(ns, name)
@@ -712,7 +719,7 @@ def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: i
     return [_version_view(conn, ds, facets, v) for v in rows], total
 
 
-def _version_view(conn: Connection, ds, facets: dict, v) -> dict:
+def _version_view(conn: Connection, ds: AnyRow, facets: dict[str, Any], v: AnyRow) -> dict[str, Any]:
     """A schema version in Marquez's shape. The catalog keeps each version's fields (and the producer's
     `version` facet); the dataset's other facets are kept as they are now, not per version."""
     version = version_uuid(v.digest)
@@ -736,7 +743,7 @@ def _version_view(conn: Connection, ds, facets: dict, v) -> dict:
     }
 
 
-def _run_or_none(conn: Connection, run_id: str | None) -> dict | None:
+def _run_or_none(conn: Connection, run_id: str | None) -> dict[str, Any] | None:
     """The run, or None when there was none or retention has deleted it."""
     try:
         return get_run(conn, run_id) if run_id else None
@@ -744,7 +751,7 @@ def _run_or_none(conn: Connection, run_id: str | None) -> dict | None:
         return None
 
 
-def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> dict:
+def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> dict[str, Any]:
     """One version, by its UUID, by its digest, or by the producer's own version."""
     ds = find_dataset(conn, ns, name)
     if ds is None:
@@ -762,11 +769,11 @@ def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> d
 # --- sources ---------------------------------------------------------------------------------------
 
 
-def _all_sources(conn: Connection) -> dict[str, dict]:
+def _all_sources(conn: Connection) -> dict[str, dict[str, Any]]:
     """The sources datasets live in, as Marquez lists them: each `dataSource` facet's name (else the
     dataset's namespace), with its URI as the connection URL and when datasets in it were first and last seen."""
     data_source = and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "dataSource")
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
     for r in conn.execute(
         select(dataset.c.namespace, dataset.c.first_seen_at, dataset.c.last_seen_at, facet.c.value)
         .outerjoin(facet, data_source)
@@ -794,12 +801,12 @@ def _all_sources(conn: Connection) -> dict[str, dict]:
     }
 
 
-def list_sources(conn: Connection, limit: int, offset: int) -> tuple[list[dict], int]:
+def list_sources(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     found = _all_sources(conn)
     return [found[name] for name in sorted(found)[offset : offset + limit]], len(found)
 
 
-def get_source(conn: Connection, name: str) -> dict:
+def get_source(conn: Connection, name: str) -> dict[str, Any]:
     found = _all_sources(conn).get(name)
     if found is None:
         raise SourceNotFound(name)
@@ -814,7 +821,7 @@ def _tag_names(tags: Any) -> list[str]:
     return sorted({n for n in names if n is not None})
 
 
-def facet_tags(facets: dict) -> list[str]:
+def facet_tags(facets: dict[str, Any]) -> list[str]:
     """The tag names a job's or dataset's `tags` facet gives it."""
     return _tag_names(facets.get("tags", {}).get("tags"))
 
@@ -825,13 +832,15 @@ def facet_tags(facets: dict) -> list[str]:
 SEARCH_SORTS = ("name", "namespace", "type", "updatedAt")
 
 
-def _contains(column, text: str, after: str = ""):
+def _contains(column: ColumnElement[str], text: str, after: str = "") -> ColumnElement[bool]:
     """`column` holds `text`, somewhere after `after` when given (a search key holds folded text: pass it folded)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(f"%{after}%{escaped}%" if after else f"%{escaped}%", escape="\\")
 
 
-def _matching(table, kind: str, q: str, folded: str, within: list):
+def _matching(
+    table: Table, kind: str, q: str, folded: str, within: Sequence[ColumnElement[bool]]
+) -> Select[Unpack[tuple[Any, ...]]]:
     """Datasets or jobs whose name (not namespace, as in Marquez) contains `q`."""
     shown = [table.c.deleted_at.is_(None), *within] + ([table.c.alias_of.is_(None)] if table is dataset else [])
     if folded:
@@ -844,7 +853,7 @@ def _matching(table, kind: str, q: str, folded: str, within: list):
     ).where(*shown)
 
 
-def _within(table, ns: str | None, before: datetime | None, after: datetime | None) -> list:
+def _within(table: Table, ns: str | None, before: datetime | None, after: datetime | None) -> list[ColumnElement[bool]]:
     """Marquez's search bounds: one namespace, last updated before or after a time."""
     where = []
     if ns is not None:
@@ -857,8 +866,15 @@ def _within(table, ns: str | None, before: datetime | None, after: datetime | No
 
 
 def _search_fields(
-    conn: Connection, q: str, folded: str, limit: int, offset: int, sort: str, descending: bool, within: list
-) -> tuple[list[dict], int]:
+    conn: Connection,
+    q: str,
+    folded: str,
+    limit: int,
+    offset: int,
+    sort: str,
+    descending: bool,
+    within: Sequence[ColumnElement[bool]],
+) -> tuple[list[dict[str, Any]], int]:
     """Columns whose name contains `q` (folded, as names are): from each dataset's newest schema facet."""
     schema = and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "schema")
     matches = _contains(facet.c.search_key, folded) if folded else _contains(facet.c.value, q)
@@ -900,7 +916,7 @@ def search(
     ns: str | None = None,
     before: datetime | None = None,
     after: datetime | None = None,
-) -> tuple[list[dict], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """Datasets and jobs whose name contains `q`; one page, and how many match. Like Marquez, only
     names are matched, optionally within one namespace and updated before or after a time.
 
@@ -940,14 +956,14 @@ def search(
 # --- stats -----------------------------------------------------------------------------------------
 
 
-def _hour_of(conn: Connection, column):
+def _hour_of(conn: Connection, column: ColumnElement[datetime]) -> ColumnElement[str]:
     """`YYYY-MM-DDTHH:00` of a timestamp, in SQL (each backend says it its own way)."""
     if conn.dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:00')
     return func.strftime("%Y-%m-%dT%H:00", column)
 
 
-def stats(conn: Connection, days: int) -> dict:
+def stats(conn: Connection, days: int) -> dict[str, Any]:
     """Counts for the overview: events, jobs, datasets, runs by state, events per day and per namespace."""
     since = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
     day = func.date(event.c.received_at)

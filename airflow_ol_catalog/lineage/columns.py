@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from sqlalchemy import Connection, select
 
 from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, KINDS, format_node_id
 from airflow_ol_catalog.lineage.catalog import facets_of
 from airflow_ol_catalog.lineage.graph import resolve_node
+from airflow_ol_catalog.store.sql import AnyRow
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge
 
 Field = tuple[int, str]  # (dataset id, field name; "" is the dataset as a whole)
+
+
+class Link(NamedTuple):
+    """One row of column lineage: an output field, an input field it comes from, and how."""
+
+    output_dataset_id: int
+    output_field: str
+    input_dataset_id: int
+    input_field: str
+    type: str  # DIRECT, INDIRECT
+    subtype: str  # "" when none was sent
+    description: str | None
+    masking: bool
 
 
 def start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
@@ -24,11 +40,11 @@ def start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
     return set(outputs)
 
 
-def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downstream: bool) -> list[dict]:
+def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downstream: bool) -> list[dict[str, Any]]:
     start = start_fields(conn, node_id)
     whole = {s for s in start if isinstance(s, int)}
     fields: set[Field] = {s for s in start if isinstance(s, tuple)}
-    links: set[tuple] = set()  # _link: (out ds, out field, in ds, in field, type, subtype, description, masking)
+    links: set[Link] = set()
 
     def expand(upstream: bool, frontier_fields: set[Field], frontier_datasets: set[int]) -> None:
         side, other = (("output_dataset_id", "output_field"), ("input_dataset_id", "input_field"))[
@@ -37,7 +53,7 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
         for _ in range(depth):
             if not (frontier_fields or frontier_datasets):
                 return
-            rows = []
+            rows: list[AnyRow] = []
             ids = {ds for ds, _ in frontier_fields} | frontier_datasets
             for r in conn.execute(select(column_lineage).where(column_lineage.c[side[0]].in_(ids))):
                 mine = (r._mapping[side[0]], r._mapping[side[1]])
@@ -58,8 +74,8 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
     return _nodes(conn, fields, links)
 
 
-def _link(r) -> tuple:
-    return (
+def _link(r: AnyRow) -> Link:
+    return Link(
         r.output_dataset_id,
         r.output_field,
         r.input_dataset_id,
@@ -71,7 +87,7 @@ def _link(r) -> tuple:
     )
 
 
-def _complete_inputs(conn: Connection, fields: set[Field], links: set[tuple]) -> None:
+def _complete_inputs(conn: Connection, fields: set[Field], links: set[Link]) -> None:
     """A field reached downstream shows all its inputs, not only the one the walk came through."""
     outputs = {(out_ds, out_field) for out_ds, out_field, *_ in links}
     ids = {ds for ds, _ in outputs}
@@ -83,7 +99,7 @@ def _complete_inputs(conn: Connection, fields: set[Field], links: set[tuple]) ->
             fields.add((r.input_dataset_id, r.input_field))
 
 
-def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict]:
+def _nodes(conn: Connection, fields: set[Field], links: set[Link]) -> list[dict[str, Any]]:
     """Marquez's column graph: a node per field, one edge per (column, input column) pair, and the
     ways a column derives from an input (DIRECT, INDIRECT, each with its subtype) in its data."""
     ids = sorted({ds for ds, _ in fields})
@@ -102,7 +118,7 @@ def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict
     def key(ds: int, field_name: str) -> str:
         return format_node_id(DATASET_FIELD, *names[ds], field_name)
 
-    nodes: dict[str, dict] = {}
+    nodes: dict[str, dict[str, Any]] = {}
     for ds, field_name in fields:
         ns, name = names[ds]
         nodes[key(ds, field_name)] = {
@@ -121,7 +137,7 @@ def _nodes(conn: Connection, fields: set[Field], links: set[tuple]) -> list[dict
             "inEdges": [],
             "outEdges": [],
         }
-    pairs: dict[tuple[str, str], list[dict]] = {}
+    pairs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for out_ds, out_field, in_ds, in_field, type_, subtype, description, masking in links:
         pairs.setdefault((key(out_ds, out_field), key(in_ds, in_field)), []).append(
             {"type": type_, "subtype": subtype or None, "description": description, "masking": bool(masking)}

@@ -3,9 +3,10 @@ per hop and kind; then each node's `data`, the job or dataset as its own route a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, Connection, func, select
 
@@ -13,23 +14,36 @@ from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node
 from airflow_ol_catalog.events.not_found import NodeNotFound
 from airflow_ol_catalog.lineage.catalog import datasets_view, jobs_view
 from airflow_ol_catalog.store.datasets import holder_of
-from airflow_ol_catalog.store.sql import among
+from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import dataset, edge, job
 
 # Jobs or datasets described by one call of their view: bounds the size of each IN list.
 VIEW_BATCH = 500
 
 
+class Edge(TypedDict):
+    origin: str  # node ids
+    destination: str
+
+
+class Node(TypedDict):
+    id: str
+    type: str  # JOB or DATASET
+    data: dict[str, Any] | None  # the job or dataset as its own route answers it
+    inEdges: list[Edge]
+    outEdges: list[Edge]
+
+
 @dataclass
 class Graph:
-    nodes: dict[str, dict] = field(default_factory=dict)  # node id -> node
+    nodes: dict[str, Node] = field(default_factory=dict)  # node id -> node
     truncated: bool = False
 
-    def as_list(self) -> list[dict]:
+    def as_list(self) -> list[Node]:
         """Nodes sorted by id, and each node's edges by origin then destination, as Marquez sorts them."""
         for node in self.nodes.values():
-            for side in ("inEdges", "outEdges"):
-                node[side].sort(key=lambda e: (e["origin"], e["destination"]))
+            for edges in (node["inEdges"], node["outEdges"]):
+                edges.sort(key=lambda e: (e["origin"], e["destination"]))
         return [self.nodes[key] for key in sorted(self.nodes)]
 
 
@@ -59,7 +73,7 @@ def resolve_node(conn: Connection, node_id: str, kinds: tuple[str, ...] = GRAPH_
     raise NodeNotFound(node_id)
 
 
-def _node(kind: str, row) -> tuple[str, dict]:
+def _node(kind: str, row: AnyRow) -> tuple[str, Node]:
     """A node without its data yet (filled in once the walk is done, for all nodes at once)."""
     key = format_node_id(JOB if kind == "JOB" else DATASET, row.namespace, row.name)
     return key, {"id": key, "type": kind, "data": None, "inEdges": [], "outEdges": []}
@@ -82,7 +96,7 @@ class _Walk:
     max_nodes: int
     jobs: dict[int, str] = field(default_factory=dict)  # id -> node id
     datasets: dict[int, str] = field(default_factory=dict)
-    rows: dict[str, object] = field(default_factory=dict)  # node id -> its job or dataset row
+    rows: dict[str, AnyRow] = field(default_factory=dict)  # node id -> its job or dataset row
     edges: set[tuple[int, int, str]] = field(default_factory=set)
     hidden_jobs: set[int] = field(default_factory=set)  # deleted nodes met on the way
     hidden_datasets: set[int] = field(default_factory=set)
@@ -126,7 +140,7 @@ class _Walk:
             origin, destination = (
                 (datasets[dataset_id], jobs[job_id]) if direction == "in" else (jobs[job_id], datasets[dataset_id])
             )
-            pair = {"origin": origin, "destination": destination}
+            pair: Edge = {"origin": origin, "destination": destination}
             nodes[origin]["outEdges"].append(pair)
             nodes[destination]["inEdges"].append(pair)
         return new_jobs, new_datasets
@@ -144,7 +158,10 @@ class _Walk:
         """Each node's data: the job or dataset as GET .../jobs/{job} or .../datasets/{dataset} answers
         it, built in batches (a view per node would cost its queries per node). A job carries only its
         newest run, as Marquez's lineage does (its `latestRun`): every run costs its facets and versions."""
-        newest_only: Callable[[Connection, list], list[dict]] = lambda conn, rows: jobs_view(conn, rows, runs=1)  # noqa: E731
+
+        def newest_only(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
+            return jobs_view(conn, rows, runs=1)
+
         for kind, view in (("JOB", newest_only), ("DATASET", datasets_view)):
             keys = [key for key, node in self.graph.nodes.items() if node["type"] == kind]
             for start in range(0, len(keys), VIEW_BATCH):
@@ -216,7 +233,7 @@ def _descendants(conn: Connection, root: int) -> set[int]:
     return found
 
 
-def _live_count(conn, job_ids: set[int], dataset_ids: set[int]) -> int:
+def _live_count(conn: Connection, job_ids: set[int], dataset_ids: set[int]) -> int:
     dialect = conn.dialect.name
     return sum(
         conn.execute(
@@ -227,10 +244,12 @@ def _live_count(conn, job_ids: set[int], dataset_ids: set[int]) -> int:
     )
 
 
-def _live_rows(conn, job_ids: set[int], dataset_ids: set[int]) -> tuple[dict[int, object], dict[int, object]]:
+def _live_rows(
+    conn: Connection, job_ids: set[int], dataset_ids: set[int]
+) -> tuple[dict[int, AnyRow], dict[int, AnyRow]]:
     """The rows of these jobs and datasets that are not deleted, by id."""
     dialect = conn.dialect.name
-    found: tuple[dict[int, object], dict[int, object]] = ({}, {})
+    found: tuple[dict[int, AnyRow], dict[int, AnyRow]] = ({}, {})
     for table, ids, rows in ((job, job_ids, found[0]), (dataset, dataset_ids, found[1])):
         if ids:
             for row in conn.execute(select(table).where(among(dialect, table.c.id, ids), table.c.deleted_at.is_(None))):

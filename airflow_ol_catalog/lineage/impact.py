@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select
 
 from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, JOB, format_node_id
 from airflow_ol_catalog.lineage.graph import resolve_node
@@ -12,7 +15,7 @@ from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, job
 IMPACT_KINDS = (DATASET, DATASET_FIELD)  # what impact starts from
 
 
-def impact(conn: Connection, node_id: str, include_attempted: bool = False, max_nodes: int = 5000) -> dict:
+def impact(conn: Connection, node_id: str, include_attempted: bool = False, max_nodes: int = 5000) -> dict[str, Any]:
     node, start = resolve_node(conn, node_id, IMPACT_KINDS)
     if node.kind == DATASET_FIELD:
         assert node.field is not None  # a field node id always names its field (NodeId checks it)
@@ -20,7 +23,7 @@ def impact(conn: Connection, node_id: str, include_attempted: bool = False, max_
     return _dataset_impact(conn, start, include_attempted, max_nodes)
 
 
-def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_nodes: int) -> dict:
+def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_nodes: int) -> dict[str, Any]:
     """Breadth first, two index-driven queries per hop, names included: no look-ups afterwards.
 
     Each dataset is reached first through the lowest (job id, input id): the same answer every time.
@@ -80,18 +83,25 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
     return _report(start, came_from, depth, names, jobs, truncated)
 
 
-def _names(conn: Connection, table, ids, kind: str) -> dict[int, str]:
+def _names(conn: Connection, table: Table, ids: Collection[int], kind: str) -> dict[int, str]:
     rows = conn.execute(
         select(table.c.id, table.c.namespace, table.c.name).where(among(conn.dialect.name, table.c.id, ids))
     )
     return {i: format_node_id(kind, namespace, name) for i, namespace, name in rows}
 
 
-def _report(start: int, came_from: dict, depth: dict, names: dict, jobs: dict, truncated: bool) -> dict:
+def _report(
+    start: int,
+    came_from: dict[int, tuple[int, int] | None],
+    depth: dict[int, int],
+    names: dict[int, str],
+    jobs: dict[int, str],
+    truncated: bool,
+) -> dict[str, Any]:
     # came_from holds nodes in the order the walk found them: a node's predecessor comes first.
     paths: dict[int, list[str]] = {start: [names[start]]}
     via: dict[int, list[str]] = {start: []}
-    impacted = []
+    impacted: list[dict[str, Any]] = []
     for node, step in came_from.items():
         if step is None:
             continue
@@ -104,7 +114,7 @@ def _report(start: int, came_from: dict, depth: dict, names: dict, jobs: dict, t
     return {"nodeId": names[start], "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}
 
 
-def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> dict:
+def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> dict[str, Any]:
     came_from: dict[tuple[int, str], tuple[tuple[int, str], int | None] | None] = {start: None}
     frontier = {start}
     truncated = False
@@ -142,7 +152,7 @@ def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> d
     def key(f: tuple[int, str]) -> str:
         return format_node_id(DATASET_FIELD, *names[f[0]], f[1])
 
-    impacted = []
+    impacted: list[dict[str, Any]] = []
     for target in came_from:
         if target == start:
             continue

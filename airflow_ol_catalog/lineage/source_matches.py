@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from airflow_ol_catalog.events.datasources import DataSource
+from airflow_ol_catalog.store.sql import AnyRow
 from airflow_ol_catalog.store.tables import data_source_match, dataset
 
 
-def match_view(row) -> dict | None:
+def match_view(row: AnyRow | None) -> dict[str, Any] | None:
     if row is None:
         return None
     return {
@@ -35,7 +37,7 @@ def match_view(row) -> dict | None:
 MATCH_CONNECTION_FIELDS = ("connId", "candidates", "check.evidence.error")
 
 
-def match_without_connections(match: dict | None, reason: str) -> dict | None:
+def match_without_connections(match: dict[str, Any] | None, reason: str) -> dict[str, Any] | None:
     """A dataset's match as shown to a caller who may not read Connections: status and check, no names."""
     if match is None:
         return None
@@ -51,7 +53,7 @@ def match_without_connections(match: dict | None, reason: str) -> dict | None:
     }
 
 
-def matches_of(conn: Connection, dataset_ids: list[int]) -> dict[int, dict]:
+def matches_of(conn: Connection, dataset_ids: list[int]) -> dict[int, dict[str, Any]]:
     if not dataset_ids:
         return {}
     rows = conn.execute(select(data_source_match).where(data_source_match.c.dataset_id.in_(dataset_ids)))
@@ -66,7 +68,7 @@ SUMMARY_CONNECTION_FIELDS = (
 )
 
 
-def summary_without_connections(summary: dict, reason: str) -> dict:
+def summary_without_connections(summary: dict[str, Any], reason: str) -> dict[str, Any]:
     """The data-source summary for a caller who may not read Connections: the same rows and counts, no names."""
     return {
         **summary,
@@ -76,13 +78,13 @@ def summary_without_connections(summary: dict, reason: str) -> dict:
     }
 
 
-def data_source_summary(conn: Connection, sources: list[DataSource]) -> dict:
+def data_source_summary(conn: Connection, sources: list[DataSource]) -> dict[str, Any]:
     """Per Connection: datasets matched and how their checks went; and the namespaces nothing matches."""
     rows = conn.execute(
         select(data_source_match, dataset.c.namespace).join(dataset, dataset.c.id == data_source_match.c.dataset_id)
     ).all()
-    per_conn: dict[str, Counter] = {s.conn_id: Counter() for s in sources}
-    unmatched: dict[tuple[str, str], dict] = {}
+    per_conn: dict[str, Counter[str]] = {s.conn_id: Counter() for s in sources}
+    unmatched: dict[tuple[str, str], dict[str, Any]] = {}
     for r in rows:
         if r.status == "matched" and r.conn_id in per_conn:
             per_conn[r.conn_id]["datasets"] += 1

@@ -8,12 +8,13 @@ written as its local midnight followed by `Z`, which Marquez's web UI reads back
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Literal, get_args
+from typing import Any, Literal, SupportsInt, get_args
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Case, ColumnElement, Connection, and_, case, func, select
 
 from airflow_ol_catalog.store.tables import dataset, event, facet, job
 
@@ -51,12 +52,12 @@ def intervals(period: str, zone: ZoneInfo | None, now: datetime) -> list[Interva
     return [Interval(midnights[i], midnights[i + 1], (_day_text(days[i]), _day_text(days[i + 1]))) for i in range(7)]
 
 
-def _bucket(column, spans: list[Interval]):
+def _bucket(column: ColumnElement[datetime], spans: list[Interval]) -> Case[int]:
     """Which interval a time falls in (index), for times within [first start, last end)."""
     return case(*[(column < span.end, i) for i, span in enumerate(spans[:-1])], else_=len(spans) - 1)
 
 
-def lineage_events(conn: Connection, spans: list[Interval]) -> list[dict]:
+def lineage_events(conn: Connection, spans: list[Interval]) -> list[dict[str, Any]]:
     """Run events per interval by type (FAIL, START, COMPLETE, ABORT), by event time; quarantined ones left out."""
     bucket = _bucket(event.c.event_time, spans).label("bucket")
     rows = conn.execute(
@@ -83,32 +84,34 @@ def lineage_events(conn: Connection, spans: list[Interval]) -> list[dict]:
     ]
 
 
-def _totals(spans: list[Interval], totals) -> list[dict]:
+def _totals(spans: list[Interval], totals: Iterable[SupportsInt]) -> list[dict[str, Any]]:
     return [
         {"startInterval": span.label[0], "endInterval": span.label[1], "count": int(total)}
         for span, total in zip(spans, totals, strict=True)
     ]
 
 
-def _existing_by_end(conn: Connection, first_seen, where: list, spans: list[Interval]) -> list[dict]:
+def _existing_by_end(
+    conn: Connection, first_seen: ColumnElement[datetime], where: Sequence[ColumnElement[bool]], spans: list[Interval]
+) -> list[dict[str, Any]]:
     """How many rows existed by the end of each interval (first seen before it ended), in one scan."""
     ends = [func.coalesce(func.sum(case((first_seen < span.end, 1), else_=0)), 0) for span in spans]
     return _totals(spans, conn.execute(select(*ends).where(*where)).one())
 
 
-def jobs(conn: Connection, spans: list[Interval]) -> list[dict]:
+def jobs(conn: Connection, spans: list[Interval]) -> list[dict[str, Any]]:
     """Jobs seen in events (not only named as a parent), not hidden, by when they were first seen."""
     where = [job.c.deleted_at.is_(None), job.c.placeholder.is_(False)]
     return _existing_by_end(conn, job.c.first_seen_at, where, spans)
 
 
-def datasets(conn: Connection, spans: list[Interval]) -> list[dict]:
+def datasets(conn: Connection, spans: list[Interval]) -> list[dict[str, Any]]:
     """Datasets (not aliases of another, not hidden), by when they were first seen."""
     where = [dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None)]
     return _existing_by_end(conn, dataset.c.first_seen_at, where, spans)
 
 
-def sources(conn: Connection, spans: list[Interval]) -> list[dict]:
+def sources(conn: Connection, spans: list[Interval]) -> list[dict[str, Any]]:
     """Sources, as Marquez names them (a dataset's `dataSource` facet name, else its namespace), each
     first seen with the first of its datasets."""
     data_source = and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "dataSource")

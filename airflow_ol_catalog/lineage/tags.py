@@ -10,18 +10,37 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, func, select
 
+from airflow_ol_catalog.store.sql import AnyRow
 from airflow_ol_catalog.store.tables import facet, tag, tag_assignment
+
+
+class FacetTag(TypedDict):
+    """An entry of a `tags` facet, as the catalog reads it."""
+
+    name: str
+    source: str | None
+    field: str | None  # the column a dataset's entry names
+
+
+class TagOrigin(TypedDict):
+    """Where one of an entity's tags comes from (an item of `tagOrigins`)."""
+
+    name: str
+    origin: str  # "facet" or "user"
+    source: str | None
+    setBy: str | None
+    setAt: str | None
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def facet_tag_name(entry: dict) -> str | None:
+def facet_tag_name(entry: dict[str, Any]) -> str | None:
     """A `tags` facet entry's name: `key`, or `key:value` when the value says more than true."""
     key = entry.get("key")
     if not isinstance(key, str) or not key:
@@ -30,14 +49,14 @@ def facet_tag_name(entry: dict) -> str | None:
     return key if value in (None, "", "true", True) else f"{key}:{value}"
 
 
-def facet_tags(facets: dict) -> list[dict]:
+def facet_tags(facets: dict[str, Any]) -> list[FacetTag]:
     """The entries of an entity's `tags` facet: name, source, and the column a dataset's entry names."""
     return tag_entries(facets.get("tags"))
 
 
-def tag_entries(tags_facet: Any) -> list[dict]:
+def tag_entries(tags_facet: Any) -> list[FacetTag]:
     entries = tags_facet.get("tags") if isinstance(tags_facet, dict) else None
-    found = []
+    found: list[FacetTag] = []
     for entry in entries if isinstance(entries, list) else []:
         name = facet_tag_name(entry) if isinstance(entry, dict) else None
         if name is not None:
@@ -52,24 +71,26 @@ def tag_entries(tags_facet: Any) -> list[dict]:
     return found
 
 
-def _origin(name: str, origin: str, source: str | None = None, by: str | None = None, at: Any = None) -> dict:
+def _origin(
+    name: str, origin: str, source: str | None = None, by: str | None = None, at: datetime | None = None
+) -> TagOrigin:
     return {"name": name, "origin": origin, "source": source, "setBy": by, "setAt": _iso(at)}
 
 
-def _merge(view: dict, origins: list[dict]) -> None:
+def _merge(view: dict[str, Any], origins: list[TagOrigin]) -> None:
     """`tags` becomes every origin's name (Marquez's list), and `tagOrigins` each origin."""
     unique = {(o["name"], o["origin"], o["source"]): o for o in origins}
     view["tagOrigins"] = [unique[key] for key in sorted(unique, key=lambda k: (k[0], k[1], k[2] or ""))]
     view["tags"] = sorted({o["name"] for o in origins})
 
 
-def _schema_fields(facets: dict) -> dict[str, dict]:
+def _schema_fields(facets: dict[str, Any]) -> dict[str, dict[str, Any]]:
     fields = (facets.get("schema") or {}).get("fields") if isinstance(facets.get("schema"), dict) else None
     return {f["name"]: f for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)} if fields else {}
 
 
-def assignments_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, list]:
-    found: dict[int, list] = {i: [] for i in ids}
+def assignments_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, list[AnyRow]]:
+    found: dict[int, list[AnyRow]] = {i: [] for i in ids}
     for start in range(0, len(ids), 500):
         for row in conn.execute(
             select(tag_assignment)
@@ -80,7 +101,9 @@ def assignments_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, l
     return found
 
 
-def with_tags(conn: Connection, entity: str, rows: Sequence[Any], views: list[dict]) -> list[dict]:
+def with_tags(
+    conn: Connection, entity: str, rows: Sequence[AnyRow], views: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Give each job or dataset view (and each of a dataset's fields) its tags of both kinds. A column's
     facet tags are the dataset `tags` facet's entries that name it and its schema field's own `tags`;
     the dataset's own leave those out."""
@@ -107,7 +130,7 @@ def with_tags(conn: Connection, entity: str, rows: Sequence[Any], views: list[di
     return views
 
 
-def definition_view(row) -> dict:
+def definition_view(row: AnyRow) -> dict[str, Any]:
     return {
         "name": row.name,
         "description": row.description,
@@ -118,12 +141,12 @@ def definition_view(row) -> dict:
     }
 
 
-def list_tags(conn: Connection, limit: int, offset: int) -> tuple[list[dict], int]:
+def list_tags(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Every tag of either kind, by name: its description (a person's, else the facets' sources), how
     many jobs, runs and datasets' `tags` facets name it (`usage`), and where people set it (`userUsage`)."""
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
 
-    def entry(name: str) -> dict:
+    def entry(name: str) -> dict[str, Any]:
         return found.setdefault(
             name,
             {"name": name, "description": None, "origins": [], "usage": {}, "userUsage": {}, "sources": set()},
