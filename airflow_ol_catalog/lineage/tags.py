@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -118,11 +119,11 @@ def with_tags(
             + [_origin(a.tag, "user", by=a.tagged_by, at=a.tagged_at) for a in by_user if a.field == ""],
         )
         schema = _schema_fields(facets)
-        for field in view.get("fields") or []:
-            column = field.get("name")
+        for field_view in view.get("fields") or []:
+            column = field_view.get("name")
             own = tag_entries(schema.get(column))
             _merge(
-                field,
+                field_view,
                 [_origin(t["name"], "facet", t["source"]) for t in from_facet if t["field"] == column]
                 + [_origin(t["name"], "facet", t["source"]) for t in own]
                 + [_origin(a.tag, "user", by=a.tagged_by, at=a.tagged_at) for a in by_user if a.field == column],
@@ -141,29 +142,50 @@ def definition_view(row: AnyRow) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _TagUse:
+    """What `list_tags` gathers of one tag name before it answers."""
+
+    name: str
+    description: str | None = None  # a person's
+    defined: bool = False  # a person defined it (it has a row of its own)
+    usage: dict[str, int] = field(default_factory=dict)  # entity -> `tags` facets naming it
+    user_usage: dict[str, int] = field(default_factory=dict)  # entity or "field" -> people's assignments
+    sources: set[str] = field(default_factory=set)  # the facets' `source`s
+
+    def view(self) -> dict[str, Any]:
+        description = self.description
+        if description is None and self.sources:
+            description = f"from {', '.join(sorted(self.sources))}"
+        return {
+            "name": self.name,
+            "description": description,
+            "origins": [o for o, present in (("facet", self.usage), ("user", self.defined)) if present],
+            "usage": self.usage,
+            "userUsage": self.user_usage,
+        }
+
+
 def list_tags(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Every tag of either kind, by name: its description (a person's, else the facets' sources), how
     many jobs, runs and datasets' `tags` facets name it (`usage`), and where people set it (`userUsage`)."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, _TagUse] = {}
 
-    def entry(name: str) -> dict[str, Any]:
-        return found.setdefault(
-            name,
-            {"name": name, "description": None, "origins": [], "usage": {}, "userUsage": {}, "sources": set()},
-        )
+    def entry(name: str) -> _TagUse:
+        return found.setdefault(name, _TagUse(name))
 
     for entity, value in conn.execute(
         select(facet.c.entity, facet.c.value).where(facet.c.name == "tags", facet.c.value.is_not(None))
     ):
         for t in tag_entries(json.loads(value)):
             item = entry(t["name"])
-            item["usage"][entity] = item["usage"].get(entity, 0) + 1
+            item.usage[entity] = item.usage.get(entity, 0) + 1
             if t["source"]:
-                item["sources"].add(t["source"])
+                item.sources.add(t["source"])
     for row in conn.execute(select(tag)):
         item = entry(row.name)
-        item["description"] = row.description
-        item["definedBy"] = row.created_by
+        item.description = row.description
+        item.defined = True
     column = (tag_assignment.c.field != "").label("column")
     counts = conn.execute(
         select(tag_assignment.c.tag, tag_assignment.c.entity, column, func.count()).group_by(
@@ -173,14 +195,5 @@ def list_tags(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str,
     for name, entity, column, count in counts:
         where = "field" if column else entity
         item = entry(name)
-        item["userUsage"][where] = item["userUsage"].get(where, 0) + count
-    tags = []
-    for name in sorted(found)[offset : offset + limit]:
-        item = found[name]
-        sources = sorted(item.pop("sources"))
-        defined = item.pop("definedBy", None) is not None
-        item["origins"] = [o for o, present in (("facet", item["usage"]), ("user", defined)) if present]
-        if item["description"] is None and sources:
-            item["description"] = f"from {', '.join(sources)}"
-        tags.append(item)
-    return tags, len(found)
+        item.user_usage[where] = item.user_usage.get(where, 0) + count
+    return [found[name].view() for name in sorted(found)[offset : offset + limit]], len(found)
