@@ -8,9 +8,9 @@ import uuid
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, literal, or_, select, union_all
 
 from airflow_ol_catalog.events.naming import KEY_SEPARATOR, fold, namespace_key
 from airflow_ol_catalog.events.node_ids import DATASET_FIELD, format_node_id
@@ -29,7 +29,7 @@ from airflow_ol_catalog.lineage.source_matches import matches_of
 from airflow_ol_catalog.lineage.tags import facet_tag_name, with_tags
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.namespaces import Namespace, namespaces_named
-from airflow_ol_catalog.store.sql import AnyRow, utcnow
+from airflow_ol_catalog.store.sql import AnyRow, AnySelect, utcnow
 from airflow_ol_catalog.store.tables import (
     column_lineage,
     dataset,
@@ -42,9 +42,6 @@ from airflow_ol_catalog.store.tables import (
     run,
     run_dataset,
 )
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack  # in typing from Python 3.11
 
 
 def iso(value: datetime | None) -> str | None:
@@ -106,7 +103,7 @@ def _seen_namespace_view(name: str, created: datetime | None, updated: datetime 
     }
 
 
-def _namespace_names(name: str | None = None) -> Select[Unpack[tuple[Any, ...]]]:
+def _namespace_names(name: str | None = None) -> AnySelect:
     """Every namespace: registered ones, and those of jobs and datasets, with when each was first and last seen."""
     sources = [
         (namespace.c.name, namespace.c.created_at, func.coalesce(namespace.c.last_event_at, namespace.c.created_at)),
@@ -838,9 +835,7 @@ def _contains(column: ColumnElement[str], text: str, after: str = "") -> ColumnE
     return column.like(f"%{after}%{escaped}%" if after else f"%{escaped}%", escape="\\")
 
 
-def _matching(
-    table: Table, kind: str, q: str, folded: str, within: Sequence[ColumnElement[bool]]
-) -> Select[Unpack[tuple[Any, ...]]]:
+def _matching(table: Table, kind: str, q: str, folded: str, within: Sequence[ColumnElement[bool]]) -> AnySelect:
     """Datasets or jobs whose name (not namespace, as in Marquez) contains `q`."""
     shown = [table.c.deleted_at.is_(None), *within] + ([table.c.alias_of.is_(None)] if table is dataset else [])
     if folded:

@@ -6,13 +6,14 @@ answer for any of its names (ingest/symlinks.py keeps `alias_of` up to date).
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.store.sql import AnySelect
 from airflow_ol_catalog.store.tables import dataset
 
 
-def holder_of(ns: str, name: str) -> Select:
+def holder_of(ns: str, name: str) -> AnySelect:
     """The id of the dataset holding the lineage of dataset NS:NAME (any spelling of NS), for `.in_()`.
 
     Every spelling of a namespace has the same key, so the key alone finds it, through the

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from airflow.utils.db_manager import BaseDBManager
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect
 from sqlalchemy.orm import Session
 
 from airflow_ol_catalog.store.migrate import ALEMBIC_INI, MIGRATIONS, VERSION_TABLE
 from airflow_ol_catalog.store.tables import metadata
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 class CatalogDBManager(BaseDBManager):
@@ -18,22 +23,22 @@ class CatalogDBManager(BaseDBManager):
     supports_table_dropping = True
     revision_heads_map = {"0.1.0": "0009"}
 
-    def __init__(self, session):
+    def __init__(self, session: Session) -> None:
         from airflow_ol_catalog.store.engine import get_engine, uses_own_database
 
         if uses_own_database():
             # The catalog lives in its own database: every inherited step (revision lookup,
             # create_all, stamp, upgrade) must run there, not in Airflow's.
             session = Session(bind=get_engine())
-        super().__init__(session)
+        super().__init__(session)  # type: ignore[no-untyped-call]  # Airflow does not annotate it
 
-    def get_alembic_config(self):
+    def get_alembic_config(self) -> Config:
         from airflow_ol_catalog.store.engine import catalog_url
         from airflow_ol_catalog.store.migrate import alembic_config
 
         return alembic_config(catalog_url())
 
-    def drop_tables(self, connection):
+    def drop_tables(self, connection: Connection) -> None:
         from airflow_ol_catalog.store.engine import get_engine, uses_own_database
 
         if uses_own_database():
@@ -42,7 +47,7 @@ class CatalogDBManager(BaseDBManager):
         else:
             self._drop(connection)
 
-    def _drop(self, connection) -> None:
+    def _drop(self, connection: Connection) -> None:
         self.metadata.drop_all(connection)
         if inspect(connection).has_table(VERSION_TABLE):
             connection.exec_driver_sql(f"DROP TABLE {VERSION_TABLE}")

@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, PoolProxiedConnection, create_engine, event
+from sqlalchemy.pool import ConnectionPoolEntry
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_engines: dict = {}  # url -> Engine; None -> the configured catalog URL
+_engines: dict[str, Engine] = {}  # url -> Engine
+_configured_url: str | None = None  # the catalog URL, resolved from the configuration once
 _checkpointers: dict[str, threading.Event] = {}  # database URL -> stop flag of its checkpoint thread
 
 # SQLite copies its write-ahead log into the database file inside the commit that finds the log
@@ -51,7 +53,7 @@ def uses_own_database() -> bool:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -63,7 +65,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection):
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("ol_catalog_write") else "BEGIN")
 
 
@@ -81,9 +83,9 @@ def build_engine(url: str) -> Engine:
 
 def get_engine(url: str | None = None) -> Engine:
     """The engine for `url`, by default the catalog's (resolved from the configuration once per process)."""
+    global _configured_url
     if url is None:
-        url = _engines.get(None) or catalog_url()
-        _engines[None] = url
+        url = _configured_url = _configured_url or catalog_url()
     engine = _engines.get(url)
     if engine is None:
         with _lock:
@@ -93,14 +95,15 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def dispose_engines() -> None:
+    global _configured_url
     with _lock:
         for stop in _checkpointers.values():
             stop.set()
         _checkpointers.clear()
         for engine in _engines.values():
-            if isinstance(engine, Engine):
-                engine.dispose()
+            engine.dispose()
         _engines.clear()
+        _configured_url = None
 
 
 def start_wal_checkpoints(engine: Engine) -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 ALEMBIC_INI = os.path.join(MIGRATIONS, "alembic.ini")
 VERSION_TABLE = "ol_catalog_alembic_version"  # Airflow's own is alembic_version
 
 
-def alembic_config(url: str):
+def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
     config = Config(ALEMBIC_INI)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from airflow_ol_catalog.events.not_found import NamespaceNotFound
-from airflow_ol_catalog.store.sql import sorted_by
+from airflow_ol_catalog.store.sql import AnyRow, sorted_by
 from airflow_ol_catalog.store.tables import event, namespace, namespace_integration
 
 
@@ -30,7 +30,7 @@ class Namespace:
     quarantined_count: int = 0
 
 
-def _from_row(row) -> Namespace:
+def _from_row(row: AnyRow) -> Namespace:
     return Namespace(
         id=row.id,
         name=row.name,

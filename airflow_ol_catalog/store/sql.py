@@ -14,18 +14,19 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from sqlalchemy import BigInteger, Connection, Insert, Row, Select, Table, any_, bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from airflow_ol_catalog.store.engine import sqlite_driver
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # in typing from Python 3.11
 
+AnySelect: TypeAlias = "Select[Unpack[tuple[Any, ...]]]"  # of any columns
 # What the helpers below run: a SELECT, or an INSERT, UPDATE or DELETE.
-Statement: TypeAlias = "Select[Unpack[tuple[Any, ...]]] | UpdateBase"
+Statement: TypeAlias = "AnySelect | UpdateBase"
 Upsert: TypeAlias = "postgresql.Insert | sqlite.Insert"
 AnyRow: TypeAlias = "Row[Unpack[tuple[Any, ...]]]"
-_Query = TypeVar("_Query", bound="Select[Unpack[tuple[Any, ...]]]")
+_Query = TypeVar("_Query", bound="AnySelect")
 
 
 def insert_on_conflict(conn: Connection, table: Table) -> Upsert:
@@ -92,15 +93,15 @@ def list_value(dialect: str, values: Collection[str] | Collection[int]) -> objec
     return json.dumps(sorted(values)) if dialect == "sqlite" else sorted(values)
 
 
-def _id_array(ids):
+def _id_array(ids: Collection[int]) -> BindParameter[Sequence[int]]:
     return bindparam("ids", sorted(ids), unique=True, type_=postgresql.ARRAY(BigInteger))
 
 
-def _id_rows(ids):
+def _id_rows(ids: Collection[int]) -> AnySelect:
     return _json_array_rows(bindparam("ids", json.dumps(sorted(ids)), unique=True))
 
 
-def _json_array_rows(parameter):
+def _json_array_rows(parameter: BindParameter[Any]) -> AnySelect:
     """SQLite: the values of a JSON array parameter, as rows for `IN (...)`."""
     return select(func.json_each(parameter).table_valued("value").c.value)
 
@@ -124,15 +125,15 @@ class _RawInsert:
     sql: str  # with one VALUES group
     group: str  # "(?, ?, ...)"
     keys: tuple[str, ...]
-    values_of: Callable[[dict], tuple]  # a row's values in `keys` order
-    processors: tuple[tuple[int, Callable], ...]  # (position, bind processor) of the keys that have one
+    values_of: Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values in `keys` order
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor) of the keys that have one
     row: type  # named tuple of the RETURNING columns
 
 
 _raw_inserts: dict[tuple[object, tuple[str, ...]], _RawInsert | None] = {}
 
 
-def _raw_insert(conn: Connection, statement, keys: tuple[str, ...]) -> _RawInsert | None:
+def _raw_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _RawInsert | None:
     """The statement compiled once for these row keys, or None when it cannot be run raw."""
     cache_key = (statement, keys)
     if cache_key in _raw_inserts:
@@ -150,7 +151,8 @@ def _raw_insert(conn: Connection, statement, keys: tuple[str, ...]) -> _RawInser
             for i, k in enumerate(keys)
             if (process := table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
         )
-        names = list(statement.exported_columns.keys())  # the RETURNING columns, if any
+        # the RETURNING columns, if any (table columns: each has a name)
+        names = [name for name, _ in statement.exported_columns.items() if name is not None]
         values_of = itemgetter(*keys) if len(keys) > 1 else (lambda row, key=keys[0]: (row[key],))
         found = _RawInsert(
             compiled.string,
@@ -168,8 +170,8 @@ def _raw_insert(conn: Connection, statement, keys: tuple[str, ...]) -> _RawInser
 class _RawStatement:
     sql: str
     names: tuple[str, ...]
-    processors: tuple  # per parameter: a bind processor or None
-    fixed: dict  # values the statement holds itself (literals compared with)
+    processors: tuple[Callable[[Any], Any] | None, ...]  # per parameter: a bind processor or None
+    fixed: dict[str, Any]  # values the statement holds itself (literals compared with)
 
 
 _raw_statements: dict[object, _RawStatement] = {}
