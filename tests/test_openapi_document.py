@@ -1,10 +1,14 @@
-"""The API's OpenAPI document is committed as ui/openapi.json: it must be what the server's routes and
-models give, so a route or model changed without regenerating it fails here."""
+"""The UI's client comes from the API's OpenAPI document: the committed ui/openapi.json must be what
+the server's routes and models give, and ui/src/generated/openapi.ts what openapi-typescript makes
+of it. A route or model changed without regenerating both fails here; a page reading a field the
+document lacks fails the UI's type check (`npm run build`)."""
 
 from __future__ import annotations
 
 import difflib
 import json
+import shutil
+import subprocess
 from argparse import Namespace
 from pathlib import Path
 
@@ -14,6 +18,8 @@ from airflow_ol_catalog import cli_commands
 from airflow_ol_catalog.api.openapi_document import COMMITTED_DOCUMENT, REGENERATE, openapi_text
 
 ROOT = Path(__file__).resolve().parents[1]
+UI = ROOT / "ui"
+GENERATED = UI / "src" / "generated" / "openapi.ts"
 
 
 def _diff(committed: str, current: str, name: str, limit: int = 40) -> str:
@@ -48,3 +54,24 @@ def test_openapi_command_writes_the_document_with_sorted_keys_and_a_final_newlin
     capsys.readouterr()
     cli_commands.openapi(Namespace(output=None))
     assert capsys.readouterr().out == document_text
+
+
+def test_generated_typescript_is_what_openapi_typescript_makes_of_the_committed_document(tmp_path):
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed: the UI's generated client cannot be checked")
+    codegen = UI / "node_modules" / ".bin" / "openapi-typescript"
+    assert codegen.exists(), "ui/node_modules is missing: run `npm ci` in ui/ (scripts/test.sh does)"
+    fresh = tmp_path / "openapi.ts"
+    subprocess.run(
+        [str(codegen), str(UI / "openapi.json"), "--output", str(fresh)],
+        cwd=UI,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    committed = GENERATED.read_text(encoding="utf-8")
+    now = fresh.read_text(encoding="utf-8")
+    assert committed == now, (
+        f"ui/src/generated/openapi.ts is stale against {COMMITTED_DOCUMENT}; regenerate it with:\n"
+        f"  npm --prefix ui run codegen\n{_diff(committed, now, 'ui/src/generated/openapi.ts')}"
+    )
