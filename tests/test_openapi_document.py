@@ -75,3 +75,35 @@ def test_generated_typescript_is_what_openapi_typescript_makes_of_the_committed_
         f"ui/src/generated/openapi.ts is stale against {COMMITTED_DOCUMENT}; regenerate it with:\n"
         f"  npm --prefix ui run codegen\n{_diff(committed, now, 'ui/src/generated/openapi.ts')}"
     )
+
+
+PROBE = """\
+import {{ getJson }} from "{src}/api";
+import {{ useApi }} from "{src}/useApi";
+
+export const fine = () => useApi("namespaces/{{namespace}}/jobs/{{job}}", {{ path: {{ namespace: "a", job: "b" }} }}).data?.latestRun?.state;
+export const unknownField = () => useApi("namespaces", {{ query: {{ limit: 1 }} }}).data?.namespaces[0].nope;
+export const unknownRoute = () => getJson("namespaces/{{namespace}}/nothing", {{ path: {{ namespace: "a" }} }});
+export const missingParameter = () => useApi("namespaces/{{namespace}}/jobs/{{job}}", {{ path: {{ namespace: "a" }} }});
+"""
+
+
+def test_ui_type_check_refuses_what_the_document_does_not_declare(tmp_path):
+    """The pages' API calls are typed by the document: reading a field its model lacks, calling a
+    route it does not have, or leaving out a path parameter fails the type check `npm run build` runs."""
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed: the UI's type check cannot run")
+    tsc = UI / "node_modules" / ".bin" / "tsc"
+    assert tsc.exists(), "ui/node_modules is missing: run `npm ci` in ui/ (scripts/test.sh does)"
+    (tmp_path / "probe.ts").write_text(PROBE.format(src=(UI / "src").as_posix()), encoding="utf-8")
+    config = {"extends": (UI / "tsconfig.json").as_posix(), "include": ["probe.ts"]}
+    (tmp_path / "tsconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    checked = subprocess.run(
+        [str(tsc), "--noEmit", "-p", "tsconfig.json"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    errors = sorted(
+        (int(line.split("(")[1].split(",")[0]), line.split("error ")[1].split(":")[0])
+        for line in checked.stdout.splitlines()
+        if line.startswith("probe.ts(")
+    )
+    assert errors == [(5, "TS2339"), (6, "TS2345"), (7, "TS2741")], checked.stdout
