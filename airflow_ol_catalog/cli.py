@@ -70,6 +70,7 @@ ARG_EVERY_LETTER = Arg(
     ("--all",), help="Every dead letter (of --destination, if given)", action="store_true", dest="every"
 )
 ARG_EXPLAIN = Arg(("--explain",), help="An OpenLineage event file (JSON) to route", required=True, metavar="EVENT.json")
+ARG_OPENAPI_OUTPUT = Arg(("--output",), help="Write the document to this file (default: standard output)", default=None)
 
 
 def get_cli_commands() -> list[GroupCommand]:
@@ -178,6 +179,12 @@ def get_cli_commands() -> list[GroupCommand]:
                     "Show which routes an event matches, where it goes and how it is rewritten",
                     "route_explain",
                     (ARG_EXPLAIN, ARG_ROUTING_CONFIG),
+                ),
+                _action(
+                    "openapi",
+                    "Print the API's OpenAPI document (sorted keys), the one the UI's client is generated from",
+                    "openapi",
+                    (ARG_OPENAPI_OUTPUT,),
                 ),
             ),
         )

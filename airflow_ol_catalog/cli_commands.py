@@ -374,3 +374,14 @@ def route_explain(args) -> None:
         _fail(f"cannot read {args.explain}: {exc}")
     for line in explain(transport.settings, event):
         print(line)
+
+
+def openapi(args) -> None:
+    from airflow_ol_catalog.api.openapi_document import openapi_text
+
+    text = openapi_text()
+    if args.output is None:
+        sys.stdout.write(text)
+        return
+    Path(args.output).write_text(text, encoding="utf-8")
+    print(f"wrote {args.output}", file=sys.stderr)

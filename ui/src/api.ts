@@ -1,3 +1,5 @@
+import type { components, paths } from "./generated/openapi";
+
 // The catalog's read API, relative to the page (<base>/ol-catalog/ui/ -> <base>/ol-catalog/api/v1/).
 // The Airflow login cookie goes along with every same-origin request.
 
@@ -14,19 +16,43 @@ export class ApiError extends Error {
   }
 }
 
-export type Query = Record<string, string | number | boolean | undefined | null>;
+/** The read API's GET routes, as the OpenAPI document names them below /api/v1/ (e.g. "namespaces/{namespace}/jobs/{job}"). */
+export type GetRoute = { [P in keyof paths]: P extends `/api/v1/${infer R}` ? (paths[P] extends { get: object } ? R : never) : never }[keyof paths];
 
-export function apiUrl(path: string, query: Query = {}): string {
+type GetOperation<R extends GetRoute> = paths[`/api/v1/${R}`]["get"];
+
+/** What GET `R` answers, as its response model says. */
+export type Answer<R extends GetRoute> = GetOperation<R> extends { responses: { 200: { content: { "application/json": infer Body } } } } ? Body : never;
+
+/** The path and query parameters GET `R` takes, as the document declares them. */
+export type ApiRequest<R extends GetRoute> = Pick<GetOperation<R>["parameters"], "path" | "query">;
+
+/** GET routes that need no parameter: their request may be left out. */
+export type PlainRoute = {
+  [P in keyof paths]: P extends `/api/v1/${infer R}` ? (paths[P] extends { get: { parameters: infer X } } ? (Record<string, never> extends Pick<X, keyof X & ("path" | "query")> ? R : never) : never) : never;
+}[keyof paths];
+
+/** Query parameters as a URL takes them; empty, null and undefined ones are left out. */
+export type Query = Record<string, string | number | boolean | string[] | undefined | null>;
+
+type Params = { path?: Record<string, string>; query?: Query };
+
+/** The URL of a route, relative to the page: `{name}` segments filled from `path` (each one path segment), the query from `query`. */
+export function apiUrl(route: string, { path = {}, query = {} }: Params = {}): string {
+  const filled = route.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    if (path[name] === undefined) throw new Error(`${route}: no value for {${name}}`);
+    return seg(path[name]);
+  });
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+    for (const one of Array.isArray(value) ? value : [value]) if (one !== undefined && one !== null && one !== "") params.append(key, String(one));
   }
   const search = params.toString();
-  return `../api/v1/${path}${search ? `?${search}` : ""}`;
+  return `../api/v1/${filled}${search ? `?${search}` : ""}`;
 }
 
-export async function getJson<T>(path: string, query: Query = {}): Promise<T> {
-  const response = await fetch(apiUrl(path, query), { credentials: "same-origin", headers: { Accept: "application/json", ...CATALOG_REQUEST_HEADERS } });
+async function fetchJson(url: string): Promise<unknown> {
+  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json", ...CATALOG_REQUEST_HEADERS } });
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
     try {
@@ -37,7 +63,14 @@ export async function getJson<T>(path: string, query: Query = {}): Promise<T> {
     }
     throw new ApiError(response.status, message);
   }
-  return (await response.json()) as T;
+  return response.json();
+}
+
+/** GET a read-API route; its answer has the type of the route's model in the OpenAPI document. */
+export function getJson<R extends PlainRoute>(route: R): Promise<Answer<R>>;
+export function getJson<R extends GetRoute>(route: R, request: ApiRequest<R>): Promise<Answer<R>>;
+export function getJson(route: GetRoute, request?: object): Promise<unknown> {
+  return fetchJson(apiUrl(route, request as Params));
 }
 
 /** A path segment of the read API: namespaces and names may hold "/" and ":". */
@@ -45,159 +78,33 @@ export const seg = (value: string): string => encodeURIComponent(value);
 
 export const nodeId = (kind: "job" | "dataset", namespace: string, name: string): string => `${kind}:${namespace}:${name}`;
 
-// --- response shapes (the parts the pages use) ---
+// --- the answers' shapes, from the OpenAPI document (ui/openapi.json -> src/generated/openapi.ts) ---
 
-export interface Ref {
-  namespace: string;
-  name: string;
-}
+export type Schemas = components["schemas"];
+export type Ref = Schemas["NodeRef"];
+export type Dataset = Schemas["Dataset"];
+export type Field = Schemas["DatasetField"];
+export type DatasetVersion = Schemas["DatasetVersion"];
+export type Run = Schemas["Run"];
+export type Job = Schemas["Job"];
+export type Namespace = Schemas["Namespace"];
+export type SearchResult = Schemas["SearchResult"];
+export type TagOrigin = Schemas["TagOrigin"];
+/** One OpenLineage event as the event log keeps it (the document gives events as open objects). */
+export type RawEvent = Schemas["EventsPage"]["events"][number];
 
-export interface Field {
-  name: string;
-  type?: string | null;
-  tags: string[];
-  description?: string | null;
-}
+/** A node of /lineage: its `data` is the job or the dataset as their own routes answer them. */
+export type LineageNode = (Omit<Schemas["JobNode"], "data"> & { data: Job }) | (Omit<Schemas["DatasetNode"], "data"> & { data: Dataset });
 
-export interface Dataset {
-  id: Ref;
-  name: string;
-  namespace: string;
-  createdAt: string | null;
-  updatedAt: string | null;
-  fields: Field[];
-  tags: string[];
-  description?: string | null;
-  currentVersion: string | null;
-  lastModifiedAt: string | null;
-  facets: Record<string, unknown>;
-  aliases: Ref[];
-  dataSource: DataSourceMatch | null;
-}
+/** A node of /lineage or of /column-lineage. */
+export type GraphNode = LineageNode | Schemas["ColumnNode"];
 
-/** Connection details the API left out for a caller who may not read Airflow's Connections, and why. */
-export interface Withheld {
-  fields: string[];
-  reason: string;
-}
-
-export interface DataSourceMatch {
-  status: "matched" | "unmatched" | "ambiguous";
-  connId: string | null; // null when withheld
-  candidates: string[];
-  check: { status: "ok" | "missing" | "drifted" | "error"; evidence: Record<string, unknown>; checkedAt: string | null } | null;
-  withheld: Withheld | null;
-}
-
-export interface DatasetVersion {
-  id: Ref & { version: string };
-  version: string; // a UUID, as Marquez gives it
-  datasetVersion: string | null; // the producer's own version, when sent
-  createdAt: string | null;
-  lastSeenAt: string | null;
-  fields: Field[];
-  createdByRun: Run | null;
-}
-
-export interface Run {
-  id: string;
-  state: string;
-  createdAt: string | null;
-  startedAt: string | null;
-  endedAt: string | null;
-  durationMs: number | null;
-  jobVersion: Ref & { version: string };
-  facets: Record<string, unknown>;
-  inputDatasetVersions: { datasetVersionId: Ref & { version: string } }[];
-  outputDatasetVersions: { datasetVersionId: Ref & { version: string } }[];
-  errorMessage: string | null;
-  [key: string]: unknown;
-}
-
-export interface Job {
-  id: Ref;
-  name: string;
-  namespace: string;
-  type: string;
-  createdAt: string | null;
-  updatedAt: string | null;
-  inputs: Ref[];
-  outputs: Ref[];
-  location: string | null;
-  description: string | null;
-  facets: Record<string, unknown>;
-  latestRun: Run | null;
-  latestRuns: Run[];
-  currentVersion: string | null;
-  tags: string[];
-  parentJob: Ref | null;
-  jobType: string | null;
-  integration: string | null;
-  processingType: string | null;
-  placeholder: boolean;
-  upstreamTasks: string[];
-}
-
-/** A node of /lineage (Marquez's shape: `data` is the whole Job or Dataset as their routes answer
- * them) or of /column-lineage (`data` is the column with its input fields). */
-export interface GraphNode {
-  id: string;
-  type: "JOB" | "DATASET" | "DATASET_FIELD";
-  data: {
-    namespace: string;
-    name: string;
-    field?: string; // DATASET_FIELD
-    dataset?: string; // DATASET_FIELD
-    placeholder?: boolean; // JOB: known only as a parent so far
-    parentJob?: Ref | null; // JOB
-    integration?: string | null; // JOB, as its jobType facet says it
-    [key: string]: unknown;
-  };
-  inEdges: { origin: string; destination: string }[];
-  outEdges: { origin: string; destination: string }[];
-}
+/** The nodes of a /lineage answer, each node's `data` read as the Job or Dataset model. The graph models
+ * declare `data` as an open object whose description says it is that model, so this is where it is taken at its word. */
+export const lineageNodes = (graph: Answer<"lineage">["graph"]): LineageNode[] => graph as LineageNode[];
 
 /** The node id of a job node's parent job, if it has one. */
 export const parentOf = (node: GraphNode): string | null => (node.type === "JOB" && node.data.parentJob ? nodeId("job", node.data.parentJob.namespace, node.data.parentJob.name) : null);
 
 /** A job's integration (SPARK, AIRFLOW, DBT, ...), whatever case its producer wrote it in. */
-export const integrationOf = (node: GraphNode): string | null => (node.data.integration ? node.data.integration.toUpperCase() : null);
-
-export interface SearchResult {
-  type: "DATASET" | "JOB" | "FIELD";
-  name: string;
-  namespace: string;
-  dataset?: string; // FIELD: the dataset the column belongs to
-  field?: string;
-  updatedAt: string | null;
-  nodeId: string;
-}
-
-export interface Namespace {
-  name: string;
-  registered: boolean; // false: known only from the jobs or datasets in it
-  description?: string | null;
-  integrations?: string[];
-  eventCount?: number;
-  firstEventAt?: string | null;
-  lastEventAt?: string | null;
-  [key: string]: unknown;
-}
-
-export interface Stats {
-  events: number;
-  quarantinedEvents: number;
-  jobs: number;
-  datasets: number;
-  runsByState: Record<string, number>;
-  eventsPerDay: { day: string; events: number }[];
-  eventsPerHour: { hour: string; events: number }[];
-  eventsPerNamespace: { namespace: string; events: number; lastEventAt: string | null }[];
-  refusedByReason: Record<string, number>;
-}
-
-export interface RawEvent {
-  eventTime: string;
-  eventType?: string;
-  [key: string]: unknown;
-}
+export const integrationOf = (node: GraphNode): string | null => (node.type === "JOB" && node.data.integration ? node.data.integration.toUpperCase() : null);

@@ -1,5 +1,5 @@
 // Pure operations on lineage graphs (Marquez shape): merge, collapse child jobs.
-import { integrationOf, parentOf, type GraphNode } from "./api";
+import { integrationOf, parentOf, type GraphNode, type Job } from "./api";
 
 type EdgeRef = { origin: string; destination: string };
 
@@ -17,7 +17,8 @@ export function mergeGraphs(...graphs: GraphNode[][]): GraphNode[] {
       nodes.set(
         n.id,
         old
-          ? { ...old, data: { ...n.data, ...old.data }, inEdges: uniqueEdges([...old.inEdges, ...n.inEdges]), outEdges: uniqueEdges([...old.outEdges, ...n.outEdges]) }
+          ? // One id is one node: the same kind, so the same shape of data.
+            ({ ...old, data: { ...n.data, ...old.data }, inEdges: uniqueEdges([...old.inEdges, ...n.inEdges]), outEdges: uniqueEdges([...old.outEdges, ...n.outEdges]) } as GraphNode)
           : n,
       );
     }
@@ -32,10 +33,10 @@ export function collapseChildren(graph: GraphNode[]): GraphNode[] {
   const present = new Set(graph.map((n) => n.id));
   for (const n of graph) {
     const parent = parentOf(n);
-    if (parent && n.data.parentJob) {
+    if (parent && n.type === "JOB" && n.data.parentJob) {
       into.set(n.id, parent);
       if (!present.has(parent) && !added.has(parent)) {
-        added.set(parent, { id: parent, type: "JOB", data: { ...n.data.parentJob, parentJob: null, integration: integrationOf(n) }, inEdges: [], outEdges: [] });
+        added.set(parent, { id: parent, type: "JOB", data: { ...n.data.parentJob, parentJob: null, integration: integrationOf(n) } as Job, inEdges: [], outEdges: [] });
       }
     }
   }

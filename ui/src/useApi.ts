@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 
-import { getJson, type Query } from "./api";
+import { getJson, type Answer, type ApiRequest, type GetRoute, type PlainRoute } from "./api";
 
 export interface Loaded<T> {
   data: T | null;
@@ -9,15 +9,14 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-/** GET a read-API path; refetches when the path or the query changes. `path: null` waits. */
-export function useApi<T>(path: string | null, query: Query = {}): Loaded<T> {
-  const key = path === null ? null : `${path}?${JSON.stringify(query)}`;
+/** Loads `load()` again whenever `key` changes; `key: null` waits. */
+function useLoaded<T>(key: string | null, load: () => Promise<T>): Loaded<T> {
   const [state, setState] = useState<{ key: string | null; data: T | null; error: string | null }>({ key: null, data: null, error: null });
   const [tick, setTick] = useState(0);
   useEffect(() => {
-    if (path === null) return;
+    if (key === null) return;
     let live = true;
-    getJson<T>(path, query).then(
+    load().then(
       (data) => live && setState({ key, data, error: null }),
       (error: Error) => live && setState({ key, data: null, error: error.message }),
     );
@@ -29,4 +28,13 @@ export function useApi<T>(path: string | null, query: Query = {}): Loaded<T> {
   const reload = useCallback(() => setTick((t) => t + 1), []);
   const current = state.key === key;
   return { data: current ? state.data : null, error: current ? state.error : null, loading: key !== null && !current, reload };
+}
+
+/** GET a read-API route, typed by the OpenAPI document: `useApi("namespaces/{namespace}/jobs/{job}", { path: { namespace, job } })`.
+ * Refetches when the route or its parameters change; `request: null` waits. */
+export function useApi<R extends PlainRoute>(route: R): Loaded<Answer<R>>;
+export function useApi<R extends GetRoute>(route: R, request: ApiRequest<R> | null): Loaded<Answer<R>>;
+export function useApi(route: GetRoute, request: ApiRequest<GetRoute> | null = {}): Loaded<unknown> {
+  const key = request === null ? null : `${route}?${JSON.stringify(request)}`;
+  return useLoaded(key, () => (getJson as (route: GetRoute, request: ApiRequest<GetRoute>) => Promise<unknown>)(route, request ?? {}));
 }

@@ -187,7 +187,7 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
       <div className="olc-node-label" title={plainName(data.label)}>
         {kind === "job" ? "⚙ " : kind === "dataset" ? "▤ " : "• "}
         <Name value={data.label} />
-        {data.node.data.placeholder ? " (not seen yet)" : ""}
+        {data.node.type === "JOB" && data.node.data.placeholder ? " (not seen yet)" : ""}
       </div>
       <div className="olc-node-sublabel" title={plainName(data.sublabel)}>
         <Name value={data.sublabel} />

@@ -21,7 +21,7 @@ export function SearchBox() {
     if (q.trim().length < 2) return;
     let live = true;
     const timer = window.setTimeout(() => {
-      getJson<{ results: SearchResult[] }>("search", { q: q.trim(), limit: 8 }).then(
+      getJson("search", { query: { q: q.trim(), limit: 8 } }).then(
         (body) => live && (setResults(body.results), setActive(0)),
         () => live && setResults([]),
       );

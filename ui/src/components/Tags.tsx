@@ -1,29 +1,18 @@
 import { Badge, Box, Button, Flex, Input, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
-import { seg } from "../api";
+import { seg, type Schemas, type TagOrigin } from "../api";
 import { when } from "../format";
 import { sendJson } from "../postJson";
 import { useApi } from "../useApi";
 import { Name } from "./Common";
 
-/** Where a tag on a job, dataset or column came from: its producer's `tags` facet, or a person. */
-export interface TagOrigin {
-  name: string;
-  origin: "facet" | "user";
-  source: string | null;
-  setBy: string | null;
-  setAt: string | null;
-}
-
-export interface Tagged {
-  tags?: string[];
-  tagOrigins?: TagOrigin[];
-}
+/** What carries tags: a job, a dataset or one of its columns, each with where every tag came from. */
+export type Tagged = Pick<Schemas["DatasetField"], "tagOrigins">;
 
 /** Whether the signed-in user may set and remove tags (an Airflow login allowed to edit assets). */
 export function useTagEditing(): boolean {
-  return useApi<{ allowed: boolean }>("tags/editing").data?.allowed ?? false;
+  return useApi("tags/editing").data?.allowed ?? false;
 }
 
 function originTitle(o: TagOrigin): string {
@@ -40,7 +29,7 @@ export function TagEditor({ path, tagged, editable, label, onChange }: { path: s
   const [adding, setAdding] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const origins = tagged.tagOrigins ?? [];
+  const origins = tagged.tagOrigins;
   const send = (method: "POST" | "DELETE", tag: string) => {
     setBusy(true);
     setError(null);

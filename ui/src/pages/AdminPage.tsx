@@ -3,7 +3,7 @@
 import { Badge, Box, Button, Code, Flex, Heading, Input, Tabs, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
-import { seg } from "../api";
+import { seg, type ApiRequest, type Schemas } from "../api";
 import { ConfirmButton, DataTable, Loading, Muted, Name, Pager, Problem, Section, type SortState } from "../components/Common";
 import { when } from "../format";
 import { plainName } from "../names";
@@ -11,41 +11,12 @@ import { sendJson } from "../postJson";
 import { href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
 
-interface AdminNamespace {
-  name: string;
-  description: string | null;
-  admins: string[];
-  integrations: string[];
-  eventCount: number;
-  lastEventAt: string | null;
-  deletedAt: string | null;
-  quarantinedEvents: number;
-}
+/** The columns an admin list sorts by, as its route declares them. */
+type SortKey<Q> = Q extends { sortBy?: infer S } ? NonNullable<S> : never;
 
-interface TokenView {
-  name: string;
-  prefix: string;
-  namespaces: string[] | null;
-  read: boolean;
-  admin: boolean;
-  createdAt: string;
-  createdBy: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
-interface Quarantined {
-  eventId: number;
-  namespace: string;
-  receivedAt: string;
-  kind: string;
-  eventType: string | null;
-  jobName: string | null;
-  runId: string | null;
-}
-
-/** Server-side sort and paging of an admin list, kept in the page's URL. */
-function useListState(route: Route, by: string, desc = false) {
+/** Server-side sort and paging of an admin list, kept in the page's URL. A sort key in the URL that the
+ * route does not take goes to the API as it is, which answers with a 422 naming it. */
+function useListState<S extends string>(route: Route, by: S, desc = false) {
   const p = route.params;
   const sort: SortState = { by: p.get("sortBy") ?? by, desc: p.has("sortDirection") ? p.get("sortDirection") === "desc" : desc };
   const offset = Number(p.get("offset") ?? 0);
@@ -53,7 +24,7 @@ function useListState(route: Route, by: string, desc = false) {
   return {
     sort,
     offset,
-    query: { sortBy: sort.by, sortDirection: sort.desc ? "desc" : "asc", offset, limit: PAGE },
+    query: { sortBy: sort.by as S, sortDirection: sort.desc ? ("desc" as const) : ("asc" as const), offset, limit: PAGE },
     onSort: (next: SortState) => go({ sortBy: next.by, sortDirection: next.desc ? "desc" : "asc", offset: 0 }),
     onPage: (next: number) => go({ offset: next }),
   };
@@ -86,8 +57,8 @@ function useAction(done: () => void) {
 }
 
 function Namespaces({ route }: { route: Route }) {
-  const state = useListState(route, "name");
-  const found = useApi<{ namespaces: AdminNamespace[]; totalCount: number }>("admin/namespaces", state.query);
+  const state = useListState<SortKey<ApiRequest<"admin/namespaces">["query"]>>(route, "name");
+  const found = useApi("admin/namespaces", { query: state.query });
   const action = useAction(found.reload);
   const [name, setName] = useState("");
   const [admins, setAdmins] = useState("");
@@ -192,8 +163,8 @@ function Copyable({ label, text }: { label: string; text: string }) {
 }
 
 function Tokens({ route }: { route: Route }) {
-  const state = useListState(route, "name");
-  const found = useApi<{ tokens: TokenView[]; totalCount: number }>("admin/tokens", { includeRevoked: true, ...state.query });
+  const state = useListState<SortKey<ApiRequest<"admin/tokens">["query"]>>(route, "name");
+  const found = useApi("admin/tokens", { query: { includeRevoked: true, ...state.query } });
   const action = useAction(found.reload);
   const [name, setName] = useState("");
   const [namespaces, setNamespaces] = useState("");
@@ -205,7 +176,7 @@ function Tokens({ route }: { route: Route }) {
   const create = () =>
     action.run(async () => {
       const only = list(namespaces); // none listed: every namespace (the API refuses an empty list)
-      const body = await sendJson<{ secret: string }>("POST", "admin/tokens", { name, namespaces: only.length ? only : null, read, admin });
+      const body = await sendJson<Schemas["CreatedToken"]>("POST", "admin/tokens", { name, namespaces: only.length ? only : null, read, admin });
       setSecret(body.secret);
       setName("");
       setNamespaces("");
@@ -271,8 +242,8 @@ function Tokens({ route }: { route: Route }) {
 }
 
 function Quarantine({ route }: { route: Route }) {
-  const state = useListState(route, "receivedAt");
-  const found = useApi<{ events: Quarantined[]; totalCount: number }>("admin/quarantine", state.query);
+  const state = useListState<SortKey<ApiRequest<"admin/quarantine">["query"]>>(route, "receivedAt");
+  const found = useApi("admin/quarantine", { query: state.query });
   const action = useAction(found.reload);
   const [result, setResult] = useState<string | null>(null);
   if (found.error) return <Problem message={found.error} />;
@@ -290,13 +261,13 @@ function Quarantine({ route }: { route: Route }) {
           <Text minW="16rem">
             <Name value={ns} />
           </Text>
-          <Button size="xs" onClick={() => action.run(() => sendJson<{ total: number }>("POST", "admin/quarantine/replay", { namespace: ns }).then((b) => setResult(`${b.total} events replayed.`)))}>
+          <Button size="xs" onClick={() => action.run(() => sendJson<Schemas["Replayed"]>("POST", "admin/quarantine/replay", { namespace: ns }).then((b) => setResult(`${b.total} events replayed.`)))}>
             Replay
           </Button>
           <ConfirmButton
             label="Discard"
             question={`Discard the quarantined events of ${plainName(ns)}?`}
-            onConfirm={() => action.run(() => sendJson<{ discarded: number }>("POST", "admin/quarantine/discard", { namespace: ns }).then((b) => setResult(`${b.discarded} events discarded.`)))}
+            onConfirm={() => action.run(() => sendJson<Schemas["Discarded"]>("POST", "admin/quarantine/discard", { namespace: ns }).then((b) => setResult(`${b.discarded} events discarded.`)))}
           />
         </Flex>
       ))}
@@ -320,20 +291,10 @@ function Quarantine({ route }: { route: Route }) {
   );
 }
 
-interface RefusalView {
-  at: string;
-  status: number;
-  reason: string;
-  detail: string;
-  path: string;
-  caller: string | null;
-  remote: string | null;
-}
-
 function Refusals({ route }: { route: Route }) {
   const reason = route.params.get("reason");
-  const state = useListState(route, "at", true);
-  const found = useApi<{ refusals: RefusalView[]; totalCount: number }>("admin/refusals", { reason, ...state.query });
+  const state = useListState<SortKey<ApiRequest<"admin/refusals">["query"]>>(route, "at", true);
+  const found = useApi("admin/refusals", { query: { reason, ...state.query } });
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="refused requests" />;
   return (
@@ -362,7 +323,7 @@ function Refusals({ route }: { route: Route }) {
 }
 
 export function AdminPage({ route }: { route: Route }) {
-  const me = useApi<{ name: string; admin: boolean }>("me");
+  const me = useApi("me");
   const tab = route.params.get("tab") ?? "namespaces";
   if (me.error) return <Problem message={me.error} />;
   if (!me.data) return <Loading what="your permissions" />;

@@ -3,7 +3,7 @@
 import { Box, Flex, Link, NativeSelect, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
-import { nodeId, type GraphNode, type SearchResult } from "../api";
+import { lineageNodes, nodeId } from "../api";
 import { Loading, Muted, Name, Problem } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { collapseChildren } from "../graphModel";
@@ -13,13 +13,13 @@ import { useApi } from "../useApi";
 
 export function DagPage({ route }: { route: Route }) {
   const dagId = route.parts[0] ?? "";
-  const found = useApi<{ results: SearchResult[] }>("search", { q: dagId, filter: "job", limit: 1000 });
+  const found = useApi("search", { query: { q: dagId, filter: "job", limit: 1000 } });
   const namespaces = (found.data?.results ?? []).filter((r) => r.name === dagId).map((r) => r.namespace);
   const [chosen, setChosen] = useState<string | null>(null);
   const [collapse, setCollapse] = useState(false);
   const ns = chosen ?? namespaces[0] ?? null;
   const start = ns === null ? null : nodeId("job", ns, dagId);
-  const graph = useApi<{ graph: GraphNode[]; truncated: boolean }>(start === null ? null : "lineage", { nodeId: start, depth: 1, withChildren: true });
+  const graph = useApi("lineage", start === null ? null : { query: { nodeId: start, depth: 1, withChildren: true } });
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="lineage" />;
   if (namespaces.length === 0) {
@@ -32,7 +32,8 @@ export function DagPage({ route }: { route: Route }) {
       </Box>
     );
   }
-  const shown = graph.data ? (collapse ? collapseChildren(graph.data.graph) : graph.data.graph) : null;
+  const nodes = graph.data ? lineageNodes(graph.data.graph) : null;
+  const shown = nodes && collapse ? collapseChildren(nodes) : nodes;
   return (
     <Box>
       <Flex gap={4} align="center" mb={2} wrap="wrap">

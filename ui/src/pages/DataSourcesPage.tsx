@@ -1,20 +1,12 @@
 // Airflow's Connections as data sources, as the ol_catalog_reconcile DAG last matched them.
 import { Badge, Box, Code, Heading, Link, Text } from "@chakra-ui/react";
 
-import type { Withheld } from "../api";
+import type { Schemas } from "../api";
 import { DataTable, Loading, Muted, Name, Problem, Section } from "../components/Common";
 import { href } from "../route";
 import { useApi } from "../useApi";
 
-export interface DataSourcesSummary {
-  reconciled: boolean;
-  /** connId, namespaces, database and candidates are left out for callers who may not read Connections. */
-  dataSources: { connId: string | null; scheme: string; namespaces: string[]; database: string | null; datasets: number; ok: number; missing: number; drifted: number }[];
-  unmatched: { namespace: string; status: string; datasets: number; candidates: string[] }[];
-  withheld: Withheld | null;
-}
-
-function WithheldNote({ withheld }: { withheld: Withheld }) {
+function WithheldNote({ withheld }: { withheld: Schemas["Withheld"] }) {
   return (
     <Box role="note" data-testid="connections-withheld" borderWidth="1px" borderColor="border.info" bg="bg.info" p={3} rounded="md" mb={4}>
       <Text fontWeight="semibold">Connection names, hosts and databases are hidden.</Text>
@@ -26,7 +18,7 @@ function WithheldNote({ withheld }: { withheld: Withheld }) {
 }
 
 export function DataSourcesPage() {
-  const found = useApi<DataSourcesSummary>("data-sources");
+  const found = useApi("data-sources");
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="data sources" />;
   const s = found.data;

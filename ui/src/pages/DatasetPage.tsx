@@ -1,16 +1,16 @@
 import { Badge, Box, Flex, Heading, Link, NativeSelect, Table, Tabs, Text } from "@chakra-ui/react";
 import { Fragment, useState } from "react";
 
-import { nodeId, seg, type Dataset, type DatasetVersion, type DataSourceMatch, type Field, type GraphNode } from "../api";
+import { lineageNodes, nodeId, seg, type Dataset, type DatasetVersion, type Field, type LineageNode, type Schemas } from "../api";
 import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
-import { TagEditor, useTagEditing, type Tagged } from "../components/Tags";
+import { TagEditor, useTagEditing } from "../components/Tags";
 import { when } from "../format";
 import { href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
 
 export interface FieldChange {
-  name: string;
+  name: string | null; // a schema facet may send a field without a name
   change: "added" | "removed" | "changed" | "same";
   before?: Field;
   after?: Field;
@@ -42,14 +42,14 @@ function Schema({ fields, tagging }: { fields: Field[]; tagging?: ColumnTagging 
   return (
     <DataTable
       rows={fields}
-      rowKey={(f) => f.name}
+      rowKey={(f) => f.name ?? ""}
       empty="No schema facet has been sent for this dataset."
       columns={[
         {
           header: "Field",
           cell: (f) => (
             <Text fontFamily="mono">
-              <Name value={f.name} />
+              <Name value={f.name ?? ""} />
             </Text>
           ),
         },
@@ -59,9 +59,9 @@ function Schema({ fields, tagging }: { fields: Field[]; tagging?: ColumnTagging 
           ? [
               {
                 header: "Tags",
-                cell: (f: Field) => (
-                  <TagEditor path={`${tagging.path}/fields/${seg(f.name)}`} tagged={f as Tagged} editable={tagging.editable} label={`column ${f.name}`} onChange={tagging.reload} />
-                ),
+                // A field sent without a name has no path to tag it by.
+                cell: (f: Field) =>
+                  f.name === null ? null : <TagEditor path={`${tagging.path}/fields/${seg(f.name)}`} tagged={f} editable={tagging.editable} label={`column ${f.name}`} onChange={tagging.reload} />,
               },
             ]
           : []),
@@ -89,7 +89,7 @@ function VersionSelect({ label, value, versions, onChange }: { label: string; va
 function Versions({ ds }: { ds: Dataset }) {
   const [offset, setOffset] = useState(0);
   const limit = 50;
-  const versions = useApi<{ versions: DatasetVersion[]; totalCount: number }>(`namespaces/${seg(ds.namespace)}/datasets/${seg(ds.name)}/versions`, { limit, offset });
+  const versions = useApi("namespaces/{namespace}/datasets/{dataset}/versions", { path: { namespace: ds.namespace, dataset: ds.name }, query: { limit, offset } });
   const [pair, setPair] = useState<[string, string] | null>(null);
   if (versions.error) return <Problem message={versions.error} />;
   if (!versions.data) return <Loading what="versions" />;
@@ -141,9 +141,9 @@ function Versions({ ds }: { ds: Dataset }) {
             </Table.Header>
             <Table.Body>
               {diffFields(before.fields, after.fields).map((c) => (
-                <Table.Row key={c.name}>
+                <Table.Row key={c.name ?? ""}>
                   <Table.Cell fontFamily="mono">
-                    <Name value={c.name} />
+                    <Name value={c.name ?? ""} />
                   </Table.Cell>
                   <Table.Cell>
                     <Badge colorPalette={CHANGE_COLORS[c.change]}>{c.change}</Badge>
@@ -162,15 +162,16 @@ function Versions({ ds }: { ds: Dataset }) {
 
 function ProducersAndConsumers({ ds }: { ds: Dataset }) {
   const id = nodeId("dataset", ds.namespace, ds.name);
-  const around = useApi<{ graph: GraphNode[] }>("lineage", { nodeId: id, depth: 1, includeAttempted: true });
+  const around = useApi("lineage", { query: { nodeId: id, depth: 1, includeAttempted: true } });
   if (around.error) return <Problem message={around.error} />;
   if (!around.data) return <Loading what="producers and consumers" />;
-  const self = around.data.graph.find((n) => n.id === id);
-  const byId = new Map(around.data.graph.map((n) => [n.id, n]));
-  const jobs = (ids: string[]) => ids.map((i) => byId.get(i)).filter((n): n is GraphNode => !!n && n.type === "JOB");
+  const graph = lineageNodes(around.data.graph);
+  const self = graph.find((n) => n.id === id);
+  const byId = new Map(graph.map((n) => [n.id, n]));
+  const jobs = (ids: string[]) => ids.map((i) => byId.get(i)).filter((n): n is LineageNode => !!n && n.type === "JOB");
   const producers = jobs(self?.inEdges.map((e) => e.origin) ?? []);
   const consumers = jobs(self?.outEdges.map((e) => e.destination) ?? []);
-  const list = (nodes: GraphNode[], empty: string) =>
+  const list = (nodes: LineageNode[], empty: string) =>
     nodes.length ? (
       <Box as="ul" pl={4}>
         {nodes.map((n) => (
@@ -203,20 +204,11 @@ function ProducersAndConsumers({ ds }: { ds: Dataset }) {
   );
 }
 
-interface InputField {
-  namespace: string;
-  dataset: string;
-  field: string;
-  transformationType: string | null;
-  transformationSubtype: string | null;
-  transformationDescription: string | null;
-}
-
 function ColumnLineage({ ds }: { ds: Dataset }) {
-  const lineage = useApi<{ graph: GraphNode[] }>("column-lineage", { nodeId: nodeId("dataset", ds.namespace, ds.name), depth: 1 });
+  const lineage = useApi("column-lineage", { query: { nodeId: nodeId("dataset", ds.namespace, ds.name), depth: 1 } });
   if (lineage.error) return <Problem message={lineage.error} />;
   if (!lineage.data) return <Loading what="column lineage" />;
-  const inputsOf = (n: GraphNode) => (n.data.inputFields ?? []) as InputField[];
+  const inputsOf = (n: Schemas["ColumnNode"]) => n.data.inputFields;
   const mine = lineage.data.graph.filter((n) => n.data.namespace === ds.namespace && n.data.dataset === ds.name && inputsOf(n).length > 0);
   return (
     <Box>
@@ -261,13 +253,8 @@ function ColumnLineage({ ds }: { ds: Dataset }) {
   );
 }
 
-interface ImpactReport {
-  truncated: boolean;
-  impacted: { id: string; type: string; depth: number; path: string[]; jobs: string[] }[];
-}
-
 function Impact({ ds }: { ds: Dataset }) {
-  const report = useApi<ImpactReport>("impact", { nodeId: nodeId("dataset", ds.namespace, ds.name) });
+  const report = useApi("impact", { query: { nodeId: nodeId("dataset", ds.namespace, ds.name) } });
   if (report.error) return <Problem message={report.error} />;
   if (!report.data) return <Loading what="impact" />;
   const rows = report.data.impacted ?? [];
@@ -300,6 +287,15 @@ function Impact({ ds }: { ds: Dataset }) {
       />
     </Box>
   );
+}
+
+/** A dataset's `dataSource`, which the Dataset model declares as an open object. */
+interface DataSourceMatch {
+  status: "matched" | "unmatched" | "ambiguous";
+  connId: string | null; // null when withheld
+  candidates: string[];
+  check: { status: "ok" | "missing" | "drifted" | "error"; evidence: Record<string, unknown>; checkedAt: string | null } | null;
+  withheld: Schemas["Withheld"] | null;
 }
 
 const CHECK_COLORS = { ok: "green", missing: "red", drifted: "orange", error: "gray" } as const;
@@ -335,7 +331,7 @@ export function DatasetPage({ route }: { route: Route }) {
   const ns = route.params.get("ns") ?? "";
   const name = route.params.get("name") ?? "";
   const tab = route.params.get("tab") ?? "overview";
-  const found = useApi<Dataset & Tagged>(`namespaces/${seg(ns)}/datasets/${seg(name)}`);
+  const found = useApi("namespaces/{namespace}/datasets/{dataset}", { path: { namespace: ns, dataset: name } });
   const editing = useTagEditing();
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="the dataset" />;
@@ -354,7 +350,7 @@ export function DatasetPage({ route }: { route: Route }) {
       <Box mb={2}>
         <TagEditor path={`namespaces/${seg(ds.namespace)}/datasets/${seg(ds.name)}`} tagged={ds} editable={editing} label="dataset" onChange={found.reload} />
       </Box>
-      <SourceBadge match={ds.dataSource} />
+      <SourceBadge match={ds.dataSource as DataSourceMatch | null} />
       <Text color="fg.muted" fontSize="xs" mb={3}>
         First seen {when(ds.createdAt)} · last seen {when(ds.updatedAt)}
         {ds.aliases.length > 0 && (
@@ -408,7 +404,7 @@ export function DatasetPage({ route }: { route: Route }) {
 }
 
 export function LineageTab({ start }: { start: string }) {
-  const graph = useApi<{ graph: GraphNode[] }>("lineage", { nodeId: start, upDepth: 2, downDepth: 2 });
+  const graph = useApi("lineage", { query: { nodeId: start, upDepth: 2, downDepth: 2 } });
   if (graph.error) return <Problem message={graph.error} />;
   if (!graph.data) return <Loading what="lineage" />;
   return (
@@ -417,12 +413,12 @@ export function LineageTab({ start }: { start: string }) {
         <Link href={href("graph", { node: start })}>Open in the lineage explorer →</Link>
       </Flex>
       <LineageGraph
-        graph={graph.data.graph}
+        graph={lineageNodes(graph.data.graph)}
         colorBy="namespace"
         highlight={new Set()}
         start={start}
         height="60vh"
-        onNodeDoubleClick={(n) => navigate(href(n.type === "JOB" ? "job" : "dataset", { ns: n.data.namespace, name: n.data.name }))}
+        onNodeDoubleClick={(n) => navigate(href(n.type === "JOB" ? "job" : "dataset", { ns: n.data.namespace, name: n.type === "DATASET_FIELD" ? n.data.dataset : n.data.name }))}
       />
     </Box>
   );

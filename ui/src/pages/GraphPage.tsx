@@ -3,7 +3,7 @@
 import { Box, Button, Flex, Heading, Input, Link, NativeSelect, Text } from "@chakra-ui/react";
 import { useEffect, useMemo, useState } from "react";
 
-import { getJson, type GraphNode } from "../api";
+import { getJson, lineageNodes, type GraphNode } from "../api";
 import { currentMode } from "../colorMode";
 import { Loading, Muted, Name, Problem } from "../components/Common";
 import { SearchBox } from "../components/SearchBox";
@@ -73,8 +73,8 @@ export function GraphPage({ route }: { route: Route }) {
     let live = true;
     const fetchGraph = (u: number, d: number) =>
       columns
-        ? getJson<{ graph: GraphNode[] }>("column-lineage", { nodeId: start, depth: Math.max(u, d), withDownstream: true }).then((b) => ({ ...b, truncated: false }))
-        : getJson<{ graph: GraphNode[]; truncated: boolean }>("lineage", { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null, withChildren: withChildren(start) });
+        ? getJson("column-lineage", { query: { nodeId: start, depth: Math.max(u, d), withDownstream: true } }).then((b) => ({ graph: b.graph as GraphNode[], truncated: false }))
+        : getJson("lineage", { query: { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null, withChildren: withChildren(start) } }).then((b) => ({ graph: lineageNodes(b.graph) as GraphNode[], truncated: b.truncated }));
     fetchGraph(up, down)
       .then(async (body) => {
         // On a large graph, start with one hop each way unless depths were asked for.
@@ -101,8 +101,8 @@ export function GraphPage({ route }: { route: Route }) {
 
   const expand = (node: GraphNode) => {
     if (node.type === "DATASET_FIELD") return;
-    getJson<{ graph: GraphNode[] }>("lineage", { nodeId: node.id, depth: 1, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null, withChildren: withChildren(node.id) }).then(
-      (body) => setExtra((old) => mergeGraphs(old, body.graph)),
+    getJson("lineage", { query: { nodeId: node.id, depth: 1, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null, withChildren: withChildren(node.id) } }).then(
+      (body) => setExtra((old) => mergeGraphs(old, lineageNodes(body.graph))),
       (e: Error) => setError(e.message),
     );
   };

@@ -1,8 +1,8 @@
 import { Box, Flex, Heading, Link, Tabs, Text } from "@chakra-ui/react";
 import { Fragment } from "react";
 
-import { integrationOf, nodeId, parentOf, seg, type GraphNode, type Job, type Run } from "../api";
-import { TagEditor, useTagEditing, type Tagged } from "../components/Tags";
+import { integrationOf, lineageNodes, nodeId, parentOf, seg, type ApiRequest, type Job, type Run } from "../api";
+import { TagEditor, useTagEditing } from "../components/Tags";
 import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section, StateBadge, type SortState } from "../components/Common";
 import { duration, when } from "../format";
 import { plainName } from "../names";
@@ -57,17 +57,18 @@ function DurationChart({ runs }: { runs: Run[] }) {
   );
 }
 
+/** Sorting comes from the URL: a column the API does not sort by is refused by it with a 422 naming it. */
+type RunsQuery = NonNullable<ApiRequest<"namespaces/{namespace}/jobs/{job}/runs">["query"]>;
+
 function Runs({ job, route }: { job: Job; route: Route }) {
   const offset = Number(route.params.get("offset") ?? 0);
   const sort: SortState = { by: route.params.get("sortBy") ?? "startedAt", desc: route.params.get("sortDirection") !== "asc" };
   const limit = 50;
   const go = (changes: Record<string, string | number>) =>
     navigate(href("job", { ...Object.fromEntries(route.params.entries()), ...changes }), true);
-  const runs = useApi<{ runs: Run[]; totalCount: number }>(`namespaces/${seg(job.namespace)}/jobs/${seg(job.name)}/runs`, {
-    limit,
-    offset,
-    sortBy: sort.by,
-    sortDirection: sort.desc ? "desc" : "asc",
+  const runs = useApi("namespaces/{namespace}/jobs/{job}/runs", {
+    path: { namespace: job.namespace, job: job.name },
+    query: { limit, offset, sortBy: sort.by as RunsQuery["sortBy"], sortDirection: sort.desc ? "desc" : "asc" },
   });
   if (runs.error) return <Problem message={runs.error} />;
   if (!runs.data) return <Loading what="runs" />;
@@ -102,8 +103,8 @@ function Runs({ job, route }: { job: Job; route: Route }) {
 
 function Family({ job }: { job: Job }) {
   const id = nodeId("job", job.namespace, job.name);
-  const tree = useApi<{ graph: GraphNode[] }>("lineage", { nodeId: id, depth: 0, withChildren: true });
-  const children = (tree.data?.graph ?? []).filter((n) => parentOf(n) === id);
+  const tree = useApi("lineage", { query: { nodeId: id, depth: 0, withChildren: true } });
+  const children = lineageNodes(tree.data?.graph ?? []).filter((n) => parentOf(n) === id);
   return (
     <Flex gap={8} wrap="wrap">
       <Box>
@@ -175,7 +176,7 @@ export function JobPage({ route }: { route: Route }) {
   const ns = route.params.get("ns") ?? "";
   const name = route.params.get("name") ?? "";
   const tab = route.params.get("tab") ?? "overview";
-  const found = useApi<Job & Tagged>(`namespaces/${seg(ns)}/jobs/${seg(name)}`);
+  const found = useApi("namespaces/{namespace}/jobs/{job}", { path: { namespace: ns, job: name } });
   const editing = useTagEditing();
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="the job" />;

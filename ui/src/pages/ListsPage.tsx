@@ -1,7 +1,7 @@
 // The lists behind the overview's numbers: raw events (newest first) and runs by state.
 import { Box, Heading, Link } from "@chakra-ui/react";
 
-import type { RawEvent, Ref, Run } from "../api";
+import type { Schemas } from "../api";
 import { DataTable, JobLink, Loading, Name, Pager, Problem, StateBadge } from "../components/Common";
 import { duration, when } from "../format";
 import { href, navigate, type Route } from "../route";
@@ -19,7 +19,7 @@ function usePage(route: Route, page: string) {
 export function EventsPage({ route }: { route: Route }) {
   const { offset, go } = usePage(route, "events");
   const namespace = route.params.get("namespace");
-  const found = useApi<{ events: RawEvent[]; totalCount: number }>("events/lineage", { namespace, limit: PAGE, offset });
+  const found = useApi("events/lineage", { query: { namespace, limit: PAGE, offset } });
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="events" />;
   return (
@@ -42,8 +42,9 @@ export function EventsPage({ route }: { route: Route }) {
 
 export function RunsPage({ route }: { route: Route }) {
   const { offset, go } = usePage(route, "runs");
-  const state = route.params.get("state");
-  const found = useApi<{ runs: (Run & { jobVersion: Ref })[]; totalCount: number }>("runs", { state, limit: PAGE, offset });
+  // Any other value goes to the API as it is, and the page shows the 422 that names it.
+  const state = route.params.get("state") as Schemas["RunState"] | null;
+  const found = useApi("runs", { query: { state, limit: PAGE, offset } });
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="runs" />;
   return (

@@ -1,11 +1,9 @@
 import { Box, Flex, Heading, Link, SimpleGrid, Stat, Text } from "@chakra-ui/react";
 
-import type { Namespace, Stats } from "../api";
 import { DataTable, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
 import { when } from "../format";
 import { href } from "../route";
 import { useApi } from "../useApi";
-import type { DataSourcesSummary } from "./DataSourcesPage";
 
 function Count({ label, value, link }: { label: string; value: number; link?: string }) {
   return (
@@ -29,9 +27,9 @@ function Bars({ points, label, empty }: { points: { key: string; events: number 
 }
 
 export function OverviewPage() {
-  const stats = useApi<Stats>("stats", { days: 30 });
-  const namespaces = useApi<{ namespaces: Namespace[]; totalCount: number }>("namespaces", { limit: 100 });
-  const sources = useApi<DataSourcesSummary>("data-sources");
+  const stats = useApi("stats", { query: { days: 30 } });
+  const namespaces = useApi("namespaces", { query: { limit: 100 } });
+  const sources = useApi("data-sources");
   if (stats.error) return <Problem message={stats.error} />;
   if (!stats.data) return <Loading what="the catalog" />;
   const s = stats.data;

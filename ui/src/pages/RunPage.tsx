@@ -1,7 +1,7 @@
 import { Box, Flex, Heading, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
-import { type RawEvent, type Ref, type Run } from "../api";
+import { type RawEvent, type Ref } from "../api";
 import { InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
 import { duration, when } from "../format";
 import type { Route } from "../route";
@@ -23,8 +23,8 @@ export function EventTimeline({ events }: { events: RawEvent[] }) {
       {events.map((e, i) => (
         <Box key={i} borderLeftWidth="3px" borderColor="border.emphasized" pl={3} pb={3} data-testid="event">
           <Flex gap={3} align="center" cursor="pointer" onClick={() => setOpen(open === i ? null : i)}>
-            <StateBadge state={e.eventType ?? "EVENT"} />
-            <Text>{when(e.eventTime)}</Text>
+            <StateBadge state={typeof e.eventType === "string" ? e.eventType : "EVENT"} />
+            <Text>{when(typeof e.eventTime === "string" ? e.eventTime : null)}</Text>
             <Muted>{open === i ? "hide event" : "show event"}</Muted>
           </Flex>
           {open === i && <JsonView value={e} />}
@@ -36,8 +36,8 @@ export function EventTimeline({ events }: { events: RawEvent[] }) {
 
 export function RunPage({ route }: { route: Route }) {
   const id = route.params.get("id") ?? "";
-  const run = useApi<Run & { jobVersion: Ref }>(`jobs/runs/${encodeURIComponent(id)}`);
-  const events = useApi<{ events: RawEvent[] }>("events/lineage", { runId: id, sortDirection: "asc", limit: 1000 });
+  const run = useApi("jobs/runs/{run_id}", { path: { run_id: id } });
+  const events = useApi("events/lineage", { query: { runId: id, sortDirection: "asc", limit: 1000 } });
   if (run.error) return <Problem message={run.error} />;
   if (!run.data) return <Loading what="the run" />;
   const r = run.data;

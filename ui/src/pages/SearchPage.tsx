@@ -1,12 +1,14 @@
 import { Box, Flex, Heading, Input, Link, NativeSelect, Text } from "@chakra-ui/react";
 import { useEffect, useRef, useState } from "react";
 
-import type { SearchResult } from "../api";
+import type { ApiRequest } from "../api";
 import { Loading, Muted, Name, Pager, Problem } from "../components/Common";
 import { resultHref } from "../components/SearchBox";
 import { when } from "../format";
 import { href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
+
+type SearchQuery = NonNullable<ApiRequest<"search">["query"]>;
 
 export function SearchPage({ route }: { route: Route }) {
   const q = route.params.get("q") ?? "";
@@ -26,14 +28,17 @@ export function SearchPage({ route }: { route: Route }) {
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.focus(), []);
   // An empty query lists everything of the chosen type.
-  const found = useApi<{ results: SearchResult[]; totalCount: number }>("search", {
-    q,
-    filter: type || undefined,
-    namespace: ns || undefined,
-    limit,
-    offset,
-    sortBy,
-    sortDirection: sortBy === "updatedAt" ? "desc" : "asc",
+  const found = useApi("search", {
+    query: {
+      q,
+      // Values the URL holds go to the API as they are: it answers any it does not take with a 422 naming it.
+      filter: (type || undefined) as SearchQuery["filter"],
+      namespace: ns || undefined,
+      limit,
+      offset,
+      sortBy: sortBy as SearchQuery["sortBy"],
+      sortDirection: sortBy === "updatedAt" ? "desc" : "asc",
+    },
   });
   const results = found.data?.results ?? [];
   const go = (next: { q?: string; type?: string; ns?: string; sortBy?: string; offset?: number }) =>

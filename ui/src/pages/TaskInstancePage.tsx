@@ -2,7 +2,7 @@
 // and the column lineage of its outputs.
 import { Box, Flex, Text } from "@chakra-ui/react";
 
-import { nodeId, seg, type GraphNode, type RawEvent, type Run, type SearchResult } from "../api";
+import { nodeId, type Run } from "../api";
 import { InputsOutputs, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { duration, when } from "../format";
@@ -24,8 +24,8 @@ export function isTaskInstanceRun(run: Run, runId: string, mapIndex: string): bo
 }
 
 function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: string }) {
-  const events = useApi<{ events: RawEvent[] }>("events/lineage", { runId: run.id, sortDirection: "asc", limit: 1000 });
-  const columns = useApi<{ graph: GraphNode[] }>("column-lineage", { nodeId: nodeId("job", jobNs, jobName), depth: 1 });
+  const events = useApi("events/lineage", { query: { runId: run.id, sortDirection: "asc", limit: 1000 } });
+  const columns = useApi("column-lineage", { query: { nodeId: nodeId("job", jobNs, jobName), depth: 1 } });
   const list = events.data?.events ?? [];
   return (
     <Box>
@@ -48,9 +48,9 @@ function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: st
 export function TaskInstancePage({ route }: { route: Route }) {
   const [dagId = "", runId = "", taskId = "", mapIndex = "-1"] = route.parts;
   const jobName = `${dagId}.${taskId}`;
-  const jobs = useApi<{ results: SearchResult[] }>("search", { q: jobName, filter: "job", limit: 1000 });
+  const jobs = useApi("search", { query: { q: jobName, filter: "job", limit: 1000 } });
   const match = (jobs.data?.results ?? []).find((r) => r.name === jobName) ?? null;
-  const runs = useApi<{ runs: Run[] }>(match ? `namespaces/${seg(match.namespace)}/jobs/${seg(match.name)}/runs` : null, { limit: 200 });
+  const runs = useApi("namespaces/{namespace}/jobs/{job}/runs", match ? { path: { namespace: match.namespace, job: match.name }, query: { limit: 200 } } : null);
   if (jobs.error) return <Problem message={jobs.error} />;
   if (runs.error) return <Problem message={runs.error} />;
   if (!jobs.data || (match && !runs.data)) return <Loading what="OpenLineage events" />;
