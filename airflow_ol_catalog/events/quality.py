@@ -12,17 +12,16 @@ from typing import Any
 ASSERTIONS = "dataQualityAssertions"
 METRICS = "dataQualityMetrics"
 
-# Optional text members of an assertion (facet 1-1-0) the catalog shows when sent.
-_ASSERTION_TEXTS = ("name", "severity", "expected", "actual")
 _COLUMN_METRICS = ("nullCount", "distinctCount", "sum", "count", "min", "max")
+_NUMBERS = (int, float)  # as JSON decodes them
 
 
 def _number(value: Any) -> int | float | None:
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return value if type(value) in _NUMBERS else None  # not bool, a subclass of int
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    return value if type(value) is str else None
 
 
 def read_assertions(facet: Any) -> tuple[list[dict[str, Any]], list[str]]:
@@ -51,7 +50,10 @@ def read_assertions(facet: Any) -> tuple[list[dict[str, Any]], list[str]]:
                 "assertion": assertion or "?",
                 "column": _text(item.get("column")) or None,
                 "success": success,
-                **{key: _text(item.get(key)) for key in _ASSERTION_TEXTS},
+                "name": _text(item.get("name")),
+                "severity": _text(item.get("severity")),
+                "expected": _text(item.get("expected")),
+                "actual": _text(item.get("actual")),
             }
         )
     return found, problems
@@ -72,11 +74,10 @@ def read_metrics(facet: Any) -> dict[str, Any] | None:
     if not isinstance(facet, dict):
         return None
     columns = facet.get("columnMetrics")
-    column_metrics = {
-        name: {key: _number(values.get(key)) for key in _COLUMN_METRICS if _number(values.get(key)) is not None}
-        for name, values in (columns.items() if isinstance(columns, dict) else ())
-        if isinstance(values, dict)
-    }
+    column_metrics = {}
+    for name, values in columns.items() if isinstance(columns, dict) else ():
+        if isinstance(values, dict):
+            column_metrics[name] = {key: values[key] for key in _COLUMN_METRICS if type(values.get(key)) in _NUMBERS}
     return {
         "rowCount": _number(facet.get("rowCount")),
         "bytes": _number(facet.get("bytes")),

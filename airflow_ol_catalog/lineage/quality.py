@@ -58,7 +58,8 @@ def quality_of(conn: Connection, facets: dict[int, dict[str, Any]]) -> dict[int,
         if ASSERTIONS in facets[i]:
             checked = senders.get((i, ASSERTIONS), unknown)
             assertions, problems = read_assertions(facets[i][ASSERTIONS])
-            assertions = [{**a, "runId": checked["runId"], "eventTime": checked["eventTime"]} for a in assertions]
+            for a in assertions:
+                a["runId"], a["eventTime"] = checked["runId"], checked["eventTime"]
         metrics = read_metrics(facets[i].get(METRICS))
         found[i] = {
             "assertions": assertions,
