@@ -133,7 +133,12 @@ def test_assertions_that_are_not_a_list_are_a_problem_not_an_error(catalog_engin
 
 
 def test_an_assertion_missing_its_result_is_unknown_and_said_so(catalog_engine):
-    sent = [{"assertion": "not_null", "column": "id"}, {"assertion": "unique", "success": "yes"}, "unique", {}]
+    sent = [
+        {"assertion": "not_null", "column": "id"},
+        {"assertion": "unique", "success": "yes"},
+        "unique",
+        {"success": None},
+    ]
     send(catalog_engine, dbt_test_run(RUN_1, "2025-05-01", sent))
     found = quality(catalog_engine)
     assert [(a["assertion"], a["success"]) for a in found["assertions"]] == [
@@ -143,10 +148,10 @@ def test_an_assertion_missing_its_result_is_unknown_and_said_so(catalog_engine):
     ]
     assert found["summary"] == {"passed": 0, "failed": 0, "unknown": 3}
     assert found["problems"] == [
-        "assertions[0].success: expected true or false, got None",
-        "assertions[1].success: expected true or false, got 'yes'",
+        "assertions[0].success: expected true or false, got nothing",
+        'assertions[1].success: expected true or false, got "yes"',
         "assertions[2]: expected an object, got str",
-        "assertions[3].success: expected true or false, got None",
+        "assertions[3].success: expected true or false, got null",
         "assertions[3].assertion: expected a string",
     ]
 
@@ -193,7 +198,7 @@ def test_the_dataset_route_answers_its_declared_model_with_malformed_quality(cat
     assert one.status_code == 200, one.text
     found = TypeAdapter(Dataset).validate_python(one.json()).quality
     assert found is not None and found.summary.passed == 1 and found.summary.unknown == 1
-    assert found.problems[0] == "assertions[1].success: expected true or false, got None"
+    assert found.problems[0] == "assertions[1].success: expected true or false, got nothing"
     listed = catalog_api.get(f"api/v1/namespaces/{WAREHOUSE.replace('/', '%2F')}/datasets")
     assert listed.status_code == 200 and listed.json()["datasets"][0]["quality"] == one.json()["quality"]
 

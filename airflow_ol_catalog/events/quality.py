@@ -7,6 +7,7 @@ lenient: a part of the wrong shape is left out and said so in `problems`, never 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 ASSERTIONS = "dataQualityAssertions"
@@ -40,7 +41,8 @@ def read_assertions(facet: Any) -> tuple[list[dict[str, Any]], list[str]]:
             continue
         success = item.get("success")
         if not isinstance(success, bool):
-            problems.append(f"assertions[{i}].success: expected true or false, got {success!r:.40}")
+            sent = json.dumps(success)[:40] if "success" in item else "nothing"
+            problems.append(f"assertions[{i}].success: expected true or false, got {sent}")
             success = None
         assertion = _text(item.get("assertion"))
         if assertion is None:
