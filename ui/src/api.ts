@@ -73,6 +73,35 @@ export interface Dataset {
   facets: Record<string, unknown>;
   aliases: Ref[];
   dataSource: DataSourceMatch | null;
+  quality: DatasetQuality | null;
+}
+
+/** The run whose event sent a quality facet (null parts: its event was deleted by retention). */
+export interface QualitySentBy {
+  runId: string | null;
+  job: Ref | null;
+  eventTime: string | null;
+}
+
+/** One test result of the newest `dataQualityAssertions` facet; `success` null when none was sent. */
+export interface QualityAssertion {
+  assertion: string;
+  column: string | null;
+  success: boolean | null;
+  name: string | null;
+  severity: string | null;
+  expected: string | null;
+  actual: string | null;
+  runId: string | null;
+  eventTime: string | null;
+}
+
+export interface DatasetQuality {
+  assertions: QualityAssertion[];
+  summary: { passed: number; failed: number; unknown: number };
+  checkedBy: QualitySentBy | null;
+  metrics: (QualitySentBy & { rowCount: number | null; bytes: number | null; fileCount: number | null; lastUpdated: string | null; columnMetrics: Record<string, Record<string, number>> }) | null;
+  problems: string[];
 }
 
 /** Connection details the API left out for a caller who may not read Airflow's Connections, and why. */
