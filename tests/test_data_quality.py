@@ -178,6 +178,48 @@ def test_metrics_are_the_newest_facet_with_the_run_that_measured_them(catalog_en
     }
 
 
+def great_expectations_run(run_id: str, time: str, assertions: list[dict]) -> dict:
+    """What Great Expectations' OpenLineage action sends: its own assertions facet (the kind of each
+    test in `expectationType`) and dataQualityMetrics, among the validated table's inputFacets."""
+    metrics = {"rowCount": 1000, "columnMetrics": {"status": {"nullCount": 4}}}
+    return {
+        "eventTime": time,
+        "eventType": "COMPLETE",
+        "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.30.0/integration/common/openlineage/provider/great_expectations",
+        "run": {"runId": run_id},
+        "job": {"namespace": "ge", "name": "orders_suite.checkpoint"},
+        "inputs": [
+            {
+                "namespace": WAREHOUSE,
+                "name": ORDERS,
+                "inputFacets": {
+                    "greatExpectations_assertions": {"assertions": assertions},
+                    "dataQualityMetrics": metrics,
+                },
+            }
+        ],
+        "outputs": [],
+    }
+
+
+def test_great_expectations_results_show_when_they_are_the_newest(catalog_engine):
+    expectations = [
+        {"expectationType": "expect_column_values_to_not_be_null", "success": False, "column": "status"},
+        {"expectationType": "expect_table_row_count_to_be_between", "success": True},
+    ]
+    send(catalog_engine, dbt_test_run(RUN_1, "2025-05-01", FIRST))
+    send(catalog_engine, [great_expectations_run(RUN_2, "2025-05-02T09:00:00Z", expectations)])
+    found = quality(catalog_engine)
+    assert [(a["assertion"], a["column"], a["success"]) for a in found["assertions"]] == [
+        ("expect_column_values_to_not_be_null", "status", False),
+        ("expect_table_row_count_to_be_between", None, True),
+    ]
+    assert found["checkedBy"]["job"] == {"namespace": "ge", "name": "orders_suite.checkpoint"}
+    assert found["metrics"]["columnMetrics"] == {"status": {"nullCount": 4}} and found["metrics"]["runId"] == RUN_2
+    send(catalog_engine, dbt_test_run(RUN_1 + "-3", "2025-05-03", FIRST))  # dbt's results are newer again
+    assert quality(catalog_engine)["checkedBy"]["runId"] == RUN_1 + "-3"
+
+
 def test_a_dataset_nobody_tested_has_no_quality_and_lists_carry_each_datasets_own(catalog_engine):
     send(catalog_engine, dbt_test_run(RUN_1, "2025-05-01", FIRST))
     plain = dbt_test_run(RUN_2, "2025-05-01", [], dataset="analytics.public.customers")

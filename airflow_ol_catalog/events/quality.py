@@ -12,6 +12,10 @@ from typing import Any
 
 ASSERTIONS = "dataQualityAssertions"
 METRICS = "dataQualityMetrics"
+# Great Expectations' OpenLineage action sends its results in a facet of its own, the same list
+# with each test's kind in `expectationType`.
+GE_ASSERTIONS = "greatExpectations_assertions"
+ASSERTION_FACETS = {ASSERTIONS: "assertion", GE_ASSERTIONS: "expectationType"}
 
 _COLUMN_METRICS = ("nullCount", "distinctCount", "sum", "count", "min", "max")
 _NUMBERS = (int, float)  # as JSON decodes them
@@ -25,8 +29,9 @@ def _text(value: Any) -> str | None:
     return value if type(value) is str else None
 
 
-def read_assertions(facet: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """The assertions of a `dataQualityAssertions` facet, and what could not be read of it.
+def read_assertions(facet: Any, kind_key: str = "assertion") -> tuple[list[dict[str, Any]], list[str]]:
+    """The assertions of a `dataQualityAssertions` facet (or of another facet of that shape, whose
+    member `kind_key` names the kind of test), and what could not be read of it.
 
     `success` is None when the producer sent no boolean: the result is unknown, neither passed nor
     failed. `column` is None for an assertion on the whole dataset.
@@ -44,9 +49,9 @@ def read_assertions(facet: Any) -> tuple[list[dict[str, Any]], list[str]]:
             sent = json.dumps(success)[:40] if "success" in item else "nothing"
             problems.append(f"assertions[{i}].success: expected true or false, got {sent}")
             success = None
-        assertion = _text(item.get("assertion"))
+        assertion = _text(item.get(kind_key))
         if assertion is None:
-            problems.append(f"assertions[{i}].assertion: expected a string")
+            problems.append(f"assertions[{i}].{kind_key}: expected a string")
         found.append(
             {
                 "assertion": assertion or "?",

@@ -1,5 +1,5 @@
-"""A dataset's data quality: the newest test results (`dataQualityAssertions`) and metrics
-(`dataQualityMetrics`) producers such as dbt-ol and Great Expectations sent on it."""
+"""A dataset's data quality: the newest test results (`dataQualityAssertions`, or Great Expectations'
+`greatExpectations_assertions`) and metrics (`dataQualityMetrics`) producers sent on it."""
 
 from __future__ import annotations
 
@@ -50,7 +50,9 @@ class QualityMetrics(SentBy):
 
 
 class DatasetQuality(Answer):
-    assertions: list[Assertion] = Field(description="The newest `dataQualityAssertions` facet's tests.")
+    assertions: list[Assertion] = Field(
+        description="The tests of the newest `dataQualityAssertions` (or `greatExpectations_assertions`) facet."
+    )
     summary: QualitySummary
     checkedBy: SentBy | None = Field(description="The run that sent those assertions; null when none were sent.")
     metrics: QualityMetrics | None = Field(description="The newest `dataQualityMetrics` facet.")
