@@ -24,6 +24,7 @@ from airflow_ol_catalog.events.not_found import (
 )
 from airflow_ol_catalog.events.run_states import TERMINAL_RANK, RunState
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
+from airflow_ol_catalog.lineage.quality import quality_of
 from airflow_ol_catalog.lineage.refusals import refusals_by_reason
 from airflow_ol_catalog.lineage.source_matches import matches_of
 from airflow_ol_catalog.lineage.tags import facet_tag_name, with_tags
@@ -662,6 +663,7 @@ def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, An
     versions = _versions_of(conn, set(ids))
     columns = _column_lineage_of(conn, ids)
     modified = _last_modified(conn, ids)
+    quality = quality_of(conn, facets)
     views = []
     for r in rows:
         f = facets[r.id]
@@ -687,6 +689,7 @@ def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, An
                 "facets": f,
                 "aliases": aliases[r.id],  # other names of this dataset, from `symlinks` facets
                 "dataSource": sources.get(r.id),  # the Airflow Connection it lives in (ol_catalog_reconcile)
+                "quality": quality[r.id],  # the newest test results and metrics sent on it
                 "deleted": False,
             }
         )

@@ -99,6 +99,10 @@ export type LineageNode = (Omit<Schemas["JobNode"], "data"> & { data: Job }) | (
 /** A node of /lineage or of /column-lineage. */
 export type GraphNode = LineageNode | Schemas["ColumnNode"];
 
+/** A dataset's newest test results and metrics (null when none were sent). */
+export type DatasetQuality = Schemas["DatasetQuality"];
+export type QualityAssertion = Schemas["Assertion"];
+
 /** The nodes of a /lineage answer, each node's `data` read as the Job or Dataset model. The graph models
  * declare `data` as an open object whose description says it is that model, so this is where it is taken at its word. */
 export const lineageNodes = (graph: Answer<"lineage">["graph"]): LineageNode[] => graph as LineageNode[];

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from airflow_ol_catalog.api.datamodels.common import Answer
+from airflow_ol_catalog.api.datamodels.quality import DatasetQuality
 from airflow_ol_catalog.api.datamodels.tags import TagOrigin
 
 RunState = Literal["NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED"]
@@ -123,6 +124,9 @@ class Dataset(Answer):
     aliases: list[NodeRef] = Field(description="Other names of this dataset, from `symlinks` facets.")
     dataSource: dict[str, Any] | None = Field(
         description="The Airflow Connection the dataset lives in (status, connId, candidates, check, withheld)."
+    )
+    quality: DatasetQuality | None = Field(
+        description="The newest test results and data-quality metrics sent on the dataset; null when none were."
     )
     deleted: bool
 

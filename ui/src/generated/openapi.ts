@@ -1316,6 +1316,42 @@ export interface components {
             /** Totalcount */
             totalCount: number;
         };
+        /** Assertion */
+        Assertion: {
+            /** Actual */
+            actual: string | null;
+            /**
+             * Assertion
+             * @description The kind of test, e.g. `not_null`, `unique`; `?` when not sent.
+             */
+            assertion: string;
+            /**
+             * Column
+             * @description The column tested; null for a test of the whole dataset.
+             */
+            column: string | null;
+            /** Eventtime */
+            eventTime: string | null;
+            /** Expected */
+            expected: string | null;
+            /**
+             * Name
+             * @description The test's own name, e.g. dbt's `not_null_orders_id`.
+             */
+            name: string | null;
+            /**
+             * Runid
+             * @description The run that checked it.
+             */
+            runId: string | null;
+            /** Severity */
+            severity: string | null;
+            /**
+             * Success
+             * @description Whether the test passed; null when the producer sent no result.
+             */
+            success: boolean | null;
+        };
         /** BatchResult */
         BatchResult: {
             /** Failed Events */
@@ -1595,6 +1631,8 @@ export interface components {
             namespaceKey: string;
             /** Physicalname */
             physicalName: string;
+            /** @description The newest test results and data-quality metrics sent on the dataset; null when none were. */
+            quality: components["schemas"]["DatasetQuality"] | null;
             /** Sourcename */
             sourceName: string;
             /**
@@ -1668,6 +1706,24 @@ export interface components {
              * @enum {string}
              */
             type: "DATASET";
+        };
+        /** DatasetQuality */
+        DatasetQuality: {
+            /**
+             * Assertions
+             * @description The tests of the newest `dataQualityAssertions` (or `greatExpectations_assertions`) facet.
+             */
+            assertions: components["schemas"]["Assertion"][];
+            /** @description The run that sent those assertions; null when none were sent. */
+            checkedBy: components["schemas"]["SentBy"] | null;
+            /** @description The newest `dataQualityMetrics` facet. */
+            metrics: components["schemas"]["QualityMetrics"] | null;
+            /**
+             * Problems
+             * @description Parts of the assertions facet that could not be read, each with its path.
+             */
+            problems: string[];
+            summary: components["schemas"]["QualitySummary"];
         };
         /** DatasetVersion */
         DatasetVersion: {
@@ -2096,6 +2152,13 @@ export interface components {
              */
             type: "JOB";
         };
+        /** JobRef */
+        JobRef: {
+            /** Name */
+            name: string;
+            /** Namespace */
+            namespace: string;
+        };
         /** JobVersion */
         JobVersion: {
             /** Createdat */
@@ -2322,6 +2385,43 @@ export interface components {
              * @description Where in the event, e.g. `run.runId` or `inputs[0].name`; `$` is the whole event.
              */
             path: string;
+        };
+        /** QualityMetrics */
+        QualityMetrics: {
+            /** Bytes */
+            bytes: number | null;
+            /**
+             * Columnmetrics
+             * @description Per column: nullCount, distinctCount, sum, count, min, max, as sent.
+             */
+            columnMetrics: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /** Eventtime */
+            eventTime: string | null;
+            /** Filecount */
+            fileCount: number | null;
+            job: components["schemas"]["JobRef"] | null;
+            /** Lastupdated */
+            lastUpdated: string | null;
+            /** Rowcount */
+            rowCount: number | null;
+            /** Runid */
+            runId: string | null;
+        };
+        /** QualitySummary */
+        QualitySummary: {
+            /** Failed */
+            failed: number;
+            /** Passed */
+            passed: number;
+            /**
+             * Unknown
+             * @description Assertions without a result.
+             */
+            unknown: number;
         };
         /** QuarantineAction */
         QuarantineAction: {
@@ -2577,6 +2677,17 @@ export interface components {
              * @description How many match (Marquez: how many it returned).
              */
             totalCount: number;
+        };
+        /**
+         * SentBy
+         * @description The run whose event sent a facet; run and job are null once retention deleted that event.
+         */
+        SentBy: {
+            /** Eventtime */
+            eventTime: string | null;
+            job: components["schemas"]["JobRef"] | null;
+            /** Runid */
+            runId: string | null;
         };
         /** Source */
         Source: {

@@ -4,6 +4,7 @@ import { Fragment, useState } from "react";
 import { lineageNodes, nodeId, seg, type Dataset, type DatasetVersion, type Field, type LineageNode, type Schemas } from "../api";
 import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
+import { failingColumns, QualitySection } from "../components/Quality";
 import { TagEditor, useTagEditing } from "../components/Tags";
 import { when } from "../format";
 import { href, navigate, type Route } from "../route";
@@ -38,7 +39,7 @@ interface ColumnTagging {
   reload: () => void;
 }
 
-function Schema({ fields, tagging }: { fields: Field[]; tagging?: ColumnTagging }) {
+function Schema({ fields, tagging, failing }: { fields: Field[]; tagging?: ColumnTagging; failing?: Map<string, string[]> }) {
   return (
     <DataTable
       rows={fields}
@@ -50,6 +51,11 @@ function Schema({ fields, tagging }: { fields: Field[]; tagging?: ColumnTagging 
           cell: (f) => (
             <Text fontFamily="mono">
               <Name value={f.name ?? ""} />
+              {f.name != null && failing?.has(f.name) && (
+                <Badge colorPalette="red" variant="solid" ms={2} fontFamily="body" title={`failed: ${failing.get(f.name)!.join(", ")}`} data-testid="failing-column">
+                  test failed
+                </Badge>
+              )}
             </Text>
           ),
         },
@@ -376,8 +382,17 @@ export function DatasetPage({ route }: { route: Route }) {
           <Tabs.Trigger value="facets">Facets</Tabs.Trigger>
         </Tabs.List>
         <Tabs.Content value="overview">
+          {ds.quality && (
+            <Section title="Quality">
+              <QualitySection quality={ds.quality} />
+            </Section>
+          )}
           <Section title="Schema">
-            <Schema fields={ds.fields} tagging={{ path: `namespaces/${seg(ds.namespace)}/datasets/${seg(ds.name)}`, editable: editing, reload: found.reload }} />
+            <Schema
+              fields={ds.fields}
+              tagging={{ path: `namespaces/${seg(ds.namespace)}/datasets/${seg(ds.name)}`, editable: editing, reload: found.reload }}
+              failing={failingColumns(ds.quality)}
+            />
           </Section>
           <Section title="Producers and consumers">
             <ProducersAndConsumers ds={ds} />
