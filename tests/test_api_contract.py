@@ -35,10 +35,6 @@ ONLY_REFUSE = {
     ("POST", "/api/v1/namespaces/{namespace:name}/jobs/{job:name}/runs"),
     *(("POST", f"/api/v1/jobs/runs/{{run_id:name}}/{action}") for action in ("start", "complete", "fail", "abort")),
 }
-# Routes whose response models are still to be written (hiding and restoring). Each entry goes once
-# its route has a model (test_no_route_awaits_a_model_it_has says which).
-AWAITING_MODELS: set[tuple[str, str]] = set()
-
 NAMESPACE = "walk"
 SOURCE_DB = "postgres://walk-db:5432"  # a namespace an Airflow Connection describes (AIRFLOW_CONN_WALK_PG)
 JOB = "walk.load"
@@ -70,16 +66,9 @@ def test_every_json_route_declares_a_response_model_built_on_answer():
     missing = [
         f"{method} {path}"
         for method, path, route in _operations()
-        if (method, path) not in NOT_JSON | ONLY_REFUSE | AWAITING_MODELS and not _has_answer_model(route)
+        if (method, path) not in NOT_JSON | ONLY_REFUSE and not _has_answer_model(route)
     ]
     assert missing == [], "routes without a response model deriving from Answer"
-
-
-def test_no_route_awaits_a_model_it_has():
-    modelled = [f"{m} {p}" for m, p, route in _operations() if (m, p) in AWAITING_MODELS and _has_answer_model(route)]
-    assert modelled == [], "remove these from AWAITING_MODELS: they have their model now"
-    gone = AWAITING_MODELS - {(m, p) for m, p, _ in _operations()}
-    assert gone == set(), "AWAITING_MODELS names routes that are gone"
 
 
 def test_every_answer_model_refuses_fields_it_does_not_declare():
@@ -229,8 +218,6 @@ def test_every_get_route_answers_exactly_its_model_with_real_data(catalog_api, w
     assert response.status_code == 200, response.text
     body = response.json()
     assert body, "an empty answer proves nothing"
-    if ("GET", path) in AWAITING_MODELS and not _has_answer_model(route):
-        pytest.skip("no response model yet")
     TypeAdapter(route.response_model).validate_python(body)
 
 
