@@ -6,9 +6,9 @@ import ast
 import json
 import uuid
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, literal, or_, select, union_all
 
@@ -30,7 +30,7 @@ from airflow_ol_catalog.lineage.source_matches import matches_of
 from airflow_ol_catalog.lineage.tags import facet_tag_name, with_tags
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.namespaces import Namespace, namespaces_named
-from airflow_ol_catalog.store.sql import AnyRow, AnySelect, utcnow
+from airflow_ol_catalog.store.sql import AnyRow, AnySelect, among, parse_tuples, tuples_of, utcnow
 from airflow_ol_catalog.store.tables import (
     column_lineage,
     dataset,
@@ -51,14 +51,15 @@ def iso(value: datetime | None) -> str | None:
 
 def facets_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, dict[str, Any]]:
     found: dict[int, dict[str, Any]] = {i: {} for i in ids}
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(
-            select(facet.c.entity_id, facet.c.name, facet.c.value).where(
-                facet.c.entity == entity, facet.c.entity_id.in_(ids[start : start + 500]), facet.c.value.is_not(None)
-            )
+    if not ids:
+        return found
+    rows = conn.execute(
+        select(facet.c.entity_id, facet.c.name, facet.c.value).where(
+            facet.c.entity == entity, among(conn.dialect.name, facet.c.entity_id, ids), facet.c.value.is_not(None)
         )
-        for entity_id, name, value in rows:
-            found[entity_id][name] = json.loads(value)
+    )
+    for entity_id, name, value in rows:
+        found[entity_id][name] = json.loads(value)
     return found
 
 
@@ -213,17 +214,22 @@ def jobs_view(conn: Connection, rows: Sequence[AnyRow], runs: int = LATEST_RUNS)
     facets = facets_of(conn, "job", ids)
     parent_ids = {r.parent_job_id for r in rows if r.parent_job_id}
     visible = select(job.c.id, job.c.namespace, job.c.name).where(
-        job.c.id.in_(parent_ids), job.c.deleted_at.is_(None)
+        among(conn.dialect.name, job.c.id, parent_ids), job.c.deleted_at.is_(None)
     )  # a hidden parent is not named
     parents = {r.id: (r.namespace, r.name) for r in conn.execute(visible)}
     io: dict[int, dict[str, list[dict[str, Any]]]] = {i: {"in": [], "out": []} for i in ids}
-    for r in conn.execute(
-        select(edge.c.job_id, edge.c.direction, dataset.c.namespace, dataset.c.name)
+    refs: dict[tuple[str, str], dict[str, Any]] = {}  # one object per dataset, however many jobs name it
+    dialect = conn.dialect.name
+    for job_id, value in conn.execute(
+        select(edge.c.job_id, tuples_of(dialect, edge.c.direction, dataset.c.namespace, dataset.c.name))
         .join(dataset, dataset.c.id == edge.c.dataset_id)
-        .where(edge.c.job_id.in_(ids), dataset.c.deleted_at.is_(None))
-        .order_by(dataset.c.namespace, dataset.c.name)
-    ):
-        io[r.job_id][r.direction].append({"namespace": r.namespace, "name": r.name})
+        .where(among(dialect, edge.c.job_id, ids), dataset.c.deleted_at.is_(None))
+        .group_by(edge.c.job_id)
+    ).all():
+        sides = io[job_id]
+        for direction, ns, name in sorted(parse_tuples(value)):  # per direction, by namespace and name
+            ref = refs.get((ns, name)) or refs.setdefault((ns, name), {"namespace": ns, "name": name})
+            sides[direction].append(ref)
     latest = latest_runs(conn, ids, runs)
     views = []
     for r in rows:
@@ -299,28 +305,41 @@ def version_uuid(digest: str) -> str:
     return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
 
 
-def job_version_uuid(ns: str, name: str, inputs: list[dict[str, str]], outputs: list[dict[str, str]]) -> str:
+def job_version_uuid(ns: str, name: str, inputs: Sequence[DatasetRef], outputs: Sequence[DatasetRef]) -> str:
     """A job version as the catalog knows one: the job with one set of inputs and outputs its runs had."""
-    ios = [sorted((d["namespace"], d["name"]) for d in side) for side in (inputs, outputs)]
+    ios = [sorted((d.namespace, d.name) for d in side) for side in (inputs, outputs)]
     return str(uuid.uuid5(uuid.NAMESPACE_URL, json.dumps(["job", ns, name, *ios])))
 
 
-def _chunked(ids: list[int], size: int = 500) -> Iterator[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+class DatasetRef(NamedTuple):
+    id: int
+    namespace: str
+    name: str
 
 
-def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, list[AnyRow]]]:
-    """Each run's inputs and outputs: (dataset id, namespace, name), by name."""
-    found: dict[int, dict[str, list[AnyRow]]] = {pk: {"in": [], "out": []} for pk in run_pks}
-    for chunk in _chunked(run_pks):
-        for r in conn.execute(
-            select(run_dataset.c.run_pk, run_dataset.c.direction, dataset.c.id, dataset.c.namespace, dataset.c.name)
-            .join(dataset, dataset.c.id == run_dataset.c.dataset_id)
-            .where(run_dataset.c.run_pk.in_(chunk), dataset.c.deleted_at.is_(None))
-            .order_by(dataset.c.namespace, dataset.c.name)
-        ):
-            found[r.run_pk][r.direction].append(r)
+def _by_name(ref: DatasetRef) -> tuple[str, str]:
+    return ref.namespace, ref.name
+
+
+def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, list[DatasetRef]]]:
+    """Each run's inputs and outputs, in no order. One row per run (a graph's runs touch tens of
+    thousands of datasets, and a row costs more to fetch than its JSON costs to parse)."""
+    found: dict[int, dict[str, list[DatasetRef]]] = {pk: {"in": [], "out": []} for pk in run_pks}
+    if not run_pks:
+        return found
+    dialect = conn.dialect.name
+    for run_pk, value in conn.execute(
+        select(
+            run_dataset.c.run_pk,
+            tuples_of(dialect, run_dataset.c.direction, dataset.c.id, dataset.c.namespace, dataset.c.name),
+        )
+        .join(dataset, dataset.c.id == run_dataset.c.dataset_id)
+        .where(among(dialect, run_dataset.c.run_pk, run_pks), dataset.c.deleted_at.is_(None))
+        .group_by(run_dataset.c.run_pk)
+    ).all():
+        sides = found[run_pk]
+        for direction, dataset_id, ns, name in parse_tuples(value):
+            sides[direction].append(DatasetRef(dataset_id, ns, name))
     return found
 
 
@@ -344,24 +363,25 @@ class _Versions:
 
 
 def _versions_of(conn: Connection, dataset_ids: set[int]) -> dict[int, _Versions]:
-    """Each dataset's schema versions."""
-    found = {i: _Versions() for i in dataset_ids}
-    for chunk in _chunked(sorted(dataset_ids)):
-        for v in conn.execute(
-            select(
-                dataset_version.c.dataset_id,
-                dataset_version.c.digest,
-                dataset_version.c.first_seen_at,
-                dataset_version.c.first_run_id,
-            )
-            .where(dataset_version.c.dataset_id.in_(chunk))
-            .order_by(dataset_version.c.first_seen_at, dataset_version.c.id)
-        ):
-            versions = found[v.dataset_id]
-            versions.seen.append(v.first_seen_at)
-            versions.digests.append(v.digest)
-            if v.first_run_id:
-                versions.written_by.setdefault(v.first_run_id, v.digest)
+    """The schema versions of those of these datasets that have any (most datasets of a big graph have none)."""
+    found: dict[int, _Versions] = {}
+    if not dataset_ids:
+        return found
+    for v in conn.execute(
+        select(
+            dataset_version.c.dataset_id,
+            dataset_version.c.digest,
+            dataset_version.c.first_seen_at,
+            dataset_version.c.first_run_id,
+        )
+        .where(among(conn.dialect.name, dataset_version.c.dataset_id, dataset_ids))
+        .order_by(dataset_version.c.first_seen_at, dataset_version.c.id)
+    ):
+        versions = found.get(v.dataset_id) or found.setdefault(v.dataset_id, _Versions())
+        versions.seen.append(v.first_seen_at)
+        versions.digests.append(v.digest)
+        if v.first_run_id:
+            versions.written_by.setdefault(v.first_run_id, v.digest)
     return found
 
 
@@ -373,31 +393,35 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     owners = {
         r.id: (r.namespace, r.name)
         for r in conn.execute(
-            select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_({r.job_id for r in rows}))
+            select(job.c.id, job.c.namespace, job.c.name).where(
+                among(conn.dialect.name, job.c.id, {r.job_id for r in rows})
+            )
         )
     }
     io = _run_datasets(conn, [r.id for r in rows])
     versions = _versions_of(conn, {d.id for sides in io.values() for side in sides.values() for d in side})
     # runs of a job mostly share their inputs and outputs: (job id, input ids, output ids) -> version
-    job_versions: dict[tuple[int, tuple[int, ...], tuple[int, ...]], str] = {}
+    job_versions: dict[tuple[int, frozenset[int], frozenset[int]], str] = {}
     views = []
     for r in rows:
         f = facets[r.id]
         nominal = f.get("nominalTime", {})
         ended = r.ended_at if r.state_rank == TERMINAL_RANK else None
         ns, name = owners[r.job_id]
-        refs = {side: [{"namespace": d.namespace, "name": d.name} for d in io[r.id][side]] for side in ("in", "out")}
-        key = (r.job_id, tuple(d.id for d in io[r.id]["in"]), tuple(d.id for d in io[r.id]["out"]))
+        inputs, outputs = io[r.id]["in"], io[r.id]["out"]
+        key = (r.job_id, frozenset(d.id for d in inputs), frozenset(d.id for d in outputs))
         job_version = job_versions.get(key)
         if job_version is None:
-            job_version = job_versions[key] = job_version_uuid(ns, name, refs["in"], refs["out"])
+            job_version = job_versions[key] = job_version_uuid(ns, name, inputs, outputs)
         dataset_versions = {
             side: [
                 {"datasetVersionId": {"namespace": d.namespace, "name": d.name, "version": version}, "facets": {}}
-                for d in io[r.id][side]
-                if (version := versions[d.id].at(r)) is not None
+                for d in sorted(sides, key=_by_name)
+                if d.id in versions and (version := versions[d.id].at(r)) is not None
             ]
-            for side in ("in", "out")
+            if versions
+            else []
+            for side, sides in (("in", inputs), ("out", outputs))
         }
         views.append(
             {
@@ -427,7 +451,7 @@ def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) 
     newest = select(
         run.c.id,
         func.row_number().over(partition_by=run.c.job_id, order_by=(*_RUN_ORDER, run.c.id.desc())).label("position"),
-    ).where(run.c.job_id.in_(job_ids), run.c.placeholder.is_(False))
+    ).where(among(conn.dialect.name, run.c.job_id, job_ids), run.c.placeholder.is_(False))
     ranked = newest.subquery()
     rows = conn.execute(
         select(run)
@@ -494,8 +518,8 @@ def job_versions(conn: Connection, ns: str, name: str) -> list[dict[str, Any]]:
                 "version": version,
                 "namespace": ns,
                 "location": location,
-                "inputs": [{"namespace": d.namespace, "name": d.name} for d in io[r.id]["in"]],
-                "outputs": [{"namespace": d.namespace, "name": d.name} for d in io[r.id]["out"]],
+                "inputs": [{"namespace": d.namespace, "name": d.name} for d in sorted(io[r.id]["in"], key=_by_name)],
+                "outputs": [{"namespace": d.namespace, "name": d.name} for d in sorted(io[r.id]["out"], key=_by_name)],
                 "latestRun": view,
             }
         elif created and (versions[version]["createdAt"] is None or created < versions[version]["createdAt"]):
@@ -604,22 +628,21 @@ def _column_lineage_of(conn: Connection, ids: list[int]) -> dict[int, list[dict[
     """Each dataset's column lineage in Marquez's shape: per output field, the input fields it comes from."""
     source = dataset.alias("source")
     found: dict[int, dict[str, list[dict[str, Any]]]] = {i: {} for i in ids}
-    for chunk in _chunked(ids):
-        for r in conn.execute(
-            select(column_lineage, source.c.namespace, source.c.name)
-            .join(source, source.c.id == column_lineage.c.input_dataset_id)
-            .where(column_lineage.c.output_dataset_id.in_(chunk), column_lineage.c.input_field != "")
-            .order_by(column_lineage.c.output_field, source.c.namespace, source.c.name, column_lineage.c.input_field)
-        ):
-            found[r.output_dataset_id].setdefault(r.output_field, []).append(
-                {
-                    "namespace": r.namespace,
-                    "dataset": r.name,
-                    "field": r.input_field,
-                    "transformationDescription": r.description,
-                    "transformationType": r.type,
-                }
-            )
+    for r in conn.execute(
+        select(column_lineage, source.c.namespace, source.c.name)
+        .join(source, source.c.id == column_lineage.c.input_dataset_id)
+        .where(among(conn.dialect.name, column_lineage.c.output_dataset_id, ids), column_lineage.c.input_field != "")
+        .order_by(column_lineage.c.output_field, source.c.namespace, source.c.name, column_lineage.c.input_field)
+    ):
+        found[r.output_dataset_id].setdefault(r.output_field, []).append(
+            {
+                "namespace": r.namespace,
+                "dataset": r.name,
+                "field": r.input_field,
+                "transformationDescription": r.description,
+                "transformationType": r.type,
+            }
+        )
     return {
         i: [
             {
@@ -637,15 +660,18 @@ def _column_lineage_of(conn: Connection, ids: list[int]) -> dict[int, list[dict[
 def _last_modified(conn: Connection, ids: list[int]) -> dict[int, datetime]:
     """When a completed run last wrote each dataset (Marquez's `lastModifiedAt`)."""
     found: dict[int, datetime] = {}
-    for chunk in _chunked(ids):
-        for dataset_id, ended in conn.execute(
-            select(run_dataset.c.dataset_id, func.max(run.c.ended_at))
-            .join(run, run.c.id == run_dataset.c.run_pk)
-            .where(run_dataset.c.dataset_id.in_(chunk), run_dataset.c.direction == "out", run.c.state == "COMPLETE")
-            .group_by(run_dataset.c.dataset_id)
-        ):
-            if ended is not None:
-                found[dataset_id] = ended
+    for dataset_id, ended in conn.execute(
+        select(run_dataset.c.dataset_id, func.max(run.c.ended_at))
+        .join(run, run.c.id == run_dataset.c.run_pk)
+        .where(
+            among(conn.dialect.name, run_dataset.c.dataset_id, ids),
+            run_dataset.c.direction == "out",
+            run.c.state == "COMPLETE",
+        )
+        .group_by(run_dataset.c.dataset_id)
+    ):
+        if ended is not None:
+            found[dataset_id] = ended
     return found
 
 
@@ -655,7 +681,7 @@ def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, An
     aliases: dict[int, list[dict[str, Any]]] = {r.id: [] for r in rows}
     for a in conn.execute(
         select(dataset.c.alias_of, dataset.c.namespace, dataset.c.name)
-        .where(dataset.c.alias_of.in_(list(aliases)))
+        .where(among(conn.dialect.name, dataset.c.alias_of, ids))
         .order_by(dataset.c.namespace, dataset.c.name)
     ):
         aliases[a.alias_of].append({"namespace": a.namespace, "name": a.name})
@@ -667,7 +693,7 @@ def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, An
     views = []
     for r in rows:
         f = facets[r.id]
-        newest = versions[r.id].digests[-1] if versions[r.id].digests else None
+        newest = versions[r.id].digests[-1] if r.id in versions else None
         views.append(
             {
                 "id": {"namespace": r.namespace, "name": r.name},

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, select
 
 from airflow_ol_catalog.events.quality import ASSERTION_FACETS, METRICS, read_assertions, read_metrics, summarise
+from airflow_ol_catalog.store.sql import among
 from airflow_ol_catalog.store.tables import event, facet
 
 
@@ -25,27 +26,26 @@ def _senders(conn: Connection, ids: list[int]) -> dict[tuple[int, str], tuple[da
     """The event time, and the run (with its job) behind each dataset's quality facets."""
     found: dict[tuple[int, str], tuple[datetime, dict[str, Any]]] = {}
     sent_by = and_(event.c.event_time == facet.c.event_time, event.c.digest == facet.c.event_digest)
-    for start in range(0, len(ids), 500):
-        rows = conn.execute(
-            select(
-                facet.c.entity_id, facet.c.name, facet.c.event_time, event.c.run_id, event.c.namespace, event.c.job_name
-            )
-            .outerjoin(event, sent_by)
-            .where(
-                facet.c.entity == "dataset",
-                facet.c.entity_id.in_(ids[start : start + 500]),
-                facet.c.name.in_((*ASSERTION_FACETS, METRICS)),
-            )
+    if not ids:
+        return found
+    rows = conn.execute(
+        select(facet.c.entity_id, facet.c.name, facet.c.event_time, event.c.run_id, event.c.namespace, event.c.job_name)
+        .outerjoin(event, sent_by)
+        .where(
+            facet.c.entity == "dataset",
+            among(conn.dialect.name, facet.c.entity_id, ids),
+            facet.c.name.in_((*ASSERTION_FACETS, METRICS)),
         )
-        for r in rows:
-            found[(r.entity_id, r.name)] = (
-                r.event_time,
-                {
-                    "runId": r.run_id,  # None once retention deleted the event
-                    "job": {"namespace": r.namespace, "name": r.job_name} if r.job_name is not None else None,
-                    "eventTime": _iso(r.event_time),
-                },
-            )
+    )
+    for r in rows:
+        found[(r.entity_id, r.name)] = (
+            r.event_time,
+            {
+                "runId": r.run_id,  # None once retention deleted the event
+                "job": {"namespace": r.namespace, "name": r.job_name} if r.job_name is not None else None,
+                "eventTime": _iso(r.event_time),
+            },
+        )
     return found
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from airflow_ol_catalog.events.datasources import DataSource
-from airflow_ol_catalog.store.sql import AnyRow
+from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import data_source_match, dataset
 
 
@@ -56,7 +56,9 @@ def match_without_connections(match: dict[str, Any] | None, reason: str) -> dict
 def matches_of(conn: Connection, dataset_ids: list[int]) -> dict[int, dict[str, Any]]:
     if not dataset_ids:
         return {}
-    rows = conn.execute(select(data_source_match).where(data_source_match.c.dataset_id.in_(dataset_ids)))
+    rows = conn.execute(
+        select(data_source_match).where(among(conn.dialect.name, data_source_match.c.dataset_id, dataset_ids))
+    )
     return {r.dataset_id: view for r in rows if (view := match_view(r)) is not None}
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy import Connection, func, select
 
-from airflow_ol_catalog.store.sql import AnyRow
+from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import facet, tag, tag_assignment
 
 
@@ -92,13 +92,14 @@ def _schema_fields(facets: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def assignments_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, list[AnyRow]]:
     found: dict[int, list[AnyRow]] = {i: [] for i in ids}
-    for start in range(0, len(ids), 500):
-        for row in conn.execute(
-            select(tag_assignment)
-            .where(tag_assignment.c.entity == entity, tag_assignment.c.entity_id.in_(ids[start : start + 500]))
-            .order_by(tag_assignment.c.tag)
-        ):
-            found[row.entity_id].append(row)
+    if not ids:
+        return found
+    for row in conn.execute(
+        select(tag_assignment)
+        .where(tag_assignment.c.entity == entity, among(conn.dialect.name, tag_assignment.c.entity_id, ids))
+        .order_by(tag_assignment.c.tag)
+    ):
+        found[row.entity_id].append(row)
     return found
 
 
