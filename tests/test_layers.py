@@ -6,6 +6,8 @@ catalog over HTTP and so import neither the API nor its SQL."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,17 @@ def test_a_layer_imports_only_what_lies_below_it(layer):
         if bad:
             wrong[str(path.relative_to(PACKAGE))] = sorted(bad)
     assert wrong == {}
+
+
+def test_the_transport_loads_no_validator_in_a_task_process():
+    """A task process imports the transport for every task; the event model and validator stay unloaded
+    until something asks for them by name."""
+    probe = (
+        "import sys, airflow_ol_catalog.transport, airflow_ol_catalog.events as e\n"
+        "heavy = [m for m in ('decode', 'model', 'validate') if f'airflow_ol_catalog.events.{m}' in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert all(getattr(e, name) is not None for name in e.__all__)\n"
+        "assert sorted(e.__all__) == sorted(e._HOMES)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
