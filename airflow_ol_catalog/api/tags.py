@@ -8,7 +8,6 @@ these routes neither change nor remove. Each write answers the job or dataset, a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -59,12 +58,21 @@ def _seen_by(principal: Principal, view: dict) -> dict:
     return view if reason is None else {**view, "dataSource": match_without_connections(view["dataSource"], reason)}
 
 
-async def _write_then_read(write: Callable, read: Callable, *names: str):
+async def _retag(
+    principal: Principal, adding: bool, kind: str, namespace: str, name: str, tag: str, field: str | None = None
+) -> dict:
+    """Set or remove a person's tag, then read the job or dataset back as its own route answers it."""
+    tag_name = _checked(tag)
+    read = catalog.get_job if kind == "job" else catalog.get_dataset
+
     def run():
         with write_transaction() as conn:
-            write(conn)
+            if adding:
+                add_tag(conn, kind, namespace, name, tag_name, _who(principal), field)
+            else:
+                remove_tag(conn, kind, namespace, name, tag_name, field)
         with read_connection() as conn:
-            return read(conn, *names)
+            return read(conn, namespace, name)
 
     return await anyio.to_thread.run_sync(run)
 
@@ -104,36 +112,18 @@ def _dataset_answer(principal: Principal, view: dict) -> Dataset:
     return Dataset.model_validate(_seen_by(principal, view))
 
 
-def _job_answer(view: dict) -> Job:
-    return Job.model_validate(view)
-
-
 FIELD_TAG = "/namespaces/{namespace:name}/datasets/{dataset:name}/fields/{field:name}/tags/{tag:name}"
 
 
 @router.post(FIELD_TAG, summary="Tag a column of a dataset", responses={**NOT_FOUND, **BAD_NAME})
 async def tag_field(namespace: str, dataset: str, field: str, tag: str, principal: TaggerAuth) -> Dataset:
     """The column must be in the dataset's newest schema."""
-    name = _checked(tag)
-    view = await _write_then_read(
-        lambda conn: add_tag(conn, "dataset", namespace, dataset, name, _who(principal), field),
-        catalog.get_dataset,
-        namespace,
-        dataset,
-    )
-    return _dataset_answer(principal, view)
+    return _dataset_answer(principal, await _retag(principal, True, "dataset", namespace, dataset, tag, field))
 
 
 @router.delete(FIELD_TAG, summary="Remove a tag a person set on a column", responses={**NOT_FOUND, **BAD_NAME})
 async def untag_field(namespace: str, dataset: str, field: str, tag: str, principal: TaggerAuth) -> Dataset:
-    name = _checked(tag)
-    view = await _write_then_read(
-        lambda conn: remove_tag(conn, "dataset", namespace, dataset, name, field),
-        catalog.get_dataset,
-        namespace,
-        dataset,
-    )
-    return _dataset_answer(principal, view)
+    return _dataset_answer(principal, await _retag(principal, False, "dataset", namespace, dataset, tag, field))
 
 
 DATASET_TAG = "/namespaces/{namespace:name}/datasets/{dataset:name}/tags/{tag:name}"
@@ -141,27 +131,13 @@ DATASET_TAG = "/namespaces/{namespace:name}/datasets/{dataset:name}/tags/{tag:na
 
 @router.post(DATASET_TAG, summary="Tag a dataset", responses={**NOT_FOUND, **BAD_NAME})
 async def tag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerAuth) -> Dataset:
-    name = _checked(tag)
-    view = await _write_then_read(
-        lambda conn: add_tag(conn, "dataset", namespace, dataset, name, _who(principal)),
-        catalog.get_dataset,
-        namespace,
-        dataset,
-    )
-    return _dataset_answer(principal, view)
+    return _dataset_answer(principal, await _retag(principal, True, "dataset", namespace, dataset, tag))
 
 
 @router.delete(DATASET_TAG, summary="Remove a tag a person set on a dataset", responses={**NOT_FOUND, **BAD_NAME})
 async def untag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerAuth) -> Dataset:
     """Tags from the dataset's `tags` facet stay: they change only with the producer's events."""
-    name = _checked(tag)
-    view = await _write_then_read(
-        lambda conn: remove_tag(conn, "dataset", namespace, dataset, name),
-        catalog.get_dataset,
-        namespace,
-        dataset,
-    )
-    return _dataset_answer(principal, view)
+    return _dataset_answer(principal, await _retag(principal, False, "dataset", namespace, dataset, tag))
 
 
 JOB_TAG = "/namespaces/{namespace:name}/jobs/{job:name}/tags/{tag:name}"
@@ -169,24 +145,10 @@ JOB_TAG = "/namespaces/{namespace:name}/jobs/{job:name}/tags/{tag:name}"
 
 @router.post(JOB_TAG, summary="Tag a job", responses={**NOT_FOUND, **BAD_NAME})
 async def tag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> Job:
-    name = _checked(tag)
-    view = await _write_then_read(
-        lambda conn: add_tag(conn, "job", namespace, job, name, _who(principal)),
-        catalog.get_job,
-        namespace,
-        job,
-    )
-    return _job_answer(view)
+    return Job.model_validate(await _retag(principal, True, "job", namespace, job, tag))
 
 
 @router.delete(JOB_TAG, summary="Remove a tag a person set on a job", responses={**NOT_FOUND, **BAD_NAME})
 async def untag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> Job:
     """Tags from the job's `tags` facet stay: they change only with the producer's events."""
-    name = _checked(tag)
-    view = await _write_then_read(
-        lambda conn: remove_tag(conn, "job", namespace, job, name),
-        catalog.get_job,
-        namespace,
-        job,
-    )
-    return _job_answer(view)
+    return Job.model_validate(await _retag(principal, False, "job", namespace, job, tag))

@@ -30,7 +30,7 @@ from airflow_ol_catalog.lineage.source_matches import matches_of
 from airflow_ol_catalog.lineage.tags import facet_tag_name, with_tags
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.namespaces import Namespace, namespaces_named
-from airflow_ol_catalog.store.sql import AnyRow, AnySelect, among, parse_tuples, tuples_of, utcnow
+from airflow_ol_catalog.store.sql import AnyRow, AnySelect, among, grouped_rows, utcnow
 from airflow_ol_catalog.store.tables import (
     column_lineage,
     dataset,
@@ -219,15 +219,17 @@ def jobs_view(conn: Connection, rows: Sequence[AnyRow], runs: int = LATEST_RUNS)
     parents = {r.id: (r.namespace, r.name) for r in conn.execute(visible)}
     io: dict[int, dict[str, list[dict[str, Any]]]] = {i: {"in": [], "out": []} for i in ids}
     refs: dict[tuple[str, str], dict[str, Any]] = {}  # one object per dataset, however many jobs name it
-    dialect = conn.dialect.name
-    for job_id, value in conn.execute(
-        select(edge.c.job_id, tuples_of(dialect, edge.c.direction, dataset.c.namespace, dataset.c.name))
-        .join(dataset, dataset.c.id == edge.c.dataset_id)
-        .where(among(dialect, edge.c.job_id, ids), dataset.c.deleted_at.is_(None))
-        .group_by(edge.c.job_id)
-    ).all():
+    by_job = grouped_rows(
+        conn,
+        edge.c.job_id,
+        (edge.c.direction, dataset.c.namespace, dataset.c.name),
+        lambda q: q.join(dataset, dataset.c.id == edge.c.dataset_id).where(
+            among(conn.dialect.name, edge.c.job_id, ids), dataset.c.deleted_at.is_(None)
+        ),
+    )
+    for job_id, found in by_job.items():
         sides = io[job_id]
-        for direction, ns, name in sorted(parse_tuples(value)):  # per direction, by namespace and name
+        for direction, ns, name in sorted(found):  # per direction, by namespace and name
             ref = refs.get((ns, name)) or refs.setdefault((ns, name), {"namespace": ns, "name": name})
             sides[direction].append(ref)
     latest = latest_runs(conn, ids, runs)
@@ -322,23 +324,21 @@ def _by_name(ref: DatasetRef) -> tuple[str, str]:
 
 
 def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, list[DatasetRef]]]:
-    """Each run's inputs and outputs, in no order. One row per run (a graph's runs touch tens of
-    thousands of datasets, and a row costs more to fetch than its JSON costs to parse)."""
+    """Each run's inputs and outputs, in no order."""
     found: dict[int, dict[str, list[DatasetRef]]] = {pk: {"in": [], "out": []} for pk in run_pks}
     if not run_pks:
         return found
-    dialect = conn.dialect.name
-    for run_pk, value in conn.execute(
-        select(
-            run_dataset.c.run_pk,
-            tuples_of(dialect, run_dataset.c.direction, dataset.c.id, dataset.c.namespace, dataset.c.name),
-        )
-        .join(dataset, dataset.c.id == run_dataset.c.dataset_id)
-        .where(among(dialect, run_dataset.c.run_pk, run_pks), dataset.c.deleted_at.is_(None))
-        .group_by(run_dataset.c.run_pk)
-    ).all():
+    by_run = grouped_rows(
+        conn,
+        run_dataset.c.run_pk,
+        (run_dataset.c.direction, dataset.c.id, dataset.c.namespace, dataset.c.name),
+        lambda q: q.join(dataset, dataset.c.id == run_dataset.c.dataset_id).where(
+            among(conn.dialect.name, run_dataset.c.run_pk, run_pks), dataset.c.deleted_at.is_(None)
+        ),
+    )
+    for run_pk, rows in by_run.items():
         sides = found[run_pk]
-        for direction, dataset_id, ns, name in parse_tuples(value):
+        for direction, dataset_id, ns, name in rows:
             sides[direction].append(DatasetRef(dataset_id, ns, name))
     return found
 
@@ -362,11 +362,10 @@ class _Versions:
         return version_uuid(digest) if digest else None
 
 
-def _versions_of(conn: Connection, dataset_ids: set[int]) -> dict[int, _Versions]:
-    """The schema versions of those of these datasets that have any (most datasets of a big graph have none)."""
+def _versions_of(conn: Connection, datasets: ColumnElement[bool]) -> dict[int, _Versions]:
+    """The schema versions of the datasets `datasets` (a condition on `dataset_version.dataset_id`) picks,
+    of those that have any (most datasets of a big graph have none)."""
     found: dict[int, _Versions] = {}
-    if not dataset_ids:
-        return found
     for v in conn.execute(
         select(
             dataset_version.c.dataset_id,
@@ -374,7 +373,7 @@ def _versions_of(conn: Connection, dataset_ids: set[int]) -> dict[int, _Versions
             dataset_version.c.first_seen_at,
             dataset_version.c.first_run_id,
         )
-        .where(among(conn.dialect.name, dataset_version.c.dataset_id, dataset_ids))
+        .where(datasets)
         .order_by(dataset_version.c.first_seen_at, dataset_version.c.id)
     ):
         versions = found.get(v.dataset_id) or found.setdefault(v.dataset_id, _Versions())
@@ -398,8 +397,10 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
             )
         )
     }
-    io = _run_datasets(conn, [r.id for r in rows])
-    versions = _versions_of(conn, {d.id for sides in io.values() for side in sides.values() for d in side})
+    run_pks = [r.id for r in rows]
+    io = _run_datasets(conn, run_pks)
+    read_or_written = select(run_dataset.c.dataset_id).where(among(conn.dialect.name, run_dataset.c.run_pk, run_pks))
+    versions = _versions_of(conn, dataset_version.c.dataset_id.in_(read_or_written)) if rows else {}
     # runs of a job mostly share their inputs and outputs: (job id, input ids, output ids) -> version
     job_versions: dict[tuple[int, frozenset[int], frozenset[int]], str] = {}
     views = []
@@ -686,7 +687,7 @@ def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, An
     ):
         aliases[a.alias_of].append({"namespace": a.namespace, "name": a.name})
     sources = matches_of(conn, ids)
-    versions = _versions_of(conn, set(ids))
+    versions = _versions_of(conn, among(conn.dialect.name, dataset_version.c.dataset_id, ids)) if ids else {}
     columns = _column_lineage_of(conn, ids)
     modified = _last_modified(conn, ids)
     quality = quality_of(conn, facets)

@@ -93,17 +93,27 @@ def list_value(dialect: str, values: Collection[str] | Collection[int]) -> objec
     return json.dumps(sorted(values)) if dialect == "sqlite" else sorted(values)
 
 
-def tuples_of(dialect: str, *columns: ColumnElement[Any]) -> ColumnElement[Any]:
-    """An aggregate: the group's rows as one JSON array of arrays, read back by `parse_tuples`. A group
-    of thousands of small rows costs one row to fetch instead of thousands."""
-    if dialect == "postgresql":
-        return func.json_agg(func.json_build_array(*columns))
-    return func.json_group_array(func.json_array(*columns))
+def grouped_rows(
+    conn: Connection,
+    key: ColumnElement[Any],
+    columns: Sequence[ColumnElement[Any]],
+    query: Callable[[AnySelect], AnySelect],
+) -> dict[Any, list[list[Any]]]:
+    """The rows of `columns` that `query` (given a bare select to add FROM and WHERE to) finds, by `key`.
 
-
-def parse_tuples(value: Any) -> list[list[Any]]:
-    """`tuples_of`'s value: a JSON string from SQLite, already a list from PostgreSQL's driver."""
-    return json.loads(value) if isinstance(value, (str, bytes)) else list(value)
+    On SQLite each key's rows come as one JSON row (`json_group_array`): a graph's jobs have tens of
+    thousands of inputs and outputs, and fetching a row costs more than parsing its JSON. On
+    PostgreSQL plain rows are faster: its driver fetches them cheaply, and `json_agg` costs the
+    server a sort and the client a parse."""
+    found: dict[Any, list[list[Any]]] = {}
+    if conn.dialect.name == "sqlite":
+        aggregated = query(select(key, func.json_group_array(func.json_array(*columns)))).group_by(key)
+        for group, value in conn.execute(aggregated).all():
+            found[group] = json.loads(value)
+        return found
+    for group, *values in conn.execute(query(select(key, *columns))).all():
+        found.setdefault(group, []).append(values)
+    return found
 
 
 def _id_array(ids: Collection[int]) -> BindParameter[Sequence[int]]:
