@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from http_client import Client, corpus_events
 from inprocess import InProcessCatalog, migrate
 from servers import AirflowServer, PostgresServer
 
@@ -77,6 +79,23 @@ def airflow_server(request):
         yield server.start()
     finally:
         server.cleanup()
+
+
+@pytest.fixture(scope="module")
+def client(airflow_server):
+    """HTTP to the real api-server (modules that test the app in-process override it with `catalog_api`)."""
+    c = Client(airflow_server)
+    yield c
+    c.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def sent(client, corpus) -> str:
+    """Every corpus set, sent once into a namespace of this module's own."""
+    namespace = "corpus-" + uuid.uuid4().hex[:6]
+    for payload in corpus_events(corpus, namespace):
+        assert client.send(payload).status_code == 201
+    return namespace
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 import requests
+from http_client import LINEAGE, fresh_event
 from servers import AirflowServer
-from test_ingest_http import LINEAGE, fresh_event
 from test_ui_browser import SHOTS, browser  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.integration

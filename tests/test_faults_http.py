@@ -18,9 +18,9 @@ import uuid
 
 import pytest
 import requests
+from http_client import LINEAGE, fresh_event
 from servers import AirflowServer, PostgresServer
 from sqlalchemy import create_engine, func, select, text
-from test_ingest_http import LINEAGE, fresh_event
 from test_projection import event as run_event_at
 
 from airflow_ol_catalog.store.tables import event, run

@@ -2,71 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 from conftest import EXAMPLES
-from sqlalchemy import create_engine, func, select
-from test_events import run_event
-
-from airflow_ol_catalog.store.tables import event
+from http_client import LINEAGE, corpus_events, fresh_event
 
 pytestmark = pytest.mark.integration
-LINEAGE = "ol-catalog/api/v1/lineage"
-
-
-class Client:
-    def __init__(self, server):
-        self.server = server
-        self.engine = create_engine(server.sql_alchemy_conn)
-
-    def post(self, body: bytes | str, path: str = LINEAGE, token: str | None = None, **headers) -> requests.Response:
-        headers.setdefault("Content-Type", "application/json")
-        headers = {k.replace("_", "-"): v for k, v in headers.items() if v is not None}
-        headers["Authorization"] = f"Bearer {token or self.server.token}"
-        data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
-        return requests.post(self.server.url + path, data=data, headers=headers, timeout=60)
-
-    def send(self, payload, **kwargs) -> requests.Response:
-        return self.post(json.dumps(payload), **kwargs)
-
-    def get(self, path: str, token: str | None = None, **params) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token or self.server.token}"}
-        return requests.get(self.server.url + path, params=params, headers=headers, timeout=60)
-
-    def stored(self) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(event)).scalar_one()
-
-
-@pytest.fixture(scope="module")
-def client(airflow_server):
-    c = Client(airflow_server)
-    yield c
-    c.engine.dispose()
-
-
-def fresh_event(namespace: str | None = None, **changes) -> dict:
-    payload = run_event(**changes)
-    payload["run"]["runId"] = str(uuid.uuid4())
-    if namespace:
-        payload["job"]["namespace"] = namespace
-    return payload
-
-
-def corpus_events(corpus: Path, namespace: str) -> list[dict]:
-    events = []
-    for path in sorted(corpus.rglob("*.json")):
-        payload = json.loads(path.read_text())
-        for node in (payload["job"], payload["run"].get("facets", {}).get("parent", {}).get("job")):
-            if node:
-                node["namespace"] = namespace
-        events.append(payload)
-    return events
 
 
 def test_health_reports_database_and_migrations(client):

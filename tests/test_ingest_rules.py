@@ -9,8 +9,8 @@ import json
 import uuid
 
 import pytest
+from http_client import fresh_event
 from test_events import run_event
-from test_ingest_http import fresh_event
 
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.datamodels.ingest import BatchResult, EventReceipt

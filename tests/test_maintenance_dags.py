@@ -16,8 +16,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 import requests
+from http_client import LINEAGE
 from servers import AIRFLOW, AirflowServer
-from test_ingest_http import LINEAGE
 from test_projection import event
 from test_ui_browser import SHOTS, browser  # noqa: F401  (browser is a fixture)
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 import requests
+from http_client import LINEAGE, fresh_event
 from servers import AirflowServer
-from test_ingest_http import LINEAGE, fresh_event
 
 pytestmark = pytest.mark.integration
 

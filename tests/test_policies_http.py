@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 import requests
+from http_client import LINEAGE, fresh_event
 from servers import AirflowServer
-from test_ingest_http import LINEAGE, fresh_event
 
 from airflow_ol_catalog.store.migrate import head_revision
 

@@ -13,11 +13,11 @@ import pytest
 import requests
 from catalog_snapshot import snapshot
 from conftest import EXAMPLES as EXAMPLES_DIR
+from http_client import LINEAGE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from servers import AirflowServer
 from sqlalchemy import create_engine, select
-from test_ingest_http import LINEAGE
 from test_projection import REAL_EVENTS, _fresh_engine, send
 from test_projection import event as run_event_at
 

@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from http_client import LINEAGE, fresh_event
 from servers import AirflowServer, free_port
-from test_ingest_http import LINEAGE, fresh_event
 from test_ui_browser import SHOTS, _logged_in, browser  # noqa: F401  (browser is a fixture)
 
 pytestmark = pytest.mark.integration
