@@ -37,9 +37,17 @@ class _LazyCatalogApp:
         await self._app(scope, receive, send)
 
 
+def _line_break_paths(app):
+    """api/paths.LineBreakPaths, imported only by the API server that installs it."""
+    from airflow_ol_catalog.api.paths import LineBreakPaths
+
+    return LineBreakPaths(app)
+
+
 class OLCatalogPlugin(AirflowPlugin):
     name = "ol_catalog"
     fastapi_apps = [{"app": _LazyCatalogApp(), "url_prefix": "/ol-catalog", "name": "OpenLineage catalog"}]
+    fastapi_root_middlewares = [{"middleware": _line_break_paths, "name": "OpenLineage catalog: line breaks in names"}]
     # Pages in Airflow's UI (same-origin iframes). Relative hrefs keep [api] base_url sub-paths working.
     external_views = [
         {"name": "Lineage", "href": "ol-catalog/ui/", "url_route": "lineage", "category": "browse"},

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from fastapi.routing import APIRoute
-from test_ingest_http import fresh_event
+from http_client import fresh_event
 
 from airflow_ol_catalog.api.app import create_app
 from airflow_ol_catalog.api.auth import (
@@ -171,3 +171,53 @@ def test_nul_in_an_admin_body_is_422_naming_the_field(client, field, body):
     answer = client.request("POST", "api/v1/admin/namespaces", client.jwt("admin"), json=body)
     assert answer.status_code == 422, answer.text
     assert f"body.{field}: " in answer.json()["detail"] and "NUL" in answer.json()["detail"]
+
+
+def test_escapes_that_decode_to_no_utf8_are_400_in_any_path_or_query_parameter(client):
+    """`%FF` or an encoded surrogate would otherwise reach a route as U+FFFD, so that different
+    paths named one object; every operation refuses them before routing."""
+    admin = {"Authorization": f"Bearer {client.jwt('admin')}"}
+    checked = 0
+    for path, method, parameters in _documented_operations(client):
+        in_path = [p["name"] for p in parameters if p["in"] == "path"]
+        plain = path
+        for name in in_path:
+            plain = plain.replace("{" + name + "}", "ok")
+        for bad in ("%FF", "%ED%A0%80", "%C0%AF"):
+            if in_path:
+                url = path.replace("{" + in_path[0] + "}", "x" + bad)
+                for other in in_path[1:]:
+                    url = url.replace("{" + other + "}", "ok")
+                answer = client.request(method, url, headers=admin)
+                assert answer.status_code == 400 and answer.json()["detail"].startswith("path: "), (url, answer.text)
+                checked += 1
+            for parameter in [p["name"] for p in parameters if p["in"] == "query"][:1]:
+                answer = client.request(method, f"{plain}?{parameter}=x{bad}", headers=admin)
+                assert answer.status_code == 400, (method, plain, parameter, answer.text)
+                assert answer.json()["detail"].startswith(f"query parameter {parameter}: "), answer.text
+                checked += 1
+    assert checked > 40
+    # valid UTF-8, escaped, is read as sent
+    assert client.get("api/v1/namespaces/caf%C3%A9").json()["detail"] == "namespace 'café' not found"
+
+
+@pytest.mark.parametrize("text", ["\ud800", "ok \udfff x"])
+def test_a_lone_surrogate_in_a_stored_body_text_is_422_naming_the_field(client, text):
+    body = '{"description": "' + text.encode("unicode_escape").decode().replace("\\\\u", "\\u") + '"}'
+    answer = client.request(
+        "PUT",
+        "api/v1/tags/surrogate",
+        client.jwt("admin"),
+        content=body.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert "body.description: " in answer.json()["detail"] and "lone surrogate" in answer.json()["detail"]
+
+
+def test_datasets_and_jobs_of_a_namespace_nobody_sent_are_404_naming_it(client):
+    for kind in ("datasets", "jobs"):
+        answer = client.get(f"api/v1/namespaces/nobody-sent-this/{kind}")
+        assert answer.status_code == 404 and answer.json()["detail"] == "namespace 'nobody-sent-this' not found"
+    client.send(fresh_event("sent-jobs-only"))
+    assert client.get("api/v1/namespaces/sent-jobs-only/datasets").json() == {"datasets": [], "totalCount": 0}

@@ -10,26 +10,10 @@ from urllib.parse import quote
 import pytest
 import requests
 from conftest import EXAMPLES
-from test_ingest_http import Client, corpus_events
+from http_client import corpus_events
 from test_projection import load_set
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def client(airflow_server):
-    c = Client(airflow_server)
-    yield c
-    c.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def sent(client, corpus):
-    """Every corpus set, sent once into its own namespace."""
-    namespace = "cat-" + uuid.uuid4().hex[:6]
-    for payload in corpus_events(corpus, namespace):
-        assert client.send(payload).status_code == 201
-    return namespace
 
 
 def get(client, path, **params):
@@ -264,7 +248,7 @@ def test_marquez_python_client_reads_the_catalog(client, sent):
     assert (source["type"], source["connectionUrl"]) == ("MYSQL", "mysql://db.ecommerce.internal:3306")
 
 
-def test_marquez_python_client_lists_the_datasets_of_every_namespace_it_lists(client, sent):
+def test_marquez_python_client_lists_the_datasets_of_every_namespace_it_lists(client, sent, corpus):
     from marquez_client import MarquezClient
 
     marquez = MarquezClient(client.server.url + "ol-catalog", api_key=client.server.token)
@@ -273,9 +257,15 @@ def test_marquez_python_client_lists_the_datasets_of_every_namespace_it_lists(cl
     # Dataset namespaces are namespaces: each dataset is listed under the namespace it names.
     assert {"snowflake", "bigquery", "postgresql://db.internal:5432"} <= set(namespaces)
     assert "analytics.reporting.daily_orders" in {d["name"] for d in datasets["snowflake"]}
-    for ns, found in datasets.items():
-        for ds in found:
-            assert marquez.get_dataset(ns, ds["name"])["id"] == ds["id"]
+    # Each listed dataset of the corpus reads back by the names it was listed with (the server is
+    # shared: other tests' datasets are listed too, and test_marquez_contract reads every one).
+    sent_to = {
+        d["namespace"] for payload in corpus_events(corpus, sent) for d in payload["inputs"] + payload["outputs"]
+    }
+    read_back = [(ns, ds) for ns in sorted(sent_to) for ds in datasets[ns]]
+    assert len(read_back) >= 10
+    for ns, ds in read_back:
+        assert marquez.get_dataset(ns, ds["name"])["id"] == ds["id"]
 
 
 def _small_run(client, namespace: str, job_name: str, source: str, target: str) -> None:
@@ -539,17 +529,19 @@ def test_names_are_single_path_segments(client, sent):
 def test_marquez_write_routes_say_the_catalog_is_built_from_events(client, sent):
     base = client.server.url + "ol-catalog/api/v1/"
     headers = {"Authorization": f"Bearer {client.server.token}"}
-    for method, path in (
-        ("PUT", f"namespaces/{sent}"),
-        ("PUT", "namespaces/snowflake/datasets/analytics.reporting.daily_orders"),
-        ("PUT", f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders"),
-        ("POST", f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders/runs"),
-        ("POST", "jobs/runs/880e8400-e29b-41d4-a716-446655440001/complete"),
-        ("PUT", "sources/mysql%3A%2F%2Fdb"),
+    # (method, path, the methods the path does answer: Allow of the 405)
+    for method, path, allowed in (
+        ("PUT", f"namespaces/{sent}", "DELETE, GET"),
+        ("PUT", "namespaces/snowflake/datasets/analytics.reporting.daily_orders", "DELETE, GET"),
+        ("PUT", f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders", "DELETE, GET"),
+        ("POST", f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders/runs", "GET"),
+        ("POST", "jobs/runs/880e8400-e29b-41d4-a716-446655440001/complete", ""),
+        ("PUT", "sources/mysql%3A%2F%2Fdb", "GET"),
     ):
         response = requests.request(method, base + path, headers=headers, json={}, timeout=10)
         assert response.status_code == 405, (method, path, response.text)
         assert "OpenLineage events" in response.json()["detail"] and "/api/v1/lineage" in response.json()["detail"]
+        assert response.headers["Allow"] == allowed, (method, path, response.headers["Allow"])
     from marquez_client import MarquezClient
     from marquez_client.errors import APIError
 
@@ -615,6 +607,16 @@ def test_job_has_its_latest_runs_and_current_version(client, sent):
         client, f"namespaces/snowflake/datasets/analytics.reporting.daily_orders/versions/{dataset['currentVersion']}"
     )
     assert version["createdByRun"]["state"] == "COMPLETED" and version["createdByRun"]["jobVersion"]["name"]
+    # a UUID is the same UUID in upper case
+    upper = dataset["currentVersion"].upper()
+    assert get(client, f"namespaces/snowflake/datasets/analytics.reporting.daily_orders/versions/{upper}") == version
+    job_version = get(
+        client, f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders/versions/{job['currentVersion']}"
+    )
+    assert (
+        get(client, f"namespaces/{sent}/jobs/orders_sync_pipeline.sync_orders/versions/{job['currentVersion'].upper()}")
+        == job_version
+    )
 
 
 def test_run_facets_by_type_run_or_job(client, sent):

@@ -252,3 +252,51 @@ def test_column_lineage_has_one_edge_per_column_pair_and_every_transformation_in
     ]
     assert (input_field["transformationType"], input_field["transformationDescription"]) == ("DIRECT", "copied")
     assert graph[column]["data"]["transformationType"] == "DIRECT"
+
+
+def _copied(name: str, field: str, source: str, source_field: str) -> dict:
+    """An output dataset whose `field` is copied from `source_field` of `source`."""
+    return {
+        "namespace": PG,
+        "name": name,
+        "facets": {
+            "columnLineage": {
+                "_producer": "https://example.com/tests",
+                "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+                "fields": {field: {"inputFields": [{"namespace": PG, "name": source, "field": source_field}]}},
+            }
+        },
+    }
+
+
+def test_column_lineage_downstream_follows_as_many_hops_as_upstream(catalog_engine):
+    from airflow_ol_catalog.lineage.columns import column_lineage_graph
+
+    events = []
+    for i in range(1, 7):
+        events += run_of(f"copy{i}", f"c{i}", 1, [ds(f"t{i - 1}")], [_copied(f"t{i}", "c", f"t{i - 1}", "c")])
+    send(catalog_engine, events)
+
+    def reached(start: int, depth: int, downstream: bool) -> list[str]:
+        with read_connection(catalog_engine) as conn:
+            nodes = column_lineage_graph(conn, f"datasetField:{PG}:t{start}:c", depth, downstream)
+        return sorted(n["data"]["dataset"] for n in nodes)
+
+    assert reached(3, 2, False) == ["t1", "t2", "t3"]
+    assert reached(3, 2, True) == ["t1", "t2", "t3", "t4", "t5"]
+    assert reached(0, 5, True) == [f"t{i}" for i in range(6)]
+    assert reached(0, 100, True) == [f"t{i}" for i in range(7)]
+
+
+def test_field_node_ids_the_graph_answers_resolve_when_sent_back_and_unknown_fields_are_404(catalog_engine):
+    from airflow_ol_catalog.lineage.columns import column_lineage_graph
+
+    send(catalog_engine, run_of("colons", "k1", 1, [ds("a:b")], [_copied("dir/../x:y", "out:col", "a:b", "f:1")]))
+    with read_connection(catalog_engine) as conn:
+        ids = {n["id"] for n in column_lineage_graph(conn, f"dataset:{PG}:dir/../x:y", 5, True)}
+        assert ids == {f"datasetField:{PG}:dir/../x:y:out:col", f"datasetField:{PG}:a:b:f:1"}
+        for node_id in ids:
+            assert node_id in {n["id"] for n in column_lineage_graph(conn, node_id, 5, True)}
+        for unknown in (f"datasetField:{PG}:a:b:nope", f"datasetField:{PG}:a:b:", f"datasetField:{PG}:dir/../x:y:out"):
+            with pytest.raises(NodeNotFound):
+                column_lineage_graph(conn, unknown, 5, True)

@@ -158,9 +158,12 @@ def test_namespaces_are_those_of_jobs_and_datasets_and_hidden_ones_are_not_liste
     from airflow_ol_catalog.ingest.hiding import set_namespace_hidden
     from airflow_ol_catalog.store.engine import write_transaction
 
+    # a dataset in the job namespace: hiding the namespace keeps the dataset, and still leaves the name out
+    send(catalog_engine, [run("r2", "2025-01-02T10:00:00Z", outputs=[{"namespace": "team", "name": "own_table"}])])
     with write_transaction(catalog_engine) as conn:
         set_namespace_hidden(conn, "team", True)
     assert [ns["name"] for ns in read(catalog_engine, catalog.list_all_namespaces, 100, 0)[0]] == ["s3://lake"]
+    assert read(catalog_engine, catalog.list_all_namespaces, 100, 0)[1] == 1
     assert read(catalog_engine, catalog.find_namespace, "team")["isHidden"] is True
 
 

@@ -18,11 +18,11 @@ from airflow_ol_catalog.events.node_ids import (
 )
 
 # Names and namespaces as producers send them: colons, slashes, `://`, dots, any Unicode. A name
-# never starts with `//` (the text `ns://x` is one namespace), and a field holds no colon.
+# never starts with `//` (the text `ns://x` is one namespace); a field's name may hold colons too.
 text = st.text(alphabet=st.sampled_from("ab:/.é_- 1\u200b"), max_size=12) | st.text(max_size=8)
 namespaces = text | st.builds(lambda host, port: f"postgres://{host}:{port}", text, st.integers(0, 65535))
 names = text.filter(lambda s: not s.startswith("//"))
-fields = text.filter(lambda s: ":" not in s)
+fields = text
 node_ids = st.builds(NodeId, st.sampled_from((JOB, DATASET)), namespaces, names) | st.builds(
     NodeId, st.just(DATASET_FIELD), namespaces, names, fields
 )
@@ -52,9 +52,10 @@ def test_a_namespace_with_a_scheme_and_port_is_read_whole_first():
     assert all(not r.namespace.endswith("postgres") for r in found)  # never split inside `://`
 
 
-def test_a_field_is_what_follows_the_last_colon():
+def test_a_field_is_what_follows_a_colon_the_last_one_first():
     assert readings("datasetField:s3://bucket:path/to:x:amount") == [
         NodeId(DATASET_FIELD, "s3://bucket", "path/to:x", "amount"),
+        NodeId(DATASET_FIELD, "s3://bucket", "path/to", "x:amount"),
         NodeId(DATASET_FIELD, "s3://bucket:path/to", "x", "amount"),
     ]
     assert NodeId(DATASET_FIELD, "ns", "t", "c").dataset == NodeId(DATASET, "ns", "t")

@@ -158,6 +158,7 @@ def test_tag_list_has_both_kinds_with_their_descriptions_and_usage(engine):
         "userUsage": {},
     }
     assert found["PII"]["origins"] == ["facet", "user"] and found["PII"]["userUsage"] == {"field": 1}
+    assert found["PII"]["usage"] == {"field": 1}  # the facet tags a column, not the dataset
     assert found["team:sales"]["description"] == "from AIRFLOW" and found["team:sales"]["origins"] == ["facet"]
     assert found["critical"]["userUsage"] == {"job": 1} and found["critical"]["description"] is None
     assert [t["name"] for t in read(engine, list_tags, 2, 1)[0]] == ["critical", "team:sales"]
@@ -181,6 +182,8 @@ def test_defining_a_tag_again_changes_its_description_and_who_changed_it(engine)
         ("tab\there", "U+0009"),
         (" pii", "begins or ends with white space"),
         ("cafe\u0301", "is not in Unicode NFC"),
+        ("\u0301", "begins with the combining mark U+0301"),
+        ("\u0301pii", "begins with the combining mark U+0301"),
     ],
 )
 def test_bad_tag_names_say_what_is_wrong(name, problem):

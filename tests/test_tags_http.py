@@ -7,19 +7,11 @@ import uuid
 
 import pytest
 import requests
-from test_ingest_http import Client
 from test_tags import tagged_event
 
 pytestmark = pytest.mark.integration
 
 API = "ol-catalog/api/v1/"
-
-
-@pytest.fixture(scope="module")
-def client(airflow_server):
-    c = Client(airflow_server)
-    yield c
-    c.engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +56,14 @@ def test_an_editor_tags_a_dataset_and_removes_the_tag_facet_tags_stay(client, ad
     assert shown["tags"] == ["certified", "tier:gold"] and shown["tagOrigins"] == body["tagOrigins"]
     removed = call(client, "DELETE", names["dataset"] + "/tags/certified", admin)
     assert removed.status_code == 200 and origins(removed.json()) == [("tier:gold", "facet", None)]
-    # a facet's tag is not removed by a person: it changes only with the producer's events
-    assert call(client, "DELETE", names["dataset"] + "/tags/tier:gold", admin).json()["tags"] == ["tier:gold"]
+    # a facet's tag is not removed by a person: it changes only with the producer's events, and the answer says so
+    refused = call(client, "DELETE", names["dataset"] + "/tags/tier:gold", admin)
+    assert refused.status_code == 409 and "comes from a `tags` facet" in refused.json()["detail"], refused.text
+    refused = call(client, "DELETE", names["dataset"] + "/fields/email/tags/PII", admin)
+    assert refused.status_code == 409 and "column 'email'" in refused.json()["detail"], refused.text
+    assert client.get(names["dataset"]).json()["tags"] == ["tier:gold"]
+    # a tag nobody set is removed as Marquez removes it: the dataset, unchanged
+    assert call(client, "DELETE", names["dataset"] + "/tags/never-set", admin).status_code == 200
 
 
 def test_an_editor_tags_a_column_and_removes_the_tag(client, admin, names):

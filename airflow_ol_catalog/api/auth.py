@@ -132,15 +132,18 @@ def connection_details_withheld(principal: Principal) -> str | None:
 
 
 async def _principal(
-    request: Request, purpose: str, method: AssetMethod, token_refusal: Callable[[Token], str | None]
+    request: Request,
+    purpose: str,
+    method: AssetMethod,
+    token_refusal: Callable[[Token], str | None],
+    logins_only: bool = False,
 ) -> Principal:
     """The caller, if they may do `purpose`: a catalog token `token_refusal` has nothing against, or an
-    Airflow user with `method` access on assets."""
+    Airflow user with `method` access on assets (`logins_only`: no token ever may)."""
     credential = _credential(request)
     if not credential:
-        raise _unauthorized(
-            f"to {purpose} you need a catalog token or an Airflow login (Authorization: Bearer <token>)"
-        )
+        needed = "an Airflow login (its JWT)" if logins_only else "a catalog token or an Airflow login"
+        raise _unauthorized(f"to {purpose} you need {needed} (Authorization: Bearer <token>)")
     if looks_like_catalog_token(credential):
         token = await token_cache.verify(credential)
         if token is None:
@@ -187,6 +190,7 @@ async def curator_principal(request: Request) -> Principal:
         "hide or restore",
         "DELETE",
         lambda token: "that needs an Airflow login allowed to delete assets; tokens never may",
+        logins_only=True,
     )
 
 
@@ -194,14 +198,22 @@ async def tagger_principal(request: Request) -> Principal:
     """Tag datasets, jobs and columns: an Airflow user who may edit assets, never a token (tags say
     what people decided about data; producers state theirs in `tags` facets)."""
     return await _principal(
-        request, "tag", "PUT", lambda token: "that needs an Airflow login allowed to edit assets; tokens never may"
+        request,
+        "tag",
+        "PUT",
+        lambda token: "that needs an Airflow login allowed to edit assets; tokens never may",
+        logins_only=True,
     )
 
 
 async def login_reader_principal(request: Request) -> Principal:
     """Open the catalog's pages: an Airflow user who may read assets (tokens are for the API)."""
     return await _principal(
-        request, "open the catalog's pages", "GET", lambda token: "the pages are for Airflow logins; tokens use the API"
+        request,
+        "open the catalog's pages",
+        "GET",
+        lambda token: "the pages are for Airflow logins; tokens use the API",
+        logins_only=True,
     )
 
 

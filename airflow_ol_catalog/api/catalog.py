@@ -179,6 +179,7 @@ async def one_dataset(namespace: str, dataset: str, principal: ReadAuth) -> dict
 @router.get(
     "/namespaces/{namespace:name}/datasets",
     summary="Datasets of a namespace (any spelling of it)",
+    responses=NOT_FOUND,
     response_model=models.DatasetList,
 )
 async def namespace_datasets(namespace: str, principal: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
@@ -217,7 +218,7 @@ def _paged(found: list[dict], limit: int, offset: int) -> dict:
 )
 async def one_job_version(namespace: str, job: str, version: str, _: ReadAuth) -> dict:
     found = await _read(catalog.job_versions, namespace, job)
-    match = next((v for v in found if v["version"] == version), None)
+    match = next((v for v in found if v["version"] == version.lower()), None)  # a UUID, in any case
     if match is None:
         raise JobVersionNotFound(namespace, job, version)
     return match
@@ -246,7 +247,12 @@ LastRunStates = Query(
 )
 
 
-@router.get("/namespaces/{namespace:name}/jobs", summary="Jobs of a namespace", response_model=models.JobList)
+@router.get(
+    "/namespaces/{namespace:name}/jobs",
+    summary="Jobs of a namespace",
+    responses=NOT_FOUND,
+    response_model=models.JobList,
+)
 async def namespace_jobs(
     namespace: str,
     _: ReadAuth,

@@ -1,4 +1,4 @@
-"""Paths as sent: names with slashes, and no NUL anywhere in a path or query; the request guard.
+"""Paths as sent: names with slashes, UTF-8 only, and no NUL anywhere in a path or query; the request guard.
 
 Namespaces and names hold slashes (`s3://lake`, `datasets/orders`); clients send them encoded
 (`s3%3A%2F%2Flake`, `datasets%2Forders`). The server decodes escapes before routing, which would
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, unquote_to_bytes
 
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -72,6 +72,26 @@ def _nul_problem(path: str, query_string: bytes) -> str | None:
     return None
 
 
+def _utf8_problem(raw_path: bytes, query_string: bytes) -> str | None:
+    """Percent-escapes that decode to no UTF-8 text (`%FF`, an encoded surrogate `%ED%A0%80`): the
+    server would read them as U+FFFD, so that different paths named the same object."""
+    if b"%" in raw_path:
+        try:
+            unquote_to_bytes(raw_path).decode("utf-8")
+        except UnicodeDecodeError:
+            return "path: its percent-escapes are not UTF-8 (names are UTF-8 text, percent-encoded byte by byte)"
+    if b"%" in query_string:
+        for piece in query_string.split(b"&"):
+            key, _, value = piece.partition(b"=")
+            for part in (key, value):
+                try:
+                    unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+                except UnicodeDecodeError:
+                    shown = key.decode("ascii", "replace")[:64]
+                    return f"query parameter {shown}: its percent-escapes are not UTF-8"
+    return None
+
+
 class RequestGuard:
     """ASGI middleware of the catalog's app, before any route: routes on the path as sent, refuses
     NUL in paths and queries (422), and requests forged through the login cookie (403, csrf.py)."""
@@ -83,7 +103,12 @@ class RequestGuard:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             scope["path"] = _as_sent(scope)
-            problem = _nul_problem(scope["path"], scope.get("query_string", b""))
+            query = scope.get("query_string", b"")
+            problem = _utf8_problem(scope.get("raw_path") or b"", query)
+            if problem is not None:
+                await self._refuse(scope, send, 400, problem)
+                return
+            problem = _nul_problem(scope["path"], query)
             if problem is not None:
                 await self._refuse(scope, send, 422, problem)
                 return
@@ -111,11 +136,33 @@ class RequestGuard:
 
 def _as_sent(scope) -> str:
     """The routing path of the raw path; a prefix a proxy stripped from it is taken from the decoded path."""
+    full = scope.get(SENT_PATH, scope["path"])
     raw = scope.get("raw_path")
     if not raw or b"%" not in raw:  # nothing was encoded: the decoded path is the path as sent
-        return scope["path"]
+        return full
     path = routing_path(raw)
     decoded = _decoded(path)
-    if not scope["path"].endswith(decoded):
-        return scope["path"]
-    return scope["path"][: len(scope["path"]) - len(decoded)] + path
+    if not full.endswith(decoded):
+        return full
+    return full[: len(full) - len(decoded)] + path
+
+
+# The decoded path as the server received it, when LineBreakPaths had to change scope["path"].
+SENT_PATH = "ol_catalog.sent_path"
+
+
+class LineBreakPaths:
+    """Root middleware of Airflow's API server (the plugin installs it): lets a name holding a line
+    break (`%0A`, `%0D`) reach the catalog. Airflow mounts the catalog's app under `/ol-catalog/`
+    with a pattern whose `.` stops at a line break, so such a path would end in Airflow's 404
+    before the catalog saw it. The mount sees the breaks escaped; RequestGuard takes the path as sent."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            if ("\n" in path or "\r" in path) and "/ol-catalog/" in path:
+                scope = {**scope, "path": path.replace("\n", "%0A").replace("\r", "%0D"), SENT_PATH: path}
+        await self.app(scope, receive, send)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import re
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 
 from airflow_ol_catalog.api.auth import ReadAuth
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
@@ -31,6 +31,13 @@ REFUSED = {
 }
 
 
+def _allowed(request: Request, refused: str) -> str:
+    """The methods the catalog answers on this path (`Allow` of the 405): GET, and DELETE where it hides."""
+    path = request.scope["route"].path
+    methods = {m for route in request.app.routes if getattr(route, "path", None) == path for m in route.methods}
+    return ", ".join(sorted(methods - {refused, "HEAD"}))
+
+
 def refusal(method: str, what: str) -> str:
     return (
         f"{method} is not supported here: the catalog builds {what} from OpenLineage events; "
@@ -39,12 +46,13 @@ def refusal(method: str, what: str) -> str:
 
 
 def _refuse(path: str, method: str, what: str):
-    async def refuse(**_: object) -> None:
-        raise HTTPException(405, refusal(method, what), headers={"Allow": "GET"})
+    async def refuse(request: Request, **_: object) -> None:
+        raise HTTPException(405, refusal(method, what), headers={"Allow": _allowed(request, method)})
 
     # The path's parameters, declared so that the OpenAPI document describes the route as it is.
     names = re.findall(r"{(\w+)", path)
-    parameters = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=str) for name in names]
+    parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request)]
+    parameters += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=str) for name in names]
     parameters.append(inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY, annotation=ReadAuth))
     refuse.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return refuse

@@ -20,14 +20,21 @@ Limit = Query(100, ge=1, le=1000, description="How many to return (at most 1,000
 Offset = Query(0, ge=0, le=MAX_OFFSET, description="How many to skip.")
 
 
-def _without_nul(value: str) -> str:
+def _storable(value: str) -> str:
     if "\x00" in value:
         raise ValueError("contains a NUL character (\\u0000), which the catalog cannot store")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as bad:  # JSON may escape half of a surrogate pair (\ud800) alone
+        raise ValueError(
+            f"holds the lone surrogate U+{ord(value[bad.start]):04X} at character {bad.start}, which is not valid Unicode"
+        ) from None
     return value
 
 
-# Text of a request body that the catalog stores in a column (PostgreSQL text cannot hold NUL).
-Text = Annotated[str, AfterValidator(_without_nul)]
+# Text of a request body that the catalog stores in a column: no NUL (PostgreSQL text cannot hold
+# it), no lone surrogate (no database can encode one).
+Text = Annotated[str, AfterValidator(_storable)]
 
 
 def time_zone_parameter(value: str | None, name: str) -> ZoneInfo | None:

@@ -35,6 +35,9 @@ BAD_NAME: dict[int | str, dict[str, Any]] = {
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such job, dataset or column (or it is hidden)."}
 }
+FROM_FACET: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "The tag comes from a `tags` facet only; people cannot remove it."}
+}
 
 
 def _who(principal: Principal) -> str:
@@ -67,14 +70,27 @@ async def _retag(
 
     def run():
         with write_transaction() as conn:
+            removed = False
             if adding:
                 add_tag(conn, kind, namespace, name, tag_name, _who(principal), field)
             else:
-                remove_tag(conn, kind, namespace, name, tag_name, field)
+                removed = remove_tag(conn, kind, namespace, name, tag_name, field)
         with read_connection() as conn:
-            return read(conn, namespace, name)
+            return removed, read(conn, namespace, name)
 
-    return await anyio.to_thread.run_sync(run)
+    removed, view = await anyio.to_thread.run_sync(run)
+    if not adding and not removed and _from_facet(view, tag_name, field):
+        target = f"column {field!r}" if field is not None else f"this {kind}"
+        raise HTTPException(
+            409, f"tag {tag_name!r} on {target} comes from a `tags` facet: it changes only with the producer's events"
+        )
+    return view
+
+
+def _from_facet(view: dict, tag: str, field: str | None) -> bool:
+    """Whether the job's, dataset's or column's tag `tag` is one a `tags` facet names."""
+    tagged = next((f for f in view.get("fields") or [] if f.get("name") == field), {}) if field is not None else view
+    return any(o["name"] == tag and o["origin"] == "facet" for o in tagged.get("tagOrigins") or [])
 
 
 @router.get("/tags", summary="Tags of both kinds: named by tags facets, and set by people")
@@ -121,7 +137,9 @@ async def tag_field(namespace: str, dataset: str, field: str, tag: str, principa
     return _dataset_answer(principal, await _retag(principal, True, "dataset", namespace, dataset, tag, field))
 
 
-@router.delete(FIELD_TAG, summary="Remove a tag a person set on a column", responses={**NOT_FOUND, **BAD_NAME})
+@router.delete(
+    FIELD_TAG, summary="Remove a tag a person set on a column", responses={**NOT_FOUND, **BAD_NAME, **FROM_FACET}
+)
 async def untag_field(namespace: str, dataset: str, field: str, tag: str, principal: TaggerAuth) -> Dataset:
     return _dataset_answer(principal, await _retag(principal, False, "dataset", namespace, dataset, tag, field))
 
@@ -134,7 +152,9 @@ async def tag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerA
     return _dataset_answer(principal, await _retag(principal, True, "dataset", namespace, dataset, tag))
 
 
-@router.delete(DATASET_TAG, summary="Remove a tag a person set on a dataset", responses={**NOT_FOUND, **BAD_NAME})
+@router.delete(
+    DATASET_TAG, summary="Remove a tag a person set on a dataset", responses={**NOT_FOUND, **BAD_NAME, **FROM_FACET}
+)
 async def untag_dataset(namespace: str, dataset: str, tag: str, principal: TaggerAuth) -> Dataset:
     """Tags from the dataset's `tags` facet stay: they change only with the producer's events."""
     return _dataset_answer(principal, await _retag(principal, False, "dataset", namespace, dataset, tag))
@@ -148,7 +168,7 @@ async def tag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> 
     return Job.model_validate(await _retag(principal, True, "job", namespace, job, tag))
 
 
-@router.delete(JOB_TAG, summary="Remove a tag a person set on a job", responses={**NOT_FOUND, **BAD_NAME})
+@router.delete(JOB_TAG, summary="Remove a tag a person set on a job", responses={**NOT_FOUND, **BAD_NAME, **FROM_FACET})
 async def untag_job(namespace: str, job: str, tag: str, principal: TaggerAuth) -> Job:
     """Tags from the job's `tags` facet stay: they change only with the producer's events."""
     return Job.model_validate(await _retag(principal, False, "job", namespace, job, tag))

@@ -67,9 +67,12 @@ def readings(text: str, kinds: tuple[str, ...] = KINDS) -> list[NodeId]:
         if kind != DATASET_FIELD:
             found.append(NodeId(kind, namespace, remainder))
             continue
-        name, colon, field = remainder.rpartition(":")
-        if colon:
-            found.append(NodeId(kind, namespace, name, field))
+        # a field's name may hold colons too: every split, the longest dataset name first
+        found.extend(
+            NodeId(kind, namespace, remainder[:i], remainder[i + 1 :])
+            for i in range(len(remainder) - 1, -1, -1)
+            if remainder[i] == ":"
+        )
     if not found:
         raise NodeIdInvalid(
             f"{kind} node ids are {kind}:NAMESPACE:NAME{':FIELD' * (kind == DATASET_FIELD)}; got {text[:200]!r}"

@@ -57,6 +57,8 @@ def tag_name_problem(name: str) -> str | None:
         return "begins or ends with white space"
     if unicodedata.normalize("NFC", name) != name:
         return "is not in Unicode NFC (compose its characters)"
+    if unicodedata.category(name[0]).startswith("M"):
+        return f"begins with the combining mark U+{ord(name[0]):04X}, which has no character to mark"
     return None
 
 

@@ -131,8 +131,11 @@ def _namespace_names(name: str | None = None) -> AnySelect:
 
 def list_all_namespaces(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Every job namespace and every dataset namespace (as Marquez lists them), by name; registered
-    namespaces carry their description, admins, integrations and event counts."""
+    namespaces carry their description, admins, integrations and event counts. Hidden namespaces are
+    left out, as Marquez leaves them out (GET of one still answers it, with `isHidden`)."""
+    hidden = select(namespace.c.name).where(namespace.c.deleted_at.is_not(None))
     names = _namespace_names()
+    names = names.having(names.selected_columns[0].not_in(hidden))
     total = conn.execute(select(func.count()).select_from(names.subquery())).scalar_one()
     rows = conn.execute(names.order_by(names.selected_columns[0]).limit(limit).offset(offset)).all()
     registered = namespaces_named(conn, [r.name for r in rows])
@@ -195,6 +198,8 @@ def list_jobs(
     if last_run_states:
         where.append(_last_run_in(last_run_states))
     rows, total = _job_rows(conn, where, limit, offset)
+    if total == 0 and ns is not None:
+        find_namespace(conn, ns)  # NamespaceNotFound for a namespace nobody sent (Marquez's 404)
     return jobs_view(conn, rows), total
 
 
@@ -594,6 +599,9 @@ def _dataset_where(ns: str) -> ColumnElement[bool]:
 def list_datasets(conn: Connection, ns: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     query = select(dataset).where(_dataset_where(ns), dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    if total == 0 and conn.execute(select(dataset.c.id).where(_dataset_where(ns)).limit(1)).first() is None:
+        # no dataset, not even a hidden one or another's alias: NamespaceNotFound unless known otherwise
+        find_namespace(conn, ns)
     rows = conn.execute(query.order_by(dataset.c.name).limit(limit).offset(offset)).all()
     return datasets_view(conn, rows), total
 
@@ -784,8 +792,9 @@ def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> d
     if ds is None:
         raise DatasetNotFound(ns, name)
     rows = conn.execute(select(dataset_version).where(dataset_version.c.dataset_id == ds.id)).all()
+    folded = version.lower()  # a UUID or digest in any case; the producer's own version as sent
     found = next(
-        (v for v in rows if version in (version_uuid(v.digest), v.digest, v.version)),
+        (v for v in rows if folded in (version_uuid(v.digest), v.digest.lower()) or version == v.version),
         None,
     )
     if found is None:

@@ -63,7 +63,7 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
             for r in rows:
                 links.add(_link(r))
                 found.add((r._mapping[other[0]], r._mapping[other[1]]))
-                fields.add((r.output_dataset_id, r.output_field))
+                fields.add((r._mapping[side[0]], r._mapping[side[1]]))  # a whole dataset's field met
             frontier_fields, frontier_datasets = found - fields, set()
             fields.update(found)
 

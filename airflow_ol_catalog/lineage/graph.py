@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node_id, readings
 from airflow_ol_catalog.events.not_found import NodeNotFound
-from airflow_ol_catalog.lineage.catalog import datasets_view, jobs_view
+from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_view
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import AnyRow, among
-from airflow_ol_catalog.store.tables import dataset, edge, job
+from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, job
 
 # Jobs or datasets described by one call of their view: bounds the size of each IN list.
 VIEW_BATCH = 500
@@ -68,9 +68,24 @@ def resolve_node(conn: Connection, node_id: str, kinds: tuple[str, ...] = GRAPH_
                     dataset.c.id.in_(holder_of(node.namespace, node.name)), dataset.c.deleted_at.is_(None)
                 )
             ).scalar()
-        if found is not None:
+        if found is not None and (node.field is None or _field_known(conn, found, node.field)):
             return node, found
     raise NodeNotFound(node_id)
+
+
+def _field_known(conn: Connection, dataset_id: int, name: str) -> bool:
+    """Whether the dataset has this field: in its schema, or named by column lineage from or to it."""
+    named = select(column_lineage.c.output_dataset_id).where(
+        or_(
+            and_(column_lineage.c.output_dataset_id == dataset_id, column_lineage.c.output_field == name),
+            and_(column_lineage.c.input_dataset_id == dataset_id, column_lineage.c.input_field == name),
+        )
+    )
+    if conn.execute(named.limit(1)).first() is not None:
+        return True
+    schema = facets_of(conn, "dataset", [dataset_id])[dataset_id].get("schema", {})
+    fields = schema.get("fields") if isinstance(schema, dict) else None
+    return isinstance(fields, list) and any(isinstance(f, dict) and f.get("name") == name for f in fields)
 
 
 def _node(kind: str, row: AnyRow) -> tuple[str, Node]:

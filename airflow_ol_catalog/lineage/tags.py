@@ -150,7 +150,7 @@ class _TagUse:
     name: str
     description: str | None = None  # a person's
     defined: bool = False  # a person defined it (it has a row of its own)
-    usage: dict[str, int] = field(default_factory=dict)  # entity -> `tags` facets naming it
+    usage: dict[str, int] = field(default_factory=dict)  # entity or "field" -> `tags` facet entries naming it
     user_usage: dict[str, int] = field(default_factory=dict)  # entity or "field" -> people's assignments
     sources: set[str] = field(default_factory=set)  # the facets' `source`s
 
@@ -169,7 +169,7 @@ class _TagUse:
 
 def list_tags(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Every tag of either kind, by name: its description (a person's, else the facets' sources), how
-    many jobs, runs and datasets' `tags` facets name it (`usage`), and where people set it (`userUsage`)."""
+    many jobs, runs, datasets and columns `tags` facets tag with it (`usage`), and where people set it (`userUsage`)."""
     found: dict[str, _TagUse] = {}
 
     def entry(name: str) -> _TagUse:
@@ -180,7 +180,8 @@ def list_tags(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str,
     ):
         for t in tag_entries(json.loads(value)):
             item = entry(t["name"])
-            item.usage[entity] = item.usage.get(entity, 0) + 1
+            where = "field" if t["field"] else entity  # an entry naming a column tags the column
+            item.usage[where] = item.usage.get(where, 0) + 1
             if t["source"]:
                 item.sources.add(t["source"])
     for row in conn.execute(select(tag)):

@@ -37,7 +37,9 @@ class Tag(Answer):
     name: str
     description: str | None = Field(description="A person's description, else the sources of the facets that name it.")
     origins: list[Literal["facet", "user"]] = Field(description="Named by `tags` facets, defined by people, or both.")
-    usage: dict[str, int] = Field(description="How many jobs, runs and datasets carry it in their `tags` facet.")
+    usage: dict[str, int] = Field(
+        description="How many jobs, runs, datasets and columns (`field`) `tags` facets tag with it."
+    )
     userUsage: dict[str, int] = Field(
         description="How many datasets, jobs and columns (`field`) people tagged with it."
     )

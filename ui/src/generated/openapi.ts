@@ -2783,7 +2783,7 @@ export interface components {
             origins: ("facet" | "user")[];
             /**
              * Usage
-             * @description How many jobs, runs and datasets carry it in their `tags` facet.
+             * @description How many jobs, runs, datasets and columns (`field`) `tags` facets tag with it.
              */
             usage: {
                 [key: string]: number;
@@ -4849,6 +4849,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No such namespace, dataset, job, run or version. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description A parameter or the body is invalid; `detail` names it. */
             422: {
                 headers: {
@@ -5139,6 +5148,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tag comes from a `tags` facet only; people cannot remove it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters. */
             422: {
                 headers: {
@@ -5311,6 +5329,15 @@ export interface operations {
             };
             /** @description No such job, dataset or column (or it is hidden). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tag comes from a `tags` facet only; people cannot remove it. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5491,6 +5518,15 @@ export interface operations {
             };
             /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such namespace, dataset, job, run or version. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5954,6 +5990,15 @@ export interface operations {
             };
             /** @description No such job, dataset or column (or it is hidden). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tag comes from a `tags` facet only; people cannot remove it. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
