@@ -99,6 +99,17 @@ def sent(client, corpus) -> str:
 
 
 @pytest.fixture(scope="session")
+def page_server():
+    """A real api-server on SQLite for browser tests whose data does not meet (tags, data quality):
+    started once for all of them. test_ui_browser.py counts what its catalog holds and has its own."""
+    server = AirflowServer()
+    try:
+        yield server.start()
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
 def migrated_airflow_db(tmp_path_factory) -> Path:
     """A SQLite database as `airflow db migrate` leaves it (Airflow's tables and the catalog's), run once
     and copied by each in-process app."""

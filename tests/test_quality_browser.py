@@ -36,26 +36,21 @@ def _odd_event() -> dict:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(page_server):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
-    server = AirflowServer()
-    try:
-        server.start()
-        files = sorted((EXAMPLES / "02_table_lineage").glob("*.json")) + sorted(
-            (EXAMPLES / "08_data_quality").glob("*.json")
+    files = sorted((EXAMPLES / "02_table_lineage").glob("*.json")) + sorted(
+        (EXAMPLES / "08_data_quality").glob("*.json")
+    )
+    for payload in [json.loads(f.read_text()) for f in files] + [_odd_event()]:
+        answer = requests.post(
+            page_server.url + "ol-catalog/api/v1/lineage",
+            json=payload,
+            headers={"Authorization": f"Bearer {page_server.token}"},
+            timeout=10,
         )
-        for payload in [json.loads(f.read_text()) for f in files] + [_odd_event()]:
-            answer = requests.post(
-                server.url + "ol-catalog/api/v1/lineage",
-                json=payload,
-                headers={"Authorization": f"Bearer {server.token}"},
-                timeout=10,
-            )
-            assert answer.status_code == 201, answer.text
-        yield server
-    finally:
-        server.cleanup()
+        assert answer.status_code == 201, answer.text
+    return page_server
 
 
 def page_of(server: AirflowServer, kind: str, ns: str, name: str) -> str:

@@ -16,22 +16,17 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(page_server):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
-    server = AirflowServer()
-    try:
-        server.start()
-        answer = requests.post(
-            server.url + "ol-catalog/api/v1/lineage",
-            json=tagged_event(),
-            headers={"Authorization": f"Bearer {server.token}"},
-            timeout=10,
-        )
-        assert answer.status_code == 201, answer.text
-        yield server
-    finally:
-        server.cleanup()
+    answer = requests.post(
+        page_server.url + "ol-catalog/api/v1/lineage",
+        json=tagged_event(),
+        headers={"Authorization": f"Bearer {page_server.token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    return page_server
 
 
 def page_of(server: AirflowServer, kind: str, ns: str, name: str) -> str:
