@@ -4,6 +4,7 @@ refusal an ErrorBody, and every invalid parameter a 422 that names it."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 from fastapi.routing import APIRoute
@@ -221,3 +222,61 @@ def test_datasets_and_jobs_of_a_namespace_nobody_sent_are_404_naming_it(client):
         assert answer.status_code == 404 and answer.json()["detail"] == "namespace 'nobody-sent-this' not found"
     client.send(fresh_event("sent-jobs-only"))
     assert client.get("api/v1/namespaces/sent-jobs-only/datasets").json() == {"datasets": [], "totalCount": 0}
+
+
+# --- every route against callers who may not, and hostile parameters ------------------------------------
+
+OPEN = {"/health", "/docs", "/openapi.json", "/redoc", "/docs/oauth2-redirect"}
+HOSTILE = [
+    "' OR 1=1 --",
+    "../../../../etc/passwd",
+    "%00",
+    "<script>alert(1)</script>",
+    "\\x00",
+    "a" * 3000,
+    "dataset:x:y' UNION SELECT *--",
+]
+
+
+def _filled(path: str, value: str = "x") -> str:
+    return re.sub(r"{[^}]+}", lambda _: quote(value, safe=""), path)
+
+
+def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters(client):
+    """Unknown, revoked and malformed credentials are 401 on every route but the open ones; the
+    administrative routes are 403 to viewers and read tokens, hiding to every token; the pages to
+    tokens; and no hostile path or query value gives a 5xx."""
+    listed = [(method.upper(), path) for path, method, _ in _documented_operations(client) if path not in OPEN]
+    assert len(listed) >= 30
+    revoked = client.create_token("revoked-after", read=True)
+    client.revoke_token("revoked-after")
+    limited = client.create_token("limited", namespaces=["somewhere-else"])
+    viewer = client.jwt("viewer")
+    admin_token = client.create_token("admin-token", admin=True)
+    for method, path in listed:
+        body = {"json": {}} if method in ("POST", "PATCH", "PUT") else {}
+        url = _filled(path)
+        for credential, who in (
+            ("", "anonymous"),
+            ("olc_" + "x" * 40, "unknown token"),
+            (revoked, "revoked token"),
+            ("not-a-jwt", "garbage"),
+        ):
+            assert client.request(method, url, credential, **body).status_code == 401, (method, path, who)
+        if "/admin/" in path or method in ("DELETE", "PATCH") or path.endswith("/restore"):
+            assert client.request(method, url, viewer, **body).status_code == 403, (method, path, "viewer as admin")
+            assert client.request(method, url, None, **body).status_code == 403, (method, path, "read token")
+        if "/admin/" not in path and (method == "DELETE" or path.endswith("/restore")):
+            refused = client.request(method, url, admin_token, **body)
+            assert refused.status_code == 403, (method, path, "admin token hiding or restoring")
+        if path.startswith("/ui"):
+            assert client.request(method, url).status_code == 403, (method, path, "token on the pages")
+    assert client.send(fresh_event("anywhere"), token=limited).status_code == 403
+    for method, path in listed:
+        if method != "GET":
+            continue
+        for value in HOSTILE:
+            params = {"q": value, "nodeId": value, "asOf": value, "limit": 5}
+            status = client.request(method, _filled(path, value), params=params).status_code
+            assert status < 500, (method, path, value, status)
+    assert client.get("ui/assets/..%2F..%2Fapi%2Fapp.py", viewer).status_code == 404

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -153,112 +152,6 @@ def test_ten_thousand_mutated_events_never_get_a_5xx_and_every_201_is_stored():
             stored = set(conn.execute(select(event.c.id)).scalars())
         engine.dispose()
         assert accepted == stored and len(accepted) > 100
-    finally:
-        server.cleanup()
-
-
-# --- every route's auth, and hostile parameters ------------------------------------------------------
-
-OPEN = {
-    "/ol-catalog/health",
-    "/ol-catalog/docs",
-    "/ol-catalog/openapi.json",
-    "/ol-catalog/redoc",
-    "/ol-catalog/docs/oauth2-redirect",
-}
-HOSTILE = [
-    "' OR 1=1 --",
-    "../../../../etc/passwd",
-    "%00",
-    "<script>alert(1)</script>",
-    "\\x00",
-    "a" * 3000,
-    "dataset:x:y' UNION SELECT *--",
-]
-
-
-def routes(server: AirflowServer) -> list[tuple[str, str]]:
-    document = requests.get(server.url + "ol-catalog/openapi.json", timeout=10).json()
-    return [
-        (method.upper(), "/ol-catalog" + path)
-        for path, operations in document["paths"].items()
-        for method in operations
-    ]
-
-
-def filled(path: str, value: str = "x") -> str:
-    quoted = requests.utils.quote(value, safe="")
-    for name in ("namespace", "dataset", "job", "name", "version", "run_id", "run_id"):
-        path = path.replace("{" + name + "}", quoted).replace("{" + name + ":path}", quoted)
-    return path
-
-
-def call(server, method, path, headers=None, **kwargs) -> int:
-    return requests.request(
-        method, server.url.rstrip("/") + path, headers=headers or {}, timeout=30, **kwargs
-    ).status_code
-
-
-def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters():
-    server = AirflowServer()
-    try:
-        server.start()
-        listed = routes(server)
-        assert len(listed) >= 30
-        revoked = server.create_token("to-revoke", "--read")
-        server.cli("ol-catalog", "tokens", "revoke", "to-revoke")
-        limited = server.create_token("limited", "--namespace", "somewhere-else")
-        viewer = {"Authorization": f"Bearer {server.jwt('viewer')}"}
-        reader = {"Authorization": f"Bearer {server.token}"}  # a read token, not an admin one
-        admin_token = {"Authorization": f"Bearer {server.create_token('admin-token', '--admin')}"}
-        threading.Event().wait(5.5)  # the token cache forgets the revoked token
-        for method, path in listed:
-            if path in OPEN:
-                continue
-            body = {"json": {}} if method in ("POST", "PATCH", "PUT") else {}
-            url = filled(path)
-            assert call(server, method, url, **body) == 401, (method, path, "anonymous")
-            assert call(server, method, url, {"Authorization": "Bearer olc_" + "x" * 40}, **body) == 401, (
-                method,
-                path,
-                "unknown token",
-            )
-            assert call(server, method, url, {"Authorization": f"Bearer {revoked}"}, **body) == 401, (
-                method,
-                path,
-                "revoked token",
-            )
-            assert call(server, method, url, {"Authorization": "Bearer not-a-jwt"}, **body) == 401, (
-                method,
-                path,
-                "garbage",
-            )
-            administrative = "/admin/" in path or method in ("DELETE", "PATCH") or path.endswith("/restore")
-            if administrative:
-                assert call(server, method, url, viewer, **body) == 403, (method, path, "viewer as admin")
-                assert call(server, method, url, reader, **body) == 403, (method, path, "non-admin token")
-            if "/admin/" not in path and (method == "DELETE" or path.endswith("/restore")):
-                assert call(server, method, url, admin_token, **body) == 403, (
-                    method,
-                    path,
-                    "admin token hiding or restoring",
-                )
-            if path.startswith("/ol-catalog/ui"):
-                assert call(server, method, url, reader) == 403, (method, path, "token on the pages")
-        assert post(server, run_event_at("START", "2026-01-01T00:00:00Z"), token=limited).status_code == 403
-        for method, path in listed:
-            if path in OPEN or method != "GET":
-                continue
-            for value in HOSTILE:
-                status = call(
-                    server,
-                    method,
-                    filled(path, value),
-                    reader,
-                    params={"q": value, "nodeId": value, "asOf": value, "limit": 5},
-                )
-                assert status < 500, (method, path, value, status)
-        assert call(server, "GET", "/ol-catalog/ui/assets/..%2F..%2Fapi%2Fapp.py", viewer) == 404
     finally:
         server.cleanup()
 
