@@ -280,3 +280,30 @@ def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters(c
             status = client.request(method, _filled(path, value), params=params).status_code
             assert status < 500, (method, path, value, status)
     assert client.get("ui/assets/..%2F..%2Fapi%2Fapp.py", viewer).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [
+        ("before", "2026-W49-2"),  # an ISO week date: not a day written YYYY-MM-DD
+        ("before", "\u0662\u0660\u0662\u0666-\u0661\u0662-\u0660\u0661"),  # Arabic-Indic digits
+        ("after", "2026-12-1"),
+    ],
+)
+def test_search_days_are_written_yyyy_mm_dd_in_ascii_digits(client, parameter, value):
+    answer = client.get("api/v1/search", q="x", **{parameter: value})
+    assert answer.status_code == 422 and answer.json()["detail"].startswith(f"query parameter {parameter}: ")
+
+
+def test_times_in_query_parameters_take_ascii_digits_only(client):
+    answer = client.get("api/v1/events/lineage", before="\u0662\u0660\u0662\u0666-\u0661\u0662-\u0660\u0661T00:00:00Z")
+    assert answer.status_code == 422 and "query parameter before: " in answer.json()["detail"], answer.text
+
+
+def test_search_within_a_dataset_namespace_takes_any_spelling_of_it(client):
+    payload = fresh_event("spellings")
+    payload["outputs"] = [{"namespace": "postgresql://db.example:5432", "name": "public.spelled_orders"}]
+    assert client.send(payload).status_code == 201
+    for spelling in ("postgresql://db.example:5432", "postgres://DB.EXAMPLE:5432", "postgresql://db.example"):
+        found = client.get("api/v1/search", q="spelled_orders", namespace=spelling).json()
+        assert [r["name"] for r in found["results"]] == ["public.spelled_orders"], (spelling, found)

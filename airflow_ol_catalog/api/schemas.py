@@ -4,6 +4,7 @@ Response models live in api/datamodels/."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +54,8 @@ def time_parameter(value: str | None, name: str) -> datetime | None:
     """A query parameter holding an ISO 8601 time, read as event times are; 422 naming it otherwise."""
     if value is None:
         return None
+    if not value.isascii():  # Python would read other scripts' digits as digits
+        raise HTTPException(422, f"query parameter {name}: {value[:40]!r} is not an ISO 8601 time (ASCII digits)")
     try:
         return parse_time(value)
     except TimeInvalid as exc:
@@ -68,12 +71,15 @@ def node_id_parameter(value: str, kinds: tuple[str, ...]) -> str:
     return value
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def date_parameter(value: str | None, name: str) -> datetime | None:
     """A query parameter holding a day (YYYY-MM-DD, as Marquez's search takes): its start, in UTC."""
     if value is None:
         return None
     try:
-        day = date.fromisoformat(value) if len(value) == 10 else None
+        day = date.fromisoformat(value) if _DAY.fullmatch(value) else None  # not 2026-W49-2, nor other digits
     except ValueError:
         day = None
     if day is None:

@@ -890,8 +890,8 @@ def _matching(table: Table, kind: str, q: str, folded: str, within: Sequence[Col
 def _within(table: Table, ns: str | None, before: datetime | None, after: datetime | None) -> list[ColumnElement[bool]]:
     """Marquez's search bounds: one namespace, last updated before or after a time."""
     where = []
-    if ns is not None:
-        where.append(table.c.namespace == ns)
+    if ns is not None:  # a dataset namespace in any spelling, as the dataset routes take it
+        where.append(_dataset_where(ns) if table is dataset else table.c.namespace == ns)
     if before is not None:
         where.append(table.c.last_seen_at < before)
     if after is not None:
