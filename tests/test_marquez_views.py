@@ -208,3 +208,22 @@ def test_sources_are_the_data_source_facets_or_the_namespaces(catalog_engine):
     assert read(catalog_engine, catalog.get_dataset, "s3://lake", "t")["sourceName"] == "warehouse"
     with pytest.raises(SourceNotFound):
         read(catalog_engine, catalog.get_source, "nowhere")
+
+
+def test_a_job_without_runs_answers_latest_runs_null_as_marquez_does(catalog_engine):
+    """A parent job named only by its children's `parent` facets has no run of its own. Marquez
+    answers such a job without `latestRuns` (null), and its web UI's dashboard reduces the list
+    without a start value: an empty list there crashed the whole page."""
+    child = run("c1", "2025-01-01T10:00:00Z", job="nightly.load")
+    child["run"]["facets"] = {
+        "parent": {
+            "_producer": PRODUCER,
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ParentRunFacet.json",
+            "run": {"runId": "01890f0a-0000-7000-8000-0000000000aa"},
+            "job": {"namespace": "team", "name": "nightly"},
+        }
+    }
+    send(catalog_engine, [child])
+    jobs = {j["name"]: j for j in read(catalog_engine, catalog.list_jobs, "team", 100, 0)[0]}
+    assert jobs["nightly"]["latestRuns"] is None and jobs["nightly"]["latestRun"] is None
+    assert [r["id"] for r in jobs["nightly.load"]["latestRuns"]] == ["c1"]

@@ -260,7 +260,7 @@ def jobs_view(conn: Connection, rows: Sequence[AnyRow], runs: int = LATEST_RUNS)
                 "description": facets[r.id].get("documentation", {}).get("description"),
                 "facets": facets[r.id],
                 "latestRun": newest,
-                "latestRuns": latest[r.id],
+                "latestRuns": latest[r.id] or None,  # as Marquez: none when the job has no run (its UI relies on it)
                 "currentVersion": newest["jobVersion"]["version"] if newest else None,
                 "tags": facet_tags(facets[r.id]),
                 "jobType": job_type.get("jobType"),

@@ -203,7 +203,9 @@ class Job(Answer):
     description: str | None
     facets: Facets
     latestRun: Run | None
-    latestRuns: list[Run] = Field(description="The newest ten runs, newest first.")
+    latestRuns: list[Run] | None = Field(
+        description="The newest ten runs, newest first; null when the job has no run (as Marquez answers it)."
+    )
     currentVersion: str | None = Field(description="The version of the newest run.")
     tags: list[str] = Field(description="Tag names from the job's `tags` facet and set by people.")
     tagOrigins: list[TagOrigin] = Field(description="Where each tag came from: `facet` or `user`.")

@@ -2072,9 +2072,9 @@ export interface components {
             latestRun: components["schemas"]["Run"] | null;
             /**
              * Latestruns
-             * @description The newest ten runs, newest first.
+             * @description The newest ten runs, newest first; null when the job has no run (as Marquez answers it).
              */
-            latestRuns: components["schemas"]["Run"][];
+            latestRuns: components["schemas"]["Run"][] | null;
             /** Location */
             location: string | null;
             /** Name */
