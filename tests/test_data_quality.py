@@ -202,7 +202,7 @@ def great_expectations_run(run_id: str, time: str, assertions: list[dict]) -> di
     }
 
 
-def test_great_expectations_results_show_when_they_are_the_newest(catalog_engine):
+def test_great_expectations_and_dbt_results_show_together_the_newest_check_first(catalog_engine):
     expectations = [
         {"expectationType": "expect_column_values_to_not_be_null", "success": False, "column": "status"},
         {"expectationType": "expect_table_row_count_to_be_between", "success": True},
@@ -210,14 +210,54 @@ def test_great_expectations_results_show_when_they_are_the_newest(catalog_engine
     send(catalog_engine, dbt_test_run(RUN_1, "2025-05-01", FIRST))
     send(catalog_engine, [great_expectations_run(RUN_2, "2025-05-02T09:00:00Z", expectations)])
     found = quality(catalog_engine)
-    assert [(a["assertion"], a["column"], a["success"]) for a in found["assertions"]] == [
-        ("expect_column_values_to_not_be_null", "status", False),
-        ("expect_table_row_count_to_be_between", None, True),
+    assert [(a["assertion"], a["column"], a["success"], a["runId"]) for a in found["assertions"]] == [
+        ("expect_column_values_to_not_be_null", "status", False, RUN_2),
+        ("expect_table_row_count_to_be_between", None, True, RUN_2),
+        ("not_null", "id", True, RUN_1),
+        ("unique", "id", True, RUN_1),
+        ("accepted_values", "status", False, RUN_1),
     ]
+    assert found["summary"] == {"passed": 3, "failed": 2, "unknown": 0}
     assert found["checkedBy"]["job"] == {"namespace": "ge", "name": "orders_suite.checkpoint"}
     assert found["metrics"]["columnMetrics"] == {"status": {"nullCount": 4}} and found["metrics"]["runId"] == RUN_2
     send(catalog_engine, dbt_test_run(RUN_1 + "-3", "2025-05-03", FIRST))  # dbt's results are newer again
-    assert quality(catalog_engine)["checkedBy"]["runId"] == RUN_1 + "-3"
+    again = quality(catalog_engine)
+    assert again["checkedBy"]["runId"] == RUN_1 + "-3" and len(again["assertions"]) == 5
+
+
+def structured_logs_test(run_id: str, time: str, test: dict) -> list[dict]:
+    """What dbt-ol sends with --consume-structured-logs: each test from a job of its own (its test
+    node), a child of the dbt command's run, the one assertion on the tested table's input."""
+    events = dbt_test_run(run_id, time[:10], [test])
+    for payload in events:
+        payload["job"] = {**payload["job"], "name": f"orders.{test['name']}"}
+        payload["run"]["facets"] = {
+            "parent": {
+                "run": {"runId": "01890f0a-0000-7000-8000-0000000000ff"},
+                "job": {"namespace": "dbt", "name": "dbt-run-jaffle_shop"},
+            }
+        }
+    return events
+
+
+@pytest.mark.parametrize("order", ["as sent", "reversed"])
+def test_dbt_structured_logs_one_test_per_job_show_every_test_whatever_the_order(catalog_engine, order):
+    events = [
+        *structured_logs_test(RUN_1, "2025-05-01", FIRST[0]),
+        *structured_logs_test(RUN_2, "2025-05-01", FIRST[1]),
+        *structured_logs_test(RUN_1 + "-c", "2025-05-01", FIRST[2]),
+    ]
+    send(catalog_engine, events if order == "as sent" else events[::-1])
+    found = quality(catalog_engine)
+    assert sorted((a["assertion"], a["success"], a["runId"]) for a in found["assertions"]) == [
+        ("accepted_values", False, RUN_1 + "-c"),
+        ("not_null", True, RUN_1),
+        ("unique", True, RUN_2),
+    ]
+    assert found["summary"] == {"passed": 2, "failed": 1, "unknown": 0}
+    # the next run of one test replaces that test's result only
+    send(catalog_engine, structured_logs_test("rerun", "2025-05-02", {**FIRST[2], "success": True}))
+    assert quality(catalog_engine)["summary"] == {"passed": 3, "failed": 0, "unknown": 0}
 
 
 def test_a_dataset_nobody_tested_has_no_quality_and_lists_carry_each_datasets_own(catalog_engine):

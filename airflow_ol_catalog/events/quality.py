@@ -17,6 +17,20 @@ METRICS = "dataQualityMetrics"
 GE_ASSERTIONS = "greatExpectations_assertions"
 ASSERTION_FACETS = {ASSERTIONS: "assertion", GE_ASSERTIONS: "expectationType"}
 
+# The catalog keeps each dataset's newest test results per test job as facets of this entity
+# (entity_id: the dataset; name: `quality_check_name`), beside the dataset's own newest facet.
+QUALITY_CHECK = "quality"
+
+
+def quality_check_name(facet_name: str, job_id: int) -> str:
+    return f"{facet_name}:{job_id}"
+
+
+def checked_facet(check_name: str) -> str:
+    """The facet a `quality_check_name` is of."""
+    return check_name.rpartition(":")[0]
+
+
 _COLUMN_METRICS = ("nullCount", "distinctCount", "sum", "count", "min", "max")
 _NUMBERS = (int, float)  # as JSON decodes them
 

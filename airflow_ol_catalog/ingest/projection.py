@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Insert, and_, bindparam, case, select, true, 
 
 from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
 from airflow_ol_catalog.events.naming import fields_search_key, namespace_key, search_key
+from airflow_ol_catalog.events.quality import ASSERTION_FACETS, QUALITY_CHECK, quality_check_name
 from airflow_ol_catalog.events.run_states import EventType
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
@@ -629,6 +630,7 @@ def _project_facets(
     rows: dict[tuple[str, int, str], Values] = {}
     for item in items:
         ev = item.event
+        job_id = 0  # a DatasetEvent's: no job
         if ev.job_name is not None:
             job_id = job_ids[_job_key(ev)]
             _facet_rows(rows, "job", job_id, _job_facets(ev), ev.event_time, item.digest)
@@ -640,7 +642,12 @@ def _project_facets(
             ds = _dataset_id(dataset_ids, ref.namespace, ref.name)
             # Input/output facets (row counts, quality metrics) describe this run's read or write;
             # the dataset shows the newest, the raw events keep every run's.
-            _facet_rows(rows, "dataset", ds, {**ref.io_facets, **ref.facets}, ev.event_time, item.digest)
+            sent = {**ref.io_facets, **ref.facets}
+            _facet_rows(rows, "dataset", ds, sent, ev.event_time, item.digest)
+            # Test results per dataset and test job: dbt-ol's structured logs send each test from a
+            # job of its own, so the dataset's newest facet holds one test; the read side unites them.
+            checks = {quality_check_name(name, job_id): sent[name] for name in ASSERTION_FACETS if name in sent}
+            _facet_rows(rows, QUALITY_CHECK, ds, checks, ev.event_time, item.digest)
     for row in rows.values():
         value = row["value"]
         row["value"] = None if value.get("_deleted") is True else _encode(value).decode()

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, func, or_, select, update
 
 from airflow_ol_catalog.events.model import DatasetRef
+from airflow_ol_catalog.events.quality import QUALITY_CHECK
 from airflow_ol_catalog.store.sql import AnyRow, among, insert_for
 from airflow_ol_catalog.store.tables import (
     column_lineage,
@@ -31,6 +32,9 @@ from airflow_ol_catalog.store.tables import (
     run,
     run_dataset,
 )
+
+# The facet entities keyed by a dataset id: its own facets, and its test results per test job.
+DATASET_FACETS = ("dataset", QUALITY_CHECK)
 
 
 def symlinks_of(ref: DatasetRef) -> list[tuple[str, str, str]]:
@@ -146,7 +150,7 @@ def _with_lineage(conn: Connection, ids: set[int]) -> set[int]:
     holders = (
         select(run_dataset.c.dataset_id).where(among(dialect, run_dataset.c.dataset_id, ids)),
         select(edge.c.dataset_id).where(among(dialect, edge.c.dataset_id, ids)),
-        select(facet.c.entity_id).where(facet.c.entity == "dataset", among(dialect, facet.c.entity_id, ids)),
+        select(facet.c.entity_id).where(facet.c.entity.in_(DATASET_FACETS), among(dialect, facet.c.entity_id, ids)),
         select(dataset_version.c.dataset_id).where(among(dialect, dataset_version.c.dataset_id, ids)),
         select(column_lineage.c.output_dataset_id).where(among(dialect, column_lineage.c.output_dataset_id, ids)),
         select(column_lineage.c.input_dataset_id).where(among(dialect, column_lineage.c.input_dataset_id, ids)),
@@ -185,10 +189,11 @@ def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int
     )
     conn.execute(update(edge).where(edge.c.dataset_id == target).values(run_count=runs_linked))
 
-    facets = moved(facet, (facet.c.entity == "dataset") & (facet.c.entity_id == source), entity_id=lambda r: target)
+    of_source = facet.c.entity.in_(DATASET_FACETS) & (facet.c.entity_id == source)
+    facets = moved(facet, of_source, entity_id=lambda r: target)
     if facets:
         conn.execute(st["facet"], facets)
-    conn.execute(delete(facet).where(facet.c.entity == "dataset", facet.c.entity_id == source))
+    conn.execute(delete(facet).where(of_source))
 
     versions = [
         {k: v for k, v in row.items() if k != "id"}

@@ -1,19 +1,30 @@
 """A dataset's data quality as the read API shows it: the newest test results and metrics sent on it.
 
-Test results are the newest `dataQualityAssertions` facet (or Great Expectations' own
-`greatExpectations_assertions`, when newer). Both come from the dataset's facets (the newest
-event that sent each wins, input facets included); the run that sent them is found through the
-event that holds each facet. One query per 500 datasets, and none for datasets without such facets.
+Test results are each test's newest result over every job that tests the dataset: the newest
+`dataQualityAssertions` (or Great Expectations' `greatExpectations_assertions`) facet of each job,
+kept by the projection as QUALITY_CHECK facets. dbt-ol sends a model's tests from one job, or, with
+its structured logs, each test from a job of its own; both show every test. Metrics are the
+dataset's newest `dataQualityMetrics`. The run that sent each is found through the event that
+holds its facet. Two queries per batch of datasets, none for datasets without such facets.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, select
 
-from airflow_ol_catalog.events.quality import ASSERTION_FACETS, METRICS, read_assertions, read_metrics, summarise
+from airflow_ol_catalog.events.quality import (
+    ASSERTION_FACETS,
+    METRICS,
+    QUALITY_CHECK,
+    checked_facet,
+    read_assertions,
+    read_metrics,
+    summarise,
+)
 from airflow_ol_catalog.store.sql import among
 from airflow_ol_catalog.store.tables import event, facet
 
@@ -22,15 +33,23 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+_SENT_BY = and_(event.c.event_time == facet.c.event_time, event.c.digest == facet.c.event_digest)
+
+
+def _sender(r: Any) -> dict[str, Any]:
+    return {
+        "runId": r.run_id,  # None once retention deleted the event
+        "job": {"namespace": r.namespace, "name": r.job_name} if r.job_name is not None else None,
+        "eventTime": _iso(r.event_time),
+    }
+
+
 def _senders(conn: Connection, ids: list[int]) -> dict[tuple[int, str], tuple[datetime, dict[str, Any]]]:
     """The event time, and the run (with its job) behind each dataset's quality facets."""
     found: dict[tuple[int, str], tuple[datetime, dict[str, Any]]] = {}
-    sent_by = and_(event.c.event_time == facet.c.event_time, event.c.digest == facet.c.event_digest)
-    if not ids:
-        return found
     rows = conn.execute(
         select(facet.c.entity_id, facet.c.name, facet.c.event_time, event.c.run_id, event.c.namespace, event.c.job_name)
-        .outerjoin(event, sent_by)
+        .outerjoin(event, _SENT_BY)
         .where(
             facet.c.entity == "dataset",
             among(conn.dialect.name, facet.c.entity_id, ids),
@@ -38,13 +57,42 @@ def _senders(conn: Connection, ids: list[int]) -> dict[tuple[int, str], tuple[da
         )
     )
     for r in rows:
-        found[(r.entity_id, r.name)] = (
-            r.event_time,
-            {
-                "runId": r.run_id,  # None once retention deleted the event
-                "job": {"namespace": r.namespace, "name": r.job_name} if r.job_name is not None else None,
-                "eventTime": _iso(r.event_time),
-            },
+        found[(r.entity_id, r.name)] = (r.event_time, _sender(r))
+    return found
+
+
+class _Check(NamedTuple):
+    """One test job's newest results on a dataset."""
+
+    facet: str  # dataQualityAssertions, or Great Expectations' facet
+    when: tuple[datetime, str]  # event time and digest: the newest check first
+    value: Any
+    sender: dict[str, Any]
+
+
+def _checks(conn: Connection, ids: list[int]) -> dict[int, list[_Check]]:
+    found: dict[int, list[_Check]] = {i: [] for i in ids}
+    rows = conn.execute(
+        select(
+            facet.c.entity_id,
+            facet.c.name,
+            facet.c.value,
+            facet.c.event_time,
+            facet.c.event_digest,
+            event.c.run_id,
+            event.c.namespace,
+            event.c.job_name,
+        )
+        .outerjoin(event, _SENT_BY)
+        .where(
+            facet.c.entity == QUALITY_CHECK,
+            among(conn.dialect.name, facet.c.entity_id, ids),
+            facet.c.value.is_not(None),
+        )
+    )
+    for r in rows:
+        found[r.entity_id].append(
+            _Check(checked_facet(r.name), (r.event_time, r.event_digest), json.loads(r.value), _sender(r))
         )
     return found
 
@@ -53,26 +101,42 @@ def quality_of(conn: Connection, facets: dict[int, dict[str, Any]]) -> dict[int,
     """Each dataset's quality (None when no quality facet was sent), from its facets by dataset id."""
     ids = sorted(i for i, f in facets.items() if METRICS in f or any(name in f for name in ASSERTION_FACETS))
     senders = _senders(conn, ids) if ids else {}
+    checks = _checks(conn, ids) if ids else {}
     found: dict[int, dict[str, Any] | None] = dict.fromkeys(facets)
     unknown = (datetime.min.replace(tzinfo=timezone.utc), {"runId": None, "job": None, "eventTime": None})
     for i in ids:
-        problems: list[str] = []
-        assertions: list[dict[str, Any]] = []
-        checked = None
-        sent = [name for name in ASSERTION_FACETS if name in facets[i]]
-        if sent:
-            # the newest of the facets that hold assertions, when a dataset has both
-            name = max(sent, key=lambda n: senders.get((i, n), unknown)[0])
-            checked = senders.get((i, name), unknown)[1]
-            assertions, problems = read_assertions(facets[i][name], ASSERTION_FACETS[name])
-            for a in assertions:
-                a["runId"], a["eventTime"] = checked["runId"], checked["eventTime"]
+        mine = checks[i]
+        for name in ASSERTION_FACETS:
+            # a catalog projected before checks were kept has the dataset's newest facet only
+            if name in facets[i] and not any(c.facet == name for c in mine):
+                when, sender = senders.get((i, name), unknown)
+                mine.append(_Check(name, (when, ""), facets[i][name], sender))
+        mine.sort(key=lambda c: c.when, reverse=True)
+        assertions, problems = _united(mine)
         metrics = read_metrics(facets[i].get(METRICS))
         found[i] = {
             "assertions": assertions,
             "summary": summarise(assertions),
-            "checkedBy": checked,
+            "checkedBy": mine[0].sender if mine else None,
             "metrics": {**metrics, **senders.get((i, METRICS), unknown)[1]} if metrics is not None else None,
             "problems": problems,
         }
     return found
+
+
+def _united(checks: list[_Check]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each test's newest result, over every test job's newest check (newest check first, each in
+    the order it was sent); a test is its kind, column and name."""
+    assertions: list[dict[str, Any]] = []
+    problems: list[str] = []
+    seen: set[tuple[Any, ...]] = set()
+    for check in checks:
+        read, trouble = read_assertions(check.value, ASSERTION_FACETS[check.facet])
+        problems += [p for p in trouble if p not in problems]
+        for a in read:
+            key = (a["assertion"], a["column"], a["name"])
+            if key not in seen:
+                seen.add(key)
+                a["runId"], a["eventTime"] = check.sender["runId"], check.sender["eventTime"]
+                assertions.append(a)
+    return assertions, problems

@@ -51,9 +51,13 @@ class QualityMetrics(SentBy):
 
 class DatasetQuality(Answer):
     assertions: list[Assertion] = Field(
-        description="The tests of the newest `dataQualityAssertions` (or `greatExpectations_assertions`) facet."
+        description="Each test's newest result (a test: its kind, column and name), over the newest "
+        "`dataQualityAssertions` (or `greatExpectations_assertions`) facet of every job that tests the "
+        "dataset; the newest check first."
     )
     summary: QualitySummary
-    checkedBy: SentBy | None = Field(description="The run that sent those assertions; null when none were sent.")
+    checkedBy: SentBy | None = Field(
+        description="The run of the newest check (each assertion names its own run); null when none were sent."
+    )
     metrics: QualityMetrics | None = Field(description="The newest `dataQualityMetrics` facet.")
     problems: list[str] = Field(description="Parts of the assertions facet that could not be read, each with its path.")

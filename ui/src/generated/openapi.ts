@@ -1711,10 +1711,10 @@ export interface components {
         DatasetQuality: {
             /**
              * Assertions
-             * @description The tests of the newest `dataQualityAssertions` (or `greatExpectations_assertions`) facet.
+             * @description Each test's newest result (a test: its kind, column and name), over the newest `dataQualityAssertions` (or `greatExpectations_assertions`) facet of every job that tests the dataset; the newest check first.
              */
             assertions: components["schemas"]["Assertion"][];
-            /** @description The run that sent those assertions; null when none were sent. */
+            /** @description The run of the newest check (each assertion names its own run); null when none were sent. */
             checkedBy: components["schemas"]["SentBy"] | null;
             /** @description The newest `dataQualityMetrics` facet. */
             metrics: components["schemas"]["QualityMetrics"] | null;
