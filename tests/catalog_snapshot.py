@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
+from airflow_ol_catalog.events.quality import QUALITY_CHECK, checked_facet
 from airflow_ol_catalog.store.tables import (
     column_lineage,
     dataset,
@@ -41,7 +42,7 @@ def snapshot(conn: Connection) -> dict:
         datasets[r.id]: (r.namespace, r.first_seen_at, r.last_seen_at, datasets.get(r.alias_of), r.search_key)
         for r in conn.execute(select(dataset))
     }
-    entity = {"job": jobs, "run": runs, "dataset": datasets}
+    entity = {"job": jobs, "run": runs, "dataset": datasets, QUALITY_CHECK: datasets}
     return {
         "jobs": job_rows,
         "runs": run_rows,
@@ -62,7 +63,12 @@ def snapshot(conn: Connection) -> dict:
             for r in conn.execute(select(edge))
         },
         "facets": {
-            (r.entity, entity[r.entity][r.entity_id], r.name): (r.value, r.event_time, r.event_digest, r.search_key)
+            (r.entity, entity[r.entity][r.entity_id], _facet_name(r, jobs)): (
+                r.value,
+                r.event_time,
+                r.event_digest,
+                r.search_key,
+            )
             for r in conn.execute(select(facet))
         },
         "versions": {
@@ -81,3 +87,11 @@ def snapshot(conn: Connection) -> dict:
             for r in conn.execute(select(column_lineage))
         },
     }
+
+
+def _facet_name(row, jobs: dict) -> object:
+    """A facet's name; a test job's check names the job by its key (ids depend on arrival order)."""
+    if row.entity != QUALITY_CHECK:
+        return row.name
+    job_id = int(row.name.rpartition(":")[2])
+    return (checked_facet(row.name), jobs.get(job_id))

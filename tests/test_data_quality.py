@@ -290,3 +290,29 @@ def test_reading_assertions_keeps_the_order_sent_and_counts_results():
     assert [a["assertion"] for a in found] == ["a", "b"] and problems == []
     assert summarise(found) == {"passed": 1, "failed": 1, "unknown": 0}
     assert read_metrics("not an object") is None and read_metrics({})["columnMetrics"] == {}
+
+
+@pytest.mark.parametrize("link_first", [False, True])
+def test_results_sent_on_a_path_show_on_the_table_it_is_linked_to(catalog_engine, link_first):
+    # two test jobs (as dbt-ol's structured logs send them): both results move with the link
+    tested = structured_logs_test(RUN_1, "2025-05-01", FIRST[0]) + structured_logs_test(RUN_2, "2025-05-01", FIRST[1])
+    for payload in tested:
+        payload["inputs"][0].update(namespace="s3://lake", name="wh/orders")
+    link = {
+        "eventTime": "2025-05-02T10:00:00Z",
+        "eventType": "COMPLETE",
+        "producer": PRODUCER,
+        "run": {"runId": "01890f0a-0000-7000-8000-00000000000c"},
+        "job": {"namespace": "spark", "name": "write_orders"},
+        "inputs": [],
+        "outputs": [
+            {
+                "namespace": "s3://lake",
+                "name": "wh/orders",
+                "facets": {"symlinks": {"identifiers": [{"namespace": WAREHOUSE, "name": ORDERS, "type": "TABLE"}]}},
+            }
+        ],
+    }
+    send(catalog_engine, [link, *tested] if link_first else [*tested, link])
+    found = quality(catalog_engine)
+    assert sorted((a["assertion"], a["runId"]) for a in found["assertions"]) == [("not_null", RUN_1), ("unique", RUN_2)]

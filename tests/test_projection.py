@@ -394,6 +394,7 @@ def _real_runs() -> list[dict]:
         "05_failed_run",
         "06_dataset_and_job_events",
         "07_symlinks",
+        "08_data_quality",
     ):
         events.extend(load_set(EXAMPLES / folder, "examples"))
     if CORPUS.is_dir():
