@@ -31,6 +31,7 @@ function describe(a: QualityAssertion): string {
     a.severity && `severity ${a.severity}`,
     a.expected !== null && `expected ${a.expected}`,
     a.actual !== null && `actual ${a.actual}`,
+    a.eventTime && `checked ${when(a.eventTime)}${a.runId ? ` by run ${a.runId}` : ""}`,
   ]
     .filter(Boolean)
     .join(" · ");
@@ -96,6 +97,8 @@ function Metrics({ metrics }: { metrics: NonNullable<DatasetQuality["metrics"]> 
 
 export function QualitySection({ quality }: { quality: DatasetQuality }) {
   const { summary, checkedBy } = quality;
+  // Each test shows its newest result: with one job per test (dbt's structured logs) they come from several runs.
+  const runs = new Set(quality.assertions.map((a) => a.runId)).size;
   return (
     <Box data-testid="quality">
       <Flex gap={2} align="center" wrap="wrap" mb={2} fontSize="sm">
@@ -106,7 +109,7 @@ export function QualitySection({ quality }: { quality: DatasetQuality }) {
         {summary.unknown > 0 && <Badge colorPalette="gray">{summary.unknown} without a result</Badge>}
         {checkedBy && (
           <Muted>
-            checked {when(checkedBy.eventTime)}
+            {runs > 1 ? "newest check" : "checked"} {when(checkedBy.eventTime)}
             {checkedBy.runId && (
               <>
                 {" "}
@@ -122,6 +125,7 @@ export function QualitySection({ quality }: { quality: DatasetQuality }) {
                 of <JobLink namespace={checkedBy.job.namespace} name={checkedBy.job.name} />
               </>
             )}
+            {runs > 1 && <> · results of {runs} runs (each test's own in its tooltip)</>}
           </Muted>
         )}
       </Flex>
