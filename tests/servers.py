@@ -189,6 +189,15 @@ class AirflowServer:
     def create_token(self, name: str, *flags: str) -> str:
         return self.cli("ol-catalog", "tokens", "create", "--name", name, *flags).stdout.strip().splitlines()[-1]
 
+    def send(self, payload: object, token: str | None = None) -> requests.Response:
+        """POST one event (or a batch) to the catalog's endpoint, with the server's token unless told."""
+        return requests.post(
+            self.url + "ol-catalog/api/v1/lineage",
+            json=payload,
+            headers={"Authorization": f"Bearer {token or self.token}"},
+            timeout=10,
+        )
+
     def jwt(self, user: str) -> str:
         passwords = json.loads((self.home / "simple_auth_manager_passwords.json.generated").read_text())
         response = requests.post(

@@ -4,6 +4,7 @@ refusal an ErrorBody, and every invalid parameter a 422 that names it."""
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 from urllib.parse import quote
 
 import pytest
@@ -130,25 +131,38 @@ def test_query_times_beyond_the_calendar_are_422_naming_the_parameter(client, wh
     assert response.json()["detail"].startswith(f"query parameter {parameter}: ")
 
 
-def _documented_operations(client):
+class _Operation(NamedTuple):
+    path: str
+    method: str
+    in_path: list[str]
+    in_query: list[str]
+
+    def url(self, **values: str) -> str:
+        """The path with the given path parameters (as written: already escaped) and "ok" for the rest."""
+        return re.sub(r"{([^}:]+)[^}]*}", lambda m: values.get(m[1], "ok"), self.path)
+
+
+def _documented_operations(client) -> list[_Operation]:
     spec = client.get("openapi.json", token="").json()
-    for path, operations in spec["paths"].items():
-        for method, operation in operations.items():
-            yield path, method, operation.get("parameters", [])
+    return [
+        _Operation(
+            path,
+            method,
+            [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"],
+            [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"],
+        )
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+    ]
 
 
 def test_nul_in_any_path_or_query_parameter_is_422_naming_it(client):
     admin = {"Authorization": f"Bearer {client.jwt('admin')}"}
     checked = 0
-    for path, method, parameters in _documented_operations(client):
-        in_path = [p["name"] for p in parameters if p["in"] == "path"]
-        plain = path
-        for name in in_path:
-            plain = plain.replace("{" + name + "}", "ok")
-        for name in in_path:
-            url = path.replace("{" + name + "}", "bad%00name")
-            for other in in_path:
-                url = url.replace("{" + other + "}", "ok")
+    for operation in _documented_operations(client):
+        method = operation.method
+        for name in operation.in_path:
+            url = operation.url(**{name: "bad%00name"})
             answer = client.request(method, url, headers=admin)
             assert answer.status_code == 422 and answer.json()["detail"].startswith("path: "), (
                 method,
@@ -156,8 +170,8 @@ def test_nul_in_any_path_or_query_parameter_is_422_naming_it(client):
                 answer.text,
             )
             checked += 1
-        for parameter in (p["name"] for p in parameters if p["in"] == "query"):
-            url = plain
+        for parameter in operation.in_query:
+            url = operation.url()
             answer = client.request(method, url, params={parameter: "bad\x00value"}, headers=admin)
             assert answer.status_code == 422, (method, url, parameter, answer.text)
             assert answer.json()["detail"].startswith(f"query parameter {parameter}: "), answer.text
@@ -179,20 +193,15 @@ def test_escapes_that_decode_to_no_utf8_are_400_in_any_path_or_query_parameter(c
     paths named one object; every operation refuses them before routing."""
     admin = {"Authorization": f"Bearer {client.jwt('admin')}"}
     checked = 0
-    for path, method, parameters in _documented_operations(client):
-        in_path = [p["name"] for p in parameters if p["in"] == "path"]
-        plain = path
-        for name in in_path:
-            plain = plain.replace("{" + name + "}", "ok")
+    for operation in _documented_operations(client):
+        method, plain = operation.method, operation.url()
         for bad in ("%FF", "%ED%A0%80", "%C0%AF"):
-            if in_path:
-                url = path.replace("{" + in_path[0] + "}", "x" + bad)
-                for other in in_path[1:]:
-                    url = url.replace("{" + other + "}", "ok")
+            if operation.in_path:
+                url = operation.url(**{operation.in_path[0]: "x" + bad})
                 answer = client.request(method, url, headers=admin)
                 assert answer.status_code == 400 and answer.json()["detail"].startswith("path: "), (url, answer.text)
                 checked += 1
-            for parameter in [p["name"] for p in parameters if p["in"] == "query"][:1]:
+            for parameter in operation.in_query[:1]:
                 answer = client.request(method, f"{plain}?{parameter}=x{bad}", headers=admin)
                 assert answer.status_code == 400, (method, plain, parameter, answer.text)
                 assert answer.json()["detail"].startswith(f"query parameter {parameter}: "), answer.text
@@ -238,24 +247,21 @@ HOSTILE = [
 ]
 
 
-def _filled(path: str, value: str = "x") -> str:
-    return re.sub(r"{[^}]+}", lambda _: quote(value, safe=""), path)
-
-
 def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters(client):
     """Unknown, revoked and malformed credentials are 401 on every route but the open ones; the
     administrative routes are 403 to viewers and read tokens, hiding to every token; the pages to
     tokens; and no hostile path or query value gives a 5xx."""
-    listed = [(method.upper(), path) for path, method, _ in _documented_operations(client) if path not in OPEN]
+    listed = [op for op in _documented_operations(client) if op.path not in OPEN]
     assert len(listed) >= 30
     revoked = client.create_token("revoked-after", read=True)
     client.revoke_token("revoked-after")
     limited = client.create_token("limited", namespaces=["somewhere-else"])
     viewer = client.jwt("viewer")
     admin_token = client.create_token("admin-token", admin=True)
-    for method, path in listed:
+    for operation in listed:
+        method, path = operation.method.upper(), operation.path
         body = {"json": {}} if method in ("POST", "PATCH", "PUT") else {}
-        url = _filled(path)
+        url = operation.url(**dict.fromkeys(operation.in_path, "x"))
         for credential, who in (
             ("", "anonymous"),
             ("olc_" + "x" * 40, "unknown token"),
@@ -272,13 +278,14 @@ def test_every_route_refuses_the_wrong_callers_and_survives_hostile_parameters(c
         if path.startswith("/ui"):
             assert client.request(method, url).status_code == 403, (method, path, "token on the pages")
     assert client.send(fresh_event("anywhere"), token=limited).status_code == 403
-    for method, path in listed:
-        if method != "GET":
+    for operation in listed:
+        if operation.method != "get":
             continue
         for value in HOSTILE:
             params = {"q": value, "nodeId": value, "asOf": value, "limit": 5}
-            status = client.request(method, _filled(path, value), params=params).status_code
-            assert status < 500, (method, path, value, status)
+            url = operation.url(**dict.fromkeys(operation.in_path, quote(value, safe="")))
+            status = client.request("GET", url, params=params).status_code
+            assert status < 500, (operation.path, value, status)
     assert client.get("ui/assets/..%2F..%2Fapi%2Fapp.py", viewer).status_code == 404
 
 

@@ -286,6 +286,10 @@ def test_column_lineage_downstream_follows_as_many_hops_as_upstream(catalog_engi
     assert reached(3, 2, True) == ["t1", "t2", "t3", "t4", "t5"]
     assert reached(0, 5, True) == [f"t{i}" for i in range(6)]
     assert reached(0, 100, True) == [f"t{i}" for i in range(7)]
+    assert reached(3, 0, True) == reached(3, 1, True) == ["t2", "t3", "t4"]  # depth 0 is one hop, as in Marquez
+    with read_connection(catalog_engine) as conn:
+        whole = column_lineage_graph(conn, f"dataset:{PG}:t3", 0, False)
+    assert sorted(n["id"].rsplit(":", 2)[-2] for n in whole) == ["t2", "t3"]
 
 
 def test_field_node_ids_the_graph_answers_resolve_when_sent_back_and_unknown_fields_are_404(catalog_engine):

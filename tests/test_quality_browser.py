@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import requests
 from conftest import EXAMPLES
 from servers import AirflowServer
 from test_ui_browser import CHROMIUM, HOSTILE, _logged_in, browser, shot  # noqa: F401  (browser is a fixture)
@@ -45,12 +44,7 @@ def server(page_server):
         (EXAMPLES / "08_data_quality").glob("*.json")
     )
     for payload in [json.loads(f.read_text()) for f in files] + [_odd_event()]:
-        answer = requests.post(
-            page_server.url + "ol-catalog/api/v1/lineage",
-            json=payload,
-            headers={"Authorization": f"Bearer {page_server.token}"},
-            timeout=10,
-        )
+        answer = page_server.send(payload)
         assert answer.status_code == 201, answer.text
     return page_server
 
@@ -125,12 +119,7 @@ def test_tests_sent_by_a_job_each_show_together_each_with_its_own_run(server, br
         event["eventTime"] = f"2026-03-04T08:0{i}:00Z"
         facet = {"assertions": [{"assertion": test, "column": "id", "success": success}]}
         event["inputs"] = [{"namespace": "s3://odd", "name": table, "inputFacets": {"dataQualityAssertions": facet}}]
-        answer = requests.post(
-            server.url + "ol-catalog/api/v1/lineage",
-            json=event,
-            headers={"Authorization": f"Bearer {server.token}"},
-            timeout=10,
-        )
+        answer = server.send(event)
         assert answer.status_code == 201, answer.text
     context, page = _logged_in(server, browser, "viewer")
     page.goto(page_of(server, "dataset", "s3://odd", table))

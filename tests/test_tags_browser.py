@@ -19,12 +19,7 @@ pytestmark = pytest.mark.integration
 def server(page_server):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
-    answer = requests.post(
-        page_server.url + "ol-catalog/api/v1/lineage",
-        json=tagged_event(),
-        headers={"Authorization": f"Bearer {page_server.token}"},
-        timeout=10,
-    )
+    answer = page_server.send(tagged_event())
     assert answer.status_code == 201, answer.text
     return page_server
 

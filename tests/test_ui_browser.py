@@ -91,12 +91,7 @@ def ui_server():
         result = server.cli("ol-catalog", "send", str(EXAMPLES), "--url", server.url, "--token", server.token)
         assert "0 rejected" in result.stdout
         for payload in _hostile_events() + _look_alike_events():
-            response = requests.post(
-                server.url + "ol-catalog/api/v1/lineage",
-                json=payload,
-                headers={"Authorization": f"Bearer {server.token}"},
-                timeout=10,
-            )
+            response = server.send(payload)
             assert response.status_code == 201, response.text
         admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
         deadline = time.monotonic() + 120
@@ -293,12 +288,7 @@ def test_admin_creates_a_token_shown_once_with_ready_to_paste_config(ui_server, 
     expect(frame.get_by_test_id("snippet-openlineage.yml")).to_contain_text("endpoint: ol-catalog/api/v1/lineage")
     expect(frame.get_by_test_id("snippet-openlineage.yml")).to_contain_text(f"apiKey: {secret}")
     shot(page, "08-admin-new-token")
-    response = requests.post(
-        ui_server.url + "ol-catalog/api/v1/lineage",
-        json=_hostile_events()[0] | {"run": {"runId": str(uuid.uuid4())}},
-        headers={"Authorization": f"Bearer {secret}"},
-        timeout=10,
-    )
+    response = ui_server.send(_hostile_events()[0] | {"run": {"runId": str(uuid.uuid4())}}, token=secret)
     assert response.status_code == 201
     frame.get_by_role("button", name="Done").click()
     expect(frame.get_by_role("cell", name="browser-made", exact=True)).to_be_visible()
@@ -458,15 +448,7 @@ def test_pages_of_names_with_slashes_and_percent_signs(ui_server, admin_page):
             "facets": {"schema": {"fields": [{"name": "wrong_column"}]}},
         },
     ]
-    assert (
-        requests.post(
-            ui_server.url + "ol-catalog/api/v1/lineage",
-            json=payload,
-            headers={"Authorization": f"Bearer {ui_server.token}"},
-            timeout=10,
-        ).status_code
-        == 201
-    )
+    assert ui_server.send(payload).status_code == 201
     page = admin_page
     base = ui_server.url + "ol-catalog/ui/"
     page.goto(

@@ -50,7 +50,7 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
         side, other = (("output_dataset_id", "output_field"), ("input_dataset_id", "input_field"))[
             :: 1 if upstream else -1
         ]
-        for _ in range(depth):
+        for _ in range(max(depth, 1)):  # as Marquez: depth 0 still fetches the first edge of each column
             if not (frontier_fields or frontier_datasets):
                 return
             rows: list[AnyRow] = []
