@@ -4,6 +4,7 @@ and columns, define tags, list both kinds, and every refusal."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -151,6 +152,27 @@ def test_bad_tag_names_are_422_saying_what_is_wrong(client, admin, names, tag, p
     for method, path in (("POST", names["dataset"] + f"/tags/{tag}"), ("PUT", f"{API}tags/{tag}")):
         answer = call(client, method, path, admin)
         assert answer.status_code == 422 and problem in answer.json()["detail"], answer.text
+
+
+def test_names_a_tags_facet_chose_can_be_described_and_set_whatever_their_spelling(client, admin, names):
+    """Producers name their tags as they like; people can still describe those and set them elsewhere."""
+    chosen = [" padded ", "cafe\u0301", "zero\u200bwidth"]
+    payload = tagged_event()
+    payload["run"]["runId"] = str(uuid.uuid4())
+    payload["outputs"][0]["facets"]["tags"]["tags"] = [{"key": name, "value": "true"} for name in chosen]
+    payload["outputs"][0]["name"] = f"public.chosen_{uuid.uuid4().hex[:6]}"
+    assert client.send(payload).status_code == 201
+    for name in chosen:
+        path = quote(name, safe="")
+        answer = call(client, "PUT", f"{API}tags/{path}", admin, json={"description": f"about {name}"})
+        assert answer.status_code == 200 and answer.json()["name"] == name, answer.text
+        answer = call(client, "POST", names["dataset"] + f"/tags/{path}", admin)
+        assert answer.status_code == 200 and name in answer.json()["tags"], answer.text
+    listed = {t["name"]: t for t in client.get(f"{API}tags", limit=1000).json()["tags"]}
+    assert all(listed[name]["description"] == f"about {name}" for name in chosen)
+    # the same spelling nobody's facet uses is still refused
+    answer = call(client, "PUT", f"{API}tags/{quote(' other ', safe='')}", admin)
+    assert answer.status_code == 422 and "white space" in answer.json()["detail"], answer.text
 
 
 def test_a_description_with_nul_or_too_long_is_422_naming_it(client, admin):

@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
+from sqlalchemy import Connection
 
 from airflow_ol_catalog.api.auth import Principal, ReadAuth, TaggerAuth, connection_details_withheld, tagger_principal
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
@@ -21,7 +22,7 @@ from airflow_ol_catalog.api.schemas import Limit, Offset, TagDescription
 from airflow_ol_catalog.ingest.tags import add_tag, define_tag, remove_tag, tag_name_problem
 from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage.source_matches import match_without_connections
-from airflow_ol_catalog.lineage.tags import definition_view, list_tags
+from airflow_ol_catalog.lineage.tags import definition_view, list_tags, named_by_facets
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["tags"])
@@ -29,7 +30,8 @@ router = APIRouter(prefix="/api/v1", tags=["tags"])
 BAD_NAME: dict[int | str, dict[str, Any]] = {
     422: {
         "model": ErrorBody,
-        "description": "The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters.",
+        "description": "The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters "
+        "(a name a `tags` facet uses is taken as spelt, unless empty, too long or with NUL).",
     }
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -47,8 +49,12 @@ def _who(principal: Principal) -> str:
     return principal.user_name
 
 
-def _checked(tag: str) -> str:
+def _checked(conn: Connection, tag: str) -> str:
+    """The tag name, or 422 saying what is wrong with it. Names a `tags` facet already uses are
+    taken as they are, so that people can describe and set the tags producers chose."""
     problem = tag_name_problem(tag)
+    if problem and named_by_facets(conn, tag):
+        problem = tag_name_problem(tag, named_by_producer=True)
     if problem:
         shown = tag if len(tag) <= 80 else tag[:80] + "..."
         raise HTTPException(422, f"tag name {shown!r}: {problem}")
@@ -65,20 +71,20 @@ async def _retag(
     principal: Principal, adding: bool, kind: str, namespace: str, name: str, tag: str, field: str | None = None
 ) -> dict:
     """Set or remove a person's tag, then read the job or dataset back as its own route answers it."""
-    tag_name = _checked(tag)
     read = catalog.get_job if kind == "job" else catalog.get_dataset
 
     def run():
         with write_transaction() as conn:
+            tag_name = _checked(conn, tag)
             removed = False
             if adding:
                 add_tag(conn, kind, namespace, name, tag_name, _who(principal), field)
             else:
                 removed = remove_tag(conn, kind, namespace, name, tag_name, field)
         with read_connection() as conn:
-            return removed, read(conn, namespace, name)
+            return tag_name, removed, read(conn, namespace, name)
 
-    removed, view = await anyio.to_thread.run_sync(run)
+    tag_name, removed, view = await anyio.to_thread.run_sync(run)
     if not adding and not removed and _from_facet(view, tag_name, field):
         target = f"column {field!r}" if field is not None else f"this {kind}"
         raise HTTPException(
@@ -114,12 +120,11 @@ async def tag_editing(request: Request, _: ReadAuth) -> TagEditing:
 
 @router.put("/tags/{tag:name}", summary="Define a tag or change its description", responses=BAD_NAME)
 async def put_tag(tag: str, principal: TaggerAuth, body: TagDescription | None = None) -> TagDefinition:
-    name = _checked(tag)
     description = body.description if body else None
 
     def run():
         with write_transaction() as conn:
-            return definition_view(define_tag(conn, name, description, _who(principal)))
+            return definition_view(define_tag(conn, _checked(conn, tag), description, _who(principal)))
 
     return TagDefinition.model_validate(await anyio.to_thread.run_sync(run))
 

@@ -41,15 +41,18 @@ class TagDefinition:
     updated_by: str
 
 
-def tag_name_problem(name: str) -> str | None:
+def tag_name_problem(name: str, named_by_producer: bool = False) -> str | None:
     """What is wrong with `name` as a tag name, or None. Tag names are shown as they are, so they
-    may not hide characters, look like another name in another Unicode spelling, or be padded."""
+    may not hide characters, look like another name in another Unicode spelling, or be padded;
+    a name a `tags` facet already uses (`named_by_producer`) is taken as the producer spelt it."""
     if not name.strip():
         return "must not be empty or blank"
     if len(name) > MAX_TAG_NAME:
         return f"is {len(name)} characters long; at most {MAX_TAG_NAME}"
     if "\x00" in name:
         return "contains a NUL character (\\u0000)"
+    if named_by_producer:
+        return None
     hidden = INVISIBLE.search(name)
     if hidden:
         return f"contains the invisible or control character U+{ord(hidden.group()):04X} at position {hidden.start()}"

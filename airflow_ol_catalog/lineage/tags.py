@@ -8,7 +8,7 @@ Jobs, datasets and columns answer `tags` as Marquez has it (the names, both kind
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
@@ -167,6 +167,20 @@ class _TagUse:
         }
 
 
+def _facet_entries(conn: Connection) -> Iterator[tuple[str, FacetTag]]:
+    """Every entry of every `tags` facet, with the kind of entity its facet belongs to."""
+    for entity, value in conn.execute(
+        select(facet.c.entity, facet.c.value).where(facet.c.name == "tags", facet.c.value.is_not(None))
+    ):
+        for t in tag_entries(json.loads(value)):
+            yield entity, t
+
+
+def named_by_facets(conn: Connection, name: str) -> bool:
+    """Whether some `tags` facet names the tag `name` (its producer chose the name, rules or not)."""
+    return any(t["name"] == name for _, t in _facet_entries(conn))
+
+
 def list_tags(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Every tag of either kind, by name: its description (a person's, else the facets' sources), how
     many jobs, runs, datasets and columns `tags` facets tag with it (`usage`), and where people set it (`userUsage`)."""
@@ -175,15 +189,12 @@ def list_tags(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str,
     def entry(name: str) -> _TagUse:
         return found.setdefault(name, _TagUse(name))
 
-    for entity, value in conn.execute(
-        select(facet.c.entity, facet.c.value).where(facet.c.name == "tags", facet.c.value.is_not(None))
-    ):
-        for t in tag_entries(json.loads(value)):
-            item = entry(t["name"])
-            where = "field" if t["field"] else entity  # an entry naming a column tags the column
-            item.usage[where] = item.usage.get(where, 0) + 1
-            if t["source"]:
-                item.sources.add(t["source"])
+    for entity, t in _facet_entries(conn):
+        item = entry(t["name"])
+        where = "field" if t["field"] else entity  # an entry naming a column tags the column
+        item.usage[where] = item.usage.get(where, 0) + 1
+        if t["source"]:
+            item.sources.add(t["source"])
     for row in conn.execute(select(tag)):
         item = entry(row.name)
         item.description = row.description
