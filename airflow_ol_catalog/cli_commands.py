@@ -193,12 +193,28 @@ def _default_url() -> str:
 
 
 def _replace_namespace(event: dict[str, Any], namespace: str) -> None:
+    """Move the event's job (and its parent) to `namespace`, and the jobs of that namespace its
+    `lineage` facet names with it."""
+    job = event.get("job")
+    was = job.get("namespace") if isinstance(job, dict) else None
     for keys in PLACEHOLDER_NAMESPACE_KEYS:
         node: Any = event
         for key in keys:
             node = node.get(key) if isinstance(node, dict) else None
         if isinstance(node, dict) and "namespace" in node:
             node["namespace"] = namespace
+    facets = job.get("facets") if isinstance(job, dict) else None
+    lineage = facets.get("lineage") if isinstance(facets, dict) else None
+    entries = lineage.get("entries") if isinstance(lineage, dict) else None
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, dict):
+            continue
+        fields = entry.get("fields")
+        specs = fields.values() if isinstance(fields, dict) else ()
+        inputs = [entry.get("inputs")] + [spec.get("inputs") for spec in specs if isinstance(spec, dict)]
+        for item in [entry] + [i for group in inputs if isinstance(group, list) for i in group]:
+            if isinstance(item, dict) and item.get("type") == "JOB" and item.get("namespace") == was:
+                item["namespace"] = namespace
 
 
 def send(args) -> None:

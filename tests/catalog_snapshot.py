@@ -12,6 +12,7 @@ from airflow_ol_catalog.store.tables import (
     dataset_version,
     edge,
     facet,
+    flow,
     job,
     run,
     run_dataset,
@@ -85,6 +86,27 @@ def snapshot(conn: Connection) -> dict:
                 r.subtype,
             ): (r.description, r.masking, jobs.get(r.job_id), r.first_seen_at, r.last_seen_at)
             for r in conn.execute(select(column_lineage))
+        },
+        "flows": {
+            (
+                r.source_kind,
+                entity[r.source_kind][r.source_id],
+                r.source_field,
+                r.target_kind,
+                entity[r.target_kind][r.target_id],
+                r.target_field,
+            ): (
+                r.transformations,
+                jobs.get(r.job_id),
+                r.source_run_id,
+                r.target_run_id,
+                r.declared,
+                r.observed,
+                r.digest,
+                r.first_seen_at,
+                r.last_seen_at,
+            )
+            for r in conn.execute(select(flow))
         },
     }
 

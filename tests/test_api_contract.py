@@ -148,7 +148,10 @@ def walked(catalog_api):
     outputs = [_dataset(NAMESPACE, "out.table", ["id"], columnLineage=column_lineage)]
     inputs = [_dataset(SOURCE_DB, "walkdb.public.src", ["id", "name"])]
     tags = {"tags": [{"key": "team", "value": "walkers"}]}
-    job = {"namespace": NAMESPACE, "name": JOB, "facets": {"tags": tags}}
+    fed_by = {
+        "entries": [{"type": "JOB", "inputs": [{"namespace": NAMESPACE, "name": "walk.upstream", "type": "JOB"}]}]
+    }
+    job = {"namespace": NAMESPACE, "name": JOB, "facets": {"tags": tags, "lineage": fed_by}}
     for event_type, at in (("START", "10:00"), ("COMPLETE", "10:05")):
         payload = run_event(
             eventType=event_type,
@@ -159,6 +162,10 @@ def walked(catalog_api):
             outputs=outputs,
         )
         assert catalog_api.send(payload).status_code == 201
+    upstream = {"namespace": NAMESPACE, "name": "walk.upstream", "type": "JOB"}
+    fed_by = {"entries": [{"namespace": NAMESPACE, "name": JOB, "type": "JOB", "inputs": [upstream]}]}
+    orchestrator = {"namespace": NAMESPACE, "name": "walk.orchestrator", "facets": {"lineage": fed_by}}
+    assert catalog_api.send(run_event(eventType="COMPLETE", job=orchestrator)).status_code == 201
     quarantined = catalog_api.send(run_event(job={"namespace": "nowhere", "name": "x", "facets": {}}))
     assert quarantined.json()["quarantined"] is True
     assert catalog_api.post(b'{"truncated": ').status_code == 400
@@ -190,6 +197,7 @@ def walked(catalog_api):
             "/api/v1/lineage": {"nodeId": f"dataset:{NAMESPACE}:out.table"},
             "/api/v1/column-lineage": {"nodeId": f"dataset:{NAMESPACE}:out.table"},
             "/api/v1/impact": {"nodeId": f"dataset:{SOURCE_DB}:walkdb.public.src"},
+            "/api/v1/flows": {"nodeId": f"job:{NAMESPACE}:{JOB}"},
             "/api/v1/search": {"q": "walk"},
             **{
                 f"/api/v1/stats/{kind}": {"period": "DAY"} for kind in ("lineage-events", "jobs", "datasets", "sources")
@@ -231,7 +239,7 @@ def test_the_admin_lists_hold_the_walks_data(catalog_api, walked):
     impact = catalog_api.get("api/v1/impact", admin, **walked["query"]["/api/v1/impact"]).json()
     assert [item["id"] for item in impact["impacted"]] == [f"dataset:{NAMESPACE}:out.table"]
     stats = catalog_api.get("api/v1/stats", admin).json()
-    assert stats["events"] == 2 and stats["quarantinedEvents"] == 1 and stats["refusedByReason"]
+    assert stats["events"] == 3 and stats["quarantinedEvents"] == 1 and stats["refusedByReason"]
 
 
 def test_the_admin_writes_answer_their_models(catalog_api, walked):

@@ -395,6 +395,7 @@ def _real_runs() -> list[dict]:
         "06_dataset_and_job_events",
         "07_symlinks",
         "08_data_quality",
+        "09_explicit_lineage",
     ):
         events.extend(load_set(EXAMPLES / folder, "examples"))
     if CORPUS.is_dir():
@@ -474,7 +475,7 @@ def test_job_lineage_facet_declares_edges_and_column_lineage(catalog_engine):
             "name": "model",
             "facets": {
                 "lineage": {
-                    "lineage": [
+                    "entries": [
                         {
                             "namespace": "postgres://db",
                             "name": "dst",

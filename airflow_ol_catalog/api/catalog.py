@@ -19,7 +19,7 @@ from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connec
 from airflow_ol_catalog.api.datamodels import marquez as models
 from airflow_ol_catalog.api.datamodels.catalog_extras import CatalogStats, DataSources, Hidden, Impact
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
-from airflow_ol_catalog.api.datamodels.graph import ColumnLineageGraph, LineageGraph
+from airflow_ol_catalog.api.datamodels.graph import ColumnLineageGraph, LineageGraph, StatedFlows
 from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, node_id_parameter, time_parameter
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.events.node_ids import KINDS
@@ -28,6 +28,7 @@ from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden, set_namespace_hidden
 from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
+from airflow_ol_catalog.lineage.flows import FLOW_KINDS, stated_flows
 from airflow_ol_catalog.lineage.graph import GRAPH_KINDS, lineage
 from airflow_ol_catalog.lineage.impact import IMPACT_KINDS, impact
 from airflow_ol_catalog.lineage.source_matches import (
@@ -400,6 +401,23 @@ async def column_lineage(
     each column's `inputFields` every way it derives from each input."""
     node_id = node_id_parameter(nodeId.split("#", 1)[0], KINDS)
     return await _read(_column_lineage, node_id, depth, withDownstream)
+
+
+@router.get(
+    "/flows",
+    summary="What lineage facets state flows into and out of a job or dataset",
+    responses=NODE_NOT_FOUND,
+    response_model=StatedFlows,
+)
+async def flows(
+    _: ReadAuth,
+    nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`"),
+) -> dict:
+    """The explicit lineage (`lineage` facets) around the node: from or to datasets, their columns
+    and other jobs (job to job too), with the transformations and runs stated. The graph routes
+    draw these flows' job<->dataset edges, and those between two jobs or two datasets with no job."""
+    node_id_parameter(nodeId, FLOW_KINDS)
+    return {"flows": await _read(stated_flows, nodeId)}
 
 
 @router.get("/search", summary="Search datasets and jobs by name", response_model=models.SearchResults)

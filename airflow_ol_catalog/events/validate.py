@@ -224,12 +224,11 @@ class _Checker:
         self.short_string(source.get("transformationType"), f"{path}.transformationType", MAX_TRANSFORMATION_TYPE)
 
     def declared_lineage(self, facet: Any, path: str) -> None:
-        """A job's `lineage` facet: targets, each with column-lineage-shaped inputs."""
-        for key in ("entries", "lineage"):
-            entries = facet.get(key) if isinstance(facet, dict) else None
-            for i, entry in enumerate(entries if isinstance(entries, list) else ()):
-                self.lineage_source(entry, f"{path}.{key}[{i}]")
-                self.column_lineage(entry, f"{path}.{key}[{i}]", "inputs", "inputs")
+        """A job's `lineage` facet: its `entries`, targets each with the inputs that feed it."""
+        entries = facet.get("entries") if isinstance(facet, dict) else None
+        for i, entry in enumerate(entries if isinstance(entries, list) else ()):
+            self.lineage_source(entry, f"{path}.entries[{i}]")
+            self.column_lineage(entry, f"{path}.entries[{i}]", "inputs", "inputs")
 
     def field_name(self, value: str, path: str) -> None:
         if len(value.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES:

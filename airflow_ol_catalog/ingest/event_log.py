@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Insert, and_, bindparam, func, select, tuple_
 from airflow_ol_catalog.events import OpenLineageEvent, validate_event
 from airflow_ol_catalog.events.canonical import NUL_ESCAPE, canonical_json, event_digest, without_nul
 from airflow_ol_catalog.ingest.namespaces import Placement, record_activity, resolve_namespaces
-from airflow_ol_catalog.ingest.projection import Projected, parent_namespace, project_events
+from airflow_ol_catalog.ingest.projection import Projected, named_job_namespaces, parent_namespace, project_events
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.store.sql import execute, execute_rows, insert_for, utcnow
 from airflow_ol_catalog.store.tables import event, sqlite_utc_text
@@ -121,8 +121,11 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     """
     now = utcnow()
     parents = [parent_namespace(sub.event) for sub in submissions]
+    named = [named_job_namespaces(sub.event) for sub in submissions]  # jobs `lineage` facets name
     placements = resolve_namespaces(
-        conn, {sub.event.owner_namespace for sub in submissions} | {p for p in parents if p is not None}, policy
+        conn,
+        {sub.event.owner_namespace for sub in submissions} | {p for p in parents if p is not None}.union(*named),
+        policy,
     )
     to_insert = [sub for sub in submissions if not placements[sub.event.owner_namespace].refused]
     inserted: dict[str, int] = {}
@@ -137,7 +140,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     activity: dict[int, _Activity] = {}
     to_project: list[Projected] = []
     outcomes: list[Receipt | Refusal] = []
-    for sub, parent in zip(submissions, parents, strict=False):
+    for sub, parent, names in zip(submissions, parents, named, strict=False):
         placement = placements[sub.event.owner_namespace]
         if placement.refused:
             outcomes.append(Refusal(placement.refused))
@@ -148,8 +151,9 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
             outcomes.append(receipt)
             existing[sub.digest] = (receipt.event_id, quarantined)  # a repeat later in this batch is a duplicate
             if namespace_id is not None:
+                linked = frozenset(n for n in names if links_parent(n, sub.scope, placements))
                 to_project.append(
-                    Projected(sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements))
+                    Projected(sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements), linked)
                 )
                 seen = activity.setdefault(namespace_id, _Activity(0, now, now, set()))
                 seen.count += 1
@@ -209,9 +213,9 @@ _STORED_PAIRS = select(event.c.digest, event.c.id, event.c.quarantined).join_fro
 
 
 def links_parent(parent: str | None, scope: Scope | None, placements: dict[str, Placement]) -> bool:
-    """Whether an event's parent facet may link (and, when unseen, create) the parent job: its
-    sender may write there, and events of that namespace would be placed in the catalog now
-    (not quarantined, refused or hidden)."""
+    """Whether an event's parent facet may link (and, when unseen, create) the parent job, or its
+    `lineage` facet a job of that namespace: its sender may write there, and events of that
+    namespace would be placed in the catalog now (not quarantined, refused or hidden)."""
     if parent is None:
         return False
     placement = placements[parent]

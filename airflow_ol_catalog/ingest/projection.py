@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, NamedTuple, TypeAlias, TypeVar
 
 import msgspec
 from sqlalchemy import Connection, Insert, and_, bindparam, case, select, true, tuple_, update
 
+from airflow_ol_catalog.events.flows import (
+    DATASET,
+    JOB,
+    Entity,
+    Flow,
+    Transformation,
+    column_lineage_flows,
+    dataset_facet_flows,
+    job_facet_flows,
+    named_in,
+)
 from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
 from airflow_ol_catalog.events.naming import fields_search_key, namespace_key, search_key
 from airflow_ol_catalog.events.quality import ASSERTION_FACETS, QUALITY_CHECK, quality_check_name
@@ -26,13 +37,22 @@ from airflow_ol_catalog.events.run_states import EventType
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
 from airflow_ol_catalog.store.sql import earliest, execute, execute_rows, in_list, insert_for, latest, list_value
-from airflow_ol_catalog.store.tables import column_lineage, dataset, dataset_version, edge, facet, job, run, run_dataset
+from airflow_ol_catalog.store.tables import (
+    column_lineage,
+    dataset,
+    dataset_version,
+    edge,
+    facet,
+    job,
+    run,
+    run_dataset,
+)
+from airflow_ol_catalog.store.tables import flow as flow_table
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 _encode = msgspec.json.Encoder(order="sorted").encode
 
 Values: TypeAlias = dict[str, Any]  # a row to write, by column (or a JSON object of an event)
-FieldSpecs: TypeAlias = list[tuple[str, list[Values]]]  # (target field, its inputs) pairs; "" is the dataset
 JobKey: TypeAlias = tuple[str, str]  # (namespace, name)
 RunKey: TypeAlias = tuple[int, str]  # (job id, run id)
 LinkKey: TypeAlias = tuple[int, int, str]  # (job id or run pk, dataset id, direction)
@@ -44,18 +64,25 @@ class Projected:
     """An event to project, with the digest of its canonical JSON (the tie-breaker for facets).
 
     `scope`: what its sender may change (ingest/scope.py; None: everything). `link_parent`:
-    whether its parent facet may link and create the parent job (event_log.links_parent).
+    whether its parent facet may link and create the parent job (event_log.links_parent);
+    `job_namespaces`, where its `lineage` facet may (event_log.links_parent too).
     """
 
     event: OpenLineageEvent
     digest: str
     scope: Scope | None = None
     link_parent: bool = True
+    job_namespaces: frozenset[str] = frozenset()  # besides its own, where its `lineage` facet may name jobs
 
     @functools.cached_property
-    def declared(self) -> list[tuple[DatasetRef, FieldSpecs]]:
-        """The targets of the job's `lineage` facet, read once (several steps need them)."""
-        return _declared_lineage(self.event)
+    def lineage(self) -> Lineage:
+        """What its facets say flows, read once (several steps need it)."""
+        return _lineage_of(self.event, self.job_namespaces)
+
+    @functools.cached_property
+    def own_job(self) -> Entity | None:
+        """The event's job (and run), as flows name it."""
+        return _own_job(self.event)
 
     @functools.cached_property
     def parent(self) -> tuple[str, str, str] | None:
@@ -240,6 +267,23 @@ def _statements(dialect: str) -> dict[str, Any]:
             "job_id": case((newer_cl, stmt.excluded.job_id), else_=column_lineage.c.job_id),
         },
     ).returning(column_lineage.c.output_dataset_id)
+    stmt = ins(flow_table)
+    newer_statement = tuple_(stmt.excluded.last_seen_at, stmt.excluded.digest) > tuple_(
+        flow_table.c.last_seen_at, flow_table.c.digest
+    )
+    s["flow"] = stmt.on_conflict_do_update(
+        index_elements=[c.name for c in flow_table.primary_key.columns],
+        set_={
+            "first_seen_at": earliest(flow_table.c.first_seen_at, stmt.excluded.first_seen_at),
+            "declared": flow_table.c.declared | stmt.excluded.declared,
+            "observed": flow_table.c.observed | stmt.excluded.observed,
+            **{
+                name: case((newer_statement, stmt.excluded[name]), else_=flow_table.c[name])
+                for name in ("digest", "transformations", "job_id", "source_run_id", "target_run_id")
+            },
+            "last_seen_at": latest(flow_table.c.last_seen_at, stmt.excluded.last_seen_at),
+        },
+    ).returning(flow_table.c.source_id)
     return s
 
 
@@ -268,6 +312,7 @@ def project_events(conn: Connection, items: list[Projected]) -> None:
     _project_facets(conn, st, items, job_ids, run_pks, dataset_ids)
     _project_versions(conn, st, items, dataset_ids)
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
+    _project_flows(conn, st, items, job_ids, dataset_ids)
 
 
 def _job_key(ev: OpenLineageEvent) -> JobKey:
@@ -296,6 +341,9 @@ def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) 
         parent = item.parent
         if parent:
             _merge_min_max(rows, parent[1:], _job_row(parent[1], parent[2], ev.event_time, True))
+        for named in named_in(item.lineage.stated):
+            if named.kind == JOB:  # known by a flow only, like a parent: a placeholder until its own events
+                _merge_min_max(rows, named[1:3], _job_row(named.namespace, named.name, ev.event_time, True))
     for row in rows.values():
         row["search_key"] = search_key(row["namespace"], row["name"])
     returned = _upserted(conn, st["job"], list(rows.values()))
@@ -398,46 +446,57 @@ def _datasets_of(ev: OpenLineageEvent) -> list[tuple[str, DatasetRef]]:
     return refs
 
 
-def _is_dataset_ref(source: Any) -> bool:
-    return (
-        isinstance(source, dict)
-        and isinstance(source.get("namespace"), str)
-        and isinstance(source.get("name"), str)
-        and str(source.get("type", "DATASET")).upper() == "DATASET"  # `lineage` inputs may name a JOB
-    )
+class Lineage(NamedTuple):
+    """What an event's facets say flows."""
+
+    stated: list[Flow]  # by `lineage` facets: kept as stated (the flow table)
+    datasets: list[Flow]  # between datasets, stated or by `columnLineage`: the column lineage
 
 
-def _field_specs(facet_: Any, fields_key: str, inputs_key: str, dataset_key: str) -> FieldSpecs:
-    """(target field, its dataset inputs) pairs of one column-lineage facet; "" is the whole dataset."""
-    if not isinstance(facet_, dict):
-        return []
-    specs: FieldSpecs = []
-    fields = facet_.get(fields_key)
-    for name, spec in fields.items() if isinstance(fields, dict) else []:
-        if isinstance(spec, dict) and isinstance(spec.get(inputs_key), list):
-            specs.append((name, [i for i in spec[inputs_key] if _is_dataset_ref(i)]))
-    if isinstance(facet_.get(dataset_key), list):
-        specs.append(("", [i for i in facet_[dataset_key] if _is_dataset_ref(i)]))
-    return specs
+def _stated_flows(ev: OpenLineageEvent, own: Entity | None) -> tuple[list[Flow], bool]:
+    """The flows `lineage` facets state, and whether the job's own facet stated them.
+
+    As the spec orders them: a job's `lineage` facet is the whole explicit lineage of its event;
+    without one, an output's `lineage` facet (or a DatasetEvent's dataset's) states what flows
+    into it, and takes the place of its `columnLineage`.
+    """
+    if own is not None:
+        flows = job_facet_flows(_job_facets(ev).get("lineage"), own)
+        if flows is not None:
+            return flows, True
+    stated = []
+    for direction, ref in _datasets_of(ev):
+        if direction != "in" and "lineage" in ref.facets:
+            stated += dataset_facet_flows(ref.facets["lineage"], Entity(DATASET, ref.namespace, ref.name), own)
+    return stated, False
 
 
-def _column_specs(ref: DatasetRef) -> FieldSpecs:
-    """Column lineage an output states: the `columnLineage` facet, and the newer `lineage` facet."""
-    return _field_specs(ref.facets.get("columnLineage"), "fields", "inputFields", "dataset") + _field_specs(
-        ref.facets.get("lineage"), "fields", "inputs", "inputs"
-    )
+def _own_job(ev: OpenLineageEvent) -> Entity | None:
+    if ev.kind not in (RUN_EVENT, JOB_EVENT) or ev.job_namespace is None or ev.job_name is None:
+        return None
+    return Entity(JOB, ev.job_namespace, ev.job_name, ev.run_id)
 
 
-def _declared_lineage(ev: OpenLineageEvent) -> list[tuple[DatasetRef, FieldSpecs]]:
-    """Targets of the job's `lineage` facet (lineage declared for the job definition) with their specs."""
-    facet_ = _job_facets(ev).get("lineage")
-    entries = facet_.get("lineage") if isinstance(facet_, dict) else None
-    found = []
-    for entry in entries if isinstance(entries, list) else []:
-        if _is_dataset_ref(entry):
-            target = DatasetRef(entry["namespace"], entry["name"])
-            found.append((target, _field_specs(entry, "fields", "inputs", "inputs")))
-    return found
+def named_job_namespaces(ev: OpenLineageEvent) -> set[str]:
+    """The namespaces, other than its own job's, of the jobs an event's `lineage` facets name."""
+    own = _own_job(ev)
+    stated, _ = _stated_flows(ev, own)
+    return {e.namespace for e in named_in(stated) if e.kind == JOB} - {own.namespace if own else ""}
+
+
+def _lineage_of(ev: OpenLineageEvent, job_namespaces: frozenset[str]) -> Lineage:
+    """The flows an event states, less those naming a job where it may not (event_log.links_parent)."""
+    own = _own_job(ev)
+    stated, whole = _stated_flows(ev, own)
+    allowed = job_namespaces | {own.namespace} if own else job_namespaces
+    stated = [f for f in stated if all(e.kind == DATASET or e.namespace in allowed for e in (f.source, f.target))]
+    datasets = [f for f in stated if f.source.kind == DATASET and f.target.kind == DATASET]
+    if not whole:
+        for direction, ref in _datasets_of(ev):
+            if direction != "in" and "lineage" not in ref.facets:
+                target = Entity(DATASET, ref.namespace, ref.name)
+                datasets += column_lineage_flows(ref.facets.get("columnLineage"), target)
+    return Lineage(stated, datasets)
 
 
 def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projected]) -> dict[tuple[str, str], int]:
@@ -467,22 +526,16 @@ def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projecte
 
     for item in items:
         ev = item.event
-        for direction, ref in _datasets_of(ev):
+        for _, ref in _datasets_of(ev):
             key = add(ref.namespace, ref.name, ev.event_time)
             for namespace, name, kind in symlinks_of(ref) if item.describes(ref) else ():
                 if item.scope is not None and not item.scope.allows_dataset(namespace):
                     continue  # a limited sender may not change the identity of a dataset outside its namespaces
                 other = add(namespace, name, ev.event_time)
                 links[(key, other)] = max(kind, links.get((key, other), ""))
-            if direction != "in":
-                for _, inputs in _column_specs(ref):
-                    for source in inputs:
-                        add(source["namespace"], source["name"], ev.event_time)
-        for target, specs in item.declared:
-            add(target.namespace, target.name, ev.event_time)
-            for _, inputs in specs:
-                for source in inputs:
-                    add(source["namespace"], source["name"], ev.event_time)
+        for named in named_in(item.lineage.stated + item.lineage.datasets):
+            if named.kind == DATASET:
+                add(named.namespace, named.name, ev.event_time)
     for row in rows.values():
         row["search_key"] = search_key(row["namespace"], row["name"])
     returned = _upserted(conn, st["dataset"], list(rows.values()))
@@ -509,6 +562,26 @@ def _dataset_id(dataset_ids: dict[tuple[str, str], int], ref_namespace: str, nam
     return dataset_ids[(namespace_key(ref_namespace), name)]
 
 
+def _edges_of(item: Projected) -> Iterator[tuple[JobKey, str, str, str, str | None]]:
+    """(job, direction, dataset namespace, dataset name, run id) of every job<->dataset edge the
+    event names: its job's inputs and outputs, and those its `lineage` facets state (a flow between
+    two datasets passes through the event's job; one from or to a job is that job's edge)."""
+    ev, own = item.event, item.own_job
+    if own is not None:
+        for direction, ref in _datasets_of(ev):
+            yield own[1:3], direction, ref.namespace, ref.name, ev.run_id
+    for flow in item.lineage.stated:
+        source, target = flow.source, flow.target
+        if source.kind == DATASET and target.kind == DATASET:
+            if own is not None:
+                yield own[1:3], "in", source.namespace, source.name, ev.run_id
+                yield own[1:3], "out", target.namespace, target.name, ev.run_id
+        elif source.kind == DATASET:
+            yield target[1:3], "in", source.namespace, source.name, target.run_id
+        elif target.kind == DATASET:
+            yield source[1:3], "out", target.namespace, target.name, source.run_id
+
+
 def _project_io(
     conn: Connection,
     st: dict[str, Any],
@@ -524,23 +597,18 @@ def _project_io(
     streaming: set[int] = set()
     for item in items:
         ev = item.event
-        if ev.kind not in (RUN_EVENT, JOB_EVENT):
-            continue
-        job_id = job_ids[_job_key(ev)]
-        job_type = _job_facets(ev).get("jobType")
-        if isinstance(job_type, dict) and str(job_type.get("processingType", "")).upper() == "STREAMING":
-            streaming.add(job_id)
-        declared = [("out", target) for target, _ in item.declared] + [
-            ("in", DatasetRef(source["namespace"], source["name"]))
-            for _, specs in item.declared
-            for _, inputs in specs
-            for source in inputs
-        ]
-        for direction, ref, is_declared in [(d, r, ev.kind == JOB_EVENT) for d, r in _datasets_of(ev)] + [
-            (d, r, True) for d, r in declared
-        ]:
-            ds = _dataset_id(dataset_ids, ref.namespace, ref.name)
+        own = item.own_job
+        is_declared = ev.kind == JOB_EVENT
+        if own is not None:
+            job_type = _job_facets(ev).get("jobType")
+            if isinstance(job_type, dict) and str(job_type.get("processingType", "")).upper() == "STREAMING":
+                streaming.add(job_ids[own[1:3]])
+        for job_key, direction, ref_namespace, ref_name, run_id in _edges_of(item):
+            job_id = job_ids[job_key]
+            ds = _dataset_id(dataset_ids, ref_namespace, ref_name)
             key = (job_id, ds, direction)
+            # Another job's edge a flow states is taken as stated: no run of that job links it.
+            stated = own is None or job_key != own[1:3]
             row = _merge_min_max(
                 edges,
                 key,
@@ -550,14 +618,17 @@ def _project_io(
                     "direction": direction,
                     "first_seen_at": ev.event_time,
                     "last_seen_at": ev.event_time,
-                    "last_run_id": ev.run_id,
+                    "last_run_id": run_id,
                     "run_count": 0,
-                    "confirmed": False,
+                    "confirmed": stated and not is_declared,
                     "declared": is_declared,
                 },
             )
             row["declared"] = row["declared"] or is_declared
-            if ev.run_id is not None and not is_declared:
+            row["confirmed"] = row["confirmed"] or (stated and not is_declared)
+            if row["last_run_id"] is None:
+                row["last_run_id"] = run_id
+            if ev.run_id is not None and not is_declared and not stated:
                 newest = newest_run.get(key)
                 if newest is None or (ev.event_time, ev.run_id) > newest:
                     newest_run[key] = (ev.event_time, ev.run_id)
@@ -693,13 +764,7 @@ def _project_versions(
     _upsert(conn, st["version"], list(rows.values()))
 
 
-def _transformations(spec: Values) -> list[Values]:
-    found = spec.get("transformations")
-    if isinstance(found, list) and found:
-        return [t for t in found if isinstance(t, dict)]
-    # Facets before 1-1-0 put one transformation on the field itself.
-    legacy = spec.get("transformationType")
-    return [{"type": legacy, "description": spec.get("transformationDescription")}] if legacy else [{}]
+_NO_TRANSFORMATION = (Transformation("", "", None, False),)
 
 
 def _project_column_lineage(
@@ -709,45 +774,95 @@ def _project_column_lineage(
     job_ids: dict[JobKey, int],
     dataset_ids: dict[tuple[str, str], int],
 ) -> None:
+    """A row per (output column, input column, transformation) of the flows between datasets; ""
+    is a dataset as a whole. The newest event's description, masking and job win."""
     rows: dict[tuple[int, str, int, str, str, str], Values] = {}
     for item in items:
-        ev = item.event
-        job_id = job_ids.get(_job_key(ev)) if ev.job_name else None
-        targets = [(ref, _column_specs(ref)) for direction, ref in _datasets_of(ev) if direction != "in"]
-        for ref, specs in targets + item.declared:
-            out_id = _dataset_id(dataset_ids, ref.namespace, ref.name)
-            for out_field, inputs in specs:
-                for source in inputs:
-                    in_id = _dataset_id(dataset_ids, source["namespace"], source["name"])
-                    field = source.get("field")
-                    in_field = field if isinstance(field, str) else ""
-                    for tr in _transformations(source):
-                        key = (
-                            out_id,
-                            out_field,
-                            in_id,
-                            in_field,
-                            str(tr.get("type") or ""),
-                            str(tr.get("subtype") or ""),
-                        )
-                        new = {
-                            "output_dataset_id": out_id,
-                            "output_field": out_field,
-                            "input_dataset_id": in_id,
-                            "input_field": in_field,
-                            "type": key[4],
-                            "subtype": key[5],
-                            "description": tr.get("description") if isinstance(tr.get("description"), str) else None,
-                            "masking": tr.get("masking") is True,
-                            "job_id": job_id,
-                            "first_seen_at": ev.event_time,
-                            "last_seen_at": ev.event_time,
-                        }
-                        old = rows.get(key)
-                        if old is None:
-                            rows[key] = new
-                        else:
-                            old["first_seen_at"] = min(old["first_seen_at"], new["first_seen_at"])
-                            if new["last_seen_at"] > old["last_seen_at"]:
-                                old.update({k: new[k] for k in ("last_seen_at", "description", "masking", "job_id")})
+        ev, own = item.event, item.own_job
+        job_id = job_ids[own[1:3]] if own is not None else None
+        for flow in item.lineage.datasets:
+            out_id = _dataset_id(dataset_ids, flow.target.namespace, flow.target.name)
+            in_id = _dataset_id(dataset_ids, flow.source.namespace, flow.source.name)
+            for tr in flow.transformations or _NO_TRANSFORMATION:
+                key = (out_id, flow.target_field, in_id, flow.source_field, tr.type, tr.subtype)
+                new = {
+                    "output_dataset_id": out_id,
+                    "output_field": flow.target_field,
+                    "input_dataset_id": in_id,
+                    "input_field": flow.source_field,
+                    "type": tr.type,
+                    "subtype": tr.subtype,
+                    "description": tr.description,
+                    "masking": tr.masking,
+                    "job_id": job_id,
+                    "first_seen_at": ev.event_time,
+                    "last_seen_at": ev.event_time,
+                }
+                old = rows.get(key)
+                if old is None:
+                    rows[key] = new
+                else:
+                    old["first_seen_at"] = min(old["first_seen_at"], new["first_seen_at"])
+                    if new["last_seen_at"] > old["last_seen_at"]:
+                        old.update({k: new[k] for k in ("last_seen_at", "description", "masking", "job_id")})
     _upsert(conn, st["column_lineage"], list(rows.values()))
+
+
+def _project_flows(
+    conn: Connection,
+    st: dict[str, Any],
+    items: list[Projected],
+    job_ids: dict[JobKey, int],
+    dataset_ids: dict[tuple[str, str], int],
+) -> None:
+    """Every flow a `lineage` facet states, as stated: its transformations and runs are the newest
+    statement's (ties: the larger, so that arrival order never matters)."""
+    rows: dict[tuple[str, int, str, str, int, str], Values] = {}
+
+    def id_of(e: Entity) -> int:
+        return job_ids[e[1:3]] if e.kind == JOB else _dataset_id(dataset_ids, e.namespace, e.name)
+
+    for item in items:
+        ev, own = item.event, item.own_job
+        for flow in item.lineage.stated:
+            key = (
+                flow.source.kind.lower(),
+                id_of(flow.source),
+                flow.source_field,
+                flow.target.kind.lower(),
+                id_of(flow.target),
+                flow.target_field,
+            )
+            transformations = _encode([t._asdict() for t in flow.transformations]).decode()
+            stated_by = own[1:3] if own is not None else None
+            statement = [transformations, stated_by, flow.source.run_id, flow.target.run_id]
+            new = {
+                "source_kind": key[0],
+                "source_id": key[1],
+                "source_field": key[2],
+                "target_kind": key[3],
+                "target_id": key[4],
+                "target_field": key[5],
+                "transformations": transformations,
+                "job_id": job_ids[own[1:3]] if own is not None else None,
+                "source_run_id": flow.source.run_id,
+                "target_run_id": flow.target.run_id,
+                "declared": ev.kind == JOB_EVENT,
+                "observed": ev.kind != JOB_EVENT,
+                "digest": hashlib.sha256(_encode(statement)).hexdigest(),
+                "first_seen_at": ev.event_time,
+                "last_seen_at": ev.event_time,
+            }
+            old = rows.get(key)
+            if old is None:
+                rows[key] = new
+                continue
+            if (new["last_seen_at"], new["digest"]) > (old["last_seen_at"], old["digest"]):
+                old.update({k: new[k] for k in _STATEMENT})
+            old["first_seen_at"] = min(old["first_seen_at"], new["first_seen_at"])
+            old["declared"] |= new["declared"]
+            old["observed"] |= new["observed"]
+    _upsert(conn, st["flow"], list(rows.values()))
+
+
+_STATEMENT = ("last_seen_at", "digest", "transformations", "job_id", "source_run_id", "target_run_id")

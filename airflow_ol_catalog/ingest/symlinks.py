@@ -29,6 +29,7 @@ from airflow_ol_catalog.store.tables import (
     dataset_version,
     edge,
     facet,
+    flow,
     run,
     run_dataset,
 )
@@ -154,6 +155,8 @@ def _with_lineage(conn: Connection, ids: set[int]) -> set[int]:
         select(dataset_version.c.dataset_id).where(among(dialect, dataset_version.c.dataset_id, ids)),
         select(column_lineage.c.output_dataset_id).where(among(dialect, column_lineage.c.output_dataset_id, ids)),
         select(column_lineage.c.input_dataset_id).where(among(dialect, column_lineage.c.input_dataset_id, ids)),
+        select(flow.c.source_id).where(flow.c.source_kind == "dataset", among(dialect, flow.c.source_id, ids)),
+        select(flow.c.target_id).where(flow.c.target_kind == "dataset", among(dialect, flow.c.target_id, ids)),
     )
     return {i for query in holders for i in conn.execute(query.distinct()).scalars()}
 
@@ -227,3 +230,33 @@ def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int
     )
     if columns:
         conn.execute(st["column_lineage"], list(columns.values()))
+
+    flows_of_source = or_(
+        (flow.c.source_kind == "dataset") & (flow.c.source_id == source),
+        (flow.c.target_kind == "dataset") & (flow.c.target_id == source),
+    )
+    flows: dict[tuple[Any, ...], dict[str, Any]] = {}  # merged as the upsert merges them
+    for row in moved(
+        flow,
+        flows_of_source,
+        source_id=lambda r: swap(r.source_id) if r.source_kind == "dataset" else r.source_id,
+        target_id=lambda r: swap(r.target_id) if r.target_kind == "dataset" else r.target_id,
+    ):
+        key = tuple(row[c.name] for c in flow.primary_key.columns)
+        old = flows.get(key)
+        if old is not None:
+            newer, older = (
+                (row, old)
+                if (row["last_seen_at"], row["digest"]) > (old["last_seen_at"], old["digest"])
+                else (old, row)
+            )
+            row = {
+                **newer,
+                "first_seen_at": min(row["first_seen_at"], old["first_seen_at"]),
+                "declared": newer["declared"] or older["declared"],
+                "observed": newer["observed"] or older["observed"],
+            }
+        flows[key] = row
+    conn.execute(delete(flow).where(flows_of_source))
+    if flows:
+        conn.execute(st["flow"], list(flows.values()))

@@ -1,5 +1,6 @@
-"""Lineage graphs in Marquez's shape: breadth-first from a node over job↔dataset edges, one query
-per hop and kind; then each node's `data`, the job or dataset as its own route answers it."""
+"""Lineage graphs in Marquez's shape: breadth-first from a node over job↔dataset edges (and the
+job→job and dataset→dataset flows `lineage` facets state), a query or two per hop and kind; then
+each node's `data`, the job or dataset as its own route answers it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from airflow_ol_catalog.events.not_found import NodeNotFound
 from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_view
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import AnyRow, among
-from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, job
+from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
 
 # Jobs or datasets described by one call of their view: bounds the size of each IN list.
 VIEW_BATCH = 500
@@ -113,6 +114,7 @@ class _Walk:
     datasets: dict[int, str] = field(default_factory=dict)
     rows: dict[str, AnyRow] = field(default_factory=dict)  # node id -> its job or dataset row
     edges: set[tuple[int, int, str]] = field(default_factory=set)
+    flow_edges: set[tuple[str, str]] = field(default_factory=set)  # (origin, destination) node ids
     hidden_jobs: set[int] = field(default_factory=set)  # deleted nodes met on the way
     hidden_datasets: set[int] = field(default_factory=set)
 
@@ -137,8 +139,14 @@ class _Walk:
         if self.as_of is not None:
             conditions.append(edge.c.first_seen_at <= self.as_of)
         rows = self.conn.execute(select(edge.c.job_id, edge.c.dataset_id, edge.c.direction).where(*conditions)).all()
-        job_ids = {r[0] for r in rows} - self.jobs.keys() - self.hidden_jobs
-        dataset_ids = {r[1] for r in rows} - self.datasets.keys() - self.hidden_datasets
+        flows = self.flows(frontier_jobs, frontier_datasets, direction)
+        met = [(kind, i) for f in flows for kind, i in (f[:2], f[2:])]
+        job_ids = ({r[0] for r in rows} | {i for kind, i in met if kind == "job"}) - self.jobs.keys() - self.hidden_jobs
+        dataset_ids = (
+            ({r[1] for r in rows} | {i for kind, i in met if kind == "dataset"})
+            - self.datasets.keys()
+            - self.hidden_datasets
+        )
         room = self.max_nodes - len(self.graph.nodes)
         if len(job_ids) + len(dataset_ids) > room and _live_count(self.conn, job_ids, dataset_ids) > room:
             self.graph.truncated = True  # counted first: naming thousands of nodes only to drop them is slow
@@ -158,7 +166,42 @@ class _Walk:
             pair: Edge = {"origin": origin, "destination": destination}
             nodes[origin]["outEdges"].append(pair)
             nodes[destination]["inEdges"].append(pair)
+        known = {"job": jobs, "dataset": datasets}
+        for source_kind, source_id, target_kind, target_id in flows:
+            origin_id, destination_id = known[source_kind].get(source_id), known[target_kind].get(target_id)
+            if origin_id is None or destination_id is None or (origin_id, destination_id) in self.flow_edges:
+                continue
+            self.flow_edges.add((origin_id, destination_id))
+            pair = {"origin": origin_id, "destination": destination_id}
+            nodes[origin_id]["outEdges"].append(pair)
+            nodes[destination_id]["inEdges"].append(pair)
         return new_jobs, new_datasets
+
+    def flows(
+        self, frontier_jobs: set[int], frontier_datasets: set[int], direction: str
+    ) -> list[tuple[str, int, str, int]]:
+        """Flows between two jobs, or between two datasets with no job, that `lineage` facets state
+        (the edges between a job and a dataset are in the edge table): one hop from the frontier."""
+        dialect = self.conn.dialect.name
+        ends = []
+        for kind_column, id_column, wanted in (
+            (flow.c.source_kind, flow.c.source_id, direction in ("both", "downstream")),
+            (flow.c.target_kind, flow.c.target_id, direction in ("both", "upstream")),
+        ):
+            if wanted:
+                ends.append(
+                    ((kind_column == "job") & among(dialect, id_column, frontier_jobs))
+                    | ((kind_column == "dataset") & among(dialect, id_column, frontier_datasets))
+                )
+        conditions: list[ColumnElement[bool]] = [
+            or_(*ends),
+            flow.c.source_kind == flow.c.target_kind,
+            (flow.c.source_kind == "job") | flow.c.job_id.is_(None),
+        ]
+        if self.as_of is not None:
+            conditions.append(flow.c.first_seen_at <= self.as_of)
+        query = select(flow.c.source_kind, flow.c.source_id, flow.c.target_kind, flow.c.target_id).where(*conditions)
+        return [tuple(r) for r in self.conn.execute(query.distinct())]
 
     def add_nodes(self, job_ids: set[int], dataset_ids: set[int]) -> tuple[set[int], set[int]]:
         """Add these jobs and datasets to the graph, deleted ones left out; the ids added."""

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Table, func, select
 from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, JOB, format_node_id
 from airflow_ol_catalog.lineage.graph import resolve_node
 from airflow_ol_catalog.store.sql import among, not_among
-from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, job
+from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
 
 IMPACT_KINDS = (DATASET, DATASET_FIELD)  # what impact starts from
 
@@ -24,11 +24,15 @@ def impact(conn: Connection, node_id: str, include_attempted: bool = False, max_
 
 
 def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_nodes: int) -> dict[str, Any]:
-    """Breadth first, two index-driven queries per hop, names included: no look-ups afterwards.
+    """Breadth first, index-driven queries per hop, names included: few look-ups afterwards.
 
-    Each dataset is reached first through the lowest (job id, input id): the same answer every time.
+    A job whose `lineage` facets state which of its inputs feed which of its outputs leads from an
+    input only to those outputs; any other job to all its outputs (the product of inputs and outputs,
+    as OpenLineage reads a job without such a statement). Flows stated between datasets with no
+    job (views, copies a DatasetEvent describes) are followed too. Each dataset is reached first
+    through the lowest (job id, input id): the same answer every time.
     """
-    came_from: dict[int, tuple[int, int] | None] = {start: None}  # dataset -> (previous dataset, job)
+    came_from: dict[int, tuple[int, int | None] | None] = {start: None}  # dataset -> (previous dataset, job)
     depth = {start: 0}
     names = _names(conn, dataset, {start}, DATASET)
     jobs: dict[int, str] = {}  # every consumer met so far: its outputs are placed already
@@ -54,9 +58,15 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
                 .group_by(read.c.job_id, job.c.namespace, job.c.name)
             )
         }
-        if not consumers:
+        stating = _stating(conn, consumers)
+        for job_id in stating:  # met again from any input its statements start at
+            del consumers[job_id]
+        stated = _stated_from(conn, frontier)
+        if not consumers and not stated:
             break
         jobs.update((job_id, name) for job_id, (_, name) in consumers.items())
+        unnamed = {job_id for job_id, _, _ in stated if job_id is not None and job_id not in jobs}
+        jobs.update(_names(conn, job, unnamed, JOB, live=True) if unnamed else {})
         rows = conn.execute(
             select(wrote.c.job_id, wrote.c.dataset_id, dataset.c.namespace, dataset.c.name)
             .join(dataset, dataset.c.id == wrote.c.dataset_id)
@@ -67,32 +77,59 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
                 *([] if include_attempted else [wrote.c.confirmed | wrote.c.declared]),
             )
         ).all()
+        for _, target, namespace, name in rows:
+            names.setdefault(target, format_node_id(DATASET, namespace, name))
+        unnamed = {target for _, _, target in stated if target not in names}
+        names.update(_names(conn, dataset, unnamed, DATASET, live=True) if unnamed else {})
+        reached = [(job_id, target, consumers[job_id][0]) for job_id, target, _, _ in rows]
+        reached += [
+            (job_id or 0, target, source)
+            for job_id, source, target in stated
+            if target in names and (job_id is None or job_id in jobs)  # hidden ones left out
+        ]
         next_frontier = set()
-        for job_id, target, namespace, name in sorted(map(tuple, rows)):  # tuples: Row comparisons are slow
-            source = consumers[job_id][0]
+        for job_id, target, source in sorted(reached):
             if target in came_from:
                 continue
             if len(came_from) >= max_nodes:
                 truncated = True
                 break
-            came_from[target] = (source, job_id)
-            names[target] = format_node_id(DATASET, namespace, name)
+            came_from[target] = (source, job_id or None)
             depth[target] = depth[source] + 1
             next_frontier.add(target)
         frontier = next_frontier
     return _report(start, came_from, depth, names, jobs, truncated)
 
 
-def _names(conn: Connection, table: Table, ids: Collection[int], kind: str) -> dict[int, str]:
-    rows = conn.execute(
-        select(table.c.id, table.c.namespace, table.c.name).where(among(conn.dialect.name, table.c.id, ids))
-    )
+def _names(conn: Connection, table: Table, ids: Collection[int], kind: str, live: bool = False) -> dict[int, str]:
+    """Node ids by id; with `live`, of those not hidden only."""
+    query = select(table.c.id, table.c.namespace, table.c.name).where(among(conn.dialect.name, table.c.id, ids))
+    rows = conn.execute(query.where(table.c.deleted_at.is_(None)) if live else query)
     return {i: format_node_id(kind, namespace, name) for i, namespace, name in rows}
+
+
+_BETWEEN_DATASETS = (flow.c.source_kind == "dataset") & (flow.c.target_kind == "dataset")
+
+
+def _stating(conn: Connection, consumers: Collection[int]) -> set[int]:
+    """Which of these jobs state, in `lineage` facets, which of their inputs feed which outputs."""
+    if not consumers:
+        return set()
+    query = select(flow.c.job_id).where(_BETWEEN_DATASETS, among(conn.dialect.name, flow.c.job_id, consumers))
+    return set(conn.execute(query.distinct()).scalars())
+
+
+def _stated_from(conn: Connection, frontier: set[int]) -> set[tuple[int | None, int, int]]:
+    """(job or None, input, output) of the flows `lineage` facets state from the frontier's datasets."""
+    query = select(flow.c.job_id, flow.c.source_id, flow.c.target_id).where(
+        _BETWEEN_DATASETS, among(conn.dialect.name, flow.c.source_id, frontier)
+    )
+    return {(job_id, source, target) for job_id, source, target in conn.execute(query.distinct())}
 
 
 def _report(
     start: int,
-    came_from: dict[int, tuple[int, int] | None],
+    came_from: dict[int, tuple[int, int | None] | None],
     depth: dict[int, int],
     names: dict[int, str],
     jobs: dict[int, str],
@@ -106,9 +143,13 @@ def _report(
         if step is None:
             continue
         previous, job_id = step
-        job_name = jobs[job_id]
-        paths[node] = path = [*paths[previous], job_name, names[node]]
-        via[node] = jobs_on_path = [*via[previous], job_name]
+        if job_id is None:  # stated between the two datasets, with no job
+            paths[node] = path = [*paths[previous], names[node]]
+            via[node] = jobs_on_path = via[previous]
+        else:
+            job_name = jobs[job_id]
+            paths[node] = path = [*paths[previous], job_name, names[node]]
+            via[node] = jobs_on_path = [*via[previous], job_name]
         impacted.append({"id": path[-1], "type": "DATASET", "depth": depth[node], "path": path, "jobs": jobs_on_path})
     impacted.sort(key=lambda item: (item["depth"], item["id"]))
     return {"nodeId": names[start], "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}

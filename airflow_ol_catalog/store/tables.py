@@ -307,6 +307,33 @@ column_lineage = Table(
     Index(None, "input_dataset_id"),
 )
 
+# What `lineage` facets (LineageFacet) state: data flowing from a dataset or a job (a column of a
+# dataset, or all of it) into a dataset or a job. Every statement is kept here with its
+# transformations; the job<->dataset edges and dataset column lineage it implies also go to `edge`
+# and `column_lineage`, so flows between two jobs, and between datasets with no job, live only here.
+flow = Table(
+    "ol_catalog_flow",
+    metadata,
+    Column("source_kind", String(7), primary_key=True),  # dataset, job
+    Column("source_id", Integer, primary_key=True),
+    Column("source_field", Text, primary_key=True),  # "" for the dataset or job as a whole
+    Column("target_kind", String(7), primary_key=True),
+    Column("target_id", Integer, primary_key=True),
+    Column("target_field", Text, primary_key=True),
+    Column("transformations", Text, nullable=False),  # JSON array of {type, subtype, description, masking}
+    Column("job_id", Integer),  # the job whose event stated it; None for a dataset's own facet
+    Column("source_run_id", Text),  # the runs a job's entry bound it to, when given
+    Column("target_run_id", Text),
+    Column("declared", Boolean, nullable=False),  # stated by a JobEvent (what the job is built to do)
+    Column("observed", Boolean, nullable=False),  # stated by a RunEvent or a DatasetEvent
+    # sha256 of the statement (transformations, stating job's name, runs): the newest statement
+    # wins, and of two at the same time the larger digest, whatever order they arrived in.
+    Column("digest", String(64), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Index(None, "target_kind", "target_id"),
+)
+
 # Tags people set through the API (a definition with its description, and where each is set);
 # tags that `tags` facets name stay in those facets, so the two kinds never mix.
 tag = Table(

@@ -48,6 +48,29 @@ class Transformation(Answer):
     masking: bool
 
 
+class StatedFlow(Answer):
+    """One flow a `lineage` facet stated, as stated."""
+
+    source: str = Field(description="Node id of the job or dataset the data comes from.")
+    sourceField: str | None = Field(description="Its column; null for the dataset (or job) as a whole.")
+    target: str = Field(description="Node id of the job or dataset the data flows into.")
+    targetField: str | None = Field(description="Its column; null for the dataset (or job) as a whole.")
+    transformations: list[Transformation] = Field(description="As stated; empty when none was.")
+    statedBy: str | None = Field(
+        description="Node id of the job whose events stated it; null for a dataset's own facet."
+    )
+    sourceRunId: str | None = Field(description="The source job's run the statement bound it to, when given.")
+    targetRunId: str | None = Field(description="The target job's run the statement bound it to, when given.")
+    declared: bool = Field(description="A JobEvent declared it (what the job is built to do).")
+    observed: bool = Field(description="A run (or a DatasetEvent) stated it as it happened.")
+    firstSeenAt: str
+    lastSeenAt: str
+
+
+class StatedFlows(Answer):
+    flows: list[StatedFlow] = Field(description="Into the node first, then out of it; each sorted by the other end.")
+
+
 class InputField(Answer):
     namespace: str
     dataset: str

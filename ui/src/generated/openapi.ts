@@ -305,6 +305,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/flows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What lineage facets state flows into and out of a job or dataset
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         *
+         *     The explicit lineage (`lineage` facets) around the node: from or to datasets, their columns
+         *     and other jobs (job to job too), with the transformations and runs stated. The graph routes
+         *     draw these flows' job<->dataset edges, and those between two jobs or two datasets with no job.
+         */
+        get: operations["flows_api_v1_flows_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/impact": {
         parameters: {
             query?: never;
@@ -2714,6 +2738,74 @@ export interface components {
             /** Totalcount */
             totalCount: number;
         };
+        /**
+         * StatedFlow
+         * @description One flow a `lineage` facet stated, as stated.
+         */
+        StatedFlow: {
+            /**
+             * Declared
+             * @description A JobEvent declared it (what the job is built to do).
+             */
+            declared: boolean;
+            /** Firstseenat */
+            firstSeenAt: string;
+            /** Lastseenat */
+            lastSeenAt: string;
+            /**
+             * Observed
+             * @description A run (or a DatasetEvent) stated it as it happened.
+             */
+            observed: boolean;
+            /**
+             * Source
+             * @description Node id of the job or dataset the data comes from.
+             */
+            source: string;
+            /**
+             * Sourcefield
+             * @description Its column; null for the dataset (or job) as a whole.
+             */
+            sourceField: string | null;
+            /**
+             * Sourcerunid
+             * @description The source job's run the statement bound it to, when given.
+             */
+            sourceRunId: string | null;
+            /**
+             * Statedby
+             * @description Node id of the job whose events stated it; null for a dataset's own facet.
+             */
+            statedBy: string | null;
+            /**
+             * Target
+             * @description Node id of the job or dataset the data flows into.
+             */
+            target: string;
+            /**
+             * Targetfield
+             * @description Its column; null for the dataset (or job) as a whole.
+             */
+            targetField: string | null;
+            /**
+             * Targetrunid
+             * @description The target job's run the statement bound it to, when given.
+             */
+            targetRunId: string | null;
+            /**
+             * Transformations
+             * @description As stated; empty when none was.
+             */
+            transformations: components["schemas"]["Transformation"][];
+        };
+        /** StatedFlows */
+        StatedFlows: {
+            /**
+             * Flows
+             * @description Into the node first, then out of it; each sorted by the other end.
+             */
+            flows: components["schemas"]["StatedFlow"][];
+        };
         /** StoredChecks */
         StoredChecks: {
             /**
@@ -3858,6 +3950,65 @@ export interface operations {
             };
             /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    flows_api_v1_flows_get: {
+        parameters: {
+            query: {
+                /** @description `job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME` */
+                nodeId: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatedFlows"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No job, dataset or column matches nodeId. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5087,7 +5238,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters. */
+            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters (a name a `tags` facet uses is taken as spelt, unless empty, too long or with NUL). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5157,7 +5308,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters. */
+            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters (a name a `tags` facet uses is taken as spelt, unless empty, too long or with NUL). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5276,7 +5427,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters. */
+            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters (a name a `tags` facet uses is taken as spelt, unless empty, too long or with NUL). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5345,7 +5496,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters. */
+            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters (a name a `tags` facet uses is taken as spelt, unless empty, too long or with NUL). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5937,7 +6088,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters. */
+            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters (a name a `tags` facet uses is taken as spelt, unless empty, too long or with NUL). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6006,7 +6157,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters. */
+            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters (a name a `tags` facet uses is taken as spelt, unless empty, too long or with NUL). */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6867,7 +7018,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters. */
+            /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters (a name a `tags` facet uses is taken as spelt, unless empty, too long or with NUL). */
             422: {
                 headers: {
                     [name: string]: unknown;

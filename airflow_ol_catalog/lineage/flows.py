@@ -1,0 +1,72 @@
+"""The flows `lineage` facets state into and out of a job or a dataset, as stated: the other end
+(a dataset's column, or all of it; a job), the transformations, the job whose events stated it
+and the runs it was bound to, and whether a JobEvent declared it or a run observed it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select
+
+from airflow_ol_catalog.events.node_ids import DATASET, JOB, format_node_id
+from airflow_ol_catalog.lineage.catalog import iso
+from airflow_ol_catalog.lineage.graph import resolve_node
+from airflow_ol_catalog.store.sql import among
+from airflow_ol_catalog.store.tables import dataset, flow, job
+
+FLOW_KINDS = (JOB, DATASET)  # what flows are listed for
+
+
+def stated_flows(conn: Connection, node_id: str) -> list[dict[str, Any]]:
+    """Flows into the node, then out of it, each sorted by the other end; hidden ends left out."""
+    node, found = resolve_node(conn, node_id, FLOW_KINDS)
+    me = ("job" if node.kind == JOB else "dataset", found)
+    rows = conn.execute(
+        select(flow).where(
+            or_(
+                and_(flow.c.target_kind == me[0], flow.c.target_id == me[1]),
+                and_(flow.c.source_kind == me[0], flow.c.source_id == me[1]),
+            )
+        )
+    ).all()
+    wanted: dict[str, set[int]] = {"job": set(), "dataset": set()}
+    for r in rows:
+        wanted[r.source_kind].add(r.source_id)
+        wanted[r.target_kind].add(r.target_id)
+        if r.job_id is not None:
+            wanted["job"].add(r.job_id)
+    names = {
+        (kind, row.id): format_node_id(JOB if kind == "job" else DATASET, row.namespace, row.name)
+        for kind, table in (("job", job), ("dataset", dataset))
+        if wanted[kind]
+        for row in conn.execute(
+            select(table.c.id, table.c.namespace, table.c.name).where(
+                among(conn.dialect.name, table.c.id, wanted[kind]), table.c.deleted_at.is_(None)
+            )
+        )
+    }
+    into: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        source, target = names.get((r.source_kind, r.source_id)), names.get((r.target_kind, r.target_id))
+        if source is None or target is None:
+            continue
+        view = {
+            "source": source,
+            "sourceField": r.source_field or None,
+            "target": target,
+            "targetField": r.target_field or None,
+            "transformations": [{**t, "subtype": t["subtype"] or None} for t in json.loads(r.transformations)],
+            "statedBy": names.get(("job", r.job_id)) if r.job_id is not None else None,
+            "sourceRunId": r.source_run_id,
+            "targetRunId": r.target_run_id,
+            "declared": r.declared,
+            "observed": r.observed,
+            "firstSeenAt": iso(r.first_seen_at),
+            "lastSeenAt": iso(r.last_seen_at),
+        }
+        (into if (r.target_kind, r.target_id) == me else out).append(view)
+    into.sort(key=lambda f: (f["source"], f["sourceField"] or "", f["targetField"] or ""))
+    out.sort(key=lambda f: (f["target"], f["targetField"] or "", f["sourceField"] or ""))
+    return into + out
