@@ -298,21 +298,19 @@ def test_the_api_lists_stated_flows_and_draws_job_to_job_edges(catalog_api):
     assert answer.status_code == 200, answer.text
     assert answer.json()["flows"] == [
         {
-            "source": transform,
-            "sourceField": None,
-            "target": load,
-            "targetField": None,
+            "source": {"id": transform, "type": "JOB", "namespace": AF, "name": "daily.transform", "field": None}
+            | {"runId": RUN_B},
+            "target": {"id": load, "type": "JOB", "namespace": AF, "name": "daily.load", "field": None}
+            | {"runId": RUN_A},
             "transformations": [{"type": "DIRECT", "subtype": "IDENTITY", "description": None, "masking": False}],
-            "statedBy": f"job:{AF}:daily.orchestrate",
-            "sourceRunId": RUN_B,
-            "targetRunId": RUN_A,
+            "statedBy": {"namespace": AF, "name": "daily.orchestrate"},
             "declared": False,
             "observed": True,
             "firstSeenAt": "2026-03-01T06:00:00Z",
             "lastSeenAt": "2026-03-01T06:00:00Z",
         }
     ]
-    assert [f["target"] for f in catalog_api.get("api/v1/flows", nodeId=transform).json()["flows"]] == [load]
+    assert [f["target"]["id"] for f in catalog_api.get("api/v1/flows", nodeId=transform).json()["flows"]] == [load]
     graph = catalog_api.get("api/v1/lineage", nodeId=load, depth=1).json()["graph"]
     assert {n["id"]: n["inEdges"] for n in graph}[load] == [{"origin": transform, "destination": load}]
     assert catalog_api.get("api/v1/flows", nodeId=f"job:{AF}:nobody").status_code == 404

@@ -487,3 +487,24 @@ def test_explorer_opened_at_a_dag_shows_the_lineage_of_the_jobs_below_it(ui_serv
     expect(page.locator('[data-node-id="dataset:s3://acme-lake:sessions"]')).to_be_visible()
     shot(page, "17-explorer-at-a-dag")
     assert page.errors == []
+
+
+def test_stated_lineage_shows_on_job_and_dataset_pages_and_job_to_job_edges_in_the_graph(ui_server, admin_page):
+    """The example set 09: a job fed by another job's run in memory, writing a column it aggregates."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    base = ui_server.url + "ol-catalog/ui/"
+    page.goto(base + "#/job?ns=examples&name=billing.publish")
+    stated = page.get_by_test_id("stated-flows")
+    expect(stated.get_by_role("link", name="billing.compute")).to_be_visible()
+    expect(stated).to_contain_text("run 019c1a00-0000-7000-8000-000000000903")
+    expect(stated).to_contain_text("DIRECT / AGGREGATION sum(amount)")
+    shot(page, "19-stated-lineage-job")
+    page.goto(base + "#/job?ns=examples&name=billing.publish&tab=lineage")
+    expect(page.locator('[data-node-id="job:examples:billing.compute"]')).to_be_visible()
+    edge = page.locator('[data-testid="rf__edge-job:examples:billing.compute->job:examples:billing.publish"]')
+    expect(edge).to_have_count(1)
+    page.goto(base + "#/dataset?ns=postgres%3A%2F%2Fops-db%3A5432&name=ops.mirror.active_customers")
+    expect(page.get_by_test_id("stated-flows")).to_contain_text("the dataset's own facet")
+    assert page.errors == []

@@ -37,7 +37,7 @@ def stated_flows(conn: Connection, node_id: str) -> list[dict[str, Any]]:
         if r.job_id is not None:
             wanted["job"].add(r.job_id)
     names = {
-        (kind, row.id): format_node_id(JOB if kind == "job" else DATASET, row.namespace, row.name)
+        (kind, row.id): (row.namespace, row.name)
         for kind, table in (("job", job), ("dataset", dataset))
         if wanted[kind]
         for row in conn.execute(
@@ -52,21 +52,30 @@ def stated_flows(conn: Connection, node_id: str) -> list[dict[str, Any]]:
         source, target = names.get((r.source_kind, r.source_id)), names.get((r.target_kind, r.target_id))
         if source is None or target is None:
             continue
+        stated_by = names.get(("job", r.job_id)) if r.job_id is not None else None
         view = {
-            "source": source,
-            "sourceField": r.source_field or None,
-            "target": target,
-            "targetField": r.target_field or None,
+            "source": _end(r.source_kind, source, r.source_field, r.source_run_id),
+            "target": _end(r.target_kind, target, r.target_field, r.target_run_id),
             "transformations": [{**t, "subtype": t["subtype"] or None} for t in json.loads(r.transformations)],
-            "statedBy": names.get(("job", r.job_id)) if r.job_id is not None else None,
-            "sourceRunId": r.source_run_id,
-            "targetRunId": r.target_run_id,
+            "statedBy": {"namespace": stated_by[0], "name": stated_by[1]} if stated_by else None,
             "declared": r.declared,
             "observed": r.observed,
             "firstSeenAt": iso(r.first_seen_at),
             "lastSeenAt": iso(r.last_seen_at),
         }
         (into if (r.target_kind, r.target_id) == me else out).append(view)
-    into.sort(key=lambda f: (f["source"], f["sourceField"] or "", f["targetField"] or ""))
-    out.sort(key=lambda f: (f["target"], f["targetField"] or "", f["sourceField"] or ""))
+    into.sort(key=lambda f: (f["source"]["id"], f["source"]["field"] or "", f["target"]["field"] or ""))
+    out.sort(key=lambda f: (f["target"]["id"], f["target"]["field"] or "", f["source"]["field"] or ""))
     return into + out
+
+
+def _end(kind: str, name: tuple[str, str], field: str, run_id: str | None) -> dict[str, Any]:
+    node_kind = JOB if kind == "job" else DATASET
+    return {
+        "id": format_node_id(node_kind, *name),
+        "type": kind.upper(),
+        "namespace": name[0],
+        "name": name[1],
+        "field": field or None,
+        "runId": run_id,
+    }

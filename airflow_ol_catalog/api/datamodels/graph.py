@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from airflow_ol_catalog.api.datamodels.common import Answer
+from airflow_ol_catalog.api.datamodels.marquez import NodeRef
 
 
 class Edge(Answer):
@@ -48,19 +49,24 @@ class Transformation(Answer):
     masking: bool
 
 
+class FlowEnd(Answer):
+    """A dataset (or one of its columns) or a job at one end of a stated flow."""
+
+    id: str = Field(description="Node id: `job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`.")
+    type: Literal["JOB", "DATASET"]
+    namespace: str
+    name: str
+    field: str | None = Field(description="The dataset's column; null for the dataset (or job) as a whole.")
+    runId: str | None = Field(description="A job's run the statement bound the flow to, when given.")
+
+
 class StatedFlow(Answer):
     """One flow a `lineage` facet stated, as stated."""
 
-    source: str = Field(description="Node id of the job or dataset the data comes from.")
-    sourceField: str | None = Field(description="Its column; null for the dataset (or job) as a whole.")
-    target: str = Field(description="Node id of the job or dataset the data flows into.")
-    targetField: str | None = Field(description="Its column; null for the dataset (or job) as a whole.")
+    source: FlowEnd = Field(description="Where the data comes from.")
+    target: FlowEnd = Field(description="Where it flows into.")
     transformations: list[Transformation] = Field(description="As stated; empty when none was.")
-    statedBy: str | None = Field(
-        description="Node id of the job whose events stated it; null for a dataset's own facet."
-    )
-    sourceRunId: str | None = Field(description="The source job's run the statement bound it to, when given.")
-    targetRunId: str | None = Field(description="The target job's run the statement bound it to, when given.")
+    statedBy: NodeRef | None = Field(description="The job whose events stated it; null for a dataset's own facet.")
     declared: bool = Field(description="A JobEvent declared it (what the job is built to do).")
     observed: bool = Field(description="A run (or a DatasetEvent) stated it as it happened.")
     firstSeenAt: str

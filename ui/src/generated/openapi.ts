@@ -1933,6 +1933,36 @@ export interface components {
              */
             retriable: boolean;
         };
+        /**
+         * FlowEnd
+         * @description A dataset (or one of its columns) or a job at one end of a stated flow.
+         */
+        FlowEnd: {
+            /**
+             * Field
+             * @description The dataset's column; null for the dataset (or job) as a whole.
+             */
+            field: string | null;
+            /**
+             * Id
+             * @description Node id: `job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`.
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Namespace */
+            namespace: string;
+            /**
+             * Runid
+             * @description A job's run the statement bound the flow to, when given.
+             */
+            runId: string | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "JOB" | "DATASET";
+        };
         /** Health */
         Health: {
             /**
@@ -2757,41 +2787,12 @@ export interface components {
              * @description A run (or a DatasetEvent) stated it as it happened.
              */
             observed: boolean;
-            /**
-             * Source
-             * @description Node id of the job or dataset the data comes from.
-             */
-            source: string;
-            /**
-             * Sourcefield
-             * @description Its column; null for the dataset (or job) as a whole.
-             */
-            sourceField: string | null;
-            /**
-             * Sourcerunid
-             * @description The source job's run the statement bound it to, when given.
-             */
-            sourceRunId: string | null;
-            /**
-             * Statedby
-             * @description Node id of the job whose events stated it; null for a dataset's own facet.
-             */
-            statedBy: string | null;
-            /**
-             * Target
-             * @description Node id of the job or dataset the data flows into.
-             */
-            target: string;
-            /**
-             * Targetfield
-             * @description Its column; null for the dataset (or job) as a whole.
-             */
-            targetField: string | null;
-            /**
-             * Targetrunid
-             * @description The target job's run the statement bound it to, when given.
-             */
-            targetRunId: string | null;
+            /** @description Where the data comes from. */
+            source: components["schemas"]["FlowEnd"];
+            /** @description The job whose events stated it; null for a dataset's own facet. */
+            statedBy: components["schemas"]["NodeRef"] | null;
+            /** @description Where it flows into. */
+            target: components["schemas"]["FlowEnd"];
             /**
              * Transformations
              * @description As stated; empty when none was.

@@ -4,6 +4,7 @@ import { Fragment, useState } from "react";
 import { lineageNodes, nodeId, seg, type Dataset, type DatasetVersion, type Field, type LineageNode, type Schemas } from "../api";
 import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
+import { StatedFlows } from "../components/StatedFlows";
 import { failingColumns, QualitySection } from "../components/Quality";
 import { TagEditor, useTagEditing } from "../components/Tags";
 import { when } from "../format";
@@ -397,6 +398,7 @@ export function DatasetPage({ route }: { route: Route }) {
           <Section title="Producers and consumers">
             <ProducersAndConsumers ds={ds} />
           </Section>
+          <StatedFlows node={id} />
         </Tabs.Content>
         <Tabs.Content value="lineage">
           <LineageTab start={id} />

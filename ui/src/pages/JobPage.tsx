@@ -2,6 +2,7 @@ import { Box, Flex, Heading, Link, Tabs, Text } from "@chakra-ui/react";
 import { Fragment } from "react";
 
 import { integrationOf, lineageNodes, nodeId, parentOf, seg, type ApiRequest, type Job, type Run } from "../api";
+import { StatedFlows } from "../components/StatedFlows";
 import { TagEditor, useTagEditing } from "../components/Tags";
 import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section, StateBadge, type SortState } from "../components/Common";
 import { duration, when } from "../format";
@@ -146,6 +147,7 @@ function Details({ job }: { job: Job }) {
       <Section title="Parent and child jobs">
         <Family job={job} />
       </Section>
+      <StatedFlows node={nodeId("job", job.namespace, job.name)} />
       {typeof sql === "string" && (
         <Section title="SQL">
           <SqlText sql={sql} />
