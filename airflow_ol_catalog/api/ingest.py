@@ -151,9 +151,10 @@ def _checked_batch(
 async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     """Store a JSON array of OpenLineage events; each is accepted or refused on its own.
 
-    200 when every event was stored (or was a duplicate), 207 when
-    some failed (`failed_events` gives each one's index, reason and whether a retry can help),
-    422 when none could be stored. Stored events are committed even when others fail.
+    As OpenLineage's API answers a batch: 200 with `success` when every event was stored (or was a
+    duplicate), 200 with `partial_success` when some failed (`failed_events` gives each one's
+    index, reason and whether a retry can help); 422 with `failure` when none could be stored.
+    Stored events are committed even when others fail.
     """
     settings = _settings(request)
     raw = await read_body(request, settings.max_body_bytes)
@@ -187,11 +188,13 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
                 "successful": successful,
                 "duplicates": duplicates,
                 "failed": len(failed),
+                "retriable": sum(1 for item in failed if item["retriable"]),
+                "non_retriable": sum(1 for item in failed if not item["retriable"]),
             },
             "failed_events": failed,
         }
     )
-    code = 200 if not failed else 207 if successful else 422
+    code = 200 if successful else 422
     return JSONResponse(body.model_dump(), status_code=code)
 
 
@@ -220,7 +223,6 @@ router.add_api_route(
     response_model=BatchResult,
     responses={
         **_ERRORS,
-        207: {"model": BatchResult, "description": "Some events were stored, some failed."},
         422: {
             "model": BatchResult | ErrorBody,
             "description": "No event could be stored (`failed_events` says why), or the body is not an array.",

@@ -29,13 +29,20 @@ class FailedEvent(Answer):
 
 class BatchSummary(Answer):
     received: int
-    successful: int
-    duplicates: int
+    successful: int = Field(description="Stored, or stored before (duplicates count as successful).")
+    duplicates: int = Field(description="Of the successful, those stored before (an addition to the spec's answer).")
     failed: int
+    retriable: int = Field(description="Of the failed, those that may be stored if sent again later.")
+    non_retriable: int = Field(description="Of the failed, those that will be refused again as they are.")
 
 
 class BatchResult(Answer):
-    status: Literal["success", "partial_success", "failure"]
+    """The answer of OpenLineage's `POST /lineage/batch` (spec/OpenLineage.yml), with `duplicates` added."""
+
+    status: Literal["success", "partial_success", "failure"] = Field(
+        description="`success` (200), `partial_success` (200, some failed), or `failure` (422: none could be stored; "
+        "the spec has no status for it)."
+    )
     summary: BatchSummary
     failed_events: list[FailedEvent]
 

@@ -541,9 +541,10 @@ export interface paths {
          *
          *     Store a JSON array of OpenLineage events; each is accepted or refused on its own.
          *
-         *     200 when every event was stored (or was a duplicate), 207 when
-         *     some failed (`failed_events` gives each one's index, reason and whether a retry can help),
-         *     422 when none could be stored. Stored events are committed even when others fail.
+         *     As OpenLineage's API answers a batch: 200 with `success` when every event was stored (or was a
+         *     duplicate), 200 with `partial_success` when some failed (`failed_events` gives each one's
+         *     index, reason and whether a retry can help); 422 with `failure` when none could be stored.
+         *     Stored events are committed even when others fail.
          */
         post: operations["post_batch_api_v1_lineage_batch_post"];
         delete?: never;
@@ -1376,12 +1377,16 @@ export interface components {
              */
             success: boolean | null;
         };
-        /** BatchResult */
+        /**
+         * BatchResult
+         * @description The answer of OpenLineage's `POST /lineage/batch` (spec/OpenLineage.yml), with `duplicates` added.
+         */
         BatchResult: {
             /** Failed Events */
             failed_events: components["schemas"]["FailedEvent"][];
             /**
              * Status
+             * @description `success` (200), `partial_success` (200, some failed), or `failure` (422: none could be stored; the spec has no status for it).
              * @enum {string}
              */
             status: "success" | "partial_success" | "failure";
@@ -1389,13 +1394,29 @@ export interface components {
         };
         /** BatchSummary */
         BatchSummary: {
-            /** Duplicates */
+            /**
+             * Duplicates
+             * @description Of the successful, those stored before (an addition to the spec's answer).
+             */
             duplicates: number;
             /** Failed */
             failed: number;
+            /**
+             * Non Retriable
+             * @description Of the failed, those that will be refused again as they are.
+             */
+            non_retriable: number;
             /** Received */
             received: number;
-            /** Successful */
+            /**
+             * Retriable
+             * @description Of the failed, those that may be stored if sent again later.
+             */
+            retriable: number;
+            /**
+             * Successful
+             * @description Stored, or stored before (duplicates count as successful).
+             */
             successful: number;
         };
         /** CatalogStats */
@@ -4622,15 +4643,6 @@ export interface operations {
         responses: {
             /** @description Successful Response */
             200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["BatchResult"];
-                };
-            };
-            /** @description Some events were stored, some failed. */
-            207: {
                 headers: {
                     [name: string]: unknown;
                 };
