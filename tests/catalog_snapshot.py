@@ -95,8 +95,9 @@ def snapshot(conn: Connection) -> dict:
                 r.target_kind,
                 entity[r.target_kind][r.target_id],
                 r.target_field,
+                r.relation,
             ): (
-                r.transformations,
+                r.detail,
                 jobs.get(r.job_id),
                 r.source_run_id,
                 r.target_run_id,

@@ -78,6 +78,7 @@ def flows(engine) -> dict:
     return {
         (k[1][1], k[2], k[4][1], k[5]): (json.loads(v[0]), v[2], v[3], v[4], v[5])
         for k, v in catalog(engine)["flows"].items()
+        if k[6] == "data"
     }
 
 
@@ -298,11 +299,13 @@ def test_the_api_lists_stated_flows_and_draws_job_to_job_edges(catalog_api):
     assert answer.status_code == 200, answer.text
     assert answer.json()["flows"] == [
         {
+            "relation": "data",
             "source": {"id": transform, "type": "JOB", "namespace": AF, "name": "daily.transform", "field": None}
             | {"runId": RUN_B},
             "target": {"id": load, "type": "JOB", "namespace": AF, "name": "daily.load", "field": None}
             | {"runId": RUN_A},
             "transformations": [{"type": "DIRECT", "subtype": "IDENTITY", "description": None, "masking": False}],
+            "rules": None,
             "statedBy": {"namespace": AF, "name": "daily.orchestrate"},
             "declared": False,
             "observed": True,
@@ -389,3 +392,45 @@ def test_a_namespace_limited_sender_states_no_flows_of_jobs_outside_its_namespac
         store_events(conn, [submission], "register")
     assert set(flows(catalog_engine)) == {("public.in", "", "public.out", "")}
     assert ("other-team", "their.job") not in catalog(catalog_engine)["jobs"]
+
+
+def test_job_dependencies_are_control_edges_between_jobs_apart_from_data_flow(catalog_api):
+    """An asset-triggered DAG run names the run it waited for, and one that waits for it."""
+    dependencies = {
+        "upstream": [
+            {
+                "job": {"namespace": AF, "name": "producer_dag"},
+                "run": {"runId": RUN_B},
+                "dependency_type": "IMPLICIT_DEPENDENCY",
+                "sequence_trigger_rule": "FINISH_TO_START",
+            }
+        ],
+        "downstream": [{"job": {"namespace": AF, "name": "reporting_dag"}}, {"job": {"name": "no namespace"}}],
+        "trigger_rule": "ALL_SUCCESS",
+    }
+    payload = run_event(
+        eventType="COMPLETE",
+        eventTime="2026-03-01T08:00:00Z",
+        run={"runId": RUN_A, "facets": {"jobDependencies": dependencies}},
+        job={"namespace": AF, "name": "consumer_dag", "facets": {}},
+    )
+    assert catalog_api.send(payload).status_code == 201
+    consumer, producer = f"job:{AF}:consumer_dag", f"job:{AF}:producer_dag"
+    flows_of = catalog_api.get("api/v1/flows", nodeId=consumer).json()["flows"]
+    assert [(f["relation"], f["source"]["id"], f["target"]["id"], f["rules"]) for f in flows_of] == [
+        (
+            "control",
+            producer,
+            consumer,
+            {
+                "dependency_type": "IMPLICIT_DEPENDENCY",
+                "sequence_trigger_rule": "FINISH_TO_START",
+                "trigger_rule": "ALL_SUCCESS",
+            },
+        ),
+        ("control", consumer, f"job:{AF}:reporting_dag", {}),
+    ]
+    assert (flows_of[0]["source"]["runId"], flows_of[0]["target"]["runId"]) == (RUN_B, RUN_A)
+    graph = catalog_api.get("api/v1/lineage", nodeId=consumer, depth=1).json()["graph"]
+    edges = {(e["origin"], e["destination"], e.get("relation")) for n in graph for e in n["outEdges"]}
+    assert edges == {(producer, consumer, "control"), (consumer, f"job:{AF}:reporting_dag", "control")}

@@ -157,3 +157,41 @@ def column_lineage_flows(facet: Any, target: Entity) -> list[Flow]:
 def named_in(flows: list[Flow]) -> set[Entity]:
     """Every dataset and job the flows name (jobs without their run)."""
     return {e._replace(run_id=None) for f in flows for e in (f.source, f.target)}
+
+
+class Dependency(NamedTuple):
+    """A run of `upstream` must end before a run of `downstream` starts (JobDependenciesRunFacet):
+    control flow, not data, so kept apart from the flows between datasets and jobs."""
+
+    upstream: Entity  # jobs, each with the run when the facet named it
+    downstream: Entity
+    rules: dict[str, str]  # dependency_type, sequence_trigger_rule, status_trigger_rule, trigger_rule, as sent
+
+
+_RULES = ("dependency_type", "sequence_trigger_rule", "status_trigger_rule")
+
+
+def job_dependencies(facet: Any, own_job: Entity) -> list[Dependency]:
+    """The `upstream` and `downstream` job runs of a run's `jobDependencies` facet."""
+    if not isinstance(facet, dict):
+        return []
+    found = []
+    overall = facet.get("trigger_rule") if isinstance(facet.get("trigger_rule"), str) else None
+    for side in ("upstream", "downstream"):
+        items = facet.get(side)
+        for item in items if isinstance(items, list) else ():
+            job = item.get("job") if isinstance(item, dict) else None
+            if (
+                not isinstance(job, dict)
+                or not isinstance(job.get("namespace"), str)
+                or not isinstance(job.get("name"), str)
+            ):
+                continue
+            run = item.get("run")
+            run_id = run.get("runId") if isinstance(run, dict) and isinstance(run.get("runId"), str) else None
+            other = Entity(JOB, job["namespace"], job["name"], run_id or None)
+            rules = {key: item[key] for key in _RULES if isinstance(item.get(key), str)}
+            if overall and side == "upstream":
+                rules["trigger_rule"] = overall  # the rule this run waits on its upstream runs by
+            found.append(Dependency(other, own_job, rules) if side == "upstream" else Dependency(own_job, other, rules))
+    return found

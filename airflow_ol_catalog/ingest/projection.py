@@ -22,11 +22,13 @@ from sqlalchemy import Connection, Insert, and_, bindparam, case, select, true, 
 from airflow_ol_catalog.events.flows import (
     DATASET,
     JOB,
+    Dependency,
     Entity,
     Flow,
     Transformation,
     column_lineage_flows,
     dataset_facet_flows,
+    job_dependencies,
     job_facet_flows,
     named_in,
 )
@@ -279,7 +281,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "observed": flow_table.c.observed | stmt.excluded.observed,
             **{
                 name: case((newer_statement, stmt.excluded[name]), else_=flow_table.c[name])
-                for name in ("digest", "transformations", "job_id", "source_run_id", "target_run_id")
+                for name in ("digest", "detail", "job_id", "source_run_id", "target_run_id")
             },
             "last_seen_at": latest(flow_table.c.last_seen_at, stmt.excluded.last_seen_at),
         },
@@ -341,7 +343,8 @@ def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) 
         parent = item.parent
         if parent:
             _merge_min_max(rows, parent[1:], _job_row(parent[1], parent[2], ev.event_time, True))
-        for named in named_in(item.lineage.stated):
+        dependencies = item.lineage.dependencies
+        for named in named_in(item.lineage.stated) | {e._replace(run_id=None) for d in dependencies for e in d[:2]}:
             if named.kind == JOB:  # known by a flow only, like a parent: a placeholder until its own events
                 _merge_min_max(rows, named[1:3], _job_row(named.namespace, named.name, ev.event_time, True))
     for row in rows.values():
@@ -451,6 +454,7 @@ class Lineage(NamedTuple):
 
     stated: list[Flow]  # by `lineage` facets: kept as stated (the flow table)
     datasets: list[Flow]  # between datasets, stated or by `columnLineage`: the column lineage
+    dependencies: list[Dependency]  # by the run's `jobDependencies` facet: control flow between jobs
 
 
 def _stated_flows(ev: OpenLineageEvent, own: Entity | None) -> tuple[list[Flow], bool]:
@@ -477,11 +481,20 @@ def _own_job(ev: OpenLineageEvent) -> Entity | None:
     return Entity(JOB, ev.job_namespace, ev.job_name, ev.run_id)
 
 
+def _dependencies(ev: OpenLineageEvent, own: Entity | None) -> list[Dependency]:
+    return job_dependencies(_run_facets(ev).get("jobDependencies"), own) if own is not None else []
+
+
 def named_job_namespaces(ev: OpenLineageEvent) -> set[str]:
-    """The namespaces, other than its own job's, of the jobs an event's `lineage` facets name."""
+    """The namespaces, other than its own job's, of the jobs an event's `lineage` and
+    `jobDependencies` facets name."""
     own = _own_job(ev)
     stated, _ = _stated_flows(ev, own)
-    return {e.namespace for e in named_in(stated) if e.kind == JOB} - {own.namespace if own else ""}
+    named = {e.namespace for e in named_in(stated) if e.kind == JOB}
+    named |= {d.upstream.namespace for d in _dependencies(ev, own)} | {
+        d.downstream.namespace for d in _dependencies(ev, own)
+    }
+    return named - {own.namespace if own else ""}
 
 
 def _lineage_of(ev: OpenLineageEvent, job_namespaces: frozenset[str]) -> Lineage:
@@ -496,7 +509,10 @@ def _lineage_of(ev: OpenLineageEvent, job_namespaces: frozenset[str]) -> Lineage
             if direction != "in" and "lineage" not in ref.facets:
                 target = Entity(DATASET, ref.namespace, ref.name)
                 datasets += column_lineage_flows(ref.facets.get("columnLineage"), target)
-    return Lineage(stated, datasets)
+    dependencies = [
+        d for d in _dependencies(ev, own) if d.upstream.namespace in allowed and d.downstream.namespace in allowed
+    ]
+    return Lineage(stated, datasets, dependencies)
 
 
 def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projected]) -> dict[tuple[str, str], int]:
@@ -815,41 +831,41 @@ def _project_flows(
     job_ids: dict[JobKey, int],
     dataset_ids: dict[tuple[str, str], int],
 ) -> None:
-    """Every flow a `lineage` facet states, as stated: its transformations and runs are the newest
-    statement's (ties: the larger, so that arrival order never matters)."""
-    rows: dict[tuple[str, int, str, str, int, str], Values] = {}
+    """Every flow a `lineage` facet states and every dependency a `jobDependencies` facet states, as
+    stated: the detail and runs are the newest statement's (ties: the larger digest, so that
+    arrival order never matters)."""
+    rows: dict[tuple[str, int, str, str, int, str, str], Values] = {}
 
     def id_of(e: Entity) -> int:
         return job_ids[e[1:3]] if e.kind == JOB else _dataset_id(dataset_ids, e.namespace, e.name)
 
     for item in items:
         ev, own = item.event, item.own_job
-        for flow in item.lineage.stated:
+        statements = [
+            (f.source, f.source_field, f.target, f.target_field, "data", [t._asdict() for t in f.transformations])
+            for f in item.lineage.stated
+        ] + [(d.upstream, "", d.downstream, "", "control", d.rules) for d in item.lineage.dependencies]
+        for source, source_field, target, target_field, relation, detail in statements:
             key = (
-                flow.source.kind.lower(),
-                id_of(flow.source),
-                flow.source_field,
-                flow.target.kind.lower(),
-                id_of(flow.target),
-                flow.target_field,
+                source.kind.lower(),
+                id_of(source),
+                source_field,
+                target.kind.lower(),
+                id_of(target),
+                target_field,
+                relation,
             )
-            transformations = _encode([t._asdict() for t in flow.transformations]).decode()
+            detail_json = _encode(detail).decode()
             stated_by = own[1:3] if own is not None else None
-            statement = [transformations, stated_by, flow.source.run_id, flow.target.run_id]
             new = {
-                "source_kind": key[0],
-                "source_id": key[1],
-                "source_field": key[2],
-                "target_kind": key[3],
-                "target_id": key[4],
-                "target_field": key[5],
-                "transformations": transformations,
+                **dict(zip(_FLOW_KEY, key, strict=True)),
+                "detail": detail_json,
                 "job_id": job_ids[own[1:3]] if own is not None else None,
-                "source_run_id": flow.source.run_id,
-                "target_run_id": flow.target.run_id,
+                "source_run_id": source.run_id,
+                "target_run_id": target.run_id,
                 "declared": ev.kind == JOB_EVENT,
                 "observed": ev.kind != JOB_EVENT,
-                "digest": hashlib.sha256(_encode(statement)).hexdigest(),
+                "digest": hashlib.sha256(_encode([detail_json, stated_by, source.run_id, target.run_id])).hexdigest(),
                 "first_seen_at": ev.event_time,
                 "last_seen_at": ev.event_time,
             }
@@ -865,4 +881,5 @@ def _project_flows(
     _upsert(conn, st["flow"], list(rows.values()))
 
 
-_STATEMENT = ("last_seen_at", "digest", "transformations", "job_id", "source_run_id", "target_run_id")
+_FLOW_KEY = ("source_kind", "source_id", "source_field", "target_kind", "target_id", "target_field", "relation")
+_STATEMENT = ("last_seen_at", "digest", "detail", "job_id", "source_run_id", "target_run_id")

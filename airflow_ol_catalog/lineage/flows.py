@@ -1,6 +1,7 @@
 """The flows `lineage` facets state into and out of a job or a dataset, as stated: the other end
 (a dataset's column, or all of it; a job), the transformations, the job whose events stated it
-and the runs it was bound to, and whether a JobEvent declared it or a run observed it."""
+and the runs it was bound to, and whether a JobEvent declared it or a run observed it; and the
+runs a job waits for or starts (`jobDependencies`), with their rules."""
 
 from __future__ import annotations
 
@@ -53,10 +54,13 @@ def stated_flows(conn: Connection, node_id: str) -> list[dict[str, Any]]:
         if source is None or target is None:
             continue
         stated_by = names.get(("job", r.job_id)) if r.job_id is not None else None
+        detail = json.loads(r.detail)
         view = {
+            "relation": r.relation,
             "source": _end(r.source_kind, source, r.source_field, r.source_run_id),
             "target": _end(r.target_kind, target, r.target_field, r.target_run_id),
-            "transformations": [{**t, "subtype": t["subtype"] or None} for t in json.loads(r.transformations)],
+            "transformations": [{**t, "subtype": t["subtype"] or None} for t in detail] if r.relation == "data" else [],
+            "rules": detail if r.relation == "control" else None,
             "statedBy": {"namespace": stated_by[0], "name": stated_by[1]} if stated_by else None,
             "declared": r.declared,
             "observed": r.observed,
@@ -64,8 +68,8 @@ def stated_flows(conn: Connection, node_id: str) -> list[dict[str, Any]]:
             "lastSeenAt": iso(r.last_seen_at),
         }
         (into if (r.target_kind, r.target_id) == me else out).append(view)
-    into.sort(key=lambda f: (f["source"]["id"], f["source"]["field"] or "", f["target"]["field"] or ""))
-    out.sort(key=lambda f: (f["target"]["id"], f["target"]["field"] or "", f["source"]["field"] or ""))
+    into.sort(key=lambda f: (f["source"]["id"], f["source"]["field"] or "", f["target"]["field"] or "", f["relation"]))
+    out.sort(key=lambda f: (f["target"]["id"], f["target"]["field"] or "", f["source"]["field"] or "", f["relation"]))
     return into + out
 
 

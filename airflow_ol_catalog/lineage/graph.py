@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+from typing_extensions import NotRequired
 
 from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node_id, readings
 from airflow_ol_catalog.events.not_found import NodeNotFound
@@ -25,6 +26,7 @@ VIEW_BATCH = 500
 class Edge(TypedDict):
     origin: str  # node ids
     destination: str
+    relation: NotRequired[str]  # "control" between jobs a `jobDependencies` facet links
 
 
 class Node(TypedDict):
@@ -140,7 +142,7 @@ class _Walk:
             conditions.append(edge.c.first_seen_at <= self.as_of)
         rows = self.conn.execute(select(edge.c.job_id, edge.c.dataset_id, edge.c.direction).where(*conditions)).all()
         flows = self.flows(frontier_jobs, frontier_datasets, direction)
-        met = [(kind, i) for f in flows for kind, i in (f[:2], f[2:])]
+        met = [(kind, i) for f in flows for kind, i in (f[:2], f[2:4])]
         job_ids = ({r[0] for r in rows} | {i for kind, i in met if kind == "job"}) - self.jobs.keys() - self.hidden_jobs
         dataset_ids = (
             ({r[1] for r in rows} | {i for kind, i in met if kind == "dataset"})
@@ -167,21 +169,24 @@ class _Walk:
             nodes[origin]["outEdges"].append(pair)
             nodes[destination]["inEdges"].append(pair)
         known = {"job": jobs, "dataset": datasets}
-        for source_kind, source_id, target_kind, target_id in flows:
+        for source_kind, source_id, target_kind, target_id, relation in flows:
             origin_id, destination_id = known[source_kind].get(source_id), known[target_kind].get(target_id)
             if origin_id is None or destination_id is None or (origin_id, destination_id) in self.flow_edges:
                 continue
             self.flow_edges.add((origin_id, destination_id))
-            pair = {"origin": origin_id, "destination": destination_id}
-            nodes[origin_id]["outEdges"].append(pair)
-            nodes[destination_id]["inEdges"].append(pair)
+            stated: Edge = {"origin": origin_id, "destination": destination_id}
+            if relation == "control":
+                stated["relation"] = "control"
+            nodes[origin_id]["outEdges"].append(stated)
+            nodes[destination_id]["inEdges"].append(stated)
         return new_jobs, new_datasets
 
     def flows(
         self, frontier_jobs: set[int], frontier_datasets: set[int], direction: str
-    ) -> list[tuple[str, int, str, int]]:
+    ) -> list[tuple[str, int, str, int, str]]:
         """Flows between two jobs, or between two datasets with no job, that `lineage` facets state
-        (the edges between a job and a dataset are in the edge table): one hop from the frontier."""
+        (the edges between a job and a dataset are in the edge table), and the control flow between
+        jobs that `jobDependencies` facets state: one hop from the frontier, data flow first."""
         dialect = self.conn.dialect.name
         ends = []
         for kind_column, id_column, wanted in (
@@ -200,8 +205,10 @@ class _Walk:
         ]
         if self.as_of is not None:
             conditions.append(flow.c.first_seen_at <= self.as_of)
-        query = select(flow.c.source_kind, flow.c.source_id, flow.c.target_kind, flow.c.target_id).where(*conditions)
-        return [tuple(r) for r in self.conn.execute(query.distinct())]
+        query = select(
+            flow.c.source_kind, flow.c.source_id, flow.c.target_kind, flow.c.target_id, flow.c.relation
+        ).where(*conditions)
+        return sorted((tuple(r) for r in self.conn.execute(query.distinct())), key=lambda r: r[4] != "data")
 
     def add_nodes(self, job_ids: set[int], dataset_ids: set[int]) -> tuple[set[int], set[int]]:
         """Add these jobs and datasets to the graph, deleted ones left out; the ids added."""

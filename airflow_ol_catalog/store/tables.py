@@ -311,6 +311,7 @@ column_lineage = Table(
 # dataset, or all of it) into a dataset or a job. Every statement is kept here with its
 # transformations; the job<->dataset edges and dataset column lineage it implies also go to `edge`
 # and `column_lineage`, so flows between two jobs, and between datasets with no job, live only here.
+# Runs' `jobDependencies` facets add job -> job control flow (a run waits for another), apart.
 flow = Table(
     "ol_catalog_flow",
     metadata,
@@ -320,7 +321,10 @@ flow = Table(
     Column("target_kind", String(7), primary_key=True),
     Column("target_id", Integer, primary_key=True),
     Column("target_field", Text, primary_key=True),
-    Column("transformations", Text, nullable=False),  # JSON array of {type, subtype, description, masking}
+    Column("relation", String(8), primary_key=True),  # data (a lineage facet), control (jobDependencies)
+    # JSON: data, the transformations [{type, subtype, description, masking}]; control, the rules
+    # ({dependency_type, sequence_trigger_rule, status_trigger_rule, trigger_rule}) as sent
+    Column("detail", Text, nullable=False),
     Column("job_id", Integer),  # the job whose event stated it; None for a dataset's own facet
     Column("source_run_id", Text),  # the runs a job's entry bound it to, when given
     Column("target_run_id", Text),

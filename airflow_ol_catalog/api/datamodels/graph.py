@@ -13,6 +13,12 @@ from airflow_ol_catalog.api.datamodels.marquez import NodeRef
 class Edge(Answer):
     origin: str = Field(description="Node id the edge starts from.")
     destination: str = Field(description="Node id the edge ends at.")
+    relation: Literal["control"] | None = Field(
+        None,
+        description="`control` on an edge between two jobs that a run's `jobDependencies` facet states (one job's "
+        "run waits for the other's); absent on data flow, which every other edge is.",
+        exclude_if=lambda value: value is None,
+    )
 
 
 class _Node(Answer):
@@ -63,9 +69,17 @@ class FlowEnd(Answer):
 class StatedFlow(Answer):
     """One flow a `lineage` facet stated, as stated."""
 
-    source: FlowEnd = Field(description="Where the data comes from.")
-    target: FlowEnd = Field(description="Where it flows into.")
-    transformations: list[Transformation] = Field(description="As stated; empty when none was.")
+    relation: Literal["data", "control"] = Field(
+        description="`data`: a `lineage` facet's flow; `control`: a `jobDependencies` facet's (the target job's run "
+        "waits for the source job's)."
+    )
+    source: FlowEnd = Field(description="Where the data comes from (for control, the job waited for).")
+    target: FlowEnd = Field(description="Where it flows into (for control, the job that waits).")
+    transformations: list[Transformation] = Field(description="As stated; empty when none was (and for control).")
+    rules: dict[str, str] | None = Field(
+        description="For control: `dependency_type`, `sequence_trigger_rule`, `status_trigger_rule`, `trigger_rule` "
+        "as sent; null for data."
+    )
     statedBy: NodeRef | None = Field(description="The job whose events stated it; null for a dataset's own facet.")
     declared: bool = Field(description="A JobEvent declared it (what the job is built to do).")
     observed: bool = Field(description="A run (or a DatasetEvent) stated it as it happened.")

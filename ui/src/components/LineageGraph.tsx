@@ -52,14 +52,23 @@ function labelOf(node: GraphNode): [string, string] {
   return [node.data.name, node.data.namespace];
 }
 
-function edgesOf(graph: GraphNode[]): { id: string; source: string; target: string }[] {
+interface GraphEdge {
+  id: string;
+  source: string;
+  target: string;
+  /** A job's run waits for the other's (jobDependencies): drawn dashed, apart from data flow. */
+  control: boolean;
+}
+
+function edgesOf(graph: GraphNode[]): GraphEdge[] {
   const present = new Set(graph.map((n) => n.id));
-  const seen = new Map<string, { id: string; source: string; target: string }>();
+  const seen = new Map<string, GraphEdge>();
   for (const node of graph) {
     for (const e of node.outEdges) {
       if (present.has(e.destination) && e.origin !== e.destination) {
         const id = `${e.origin}->${e.destination}`;
-        seen.set(id, { id, source: e.origin, target: e.destination });
+        const control = "relation" in e && e.relation === "control";
+        seen.set(id, { id, source: e.origin, target: e.destination, control });
       }
     }
   }
@@ -152,7 +161,8 @@ export async function layout(graph: GraphNode[], colorBy: ColorBy, highlight: Se
       source: e.source,
       target: e.target,
       animated: lit,
-      style: { strokeWidth: lit ? 2.5 : 1.2, opacity: highlight.size && !lit ? 0.25 : 1 },
+      label: e.control ? "triggers" : undefined,
+      style: { strokeWidth: lit ? 2.5 : 1.2, opacity: highlight.size && !lit ? 0.25 : 1, strokeDasharray: e.control ? "6 4" : undefined },
     };
   });
   return { nodes, edges: flowEdges };

@@ -35,6 +35,19 @@ function EndCell({ end, self }: { end: End; self: string }) {
 }
 
 function How({ flow }: { flow: Flow }) {
+  if (flow.relation === "control") {
+    const rules = Object.entries(flow.rules ?? {});
+    return (
+      <Box>
+        <Text fontSize="sm">runs after it</Text>
+        {rules.map(([rule, value]) => (
+          <Text key={rule} fontSize="xs" color="fg.muted">
+            {rule}: <Name value={value} />
+          </Text>
+        ))}
+      </Box>
+    );
+  }
   if (flow.transformations.length === 0) return <Muted>not said</Muted>;
   return (
     <Box>
@@ -69,12 +82,12 @@ export function StatedFlows({ node }: { node: string }) {
   return (
     <Section title="Stated lineage">
       <Text fontSize="sm" color="fg.muted" mb={2}>
-        What producers stated in their lineage facets: which source feeds which target, column by column where they said so.
+        What producers stated in their lineage facets (which source feeds which target, column by column where they said so), and which job runs wait for which (job dependencies).
       </Text>
       <Box data-testid="stated-flows">
         <DataTable
           rows={flows}
-          rowKey={(f) => `${f.source.id}#${f.source.field ?? ""}>${f.target.id}#${f.target.field ?? ""}`}
+          rowKey={(f) => `${f.relation}:${f.source.id}#${f.source.field ?? ""}>${f.target.id}#${f.target.field ?? ""}`}
           empty=""
           columns={[
             { header: "From", cell: (f) => <EndCell end={f.source} self={node} /> },

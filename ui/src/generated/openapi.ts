@@ -1862,6 +1862,11 @@ export interface components {
              * @description Node id the edge starts from.
              */
             origin: string;
+            /**
+             * Relation
+             * @description `control` on an edge between two jobs that a run's `jobDependencies` facet states (one job's run waits for the other's); absent on data flow, which every other edge is.
+             */
+            relation?: "control" | null;
         };
         /** ErrorBody */
         ErrorBody: {
@@ -2808,15 +2813,28 @@ export interface components {
              * @description A run (or a DatasetEvent) stated it as it happened.
              */
             observed: boolean;
-            /** @description Where the data comes from. */
+            /**
+             * Relation
+             * @description `data`: a `lineage` facet's flow; `control`: a `jobDependencies` facet's (the target job's run waits for the source job's).
+             * @enum {string}
+             */
+            relation: "data" | "control";
+            /**
+             * Rules
+             * @description For control: `dependency_type`, `sequence_trigger_rule`, `status_trigger_rule`, `trigger_rule` as sent; null for data.
+             */
+            rules: {
+                [key: string]: string;
+            } | null;
+            /** @description Where the data comes from (for control, the job waited for). */
             source: components["schemas"]["FlowEnd"];
             /** @description The job whose events stated it; null for a dataset's own facet. */
             statedBy: components["schemas"]["NodeRef"] | null;
-            /** @description Where it flows into. */
+            /** @description Where it flows into (for control, the job that waits). */
             target: components["schemas"]["FlowEnd"];
             /**
              * Transformations
-             * @description As stated; empty when none was.
+             * @description As stated; empty when none was (and for control).
              */
             transformations: components["schemas"]["Transformation"][];
         };

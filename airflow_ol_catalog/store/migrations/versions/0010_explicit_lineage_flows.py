@@ -1,4 +1,5 @@
-"""Flows that `lineage` facets state, between datasets and jobs (job to job included).
+"""Flows that `lineage` facets state, between datasets and jobs (job to job included), and the
+control flow between jobs that `jobDependencies` facets state.
 
 Revision ID: 0010
 Revises: 0009
@@ -25,7 +26,8 @@ def upgrade() -> None:
         sa.Column("target_kind", sa.String(7), nullable=False),
         sa.Column("target_id", sa.Integer(), nullable=False),
         sa.Column("target_field", sa.Text(), nullable=False),
-        sa.Column("transformations", sa.Text(), nullable=False),
+        sa.Column("relation", sa.String(8), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("job_id", sa.Integer(), nullable=True),
         sa.Column("source_run_id", sa.Text(), nullable=True),
         sa.Column("target_run_id", sa.Text(), nullable=True),
@@ -41,6 +43,7 @@ def upgrade() -> None:
             "target_kind",
             "target_id",
             "target_field",
+            "relation",
             name="pk_ol_catalog_flow",
         ),
     )
