@@ -434,3 +434,30 @@ def test_job_dependencies_are_control_edges_between_jobs_apart_from_data_flow(ca
     graph = catalog_api.get("api/v1/lineage", nodeId=consumer, depth=1).json()["graph"]
     edges = {(e["origin"], e["destination"], e.get("relation")) for n in graph for e in n["outEdges"]}
     assert edges == {(producer, consumer, "control"), (consumer, f"job:{AF}:reporting_dag", "control")}
+
+
+def test_a_jobs_passing_output_becomes_a_job_to_job_edge_via_it_unless_asked_for(catalog_api):
+    """Spark writes a temporary dataset that the next job reads: the graph shows writer -> reader."""
+    temp = {
+        "namespace": WH,
+        "name": "tmp.stage_1",
+        "facets": {"datasetType": {"datasetType": "JOB_OUTPUT", "subType": "TEMPORARY"}},
+    }
+    write = completed([], job_name="spark.stage_1")
+    write["outputs"] = [temp]
+    del write["job"]["facets"]["lineage"]
+    read = completed([], job_name="spark.stage_2", inputs=["tmp.stage_1"], outputs=["public.result"])
+    del read["job"]["facets"]["lineage"]
+    read["run"]["runId"] = RUN_B
+    for payload in (write, read):
+        assert catalog_api.send(payload).status_code == 201
+    stage_1, stage_2, temp_id = f"job:{AF}:spark.stage_1", f"job:{AF}:spark.stage_2", f"dataset:{WH}:tmp.stage_1"
+
+    def edges_from(**params) -> set:
+        graph = catalog_api.get("api/v1/lineage", nodeId=stage_1, depth=4, **params).json()["graph"]
+        return {(e["origin"], e["destination"], e.get("via")) for n in graph for e in n["outEdges"]}
+
+    assert edges_from() == {(stage_1, stage_2, temp_id), (stage_2, f"dataset:{WH}:public.result", None)}
+    assert (stage_1, temp_id, None) in edges_from(showTemporary="true")
+    around_temp = catalog_api.get("api/v1/lineage", nodeId=temp_id, depth=1).json()["graph"]
+    assert temp_id in {n["id"] for n in around_temp}  # a graph that starts there keeps it

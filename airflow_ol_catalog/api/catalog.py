@@ -329,10 +329,22 @@ async def one_run(run_id: str, _: ReadAuth) -> dict:
     return await _read(catalog.get_run, run_id)
 
 
-def _lineage(conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children):
+def _lineage(
+    conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children, temporary
+):
     started = time.perf_counter()
     graph = lineage(
-        conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children
+        conn,
+        node_id,
+        depth,
+        include_attempted,
+        max_nodes,
+        direction,
+        up_depth,
+        down_depth,
+        as_of,
+        with_children,
+        temporary,
     )
     metrics.timing("lineage.query", (time.perf_counter() - started) * 1000)
     return {"graph": graph.as_list(), "truncated": graph.truncated}
@@ -366,6 +378,11 @@ async def lineage_graph(
         False,
         description="With a job nodeId: start from the job and every job below it (a DAG's tasks and their Spark/dbt jobs).",
     ),
+    showTemporary: bool = Query(
+        False,
+        description="Keep datasets that are only a job's passing output (`datasetType` JOB_OUTPUT, or subtype "
+        "TEMPORARY) as nodes, instead of edges from their writers to their readers `via` them.",
+    ),
 ) -> dict:
     """Marquez's graph: each node's `data` is the job or dataset as its own route answers it, edges
     `{origin, destination}` follow the data flow. `depth` counts hops between a job and a dataset.
@@ -374,7 +391,17 @@ async def lineage_graph(
     node_id_parameter(nodeId, GRAPH_KINDS)
     max_nodes = request.app.state.settings.max_graph_nodes
     found = await _read(
-        _lineage, nodeId, depth, includeAttempted, max_nodes, direction, upDepth, downDepth, as_of, withChildren
+        _lineage,
+        nodeId,
+        depth,
+        includeAttempted,
+        max_nodes,
+        direction,
+        upDepth,
+        downDepth,
+        as_of,
+        withChildren,
+        showTemporary,
     )
     return {**found, "graph": _datasets_as_seen_by(principal, found["graph"])}
 

@@ -27,6 +27,7 @@ class Edge(TypedDict):
     origin: str  # node ids
     destination: str
     relation: NotRequired[str]  # "control" between jobs a `jobDependencies` facet links
+    via: NotRequired[str]  # the temporary dataset a job -> job edge stands for
 
 
 class Node(TypedDict):
@@ -256,6 +257,7 @@ def lineage(
     down_depth: int | None = None,
     as_of: datetime | None = None,
     with_children: bool = False,
+    show_temporary: bool = False,
 ) -> Graph:
     """The graph within `depth` hops of the node.
 
@@ -263,7 +265,9 @@ def lineage(
     `downstream` follow the data flow only, with their own depths. Without
     `include_attempted`, only edges a COMPLETE run confirmed (or a JobEvent declared) count;
     with `as_of`, only edges first seen by then. `with_children` starts from a job and every job
-    below it (a DAG's tasks, and the Spark or dbt jobs those tasks started).
+    below it (a DAG's tasks, and the Spark or dbt jobs those tasks started). Datasets that are only
+    a job's passing output (`datasetType` JOB_OUTPUT, or subtype TEMPORARY) become edges from
+    their writers to their readers, `via` them, unless `show_temporary` or the graph starts at one.
     """
     node, start = resolve_node(conn, node_id)
     graph = Graph()
@@ -280,7 +284,44 @@ def lineage(
         if direction in ("both", "downstream"):
             walk.walk(*starts, "downstream", depth if down_depth is None else down_depth)
     walk.describe()
+    if not show_temporary:
+        _collapse_temporary(graph, start_id=walk.datasets.get(start) if node.kind == DATASET else None)
     return graph
+
+
+def is_temporary(facets: dict[str, Any]) -> bool:
+    """Whether a dataset's `datasetType` facet says it only passes data from job to job."""
+    kind = facets.get("datasetType")
+    if not isinstance(kind, dict):
+        return False
+    dataset_type, subtype = kind.get("datasetType"), kind.get("subType")
+    return (isinstance(dataset_type, str) and dataset_type.upper() == "JOB_OUTPUT") or (
+        isinstance(subtype, str) and subtype.upper() == "TEMPORARY"
+    )
+
+
+def _collapse_temporary(graph: Graph, start_id: str | None) -> None:
+    nodes = graph.nodes
+    passing = [
+        key
+        for key, n in nodes.items()
+        if n["type"] == "DATASET" and key != start_id and is_temporary((n["data"] or {}).get("facets") or {})
+    ]
+    for key in passing:
+        node = nodes.pop(key)
+        writers = [e["origin"] for e in node["inEdges"] if e["origin"] in nodes]
+        readers = [e["destination"] for e in node["outEdges"] if e["destination"] in nodes]
+        for other in {e["origin"] for e in node["inEdges"]} | {e["destination"] for e in node["outEdges"]}:
+            if other in nodes:
+                for side in ("inEdges", "outEdges"):
+                    nodes[other][side] = [e for e in nodes[other][side] if key not in (e["origin"], e["destination"])]
+        for writer in writers:
+            for reader in readers:
+                known = {(e["origin"], e["destination"]) for e in nodes[writer]["outEdges"]}
+                if writer != reader and (writer, reader) not in known:
+                    edge_: Edge = {"origin": writer, "destination": reader, "via": key}
+                    nodes[writer]["outEdges"].append(edge_)
+                    nodes[reader]["inEdges"].append(edge_)
 
 
 def _descendants(conn: Connection, root: int) -> set[int]:

@@ -19,6 +19,12 @@ class Edge(Answer):
         "run waits for the other's); absent on data flow, which every other edge is.",
         exclude_if=lambda value: value is None,
     )
+    via: str | None = Field(
+        None,
+        description="On an edge from a job to a job: the node id of the dataset it stands for, a job's passing output "
+        "(`datasetType` JOB_OUTPUT or subtype TEMPORARY), left out of the graph unless `showTemporary=true`.",
+        exclude_if=lambda value: value is None,
+    )
 
 
 class _Node(Answer):

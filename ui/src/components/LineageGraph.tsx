@@ -58,6 +58,8 @@ interface GraphEdge {
   target: string;
   /** A job's run waits for the other's (jobDependencies): drawn dashed, apart from data flow. */
   control: boolean;
+  /** Node id of the temporary dataset a job -> job edge stands for (the API leaves it out of the graph). */
+  via: string | null;
 }
 
 function edgesOf(graph: GraphNode[]): GraphEdge[] {
@@ -68,7 +70,8 @@ function edgesOf(graph: GraphNode[]): GraphEdge[] {
       if (present.has(e.destination) && e.origin !== e.destination) {
         const id = `${e.origin}->${e.destination}`;
         const control = "relation" in e && e.relation === "control";
-        seen.set(id, { id, source: e.origin, target: e.destination, control });
+        const via = "via" in e && e.via ? e.via : null;
+        seen.set(id, { id, source: e.origin, target: e.destination, control, via });
       }
     }
   }
@@ -161,7 +164,7 @@ export async function layout(graph: GraphNode[], colorBy: ColorBy, highlight: Se
       source: e.source,
       target: e.target,
       animated: lit,
-      label: e.control ? "triggers" : undefined,
+      label: e.control ? "triggers" : e.via ? `via ${plainName(e.via.slice(e.via.lastIndexOf(":") + 1))}` : undefined,
       style: { strokeWidth: lit ? 2.5 : 1.2, opacity: highlight.size && !lit ? 0.25 : 1, strokeDasharray: e.control ? "6 4" : undefined },
     };
   });

@@ -1867,6 +1867,11 @@ export interface components {
              * @description `control` on an edge between two jobs that a run's `jobDependencies` facet states (one job's run waits for the other's); absent on data flow, which every other edge is.
              */
             relation?: "control" | null;
+            /**
+             * Via
+             * @description On an edge from a job to a job: the node id of the dataset it stands for, a job's passing output (`datasetType` JOB_OUTPUT or subtype TEMPORARY), left out of the graph unless `showTemporary=true`.
+             */
+            via?: string | null;
         };
         /** ErrorBody */
         ErrorBody: {
@@ -4513,6 +4518,8 @@ export interface operations {
                 asOf?: string | null;
                 /** @description With a job nodeId: start from the job and every job below it (a DAG's tasks and their Spark/dbt jobs). */
                 withChildren?: boolean;
+                /** @description Keep datasets that are only a job's passing output (`datasetType` JOB_OUTPUT, or subtype TEMPORARY) as nodes, instead of edges from their writers to their readers `via` them. */
+                showTemporary?: boolean;
             };
             header?: never;
             path?: never;
