@@ -189,9 +189,10 @@ def test_inputs_of_start_are_confirmed_by_a_later_complete(catalog_engine):
     assert values[4] is True
 
 
-def test_streaming_job_confirms_edges_while_running(catalog_engine):
+@pytest.mark.parametrize("processing", ["STREAMING", "SERVICE"])
+def test_streaming_and_service_jobs_confirm_edges_while_running(catalog_engine, processing):
     payload = event("RUNNING", "2025-01-01T10:00:00Z", outputs=[{"namespace": "kafka://broker", "name": "clicks"}])
-    payload["job"]["facets"]["jobType"] = {"processingType": "STREAMING", "integration": "FLINK", "jobType": "JOB"}
+    payload["job"]["facets"]["jobType"] = {"processingType": processing, "integration": "FLINK", "jobType": "JOB"}
     send(catalog_engine, [payload])
     (values,) = catalog(catalog_engine)["edges"].values()
     assert values[4] is True

@@ -52,6 +52,8 @@ from airflow_ol_catalog.store.tables import (
 from airflow_ol_catalog.store.tables import flow as flow_table
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
+# Processing types of jobs that run without end (JobTypeJobFacet 2-0-4): a running run confirms its edges.
+CONTINUOUS = frozenset({"STREAMING", "SERVICE"})
 _encode = msgspec.json.Encoder(order="sorted").encode
 
 Values: TypeAlias = dict[str, Any]  # a row to write, by column (or a JSON object of an event)
@@ -617,7 +619,7 @@ def _project_io(
         is_declared = ev.kind == JOB_EVENT
         if own is not None:
             job_type = _job_facets(ev).get("jobType")
-            if isinstance(job_type, dict) and str(job_type.get("processingType", "")).upper() == "STREAMING":
+            if isinstance(job_type, dict) and str(job_type.get("processingType", "")).upper() in CONTINUOUS:
                 streaming.add(job_ids[own[1:3]])
         for job_key, direction, ref_namespace, ref_name, run_id in _edges_of(item):
             job_id = job_ids[job_key]

@@ -246,7 +246,9 @@ def jobs_view(conn: Connection, rows: Sequence[AnyRow], runs: int = LATEST_RUNS)
         views.append(
             {
                 "id": {"namespace": r.namespace, "name": r.name},
-                "type": "STREAM" if str(job_type.get("processingType", "")).upper() == "STREAMING" else "BATCH",
+                "type": "BATCH"
+                if str(job_type.get("processingType", "BATCH")).upper() not in ("STREAMING", "SERVICE")
+                else "STREAM",
                 "name": r.name,
                 "simpleName": r.name.rsplit(".", 1)[-1] if parent and r.name.startswith(parent[1] + ".") else r.name,
                 "parentJobName": parent[1] if parent else None,
