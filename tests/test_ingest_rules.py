@@ -69,6 +69,7 @@ def test_batch_of_valid_events_is_stored(client):
         "status": "success",
         "summary": {"received": 2, "successful": 2, "duplicates": 0, "failed": 0, "retriable": 0, "non_retriable": 0},
         "failed_events": [],
+        "warnings": [],
     }
 
 

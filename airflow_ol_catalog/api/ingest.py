@@ -164,11 +164,13 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     )
     outcomes = await _store(_writer(request), submissions) if submissions else []
     duplicates = 0
+    warnings = []
     for index, outcome in zip(indexes, outcomes, strict=False):
         if isinstance(outcome, Refusal):
             failed.append({"index": index, "reason": outcome.reason, "retriable": outcome.retriable})
-        elif outcome.duplicate:
-            duplicates += 1
+            continue
+        duplicates += outcome.duplicate
+        warnings += [{"index": index, **w.as_dict()} for w in outcome.warnings]
     failed.sort(key=lambda item: item["index"])
     for item in failed:
         refusal_log.record(
@@ -192,6 +194,7 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
                 "non_retriable": sum(1 for item in failed if not item["retriable"]),
             },
             "failed_events": failed,
+            "warnings": warnings,
         }
     )
     code = 200 if successful else 422

@@ -46,6 +46,8 @@ class OpenLineageEvent:
     outputs: tuple[DatasetRef, ...]
     integration: str | None
     payload: dict[str, Any]
+    warnings: tuple[Problem, ...] = ()  # facets that break their published schema (kept, reported)
+    unused_facets: frozenset[str] = frozenset()  # `job.NAME`, `run.NAME` facets not read for that reason
 
     @property
     def owner_namespace(self) -> str:

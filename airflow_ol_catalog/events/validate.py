@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from airflow_ol_catalog.events.facet_checks import facet_problems
+from airflow_ol_catalog.events.facet_registry import facets_at
 from airflow_ol_catalog.events.model import (
     DATASET_EVENT,
     JOB_EVENT,
@@ -66,6 +68,8 @@ def _type_name(value: Any) -> str:
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # facets that break their published schema: kept, reported
+        self.unused: set[str] = set()  # `job.NAME`, `run.NAME`: such facets the catalog does not read
         self.symlinks = 0  # identifiers named by the event's symlinks facets so far
 
     def fail(self, path: str, message: str) -> None:
@@ -128,11 +132,35 @@ class _Checker:
         self.column_lineage(facets.get("columnLineage"), f"{path}.facets.columnLineage", "inputFields", "dataset")
         self.column_lineage(facets.get("lineage"), f"{path}.facets.lineage", "inputs", "inputs")
         io_facets = {}
-        for extra in ("inputFacets", "outputFacets"):
-            io_facets.update(self.facets(body.get(extra), f"{path}.{extra}"))
+        for extra, place in (("inputFacets", "input"), ("outputFacets", "output")):
+            sent = self.facets(body.get(extra), f"{path}.{extra}")
+            io_facets.update(self.usable(sent, place, f"{path}.{extra}"))
         if namespace is None or name is None:
             return None
-        return DatasetRef(namespace, name, facets, io_facets)
+        return DatasetRef(namespace, name, self.usable(facets, "dataset", f"{path}.facets"), io_facets)
+
+    def schema_warnings(self, facets: dict[str, Any], place: str, path: str) -> set[str]:
+        """Warn of each known facet that breaks its published schema; the names of those the
+        catalog reads whole, which it will not read then (events/facet_registry.py)."""
+        unusable = set()
+        known = facets_at(place)
+        for name, value in facets.items():
+            spec = known.get(name)
+            if spec is None or not isinstance(value, dict) or value.get("_deleted") is True:
+                continue  # unknown; refused already; or the spec's mark of a deleted facet
+            problems = facet_problems(spec.schema, value, f"{path}.{name}")
+            if problems:
+                self.warnings.extend(
+                    Problem(where, f"{message} ({spec.schema.__name__} {spec.version})") for where, message in problems
+                )
+                if spec.whole:
+                    unusable.add(name)
+        return unusable
+
+    def usable(self, facets: dict[str, Any], place: str, path: str) -> dict[str, Any]:
+        """The facets, less those read whole that break their schema."""
+        unusable = self.schema_warnings(facets, place, path)
+        return {k: v for k, v in facets.items() if k not in unusable} if unusable else facets
 
     def datasets(self, value: Any, path: str) -> tuple[DatasetRef, ...]:
         if value is None:
@@ -344,13 +372,16 @@ def validate_event(payload: Any, latest: datetime | None = None) -> OpenLineageE
             job_namespace = check.identifier(job.get("namespace"), "job.namespace")
             job_name = check.identifier(job.get("name"), "job.name")
             job_facets = check.facets(job.get("facets"), "job.facets")
+            check.unused |= {f"job.{name}" for name in check.schema_warnings(job_facets, "job", "job.facets")}
             integration = check.job_type(job_facets, "job.facets")
             check.declared_lineage(job_facets.get("lineage"), "job.facets.lineage")
     if kind == RUN_EVENT:
         run = check.obj(payload.get("run"), "run")
         if run is not None:
             run_id = check.identifier(run.get("runId"), "run.runId")
-            check.parent(check.facets(run.get("facets"), "run.facets"), "run.facets")
+            run_facets = check.facets(run.get("facets"), "run.facets")
+            check.unused |= {f"run.{name}" for name in check.schema_warnings(run_facets, "run", "run.facets")}
+            check.parent(run_facets, "run.facets")
     if kind == DATASET_EVENT:
         dataset = check.dataset(payload.get("dataset"), "dataset")
     inputs = check.datasets(payload.get("inputs"), "inputs")
@@ -373,4 +404,6 @@ def validate_event(payload: Any, latest: datetime | None = None) -> OpenLineageE
         outputs=outputs,
         integration=integration or _integration_from_producer(producer),
         payload=payload,
+        warnings=tuple(check.warnings),
+        unused_facets=frozenset(check.unused),
     )

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Insert, and_, bindparam, func, select, tuple_
 
 from airflow_ol_catalog.events import OpenLineageEvent, validate_event
 from airflow_ol_catalog.events.canonical import NUL_ESCAPE, canonical_json, event_digest, without_nul
+from airflow_ol_catalog.events.model import Problem
 from airflow_ol_catalog.ingest.namespaces import Placement, record_activity, resolve_namespaces
 from airflow_ol_catalog.ingest.projection import Projected, named_job_namespaces, parent_namespace, project_events
 from airflow_ol_catalog.ingest.scope import Scope
@@ -60,6 +61,7 @@ class Receipt(NamedTuple):  # a tuple: thousands are made per batch, a frozen da
     kind: str
     event_type: str | None
     run_id: str | None
+    warnings: tuple[Problem, ...] = ()  # facets that break their published schema
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,7 @@ class Receipt(NamedTuple):  # a tuple: thousands are made per batch, a frozen da
             "kind": self.kind,
             "eventType": self.event_type,
             "runId": self.run_id,
+            "warnings": [w.as_dict() for w in self.warnings],
         }
 
 
@@ -231,4 +234,5 @@ def _receipt(ev: OpenLineageEvent, event_id: int, duplicate: bool, quarantined: 
         kind=ev.kind,
         event_type=ev.event_type,
         run_id=ev.run_id,
+        warnings=ev.warnings,
     )

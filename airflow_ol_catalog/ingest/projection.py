@@ -126,14 +126,21 @@ def parent_namespace(ev: OpenLineageEvent) -> str | None:
     return parent[1] if parent else None
 
 
+def _usable(facets: Any, place: str, ev: OpenLineageEvent) -> dict[str, Any]:
+    """The facets, less those the catalog reads whole that broke their schema (events/validate.py)."""
+    if not isinstance(facets, dict):
+        return {}
+    if not ev.unused_facets:
+        return facets
+    return {name: value for name, value in facets.items() if f"{place}.{name}" not in ev.unused_facets}
+
+
 def _job_facets(ev: OpenLineageEvent) -> dict[str, Any]:
-    facets = ev.payload.get("job", {}).get("facets")
-    return facets if isinstance(facets, dict) else {}
+    return _usable(ev.payload.get("job", {}).get("facets"), "job", ev)
 
 
 def _run_facets(ev: OpenLineageEvent) -> dict[str, Any]:
-    facets = ev.payload.get("run", {}).get("facets") if ev.kind == RUN_EVENT else None
-    return facets if isinstance(facets, dict) else {}
+    return _usable(ev.payload.get("run", {}).get("facets") if ev.kind == RUN_EVENT else None, "run", ev)
 
 
 # --- statements, built once per backend ------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from airflow_ol_catalog.api.datamodels.common import Answer
+from airflow_ol_catalog.api.datamodels.common import Answer, Problem
 
 
 class EventReceipt(Answer):
@@ -19,6 +19,10 @@ class EventReceipt(Answer):
     kind: Literal["run", "dataset", "job"]
     eventType: str | None
     runId: str | None
+    warnings: list[Problem] = Field(
+        description="Facets that break their published schema, each with the field and the problem: the event is "
+        "stored as sent; a facet the catalog shows whole (ownership, SQL, ...) is then not used."
+    )
 
 
 class FailedEvent(Answer):
@@ -36,6 +40,12 @@ class BatchSummary(Answer):
     non_retriable: int = Field(description="Of the failed, those that will be refused again as they are.")
 
 
+class BatchWarning(Answer):
+    index: int = Field(description="Position of the event in the request array.")
+    path: str
+    message: str
+
+
 class BatchResult(Answer):
     """The answer of OpenLineage's `POST /lineage/batch` (spec/OpenLineage.yml), with `duplicates` added."""
 
@@ -45,6 +55,9 @@ class BatchResult(Answer):
     )
     summary: BatchSummary
     failed_events: list[FailedEvent]
+    warnings: list[BatchWarning] = Field(
+        description="Facets of stored events that break their published schema (an addition to the spec's answer)."
+    )
 
 
 class EventsPage(Answer):

@@ -1391,6 +1391,11 @@ export interface components {
              */
             status: "success" | "partial_success" | "failure";
             summary: components["schemas"]["BatchSummary"];
+            /**
+             * Warnings
+             * @description Facets of stored events that break their published schema (an addition to the spec's answer).
+             */
+            warnings: components["schemas"]["BatchWarning"][];
         };
         /** BatchSummary */
         BatchSummary: {
@@ -1418,6 +1423,18 @@ export interface components {
              * @description Stored, or stored before (duplicates count as successful).
              */
             successful: number;
+        };
+        /** BatchWarning */
+        BatchWarning: {
+            /**
+             * Index
+             * @description Position of the event in the request array.
+             */
+            index: number;
+            /** Message */
+            message: string;
+            /** Path */
+            path: string;
         };
         /** CatalogStats */
         CatalogStats: {
@@ -1927,6 +1944,11 @@ export interface components {
             quarantined: boolean;
             /** Runid */
             runId: string | null;
+            /**
+             * Warnings
+             * @description Facets that break their published schema, each with the field and the problem: the event is stored as sent; a facet the catalog shows whole (ownership, SQL, ...) is then not used.
+             */
+            warnings: components["schemas"]["Problem"][];
         };
         /** EventsPage */
         EventsPage: {
