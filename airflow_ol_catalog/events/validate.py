@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_ol_catalog.events.facet_checks import facet_problems
-from airflow_ol_catalog.events.facet_registry import facets_at
+from airflow_ol_catalog.events.facet_registry import PLACES, facets_at
 from airflow_ol_catalog.events.model import (
     DATASET_EVENT,
     JOB_EVENT,
@@ -25,6 +25,7 @@ from airflow_ol_catalog.events.run_states import EventType
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
 EVENT_TYPES = tuple(t.value for t in EventType)
+_KNOWN = {place: facets_at(place) for place in PLACES}  # the facets checked against their schemas, by place
 # Identifiers end up in indexed columns; PostgreSQL's btree keys must stay well under 2.7 KB.
 MAX_IDENTIFIER_BYTES = 1024
 MAX_FACET_NAME = 200
@@ -131,10 +132,11 @@ class _Checker:
         self._symlinks_facet(facets.get("symlinks"), f"{path}.facets.symlinks")
         self.column_lineage(facets.get("columnLineage"), f"{path}.facets.columnLineage", "inputFields", "dataset")
         self.column_lineage(facets.get("lineage"), f"{path}.facets.lineage", "inputs", "inputs")
-        io_facets = {}
+        io_facets: dict[str, Any] = {}
         for extra, place in (("inputFacets", "input"), ("outputFacets", "output")):
-            sent = self.facets(body.get(extra), f"{path}.{extra}")
-            io_facets.update(self.usable(sent, place, f"{path}.{extra}"))
+            if body.get(extra) is not None:  # most datasets have neither
+                sent = self.facets(body[extra], f"{path}.{extra}")
+                io_facets.update(self.usable(sent, place, f"{path}.{extra}"))
         if namespace is None or name is None:
             return None
         return DatasetRef(namespace, name, self.usable(facets, "dataset", f"{path}.facets"), io_facets)
@@ -143,7 +145,7 @@ class _Checker:
         """Warn of each known facet that breaks its published schema; the names of those the
         catalog reads whole, which it will not read then (events/facet_registry.py)."""
         unusable = set()
-        known = facets_at(place)
+        known = _KNOWN[place]
         for name, value in facets.items():
             spec = known.get(name)
             if spec is None or not isinstance(value, dict) or value.get("_deleted") is True:
@@ -159,6 +161,8 @@ class _Checker:
 
     def usable(self, facets: dict[str, Any], place: str, path: str) -> dict[str, Any]:
         """The facets, less those read whole that break their schema."""
+        if not facets:
+            return facets
         unusable = self.schema_warnings(facets, place, path)
         return {k: v for k, v in facets.items() if k not in unusable} if unusable else facets
 
@@ -372,7 +376,8 @@ def validate_event(payload: Any, latest: datetime | None = None) -> OpenLineageE
             job_namespace = check.identifier(job.get("namespace"), "job.namespace")
             job_name = check.identifier(job.get("name"), "job.name")
             job_facets = check.facets(job.get("facets"), "job.facets")
-            check.unused |= {f"job.{name}" for name in check.schema_warnings(job_facets, "job", "job.facets")}
+            if job_facets:
+                check.unused |= {f"job.{name}" for name in check.schema_warnings(job_facets, "job", "job.facets")}
             integration = check.job_type(job_facets, "job.facets")
             check.declared_lineage(job_facets.get("lineage"), "job.facets.lineage")
     if kind == RUN_EVENT:
@@ -380,7 +385,8 @@ def validate_event(payload: Any, latest: datetime | None = None) -> OpenLineageE
         if run is not None:
             run_id = check.identifier(run.get("runId"), "run.runId")
             run_facets = check.facets(run.get("facets"), "run.facets")
-            check.unused |= {f"run.{name}" for name in check.schema_warnings(run_facets, "run", "run.facets")}
+            if run_facets:
+                check.unused |= {f"run.{name}" for name in check.schema_warnings(run_facets, "run", "run.facets")}
             check.parent(run_facets, "run.facets")
     if kind == DATASET_EVENT:
         dataset = check.dataset(payload.get("dataset"), "dataset")
