@@ -494,20 +494,35 @@ def _dependencies(ev: OpenLineageEvent, own: Entity | None) -> list[Dependency]:
     return job_dependencies(_run_facets(ev).get("jobDependencies"), own) if own is not None else []
 
 
+def _states_flows(ev: OpenLineageEvent) -> bool:
+    """Whether any facet of the event may state flows: most events have none of these facets."""
+    if "lineage" in _job_facets(ev) or "jobDependencies" in _run_facets(ev):
+        return True
+    return any("lineage" in ref.facets or "columnLineage" in ref.facets for ref in ev.outputs) or (
+        ev.dataset is not None and ("lineage" in ev.dataset.facets or "columnLineage" in ev.dataset.facets)
+    )
+
+
 def named_job_namespaces(ev: OpenLineageEvent) -> set[str]:
     """The namespaces, other than its own job's, of the jobs an event's `lineage` and
     `jobDependencies` facets name."""
+    if not _states_flows(ev):
+        return set()
     own = _own_job(ev)
     stated, _ = _stated_flows(ev, own)
     named = {e.namespace for e in named_in(stated) if e.kind == JOB}
-    named |= {d.upstream.namespace for d in _dependencies(ev, own)} | {
-        d.downstream.namespace for d in _dependencies(ev, own)
-    }
+    for dependency in _dependencies(ev, own):
+        named |= {dependency.upstream.namespace, dependency.downstream.namespace}
     return named - {own.namespace if own else ""}
+
+
+_NO_LINEAGE = Lineage([], [], [])
 
 
 def _lineage_of(ev: OpenLineageEvent, job_namespaces: frozenset[str]) -> Lineage:
     """The flows an event states, less those naming a job where it may not (event_log.links_parent)."""
+    if not _states_flows(ev):
+        return _NO_LINEAGE
     own = _own_job(ev)
     stated, whole = _stated_flows(ev, own)
     allowed = job_namespaces | {own.namespace} if own else job_namespaces
