@@ -508,3 +508,28 @@ def test_stated_lineage_shows_on_job_and_dataset_pages_and_job_to_job_edges_in_t
     page.goto(base + "#/dataset?ns=postgres%3A%2F%2Fops-db%3A5432&name=ops.mirror.active_customers")
     expect(page.get_by_test_id("stated-flows")).to_contain_text("the dataset's own facet")
     assert page.errors == []
+
+
+def test_a_failed_run_shows_its_error_and_stack_trace_as_sent(ui_server, admin_page):
+    """The API reads the errorMessage facet (message, language, stack trace); the page keeps its lines."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    run_id = "019a0000-0000-7000-8000-000000000041"
+    page.goto(ui_server.url + f"ol-catalog/ui/#/run?id={run_id}")
+    expect(page.get_by_role("alert")).to_have_text("HTTP 503 from rates API after 3 attempts")
+    expect(page.get_by_text("Error (python)")).to_be_visible()
+    trace = page.get_by_test_id("plain-text")
+    expect(trace).to_contain_text("Traceback (most recent call last):")
+    assert "\\n" not in trace.inner_text() and len(trace.inner_text().splitlines()) == 3
+    assert page.errors == []
+
+
+def test_a_jobs_sql_shows_from_the_api_with_its_lines(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/job?ns=examples&name=billing.build_invoices")
+    expect(page.get_by_role("heading", name="SQL")).to_be_visible()
+    expect(page.get_by_text("INSERT INTO billing.invoices", exact=False)).to_be_visible()
+    assert page.errors == []

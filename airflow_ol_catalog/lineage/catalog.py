@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, literal, or_, select, union_all
 
+from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.naming import KEY_SEPARATOR, fold, namespace_key
 from airflow_ol_catalog.events.node_ids import DATASET_FIELD, format_node_id
 from airflow_ol_catalog.events.not_found import (
@@ -270,6 +271,10 @@ def jobs_view(conn: Connection, rows: Sequence[AnyRow], runs: int = LATEST_RUNS)
                 "processingType": job_type.get("processingType"),
                 "placeholder": r.placeholder,
                 "upstreamTasks": upstream_tasks((newest or {}).get("facets", {})),
+                "owners": reading.owners(facets[r.id]),
+                "sql": reading.sql(facets[r.id]),
+                "sourceCode": reading.source_code(facets[r.id]),
+                "sourceCodeLocation": reading.source_location(facets[r.id]),
             }
         )
     return with_tags(conn, "job", rows, views)
@@ -448,6 +453,7 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
                 "outputDatasetVersions": dataset_versions["out"],
                 "facets": f,
                 "errorMessage": f.get("errorMessage", {}).get("message"),
+                "error": reading.error(f),
                 "placeholder": r.placeholder,
             }
         )
@@ -727,6 +733,7 @@ def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, An
                 "aliases": aliases[r.id],  # other names of this dataset, from `symlinks` facets
                 "dataSource": sources.get(r.id),  # the Airflow Connection it lives in (ol_catalog_reconcile)
                 "quality": quality[r.id],  # the newest test results and metrics sent on it
+                "owners": reading.owners(f),
                 "deleted": False,
             }
         )

@@ -102,6 +102,37 @@ class ColumnLineage(Answer):
     transformationType: str | None
 
 
+class Owner(Answer):
+    name: str = Field(description="Who, as a URN: `team:data`, `user:jdoe`.")
+    type: str | None = Field(description="E.g. MAINTAINER.")
+
+
+class SqlText(Answer):
+    query: str
+    dialect: str | None = Field(description="E.g. postgres, snowflake (SQLJobFacet 1-1-0).")
+
+
+class SourceCode(Answer):
+    language: str | None
+    sourceCode: str
+
+
+class SourceLocation(Answer):
+    type: str | None = Field(description="E.g. git.")
+    url: str | None
+    repoUrl: str | None
+    path: str | None
+    version: str | None
+    tag: str | None
+    branch: str | None
+
+
+class RunError(Answer):
+    message: str
+    programmingLanguage: str | None
+    stackTrace: str | None = Field(description="As sent, with its line breaks.")
+
+
 class Dataset(Answer):
     id: NodeRef
     type: Literal["DB_TABLE", "STREAM"]
@@ -128,6 +159,7 @@ class Dataset(Answer):
     quality: DatasetQuality | None = Field(
         description="The newest test results and data-quality metrics sent on the dataset; null when none were."
     )
+    owners: list[Owner] = Field(description="From the `ownership` facet.")
     deleted: bool
 
 
@@ -157,6 +189,7 @@ class Run(Answer):
     outputDatasetVersions: list[DatasetVersionRef]
     facets: Facets
     errorMessage: str | None
+    error: RunError | None = Field(description="From the `errorMessage` facet: message, language, stack trace.")
     placeholder: bool = Field(description="Known only as another run's parent so far.")
 
 
@@ -214,6 +247,10 @@ class Job(Answer):
     processingType: str | None
     placeholder: bool
     upstreamTasks: list[str] = Field(description="Airflow task ids this task runs after.")
+    owners: list[Owner] = Field(description="From the `ownership` facet.")
+    sql: SqlText | None = Field(description="From the `sql` facet: the query and its dialect.")
+    sourceCode: SourceCode | None = Field(description="From the `sourceCode` facet.")
+    sourceCodeLocation: SourceLocation | None = Field(description="From the `sourceCodeLocation` facet.")
 
 
 class JobList(Answer):

@@ -129,6 +129,15 @@ export function Muted({ children }: { children: ReactNode }) {
   );
 }
 
+/** Text as sent, line breaks kept (a stack trace, source code): React escapes it. */
+export function PlainText({ text, maxHeight = "32rem" }: { text: string; maxHeight?: string }) {
+  return (
+    <Code as="pre" display="block" whiteSpace="pre" overflow="auto" maxH={maxHeight} p={3} fontSize="xs" w="100%" data-testid="plain-text">
+      {text}
+    </Code>
+  );
+}
+
 /** Raw JSON, as text: React escapes it, so any value renders harmlessly. */
 export function JsonView({ value, maxHeight = "32rem" }: { value: unknown; maxHeight?: string }) {
   return (

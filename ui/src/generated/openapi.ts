@@ -1691,6 +1691,11 @@ export interface components {
              * @description The namespace as the catalog matches spellings of it.
              */
             namespaceKey: string;
+            /**
+             * Owners
+             * @description From the `ownership` facet.
+             */
+            owners: components["schemas"]["Owner"][];
             /** Physicalname */
             physicalName: string;
             /** @description The newest test results and data-quality metrics sent on the dataset; null when none were. */
@@ -2190,6 +2195,11 @@ export interface components {
             namespace: string;
             /** Outputs */
             outputs: components["schemas"]["NodeRef"][];
+            /**
+             * Owners
+             * @description From the `ownership` facet.
+             */
+            owners: components["schemas"]["Owner"][];
             parentJob: components["schemas"]["NodeRef"] | null;
             /** Parentjobname */
             parentJobName: string | null;
@@ -2199,6 +2209,12 @@ export interface components {
             processingType: string | null;
             /** Simplename */
             simpleName: string;
+            /** @description From the `sourceCode` facet. */
+            sourceCode: components["schemas"]["SourceCode"] | null;
+            /** @description From the `sourceCodeLocation` facet. */
+            sourceCodeLocation: components["schemas"]["SourceLocation"] | null;
+            /** @description From the `sql` facet: the query and its dialect. */
+            sql: components["schemas"]["SqlText"] | null;
             /**
              * Tagorigins
              * @description Where each tag came from: `facet` or `user`.
@@ -2483,6 +2499,19 @@ export interface components {
             /** Namespace */
             namespace: string;
         };
+        /** Owner */
+        Owner: {
+            /**
+             * Name
+             * @description Who, as a URN: `team:data`, `user:jdoe`.
+             */
+            name: string;
+            /**
+             * Type
+             * @description E.g. MAINTAINER.
+             */
+            type: string | null;
+        };
         /** Problem */
         Problem: {
             /** Message */
@@ -2700,6 +2729,8 @@ export interface components {
             durationMs: number | null;
             /** Endedat */
             endedAt: string | null;
+            /** @description From the `errorMessage` facet: message, language, stack trace. */
+            error: components["schemas"]["RunError"] | null;
             /** Errormessage */
             errorMessage: string | null;
             /** Facets */
@@ -2732,6 +2763,18 @@ export interface components {
             state: "NEW" | "RUNNING" | "COMPLETED" | "FAILED" | "ABORTED";
             /** Updatedat */
             updatedAt: string | null;
+        };
+        /** RunError */
+        RunError: {
+            /** Message */
+            message: string;
+            /** Programminglanguage */
+            programmingLanguage: string | null;
+            /**
+             * Stacktrace
+             * @description As sent, with its line breaks.
+             */
+            stackTrace: string | null;
         };
         /** RunList */
         RunList: {
@@ -2814,12 +2857,49 @@ export interface components {
             /** Updatedat */
             updatedAt: string | null;
         };
+        /** SourceCode */
+        SourceCode: {
+            /** Language */
+            language: string | null;
+            /** Sourcecode */
+            sourceCode: string;
+        };
         /** SourceList */
         SourceList: {
             /** Sources */
             sources: components["schemas"]["Source"][];
             /** Totalcount */
             totalCount: number;
+        };
+        /** SourceLocation */
+        SourceLocation: {
+            /** Branch */
+            branch: string | null;
+            /** Path */
+            path: string | null;
+            /** Repourl */
+            repoUrl: string | null;
+            /** Tag */
+            tag: string | null;
+            /**
+             * Type
+             * @description E.g. git.
+             */
+            type: string | null;
+            /** Url */
+            url: string | null;
+            /** Version */
+            version: string | null;
+        };
+        /** SqlText */
+        SqlText: {
+            /**
+             * Dialect
+             * @description E.g. postgres, snowflake (SQLJobFacet 1-1-0).
+             */
+            dialect: string | null;
+            /** Query */
+            query: string;
         };
         /**
          * StatedFlow

@@ -4,7 +4,7 @@ import { Fragment } from "react";
 import { integrationOf, lineageNodes, nodeId, parentOf, seg, type ApiRequest, type Job, type Run } from "../api";
 import { StatedFlows } from "../components/StatedFlows";
 import { TagEditor, useTagEditing } from "../components/Tags";
-import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section, StateBadge, type SortState } from "../components/Common";
+import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Pager, PlainText, Problem, Section, StateBadge, type SortState } from "../components/Common";
 import { duration, when } from "../format";
 import { plainName } from "../names";
 import { href, navigate, type Route } from "../route";
@@ -131,14 +131,8 @@ function Family({ job }: { job: Job }) {
   );
 }
 
-type Facet = Record<string, unknown>;
-
 function Details({ job }: { job: Job }) {
-  const facets = job.facets as Record<string, Facet>;
-  const sql = facets.sql?.query;
-  const source = facets.sourceCode as { language?: string; sourceCode?: string } | undefined;
-  const location = facets.sourceCodeLocation as { url?: string; path?: string; repoUrl?: string; version?: string } | undefined;
-  const owners = (facets.ownership as { owners?: { name: string; type?: string }[] } | undefined)?.owners ?? [];
+  const { sql, sourceCode: source, sourceCodeLocation: location, owners } = job;
   return (
     <Box>
       <Section title="Inputs and outputs">
@@ -148,20 +142,21 @@ function Details({ job }: { job: Job }) {
         <Family job={job} />
       </Section>
       <StatedFlows node={nodeId("job", job.namespace, job.name)} />
-      {typeof sql === "string" && (
-        <Section title="SQL">
-          <SqlText sql={sql} />
+      {sql && (
+        <Section title={`SQL${sql.dialect ? ` (${sql.dialect})` : ""}`}>
+          <SqlText sql={sql.query} />
         </Section>
       )}
-      {source?.sourceCode && (
+      {source && (
         <Section title={`Source code${source.language ? ` (${source.language})` : ""}`}>
-          <JsonView value={source.sourceCode} />
+          <PlainText text={source.sourceCode} />
         </Section>
       )}
       {location && (
         <Section title="Source code location">
           <Text>
-            {location.url ?? location.repoUrl} {location.path && <Muted>{location.path}</Muted>} {location.version && <Muted>@ {location.version}</Muted>}
+            <Name value={location.url ?? location.repoUrl ?? ""} /> {location.path && <Muted>{location.path}</Muted>}{" "}
+            {(location.version ?? location.tag ?? location.branch) && <Muted>@ {location.version ?? location.tag ?? location.branch}</Muted>}
           </Text>
         </Section>
       )}

@@ -2,7 +2,7 @@ import { Box, Flex, Heading, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
 import { type RawEvent, type Ref } from "../api";
-import { InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
+import { InputsOutputs, JobLink, JsonView, Loading, Muted, Name, PlainText, Problem, Section, StateBadge } from "../components/Common";
 import { duration, when } from "../format";
 import type { Route } from "../route";
 import { useApi } from "../useApi";
@@ -41,7 +41,7 @@ export function RunPage({ route }: { route: Route }) {
   if (run.error) return <Problem message={run.error} />;
   if (!run.data) return <Loading what="the run" />;
   const r = run.data;
-  const error = r.facets.errorMessage as { message?: string; stackTrace?: string } | undefined;
+  const error = r.error;
   const list = events.data?.events ?? [];
   return (
     <Box>
@@ -54,12 +54,12 @@ export function RunPage({ route }: { route: Route }) {
       <Flex gap={3} align="center" mb={4}>
         <StateBadge state={r.state} /> <Text>started {when(r.startedAt)}</Text> <Text>ended {when(r.endedAt)}</Text> <Text>{duration(r.durationMs)}</Text>
       </Flex>
-      {error?.message && (
-        <Section title="Error">
-          <Box role="alert" p={3} rounded="md" bg="bg.error" color="fg.error">
+      {error && (
+        <Section title={`Error${error.programmingLanguage ? ` (${error.programmingLanguage})` : ""}`}>
+          <Box role="alert" p={3} rounded="md" bg="bg.error" color="fg.error" whiteSpace="pre-wrap">
             {error.message}
           </Box>
-          {error.stackTrace && <JsonView value={error.stackTrace} maxHeight="16rem" />}
+          {error.stackTrace && <PlainText text={error.stackTrace} maxHeight="16rem" />}
         </Section>
       )}
       <Section title="Inputs and outputs">
