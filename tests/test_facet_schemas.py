@@ -128,3 +128,26 @@ def test_the_receipt_and_the_batch_answer_carry_the_warnings(client):
 
 def test_every_place_has_facets_the_catalog_reads():
     assert all(facets_at(place) for place in PLACES)
+
+
+def test_the_overview_counts_broken_facets_per_producer_with_the_newest_example(client):
+    before = {(w["producer"], w["facet"]): w["events"] for w in client.get("api/v1/stats").json()["facetWarnings"]}
+    for n in range(3):
+        sloppy = _sloppy()
+        sloppy["producer"] = "https://example.com/sloppy-producer"
+        sloppy["run"] = {"runId": f"0193b000-0000-7000-8000-00000000001{n}", "facets": {}}
+        sloppy["eventTime"] = f"2026-01-0{n + 1}T00:00:00Z"
+        assert client.send(sloppy).status_code == 201
+    assert client.send(sloppy).json()["duplicate"] is True  # a duplicate is not counted again
+    found = {
+        w["facet"]: w
+        for w in client.get("api/v1/stats", days=366).json()["facetWarnings"]
+        if w["producer"] == "https://example.com/sloppy-producer"
+    }
+    assert set(found) == {"job.ownership", "job.sql", "dataset.schema", "output.outputStatistics"}
+    assert found["job.sql"]["events"] - before.get(("https://example.com/sloppy-producer", "job.sql"), 0) == 3
+    assert found["job.sql"]["lastSeenAt"] == "2026-01-03T00:00:00Z"
+    assert found["job.sql"]["example"] == {
+        "path": "job.facets.sql.query",
+        "message": "expected a string, got a number (SQLJobFacet 1.1.0)",
+    }

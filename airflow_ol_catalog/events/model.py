@@ -48,6 +48,7 @@ class OpenLineageEvent:
     payload: dict[str, Any]
     warnings: tuple[Problem, ...] = ()  # facets that break their published schema (kept, reported)
     unused_facets: frozenset[str] = frozenset()  # `job.NAME`, `run.NAME` facets not read for that reason
+    broken_facets: tuple[tuple[str, Problem], ...] = ()  # (`PLACE.NAME`, its first problem) per such facet
 
     @property
     def owner_namespace(self) -> str:

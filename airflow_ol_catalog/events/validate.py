@@ -71,6 +71,7 @@ class _Checker:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []  # facets that break their published schema: kept, reported
         self.unused: set[str] = set()  # `job.NAME`, `run.NAME`: such facets the catalog does not read
+        self.broken: list[tuple[str, Problem]] = []  # (`PLACE.NAME`, its first problem) per facet that broke
         self.symlinks = 0  # identifiers named by the event's symlinks facets so far
 
     def fail(self, path: str, message: str) -> None:
@@ -152,9 +153,11 @@ class _Checker:
                 continue  # unknown; refused already; or the spec's mark of a deleted facet
             problems = facet_problems(spec.schema, value, f"{path}.{name}")
             if problems:
-                self.warnings.extend(
+                found = [
                     Problem(where, f"{message} ({spec.schema.__name__} {spec.version})") for where, message in problems
-                )
+                ]
+                self.warnings.extend(found)
+                self.broken.append((f"{place}.{name}", found[0]))
                 if spec.whole:
                     unusable.add(name)
         return unusable
@@ -412,4 +415,5 @@ def validate_event(payload: Any, latest: datetime | None = None) -> OpenLineageE
         payload=payload,
         warnings=tuple(check.warnings),
         unused_facets=frozenset(check.unused),
+        broken_facets=tuple(check.broken),
     )

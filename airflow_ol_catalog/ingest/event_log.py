@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Insert, and_, bindparam, func, select, tuple_
+from sqlalchemy import Connection, Insert, and_, bindparam, case, func, select, tuple_
 
 from airflow_ol_catalog.events import OpenLineageEvent, validate_event
 from airflow_ol_catalog.events.canonical import NUL_ESCAPE, canonical_json, event_digest, without_nul
@@ -17,8 +17,8 @@ from airflow_ol_catalog.events.model import Problem
 from airflow_ol_catalog.ingest.namespaces import Placement, record_activity, resolve_namespaces
 from airflow_ol_catalog.ingest.projection import Projected, named_job_namespaces, parent_namespace, project_events
 from airflow_ol_catalog.ingest.scope import Scope
-from airflow_ol_catalog.store.sql import execute, execute_rows, insert_for, utcnow
-from airflow_ol_catalog.store.tables import event, sqlite_utc_text
+from airflow_ol_catalog.store.sql import earliest, execute, execute_rows, insert_for, latest, utcnow
+from airflow_ol_catalog.store.tables import event, facet_warning, sqlite_utc_text
 
 DUPLICATE_LOOKUP_PAIRS = 5_000  # two parameters each, within SQLite's 32,766
 
@@ -141,6 +141,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     existing = _stored(conn, {(sub.event.event_time, sub.digest) for sub in to_insert if sub.digest not in inserted})
 
     activity: dict[int, _Activity] = {}
+    warned: dict[tuple[str, str], dict[str, Any]] = {}  # (producer, facet) -> its counter's row
     to_project: list[Projected] = []
     outcomes: list[Receipt | Refusal] = []
     for sub, parent, names in zip(submissions, parents, named, strict=False):
@@ -153,6 +154,8 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
             receipt = _receipt(sub.event, inserted.pop(sub.digest), duplicate=False, quarantined=quarantined)
             outcomes.append(receipt)
             existing[sub.digest] = (receipt.event_id, quarantined)  # a repeat later in this batch is a duplicate
+            for facet_key, problem in sub.event.broken_facets:
+                _count_warning(warned, sub.event, facet_key, problem)
             if namespace_id is not None:
                 linked = frozenset(n for n in names if links_parent(n, sub.scope, placements))
                 to_project.append(
@@ -167,8 +170,51 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
             outcomes.append(_receipt(sub.event, event_id, duplicate=True, quarantined=quarantined))
     for namespace_id, seen in activity.items():
         record_activity(conn, namespace_id, seen.count, seen.first, seen.last, seen.integrations)
+    if warned:
+        execute(
+            conn, _count_warnings(conn.dialect.name), sorted(warned.values(), key=lambda r: (r["producer"], r["facet"]))
+        )
     project_events(conn, to_project)
     return outcomes
+
+
+def _count_warning(
+    warned: dict[tuple[str, str], dict[str, Any]], ev: OpenLineageEvent, facet_key: str, problem: Problem
+) -> None:
+    """Count one stored event whose facet broke its schema; the newest event's problem is the example."""
+    producer = ev.producer[:1000]
+    row = warned.get((producer, facet_key))
+    if row is None:
+        warned[(producer, facet_key)] = {
+            "producer": producer,
+            "facet": facet_key,
+            "events": 1,
+            "first_seen_at": ev.event_time,
+            "last_seen_at": ev.event_time,
+            "example_path": problem.path,
+            "example_message": problem.message,
+        }
+        return
+    row["events"] += 1
+    row["first_seen_at"] = min(row["first_seen_at"], ev.event_time)
+    if ev.event_time >= row["last_seen_at"]:
+        row.update(last_seen_at=ev.event_time, example_path=problem.path, example_message=problem.message)
+
+
+@functools.cache
+def _count_warnings(dialect: str) -> Insert:
+    stmt = insert_for(dialect, facet_warning)
+    newer = stmt.excluded.last_seen_at >= facet_warning.c.last_seen_at
+    return stmt.on_conflict_do_update(
+        index_elements=["producer", "facet"],
+        set_={
+            "events": facet_warning.c.events + stmt.excluded.events,
+            "first_seen_at": earliest(facet_warning.c.first_seen_at, stmt.excluded.first_seen_at),
+            "last_seen_at": latest(facet_warning.c.last_seen_at, stmt.excluded.last_seen_at),
+            "example_path": case((newer, stmt.excluded.example_path), else_=facet_warning.c.example_path),
+            "example_message": case((newer, stmt.excluded.example_message), else_=facet_warning.c.example_message),
+        },
+    )
 
 
 @functools.cache

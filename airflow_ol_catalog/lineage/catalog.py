@@ -26,7 +26,7 @@ from airflow_ol_catalog.events.not_found import (
 from airflow_ol_catalog.events.run_states import TERMINAL_RANK, RunState
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 from airflow_ol_catalog.lineage.quality import quality_of
-from airflow_ol_catalog.lineage.refusals import refusals_by_reason
+from airflow_ol_catalog.lineage.refusals import facet_warnings, refusals_by_reason
 from airflow_ol_catalog.lineage.source_matches import matches_of
 from airflow_ol_catalog.lineage.tags import facet_tag_name, with_tags
 from airflow_ol_catalog.store.datasets import holder_of
@@ -1045,6 +1045,7 @@ def stats(conn: Connection, days: int) -> dict[str, Any]:
         "eventsPerDay": [{"day": str(d)[:10], "events": n} for d, n in per_day],
         "eventsPerHour": [{"hour": h, "events": n} for h, n in per_hour],  # the last 48 hours, UTC
         "refusedByReason": refusals_by_reason(conn, since),
+        "facetWarnings": facet_warnings(conn, since),
         "eventsPerNamespace": [
             {"namespace": r.name, "events": r.event_count, "lastEventAt": iso(r.last_event_at)}
             for r in conn.execute(

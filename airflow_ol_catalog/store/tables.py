@@ -338,6 +338,20 @@ flow = Table(
     Index(None, "target_kind", "target_id"),
 )
 
+# Facets that broke their published schema, counted per producer and facet (`job.ownership`,
+# `output.outputStatistics`, ...), with the newest example: the overview's ingestion health.
+facet_warning = Table(
+    "ol_catalog_facet_warning",
+    metadata,
+    Column("producer", Text, primary_key=True),
+    Column("facet", String(128), primary_key=True),
+    Column("events", BigInteger, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("example_path", Text, nullable=False),
+    Column("example_message", Text, nullable=False),
+)
+
 # Tags people set through the API (a definition with its description, and where each is set);
 # tags that `tags` facets name stay in those facets, so the two kinds never mix.
 tag = Table(

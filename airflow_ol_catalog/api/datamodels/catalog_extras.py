@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from airflow_ol_catalog.api.datamodels.common import Answer
+from airflow_ol_catalog.api.datamodels.common import Answer, Problem
 
 # --- /data-sources ---------------------------------------------------------------------------------
 
@@ -82,6 +82,14 @@ class NamespaceCount(Answer):
     lastEventAt: str | None = Field(description="ISO 8601, UTC.")
 
 
+class FacetWarning(Answer):
+    producer: str
+    facet: str = Field(description="Where and which: `job.ownership`, `dataset.schema`, `output.outputStatistics` ...")
+    events: int = Field(description="Stored events whose facet broke its schema (since the catalog began counting).")
+    lastSeenAt: str = Field(description="Event time of the newest.")
+    example: Problem = Field(description="The newest one's first problem: the field and what is wrong.")
+
+
 class CatalogStats(Answer):
     events: int = Field(description="Events in the catalog (quarantined ones aside).")
     quarantinedEvents: int = Field(description="Events waiting for their namespace.")
@@ -91,6 +99,10 @@ class CatalogStats(Answer):
     eventsPerDay: list[DayCount] = Field(description="Events received per day over the last `days` days.")
     eventsPerHour: list[HourCount] = Field(description="Events received per hour over the last 48 hours.")
     refusedByReason: dict[str, int] = Field(description="Refused requests per reason over the last `days` days.")
+    facetWarnings: list[FacetWarning] = Field(
+        description="Producers whose facets broke their published schema in the last `days` days (stored events; "
+        "a facet shown whole was not used), most events first, at most 20."
+    )
     eventsPerNamespace: list[NamespaceCount] = Field(description="Live namespaces, most events first.")
 
 

@@ -1463,6 +1463,11 @@ export interface components {
              * @description Live namespaces, most events first.
              */
             eventsPerNamespace: components["schemas"]["NamespaceCount"][];
+            /**
+             * Facetwarnings
+             * @description Producers whose facets broke their published schema in the last `days` days (stored events; a facet shown whole was not used), most events first, at most 20.
+             */
+            facetWarnings: components["schemas"]["FacetWarning"][];
             /** Jobs */
             jobs: number;
             /**
@@ -1966,6 +1971,28 @@ export interface components {
             }[];
             /** Totalcount */
             totalCount: number;
+        };
+        /** FacetWarning */
+        FacetWarning: {
+            /**
+             * Events
+             * @description Stored events whose facet broke its schema (since the catalog began counting).
+             */
+            events: number;
+            /** @description The newest one's first problem: the field and what is wrong. */
+            example: components["schemas"]["Problem"];
+            /**
+             * Facet
+             * @description Where and which: `job.ownership`, `dataset.schema`, `output.outputStatistics` ...
+             */
+            facet: string;
+            /**
+             * Lastseenat
+             * @description Event time of the newest.
+             */
+            lastSeenAt: string;
+            /** Producer */
+            producer: string;
         };
         /** FacetsOfRun */
         FacetsOfRun: {

@@ -1,4 +1,4 @@
-import { Box, Flex, Heading, Link, SimpleGrid, Stat, Text } from "@chakra-ui/react";
+import { Box, Code, Flex, Heading, Link, SimpleGrid, Stat, Text } from "@chakra-ui/react";
 
 import { DataTable, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
 import { when } from "../format";
@@ -81,6 +81,37 @@ export function OverviewPage() {
           )}
         </Flex>
       </Section>
+      {s.facetWarnings.length > 0 && (
+        <Section title="Facets that break their published schema (30 days)">
+          <Text fontSize="sm" color="fg.muted" mb={2}>
+            The events were stored; a facet the catalog shows whole (owners, SQL, statistics) was not used.
+          </Text>
+          <Box data-testid="facet-warnings">
+            <DataTable
+              rows={s.facetWarnings}
+              rowKey={(w) => `${w.producer} ${w.facet}`}
+              empty=""
+              columns={[
+                { header: "Producer", cell: (w) => <Name value={w.producer} /> },
+                { header: "Facet", cell: (w) => <Code>{w.facet}</Code> },
+                { header: "Events", cell: (w) => w.events.toLocaleString() },
+                {
+                  header: "Newest example",
+                  cell: (w) => (
+                    <Text fontSize="sm">
+                      <Code>
+                        <Name value={w.example.path} />
+                      </Code>{" "}
+                      <Name value={w.example.message} />
+                    </Text>
+                  ),
+                },
+                { header: "Last seen", cell: (w) => when(w.lastSeenAt) },
+              ]}
+            />
+          </Box>
+        </Section>
+      )}
       <Section title="Namespaces">
         {namespaces.error && <Problem message={namespaces.error} />}
         {namespaces.data && (
