@@ -315,7 +315,7 @@ def test_the_api_lists_stated_flows_and_draws_job_to_job_edges(catalog_api):
     ]
     assert [f["target"]["id"] for f in catalog_api.get("api/v1/flows", nodeId=transform).json()["flows"]] == [load]
     graph = catalog_api.get("api/v1/lineage", nodeId=load, depth=1).json()["graph"]
-    assert {n["id"]: n["inEdges"] for n in graph}[load] == [{"origin": transform, "destination": load}]
+    assert {n["id"]: n["inEdges"] for n in graph}[load] == [{"origin": transform, "destination": load}]  # no nulls
     assert catalog_api.get("api/v1/flows", nodeId=f"job:{AF}:nobody").status_code == 404
     assert catalog_api.get("api/v1/flows", nodeId="run:x").status_code == 422
 

@@ -361,7 +361,13 @@ NODE_NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/lineage", summary="Lineage graph around a node", responses=NODE_NOT_FOUND, response_model=LineageGraph)
+@router.get(
+    "/lineage",
+    summary="Lineage graph around a node",
+    responses=NODE_NOT_FOUND,
+    response_model=LineageGraph,
+    response_model_exclude_unset=True,  # an edge's `relation` and `via` only where they apply
+)
 async def lineage_graph(
     request: Request,
     principal: ReadAuth,

@@ -13,24 +13,28 @@ from airflow_ol_catalog.api.datamodels.marquez import NodeRef
 class Edge(Answer):
     origin: str = Field(description="Node id the edge starts from.")
     destination: str = Field(description="Node id the edge ends at.")
+
+
+class LineageEdge(Edge):
+    """An edge of the lineage graph; the two fields below are only there when they apply (the
+    route leaves out what it did not set)."""
+
     relation: Literal["control"] | None = Field(
         None,
         description="`control` on an edge between two jobs that a run's `jobDependencies` facet states (one job's "
         "run waits for the other's); absent on data flow, which every other edge is.",
-        exclude_if=lambda value: value is None,
     )
     via: str | None = Field(
         None,
         description="On an edge from a job to a job: the node id of the dataset it stands for, a job's passing output "
         "(`datasetType` JOB_OUTPUT or subtype TEMPORARY), left out of the graph unless `showTemporary=true`.",
-        exclude_if=lambda value: value is None,
     )
 
 
 class _Node(Answer):
     id: str = Field(description="`job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`.")
-    inEdges: list[Edge] = Field(description="Edges ending at this node, sorted by origin.")
-    outEdges: list[Edge] = Field(description="Edges starting at this node, sorted by destination.")
+    inEdges: list[LineageEdge] = Field(description="Edges ending at this node, sorted by origin.")
+    outEdges: list[LineageEdge] = Field(description="Edges starting at this node, sorted by destination.")
 
 
 class JobNode(_Node):

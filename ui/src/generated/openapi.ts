@@ -1767,12 +1767,12 @@ export interface components {
              * Inedges
              * @description Edges ending at this node, sorted by origin.
              */
-            inEdges: components["schemas"]["Edge"][];
+            inEdges: components["schemas"]["LineageEdge"][];
             /**
              * Outedges
              * @description Edges starting at this node, sorted by destination.
              */
-            outEdges: components["schemas"]["Edge"][];
+            outEdges: components["schemas"]["LineageEdge"][];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1889,16 +1889,6 @@ export interface components {
              * @description Node id the edge starts from.
              */
             origin: string;
-            /**
-             * Relation
-             * @description `control` on an edge between two jobs that a run's `jobDependencies` facet states (one job's run waits for the other's); absent on data flow, which every other edge is.
-             */
-            relation?: "control" | null;
-            /**
-             * Via
-             * @description On an edge from a job to a job: the node id of the dataset it stands for, a job's passing output (`datasetType` JOB_OUTPUT or subtype TEMPORARY), left out of the graph unless `showTemporary=true`.
-             */
-            via?: string | null;
         };
         /** ErrorBody */
         ErrorBody: {
@@ -2290,12 +2280,12 @@ export interface components {
              * Inedges
              * @description Edges ending at this node, sorted by origin.
              */
-            inEdges: components["schemas"]["Edge"][];
+            inEdges: components["schemas"]["LineageEdge"][];
             /**
              * Outedges
              * @description Edges starting at this node, sorted by destination.
              */
-            outEdges: components["schemas"]["Edge"][];
+            outEdges: components["schemas"]["LineageEdge"][];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2334,6 +2324,33 @@ export interface components {
             totalCount: number;
             /** Versions */
             versions: components["schemas"]["JobVersion"][];
+        };
+        /**
+         * LineageEdge
+         * @description An edge of the lineage graph; the two fields below are only there when they apply (the
+         *     route leaves out what it did not set).
+         */
+        LineageEdge: {
+            /**
+             * Destination
+             * @description Node id the edge ends at.
+             */
+            destination: string;
+            /**
+             * Origin
+             * @description Node id the edge starts from.
+             */
+            origin: string;
+            /**
+             * Relation
+             * @description `control` on an edge between two jobs that a run's `jobDependencies` facet states (one job's run waits for the other's); absent on data flow, which every other edge is.
+             */
+            relation?: "control" | null;
+            /**
+             * Via
+             * @description On an edge from a job to a job: the node id of the dataset it stands for, a job's passing output (`datasetType` JOB_OUTPUT or subtype TEMPORARY), left out of the graph unless `showTemporary=true`.
+             */
+            via?: string | null;
         };
         /** LineageGraph */
         LineageGraph: {
