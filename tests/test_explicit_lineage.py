@@ -461,3 +461,21 @@ def test_a_jobs_passing_output_becomes_a_job_to_job_edge_via_it_unless_asked_for
     assert (stage_1, temp_id, None) in edges_from(showTemporary="true")
     around_temp = catalog_api.get("api/v1/lineage", nodeId=temp_id, depth=1).json()["graph"]
     assert temp_id in {n["id"] for n in around_temp}  # a graph that starts there keeps it
+
+
+def test_dependencies_on_jobs_the_catalog_cannot_name_are_skipped(catalog_engine):
+    dependencies = {
+        "upstream": [
+            {"job": {"namespace": AF, "name": "x" * 2000}},
+            {"job": {"namespace": AF, "name": "  "}},
+            {"job": {"namespace": AF, "name": "fine_dag"}},
+        ]
+    }
+    payload = run_event(
+        eventType="COMPLETE",
+        run={"runId": RUN_A, "facets": {"jobDependencies": dependencies}},
+        job={"namespace": AF, "name": "consumer_dag", "facets": {}},
+    )
+    send(catalog_engine, [payload])
+    controls = [k for k in catalog(catalog_engine)["flows"] if k[6] == "control"]
+    assert [(k[1][1], k[4][1]) for k in controls] == [("fine_dag", "consumer_dag")]

@@ -151,3 +151,10 @@ def test_the_overview_counts_broken_facets_per_producer_with_the_newest_example(
         "path": "job.facets.sql.query",
         "message": "expected a string, got a number (SQLJobFacet 1.1.0)",
     }
+
+
+def test_an_array_or_object_where_the_schema_wants_a_literal_is_a_warning_not_an_error():
+    entry = {"namespace": "n", "name": "t", "type": ["DATASET"], "inputs": [{"type": {"k": 1}}]}
+    payload = run_event(job={"namespace": "n", "name": "j", "facets": {"lineage": {"entries": [entry]}}})
+    warnings = {w.path for w in validate_event(payload).warnings}
+    assert "job.facets.lineage.entries[0].type" in warnings

@@ -49,6 +49,15 @@ def _scalar(kind: type, expected: str) -> Check:
     return check
 
 
+_ATOMS = (
+    str,
+    int,
+    float,
+    bool,
+    type(None),
+)  # what a literal or an enumeration value may be (arrays and objects are unhashable)
+
+
 def _anything(value: Any, path: str, problems: Problems) -> None:
     return None
 
@@ -73,7 +82,7 @@ def _check_for(annotation: Any) -> Check:
         allowed = set(arguments)
 
         def literal(value: Any, path: str, problems: Problems) -> None:
-            if value not in allowed:
+            if not isinstance(value, _ATOMS) or value not in allowed:
                 problems.append(
                     (path, f"must be {' or '.join(map(repr, sorted(allowed, key=str)))}, got {value!r}"[:200])
                 )
@@ -109,7 +118,7 @@ def _check_for(annotation: Any) -> Check:
         values = {member.value for member in annotation}
 
         def enumeration(value: Any, path: str, problems: Problems) -> None:
-            if value not in values:
+            if not isinstance(value, _ATOMS) or value not in values:
                 problems.append((path, f"must be one of {', '.join(sorted(map(str, values)))}, got {value!r}"[:200]))
 
         return enumeration

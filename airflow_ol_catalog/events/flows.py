@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from airflow_ol_catalog.events.validate import MAX_IDENTIFIER_BYTES
+
 DATASET = "DATASET"
 JOB = "JOB"
 
@@ -171,6 +173,15 @@ class Dependency(NamedTuple):
 _RULES = ("dependency_type", "sequence_trigger_rule", "status_trigger_rule")
 
 
+def _identifiers(*values: Any) -> bool:
+    """Whether each is a name the catalog takes for a job: a non-blank string of at most
+    MAX_IDENTIFIER_BYTES (validate.py holds a job's own names to the same)."""
+    return all(
+        isinstance(v, str) and bool(v.strip()) and len(v.encode("utf-8", "surrogatepass")) <= MAX_IDENTIFIER_BYTES
+        for v in values
+    )
+
+
 def job_dependencies(facet: Any, own_job: Entity) -> list[Dependency]:
     """The `upstream` and `downstream` job runs of a run's `jobDependencies` facet."""
     if not isinstance(facet, dict):
@@ -181,12 +192,8 @@ def job_dependencies(facet: Any, own_job: Entity) -> list[Dependency]:
         items = facet.get(side)
         for item in items if isinstance(items, list) else ():
             job = item.get("job") if isinstance(item, dict) else None
-            if (
-                not isinstance(job, dict)
-                or not isinstance(job.get("namespace"), str)
-                or not isinstance(job.get("name"), str)
-            ):
-                continue
+            if not isinstance(job, dict) or not _identifiers(job.get("namespace"), job.get("name")):
+                continue  # a job the catalog could not name (absent, blank, too long)
             run = item.get("run")
             run_id = run.get("runId") if isinstance(run, dict) and isinstance(run.get("runId"), str) else None
             other = Entity(JOB, job["namespace"], job["name"], run_id or None)
