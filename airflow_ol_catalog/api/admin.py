@@ -34,6 +34,7 @@ from airflow_ol_catalog.api.datamodels.admin import (
 )
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.schemas import Limit, Offset, Text
+from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.ingest import namespaces as registry
 from airflow_ol_catalog.ingest.quarantine import (
     QUARANTINE_SORTS,
@@ -51,7 +52,7 @@ from airflow_ol_catalog.ingest.tokens import (
     list_tokens,
     revoke_token,
 )
-from airflow_ol_catalog.lineage.catalog import iso, namespace_view
+from airflow_ol_catalog.lineage.catalog import namespace_view
 from airflow_ol_catalog.lineage.refusals import REFUSAL_SORTS, list_refusals
 from airflow_ol_catalog.store import namespaces as namespace_rows
 from airflow_ol_catalog.store.engine import read_connection, write_transaction

@@ -65,3 +65,13 @@ def error(facets: dict[str, Any]) -> dict[str, str | None] | None:
         "programmingLanguage": _text(facet.get("programmingLanguage")),
         "stackTrace": _text(facet.get("stackTrace")),
     }
+
+
+def is_temporary(facets: dict[str, Any]) -> bool:
+    """Whether the `datasetType` facet says the dataset only passes data from job to job
+    (JOB_OUTPUT, or subtype TEMPORARY)."""
+    kind = _facet(facets, "datasetType")
+    dataset_type, subtype = kind.get("datasetType"), kind.get("subType")
+    return (isinstance(dataset_type, str) and dataset_type.upper() == "JOB_OUTPUT") or (
+        isinstance(subtype, str) and subtype.upper() == "TEMPORARY"
+    )

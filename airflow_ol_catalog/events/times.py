@@ -54,3 +54,8 @@ def _in_utc(value: datetime, text: str) -> datetime:
         return value.astimezone(timezone.utc)
     except OverflowError:
         raise TimeInvalid(f"{text[:64]!r} falls outside years 1-9999 in UTC") from None
+
+
+def iso(value: datetime | None) -> str | None:
+    """A stored time as the API writes it: ISO 8601 in UTC with `Z`."""
+    return value.isoformat().replace("+00:00", "Z") if value else None

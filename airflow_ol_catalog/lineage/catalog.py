@@ -24,7 +24,7 @@ from airflow_ol_catalog.events.not_found import (
     SourceNotFound,
 )
 from airflow_ol_catalog.events.run_states import TERMINAL_RANK, RunState
-from airflow_ol_catalog.events.times import TimeInvalid, parse_time
+from airflow_ol_catalog.events.times import TimeInvalid, iso, parse_time
 from airflow_ol_catalog.lineage.quality import quality_of
 from airflow_ol_catalog.lineage.refusals import facet_warnings, refusals_by_reason
 from airflow_ol_catalog.lineage.source_matches import matches_of
@@ -44,10 +44,6 @@ from airflow_ol_catalog.store.tables import (
     run,
     run_dataset,
 )
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def facets_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from airflow_ol_catalog.events.node_ids import DATASET, JOB, format_node_id
-from airflow_ol_catalog.lineage.catalog import iso
+from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.lineage.graph import resolve_node
 from airflow_ol_catalog.store.sql import among
 from airflow_ol_catalog.store.tables import dataset, flow, job

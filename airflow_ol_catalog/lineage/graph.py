@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 from typing_extensions import NotRequired
 
+from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node_id, readings
 from airflow_ol_catalog.events.not_found import NodeNotFound
 from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_view
@@ -289,23 +290,12 @@ def lineage(
     return graph
 
 
-def is_temporary(facets: dict[str, Any]) -> bool:
-    """Whether a dataset's `datasetType` facet says it only passes data from job to job."""
-    kind = facets.get("datasetType")
-    if not isinstance(kind, dict):
-        return False
-    dataset_type, subtype = kind.get("datasetType"), kind.get("subType")
-    return (isinstance(dataset_type, str) and dataset_type.upper() == "JOB_OUTPUT") or (
-        isinstance(subtype, str) and subtype.upper() == "TEMPORARY"
-    )
-
-
 def _collapse_temporary(graph: Graph, start_id: str | None) -> None:
     nodes = graph.nodes
     passing = [
         key
         for key, n in nodes.items()
-        if n["type"] == "DATASET" and key != start_id and is_temporary((n["data"] or {}).get("facets") or {})
+        if n["type"] == "DATASET" and key != start_id and reading.is_temporary((n["data"] or {}).get("facets") or {})
     ]
     for key in passing:
         node = nodes.pop(key)

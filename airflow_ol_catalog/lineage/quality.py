@@ -25,13 +25,9 @@ from airflow_ol_catalog.events.quality import (
     read_metrics,
     summarise,
 )
+from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.store.sql import among
 from airflow_ol_catalog.store.tables import event, facet
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
 
 _SENT_BY = and_(event.c.event_time == facet.c.event_time, event.c.digest == facet.c.event_digest)
 
@@ -40,7 +36,7 @@ def _sender(r: Any) -> dict[str, Any]:
     return {
         "runId": r.run_id,  # None once retention deleted the event
         "job": {"namespace": r.namespace, "name": r.job_name} if r.job_name is not None else None,
-        "eventTime": _iso(r.event_time),
+        "eventTime": iso(r.event_time),
     }
 
 

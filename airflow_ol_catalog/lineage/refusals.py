@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.store.sql import sorted_by
 from airflow_ol_catalog.store.tables import facet_warning, refusal
 
@@ -44,7 +45,7 @@ def facet_warnings(conn: Connection, since: datetime) -> list[dict[str, Any]]:
             "producer": r.producer,
             "facet": r.facet,
             "events": r.events,
-            "lastSeenAt": r.last_seen_at.isoformat().replace("+00:00", "Z"),
+            "lastSeenAt": iso(r.last_seen_at),
             "example": {"path": r.example_path, "message": r.example_message},
         }
         for r in rows

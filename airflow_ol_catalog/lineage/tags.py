@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy import Connection, func, select
 
+from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import facet, tag, tag_assignment
 
@@ -35,10 +36,6 @@ class TagOrigin(TypedDict):
     source: str | None
     setBy: str | None
     setAt: str | None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def facet_tag_name(entry: dict[str, Any]) -> str | None:
@@ -75,7 +72,7 @@ def tag_entries(tags_facet: Any) -> list[FacetTag]:
 def _origin(
     name: str, origin: str, source: str | None = None, by: str | None = None, at: datetime | None = None
 ) -> TagOrigin:
-    return {"name": name, "origin": origin, "source": source, "setBy": by, "setAt": _iso(at)}
+    return {"name": name, "origin": origin, "source": source, "setBy": by, "setAt": iso(at)}
 
 
 def _merge(view: dict[str, Any], origins: list[TagOrigin]) -> None:
@@ -137,9 +134,9 @@ def definition_view(row: AnyRow) -> dict[str, Any]:
         "name": row.name,
         "description": row.description,
         "createdBy": row.created_by,
-        "createdAt": _iso(row.created_at),
+        "createdAt": iso(row.created_at),
         "updatedBy": row.updated_by,
-        "updatedAt": _iso(row.updated_at),
+        "updatedAt": iso(row.updated_at),
     }
 
 
