@@ -192,7 +192,7 @@ def _default_url() -> str:
     return base if base.endswith("/") else base + "/"
 
 
-def _replace_namespace(event: dict[str, Any], namespace: str) -> None:
+def replace_namespace(event: dict[str, Any], namespace: str) -> None:
     """Move the event's job (and its parent) to `namespace`, and the jobs of that namespace its
     `lineage` facet names with it."""
     job = event.get("job")
@@ -235,7 +235,7 @@ def send(args) -> None:
             try:
                 event = json.loads(path.read_bytes())
                 if args.namespace and isinstance(event, dict):
-                    _replace_namespace(event, args.namespace)
+                    replace_namespace(event, args.namespace)
                 response = session.post(url, data=json.dumps(event).encode("utf-8"), timeout=30)
             except (ValueError, OSError) as exc:
                 counts["rejected"] += 1

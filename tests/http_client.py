@@ -10,6 +10,7 @@ import requests
 from sqlalchemy import create_engine, func, select
 from test_events import run_event
 
+from airflow_ol_catalog.cli_commands import replace_namespace
 from airflow_ol_catalog.store.tables import event
 
 LINEAGE = "ol-catalog/api/v1/lineage"
@@ -51,8 +52,6 @@ def corpus_events(corpus: Path, namespace: str) -> list[dict]:
     events = []
     for path in sorted(corpus.rglob("*.json")):
         payload = json.loads(path.read_text())
-        for node in (payload["job"], payload["run"].get("facets", {}).get("parent", {}).get("job")):
-            if node:
-                node["namespace"] = namespace
+        replace_namespace(payload, namespace)
         events.append(payload)
     return events

@@ -321,13 +321,13 @@ def test_the_api_lists_stated_flows_and_draws_job_to_job_edges(catalog_api):
 
 
 def test_sending_to_another_namespace_moves_the_jobs_of_that_namespace_a_lineage_facet_names():
-    from airflow_ol_catalog.cli_commands import _replace_namespace
+    from airflow_ol_catalog.cli_commands import replace_namespace
 
     entry = {"namespace": AF, "name": "daily.load", "type": "JOB"} | {
         "inputs": [jb("daily.transform"), {"namespace": "elsewhere", "name": "x", "type": "JOB"}, ds("public.t")],
     }
     payload = completed([entry])
-    _replace_namespace(payload, "mine")
+    replace_namespace(payload, "mine")
     moved = payload["job"]["facets"]["lineage"]["entries"][0]
     assert (payload["job"]["namespace"], moved["namespace"]) == ("mine", "mine")
     assert [i["namespace"] for i in moved["inputs"]] == ["mine", "elsewhere", WH]

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 from test_events import run_event
 
+from airflow_ol_catalog.cli_commands import replace_namespace
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest.event_log import Submission, store_events
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
@@ -26,9 +27,7 @@ def load_set(folder: Path, namespace: str = NS) -> list[dict]:
     events = []
     for path in sorted(folder.rglob("*.json")):
         payload = json.loads(path.read_text())
-        for node in (payload.get("job"), payload.get("run", {}).get("facets", {}).get("parent", {}).get("job")):
-            if node:
-                node["namespace"] = namespace
+        replace_namespace(payload, namespace)
         events.append(payload)
     return events
 

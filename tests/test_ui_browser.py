@@ -533,3 +533,43 @@ def test_a_jobs_sql_shows_from_the_api_with_its_lines(ui_server, admin_page):
     expect(page.get_by_role("heading", name="SQL")).to_be_visible()
     expect(page.get_by_text("INSERT INTO billing.invoices", exact=False)).to_be_visible()
     assert page.errors == []
+
+
+def test_a_run_shows_its_tree_tests_parameters_and_the_lineage_its_producer_missed(ui_server, admin_page):
+    """A Spark job under an application under an Airflow task that sent nothing, whose parent facets
+    name the DAG run as their root; dbt's tests of a failed run; Spark's parameters and engine."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    base = ui_server.url + "ol-catalog/ui/"
+    page.goto(base + "#/run?id=019a0000-0000-7000-8000-000000000033")
+    expect(page.get_by_test_id("extraction-error")).to_contain_text("1 of 3 tasks failed")
+    expect(page.get_by_text("Cannot extract lineage of LogicalRDD: its source is not a dataset", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("run-origin")).to_contain_text("Started by run")
+    tree = page.get_by_test_id("tree-run")
+    expect(tree).to_have_count(5)  # DAG run -> task run -> application -> its two Spark jobs
+    names = tree.all_inner_texts()
+    assert "clickstream" in names[0] and "clickstream.run_spark" in names[1] and "nightly_sessions" in names[2]
+    indents = [row.locator(":scope > *").first.bounding_box()["x"] for row in tree.all()]
+    assert indents[0] < indents[1] < indents[2] < indents[3] == indents[4], (names, indents)  # each level under its parent
+    expect(page.locator('[data-testid="tree-run"][data-current]')).to_contain_text("nightly_sessions.daily_rollup")
+    page.screenshot(path=str(SHOTS / "34-run-tree-and-extraction-error.png"), full_page=True)
+
+    page.goto(base + "#/run?id=019a0000-0000-7000-8000-000000000031")
+    expect(page.get_by_test_id("run-engine")).to_contain_text("spark 3.5.3")
+    expect(page.get_by_test_id("run-parameters")).to_contain_text("Executor memory")
+    expect(page.get_by_test_id("run-parameters")).to_contain_text("8g")
+
+    page.goto(base + "#/run?id=019a0000-0000-7000-8000-000000000082")
+    rows = page.get_by_test_id("run-test")
+    expect(rows).to_have_count(4)
+    expect(rows.first).to_have_attribute("data-status", "fail")  # failures first
+    expect(rows.first).to_contain_text("not_null_invoices_customer_id")
+    expect(page.get_by_role("heading", name="Tests (4, 1 failed)")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "35-run-tests.png"), full_page=True)
+
+    page.goto(base + "#/run?id=019a0000-0000-7000-8000-000000000002")
+    link = page.get_by_test_id("airflow-link")
+    expect(link).to_contain_text("warehouse_refresh")
+    assert "/dags/warehouse_refresh/runs/" in (link.get_attribute("href") or "")
+    assert page.errors == []

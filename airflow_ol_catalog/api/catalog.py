@@ -27,6 +27,7 @@ from airflow_ol_catalog.events.not_found import JobVersionNotFound
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden, set_namespace_hidden
 from airflow_ol_catalog.lineage import catalog
+from airflow_ol_catalog.lineage import run_tree as tree
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
 from airflow_ol_catalog.lineage.flows import FLOW_KINDS, stated_flows
 from airflow_ol_catalog.lineage.graph import GRAPH_KINDS, lineage
@@ -322,6 +323,18 @@ async def run_facets(
     """With `type=job`: the job facets this run's events carried, a later event's facet replacing an earlier one's."""
     work = catalog.run_job_facets if type.lower() == "job" else catalog.run_facets
     return {"runId": run_id, "facets": await _read(work, run_id)}
+
+
+@router.get(
+    "/jobs/runs/{run_id:name}/tree",
+    summary="The run's tree: its parents up to the first run, and every run below that one",
+    responses=NOT_FOUND,
+    response_model=models.RunTree,
+)
+async def run_tree(
+    run_id: str, _: ReadAuth, limit: int = Query(500, ge=1, le=5000, description="At most this many runs.")
+) -> dict:
+    return await _read(tree.run_tree, run_id, limit)
 
 
 @router.get("/jobs/runs/{run_id:name}", summary="One run", responses=NOT_FOUND, response_model=models.Run)

@@ -75,3 +75,115 @@ def is_temporary(facets: dict[str, Any]) -> bool:
     return (isinstance(dataset_type, str) and dataset_type.upper() == "JOB_OUTPUT") or (
         isinstance(subtype, str) and subtype.upper() == "TEMPORARY"
     )
+
+
+def _run_ref(value: Any) -> dict[str, Any] | None:
+    """`{run: {runId}, job: {namespace, name}}` as the parent facet and its `root` carry them."""
+    if not isinstance(value, dict):
+        return None
+    run_, job_ = value.get("run"), value.get("job")
+    run_id = _text(run_.get("runId")) if isinstance(run_, dict) else None
+    if not run_id or not isinstance(job_, dict) or not _text(job_.get("namespace")) or not _text(job_.get("name")):
+        return None
+    return {"runId": run_id, "job": {"namespace": job_["namespace"], "name": job_["name"]}}
+
+
+def parent(facets: dict[str, Any]) -> dict[str, Any] | None:
+    """The run that started this one (the `parent` facet): its id and its job."""
+    return _run_ref(facets.get("parent"))
+
+
+def root(facets: dict[str, Any]) -> dict[str, Any] | None:
+    """The first run of the tree this run belongs to (`root` in the parent facet, 1-1-0): an
+    Airflow DAG run for a Spark job started by one of its tasks. None when not sent."""
+    return _run_ref(_facet(facets, "parent").get("root"))
+
+
+_TEST = ("name", "status", "severity", "type", "description", "expected", "actual", "content", "contentType")
+
+
+def tests(facets: dict[str, Any]) -> list[dict[str, Any]]:
+    """The tests the run executed (the `test` facet): name, status (pass, fail, skip ...),
+    severity (error, warn), kind, what was expected and found, and the test's body."""
+    listed = _facet(facets, "test").get("tests")
+    found = []
+    for item in listed if isinstance(listed, list) else []:
+        if isinstance(item, dict) and _text(item.get("name")):
+            shown: dict[str, Any] = {key: _text(item.get(key)) for key in _TEST}
+            params = item.get("params")
+            shown["params"] = params if isinstance(params, dict) else {}
+            found.append(shown)
+    return found
+
+
+def _count(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def extraction_error(facets: dict[str, Any]) -> dict[str, Any] | None:
+    """What the producer says it could not extract (the `extractionError` facet): the run's
+    lineage is incomplete. Each error with the task (a statement, an operator) it failed on."""
+    facet = _facet(facets, "extractionError")
+    if not facet:
+        return None
+    listed = facet.get("errors")
+    errors = [
+        {
+            "errorMessage": error_["errorMessage"],
+            "stackTrace": _text(error_.get("stackTrace")),
+            "task": _text(error_.get("task")),
+            "taskNumber": _count(error_.get("taskNumber")),
+        }
+        for error_ in (listed if isinstance(listed, list) else [])
+        if isinstance(error_, dict) and _text(error_.get("errorMessage"))
+    ]
+    return {
+        "totalTasks": _count(facet.get("totalTasks")),
+        "failedTasks": _count(facet.get("failedTasks")),
+        "errors": errors,
+    }
+
+
+def parameters(facets: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's parameters (the `executionParameters` facet): key, name, value, description."""
+    listed = _facet(facets, "executionParameters").get("parameters")
+    return [
+        {
+            "key": item["key"],
+            "name": _text(item.get("name")),
+            "value": item.get("value") if isinstance(item.get("value"), str) else None,
+            "description": _text(item.get("description")),
+        }
+        for item in (listed if isinstance(listed, list) else [])
+        if isinstance(item, dict) and _text(item.get("key"))
+    ]
+
+
+def engine(facets: dict[str, Any]) -> dict[str, str | None] | None:
+    """The engine that ran the job (the `processing_engine` facet): name, version, and the version
+    of its OpenLineage integration."""
+    facet = _facet(facets, "processing_engine")
+    found = {key: _text(facet.get(key)) for key in ("name", "version", "openlineageAdapterVersion")}
+    return found if found["name"] or found["version"] else None
+
+
+def airflow_task(facets: dict[str, Any]) -> dict[str, Any] | None:
+    """The Airflow task instance or DAG run behind an OpenLineage run, from the facets Airflow's
+    OpenLineage provider sends (`airflow` on task runs, `airflowDagRun` on DAG runs): DAG id, DAG
+    run id, and for a task its id, map index (-1 when not mapped) and try number."""
+    task_facet = _facet(facets, "airflow")
+    facet = task_facet or _facet(facets, "airflowDagRun")
+    dag, dag_run = _facet(facet, "dag"), _facet(facet, "dagRun")
+    dag_id = _text(dag.get("dag_id")) or _text(dag_run.get("dag_id"))
+    run_id = _text(dag_run.get("run_id"))
+    if not dag_id or not run_id:
+        return None
+    task, instance = _facet(facet, "task"), _facet(facet, "taskInstance")
+    map_index = _count(instance.get("map_index"))
+    return {
+        "dagId": dag_id,
+        "dagRunId": run_id,
+        "taskId": _text(task.get("task_id")) if task_facet else None,
+        "mapIndex": -1 if map_index is None else map_index,
+        "tryNumber": _count(instance.get("try_number")),
+    }

@@ -173,7 +173,7 @@ class Dependency(NamedTuple):
 _RULES = ("dependency_type", "sequence_trigger_rule", "status_trigger_rule")
 
 
-def _identifiers(*values: Any) -> bool:
+def usable_names(*values: Any) -> bool:
     """Whether each is a name the catalog takes for a job: a non-blank string of at most
     MAX_IDENTIFIER_BYTES (validate.py holds a job's own names to the same)."""
     return all(
@@ -192,7 +192,7 @@ def job_dependencies(facet: Any, own_job: Entity) -> list[Dependency]:
         items = facet.get(side)
         for item in items if isinstance(items, list) else ():
             job = item.get("job") if isinstance(item, dict) else None
-            if not isinstance(job, dict) or not _identifiers(job.get("namespace"), job.get("name")):
+            if not isinstance(job, dict) or not usable_names(job.get("namespace"), job.get("name")):
                 continue  # a job the catalog could not name (absent, blank, too long)
             run = item.get("run")
             run_id = run.get("runId") if isinstance(run, dict) and isinstance(run.get("runId"), str) else None

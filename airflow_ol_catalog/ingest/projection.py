@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TypeAlias, TypeVar
 import msgspec
 from sqlalchemy import Connection, Insert, and_, bindparam, case, select, true, tuple_, update
 
+from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.flows import (
     DATASET,
     JOB,
@@ -31,6 +32,7 @@ from airflow_ol_catalog.events.flows import (
     job_dependencies,
     job_facet_flows,
     named_in,
+    usable_names,
 )
 from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, OpenLineageEvent
 from airflow_ol_catalog.events.naming import fields_search_key, namespace_key, search_key
@@ -92,6 +94,20 @@ class Projected:
     def parent(self) -> tuple[str, str, str] | None:
         """(runId, job namespace, job name) of the parent facet, when it may be projected."""
         return _parent(self.event) if self.link_parent else None
+
+    @functools.cached_property
+    def root(self) -> tuple[str, str, str] | None:
+        """(runId, job namespace, job name) of `root` in the parent facet, when it names another run
+        than the parent, in the parent's namespace (the one the sender may link)."""
+        parent = self.parent
+        if parent is None:
+            return None
+        named = reading.root(self.event.payload["run"]["facets"])
+        if named is None:
+            return None
+        found = (named["runId"], named["job"]["namespace"], named["job"]["name"])
+        own = (self.event.run_id, self.event.job_namespace, self.event.job_name)
+        return found if found not in (parent, own) and found[1] == parent[1] and usable_names(*found) else None
 
     def describes(self, ref: DatasetRef) -> bool:
         """Whether the event may change this dataset: its facets, versions and identity."""
@@ -349,9 +365,9 @@ def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) 
                 rows, (ev.job_namespace, ev.job_name), _job_row(ev.job_namespace, ev.job_name, ev.event_time, False)
             )
             row["placeholder"] = False
-        parent = item.parent
-        if parent:
-            _merge_min_max(rows, parent[1:], _job_row(parent[1], parent[2], ev.event_time, True))
+        for above in (item.parent, item.root):
+            if above:
+                _merge_min_max(rows, above[1:], _job_row(above[1], above[2], ev.event_time, True))
         dependencies = item.lineage.dependencies
         for named in named_in(item.lineage.stated) | {e._replace(run_id=None) for d in dependencies for e in d[:2]}:
             if named.kind == JOB:  # known by a flow only, like a parent: a placeholder until its own events
@@ -414,6 +430,7 @@ def _project_runs(
     """Upsert the events' runs and their parents; returns each run's pk, and each pk's state."""
     rows: dict[RunKey, Values] = {}
     parents: dict[RunKey, RunKey] = {}
+    roots: dict[RunKey, RunKey] = {}  # a parent -> the root its child's parent facet names
     for item in items:
         ev = item.event
         if ev.kind != RUN_EVENT:
@@ -436,6 +453,11 @@ def _project_runs(
             parent_key = (job_ids[parent[1:]], parent[0])
             rows.setdefault(parent_key, _run_row(*parent_key, None, None))
             parents[key] = parent_key
+            root = item.root
+            if root:
+                root_key = (job_ids[root[1:]], root[0])
+                rows.setdefault(root_key, _run_row(*root_key, None, None))
+                roots[parent_key] = root_key
     returned = _upserted(conn, st["run"], list(rows.values()))
     found = {(r.job_id, r.run_id): (r.id, r.state) for r in returned}
     linked = {r.id: r.parent_run_pk for r in returned}
@@ -445,6 +467,13 @@ def _project_runs(
         {"p_id": pks[child], "p_parent": pks[parent]}
         for child, parent in parents.items()
         if linked[pks[child]] != pks[parent]
+    ]
+    # A parent that names no parent of its own (so far) hangs under the root its child names; its
+    # own parent facet, whenever it comes, takes the place of that link.
+    changed += [
+        {"p_id": pks[above], "p_parent": pks[root]}
+        for above, root in roots.items()
+        if above not in parents and linked[pks[above]] is None and pks[above] != pks[root]
     ]
     if changed:
         execute(conn, st["run_parent"], changed)

@@ -450,6 +450,13 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
                 "facets": f,
                 "errorMessage": f.get("errorMessage", {}).get("message"),
                 "error": reading.error(f),
+                "parent": reading.parent(f),
+                "root": reading.root(f),
+                "tests": reading.tests(f),
+                "extractionError": reading.extraction_error(f),
+                "parameters": reading.parameters(f),
+                "engine": reading.engine(f),
+                "airflow": reading.airflow_task(f),
                 "placeholder": r.placeholder,
             }
         )
@@ -554,11 +561,16 @@ def get_run(conn: Connection, run_id: str) -> dict[str, Any]:
     """The run with this id. Run ids are unique per job: when jobs share one, the run stored first
     answers (one seen only as a parent after those seen in events), so a later producer reusing
     a run id cannot stand in for a run that exists."""
+    return runs_view(conn, [run_row(conn, run_id)])[0]
+
+
+def run_row(conn: Connection, run_id: str) -> AnyRow:
+    """The stored run `get_run` answers with (RunNotFound when there is none)."""
     shown = select(run).join(job, job.c.id == run.c.job_id).where(run.c.run_id == run_id, job.c.deleted_at.is_(None))
     row = conn.execute(shown.order_by(run.c.placeholder, run.c.id).limit(1)).first()
     if row is None:
         raise RunNotFound(run_id)
-    return runs_view(conn, [row])[0]
+    return row
 
 
 def run_facets(conn: Connection, run_id: str) -> dict[str, Any]:

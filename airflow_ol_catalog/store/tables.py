@@ -210,6 +210,7 @@ run = Table(
     Column("last_event_at", UTCDateTime),
     UniqueConstraint("job_id", "run_id"),
     Index(None, "run_id"),
+    Index(None, "parent_run_pk"),
 )
 
 dataset = Table(

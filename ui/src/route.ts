@@ -24,6 +24,19 @@ export function href(page: string, params: Record<string, string | number | bool
   return `#/${path}${query ? `?${query}` : ""}`;
 }
 
+/** Airflow's own URL (its base, with a trailing slash): the catalog's pages live under `ol-catalog/ui/`. */
+export function baseUrl(): string {
+  const at = window.location.href.indexOf("/ol-catalog/ui/");
+  return at >= 0 ? window.location.href.slice(0, at + 1) : `${window.location.origin}/`;
+}
+
+/** The page of Airflow's own UI showing a DAG run, or one of its task instances. */
+export function airflowPage(task: { dagId: string; dagRunId: string; taskId: string | null; mapIndex: number }): string {
+  const run = `${baseUrl()}dags/${encodeURIComponent(task.dagId)}/runs/${encodeURIComponent(task.dagRunId)}`;
+  if (task.taskId === null) return run;
+  return `${run}/tasks/${encodeURIComponent(task.taskId)}${task.mapIndex >= 0 ? `/mapped/${task.mapIndex}` : ""}`;
+}
+
 export function navigate(target: string, replace = false): void {
   if (replace) window.history.replaceState(null, "", target);
   else window.history.pushState(null, "", target);

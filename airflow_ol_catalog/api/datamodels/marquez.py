@@ -133,6 +133,64 @@ class RunError(Answer):
     stackTrace: str | None = Field(description="As sent, with its line breaks.")
 
 
+class RunRef(Answer):
+    runId: str
+    job: NodeRef
+
+
+class RunTest(Answer):
+    """One test the run executed (TestRunFacet)."""
+
+    name: str
+    status: str | None = Field(description="pass (no issues), fail (issues found), skip (not run), as sent.")
+    severity: str | None = Field(description="error (blocks the pipeline) or warn.")
+    type: str | None = Field(description="E.g. not_null, unique, row_count, freshness, custom_sql.")
+    description: str | None
+    expected: str | None
+    actual: str | None
+    content: str | None = Field(description="The test's body, e.g. its SQL.")
+    contentType: str | None = Field(description="E.g. sql, json, expression.")
+    params: dict[str, Any]
+
+
+class ExtractionFailure(Answer):
+    errorMessage: str
+    stackTrace: str | None
+    task: str | None = Field(description="What the producer failed to read: a statement, an operator.")
+    taskNumber: int | None
+
+
+class ExtractionError(Answer):
+    """The producer's word that the run's lineage is incomplete (ExtractionErrorRunFacet)."""
+
+    totalTasks: int | None
+    failedTasks: int | None
+    errors: list[ExtractionFailure]
+
+
+class RunParameter(Answer):
+    key: str
+    name: str | None
+    value: str | None
+    description: str | None
+
+
+class Engine(Answer):
+    name: str | None
+    version: str | None
+    openlineageAdapterVersion: str | None
+
+
+class AirflowTask(Answer):
+    """The Airflow DAG run or task instance an OpenLineage run stands for."""
+
+    dagId: str
+    dagRunId: str
+    taskId: str | None = Field(description="Null for the run of a whole DAG.")
+    mapIndex: int = Field(description="-1 when the task is not mapped.")
+    tryNumber: int | None
+
+
 class Dataset(Answer):
     id: NodeRef
     type: Literal["DB_TABLE", "STREAM"]
@@ -190,7 +248,41 @@ class Run(Answer):
     facets: Facets
     errorMessage: str | None
     error: RunError | None = Field(description="From the `errorMessage` facet: message, language, stack trace.")
+    parent: RunRef | None = Field(description="The run that started this one, from the `parent` facet.")
+    root: RunRef | None = Field(description="The first run of this run's tree, from `root` in the `parent` facet.")
+    tests: list[RunTest] = Field(description="The tests the run executed, from the `test` facet.")
+    extractionError: ExtractionError | None = Field(
+        description="Set when the producer says it could not extract all of the run's lineage."
+    )
+    parameters: list[RunParameter] = Field(description="From the `executionParameters` facet.")
+    engine: Engine | None = Field(description="From the `processing_engine` facet.")
+    airflow: AirflowTask | None = Field(
+        description="The Airflow DAG run or task instance, from the facets of Airflow's OpenLineage provider."
+    )
     placeholder: bool = Field(description="Known only as another run's parent so far.")
+
+
+class TreeRun(Answer):
+    runId: str
+    parentRunId: str | None = Field(description="Null for the first run of the tree.")
+    job: NodeRef
+    state: RunState
+    startedAt: str | None
+    endedAt: str | None
+    durationMs: int | None
+    placeholder: bool = Field(description="Known only as another run's parent so far.")
+
+
+class RunTree(Answer):
+    """A run's tree: the runs above it up to the first, and every run below that one."""
+
+    runId: str
+    rootRunId: str = Field(description="The first run of the tree the catalog holds.")
+    rootNotSeen: RunRef | None = Field(
+        description="The root the run's parent facet names, when the catalog has no run of that id and job."
+    )
+    truncated: bool = Field(description="True when the tree has more runs than `limit`.")
+    runs: list[TreeRun] = Field(description="Oldest start first; each names its parent.")
 
 
 class DatasetVersion(Answer):

@@ -493,6 +493,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/runs/{run_id}/tree": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The run's tree: its parents up to the first run, and every run below that one
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         */
+        get: operations["run_tree_api_v1_jobs_runs__run_id__tree_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/lineage": {
         parameters: {
             query?: never;
@@ -1341,6 +1361,28 @@ export interface components {
             /** Totalcount */
             totalCount: number;
         };
+        /**
+         * AirflowTask
+         * @description The Airflow DAG run or task instance an OpenLineage run stands for.
+         */
+        AirflowTask: {
+            /** Dagid */
+            dagId: string;
+            /** Dagrunid */
+            dagRunId: string;
+            /**
+             * Mapindex
+             * @description -1 when the task is not mapped.
+             */
+            mapIndex: number;
+            /**
+             * Taskid
+             * @description Null for the run of a whole DAG.
+             */
+            taskId: string | null;
+            /** Trynumber */
+            tryNumber: number | null;
+        };
         /** Assertion */
         Assertion: {
             /** Actual */
@@ -1890,6 +1932,15 @@ export interface components {
              */
             origin: string;
         };
+        /** Engine */
+        Engine: {
+            /** Name */
+            name: string | null;
+            /** Openlineageadapterversion */
+            openlineageAdapterVersion: string | null;
+            /** Version */
+            version: string | null;
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Detail */
@@ -1961,6 +2012,32 @@ export interface components {
             }[];
             /** Totalcount */
             totalCount: number;
+        };
+        /**
+         * ExtractionError
+         * @description The producer's word that the run's lineage is incomplete (ExtractionErrorRunFacet).
+         */
+        ExtractionError: {
+            /** Errors */
+            errors: components["schemas"]["ExtractionFailure"][];
+            /** Failedtasks */
+            failedTasks: number | null;
+            /** Totaltasks */
+            totalTasks: number | null;
+        };
+        /** ExtractionFailure */
+        ExtractionFailure: {
+            /** Errormessage */
+            errorMessage: string;
+            /** Stacktrace */
+            stackTrace: string | null;
+            /**
+             * Task
+             * @description What the producer failed to read: a statement, an operator.
+             */
+            task: string | null;
+            /** Tasknumber */
+            taskNumber: number | null;
         };
         /** FacetWarning */
         FacetWarning: {
@@ -2763,6 +2840,8 @@ export interface components {
         };
         /** Run */
         Run: {
+            /** @description The Airflow DAG run or task instance, from the facets of Airflow's OpenLineage provider. */
+            airflow: components["schemas"]["AirflowTask"] | null;
             /** Args */
             args: {
                 [key: string]: string;
@@ -2773,10 +2852,14 @@ export interface components {
             durationMs: number | null;
             /** Endedat */
             endedAt: string | null;
+            /** @description From the `processing_engine` facet. */
+            engine: components["schemas"]["Engine"] | null;
             /** @description From the `errorMessage` facet: message, language, stack trace. */
             error: components["schemas"]["RunError"] | null;
             /** Errormessage */
             errorMessage: string | null;
+            /** @description Set when the producer says it could not extract all of the run's lineage. */
+            extractionError: components["schemas"]["ExtractionError"] | null;
             /** Facets */
             facets: {
                 [key: string]: unknown;
@@ -2794,10 +2877,19 @@ export interface components {
             /** Outputdatasetversions */
             outputDatasetVersions: components["schemas"]["DatasetVersionRef"][];
             /**
+             * Parameters
+             * @description From the `executionParameters` facet.
+             */
+            parameters: components["schemas"]["RunParameter"][];
+            /** @description The run that started this one, from the `parent` facet. */
+            parent: components["schemas"]["RunRef"] | null;
+            /**
              * Placeholder
              * @description Known only as another run's parent so far.
              */
             placeholder: boolean;
+            /** @description The first run of this run's tree, from `root` in the `parent` facet. */
+            root: components["schemas"]["RunRef"] | null;
             /** Startedat */
             startedAt: string | null;
             /**
@@ -2805,6 +2897,11 @@ export interface components {
              * @enum {string}
              */
             state: "NEW" | "RUNNING" | "COMPLETED" | "FAILED" | "ABORTED";
+            /**
+             * Tests
+             * @description The tests the run executed, from the `test` facet.
+             */
+            tests: components["schemas"]["RunTest"][];
             /** Updatedat */
             updatedAt: string | null;
         };
@@ -2827,12 +2924,97 @@ export interface components {
             /** Totalcount */
             totalCount: number;
         };
+        /** RunParameter */
+        RunParameter: {
+            /** Description */
+            description: string | null;
+            /** Key */
+            key: string;
+            /** Name */
+            name: string | null;
+            /** Value */
+            value: string | null;
+        };
+        /** RunRef */
+        RunRef: {
+            job: components["schemas"]["NodeRef"];
+            /** Runid */
+            runId: string;
+        };
         /**
          * RunState
          * @description A run's state as the read API says it.
          * @enum {string}
          */
         RunState: "NEW" | "RUNNING" | "COMPLETED" | "FAILED" | "ABORTED";
+        /**
+         * RunTest
+         * @description One test the run executed (TestRunFacet).
+         */
+        RunTest: {
+            /** Actual */
+            actual: string | null;
+            /**
+             * Content
+             * @description The test's body, e.g. its SQL.
+             */
+            content: string | null;
+            /**
+             * Contenttype
+             * @description E.g. sql, json, expression.
+             */
+            contentType: string | null;
+            /** Description */
+            description: string | null;
+            /** Expected */
+            expected: string | null;
+            /** Name */
+            name: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Severity
+             * @description error (blocks the pipeline) or warn.
+             */
+            severity: string | null;
+            /**
+             * Status
+             * @description pass (no issues), fail (issues found), skip (not run), as sent.
+             */
+            status: string | null;
+            /**
+             * Type
+             * @description E.g. not_null, unique, row_count, freshness, custom_sql.
+             */
+            type: string | null;
+        };
+        /**
+         * RunTree
+         * @description A run's tree: the runs above it up to the first, and every run below that one.
+         */
+        RunTree: {
+            /** @description The root the run's parent facet names, when the catalog has no run of that id and job. */
+            rootNotSeen: components["schemas"]["RunRef"] | null;
+            /**
+             * Rootrunid
+             * @description The first run of the tree the catalog holds.
+             */
+            rootRunId: string;
+            /** Runid */
+            runId: string;
+            /**
+             * Runs
+             * @description Oldest start first; each names its parent.
+             */
+            runs: components["schemas"]["TreeRun"][];
+            /**
+             * Truncated
+             * @description True when the tree has more runs than `limit`.
+             */
+            truncated: boolean;
+        };
         /** SearchResult */
         SearchResult: {
             /**
@@ -3231,6 +3413,33 @@ export interface components {
              * @description `DIRECT` or `INDIRECT`.
              */
             type: string;
+        };
+        /** TreeRun */
+        TreeRun: {
+            /** Durationms */
+            durationMs: number | null;
+            /** Endedat */
+            endedAt: string | null;
+            job: components["schemas"]["NodeRef"];
+            /**
+             * Parentrunid
+             * @description Null for the first run of the tree.
+             */
+            parentRunId: string | null;
+            /**
+             * Placeholder
+             * @description Known only as another run's parent so far.
+             */
+            placeholder: boolean;
+            /** Runid */
+            runId: string;
+            /** Startedat */
+            startedAt: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "NEW" | "RUNNING" | "COMPLETED" | "FAILED" | "ABORTED";
         };
         /** UnmatchedNamespace */
         UnmatchedNamespace: {
@@ -4629,6 +4838,67 @@ export interface operations {
             };
             /** @description Always: send OpenLineage events instead. */
             405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_tree_api_v1_jobs_runs__run_id__tree_get: {
+        parameters: {
+            query?: {
+                /** @description At most this many runs. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunTree"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such namespace, dataset, job, run or version. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

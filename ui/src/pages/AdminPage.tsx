@@ -8,7 +8,7 @@ import { ConfirmButton, DataTable, Loading, Muted, Name, Pager, Problem, Section
 import { when } from "../format";
 import { plainName } from "../names";
 import { sendJson } from "../postJson";
-import { href, navigate, type Route } from "../route";
+import { baseUrl, href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
 
 /** The columns an admin list sorts by, as its route declares them. */
@@ -130,11 +130,6 @@ function Namespaces({ route }: { route: Route }) {
       <Pager offset={state.offset} limit={PAGE} total={found.data.totalCount} onChange={state.onPage} />
     </Box>
   );
-}
-
-function baseUrl(): string {
-  const at = window.location.href.indexOf("/ol-catalog/ui/");
-  return at >= 0 ? window.location.href.slice(0, at + 1) : `${window.location.origin}/`;
 }
 
 export function snippets(secret: string): { openlineageYml: string; airflowTransport: string } {

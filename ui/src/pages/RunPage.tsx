@@ -1,10 +1,11 @@
-import { Box, Flex, Heading, Text } from "@chakra-ui/react";
+import { Box, Flex, Heading, Link, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
 import { type RawEvent, type Ref } from "../api";
 import { InputsOutputs, JobLink, JsonView, Loading, Muted, Name, PlainText, Problem, Section, StateBadge } from "../components/Common";
+import { ExtractionErrors, RunParameters, RunTests, RunTree } from "../components/RunDetails";
 import { duration, when } from "../format";
-import type { Route } from "../route";
+import { airflowPage, href, type Route } from "../route";
 import { useApi } from "../useApi";
 
 /** Inputs and outputs of a run: every dataset any of its events named. */
@@ -54,6 +55,29 @@ export function RunPage({ route }: { route: Route }) {
       <Flex gap={3} align="center" mb={4}>
         <StateBadge state={r.state} /> <Text>started {when(r.startedAt)}</Text> <Text>ended {when(r.endedAt)}</Text> <Text>{duration(r.durationMs)}</Text>
       </Flex>
+      {(r.airflow || r.parent) && (
+        <Flex gap={4} wrap="wrap" mb={4} fontSize="sm" data-testid="run-origin">
+          {r.airflow && (
+            <Text>
+              Airflow {r.airflow.taskId === null ? "DAG run" : "task instance"}:{" "}
+              <Link href={airflowPage(r.airflow)} target="_top" color="fg.info" data-testid="airflow-link">
+                <Name value={[r.airflow.dagId, r.airflow.dagRunId, r.airflow.taskId].filter((p) => p !== null).join(" › ")} />
+                {r.airflow.mapIndex >= 0 ? ` [${r.airflow.mapIndex}]` : ""}
+              </Link>
+              {r.airflow.tryNumber !== null && <Muted> · try {r.airflow.tryNumber}</Muted>}
+            </Text>
+          )}
+          {r.parent && (
+            <Text>
+              Started by run{" "}
+              <Link href={href("run", { id: r.parent.runId })} color="fg.info" fontFamily="mono">
+                <Name value={r.parent.runId} />
+              </Link>{" "}
+              of <JobLink namespace={r.parent.job.namespace} name={r.parent.job.name} />
+            </Text>
+          )}
+        </Flex>
+      )}
       {error && (
         <Section title={`Error${error.programmingLanguage ? ` (${error.programmingLanguage})` : ""}`}>
           <Box role="alert" p={3} rounded="md" bg="bg.error" color="fg.error" whiteSpace="pre-wrap">
@@ -62,9 +86,13 @@ export function RunPage({ route }: { route: Route }) {
           {error.stackTrace && <PlainText text={error.stackTrace} maxHeight="16rem" />}
         </Section>
       )}
+      {r.extractionError && <ExtractionErrors found={r.extractionError} />}
+      {r.tests.length > 0 && <RunTests tests={r.tests} />}
       <Section title="Inputs and outputs">
         <InputsOutputs inputs={datasetsOf(list, "inputs")} outputs={datasetsOf(list, "outputs")} />
       </Section>
+      <RunTree runId={r.id} />
+      {(r.parameters.length > 0 || r.engine) && <RunParameters run={r} />}
       <Section title="Events">
         {events.error && <Problem message={events.error} />}
         {events.loading ? <Loading what="events" /> : <EventTimeline events={list} />}

@@ -10,17 +10,11 @@ import type { Route } from "../route";
 import { useApi } from "../useApi";
 import { datasetsOf, EventTimeline } from "./RunPage";
 
-interface AirflowFacet {
-  dagRun?: { run_id?: string };
-  taskInstance?: { map_index?: number | null; try_number?: number };
-}
-
 /** Does this OpenLineage run belong to the Airflow task instance (DAG run id, map index)? */
 export function isTaskInstanceRun(run: Run, runId: string, mapIndex: string): boolean {
-  const airflow = run.facets.airflow as AirflowFacet | undefined;
-  if (airflow?.dagRun?.run_id !== runId) return false;
-  const index = airflow.taskInstance?.map_index;
-  return index === undefined || index === null || String(index) === mapIndex || (mapIndex === "-1" && index === -1);
+  const airflow = run.airflow;
+  if (airflow?.dagRunId !== runId || airflow.taskId === null) return false;
+  return String(airflow.mapIndex) === mapIndex || (mapIndex === "" && airflow.mapIndex === -1);
 }
 
 function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: string }) {

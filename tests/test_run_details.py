@@ -1,0 +1,215 @@
+"""What a run page shows beyond its state, read from the run's facets as the spec defines them:
+its place in a tree of runs (`parent`, and `root` of ParentRunFacet 1-1-0), the tests it executed
+(TestRunFacet), lineage its producer could not extract (ExtractionErrorRunFacet), its parameters
+(ExecutionParametersRunFacet), its engine, and the Airflow task instance behind it.
+
+The events are built here from the facets' schemas, as the spec's own examples describe them."""
+
+from __future__ import annotations
+
+from test_events import run_event
+
+SPEC = "https://openlineage.io/spec/facets/"
+AF = "airflow://production"
+SPARK = "spark://cluster"
+DAG_RUN = "0193b000-0000-7000-8000-000000000001"
+TASK_RUN = "0193b000-0000-7000-8000-000000000002"
+SPARK_RUN = "0193b000-0000-7000-8000-000000000003"
+OTHER_TASK_RUN = "0193b000-0000-7000-8000-000000000004"
+SIBLING_RUN = "0193b000-0000-7000-8000-000000000005"  # a run beside the Spark run, under the same task
+
+
+def facet(schema: str, **fields) -> dict:
+    return {"_producer": "https://example.com/tests", "_schemaURL": f"{SPEC}{schema}"} | fields
+
+
+def ref(run_id: str, namespace: str, name: str) -> dict:
+    return {"run": {"runId": run_id}, "job": {"namespace": namespace, "name": name}}
+
+
+def event(run_id: str, namespace: str, name: str, event_type: str, time: str, **run_facets) -> dict:
+    return run_event(
+        eventType=event_type,
+        eventTime=f"2026-05-04T{time}Z",
+        run={"runId": run_id, "facets": run_facets},
+        job={"namespace": namespace, "name": name, "facets": {}},
+    )
+
+
+def spark_run_under_a_task_that_sent_nothing() -> dict:
+    """A Spark run whose parent, an Airflow task run, sent no events; `root` names the DAG run."""
+    parent = facet("1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet", **ref(TASK_RUN, AF, "sales.load"))
+    parent["root"] = ref(DAG_RUN, AF, "sales")
+    return event(SPARK_RUN, SPARK, "load_orders", "COMPLETE", "06:10:00", parent=parent)
+
+
+def test_a_run_names_its_parent_and_root_and_its_tree_reaches_the_root_through_missing_levels(catalog_api):
+    assert catalog_api.send(event(DAG_RUN, AF, "sales", "START", "06:00:00")).status_code == 201
+    other = facet("1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet", **ref(DAG_RUN, AF, "sales"))
+    assert (
+        catalog_api.send(event(OTHER_TASK_RUN, AF, "sales.check", "START", "06:01:00", parent=other)).status_code == 201
+    )
+    assert catalog_api.send(spark_run_under_a_task_that_sent_nothing()).status_code == 201
+    sibling = spark_run_under_a_task_that_sent_nothing()
+    sibling["run"]["runId"], sibling["job"]["name"] = SIBLING_RUN, "load_customers"
+    assert catalog_api.send(sibling).status_code == 201
+
+    spark = catalog_api.get(f"api/v1/jobs/runs/{SPARK_RUN}").json()
+    assert spark["parent"] == {"runId": TASK_RUN, "job": {"namespace": AF, "name": "sales.load"}}
+    assert spark["root"] == {"runId": DAG_RUN, "job": {"namespace": AF, "name": "sales"}}
+
+    tree = catalog_api.get(f"api/v1/jobs/runs/{SPARK_RUN}/tree").json()
+    assert (tree["runId"], tree["rootRunId"], tree["rootNotSeen"], tree["truncated"]) == (
+        SPARK_RUN,
+        DAG_RUN,
+        None,
+        False,
+    )
+    parents = {r["runId"]: r["parentRunId"] for r in tree["runs"]}
+    # the task run is known from the Spark run's parent facet only; the root facet puts it under the DAG run
+    assert parents == {
+        DAG_RUN: None,
+        OTHER_TASK_RUN: DAG_RUN,
+        TASK_RUN: DAG_RUN,
+        SPARK_RUN: TASK_RUN,
+        SIBLING_RUN: TASK_RUN,
+    }
+    assert {r["runId"]: r["placeholder"] for r in tree["runs"]}[TASK_RUN] is True
+    assert tree["runs"][0]["runId"] == DAG_RUN  # the oldest start first
+
+    # the same tree from the root: every run below it, the Spark run through its parent
+    from_root = catalog_api.get(f"api/v1/jobs/runs/{DAG_RUN}/tree").json()
+    assert {r["runId"]: r["parentRunId"] for r in from_root["runs"]} == parents
+
+    limited = catalog_api.get(f"api/v1/jobs/runs/{DAG_RUN}/tree", limit=2).json()
+    assert (len(limited["runs"]), limited["truncated"]) == (2, True)
+    assert catalog_api.get("api/v1/jobs/runs/nobody/tree").status_code == 404
+    assert catalog_api.get(f"api/v1/jobs/runs/{DAG_RUN}/tree", limit=0).status_code == 422
+
+
+def test_the_root_link_gives_way_to_the_parents_own_parent_facet_in_either_order(catalog_api):
+    """A task run's own parent facet is the truth; the root its child names only fills the gap."""
+    for prefix, task_first in (("0193b100", False), ("0193b200", True)):
+        dag_run, task_run, spark_run, other_dag_run = (f"{prefix}-0000-7000-8000-00000000000{i}" for i in range(1, 5))
+        own = facet("1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet", **ref(other_dag_run, AF, "nightly"))
+        task_event = event(task_run, AF, "nightly.load", "START", "07:00:00", parent=own)
+        parent = facet("1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet", **ref(task_run, AF, "nightly.load"))
+        parent["root"] = ref(dag_run, AF, "nightly")
+        spark_event = event(spark_run, SPARK, "nightly_spark", "COMPLETE", "07:05:00", parent=parent)
+        for sent in (task_event, spark_event) if task_first else (spark_event, task_event):
+            assert catalog_api.send(sent).status_code == 201
+        tree = catalog_api.get(f"api/v1/jobs/runs/{spark_run}/tree").json()
+        assert {r["runId"]: r["parentRunId"] for r in tree["runs"]}[task_run] == other_dag_run
+        # the task's own parent is not the root its child names: the tree shows both, the root above
+        assert tree["rootRunId"] == dag_run
+
+
+def test_a_root_naming_the_run_itself_or_another_namespace_links_nothing(catalog_api):
+    run_id, task_run = "0193b300-0000-7000-8000-000000000001", "0193b300-0000-7000-8000-000000000002"
+    parent = facet("1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet", **ref(task_run, AF, "x.load"))
+    parent["root"] = ref(run_id, SPARK, "self_rooted")  # the run itself: no cycle
+    assert (
+        catalog_api.send(event(run_id, SPARK, "self_rooted", "COMPLETE", "08:00:00", parent=parent)).status_code == 201
+    )
+    tree = catalog_api.get(f"api/v1/jobs/runs/{run_id}/tree").json()
+    assert {r["runId"]: r["parentRunId"] for r in tree["runs"]} == {task_run: None, run_id: task_run}
+    assert catalog_api.get(f"api/v1/jobs/runs/{run_id}").json()["root"]["runId"] == run_id
+
+
+def test_a_run_shows_its_tests_parameters_engine_and_the_lineage_its_producer_missed(catalog_api):
+    run_id = "0193b400-0000-7000-8000-000000000001"
+    tests = [
+        {"name": "assert_no_orphans", "status": "fail", "severity": "warn", "type": "custom_sql"}
+        | {"expected": "0", "actual": "3", "content": "SELECT * FROM orders WHERE customer_id IS NULL"}
+        | {"contentType": "sql", "params": {"column": "customer_id"}},
+        {"name": "unique_order_id", "status": "pass", "severity": "error"},
+    ]
+    missed = {
+        "totalTasks": 2,
+        "failedTasks": 1,
+        "errors": [
+            {"errorMessage": "Expected TABLE after DROP, found: POLICY", "task": "DROP POLICY p ON t", "taskNumber": 0}
+        ],
+    }
+    parameters = [
+        {"key": "ds", "name": "Logical date", "value": "2026-05-04"},
+        {"key": "retries", "value": "3", "description": "as configured"},
+        {"key": "pool"},
+    ]
+    sent = event(
+        run_id,
+        AF,
+        "dbt.orders",
+        "COMPLETE",
+        "09:00:00",
+        test=facet("1-0-1/TestRunFacet.json#/$defs/TestRunFacet", tests=tests),
+        extractionError=facet("1-1-2/ExtractionErrorRunFacet.json#/$defs/ExtractionErrorRunFacet", **missed),
+        executionParameters=facet(
+            "1-0-0/ExecutionParametersRunFacet.json#/$defs/ExecutionParametersRunFacet", parameters=parameters
+        ),
+        processing_engine=facet(
+            "1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet",
+            version="1.9.2",
+            name="dbt",
+            openlineageAdapterVersion="1.54.0",
+        ),
+    )
+    assert catalog_api.send(sent).status_code == 201
+    shown = catalog_api.get(f"api/v1/jobs/runs/{run_id}").json()
+    assert [(t["name"], t["status"], t["severity"]) for t in shown["tests"]] == [
+        ("assert_no_orphans", "fail", "warn"),
+        ("unique_order_id", "pass", "error"),
+    ]
+    assert shown["tests"][0] | {} == tests[0] | {"description": None}
+    assert shown["extractionError"] == missed | {
+        "errors": [missed["errors"][0] | {"stackTrace": None}],
+    }
+    assert shown["parameters"] == [
+        {"key": "ds", "name": "Logical date", "value": "2026-05-04", "description": None},
+        {"key": "retries", "name": None, "value": "3", "description": "as configured"},
+        {"key": "pool", "name": None, "value": None, "description": None},
+    ]
+    assert shown["engine"] == {"name": "dbt", "version": "1.9.2", "openlineageAdapterVersion": "1.54.0"}
+    assert (shown["parent"], shown["root"], shown["airflow"]) == (None, None, None)
+
+    # a test without its required name breaks the facet's schema: reported, kept raw, not half-read
+    broken = [*tests, {"status": "pass"}]
+    other = run_id[:-1] + "2"
+    again = event(other, AF, "dbt.orders", "COMPLETE", "09:30:00", test=facet("1-0-1/TestRunFacet.json", tests=broken))
+    receipt = catalog_api.send(again).json()
+    assert [w["path"] for w in receipt["warnings"]] == ["run.facets.test.tests[2].name"]
+    assert catalog_api.get(f"api/v1/jobs/runs/{other}").json()["tests"] == []
+
+
+def test_a_run_names_the_airflow_task_instance_or_dag_run_behind_it(catalog_api):
+    task_run, dag_run = "0193b500-0000-7000-8000-000000000001", "0193b500-0000-7000-8000-000000000002"
+    airflow = {
+        "dag": {"dag_id": "sales"},
+        "dagRun": {"dag_id": "sales", "run_id": "scheduled__2026-05-04T00:00:00+00:00"},
+        "task": {"task_id": "load"},
+        "taskInstance": {"try_number": 2, "map_index": 3},
+    }
+    assert (
+        catalog_api.send(
+            event(task_run, AF, "sales.load", "START", "10:00:00", airflow=facet("x", **airflow))
+        ).status_code
+        == 201
+    )
+    dag_facet = facet("x", dag={"dag_id": "sales"}, dagRun={"run_id": "manual__1"})
+    assert (
+        catalog_api.send(event(dag_run, AF, "sales", "START", "10:00:00", airflowDagRun=dag_facet)).status_code == 201
+    )
+    assert catalog_api.get(f"api/v1/jobs/runs/{task_run}").json()["airflow"] == {
+        "dagId": "sales",
+        "dagRunId": "scheduled__2026-05-04T00:00:00+00:00",
+        "taskId": "load",
+        "mapIndex": 3,
+        "tryNumber": 2,
+    }
+    assert catalog_api.get(f"api/v1/jobs/runs/{dag_run}").json()["airflow"] == {
+        "dagId": "sales",
+        "dagRunId": "manual__1",
+        "taskId": None,
+        "mapIndex": -1,
+        "tryNumber": None,
+    }
