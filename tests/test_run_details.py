@@ -213,3 +213,46 @@ def test_a_run_names_the_airflow_task_instance_or_dag_run_behind_it(catalog_api)
         "mapIndex": -1,
         "tryNumber": None,
     }
+
+
+def test_the_overview_counts_failing_datasets_and_runs_with_failed_tests(catalog_api):
+    from datetime import datetime, timedelta, timezone
+
+    recent = (datetime.now(timezone.utc) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    before = catalog_api.get("api/v1/stats").json()["tests"]
+
+    def assertions(*results: bool) -> dict:
+        listed = [{"assertion": "not_null", "column": f"c{i}", "success": ok} for i, ok in enumerate(results)]
+        return facet("1-1-0/DataQualityAssertionsDatasetFacet.json", assertions=listed)
+
+    wh = "postgres://warehouse:5432"
+    for n, (results, statuses) in enumerate((((True, False, False), ("pass", "fail")), ((True,), ("pass",)))):
+        tests = [{"name": f"t{i}", "status": s} for i, s in enumerate(statuses)]
+        sent = event(f"0193b600-0000-7000-8000-00000000000{n}", AF, f"dbt.test_{n}", "COMPLETE", "11:00:00")
+        sent["eventTime"] = recent
+        sent["run"]["facets"]["test"] = facet("1-0-1/TestRunFacet.json", tests=tests)
+        sent["inputs"] = [
+            {"namespace": wh, "name": f"shop.t{n}", "inputFacets": {"dataQualityAssertions": assertions(*results)}}
+        ]
+        assert catalog_api.send(sent).status_code == 201
+
+    tests = catalog_api.get("api/v1/stats").json()["tests"]
+    assert tests["datasetsTested"] - before["datasetsTested"] == 2
+    assert tests["datasetsFailing"] - before["datasetsFailing"] == 1
+    assert tests["failedTests"] - before["failedTests"] == 2
+    assert tests["failingDatasets"][0] == {
+        "namespace": wh,
+        "name": "shop.t0",
+        "passed": 1,
+        "failed": 2,
+        "unknown": 0,
+        "checkedAt": recent,
+    }
+    assert (tests["runsTested"] - before["runsTested"], tests["runsFailing"] - before["runsFailing"]) == (2, 1)
+    assert tests["failingRuns"][0] == {
+        "runId": "0193b600-0000-7000-8000-000000000000",
+        "job": {"namespace": AF, "name": "dbt.test_0"},
+        "failed": 1,
+        "tests": 2,
+        "eventTime": recent,
+    }

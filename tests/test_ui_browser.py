@@ -568,6 +568,12 @@ def test_a_run_shows_its_tree_tests_parameters_and_the_lineage_its_producer_miss
     expect(page.get_by_role("heading", name="Tests (4, 1 failed)")).to_be_visible()
     page.screenshot(path=str(SHOTS / "35-run-tests.png"), full_page=True)
 
+    page.goto(base + "#/")
+    expect(page.get_by_test_id("failing-datasets")).to_contain_text("shop.billing.invoices")
+    expect(page.get_by_test_id("test-results")).to_contain_text("Datasets failing a test: 1")
+    page.get_by_test_id("test-results").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "36-overview-tests.png"))
+
     page.goto(base + "#/run?id=019a0000-0000-7000-8000-000000000002")
     link = page.get_by_test_id("airflow-link")
     expect(link).to_contain_text("warehouse_refresh")

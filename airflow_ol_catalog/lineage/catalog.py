@@ -25,7 +25,7 @@ from airflow_ol_catalog.events.not_found import (
 )
 from airflow_ol_catalog.events.run_states import TERMINAL_RANK, RunState
 from airflow_ol_catalog.events.times import TimeInvalid, iso, parse_time
-from airflow_ol_catalog.lineage.quality import quality_of
+from airflow_ol_catalog.lineage.quality import quality_of, test_failures
 from airflow_ol_catalog.lineage.refusals import facet_warnings, refusals_by_reason
 from airflow_ol_catalog.lineage.source_matches import matches_of
 from airflow_ol_catalog.lineage.tags import facet_tag_name, with_tags
@@ -1054,6 +1054,7 @@ def stats(conn: Connection, days: int) -> dict[str, Any]:
         "eventsPerHour": [{"hour": h, "events": n} for h, n in per_hour],  # the last 48 hours, UTC
         "refusedByReason": refusals_by_reason(conn, since),
         "facetWarnings": facet_warnings(conn, since),
+        "tests": test_failures(conn, since),
         "eventsPerNamespace": [
             {"namespace": r.name, "events": r.event_count, "lastEventAt": iso(r.last_event_at)}
             for r in conn.execute(

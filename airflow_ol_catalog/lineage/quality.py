@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, select
 
+from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.quality import (
     ASSERTION_FACETS,
     METRICS,
@@ -27,7 +28,7 @@ from airflow_ol_catalog.events.quality import (
 )
 from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.store.sql import among
-from airflow_ol_catalog.store.tables import event, facet
+from airflow_ol_catalog.store.tables import dataset, event, facet, job, run
 
 _SENT_BY = and_(event.c.event_time == facet.c.event_time, event.c.digest == facet.c.event_digest)
 
@@ -136,3 +137,83 @@ def _united(checks: list[_Check]) -> tuple[list[dict[str, Any]], list[str]]:
                 a["runId"], a["eventTime"] = check.sender["runId"], check.sender["eventTime"]
                 assertions.append(a)
     return assertions, problems
+
+
+_SHOWN = 10  # failing datasets and runs the overview names
+
+
+def test_failures(conn: Connection, since: datetime) -> dict[str, Any]:
+    """What the overview says of tests: datasets whose newest results (each test's newest, as the
+    dataset page shows them) include a failure, and runs since `since` whose `test` facet has a
+    failed test; the newest of each first."""
+    checks: dict[int, list[_Check]] = {}
+    for r in conn.execute(
+        select(facet.c.entity_id, facet.c.name, facet.c.value, facet.c.event_time, facet.c.event_digest)
+        .join(dataset, dataset.c.id == facet.c.entity_id)
+        .where(facet.c.entity == QUALITY_CHECK, facet.c.value.is_not(None), dataset.c.deleted_at.is_(None))
+    ):
+        sender = {"runId": None, "job": None, "eventTime": iso(r.event_time)}
+        checks.setdefault(r.entity_id, []).append(
+            _Check(checked_facet(r.name), (r.event_time, r.event_digest), json.loads(r.value), sender)
+        )
+    failing = []
+    for dataset_id, mine in checks.items():
+        mine.sort(key=lambda c: c.when, reverse=True)
+        summary = summarise(_united(mine)[0])
+        if summary["failed"]:
+            failing.append((mine[0].when, dataset_id, summary))
+    failing.sort(reverse=True)
+    names = {
+        r.id: (r.namespace, r.name)
+        for r in conn.execute(
+            select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(
+                among(conn.dialect.name, dataset.c.id, [f[1] for f in failing[:_SHOWN]])
+            )
+        )
+    }
+    runs = _failing_runs(conn, since)
+    return {
+        "datasetsTested": len(checks),
+        "datasetsFailing": len(failing),
+        "failedTests": sum(f[2]["failed"] for f in failing),
+        "failingDatasets": [
+            {"namespace": names[i][0], "name": names[i][1], **summary, "checkedAt": iso(when[0])}
+            for when, i, summary in failing[:_SHOWN]
+        ],
+        "runsTested": runs[0],
+        "runsFailing": len(runs[1]),
+        "failingRuns": runs[1][:_SHOWN],
+    }
+
+
+def _failing_runs(conn: Connection, since: datetime) -> tuple[int, list[dict[str, Any]]]:
+    """How many runs since `since` sent a `test` facet, and those with a failed test, newest first."""
+    tested, failing = 0, []
+    rows = conn.execute(
+        select(facet.c.value, facet.c.event_time, run.c.run_id, job.c.namespace, job.c.name)
+        .join(run, run.c.id == facet.c.entity_id)
+        .join(job, job.c.id == run.c.job_id)
+        .where(
+            facet.c.entity == "run",
+            facet.c.name == "test",
+            facet.c.value.is_not(None),
+            facet.c.event_time >= since,
+            job.c.deleted_at.is_(None),
+        )
+        .order_by(facet.c.event_time.desc(), run.c.run_id)
+    )
+    for r in rows:
+        tests = reading.tests({"test": json.loads(r.value)})
+        tested += bool(tests)
+        failed = sum(1 for t in tests if (t["status"] or "").lower() == "fail")
+        if failed:
+            failing.append(
+                {
+                    "runId": r.run_id,
+                    "job": {"namespace": r.namespace, "name": r.name},
+                    "failed": failed,
+                    "tests": len(tests),
+                    "eventTime": iso(r.event_time),
+                }
+            )
+    return tested, failing

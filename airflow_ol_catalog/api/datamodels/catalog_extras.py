@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from airflow_ol_catalog.api.datamodels.common import Answer, Problem
+from airflow_ol_catalog.api.datamodels.marquez import NodeRef
 
 # --- /data-sources ---------------------------------------------------------------------------------
 
@@ -90,6 +91,36 @@ class FacetWarning(Answer):
     example: Problem = Field(description="The newest one's first problem: the field and what is wrong.")
 
 
+class FailingDataset(Answer):
+    namespace: str
+    name: str
+    passed: int
+    failed: int
+    unknown: int = Field(description="Tests whose result was not sent.")
+    checkedAt: str = Field(description="Event time of the newest check.")
+
+
+class FailingRun(Answer):
+    runId: str
+    job: NodeRef
+    failed: int = Field(description="Tests of the run's `test` facet with status `fail`.")
+    tests: int
+    eventTime: str
+
+
+class TestFailures(Answer):
+    """Test results over the catalog: each dataset's newest result of each test (as its page shows
+    them), and the `test` facets of recent runs."""
+
+    datasetsTested: int = Field(description="Datasets with test results.")
+    datasetsFailing: int = Field(description="Of those, datasets with a failed test among their newest results.")
+    failedTests: int = Field(description="Failed tests over those datasets.")
+    failingDatasets: list[FailingDataset] = Field(description="The newest checked first, at most 10.")
+    runsTested: int = Field(description="Runs of the last `days` days that sent a `test` facet.")
+    runsFailing: int = Field(description="Of those, runs with a failed test.")
+    failingRuns: list[FailingRun] = Field(description="The newest first, at most 10.")
+
+
 class CatalogStats(Answer):
     events: int = Field(description="Events in the catalog (quarantined ones aside).")
     quarantinedEvents: int = Field(description="Events waiting for their namespace.")
@@ -104,6 +135,7 @@ class CatalogStats(Answer):
         "a facet shown whole was not used), most events first, at most 20."
     )
     eventsPerNamespace: list[NamespaceCount] = Field(description="Live namespaces, most events first.")
+    tests: TestFailures
 
 
 class Hidden(Answer):

@@ -1531,6 +1531,7 @@ export interface components {
             runsByState: {
                 [key: string]: number;
             };
+            tests: components["schemas"]["TestFailures"];
         };
         /** ColumnData */
         ColumnData: {
@@ -2084,6 +2085,42 @@ export interface components {
              * @description True when sending the same event again later may succeed.
              */
             retriable: boolean;
+        };
+        /** FailingDataset */
+        FailingDataset: {
+            /**
+             * Checkedat
+             * @description Event time of the newest check.
+             */
+            checkedAt: string;
+            /** Failed */
+            failed: number;
+            /** Name */
+            name: string;
+            /** Namespace */
+            namespace: string;
+            /** Passed */
+            passed: number;
+            /**
+             * Unknown
+             * @description Tests whose result was not sent.
+             */
+            unknown: number;
+        };
+        /** FailingRun */
+        FailingRun: {
+            /** Eventtime */
+            eventTime: string;
+            /**
+             * Failed
+             * @description Tests of the run's `test` facet with status `fail`.
+             */
+            failed: number;
+            job: components["schemas"]["NodeRef"];
+            /** Runid */
+            runId: string;
+            /** Tests */
+            tests: number;
         };
         /**
          * FlowEnd
@@ -3338,6 +3375,48 @@ export interface components {
              * @description facet: the tag's `source` in the facet (e.g. DBT), when sent.
              */
             source: string | null;
+        };
+        /**
+         * TestFailures
+         * @description Test results over the catalog: each dataset's newest result of each test (as its page shows
+         *     them), and the `test` facets of recent runs.
+         */
+        TestFailures: {
+            /**
+             * Datasetsfailing
+             * @description Of those, datasets with a failed test among their newest results.
+             */
+            datasetsFailing: number;
+            /**
+             * Datasetstested
+             * @description Datasets with test results.
+             */
+            datasetsTested: number;
+            /**
+             * Failedtests
+             * @description Failed tests over those datasets.
+             */
+            failedTests: number;
+            /**
+             * Failingdatasets
+             * @description The newest checked first, at most 10.
+             */
+            failingDatasets: components["schemas"]["FailingDataset"][];
+            /**
+             * Failingruns
+             * @description The newest first, at most 10.
+             */
+            failingRuns: components["schemas"]["FailingRun"][];
+            /**
+             * Runsfailing
+             * @description Of those, runs with a failed test.
+             */
+            runsFailing: number;
+            /**
+             * Runstested
+             * @description Runs of the last `days` days that sent a `test` facet.
+             */
+            runsTested: number;
         };
         /**
          * TokenInfo

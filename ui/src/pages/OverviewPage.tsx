@@ -1,6 +1,7 @@
 import { Box, Code, Flex, Heading, Link, SimpleGrid, Stat, Text } from "@chakra-ui/react";
 
-import { DataTable, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
+import type { Schemas } from "../api";
+import { DataTable, DatasetLink, JobLink, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
 import { when } from "../format";
 import { href } from "../route";
 import { useApi } from "../useApi";
@@ -23,6 +24,61 @@ function Bars({ points, label, empty }: { points: { key: string; events: number 
         <Box key={p.key} flex="1" minW="4px" maxW="32px" bg="blue.500" h={`${Math.max(2, (p.events / top) * 100)}%`} title={`${p.key}: ${p.events} events`} />
       ))}
     </Flex>
+  );
+}
+
+/** Datasets failing their newest tests, and recent runs whose tests failed. */
+function TestResults({ tests }: { tests: Schemas["TestFailures"] }) {
+  return (
+    <Section title="Tests">
+      <Flex gap={6} wrap="wrap" mb={2} data-testid="test-results">
+        <Text>
+          Datasets failing a test: <strong>{tests.datasetsFailing.toLocaleString()}</strong> of {tests.datasetsTested.toLocaleString()} tested
+          {tests.failedTests > 0 && <> ({tests.failedTests.toLocaleString()} failed {tests.failedTests === 1 ? "test" : "tests"})</>}
+        </Text>
+        <Text>
+          Runs with a failed test (30 days): <strong>{tests.runsFailing.toLocaleString()}</strong> of {tests.runsTested.toLocaleString()}
+        </Text>
+      </Flex>
+      <SimpleGrid columns={{ base: 1, lg: 2 }} gap={6}>
+        {tests.failingDatasets.length > 0 && (
+          <Box data-testid="failing-datasets">
+            <DataTable
+              rows={tests.failingDatasets}
+              rowKey={(d) => `${d.namespace}\u0000${d.name}`}
+              empty=""
+              columns={[
+                { header: "Dataset", cell: (d) => <DatasetLink namespace={d.namespace} name={d.name} /> },
+                { header: "Failed", cell: (d) => `${d.failed} of ${d.passed + d.failed + d.unknown}` },
+                { header: "Checked", cell: (d) => when(d.checkedAt) },
+              ]}
+            />
+          </Box>
+        )}
+        {tests.failingRuns.length > 0 && (
+          <Box data-testid="failing-runs">
+            <DataTable
+              rows={tests.failingRuns}
+              rowKey={(r) => `${r.job.namespace}\u0000${r.job.name}\u0000${r.runId}`}
+              empty=""
+              columns={[
+                { header: "Job", cell: (r) => <JobLink namespace={r.job.namespace} name={r.job.name} /> },
+                {
+                  header: "Run",
+                  cell: (r) => (
+                    <Link href={href("run", { id: r.runId })} color="fg.info" fontFamily="mono" fontSize="xs">
+                      <Name value={r.runId} />
+                    </Link>
+                  ),
+                },
+                { header: "Failed", cell: (r) => `${r.failed} of ${r.tests}` },
+                { header: "When", cell: (r) => when(r.eventTime) },
+              ]}
+            />
+          </Box>
+        )}
+      </SimpleGrid>
+    </Section>
   );
 }
 
@@ -81,6 +137,7 @@ export function OverviewPage() {
           )}
         </Flex>
       </Section>
+      {(s.tests.datasetsTested > 0 || s.tests.runsTested > 0) && <TestResults tests={s.tests} />}
       {s.facetWarnings.length > 0 && (
         <Section title="Facets that break their published schema (30 days)">
           <Text fontSize="sm" color="fg.muted" mb={2}>
