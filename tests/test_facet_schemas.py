@@ -158,3 +158,20 @@ def test_an_array_or_object_where_the_schema_wants_a_literal_is_a_warning_not_an
     payload = run_event(job={"namespace": "n", "name": "j", "facets": {"lineage": {"entries": [entry]}}})
     warnings = {w.path for w in validate_event(payload).warnings}
     assert "job.facets.lineage.entries[0].type" in warnings
+
+
+def test_a_condition_breaking_its_schema_is_reported_against_the_kind_it_says_it_is():
+    """Subset conditions are a union told apart by `type`: a `compare` condition whose literal is a
+    number (the schema wants a string) is reported at that literal, not as a `location` lacking
+    its locations."""
+    from airflow_ol_catalog.events.facet_checks import facet_problems
+    from airflow_ol_catalog.events.facet_registry import facets_at
+
+    compare = {"type": "compare", "comparison": "GREATER_THAN"}
+    compare |= {"left": {"type": "field", "field": "amount"}, "right": {"type": "literal", "value": 10}}
+    condition = {"type": "binary", "operator": "AND", "left": compare | {"right": {"type": "literal", "value": "1"}}}
+    subset = {"_producer": "p", "_schemaURL": "s", "inputCondition": condition | {"right": compare}}
+    found = facet_problems(facets_at("input")["subset"].schema, subset, "inputs[0].inputFacets.subset")
+    assert found == [
+        ("inputs[0].inputFacets.subset.inputCondition.right.right.value", "expected a string, got a number")
+    ]

@@ -579,3 +579,18 @@ def test_a_run_shows_its_tree_tests_parameters_and_the_lineage_its_producer_miss
     expect(link).to_contain_text("warehouse_refresh")
     assert "/dags/warehouse_refresh/runs/" in (link.get_attribute("href") or "")
     assert page.errors == []
+
+
+def test_a_datasets_measurements_tab_charts_its_runs_statistics(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/dataset?ns=s3%3A%2F%2Facme-lake&name=sessions&tab=measurements")
+    rows = page.get_by_test_id("measurement-rows")
+    expect(rows).to_contain_text("1,840,233")
+    expect(rows).to_contain_text("wrote")
+    chart = page.locator('[data-testid="time-series"][data-label="Rows written"]')
+    expect(chart).to_be_visible()
+    expect(chart.locator("text")).to_contain_text(["0"])  # the y axis starts at zero and is labelled
+    page.screenshot(path=str(SHOTS / "37-dataset-measurements.png"), full_page=True)
+    assert page.errors == []

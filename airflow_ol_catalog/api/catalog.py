@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
 from airflow_ol_catalog.api.datamodels import marquez as models
-from airflow_ol_catalog.api.datamodels.catalog_extras import CatalogStats, DataSources, Hidden, Impact
+from airflow_ol_catalog.api.datamodels.catalog_extras import CatalogStats, DataSources, Hidden, Impact, Measurements
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.datamodels.graph import ColumnLineageGraph, LineageGraph, StatedFlows
 from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, node_id_parameter, time_parameter
@@ -32,6 +32,7 @@ from airflow_ol_catalog.lineage.columns import column_lineage_graph
 from airflow_ol_catalog.lineage.flows import FLOW_KINDS, stated_flows
 from airflow_ol_catalog.lineage.graph import GRAPH_KINDS, lineage
 from airflow_ol_catalog.lineage.impact import IMPACT_KINDS, impact
+from airflow_ol_catalog.lineage.measurements import measurements
 from airflow_ol_catalog.lineage.source_matches import (
     data_source_summary,
     match_without_connections,
@@ -156,6 +157,23 @@ async def one_version(namespace: str, dataset: str, version: str, _: ReadAuth) -
 async def versions(namespace: str, dataset: str, _: ReadAuth, limit: int = Limit, offset: int = Offset) -> dict:
     found, total = await _read(catalog.dataset_versions, namespace, dataset, limit, offset)
     return {"versions": found, "totalCount": total}
+
+
+@router.get(
+    "/namespaces/{namespace:name}/datasets/{dataset:name}/measurements",
+    summary="Rows, bytes, files, column metrics and partitions of the dataset, per run that measured it",
+    responses=NOT_FOUND,
+    response_model=Measurements,
+)
+async def dataset_measurements(
+    namespace: str,
+    dataset: str,
+    _: ReadAuth,
+    runs: int = Query(100, ge=1, le=1000, description="The dataset's newest runs to read."),
+) -> dict:
+    """From the `outputStatistics`, `inputStatistics`, `dataQualityMetrics` and `subset` facets the
+    dataset's runs sent, oldest first; a facet that broke its schema is left out."""
+    return await _read(measurements, namespace, dataset, runs)
 
 
 def _as_seen_by(principal: Principal, datasets: list[dict]) -> list[dict]:

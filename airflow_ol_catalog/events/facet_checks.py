@@ -138,21 +138,33 @@ def _union(alternatives: list[Any], nullable: bool) -> Check:
 
         return optional
     checks = [_check_for(a) for a in alternatives]
+    kinds = [_kind_of(a) for a in alternatives]
 
     def any_of(value: Any, path: str, problems: Problems) -> None:
         if value is None and nullable:
             return
         best: Problems | None = None
-        for check in checks:
+        for check, kind in zip(checks, kinds, strict=True):
             found: Problems = []
             check(value, path, found)
             if not found:
+                return
+            if kind is not None and isinstance(value, dict) and value.get("type") == kind:
+                problems.extend(found)  # the alternative the value says it is: its problems are the ones
                 return
             if best is None or len(found) < len(best):
                 best = found
         problems.extend(best or [])
 
     return any_of
+
+
+def _kind_of(annotation: Any) -> str | None:
+    """The `type` a generated class's objects carry (`binary`, `compare` ...), when it has one."""
+    if not (isinstance(annotation, type) and attr.has(annotation)):
+        return None
+    field = getattr(attr.fields(annotation), "type", None)
+    return field.default if field is not None and isinstance(field.default, str) else None
 
 
 _OBJECTS: dict[type, Check] = {}

@@ -8,6 +8,7 @@ the checks may hold one: anything of the wrong shape reads as absent.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -187,3 +188,76 @@ def airflow_task(facets: dict[str, Any]) -> dict[str, Any] | None:
         "mapIndex": -1 if map_index is None else map_index,
         "tryNumber": _count(instance.get("try_number")),
     }
+
+
+_COMPARISONS = {
+    "EQUAL": "=",
+    "GREATER_THAN": ">",
+    "GREATER_EQUAL_THAN": ">=",
+    "LESS_THAN": "<",
+    "LESS_EQUAL_THAN": "<=",
+}
+_NESTING = 16  # conditions nested deeper read as "…"
+
+
+def _operand(value: Any) -> str:
+    if not isinstance(value, dict):
+        return "?"
+    if value.get("type") == "field":
+        return _text(value.get("field")) or "?"
+    if value.get("type") == "literal":
+        literal = value.get("value")
+        return f"'{literal}'" if isinstance(literal, str) else json.dumps(literal, ensure_ascii=False)
+    return "?"
+
+
+def _condition(value: Any, depth: int = 0) -> str:
+    if not isinstance(value, dict) or depth > _NESTING:
+        return "…"
+    kind = value.get("type")
+    if kind == "compare":
+        comparison = value.get("comparison")
+        sign = _COMPARISONS.get(comparison, comparison) if isinstance(comparison, str) else "?"
+        return f"{_operand(value.get('left'))} {sign} {_operand(value.get('right'))}"
+    if kind == "binary":
+        operator = _text(value.get("operator")) or "?"
+        return f"({_condition(value.get('left'), depth + 1)}) {operator} ({_condition(value.get('right'), depth + 1)})"
+    if kind == "location":
+        listed = value.get("locations")
+        return ", ".join(v for v in (listed if isinstance(listed, list) else []) if isinstance(v, str)) or "?"
+    if kind == "partition":
+        listed = value.get("partitions")
+        shown = []
+        for partition in listed if isinstance(listed, list) else []:
+            if not isinstance(partition, dict):
+                continue
+            dimensions = partition.get("dimensions")
+            named = " ".join(f"{k}={v}" for k, v in dimensions.items()) if isinstance(dimensions, dict) else ""
+            shown.append(_text(partition.get("identifier")) or named or "?")
+        return ", ".join(shown) or "?"
+    return "…"
+
+
+def subset(facet: Any, side: str) -> str | None:
+    """The part of a dataset a run read or wrote (the `subset` input or output facet), as one line:
+    `business_date=2024-10-15 country=PL, ...` for partitions, the locations, or the condition."""
+    if not isinstance(facet, dict):
+        return None
+    condition = facet.get("inputCondition" if side == "in" else "outputCondition")
+    return _condition(condition) if condition is not None else None
+
+
+def statistics(facet: Any) -> dict[str, int | float | None] | None:
+    """Rows, bytes and files of an `inputStatistics` or `outputStatistics` facet (`size` is bytes)."""
+    if not isinstance(facet, dict):
+        return None
+    found = {
+        "rowCount": _amount(facet.get("rowCount")),
+        "bytes": _amount(facet.get("size")),
+        "fileCount": _amount(facet.get("fileCount")),
+    }
+    return found if any(v is not None for v in found.values()) else None
+
+
+def _amount(value: Any) -> int | float | None:
+    return value if type(value) in (int, float) else None

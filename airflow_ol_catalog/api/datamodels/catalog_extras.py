@@ -143,3 +143,28 @@ class Hidden(Answer):
     no longer shows, so the catalog says the state instead."""
 
     hidden: bool = Field(description="True when the entity is now hidden from lists, lineage and search.")
+
+
+# --- /namespaces/{ns}/datasets/{name}/measurements -------------------------------------------------
+
+
+class Measurement(Answer):
+    """What one event of a run said of the dataset it read (`side: in`) or wrote (`out`)."""
+
+    eventTime: str
+    runId: str
+    job: NodeRef
+    side: Literal["in", "out"]
+    rowCount: int | float | None = Field(description="From inputStatistics/outputStatistics, else dataQualityMetrics.")
+    bytes: int | float | None
+    fileCount: int | float | None
+    columnMetrics: dict[str, dict[str, int | float]] = Field(
+        description="Per column: nullCount, distinctCount, sum, count, min, max (dataQualityMetrics)."
+    )
+    subset: str | None = Field(description="The partitions, locations or condition the run read or wrote, as one line.")
+
+
+class Measurements(Answer):
+    points: list[Measurement] = Field(description="Oldest first.")
+    runs: int = Field(description="Runs read.")
+    truncated: bool = Field(description="True when the dataset has more runs than `runs`.")

@@ -725,6 +725,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/namespaces/{namespace}/datasets/{dataset}/measurements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rows, bytes, files, column metrics and partitions of the dataset, per run that measured it
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         *
+         *     From the `outputStatistics`, `inputStatistics`, `dataQualityMetrics` and `subset` facets the
+         *     dataset's runs sent, oldest first; a facet that broke its schema is left out.
+         */
+        get: operations["dataset_measurements_api_v1_namespaces__namespace__datasets__dataset__measurements_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/namespaces/{namespace}/datasets/{dataset}/restore": {
         parameters: {
             query?: never;
@@ -2521,6 +2544,63 @@ export interface components {
              * @description `user:NAME` for an Airflow login, `token:NAME` for a catalog token.
              */
             name: string;
+        };
+        /**
+         * Measurement
+         * @description What one event of a run said of the dataset it read (`side: in`) or wrote (`out`).
+         */
+        Measurement: {
+            /** Bytes */
+            bytes: number | null;
+            /**
+             * Columnmetrics
+             * @description Per column: nullCount, distinctCount, sum, count, min, max (dataQualityMetrics).
+             */
+            columnMetrics: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /** Eventtime */
+            eventTime: string;
+            /** Filecount */
+            fileCount: number | null;
+            job: components["schemas"]["NodeRef"];
+            /**
+             * Rowcount
+             * @description From inputStatistics/outputStatistics, else dataQualityMetrics.
+             */
+            rowCount: number | null;
+            /** Runid */
+            runId: string;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "in" | "out";
+            /**
+             * Subset
+             * @description The partitions, locations or condition the run read or wrote, as one line.
+             */
+            subset: string | null;
+        };
+        /** Measurements */
+        Measurements: {
+            /**
+             * Points
+             * @description Oldest first.
+             */
+            points: components["schemas"]["Measurement"][];
+            /**
+             * Runs
+             * @description Runs read.
+             */
+            runs: number;
+            /**
+             * Truncated
+             * @description True when the dataset has more runs than `runs`.
+             */
+            truncated: boolean;
         };
         /** Namespace */
         Namespace: {
@@ -5842,6 +5922,68 @@ export interface operations {
                 };
             };
             /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters (a name a `tags` facet uses is taken as spelt, unless empty, too long or with NUL). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    dataset_measurements_api_v1_namespaces__namespace__datasets__dataset__measurements_get: {
+        parameters: {
+            query?: {
+                /** @description The dataset's newest runs to read. */
+                runs?: number;
+            };
+            header?: never;
+            path: {
+                namespace: string;
+                dataset: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Measurements"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such namespace, dataset, job, run or version. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -5,6 +5,7 @@ import { lineageNodes, nodeId, seg, type Dataset, type DatasetVersion, type Fiel
 import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { StatedFlows } from "../components/StatedFlows";
+import { MeasurementsTab } from "../components/Measurements";
 import { failingColumns, QualitySection } from "../components/Quality";
 import { TagEditor, useTagEditing } from "../components/Tags";
 import { when } from "../format";
@@ -379,6 +380,7 @@ export function DatasetPage({ route }: { route: Route }) {
           <Tabs.Trigger value="lineage">Lineage</Tabs.Trigger>
           <Tabs.Trigger value="columns">Column lineage</Tabs.Trigger>
           <Tabs.Trigger value="versions">Versions</Tabs.Trigger>
+          <Tabs.Trigger value="measurements">Measurements</Tabs.Trigger>
           <Tabs.Trigger value="impact">Impact</Tabs.Trigger>
           <Tabs.Trigger value="facets">Facets</Tabs.Trigger>
         </Tabs.List>
@@ -408,6 +410,9 @@ export function DatasetPage({ route }: { route: Route }) {
         </Tabs.Content>
         <Tabs.Content value="versions">
           <Versions ds={ds} />
+        </Tabs.Content>
+        <Tabs.Content value="measurements">
+          <MeasurementsTab namespace={ds.namespace} name={ds.name} />
         </Tabs.Content>
         <Tabs.Content value="impact">
           <Impact ds={ds} />

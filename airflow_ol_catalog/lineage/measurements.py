@@ -1,0 +1,103 @@
+"""A dataset's measurements over time, as the runs that read and wrote it sent them: rows, bytes
+and files written (`outputStatistics`) and read (`inputStatistics`), data-quality metrics
+(`dataQualityMetrics`, column metrics included), and the part of the dataset each run touched
+(`subset`: partitions, locations, a condition).
+
+They come from the raw events of the dataset's newest runs (ol_catalog_run_dataset names them):
+a facet that broke its published schema is left out, as everywhere the catalog shows a facet
+whole. One point per event that measured the dataset, oldest first.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from airflow_ol_catalog.events import facet_reading as reading
+from airflow_ol_catalog.events.facet_checks import facet_problems
+from airflow_ol_catalog.events.facet_registry import facets_at
+from airflow_ol_catalog.events.not_found import DatasetNotFound
+from airflow_ol_catalog.events.quality import METRICS, read_metrics
+from airflow_ol_catalog.events.times import iso
+from airflow_ol_catalog.lineage.catalog import find_dataset
+from airflow_ol_catalog.store.tables import dataset, event, job, run, run_dataset
+
+_SIDES = (("in", "inputs", "input"), ("out", "outputs", "output"))
+
+
+def _usable(place: str, name: str, value: Any) -> Any:
+    """The facet when it keeps to its schema, else None."""
+    spec = facets_at(place).get(name)
+    if value is None or spec is None or (isinstance(value, dict) and value.get("_deleted") is True):
+        return None
+    return None if facet_problems(spec.schema, value, "") else value
+
+
+def _point(side: str, place: str, item: dict[str, Any]) -> dict[str, Any] | None:
+    sent_own, sent = item.get(f"{place}Facets"), item.get("facets")
+    own: dict[str, Any] = sent_own if isinstance(sent_own, dict) else {}
+    facets: dict[str, Any] = sent if isinstance(sent, dict) else {}
+    # the spec puts statistics among an input's or output's own facets; some producers send them
+    # among the dataset's facets (the shared corpus's Spark events do): read either
+    named = f"{place}Statistics"
+    statistics = reading.statistics(_usable(place, named, own.get(named, facets.get(named))))
+    metrics_facet = own.get(METRICS) if side == "in" and METRICS in own else facets.get(METRICS)
+    metrics = read_metrics(_usable("input", METRICS, metrics_facet)) if metrics_facet is not None else None
+    part = reading.subset(_usable(place, "subset", own.get("subset")), side)
+    if statistics is None and metrics is None and part is None:
+        return None
+    totals = statistics or {}
+    return {
+        "side": side,
+        "rowCount": totals.get("rowCount", metrics["rowCount"] if metrics else None),
+        "bytes": totals.get("bytes", metrics["bytes"] if metrics else None),
+        "fileCount": totals.get("fileCount", metrics["fileCount"] if metrics else None),
+        "columnMetrics": metrics["columnMetrics"] if metrics else {},
+        "subset": part,
+    }
+
+
+def measurements(conn: Connection, ns: str, name: str, runs: int) -> dict[str, Any]:
+    """The points of the dataset's newest `runs` runs, oldest first."""
+    found = find_dataset(conn, ns, name)
+    if found is None:
+        raise DatasetNotFound(ns, name)
+    names = {(found.namespace, found.name)} | {
+        (r.namespace, r.name)
+        for r in conn.execute(select(dataset.c.namespace, dataset.c.name).where(dataset.c.alias_of == found.id))
+    }
+    newest = conn.execute(
+        select(run.c.run_id, run.c.last_event_at, job.c.namespace, job.c.name)
+        .join(run, run.c.id == run_dataset.c.run_pk)
+        .join(job, job.c.id == run.c.job_id)
+        .where(run_dataset.c.dataset_id == found.id, run.c.placeholder.is_(False))
+        .distinct()
+        .order_by(run.c.last_event_at.desc().nulls_last(), run.c.run_id)
+        .limit(runs + 1)
+    ).all()
+    owners: dict[str, set[tuple[str, str]]] = {}
+    for r in newest[:runs]:
+        owners.setdefault(r.run_id, set()).add((r.namespace, r.name))
+    points = []
+    rows = conn.execute(
+        select(event.c.payload, event.c.event_time, event.c.run_id, event.c.namespace, event.c.job_name).where(
+            event.c.run_id.in_(list(owners)), event.c.quarantined.is_(False)
+        )
+    )
+    for e in rows:
+        if (e.namespace, e.job_name) not in owners.get(e.run_id, ()):
+            continue
+        payload = json.loads(e.payload)
+        for side, key, place in _SIDES:
+            listed = payload.get(key)
+            for item in listed if isinstance(listed, list) else []:
+                if not isinstance(item, dict) or (item.get("namespace"), item.get("name")) not in names:
+                    continue
+                point = _point(side, place, item)
+                if point is not None:
+                    sender = {"eventTime": iso(e.event_time), "runId": e.run_id}
+                    points.append(sender | {"job": {"namespace": e.namespace, "name": e.job_name}} | point)
+    points.sort(key=lambda p: (p["eventTime"], p["runId"], p["side"]))
+    return {"points": points, "runs": len(owners), "truncated": len(newest) > runs}

@@ -1,0 +1,102 @@
+"""A dataset's measurements over time (GET .../datasets/{name}/measurements): the statistics,
+data-quality metrics and subsets its runs sent, per event, oldest first. Built from the facets'
+schemas (OutputStatistics, InputStatistics, DataQualityMetrics, BaseSubset 1-1-0)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from test_events import run_event
+
+SPEC = "https://openlineage.io/spec/facets/"
+AF = "airflow://production"
+WH = "s3://lake"
+TABLE = "sales/orders"  # a name with a slash, as object stores name datasets
+
+
+def facet(schema: str, **fields) -> dict:
+    return {"_producer": "https://example.com/tests", "_schemaURL": f"{SPEC}{schema}"} | fields
+
+
+def written(day: int, rows, size: int) -> dict:
+    # dimensions read back in name order: the catalog keeps events as canonical JSON
+    stats = facet("1-0-2/OutputStatisticsOutputDatasetFacet.json", rowCount=rows, size=size, fileCount=day)
+    partition = {"type": "partition", "partitions": [{"dimensions": {"day": f"2026-05-0{day}", "country": "PL"}}]}
+    subset = facet("1-1-0/BaseSubsetDatasetFacet.json#/$defs/OutputSubsetDatasetFacet", outputCondition=partition)
+    return run_event(
+        eventType="COMPLETE",
+        eventTime=f"2026-05-0{day}T06:00:00Z",
+        run={"runId": f"0193c000-0000-7000-8000-00000000000{day}", "facets": {}},
+        job={"namespace": AF, "name": "orders.load", "facets": {}},
+        outputs=[{"namespace": WH, "name": TABLE, "outputFacets": {"outputStatistics": stats, "subset": subset}}],
+    )
+
+
+def read_with_metrics() -> dict:
+    metrics = facet(
+        "1-0-2/DataQualityMetricsInputDatasetFacet.json",
+        rowCount=1200,
+        columnMetrics={"amount": {"nullCount": 3, "min": 0.5, "max": 99.0}},
+    )
+    condition = {
+        "type": "binary",
+        "operator": "AND",
+        "left": {
+            "type": "compare",
+            "left": {"type": "field", "field": "day"},
+            "right": {"type": "literal", "value": "2026-05-02"},
+            "comparison": "EQUAL",
+        },
+        "right": {
+            "type": "compare",
+            "left": {"type": "field", "field": "amount"},
+            "right": {"type": "literal", "value": "10"},
+            "comparison": "GREATER_THAN",
+        },
+    }
+    subset = facet("1-1-0/BaseSubsetDatasetFacet.json#/$defs/InputSubsetDatasetFacet", inputCondition=condition)
+    return run_event(
+        eventType="COMPLETE",
+        eventTime="2026-05-02T07:00:00Z",
+        run={"runId": "0193c000-0000-7000-8000-000000000010", "facets": {}},
+        job={"namespace": AF, "name": "orders.report", "facets": {}},
+        inputs=[{"namespace": WH, "name": TABLE, "inputFacets": {"dataQualityMetrics": metrics, "subset": subset}}],
+    )
+
+
+def test_a_datasets_runs_measure_it_over_time(catalog_api):
+    for payload in (written(1, 1000, 4096), written(2, 1100, 4500), read_with_metrics(), written(3, "many", 1)):
+        assert catalog_api.send(payload).status_code == 201
+    path = f"api/v1/namespaces/{quote(WH, safe='')}/datasets/{quote(TABLE, safe='')}/measurements"
+    answer = catalog_api.get(path)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert (found["runs"], found["truncated"]) == (4, False)
+    shown = [
+        (p["eventTime"][:13], p["side"], p["rowCount"], p["bytes"], p["fileCount"], p["subset"])
+        for p in found["points"]
+    ]
+    assert shown == [
+        ("2026-05-01T06", "out", 1000, 4096, 1, "country=PL day=2026-05-01"),
+        ("2026-05-02T06", "out", 1100, 4500, 2, "country=PL day=2026-05-02"),
+        ("2026-05-02T07", "in", 1200, None, None, "(day = '2026-05-02') AND (amount > '10')"),
+        # day 3 broke OutputStatistics' schema (rowCount is no number): its statistics are left out,
+        # its subset (which keeps to its schema) is still shown
+        ("2026-05-03T06", "out", None, None, None, "country=PL day=2026-05-03"),
+    ]
+    assert found["points"][2]["columnMetrics"] == {"amount": {"nullCount": 3, "min": 0.5, "max": 99.0}}
+    assert found["points"][2]["job"] == {"namespace": AF, "name": "orders.report"}
+
+    # statistics among the dataset's own facets, where some producers send them, count as well
+    among_facets = written(4, 1300, 5000)
+    among_facets["outputs"][0]["facets"] = {
+        "outputStatistics": among_facets["outputs"][0].pop("outputFacets")["outputStatistics"]
+    }
+    assert catalog_api.send(among_facets).status_code == 201
+    assert catalog_api.get(path).json()["points"][-1]["rowCount"] == 1300
+
+    newest = catalog_api.get(path, runs=2).json()
+    assert newest["truncated"] is True
+    assert {p["eventTime"][:10] for p in newest["points"]} == {"2026-05-03", "2026-05-04"}  # the newest two runs
+    assert catalog_api.get(f"api/v1/namespaces/{quote(WH, safe='')}/datasets/nothing/measurements").status_code == 404
+    assert catalog_api.get(path, runs=0).status_code == 422
