@@ -1,6 +1,8 @@
-"""A dataset's measurements over time (GET .../datasets/{name}/measurements): the statistics,
-data-quality metrics and subsets its runs sent, per event, oldest first. Built from the facets'
-schemas (OutputStatistics, InputStatistics, DataQualityMetrics, BaseSubset 1-1-0)."""
+"""What a dataset page shows of the dataset's facets beyond schema and lineage: its measurements
+over time (GET .../datasets/{name}/measurements: the statistics, data-quality metrics and subsets
+its runs sent, per event, oldest first), and where it lives (catalog, hierarchy, storage, type).
+Built from the facets' schemas (OutputStatistics, InputStatistics, DataQualityMetrics, BaseSubset
+1-1-0, Catalog, Hierarchy, Storage, DatasetType)."""
 
 from __future__ import annotations
 
@@ -100,3 +102,44 @@ def test_a_datasets_runs_measure_it_over_time(catalog_api):
     assert {p["eventTime"][:10] for p in newest["points"]} == {"2026-05-03", "2026-05-04"}  # the newest two runs
     assert catalog_api.get(f"api/v1/namespaces/{quote(WH, safe='')}/datasets/nothing/measurements").status_code == 404
     assert catalog_api.get(path, runs=0).status_code == 422
+
+
+def test_a_dataset_names_its_catalog_hierarchy_storage_and_type(catalog_api):
+    facets = {
+        "catalog": facet(
+            "1-0-0/CatalogDatasetFacet.json",
+            framework="iceberg",
+            type="rest",
+            name="prod",
+            metadataUri="https://catalog.example/api",
+            warehouseUri="s3://warehouse",
+            source="spark",
+            catalogProperties={"region": "eu-west-1"},
+        ),
+        "hierarchy": facet(
+            "1-0-0/HierarchyDatasetFacet.json",
+            hierarchy=[{"type": "DATABASE", "name": "analytics"}, {"type": "TABLE", "name": "events"}],
+        ),
+        "storage": facet("1-0-0/StorageDatasetFacet.json", storageLayer="iceberg", fileFormat="parquet"),
+        "datasetType": facet("1-0-0/DatasetTypeDatasetFacet.json", datasetType="TABLE", subType="MANAGED"),
+    }
+    sent = run_event(
+        eventType="COMPLETE",
+        run={"runId": "0193c100-0000-7000-8000-000000000001", "facets": {}},
+        job={"namespace": AF, "name": "events.load", "facets": {}},
+        outputs=[{"namespace": "iceberg://prod", "name": "analytics.events", "facets": facets}],
+    )
+    assert catalog_api.send(sent).status_code == 201
+    shown = catalog_api.get("api/v1/namespaces/iceberg%3A%2F%2Fprod/datasets/analytics.events").json()
+    assert shown["catalog"] == {
+        "framework": "iceberg",
+        "type": "rest",
+        "name": "prod",
+        "metadataUri": "https://catalog.example/api",
+        "warehouseUri": "s3://warehouse",
+        "source": "spark",
+        "properties": {"region": "eu-west-1"},
+    }
+    assert shown["hierarchy"] == [{"type": "DATABASE", "name": "analytics"}, {"type": "TABLE", "name": "events"}]
+    assert shown["storage"] == {"storageLayer": "iceberg", "fileFormat": "parquet"}
+    assert shown["datasetType"] == {"datasetType": "TABLE", "subType": "MANAGED"}

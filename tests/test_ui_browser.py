@@ -544,14 +544,19 @@ def test_a_run_shows_its_tree_tests_parameters_and_the_lineage_its_producer_miss
     base = ui_server.url + "ol-catalog/ui/"
     page.goto(base + "#/run?id=019a0000-0000-7000-8000-000000000033")
     expect(page.get_by_test_id("extraction-error")).to_contain_text("1 of 3 tasks failed")
-    expect(page.get_by_text("Cannot extract lineage of LogicalRDD: its source is not a dataset", exact=True)).to_be_visible()
+    expect(
+        page.get_by_text("Cannot extract lineage of LogicalRDD: its source is not a dataset", exact=True)
+    ).to_be_visible()
     expect(page.get_by_test_id("run-origin")).to_contain_text("Started by run")
     tree = page.get_by_test_id("tree-run")
     expect(tree).to_have_count(5)  # DAG run -> task run -> application -> its two Spark jobs
     names = tree.all_inner_texts()
     assert "clickstream" in names[0] and "clickstream.run_spark" in names[1] and "nightly_sessions" in names[2]
     indents = [row.locator(":scope > *").first.bounding_box()["x"] for row in tree.all()]
-    assert indents[0] < indents[1] < indents[2] < indents[3] == indents[4], (names, indents)  # each level under its parent
+    assert indents[0] < indents[1] < indents[2] < indents[3] == indents[4], (
+        names,
+        indents,
+    )  # each level under its parent
     expect(page.locator('[data-testid="tree-run"][data-current]')).to_contain_text("nightly_sessions.daily_rollup")
     page.screenshot(path=str(SHOTS / "34-run-tree-and-extraction-error.png"), full_page=True)
 
@@ -593,4 +598,20 @@ def test_a_datasets_measurements_tab_charts_its_runs_statistics(ui_server, admin
     expect(chart).to_be_visible()
     expect(chart.locator("text")).to_contain_text(["0"])  # the y axis starts at zero and is labelled
     page.screenshot(path=str(SHOTS / "37-dataset-measurements.png"), full_page=True)
+    assert page.errors == []
+
+
+def test_a_dataset_page_says_where_the_dataset_lives(ui_server, admin_page):
+    """The datasetType, hierarchy, catalog and storage facets, read by the API, in the page's header."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(
+        ui_server.url + "ol-catalog/ui/#/dataset?ns=s3%3A%2F%2Facme-lake&name=warehouse%2Fsales.db%2Forders_clean"
+    )
+    where = page.get_by_test_id("dataset-where")
+    expect(where).to_contain_text("table (external)")
+    expect(where).to_contain_text("sales \u203a orders_clean")
+    expect(where).to_contain_text("catalog hive metastore")
+    expect(where).to_contain_text("stored as hive / parquet")
     assert page.errors == []

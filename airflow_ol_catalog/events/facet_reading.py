@@ -261,3 +261,45 @@ def statistics(facet: Any) -> dict[str, int | float | None] | None:
 
 def _amount(value: Any) -> int | float | None:
     return value if type(value) in (int, float) else None
+
+
+_CATALOG = ("framework", "type", "name", "metadataUri", "warehouseUri", "source")
+
+
+def catalog(facets: dict[str, Any]) -> dict[str, Any] | None:
+    """The catalog that holds the dataset (the `catalog` facet): framework (iceberg, hive, unity ...),
+    kind, name, its URIs and the tool that reported it, with its properties as sent."""
+    facet = _facet(facets, "catalog")
+    found: dict[str, Any] = {key: _text(facet.get(key)) for key in _CATALOG}
+    if not found["name"] and not found["framework"]:
+        return None
+    properties = facet.get("catalogProperties")
+    found["properties"] = (
+        {k: v for k, v in properties.items() if isinstance(v, str)} if isinstance(properties, dict) else {}
+    )
+    return found
+
+
+def hierarchy(facets: dict[str, Any]) -> list[dict[str, str]]:
+    """The levels that hold the dataset, outermost first (the `hierarchy` facet): DATABASE my_db,
+    SCHEMA my_schema, TABLE my_table."""
+    listed = _facet(facets, "hierarchy").get("hierarchy")
+    return [
+        {"type": level["type"], "name": level["name"]}
+        for level in (listed if isinstance(listed, list) else [])
+        if isinstance(level, dict) and _text(level.get("type")) and _text(level.get("name"))
+    ]
+
+
+def storage(facets: dict[str, Any]) -> dict[str, str | None] | None:
+    """How the dataset is stored (the `storage` facet): layer (iceberg, delta ...) and file format."""
+    facet = _facet(facets, "storage")
+    layer = _text(facet.get("storageLayer"))
+    return {"storageLayer": layer, "fileFormat": _text(facet.get("fileFormat"))} if layer else None
+
+
+def kind(facets: dict[str, Any]) -> dict[str, str | None] | None:
+    """What the dataset is (the `datasetType` facet): TABLE, VIEW, TOPIC, JOB_OUTPUT ..., and its subtype."""
+    facet = _facet(facets, "datasetType")
+    dataset_type = _text(facet.get("datasetType"))
+    return {"datasetType": dataset_type, "subType": _text(facet.get("subType"))} if dataset_type else None

@@ -742,6 +742,10 @@ def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, An
                 "dataSource": sources.get(r.id),  # the Airflow Connection it lives in (ol_catalog_reconcile)
                 "quality": quality[r.id],  # the newest test results and metrics sent on it
                 "owners": reading.owners(f),
+                "catalog": reading.catalog(f),
+                "hierarchy": reading.hierarchy(f),
+                "storage": reading.storage(f),
+                "datasetType": reading.kind(f),
                 "deleted": False,
             }
         )

@@ -191,6 +191,33 @@ class AirflowTask(Answer):
     tryNumber: int | None
 
 
+class DataCatalog(Answer):
+    """The catalog that holds a dataset (CatalogDatasetFacet)."""
+
+    framework: str | None = Field(description="E.g. iceberg, hive, unity, glue.")
+    type: str | None
+    name: str | None
+    metadataUri: str | None
+    warehouseUri: str | None
+    source: str | None = Field(description="The tool that reported it, e.g. spark.")
+    properties: dict[str, str]
+
+
+class HierarchyLevel(Answer):
+    type: str = Field(description="E.g. DATABASE, SCHEMA, TABLE.")
+    name: str
+
+
+class Storage(Answer):
+    storageLayer: str = Field(description="E.g. iceberg, delta.")
+    fileFormat: str | None = Field(description="E.g. parquet, orc, avro.")
+
+
+class DatasetKind(Answer):
+    datasetType: str = Field(description="E.g. TABLE, VIEW, TOPIC, MODEL, JOB_OUTPUT.")
+    subType: str | None
+
+
 class Dataset(Answer):
     id: NodeRef
     type: Literal["DB_TABLE", "STREAM"]
@@ -218,6 +245,10 @@ class Dataset(Answer):
         description="The newest test results and data-quality metrics sent on the dataset; null when none were."
     )
     owners: list[Owner] = Field(description="From the `ownership` facet.")
+    catalog: DataCatalog | None = Field(description="From the `catalog` facet.")
+    hierarchy: list[HierarchyLevel] = Field(description="From the `hierarchy` facet, outermost first.")
+    storage: Storage | None = Field(description="From the `storage` facet.")
+    datasetType: DatasetKind | None = Field(description="From the `datasetType` facet.")
     deleted: bool
 
 

@@ -1653,6 +1653,34 @@ export interface components {
             token: components["schemas"]["TokenInfo"];
         };
         /**
+         * DataCatalog
+         * @description The catalog that holds a dataset (CatalogDatasetFacet).
+         */
+        DataCatalog: {
+            /**
+             * Framework
+             * @description E.g. iceberg, hive, unity, glue.
+             */
+            framework: string | null;
+            /** Metadatauri */
+            metadataUri: string | null;
+            /** Name */
+            name: string | null;
+            /** Properties */
+            properties: {
+                [key: string]: string;
+            };
+            /**
+             * Source
+             * @description The tool that reported it, e.g. spark.
+             */
+            source: string | null;
+            /** Type */
+            type: string | null;
+            /** Warehouseuri */
+            warehouseUri: string | null;
+        };
+        /**
          * DataSourceSummary
          * @description One Airflow Connection seen as a data source, with the datasets matched to it.
          */
@@ -1719,6 +1747,8 @@ export interface components {
              * @description Other names of this dataset, from `symlinks` facets.
              */
             aliases: components["schemas"]["NodeRef"][];
+            /** @description From the `catalog` facet. */
+            catalog: components["schemas"]["DataCatalog"] | null;
             /** Columnlineage */
             columnLineage: components["schemas"]["ColumnLineage"][];
             /** Createdat */
@@ -1735,6 +1765,8 @@ export interface components {
             dataSource: {
                 [key: string]: unknown;
             } | null;
+            /** @description From the `datasetType` facet. */
+            datasetType: components["schemas"]["DatasetKind"] | null;
             /** Deleted */
             deleted: boolean;
             /** Description */
@@ -1745,6 +1777,11 @@ export interface components {
             };
             /** Fields */
             fields: components["schemas"]["DatasetField"][];
+            /**
+             * Hierarchy
+             * @description From the `hierarchy` facet, outermost first.
+             */
+            hierarchy: components["schemas"]["HierarchyLevel"][];
             id: components["schemas"]["NodeRef"];
             /** Lastlifecyclestate */
             lastLifecycleState: string | null;
@@ -1773,6 +1810,8 @@ export interface components {
             quality: components["schemas"]["DatasetQuality"] | null;
             /** Sourcename */
             sourceName: string;
+            /** @description From the `storage` facet. */
+            storage: components["schemas"]["Storage"] | null;
             /**
              * Tagorigins
              * @description Where each tag came from: `facet` or `user`.
@@ -1807,6 +1846,16 @@ export interface components {
             tags: string[];
             /** Type */
             type: string | null;
+        };
+        /** DatasetKind */
+        DatasetKind: {
+            /**
+             * Datasettype
+             * @description E.g. TABLE, VIEW, TOPIC, MODEL, JOB_OUTPUT.
+             */
+            datasetType: string;
+            /** Subtype */
+            subType: string | null;
         };
         /** DatasetList */
         DatasetList: {
@@ -2205,6 +2254,16 @@ export interface components {
              * @description True when the entity is now hidden from lists, lineage and search.
              */
             hidden: boolean;
+        };
+        /** HierarchyLevel */
+        HierarchyLevel: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @description E.g. DATABASE, SCHEMA, TABLE.
+             */
+            type: string;
         };
         /** HourCount */
         HourCount: {
@@ -3295,6 +3354,19 @@ export interface components {
              * @description Into the node first, then out of it; each sorted by the other end.
              */
             flows: components["schemas"]["StatedFlow"][];
+        };
+        /** Storage */
+        Storage: {
+            /**
+             * Fileformat
+             * @description E.g. parquet, orc, avro.
+             */
+            fileFormat: string | null;
+            /**
+             * Storagelayer
+             * @description E.g. iceberg, delta.
+             */
+            storageLayer: string;
         };
         /** StoredChecks */
         StoredChecks: {

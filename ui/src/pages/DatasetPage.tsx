@@ -348,8 +348,35 @@ export function DatasetPage({ route }: { route: Route }) {
   const setTab = (value: string) => navigate(href("dataset", { ns, name, tab: value }), true);
   return (
     <Box>
-      <Text color="fg.muted" fontSize="xs">
-        Dataset · <Name value={ds.namespace} />
+      <Text color="fg.muted" fontSize="xs" data-testid="dataset-where">
+        {ds.datasetType ? `${ds.datasetType.datasetType.toLowerCase()}${ds.datasetType.subType ? ` (${ds.datasetType.subType.toLowerCase()})` : ""}` : "Dataset"} · <Name value={ds.namespace} />
+        {ds.hierarchy.length > 0 && (
+          <>
+            {" · "}
+            {ds.hierarchy.map((level, i) => (
+              <Fragment key={i}>
+                {i > 0 && " › "}
+                <span title={level.type}>
+                  <Name value={level.name} />
+                </span>
+              </Fragment>
+            ))}
+          </>
+        )}
+        {ds.catalog && (
+          <>
+            {" · catalog "}
+            <span title={[ds.catalog.type, ds.catalog.metadataUri, ds.catalog.warehouseUri, ds.catalog.source && `reported by ${ds.catalog.source}`].filter(Boolean).join(" · ")}>
+              <Name value={[ds.catalog.framework, ds.catalog.name].filter(Boolean).join(" ")} />
+            </span>
+          </>
+        )}
+        {ds.storage && (
+          <>
+            {" · stored as "}
+            <Name value={[ds.storage.storageLayer, ds.storage.fileFormat].filter(Boolean).join(" / ")} />
+          </>
+        )}
       </Text>
       <Heading size="xl" mb={1} data-testid="title" wordBreak="break-all">
         <Name value={ds.name} />
