@@ -7,6 +7,8 @@ The events are built here from the facets' schemas, as the spec's own examples d
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from test_events import run_event
 
 SPEC = "https://openlineage.io/spec/facets/"
@@ -256,3 +258,41 @@ def test_the_overview_counts_failing_datasets_and_runs_with_failed_tests(catalog
         "tests": 2,
         "eventTime": recent,
     }
+
+
+def _snapshot_event(run_id: str, job_name: str, mode: str, time: str, inputs: list[str], outputs: list[str]) -> dict:
+    job_type = facet(
+        "2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
+        processingType="STREAMING",
+        integration="FLINK",
+        jobType="JOB",
+        emissionPattern={"eventTrigger": "PERIODIC", "eventContentMode": mode, "windowDuration": 300},
+    )
+    sent = event(run_id, AF, job_name, "RUNNING", time)
+    sent["job"]["facets"]["jobType"] = job_type
+    sent["inputs"] = [{"namespace": "kafka://broker:9092", "name": n} for n in inputs]
+    sent["outputs"] = [{"namespace": "kafka://broker:9092", "name": n} for n in outputs]
+    return sent
+
+
+def test_a_complete_snapshot_replaces_the_runs_inputs_and_outputs_in_whatever_order_it_comes(catalog_api):
+    """emissionPattern COMPLETE_SNAPSHOT: each event holds all of the run's inputs and outputs, so
+    the newest event's are the run's (and the job's); ACCUMULATIVE events add up."""
+    for mode, run_id in (
+        ("COMPLETE_SNAPSHOT", "0193b700-0000-7000-8000-000000000001"),
+        ("ACCUMULATIVE", "0193b700-0000-7000-8000-000000000002"),
+    ):
+        name = f"stream.{mode.lower()}"
+        newer = _snapshot_event(run_id, name, mode, "12:05:00", ["orders"], ["totals", "alerts"])
+        older = _snapshot_event(run_id, name, mode, "12:00:00", ["orders", "payments"], ["totals"])
+        for sent in (newer, older):  # the older snapshot comes last
+            assert catalog_api.send(sent).status_code == 201
+        run = catalog_api.get(f"api/v1/jobs/runs/{run_id}").json()
+        job = catalog_api.get(f"api/v1/namespaces/{quote(AF, safe='')}/jobs/{name}").json()
+        assert job["emissionPattern"] == {"eventTrigger": "PERIODIC", "eventContentMode": mode, "windowDuration": 300}
+        shown = ([d["name"] for d in run["inputs"]], [d["name"] for d in run["outputs"]])
+        if mode == "COMPLETE_SNAPSHOT":
+            assert shown == (["orders"], ["alerts", "totals"])
+        else:
+            assert shown == (["orders", "payments"], ["alerts", "totals"])
+        assert ([d["name"] for d in job["inputs"]], [d["name"] for d in job["outputs"]]) == shown

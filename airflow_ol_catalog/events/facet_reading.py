@@ -303,3 +303,28 @@ def kind(facets: dict[str, Any]) -> dict[str, str | None] | None:
     facet = _facet(facets, "datasetType")
     dataset_type = _text(facet.get("datasetType"))
     return {"datasetType": dataset_type, "subType": _text(facet.get("subType"))} if dataset_type else None
+
+
+SNAPSHOT = "COMPLETE_SNAPSHOT"
+
+
+def emission(facets: dict[str, Any]) -> dict[str, Any] | None:
+    """How the job emits events (`emissionPattern` of the `jobType` facet, 2-0-4): on state changes
+    or PERIODIC (every `windowDuration` seconds), each event ACCUMULATIVE (a part of the run's
+    inputs and outputs) or a COMPLETE_SNAPSHOT (all of them, replacing what came before)."""
+    pattern = _facet(_facet(facets, "jobType"), "emissionPattern")
+    trigger, mode = _text(pattern.get("eventTrigger")), _text(pattern.get("eventContentMode"))
+    if not trigger and not mode:
+        return None
+    window = pattern.get("windowDuration")
+    return {
+        "eventTrigger": trigger,
+        "eventContentMode": mode,
+        "windowDuration": window if type(window) in (int, float) else None,
+    }
+
+
+def is_snapshot(facets: dict[str, Any]) -> bool:
+    """Whether each of the job's events holds all of its run's inputs and outputs."""
+    found = emission(facets)
+    return found is not None and (found["eventContentMode"] or "").upper() == SNAPSHOT

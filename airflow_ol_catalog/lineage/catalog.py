@@ -253,8 +253,10 @@ def jobs_view(conn: Connection, rows: Sequence[AnyRow], runs: int = LATEST_RUNS)
                 "createdAt": iso(r.first_seen_at),
                 "updatedAt": iso(r.last_seen_at),
                 "namespace": r.namespace,
-                "inputs": io[r.id]["in"],
-                "outputs": io[r.id]["out"],
+                # a snapshot job reads and writes what its newest run's newest event says
+                "inputs": newest["inputs"] if newest and reading.is_snapshot(facets[r.id]) else io[r.id]["in"],
+                "outputs": newest["outputs"] if newest and reading.is_snapshot(facets[r.id]) else io[r.id]["out"],
+                "emissionPattern": reading.emission(facets[r.id]),
                 "location": facets[r.id].get("sourceCodeLocation", {}).get("url"),
                 "description": facets[r.id].get("documentation", {}).get("description"),
                 "facets": facets[r.id],
@@ -351,6 +353,48 @@ def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, l
     return found
 
 
+def _snapshot_jobs(conn: Connection, job_ids: set[int]) -> set[int]:
+    """The jobs whose events are COMPLETE_SNAPSHOTs (their `jobType` facet says so)."""
+    found = conn.execute(
+        select(facet.c.entity_id, facet.c.value).where(
+            facet.c.entity == "job",
+            facet.c.name == "jobType",
+            among(conn.dialect.name, facet.c.entity_id, job_ids),
+            facet.c.value.is_not(None),
+        )
+    )
+    return {r.entity_id for r in found if reading.is_snapshot({"jobType": json.loads(r.value)})}
+
+
+def _as_of_newest_event(
+    conn: Connection, run_id: str, owner: tuple[str, str], io: dict[str, list[DatasetRef]]
+) -> dict[str, list[DatasetRef]]:
+    """A snapshot run's inputs and outputs: those its newest event names (each event holds all of
+    them, replacing the last), out of all it ever named. Derived from the log, so the order events
+    arrived in does not matter."""
+    newest = conn.execute(
+        select(event.c.payload)
+        .where(
+            event.c.run_id == run_id,
+            event.c.namespace == owner[0],
+            event.c.job_name == owner[1],
+            event.c.quarantined.is_(False),
+        )
+        .order_by(event.c.event_time.desc(), event.c.digest.desc())
+        .limit(1)
+    ).scalar()
+    if newest is None:
+        return io
+    payload = json.loads(newest)
+    named = {
+        (side, namespace_key(item["namespace"]), item["name"])
+        for side, key in (("in", "inputs"), ("out", "outputs"))
+        for item in payload.get(key) or []
+        if isinstance(item, dict) and isinstance(item.get("namespace"), str)
+    }
+    return {side: [d for d in refs if (side, namespace_key(d.namespace), d.name) in named] for side, refs in io.items()}
+
+
 class _Versions:
     """A dataset's schema versions, oldest first, and which run wrote each first."""
 
@@ -407,6 +451,10 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     }
     run_pks = [r.id for r in rows]
     io = _run_datasets(conn, run_pks)
+    snapshots = _snapshot_jobs(conn, {r.job_id for r in rows})
+    for r in rows:
+        if r.job_id in snapshots:
+            io[r.id] = _as_of_newest_event(conn, r.run_id, owners[r.job_id], io[r.id])
     read_or_written = select(run_dataset.c.dataset_id).where(among(conn.dialect.name, run_dataset.c.run_pk, run_pks))
     versions = _versions_of(conn, dataset_version.c.dataset_id.in_(read_or_written)) if rows else {}
     # runs of a job mostly share their inputs and outputs: (job id, input ids, output ids) -> version
@@ -447,6 +495,8 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
                 "jobVersion": {"namespace": ns, "name": name, "version": job_version},
                 "inputDatasetVersions": dataset_versions["in"],
                 "outputDatasetVersions": dataset_versions["out"],
+                "inputs": [{"namespace": d.namespace, "name": d.name} for d in sorted(inputs, key=_by_name)],
+                "outputs": [{"namespace": d.namespace, "name": d.name} for d in sorted(outputs, key=_by_name)],
                 "facets": f,
                 "errorMessage": f.get("errorMessage", {}).get("message"),
                 "error": reading.error(f),

@@ -276,6 +276,11 @@ class Run(Answer):
     jobVersion: VersionRef = Field(description="The job, and its version: the inputs and outputs this run had.")
     inputDatasetVersions: list[DatasetVersionRef]
     outputDatasetVersions: list[DatasetVersionRef]
+    inputs: list[NodeRef] = Field(
+        description="The datasets the run read: all its events named, or for a job that emits complete "
+        "snapshots, those of its newest event."
+    )
+    outputs: list[NodeRef] = Field(description="The datasets the run wrote, as `inputs`.")
     facets: Facets
     errorMessage: str | None
     error: RunError | None = Field(description="From the `errorMessage` facet: message, language, stack trace.")
@@ -343,6 +348,17 @@ class DatasetVersionList(Answer):
 # --- jobs and runs ---------------------------------------------------------------------------------
 
 
+class EmissionPattern(Answer):
+    """How a job emits its events (`emissionPattern` of the jobType facet)."""
+
+    eventTrigger: str | None = Field(description="E.g. ON_STATE_CHANGE, EVENT_BASED, PERIODIC.")
+    eventContentMode: str | None = Field(
+        description="ACCUMULATIVE (each event a part of the run's inputs and outputs) or COMPLETE_SNAPSHOT "
+        "(each event all of them: the catalog shows the newest)."
+    )
+    windowDuration: int | float | None = Field(description="Seconds between PERIODIC events.")
+
+
 class Job(Answer):
     id: NodeRef
     type: Literal["BATCH", "STREAM", "SERVICE"]
@@ -368,6 +384,7 @@ class Job(Answer):
     jobType: str | None
     integration: str | None
     processingType: str | None
+    emissionPattern: EmissionPattern | None = Field(description="From the `jobType` facet.")
     placeholder: bool
     upstreamTasks: list[str] = Field(description="Airflow task ids this task runs after.")
     owners: list[Owner] = Field(description="From the `ownership` facet.")

@@ -2005,6 +2005,27 @@ export interface components {
              */
             origin: string;
         };
+        /**
+         * EmissionPattern
+         * @description How a job emits its events (`emissionPattern` of the jobType facet).
+         */
+        EmissionPattern: {
+            /**
+             * Eventcontentmode
+             * @description ACCUMULATIVE (each event a part of the run's inputs and outputs) or COMPLETE_SNAPSHOT (each event all of them: the catalog shows the newest).
+             */
+            eventContentMode: string | null;
+            /**
+             * Eventtrigger
+             * @description E.g. ON_STATE_CHANGE, EVENT_BASED, PERIODIC.
+             */
+            eventTrigger: string | null;
+            /**
+             * Windowduration
+             * @description Seconds between PERIODIC events.
+             */
+            windowDuration: number | null;
+        };
         /** Engine */
         Engine: {
             /** Name */
@@ -2383,6 +2404,8 @@ export interface components {
             currentVersion: string | null;
             /** Description */
             description: string | null;
+            /** @description From the `jobType` facet. */
+            emissionPattern: components["schemas"]["EmissionPattern"] | null;
             /** Facets */
             facets: {
                 [key: string]: unknown;
@@ -3044,6 +3067,11 @@ export interface components {
             id: string;
             /** Inputdatasetversions */
             inputDatasetVersions: components["schemas"]["DatasetVersionRef"][];
+            /**
+             * Inputs
+             * @description The datasets the run read: all its events named, or for a job that emits complete snapshots, those of its newest event.
+             */
+            inputs: components["schemas"]["NodeRef"][];
             /** @description The job, and its version: the inputs and outputs this run had. */
             jobVersion: components["schemas"]["VersionRef"];
             /** Nominalendtime */
@@ -3052,6 +3080,11 @@ export interface components {
             nominalStartTime: string | null;
             /** Outputdatasetversions */
             outputDatasetVersions: components["schemas"]["DatasetVersionRef"][];
+            /**
+             * Outputs
+             * @description The datasets the run wrote, as `inputs`.
+             */
+            outputs: components["schemas"]["NodeRef"][];
             /**
              * Parameters
              * @description From the `executionParameters` facet.

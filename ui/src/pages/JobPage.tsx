@@ -169,6 +169,13 @@ function Details({ job }: { job: Job }) {
   );
 }
 
+/** How the job emits its events, in words: "complete snapshots every 300 s". */
+export function emissionText(p: NonNullable<Job["emissionPattern"]>): string {
+  const what = p.eventContentMode?.toUpperCase() === "COMPLETE_SNAPSHOT" ? "complete snapshots" : p.eventContentMode?.toUpperCase() === "ACCUMULATIVE" ? "partial events" : "events";
+  const when = p.eventTrigger?.toUpperCase() === "PERIODIC" && p.windowDuration ? ` every ${p.windowDuration} s` : p.eventTrigger ? ` (${p.eventTrigger.toLowerCase().replaceAll("_", " ")})` : "";
+  return `emits ${what}${when}`;
+}
+
 export function JobPage({ route }: { route: Route }) {
   const ns = route.params.get("ns") ?? "";
   const name = route.params.get("name") ?? "";
@@ -183,6 +190,7 @@ export function JobPage({ route }: { route: Route }) {
     <Box>
       <Text color="fg.muted" fontSize="xs">
         Job · <Name value={job.namespace} /> {job.integration && `· ${job.integration}`} {job.jobType && `· ${job.jobType}`} · {job.type}
+        {job.emissionPattern && <> · {emissionText(job.emissionPattern)}</>}
       </Text>
       <Heading size="xl" mb={1} data-testid="title" wordBreak="break-all">
         <Name value={job.name} />

@@ -1,21 +1,12 @@
 import { Box, Flex, Heading, Link, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
-import { type RawEvent, type Ref } from "../api";
+import type { RawEvent } from "../api";
 import { InputsOutputs, JobLink, JsonView, Loading, Muted, Name, PlainText, Problem, Section, StateBadge } from "../components/Common";
 import { ExtractionErrors, RunParameters, RunTests, RunTree } from "../components/RunDetails";
 import { duration, when } from "../format";
 import { airflowPage, href, type Route } from "../route";
 import { useApi } from "../useApi";
-
-/** Inputs and outputs of a run: every dataset any of its events named. */
-export function datasetsOf(events: RawEvent[], side: "inputs" | "outputs"): Ref[] {
-  const seen = new Map<string, Ref>();
-  for (const e of events) {
-    for (const d of (e[side] as Ref[] | undefined) ?? []) seen.set(`${d.namespace}\u0000${d.name}`, { namespace: d.namespace, name: d.name });
-  }
-  return [...seen.values()];
-}
 
 export function EventTimeline({ events }: { events: RawEvent[] }) {
   const [open, setOpen] = useState<number | null>(null);
@@ -89,7 +80,7 @@ export function RunPage({ route }: { route: Route }) {
       {r.extractionError && <ExtractionErrors found={r.extractionError} />}
       {r.tests.length > 0 && <RunTests tests={r.tests} />}
       <Section title="Inputs and outputs">
-        <InputsOutputs inputs={datasetsOf(list, "inputs")} outputs={datasetsOf(list, "outputs")} />
+        <InputsOutputs inputs={r.inputs} outputs={r.outputs} />
       </Section>
       <RunTree runId={r.id} />
       {(r.parameters.length > 0 || r.engine) && <RunParameters run={r} />}

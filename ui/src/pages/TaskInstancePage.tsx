@@ -8,7 +8,7 @@ import { LineageGraph } from "../components/LineageGraph";
 import { duration, when } from "../format";
 import type { Route } from "../route";
 import { useApi } from "../useApi";
-import { datasetsOf, EventTimeline } from "./RunPage";
+import { EventTimeline } from "./RunPage";
 
 /** Does this OpenLineage run belong to the Airflow task instance (DAG run id, map index)? */
 export function isTaskInstanceRun(run: Run, runId: string, mapIndex: string): boolean {
@@ -24,7 +24,7 @@ function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: st
   return (
     <Box>
       <Section title="Inputs and outputs">
-        {events.data ? <InputsOutputs inputs={datasetsOf(list, "inputs")} outputs={datasetsOf(list, "outputs")} /> : <Loading what="inputs and outputs" />}
+        <InputsOutputs inputs={run.inputs} outputs={run.outputs} />
       </Section>
       {columns.data && columns.data.graph.length > 0 && (
         <Section title="Column lineage">
