@@ -82,22 +82,50 @@ def _spec(name: str, place: str, schema: type, whole: bool, use: str) -> FacetSp
 FACETS: tuple[FacetSpec, ...] = (
     # run
     _spec(
-        "parent", "run", parent_run.ParentRunFacet, False, "links runs and jobs to their parent (DAG -> task -> Spark)"
+        "parent",
+        "run",
+        parent_run.ParentRunFacet,
+        False,
+        "links runs and jobs to their parent (DAG -> task -> Spark); `root`, to the first run of the tree",
     ),
     _spec("nominalTime", "run", nominal_time_run.NominalTimeRunFacet, True, "the run's scheduled time"),
     _spec("errorMessage", "run", error_message_run.ErrorMessageRunFacet, True, "a failed run's error and stack trace"),
     _spec("jobDependencies", "run", job_dependencies_run.JobDependenciesRunFacet, False, "control edges between jobs"),
-    _spec("processing_engine", "run", processing_engine_run.ProcessingEngineRunFacet, True, "engine and version"),
-    _spec("externalQuery", "run", external_query_run.ExternalQueryRunFacet, True, "the query id in the source system"),
-    _spec("extractionError", "run", extraction_error_run.ExtractionErrorRunFacet, True, "lineage the producer missed"),
     _spec(
-        "environmentVariables", "run", environment_variables_run.EnvironmentVariablesRunFacet, True, "shown on the run"
+        "processing_engine",
+        "run",
+        processing_engine_run.ProcessingEngineRunFacet,
+        True,
+        "engine and version, on the run",
     ),
-    _spec("executionParameters", "run", execution_parameters_run.ExecutionParametersRunFacet, True, "shown on the run"),
-    _spec("test", "run", test_run.TestRunFacet, True, "the tests a run executed"),
+    _spec("externalQuery", "run", external_query_run.ExternalQueryRunFacet, True, "the query id in the source system"),
+    _spec(
+        "extractionError",
+        "run",
+        extraction_error_run.ExtractionErrorRunFacet,
+        True,
+        "a warning on the run: lineage the producer missed",
+    ),
+    _spec(
+        "environmentVariables",
+        "run",
+        environment_variables_run.EnvironmentVariablesRunFacet,
+        True,
+        "kept among the run's facets",
+    ),
+    _spec(
+        "executionParameters", "run", execution_parameters_run.ExecutionParametersRunFacet, True, "the run's parameters"
+    ),
+    _spec("test", "run", test_run.TestRunFacet, True, "the tests a run executed; failures in the overview"),
     _spec("tags", "run", tags_run.TagsRunFacet, False, "tags of the run"),
     # job
-    _spec("jobType", "job", job_type_job.JobTypeJobFacet, False, "integration, job type, batch or streaming"),
+    _spec(
+        "jobType",
+        "job",
+        job_type_job.JobTypeJobFacet,
+        False,
+        "integration, job type, batch or streaming; a COMPLETE_SNAPSHOT emission replaces",
+    ),
     _spec("lineage", "job", lineage.LineageJobFacet, False, "explicit lineage: flows between datasets and jobs"),
     _spec("sql", "job", sql_job.SQLJobFacet, True, "the query, with its dialect"),
     _spec("sourceCode", "job", source_code_job.SourceCodeJobFacet, True, "the job's code"),
@@ -116,7 +144,13 @@ FACETS: tuple[FacetSpec, ...] = (
     _spec("documentation", "dataset", documentation_dataset.DocumentationDatasetFacet, True, "the description"),
     _spec("ownership", "dataset", ownership_dataset.OwnershipDatasetFacet, True, "the dataset's owners"),
     _spec("version", "dataset", dataset_version_dataset.DatasetVersionDatasetFacet, True, "the producer's version"),
-    _spec("storage", "dataset", storage_dataset.StorageDatasetFacet, True, "storage layer and file format"),
+    _spec(
+        "storage",
+        "dataset",
+        storage_dataset.StorageDatasetFacet,
+        True,
+        "storage layer and file format, in the page header",
+    ),
     _spec(
         "lifecycleStateChange",
         "dataset",
@@ -125,8 +159,20 @@ FACETS: tuple[FacetSpec, ...] = (
         "created, overwritten, dropped ...",
     ),
     _spec("datasetType", "dataset", dataset_type_dataset.DatasetTypeDatasetFacet, True, "table, view, job output ..."),
-    _spec("catalog", "dataset", catalog_dataset.CatalogDatasetFacet, True, "the catalog that holds the dataset"),
-    _spec("hierarchy", "dataset", hierarchy_dataset.HierarchyDatasetFacet, True, "database, schema, table levels"),
+    _spec(
+        "catalog",
+        "dataset",
+        catalog_dataset.CatalogDatasetFacet,
+        True,
+        "the catalog that holds the dataset, in the page header",
+    ),
+    _spec(
+        "hierarchy",
+        "dataset",
+        hierarchy_dataset.HierarchyDatasetFacet,
+        True,
+        "database, schema, table levels, in the page header",
+    ),
     _spec("tags", "dataset", tags_dataset.TagsDatasetFacet, False, "tags of the dataset and its columns"),
     _spec(
         "dataQualityAssertions",
@@ -148,20 +194,36 @@ FACETS: tuple[FacetSpec, ...] = (
         "input",
         data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet,
         False,
-        "row counts and column metrics, as time series on the dataset page",
+        "row counts and column metrics, over time (Measurements)",
     ),
     _spec(
-        "inputStatistics", "input", input_statistics_input_dataset.InputStatisticsInputDatasetFacet, True, "rows read"
+        "inputStatistics",
+        "input",
+        input_statistics_input_dataset.InputStatisticsInputDatasetFacet,
+        True,
+        "rows read, over time (Measurements)",
     ),
-    _spec("subset", "input", base_subset_dataset.InputSubsetInputDatasetFacet, True, "the partitions read"),
+    _spec(
+        "subset",
+        "input",
+        base_subset_dataset.InputSubsetInputDatasetFacet,
+        True,
+        "the partitions read, per run (Measurements)",
+    ),
     _spec(
         "outputStatistics",
         "output",
         output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet,
         True,
-        "rows and bytes written",
+        "rows and bytes written, over time (Measurements)",
     ),
-    _spec("subset", "output", base_subset_dataset.OutputSubsetOutputDatasetFacet, True, "the partitions written"),
+    _spec(
+        "subset",
+        "output",
+        base_subset_dataset.OutputSubsetOutputDatasetFacet,
+        True,
+        "the partitions written, per run (Measurements)",
+    ),
 )
 
 
