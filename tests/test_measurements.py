@@ -143,3 +143,41 @@ def test_a_dataset_names_its_catalog_hierarchy_storage_and_type(catalog_api):
     assert shown["hierarchy"] == [{"type": "DATABASE", "name": "analytics"}, {"type": "TABLE", "name": "events"}]
     assert shown["storage"] == {"storageLayer": "iceberg", "fileFormat": "parquet"}
     assert shown["datasetType"] == {"datasetType": "TABLE", "subType": "MANAGED"}
+
+
+def test_each_kind_of_subset_condition_reads_as_one_line():
+    """The four shapes the spec's BaseSubsetDatasetFacet describes: a comparison, a binary of two,
+    locations, partitions (with an identifier or by their dimensions)."""
+    from airflow_ol_catalog.events.facet_reading import subset
+
+    def field(name: str) -> dict:
+        return {"type": "field", "field": name}
+
+    def literal(value: str) -> dict:
+        return {"type": "literal", "value": value}
+
+    compare = {"type": "compare", "left": field("country"), "right": literal("PL"), "comparison": "EQUAL"}
+    later = {
+        "type": "compare",
+        "left": field("day"),
+        "right": literal("2024-10-15"),
+        "comparison": "GREATER_EQUAL_THAN",
+    }
+    binary = {"type": "binary", "left": compare, "right": later, "operator": "OR"}
+    locations = {"type": "location", "locations": ["s3://bucket/a", "s3://bucket/b"]}
+    partitions = {
+        "type": "partition",
+        "partitions": [
+            {"identifier": "2024-10-15-PL", "dimensions": {"day": "2024-10-15"}},
+            {"dimensions": {"day": "2024-10-16", "country": "DE"}},
+        ],
+    }
+    assert subset({"inputCondition": compare}, "in") == "country = 'PL'"
+    assert subset({"inputCondition": binary}, "in") == "(country = 'PL') OR (day >= '2024-10-15')"
+    assert subset({"outputCondition": locations}, "out") == "s3://bucket/a, s3://bucket/b"
+    assert subset({"outputCondition": partitions}, "out") == "2024-10-15-PL, day=2024-10-16 country=DE"
+    assert subset({"outputCondition": partitions}, "in") is None  # an input's subset is its inputCondition
+    deep: dict = compare
+    for _ in range(40):  # nesting beyond what a page shows ends in an ellipsis, not a recursion error
+        deep = {"type": "binary", "left": deep, "right": compare, "operator": "AND"}
+    assert "…" in subset({"inputCondition": deep}, "in")

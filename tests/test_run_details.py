@@ -296,3 +296,20 @@ def test_a_complete_snapshot_replaces_the_runs_inputs_and_outputs_in_whatever_or
         else:
             assert shown == (["orders", "payments"], ["alerts", "totals"])
         assert ([d["name"] for d in job["inputs"]], [d["name"] for d in job["outputs"]]) == shown
+
+
+def test_a_parent_facet_forwarding_its_runs_facets_links_the_same_tree(catalog_api):
+    """ParentRunFacet 1-2-0 may forward a few facets of the parent and root runs and jobs; the
+    links are the same, and no warning is raised for them."""
+    task_run, dag_run, own = (f"0193b800-0000-7000-8000-00000000000{i}" for i in range(1, 4))
+    engine = facet("1-1-1/ProcessingEngineRunFacet.json", version="3.1.0", name="Airflow")
+    dag_type = facet("2-0-3/JobTypeJobFacet.json", processingType="BATCH", integration="AIRFLOW", jobType="DAG")
+    parent = facet("1-2-0/ParentRunFacet.json", **ref(task_run, AF, "forward.task"))
+    parent["run"]["facets"] = {"processing_engine": engine}
+    parent["root"] = ref(dag_run, AF, "forward") | {
+        "job": {"namespace": AF, "name": "forward", "facets": {"jobType": dag_type}}
+    }
+    receipt = catalog_api.send(event(own, SPARK, "forwarded", "COMPLETE", "13:00:00", parent=parent)).json()
+    assert receipt.get("warnings", []) == []
+    tree = catalog_api.get(f"api/v1/jobs/runs/{own}/tree").json()
+    assert {r["runId"]: r["parentRunId"] for r in tree["runs"]} == {dag_run: None, task_run: dag_run, own: task_run}
