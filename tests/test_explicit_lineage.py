@@ -479,3 +479,24 @@ def test_dependencies_on_jobs_the_catalog_cannot_name_are_skipped(catalog_engine
     send(catalog_engine, [payload])
     controls = [k for k in catalog(catalog_engine)["flows"] if k[6] == "control"]
     assert [(k[1][1], k[4][1]) for k in controls] == [("fine_dag", "consumer_dag")]
+
+
+def test_a_quarantined_event_replayed_states_the_same_flows_as_one_that_was_not(catalog_engine):
+    """Replay projects an event as when it arrived: its `lineage` facet may name jobs of other
+    namespaces the policy places (they were dropped before)."""
+    from airflow_ol_catalog.events import validate_event
+    from airflow_ol_catalog.ingest import namespaces as registry
+    from airflow_ol_catalog.ingest.event_log import Submission, store_events
+    from airflow_ol_catalog.ingest.quarantine import replay_quarantined
+    from airflow_ol_catalog.store.engine import write_transaction
+
+    entry = jb("late.load", RUN_A) | {"inputs": [{"namespace": "upstream-team", "name": "feed", "type": "JOB"}]}
+    submission = Submission.of(validate_event(completed([entry], job_name="late.orchestrate")), None, 500)
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, [submission], "quarantine")  # AF is not registered: the event waits
+    assert flows(catalog_engine) == {}
+    with write_transaction(catalog_engine) as conn:
+        registry.create_namespace(conn, AF, "tests")
+        registry.create_namespace(conn, "upstream-team", "tests")
+        assert replay_quarantined(conn, AF, "quarantine")[AF] == 1
+    assert set(flows(catalog_engine)) == {("feed", "", "late.load", "")}

@@ -15,7 +15,13 @@ from airflow_ol_catalog.events import OpenLineageEvent, validate_event
 from airflow_ol_catalog.events.canonical import NUL_ESCAPE, canonical_json, event_digest, without_nul
 from airflow_ol_catalog.events.model import Problem
 from airflow_ol_catalog.ingest.namespaces import Placement, record_activity, resolve_namespaces
-from airflow_ol_catalog.ingest.projection import Projected, named_job_namespaces, parent_namespace, project_events
+from airflow_ol_catalog.ingest.projection import (
+    Projected,
+    named_job_namespaces,
+    parent_namespace,
+    project_events,
+    stated_lineage,
+)
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.store.sql import earliest, execute, execute_rows, insert_for, latest, utcnow
 from airflow_ol_catalog.store.tables import event, facet_warning, sqlite_utc_text
@@ -124,7 +130,8 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     """
     now = utcnow()
     parents = [parent_namespace(sub.event) for sub in submissions]
-    named = [named_job_namespaces(sub.event) for sub in submissions]  # jobs `lineage` facets name
+    read = [stated_lineage(sub.event) for sub in submissions]  # read once: the projection needs it too
+    named = [named_job_namespaces(stated) for stated in read]  # jobs `lineage` facets name
     placements = resolve_namespaces(
         conn,
         {sub.event.owner_namespace for sub in submissions} | {p for p in parents if p is not None}.union(*named),
@@ -144,7 +151,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     warned: dict[tuple[str, str], dict[str, Any]] = {}  # (producer, facet) -> its counter's row
     to_project: list[Projected] = []
     outcomes: list[Receipt | Refusal] = []
-    for sub, parent, names in zip(submissions, parents, named, strict=False):
+    for sub, parent, names, stated in zip(submissions, parents, named, read, strict=True):
         placement = placements[sub.event.owner_namespace]
         if placement.refused:
             outcomes.append(Refusal(placement.refused))
@@ -159,7 +166,9 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
             if namespace_id is not None:
                 linked = frozenset(n for n in names if links_parent(n, sub.scope, placements))
                 to_project.append(
-                    Projected(sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements), linked)
+                    Projected(
+                        sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements), linked, (stated,)
+                    )
                 )
                 seen = activity.setdefault(namespace_id, _Activity(0, now, now, set()))
                 seen.count += 1

@@ -79,11 +79,13 @@ class Projected:
     scope: Scope | None = None
     link_parent: bool = True
     job_namespaces: frozenset[str] = frozenset()  # besides its own, where its `lineage` facet may name jobs
+    read: tuple[Stated | None] | None = None  # (stated_lineage(event),) when the caller read it already
 
     @functools.cached_property
     def lineage(self) -> Lineage:
         """What its facets say flows, read once (several steps need it)."""
-        return _lineage_of(self.event, self.job_namespaces)
+        stated = self.read[0] if self.read is not None else stated_lineage(self.event)
+        return _lineage_of(self.event, stated, self.job_namespaces)
 
     @functools.cached_property
     def own_job(self) -> Entity | None:
@@ -532,38 +534,53 @@ def _states_flows(ev: OpenLineageEvent) -> bool:
     )
 
 
-def named_job_namespaces(ev: OpenLineageEvent) -> set[str]:
-    """The namespaces, other than its own job's, of the jobs an event's `lineage` and
-    `jobDependencies` facets name."""
+class Stated(NamedTuple):
+    """What an event's `lineage` and `jobDependencies` facets state, before anything is dropped."""
+
+    own: Entity | None  # the event's job, as flows name it
+    flows: list[Flow]
+    whole: bool  # stated by the job's own facet: the outputs' columnLineage is not read then
+    dependencies: list[Dependency]
+
+
+def stated_lineage(ev: OpenLineageEvent) -> Stated | None:
+    """The flows and dependencies the event's facets state; None for the many events with none."""
     if not _states_flows(ev):
-        return set()
+        return None
     own = _own_job(ev)
-    stated, _ = _stated_flows(ev, own)
-    named = {e.namespace for e in named_in(stated) if e.kind == JOB}
-    for dependency in _dependencies(ev, own):
+    flows, whole = _stated_flows(ev, own)
+    return Stated(own, flows, whole, _dependencies(ev, own))
+
+
+def named_job_namespaces(stated: Stated | None) -> set[str]:
+    """The namespaces, other than its own job's, of the jobs an event's `lineage` and
+    `jobDependencies` facets name (from `stated_lineage`)."""
+    if stated is None:
+        return set()
+    named = {e.namespace for e in named_in(stated.flows) if e.kind == JOB}
+    for dependency in stated.dependencies:
         named |= {dependency.upstream.namespace, dependency.downstream.namespace}
-    return named - {own.namespace if own else ""}
+    return named - {stated.own.namespace if stated.own else ""}
 
 
 _NO_LINEAGE = Lineage([], [], [])
 
 
-def _lineage_of(ev: OpenLineageEvent, job_namespaces: frozenset[str]) -> Lineage:
+def _lineage_of(ev: OpenLineageEvent, read: Stated | None, job_namespaces: frozenset[str]) -> Lineage:
     """The flows an event states, less those naming a job where it may not (event_log.links_parent)."""
-    if not _states_flows(ev):
+    if read is None:
         return _NO_LINEAGE
-    own = _own_job(ev)
-    stated, whole = _stated_flows(ev, own)
+    own = read.own
     allowed = job_namespaces | {own.namespace} if own else job_namespaces
-    stated = [f for f in stated if all(e.kind == DATASET or e.namespace in allowed for e in (f.source, f.target))]
+    stated = [f for f in read.flows if all(e.kind == DATASET or e.namespace in allowed for e in (f.source, f.target))]
     datasets = [f for f in stated if f.source.kind == DATASET and f.target.kind == DATASET]
-    if not whole:
+    if not read.whole:
         for direction, ref in _datasets_of(ev):
             if direction != "in" and "lineage" not in ref.facets:
                 target = Entity(DATASET, ref.namespace, ref.name)
                 datasets += column_lineage_flows(ref.facets.get("columnLineage"), target)
     dependencies = [
-        d for d in _dependencies(ev, own) if d.upstream.namespace in allowed and d.downstream.namespace in allowed
+        d for d in read.dependencies if d.upstream.namespace in allowed and d.downstream.namespace in allowed
     ]
     return Lineage(stated, datasets, dependencies)
 

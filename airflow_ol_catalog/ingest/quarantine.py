@@ -12,7 +12,13 @@ from sqlalchemy import Connection, delete, select, update
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest.event_log import catalog_event, links_parent
 from airflow_ol_catalog.ingest.namespaces import record_activity, resolve_namespaces
-from airflow_ol_catalog.ingest.projection import Projected, parent_namespace, project_events
+from airflow_ol_catalog.ingest.projection import (
+    Projected,
+    named_job_namespaces,
+    parent_namespace,
+    project_events,
+    stated_lineage,
+)
 from airflow_ol_catalog.ingest.tokens import token_scopes
 from airflow_ol_catalog.store.sql import sorted_by, utcnow
 from airflow_ol_catalog.store.tables import event, namespace
@@ -90,7 +96,9 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
                 break
             events = [catalog_event(validate_event(json.loads(row.payload)), row.payload) for row in rows]
             parents = [parent_namespace(ev) for ev in events]
-            placements = resolve_namespaces(conn, {p for p in parents if p is not None}, policy)
+            read = [stated_lineage(ev) for ev in events]
+            named = [named_job_namespaces(stated) for stated in read]
+            placements = resolve_namespaces(conn, {p for p in parents if p is not None}.union(*named), policy)
             scopes = token_scopes(conn, {row.token_id for row in rows if row.token_id is not None})
             project_events(
                 conn,
@@ -100,8 +108,10 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
                         row.digest,
                         scopes.get(row.token_id),
                         links_parent(parent, scopes.get(row.token_id), placements),
+                        frozenset(n for n in names if links_parent(n, scopes.get(row.token_id), placements)),
+                        (stated,),
                     )
-                    for ev, row, parent in zip(events, rows, parents, strict=False)
+                    for ev, row, parent, names, stated in zip(events, rows, parents, named, read, strict=True)
                 ],
             )
             conn.execute(update(event).where(event.c.id.in_([row.id for row in rows])).values(quarantined=False))
