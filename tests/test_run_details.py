@@ -313,3 +313,22 @@ def test_a_parent_facet_forwarding_its_runs_facets_links_the_same_tree(catalog_a
     assert receipt.get("warnings", []) == []
     tree = catalog_api.get(f"api/v1/jobs/runs/{own}/tree").json()
     assert {r["runId"]: r["parentRunId"] for r in tree["runs"]} == {dag_run: None, task_run: dag_run, own: task_run}
+
+
+def test_a_dataset_lists_the_runs_that_tested_it_newest_first(catalog_api):
+    wh = "postgres://warehouse:5432"
+    for n, status in enumerate(("pass", "fail")):
+        sent = event(f"0193b900-0000-7000-8000-00000000000{n}", AF, "dbt.test.orders", "COMPLETE", f"14:0{n}:00")
+        tests = [{"name": "assert_positive_total", "status": status, "severity": "warn", "type": "custom_sql"}]
+        sent["run"]["facets"]["test"] = facet("1-0-1/TestRunFacet.json", tests=tests)
+        sent["inputs"] = [{"namespace": wh, "name": "shop.orders"}]
+        assert catalog_api.send(sent).status_code == 201
+    path = f"api/v1/namespaces/{quote(wh, safe='')}/datasets/shop.orders/test-runs"
+    runs = catalog_api.get(path).json()["runs"]
+    assert [(r["runId"][-1], r["state"], r["tests"][0]["status"]) for r in runs] == [
+        ("1", "COMPLETED", "fail"),
+        ("0", "COMPLETED", "pass"),
+    ]
+    assert runs[0]["job"] == {"namespace": AF, "name": "dbt.test.orders"} and runs[0]["eventTime"].endswith("14:01:00Z")
+    assert len(catalog_api.get(path, limit=1).json()["runs"]) == 1
+    assert catalog_api.get(f"api/v1/namespaces/{quote(wh, safe='')}/datasets/none/test-runs").status_code == 404

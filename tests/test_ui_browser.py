@@ -572,6 +572,10 @@ def test_a_run_shows_its_tree_tests_parameters_and_the_lineage_its_producer_miss
     expect(rows.first).to_contain_text("not_null_invoices_customer_id")
     expect(page.get_by_role("heading", name="Tests (4, 1 failed)")).to_be_visible()
     page.screenshot(path=str(SHOTS / "35-run-tests.png"), full_page=True)
+    page.goto(base + "#/dataset?ns=postgres%3A%2F%2Fpg.prod.internal%3A5432&name=shop.billing.invoices")
+    expect(page.get_by_test_id("test-run")).to_have_count(1)
+    expect(page.get_by_test_id("test-run")).to_contain_text("1 of 4 failed")
+    expect(page.get_by_test_id("test-run")).to_contain_text("not_null_invoices_customer_id (error)")
 
     page.goto(base + "#/")
     expect(page.get_by_test_id("failing-datasets")).to_contain_text("shop.billing.invoices")

@@ -17,13 +17,20 @@ from fastapi import APIRouter, Query, Request
 
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
 from airflow_ol_catalog.api.datamodels import marquez as models
-from airflow_ol_catalog.api.datamodels.catalog_extras import CatalogStats, DataSources, Hidden, Impact, Measurements
+from airflow_ol_catalog.api.datamodels.catalog_extras import (
+    CatalogStats,
+    DataSources,
+    Hidden,
+    Impact,
+    Measurements,
+    TestRuns,
+)
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.datamodels.graph import ColumnLineageGraph, LineageGraph, StatedFlows
 from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, node_id_parameter, time_parameter
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.events.node_ids import KINDS
-from airflow_ol_catalog.events.not_found import JobVersionNotFound
+from airflow_ol_catalog.events.not_found import DatasetNotFound, JobVersionNotFound
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden, set_namespace_hidden
 from airflow_ol_catalog.lineage import catalog
@@ -33,6 +40,7 @@ from airflow_ol_catalog.lineage.flows import FLOW_KINDS, stated_flows
 from airflow_ol_catalog.lineage.graph import GRAPH_KINDS, lineage
 from airflow_ol_catalog.lineage.impact import IMPACT_KINDS, impact
 from airflow_ol_catalog.lineage.measurements import measurements
+from airflow_ol_catalog.lineage.quality import test_runs
 from airflow_ol_catalog.lineage.source_matches import (
     data_source_summary,
     match_without_connections,
@@ -174,6 +182,29 @@ async def dataset_measurements(
     """From the `outputStatistics`, `inputStatistics`, `dataQualityMetrics` and `subset` facets the
     dataset's runs sent, oldest first; a facet that broke its schema is left out."""
     return await _read(measurements, namespace, dataset, runs)
+
+
+def _test_runs(conn, namespace: str, dataset: str, limit: int) -> list[dict]:
+    found = catalog.find_dataset(conn, namespace, dataset)
+    if found is None:
+        raise DatasetNotFound(namespace, dataset)
+    return test_runs(conn, found.id, limit)
+
+
+@router.get(
+    "/namespaces/{namespace:name}/datasets/{dataset:name}/test-runs",
+    summary="The newest runs that read or wrote the dataset and sent the tests they executed",
+    responses=NOT_FOUND,
+    response_model=TestRuns,
+)
+async def dataset_test_runs(
+    namespace: str,
+    dataset: str,
+    _: ReadAuth,
+    limit: int = Query(20, ge=1, le=200, description="At most this many runs."),
+) -> dict:
+    """From the `test` run facets (TestRunFacet) of the dataset's runs: a dbt singular test, a check task."""
+    return {"runs": await _read(_test_runs, namespace, dataset, limit)}
 
 
 def _as_seen_by(principal: Principal, datasets: list[dict]) -> list[dict]:

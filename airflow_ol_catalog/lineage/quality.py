@@ -26,9 +26,10 @@ from airflow_ol_catalog.events.quality import (
     read_metrics,
     summarise,
 )
+from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.store.sql import among
-from airflow_ol_catalog.store.tables import dataset, event, facet, job, run
+from airflow_ol_catalog.store.tables import dataset, event, facet, job, run, run_dataset
 
 _SENT_BY = and_(event.c.event_time == facet.c.event_time, event.c.digest == facet.c.event_digest)
 
@@ -217,3 +218,33 @@ def _failing_runs(conn: Connection, since: datetime) -> tuple[int, list[dict[str
                 }
             )
     return tested, failing
+
+
+def test_runs(conn: Connection, dataset_id: int, limit: int) -> list[dict[str, Any]]:
+    """The newest runs that read or wrote the dataset and sent a `test` facet (TestRunFacet: a
+    dbt singular test, a check operator), each with its tests, newest first."""
+    rows = conn.execute(
+        select(facet.c.value, facet.c.event_time, run.c.run_id, run.c.state, job.c.namespace, job.c.name)
+        .select_from(run_dataset)
+        .join(run, run.c.id == run_dataset.c.run_pk)
+        .join(job, job.c.id == run.c.job_id)
+        .join(facet, and_(facet.c.entity == "run", facet.c.entity_id == run.c.id, facet.c.name == "test"))
+        .where(run_dataset.c.dataset_id == dataset_id, facet.c.value.is_not(None), job.c.deleted_at.is_(None))
+        .distinct()
+        .order_by(facet.c.event_time.desc(), run.c.run_id)
+        .limit(limit)
+    )
+    found = []
+    for r in rows:
+        tests = reading.tests({"test": json.loads(r.value)})
+        if tests:
+            found.append(
+                {
+                    "runId": r.run_id,
+                    "job": {"namespace": r.namespace, "name": r.name},
+                    "state": RunState.of(r.state).value,
+                    "eventTime": iso(r.event_time),
+                    "tests": tests,
+                }
+            )
+    return found

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from airflow_ol_catalog.api.datamodels.common import Answer, Problem
-from airflow_ol_catalog.api.datamodels.marquez import NodeRef
+from airflow_ol_catalog.api.datamodels.marquez import NodeRef, RunState, RunTest
 
 # --- /data-sources ---------------------------------------------------------------------------------
 
@@ -168,3 +168,20 @@ class Measurements(Answer):
     points: list[Measurement] = Field(description="Oldest first.")
     runs: int = Field(description="Runs read.")
     truncated: bool = Field(description="True when the dataset has more runs than `runs`.")
+
+
+# --- /namespaces/{ns}/datasets/{name}/test-runs ----------------------------------------------------
+
+
+class TestRun(Answer):
+    """A run that read or wrote the dataset and said which tests it executed (TestRunFacet)."""
+
+    runId: str
+    job: NodeRef
+    state: RunState
+    eventTime: str = Field(description="Event time of the run's newest `test` facet.")
+    tests: list[RunTest]
+
+
+class TestRuns(Answer):
+    runs: list[TestRun] = Field(description="Newest first.")

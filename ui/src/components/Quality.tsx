@@ -5,7 +5,8 @@ import { Badge, Box, Flex, Link, Table, Text } from "@chakra-ui/react";
 import type { DatasetQuality, QualityAssertion } from "../api";
 import { when } from "../format";
 import { href } from "../route";
-import { JobLink, Muted, Name } from "./Common";
+import { useApi } from "../useApi";
+import { JobLink, Muted, Name, Section } from "./Common";
 
 const RESULT = {
   passed: { color: "green", mark: "✓" },
@@ -158,5 +159,47 @@ export function QualitySection({ quality }: { quality: DatasetQuality }) {
       )}
       {quality.metrics && <Metrics metrics={quality.metrics} />}
     </Box>
+  );
+}
+
+/** The newest runs that tested the dataset and said which tests they executed (TestRunFacet). */
+export function TestRunsSection({ namespace, name }: { namespace: string; name: string }) {
+  const found = useApi("namespaces/{namespace}/datasets/{dataset}/test-runs", { path: { namespace, dataset: name }, query: { limit: 20 } });
+  const runs = found.data?.runs ?? [];
+  if (runs.length === 0) return null;
+  return (
+    <Section title="Test runs">
+      <Table.Root size="sm" variant="line" data-testid="test-runs">
+        <Table.Body>
+          {runs.map((r) => {
+            const failed = r.tests.filter((t) => t.status?.toLowerCase() === "fail");
+            return (
+              <Table.Row key={`${r.job.namespace}\u0000${r.job.name}\u0000${r.runId}`} data-testid="test-run" data-failed={failed.length || undefined}>
+                <Table.Cell whiteSpace="nowrap">{when(r.eventTime)}</Table.Cell>
+                <Table.Cell>
+                  <JobLink namespace={r.job.namespace} name={r.job.name} />
+                </Table.Cell>
+                <Table.Cell>
+                  <Link href={href("run", { id: r.runId })} color="fg.info" fontFamily="mono" fontSize="xs">
+                    <Name value={r.runId} />
+                  </Link>
+                </Table.Cell>
+                <Table.Cell>
+                  <Badge colorPalette={failed.length ? "red" : "green"} variant={failed.length ? "solid" : "subtle"}>
+                    {failed.length ? `${failed.length} of ${r.tests.length} failed` : `${r.tests.length} passed`}
+                  </Badge>{" "}
+                  {failed.map((t) => (
+                    <Muted key={t.name}>
+                      <Name value={t.name} />
+                      {t.severity ? ` (${t.severity})` : ""}{" "}
+                    </Muted>
+                  ))}
+                </Table.Cell>
+              </Table.Row>
+            );
+          })}
+        </Table.Body>
+      </Table.Root>
+    </Section>
   );
 }

@@ -794,6 +794,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/namespaces/{namespace}/datasets/{dataset}/test-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The newest runs that read or wrote the dataset and sent the tests they executed
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         *
+         *     From the `test` run facets (TestRunFacet) of the dataset's runs: a dbt singular test, a check task.
+         */
+        get: operations["dataset_test_runs_api_v1_namespaces__namespace__datasets__dataset__test_runs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/namespaces/{namespace}/datasets/{dataset}/versions": {
         parameters: {
             query?: never;
@@ -3604,6 +3626,35 @@ export interface components {
             runsTested: number;
         };
         /**
+         * TestRun
+         * @description A run that read or wrote the dataset and said which tests it executed (TestRunFacet).
+         */
+        TestRun: {
+            /**
+             * Eventtime
+             * @description Event time of the run's newest `test` facet.
+             */
+            eventTime: string;
+            job: components["schemas"]["NodeRef"];
+            /** Runid */
+            runId: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "NEW" | "RUNNING" | "COMPLETED" | "FAILED" | "ABORTED";
+            /** Tests */
+            tests: components["schemas"]["RunTest"][];
+        };
+        /** TestRuns */
+        TestRuns: {
+            /**
+             * Runs
+             * @description Newest first.
+             */
+            runs: components["schemas"]["TestRun"][];
+        };
+        /**
          * TokenInfo
          * @description An ingest token as the catalog keeps it: never its secret, which only the creating answer holds.
          */
@@ -6277,6 +6328,68 @@ export interface operations {
                 };
             };
             /** @description The tag name is empty, too long, padded, not NFC, or holds NUL or invisible characters (a name a `tags` facet uses is taken as spelt, unless empty, too long or with NUL). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    dataset_test_runs_api_v1_namespaces__namespace__datasets__dataset__test_runs_get: {
+        parameters: {
+            query?: {
+                /** @description At most this many runs. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                namespace: string;
+                dataset: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestRuns"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such namespace, dataset, job, run or version. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
             422: {
                 headers: {
                     [name: string]: unknown;

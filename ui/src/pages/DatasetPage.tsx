@@ -6,7 +6,7 @@ import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Name, Pager,
 import { LineageGraph } from "../components/LineageGraph";
 import { StatedFlows } from "../components/StatedFlows";
 import { MeasurementsTab } from "../components/Measurements";
-import { failingColumns, QualitySection } from "../components/Quality";
+import { failingColumns, QualitySection, TestRunsSection } from "../components/Quality";
 import { TagEditor, useTagEditing } from "../components/Tags";
 import { when } from "../format";
 import { href, navigate, type Route } from "../route";
@@ -417,6 +417,7 @@ export function DatasetPage({ route }: { route: Route }) {
               <QualitySection quality={ds.quality} />
             </Section>
           )}
+          <TestRunsSection namespace={ds.namespace} name={ds.name} />
           <Section title="Schema">
             <Schema
               fields={ds.fields}
