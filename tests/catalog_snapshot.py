@@ -33,6 +33,7 @@ def snapshot(conn: Connection) -> dict:
             r.ended_at,
             r.placeholder,
             runs.get(r.parent_run_pk),
+            runs.get(r.root_run_pk),
             r.first_event_at,
             r.last_event_at,
         )

@@ -181,3 +181,47 @@ def test_each_kind_of_subset_condition_reads_as_one_line():
     for _ in range(40):  # nesting beyond what a page shows ends in an ellipsis, not a recursion error
         deep = {"type": "binary", "left": deep, "right": compare, "operator": "AND"}
     assert "…" in subset({"inputCondition": deep}, "in")
+
+
+def test_a_subset_condition_nested_as_deep_as_the_body_allows_is_no_server_error(catalog_api):
+    """max_json_depth lets a body nest 500 levels; a condition that deep is stored with a warning
+    (or refused by the depth limit), never a 500."""
+    compare = {"type": "compare", "left": {"type": "field", "field": "a"}, "right": {"type": "literal", "value": "1"}}
+    compare["comparison"] = "EQUAL"
+    for depth in (240, 480):
+        condition: dict = compare
+        for _ in range(depth):
+            condition = {"type": "binary", "left": condition, "right": compare, "operator": "AND"}
+        subset = facet("1-1-0/BaseSubsetDatasetFacet.json", inputCondition=condition)
+        sent = run_event(
+            run={"runId": f"0193c200-0000-7000-8000-000000000{depth}", "facets": {}},
+            inputs=[{"namespace": WH, "name": "deep", "inputFacets": {"subset": subset}}],
+        )
+        answer = catalog_api.send(sent)
+        assert answer.status_code in (201, 400, 413, 422), answer.text
+        if answer.status_code == 201:
+            path = f"api/v1/namespaces/{quote(WH, safe='')}/datasets/deep/measurements"
+            assert catalog_api.get(path).status_code == 200
+
+
+def test_measurements_find_every_spelling_of_the_namespace_and_fall_back_to_metrics(catalog_api):
+    """`postgres://WH:5432`, `postgres://wh:5432` and `postgres://wh` are one data source; rows come
+    from inputStatistics when it has them, else from dataQualityMetrics."""
+    for n, namespace in enumerate(("postgres://WH:5432", "postgres://wh:5432", "postgres://wh")):
+        stats = facet("1-0-0/InputStatisticsInputDatasetFacet.json", size=100 + n)
+        metrics = facet("1-0-2/DataQualityMetricsInputDatasetFacet.json", rowCount=10 + n, columnMetrics={})
+        sent = run_event(
+            eventType="COMPLETE",
+            eventTime=f"2026-06-0{n + 1}T00:00:00Z",
+            run={"runId": f"0193c300-0000-7000-8000-00000000000{n}", "facets": {}},
+            inputs=[
+                {
+                    "namespace": namespace,
+                    "name": "public.spelt",
+                    "inputFacets": {"inputStatistics": stats, "dataQualityMetrics": metrics},
+                }
+            ],
+        )
+        assert catalog_api.send(sent).status_code == 201
+    found = catalog_api.get("api/v1/namespaces/postgres%3A%2F%2Fwh/datasets/public.spelt/measurements").json()
+    assert [(p["rowCount"], p["bytes"]) for p in found["points"]] == [(10, 100), (11, 101), (12, 102)]

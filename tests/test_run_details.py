@@ -61,10 +61,10 @@ def test_a_run_names_its_parent_and_root_and_its_tree_reaches_the_root_through_m
     assert spark["root"] == {"runId": DAG_RUN, "job": {"namespace": AF, "name": "sales"}}
 
     tree = catalog_api.get(f"api/v1/jobs/runs/{SPARK_RUN}/tree").json()
-    assert (tree["runId"], tree["rootRunId"], tree["rootNotSeen"], tree["truncated"]) == (
+    assert (tree["runId"], tree["rootRunId"], tree["rootJob"]["name"], tree["truncated"]) == (
         SPARK_RUN,
         DAG_RUN,
-        None,
+        "sales",
         False,
     )
     parents = {r["runId"]: r["parentRunId"] for r in tree["runs"]}
@@ -332,3 +332,73 @@ def test_a_dataset_lists_the_runs_that_tested_it_newest_first(catalog_api):
     assert runs[0]["job"] == {"namespace": AF, "name": "dbt.test.orders"} and runs[0]["eventTime"].endswith("14:01:00Z")
     assert len(catalog_api.get(path, limit=1).json()["runs"]) == 1
     assert catalog_api.get(f"api/v1/namespaces/{quote(wh, safe='')}/datasets/none/test-runs").status_code == 404
+
+
+def _child(run_id: str, parent: tuple[str, str], root: tuple[str, str]) -> dict:
+    facet_ = facet("1-1-0/ParentRunFacet.json", **ref(parent[0], AF, parent[1]))
+    facet_["root"] = ref(root[0], AF, root[1])
+    return event(run_id, SPARK, f"child_{run_id[-1]}", "COMPLETE", f"15:0{run_id[-1]}:00", parent=facet_)
+
+
+def test_roots_named_by_runs_never_make_the_catalog_depend_on_the_order_events_came_in():
+    """Two children of one placeholder parent name different roots; two others name each other's
+    parent as their root. In any order and any batching the catalog is the same, and no run
+    becomes its own ancestor."""
+    from itertools import permutations
+
+    from test_projection import _fresh_engine, catalog, send
+
+    p, r1, r2 = (
+        ("0193ba00-0000-7000-8000-00000000000a", "p.task"),
+        ("0193ba00-0000-7000-8000-00000000000b", "r1"),
+        ("0193ba00-0000-7000-8000-00000000000c", "r2"),
+    )
+    events = [
+        _child("0193ba00-0000-7000-8000-000000000001", p, r1),
+        _child("0193ba00-0000-7000-8000-000000000002", p, r2),
+        _child("0193ba00-0000-7000-8000-000000000003", p, r1),
+        _child("0193ba00-0000-7000-8000-000000000004", r1, p),
+    ]
+    seen = []
+    for order in permutations(events):
+        for one_by_one in (True, False):
+            engine = _fresh_engine()
+            send(engine, list(order), one_by_one)
+            seen.append(catalog(engine)["runs"])
+            engine.dispose()
+    assert all(runs == seen[0] for runs in seen)
+
+
+def test_each_run_sees_the_tree_of_the_root_it_names(catalog_api):
+    p, r1, r2 = (
+        ("0193bb00-0000-7000-8000-00000000000a", "p.task"),
+        ("0193bb00-0000-7000-8000-00000000000b", "r1"),
+        ("0193bb00-0000-7000-8000-00000000000c", "r2"),
+    )
+    c1, c2 = "0193bb00-0000-7000-8000-000000000001", "0193bb00-0000-7000-8000-000000000002"
+    for run_id, root in ((r1[0], r1), (r2[0], r2)):
+        assert catalog_api.send(event(run_id, AF, root[1], "START", "14:59:00")).status_code == 201
+    for sent in (_child(c1, p, r1), _child(c2, p, r2)):
+        assert catalog_api.send(sent).status_code == 201
+    for me, root in ((c1, r1), (c2, r2)):
+        tree = catalog_api.get(f"api/v1/jobs/runs/{me}/tree").json()
+        assert (tree["rootRunId"], tree["rootJob"]) == (root[0], {"namespace": AF, "name": root[1]})
+        parents = {r["runId"]: r["parentRunId"] for r in tree["runs"]}
+        # the placeholder parent hangs under the root this run names; both its children are shown
+        assert parents == {root[0]: None, p[0]: root[0], c1: p[0], c2: p[0]}
+    assert catalog_api.get(f"api/v1/jobs/runs/{c1}/tree").json()["runs"][-1]["parentJob"] is not None
+
+
+def test_a_snapshot_run_keeps_a_dataset_it_names_by_an_alias(catalog_api):
+    """A snapshot job writes a path that a `symlinks` facet makes an alias of a table: the run still
+    wrote that dataset (the table, which holds the lineage)."""
+    run_id = "0193bc00-0000-7000-8000-000000000001"
+    symlinks = facet(
+        "1-0-1/SymlinksDatasetFacet.json",
+        identifiers=[{"namespace": "hive://meta:9083", "name": "db.snap_out", "type": "TABLE"}],
+    )
+    sent = _snapshot_event(run_id, "stream.aliased", "COMPLETE_SNAPSHOT", "16:00:00", ["orders"], [])
+    sent["outputs"] = [{"namespace": "s3://lake", "name": "w/snap_out", "facets": {"symlinks": symlinks}}]
+    assert catalog_api.send(sent).status_code == 201
+    run = catalog_api.get(f"api/v1/jobs/runs/{run_id}").json()
+    assert [(d["namespace"], d["name"]) for d in run["outputs"]] == [("hive://meta:9083", "db.snap_out")]

@@ -577,9 +577,16 @@ def test_a_run_shows_its_tree_tests_parameters_and_the_lineage_its_producer_miss
     expect(page.get_by_test_id("test-run")).to_contain_text("1 of 4 failed")
     expect(page.get_by_test_id("test-run")).to_contain_text("not_null_invoices_customer_id (error)")
 
+    # the overview counts the tests of the last 30 days: the examples are older, so today's run of them
+    today = json.loads((EXAMPLES / "08_data_quality" / "04_invoices_tests_fail.json").read_text())
+    today["eventTime"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    today["run"]["runId"] = "019a0000-0000-7000-8000-0000000000f8"
+    today["job"]["namespace"] = "examples-today"
+    assert ui_server.send(today).status_code == 201
     page.goto(base + "#/")
     expect(page.get_by_test_id("failing-datasets")).to_contain_text("shop.billing.invoices")
     expect(page.get_by_test_id("test-results")).to_contain_text("Datasets failing a test: 1")
+    expect(page.get_by_test_id("failing-runs")).to_contain_text("1 of 4")
     page.get_by_test_id("test-results").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "36-overview-tests.png"))
 

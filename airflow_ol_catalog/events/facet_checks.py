@@ -144,17 +144,17 @@ def _union(alternatives: list[Any], nullable: bool) -> Check:
         if value is None and nullable:
             return
         best: Problems | None = None
+        named: Problems | None = None  # the problems of the alternative whose `type` the value names
         for check, kind in zip(checks, kinds, strict=True):
             found: Problems = []
             check(value, path, found)
             if not found:
                 return
             if kind is not None and isinstance(value, dict) and value.get("type") == kind:
-                problems.extend(found)  # the alternative the value says it is: its problems are the ones
-                return
+                named = found
             if best is None or len(found) < len(best):
                 best = found
-        problems.extend(best or [])
+        problems.extend(named or best or [])
 
     return any_of
 
@@ -213,7 +213,10 @@ def facet_problems(schema: type, value: Any, path: str) -> Problems:
     found = _seen.get(key) if key is not None else None
     if found is None:
         found = []
-        _object_check(schema)(value, "", found)
+        try:
+            _object_check(schema)(value, "", found)
+        except RecursionError:  # nested deeper than the checks can follow (max_json_depth allows 500)
+            found = [("", "nested too deeply to check against its schema")]
         found = found[:MAX_PROBLEMS]
         if key is not None:
             if len(_seen) >= _SEEN_LIMIT:

@@ -185,7 +185,7 @@ def airflow_task(facets: dict[str, Any]) -> dict[str, Any] | None:
         "dagId": dag_id,
         "dagRunId": run_id,
         "taskId": _text(task.get("task_id")) if task_facet else None,
-        "mapIndex": -1 if map_index is None else map_index,
+        "mapIndex": map_index if task_facet else -1,  # None: the facet does not say
         "tryNumber": _count(instance.get("try_number")),
     }
 

@@ -194,7 +194,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "first_event_at": earliest(run.c.first_event_at, stmt.excluded.first_event_at),
             "last_event_at": latest(run.c.last_event_at, stmt.excluded.last_event_at),
         },
-    ).returning(run.c.id, run.c.job_id, run.c.run_id, run.c.state, run.c.parent_run_pk)
+    ).returning(run.c.id, run.c.job_id, run.c.run_id, run.c.state, run.c.parent_run_pk, run.c.root_run_pk)
     stmt = ins(dataset)
     earlier_spelling = tuple_(stmt.excluded.first_seen_at, stmt.excluded.namespace) < tuple_(
         dataset.c.first_seen_at, dataset.c.namespace
@@ -210,6 +210,7 @@ def _statements(dialect: str) -> dict[str, Any]:
     ).returning(dataset.c.id, dataset.c.namespace_key, dataset.c.name, dataset.c.alias_of)
     s["job_parent"] = update(job).where(job.c.id == bindparam("p_id")).values(parent_job_id=bindparam("p_parent"))
     s["run_parent"] = update(run).where(run.c.id == bindparam("p_id")).values(parent_run_pk=bindparam("p_parent"))
+    s["run_root"] = update(run).where(run.c.id == bindparam("p_id")).values(root_run_pk=bindparam("p_root"))
     # The runs' jobs are known to the caller: joining the run table here made PostgreSQL hash
     # all of it for a handful of runs.
     s["links_of_runs"] = select(run_dataset.c.run_pk, run_dataset.c.dataset_id, run_dataset.c.direction).where(
@@ -432,7 +433,7 @@ def _project_runs(
     """Upsert the events' runs and their parents; returns each run's pk, and each pk's state."""
     rows: dict[RunKey, Values] = {}
     parents: dict[RunKey, RunKey] = {}
-    roots: dict[RunKey, RunKey] = {}  # a parent -> the root its child's parent facet names
+    roots: dict[RunKey, RunKey] = {}  # a run -> the root its parent facet names
     for item in items:
         ev = item.event
         if ev.kind != RUN_EVENT:
@@ -459,26 +460,26 @@ def _project_runs(
             if root:
                 root_key = (job_ids[root[1:]], root[0])
                 rows.setdefault(root_key, _run_row(*root_key, None, None))
-                roots[parent_key] = root_key
+                roots[key] = root_key
     returned = _upserted(conn, st["run"], list(rows.values()))
     found = {(r.job_id, r.run_id): (r.id, r.state) for r in returned}
-    linked = {r.id: r.parent_run_pk for r in returned}
+    linked = {r.id: (r.parent_run_pk, r.root_run_pk) for r in returned}
     pks = {key: value[0] for key, value in found.items()}
     states = {value[0]: value[1] for value in found.values()}
     changed = [
         {"p_id": pks[child], "p_parent": pks[parent]}
         for child, parent in parents.items()
-        if linked[pks[child]] != pks[parent]
-    ]
-    # A parent that names no parent of its own (so far) hangs under the root its child names; its
-    # own parent facet, whenever it comes, takes the place of that link.
-    changed += [
-        {"p_id": pks[above], "p_parent": pks[root]}
-        for above, root in roots.items()
-        if above not in parents and linked[pks[above]] is None and pks[above] != pks[root]
+        if linked[pks[child]][0] != pks[parent]
     ]
     if changed:
         execute(conn, st["run_parent"], changed)
+    # Each run keeps the root its own parent facet names: the tree (lineage/run_tree) reaches it
+    # from there even when a level between them sent no events.
+    rooted = [
+        {"p_id": pks[child], "p_root": pks[root]} for child, root in roots.items() if linked[pks[child]][1] != pks[root]
+    ]
+    if rooted:
+        execute(conn, st["run_root"], rooted)
     return pks, states
 
 

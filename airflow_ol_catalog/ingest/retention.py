@@ -72,6 +72,7 @@ def apply_retention(
             conn.execute(delete(run_dataset).where(run_dataset.c.run_pk.in_(ids)))
             conn.execute(delete(facet).where(facet.c.entity == "run", facet.c.entity_id.in_(ids)))
             conn.execute(run.update().where(run.c.parent_run_pk.in_(ids)).values(parent_run_pk=None))
+            conn.execute(run.update().where(run.c.root_run_pk.in_(ids)).values(root_run_pk=None))
             runs += conn.execute(delete(run).where(run.c.id.in_(ids))).rowcount
     while True:
         with write_transaction(engine) as conn:

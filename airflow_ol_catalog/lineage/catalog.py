@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, literal, or_, select, tuple_, union_all
 
 from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.naming import KEY_SEPARATOR, fold, namespace_key
@@ -366,33 +366,54 @@ def _snapshot_jobs(conn: Connection, job_ids: set[int]) -> set[int]:
     return {r.entity_id for r in found if reading.is_snapshot({"jobType": json.loads(r.value)})}
 
 
-def _as_of_newest_event(
-    conn: Connection, run_id: str, owner: tuple[str, str], io: dict[str, list[DatasetRef]]
-) -> dict[str, list[DatasetRef]]:
-    """A snapshot run's inputs and outputs: those its newest event names (each event holds all of
-    them, replacing the last), out of all it ever named. Derived from the log, so the order events
-    arrived in does not matter."""
-    newest = conn.execute(
-        select(event.c.payload)
-        .where(
-            event.c.run_id == run_id,
-            event.c.namespace == owner[0],
-            event.c.job_name == owner[1],
-            event.c.quarantined.is_(False),
-        )
-        .order_by(event.c.event_time.desc(), event.c.digest.desc())
-        .limit(1)
-    ).scalar()
-    if newest is None:
-        return io
-    payload = json.loads(newest)
-    named = {
-        (side, namespace_key(item["namespace"]), item["name"])
-        for side, key in (("in", "inputs"), ("out", "outputs"))
-        for item in payload.get(key) or []
-        if isinstance(item, dict) and isinstance(item.get("namespace"), str)
+def _as_of_newest_events(
+    conn: Connection, runs: list[tuple[int, str, str, str]], io: dict[int, dict[str, list[DatasetRef]]]
+) -> None:
+    """Keep of each snapshot run's inputs and outputs (pk, run id, job namespace and name) those
+    its newest event names: each event holds all of them, replacing the last. Derived from the
+    log, so the order events arrived in does not matter; one query for the events, one for the
+    datasets they name (by any of their names)."""
+    newest_first = func.row_number().over(
+        partition_by=(event.c.run_id, event.c.namespace, event.c.job_name),
+        order_by=(event.c.event_time.desc(), event.c.digest.desc()),
+    )
+    ranked = (
+        select(event.c.run_id, event.c.namespace, event.c.job_name, event.c.payload, newest_first.label("n"))
+        .where(event.c.run_id.in_({run_id for _, run_id, _, _ in runs}), event.c.quarantined.is_(False))
+        .subquery()
+    )
+    newest = {
+        (r.run_id, r.namespace, r.job_name): json.loads(r.payload)
+        for r in conn.execute(select(ranked).where(ranked.c.n == 1))
     }
-    return {side: [d for d in refs if (side, namespace_key(d.namespace), d.name) in named] for side, refs in io.items()}
+    named: dict[int, set[tuple[str, str, str]]] = {}
+    for pk, run_id, ns, name in runs:
+        payload = newest.get((run_id, ns, name))
+        if payload is not None:
+            named[pk] = {
+                (side, namespace_key(item["namespace"]), item["name"])
+                for side, key in (("in", "inputs"), ("out", "outputs"))
+                for item in payload.get(key) or []
+                if isinstance(item, dict)
+                and isinstance(item.get("namespace"), str)
+                and isinstance(item.get("name"), str)
+            }
+    wanted = {(ns_key, name) for names in named.values() for _, ns_key, name in names}
+    holders: dict[tuple[str, str], int] = {}
+    if wanted:
+        found = select(dataset.c.namespace_key, dataset.c.name, func.coalesce(dataset.c.alias_of, dataset.c.id))
+        for chunk in _chunks(sorted(wanted), 400):
+            for ns_key, name, holder in conn.execute(
+                found.where(tuple_(dataset.c.namespace_key, dataset.c.name).in_(chunk))
+            ):
+                holders[(ns_key, name)] = holder
+    for pk, names in named.items():
+        ids = {(side, holders.get((ns_key, name))) for side, ns_key, name in names}
+        io[pk] = {side: [d for d in refs if (side, d.id) in ids] for side, refs in io[pk].items()}
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 class _Versions:
@@ -452,9 +473,8 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     run_pks = [r.id for r in rows]
     io = _run_datasets(conn, run_pks)
     snapshots = _snapshot_jobs(conn, {r.job_id for r in rows})
-    for r in rows:
-        if r.job_id in snapshots:
-            io[r.id] = _as_of_newest_event(conn, r.run_id, owners[r.job_id], io[r.id])
+    if snapshots:
+        _as_of_newest_events(conn, [(r.id, r.run_id, *owners[r.job_id]) for r in rows if r.job_id in snapshots], io)
     read_or_written = select(run_dataset.c.dataset_id).where(among(conn.dialect.name, run_dataset.c.run_pk, run_pks))
     versions = _versions_of(conn, dataset_version.c.dataset_id.in_(read_or_written)) if rows else {}
     # runs of a job mostly share their inputs and outputs: (job id, input ids, output ids) -> version

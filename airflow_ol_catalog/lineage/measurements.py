@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select
 from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.facet_checks import facet_problems
 from airflow_ol_catalog.events.facet_registry import facets_at
+from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.events.not_found import DatasetNotFound
 from airflow_ol_catalog.events.quality import METRICS, read_metrics
 from airflow_ol_catalog.events.times import iso
@@ -25,6 +26,7 @@ from airflow_ol_catalog.lineage.catalog import find_dataset
 from airflow_ol_catalog.store.tables import dataset, event, job, run, run_dataset
 
 _SIDES = (("in", "inputs", "input"), ("out", "outputs", "output"))
+EVENTS_PER_RUN = 20  # events read per run asked for, newest first: a streaming run sends thousands
 
 
 def _usable(place: str, name: str, value: Any) -> Any:
@@ -48,12 +50,17 @@ def _point(side: str, place: str, item: dict[str, Any]) -> dict[str, Any] | None
     part = reading.subset(_usable(place, "subset", own.get("subset")), side)
     if statistics is None and metrics is None and part is None:
         return None
-    totals = statistics or {}
+
+    def total(key: str) -> Any:
+        """The statistics facet's figure, else the metrics facet's."""
+        found = (statistics or {}).get(key)
+        return found if found is not None or metrics is None else metrics[key]
+
     return {
         "side": side,
-        "rowCount": totals.get("rowCount", metrics["rowCount"] if metrics else None),
-        "bytes": totals.get("bytes", metrics["bytes"] if metrics else None),
-        "fileCount": totals.get("fileCount", metrics["fileCount"] if metrics else None),
+        "rowCount": total("rowCount"),
+        "bytes": total("bytes"),
+        "fileCount": total("fileCount"),
         "columnMetrics": metrics["columnMetrics"] if metrics else {},
         "subset": part,
     }
@@ -64,15 +71,15 @@ def measurements(conn: Connection, ns: str, name: str, runs: int) -> dict[str, A
     found = find_dataset(conn, ns, name)
     if found is None:
         raise DatasetNotFound(ns, name)
-    names = {(found.namespace, found.name)} | {
-        (r.namespace, r.name)
-        for r in conn.execute(select(dataset.c.namespace, dataset.c.name).where(dataset.c.alias_of == found.id))
+    names = {(found.namespace_key, found.name)} | {  # any spelling of the namespace, and every alias
+        (r.namespace_key, r.name)
+        for r in conn.execute(select(dataset.c.namespace_key, dataset.c.name).where(dataset.c.alias_of == found.id))
     }
     newest = conn.execute(
         select(run.c.run_id, run.c.last_event_at, job.c.namespace, job.c.name)
         .join(run, run.c.id == run_dataset.c.run_pk)
         .join(job, job.c.id == run.c.job_id)
-        .where(run_dataset.c.dataset_id == found.id, run.c.placeholder.is_(False))
+        .where(run_dataset.c.dataset_id == found.id, run.c.placeholder.is_(False), job.c.deleted_at.is_(None))
         .distinct()
         .order_by(run.c.last_event_at.desc().nulls_last(), run.c.run_id)
         .limit(runs + 1)
@@ -82,22 +89,26 @@ def measurements(conn: Connection, ns: str, name: str, runs: int) -> dict[str, A
         owners.setdefault(r.run_id, set()).add((r.namespace, r.name))
     points = []
     rows = conn.execute(
-        select(event.c.payload, event.c.event_time, event.c.run_id, event.c.namespace, event.c.job_name).where(
-            event.c.run_id.in_(list(owners)), event.c.quarantined.is_(False)
-        )
-    )
-    for e in rows:
+        select(event.c.payload, event.c.event_time, event.c.run_id, event.c.namespace, event.c.job_name)
+        .where(event.c.run_id.in_(list(owners)), event.c.quarantined.is_(False))
+        .order_by(event.c.event_time.desc(), event.c.id.desc())
+        .limit(runs * EVENTS_PER_RUN + 1)
+    ).all()
+    events_cut = len(rows) > runs * EVENTS_PER_RUN
+    for e in rows[: runs * EVENTS_PER_RUN]:
         if (e.namespace, e.job_name) not in owners.get(e.run_id, ()):
             continue
         payload = json.loads(e.payload)
         for side, key, place in _SIDES:
             listed = payload.get(key)
             for item in listed if isinstance(listed, list) else []:
-                if not isinstance(item, dict) or (item.get("namespace"), item.get("name")) not in names:
+                if not isinstance(item, dict) or not isinstance(item.get("namespace"), str):
+                    continue
+                if (namespace_key(item["namespace"]), item.get("name")) not in names:
                     continue
                 point = _point(side, place, item)
                 if point is not None:
                     sender = {"eventTime": iso(e.event_time), "runId": e.run_id}
                     points.append(sender | {"job": {"namespace": e.namespace, "name": e.job_name}} | point)
     points.sort(key=lambda p: (p["eventTime"], p["runId"], p["side"]))
-    return {"points": points, "runs": len(owners), "truncated": len(newest) > runs}
+    return {"points": points, "runs": len(owners), "truncated": len(newest) > runs or events_cut}

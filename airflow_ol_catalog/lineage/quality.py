@@ -144,14 +144,19 @@ _SHOWN = 10  # failing datasets and runs the overview names
 
 
 def test_failures(conn: Connection, since: datetime) -> dict[str, Any]:
-    """What the overview says of tests: datasets whose newest results (each test's newest, as the
-    dataset page shows them) include a failure, and runs since `since` whose `test` facet has a
-    failed test; the newest of each first."""
+    """What the overview says of tests since `since`: datasets whose newest results of those days
+    (each test's newest, as the dataset page shows them) include a failure, and runs whose `test`
+    facet has a failed test; the newest of each first."""
     checks: dict[int, list[_Check]] = {}
     for r in conn.execute(
         select(facet.c.entity_id, facet.c.name, facet.c.value, facet.c.event_time, facet.c.event_digest)
         .join(dataset, dataset.c.id == facet.c.entity_id)
-        .where(facet.c.entity == QUALITY_CHECK, facet.c.value.is_not(None), dataset.c.deleted_at.is_(None))
+        .where(
+            facet.c.entity == QUALITY_CHECK,
+            facet.c.value.is_not(None),
+            facet.c.event_time >= since,  # bounded: the tests of the last days, not all time
+            dataset.c.deleted_at.is_(None),
+        )
     ):
         sender = {"runId": None, "job": None, "eventTime": iso(r.event_time)}
         checks.setdefault(r.entity_id, []).append(

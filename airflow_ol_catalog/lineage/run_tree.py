@@ -1,23 +1,26 @@
-"""A run's whole tree: the runs above it (its parent, the parent's parent ...) up to the first run
-of the tree, and every run below that one. An Airflow DAG run, its task runs, and the Spark or dbt
-runs those tasks started are one tree.
+"""A run's whole tree: the first run of the tree, and every run below it. An Airflow DAG run, its
+task runs, and the Spark or dbt runs those tasks started are one tree.
 
-Runs are linked by their `parent` facets (run.parent_run_pk). A producer that skips a level (a Spark
-job whose parent is a task run that sent no events of its own) can still name the first run of the
-tree in `root` (ParentRunFacet 1-1-0): the topmost run reached through parents is then shown under
-that root. Walking stops at `limit` runs; the answer says when it did.
+Runs are linked by their `parent` facets (run.parent_run_pk). A producer that skips a level (a
+Spark job whose parent is a task run that sent no events of its own) names the first run of the
+tree in `root` (ParentRunFacet 1-1-0), kept as run.root_run_pk: the walk goes up through parents
+to the topmost run, then to the root that run or one below it names; it comes down through
+children and through the runs that name that root, each with the parents that lead up to it. A
+run whose topmost parent names no parent of its own is shown under the root it names; nothing of
+this is stored, so what the tree shows never depends on the order events arrived in.
+
+Walking stops at `limit` runs (the answer says so); every query is bounded by what is left.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select
 
-from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.run_states import TERMINAL_RANK, RunState
 from airflow_ol_catalog.events.times import iso
-from airflow_ol_catalog.lineage.catalog import facets_of, run_row
+from airflow_ol_catalog.lineage.catalog import run_row
 from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import job, run
 
@@ -27,6 +30,7 @@ _COLUMNS = (
     run.c.id,
     run.c.run_id,
     run.c.parent_run_pk,
+    run.c.root_run_pk,
     run.c.state,
     run.c.state_rank,
     run.c.started_at,
@@ -37,75 +41,95 @@ _COLUMNS = (
 )
 
 
-def _runs(conn: Connection, where: Any) -> list[AnyRow]:
-    return list(
-        conn.execute(select(*_COLUMNS).join(job, job.c.id == run.c.job_id).where(where, job.c.deleted_at.is_(None)))
-    )
+def _runs(conn: Connection, where: ColumnElement[bool], limit: int | None = None) -> list[AnyRow]:
+    """Runs of live jobs (a hidden job's runs are not shown, nor walked through)."""
+    query = select(*_COLUMNS).join(job, job.c.id == run.c.job_id).where(where, job.c.deleted_at.is_(None))
+    return list(conn.execute(query.order_by(run.c.id).limit(limit) if limit is not None else query))
 
 
-def _root_run(conn: Connection, named: dict[str, Any]) -> AnyRow | None:
-    found = _runs(
-        conn,
-        (run.c.run_id == named["runId"])
-        & (job.c.namespace == named["job"]["namespace"])
-        & (job.c.name == named["job"]["name"]),
-    )
-    return found[0] if found else None
+def _up(conn: Connection, start: AnyRow, rows: dict[int, AnyRow]) -> AnyRow:
+    """Walk from `start` up its parents (adding them to `rows`); returns the topmost one reached."""
+    at = start
+    for _ in range(_DEPTH):
+        if at.parent_run_pk is None or at.parent_run_pk in rows:
+            break
+        above = _runs(conn, run.c.id == at.parent_run_pk)
+        if not above:
+            break  # a parent whose job is hidden, or one retention deleted
+        at = rows.setdefault(above[0].id, above[0])
+    return at
 
 
 def run_tree(conn: Connection, run_id: str, limit: int) -> dict[str, Any]:
-    me = run_row(conn, run_id)
     dialect = conn.dialect.name
-    chain = _runs(conn, run.c.id == me.id)
-    seen = {me.id}
-    while len(chain) <= _DEPTH and chain[-1].parent_run_pk is not None and chain[-1].parent_run_pk not in seen:
-        above = _runs(conn, run.c.id == chain[-1].parent_run_pk)
-        if not above:
-            break
-        chain.append(above[0])
-        seen.add(above[0].id)
-    top = chain[-1]
-    parent_of: dict[int, int | None] = {r.id: r.parent_run_pk for r in chain}
-    named_root = reading.root(facets_of(conn, "run", [me.id])[me.id])
-    root_unseen = None
-    if named_root is not None:
-        stored = _root_run(conn, named_root)
-        if stored is None:
-            root_unseen = named_root
-        elif stored.id not in seen:
-            parent_of[top.id] = stored.id  # the producer's word: the root is above the topmost parent
-            top = stored
-    rows = {r.id: r for r in chain}
-    rows[top.id] = top
-    level, walked, truncated = [top.id], {top.id}, False
-    while level and not truncated:
-        children = [r for r in _runs(conn, among(dialect, run.c.parent_run_pk, level)) if r.id not in walked]
-        below = [r for r in children if r.id not in rows]  # runs of the chain are there already
-        if len(rows) + len(below) > limit:
-            below, truncated = below[: max(limit - len(rows), 0)], True
-            children = [r for r in children if r.id in rows] + below
-        for r in below:
-            rows[r.id] = r
-            parent_of[r.id] = r.parent_run_pk
-        level = [r.id for r in children]
+    me_pk = run_row(conn, run_id).id
+    (me,) = _runs(conn, run.c.id == me_pk)
+    rows: dict[int, AnyRow] = {me.id: me}
+    top = _up(conn, me, rows)
+    chain = list(rows.values())
+    # the root the nearest run of the chain names, when the chain does not reach it
+    named_root = next((r.root_run_pk for r in chain if r.root_run_pk is not None), None)
+    root = top
+    if named_root is not None and named_root not in rows:
+        found = _runs(conn, run.c.id == named_root)
+        if found:
+            root = rows.setdefault(found[0].id, found[0])
+            root = _up(conn, root, rows)  # a root may have parents of its own
+    shown_parent: dict[int, int | None] = {pk: r.parent_run_pk for pk, r in rows.items()}
+    if root.id != top.id and top.parent_run_pk is None:
+        shown_parent[top.id] = root.id  # the producer's word: the root is above the topmost parent
+    walked: set[int] = set()
+    while len(walked) < len(rows) and len(rows) <= limit:
+        level = [pk for pk in rows if pk not in walked]
         walked.update(level)
-    by_pk = {pk: r.run_id for pk, r in rows.items()}
-    ordered = sorted(rows.values(), key=lambda r: (r.started_at is None, iso(r.started_at) or "", r.run_id))
+        room = limit - len(rows) + 1  # one more than fits: enough to know the tree was cut
+        found = _runs(conn, among(dialect, run.c.parent_run_pk, level), room + len(rows))
+        if root.id in level:  # the runs that name the root, each with the parents leading up to it
+            found += _runs(conn, run.c.root_run_pk == root.id, room + len(rows))
+        tops = []
+        for r in found:
+            if r.id not in rows:
+                rows[r.id] = r
+                if r.root_run_pk == root.id:
+                    tops.append(_up(conn, r, rows))
+        for pk, r in rows.items():
+            shown_parent.setdefault(pk, r.parent_run_pk)
+        for above in tops:
+            if above.id != root.id and above.parent_run_pk is None:
+                shown_parent[above.id] = root.id
+    kept = _kept(rows, me.id, root.id, shown_parent, limit)
+    ordered = sorted((rows[pk] for pk in kept), key=lambda r: (r.started_at is None, iso(r.started_at) or "", r.run_id))
     return {
         "runId": me.run_id,
-        "rootRunId": top.run_id,
-        "rootNotSeen": root_unseen,
-        "truncated": truncated,
-        "runs": [_node(r, None if r.id == top.id else by_pk.get(parent_of.get(r.id) or -1)) for r in ordered],
+        "rootRunId": root.run_id,
+        "rootJob": {"namespace": root.namespace, "name": root.name},
+        "truncated": len(kept) < len(rows),
+        "runs": [_node(r, None if r.id == root.id else rows.get(shown_parent.get(r.id) or -1), kept) for r in ordered],
     }
 
 
-def _node(r: AnyRow, parent_run_id: str | None) -> dict[str, Any]:
+def _kept(rows: dict[int, AnyRow], me: int, root: int, parent: dict[int, int | None], limit: int) -> set[int]:
+    """At most `limit` runs: the run asked about and the runs above it first, then the others."""
+    kept: set[int] = set()
+    at: int | None = me
+    while at is not None and at in rows and at not in kept and len(kept) < limit:
+        kept.add(at)
+        at = parent.get(at)
+    for pk in [root, *rows]:
+        if len(kept) >= limit:
+            break
+        kept.add(pk)
+    return kept
+
+
+def _node(r: AnyRow, parent: AnyRow | None, kept: set[int]) -> dict[str, Any]:
     ended = r.ended_at if r.state_rank == TERMINAL_RANK else None
+    shown = parent is not None and parent.id in kept
     return {
         "runId": r.run_id,
-        "parentRunId": parent_run_id,
         "job": {"namespace": r.namespace, "name": r.name},
+        "parentRunId": parent.run_id if shown and parent is not None else None,
+        "parentJob": {"namespace": parent.namespace, "name": parent.name} if shown and parent is not None else None,
         "state": RunState.of(r.state).value,
         "startedAt": iso(r.started_at),
         "endedAt": iso(ended),

@@ -205,12 +205,14 @@ run = Table(
     Column("started_at", UTCDateTime),  # earliest START
     Column("ended_at", UTCDateTime),  # time of the winning terminal event
     Column("parent_run_pk", BigInteger),
+    Column("root_run_pk", BigInteger),  # the first run of its tree, as its parent facet's `root` names it
     Column("placeholder", Boolean, nullable=False),
     Column("first_event_at", UTCDateTime),
     Column("last_event_at", UTCDateTime),
     UniqueConstraint("job_id", "run_id"),
     Index(None, "run_id"),
     Index(None, "parent_run_pk"),
+    Index(None, "root_run_pk"),
 )
 
 dataset = Table(

@@ -31,10 +31,10 @@ export function baseUrl(): string {
 }
 
 /** The page of Airflow's own UI showing a DAG run, or one of its task instances. */
-export function airflowPage(task: { dagId: string; dagRunId: string; taskId: string | null; mapIndex: number }): string {
+export function airflowPage(task: { dagId: string; dagRunId: string; taskId: string | null; mapIndex: number | null }): string {
   const run = `${baseUrl()}dags/${encodeURIComponent(task.dagId)}/runs/${encodeURIComponent(task.dagRunId)}`;
   if (task.taskId === null) return run;
-  return `${run}/tasks/${encodeURIComponent(task.taskId)}${task.mapIndex >= 0 ? `/mapped/${task.mapIndex}` : ""}`;
+  return `${run}/tasks/${encodeURIComponent(task.taskId)}${task.mapIndex !== null && task.mapIndex >= 0 ? `/mapped/${task.mapIndex}` : ""}`;
 }
 
 export function navigate(target: string, replace = false): void {

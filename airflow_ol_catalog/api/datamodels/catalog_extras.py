@@ -112,7 +112,7 @@ class TestFailures(Answer):
     """Test results over the catalog: each dataset's newest result of each test (as its page shows
     them), and the `test` facets of recent runs."""
 
-    datasetsTested: int = Field(description="Datasets with test results.")
+    datasetsTested: int = Field(description="Datasets with test results in the last `days` days.")
     datasetsFailing: int = Field(description="Of those, datasets with a failed test among their newest results.")
     failedTests: int = Field(description="Failed tests over those datasets.")
     failingDatasets: list[FailingDataset] = Field(description="The newest checked first, at most 10.")
@@ -167,7 +167,10 @@ class Measurement(Answer):
 class Measurements(Answer):
     points: list[Measurement] = Field(description="Oldest first.")
     runs: int = Field(description="Runs read.")
-    truncated: bool = Field(description="True when the dataset has more runs than `runs`.")
+    truncated: bool = Field(
+        description="True when the dataset has more runs than `runs`, or those runs more events than 20 each "
+        "(the newest are read)."
+    )
 
 
 # --- /namespaces/{ns}/datasets/{name}/test-runs ----------------------------------------------------

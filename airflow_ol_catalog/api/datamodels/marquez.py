@@ -187,7 +187,7 @@ class AirflowTask(Answer):
     dagId: str
     dagRunId: str
     taskId: str | None = Field(description="Null for the run of a whole DAG.")
-    mapIndex: int = Field(description="-1 when the task is not mapped.")
+    mapIndex: int | None = Field(description="-1 when the task is not mapped; null when the facet does not say.")
     tryNumber: int | None
 
 
@@ -300,8 +300,9 @@ class Run(Answer):
 
 class TreeRun(Answer):
     runId: str
-    parentRunId: str | None = Field(description="Null for the first run of the tree.")
     job: NodeRef
+    parentRunId: str | None = Field(description="Null for the first run of the tree (and when not shown).")
+    parentJob: NodeRef | None = Field(description="The job of that parent run (run ids are unique per job).")
     state: RunState
     startedAt: str | None
     endedAt: str | None
@@ -313,12 +314,13 @@ class RunTree(Answer):
     """A run's tree: the runs above it up to the first, and every run below that one."""
 
     runId: str
-    rootRunId: str = Field(description="The first run of the tree the catalog holds.")
-    rootNotSeen: RunRef | None = Field(
-        description="The root the run's parent facet names, when the catalog has no run of that id and job."
-    )
+    rootRunId: str = Field(description="The first run of the tree.")
+    rootJob: NodeRef
     truncated: bool = Field(description="True when the tree has more runs than `limit`.")
-    runs: list[TreeRun] = Field(description="Oldest start first; each names its parent.")
+    runs: list[TreeRun] = Field(
+        description="Oldest start first; each names its parent. The run asked about and the runs above it are "
+        "always among them."
+    )
 
 
 class DatasetVersion(Answer):

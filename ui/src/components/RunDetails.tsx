@@ -116,20 +116,25 @@ export function RunParameters({ run }: { run: Run }) {
   );
 }
 
+const runKey = (job: { namespace: string; name: string }, runId: string) => `${job.namespace}\u0000${job.name}\u0000${runId}`;
+
 /** Runs in tree order: each run followed by its children, oldest start first. */
-export function treeRows(runs: TreeRun[], rootRunId: string): { run: TreeRun; depth: number }[] {
+export function treeRows(runs: TreeRun[]): { run: TreeRun; depth: number }[] {
   const children = new Map<string | null, TreeRun[]>();
-  for (const r of runs) children.set(r.parentRunId, [...(children.get(r.parentRunId) ?? []), r]);
+  for (const r of runs) {
+    const parent = r.parentRunId !== null && r.parentJob ? runKey(r.parentJob, r.parentRunId) : null;
+    children.set(parent, [...(children.get(parent) ?? []), r]);
+  }
   const rows: { run: TreeRun; depth: number }[] = [];
   const seen = new Set<TreeRun>();
   const visit = (r: TreeRun, depth: number) => {
     if (seen.has(r)) return;
     seen.add(r);
     rows.push({ run: r, depth });
-    for (const child of children.get(r.runId) ?? []) visit(child, depth + 1);
+    for (const child of children.get(runKey(r.job, r.runId)) ?? []) visit(child, depth + 1);
   };
-  for (const r of runs.filter((r) => r.runId === rootRunId && r.parentRunId === null)) visit(r, 0);
-  for (const r of runs) visit(r, 0); // anything the walk from the root did not reach
+  for (const r of children.get(null) ?? []) visit(r, 0);
+  for (const r of runs) visit(r, 0); // anything the walk from the top did not reach
   return rows;
 }
 
@@ -137,18 +142,12 @@ export function RunTree({ runId }: { runId: string }) {
   const tree = useApi("jobs/runs/{run_id}/tree", { path: { run_id: runId } });
   if (tree.error) return <Problem message={tree.error} />;
   if (!tree.data || tree.data.runs.length < 2) return null;
-  const { runs, rootRunId, rootNotSeen, truncated } = tree.data;
+  const { runs, truncated } = tree.data;
   return (
     <Section title={`Run tree (${runs.length} runs${truncated ? ", more not shown" : ""})`}>
-      {rootNotSeen && (
-        <Muted>
-          The parent facet names the first run of this tree, <Name value={rootNotSeen.runId} /> of <JobLink namespace={rootNotSeen.job.namespace} name={rootNotSeen.job.name} />
-          , which sent no events yet.
-        </Muted>
-      )}
       <Box data-testid="run-tree">
-        {treeRows(runs, rootRunId).map(({ run, depth }) => (
-          <Flex key={`${run.job.namespace}\u0000${run.job.name}\u0000${run.runId}`} gap={2} align="center" pl={`${depth * 1.25}rem`} py={0.5} data-testid="tree-run" data-current={run.runId === runId || undefined} fontWeight={run.runId === runId ? "semibold" : undefined}>
+        {treeRows(runs).map(({ run, depth }) => (
+          <Flex key={runKey(run.job, run.runId)} gap={2} align="center" pl={`${depth * 1.25}rem`} py={0.5} data-testid="tree-run" data-current={run.runId === runId || undefined} fontWeight={run.runId === runId ? "semibold" : undefined}>
             <StateBadge state={run.placeholder ? "NEW" : run.state} />
             <JobLink namespace={run.job.namespace} name={run.job.name} />
             <Link href={href("run", { id: run.runId })} color="fg.info" fontFamily="mono" fontSize="xs">

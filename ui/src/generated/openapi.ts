@@ -1417,9 +1417,9 @@ export interface components {
             dagRunId: string;
             /**
              * Mapindex
-             * @description -1 when the task is not mapped.
+             * @description -1 when the task is not mapped; null when the facet does not say.
              */
-            mapIndex: number;
+            mapIndex: number | null;
             /**
              * Taskid
              * @description Null for the run of a whole DAG.
@@ -2702,7 +2702,7 @@ export interface components {
             runs: number;
             /**
              * Truncated
-             * @description True when the dataset has more runs than `runs`.
+             * @description True when the dataset has more runs than `runs`, or those runs more events than 20 each (the newest are read).
              */
             truncated: boolean;
         };
@@ -3226,18 +3226,17 @@ export interface components {
          * @description A run's tree: the runs above it up to the first, and every run below that one.
          */
         RunTree: {
-            /** @description The root the run's parent facet names, when the catalog has no run of that id and job. */
-            rootNotSeen: components["schemas"]["RunRef"] | null;
+            rootJob: components["schemas"]["NodeRef"];
             /**
              * Rootrunid
-             * @description The first run of the tree the catalog holds.
+             * @description The first run of the tree.
              */
             rootRunId: string;
             /** Runid */
             runId: string;
             /**
              * Runs
-             * @description Oldest start first; each names its parent.
+             * @description Oldest start first; each names its parent. The run asked about and the runs above it are always among them.
              */
             runs: components["schemas"]["TreeRun"][];
             /**
@@ -3596,7 +3595,7 @@ export interface components {
             datasetsFailing: number;
             /**
              * Datasetstested
-             * @description Datasets with test results.
+             * @description Datasets with test results in the last `days` days.
              */
             datasetsTested: number;
             /**
@@ -3736,9 +3735,11 @@ export interface components {
             /** Endedat */
             endedAt: string | null;
             job: components["schemas"]["NodeRef"];
+            /** @description The job of that parent run (run ids are unique per job). */
+            parentJob: components["schemas"]["NodeRef"] | null;
             /**
              * Parentrunid
-             * @description Null for the first run of the tree.
+             * @description Null for the first run of the tree (and when not shown).
              */
             parentRunId: string | null;
             /**

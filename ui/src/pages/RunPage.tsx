@@ -53,7 +53,7 @@ export function RunPage({ route }: { route: Route }) {
               Airflow {r.airflow.taskId === null ? "DAG run" : "task instance"}:{" "}
               <Link href={airflowPage(r.airflow)} target="_top" color="fg.info" data-testid="airflow-link">
                 <Name value={[r.airflow.dagId, r.airflow.dagRunId, r.airflow.taskId].filter((p) => p !== null).join(" › ")} />
-                {r.airflow.mapIndex >= 0 ? ` [${r.airflow.mapIndex}]` : ""}
+                {r.airflow.mapIndex !== null && r.airflow.mapIndex >= 0 ? ` [${r.airflow.mapIndex}]` : ""}
               </Link>
               {r.airflow.tryNumber !== null && <Muted> · try {r.airflow.tryNumber}</Muted>}
             </Text>

@@ -14,7 +14,7 @@ import { EventTimeline } from "./RunPage";
 export function isTaskInstanceRun(run: Run, runId: string, mapIndex: string): boolean {
   const airflow = run.airflow;
   if (airflow?.dagRunId !== runId || airflow.taskId === null) return false;
-  return String(airflow.mapIndex) === mapIndex || (mapIndex === "" && airflow.mapIndex === -1);
+  return airflow.mapIndex === null || String(airflow.mapIndex) === mapIndex || (mapIndex === "" && airflow.mapIndex === -1);
 }
 
 function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: string }) {
