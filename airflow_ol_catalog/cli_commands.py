@@ -28,6 +28,24 @@ def _fail(message: str) -> None:
     raise SystemExit(1)
 
 
+def _catalog():
+    """The catalog's engine, once its database is known to be at this version's migrations (the
+    commands say what to run instead of failing on a missing table)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from airflow_ol_catalog.store.migrate import current_revision, not_migrated
+
+    engine = get_engine()
+    try:
+        with engine.connect() as conn:
+            problem = not_migrated(current_revision(conn))
+    except SQLAlchemyError as exc:
+        _fail(f"the catalog's database cannot be reached ({type(exc).__name__}): check [ol_catalog] sql_alchemy_conn")
+    if problem:
+        _fail(f"the catalog's database is {problem}")
+    return engine
+
+
 def _time(value) -> str:
     return value.isoformat(timespec="seconds") if value else "-"
 
@@ -39,7 +57,7 @@ def _table(rows: list[tuple], headers: tuple[str, ...]) -> None:
 
 
 def tokens_create(args) -> None:
-    with write_transaction(get_engine()) as conn:
+    with write_transaction(_catalog()) as conn:
         try:
             token, secret = tokens.create_token(
                 conn, args.name, _who(), args.namespaces, args.read, getattr(args, "admin", False)
@@ -55,7 +73,7 @@ def tokens_create(args) -> None:
 
 
 def tokens_list(args) -> None:
-    with read_connection(get_engine()) as conn:
+    with read_connection(_catalog()) as conn:
         items = tokens.list_tokens(conn, include_revoked=args.all)
     _table(
         [
@@ -76,7 +94,7 @@ def tokens_list(args) -> None:
 
 
 def tokens_revoke(args) -> None:
-    with write_transaction(get_engine()) as conn:
+    with write_transaction(_catalog()) as conn:
         try:
             tokens.revoke_token(conn, args.name)
         except TokenNotFound as exc:
@@ -98,7 +116,7 @@ def _show_namespace(ns: namespace_rows.Namespace) -> None:
 
 
 def namespaces_create(args) -> None:
-    with write_transaction(get_engine()) as conn:
+    with write_transaction(_catalog()) as conn:
         try:
             ns = ns_registry.create_namespace(conn, args.name, _who(), args.description, args.admins)
         except ns_registry.NamespaceExists as exc:
@@ -112,7 +130,7 @@ def namespaces_create(args) -> None:
 
 
 def namespaces_list(args) -> None:
-    with read_connection(get_engine()) as conn:
+    with read_connection(_catalog()) as conn:
         items, _ = namespace_rows.list_namespaces(conn, limit=10_000, include_deleted=args.all)
     _table(
         [
@@ -130,7 +148,7 @@ def namespaces_list(args) -> None:
 
 
 def namespaces_show(args) -> None:
-    with read_connection(get_engine()) as conn:
+    with read_connection(_catalog()) as conn:
         try:
             _show_namespace(namespace_rows.get_namespace(conn, args.name))
         except NamespaceNotFound as exc:
@@ -138,7 +156,7 @@ def namespaces_show(args) -> None:
 
 
 def _set_deleted(name: str, deleted: bool) -> None:
-    with write_transaction(get_engine()) as conn:
+    with write_transaction(_catalog()) as conn:
         try:
             ns_registry.set_deleted(conn, name, deleted)
         except NamespaceNotFound as exc:
@@ -155,7 +173,7 @@ def namespaces_restore(args) -> None:
 
 
 def quarantine_list(args) -> None:
-    with read_connection(get_engine()) as conn:
+    with read_connection(_catalog()) as conn:
         items = quarantine.list_quarantined(conn, args.namespace, limit=args.limit)
     _table(
         [
@@ -177,7 +195,7 @@ def quarantine_list(args) -> None:
 def quarantine_replay(args) -> None:
     from airflow_ol_catalog.config import load_settings
 
-    with write_transaction(get_engine()) as conn:
+    with write_transaction(_catalog()) as conn:
         replayed = quarantine.replay_quarantined(conn, args.namespace, load_settings().unknown_namespace_policy)
         left = namespace_rows.count_quarantined(conn, args.namespace)
     for name, count in sorted(replayed.items()):

@@ -60,5 +60,11 @@ cat <<INFO
   Send an event:   curl -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\
                      --data @event.json http://localhost:$PORT/ol-catalog/api/v1/lineage
   Logs:            $AIRFLOW_HOME/*.log        Stop: Ctrl+C
+
+  In a second terminal, the catalog's commands (airflow ol-catalog --help) work after:
+    source "$VENV/bin/activate"
+    export AIRFLOW_HOME="$AIRFLOW_HOME"
+    airflow ol-catalog namespaces list
+    airflow ol-catalog send DIRECTORY --url http://localhost:$PORT/ --token $TOKEN
 INFO
 wait

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Connection
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 ALEMBIC_INI = os.path.join(MIGRATIONS, "alembic.ini")
@@ -35,3 +37,26 @@ def head_revision() -> str:
     if head is None:
         raise RuntimeError(f"no migrations found in {MIGRATIONS}")
     return head
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The catalog's migration the database is at (None before the first)."""
+    from alembic.migration import MigrationContext
+
+    chatty = logging.getLogger("alembic.runtime.migration")  # says which dialect it found, at INFO
+    level = chatty.level
+    chatty.setLevel(logging.WARNING)
+    try:
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+    finally:
+        chatty.setLevel(level)
+    revision: str | None = context.get_current_revision()
+    return revision
+
+
+def not_migrated(current: str | None) -> str | None:
+    """What is wrong when the database is not at this version's migrations, and what to run."""
+    head = head_revision()
+    if current == head:
+        return None
+    return f"at {current or 'none'}, expected {head}: run `airflow db migrate`"

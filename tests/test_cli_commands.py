@@ -1,0 +1,34 @@
+"""`airflow ol-catalog ...` against a database the catalog cannot use says what to do, instead of
+failing with a traceback on the first missing table."""
+
+from __future__ import annotations
+
+from argparse import Namespace
+
+import pytest
+
+from airflow_ol_catalog import cli_commands
+from airflow_ol_catalog.store.engine import dispose_engines
+
+
+@pytest.fixture(autouse=True)
+def _configured_afresh():
+    """Each test configures the catalog's database itself: the engine is resolved once per process."""
+    dispose_engines()
+    yield
+    dispose_engines()
+
+
+@pytest.mark.parametrize("command", ["tokens_list", "namespaces_list", "quarantine_list"])
+def test_a_command_on_a_database_without_the_catalogs_tables_says_to_migrate(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(SystemExit) as exit_:
+        getattr(cli_commands, command)(Namespace(name=None, namespace=None, all=False, deleted=False))
+    assert exit_.value.code == 1
+    error = capsys.readouterr().err
+    assert "error: the catalog's database is at none, expected " in error and "run `airflow db migrate`" in error
+
+
+def test_a_command_on_a_migrated_database_runs(catalog_engine, capsys):
+    cli_commands.tokens_list(Namespace(all=False))
+    assert "error: " not in capsys.readouterr().err
