@@ -121,6 +121,15 @@ export function JobLink({ namespace, name }: { namespace: string; name: string }
   );
 }
 
+/** A run by its id, in the small monospaced type run ids are shown in. */
+export function RunLink({ runId, testId }: { runId: string; testId?: string }) {
+  return (
+    <Link href={href("run", { id: runId })} color="fg.info" fontFamily="mono" fontSize="xs" data-testid={testId}>
+      <Name value={runId} />
+    </Link>
+  );
+}
+
 export function Muted({ children }: { children: ReactNode }) {
   return (
     <Text as="span" color="fg.muted" fontSize="sm">

@@ -1,13 +1,12 @@
 // A dataset's measurements over time: rows (and bytes) written and read per run, from the
 // statistics and data-quality metrics facets its runs sent, with the partitions each run touched.
 // Charts are SVG with labelled axes; every value is rendered as text.
-import { Box, Link, SimpleGrid, Table, Text } from "@chakra-ui/react";
+import { Box, SimpleGrid, Table, Text } from "@chakra-ui/react";
 
 import type { Schemas } from "../api";
 import { when } from "../format";
-import { href } from "../route";
 import { useApi } from "../useApi";
-import { JobLink, Loading, Muted, Name, Problem, Section } from "./Common";
+import { JobLink, Loading, Muted, Name, Problem, RunLink, Section } from "./Common";
 
 type Point = Schemas["Measurement"];
 
@@ -118,9 +117,7 @@ export function MeasurementsTab({ namespace, name }: { namespace: string; name: 
               <Table.Row key={i}>
                 <Table.Cell whiteSpace="nowrap">{when(p.eventTime)}</Table.Cell>
                 <Table.Cell>
-                  <Link href={href("run", { id: p.runId })} color="fg.info" fontFamily="mono" fontSize="xs">
-                    <Name value={p.runId} />
-                  </Link>
+                  <RunLink runId={p.runId} />
                 </Table.Cell>
                 <Table.Cell>
                   <JobLink namespace={p.job.namespace} name={p.job.name} />

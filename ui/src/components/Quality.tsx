@@ -1,12 +1,11 @@
 // A dataset's data quality: the newest test results (dbt-ol, Great Expectations) grouped by column,
 // with the run that checked them, and the newest metrics. Every value is rendered as text.
-import { Badge, Box, Flex, Link, Table, Text } from "@chakra-ui/react";
+import { Badge, Box, Flex, Table, Text } from "@chakra-ui/react";
 
 import type { DatasetQuality, QualityAssertion } from "../api";
 import { when } from "../format";
-import { href } from "../route";
 import { useApi } from "../useApi";
-import { JobLink, Muted, Name, Section } from "./Common";
+import { JobLink, Muted, Name, RunLink, Section } from "./Common";
 
 const RESULT = {
   passed: { color: "green", mark: "✓" },
@@ -115,9 +114,7 @@ export function QualitySection({ quality }: { quality: DatasetQuality }) {
               <>
                 {" "}
                 by run{" "}
-                <Link href={href("run", { id: checkedBy.runId })} color="fg.info" fontFamily="mono" data-testid="quality-run">
-                  <Name value={checkedBy.runId} />
-                </Link>
+                <RunLink runId={checkedBy.runId} testId="quality-run" />
               </>
             )}
             {checkedBy.job && (
@@ -180,9 +177,7 @@ export function TestRunsSection({ namespace, name }: { namespace: string; name: 
                   <JobLink namespace={r.job.namespace} name={r.job.name} />
                 </Table.Cell>
                 <Table.Cell>
-                  <Link href={href("run", { id: r.runId })} color="fg.info" fontFamily="mono" fontSize="xs">
-                    <Name value={r.runId} />
-                  </Link>
+                  <RunLink runId={r.runId} />
                 </Table.Cell>
                 <Table.Cell>
                   <Badge colorPalette={failed.length ? "red" : "green"} variant={failed.length ? "solid" : "subtle"}>

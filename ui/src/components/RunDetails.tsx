@@ -1,13 +1,12 @@
 // What a run's facets say beyond its state, as the API interprets them: the tree of runs it belongs
 // to, the tests it executed, lineage its producer could not extract, its parameters and its engine.
 // Every value is rendered as text.
-import { Badge, Box, Flex, Link, Table, Text } from "@chakra-ui/react";
+import { Badge, Box, Flex, Table, Text } from "@chakra-ui/react";
 
 import type { Run, Schemas } from "../api";
 import { duration, when } from "../format";
-import { href } from "../route";
 import { useApi } from "../useApi";
-import { JobLink, Muted, Name, PlainText, Problem, Section, StateBadge } from "./Common";
+import { JobLink, Muted, Name, PlainText, Problem, RunLink, Section, StateBadge } from "./Common";
 
 type TreeRun = Schemas["TreeRun"];
 type RunTest = Schemas["RunTest"];
@@ -150,9 +149,7 @@ export function RunTree({ runId }: { runId: string }) {
           <Flex key={runKey(run.job, run.runId)} gap={2} align="center" pl={`${depth * 1.25}rem`} py={0.5} data-testid="tree-run" data-current={run.runId === runId || undefined} fontWeight={run.runId === runId ? "semibold" : undefined}>
             <StateBadge state={run.placeholder ? "NEW" : run.state} />
             <JobLink namespace={run.job.namespace} name={run.job.name} />
-            <Link href={href("run", { id: run.runId })} color="fg.info" fontFamily="mono" fontSize="xs">
-              <Name value={run.runId} />
-            </Link>
+            <RunLink runId={run.runId} />
             <Muted>
               {run.placeholder ? "known only as a parent" : `${when(run.startedAt)} · ${duration(run.durationMs)}`}
             </Muted>

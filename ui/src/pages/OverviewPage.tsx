@@ -1,7 +1,7 @@
 import { Box, Code, Flex, Heading, Link, SimpleGrid, Stat, Text } from "@chakra-ui/react";
 
 import type { Schemas } from "../api";
-import { DataTable, DatasetLink, JobLink, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
+import { DataTable, DatasetLink, JobLink, Loading, Muted, Name, Problem, RunLink, Section, StateBadge } from "../components/Common";
 import { when } from "../format";
 import { href } from "../route";
 import { useApi } from "../useApi";
@@ -66,9 +66,7 @@ function TestResults({ tests }: { tests: Schemas["TestFailures"] }) {
                 {
                   header: "Run",
                   cell: (r) => (
-                    <Link href={href("run", { id: r.runId })} color="fg.info" fontFamily="mono" fontSize="xs">
-                      <Name value={r.runId} />
-                    </Link>
+                    <RunLink runId={r.runId} />
                   ),
                 },
                 { header: "Failed", cell: (r) => `${r.failed} of ${r.tests}` },

@@ -2,10 +2,10 @@ import { Box, Flex, Heading, Link, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
 import type { RawEvent } from "../api";
-import { InputsOutputs, JobLink, JsonView, Loading, Muted, Name, PlainText, Problem, Section, StateBadge } from "../components/Common";
+import { InputsOutputs, JobLink, JsonView, Loading, Muted, Name, PlainText, Problem, RunLink, Section, StateBadge } from "../components/Common";
 import { ExtractionErrors, RunParameters, RunTests, RunTree } from "../components/RunDetails";
 import { duration, when } from "../format";
-import { airflowPage, href, type Route } from "../route";
+import { airflowPage, type Route } from "../route";
 import { useApi } from "../useApi";
 
 export function EventTimeline({ events }: { events: RawEvent[] }) {
@@ -61,9 +61,7 @@ export function RunPage({ route }: { route: Route }) {
           {r.parent && (
             <Text>
               Started by run{" "}
-              <Link href={href("run", { id: r.parent.runId })} color="fg.info" fontFamily="mono">
-                <Name value={r.parent.runId} />
-              </Link>{" "}
+              <RunLink runId={r.parent.runId} />{" "}
               of <JobLink namespace={r.parent.job.namespace} name={r.parent.job.name} />
             </Text>
           )}
