@@ -318,9 +318,14 @@ def test_a_commit_waits_for_announced_requests_but_not_for_long(catalog_engine, 
         later = [asyncio.ensure_future(reading_then_writing(writer, f"reading-{i}")) for i in range(3)]
         return await asyncio.gather(first, *later)
 
+    # Long enough that a busy machine cannot end the wait before the bodies are read: the wait ends
+    # as soon as they are (the test of the bound is below).
+    monkeypatch.setattr(writer_module, "ANNOUNCED_WAIT_SECONDS", 5.0)
+    started = time.perf_counter()
     results = asyncio.run(joined())
     assert [r[0].run_id for r in results] == ["ready", "reading-0", "reading-1", "reading-2"]
     assert len(commits) == 1
+    assert time.perf_counter() - started < 4  # no waiting out the bound once everyone announced has written
 
     monkeypatch.setattr(writer_module, "ANNOUNCED_WAIT_SECONDS", 0.3)
 
