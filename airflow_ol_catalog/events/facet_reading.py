@@ -16,6 +16,11 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def number(value: Any) -> int | float | None:
+    """A number as JSON decodes it (not a boolean, which Python counts as an int); else None."""
+    return value if type(value) in (int, float) else None
+
+
 def _facet(facets: dict[str, Any], name: str) -> dict[str, Any]:
     found = facets.get(name)
     return found if isinstance(found, dict) else {}
@@ -252,15 +257,11 @@ def statistics(facet: Any) -> dict[str, int | float | None] | None:
     if not isinstance(facet, dict):
         return None
     found = {
-        "rowCount": _amount(facet.get("rowCount")),
-        "bytes": _amount(facet.get("size")),
-        "fileCount": _amount(facet.get("fileCount")),
+        "rowCount": number(facet.get("rowCount")),
+        "bytes": number(facet.get("size")),
+        "fileCount": number(facet.get("fileCount")),
     }
     return found if any(v is not None for v in found.values()) else None
-
-
-def _amount(value: Any) -> int | float | None:
-    return value if type(value) in (int, float) else None
 
 
 _CATALOG = ("framework", "type", "name", "metadataUri", "warehouseUri", "source")
@@ -320,7 +321,7 @@ def emission(facets: dict[str, Any]) -> dict[str, Any] | None:
     return {
         "eventTrigger": trigger,
         "eventContentMode": mode,
-        "windowDuration": window if type(window) in (int, float) else None,
+        "windowDuration": number(window),
     }
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from airflow_ol_catalog.events.facet_reading import number
+
 ASSERTIONS = "dataQualityAssertions"
 METRICS = "dataQualityMetrics"
 # Great Expectations' OpenLineage action sends its results in a facet of its own, the same list
@@ -32,11 +34,6 @@ def checked_facet(check_name: str) -> str:
 
 
 _COLUMN_METRICS = ("nullCount", "distinctCount", "sum", "count", "min", "max")
-_NUMBERS = (int, float)  # as JSON decodes them
-
-
-def _number(value: Any) -> int | float | None:
-    return value if type(value) in _NUMBERS else None  # not bool, a subclass of int
 
 
 def _text(value: Any) -> str | None:
@@ -98,11 +95,11 @@ def read_metrics(facet: Any) -> dict[str, Any] | None:
     column_metrics = {}
     for name, values in columns.items() if isinstance(columns, dict) else ():
         if isinstance(values, dict):
-            column_metrics[name] = {key: values[key] for key in _COLUMN_METRICS if type(values.get(key)) in _NUMBERS}
+            column_metrics[name] = {key: values[key] for key in _COLUMN_METRICS if number(values.get(key)) is not None}
     return {
-        "rowCount": _number(facet.get("rowCount")),
-        "bytes": _number(facet.get("bytes")),
-        "fileCount": _number(facet.get("fileCount")),
+        "rowCount": number(facet.get("rowCount")),
+        "bytes": number(facet.get("bytes")),
+        "fileCount": number(facet.get("fileCount")),
         "lastUpdated": _text(facet.get("lastUpdated")),
         "columnMetrics": column_metrics,
     }

@@ -457,6 +457,12 @@ def _versions_of(conn: Connection, datasets: ColumnElement[bool]) -> dict[int, _
     return found
 
 
+def run_end(r: AnyRow) -> tuple[datetime | None, int | None]:
+    """A stored run's end (only once a terminal event won) and its duration in milliseconds."""
+    ended: datetime | None = r.ended_at if r.state_rank == TERMINAL_RANK else None
+    return ended, int((ended - r.started_at).total_seconds() * 1000) if ended and r.started_at else None
+
+
 def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     """Runs in Marquez's shape: `jobVersion` names the job with the inputs and outputs this run had,
     `inputDatasetVersions` and `outputDatasetVersions` the schema versions it read and wrote (datasets
@@ -483,7 +489,7 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     for r in rows:
         f = facets[r.id]
         nominal = f.get("nominalTime", {})
-        ended = r.ended_at if r.state_rank == TERMINAL_RANK else None
+        ended, duration_ms = run_end(r)
         ns, name = owners[r.job_id]
         inputs, outputs = io[r.id]["in"], io[r.id]["out"]
         key = (r.job_id, frozenset(d.id for d in inputs), frozenset(d.id for d in outputs))
@@ -510,7 +516,7 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
                 "state": RunState.of(r.state).value,
                 "startedAt": iso(r.started_at),
                 "endedAt": iso(ended),
-                "durationMs": int((ended - r.started_at).total_seconds() * 1000) if ended and r.started_at else None,
+                "durationMs": duration_ms,
                 "args": {},
                 "jobVersion": {"namespace": ns, "name": name, "version": job_version},
                 "inputDatasetVersions": dataset_versions["in"],

@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, select
 
-from airflow_ol_catalog.events.run_states import TERMINAL_RANK, RunState
+from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.events.times import iso
-from airflow_ol_catalog.lineage.catalog import run_row
+from airflow_ol_catalog.lineage.catalog import run_end, run_row
 from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import job, run
 
@@ -104,8 +104,16 @@ def run_tree(conn: Connection, run_id: str, limit: int) -> dict[str, Any]:
         "rootRunId": root.run_id,
         "rootJob": {"namespace": root.namespace, "name": root.name},
         "truncated": len(kept) < len(rows),
-        "runs": [_node(r, None if r.id == root.id else rows.get(shown_parent.get(r.id) or -1), kept) for r in ordered],
+        "runs": [_node(r, _shown(r, root, rows, shown_parent, kept)) for r in ordered],
     }
+
+
+def _shown(
+    r: AnyRow, root: AnyRow, rows: dict[int, AnyRow], parent: dict[int, int | None], kept: set[int]
+) -> AnyRow | None:
+    """The parent a run is shown under: none for the root, or when that parent is not in the answer."""
+    above = parent.get(r.id)
+    return rows[above] if r.id != root.id and above is not None and above in kept else None
 
 
 def _kept(rows: dict[int, AnyRow], me: int, root: int, parent: dict[int, int | None], limit: int) -> set[int]:
@@ -122,17 +130,16 @@ def _kept(rows: dict[int, AnyRow], me: int, root: int, parent: dict[int, int | N
     return kept
 
 
-def _node(r: AnyRow, parent: AnyRow | None, kept: set[int]) -> dict[str, Any]:
-    ended = r.ended_at if r.state_rank == TERMINAL_RANK else None
-    shown = parent is not None and parent.id in kept
+def _node(r: AnyRow, parent: AnyRow | None) -> dict[str, Any]:
+    ended, duration_ms = run_end(r)
     return {
         "runId": r.run_id,
         "job": {"namespace": r.namespace, "name": r.name},
-        "parentRunId": parent.run_id if shown and parent is not None else None,
-        "parentJob": {"namespace": parent.namespace, "name": parent.name} if shown and parent is not None else None,
+        "parentRunId": parent.run_id if parent is not None else None,
+        "parentJob": {"namespace": parent.namespace, "name": parent.name} if parent is not None else None,
         "state": RunState.of(r.state).value,
         "startedAt": iso(r.started_at),
         "endedAt": iso(ended),
-        "durationMs": int((ended - r.started_at).total_seconds() * 1000) if ended and r.started_at else None,
+        "durationMs": duration_ms,
         "placeholder": r.placeholder,
     }
