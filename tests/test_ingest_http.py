@@ -67,6 +67,97 @@ def test_openlineage_python_client_sends_events(client, compression):
     assert events["events"][0]["inputs"][0]["name"] == "shop.public.orders"
 
 
+def test_facets_made_by_openlineage_python_show_as_run_trees_tests_and_measurements(client):
+    """The facets of the 2026 spec, made with openlineage-python's own classes and sent by its
+    client: a Spark run under a task that sent nothing, naming the DAG run as its root, with its
+    tests, an extraction error, the partition it read and the rows it wrote."""
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+    from openlineage.client.generated import (
+        base_subset_dataset,
+        extraction_error_run,
+        output_statistics_output_dataset,
+        parent_run,
+        test_run,
+    )
+    from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+    config = {"url": client.server.url, "endpoint": LINEAGE, "auth": {"type": "api_key", "apiKey": client.server.token}}
+    ol = OpenLineageClient(transport=HttpTransport(HttpConfig.from_dict(config)))
+    namespace = "ol-facets-" + uuid.uuid4().hex[:6]
+    dag_run, task_run, spark_run = (str(uuid.uuid4()) for _ in range(3))
+    ol.emit(
+        RunEvent(
+            eventType=RunState.START,
+            eventTime="2026-05-04T06:00:00Z",
+            run=Run(runId=dag_run),
+            job=Job(namespace=namespace, name="sales"),
+            producer="https://example.com/dag",
+        )
+    )
+    parent = parent_run.ParentRunFacet(
+        run=parent_run.Run(runId=task_run),
+        job=parent_run.Job(namespace=namespace, name="sales.load"),
+        root=parent_run.Root(
+            run=parent_run.RootRun(runId=dag_run), job=parent_run.RootJob(namespace=namespace, name="sales")
+        ),
+    )
+    tests = test_run.TestRunFacet(
+        tests=[test_run.TestExecution(name="no_orphans", status="fail", severity="warn", expected="0", actual="3")]
+    )
+    missed = extraction_error_run.ExtractionErrorRunFacet(
+        totalTasks=2,
+        failedTasks=1,
+        errors=[extraction_error_run.Error(errorMessage="LogicalRDD not read", taskNumber=1)],
+    )
+    partition = base_subset_dataset.PartitionSubsetCondition(
+        partitions=[base_subset_dataset.Partition(identifier="2026-05-04", dimensions={"day": "2026-05-04"})]
+    )
+    ol.emit(
+        RunEvent(
+            eventType=RunState.COMPLETE,
+            eventTime="2026-05-04T06:10:00Z",
+            run=Run(runId=spark_run, facets={"parent": parent, "test": tests, "extractionError": missed}),
+            job=Job(namespace=namespace, name="load_orders"),
+            producer="https://example.com/spark",
+            inputs=[
+                InputDataset(
+                    namespace="s3://lake",
+                    name="orders",
+                    inputFacets={"subset": base_subset_dataset.InputSubsetInputDatasetFacet(inputCondition=partition)},
+                )
+            ],
+            outputs=[
+                OutputDataset(
+                    namespace="s3://lake",
+                    name=f"{namespace}/daily",
+                    outputFacets={
+                        "outputStatistics": output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+                            rowCount=1200, size=4096
+                        )
+                    },
+                )
+            ],
+        )
+    )
+    shown = client.get(f"ol-catalog/api/v1/jobs/runs/{spark_run}").json()
+    assert (shown["root"]["runId"], shown["parent"]["runId"]) == (dag_run, task_run)
+    assert [(t["name"], t["status"], t["actual"]) for t in shown["tests"]] == [("no_orphans", "fail", "3")]
+    assert shown["extractionError"]["errors"][0]["errorMessage"] == "LogicalRDD not read"
+    tree = client.get(f"ol-catalog/api/v1/jobs/runs/{spark_run}/tree").json()
+    assert {r["runId"]: r["parentRunId"] for r in tree["runs"]} == {
+        dag_run: None,
+        task_run: dag_run,
+        spark_run: task_run,
+    }
+    read = client.get("ol-catalog/api/v1/namespaces/s3%3A%2F%2Flake/datasets/orders/measurements").json()
+    assert [p["subset"] for p in read["points"] if p["runId"] == spark_run] == ["2026-05-04"]
+    written = client.get(
+        f"ol-catalog/api/v1/namespaces/s3%3A%2F%2Flake/datasets/{namespace}%2Fdaily/measurements"
+    ).json()
+    assert [(p["rowCount"], p["bytes"]) for p in written["points"]] == [(1200, 4096)]
+
+
 def test_cli_send_posts_a_directory_and_counts_outcomes(client, corpus, tmp_path):
     namespace = "cli-" + uuid.uuid4().hex[:6]
     args = (
