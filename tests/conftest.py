@@ -76,7 +76,7 @@ def airflow_server(request):
     else:
         server = AirflowServer(request.getfixturevalue("postgres").create_database(f"airflow_{os.getpid()}"))
     try:
-        yield server.start()
+        yield server.start(cli_token=True)  # `airflow ol-catalog tokens create` on each backend
     finally:
         server.cleanup()
 

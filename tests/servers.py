@@ -93,6 +93,95 @@ class PostgresServer:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# Databases as `airflow db migrate` left them, by what decides their tables (the backend, and every
+# Airflow setting but the paths): the first server of a kind migrates its database, and later ones
+# start from a copy of it, SQLite's file or a PostgreSQL template database (the catalog's settings
+# decide nothing there but its own database, which is left to `airflow db migrate`). A migration costs an
+# Airflow process, 5-10 s a server. Tests of the migration itself run `airflow db migrate` anyway.
+_migrated: dict[tuple[str, ...], str] = {}
+_PATH_SETTINGS = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__DAGS_FOLDER")
+
+
+def _migration_key(server: AirflowServer) -> tuple[str, ...] | None:
+    if "AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN" in server.env:
+        return None  # the catalog in a database of its own: migrated where the test says
+    url = server.sql_alchemy_conn
+    if url.startswith("sqlite:///"):
+        where = "sqlite"
+    elif url.startswith("postgresql"):
+        where = url.rsplit("/", 1)[0]  # the server, without the database
+    else:
+        return None
+    settings = sorted(
+        f"{k}={v}"
+        for k, v in server.env.items()
+        if k.startswith("AIRFLOW__") and k not in _PATH_SETTINGS and not k.startswith("AIRFLOW__OL_CATALOG__")
+    )
+    return (where, *settings)
+
+
+def _sqlite_file(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def _pg(url: str):
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conn = psycopg2.connect(host=parsed.host, port=parsed.port, user=parsed.username, dbname="postgres")
+    conn.autocommit = True
+    return conn, parsed.database
+
+
+def _keep_migrated(server: AirflowServer) -> None:
+    """Keep a copy of the database `airflow db migrate` has just made, for the next server of its kind."""
+    key = _migration_key(server)
+    if key is None or key in _migrated:
+        return
+    url = server.sql_alchemy_conn
+    if url.startswith("sqlite:///"):
+        copy = Path(tempfile.mkdtemp(prefix="olc-migrated-")) / "airflow.db"
+        shutil.copyfile(_sqlite_file(url), copy)
+        _migrated[key] = str(copy)
+        return
+    conn, database = _pg(url)
+    template = f"migrated_{len(_migrated)}"
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{template}" TEMPLATE "{database}"')
+    conn.close()
+    _migrated[key] = template
+
+
+def _copy_migrated(server: AirflowServer) -> bool:
+    """Give a server a copy of a database migrated as its own would be, when there is one and its own
+    database is new (no file; no table). Whether it did."""
+    key = _migration_key(server)
+    if key is None or key not in _migrated:
+        return False
+    url = server.sql_alchemy_conn
+    if url.startswith("sqlite:///"):
+        target = _sqlite_file(url)
+        if target.exists():
+            return False
+        shutil.copyfile(_migrated[key], target)
+        return True
+    import psycopg2
+
+    with psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://")) as own, own.cursor() as cur:
+        cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+        empty = cur.fetchone()[0] == 0
+    own.close()
+    if not empty:
+        return False
+    conn, database = _pg(url)
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE "{database}"')
+        cur.execute(f'CREATE DATABASE "{database}" TEMPLATE "{_migrated[key]}"')
+    conn.close()
+    return True
+
+
 def airflow_env(home: Path, sql_alchemy_conn: str, **options: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
     env.update(
@@ -135,10 +224,14 @@ class AirflowServer:
             )
         return result
 
-    def start(self) -> AirflowServer:
-        self.cli("db", "migrate")
+    def start(self, cli_token: bool = False) -> AirflowServer:
+        """Migrate (or start from a copy of a database migrated the same way), start the api-server
+        and make a read token (with `airflow ol-catalog tokens create` when `cli_token`)."""
+        if not _copy_migrated(self):
+            self.cli("db", "migrate")
+            _keep_migrated(self)
         self.start_api_server()
-        self.token = self.create_token("tests", "--read")
+        self.token = (self.cli_token if cli_token else self.create_token)("tests", "--read")
         return self
 
     def start_api_server(self) -> None:
@@ -186,8 +279,37 @@ class AirflowServer:
             f"api-server not healthy after {timeout}s:\n{(self.home / 'api-server.log').read_text()[-4000:]}"
         )
 
-    def create_token(self, name: str, *flags: str) -> str:
+    def cli_token(self, name: str, *flags: str) -> str:
+        """A token made by `airflow ol-catalog tokens create --name NAME FLAGS`."""
         return self.cli("ol-catalog", "tokens", "create", "--name", name, *flags).stdout.strip().splitlines()[-1]
+
+    def create_token(self, name: str, *flags: str) -> str:
+        """A token as `airflow ol-catalog tokens create --name NAME FLAGS` (`--read`, `--admin`,
+        `--namespace NS`...) makes it, stored by the same function in this process: the command
+        costs an Airflow process start, and its own tests run it."""
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        from airflow_ol_catalog.ingest.tokens import create_token
+
+        namespaces = [flags[i + 1] for i, flag in enumerate(flags) if flag == "--namespace"]
+        unknown = set(flags) - {"--read", "--admin", "--namespace", *namespaces}
+        if unknown:
+            raise ValueError(f"create_token does not know {sorted(unknown)}; use cli_token")
+        engine = create_engine(self.catalog_url, poolclass=NullPool)
+        try:
+            with engine.begin() as conn:
+                _, secret = create_token(
+                    conn, name, "tests", namespaces or None, can_read="--read" in flags, can_admin="--admin" in flags
+                )
+        finally:
+            engine.dispose()
+        return secret
+
+    @property
+    def catalog_url(self) -> str:
+        """Where the catalog's tables are: `[ol_catalog] sql_alchemy_conn`, else Airflow's database."""
+        return self.env.get("AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN") or self.sql_alchemy_conn
 
     def send(self, payload: object, token: str | None = None) -> requests.Response:
         """POST one event (or a batch) to the catalog's endpoint, with the server's token unless told."""
