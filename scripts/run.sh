@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
 # Installs the catalog and runs it on the embedded default: Airflow on SQLite in ./.local/airflow,
-# the sample events loaded. Prints the URL, the login and an ingest token. Ctrl+C stops it.
+# the sample events loaded, Airflow's OpenLineage provider sending its own events to the catalog
+# through the routing transport, and the demo DAGs (examples/dags) run once. Prints the URL, the
+# login and an ingest token. Ctrl+C stops it.
 source "$(dirname "${BASH_SOURCE[0]}")/setup-env.sh"
 
 PORT="${PORT:-8080}"
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/.local/airflow}"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
-export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
+export AIRFLOW__CORE__EXECUTOR=LocalExecutor
 export AIRFLOW__API__PORT="$PORT"
 export AIRFLOW__API__BASE_URL="http://localhost:$PORT/"
-mkdir -p "$AIRFLOW_HOME" "$ROOT/dags"
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://localhost:$PORT/execution/"
+# Two DAG bundles: the catalog's maintenance DAGs and the demo DAGs.
+export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/examples/dags"
+export AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST='[
+  {"name": "ol-catalog-maintenance", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle", "kwargs": {"path": "'"$ROOT/dags"'"}},
+  {"name": "demo", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle", "kwargs": {"path": "'"$ROOT/examples/dags"'"}}]'
+# Airflow's OpenLineage provider sends every DAG's events to this catalog through the routing
+# transport (the token is the ol_catalog_default Connection's password; the spool keeps events
+# while the catalog is down).
+export AIRFLOW__OPENLINEAGE__NAMESPACE=airflow-demo
+export AIRFLOW__OPENLINEAGE__TRANSPORT='{"type": "airflow_ol_catalog.transport.RoutingTransport", "destinations": {"catalog": {"type": "catalog", "conn_id": "ol_catalog_default"}}, "spool": {"dir": "'"$AIRFLOW_HOME/ol-spool"'"}}'
+mkdir -p "$AIRFLOW_HOME/demo"
 
-setup_venv ""
+setup_venv "demo"
 build_ui
 AIRFLOW="$VENV/bin/airflow"
 echo "==> airflow db migrate ($AIRFLOW_HOME)"
@@ -44,14 +57,23 @@ MAINTENANCE_TOKEN="$("$AIRFLOW" ol-catalog tokens create --name "maintenance-$(d
 "$AIRFLOW" connections add ol_catalog_default --conn-type http --conn-host "http://localhost:$PORT" \
     --conn-password "$MAINTENANCE_TOKEN" >/dev/null
 
+# The demo DAGs' SQLite database (examples/dags/demo_shop.py).
+"$AIRFLOW" connections delete demo_shop >/dev/null 2>&1 || true
+"$AIRFLOW" connections add demo_shop --conn-type sqlite --conn-host "$AIRFLOW_HOME/demo/shop.db" >/dev/null
+
 echo "==> loading the sample events (examples/)"
 "$AIRFLOW" ol-catalog send "$ROOT/examples" --namespace examples --url "http://localhost:$PORT/" --token "$TOKEN" | tail -1
 
 PASSWORD="$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' \
     "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated")"
+
+echo "==> running the demo DAGs once (demo_shop_etl, then demo_shop_report on its Asset)"
+"$VENV/bin/python" "$ROOT/scripts/run_demo_dags.py" "http://localhost:$PORT/" admin "$PASSWORD" ||
+    echo "    (the demo DAGs did not finish: see $AIRFLOW_HOME/scheduler.log)"
 cat <<INFO
 
   Airflow UI:      http://localhost:$PORT/   (Browse -> Lineage)
+  Demo lineage:    http://localhost:$PORT/dags/demo_shop_etl   (its Lineage tab; a task's OpenLineage tab)
   Login:           admin / $PASSWORD
   Ingest endpoint: http://localhost:$PORT/ol-catalog/api/v1/lineage
   API reference:   http://localhost:$PORT/ol-catalog/docs

@@ -1,0 +1,232 @@
+"""The demo DAGs (examples/dags) set up as scripts/run.sh sets them up: Airflow's OpenLineage provider
+sends their events through the routing transport to the catalog, run by a real scheduler,
+dag-processor and api-server, triggered by the script run.sh runs. What the catalog then holds is
+what the provider itself extracted: tables, columns, column lineage, check results, Assets."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+from servers import AirflowServer
+from test_transport import TRANSPORT
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[1]
+NS = "airflow-demo"
+SQLITE = "sqlite://localhost"
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+
+
+def table(name: str) -> dict:
+    return {"namespace": SQLITE, "name": f"shop.main.{name}"}
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """Airflow configured as run.sh configures it, the demo DAGs run once by run.sh's own script."""
+    server = AirflowServer(
+        extra_env={
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "examples" / "dags"),
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+                [
+                    {
+                        "name": "ol-catalog-maintenance",
+                        "classpath": LOCAL_BUNDLE,
+                        "kwargs": {"path": str(ROOT / "dags")},
+                    },
+                    {"name": "demo", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(ROOT / "examples" / "dags")}},
+                ]
+            ),
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": NS,
+        }
+    )
+    server.env.update(
+        {
+            "AIRFLOW__API__BASE_URL": server.url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{server.url}execution/",
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+                {
+                    "type": TRANSPORT,
+                    "destinations": {"catalog": {"type": "catalog", "conn_id": "ol_catalog_default"}},
+                    "spool": {"dir": str(server.home / "ol-spool")},
+                }
+            ),
+            "AIRFLOW_CONN_DEMO_SHOP": json.dumps(
+                {"conn_type": "sqlite", "host": str(server.home / "demo" / "shop.db")}
+            ),
+        }
+    )
+    (server.home / "demo").mkdir()
+    processes = []
+    try:
+        server.start()
+        server.env["AIRFLOW_CONN_OL_CATALOG_DEFAULT"] = json.dumps(
+            {"conn_type": "http", "password": server.create_token("maintenance", "--admin")}
+        )
+        processes = [server.start_component("scheduler"), server.start_component("dag-processor")]
+        password = json.loads((server.home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
+        ran = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "run_demo_dags.py"), server.url, "admin", password],
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        yield server, ran.stdout
+    finally:
+        for process in processes:
+            AirflowServer.stop_component(process)
+        server.cleanup()
+
+
+def read(server: AirflowServer, path: str, **params) -> dict:
+    answer = requests.get(
+        server.url + "ol-catalog/api/v1/" + path,
+        params=params,
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def eventually(check, seconds: float = 60):
+    """What `check` returns once it is truthy: a task's COMPLETE event is sent after the task ends."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(1)
+
+
+def job(server: AirflowServer, name: str, finished: bool = True) -> dict:
+    """The job `name` of the demo namespace, once its latest run has ended (when `finished`)."""
+
+    def ended() -> dict | None:
+        answer = requests.get(
+            server.url + f"ol-catalog/api/v1/namespaces/{NS}/jobs/{name}",
+            headers={"Authorization": f"Bearer {server.token}"},
+            timeout=30,
+        )
+        if answer.status_code != 200:
+            return None
+        found = answer.json()
+        run = found["latestRun"]
+        return found if not finished or (run and run["state"] in ("COMPLETED", "FAILED")) else None
+
+    found = eventually(ended)
+    assert found, f"no ended run of {name} in the catalog"
+    return found
+
+
+def test_the_sql_tasks_lineage_is_what_the_openlineage_provider_extracted(demo):
+    server, printed = demo
+    assert "demo_shop_etl: failed" in printed and "demo_shop_report: success" in printed
+    load = job(server, "demo_shop_etl.load_orders")
+    assert load["latestRun"]["state"] == "COMPLETED"
+    assert load["inputs"] == [table("fx_rates"), table("raw_orders")]
+    assert load["outputs"] == [table("orders")]
+    assert load["parentJob"] == {"namespace": NS, "name": "demo_shop_etl"}
+    assert "INSERT INTO orders" in load["facets"]["sql"]["query"]
+    revenue = job(server, "demo_shop_etl.daily_revenue")
+    assert revenue["inputs"] == [table("customers"), table("orders")] and revenue["outputs"] == [table("daily_revenue")]
+    orders = read(server, f"namespaces/{quote(SQLITE, safe='')}/datasets/shop.main.orders")
+    assert {f["name"] for f in orders["fields"]} >= {"id", "customer_id", "amount_eur", "day"}
+    # column lineage, as the provider's SQL parser found it
+    amount = next(c for c in orders["columnLineage"] if c["name"] == "amount_eur")
+    assert {(f["dataset"], f["field"]) for f in amount["inputFields"]} >= {
+        ("shop.main.raw_orders", "amount"),
+        ("shop.main.fx_rates", "to_eur"),
+    }
+    revenue_columns = read(server, f"namespaces/{quote(SQLITE, safe='')}/datasets/shop.main.daily_revenue")
+    country = next(c for c in revenue_columns["columnLineage"] if c["name"] == "country")
+    assert [(f["dataset"], f["field"]) for f in country["inputFields"]] == [("shop.main.customers", "country")]
+
+
+def test_the_failing_check_shows_its_failed_assertion_and_error(demo):
+    server, _ = demo
+    check = job(server, "demo_shop_etl.check_orders")
+    assert check["latestRun"]["state"] == "FAILED"
+    assert "null_check" in check["latestRun"]["error"]["message"]
+    quality = read(server, f"namespaces/{quote(SQLITE, safe='')}/datasets/shop.main.orders")["quality"]
+    failed = {(a["column"], a["assertion"]) for a in quality["assertions"] if not a["success"]}
+    assert failed == {("customer_id", "not_null")}
+    assert quality["checkedBy"]["job"] == {"namespace": NS, "name": "demo_shop_etl.check_orders"}
+    dag = job(server, "demo_shop_etl")
+    assert dag["latestRun"]["state"] == "FAILED"
+
+
+def test_the_asset_scheduled_dag_reads_the_export_and_names_the_run_that_wrote_it(demo):
+    server, _ = demo
+    export = job(server, "demo_shop_etl.export_revenue")
+    csv_file = {"namespace": "file", "name": str(server.home / "demo" / "exports" / "daily_revenue.csv")}
+    assert export["outputs"] == [csv_file]
+    # the SQL the task ran through its hook: a child job of the task, reading the table
+    query = job(server, "demo_shop_etl.export_revenue.query.1")
+    assert query["inputs"] == [table("daily_revenue")] and query["parentJob"]["name"] == "demo_shop_etl.export_revenue"
+    report = job(server, "demo_shop_report.country_report")
+    assert report["inputs"] == [csv_file]
+    dag_run = job(server, "demo_shop_report")["latestRun"]
+    upstream = dag_run["facets"]["jobDependencies"]["upstream"]
+    assert [(u["job"]["name"], u["run"]["runId"]) for u in upstream] == [
+        ("demo_shop_etl.export_revenue", export["latestRun"]["id"])
+    ]
+
+
+def test_the_maintenance_dags_are_parsed_from_their_own_bundle(demo):
+    server, _ = demo
+    admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
+    dags = requests.get(server.url + "api/v2/dags", params={"limit": 100}, headers=admin, timeout=30).json()["dags"]
+    bundles = {d["dag_id"]: d["bundle_name"] for d in dags}
+    assert bundles == {
+        "demo_shop_etl": "demo",
+        "demo_shop_report": "demo",
+        "ol_catalog_extract_metadata": "ol-catalog-maintenance",
+        "ol_catalog_reconcile": "ol-catalog-maintenance",
+        "ol_catalog_replay": "ol-catalog-maintenance",
+        "ol_catalog_retention": "ol-catalog-maintenance",
+    }
+
+
+def test_the_dag_and_task_instance_tabs_show_the_demo_lineage(demo):
+    from playwright.sync_api import expect, sync_playwright
+    from test_ui_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+
+    server, _ = demo
+    load = job(server, "demo_shop_etl.load_orders")
+    dag_run_id = load["latestRun"]["airflow"]["dagRunId"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        context.add_cookies([{"name": "_token", "value": server.jwt("admin"), "url": server.url}])
+        page = context.new_page()
+        page.goto(server.url + "dags/demo_shop_etl")
+        page.get_by_role("link", name="Lineage", exact=True).click()
+        tab = page.frame_locator("iframe")
+        for node in (
+            f"job:{NS}:demo_shop_etl.load_orders",
+            f"job:{NS}:demo_shop_etl.check_orders",
+            f"dataset:{SQLITE}:shop.main.orders",
+            f"dataset:{SQLITE}:shop.main.daily_revenue",
+        ):
+            expect(tab.locator(f'[data-node-id="{node}"]')).to_be_visible()
+        page.screenshot(path=str(SHOTS / "40-demo-dag-lineage-tab.png"))
+        page.goto(server.url + f"dags/demo_shop_etl/runs/{requests.utils.quote(dag_run_id, safe='')}/tasks/load_orders")
+        page.get_by_role("link", name="OpenLineage", exact=True).click()
+        tab = page.frame_locator("iframe")
+        for name in ("shop.main.raw_orders", "shop.main.fx_rates", "shop.main.orders"):
+            expect(tab.get_by_role("link", name=name)).to_be_visible()
+        page.screenshot(path=str(SHOTS / "41-demo-task-instance-tab.png"))
+        browser.close()
