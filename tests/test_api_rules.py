@@ -211,6 +211,16 @@ def test_escapes_that_decode_to_no_utf8_are_400_in_any_path_or_query_parameter(c
     assert client.get("api/v1/namespaces/caf%C3%A9").json()["detail"] == "namespace 'café' not found"
 
 
+@pytest.mark.parametrize("event_id", [2**63, -(2**64), 0])
+def test_an_event_id_no_database_can_hold_is_422_naming_it(client, event_id):
+    """Found by schemathesis: SQLite raised on an id past 64 bits instead of an answer."""
+    answer = client.request(
+        "POST", "api/v1/admin/quarantine/discard", client.jwt("admin"), json={"eventIds": [event_id]}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"].startswith("body.eventIds.0: "), answer.text
+
+
 @pytest.mark.parametrize("text", ["\ud800", "ok \udfff x"])
 def test_a_lone_surrogate_in_a_stored_body_text_is_422_naming_the_field(client, text):
     body = '{"description": "' + text.encode("unicode_escape").decode().replace("\\\\u", "\\u") + '"}'

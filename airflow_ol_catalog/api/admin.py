@@ -33,7 +33,7 @@ from airflow_ol_catalog.api.datamodels.admin import (
     TokenList,
 )
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
-from airflow_ol_catalog.api.schemas import Limit, Offset, Text
+from airflow_ol_catalog.api.schemas import Limit, Offset, RowId, Text
 from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.ingest import namespaces as registry
 from airflow_ol_catalog.ingest.quarantine import (
@@ -218,7 +218,7 @@ def change(name: str, body: NamespaceChange, _: AdminAuth) -> AdminNamespace:
 
 class QuarantineAction(BaseModel):
     namespace: Text | None = Field(None, description="Only this namespace's events.")
-    eventIds: list[int] | None = Field(None, description="Only these events (discard only).")
+    eventIds: list[RowId] | None = Field(None, description="Only these events (discard only).")
 
 
 def _quarantined_view(q) -> QuarantinedEvent:

@@ -37,6 +37,10 @@ def _storable(value: str) -> str:
 # it), no lone surrogate (no database can encode one).
 Text = Annotated[str, AfterValidator(_storable)]
 
+# A row id in a request body: the databases hold 64-bit integers at most (SQLite refuses more with
+# an error, not an answer).
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
 
 def time_zone_parameter(value: str | None, name: str) -> ZoneInfo | None:
     """A query parameter naming an IANA time zone (`Europe/Berlin`, `UTC`); 422 naming it otherwise."""
