@@ -44,6 +44,32 @@ def _line_break_paths(app):
     return LineBreakPaths(app)
 
 
+def _has_asset_destination() -> bool:
+    """Whether this Airflow's UI offers plugins a tab on Asset pages (the `asset` destination, which
+    Airflow 3.3 does not have). Asked only where the UI is served, the API server (which has loaded
+    FastAPI when it loads plugins): task processes need no pages and stay light."""
+    import sys
+
+    if "fastapi" not in sys.modules:
+        return False
+    try:
+        from typing import get_args
+
+        from airflow.api_fastapi.core_api.datamodels.plugins import BaseDestinationLiteral
+    except ImportError:
+        return False
+    return "asset" in get_args(BaseDestinationLiteral)
+
+
+# The Lineage tab on an Asset's page: the catalog dataset the Asset names.
+ASSET_VIEW = {
+    "name": "Lineage",
+    "href": "ol-catalog/ui/#/asset/{ASSET_ID}",
+    "url_route": "lineage-asset",
+    "destination": "asset",
+}
+
+
 class OLCatalogPlugin(AirflowPlugin):
     name = "ol_catalog"
     fastapi_apps = [{"app": _LazyCatalogApp(), "url_prefix": "/ol-catalog", "name": "OpenLineage catalog"}]
@@ -60,4 +86,5 @@ class OLCatalogPlugin(AirflowPlugin):
             "url_route": "lineage-task-instance",
             "destination": "task_instance",
         },
+        *([ASSET_VIEW] if _has_asset_destination() else []),
     ]

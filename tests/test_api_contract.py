@@ -182,6 +182,14 @@ def walked(catalog_api):
     versions = catalog_api.get(f"api/v1/namespaces/{NAMESPACE}/datasets/out.table/versions").json()
     job_versions = catalog_api.get(f"api/v1/namespaces/{NAMESPACE}/jobs/{JOB}/versions").json()
     sources = catalog_api.get("api/v1/sources").json()
+    from airflow.models.asset import AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        asset = AssetModel(name="walk_export", uri="file:///walk/export.csv", group="asset")
+        session.add(asset)
+        session.flush()
+        asset_id = asset.id
     return {
         "job_version": job_versions["versions"][0]["version"],
         "admin": admin,
@@ -192,6 +200,7 @@ def walked(catalog_api):
             "run_id": RUN_ID,
             "version": versions["versions"][0]["version"],
             "source": sources["sources"][0]["name"],
+            "asset_id": str(asset_id),
         },
         "query": {
             "/api/v1/lineage": {"nodeId": f"dataset:{NAMESPACE}:out.table"},

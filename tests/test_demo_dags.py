@@ -184,6 +184,22 @@ def test_the_asset_scheduled_dag_reads_the_export_and_names_the_run_that_wrote_i
     ]
 
 
+def test_the_export_asset_is_linked_to_the_dataset_its_task_wrote(demo):
+    server, _ = demo
+    csv_file = {"namespace": "file", "name": str(server.home / "demo" / "exports" / "daily_revenue.csv")}
+    assets = {a["name"]: a for a in read(server, "airflow/assets")["assets"]}
+    export = assets["daily_revenue_export"]
+    assert export["openLineage"] == csv_file and export["dataset"] == csv_file
+    assert export["producers"] == [{"dagId": "demo_shop_etl", "taskId": "export_revenue"}]
+    assert export["consumers"] == ["demo_shop_report"]
+    (linked,) = read(server, f"namespaces/file/datasets/{quote(csv_file['name'], safe='')}/airflow-assets")["assets"]
+    newest = linked["latestEvents"][0]
+    assert (newest["sourceDagId"], newest["sourceTaskId"]) == ("demo_shop_etl", "export_revenue")
+    # the SQLite tables have no Asset, and Airflow converts no sqlite:// URI: they are not listed as missing one
+    without = read(server, "airflow/datasets-without-asset")
+    assert all(d["namespace"] != SQLITE for d in without["datasets"])
+
+
 def test_the_maintenance_dags_are_parsed_from_their_own_bundle(demo):
     server, _ = demo
     admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
@@ -229,4 +245,16 @@ def test_the_dag_and_task_instance_tabs_show_the_demo_lineage(demo):
         for name in ("shop.main.raw_orders", "shop.main.fx_rates", "shop.main.orders"):
             expect(tab.get_by_role("link", name=name)).to_be_visible()
         page.screenshot(path=str(SHOTS / "41-demo-task-instance-tab.png"))
+        export = str(server.home / "demo" / "exports" / "daily_revenue.csv")
+        asset_id = next(
+            a["id"] for a in read(server, "airflow/assets")["assets"] if a["name"] == "daily_revenue_export"
+        )
+        page.goto(server.url + f"ol-catalog/ui/#/dataset?ns=file&name={quote(export, safe='')}")
+        section = page.get_by_test_id("airflow-asset")
+        expect(section.get_by_test_id("airflow-asset-link")).to_have_attribute("href", f"{server.url}assets/{asset_id}")
+        expect(section.get_by_test_id("airflow-asset-consumer")).to_have_text("demo_shop_report")
+        expect(section.get_by_role("link", name="demo_shop_etl › export_revenue").first).to_be_visible()
+        page.screenshot(path=str(SHOTS / "42-demo-dataset-airflow-asset.png"), full_page=True)
+        page.goto(server.url + f"ol-catalog/ui/#/asset/{asset_id}")  # the tab an `asset` destination would show
+        expect(page.get_by_test_id("title")).to_have_text(export)
         browser.close()

@@ -21,7 +21,8 @@ ALLOWED = {
     "store": {"events", "config", "provider"},
     "ingest": {"events", "store"},
     "lineage": {"events", "store"},
-    "api": {"events", "store", "ingest", "lineage", "config"},
+    "airflow_integration": set(),
+    "api": {"events", "store", "ingest", "lineage", "config", "airflow_integration"},
     "maintenance": {"events", "transport"},
 }
 

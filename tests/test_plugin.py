@@ -73,3 +73,19 @@ def test_every_option_is_documented_and_read_into_the_settings():
     assert {f.name for f in fields(CatalogSettings)} == set(options)
     settings = load_settings()
     assert settings.gc_freeze is True and settings.max_graph_nodes == int(options["max_graph_nodes"]["default"])
+
+
+def test_an_asset_tab_only_where_airflow_has_the_asset_destination(monkeypatch):
+    """Feature-detected, not version-pinned: Airflow 3.3 has no plugin destination on Asset pages."""
+    import sys
+    from typing import Literal
+
+    import fastapi  # noqa: F401 - the API server has loaded it when it loads plugins
+
+    assert plugin._has_asset_destination() is False
+    newer = SimpleNamespace(BaseDestinationLiteral=Literal["nav", "dag", "dag_run", "task", "task_instance", "asset"])
+    monkeypatch.setitem(sys.modules, "airflow.api_fastapi.core_api.datamodels.plugins", newer)
+    assert plugin._has_asset_destination() is True
+    assert plugin.ASSET_VIEW["destination"] == "asset" and "{ASSET_ID}" in plugin.ASSET_VIEW["href"]
+    monkeypatch.delitem(sys.modules, "fastapi")
+    assert plugin._has_asset_destination() is False  # a task process: no pages, no imports

@@ -135,7 +135,7 @@ def document_errors(app: FastAPI) -> None:
 
 
 def create_app() -> FastAPI:
-    from airflow_ol_catalog.api import admin, catalog, events, health, ingest, refused_writes, tags, ui
+    from airflow_ol_catalog.api import admin, assets, catalog, events, health, ingest, refused_writes, tags, ui
     from airflow_ol_catalog.api.auth import document_auth
     from airflow_ol_catalog.api.paths import RequestGuard
     from airflow_ol_catalog.api.stats import router as stats_router
@@ -157,6 +157,7 @@ def create_app() -> FastAPI:
     app.include_router(events.router)
     app.include_router(tags.router)
     app.include_router(stats_router)
+    app.include_router(assets.router)
     app.include_router(catalog.router)
     app.include_router(refused_writes.router)
     app.include_router(admin.router)

@@ -79,3 +79,12 @@ class SourceNotFound(NotFound):
 
     def __init__(self, name: str) -> None:
         super().__init__(repr(name))
+
+
+class AssetNotFound(NotFound):
+    """An Airflow Asset id Airflow's database does not hold."""
+
+    what = "Airflow asset"
+
+    def __init__(self, asset_id: int) -> None:
+        super().__init__(str(asset_id))

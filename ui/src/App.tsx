@@ -2,6 +2,7 @@ import { Box, Flex, Link } from "@chakra-ui/react";
 
 import { SearchBox } from "./components/SearchBox";
 import { AdminPage } from "./pages/AdminPage";
+import { AssetPage } from "./pages/AssetPage";
 import { DataSourcesPage } from "./pages/DataSourcesPage";
 import { EventsPage, RunsPage } from "./pages/ListsPage";
 import { DagPage } from "./pages/DagPage";
@@ -30,6 +31,8 @@ function Page({ route }: { route: Route }) {
       return <DagPage route={route} />;
     case "task":
       return <TaskInstancePage route={route} />;
+    case "asset":
+      return <AssetPage route={route} />;
     case "admin":
       return <AdminPage route={route} />;
     case "sources":
@@ -46,7 +49,7 @@ function Page({ route }: { route: Route }) {
 export function App() {
   const route = useRoute();
   // Tabs on DAGs and task instances show their page alone; the catalog pages get the navigation bar.
-  const embedded = route.page === "dag" || route.page === "task";
+  const embedded = route.page === "dag" || route.page === "task" || route.page === "asset";
   return (
     <Box minH="100vh" bg="bg" color="fg" fontFamily="Inter, -apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif" fontSize="sm">
       {!embedded && (

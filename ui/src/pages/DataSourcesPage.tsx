@@ -5,6 +5,7 @@ import type { Schemas } from "../api";
 import { DataTable, Loading, Muted, Name, Problem, Section } from "../components/Common";
 import { href } from "../route";
 import { useApi } from "../useApi";
+import { UnlinkedAssets } from "../components/AirflowAssets";
 
 function WithheldNote({ withheld }: { withheld: Schemas["Withheld"] }) {
   return (
@@ -96,6 +97,7 @@ export function DataSourcesPage() {
           ]}
         />
       </Section>
+      <UnlinkedAssets />
     </Box>
   );
 }

@@ -2,6 +2,7 @@ import { Badge, Box, Flex, Heading, Link, NativeSelect, Table, Tabs, Text } from
 import { Fragment, useState } from "react";
 
 import { lineageNodes, nodeId, seg, type Dataset, type DatasetVersion, type Field, type LineageNode, type Schemas } from "../api";
+import { DatasetAssetsSection } from "../components/AirflowAssets";
 import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { StatedFlows } from "../components/StatedFlows";
@@ -412,6 +413,7 @@ export function DatasetPage({ route }: { route: Route }) {
           <Tabs.Trigger value="facets">Facets</Tabs.Trigger>
         </Tabs.List>
         <Tabs.Content value="overview">
+          <DatasetAssetsSection namespace={ds.namespace} name={ds.name} />
           {ds.quality && (
             <Section title="Quality">
               <QualitySection quality={ds.quality} />

@@ -1,0 +1,72 @@
+"""Answers of the routes that join Airflow's Assets with the catalog's datasets."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from airflow_ol_catalog.api.datamodels.common import Answer
+from airflow_ol_catalog.api.datamodels.marquez import NodeRef
+
+
+class AssetProducer(Answer):
+    dagId: str
+    taskId: str
+
+
+class ProducingRun(Answer):
+    """The OpenLineage run an asset event names in `extra.openlineage` (the run that wrote the data)."""
+
+    job: NodeRef
+    runId: str
+
+
+class AirflowAssetEvent(Answer):
+    id: int
+    timestamp: str
+    sourceDagId: str | None = Field(description="The DAG whose task emitted it; null when made through the API.")
+    sourceTaskId: str | None
+    sourceRunId: str | None = Field(description="The DAG run of that task.")
+    sourceMapIndex: int | None
+    partitionKey: str | None
+    producingRun: ProducingRun | None = Field(
+        description="The OpenLineage run `extra.openlineage` names (parentJobNamespace, parentJobName, parentRunId)."
+    )
+
+
+class AirflowAsset(Answer):
+    """One Airflow Asset, and the catalog dataset it names."""
+
+    id: int = Field(description="The Asset's id in Airflow (its page is /assets/{id}).")
+    name: str
+    uri: str
+    group: str
+    active: bool = Field(description="Declared by a DAG file the dag-processor parsed last.")
+    openLineage: NodeRef | None = Field(
+        description="The dataset the OpenLineage provider converts the Asset's URI to; null when it has no conversion for its scheme."
+    )
+    dataset: NodeRef | None = Field(
+        description="The catalog dataset of that name (any spelling of its namespace); null when none."
+    )
+    producers: list[AssetProducer] = Field(description="Tasks that declare it as an outlet.")
+    consumers: list[str] = Field(description="DAGs scheduled on it.")
+
+
+class AirflowAssetWithEvents(AirflowAsset):
+    latestEvents: list[AirflowAssetEvent] = Field(description="Its newest asset events, newest first.")
+
+
+class AirflowAssets(Answer):
+    assets: list[AirflowAsset]
+    totalCount: int
+
+
+class DatasetAssets(Answer):
+    assets: list[AirflowAssetWithEvents] = Field(description="The Assets naming this dataset (usually one).")
+
+
+class DatasetsWithoutAsset(Answer):
+    datasets: list[NodeRef]
+    totalCount: int
+    schemes: list[str] = Field(
+        description="The Asset URI schemes the installed providers convert to OpenLineage names."
+    )
