@@ -234,6 +234,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/airflow/assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Airflow's Assets, each with the catalog dataset it names
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         */
+        get: operations["airflow_assets_api_v1_airflow_assets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/airflow/assets/{asset_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One Airflow Asset, with the catalog dataset it names
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         *
+         *     For the Asset page of an Airflow that has one for plugins: which dataset to show.
+         */
+        get: operations["airflow_asset_api_v1_airflow_assets__asset_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/airflow/datasets-without-asset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Datasets of namespaces Airflow can describe as Assets that no Asset names
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         *
+         *     Namespaces whose scheme one of the installed providers converts Asset URIs to (`file`,
+         *     `postgres`, `s3`, ...), or that an existing Asset converts to.
+         */
+        get: operations["datasets_without_assets_api_v1_airflow_datasets_without_asset_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/column-lineage": {
         parameters: {
             query?: never;
@@ -694,6 +759,26 @@ export interface paths {
          *     The dataset leaves lists and lineage until restored.
          */
         delete: operations["delete_dataset_api_v1_namespaces__namespace__datasets__dataset__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/namespaces/{namespace}/datasets/{dataset}/airflow-assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Airflow Assets naming a dataset, with their producers, consumers and latest asset events
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         */
+        get: operations["dataset_assets_api_v1_namespaces__namespace__datasets__dataset__airflow_assets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1407,6 +1492,112 @@ export interface components {
             totalCount: number;
         };
         /**
+         * AirflowAsset
+         * @description One Airflow Asset, and the catalog dataset it names.
+         */
+        AirflowAsset: {
+            /**
+             * Active
+             * @description Declared by a DAG file the dag-processor parsed last.
+             */
+            active: boolean;
+            /**
+             * Consumers
+             * @description DAGs scheduled on it.
+             */
+            consumers: string[];
+            /** @description The catalog dataset of that name (any spelling of its namespace); null when none. */
+            dataset: components["schemas"]["NodeRef"] | null;
+            /** Group */
+            group: string;
+            /**
+             * Id
+             * @description The Asset's id in Airflow (its page is /assets/{id}).
+             */
+            id: number;
+            /** Name */
+            name: string;
+            /** @description The dataset the OpenLineage provider converts the Asset's URI to; null when it has no conversion for its scheme. */
+            openLineage: components["schemas"]["NodeRef"] | null;
+            /**
+             * Producers
+             * @description Tasks that declare it as an outlet.
+             */
+            producers: components["schemas"]["AssetProducer"][];
+            /** Uri */
+            uri: string;
+        };
+        /** AirflowAssetEvent */
+        AirflowAssetEvent: {
+            /** Id */
+            id: number;
+            /** Partitionkey */
+            partitionKey: string | null;
+            /** @description The OpenLineage run `extra.openlineage` names (parentJobNamespace, parentJobName, parentRunId). */
+            producingRun: components["schemas"]["ProducingRun"] | null;
+            /**
+             * Sourcedagid
+             * @description The DAG whose task emitted it; null when made through the API.
+             */
+            sourceDagId: string | null;
+            /** Sourcemapindex */
+            sourceMapIndex: number | null;
+            /**
+             * Sourcerunid
+             * @description The DAG run of that task.
+             */
+            sourceRunId: string | null;
+            /** Sourcetaskid */
+            sourceTaskId: string | null;
+            /** Timestamp */
+            timestamp: string;
+        };
+        /** AirflowAssetWithEvents */
+        AirflowAssetWithEvents: {
+            /**
+             * Active
+             * @description Declared by a DAG file the dag-processor parsed last.
+             */
+            active: boolean;
+            /**
+             * Consumers
+             * @description DAGs scheduled on it.
+             */
+            consumers: string[];
+            /** @description The catalog dataset of that name (any spelling of its namespace); null when none. */
+            dataset: components["schemas"]["NodeRef"] | null;
+            /** Group */
+            group: string;
+            /**
+             * Id
+             * @description The Asset's id in Airflow (its page is /assets/{id}).
+             */
+            id: number;
+            /**
+             * Latestevents
+             * @description Its newest asset events, newest first.
+             */
+            latestEvents: components["schemas"]["AirflowAssetEvent"][];
+            /** Name */
+            name: string;
+            /** @description The dataset the OpenLineage provider converts the Asset's URI to; null when it has no conversion for its scheme. */
+            openLineage: components["schemas"]["NodeRef"] | null;
+            /**
+             * Producers
+             * @description Tasks that declare it as an outlet.
+             */
+            producers: components["schemas"]["AssetProducer"][];
+            /** Uri */
+            uri: string;
+        };
+        /** AirflowAssets */
+        AirflowAssets: {
+            /** Assets */
+            assets: components["schemas"]["AirflowAsset"][];
+            /** Totalcount */
+            totalCount: number;
+        };
+        /**
          * AirflowTask
          * @description The Airflow DAG run or task instance an OpenLineage run stands for.
          */
@@ -1463,6 +1654,13 @@ export interface components {
              * @description Whether the test passed; null when the producer sent no result.
              */
             success: boolean | null;
+        };
+        /** AssetProducer */
+        AssetProducer: {
+            /** Dagid */
+            dagId: string;
+            /** Taskid */
+            taskId: string;
         };
         /**
          * BatchResult
@@ -1852,6 +2050,14 @@ export interface components {
             /** Updatedat */
             updatedAt: string | null;
         };
+        /** DatasetAssets */
+        DatasetAssets: {
+            /**
+             * Assets
+             * @description The Assets naming this dataset (usually one).
+             */
+            assets: components["schemas"]["AirflowAssetWithEvents"][];
+        };
         /** DatasetField */
         DatasetField: {
             /** Description */
@@ -1995,6 +2201,18 @@ export interface components {
             facets: {
                 [key: string]: unknown;
             };
+        };
+        /** DatasetsWithoutAsset */
+        DatasetsWithoutAsset: {
+            /** Datasets */
+            datasets: components["schemas"]["NodeRef"][];
+            /**
+             * Schemes
+             * @description The Asset URI schemes the installed providers convert to OpenLineage names.
+             */
+            schemes: string[];
+            /** Totalcount */
+            totalCount: number;
         };
         /** DayCount */
         DayCount: {
@@ -2863,6 +3081,15 @@ export interface components {
              * @description Where in the event, e.g. `run.runId` or `inputs[0].name`; `$` is the whole event.
              */
             path: string;
+        };
+        /**
+         * ProducingRun
+         * @description The OpenLineage run an asset event names in `extra.openlineage` (the run that wrote the data).
+         */
+        ProducingRun: {
+            job: components["schemas"]["NodeRef"];
+            /** Runid */
+            runId: string;
         };
         /** QualityMetrics */
         QualityMetrics: {
@@ -4524,6 +4751,170 @@ export interface operations {
             };
         };
     };
+    airflow_assets_api_v1_airflow_assets_get: {
+        parameters: {
+            query?: {
+                /** @description true: only Assets naming a catalog dataset; false: only those naming none. */
+                linked?: boolean | null;
+                /** @description How many to return (at most 1,000). */
+                limit?: number;
+                /** @description How many to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AirflowAssets"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    airflow_asset_api_v1_airflow_assets__asset_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AirflowAsset"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No Asset of this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    datasets_without_assets_api_v1_airflow_datasets_without_asset_get: {
+        parameters: {
+            query?: {
+                /** @description How many to return (at most 1,000). */
+                limit?: number;
+                /** @description How many to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetsWithoutAsset"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     column_lineage_api_v1_column_lineage_get: {
         parameters: {
             query: {
@@ -5930,6 +6321,65 @@ export interface operations {
                 };
             };
             /** @description Allowed: an Airflow login allowed to delete assets; never a token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such namespace, dataset, job, run or version. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    dataset_assets_api_v1_namespaces__namespace__datasets__dataset__airflow_assets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                namespace: string;
+                dataset: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetAssets"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
             403: {
                 headers: {
                     [name: string]: unknown;
