@@ -253,7 +253,7 @@ def test_the_dag_and_task_instance_tabs_show_the_demo_lineage(demo):
         section = page.get_by_test_id("airflow-asset")
         expect(section.get_by_test_id("airflow-asset-link")).to_have_attribute("href", f"{server.url}assets/{asset_id}")
         expect(section.get_by_test_id("airflow-asset-consumer")).to_have_text("demo_shop_report")
-        expect(section.get_by_role("link", name="demo_shop_etl › export_revenue").first).to_be_visible()
+        expect(section.get_by_role("link", name="demo_shop_etl \u203a export_revenue").first).to_be_visible()
         page.screenshot(path=str(SHOTS / "42-demo-dataset-airflow-asset.png"), full_page=True)
         page.goto(server.url + f"ol-catalog/ui/#/asset/{asset_id}")  # the tab an `asset` destination would show
         expect(page.get_by_test_id("title")).to_have_text(export)
