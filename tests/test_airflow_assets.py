@@ -5,6 +5,7 @@ namespace. (test_demo_dags.py shows the same with Assets real DAGs declare.)"""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -113,7 +114,7 @@ def test_a_dataset_shows_its_asset_with_its_latest_events_and_the_run_that_wrote
     }
     assert (older["sourceDagId"], older["sourceTaskId"], older["producingRun"]) == ("orders_dag", "load", None)
     none = catalog_api.get(f"api/v1/namespaces/{quote(PG, safe='')}/datasets/shop.public.customers/airflow-assets")
-    assert none.json() == {"assets": []}
+    assert none.json()["assets"] == []
     missing = catalog_api.get(f"api/v1/namespaces/{quote(PG, safe='')}/datasets/nothing/airflow-assets")
     assert missing.status_code == 404 and "nothing" in missing.json()["detail"]
 
@@ -122,3 +123,168 @@ def test_asset_links_are_read_with_read_access_only(catalog_api, assets):
     assert catalog_api.get("api/v1/airflow/assets", token="").status_code == 401
     assert catalog_api.get("api/v1/airflow/assets", token=catalog_api.create_token("ingest-only")).status_code == 403
     assert catalog_api.get("api/v1/airflow/assets", token=catalog_api.jwt("viewer")).status_code == 200
+
+
+# --- asset events from observed lineage ------------------------------------------------------------
+
+WRITER = {"namespace": "spark-prod", "name": "orders_rebuild", "facets": {}}
+
+
+def _write(catalog_api, run_id: str, event_type: str = "COMPLETE", at: str = "2026-12-01T06:00:00Z", **output):
+    partition = {"type": "partition", "partitions": [{"dimensions": {"day": "2026-12-01"}}]}
+    subset = {
+        "_producer": "https://example.com/spark",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/BaseSubsetDatasetFacet.json#/$defs/OutputSubsetDatasetFacet",
+        "outputCondition": partition,
+    }
+    target = {"namespace": "postgresql://DB.example", "name": "shop.public.orders", "outputFacets": {"subset": subset}}
+    payload = run_event(
+        eventType=event_type,
+        eventTime=at,
+        run={"runId": run_id, "facets": {}},
+        job=WRITER,
+        outputs=[target | output],
+    )
+    answer = catalog_api.send(payload)
+    assert answer.status_code == 201, answer.text
+
+
+def _writes(catalog_api, name: str = "shop.public.orders", settled: bool = True) -> dict:
+    path = f"api/v1/namespaces/{quote(PG, safe='')}/datasets/{name}/airflow-assets"
+    deadline = time.monotonic() + 20
+    while True:
+        body = catalog_api.get(path).json()
+        if not settled or all(w["state"] not in ("pending", "emitting") for w in body["catalogWrites"]):
+            return body
+        assert time.monotonic() < deadline, body["catalogWrites"]
+        time.sleep(0.1)
+
+
+def _events_of(asset_id: int) -> list:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return [
+            (e.extra, e.partition_key)
+            for e in session.scalars(select(AssetEvent).where(AssetEvent.asset_id == asset_id).order_by(AssetEvent.id))
+        ]
+
+
+def test_only_an_airflow_login_allowed_to_create_asset_events_marks_datasets(catalog_api, assets):
+    body = {"namespace": PG, "name": "shop.public.*"}
+    assert catalog_api.request("POST", "api/v1/airflow/asset-triggers", "", json=body).status_code == 401
+    admin_token = catalog_api.create_token("marker-admin", admin=True)
+    assert catalog_api.request("POST", "api/v1/airflow/asset-triggers", admin_token, json=body).status_code == 403
+    assert (
+        catalog_api.request("POST", "api/v1/airflow/asset-triggers", catalog_api.jwt("viewer"), json=body).status_code
+        == 403
+    )
+    empty = catalog_api.request(
+        "POST", "api/v1/airflow/asset-triggers", catalog_api.jwt("admin"), json=body | {"name": " "}
+    )
+    assert empty.status_code == 422 and empty.json()["detail"].startswith("body.name: "), empty.text
+
+
+def test_a_write_by_any_producer_to_a_marked_dataset_makes_one_asset_event_per_run(catalog_api, assets):
+    admin = catalog_api.jwt("admin")
+    marked = catalog_api.request(
+        "POST", "api/v1/airflow/asset-triggers", admin, json={"namespace": PG, "name": "shop.public.*"}
+    )
+    assert marked.status_code == 201, marked.text
+    again = catalog_api.request(
+        "POST", "api/v1/airflow/asset-triggers", admin, json={"namespace": PG, "name": "shop.public.*"}
+    )
+    assert again.status_code == 409
+    before = len(_events_of(assets["orders"]))
+    run_id = "0193c000-0000-7000-8000-0000000000b1"
+    _write(catalog_api, run_id, "START", "2026-12-01T05:00:00Z")
+    _write(catalog_api, run_id, "FAIL", "2026-12-01T05:30:00Z")  # a failed attempt writes nothing
+    assert _writes(catalog_api)["catalogWrites"] == []
+    _write(catalog_api, run_id)
+    _write(catalog_api, run_id)  # the same event again
+    _write(catalog_api, run_id, at="2026-12-01T06:00:05Z")  # and a retry of the COMPLETE
+    body = _writes(catalog_api)
+    assert [w["state"] for w in body["catalogWrites"]] == ["created"]
+    (write,) = body["catalogWrites"]
+    assert write["job"] == {"namespace": "spark-prod", "name": "orders_rebuild"} and write["runId"] == run_id
+    assert write["partitionKey"] == "day=2026-12-01" and write["assetIds"] == [assets["orders"]]
+    assert [t["name"] for t in body["watchedBy"]] == ["shop.public.*"]
+    made = _events_of(assets["orders"])[before:]
+    assert len(made) == 1
+    extra, partition_key = made[0]
+    assert extra["openlineage"] == {
+        "parentJobNamespace": "spark-prod",
+        "parentJobName": "orders_rebuild",
+        "parentRunId": run_id,
+    }
+    assert partition_key == "day=2026-12-01"
+    # the dataset page's Asset shows the event, with the run that wrote the data
+    (asset,) = body["assets"]
+    assert asset["latestEvents"][0]["producingRun"] == {
+        "job": WRITER | {"facets": None} and {"namespace": "spark-prod", "name": "orders_rebuild"},
+        "runId": run_id,
+    }
+
+
+def test_a_write_to_a_marked_dataset_no_asset_names_is_kept_as_such(catalog_api, assets):
+    payload = run_event(
+        eventType="COMPLETE",
+        eventTime="2026-12-01T07:00:00Z",
+        run={"runId": "0193c000-0000-7000-8000-0000000000c1", "facets": {}},
+        job=WRITER,
+        outputs=[{"namespace": PG, "name": "shop.public.customers"}],
+    )
+    assert catalog_api.send(payload).status_code == 201
+    (write,) = _writes(catalog_api, "shop.public.customers")["catalogWrites"]
+    assert write["state"] == "no_asset" and write["assetIds"] == []
+
+
+def test_the_replay_sweep_makes_what_an_api_server_left_queued(catalog_api, assets):
+    """A write queued by a server that stopped before making its asset event (the row is written
+    here as the ingest transaction writes it): the admin route the replay DAG calls makes it."""
+    from sqlalchemy import select
+
+    from airflow_ol_catalog.store.engine import write_transaction
+    from airflow_ol_catalog.store.sql import utcnow
+    from airflow_ol_catalog.store.tables import asset_trigger_run, dataset
+
+    before = len(_events_of(assets["orders"]))
+    with write_transaction() as conn:
+        orders = conn.execute(select(dataset.c.id).where(dataset.c.name == "shop.public.orders")).scalar_one()
+        conn.execute(
+            asset_trigger_run.insert().values(
+                dataset_id=orders,
+                run_id="0193c000-0000-7000-8000-0000000000d1",
+                job_namespace="spark-prod",
+                job_name="orders_rebuild",
+                event_time=utcnow(),
+                state="pending",
+                queued_at=utcnow(),
+            )
+        )
+    reader = catalog_api.create_token("sweep-reader", read=True)
+    assert catalog_api.request("POST", "api/v1/admin/asset-triggers/emit", reader).status_code == 403
+    swept = catalog_api.request(
+        "POST", "api/v1/admin/asset-triggers/emit", catalog_api.create_token("sweeper", admin=True)
+    )
+    assert swept.status_code == 200, swept.text
+    assert swept.json() == {"created": 1, "events": 1, "noAsset": 0, "declared": 0, "failed": []}
+    assert len(_events_of(assets["orders"])) == before + 1
+    again = catalog_api.request("POST", "api/v1/admin/asset-triggers/emit", catalog_api.jwt("admin"))
+    assert again.json()["created"] == 0  # made once
+
+
+def test_an_unmarked_dataset_stops_triggering(catalog_api, assets):
+    admin = catalog_api.jwt("admin")
+    marks = catalog_api.get("api/v1/airflow/asset-triggers").json()["triggers"]
+    (mark,) = [m for m in marks if m["name"] == "shop.public.*"]
+    assert mark["createdBy"] == "user:admin"
+    removed = catalog_api.request("DELETE", f"api/v1/airflow/asset-triggers/{mark['id']}", admin)
+    assert removed.status_code == 200 and removed.json() == mark
+    assert catalog_api.request("DELETE", f"api/v1/airflow/asset-triggers/{mark['id']}", admin).status_code == 404
+    before = len(_events_of(assets["orders"]))
+    _write(catalog_api, "0193c000-0000-7000-8000-0000000000e1")
+    assert "0193c000-0000-7000-8000-0000000000e1" not in {w["runId"] for w in _writes(catalog_api)["catalogWrites"]}
+    assert len(_events_of(assets["orders"])) == before

@@ -21,7 +21,7 @@ ALLOWED = {
     "store": {"events", "config", "provider"},
     "ingest": {"events", "store"},
     "lineage": {"events", "store"},
-    "airflow_integration": set(),
+    "airflow_integration": {"events", "store", "ingest", "lineage"},
     "api": {"events", "store", "ingest", "lineage", "config", "airflow_integration"},
     "maintenance": {"events", "transport"},
 }

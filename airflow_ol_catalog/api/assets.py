@@ -7,11 +7,16 @@ read assets (Airflow's own rule for its Asset pages).
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
 
+from airflow_ol_catalog.airflow_integration.asset_events import emit_waiting
 from airflow_ol_catalog.airflow_integration.assets import (
     AirflowAsset,
     AssetEventView,
@@ -19,18 +24,32 @@ from airflow_ol_catalog.airflow_integration.assets import (
     latest_asset_events,
     read_assets,
 )
-from airflow_ol_catalog.api.auth import ReadAuth
+from airflow_ol_catalog.api.auth import AdminAuth, AssetEventAuth, ReadAuth
 from airflow_ol_catalog.api.catalog import NOT_FOUND, _read
 from airflow_ol_catalog.api.datamodels import assets as models
-from airflow_ol_catalog.api.schemas import Limit, Offset
+from airflow_ol_catalog.api.datamodels.common import ErrorBody
+from airflow_ol_catalog.api.schemas import Limit, Offset, Text
 from airflow_ol_catalog.events.not_found import AssetNotFound, DatasetNotFound
 from airflow_ol_catalog.events.times import iso
-from airflow_ol_catalog.lineage.asset_links import LinkedDataset, datasets_named, datasets_without_asset
+from airflow_ol_catalog.ingest.asset_triggers import (
+    Trigger,
+    TriggerError,
+    TriggerExists,
+    create_trigger,
+    delete_trigger,
+    list_triggers,
+    writes_queued,
+)
+from airflow_ol_catalog.lineage.asset_links import LinkedDataset, datasets_named, datasets_without_asset, writes_of
 from airflow_ol_catalog.lineage.catalog import find_dataset
+from airflow_ol_catalog.store.engine import get_engine, write_transaction
 
 router = APIRouter(prefix="/api/v1", tags=["airflow assets"])
 
+log = logging.getLogger(__name__)
+
 LATEST_EVENTS = 5
+LATEST_WRITES = 20
 
 
 async def _linked_assets() -> list[tuple[AirflowAsset, LinkedDataset | None]]:
@@ -141,8 +160,141 @@ async def dataset_assets(namespace: str, dataset: str, _: ReadAuth) -> dict:
         raise DatasetNotFound(namespace, dataset)
     naming = [(a, d) for a, d in await _linked_assets() if d is not None and d.id == row.id]
     events = await anyio.to_thread.run_sync(latest_asset_events, [a.id for a, _ in naming], LATEST_EVENTS)
+    triggers = await _read(list_triggers)
+    writes = await _read(writes_of, row.id, LATEST_WRITES)
     return {
         "assets": [
             {**_asset_view(a, d), "latestEvents": [_event_view(e) for e in events.get(a.id, [])]} for a, d in naming
-        ]
+        ],
+        "watchedBy": [_trigger_view(t) for t in triggers if t.matches(row.namespace, row.name)],
+        "catalogWrites": [_write_view(w) for w in writes],
     }
+
+
+def _trigger_view(t: Trigger) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "namespace": t.namespace_pattern,
+        "name": t.name_pattern,
+        "createdAt": iso(t.created_at),
+        "createdBy": t.created_by,
+    }
+
+
+def _write_view(w: Any) -> dict[str, Any]:
+    return {
+        "job": {"namespace": w.job_namespace, "name": w.job_name},
+        "runId": w.run_id,
+        "eventTime": iso(w.event_time),
+        "partitionKey": w.partition_key,
+        "state": w.state,
+        "assetIds": json.loads(w.asset_ids) if w.asset_ids else [],
+        "assetEventIds": json.loads(w.asset_event_ids) if w.asset_event_ids else [],
+    }
+
+
+class NewTrigger(BaseModel):
+    namespace: Text = Field(description="Glob on the namespace (`*` for any; any spelling of a namespace matches).")
+    name: Text = Field(description="Glob on the dataset name (`*` for any).")
+
+
+@router.get(
+    "/airflow/asset-triggers",
+    summary="The datasets whose writes, by any producer, make Airflow asset events",
+    response_model=models.AssetTriggers,
+)
+async def asset_triggers(_: ReadAuth) -> dict:
+    return {"triggers": [_trigger_view(t) for t in await _read(list_triggers)]}
+
+
+@router.post(
+    "/airflow/asset-triggers",
+    status_code=201,
+    summary="Mark datasets whose writes make Airflow asset events",
+    response_model=models.AssetTrigger,
+    responses={409: {"model": ErrorBody, "description": "Marked already."}},
+)
+async def new_asset_trigger(body: NewTrigger, principal: AssetEventAuth) -> dict:
+    """From then on, every COMPLETE event that says its run wrote a dataset these globs match makes
+    an asset event of each Airflow Asset naming that dataset (once per run), so DAGs scheduled on the
+    Asset run when Spark, dbt or a script writes it."""
+
+    def create() -> Trigger:
+        with write_transaction() as conn:
+            return create_trigger(conn, body.namespace, body.name, f"user:{principal.user_name}")
+
+    try:
+        return _trigger_view(await anyio.to_thread.run_sync(create))
+    except TriggerExists as exc:
+        raise HTTPException(409, f"body.{exc}") from None
+    except TriggerError as exc:
+        raise HTTPException(422, f"body.{exc}") from None
+
+
+@router.delete(
+    "/airflow/asset-triggers/{trigger_id}",
+    summary="Unmark: writes no longer make asset events",
+    response_model=models.AssetTrigger,
+    responses={404: {"model": ErrorBody, "description": "No such mark."}},
+)
+async def delete_asset_trigger(trigger_id: int, _: AssetEventAuth) -> dict:
+    """Answers the mark removed."""
+
+    def delete() -> Trigger | None:
+        with write_transaction() as conn:
+            return delete_trigger(conn, trigger_id)
+
+    removed = await anyio.to_thread.run_sync(delete)
+    if removed is None:
+        raise HTTPException(404, f"asset trigger {trigger_id} not found")
+    return _trigger_view(removed)
+
+
+@router.post(
+    "/admin/asset-triggers/emit",
+    summary="Make the asset events of writes still waiting (admin; the replay DAG calls it)",
+    response_model=models.Emitted,
+)
+async def emit_asset_events(_: AdminAuth) -> dict:
+    """Writes are turned into asset events right after the event that reports them is stored; this
+    catches those an API server stopped before it could."""
+    done = await anyio.to_thread.run_sync(emit_waiting, get_engine())
+    return {
+        "created": done.created,
+        "events": done.events,
+        "noAsset": done.no_asset,
+        "declared": done.declared,
+        "failed": done.failed,
+    }
+
+
+# The task making asset events of queued writes in this process, while one runs.
+_emitting: set[asyncio.Task[None]] = set()
+
+
+def emit_in_background() -> None:
+    """When the events just stored queued writes to marked datasets, make their asset events in a
+    task of their own (one at a time per process), so that no answer waits for Airflow."""
+    if writes_queued.is_set() and not _emitting:
+        task = asyncio.get_running_loop().create_task(_emit_while_queued())
+        _emitting.add(task)
+        task.add_done_callback(_emitted)
+
+
+async def _emit_while_queued() -> None:
+    while writes_queued.is_set():
+        writes_queued.clear()
+        done = await anyio.to_thread.run_sync(emit_waiting, get_engine())
+        for failure in done.failed:
+            log.warning("asset event not made, it stays queued: %s", failure)
+
+
+def _emitted(task: asyncio.Task[None]) -> None:
+    _emitting.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "making asset events failed; queued writes wait for the next event or the replay DAG",
+            exc_info=task.exception(),
+        )
+    elif not task.cancelled():
+        emit_in_background()  # queued while the last batch was being made

@@ -206,6 +206,18 @@ async def tagger_principal(request: Request) -> Principal:
     )
 
 
+async def asset_event_principal(request: Request) -> Principal:
+    """Mark datasets whose writes make Airflow asset events: an Airflow user who may create asset
+    events (POST on assets, what Airflow's own route asks), never a token."""
+    return await _principal(
+        request,
+        "mark datasets whose writes trigger Airflow",
+        "POST",
+        lambda token: "that needs an Airflow login allowed to create asset events; tokens never may",
+        logins_only=True,
+    )
+
+
 async def login_reader_principal(request: Request) -> Principal:
     """Open the catalog's pages: an Airflow user who may read assets (tokens are for the API)."""
     return await _principal(
@@ -221,6 +233,7 @@ IngestAuth = Annotated[Principal, Depends(ingest_principal)]
 AdminAuth = Annotated[Principal, Depends(admin_principal)]
 CuratorAuth = Annotated[Principal, Depends(curator_principal)]
 TaggerAuth = Annotated[Principal, Depends(tagger_principal)]
+AssetEventAuth = Annotated[Principal, Depends(asset_event_principal)]
 ReadAuth = Annotated[Principal, Depends(read_principal)]
 LoginReadAuth = Annotated[Principal, Depends(login_reader_principal)]
 
@@ -233,6 +246,7 @@ AUTH_RULES: dict[Callable, tuple[str, bool]] = {
     admin_principal: ("an Airflow login allowed to delete assets, or a catalog token created with --admin", True),
     curator_principal: ("an Airflow login allowed to delete assets; never a token", False),
     tagger_principal: ("an Airflow login allowed to edit assets; never a token", False),
+    asset_event_principal: ("an Airflow login allowed to create asset events; never a token", False),
     login_reader_principal: ("an Airflow login allowed to read assets", False),
 }
 SECURITY_SCHEMES = {

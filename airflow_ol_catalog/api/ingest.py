@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from airflow_ol_catalog.api.assets import emit_in_background
 from airflow_ol_catalog.api.auth import IngestAuth, Principal
 from airflow_ol_catalog.api.body import collector_paused, decode_body, off_the_loop_if_large, read_body
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
@@ -98,6 +99,7 @@ async def _store(writer: EventWriter, submissions: list[Submission]) -> list[Rec
     )
     for outcome, count in counts.items():
         metrics.incr(f"events.{outcome}", count)
+    emit_in_background()  # writes to marked datasets become Airflow asset events, after the answer
     return outcomes
 
 

@@ -38,6 +38,7 @@ from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, Op
 from airflow_ol_catalog.events.naming import fields_search_key, namespace_key, search_key
 from airflow_ol_catalog.events.quality import ASSERTION_FACETS, QUALITY_CHECK, quality_check_name
 from airflow_ol_catalog.events.run_states import EventType
+from airflow_ol_catalog.ingest.asset_triggers import queue_writes
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
 from airflow_ol_catalog.store.sql import earliest, execute, execute_rows, in_list, insert_for, latest, list_value
@@ -343,6 +344,7 @@ def project_events(conn: Connection, items: list[Projected]) -> None:
     _project_versions(conn, st, items, dataset_ids)
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
     _project_flows(conn, st, items, job_ids, dataset_ids)
+    queue_writes(conn, [item.event for item in items], dataset_ids)
 
 
 def _job_key(ev: OpenLineageEvent) -> JobKey:

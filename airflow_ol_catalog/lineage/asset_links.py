@@ -5,13 +5,13 @@ the datasets of namespaces Airflow could describe as Assets that no Asset names.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, func, or_, select, tuple_
 
 from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.store.sql import among, not_among
-from airflow_ol_catalog.store.tables import dataset
+from airflow_ol_catalog.store.tables import asset_trigger_run, dataset
 
 CHUNK = 400  # (namespace key, name) pairs per look-up
 
@@ -72,3 +72,13 @@ def datasets_without_asset(
         .offset(offset)
     )
     return [LinkedDataset(*r) for r in rows], total
+
+
+def writes_of(conn: Connection, dataset_id: int, limit: int) -> list[Any]:
+    """The newest writes to a dataset queued to trigger Airflow (asset_trigger_run rows), newest first."""
+    t = asset_trigger_run
+    return list(
+        conn.execute(
+            select(t).where(t.c.dataset_id == dataset_id).order_by(t.c.event_time.desc(), t.c.id.desc()).limit(limit)
+        )
+    )

@@ -379,3 +379,41 @@ tag_assignment = Table(
     Column("tagged_by", String(250), nullable=False),  # user:NAME
     Index(None, "tag"),
 )
+
+# Datasets whose writes Airflow should hear about: an admin marks them (globs on namespace and
+# name, `*` for any); a COMPLETE event writing one queues an Airflow asset event (below).
+asset_trigger = Table(
+    "ol_catalog_asset_trigger",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("namespace_pattern", String(1024), nullable=False),
+    Column("name_pattern", String(1024), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(250), nullable=False),  # user:NAME
+    UniqueConstraint("namespace_pattern", "name_pattern"),
+)
+
+# A write to a marked dataset, once per producing run (the unique key makes retries and duplicate
+# events one row): pending until the API server has made the Airflow asset event of the Asset
+# naming the dataset, then created (with its ids), or no_asset when no Asset names it.
+asset_trigger_run = Table(
+    "ol_catalog_asset_trigger_run",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", Integer, nullable=False),
+    Column("run_id", String(36), nullable=False),
+    Column("job_namespace", Text, nullable=False),
+    Column("job_name", Text, nullable=False),
+    Column("event_time", UTCDateTime, nullable=False),
+    Column("partition_key", String(250)),
+    # the Airflow task that ran it (`["dag_id", "task_id"]` as its `airflow` facet says), whose own
+    # outlets Airflow announces itself
+    Column("airflow_task", Text),
+    Column("state", String(16), nullable=False),  # pending, emitting, created, no_asset
+    Column("queued_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+    Column("asset_ids", Text),  # JSON list of the Airflow Asset ids it made events for
+    Column("asset_event_ids", Text),  # JSON list of those events' ids
+    UniqueConstraint("dataset_id", "run_id"),
+    Index(None, "state"),
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from airflow_ol_catalog.api.datamodels.common import Answer
@@ -62,6 +64,10 @@ class AirflowAssets(Answer):
 
 class DatasetAssets(Answer):
     assets: list[AirflowAssetWithEvents] = Field(description="The Assets naming this dataset (usually one).")
+    watchedBy: list[AssetTrigger] = Field(description="The marks that make its writes trigger Airflow.")
+    catalogWrites: list[CatalogWrite] = Field(
+        description="Its newest writes seen while marked (at most 20), newest first."
+    )
 
 
 class DatasetsWithoutAsset(Answer):
@@ -70,3 +76,40 @@ class DatasetsWithoutAsset(Answer):
     schemes: list[str] = Field(
         description="The Asset URI schemes the installed providers convert to OpenLineage names."
     )
+
+
+class AssetTrigger(Answer):
+    """Datasets whose writes Airflow should hear about: a COMPLETE event from any producer writing
+    one makes an asset event of every Asset naming it."""
+
+    id: int
+    namespace: str = Field(description="Glob on the dataset's namespace (`*` for any); any spelling of it matches.")
+    name: str = Field(description="Glob on the dataset's name.")
+    createdAt: str
+    createdBy: str
+
+
+class AssetTriggers(Answer):
+    triggers: list[AssetTrigger]
+
+
+class CatalogWrite(Answer):
+    """A write to a marked dataset the catalog saw, and what it made of it."""
+
+    job: NodeRef = Field(description="The producing job.")
+    runId: str
+    eventTime: str = Field(description="When the COMPLETE event says the run ended.")
+    partitionKey: str | None
+    state: Literal["pending", "emitting", "created", "no_asset"] = Field(
+        description="created: asset events made; no_asset: no Asset names the dataset, or the writing task declares it and Airflow announced it."
+    )
+    assetIds: list[int]
+    assetEventIds: list[int]
+
+
+class Emitted(Answer):
+    created: int = Field(description="Writes that made asset events.")
+    events: int = Field(description="Asset events made.")
+    noAsset: int = Field(description="Writes to datasets no Asset names.")
+    declared: int = Field(description="Writes by a task declaring the Asset itself (Airflow announced them).")
+    failed: list[str]

@@ -4,6 +4,29 @@
  */
 
 export interface paths {
+    "/api/v1/admin/asset-triggers/emit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make the asset events of writes still waiting (admin; the replay DAG calls it)
+         * @description Auth: an Airflow login allowed to delete assets, or a catalog token created with --admin.
+         *
+         *     Writes are turned into asset events right after the event that reports them is stored; this
+         *     catches those an API server stopped before it could.
+         */
+        post: operations["emit_asset_events_api_v1_admin_asset_triggers_emit_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/namespaces": {
         parameters: {
             query?: never;
@@ -229,6 +252,56 @@ export interface paths {
          */
         post: operations["revoke_api_v1_admin_tokens__name__revoke_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/airflow/asset-triggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The datasets whose writes, by any producer, make Airflow asset events
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         */
+        get: operations["asset_triggers_api_v1_airflow_asset_triggers_get"];
+        put?: never;
+        /**
+         * Mark datasets whose writes make Airflow asset events
+         * @description Auth: an Airflow login allowed to create asset events; never a token.
+         *
+         *     From then on, every COMPLETE event that says its run wrote a dataset these globs match makes
+         *     an asset event of each Airflow Asset naming that dataset (once per run), so DAGs scheduled on the
+         *     Asset run when Spark, dbt or a script writes it.
+         */
+        post: operations["new_asset_trigger_api_v1_airflow_asset_triggers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/airflow/asset-triggers/{trigger_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unmark: writes no longer make asset events
+         * @description Auth: an Airflow login allowed to create asset events; never a token.
+         *
+         *     Answers the mark removed.
+         */
+        delete: operations["delete_asset_trigger_api_v1_airflow_asset_triggers__trigger_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1663,6 +1736,34 @@ export interface components {
             taskId: string;
         };
         /**
+         * AssetTrigger
+         * @description Datasets whose writes Airflow should hear about: a COMPLETE event from any producer writing
+         *     one makes an asset event of every Asset naming it.
+         */
+        AssetTrigger: {
+            /** Createdat */
+            createdAt: string;
+            /** Createdby */
+            createdBy: string;
+            /** Id */
+            id: number;
+            /**
+             * Name
+             * @description Glob on the dataset's name.
+             */
+            name: string;
+            /**
+             * Namespace
+             * @description Glob on the dataset's namespace (`*` for any); any spelling of it matches.
+             */
+            namespace: string;
+        };
+        /** AssetTriggers */
+        AssetTriggers: {
+            /** Triggers */
+            triggers: components["schemas"]["AssetTrigger"][];
+        };
+        /**
          * BatchResult
          * @description The answer of OpenLineage's `POST /lineage/batch` (spec/OpenLineage.yml), with `duplicates` added.
          */
@@ -1775,6 +1876,33 @@ export interface components {
                 [key: string]: number;
             };
             tests: components["schemas"]["TestFailures"];
+        };
+        /**
+         * CatalogWrite
+         * @description A write to a marked dataset the catalog saw, and what it made of it.
+         */
+        CatalogWrite: {
+            /** Asseteventids */
+            assetEventIds: number[];
+            /** Assetids */
+            assetIds: number[];
+            /**
+             * Eventtime
+             * @description When the COMPLETE event says the run ended.
+             */
+            eventTime: string;
+            /** @description The producing job. */
+            job: components["schemas"]["NodeRef"];
+            /** Partitionkey */
+            partitionKey: string | null;
+            /** Runid */
+            runId: string;
+            /**
+             * State
+             * @description created: asset events made; no_asset: no Asset names the dataset, or the writing task declares it and Airflow announced it.
+             * @enum {string}
+             */
+            state: "pending" | "emitting" | "created" | "no_asset";
         };
         /** ColumnData */
         ColumnData: {
@@ -2057,6 +2185,16 @@ export interface components {
              * @description The Assets naming this dataset (usually one).
              */
             assets: components["schemas"]["AirflowAssetWithEvents"][];
+            /**
+             * Catalogwrites
+             * @description Its newest writes seen while marked (at most 20), newest first.
+             */
+            catalogWrites: components["schemas"]["CatalogWrite"][];
+            /**
+             * Watchedby
+             * @description The marks that make its writes trigger Airflow.
+             */
+            watchedBy: components["schemas"]["AssetTrigger"][];
         };
         /** DatasetField */
         DatasetField: {
@@ -2265,6 +2403,31 @@ export interface components {
              * @description Seconds between PERIODIC events.
              */
             windowDuration: number | null;
+        };
+        /** Emitted */
+        Emitted: {
+            /**
+             * Created
+             * @description Writes that made asset events.
+             */
+            created: number;
+            /**
+             * Declared
+             * @description Writes by a task declaring the Asset itself (Airflow announced them).
+             */
+            declared: number;
+            /**
+             * Events
+             * @description Asset events made.
+             */
+            events: number;
+            /** Failed */
+            failed: string[];
+            /**
+             * Noasset
+             * @description Writes to datasets no Asset names.
+             */
+            noAsset: number;
         };
         /** Engine */
         Engine: {
@@ -3048,6 +3211,19 @@ export interface components {
              * @default false
              */
             read: boolean;
+        };
+        /** NewTrigger */
+        NewTrigger: {
+            /**
+             * Name
+             * @description Glob on the dataset name (`*` for any).
+             */
+            name: string;
+            /**
+             * Namespace
+             * @description Glob on the namespace (`*` for any; any spelling of a namespace matches).
+             */
+            namespace: string;
         };
         /**
          * NodeRef
@@ -4038,6 +4214,44 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    emit_asset_events_api_v1_admin_asset_triggers_emit_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Emitted"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: an Airflow login allowed to delete assets, or a catalog token created with --admin. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     all_namespaces_api_v1_admin_namespaces_get: {
         parameters: {
             query?: {
@@ -4732,6 +4946,162 @@ export interface operations {
                 };
             };
             /** @description No token of that name. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    asset_triggers_api_v1_airflow_asset_triggers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetTriggers"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    new_asset_trigger_api_v1_airflow_asset_triggers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewTrigger"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetTrigger"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: an Airflow login allowed to create asset events; never a token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Marked already. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_asset_trigger_api_v1_airflow_asset_triggers__trigger_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trigger_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetTrigger"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: an Airflow login allowed to create asset events; never a token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such mark. */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,188 @@
+"""Asset events from observed lineage, the write side: which datasets' writes Airflow should hear
+about (marks an admin sets: globs on namespace and name), and, in the transaction that stores an
+event, a queued write for each marked dataset a COMPLETE event says its run wrote. One row per
+dataset and producing run, whatever the retries and duplicates; the API server then makes the
+Airflow asset events (airflow_integration/asset_events.py)."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.exc import IntegrityError
+
+from airflow_ol_catalog.events import facet_reading as reading
+from airflow_ol_catalog.events.model import OpenLineageEvent
+from airflow_ol_catalog.events.naming import namespace_key
+from airflow_ol_catalog.events.run_states import EventType
+from airflow_ol_catalog.store.sql import insert_on_conflict, utcnow
+from airflow_ol_catalog.store.tables import asset_trigger, asset_trigger_run
+
+PENDING, EMITTING, CREATED, NO_ASSET = "pending", "emitting", "created", "no_asset"
+MAX_PATTERN = 1024
+MAX_PARTITION_KEY = 250
+RULES_TTL_SECONDS = 2.0  # how long a process trusts the marks it read (another worker may change them)
+
+
+class TriggerError(ValueError):
+    """A mark that cannot be stored: the field and the problem."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+class TriggerExists(TriggerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Trigger:
+    id: int
+    namespace_pattern: str
+    name_pattern: str
+    created_at: datetime
+    created_by: str
+
+    def matches(self, namespace: str, name: str) -> bool:
+        """A glob on the namespace (as sent, or in its normal spelling) and one on the name."""
+        return (
+            fnmatch.fnmatchcase(namespace, self.namespace_pattern)
+            or fnmatch.fnmatchcase(namespace_key(namespace), namespace_key(self.namespace_pattern))
+        ) and fnmatch.fnmatchcase(name, self.name_pattern)
+
+
+class _Cache:
+    """The marks, read at most every RULES_TTL_SECONDS per process: most events meet none."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read_at = -1e9
+        self._rules: tuple[Trigger, ...] = ()
+
+    def rules(self, conn: Connection) -> tuple[Trigger, ...]:
+        with self._lock:
+            if time.monotonic() - self._read_at > RULES_TTL_SECONDS:
+                self._rules = tuple(list_triggers(conn))
+                self._read_at = time.monotonic()
+            return self._rules
+
+    def clear(self) -> None:
+        with self._lock:
+            self._read_at = -1e9
+
+
+trigger_cache = _Cache()
+
+# Set when this process queued writes: the API server then makes their asset events once the
+# transaction has committed (and the replay DAG's sweep catches what a crash left behind).
+writes_queued = threading.Event()
+
+
+def list_triggers(conn: Connection) -> list[Trigger]:
+    rows = conn.execute(select(asset_trigger).order_by(asset_trigger.c.namespace_pattern, asset_trigger.c.name_pattern))
+    return [Trigger(r.id, r.namespace_pattern, r.name_pattern, r.created_at, r.created_by) for r in rows]
+
+
+def create_trigger(conn: Connection, namespace_pattern: str, name_pattern: str, created_by: str) -> Trigger:
+    for field, value in (("namespace", namespace_pattern), ("name", name_pattern)):
+        if not value.strip():
+            raise TriggerError(field, "must not be empty (use * for any)")
+        if len(value.encode("utf-8")) > MAX_PATTERN:
+            raise TriggerError(field, f"longer than {MAX_PATTERN} bytes")
+    try:
+        with conn.begin_nested():
+            row = conn.execute(
+                asset_trigger.insert()
+                .values(
+                    namespace_pattern=namespace_pattern,
+                    name_pattern=name_pattern,
+                    created_at=utcnow(),
+                    created_by=created_by,
+                )
+                .returning(*asset_trigger.c)
+            ).one()
+    except IntegrityError:
+        raise TriggerExists("namespace", f"{namespace_pattern!r} / {name_pattern!r} is marked already") from None
+    trigger_cache.clear()
+    return Trigger(row.id, row.namespace_pattern, row.name_pattern, row.created_at, row.created_by)
+
+
+def delete_trigger(conn: Connection, trigger_id: int) -> Trigger | None:
+    """Remove a mark; the mark removed, None when there was none."""
+    row = conn.execute(
+        delete(asset_trigger).where(asset_trigger.c.id == trigger_id).returning(*asset_trigger.c)
+    ).first()
+    trigger_cache.clear()
+    return (
+        None
+        if row is None
+        else Trigger(row.id, row.namespace_pattern, row.name_pattern, row.created_at, row.created_by)
+    )
+
+
+def partition_key(ev: OpenLineageEvent, output_facets: Mapping[str, Any]) -> str | None:
+    """The part of the dataset the run wrote, as a partition key: the output's `subset` facet
+    (`day=2026-12-01 country=PL`), else the run's nominal start time."""
+    written = reading.subset(output_facets.get("subset"), "out")
+    if written is None:
+        nominal = ev.payload.get("run", {}).get("facets", {}).get("nominalTime")
+        written = nominal.get("nominalStartTime") if isinstance(nominal, dict) else None
+    return written[:MAX_PARTITION_KEY] if isinstance(written, str) and written else None
+
+
+def _airflow_task(ev: OpenLineageEvent) -> str | None:
+    task = reading.airflow_task(ev.payload.get("run", {}).get("facets") or {})
+    return json.dumps([task["dagId"], task["taskId"]]) if task and task["taskId"] else None
+
+
+def queue_writes(conn: Connection, events: list[OpenLineageEvent], dataset_ids: Mapping[tuple[str, str], int]) -> int:
+    """Queue a write for every marked dataset these COMPLETE events' runs wrote (a run already
+    queued for a dataset is not queued again); how many writes the events named.
+
+    `dataset_ids`: (namespace key, name) -> the id holding that name's lineage, as the projection
+    stored them in this transaction."""
+    complete = [ev for ev in events if ev.event_type == EventType.COMPLETE.value and ev.outputs and ev.run_id]
+    if not complete:
+        return 0
+    rules = trigger_cache.rules(conn)
+    if not rules:
+        return 0
+    now = utcnow()
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for ev in complete:
+        for ref in ev.outputs:
+            if not any(rule.matches(ref.namespace, ref.name) for rule in rules):
+                continue
+            dataset_id = dataset_ids.get((namespace_key(ref.namespace), ref.name))
+            if dataset_id is None or ev.run_id is None or ev.job_namespace is None or ev.job_name is None:
+                continue
+            rows.setdefault(
+                (dataset_id, ev.run_id),
+                {
+                    "dataset_id": dataset_id,
+                    "run_id": ev.run_id,
+                    "job_namespace": ev.job_namespace,
+                    "job_name": ev.job_name,
+                    "event_time": ev.event_time,
+                    "partition_key": partition_key(ev, ref.io_facets),
+                    "airflow_task": _airflow_task(ev),
+                    "state": PENDING,
+                    "queued_at": now,
+                },
+            )
+    if not rows:
+        return 0
+    statement = insert_on_conflict(conn, asset_trigger_run).on_conflict_do_nothing(
+        index_elements=["dataset_id", "run_id"]
+    )
+    conn.execute(statement, sorted(rows.values(), key=lambda r: (r["dataset_id"], r["run_id"])))
+    writes_queued.set()
+    return len(rows)
