@@ -1,4 +1,5 @@
-"""Hourly (and on demand): replay quarantined events whose namespace now exists; flush the routing transport's spool."""
+"""Hourly (and on demand): replay quarantined events whose namespace now exists; make the asset
+events of writes to marked datasets still waiting; flush the routing transport's spool."""
 
 from __future__ import annotations
 
@@ -24,10 +25,16 @@ with DAG(
         return replay_quarantine(params["catalog_conn_id"])
 
     @task
+    def emit_asset_events(params=None) -> dict:
+        from airflow_ol_catalog.maintenance.replay import emit_asset_events
+
+        return emit_asset_events(params["catalog_conn_id"])
+
+    @task
     def flush_spools() -> dict:
         from airflow_ol_catalog.maintenance.replay import flush_transport_spools
 
         return flush_transport_spools()
 
-    replay_quarantine()
+    replay_quarantine() >> emit_asset_events()  # replayed events may queue writes
     flush_spools()

@@ -1,4 +1,5 @@
-"""ol_catalog_replay: quarantined events whose namespace now exists, and the routing transport's spools."""
+"""ol_catalog_replay: quarantined events whose namespace now exists, asset events of writes still
+waiting, and the routing transport's spools."""
 
 from __future__ import annotations
 
@@ -12,6 +13,22 @@ log = logging.getLogger(__name__)
 def replay_quarantine(catalog_conn_id: str = "ol_catalog_default") -> dict:
     result = CatalogClient.from_connection(catalog_conn_id).post("admin/quarantine/replay")
     log.info("replayed %d quarantined events %s", result["total"], result["replayed"])
+    return result
+
+
+def emit_asset_events(catalog_conn_id: str = "ol_catalog_default") -> dict:
+    """Make the Airflow asset events of writes to marked datasets that an API server queued but
+    stopped before making (each is made once)."""
+    result = CatalogClient.from_connection(catalog_conn_id).post("admin/asset-triggers/emit")
+    log.info(
+        "writes to marked datasets: %d made %d asset events, %d name no Asset, %d were announced by Airflow",
+        result["created"],
+        result["events"],
+        result["noAsset"],
+        result["declared"],
+    )
+    for failure in result["failed"]:
+        log.warning("still waiting: %s", failure)
     return result
 
 
