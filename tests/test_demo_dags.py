@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -257,4 +258,101 @@ def test_the_dag_and_task_instance_tabs_show_the_demo_lineage(demo):
         page.screenshot(path=str(SHOTS / "42-demo-dataset-airflow-asset.png"), full_page=True)
         page.goto(server.url + f"ol-catalog/ui/#/asset/{asset_id}")  # the tab an `asset` destination would show
         expect(page.get_by_test_id("title")).to_have_text(export)
+        browser.close()
+
+
+def test_a_write_by_an_outside_producer_triggers_the_asset_scheduled_dag(demo):
+    """Marked as a user would from the dataset page, the export's writes trigger Airflow: a script
+    outside Airflow sends, with openlineage-python, that it rewrote the export, and the scheduler
+    runs demo_shop_report, whose own OpenLineage events then name that script's run as upstream."""
+    import uuid
+
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.event_v2 import Job, OutputDataset, Run, RunEvent, RunState
+    from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+    server, _ = demo
+    export = str(server.home / "demo" / "exports" / "daily_revenue.csv")
+    user = {"Authorization": f"Bearer {server.jwt('admin')}"}
+    marked = requests.post(
+        server.url + "ol-catalog/api/v1/airflow/asset-triggers",
+        json={"namespace": "file", "name": export},
+        headers=user,
+        timeout=30,
+    )
+    assert marked.status_code == 201, marked.text
+    runs_before = requests.get(server.url + "api/v2/dags/demo_shop_report/dagRuns", headers=user, timeout=30).json()[
+        "total_entries"
+    ]
+    writer = server.create_token("revenue-script")
+    ol = OpenLineageClient(
+        transport=HttpTransport(
+            HttpConfig.from_dict(
+                {
+                    "url": server.url,
+                    "endpoint": "ol-catalog/api/v1/lineage",
+                    "auth": {"type": "api_key", "apiKey": writer},
+                }
+            )
+        )
+    )
+    run_id = str(uuid.uuid4())
+    for state in (RunState.START, RunState.COMPLETE):
+        ol.emit(
+            RunEvent(
+                eventType=state,
+                eventTime=datetime.now(timezone.utc).isoformat(),
+                run=Run(runId=run_id),
+                job=Job(namespace="finance-scripts", name="rebuild_revenue_export"),
+                producer="https://example.com/finance-scripts",
+                outputs=[OutputDataset(namespace="file", name=export)],
+            )
+        )
+    triggered = eventually(
+        lambda: (
+            requests.get(
+                server.url + "api/v2/dags/demo_shop_report/dagRuns?order_by=-run_after", headers=user, timeout=30
+            ).json()
+            if requests.get(server.url + "api/v2/dags/demo_shop_report/dagRuns", headers=user, timeout=30).json()[
+                "total_entries"
+            ]
+            > runs_before
+            else None
+        ),
+        seconds=120,
+    )
+    assert triggered, "the scheduler started no demo_shop_report run"
+    dag_run = triggered["dag_runs"][0]
+    assert dag_run["triggered_by"] == "asset" or dag_run["run_type"] == "asset_triggered", dag_run
+    # the write is shown on the export's page with the asset event it made
+    writes = read(server, f"namespaces/file/datasets/{quote(export, safe='')}/airflow-assets")
+    (write,) = [w for w in writes["catalogWrites"] if w["runId"] == run_id]
+    assert write["state"] == "created" and write["job"]["name"] == "rebuild_revenue_export"
+
+    # the triggered DAG run's own OpenLineage events name the script's run as what it waited for
+    def upstream_of_the_triggered_run():
+        report = job(server, "demo_shop_report")
+        if report["latestRun"]["airflow"]["dagRunId"] != dag_run["dag_run_id"]:
+            return None
+        return report["latestRun"]["facets"].get("jobDependencies", {}).get("upstream")
+
+    upstream = eventually(upstream_of_the_triggered_run, seconds=120)
+    assert upstream, "the triggered DAG run sent no jobDependencies"
+    assert [(u["job"]["namespace"], u["job"]["name"], u["run"]["runId"]) for u in upstream] == [
+        ("finance-scripts", "rebuild_revenue_export", run_id)
+    ]
+    # and the export's page says so, with the button that unmarks it for a user allowed to
+    from playwright.sync_api import expect, sync_playwright
+    from test_ui_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.add_cookies([{"name": "_token", "value": server.jwt("admin"), "url": server.url}])
+        page = context.new_page()
+        page.goto(server.url + f"ol-catalog/ui/#/dataset?ns=file&name={quote(export, safe='')}")
+        expect(page.get_by_test_id("catalog-writes").get_by_text("asset event made")).to_be_visible()
+        expect(page.get_by_test_id("catalog-writes").get_by_role("link", name="rebuild_revenue_export")).to_be_visible()
+        expect(page.get_by_role("button", name="Stop triggering Airflow on writes")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "43-demo-writes-trigger-airflow.png"), full_page=True)
         browser.close()

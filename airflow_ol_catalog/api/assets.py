@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from airflow_ol_catalog.airflow_integration.asset_events import emit_waiting
@@ -24,7 +24,7 @@ from airflow_ol_catalog.airflow_integration.assets import (
     latest_asset_events,
     read_assets,
 )
-from airflow_ol_catalog.api.auth import AdminAuth, AssetEventAuth, ReadAuth
+from airflow_ol_catalog.api.auth import AdminAuth, AssetEventAuth, ReadAuth, asset_event_principal
 from airflow_ol_catalog.api.catalog import NOT_FOUND, _read
 from airflow_ol_catalog.api.datamodels import assets as models
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
@@ -205,6 +205,19 @@ class NewTrigger(BaseModel):
 )
 async def asset_triggers(_: ReadAuth) -> dict:
     return {"triggers": [_trigger_view(t) for t in await _read(list_triggers)]}
+
+
+@router.get(
+    "/airflow/asset-triggers/allowed",
+    summary="Whether the caller may mark datasets whose writes trigger Airflow",
+    response_model=models.MarkingAllowed,
+)
+async def marking_allowed(request: Request, _: ReadAuth) -> dict:
+    try:
+        await asset_event_principal(request)
+    except HTTPException as refused:
+        return {"allowed": False, "reason": str(refused.detail)}
+    return {"allowed": True, "reason": None}
 
 
 @router.post(

@@ -113,3 +113,8 @@ class Emitted(Answer):
     noAsset: int = Field(description="Writes to datasets no Asset names.")
     declared: int = Field(description="Writes by a task declaring the Asset itself (Airflow announced them).")
     failed: list[str]
+
+
+class MarkingAllowed(Answer):
+    allowed: bool = Field(description="Whether the caller may mark and unmark datasets.")
+    reason: str | None = Field(description="Why not; null when allowed.")

@@ -1,11 +1,12 @@
 // Airflow's Assets beside the catalog's datasets: on a dataset page, the Asset that names it (with
 // the tasks producing it, the DAGs scheduled on it and its latest asset events); on the data
 // sources page, Assets naming no dataset and datasets no Asset names.
-import { Box, Flex, Link, Text } from "@chakra-ui/react";
+import { Badge, Box, Button, Code, Flex, Link, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
 import type { components } from "../generated/openapi";
 import { when } from "../format";
+import { sendJson } from "../postJson";
 import { airflowPage, baseUrl } from "../route";
 import { useApi } from "../useApi";
 import { DataTable, DatasetLink, JobLink, Muted, Name, Pager, Problem, RunLink, Section } from "./Common";
@@ -113,16 +114,120 @@ function AssetDetails({ asset, events }: { asset: AirflowAsset; events: AssetEve
   );
 }
 
-/** The dataset page's section: nothing when no Asset names the dataset. */
+type CatalogWrite = components["schemas"]["CatalogWrite"];
+type AssetTrigger = components["schemas"]["AssetTrigger"];
+
+const WRITE_STATES: Record<CatalogWrite["state"], { label: string; palette: string }> = {
+  pending: { label: "waiting", palette: "gray" },
+  emitting: { label: "being made", palette: "blue" },
+  created: { label: "asset event made", palette: "green" },
+  no_asset: { label: "no asset event", palette: "orange" },
+};
+
+/** Marking a dataset: its writes, by any producer, make asset events of the Assets naming it. */
+function Triggering({ namespace, name, watchedBy, onChange }: { namespace: string; name: string; watchedBy: AssetTrigger[]; onChange: () => void }) {
+  const allowed = useApi("airflow/asset-triggers/allowed");
+  const [problem, setProblem] = useState<string | null>(null);
+  const own = watchedBy.find((t) => t.namespace === namespace && t.name === name) ?? null;
+  const act = (work: Promise<unknown>) =>
+    work.then(
+      () => {
+        setProblem(null);
+        onChange();
+      },
+      (error: Error) => setProblem(error.message),
+    );
+  return (
+    <Box mb={2} data-testid="asset-triggering">
+      <Text fontSize="sm">
+        {watchedBy.length > 0 ? (
+          <>
+            Writes by any producer (Spark, dbt, a script) make asset events, so DAGs scheduled on its Asset run: marked by{" "}
+            {watchedBy.map((t, i) => (
+              <span key={t.id}>
+                {i > 0 && ", "}
+                <Code>
+                  <Name value={`${t.namespace} / ${t.name}`} />
+                </Code>{" "}
+                <Muted>({t.createdBy.replace(/^user:/, "")})</Muted>
+              </span>
+            ))}
+            .
+          </>
+        ) : (
+          <Muted>Only Airflow's own tasks make its asset events; writes other producers report do not.</Muted>
+        )}
+      </Text>
+      {allowed.data?.allowed && (
+        <Flex gap={2} mt={1}>
+          {own ? (
+            <Button size="xs" variant="outline" onClick={() => act(sendJson("DELETE", `airflow/asset-triggers/${own.id}`))}>
+              Stop triggering Airflow on writes
+            </Button>
+          ) : (
+            <Button size="xs" colorPalette="blue" onClick={() => act(sendJson("POST", "airflow/asset-triggers", { namespace, name }))}>
+              Trigger Airflow on every write
+            </Button>
+          )}
+        </Flex>
+      )}
+      {problem && <Problem message={problem} />}
+    </Box>
+  );
+}
+
+function CatalogWrites({ writes }: { writes: CatalogWrite[] }) {
+  if (writes.length === 0) return null;
+  return (
+    <Box mt={2} data-testid="catalog-writes">
+      <Text fontWeight="semibold" fontSize="sm" mb={1}>
+        Writes that triggered Airflow
+      </Text>
+      <DataTable
+        rows={writes}
+        rowKey={(w) => w.runId}
+        empty=""
+        columns={[
+          { header: "Written", cell: (w) => when(w.eventTime) },
+          {
+            header: "By",
+            cell: (w) => (
+              <>
+                <JobLink namespace={w.job.namespace} name={w.job.name} /> <RunLink runId={w.runId} />
+              </>
+            ),
+          },
+          { header: "Partition", cell: (w) => (w.partitionKey ? <Name value={w.partitionKey} /> : <Muted>none</Muted>) },
+          {
+            header: "Airflow",
+            cell: (w) => (
+              <Badge colorPalette={WRITE_STATES[w.state].palette} title={w.assetEventIds.length ? `asset events ${w.assetEventIds.join(", ")}` : undefined}>
+                {WRITE_STATES[w.state].label}
+              </Badge>
+            ),
+          },
+        ]}
+      />
+    </Box>
+  );
+}
+
+/** The dataset page's section: the Assets naming the dataset, and whether its writes trigger Airflow
+ * (nothing when no Asset names it and it is not marked). */
 export function DatasetAssetsSection({ namespace, name }: { namespace: string; name: string }) {
   const found = useApi("namespaces/{namespace}/datasets/{dataset}/airflow-assets", { path: { namespace, dataset: name } });
   if (found.error) return <Problem message={found.error} />;
-  if (!found.data || found.data.assets.length === 0) return null;
+  if (!found.data) return null;
+  const { assets, watchedBy, catalogWrites } = found.data;
+  if (assets.length === 0 && watchedBy.length === 0 && catalogWrites.length === 0) return null;
   return (
-    <Section title={found.data.assets.length === 1 ? "Airflow Asset" : "Airflow Assets"}>
-      {found.data.assets.map((asset) => (
+    <Section title={assets.length > 1 ? "Airflow Assets" : "Airflow Asset"}>
+      {assets.length === 0 && <Muted>No Airflow Asset names this dataset: writes to it trigger nothing until one does.</Muted>}
+      {assets.map((asset) => (
         <AssetDetails key={asset.id} asset={asset} events={asset.latestEvents} />
       ))}
+      <Triggering namespace={namespace} name={name} watchedBy={watchedBy} onChange={found.reload} />
+      <CatalogWrites writes={catalogWrites} />
     </Section>
   );
 }

@@ -285,6 +285,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/airflow/asset-triggers/allowed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether the caller may mark datasets whose writes trigger Airflow
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         */
+        get: operations["marking_allowed_api_v1_airflow_asset_triggers_allowed_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/airflow/asset-triggers/{trigger_id}": {
         parameters: {
             query?: never;
@@ -3008,6 +3028,19 @@ export interface components {
              */
             startInterval: string;
         };
+        /** MarkingAllowed */
+        MarkingAllowed: {
+            /**
+             * Allowed
+             * @description Whether the caller may mark and unmark datasets.
+             */
+            allowed: boolean;
+            /**
+             * Reason
+             * @description Why not; null when allowed.
+             */
+            reason: string | null;
+        };
         /** MatchCounts */
         MatchCounts: {
             /** Ambiguous */
@@ -5054,6 +5087,44 @@ export interface operations {
             };
             /** @description A parameter or the body is invalid; `detail` names it. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    marking_allowed_api_v1_airflow_asset_triggers_allowed_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarkingAllowed"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
