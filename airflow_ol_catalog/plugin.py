@@ -81,6 +81,12 @@ class OLCatalogPlugin(AirflowPlugin):
         {"name": "Lineage admin", "href": "ol-catalog/ui/#/admin", "url_route": "lineage-admin", "category": "browse"},
         {"name": "Lineage", "href": "ol-catalog/ui/#/dag/{DAG_ID}", "url_route": "lineage-dag", "destination": "dag"},
         {
+            "name": "Lineage",
+            "href": "ol-catalog/ui/#/dagrun/{DAG_ID}/{RUN_ID}",
+            "url_route": "lineage-dag-run",
+            "destination": "dag_run",
+        },
+        {
             "name": "OpenLineage",
             "href": "ol-catalog/ui/#/task/{DAG_ID}/{RUN_ID}/{TASK_ID}/{MAP_INDEX}",
             "url_route": "lineage-task-instance",

@@ -288,3 +288,95 @@ def test_an_unmarked_dataset_stops_triggering(catalog_api, assets):
     _write(catalog_api, "0193c000-0000-7000-8000-0000000000e1")
     assert "0193c000-0000-7000-8000-0000000000e1" not in {w["runId"] for w in _writes(catalog_api)["catalogWrites"]}
     assert len(_events_of(assets["orders"])) == before
+
+
+# --- an Airflow DAG run's trace ---------------------------------------------------------------------
+
+
+def _facet(**fields) -> dict:
+    return {
+        "_producer": "https://example.com/airflow",
+        "_schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet",
+    } | fields
+
+
+def _run(catalog_api, run_id: str, job: str, minute: int, facets: dict, event_type: str = "COMPLETE", **io) -> None:
+    for kind, at in (("START", minute), (event_type, minute + 1)):
+        payload = run_event(
+            eventType=kind,
+            eventTime=f"2026-12-01T08:{at:02d}:00Z",
+            run={"runId": run_id, "facets": facets},
+            job={"namespace": "airflow-prod", "name": job, "facets": {}},
+            **io,
+        )
+        assert catalog_api.send(payload).status_code == 201
+
+
+def test_a_dag_runs_trace_holds_its_tasks_the_runs_they_started_and_the_runs_around_it(catalog_api):
+    dag_run, task, spark = (f"0193d000-0000-7000-8000-00000000000{i}" for i in (1, 2, 3))
+    upstream_run, downstream_dag_run = "0193d000-0000-7000-8000-000000000009", "0193d000-0000-7000-8000-00000000000a"
+    parent_is = lambda rid, job: {"parent": _facet(run={"runId": rid}, job={"namespace": "airflow-prod", "name": job})}  # noqa: E731
+    waited_for = _facet(
+        upstream=[
+            {
+                "job": {"namespace": "spark-prod", "name": "orders_rebuild"},
+                "run": {"runId": upstream_run},
+                "dependency_type": "IMPLICIT_ASSET_DEPENDENCY",
+            }
+        ]
+    )
+    dag_facets = {
+        "airflowDagRun": _facet(dag={"dag_id": "sales"}, dagRun={"dag_id": "sales", "run_id": "asset_triggered__1"}),
+        "jobDependencies": waited_for,
+    }
+    _run(catalog_api, dag_run, "sales", 0, dag_facets)
+    _run(
+        catalog_api,
+        task,
+        "sales.load",
+        1,
+        parent_is(dag_run, "sales"),
+        outputs=[{"namespace": PG, "name": "shop.public.sales"}],
+    )
+    _run(
+        catalog_api,
+        spark,
+        "sales.load.spark_job",
+        2,
+        parent_is(task, "sales.load"),
+        "FAIL",
+        inputs=[{"namespace": "s3://lake", "name": "raw/sales"}],
+    )
+    later = {
+        "airflowDagRun": _facet(dag={"dag_id": "report"}, dagRun={"dag_id": "report", "run_id": "asset_triggered__2"}),
+        "jobDependencies": _facet(
+            upstream=[{"job": {"namespace": "airflow-prod", "name": "sales.load"}, "run": {"runId": task}}]
+        ),
+    }
+    _run(catalog_api, downstream_dag_run, "report", 5, later)
+
+    answer = catalog_api.get("api/v1/airflow/dag-runs/sales/asset_triggered__1/trace")
+    assert answer.status_code == 200, answer.text
+    trace = answer.json()
+    assert trace["runId"] == dag_run and trace["startedAt"] == "2026-12-01T08:00:00Z"
+    runs = {r["job"]["name"]: r for r in trace["runs"]}
+    assert set(runs) == {"sales", "sales.load", "sales.load.spark_job"}
+    assert runs["sales.load"]["parentRunId"] == dag_run and runs["sales.load.spark_job"]["parentRunId"] == task
+    assert runs["sales.load.spark_job"]["state"] == "FAILED" and runs["sales.load"]["durationMs"] == 60_000
+    assert runs["sales.load"]["outputs"] == [{"namespace": PG, "name": "shop.public.sales"}]
+    assert runs["sales.load.spark_job"]["inputs"] == [{"namespace": "s3://lake", "name": "raw/sales"}]
+    assert trace["upstream"] == [
+        {
+            "job": {"namespace": "spark-prod", "name": "orders_rebuild"},
+            "runId": upstream_run,
+            "dependencyType": "IMPLICIT_ASSET_DEPENDENCY",
+        }
+    ]
+    (after,) = trace["downstream"]
+    assert (after["runId"], after["after"], after["airflow"]) == (
+        downstream_dag_run,
+        [task],
+        {"dagId": "report", "dagRunId": "asset_triggered__2"},
+    )
+    missing = catalog_api.get("api/v1/airflow/dag-runs/sales/manual__nothing/trace")
+    assert missing.status_code == 404 and "manual__nothing" in missing.json()["detail"]

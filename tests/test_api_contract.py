@@ -166,6 +166,21 @@ def walked(catalog_api):
     fed_by = {"entries": [{"namespace": NAMESPACE, "name": JOB, "type": "JOB", "inputs": [upstream]}]}
     orchestrator = {"namespace": NAMESPACE, "name": "walk.orchestrator", "facets": {"lineage": fed_by}}
     assert catalog_api.send(run_event(eventType="COMPLETE", job=orchestrator)).status_code == 201
+    dag_run = {
+        "airflowDagRun": {
+            "_producer": "https://example.com/airflow",
+            "_schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet",
+            "dag": {"dag_id": "walk_dag"},
+            "dagRun": {"dag_id": "walk_dag", "run_id": "manual__walk"},
+        }
+    }
+    walk_dag = {"namespace": NAMESPACE, "name": "walk_dag", "facets": {}}
+    assert (
+        catalog_api.send(
+            run_event(eventType="COMPLETE", run={"runId": str(uuid.uuid4()), "facets": dag_run}, job=walk_dag)
+        ).status_code
+        == 201
+    )
     quarantined = catalog_api.send(run_event(job={"namespace": "nowhere", "name": "x", "facets": {}}))
     assert quarantined.json()["quarantined"] is True
     assert catalog_api.post(b'{"truncated": ').status_code == 400
@@ -201,6 +216,8 @@ def walked(catalog_api):
             "version": versions["versions"][0]["version"],
             "source": sources["sources"][0]["name"],
             "asset_id": str(asset_id),
+            "dag_id": "walk_dag",
+            "dag_run_id": "manual__walk",
         },
         "query": {
             "/api/v1/lineage": {"nodeId": f"dataset:{NAMESPACE}:out.table"},
@@ -248,7 +265,7 @@ def test_the_admin_lists_hold_the_walks_data(catalog_api, walked):
     impact = catalog_api.get("api/v1/impact", admin, **walked["query"]["/api/v1/impact"]).json()
     assert [item["id"] for item in impact["impacted"]] == [f"dataset:{NAMESPACE}:out.table"]
     stats = catalog_api.get("api/v1/stats", admin).json()
-    assert stats["events"] == 3 and stats["quarantinedEvents"] == 1 and stats["refusedByReason"]
+    assert stats["events"] == 4 and stats["quarantinedEvents"] == 1 and stats["refusedByReason"]
 
 
 def test_the_admin_writes_answer_their_models(catalog_api, walked):

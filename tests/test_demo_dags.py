@@ -246,6 +246,29 @@ def test_the_dag_and_task_instance_tabs_show_the_demo_lineage(demo):
         for name in ("shop.main.raw_orders", "shop.main.fx_rates", "shop.main.orders"):
             expect(tab.get_by_role("link", name=name)).to_be_visible()
         page.screenshot(path=str(SHOTS / "41-demo-task-instance-tab.png"))
+        # Airflow's own facets: the task's page in Airflow from its job, its log from its run
+        page.goto(server.url + f"ol-catalog/ui/#/job?ns={NS}&name=demo_shop_etl.load_orders")
+        expect(page.get_by_test_id("airflow-task-link")).to_have_attribute(
+            "href", f"{server.url}dags/demo_shop_etl/tasks/load_orders"
+        )
+        expect(page.get_by_test_id("airflow-origin")).to_contain_text("ShopQuery")
+        page.goto(server.url + f"ol-catalog/ui/#/run?id={load['latestRun']['id']}")
+        log = page.get_by_test_id("airflow-log-link")
+        expect(log).to_have_attribute("href", load["latestRun"]["airflow"]["logUrl"])
+        assert (
+            "/tasks/load_orders" in load["latestRun"]["airflow"]["logUrl"]
+            and "try_number=1" in load["latestRun"]["airflow"]["logUrl"]
+        )
+        expect(page.get_by_test_id("run-origin")).to_contain_text("manual DAG run")
+        page.screenshot(path=str(SHOTS / "44-demo-run-airflow-origin.png"))
+        # the DAG run's Lineage tab: its task runs on one timeline, and the DAG run its export triggered
+        page.goto(server.url + f"dags/demo_shop_etl/runs/{requests.utils.quote(dag_run_id, safe='')}")
+        page.get_by_role("link", name="Lineage", exact=True).click()
+        tab = page.frame_locator("iframe")
+        expect(tab.get_by_test_id("trace-run")).to_have_count(7)  # the DAG run, 5 tasks, the export's query
+        expect(tab.get_by_test_id("trace-runs").get_by_role("link", name="demo_shop_etl.check_orders")).to_be_visible()
+        expect(tab.get_by_test_id("trace-downstream")).to_contain_text("demo_shop_report")
+        page.screenshot(path=str(SHOTS / "45-demo-dag-run-lineage-tab.png"))
         export = str(server.home / "demo" / "exports" / "daily_revenue.csv")
         asset_id = next(
             a["id"] for a in read(server, "airflow/assets")["assets"] if a["name"] == "daily_revenue_export"
@@ -337,6 +360,9 @@ def test_a_write_by_an_outside_producer_triggers_the_asset_scheduled_dag(demo):
         return report["latestRun"]["facets"].get("jobDependencies", {}).get("upstream")
 
     upstream = eventually(upstream_of_the_triggered_run, seconds=120)
+    trace = read(server, f"airflow/dag-runs/demo_shop_report/{quote(dag_run['dag_run_id'], safe='')}/trace")
+    assert [(u["job"]["name"], u["runId"]) for u in trace["upstream"]] == [("rebuild_revenue_export", run_id)]
+    assert {r["job"]["name"] for r in trace["runs"]} == {"demo_shop_report", "demo_shop_report.country_report"}
     assert upstream, "the triggered DAG run sent no jobDependencies"
     assert [(u["job"]["namespace"], u["job"]["name"], u["run"]["runId"]) for u in upstream] == [
         ("finance-scripts", "rebuild_revenue_export", run_id)

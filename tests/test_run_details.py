@@ -187,9 +187,13 @@ def test_a_run_names_the_airflow_task_instance_or_dag_run_behind_it(catalog_api)
     task_run, dag_run = "0193b500-0000-7000-8000-000000000001", "0193b500-0000-7000-8000-000000000002"
     airflow = {
         "dag": {"dag_id": "sales"},
-        "dagRun": {"dag_id": "sales", "run_id": "scheduled__2026-05-04T00:00:00+00:00"},
-        "task": {"task_id": "load"},
-        "taskInstance": {"try_number": 2, "map_index": 3},
+        "dagRun": {"dag_id": "sales", "run_id": "scheduled__2026-05-04T00:00:00+00:00", "run_type": "scheduled"},
+        "task": {"task_id": "load", "operator_class": "SQLExecuteQueryOperator"},
+        "taskInstance": {
+            "try_number": 2,
+            "map_index": 3,
+            "log_url": "https://airflow.example/dags/sales/runs/scheduled__2026-05-04T00%3A00%3A00%2B00%3A00/tasks/load?try_number=2",
+        },
     }
     assert (
         catalog_api.send(
@@ -207,6 +211,9 @@ def test_a_run_names_the_airflow_task_instance_or_dag_run_behind_it(catalog_api)
         "taskId": "load",
         "mapIndex": 3,
         "tryNumber": 2,
+        "operator": "SQLExecuteQueryOperator",
+        "runType": "scheduled",
+        "logUrl": airflow["taskInstance"]["log_url"],
     }
     assert catalog_api.get(f"api/v1/jobs/runs/{dag_run}").json()["airflow"] == {
         "dagId": "sales",
@@ -214,7 +221,20 @@ def test_a_run_names_the_airflow_task_instance_or_dag_run_behind_it(catalog_api)
         "taskId": None,
         "mapIndex": -1,
         "tryNumber": None,
+        "operator": None,
+        "runType": None,
+        "logUrl": None,
     }
+    # a log address that is no web address is not passed on as a link
+    scripted = airflow | {"taskInstance": {"try_number": 1, "log_url": "javascript:alert(1)"}}
+    third = "0193b500-0000-7000-8000-000000000003"
+    assert (
+        catalog_api.send(
+            event(third, AF, "sales.load", "START", "11:00:00", airflow=facet("x", **scripted))
+        ).status_code
+        == 201
+    )
+    assert catalog_api.get(f"api/v1/jobs/runs/{third}").json()["airflow"]["logUrl"] is None
 
 
 def test_the_overview_counts_failing_datasets_and_runs_with_failed_tests(catalog_api):

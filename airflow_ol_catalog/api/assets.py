@@ -40,6 +40,7 @@ from airflow_ol_catalog.ingest.asset_triggers import (
     list_triggers,
     writes_queued,
 )
+from airflow_ol_catalog.lineage import dag_run_trace as trace
 from airflow_ol_catalog.lineage.asset_links import LinkedDataset, datasets_named, datasets_without_asset, writes_of
 from airflow_ol_catalog.lineage.catalog import find_dataset
 from airflow_ol_catalog.store.engine import get_engine, write_transaction
@@ -126,6 +127,21 @@ async def airflow_asset(asset_id: int, _: ReadAuth) -> dict:
         if asset.id == asset_id:
             return _asset_view(asset, linked)
     raise AssetNotFound(asset_id)
+
+
+@router.get(
+    "/airflow/dag-runs/{dag_id:name}/{dag_run_id:name}/trace",
+    summary="An Airflow DAG run's trace: its task runs, the runs they started, and the runs it triggered or was triggered by",
+    responses={404: {"model": ErrorBody, "description": "No OpenLineage event names this DAG run."}},
+    response_model=models.DagRunTrace,
+)
+async def dag_run_trace(
+    dag_id: str,
+    dag_run_id: str,
+    _: ReadAuth,
+    limit: int = Query(500, ge=1, le=5000, description="At most this many runs of its tree."),
+) -> dict:
+    return await _read(trace.dag_run_trace, dag_id, dag_run_id, limit)
 
 
 @router.get(

@@ -176,7 +176,8 @@ def engine(facets: dict[str, Any]) -> dict[str, str | None] | None:
 def airflow_task(facets: dict[str, Any]) -> dict[str, Any] | None:
     """The Airflow task instance or DAG run behind an OpenLineage run, from the facets Airflow's
     OpenLineage provider sends (`airflow` on task runs, `airflowDagRun` on DAG runs): DAG id, DAG
-    run id, and for a task its id, map index (-1 when not mapped) and try number."""
+    run id and how the DAG run came about (`manual`, `scheduled`, `asset_triggered`...), and for a
+    task its id, map index (-1 when not mapped), try number, operator and log."""
     task_facet = _facet(facets, "airflow")
     facet = task_facet or _facet(facets, "airflowDagRun")
     dag, dag_run = _facet(facet, "dag"), _facet(facet, "dagRun")
@@ -186,12 +187,17 @@ def airflow_task(facets: dict[str, Any]) -> dict[str, Any] | None:
         return None
     task, instance = _facet(facet, "task"), _facet(facet, "taskInstance")
     map_index = _count(instance.get("map_index"))
+    log_url = _text(instance.get("log_url"))
     return {
         "dagId": dag_id,
         "dagRunId": run_id,
         "taskId": _text(task.get("task_id")) if task_facet else None,
         "mapIndex": map_index if task_facet else -1,  # None: the facet does not say
         "tryNumber": _count(instance.get("try_number")),
+        "operator": _text(task.get("operator_class")) if task_facet else None,
+        "runType": _text(dag_run.get("run_type")),
+        # the task instance's log, as the provider links it; only a web address is a link
+        "logUrl": log_url if log_url and log_url.lower().startswith(("http://", "https://")) else None,
     }
 
 

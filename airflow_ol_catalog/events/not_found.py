@@ -88,3 +88,12 @@ class AssetNotFound(NotFound):
 
     def __init__(self, asset_id: int) -> None:
         super().__init__(str(asset_id))
+
+
+class DagRunNotFound(NotFound):
+    """An Airflow DAG run no OpenLineage event in the catalog names."""
+
+    what = "Airflow DAG run"
+
+    def __init__(self, dag_id: str, run_id: str) -> None:
+        super().__init__(f"{run_id!r} of DAG {dag_id!r} in the OpenLineage events (none names it)")

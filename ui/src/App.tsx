@@ -6,6 +6,7 @@ import { AssetPage } from "./pages/AssetPage";
 import { DataSourcesPage } from "./pages/DataSourcesPage";
 import { EventsPage, RunsPage } from "./pages/ListsPage";
 import { DagPage } from "./pages/DagPage";
+import { DagRunPage } from "./pages/DagRunPage";
 import { DatasetPage } from "./pages/DatasetPage";
 import { GraphPage } from "./pages/GraphPage";
 import { JobPage } from "./pages/JobPage";
@@ -29,6 +30,8 @@ function Page({ route }: { route: Route }) {
       return <GraphPage route={route} />;
     case "dag":
       return <DagPage route={route} />;
+    case "dagrun":
+      return <DagRunPage route={route} />;
     case "task":
       return <TaskInstancePage route={route} />;
     case "asset":
@@ -49,7 +52,7 @@ function Page({ route }: { route: Route }) {
 export function App() {
   const route = useRoute();
   // Tabs on DAGs and task instances show their page alone; the catalog pages get the navigation bar.
-  const embedded = route.page === "dag" || route.page === "task" || route.page === "asset";
+  const embedded = ["dag", "dagrun", "task", "asset"].includes(route.page);
   return (
     <Box minH="100vh" bg="bg" color="fg" fontFamily="Inter, -apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif" fontSize="sm">
       {!embedded && (

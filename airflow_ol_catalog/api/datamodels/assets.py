@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from airflow_ol_catalog.api.datamodels.common import Answer
-from airflow_ol_catalog.api.datamodels.marquez import NodeRef
+from airflow_ol_catalog.api.datamodels.marquez import NodeRef, RunState, TreeRun
 
 
 class AssetProducer(Answer):
@@ -118,3 +118,45 @@ class Emitted(Answer):
 class MarkingAllowed(Answer):
     allowed: bool = Field(description="Whether the caller may mark and unmark datasets.")
     reason: str | None = Field(description="Why not; null when allowed.")
+
+
+# --- an Airflow DAG run's trace -------------------------------------------------------------------
+
+
+class TraceRun(TreeRun):
+    inputs: list[NodeRef]
+    outputs: list[NodeRef]
+
+
+class TraceDependency(Answer):
+    job: NodeRef
+    runId: str | None
+    dependencyType: str | None = Field(description="As the producer says: IMPLICIT_ASSET_DEPENDENCY, ...")
+
+
+class DagRunRef(Answer):
+    dagId: str
+    dagRunId: str
+
+
+class TraceDownstream(Answer):
+    job: NodeRef
+    runId: str
+    state: RunState
+    startedAt: str | None
+    after: list[str] = Field(description="The runs of this trace it names as upstream.")
+    airflow: DagRunRef | None = Field(description="The Airflow DAG run it stands for, when it is one.")
+
+
+class DagRunTrace(Answer):
+    """An Airflow DAG run's trace: its task runs and the runs they started, with states, times and
+    what each read and wrote; the runs whose writes triggered it; the runs its writes triggered."""
+
+    dagId: str
+    dagRunId: str
+    runId: str = Field(description="The DAG run's own OpenLineage run.")
+    truncated: bool
+    startedAt: str | None = Field(description="The earliest start among its runs.")
+    runs: list[TraceRun] = Field(description="Oldest start first; each names its parent.")
+    upstream: list[TraceDependency] = Field(description="What the DAG run waited for (its jobDependencies facet).")
+    downstream: list[TraceDownstream]

@@ -189,6 +189,11 @@ class AirflowTask(Answer):
     taskId: str | None = Field(description="Null for the run of a whole DAG.")
     mapIndex: int | None = Field(description="-1 when the task is not mapped; null when the facet does not say.")
     tryNumber: int | None
+    operator: str | None = Field(description="The task's operator class (`SQLExecuteQueryOperator`, ...).")
+    runType: str | None = Field(
+        description="How the DAG run came about: manual, scheduled, asset_triggered, backfill..."
+    )
+    logUrl: str | None = Field(description="The task instance's log in Airflow's UI, as the provider links it.")
 
 
 class DataCatalog(Answer):

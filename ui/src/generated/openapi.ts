@@ -369,6 +369,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/airflow/dag-runs/{dag_id}/{dag_run_id}/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An Airflow DAG run's trace: its task runs, the runs they started, and the runs it triggered or was triggered by
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         */
+        get: operations["dag_run_trace_api_v1_airflow_dag_runs__dag_id___dag_run_id__trace_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/airflow/datasets-without-asset": {
         parameters: {
             query?: never;
@@ -1700,10 +1720,25 @@ export interface components {
             /** Dagrunid */
             dagRunId: string;
             /**
+             * Logurl
+             * @description The task instance's log in Airflow's UI, as the provider links it.
+             */
+            logUrl: string | null;
+            /**
              * Mapindex
              * @description -1 when the task is not mapped; null when the facet does not say.
              */
             mapIndex: number | null;
+            /**
+             * Operator
+             * @description The task's operator class (`SQLExecuteQueryOperator`, ...).
+             */
+            operator: string | null;
+            /**
+             * Runtype
+             * @description How the DAG run came about: manual, scheduled, asset_triggered, backfill...
+             */
+            runType: string | null;
             /**
              * Taskid
              * @description Null for the run of a whole DAG.
@@ -2019,6 +2054,48 @@ export interface components {
              */
             secret: string;
             token: components["schemas"]["TokenInfo"];
+        };
+        /** DagRunRef */
+        DagRunRef: {
+            /** Dagid */
+            dagId: string;
+            /** Dagrunid */
+            dagRunId: string;
+        };
+        /**
+         * DagRunTrace
+         * @description An Airflow DAG run's trace: its task runs and the runs they started, with states, times and
+         *     what each read and wrote; the runs whose writes triggered it; the runs its writes triggered.
+         */
+        DagRunTrace: {
+            /** Dagid */
+            dagId: string;
+            /** Dagrunid */
+            dagRunId: string;
+            /** Downstream */
+            downstream: components["schemas"]["TraceDownstream"][];
+            /**
+             * Runid
+             * @description The DAG run's own OpenLineage run.
+             */
+            runId: string;
+            /**
+             * Runs
+             * @description Oldest start first; each names its parent.
+             */
+            runs: components["schemas"]["TraceRun"][];
+            /**
+             * Startedat
+             * @description The earliest start among its runs.
+             */
+            startedAt: string | null;
+            /** Truncated */
+            truncated: boolean;
+            /**
+             * Upstream
+             * @description What the DAG run waited for (its jobDependencies facet).
+             */
+            upstream: components["schemas"]["TraceDependency"][];
         };
         /**
          * DataCatalog
@@ -4147,6 +4224,70 @@ export interface components {
              */
             totalCount: number;
         };
+        /** TraceDependency */
+        TraceDependency: {
+            /**
+             * Dependencytype
+             * @description As the producer says: IMPLICIT_ASSET_DEPENDENCY, ...
+             */
+            dependencyType: string | null;
+            job: components["schemas"]["NodeRef"];
+            /** Runid */
+            runId: string | null;
+        };
+        /** TraceDownstream */
+        TraceDownstream: {
+            /**
+             * After
+             * @description The runs of this trace it names as upstream.
+             */
+            after: string[];
+            /** @description The Airflow DAG run it stands for, when it is one. */
+            airflow: components["schemas"]["DagRunRef"] | null;
+            job: components["schemas"]["NodeRef"];
+            /** Runid */
+            runId: string;
+            /** Startedat */
+            startedAt: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "NEW" | "RUNNING" | "COMPLETED" | "FAILED" | "ABORTED";
+        };
+        /** TraceRun */
+        TraceRun: {
+            /** Durationms */
+            durationMs: number | null;
+            /** Endedat */
+            endedAt: string | null;
+            /** Inputs */
+            inputs: components["schemas"]["NodeRef"][];
+            job: components["schemas"]["NodeRef"];
+            /** Outputs */
+            outputs: components["schemas"]["NodeRef"][];
+            /** @description The job of that parent run (run ids are unique per job). */
+            parentJob: components["schemas"]["NodeRef"] | null;
+            /**
+             * Parentrunid
+             * @description Null for the first run of the tree (and when not shown).
+             */
+            parentRunId: string | null;
+            /**
+             * Placeholder
+             * @description Known only as another run's parent so far.
+             */
+            placeholder: boolean;
+            /** Runid */
+            runId: string;
+            /** Startedat */
+            startedAt: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "NEW" | "RUNNING" | "COMPLETED" | "FAILED" | "ABORTED";
+        };
         /** Transformation */
         Transformation: {
             /** Description */
@@ -5285,6 +5426,68 @@ export interface operations {
                 };
             };
             /** @description No Asset of this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    dag_run_trace_api_v1_airflow_dag_runs__dag_id___dag_run_id__trace_get: {
+        parameters: {
+            query?: {
+                /** @description At most this many runs of its tree. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                dag_id: string;
+                dag_run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DagRunTrace"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No OpenLineage event names this DAG run. */
             404: {
                 headers: {
                     [name: string]: unknown;

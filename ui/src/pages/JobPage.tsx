@@ -7,7 +7,7 @@ import { TagEditor, useTagEditing } from "../components/Tags";
 import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Pager, PlainText, Problem, Section, StateBadge, type SortState } from "../components/Common";
 import { duration, when } from "../format";
 import { plainName } from "../names";
-import { href, navigate, type Route } from "../route";
+import { baseUrl, href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
 import { LineageTab } from "./DatasetPage";
 
@@ -176,6 +176,34 @@ export function emissionText(p: NonNullable<Job["emissionPattern"]>): string {
   return `emits ${what}${when}`;
 }
 
+/** Where an Airflow DAG or task lives in Airflow's UI: the DAG, or the task's page (its runs in the grid). */
+function AirflowOrigin({ airflow }: { airflow: NonNullable<Job["latestRun"]>["airflow"] | null }) {
+  if (!airflow) return null;
+  const dag = `${baseUrl()}dags/${encodeURIComponent(airflow.dagId)}`;
+  return (
+    <Text fontSize="sm" mb={2} data-testid="airflow-origin">
+      In Airflow:{" "}
+      <Link href={dag} target="_top" color="fg.info">
+        DAG <Name value={airflow.dagId} />
+      </Link>
+      {airflow.taskId !== null && (
+        <>
+          {" › "}
+          <Link href={`${dag}/tasks/${encodeURIComponent(airflow.taskId)}`} target="_top" color="fg.info" data-testid="airflow-task-link">
+            task <Name value={airflow.taskId} />
+          </Link>
+          {airflow.operator && (
+            <Muted>
+              {" "}
+              (<Name value={airflow.operator} />)
+            </Muted>
+          )}
+        </>
+      )}
+    </Text>
+  );
+}
+
 export function JobPage({ route }: { route: Route }) {
   const ns = route.params.get("ns") ?? "";
   const name = route.params.get("name") ?? "";
@@ -196,6 +224,7 @@ export function JobPage({ route }: { route: Route }) {
         <Name value={job.name} />
       </Heading>
       {job.description && <Text mb={2}>{job.description}</Text>}
+      <AirflowOrigin airflow={job.latestRun?.airflow ?? null} />
       <Box mb={2}>
         <TagEditor path={`namespaces/${seg(job.namespace)}/jobs/${seg(job.name)}`} tagged={job} editable={editing} label="job" onChange={found.reload} />
       </Box>

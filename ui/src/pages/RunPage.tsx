@@ -56,6 +56,21 @@ export function RunPage({ route }: { route: Route }) {
                 {r.airflow.mapIndex !== null && r.airflow.mapIndex >= 0 ? ` [${r.airflow.mapIndex}]` : ""}
               </Link>
               {r.airflow.tryNumber !== null && <Muted> · try {r.airflow.tryNumber}</Muted>}
+              {r.airflow.operator && (
+                <Muted>
+                  {" "}
+                  · <Name value={r.airflow.operator} />
+                </Muted>
+              )}
+              {r.airflow.runType && <Muted> · {r.airflow.runType.replace(/_/g, " ")} DAG run</Muted>}
+              {r.airflow.logUrl && (
+                <>
+                  {" · "}
+                  <Link href={r.airflow.logUrl} target="_top" color="fg.info" data-testid="airflow-log-link">
+                    log
+                  </Link>
+                </>
+              )}
             </Text>
           )}
           {r.parent && (

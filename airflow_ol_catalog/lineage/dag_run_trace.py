@@ -1,0 +1,151 @@
+"""An Airflow DAG run's whole trace, from the OpenLineage events its DAG and the producers it started
+sent: the DAG run's own run, its task runs and the Spark, dbt or other runs they started (one run
+tree, lineage/run_tree.py) with what each read and wrote; upstream, the runs whose writes
+triggered it (its `jobDependencies` facet, which Airflow's OpenLineage provider fills from the
+asset events a DAG run was triggered by); downstream, the runs that name one of its runs so."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from airflow_ol_catalog.events.not_found import DagRunNotFound
+from airflow_ol_catalog.events.run_states import RunState
+from airflow_ol_catalog.events.times import iso
+from airflow_ol_catalog.lineage.catalog import facets_of
+from airflow_ol_catalog.lineage.run_tree import run_tree
+from airflow_ol_catalog.store.sql import among
+from airflow_ol_catalog.store.tables import dataset, facet, job, run, run_dataset
+
+RUNS_SEARCHED = 1000  # the newest runs of the DAG's jobs searched for the DAG run
+DOWNSTREAM_SEARCHED = 2000  # the newest dependency facets searched for runs naming this one
+
+
+def _dag_run_facet(facets: dict[str, Any]) -> dict[str, Any]:
+    found = facets.get("airflowDagRun")
+    dag_run = found.get("dagRun") if isinstance(found, dict) else None
+    return dag_run if isinstance(dag_run, dict) else {}
+
+
+def dag_run_ol_run(conn: Connection, dag_id: str, dag_run_id: str) -> Any:
+    """The OpenLineage run of an Airflow DAG run (its `airflowDagRun` facet names it), among the
+    newest runs of the jobs named as the DAG; None when the catalog has none."""
+    candidates = conn.execute(
+        select(run.c.id, run.c.run_id, facet.c.value)
+        .join(job, job.c.id == run.c.job_id)
+        .join(facet, (facet.c.entity == "run") & (facet.c.entity_id == run.c.id) & (facet.c.name == "airflowDagRun"))
+        .where(job.c.name == dag_id, job.c.deleted_at.is_(None), facet.c.value.is_not(None))
+        .order_by(run.c.id.desc())
+        .limit(RUNS_SEARCHED)
+    )
+    for row in candidates:
+        named = _dag_run_facet({"airflowDagRun": json.loads(row.value)})
+        if named.get("run_id") == dag_run_id and named.get("dag_id", dag_id) == dag_id:
+            return row
+    return None
+
+
+def _io(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, list[dict[str, str]]]]:
+    found: dict[int, dict[str, list[dict[str, str]]]] = {pk: {"in": [], "out": []} for pk in run_pks}
+    rows = conn.execute(
+        select(run_dataset.c.run_pk, run_dataset.c.direction, dataset.c.namespace, dataset.c.name)
+        .join(dataset, dataset.c.id == run_dataset.c.dataset_id)
+        .where(among(conn.dialect.name, run_dataset.c.run_pk, run_pks), dataset.c.deleted_at.is_(None))
+        .order_by(dataset.c.namespace, dataset.c.name)
+    )
+    for pk, direction, namespace, name in rows:
+        found[pk][direction].append({"namespace": namespace, "name": name})
+    return found
+
+
+def _dependencies(facets: dict[str, Any], side: str) -> list[dict[str, Any]]:
+    """The runs a `jobDependencies` facet names on one side, with how they relate."""
+    named = facets.get("jobDependencies")
+    items = named.get(side) if isinstance(named, dict) else None
+    found = []
+    for item in items if isinstance(items, list) else ():
+        other = item.get("job") if isinstance(item, dict) else None
+        ran = item.get("run")
+        run_id = ran.get("runId") if isinstance(ran, dict) else None
+        if isinstance(other, dict) and isinstance(other.get("namespace"), str) and isinstance(other.get("name"), str):
+            found.append(
+                {
+                    "job": {"namespace": other["namespace"], "name": other["name"]},
+                    "runId": run_id if isinstance(run_id, str) else None,
+                    "dependencyType": item.get("dependency_type")
+                    if isinstance(item.get("dependency_type"), str)
+                    else None,
+                }
+            )
+    return found
+
+
+def _downstream(conn: Connection, run_ids: set[str], since: Any) -> list[dict[str, Any]]:
+    """Runs whose `jobDependencies` name one of `run_ids` upstream (the DAG runs its writes triggered)."""
+    query = (
+        select(run.c.run_id, run.c.state, run.c.started_at, job.c.namespace, job.c.name, facet.c.value, run.c.id)
+        .join(job, job.c.id == run.c.job_id)
+        .join(facet, (facet.c.entity == "run") & (facet.c.entity_id == run.c.id) & (facet.c.name == "jobDependencies"))
+        .where(job.c.deleted_at.is_(None), facet.c.value.is_not(None))
+        .order_by(run.c.id.desc())
+        .limit(DOWNSTREAM_SEARCHED)
+    )
+    if since is not None:
+        query = query.where(run.c.last_event_at >= since)
+    found = []
+    for row in conn.execute(query):
+        via = [d["runId"] for d in _dependencies({"jobDependencies": json.loads(row.value)}, "upstream")]
+        named = sorted({v for v in via if v in run_ids})
+        if named and row.run_id not in run_ids:
+            found.append(
+                {
+                    "job": {"namespace": row.namespace, "name": row.name},
+                    "runId": row.run_id,
+                    "state": RunState.of(row.state).value,
+                    "startedAt": iso(row.started_at),
+                    "after": named,
+                    "pk": row.id,
+                }
+            )
+    return found
+
+
+def _airflow_of(facets: dict[str, Any]) -> dict[str, str] | None:
+    named = _dag_run_facet(facets)
+    dag_id, run_id = named.get("dag_id"), named.get("run_id")
+    return {"dagId": dag_id, "dagRunId": run_id} if isinstance(dag_id, str) and isinstance(run_id, str) else None
+
+
+def dag_run_trace(conn: Connection, dag_id: str, dag_run_id: str, limit: int) -> dict[str, Any]:
+    found = dag_run_ol_run(conn, dag_id, dag_run_id)
+    if found is None:
+        raise DagRunNotFound(dag_id, dag_run_id)
+    tree = run_tree(conn, found.run_id, limit)
+    ids = [r["runId"] for r in tree["runs"]]
+    pks = {r.run_id: r.id for r in conn.execute(select(run.c.id, run.c.run_id).where(run.c.run_id.in_(ids)))}
+    io = _io(conn, list(pks.values()))
+    starts = [r["startedAt"] for r in tree["runs"] if r["startedAt"]]
+    since_row = conn.execute(select(run.c.first_event_at).where(run.c.id == found.id)).scalar()
+    downstream = _downstream(conn, set(ids), since_row)
+    own_facets = facets_of(conn, "run", [found.id, *(d["pk"] for d in downstream)])
+    for d in downstream:
+        d["airflow"] = _airflow_of(own_facets[d.pop("pk")])
+    return {
+        "dagId": dag_id,
+        "dagRunId": dag_run_id,
+        "runId": found.run_id,
+        "truncated": tree["truncated"],
+        "startedAt": min(starts) if starts else None,
+        "runs": [
+            r
+            | {
+                "inputs": io.get(pks.get(r["runId"], -1), {}).get("in", []),
+                "outputs": io.get(pks.get(r["runId"], -1), {}).get("out", []),
+            }
+            for r in tree["runs"]
+        ],
+        "upstream": _dependencies(own_facets[found.id], "upstream"),
+        "downstream": downstream,
+    }
