@@ -172,3 +172,87 @@ def test_admin_browses_the_catalog_and_a_viewer_is_refused_admin(fab_server, bro
         page.screenshot(path=str(SHOTS / "13-fab-viewer-overview.png"))
     finally:
         context.close()
+
+
+def test_the_dag_dag_run_and_task_instance_tabs_show_lineage_under_fab(fab_server, browser):  # noqa: F811
+    """The demo DAG, parsed and triggered in this Airflow, with the OpenLineage events its run and a
+    task of it would send: an admin signed in through FAB sees them in the three tabs."""
+    import json
+    import shutil
+    import uuid
+    from pathlib import Path
+    from urllib.parse import quote
+
+    from playwright.sync_api import expect
+    from test_events import run_event
+
+    shutil.copy(Path(__file__).resolve().parents[1] / "examples" / "dags" / "demo_shop.py", fab_server.home / "dags")
+    fab_server.cli("dags", "reserialize", timeout=300)
+    admin = {"Authorization": f"Bearer {fab_jwt(fab_server, 'admin')}"}
+    created = requests.post(
+        fab_server.url + "api/v2/dags/demo_shop_etl/dagRuns", json={"logical_date": None}, headers=admin, timeout=30
+    )
+    assert created.status_code == 200, created.text
+    dag_run_id = created.json()["dag_run_id"]
+    spec = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet"
+    dag_run, task_run = str(uuid.uuid4()), str(uuid.uuid4())
+    dag_facet = {
+        "_producer": "https://example.com/airflow",
+        "_schemaURL": spec,
+        "dag": {"dag_id": "demo_shop_etl"},
+        "dagRun": {"dag_id": "demo_shop_etl", "run_id": dag_run_id},
+    }
+    task_facet = dag_facet | {
+        "task": {"task_id": "load_orders", "operator_class": "ShopQuery"},
+        "taskInstance": {"try_number": 1},
+    }
+    parent = {
+        "_producer": "https://example.com/airflow",
+        "_schemaURL": spec,
+        "run": {"runId": dag_run},
+        "job": {"namespace": "fab-demo", "name": "demo_shop_etl"},
+    }
+    tables = {
+        "inputs": [{"namespace": "sqlite://localhost", "name": "shop.main.raw_orders"}],
+        "outputs": [{"namespace": "sqlite://localhost", "name": "shop.main.orders"}],
+    }
+    for event_type in ("START", "COMPLETE"):
+        for payload in (
+            run_event(
+                eventType=event_type,
+                run={"runId": dag_run, "facets": {"airflowDagRun": dag_facet}},
+                job={"namespace": "fab-demo", "name": "demo_shop_etl", "facets": {}},
+            ),
+            run_event(
+                eventType=event_type,
+                run={"runId": task_run, "facets": {"airflow": task_facet, "parent": parent}},
+                job={"namespace": "fab-demo", "name": "demo_shop_etl.load_orders", "facets": {}},
+                **tables,
+            ),
+        ):
+            sent = requests.post(
+                fab_server.url + LINEAGE,
+                data=json.dumps(payload),
+                headers={"Authorization": f"Bearer {fab_server.token}", "Content-Type": "application/json"},
+                timeout=30,
+            )
+            assert sent.status_code == 201, sent.text
+    context, page = _fab_login(fab_server, browser, "admin")
+    try:
+        page.goto(fab_server.url + "dags/demo_shop_etl")
+        page.get_by_role("link", name="Lineage", exact=True).click()
+        expect(
+            page.frame_locator("iframe").locator('[data-node-id="job:fab-demo:demo_shop_etl.load_orders"]')
+        ).to_be_visible()
+        page.screenshot(path=str(SHOTS / "46-fab-dag-lineage-tab.png"))
+        run_page = fab_server.url + f"dags/demo_shop_etl/runs/{quote(dag_run_id, safe='')}"
+        page.goto(run_page)
+        page.get_by_role("link", name="Lineage", exact=True).click()
+        expect(page.frame_locator("iframe").get_by_test_id("trace-run")).to_have_count(2)
+        page.screenshot(path=str(SHOTS / "47-fab-dag-run-lineage-tab.png"))
+        page.goto(run_page + "/tasks/load_orders")
+        page.get_by_role("link", name="OpenLineage", exact=True).click()
+        expect(page.frame_locator("iframe").get_by_role("link", name="shop.main.orders")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "48-fab-task-instance-tab.png"))
+    finally:
+        context.close()
