@@ -269,6 +269,15 @@ def test_the_dag_and_task_instance_tabs_show_the_demo_lineage(demo):
         expect(tab.get_by_test_id("trace-runs").get_by_role("link", name="demo_shop_etl.check_orders")).to_be_visible()
         expect(tab.get_by_test_id("trace-downstream")).to_contain_text("demo_shop_report")
         page.screenshot(path=str(SHOTS / "45-demo-dag-run-lineage-tab.png"))
+        # the explorer, opened at a table the demo wrote: its writer upstream, its readers downstream
+        page.goto(server.url + "ol-catalog/ui/#/graph?node=" + quote(f"dataset:{SQLITE}:shop.main.orders", safe=""))
+        for node in (
+            f"job:{NS}:demo_shop_etl.load_orders",
+            f"job:{NS}:demo_shop_etl.daily_revenue",
+            f"dataset:{SQLITE}:shop.main.raw_orders",
+        ):
+            expect(page.locator(f'[data-node-id="{node}"]')).to_be_visible()
+        page.screenshot(path=str(SHOTS / "49-demo-explorer.png"))
         export = str(server.home / "demo" / "exports" / "daily_revenue.csv")
         asset_id = next(
             a["id"] for a in read(server, "airflow/assets")["assets"] if a["name"] == "daily_revenue_export"
