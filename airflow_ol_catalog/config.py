@@ -18,6 +18,8 @@ class CatalogSettings:
     max_json_depth: int
     max_future_seconds: int
     max_graph_nodes: int
+    view_cache_size: int
+    view_cache_check: bool
     gc_freeze: bool
 
 
@@ -37,5 +39,7 @@ def load_settings() -> CatalogSettings:
         max_json_depth=conf.getint(SECTION, "max_json_depth"),
         max_future_seconds=conf.getint(SECTION, "max_future_seconds"),
         max_graph_nodes=conf.getint(SECTION, "max_graph_nodes"),
+        view_cache_size=max(0, conf.getint(SECTION, "view_cache_size")),
+        view_cache_check=conf.getboolean(SECTION, "view_cache_check"),
         gc_freeze=conf.getboolean(SECTION, "gc_freeze"),
     )

@@ -16,6 +16,13 @@ from http_client import Client, corpus_events
 from inprocess import InProcessCatalog, migrate
 from servers import AirflowServer, PostgresServer
 
+from airflow_ol_catalog.lineage.view_cache import node_views
+
+# Lineage graphs read in this process check every view they keep against one built anew (the
+# api-servers the tests start do too: tests/servers.py), so a write that changes a job or dataset
+# without bumping its stamp fails the test that made it.
+node_views.configure(node_views.size, check=True)
+
 BACKENDS = ("sqlite", "postgresql")
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "atlan-generic-openlineage-examples"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -193,6 +193,8 @@ def airflow_env(home: Path, sql_alchemy_conn: str, **options: str) -> dict[str, 
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            # every kept view is checked against one built anew: a write that misses its stamp fails
+            "AIRFLOW__OL_CATALOG__VIEW_CACHE_CHECK": "True",
         }
     )
     env.update({f"AIRFLOW__OL_CATALOG__{key.upper()}": value for key, value in options.items()})

@@ -146,7 +146,10 @@ def create_app() -> FastAPI:
         version=__version__,
         description="OpenLineage ingestion and lineage catalog inside Apache Airflow.",
     )
+    from airflow_ol_catalog.lineage.view_cache import node_views
+
     app.state.settings = load_settings()
+    node_views.configure(app.state.settings.view_cache_size, app.state.settings.view_cache_check)
     app.add_middleware(RequestGuard, on_refusal=_log_guard_refusal)
     app.add_middleware(AnswerStart)
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception

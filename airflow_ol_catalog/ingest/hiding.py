@@ -15,6 +15,7 @@ from airflow_ol_catalog.ingest.namespaces import set_deleted
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import dataset, job, namespace
+from airflow_ol_catalog.store.view_stamps import bump_generation
 
 
 def set_dataset_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> None:
@@ -23,6 +24,7 @@ def set_dataset_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> No
     )
     if result.rowcount == 0:
         raise DatasetNotFound(ns, name)
+    bump_generation(conn)  # the jobs that read or wrote it, and its aliases, read differently
 
 
 def set_job_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> None:
@@ -31,6 +33,7 @@ def set_job_hidden(conn: Connection, ns: str, name: str, hidden: bool) -> None:
     )
     if result.rowcount == 0:
         raise JobNotFound(ns, name)
+    bump_generation(conn)  # its children name their parent no more
 
 
 def set_namespace_hidden(conn: Connection, name: str, hidden: bool) -> None:
@@ -39,6 +42,7 @@ def set_namespace_hidden(conn: Connection, name: str, hidden: bool) -> None:
     if row is None:
         raise NamespaceNotFound(name)
     hidden_at = set_deleted(conn, name, hidden).deleted_at
+    bump_generation(conn)
     if hidden:
         conn.execute(
             update(job).where(job.c.namespace == name, job.c.deleted_at.is_(None)).values(deleted_at=hidden_at)

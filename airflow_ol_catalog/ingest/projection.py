@@ -53,6 +53,7 @@ from airflow_ol_catalog.store.tables import (
     run_dataset,
 )
 from airflow_ol_catalog.store.tables import flow as flow_table
+from airflow_ol_catalog.store.view_stamps import ONE, bump_datasets, bump_jobs_using
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 # Processing types of jobs that run without end (JobTypeJobFacet 2-0-4): a running run confirms its edges.
@@ -162,6 +163,8 @@ def _run_facets(ev: OpenLineageEvent) -> dict[str, Any]:
     return _usable(ev.payload.get("run", {}).get("facets") if ev.kind == RUN_EVENT else None, "run", ev)
 
 
+_TERMINAL = frozenset(kind.value for kind in (EventType.COMPLETE, EventType.FAIL, EventType.ABORT))
+
 # --- statements, built once per backend ------------------------------------------------------------
 
 
@@ -177,6 +180,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "first_seen_at": earliest(job.c.first_seen_at, stmt.excluded.first_seen_at),
             "last_seen_at": latest(job.c.last_seen_at, stmt.excluded.last_seen_at),
             "placeholder": and_(job.c.placeholder, stmt.excluded.placeholder),
+            "view_stamp": job.c.view_stamp + ONE,  # every event of a job can change how it reads
         },
     ).returning(job.c.id, job.c.namespace, job.c.name, job.c.parent_job_id)
     stmt = ins(run)
@@ -207,6 +211,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "search_key": case((earlier_spelling, stmt.excluded.search_key), else_=dataset.c.search_key),
             "first_seen_at": earliest(dataset.c.first_seen_at, stmt.excluded.first_seen_at),
             "last_seen_at": latest(dataset.c.last_seen_at, stmt.excluded.last_seen_at),
+            "view_stamp": dataset.c.view_stamp + ONE,
         },
     ).returning(dataset.c.id, dataset.c.namespace_key, dataset.c.name, dataset.c.alias_of)
     s["job_parent"] = update(job).where(job.c.id == bindparam("p_id")).values(parent_job_id=bindparam("p_parent"))
@@ -223,6 +228,7 @@ def _statements(dialect: str) -> dict[str, Any]:
         .values(
             first_seen_at=earliest(dataset.c.first_seen_at, bindparam("p_first", type_=dataset.c.first_seen_at.type)),
             last_seen_at=latest(dataset.c.last_seen_at, bindparam("p_last", type_=dataset.c.last_seen_at.type)),
+            view_stamp=dataset.c.view_stamp + ONE,  # what its aliases bring shows on it
         )
     )
     s["run_dataset"] = (
@@ -285,7 +291,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "last_seen_at": latest(dataset_version.c.last_seen_at, stmt.excluded.last_seen_at),
             "first_run_id": case((first_write, stmt.excluded.first_run_id), else_=dataset_version.c.first_run_id),
         },
-    ).returning(dataset_version.c.id)
+    ).returning(dataset_version.c.dataset_id, dataset_version.c.first_seen_at, dataset_version.c.first_run_id)
     stmt = ins(column_lineage)
     newer_cl = stmt.excluded.last_seen_at > column_lineage.c.last_seen_at
     s["column_lineage"] = stmt.on_conflict_do_update(
@@ -741,17 +747,29 @@ def _project_io(
         if run_pk in qualifying:
             edges[key]["confirmed"] = True
     _upsert(conn, st["edge"], list(edges.values()))
-    ordered = sorted(qualifying)
+    # A run that ends changes when the datasets it wrote were last modified, named by this event or not.
+    ended = {
+        run_pks[(job_ids[_job_key(item.event)], _run_id(item.event))]
+        for item in items
+        if item.event.kind == RUN_EVENT and item.event.event_type in _TERMINAL
+    }
+    ordered = sorted(qualifying | ended)
     job_of_run = {pk: job_id for (job_id, _), pk in run_pks.items()}
     confirm: set[LinkKey] = set()
+    written: set[int] = set()
     for start in range(0, len(ordered), 400):
         links_found = execute(
             conn, st["links_of_runs"], {"runs": list_value(conn.dialect.name, ordered[start : start + 400])}
         )
-        confirm.update((job_of_run[run_pk], dataset_id, direction) for run_pk, dataset_id, direction in links_found)
+        for run_pk, dataset_id, direction in links_found:
+            if run_pk in qualifying:
+                confirm.add((job_of_run[run_pk], dataset_id, direction))
+            if run_pk in ended and direction == "out":
+                written.add(dataset_id)
     confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
         execute(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
+    bump_datasets(conn, written - set(dataset_ids.values()))  # those the events named were bumped already
 
 
 def _facet_rows(
@@ -850,7 +868,11 @@ def _project_versions(
                 if (new["first_seen_at"], new["first_run_id"]) < (old["first_seen_at"], old["first_run_id"]):
                     old["first_seen_at"], old["first_run_id"] = new["first_seen_at"], new["first_run_id"]
                 old["last_seen_at"] = max(old["last_seen_at"], new["last_seen_at"])
-    _upsert(conn, st["version"], list(rows.values()))
+    stored = _upserted(conn, st["version"], list(rows.values()))
+    # A version new to a dataset, or seen earlier than known, can change which version the runs of
+    # other jobs read or wrote: those jobs read differently (the datasets themselves were named).
+    sent = {(r["dataset_id"], r["first_seen_at"], r["first_run_id"]) for r in rows.values()}
+    bump_jobs_using(conn, {r.dataset_id for r in stored if (r.dataset_id, r.first_seen_at, r.first_run_id) in sent})
 
 
 _NO_TRANSFORMATION = (Transformation("", "", None, False),)

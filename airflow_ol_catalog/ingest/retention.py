@@ -20,6 +20,7 @@ from sqlalchemy import Engine, Select, and_, delete, exists, func, select
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import event, facet, run, run_dataset
+from airflow_ol_catalog.store.view_stamps import bump_generation
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,13 @@ def apply_retention(
             conn.execute(run.update().where(run.c.parent_run_pk.in_(ids)).values(parent_run_pk=None))
             conn.execute(run.update().where(run.c.root_run_pk.in_(ids)).values(root_run_pk=None))
             runs += conn.execute(delete(run).where(run.c.id.in_(ids))).rowcount
+            bump_generation(conn)
     while True:
         with write_transaction(engine) as conn:
             ids = conn.execute(_old_events(cutoff).limit(batch)).scalars().all()
             if not ids:
                 break
             events += conn.execute(delete(event).where(event.c.id.in_(ids))).rowcount
+            bump_generation(conn)  # a dataset's quality names the events that sent it
     log.info("retention: %d runs and %d raw events deleted", runs, events)
     return {"dryRun": False, "runs": runs, "events": events, "seconds": round(time.monotonic() - started, 2)}

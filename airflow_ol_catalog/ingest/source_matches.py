@@ -13,6 +13,7 @@ from airflow_ol_catalog.events.datasources import DataSource, Match, match_datas
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import insert_for, utcnow
 from airflow_ol_catalog.store.tables import data_source_match, dataset, facet
+from airflow_ol_catalog.store.view_stamps import bump_generation
 
 BATCH = 1000
 
@@ -82,6 +83,7 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
             conn.execute(
                 delete(data_source_match).where(data_source_match.c.dataset_id.in_(stale[start : start + BATCH]))
             )
+        bump_generation(conn)  # every dataset names the Connection it lives in
     fields = _latest_fields(conn, [t[0] for t in to_check])
     return {
         "dryRun": dry_run,
@@ -119,4 +121,6 @@ def record_checks(conn: Connection, checks: list[dict[str, Any]]) -> int:
                 .where(data_source_match.c.dataset_id == ds_id)
                 .values(check_status=check["status"], evidence=json.dumps(check.get("evidence") or {}), checked_at=now)
             ).rowcount
+    if stored:
+        bump_generation(conn)
     return stored

@@ -33,6 +33,7 @@ from airflow_ol_catalog.store.tables import (
     run,
     run_dataset,
 )
+from airflow_ol_catalog.store.view_stamps import bump_generation
 
 # The facet entities keyed by a dataset id: its own facets, and its test results per test job.
 DATASET_FACETS = ("dataset", QUALITY_CHECK)
@@ -71,6 +72,7 @@ def record_links(conn: Connection, st: dict[str, Any], links: dict[tuple[int, in
     ).all()
     if not new:
         return {}
+    bump_generation(conn)  # names become aliases: every view naming them reads differently
     return _settle(conn, st, _components(conn, {i for row in new for i in row}))
 
 

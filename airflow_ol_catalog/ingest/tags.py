@@ -19,6 +19,7 @@ from airflow_ol_catalog.events.not_found import NotFound
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import insert_on_conflict, utcnow
 from airflow_ol_catalog.store.tables import dataset, facet, job, tag, tag_assignment
+from airflow_ol_catalog.store.view_stamps import bump_generation
 
 MAX_TAG_NAME = 255  # characters, as Marquez's tags table holds
 MAX_TAG_DESCRIPTION = 4000
@@ -163,6 +164,7 @@ def add_tag(conn: Connection, kind: str, ns: str, name: str, tag_name: str, by: 
         .values(entity=kind, entity_id=entity_id, field=column, tag=tag_name, tagged_at=utcnow(), tagged_by=by)
         .on_conflict_do_nothing()
     )
+    bump_generation(conn)
 
 
 def remove_tag(conn: Connection, kind: str, ns: str, name: str, tag_name: str, field: str | None = None) -> bool:
@@ -176,4 +178,5 @@ def remove_tag(conn: Connection, kind: str, ns: str, name: str, tag_name: str, f
             tag_assignment.c.tag == tag_name,
         )
     )
+    bump_generation(conn)
     return result.rowcount > 0

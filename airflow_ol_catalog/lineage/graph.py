@@ -9,16 +9,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select
 from typing_extensions import NotRequired
 
 from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node_id, readings
 from airflow_ol_catalog.events.not_found import NodeNotFound
 from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_view
+from airflow_ol_catalog.lineage.view_cache import node_views
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
+from airflow_ol_catalog.store.view_stamps import generation
 
 # Jobs or datasets described by one call of their view: bounds the size of each IN list.
 VIEW_BATCH = 500
@@ -114,6 +116,7 @@ class _Walk:
     include_attempted: bool
     as_of: datetime | None
     max_nodes: int
+    generation: int  # the catalog's view generation, read before any row (lineage/view_cache)
     jobs: dict[int, str] = field(default_factory=dict)  # id -> node id
     datasets: dict[int, str] = field(default_factory=dict)
     rows: dict[str, AnyRow] = field(default_factory=dict)  # node id -> its job or dataset row
@@ -223,17 +226,24 @@ class _Walk:
 
     def describe(self) -> None:
         """Each node's data: the job or dataset as GET .../jobs/{job} or .../datasets/{dataset} answers
-        it, built in batches (a view per node would cost its queries per node). A job carries only its
-        newest run, as Marquez's lineage does (its `latestRun`): every run costs its facets and versions."""
+        it, kept between requests while unchanged (lineage/view_cache), else built in batches (a view
+        per node would cost its queries per node). A job carries only its newest run, as Marquez's
+        lineage does (its `latestRun`): every run costs its facets and versions."""
 
-        def newest_only(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
-            return jobs_view(conn, rows, runs=1)
+        def jobs(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
+            return jobs_view(conn, _whole_rows(conn, job, rows), runs=1)
 
-        for kind, view in (("JOB", newest_only), ("DATASET", datasets_view)):
+        def datasets(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
+            return datasets_view(conn, _whole_rows(conn, dataset, rows))
+
+        for kind, view in (("JOB", jobs), ("DATASET", datasets)):
             keys = [key for key, node in self.graph.nodes.items() if node["type"] == kind]
             for start in range(0, len(keys), VIEW_BATCH):
                 batch = keys[start : start + VIEW_BATCH]
-                for key, data in zip(batch, view(self.conn, [self.rows[key] for key in batch]), strict=True):
+                rows = [self.rows[key] for key in batch]
+                for key, data in zip(
+                    batch, node_views.views(self.conn, kind, rows, view, self.generation), strict=True
+                ):
                     self.graph.nodes[key]["data"] = data
 
     def walk(self, start_jobs: set[int], start_datasets: set[int], direction: str, depth: int) -> None:
@@ -270,9 +280,10 @@ def lineage(
     a job's passing output (`datasetType` JOB_OUTPUT, or subtype TEMPORARY) become edges from
     their writers to their readers, `via` them, unless `show_temporary` or the graph starts at one.
     """
+    stamp = generation(conn)
     node, start = resolve_node(conn, node_id)
     graph = Graph()
-    walk = _Walk(conn, graph, include_attempted, as_of, max_nodes)
+    walk = _Walk(conn, graph, include_attempted, as_of, max_nodes, stamp)
     starts = (
         ((_descendants(conn, start) if with_children else {start}), set()) if node.kind == JOB else (set(), {start})
     )
@@ -343,11 +354,21 @@ def _live_count(conn: Connection, job_ids: set[int], dataset_ids: set[int]) -> i
 def _live_rows(
     conn: Connection, job_ids: set[int], dataset_ids: set[int]
 ) -> tuple[dict[int, AnyRow], dict[int, AnyRow]]:
-    """The rows of these jobs and datasets that are not deleted, by id."""
+    """The names and view stamps of these jobs and datasets that are not deleted, by id (whole rows
+    are read only for views not kept: lineage/view_cache)."""
     dialect = conn.dialect.name
     found: tuple[dict[int, AnyRow], dict[int, AnyRow]] = ({}, {})
     for table, ids, rows in ((job, job_ids, found[0]), (dataset, dataset_ids, found[1])):
         if ids:
-            for row in conn.execute(select(table).where(among(dialect, table.c.id, ids), table.c.deleted_at.is_(None))):
+            named = select(table.c.id, table.c.namespace, table.c.name, table.c.view_stamp)
+            for row in conn.execute(named.where(among(dialect, table.c.id, ids), table.c.deleted_at.is_(None))):
                 rows[row.id] = row
     return found
+
+
+def _whole_rows(conn: Connection, table: Table, rows: Sequence[AnyRow]) -> list[AnyRow]:
+    """The whole rows of these, in their order (rows are hidden, never removed: all are still there)."""
+    whole = {
+        r.id: r for r in conn.execute(select(table).where(among(conn.dialect.name, table.c.id, [r.id for r in rows])))
+    }
+    return [whole[r.id] for r in rows]

@@ -151,6 +151,9 @@ class _RawInsert:
     values_of: Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values in `keys` order
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, bind processor) of the keys that have one
     row: type  # named tuple of the RETURNING columns
+    results: tuple[
+        tuple[int, Callable[[Any], Any]], ...
+    ]  # (position, result processor) of RETURNING columns that have one
 
 
 _raw_inserts: dict[tuple[object, tuple[str, ...]], _RawInsert | None] = {}
@@ -175,7 +178,13 @@ def _raw_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _
             if (process := table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
         )
         # the RETURNING columns, if any (table columns: each has a name)
-        names = [name for name, _ in statement.exported_columns.items() if name is not None]
+        returned = [(name, column) for name, column in statement.exported_columns.items() if name is not None]
+        names = [name for name, _ in returned]
+        results = tuple(
+            (i, process)
+            for i, (_, column) in enumerate(returned)
+            if (process := column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None))
+        )
         values_of = itemgetter(*keys) if len(keys) > 1 else (lambda row, key=keys[0]: (row[key],))
         found = _RawInsert(
             compiled.string,
@@ -184,6 +193,7 @@ def _raw_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _
             values_of,
             processors,
             namedtuple("Row", names) if names else tuple,
+            results,
         )
     _raw_inserts[cache_key] = found
     return found
@@ -265,7 +275,14 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
                 values += row_values
             sql = raw.sql.replace(raw.group, ", ".join([raw.group] * len(chunk)), 1)
             cursor.execute(sql, values)
-            found.extend(raw.row(*r) for r in cursor.fetchall())
+            if raw.results:
+                for r in cursor.fetchall():
+                    processed = list(r)
+                    for i, process in raw.results:
+                        processed[i] = process(processed[i])
+                    found.append(raw.row(*processed))
+            else:
+                found.extend(raw.row(*r) for r in cursor.fetchall())
     finally:
         cursor.close()
     return found

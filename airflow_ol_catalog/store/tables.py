@@ -178,6 +178,15 @@ event = Table(
 # first/last seen are min/max of event times, run state is the highest-ranked event, facets keep
 # the value of the newest event (ties broken by event digest). Each merge is one upsert.
 
+# Bumped by the rarer writes whose effect on the read API's views crosses many jobs and datasets
+# (hiding, tags, aliases, retention, data-source matches): one row.
+view_generation = Table(
+    "ol_catalog_view_generation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 job = Table(
     "ol_catalog_job",
     metadata,
@@ -190,6 +199,8 @@ job = Table(
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime),
     Column("search_key", Text, nullable=False),  # events/naming.search_key of namespace and name
+    # Bumped by every write that changes the job as the read API shows it (lineage/view_cache keys on it).
+    Column("view_stamp", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("namespace", "name"),
 )
 
@@ -228,6 +239,8 @@ dataset = Table(
     # Set when a `symlinks` facet made this name an alias: the dataset that holds its lineage.
     Column("alias_of", Integer),
     Column("search_key", Text, nullable=False),  # events/naming.search_key of `namespace` and the name
+    # Bumped by every write that changes the dataset as the read API shows it (lineage/view_cache keys on it).
+    Column("view_stamp", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("namespace_key", "name"),
 )
 

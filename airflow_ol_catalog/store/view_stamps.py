@@ -1,0 +1,56 @@
+"""What the read path's cache of job and dataset views (lineage/view_cache) keys on.
+
+Each job and dataset row has a `view_stamp` that every write changing it as the read API shows it
+bumps: the projection in the upserts it makes anyway, and in one statement for what an event
+changes without naming it (the jobs whose runs read a dataset that gained a schema version, the
+datasets a run wrote once the run ends). Writes whose effect crosses many rows (hiding, tags,
+aliases, retention, data-source matches) bump one catalog-wide generation instead: they are rare,
+and finding every view they touch would cost more than building those views again.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Integer, literal_column, select, update
+
+from airflow_ol_catalog.store.sql import execute, in_list, list_value
+from airflow_ol_catalog.store.tables import dataset, edge, job, view_generation
+
+# A literal, not a parameter: a parameter in an upsert's SET would keep store/sql from sending it raw.
+ONE: ColumnElement[int] = literal_column("1", Integer)
+
+
+def generation(conn: Connection) -> int:
+    return int(conn.execute(select(view_generation.c.value)).scalar_one_or_none() or 0)
+
+
+def bump_generation(conn: Connection) -> None:
+    conn.execute(update(view_generation).values(value=view_generation.c.value + 1))
+
+
+@functools.cache
+def _bumps(dialect: str) -> dict[str, Any]:
+    """Built once: on SQLite the ingest path sends them straight to the driver (store/sql.execute)."""
+    users = select(edge.c.job_id).where(in_list(dialect, edge.c.dataset_id, "ids"))
+    return {
+        "datasets": update(dataset)
+        .where(in_list(dialect, dataset.c.id, "ids"))
+        .values(view_stamp=dataset.c.view_stamp + ONE),
+        "jobs_using": update(job).where(job.c.id.in_(users)).values(view_stamp=job.c.view_stamp + ONE),
+    }
+
+
+def bump_datasets(conn: Connection, dataset_ids: Collection[int]) -> None:
+    if dataset_ids:
+        dialect = conn.dialect.name
+        execute(conn, _bumps(dialect)["datasets"], {"ids": list_value(dialect, dataset_ids)})
+
+
+def bump_jobs_using(conn: Connection, dataset_ids: Collection[int]) -> None:
+    """The jobs that read or write any of these datasets (their runs show the datasets' versions)."""
+    if dataset_ids:
+        dialect = conn.dialect.name
+        execute(conn, _bumps(dialect)["jobs_using"], {"ids": list_value(dialect, dataset_ids)})

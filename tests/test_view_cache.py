@@ -1,0 +1,167 @@
+"""Lineage graphs keep their nodes' views between requests (lineage/view_cache): every kind of write
+that changes a job or dataset as the read API shows it must make the kept view go.
+
+Each case reads a graph (keeping its views), makes one write, and reads it again: the suite runs with
+`view_cache_check` on (tests/conftest.py), so a kept view that differs from one built anew fails the
+read; each case also asserts the change shows, and that the views it did not touch were used again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+from test_lineage_graph import PG, ds, run_of
+from test_projection import event, send
+
+from airflow_ol_catalog.ingest.hiding import set_dataset_hidden
+from airflow_ol_catalog.ingest.retention import apply_retention
+from airflow_ol_catalog.ingest.tags import add_tag
+from airflow_ol_catalog.lineage.graph import lineage
+from airflow_ol_catalog.lineage.view_cache import StaleView, ViewCache, node_views
+from airflow_ol_catalog.store.engine import read_connection, write_transaction
+from airflow_ol_catalog.store.tables import facet, job
+
+
+def schema(*fields: tuple[str, str]) -> dict:
+    return {"fields": [{"name": name, "type": kind} for name, kind in fields]}
+
+
+def with_schema(name: str, *fields: tuple[str, str]) -> dict:
+    return {**ds(name), "facets": {"schema": schema(*fields)}}
+
+
+@pytest.fixture
+def chain(catalog_engine):
+    """a -> j1 -> b -> j2 -> c; b written with a schema on day 1, read by j2 on day 3."""
+    send(
+        catalog_engine,
+        run_of("j1", "r1", 1, [ds("a")], [with_schema("b", ("id", "int"))])
+        + run_of("j2", "r2", 3, [ds("b")], [with_schema("c", ("id", "int"))]),
+    )
+    return catalog_engine
+
+
+def graph(engine, node: str = f"dataset:{PG}:b") -> dict[str, dict]:
+    with read_connection(engine) as conn:
+        return {n["id"]: n["data"] for n in lineage(conn, node, 5).as_list()}
+
+
+def job_id(name: str) -> str:
+    return f"job:team-a:{name}"
+
+
+def dataset_id(name: str) -> str:
+    return f"dataset:{PG}:{name}"
+
+
+def reread(engine, write) -> tuple[dict[str, dict], dict[str, dict], int]:
+    """The graph before and after the write, and how many of its views the second read used again."""
+    before = graph(engine)
+    write(engine)
+    hits = node_views.hits
+    after = graph(engine)
+    return before, after, node_views.hits - hits
+
+
+def test_a_later_run_changes_its_job_only(chain):
+    before, after, kept = reread(chain, lambda e: send(e, run_of("j2", "r3", 5, [ds("b")], [ds("c")])))
+    assert before[job_id("j2")]["latestRun"]["id"] == "r2"
+    assert after[job_id("j2")]["latestRun"]["id"] == "r3"
+    assert after[dataset_id("a")] == before[dataset_id("a")] and kept >= 2  # a and j1 at least
+
+
+def test_an_older_event_arriving_late_still_shows(chain):
+    late = event("RUNNING", "2025-01-03T10:02:00Z", run_id="r2", inputs=[ds("b")], outputs=[])
+    late["job"]["name"] = "j2"
+    late["run"]["facets"] = {"nominalTime": {"nominalStartTime": "2025-01-03T00:00:00Z"}}
+    before, after, _ = reread(chain, lambda e: send(e, [late]))
+    assert before[job_id("j2")]["latestRun"]["nominalStartTime"] is None
+    assert after[job_id("j2")]["latestRun"]["nominalStartTime"] == "2025-01-03T00:00:00Z"
+
+
+def test_a_schema_version_sent_late_by_another_job_changes_what_a_run_read(chain):
+    """j2 read b on day 3; a version of b that j4 wrote on day 2 arrives after: j2's run read that one.
+    Neither j2 nor its run is named by the late event."""
+    late = run_of("j4", "r4", 2, [], [with_schema("b", ("id", "bigint"))])
+    before, after, _ = reread(chain, lambda e: send(e, late))
+    read_before = before[job_id("j2")]["latestRun"]["inputDatasetVersions"]
+    read_after = after[job_id("j2")]["latestRun"]["inputDatasetVersions"]
+    assert read_before and read_after and read_before != read_after
+
+
+def test_a_run_ending_without_naming_its_outputs_modifies_them(chain):
+    start = event("START", "2025-01-06T10:00:00Z", run_id="r5", inputs=[ds("a")], outputs=[ds("b")])
+    complete = event("COMPLETE", "2025-01-06T10:09:00Z", run_id="r5")
+    for payload in (start, complete):
+        payload["job"]["name"] = "j1"
+    send(chain, [start])
+    before, after, _ = reread(chain, lambda e: send(e, [complete]))
+    assert before[dataset_id("b")]["lastModifiedAt"] != after[dataset_id("b")]["lastModifiedAt"]
+    assert after[dataset_id("b")]["lastModifiedAt"].startswith("2025-01-06T10:09")
+
+
+def test_hiding_a_dataset_changes_the_jobs_that_used_it(chain):
+    def hide(engine):
+        with write_transaction(engine) as conn:
+            set_dataset_hidden(conn, PG, "c", True)
+
+    before, after, _ = reread(chain, hide)
+    assert [o["name"] for o in before[job_id("j2")]["outputs"]] == ["c"]
+    assert after[job_id("j2")]["outputs"] == [] and dataset_id("c") not in after
+
+
+def test_tags_set_by_people_show(chain):
+    def tag(engine):
+        with write_transaction(engine) as conn:
+            add_tag(conn, "dataset", PG, "b", "pii", "alice")
+            add_tag(conn, "job", "team-a", "j1", "tier1", "alice")
+
+    before, after, _ = reread(chain, tag)
+    assert "pii" not in json.dumps(before[dataset_id("b")]["tags"])
+    assert "pii" in json.dumps(after[dataset_id("b")]["tags"]) and "tier1" in json.dumps(after[job_id("j1")]["tags"])
+
+
+def test_a_symlink_moving_a_dataset_to_its_other_name_changes_the_jobs_that_used_it(chain):
+    """j5 says c is also a Hive table: j2, which the event does not name, now writes whichever name holds c."""
+    aliased = {**ds("c"), "facets": {"symlinks": {"identifiers": [{"namespace": "hive://ms", "name": "warehouse.c", "type": "TABLE"}]}}}  # fmt: skip
+    before, after, _ = reread(chain, lambda e: send(e, run_of("j5", "r8", 8, [], [aliased])))
+    assert before[job_id("j2")]["outputs"] == [ds("c")]
+    assert after[job_id("j2")]["outputs"] == [{"namespace": "hive://ms", "name": "warehouse.c"}]
+
+
+def test_retention_deleting_runs_changes_what_datasets_show(chain):
+    """j2's newest run failed: once retention deletes its older, completed one, c was never written."""
+    send(chain, run_of("j2", "r7", 4, [ds("b")], [ds("c")], final="FAIL"))
+    before, after, _ = reread(chain, lambda e: apply_retention(e, days=0, keep_runs_per_job=1))
+    assert before[dataset_id("c")]["lastModifiedAt"] is not None
+    assert after[dataset_id("c")]["lastModifiedAt"] is None
+
+
+def test_views_of_unchanged_nodes_are_used_again(chain):
+    graph(chain)
+    hits = node_views.hits
+    again = graph(chain)
+    assert node_views.hits - hits == len(again) == 5
+
+
+def test_a_write_that_misses_its_stamp_is_caught(chain):
+    """The check the suite runs with: a facet changed behind the projection's back is found."""
+    cache = ViewCache(check=True)
+
+    def build(conn, rows):
+        found = conn.execute(select(facet.c.name).where(facet.c.entity == "job", facet.c.entity_id == rows[0].id))
+        return [{"facets": sorted(found.scalars())}]
+
+    with read_connection(chain) as conn:
+        rows = conn.execute(select(job.c.id, job.c.view_stamp).where(job.c.name == "j1")).all()
+        cache.views(conn, "JOB", rows, build, 0)
+    with write_transaction(chain) as conn:
+        when = datetime(2025, 1, 1, tzinfo=timezone.utc)
+        conn.execute(
+            facet.insert().values(entity="job", entity_id=rows[0].id, name="documentation", value="{}", event_time=when, event_digest="")
+        )  # fmt: skip
+    with read_connection(chain) as conn, pytest.raises(StaleView, match="documentation"):
+        cache.views(conn, "JOB", rows, build, 0)
