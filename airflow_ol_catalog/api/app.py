@@ -145,6 +145,8 @@ def create_app() -> FastAPI:
         title="OpenLineage catalog",
         version=__version__,
         description="OpenLineage ingestion and lineage catalog inside Apache Airflow.",
+        docs_url=None,  # api/ui.py serves the docs page with Swagger UI from the package, not a CDN
+        redoc_url=None,
     )
     from airflow_ol_catalog.lineage.view_cache import node_views
 

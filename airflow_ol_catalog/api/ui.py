@@ -1,7 +1,8 @@
 """The catalog's pages: the single-page app built from ui/ into airflow_ol_catalog/www.
 
 Airflow shows them in same-origin iframes (the plugin's `external_views`). Every file needs an
-Airflow login allowed to read assets, so nothing of the catalog is served to an anonymous visitor;
+Airflow login allowed to read assets, so nothing of the catalog is served to an anonymous visitor (the
+API docs page and Swagger UI's files are open, like the OpenAPI document: they hold no data);
 catalog tokens are for the API, not the pages. The app adds the framing and nosniff headers.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from airflow_ol_catalog.api.auth import LoginReadAuth, ReadAuth, admin_principal
@@ -43,6 +45,33 @@ async def ui_asset(name: str, _: LoginReadAuth) -> FileResponse:
         raise HTTPException(404, f"no UI asset named {name!r}")
     # File names carry a content hash: a changed file is a new name.
     return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable"})
+
+
+SWAGGER = WWW / "swagger"  # Swagger UI's files, copied there by the UI's build (ui/vite.config.ts)
+
+
+@router.get("/docs", include_in_schema=False)
+async def api_docs() -> HTMLResponse:
+    """The API reference, browsable: Swagger UI from the package (no request leaves the server).
+    Open, like the OpenAPI document it shows (no data); paths relative, so any base_url works."""
+    if not (SWAGGER / "swagger-ui-bundle.js").is_file():
+        raise HTTPException(503, NOT_BUILT)
+    return get_swagger_ui_html(
+        openapi_url="openapi.json",
+        title="OpenLineage catalog API",
+        swagger_js_url="docs/swagger-ui-bundle.js",
+        swagger_css_url="docs/swagger-ui.css",
+        swagger_favicon_url="docs/favicon-32x32.png",
+        oauth2_redirect_url=None,
+    )
+
+
+@router.get("/docs/{name}", include_in_schema=False)
+async def api_docs_asset(name: str) -> FileResponse:
+    path = (SWAGGER / name).resolve()
+    if path.parent != SWAGGER.resolve() or not path.is_file():
+        raise HTTPException(404, f"no API docs file named {name!r}")
+    return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/api/v1/me", summary="Who is calling and whether they may administer the catalog")
