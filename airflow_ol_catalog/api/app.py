@@ -168,6 +168,8 @@ def create_app() -> FastAPI:
     app.include_router(admin.router)
     app.include_router(health.router)
     app.include_router(ui.router)
+    app.add_route("/docs", ui.api_docs, include_in_schema=False)
+    app.add_route("/docs/{name}", ui.api_docs_file, include_in_schema=False)
     document_auth(app)
     document_errors(app)
     if os.environ.get(BENCHMARK_ENV) == "1":

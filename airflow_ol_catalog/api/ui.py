@@ -50,10 +50,10 @@ async def ui_asset(name: str, _: LoginReadAuth) -> FileResponse:
 SWAGGER = WWW / "swagger"  # Swagger UI's files, copied there by the UI's build (ui/vite.config.ts)
 
 
-@router.get("/docs", include_in_schema=False)
-async def api_docs() -> HTMLResponse:
+async def api_docs(_: Request) -> HTMLResponse:
     """The API reference, browsable: Swagger UI from the package (no request leaves the server).
-    Open, like the OpenAPI document it shows (no data); paths relative, so any base_url works."""
+    Open, like the OpenAPI document it shows (no data); paths relative, so any base_url works.
+    A plain route, as FastAPI's own docs page is (api/app.py adds it)."""
     if not (SWAGGER / "swagger-ui-bundle.js").is_file():
         raise HTTPException(503, NOT_BUILT)
     return get_swagger_ui_html(
@@ -66,8 +66,8 @@ async def api_docs() -> HTMLResponse:
     )
 
 
-@router.get("/docs/{name}", include_in_schema=False)
-async def api_docs_asset(name: str) -> FileResponse:
+async def api_docs_file(request: Request) -> FileResponse:
+    name = request.path_params["name"]
     path = (SWAGGER / name).resolve()
     if path.parent != SWAGGER.resolve() or not path.is_file():
         raise HTTPException(404, f"no API docs file named {name!r}")
