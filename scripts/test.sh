@@ -16,4 +16,5 @@ echo "==> mypy (airflow_ol_catalog; strict on events and ingest)"
 "$VENV/bin/mypy"
 echo "==> tsc and ESLint (ui/)"
 (cd "$ROOT/ui" && npm run --silent typecheck && npm run --silent lint)
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider --timeout=600 "$@"
+# Two processes (pytest-xdist), each test file whole in one of them (its servers are started once).
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider --timeout=600 -n 2 --dist loadfile "$@"
