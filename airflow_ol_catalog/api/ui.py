@@ -39,12 +39,17 @@ async def ui_index(_: LoginReadAuth) -> FileResponse:
 
 @router.get("/ui/assets/{name}", include_in_schema=False)
 async def ui_asset(name: str, _: LoginReadAuth) -> FileResponse:
-    assets = WWW / "assets"
-    path = (assets / name).resolve()
-    if path.parent != assets.resolve() or not path.is_file():
-        raise HTTPException(404, f"no UI asset named {name!r}")
     # File names carry a content hash: a changed file is a new name.
+    path = _file_in(WWW / "assets", name, "UI asset")
     return FileResponse(path, headers={"Cache-Control": "private, max-age=31536000, immutable"})
+
+
+def _file_in(folder: Path, name: str, what: str) -> Path:
+    """The file `name` directly in `folder`; 404 for anything else (`..`, an encoded `/`, a folder)."""
+    path = (folder / name).resolve()
+    if path.parent != folder.resolve() or not path.is_file():
+        raise HTTPException(404, f"no {what} named {name!r}")
+    return path
 
 
 SWAGGER = WWW / "swagger"  # Swagger UI's files, copied there by the UI's build (ui/vite.config.ts)
@@ -67,10 +72,7 @@ async def api_docs(_: Request) -> HTMLResponse:
 
 
 async def api_docs_file(request: Request) -> FileResponse:
-    name = request.path_params["name"]
-    path = (SWAGGER / name).resolve()
-    if path.parent != SWAGGER.resolve() or not path.is_file():
-        raise HTTPException(404, f"no API docs file named {name!r}")
+    path = _file_in(SWAGGER, request.path_params["name"], "API docs file")
     return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
 
 

@@ -3,8 +3,9 @@
 A graph of a thousand jobs carries each job as its own route answers it, with its latest run, that
 run's job version and the dataset versions it read and wrote: building those views is most of the
 work of a deep graph, and most of them are the same from one request to the next. A view is kept
-under its row's `view_stamp` and the catalog's view generation, read once per request before the rows (store/view_stamps: every write
-that changes a view bumps one or the other) and used while both are unchanged.
+under its row's `view_stamp` and the catalog's view generation (read once per request, before the
+rows; store/view_stamps: every write that changes a view bumps one or the other) and used while
+both are unchanged.
 
 A view found here is never older than the state its key was read in: rows are read before their
 views are built, so a write that lands in between makes the kept view newer than its key, which
