@@ -58,6 +58,33 @@ def test_events_list_pages_and_filters_like_marquez(client):
     assert bad.status_code == 422 and "before" in bad.json()["detail"]
 
 
+def test_events_list_filters_by_job_type_and_producer(client):
+    namespace = "event-filters-" + uuid.uuid4().hex[:6]
+    spark = "https://github.com/OpenLineage/OpenLineage/tree/1.40.0/integration/spark"
+    sent = [
+        fresh_event(namespace, eventType="START"),
+        fresh_event(namespace, eventType="COMPLETE"),
+        fresh_event(namespace, eventType="FAIL", producer=spark),
+    ]
+    sent[2]["job"]["name"] = "other.job"
+    for payload in sent:
+        assert client.send(payload).status_code == 201
+
+    def listed(**filters) -> list[tuple[str, str, str]]:
+        page = client.get("api/v1/events/lineage", namespace=namespace, sortDirection="asc", **filters).json()
+        assert page["totalCount"] == len(page["events"])
+        return [(e["eventType"], e["job"]["name"], e["producer"]) for e in page["events"]]
+
+    job = sent[0]["job"]["name"]
+    assert [t for t, _, _ in listed(job=job)] == ["START", "COMPLETE"]
+    assert listed(job="other.job") == [("FAIL", "other.job", spark)]
+    assert listed(eventType="COMPLETE") == [("COMPLETE", job, sent[1]["producer"])]
+    assert listed(producer=spark) == [("FAIL", "other.job", spark)]
+    assert listed(job=job, eventType="FAIL") == []
+    bad = client.get("api/v1/events/lineage", eventType="DONE")
+    assert bad.status_code == 422 and "eventType" in bad.json()["detail"], bad.text
+
+
 # --- batches ---------------------------------------------------------------------------------
 
 

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import anyio
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from airflow_ol_catalog.api.auth import ReadAuth
 from airflow_ol_catalog.api.datamodels.ingest import EventsPage
 from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
+from airflow_ol_catalog.events.run_states import EventType
 from airflow_ol_catalog.store.engine import get_engine, read_connection
 from airflow_ol_catalog.store.tables import event
 
 router = APIRouter(tags=["events"])
 
 
-def _page(before, after, namespace, run_id, descending: bool, limit: int, offset: int) -> tuple[list[str], int]:
-    conditions = [event.c.quarantined.is_(False)]
+def _page(
+    before, after, filters: dict[str, str | None], descending: bool, limit: int, offset: int
+) -> tuple[list[str], int]:
+    conditions: list[ColumnElement[bool]] = [event.c.quarantined.is_(False)]
     if before is not None:
         conditions.append(event.c.event_time < before)
     if after is not None:
         conditions.append(event.c.event_time > after)
-    if namespace is not None:
-        conditions.append(event.c.namespace == namespace)
-    if run_id is not None:
-        conditions.append(event.c.run_id == run_id)
+    conditions += [event.c[column] == value for column, value in filters.items() if value is not None]
     order = (event.c.event_time.desc(), event.c.id.desc()) if descending else (event.c.event_time, event.c.id)
     with read_connection(get_engine()) as conn:
         total = conn.execute(select(func.count()).select_from(event).where(*conditions)).scalar_one()
@@ -47,6 +47,9 @@ async def list_events(
     after: str | None = Query(None, description="Only events whose eventTime is after this ISO 8601 time."),
     namespace: str | None = Query(None, description="Only events of this namespace."),
     runId: str | None = Query(None, description="Only events of this run."),
+    job: str | None = Query(None, description="Only events of the job of this name (with `namespace`: that job)."),
+    eventType: Annotated[EventType | None, Query(description="Only run events of this type.")] = None,
+    producer: str | None = Query(None, description="Only events whose producer is this URI."),
     sortDirection: Literal["asc", "desc"] = Query("desc"),
     limit: int = Limit,
     offset: int = Offset,
@@ -56,8 +59,13 @@ async def list_events(
         _page,
         time_parameter(before, "before"),
         time_parameter(after, "after"),
-        namespace,
-        runId,
+        {
+            "namespace": namespace,
+            "run_id": runId,
+            "job_name": job,
+            "event_type": eventType.value if eventType else None,
+            "producer": producer,
+        },
         sortDirection == "desc",
         limit,
         offset,
@@ -78,4 +86,6 @@ async def list_namespace_events(
     offset: int = Offset,
 ) -> Response:
     """The path Marquez's Python client uses for one namespace's events (same answer as `?namespace=`)."""
-    return await list_events(auth, before, after, namespace, None, sortDirection, limit, offset)
+    return await list_events(
+        auth, before, after, namespace, None, None, None, None, sortDirection=sortDirection, limit=limit, offset=offset
+    )

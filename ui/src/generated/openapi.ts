@@ -2595,6 +2595,11 @@ export interface components {
              */
             warnings: components["schemas"]["Problem"][];
         };
+        /**
+         * EventType
+         * @enum {string}
+         */
+        EventType: "START" | "RUNNING" | "COMPLETE" | "ABORT" | "FAIL" | "OTHER";
         /** EventsPage */
         EventsPage: {
             /**
@@ -2804,6 +2809,13 @@ export interface components {
              */
             impacted: components["schemas"]["Impacted"][];
             /**
+             * Jobs
+             * @description Each job on any of the paths, by node id.
+             */
+            jobs: {
+                [key: string]: components["schemas"]["ImpactJob"];
+            };
+            /**
              * Nodeid
              * @description The start, as a node id.
              */
@@ -2816,6 +2828,23 @@ export interface components {
              */
             truncated: boolean;
         };
+        /**
+         * ImpactJob
+         * @description A job on the path to something impacted: who owns it and how its newest run went.
+         */
+        ImpactJob: {
+            /** @description Its newest run; null when it has none of its own. */
+            latestRun: components["schemas"]["LastRun"] | null;
+            /** Name */
+            name: string;
+            /** Namespace */
+            namespace: string;
+            /**
+             * Owners
+             * @description From the job's `ownership` facet.
+             */
+            owners: components["schemas"]["Owner"][];
+        };
         /** Impacted */
         Impacted: {
             /**
@@ -2824,15 +2853,35 @@ export interface components {
              */
             depth: number;
             /**
+             * Field
+             * @description The field's name; null for a dataset.
+             */
+            field: string | null;
+            /**
              * Id
              * @description Node id of the impacted dataset or field (`dataset:NS:NAME`, `datasetField:...`).
              */
             id: string;
             /**
              * Jobs
-             * @description Job node ids on the path, in order.
+             * @description Job node ids on the path, in order (named in the answer's `jobs`).
              */
             jobs: string[];
+            /**
+             * Name
+             * @description The dataset's name.
+             */
+            name: string;
+            /**
+             * Namespace
+             * @description The dataset's namespace (of a field: its dataset's).
+             */
+            namespace: string;
+            /**
+             * Owners
+             * @description The dataset's owners (its `ownership` facet); a field's: its dataset's.
+             */
+            owners: components["schemas"]["Owner"][];
             /**
              * Path
              * @description Node ids from the start to this one.
@@ -3043,6 +3092,23 @@ export interface components {
             totalCount: number;
             /** Versions */
             versions: components["schemas"]["JobVersion"][];
+        };
+        /** LastRun */
+        LastRun: {
+            /**
+             * Endedat
+             * @description Set once a terminal event (COMPLETE, FAIL, ABORT) arrived.
+             */
+            endedAt: string | null;
+            /** Runid */
+            runId: string;
+            /** Startedat */
+            startedAt: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "NEW" | "RUNNING" | "COMPLETED" | "FAILED" | "ABORTED";
         };
         /**
          * LineageEdge
@@ -5669,6 +5735,12 @@ export interface operations {
                 namespace?: string | null;
                 /** @description Only events of this run. */
                 runId?: string | null;
+                /** @description Only events of the job of this name (with `namespace`: that job). */
+                job?: string | null;
+                /** @description Only run events of this type. */
+                eventType?: components["schemas"]["EventType"] | null;
+                /** @description Only events whose producer is this URI. */
+                producer?: string | null;
                 sortDirection?: "asc" | "desc";
                 /** @description How many to return (at most 1,000). */
                 limit?: number;

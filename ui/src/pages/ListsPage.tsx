@@ -1,14 +1,16 @@
 // The lists behind the overview's numbers: raw events (newest first) and runs by state.
 import { Box, Heading, Link } from "@chakra-ui/react";
 
-import type { Schemas } from "../api";
+import type { ApiRequest, Schemas } from "../api";
+import { EventFilterBar, type EventFilters, EventList } from "../components/EventList";
 import { DataTable, JobLink, Loading, Name, Pager, Problem, StateBadge } from "../components/Common";
 import { duration, when } from "../format";
 import { href, navigate, type Route } from "../route";
 import { useApi } from "../useApi";
-import { EventTimeline } from "./RunPage";
 
 const PAGE = 100;
+
+type EventsQuery = NonNullable<ApiRequest<"events/lineage">["query"]>;
 
 function usePage(route: Route, page: string) {
   const offset = Number(route.params.get("offset") ?? 0);
@@ -18,24 +20,39 @@ function usePage(route: Route, page: string) {
 
 export function EventsPage({ route }: { route: Route }) {
   const { offset, go } = usePage(route, "events");
-  const namespace = route.params.get("namespace");
-  const found = useApi("events/lineage", { query: { namespace, limit: PAGE, offset } });
-  if (found.error) return <Problem message={found.error} />;
-  if (!found.data) return <Loading what="events" />;
+  const filters: EventFilters = {
+    namespace: route.params.get("namespace") ?? "",
+    job: route.params.get("job") ?? "",
+    runId: route.params.get("runId") ?? "",
+    eventType: route.params.get("eventType") ?? "",
+    producer: route.params.get("producer") ?? "",
+  };
+  const found = useApi("events/lineage", {
+    query: {
+      namespace: filters.namespace || undefined,
+      job: filters.job || undefined,
+      runId: filters.runId || undefined,
+      // Any other value goes to the API as it is, and the page shows the 422 that names it.
+      eventType: (filters.eventType || undefined) as EventsQuery["eventType"],
+      producer: filters.producer || undefined,
+      limit: PAGE,
+      offset,
+    },
+  });
   return (
     <Box>
       <Heading size="lg" mb={3}>
-        Events
-        {namespace && (
-          <>
-            {" "}
-            of <Name value={namespace} />
-          </>
-        )}{" "}
-        ({found.data.totalCount.toLocaleString()})
+        Events{found.data ? ` (${found.data.totalCount.toLocaleString()})` : ""}
       </Heading>
-      <EventTimeline events={found.data.events} />
-      <Pager offset={offset} limit={PAGE} total={found.data.totalCount} onChange={go} />
+      <EventFilterBar filters={filters} onChange={(next) => navigate(href("events", { ...next, offset: 0 }), true)} />
+      {found.error && <Problem message={found.error} />}
+      {found.loading && <Loading what="events" />}
+      {found.data && (
+        <>
+          <EventList events={found.data.events} />
+          <Pager offset={offset} limit={PAGE} total={found.data.totalCount} onChange={go} />
+        </>
+      )}
     </Box>
   );
 }

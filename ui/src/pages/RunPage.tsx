@@ -1,30 +1,11 @@
 import { Box, Flex, Heading, Link, Text } from "@chakra-ui/react";
-import { useState } from "react";
 
-import type { RawEvent } from "../api";
 import { InputsOutputs, JobLink, JsonView, Loading, Muted, Name, PlainText, Problem, RunLink, Section, StateBadge } from "../components/Common";
+import { EventList } from "../components/EventList";
 import { ExtractionErrors, RunParameters, RunTests, RunTree } from "../components/RunDetails";
 import { duration, when } from "../format";
 import { airflowPage, type Route } from "../route";
 import { useApi } from "../useApi";
-
-export function EventTimeline({ events }: { events: RawEvent[] }) {
-  const [open, setOpen] = useState<number | null>(null);
-  return (
-    <Box>
-      {events.map((e, i) => (
-        <Box key={i} borderLeftWidth="3px" borderColor="border.emphasized" pl={3} pb={3} data-testid="event">
-          <Flex gap={3} align="center" cursor="pointer" onClick={() => setOpen(open === i ? null : i)}>
-            <StateBadge state={typeof e.eventType === "string" ? e.eventType : "EVENT"} />
-            <Text>{when(typeof e.eventTime === "string" ? e.eventTime : null)}</Text>
-            <Muted>{open === i ? "hide event" : "show event"}</Muted>
-          </Flex>
-          {open === i && <JsonView value={e} />}
-        </Box>
-      ))}
-    </Box>
-  );
-}
 
 export function RunPage({ route }: { route: Route }) {
   const id = route.params.get("id") ?? "";
@@ -99,7 +80,7 @@ export function RunPage({ route }: { route: Route }) {
       {(r.parameters.length > 0 || r.engine) && <RunParameters run={r} />}
       <Section title="Events">
         {events.error && <Problem message={events.error} />}
-        {events.loading ? <Loading what="events" /> : <EventTimeline events={list} />}
+        {events.loading ? <Loading what="events" /> : <EventList events={list} ofOneRun />}
       </Section>
       <Section title="Run facets">
         <JsonView value={r.facets} />

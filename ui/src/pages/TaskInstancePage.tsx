@@ -3,12 +3,12 @@
 import { Box, Flex, Text } from "@chakra-ui/react";
 
 import { nodeId, type Run } from "../api";
+import { EventList } from "../components/EventList";
 import { InputsOutputs, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { duration, when } from "../format";
 import type { Route } from "../route";
 import { useApi } from "../useApi";
-import { EventTimeline } from "./RunPage";
 
 /** Does this OpenLineage run belong to the Airflow task instance (DAG run id, map index)? */
 export function isTaskInstanceRun(run: Run, runId: string, mapIndex: string): boolean {
@@ -33,7 +33,7 @@ function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: st
       )}
       <Section title="Events">
         {events.error && <Problem message={events.error} />}
-        {events.loading ? <Loading what="events" /> : <EventTimeline events={list} />}
+        {events.loading ? <Loading what="events" /> : <EventList events={list} ofOneRun />}
       </Section>
     </Box>
   );
