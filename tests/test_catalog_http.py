@@ -359,6 +359,11 @@ def test_impact_of_a_column_follows_column_lineage(client, sent):
     # The job the column lineage names last; other tests may send the same corpus under their own namespace.
     (job,) = report["impacted"][0]["jobs"]
     assert job.endswith(":customer_analytics.compute_customer_metrics")
+    item = report["impacted"][0]
+    assert (item["name"], item["field"]) == ("analytics.reporting.customer_metrics", "customer_name")
+    assert item["namespace"] == "redshift://cluster.region.redshift.amazonaws.com:5439"
+    assert report["jobs"][job]["name"] == "customer_analytics.compute_customer_metrics"
+    assert report["jobs"][job]["latestRun"]["state"] == "COMPLETED"
 
 
 def test_stats_count_the_catalog(client, sent):

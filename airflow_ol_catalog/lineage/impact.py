@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Table, func, select
 
+from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, JOB, format_node_id
+from airflow_ol_catalog.events.run_states import RunState
+from airflow_ol_catalog.events.times import iso
+from airflow_ol_catalog.lineage.catalog import facets_of, newest_run_rows, run_end
 from airflow_ol_catalog.lineage.graph import resolve_node
-from airflow_ol_catalog.store.sql import among, not_among
+from airflow_ol_catalog.store.sql import AnyRow, among, not_among
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
 
 IMPACT_KINDS = (DATASET, DATASET_FIELD)  # what impact starts from
+OWNERSHIP = ("ownership",)
 
 
 def impact(conn: Connection, node_id: str, include_attempted: bool = False, max_nodes: int = 5000) -> dict[str, Any]:
@@ -35,7 +40,7 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
     came_from: dict[int, tuple[int, int | None] | None] = {start: None}  # dataset -> (previous dataset, job)
     depth = {start: 0}
     names = _names(conn, dataset, {start}, DATASET)
-    jobs: dict[int, str] = {}  # every consumer met so far: its outputs are placed already
+    jobs: dict[int, Named] = {}  # every consumer met so far: its outputs are placed already
     frontier = {start}
     truncated = False
     dialect = conn.dialect.name
@@ -44,7 +49,7 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
         # Two steps, each an index look-up on both backends: the frontier's new consumers (the
         # lowest input that reached each), then what they wrote.
         consumers = {
-            job_id: (source, format_node_id(JOB, namespace, name))
+            job_id: (source, Named(format_node_id(JOB, namespace, name), namespace, name))
             for job_id, source, namespace, name in conn.execute(
                 select(read.c.job_id, func.min(read.c.dataset_id), job.c.namespace, job.c.name)
                 .join(job, job.c.id == read.c.job_id)
@@ -78,7 +83,7 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
             )
         ).all()
         for _, target, namespace, name in rows:
-            names.setdefault(target, format_node_id(DATASET, namespace, name))
+            names.setdefault(target, Named(format_node_id(DATASET, namespace, name), namespace, name))
         unnamed = {target for _, _, target in stated if target not in names}
         names.update(_names(conn, dataset, unnamed, DATASET, live=True) if unnamed else {})
         reached = [(job_id, target, consumers[job_id][0]) for job_id, target, _, _ in rows]
@@ -98,14 +103,21 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
             depth[target] = depth[source] + 1
             next_frontier.add(target)
         frontier = next_frontier
-    return _report(start, came_from, depth, names, jobs, truncated)
+    report = _report(start, came_from, depth, names, jobs, truncated)
+    return _described(conn, report, {names[i].node_id: (i, names[i], None) for i in came_from}, jobs)
 
 
-def _names(conn: Connection, table: Table, ids: Collection[int], kind: str, live: bool = False) -> dict[int, str]:
+class Named(NamedTuple):
+    node_id: str
+    namespace: str
+    name: str
+
+
+def _names(conn: Connection, table: Table, ids: Collection[int], kind: str, live: bool = False) -> dict[int, Named]:
     """Node ids by id; with `live`, of those not hidden only."""
     query = select(table.c.id, table.c.namespace, table.c.name).where(among(conn.dialect.name, table.c.id, ids))
     rows = conn.execute(query.where(table.c.deleted_at.is_(None)) if live else query)
-    return {i: format_node_id(kind, namespace, name) for i, namespace, name in rows}
+    return {i: Named(format_node_id(kind, namespace, name), namespace, name) for i, namespace, name in rows}
 
 
 _BETWEEN_DATASETS = (flow.c.source_kind == "dataset") & (flow.c.target_kind == "dataset")
@@ -131,12 +143,12 @@ def _report(
     start: int,
     came_from: dict[int, tuple[int, int | None] | None],
     depth: dict[int, int],
-    names: dict[int, str],
-    jobs: dict[int, str],
+    names: dict[int, Named],
+    jobs: dict[int, Named],
     truncated: bool,
 ) -> dict[str, Any]:
     # came_from holds nodes in the order the walk found them: a node's predecessor comes first.
-    paths: dict[int, list[str]] = {start: [names[start]]}
+    paths: dict[int, list[str]] = {start: [names[start].node_id]}
     via: dict[int, list[str]] = {start: []}
     impacted: list[dict[str, Any]] = []
     for node, step in came_from.items():
@@ -144,15 +156,15 @@ def _report(
             continue
         previous, job_id = step
         if job_id is None:  # stated between the two datasets, with no job
-            paths[node] = path = [*paths[previous], names[node]]
+            paths[node] = path = [*paths[previous], names[node].node_id]
             via[node] = jobs_on_path = via[previous]
         else:
-            job_name = jobs[job_id]
-            paths[node] = path = [*paths[previous], job_name, names[node]]
+            job_name = jobs[job_id].node_id
+            paths[node] = path = [*paths[previous], job_name, names[node].node_id]
             via[node] = jobs_on_path = [*via[previous], job_name]
         impacted.append({"id": path[-1], "type": "DATASET", "depth": depth[node], "path": path, "jobs": jobs_on_path})
     impacted.sort(key=lambda item: (item["depth"], item["id"]))
-    return {"nodeId": names[start], "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}
+    return {"nodeId": names[start].node_id, "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}
 
 
 def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> dict[str, Any]:
@@ -176,22 +188,12 @@ def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> d
             next_frontier.add(target)
         frontier = next_frontier
     ids = {ds for ds, _ in came_from}
-    names = {
-        r.id: (r.namespace, r.name)
-        for r in conn.execute(select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(dataset.c.id.in_(ids)))
-    }
+    names = _names(conn, dataset, ids, DATASET)
     job_ids = {step[1] for step in came_from.values() if step and step[1]}
-    jobs = (
-        {
-            r.id: format_node_id(JOB, r.namespace, r.name)
-            for r in conn.execute(select(job.c.id, job.c.namespace, job.c.name).where(job.c.id.in_(job_ids)))
-        }
-        if job_ids
-        else {}
-    )
+    jobs = _names(conn, job, job_ids, JOB) if job_ids else {}
 
     def key(f: tuple[int, str]) -> str:
-        return format_node_id(DATASET_FIELD, *names[f[0]], f[1])
+        return format_node_id(DATASET_FIELD, names[f[0]].namespace, names[f[0]].name, f[1])
 
     impacted: list[dict[str, Any]] = []
     for target in came_from:
@@ -204,10 +206,49 @@ def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> d
             previous, job_id = step
             path.insert(0, key(current))
             if job_id in jobs:
-                via.insert(0, jobs[job_id])
+                via.insert(0, jobs[job_id].node_id)
             current = previous
         impacted.append(
             {"id": key(target), "type": "DATASET_FIELD", "depth": len(path), "path": [key(start), *path], "jobs": via}
         )
     impacted.sort(key=lambda item: (item["depth"], item["id"]))
-    return {"nodeId": key(start), "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}
+    report = {"nodeId": key(start), "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}
+    return _described(conn, report, {key(f): (f[0], names[f[0]], f[1]) for f in came_from}, jobs)
+
+
+def _described(
+    conn: Connection, report: dict[str, Any], nodes: dict[str, tuple[int, Named, str | None]], jobs: dict[int, Named]
+) -> dict[str, Any]:
+    """The report with each impacted dataset or field named (`nodes`: node id -> its dataset's id
+    and name, and the field), its dataset's owners, and the name, owners and newest run of each job
+    on a path: who to tell, and whether the path runs at all."""
+    on_paths = {name for item in report["impacted"] for name in item["jobs"]}
+    job_ids = {i: named for i, named in jobs.items() if named.node_id in on_paths}
+    dataset_facets = facets_of(conn, "dataset", {dataset_id for dataset_id, _, _ in nodes.values()}, OWNERSHIP)
+    for item in report["impacted"]:
+        dataset_id, named, field = nodes[item["id"]]
+        item["namespace"], item["name"], item["field"] = named.namespace, named.name, field
+        item["owners"] = reading.owners(dataset_facets[dataset_id])
+    job_facets = facets_of(conn, "job", job_ids, OWNERSHIP)
+    newest = {r.job_id: r for r in newest_run_rows(conn, job_ids, 1)} if job_ids else {}
+    report["jobs"] = {
+        named.node_id: {
+            "namespace": named.namespace,
+            "name": named.name,
+            "owners": reading.owners(job_facets[i]),
+            "latestRun": _last_run(newest.get(i)),
+        }
+        for i, named in job_ids.items()
+    }
+    return report
+
+
+def _last_run(r: AnyRow | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {
+        "runId": r.run_id,
+        "state": RunState.of(r.state).value,
+        "startedAt": iso(r.started_at),
+        "endedAt": iso(run_end(r)[0]),
+    }

@@ -2,7 +2,7 @@
 import { NODE_HEIGHT, NODE_WIDTH, type Placed } from "./components/LineageGraph";
 import { plainName } from "./names";
 
-function download(name: string, blob: Blob): void {
+export function download(name: string, blob: Blob): void {
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;

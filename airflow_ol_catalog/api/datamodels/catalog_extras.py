@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from airflow_ol_catalog.api.datamodels.common import Answer, Problem
-from airflow_ol_catalog.api.datamodels.marquez import NodeRef, RunState, RunTest
+from airflow_ol_catalog.api.datamodels.marquez import NodeRef, Owner, RunState, RunTest
 
 # --- /data-sources ---------------------------------------------------------------------------------
 
@@ -54,12 +54,33 @@ class Impacted(Answer):
     type: Literal["DATASET", "DATASET_FIELD"]
     depth: int = Field(description="Hops from the start.")
     path: list[str] = Field(description="Node ids from the start to this one.")
-    jobs: list[str] = Field(description="Job node ids on the path, in order.")
+    jobs: list[str] = Field(description="Job node ids on the path, in order (named in the answer's `jobs`).")
+    namespace: str = Field(description="The dataset's namespace (of a field: its dataset's).")
+    name: str = Field(description="The dataset's name.")
+    field: str | None = Field(description="The field's name; null for a dataset.")
+    owners: list[Owner] = Field(description="The dataset's owners (its `ownership` facet); a field's: its dataset's.")
+
+
+class LastRun(Answer):
+    runId: str
+    state: RunState
+    startedAt: str | None
+    endedAt: str | None = Field(description="Set once a terminal event (COMPLETE, FAIL, ABORT) arrived.")
+
+
+class ImpactJob(Answer):
+    """A job on the path to something impacted: who owns it and how its newest run went."""
+
+    namespace: str
+    name: str
+    owners: list[Owner] = Field(description="From the job's `ownership` facet.")
+    latestRun: LastRun | None = Field(description="Its newest run; null when it has none of its own.")
 
 
 class Impact(Answer):
     nodeId: str = Field(description="The start, as a node id.")
     impacted: list[Impacted] = Field(description="Everything downstream, nearest first.")
+    jobs: dict[str, ImpactJob] = Field(description="Each job on any of the paths, by node id.")
     totalCount: int
     truncated: bool = Field(description="True when the walk stopped at `[ol_catalog] max_graph_nodes`.")
 

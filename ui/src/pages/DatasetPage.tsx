@@ -3,6 +3,7 @@ import { Fragment, useState } from "react";
 
 import { lineageNodes, nodeId, seg, type Dataset, type DatasetVersion, type Field, type LineageNode, type Schemas } from "../api";
 import { DatasetAssetsSection } from "../components/AirflowAssets";
+import { Impact } from "../components/Impact";
 import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { StatedFlows } from "../components/StatedFlows";
@@ -254,42 +255,6 @@ function ColumnLineage({ ds }: { ds: Dataset }) {
                   </Flex>
                 ))}
               </Box>
-            ),
-          },
-        ]}
-      />
-    </Box>
-  );
-}
-
-function Impact({ ds }: { ds: Dataset }) {
-  const report = useApi("impact", { query: { nodeId: nodeId("dataset", ds.namespace, ds.name) } });
-  if (report.error) return <Problem message={report.error} />;
-  if (!report.data) return <Loading what="impact" />;
-  const rows = report.data.impacted ?? [];
-  return (
-    <Box>
-      <Text mb={2}>
-        {rows.length} downstream {rows.length === 1 ? "node" : "nodes"} depend on this dataset{report.data.truncated ? " (cut at the size limit)" : ""}.
-      </Text>
-      <DataTable
-        rows={rows}
-        rowKey={(r) => r.id}
-        empty="Nothing downstream."
-        columns={[
-          { header: "Depth", cell: (r) => r.depth },
-          { header: "Node", cell: (r) => <Name value={r.id} /> },
-          {
-            header: "Path",
-            cell: (r) => (
-              <Text fontSize="xs">
-                {(r.path ?? []).map((step, i) => (
-                  <Fragment key={i}>
-                    {i > 0 && " → "}
-                    <Name value={step} />
-                  </Fragment>
-                ))}
-              </Text>
             ),
           },
         ]}

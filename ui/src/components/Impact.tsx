@@ -1,0 +1,177 @@
+// The Impact tab: everything downstream of a dataset or one of its columns, as a table people act
+// on (who owns each impacted dataset, the jobs on the way and how their newest runs went), and as CSV.
+import { Box, Button, Flex, NativeSelect, Text } from "@chakra-ui/react";
+import { Fragment, useState } from "react";
+
+import { nodeId, type Dataset, type Schemas } from "../api";
+import { download } from "../exportGraph";
+import { when } from "../format";
+import { useApi } from "../useApi";
+import { DataTable, DatasetLink, JobLink, Loading, Muted, Name, Problem, StateBadge } from "./Common";
+
+type Report = Schemas["Impact"];
+type Impacted = Schemas["Impacted"];
+
+function Owners({ owners }: { owners: Schemas["Owner"][] }) {
+  if (owners.length === 0) return <Muted>none</Muted>;
+  return (
+    <>
+      {owners.map((o, i) => (
+        <Text key={i} fontSize="xs" title={o.type ?? undefined}>
+          <Name value={o.name} />
+        </Text>
+      ))}
+    </>
+  );
+}
+
+/** A job on a path: its link and how its newest run went. */
+function PathJob({ id, report }: { id: string; report: Report }) {
+  const job = report.jobs[id];
+  if (!job) return <Name value={id} />;
+  const run = job.latestRun;
+  return (
+    <span>
+      <JobLink namespace={job.namespace} name={job.name} />{" "}
+      {run ? (
+        <span title={`newest run ${run.runId}, started ${when(run.startedAt)}`}>
+          <StateBadge state={run.state} />
+        </span>
+      ) : (
+        <Muted>no runs</Muted>
+      )}
+    </span>
+  );
+}
+
+function label(item: Pick<Impacted, "name" | "field">): string {
+  return item.field === null ? item.name : `${item.name}.${item.field}`;
+}
+
+/** The path from the start: datasets (or columns) and the jobs between them. */
+function Path({ item, report, byId, start }: { item: Impacted; report: Report; byId: Map<string, Impacted>; start: string }) {
+  return (
+    <Text fontSize="xs" as="div">
+      {item.path.map((step, i) => {
+        const hop = byId.get(step);
+        return (
+          <Fragment key={i}>
+            {i > 0 && " → "}
+            {report.jobs[step] ? (
+              <PathJob id={step} report={report} />
+            ) : hop ? (
+              <DatasetLink namespace={hop.namespace} name={hop.name} />
+            ) : (
+              <Name value={step === report.nodeId ? start : step} />
+            )}
+          </Fragment>
+        );
+      })}
+    </Text>
+  );
+}
+
+/** A CSV cell: quoted, and a leading = + - @ made inert, so no spreadsheet runs a name as a formula. */
+function cell(value: string | number): string {
+  const text = String(value);
+  const inert = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return `"${inert.replaceAll('"', '""')}"`;
+}
+
+export function impactCsv(report: Report, start: string): string {
+  const name = (id: string) => {
+    const job = report.jobs[id];
+    if (job) return `${job.name} (${job.latestRun?.state ?? "no runs"})`;
+    const hop = report.impacted.find((i) => i.id === id);
+    return hop ? label(hop) : id === report.nodeId ? start : id;
+  };
+  const header = ["depth", "namespace", "dataset", "field", "owners", "jobs on the path", "path"];
+  const rows = report.impacted.map((item) => [
+    item.depth,
+    item.namespace,
+    item.name,
+    item.field ?? "",
+    item.owners.map((o) => o.name).join("; "),
+    item.jobs.map(name).join("; "),
+    item.path.map(name).join(" -> "),
+  ]);
+  return [header, ...rows].map((row) => row.map(cell).join(",")).join("\r\n") + "\r\n";
+}
+
+export function Impact({ ds }: { ds: Dataset }) {
+  const [field, setField] = useState("");
+  const start = field ? `datasetField:${ds.namespace}:${ds.name}:${field}` : nodeId("dataset", ds.namespace, ds.name);
+  const report = useApi("impact", { query: { nodeId: start } });
+  const startLabel = field ? `${ds.name}.${field}` : ds.name;
+  return (
+    <Box>
+      <Flex gap={3} align="center" mb={3} wrap="wrap">
+        <NativeSelect.Root size="sm" w="16rem">
+          <NativeSelect.Field aria-label="Impact of" value={field} onChange={(e) => setField(e.target.value)}>
+            <option value="">The whole dataset</option>
+            {ds.fields.flatMap((f) =>
+              f.name === null ? [] : [
+                <option key={f.name} value={f.name}>
+                  Column {f.name}
+                </option>,
+              ],
+            )}
+          </NativeSelect.Field>
+        </NativeSelect.Root>
+        {report.data && report.data.impacted.length > 0 && (
+          <Button size="xs" variant="outline" onClick={() => download(`impact-${startLabel}.csv`, new Blob([impactCsv(report.data!, startLabel)], { type: "text/csv" }))}>
+            Download CSV
+          </Button>
+        )}
+      </Flex>
+      {report.error && <Problem message={report.error} />}
+      {!report.data && !report.error && <Loading what="impact" />}
+      {report.data && <ImpactTable report={report.data} start={startLabel} />}
+    </Box>
+  );
+}
+
+function ImpactTable({ report, start }: { report: Report; start: string }) {
+  const rows = report.impacted;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const failing = Object.values(report.jobs).filter((j) => j.latestRun && j.latestRun.state !== "COMPLETED" && j.latestRun.state !== "RUNNING").length;
+  const owners = new Set(rows.flatMap((r) => r.owners.map((o) => o.name)));
+  return (
+    <Box>
+      <Text mb={2} data-testid="impact-summary">
+        {rows.length} downstream {rows.length === 1 ? (rows[0].field === null ? "dataset depends" : "column depends") : rows.some((r) => r.field !== null) ? "columns depend" : "datasets depend"} on{" "}
+        <Name value={start} /> through {Object.keys(report.jobs).length} {Object.keys(report.jobs).length === 1 ? "job" : "jobs"}
+        {owners.size > 0 && `, owned by ${owners.size} ${owners.size === 1 ? "owner" : "owners"}`}
+        {failing > 0 && `; ${failing} of those jobs did not complete their newest run`}
+        {report.truncated ? " (cut at the size limit)" : ""}.
+      </Text>
+      <DataTable
+        rows={rows}
+        rowKey={(r) => r.id}
+        empty="Nothing downstream."
+        columns={[
+          { header: "Depth", cell: (r) => r.depth },
+          {
+            header: "Impacted",
+            cell: (r) => (
+              <span data-testid="impacted">
+                <DatasetLink namespace={r.namespace} name={r.name} />
+                {r.field !== null && (
+                  <>
+                    {" "}
+                    <Muted>
+                      column <Name value={r.field} />
+                    </Muted>
+                  </>
+                )}
+              </span>
+            ),
+          },
+          { header: "Namespace", cell: (r) => <Name value={r.namespace} /> },
+          { header: "Owners", cell: (r) => <Owners owners={r.owners} /> },
+          { header: "Path (jobs with their newest run)", cell: (r) => <Path item={r} report={report} byId={byId} start={start} /> },
+        ]}
+      />
+    </Box>
+  );
+}
