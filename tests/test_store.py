@@ -412,6 +412,49 @@ def test_group_with_a_failing_event_still_commits_the_others(catalog_engine, poi
     assert stored_count(catalog_engine) == 2
 
 
+def test_a_transaction_postgresql_picks_to_break_a_deadlock_is_run_again(catalog_engine, monkeypatch):
+    """Two api-server workers can deadlock on PostgreSQL (the fuzz test met it once in 10,000
+    requests); the loser's events are stored by a second run of the transaction, not refused."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no deadlock")
+    from airflow_ol_catalog.ingest import writer
+
+    calls = []
+    other = catalog_engine.connect()
+    other_locked, other_waiting = threading.Event(), threading.Event()
+
+    def other_writer():
+        # Holds lock 2 and asks for lock 1; it waits longer before checking for a deadlock, so
+        # PostgreSQL picks the catalog's transaction to roll back.
+        with other.begin():
+            other.exec_driver_sql("SET LOCAL deadlock_timeout = '10s'")
+            other.exec_driver_sql("SELECT pg_advisory_xact_lock(2)")
+            other_locked.set()
+            other_waiting.set()
+            other.exec_driver_sql("SELECT pg_advisory_xact_lock(1)")
+
+    def store_meeting_another_writer(conn, submissions, policy):
+        calls.append(len(submissions))
+        if len(calls) == 1:
+            conn.exec_driver_sql("SET LOCAL deadlock_timeout = '100ms'")
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(1)")
+            thread.start()
+            other_locked.wait(10)
+            other_waiting.wait(10)
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(2)")  # the cycle: PostgreSQL aborts this one
+        return store_events(conn, submissions, policy)
+
+    thread = threading.Thread(target=other_writer)
+    monkeypatch.setattr(writer, "store_events", store_meeting_another_writer)
+    try:
+        ((receipt,),) = BatchCommitter(catalog_engine, "register").commit([[submission(run_id="deadlocked")]])
+    finally:
+        thread.join(30)
+        other.close()
+    assert isinstance(receipt, Receipt) and calls == [1, 1]
+    assert stored_count(catalog_engine, run_id="deadlocked") == 1
+
+
 def test_unreachable_database_fails_the_group_as_unavailable():
     from sqlalchemy import create_engine
 

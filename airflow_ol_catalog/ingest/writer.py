@@ -16,13 +16,17 @@ are answered 503. On PostgreSQL the transaction runs in one worker thread, becau
 waits on the network and the disk.
 
 A group the database refuses even alone (one of its events is bad) is split on a thread of its
-own, so a poisoned batch delays its sender and no one else.
+own, so a poisoned batch delays its sender and no one else. A transaction PostgreSQL rolls back
+to break a deadlock or a serialization conflict with another writer (another api-server worker,
+a maintenance DAG) is run again, as PostgreSQL's documentation advises: it failed for the timing,
+not for its events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -56,6 +60,10 @@ ONE_BY_ONE = 32
 # waits this long, then answered with 503 and Retry-After.
 LOCKED_WAIT_MS = 1500
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
+# PostgreSQL: SQLSTATEs of a transaction rolled back for its timing against other writers
+# (serialization_failure, deadlock_detected), and how often such a transaction is run again.
+RETRIED_SQLSTATES = ("40001", "40P01")
+TRANSIENT_ATTEMPTS = 4
 # SQLite: a transaction of more events than this (in bytes of canonical JSON) runs on the
 # writer's thread, not on the event loop: storing and projecting costs about 0.4 s a megabyte,
 # and the loop must go on answering every other route meanwhile.
@@ -91,6 +99,11 @@ def _is_unavailable(exc: BaseException) -> bool:
 def _is_busy(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     return getattr(orig, "sqlite_errorcode", None) in (SQLITE_BUSY, SQLITE_LOCKED) or "database is locked" in str(orig)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)
+    return (getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)) in RETRIED_SQLSTATES
 
 
 def _first_line(exc: BaseException) -> str:
@@ -208,9 +221,17 @@ class BatchCommitter:
             and now.timestamp() - self._token_touched.get(sub.token_id, 0) > TOKEN_TOUCH_SECONDS
         }
         started = time.perf_counter()
-        with self._transaction() as conn:
-            outcomes = store_events(conn, submissions, self.policy)
-            touch_tokens(conn, stale, now)
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                with self._transaction() as conn:
+                    outcomes = store_events(conn, submissions, self.policy)
+                    touch_tokens(conn, stale, now)
+                break
+            except DBAPIError as exc:
+                if attempt == TRANSIENT_ATTEMPTS or not _is_transient(exc):
+                    raise
+                log.info("catalog transaction run again (attempt %d): %s", attempt + 1, _first_line(exc))
+                time.sleep(random.uniform(0, 0.005 * attempt))  # apart from the writer it met
         metrics.timing("ingest.commit", (time.perf_counter() - started) * 1000)  # log, projection and commit
         for token_id in stale:
             self._token_touched[token_id] = now.timestamp()
