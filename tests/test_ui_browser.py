@@ -162,7 +162,7 @@ def test_walk_through_the_catalog_in_airflow(ui_server, admin_page):
     expect(frame.get_by_test_id("count-Jobs")).not_to_have_text("0")
     shot(page, "01-overview")
 
-    frame.get_by_label("Search datasets and jobs").fill("orders_clean")
+    frame.get_by_label("Search datasets, jobs, columns and namespaces").fill("orders_clean")
     frame.get_by_role("option", name="sales.orders_clean").click()
     expect(frame.get_by_test_id("title")).to_have_text("sales.orders_clean")
     expect(frame.get_by_text("ordered_at")).to_be_visible()
@@ -189,7 +189,7 @@ def test_walk_through_the_catalog_in_airflow(ui_server, admin_page):
     shot(page, "04-expanded-upstream")
 
     # Column mode around the column-lineage example's output.
-    frame.get_by_label("Search datasets and jobs").fill("acme.marketing.customer_scores")
+    frame.get_by_label("Search datasets, jobs, columns and namespaces").fill("acme.marketing.customer_scores")
     frame.get_by_role("option", name="acme.marketing.customer_scores").click()
     frame.get_by_role("tab", name="Column lineage").click()
     frame.get_by_role("link", name="Column lineage graph →").click()
@@ -355,6 +355,37 @@ def test_search_finds_columns(ui_server, admin_page):
     expect(result).to_contain_text("sales.orders_clean.ordered_at")
     result.get_by_role("link").click()
     expect(page.get_by_test_id("title")).to_have_text("sales.orders_clean")
+
+
+def test_top_search_box_is_a_combobox_grouping_datasets_jobs_columns_and_namespaces(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/")
+    box = page.get_by_role("combobox", name="Search datasets, jobs, columns and namespaces")
+    expect(box).to_have_attribute("aria-expanded", "false")
+    box.fill("ordered_at")
+    column = page.get_by_role("option").filter(has_text="sales.orders_clean")
+    expect(column.first).to_be_visible()
+    expect(box).to_have_attribute("aria-expanded", "true")
+    assert page.get_by_role("option").first.get_attribute("data-group") == "Columns"
+    expect(page.get_by_role("listbox")).to_contain_text("Columns")
+    active = box.get_attribute("aria-activedescendant")
+    assert active and page.locator(f"[id='{active}']").get_attribute("aria-selected") == "true"
+    shot(page, "40-search-box-columns")
+    box.press("Enter")
+    expect(page.get_by_test_id("title")).to_have_text("sales.orders_clean")
+    box.fill("acme")
+    namespace = page.get_by_role("option").filter(has_text="s3://acme-lake").filter(has_text="namespace")
+    expect(namespace).to_be_visible()
+    groups = page.get_by_role("option").evaluate_all("options => options.map(o => o.dataset.group)")
+    assert groups == sorted(groups, key=["Datasets", "Jobs", "Columns", "Namespaces"].index), groups
+    assert {"Datasets", "Namespaces"} <= set(groups), groups
+    shot(page, "41-search-box-groups")
+    namespace.click()
+    expect(page.get_by_text("In namespace s3://acme-lake")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"ns=s3%3A%2F%2Facme-lake"))
+    assert page.errors == []
 
 
 def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
