@@ -258,6 +258,26 @@ def test_parent_not_seen_yet_is_a_placeholder_that_fills_in(catalog_engine):
     )
 
 
+def test_the_overviews_job_and_dataset_counts_are_the_lists_they_open(catalog_engine):
+    """A parent known only through its children is a job with a page and a place in the job list:
+    the count the overview links to that list counts it too; a dataset's alias is not listed."""
+    from airflow_ol_catalog.lineage.catalog import search, stats
+    from airflow_ol_catalog.store.engine import read_connection
+
+    child = event("COMPLETE", "2025-01-01T10:00:01Z", run_id="child", outputs=[{"namespace": "s3://b", "name": "t"}])
+    child["run"]["facets"]["parent"] = {"run": {"runId": "dag-run"}, "job": {"namespace": "team-a", "name": "dag"}}
+    child["outputs"][0]["facets"] = {
+        "symlinks": {"identifiers": [{"namespace": "hive://m", "name": "db.t", "type": "TABLE"}]}
+    }
+    send(catalog_engine, [child])
+    with read_connection(catalog_engine) as conn:
+        counts = stats(conn, 30)
+        _, jobs = search(conn, "", "job", 100)
+        _, datasets = search(conn, "", "dataset", 100)
+    assert counts["jobs"] == jobs == 2
+    assert counts["datasets"] == datasets
+
+
 def test_spellings_of_one_namespace_make_one_dataset_shown_as_first_sent(catalog_engine):
     send(
         catalog_engine,

@@ -1130,9 +1130,8 @@ def stats(conn: Connection, days: int) -> dict[str, Any]:
         "quarantinedEvents": conn.execute(
             select(func.count()).select_from(event).where(event.c.quarantined.is_(True))
         ).scalar_one(),
-        "jobs": conn.execute(
-            select(func.count()).select_from(job).where(job.c.deleted_at.is_(None), job.c.placeholder.is_(False))
-        ).scalar_one(),
+        # as the job list counts them: a parent known only through its children is listed too
+        "jobs": conn.execute(select(func.count()).select_from(job).where(job.c.deleted_at.is_(None))).scalar_one(),
         "datasets": conn.execute(
             select(func.count())
             .select_from(dataset)

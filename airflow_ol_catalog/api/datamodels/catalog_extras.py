@@ -145,8 +145,8 @@ class TestFailures(Answer):
 class CatalogStats(Answer):
     events: int = Field(description="Events in the catalog (quarantined ones aside).")
     quarantinedEvents: int = Field(description="Events waiting for their namespace.")
-    jobs: int
-    datasets: int = Field(description="Datasets, aliases counted once.")
+    jobs: int = Field(description="Jobs as the job list counts them (a parent known only through its children too).")
+    datasets: int = Field(description="Datasets as the dataset list counts them (aliases counted once).")
     runsByState: dict[str, int] = Field(description="Runs per state (`RUNNING`, `COMPLETED`, `FAILED`, ...).")
     eventsPerDay: list[DayCount] = Field(description="Events received per day over the last `days` days.")
     eventsPerHour: list[HourCount] = Field(description="Events received per hour over the last 48 hours.")

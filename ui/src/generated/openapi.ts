@@ -1881,7 +1881,7 @@ export interface components {
         CatalogStats: {
             /**
              * Datasets
-             * @description Datasets, aliases counted once.
+             * @description Datasets as the dataset list counts them (aliases counted once).
              */
             datasets: number;
             /**
@@ -1909,7 +1909,10 @@ export interface components {
              * @description Producers whose facets broke their published schema in the last `days` days (stored events; a facet shown whole was not used), most events first, at most 20.
              */
             facetWarnings: components["schemas"]["FacetWarning"][];
-            /** Jobs */
+            /**
+             * Jobs
+             * @description Jobs as the job list counts them (a parent known only through its children too).
+             */
             jobs: number;
             /**
              * Quarantinedevents
