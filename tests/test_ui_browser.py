@@ -388,6 +388,47 @@ def test_top_search_box_is_a_combobox_grouping_datasets_jobs_columns_and_namespa
     assert page.errors == []
 
 
+def test_charts_draw_every_bucket_with_axes_units_and_a_text_alternative(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/")
+    days, hours = page.get_by_test_id("events-per-day"), page.get_by_test_id("events-per-hour")
+    expect(days.locator("[data-bar]")).to_have_count(30)  # empty days too, not only those with events
+    expect(hours.locator("[data-bar]")).to_have_count(48)
+    for chart in (days, hours):
+        expect(chart.get_by_text("events", exact=True)).to_be_visible()  # the unit of the value axis
+        summary = chart.get_by_role("img").get_attribute("aria-label")
+        assert re.search(r"\d+ in all, most in ", summary), summary
+    today = days.locator("[data-bar]").last
+    assert int(today.get_attribute("data-value")) > 0  # the examples arrived today
+    assert days.locator("text").filter(has_text=re.compile(r"^\d\d-\d\d$")).count() >= 4  # day labels
+    shot(page, "42-overview-charts")
+    # The job page charts its runs' durations with a unit, a legend and the start times.
+    base = json.loads((EXAMPLES / "02_table_lineage" / "02_build_invoices_complete.json").read_text())
+    for day, minutes, end in ((1, 5, "COMPLETE"), (2, 12, "FAIL"), (3, 7, "COMPLETE")):
+        run_id = str(uuid.uuid4())
+        for event_type, minute in (("START", 0), (end, minutes)):
+            payload = {**base, "eventType": event_type, "eventTime": f"2026-01-0{day}T10:{minute:02d}:00Z"}
+            payload["job"] = {"namespace": "durations", "name": "nightly.load", "facets": {}}
+            payload["run"] = {"runId": run_id, "facets": {}}
+            assert ui_server.send(payload).status_code == 201
+    page.goto(ui_server.url + "ol-catalog/ui/#/job?ns=durations&name=nightly.load&tab=runs")
+    chart = page.get_by_test_id("duration-chart")
+    expect(chart).to_contain_text("Duration of the last 3 finished runs, oldest first")
+    expect(chart).to_contain_text("minutes")
+    expect(chart.locator("[data-bar]")).to_have_count(3)
+    assert chart.locator("[data-bar]").evaluate_all("bars => bars.map(b => b.dataset.value)") == [
+        "300000",
+        "720000",
+        "420000",
+    ]
+    expect(chart.locator("rect").nth(1)).to_have_attribute("fill", "var(--chakra-colors-red-500)")
+    assert "Durations of " in chart.get_by_role("img").get_attribute("aria-label")
+    shot(page, "43-job-durations")
+    assert page.errors == []
+
+
 def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
     from playwright.sync_api import expect
 

@@ -57,12 +57,12 @@ export function App() {
     <Box minH="100vh" bg="bg" color="fg" fontFamily="Inter, -apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif" fontSize="sm">
       {!embedded && (
         <Flex as="nav" align="center" gap={4} px={4} py={2} borderBottomWidth="1px" wrap="wrap">
-          <Link href={href("")} fontWeight="semibold" data-active={route.page === "" || undefined}>
+          <Link href={href("")} color="fg" fontWeight="semibold" data-active={route.page === "" || undefined}>
             Overview
           </Link>
-          <Link href={href("search")}>Search</Link>
-          <Link href={href("graph")}>Lineage graph</Link>
-          <Link href={href("sources")}>Data sources</Link>
+          <Link href={href("search")} color="fg">Search</Link>
+          <Link href={href("graph")} color="fg">Lineage graph</Link>
+          <Link href={href("sources")} color="fg">Data sources</Link>
           <Box flex="1" />
           <SearchBox />
         </Flex>

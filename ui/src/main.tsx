@@ -1,4 +1,4 @@
-import { ChakraProvider, defaultSystem } from "@chakra-ui/react";
+import { ChakraProvider, createSystem, defaultConfig, defineConfig } from "@chakra-ui/react";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 
@@ -7,9 +7,12 @@ import { followAirflowColorMode } from "./colorMode";
 
 followAirflowColorMode();
 
+// Every link looks like one (coloured), unless it says otherwise (the navigation bar).
+const system = createSystem(defaultConfig, defineConfig({ theme: { recipes: { link: { variants: { variant: { plain: { color: "fg.info" } } } } } } }));
+
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
-    <ChakraProvider value={defaultSystem}>
+    <ChakraProvider value={system}>
       <App />
     </ChakraProvider>
   </StrictMode>,

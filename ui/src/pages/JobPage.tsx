@@ -5,6 +5,7 @@ import { integrationOf, lineageNodes, nodeId, parentOf, seg, type ApiRequest, ty
 import { StatedFlows } from "../components/StatedFlows";
 import { TagEditor, useTagEditing } from "../components/Tags";
 import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Pager, PlainText, Problem, Section, StateBadge, type SortState } from "../components/Common";
+import { BarChart, type Bar } from "../components/Charts";
 import { duration, when } from "../format";
 import { plainName } from "../names";
 import { baseUrl, href, navigate, type Route } from "../route";
@@ -38,23 +39,47 @@ export function SqlText({ sql }: { sql: string }) {
   );
 }
 
+const RUN_COLORS: Record<string, string> = {
+  COMPLETED: "var(--chakra-colors-green-500)",
+  FAILED: "var(--chakra-colors-red-500)",
+  ABORTED: "var(--chakra-colors-orange-400)",
+};
+
+/** Durations of the runs on this page, oldest first, coloured by how each ended. */
 function DurationChart({ runs }: { runs: Run[] }) {
-  const points = runs.filter((r) => r.durationMs !== null).slice().reverse();
-  if (points.length < 2) return null;
-  const top = Math.max(...points.map((r) => r.durationMs!));
+  const timed = runs.filter((r) => r.durationMs !== null).slice().reverse();
+  if (timed.length < 2) return null;
+  const top = Math.max(...timed.map((r) => r.durationMs!));
+  const [divisor, unit] = top >= 7_200_000 ? [3_600_000, "hours"] : top >= 120_000 ? [60_000, "minutes"] : [1000, "seconds"];
+  const every = Math.max(1, Math.ceil(timed.length / 6));
+  const bars: Bar[] = timed.map((r, i) => ({
+    key: r.id,
+    value: r.durationMs!,
+    label: (r.startedAt ?? "").slice(5, 16).replace("T", " "),
+    title: `${plainName(r.id)}: ${duration(r.durationMs)} (${r.state}), started ${when(r.startedAt)}`,
+    tick: i % every === 0,
+    color: RUN_COLORS[r.state] ?? "var(--chakra-colors-gray-400)",
+  }));
+  const longest = timed.reduce((a, b) => (b.durationMs! > a.durationMs! ? b : a));
   return (
-    <Flex align="end" gap="2px" h="80px" mb={3} borderBottomWidth="1px" aria-label="Run durations, oldest first">
-      {points.map((r) => (
-        <Box
-          key={r.id}
-          flex="1"
-          maxW="24px"
-          h={`${Math.max(3, (r.durationMs! / top) * 100)}%`}
-          bg={r.state === "FAILED" ? "red.500" : "green.500"}
-          title={`${plainName(r.id)}: ${duration(r.durationMs)} (${r.state})`}
-        />
-      ))}
-    </Flex>
+    <Box mb={3}>
+      <BarChart
+        bars={bars}
+        title={`Duration of the last ${timed.length} finished runs, oldest first`}
+        unit={unit}
+        format={(v) => Intl.NumberFormat(undefined, { maximumFractionDigits: 1 }).format(v / divisor)}
+        summary={`Durations of ${timed.length} runs: the longest ${duration(longest.durationMs)}, the newest ${duration(timed[timed.length - 1].durationMs)}.`}
+        legend={[
+          { color: RUN_COLORS.COMPLETED, label: "completed" },
+          { color: RUN_COLORS.FAILED, label: "failed" },
+          { color: RUN_COLORS.ABORTED, label: "aborted" },
+        ]}
+        testId="duration-chart"
+      />
+      <Text fontSize="xs" color="fg.muted">
+        Run start (UTC)
+      </Text>
+    </Box>
   );
 }
 

@@ -1,6 +1,7 @@
 import { Box, Code, Flex, Heading, Link, SimpleGrid, Stat, Text } from "@chakra-ui/react";
 
 import type { Schemas } from "../api";
+import { BarChart, countSummary, dayBuckets, hourBuckets } from "../components/Charts";
 import { DataTable, DatasetLink, JobLink, Loading, Muted, Name, Problem, RunLink, Section, StateBadge } from "../components/Common";
 import { when } from "../format";
 import { href } from "../route";
@@ -12,18 +13,6 @@ function Count({ label, value, link }: { label: string; value: number; link?: st
       <Stat.Label>{label}</Stat.Label>
       <Stat.ValueText data-testid={`count-${label}`}>{link ? <Link href={link}>{value.toLocaleString()}</Link> : value.toLocaleString()}</Stat.ValueText>
     </Stat.Root>
-  );
-}
-
-function Bars({ points, label, empty }: { points: { key: string; events: number }[]; label: string; empty: string }) {
-  if (points.length === 0) return <Muted>{empty}</Muted>;
-  const top = Math.max(...points.map((p) => p.events));
-  return (
-    <Flex align="end" gap="2px" h="120px" borderBottomWidth="1px" aria-label={label}>
-      {points.map((p) => (
-        <Box key={p.key} flex="1" minW="4px" maxW="32px" bg="blue.500" h={`${Math.max(2, (p.events / top) * 100)}%`} title={`${p.key}: ${p.events} events`} />
-      ))}
-    </Flex>
   );
 }
 
@@ -80,6 +69,17 @@ function TestResults({ tests }: { tests: Schemas["TestFailures"] }) {
   );
 }
 
+function EventCharts({ stats }: { stats: Schemas["CatalogStats"] }) {
+  const days = dayBuckets(stats.eventsPerDay, 30);
+  const hours = hourBuckets(stats.eventsPerHour, 48);
+  return (
+    <Box>
+      <BarChart bars={days} title="Per day, the last 30 days (UTC)" unit="events" summary={countSummary("Events received per day over the last 30 days", days)} testId="events-per-day" />
+      <BarChart bars={hours} title="Per hour, the last 48 hours (UTC)" unit="events" summary={countSummary("Events received per hour over the last 48 hours", hours)} testId="events-per-hour" />
+    </Box>
+  );
+}
+
 export function OverviewPage() {
   const stats = useApi("stats", { query: { days: 30 } });
   const namespaces = useApi("namespaces", { query: { limit: 100 } });
@@ -100,11 +100,8 @@ export function OverviewPage() {
         <Count label="Quarantined events" value={s.quarantinedEvents} link={href("admin", { tab: "quarantine" })} />
       </SimpleGrid>
       <SimpleGrid columns={{ base: 1, lg: 2 }} gap={6}>
-        <Section title="Events per day (30 days)">
-          <Bars points={s.eventsPerDay.map((d) => ({ key: d.day, events: d.events }))} label="Events per day" empty="No events in the last 30 days." />
-        </Section>
-        <Section title="Events per hour (48 hours, UTC)">
-          <Bars points={s.eventsPerHour.map((h) => ({ key: h.hour, events: h.events }))} label="Events per hour" empty="No events in the last 48 hours." />
+        <Section title="Events received">
+          <EventCharts stats={s} />
         </Section>
         <Section title="Runs by state">
           <Flex gap={4} wrap="wrap">
