@@ -321,10 +321,24 @@ def test_pages_follow_airflows_dark_mode(ui_server, admin_page):
     expect(frame.locator("html")).to_have_class("dark")
     background = frame.locator("body > div > div").first.evaluate("e => getComputedStyle(e).backgroundColor")
     # Airflow's own dark background (its theme's colours are adopted), in whatever notation.
-    values = background[background.index("(") + 1 : background.index(")")].replace(",", " ").split()
-    dark = float(values[0]) < 0.5 if background.startswith("oklch") else sum(float(v) for v in values[:3]) < 200
-    assert dark, background
+    assert _is_dark(background), background
     shot(page, "11-dark-mode")
+    # The explorer's zoom buttons and minimap are dark too, their icons light.
+    frame.get_by_role("navigation").get_by_label("Search datasets, jobs, columns and namespaces").fill("orders_clean")
+    frame.get_by_role("option", name="sales.orders_clean").click()
+    frame.get_by_role("tab", name="Lineage", exact=True).click()
+    button = frame.locator(".react-flow__controls-button").first
+    expect(button).to_be_visible()
+    assert _is_dark(button.evaluate("e => getComputedStyle(e).backgroundColor"))
+    assert not _is_dark(button.locator("svg").evaluate("e => getComputedStyle(e).fill"))
+    assert _is_dark(frame.locator(".react-flow__minimap").evaluate("e => getComputedStyle(e).backgroundColor"))
+    shot(page, "12-dark-mode-graph")
+
+
+def _is_dark(color: str) -> bool:
+    """Whether a CSS colour (rgb(), rgba() or oklch()) is a dark one."""
+    values = color[color.index("(") + 1 : color.index(")")].replace(",", " ").replace("/", " ").split()
+    return float(values[0]) < 0.5 if color.startswith("oklch") else sum(float(v) for v in values[:3]) < 200
 
 
 def test_lists_page_and_sort_on_the_server_with_the_state_in_the_url(ui_server, admin_page):

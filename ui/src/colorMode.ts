@@ -1,3 +1,5 @@
+import { useSyncExternalStore } from "react";
+
 // Follow Airflow's light/dark mode. Airflow's UI (next-themes) puts `light` or `dark` on the
 // class of its <html> and keeps the choice in localStorage["theme"] ("light", "dark", "system").
 // Our pages run in a same-origin iframe, so they can read the parent document directly.
@@ -51,4 +53,16 @@ export function followAirflowColorMode(): void {
   }
   window.addEventListener("storage", () => apply(currentMode()));
   window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => apply(currentMode()));
+}
+
+/** The mode our pages are in now, re-rendering when it changes (for components that take it as a prop). */
+export function useMode(): Mode {
+  return useSyncExternalStore(
+    (changed) => {
+      const observer = new MutationObserver(changed);
+      observer.observe(document.documentElement, { attributes: true, attributeFilter: ["class"] });
+      return () => observer.disconnect();
+    },
+    () => (document.documentElement.classList.contains("dark") ? "dark" : "light"),
+  );
 }

@@ -16,6 +16,7 @@ import {
   type NodeProps,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
+import { useMode } from "../colorMode";
 import "./lineage-graph.css";
 import { layeredLayout } from "../layeredLayout";
 import ELK from "elkjs/lib/elk.bundled.js";
@@ -226,6 +227,7 @@ export interface GraphViewProps {
 function Flow({ graph, colorBy, highlight, start, onNodeClick, onNodeDoubleClick, onPlaced }: GraphViewProps) {
   const [placed, setPlaced] = useState<Placed>({ nodes: [], edges: [] });
   const flow = useReactFlow();
+  const mode = useMode(); // the controls and the minimap follow light and dark mode
   const paneWidth = useStore((s) => s.width);
   const paneHeight = useStore((s) => s.height);
   const fitted = useRef(false);
@@ -262,6 +264,7 @@ function Flow({ graph, colorBy, highlight, start, onNodeClick, onNodeDoubleClick
   }, [placed, flow]);
   return (
     <ReactFlow
+      colorMode={mode}
       nodes={placed.nodes}
       edges={placed.edges}
       nodeTypes={nodeTypes}
