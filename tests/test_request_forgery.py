@@ -293,7 +293,8 @@ def test_a_page_of_another_origin_stores_nothing_and_revokes_nothing(server, bro
         # The catalog's own pages, in Airflow's same-origin iframe, still change things.
         page.goto(server.url + "plugin/lineage-admin")
         frame = page.frame_locator("iframe")
-        expect(frame.get_by_role("heading", name="Lineage admin")).to_be_visible()
+        # Airflow's page, then the catalog's in its iframe: two page loads on a busy machine.
+        expect(frame.get_by_role("heading", name="Lineage admin")).to_be_visible(timeout=30_000)
         frame.get_by_role("tab", name="Tokens").click()
         row = frame.get_by_role("row").filter(has=frame.get_by_role("cell", name=form_victim, exact=True))
         # Airflow's iframe is sandboxed without modals: the page asks itself, not window.confirm.
