@@ -443,6 +443,46 @@ def test_charts_draw_every_bucket_with_axes_units_and_a_text_alternative(ui_serv
     assert page.errors == []
 
 
+def test_a_long_graph_opens_readable_around_its_focus_and_fit_keeps_labels_readable(ui_server, admin_page):
+    """A chain of 24 nodes would fit only at a zoom where labels are 3 px: it opens at the smallest
+    readable zoom, centred on the node asked for, the rest reachable by panning and the minimap."""
+    from playwright.sync_api import expect
+
+    base = json.loads((EXAMPLES / "02_table_lineage" / "02_build_invoices_complete.json").read_text())
+    for step in range(12):
+        payload = {**base, "eventType": "COMPLETE", "eventTime": f"2026-01-01T10:{step:02d}:00Z"}
+        payload["job"] = {"namespace": "long-chain", "name": f"step_{step:02d}", "facets": {}}
+        payload["run"] = {"runId": str(uuid.uuid4()), "facets": {}}
+        payload["inputs"] = [{"namespace": "s3://long-chain", "name": f"t{step:02d}", "facets": {}}]
+        payload["outputs"] = [{"namespace": "s3://long-chain", "name": f"t{step + 1:02d}", "facets": {}}]
+        assert ui_server.send(payload).status_code == 201
+    page = admin_page
+    node = "dataset:s3://long-chain:t06"
+    page.goto(ui_server.url + f"ol-catalog/ui/#/graph?node={requests.utils.quote(node, safe='')}&up=12&down=12")
+    focus = page.locator(f'[data-node-id="{node}"]')
+    expect(focus).to_be_visible()
+
+    def zoom() -> float:
+        transform = page.locator(".react-flow__viewport").evaluate("e => e.style.transform")
+        return float(re.search(r"scale\(([\d.]+)\)", transform).group(1))
+
+    assert zoom() >= 0.7
+    pane, box = page.locator(".react-flow").bounding_box(), focus.bounding_box()
+    assert abs(box["x"] + box["width"] / 2 - (pane["x"] + pane["width"] / 2)) < 5  # centred on the focus
+    assert page.locator('[data-node-id="dataset:s3://long-chain:t00"]').count() == 0  # far off, not drawn
+    font = float(focus.locator(".olc-node-label").evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+    assert font * zoom() >= 9
+    shot(page, "44-long-graph-readable")
+    page.locator(".react-flow__controls-fitview").click()
+    page.wait_for_timeout(300)
+    assert zoom() >= 0.7  # fit never shrinks labels below the readable size
+    page.locator(".react-flow__pane").hover()
+    page.mouse.wheel(0, 3000)  # zooming out by hand still goes further
+    page.wait_for_timeout(300)
+    assert zoom() < 0.7
+    assert page.errors == []
+
+
 def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
     from playwright.sync_api import expect
 
@@ -464,8 +504,11 @@ def test_events_list_names_job_run_and_producer_and_filters_in_the_url(ui_server
     page.goto(ui_server.url + "ol-catalog/ui/#/events")
     failed = page.get_by_test_id("event").filter(has=page.get_by_role("link", name="finance.fx_rates_load"))
     expect(failed.first).to_be_visible()
+    page.get_by_label("Namespace", exact=True).fill("examples")  # other tests of this module send events too
+    page.get_by_label("Namespace", exact=True).press("Enter")
     page.get_by_label("Event type").select_option("FAIL")
     expect(page).to_have_url(re.compile(r"eventType=FAIL"))
+    expect(page).to_have_url(re.compile(r"namespace=examples"))
     rows = page.get_by_test_id("event")
     expect(rows).to_have_count(2)  # the failed load and a failed test run (examples 05 and 08)
     row = rows.filter(has=page.get_by_role("link", name="finance.fx_rates_load"))

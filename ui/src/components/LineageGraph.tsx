@@ -14,6 +14,7 @@ import {
   type Edge,
   type Node,
   type NodeProps,
+  type Viewport,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useMode } from "../colorMode";
@@ -224,6 +225,20 @@ export interface GraphViewProps {
   height?: string;
 }
 
+/** The smallest zoom a graph opens at, or fits to: node labels stay at 9 px or more on screen. */
+export const MIN_READABLE_ZOOM = 0.7;
+const FIT = { padding: 0.15, minZoom: MIN_READABLE_ZOOM, maxZoom: 1 };
+
+/** The whole graph when it fits at a readable size; else the focus node (or the middle of the
+ * graph) in the centre at the smallest readable zoom, the rest a pan or the minimap away. */
+function readableViewport(placed: Placed, bounds: { x: number; y: number; width: number; height: number }, start: string | null, width: number, height: number): Viewport {
+  const whole = getViewportForBounds(bounds, width, height, 0.05, 1, 0.15);
+  if (whole.zoom >= MIN_READABLE_ZOOM) return whole;
+  const focus = placed.nodes.find((n) => n.id === start)?.position ?? { x: bounds.x + bounds.width / 2 - NODE_WIDTH / 2, y: bounds.y + bounds.height / 2 - NODE_HEIGHT / 2 };
+  const zoom = MIN_READABLE_ZOOM;
+  return { x: width / 2 - (focus.x + NODE_WIDTH / 2) * zoom, y: height / 2 - (focus.y + NODE_HEIGHT / 2) * zoom, zoom };
+}
+
 function Flow({ graph, colorBy, highlight, start, onNodeClick, onNodeDoubleClick, onPlaced }: GraphViewProps) {
   const [placed, setPlaced] = useState<Placed>({ nodes: [], edges: [] });
   const flow = useReactFlow();
@@ -241,7 +256,7 @@ function Flow({ graph, colorBy, highlight, start, onNodeClick, onNodeDoubleClick
         const xs = result.nodes.map((n) => n.position.x);
         const ys = result.nodes.map((n) => n.position.y);
         const bounds = { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs) + NODE_WIDTH, height: Math.max(...ys) - Math.min(...ys) + NODE_HEIGHT };
-        flow.setViewport(getViewportForBounds(bounds, paneWidth, paneHeight, 0.05, 1, 0.15));
+        flow.setViewport(readableViewport(result, bounds, start, paneWidth, paneHeight));
       }
       fitted.current = Boolean(result.nodes.length && paneWidth && paneHeight);
       setPlaced(result);
@@ -257,7 +272,7 @@ function Flow({ graph, colorBy, highlight, start, onNodeClick, onNodeDoubleClick
     window.requestAnimationFrame(() => {
       // Fitted before the render already, unless the pane had no size yet: a second fit
       // would redraw every node for nothing.
-      if (!fitted.current) flow.fitView({ padding: 0.15, duration: 0, maxZoom: 1 });
+      if (!fitted.current) flow.fitView({ ...FIT, duration: 0 });
       // For bench/ui.py and the browser's performance panel: laid out, rendered and fitted.
       window.requestAnimationFrame(() => performance.mark("ol-graph-settled", { detail: { nodes: placed.nodes.length } }));
     });
@@ -272,13 +287,13 @@ function Flow({ graph, colorBy, highlight, start, onNodeClick, onNodeDoubleClick
       onlyRenderVisibleElements
       minZoom={0.05}
       fitView
-      fitViewOptions={{ maxZoom: 1, padding: 0.15 }}
+      fitViewOptions={FIT}
       onNodeClick={(event, node) => onNodeClick?.(node.data.node, event.shiftKey || event.metaKey || event.ctrlKey)}
       onNodeDoubleClick={(_, node) => onNodeDoubleClick?.(node.data.node)}
       proOptions={{ hideAttribution: true }}
     >
       <Background />
-      <Controls showInteractive={false} />
+      <Controls showInteractive={false} fitViewOptions={FIT} />
       <MiniMap pannable zoomable nodeColor={(n) => (n.data as NodeData).color} />
     </ReactFlow>
   );
