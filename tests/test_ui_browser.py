@@ -483,6 +483,20 @@ def test_a_long_graph_opens_readable_around_its_focus_and_fit_keeps_labels_reada
     assert page.errors == []
 
 
+def test_a_parent_known_only_through_its_children_says_so(ui_server, admin_page):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/job?ns=examples&name=clickstream")
+    expect(page.get_by_test_id("parent-only")).to_contain_text("Known only as the parent of other jobs' runs")
+    expect(page.get_by_text("NEW", exact=True)).to_have_count(0)  # no made-up run state
+    page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=job%3Aexamples%3Aclickstream")
+    node = page.locator('[data-node-id="job:examples:clickstream"]')
+    expect(node.locator(".olc-node-label")).to_have_text("⚙ clickstream")  # the name whole, not cut by a note
+    expect(node.locator(".olc-node-sublabel")).to_have_text("examples · known as a parent only")
+    assert page.errors == []
+
+
 def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
     from playwright.sync_api import expect
 

@@ -202,10 +202,10 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
       <div className="olc-node-label" title={plainName(data.label)}>
         {kind === "job" ? "⚙ " : kind === "dataset" ? "▤ " : "• "}
         <Name value={data.label} />
-        {data.node.type === "JOB" && data.node.data.placeholder ? " (not seen yet)" : ""}
       </div>
       <div className="olc-node-sublabel" title={plainName(data.sublabel)}>
         <Name value={data.sublabel} />
+        {data.node.type === "JOB" && data.node.data.placeholder ? " · known as a parent only" : ""}
       </div>
       <Handle type="source" position={Position.Right} />
     </div>

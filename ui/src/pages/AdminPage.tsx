@@ -69,7 +69,7 @@ function Namespaces({ route }: { route: Route }) {
       <Section title="Create a namespace">
         <Flex gap={2} wrap="wrap">
           <Input size="sm" w="20rem" placeholder="Name" aria-label="New namespace name" value={name} onChange={(e) => setName(e.target.value)} />
-          <Input size="sm" w="20rem" placeholder="Admins (Airflow users, comma-separated)" aria-label="New namespace admins" value={admins} onChange={(e) => setAdmins(e.target.value)} />
+          <Input size="sm" w="24rem" placeholder="Admins (Airflow users, comma-separated)" aria-label="New namespace admins" value={admins} onChange={(e) => setAdmins(e.target.value)} />
           <Button size="sm" loading={action.busy} onClick={() => action.run(() => sendJson("POST", "admin/namespaces", { name, admins: list(admins) }).then(() => (setName(""), setAdmins(""))))}>
             Create
           </Button>
@@ -182,7 +182,7 @@ function Tokens({ route }: { route: Route }) {
       <Section title="Create an ingest token">
         <Flex gap={2} wrap="wrap" align="center">
           <Input size="sm" w="16rem" placeholder="Name, e.g. spark-prod" aria-label="Token name" value={name} onChange={(e) => setName(e.target.value)} />
-          <Input size="sm" w="20rem" placeholder="Only namespaces (comma-separated; empty: all)" aria-label="Token namespaces" value={namespaces} onChange={(e) => setNamespaces(e.target.value)} />
+          <Input size="sm" w="26rem" placeholder="Only namespaces (comma-separated; empty: all)" aria-label="Token namespaces" value={namespaces} onChange={(e) => setNamespaces(e.target.value)} />
           <Flex as="label" align="center" gap={1}>
             <input type="checkbox" checked={read} onChange={(e) => setRead(e.target.checked)} aria-label="May read the catalog" /> May read the catalog
           </Flex>

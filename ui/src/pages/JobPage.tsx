@@ -254,7 +254,16 @@ export function JobPage({ route }: { route: Route }) {
         <TagEditor path={`namespaces/${seg(job.namespace)}/jobs/${seg(job.name)}`} tagged={job} editable={editing} label="job" onChange={found.reload} />
       </Box>
       <Flex gap={2} align="center" color="fg.muted" fontSize="xs" mb={3}>
-        Latest run <StateBadge state={job.latestRun?.state} /> {when(job.latestRun?.startedAt ?? null)} · first seen {when(job.createdAt)}
+        {job.latestRun ? (
+          <>
+            Latest run <StateBadge state={job.latestRun.state} /> {when(job.latestRun.startedAt ?? null)}
+          </>
+        ) : job.placeholder ? (
+          <span data-testid="parent-only">Known only as the parent of other jobs&apos; runs: none of its own events has arrived yet</span>
+        ) : (
+          "No runs yet"
+        )}{" "}
+        · first seen {when(job.createdAt)}
       </Flex>
       <Tabs.Root value={tab} onValueChange={(e) => setTab(e.value)} lazyMount unmountOnExit>
         <Tabs.List>

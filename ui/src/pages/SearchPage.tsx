@@ -69,7 +69,7 @@ export function SearchPage({ route }: { route: Route }) {
             }
           }}
         />
-        <NativeSelect.Root w="12rem">
+        <NativeSelect.Root w="15rem">
           <NativeSelect.Field aria-label="Kind" value={type} onChange={(e) => go({ type: e.target.value })}>
             <option value="">Datasets and jobs</option>
             <option value="dataset">Datasets</option>
