@@ -20,6 +20,27 @@ function short(n: number): string {
   return Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 }).format(n);
 }
 
+/** A value axis from zero: grid lines and labels at 0, half and `top`, the unit along it, and the
+ * time axis's line at `bottom`. `y` places a value; `left` and `right` bound the plot. */
+export function ValueAxis({ top, y, left, right, bottom, unit, format = short }: { top: number; y: (v: number) => number; left: number; right: number; bottom: number; unit: string; format?: (v: number) => string }) {
+  return (
+    <>
+      {[0, top / 2, top].map((v) => (
+        <g key={v}>
+          <line x1={left} x2={right} y1={y(v)} y2={y(v)} stroke="currentColor" strokeOpacity={0.12} />
+          <text x={left - 6} y={y(v) + 4} textAnchor="end" fontSize="11" fill="currentColor">
+            {format(v)}
+          </text>
+        </g>
+      ))}
+      <text x={14} y={bottom / 2} fontSize="11" fill="currentColor" transform={`rotate(-90 14 ${bottom / 2})`} textAnchor="middle">
+        {unit}
+      </text>
+      <line x1={left} x2={right} y1={bottom} y2={bottom} stroke="currentColor" strokeOpacity={0.5} />
+    </>
+  );
+}
+
 export function BarChart({
   bars,
   title,
@@ -58,18 +79,7 @@ export function BarChart({
         )}
       </Flex>
       <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={summary}>
-        {[0, top / 2, top].map((v) => (
-          <g key={v}>
-            <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} stroke="currentColor" strokeOpacity={0.12} />
-            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" fontSize="11" fill="currentColor">
-              {format(v)}
-            </text>
-          </g>
-        ))}
-        <text x={12} y={(H - PAD.bottom) / 2} fontSize="11" fill="currentColor" transform={`rotate(-90 12 ${(H - PAD.bottom) / 2})`} textAnchor="middle">
-          {unit}
-        </text>
-        <line x1={PAD.left} x2={W - PAD.right} y1={H - PAD.bottom} y2={H - PAD.bottom} stroke="currentColor" strokeOpacity={0.5} />
+        <ValueAxis top={top} y={y} left={PAD.left} right={W - PAD.right} bottom={H - PAD.bottom} unit={unit} format={format} />
         {bars.map((b, i) => {
           const x = PAD.left + i * width;
           return (

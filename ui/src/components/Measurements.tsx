@@ -6,6 +6,7 @@ import { Box, SimpleGrid, Table, Text } from "@chakra-ui/react";
 import type { Schemas } from "../api";
 import { when } from "../format";
 import { useApi } from "../useApi";
+import { ValueAxis } from "./Charts";
 import { JobLink, Loading, Muted, Name, Problem, RunLink, Section } from "./Common";
 
 type Point = Schemas["Measurement"];
@@ -13,10 +14,6 @@ type Point = Schemas["Measurement"];
 const W = 640;
 const H = 180;
 const PAD = { left: 84, right: 12, top: 10, bottom: 36 };
-
-function short(n: number): string {
-  return Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 }).format(n);
-}
 
 function day(iso: string): string {
   return iso.slice(0, 10);
@@ -30,25 +27,13 @@ export function TimeSeries({ points, label, unit }: { points: { at: string; valu
   const top = Math.max(...points.map((p) => p.value), 1);
   const x = (t: number) => PAD.left + (t1 === t0 ? (W - PAD.left - PAD.right) / 2 : ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right));
   const y = (v: number) => PAD.top + (1 - v / top) * (H - PAD.top - PAD.bottom);
-  const ticks = [0, top / 2, top];
   return (
     <Box data-testid="time-series" data-label={label}>
       <Text fontSize="sm" fontWeight="semibold">
         {label}
       </Text>
       <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={`${label} over time`}>
-        {ticks.map((v) => (
-          <g key={v}>
-            <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} stroke="currentColor" strokeOpacity={0.15} />
-            <text x={PAD.left - 6} y={y(v) + 4} textAnchor="end" fontSize="11" fill="currentColor">
-              {short(v)}
-            </text>
-          </g>
-        ))}
-        <text x={14} y={(H - PAD.bottom) / 2} fontSize="11" fill="currentColor" transform={`rotate(-90 14 ${(H - PAD.bottom) / 2})`} textAnchor="middle">
-          {unit}
-        </text>
-        <line x1={PAD.left} x2={W - PAD.right} y1={H - PAD.bottom} y2={H - PAD.bottom} stroke="currentColor" strokeOpacity={0.5} />
+        <ValueAxis top={top} y={y} left={PAD.left} right={W - PAD.right} bottom={H - PAD.bottom} unit={unit} />
         <text x={PAD.left} y={H - PAD.bottom + 16} fontSize="11" fill="currentColor">
           {day(points[0].at)}
         </text>
