@@ -79,10 +79,11 @@ function cell(value: string | number): string {
 }
 
 export function impactCsv(report: Report, start: string): string {
+  const byId = new Map(report.impacted.map((i) => [i.id, i])); // thousands of rows, each with its path
   const name = (id: string) => {
     const job = report.jobs[id];
     if (job) return `${job.name} (${job.latestRun?.state ?? "no runs"})`;
-    const hop = report.impacted.find((i) => i.id === id);
+    const hop = byId.get(id);
     return hop ? label(hop) : id === report.nodeId ? start : id;
   };
   const header = ["depth", "namespace", "dataset", "field", "owners", "jobs on the path", "path"];
