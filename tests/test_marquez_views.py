@@ -71,6 +71,50 @@ def test_lifecycle_state_and_last_modification_by_a_completed_run(catalog_engine
     assert found["lastModifiedAt"] == "2025-01-01T10:00:00Z" and found["updatedAt"] == "2025-01-02T10:00:00Z"
 
 
+def test_usual_write_interval_is_the_median_of_the_newest_completed_writes(catalog_engine):
+    # Hourly writes, one of them late by 3 hours; a failed run and a run writing nothing else do not count.
+    hours = [0, 1, 2, 6, 7]
+    events = [run(f"r{h}", f"2025-01-01T{h:02d}:00:00Z", outputs=[dataset("hourly")]) for h in hours]
+    events.append(run("failed", "2025-01-01T08:00:00Z", event_type="FAIL", outputs=[dataset("hourly")]))
+    events += [run("once", "2025-01-01T09:00:00Z", outputs=[dataset("once")])]
+    events += [run(f"t{h}", f"2025-01-01T{h:02d}:00:00Z", outputs=[dataset("twice")]) for h in (1, 5)]
+    send(catalog_engine, events)
+    hourly = read(catalog_engine, catalog.get_dataset, "s3://lake", "hourly")
+    assert hourly["lastModifiedAt"] == "2025-01-01T07:00:00Z"
+    assert hourly["writeIntervalSeconds"] == 3600  # gaps 1, 1, 4, 1 hours
+    # One gap is no usual interval yet, and none without two writes.
+    assert read(catalog_engine, catalog.get_dataset, "s3://lake", "twice")["writeIntervalSeconds"] is None
+    once = read(catalog_engine, catalog.get_dataset, "s3://lake", "once")
+    assert once["lastModifiedAt"] == "2025-01-01T09:00:00Z" and once["writeIntervalSeconds"] is None
+
+
+def test_usual_write_interval_counts_only_the_newest_writes(catalog_engine):
+    # 20 daily writes, then 11 hourly ones: the usual interval is the newest cadence.
+    events = [run(f"d{d}", f"2025-01-{d:02d}T00:00:00Z", outputs=[dataset("x")]) for d in range(1, 21)]
+    events += [run(f"h{h}", f"2025-01-21T{h:02d}:00:00Z", outputs=[dataset("x")]) for h in range(1, 12)]
+    send(catalog_engine, events)
+    assert read(catalog_engine, catalog.get_dataset, "s3://lake", "x")["writeIntervalSeconds"] == 3600
+
+
+def test_schema_changed_at_is_when_the_fields_last_changed(catalog_engine):
+    one = schema({"name": "id", "type": "int"})
+    two = schema({"name": "id", "type": "int"}, {"name": "email", "type": "string"})
+    version = {**FACET, "datasetVersion": "v2"}
+    send(
+        catalog_engine,
+        [
+            run("r1", "2025-01-01T10:00:00Z", outputs=[dataset("same", schema=one)]),
+            run("r2", "2025-01-02T10:00:00Z", outputs=[dataset("same", schema=one, version=version)]),
+            run("r3", "2025-01-01T10:00:00Z", outputs=[dataset("grew", schema=one)]),
+            run("r4", "2025-01-03T10:00:00Z", outputs=[dataset("grew", schema=two)]),
+            run("r5", "2025-01-04T10:00:00Z", outputs=[dataset("grew", schema=two, version=version)]),
+        ],
+    )
+    # A new version with the same fields (a `version` facet) is no schema change.
+    assert read(catalog_engine, catalog.get_dataset, "s3://lake", "same")["schemaChangedAt"] is None
+    assert read(catalog_engine, catalog.get_dataset, "s3://lake", "grew")["schemaChangedAt"] == "2025-01-03T10:00:00Z"
+
+
 def test_a_job_has_a_version_per_set_of_inputs_and_outputs(catalog_engine):
     send(
         catalog_engine,

@@ -9,6 +9,7 @@ import json
 import re
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -493,7 +494,116 @@ def test_a_parent_known_only_through_its_children_says_so(ui_server, admin_page)
     page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=job%3Aexamples%3Aclickstream")
     node = page.locator('[data-node-id="job:examples:clickstream"]')
     expect(node.locator(".olc-node-label")).to_have_text("⚙ clickstream")  # the name whole, not cut by a note
-    expect(node.locator(".olc-node-sublabel")).to_have_text("examples · known as a parent only")
+    expect(node.locator(".olc-node-sublabel")).to_have_text("examples")
+    expect(node.locator(".olc-node-status")).to_have_text("known as a parent only")
+    assert page.errors == []
+
+
+def _story_events() -> list[dict]:
+    """Hourly loads of two tables, relative to now: `orders` written 30 minutes ago (on time), `refunds`
+    5 hours ago (late); the newest load of `refunds` changed its fields, the loader's newest run failed,
+    the newest check of `orders` found a null id, and `orders` names its owner."""
+    now = datetime.now(timezone.utc)
+    producer = "https://example.com/tests"
+
+    def at(hours: float) -> str:
+        return (now - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def schema(*names: str) -> dict:
+        return {
+            "_producer": producer,
+            "_schemaURL": f"{producer}/schema",
+            "fields": [{"name": n, "type": "text"} for n in names],
+        }
+
+    def run(job: str, ended: float, state: str, inputs: list, outputs: list) -> list[dict]:
+        run_id = str(uuid.uuid4())
+        common = {"producer": producer, "run": {"runId": run_id}, "job": {"namespace": "stories", "name": job}}
+        return [
+            {**common, "eventType": "START", "eventTime": at(ended + 0.05), "inputs": inputs, "outputs": outputs},
+            {**common, "eventType": state, "eventTime": at(ended), "inputs": inputs, "outputs": outputs},
+        ]
+
+    owner = {"_producer": producer, "_schemaURL": f"{producer}/ownership", "owners": [{"name": "team:sales"}]}
+    events: list[dict] = []
+    for hours in (3.5, 2.5, 1.5, 0.5):
+        orders = {"namespace": "s3://stories", "name": "orders", "facets": {"ownership": owner}}
+        events += run("load_orders", hours, "COMPLETE", [], [orders])
+    for hours in (8, 7, 6, 5):
+        fields = ("id", "amount", "reason") if hours == 5 else ("id", "amount")
+        refunds = {"namespace": "s3://stories", "name": "refunds", "facets": {"schema": schema(*fields)}}
+        events += run("load_refunds", hours, "COMPLETE", [{"namespace": "s3://stories", "name": "orders"}], [refunds])
+    events += run("load_refunds", 0.2, "FAIL", [{"namespace": "s3://stories", "name": "orders"}], [])
+    assertions = {
+        "_producer": producer,
+        "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json",
+        "assertions": [
+            {"assertion": "not_null", "success": False, "column": "id"},
+            {"assertion": "unique", "success": True},
+        ],
+    }
+    checked = {"namespace": "s3://stories", "name": "orders", "inputFacets": {"dataQualityAssertions": assertions}}
+    # Checked 40 days ago: the overview's test counts (last 30 days, asserted by another test) stay as they were.
+    events += run("check_orders", 40 * 24, "FAIL", [checked], [])
+    return events
+
+
+def test_graph_nodes_tell_run_state_freshness_owner_checks_and_schema_changes(ui_server, admin_page):
+    """Each node says what a user triages by, and the colouring and its legend follow the chosen story."""
+    from playwright.sync_api import expect
+
+    for payload in _story_events():
+        assert ui_server.send(payload).status_code == 201
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=dataset%3As3%3A%2F%2Fstories%3Aorders&up=1&down=2")
+    orders = page.locator('[data-node-id="dataset:s3://stories:orders"] .olc-node-status')
+    refunds = page.locator('[data-node-id="dataset:s3://stories:refunds"] .olc-node-status')
+    loader = page.locator('[data-node-id="job:stories:load_refunds"] .olc-node-status')
+    expect(orders).to_have_text(re.compile(r"^3\d min ago · 1 failed · sales$"))
+    expect(orders.locator(".olc-node-part", has_text="1 failed")).to_have_attribute(
+        "title", "1 data-quality check failed"
+    )
+    expect(refunds).to_have_text(re.compile(r"^late: 5 h ago · schema changed$"))
+    expect(refunds.locator(".olc-node-part", has_text="late")).to_have_attribute(
+        "title", "Last written 5 h ago, usually every 1 h"
+    )
+    expect(loader).to_have_text("FAILED · 3 min")  # the failed run started 3 minutes before it ended
+    page.locator('[data-node-id="dataset:s3://stories:orders"]').click()
+    shot(page, "45-nodes-tell-a-story")
+
+    page.get_by_label("Colour by").select_option("freshness")
+    legend = page.get_by_label("Legend")
+    expect(legend).to_contain_text("Coloured by freshness")
+    expect(legend).to_contain_text("on time 1")
+    expect(legend).to_contain_text("late (over twice its usual interval) 1")
+    late = page.locator('[data-node-id="dataset:s3://stories:refunds"]')
+    expect(late).to_have_css("border-left-color", "rgb(239, 68, 68)")
+    shot(page, "46-coloured-by-freshness")
+    page.get_by_label("Colour by").select_option("state")
+    # check_orders failed too, but a failed run's reads are attempted edges, not drawn by default.
+    expect(legend).to_contain_text("COMPLETED 1")
+    expect(legend).to_contain_text("FAILED 1")
+    expect(page.locator('[data-node-id="job:stories:load_orders"]')).to_have_css(
+        "border-left-color", "rgb(34, 197, 94)"
+    )
+    page.get_by_label("Colour by").select_option("owner")
+    expect(legend).to_contain_text("sales 1")
+    assert "color=owner" in page.url
+
+    # Schema changes are news only since the chosen time: from tomorrow on, none is.
+    tomorrow = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Schema changes since").fill(tomorrow)
+    expect(refunds).to_have_text(re.compile(r"^late: 5 h ago$"))
+
+    # In dark mode the cards, their states and the legend stay readable.
+    page.evaluate("localStorage.setItem('theme', 'dark')")
+    page.reload()
+    card = page.locator('[data-node-id="dataset:s3://stories:refunds"]')
+    expect(card.locator(".olc-node-status")).to_be_visible()
+    assert _is_dark(card.evaluate("e => getComputedStyle(e).backgroundColor"))
+    assert not _is_dark(card.locator(".olc-node-label").evaluate("e => getComputedStyle(e).color"))
+    assert _is_dark(page.get_by_label("Legend").evaluate("e => getComputedStyle(e).backgroundColor"))
+    shot(page, "47-node-cards-dark")
     assert page.errors == []
 
 

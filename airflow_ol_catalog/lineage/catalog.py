@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ast
 import json
+import statistics
 import uuid
 from bisect import bisect_right
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Table, and_, case, func, literal, or_, select, tuple_, union_all
@@ -767,21 +769,59 @@ def _column_lineage_of(conn: Connection, ids: list[int]) -> dict[int, list[dict[
     }
 
 
-def _last_modified(conn: Connection, ids: list[int]) -> dict[int, datetime]:
-    """When a completed run last wrote each dataset (Marquez's `lastModifiedAt`)."""
-    found: dict[int, datetime] = {}
-    for dataset_id, ended in conn.execute(
-        select(run_dataset.c.dataset_id, func.max(run.c.ended_at))
+# How many of a dataset's newest completed writes its usual write interval is the median of.
+CADENCE_WRITES = 10
+
+
+def _writes(conn: Connection, ids: list[int]) -> dict[int, tuple[datetime, int | None]]:
+    """When a completed run last wrote each dataset (Marquez's `lastModifiedAt`), and the median
+    seconds between its newest writes (None with fewer than 3 writes: too few to call usual)."""
+    ended = run.c.ended_at
+    newest = (
+        select(
+            run_dataset.c.dataset_id,
+            ended,
+            func.row_number().over(partition_by=run_dataset.c.dataset_id, order_by=ended.desc()).label("position"),
+        )
         .join(run, run.c.id == run_dataset.c.run_pk)
         .where(
             among(conn.dialect.name, run_dataset.c.dataset_id, ids),
             run_dataset.c.direction == "out",
             run.c.state == "COMPLETE",
+            ended.is_not(None),
         )
-        .group_by(run_dataset.c.dataset_id)
+        .subquery()
+    )
+    times: dict[int, list[datetime]] = {}
+    for dataset_id, at in conn.execute(
+        select(newest.c.dataset_id, newest.c.ended_at)
+        .where(newest.c.position <= CADENCE_WRITES + 1)
+        .order_by(newest.c.dataset_id, newest.c.position)
     ):
-        if ended is not None:
-            found[dataset_id] = ended
+        times.setdefault(dataset_id, []).append(at)
+    found: dict[int, tuple[datetime, int | None]] = {}
+    for dataset_id, ends in times.items():
+        gaps = [(a - b).total_seconds() for a, b in pairwise(ends)]
+        found[dataset_id] = (ends[0], round(statistics.median(gaps)) if len(gaps) >= 2 else None)
+    return found
+
+
+def _schema_changes(conn: Connection, versions: dict[int, _Versions]) -> dict[int, datetime]:
+    """When each dataset's fields last changed: the first time a schema version with other fields
+    than the version before it was seen (datasets whose fields never changed are left out)."""
+    changed = [dataset_id for dataset_id, v in versions.items() if len(v.digests) > 1]
+    found: dict[int, datetime] = {}
+    if not changed:
+        return found
+    before: dict[int, str] = {}
+    for v in conn.execute(
+        select(dataset_version.c.dataset_id, dataset_version.c.fields, dataset_version.c.first_seen_at)
+        .where(among(conn.dialect.name, dataset_version.c.dataset_id, changed))
+        .order_by(dataset_version.c.first_seen_at, dataset_version.c.id)
+    ):
+        if v.dataset_id in before and before[v.dataset_id] != v.fields:
+            found[v.dataset_id] = v.first_seen_at
+        before[v.dataset_id] = v.fields
     return found
 
 
@@ -798,7 +838,8 @@ def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, An
     sources = matches_of(conn, ids)
     versions = _versions_of(conn, among(conn.dialect.name, dataset_version.c.dataset_id, ids)) if ids else {}
     columns = _column_lineage_of(conn, ids)
-    modified = _last_modified(conn, ids)
+    writes = _writes(conn, ids)
+    schema_changed = _schema_changes(conn, versions)
     quality = quality_of(conn, facets)
     views = []
     for r in rows:
@@ -817,7 +858,9 @@ def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, An
                 "sourceName": source_name(f, r.namespace),
                 "fields": _fields(f.get("schema", {}).get("fields") or []),
                 "tags": facet_tags(f),
-                "lastModifiedAt": iso(modified.get(r.id)),
+                "lastModifiedAt": iso(writes[r.id][0]) if r.id in writes else None,
+                "writeIntervalSeconds": writes[r.id][1] if r.id in writes else None,
+                "schemaChangedAt": iso(schema_changed.get(r.id)),
                 "lastLifecycleState": f.get("lifecycleStateChange", {}).get("lifecycleStateChange"),
                 "description": f.get("documentation", {}).get("description"),
                 "currentVersion": version_uuid(newest) if newest else None,

@@ -16,6 +16,26 @@ export function download(name: string, blob: Blob): void {
 const escapeXml = (text: string): string =>
   text.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!);
 
+const FONT = "Inter, Helvetica, Arial, sans-serif";
+let measure: CanvasRenderingContext2D | null = null;
+
+/** The text cut to fit `width` pixels in this font, with an ellipsis when cut (measured, not guessed
+ * from a character count: wide letters and CJK names would run out of their box). */
+export function fitText(text: string, font: string, width: number): string {
+  measure ??= document.createElement("canvas").getContext("2d");
+  if (!measure) return text.slice(0, Math.floor(width / 8));
+  measure.font = font;
+  if (measure.measureText(text).width <= width) return text;
+  const chars = [...text]; // by code point: a cut never splits a character
+  let [low, high] = [0, chars.length];
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (measure.measureText(`${chars.slice(0, mid).join("")}…`).width <= width) low = mid;
+    else high = mid - 1;
+  }
+  return `${chars.slice(0, low).join("")}…`;
+}
+
 export function graphJson(placed: Placed): object {
   return {
     nodes: placed.nodes.map((n) => ({ id: n.id, type: n.data.node.type, ...n.data.node.data, x: n.position.x, y: n.position.y })),
@@ -51,16 +71,20 @@ export function graphSvg(placed: Placed, dark: boolean): string {
     .map((n) => {
       const x = n.position.x - minX;
       const y = n.position.y - minY;
-      const radius = n.data.node.type === "JOB" ? 6 : NODE_HEIGHT / 2;
+      const radius = n.data.node.type === "JOB" ? 6 : 16;
+      const room = NODE_WIDTH - 24;
+      const status = n.data.status.map((part) => plainName(part.text)).join(" · ");
       return (
         `<g><rect x="${x}" y="${y}" width="${NODE_WIDTH}" height="${NODE_HEIGHT}" rx="${radius}" fill="${bg}" stroke="${escapeXml(n.data.color)}" stroke-width="2"/>` +
-        `<text x="${x + 12}" y="${y + 20}" font-size="12" font-weight="600" fill="${fg}">${escapeXml(plainName(n.data.label).slice(0, 38))}</text>` +
-        `<text x="${x + 12}" y="${y + 36}" font-size="10" fill="#8a94a6">${escapeXml(plainName(n.data.sublabel).slice(0, 44))}</text></g>`
+        `<text x="${x + 12}" y="${y + 19}" font-size="12" font-weight="600" fill="${fg}">${escapeXml(fitText(plainName(n.data.label), `600 12px ${FONT}`, room))}</text>` +
+        `<text x="${x + 12}" y="${y + 35}" font-size="10" fill="#8a94a6">${escapeXml(fitText(plainName(n.data.sublabel), `10px ${FONT}`, room))}</text>` +
+        (status ? `<text x="${x + 12}" y="${y + 51}" font-size="10" fill="${fg}">${escapeXml(fitText(status, `10px ${FONT}`, room))}</text>` : "") +
+        `</g>`
       );
     })
     .join("");
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Inter, Helvetica, Arial, sans-serif">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}">` +
     `<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#8a94a6"/></marker></defs>` +
     `<rect width="100%" height="100%" fill="${bg}"/>${edges}${nodes}</svg>`
   );

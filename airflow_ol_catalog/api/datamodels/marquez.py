@@ -237,6 +237,14 @@ class Dataset(Answer):
     tags: list[str] = Field(description="Tag names from the dataset's `tags` facet and set by people.")
     tagOrigins: list[TagOrigin] = Field(description="Where each tag came from: `facet` or `user`.")
     lastModifiedAt: str | None = Field(description="When a completed run last wrote the dataset.")
+    writeIntervalSeconds: int | None = Field(
+        description="Its usual write interval: the median time between its newest completed writes (up to 10 "
+        "intervals); null with fewer than 3 writes. Compare it with the time since `lastModifiedAt` for freshness."
+    )
+    schemaChangedAt: str | None = Field(
+        description="When its fields last changed (a schema version with other fields than the one before was "
+        "first seen); null when they never changed."
+    )
     lastLifecycleState: str | None
     description: str | None
     currentVersion: str | None = Field(description="UUID of the newest schema version.")

@@ -5,6 +5,7 @@ import {
   Controls,
   Handle,
   MiniMap,
+  Panel,
   Position,
   ReactFlow,
   ReactFlowProvider,
@@ -23,21 +24,21 @@ import { layeredLayout } from "../layeredLayout";
 import ELK from "elkjs/lib/elk.bundled.js";
 import { useEffect, useMemo, useRef, useState } from "react";
 
-import { integrationOf, type GraphNode } from "../api";
-import { colorOf } from "../format";
+import type { GraphNode } from "../api";
 import { plainName } from "../names";
+import { colorKeyOf, legendOf, statusOf, COLOR_BY_LABELS, type ColorBy, type Legend, type StatusPart } from "../nodeStatus";
 import { Name } from "./Common";
 
 const elk = new ELK();
 export const NODE_WIDTH = 240;
-export const NODE_HEIGHT = 48;
-
-export type ColorBy = "namespace" | "integration";
+export const NODE_HEIGHT = 62;
 
 export interface NodeData extends Record<string, unknown> {
   node: GraphNode;
   label: string;
   sublabel: string;
+  /** A job's latest run; a dataset's last write, failed checks, schema change, owner. */
+  status: StatusPart[];
   color: string;
   highlighted: boolean;
   dimmed: boolean;
@@ -47,6 +48,7 @@ export interface NodeData extends Record<string, unknown> {
 export interface Placed {
   nodes: Node<NodeData>[];
   edges: Edge[];
+  legend: Legend;
 }
 
 function labelOf(node: GraphNode): [string, string] {
@@ -134,14 +136,21 @@ async function elkLayout(graph: GraphNode[], edges: { id: string; source: string
   return new Map((placed.children ?? []).map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]));
 }
 
-export async function layout(graph: GraphNode[], colorBy: ColorBy, highlight: Set<string>, start: string | null): Promise<Placed> {
+/** How nodes are drawn: coloured by what, and since when a schema change is news. */
+export interface Look {
+  colorBy: ColorBy;
+  /** Epoch ms: schema changes from then on are shown; null: none are. */
+  since: number | null;
+}
+
+export async function layout(graph: GraphNode[], look: Look, highlight: Set<string>, start: string | null): Promise<Placed> {
   const edges = edgesOf(graph);
   performance.mark("ol-layout-start");
   const position = graph.length > FAST_LAYOUT_NODES ? layeredLayout(graph.map((n) => n.id), edges, NODE_WIDTH, NODE_HEIGHT) : await elkLayout(graph, edges);
   performance.measure("ol-layout", "ol-layout-start");
+  const now = Date.now();
   const nodes: Node<NodeData>[] = graph.map((n) => {
     const [label, sublabel] = labelOf(n);
-    const key = colorBy === "integration" ? (integrationOf(n) ?? (n.type === "JOB" ? "unknown" : n.data.namespace)) : n.data.namespace;
     return {
       id: n.id,
       type: "lineage",
@@ -152,7 +161,8 @@ export async function layout(graph: GraphNode[], colorBy: ColorBy, highlight: Se
         node: n,
         label,
         sublabel,
-        color: colorOf(String(key)),
+        status: statusOf(n, now, look.since),
+        color: colorKeyOf(n, look.colorBy, now).color,
         highlighted: highlight.has(n.id),
         dimmed: highlight.size > 0 && !highlight.has(n.id),
         start: n.id === start,
@@ -170,7 +180,7 @@ export async function layout(graph: GraphNode[], colorBy: ColorBy, highlight: Se
       style: { strokeWidth: lit ? 2.5 : 1.2, opacity: highlight.size && !lit ? 0.25 : 1, strokeDasharray: e.control ? "6 4" : undefined },
     };
   });
-  return { nodes, edges: flowEdges };
+  return { nodes, edges: flowEdges, legend: legendOf(graph, look.colorBy, now) };
 }
 
 // Below this zoom labels are unreadable: nodes are drawn as coloured boxes, which keeps
@@ -205,8 +215,17 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
       </div>
       <div className="olc-node-sublabel" title={plainName(data.sublabel)}>
         <Name value={data.sublabel} />
-        {data.node.type === "JOB" && data.node.data.placeholder ? " · known as a parent only" : ""}
       </div>
+      {data.status.length > 0 && (
+        <div className="olc-node-status">
+          {data.status.map((part, i) => (
+            <span key={i} className="olc-node-part" data-tone={part.tone} title={plainName(part.title)}>
+              {i > 0 && " · "}
+              <Name value={part.text} />
+            </span>
+          ))}
+        </div>
+      )}
       <Handle type="source" position={Position.Right} />
     </div>
   );
@@ -214,9 +233,31 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
 
 const nodeTypes = { lineage: LineageNode };
 
+function GraphLegend({ legend: { colorBy, entries, more } }: { legend: Legend }) {
+  return (
+    <Panel position="top-left" className="olc-legend" aria-label="Legend">
+      <div className="olc-legend-title">{COLOR_BY_LABELS[colorBy].replace("Colour by", "Coloured by")}</div>
+      <ul>
+        {entries.map((e) => (
+          <li key={e.key} title={plainName(e.key)}>
+            <span className="olc-swatch" style={{ background: e.color }} aria-hidden />
+            <Name value={e.label} /> <span className="olc-legend-count">{e.count}</span>
+          </li>
+        ))}
+        {more > 0 && <li className="olc-legend-count">and {more} more</li>}
+        <li>
+          <span className="olc-shape" data-kind="job" aria-hidden /> job <span className="olc-shape" data-kind="dataset" aria-hidden /> dataset
+        </li>
+      </ul>
+    </Panel>
+  );
+}
+
 export interface GraphViewProps {
   graph: GraphNode[];
   colorBy: ColorBy;
+  /** Epoch ms from which a dataset's schema change is shown on its node; null: none. */
+  since?: number | null;
   highlight: Set<string>;
   start: string | null;
   onNodeClick?: (node: GraphNode, additive: boolean) => void;
@@ -239,8 +280,8 @@ function readableViewport(placed: Placed, bounds: { x: number; y: number; width:
   return { x: width / 2 - (focus.x + NODE_WIDTH / 2) * zoom, y: height / 2 - (focus.y + NODE_HEIGHT / 2) * zoom, zoom };
 }
 
-function Flow({ graph, colorBy, highlight, start, onNodeClick, onNodeDoubleClick, onPlaced }: GraphViewProps) {
-  const [placed, setPlaced] = useState<Placed>({ nodes: [], edges: [] });
+function Flow({ graph, colorBy, since = null, highlight, start, onNodeClick, onNodeDoubleClick, onPlaced }: GraphViewProps) {
+  const [placed, setPlaced] = useState<Placed>({ nodes: [], edges: [], legend: { colorBy, entries: [], more: 0 } });
   const flow = useReactFlow();
   const mode = useMode(); // the controls and the minimap follow light and dark mode
   const paneWidth = useStore((s) => s.width);
@@ -249,7 +290,7 @@ function Flow({ graph, colorBy, highlight, start, onNodeClick, onNodeDoubleClick
   const key = useMemo(() => graph.map((n) => n.id).join("|"), [graph]);
   useEffect(() => {
     let live = true;
-    layout(graph, colorBy, highlight, start).then((result) => {
+    layout(graph, { colorBy, since }, highlight, start).then((result) => {
       if (!live) return;
       // Fit before the first render: React Flow then draws the nodes once, already in view.
       if (result.nodes.length && paneWidth && paneHeight) {
@@ -266,7 +307,7 @@ function Flow({ graph, colorBy, highlight, start, onNodeClick, onNodeDoubleClick
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, colorBy, highlight, start]);
+  }, [key, colorBy, since, highlight, start]);
   useEffect(() => {
     if (placed.nodes.length === 0) return;
     window.requestAnimationFrame(() => {
@@ -293,6 +334,7 @@ function Flow({ graph, colorBy, highlight, start, onNodeClick, onNodeDoubleClick
       proOptions={{ hideAttribution: true }}
     >
       <Background />
+      {placed.nodes.length > 0 && <GraphLegend legend={placed.legend} />}
       <Controls showInteractive={false} fitViewOptions={FIT} />
       <MiniMap pannable zoomable nodeColor={(n) => (n.data as NodeData).color} />
     </ReactFlow>

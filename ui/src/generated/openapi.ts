@@ -2256,6 +2256,11 @@ export interface components {
             physicalName: string;
             /** @description The newest test results and data-quality metrics sent on the dataset; null when none were. */
             quality: components["schemas"]["DatasetQuality"] | null;
+            /**
+             * Schemachangedat
+             * @description When its fields last changed (a schema version with other fields than the one before was first seen); null when they never changed.
+             */
+            schemaChangedAt: string | null;
             /** Sourcename */
             sourceName: string;
             /** @description From the `storage` facet. */
@@ -2277,6 +2282,11 @@ export interface components {
             type: "DB_TABLE" | "STREAM";
             /** Updatedat */
             updatedAt: string | null;
+            /**
+             * Writeintervalseconds
+             * @description Its usual write interval: the median time between its newest completed writes (up to 10 intervals); null with fewer than 3 writes. Compare it with the time since `lastModifiedAt` for freshness.
+             */
+            writeIntervalSeconds: number | null;
         };
         /** DatasetAssets */
         DatasetAssets: {

@@ -7,12 +7,16 @@ import { getJson, lineageNodes, type GraphNode } from "../api";
 import { currentMode } from "../colorMode";
 import { Loading, Muted, Name, Problem } from "../components/Common";
 import { SearchBox } from "../components/SearchBox";
-import { LineageGraph, pathBetween, type ColorBy, type Placed } from "../components/LineageGraph";
+import { LineageGraph, pathBetween, type Placed } from "../components/LineageGraph";
 import { exportJson, exportPng, exportSvg } from "../exportGraph";
 import { collapseChildren, mergeGraphs } from "../graphModel";
+import { COLOR_BY_LABELS, type ColorBy } from "../nodeStatus";
 import { href, navigate, type Route } from "../route";
 
 const LARGE = 300;
+
+/** Schema changes shown on nodes, unless the page says since when: those of the last week. */
+const RECENT_MS = 7 * 24 * 3600 * 1000;
 
 function pageOf(node: GraphNode): string | null {
   if (node.type === "JOB") return href("job", { ns: node.data.namespace, name: node.data.name });
@@ -43,7 +47,11 @@ export function GraphPage({ route }: { route: Route }) {
   const columns = p.get("columns") === "true";
   const collapse = p.get("collapse") === "true";
   const asOf = p.get("asOf") ?? "";
-  const colorBy = (p.get("color") ?? "namespace") as ColorBy;
+  const colorBy: ColorBy = (p.get("color") ?? "") in COLOR_BY_LABELS ? (p.get("color") as ColorBy) : "namespace";
+  const sinceParam = p.get("since") ?? "";
+  // The default is fixed when the page opens: a moving one would lay the graph out again at every render.
+  const [openedAt] = useState(() => Date.now());
+  const since = sinceParam ? Date.parse(sinceParam) : openedAt - RECENT_MS;
   const set = (changes: Record<string, string | number | boolean | null>) => {
     const next: Record<string, string> = Object.fromEntries(p.entries());
     for (const [k, v] of Object.entries(changes)) {
@@ -137,10 +145,18 @@ export function GraphPage({ route }: { route: Route }) {
           <Text>As of</Text>
           <Input size="xs" w="13rem" type="datetime-local" aria-label="As of" value={asOf} onChange={(e) => set({ asOf: e.target.value })} />
         </Flex>
-        <NativeSelect.Root size="xs" w="11rem">
+        <Flex align="center" gap={1}>
+          <Text>Schema changes since</Text>
+          <Input size="xs" w="13rem" type="datetime-local" aria-label="Schema changes since" value={sinceParam} onChange={(e) => set({ since: e.target.value })} />
+          {!sinceParam && <Text color="fg.muted">(empty: a week ago)</Text>}
+        </Flex>
+        <NativeSelect.Root size="xs" w="12rem">
           <NativeSelect.Field aria-label="Colour by" value={colorBy} onChange={(e) => set({ color: e.target.value })}>
-            <option value="namespace">Colour by namespace</option>
-            <option value="integration">Colour by integration</option>
+            {Object.entries(COLOR_BY_LABELS).map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
           </NativeSelect.Field>
         </NativeSelect.Root>
         <Flex gap={1}>
@@ -164,6 +180,7 @@ export function GraphPage({ route }: { route: Route }) {
             <LineageGraph
               graph={graph}
               colorBy={colorBy}
+              since={Number.isNaN(since) ? null : since}
               highlight={highlight}
               start={start}
               onPlaced={setPlaced}
