@@ -499,6 +499,10 @@ def test_a_parent_known_only_through_its_children_says_so(ui_server, admin_page)
     assert page.errors == []
 
 
+# Wide letters and a CJK name: a cut by character count would run out of a node's box.
+LONG_NAME = "販売注文テーブルの非常に長い名前_" + "WWWWWWWWWWMMMMMMMMMM_" * 3
+
+
 def _story_events() -> list[dict]:
     """Hourly loads of two tables, relative to now: `orders` written 30 minutes ago (on time), `refunds`
     5 hours ago (late); the newest load of `refunds` changed its fields, the loader's newest run failed,
@@ -534,6 +538,8 @@ def _story_events() -> list[dict]:
         refunds = {"namespace": "s3://stories", "name": "refunds", "facets": {"schema": schema(*fields)}}
         events += run("load_refunds", hours, "COMPLETE", [{"namespace": "s3://stories", "name": "orders"}], [refunds])
     events += run("load_refunds", 0.2, "FAIL", [{"namespace": "s3://stories", "name": "orders"}], [])
+    orders = {"namespace": "s3://stories", "name": "orders"}
+    events += run("load_refunds", 12, "COMPLETE", [orders], [{"namespace": "s3://stories", "name": LONG_NAME}])
     assertions = {
         "_producer": producer,
         "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json",
@@ -589,6 +595,21 @@ def test_graph_nodes_tell_run_state_freshness_owner_checks_and_schema_changes(ui
     page.get_by_label("Colour by").select_option("owner")
     expect(legend).to_contain_text("sales 1")
     assert "color=owner" in page.url
+
+    # Exports: every line of every card fits its box, whatever the name (measured where it is drawn).
+    with page.expect_download() as download:
+        page.get_by_role("button", name="SVG").click()
+    svg = Path(download.value.path()).read_text()
+    assert "販売注文" in svg and "…" in svg
+    with page.expect_download() as download:
+        page.get_by_role("button", name="PNG").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
+    check = page.context.new_page()
+    check.set_content(svg)
+    widths = check.locator("text").evaluate_all("texts => texts.map(t => t.getComputedTextLength())")
+    assert len(widths) >= 15 and max(widths) <= 240 - 24 + 1, widths
+    shot(check, "48-exported-svg")
+    check.close()
 
     # Schema changes are news only since the chosen time: from tomorrow on, none is.
     tomorrow = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
