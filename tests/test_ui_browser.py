@@ -554,12 +554,16 @@ def _story_events() -> list[dict]:
     return events
 
 
-def test_graph_nodes_tell_run_state_freshness_owner_checks_and_schema_changes(ui_server, admin_page):
+@pytest.fixture(scope="module")
+def stories(ui_server):
+    for payload in _story_events():
+        assert ui_server.send(payload).status_code == 201
+
+
+def test_graph_nodes_tell_run_state_freshness_owner_checks_and_schema_changes(ui_server, stories, admin_page):
     """Each node says what a user triages by, and the colouring and its legend follow the chosen story."""
     from playwright.sync_api import expect
 
-    for payload in _story_events():
-        assert ui_server.send(payload).status_code == 201
     page = admin_page
     page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=dataset%3As3%3A%2F%2Fstories%3Aorders&up=1&down=2")
     orders = page.locator('[data-node-id="dataset:s3://stories:orders"] .olc-node-status')
@@ -625,6 +629,40 @@ def test_graph_nodes_tell_run_state_freshness_owner_checks_and_schema_changes(ui
     assert not _is_dark(card.locator(".olc-node-label").evaluate("e => getComputedStyle(e).color"))
     assert _is_dark(page.get_by_label("Legend").evaluate("e => getComputedStyle(e).backgroundColor"))
     shot(page, "47-node-cards-dark")
+    assert page.errors == []
+
+
+def test_what_changed_between_two_times(ui_server, stories, admin_page):
+    """Compared with 6 hours ago, `orders` gained its loader (first run 3.5 hours ago) and `refunds` its
+    new column (5 hours ago); everything else was there already."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    before = (datetime.now() - timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M")
+    page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=dataset%3As3%3A%2F%2Fstories%3Aorders&up=1&down=2")
+    expect(page.locator('[data-node-id="job:stories:load_orders"]')).to_be_visible()
+    page.get_by_label("Compare with the graph at").fill(before)
+    changes = page.get_by_test_id("graph-changes")
+    expect(changes.get_by_test_id("changes-added")).to_have_text("Added (1)⚙ load_orders")
+    expect(changes.get_by_test_id("changes-removed")).to_have_text("Removed (0)")
+    expect(changes.get_by_test_id("changes-edges")).to_have_text("Edges: 1 added, 0 removed")
+    expect(changes.get_by_test_id("changes-schema")).to_have_text("Schema changed (1)▤ refunds")
+    expect(page.locator('[data-node-id="job:stories:load_orders"]')).to_have_attribute("data-change", "added")
+    expect(page.locator('[data-node-id="dataset:s3://stories:orders"]')).not_to_have_attribute("data-change", "added")
+    expect(page.locator(".olc-edge-added")).to_have_count(1)
+    expect(page.get_by_test_id("legend-changes")).to_have_text("added 2 removed 0")  # a node and an edge
+    assert "compare=" in page.url
+    shot(page, "49-what-changed")
+    changes.get_by_role("link", name="load_orders").click()
+    expect(page.get_by_role("heading", name="load_orders")).to_be_visible()
+
+    # 30 days ago `orders` was known only as what a check read (40 days ago): the rest of the graph is new.
+    page.go_back()
+    month_ago = (datetime.now() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Compare with the graph at").fill(month_ago)
+    expect(page.get_by_test_id("changes-added")).to_contain_text("Added (4)")
+    expect(page.get_by_test_id("changes-added").get_by_role("link", name="orders", exact=True)).to_have_count(0)
+    expect(page.get_by_test_id("changes-edges")).to_have_text("Edges: 4 added, 0 removed")
     assert page.errors == []
 
 

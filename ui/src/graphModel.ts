@@ -54,3 +54,30 @@ export function collapseChildren(graph: GraphNode[]): GraphNode[] {
   }
   return [...nodes.values()];
 }
+
+export type Change = "added" | "removed";
+
+export interface GraphDiff {
+  /** Both graphs in one: what either had. */
+  graph: GraphNode[];
+  /** Nodes and edges (`origin->destination`) only one of the two graphs had; the others are in both. */
+  nodes: Map<string, Change>;
+  edges: Map<string, Change>;
+}
+
+const edgeKeys = (graph: GraphNode[]): Set<string> => new Set(graph.flatMap((n) => n.outEdges.map((e) => `${e.origin}->${e.destination}`)));
+
+/** What changed from `before` to `after`: the union of both, each node and edge marked added or removed
+ * when only one of them had it. */
+export function diffGraphs(before: GraphNode[], after: GraphNode[]): GraphDiff {
+  const was = new Set(before.map((n) => n.id));
+  const is = new Set(after.map((n) => n.id));
+  const [wasEdges, isEdges] = [edgeKeys(before), edgeKeys(after)];
+  const nodes = new Map<string, Change>();
+  for (const id of is) if (!was.has(id)) nodes.set(id, "added");
+  for (const id of was) if (!is.has(id)) nodes.set(id, "removed");
+  const edges = new Map<string, Change>();
+  for (const key of isEdges) if (!wasEdges.has(key)) edges.set(key, "added");
+  for (const key of wasEdges) if (!isEdges.has(key)) edges.set(key, "removed");
+  return { graph: mergeGraphs(after, before), nodes, edges };
+}

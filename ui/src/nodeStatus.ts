@@ -155,7 +155,12 @@ export interface Legend {
   entries: LegendEntry[];
   /** Keys left out past the limit. */
   more: number;
+  /** Nodes and edges added and removed, when the graph compares two times. */
+  changes?: { added: number; removed: number };
 }
+
+/** How a comparison of two times marks what appeared and what went. */
+export const CHANGE_COLORS = { added: PALETTE.green, removed: PALETTE.red } as const;
 
 /** The legend of a colouring: each key with its colour and how many nodes have it, most first (the
  * fixed meanings of states and freshness in their own order); at most `limit` entries. */

@@ -25,8 +25,9 @@ import ELK from "elkjs/lib/elk.bundled.js";
 import { useEffect, useMemo, useRef, useState } from "react";
 
 import type { GraphNode } from "../api";
+import type { Change, GraphDiff } from "../graphModel";
 import { plainName } from "../names";
-import { colorKeyOf, legendOf, statusOf, COLOR_BY_LABELS, type ColorBy, type Legend, type StatusPart } from "../nodeStatus";
+import { colorKeyOf, legendOf, statusOf, CHANGE_COLORS, COLOR_BY_LABELS, type ColorBy, type Legend, type StatusPart } from "../nodeStatus";
 import { Name } from "./Common";
 
 const elk = new ELK();
@@ -43,6 +44,8 @@ export interface NodeData extends Record<string, unknown> {
   highlighted: boolean;
   dimmed: boolean;
   start: boolean;
+  /** Set when the graph shows what changed between two times. */
+  change: Change | null;
 }
 
 export interface Placed {
@@ -141,6 +144,8 @@ export interface Look {
   colorBy: ColorBy;
   /** Epoch ms: schema changes from then on are shown; null: none are. */
   since: number | null;
+  /** What changed between two times, marked on nodes and edges; null: no comparison. */
+  diff: GraphDiff | null;
 }
 
 export async function layout(graph: GraphNode[], look: Look, highlight: Set<string>, start: string | null): Promise<Placed> {
@@ -166,21 +171,35 @@ export async function layout(graph: GraphNode[], look: Look, highlight: Set<stri
         highlighted: highlight.has(n.id),
         dimmed: highlight.size > 0 && !highlight.has(n.id),
         start: n.id === start,
+        change: look.diff?.nodes.get(n.id) ?? null,
       },
     };
   });
   const flowEdges: Edge[] = edges.map((e) => {
     const lit = highlight.has(e.source) && highlight.has(e.target);
+    const change = look.diff?.edges.get(e.id);
+    const label = e.control ? "triggers" : e.via ? `via ${plainName(e.via.slice(e.via.lastIndexOf(":") + 1))}` : undefined;
     return {
       id: e.id,
       source: e.source,
       target: e.target,
       animated: lit,
-      label: e.control ? "triggers" : e.via ? `via ${plainName(e.via.slice(e.via.lastIndexOf(":") + 1))}` : undefined,
-      style: { strokeWidth: lit ? 2.5 : 1.2, opacity: highlight.size && !lit ? 0.25 : 1, strokeDasharray: e.control ? "6 4" : undefined },
+      label: change ? `${change}${label ? ` · ${label}` : ""}` : label,
+      className: change ? `olc-edge-${change}` : undefined,
+      style: {
+        strokeWidth: lit || change ? 2.5 : 1.2,
+        opacity: highlight.size && !lit ? 0.25 : 1,
+        strokeDasharray: e.control || change === "removed" ? "6 4" : undefined,
+        stroke: change === "added" ? CHANGE_COLORS.added : change === "removed" ? CHANGE_COLORS.removed : undefined,
+      },
     };
   });
-  return { nodes, edges: flowEdges, legend: legendOf(graph, look.colorBy, now) };
+  const legend = legendOf(graph, look.colorBy, now);
+  if (look.diff) {
+    const counts = [...look.diff.nodes.values(), ...look.diff.edges.values()];
+    legend.changes = { added: counts.filter((c) => c === "added").length, removed: counts.filter((c) => c === "removed").length };
+  }
+  return { nodes, edges: flowEdges, legend };
 }
 
 // Below this zoom labels are unreadable: nodes are drawn as coloured boxes, which keeps
@@ -206,6 +225,7 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
       data-start={data.start}
       data-highlighted={data.highlighted}
       data-dimmed={data.dimmed}
+      data-change={data.change ?? undefined}
       style={{ borderLeftColor: data.color }}
     >
       <Handle type="target" position={Position.Left} />
@@ -233,7 +253,7 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
 
 const nodeTypes = { lineage: LineageNode };
 
-function GraphLegend({ legend: { colorBy, entries, more } }: { legend: Legend }) {
+function GraphLegend({ legend: { colorBy, entries, more, changes } }: { legend: Legend }) {
   return (
     <Panel position="top-left" className="olc-legend" aria-label="Legend">
       <div className="olc-legend-title">{COLOR_BY_LABELS[colorBy].replace("Colour by", "Coloured by")}</div>
@@ -248,6 +268,13 @@ function GraphLegend({ legend: { colorBy, entries, more } }: { legend: Legend })
         <li>
           <span className="olc-shape" data-kind="job" aria-hidden /> job <span className="olc-shape" data-kind="dataset" aria-hidden /> dataset
         </li>
+        {changes && (
+          <li data-testid="legend-changes">
+            <span className="olc-swatch" style={{ background: CHANGE_COLORS.added }} aria-hidden />
+            added {changes.added} <span className="olc-swatch" style={{ background: CHANGE_COLORS.removed, marginLeft: 6 }} aria-hidden />
+            removed {changes.removed}
+          </li>
+        )}
       </ul>
     </Panel>
   );
@@ -256,6 +283,8 @@ function GraphLegend({ legend: { colorBy, entries, more } }: { legend: Legend })
 export interface GraphViewProps {
   graph: GraphNode[];
   colorBy: ColorBy;
+  /** Nodes and edges added or removed between two times, marked on the graph. */
+  diff?: GraphDiff | null;
   /** Epoch ms from which a dataset's schema change is shown on its node; null: none. */
   since?: number | null;
   highlight: Set<string>;
@@ -280,7 +309,7 @@ function readableViewport(placed: Placed, bounds: { x: number; y: number; width:
   return { x: width / 2 - (focus.x + NODE_WIDTH / 2) * zoom, y: height / 2 - (focus.y + NODE_HEIGHT / 2) * zoom, zoom };
 }
 
-function Flow({ graph, colorBy, since = null, highlight, start, onNodeClick, onNodeDoubleClick, onPlaced }: GraphViewProps) {
+function Flow({ graph, colorBy, since = null, diff = null, highlight, start, onNodeClick, onNodeDoubleClick, onPlaced }: GraphViewProps) {
   const [placed, setPlaced] = useState<Placed>({ nodes: [], edges: [], legend: { colorBy, entries: [], more: 0 } });
   const flow = useReactFlow();
   const mode = useMode(); // the controls and the minimap follow light and dark mode
@@ -290,7 +319,7 @@ function Flow({ graph, colorBy, since = null, highlight, start, onNodeClick, onN
   const key = useMemo(() => graph.map((n) => n.id).join("|"), [graph]);
   useEffect(() => {
     let live = true;
-    layout(graph, { colorBy, since }, highlight, start).then((result) => {
+    layout(graph, { colorBy, since, diff }, highlight, start).then((result) => {
       if (!live) return;
       // Fit before the first render: React Flow then draws the nodes once, already in view.
       if (result.nodes.length && paneWidth && paneHeight) {
@@ -307,7 +336,7 @@ function Flow({ graph, colorBy, since = null, highlight, start, onNodeClick, onN
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, colorBy, since, highlight, start]);
+  }, [key, colorBy, since, diff, highlight, start]);
   useEffect(() => {
     if (placed.nodes.length === 0) return;
     window.requestAnimationFrame(() => {

@@ -3,13 +3,13 @@
 import { Box, Button, Flex, Heading, Input, Link, NativeSelect, Text } from "@chakra-ui/react";
 import { useEffect, useMemo, useState } from "react";
 
-import { getJson, lineageNodes, type GraphNode } from "../api";
+import { ApiError, getJson, lineageNodes, type GraphNode } from "../api";
 import { currentMode } from "../colorMode";
 import { Loading, Muted, Name, Problem } from "../components/Common";
 import { SearchBox } from "../components/SearchBox";
 import { LineageGraph, pathBetween, type Placed } from "../components/LineageGraph";
 import { exportJson, exportPng, exportSvg } from "../exportGraph";
-import { collapseChildren, mergeGraphs } from "../graphModel";
+import { collapseChildren, diffGraphs, mergeGraphs, type GraphDiff } from "../graphModel";
 import { COLOR_BY_LABELS, type ColorBy } from "../nodeStatus";
 import { href, navigate, type Route } from "../route";
 
@@ -37,6 +37,47 @@ function Check({ label, checked, onChange }: { label: string; checked: boolean; 
   );
 }
 
+/** The side panel of a comparison: what appeared and went between two times, and whose fields changed. */
+function Changes({ diff, graph, from, to }: { diff: GraphDiff; graph: GraphNode[]; from: number; to: number | null }) {
+  const byId = new Map(graph.map((n) => [n.id, n]));
+  const named = (change: "added" | "removed") =>
+    [...diff.nodes].filter(([, c]) => c === change).map(([id]) => byId.get(id)).filter((n): n is GraphNode => n !== undefined);
+  const edges = (change: "added" | "removed") => [...diff.edges.values()].filter((c) => c === change).length;
+  const reshaped = graph.filter((n) => {
+    const at = n.type === "DATASET" && n.data.schemaChangedAt ? Date.parse(n.data.schemaChangedAt) : null;
+    return at !== null && at >= from && (to === null || at <= to);
+  });
+  const list = (title: string, nodes: GraphNode[], testId: string) => (
+    <Box data-testid={testId} mb={2}>
+      <Text fontWeight="semibold">
+        {title} ({nodes.length})
+      </Text>
+      {nodes.slice(0, 50).map((n) => (
+        <Text key={n.id} fontSize="xs" wordBreak="break-all">
+          {n.type === "JOB" ? "⚙ " : "▤ "}
+          <Link href={pageOf(n) ?? undefined}>
+            <Name value={n.type === "DATASET_FIELD" ? (n.data.field ?? "") : n.data.name} />
+          </Link>
+        </Text>
+      ))}
+      {nodes.length > 50 && <Muted>and {nodes.length - 50} more</Muted>}
+    </Box>
+  );
+  return (
+    <Box fontSize="sm" data-testid="graph-changes">
+      <Heading size="sm" mb={2}>
+        What changed
+      </Heading>
+      {list("Added", named("added"), "changes-added")}
+      {list("Removed", named("removed"), "changes-removed")}
+      <Text mb={2} data-testid="changes-edges">
+        Edges: {edges("added")} added, {edges("removed")} removed
+      </Text>
+      {list("Schema changed", reshaped, "changes-schema")}
+    </Box>
+  );
+}
+
 export function GraphPage({ route }: { route: Route }) {
   const p = route.params;
   const start = p.get("node");
@@ -49,9 +90,11 @@ export function GraphPage({ route }: { route: Route }) {
   const asOf = p.get("asOf") ?? "";
   const colorBy: ColorBy = (p.get("color") ?? "") in COLOR_BY_LABELS ? (p.get("color") as ColorBy) : "namespace";
   const sinceParam = p.get("since") ?? "";
+  const compare = p.get("compare") ?? "";
   // The default is fixed when the page opens: a moving one would lay the graph out again at every render.
   const [openedAt] = useState(() => Date.now());
-  const since = sinceParam ? Date.parse(sinceParam) : openedAt - RECENT_MS;
+  // Schema changes since: the time asked for, else the compared time, else a week ago.
+  const since = sinceParam ? Date.parse(sinceParam) : compare ? Date.parse(compare) : openedAt - RECENT_MS;
   const set = (changes: Record<string, string | number | boolean | null>) => {
     const next: Record<string, string> = Object.fromEntries(p.entries());
     for (const [k, v] of Object.entries(changes)) {
@@ -99,11 +142,41 @@ export function GraphPage({ route }: { route: Route }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
 
+  // "What changed": the same graph as it stood at the `compare` time (the node may not have existed then).
+  const [earlier, setEarlier] = useState<{ key: string; graph: GraphNode[] } | null>(null);
+  const compareKey = JSON.stringify([key, compare, base?.reduced]);
+  useEffect(() => {
+    if (!start || !compare || columns || !base || base.key !== key || Number.isNaN(Date.parse(compare))) return;
+    let live = true;
+    const [u, d] = base.reduced ? [1, 1] : [up, down];
+    getJson("lineage", { query: { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: new Date(compare).toISOString(), withChildren: withChildren(start) } })
+      .then(
+        (b) => lineageNodes(b.graph) as GraphNode[],
+        (e: Error) => (e instanceof ApiError && e.status === 404 ? [] : Promise.reject(e)),
+      )
+      .then(
+        (graph) => live && setEarlier({ key: compareKey, graph }),
+        (e: Error) => live && setError(e.message),
+      );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [compareKey]);
+
+  const comparing = compare !== "" && !columns;
+  const earlierGraph = earlier?.key === compareKey ? earlier.graph : null;
+  const diff: GraphDiff | null = useMemo(() => {
+    if (!comparing || !base || base.key !== key || !earlierGraph) return null;
+    return diffGraphs(earlierGraph, mergeGraphs(base.graph, extra));
+  }, [comparing, base, key, earlierGraph, extra]);
+
   const graph = useMemo(() => {
     if (!base || base.key !== key) return null;
+    if (comparing) return diff?.graph ?? null; // both times' nodes, child jobs as they are
     const merged = mergeGraphs(base.graph, extra);
     return collapse && !columns ? collapseChildren(merged) : merged;
-  }, [base, extra, collapse, columns, key]);
+  }, [base, extra, collapse, columns, key, comparing, diff]);
   const highlight = useMemo(() => (graph && selected.length === 2 ? pathBetween(graph, selected[0], selected[1]) : new Set<string>()), [graph, selected]);
   const chosen = graph?.find((n) => n.id === selected[selected.length - 1]) ?? null;
 
@@ -146,9 +219,13 @@ export function GraphPage({ route }: { route: Route }) {
           <Input size="xs" w="13rem" type="datetime-local" aria-label="As of" value={asOf} onChange={(e) => set({ asOf: e.target.value })} />
         </Flex>
         <Flex align="center" gap={1}>
+          <Text>Changes since</Text>
+          <Input size="xs" w="13rem" type="datetime-local" aria-label="Compare with the graph at" value={compare} disabled={columns} onChange={(e) => set({ compare: e.target.value })} />
+        </Flex>
+        <Flex align="center" gap={1}>
           <Text>Schema changes since</Text>
           <Input size="xs" w="13rem" type="datetime-local" aria-label="Schema changes since" value={sinceParam} onChange={(e) => set({ since: e.target.value })} />
-          {!sinceParam && <Text color="fg.muted">(empty: a week ago)</Text>}
+          {!sinceParam && <Text color="fg.muted">{compare ? "(empty: the compared time)" : "(empty: a week ago)"}</Text>}
         </Flex>
         <NativeSelect.Root size="xs" w="12rem">
           <NativeSelect.Field aria-label="Colour by" value={colorBy} onChange={(e) => set({ color: e.target.value })}>
@@ -181,6 +258,7 @@ export function GraphPage({ route }: { route: Route }) {
               graph={graph}
               colorBy={colorBy}
               since={Number.isNaN(since) ? null : since}
+              diff={diff}
               highlight={highlight}
               start={start}
               onPlaced={setPlaced}
@@ -225,6 +303,8 @@ export function GraphPage({ route }: { route: Route }) {
                 </Text>
               )}
             </Box>
+          ) : diff ? (
+            <Changes diff={diff} graph={graph ?? []} from={Date.parse(compare)} to={asOf ? Date.parse(asOf) : null} />
           ) : (
             <Muted>Click a node to see it; shift-click a second node to highlight the path between them; double-click to expand.</Muted>
           )}
