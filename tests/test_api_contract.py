@@ -225,6 +225,7 @@ def walked(catalog_api):
             "/api/v1/impact": {"nodeId": f"dataset:{SOURCE_DB}:walkdb.public.src"},
             "/api/v1/flows": {"nodeId": f"job:{NAMESPACE}:{JOB}"},
             "/api/v1/search": {"q": "walk"},
+            "/api/v1/jobs/runs/{run_id:name}/compare": {"with": RUN_ID},
             **{
                 f"/api/v1/stats/{kind}": {"period": "DAY"} for kind in ("lineage-events", "jobs", "datasets", "sources")
             },

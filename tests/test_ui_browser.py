@@ -666,6 +666,37 @@ def test_what_changed_between_two_times(ui_server, stories, admin_page):
     assert page.errors == []
 
 
+def test_a_run_compares_with_the_run_before_it(ui_server, admin_page):
+    """From a job's runs, one click shows what the newest run did differently: fewer rows written,
+    a new input, a changed SQL query."""
+    from playwright.sync_api import expect
+    from test_run_comparison import load
+
+    events = load("0193c100-0000-7000-8000-000000000001", "01", ["raw_orders", "customers"], 1000, "select 1")
+    events += load("0193c100-0000-7000-8000-000000000002", "02", ["raw_orders", "refunds"], 800, "select 2", minutes=5)
+    for payload in events:
+        payload["job"]["namespace"] = "compare-ui"
+        assert ui_server.send(payload).status_code == 201
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/job?ns=compare-ui&name=load_orders&tab=runs")
+    expect(page.get_by_test_id("compare-run")).to_have_count(1)  # the older run has none before it
+    page.get_by_test_id("compare-run").click()
+    expect(page.get_by_role("heading", name="Run compared with another")).to_be_visible()
+    expect(page.get_by_test_id("compared-duration")).to_contain_text("2 min 0 s5 min 0 s (+150 %)")
+    expect(page.get_by_test_id("compared-inputs-added")).to_have_text("only this run:refunds")
+    expect(page.get_by_test_id("compared-inputs-removed")).to_have_text("only the other run:customers")
+    rows = page.get_by_test_id("compared-measurements").get_by_role("row").nth(1)
+    expect(rows).to_contain_text("orders")
+    expect(rows).to_contain_text("1,000800\u221220 %")  # a minus sign
+    facets = page.get_by_test_id("changed-facet")
+    expect(facets).to_have_count(2)
+    expect(facets.filter(has_text="sql")).to_contain_text("select 2")
+    shot(page, "50-runs-compared")
+    page.get_by_label("Compare with the run").select_option("0193c100-0000-7000-8000-000000000002")
+    expect(page.get_by_text("The runs sent the same run and job facets.")).to_be_visible()
+    assert page.errors == []
+
+
 def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
     from playwright.sync_api import expect
 

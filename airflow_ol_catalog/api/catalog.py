@@ -25,6 +25,7 @@ from airflow_ol_catalog.api.datamodels.catalog_extras import (
     Hidden,
     Impact,
     Measurements,
+    RunComparison,
     TestRuns,
 )
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
@@ -43,6 +44,7 @@ from airflow_ol_catalog.lineage.graph import GRAPH_KINDS, lineage
 from airflow_ol_catalog.lineage.impact import IMPACT_KINDS, impact
 from airflow_ol_catalog.lineage.measurements import measurements
 from airflow_ol_catalog.lineage.quality import test_runs
+from airflow_ol_catalog.lineage.run_comparison import compare_runs
 from airflow_ol_catalog.lineage.source_matches import (
     data_source_summary,
     match_without_connections,
@@ -386,6 +388,20 @@ async def run_tree(
     run_id: str, _: ReadAuth, limit: int = Query(500, ge=1, le=5000, description="At most this many runs.")
 ) -> dict:
     return await _read(tree.run_tree, run_id, limit)
+
+
+@router.get(
+    "/jobs/runs/{run_id:name}/compare",
+    summary="How a run differs from another: inputs, outputs, rows measured, facets",
+    responses=NOT_FOUND,
+    response_model=RunComparison,
+)
+async def run_comparison(
+    run_id: str,
+    _: ReadAuth,
+    other: Annotated[str, Query(alias="with", description="The run to compare with, usually the run before.")],
+) -> dict:
+    return await _read(compare_runs, run_id, other)
 
 
 @router.get("/jobs/runs/{run_id:name}", summary="One run", responses=NOT_FOUND, response_model=models.Run)

@@ -112,3 +112,32 @@ def measurements(conn: Connection, ns: str, name: str, runs: int) -> dict[str, A
                     points.append(sender | {"job": {"namespace": e.namespace, "name": e.job_name}} | point)
     points.sort(key=lambda p: (p["eventTime"], p["runId"], p["side"]))
     return {"points": points, "runs": len(owners), "truncated": len(newest) > runs or events_cut}
+
+
+def run_measurements(conn: Connection, run_row: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """What the run's newest events said of each dataset it read or wrote, by (side, namespace, name):
+    the newest event's statistics of it win (a streaming run's last checkpoint, a batch's COMPLETE)."""
+    owner = conn.execute(select(job.c.namespace, job.c.name).where(job.c.id == run_row.job_id)).one()
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for e in conn.execute(
+        select(event.c.payload)
+        .where(
+            event.c.run_id == run_row.run_id,
+            event.c.namespace == owner.namespace,
+            event.c.job_name == owner.name,
+            event.c.quarantined.is_(False),
+        )
+        .order_by(event.c.event_time.desc(), event.c.id.desc())
+        .limit(EVENTS_PER_RUN)
+    ):
+        payload = json.loads(e.payload)
+        for side, key, place in _SIDES:
+            listed = payload.get(key)
+            for item in listed if isinstance(listed, list) else []:
+                if not isinstance(item, dict) or not isinstance(item.get("namespace"), str):
+                    continue
+                at = (side, item["namespace"], str(item.get("name")))
+                point = _point(side, place, item) if at not in found else None
+                if point is not None:
+                    found[at] = {k: point[k] for k in ("rowCount", "bytes", "fileCount")}
+    return found

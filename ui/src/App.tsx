@@ -3,6 +3,7 @@ import { Box, Flex, Link } from "@chakra-ui/react";
 import { SearchBox } from "./components/SearchBox";
 import { AdminPage } from "./pages/AdminPage";
 import { AssetPage } from "./pages/AssetPage";
+import { CompareRunsPage } from "./pages/CompareRunsPage";
 import { DataSourcesPage } from "./pages/DataSourcesPage";
 import { EventsPage, RunsPage } from "./pages/ListsPage";
 import { DagPage } from "./pages/DagPage";
@@ -26,6 +27,8 @@ function Page({ route }: { route: Route }) {
       return <JobPage route={route} />;
     case "run":
       return <RunPage route={route} />;
+    case "compare":
+      return <CompareRunsPage route={route} />;
     case "graph":
       return <GraphPage route={route} />;
     case "dag":

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from airflow_ol_catalog.api.datamodels.common import Answer, Problem
-from airflow_ol_catalog.api.datamodels.marquez import NodeRef, Owner, RunState, RunTest
+from airflow_ol_catalog.api.datamodels.marquez import NodeRef, Owner, Run, RunState, RunTest
 
 # --- /data-sources ---------------------------------------------------------------------------------
 
@@ -209,3 +209,46 @@ class TestRun(Answer):
 
 class TestRuns(Answer):
     runs: list[TestRun] = Field(description="Newest first.")
+
+
+# --- /jobs/runs/{id}/compare ------------------------------------------------------------------------
+
+
+class ComparedSide(Answer):
+    added: list[NodeRef] = Field(description="Datasets the run read (or wrote) that the other run did not.")
+    removed: list[NodeRef] = Field(description="Datasets the other run read (or wrote) that this run did not.")
+    kept: list[NodeRef] = Field(description="Datasets both read (or wrote).")
+
+
+class RunFigures(Answer):
+    rowCount: int | float | None
+    bytes: int | float | None
+    fileCount: int | float | None
+
+
+class ComparedMeasurement(Answer):
+    side: Literal["in", "out"]
+    dataset: NodeRef
+    before: RunFigures | None = Field(description="What the other run's newest event measured; null: nothing.")
+    after: RunFigures | None = Field(description="What this run's newest event measured; null: nothing.")
+
+
+class ChangedFacet(Answer):
+    kind: Literal["run", "job"] = Field(description="A run facet, or a job facet as the run's events sent it.")
+    name: str
+    before: Any = Field(description="The other run's value; null when it had none.")
+    after: Any = Field(description="This run's value; null when it has none.")
+
+
+class RunComparison(Answer):
+    """How a run differs from another one (`with`), usually the same job's run before it."""
+
+    run: Run
+    other: Run
+    inputs: ComparedSide
+    outputs: ComparedSide
+    measurements: list[ComparedMeasurement] = Field(
+        description="Rows, bytes and files either run's events measured (`inputStatistics`, `outputStatistics`, "
+        "`dataQualityMetrics`), per dataset and side."
+    )
+    facets: list[ChangedFacet] = Field(description="Facets whose values differ, run facets first, each by name.")

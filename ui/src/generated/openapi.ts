@@ -589,6 +589,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/runs/{run_id}/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How a run differs from another: inputs, outputs, rows measured, facets
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         */
+        get: operations["run_comparison_api_v1_jobs_runs__run_id__compare_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/runs/{run_id}/complete": {
         parameters: {
             query?: never;
@@ -1962,6 +1982,27 @@ export interface components {
              */
             state: "pending" | "emitting" | "created" | "no_asset";
         };
+        /** ChangedFacet */
+        ChangedFacet: {
+            /**
+             * After
+             * @description This run's value; null when it has none.
+             */
+            after: unknown;
+            /**
+             * Before
+             * @description The other run's value; null when it had none.
+             */
+            before: unknown;
+            /**
+             * Kind
+             * @description A run facet, or a job facet as the run's events sent it.
+             * @enum {string}
+             */
+            kind: "run" | "job";
+            /** Name */
+            name: string;
+        };
         /** ColumnData */
         ColumnData: {
             /** Dataset */
@@ -2048,6 +2089,37 @@ export interface components {
              * @constant
              */
             type: "DATASET_FIELD";
+        };
+        /** ComparedMeasurement */
+        ComparedMeasurement: {
+            /** @description What this run's newest event measured; null: nothing. */
+            after: components["schemas"]["RunFigures"] | null;
+            /** @description What the other run's newest event measured; null: nothing. */
+            before: components["schemas"]["RunFigures"] | null;
+            dataset: components["schemas"]["NodeRef"];
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "in" | "out";
+        };
+        /** ComparedSide */
+        ComparedSide: {
+            /**
+             * Added
+             * @description Datasets the run read (or wrote) that the other run did not.
+             */
+            added: components["schemas"]["NodeRef"][];
+            /**
+             * Kept
+             * @description Datasets both read (or wrote).
+             */
+            kept: components["schemas"]["NodeRef"][];
+            /**
+             * Removed
+             * @description Datasets the other run read (or wrote) that this run did not.
+             */
+            removed: components["schemas"]["NodeRef"][];
         };
         /** CreatedToken */
         CreatedToken: {
@@ -3728,6 +3800,26 @@ export interface components {
             /** Updatedat */
             updatedAt: string | null;
         };
+        /**
+         * RunComparison
+         * @description How a run differs from another one (`with`), usually the same job's run before it.
+         */
+        RunComparison: {
+            /**
+             * Facets
+             * @description Facets whose values differ, run facets first, each by name.
+             */
+            facets: components["schemas"]["ChangedFacet"][];
+            inputs: components["schemas"]["ComparedSide"];
+            /**
+             * Measurements
+             * @description Rows, bytes and files either run's events measured (`inputStatistics`, `outputStatistics`, `dataQualityMetrics`), per dataset and side.
+             */
+            measurements: components["schemas"]["ComparedMeasurement"][];
+            other: components["schemas"]["Run"];
+            outputs: components["schemas"]["ComparedSide"];
+            run: components["schemas"]["Run"];
+        };
         /** RunError */
         RunError: {
             /** Message */
@@ -3739,6 +3831,15 @@ export interface components {
              * @description As sent, with its line breaks.
              */
             stackTrace: string | null;
+        };
+        /** RunFigures */
+        RunFigures: {
+            /** Bytes */
+            bytes: number | null;
+            /** Filecount */
+            fileCount: number | null;
+            /** Rowcount */
+            rowCount: number | null;
         };
         /** RunList */
         RunList: {
@@ -6066,6 +6167,67 @@ export interface operations {
             };
             /** @description Always: send OpenLineage events instead. */
             405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    run_comparison_api_v1_jobs_runs__run_id__compare_get: {
+        parameters: {
+            query: {
+                /** @description The run to compare with, usually the run before. */
+                with: string;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunComparison"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such namespace, dataset, job, run or version. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -98,6 +98,9 @@ function Runs({ job, route }: { job: Job; route: Route }) {
   });
   if (runs.error) return <Problem message={runs.error} />;
   if (!runs.data) return <Loading what="runs" />;
+  // Each run compares with the run of this page that started just before it.
+  const byStart = runs.data.runs.filter((r) => r.startedAt).sort((a, b) => Date.parse(a.startedAt!) - Date.parse(b.startedAt!));
+  const before = new Map(byStart.slice(1).map((r, i) => [r.id, byStart[i].id]));
   return (
     <Box>
       <DurationChart runs={runs.data.runs} />
@@ -120,6 +123,15 @@ function Runs({ job, route }: { job: Job; route: Route }) {
           { header: "Started", cell: (r) => when(r.startedAt), sort: "startedAt" },
           { header: "Ended", cell: (r) => when(r.endedAt), sort: "endedAt" },
           { header: "Duration", cell: (r) => duration(r.durationMs) },
+          {
+            header: "Compare",
+            cell: (r) =>
+              before.has(r.id) ? (
+                <Link href={href("compare", { run: r.id, with: before.get(r.id) })} data-testid="compare-run">
+                  with the run before
+                </Link>
+              ) : null,
+          },
         ]}
       />
       <Pager offset={offset} limit={limit} total={runs.data.totalCount} onChange={(next) => go({ offset: next })} />
