@@ -697,6 +697,63 @@ def test_a_run_compares_with_the_run_before_it(ui_server, admin_page):
     assert page.errors == []
 
 
+AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
+# Every page of the catalog, with data: a dataset's and a job's tabs, a run, two runs compared,
+# lists, the graph (and what changed in it), a DAG's lineage tab.
+INVOICES = "ns=postgres%3A%2F%2Fpg.prod.internal%3A5432&name=shop.billing.invoices"
+ACCESSIBLE_PAGES = [
+    "#/",
+    "#/search?q=orders",
+    "#/search?q=email&kind=field",
+    f"#/dataset?{INVOICES}",
+    f"#/dataset?{INVOICES}&tab=schema",
+    f"#/dataset?{INVOICES}&tab=lineage",
+    f"#/dataset?{INVOICES}&tab=impact",
+    f"#/dataset?{INVOICES}&tab=quality",
+    f"#/dataset?{INVOICES}&tab=measurements",
+    "#/job?ns=examples&name=clickstream",
+    "#/job?ns=examples&name=nightly_sessions.sessionize&tab=runs",
+    "#/run?id=019a0000-0000-7000-8000-000000000031",
+    "#/graph?node=dataset%3As3%3A%2F%2Fstories%3Aorders",
+    "#/graph?node=dataset%3As3%3A%2F%2Fstories%3Aorders&color=freshness&compare=2026-01-01T00%3A00",
+    "#/compare?run=019a0000-0000-7000-8000-000000000031&with=019a0000-0000-7000-8000-000000000082",
+    "#/dag/nightly_sessions",
+    "#/events",
+    "#/runs",
+    "#/sources",
+    "#/admin",
+]
+
+
+def _serious_violations(page) -> list[str]:
+    """What axe-core finds of impact serious or critical on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => ['serious', 'critical'].includes(v.impact))"
+        ".map(v => `${v.id} (${v.impact}): ${v.help}: ` + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))"
+    )
+    return list(found)
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_every_page_passes_axe_without_serious_violations(ui_server, stories, admin_page, mode):
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/")
+    page.evaluate(f"localStorage.setItem('theme', '{mode}')")
+    found = {}
+    for target in ACCESSIBLE_PAGES:
+        page.goto(ui_server.url + "ol-catalog/ui/" + target)
+        expect(page.get_by_text("Loading")).to_have_count(0, timeout=15_000)
+        page.wait_for_timeout(300)
+        problems = _serious_violations(page)
+        if problems:
+            found[target] = problems
+    assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
+
+
 def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
     from playwright.sync_api import expect
 

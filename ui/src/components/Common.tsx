@@ -141,7 +141,7 @@ export function Muted({ children }: { children: ReactNode }) {
 /** Text as sent, line breaks kept (a stack trace, source code): React escapes it. */
 export function PlainText({ text, maxHeight = "32rem" }: { text: string; maxHeight?: string }) {
   return (
-    <Code as="pre" display="block" whiteSpace="pre" overflow="auto" maxH={maxHeight} p={3} fontSize="xs" w="100%" data-testid="plain-text">
+    <Code as="pre" tabIndex={0} display="block" whiteSpace="pre" overflow="auto" maxH={maxHeight} p={3} fontSize="xs" w="100%" data-testid="plain-text">
       {text}
     </Code>
   );
@@ -150,7 +150,7 @@ export function PlainText({ text, maxHeight = "32rem" }: { text: string; maxHeig
 /** Raw JSON, as text: React escapes it, so any value renders harmlessly. */
 export function JsonView({ value, maxHeight = "32rem" }: { value: unknown; maxHeight?: string }) {
   return (
-    <Code as="pre" display="block" whiteSpace="pre" overflow="auto" maxH={maxHeight} p={3} fontSize="xs" w="100%" data-testid="json">
+    <Code as="pre" tabIndex={0} display="block" whiteSpace="pre" overflow="auto" maxH={maxHeight} p={3} fontSize="xs" w="100%" data-testid="json">
       {JSON.stringify(value, null, 2)}
     </Code>
   );
@@ -188,7 +188,6 @@ export function DataTable<T>({ rows, columns, empty, rowKey, sort, onSort }: Dat
         size="xs"
         px={0}
         fontWeight="semibold"
-        aria-sort={active ? (sort!.desc ? "descending" : "ascending") : "none"}
         onClick={() => onSort({ by: c.sort!, desc: active ? !sort!.desc : false })}
       >
         {c.header} {active ? (sort!.desc ? "▼" : "▲") : ""}
@@ -200,7 +199,9 @@ export function DataTable<T>({ rows, columns, empty, rowKey, sort, onSort }: Dat
       <Table.Header>
         <Table.Row>
           {columns.map((c) => (
-            <Table.ColumnHeader key={c.header}>{header(c)}</Table.ColumnHeader>
+            <Table.ColumnHeader key={c.header} aria-sort={c.sort && onSort ? (sort?.by === c.sort ? (sort.desc ? "descending" : "ascending") : "none") : undefined}>
+              {header(c)}
+            </Table.ColumnHeader>
           ))}
         </Table.Row>
       </Table.Header>

@@ -32,7 +32,7 @@ function Side({ title, side, testId }: { title: string; side: Comparison["inputs
         {rows.map(([label, refs, kind]) =>
           refs.length ? (
             <Flex key={kind} gap={2} wrap="wrap" mb={1} data-testid={`${testId}-${kind}`}>
-              <Text fontWeight="semibold" color={kind === "added" ? "fg.success" : kind === "removed" ? "fg.error" : "fg.muted"}>
+              <Text fontWeight="semibold" color={kind === "added" ? "green.fg" : kind === "removed" ? "red.fg" : "fg.muted"}>
                 {label}:
               </Text>
               {refs.map((d) => (

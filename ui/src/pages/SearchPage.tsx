@@ -104,12 +104,12 @@ export function SearchPage({ route }: { route: Route }) {
           {found.data.totalCount} {found.data.totalCount === 1 ? "match" : "matches"}
         </Muted>
       )}
-      <Box role="listbox" aria-label="Search results">
+      <Box as="ul" listStyleType="none" aria-label="Search results">
         {results.map((r, i) => (
           <Flex
+            as="li"
             key={r.nodeId}
-            role="option"
-            aria-selected={i === active}
+            aria-current={i === active ? "true" : undefined}
             gap={3}
             px={3}
             py={2}
