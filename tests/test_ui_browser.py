@@ -754,6 +754,34 @@ def test_every_page_passes_axe_without_serious_violations(ui_server, stories, ad
     assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
 
 
+def test_graph_nodes_work_from_the_keyboard(ui_server, stories, admin_page):
+    """Each node is focusable, says what it is, and Enter, Shift+Enter, E and O do what clicks do."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=dataset%3As3%3A%2F%2Fstories%3Aorders&up=1&down=1")
+    loader = page.locator('.react-flow__node[data-id="job:stories:load_refunds"]')
+    expect(loader).to_have_attribute("tabindex", "0")
+    label = loader.get_attribute("aria-label")
+    assert label.startswith("Job load_refunds in stories: Latest run FAILED, The latest run took 3 min."), label
+    assert "E: expand" in label
+    page.keyboard.press("Tab")  # the focus reaches the nodes from the page
+    loader.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("node-panel").get_by_role("heading")).to_have_text("load_refunds")
+    expect(page.locator('[data-node-id="dataset:s3://stories:refunds"]')).to_have_count(0)
+    page.keyboard.press("e")  # expand: what load_refunds writes joins the graph
+    expect(page.locator('[data-node-id="dataset:s3://stories:refunds"]')).to_be_visible()
+    page.locator('.react-flow__node[data-id="job:stories:load_orders"]').focus()
+    page.keyboard.press("Shift+Enter")  # the path from the selected node
+    expect(page.get_by_test_id("node-panel")).to_contain_text("Path of 3 nodes highlighted.")
+    shot(page, "51-graph-keyboard")
+    page.keyboard.press("o")
+    expect(page.get_by_role("heading", name="load_orders")).to_be_visible()
+    assert "#/job?" in page.url
+    assert page.errors == []
+
+
 def test_overview_numbers_open_the_lists_behind_them(ui_server, admin_page):
     from playwright.sync_api import expect
 

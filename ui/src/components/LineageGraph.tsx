@@ -156,9 +156,13 @@ export async function layout(graph: GraphNode[], look: Look, highlight: Set<stri
   const now = Date.now();
   const nodes: Node<NodeData>[] = graph.map((n) => {
     const [label, sublabel] = labelOf(n);
+    const status = statusOf(n, now, look.since);
+    const kind = n.type === "JOB" ? "Job" : n.type === "DATASET" ? "Dataset" : "Column";
     return {
       id: n.id,
       type: "lineage",
+      // What a screen reader says on the focused node, and the keys it answers to (Flow's onKeyDown).
+      ariaLabel: `${kind} ${plainName(label)} in ${plainName(sublabel)}${status.length ? `: ${status.map((p) => plainName(p.title)).join(", ")}` : ""}. ${NODE_KEYS}`,
       position: position.get(n.id) ?? { x: 0, y: 0 },
       width: NODE_WIDTH,
       height: NODE_HEIGHT,
@@ -166,7 +170,7 @@ export async function layout(graph: GraphNode[], look: Look, highlight: Set<stri
         node: n,
         label,
         sublabel,
-        status: statusOf(n, now, look.since),
+        status,
         color: colorKeyOf(n, look.colorBy, now).color,
         highlighted: highlight.has(n.id),
         dimmed: highlight.size > 0 && !highlight.has(n.id),
@@ -291,9 +295,14 @@ export interface GraphViewProps {
   start: string | null;
   onNodeClick?: (node: GraphNode, additive: boolean) => void;
   onNodeDoubleClick?: (node: GraphNode) => void;
+  /** Open the node's own page (the O key on a focused node). */
+  onNodeOpen?: (node: GraphNode) => void;
   onPlaced?: (placed: Placed) => void;
   height?: string;
 }
+
+/** The keys a focused node answers to (Tab moves between nodes). */
+const NODE_KEYS = "Enter: select, Shift+Enter: path from the selected node, E: expand, O: open its page.";
 
 /** The smallest zoom a graph opens at, or fits to: node labels stay at 9 px or more on screen. */
 export const MIN_READABLE_ZOOM = 0.7;
@@ -309,7 +318,7 @@ function readableViewport(placed: Placed, bounds: { x: number; y: number; width:
   return { x: width / 2 - (focus.x + NODE_WIDTH / 2) * zoom, y: height / 2 - (focus.y + NODE_HEIGHT / 2) * zoom, zoom };
 }
 
-function Flow({ graph, colorBy, since = null, diff = null, highlight, start, onNodeClick, onNodeDoubleClick, onPlaced }: GraphViewProps) {
+function Flow({ graph, colorBy, since = null, diff = null, highlight, start, onNodeClick, onNodeDoubleClick, onNodeOpen, onPlaced }: GraphViewProps) {
   const [placed, setPlaced] = useState<Placed>({ nodes: [], edges: [], legend: { colorBy, entries: [], more: 0 } });
   const flow = useReactFlow();
   const mode = useMode(); // the controls and the minimap follow light and dark mode
@@ -360,6 +369,18 @@ function Flow({ graph, colorBy, since = null, diff = null, highlight, start, onN
       fitViewOptions={FIT}
       onNodeClick={(event, node) => onNodeClick?.(node.data.node, event.shiftKey || event.metaKey || event.ctrlKey)}
       onNodeDoubleClick={(_, node) => onNodeDoubleClick?.(node.data.node)}
+      onKeyDown={(event) => {
+        // Keys on a focused node do what clicks do: React Flow makes each node a focusable element.
+        const id = (event.target as HTMLElement).closest?.(".react-flow__node")?.getAttribute("data-id");
+        const node = id ? placed.nodes.find((n) => n.id === id)?.data.node : undefined;
+        if (!node) return;
+        const key = event.key.toLowerCase();
+        if (key === "enter") onNodeClick?.(node, event.shiftKey);
+        else if (key === "e") onNodeDoubleClick?.(node);
+        else if (key === "o") onNodeOpen?.(node);
+        else return;
+        event.preventDefault();
+      }}
       proOptions={{ hideAttribution: true }}
     >
       <Background />

@@ -264,6 +264,10 @@ export function GraphPage({ route }: { route: Route }) {
               onPlaced={setPlaced}
               onNodeClick={(node, additive) => setSelected((old) => (additive && old.length ? [old[old.length - 1], node.id] : [node.id]))}
               onNodeDoubleClick={expand}
+              onNodeOpen={(node) => {
+                const page = pageOf(node);
+                if (page) navigate(page);
+              }}
             />
           ) : (
             !error && <Loading what="the graph" />
@@ -306,7 +310,7 @@ export function GraphPage({ route }: { route: Route }) {
           ) : diff ? (
             <Changes diff={diff} graph={graph ?? []} from={Date.parse(compare)} to={asOf ? Date.parse(asOf) : null} />
           ) : (
-            <Muted>Click a node to see it; shift-click a second node to highlight the path between them; double-click to expand.</Muted>
+            <Muted>Click a node to see it; shift-click a second node to highlight the path between them; double-click to expand. From the keyboard: Tab to a node, Enter to select it (Shift+Enter for the path), E to expand, O to open its page.</Muted>
           )}
         </Box>
       </Flex>
