@@ -11,6 +11,7 @@ whole. One point per event that measured the dataset, oldest first.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -35,6 +36,16 @@ def _usable(place: str, name: str, value: Any) -> Any:
     if value is None or spec is None or (isinstance(value, dict) and value.get("_deleted") is True):
         return None
     return None if facet_problems(spec.schema, value, "") else value
+
+
+def _datasets(payload: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each input and output of a stored event that names a namespace: (side, place, the item)."""
+    event_body = json.loads(payload)
+    for side, key, place in _SIDES:
+        listed = event_body.get(key)
+        for item in listed if isinstance(listed, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("namespace"), str):
+                yield side, place, item
 
 
 def _point(side: str, place: str, item: dict[str, Any]) -> dict[str, Any] | None:
@@ -98,18 +109,13 @@ def measurements(conn: Connection, ns: str, name: str, runs: int) -> dict[str, A
     for e in rows[: runs * EVENTS_PER_RUN]:
         if (e.namespace, e.job_name) not in owners.get(e.run_id, ()):
             continue
-        payload = json.loads(e.payload)
-        for side, key, place in _SIDES:
-            listed = payload.get(key)
-            for item in listed if isinstance(listed, list) else []:
-                if not isinstance(item, dict) or not isinstance(item.get("namespace"), str):
-                    continue
-                if (namespace_key(item["namespace"]), item.get("name")) not in names:
-                    continue
-                point = _point(side, place, item)
-                if point is not None:
-                    sender = {"eventTime": iso(e.event_time), "runId": e.run_id}
-                    points.append(sender | {"job": {"namespace": e.namespace, "name": e.job_name}} | point)
+        for side, place, item in _datasets(e.payload):
+            if (namespace_key(item["namespace"]), item.get("name")) not in names:
+                continue
+            point = _point(side, place, item)
+            if point is not None:
+                sender = {"eventTime": iso(e.event_time), "runId": e.run_id}
+                points.append(sender | {"job": {"namespace": e.namespace, "name": e.job_name}} | point)
     points.sort(key=lambda p: (p["eventTime"], p["runId"], p["side"]))
     return {"points": points, "runs": len(owners), "truncated": len(newest) > runs or events_cut}
 
@@ -130,14 +136,9 @@ def run_measurements(conn: Connection, run_row: Any) -> dict[tuple[str, str, str
         .order_by(event.c.event_time.desc(), event.c.id.desc())
         .limit(EVENTS_PER_RUN)
     ):
-        payload = json.loads(e.payload)
-        for side, key, place in _SIDES:
-            listed = payload.get(key)
-            for item in listed if isinstance(listed, list) else []:
-                if not isinstance(item, dict) or not isinstance(item.get("namespace"), str):
-                    continue
-                at = (side, item["namespace"], str(item.get("name")))
-                point = _point(side, place, item) if at not in found else None
-                if point is not None:
-                    found[at] = {k: point[k] for k in ("rowCount", "bytes", "fileCount")}
+        for side, place, item in _datasets(e.payload):
+            at = (side, item["namespace"], str(item.get("name")))
+            point = _point(side, place, item) if at not in found else None
+            if point is not None:
+                found[at] = {k: point[k] for k in ("rowCount", "bytes", "fileCount")}
     return found
