@@ -669,15 +669,19 @@ def run_facets(conn: Connection, run_id: str) -> dict[str, Any]:
 def run_job_facets(conn: Connection, run_id: str) -> dict[str, Any]:
     """The job facets the run's events carried, in event time order, a later facet replacing an
     earlier one of its name (`_deleted: true` removes it)."""
-    found = get_run(conn, run_id)
-    owner = found["jobVersion"]
+    owner = get_run(conn, run_id)["jobVersion"]
+    return job_facets_sent(conn, run_id, owner["namespace"], owner["name"])
+
+
+def job_facets_sent(conn: Connection, run_id: str, ns: str, name: str) -> dict[str, Any]:
+    """`run_job_facets` of the run of job `ns`/`name` with this id."""
     facets: dict[str, Any] = {}
     payloads = conn.execute(
         select(event.c.payload)
         .where(
             event.c.run_id == run_id,
-            event.c.namespace == owner["namespace"],
-            event.c.job_name == owner["name"],
+            event.c.namespace == ns,
+            event.c.job_name == name,
             event.c.quarantined.is_(False),
         )
         .order_by(event.c.event_time, event.c.id)

@@ -120,17 +120,17 @@ def measurements(conn: Connection, ns: str, name: str, runs: int) -> dict[str, A
     return {"points": points, "runs": len(owners), "truncated": len(newest) > runs or events_cut}
 
 
-def run_measurements(conn: Connection, run_row: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """What the run's newest events said of each dataset it read or wrote, by (side, namespace, name):
-    the newest event's statistics of it win (a streaming run's last checkpoint, a batch's COMPLETE)."""
-    owner = conn.execute(select(job.c.namespace, job.c.name).where(job.c.id == run_row.job_id)).one()
+def run_measurements(conn: Connection, run_id: str, ns: str, name: str) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """What the newest events of job `ns`/`name`'s run said of each dataset it read or wrote, by (side,
+    namespace, name): the newest event's statistics of it win (a streaming run's last checkpoint, a
+    batch's COMPLETE)."""
     found: dict[tuple[str, str, str], dict[str, Any]] = {}
     for e in conn.execute(
         select(event.c.payload)
         .where(
-            event.c.run_id == run_row.run_id,
-            event.c.namespace == owner.namespace,
-            event.c.job_name == owner.name,
+            event.c.run_id == run_id,
+            event.c.namespace == ns,
+            event.c.job_name == name,
             event.c.quarantined.is_(False),
         )
         .order_by(event.c.event_time.desc(), event.c.id.desc())

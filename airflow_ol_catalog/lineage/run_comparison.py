@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from airflow_ol_catalog.lineage.catalog import run_job_facets, run_row, runs_view
+from airflow_ol_catalog.lineage.catalog import job_facets_sent, run_row, runs_view
 from airflow_ol_catalog.lineage.measurements import run_measurements
 
 
@@ -35,9 +35,12 @@ def _changed_facets(kind: str, before: dict[str, Any], after: dict[str, Any]) ->
 
 def compare_runs(conn: Connection, run_id: str, other_id: str) -> dict[str, Any]:
     """How run `run_id` differs from run `other_id` (RunNotFound when either is unknown)."""
-    after_row, before_row = run_row(conn, run_id), run_row(conn, other_id)
-    after, before = runs_view(conn, [after_row, before_row])
-    measured_before, measured_after = run_measurements(conn, before_row), run_measurements(conn, after_row)
+    after, before = runs_view(conn, [run_row(conn, run_id), run_row(conn, other_id)])
+
+    def sent(view: dict[str, Any]) -> tuple[str, str, str]:
+        return view["id"], view["jobVersion"]["namespace"], view["jobVersion"]["name"]
+
+    measured_before, measured_after = run_measurements(conn, *sent(before)), run_measurements(conn, *sent(after))
     measurements = [
         {
             "side": side,
@@ -54,5 +57,5 @@ def compare_runs(conn: Connection, run_id: str, other_id: str) -> dict[str, Any]
         "outputs": _sides(before, after, "outputs"),
         "measurements": measurements,
         "facets": _changed_facets("run", before["facets"], after["facets"])
-        + _changed_facets("job", run_job_facets(conn, other_id), run_job_facets(conn, run_id)),
+        + _changed_facets("job", job_facets_sent(conn, *sent(before)), job_facets_sent(conn, *sent(after))),
     }
