@@ -194,8 +194,9 @@ def test_walk_through_the_catalog_in_airflow(ui_server, admin_page):
     frame.get_by_role("option", name="acme.marketing.customer_scores").click()
     frame.get_by_role("tab", name="Column lineage").click()
     frame.get_by_role("link", name="Column lineage graph →").click()
-    expect(frame.locator('[data-kind="field"]').first).to_be_visible()
-    assert frame.locator('[data-kind="field"]').count() >= 3
+    expect(frame.locator('[data-kind="card"]').first).to_be_visible()
+    assert frame.locator('[data-kind="card"]').count() >= 3  # customers and orders -> customer_scores
+    assert frame.locator(".olc-row").count() >= 8
     shot(page, "05-column-mode")
 
     page.goto(ui_server.url + "dags/nightly_sessions")
@@ -716,6 +717,7 @@ ACCESSIBLE_PAGES = [
     "#/run?id=019a0000-0000-7000-8000-000000000031",
     "#/graph?node=dataset%3As3%3A%2F%2Fstories%3Aorders",
     "#/graph?node=dataset%3As3%3A%2F%2Fstories%3Aorders&color=freshness&compare=2026-01-01T00%3A00",
+    "#/graph?node=dataset%3Abigquery%3Aacme.marketing.customer_scores&columns=true",
     "#/compare?run=019a0000-0000-7000-8000-000000000031&with=019a0000-0000-7000-8000-000000000082",
     "#/dag/nightly_sessions",
     "#/events",
@@ -752,6 +754,140 @@ def test_every_page_passes_axe_without_serious_violations(ui_server, stories, ad
         if problems:
             found[target] = problems
     assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
+
+
+def _score_report_event() -> dict:
+    """A report made from the column-lineage example's output: one column passed through, one
+    transformed, and the whole table filtered by a third (INDIRECT)."""
+    producer = "https://example.com/tests"
+
+    def way(type_: str, subtype: str, description: str | None = None) -> dict:
+        return {"type": type_, "subtype": subtype, **({"description": description} if description else {})}
+
+    scores = {"namespace": "bigquery", "name": "acme.marketing.customer_scores"}
+    lineage = {
+        "_producer": producer,
+        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+        "fields": {
+            "customer_id": {
+                "inputFields": [{**scores, "field": "customer_id", "transformations": [way("DIRECT", "IDENTITY")]}]
+            },
+            "tier": {
+                "inputFields": [
+                    {
+                        **scores,
+                        "field": "segment",
+                        "transformations": [way("DIRECT", "TRANSFORMATION", "UPPER(segment)")],
+                    }
+                ]
+            },
+        },
+        "dataset": [
+            {**scores, "field": "lifetime_value", "transformations": [way("INDIRECT", "FILTER", "lifetime_value > 0")]}
+        ],
+    }
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "producer": producer,
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "examples", "name": "marketing.score_report"},
+        "inputs": [scores],
+        "outputs": [
+            {"namespace": "bigquery", "name": "acme.marketing.score_report", "facets": {"columnLineage": lineage}}
+        ],
+    }
+
+
+def test_column_lineage_is_dataset_cards_with_column_rows_traced_by_a_click(ui_server, admin_page):
+    """Column mode draws a card per dataset and a row per column, edges join rows and are styled by
+    transformation, each column says what became of it, and a click traces one column both ways."""
+    from playwright.sync_api import expect
+
+    assert ui_server.send(_score_report_event()).status_code == 201
+    page = admin_page
+    start = "dataset:bigquery:acme.marketing.customer_scores"  # every column of the table
+    page.goto(ui_server.url + "ol-catalog/ui/#/graph?columns=true&node=" + requests.utils.quote(start, safe=""))
+    cards = page.locator('[data-kind="card"]')
+    expect(cards).to_have_count(4)  # customers and orders -> customer_scores -> score_report
+    scores = page.locator('[data-card-id="dataset:bigquery:acme.marketing.customer_scores"]')
+    expect(scores.locator(".olc-node-label")).to_contain_text("acme.marketing.customer_scores")
+    names = scores.locator(".olc-row-name").all_inner_texts()
+    assert names == ["(whole dataset)", "customer_id", "email_hash", "lifetime_value", "segment"], names
+
+    def row(dataset: str, field: str):
+        return page.locator(f'[data-row-id="datasetField:bigquery:{dataset}:{field}"]')
+
+    # What became of each column on the way.
+    expect(row("acme.marketing.customer_scores", "customer_id").locator(".olc-row-tag")).to_have_text("renamed")
+    expect(row("acme.marketing.customer_scores", "lifetime_value").locator(".olc-row-tag")).to_have_text("transformed")
+    email = row("acme.marketing.customer_scores", "email_hash")
+    expect(email.locator(".olc-row-tag")).to_have_text(["masked", "transformed"])
+    expect(row("acme.marketing.score_report", "customer_id").locator(".olc-row-tag")).to_have_text("passed through")
+    expect(row("acme.marketing.score_report", "tier").locator(".olc-row-tag")).to_have_text("transformed")
+    expect(row("acme.marketing.score_report", "").locator(".olc-row-tag")).to_have_text("indirect")
+    assert "Renamed from acme.crm.customers.id" in row("acme.marketing.customer_scores", "customer_id").locator(
+        "button"
+    ).get_attribute("title")
+    # Edges join rows and say how: solid DIRECT, dashed INDIRECT, orange when masked, the way in a tooltip.
+    edges = page.locator(".react-flow__edge")
+    expect(edges).to_have_count(9)
+    indirect = page.locator('g[data-kind="INDIRECT"]')
+    expect(indirect).to_have_count(3)  # segment from amount, the whole table from status and from lifetime_value
+    assert indirect.first.locator("path").first.get_attribute("style").count("stroke-dasharray") == 1
+    masked = page.locator('g[data-masked="true"]')
+    expect(masked).to_have_count(1)
+    assert "DIRECT · TRANSFORMATION · masked: SHA256 of the address" in masked.locator("title").text_content()
+    assert masked.locator("path").first.evaluate("p => getComputedStyle(p).stroke") == "rgb(251, 146, 60)"
+    shot(page, "52-column-cards")
+    # Exported, the cards keep their rows and the edges their rows and their kind.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="JSON").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    card = next(n for n in exported["nodes"] if n["id"] == "dataset:bigquery:acme.marketing.customer_scores")
+    assert [c["field"] for c in card["columns"]] == ["", "customer_id", "email_hash", "lifetime_value", "segment"]
+    hashed = next(e for e in exported["edges"] if e["destination"].endswith(":email_hash"))
+    assert hashed["origin"] == "datasetField:bigquery:acme.crm.customers:email" and hashed["masked"] is True
+    with page.expect_download() as download:
+        page.get_by_role("button", name="SVG").click()
+    svg = Path(download.value.path()).read_text()
+    assert svg.count('stroke-dasharray="5 4"') == 3 and "passed through" in svg and "masked · transformed" in svg
+
+    # A click on a column traces it up and down; every other column and edge is dimmed.
+    row("acme.marketing.customer_scores", "segment").locator("button").click()
+    lit = page.locator('.olc-row[data-lit="true"]')
+    expect(lit).to_have_count(4)  # amount and country -> segment -> tier
+    assert sorted(lit.evaluate_all("rows => rows.map(r => r.dataset.rowId.split(':').pop())")) == [
+        "amount",
+        "country",
+        "segment",
+        "tier",
+    ]
+    expect(row("acme.marketing.customer_scores", "customer_id")).to_have_attribute("data-dimmed", "true")
+    expect(page.locator('g[data-lit="true"]')).to_have_count(3)
+    expect(page.get_by_test_id("column-inputs")).to_contain_text("DIRECT · IDENTITY")
+    expect(page.get_by_test_id("column-inputs")).to_contain_text("INDIRECT · CONDITION: CASE on SUM(amount)")
+    shot(page, "53-column-traced")
+    # From the keyboard: Tab reaches a column, Enter traces it.
+    row("acme.marketing.score_report", "customer_id").locator("button").focus()
+    page.keyboard.press("Enter")
+    expect(lit).to_have_count(3)  # id -> customer_id -> customer_id
+
+    # The table graph opens a dataset to its columns; a column there opens its column lineage.
+    page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=dataset%3Abigquery%3Aacme.marketing.customer_scores")
+    node = page.locator('[data-node-id="dataset:bigquery:acme.marketing.customer_scores"]')
+    toggle = node.get_by_role("button", name="Open the 4 columns of acme.marketing.customer_scores")
+    toggle.click()
+    expect(node.locator(".olc-row-name")).to_have_text(["customer_id", "email_hash", "lifetime_value", "segment"])
+    expect(node.get_by_role("button", name="Close the 4 columns of acme.marketing.customer_scores")).to_have_attribute(
+        "aria-expanded", "true"
+    )
+    shot(page, "54-dataset-opened-to-columns")
+    node.locator('[data-row-id$=":segment"] button').click()
+    expect(page.locator('[data-card-id="dataset:bigquery:acme.marketing.score_report"]')).to_be_visible()
+    assert "columns=true" in page.url
+    expect(page.locator('.olc-row[data-start="true"]')).to_have_count(1)
+    assert page.errors == []
 
 
 def test_graph_nodes_work_from_the_keyboard(ui_server, stories, admin_page):

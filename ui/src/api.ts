@@ -78,6 +78,9 @@ export const seg = (value: string): string => encodeURIComponent(value);
 
 export const nodeId = (kind: "job" | "dataset", namespace: string, name: string): string => `${kind}:${namespace}:${name}`;
 
+/** The node id of a dataset's column (the column-lineage graph's nodes). */
+export const fieldNodeId = (namespace: string, dataset: string, field: string): string => `datasetField:${namespace}:${dataset}:${field}`;
+
 // --- the answers' shapes, from the OpenAPI document (ui/openapi.json -> src/generated/openapi.ts) ---
 
 export type Schemas = components["schemas"];

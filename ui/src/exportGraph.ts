@@ -1,5 +1,6 @@
 // Export the graph on screen: JSON (nodes, edges, positions), SVG drawn from the layout, PNG from that SVG.
-import { NODE_HEIGHT, NODE_WIDTH, type Placed } from "./components/LineageGraph";
+import { NODE_HEIGHT, NODE_WIDTH, ROW_HEIGHT, type NodeData, type Placed } from "./components/LineageGraph";
+import { MASKED_COLOR } from "./nodeStatus";
 import { plainName } from "./names";
 
 export function download(name: string, blob: Blob): void {
@@ -19,6 +20,14 @@ const escapeXml = (text: string): string =>
 const FONT = "Inter, Helvetica, Arial, sans-serif";
 let measure: CanvasRenderingContext2D | null = null;
 
+/** How wide the text is drawn in this font, in pixels (a guess of 8 per character without a canvas). */
+function widthOf(text: string, font: string): number {
+  measure ??= document.createElement("canvas").getContext("2d");
+  if (!measure) return [...text].length * 8;
+  measure.font = font;
+  return measure.measureText(text).width;
+}
+
 /** The text cut to fit `width` pixels in this font, with an ellipsis when cut (measured, not guessed
  * from a character count: wide letters and CJK names would run out of their box). */
 export function fitText(text: string, font: string, width: number): string {
@@ -37,9 +46,19 @@ export function fitText(text: string, font: string, width: number): string {
 }
 
 export function graphJson(placed: Placed): object {
+  const columnOf = new Map(placed.nodes.flatMap((n) => (n.data.rowHandles ? (n.data.rows ?? []).map((row, i): [string, string] => [`${n.id} ${i}`, row.id]) : [])));
+  const column = (node: string, handle: string | null | undefined) => (handle ? (columnOf.get(`${node} ${handle.slice(handle.indexOf("-") + 1)}`) ?? null) : null);
   return {
-    nodes: placed.nodes.map((n) => ({ id: n.id, type: n.data.node.type, ...n.data.node.data, x: n.position.x, y: n.position.y })),
-    edges: placed.edges.map((e) => ({ origin: e.source, destination: e.target })),
+    nodes: placed.nodes.map((n) =>
+      n.data.rowHandles
+        ? // A column-lineage card: the dataset and its columns, with what became of each.
+          { id: n.id, type: "DATASET", namespace: n.data.sublabel, name: n.data.label, columns: (n.data.rows ?? []).map((r) => ({ id: r.id, field: r.field, type: r.fieldType, evolution: r.evolution, masked: r.masked })), x: n.position.x, y: n.position.y }
+        : { id: n.id, type: n.data.node.type, ...n.data.node.data, x: n.position.x, y: n.position.y },
+    ),
+    edges: placed.edges.map((e) => {
+      const [from, to] = [column(e.source, e.sourceHandle), column(e.target, e.targetHandle)];
+      return from && to ? { origin: from, destination: to, ...(e.data as object) } : { origin: e.source, destination: e.target };
+    }),
   };
 }
 
@@ -50,8 +69,13 @@ export function graphSvg(placed: Placed, dark: boolean): string {
   const minX = Math.min(0, ...xs) - pad;
   const minY = Math.min(0, ...ys) - pad;
   const width = Math.max(...xs.map((x) => x + NODE_WIDTH), 0) - minX + pad;
-  const height = Math.max(...ys.map((y) => y + NODE_HEIGHT), 0) - minY + pad;
-  const at = new Map(placed.nodes.map((n) => [n.id, n.position]));
+  const height = Math.max(...placed.nodes.map((n) => n.position.y + (n.height ?? NODE_HEIGHT)), 0) - minY + pad;
+  const at = new Map(placed.nodes.map((n) => [n.id, n]));
+  /** Where an edge meets a node: the middle of its side, or of the column row its handle is on (`in-3`, `out-3`). */
+  const endY = (node: { position: { y: number }; data: NodeData; height?: number }, handle: string | null | undefined) => {
+    const row = handle ? Number(handle.slice(handle.indexOf("-") + 1)) : NaN;
+    return node.position.y - minY + (Number.isNaN(row) ? Math.min(node.height ?? NODE_HEIGHT, NODE_HEIGHT) / 2 : node.data.rowTop + (row + 0.5) * ROW_HEIGHT);
+  };
   const fg = dark ? "#F8FAFD" : "#161D2D";
   const bg = dark ? "#161D2D" : "#FFFFFF";
   const edges = placed.edges
@@ -59,12 +83,15 @@ export function graphSvg(placed: Placed, dark: boolean): string {
       const s = at.get(e.source);
       const t = at.get(e.target);
       if (!s || !t) return "";
-      const x1 = s.x + NODE_WIDTH - minX;
-      const y1 = s.y + NODE_HEIGHT / 2 - minY;
-      const x2 = t.x - minX;
-      const y2 = t.y + NODE_HEIGHT / 2 - minY;
+      const x1 = s.position.x + NODE_WIDTH - minX;
+      const y1 = endY(s, e.sourceHandle);
+      const x2 = t.position.x - minX;
+      const y2 = endY(t, e.targetHandle);
       const mid = (x1 + x2) / 2;
-      return `<path d="M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}" fill="none" stroke="#8a94a6" stroke-width="1.2" marker-end="url(#arrow)"/>`;
+      const column = e.data as { direct?: boolean; masked?: boolean } | undefined;
+      const stroke = column?.masked ? MASKED_COLOR : "#8a94a6";
+      const dash = column && !column.direct ? ` stroke-dasharray="5 4"` : "";
+      return `<path d="M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}" fill="none" stroke="${stroke}" stroke-width="1.2"${dash} marker-end="url(#arrow)"/>`;
     })
     .join("");
   const nodes = placed.nodes
@@ -74,11 +101,25 @@ export function graphSvg(placed: Placed, dark: boolean): string {
       const radius = n.data.node.type === "JOB" ? 6 : 16;
       const room = NODE_WIDTH - 24;
       const status = n.data.status.map((part) => plainName(part.text)).join(" · ");
+      const rows = (n.data.rows ?? [])
+        .map((row, i) => {
+          const top = y + n.data.rowTop + i * ROW_HEIGHT;
+          // What became of the column, right-aligned; the name gets the rest of the row.
+          const tags = fitText([row.masked ? "masked" : "", row.evolution && row.evolution !== "source" ? row.evolution : ""].filter(Boolean).join(" · "), `10px ${FONT}`, room * 0.6);
+          const nameRoom = tags ? room - widthOf(tags, `10px ${FONT}`) - 8 : room;
+          return (
+            `<line x1="${x}" y1="${top}" x2="${x + NODE_WIDTH}" y2="${top}" stroke="#d4d8e0"/>` +
+            `<text x="${x + 12}" y="${top + 15}" font-size="11" fill="${fg}">${escapeXml(fitText(plainName(row.field || "(whole dataset)"), `11px ${FONT}`, nameRoom))}</text>` +
+            (tags ? `<text x="${x + NODE_WIDTH - 8}" y="${top + 15}" font-size="10" fill="#8a94a6" text-anchor="end">${escapeXml(tags)}</text>` : "")
+          );
+        })
+        .join("");
       return (
-        `<g><rect x="${x}" y="${y}" width="${NODE_WIDTH}" height="${NODE_HEIGHT}" rx="${radius}" fill="${bg}" stroke="${escapeXml(n.data.color)}" stroke-width="2"/>` +
+        `<g><rect x="${x}" y="${y}" width="${NODE_WIDTH}" height="${n.height ?? NODE_HEIGHT}" rx="${n.data.rows ? 6 : radius}" fill="${bg}" stroke="${escapeXml(n.data.color)}" stroke-width="2"/>` +
         `<text x="${x + 12}" y="${y + 19}" font-size="12" font-weight="600" fill="${fg}">${escapeXml(fitText(plainName(n.data.label), `600 12px ${FONT}`, room))}</text>` +
         `<text x="${x + 12}" y="${y + 35}" font-size="10" fill="#8a94a6">${escapeXml(fitText(plainName(n.data.sublabel), `10px ${FONT}`, room))}</text>` +
         (status ? `<text x="${x + 12}" y="${y + 51}" font-size="10" fill="${fg}">${escapeXml(fitText(status, `10px ${FONT}`, room))}</text>` : "") +
+        rows +
         `</g>`
       );
     })

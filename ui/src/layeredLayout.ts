@@ -8,7 +8,7 @@ export interface Box {
   y: number;
 }
 
-export function layeredLayout(ids: string[], edges: { source: string; target: string }[], width: number, height: number, gapX = 70, gapY = 18): Map<string, Box> {
+export function layeredLayout(ids: string[], edges: { source: string; target: string }[], width: number, heightOf: (id: string) => number, gapX = 70, gapY = 18): Map<string, Box> {
   const incoming = new Map<string, string[]>(ids.map((id) => [id, []]));
   const outgoing = new Map<string, string[]>(ids.map((id) => [id, []]));
   for (const e of edges) {
@@ -52,11 +52,16 @@ export function layeredLayout(ids: string[], edges: { source: string; target: st
   };
   sweep(layers.slice(1), incoming);
   sweep(layers.slice(0, -1).reverse(), outgoing);
-  const tallest = Math.max(...layers.map((row) => row.length));
+  // Each layer a column of nodes (each as tall as it is), the columns centred on the tallest.
+  const extent = (row: string[]) => row.reduce((sum, id) => sum + heightOf(id) + gapY, 0);
+  const tallest = Math.max(...layers.map(extent));
   const boxes = new Map<string, Box>();
   layers.forEach((row, depth) => {
-    const offset = ((tallest - row.length) * (height + gapY)) / 2;
-    row.forEach((id, i) => boxes.set(id, { x: depth * (width + gapX), y: offset + i * (height + gapY) }));
+    let y = (tallest - extent(row)) / 2;
+    for (const id of row) {
+      boxes.set(id, { x: depth * (width + gapX), y });
+      y += heightOf(id) + gapY;
+    }
   });
   return boxes;
 }

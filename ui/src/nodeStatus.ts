@@ -162,6 +162,9 @@ export interface Legend {
 /** How a comparison of two times marks what appeared and what went. */
 export const CHANGE_COLORS = { added: PALETTE.green, removed: PALETTE.red } as const;
 
+/** A column edge whose transformation masks the value (a hash, a redaction). */
+export const MASKED_COLOR = PALETTE.orange;
+
 /** The legend of a colouring: each key with its colour and how many nodes have it, most first (the
  * fixed meanings of states and freshness in their own order); at most `limit` entries. */
 export function legendOf(nodes: GraphNode[], colorBy: ColorBy, now: number, limit = 8): Legend {

@@ -3,7 +3,7 @@
 import { Box, Button, Flex, NativeSelect, Text } from "@chakra-ui/react";
 import { Fragment, useState } from "react";
 
-import { nodeId, type Dataset, type Schemas } from "../api";
+import { fieldNodeId, nodeId, type Dataset, type Schemas } from "../api";
 import { download } from "../exportGraph";
 import { when } from "../format";
 import { useApi } from "../useApi";
@@ -101,7 +101,7 @@ export function impactCsv(report: Report, start: string): string {
 
 export function Impact({ ds }: { ds: Dataset }) {
   const [field, setField] = useState("");
-  const start = field ? `datasetField:${ds.namespace}:${ds.name}:${field}` : nodeId("dataset", ds.namespace, ds.name);
+  const start = field ? fieldNodeId(ds.namespace, ds.name, field) : nodeId("dataset", ds.namespace, ds.name);
   const report = useApi("impact", { query: { nodeId: start } });
   const startLabel = field ? `${ds.name}.${field}` : ds.name;
   return (

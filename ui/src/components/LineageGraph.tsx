@@ -2,7 +2,9 @@
 import { Box } from "@chakra-ui/react";
 import {
   Background,
+  BaseEdge,
   Controls,
+  getBezierPath,
   Handle,
   MiniMap,
   Panel,
@@ -13,6 +15,7 @@ import {
   useReactFlow,
   useStore,
   type Edge,
+  type EdgeProps,
   type Node,
   type NodeProps,
   type Viewport,
@@ -20,19 +23,42 @@ import {
 import "@xyflow/react/dist/style.css";
 import { useMode } from "../colorMode";
 import "./lineage-graph.css";
-import { layeredLayout } from "../layeredLayout";
-import ELK from "elkjs/lib/elk.bundled.js";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { createContext, useContext, useEffect, useMemo, useRef, useState } from "react";
 
-import type { GraphNode } from "../api";
+import { fieldNodeId, nodeId, type GraphNode } from "../api";
+import { columnCards, type Evolution } from "../columnCards";
 import type { Change, GraphDiff } from "../graphModel";
+import { place } from "../placement";
 import { plainName } from "../names";
-import { colorKeyOf, legendOf, statusOf, CHANGE_COLORS, COLOR_BY_LABELS, type ColorBy, type Legend, type StatusPart } from "../nodeStatus";
+import { colorKeyOf, legendOf, statusOf, CHANGE_COLORS, COLOR_BY_LABELS, MASKED_COLOR, type ColorBy, type Legend, type StatusPart } from "../nodeStatus";
 import { Name } from "./Common";
 
-const elk = new ELK();
 export const NODE_WIDTH = 240;
 export const NODE_HEIGHT = 62;
+/** A column's row on a card. */
+export const ROW_HEIGHT = 22;
+/** A column-lineage card above its rows: the dataset's name and namespace. */
+const CARD_HEADER = 44;
+/** A dataset opened to its columns shows this many, then says how many more. */
+const MAX_ROWS = 50;
+
+/** One column on a card. */
+export interface RowView {
+  /** The column's node id (`datasetField:NS:DATASET:FIELD`). */
+  id: string;
+  /** "" is the dataset as a whole. */
+  field: string;
+  fieldType: string | null;
+  /** What became of it on the way from its inputs (column lineage only). */
+  evolution: Evolution | null;
+  /** The row's tooltip: how it was derived, or the column's description. */
+  why: string;
+  masked: boolean;
+  /** On the traced column's lineage, or off it (dimmed); neither when nothing is traced. */
+  lit: boolean;
+  dimmed: boolean;
+  start: boolean;
+}
 
 export interface NodeData extends Record<string, unknown> {
   node: GraphNode;
@@ -46,6 +72,16 @@ export interface NodeData extends Record<string, unknown> {
   start: boolean;
   /** Set when the graph shows what changed between two times. */
   change: Change | null;
+  /** The card's column rows (a column-lineage card, or a dataset opened to its columns); null: none shown. */
+  rows: RowView[] | null;
+  /** Columns past MAX_ROWS, not drawn. */
+  moreRows: number;
+  /** Where the rows start, from the top of the node. */
+  rowTop: number;
+  /** Rows carry their own edge handles: column edges join rows, not cards. */
+  rowHandles: boolean;
+  /** A dataset's number of known columns, which it can be opened to (0: none, or not a dataset). */
+  columns: number;
 }
 
 export interface Placed {
@@ -118,27 +154,6 @@ export function pathBetween(graph: GraphNode[], from: string, to: string): Set<s
   return new Set(path ?? []);
 }
 
-// Past this size ELK takes seconds; the fast layered layout takes milliseconds.
-const FAST_LAYOUT_NODES = 400;
-
-async function elkLayout(graph: GraphNode[], edges: { id: string; source: string; target: string }[]): Promise<Map<string, { x: number; y: number }>> {
-  const placed = await elk.layout({
-    id: "root",
-    layoutOptions: {
-      "elk.algorithm": "layered",
-      "elk.direction": "RIGHT",
-      "elk.layered.spacing.nodeNodeBetweenLayers": "70",
-      "elk.spacing.nodeNode": "18",
-      // React Flow draws the edges, so ELK's cheapest routing will do.
-      "elk.edgeRouting": "POLYLINE",
-      "elk.layered.thoroughness": graph.length > 200 ? "1" : "7",
-    },
-    children: graph.map((n) => ({ id: n.id, width: NODE_WIDTH, height: NODE_HEIGHT })),
-    edges: edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
-  });
-  return new Map((placed.children ?? []).map((c) => [c.id, { x: c.x ?? 0, y: c.y ?? 0 }]));
-}
-
 /** How nodes are drawn: coloured by what, and since when a schema change is news. */
 export interface Look {
   colorBy: ColorBy;
@@ -146,26 +161,46 @@ export interface Look {
   since: number | null;
   /** What changed between two times, marked on nodes and edges; null: no comparison. */
   diff: GraphDiff | null;
+  /** Datasets drawn opened to their columns. */
+  expanded: ReadonlySet<string>;
 }
 
+const sizeOf = (n: Node<NodeData>) => ({ id: n.id, width: n.width ?? NODE_WIDTH, height: n.height ?? NODE_HEIGHT });
+
+/** The graph laid out for React Flow: a node per job and dataset, or a card per dataset with a row
+ * per column when the graph is of columns; placed by the layout worker. */
 export async function layout(graph: GraphNode[], look: Look, highlight: Set<string>, start: string | null): Promise<Placed> {
-  const edges = edgesOf(graph);
   performance.mark("ol-layout-start");
-  const position = graph.length > FAST_LAYOUT_NODES ? layeredLayout(graph.map((n) => n.id), edges, NODE_WIDTH, NODE_HEIGHT) : await elkLayout(graph, edges);
+  const drawn = graph.some((n) => n.type === "DATASET_FIELD") ? columnGraph(graph, look, highlight, start) : tableGraph(graph, look, highlight, start);
+  const position = await place(drawn.nodes.map(sizeOf), drawn.layoutEdges);
   performance.measure("ol-layout", "ol-layout-start");
+  for (const n of drawn.nodes) n.position = position.get(n.id) ?? { x: 0, y: 0 };
+  return { nodes: drawn.nodes, edges: drawn.edges, legend: drawn.legend };
+}
+
+interface Drawn extends Placed {
+  /** The edges between nodes, for the layout (column edges count once per pair of cards). */
+  layoutEdges: { id: string; source: string; target: string }[];
+}
+
+function tableGraph(graph: GraphNode[], look: Look, highlight: Set<string>, start: string | null): Drawn {
+  const edges = edgesOf(graph);
   const now = Date.now();
   const nodes: Node<NodeData>[] = graph.map((n) => {
     const [label, sublabel] = labelOf(n);
     const status = statusOf(n, now, look.since);
     const kind = n.type === "JOB" ? "Job" : n.type === "DATASET" ? "Dataset" : "Column";
+    const fields = n.type === "DATASET" ? n.data.fields.filter((f) => f.name) : [];
+    const rows: RowView[] | null = look.expanded.has(n.id) && n.type === "DATASET" ? fields.slice(0, MAX_ROWS).map((f) => ({ id: fieldNodeId(n.data.namespace, n.data.name, f.name!), field: f.name!, fieldType: f.type, evolution: null, why: f.description ?? "", masked: false, lit: false, dimmed: false, start: false })) : null;
+    const moreRows = rows ? fields.length - rows.length : 0;
     return {
       id: n.id,
       type: "lineage",
       // What a screen reader says on the focused node, and the keys it answers to (Flow's onKeyDown).
       ariaLabel: `${kind} ${plainName(label)} in ${plainName(sublabel)}${status.length ? `: ${status.map((p) => plainName(p.title)).join(", ")}` : ""}. ${NODE_KEYS}`,
-      position: position.get(n.id) ?? { x: 0, y: 0 },
+      position: { x: 0, y: 0 },
       width: NODE_WIDTH,
-      height: NODE_HEIGHT,
+      height: NODE_HEIGHT + (rows ? (rows.length + (moreRows ? 1 : 0)) * ROW_HEIGHT + 4 : 0),
       data: {
         node: n,
         label,
@@ -176,6 +211,11 @@ export async function layout(graph: GraphNode[], look: Look, highlight: Set<stri
         dimmed: highlight.size > 0 && !highlight.has(n.id),
         start: n.id === start,
         change: look.diff?.nodes.get(n.id) ?? null,
+        rows,
+        moreRows,
+        rowTop: NODE_HEIGHT,
+        rowHandles: false,
+        columns: fields.length,
       },
     };
   });
@@ -203,16 +243,152 @@ export async function layout(graph: GraphNode[], look: Look, highlight: Set<stri
     const counts = [...look.diff.nodes.values(), ...look.diff.edges.values()];
     legend.changes = { added: counts.filter((c) => c === "added").length, removed: counts.filter((c) => c === "removed").length };
   }
-  return { nodes, edges: flowEdges, legend };
+  return { nodes, edges: flowEdges, legend, layoutEdges: edges };
+}
+
+/** What a column edge's tooltip says, and how it is drawn. */
+export interface ColumnEdgeData extends Record<string, unknown> {
+  title: string;
+  direct: boolean;
+  masked: boolean;
+  lit: boolean;
+  dimmed: boolean;
+}
+
+/** Column lineage: a card per dataset, a row per column, an edge from row to row; `highlight` holds
+ * the columns of a traced column's lineage (the rest is dimmed). */
+function columnGraph(graph: GraphNode[], look: Look, highlight: Set<string>, start: string | null): Drawn {
+  const { cards, edges } = columnCards(graph);
+  const now = Date.now();
+  const rowIndex = new Map(cards.flatMap((card) => card.rows.map((row, i) => [row.id, i] as const)));
+  const nodes: Node<NodeData>[] = cards.map((card) => {
+    const first = card.rows[0].node;
+    const rows: RowView[] = card.rows.map((row) => ({ id: row.id, field: row.field, fieldType: row.fieldType, evolution: row.evolution, why: row.why, masked: row.masked, lit: highlight.has(row.id), dimmed: highlight.size > 0 && !highlight.has(row.id), start: row.id === start }));
+    return {
+      id: card.id,
+      type: "lineage",
+      ariaLabel: `Dataset ${plainName(card.dataset)} in ${plainName(card.namespace)}, ${rows.length} column${rows.length === 1 ? "" : "s"} in this lineage: Tab to a column, Enter to trace it. O: open the dataset's page.`,
+      position: { x: 0, y: 0 },
+      width: NODE_WIDTH,
+      height: CARD_HEADER + rows.length * ROW_HEIGHT + 4,
+      data: {
+        node: first,
+        label: card.dataset,
+        sublabel: card.namespace,
+        status: [],
+        color: colorKeyOf(first, look.colorBy, now).color,
+        highlighted: false,
+        dimmed: highlight.size > 0 && !rows.some((r) => r.lit),
+        start: card.id === start || rows.some((r) => r.start),
+        change: null,
+        rows,
+        moreRows: 0,
+        rowTop: CARD_HEADER,
+        rowHandles: true,
+        columns: rows.length,
+      },
+    };
+  });
+  const flowEdges: Edge<ColumnEdgeData>[] = edges.map((e) => {
+    const lit = highlight.has(e.sourceRow) && highlight.has(e.targetRow);
+    return {
+      id: e.id,
+      type: "column",
+      source: e.source,
+      target: e.target,
+      sourceHandle: `out-${rowIndex.get(e.sourceRow)}`,
+      targetHandle: `in-${rowIndex.get(e.targetRow)}`,
+      className: e.direct ? "olc-column-edge" : "olc-column-edge olc-edge-indirect",
+      data: { title: e.title, direct: e.direct, masked: e.masked, lit, dimmed: highlight.size > 0 && !lit },
+    };
+  });
+  const pairs = new Map(edges.filter((e) => e.source !== e.target).map((e) => [`${e.source}->${e.target}`, { id: `${e.source}->${e.target}`, source: e.source, target: e.target }]));
+  return { nodes, edges: flowEdges, legend: legendOf(cards.map((c) => c.rows[0].node), look.colorBy, now), layoutEdges: [...pairs.values()] };
+}
+
+/** A column edge: solid when the value comes from the input (DIRECT), dashed when the input only
+ * decides which rows or how (INDIRECT: filters, joins, sorts), orange when masked; its tooltip
+ * names every way the producer sent. */
+function ColumnEdgeLine({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd, data }: EdgeProps<Edge<ColumnEdgeData>>) {
+  const [path] = getBezierPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
+  const style = {
+    strokeWidth: data?.lit ? 2.5 : 1.4,
+    strokeDasharray: data?.direct ? undefined : "5 4",
+    stroke: data?.masked ? MASKED_COLOR : undefined,
+    opacity: data?.dimmed ? 0.2 : 1,
+  };
+  return (
+    <g data-kind={data?.direct ? "DIRECT" : "INDIRECT"} data-masked={data?.masked} data-lit={data?.lit}>
+      <BaseEdge id={id} path={path} markerEnd={markerEnd} style={style} interactionWidth={0} />
+      <path d={path} fill="none" stroke="transparent" strokeWidth={12} className="olc-edge-hover">
+        <title>{plainName(data?.title ?? "")}</title>
+      </path>
+    </g>
+  );
 }
 
 // Below this zoom labels are unreadable: nodes are drawn as coloured boxes, which keeps
 // thousand-node graphs quick to draw. Zooming in brings the labels back.
 const LABEL_ZOOM = 0.3;
 
+/** What rows and the open-columns toggle do, given to the nodes by the graph's props. */
+interface RowActions {
+  onRow?: (column: string, additive: boolean) => void;
+  onToggleColumns?: (dataset: string) => void;
+}
+const RowActionsContext = createContext<RowActions>({});
+
+function Rows({ data }: { data: NodeData }) {
+  const { onRow } = useContext(RowActionsContext);
+  if (!data.rows) return null;
+  return (
+    <ul className="olc-rows" style={{ top: data.rowTop }}>
+      {data.rows.map((row, i) => (
+        <li key={row.id} className="olc-row" data-row-id={row.id} data-lit={row.lit} data-dimmed={row.dimmed} data-start={row.start}>
+          {data.rowHandles && <Handle type="target" position={Position.Left} id={`in-${i}`} />}
+          <button
+            type="button"
+            className="olc-row-button nodrag"
+            title={plainName([row.field || "(whole dataset)", row.fieldType, row.why].filter(Boolean).join("\n"))}
+            // The visible text first, in its order (what a speech user says to click it), then what it does.
+            aria-label={`${[row.field || "(whole dataset)", row.fieldType, row.masked ? "masked" : null, row.evolution && row.evolution !== "source" ? row.evolution : null].filter(Boolean).map((t) => plainName(t!)).join(" ")}: ${data.rowHandles ? "trace this column's lineage" : "open this column's lineage"}`}
+            onClick={(event) => {
+              event.stopPropagation(); // a row is not its card: React Flow's node click stays out of it
+              onRow?.(row.id, event.shiftKey || event.metaKey || event.ctrlKey);
+            }}
+          >
+            {/* Spaces between the parts: the flex gap shows them apart, the spaces make the text read apart. */}
+            <span className="olc-row-name">
+              <Name value={row.field || "(whole dataset)"} />
+            </span>{" "}
+            {row.fieldType && (
+              <span className="olc-row-type">
+                <Name value={row.fieldType} />
+              </span>
+            )}{" "}
+            {row.masked && (
+              <span className="olc-row-tag" data-tag="masked">
+                masked
+              </span>
+            )}{" "}
+            {row.evolution && row.evolution !== "source" && (
+              <span className="olc-row-tag" data-tag={row.evolution}>
+                {row.evolution}
+              </span>
+            )}
+          </button>
+          {data.rowHandles && <Handle type="source" position={Position.Right} id={`out-${i}`} />}
+        </li>
+      ))}
+      {data.moreRows > 0 && <li className="olc-row olc-row-more">and {data.moreRows} more columns</li>}
+    </ul>
+  );
+}
+
 function LineageNode({ data }: NodeProps<Node<NodeData>>) {
-  const kind = data.node.type === "JOB" ? "job" : data.node.type === "DATASET" ? "dataset" : "field";
+  const kind = data.rowHandles ? "card" : data.node.type === "JOB" ? "job" : data.node.type === "DATASET" ? "dataset" : "field";
   const labelled = useStore((s) => s.transform[2] >= LABEL_ZOOM);
+  const { onToggleColumns } = useContext(RowActionsContext);
   if (!labelled) {
     return (
       <div className="olc-node" data-node-id={data.node.id} data-kind={kind} data-start={data.start} data-highlighted={data.highlighted} data-dimmed={data.dimmed} style={{ borderLeftColor: data.color }} title={plainName(data.label)}>
@@ -221,10 +397,12 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
       </div>
     );
   }
+  const id = data.rowHandles ? null : data.node.id;
   return (
     <div
       className="olc-node"
-      data-node-id={data.node.id}
+      data-node-id={id ?? undefined}
+      data-card-id={data.rowHandles ? nodeId("dataset", data.node.data.namespace, data.label) : undefined}
       data-kind={kind}
       data-start={data.start}
       data-highlighted={data.highlighted}
@@ -232,9 +410,9 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
       data-change={data.change ?? undefined}
       style={{ borderLeftColor: data.color }}
     >
-      <Handle type="target" position={Position.Left} />
+      {!data.rowHandles && <Handle type="target" position={Position.Left} />}
       <div className="olc-node-label" title={plainName(data.label)}>
-        {kind === "job" ? "⚙ " : kind === "dataset" ? "▤ " : "• "}
+        {kind === "job" ? "⚙ " : kind === "field" ? "• " : "▤ "}
         <Name value={data.label} />
       </div>
       <div className="olc-node-sublabel" title={plainName(data.sublabel)}>
@@ -250,12 +428,28 @@ function LineageNode({ data }: NodeProps<Node<NodeData>>) {
           ))}
         </div>
       )}
-      <Handle type="source" position={Position.Right} />
+      {id && data.columns > 0 && onToggleColumns && (
+        <button
+          type="button"
+          className="olc-columns-toggle nodrag"
+          aria-expanded={data.rows !== null}
+          aria-label={`${data.rows ? "Close" : "Open"} the ${data.columns} columns of ${plainName(data.label)}`}
+          onClick={(event) => {
+            event.stopPropagation();
+            onToggleColumns(id);
+          }}
+        >
+          {data.rows ? "▾" : "▸"} {data.columns}
+        </button>
+      )}
+      <Rows data={data} />
+      {!data.rowHandles && <Handle type="source" position={Position.Right} />}
     </div>
   );
 }
 
 const nodeTypes = { lineage: LineageNode };
+const edgeTypes = { column: ColumnEdgeLine };
 
 function GraphLegend({ legend: { colorBy, entries, more, changes } }: { legend: Legend }) {
   return (
@@ -297,6 +491,11 @@ export interface GraphViewProps {
   onNodeDoubleClick?: (node: GraphNode) => void;
   /** Open the node's own page (the O key on a focused node). */
   onNodeOpen?: (node: GraphNode) => void;
+  /** Datasets drawn opened to their columns; toggled from their cards when `onToggleColumns` is given. */
+  expanded?: ReadonlySet<string>;
+  onToggleColumns?: (dataset: string) => void;
+  /** A column row clicked (or Enter on it): its node id, and whether shift (or ctrl, cmd) was held. */
+  onRow?: (column: string, additive: boolean) => void;
   onPlaced?: (placed: Placed) => void;
   height?: string;
 }
@@ -313,12 +512,18 @@ const FIT = { padding: 0.15, minZoom: MIN_READABLE_ZOOM, maxZoom: 1 };
 function readableViewport(placed: Placed, bounds: { x: number; y: number; width: number; height: number }, start: string | null, width: number, height: number): Viewport {
   const whole = getViewportForBounds(bounds, width, height, 0.05, 1, 0.15);
   if (whole.zoom >= MIN_READABLE_ZOOM) return whole;
-  const focus = placed.nodes.find((n) => n.id === start)?.position ?? { x: bounds.x + bounds.width / 2 - NODE_WIDTH / 2, y: bounds.y + bounds.height / 2 - NODE_HEIGHT / 2 };
+  // The start node, or the card holding the start column.
+  const at = placed.nodes.find((n) => n.id === start || n.data.start);
   const zoom = MIN_READABLE_ZOOM;
-  return { x: width / 2 - (focus.x + NODE_WIDTH / 2) * zoom, y: height / 2 - (focus.y + NODE_HEIGHT / 2) * zoom, zoom };
+  if (!at) return { x: width / 2 - (bounds.x + bounds.width / 2) * zoom, y: height / 2 - (bounds.y + bounds.height / 2) * zoom, zoom };
+  // A tall card shows its top part: its name and first columns.
+  const middle = { x: at.position.x + (at.width ?? NODE_WIDTH) / 2, y: at.position.y + Math.min(at.height ?? NODE_HEIGHT, height / zoom) / 2 };
+  return { x: width / 2 - middle.x * zoom, y: height / 2 - middle.y * zoom, zoom };
 }
 
-function Flow({ graph, colorBy, since = null, diff = null, highlight, start, onNodeClick, onNodeDoubleClick, onNodeOpen, onPlaced }: GraphViewProps) {
+const NONE: ReadonlySet<string> = new Set();
+
+function Flow({ graph, colorBy, since = null, diff = null, expanded = NONE, highlight, start, onNodeClick, onNodeDoubleClick, onNodeOpen, onToggleColumns, onRow, onPlaced }: GraphViewProps) {
   const [placed, setPlaced] = useState<Placed>({ nodes: [], edges: [], legend: { colorBy, entries: [], more: 0 } });
   const flow = useReactFlow();
   const mode = useMode(); // the controls and the minimap follow light and dark mode
@@ -328,13 +533,16 @@ function Flow({ graph, colorBy, since = null, diff = null, highlight, start, onN
   const key = useMemo(() => graph.map((n) => n.id).join("|"), [graph]);
   useEffect(() => {
     let live = true;
-    layout(graph, { colorBy, since, diff }, highlight, start).then((result) => {
+    layout(graph, { colorBy, since, diff, expanded }, highlight, start).then((result) => {
       if (!live) return;
       // Fit before the first render: React Flow then draws the nodes once, already in view.
       if (result.nodes.length && paneWidth && paneHeight) {
         const xs = result.nodes.map((n) => n.position.x);
         const ys = result.nodes.map((n) => n.position.y);
-        const bounds = { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs) + NODE_WIDTH, height: Math.max(...ys) - Math.min(...ys) + NODE_HEIGHT };
+        const [left, top] = [Math.min(...xs), Math.min(...ys)];
+        const right = Math.max(...result.nodes.map((n) => n.position.x + (n.width ?? NODE_WIDTH)));
+        const bottom = Math.max(...result.nodes.map((n) => n.position.y + (n.height ?? NODE_HEIGHT)));
+        const bounds = { x: left, y: top, width: right - left, height: bottom - top };
         flow.setViewport(readableViewport(result, bounds, start, paneWidth, paneHeight));
       }
       fitted.current = Boolean(result.nodes.length && paneWidth && paneHeight);
@@ -345,7 +553,7 @@ function Flow({ graph, colorBy, since = null, diff = null, highlight, start, onN
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, colorBy, since, diff, highlight, start]);
+  }, [key, colorBy, since, diff, expanded, highlight, start]);
   useEffect(() => {
     if (placed.nodes.length === 0) return;
     window.requestAnimationFrame(() => {
@@ -356,26 +564,46 @@ function Flow({ graph, colorBy, since = null, diff = null, highlight, start, onN
       window.requestAnimationFrame(() => performance.mark("ol-graph-settled", { detail: { nodes: placed.nodes.length } }));
     });
   }, [placed, flow]);
+  // The nodes get stable functions that call the newest props: new ones at every render of the
+  // page would redraw every node.
+  const latest = useRef({ onRow, onToggleColumns });
+  useEffect(() => {
+    latest.current = { onRow, onToggleColumns };
+  });
+  const toggles = Boolean(onToggleColumns);
+  const actions = useMemo<RowActions>(
+    () => ({
+      onRow: (column, additive) => latest.current.onRow?.(column, additive),
+      onToggleColumns: toggles ? (dataset) => latest.current.onToggleColumns?.(dataset) : undefined,
+    }),
+    [toggles],
+  );
   return (
+    <RowActionsContext.Provider value={actions}>
     <ReactFlow
       colorMode={mode}
       nodes={placed.nodes}
       edges={placed.edges}
       nodeTypes={nodeTypes}
+      edgeTypes={edgeTypes}
       nodesConnectable={false}
       onlyRenderVisibleElements
       minZoom={0.05}
       fitView
       fitViewOptions={FIT}
-      onNodeClick={(event, node) => onNodeClick?.(node.data.node, event.shiftKey || event.metaKey || event.ctrlKey)}
+      // A column card's header is no column: its rows are what is clicked.
+      onNodeClick={(event, node) => !node.data.rowHandles && onNodeClick?.(node.data.node, event.shiftKey || event.metaKey || event.ctrlKey)}
       onNodeDoubleClick={(_, node) => onNodeDoubleClick?.(node.data.node)}
       onKeyDown={(event) => {
         // Keys on a focused node do what clicks do: React Flow makes each node a focusable element.
+        // A column row or a card's toggle is a button of its own: its keys are its own.
+        if ((event.target as HTMLElement).closest?.("button")) return;
         const id = (event.target as HTMLElement).closest?.(".react-flow__node")?.getAttribute("data-id");
-        const node = id ? placed.nodes.find((n) => n.id === id)?.data.node : undefined;
-        if (!node) return;
+        const data = id ? placed.nodes.find((n) => n.id === id)?.data : undefined;
+        if (!data) return;
+        const node = data.node;
         const key = event.key.toLowerCase();
-        if (key === "enter") onNodeClick?.(node, event.shiftKey);
+        if (key === "enter" && !data.rowHandles) onNodeClick?.(node, event.shiftKey);
         else if (key === "e") onNodeDoubleClick?.(node);
         else if (key === "o") onNodeOpen?.(node);
         else return;
@@ -388,6 +616,7 @@ function Flow({ graph, colorBy, since = null, diff = null, highlight, start, onN
       <Controls showInteractive={false} fitViewOptions={FIT} />
       <MiniMap pannable zoomable nodeColor={(n) => (n.data as NodeData).color} />
     </ReactFlow>
+    </RowActionsContext.Provider>
   );
 }
 

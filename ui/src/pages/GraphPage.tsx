@@ -4,6 +4,7 @@ import { Box, Button, Flex, Heading, Input, Link, NativeSelect, Text } from "@ch
 import { useEffect, useMemo, useState } from "react";
 
 import { ApiError, getJson, lineageNodes, type GraphNode } from "../api";
+import { columnCards, traceColumn, wayOf } from "../columnCards";
 import { currentMode } from "../colorMode";
 import { Loading, Muted, Name, Problem } from "../components/Common";
 import { SearchBox } from "../components/SearchBox";
@@ -78,6 +79,29 @@ function Changes({ diff, graph, from, to }: { diff: GraphDiff; graph: GraphNode[
   );
 }
 
+/** Where a column comes from: each input column and every way the producer said it derives from it. */
+function ColumnInputs({ node }: { node: GraphNode }) {
+  if (node.type !== "DATASET_FIELD") return null;
+  const inputs = node.data.inputFields;
+  return (
+    <Box mt={3} fontSize="xs" data-testid="column-inputs">
+      <Text fontWeight="semibold">{inputs.length ? `Comes from (${inputs.length})` : "No input column known"}</Text>
+      {inputs.map((i) => (
+        <Box key={`${i.namespace}:${i.dataset}:${i.field}`} mt={1}>
+          <Text wordBreak="break-all">
+            <Name value={i.dataset} />.<Name value={i.field || "(whole dataset)"} />
+          </Text>
+          {i.transformations.map((t, n) => (
+            <Text key={n} color="fg.muted">
+              <Name value={wayOf(t)} />
+            </Text>
+          ))}
+        </Box>
+      ))}
+    </Box>
+  );
+}
+
 export function GraphPage({ route }: { route: Route }) {
   const p = route.params;
   const start = p.get("node");
@@ -109,6 +133,8 @@ export function GraphPage({ route }: { route: Route }) {
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string[]>([]);
   const [placed, setPlaced] = useState<Placed | null>(null);
+  // Datasets opened to their columns on the graph.
+  const [opened, setOpened] = useState<ReadonlySet<string>>(new Set());
   const key = JSON.stringify([start, up, down, attempted, columns, asOf]);
   // Another graph starts clean: no error, expansions or selection of the previous one (set during render).
   const [cleanFor, setCleanFor] = useState(key);
@@ -117,6 +143,7 @@ export function GraphPage({ route }: { route: Route }) {
     setError(null);
     setExtra([]);
     setSelected([]);
+    setOpened(new Set());
   }
 
   useEffect(() => {
@@ -177,7 +204,13 @@ export function GraphPage({ route }: { route: Route }) {
     const merged = mergeGraphs(base.graph, extra);
     return collapse && !columns ? collapseChildren(merged) : merged;
   }, [base, extra, collapse, columns, key, comparing, diff]);
-  const highlight = useMemo(() => (graph && selected.length === 2 ? pathBetween(graph, selected[0], selected[1]) : new Set<string>()), [graph, selected]);
+  const highlight = useMemo(() => {
+    if (!graph) return new Set<string>();
+    if (selected.length === 2) return pathBetween(graph, selected[0], selected[1]);
+    // A column clicked: its lineage both ways, the other columns dimmed.
+    if (columns && selected.length === 1) return traceColumn(columnCards(graph).edges, selected[0]);
+    return new Set<string>();
+  }, [graph, selected, columns]);
   const chosen = graph?.find((n) => n.id === selected[selected.length - 1]) ?? null;
 
   const expand = (node: GraphNode) => {
@@ -264,6 +297,19 @@ export function GraphPage({ route }: { route: Route }) {
               onPlaced={setPlaced}
               onNodeClick={(node, additive) => setSelected((old) => (additive && old.length ? [old[old.length - 1], node.id] : [node.id]))}
               onNodeDoubleClick={expand}
+              expanded={opened}
+              onToggleColumns={(dataset) =>
+                setOpened((old) => {
+                  const next = new Set(old);
+                  if (!next.delete(dataset)) next.add(dataset);
+                  return next;
+                })
+              }
+              onRow={(column, additive) => {
+                // A column of a card traces; a column of a dataset opened on the table graph opens its column lineage.
+                if (columns) setSelected((old) => (additive && old.length ? [old[old.length - 1], column] : [column]));
+                else set({ node: column, columns: true });
+              }}
               onNodeOpen={(node) => {
                 const page = pageOf(node);
                 if (page) navigate(page);
@@ -291,16 +337,15 @@ export function GraphPage({ route }: { route: Route }) {
               <Flex direction="column" gap={2}>
                 {pageOf(chosen) && <Link href={pageOf(chosen)!}>Open its page</Link>}
                 {chosen.type !== "DATASET_FIELD" && (
-                  <>
-                    <Button size="xs" onClick={() => expand(chosen)}>
-                      Expand one hop
-                    </Button>
-                    <Button size="xs" variant="outline" onClick={() => set({ node: chosen.id })}>
-                      Start from here
-                    </Button>
-                  </>
+                  <Button size="xs" onClick={() => expand(chosen)}>
+                    Expand one hop
+                  </Button>
                 )}
+                <Button size="xs" variant="outline" onClick={() => set({ node: chosen.id })}>
+                  Start from here
+                </Button>
               </Flex>
+              {chosen.type === "DATASET_FIELD" && <ColumnInputs node={chosen} />}
               {selected.length === 2 && (
                 <Text mt={3} fontSize="xs">
                   {highlight.size ? `Path of ${highlight.size} nodes highlighted.` : "No path joins the two selected nodes."}
@@ -310,7 +355,11 @@ export function GraphPage({ route }: { route: Route }) {
           ) : diff ? (
             <Changes diff={diff} graph={graph ?? []} from={Date.parse(compare)} to={asOf ? Date.parse(asOf) : null} />
           ) : (
-            <Muted>Click a node to see it; shift-click a second node to highlight the path between them; double-click to expand. From the keyboard: Tab to a node, Enter to select it (Shift+Enter for the path), E to expand, O to open its page.</Muted>
+            <Muted>
+              {columns
+                ? "Click a column to trace its lineage both ways (the other columns dim); shift-click a second column to highlight the path between them. Solid edges carry the value (DIRECT), dashed ones only decide rows (INDIRECT), orange ones mask it; hover an edge for how. From the keyboard: Tab to a column, Enter to trace it."
+                : "Click a node to see it; shift-click a second node to highlight the path between them; double-click to expand; ▸ opens a dataset's columns. From the keyboard: Tab to a node, Enter to select it (Shift+Enter for the path), E to expand, O to open its page."}
+            </Muted>
           )}
         </Box>
       </Flex>
