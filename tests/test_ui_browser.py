@@ -485,6 +485,18 @@ def test_a_long_graph_opens_readable_around_its_focus_and_fit_keeps_labels_reada
     assert page.errors == []
 
 
+def test_a_graph_that_cannot_be_laid_out_says_so(ui_server, admin_page):
+    """The layout runs in a Web Worker; when that worker cannot load, the page says so instead of
+    staying empty."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.route("**/assets/layoutWorker-*.js", lambda route: route.fulfill(status=404, body="not here"))
+    page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=job%3Aexamples%3Aclickstream")
+    expect(page.get_by_text("laying the graph out failed: the layout worker did not start")).to_be_visible()
+    assert page.errors == []
+
+
 def test_a_parent_known_only_through_its_children_says_so(ui_server, admin_page):
     from playwright.sync_api import expect
 
@@ -579,6 +591,8 @@ def test_graph_nodes_tell_run_state_freshness_owner_checks_and_schema_changes(ui
         "title", "Last written 5 h ago, usually every 1 h"
     )
     expect(loader).to_have_text("FAILED · 3 min")  # the failed run started 3 minutes before it ended
+    # Handles where the page tells React Flow they are before drawing: mid-height on the inner edges.
+    assert handle_centres(loader) == [240, [[6, 31], [239, 31]]]
     page.locator('[data-node-id="dataset:s3://stories:orders"]').click()
     shot(page, "45-nodes-tell-a-story")
 
@@ -799,6 +813,21 @@ def _score_report_event() -> dict:
     }
 
 
+def handle_centres(node) -> tuple[int, list[tuple[int, int]]]:
+    """A drawn graph node's width and the centres of its handles, in the graph's units from its top left."""
+    return node.evaluate(
+        """n => {
+          const node = n.closest('.react-flow__node');
+          const box = node.getBoundingClientRect();
+          const zoom = box.width / node.offsetWidth;
+          return [node.offsetWidth, [...node.querySelectorAll('.react-flow__handle')].map(h => {
+            const b = h.getBoundingClientRect();
+            return [Math.round((b.left + b.width / 2 - box.left) / zoom), Math.round((b.top + b.height / 2 - box.top) / zoom)];
+          })];
+        }"""
+    )
+
+
 def test_column_lineage_is_dataset_cards_with_column_rows_traced_by_a_click(ui_server, admin_page):
     """Column mode draws a card per dataset and a row per column, edges join rows and are styled by
     transformation, each column says what became of it, and a click traces one column both ways."""
@@ -839,6 +868,12 @@ def test_column_lineage_is_dataset_cards_with_column_rows_traced_by_a_click(ui_s
     expect(masked).to_have_count(1)
     assert "DIRECT · TRANSFORMATION · masked: SHA256 of the address" in masked.locator("title").text_content()
     assert masked.locator("path").first.evaluate("p => getComputedStyle(p).stroke") == "rgb(251, 146, 60)"
+    # The handles sit where the page tells React Flow they are before it draws anything (so a big
+    # graph need not draw every node to measure them): on the card's inner edges, mid-row.
+    report = page.locator('[data-card-id="dataset:bigquery:acme.marketing.score_report"]')
+    width, centres = handle_centres(report)
+    middles = [57 + 22 * i for i in range(len(centres) // 2)]  # border 1 + header 44 + row's border 1 + 21 / 2
+    assert centres == [point for y in middles for point in ([6, y], [width - 1, y])], centres
     shot(page, "52-column-cards")
     # Exported, the cards keep their rows and the edges their rows and their kind.
     with page.expect_download() as download:

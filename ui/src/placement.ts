@@ -25,7 +25,7 @@ function layoutWorker(): Worker {
   };
   worker.onerror = (event) => {
     // A worker that failed to load or crashed answers nothing more: fail every request, start afresh next time.
-    for (const request of waiting.values()) request.reject(new Error(`laying the graph out failed: ${event.message || "the layout worker stopped"}`));
+    for (const request of waiting.values()) request.reject(new Error(`laying the graph out failed: ${event.message || "the layout worker did not start or stopped; reload the page"}`));
     waiting.clear();
     worker?.terminate();
     worker = null;

@@ -3,6 +3,7 @@ import { Box } from "@chakra-ui/react";
 import {
   Background,
   BaseEdge,
+  ControlButton,
   Controls,
   getBezierPath,
   Handle,
@@ -14,9 +15,11 @@ import {
   getViewportForBounds,
   useReactFlow,
   useStore,
+  useStoreApi,
   type Edge,
   type EdgeProps,
   type Node,
+  type NodeHandle,
   type NodeProps,
   type Viewport,
 } from "@xyflow/react";
@@ -31,7 +34,7 @@ import type { Change, GraphDiff } from "../graphModel";
 import { place } from "../placement";
 import { plainName } from "../names";
 import { colorKeyOf, legendOf, statusOf, CHANGE_COLORS, COLOR_BY_LABELS, MASKED_COLOR, type ColorBy, type Legend, type StatusPart } from "../nodeStatus";
-import { Name } from "./Common";
+import { Name, Problem } from "./Common";
 
 export const NODE_WIDTH = 240;
 export const NODE_HEIGHT = 62;
@@ -165,6 +168,27 @@ export interface Look {
   expanded: ReadonlySet<string>;
 }
 
+/** Where a node's handles are, as the stylesheet puts them: 8 px dots centred on the node's inner
+ * left and right edges (its left border is 6 px, the others 1 px), or on each row's. Given up front,
+ * React Flow need not draw every node once to measure them: with `onlyRenderVisibleElements` a
+ * 5,000-node graph then draws only what is in view. Drawn nodes are measured, and that replaces these. */
+function handlesOf(width: number, height: number, rowTop: number | null, rows: number): NodeHandle[] {
+  const dot = (type: "source" | "target", x: number, y: number, id?: string): NodeHandle => ({
+    type,
+    position: type === "target" ? Position.Left : Position.Right,
+    x: x - 4,
+    y: y - 4,
+    width: 8,
+    height: 8,
+    id,
+  });
+  if (rowTop === null) return [dot("target", 6, height / 2), dot("source", width - 1, height / 2)];
+  return Array.from({ length: rows }, (_, i) => {
+    const middle = 1 + rowTop + i * ROW_HEIGHT + 1 + (ROW_HEIGHT - 1) / 2; // under the row's 1 px top border
+    return [dot("target", 6, middle, `in-${i}`), dot("source", width - 1, middle, `out-${i}`)];
+  }).flat();
+}
+
 const sizeOf = (n: Node<NodeData>) => ({ id: n.id, width: n.width ?? NODE_WIDTH, height: n.height ?? NODE_HEIGHT });
 
 /** The graph laid out for React Flow: a node per job and dataset, or a card per dataset with a row
@@ -193,6 +217,7 @@ function tableGraph(graph: GraphNode[], look: Look, highlight: Set<string>, star
     const fields = n.type === "DATASET" ? n.data.fields.filter((f) => f.name) : [];
     const rows: RowView[] | null = look.expanded.has(n.id) && n.type === "DATASET" ? fields.slice(0, MAX_ROWS).map((f) => ({ id: fieldNodeId(n.data.namespace, n.data.name, f.name!), field: f.name!, fieldType: f.type, evolution: null, why: f.description ?? "", masked: false, lit: false, dimmed: false, start: false })) : null;
     const moreRows = rows ? fields.length - rows.length : 0;
+    const height = NODE_HEIGHT + (rows ? (rows.length + (moreRows ? 1 : 0)) * ROW_HEIGHT + 4 : 0);
     return {
       id: n.id,
       type: "lineage",
@@ -200,7 +225,8 @@ function tableGraph(graph: GraphNode[], look: Look, highlight: Set<string>, star
       ariaLabel: `${kind} ${plainName(label)} in ${plainName(sublabel)}${status.length ? `: ${status.map((p) => plainName(p.title)).join(", ")}` : ""}. ${NODE_KEYS}`,
       position: { x: 0, y: 0 },
       width: NODE_WIDTH,
-      height: NODE_HEIGHT + (rows ? (rows.length + (moreRows ? 1 : 0)) * ROW_HEIGHT + 4 : 0),
+      height,
+      handles: handlesOf(NODE_WIDTH, height, null, 0),
       data: {
         node: n,
         label,
@@ -271,6 +297,7 @@ function columnGraph(graph: GraphNode[], look: Look, highlight: Set<string>, sta
       position: { x: 0, y: 0 },
       width: NODE_WIDTH,
       height: CARD_HEADER + rows.length * ROW_HEIGHT + 4,
+      handles: handlesOf(NODE_WIDTH, CARD_HEADER + rows.length * ROW_HEIGHT + 4, CARD_HEADER, rows.length),
       data: {
         node: first,
         label: card.dataset,
@@ -505,11 +532,16 @@ const NODE_KEYS = "Enter: select, Shift+Enter: path from the selected node, E: e
 
 /** The smallest zoom a graph opens at, or fits to: node labels stay at 9 px or more on screen. */
 export const MIN_READABLE_ZOOM = 0.7;
-const FIT = { padding: 0.15, minZoom: MIN_READABLE_ZOOM, maxZoom: 1 };
 
 /** The whole graph when it fits at a readable size; else the focus node (or the middle of the
  * graph) in the centre at the smallest readable zoom, the rest a pan or the minimap away. */
-function readableViewport(placed: Placed, bounds: { x: number; y: number; width: number; height: number }, start: string | null, width: number, height: number): Viewport {
+function readableViewport(placed: Placed, start: string | null, width: number, height: number): Viewport {
+  const xs = placed.nodes.map((n) => n.position.x);
+  const ys = placed.nodes.map((n) => n.position.y);
+  const [left, top] = [Math.min(...xs), Math.min(...ys)];
+  const right = Math.max(...placed.nodes.map((n) => n.position.x + (n.width ?? NODE_WIDTH)));
+  const bottom = Math.max(...placed.nodes.map((n) => n.position.y + (n.height ?? NODE_HEIGHT)));
+  const bounds = { x: left, y: top, width: right - left, height: bottom - top };
   const whole = getViewportForBounds(bounds, width, height, 0.05, 1, 0.15);
   if (whole.zoom >= MIN_READABLE_ZOOM) return whole;
   // The start node, or the card holding the start column.
@@ -527,43 +559,48 @@ function Flow({ graph, colorBy, since = null, diff = null, expanded = NONE, high
   const [placed, setPlaced] = useState<Placed>({ nodes: [], edges: [], legend: { colorBy, entries: [], more: 0 } });
   const flow = useReactFlow();
   const mode = useMode(); // the controls and the minimap follow light and dark mode
+  const store = useStoreApi();
   const paneWidth = useStore((s) => s.width);
   const paneHeight = useStore((s) => s.height);
   const fitted = useRef(false);
+  const [failure, setFailure] = useState<string | null>(null);
   const key = useMemo(() => graph.map((n) => n.id).join("|"), [graph]);
   useEffect(() => {
     let live = true;
     layout(graph, { colorBy, since, diff, expanded }, highlight, start).then((result) => {
       if (!live) return;
-      // Fit before the first render: React Flow then draws the nodes once, already in view.
-      if (result.nodes.length && paneWidth && paneHeight) {
-        const xs = result.nodes.map((n) => n.position.x);
-        const ys = result.nodes.map((n) => n.position.y);
-        const [left, top] = [Math.min(...xs), Math.min(...ys)];
-        const right = Math.max(...result.nodes.map((n) => n.position.x + (n.width ?? NODE_WIDTH)));
-        const bottom = Math.max(...result.nodes.map((n) => n.position.y + (n.height ?? NODE_HEIGHT)));
-        const bounds = { x: left, y: top, width: right - left, height: bottom - top };
-        flow.setViewport(readableViewport(result, bounds, start, paneWidth, paneHeight));
-      }
-      fitted.current = Boolean(result.nodes.length && paneWidth && paneHeight);
+      // Placed before the first render when the pane has its size: React Flow then draws only the
+      // nodes in view, once. (React Flow's own fit would only see the nodes it has drawn.)
+      const { width, height } = store.getState();
+      fitted.current = Boolean(result.nodes.length && width && height);
+      if (fitted.current) flow.setViewport(readableViewport(result, start, width, height));
+      setFailure(null);
       setPlaced(result);
       onPlaced?.(result);
+    }, (error: unknown) => {
+      // A graph that cannot be laid out says so instead of staying empty.
+      if (live) setFailure(error instanceof Error ? error.message : String(error));
     });
     return () => {
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, colorBy, since, diff, expanded, highlight, start]);
+  const settled = useRef<Placed | null>(null);
   useEffect(() => {
-    if (placed.nodes.length === 0) return;
-    window.requestAnimationFrame(() => {
-      // Fitted before the render already, unless the pane had no size yet: a second fit
-      // would redraw every node for nothing.
-      if (!fitted.current) flow.fitView({ ...FIT, duration: 0 });
-      // For bench/ui.py and the browser's performance panel: laid out, rendered and fitted.
-      window.requestAnimationFrame(() => performance.mark("ol-graph-settled", { detail: { nodes: placed.nodes.length } }));
-    });
-  }, [placed, flow]);
+    if (placed.nodes.length === 0 || settled.current === placed) return;
+    if (!fitted.current) {
+      if (!paneWidth || !paneHeight) return; // placed once the pane has its size
+      flow.setViewport(readableViewport(placed, start, paneWidth, paneHeight));
+      fitted.current = true;
+    }
+    settled.current = placed;
+    // For bench/ui.py and the browser's performance panel: laid out, rendered and in view.
+    window.requestAnimationFrame(() =>
+      window.requestAnimationFrame(() => performance.mark("ol-graph-settled", { detail: { nodes: placed.nodes.length } })),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [placed, paneWidth, paneHeight, flow]);
   // The nodes get stable functions that call the newest props: new ones at every render of the
   // page would redraw every node.
   const latest = useRef({ onRow, onToggleColumns });
@@ -578,6 +615,7 @@ function Flow({ graph, colorBy, since = null, diff = null, expanded = NONE, high
     }),
     [toggles],
   );
+  if (failure) return <Problem message={failure} />;
   return (
     <RowActionsContext.Provider value={actions}>
     <ReactFlow
@@ -589,8 +627,6 @@ function Flow({ graph, colorBy, since = null, diff = null, expanded = NONE, high
       nodesConnectable={false}
       onlyRenderVisibleElements
       minZoom={0.05}
-      fitView
-      fitViewOptions={FIT}
       // A column card's header is no column: its rows are what is clicked.
       onNodeClick={(event, node) => !node.data.rowHandles && onNodeClick?.(node.data.node, event.shiftKey || event.metaKey || event.ctrlKey)}
       onNodeDoubleClick={(_, node) => onNodeDoubleClick?.(node.data.node)}
@@ -613,7 +649,20 @@ function Flow({ graph, colorBy, since = null, diff = null, expanded = NONE, high
     >
       <Background />
       {placed.nodes.length > 0 && <GraphLegend legend={placed.legend} />}
-      <Controls showInteractive={false} fitViewOptions={FIT} />
+      <Controls showInteractive={false} showFitView={false}>
+        {/* React Flow's own fit counts only the nodes it has drawn, and waits for the rest to be
+            measured: ours fits what was laid out, at once, never below the readable size. */}
+        <ControlButton
+          className="react-flow__controls-fitview"
+          title="Fit view"
+          aria-label="Fit view"
+          onClick={() => placed.nodes.length && paneWidth && paneHeight && flow.setViewport(readableViewport(placed, start, paneWidth, paneHeight))}
+        >
+          <svg viewBox="0 0 32 32" aria-hidden="true">
+            <path d="M3 12V3h9M20 3h9v9M29 20v9h-9M12 29H3v-9" fill="none" stroke="currentColor" strokeWidth="4" />
+          </svg>
+        </ControlButton>
+      </Controls>
       <MiniMap pannable zoomable nodeColor={(n) => (n.data as NodeData).color} />
     </ReactFlow>
     </RowActionsContext.Provider>
