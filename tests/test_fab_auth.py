@@ -256,3 +256,42 @@ def test_the_dag_dag_run_and_task_instance_tabs_show_lineage_under_fab(fab_serve
         page.screenshot(path=str(SHOTS / "48-fab-task-instance-tab.png"))
     finally:
         context.close()
+
+
+def test_a_viewer_explores_column_lineage_under_fab_in_light_and_dark(fab_server, browser):  # noqa: F811
+    """A Viewer signed in through FAB uses the explorer as under the simple auth manager: column
+    cards, a click that traces a column, the keyboard, dark mode; axe finds nothing serious."""
+    import json
+    from pathlib import Path
+
+    from playwright.sync_api import expect
+    from test_ui_browser import _is_dark, _score_report_event, _serious_violations
+
+    examples = Path(__file__).resolve().parents[1] / "examples" / "03_column_lineage"
+    for payload in (json.loads((examples / "02_customer_scores_complete.json").read_text()), _score_report_event()):
+        assert fab_server.send(payload).status_code == 201
+    context, page = _fab_login(fab_server, browser, "viewer")
+    try:
+        page.goto(
+            fab_server.url
+            + "ol-catalog/ui/#/graph?columns=true&node=dataset%3Abigquery%3Aacme.marketing.customer_scores"
+        )
+        expect(page.locator('[data-kind="card"]')).to_have_count(4)
+        segment = page.locator('[data-row-id="datasetField:bigquery:acme.marketing.customer_scores:segment"]')
+        segment.locator("button").click()
+        expect(page.locator('.olc-row[data-lit="true"]')).to_have_count(4)  # amount and country -> segment -> tier
+        assert _serious_violations(page) == []
+        page.screenshot(path=str(SHOTS / "55-fab-viewer-column-trace.png"))
+        # Dark, from the keyboard: Tab reaches a column, Enter traces it.
+        page.evaluate("localStorage.setItem('theme', 'dark')")
+        page.reload()
+        expect(page.locator("html")).to_have_class("dark")
+        page.locator('[data-row-id="datasetField:bigquery:acme.marketing.score_report:customer_id"] button').focus()
+        page.keyboard.press("Enter")
+        expect(page.locator('.olc-row[data-lit="true"]')).to_have_count(3)  # id -> customer_id -> customer_id
+        card = page.locator('[data-card-id="dataset:bigquery:acme.marketing.score_report"]')
+        assert _is_dark(card.evaluate("e => getComputedStyle(e).backgroundColor"))
+        assert _serious_violations(page) == []
+        page.screenshot(path=str(SHOTS / "56-fab-viewer-column-trace-dark.png"))
+    finally:
+        context.close()

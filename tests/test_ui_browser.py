@@ -177,6 +177,9 @@ def test_walk_through_the_catalog_in_airflow(ui_server, admin_page):
 
     # The explorer from the report table, upstream only, one hop: then expand the job in place.
     frame.get_by_role("link", name="Open in the lineage explorer →").click()
+    # The navigation bar marks where the user is.
+    expect(frame.get_by_role("link", name="Lineage graph", exact=True)).to_have_attribute("aria-current", "page")
+    expect(frame.get_by_role("link", name="Overview", exact=True)).not_to_have_attribute("aria-current", "page")
     frame.get_by_label("Downstream depth").fill("0")
     frame.get_by_label("Upstream depth").fill("1")
     spark_job = frame.locator(

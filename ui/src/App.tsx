@@ -52,6 +52,14 @@ function Page({ route }: { route: Route }) {
   }
 }
 
+/** The catalog's sections, in the navigation bar; the current one is marked. */
+const NAV = [
+  ["", "Overview"],
+  ["search", "Search"],
+  ["graph", "Lineage graph"],
+  ["sources", "Data sources"],
+] as const;
+
 export function App() {
   const route = useRoute();
   // Tabs on DAGs and task instances show their page alone; the catalog pages get the navigation bar.
@@ -60,12 +68,19 @@ export function App() {
     <Box minH="100vh" bg="bg" color="fg" fontFamily="Inter, -apple-system, BlinkMacSystemFont, 'Segoe UI', Helvetica, Arial, sans-serif" fontSize="sm">
       {!embedded && (
         <Flex as="nav" align="center" gap={4} px={4} py={2} borderBottomWidth="1px" wrap="wrap">
-          <Link href={href("")} color="fg" fontWeight="semibold" data-active={route.page === "" || undefined}>
-            Overview
-          </Link>
-          <Link href={href("search")} color="fg">Search</Link>
-          <Link href={href("graph")} color="fg">Lineage graph</Link>
-          <Link href={href("sources")} color="fg">Data sources</Link>
+          {NAV.map(([page, label]) => (
+            <Link
+              key={page}
+              href={href(page)}
+              color="fg"
+              fontWeight={route.page === page ? "semibold" : "normal"}
+              textDecoration={route.page === page ? "underline" : undefined}
+              textUnderlineOffset="6px"
+              aria-current={route.page === page ? "page" : undefined}
+            >
+              {label}
+            </Link>
+          ))}
           <Box flex="1" />
           <SearchBox />
         </Flex>
