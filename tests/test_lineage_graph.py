@@ -287,6 +287,52 @@ def test_column_lineage_has_one_edge_per_column_pair_and_every_transformation_in
     assert graph[column]["data"]["transformationType"] == "DIRECT"
 
 
+@pytest.mark.parametrize(
+    ("sent", "read"),
+    [
+        # Airflow's SQL parser names the input columns and says nothing of how: no way is made up.
+        ({"transformationType": "", "transformationDescription": ""}, []),
+        ({}, []),
+        # Before 1-1-0, IDENTITY and MASKED were the values: both take the value from the input.
+        (
+            {"transformationType": "IDENTITY", "transformationDescription": "as is"},
+            [{"type": "DIRECT", "subtype": "IDENTITY", "description": "as is", "masking": False}],
+        ),
+        (
+            {"transformationType": "masked", "transformationDescription": "sha256"},
+            [{"type": "DIRECT", "subtype": "TRANSFORMATION", "description": "sha256", "masking": True}],
+        ),
+        (
+            {"transformationType": "INDIRECT"},
+            [{"type": "INDIRECT", "subtype": None, "description": None, "masking": False}],
+        ),
+        (
+            {"transformationType": "CAST"},
+            [{"type": "DIRECT", "subtype": "CAST", "description": None, "masking": False}],
+        ),
+    ],
+)
+def test_column_lineage_before_1_1_0_reads_as_todays_transformations(catalog_engine, sent, read):
+    from airflow_ol_catalog.lineage.columns import column_lineage_graph
+
+    target = {
+        "namespace": PG,
+        "name": "orders_copy",
+        "facets": {
+            "columnLineage": {
+                "_producer": "https://example.com/tests",
+                "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ColumnLineageDatasetFacet.json",
+                "fields": {"id": {"inputFields": [{"namespace": PG, "name": "orders", "field": "id"}], **sent}},
+            }
+        },
+    }
+    send(catalog_engine, run_of("copy", "c1", 1, [{"namespace": PG, "name": "orders"}], [target]))
+    with read_connection(catalog_engine) as conn:
+        graph = {n["id"]: n for n in column_lineage_graph(conn, f"dataset:{PG}:orders_copy", 1, False)}
+    (input_field,) = graph[f"datasetField:{PG}:orders_copy:id"]["data"]["inputFields"]
+    assert input_field["transformations"] == read
+
+
 def _copied(name: str, field: str, source: str, source_field: str) -> dict:
     """An output dataset whose `field` is copied from `source_field` of `source`."""
     return {

@@ -6,6 +6,7 @@ Each step asserts what is visible and saves a screenshot into test-output/screen
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import uuid
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-output" / "screenshots"
+DOC_SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach the internet.
 CHROMIUM_ARGS = [
@@ -150,6 +152,13 @@ def viewer_page(ui_server, browser):
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def doc_shot(page, name: str, clip: dict | None = None) -> None:
+    """The README's pictures, taken from the scenes the tests build; written only when
+    OLC_DOC_SHOTS=1 (the README's UI section says how to remake them)."""
+    if os.environ.get("OLC_DOC_SHOTS") == "1":
+        page.screenshot(path=str(DOC_SHOTS / f"{name}.png"), clip=clip)
 
 
 def test_walk_through_the_catalog_in_airflow(ui_server, admin_page):
@@ -337,7 +346,11 @@ def test_pages_follow_airflows_dark_mode(ui_server, admin_page):
     assert _is_dark(button.evaluate("e => getComputedStyle(e).backgroundColor"))
     assert not _is_dark(button.locator("svg").evaluate("e => getComputedStyle(e).fill"))
     assert _is_dark(frame.locator(".react-flow__minimap").evaluate("e => getComputedStyle(e).backgroundColor"))
+    node = frame.locator('[data-node-id="dataset:hive://metastore:9083:sales.orders_clean"]')
+    expect(node).to_be_visible()
+    assert _is_dark(node.evaluate("e => getComputedStyle(e).backgroundColor"))
     shot(page, "12-dark-mode-graph")
+    doc_shot(page, "dataset-lineage-dark")
 
 
 def _is_dark(color: str) -> bool:
@@ -906,6 +919,10 @@ def test_column_lineage_is_dataset_cards_with_column_rows_traced_by_a_click(ui_s
     expect(page.get_by_test_id("column-inputs")).to_contain_text("DIRECT · IDENTITY")
     expect(page.get_by_test_id("column-inputs")).to_contain_text("INDIRECT · CONDITION: CASE on SUM(amount)")
     shot(page, "53-column-traced")
+    graph = page.get_by_test_id("lineage-graph").bounding_box()
+    doc_shot(
+        page, "column-lineage-traced", clip={"x": 0, "y": 0, "width": 1400, "height": graph["y"] + graph["height"] + 8}
+    )
     # From the keyboard: Tab reaches a column, Enter traces it.
     row("acme.marketing.score_report", "customer_id").locator("button").focus()
     page.keyboard.press("Enter")

@@ -56,18 +56,39 @@ def transformations_of(source: dict[str, Any], field_spec: dict[str, Any] | None
     on the field (`transformationType`, `transformationDescription`), for all its inputs."""
     found = source.get("transformations")
     items = [t for t in found if isinstance(t, dict)] if isinstance(found, list) else []
-    for holder in (source, field_spec or {}):
-        if not items and isinstance(holder.get("transformationType"), str):
-            items = [{"type": holder["transformationType"], "description": holder.get("transformationDescription")}]
-    return tuple(
-        Transformation(
-            _text(item.get("type")),
-            _text(item.get("subtype")),
-            item["description"] if isinstance(item.get("description"), str) else None,
-            item.get("masking") is True,
+    if items:
+        return tuple(
+            Transformation(
+                _text(item.get("type")),
+                _text(item.get("subtype")),
+                item["description"] if isinstance(item.get("description"), str) else None,
+                item.get("masking") is True,
+            )
+            for item in items
         )
-        for item in items
-    )
+    for holder in (source, field_spec or {}):
+        legacy = _legacy(holder.get("transformationType"), holder.get("transformationDescription"))
+        if legacy:
+            return (legacy,)
+    return ()
+
+
+def _legacy(kind: Any, description: Any) -> Transformation | None:
+    """A `transformationType` of column lineage before 1-1-0 in today's terms: IDENTITY (the same
+    value) and MASKED (no original data left) were its values, both a value taken from the input;
+    an empty one (as Airflow's SQL parser sends) says nothing. DIRECT and INDIRECT, which some
+    producers put there, keep their meaning; any other word is a DIRECT way of that name."""
+    if not isinstance(kind, str) or not kind.strip():
+        return None
+    said = description if isinstance(description, str) and description else None
+    word = kind.strip().upper()
+    if word == "IDENTITY":
+        return Transformation("DIRECT", "IDENTITY", said, False)
+    if word == "MASKED":
+        return Transformation("DIRECT", "TRANSFORMATION", said, True)
+    if word in ("DIRECT", "INDIRECT"):
+        return Transformation(word, "", said, False)
+    return Transformation("DIRECT", word, said, False)
 
 
 def _text(value: Any) -> str:

@@ -741,22 +741,36 @@ def _fields(schema_fields: list[Any]) -> list[dict[str, Any]]:
 
 
 def _column_lineage_of(conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each dataset's column lineage in Marquez's shape: per output field, the input fields it comes from."""
+    """Each dataset's column lineage in Marquez's shape: per output field, the input fields it comes
+    from, each once, with its first way (DIRECT before INDIRECT); none when the producer named none."""
     source = dataset.alias("source")
     found: dict[int, dict[str, list[dict[str, Any]]]] = {i: {} for i in ids}
+    seen: set[tuple[int, str, str, str, str]] = set()
     for r in conn.execute(
         select(column_lineage, source.c.namespace, source.c.name)
         .join(source, source.c.id == column_lineage.c.input_dataset_id)
         .where(among(conn.dialect.name, column_lineage.c.output_dataset_id, ids), column_lineage.c.input_field != "")
-        .order_by(column_lineage.c.output_field, source.c.namespace, source.c.name, column_lineage.c.input_field)
+        .order_by(
+            column_lineage.c.output_field,
+            source.c.namespace,
+            source.c.name,
+            column_lineage.c.input_field,
+            column_lineage.c.type != "DIRECT",
+            column_lineage.c.type,
+            column_lineage.c.subtype,
+        )
     ):
+        pair = (r.output_dataset_id, r.output_field, r.namespace, r.name, r.input_field)
+        if pair in seen:
+            continue
+        seen.add(pair)
         found[r.output_dataset_id].setdefault(r.output_field, []).append(
             {
                 "namespace": r.namespace,
                 "dataset": r.name,
                 "field": r.input_field,
                 "transformationDescription": r.description,
-                "transformationType": r.type,
+                "transformationType": r.type or None,
             }
         )
     return {

@@ -143,7 +143,12 @@ def _nodes(conn: Connection, fields: set[Field], links: set[Link]) -> list[dict[
             {"type": type_, "subtype": subtype or None, "description": description, "masking": bool(masking)}
         )
     for out_key, in_key in sorted(pairs):
-        ways = sorted(pairs[out_key, in_key], key=lambda t: (t["type"] != "DIRECT", t["type"], t["subtype"] or ""))
+        # A way without a type is the projection's mark of an input named with no way: none is said.
+        ways = sorted(
+            (t for t in pairs[out_key, in_key] if t["type"]),
+            key=lambda t: (t["type"] != "DIRECT", t["type"], t["subtype"] or ""),
+        )
+        first = ways[0] if ways else {"type": None, "subtype": None, "description": None}
         source = nodes[in_key]["data"]
         nodes[out_key]["data"]["inputFields"].append(
             {
@@ -151,9 +156,9 @@ def _nodes(conn: Connection, fields: set[Field], links: set[Link]) -> list[dict[
                 "dataset": source["dataset"],
                 "datasetVersion": None,
                 "field": source["field"],
-                "transformationDescription": ways[0]["description"],
-                "transformationType": ways[0]["type"],
-                "transformationSubtype": ways[0]["subtype"],
+                "transformationDescription": first["description"],
+                "transformationType": first["type"],
+                "transformationSubtype": first["subtype"],
                 "transformations": ways,
             }
         )

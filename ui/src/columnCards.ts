@@ -1,13 +1,13 @@
 // Column lineage as dbt and DataHub draw it: a card per dataset with a row per column, column edges
 // between rows, each edge styled by how the column derives from its input, each column labelled by
-// what happened to it on the way (passed through, renamed, transformed).
+// what happened to it on the way (passed through, renamed, transformed, derived).
 import { nodeId, type GraphNode, type Schemas } from "./api";
 
 type ColumnNode = Schemas["ColumnNode"];
 type Transformation = Schemas["Transformation"];
 
 /** What became of a column between its inputs and itself. */
-export type Evolution = "source" | "passed through" | "renamed" | "transformed" | "indirect";
+export type Evolution = "source" | "passed through" | "renamed" | "transformed" | "derived" | "indirect";
 
 export interface ColumnRow {
   /** The column's node id (`datasetField:NS:DATASET:FIELD`). */
@@ -51,17 +51,24 @@ export const wayOf = (t: Transformation): string => `${t.type}${t.subtype ? ` ·
 
 const fieldLabel = (field: string): string => field || "(whole dataset)";
 
+/** Whether the value comes from this input: a DIRECT way, or no way named (lineage before 1-1-0, and
+ * Airflow's SQL parser, name the input columns only). */
+const carriesValue = (ways: Transformation[]): boolean => ways.length === 0 || ways.some((t) => t.type === "DIRECT");
+
 function evolutionOf(node: ColumnNode): { evolution: Evolution; why: string } {
   const inputs = node.data.inputFields;
   if (!inputs.length) return { evolution: "source", why: "No input column: it starts here (or its producer did not say where it comes from)." };
-  const direct = inputs.filter((i) => i.transformations.some((t) => t.type === "DIRECT"));
-  const said = inputs.map((i) => `${i.dataset}.${fieldLabel(i.field)}: ${i.transformations.map(wayOf).join("; ")}`).join("\n");
+  const direct = inputs.filter((i) => carriesValue(i.transformations));
+  const said = inputs.map((i) => `${i.dataset}.${fieldLabel(i.field)}: ${i.transformations.map(wayOf).join("; ") || "no transformation named"}`).join("\n");
   if (!direct.length) return { evolution: "indirect", why: `Only decided by other columns, none copied into it:\n${said}` };
+  const from = direct.map((i) => `${i.dataset}.${fieldLabel(i.field)}`).join(", ");
+  if (direct.every((i) => i.transformations.length === 0)) return { evolution: "derived", why: `Comes from ${from}; its producer did not say how\n${said}` };
   const [only] = direct;
-  const identity = direct.length === 1 && only.transformations.filter((t) => t.type === "DIRECT").every((t) => t.subtype === "IDENTITY" && !t.masking);
+  const ways = only.transformations.filter((t) => t.type === "DIRECT");
+  const identity = direct.length === 1 && ways.length > 0 && ways.every((t) => t.subtype === "IDENTITY" && !t.masking);
   if (identity && only.field === node.data.field) return { evolution: "passed through", why: `Passed through unchanged from ${only.dataset}.${only.field}\n${said}` };
   if (identity) return { evolution: "renamed", why: `Renamed from ${only.dataset}.${only.field}, value unchanged\n${said}` };
-  return { evolution: "transformed", why: `Computed from ${direct.map((i) => `${i.dataset}.${fieldLabel(i.field)}`).join(", ")}\n${said}` };
+  return { evolution: "transformed", why: `Computed from ${from}\n${said}` };
 }
 
 /** The cards and column edges of a /column-lineage answer (other nodes are left out). Rows keep the
@@ -94,7 +101,7 @@ export function columnCards(graph: GraphNode[]): { cards: Card[]; edges: ColumnE
         target: cardOf.get(e.destination)!,
         sourceRow: e.origin,
         targetRow: e.destination,
-        direct: ways.length === 0 || ways.some((t) => t.type === "DIRECT"),
+        direct: carriesValue(ways),
         masked: ways.some((t) => t.masking),
         title: `${node.data.dataset}.${fieldLabel(node.data.field)} → ${target.data.dataset}.${fieldLabel(target.data.field)}\n${ways.map(wayOf).join("\n") || "no transformation named"}`,
       });

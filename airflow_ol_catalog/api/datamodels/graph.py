@@ -110,7 +110,8 @@ class InputField(Answer):
     transformationType: str | None = Field(description="Of the first of `transformations` (Marquez's field).")
     transformationSubtype: str | None = Field(description="Of the first of `transformations`.")
     transformations: list[Transformation] = Field(
-        description="Every way the column is derived from this input, DIRECT ones first."
+        description="Every way the column is derived from this input, DIRECT ones first; empty when the producer "
+        "named the input and no way (the value comes from it, how is not said)."
     )
 
 

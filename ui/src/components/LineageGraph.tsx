@@ -547,10 +547,18 @@ function readableViewport(placed: Placed, start: string | null, width: number, h
   // The start node, or the card holding the start column.
   const at = placed.nodes.find((n) => n.id === start || n.data.start);
   const zoom = MIN_READABLE_ZOOM;
-  if (!at) return { x: width / 2 - (bounds.x + bounds.width / 2) * zoom, y: height / 2 - (bounds.y + bounds.height / 2) * zoom, zoom };
   // A tall card shows its top part: its name and first columns.
-  const middle = { x: at.position.x + (at.width ?? NODE_WIDTH) / 2, y: at.position.y + Math.min(at.height ?? NODE_HEIGHT, height / zoom) / 2 };
-  return { x: width / 2 - middle.x * zoom, y: height / 2 - middle.y * zoom, zoom };
+  const middle = at
+    ? { x: at.position.x + (at.width ?? NODE_WIDTH) / 2, y: at.position.y + Math.min(at.height ?? NODE_HEIGHT, height / zoom) / 2 }
+    : { x: bounds.x + bounds.width / 2, y: bounds.y + bounds.height / 2 };
+  // Centred on it, but no emptier than it must be: a focus near the graph's edge moves from the
+  // centre so the graph fills the pane (and one smaller than the pane along an axis is centred).
+  const offset = (centre: number, from: number, size: number, pane: number) => {
+    const pad = 0.05 * pane;
+    if (size * zoom + 2 * pad <= pane) return pane / 2 - (from + size / 2) * zoom;
+    return Math.min(pad - from * zoom, Math.max(pane - pad - (from + size) * zoom, pane / 2 - centre * zoom));
+  };
+  return { x: offset(middle.x, bounds.x, bounds.width, width), y: offset(middle.y, bounds.y, bounds.height, height), zoom };
 }
 
 const NONE: ReadonlySet<string> = new Set();

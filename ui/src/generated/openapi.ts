@@ -3008,7 +3008,7 @@ export interface components {
             transformationType: string | null;
             /**
              * Transformations
-             * @description Every way the column is derived from this input, DIRECT ones first.
+             * @description Every way the column is derived from this input, DIRECT ones first; empty when the producer named the input and no way (the value comes from it, how is not said).
              */
             transformations: components["schemas"]["Transformation"][];
         };
