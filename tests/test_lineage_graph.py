@@ -285,6 +285,20 @@ def test_column_lineage_has_one_edge_per_column_pair_and_every_transformation_in
     ]
     assert (input_field["transformationType"], input_field["transformationDescription"]) == ("DIRECT", "copied")
     assert graph[column]["data"]["transformationType"] == "DIRECT"
+    # The dataset's columnLineage (Marquez's shape) names each input once, by its first way.
+    from airflow_ol_catalog.lineage.catalog import get_dataset
+
+    with read_connection(catalog_engine) as conn:
+        stated = {c["name"]: c["inputFields"] for c in get_dataset(conn, PG, "paid_orders")["columnLineage"]}
+    assert stated["id"] == [
+        {
+            "namespace": PG,
+            "dataset": "orders",
+            "field": "id",
+            "transformationDescription": "copied",
+            "transformationType": "DIRECT",
+        }
+    ]
 
 
 @pytest.mark.parametrize(
