@@ -673,3 +673,80 @@ def test_a_retention_dry_run_reports_exactly_what_the_real_run_deletes(catalog_e
     assert (dry["runs"], dry["events"]) == (real["runs"], real["events"]) == (4, 9)
     assert stored_count(catalog_engine) == len(subs) - 9
     assert apply_retention(catalog_engine, 365, 2, dry_run=True)["events"] == 0
+
+
+def test_many_rows_on_postgresql_go_through_copy_and_store_what_sqlalchemy_stores(catalog_engine):
+    """On PostgreSQL, an upsert of many rows is COPY into a staging table and the statement's own
+    INSERT ... ON CONFLICT ... RETURNING from it. Awkward text (backslashes, tabs, line breaks,
+    quotes, NUL as JSON writes it, other scripts), NULLs, booleans and times come back exactly as
+    through SQLAlchemy, conflicts are resolved as the statement says, and the staging table is left
+    empty for the next statement of the transaction."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    from sqlalchemy import text
+
+    from airflow_ol_catalog.store.sql import STAGE_MIN_ROWS, _staged_insert, execute_rows, insert_for
+    from airflow_ol_catalog.store.tables import facet
+
+    when = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
+    awkward = ["a\\b", "tab\there", "line\nbreak\r\n", '{"q":"\\"x\\""}', "\\u0000", "Ĳ café 販売 🚀", "\\N", ""]
+    statement = insert_for("postgresql", facet).on_conflict_do_nothing().returning(facet.c.entity_id, facet.c.value)
+
+    def rows(entity: str) -> list[dict]:
+        return [
+            {
+                "entity": entity,
+                "entity_id": i,
+                "name": awkward[i % len(awkward)],
+                "value": None if i % 5 == 0 else awkward[i % len(awkward)] * (i % 3 + 1),
+                "event_time": when + timedelta(microseconds=i),
+                "event_digest": f"d{i}",
+                "search_key": None,
+            }
+            for i in range(STAGE_MIN_ROWS * 2)
+        ]
+
+    with write_transaction(catalog_engine) as conn:
+        assert _staged_insert(conn, statement, tuple(rows("x")[0])) is not None  # the shape the COPY path needs
+        staged = execute_rows(conn, statement, rows("copied"))
+        again = execute_rows(conn, statement, rows("copied"))  # every row conflicts: nothing returned
+        through_sqlalchemy = conn.execute(statement, rows("plain")).all()
+        assert conn.execute(text("SELECT count(*) FROM olc_stage_ol_catalog_facet")).scalar_one() == 0
+    assert again == []
+    assert sorted(tuple(r) for r in staged) == sorted(tuple(r) for r in through_sqlalchemy)
+    with read_connection(catalog_engine) as conn:
+        stored = {
+            entity: sorted(
+                conn.execute(
+                    select(facet.c.entity_id, facet.c.name, facet.c.value, facet.c.event_time).where(
+                        facet.c.entity == entity
+                    )
+                ).all()
+            )
+            for entity in ("copied", "plain")
+        }
+    assert stored["copied"] == stored["plain"] and len(stored["copied"]) == STAGE_MIN_ROWS * 2
+
+
+def test_the_projections_big_upserts_take_the_copy_path_on_postgresql(catalog_engine):
+    """The statements that carry most rows keep the shape the COPY path needs (SQLAlchemy's compiled
+    INSERT with one VALUES group of plain parameters): should an upgrade change it, they fall back
+    to the slower many-row INSERT and this fails."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    from airflow_ol_catalog.ingest import projection
+    from airflow_ol_catalog.ingest.event_log import _insert_event
+    from airflow_ol_catalog.store.sql import _staged_insert
+    from airflow_ol_catalog.store.tables import facet, run_dataset
+
+    statements = projection._statements("postgresql")
+    keys = {
+        "event": tuple(c.key for c in event.columns if c.key != "id"),
+        "run": tuple(projection._run_row(1, "r", None, None)),
+        "facet": tuple(c.key for c in facet.columns),
+        "run_dataset": tuple(c.key for c in run_dataset.columns),
+    }
+    with write_transaction(catalog_engine) as conn:
+        assert _staged_insert(conn, _insert_event("postgresql"), keys["event"]) is not None
+        for name in ("run", "facet", "run_dataset"):
+            assert _staged_insert(conn, statements[name], keys[name]) is not None, name

@@ -41,7 +41,17 @@ from airflow_ol_catalog.events.run_states import EventType
 from airflow_ol_catalog.ingest.asset_triggers import queue_writes
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
-from airflow_ol_catalog.store.sql import earliest, execute, execute_rows, in_list, insert_for, latest, list_value
+from airflow_ol_catalog.store.sql import (
+    by_id,
+    earliest,
+    execute,
+    execute_rows,
+    in_list,
+    insert_for,
+    latest,
+    list_value,
+    set_by_id,
+)
 from airflow_ol_catalog.store.tables import (
     column_lineage,
     dataset,
@@ -214,9 +224,9 @@ def _statements(dialect: str) -> dict[str, Any]:
             "view_stamp": dataset.c.view_stamp + ONE,
         },
     ).returning(dataset.c.id, dataset.c.namespace_key, dataset.c.name, dataset.c.alias_of)
-    s["job_parent"] = update(job).where(job.c.id == bindparam("p_id")).values(parent_job_id=bindparam("p_parent"))
-    s["run_parent"] = update(run).where(run.c.id == bindparam("p_id")).values(parent_run_pk=bindparam("p_parent"))
-    s["run_root"] = update(run).where(run.c.id == bindparam("p_id")).values(root_run_pk=bindparam("p_root"))
+    s["job_parent"] = set_by_id(dialect, job.c.id, job.c.parent_job_id)
+    s["run_parent"] = set_by_id(dialect, run.c.id, run.c.parent_run_pk)
+    s["run_root"] = set_by_id(dialect, run.c.id, run.c.root_run_pk)
     # The runs' jobs are known to the caller: joining the run table here made PostgreSQL hash
     # all of it for a handful of runs.
     s["links_of_runs"] = select(run_dataset.c.run_pk, run_dataset.c.dataset_id, run_dataset.c.direction).where(
@@ -396,7 +406,7 @@ def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) 
             if linked[child] != ids[parent[1:]]:  # most events repeat a link that is already there
                 links[child] = ids[parent[1:]]
     if links:
-        execute(conn, st["job_parent"], [{"p_id": child, "p_parent": parent} for child, parent in links.items()])
+        execute(conn, st["job_parent"], by_id(conn.dialect.name, links))
     return ids
 
 
@@ -474,20 +484,14 @@ def _project_runs(
     linked = {r.id: (r.parent_run_pk, r.root_run_pk) for r in returned}
     pks = {key: value[0] for key, value in found.items()}
     states = {value[0]: value[1] for value in found.values()}
-    changed = [
-        {"p_id": pks[child], "p_parent": pks[parent]}
-        for child, parent in parents.items()
-        if linked[pks[child]][0] != pks[parent]
-    ]
+    changed = {pks[child]: pks[parent] for child, parent in parents.items() if linked[pks[child]][0] != pks[parent]}
     if changed:
-        execute(conn, st["run_parent"], changed)
+        execute(conn, st["run_parent"], by_id(conn.dialect.name, changed))
     # Each run keeps the root its own parent facet names: the tree (lineage/run_tree) reaches it
     # from there even when a level between them sent no events.
-    rooted = [
-        {"p_id": pks[child], "p_root": pks[root]} for child, root in roots.items() if linked[pks[child]][1] != pks[root]
-    ]
+    rooted = {pks[child]: pks[root] for child, root in roots.items() if linked[pks[child]][1] != pks[root]}
     if rooted:
-        execute(conn, st["run_root"], rooted)
+        execute(conn, st["run_root"], by_id(conn.dialect.name, rooted))
     return pks, states
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import namedtuple
@@ -11,7 +12,21 @@ from datetime import datetime, timezone
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
-from sqlalchemy import BigInteger, Connection, Insert, Row, Select, Table, any_, bindparam, case, func, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Insert,
+    Row,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    case,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
@@ -44,6 +59,27 @@ def insert_for(dialect: str, table: Table) -> Upsert:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def set_by_id(dialect: str, key: Column[Any], column: Column[Any]) -> Statement:
+    """`UPDATE table SET column = value WHERE key = id` for many (id, value) pairs, run by `execute`
+    with `by_id(dialect, pairs)`: one statement of two arrays on PostgreSQL (one UPDATE per row is
+    a round trip each, or a page of them), the driver's executemany on SQLite."""
+    table = key.table
+    if dialect == "postgresql":
+        pairs = select(
+            func.unnest(bindparam("p_ids", type_=postgresql.ARRAY(BigInteger))).label("id"),
+            func.unnest(bindparam("p_values", type_=postgresql.ARRAY(BigInteger))).label("value"),
+        ).subquery()
+        return update(table).where(key == pairs.c.id).values({column.key: pairs.c.value})
+    return update(table).where(key == bindparam("p_id")).values({column.key: bindparam("p_value")})
+
+
+def by_id(dialect: str, pairs: dict[int, int]) -> dict[str, Any] | list[dict[str, Any]]:
+    """The parameters of a `set_by_id` statement for these {id: value} pairs."""
+    if dialect == "postgresql":
+        return {"p_ids": list(pairs), "p_values": list(pairs.values())}
+    return [{"p_id": i, "p_value": v} for i, v in pairs.items()]
 
 
 def sorted_by(query: _Query, key: ColumnElement[Any], descending: bool, *tiebreak: ColumnElement[Any]) -> _Query:
@@ -256,6 +292,10 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
     """
     if not rows:
         return []
+    if conn.dialect.name == "postgresql" and len(rows) >= STAGE_MIN_ROWS:
+        staged = _staged_insert(conn, statement, tuple(rows[0]))
+        if staged is not None and all(tuple(r) == staged.keys for r in rows):
+            return staged.run(conn, rows)
     raw = _raw_insert(conn, statement, tuple(rows[0])) if conn.dialect.name == "sqlite" else None
     if raw is None or any(tuple(r) != raw.keys for r in rows):
         result = conn.execute(statement, rows)
@@ -286,3 +326,124 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
     finally:
         cursor.close()
     return found
+
+
+# --- many rows at once, cheaply, on PostgreSQL --------------------------------------------------------
+#
+# A many-row INSERT with parameters costs PostgreSQL a statement of thousands of parameters to
+# parse and plan, and psycopg2 a quoting of each. COPY streams the rows instead: into a temporary
+# table of the target's columns, from which the statement's own INSERT ... ON CONFLICT ...
+# RETURNING takes them, emptying it in the same statement. Half the time for the event log's rows
+# (bench/ingest.py; the design notes give the figures). The statement text comes from SQLAlchemy's
+# compiled INSERT, with its one VALUES group of plain parameters replaced by that SELECT:
+# tests/test_store.py pins that shape, and anything else falls back to SQLAlchemy.
+
+# Fewer rows than this go the usual way: staging costs two more round trips.
+STAGE_MIN_ROWS = 64
+
+_PG_VALUE = re.compile(r"%\((\w+)\)s(?:::[A-Z][A-Z0-9_ ]*(?:\(\d+\))?)?")
+# Column types whose values COPY's text format takes as str() of what their bind processor gives.
+_COPY_TYPES = ("String", "Text", "Integer", "BigInteger", "UTCDateTime", "Boolean", "DateTime")
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = value if isinstance(value, str) else str(value)
+    if "\\" in text or "\n" in text or "\r" in text or "\t" in text:
+        text = text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return text
+
+
+@dataclass(frozen=True)
+class _StagedInsert:
+    keys: tuple[str, ...]
+    order: Callable[[dict[str, Any]], tuple[Any, ...]]  # a row's values in the staging table's column order
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position in `order`, bind processor)
+    create: str  # the staging table, if this session has none yet
+    copy: str
+    insert: str  # the statement, taking (and deleting) the staged rows
+    row: type  # named tuple of the RETURNING columns
+
+    def run(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
+        lines = []
+        for row in rows:
+            values = list(self.order(row))
+            for i, process in self.processors:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            lines.append("\t".join(map(_copy_text, values)))
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self.create)
+            cursor.copy_expert(self.copy, io.StringIO("\n".join(lines) + "\n"))
+            cursor.execute(self.insert)
+            return [self.row(*r) for r in cursor.fetchall()] if cursor.description else []
+        finally:
+            cursor.close()
+
+
+_staged_inserts: dict[tuple[object, tuple[str, ...]], _StagedInsert | None] = {}
+
+
+def _staged_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _StagedInsert | None:
+    """The statement as a COPY into a staging table and an INSERT from it, or None when its
+    compiled form is not one VALUES group of plain parameters over columns of simple types."""
+    cache_key = (statement, keys)
+    if cache_key in _staged_inserts:
+        return _staged_inserts[cache_key]
+    found = None
+    table = statement.table
+    sql = statement.compile(dialect=conn.dialect, column_keys=list(keys)).string
+    head, values, tail = _split_values(sql)
+    names = _PG_VALUE.findall(values) if values is not None else []
+    columns = head[head.find("(") + 1 : head.rfind(")")].split(", ") if values is not None else []
+    simple = values is not None and _PG_VALUE.sub("", values).replace(", ", "") == ""
+    defaults_missing = any(c.default is not None and c.key not in keys for c in table.columns if not c.primary_key)
+    if (
+        simple
+        and sorted(names) == sorted(keys)
+        and len(columns) == len(names)
+        and not defaults_missing
+        and all(type(table.c[k].type).__name__ in _COPY_TYPES for k in keys)
+    ):
+        stage = f"olc_stage_{table.name}"
+        listed = ", ".join(columns)
+        returned = [name for name, _ in statement.exported_columns.items() if name is not None]
+        order = itemgetter(*names) if len(names) > 1 else (lambda row, key=names[0]: (row[key],))
+        found = _StagedInsert(
+            keys,
+            order,
+            tuple(
+                (i, process)
+                for i, k in enumerate(names)
+                if (process := table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+            ),
+            # One statement, one round trip; the notice that it exists already is not wanted.
+            f"SET LOCAL client_min_messages = warning; CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "
+            f"SELECT {listed} FROM {table.name} WITH NO DATA",
+            f"COPY {stage} ({listed}) FROM STDIN",
+            f"WITH staged AS (DELETE FROM {stage} RETURNING {listed}) {head}SELECT {listed} FROM staged{tail}",
+            namedtuple("Row", returned) if returned else tuple,
+        )
+    _staged_inserts[cache_key] = found
+    return found
+
+
+def _split_values(sql: str) -> tuple[str, str | None, str]:
+    """`INSERT INTO t (a, b) ` / `%(a)s, %(b)s` / ` ON CONFLICT ...`: the text around the one VALUES
+    group and the group's inside (None when there is not exactly one)."""
+    start = sql.find(" VALUES (")
+    if start < 0 or sql.find(" VALUES (", start + 1) >= 0:
+        return sql, None, ""
+    depth, i = 0, start + len(" VALUES ")
+    for i in range(start + len(" VALUES "), len(sql)):
+        depth += {"(": 1, ")": -1}.get(sql[i], 0)
+        if depth == 0:
+            break
+    return sql[: start + 1], sql[start + len(" VALUES (") : i], sql[i + 1 :]
