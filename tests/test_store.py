@@ -750,3 +750,40 @@ def test_the_projections_big_upserts_take_the_copy_path_on_postgresql(catalog_en
         assert _staged_insert(conn, _insert_event("postgresql"), keys["event"]) is not None
         for name in ("run", "facet", "run_dataset"):
             assert _staged_insert(conn, statements[name], keys[name]) is not None, name
+
+
+def test_projecting_on_postgresql_sends_every_statement_straight_through_psycopg2(catalog_engine):
+    """On PostgreSQL too the ingest path compiles its statements once and sends them through
+    psycopg2 itself (single events, and batches through COPY): SQLAlchemy's per-statement machinery
+    cost more CPU than the database's work. Should an upgrade change the compiled shapes this relies
+    on, statements fall back to SQLAlchemy, which this sees."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's path")
+    from airflow_ol_catalog.store.sql import STAGE_MIN_ROWS
+
+    through_sqlalchemy = []
+    sqlalchemy_event.listen(catalog_engine, "before_cursor_execute", lambda *args: through_sqlalchemy.append(args[2]))
+    schema = {"fields": [{"name": "id", "type": "INT"}, {"name": "amount", "type": "DECIMAL"}]}
+
+    def payload(i: int) -> dict:
+        return run_event(
+            eventType="COMPLETE",
+            eventTime=f"2026-01-01T00:00:{i % 60:02d}.{i:06d}Z",
+            run={
+                "runId": f"r-{i}",
+                "facets": {"parent": {"run": {"runId": "p-1"}, "job": {"namespace": "team-a", "name": "dag"}}},
+            },
+            inputs=[{"namespace": "postgres://db:5432", "name": f"s.in_{i}", "facets": {"schema": schema}}],
+            outputs=[{"namespace": "postgres://db:5432", "name": f"s.out_{i}", "facets": {"schema": schema}}],
+        )
+
+    with write_transaction(catalog_engine) as conn:  # registers the namespace, through SQLAlchemy
+        store_events(conn, [Submission.of(validate_event(payload(0)), None, 500)], "register")
+    for batch in ([payload(1)], [payload(i) for i in range(2, 2 + STAGE_MIN_ROWS)]):
+        through_sqlalchemy.clear()
+        with write_transaction(catalog_engine) as conn:
+            receipts = store_events(conn, [Submission.of(validate_event(p), None, 500) for p in batch], "register")
+        assert all(isinstance(r, Receipt) and not r.duplicate for r in receipts)
+        assert through_sqlalchemy == []
+    with read_connection(catalog_engine) as conn:
+        assert conn.execute(select(func.count()).select_from(edge)).scalar_one() == 2 * (2 + STAGE_MIN_ROWS)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     case,
+    cast,
     func,
     select,
     update,
@@ -122,7 +123,9 @@ def in_list(dialect: str, column: ColumnElement[Any], name: str) -> ColumnElemen
     `list_value(dialect, values)` as `name`. SQLAlchemy renders an expanding IN anew per call."""
     if dialect == "sqlite":
         return column.in_(_json_array_rows(bindparam(name)))
-    return column.in_(bindparam(name, expanding=True))
+    # `= ANY` of one array parameter (typed, so that an empty list is an empty array): the
+    # statement's text never changes, where an expanding IN is rendered anew per call.
+    return column == any_(cast(bindparam(name), postgresql.ARRAY(column.type)))
 
 
 def list_value(dialect: str, values: Collection[str] | Collection[int]) -> object:
@@ -255,6 +258,10 @@ def execute(
     on the ingest path a handful of such statements per transaction cost more in SQLAlchemy's
     per-call machinery than in SQLite. Elsewhere SQLAlchemy runs it.
     """
+    if conn.dialect.name == "postgresql":
+        pg = _pg_statement(conn, statement)
+        if pg is not None and (isinstance(params, dict) or not pg.returns_rows):
+            return pg.run(conn, params)
     if conn.dialect.name != "sqlite":
         result = conn.execute(statement, params)
         return [tuple(r) for r in result] if result.returns_rows else []
@@ -292,10 +299,15 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
     """
     if not rows:
         return []
-    if conn.dialect.name == "postgresql" and len(rows) >= STAGE_MIN_ROWS:
-        staged = _staged_insert(conn, statement, tuple(rows[0]))
-        if staged is not None and all(tuple(r) == staged.keys for r in rows):
-            return staged.run(conn, rows)
+    if conn.dialect.name == "postgresql":
+        keys = tuple(rows[0])
+        if len(rows) >= STAGE_MIN_ROWS:
+            staged = _staged_insert(conn, statement, keys)
+            if staged is not None and all(tuple(r) == staged.keys for r in rows):
+                return staged.run(conn, rows)
+        pg_insert = _pg_insert(conn, statement, keys)
+        if pg_insert is not None and all(tuple(r) == keys for r in rows):
+            return pg_insert.run(conn, rows)
     raw = _raw_insert(conn, statement, tuple(rows[0])) if conn.dialect.name == "sqlite" else None
     if raw is None or any(tuple(r) != raw.keys for r in rows):
         result = conn.execute(statement, rows)
@@ -325,6 +337,130 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
                 found.extend(raw.row(*r) for r in cursor.fetchall())
     finally:
         cursor.close()
+    return found
+
+
+# --- straight to psycopg2, on PostgreSQL ---------------------------------------------------------------
+#
+# Per statement, SQLAlchemy's execution machinery costs more CPU than psycopg2 and PostgreSQL
+# together for the ingest path's small statements (a dozen per transaction): they are compiled
+# once and sent by psycopg2 itself, with the same bind processing; many rows are one statement of
+# rows quoted by psycopg2's own `mogrify`. Statements this cannot express (expanding parameters)
+# go through SQLAlchemy; tests/test_store.py pins that the ingest path's do not.
+
+
+@dataclass(frozen=True)
+class _PgStatement:
+    sql: str  # pyformat (%(name)s)
+    fixed: dict[str, Any]  # values the statement holds itself
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]  # (parameter, bind processor)
+    returns_rows: bool
+
+    def params(self, given: dict[str, Any]) -> dict[str, Any]:
+        values = {**self.fixed, **given}
+        for name, process in self.processors:
+            if values.get(name) is not None:
+                values[name] = process(values[name])
+        return values
+
+    def run(self, conn: Connection, params: dict[str, Any] | list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if isinstance(params, dict):
+                cursor.execute(self.sql, self.params(params))
+                return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
+            if params:  # one round trip for all of them (psycopg2's executemany is one per row)
+                cursor.execute(b";".join(cursor.mogrify(self.sql, self.params(p)) for p in params))
+            return []
+        finally:
+            cursor.close()
+
+
+_pg_statements: dict[object, _PgStatement | None] = {}
+
+
+def _pg_statement(conn: Connection, statement: Statement) -> _PgStatement | None:
+    if statement in _pg_statements:
+        return _pg_statements[statement]
+    compiled = statement.compile(dialect=conn.dialect)
+    found = None
+    if not any(b.expanding for b in compiled.binds.values()) and not compiled.escaped_bind_names:
+        found = _PgStatement(
+            compiled.string,
+            {n: b.effective_value for n, b in compiled.binds.items() if not b.required},
+            tuple(
+                (n, process)
+                for n, b in compiled.binds.items()
+                if (process := b.type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+            ),
+            bool(compiled.returning) or isinstance(statement, Select),
+        )
+    _pg_statements[statement] = found
+    return found
+
+
+@dataclass(frozen=True)
+class _PgInsert:
+    head: str  # up to VALUES
+    group: str  # "(%(a)s, %(b)s)"
+    tail: str  # ON CONFLICT ... RETURNING ...
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    row: type  # named tuple of the RETURNING columns
+
+    def run(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            groups = []
+            for row in rows:
+                values = dict(row)
+                for name, process in self.processors:
+                    if values[name] is not None:
+                        values[name] = process(values[name])
+                groups.append(cursor.mogrify(self.group, values))
+            cursor.execute(self.head.encode() + b"VALUES " + b", ".join(groups) + self.tail.encode())
+            return [self.row(*r) for r in cursor.fetchall()] if cursor.description else []
+        finally:
+            cursor.close()
+
+
+_pg_inserts: dict[tuple[object, tuple[str, ...]], _PgInsert | None] = {}
+
+
+def _pg_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _PgInsert | None:
+    """The statement compiled once for rows of these keys, its VALUES group repeated per row; None
+    when its compiled form is not one VALUES group of these parameters."""
+    cache_key = (statement, keys)
+    if cache_key in _pg_inserts:
+        return _pg_inserts[cache_key]
+    found = None
+    table = statement.table
+    compiled = statement.compile(dialect=conn.dialect, column_keys=list(keys))
+    head, values, tail = _split_values(compiled.string)
+    # Sent without parameters, so with the percent signs pyformat doubled undoubled.
+    head, tail = head.replace("%%", "%"), tail.replace("%%", "%")
+    defaults_missing = any(c.default is not None and c.key not in keys for c in table.columns if not c.primary_key)
+    if (
+        values is not None
+        and sorted(_PG_VALUE.findall(values)) == sorted(keys)
+        and _PG_VALUE.sub("", values).replace(", ", "") == ""
+        and not defaults_missing
+        and not compiled.escaped_bind_names
+        and not any(b.expanding for b in compiled.binds.values())
+        and set(compiled.binds) == set(keys)
+    ):
+        returned = [name for name, _ in statement.exported_columns.items() if name is not None]
+        found = _PgInsert(
+            head,
+            f"({values})",
+            tail,
+            tuple(
+                (k, process)
+                for k in keys
+                if (process := table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+            ),
+            namedtuple("Row", returned) if returned else tuple,
+        )
+    _pg_inserts[cache_key] = found
     return found
 
 
@@ -401,6 +537,7 @@ def _staged_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -
     table = statement.table
     sql = statement.compile(dialect=conn.dialect, column_keys=list(keys)).string
     head, values, tail = _split_values(sql)
+    head, tail = head.replace("%%", "%"), tail.replace("%%", "%")  # sent without parameters
     names = _PG_VALUE.findall(values) if values is not None else []
     columns = head[head.find("(") + 1 : head.rfind(")")].split(", ") if values is not None else []
     simple = values is not None and _PG_VALUE.sub("", values).replace(", ", "") == ""
