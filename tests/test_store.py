@@ -787,3 +787,28 @@ def test_projecting_on_postgresql_sends_every_statement_straight_through_psycopg
         assert through_sqlalchemy == []
     with read_connection(catalog_engine) as conn:
         assert conn.execute(select(func.count()).select_from(edge)).scalar_one() == 2 * (2 + STAGE_MIN_ROWS)
+
+
+def test_the_postgresql_writer_keeps_its_connection_and_checks_it_after_an_idle_spell(catalog_engine):
+    """The writer's thread keeps one connection (a pool check-out per group cost a round trip); a
+    connection idle for long goes back through the pool's pre-ping first, so one that the network or
+    the server cut meanwhile costs no event."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's writer")
+    from sqlalchemy import text
+
+    from airflow_ol_catalog.ingest.writer import KEPT_IDLE_SECONDS
+
+    committer = BatchCommitter(catalog_engine, "register", keep_connection=True)
+    assert isinstance(committer.commit([[submission(run_id="r-1")]])[0], list)
+    kept = committer._kept
+    assert isinstance(committer.commit([[submission(run_id="r-2")]])[0], list)
+    assert committer._kept is kept  # the same connection, group after group
+    backend = kept.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    kept.rollback()
+    with catalog_engine.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    committer._kept_used -= KEPT_IDLE_SECONDS + 1  # idle that long meanwhile
+    (outcomes,) = committer.commit([[submission(run_id="r-3")]])
+    assert isinstance(outcomes, list) and isinstance(outcomes[0], Receipt), outcomes
+    assert stored_count(catalog_engine) == 3
