@@ -812,3 +812,40 @@ def test_the_postgresql_writer_keeps_its_connection_and_checks_it_after_an_idle_
     (outcomes,) = committer.commit([[submission(run_id="r-3")]])
     assert isinstance(outcomes, list) and isinstance(outcomes[0], Receipt), outcomes
     assert stored_count(catalog_engine) == 3
+
+
+def test_deferred_writes_go_together_in_their_order_and_fail_their_transaction(catalog_engine):
+    """On PostgreSQL the writes nobody reads back are kept to the end of the block and sent in one
+    round trip, in the order they were made; one that fails there fails the whole transaction, as it
+    would have at once. Outside such a block (and on SQLite) a write runs at once."""
+    from sqlalchemy import exc, insert, update
+
+    from airflow_ol_catalog.store.sql import deferred_writes, insert_for, write, write_rows
+    from airflow_ol_catalog.store.tables import facet
+
+    when = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    row = {"entity": "job", "entity_id": 7, "name": "a", "value": "1", "event_time": when, "event_digest": "d"}
+    rename = update(facet).where(facet.c.entity_id == 7).values(value=facet.c.value + "2")
+    pending = catalog_engine.dialect.name == "postgresql"
+
+    def values(conn) -> list:
+        return conn.execute(select(facet.c.value).where(facet.c.entity_id == 7)).scalars().all()
+
+    with write_transaction(catalog_engine) as conn:
+        with deferred_writes(conn):
+            write_rows(conn, insert_for(conn.dialect.name, facet), [row])
+            write(conn, rename, {})
+            assert values(conn) == ([] if pending else ["12"])  # not sent yet on PostgreSQL
+        assert values(conn) == ["12"]  # inserted, then updated: in their order
+        write(conn, rename, {})
+        assert values(conn) == ["122"]  # outside the block: at once
+
+    def again() -> None:
+        with write_transaction(catalog_engine) as conn, deferred_writes(conn):
+            write(conn, rename, {})
+            write_rows(conn, insert(facet), [row])  # the same key again: refused
+
+    with pytest.raises(exc.IntegrityError):  # as SQLAlchemy raises it, whichever way it was sent
+        again()
+    with read_connection(catalog_engine) as conn:
+        assert values(conn) == ["122"]  # the failed transaction changed nothing

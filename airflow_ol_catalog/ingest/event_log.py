@@ -23,7 +23,16 @@ from airflow_ol_catalog.ingest.projection import (
     stated_lineage,
 )
 from airflow_ol_catalog.ingest.scope import Scope
-from airflow_ol_catalog.store.sql import earliest, execute, execute_rows, insert_for, latest, utcnow
+from airflow_ol_catalog.store.sql import (
+    deferred_writes,
+    earliest,
+    execute,
+    execute_rows,
+    insert_for,
+    latest,
+    utcnow,
+    write,
+)
 from airflow_ol_catalog.store.tables import event, facet_warning, sqlite_utc_text
 
 DUPLICATE_LOOKUP_PAIRS = 5_000  # two parameters each, within SQLite's 32,766
@@ -123,9 +132,15 @@ def _row(sub: Submission, owner: str, quarantined: bool, now: datetime) -> dict[
 def store_events(conn: Connection, submissions: list[Submission], policy: str) -> list[Receipt | Refusal]:
     """Append each event unless the log holds it already, and project the new ones into the catalog.
 
-    Returns one outcome per submission.
+    Returns one outcome per submission. The writes nobody reads back go to the database together
+    when it is done (store/sql.py `deferred_writes`).
+    """
+    with deferred_writes(conn):
+        return _store_events(conn, submissions, policy)
 
-    One multi-row INSERT ... ON CONFLICT DO NOTHING for all of them: the unique digest makes
+
+def _store_events(conn: Connection, submissions: list[Submission], policy: str) -> list[Receipt | Refusal]:
+    """One multi-row INSERT ... ON CONFLICT DO NOTHING for all of them: the unique digest makes
     concurrent writers safe, and events that were not inserted are the duplicates.
     """
     now = utcnow()
@@ -180,7 +195,7 @@ def store_events(conn: Connection, submissions: list[Submission], policy: str) -
     for namespace_id, seen in activity.items():
         record_activity(conn, namespace_id, seen.count, seen.first, seen.last, seen.integrations)
     if warned:
-        execute(
+        write(
             conn, _count_warnings(conn.dialect.name), sorted(warned.values(), key=lambda r: (r["producer"], r["facet"]))
         )
     project_events(conn, to_project)

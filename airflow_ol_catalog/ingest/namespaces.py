@@ -21,6 +21,7 @@ from airflow_ol_catalog.store.sql import (
     insert_on_conflict,
     list_value,
     utcnow,
+    write,
 )
 from airflow_ol_catalog.store.tables import namespace, namespace_integration
 
@@ -157,9 +158,9 @@ def record_activity(
 ) -> None:
     """Add accepted events to a namespace's counters with atomic updates (safe under concurrent writers)."""
     counters, integration = _activity_statements(conn.dialect.name)
-    execute(conn, counters, {"p_id": namespace_id, "p_count": count, "p_first": first, "p_last": last})
+    write(conn, counters, {"p_id": namespace_id, "p_count": count, "p_first": first, "p_last": last})
     if integrations:
-        execute(
+        write(
             conn,
             integration,
             [

@@ -51,6 +51,8 @@ from airflow_ol_catalog.store.sql import (
     latest,
     list_value,
     set_by_id,
+    write,
+    write_rows,
 )
 from airflow_ol_catalog.store.tables import (
     column_lineage,
@@ -340,9 +342,10 @@ def _upserted(conn: Connection, statement: Insert, rows: list[Values]) -> Sequen
 
 
 def _upsert(conn: Connection, statement: Insert, rows: list[Values]) -> None:
-    """Every upsert has a RETURNING clause: with it SQLAlchemy sends many rows per statement
-    ("insertmanyvalues") on PostgreSQL too, instead of one statement per row."""
-    _upserted(conn, statement, rows)
+    """An upsert whose rows are not read back: on PostgreSQL it goes with the transaction's other
+    such writes, in one round trip (store/sql.py `deferred_writes`). Every upsert has a RETURNING
+    clause all the same: with it SQLAlchemy sends many rows per statement ("insertmanyvalues")."""
+    write_rows(conn, statement, rows)
 
 
 # --- the projection ------------------------------------------------------------------------------
@@ -406,7 +409,7 @@ def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) 
             if linked[child] != ids[parent[1:]]:  # most events repeat a link that is already there
                 links[child] = ids[parent[1:]]
     if links:
-        execute(conn, st["job_parent"], by_id(conn.dialect.name, links))
+        write(conn, st["job_parent"], by_id(conn.dialect.name, links))
     return ids
 
 
@@ -486,12 +489,12 @@ def _project_runs(
     states = {value[0]: value[1] for value in found.values()}
     changed = {pks[child]: pks[parent] for child, parent in parents.items() if linked[pks[child]][0] != pks[parent]}
     if changed:
-        execute(conn, st["run_parent"], by_id(conn.dialect.name, changed))
+        write(conn, st["run_parent"], by_id(conn.dialect.name, changed))
     # Each run keeps the root its own parent facet names: the tree (lineage/run_tree) reaches it
     # from there even when a level between them sent no events.
     rooted = {pks[child]: pks[root] for child, root in roots.items() if linked[pks[child]][1] != pks[root]}
     if rooted:
-        execute(conn, st["run_root"], by_id(conn.dialect.name, rooted))
+        write(conn, st["run_root"], by_id(conn.dialect.name, rooted))
     return pks, states
 
 
@@ -653,7 +656,7 @@ def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projecte
                 last="p_last",
             )
     if seen:
-        execute(conn, st["alias_seen"], list(seen.values()))
+        write(conn, st["alias_seen"], list(seen.values()))
     return {key: holder[i] for key, i in ids.items()}
 
 
@@ -772,7 +775,7 @@ def _project_io(
                 written.add(dataset_id)
     confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
-        execute(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
+        write(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
     bump_datasets(conn, written - set(dataset_ids.values()))  # those the events named were bumped already
 
 

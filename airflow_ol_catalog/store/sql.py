@@ -6,7 +6,8 @@ import io
 import json
 import re
 from collections import namedtuple
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -29,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
@@ -249,6 +251,29 @@ class _RawStatement:
 _raw_statements: dict[object, _RawStatement] = {}
 
 
+@contextmanager
+def _driver_cursor(conn: Connection) -> Iterator[Any]:
+    """A cursor of the driver itself (sqlite3, psycopg2) in the connection's transaction, for the
+    paths that bypass SQLAlchemy's execution. Its errors are raised as SQLAlchemy raises them
+    (IntegrityError, OperationalError, ... with `.orig`) and a lost connection is invalidated, so
+    that callers, the writer's retries and the pool handle them as any other."""
+    dbapi = conn.dialect.loaded_dbapi
+    raw: Any = sqlite_driver(conn.connection) if conn.dialect.name == "sqlite" else conn.connection.dbapi_connection
+    cursor: Any = raw.cursor()
+    try:
+        yield cursor
+    except dbapi.Error as error:
+        lost = conn.dialect.is_disconnect(error, raw, cursor)
+        if lost:
+            conn.invalidate(error)
+        raise DBAPIError.instance(
+            None, None, error, dbapi.Error, connection_invalidated=lost, dialect=conn.dialect
+        ) from error
+    finally:
+        with suppress(dbapi.Error):
+            cursor.close()
+
+
 def execute(
     conn: Connection, statement: Statement, params: dict[str, Any] | list[dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
@@ -279,15 +304,12 @@ def execute(
         found = [p[n] if n in p else raw.fixed[n] for n in raw.names]
         return [f(v) if f is not None and v is not None else v for v, f in zip(found, raw.processors, strict=False)]
 
-    cursor = sqlite_driver(conn.connection).cursor()
-    try:
+    with _driver_cursor(conn) as cursor:
         if isinstance(params, dict):
             cursor.execute(raw.sql, values(params))
         else:
             cursor.executemany(raw.sql, [values(p) for p in params])
         return cursor.fetchall() if cursor.description else []
-    finally:
-        cursor.close()
 
 
 def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> Sequence[Any]:
@@ -312,10 +334,9 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
     if raw is None or any(tuple(r) != raw.keys for r in rows):
         result = conn.execute(statement, rows)
         return result.all() if result.returns_rows else []
-    cursor = sqlite_driver(conn.connection).cursor()
     per_statement = max(1, _SQLITE_MAX_VARIABLES // len(raw.keys))
     found: list[Any] = []
-    try:
+    with _driver_cursor(conn) as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             values = []
@@ -335,8 +356,6 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
                     found.append(raw.row(*processed))
             else:
                 found.extend(raw.row(*r) for r in cursor.fetchall())
-    finally:
-        cursor.close()
     return found
 
 
@@ -363,17 +382,18 @@ class _PgStatement:
                 values[name] = process(values[name])
         return values
 
+    def text(self, cursor: Any, params: dict[str, Any] | list[dict[str, Any]]) -> list[bytes]:
+        """The statement with its parameters, as psycopg2 quotes them; one per set of parameters."""
+        return [cursor.mogrify(self.sql, self.params(p)) for p in ([params] if isinstance(params, dict) else params)]
+
     def run(self, conn: Connection, params: dict[str, Any] | list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _driver_cursor(conn) as cursor:
             if isinstance(params, dict):
                 cursor.execute(self.sql, self.params(params))
                 return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
             if params:  # one round trip for all of them (psycopg2's executemany is one per row)
                 cursor.execute(b";".join(cursor.mogrify(self.sql, self.params(p)) for p in params))
             return []
-        finally:
-            cursor.close()
 
 
 _pg_statements: dict[object, _PgStatement | None] = {}
@@ -407,20 +427,21 @@ class _PgInsert:
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]
     row: type  # named tuple of the RETURNING columns
 
+    def text(self, cursor: Any, rows: list[dict[str, Any]]) -> bytes:
+        """The statement for these rows, each quoted by psycopg2."""
+        groups = []
+        for row in rows:
+            values = dict(row)
+            for name, process in self.processors:
+                if values[name] is not None:
+                    values[name] = process(values[name])
+            groups.append(cursor.mogrify(self.group, values))
+        return self.head.encode() + b"VALUES " + b", ".join(groups) + self.tail.encode()
+
     def run(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            groups = []
-            for row in rows:
-                values = dict(row)
-                for name, process in self.processors:
-                    if values[name] is not None:
-                        values[name] = process(values[name])
-                groups.append(cursor.mogrify(self.group, values))
-            cursor.execute(self.head.encode() + b"VALUES " + b", ".join(groups) + self.tail.encode())
+        with _driver_cursor(conn) as cursor:
+            cursor.execute(self.text(cursor, rows))
             return [self.row(*r) for r in cursor.fetchall()] if cursor.description else []
-        finally:
-            cursor.close()
 
 
 _pg_inserts: dict[tuple[object, tuple[str, ...]], _PgInsert | None] = {}
@@ -462,6 +483,61 @@ def _pg_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _P
         )
     _pg_inserts[cache_key] = found
     return found
+
+
+# --- writes whose results no one reads, sent together, on PostgreSQL ------------------------------------
+#
+# Most of the projection's statements only write: their rows are not read back in the
+# transaction. Inside `deferred_writes`, `write` and `write_rows` keep them, quoted, and send them
+# all in one round trip when the block ends (before the commit), in the order they were made: a
+# single-event transaction had a dozen round trips, each also a wait for the GIL. Elsewhere, and
+# on SQLite, they run at once. A statement that fails there fails the transaction, as it would
+# have at once.
+
+_DEFERRED = "ol_catalog_deferred_writes"
+
+
+@contextmanager
+def deferred_writes(conn: Connection) -> Iterator[None]:
+    if conn.dialect.name != "postgresql" or _DEFERRED in conn.info:
+        yield
+        return
+    kept: list[bytes] = []
+    conn.info[_DEFERRED] = kept
+    try:
+        yield
+        if kept:
+            with _driver_cursor(conn) as cursor:
+                cursor.execute(b";\n".join(kept))
+    finally:
+        del conn.info[_DEFERRED]
+
+
+def write(conn: Connection, statement: Statement, params: dict[str, Any] | list[dict[str, Any]]) -> None:
+    """`execute` for a statement whose rows are not wanted: kept for the end of `deferred_writes`."""
+    kept = conn.info.get(_DEFERRED)
+    pg = _pg_statement(conn, statement) if kept is not None else None
+    if kept is None or pg is None or pg.returns_rows:
+        execute(conn, statement, params)
+        return
+    with _driver_cursor(conn) as cursor:
+        kept.extend(pg.text(cursor, params))
+
+
+def write_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
+    """`execute_rows` for rows whose RETURNING is not wanted: kept for the end of `deferred_writes`
+    (many rows still go through COPY at once)."""
+    kept = conn.info.get(_DEFERRED)
+    if kept is None or not rows or len(rows) >= STAGE_MIN_ROWS:
+        execute_rows(conn, statement, rows)
+        return
+    keys = tuple(rows[0])
+    pg = _pg_insert(conn, statement, keys)
+    if pg is None or any(tuple(r) != keys for r in rows):
+        execute_rows(conn, statement, rows)
+        return
+    with _driver_cursor(conn) as cursor:
+        kept.append(pg.text(cursor, rows))
 
 
 # --- many rows at once, cheaply, on PostgreSQL --------------------------------------------------------
@@ -514,14 +590,11 @@ class _StagedInsert:
                 if values[i] is not None:
                     values[i] = process(values[i])
             lines.append("\t".join(map(_copy_text, values)))
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
+        with _driver_cursor(conn) as cursor:
             cursor.execute(self.create)
             cursor.copy_expert(self.copy, io.StringIO("\n".join(lines) + "\n"))
             cursor.execute(self.insert)
             return [self.row(*r) for r in cursor.fetchall()] if cursor.description else []
-        finally:
-            cursor.close()
 
 
 _staged_inserts: dict[tuple[object, tuple[str, ...]], _StagedInsert | None] = {}

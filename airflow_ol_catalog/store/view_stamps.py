@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Integer, literal_column, select, update
 
-from airflow_ol_catalog.store.sql import execute, in_list, list_value
+from airflow_ol_catalog.store.sql import in_list, list_value, write
 from airflow_ol_catalog.store.tables import dataset, edge, job, view_generation
 
 # A literal, not a parameter: a parameter in an upsert's SET would keep store/sql from sending it raw.
@@ -46,11 +46,11 @@ def _bumps(dialect: str) -> dict[str, Any]:
 def bump_datasets(conn: Connection, dataset_ids: Collection[int]) -> None:
     if dataset_ids:
         dialect = conn.dialect.name
-        execute(conn, _bumps(dialect)["datasets"], {"ids": list_value(dialect, dataset_ids)})
+        write(conn, _bumps(dialect)["datasets"], {"ids": list_value(dialect, dataset_ids)})
 
 
 def bump_jobs_using(conn: Connection, dataset_ids: Collection[int]) -> None:
     """The jobs that read or write any of these datasets (their runs show the datasets' versions)."""
     if dataset_ids:
         dialect = conn.dialect.name
-        execute(conn, _bumps(dialect)["jobs_using"], {"ids": list_value(dialect, dataset_ids)})
+        write(conn, _bumps(dialect)["jobs_using"], {"ids": list_value(dialect, dataset_ids)})
