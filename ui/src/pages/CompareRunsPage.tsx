@@ -95,6 +95,18 @@ function Measured({ measurements }: { measurements: Comparison["measurements"] }
   );
 }
 
+/** One run's value of a facet, or "none" when that run did not send it. */
+function FacetValue({ label, value }: { label: string; value: unknown }) {
+  return (
+    <Box flex="1" minW="20rem">
+      <Text fontSize="xs" color="fg.muted">
+        {label}
+      </Text>
+      {value === null || value === undefined ? <Muted>none</Muted> : <JsonView value={value} maxHeight="16rem" />}
+    </Box>
+  );
+}
+
 function Facets({ facets }: { facets: Comparison["facets"] }) {
   return (
     <Section title={`Facets that changed (${facets.length})`}>
@@ -107,18 +119,8 @@ function Facets({ facets }: { facets: Comparison["facets"] }) {
               <Name value={f.name} /> <Muted>({f.kind} facet)</Muted>
             </Text>
             <Flex gap={3} wrap="wrap">
-              <Box flex="1" minW="20rem">
-                <Text fontSize="xs" color="fg.muted">
-                  Other run
-                </Text>
-                {f.before === null || f.before === undefined ? <Muted>none</Muted> : <JsonView value={f.before} maxHeight="16rem" />}
-              </Box>
-              <Box flex="1" minW="20rem">
-                <Text fontSize="xs" color="fg.muted">
-                  This run
-                </Text>
-                {f.after === null || f.after === undefined ? <Muted>none</Muted> : <JsonView value={f.after} maxHeight="16rem" />}
-              </Box>
+              <FacetValue label="Other run" value={f.before} />
+              <FacetValue label="This run" value={f.after} />
             </Flex>
           </Box>
         ))
