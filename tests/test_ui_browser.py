@@ -775,6 +775,8 @@ def test_every_page_passes_axe_without_serious_violations(ui_server, stories, ad
     page = admin_page
     page.goto(ui_server.url + "ol-catalog/ui/")
     page.evaluate(f"localStorage.setItem('theme', '{mode}')")
+    page.reload()  # the mode is read when the page loads; the pages below only change its hash
+    expect(page.locator("html")).to_have_class(mode)
     found = {}
     for target in ACCESSIBLE_PAGES:
         page.goto(ui_server.url + "ol-catalog/ui/" + target)
