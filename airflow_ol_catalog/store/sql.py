@@ -312,6 +312,15 @@ def execute(
         return cursor.fetchall() if cursor.description else []
 
 
+def _bound(values: Sequence[Any], processors: Sequence[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
+    """A row's values with each (position, bind processor) applied to what is not None."""
+    found = list(values)
+    for i, process in processors:
+        if found[i] is not None:
+            found[i] = process(found[i])
+    return found
+
+
 def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> Sequence[Any]:
     """Run an INSERT (or upsert) for many rows; the RETURNING rows, if any.
 
@@ -341,11 +350,7 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
             chunk = rows[start : start + per_statement]
             values = []
             for row in chunk:
-                row_values = list(raw.values_of(row))
-                for i, process in raw.processors:
-                    if row_values[i] is not None:
-                        row_values[i] = process(row_values[i])
-                values += row_values
+                values += _bound(raw.values_of(row), raw.processors)
             sql = raw.sql.replace(raw.group, ", ".join([raw.group] * len(chunk)), 1)
             cursor.execute(sql, values)
             if raw.results:
@@ -585,11 +590,7 @@ class _StagedInsert:
     def run(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
         lines = []
         for row in rows:
-            values = list(self.order(row))
-            for i, process in self.processors:
-                if values[i] is not None:
-                    values[i] = process(values[i])
-            lines.append("\t".join(map(_copy_text, values)))
+            lines.append("\t".join(map(_copy_text, _bound(self.order(row), self.processors))))
         with _driver_cursor(conn) as cursor:
             cursor.execute(self.create)
             cursor.copy_expert(self.copy, io.StringIO("\n".join(lines) + "\n"))
