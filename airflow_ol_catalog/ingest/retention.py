@@ -6,17 +6,23 @@ goes when it is older than the window and its run no longer exists (or it has no
 datasets, versions and column lineage are never removed: they say what was seen, with first/last
 seen times. Each batch is its own transaction, so ingestion goes on between them, and memory
 stays bounded by the batch size whatever the size of the catalog.
+
+On PostgreSQL the log is partitioned by month (store/partitions.py): a month wholly before the
+window none of whose events stays is dropped as one table, and the months ahead are made ready.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, delete, exists, func, select
+from sqlalchemy import Connection, Engine, Select, and_, delete, exists, func, select
+from sqlalchemy.exc import OperationalError
 
+from airflow_ol_catalog.store import partitions
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import event, facet, run, run_dataset
@@ -43,12 +49,15 @@ def _old_runs(cutoff: datetime, keep: int) -> Select[Any]:
 
 def _old_events(cutoff: datetime, going_runs: Select[Any] | None = None) -> Select[Any]:
     """Raw events before the cutoff whose run is gone: already, or (`going_runs`) about to be."""
+    return select(event.c.id).where(event.c.event_time < cutoff, ~_stays(going_runs))
+
+
+def _stays(going_runs: Select[Any] | None = None) -> Any:
+    """An event retention keeps whatever its age: quarantined, or its run is still there."""
     has_run = exists().where(run.c.run_id == event.c.run_id)
     if going_runs is not None:
         has_run = has_run.where(run.c.id.not_in(going_runs))
-    return select(event.c.id).where(
-        event.c.event_time < cutoff, event.c.quarantined.is_(False), ~and_(event.c.run_id.is_not(None), has_run)
-    )
+    return event.c.quarantined.is_(True) | and_(event.c.run_id.is_not(None), has_run)
 
 
 def apply_retention(
@@ -63,8 +72,15 @@ def apply_retention(
             runs = conn.execute(select(func.count()).select_from(going.subquery())).scalar_one()
             # The events the real run deletes once those runs are gone.
             events = conn.execute(select(func.count()).select_from(_old_events(cutoff, going).subquery())).scalar_one()
-        return {"dryRun": True, "runs": runs, "events": events, "seconds": round(time.monotonic() - started, 2)}
-    runs = events = 0
+            months = _months_wholly_going(conn, cutoff, going)
+        return {
+            "dryRun": True,
+            "runs": runs,
+            "events": events,
+            "months": months,
+            "seconds": round(time.monotonic() - started, 2),
+        }
+    runs = events = months = 0
     while True:
         with write_transaction(engine) as conn:
             ids = conn.execute(_old_runs(cutoff, keep_runs_per_job).limit(batch)).scalars().all()
@@ -76,6 +92,9 @@ def apply_retention(
             conn.execute(run.update().where(run.c.root_run_pk.in_(ids)).values(root_run_pk=None))
             runs += conn.execute(delete(run).where(run.c.id.in_(ids))).rowcount
             bump_generation(conn)
+    for dropped in _drop_old_months(engine, cutoff):
+        months += 1
+        events += dropped
     while True:
         with write_transaction(engine) as conn:
             ids = conn.execute(_old_events(cutoff).limit(batch)).scalars().all()
@@ -83,5 +102,76 @@ def apply_retention(
                 break
             events += conn.execute(delete(event).where(event.c.id.in_(ids))).rowcount
             bump_generation(conn)  # a dataset's quality names the events that sent it
-    log.info("retention: %d runs and %d raw events deleted", runs, events)
-    return {"dryRun": False, "runs": runs, "events": events, "seconds": round(time.monotonic() - started, 2)}
+    log.info("retention: %d runs and %d raw events deleted, %d months of them whole", runs, events, months)
+    return {
+        "dryRun": False,
+        "runs": runs,
+        "events": events,
+        "months": months,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+
+
+def _drop_old_months(engine: Engine, cutoff: datetime) -> Iterator[int]:
+    """On a partitioned log: drop each month wholly before the cutoff none of whose events stays,
+    yielding how many events went with it, and make the months ahead ready.
+
+    Whether a month's events may all go is asked first without a lock, and again under the lock
+    that dropping takes anyway (writers wait meanwhile: an event may arrive late for an old month).
+    A month whose lock is not granted within the timeout is left to the row-by-row deletes.
+    """
+    with read_connection(engine) as conn:
+        if not partitions.is_partitioned(conn):
+            return
+    try:
+        with write_transaction(engine) as conn:
+            partitions.ensure_months(conn, utcnow())  # a daily retention run keeps them ready
+    except OperationalError as failed:  # not now: their events wait in the default partition meanwhile
+        log.warning("retention: the months ahead were not made (%s)", failed.orig)
+    with read_connection(engine) as conn:
+        old = _old_months(conn, cutoff)
+    for month in old:
+        with read_connection(engine) as conn:
+            if _any_stays(conn, month):
+                continue
+        try:
+            with write_transaction(engine) as conn:
+                partitions.serialise_changes(conn)
+                partitions.lock_log(conn)
+                if _any_stays(conn, month):
+                    continue
+                count = conn.execute(select(func.count()).select_from(event).where(*_within(month))).scalar_one()
+                partitions.drop_month(conn, month)
+                bump_generation(conn)
+        except OperationalError as failed:  # the lock timed out: the rows go one by one instead
+            log.warning("retention: month %s not dropped whole (%s)", month.table, failed.orig)
+            continue
+        yield count
+
+
+def _within(month: partitions.Month) -> tuple[Any, Any]:
+    return event.c.event_time >= month.start, event.c.event_time < month.end
+
+
+def _old_months(conn: Connection, cutoff: datetime) -> list[partitions.Month]:
+    """The log's monthly partitions wholly before the cutoff (none on SQLite)."""
+    if not partitions.is_partitioned(conn):
+        return []
+    return [month for month in partitions.monthly_partitions(conn) if month.end <= cutoff]
+
+
+def _any_stays(conn: Connection, month: partitions.Month) -> bool:
+    return bool(conn.execute(select(exists().where(*_within(month), _stays()))).scalar())
+
+
+def _months_wholly_going(conn: Connection, cutoff: datetime, going_runs: Select[Any]) -> int:
+    """How many months retention would drop whole once those runs are gone: one pass over the old
+    events, which finds the months where one stays."""
+    old = _old_months(conn, cutoff)
+    if not old:
+        return 0
+    month = func.date_trunc("month", func.timezone("UTC", event.c.event_time))
+    staying = conn.execute(
+        select(month).distinct().where(event.c.event_time < old[-1].end, _stays(going_runs))
+    ).scalars()
+    return len(set(old) - {partitions.Month.of(start.replace(tzinfo=timezone.utc)) for start in staying})

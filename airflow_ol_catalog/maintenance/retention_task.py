@@ -16,11 +16,12 @@ def run_retention(
     client.timeout = 3600.0  # a big catalog takes a while, in batches
     result = client.post("admin/retention", {"days": days, "keepRunsPerJob": keep_runs_per_job, "dryRun": dry_run})
     log.info(
-        "%s %d runs and %d raw events older than %d days (%.1f s)",
+        "%s %d runs and %d raw events older than %d days, %d months of the log whole (%.1f s)",
         "would delete" if dry_run else "deleted",
         result["runs"],
         result["events"],
         days,
+        result["months"],
         result["seconds"],
     )
     return result

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, PoolProxiedConnection, create_engine, event
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -74,11 +75,28 @@ def build_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, pool_use_lifo=True)
         _configure_sqlite(engine)
         return engine
-    options = {}
+    options: dict[str, Any] = {}
     if url.startswith(("postgresql+psycopg2", "postgresql://")):
         # psycopg2's executemany is one round trip per row; batch UPDATEs as SQLAlchemy can.
         options["executemany_mode"] = "values_plus_batch"
-    return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800, **options)
+    engine = create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800, **options)
+    if engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
+    return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """No JIT compilation on the catalog's connections: its queries are short and index-driven, and
+    one over the partitioned event log is estimated dear enough to be compiled for each partition
+    (1.7 s of a 2 s query in bench/retention.py). Set with SET, not a startup option, which
+    connection poolers such as PgBouncer refuse."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET jit = off")
+        cursor.close()
+        dbapi_connection.commit()
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -153,4 +153,8 @@ class RetentionResult(Answer):
     dryRun: bool
     runs: int = Field(description="Runs deleted (or that would be, in a dry run).")
     events: int = Field(description="Raw events deleted (or that would be, in a dry run).")
+    months: int = Field(
+        description="Months of the event log among them dropped whole (or that would be), on PostgreSQL, whose "
+        "log is partitioned by month; always 0 on SQLite."
+    )
     seconds: float = Field(description="How long it took.")

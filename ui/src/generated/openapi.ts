@@ -3713,6 +3713,11 @@ export interface components {
              */
             events: number;
             /**
+             * Months
+             * @description Months of the event log among them dropped whole (or that would be), on PostgreSQL, whose log is partitioned by month; always 0 on SQLite.
+             */
+            months: number;
+            /**
              * Runs
              * @description Runs deleted (or that would be, in a dry run).
              */

@@ -1,0 +1,184 @@
+"""The event log partitioned by month on PostgreSQL: the migration of a filled log, months made
+ahead and late, and retention dropping whole months (SQLite keeps one table)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, select, text
+from test_store import submission
+
+from airflow_ol_catalog.ingest.event_log import store_events
+from airflow_ol_catalog.ingest.retention import apply_retention
+from airflow_ol_catalog.store import partitions
+from airflow_ol_catalog.store.engine import read_connection, write_transaction
+from airflow_ol_catalog.store.migrate import alembic_config, upgrade
+from airflow_ol_catalog.store.partitions import OTHER, Month
+from airflow_ol_catalog.store.tables import event
+
+NOW = datetime.now(timezone.utc)
+
+
+def at(when: datetime, run_id: str, **changes):
+    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return submission(run_id=run_id, eventTime=stamp, **changes)
+
+
+def store(engine, *subs):
+    with write_transaction(engine) as conn:
+        return store_events(conn, list(subs), "register")
+
+
+def log_rows(engine) -> list[tuple]:
+    with read_connection(engine) as conn:
+        return [tuple(row) for row in conn.execute(select(event).order_by(event.c.id))]
+
+
+def where_each_event_is(engine) -> dict[str, str]:
+    """run id -> the partition holding its event."""
+    with read_connection(engine) as conn:
+        return dict(conn.execute(text("SELECT run_id, tableoid::regclass::text FROM ol_catalog_event")).all())
+
+
+# Event times of every kind: this month, a month three years ago, a century ago, the last day the
+# spec's format can say, and a month further ahead than the months made ready.
+TIMES = {
+    "now": NOW,
+    "years-ago": NOW - timedelta(days=3 * 365),
+    "century-ago": datetime(1926, 5, 1, tzinfo=timezone.utc),
+    "far-future": datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+    "next-year": NOW + timedelta(days=400),
+}
+
+
+def test_migrating_a_filled_log_keeps_every_event_id_and_duplicate(database_url):
+    upgrade(database_url, "0014")
+    engine = create_engine(database_url)
+    sent = [at(when, name) for name, when in TIMES.items()]
+    store(engine, *sent)
+    before = log_rows(engine)
+    engine.dispose()
+
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    assert log_rows(engine) == before, "every event keeps its id, time, digest and payload"
+    receipts = store(engine, *sent, at(NOW, "new"))
+    assert [r.duplicate for r in receipts] == [True] * len(sent) + [False]
+    assert [r.event_id for r in receipts[:-1]] == [row[0] for row in before]
+    assert receipts[-1].event_id > max(row[0] for row in before), "the id sequence goes on"
+
+    with read_connection(engine) as conn:
+        if conn.dialect.name == "sqlite":
+            assert not partitions.is_partitioned(conn)
+            return
+        assert partitions.is_partitioned(conn)
+        months = partitions.monthly_partitions(conn)
+    assert list(Month.of(NOW).following(partitions.AHEAD)) == months[-(partitions.AHEAD + 1) :]
+    assert Month.of(TIMES["years-ago"]) in months
+    placed = where_each_event_is(engine)
+    assert placed["now"] == placed["new"] == Month.of(NOW).table
+    assert placed["years-ago"] == Month.of(TIMES["years-ago"]).table
+    assert {placed["century-ago"], placed["far-future"], placed["next-year"]} == {OTHER}
+
+    command.downgrade(alembic_config(database_url), "0014")  # and back: one table again, the same rows
+    with read_connection(engine) as conn:
+        assert not partitions.is_partitioned(conn)
+    assert len(log_rows(engine)) == len(before) + 1
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_catalog(catalog_engine):
+    with read_connection(catalog_engine) as conn:
+        if not partitions.is_partitioned(conn):
+            pytest.skip("SQLite keeps the event log in one table")
+    return catalog_engine
+
+
+def test_a_month_made_late_takes_its_events_from_the_default_partition(pg_catalog):
+    later = Month.of(NOW + timedelta(days=200))
+    (first,) = store(pg_catalog, at(later.start + timedelta(hours=5), "early-bird"))
+    assert where_each_event_is(pg_catalog)["early-bird"] == OTHER
+
+    with write_transaction(pg_catalog) as conn:
+        made = partitions.ensure_months(conn, later.start)
+    assert later in made
+    assert where_each_event_is(pg_catalog)["early-bird"] == later.table
+    (again,) = store(pg_catalog, at(later.start + timedelta(hours=5), "early-bird"))
+    assert again.duplicate and again.event_id == first.event_id
+    with write_transaction(pg_catalog) as conn:
+        assert partitions.ensure_months(conn, later.start) == [], "made once"
+
+
+def _month_of_old_runs(engine, days_ago: int, runs: int, **changes) -> Month:
+    month = Month.of(NOW - timedelta(days=days_ago))
+    with write_transaction(engine) as conn:
+        partitions.serialise_changes(conn)
+        partitions.add_month(conn, month)
+    when = month.start + timedelta(days=3)
+    for n in range(runs):
+        store(
+            engine,
+            at(when, f"{month.table}-{n}", **changes),
+            at(when + timedelta(hours=1), f"{month.table}-{n}", event_type="COMPLETE"),
+        )
+    return month
+
+
+def test_retention_drops_a_month_whole_when_none_of_its_events_stays(pg_catalog):
+    gone = _month_of_old_runs(pg_catalog, 500, runs=3)
+    kept = _month_of_old_runs(pg_catalog, 600, runs=2)
+    with write_transaction(pg_catalog) as conn:  # a quarantined event stays until it is released or discarded
+        conn.execute(event.update().where(event.c.run_id == f"{kept.table}-0").values(quarantined=True))
+    store(pg_catalog, at(NOW, "recent"))
+
+    dry = apply_retention(pg_catalog, days=365, keep_runs_per_job=0, dry_run=True)
+    done = apply_retention(pg_catalog, days=365, keep_runs_per_job=0)
+    assert (
+        (dry["events"], dry["months"]) == (done["events"], done["months"]) == (10 - 2, 1)
+    )  # both events of the quarantined run stay
+    with read_connection(pg_catalog) as conn:
+        months = partitions.monthly_partitions(conn)
+    assert gone not in months, "dropped as one table"
+    assert kept in months
+    assert set(where_each_event_is(pg_catalog)) == {f"{kept.table}-0", "recent"}
+
+    (late,) = store(pg_catalog, at(gone.start + timedelta(days=1), "late"))  # a month already dropped
+    assert not late.duplicate
+    assert where_each_event_is(pg_catalog)["late"] == OTHER
+
+
+def test_retention_deletes_row_by_row_when_the_log_stays_locked(pg_catalog, monkeypatch):
+    """A reader holding the log longer than the lock timeout: the month's rows go one by one instead,
+    and the writers queued behind retention wait no longer than that timeout."""
+    old = _month_of_old_runs(pg_catalog, 500, runs=2)
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "300ms")
+    holding, release = threading.Event(), threading.Event()
+
+    def long_reader():
+        with read_connection(pg_catalog) as conn:
+            conn.execute(select(event.c.id).limit(1)).all()
+            holding.set()
+            release.wait(30)
+
+    reader = threading.Thread(target=long_reader)
+    reader.start()
+    try:
+        assert holding.wait(10)
+        done = apply_retention(pg_catalog, days=365, keep_runs_per_job=0)
+    finally:
+        release.set()
+        reader.join()
+    assert (done["events"], done["months"]) == (4, 0)
+    with read_connection(pg_catalog) as conn:
+        assert old in partitions.monthly_partitions(conn), "left in place, empty"
+    assert where_each_event_is(pg_catalog) == {}
+
+
+def test_the_catalogs_postgresql_connections_compile_no_query(pg_catalog):
+    """JIT compiled a query over the partitioned log once per partition: most of its time."""
+    with read_connection(pg_catalog) as conn:
+        assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
