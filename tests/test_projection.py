@@ -559,3 +559,59 @@ def test_tags_facets_become_the_tag_list(catalog_engine):
         ("tier:gold", {"dataset": 1, "job": 1}),
     ]
     assert tags[1]["description"] == "from AIRFLOW, DBT"
+
+
+def test_a_writer_paused_mid_projection_holds_no_shared_job_dataset_or_parent_run(catalog_engine, monkeypatch):
+    """Tasks of one DAG run report at once, through several API servers: their events share the
+    DAG's job, the DAG run and the datasets. A writer must not hold those rows for its whole
+    transaction (on PostgreSQL the others would wait for it, one after another): it reads them,
+    and touches them only in the last round trip before its commit."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    import threading
+
+    from airflow_ol_catalog.ingest import projection
+
+    def task_event(run_id: str, time: str) -> dict:
+        payload = event("COMPLETE", time, run_id=run_id, outputs=[{"namespace": "pg://db", "name": "shop.orders"}])
+        payload["run"]["facets"]["parent"] = {
+            "run": {"runId": "dag-run-1"},
+            "job": {"namespace": "team-a", "name": "dag"},
+        }
+        return payload
+
+    send(catalog_engine, [task_event("task-0", "2025-01-01T10:00:00Z")])  # the shared rows exist
+    paused, resume = threading.Event(), threading.Event()
+    project_io = projection._project_io
+
+    def pausing(conn, *args):
+        if threading.current_thread().name == "slow-writer":
+            paused.set()
+            resume.wait(30)
+        return project_io(conn, *args)
+
+    monkeypatch.setattr(projection, "_project_io", pausing)
+    slow = threading.Thread(
+        name="slow-writer", target=send, args=(catalog_engine, [task_event("task-1", "2025-01-01T11:00:00Z")])
+    )
+    slow.start()
+    try:
+        assert paused.wait(10)
+        other = threading.Thread(target=send, args=(catalog_engine, [task_event("task-2", "2025-01-01T12:00:00Z")]))
+        other.start()
+        other.join(10)
+        assert not other.is_alive(), "the second writer waited for the first one's transaction"
+    finally:
+        resume.set()
+        slow.join(30)
+    cat = catalog(catalog_engine)
+    runs = runs_of(cat)
+    assert {r for (_, r) in runs} >= {"task-0", "task-1", "task-2", "dag-run-1"}
+    with read_connection(catalog_engine) as conn:
+        from sqlalchemy import select
+
+        from airflow_ol_catalog.store.tables import dataset, job
+
+        last = conn.execute(select(job.c.last_seen_at).where(job.c.name == "etl.load")).scalar_one()
+        seen = conn.execute(select(dataset.c.last_seen_at).where(dataset.c.name == "shop.orders")).scalar_one()
+    assert last.hour == seen.hour == 12, "both writers' sightings count, whichever committed last"

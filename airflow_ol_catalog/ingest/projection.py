@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple, TypeAlias, TypeVar
 
 import msgspec
-from sqlalchemy import Connection, Insert, and_, bindparam, case, select, true, tuple_, update
+from sqlalchemy import BigInteger, Connection, Insert, Text, and_, bindparam, case, func, select, true, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.flows import (
@@ -333,6 +334,28 @@ def _statements(dialect: str) -> dict[str, Any]:
             "last_seen_at": latest(flow_table.c.last_seen_at, stmt.excluded.last_seen_at),
         },
     ).returning(flow_table.c.source_id)
+    if dialect == "postgresql":  # the first step of `_ids_then_touch` and `_upsert_runs`
+        wanted = (
+            func.unnest(bindparam("p_job_id", type_=ARRAY(BigInteger)), bindparam("p_run_id", type_=ARRAY(Text)))
+            .table_valued("job_id", "run_id")
+            .render_derived(name="wanted")
+        )
+        s["run_existing"] = select(*(run.c[c] for c in _RunIds._fields)).join_from(
+            run, wanted, and_(run.c.job_id == wanted.c.job_id, run.c.run_id == wanted.c.run_id)
+        )
+        for name, (table, keys, row_type) in _KEYED.items():
+            returned = row_type._fields
+            wanted = (
+                func.unnest(*(bindparam(f"p_{k}", type_=ARRAY(Text)) for k in keys))
+                .table_valued(*keys)
+                .render_derived(name="wanted")
+            )
+            s[f"{name}_existing"] = select(*(table.c[c] for c in returned)).join_from(
+                table, wanted, and_(*(table.c[k] == wanted.c[k] for k in keys))
+            )
+            s[f"{name}_new"] = (
+                ins(table).on_conflict_do_nothing(index_elements=list(keys)).returning(*(table.c[c] for c in returned))
+            )
     return s
 
 
@@ -349,6 +372,63 @@ def _upsert(conn: Connection, statement: Insert, rows: list[Values]) -> None:
 
 
 # --- the projection ------------------------------------------------------------------------------
+
+
+class _JobIds(NamedTuple):
+    id: int
+    namespace: str
+    name: str
+    parent_job_id: int | None
+
+
+class _DatasetIds(NamedTuple):
+    id: int
+    namespace_key: str
+    name: str
+    alias_of: int | None
+
+
+# Jobs and datasets by their unique pair: (table, key columns, the row the projection reads back).
+_KEYED: dict[str, tuple[Any, tuple[str, str], type[_JobIds] | type[_DatasetIds]]] = {
+    "job": (job, ("namespace", "name"), _JobIds),
+    "dataset": (dataset, ("namespace_key", "name"), _DatasetIds),
+}
+
+
+def _ids_then_touch(
+    conn: Connection, st: dict[str, Any], name: str, rows: dict[tuple[str, str], Values]
+) -> Sequence[Any]:
+    """Upsert jobs or datasets (`name`), each row keyed by its unique pair; their ids and links.
+
+    On PostgreSQL an upsert locks each row it updates until the transaction ends, and many
+    writers touch the same jobs and datasets: the writers of a busy job would wait for each
+    other's whole transaction. So the ids come first, without a lock (rows that exist are read;
+    new ones are inserted, which waits only for a writer inserting the same row), and the update
+    of the rows that existed (times seen, view stamp) goes with the writes sent at the very end
+    (store/sql.py `deferred_writes`), in key order, so those locks last one round trip and the
+    commit. SQLite has one writer: one upsert there.
+    """
+    if conn.dialect.name != "postgresql":
+        return _upserted(conn, st[name], list(rows.values()))
+    _, columns, row_type = _KEYED[name]
+    keys = sorted(rows)
+    found: dict[tuple[str, str], Any] = {}
+    existed: list[tuple[str, str]] = []
+    for _ in range(3):  # a row another writer inserted after this one looked is read again
+        wanted = [k for k in keys if k not in found]
+        arrays = {f"p_{column}": [k[i] for k in wanted] for i, column in enumerate(columns)}
+        read = {(r[1], r[2]): row_type(*r) for r in execute(conn, st[f"{name}_existing"], arrays)}
+        found.update(read)
+        existed.extend(read)
+        missing = [rows[k] for k in keys if k not in found]
+        if not missing:
+            break
+        found.update(((r[1], r[2]), row_type(*r)) for r in _upserted(conn, st[f"{name}_new"], missing))
+    if len(found) != len(keys):
+        raise RuntimeError(f"{name} rows neither read nor inserted: {[k for k in keys if k not in found]}")
+    if existed:
+        _upsert(conn, st[name], [rows[k] for k in sorted(existed)])
+    return list(found.values())
 
 
 def project_events(conn: Connection, items: list[Projected]) -> None:
@@ -398,7 +478,7 @@ def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) 
                 _merge_min_max(rows, named[1:3], _job_row(named.namespace, named.name, ev.event_time, True))
     for row in rows.values():
         row["search_key"] = search_key(row["namespace"], row["name"])
-    returned = _upserted(conn, st["job"], list(rows.values()))
+    returned = _ids_then_touch(conn, st, "job", rows)
     ids = {(r.namespace, r.name): r.id for r in returned}
     linked = {r.id: r.parent_job_id for r in returned}
     links = {}
@@ -482,7 +562,7 @@ def _project_runs(
                 root_key = (job_ids[root[1:]], root[0])
                 rows.setdefault(root_key, _run_row(*root_key, None, None))
                 roots[key] = root_key
-    returned = _upserted(conn, st["run"], list(rows.values()))
+    returned = _upsert_runs(conn, st, rows)
     found = {(r.job_id, r.run_id): (r.id, r.state) for r in returned}
     linked = {r.id: (r.parent_run_pk, r.root_run_pk) for r in returned}
     pks = {key: value[0] for key, value in found.items()}
@@ -496,6 +576,36 @@ def _project_runs(
     if rooted:
         write(conn, st["run_root"], by_id(conn.dialect.name, rooted))
     return pks, states
+
+
+class _RunIds(NamedTuple):
+    id: int
+    job_id: int
+    run_id: str
+    state: str | None
+    parent_run_pk: int | None
+    root_run_pk: int | None
+
+
+def _upsert_runs(conn: Connection, st: dict[str, Any], rows: dict[RunKey, Values]) -> Sequence[Any]:
+    """Upsert the runs; their ids, states and links.
+
+    A parent run named by its children's events (an Airflow DAG run, a Spark application) is
+    named by every task of it, at once, from several API servers. Its upsert would change nothing
+    of a row that exists (a placeholder row has no state and no times) but lock it until the
+    transaction ends, making those writers wait for each other: on PostgreSQL such rows are read
+    first, and only those missing are upserted with the events' own runs.
+    """
+    if conn.dialect.name != "postgresql":
+        return _upserted(conn, st["run"], list(rows.values()))
+    named_only = sorted(key for key, row in rows.items() if row["placeholder"] and row["state_rank"] == 0)
+    found: list[Any] = []
+    if named_only:
+        arrays = {"p_job_id": [k[0] for k in named_only], "p_run_id": [k[1] for k in named_only]}
+        found = [_RunIds(*r) for r in execute(conn, st["run_existing"], arrays)]
+        existing = {(r.job_id, r.run_id) for r in found}
+        rows = {key: row for key, row in rows.items() if key not in existing}
+    return [*found, *_upserted(conn, st["run"], [rows[key] for key in sorted(rows)])] if rows else found
 
 
 def _datasets_of(ev: OpenLineageEvent) -> list[tuple[str, DatasetRef]]:
@@ -640,7 +750,7 @@ def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projecte
                 add(named.namespace, named.name, ev.event_time)
     for row in rows.values():
         row["search_key"] = search_key(row["namespace"], row["name"])
-    returned = _upserted(conn, st["dataset"], list(rows.values()))
+    returned = _ids_then_touch(conn, st, "dataset", rows)
     ids = {(r.namespace_key, r.name): r.id for r in returned}
     holder = {r.id: r.alias_of or r.id for r in returned}
     holder.update(record_links(conn, st, {(ids[a], ids[b]): kind for (a, b), kind in links.items()}))
