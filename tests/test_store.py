@@ -22,7 +22,7 @@ from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, st
 from airflow_ol_catalog.ingest.writer import BatchCommitter, CatalogUnavailable, EventWriter
 from airflow_ol_catalog.store import namespaces as namespace_rows
 from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction
-from airflow_ol_catalog.store.migrate import VERSION_TABLE, head_revision
+from airflow_ol_catalog.store.migrate import VERSION_TABLE, head_revision, include_object
 from airflow_ol_catalog.store.tables import edge, event, metadata
 
 
@@ -48,7 +48,7 @@ def test_migrations_create_exactly_the_tables_of_the_metadata(catalog_engine):
             opts={
                 "version_table": VERSION_TABLE,
                 "compare_type": True,
-                "include_object": lambda obj, name, type_, *_: type_ != "table" or name in metadata.tables,
+                "include_object": include_object,
             },
         )
         assert context.get_current_revision() == head_revision()

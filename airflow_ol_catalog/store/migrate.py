@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -13,6 +13,19 @@ if TYPE_CHECKING:
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 ALEMBIC_INI = os.path.join(MIGRATIONS, "alembic.ini")
 VERSION_TABLE = "ol_catalog_alembic_version"  # Airflow's own is alembic_version
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """What alembic compares with the catalog's metadata: its own tables and their indexes, but
+    not the trigram indexes of migration 0016 (PostgreSQL only, and only where pg_trgm exists)."""
+    from airflow_ol_catalog.store.tables import metadata
+
+    if type_ == "table":
+        return name in metadata.tables
+    if type_ == "index" and (name or "").endswith("_trgm"):
+        return False
+    table = getattr(obj, "table", None)
+    return table is None or table.name in metadata.tables
 
 
 def alembic_config(url: str) -> Config:

@@ -6,21 +6,11 @@ from typing import Any
 
 from alembic import context
 from sqlalchemy import Connection, create_engine
-from sqlalchemy.sql.schema import SchemaItem
 
-from airflow_ol_catalog.store.migrate import VERSION_TABLE
+from airflow_ol_catalog.store.migrate import VERSION_TABLE, include_object
 from airflow_ol_catalog.store.tables import metadata
 
 config = context.config
-
-
-def include_object(
-    obj: SchemaItem, name: str | None, type_: str, reflected: bool, compare_to: SchemaItem | None
-) -> bool:
-    if type_ == "table":
-        return name in metadata.tables
-    table = getattr(obj, "table", None)
-    return table is None or table.name in metadata.tables
 
 
 def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
