@@ -182,3 +182,58 @@ def test_the_catalogs_postgresql_connections_compile_no_query(pg_catalog):
     """JIT compiled a query over the partitioned log once per partition: most of its time."""
     with read_connection(pg_catalog) as conn:
         assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+
+
+def test_two_retention_runs_at_once_drop_each_month_once(pg_catalog):
+    """Run B lists the old months, run A drops them meanwhile: B skips what is gone, no error."""
+    from airflow_ol_catalog.ingest import retention
+
+    months = [_month_of_old_runs(pg_catalog, days, runs=1) for days in (400, 500, 600)]
+    apply_retention(pg_catalog, days=365, keep_runs_per_job=0, dry_run=True)
+    with write_transaction(pg_catalog) as conn:  # the runs go first, as a real run does
+        conn.execute(text("DELETE FROM ol_catalog_run_dataset"))
+        conn.execute(text("DELETE FROM ol_catalog_run"))
+    run_b = retention._drop_old_months(pg_catalog, NOW - timedelta(days=365))
+    assert next(run_b) == 2  # B drops the oldest month and is paused there
+    done = apply_retention(pg_catalog, days=365, keep_runs_per_job=0)  # A drops the other two
+    assert (done["months"], done["events"]) == (2, 4)
+    assert list(run_b) == [], "B finds them gone"
+    with read_connection(pg_catalog) as conn:
+        assert not set(months) & set(partitions.monthly_partitions(conn))
+
+
+def test_retention_goes_on_when_the_months_ahead_cannot_be_made(pg_catalog, monkeypatch, caplog):
+    """A role that may write the log but not make tables (or any other refusal): the old events
+    still go, and the log says why no month was made."""
+    from sqlalchemy.exc import ProgrammingError
+
+    def refused(conn, now):
+        raise ProgrammingError("CREATE TABLE ...", {}, Exception("permission denied for table ol_catalog_event"))
+
+    _month_of_old_runs(pg_catalog, 500, runs=2)
+    monkeypatch.setattr(partitions, "ensure_months", refused)
+    done = apply_retention(pg_catalog, days=365, keep_runs_per_job=0)
+    assert (done["events"], done["months"]) == (4, 1)
+    assert "the months ahead were not made" in caplog.text
+
+
+def test_airflow_db_migrate_makes_a_new_catalog_by_its_migrations(postgres):
+    """`airflow db migrate` on a new database: Airflow's default would create the tables from the
+    metadata and stamp them, without the partitions, the trigram indexes and the alias check."""
+    from servers import AirflowServer
+
+    server = AirflowServer(postgres.create_database("fresh_airflow"))
+    try:
+        server.cli("db", "migrate")
+        engine = create_engine(server.sql_alchemy_conn)
+        with engine.connect() as conn:
+            assert partitions.is_partitioned(conn)
+            assert Month.of(NOW) in partitions.monthly_partitions(conn)
+            assert conn.execute(text("SELECT to_regproc('ol_catalog_dataset_alias_changed')")).scalar() is not None
+            indexes = set(
+                conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_trgm'")).scalars()
+            )
+        assert len(indexes) == 3
+        engine.dispose()
+    finally:
+        server.cleanup()

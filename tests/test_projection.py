@@ -615,3 +615,54 @@ def test_a_writer_paused_mid_projection_holds_no_shared_job_dataset_or_parent_ru
         last = conn.execute(select(job.c.last_seen_at).where(job.c.name == "etl.load")).scalar_one()
         seen = conn.execute(select(dataset.c.last_seen_at).where(dataset.c.name == "shop.orders")).scalar_one()
     assert last.hour == seen.hour == 12, "both writers' sightings count, whichever committed last"
+
+
+def test_a_name_made_an_alias_while_another_writer_uses_it_keeps_that_writers_lineage(catalog_engine, monkeypatch):
+    """Writer B reads dataset `wh/t` (no lock) and is paused; writer A's event makes `wh/t` an
+    alias of the table `db.t` and commits. B's lineage must end up on the table, not on the alias
+    where nobody reads it: B's final update sees the alias changed and B runs again."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    import threading
+
+    from airflow_ol_catalog.ingest import projection
+    from airflow_ol_catalog.ingest.writer import BatchCommitter
+
+    by_path, by_table, link = _symlink_story()
+    send(catalog_engine, [by_path, by_table])  # both names exist, each with lineage of its own
+    later = event(
+        "COMPLETE", "2025-01-03T10:00:00Z", run_id="spark-3", outputs=[{"namespace": "s3://lake", "name": "wh/t"}]
+    )
+    later["job"]["name"] = "compaction"
+    paused, resume, runs = threading.Event(), threading.Event(), []
+    project_io = projection._project_io
+
+    def pausing(conn, *args):
+        if threading.current_thread().name == "writer-b":
+            runs.append(1)
+            if len(runs) == 1:
+                paused.set()
+                resume.wait(30)
+        return project_io(conn, *args)
+
+    monkeypatch.setattr(projection, "_project_io", pausing)
+    committer = BatchCommitter(catalog_engine, "register")
+    outcome = []
+    b = threading.Thread(
+        name="writer-b",
+        target=lambda: outcome.extend(committer.commit([[Submission.of(validate_event(later), None, 500)]])),
+    )
+    b.start()
+    try:
+        assert paused.wait(10)
+        send(catalog_engine, [link])  # A: commits while B holds its ids
+    finally:
+        resume.set()
+        b.join(30)
+    assert len(runs) == 2, "B ran again after its alias check failed"
+    assert not any(o.duplicate for o in outcome[0])
+    cat = catalog(catalog_engine)
+    table, path = ("hive://ms", "db.t"), ("s3://lake", "wh/t")
+    assert cat["datasets"][path][3] == table
+    assert (("team-a", "compaction"), table, "out") in cat["edges"]
+    assert not [key for key in cat["edges"] if key[1] == path], "no lineage left on the alias"

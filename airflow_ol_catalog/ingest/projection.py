@@ -214,18 +214,8 @@ def _statements(dialect: str) -> dict[str, Any]:
         },
     ).returning(run.c.id, run.c.job_id, run.c.run_id, run.c.state, run.c.parent_run_pk, run.c.root_run_pk)
     stmt = ins(dataset)
-    earlier_spelling = tuple_(stmt.excluded.first_seen_at, stmt.excluded.namespace) < tuple_(
-        dataset.c.first_seen_at, dataset.c.namespace
-    )
     s["dataset"] = stmt.on_conflict_do_update(
-        index_elements=["namespace_key", "name"],
-        set_={
-            "namespace": case((earlier_spelling, stmt.excluded.namespace), else_=dataset.c.namespace),
-            "search_key": case((earlier_spelling, stmt.excluded.search_key), else_=dataset.c.search_key),
-            "first_seen_at": earliest(dataset.c.first_seen_at, stmt.excluded.first_seen_at),
-            "last_seen_at": latest(dataset.c.last_seen_at, stmt.excluded.last_seen_at),
-            "view_stamp": dataset.c.view_stamp + ONE,
-        },
+        index_elements=["namespace_key", "name"], set_=_dataset_merge(stmt)
     ).returning(dataset.c.id, dataset.c.namespace_key, dataset.c.name, dataset.c.alias_of)
     s["job_parent"] = set_by_id(dialect, job.c.id, job.c.parent_job_id)
     s["run_parent"] = set_by_id(dialect, run.c.id, run.c.parent_run_pk)
@@ -334,7 +324,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "last_seen_at": latest(flow_table.c.last_seen_at, stmt.excluded.last_seen_at),
         },
     ).returning(flow_table.c.source_id)
-    if dialect == "postgresql":  # the first step of `_ids_then_touch` and `_upsert_runs`
+    if dialect == "postgresql":  # the first step of `_ids_first` and `_upsert_runs`
         wanted = (
             func.unnest(bindparam("p_job_id", type_=ARRAY(BigInteger)), bindparam("p_run_id", type_=ARRAY(Text)))
             .table_valued("job_id", "run_id")
@@ -356,7 +346,34 @@ def _statements(dialect: str) -> dict[str, Any]:
             s[f"{name}_new"] = (
                 ins(table).on_conflict_do_nothing(index_elements=list(keys)).returning(*(table.c[c] for c in returned))
             )
+        # The deferred update of datasets read without a lock: a name another writer made an alias
+        # of another dataset meanwhile (ingest/symlinks) would keep this transaction's lineage
+        # where nobody reads it, so the transaction fails as a serialization failure and runs again
+        # (migration 0017's function), reading the new alias.
+        stmt = ins(dataset)
+        same_alias = dataset.c.alias_of.is_not_distinct_from(stmt.excluded.alias_of)
+        s["dataset_touch"] = stmt.on_conflict_do_update(
+            index_elements=["namespace_key", "name"],
+            set_={
+                **_dataset_merge(stmt),
+                "alias_of": case((same_alias, dataset.c.alias_of), else_=func.ol_catalog_dataset_alias_changed()),
+            },
+        ).returning(dataset.c.id)
     return s
+
+
+def _dataset_merge(stmt: Any) -> dict[str, Any]:
+    """How a dataset row takes a sighting: the earliest spelling of its namespace, first and last seen."""
+    earlier_spelling = tuple_(stmt.excluded.first_seen_at, stmt.excluded.namespace) < tuple_(
+        dataset.c.first_seen_at, dataset.c.namespace
+    )
+    return {
+        "namespace": case((earlier_spelling, stmt.excluded.namespace), else_=dataset.c.namespace),
+        "search_key": case((earlier_spelling, stmt.excluded.search_key), else_=dataset.c.search_key),
+        "first_seen_at": earliest(dataset.c.first_seen_at, stmt.excluded.first_seen_at),
+        "last_seen_at": latest(dataset.c.last_seen_at, stmt.excluded.last_seen_at),
+        "view_stamp": dataset.c.view_stamp + ONE,
+    }
 
 
 def _upserted(conn: Connection, statement: Insert, rows: list[Values]) -> Sequence[Any]:
@@ -395,10 +412,11 @@ _KEYED: dict[str, tuple[Any, tuple[str, str], type[_JobIds] | type[_DatasetIds]]
 }
 
 
-def _ids_then_touch(
+def _ids_first(
     conn: Connection, st: dict[str, Any], name: str, rows: dict[tuple[str, str], Values]
-) -> Sequence[Any]:
-    """Upsert jobs or datasets (`name`), each row keyed by its unique pair; their ids and links.
+) -> tuple[Sequence[Any], list[tuple[str, str]]]:
+    """Upsert jobs or datasets (`name`), each row keyed by its unique pair: their ids and links,
+    and the keys of those that existed, whose update `_touch` then queues.
 
     On PostgreSQL an upsert locks each row it updates until the transaction ends, and many
     writers touch the same jobs and datasets: the writers of a busy job would wait for each
@@ -406,10 +424,10 @@ def _ids_then_touch(
     new ones are inserted, which waits only for a writer inserting the same row), and the update
     of the rows that existed (times seen, view stamp) goes with the writes sent at the very end
     (store/sql.py `deferred_writes`), in key order, so those locks last one round trip and the
-    commit. SQLite has one writer: one upsert there.
+    commit. SQLite has one writer: one upsert there, and nothing to touch.
     """
     if conn.dialect.name != "postgresql":
-        return _upserted(conn, st[name], list(rows.values()))
+        return _upserted(conn, st[name], list(rows.values())), []
     _, columns, row_type = _KEYED[name]
     keys = sorted(rows)
     found: dict[tuple[str, str], Any] = {}
@@ -426,9 +444,25 @@ def _ids_then_touch(
         found.update(((r[1], r[2]), row_type(*r)) for r in _upserted(conn, st[f"{name}_new"], missing))
     if len(found) != len(keys):
         raise RuntimeError(f"{name} rows neither read nor inserted: {[k for k in keys if k not in found]}")
-    if existed:
-        _upsert(conn, st[name], [rows[k] for k in sorted(existed)])
-    return list(found.values())
+    return list(found.values()), sorted(existed)
+
+
+def _touch(
+    conn: Connection,
+    st: dict[str, Any],
+    name: str,
+    rows: dict[tuple[str, str], Values],
+    existed: list[tuple[str, str]],
+    aliases: dict[tuple[str, str], int | None] | None = None,
+) -> None:
+    """Queue the update of the jobs or datasets `_ids_first` found; a dataset's is checked against
+    the alias it has now in this transaction (`aliases`; see `dataset_touch`)."""
+    if not existed:
+        return
+    if aliases is None:
+        _upsert(conn, st[name], [rows[k] for k in existed])
+    else:
+        _upsert(conn, st[f"{name}_touch"], [{**rows[k], "alias_of": aliases[k]} for k in existed])
 
 
 def project_events(conn: Connection, items: list[Projected]) -> None:
@@ -478,7 +512,8 @@ def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) 
                 _merge_min_max(rows, named[1:3], _job_row(named.namespace, named.name, ev.event_time, True))
     for row in rows.values():
         row["search_key"] = search_key(row["namespace"], row["name"])
-    returned = _ids_then_touch(conn, st, "job", rows)
+    returned, existed = _ids_first(conn, st, "job", rows)
+    _touch(conn, st, "job", rows, existed)
     ids = {(r.namespace, r.name): r.id for r in returned}
     linked = {r.id: r.parent_job_id for r in returned}
     links = {}
@@ -750,10 +785,12 @@ def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projecte
                 add(named.namespace, named.name, ev.event_time)
     for row in rows.values():
         row["search_key"] = search_key(row["namespace"], row["name"])
-    returned = _ids_then_touch(conn, st, "dataset", rows)
+    returned, existed = _ids_first(conn, st, "dataset", rows)
     ids = {(r.namespace_key, r.name): r.id for r in returned}
     holder = {r.id: r.alias_of or r.id for r in returned}
     holder.update(record_links(conn, st, {(ids[a], ids[b]): kind for (a, b), kind in links.items()}))
+    aliases = {k: None if holder[ids[k]] == ids[k] else holder[ids[k]] for k in existed}
+    _touch(conn, st, "dataset", rows, existed, aliases)
     # An alias's sightings count for the dataset it stands for.
     seen: dict[int, Values] = {}
     for key, row in rows.items():

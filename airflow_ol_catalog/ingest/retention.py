@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, delete, exists, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from airflow_ol_catalog.store import partitions
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
@@ -126,7 +126,7 @@ def _drop_old_months(engine: Engine, cutoff: datetime) -> Iterator[int]:
     try:
         with write_transaction(engine) as conn:
             partitions.ensure_months(conn, utcnow())  # a daily retention run keeps them ready
-    except OperationalError as failed:  # not now: their events wait in the default partition meanwhile
+    except DBAPIError as failed:  # not now (or not allowed): their events wait in the default partition
         log.warning("retention: the months ahead were not made (%s)", failed.orig)
     with read_connection(engine) as conn:
         old = _old_months(conn, cutoff)
@@ -138,14 +138,14 @@ def _drop_old_months(engine: Engine, cutoff: datetime) -> Iterator[int]:
             with write_transaction(engine) as conn:
                 partitions.serialise_changes(conn)
                 partitions.lock_log(conn)
-                if _any_stays(conn, month):
-                    continue
+                if month not in partitions.monthly_partitions(conn) or _any_stays(conn, month):
+                    continue  # dropped by another retention run meanwhile, or an event came that stays
                 count = conn.execute(select(func.count()).select_from(event).where(*_within(month))).scalar_one()
                 partitions.drop_month(conn, month)
                 bump_generation(conn)
         except OperationalError as failed:  # the lock timed out: the rows go one by one instead
-            log.warning("retention: month %s not dropped whole (%s)", month.table, failed.orig)
-            continue
+            log.warning("retention: month %s and later ones not dropped whole (%s)", month.table, failed.orig)
+            return  # a long reader holds the log: writers must not queue behind one attempt per month
         yield count
 
 

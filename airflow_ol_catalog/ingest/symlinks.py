@@ -119,7 +119,10 @@ def _settle(conn: Connection, st: dict[str, Any], components: list[set[int]]) ->
     ).all()
     tables = {t.target_id for t in targets if t.type == "TABLE"}
     linked_to = {t.target_id for t in targets}
-    rows = {r.id: r for r in conn.execute(select(dataset).where(among(dialect, dataset.c.id, members)))}
+    # Locked first (in id order): a writer that read one of these names without a lock either
+    # commits before this reads its lineage, or fails its alias check and runs again (projection).
+    locked = select(dataset).where(among(dialect, dataset.c.id, members)).order_by(dataset.c.id).with_for_update()
+    rows = {r.id: r for r in conn.execute(locked)}
     canonical_of: dict[int, int] = {}
     for component in components:
         canonical = min(

@@ -32,6 +32,14 @@ class CatalogDBManager(BaseDBManager):
             session = Session(bind=get_engine())
         super().__init__(session)  # type: ignore[no-untyped-call]  # Airflow does not annotate it
 
+    def create_db_from_orm(self) -> None:
+        """A new catalog is made by running its migrations, not from the metadata and a stamp, as
+        Airflow's default does: on PostgreSQL they make what the metadata cannot say (the event
+        log's monthly partitions, trigram indexes, the writers' alias check)."""
+        from alembic import command
+
+        command.upgrade(self.get_alembic_config(), "heads")
+
     def get_alembic_config(self) -> Config:
         from airflow_ol_catalog.store.engine import catalog_url
         from airflow_ol_catalog.store.migrate import alembic_config

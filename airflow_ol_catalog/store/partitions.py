@@ -101,11 +101,11 @@ def lock_log(conn: Connection) -> None:
 def add_month(conn: Connection, month: Month) -> None:
     """Make a month's partition, taking its events out of the default partition first."""
     bounds = {"start": month.start, "end": month.end}
+    lock_log(conn)  # making a partition takes it anyway; no event of that month lands in the default one meanwhile
     waiting = conn.execute(
         text(f"SELECT EXISTS (SELECT 1 FROM {OTHER} WHERE event_time >= :start AND event_time < :end)"), bounds
     ).scalar()
     if waiting:
-        lock_log(conn)  # no event of that month lands in the default partition meanwhile
         conn.execute(text(f"CREATE TEMPORARY TABLE olc_moving (LIKE {PARENT}) ON COMMIT DROP"))
         conn.execute(
             text(
