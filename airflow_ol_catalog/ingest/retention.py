@@ -73,13 +73,7 @@ def apply_retention(
             # The events the real run deletes once those runs are gone.
             events = conn.execute(select(func.count()).select_from(_old_events(cutoff, going).subquery())).scalar_one()
             months = _months_wholly_going(conn, cutoff, going)
-        return {
-            "dryRun": True,
-            "runs": runs,
-            "events": events,
-            "months": months,
-            "seconds": round(time.monotonic() - started, 2),
-        }
+        return _report(True, runs, events, months, started)
     runs = events = months = 0
     while True:
         with write_transaction(engine) as conn:
@@ -103,13 +97,13 @@ def apply_retention(
             events += conn.execute(delete(event).where(event.c.id.in_(ids))).rowcount
             bump_generation(conn)  # a dataset's quality names the events that sent it
     log.info("retention: %d runs and %d raw events deleted, %d months of them whole", runs, events, months)
-    return {
-        "dryRun": False,
-        "runs": runs,
-        "events": events,
-        "months": months,
-        "seconds": round(time.monotonic() - started, 2),
-    }
+    return _report(False, runs, events, months, started)
+
+
+def _report(dry_run: bool, runs: int, events: int, months: int, started: float) -> dict[str, Any]:
+    """The admin API's answer (api/datamodels/admin.py `RetentionResult`)."""
+    seconds = round(time.monotonic() - started, 2)
+    return {"dryRun": dry_run, "runs": runs, "events": events, "months": months, "seconds": seconds}
 
 
 def _drop_old_months(engine: Engine, cutoff: datetime) -> Iterator[int]:
