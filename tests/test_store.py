@@ -711,7 +711,8 @@ def test_many_rows_on_postgresql_go_through_copy_and_store_what_sqlalchemy_store
         staged = execute_rows(conn, statement, rows("copied"))
         again = execute_rows(conn, statement, rows("copied"))  # every row conflicts: nothing returned
         through_sqlalchemy = conn.execute(statement, rows("plain")).all()
-        assert conn.execute(text("SELECT count(*) FROM olc_stage_ol_catalog_facet")).scalar_one() == 0
+        stage = conn.execute(text("SELECT relname FROM pg_class WHERE relname LIKE 'olc_stage_ol_catalog_facet%'"))
+        assert conn.execute(text(f"SELECT count(*) FROM {stage.scalar_one()}")).scalar_one() == 0
     assert again == []
     assert sorted(tuple(r) for r in staged) == sorted(tuple(r) for r in through_sqlalchemy)
     with read_connection(catalog_engine) as conn:
@@ -726,6 +727,27 @@ def test_many_rows_on_postgresql_go_through_copy_and_store_what_sqlalchemy_store
             for entity in ("copied", "plain")
         }
     assert stored["copied"] == stored["plain"] and len(stored["copied"]) == STAGE_MIN_ROWS * 2
+
+
+def test_batches_inserting_then_updating_many_datasets_in_one_session_both_stage(catalog_engine):
+    """A dataset's insert and its update (which checks the alias) stage other columns of one table
+    through COPY: in one database session, each must have its own staging table."""
+    from airflow_ol_catalog.store.sql import STAGE_MIN_ROWS
+    from airflow_ol_catalog.store.tables import dataset
+
+    many = STAGE_MIN_ROWS * 2
+    outputs = [{"namespace": "s3://bucket", "name": f"table_{i}"} for i in range(many)]
+
+    def batch(run_id: str) -> list[Submission]:
+        return [submission(run_id=run_id, event_type="COMPLETE", outputs=outputs)]
+
+    catalog_engine.pool.dispose()  # one session for both batches (the pool's first connection)
+    committer = BatchCommitter(catalog_engine, "register")
+    (first,) = committer.commit([batch("r-new")])
+    (second,) = committer.commit([batch("r-again")])  # every dataset exists: all are updated
+    assert [o.duplicate for o in first + second] == [False, False]
+    with read_connection(catalog_engine) as conn:
+        assert conn.execute(select(func.count()).select_from(dataset)).scalar_one() == many
 
 
 def test_the_projections_big_upserts_take_the_copy_path_on_postgresql(catalog_engine):

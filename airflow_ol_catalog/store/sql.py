@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import zlib
 from collections import namedtuple
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -623,8 +624,10 @@ def _staged_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -
         and not defaults_missing
         and all(type(table.c[k].type).__name__ in _COPY_TYPES for k in keys)
     ):
-        stage = f"olc_stage_{table.name}"
         listed = ", ".join(columns)
+        # One staging table per column list: statements staging other columns of the same table
+        # (a dataset's insert, and its update checking the alias) each need their own.
+        stage = f"olc_stage_{table.name}_{zlib.crc32(listed.encode()):08x}"
         returned = [name for name, _ in statement.exported_columns.items() if name is not None]
         order = itemgetter(*names) if len(names) > 1 else (lambda row, key=names[0]: (row[key],))
         found = _StagedInsert(
