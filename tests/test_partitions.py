@@ -11,6 +11,7 @@ from alembic import command
 from sqlalchemy import create_engine, select, text
 from test_store import submission
 
+from airflow_ol_catalog.ingest import event_log
 from airflow_ol_catalog.ingest.event_log import store_events
 from airflow_ol_catalog.ingest.retention import apply_retention
 from airflow_ol_catalog.store import partitions
@@ -54,11 +55,13 @@ TIMES = {
 }
 
 
-def test_migrating_a_filled_log_keeps_every_event_id_and_duplicate(database_url):
+def test_migrating_a_filled_log_keeps_every_event_id_and_duplicate(database_url, monkeypatch):
     upgrade(database_url, "0014")
     engine = create_engine(database_url)
     sent = [at(when, name) for name, when in TIMES.items()]
-    store(engine, *sent)
+    with monkeypatch.context() as then:  # the log's tally came later (0018)
+        then.setattr(event_log, "count_arrivals", lambda *args: None)
+        store(engine, *sent)
     before = log_rows(engine)
     engine.dispose()
 

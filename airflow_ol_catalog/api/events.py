@@ -14,6 +14,7 @@ from airflow_ol_catalog.api.datamodels.ingest import EventsPage
 from airflow_ol_catalog.api.schemas import Limit, Offset, time_parameter
 from airflow_ol_catalog.events.run_states import EventType
 from airflow_ol_catalog.store.engine import get_engine, read_connection
+from airflow_ol_catalog.store.event_tally import totals as event_totals
 from airflow_ol_catalog.store.tables import event
 
 router = APIRouter(tags=["events"])
@@ -30,7 +31,10 @@ def _page(
     conditions += [event.c[column] == value for column, value in filters.items() if value is not None]
     order = (event.c.event_time.desc(), event.c.id.desc()) if descending else (event.c.event_time, event.c.id)
     with read_connection(get_engine()) as conn:
-        total = conn.execute(select(func.count()).select_from(event).where(*conditions)).scalar_one()
+        if len(conditions) == 1:  # the whole log: its tally counts it without reading it
+            total = event_totals(conn)[0]
+        else:
+            total = conn.execute(select(func.count()).select_from(event).where(*conditions)).scalar_one()
         payloads = (
             conn.execute(select(event.c.payload).where(*conditions).order_by(*order).limit(limit).offset(offset))
             .scalars()

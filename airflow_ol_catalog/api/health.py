@@ -12,11 +12,9 @@ router = APIRouter(tags=["health"])
 
 
 def _check() -> tuple[str, str, dict]:
-    from sqlalchemy import func, select
-
     from airflow_ol_catalog.store.engine import get_engine
+    from airflow_ol_catalog.store.event_tally import last_received, totals
     from airflow_ol_catalog.store.migrate import current_revision, not_migrated
-    from airflow_ol_catalog.store.tables import event
 
     log: dict = {}
     try:
@@ -25,10 +23,8 @@ def _check() -> tuple[str, str, dict]:
             if problem is None:
                 # Events are projected in the transaction that stores them: the only backlog is the
                 # quarantine, waiting for namespaces to exist.
-                last = conn.execute(select(func.max(event.c.received_at))).scalar()
-                waiting = conn.execute(
-                    select(func.count()).select_from(event).where(event.c.quarantined.is_(True))
-                ).scalar_one()
+                last = last_received(conn)
+                waiting = totals(conn)[1]
                 log = {"lastEventReceivedAt": last.isoformat() if last else None, "quarantinedEvents": waiting}
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}", "unknown", log

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from airflow_ol_catalog.ingest.projection import (
     stated_lineage,
 )
 from airflow_ol_catalog.ingest.scope import Scope
+from airflow_ol_catalog.store.event_tally import count_arrivals
 from airflow_ol_catalog.store.sql import (
     deferred_writes,
     earliest,
@@ -163,6 +165,7 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
     existing = _stored(conn, {(sub.event.event_time, sub.digest) for sub in to_insert if sub.digest not in inserted})
 
     activity: dict[int, _Activity] = {}
+    arrivals: Counter[tuple[str, bool]] = Counter()  # the log's tally (store/event_tally.py)
     warned: dict[tuple[str, str], dict[str, Any]] = {}  # (producer, facet) -> its counter's row
     to_project: list[Projected] = []
     outcomes: list[Receipt | Refusal] = []
@@ -176,6 +179,7 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
             receipt = _receipt(sub.event, inserted.pop(sub.digest), duplicate=False, quarantined=quarantined)
             outcomes.append(receipt)
             existing[sub.digest] = (receipt.event_id, quarantined)  # a repeat later in this batch is a duplicate
+            arrivals[sub.event.owner_namespace, quarantined] += 1
             for facet_key, problem in sub.event.broken_facets:
                 _count_warning(warned, sub.event, facet_key, problem)
             if namespace_id is not None:
@@ -194,6 +198,7 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
             outcomes.append(_receipt(sub.event, event_id, duplicate=True, quarantined=quarantined))
     for namespace_id, seen in activity.items():
         record_activity(conn, namespace_id, seen.count, seen.first, seen.last, seen.integrations)
+    count_arrivals(conn, arrivals, now)
     if warned:
         write(
             conn, _count_warnings(conn.dialect.name), sorted(warned.values(), key=lambda r: (r["producer"], r["facet"]))

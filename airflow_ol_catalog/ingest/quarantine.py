@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import ColumnElement, Connection, delete, select, update
 
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest.event_log import catalog_event, links_parent
@@ -20,6 +20,7 @@ from airflow_ol_catalog.ingest.projection import (
     stated_lineage,
 )
 from airflow_ol_catalog.ingest.tokens import token_scopes
+from airflow_ol_catalog.store.event_tally import count_in, count_out
 from airflow_ol_catalog.store.sql import sorted_by, utcnow
 from airflow_ol_catalog.store.tables import event, namespace
 
@@ -65,12 +66,13 @@ def list_quarantined(
 
 def discard_quarantined(conn: Connection, name: str | None = None, event_ids: list[int] | None = None) -> int:
     """Delete quarantined events (of one namespace, or these ids); returns how many went."""
-    query = delete(event).where(event.c.quarantined.is_(True))
+    going: ColumnElement[bool] = event.c.quarantined.is_(True)
     if name is not None:
-        query = query.where(event.c.namespace == name)
+        going &= event.c.namespace == name
     if event_ids is not None:
-        query = query.where(event.c.id.in_(event_ids))
-    return conn.execute(query).rowcount
+        going &= event.c.id.in_(event_ids)
+    count_out(conn, going)
+    return conn.execute(delete(event).where(going)).rowcount
 
 
 def replay_quarantined(conn: Connection, name: str | None = None, policy: str = "quarantine") -> Counter[str]:
@@ -114,7 +116,10 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
                     for ev, row, parent, names, stated in zip(events, rows, parents, named, read, strict=True)
                 ],
             )
-            conn.execute(update(event).where(event.c.id.in_([row.id for row in rows])).values(quarantined=False))
+            released = event.c.id.in_([row.id for row in rows])
+            count_out(conn, released)
+            conn.execute(update(event).where(released).values(quarantined=False))
+            count_in(conn, released)
             record_activity(conn, ns_id, len(rows), now, now, {ev.integration for ev in events if ev.integration})
             replayed[ns_name] += len(rows)
     return replayed

@@ -32,6 +32,8 @@ from airflow_ol_catalog.lineage.refusals import facet_warnings, refusals_by_reas
 from airflow_ol_catalog.lineage.source_matches import matches_of
 from airflow_ol_catalog.lineage.tags import facet_tag_name, with_tags
 from airflow_ol_catalog.store.datasets import holder_of
+from airflow_ol_catalog.store.event_tally import hour_of
+from airflow_ol_catalog.store.event_tally import totals as event_totals
 from airflow_ol_catalog.store.namespaces import Namespace, namespaces_named
 from airflow_ol_catalog.store.sql import AnyRow, AnySelect, among, grouped_rows, utcnow
 from airflow_ol_catalog.store.tables import (
@@ -40,6 +42,7 @@ from airflow_ol_catalog.store.tables import (
     dataset_version,
     edge,
     event,
+    event_tally,
     facet,
     job,
     namespace,
@@ -1167,30 +1170,26 @@ def _hour_of(conn: Connection, column: ColumnElement[datetime]) -> ColumnElement
 def stats(conn: Connection, days: int) -> dict[str, Any]:
     """Counts for the overview: events, jobs, datasets, runs by state, events per day and per namespace."""
     since = utcnow().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
-    day = func.date(event.c.received_at)
+    # Events are counted from the log's tally (store/event_tally.py), never the log itself.
+    arrived = (event_tally.c.hour >= since, event_tally.c.quarantined.is_(False))
+    day = func.date(event_tally.c.hour)
     per_day = conn.execute(
-        select(day.label("day"), func.count())
-        .where(event.c.received_at >= since, event.c.quarantined.is_(False))
-        .group_by(day)
-        .order_by(day)
+        select(day.label("day"), func.sum(event_tally.c.events)).where(*arrived).group_by(day).order_by(day)
     ).all()
     runs_by_state = conn.execute(
         select(run.c.state, func.count()).where(run.c.placeholder.is_(False)).group_by(run.c.state)
     ).all()
-    hour = _hour_of(conn, event.c.received_at)
+    hour = _hour_of(conn, event_tally.c.hour)
     per_hour = conn.execute(
-        select(hour.label("hour"), func.count())
-        .where(event.c.received_at >= utcnow() - timedelta(hours=48), event.c.quarantined.is_(False))
+        select(hour.label("hour"), func.sum(event_tally.c.events))
+        .where(event_tally.c.hour >= hour_of(utcnow() - timedelta(hours=48)), event_tally.c.quarantined.is_(False))
         .group_by(hour)
         .order_by(hour)
     ).all()
+    events, quarantined = event_totals(conn)
     return {
-        "events": conn.execute(
-            select(func.count()).select_from(event).where(event.c.quarantined.is_(False))
-        ).scalar_one(),
-        "quarantinedEvents": conn.execute(
-            select(func.count()).select_from(event).where(event.c.quarantined.is_(True))
-        ).scalar_one(),
+        "events": events,
+        "quarantinedEvents": quarantined,
         # as the job list counts them: a parent known only through its children is listed too
         "jobs": conn.execute(select(func.count()).select_from(job).where(job.c.deleted_at.is_(None))).scalar_one(),
         "datasets": conn.execute(
@@ -1199,8 +1198,8 @@ def stats(conn: Connection, days: int) -> dict[str, Any]:
             .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
         ).scalar_one(),
         "runsByState": {RunState.of(state).value: count for state, count in runs_by_state},
-        "eventsPerDay": [{"day": str(d)[:10], "events": n} for d, n in per_day],
-        "eventsPerHour": [{"hour": h, "events": n} for h, n in per_hour],  # the last 48 hours, UTC
+        "eventsPerDay": [{"day": str(d)[:10], "events": int(n)} for d, n in per_day if n],
+        "eventsPerHour": [{"hour": h, "events": int(n)} for h, n in per_hour if n],  # the last 48 hours, UTC
         "refusedByReason": refusals_by_reason(conn, since),
         "facetWarnings": facet_warnings(conn, since),
         "tests": test_failures(conn, since),

@@ -173,6 +173,18 @@ event = Table(
     Index(None, "run_id"),
 )
 
+# How many events the log holds, per hour they arrived in, owner namespace as sent and quarantine:
+# kept by every write to the log (store/event_tally.py), so counting them never reads the log.
+event_tally = Table(
+    "ol_catalog_event_tally",
+    metadata,
+    Column("hour", UTCDateTime, primary_key=True),
+    Column("namespace", Text, primary_key=True),
+    Column("quarantined", Boolean, primary_key=True),
+    Column("events", BigInteger, nullable=False),
+    Column("last_received_at", UTCDateTime, nullable=False),
+)
+
 # --- the catalog, projected from the event log -------------------------------------------------
 # Every column below is derived from events with rules that do not depend on arrival order:
 # first/last seen are min/max of event times, run state is the highest-ranked event, facets keep
