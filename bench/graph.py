@@ -1,97 +1,140 @@
 """Graph benchmark: a synthetic catalog built through the real projection, then lineage, impact, search.
 
     .venv/bin/python bench/graph.py [--backend sqlite|postgresql|both] [--samples 200]
+    .venv/bin/python bench/graph.py --scale [--raw-events 10000000] [--samples 100]
 
 The catalog: about 50,000 datasets in 100 domains of 530 tables; 10,000 jobs (100 per domain),
 each run once (START then COMPLETE) reading 16 tables of its domain and writing 5 later ones, so
 about 200,000 edges. One hub dataset is read by 1,000 jobs spread over every domain, which puts
 over 10,000 datasets downstream of it. The queries run in-process through the same functions the API calls (no HTTP).
+
+`--scale` (PostgreSQL) builds 1,000,000 datasets in 2,000 domains of 500 tables, 200,000 jobs
+each reading 20 tables and writing 5 (5,000,000 edges), through the projection in batches, then
+puts 10,000,000 raw events straight into the log (two years of them, as `bench/retention.py`
+does), and builds the last 2 % of domains after that: their ingest rate against the first 2 %'s,
+on an empty catalog, says what size costs the write path. Then it times the queries above and the
+events of one run, the overview's counts, Marquez's dashboard counts, and states the disk used
+per raw event and per edge.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
+import os
 import random
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from retention import make_months  # noqa: E402
+from servers import PostgresServer  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
+
+from airflow_ol_catalog.api.events import _page  # noqa: E402
 from airflow_ol_catalog.events import validate_event  # noqa: E402
+from airflow_ol_catalog.events.canonical import canonical_json  # noqa: E402
 from airflow_ol_catalog.ingest.event_log import Submission, store_events  # noqa: E402
 from airflow_ol_catalog.lineage import impact as impact_module  # noqa: E402
-from airflow_ol_catalog.lineage.catalog import search  # noqa: E402
+from airflow_ol_catalog.lineage import stats as marquez_stats  # noqa: E402
+from airflow_ol_catalog.lineage.catalog import search, stats  # noqa: E402
 from airflow_ol_catalog.lineage.graph import _Walk, lineage  # noqa: E402
 from airflow_ol_catalog.lineage.impact import impact  # noqa: E402
 from airflow_ol_catalog.lineage.view_cache import node_views  # noqa: E402
+from airflow_ol_catalog.store import event_tally  # noqa: E402
 from airflow_ol_catalog.store.engine import dispose_engines, get_engine, read_connection, write_transaction  # noqa: E402
 from airflow_ol_catalog.store.migrate import upgrade  # noqa: E402
+from airflow_ol_catalog.store.tables import dataset, edge, job  # noqa: E402
+from airflow_ol_catalog.store.tables import run as run_table  # noqa: E402
 
-DOMAINS, DATASETS_PER_DOMAIN, JOBS_PER_DOMAIN, READS, WRITES = 100, 530, 100, 16, 5
-HUB_READERS = 1000
 NS = "postgres://warehouse.internal:5432"
 BATCH = 500
 
 
+@dataclass(frozen=True)
+class Shape:
+    domains: int
+    datasets_per_domain: int
+    jobs_per_domain: int
+    reads: int
+    writes: int
+    hub_readers: int = 1000
+
+
+SMALL = Shape(domains=100, datasets_per_domain=530, jobs_per_domain=100, reads=16, writes=5)
+SCALE = Shape(domains=2000, datasets_per_domain=500, jobs_per_domain=100, reads=20, writes=5)
+
+
 def dataset_name(domain: int, index: int) -> str:
-    return f"domain_{domain:03d}.table_{index:04d}"
+    return f"domain_{domain:04d}.table_{index:04d}"
 
 
-def events() -> list[dict]:
-    rng = random.Random(7)
-    hub_readers = set(range(0, DOMAINS * JOBS_PER_DOMAIN, DOMAINS * JOBS_PER_DOMAIN // HUB_READERS))
-    out = []
-    for domain in range(DOMAINS):
-        for j in range(JOBS_PER_DOMAIN):
-            number = domain * JOBS_PER_DOMAIN + j
+def events(shape: Shape, domains: range) -> Iterator[dict]:
+    """Each domain's jobs, each run once: a START and a COMPLETE naming the same inputs and outputs."""
+    jobs = shape.domains * shape.jobs_per_domain
+    hub_readers = set(range(0, jobs, jobs // shape.hub_readers))
+    for domain in domains:
+        rng = random.Random(domain)
+        for j in range(shape.jobs_per_domain):
+            number = domain * shape.jobs_per_domain + j
             # Writes go to later tables than reads, so each domain flows one way (a DAG).
-            cut = rng.randint(WRITES, DATASETS_PER_DOMAIN - WRITES)
-            reads = rng.sample(range(cut), min(READS, cut))
-            writes = rng.sample(range(cut, DATASETS_PER_DOMAIN), WRITES)
+            cut = rng.randint(shape.writes, shape.datasets_per_domain - shape.writes)
+            reads = rng.sample(range(cut), min(shape.reads, cut))
+            writes = rng.sample(range(cut, shape.datasets_per_domain), shape.writes)
             inputs = [{"namespace": NS, "name": dataset_name(domain, i)} for i in reads]
             if number in hub_readers:
                 inputs[0] = {"namespace": NS, "name": "hub.public.events"}
             outputs = [{"namespace": NS, "name": dataset_name(domain, i)} for i in writes]
             for event_type, minute in (("START", 0), ("COMPLETE", 5)):
-                out.append(
-                    {
-                        "eventTime": f"2025-02-01T10:{minute:02d}:00Z",
-                        "eventType": event_type,
-                        "producer": "https://example.com/bench",
-                        "run": {"runId": f"run-{number}"},
-                        "job": {
-                            "namespace": "bench",
-                            "name": f"domain_{domain:03d}.job_{j:03d}",
-                            "facets": {
-                                "jobType": {"integration": "AIRFLOW", "jobType": "TASK", "processingType": "BATCH"}
-                            },
-                        },
-                        "inputs": inputs,
-                        "outputs": outputs,
-                    }
-                )
-    return out
+                yield {
+                    "eventTime": f"2025-02-01T10:{minute:02d}:00Z",
+                    "eventType": event_type,
+                    "producer": "https://example.com/bench",
+                    "run": {"runId": f"run-{number}"},
+                    "job": {
+                        "namespace": "bench",
+                        "name": f"domain_{domain:04d}.job_{j:03d}",
+                        "facets": {"jobType": {"integration": "AIRFLOW", "jobType": "TASK", "processingType": "BATCH"}},
+                    },
+                    "inputs": inputs,
+                    "outputs": outputs,
+                }
+
+
+def ingest(engine, payloads: Iterable[dict]) -> float:
+    """Stores the events through the projection in batches; returns the rate, events/s."""
+    count, started, pending = 0, time.perf_counter(), iter(payloads)
+    while batch := list(itertools.islice(pending, BATCH)):
+        subs = [Submission.of(validate_event(p), None, 500) for p in batch]
+        with write_transaction(engine) as conn:
+            store_events(conn, subs, "register")
+        count += len(subs)
+    return count / (time.perf_counter() - started)
+
+
+def analyze(engine) -> None:
+    """Planner statistics, as autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) keep them in service."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
 
 
 def build(url: str) -> float:
     upgrade(url)
     engine = get_engine(url)
-    payloads = events()
-    started = time.perf_counter()
-    for start in range(0, len(payloads), BATCH):
-        subs = [Submission.of(validate_event(p), None, 500) for p in payloads[start : start + BATCH]]
-        with write_transaction(engine) as conn:
-            store_events(conn, subs, "register")
-    rate = len(payloads) / (time.perf_counter() - started)
-    # Planner statistics, as autovacuum (PostgreSQL) or `PRAGMA optimize` (SQLite) keep them in service.
-    with engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
+    rate = ingest(engine, events(SMALL, range(SMALL.domains)))
+    analyze(engine)
     return rate
 
 
@@ -101,14 +144,10 @@ def timed(fn, *args, **kwargs) -> tuple[float, object]:
     return (time.perf_counter() - started) * 1000, result
 
 
-def measure(url: str, samples: int) -> dict:
+def measure(url: str, samples: int, impact_runs: int = 5) -> dict:
     engine = get_engine(url)
     rng = random.Random(11)
     with read_connection(engine) as conn:
-        from sqlalchemy import select
-
-        from airflow_ol_catalog.store.tables import dataset
-
         names = sorted(conn.execute(select(dataset.c.name)).scalars())
     results: dict[str, list[float]] = {
         "lineage": [],
@@ -137,11 +176,11 @@ def measure(url: str, samples: int) -> dict:
             ms, graph = timed(lineage, conn, node, 2, up_depth=2, down_depth=2)
             results["explorer"].append(ms)
             explorer_sizes.append(len(graph.nodes))
-        for word in ("table_0042", "domain_077", "job_013", "hub", "nothing_like_this"):
+        for word in ("table_0042", "domain_0077", "job_013", "hub", "nothing_like_this"):
             for _ in range(max(1, samples // 20)):
                 results["search"].append(timed(search, conn, word, None, 10)[0])
         hub_ms, bare_ms = [], []
-        for _ in range(5):
+        for _ in range(impact_runs):
             ms, report = timed(impact, conn, f"dataset:{NS}:hub.public.events", False, 50_000)
             hub_ms.append(ms)
             # the same walk without the owners of what it reaches and the newest run of each job
@@ -162,58 +201,200 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def report(url: str, m: dict) -> None:
+    with read_connection(get_engine(url)) as conn:
+        counts = [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (dataset, job, edge)]
+    print(f"  {counts[0]:,} datasets, {counts[1]:,} jobs, {counts[2]:,} edges")
+    print(
+        f"  depth-5 lineage around a random dataset: p50 {pct(m['results']['lineage'], 0.5):.1f} ms, "
+        f"p99 {pct(m['results']['lineage'], 0.99):.1f} ms (median graph {statistics.median(m['sizes']):.0f} nodes)"
+    )
+    print(
+        f"  the same graph asked again, its nodes' views kept: p50 {pct(m['results']['lineage_kept'], 0.5):.1f} ms, "
+        f"p99 {pct(m['results']['lineage_kept'], 0.99):.1f} ms; nodes naming only the job or dataset: "
+        f"p50 {pct(m['results']['names_only'], 0.5):.1f} ms, p99 {pct(m['results']['names_only'], 0.99):.1f} ms"
+    )
+    print(
+        f"  the explorer's graph (two hops up and down): p50 {pct(m['results']['explorer'], 0.5):.1f} ms, "
+        f"p99 {pct(m['results']['explorer'], 0.99):.1f} ms (median graph {statistics.median(m['explorer_sizes']):.0f} nodes)"
+    )
+    print(
+        f"  impact of the hub ({m['hub_count']:,} downstream datasets, with paths, owners and each job's newest run): "
+        f"median {statistics.median(m['hub_ms']):.0f} ms; names and paths only: {statistics.median(m['bare_ms']):.0f} ms"
+    )
+    print(f"  search: p50 {pct(m['results']['search'], 0.5):.1f} ms, p99 {pct(m['results']['search'], 0.99):.1f} ms")
+
+
 def run(backend: str, samples: int) -> None:
     postgres = None
     if backend == "postgresql":
-        from servers import PostgresServer
-
         postgres = PostgresServer().start()
         url = postgres.create_database("graph_bench")
     else:
         url = f"sqlite:///{tempfile.mkdtemp()}/graph.db"
     try:
         rate = build(url)
-        m = measure(url, samples)
-        from sqlalchemy import func, select
-
-        from airflow_ol_catalog.store.tables import dataset, edge, job
-
-        with read_connection(get_engine(url)) as conn:
-            counts = [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (dataset, job, edge)]
-        print(
-            f"\n{backend}: {counts[0]:,} datasets, {counts[1]:,} jobs, {counts[2]:,} edges; built at {rate:,.0f} events/s"
-        )
-        print(
-            f"  depth-5 lineage around a random dataset: p50 {pct(m['results']['lineage'], 0.5):.1f} ms, "
-            f"p99 {pct(m['results']['lineage'], 0.99):.1f} ms (median graph {statistics.median(m['sizes']):.0f} nodes)"
-        )
-        print(
-            f"  the same graph asked again, its nodes' views kept: p50 {pct(m['results']['lineage_kept'], 0.5):.1f} ms, "
-            f"p99 {pct(m['results']['lineage_kept'], 0.99):.1f} ms; nodes naming only the job or dataset: "
-            f"p50 {pct(m['results']['names_only'], 0.5):.1f} ms, p99 {pct(m['results']['names_only'], 0.99):.1f} ms"
-        )
-        print(
-            f"  the explorer's graph (two hops up and down): p50 {pct(m['results']['explorer'], 0.5):.1f} ms, "
-            f"p99 {pct(m['results']['explorer'], 0.99):.1f} ms (median graph {statistics.median(m['explorer_sizes']):.0f} nodes)"
-        )
-        print(
-            f"  impact of the hub ({m['hub_count']:,} downstream datasets, with paths, owners and each job's newest run): "
-            f"median {statistics.median(m['hub_ms']):.0f} ms; names and paths only: {statistics.median(m['bare_ms']):.0f} ms"
-        )
-        print(
-            f"  search: p50 {pct(m['results']['search'], 0.5):.1f} ms, p99 {pct(m['results']['search'], 0.99):.1f} ms"
-        )
+        print(f"\n{backend}: built at {rate:,.0f} events/s")
+        report(url, measure(url, samples))
     finally:
         dispose_engines()
         if postgres:
             postgres.stop()
 
 
+# --- at scale -------------------------------------------------------------------------------------
+
+RAW_CHUNK = 500_000
+RAW_SPAN_DAYS = 730
+# One run's events, as Airflow's provider sends them; each raw event is a copy with its own run id.
+RAW_PAYLOAD = canonical_json(
+    json.loads((ROOT / "examples" / "02_table_lineage" / "02_build_invoices_complete.json").read_text()), 100
+)
+
+
+def raw_events(engine, count: int) -> float:
+    """`count` raw events straight into the log, two per run (START, COMPLETE), over two years up to
+    now, in chunks of one statement each; returns the rate, events/s."""
+    now = datetime.now(timezone.utc)
+    with write_transaction(engine) as conn:
+        make_months(conn, now - timedelta(days=RAW_SPAN_DAYS), now)
+    template = RAW_PAYLOAD.replace('"runId":"019a0000-0000-7000-8000-000000000011"', '"runId":"@RUN@"', 1)
+    assert "@RUN@" in template
+    fill = text(
+        """
+        INSERT INTO ol_catalog_event (digest, received_at, event_time, kind, event_type, producer, namespace,
+                                      run_id, job_name, quarantined, payload)
+        SELECT md5(g::text) || md5((-g)::text), t, t, 'run', CASE WHEN g % 2 = 0 THEN 'START' ELSE 'COMPLETE' END,
+               'bench', 'raw', r, 'raw.job_' || (g / 2 % 5000), false, replace(:template, '@RUN@', r)
+        FROM generate_series(:first, :last) AS g,
+             LATERAL (SELECT CAST(:now AS timestamptz) - make_interval(secs => (:total - g) * :step) AS t,
+                             'raw-' || (g / 2) AS r) AS each
+        """
+    )
+    step = RAW_SPAN_DAYS * 86400 / count
+    started = time.perf_counter()
+    for first in range(0, count, RAW_CHUNK):
+        last = min(count, first + RAW_CHUNK) - 1
+        with write_transaction(engine) as conn:
+            conn.execute(
+                fill, {"template": template, "first": first, "last": last, "now": now, "total": count, "step": step}
+            )
+        print(f"    {last + 1:,} raw events", flush=True)
+    rate = count / (time.perf_counter() - started)
+    with write_transaction(engine) as conn:
+        event_tally.recount(conn)  # as ingest would have kept it
+    return rate
+
+
+def size_of(conn, table: str) -> int:
+    """Bytes on disk of a table with its indexes and TOAST, partitions included."""
+    return int(
+        conn.execute(
+            text(
+                "SELECT coalesce(sum(pg_total_relation_size(relid)), pg_total_relation_size(CAST(:t AS regclass))) "
+                "FROM pg_partition_tree(CAST(:t AS regclass))"
+            ),
+            {"t": table},
+        ).scalar_one()
+    )
+
+
+def measure_reads(url: str, samples: int) -> dict[str, list[float]]:
+    """The events of one run, the event list's first page, the overview's counts, Marquez's dashboard."""
+    os.environ["AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN"] = url  # the route's own query reads the configured catalog
+    engine = get_engine(url)
+    rng = random.Random(5)
+    with read_connection(engine) as conn:
+        runs = conn.execute(select(run_table.c.run_id).limit(1000)).scalars().all()
+    spans = {
+        period: marquez_stats.intervals(period, ZoneInfo("UTC"), datetime.now(timezone.utc))
+        for period in ("DAY", "WEEK")
+    }
+    _page(None, None, {"run_id": runs[0]}, False, 100, 0)  # the route's engine made once, as in service
+    times: dict[str, list[float]] = {
+        k: [] for k in ("run_events", "raw_run_events", "first_page", "overview", "marquez")
+    }
+    for _ in range(samples):
+        filters = {"namespace": None, "job_name": None, "event_type": None, "producer": None}
+        times["run_events"].append(timed(_page, None, None, {**filters, "run_id": rng.choice(runs)}, False, 100, 0)[0])
+        raw = f"raw-{rng.randrange(1_000_000)}"
+        times["raw_run_events"].append(timed(_page, None, None, {**filters, "run_id": raw}, False, 100, 0)[0])
+    for _ in range(max(5, samples // 5)):
+        filters = {"namespace": None, "job_name": None, "event_type": None, "producer": None, "run_id": None}
+        times["first_page"].append(timed(_page, None, None, filters, True, 100, 0)[0])
+        with read_connection(engine) as conn:
+            times["overview"].append(timed(stats, conn, 7)[0])
+            started = time.perf_counter()
+            for intervals in spans.values():
+                marquez_stats.lineage_events(conn, intervals)
+                marquez_stats.jobs(conn, intervals)
+                marquez_stats.datasets(conn, intervals)
+                marquez_stats.sources(conn, intervals)
+            times["marquez"].append((time.perf_counter() - started) * 1000 / len(spans))
+    return times
+
+
+def run_scale(samples: int, raw: int) -> None:
+    postgres = PostgresServer().start()
+    url = postgres.create_database("graph_scale")
+    try:
+        upgrade(url)
+        engine = get_engine(url)
+        edge_domains = SCALE.domains // 50  # 2 %: the first ones on an empty catalog, the last ones at full size
+        started = time.perf_counter()
+        first_rate = ingest(engine, events(SCALE, range(edge_domains)))
+        print(f"first {edge_domains} domains: {first_rate:,.0f} events/s", flush=True)
+        middle = range(edge_domains, SCALE.domains - edge_domains)
+        for chunk in (middle[i : i + 100] for i in range(0, len(middle), 100)):
+            rate = ingest(engine, events(SCALE, chunk))
+            print(f"    domains to {chunk[-1] + 1:,}: {rate:,.0f} events/s", flush=True)
+        raw_rate = raw_events(engine, raw)
+        analyze(engine)
+        last_rate = ingest(engine, events(SCALE, range(SCALE.domains - edge_domains, SCALE.domains)))
+        analyze(engine)
+        print(f"\npostgresql at scale: built in {time.perf_counter() - started:,.0f} s")
+        with read_connection(engine) as conn:
+            events_count = event_tally.totals(conn)[0]
+            edges = conn.execute(select(func.count()).select_from(edge)).scalar_one()
+            log_bytes, edge_bytes = size_of(conn, "ol_catalog_event"), size_of(conn, "ol_catalog_edge")
+            database = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        print(f"  raw events into the log: {raw_rate:,.0f} events/s; {events_count:,} events in the log")
+        print(
+            f"  ingest through the projection, batches of {BATCH}: first {edge_domains} domains (empty catalog) "
+            f"{first_rate:,.0f} events/s, last {edge_domains} (full size) {last_rate:,.0f} events/s: "
+            f"{last_rate / first_rate:.2f} of the empty catalog's (goal >= 0.8)"
+        )
+        print(
+            f"  disk: {log_bytes / events_count:,.0f} bytes per raw event (the log with its indexes), "
+            f"{edge_bytes / edges:,.0f} bytes per edge; database {database / 2**30:.1f} GiB"
+        )
+        report(url, measure(url, samples, impact_runs=3))
+        reads = measure_reads(url, samples)
+        for key, label, goal in (
+            ("run_events", "the events of one run (projected), p50 / p99", 20),
+            ("raw_run_events", "the events of one run (raw), p50 / p99", 20),
+            ("first_page", "the event list's first page with its total, p50 / p99", None),
+            ("overview", "the overview's counts (GET /stats), p50 / p99", 200),
+            ("marquez", "Marquez's dashboard counts (four /stats routes), p50 / p99", None),
+        ):
+            values = reads[key]
+            bound = f" (goal p50 <= {goal} ms)" if goal else ""
+            print(f"  {label}: {pct(values, 0.5):.1f} / {pct(values, 0.99):.1f} ms{bound}")
+    finally:
+        dispose_engines()
+        postgres.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--scale", action="store_true", help="the 1,000,000-dataset catalog, on PostgreSQL")
+    parser.add_argument("--raw-events", type=int, default=10_000_000, help="with --scale: raw events in the log")
     args = parser.parse_args()
+    if args.scale:
+        run_scale(args.samples, args.raw_events)
+        return
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
         run(backend, args.samples)
 
