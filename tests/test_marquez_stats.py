@@ -99,3 +99,22 @@ def test_jobs_datasets_and_sources_are_running_totals_by_first_seen(catalog_engi
     assert [m["count"] for m in datasets[-3:]] == [2, 4, 4]  # a, b; then c and d
     assert [m["count"] for m in sources[-3:]] == [1, 2, 2]  # postgres://db:5432, then "lake"
     assert jobs[-1]["startInterval"] == "2025-03-10T12:00:00Z"
+
+
+def test_a_data_source_without_a_usable_name_counts_as_its_namespace(catalog_engine):
+    """Only a non-empty string names a source; anything else (empty, a number, an object, no
+    name) leaves the dataset under its namespace, as the dataset list shows it."""
+    names = ["", 5, {"nested": "x"}, None, "lake"]
+    outputs = []
+    for i, name in enumerate(names):
+        facet = {"_producer": "https://example.com", "_schemaURL": "https://example.com/DatasourceDatasetFacet.json"}
+        if name is not None:
+            facet["name"] = name
+        outputs.append({"namespace": "s3://bucket", "name": f"t{i}", "facets": {"dataSource": facet}})
+    (first, *rest) = run_of("sources", "r1", 1, [], [])
+    first["outputs"] = outputs
+    send(catalog_engine, [first, *rest])
+    spans = stats.intervals("DAY", None, NOW)
+    with read_connection(catalog_engine) as conn:
+        counted = stats.sources(conn, spans)[-1]["count"]
+    assert counted == 2, "s3://bucket (the four without a usable name) and lake"

@@ -7,14 +7,13 @@ written as its local midnight followed by `Z`, which Marquez's web UI reads back
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal, SupportsInt, get_args
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Case, ColumnElement, Connection, and_, case, func, select
+from sqlalchemy import JSON, Case, ColumnElement, Connection, Subquery, and_, case, func, select
 
 from airflow_ol_catalog.store.tables import dataset, event, facet, job
 
@@ -91,12 +90,23 @@ def _totals(spans: list[Interval], totals: Iterable[SupportsInt]) -> list[dict[s
     ]
 
 
+def _running_totals(conn: Connection, rows: Subquery, spans: list[Interval]) -> list[dict[str, Any]]:
+    """How many rows existed by the end of each interval (their `first_seen` before it ended): one
+    scan, counted per interval (all earlier rows in the first), then added up."""
+    bucket = _bucket(rows.c.first_seen, spans).label("bucket")
+    counted = select(bucket, func.count()).where(rows.c.first_seen < spans[-1].end).group_by(bucket)
+    per_bucket = dict(conn.execute(counted).all())
+    totals, total = [], 0
+    for i in range(len(spans)):
+        total += per_bucket.get(i, 0)
+        totals.append(total)
+    return _totals(spans, totals)
+
+
 def _existing_by_end(
     conn: Connection, first_seen: ColumnElement[datetime], where: Sequence[ColumnElement[bool]], spans: list[Interval]
 ) -> list[dict[str, Any]]:
-    """How many rows existed by the end of each interval (first seen before it ended), in one scan."""
-    ends = [func.coalesce(func.sum(case((first_seen < span.end, 1), else_=0)), 0) for span in spans]
-    return _totals(spans, conn.execute(select(*ends).where(*where)).one())
+    return _running_totals(conn, select(first_seen.label("first_seen")).where(*where).subquery(), spans)
 
 
 def jobs(conn: Connection, spans: list[Interval]) -> list[dict[str, Any]]:
@@ -111,17 +121,26 @@ def datasets(conn: Connection, spans: list[Interval]) -> list[dict[str, Any]]:
     return _existing_by_end(conn, dataset.c.first_seen_at, where, spans)
 
 
+def _text_field(conn: Connection, document: ColumnElement[str], key: str) -> ColumnElement[str]:
+    """A JSON object's field when it is a non-empty string, else NULL."""
+    if conn.dialect.name == "postgresql":
+        value = func.cast(document, JSON)[key]
+        return case((and_(func.json_typeof(value) == "string", value.as_string() != ""), value.as_string()), else_=None)
+    path = f"$.{key}"
+    text = func.json_extract(document, path)
+    return case((and_(func.json_type(document, path) == "text", text != ""), text), else_=None)
+
+
 def sources(conn: Connection, spans: list[Interval]) -> list[dict[str, Any]]:
     """Sources, as Marquez names them (a dataset's `dataSource` facet name, else its namespace), each
-    first seen with the first of its datasets."""
+    first seen with the first of its datasets: grouped in the database, one row a source."""
     data_source = and_(facet.c.entity == "dataset", facet.c.entity_id == dataset.c.id, facet.c.name == "dataSource")
-    first: dict[str, datetime] = {}
-    for namespace, seen, value in conn.execute(
-        select(dataset.c.namespace, dataset.c.first_seen_at, facet.c.value)
+    name = func.coalesce(_text_field(conn, facet.c.value, "name"), dataset.c.namespace).label("source")
+    first = (
+        select(name, func.min(dataset.c.first_seen_at).label("first_seen"))
+        .select_from(dataset)
         .outerjoin(facet, data_source)
         .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
-    ):
-        name = json.loads(value).get("name") if value else None
-        name = name if isinstance(name, str) and name else namespace
-        first[name] = min(first.get(name, seen), seen)
-    return _totals(spans, [sum(1 for seen in first.values() if seen < span.end) for span in spans])
+        .group_by(name)
+    ).subquery()
+    return _running_totals(conn, first, spans)
