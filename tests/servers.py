@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import glob
 import json
 import os
@@ -142,6 +143,7 @@ def _keep_migrated(server: AirflowServer) -> None:
     url = server.sql_alchemy_conn
     if url.startswith("sqlite:///"):
         copy = Path(tempfile.mkdtemp(prefix="olc-migrated-")) / "airflow.db"
+        atexit.register(shutil.rmtree, copy.parent, ignore_errors=True)  # kept for the session only
         shutil.copyfile(_sqlite_file(url), copy)
         _migrated[key] = str(copy)
         return
