@@ -71,8 +71,10 @@ def discard_quarantined(conn: Connection, name: str | None = None, event_ids: li
         going &= event.c.namespace == name
     if event_ids is not None:
         going &= event.c.id.in_(event_ids)
-    count_out(conn, going)
-    return conn.execute(delete(event).where(going)).rowcount
+    removed = conn.execute(
+        delete(event).where(going).returning(event.c.received_at, event.c.namespace, event.c.quarantined)
+    ).all()
+    return count_out(conn, removed)
 
 
 def replay_quarantined(conn: Connection, name: str | None = None, policy: str = "quarantine") -> Counter[str]:
@@ -116,10 +118,15 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
                     for ev, row, parent, names, stated in zip(events, rows, parents, named, read, strict=True)
                 ],
             )
-            released = event.c.id.in_([row.id for row in rows])
-            count_out(conn, released)
-            conn.execute(update(event).where(released).values(quarantined=False))
-            count_in(conn, released)
+            released = conn.execute(
+                update(event)
+                .where(event.c.id.in_([row.id for row in rows]), event.c.quarantined.is_(True))
+                .values(quarantined=False)
+                .returning(event.c.received_at, event.c.namespace)
+            ).all()
+            # The namespace's row before the tally's, in the order ingest takes them.
             record_activity(conn, ns_id, len(rows), now, now, {ev.integration for ev in events if ev.integration})
+            count_out(conn, [(received, ns, True) for received, ns in released])
+            count_in(conn, [(received, ns, False) for received, ns in released])
             replayed[ns_name] += len(rows)
     return replayed

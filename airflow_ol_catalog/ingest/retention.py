@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from airflow_ol_catalog.store import partitions
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
-from airflow_ol_catalog.store.event_tally import count_out
+from airflow_ol_catalog.store.event_tally import count_out, count_out_where
 from airflow_ol_catalog.store.sql import utcnow
 from airflow_ol_catalog.store.tables import event, facet, run, run_dataset
 from airflow_ol_catalog.store.view_stamps import bump_generation
@@ -95,9 +95,13 @@ def apply_retention(
             ids = conn.execute(_old_events(cutoff).limit(batch)).scalars().all()
             if not ids:
                 break
-            count_out(conn, event.c.id.in_(ids))
-            events += conn.execute(delete(event).where(event.c.id.in_(ids))).rowcount
-            bump_generation(conn)  # a dataset's quality names the events that sent it
+            bump_generation(conn)  # a dataset's quality names the events that sent it (first, as ingest)
+            removed = conn.execute(
+                delete(event)
+                .where(event.c.id.in_(ids))
+                .returning(event.c.received_at, event.c.namespace, event.c.quarantined)
+            ).all()
+            events += count_out(conn, removed)
     log.info("retention: %d runs and %d raw events deleted, %d months of them whole", runs, events, months)
     return _report(False, runs, events, months, started)
 
@@ -136,9 +140,9 @@ def _drop_old_months(engine: Engine, cutoff: datetime) -> Iterator[int]:
                 partitions.lock_log(conn)
                 if month not in partitions.monthly_partitions(conn) or _any_stays(conn, month):
                     continue  # dropped by another retention run meanwhile, or an event came that stays
-                count = count_out(conn, and_(*_within(month)))
-                partitions.drop_month(conn, month)
                 bump_generation(conn)
+                count = count_out_where(conn, and_(*_within(month)))  # exact: the log is locked
+                partitions.drop_month(conn, month)
         except OperationalError as failed:  # the lock timed out: the rows go one by one instead
             log.warning("retention: month %s and later ones not dropped whole (%s)", month.table, failed.orig)
             return  # a long reader holds the log: writers must not queue behind one attempt per month

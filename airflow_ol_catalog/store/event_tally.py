@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -58,37 +59,67 @@ def count_arrivals(conn: Connection, arrivals: Counter[tuple[str, bool]], now: d
         write(conn, _add(conn.dialect.name), rows)
 
 
-def count_out(conn: Connection, where: ColumnElement[bool]) -> int:
-    """Before the events `where` selects are deleted (or changed): take them off. Returns how many."""
-    return _shift(conn, where, -1)
+def count_out(conn: Connection, removed: Iterable[Sequence[Any]]) -> int:
+    """Take off the events a statement deleted or changed, as its RETURNING gave them: (received at,
+    owner namespace, quarantined). Counting what the statement itself removed, not what a query
+    before it saw, keeps the tally exact when two transactions remove the same events."""
+    return _apply(conn, removed, -1)
 
 
-def count_in(conn: Connection, where: ColumnElement[bool]) -> int:
-    """After the events `where` selects were changed (a quarantine released): add them as they are now."""
-    return _shift(conn, where, 1)
+def count_in(conn: Connection, changed: Iterable[Sequence[Any]]) -> int:
+    """Add the events a statement changed (a quarantine released), as they are now."""
+    return _apply(conn, changed, 1)
 
 
-def _shift(conn: Connection, where: ColumnElement[bool], sign: int) -> int:
+def count_out_where(conn: Connection, where: ColumnElement[bool]) -> int:
+    """Take off the events `where` selects, counted in the database: only while nothing else can
+    remove them (retention holds the log's exclusive lock to drop a month). Returns how many."""
     hour = hour_sql(conn.dialect.name, event.c.received_at).label("hour")
     groups = conn.execute(
         select(hour, event.c.namespace, event.c.quarantined, func.count(), func.max(event.c.received_at))
         .where(where)
         .group_by(hour, event.c.namespace, event.c.quarantined)
-        .order_by(hour, event.c.namespace, event.c.quarantined)
     ).all()
-    if not groups:
+    return _write(conn, {(h, ns, q): (n, last) for h, ns, q, n, last in groups}, -1)
+
+
+def _apply(conn: Connection, rows: Iterable[Sequence[Any]], sign: int) -> int:
+    buckets: dict[tuple[datetime, str, bool], tuple[int, datetime]] = {}
+    for received, ns, quarantined in rows:
+        key = (hour_of(received), ns, bool(quarantined))
+        n, last = buckets.get(key, (0, received))
+        buckets[key] = (n + 1, max(last, received))
+    return _write(conn, buckets, sign)
+
+
+def _write(conn: Connection, buckets: dict[tuple[datetime, str, bool], tuple[int, datetime]], sign: int) -> int:
+    """Add (or take off) each bucket's events, in key order as ingest does, so that writers lock
+    tally rows in one order. A bucket left with none goes, but for the newest hour's: its newest
+    arrival is what `last_received` answers, even when that event was deleted since."""
+    if not buckets:
         return 0
+    keys = sorted(buckets)
     rows: list[dict[str, Any]] = [
-        {"hour": h, "namespace": ns, "quarantined": q, "events": sign * n, "last_received_at": last}
-        for h, ns, q, n, last in groups
+        {
+            "hour": h,
+            "namespace": ns,
+            "quarantined": q,
+            "events": sign * buckets[h, ns, q][0],
+            "last_received_at": buckets[h, ns, q][1],
+        }
+        for h, ns, q in keys
     ]
     conn.execute(_add(conn.dialect.name), rows)
-    if sign < 0:  # a bucket with nothing left goes, and with it its newest arrival
-        keys = [(r["hour"], r["namespace"], r["quarantined"]) for r in rows]
+    if sign < 0:
         columns = tuple_(*(event_tally.c[k] for k in KEY))
+        newest = select(func.max(event_tally.c.hour)).scalar_subquery()
         for start in range(0, len(keys), 500):
-            conn.execute(delete(event_tally).where(columns.in_(keys[start : start + 500]), event_tally.c.events <= 0))
-    return sum(row[3] for row in groups)
+            conn.execute(
+                delete(event_tally).where(
+                    columns.in_(keys[start : start + 500]), event_tally.c.events <= 0, event_tally.c.hour < newest
+                )
+            )
+    return sum(n for n, _ in buckets.values())
 
 
 def recount(conn: Connection) -> None:
@@ -114,7 +145,8 @@ def totals(conn: Connection) -> tuple[int, int]:
 
 
 def last_received(conn: Connection) -> datetime | None:
-    """When the newest event the log holds arrived."""
+    """When the newest event arrived, whether the log still holds it or not (a discard or
+    retention since does not move it back)."""
     newest = select(func.max(event_tally.c.hour)).scalar_subquery()
     found: datetime | None = conn.execute(
         select(func.max(event_tally.c.last_received_at)).where(event_tally.c.hour == newest)

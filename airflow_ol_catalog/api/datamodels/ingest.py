@@ -68,7 +68,10 @@ class EventsPage(Answer):
 class EventLogHealth(Answer):
     """Empty when the database cannot be read or is not migrated."""
 
-    lastEventReceivedAt: str | None = Field(None, description="When the newest event arrived (ISO 8601), null if none.")
+    lastEventReceivedAt: str | None = Field(
+        None,
+        description="When the newest event arrived (ISO 8601), null if none; deleting it since does not change this.",
+    )
     quarantinedEvents: int | None = Field(None, description="Events waiting in quarantine for their namespace.")
 
 

@@ -2634,7 +2634,7 @@ export interface components {
         EventLogHealth: {
             /**
              * Lasteventreceivedat
-             * @description When the newest event arrived (ISO 8601), null if none.
+             * @description When the newest event arrived (ISO 8601), null if none; deleting it since does not change this.
              */
             lastEventReceivedAt?: string | null;
             /**
