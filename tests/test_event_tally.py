@@ -52,6 +52,15 @@ def tallied(engine) -> dict[tuple, tuple[int, datetime]]:
         }
 
 
+def at_once(*work) -> None:
+    """Run each in its own thread and wait for all."""
+    threads = [threading.Thread(target=fn) for fn in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def store_at(engine, monkeypatch, received: datetime, subs, policy="register"):
     monkeypatch.setattr(event_log, "utcnow", lambda: received)
     try:
@@ -122,11 +131,7 @@ def test_concurrent_writers_of_one_namespace_and_hour_each_count(catalog_engine)
         for i in range(25):
             store(catalog_engine, submission("hot", f"w{n}-{i}"))
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(*(lambda n=n: writer(n) for n in range(4)))
     assert tallied(catalog_engine) == counted_from_the_log(catalog_engine)
     assert sum(n for n, _ in tallied(catalog_engine).values()) == 100
 
@@ -187,11 +192,7 @@ def test_two_discards_of_the_same_events_at_once_take_them_off_once(catalog_engi
         with write_transaction(catalog_engine) as conn:
             discarded["second"] = discard_quarantined(conn, event_ids=ids)
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(first, second)
     assert discarded == {"first": 3, "second": 0}
     assert tallied(catalog_engine) == counted_from_the_log(catalog_engine)
 
@@ -221,11 +222,7 @@ def test_a_release_and_an_ingest_of_one_namespace_at_once_both_commit(catalog_en
         other_job = {"namespace": "team-n", "name": "etl.other", "facets": {}}  # no row the release holds
         done["ingest"] = len(store(catalog_engine, submission("team-n", "n-new", job=other_job)))
 
-    threads = [threading.Thread(target=release), threading.Thread(target=ingest)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(release, ingest)
     assert done == {"release": 3, "ingest": 1}
     assert tallied(catalog_engine) == counted_from_the_log(catalog_engine)
 
