@@ -77,7 +77,7 @@ def get_cli_commands() -> list[GroupCommand]:
     return [
         GroupCommand(
             name="ol-catalog",
-            help="Manage the OpenLineage catalog: tokens, namespaces, quarantine, sending events, spools",
+            help="Manage the OpenLineage catalog: tokens, namespaces, quarantine, sending events, spools, roles",
             subcommands=(
                 GroupCommand(
                     name="tokens",
@@ -179,6 +179,18 @@ def get_cli_commands() -> list[GroupCommand]:
                     "Show which routes an event matches, where it goes and how it is rewritten",
                     "route_explain",
                     (ARG_EXPLAIN, ARG_ROUTING_CONFIG),
+                ),
+                GroupCommand(
+                    name="roles",
+                    help="Airflow roles and the catalog's pages",
+                    subcommands=(
+                        _action(
+                            "sync",
+                            "Under FabAuthManager, let every role that may read assets see the catalog's pages "
+                            "(grants it can_read on Plugins); run after `airflow db migrate`",
+                            "roles_sync",
+                        ),
+                    ),
                 ),
                 _action(
                     "openapi",

@@ -419,3 +419,18 @@ def openapi(args) -> None:
         return
     Path(args.output).write_text(text, encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)
+
+
+def roles_sync(args) -> None:
+    from airflow_ol_catalog.airflow_integration.fab_roles import sync_roles
+
+    result = sync_roles()
+    if not result.applies:
+        print(f"nothing to do: the auth manager is {result.auth_manager}, whose own rules decide who sees the pages")
+        return
+    for role in result.granted:
+        print(f"{role}: may now read Plugins (it may read assets): the catalog's pages are in its menus")
+    for role in result.already:
+        print(f"{role}: already reads Plugins")
+    for role in result.skipped:
+        print(f"{role}: left as it is (it may not read assets)")

@@ -13,10 +13,10 @@ export AIRFLOW__CORE__EXECUTOR=LocalExecutor
 export AIRFLOW__API__PORT="$PORT"
 export AIRFLOW__API__BASE_URL="http://localhost:$PORT/"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://localhost:$PORT/execution/"
-# Two DAG bundles: the catalog's maintenance DAGs and the demo DAGs.
+# Two DAG bundles: the maintenance DAGs that come with the package, and the demo DAGs.
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/examples/dags"
 export AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST='[
-  {"name": "ol-catalog-maintenance", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle", "kwargs": {"path": "'"$ROOT/dags"'"}},
+  {"name": "ol-catalog-maintenance", "classpath": "airflow_ol_catalog.maintenance.bundle.MaintenanceDagBundle", "kwargs": {}},
   {"name": "demo", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle", "kwargs": {"path": "'"$ROOT/examples/dags"'"}}]'
 # Airflow's OpenLineage provider sends every DAG's events to this catalog through the routing
 # transport (the token is the ol_catalog_default Connection's password; the spool keeps events
@@ -25,8 +25,8 @@ export AIRFLOW__OPENLINEAGE__NAMESPACE=airflow-demo
 export AIRFLOW__OPENLINEAGE__TRANSPORT='{"type": "airflow_ol_catalog.transport.RoutingTransport", "destinations": {"catalog": {"type": "catalog", "conn_id": "ol_catalog_default"}}, "spool": {"dir": "'"$AIRFLOW_HOME/ol-spool"'"}}'
 mkdir -p "$AIRFLOW_HOME/demo"
 
+build_ui  # first: the editable install's build hook then finds the pages built
 setup_venv "demo"
-build_ui
 AIRFLOW="$VENV/bin/airflow"
 echo "==> airflow db migrate ($AIRFLOW_HOME)"
 "$AIRFLOW" db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { tail -20 "$AIRFLOW_HOME/migrate.log"; exit 1; }
@@ -51,7 +51,7 @@ done
 # A token is shown only when it is created: make a new one on every start.
 TOKEN="$("$AIRFLOW" ol-catalog tokens create --name "quickstart-$(date +%Y%m%d-%H%M%S)" --read | tail -1)"
 
-# The maintenance DAGs (dags/) reach the catalog through this Connection, with an admin token.
+# The maintenance DAGs reach the catalog through this Connection, with an admin token.
 MAINTENANCE_TOKEN="$("$AIRFLOW" ol-catalog tokens create --name "maintenance-$(date +%Y%m%d-%H%M%S)" --admin | tail -1)"
 "$AIRFLOW" connections delete ol_catalog_default >/dev/null 2>&1 || true
 "$AIRFLOW" connections add ol_catalog_default --conn-type http --conn-host "http://localhost:$PORT" \

@@ -32,3 +32,15 @@ def test_a_command_on_a_database_without_the_catalogs_tables_says_to_migrate(com
 def test_a_command_on_a_migrated_database_runs(catalog_engine, capsys):
     cli_commands.tokens_list(Namespace(all=False))
     assert "error: " not in capsys.readouterr().err
+
+
+def test_roles_sync_under_another_auth_manager_changes_nothing_and_says_why(monkeypatch, capsys):
+    """The suite's default is SimpleAuthManager, whose users' roles already decide what they see."""
+    monkeypatch.setenv(
+        "AIRFLOW__CORE__AUTH_MANAGER", "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+    )
+    cli_commands.roles_sync(Namespace())
+    assert capsys.readouterr().out == (
+        "nothing to do: the auth manager is airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
+        "SimpleAuthManager, whose own rules decide who sees the pages\n"
+    )

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
 NS = "airflow-demo"
 SQLITE = "sqlite://localhost"
+MAINTENANCE_BUNDLE = "airflow_ol_catalog.maintenance.bundle.MaintenanceDagBundle"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 
@@ -40,11 +41,7 @@ def demo():
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "examples" / "dags"),
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
                 [
-                    {
-                        "name": "ol-catalog-maintenance",
-                        "classpath": LOCAL_BUNDLE,
-                        "kwargs": {"path": str(ROOT / "dags")},
-                    },
+                    {"name": "ol-catalog-maintenance", "classpath": MAINTENANCE_BUNDLE, "kwargs": {}},
                     {"name": "demo", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(ROOT / "examples" / "dags")}},
                 ]
             ),

@@ -81,3 +81,28 @@ def test_the_image_is_airflow_3_3_with_this_package_and_its_ui():
     assert re.search(r"^FROM apache/airflow:3\.3\.\d+", dockerfile, re.M)
     assert "npm run build" in dockerfile and "airflow_ol_catalog/www" in dockerfile
     assert 'pip install --no-cache-dir "/opt/airflow-ol-catalog[postgres]"' in dockerfile
+
+
+def test_the_maintenance_dags_come_from_the_packages_own_bundle_as_the_readme_configures_it(monkeypatch):
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    setting = COMPOSE["x-airflow"]["environment"]["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"]
+    readme = (ROOT / "README.md").read_text().split("## Maintenance DAGs", 1)[1]
+    assert f"export AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST='{setting}'" in readme
+    bundles = {b["name"]: b for b in json.loads(setting)}
+    assert bundles["dags-folder"]["classpath"] == "airflow.dag_processing.bundles.local.LocalDagBundle"
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", setting)
+    bundle = DagBundlesManager().get_bundle("ol-catalog-maintenance")  # as Airflow's components make it
+    assert sorted(p.name for p in bundle.path.glob("*.py")) == [
+        "ol_catalog_extract_metadata.py",
+        "ol_catalog_reconcile.py",
+        "ol_catalog_replay.py",
+        "ol_catalog_retention.py",
+    ]
+    assert not list(ROOT.glob("dags/*.py"))  # one copy of the DAG files: the package's
+    assert all("./dags" not in volume for volume in COMPOSE["x-airflow"]["volumes"])
+
+
+def test_the_init_lets_every_role_that_reads_assets_see_the_pages_after_migrating():
+    init = "\n".join(COMPOSE["services"]["airflow-init"]["command"])
+    assert init.index("airflow db migrate") < init.index("airflow ol-catalog roles sync")

@@ -6,6 +6,8 @@ events and administer. Checked over HTTP and in the browser, through FAB's own l
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from http_client import LINEAGE, fresh_event
@@ -26,6 +28,7 @@ def fab_server():
             "AIRFLOW__API_AUTH__JWT_SECRET": "test-jwt-secret-for-fab-only",
             "AIRFLOW__API__SECRET_KEY": "test-secret-key-for-fab-only",
             "AIRFLOW__FAB__AUTH_RATE_LIMITED": "False",  # the browser logs in more than 5 times in 40 s
+            "AIRFLOW__FAB__CACHE_TTL": "1",  # a role's new permission counts at once (FAB caches users 30 s)
         }
     )
     server.env["AIRFLOW__API__BASE_URL"] = server.url.rstrip("/")
@@ -150,6 +153,60 @@ def _fab_login(server: AirflowServer, browser, user: str):  # noqa: F811
     page.locator("input[type=submit]").click()
     page.wait_for_url(lambda url: "/auth/login" not in url)
     return context, page
+
+
+def test_roles_sync_lets_every_role_that_reads_assets_see_the_pages(fab_server, browser):  # noqa: F811
+    """FAB gives Plugins read, which Airflow's UI asks of a plugin's menu entries and tabs, to Op
+    and Admin only: `airflow ol-catalog roles sync` grants it to every role that may read assets,
+    custom roles included, and to no other; a Viewer then finds the catalog in Browse."""
+    from playwright.sync_api import expect
+
+    admin = {"Authorization": f"Bearer {fab_jwt(fab_server, 'admin')}"}
+
+    def reads(role: str, resource: str) -> bool:
+        answer = requests.get(fab_server.url + f"auth/fab/v1/roles/{role}", headers=admin, timeout=30)
+        assert answer.status_code == 200, answer.text
+        held = {(p["action"]["name"], p["resource"]["name"]) for p in answer.json()["actions"]}
+        return ("can_read", resource) in held
+
+    for role, resources in {"Analyst": ["Assets", "DAGs"], "Auditor": ["Audit Logs"]}.items():
+        created = requests.post(
+            fab_server.url + "auth/fab/v1/roles",
+            json={
+                "name": role,
+                "actions": [{"action": {"name": "can_read"}, "resource": {"name": r}} for r in resources],
+            },
+            headers=admin,
+            timeout=30,
+        )
+        assert created.status_code in (200, 201), created.text
+    assert not reads("Viewer", "Plugins") and not reads("Analyst", "Plugins") and reads("Op", "Plugins")
+    viewer = {"Authorization": f"Bearer {fab_jwt(fab_server, 'viewer')}"}
+    assert requests.get(fab_server.url + "api/v2/plugins", headers=viewer, timeout=30).status_code == 403
+
+    synced = fab_server.cli("ol-catalog", "roles", "sync").stdout
+    for role in ("Analyst", "User", "Viewer"):
+        assert f"{role}: may now read Plugins" in synced
+    assert "Op: already reads Plugins" in synced and "Auditor: left as it is" in synced
+    assert reads("Viewer", "Plugins") and reads("Analyst", "Plugins") and not reads("Auditor", "Plugins")
+    again = fab_server.cli("ol-catalog", "roles", "sync").stdout
+    assert "may now read" not in again and "Viewer: already reads Plugins" in again
+
+    plugins = None
+    for _ in range(20):  # FAB's cache of the signed-in user lasts [fab] cache_ttl (1 s here)
+        plugins = requests.get(fab_server.url + "api/v2/plugins", headers=viewer, timeout=30)
+        if plugins.status_code == 200:
+            break
+        time.sleep(0.5)
+    assert plugins is not None and plugins.status_code == 200, plugins.text
+    context, page = _fab_login(fab_server, browser, "viewer")
+    try:
+        page.get_by_role("button", name="Browse").click()
+        page.get_by_role("menuitem", name="Lineage", exact=True).click()
+        expect(page.frame_locator("iframe").get_by_role("heading", name="Lineage catalog")).to_be_visible()
+        page.screenshot(path=str(SHOTS / "12b-fab-viewer-browse-lineage.png"))
+    finally:
+        context.close()
 
 
 def test_admin_browses_the_catalog_and_a_viewer_is_refused_admin(fab_server, browser):  # noqa: F811

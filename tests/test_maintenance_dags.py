@@ -11,7 +11,6 @@ import shutil
 import sqlite3
 import subprocess
 import uuid
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -21,9 +20,9 @@ from servers import AIRFLOW, AirflowServer
 from test_projection import event
 from test_ui_browser import SHOTS, browser  # noqa: F401  (browser is a fixture)
 
-pytestmark = pytest.mark.integration
+from airflow_ol_catalog.maintenance.bundle import DAGS_FOLDER
 
-DAGS = Path(__file__).resolve().parents[1] / "dags"
+pytestmark = pytest.mark.integration
 
 
 def dataset(namespace: str, name: str, fields: list[tuple[str, str]]) -> dict:
@@ -49,7 +48,7 @@ def stack(postgres, tmp_path_factory):
     with sqlite3.connect(sqlite_file) as db:
         db.execute("CREATE TABLE totals (day text, total real)")
     server = AirflowServer()
-    for dag in DAGS.glob("ol_catalog_*.py"):
+    for dag in DAGS_FOLDER.glob("ol_catalog_*.py"):
         shutil.copy(dag, server.home / "dags" / dag.name)
     try:
         server.start()

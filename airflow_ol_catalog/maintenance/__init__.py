@@ -1,1 +1,2 @@
-"""The logic behind the maintenance DAGs in dags/: importable and testable without a scheduler."""
+"""The logic behind the maintenance DAGs (`maintenance/dags`, shipped as a DAG bundle by `bundle.py`):
+importable and testable without a scheduler."""
