@@ -5,8 +5,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/setup-env.sh"
 
 apt_install postgresql chromium
+build_ui  # first: the editable install's build hook then finds the pages built
 setup_venv test
-build_ui
 cd "$ROOT"
 echo "==> ruff (lint and format)"
 # One command a line: under `set -e` a failure before the last command of an && list goes unnoticed.

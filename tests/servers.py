@@ -206,7 +206,14 @@ def airflow_env(home: Path, sql_alchemy_conn: str, **options: str) -> dict[str, 
 class AirflowServer:
     """`airflow db migrate` then `airflow api-server`, in its own process group, in a temporary home."""
 
-    def __init__(self, sql_alchemy_conn: str | None = None, extra_env: dict[str, str] | None = None, **options: str):
+    def __init__(
+        self,
+        sql_alchemy_conn: str | None = None,
+        extra_env: dict[str, str] | None = None,
+        airflow: str = AIRFLOW,  # another installation's `airflow`: the tests of the installed wheel
+        **options: str,
+    ):
+        self.airflow = airflow
         self.home = Path(tempfile.mkdtemp(prefix="olc-airflow-"))
         (self.home / "dags").mkdir()
         self.port = free_port()
@@ -220,7 +227,7 @@ class AirflowServer:
 
     def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [AIRFLOW, *args], env=self.env, cwd=self.home, capture_output=True, text=True, timeout=timeout
+            [self.airflow, *args], env=self.env, cwd=self.home, capture_output=True, text=True, timeout=timeout
         )
         if check and result.returncode != 0:
             raise RuntimeError(
@@ -242,7 +249,7 @@ class AirflowServer:
         """Start (or restart, after stop()) the api-server process alone."""
         self.log = open(self.home / "api-server.log", "a")  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(
-            [AIRFLOW, "api-server", "--port", str(self.port), "--host", "127.0.0.1"],
+            [self.airflow, "api-server", "--port", str(self.port), "--host", "127.0.0.1"],
             env=self.env,
             cwd=self.home,
             stdout=self.log,
@@ -255,7 +262,12 @@ class AirflowServer:
         """`airflow scheduler`, `dag-processor`, ... in its own process group; stop it with stop_component."""
         log = open(self.home / f"{name}.log", "a")  # noqa: SIM115 - the child process writes it until stopped
         return subprocess.Popen(
-            [AIRFLOW, name], env=self.env, cwd=self.home, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [self.airflow, name],
+            env=self.env,
+            cwd=self.home,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @staticmethod

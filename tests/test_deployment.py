@@ -76,11 +76,25 @@ def test_the_transport_is_configured_as_the_integration_tests_configure_it():
     )
 
 
-def test_the_image_is_airflow_3_3_with_this_package_and_its_ui():
+def test_the_image_is_airflow_3_3_with_the_wheel_of_this_package_and_its_ui():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^FROM apache/airflow:3\.3\.\d+", dockerfile, re.M)
-    assert "npm run build" in dockerfile and "airflow_ol_catalog/www" in dockerfile
-    assert 'pip install --no-cache-dir "/opt/airflow-ol-catalog[postgres]"' in dockerfile
+    stages = dict(re.findall(r"^FROM (\S+) AS (\w+)$", dockerfile, re.M))
+    assert stages == {"node:20-bookworm-slim": "ui", "python:3.11-slim-bookworm": "wheel"}
+    final = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert re.match(r"apache/airflow:3\.3\.\d+-python3\.11\n", final)
+    # the UI built first, then the wheel as a release is built; the image installs the wheel, not the sources
+    assert (
+        "npm run build" in dockerfile
+        and "COPY --from=ui /src/airflow_ol_catalog/www airflow_ol_catalog/www" in dockerfile
+    )
+    assert "python -m build --wheel --outdir /dist ." in dockerfile
+    assert "COPY --from=wheel /dist/ /tmp/dist/" in final and "COPY . " not in final
+    assert '"$(ls /tmp/dist/airflow_ol_catalog-*.whl)[postgres]"' in final
+    assert '"apache-airflow==${AIRFLOW_VERSION}"' in final
+    # what the build needs is sent to Docker; what a checkout may hold besides is not
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", "ui/node_modules", "airflow_ol_catalog/www", ".git"} <= set(ignored)
+    assert not {"ui", "hatch_build.py", "pyproject.toml", "README.md"} & set(ignored)
 
 
 def test_the_maintenance_dags_come_from_the_packages_own_bundle_as_the_readme_configures_it(monkeypatch):
