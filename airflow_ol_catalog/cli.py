@@ -70,6 +70,13 @@ ARG_EVERY_LETTER = Arg(
     ("--all",), help="Every dead letter (of --destination, if given)", action="store_true", dest="every"
 )
 ARG_EXPLAIN = Arg(("--explain",), help="An OpenLineage event file (JSON) to route", required=True, metavar="EVENT.json")
+ARG_ROLES = Arg(
+    ("--role",),
+    help="Only this role (repeat for several); default: every role that may read assets",
+    action="append",
+    dest="roles",
+    default=None,
+)
 ARG_OPENAPI_OUTPUT = Arg(("--output",), help="Write the document to this file (default: standard output)", default=None)
 
 
@@ -189,6 +196,7 @@ def get_cli_commands() -> list[GroupCommand]:
                             "Under FabAuthManager, let every role that may read assets see the catalog's pages "
                             "(grants it can_read on Plugins); run after `airflow db migrate`",
                             "roles_sync",
+                            (ARG_ROLES,),
                         ),
                     ),
                 ),

@@ -422,9 +422,12 @@ def openapi(args) -> None:
 
 
 def roles_sync(args) -> None:
-    from airflow_ol_catalog.airflow_integration.fab_roles import sync_roles
+    from airflow_ol_catalog.airflow_integration.fab_roles import RolesSyncFailed, sync_roles
 
-    result = sync_roles()
+    try:
+        result = sync_roles(args.roles)
+    except RolesSyncFailed as failed:
+        _fail(str(failed))
     if not result.applies:
         print(f"nothing to do: the auth manager is {result.auth_manager}, whose own rules decide who sees the pages")
         return

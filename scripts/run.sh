@@ -32,7 +32,8 @@ echo "==> airflow db migrate ($AIRFLOW_HOME)"
 "$AIRFLOW" db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1 || { tail -20 "$AIRFLOW_HOME/migrate.log"; exit 1; }
 # The roles' access to the catalog's pages: FabAuthManager's roles need it; the simple auth manager
 # used here needs nothing, and the command says so.
-"$AIRFLOW" ol-catalog roles sync 2>/dev/null | sed 's/^/    /'
+"$AIRFLOW" ol-catalog roles sync 2>"$AIRFLOW_HOME/roles-sync.log" | sed 's/^/    /' ||
+    { tail -20 "$AIRFLOW_HOME/roles-sync.log"; exit 1; }
 
 pids=()
 stop() { for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || true; done; }

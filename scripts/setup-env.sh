@@ -33,7 +33,7 @@ setup_venv() {
 
 build_ui() {
     # The UI (ui/, TypeScript) is built into airflow_ol_catalog/www, which is not committed.
-    # Node.js 20+ comes with the machine; Debian's nodejs package is the fallback.
+    # Node.js 20.19+ comes with the machine; Debian's nodejs package is the fallback.
     command -v npm >/dev/null || apt_install nodejs npm
     echo "==> building the UI (npm ci && npm run build in ui/)"
     (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run build --silent >/dev/null)

@@ -39,7 +39,7 @@ def test_roles_sync_under_another_auth_manager_changes_nothing_and_says_why(monk
     monkeypatch.setenv(
         "AIRFLOW__CORE__AUTH_MANAGER", "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
     )
-    cli_commands.roles_sync(Namespace())
+    cli_commands.roles_sync(Namespace(roles=None))
     assert capsys.readouterr().out == (
         "nothing to do: the auth manager is airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
         "SimpleAuthManager, whose own rules decide who sees the pages\n"

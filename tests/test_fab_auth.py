@@ -184,10 +184,16 @@ def test_roles_sync_lets_every_role_that_reads_assets_see_the_pages(fab_server, 
     viewer = {"Authorization": f"Bearer {fab_jwt(fab_server, 'viewer')}"}
     assert requests.get(fab_server.url + "api/v2/plugins", headers=viewer, timeout=30).status_code == 403
 
+    refused = fab_server.cli("ol-catalog", "roles", "sync", "--role", "Analyst", "--role", "Nobody", check=False)
+    assert refused.returncode == 1 and "error: no role named Nobody: nothing was changed" in refused.stderr
+    assert not reads("Analyst", "Plugins")
+    one = fab_server.cli("ol-catalog", "roles", "sync", "--role", "Analyst").stdout
+    assert "Analyst: may now read Plugins" in one and "Viewer" not in one and not reads("Viewer", "Plugins")
     synced = fab_server.cli("ol-catalog", "roles", "sync").stdout
-    for role in ("Analyst", "User", "Viewer"):
+    for role in ("User", "Viewer"):
         assert f"{role}: may now read Plugins" in synced
-    assert "Op: already reads Plugins" in synced and "Auditor: left as it is" in synced
+    assert "Analyst: already reads Plugins" in synced and "Op: already reads Plugins" in synced
+    assert "Auditor: left as it is" in synced
     assert reads("Viewer", "Plugins") and reads("Analyst", "Plugins") and not reads("Auditor", "Plugins")
     again = fab_server.cli("ol-catalog", "roles", "sync").stdout
     assert "may now read" not in again and "Viewer: already reads Plugins" in again
@@ -199,6 +205,10 @@ def test_roles_sync_lets_every_role_that_reads_assets_see_the_pages(fab_server, 
             break
         time.sleep(0.5)
     assert plugins is not None and plugins.status_code == 200, plugins.text
+    assert "ol_catalog" in [p["name"] for p in plugins.json()["plugins"]]
+    # the catalog's pages, not Airflow's own Plugins page: its menu entry stays Op's and Admin's
+    menus = requests.get(fab_server.url + "ui/auth/menus", headers=viewer, timeout=30).json()
+    assert "Assets" in menus["authorized_menu_items"] and "Plugins" not in menus["authorized_menu_items"]
     context, page = _fab_login(fab_server, browser, "viewer")
     try:
         page.get_by_role("button", name="Browse").click()

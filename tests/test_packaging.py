@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,25 +80,49 @@ def json_output(result: subprocess.CompletedProcess) -> list:
     return [] if last == "No data found" else json.loads(last)
 
 
-def test_the_hook_builds_the_ui_only_when_it_is_missing_or_older_than_its_sources(tmp_path):
+def test_the_hook_rebuilds_the_ui_when_its_sources_change_whatever_the_file_times(tmp_path):
     ui, www = tmp_path / "ui", tmp_path / "airflow_ol_catalog" / "www"
-    (ui / "src").mkdir(parents=True)
-    for name in ("package.json", "package-lock.json", "src/main.tsx"):
-        (ui / name).write_text("{}")
+    shutil.copytree(ROOT / "ui", ui, ignore=shutil.ignore_patterns("node_modules", ".eslintcache"))
     assert hatch_build.why_stale(tmp_path) == "airflow_ol_catalog/www is missing"
     www.mkdir(parents=True)
     (www / "index.html").write_text("<html></html>")
-    os.utime(ui / "src" / "main.tsx", (1_000, 1_000))
-    for name in ("package.json", "package-lock.json"):
-        os.utime(ui / name, (1_000, 1_000))
-    os.utime(www / "index.html", (2_000, 2_000))
+    assert hatch_build.why_stale(tmp_path) == "airflow_ol_catalog/www does not say which sources it was built from"
+    (www / ".ui-inputs.sha256").write_text(hatch_build.inputs_digest(ui) + "\n")
     assert hatch_build.why_stale(tmp_path) is None
-    os.utime(www / "index.html", (1_000, 1_000))  # an sdist gives every file one time: not stale
+    # Times decide nothing: sources newer than the pages (an sdist unpacked without its times, a
+    # Docker cache), or older, are the same sources.
+    for path in ui.rglob("*"):
+        os.utime(path, (4_000_000_000, 4_000_000_000))
     assert hatch_build.why_stale(tmp_path) is None
-    os.utime(ui / "src" / "main.tsx", (3_000, 3_000))  # a source edited after the build
+    main = ui / "src" / "main.tsx"
+    main.write_text(main.read_text() + "// edited\n")
+    assert hatch_build.why_stale(tmp_path) == "ui/ has changed since airflow_ol_catalog/www was built"
+    main.write_text(main.read_text().removesuffix("// edited\n"))
+    (ui / "src" / "new.ts").write_text("export {};\n")  # a new source file is a change too
     assert hatch_build.why_stale(tmp_path) == "ui/ has changed since airflow_ol_catalog/www was built"
     shutil.rmtree(ui)  # pages and no sources (an unpacked wheel's tree): nothing to build from, nothing to do
     assert hatch_build.why_stale(tmp_path) is None
+
+
+def test_the_repositorys_built_ui_carries_the_digest_the_hook_computes():
+    """ui/stamp-inputs.mjs (run by `npm run build`) and hatch_build.py agree on the digest."""
+    stamp = ROOT / "airflow_ol_catalog" / "www" / ".ui-inputs.sha256"
+    assert stamp.read_text().strip() == hatch_build.inputs_digest(ROOT / "ui")
+
+
+def test_every_file_of_the_ui_is_an_input_of_its_build_or_said_not_to_be():
+    """A file the build reads but the digest does not cover would let stale pages into a wheel."""
+    inputs = json.loads((ROOT / "ui" / "build-inputs.json").read_text())
+    not_read_by_the_build = {"openapi.json", "eslint.config.js"}  # codegen's input; the linter's config
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "ui"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    top = {Path(name).relative_to("ui").parts[0] for name in tracked.split()}
+    assert top == set(inputs) | not_read_by_the_build
 
 
 def test_a_build_without_node_and_without_the_built_ui_fails_saying_why(tmp_path):
@@ -106,8 +131,9 @@ def test_a_build_without_node_and_without_the_built_ui_fails_saying_why(tmp_path
     result = build(sources, tmp_path / "dist", "--wheel", path=str(Path(sys.executable).parent))
     assert result.returncode != 0
     assert (
-        "cannot build airflow-ol-catalog: airflow_ol_catalog/www is missing. Building its UI takes Node.js 20 "
-        "or newer with npm on PATH (or build from the sdist, which carries the built UI)."
+        "cannot build airflow-ol-catalog: airflow_ol_catalog/www is missing. Building its UI takes Node.js 20.19 "
+        "or newer (or 22.12 or newer) with npm, and there is no Node.js with npm on PATH. (The sdist carries "
+        "the built UI: a wheel built from it needs no Node.js.)"
     ) in result.stdout + result.stderr
     assert not list((tmp_path / "dist").glob("*.whl"))
 
@@ -121,6 +147,20 @@ def dist(tmp_path_factory) -> Path:
     result = build(sources, work / "dist")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "building the UI with npm: airflow_ol_catalog/www is missing" in result.stdout + result.stderr
+    # The sdist again, unpacked as tools that drop its file times do (every file written now, the UI's
+    # sources after the pages): a wheel built from it with no Node.js on PATH builds nothing.
+    (sdist,) = (work / "dist").glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        archive.extractall(work / "unpacked", filter="data")
+    (unpacked,) = (work / "unpacked").iterdir()
+    for path in sorted(unpacked.rglob("*"), key=lambda p: p.is_relative_to(unpacked / "ui")):
+        os.utime(path)
+    again = build(unpacked, work / "again", "--wheel", path=str(Path(sys.executable).parent))
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "building the UI" not in again.stdout + again.stderr
+    (rebuilt,) = (work / "again").glob("*.whl")
+    with zipfile.ZipFile(rebuilt) as archive:
+        assert "airflow_ol_catalog/www/index.html" in archive.namelist()
     return work / "dist"
 
 
@@ -130,6 +170,8 @@ def test_the_sdist_and_the_wheel_carry_the_pages_the_dags_and_one_version(dist):
     assert wheel.name == f"airflow_ol_catalog-{__version__}-py3-none-any.whl"
     assert sdist.name == f"airflow_ol_catalog-{__version__}.tar.gz"
     assert get_provider_info()["versions"] == [__version__]
+    newest = re.search(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert newest is not None and newest[1] == __version__
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         metadata = archive.read(f"airflow_ol_catalog-{__version__}.dist-info/METADATA").decode()
@@ -148,7 +190,9 @@ def test_the_sdist_and_the_wheel_carry_the_pages_the_dags_and_one_version(dist):
     with tarfile.open(sdist) as archive:
         names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
     # the hook and the UI's sources to rebuild it, and the built pages so that no Node.js is needed
-    assert {"hatch_build.py", "ui/package-lock.json", "ui/src/main.tsx", "airflow_ol_catalog/www/index.html"} <= names
+    assert {"hatch_build.py", "airflow_ol_catalog/www/index.html", "airflow_ol_catalog/www/.ui-inputs.sha256"} <= names
+    for source in json.loads((ROOT / "ui" / "build-inputs.json").read_text()):
+        assert f"ui/{source}" in names or any(n.startswith(f"ui/{source}/") for n in names), source
     assert "CHANGELOG.md" in names and "constraints.txt" in names
 
 

@@ -11,10 +11,15 @@ takes this one away.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 ASSETS = "Assets"
 PLUGINS = "Plugins"
 CAN_READ = "can_read"
+
+
+class RolesSyncFailed(Exception):
+    """What FAB did not store; FAB itself only logs such failures."""
 
 
 @dataclass
@@ -26,7 +31,12 @@ class RolesSync:
     skipped: list[str] = field(default_factory=list)  # roles that may not read assets
 
 
-def sync_roles() -> RolesSync:
+def _held(role: Any) -> set[tuple[str, str]]:
+    return {(p.action.name, p.resource.name) for p in role.permissions}
+
+
+def sync_roles(only: list[str] | None = None) -> RolesSync:
+    """Grant Plugins read to every role that may read assets, or to those of `only` that may."""
     from airflow.api_fastapi.app import get_auth_manager_cls
 
     manager = get_auth_manager_cls()
@@ -42,9 +52,17 @@ def sync_roles() -> RolesSync:
     result = RolesSync(name, applies=True)
     with get_application_builder() as appbuilder:
         security = appbuilder.sm
+        roles = sorted(security.get_all_roles(), key=lambda r: r.name)
+        unknown = sorted(set(only or ()) - {r.name for r in roles})
+        if unknown:
+            raise RolesSyncFailed(f"no role named {', '.join(unknown)}: nothing was changed")
         read_plugins = security.create_permission(CAN_READ, PLUGINS)
-        for role in sorted(security.get_all_roles(), key=lambda r: r.name):
-            held = {(p.action.name, p.resource.name) for p in role.permissions}
+        if read_plugins is None:
+            raise RolesSyncFailed(f"FAB could not create the permission {CAN_READ} on {PLUGINS} (its log says why)")
+        for role in roles:
+            if only and role.name not in only:
+                continue
+            held = _held(role)
             if (CAN_READ, ASSETS) not in held:
                 result.skipped.append(role.name)
             elif (CAN_READ, PLUGINS) in held:
@@ -52,4 +70,11 @@ def sync_roles() -> RolesSync:
             else:
                 security.add_permission_to_role(role, read_plugins)
                 result.granted.append(role.name)
+        # FAB logs a grant it could not store and goes on: read back what is stored.
+        security.session.expire_all()
+        missing = [n for n in result.granted if (CAN_READ, PLUGINS) not in _held(security.find_role(n))]
+        if missing:
+            raise RolesSyncFailed(
+                f"FAB did not store {CAN_READ} on {PLUGINS} for {', '.join(missing)} (its log says why)"
+            )
     return result
