@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # Airflow 3.3 with the catalog provider installed from its wheel, built here as a release is built:
 # the UI with Node.js in a first stage (npm is not in Airflow's image), then `python -m build`,
 # whose build hook finds the pages built and newer than their sources.
@@ -15,8 +16,9 @@ COPY --from=ui /src/airflow_ol_catalog/www airflow_ol_catalog/www
 RUN pip install --no-cache-dir "build>=1.2" && python -m build --wheel --outdir /dist .
 
 FROM apache/airflow:3.3.2-python3.11
-COPY --from=wheel /dist/ /tmp/dist/
-# Airflow pinned to the image's own version, as Airflow's image documentation asks of added packages.
-RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
+# The wheel is mounted for the install only (no layer keeps it). Airflow is pinned to the image's own
+# version, as Airflow's image documentation asks of added packages.
+RUN --mount=type=bind,from=wheel,source=/dist,target=/tmp/dist \
+    pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
         "$(ls /tmp/dist/airflow_ol_catalog-*.whl)[postgres]" \
         "apache-airflow-providers-openlineage>=2.0" "apache-airflow-providers-postgres>=6.0"

@@ -88,7 +88,7 @@ def test_the_image_is_airflow_3_3_with_the_wheel_of_this_package_and_its_ui():
         and "COPY --from=ui /src/airflow_ol_catalog/www airflow_ol_catalog/www" in dockerfile
     )
     assert "python -m build --wheel --outdir /dist ." in dockerfile
-    assert "COPY --from=wheel /dist/ /tmp/dist/" in final and "COPY . " not in final
+    assert "RUN --mount=type=bind,from=wheel,source=/dist,target=/tmp/dist" in final and "COPY" not in final
     assert '"$(ls /tmp/dist/airflow_ol_catalog-*.whl)[postgres]"' in final
     assert '"apache-airflow==${AIRFLOW_VERSION}"' in final
     # what the build needs is sent to Docker; what a checkout may hold besides is not
