@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Airflow 3.3 with the catalog provider installed from its wheel, built here as a release is built:
 # the UI with Node.js in a first stage (npm is not in Airflow's image), then `python -m build`,
-# whose build hook finds the pages built and newer than their sources.
+# whose build hook finds the pages built from these very sources (it compares their digest).
 FROM node:20-bookworm-slim AS ui
 WORKDIR /src/ui
 COPY ui/package.json ui/package-lock.json ./
