@@ -55,3 +55,12 @@ def corpus_events(corpus: Path, namespace: str) -> list[dict]:
         replace_namespace(payload, namespace)
         events.append(payload)
     return events
+
+
+def openlineage_client(url: str, token: str):
+    """openlineage-python's own client, configured as a producer would to send to the catalog."""
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+    config = {"type": "http", "url": url, "endpoint": LINEAGE, "auth": {"type": "api_key", "apiKey": token}}
+    return OpenLineageClient(transport=HttpTransport(HttpConfig.from_dict(config)))

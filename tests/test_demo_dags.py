@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from http_client import openlineage_client
 from servers import AirflowServer
 from test_transport import TRANSPORT
 
@@ -313,9 +314,7 @@ def test_a_write_by_an_outside_producer_triggers_the_asset_scheduled_dag(demo):
     runs demo_shop_report, whose own OpenLineage events then name that script's run as upstream."""
     import uuid
 
-    from openlineage.client import OpenLineageClient
     from openlineage.client.event_v2 import Job, OutputDataset, Run, RunEvent, RunState
-    from openlineage.client.transport.http import HttpConfig, HttpTransport
 
     server, _ = demo
     export = str(server.home / "demo" / "exports" / "daily_revenue.csv")
@@ -331,17 +330,7 @@ def test_a_write_by_an_outside_producer_triggers_the_asset_scheduled_dag(demo):
         "total_entries"
     ]
     writer = server.create_token("revenue-script")
-    ol = OpenLineageClient(
-        transport=HttpTransport(
-            HttpConfig.from_dict(
-                {
-                    "url": server.url,
-                    "endpoint": "ol-catalog/api/v1/lineage",
-                    "auth": {"type": "api_key", "apiKey": writer},
-                }
-            )
-        )
-    )
+    ol = openlineage_client(server.url, writer)
     run_id = str(uuid.uuid4())
     for state in (RunState.START, RunState.COMPLETE):
         ol.emit(

@@ -155,11 +155,24 @@ def _fab_login(server: AirflowServer, browser, user: str):  # noqa: F811
     return context, page
 
 
+def _opens_the_catalog_from_browse(server: AirflowServer, browser, user: str, shot: str) -> None:  # noqa: F811
+    """Signed in through FAB's form, the user finds Lineage under Browse and the catalog opens."""
+    from playwright.sync_api import expect
+
+    context, page = _fab_login(server, browser, user)
+    try:
+        page.get_by_role("button", name="Browse").click()
+        page.get_by_role("menuitem", name="Lineage", exact=True).click()
+        expect(page.frame_locator("iframe").get_by_role("heading", name="Lineage catalog")).to_be_visible()
+        page.screenshot(path=str(SHOTS / f"{shot}.png"))
+    finally:
+        context.close()
+
+
 def test_roles_sync_lets_every_role_that_reads_assets_see_the_pages(fab_server, browser):  # noqa: F811
     """FAB gives Plugins read, which Airflow's UI asks of a plugin's menu entries and tabs, to Op
     and Admin only: `airflow ol-catalog roles sync` grants it to every role that may read assets,
     custom roles included, and to no other; a Viewer then finds the catalog in Browse."""
-    from playwright.sync_api import expect
 
     admin = {"Authorization": f"Bearer {fab_jwt(fab_server, 'admin')}"}
 
@@ -209,27 +222,13 @@ def test_roles_sync_lets_every_role_that_reads_assets_see_the_pages(fab_server, 
     # the catalog's pages, not Airflow's own Plugins page: its menu entry stays Op's and Admin's
     menus = requests.get(fab_server.url + "ui/auth/menus", headers=viewer, timeout=30).json()
     assert "Assets" in menus["authorized_menu_items"] and "Plugins" not in menus["authorized_menu_items"]
-    context, page = _fab_login(fab_server, browser, "viewer")
-    try:
-        page.get_by_role("button", name="Browse").click()
-        page.get_by_role("menuitem", name="Lineage", exact=True).click()
-        expect(page.frame_locator("iframe").get_by_role("heading", name="Lineage catalog")).to_be_visible()
-        page.screenshot(path=str(SHOTS / "12b-fab-viewer-browse-lineage.png"))
-    finally:
-        context.close()
+    _opens_the_catalog_from_browse(fab_server, browser, "viewer", "12b-fab-viewer-browse-lineage")
 
 
 def test_admin_browses_the_catalog_and_a_viewer_is_refused_admin(fab_server, browser):  # noqa: F811
     from playwright.sync_api import expect
 
-    context, page = _fab_login(fab_server, browser, "admin")
-    try:
-        page.get_by_role("button", name="Browse").click()
-        page.get_by_role("menuitem", name="Lineage", exact=True).click()
-        expect(page.frame_locator("iframe").get_by_role("heading", name="Lineage catalog")).to_be_visible()
-        page.screenshot(path=str(SHOTS / "12-fab-admin-overview.png"))
-    finally:
-        context.close()
+    _opens_the_catalog_from_browse(fab_server, browser, "admin", "12-fab-admin-overview")
     context, page = _fab_login(fab_server, browser, "viewer")
     try:
         page.goto(fab_server.url + "ol-catalog/ui/#/admin")

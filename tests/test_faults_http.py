@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 import requests
-from http_client import LINEAGE, fresh_event
+from http_client import LINEAGE, fresh_event, openlineage_client
 from servers import AirflowServer, PostgresServer
 from sqlalchemy import create_engine, func, select, text
 from test_projection import event as run_event_at
@@ -169,26 +169,13 @@ def test_faults_postgresql_outage_answers_503_with_retry_after_then_recovers(fau
 
 def test_faults_ten_second_postgresql_outage_under_a_stream_loses_nothing_the_openlineage_client_sent(fault_report):
     """openlineage-python's http transport retries 503s after Retry-After: every emit that returned is stored."""
-    from openlineage.client import OpenLineageClient
     from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
-    from openlineage.client.transport.http import HttpConfig, HttpTransport
 
     postgres = PostgresServer().start()
     server = AirflowServer(extra_env={"AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN": postgres.create_database("catalog")})
     try:
         server.start()
-        client = OpenLineageClient(
-            transport=HttpTransport(
-                HttpConfig.from_dict(
-                    {
-                        "type": "http",
-                        "url": server.url,
-                        "endpoint": LINEAGE,
-                        "auth": {"type": "api_key", "apiKey": server.token},
-                    }
-                )
-            )
-        )
+        client = openlineage_client(server.url, server.token)
         sent: list[str] = []
         failed: list[str] = []
         stop = threading.Event()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from http_client import openlineage_client
 from servers import AirflowServer
 from test_ui_browser import SHOTS, _logged_in, browser  # noqa: F401  (browser is a fixture)
 
@@ -262,23 +263,11 @@ def test_the_installed_package_parses_its_dags_from_its_own_bundle(server):
 
 
 def test_the_installed_package_takes_an_event_and_shows_its_pages(server, browser):  # noqa: F811
-    from openlineage.client import OpenLineageClient
     from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-    from openlineage.client.transport.http import HttpConfig, HttpTransport
     from playwright.sync_api import expect
 
     token = server.cli_token("installed", "--read")  # the installed `airflow ol-catalog`
-    client = OpenLineageClient(
-        transport=HttpTransport(
-            HttpConfig.from_dict(
-                {
-                    "url": server.url,
-                    "endpoint": "ol-catalog/api/v1/lineage",
-                    "auth": {"type": "api_key", "apiKey": token},
-                }
-            )
-        )
-    )
+    client = openlineage_client(server.url, token)
     client.emit(
         RunEvent(
             eventType=RunState.COMPLETE,
