@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from airflow_ol_catalog.transport.config import parse_settings
@@ -120,3 +121,12 @@ def test_the_maintenance_dags_come_from_the_packages_own_bundle_as_the_readme_co
 def test_the_init_lets_every_role_that_reads_assets_see_the_pages_after_migrating():
     init = "\n".join(COMPOSE["services"]["airflow-init"]["command"])
     assert init.index("airflow db migrate") < init.index("airflow ol-catalog roles sync")
+
+
+def test_the_maintenance_bundle_refuses_a_path_of_its_own():
+    """Its DAGs are the installed package's: a `path` in the setting is a mistake, said as such
+    (Airflow logs it and goes on with the other bundles)."""
+    from airflow_ol_catalog.maintenance.bundle import MaintenanceDagBundle
+
+    with pytest.raises(TypeError, match=r"MaintenanceDagBundle takes no `path`: its DAGs are the installed package's"):
+        MaintenanceDagBundle(name="ol-catalog-maintenance", path="/elsewhere")
