@@ -74,16 +74,18 @@ CONFIG_OPTIONS = {
         "20000",
     ),
     "view_cache_size": _option(
-        "How many job and dataset views each API server process keeps between requests for the "
-        "nodes of lineage graphs. A deep graph carries every job with its latest run and every "
-        "dataset with its schema; a view kept is used again until a write changes it. About 6 KB "
-        "each on average for jobs of 20 inputs and outputs and their datasets. 0 keeps none.",
+        "How many job and dataset views each API server process keeps in memory between requests "
+        "for the nodes of lineage graphs. A deep graph carries every job with its latest run and "
+        "every dataset with its schema; a view kept is used again until a write changes it. Views "
+        "are also kept in the catalog's database for every process, whatever this says. About 6 KB "
+        "each on average for jobs of 20 inputs and outputs and their datasets. 0 keeps none in memory.",
         "integer",
         "10000",
         "50000",
     ),
     "view_cache_check": _option(
-        "Build every kept view again when it is used and answer an error when the two differ. For "
+        "Build every kept view (in memory or in the database) again when it is used and answer an "
+        "error when the two differ. For "
         "tests of the catalog itself: it makes lineage graphs slower than keeping no views at all.",
         "boolean",
         "False",

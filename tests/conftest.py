@@ -72,6 +72,7 @@ def catalog_engine(database_url, monkeypatch):
     upgrade(database_url)
     engine = engine_module.get_engine(database_url)
     yield engine
+    node_views.flush()  # lineage views this test built reach the database now, not during the next test
     engine_module.dispose_engines()
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 
+from pydantic import TypeAdapter
 from test_events import run_event
 from test_projection import catalog, send
 
+from airflow_ol_catalog.api.datamodels.graph import LineageGraph
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
 from airflow_ol_catalog.lineage.graph import lineage
 from airflow_ol_catalog.store.engine import read_connection
@@ -394,6 +396,14 @@ def test_a_namespace_limited_sender_states_no_flows_of_jobs_outside_its_namespac
     assert ("other-team", "their.job") not in catalog(catalog_engine)["jobs"]
 
 
+def as_its_model_writes_it(answer: dict) -> dict:
+    """The lineage route writes its answer around its nodes' kept JSON: it must be what the route's
+    model would write (nothing undeclared, an edge's `relation` and `via` only where set)."""
+    model = TypeAdapter(LineageGraph)
+    assert model.dump_python(model.validate_python(answer), exclude_unset=True) == answer
+    return answer
+
+
 def test_job_dependencies_are_control_edges_between_jobs_apart_from_data_flow(catalog_api):
     """An asset-triggered DAG run names the run it waited for, and one that waits for it."""
     dependencies = {
@@ -431,7 +441,7 @@ def test_job_dependencies_are_control_edges_between_jobs_apart_from_data_flow(ca
         ("control", consumer, f"job:{AF}:reporting_dag", {}),
     ]
     assert (flows_of[0]["source"]["runId"], flows_of[0]["target"]["runId"]) == (RUN_B, RUN_A)
-    graph = catalog_api.get("api/v1/lineage", nodeId=consumer, depth=1).json()["graph"]
+    graph = as_its_model_writes_it(catalog_api.get("api/v1/lineage", nodeId=consumer, depth=1).json())["graph"]
     edges = {(e["origin"], e["destination"], e.get("relation")) for n in graph for e in n["outEdges"]}
     assert edges == {(producer, consumer, "control"), (consumer, f"job:{AF}:reporting_dag", "control")}
 
@@ -454,7 +464,8 @@ def test_a_jobs_passing_output_becomes_a_job_to_job_edge_via_it_unless_asked_for
     stage_1, stage_2, temp_id = f"job:{AF}:spark.stage_1", f"job:{AF}:spark.stage_2", f"dataset:{WH}:tmp.stage_1"
 
     def edges_from(**params) -> set:
-        graph = catalog_api.get("api/v1/lineage", nodeId=stage_1, depth=4, **params).json()["graph"]
+        answer = catalog_api.get("api/v1/lineage", nodeId=stage_1, depth=4, **params).json()
+        graph = as_its_model_writes_it(answer)["graph"]
         return {(e["origin"], e["destination"], e.get("via")) for n in graph for e in n["outEdges"]}
 
     assert edges_from() == {(stage_1, stage_2, temp_id), (stage_2, f"dataset:{WH}:public.result", None)}

@@ -436,3 +436,10 @@ def test_datasets_name_their_connection_only_to_users_allowed_to_read_connection
         )
         unmatched = requests.get(listed, headers=headers, timeout=10)
         assert "pg_secret" not in unmatched.text and unmatched.json()["datasets"][0]["dataSource"]["candidates"] == []
+    # Lineage graphs carry datasets as their routes answer each caller, from views kept for everyone.
+    graph = server.url + "ol-catalog/api/v1/lineage"
+    node = {"nodeId": "dataset:postgres://10.1.2.3:5432:shop.public.orders", "depth": 2}
+    for headers, shown in ((_admin(server), True), (_bearer(server.token), False), (_admin(server, "viewer"), False)):
+        answer = requests.get(graph, params=node, headers=headers, timeout=10)
+        data = {n["id"]: n["data"] for n in answer.json()["graph"]}[node["nodeId"]]
+        assert ("pg_secret" in answer.text) is shown and (data["dataSource"]["connId"] == "pg_secret") is shown

@@ -4,6 +4,8 @@ that changes a job or dataset as the read API shows it must make the kept view g
 Each case reads a graph (keeping its views), makes one write, and reads it again: the suite runs with
 `view_cache_check` on (tests/conftest.py), so a kept view that differs from one built anew fails the
 read; each case also asserts the change shows, and that the views it did not touch were used again.
+Each case runs twice: with the views kept in this process, and with only those kept in the database
+(what another API-server process, or this one after a restart, finds).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from pydantic_core import to_json
 from sqlalchemy import select
 from test_lineage_graph import PG, ds, run_of
 from test_projection import event, send
@@ -19,10 +22,12 @@ from test_projection import event, send
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden
 from airflow_ol_catalog.ingest.retention import apply_retention
 from airflow_ol_catalog.ingest.tags import add_tag
+from airflow_ol_catalog.lineage import view_cache
 from airflow_ol_catalog.lineage.graph import lineage
-from airflow_ol_catalog.lineage.view_cache import StaleView, ViewCache, node_views
+from airflow_ol_catalog.lineage.view_cache import NodeView, StaleView, ViewCache, node_views
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
-from airflow_ol_catalog.store.tables import facet, job
+from airflow_ol_catalog.store.node_views import StoredView, store_views, stored_views
+from airflow_ol_catalog.store.tables import facet, job, node_view
 
 
 def schema(*fields: tuple[str, str]) -> dict:
@@ -33,8 +38,17 @@ def with_schema(name: str, *fields: tuple[str, str]) -> dict:
     return {**ds(name), "facets": {"schema": schema(*fields)}}
 
 
+KEPT_IN = {"where": "process"}
+
+
+@pytest.fixture(params=["process", "database"])
+def kept_in(request):
+    KEPT_IN["where"] = request.param
+    return request.param
+
+
 @pytest.fixture
-def chain(catalog_engine):
+def chain(catalog_engine, kept_in):
     """a -> j1 -> b -> j2 -> c; b written with a schema on day 1, read by j2 on day 3."""
     send(
         catalog_engine,
@@ -45,6 +59,9 @@ def chain(catalog_engine):
 
 
 def graph(engine, node: str = f"dataset:{PG}:b") -> dict[str, dict]:
+    if KEPT_IN["where"] == "database":
+        node_views.flush()
+        node_views.clear()  # as a process that has kept none finds them
     with read_connection(engine) as conn:
         return {n["id"]: n["data"] for n in lineage(conn, node, 5).as_list()}
 
@@ -61,9 +78,13 @@ def reread(engine, write) -> tuple[dict[str, dict], dict[str, dict], int]:
     """The graph before and after the write, and how many of its views the second read used again."""
     before = graph(engine)
     write(engine)
-    hits = node_views.hits
+    hits = used_again()
     after = graph(engine)
-    return before, after, node_views.hits - hits
+    return before, after, used_again() - hits
+
+
+def used_again() -> int:
+    return node_views.stored if KEPT_IN["where"] == "database" else node_views.hits
 
 
 def test_a_later_run_changes_its_job_only(chain):
@@ -142,9 +163,48 @@ def test_retention_deleting_runs_changes_what_datasets_show(chain):
 
 def test_views_of_unchanged_nodes_are_used_again(chain):
     graph(chain)
-    hits = node_views.hits
+    hits, built = used_again(), node_views.misses
     again = graph(chain)
-    assert node_views.hits - hits == len(again) == 5
+    assert used_again() - hits == len(again) == 5 and node_views.misses == built
+
+
+def test_a_stored_view_only_moves_forward(catalog_engine):
+    """Two processes may build one view while a write lands: the one built under the older stamp or
+    generation never replaces the newer one in the database."""
+
+    def stored_stamp() -> tuple[int, int, bytes]:
+        with read_connection(catalog_engine) as conn:
+            found = stored_views(conn, "JOB", [7])[7]
+        return found.generation, found.view_stamp, found.body
+
+    for generation, stamp, body, expected in (
+        (0, 2, b'{"v":2}', (0, 2, b'{"v":2}')),
+        (0, 1, b'{"v":1}', (0, 2, b'{"v":2}')),  # older stamp: kept out
+        (0, 2, b'{"v":"again"}', (0, 2, b'{"v":"again"}')),  # the same key built again
+        (1, 0, b'{"g":1}', (1, 0, b'{"g":1}')),  # a later generation, whatever the stamp
+        (0, 9, b'{"g":0}', (1, 0, b'{"g":1}')),  # an earlier generation: kept out
+    ):
+        with write_transaction(catalog_engine) as conn:
+            store_views(conn, "JOB", [StoredView(7, stamp, generation, False, body)])
+        assert stored_stamp() == expected
+
+
+def test_a_view_not_stored_is_built_again_and_the_read_goes_on(chain, monkeypatch, caplog):
+    """The database refusing views (full, read-only) costs later reads their build, never an answer."""
+
+    def refuse(*args):
+        raise OSError("disk full")
+
+    node_views.flush()
+    with write_transaction(chain) as conn:
+        conn.execute(node_view.delete())
+    monkeypatch.setattr(view_cache, "store_views", refuse)
+    node_views.clear()
+    assert len(graph(chain)) == 5
+    node_views.flush()
+    assert "views not kept in the database: disk full" in caplog.text
+    with read_connection(chain) as conn:
+        assert conn.execute(select(node_view.c.entity_id)).first() is None
 
 
 def test_a_write_that_misses_its_stamp_is_caught(chain):
@@ -153,7 +213,7 @@ def test_a_write_that_misses_its_stamp_is_caught(chain):
 
     def build(conn, rows):
         found = conn.execute(select(facet.c.name).where(facet.c.entity == "job", facet.c.entity_id == rows[0].id))
-        return [{"facets": sorted(found.scalars())}]
+        return [NodeView(to_json({"facets": sorted(found.scalars())}))]
 
     with read_connection(chain) as conn:
         rows = conn.execute(select(job.c.id, job.c.view_stamp).where(job.c.name == "j1")).all()

@@ -4,11 +4,12 @@ each node's `data`, the job or dataset as its own route answers it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
+from pydantic_core import to_json
 from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select
 from typing_extensions import NotRequired
 
@@ -16,7 +17,7 @@ from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node_id, readings
 from airflow_ol_catalog.events.not_found import NodeNotFound
 from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_view
-from airflow_ol_catalog.lineage.view_cache import node_views
+from airflow_ol_catalog.lineage.view_cache import NodeView, node_views
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
@@ -36,7 +37,7 @@ class Edge(TypedDict):
 class Node(TypedDict):
     id: str
     type: str  # JOB or DATASET
-    data: dict[str, Any] | None  # the job or dataset as its own route answers it
+    data: NodeView | None  # the job or dataset as its own route answers it (set once the walk is done)
     inEdges: list[Edge]
     outEdges: list[Edge]
 
@@ -46,12 +47,28 @@ class Graph:
     nodes: dict[str, Node] = field(default_factory=dict)  # node id -> node
     truncated: bool = False
 
-    def as_list(self) -> list[Node]:
+    def sorted_nodes(self) -> list[Node]:
         """Nodes sorted by id, and each node's edges by origin then destination, as Marquez sorts them."""
         for node in self.nodes.values():
             for edges in (node["inEdges"], node["outEdges"]):
                 edges.sort(key=lambda e: (e["origin"], e["destination"]))
         return [self.nodes[key] for key in sorted(self.nodes)]
+
+    def as_list(self) -> list[dict[str, Any]]:
+        """`sorted_nodes` with each node's data read back into a dict."""
+        return [{**n, "data": n["data"].value() if n["data"] else None} for n in self.sorted_nodes()]
+
+    def as_json(
+        self, data: Callable[[Node], bytes] = lambda node: node["data"].body if node["data"] else b"null"
+    ) -> bytes:
+        """The answer `{"graph": [...], "truncated": ...}` in JSON, each node's data written as `data`
+        gives it (by default its view as kept, without parsing it again)."""
+        nodes = b",".join(
+            b'{"id":%b,"type":%b,"data":%b,"inEdges":%b,"outEdges":%b}'
+            % (to_json(n["id"]), to_json(n["type"]), data(n), to_json(n["inEdges"]), to_json(n["outEdges"]))
+            for n in self.sorted_nodes()
+        )
+        return b'{"graph":[%b],"truncated":%b}' % (nodes, b"true" if self.truncated else b"false")
 
 
 GRAPH_KINDS = (JOB, DATASET)  # what a lineage graph starts from
@@ -230,11 +247,14 @@ class _Walk:
         per node would cost its queries per node). A job carries only its newest run, as Marquez's
         lineage does (its `latestRun`): every run costs its facets and versions."""
 
-        def jobs(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
-            return jobs_view(conn, _whole_rows(conn, job, rows), runs=1)
+        def jobs(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:
+            return [NodeView(to_json(v)) for v in jobs_view(conn, _whole_rows(conn, job, rows), runs=1)]
 
-        def datasets(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
-            return datasets_view(conn, _whole_rows(conn, dataset, rows))
+        def datasets(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:
+            return [
+                NodeView(to_json(v), reading.is_temporary(v.get("facets") or {}))
+                for v in datasets_view(conn, _whole_rows(conn, dataset, rows))
+            ]
 
         for kind, view in (("JOB", jobs), ("DATASET", datasets)):
             keys = [key for key, node in self.graph.nodes.items() if node["type"] == kind]
@@ -306,7 +326,7 @@ def _collapse_temporary(graph: Graph, start_id: str | None) -> None:
     passing = [
         key
         for key, n in nodes.items()
-        if n["type"] == "DATASET" and key != start_id and reading.is_temporary((n["data"] or {}).get("facets") or {})
+        if n["type"] == "DATASET" and key != start_id and n["data"] is not None and n["data"].temporary
     ]
     for key in passing:
         node = nodes.pop(key)

@@ -200,6 +200,19 @@ view_generation = Table(
     Column("value", BigInteger, nullable=False),
 )
 
+# Job and dataset views as lineage graphs carry them, written as the API writes them (store/node_views):
+# each is good while its row's view_stamp and the view generation are the ones it was built under.
+node_view = Table(
+    "ol_catalog_node_view",
+    metadata,
+    Column("kind", String(7), primary_key=True),  # JOB or DATASET
+    Column("entity_id", Integer, primary_key=True),
+    Column("view_stamp", BigInteger, nullable=False),
+    Column("generation", BigInteger, nullable=False),
+    Column("temporary", Boolean, nullable=False),  # a dataset that is only a job's passing output
+    Column("body", Text, nullable=False),  # the view as JSON
+)
+
 job = Table(
     "ol_catalog_job",
     metadata,

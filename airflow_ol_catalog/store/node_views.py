@@ -1,0 +1,68 @@
+"""Job and dataset views kept in the database for the nodes of lineage graphs (lineage/view_cache).
+
+Each row is one job's or dataset's view as the API writes it (JSON), with the `view_stamp` of its
+job or dataset row and the view generation (store/view_stamps) it was built under: it is good
+while both are unchanged, and rows that no longer are stay until that view is built again. A row
+only ever moves forward: a view built under an older stamp or generation than the stored one
+(two processes building the same view while a write lands) does not replace it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import NamedTuple
+
+from sqlalchemy import Connection, and_, or_, select
+
+from airflow_ol_catalog.store.sql import among, insert_on_conflict
+from airflow_ol_catalog.store.tables import node_view
+
+
+class StoredView(NamedTuple):
+    entity_id: int
+    view_stamp: int
+    generation: int
+    temporary: bool
+    body: bytes  # JSON (stored as text: PostgreSQL would send bytes hex-encoded)
+
+
+def stored_views(conn: Connection, kind: str, ids: Collection[int]) -> dict[int, StoredView]:
+    """The stored views of these jobs or datasets (`kind` JOB or DATASET) that have one, by id, good or not."""
+    if not ids:
+        return {}
+    found = conn.execute(
+        select(
+            node_view.c.entity_id,
+            node_view.c.view_stamp,
+            node_view.c.generation,
+            node_view.c.temporary,
+            node_view.c.body,
+        ).where(node_view.c.kind == kind, among(conn.dialect.name, node_view.c.entity_id, ids))
+    )
+    return {
+        r.entity_id: StoredView(r.entity_id, r.view_stamp, r.generation, r.temporary, r.body.encode()) for r in found
+    }
+
+
+def store_views(conn: Connection, kind: str, views: Collection[StoredView]) -> None:
+    """Insert or replace these views, each unless the one stored was built under a later stamp or generation."""
+    if not views:
+        return
+    upsert = insert_on_conflict(conn, node_view)
+    new = upsert.excluded
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[node_view.c.kind, node_view.c.entity_id],
+            set_={c: new[c] for c in ("view_stamp", "generation", "temporary", "body")},
+            where=or_(
+                node_view.c.generation < new.generation,
+                and_(node_view.c.generation == new.generation, node_view.c.view_stamp <= new.view_stamp),
+            ),
+        ),
+        [{"kind": kind, **v._asdict(), "body": v.body.decode()} for v in views],
+    )
+
+
+def forget_views(conn: Connection) -> int:
+    """Remove every stored view (they are built again when next read); returns how many there were."""
+    return conn.execute(node_view.delete()).rowcount
