@@ -12,11 +12,12 @@ from fastapi.responses import JSONResponse
 
 from airflow_ol_catalog.api.assets import emit_in_background
 from airflow_ol_catalog.api.auth import IngestAuth, Principal
-from airflow_ol_catalog.api.body import collector_paused, decode_body, off_the_loop_if_large, read_body
+from airflow_ol_catalog.api.body import decode_body, off_the_loop_if_large, read_body
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.datamodels.ingest import BatchResult, EventReceipt
 from airflow_ol_catalog.config import CatalogSettings
 from airflow_ol_catalog.events import BodyError, EventInvalid, Problem, metrics, validate_event
+from airflow_ol_catalog.events.collector import collector_paused
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission
 from airflow_ol_catalog.ingest.refusals import refusal_log
 from airflow_ol_catalog.ingest.writer import CatalogUnavailable, EventWriter, get_writer

