@@ -17,6 +17,7 @@ from inprocess import InProcessCatalog, migrate
 from servers import AirflowServer, PostgresServer
 
 from airflow_ol_catalog.lineage.view_cache import node_views
+from airflow_ol_catalog.lineage.view_refresh import view_refresher
 
 # Lineage graphs read in this process check every view they keep against one built anew (the
 # api-servers the tests start do too: tests/servers.py), so a write that changes a job or dataset
@@ -72,7 +73,8 @@ def catalog_engine(database_url, monkeypatch):
     upgrade(database_url)
     engine = engine_module.get_engine(database_url)
     yield engine
-    node_views.flush()  # lineage views this test built reach the database now, not during the next test
+    view_refresher.flush()  # lineage views this test built or refreshed reach the database now, not during the next test
+    node_views.flush()
     engine_module.dispose_engines()
 
 

@@ -119,9 +119,11 @@ class InProcessCatalog:
         from airflow_ol_catalog.ingest import writer
         from airflow_ol_catalog.ingest.refusals import refusal_log
         from airflow_ol_catalog.lineage.view_cache import node_views
+        from airflow_ol_catalog.lineage.view_refresh import view_refresher
 
         self.client.__exit__(None, None, None)
-        node_views.flush()  # the lineage views its graphs built go to this database, not a later one
+        view_refresher.flush()  # the lineage views its graphs built or refreshed go to this database, not a later one
+        node_views.flush()
         _AuthManagerState.instance = self._auth_manager
         # What the api-server keeps for the life of its event loop must not outlive this one.
         # Writers are kept per loop id, which a later loop may reuse: drop this loop's, bound to

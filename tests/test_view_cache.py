@@ -19,12 +19,17 @@ from sqlalchemy import select
 from test_lineage_graph import PG, ds, run_of
 from test_projection import event, send
 
+from airflow_ol_catalog.events import validate_event
+from airflow_ol_catalog.ingest import writer
+from airflow_ol_catalog.ingest.event_log import Receipt, Submission
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden
 from airflow_ol_catalog.ingest.retention import apply_retention
 from airflow_ol_catalog.ingest.tags import add_tag
+from airflow_ol_catalog.ingest.writer import BatchCommitter
 from airflow_ol_catalog.lineage import view_cache
 from airflow_ol_catalog.lineage.graph import lineage
 from airflow_ol_catalog.lineage.view_cache import NodeView, StaleView, ViewCache, node_views
+from airflow_ol_catalog.lineage.view_refresh import view_refresher
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.node_views import StoredView, store_views, stored_views
 from airflow_ol_catalog.store.tables import facet, job, node_view
@@ -225,3 +230,56 @@ def test_a_write_that_misses_its_stamp_is_caught(chain):
         )  # fmt: skip
     with read_connection(chain) as conn, pytest.raises(StaleView, match="documentation"):
         cache.views(conn, "JOB", rows, build, 0)
+
+
+@pytest.fixture
+def refreshed(monkeypatch):
+    """The API server's writer telling the view refresher what each commit wrote, as api/app.py sets it up."""
+    monkeypatch.setattr(writer, "committed", [view_refresher.written])
+    monkeypatch.setattr(view_refresher, "delay", 0.05)
+    yield view_refresher
+    assert view_refresher.flush()
+
+
+def commit(engine, payloads: list[dict]) -> None:
+    """Through the API server's writer (its commits tell the refresher what they wrote)."""
+    (outcomes,) = BatchCommitter(engine, "register").commit(
+        [[Submission.of(validate_event(p), None, 500) for p in payloads]]
+    )
+    assert isinstance(outcomes, list) and all(isinstance(o, Receipt) and not o.duplicate for o in outcomes)
+
+
+def test_views_a_graph_showed_are_built_again_after_a_write_before_anyone_asks(chain, refreshed):
+    graph(chain)  # shows, and so keeps, every view of the graph
+    node_views.flush()
+    done = refreshed.refreshed
+    commit(chain, run_of("j2", "r9", 6, [ds("b")], [ds("c")]))  # j2's newest run; c written again
+    assert refreshed.flush()
+    assert refreshed.refreshed - done >= 2  # j2 and c at least
+    built = node_views.misses
+    after = graph(chain)
+    assert after[job_id("j2")]["latestRun"]["id"] == "r9" and node_views.misses == built  # nothing built on read
+
+
+def test_views_no_graph_showed_are_left_for_the_first_graph_that_needs_them(chain, refreshed):
+    commit(chain, run_of("j9", "r9", 6, [ds("x")], [ds("y")]))
+    assert refreshed.flush()
+    with read_connection(chain) as conn:
+        assert conn.execute(select(node_view.c.entity_id)).first() is None
+    assert job_id("j9") in graph(chain, f"dataset:{PG}:x")
+
+
+def test_a_refresh_that_fails_leaves_the_views_to_the_graphs(chain, refreshed, monkeypatch, caplog):
+    graph(chain)
+    node_views.flush()
+
+    def refuse(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(view_cache, "store_views", refuse)
+    commit(chain, run_of("j2", "r9", 6, [ds("b")], [ds("c")]))
+    assert refreshed.flush()
+    assert "not refreshed: disk full" in caplog.text
+    monkeypatch.undo()  # the database takes views again: the graph builds what the refresh could not keep
+    node_views.clear()
+    assert graph(chain)[job_id("j2")]["latestRun"]["id"] == "r9"

@@ -148,10 +148,14 @@ def create_app() -> FastAPI:
         docs_url=None,  # api/ui.py serves the docs page with Swagger UI from the package, not a CDN
         redoc_url=None,
     )
+    from airflow_ol_catalog.ingest import writer
     from airflow_ol_catalog.lineage.view_cache import node_views
+    from airflow_ol_catalog.lineage.view_refresh import view_refresher
 
     app.state.settings = load_settings()
     node_views.configure(app.state.settings.view_cache_size, app.state.settings.view_cache_check)
+    if view_refresher.written not in writer.committed:  # the views graphs showed stay ready after writes
+        writer.committed.append(view_refresher.written)
     app.add_middleware(RequestGuard, on_refusal=_log_guard_refusal)
     app.add_middleware(AnswerStart)
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception

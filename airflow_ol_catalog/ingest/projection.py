@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple, TypeAlias, TypeVar
 
@@ -465,6 +465,17 @@ def _touch(
         _upsert(conn, st[f"{name}_touch"], [{**rows[k], "alias_of": aliases[k]} for k in existed])
 
 
+# Connection.info key: where a caller that wants them finds the jobs and datasets the projection
+# wrote in its transaction (ingest/writer.py: the API server keeps their lineage views up to date).
+WRITTEN = "ol_catalog.written"
+
+
+@dataclass
+class Written:
+    jobs: set[int] = field(default_factory=set)
+    datasets: set[int] = field(default_factory=set)
+
+
 def project_events(conn: Connection, items: list[Projected]) -> None:
     if not items:
         return
@@ -478,6 +489,10 @@ def project_events(conn: Connection, items: list[Projected]) -> None:
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
     _project_flows(conn, st, items, job_ids, dataset_ids)
     queue_writes(conn, [item.event for item in items], dataset_ids)
+    written = conn.info.get(WRITTEN)
+    if written is not None:
+        written.jobs.update(job_ids.values())
+        written.datasets.update(dataset_ids.values())
 
 
 def _job_key(ev: OpenLineageEvent) -> JobKey:

@@ -29,7 +29,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,11 +39,16 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
+from airflow_ol_catalog.ingest.projection import WRITTEN, Written
 from airflow_ol_catalog.ingest.tokens import touch_tokens
 from airflow_ol_catalog.store.engine import WRITE, sqlite_driver, start_wal_checkpoints, write_transaction
 from airflow_ol_catalog.store.sql import utcnow
 
 log = logging.getLogger(__name__)
+
+# Told, after each commit, which jobs and datasets it wrote (the API server keeps their lineage
+# views up to date: lineage/view_refresh.py). Each must return at once.
+committed: list[Callable[[Engine, set[int], set[int]], None]] = []
 
 # A bigger group holds the event loop (SQLite) or the database lock longer than it saves.
 MAX_EVENTS_PER_TRANSACTION = 500
@@ -232,10 +237,15 @@ class BatchCommitter:
         }
         started = time.perf_counter()
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            written = Written()
             try:
                 with self._transaction() as conn:
-                    outcomes = store_events(conn, submissions, self.policy)
-                    touch_tokens(conn, stale, now)
+                    conn.info[WRITTEN] = written
+                    try:
+                        outcomes = store_events(conn, submissions, self.policy)
+                        touch_tokens(conn, stale, now)
+                    finally:
+                        del conn.info[WRITTEN]  # the info outlives the transaction, with the connection
                 break
             except DBAPIError as exc:
                 if attempt == TRANSIENT_ATTEMPTS or not _is_transient(exc):
@@ -245,6 +255,8 @@ class BatchCommitter:
         metrics.timing("ingest.commit", (time.perf_counter() - started) * 1000)  # log, projection and commit
         for token_id in stale:
             self._token_touched[token_id] = now.timestamp()
+        for listener in committed:
+            listener(self.engine, written.jobs, written.datasets)
         return outcomes
 
 

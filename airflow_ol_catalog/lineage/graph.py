@@ -4,7 +4,7 @@ each node's `data`, the job or dataset as its own route answers it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
@@ -20,6 +20,7 @@ from airflow_ol_catalog.events.not_found import NodeNotFound
 from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_view
 from airflow_ol_catalog.lineage.view_cache import NodeView, node_views
 from airflow_ol_catalog.store.datasets import holder_of
+from airflow_ol_catalog.store.node_views import stored_keys
 from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
 from airflow_ol_catalog.store.view_stamps import generation
@@ -248,19 +249,10 @@ class _Walk:
         per node would cost its queries per node). A job carries only its newest run, as Marquez's
         lineage does (its `latestRun`): every run costs its facets and versions."""
 
-        def jobs(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:
-            return [NodeView(to_json(v)) for v in jobs_view(conn, _whole_rows(conn, job, rows), runs=1)]
-
-        def datasets(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:
-            return [
-                NodeView(to_json(v), reading.is_temporary(v.get("facets") or {}))
-                for v in datasets_view(conn, _whole_rows(conn, dataset, rows))
-            ]
-
         # A thousand views' objects, all alive until their batch is written as JSON: collections
         # in between would only walk them again and again (a third of the time).
         with collector_paused():
-            for kind, view in (("JOB", jobs), ("DATASET", datasets)):
+            for kind, view in (("JOB", job_views), ("DATASET", dataset_views)):
                 keys = [key for key, node in self.graph.nodes.items() if node["type"] == kind]
                 for start in range(0, len(keys), VIEW_BATCH):
                     batch = keys[start : start + VIEW_BATCH]
@@ -322,6 +314,37 @@ def lineage(
     if not show_temporary:
         _collapse_temporary(graph, start_id=walk.datasets.get(start) if node.kind == DATASET else None)
     return graph
+
+
+def job_views(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:
+    """Lineage graph nodes' views of these jobs (rows with `id`), with their newest run only."""
+    return [NodeView(to_json(v)) for v in jobs_view(conn, _whole_rows(conn, job, rows), runs=1)]
+
+
+def dataset_views(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:
+    return [
+        NodeView(to_json(v), reading.is_temporary(v.get("facets") or {}))
+        for v in datasets_view(conn, _whole_rows(conn, dataset, rows))
+    ]
+
+
+def refresh_views(conn: Connection, jobs: Collection[int], datasets: Collection[int]) -> int:
+    """Build again, and keep, the views of these jobs and datasets that are kept in the database but
+    out of date: what lineage graphs showed once stays ready for the next graph. Views of the rest
+    wait until a graph needs them. Returns how many views were built."""
+    stamp = generation(conn)
+    built = 0
+    for kind, ids, build in (("JOB", jobs, job_views), ("DATASET", datasets, dataset_views)):
+        kept = stored_keys(conn, kind, ids)
+        if not kept:
+            continue
+        live = _live_rows(conn, set(kept), set()) if kind == "JOB" else _live_rows(conn, set(), set(kept))
+        rows = (live[0] if kind == "JOB" else live[1]).values()
+        stale = [r for r in rows if kept[r.id] != (r.view_stamp, stamp)]
+        for start in range(0, len(stale), VIEW_BATCH):
+            with collector_paused():
+                built += node_views.refresh(conn, kind, stale[start : start + VIEW_BATCH], build, stamp)
+    return built
 
 
 def _collapse_temporary(graph: Graph, start_id: str | None) -> None:

@@ -120,16 +120,31 @@ class ViewCache:
             self.hits += len(rows) - len(missing)
             self.stored += len(missing) - len(unbuilt)
             self.misses += len(unbuilt)
-            if self.size > 0:
-                for i in missing:
-                    key = (database, kind, rows[i].id)
-                    self._views[key] = ((rows[i].view_stamp, generation), found[i])
-                    self._views.move_to_end(key)
-                while len(self._views) > self.size:
-                    self._views.popitem(last=False)
+        self._keep(database, kind, [(rows[i], found[i]) for i in missing], generation)
         if self.check:
             self._check(conn, kind, rows, found, set(unbuilt), build)
         return [found[i] for i in range(len(rows))]
+
+    def refresh(self, conn: Connection, kind: str, rows: Sequence[AnyRow], build: Build, generation: int) -> int:
+        """Build the views of these rows and keep them in this process and, before returning, in the
+        database (for a thread that keeps views up to date after writes, not for a request)."""
+        made = list(zip(rows, build(conn, rows), strict=True))
+        self._keep(conn.engine.url.render_as_string(), kind, made, generation)
+        with write_transaction(conn.engine) as writing:
+            store_views(
+                writing, kind, [StoredView(r.id, r.view_stamp, generation, v.temporary, v.body) for r, v in made]
+            )
+        return len(made)
+
+    def _keep(self, database: str, kind: str, made: list[tuple[AnyRow, NodeView]], generation: int) -> None:
+        with self._lock:
+            if self.size > 0:
+                for row, view in made:
+                    key = (database, kind, row.id)
+                    self._views[key] = ((row.view_stamp, generation), view)
+                    self._views.move_to_end(key)
+                while len(self._views) > self.size:
+                    self._views.popitem(last=False)
 
     def _check(
         self,

@@ -44,6 +44,18 @@ def stored_views(conn: Connection, kind: str, ids: Collection[int]) -> dict[int,
     }
 
 
+def stored_keys(conn: Connection, kind: str, ids: Collection[int]) -> dict[int, tuple[int, int]]:
+    """The stamp and generation of the stored views of these jobs or datasets that have one, by id."""
+    if not ids:
+        return {}
+    found = conn.execute(
+        select(node_view.c.entity_id, node_view.c.view_stamp, node_view.c.generation).where(
+            node_view.c.kind == kind, among(conn.dialect.name, node_view.c.entity_id, ids)
+        )
+    )
+    return {r.entity_id: (r.view_stamp, r.generation) for r in found}
+
+
 def store_views(conn: Connection, kind: str, views: Collection[StoredView]) -> None:
     """Insert or replace these views, each unless the one stored was built under a later stamp or generation."""
     if not views:

@@ -1,0 +1,85 @@
+"""Keeping the lineage views that graphs showed up to date after writes, in the API server.
+
+The event writer tells `written` which jobs and datasets each of its commits wrote (ingest/writer.py
+`committed`). A thread of its own, a moment later (writes come in bursts, and one build serves them
+all), builds again those of their views that are kept in the database (lineage/graph.py
+`refresh_views`), so that the next graph showing them reads them ready instead of building them
+while someone waits. Views no graph has shown yet are left until one does: building a view for
+every write would cost the write path more than it does itself. What this misses (a write made
+outside the API server's writer, views dropped by a change of the view generation, more ids than
+`MAX_PENDING` waiting) is built by the first graph that needs it, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Collection
+
+from sqlalchemy import Engine
+
+from airflow_ol_catalog.lineage.graph import refresh_views
+from airflow_ol_catalog.store.engine import read_connection
+
+log = logging.getLogger(__name__)
+
+REFRESH_DELAY_SECONDS = 1.0
+MAX_PENDING = 100_000  # job or dataset ids waiting per catalog; later ones are left to the graphs
+
+
+class ViewRefresher:
+    def __init__(self, delay: float = REFRESH_DELAY_SECONDS) -> None:
+        self.delay = delay
+        self._pending: dict[Engine, tuple[set[int], set[int]]] = {}
+        self._changed = threading.Condition()
+        self._busy = False
+        self._thread: threading.Thread | None = None
+        self.refreshed = 0  # views built again since the process started
+
+    def written(self, engine: Engine, jobs: Collection[int], datasets: Collection[int]) -> None:
+        """Called after a commit wrote these jobs and datasets; returns at once."""
+        if not jobs and not datasets:
+            return
+        with self._changed:
+            pending = self._pending.setdefault(engine, (set(), set()))
+            for waiting, new in zip(pending, (jobs, datasets), strict=True):
+                if len(waiting) < MAX_PENDING:
+                    waiting.update(new)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="ol-catalog-view-refresh", daemon=True)
+                self._thread.start()
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._pending))
+            time.sleep(self.delay)  # the rest of a burst of writes joins this round
+            with self._changed:
+                work, self._pending, self._busy = self._pending, {}, True
+            try:
+                for engine, (jobs, datasets) in work.items():
+                    try:
+                        with read_connection(engine) as conn:
+                            self.refreshed += refresh_views(conn, jobs, datasets)
+                    except Exception as failure:  # the graphs that need these views build them
+                        log.warning(
+                            "lineage: views of %d jobs and %d datasets not refreshed: %s",
+                            len(jobs),
+                            len(datasets),
+                            failure,
+                        )
+            finally:
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
+
+    def flush(self, timeout: float = 60) -> bool:
+        """Wait until the views of every write told so far are refreshed; False if that took longer."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+
+# The API server's: its writer's commits reach it (api/app.py).
+view_refresher = ViewRefresher()
