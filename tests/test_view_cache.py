@@ -261,6 +261,29 @@ def test_views_a_graph_showed_are_built_again_after_a_write_before_anyone_asks(c
     assert after[job_id("j2")]["latestRun"]["id"] == "r9" and node_views.misses == built  # nothing built on read
 
 
+def test_views_a_write_changes_without_naming_them_are_built_again_too(chain, refreshed):
+    """A late schema version of b, sent by another job, changes which version j2's run read; a run of
+    j1 ending without naming b changes when b was written. Neither event names j2 or b's new state."""
+    start = event("START", "2025-01-06T10:00:00Z", run_id="r5", inputs=[ds("a")], outputs=[ds("b")])
+    start["job"]["name"] = "j1"
+    commit(chain, [start])
+    before = graph(chain)
+    node_views.flush()
+    complete = event("COMPLETE", "2025-01-06T10:09:00Z", run_id="r5")
+    complete["job"]["name"] = "j1"
+    commit(chain, [complete, *run_of("j4", "r4", 2, [], [with_schema("b", ("id", "bigint"))])])
+    assert refreshed.flush()
+    built = node_views.misses
+    after = graph(chain)
+    assert after[dataset_id("b")]["lastModifiedAt"] != before[dataset_id("b")]["lastModifiedAt"]
+    read = [
+        after[job_id("j2")]["latestRun"]["inputDatasetVersions"],
+        before[job_id("j2")]["latestRun"]["inputDatasetVersions"],
+    ]
+    assert read[0] != read[1]
+    assert node_views.misses - built == 1  # j4 only: no graph had shown it
+
+
 def test_views_no_graph_showed_are_left_for_the_first_graph_that_needs_them(chain, refreshed):
     commit(chain, run_of("j9", "r9", 6, [ds("x")], [ds("y")]))
     assert refreshed.flush()

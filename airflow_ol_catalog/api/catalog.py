@@ -215,7 +215,11 @@ def _as_seen_by(principal: Principal, datasets: list[dict]) -> list[dict]:
     reason = connection_details_withheld(principal)
     if reason is None:
         return datasets
-    return [{**d, "dataSource": match_without_connections(d["dataSource"], reason)} for d in datasets]
+    return [_without_connection(d, reason) for d in datasets]
+
+
+def _without_connection(dataset: dict, reason: str) -> dict:
+    return {**dataset, "dataSource": match_without_connections(dataset["dataSource"], reason)}
 
 
 @router.get(
@@ -434,14 +438,17 @@ def _graph_json(graph: Graph, principal: Principal) -> bytes:
     carry the dataset as its own route answers this caller: where Connection details are withheld,
     those views are read and written again (lineage graphs run to megabytes: 9 MB for 1,600 nodes,
     which FastAPI would check and write on the event loop, where every other request waits)."""
-    if connection_details_withheld(principal) is None:
+    reason = connection_details_withheld(principal)  # asked once for the whole graph
+    if reason is None:
         return graph.as_json()
 
     def seen(node: Node) -> bytes:
         view = node["data"]
-        if node["type"] != "DATASET" or view is None:
-            return view.body if view else b"null"
-        return to_json(_as_seen_by(principal, [view.value()])[0])
+        if view is None:
+            return b"null"
+        if node["type"] != "DATASET":
+            return view.body
+        return to_json(_without_connection(view.value(), reason))
 
     return graph.as_json(seen)
 

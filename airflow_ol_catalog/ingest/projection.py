@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple, TypeAlias, TypeVar
@@ -465,15 +466,17 @@ def _touch(
         _upsert(conn, st[f"{name}_touch"], [{**rows[k], "alias_of": aliases[k]} for k in existed])
 
 
-# Connection.info key: where a caller that wants them finds the jobs and datasets the projection
-# wrote in its transaction (ingest/writer.py: the API server keeps their lineage views up to date).
-WRITTEN = "ol_catalog.written"
-
-
 @dataclass
 class Written:
+    """The jobs and datasets whose views a transaction's projection changed."""
+
     jobs: set[int] = field(default_factory=set)
     datasets: set[int] = field(default_factory=set)
+    jobs_using: set[int] = field(default_factory=set)  # datasets whose readers and writers changed too
+
+
+# Set by a caller that wants to know (ingest/writer.py: the API server keeps their lineage views up to date).
+written_nodes: ContextVar[Written | None] = ContextVar("written_nodes", default=None)
 
 
 def project_events(conn: Connection, items: list[Projected]) -> None:
@@ -489,7 +492,7 @@ def project_events(conn: Connection, items: list[Projected]) -> None:
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
     _project_flows(conn, st, items, job_ids, dataset_ids)
     queue_writes(conn, [item.event for item in items], dataset_ids)
-    written = conn.info.get(WRITTEN)
+    written = written_nodes.get()
     if written is not None:
         written.jobs.update(job_ids.values())
         written.datasets.update(dataset_ids.values())
@@ -938,7 +941,10 @@ def _project_io(
     confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
         write(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
-    bump_datasets(conn, written - set(dataset_ids.values()))  # those the events named were bumped already
+    ended = written - set(dataset_ids.values())  # those the events named were bumped already
+    bump_datasets(conn, ended)
+    if (told := written_nodes.get()) is not None:
+        told.datasets.update(ended)
 
 
 def _facet_rows(
@@ -1041,7 +1047,10 @@ def _project_versions(
     # A version new to a dataset, or seen earlier than known, can change which version the runs of
     # other jobs read or wrote: those jobs read differently (the datasets themselves were named).
     sent = {(r["dataset_id"], r["first_seen_at"], r["first_run_id"]) for r in rows.values()}
-    bump_jobs_using(conn, {r.dataset_id for r in stored if (r.dataset_id, r.first_seen_at, r.first_run_id) in sent})
+    versioned = {r.dataset_id for r in stored if (r.dataset_id, r.first_seen_at, r.first_run_id) in sent}
+    bump_jobs_using(conn, versioned)
+    if (told := written_nodes.get()) is not None:
+        told.jobs_using.update(versioned)
 
 
 _NO_TRANSFORMATION = (Transformation("", "", None, False),)

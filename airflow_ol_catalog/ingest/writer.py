@@ -39,16 +39,17 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
-from airflow_ol_catalog.ingest.projection import WRITTEN, Written
+from airflow_ol_catalog.ingest.projection import Written, written_nodes
 from airflow_ol_catalog.ingest.tokens import touch_tokens
 from airflow_ol_catalog.store.engine import WRITE, sqlite_driver, start_wal_checkpoints, write_transaction
 from airflow_ol_catalog.store.sql import utcnow
 
 log = logging.getLogger(__name__)
 
-# Told, after each commit, which jobs and datasets it wrote (the API server keeps their lineage
-# views up to date: lineage/view_refresh.py). Each must return at once.
-committed: list[Callable[[Engine, set[int], set[int]], None]] = []
+# Told, after each commit, which jobs and datasets it wrote, and the datasets whose readers and
+# writers it changed too (ingest/projection.py `Written`; the API server keeps their lineage views
+# up to date: lineage/view_refresh.py). Each must return at once.
+committed: list[Callable[[Engine, set[int], set[int], set[int]], None]] = []
 
 # A bigger group holds the event loop (SQLite) or the database lock longer than it saves.
 MAX_EVENTS_PER_TRANSACTION = 500
@@ -238,25 +239,24 @@ class BatchCommitter:
         started = time.perf_counter()
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
             written = Written()
+            told = written_nodes.set(written)
             try:
                 with self._transaction() as conn:
-                    conn.info[WRITTEN] = written
-                    try:
-                        outcomes = store_events(conn, submissions, self.policy)
-                        touch_tokens(conn, stale, now)
-                    finally:
-                        del conn.info[WRITTEN]  # the info outlives the transaction, with the connection
+                    outcomes = store_events(conn, submissions, self.policy)
+                    touch_tokens(conn, stale, now)
                 break
             except DBAPIError as exc:
                 if attempt == TRANSIENT_ATTEMPTS or not _is_transient(exc):
                     raise
                 log.info("catalog transaction run again (attempt %d): %s", attempt + 1, _first_line(exc))
                 time.sleep(random.uniform(0, 0.005 * attempt))  # apart from the writer it met
+            finally:
+                written_nodes.reset(told)
         metrics.timing("ingest.commit", (time.perf_counter() - started) * 1000)  # log, projection and commit
         for token_id in stale:
             self._token_touched[token_id] = now.timestamp()
         for listener in committed:
-            listener(self.engine, written.jobs, written.datasets)
+            listener(self.engine, written.jobs, written.datasets, written.jobs_using)
         return outcomes
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from pydantic_core import to_json
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, func, or_, select
 from typing_extensions import NotRequired
 
 from airflow_ol_catalog.events import facet_reading as reading
@@ -20,7 +20,7 @@ from airflow_ol_catalog.events.not_found import NodeNotFound
 from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_view
 from airflow_ol_catalog.lineage.view_cache import NodeView, node_views
 from airflow_ol_catalog.store.datasets import holder_of
-from airflow_ol_catalog.store.node_views import stored_keys
+from airflow_ol_catalog.store.engine import read_connection
 from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
 from airflow_ol_catalog.store.view_stamps import generation
@@ -318,32 +318,38 @@ def lineage(
 
 def job_views(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:
     """Lineage graph nodes' views of these jobs (rows with `id`), with their newest run only."""
-    return [NodeView(to_json(v)) for v in jobs_view(conn, _whole_rows(conn, job, rows), runs=1)]
+    return [NodeView(to_json(v, inf_nan_mode="null")) for v in jobs_view(conn, _whole_rows(conn, job, rows), runs=1)]
 
 
 def dataset_views(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:
     return [
-        NodeView(to_json(v), reading.is_temporary(v.get("facets") or {}))
+        NodeView(to_json(v, inf_nan_mode="null"), reading.is_temporary(v.get("facets") or {}))
         for v in datasets_view(conn, _whole_rows(conn, dataset, rows))
     ]
 
 
-def refresh_views(conn: Connection, jobs: Collection[int], datasets: Collection[int]) -> int:
-    """Build again, and keep, the views of these jobs and datasets that are kept in the database but
-    out of date: what lineage graphs showed once stays ready for the next graph. Views of the rest
-    wait until a graph needs them. Returns how many views were built."""
-    stamp = generation(conn)
+def refresh_views(engine: Engine, jobs: Collection[int], datasets: Collection[int], jobs_using: Collection[int]) -> int:
+    """Build again, and keep, the views of these jobs and datasets (and of the jobs that read or
+    wrote `jobs_using`) that this process keeps for graphs it showed lately and a write made out of
+    date: they stay ready for the next graph. Views of the rest wait until a graph needs them. One
+    read transaction per batch (a SQLite snapshot held long holds back its log's copying). Returns
+    how many views were built."""
+    database = engine.url.render_as_string()
+    jobs = set(jobs)
+    if jobs_using:
+        with read_connection(engine) as conn:
+            users = select(edge.c.job_id).where(among(conn.dialect.name, edge.c.dataset_id, jobs_using)).distinct()
+            jobs.update(conn.execute(users).scalars())
     built = 0
     for kind, ids, build in (("JOB", jobs, job_views), ("DATASET", datasets, dataset_views)):
-        kept = stored_keys(conn, kind, ids)
-        if not kept:
-            continue
-        live = _live_rows(conn, set(kept), set()) if kind == "JOB" else _live_rows(conn, set(), set(kept))
-        rows = (live[0] if kind == "JOB" else live[1]).values()
-        stale = [r for r in rows if kept[r.id] != (r.view_stamp, stamp)]
-        for start in range(0, len(stale), VIEW_BATCH):
-            with collector_paused():
-                built += node_views.refresh(conn, kind, stale[start : start + VIEW_BATCH], build, stamp)
+        held = sorted(node_views.held(database, kind, ids))
+        for start in range(0, len(held), VIEW_BATCH):
+            chunk = set(held[start : start + VIEW_BATCH])
+            with read_connection(engine) as conn, collector_paused():
+                stamp = generation(conn)
+                live = _live_rows(conn, chunk, set()) if kind == "JOB" else _live_rows(conn, set(), chunk)
+                rows = list((live[0] if kind == "JOB" else live[1]).values())
+                built += node_views.refresh(conn, kind, rows, build, stamp)
     return built
 
 

@@ -28,8 +28,9 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,9 @@ Build = Callable[[Connection, Sequence[AnyRow]], list[NodeView]]
 # Views waiting for the database, in batches (one per call of `views`): beyond this many, new ones
 # are not stored (the next process that needs them builds them).
 PENDING_BATCHES = 16
+# Views written per transaction (about 600 KB of jobs), and on SQLite the pause between two.
+WRITE_CHUNK = 100
+WRITE_PAUSE_SECONDS = 0.02
 
 
 class StaleView(AssertionError):
@@ -125,15 +129,30 @@ class ViewCache:
             self._check(conn, kind, rows, found, set(unbuilt), build)
         return [found[i] for i in range(len(rows))]
 
+    def held(self, database: str, kind: str, ids: Collection[int]) -> list[int]:
+        """Those of these ids whose views this process keeps (graphs showed them lately), under any key."""
+        with self._lock:
+            return [i for i in ids if (database, kind, i) in self._views]
+
     def refresh(self, conn: Connection, kind: str, rows: Sequence[AnyRow], build: Build, generation: int) -> int:
-        """Build the views of these rows and keep them in this process and, before returning, in the
-        database (for a thread that keeps views up to date after writes, not for a request)."""
-        made = list(zip(rows, build(conn, rows), strict=True))
-        self._keep(conn.engine.url.render_as_string(), kind, made, generation)
-        with write_transaction(conn.engine) as writing:
-            store_views(
-                writing, kind, [StoredView(r.id, r.view_stamp, generation, v.temporary, v.body) for r, v in made]
-            )
+        """Build again the views of these rows that this process keeps under an older key, and keep
+        them here and, before returning, in the database (for a thread that keeps views up to date
+        after writes, not for a request). Returns how many it built."""
+        database = conn.engine.url.render_as_string()
+        with self._lock:
+            stale = [
+                r
+                for r in rows
+                if (kept := self._views.get((database, kind, r.id))) is not None
+                and kept[0] != (r.view_stamp, generation)
+            ]
+        if not stale:
+            return 0
+        made = list(zip(stale, build(conn, stale), strict=True))
+        self._keep(database, kind, made, generation)
+        _write_views(
+            conn.engine, kind, [StoredView(r.id, r.view_stamp, generation, v.temporary, v.body) for r, v in made]
+        )
         return len(made)
 
     def _keep(self, database: str, kind: str, made: list[tuple[AnyRow, NodeView]], generation: int) -> None:
@@ -176,8 +195,7 @@ class ViewCache:
         while True:
             engine, kind, views = self._pending.get()
             try:
-                with write_transaction(engine) as conn:
-                    store_views(conn, kind, views)
+                _write_views(engine, kind, views)
             except Exception as failure:  # a view not stored is built again when next needed
                 log.warning("lineage: %d %s views not kept in the database: %s", len(views), kind.lower(), failure)
             finally:
@@ -186,6 +204,16 @@ class ViewCache:
     def flush(self) -> None:
         """Wait until every view built so far is in the database (or failed to get there)."""
         self._pending.join()
+
+
+def _write_views(engine: Engine, kind: str, views: list[StoredView]) -> None:
+    """Into the database in short transactions: on SQLite each holds the one write lock the event
+    writer needs, which then gets it between two of them."""
+    for start in range(0, len(views), WRITE_CHUNK):
+        if start and engine.dialect.name == "sqlite":
+            time.sleep(WRITE_PAUSE_SECONDS)
+        with write_transaction(engine) as conn:
+            store_views(conn, kind, views[start : start + WRITE_CHUNK])
 
 
 def _diff(kept: NodeView, fresh: NodeView) -> str:

@@ -2,12 +2,12 @@
 
 The event writer tells `written` which jobs and datasets each of its commits wrote (ingest/writer.py
 `committed`). A thread of its own, a moment later (writes come in bursts, and one build serves them
-all), builds again those of their views that are kept in the database (lineage/graph.py
-`refresh_views`), so that the next graph showing them reads them ready instead of building them
-while someone waits. Views no graph has shown yet are left until one does: building a view for
-every write would cost the write path more than it does itself. What this misses (a write made
-outside the API server's writer, views dropped by a change of the view generation, more ids than
-`MAX_PENDING` waiting) is built by the first graph that needs it, as before.
+all), builds again those of their views this process keeps for graphs it showed lately (at most
+`view_cache_size`; lineage/graph.py `refresh_views`), in memory and in the database, so that the
+next graph showing them reads them ready instead of building them while someone waits. Views no
+graph has shown lately are left until one does: building a view for every write would cost the
+write path more than it does itself. What this misses (a write made outside the API server's
+writer, more ids than `MAX_PENDING` waiting) is built by the first graph that needs it, as before.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections.abc import Collection
 from sqlalchemy import Engine
 
 from airflow_ol_catalog.lineage.graph import refresh_views
-from airflow_ol_catalog.store.engine import read_connection
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +30,22 @@ MAX_PENDING = 100_000  # job or dataset ids waiting per catalog; later ones are 
 class ViewRefresher:
     def __init__(self, delay: float = REFRESH_DELAY_SECONDS) -> None:
         self.delay = delay
-        self._pending: dict[Engine, tuple[set[int], set[int]]] = {}
+        self._pending: dict[Engine, tuple[set[int], set[int], set[int]]] = {}
         self._changed = threading.Condition()
         self._busy = False
         self._thread: threading.Thread | None = None
         self.refreshed = 0  # views built again since the process started
 
-    def written(self, engine: Engine, jobs: Collection[int], datasets: Collection[int]) -> None:
-        """Called after a commit wrote these jobs and datasets; returns at once."""
-        if not jobs and not datasets:
+    def written(
+        self, engine: Engine, jobs: Collection[int], datasets: Collection[int], jobs_using: Collection[int]
+    ) -> None:
+        """Called after a commit wrote these jobs and datasets (and changed the readers and writers
+        of `jobs_using`); returns at once."""
+        if not (jobs or datasets or jobs_using):
             return
         with self._changed:
-            pending = self._pending.setdefault(engine, (set(), set()))
-            for waiting, new in zip(pending, (jobs, datasets), strict=True):
+            pending = self._pending.setdefault(engine, (set(), set(), set()))
+            for waiting, new in zip(pending, (jobs, datasets, jobs_using), strict=True):
                 if len(waiting) < MAX_PENDING:
                     waiting.update(new)
             if self._thread is None or not self._thread.is_alive():
@@ -59,10 +61,9 @@ class ViewRefresher:
             with self._changed:
                 work, self._pending, self._busy = self._pending, {}, True
             try:
-                for engine, (jobs, datasets) in work.items():
+                for engine, (jobs, datasets, jobs_using) in work.items():
                     try:
-                        with read_connection(engine) as conn:
-                            self.refreshed += refresh_views(conn, jobs, datasets)
+                        self.refreshed += refresh_views(engine, jobs, datasets, jobs_using)
                     except Exception as failure:  # the graphs that need these views build them
                         log.warning(
                             "lineage: views of %d jobs and %d datasets not refreshed: %s",

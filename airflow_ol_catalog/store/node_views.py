@@ -1,9 +1,10 @@
 """Job and dataset views kept in the database for the nodes of lineage graphs (lineage/view_cache).
 
 Each row is one job's or dataset's view as the API writes it (JSON), with the `view_stamp` of its
-job or dataset row and the view generation (store/view_stamps) it was built under: it is good
-while both are unchanged, and rows that no longer are stay until that view is built again. A row
-only ever moves forward: a view built under an older stamp or generation than the stored one
+job or dataset row and the view generation (store/view_stamps) it was built under, and the version
+of the package that built it: it is good while all three are unchanged (a new version may show
+more, or show it otherwise), and rows that no longer are stay until that view is built again. A
+row only ever moves forward: a view built under an older stamp or generation than the stored one
 (two processes building the same view while a write lands) does not replace it.
 """
 
@@ -14,6 +15,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, or_, select
 
+from airflow_ol_catalog import __version__
 from airflow_ol_catalog.store.sql import among, insert_on_conflict
 from airflow_ol_catalog.store.tables import node_view
 
@@ -27,7 +29,7 @@ class StoredView(NamedTuple):
 
 
 def stored_views(conn: Connection, kind: str, ids: Collection[int]) -> dict[int, StoredView]:
-    """The stored views of these jobs or datasets (`kind` JOB or DATASET) that have one, by id, good or not."""
+    """The stored views of these jobs or datasets (`kind` JOB or DATASET) that this version made, by id, good or not."""
     if not ids:
         return {}
     found = conn.execute(
@@ -37,27 +39,21 @@ def stored_views(conn: Connection, kind: str, ids: Collection[int]) -> dict[int,
             node_view.c.generation,
             node_view.c.temporary,
             node_view.c.body,
-        ).where(node_view.c.kind == kind, among(conn.dialect.name, node_view.c.entity_id, ids))
+        ).where(
+            node_view.c.kind == kind,
+            among(conn.dialect.name, node_view.c.entity_id, ids),
+            node_view.c.made_by == __version__,
+        )
     )
     return {
         r.entity_id: StoredView(r.entity_id, r.view_stamp, r.generation, r.temporary, r.body.encode()) for r in found
     }
 
 
-def stored_keys(conn: Connection, kind: str, ids: Collection[int]) -> dict[int, tuple[int, int]]:
-    """The stamp and generation of the stored views of these jobs or datasets that have one, by id."""
-    if not ids:
-        return {}
-    found = conn.execute(
-        select(node_view.c.entity_id, node_view.c.view_stamp, node_view.c.generation).where(
-            node_view.c.kind == kind, among(conn.dialect.name, node_view.c.entity_id, ids)
-        )
-    )
-    return {r.entity_id: (r.view_stamp, r.generation) for r in found}
-
-
 def store_views(conn: Connection, kind: str, views: Collection[StoredView]) -> None:
-    """Insert or replace these views, each unless the one stored was built under a later stamp or generation."""
+    """Insert or replace these views, each unless the one stored was built under a later stamp or
+    generation by this version. Rows are written in id order, as every writer writes them (PostgreSQL
+    would otherwise find two writers of overlapping views waiting for each other)."""
     if not views:
         return
     upsert = insert_on_conflict(conn, node_view)
@@ -65,13 +61,17 @@ def store_views(conn: Connection, kind: str, views: Collection[StoredView]) -> N
     conn.execute(
         upsert.on_conflict_do_update(
             index_elements=[node_view.c.kind, node_view.c.entity_id],
-            set_={c: new[c] for c in ("view_stamp", "generation", "temporary", "body")},
+            set_={c: new[c] for c in ("view_stamp", "generation", "temporary", "body", "made_by")},
             where=or_(
+                node_view.c.made_by != new.made_by,
                 node_view.c.generation < new.generation,
                 and_(node_view.c.generation == new.generation, node_view.c.view_stamp <= new.view_stamp),
             ),
         ),
-        [{"kind": kind, **v._asdict(), "body": v.body.decode()} for v in views],
+        [
+            {"kind": kind, **v._asdict(), "body": v.body.decode(), "made_by": __version__}
+            for v in sorted(views, key=lambda v: v.entity_id)
+        ],
     )
 
 

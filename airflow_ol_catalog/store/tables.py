@@ -211,6 +211,7 @@ node_view = Table(
     Column("generation", BigInteger, nullable=False),
     Column("temporary", Boolean, nullable=False),  # a dataset that is only a job's passing output
     Column("body", Text, nullable=False),  # the view as JSON
+    Column("made_by", String(40), nullable=False),  # the package version that built it
 )
 
 job = Table(

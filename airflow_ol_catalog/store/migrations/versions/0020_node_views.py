@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("generation", sa.BigInteger(), nullable=False),
         sa.Column("temporary", sa.Boolean(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("made_by", sa.String(40), nullable=False),
         sa.PrimaryKeyConstraint("kind", "entity_id", name="pk_ol_catalog_node_view"),
     )
 
