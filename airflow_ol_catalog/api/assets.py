@@ -175,9 +175,11 @@ async def dataset_assets(namespace: str, dataset: str, _: ReadAuth) -> dict:
     if row is None:
         raise DatasetNotFound(namespace, dataset)
     naming = [(a, d) for a, d in await _linked_assets() if d is not None and d.id == row.id]
-    events = await anyio.to_thread.run_sync(latest_asset_events, [a.id for a, _ in naming], LATEST_EVENTS)
     triggers = await _read(list_triggers)
+    # The writes before the asset events: a write shown as created has its asset event made already,
+    # so the answer never shows one without the other.
     writes = await _read(writes_of, row.id, LATEST_WRITES)
+    events = await anyio.to_thread.run_sync(latest_asset_events, [a.id for a, _ in naming], LATEST_EVENTS)
     return {
         "assets": [
             {**_asset_view(a, d), "latestEvents": [_event_view(e) for e in events.get(a.id, [])]} for a, d in naming
