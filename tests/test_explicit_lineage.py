@@ -511,3 +511,27 @@ def test_a_quarantined_event_replayed_states_the_same_flows_as_one_that_was_not(
         registry.create_namespace(conn, "upstream-team", "tests")
         assert replay_quarantined(conn, AF, "quarantine")[AF] == 1
     assert set(flows(catalog_engine)) == {("feed", "", "late.load", "")}
+
+
+def test_the_graph_answer_keeps_names_that_json_must_escape(catalog_api):
+    """The answer is written around kept JSON: quotes, backslashes, control characters, line and
+    paragraph separators, `</script>`, `/`, `%2F` and look-alike letters in names come back as sent
+    (NUL is refused on the way in)."""
+    odd = ['q"uote\\d', "ctrl\x01\x1f", "sep\u2028\u2029", "</script><b>", "a/b%2Fc", "\u0440\u0430yments"]
+    payload = run_event(
+        eventType="COMPLETE",
+        eventTime="2026-03-01T09:00:00Z",
+        run={"runId": RUN_A, "facets": {}},
+        job={"namespace": AF, "name": odd[0], "facets": {"documentation": {"description": odd[3]}}},
+        inputs=[{"namespace": WH, "name": name} for name in odd[1:3]],
+        outputs=[{"namespace": WH, "name": name} for name in odd[3:]],
+    )
+    assert catalog_api.send(payload).status_code == 201
+    for _ in range(2):  # views built, then read as kept
+        answer = catalog_api.get("api/v1/lineage", nodeId=f"job:{AF}:{odd[0]}", depth=1)
+        graph = as_its_model_writes_it(json.loads(answer.content))["graph"]
+        names = {n["data"]["name"] for n in graph}
+        assert names == set(odd)
+        job = next(n["data"] for n in graph if n["type"] == "JOB")
+        assert job["description"] == odd[3] and b"</script>" in answer.content  # JSON, served as JSON
+        assert answer.headers["content-type"] == "application/json"
