@@ -347,8 +347,7 @@ def refresh_views(engine: Engine, jobs: Collection[int], datasets: Collection[in
             chunk = set(held[start : start + VIEW_BATCH])
             with read_connection(engine) as conn, collector_paused():
                 stamp = generation(conn)
-                live = _live_rows(conn, chunk, set()) if kind == "JOB" else _live_rows(conn, set(), chunk)
-                rows = list((live[0] if kind == "JOB" else live[1]).values())
+                rows = list(_stamped_rows(conn, job if kind == "JOB" else dataset, chunk).values())
                 built += node_views.refresh(conn, kind, rows, build, stamp)
     return built
 
@@ -408,14 +407,16 @@ def _live_rows(
 ) -> tuple[dict[int, AnyRow], dict[int, AnyRow]]:
     """The names and view stamps of these jobs and datasets that are not deleted, by id (whole rows
     are read only for views not kept: lineage/view_cache)."""
-    dialect = conn.dialect.name
-    found: tuple[dict[int, AnyRow], dict[int, AnyRow]] = ({}, {})
-    for table, ids, rows in ((job, job_ids, found[0]), (dataset, dataset_ids, found[1])):
-        if ids:
-            named = select(table.c.id, table.c.namespace, table.c.name, table.c.view_stamp)
-            for row in conn.execute(named.where(among(dialect, table.c.id, ids), table.c.deleted_at.is_(None))):
-                rows[row.id] = row
-    return found
+    return _stamped_rows(conn, job, job_ids), _stamped_rows(conn, dataset, dataset_ids)
+
+
+def _stamped_rows(conn: Connection, table: Table, ids: set[int]) -> dict[int, AnyRow]:
+    """The names and view stamps of these rows of `table` (jobs or datasets) not deleted, by id."""
+    if not ids:
+        return {}
+    named = select(table.c.id, table.c.namespace, table.c.name, table.c.view_stamp)
+    found = conn.execute(named.where(among(conn.dialect.name, table.c.id, ids), table.c.deleted_at.is_(None)))
+    return {row.id: row for row in found}
 
 
 def _whole_rows(conn: Connection, table: Table, rows: Sequence[AnyRow]) -> list[AnyRow]:
