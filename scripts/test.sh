@@ -16,5 +16,6 @@ echo "==> mypy (airflow_ol_catalog; strict on events and ingest)"
 "$VENV/bin/mypy"
 echo "==> tsc and ESLint (ui/)"
 (cd "$ROOT/ui" && npm run --silent typecheck && npm run --silent lint)
-# Two processes (pytest-xdist), each test file whole in one of them (its servers are started once).
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider --timeout=600 -n 2 --dist loadfile "$@"
+# Two processes (pytest-xdist), each test file whole in one of them (its servers are started once),
+# files taken in the order tests/conftest.py gives them (longest first).
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider --timeout=600 -n 2 --dist loadfile --no-loadscope-reorder "$@"

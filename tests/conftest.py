@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import sys
 import uuid
 from pathlib import Path
@@ -63,14 +64,40 @@ def database_url(backend, tmp_path, request) -> str:
     return request.getfixturevalue("postgres").create_database(f"t{os.getpid()}_{next(_database_numbers)}")
 
 
-@pytest.fixture
-def catalog_engine(database_url, monkeypatch):
-    """A migrated catalog database, configured as `[ol_catalog] sql_alchemy_conn` for code under test."""
-    from airflow_ol_catalog.store import engine as engine_module
+# Per backend, a catalog database migrated once in this process, which each `catalog_engine` copies:
+# the migrations cost about half a second a test, a copy a few milliseconds. Tests of the migrations
+# themselves run them on empty databases (`database_url`).
+_migrated_catalogs: dict[str, str] = {}
+
+
+def _migrated_copy(backend: str, database_url: str, request) -> None:
+    """Make the (new, empty) database at `database_url` a copy of a migrated catalog."""
+    from airflow_ol_catalog.store.engine import dispose_engines
     from airflow_ol_catalog.store.migrate import upgrade
 
+    template = _migrated_catalogs.get(backend)
+    if template is None:
+        if backend == "sqlite":
+            template = str(request.getfixturevalue("tmp_path_factory").mktemp("catalog-migrated") / "catalog.db")
+            upgrade(f"sqlite:///{template}")
+        else:
+            template = f"catalog_migrated_{os.getpid()}"
+            upgrade(request.getfixturevalue("postgres").create_database(template))
+        dispose_engines()  # PostgreSQL copies a template nobody is connected to
+        _migrated_catalogs[backend] = template
+    if backend == "sqlite":
+        shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
+    else:
+        request.getfixturevalue("postgres").create_database(database_url.rsplit("/", 1)[1], template=template)
+
+
+@pytest.fixture
+def catalog_engine(database_url, backend, monkeypatch, request):
+    """A migrated catalog database, configured as `[ol_catalog] sql_alchemy_conn` for code under test."""
+    from airflow_ol_catalog.store import engine as engine_module
+
     monkeypatch.setenv("AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN", database_url)
-    upgrade(database_url)
+    _migrated_copy(backend, database_url, request)
     engine = engine_module.get_engine(database_url)
     yield engine
     view_refresher.flush()  # lineage views this test built or refreshed reach the database now, not during the next test
@@ -159,12 +186,42 @@ def fault_report():
     return report
 
 
+# Test files by the time each took in a whole run, longest first. scripts/test.sh runs the suite in two
+# processes that take whole files in this order (pytest-xdist's `--dist loadfile`, with its own
+# reordering by number of tests turned off): the long files start early and the short ones fill the
+# gaps at the end, instead of one process running a long file alone while the other has finished.
+# Files not listed follow, those that start Airflow processes first. Only the order depends on it.
+LONGEST_FIRST = (
+    "test_faults_http.py",
+    "test_ui_browser.py",
+    "test_fab_auth.py",
+    "test_packaging.py",
+    "test_maintenance_dags.py",
+    "test_transport_airflow.py",
+    "test_ingest_http.py",
+    "test_production_http.py",
+    "test_policies_http.py",
+    "test_demo_dags.py",
+    "test_attacks_http.py",
+    "test_catalog_http.py",
+    "test_tags_http.py",
+    "test_schemathesis.py",
+    "test_transport.py",
+    "test_view_cache.py",
+    "test_store.py",
+    "test_quality_browser.py",
+    "test_projection.py",
+)
+
+
 def pytest_collection_modifyitems(items):
-    """Files that start Airflow processes first, the in-process ones after: run in two processes
-    (scripts/test.sh), the long files start early and the short ones fill the gaps at the end,
-    instead of one process finishing a long file alone. Each file keeps its own order."""
     starting = {item.path for item in items if item.get_closest_marker("integration")}
-    items.sort(key=lambda item: item.path not in starting)
+
+    def rank(item) -> tuple[int, bool]:
+        name = item.path.name
+        return (LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST), item.path not in starting)
+
+    items.sort(key=rank)  # stable: each file keeps its own order
 
 
 def pytest_sessionstart(session):

@@ -209,6 +209,7 @@ def installed(dist, tmp_path_factory) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            "--no-compile",  # Python compiles what it imports; compiling all of Airflow ahead costs 20 s
             "--constraint",
             str(ROOT / "constraints.txt"),
             str(wheel),

@@ -27,13 +27,9 @@ HEADER = "X-OL-Catalog-Request"
 
 
 @pytest.fixture(scope="module")
-def server():
-    server = AirflowServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.cleanup()
+def server(page_server):
+    """The shared page server: every case here makes its own tokens, events and namespaces."""
+    return page_server
 
 
 def own_origin(server: AirflowServer) -> str:

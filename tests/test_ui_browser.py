@@ -12,6 +12,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -122,17 +123,26 @@ def _password(server: AirflowServer, user: str) -> str:
     return json.loads((server.home / "simple_auth_manager_passwords.json.generated").read_text())[user]
 
 
+# (server home, user) -> the browser's cookies and storage once that user signed in on that server
+_signed_in: dict[tuple[str, str], Any] = {}
+
+
 def _logged_in(server: AirflowServer, browser, user: str):
-    """A page after signing in through Airflow's login form."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    """A new browser context and page of a user signed in through Airflow's login form. The form is
+    filled once per server and user; later contexts start with what it left (Airflow's UI is loaded
+    twice by a sign-in). The page is blank then: a test goes where it starts."""
+    key = (str(server.home), user)
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, storage_state=_signed_in.get(key))
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(server.url)
-    page.get_by_label("Username").fill(user)
-    page.get_by_label("Password").fill(_password(server, user))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/auth/login" not in url)
+    if key not in _signed_in:
+        page.goto(server.url)
+        page.get_by_label("Username").fill(user)
+        page.get_by_label("Password").fill(_password(server, user))
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/auth/login" not in url)
+        _signed_in[key] = context.storage_state()
     return context, page
 
 
@@ -165,6 +175,7 @@ def test_walk_through_the_catalog_in_airflow(ui_server, admin_page):
     from playwright.sync_api import expect
 
     page = admin_page
+    page.goto(ui_server.url)
     page.get_by_role("button", name="Browse").click()
     page.get_by_role("menuitem", name="Lineage", exact=True).click()
     frame = page.frame_locator("iframe")
@@ -281,6 +292,7 @@ def test_admin_creates_a_token_shown_once_with_ready_to_paste_config(ui_server, 
     from playwright.sync_api import expect
 
     page = admin_page
+    page.goto(ui_server.url)
     refused = requests.post(
         ui_server.url + "ol-catalog/api/v1/lineage",
         data=b"{not json",
@@ -327,6 +339,7 @@ def test_pages_follow_airflows_dark_mode(ui_server, admin_page):
     from playwright.sync_api import expect
 
     page = admin_page
+    page.goto(ui_server.url)
     page.evaluate("localStorage.setItem('theme', 'dark')")
     page.goto(ui_server.url + "plugin/lineage")
     expect(page.locator("html")).to_have_class("dark")
