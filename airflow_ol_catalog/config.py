@@ -20,6 +20,7 @@ class CatalogSettings:
     max_graph_nodes: int
     view_cache_size: int
     view_cache_check: bool
+    view_prebuild: bool
     gc_freeze: bool
 
 
@@ -41,5 +42,6 @@ def load_settings() -> CatalogSettings:
         max_graph_nodes=conf.getint(SECTION, "max_graph_nodes"),
         view_cache_size=max(0, conf.getint(SECTION, "view_cache_size")),
         view_cache_check=conf.getboolean(SECTION, "view_cache_check"),
+        view_prebuild=conf.getboolean(SECTION, "view_prebuild"),
         gc_freeze=conf.getboolean(SECTION, "gc_freeze"),
     )

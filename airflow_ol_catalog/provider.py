@@ -83,6 +83,17 @@ CONFIG_OPTIONS = {
         "10000",
         "50000",
     ),
+    "view_prebuild": _option(
+        "Build the lineage views of the jobs and datasets that writes changed ahead of any graph, "
+        "in the API server's background, and keep them in the catalog's database: the first deep "
+        "graph over them then reads them instead of building them while its caller waits. They are "
+        "built between bursts of events; while events keep coming, one batch of 10 a second. Views "
+        "of nodes that graphs showed lately are kept up to date after writes whatever this says. "
+        "Set to False on an API server whose CPU is needed for other work between bursts of events.",
+        "boolean",
+        "True",
+        "False",
+    ),
     "view_cache_check": _option(
         "Build every kept view (in memory or in the database) again when it is used and answer an "
         "error when the two differ. For "

@@ -222,20 +222,29 @@ def main() -> None:
         default="typical",
         help="typical: one input, one output (1.9 KB); heavy: two inputs, schemas, column lineage (3.4 KB)",
     )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an [ol_catalog] option for the server, e.g. view_prebuild=False (repeatable)",
+    )
     args = parser.parse_args()
+    options = dict(option.split("=", 1) for option in args.option)
 
     wrk = ensure_wrk()
     postgres = PostgresServer().start() if args.backend == "postgresql" else None
     server = AirflowServer(
         postgres.create_database("bench") if postgres else None,
         extra_env={"OL_CATALOG_BENCHMARK_ROUTES": "1", "AIRFLOW__OL_CATALOG__UNKNOWN_NAMESPACE_POLICY": "quarantine"},
+        **options,
     )
     nothing, single = "ol-catalog/api/v1/benchmark/nothing", "ol-catalog/api/v1/lineage"
     try:
         server.start()
         server.cli("ol-catalog", "namespaces", "create", CATALOG_NAMESPACE)
         print(
-            f"api-server up ({args.backend}, 1 worker); {args.event} event of {Template(CATALOG_NAMESPACE, args.event).size() / 1000:.1f} KB; "
+            f"api-server up ({args.backend}, 1 worker{''.join(f', {k}={v}' for k, v in options.items())}); {args.event} event of {Template(CATALOG_NAMESPACE, args.event).size() / 1000:.1f} KB; "
             f"{args.rounds} rounds of {args.seconds} s, {args.connections} connections"
         )
         for path, namespace in (

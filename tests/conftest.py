@@ -44,6 +44,15 @@ def corpus() -> Path:
     return CORPUS
 
 
+@pytest.fixture(autouse=True)
+def _writer_listeners(monkeypatch):
+    """What a test's create_app() tells the event writer about (the view refresher) ends with the test;
+    an in-process app's (tests/inprocess.py) ends with its module."""
+    from airflow_ol_catalog.ingest import writer
+
+    monkeypatch.setattr(writer, "committed", list(writer.committed))
+
+
 @pytest.fixture(scope="session")
 def postgres():
     server = PostgresServer().start()
@@ -100,7 +109,8 @@ def catalog_engine(database_url, backend, monkeypatch, request):
     _migrated_copy(backend, database_url, request)
     engine = engine_module.get_engine(database_url)
     yield engine
-    view_refresher.flush()  # lineage views this test built or refreshed reach the database now, not during the next test
+    # lineage views this test built, refreshed or built ahead reach the database now, not during the next test
+    assert view_refresher.flush()
     node_views.flush()
     engine_module.dispose_engines()
 

@@ -122,8 +122,12 @@ class InProcessCatalog:
         from airflow_ol_catalog.lineage.view_refresh import view_refresher
 
         self.client.__exit__(None, None, None)
-        view_refresher.flush()  # the lineage views its graphs built or refreshed go to this database, not a later one
+        # The lineage views its graphs built, refreshed or built ahead go to this database, and later
+        # tests' writes no longer reach the refresher (create_app told the writer about it).
+        assert view_refresher.flush()
         node_views.flush()
+        if view_refresher.written in writer.committed:
+            writer.committed.remove(view_refresher.written)
         _AuthManagerState.instance = self._auth_manager
         # What the api-server keeps for the life of its event loop must not outlive this one.
         # Writers are kept per loop id, which a later loop may reuse: drop this loop's, bound to

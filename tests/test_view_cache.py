@@ -26,7 +26,7 @@ from airflow_ol_catalog.ingest.hiding import set_dataset_hidden
 from airflow_ol_catalog.ingest.retention import apply_retention
 from airflow_ol_catalog.ingest.tags import add_tag
 from airflow_ol_catalog.ingest.writer import BatchCommitter
-from airflow_ol_catalog.lineage import view_cache
+from airflow_ol_catalog.lineage import view_cache, view_refresh
 from airflow_ol_catalog.lineage.graph import lineage
 from airflow_ol_catalog.lineage.view_cache import NodeView, StaleView, ViewCache, node_views
 from airflow_ol_catalog.lineage.view_refresh import view_refresher
@@ -237,6 +237,7 @@ def refreshed(monkeypatch):
     """The API server's writer telling the view refresher what each commit wrote, as api/app.py sets it up."""
     monkeypatch.setattr(writer, "committed", [view_refresher.written])
     monkeypatch.setattr(view_refresher, "delay", 0.05)
+    assert view_refresher.flush()
     yield view_refresher
     assert view_refresher.flush()
 
@@ -281,14 +282,75 @@ def test_views_a_write_changes_without_naming_them_are_built_again_too(chain, re
         before[job_id("j2")]["latestRun"]["inputDatasetVersions"],
     ]
     assert read[0] != read[1]
-    assert node_views.misses - built == 1  # j4 only: no graph had shown it
+    assert node_views.misses == built  # j4 too: no graph had shown it, and it was built ahead
 
 
-def test_views_no_graph_showed_are_left_for_the_first_graph_that_needs_them(chain, refreshed):
+def stored_ids(engine) -> set[tuple[str, int]]:
+    with read_connection(engine) as conn:
+        return {(r.kind, r.entity_id) for r in conn.execute(select(node_view.c.kind, node_view.c.entity_id))}
+
+
+def test_views_no_graph_showed_are_built_ahead_into_the_database(chain, refreshed):
     commit(chain, run_of("j9", "r9", 6, [ds("x")], [ds("y")]))
     assert refreshed.flush()
-    with read_connection(chain) as conn:
-        assert conn.execute(select(node_view.c.entity_id)).first() is None
+    assert len(stored_ids(chain)) == 3  # j9, x and y: the chain was written without the refresher
+    node_views.clear()  # as another process finds them
+    built = node_views.misses
+    assert job_id("j9") in graph(chain, f"dataset:{PG}:x")  # view_cache_check compares each with one built now
+    assert node_views.misses == built
+
+
+def test_with_view_prebuild_off_views_no_graph_showed_are_left_for_the_first_graph(chain, refreshed, monkeypatch):
+    monkeypatch.setattr(refreshed, "prebuild", False)
+    commit(chain, run_of("j9", "r9", 6, [ds("x")], [ds("y")]))
+    assert refreshed.flush()
+    assert stored_ids(chain) == set()
+    assert job_id("j9") in graph(chain, f"dataset:{PG}:x")
+
+
+def test_building_ahead_gives_way_to_writes_between_two_batches(chain, refreshed, monkeypatch):
+    """One batch of views built ahead, then a write comes in: the next batch waits for the next round,
+    which first refreshes what that write changed; a steady stream of writes still lets one batch
+    through each round."""
+    steps: list[str] = []
+    refresh, prebuild = view_refresh.refresh_views, view_refresh.prebuild_views
+
+    def refreshing(engine, *args):
+        steps.append("refresh")
+        if steps.count("refresh") <= 2:  # a write lands during each of the first two rounds
+            refreshed.written(engine, set(), set(), {0})
+        return refresh(engine, *args)
+
+    def building(*args):
+        steps.append("ahead")
+        return prebuild(*args)
+
+    monkeypatch.setattr(view_refresh, "refresh_views", refreshing)
+    monkeypatch.setattr(view_refresh, "prebuild_views", building)
+    monkeypatch.setattr(view_refresh, "PREBUILD_BATCH", 1)
+    monkeypatch.setattr(view_refresh, "PREBUILD_BATCH_WHILE_WRITING", 1)
+    commit(chain, run_of("j9", "r9", 6, [ds("x")], [ds("y")]))
+    assert refreshed.flush()
+    assert steps == ["refresh", "ahead", "refresh", "ahead", "refresh", "ahead"]  # j9, then x and y
+    assert len(stored_ids(chain)) == 3
+
+
+def test_views_that_cannot_be_built_ahead_are_left_to_the_graphs(chain, refreshed, monkeypatch, caplog):
+    """The first refused batch drops the rest of what waited (the database would most likely refuse
+    it too): the graphs build those views."""
+    calls = []
+
+    def refuse(*args):
+        calls.append(args)
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(view_cache, "store_views", refuse)
+        patched.setattr(view_refresh, "PREBUILD_BATCH", 1)
+        commit(chain, run_of("j9", "r9", 6, [ds("x")], [ds("y")]))
+        assert refreshed.flush()
+    assert len(calls) == 1 and "views of 3 jobs and datasets not built ahead: disk full" in caplog.text
+    assert stored_ids(chain) == set()
     assert job_id("j9") in graph(chain, f"dataset:{PG}:x")
 
 

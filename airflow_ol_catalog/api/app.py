@@ -154,7 +154,8 @@ def create_app() -> FastAPI:
 
     app.state.settings = load_settings()
     node_views.configure(app.state.settings.view_cache_size, app.state.settings.view_cache_check)
-    if view_refresher.written not in writer.committed:  # the views graphs showed stay ready after writes
+    view_refresher.prebuild = app.state.settings.view_prebuild
+    if view_refresher.written not in writer.committed:  # views stay ready for graphs after writes
         writer.committed.append(view_refresher.written)
     app.add_middleware(RequestGuard, on_refusal=_log_guard_refusal)
     app.add_middleware(AnswerStart)

@@ -328,12 +328,14 @@ def dataset_views(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:
     ]
 
 
-def refresh_views(engine: Engine, jobs: Collection[int], datasets: Collection[int], jobs_using: Collection[int]) -> int:
+def refresh_views(
+    engine: Engine, jobs: Collection[int], datasets: Collection[int], jobs_using: Collection[int]
+) -> tuple[int, set[int], set[int]]:
     """Build again, and keep, the views of these jobs and datasets (and of the jobs that read or
     wrote `jobs_using`) that this process keeps for graphs it showed lately and a write made out of
-    date: they stay ready for the next graph. Views of the rest wait until a graph needs them. One
-    read transaction per batch (a SQLite snapshot held long holds back its log's copying). Returns
-    how many views were built."""
+    date: they stay ready for the next graph. One read transaction per batch (a SQLite snapshot
+    held long holds back its log's copying). Returns how many views were built, and the jobs and
+    datasets among these whose views this process does not keep (for `prebuild_views`)."""
     database = engine.url.render_as_string()
     jobs = set(jobs)
     if jobs_using:
@@ -341,15 +343,36 @@ def refresh_views(engine: Engine, jobs: Collection[int], datasets: Collection[in
             users = select(edge.c.job_id).where(among(conn.dialect.name, edge.c.dataset_id, jobs_using)).distinct()
             jobs.update(conn.execute(users).scalars())
     built = 0
-    for kind, ids, build in (("JOB", jobs, job_views), ("DATASET", datasets, dataset_views)):
+    unheld: dict[str, set[int]] = {}
+    for kind, ids in (("JOB", jobs), ("DATASET", set(datasets))):
+        table, build = _VIEWS[kind]
         held = sorted(node_views.held(database, kind, ids))
+        unheld[kind] = ids.difference(held)
         for start in range(0, len(held), VIEW_BATCH):
             chunk = set(held[start : start + VIEW_BATCH])
             with read_connection(engine) as conn, collector_paused():
                 stamp = generation(conn)
-                rows = list(_stamped_rows(conn, job if kind == "JOB" else dataset, chunk).values())
+                rows = list(_stamped_rows(conn, table, chunk).values())
                 built += node_views.refresh(conn, kind, rows, build, stamp)
-    return built
+    return built, unheld["JOB"], unheld["DATASET"]
+
+
+def prebuild_views(engine: Engine, kind: str, ids: Collection[int]) -> int:
+    """Build, and store in the database, the views of these jobs or datasets (`kind`) that it does
+    not hold under their current key, so that the first graph that shows them reads them. One read
+    transaction; returns how many views were built. (The cyclic collector runs: batches are small,
+    and pausing it is process-wide.)"""
+    table, build = _VIEWS[kind]
+    with read_connection(engine) as conn:
+        stamp = generation(conn)
+        rows = list(_stamped_rows(conn, table, set(ids)).values())
+        return node_views.prepare(conn, kind, rows, build, stamp)
+
+
+_VIEWS: dict[str, tuple[Table, Callable[[Connection, Sequence[AnyRow]], list[NodeView]]]] = {
+    "JOB": (job, job_views),
+    "DATASET": (dataset, dataset_views),
+}
 
 
 def _collapse_temporary(graph: Graph, start_id: str | None) -> None:

@@ -155,6 +155,25 @@ class ViewCache:
         )
         return len(made)
 
+    def prepare(self, conn: Connection, kind: str, rows: Sequence[AnyRow], build: Build, generation: int) -> int:
+        """Build the views of these rows that the database does not hold under their current key, and
+        store them there, before returning (for a thread that builds views before any graph asks for
+        them, not for a request). This process keeps none of them in memory: the graphs it shows
+        choose those. Returns how many it built."""
+        stored = stored_views(conn, kind, [r.id for r in rows])
+        stale = [
+            r
+            for r in rows
+            if (view := stored.get(r.id)) is None or (view.view_stamp, view.generation) != (r.view_stamp, generation)
+        ]
+        if not stale:
+            return 0
+        made = zip(stale, build(conn, stale), strict=True)
+        _write_views(
+            conn.engine, kind, [StoredView(r.id, r.view_stamp, generation, v.temporary, v.body) for r, v in made]
+        )
+        return len(stale)
+
     def _keep(self, database: str, kind: str, made: list[tuple[AnyRow, NodeView]], generation: int) -> None:
         with self._lock:
             if self.size > 0:
