@@ -252,7 +252,7 @@ class _Walk:
         # A thousand views' objects, all alive until their batch is written as JSON: collections
         # in between would only walk them again and again (a third of the time).
         with collector_paused():
-            for kind, view in (("JOB", job_views), ("DATASET", dataset_views)):
+            for kind, (_, view) in _VIEWS.items():
                 keys = [key for key, node in self.graph.nodes.items() if node["type"] == kind]
                 for start in range(0, len(keys), VIEW_BATCH):
                     batch = keys[start : start + VIEW_BATCH]

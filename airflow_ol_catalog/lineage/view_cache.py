@@ -30,7 +30,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,15 +111,13 @@ class ViewCache:
         stored = stored_views(conn, kind, [rows[i].id for i in missing])
         for i in missing:
             view = stored.get(rows[i].id)
-            if view is not None and (view.view_stamp, view.generation) == (rows[i].view_stamp, generation):
+            if view is not None and _current(view, rows[i], generation):
                 found[i] = NodeView(view.body, view.temporary)
         unbuilt = [i for i in missing if i not in found]
         if unbuilt:
             found.update(zip(unbuilt, build(conn, [rows[i] for i in unbuilt]), strict=True))
             made = [(rows[i], found[i]) for i in unbuilt]
-            self._store(
-                conn.engine, kind, [StoredView(r.id, r.view_stamp, generation, v.temporary, v.body) for r, v in made]
-            )
+            self._store(conn.engine, kind, _as_stored(made, generation))
         with self._lock:
             self.hits += len(rows) - len(missing)
             self.stored += len(missing) - len(unbuilt)
@@ -150,9 +148,7 @@ class ViewCache:
             return 0
         made = list(zip(stale, build(conn, stale), strict=True))
         self._keep(database, kind, made, generation)
-        _write_views(
-            conn.engine, kind, [StoredView(r.id, r.view_stamp, generation, v.temporary, v.body) for r, v in made]
-        )
+        _write_views(conn.engine, kind, _as_stored(made, generation))
         return len(made)
 
     def prepare(self, conn: Connection, kind: str, rows: Sequence[AnyRow], build: Build, generation: int) -> int:
@@ -161,17 +157,11 @@ class ViewCache:
         them, not for a request). This process keeps none of them in memory: the graphs it shows
         choose those. Returns how many it built."""
         stored = stored_views(conn, kind, [r.id for r in rows])
-        stale = [
-            r
-            for r in rows
-            if (view := stored.get(r.id)) is None or (view.view_stamp, view.generation) != (r.view_stamp, generation)
-        ]
+        stale = [r for r in rows if (view := stored.get(r.id)) is None or not _current(view, r, generation)]
         if not stale:
             return 0
         made = zip(stale, build(conn, stale), strict=True)
-        _write_views(
-            conn.engine, kind, [StoredView(r.id, r.view_stamp, generation, v.temporary, v.body) for r, v in made]
-        )
+        _write_views(conn.engine, kind, _as_stored(made, generation))
         return len(stale)
 
     def _keep(self, database: str, kind: str, made: list[tuple[AnyRow, NodeView]], generation: int) -> None:
@@ -223,6 +213,15 @@ class ViewCache:
     def flush(self) -> None:
         """Wait until every view built so far is in the database (or failed to get there)."""
         self._pending.join()
+
+
+def _current(view: StoredView, row: AnyRow, generation: int) -> bool:
+    """Whether a stored view was built from the row as it is now (its stamp) under this generation."""
+    return (view.view_stamp, view.generation) == (row.view_stamp, generation)
+
+
+def _as_stored(made: Iterable[tuple[AnyRow, NodeView]], generation: int) -> list[StoredView]:
+    return [StoredView(r.id, r.view_stamp, generation, v.temporary, v.body) for r, v in made]
 
 
 def _write_views(engine: Engine, kind: str, views: list[StoredView]) -> None:
