@@ -11,8 +11,10 @@ import pytest
 import requests
 from http_client import LINEAGE, fresh_event
 from servers import AirflowServer
+from sqlalchemy import create_engine, select
 
 from airflow_ol_catalog.store.migrate import head_revision
+from airflow_ol_catalog.store.tables import job, node_view
 
 pytestmark = pytest.mark.integration
 
@@ -67,6 +69,17 @@ def test_quarantined_event_waits_until_its_namespace_is_created_and_replayed(qua
     replayed = quarantine_server.cli("ol-catalog", "quarantine", "replay", "--namespace", namespace).stdout
     assert f"{namespace}: 1 events replayed" in replayed
     assert listed_runs(quarantine_server, namespace) == [payload["run"]["runId"]]
+    engine = create_engine(quarantine_server.catalog_url)
+    try:  # the command built the replayed job's lineage view before it ended
+        with engine.connect() as conn:
+            views = conn.execute(
+                select(node_view.c.kind)
+                .join(job, job.c.id == node_view.c.entity_id)
+                .where(job.c.namespace == namespace)
+            ).all()
+    finally:
+        engine.dispose()
+    assert ("JOB",) in views
     shown = quarantine_server.cli("ol-catalog", "namespaces", "show", namespace).stdout
     assert "events:        1 (quarantined: 0)" in shown and "admins:        admin" in shown
 

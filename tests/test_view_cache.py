@@ -23,9 +23,11 @@ from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest import writer
 from airflow_ol_catalog.ingest.event_log import Receipt, Submission
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden
+from airflow_ol_catalog.ingest.namespaces import create_namespace
+from airflow_ol_catalog.ingest.quarantine import replay_quarantined
 from airflow_ol_catalog.ingest.retention import apply_retention
 from airflow_ol_catalog.ingest.tags import add_tag
-from airflow_ol_catalog.ingest.writer import BatchCommitter
+from airflow_ol_catalog.ingest.writer import BatchCommitter, told_transaction
 from airflow_ol_catalog.lineage import view_cache, view_refresh
 from airflow_ol_catalog.lineage.graph import lineage
 from airflow_ol_catalog.lineage.view_cache import NodeView, StaleView, ViewCache, node_views
@@ -297,6 +299,30 @@ def test_views_no_graph_showed_are_built_ahead_into_the_database(chain, refreshe
     node_views.clear()  # as another process finds them
     built = node_views.misses
     assert job_id("j9") in graph(chain, f"dataset:{PG}:x")  # view_cache_check compares each with one built now
+    assert node_views.misses == built
+
+
+def test_quarantined_events_replayed_outside_the_writer_have_their_views_built_ahead(chain, refreshed):
+    """The admin route and the command line replay in a transaction of their own, which tells the refresher."""
+    payloads = run_of("j9", "r9", 6, [ds("x")], [ds("y")])
+    for payload in payloads:
+        payload["job"]["namespace"] = "team-late"
+    (outcomes,) = BatchCommitter(chain, "quarantine").commit(
+        [[Submission.of(validate_event(p), None, 500) for p in payloads]]
+    )
+    assert all(isinstance(o, Receipt) and o.quarantined for o in outcomes)
+    assert refreshed.flush() and stored_ids(chain) == set()  # quarantined: nothing projected
+    with write_transaction(chain) as conn:
+        create_namespace(conn, "team-late", "test")
+    with told_transaction(chain) as conn:
+        assert replay_quarantined(conn) == {"team-late": 2}
+    assert refreshed.flush()
+    with read_connection(chain) as conn:
+        late = conn.execute(select(job.c.id).where(job.c.namespace == "team-late")).scalar_one()
+    assert ("JOB", late) in stored_ids(chain) and len(stored_ids(chain)) == 3  # j9, x and y
+    node_views.clear()
+    built = node_views.misses
+    assert "job:team-late:j9" in graph(chain, f"dataset:{PG}:x")
     assert node_views.misses == built
 
 

@@ -52,10 +52,11 @@ from airflow_ol_catalog.ingest.tokens import (
     list_tokens,
     revoke_token,
 )
+from airflow_ol_catalog.ingest.writer import told_transaction
 from airflow_ol_catalog.lineage.catalog import namespace_view
 from airflow_ol_catalog.lineage.refusals import REFUSAL_SORTS, list_refusals
 from airflow_ol_catalog.store import namespaces as namespace_rows
-from airflow_ol_catalog.store.engine import read_connection, write_transaction
+from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -256,7 +257,7 @@ def quarantine(
     summary="Move quarantined events whose namespace now exists into the catalog (admin)",
 )
 def replay(body: QuarantineAction, _: AdminAuth, request: Request) -> Replayed:
-    with write_transaction() as conn:
+    with told_transaction(get_engine()) as conn:  # the replayed nodes' views are built ahead
         replayed = replay_quarantined(conn, body.namespace, request.app.state.settings.unknown_namespace_policy)
     return Replayed(replayed=dict(replayed), total=sum(replayed.values()))
 

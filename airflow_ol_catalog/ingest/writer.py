@@ -260,6 +260,22 @@ class BatchCommitter:
         return outcomes
 
 
+@contextmanager
+def told_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction outside the writer (the admin route's replay of quarantined events): once
+    it commits, `committed` is told which jobs and datasets its projection wrote, as after the
+    writer's own transactions, so their views are kept ready too."""
+    written = Written()
+    told = written_nodes.set(written)
+    try:
+        with write_transaction(engine) as conn:
+            yield conn
+    finally:
+        written_nodes.reset(told)
+    for listener in committed:
+        listener(engine, written.jobs, written.datasets, written.jobs_using)
+
+
 class EventWriter:
     """The group-commit queue of one event loop."""
 

@@ -11,9 +11,10 @@ the database only, a batch at a time and only while no new write has come in sin
 began: building a view costs more than the write that changed it, so a burst of writes shares the
 process with one small batch a round at most (about 5 ms a second on SQLite, 12 on PostgreSQL, so
 that a steady stream of writes does not starve it), and the rest is built in the pauses between
-bursts. The first graph that shows them then reads them. What this misses (a write made outside
-the API server's writer, more ids than `MAX_PENDING` waiting, a view generation bumped, a database
-that failed a batch) is built by the first graph that needs it, as always.
+bursts. The first graph that shows them then reads them. Quarantined events replayed outside the
+writer tell it too (ingest/writer.py `told_transaction`). What this misses (more ids than
+`MAX_PENDING` waiting, a view generation bumped by a rare catalog-wide change such as a tag or
+retention, a database that failed a batch) is built by the first graph that needs it, as always.
 """
 
 from __future__ import annotations
