@@ -130,7 +130,7 @@ def get_cli_commands() -> list[GroupCommand]:
                         ),
                         _action(
                             "replay",
-                            "Move quarantined events of registered namespaces into the catalog",
+                            "Move quarantined events of registered namespaces into the catalog, and build their lineage views",
                             "quarantine_replay",
                             (ARG_FILTER_NAMESPACE,),
                         ),

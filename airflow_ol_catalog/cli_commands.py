@@ -198,14 +198,16 @@ def quarantine_replay(args) -> None:
     from airflow_ol_catalog.lineage.view_refresh import view_refresher
 
     settings = load_settings()
-    if settings.view_prebuild:  # the replayed nodes' views, built before the command ends
-        writer.committed.append(view_refresher.written)
+    if settings.view_prebuild and view_refresher.written not in writer.committed:
+        writer.committed.append(view_refresher.written)  # the replayed nodes' views, built before the command ends
     with writer.told_transaction(_catalog()) as conn:
         replayed = quarantine.replay_quarantined(conn, args.namespace, settings.unknown_namespace_policy)
         left = namespace_rows.count_quarantined(conn, args.namespace)
     for name, count in sorted(replayed.items()):
         print(f"{name}: {count} events replayed")
     print(f"{sum(replayed.values())} replayed, {left} still waiting for their namespace")
+    if settings.view_prebuild and replayed:
+        print("building the lineage views of the replayed jobs and datasets ...", flush=True)
     if not view_refresher.flush(timeout=600):
         print("lineage views of the replayed jobs and datasets not all built; graphs build the rest when asked")
 

@@ -21,7 +21,7 @@ from test_projection import event, send
 
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest import writer
-from airflow_ol_catalog.ingest.event_log import Receipt, Submission
+from airflow_ol_catalog.ingest.event_log import Receipt, Submission, store_events
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden
 from airflow_ol_catalog.ingest.namespaces import create_namespace
 from airflow_ol_catalog.ingest.quarantine import replay_quarantined
@@ -324,6 +324,25 @@ def test_quarantined_events_replayed_outside_the_writer_have_their_views_built_a
     built = node_views.misses
     assert "job:team-late:j9" in graph(chain, f"dataset:{PG}:x")
     assert node_views.misses == built
+
+
+def test_a_replay_that_fails_tells_the_refresher_nothing(chain, refreshed):
+    told: list[tuple] = []
+    writer.committed.append(lambda *args: told.append(args))
+    commit(chain, run_of("j9", "r9", 6, [ds("x")], [ds("y")]))
+    assert len(told) == 1
+
+    def failing_replay() -> None:
+        with told_transaction(chain) as conn:
+            subs = [Submission.of(validate_event(p), None, 500) for p in run_of("j8", "r8", 6, [], [ds("z")])]
+            store_events(conn, subs, "register")
+            raise RuntimeError("the replay failed after projecting")
+
+    with pytest.raises(RuntimeError):
+        failing_replay()
+    assert len(told) == 1  # rolled back: nothing to build
+    with read_connection(chain) as conn:
+        assert conn.execute(select(job.c.id).where(job.c.name == "j8")).first() is None
 
 
 def test_with_view_prebuild_off_views_no_graph_showed_are_left_for_the_first_graph(chain, refreshed, monkeypatch):

@@ -1,4 +1,5 @@
-"""Keeping lineage views ready after writes, in the API server.
+"""Keeping lineage views ready after writes, in the API server (and in a command that replays
+quarantined events, which waits for them).
 
 The event writer tells `written` which jobs and datasets each of its commits wrote (ingest/writer.py
 `committed`). A thread of its own, a moment later (writes come in bursts, and one build serves them
@@ -143,5 +144,5 @@ def _add(waiting: set[int], new: Collection[int]) -> None:
         waiting.update(itertools.islice(new, room))
 
 
-# The API server's: its writer's commits reach it (api/app.py).
+# The API server's: its writer's commits reach it (api/app.py); so do a replay command's (cli_commands.py).
 view_refresher = ViewRefresher()
