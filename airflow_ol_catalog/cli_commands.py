@@ -198,8 +198,8 @@ def quarantine_replay(args) -> None:
     from airflow_ol_catalog.lineage.view_refresh import view_refresher
 
     settings = load_settings()
-    if settings.view_prebuild and view_refresher.written not in writer.committed:
-        writer.committed.append(view_refresher.written)  # the replayed nodes' views, built before the command ends
+    if settings.view_prebuild:  # the replayed nodes' views, built before the command ends
+        writer.listen(view_refresher.written)
     with writer.told_transaction(_catalog()) as conn:
         replayed = quarantine.replay_quarantined(conn, args.namespace, settings.unknown_namespace_policy)
         left = namespace_rows.count_quarantined(conn, args.namespace)

@@ -155,8 +155,7 @@ def create_app() -> FastAPI:
     app.state.settings = load_settings()
     node_views.configure(app.state.settings.view_cache_size, app.state.settings.view_cache_check)
     view_refresher.prebuild = app.state.settings.view_prebuild
-    if view_refresher.written not in writer.committed:  # views stay ready for graphs after writes
-        writer.committed.append(view_refresher.written)
+    writer.listen(view_refresher.written)  # views stay ready for graphs after writes
     app.add_middleware(RequestGuard, on_refusal=_log_guard_refusal)
     app.add_middleware(AnswerStart)
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception

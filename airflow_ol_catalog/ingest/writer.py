@@ -238,10 +238,8 @@ class BatchCommitter:
         }
         started = time.perf_counter()
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
-            written = Written()
-            told = written_nodes.set(written)
             try:
-                with self._transaction() as conn:
+                with _noting_writes() as written, self._transaction() as conn:
                     outcomes = store_events(conn, submissions, self.policy)
                     touch_tokens(conn, stale, now)
                 break
@@ -250,30 +248,43 @@ class BatchCommitter:
                     raise
                 log.info("catalog transaction run again (attempt %d): %s", attempt + 1, _first_line(exc))
                 time.sleep(random.uniform(0, 0.005 * attempt))  # apart from the writer it met
-            finally:
-                written_nodes.reset(told)
         metrics.timing("ingest.commit", (time.perf_counter() - started) * 1000)  # log, projection and commit
         for token_id in stale:
             self._token_touched[token_id] = now.timestamp()
-        for listener in committed:
-            listener(self.engine, written.jobs, written.datasets, written.jobs_using)
+        _tell_committed(self.engine, written)
         return outcomes
+
+
+def listen(listener: Callable[[Engine, set[int], set[int], set[int]], None]) -> None:
+    """Add a listener to `committed`, once however often this process asks."""
+    if listener not in committed:
+        committed.append(listener)
+
+
+@contextmanager
+def _noting_writes() -> Iterator[Written]:
+    """The jobs and datasets the projection writes meanwhile, on this thread."""
+    written = Written()
+    told = written_nodes.set(written)
+    try:
+        yield written
+    finally:
+        written_nodes.reset(told)
+
+
+def _tell_committed(engine: Engine, written: Written) -> None:
+    for listener in committed:
+        listener(engine, written.jobs, written.datasets, written.jobs_using)
 
 
 @contextmanager
 def told_transaction(engine: Engine) -> Iterator[Connection]:
-    """A write transaction outside the writer (the admin route's replay of quarantined events): once
-    it commits, `committed` is told which jobs and datasets its projection wrote, as after the
-    writer's own transactions, so their views are kept ready too."""
-    written = Written()
-    told = written_nodes.set(written)
-    try:
-        with write_transaction(engine) as conn:
-            yield conn
-    finally:
-        written_nodes.reset(told)
-    for listener in committed:
-        listener(engine, written.jobs, written.datasets, written.jobs_using)
+    """A write transaction outside the writer (a replay of quarantined events): once it commits,
+    `committed` is told which jobs and datasets its projection wrote, as after the writer's own
+    transactions, so their views are kept ready too."""
+    with _noting_writes() as written, write_transaction(engine) as conn:
+        yield conn
+    _tell_committed(engine, written)
 
 
 class EventWriter:
