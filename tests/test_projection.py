@@ -258,6 +258,65 @@ def test_parent_not_seen_yet_is_a_placeholder_that_fills_in(catalog_engine):
     )
 
 
+def _run_tree(namespace: str) -> list[dict]:
+    """A DAG run, two task runs under it, a Spark application under the first task and a Spark job
+    under the application: every run below the DAG run names its parent and the DAG run as root."""
+
+    def node(name: str, run_id: str, kind: str, second: int, parent: tuple[str, str] | None) -> dict:
+        payload = event(kind, f"2025-01-01T10:00:{second:02d}Z", run_id=run_id)
+        payload["job"] = {"namespace": namespace, "name": name, "facets": {}}
+        if parent:
+            payload["run"]["facets"]["parent"] = {
+                "run": {"runId": parent[1]},
+                "job": {"namespace": namespace, "name": parent[0]},
+                "root": {"run": {"runId": "dag-run"}, "job": {"namespace": namespace, "name": "dag"}},
+            }
+        return payload
+
+    tree = [
+        ("dag", "dag-run", None),
+        ("dag.extract", "task-1", ("dag", "dag-run")),
+        ("dag.load", "task-2", ("dag", "dag-run")),
+        ("spark_app", "app-1", ("dag.extract", "task-1")),
+        ("spark_app.stage", "stage-1", ("spark_app", "app-1")),
+    ]
+    return [
+        node(name, run_id, kind, second + i, parent)
+        for i, (name, run_id, parent) in enumerate(tree)
+        for kind, second in (("START", 0), ("COMPLETE", 30))
+    ]
+
+
+def test_run_trees_link_parents_and_roots_whatever_the_order_and_batching(catalog_engine):
+    """Runs are written with their parent's and root's ids when those are in the same transaction or
+    already stored, else linked after: every order and grouping of a tree's events links it the
+    same (runs that are parents in one batch and children in another included)."""
+    import random
+
+    def links(namespace: str) -> dict:
+        runs = catalog(catalog_engine)["runs"]
+        strip = lambda key: key and (key[0][1], key[1])  # noqa: E731
+        return {
+            strip(key): (row[0], row[3], strip(row[4]), strip(row[5]))
+            for key, row in runs.items()
+            if key[0][0] == namespace
+        }
+
+    send(catalog_engine, _run_tree("trial-0"))
+    expected = links("trial-0")
+    assert expected[("spark_app.stage", "stage-1")] == ("COMPLETE", False, ("spark_app", "app-1"), ("dag", "dag-run"))
+    assert expected[("dag", "dag-run")] == ("COMPLETE", False, None, None)
+    rng = random.Random(7)
+    for trial, batch_size in enumerate((10, 3, 2, 4, 10, 1, 5), start=1):
+        events = _run_tree(f"trial-{trial}")
+        rng.shuffle(events)
+        subs = [Submission.of(validate_event(p), None, 500) for p in events]
+        for start in range(0, len(subs), batch_size):
+            with write_transaction(catalog_engine) as conn:
+                store_events(conn, subs[start : start + batch_size], "register")
+        assert links(f"trial-{trial}") == expected, (trial, batch_size)
+
+
 def test_the_overviews_job_and_dataset_counts_are_the_lists_they_open(catalog_engine):
     """A parent known only through its children is a job with a page and a place in the job list:
     the count the overview links to that list counts it too; a dataset's alias is not listed."""

@@ -212,6 +212,9 @@ def _statements(dialect: str) -> dict[str, Any]:
             "placeholder": and_(run.c.placeholder, stmt.excluded.placeholder),
             "first_event_at": earliest(run.c.first_event_at, stmt.excluded.first_event_at),
             "last_event_at": latest(run.c.last_event_at, stmt.excluded.last_event_at),
+            # written with the run when its parent's and root's ids are known (`_project_runs`)
+            "parent_run_pk": func.coalesce(stmt.excluded.parent_run_pk, run.c.parent_run_pk),
+            "root_run_pk": func.coalesce(stmt.excluded.root_run_pk, run.c.root_run_pk),
         },
     ).returning(run.c.id, run.c.job_id, run.c.run_id, run.c.state, run.c.parent_run_pk, run.c.root_run_pk)
     stmt = ins(dataset)
@@ -567,6 +570,8 @@ def _run_row(job_id: int, run_id: str, ev: OpenLineageEvent | None, when: dateti
         "state_time": when if rank else None,
         "started_at": when if event_type is EventType.START else None,
         "ended_at": when if event_type and event_type.ends_run else None,
+        "parent_run_pk": None,  # set when the parent's id is known (`_project_runs`)
+        "root_run_pk": None,
         "placeholder": ev is None,
         "first_event_at": when if ev else None,
         "last_event_at": when if ev else None,
@@ -615,7 +620,19 @@ def _project_runs(
                 root_key = (job_ids[root[1:]], root[0])
                 rows.setdefault(root_key, _run_row(*root_key, None, None))
                 roots[key] = root_key
-    returned = _upsert_runs(conn, st, rows)
+    # Parents and roots first, so that the other runs are written with their ids (an update after
+    # them would write each of those rows again, with every index of the run table).
+    linking = {*parents.values(), *roots.values()}
+    returned = _upsert_runs(conn, st, {key: rows[key] for key in linking}) if linking else []
+    linked_first = {(r.job_id, r.run_id): r.id for r in returned}
+    rest = {key: row for key, row in rows.items() if key not in linking}
+    for key, row in rest.items():
+        if key in parents:
+            row["parent_run_pk"] = linked_first[parents[key]]
+        if key in roots:
+            row["root_run_pk"] = linked_first[roots[key]]
+    if rest:
+        returned = [*returned, *_upsert_runs(conn, st, rest)]
     found = {(r.job_id, r.run_id): (r.id, r.state) for r in returned}
     linked = {r.id: (r.parent_run_pk, r.root_run_pk) for r in returned}
     pks = {key: value[0] for key, value in found.items()}
