@@ -836,6 +836,63 @@ def test_the_postgresql_writer_keeps_its_connection_and_checks_it_after_an_idle_
     assert stored_count(catalog_engine) == 3
 
 
+def test_rows_quoted_by_the_catalog_are_what_psycopg2_would_send_and_come_back_unchanged(catalog_engine, monkeypatch):
+    """On PostgreSQL, small multi-row INSERTs quote their values themselves (store/sql.py `_literal`:
+    psycopg2 took about 1.5 µs a value). The text must be what psycopg2's quoting gives, value for
+    value and statement for statement, and what is stored must read back as written, for the ugly
+    values too: quotes, backslashes, newlines, look-alike Unicode, extreme dates, negative numbers,
+    enums, and a NUL, which both refuse alike."""
+    import enum
+
+    from airflow_ol_catalog.store import sql
+    from airflow_ol_catalog.store.tables import facet
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's quoting")
+
+    class State(str, enum.Enum):
+        DONE = "COMPLETE"
+
+    class Rank(enum.IntEnum):
+        LAST = 3
+
+    utc = timezone.utc
+    values = [
+        None, True, False, 0, -5, 2**62, -(2**63), Rank.LAST, 1.5, "", "it's", "''; DROP TABLE x; --",
+        "a\\b", "\\'", "x\ny\tz\r", "é🙂", "\u0430dmin", "\u202etxt", State.DONE,
+        datetime(1, 1, 1, tzinfo=utc), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-3))),
+        datetime(2026, 1, 1, 12, 0, 0, 1),
+    ]  # fmt: skip
+    raw = catalog_engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        assert sql._quotes_plainly(cursor)
+        for value in values:
+            assert sql._literal(cursor, value) == cursor.mogrify("%s", (value,)).decode(), value
+        for quote in (sql._literal, lambda cur, v: cur.mogrify("%s", (v,))):
+            with pytest.raises(ValueError, match="NUL"):
+                quote(cursor, "a\x00b")
+    finally:
+        raw.close()
+
+    texts = [value for value in values if isinstance(value, str)]
+    times = [datetime(1, 1, 1, tzinfo=utc), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=utc)]
+    rows = [
+        {"entity": "job", "entity_id": i, "name": text, "value": text, "event_time": times[i % 2], "event_digest": "d"}
+        for i, text in enumerate(texts)
+    ]
+    statement = sql.insert_for("postgresql", facet)
+    with write_transaction(catalog_engine) as conn:
+        sql.execute_rows(conn, statement, rows)
+        mine = sql._pg_insert(conn, statement, tuple(rows[0])).text(conn.connection.dbapi_connection.cursor(), rows)
+        monkeypatch.setattr(sql, "_quotes_plainly", lambda cursor: False)
+        theirs = sql._pg_insert(conn, statement, tuple(rows[0])).text(conn.connection.dbapi_connection.cursor(), rows)
+    assert mine == theirs
+    with read_connection(catalog_engine) as conn:
+        stored = conn.execute(select(facet.c.entity_id, facet.c.name, facet.c.value, facet.c.event_time)).all()
+    assert sorted(stored) == [(r["entity_id"], r["name"], r["value"], r["event_time"]) for r in rows]
+
+
 def test_deferred_writes_go_together_in_their_order_and_fail_their_transaction(catalog_engine):
     """On PostgreSQL the writes nobody reads back are kept to the end of the block and sent in one
     round trip, in the order they were made; one that fails there fails the whole transaction, as it
