@@ -10,7 +10,7 @@ from catalog_snapshot import snapshot
 from conftest import CORPUS, EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.pool import StaticPool
 from test_events import run_event
 
@@ -186,6 +186,31 @@ def test_inputs_of_start_are_confirmed_by_a_later_complete(catalog_engine):
     )
     (values,) = catalog(catalog_engine)["edges"].values()
     assert values[4] is True
+
+
+def test_a_complete_naming_other_datasets_confirms_what_the_start_named_too(catalog_engine):
+    """The COMPLETE's transaction adds links of its own and reads the links its START made (on
+    PostgreSQL in one statement, store/sql.py `insert_and_read`): every edge of the run is confirmed,
+    each counted once, and the dataset the START said it writes is bumped as written by the run."""
+    from airflow_ol_catalog.store.tables import dataset
+
+    def stamp(name: str) -> int:
+        with read_connection(catalog_engine) as conn:
+            return conn.execute(select(dataset.c.view_stamp).where(dataset.c.name == name)).scalar_one()
+
+    db = "postgres://db"
+    start = event("START", "2025-01-01T10:00:00Z", inputs=[{"namespace": db, "name": "a"}])
+    start["outputs"] = [{"namespace": db, "name": "b"}]
+    send(catalog_engine, [start])
+    before = stamp("b")
+    send(catalog_engine, [event("COMPLETE", "2025-01-01T10:01:00Z", inputs=[{"namespace": db, "name": "c"}])])
+    edges = catalog(catalog_engine)["edges"]
+    assert {key[1][1]: (values[3], values[4]) for key, values in edges.items()} == {
+        "a": (1, True),
+        "b": (1, True),
+        "c": (1, True),
+    }
+    assert stamp("b") > before
 
 
 @pytest.mark.parametrize("processing", ["STREAMING", "SERVICE"])

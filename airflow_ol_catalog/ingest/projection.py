@@ -49,6 +49,7 @@ from airflow_ol_catalog.store.sql import (
     execute,
     execute_rows,
     in_list,
+    insert_and_read,
     insert_for,
     latest,
     list_value,
@@ -918,12 +919,6 @@ def _project_io(
                     newest_run[key] = (ev.event_time, ev.run_id)
                     row["last_run_id"] = ev.run_id
                 links[(run_pks[(job_id, ev.run_id)], ds, direction)] = key
-    if links:
-        new_links = execute_rows(
-            conn, st["run_dataset"], [{"run_pk": r, "dataset_id": d, "direction": dr} for r, d, dr in links]
-        )
-        for row in new_links:
-            edges[links[(row.run_pk, row.dataset_id, row.direction)]]["run_count"] += 1
     # An edge is confirmed by a COMPLETE run, or by a streaming job's running run, whichever
     # event brought the dataset. Edges this batch brings from such runs are confirmed in the
     # upsert; inputs/outputs an earlier transaction brought are confirmed after it.
@@ -932,10 +927,6 @@ def _project_io(
         for (job_id, _), pk in run_pks.items()
         if run_states.get(pk) == EventType.COMPLETE or (job_id in streaming and run_states.get(pk) == EventType.RUNNING)
     }
-    for (run_pk, _, _), key in links.items():
-        if run_pk in qualifying:
-            edges[key]["confirmed"] = True
-    _upsert(conn, st["edge"], list(edges.values()))
     # A run that ends changes when the datasets it wrote were last modified, named by this event or not.
     ended = {
         run_pks[(job_ids[_job_key(item.event)], _run_id(item.event))]
@@ -943,18 +934,41 @@ def _project_io(
         if item.event.kind == RUN_EVENT and item.event.event_type in _TERMINAL
     }
     ordered = sorted(qualifying | ended)
+    # The links of those runs, the ones this transaction adds included: read with the insert where
+    # it can be one statement (PostgreSQL), else after it.
+    links_read: list[tuple[Any, ...]] | None = None
+    if links:
+        link_rows = [{"run_pk": r, "dataset_id": d, "direction": dr} for r, d, dr in links]
+        runs = {"runs": list_value(conn.dialect.name, ordered)}
+        together = insert_and_read(conn, st["run_dataset"], link_rows, st["links_of_runs"], runs) if ordered else None
+        if together is None:
+            new_links = execute_rows(conn, st["run_dataset"], link_rows)
+        else:
+            new_links, links_read = together
+            of_runs = set(ordered)
+            links_read += [tuple(row) for row in new_links if row.run_pk in of_runs]
+        for row in new_links:
+            edges[links[(row.run_pk, row.dataset_id, row.direction)]]["run_count"] += 1
+    for (run_pk, _, _), key in links.items():
+        if run_pk in qualifying:
+            edges[key]["confirmed"] = True
+    _upsert(conn, st["edge"], list(edges.values()))
+    if links_read is None:
+        links_read = [
+            tuple(row)
+            for start in range(0, len(ordered), 400)
+            for row in execute(
+                conn, st["links_of_runs"], {"runs": list_value(conn.dialect.name, ordered[start : start + 400])}
+            )
+        ]
     job_of_run = {pk: job_id for (job_id, _), pk in run_pks.items()}
     confirm: set[LinkKey] = set()
     written: set[int] = set()
-    for start in range(0, len(ordered), 400):
-        links_found = execute(
-            conn, st["links_of_runs"], {"runs": list_value(conn.dialect.name, ordered[start : start + 400])}
-        )
-        for run_pk, dataset_id, direction in links_found:
-            if run_pk in qualifying:
-                confirm.add((job_of_run[run_pk], dataset_id, direction))
-            if run_pk in ended and direction == "out":
-                written.add(dataset_id)
+    for run_pk, dataset_id, direction in links_read:
+        if run_pk in qualifying:
+            confirm.add((job_of_run[run_pk], dataset_id, direction))
+        if run_pk in ended and direction == "out":
+            written.add(dataset_id)
     confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
         write(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])

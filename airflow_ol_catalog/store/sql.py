@@ -541,6 +541,29 @@ def _pg_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _P
     return found
 
 
+def insert_and_read(
+    conn: Connection, statement: Insert, rows: list[dict[str, Any]], query: Select[Any], params: dict[str, Any]
+) -> tuple[list[Any], list[tuple[Any, ...]]] | None:
+    """`execute_rows(statement, rows)` and `execute(query, params)` in one round trip: the insert's
+    RETURNING rows and the query's rows, the query reading the tables as they were before the insert
+    (one statement sees one snapshot: what the insert adds, the caller takes from its RETURNING).
+    On PostgreSQL, for rows few enough to be quoted into one statement; elsewhere None, and the
+    caller runs the two itself."""
+    if conn.dialect.name != "postgresql" or not rows or len(rows) >= STAGE_MIN_ROWS:
+        return None
+    keys = tuple(rows[0])
+    insert, read = _pg_insert(conn, statement, keys), _pg_statement(conn, query)
+    if insert is None or read is None or any(tuple(r) != keys for r in rows):
+        return None
+    with _driver_cursor(conn) as cursor:
+        cursor.execute(
+            b"WITH inserted AS (" + insert.text(cursor, rows) + b") SELECT true, * FROM inserted UNION ALL "
+            b"SELECT false, * FROM (" + cursor.mogrify(read.sql, read.params(params)) + b") AS read"
+        )
+        found = cursor.fetchall()
+    return [insert.row(*r[1:]) for r in found if r[0]], [tuple(r[1:]) for r in found if not r[0]]
+
+
 # --- writes whose results no one reads, sent together, on PostgreSQL ------------------------------------
 #
 # Most of the projection's statements only write: their rows are not read back in the
