@@ -342,6 +342,60 @@ def test_run_trees_link_parents_and_roots_whatever_the_order_and_batching(catalo
         assert links(f"trial-{trial}") == expected, (trial, batch_size)
 
 
+def test_writers_sending_each_others_parents_never_deadlock(catalog_engine):
+    """Two writers at once, each sending one DAG run's end and a task under it, and the other DAG
+    run's progress: each locks both DAG runs. Runs are upserted in one statement in key order (their
+    parents' ids read first, without locks), so neither waits for the other in opposite orders;
+    parents upserted in a statement of their own made PostgreSQL break a deadlock most rounds."""
+    import threading
+    import uuid
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("one writer at a time on SQLite")
+
+    def run(name: str, run_id: str, kind: str, second: int, parent: str | None = None) -> dict:
+        payload = event(kind, f"2025-01-01T10:00:{second:02d}Z", run_id=run_id)
+        payload["job"]["name"] = name
+        if parent:
+            payload["run"]["facets"]["parent"] = {
+                "run": {"runId": parent},
+                "job": {"namespace": "team-a", "name": name.split(".")[0]},
+            }
+        return payload
+
+    failures: list[BaseException] = []
+    for _ in range(30):
+        a, b = str(uuid.uuid4()), str(uuid.uuid4())
+        send(catalog_engine, [run("dag_a", a, "START", 0), run("dag_b", b, "START", 0)])
+        batches = [
+            [
+                run("dag_a", a, "COMPLETE", 30),
+                run("dag_a.t", str(uuid.uuid4()), "COMPLETE", 20, a),
+                run("dag_b", b, "RUNNING", 5),
+            ],
+            [
+                run("dag_b", b, "COMPLETE", 30),
+                run("dag_b.t", str(uuid.uuid4()), "COMPLETE", 20, b),
+                run("dag_a", a, "RUNNING", 5),
+            ],
+        ]
+        together = threading.Barrier(2)
+
+        def write(batch: list[dict], together: threading.Barrier = together) -> None:
+            together.wait()
+            try:
+                send(catalog_engine, batch, one_by_one=False)
+            except BaseException as error:  # reported below, in the test's thread
+                failures.append(error)
+
+        threads = [threading.Thread(target=write, args=(batch,)) for batch in batches]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures, failures
+
+
 def test_the_overviews_job_and_dataset_counts_are_the_lists_they_open(catalog_engine):
     """A parent known only through its children is a job with a page and a place in the job list:
     the count the overview links to that list counts it too; a dataset's alias is not listed."""

@@ -621,19 +621,14 @@ def _project_runs(
                 root_key = (job_ids[root[1:]], root[0])
                 rows.setdefault(root_key, _run_row(*root_key, None, None))
                 roots[key] = root_key
-    # Parents and roots first, so that the other runs are written with their ids (an update after
-    # them would write each of those rows again, with every index of the run table).
-    linking = {*parents.values(), *roots.values()}
-    returned = _upsert_runs(conn, st, {key: rows[key] for key in linking}) if linking else []
-    linked_first = {(r.job_id, r.run_id): r.id for r in returned}
-    rest = {key: row for key, row in rows.items() if key not in linking}
-    for key, row in rest.items():
-        if key in parents:
-            row["parent_run_pk"] = linked_first[parents[key]]
-        if key in roots:
-            row["root_run_pk"] = linked_first[roots[key]]
-    if rest:
-        returned = [*returned, *_upsert_runs(conn, st, rest)]
+    # Runs are written with the ids of their parents and roots where those are stored already (an
+    # update after them would write each of those rows again, with every index of the run table).
+    known = _stored_runs(conn, st, {*parents.values(), *roots.values()})
+    for links_of, column in ((parents, "parent_run_pk"), (roots, "root_run_pk")):
+        for key, linked_to in links_of.items():
+            if linked_to in known:
+                rows[key][column] = known[linked_to].id
+    returned = _upsert_runs(conn, st, rows, known)
     found = {(r.job_id, r.run_id): (r.id, r.state) for r in returned}
     linked = {r.id: (r.parent_run_pk, r.root_run_pk) for r in returned}
     pks = {key: value[0] for key, value in found.items()}
@@ -658,25 +653,32 @@ class _RunIds(NamedTuple):
     root_run_pk: int | None
 
 
-def _upsert_runs(conn: Connection, st: dict[str, Any], rows: dict[RunKey, Values]) -> Sequence[Any]:
-    """Upsert the runs; their ids, states and links.
+def _stored_runs(conn: Connection, st: dict[str, Any], keys: set[RunKey]) -> dict[RunKey, _RunIds]:
+    """Those of these runs that are stored, read without locking them (PostgreSQL; on SQLite, where
+    one writer runs at a time, none are read: every link is set after the runs)."""
+    if conn.dialect.name != "postgresql" or not keys:
+        return {}
+    ordered = sorted(keys)
+    arrays = {"p_job_id": [k[0] for k in ordered], "p_run_id": [k[1] for k in ordered]}
+    return {(r.job_id, r.run_id): r for r in (_RunIds(*row) for row in execute(conn, st["run_existing"], arrays))}
+
+
+def _upsert_runs(
+    conn: Connection, st: dict[str, Any], rows: dict[RunKey, Values], known: dict[RunKey, _RunIds]
+) -> Sequence[Any]:
+    """Upsert the runs, in one statement in key order (two writers never lock the same runs in
+    opposite orders); their ids, states and links.
 
     A parent run named by its children's events (an Airflow DAG run, a Spark application) is
     named by every task of it, at once, from several API servers. Its upsert would change nothing
     of a row that exists (a placeholder row has no state and no times) but lock it until the
-    transaction ends, making those writers wait for each other: on PostgreSQL such rows are read
-    first, and only those missing are upserted with the events' own runs.
+    transaction ends, making those writers wait for each other: such rows, `known` already, are
+    not upserted.
     """
-    if conn.dialect.name != "postgresql":
-        return _upserted(conn, st["run"], list(rows.values()))
-    named_only = sorted(key for key, row in rows.items() if row["placeholder"] and row["state_rank"] == 0)
-    found: list[Any] = []
-    if named_only:
-        arrays = {"p_job_id": [k[0] for k in named_only], "p_run_id": [k[1] for k in named_only]}
-        found = [_RunIds(*r) for r in execute(conn, st["run_existing"], arrays)]
-        existing = {(r.job_id, r.run_id) for r in found}
-        rows = {key: row for key, row in rows.items() if key not in existing}
-    return [*found, *_upserted(conn, st["run"], [rows[key] for key in sorted(rows)])] if rows else found
+    named_only = {key for key in known if rows[key]["placeholder"] and rows[key]["state_rank"] == 0}
+    found = [known[key] for key in named_only]
+    upserted = [rows[key] for key in sorted(rows) if key not in named_only]
+    return [*found, *_upserted(conn, st["run"], upserted)] if upserted else found
 
 
 def _datasets_of(ev: OpenLineageEvent) -> list[tuple[str, DatasetRef]]:
