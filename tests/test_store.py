@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
@@ -856,10 +857,17 @@ def test_rows_quoted_by_the_catalog_are_what_psycopg2_would_send_and_come_back_u
     class Rank(enum.IntEnum):
         LAST = 3
 
+    class Sneaky(str):  # its own methods must not decide the quoting
+        def replace(self, *args):
+            return "x"
+
+        def __contains__(self, item):
+            return False
+
     utc = timezone.utc
     values = [
         None, True, False, 0, -5, 2**62, -(2**63), Rank.LAST, 1.5, "", "it's", "''; DROP TABLE x; --",
-        "a\\b", "\\'", "x\ny\tz\r", "é🙂", "\u0430dmin", "\u202etxt", State.DONE,
+        "a\\b", "\\'", "x\ny\tz\r", "é🙂", "\u0430dmin", "\u202etxt", State.DONE, Sneaky("it's"),
         datetime(1, 1, 1, tzinfo=utc), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-3))),
         datetime(2026, 1, 1, 12, 0, 0, 1),
     ]  # fmt: skip
@@ -891,6 +899,48 @@ def test_rows_quoted_by_the_catalog_are_what_psycopg2_would_send_and_come_back_u
     with read_connection(catalog_engine) as conn:
         stored = conn.execute(select(facet.c.entity_id, facet.c.name, facet.c.value, facet.c.event_time)).all()
     assert sorted(stored) == [(r["entity_id"], r["name"], r["value"], r["event_time"]) for r in rows]
+
+
+def test_a_configuration_reload_cannot_change_how_a_live_session_reads_backslashes(catalog_engine, monkeypatch):
+    """Values are quoted for the way the session reads backslashes (standard_conforming_strings). A
+    reload that turned it off under a live session would have the server read a quoted backslash
+    as an escape, and a name from an event break out of its string: each session keeps the value
+    it began with (store/engine.py). Here the reload lands after the event's writes were quoted and
+    before they are sent."""
+    from airflow_ol_catalog.ingest import event_log
+    from airflow_ol_catalog.store.tables import facet
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's setting")
+    with catalog_engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE victim (x int)")
+    admin = catalog_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    quoted_then_reloaded = event_log._store_events
+
+    def reloading(conn, submissions, policy):
+        outcomes = quoted_then_reloaded(conn, submissions, policy)  # the writes are quoted, not sent yet
+        admin.exec_driver_sql("ALTER SYSTEM SET standard_conforming_strings = off")
+        admin.exec_driver_sql("SELECT pg_reload_conf()")
+        time.sleep(0.3)
+        return outcomes
+
+    monkeypatch.setattr(event_log, "_store_events", reloading)
+    evil = "x\\', ', now(), ', NULL); DROP TABLE victim; --"
+    payload = run_event()
+    payload["run"]["facets"] = {
+        evil: {"_producer": "https://example.com/p", "_schemaURL": "https://example.com/s.json"}
+    }
+    try:
+        with write_transaction(catalog_engine) as conn:
+            (receipt,) = store_events(conn, [Submission.of(validate_event(payload), None, 500)], "register")
+    finally:
+        admin.exec_driver_sql("ALTER SYSTEM RESET standard_conforming_strings")
+        admin.exec_driver_sql("SELECT pg_reload_conf()")
+        admin.close()
+    assert isinstance(receipt, Receipt)
+    with read_connection(catalog_engine) as conn:
+        assert conn.exec_driver_sql("SELECT to_regclass('victim')").scalar() == "victim"
+        assert conn.execute(select(facet.c.name).where(facet.c.entity == "run")).scalars().all() == [evil]
 
 
 def test_deferred_writes_go_together_in_their_order_and_fail_their_transaction(catalog_engine):

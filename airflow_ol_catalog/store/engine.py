@@ -95,6 +95,13 @@ def _configure_postgresql(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("SET jit = off")
+        # Quoting (psycopg2's, and store/sql.py's) follows how backslashes read when the session
+        # began: a configuration reload must not change it under a live session, where a value
+        # quoted for one reading would be run under the other.
+        status = getattr(dbapi_connection, "get_parameter_status", None)
+        conforming = status("standard_conforming_strings") if status else None
+        if conforming in ("on", "off"):
+            cursor.execute(f"SET standard_conforming_strings = {conforming}")
         cursor.close()
         dbapi_connection.commit()
 

@@ -427,11 +427,11 @@ def _pg_statement(conn: Connection, statement: Statement) -> _PgStatement | None
 
 def _quotes_plainly(cursor: Any) -> bool:
     """Whether this psycopg2 connection takes `_literal`'s quoting: UTF-8, and a backslash in a
-    quoted string is only a backslash (standard_conforming_strings, PostgreSQL's default)."""
-    connection = cursor.connection
-    return bool(
-        connection.encoding == "UTF8" and connection.get_parameter_status("standard_conforming_strings") == "on"
-    )
+    quoted string is only a backslash (standard_conforming_strings, PostgreSQL's default; each
+    session keeps the value it started with, store/engine.py, so a reload cannot change it between
+    this check and the statement)."""
+    status = cursor.connection.get_parameter_status
+    return bool(status("client_encoding") == "UTF8" and status("standard_conforming_strings") == "on")
 
 
 def _literal(cursor: Any, value: Any) -> str:
@@ -442,15 +442,15 @@ def _literal(cursor: Any, value: Any) -> str:
         return "NULL"
     if value is True or value is False:
         return "true" if value else "false"
-    if isinstance(value, str):
-        if "\x00" in value:
+    if isinstance(value, str):  # str's own methods: a subclass's could not escape the text
+        if str.__contains__(value, "\x00"):
             raise ValueError("A string literal cannot contain NUL (0x00) characters.")  # psycopg2's words
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, int):
-        number = int.__repr__(value)  # an IntEnum as its number
-        return f" {number}" if value < 0 else number  # as psycopg2: never "--" after a minus sign
+        return "'" + str.replace(value, "'", "''") + "'"
+    if type(value) is int:
+        return f" {value}" if value < 0 else str(value)  # as psycopg2: never "--" after a minus sign
     if type(value) is datetime:
-        return f"'{value.isoformat()}'::timestamptz" if value.tzinfo else f"'{value.isoformat()}'::timestamp"
+        iso = value.isoformat()
+        return f"'{iso}'::timestamptz" if value.tzinfo is not None else f"'{iso}'::timestamp"
     quoted: bytes = cursor.mogrify("%s", (value,))
     return quoted.decode()
 
