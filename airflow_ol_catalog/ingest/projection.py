@@ -937,7 +937,9 @@ def _project_io(
     }
     ordered = sorted(qualifying | ended)
     # The links of those runs, the ones this transaction adds included: read with the insert where
-    # it can be one statement (PostgreSQL), else after it.
+    # it can be one statement (PostgreSQL), else after it. One snapshot for both is enough: another
+    # transaction linking the same runs upserted them first too, so their row locks put it wholly
+    # before or after this statement.
     links_read: list[tuple[Any, ...]] | None = None
     if links:
         link_rows = [{"run_pk": r, "dataset_id": d, "direction": dr} for r, d, dr in links]
