@@ -313,9 +313,9 @@ def _run_tree(namespace: str) -> list[dict]:
 
 
 def test_run_trees_link_parents_and_roots_whatever_the_order_and_batching(catalog_engine):
-    """Runs are written with their parent's and root's ids when those are in the same transaction or
-    already stored, else linked after: every order and grouping of a tree's events links it the
-    same (runs that are parents in one batch and children in another included)."""
+    """Runs are written with their parent's and root's ids when those are stored already, else
+    linked after (on SQLite always after): every order and grouping of a tree's events links it
+    the same (runs that are parents in one batch and children in another included)."""
     import random
 
     def links(namespace: str) -> dict:
