@@ -413,6 +413,60 @@ def test_group_with_a_failing_event_still_commits_the_others(catalog_engine, poi
     assert stored_count(catalog_engine) == 2
 
 
+def test_the_postgresql_writer_stores_new_groups_while_its_transactions_wait(catalog_engine, monkeypatch):
+    """On PostgreSQL a writer runs POSTGRES_TRANSACTIONS transactions at once, each on its own
+    connection: while one waits (here: held in the middle of storing), the next group commits;
+    once every connection is busy, new groups wait for one, and nothing is stored twice."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time; its transactions run on the event loop")
+    from airflow_ol_catalog.ingest import writer as writer_module
+
+    slots = writer_module.POSTGRES_TRANSACTIONS
+    assert slots >= 2
+    release, entered = threading.Event(), threading.Semaphore(0)
+    storing, most = set(), []
+    guard = threading.Lock()
+
+    def store_held(conn, submissions, policy):
+        with guard:
+            storing.add(threading.get_ident())
+            most.append(len(storing))
+        try:
+            if any(sub.event.run_id.startswith("held") for sub in submissions):
+                entered.release()
+                assert release.wait(30)
+            return store_events(conn, submissions, policy)
+        finally:
+            with guard:
+                storing.discard(threading.get_ident())
+
+    monkeypatch.setattr(writer_module, "store_events", store_held)
+
+    async def send() -> tuple[list, list]:
+        loop = asyncio.get_running_loop()
+        writer = EventWriter(catalog_engine, "register")
+        held = []
+        for i in range(slots - 1):  # all connections but one are held
+            held.append(asyncio.ensure_future(writer.write([submission(run_id=f"held-{i}")])))
+            assert await loop.run_in_executor(None, entered.acquire, True, 10)
+        quick = await asyncio.wait_for(writer.write([submission(run_id="quick")]), 10)
+        assert not any(h.done() for h in held)  # committed beside the held transactions
+        held.append(asyncio.ensure_future(writer.write([submission(run_id=f"held-{slots - 1}")])))
+        assert await loop.run_in_executor(None, entered.acquire, True, 10)
+        waiting = asyncio.ensure_future(writer.write([submission(run_id="after"), submission(run_id="quick")]))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # every connection is busy
+        release.set()
+        return [*quick, *await waiting], [r for h in held for r in await h]
+
+    (quick, after, repeated), held = asyncio.run(send())
+    assert (quick.run_id, after.run_id, repeated.run_id) == ("quick", "after", "quick")
+    assert not quick.duplicate and not after.duplicate and repeated.duplicate
+    assert sorted(r.run_id for r in held) == [f"held-{i}" for i in range(slots)]
+    assert max(most) == slots
+    assert stored_count(catalog_engine) == slots + 2
+
+
 def test_a_transaction_postgresql_picks_to_break_a_deadlock_is_run_again(catalog_engine, monkeypatch):
     """Two api-server workers can deadlock on PostgreSQL (the fuzz test met it once in 10,000
     requests); the loser's events are stored by a second run of the transaction, not refused."""
