@@ -467,6 +467,65 @@ def test_the_postgresql_writer_stores_new_groups_while_its_transactions_wait(cat
     assert stored_count(catalog_engine) == slots + 2
 
 
+def test_a_cancelled_transaction_answers_its_requests_and_leaves_the_writer_working(catalog_engine, monkeypatch):
+    """Stopping the event loop cancels the writer's transactions. One cancelled while its thread
+    still stores tells its requests to send again (503); a connection is never used by two
+    threads at once, even when the next transaction takes it meanwhile; one cancelled before it
+    began gives its connection back; and the writer goes on with the next group."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite a small transaction runs on the event loop: nothing to cancel meanwhile")
+    from airflow_ol_catalog.ingest import writer as writer_module
+
+    release, entered = threading.Event(), threading.Event()
+    in_use, shared = set(), []
+    guard = threading.Lock()
+
+    def store_held(conn, submissions, policy):
+        connection = id(conn.connection.dbapi_connection)
+        with guard:
+            shared.append(connection in in_use)
+            in_use.add(connection)
+        try:
+            if any(sub.event.run_id == "held" for sub in submissions):
+                entered.set()
+                assert release.wait(30)
+            return store_events(conn, submissions, policy)
+        finally:
+            with guard:
+                in_use.discard(connection)
+
+    monkeypatch.setattr(writer_module, "store_events", store_held)
+
+    async def send() -> list:
+        loop = asyncio.get_running_loop()
+        writer = EventWriter(catalog_engine, "register")
+        held = asyncio.ensure_future(writer.write([submission(run_id="held")]))
+        assert await loop.run_in_executor(None, entered.wait, 10)
+        for task in list(writer._running):
+            task.cancel()
+        with pytest.raises(CatalogUnavailable, match="stopped before"):
+            await held
+        later = [asyncio.ensure_future(writer.write([submission(run_id=f"later-{i}")])) for i in range(4)]
+        await asyncio.sleep(0.3)
+        release.set()  # the cancelled transaction's thread ends; a group that took its connection follows
+        stored = [r for f in later for r in await asyncio.wait_for(f, 10)]
+        # cancelled before it began: its connection comes back, and the next write takes its group
+        waiting = asyncio.ensure_future(writer.write([submission(run_id="unstarted")]))
+        await asyncio.sleep(0)
+        assert writer._starting is not None
+        writer._starting.cancel()
+        await asyncio.sleep(0.05)
+        assert writer._starting is None and len(writer._free) == writer_module.POSTGRES_TRANSACTIONS
+        stored += await asyncio.wait_for(writer.write([submission(run_id="next")]), 10)
+        stored += await asyncio.wait_for(waiting, 10)
+        return stored
+
+    stored = asyncio.run(send())
+    assert sorted(r.run_id for r in stored) == ["later-0", "later-1", "later-2", "later-3", "next", "unstarted"]
+    assert not any(shared)
+    assert stored_count(catalog_engine) == 7  # the held event too: its thread committed it
+
+
 def test_a_transaction_postgresql_picks_to_break_a_deadlock_is_run_again(catalog_engine, monkeypatch):
     """Two api-server workers can deadlock on PostgreSQL (the fuzz test met it once in 10,000
     requests); the loser's events are stored by a second run of the transaction, not refused."""

@@ -26,6 +26,7 @@ not for its events.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -293,6 +295,13 @@ def told_transaction(engine: Engine) -> Iterator[Connection]:
     _tell_committed(engine, written)
 
 
+class _Slot(NamedTuple):
+    """One transaction's worth of a writer: a committer and the thread it runs on."""
+
+    committer: BatchCommitter
+    thread: ThreadPoolExecutor
+
+
 class EventWriter:
     """The group-commit queue of one event loop."""
 
@@ -306,14 +315,18 @@ class EventWriter:
             # Each thread keeps a connection: a pool check-out per group cost a round trip (the
             # pre-ping) and more of the thread's time than several of the transaction's statements.
             committers = [BatchCommitter(engine, policy, keep_connection=True) for _ in range(POSTGRES_TRANSACTIONS)]
-        self._free = committers  # those no transaction is using
-        self._executor = ThreadPoolExecutor(len(committers), thread_name_prefix="ol-catalog-writer")
+        # Those no transaction is using, each with its one thread: a committer's kept connection is
+        # used by one thread at a time, even by a transaction started while a cancelled one's
+        # thread still runs (it waits behind it).
+        self._free = [
+            _Slot(committer, ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-writer")) for committer in committers
+        ]
         # Refused groups are split on their own thread, so their sender waits, not everyone.
         self._isolator = BatchCommitter(engine, policy)
         self._isolation = ThreadPoolExecutor(1, thread_name_prefix="ol-catalog-isolate")
         self._isolating: set[asyncio.Future[Answer]] = set()
         self._pending: list[tuple[list[Submission], asyncio.Future[Answer]]] = []
-        self._starting = False  # a transaction is gathering its groups
+        self._starting: asyncio.Task[None] | None = None  # the transaction gathering its groups
         self._running: set[asyncio.Task[None]] = set()  # referenced, so that none is collected
         self._transactions = 0  # started so far
         # Requests reading an event they will write, by the number of transactions started
@@ -369,53 +382,65 @@ class EventWriter:
     def _start_transaction(self) -> None:
         """Start a transaction for the waiting groups if a connection is free and no other
         transaction is still gathering (the waiting groups join that one)."""
-        if self._pending and self._free and not self._starting:
-            self._starting = True
-            task = asyncio.get_running_loop().create_task(self._transaction(self._free.pop()))
+        if self._pending and self._free and self._starting is None:
+            slot = self._free.pop()
+            task = self._starting = asyncio.get_running_loop().create_task(self._transaction(slot))
             self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            task.add_done_callback(functools.partial(self._transaction_done, slot))
 
-    async def _transaction(self, committer: BatchCommitter) -> None:
-        try:
-            try:
-                if self._awaited() and sum(len(subs) for subs, _ in self._pending) < MAX_EVENTS_PER_TRANSACTION:
-                    await self._await_announced()
-                self._transactions += 1
-                jobs = self._take()
-            finally:
-                self._starting = False
-            self._start_transaction()  # groups beyond this transaction's size go to another connection
-            results: list[Committed | Exception]
-            try:
-                results = list(await self._try_commit(committer, [subs for subs, _ in jobs]))
-            except Exception as exc:  # a bug, not bad input: fail these requests, keep the writer alive
-                log.exception("event writer failed")
-                results = [exc] * len(jobs)
-            for (_, future), result in zip(jobs, results, strict=False):
-                if isinstance(result, Refused):
-                    self._isolate(result.group, future)
-                elif future.done():
-                    continue
-                elif isinstance(result, CatalogUnavailable) or not isinstance(result, Exception):
-                    future.set_result(result)
-                else:
-                    future.set_exception(result)
-            if self._inline:
-                await asyncio.sleep(0)  # let other requests run between transactions
-        finally:
-            self._free.append(committer)
+    def _transaction_done(self, slot: _Slot, task: asyncio.Task[None]) -> None:
+        """Return the transaction's connection; start the next unless the loop is stopping (its
+        tasks are cancelled then: a cancelled one may not even have started)."""
+        self._running.discard(task)
+        if self._starting is task:
+            self._starting = None
+        self._free.append(slot)
+        if not task.cancelled():
             self._start_transaction()
 
-    async def _try_commit(self, committer: BatchCommitter, groups: list[list[Submission]]) -> list[Committed]:
+    async def _transaction(self, slot: _Slot) -> None:
+        try:
+            if self._awaited() and sum(len(subs) for subs, _ in self._pending) < MAX_EVENTS_PER_TRANSACTION:
+                await self._await_announced()
+            self._transactions += 1
+            jobs = self._take()
+        finally:
+            self._starting = None
+        self._start_transaction()  # groups beyond this transaction's size go to another connection
+        results: list[Committed | Exception]
+        try:
+            results = list(await self._try_commit(slot, [subs for subs, _ in jobs]))
+        except asyncio.CancelledError:  # the loop is stopping: its requests are told to send again
+            stopped = CatalogUnavailable("the API server stopped before these events were known to be stored")
+            for _, future in jobs:
+                if not future.done():
+                    future.set_result(stopped)
+            raise
+        except Exception as exc:  # a bug, not bad input: fail these requests, keep the writer alive
+            log.exception("event writer failed")
+            results = [exc] * len(jobs)
+        for (_, future), result in zip(jobs, results, strict=False):
+            if isinstance(result, Refused):
+                self._isolate(result.group, future)
+            elif future.done():
+                continue
+            elif isinstance(result, CatalogUnavailable) or not isinstance(result, Exception):
+                future.set_result(result)
+            else:
+                future.set_exception(result)
+        if self._inline:
+            await asyncio.sleep(0)  # let other requests run between transactions
+
+    async def _try_commit(self, slot: _Slot, groups: list[list[Submission]]) -> list[Committed]:
         loop = asyncio.get_running_loop()
         if not self._inline:
-            return await loop.run_in_executor(self._executor, committer.try_commit, groups)
+            return await loop.run_in_executor(slot.thread, slot.committer.try_commit, groups)
         if sum(len(sub.canonical) for group in groups for sub in group) > INLINE_BYTES:
-            return await loop.run_in_executor(self._executor, self._waiting.try_commit, groups)
-        results = committer.try_commit(groups)
+            return await loop.run_in_executor(slot.thread, self._waiting.try_commit, groups)
+        results = slot.committer.try_commit(groups)
         if any(isinstance(result, CatalogBusy) for result in results):
             # Another process holds the write lock: wait for it on a thread, not on the event loop.
-            results = await loop.run_in_executor(self._executor, self._waiting.try_commit, groups)
+            results = await loop.run_in_executor(slot.thread, self._waiting.try_commit, groups)
         return results
 
     def _isolate(self, group: list[Submission], future: asyncio.Future[Answer]) -> None:
