@@ -41,6 +41,13 @@ from servers import AirflowServer, PostgresServer  # noqa: E402
 EVENT = ROOT / "examples" / "02_table_lineage" / "02_build_invoices_complete.json"
 RUN_MARK, TIME_MARK = "RUN-ID-MARK", "EVENT-TIME-MARK"
 CATALOG_NAMESPACE, LOG_NAMESPACE = "bench", "bench-log-only"
+# The write path's goals for the typical event on a two-core machine (README, Performance):
+# single events into the catalog (ratio to the baseline at least, p99 ms at most) and batches
+# (events/s at least), by backend.
+GOALS = {
+    "postgresql": {"single": (0.6, 30.0), "catalog": 8_000, "log": 15_000},
+    "sqlite": {"catalog": 12_000, "log": 20_000},
+}
 # The n-th request's event: run id "<run prefix><n as 12 hex digits>", event time n ms after wrk started.
 LUA = """
 local counter = 0
@@ -210,6 +217,10 @@ def run_batches(server: AirflowServer, batches: int, size: int, clients: int, na
     return batches * size / (time.perf_counter() - started)
 
 
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
@@ -277,20 +288,31 @@ def main() -> None:
         errors = sum(r["errors"] for runs in wrk_runs.values() for r in runs)
         base = med["nothing"]["rps"]
         print()
-        print(f"{'route':<52}{'per s (median)':>16}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}")
+        goals = GOALS[args.backend] if args.event == "typical" else {}
+        print(f"{'route':<52}{'per s (median)':>16}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}  goal")
         rows = (
             ("do-nothing POST (baseline)", "nothing"),
             ("POST /api/v1/lineage, into the catalog", "catalog"),
             ("POST /api/v1/lineage, into the event log only", "log"),
         )
         for label, name in rows:
+            ratio = med[name]["rps"] / base
+            goal = ""
+            if name == "catalog" and "single" in goals:
+                least, most = goals["single"]
+                goal = (
+                    f"  ratio >= {least}, p99 <= {most:.0f} ms: {_verdict(ratio >= least and med[name]['p99'] <= most)}"
+                )
             print(
-                f"{label:<52}{med[name]['rps']:>16.0f}{med[name]['p50']:>9.1f}{med[name]['p99']:>9.1f}{med[name]['rps'] / base:>8.2f}"
+                f"{label:<52}{med[name]['rps']:>16.0f}{med[name]['p50']:>9.1f}{med[name]['p99']:>9.1f}{ratio:>8.2f}{goal}"
             )
-        print(f"{'POST /api/v1/lineage/batch, into the catalog':<52}{statistics.median(batch_rates['catalog']):>16.0f}")
-        print(
-            f"{'POST /api/v1/lineage/batch, into the event log only':<52}{statistics.median(batch_rates['log']):>16.0f}"
-        )
+        for label, name in (
+            ("POST /api/v1/lineage/batch, into the catalog", "catalog"),
+            ("POST /api/v1/lineage/batch, into the event log only", "log"),
+        ):
+            rate = statistics.median(batch_rates[name])
+            goal = f"{'':26}  >= {goals[name]:,} events/s: {_verdict(rate >= goals[name])}" if name in goals else ""
+            print(f"{label:<52}{rate:>16.0f}{goal}")
         print(f"non-2xx answers: {errors}")
     finally:
         server.cleanup()
