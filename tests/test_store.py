@@ -413,7 +413,43 @@ def test_group_with_a_failing_event_still_commits_the_others(catalog_engine, poi
     assert stored_count(catalog_engine) == 2
 
 
-def test_the_postgresql_writer_stores_new_groups_while_its_transactions_wait(catalog_engine, monkeypatch):
+class HeldStore:
+    """The writer's store_events, holding each group with a `held...` run until `release` is set;
+    it notes the most stores that ran at once and whether a connection was ever used by two."""
+
+    def __init__(self) -> None:
+        self.release, self.entered = threading.Event(), threading.Semaphore(0)
+        self.most, self.shared = 0, False
+        self._in_use: set[int] = set()
+        self._guard = threading.Lock()
+
+    def __call__(self, conn, submissions, policy):
+        connection = id(conn.connection.dbapi_connection)
+        with self._guard:
+            self.shared |= connection in self._in_use
+            self._in_use.add(connection)
+            self.most = max(self.most, len(self._in_use))
+        try:
+            if any(sub.event.run_id.startswith("held") for sub in submissions):
+                self.entered.release()
+                assert self.release.wait(30)
+            return store_events(conn, submissions, policy)
+        finally:
+            with self._guard:
+                self._in_use.discard(connection)
+
+
+@pytest.fixture
+def held_store(monkeypatch):
+    from airflow_ol_catalog.ingest import writer as writer_module
+
+    store = HeldStore()
+    monkeypatch.setattr(writer_module, "store_events", store)
+    yield store
+    store.release.set()
+
+
+def test_the_postgresql_writer_stores_new_groups_while_its_transactions_wait(catalog_engine, held_store):
     """On PostgreSQL a writer runs POSTGRES_TRANSACTIONS transactions at once, each on its own
     connection: while one waits (here: held in the middle of storing), the next group commits;
     once every connection is busy, new groups wait for one, and nothing is stored twice."""
@@ -423,24 +459,6 @@ def test_the_postgresql_writer_stores_new_groups_while_its_transactions_wait(cat
 
     slots = writer_module.POSTGRES_TRANSACTIONS
     assert slots >= 2
-    release, entered = threading.Event(), threading.Semaphore(0)
-    storing, most = set(), []
-    guard = threading.Lock()
-
-    def store_held(conn, submissions, policy):
-        with guard:
-            storing.add(threading.get_ident())
-            most.append(len(storing))
-        try:
-            if any(sub.event.run_id.startswith("held") for sub in submissions):
-                entered.release()
-                assert release.wait(30)
-            return store_events(conn, submissions, policy)
-        finally:
-            with guard:
-                storing.discard(threading.get_ident())
-
-    monkeypatch.setattr(writer_module, "store_events", store_held)
 
     async def send() -> tuple[list, list]:
         loop = asyncio.get_running_loop()
@@ -448,26 +466,26 @@ def test_the_postgresql_writer_stores_new_groups_while_its_transactions_wait(cat
         held = []
         for i in range(slots - 1):  # all connections but one are held
             held.append(asyncio.ensure_future(writer.write([submission(run_id=f"held-{i}")])))
-            assert await loop.run_in_executor(None, entered.acquire, True, 10)
+            assert await loop.run_in_executor(None, held_store.entered.acquire, True, 10)
         quick = await asyncio.wait_for(writer.write([submission(run_id="quick")]), 10)
         assert not any(h.done() for h in held)  # committed beside the held transactions
         held.append(asyncio.ensure_future(writer.write([submission(run_id=f"held-{slots - 1}")])))
-        assert await loop.run_in_executor(None, entered.acquire, True, 10)
+        assert await loop.run_in_executor(None, held_store.entered.acquire, True, 10)
         waiting = asyncio.ensure_future(writer.write([submission(run_id="after"), submission(run_id="quick")]))
         await asyncio.sleep(0.3)
         assert not waiting.done()  # every connection is busy
-        release.set()
+        held_store.release.set()
         return [*quick, *await waiting], [r for h in held for r in await h]
 
     (quick, after, repeated), held = asyncio.run(send())
     assert (quick.run_id, after.run_id, repeated.run_id) == ("quick", "after", "quick")
     assert not quick.duplicate and not after.duplicate and repeated.duplicate
     assert sorted(r.run_id for r in held) == [f"held-{i}" for i in range(slots)]
-    assert max(most) == slots
+    assert held_store.most == slots and not held_store.shared
     assert stored_count(catalog_engine) == slots + 2
 
 
-def test_a_cancelled_transaction_answers_its_requests_and_leaves_the_writer_working(catalog_engine, monkeypatch):
+def test_a_cancelled_transaction_answers_its_requests_and_leaves_the_writer_working(catalog_engine, held_store):
     """Stopping the event loop cancels the writer's transactions. One cancelled while its thread
     still stores tells its requests to send again (503); a connection is never used by two
     threads at once, even when the next transaction takes it meanwhile; one cancelled before it
@@ -476,38 +494,18 @@ def test_a_cancelled_transaction_answers_its_requests_and_leaves_the_writer_work
         pytest.skip("on SQLite a small transaction runs on the event loop: nothing to cancel meanwhile")
     from airflow_ol_catalog.ingest import writer as writer_module
 
-    release, entered = threading.Event(), threading.Event()
-    in_use, shared = set(), []
-    guard = threading.Lock()
-
-    def store_held(conn, submissions, policy):
-        connection = id(conn.connection.dbapi_connection)
-        with guard:
-            shared.append(connection in in_use)
-            in_use.add(connection)
-        try:
-            if any(sub.event.run_id == "held" for sub in submissions):
-                entered.set()
-                assert release.wait(30)
-            return store_events(conn, submissions, policy)
-        finally:
-            with guard:
-                in_use.discard(connection)
-
-    monkeypatch.setattr(writer_module, "store_events", store_held)
-
     async def send() -> list:
         loop = asyncio.get_running_loop()
         writer = EventWriter(catalog_engine, "register")
         held = asyncio.ensure_future(writer.write([submission(run_id="held")]))
-        assert await loop.run_in_executor(None, entered.wait, 10)
+        assert await loop.run_in_executor(None, held_store.entered.acquire, True, 10)
         for task in list(writer._running):
             task.cancel()
         with pytest.raises(CatalogUnavailable, match="stopped before"):
             await held
         later = [asyncio.ensure_future(writer.write([submission(run_id=f"later-{i}")])) for i in range(4)]
         await asyncio.sleep(0.3)
-        release.set()  # the cancelled transaction's thread ends; a group that took its connection follows
+        held_store.release.set()  # the cancelled transaction's thread ends; a group that took its connection follows
         stored = [r for f in later for r in await asyncio.wait_for(f, 10)]
         # cancelled before it began: its connection comes back, and the next write takes its group
         waiting = asyncio.ensure_future(writer.write([submission(run_id="unstarted")]))
@@ -522,7 +520,7 @@ def test_a_cancelled_transaction_answers_its_requests_and_leaves_the_writer_work
 
     stored = asyncio.run(send())
     assert sorted(r.run_id for r in stored) == ["later-0", "later-1", "later-2", "later-3", "next", "unstarted"]
-    assert not any(shared)
+    assert not held_store.shared
     assert stored_count(catalog_engine) == 7  # the held event too: its thread committed it
 
 
