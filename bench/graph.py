@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -392,36 +393,57 @@ def measure_reads(url: str, samples: int) -> dict[str, list[float]]:
     return times
 
 
-def run_scale(samples: int, raw: int) -> None:
-    postgres = PostgresServer().start()
-    url = postgres.create_database("graph_scale")
+def build_scale(url: str, raw: int) -> None:
+    upgrade(url)
+    engine = get_engine(url)
+    edge_domains = SCALE.domains // 50  # 2 %: the first ones on an empty catalog, the last ones at full size
+    started = time.perf_counter()
+    first_rate = ingest(engine, events(SCALE, range(edge_domains)))
+    print(f"first {edge_domains} domains: {first_rate:,.0f} events/s", flush=True)
+    middle = range(edge_domains, SCALE.domains - edge_domains)
+    for chunk in (middle[i : i + 100] for i in range(0, len(middle), 100)):
+        rate = ingest(engine, events(SCALE, chunk))
+        print(f"    domains to {chunk[-1] + 1:,}: {rate:,.0f} events/s", flush=True)
+    raw_rate = raw_events(engine, raw)
+    analyze(engine, vacuum=True)
+    last_rate = ingest(engine, events(SCALE, range(SCALE.domains - edge_domains, SCALE.domains)))
+    analyze(engine, vacuum=True)
+    print(f"\npostgresql at scale: built in {time.perf_counter() - started:,.0f} s")
+    print(f"  raw events into the log: {raw_rate:,.0f} events/s")
+    print(
+        f"  ingest through the projection, batches of {BATCH}: first {edge_domains} domains (empty catalog) "
+        f"{first_rate:,.0f} events/s, last {edge_domains} (full size) {last_rate:,.0f} events/s: "
+        f"{last_rate / first_rate:.2f} of the empty catalog's (goal >= 0.8)"
+    )
+
+
+def run_scale(samples: int, raw: int, keep: Path | None) -> None:
+    """Builds the catalog at scale and measures it; with `keep`, the cluster stays in that folder
+    (stopped), and a later run with the same folder measures it again without building."""
+    built = keep is not None and (keep / "built").exists()
+    postgres = PostgresServer(keep)
+    if built:
+        postgres.resume()
+        url = postgres.url("graph_scale")
+    else:
+        if keep is not None:
+            shutil.rmtree(keep / "data", ignore_errors=True)  # a build that stopped half-way
+        postgres.start()
+        url = postgres.create_database("graph_scale")
     try:
-        upgrade(url)
-        engine = get_engine(url)
-        edge_domains = SCALE.domains // 50  # 2 %: the first ones on an empty catalog, the last ones at full size
-        started = time.perf_counter()
-        first_rate = ingest(engine, events(SCALE, range(edge_domains)))
-        print(f"first {edge_domains} domains: {first_rate:,.0f} events/s", flush=True)
-        middle = range(edge_domains, SCALE.domains - edge_domains)
-        for chunk in (middle[i : i + 100] for i in range(0, len(middle), 100)):
-            rate = ingest(engine, events(SCALE, chunk))
-            print(f"    domains to {chunk[-1] + 1:,}: {rate:,.0f} events/s", flush=True)
-        raw_rate = raw_events(engine, raw)
-        analyze(engine, vacuum=True)
-        last_rate = ingest(engine, events(SCALE, range(SCALE.domains - edge_domains, SCALE.domains)))
-        analyze(engine, vacuum=True)
-        print(f"\npostgresql at scale: built in {time.perf_counter() - started:,.0f} s")
-        with read_connection(engine) as conn:
+        if built:
+            upgrade(url)  # a build of an earlier version gains this one's migrations
+            print("\npostgresql at scale: the catalog built earlier (its ingest rates were printed then)")
+        else:
+            build_scale(url, raw)
+            if keep is not None:
+                (keep / "built").touch()
+        with read_connection(get_engine(url)) as conn:
             events_count = event_tally.totals(conn)[0]
             edges = conn.execute(select(func.count()).select_from(edge)).scalar_one()
             log_bytes, edge_bytes = size_of(conn, "ol_catalog_event"), size_of(conn, "ol_catalog_edge")
             database = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
-        print(f"  raw events into the log: {raw_rate:,.0f} events/s; {events_count:,} events in the log")
-        print(
-            f"  ingest through the projection, batches of {BATCH}: first {edge_domains} domains (empty catalog) "
-            f"{first_rate:,.0f} events/s, last {edge_domains} (full size) {last_rate:,.0f} events/s: "
-            f"{last_rate / first_rate:.2f} of the empty catalog's (goal >= 0.8)"
-        )
+        print(f"  {events_count:,} events in the log")
         print(
             f"  disk: {log_bytes / events_count:,.0f} bytes per raw event (the log with its indexes), "
             f"{edge_bytes / edges:,.0f} bytes per edge; database {database / 2**30:.1f} GiB"
@@ -440,7 +462,10 @@ def run_scale(samples: int, raw: int) -> None:
             print(f"  {label}: {pct(values, 0.5):.1f} / {pct(values, 0.99):.1f} ms{bound}")
     finally:
         dispose_engines()
-        postgres.stop()
+        if keep:
+            postgres.pause()
+        else:
+            postgres.stop()
 
 
 def main() -> None:
@@ -449,9 +474,12 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--scale", action="store_true", help="the 1,000,000-dataset catalog, on PostgreSQL")
     parser.add_argument("--raw-events", type=int, default=10_000_000, help="with --scale: raw events in the log")
+    parser.add_argument(
+        "--keep", type=Path, help="with --scale: keep the cluster in this folder; if one is there, measure it again"
+    )
     args = parser.parse_args()
     if args.scale:
-        run_scale(args.samples, args.raw_events)
+        run_scale(args.samples, args.raw_events, args.keep)
         return
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
         run(backend, args.samples)

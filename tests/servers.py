@@ -40,10 +40,14 @@ def _pg_bindir() -> Path:
 
 
 class PostgresServer:
-    """A throw-away PostgreSQL cluster on loopback (fsync off: tests need no durability)."""
+    """A throw-away PostgreSQL cluster on loopback (fsync off: tests need no durability), in a new
+    temporary folder or in `directory` (a benchmark's, to measure again later: `resume()` starts
+    the cluster already there)."""
 
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="olc-pg-"))
+    def __init__(self, directory: Path | None = None) -> None:
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+        self.dir = directory or Path(tempfile.mkdtemp(prefix="olc-pg-"))
         self.port = free_port()
         self.bindir = _pg_bindir()
         self._as_postgres = os.geteuid() == 0  # the server refuses to run as root
