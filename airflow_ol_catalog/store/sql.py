@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Insert,
+    Integer,
     Row,
     Select,
     Table,
@@ -110,14 +111,14 @@ def among(dialect: str, column: ColumnElement[Any], ids: Collection[int]) -> Col
     thousands of ids; an expanding IN costs more to render than the query costs to run.
     """
     if dialect == "postgresql":
-        return column == any_(_id_array(ids))
+        return column == any_(_id_array(ids, column))
     return column.in_(_id_rows(ids))
 
 
 def not_among(dialect: str, column: ColumnElement[Any], ids: Collection[int]) -> ColumnElement[bool]:
     """`column NOT IN ids`; on PostgreSQL as a hashed sub-select (`<> ALL` is linear per row)."""
     if dialect == "postgresql":
-        return column.not_in(select(func.unnest(_id_array(ids))))
+        return column.not_in(select(func.unnest(_id_array(ids, column))))
     return column.not_in(_id_rows(ids))
 
 
@@ -158,8 +159,12 @@ def grouped_rows(
     return found
 
 
-def _id_array(ids: Collection[int]) -> BindParameter[Sequence[int]]:
-    return bindparam("ids", sorted(ids), unique=True, type_=postgresql.ARRAY(BigInteger))
+def _id_array(ids: Collection[int], column: ColumnElement[Any]) -> BindParameter[Sequence[int]]:
+    """The ids as an array of the column's own type: PostgreSQL hashes `= ANY` of a constant array
+    when a row is checked against it (a filter), but only for one type on both sides; `integer =
+    ANY(bigint[])` compares each row with every id in turn."""
+    element = column.type if isinstance(column.type, Integer) else BigInteger()
+    return bindparam("ids", sorted(ids), unique=True, type_=postgresql.ARRAY(element))
 
 
 def _id_rows(ids: Collection[int]) -> AnySelect:
