@@ -4,13 +4,14 @@ each node's `data`, the job or dataset as its own route answers it."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
 from pydantic_core import to_json
-from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, Table, and_, bindparam, func, or_, select
 from typing_extensions import NotRequired
 
 from airflow_ol_catalog.events import facet_reading as reading
@@ -21,7 +22,7 @@ from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_vi
 from airflow_ol_catalog.lineage.view_cache import NodeView, node_views
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.engine import read_connection
-from airflow_ol_catalog.store.sql import AnyRow, among
+from airflow_ol_catalog.store.sql import AnyRow, among, execute, in_list, list_value
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
 from airflow_ol_catalog.store.view_stamps import generation
 
@@ -128,6 +129,52 @@ _STEPS = {
 }
 
 
+# The walk's statements, built once each (a walk runs a few per hop; building and compiling them
+# anew cost about as much as PostgreSQL's work), with the frontier's ids as two list parameters,
+# `jobs` and `datasets`, and `as_of` when given.
+
+
+@functools.cache
+def _edge_step(dialect: str, direction: str, include_attempted: bool, as_of: bool) -> Select[Any]:
+    """The edges one hop from the frontier, as (job id, dataset id, direction)."""
+    from_jobs, from_datasets = _STEPS[direction]
+    job_side = in_list(dialect, edge.c.job_id, "jobs")
+    dataset_side = in_list(dialect, edge.c.dataset_id, "datasets")
+    if from_jobs:
+        job_side &= edge.c.direction == from_jobs
+        dataset_side &= edge.c.direction == from_datasets
+    conditions: list[ColumnElement[bool]] = [job_side | dataset_side]
+    if not include_attempted:
+        conditions.append(edge.c.confirmed | edge.c.declared)
+    if as_of:
+        conditions.append(edge.c.first_seen_at <= bindparam("as_of", type_=edge.c.first_seen_at.type))
+    return select(edge.c.job_id, edge.c.dataset_id, edge.c.direction).where(*conditions)
+
+
+@functools.cache
+def _flow_step(dialect: str, direction: str, as_of: bool) -> Select[Any]:
+    """The flows one hop from the frontier (`_Walk.flows`), as (source kind, source id, target kind,
+    target id, relation)."""
+    ends = [
+        ((kind_column == "job") & in_list(dialect, id_column, "jobs"))
+        | ((kind_column == "dataset") & in_list(dialect, id_column, "datasets"))
+        for kind_column, id_column, wanted in (
+            (flow.c.source_kind, flow.c.source_id, direction in ("both", "downstream")),
+            (flow.c.target_kind, flow.c.target_id, direction in ("both", "upstream")),
+        )
+        if wanted
+    ]
+    conditions: list[ColumnElement[bool]] = [
+        or_(*ends),
+        flow.c.source_kind == flow.c.target_kind,
+        (flow.c.source_kind == "job") | flow.c.job_id.is_(None),
+    ]
+    if as_of:
+        conditions.append(flow.c.first_seen_at <= bindparam("as_of", type_=flow.c.first_seen_at.type))
+    columns = (flow.c.source_kind, flow.c.source_id, flow.c.target_kind, flow.c.target_id, flow.c.relation)
+    return select(*columns).where(*conditions).distinct()
+
+
 @dataclass
 class _Walk:
     conn: Connection
@@ -152,19 +199,9 @@ class _Walk:
         The edge query reads the edge table alone (its indexes); the nodes it reaches for the
         first time are then named, in two look-ups, and deleted ones dropped with their edges.
         """
-        from_jobs, from_datasets = _STEPS[direction]
         dialect = self.conn.dialect.name
-        job_side = among(dialect, edge.c.job_id, frontier_jobs)
-        dataset_side = among(dialect, edge.c.dataset_id, frontier_datasets)
-        if from_jobs:
-            job_side &= edge.c.direction == from_jobs
-            dataset_side &= edge.c.direction == from_datasets
-        conditions: list[ColumnElement[bool]] = [job_side | dataset_side]
-        if not self.include_attempted:
-            conditions.append(edge.c.confirmed | edge.c.declared)
-        if self.as_of is not None:
-            conditions.append(edge.c.first_seen_at <= self.as_of)
-        rows = self.conn.execute(select(edge.c.job_id, edge.c.dataset_id, edge.c.direction).where(*conditions)).all()
+        statement = _edge_step(dialect, direction, self.include_attempted, self.as_of is not None)
+        rows = execute(self.conn, statement, self._ids(frontier_jobs, frontier_datasets))
         flows = self.flows(frontier_jobs, frontier_datasets, direction)
         met = [(kind, i) for f in flows for kind, i in (f[:2], f[2:4])]
         job_ids = ({r[0] for r in rows} | {i for kind, i in met if kind == "job"}) - self.jobs.keys() - self.hidden_jobs
@@ -211,28 +248,17 @@ class _Walk:
         """Flows between two jobs, or between two datasets with no job, that `lineage` facets state
         (the edges between a job and a dataset are in the edge table), and the control flow between
         jobs that `jobDependencies` facets state: one hop from the frontier, data flow first."""
+        statement = _flow_step(self.conn.dialect.name, direction, self.as_of is not None)
+        found = execute(self.conn, statement, self._ids(frontier_jobs, frontier_datasets))
+        return sorted(found, key=lambda r: r[4] != "data")
+
+    def _ids(self, jobs: set[int], datasets: set[int]) -> dict[str, Any]:
+        """The parameters of `_edge_step` and `_flow_step`."""
         dialect = self.conn.dialect.name
-        ends = []
-        for kind_column, id_column, wanted in (
-            (flow.c.source_kind, flow.c.source_id, direction in ("both", "downstream")),
-            (flow.c.target_kind, flow.c.target_id, direction in ("both", "upstream")),
-        ):
-            if wanted:
-                ends.append(
-                    ((kind_column == "job") & among(dialect, id_column, frontier_jobs))
-                    | ((kind_column == "dataset") & among(dialect, id_column, frontier_datasets))
-                )
-        conditions: list[ColumnElement[bool]] = [
-            or_(*ends),
-            flow.c.source_kind == flow.c.target_kind,
-            (flow.c.source_kind == "job") | flow.c.job_id.is_(None),
-        ]
+        params = {"jobs": list_value(dialect, jobs), "datasets": list_value(dialect, datasets)}
         if self.as_of is not None:
-            conditions.append(flow.c.first_seen_at <= self.as_of)
-        query = select(
-            flow.c.source_kind, flow.c.source_id, flow.c.target_kind, flow.c.target_id, flow.c.relation
-        ).where(*conditions)
-        return sorted((tuple(r) for r in self.conn.execute(query.distinct())), key=lambda r: r[4] != "data")
+            params["as_of"] = self.as_of
+        return params
 
     def add_nodes(self, job_ids: set[int], dataset_ids: set[int]) -> tuple[set[int], set[int]]:
         """Add these jobs and datasets to the graph, deleted ones left out; the ids added."""
@@ -437,9 +463,15 @@ def _stamped_rows(conn: Connection, table: Table, ids: set[int]) -> dict[int, An
     """The names and view stamps of these rows of `table` (jobs or datasets) not deleted, by id."""
     if not ids:
         return {}
-    named = select(table.c.id, table.c.namespace, table.c.name, table.c.view_stamp)
-    found = conn.execute(named.where(among(conn.dialect.name, table.c.id, ids), table.c.deleted_at.is_(None)))
+    dialect = conn.dialect.name
+    found = conn.execute(_stamped(dialect, table), {"ids": list_value(dialect, ids)})
     return {row.id: row for row in found}
+
+
+@functools.cache
+def _stamped(dialect: str, table: Table) -> Select[Any]:
+    named = select(table.c.id, table.c.namespace, table.c.name, table.c.view_stamp)
+    return named.where(in_list(dialect, table.c.id, "ids"), table.c.deleted_at.is_(None))
 
 
 def _whole_rows(conn: Connection, table: Table, rows: Sequence[AnyRow]) -> list[AnyRow]:

@@ -10,13 +10,14 @@ row only ever moves forward: a view built under an older stamp or generation tha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, Select, and_, bindparam, or_, select
 
 from airflow_ol_catalog import __version__
-from airflow_ol_catalog.store.sql import among, insert_on_conflict
+from airflow_ol_catalog.store.sql import execute, in_list, insert_on_conflict, list_value
 from airflow_ol_catalog.store.tables import node_view
 
 
@@ -32,22 +33,21 @@ def stored_views(conn: Connection, kind: str, ids: Collection[int]) -> dict[int,
     """The stored views of these jobs or datasets (`kind` JOB or DATASET) that this version made, by id, good or not."""
     if not ids:
         return {}
-    found = conn.execute(
-        select(
-            node_view.c.entity_id,
-            node_view.c.view_stamp,
-            node_view.c.generation,
-            node_view.c.temporary,
-            node_view.c.body,
-        ).where(
-            node_view.c.kind == kind,
-            among(conn.dialect.name, node_view.c.entity_id, ids),
-            node_view.c.made_by == __version__,
-        )
+    dialect = conn.dialect.name
+    found = execute(conn, _stored(dialect), {"kind": kind, "ids": list_value(dialect, ids), "made_by": __version__})
+    return {r[0]: StoredView(r[0], r[1], r[2], r[3], r[4].encode()) for r in found}
+
+
+@functools.cache
+def _stored(dialect: str) -> Select[Any]:
+    """Built once (a lineage graph reads its views in a few batches of hundreds)."""
+    return select(
+        node_view.c.entity_id, node_view.c.view_stamp, node_view.c.generation, node_view.c.temporary, node_view.c.body
+    ).where(
+        node_view.c.kind == bindparam("kind"),
+        in_list(dialect, node_view.c.entity_id, "ids"),
+        node_view.c.made_by == bindparam("made_by"),
     )
-    return {
-        r.entity_id: StoredView(r.entity_id, r.view_stamp, r.generation, r.temporary, r.body.encode()) for r in found
-    }
 
 
 def store_views(conn: Connection, kind: str, views: Collection[StoredView]) -> None:
