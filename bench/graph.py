@@ -248,13 +248,30 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def report(url: str, m: dict) -> None:
+# The goals at scale (issue: the 1,000,000-dataset catalog), p50 and p99 in ms.
+DEPTH5_GOAL = (50.0, 250.0)
+SEARCH_GOAL = 50.0
+
+
+def against(values: list[float], goal: tuple[float, float] | None) -> str:
+    """p50 and p99, and with a goal whether they meet it."""
+    p50, p99 = pct(values, 0.5), pct(values, 0.99)
+    text = f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+    if goal is None:
+        return text
+    met = "met" if p50 <= goal[0] and p99 <= goal[1] else "MISSED"
+    return f"{text} (goal p50 <= {goal[0]:.0f}, p99 <= {goal[1]:.0f}: {met})"
+
+
+def report(url: str, m: dict, goals: bool = False) -> None:
+    """What `measure` found; with `goals` (at scale), each figure the goals bound against its goal."""
+    depth5 = DEPTH5_GOAL if goals else None
     with read_connection(get_engine(url)) as conn:
         counts = [conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (dataset, job, edge)]
     print(f"  {counts[0]:,} datasets, {counts[1]:,} jobs, {counts[2]:,} edges")
     print(
-        f"  depth-5 lineage around a random dataset: p50 {pct(m['results']['lineage'], 0.5):.1f} ms, "
-        f"p99 {pct(m['results']['lineage'], 0.99):.1f} ms (median graph {statistics.median(m['sizes']):.0f} nodes)"
+        f"  depth-5 lineage around a random dataset, every node's view built (none kept anywhere): "
+        f"{against(m['results']['lineage'], None)} (median graph {statistics.median(m['sizes']):.0f} nodes)"
     )
     walk = pct(m["results"]["names_only"], 0.5)
     for key, label in (
@@ -263,20 +280,18 @@ def report(url: str, m: dict) -> None:
         ("names_only", "the walk alone (nodes naming only the job or dataset)"),
     ):
         values = m["results"][key]
-        print(
-            f"  {label}: p50 {pct(values, 0.5):.1f} ms, p99 {pct(values, 0.99):.1f} ms, "
-            f"{pct(values, 0.5) / walk:.2f}x the walk's p50"
-        )
+        print(f"  {label}: {against(values, depth5)}, {pct(values, 0.5) / walk:.2f}x the walk's p50")
     print(f"  the answer's JSON, written from the views: p50 {pct(m['results']['answer'], 0.5):.1f} ms")
     print(
-        f"  the explorer's graph (two hops up and down): p50 {pct(m['results']['explorer'], 0.5):.1f} ms, "
-        f"p99 {pct(m['results']['explorer'], 0.99):.1f} ms (median graph {statistics.median(m['explorer_sizes']):.0f} nodes)"
+        f"  the explorer's graph (two hops up and down): {against(m['results']['explorer'], None)} "
+        f"(median graph {statistics.median(m['explorer_sizes']):.0f} nodes)"
     )
     print(
         f"  impact of the hub ({m['hub_count']:,} downstream datasets, with paths, owners and each job's newest run): "
         f"median {statistics.median(m['hub_ms']):.0f} ms; names and paths only: {statistics.median(m['bare_ms']):.0f} ms"
     )
-    print(f"  search: p50 {pct(m['results']['search'], 0.5):.1f} ms, p99 {pct(m['results']['search'], 0.99):.1f} ms")
+    search_goal = (SEARCH_GOAL, float("inf")) if goals else None
+    print(f"  search: {against(m['results']['search'], search_goal)}".replace(", p99 <= inf", ""))
 
 
 def run(backend: str, samples: int) -> None:
@@ -448,7 +463,7 @@ def run_scale(samples: int, raw: int, keep: Path | None) -> None:
             f"  disk: {log_bytes / events_count:,.0f} bytes per raw event (the log with its indexes), "
             f"{edge_bytes / edges:,.0f} bytes per edge; database {database / 2**30:.1f} GiB"
         )
-        report(url, measure(url, samples, impact_runs=3))
+        report(url, measure(url, samples, impact_runs=3), goals=True)
         reads = measure_reads(url, samples)
         for key, label, goal in (
             ("run_events", "the events of one run (projected), p50 / p99", 20),
