@@ -24,7 +24,8 @@ from airflow_ol_catalog.ingest.writer import BatchCommitter, CatalogUnavailable,
 from airflow_ol_catalog.store import namespaces as namespace_rows
 from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction
 from airflow_ol_catalog.store.migrate import VERSION_TABLE, head_revision, include_object
-from airflow_ol_catalog.store.tables import edge, event, metadata
+from airflow_ol_catalog.store.sql import among, not_among
+from airflow_ol_catalog.store.tables import edge, event, job, metadata
 
 
 def submission(namespace="team-a", run_id="r-1", event_type="START", token_id=None, **changes) -> Submission:
@@ -139,6 +140,23 @@ def test_identical_event_is_stored_once(catalog_engine):
     assert isinstance(first, Receipt) and not first.duplicate
     assert again.duplicate and in_same_batch.duplicate and again.event_id == first.event_id
     assert stored_count(catalog_engine) == 1
+
+
+def test_id_lists_of_any_size_match_only_what_is_there(catalog_engine):
+    """An id list for an integer column is sent as integers on PostgreSQL (so that a filter by it
+    is hashed); ids beyond 32 bits are then no error, and match nothing."""
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, [submission()], "register")
+    with read_connection(catalog_engine) as conn:
+        (job_id,) = conn.execute(select(job.c.id)).scalars().all()
+        dialect = conn.dialect.name
+
+        def found(condition):
+            return conn.execute(select(job.c.id).where(condition)).scalars().all()
+
+        assert found(among(dialect, job.c.id, [job_id, 2**31, -(2**31) - 1, 2**62])) == [job_id]
+        assert found(among(dialect, job.c.id, [2**40])) == found(among(dialect, job.c.id, [])) == []
+        assert found(not_among(dialect, job.c.id, [2**40, -(2**40)])) == [job_id]
 
 
 def test_same_content_with_other_key_order_is_a_duplicate(catalog_engine):

@@ -194,6 +194,8 @@ def test_a_stored_view_only_moves_forward(catalog_engine):
         with write_transaction(catalog_engine) as conn:
             store_views(conn, "JOB", [StoredView(7, stamp, generation, False, body)])
         assert stored_stamp() == expected
+    with read_connection(catalog_engine) as conn:
+        assert stored_views(conn, "JOB", [7])[7].temporary is False  # a boolean on SQLite too, not 0
 
 
 def test_a_view_not_stored_is_built_again_and_the_read_goes_on(chain, monkeypatch, caplog):

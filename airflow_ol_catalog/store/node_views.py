@@ -35,7 +35,7 @@ def stored_views(conn: Connection, kind: str, ids: Collection[int]) -> dict[int,
         return {}
     dialect = conn.dialect.name
     found = execute(conn, _stored(dialect), {"kind": kind, "ids": list_value(dialect, ids), "made_by": __version__})
-    return {r[0]: StoredView(r[0], r[1], r[2], r[3], r[4].encode()) for r in found}
+    return {r[0]: StoredView(r[0], r[1], r[2], bool(r[3]), r[4].encode()) for r in found}  # SQLite's 0 or 1
 
 
 @functools.cache

@@ -163,8 +163,11 @@ def _id_array(ids: Collection[int], column: ColumnElement[Any]) -> BindParameter
     """The ids as an array of the column's own type: PostgreSQL hashes `= ANY` of a constant array
     when a row is checked against it (a filter), but only for one type on both sides; `integer =
     ANY(bigint[])` compares each row with every id in turn."""
-    element = column.type if isinstance(column.type, Integer) else BigInteger()
-    return bindparam("ids", sorted(ids), unique=True, type_=postgresql.ARRAY(element))
+    values = sorted(ids)
+    # an integer column holds no id beyond 32 bits: such ids, compared as bigint, match nothing
+    fits = not values or (values[0] >= -(2**31) and values[-1] < 2**31)
+    element = column.type if isinstance(column.type, Integer) and fits else BigInteger()
+    return bindparam("ids", values, unique=True, type_=postgresql.ARRAY(element))
 
 
 def _id_rows(ids: Collection[int]) -> AnySelect:
