@@ -14,7 +14,8 @@ import functools
 from collections.abc import Collection
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, and_, bindparam, or_, select
+from sqlalchemy import Connection, Integer, Select, and_, bindparam, func, or_, select
+from sqlalchemy.dialects import postgresql
 
 from airflow_ol_catalog import __version__
 from airflow_ol_catalog.store.sql import execute, in_list, insert_on_conflict, list_value
@@ -40,10 +41,20 @@ def stored_views(conn: Connection, kind: str, ids: Collection[int]) -> dict[int,
 
 @functools.cache
 def _stored(dialect: str) -> Select[Any]:
-    """Built once (a lineage graph reads its views in a few batches of hundreds)."""
-    return select(
-        node_view.c.entity_id, node_view.c.view_stamp, node_view.c.generation, node_view.c.temporary, node_view.c.body
-    ).where(
+    """Built once (a lineage graph reads its views in a few batches of hundreds). On PostgreSQL the
+    ids are joined, so that each is one look-up in the key: `entity_id = ANY(...)` lets the planner
+    read every view of the kind and filter them, which it did whenever the table's statistics were
+    older than its rows (views come and go in thousands at a time)."""
+    columns = (node_view.c[c] for c in StoredView._fields)
+    if dialect == "postgresql":
+        wanted = (
+            func.unnest(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+            .table_valued("id")
+            .render_derived(name="wanted")
+        )
+        keyed = and_(node_view.c.kind == bindparam("kind"), node_view.c.entity_id == wanted.c.id)
+        return select(*columns).join_from(node_view, wanted, keyed).where(node_view.c.made_by == bindparam("made_by"))
+    return select(*columns).where(
         node_view.c.kind == bindparam("kind"),
         in_list(dialect, node_view.c.entity_id, "ids"),
         node_view.c.made_by == bindparam("made_by"),
