@@ -190,6 +190,7 @@ class _Walk:
     flow_edges: set[tuple[str, str]] = field(default_factory=set)  # (origin, destination) node ids
     hidden_jobs: set[int] = field(default_factory=set)  # deleted nodes met on the way
     hidden_datasets: set[int] = field(default_factory=set)
+    any_flows: bool | None = None  # whether the catalog holds any flow, asked once per walk
 
     def step(
         self, frontier_jobs: set[int], frontier_datasets: set[int], direction: str
@@ -248,6 +249,10 @@ class _Walk:
         """Flows between two jobs, or between two datasets with no job, that `lineage` facets state
         (the edges between a job and a dataset are in the edge table), and the control flow between
         jobs that `jobDependencies` facets state: one hop from the frontier, data flow first."""
+        if self.any_flows is None:  # most catalogs hold none: one look instead of a query per hop
+            self.any_flows = self.conn.execute(select(flow.c.source_id).limit(1)).first() is not None
+        if not self.any_flows:
+            return []
         statement = _flow_step(self.conn.dialect.name, direction, self.as_of is not None)
         found = execute(self.conn, statement, self._ids(frontier_jobs, frontier_datasets))
         return sorted(found, key=lambda r: r[4] != "data")
