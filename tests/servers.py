@@ -47,7 +47,8 @@ class PostgresServer:
     def __init__(self, directory: Path | None = None) -> None:
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
-        self.dir = directory or Path(tempfile.mkdtemp(prefix="olc-pg-"))
+        # absolute: the server takes its socket folder relative to its data folder
+        self.dir = directory.resolve() if directory is not None else Path(tempfile.mkdtemp(prefix="olc-pg-"))
         self.port = free_port()
         self.bindir = _pg_bindir()
         self._as_postgres = os.geteuid() == 0  # the server refuses to run as root
