@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from ingest import verdict  # noqa: E402
 from retention import make_months  # noqa: E402
 from servers import PostgresServer  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
@@ -250,17 +251,18 @@ def pct(values: list[float], q: float) -> float:
 
 # The goals at scale (issue: the 1,000,000-dataset catalog), p50 and p99 in ms.
 DEPTH5_GOAL = (50.0, 250.0)
-SEARCH_GOAL = 50.0
+SEARCH_GOAL = (50.0, None)
 
 
-def against(values: list[float], goal: tuple[float, float] | None) -> str:
-    """p50 and p99, and with a goal whether they meet it."""
+def against(values: list[float], goal: tuple[float, float | None] | None) -> str:
+    """p50 and p99, and with a goal (p50 at most, and p99 at most unless None) whether they meet it."""
     p50, p99 = pct(values, 0.5), pct(values, 0.99)
     text = f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
     if goal is None:
         return text
-    met = "met" if p50 <= goal[0] and p99 <= goal[1] else "MISSED"
-    return f"{text} (goal p50 <= {goal[0]:.0f}, p99 <= {goal[1]:.0f}: {met})"
+    most_p50, most_p99 = goal
+    bound = f"p50 <= {most_p50:.0f}" + ("" if most_p99 is None else f", p99 <= {most_p99:.0f}")
+    return f"{text} (goal {bound}: {verdict(p50 <= most_p50 and (most_p99 is None or p99 <= most_p99))})"
 
 
 def report(url: str, m: dict, goals: bool = False) -> None:
@@ -290,8 +292,7 @@ def report(url: str, m: dict, goals: bool = False) -> None:
         f"  impact of the hub ({m['hub_count']:,} downstream datasets, with paths, owners and each job's newest run): "
         f"median {statistics.median(m['hub_ms']):.0f} ms; names and paths only: {statistics.median(m['bare_ms']):.0f} ms"
     )
-    search_goal = (SEARCH_GOAL, float("inf")) if goals else None
-    print(f"  search: {against(m['results']['search'], search_goal)}".replace(", p99 <= inf", ""))
+    print(f"  search: {against(m['results']['search'], SEARCH_GOAL if goals else None)}")
 
 
 def run(backend: str, samples: int) -> None:
@@ -428,7 +429,7 @@ def build_scale(url: str, raw: int) -> None:
     print(
         f"  ingest through the projection, batches of {BATCH}: first {edge_domains} domains (empty catalog) "
         f"{first_rate:,.0f} events/s, last {edge_domains} (full size) {last_rate:,.0f} events/s: "
-        f"{last_rate / first_rate:.2f} of the empty catalog's (goal >= 0.8)"
+        f"{last_rate / first_rate:.2f} of the empty catalog's (goal >= 0.8: {verdict(last_rate / first_rate >= 0.8)})"
     )
 
 
@@ -470,18 +471,16 @@ def run_scale(samples: int, raw: int, keep: Path | None) -> None:
         report(url, measure(url, samples, impact_runs=3), goals=True)
         reads = measure_reads(url, samples)
         for key, label, goal in (
-            ("run_events", "the events of one run (projected), p50 / p99", 20),
-            ("raw_run_events", "the events of one run (raw), p50 / p99", 20),
-            ("first_page", "the event list's first page with its total, p50 / p99", None),
-            ("overview", "the overview's counts (GET /stats), p50 / p99", 200),
-            ("marquez", "Marquez's dashboard counts (four /stats routes), p50 / p99", None),
+            ("run_events", "the events of one run (projected)", (20.0, None)),
+            ("raw_run_events", "the events of one run (raw)", (20.0, None)),
+            ("first_page", "the event list's first page with its total", None),
+            ("overview", "the overview's counts (GET /stats)", (200.0, None)),
+            ("marquez", "Marquez's dashboard counts (four /stats routes)", None),
         ):
-            values = reads[key]
-            bound = f" (goal p50 <= {goal} ms)" if goal else ""
-            print(f"  {label}: {pct(values, 0.5):.1f} / {pct(values, 0.99):.1f} ms{bound}")
+            print(f"  {label}: {against(reads[key], goal)}")
     finally:
         dispose_engines()
-        if keep:
+        if keep is not None:
             postgres.pause()
         else:
             postgres.stop()

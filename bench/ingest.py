@@ -217,7 +217,8 @@ def run_batches(server: AirflowServer, batches: int, size: int, clients: int, na
     return batches * size / (time.perf_counter() - started)
 
 
-def _verdict(met: bool) -> str:
+def verdict(met: bool) -> str:
+    """How the benchmarks print a goal's outcome (bench/graph.py and bench/ui.py too)."""
     return "met" if met else "MISSED"
 
 
@@ -301,7 +302,7 @@ def main() -> None:
             if name == "catalog" and "single" in goals:
                 least, most = goals["single"]
                 goal = (
-                    f"  ratio >= {least}, p99 <= {most:.0f} ms: {_verdict(ratio >= least and med[name]['p99'] <= most)}"
+                    f"  ratio >= {least}, p99 <= {most:.0f} ms: {verdict(ratio >= least and med[name]['p99'] <= most)}"
                 )
             print(
                 f"{label:<52}{med[name]['rps']:>16.0f}{med[name]['p50']:>9.1f}{med[name]['p99']:>9.1f}{ratio:>8.2f}{goal}"
@@ -311,7 +312,7 @@ def main() -> None:
             ("POST /api/v1/lineage/batch, into the event log only", "log"),
         ):
             rate = statistics.median(batch_rates[name])
-            goal = f"{'':26}  >= {goals[name]:,} events/s: {_verdict(rate >= goals[name])}" if name in goals else ""
+            goal = f"{'':26}  >= {goals[name]:,} events/s: {verdict(rate >= goals[name])}" if name in goals else ""
             print(f"{label:<52}{rate:>16.0f}{goal}")
         print(f"non-2xx answers: {errors}")
     finally:

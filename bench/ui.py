@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WWW = ROOT / "airflow_ol_catalog" / "www"
 sys.path.insert(0, str(ROOT / "tests"))
 
+from ingest import verdict  # noqa: E402
 from test_ui_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 # The explorer's goals: settled time over the baseline's, at most.
@@ -208,8 +209,8 @@ def main() -> None:
         label = "1 (baseline)" if size == 1 else str(size)
         ratio = settled / base_settled
         goal = GOALS.get(size)
-        verdict = f"  <= {goal}: {'met' if ratio <= goal else 'MISSED'}" if goal else ""
-        print(f"{label:>12} {edges:>6} {first:>14.0f} {settled:>11.0f} {ratio:>19.2f}{verdict}")
+        outcome = f"  <= {goal}: {verdict(ratio <= goal)}" if goal else ""
+        print(f"{label:>12} {edges:>6} {first:>14.0f} {settled:>11.0f} {ratio:>19.2f}{outcome}")
     print(f"(baseline first node {base_first:.0f} ms; medians of {args.rounds} rounds)")
 
 
