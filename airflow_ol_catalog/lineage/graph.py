@@ -202,8 +202,9 @@ class _Walk:
         """
         dialect = self.conn.dialect.name
         statement = _edge_step(dialect, direction, self.include_attempted, self.as_of is not None)
-        rows = execute(self.conn, statement, self._ids(frontier_jobs, frontier_datasets))
-        flows = self.flows(frontier_jobs, frontier_datasets, direction)
+        frontier = self._ids(frontier_jobs, frontier_datasets)
+        rows = execute(self.conn, statement, frontier)
+        flows = self.flows(frontier, direction)
         met = [(kind, i) for f in flows for kind, i in (f[:2], f[2:4])]
         job_ids = ({r[0] for r in rows} | {i for kind, i in met if kind == "job"}) - self.jobs.keys() - self.hidden_jobs
         dataset_ids = (
@@ -243,18 +244,16 @@ class _Walk:
             nodes[destination_id]["inEdges"].append(stated)
         return new_jobs, new_datasets
 
-    def flows(
-        self, frontier_jobs: set[int], frontier_datasets: set[int], direction: str
-    ) -> list[tuple[str, int, str, int, str]]:
+    def flows(self, frontier: dict[str, Any], direction: str) -> list[tuple[str, int, str, int, str]]:
         """Flows between two jobs, or between two datasets with no job, that `lineage` facets state
         (the edges between a job and a dataset are in the edge table), and the control flow between
-        jobs that `jobDependencies` facets state: one hop from the frontier, data flow first."""
+        jobs that `jobDependencies` facets state: one hop from the frontier (`_ids`), data flow first."""
         if self.any_flows is None:  # most catalogs hold none: one look instead of a query per hop
             self.any_flows = self.conn.execute(select(flow.c.source_id).limit(1)).first() is not None
         if not self.any_flows:
             return []
         statement = _flow_step(self.conn.dialect.name, direction, self.as_of is not None)
-        found = execute(self.conn, statement, self._ids(frontier_jobs, frontier_datasets))
+        found = execute(self.conn, statement, frontier)
         return sorted(found, key=lambda r: r[4] != "data")
 
     def _ids(self, jobs: set[int], datasets: set[int]) -> dict[str, Any]:
