@@ -966,6 +966,33 @@ def test_the_postgresql_writer_keeps_its_connection_and_checks_it_after_an_idle_
     assert stored_count(catalog_engine) == 3
 
 
+def test_many_rows_are_stored_without_copy_where_psycopg2_waits_through_a_callback(catalog_engine):
+    """A library that makes psycopg2 cooperative (gevent's patch, in a gevent pool of Celery
+    workers) registers a wait callback, and psycopg2 then refuses COPY: many rows go as one
+    statement instead, stored the same, in one transaction."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("psycopg2's")
+    import psycopg2.extensions
+    import psycopg2.extras
+
+    from airflow_ol_catalog.store.sql import STAGE_MIN_ROWS
+
+    many = [submission(run_id=f"many-{i}") for i in range(STAGE_MIN_ROWS * 2)]
+    committer = BatchCommitter(catalog_engine, "register")
+    commits, rollbacks = [], []
+    sqlalchemy_event.listen(catalog_engine, "commit", lambda conn: commits.append(1))
+    sqlalchemy_event.listen(catalog_engine, "rollback", lambda conn: rollbacks.append(1))
+    psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
+    try:
+        (stored,) = committer.commit([many])
+    finally:
+        psycopg2.extensions.set_wait_callback(None)
+    assert [r.run_id for r in stored] == [f"many-{i}" for i in range(STAGE_MIN_ROWS * 2)]
+    assert not any(r.duplicate for r in stored)
+    assert (commits, rollbacks) == ([1], [])  # not refused, then stored by halves
+    assert stored_count(catalog_engine) == STAGE_MIN_ROWS * 2
+
+
 def test_rows_quoted_by_the_catalog_are_what_psycopg2_would_send_and_come_back_unchanged(catalog_engine, monkeypatch):
     """On PostgreSQL, small multi-row INSERTs quote their values themselves (store/sql.py `_literal`:
     psycopg2 took about 1.5 µs a value). The text must be what psycopg2's quoting gives, value for

@@ -341,7 +341,7 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
         return []
     if conn.dialect.name == "postgresql":
         keys = tuple(rows[0])
-        if len(rows) >= STAGE_MIN_ROWS:
+        if len(rows) >= STAGE_MIN_ROWS and _copy_allowed(conn):
             staged = _staged_insert(conn, statement, keys)
             if staged is not None and all(tuple(r) == staged.keys for r in rows):
                 return staged.run(conn, rows)
@@ -643,6 +643,17 @@ STAGE_MIN_ROWS = 64
 _PG_VALUE = re.compile(r"%\((\w+)\)s(?:::[A-Z][A-Z0-9_ ]*(?:\(\d+\))?)?")
 # Column types whose values COPY's text format takes as str() of what their bind processor gives.
 _COPY_TYPES = ("String", "Text", "Integer", "BigInteger", "UTCDateTime", "Boolean", "DateTime")
+
+
+def _copy_allowed(conn: Connection) -> bool:
+    """Whether psycopg2 runs COPY here. It refuses in a process where a library made it cooperative
+    (gevent's patch, as a gevent pool of Celery workers runs it, registers a wait callback): many
+    rows then go as one statement, instead of failing and being stored by halves."""
+    if conn.dialect.driver != "psycopg2":
+        return False
+    import psycopg2.extensions  # type: ignore[import-untyped]
+
+    return psycopg2.extensions.get_wait_callback() is None
 
 
 def _copy_text(value: Any) -> str:
