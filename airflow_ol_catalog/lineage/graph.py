@@ -347,8 +347,13 @@ def lineage(
 
 
 def job_views(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:
-    """Lineage graph nodes' views of these jobs (rows with `id`), with their newest run only."""
-    return [NodeView(to_json(v, inf_nan_mode="null")) for v in jobs_view(conn, _whole_rows(conn, job, rows), runs=1)]
+    """Lineage graph nodes' views of these jobs (rows with `id`): with their newest run only, in
+    `latestRun` and without `latestRuns`, as Marquez's lineage graph has them. The run in both was
+    written twice, about a third of a job's view and of a big graph's answer."""
+    views = jobs_view(conn, _whole_rows(conn, job, rows), runs=1)
+    return [
+        NodeView(to_json({k: v for k, v in view.items() if k != "latestRuns"}, inf_nan_mode="null")) for view in views
+    ]
 
 
 def dataset_views(conn: Connection, rows: Sequence[AnyRow]) -> list[NodeView]:

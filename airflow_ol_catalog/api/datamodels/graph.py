@@ -39,7 +39,10 @@ class _Node(Answer):
 
 class JobNode(_Node):
     type: Literal["JOB"]
-    data: dict[str, Any] = Field(description="The job as `GET /namespaces/{namespace}/jobs/{job}` answers it.")
+    data: dict[str, Any] = Field(
+        description="The job as `GET /namespaces/{namespace}/jobs/{job}` answers it, with its newest run in `latestRun` "
+        "and without `latestRuns`, as Marquez's lineage graph has it."
+    )
 
 
 class DatasetNode(_Node):

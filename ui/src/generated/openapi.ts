@@ -3119,7 +3119,7 @@ export interface components {
         JobNode: {
             /**
              * Data
-             * @description The job as `GET /namespaces/{namespace}/jobs/{job}` answers it.
+             * @description The job as `GET /namespaces/{namespace}/jobs/{job}` answers it, with its newest run in `latestRun` and without `latestRuns`, as Marquez's lineage graph has it.
              */
             data: {
                 [key: string]: unknown;
