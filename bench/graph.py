@@ -165,7 +165,7 @@ def measure(url: str, samples: int, impact_runs: int = 5) -> dict:
         "explorer": [],
         "search": [],
     }
-    sizes, explorer_sizes = [], []
+    sizes, explorer_sizes, answer_bytes = [], [], []
 
     def forget_every_view() -> None:
         node_views.flush()
@@ -194,7 +194,9 @@ def measure(url: str, samples: int, impact_runs: int = 5) -> dict:
         with read_connection(engine) as conn:
             ms, graph = timed(lineage, conn, node, 5)
         results["lineage_kept"].append(ms)
-        results["answer"].append(timed(graph.as_json)[0])  # the route's JSON, written from the kept views
+        ms, answer = timed(graph.as_json)  # the route's JSON, written from the kept views
+        results["answer"].append(ms)
+        answer_bytes.append(len(answer))
         # what the UI's explorer asks for: two hops each way
         forget_every_view()
         with read_connection(engine) as conn:
@@ -217,6 +219,7 @@ def measure(url: str, samples: int, impact_runs: int = 5) -> dict:
         "results": results,
         "sizes": sizes,
         "explorer_sizes": explorer_sizes,
+        "answer_bytes": answer_bytes,
         "hub_ms": hub_ms,
         "bare_ms": bare_ms,
         "hub_count": report["totalCount"],
@@ -283,7 +286,10 @@ def report(url: str, m: dict, goals: bool = False) -> None:
     ):
         values = m["results"][key]
         print(f"  {label}: {against(values, depth5)}, {pct(values, 0.5) / walk:.2f}x the walk's p50")
-    print(f"  the answer's JSON, written from the views: p50 {pct(m['results']['answer'], 0.5):.1f} ms")
+    print(
+        f"  the answer's JSON, written from the views: p50 {pct(m['results']['answer'], 0.5):.1f} ms, "
+        f"median {statistics.median(m['answer_bytes']) / 1e6:.2f} MB"
+    )
     print(
         f"  the explorer's graph (two hops up and down): {against(m['results']['explorer'], None)} "
         f"(median graph {statistics.median(m['explorer_sizes']):.0f} nodes)"
