@@ -459,6 +459,41 @@ def test_schema_change_makes_a_new_dataset_version(catalog_engine):
     assert versions[0][3].day == 3  # the first schema was seen again last
 
 
+def test_a_version_keeps_its_earliest_sighting_whatever_order_and_whoever_inserted_it(catalog_engine, monkeypatch):
+    """Versions are read first, without a lock, on PostgreSQL (projection `_versions_first`). A
+    sighting earlier than the stored one still becomes the version's first, a later one moves only
+    its last, and so they do when another writer inserted the version after this one looked."""
+    from airflow_ol_catalog.ingest import projection
+
+    def write(time: str, run_id: str) -> dict:
+        fields = [{"name": "id", "type": "int"}]
+        outputs = [{"namespace": "s3://b", "name": "t", "facets": {"schema": {"fields": fields}}}]
+        return event("COMPLETE", time, run_id=run_id, outputs=outputs)
+
+    def version() -> tuple:
+        (found,) = catalog(catalog_engine)["versions"].values()
+        return found[4], found[2].date().isoformat(), found[3].date().isoformat()
+
+    send(catalog_engine, [write("2025-01-02T10:00:00Z", "second")])
+    send(catalog_engine, [write("2025-01-01T10:00:00Z", "first")])  # earlier than stored
+    send(catalog_engine, [write("2025-01-03T10:00:00Z", "third")])  # later: only its last sighting
+    assert version() == ("first", "2025-01-01", "2025-01-03")
+
+    looked, hidden = projection.execute, []
+
+    def unseen(conn, statement, params):  # the version inserted by another writer after the look
+        if statement is projection._statements(conn.dialect.name).get("version_existing"):
+            hidden.append(params)
+            return []
+        return looked(conn, statement, params)
+
+    monkeypatch.setattr(projection, "execute", unseen)
+    send(catalog_engine, [write("2025-01-04T10:00:00Z", "fourth")])
+    send(catalog_engine, [write("2024-12-31T10:00:00Z", "zeroth")])
+    assert version() == ("zeroth", "2024-12-31", "2025-01-04")
+    assert len(hidden) == (2 if catalog_engine.dialect.name == "postgresql" else 0)
+
+
 def _symlinked(path: str, table: str, kind: str = "TABLE", namespace: str = "s3://lake") -> dict:
     return {
         "namespace": namespace,
@@ -699,36 +734,53 @@ def test_tags_facets_become_the_tag_list(catalog_engine):
     assert tags[1]["description"] == "from AIRFLOW, DBT"
 
 
-def test_a_writer_paused_mid_projection_holds_no_shared_job_dataset_or_parent_run(catalog_engine, monkeypatch):
+def test_a_writer_paused_before_its_last_round_trip_holds_no_row_other_writers_share(catalog_engine, monkeypatch):
     """Tasks of one DAG run report at once, through several API servers: their events share the
-    DAG's job, the DAG run and the datasets. A writer must not hold those rows for its whole
-    transaction (on PostgreSQL the others would wait for it, one after another): it reads them,
-    and touches them only in the last round trip before its commit."""
+    DAG's job, the DAG run, the datasets, the job's facets and the version of the table they
+    write. A writer must not hold those rows for its whole transaction (on PostgreSQL the others
+    would wait for it, one after another): it reads them, and touches them only in the last round
+    trip before its commit. Paused with everything else projected, it holds none."""
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
     import threading
 
     from airflow_ol_catalog.ingest import projection
 
+    producer = "https://github.com/OpenLineage/OpenLineage/tree/1.40.0/integration/airflow"
+    schema = {
+        "_producer": producer,
+        "_schemaURL": "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet",
+        "fields": [{"name": "id", "type": "bigint"}],
+    }
+
     def task_event(run_id: str, time: str) -> dict:
-        payload = event("COMPLETE", time, run_id=run_id, outputs=[{"namespace": "pg://db", "name": "shop.orders"}])
+        # the same output with the same schema (one dataset version) and the same job facets
+        outputs = [{"namespace": "pg://db", "name": "shop.orders", "facets": {"schema": schema}}]
+        payload = event("COMPLETE", time, run_id=run_id, outputs=outputs)
         payload["run"]["facets"]["parent"] = {
             "run": {"runId": "dag-run-1"},
             "job": {"namespace": "team-a", "name": "dag"},
+        }
+        payload["job"]["facets"] = {
+            "documentation": {
+                "_producer": producer,
+                "_schemaURL": "https://openlineage.io/spec/facets/1-1-0/DocumentationJobFacet.json#/$defs/DocumentationJobFacet",
+                "description": "loads the orders",
+            }
         }
         return payload
 
     send(catalog_engine, [task_event("task-0", "2025-01-01T10:00:00Z")])  # the shared rows exist
     paused, resume = threading.Event(), threading.Event()
-    project_io = projection._project_io
+    queue_writes = projection.queue_writes
 
-    def pausing(conn, *args):
+    def pausing(conn, *args):  # everything projected but the writes sent just before the commit
         if threading.current_thread().name == "slow-writer":
             paused.set()
             resume.wait(30)
-        return project_io(conn, *args)
+        return queue_writes(conn, *args)
 
-    monkeypatch.setattr(projection, "_project_io", pausing)
+    monkeypatch.setattr(projection, "queue_writes", pausing)
     slow = threading.Thread(
         name="slow-writer", target=send, args=(catalog_engine, [task_event("task-1", "2025-01-01T11:00:00Z")])
     )

@@ -18,7 +18,21 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple, TypeAlias, TypeVar
 
 import msgspec
-from sqlalchemy import BigInteger, Connection, Insert, Text, and_, bindparam, case, func, select, true, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Insert,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from airflow_ol_catalog.events import facet_reading as reading
@@ -351,6 +365,22 @@ def _statements(dialect: str) -> dict[str, Any]:
             s[f"{name}_new"] = (
                 ins(table).on_conflict_do_nothing(index_elements=list(keys)).returning(*(table.c[c] for c in returned))
             )
+        # Dataset versions, read without a lock first (`_versions_first`).
+        wanted = (
+            func.unnest(bindparam("p_dataset_id", type_=ARRAY(Integer)), bindparam("p_digest", type_=ARRAY(Text)))
+            .table_valued("dataset_id", "digest")
+            .render_derived(name="wanted")
+        )
+        s["version_existing"] = select(*(dataset_version.c[c] for c in _VersionSeen._fields)).join_from(
+            dataset_version,
+            wanted,
+            and_(dataset_version.c.dataset_id == wanted.c.dataset_id, dataset_version.c.digest == wanted.c.digest),
+        )
+        s["version_new"] = (
+            ins(dataset_version)
+            .on_conflict_do_nothing(index_elements=["dataset_id", "digest"])
+            .returning(*(dataset_version.c[c] for c in _VersionSeen._fields))
+        )
         # The deferred update of datasets read without a lock: a name another writer made an alias
         # of another dataset meanwhile (ingest/symlinks) would keep this transaction's lineage
         # where nobody reads it, so the transaction fails as a serialization failure and runs again
@@ -1078,7 +1108,7 @@ def _project_versions(
                 if (new["first_seen_at"], new["first_run_id"]) < (old["first_seen_at"], old["first_run_id"]):
                     old["first_seen_at"], old["first_run_id"] = new["first_seen_at"], new["first_run_id"]
                 old["last_seen_at"] = max(old["last_seen_at"], new["last_seen_at"])
-    stored = _upserted(conn, st["version"], list(rows.values()))
+    stored = _versions_first(conn, st, rows)
     # A version new to a dataset, or seen earlier than known, can change which version the runs of
     # other jobs read or wrote: those jobs read differently (the datasets themselves were named).
     sent = {(r["dataset_id"], r["first_seen_at"], r["first_run_id"]) for r in rows.values()}
@@ -1086,6 +1116,50 @@ def _project_versions(
     bump_jobs_using(conn, versioned)
     if (told := written_nodes.get()) is not None:
         told.jobs_using.update(versioned)
+
+
+class _VersionSeen(NamedTuple):
+    dataset_id: int
+    digest: str
+    first_seen_at: datetime
+    first_run_id: str | None
+
+
+def _versions_first(conn: Connection, st: dict[str, Any], rows: dict[tuple[int, str], Values]) -> Sequence[Any]:
+    """Upsert dataset versions; the rows (dataset_id, first_seen_at, first_run_id) of those this
+    transaction inserted, or may have seen first.
+
+    Every run of a job writing a table with an unchanged schema names the same version: on
+    PostgreSQL its upsert would lock that row until the commit, and the writers of a busy table
+    would wait for each other's whole transaction, as for jobs and datasets (`_ids_first`). So
+    versions are read first, without a lock, and new ones inserted (which waits only for a writer
+    inserting the same one); the upsert of those that existed goes with the writes sent at the
+    very end, in key order, as every transaction sends them, so no transaction holds a version
+    there that another took first. One seen earlier than it was known, or inserted by another
+    writer since this one looked, counts as seen first here: at worst the views of the jobs using
+    the dataset are built again once more than needed.
+    """
+    if conn.dialect.name != "postgresql":
+        return _upserted(conn, st["version"], list(rows.values()))
+    keys = sorted(rows)
+    arrays = {"p_dataset_id": [k[0] for k in keys], "p_digest": [k[1] for k in keys]}
+    known = {
+        (r.dataset_id, r.digest): r for r in map(_VersionSeen._make, execute(conn, st["version_existing"], arrays))
+    }
+    new = [rows[k] for k in keys if k not in known]
+    inserted = list(_upserted(conn, st["version_new"], new)) if new else []
+    done = {(r.dataset_id, r.digest) for r in inserted}
+    later = [rows[k] for k in keys if k not in done]
+    if later:
+        _upsert(conn, st["version"], later)
+    first = []
+    for k in keys:
+        seen, row = known.get(k), rows[k]
+        if k not in done and (
+            seen is None or (row["first_seen_at"], row["first_run_id"]) < (seen.first_seen_at, seen.first_run_id or "")
+        ):
+            first.append(_VersionSeen(k[0], k[1], row["first_seen_at"], row["first_run_id"]))
+    return inserted + first
 
 
 _NO_TRANSFORMATION = (Transformation("", "", None, False),)
