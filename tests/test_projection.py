@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -492,6 +494,133 @@ def test_a_version_keeps_its_earliest_sighting_whatever_order_and_whoever_insert
     send(catalog_engine, [write("2024-12-31T10:00:00Z", "zeroth")])
     assert version() == ("zeroth", "2024-12-31", "2025-01-04")
     assert len(hidden) == (2 if catalog_engine.dialect.name == "postgresql" else 0)
+
+
+def test_only_a_new_or_earlier_version_rebuilds_the_views_of_the_jobs_using_its_dataset(catalog_engine):
+    """A version new to a dataset, or seen earlier than known, changes which version other jobs'
+    runs read: their views are built again (their view stamp moves). A later sighting of a known
+    version changes nothing they show, and leaves them be."""
+    from airflow_ol_catalog.store.tables import job
+
+    def write(time: str, run_id: str, column: str = "id") -> dict:
+        outputs = [{"namespace": "s3://b", "name": "t", "facets": {"schema": {"fields": [{"name": column}]}}}]
+        return event("COMPLETE", time, run_id=run_id, job={"namespace": "team-a", "name": "writer"}, outputs=outputs)
+
+    reader = event(
+        "COMPLETE", "2025-01-01T12:00:00Z", run_id="read", job={"namespace": "team-a", "name": "reader"},
+        inputs=[{"namespace": "s3://b", "name": "t"}],
+    )  # fmt: skip
+
+    def reader_stamp() -> int:
+        with read_connection(catalog_engine) as conn:
+            return conn.execute(select(job.c.view_stamp).where(job.c.name == "reader")).scalar_one()
+
+    send(catalog_engine, [write("2025-01-01T10:00:00Z", "w1"), reader])
+    stamps = [reader_stamp()]
+    for time, run_id, column in (
+        ("2025-01-01T11:00:00Z", "later", "id"),  # known, seen later: nothing to rebuild
+        ("2025-01-01T09:00:00Z", "earlier", "id"),  # known, seen earlier: the reader's run read it
+        ("2025-01-01T13:00:00Z", "new", "name"),  # a new version
+        ("2025-01-01T14:00:00Z", "again", "name"),
+    ):
+        send(catalog_engine, [write(time, run_id, column)])
+        stamps.append(reader_stamp())
+    moved = [after > before for before, after in itertools.pairwise(stamps)]
+    assert moved == [False, True, True, False]
+
+
+def test_a_batch_naming_many_known_versions_holds_none_before_its_last_round_trip(catalog_engine, monkeypatch):
+    """However many known versions a batch names (enough for its rows to go through COPY), their
+    update waits for the batch's last round trip, in key order: a batch paused after projecting
+    them holds none, and a single event writing one of them commits meanwhile. (Were they updated
+    at once, the batch would wait for that event's job row and the event for the batch's version:
+    a deadlock, which PostgreSQL breaks after a second.)"""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    import threading
+
+    from airflow_ol_catalog.ingest import projection
+    from airflow_ol_catalog.store.sql import STAGE_MIN_ROWS
+
+    def write(column: int, time: str, run_id: str) -> dict:
+        outputs = [{"namespace": "s3://b", "name": "t", "facets": {"schema": {"fields": [{"name": f"c{column}"}]}}}]
+        return event("COMPLETE", time, run_id=run_id, outputs=outputs)
+
+    many = range(STAGE_MIN_ROWS + 1)
+    send(catalog_engine, [write(i, "2025-01-01T10:00:00Z", f"a{i}") for i in many], one_by_one=False)
+    paused, resume, failed = threading.Event(), threading.Event(), []
+    column_lineage = projection._project_column_lineage
+
+    def pausing(conn, *args):  # the versions are projected: the next step waits
+        if threading.current_thread().name == "batch":
+            paused.set()
+            resume.wait(30)
+        return column_lineage(conn, *args)
+
+    def sending(payloads: list[dict]) -> None:
+        try:
+            send(catalog_engine, payloads, one_by_one=False)
+        except Exception as error:  # reported by the test
+            failed.append(error)
+
+    monkeypatch.setattr(projection, "_project_column_lineage", pausing)
+    batch = threading.Thread(
+        name="batch", target=sending, args=([write(i, "2025-01-02T10:00:00Z", f"b{i}") for i in many],)
+    )
+    batch.start()
+    try:
+        assert paused.wait(10)
+        single = threading.Thread(target=sending, args=([write(0, "2025-01-03T10:00:00Z", "c0")],))
+        single.start()
+        single.join(10)
+        assert not single.is_alive(), "the single event waited for the batch's transaction"
+    finally:
+        resume.set()
+        batch.join(30)
+    assert not failed
+    versions = catalog(catalog_engine)["versions"].values()
+    assert len(versions) == len(many) and max(v[3] for v in versions).day == 3
+
+
+def test_the_rows_every_writer_updates_are_the_last_a_transaction_writes(catalog_engine, monkeypatch):
+    """The namespace's counters and the log's tally are updated by every transaction of a busy
+    namespace: on PostgreSQL they are the last statements of the last round trip, after every
+    row of the projection, so a transaction holding them waits for no other row and their writers
+    never wait for each other in a circle (replay, which writes at once, takes them last too)."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's last round trip")
+    from airflow_ol_catalog.store import sql
+
+    sent: list[bytes] = []
+    cursor_of = sql._driver_cursor
+
+    @contextmanager
+    def noting(conn):
+        with cursor_of(conn) as cursor:
+
+            class Noting:
+                def __getattr__(self, name):
+                    return getattr(cursor, name)
+
+                def execute(self, statement, *args):
+                    sent.append(statement if isinstance(statement, bytes) else str(statement).encode())
+                    return cursor.execute(statement, *args)
+
+            yield Noting()
+
+    send(catalog_engine, [event("START", "2025-01-01T10:00:00Z")])  # the job, the dataset, the namespace exist
+    monkeypatch.setattr(sql, "_driver_cursor", noting)
+    payload = event("COMPLETE", "2025-01-01T11:00:00Z", inputs=[{"namespace": "postgres://db", "name": "a"}])
+    send(catalog_engine, [payload])
+    statements = [s.strip().split(b" ", 3)[:3] for s in sent[-1].split(b";\n")]
+    names = [b" ".join(words) for words in statements]
+    last = [
+        b"UPDATE ol_catalog_namespace SET",
+        b"INSERT INTO ol_catalog_namespace_integration",
+        b"INSERT INTO ol_catalog_event_tally",
+    ]
+    assert names[-3:] == last, names
+    assert any(name.startswith(b"INSERT INTO ol_catalog_job") for name in names[:-3])  # the job's touch, before them
 
 
 def _symlinked(path: str, table: str, kind: str = "TABLE", namespace: str = "s3://lake") -> dict:

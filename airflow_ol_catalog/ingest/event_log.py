@@ -196,7 +196,7 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
         else:
             event_id, quarantined = existing[sub.digest]
             outcomes.append(_receipt(sub.event, event_id, duplicate=True, quarantined=quarantined))
-    for namespace_id, seen in activity.items():
+    for namespace_id, seen in sorted(activity.items(), key=lambda item: item[0]):  # in one order for all writers
         record_activity(conn, namespace_id, seen.count, seen.first, seen.last, seen.integrations)
     count_arrivals(conn, arrivals, now)
     if warned:

@@ -156,9 +156,11 @@ def _activity_statements(dialect: str) -> tuple[Statement, Upsert]:
 def record_activity(
     conn: Connection, namespace_id: int, count: int, first: datetime, last: datetime, integrations: set[str]
 ) -> None:
-    """Add accepted events to a namespace's counters with atomic updates (safe under concurrent writers)."""
+    """Add accepted events to a namespace's counters with atomic updates (safe under concurrent
+    writers), among the transaction's last writes (store/sql.py `write`): every writer of the
+    namespace updates its row."""
     counters, integration = _activity_statements(conn.dialect.name)
-    write(conn, counters, {"p_id": namespace_id, "p_count": count, "p_first": first, "p_last": last})
+    write(conn, counters, {"p_id": namespace_id, "p_count": count, "p_first": first, "p_last": last}, last=True)
     if integrations:
         write(
             conn,
@@ -167,4 +169,5 @@ def record_activity(
                 {"namespace_id": namespace_id, "integration": name, "first_seen_at": last, "last_seen_at": last}
                 for name in sorted(integrations)
             ],
+            last=True,
         )

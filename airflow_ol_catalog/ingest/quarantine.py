@@ -83,7 +83,8 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
     Each is projected as when it arrived: with its token's limits, its parent linked only where
     `policy` places events. Returns the number of events replayed per namespace.
     """
-    live = select(namespace.c.id, namespace.c.name).where(namespace.c.deleted_at.is_(None))
+    # by id: the namespaces' rows locked in the order the writers lock them (ingest/event_log.py)
+    live = select(namespace.c.id, namespace.c.name).where(namespace.c.deleted_at.is_(None)).order_by(namespace.c.id)
     if name is not None:
         live = live.where(namespace.c.name == name)
     replayed: Counter[str] = Counter()

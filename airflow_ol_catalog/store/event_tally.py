@@ -56,7 +56,7 @@ def count_arrivals(conn: Connection, arrivals: Counter[tuple[str, bool]], now: d
             {"hour": hour, "namespace": ns, "quarantined": q, "events": n, "last_received_at": now}
             for (ns, q), n in sorted(arrivals.items())
         ]
-        write(conn, _add(conn.dialect.name), rows)
+        write(conn, _add(conn.dialect.name), rows, last=True)  # after the namespaces' counters, as replay does
 
 
 def count_out(conn: Connection, removed: Iterable[Sequence[Any]]) -> int:

@@ -9,7 +9,7 @@ import zlib
 from collections import namedtuple
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -584,31 +584,44 @@ def insert_and_read(
 _DEFERRED = "ol_catalog_deferred_writes"
 
 
+@dataclass
+class _Kept:
+    writes: list[bytes] = field(default_factory=list)
+    last: list[bytes] = field(default_factory=list)  # sent after every other write (`write(last=True)`)
+
+
 @contextmanager
 def deferred_writes(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "postgresql" or _DEFERRED in conn.info:
         yield
         return
-    kept: list[bytes] = []
+    kept = _Kept()
     conn.info[_DEFERRED] = kept
     try:
         yield
-        if kept:
+        if kept.writes or kept.last:
             with _driver_cursor(conn) as cursor:
-                cursor.execute(b";\n".join(kept))
+                cursor.execute(b";\n".join(kept.writes + kept.last))
     finally:
         del conn.info[_DEFERRED]
 
 
-def write(conn: Connection, statement: Statement, params: dict[str, Any] | list[dict[str, Any]]) -> None:
-    """`execute` for a statement whose rows are not wanted: kept for the end of `deferred_writes`."""
+def write(
+    conn: Connection, statement: Statement, params: dict[str, Any] | list[dict[str, Any]], last: bool = False
+) -> None:
+    """`execute` for a statement whose rows are not wanted: kept for the end of `deferred_writes`.
+
+    `last`: after every other write, whenever it was made. Rows every writer updates (a
+    namespace's counters, the log's tally) are locked last by every transaction: one holding them
+    waits for no other row, so the writers that queue on them never wait for each other in a
+    circle, however and whenever (at once, or at the end) each takes its other rows."""
     kept = conn.info.get(_DEFERRED)
     pg = _pg_statement(conn, statement) if kept is not None else None
     if kept is None or pg is None or pg.returns_rows:
         execute(conn, statement, params)
         return
     with _driver_cursor(conn) as cursor:
-        kept.extend(pg.text(cursor, params))
+        (kept.last if last else kept.writes).extend(pg.text(cursor, params))
 
 
 def write_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
@@ -624,7 +637,7 @@ def write_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) 
         execute_rows(conn, statement, rows)
         return
     with _driver_cursor(conn) as cursor:
-        kept.append(pg.text(cursor, rows))
+        kept.writes.append(pg.text(cursor, rows))
 
 
 # --- many rows at once, cheaply, on PostgreSQL --------------------------------------------------------
