@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -231,6 +232,52 @@ def test_quarantined_events_wait_for_their_namespace_then_replay(catalog_engine)
         ns = namespace_rows.get_namespace(conn, "team-a")
         assert (ns.event_count, ns.quarantined_count, ns.integrations) == (2, 0, ["AIRFLOW"])
     assert stored_count(catalog_engine, quarantined=False) == 2
+
+
+def test_replay_updates_the_namespaces_and_the_tally_after_projecting_every_event(catalog_engine, monkeypatch):
+    """Replay writes at once, in batches, namespace after namespace. Every writer updates the
+    namespaces' counters and the log's tally last (store/sql.py `write`), so replay does too: after
+    the last batch of the last namespace, not between batches, where it would go on to lock jobs
+    and datasets while holding them, the opposite order to the writers'. Counts stay exact."""
+    from sqlalchemy import event as sqlalchemy_events
+
+    from airflow_ol_catalog.store import sql
+
+    monkeypatch.setattr(quarantine, "REPLAY_BATCH", 2)
+    sent = [submission(namespace=ns, run_id=f"{ns}-{i}") for ns in ("team-a", "team-b") for i in range(3)]
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, sent, "quarantine")
+        namespaces.create_namespace(conn, "team-a", "test")
+        namespaces.create_namespace(conn, "team-b", "test")
+    statements: list[str] = []
+    sqlalchemy_events.listen(catalog_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    cursor_of = sql._driver_cursor
+
+    @contextmanager
+    def noting(conn):
+        with cursor_of(conn) as cursor:
+
+            class Noting:
+                def __getattr__(self, name):
+                    return getattr(cursor, name)
+
+                def execute(self, statement, *args):
+                    statements.append(statement.decode() if isinstance(statement, bytes) else str(statement))
+                    return cursor.execute(statement, *args)
+
+            yield Noting()
+
+    monkeypatch.setattr(sql, "_driver_cursor", noting)
+    with write_transaction(catalog_engine) as conn:
+        assert quarantine.replay_quarantined(conn) == {"team-a": 3, "team-b": 3}
+    shared = [
+        i for i, text in enumerate(statements) if "ol_catalog_namespace SET" in text or "ol_catalog_event_tally" in text
+    ]
+    projected = [i for i, text in enumerate(statements) if "INSERT INTO ol_catalog_job " in text]
+    assert shared and projected and min(shared) > max(projected), statements
+    with read_connection(catalog_engine) as conn:
+        counts = {ns: namespace_rows.get_namespace(conn, ns) for ns in ("team-a", "team-b")}
+    assert [(c.event_count, c.quarantined_count) for c in counts.values()] == [(3, 0), (3, 0)]
 
 
 def test_events_of_a_deleted_namespace_are_quarantined_until_it_is_restored(catalog_engine):

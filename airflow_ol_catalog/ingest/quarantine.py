@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, select, update
 
@@ -89,7 +90,10 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
         live = live.where(namespace.c.name == name)
     replayed: Counter[str] = Counter()
     now = utcnow()
-    for ns_id, ns_name in conn.execute(live).all():
+    integrations: dict[int, set[str]] = {}
+    released: list[Any] = []  # (received at, namespace) of each event released
+    namespaces = conn.execute(live).all()
+    for ns_id, ns_name in namespaces:
         while True:
             rows = conn.execute(
                 select(event.c.id, event.c.payload, event.c.digest, event.c.token_id)
@@ -119,15 +123,19 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
                     for ev, row, parent, names, stated in zip(events, rows, parents, named, read, strict=True)
                 ],
             )
-            released = conn.execute(
+            released += conn.execute(
                 update(event)
                 .where(event.c.id.in_([row.id for row in rows]), event.c.quarantined.is_(True))
                 .values(quarantined=False)
                 .returning(event.c.received_at, event.c.namespace)
             ).all()
-            # The namespace's row before the tally's, in the order ingest takes them.
-            record_activity(conn, ns_id, len(rows), now, now, {ev.integration for ev in events if ev.integration})
-            count_out(conn, [(received, ns, True) for received, ns in released])
-            count_in(conn, [(received, ns, False) for received, ns in released])
+            integrations.setdefault(ns_id, set()).update(ev.integration for ev in events if ev.integration)
             replayed[ns_name] += len(rows)
+    # Last, as every writer updates them (store/sql.py `write`): the namespaces' rows in id order,
+    # then the tally's, once every event is projected.
+    for ns_id, ns_name in namespaces:
+        if replayed[ns_name]:
+            record_activity(conn, ns_id, replayed[ns_name], now, now, integrations[ns_id])
+    count_out(conn, [(received, ns, True) for received, ns in released])
+    count_in(conn, [(received, ns, False) for received, ns in released])
     return replayed
