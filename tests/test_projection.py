@@ -623,6 +623,47 @@ def test_the_rows_every_writer_updates_are_the_last_a_transaction_writes(catalog
     assert any(name.startswith(b"INSERT INTO ol_catalog_job") for name in names[:-3])  # the job's touch, before them
 
 
+def test_rows_many_writers_update_are_written_in_key_order_whatever_order_events_name_them(catalog_engine, monkeypatch):
+    """Two writers that update the same facets or edges in opposite orders could each hold a row
+    the other waits for. Facets, edges, column lineage and flows are written in key order, however
+    an event lists them (two events here name the same job facets and inputs in opposite orders)."""
+    from airflow_ol_catalog.ingest import projection
+
+    producer = "https://github.com/OpenLineage/OpenLineage/tree/1.40.0/integration/airflow"
+
+    def facet(kind: str, **fields) -> dict:
+        url = f"https://openlineage.io/spec/facets/1-0-0/{kind}JobFacet.json#/$defs/{kind}JobFacet"
+        return {"_producer": producer, "_schemaURL": url, **fields}
+
+    facets = {"sql": facet("SQL", query="select 1"), "documentation": facet("Documentation", description="d")}
+    inputs = [{"namespace": "pg://db", "name": name} for name in ("z", "m", "a")]
+
+    def sent(time: str, run_id: str, reverse: bool) -> dict:
+        payload = event("COMPLETE", time, run_id=run_id, inputs=inputs[::-1] if reverse else inputs)
+        payload["job"]["facets"] = dict(reversed(facets.items())) if reverse else facets
+        return payload
+
+    upsert, written = projection._upsert, []
+
+    def noting(conn, statement, rows):
+        written.append((statement.table.name, rows))
+        return upsert(conn, statement, rows)
+
+    monkeypatch.setattr(projection, "_upsert", noting)
+    send(catalog_engine, [sent("2025-01-01T10:00:00Z", "r1", False), sent("2025-01-01T11:00:00Z", "r2", True)])
+    keys = {
+        "ol_catalog_facet": ("entity", "entity_id", "name"),
+        "ol_catalog_edge": ("job_id", "dataset_id", "direction"),
+    }
+    seen = set()
+    for table, rows in written:
+        if table in keys:
+            found = [tuple(row[k] for k in keys[table]) for row in rows]
+            assert found == sorted(found), (table, found)
+            seen.add(table)
+    assert seen == set(keys)
+
+
 def _symlinked(path: str, table: str, kind: str = "TABLE", namespace: str = "s3://lake") -> dict:
     return {
         "namespace": namespace,
