@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,36 @@ def _writer_listeners(monkeypatch):
     from airflow_ol_catalog.ingest import writer
 
     monkeypatch.setattr(writer, "committed", list(writer.committed))
+
+
+@pytest.fixture
+def driver_statements(monkeypatch) -> list[str]:
+    """The text of every statement the catalog sends through its driver-level path
+    (store/sql.py `_driver_cursor`: the ingest path's raw statements and the last round trip's
+    writes), in order, from now to the end of the test."""
+    from airflow_ol_catalog.store import sql
+
+    sent: list[str] = []
+    cursor_of = sql._driver_cursor
+
+    class Noting:
+        def __init__(self, cursor):
+            self._cursor = cursor
+
+        def __getattr__(self, name):
+            return getattr(self._cursor, name)
+
+        def execute(self, statement, *args):
+            sent.append(statement.decode() if isinstance(statement, bytes) else str(statement))
+            return self._cursor.execute(statement, *args)
+
+    @contextmanager
+    def noting(conn):
+        with cursor_of(conn) as cursor:
+            yield Noting(cursor)
+
+    monkeypatch.setattr(sql, "_driver_cursor", noting)
+    return sent
 
 
 @pytest.fixture(scope="session")

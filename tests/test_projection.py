@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -582,45 +581,25 @@ def test_a_batch_naming_many_known_versions_holds_none_before_its_last_round_tri
     assert len(versions) == len(many) and max(v[3] for v in versions).day == 3
 
 
-def test_the_rows_every_writer_updates_are_the_last_a_transaction_writes(catalog_engine, monkeypatch):
+def test_the_rows_every_writer_updates_are_the_last_a_transaction_writes(catalog_engine, request):
     """The namespace's counters and the log's tally are updated by every transaction of a busy
     namespace: on PostgreSQL they are the last statements of the last round trip, after every
     row of the projection, so a transaction holding them waits for no other row and their writers
     never wait for each other in a circle (replay, which writes at once, takes them last too)."""
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's last round trip")
-    from airflow_ol_catalog.store import sql
-
-    sent: list[bytes] = []
-    cursor_of = sql._driver_cursor
-
-    @contextmanager
-    def noting(conn):
-        with cursor_of(conn) as cursor:
-
-            class Noting:
-                def __getattr__(self, name):
-                    return getattr(cursor, name)
-
-                def execute(self, statement, *args):
-                    sent.append(statement if isinstance(statement, bytes) else str(statement).encode())
-                    return cursor.execute(statement, *args)
-
-            yield Noting()
-
     send(catalog_engine, [event("START", "2025-01-01T10:00:00Z")])  # the job, the dataset, the namespace exist
-    monkeypatch.setattr(sql, "_driver_cursor", noting)
+    sent = request.getfixturevalue("driver_statements")  # from here on
     payload = event("COMPLETE", "2025-01-01T11:00:00Z", inputs=[{"namespace": "postgres://db", "name": "a"}])
     send(catalog_engine, [payload])
-    statements = [s.strip().split(b" ", 3)[:3] for s in sent[-1].split(b";\n")]
-    names = [b" ".join(words) for words in statements]
+    names = [" ".join(text.strip().split(" ", 3)[:3]) for text in sent[-1].split(";\n")]
     last = [
-        b"UPDATE ol_catalog_namespace SET",
-        b"INSERT INTO ol_catalog_namespace_integration",
-        b"INSERT INTO ol_catalog_event_tally",
+        "UPDATE ol_catalog_namespace SET",
+        "INSERT INTO ol_catalog_namespace_integration",
+        "INSERT INTO ol_catalog_event_tally",
     ]
     assert names[-3:] == last, names
-    assert any(name.startswith(b"INSERT INTO ol_catalog_job") for name in names[:-3])  # the job's touch, before them
+    assert any(name.startswith("INSERT INTO ol_catalog_job") for name in names[:-3])  # the job's touch, before them
 
 
 def test_rows_many_writers_update_are_written_in_key_order_whatever_order_events_name_them(catalog_engine, monkeypatch):

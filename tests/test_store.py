@@ -7,7 +7,6 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -234,14 +233,12 @@ def test_quarantined_events_wait_for_their_namespace_then_replay(catalog_engine)
     assert stored_count(catalog_engine, quarantined=False) == 2
 
 
-def test_replay_updates_the_namespaces_and_the_tally_after_projecting_every_event(catalog_engine, monkeypatch):
+def test_replay_updates_the_namespaces_and_the_tally_after_projecting_every_event(catalog_engine, monkeypatch, request):
     """Replay writes at once, in batches, namespace after namespace. Every writer updates the
     namespaces' counters and the log's tally last (store/sql.py `write`), so replay does too: after
     the last batch of the last namespace, not between batches, where it would go on to lock jobs
     and datasets while holding them, the opposite order to the writers'. Counts stay exact."""
     from sqlalchemy import event as sqlalchemy_events
-
-    from airflow_ol_catalog.store import sql
 
     monkeypatch.setattr(quarantine, "REPLAY_BATCH", 2)
     sent = [submission(namespace=ns, run_id=f"{ns}-{i}") for ns in ("team-a", "team-b") for i in range(3)]
@@ -249,25 +246,8 @@ def test_replay_updates_the_namespaces_and_the_tally_after_projecting_every_even
         store_events(conn, sent, "quarantine")
         namespaces.create_namespace(conn, "team-a", "test")
         namespaces.create_namespace(conn, "team-b", "test")
-    statements: list[str] = []
+    statements = request.getfixturevalue("driver_statements")  # from here on, with SQLAlchemy's own
     sqlalchemy_events.listen(catalog_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    cursor_of = sql._driver_cursor
-
-    @contextmanager
-    def noting(conn):
-        with cursor_of(conn) as cursor:
-
-            class Noting:
-                def __getattr__(self, name):
-                    return getattr(cursor, name)
-
-                def execute(self, statement, *args):
-                    statements.append(statement.decode() if isinstance(statement, bytes) else str(statement))
-                    return cursor.execute(statement, *args)
-
-            yield Noting()
-
-    monkeypatch.setattr(sql, "_driver_cursor", noting)
     with write_transaction(catalog_engine) as conn:
         assert quarantine.replay_quarantined(conn) == {"team-a": 3, "team-b": 3}
     shared = [
