@@ -1,7 +1,7 @@
 """Load: clients posting single events for a while; every acknowledged event must be in the catalog.
 
     .venv/bin/python bench/load.py [--seconds 60] [--clients 16] [--backend sqlite|postgresql]
-        [--workers N] [--replicas N] [--hot-share 0.9]
+        [--workers N] [--replicas N] [--hot-share 0.9] [--option NAME=VALUE]
 
 Each client posts single events (a run's COMPLETE with inputs and outputs, a new run each time,
 a few datasets and jobs shared by all clients) as fast as it is answered. Reports throughput,
@@ -135,13 +135,21 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="API-server workers ([api] workers)")
     parser.add_argument("--replicas", type=int, default=1, help="api-server processes on one database")
     parser.add_argument("--hot-share", type=float, help="share of the events sent to one namespace, e.g. 0.9")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an [ol_catalog] option for the servers, e.g. prepared_statements=False (repeatable)",
+    )
     args = parser.parse_args()
+    options = dict(option.split("=", 1) for option in args.option)
     if args.replicas > 1 and args.backend != "postgresql":
         parser.error("--replicas needs --backend postgresql (SQLite is one machine's file)")
     postgres = PostgresServer().start() if args.backend == "postgresql" else None
     conn = postgres.create_database("airflow_load") if postgres else None
     workers = {"AIRFLOW__API__WORKERS": str(args.workers)}
-    servers = [AirflowServer(conn, extra_env=workers) for _ in range(args.replicas)]
+    servers = [AirflowServer(conn, extra_env=workers, **options) for _ in range(args.replicas)]
     try:
         servers[0].start()
         for replica in servers[1:]:  # the database is migrated: the others only serve
