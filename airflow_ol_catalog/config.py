@@ -22,6 +22,7 @@ class CatalogSettings:
     view_cache_check: bool
     view_prebuild: bool
     gc_freeze: bool
+    prepared_statements: bool
 
 
 def load_settings() -> CatalogSettings:
@@ -44,4 +45,5 @@ def load_settings() -> CatalogSettings:
         view_cache_check=conf.getboolean(SECTION, "view_cache_check"),
         view_prebuild=conf.getboolean(SECTION, "view_prebuild"),
         gc_freeze=conf.getboolean(SECTION, "gc_freeze"),
+        prepared_statements=conf.getboolean(SECTION, "prepared_statements"),
     )

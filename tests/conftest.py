@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import sys
 import uuid
@@ -58,11 +59,17 @@ def _writer_listeners(monkeypatch):
 def driver_statements(monkeypatch) -> list[str]:
     """The text of every statement the catalog sends through its driver-level path
     (store/sql.py `_driver_cursor`: the ingest path's raw statements and the last round trip's
-    writes), in order, from now to the end of the test."""
+    writes), in order, from now to the end of the test. A prepared statement's EXECUTE reads as
+    the statement it runs, followed by its arguments; the PREPAREs themselves are left out."""
     from airflow_ol_catalog.store import sql
 
     sent: list[str] = []
     cursor_of = sql._driver_cursor
+
+    def readable(text: str) -> str:
+        prepared = [s.prepared for s in [*sql._pg_statements.values(), *sql._pg_inserts.values()] if s is not None]
+        source = {p.name: p.source for p in [*prepared, *sql._togethers.values()] if p is not None}
+        return re.sub(r"EXECUTE (olc_\w+)\(", lambda m: f"{source[m.group(1)]} /* EXECUTE */ (", text)
 
     class Noting:
         def __init__(self, cursor):
@@ -72,7 +79,9 @@ def driver_statements(monkeypatch) -> list[str]:
             return getattr(self._cursor, name)
 
         def execute(self, statement, *args):
-            sent.append(statement.decode() if isinstance(statement, bytes) else str(statement))
+            text = statement.decode() if isinstance(statement, bytes) else str(statement)
+            if not text.startswith("PREPARE "):
+                sent.append(readable(text))
             return self._cursor.execute(statement, *args)
 
     @contextmanager

@@ -1075,13 +1075,224 @@ def test_rows_quoted_by_the_catalog_are_what_psycopg2_would_send_and_come_back_u
     statement = sql.insert_for("postgresql", facet)
     with write_transaction(catalog_engine) as conn:
         sql.execute_rows(conn, statement, rows)
-        mine = sql._pg_insert(conn, statement, tuple(rows[0])).text(conn.connection.dbapi_connection.cursor(), rows)
+        mine = sql._pg_insert(conn, statement, tuple(rows[0])).inline(conn.connection.dbapi_connection.cursor(), rows)
         monkeypatch.setattr(sql, "_quotes_plainly", lambda cursor: False)
-        theirs = sql._pg_insert(conn, statement, tuple(rows[0])).text(conn.connection.dbapi_connection.cursor(), rows)
+        theirs = sql._pg_insert(conn, statement, tuple(rows[0])).inline(conn.connection.dbapi_connection.cursor(), rows)
     assert mine == theirs
     with read_connection(catalog_engine) as conn:
         stored = conn.execute(select(facet.c.entity_id, facet.c.name, facet.c.value, facet.c.event_time)).all()
     assert sorted(stored) == [(r["entity_id"], r["name"], r["value"], r["event_time"]) for r in rows]
+
+
+def _noting_raw_statements(monkeypatch) -> list[str]:
+    """Every text the catalog sends through its driver-level path, as sent (PREPAREs included)."""
+    from contextlib import contextmanager
+
+    from airflow_ol_catalog.store import sql
+
+    sent: list[str] = []
+    cursor_of = sql._driver_cursor
+
+    class Noting:
+        def __init__(self, cursor):
+            self._cursor = cursor
+
+        def __getattr__(self, name):
+            return getattr(self._cursor, name)
+
+        def execute(self, statement, *args):
+            sent.append(statement.decode() if isinstance(statement, bytes) else str(statement))
+            return self._cursor.execute(statement, *args)
+
+    @contextmanager
+    def noting(conn):
+        with cursor_of(conn) as cursor:
+            yield Noting(cursor)
+
+    monkeypatch.setattr(sql, "_driver_cursor", noting)
+    return sent
+
+
+def test_postgresql_plans_the_statements_that_store_events_once_per_session(catalog_engine, database_url, monkeypatch):
+    """On PostgreSQL the statements that store events are prepared the first time a session needs
+    them and then run by name (store/sql.py), many rows as arrays, so that one statement serves any
+    number of rows: once a session has stored a run's start and end, a transaction of two more runs'
+    prepares nothing, and each of its look-ups and writes is an EXECUTE. What is stored is the same."""
+    import re
+
+    from airflow_ol_catalog.store.engine import build_engine
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    sent = _noting_raw_statements(monkeypatch)
+    engine = build_engine(database_url)  # one session for the whole test
+    io = {
+        "inputs": [{"namespace": "postgres://db", "name": "public.a"}],
+        "outputs": [{"namespace": "s3://b", "name": "k"}],
+    }
+
+    def run(run_id: str) -> list[Submission]:
+        return [submission(run_id=run_id, event_type=kind, **io) for kind in ("START", "COMPLETE")]
+
+    try:
+        with engine.connect() as conn:
+            for events in (run("r-1")[:1], run("r-1")[1:]):
+                with conn.begin():
+                    store_events(conn, events, "register")
+            first = list(sent)
+            sent.clear()
+            with conn.begin():
+                store_events(conn, run("r-2") + run("r-3"), "register")
+            prepared = set(conn.exec_driver_sql("SELECT name FROM pg_prepared_statements").scalars())
+    finally:
+        engine.dispose()
+    assert any(text.startswith("PREPARE olc_") for text in first)
+    parts = [part for text in sent for part in text.split(";\n")]
+    assert parts and all(re.match(r"EXECUTE (olc_\w+)\(", part) for part in parts), [p[:200] for p in parts]
+    assert {re.match(r"EXECUTE (olc_\w+)\(", part).group(1) for part in parts} <= prepared
+    with read_connection(catalog_engine) as conn:
+        assert conn.execute(select(func.count()).select_from(edge)).scalar_one() == 2
+    assert stored_count(catalog_engine) == 6
+
+
+def test_a_session_that_lost_its_prepared_statements_prepares_them_again(catalog_engine, database_url):
+    """A session can lose its prepared statements under the catalog (DISCARD ALL, DEALLOCATE, a
+    pooler in transaction mode): the transaction that finds one missing fails, and the session's
+    next transaction prepares them again instead of failing for ever."""
+    from sqlalchemy.exc import DBAPIError
+
+    from airflow_ol_catalog.store.engine import build_engine
+    from airflow_ol_catalog.store.sql import MISSING_PREPARED
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    engine = build_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            with conn.begin():
+                store_events(conn, [submission(run_id="r-1")], "register")
+            with conn.begin():
+                conn.exec_driver_sql("DEALLOCATE ALL")
+            with pytest.raises(DBAPIError) as lost, conn.begin():
+                store_events(conn, [submission(run_id="r-2")], "register")
+            assert lost.value.orig.pgcode == MISSING_PREPARED
+            with conn.begin():
+                (receipt,) = store_events(conn, [submission(run_id="r-2")], "register")
+    finally:
+        engine.dispose()
+    assert receipt.run_id == "r-2" and not receipt.duplicate
+    assert stored_count(catalog_engine) == 2
+
+
+def test_the_writer_runs_again_a_transaction_whose_session_lost_a_prepared_statement(
+    catalog_engine, monkeypatch, caplog
+):
+    """The writer takes a missing prepared statement for what it is: the session's, not the event's.
+    It runs the transaction again, which prepares the statements anew, and the event is stored
+    once; the log says what to set if a pooler in transaction mode is the cause."""
+    from airflow_ol_catalog.store import sql
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    prepares, lost = sql._prepares, []
+
+    def losing(conn, cursor, prepared):
+        found = prepares(conn, cursor, prepared)
+        if found and not lost:  # gone from the session, still noted as prepared
+            cursor.execute(f"DEALLOCATE {prepared.name}")
+            lost.append(prepared.name)
+        return found
+
+    monkeypatch.setattr(sql, "_prepares", losing)
+
+    async def send():
+        return await EventWriter(catalog_engine, "register").write([submission(run_id="r-1")])
+
+    (receipt,) = asyncio.run(send())
+    assert lost and receipt.run_id == "r-1" and not receipt.duplicate
+    assert stored_count(catalog_engine) == 1
+    assert "prepared_statements = False" in caplog.text
+
+
+def test_with_prepared_statements_off_the_catalog_prepares_nothing(catalog_engine, database_url, monkeypatch):
+    """`[ol_catalog] prepared_statements = False`, for a pooler in transaction mode: every statement
+    goes as text, and the session holds no prepared statement."""
+    from airflow_ol_catalog.store.engine import build_engine
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    monkeypatch.setenv("AIRFLOW__OL_CATALOG__PREPARED_STATEMENTS", "False")
+    sent = _noting_raw_statements(monkeypatch)
+    engine = build_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            for run_id in ("r-1", "r-2"):
+                with conn.begin():
+                    store_events(conn, [submission(run_id=run_id)], "register")
+            prepared = conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar_one()
+    finally:
+        engine.dispose()
+    assert prepared == 0
+    assert sent and not any("PREPARE " in text or "EXECUTE " in text for text in sent)
+    assert stored_count(catalog_engine) == 2
+
+
+def test_prepared_statements_take_every_value_as_it_is_and_cut_none(catalog_engine):
+    """Prepared statements get their values as literals cast to each parameter's type, many rows as
+    arrays. The ugly values come back as written, a look-up by them finds them, and a value longer
+    than its column is refused as before: a string parameter is never cast to the column's length,
+    which would cut a longer value and match a stored one it only begins like."""
+    from sqlalchemy import bindparam
+    from sqlalchemy.exc import DataError
+
+    from airflow_ol_catalog.store import sql
+    from airflow_ol_catalog.store.tables import facet
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    texts = [
+        "",
+        "it's",
+        "''; DROP TABLE x; --",
+        "a\\b",
+        "\\'",
+        "x\ny\tz\r",
+        "é🙂",
+        "\u0430dmin",
+        "\u202etxt",
+        "{}",
+        "$1",
+    ]
+    times = [datetime(1, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)]
+    rows = [
+        {"entity": "job", "entity_id": 2**40 + i, "name": text, "value": None if i % 3 else text,
+         "event_time": times[i % 2], "event_digest": "d" * 64}
+        for i, text in enumerate(texts)
+    ]  # fmt: skip
+    insert = sql.insert_for("postgresql", facet)
+    by_names = select(facet.c.entity_id, facet.c.name).where(sql.in_list("postgresql", facet.c.name, "names"))
+    by_digest = select(facet.c.entity_id).where(facet.c.event_digest == bindparam("digest"))
+    with write_transaction(catalog_engine) as conn, sql.deferred_writes(conn):
+        sql.write_rows(conn, insert, rows)
+    with write_transaction(catalog_engine) as conn, sql.deferred_writes(conn):
+        assert sql._prepares(
+            conn, conn.connection.dbapi_connection.cursor(), sql._pg_statement(conn, by_names).prepared
+        )
+        found = sql.execute(conn, by_names, {"names": sql.list_value("postgresql", texts)})
+        assert sorted(found) == sorted((r["entity_id"], r["name"]) for r in rows)
+        assert sql.execute(conn, by_names, {"names": []}) == []
+        assert sql.execute(conn, by_digest, {"digest": "d" * 64 + "x"}) == []
+        assert len(sql.execute(conn, by_digest, {"digest": "d" * 64})) == len(rows)
+    with read_connection(catalog_engine) as conn:
+        stored = conn.execute(select(facet.c.entity_id, facet.c.name, facet.c.value, facet.c.event_time)).all()
+    assert sorted(stored) == sorted((r["entity_id"], r["name"], r["value"], r["event_time"]) for r in rows)
+    too_long = [{**rows[0], "entity_id": 1, "event_digest": "d" * 65}]
+    with (
+        pytest.raises(DataError, match="too long"),
+        write_transaction(catalog_engine) as conn,
+        sql.deferred_writes(conn),
+    ):
+        sql.write_rows(conn, insert, too_long)
 
 
 def test_a_configuration_reload_cannot_change_how_a_live_session_reads_backslashes(catalog_engine, monkeypatch):

@@ -85,14 +85,22 @@ def build_engine(url: str) -> Engine:
     return engine
 
 
+# The key, in the pool's record of a PostgreSQL connection, of the names of the statements
+# prepared on its session (store/sql.py); absent when the catalog prepares none.
+PREPARED = "ol_catalog_prepared"
+
+
 def _configure_postgresql(engine: Engine) -> None:
     """No JIT compilation on the catalog's connections: its queries are short and index-driven, and
     one over the partitioned event log is estimated dear enough to be compiled for each partition
     (1.7 s of a 2 s query in bench/retention.py). Set with SET, not a startup option, which
-    connection poolers such as PgBouncer refuse."""
+    connection poolers such as PgBouncer refuse. Each session starts with no prepared statement."""
+    from airflow_ol_catalog.config import load_settings
+
+    prepare = load_settings().prepared_statements
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("SET jit = off")
         # Quoting (psycopg2's, and store/sql.py's) follows how backslashes read when the session
@@ -104,6 +112,8 @@ def _configure_postgresql(engine: Engine) -> None:
             cursor.execute(f"SET standard_conforming_strings = {conforming}")
         cursor.close()
         dbapi_connection.commit()
+        if prepare:  # store/sql.py: the names of the statements prepared on this session
+            record.info[PREPARED] = set()
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import logging
 import re
 import zlib
 from collections import namedtuple
@@ -32,11 +34,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import CompileError, DBAPIError
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.sqltypes import NullType
 
-from airflow_ol_catalog.store.engine import sqlite_driver
+from airflow_ol_catalog.store.engine import PREPARED, sqlite_driver
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # in typing from Python 3.11
@@ -47,6 +50,8 @@ Statement: TypeAlias = "AnySelect | UpdateBase"
 Upsert: TypeAlias = "postgresql.Insert | sqlite.Insert"
 AnyRow: TypeAlias = "Row[Unpack[tuple[Any, ...]]]"
 _Query = TypeVar("_Query", bound="AnySelect")
+
+log = logging.getLogger(__name__)
 
 
 def insert_on_conflict(conn: Connection, table: Table) -> Upsert:
@@ -275,6 +280,13 @@ def _driver_cursor(conn: Connection) -> Iterator[Any]:
         lost = conn.dialect.is_disconnect(error, raw, cursor)
         if lost:
             conn.invalidate(error)
+        elif getattr(error, "pgcode", None) == MISSING_PREPARED and PREPARED in conn.connection.info:
+            log.warning(
+                "A prepared statement is missing from the database session (%s): if the catalog reaches "
+                "PostgreSQL through a pooler in transaction mode, set [ol_catalog] prepared_statements = False",
+                str(error).strip(),
+            )
+            conn.connection.info[PREPARED] = set()
         raise DBAPIError.instance(
             None, None, error, dbapi.Error, connection_invalidated=lost, dialect=conn.dialect
         ) from error
@@ -382,12 +394,94 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
 # go through SQLAlchemy; tests/test_store.py pins that the ingest path's do not.
 
 
+# Statements prepared once per session. PostgreSQL plans a statement sent as text each time it
+# comes: for the statements that store events that was 84 of the 219 µs PostgreSQL spent on them
+# per event (pg_stat_statements, under bench/ingest.py's single events). A prepared statement keeps
+# its plan: each is prepared (PREPARE) the first time a session needs it, then run by name
+# (EXECUTE) with its values quoted as literals, many rows as one array per column. A prepared
+# statement outlives a rolled back transaction, and lives as long as the session: the pool's
+# record of the connection notes the names prepared on it, and a new connection starts with none
+# (store/engine.py; none at all, and statements go as text, with `[ol_catalog]
+# prepared_statements = False`).
+
+# A session that lost its prepared statements (one reached through a pooler in transaction mode,
+# or one that ran DISCARD ALL): its record forgets them, and the writer runs the transaction again.
+MISSING_PREPARED = "26000"
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    name: str
+    source: str  # the statement, pyformat
+    prepare: bytes  # PREPARE name (types) AS ...
+    params: tuple[str, ...]  # parameter names, in $n order
+    types: tuple[str, ...]  # their SQL types (`unknown`: PostgreSQL infers it from the statement)
+
+    def execute(self, cursor: Any, values: dict[str, Any]) -> bytes:
+        plain = _quotes_plainly(cursor)
+        arguments = [_argument(cursor, values[n], t, plain) for n, t in zip(self.params, self.types, strict=True)]
+        return f"EXECUTE {self.name}({', '.join(arguments)})".encode()
+
+
+def _prepare(sql: str, types: dict[str, str | None]) -> _Prepared | None:
+    """`sql` (pyformat) as a statement to prepare; None when a parameter's type cannot be declared."""
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in order:
+            order.append(match.group(1))
+        return f"${order.index(match.group(1)) + 1}"
+
+    text = _PG_PARAMETER.sub(number, sql).replace("%%", "%")
+    declared = tuple(t for n in order if (t := types.get(n)) is not None)
+    if len(declared) < len(order):
+        return None
+    listed = ", ".join(declared)
+    name = "olc_" + hashlib.sha1(f"{listed}|{text}".encode()).hexdigest()[:20]
+    return _Prepared(name, sql, f"PREPARE {name} ({listed}) AS {text}".encode(), tuple(order), declared)
+
+
+def _sql_type(conn: Connection, type_: Any) -> str | None:
+    """A parameter's type as PREPARE declares it: a string without its length, which a cast of a
+    longer value would cut (an INSERT still refuses one too long for its column)."""
+    if isinstance(type_, NullType):
+        return "unknown"
+    try:
+        compiled: str = type_.compile(dialect=conn.dialect)
+    except CompileError:
+        return None
+    return re.sub(r"VARCHAR\(\d+\)", "VARCHAR", compiled)
+
+
+def _argument(cursor: Any, value: Any, sql_type: str, plain: bool) -> str:
+    """A value as an argument of EXECUTE, cast to its parameter's type; a list as an array."""
+    quote = (lambda v: _literal(cursor, v)) if plain else (lambda v: cursor.mogrify("%s", (v,)).decode())
+    if isinstance(value, list | tuple) and sql_type.endswith("[]"):
+        return f"ARRAY[{','.join(map(quote, value))}]::{sql_type}"
+    return quote(value) if sql_type == "unknown" else f"{quote(value)}::{sql_type}"
+
+
+def _prepares(conn: Connection, cursor: Any, prepared: _Prepared) -> bool:
+    """Whether this session runs `prepared` by name: prepared on it now if it is not yet. Only the
+    statements that store events are (inside `deferred_writes`): their arrays hold an event's or a
+    batch's few names, and the plan kept serves them all; a lineage graph's walk sends arrays of one
+    id to tens of thousands, each best planned for its own."""
+    known: set[str] | None = conn.connection.info.get(PREPARED)
+    if known is None or _DEFERRED not in conn.info:
+        return False
+    if prepared.name not in known:
+        cursor.execute(prepared.prepare)
+        known.add(prepared.name)
+    return True
+
+
 @dataclass(frozen=True)
 class _PgStatement:
     sql: str  # pyformat (%(name)s)
     fixed: dict[str, Any]  # values the statement holds itself
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]  # (parameter, bind processor)
     returns_rows: bool
+    prepared: _Prepared | None  # the same, prepared once per session
 
     def params(self, given: dict[str, Any]) -> dict[str, Any]:
         values = {**self.fixed, **given}
@@ -396,18 +490,19 @@ class _PgStatement:
                 values[name] = process(values[name])
         return values
 
-    def text(self, cursor: Any, params: dict[str, Any] | list[dict[str, Any]]) -> list[bytes]:
-        """The statement with its parameters, as psycopg2 quotes them; one per set of parameters."""
-        return [cursor.mogrify(self.sql, self.params(p)) for p in ([params] if isinstance(params, dict) else params)]
+    def text(self, conn: Connection, cursor: Any, params: dict[str, Any] | list[dict[str, Any]]) -> list[bytes]:
+        """The statement with its parameters, one per set of parameters: EXECUTE of the prepared
+        statement, or the text with the values quoted by psycopg2."""
+        sets = [params] if isinstance(params, dict) else params
+        if self.prepared is not None and _prepares(conn, cursor, self.prepared):
+            return [self.prepared.execute(cursor, self.params(p)) for p in sets]
+        return [cursor.mogrify(self.sql, self.params(p)) for p in sets]
 
     def run(self, conn: Connection, params: dict[str, Any] | list[dict[str, Any]]) -> list[tuple[Any, ...]]:
         with _driver_cursor(conn) as cursor:
-            if isinstance(params, dict):
-                cursor.execute(self.sql, self.params(params))
-                return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
-            if params:  # one round trip for all of them (psycopg2's executemany is one per row)
-                cursor.execute(b";".join(cursor.mogrify(self.sql, self.params(p)) for p in params))
-            return []
+            if isinstance(params, dict) or params:  # one round trip for all of them
+                cursor.execute(b";".join(self.text(conn, cursor, params)))
+            return [tuple(r) for r in cursor.fetchall()] if isinstance(params, dict) and cursor.description else []
 
 
 _pg_statements: dict[object, _PgStatement | None] = {}
@@ -428,6 +523,7 @@ def _pg_statement(conn: Connection, statement: Statement) -> _PgStatement | None
                 if (process := b.type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
             ),
             bool(compiled.returning) or isinstance(statement, Select),
+            _prepare(compiled.string, {n: _sql_type(conn, b.type) for n, b in compiled.binds.items()}),
         )
     _pg_statements[statement] = found
     return found
@@ -475,9 +571,9 @@ class _PgInsert:
     row: type  # named tuple of the RETURNING columns
     parts: tuple[str, ...]  # `group` cut at its parameters: the text before each, and after the last
     names: tuple[str, ...]  # its parameters, in order
+    prepared: _Prepared | None  # the rows as one array per column: INSERT ... SELECT FROM unnest(...)
 
-    def text(self, cursor: Any, rows: list[dict[str, Any]]) -> bytes:
-        """The statement for these rows, each value quoted as psycopg2 quotes it."""
+    def processed(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         processed = []
         for row in rows:
             values = dict(row)
@@ -485,6 +581,23 @@ class _PgInsert:
                 if values[name] is not None:
                     values[name] = process(values[name])
             processed.append(values)
+        return processed
+
+    def arrays(self, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        """The prepared statement's parameters for these rows."""
+        processed = self.processed(rows)
+        return {_ROWS + name: [values[name] for values in processed] for name in self.names}
+
+    def text(self, conn: Connection, cursor: Any, rows: list[dict[str, Any]]) -> bytes:
+        """The statement for these rows: EXECUTE of the prepared statement, or each value quoted as
+        psycopg2 quotes it."""
+        if self.prepared is not None and _prepares(conn, cursor, self.prepared):
+            return self.prepared.execute(cursor, self.arrays(rows))
+        return self.inline(cursor, rows)
+
+    def inline(self, cursor: Any, rows: list[dict[str, Any]]) -> bytes:
+        """The statement with the rows' values in it, quoted as psycopg2 quotes them."""
+        processed = self.processed(rows)
         if not _quotes_plainly(cursor):
             groups = b", ".join(cursor.mogrify(self.group, values) for values in processed)
             return self.head.encode() + b"VALUES " + groups + self.tail.encode()
@@ -500,10 +613,11 @@ class _PgInsert:
 
     def run(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
         with _driver_cursor(conn) as cursor:
-            cursor.execute(self.text(cursor, rows))
+            cursor.execute(self.text(conn, cursor, rows))
             return [self.row(*r) for r in cursor.fetchall()] if cursor.description else []
 
 
+_ROWS = "olc_rows_"  # the prepared INSERT's parameters: this, then a column's key
 _pg_inserts: dict[tuple[object, tuple[str, ...]], _PgInsert | None] = {}
 
 
@@ -532,6 +646,10 @@ def _pg_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _P
         returned = [name for name, _ in statement.exported_columns.items() if name is not None]
         group = f"({values})"
         cut = _PG_PARAMETER.split(group)  # text, name, text, name, ..., text
+        names = tuple(cut[1::2])
+        types = {_ROWS + n: _sql_type(conn, table.c[n].type) for n in names}
+        arrays = ", ".join(f"%({_ROWS}{n})s" for n in names)
+        unnest = f"{head.replace('%', '%%')}SELECT * FROM unnest({arrays}){tail.replace('%', '%%')}"
         found = _PgInsert(
             head,
             group,
@@ -543,7 +661,8 @@ def _pg_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _P
             ),
             namedtuple("Row", returned) if returned else tuple,
             tuple(cut[0::2]),
-            tuple(cut[1::2]),
+            names,
+            _prepare(unnest, {k: None if t is None else f"{t}[]" for k, t in types.items()}),
         )
     _pg_inserts[cache_key] = found
     return found
@@ -563,13 +682,31 @@ def insert_and_read(
     insert, read = _pg_insert(conn, statement, keys), _pg_statement(conn, query)
     if insert is None or read is None or any(tuple(r) != keys for r in rows):
         return None
+    together = _together(insert, read)
     with _driver_cursor(conn) as cursor:
-        cursor.execute(
-            b"WITH inserted AS (" + insert.text(cursor, rows) + b") SELECT true, * FROM inserted UNION ALL "
-            b"SELECT false, * FROM (" + cursor.mogrify(read.sql, read.params(params)) + b") AS read"
-        )
+        if together is not None and _prepares(conn, cursor, together):
+            cursor.execute(together.execute(cursor, {**insert.arrays(rows), **read.params(params)}))
+        else:
+            cursor.execute(_TOGETHER % (insert.inline(cursor, rows), cursor.mogrify(read.sql, read.params(params))))
         found = cursor.fetchall()
     return [insert.row(*r[1:]) for r in found if r[0]], [tuple(r[1:]) for r in found if not r[0]]
+
+
+_TOGETHER = b"WITH inserted AS (%b) SELECT true, * FROM inserted UNION ALL SELECT false, * FROM (%b) AS read"
+_togethers: dict[tuple[str, str], _Prepared | None] = {}
+
+
+def _together(insert: _PgInsert, read: _PgStatement) -> _Prepared | None:
+    """`insert_and_read`'s statement, prepared."""
+    a, b = insert.prepared, read.prepared
+    if a is None or b is None:
+        return None
+    if (a.name, b.name) not in _togethers:
+        _togethers[(a.name, b.name)] = _prepare(
+            (_TOGETHER % (a.source.encode(), b.source.encode())).decode(),
+            {**dict(zip(a.params, a.types, strict=True)), **dict(zip(b.params, b.types, strict=True))},
+        )
+    return _togethers[(a.name, b.name)]
 
 
 # --- writes whose results no one reads, sent together, on PostgreSQL ------------------------------------
@@ -621,7 +758,7 @@ def write(
         execute(conn, statement, params)
         return
     with _driver_cursor(conn) as cursor:
-        (kept.last if last else kept.writes).extend(pg.text(cursor, params))
+        (kept.last if last else kept.writes).extend(pg.text(conn, cursor, params))
 
 
 def write_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
@@ -637,7 +774,7 @@ def write_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) 
         execute_rows(conn, statement, rows)
         return
     with _driver_cursor(conn) as cursor:
-        kept.writes.append(pg.text(cursor, rows))
+        kept.writes.append(pg.text(conn, cursor, rows))
 
 
 # --- many rows at once, cheaply, on PostgreSQL --------------------------------------------------------
