@@ -1101,7 +1101,7 @@ def _noting_raw_statements(monkeypatch) -> list[str]:
             return getattr(self._cursor, name)
 
         def execute(self, statement, *args):
-            sent.append(statement.decode() if isinstance(statement, bytes) else str(statement))
+            sent.append(statement.decode(errors="replace") if isinstance(statement, bytes) else str(statement))
             return self._cursor.execute(statement, *args)
 
     @contextmanager
@@ -1155,14 +1155,16 @@ def test_postgresql_plans_the_statements_that_store_events_once_per_session(cata
     assert stored_count(catalog_engine) == 6
 
 
-def test_a_session_that_lost_its_prepared_statements_prepares_them_again(catalog_engine, database_url):
+@pytest.mark.parametrize("lose", ["DEALLOCATE ALL", "one"])
+def test_a_session_that_lost_its_prepared_statements_prepares_them_again(catalog_engine, database_url, lose):
     """A session can lose its prepared statements under the catalog (DISCARD ALL, DEALLOCATE, a
-    pooler in transaction mode): the transaction that finds one missing fails, and the session's
-    next transaction prepares them again instead of failing for ever."""
+    pooler in transaction mode), all of them or some: the transaction that finds one missing fails,
+    and the session's next transactions prepare them again instead of failing for ever (preparing
+    again one that is still there fails too)."""
     from sqlalchemy.exc import DBAPIError
 
     from airflow_ol_catalog.store.engine import build_engine
-    from airflow_ol_catalog.store.sql import MISSING_PREPARED
+    from airflow_ol_catalog.store.sql import LOST_PREPARED
 
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's prepared statements")
@@ -1172,38 +1174,53 @@ def test_a_session_that_lost_its_prepared_statements_prepares_them_again(catalog
             with conn.begin():
                 store_events(conn, [submission(run_id="r-1")], "register")
             with conn.begin():
-                conn.exec_driver_sql("DEALLOCATE ALL")
+                if lose == "one":  # the log's tally, one of the last writes: the others are still there
+                    (name,) = conn.exec_driver_sql(
+                        "SELECT name FROM pg_prepared_statements WHERE strpos(statement, 'INTO ol_catalog_event_tally') > 0"
+                    ).scalars()
+                    conn.exec_driver_sql(f"DEALLOCATE {name}")
+                else:
+                    conn.exec_driver_sql(lose)
             with pytest.raises(DBAPIError) as lost, conn.begin():
                 store_events(conn, [submission(run_id="r-2")], "register")
-            assert lost.value.orig.pgcode == MISSING_PREPARED
-            with conn.begin():
-                (receipt,) = store_events(conn, [submission(run_id="r-2")], "register")
+            assert lost.value.orig.pgcode in LOST_PREPARED
+            receipts = []
+            for run_id in ("r-2", "r-3", "r-4"):
+                with conn.begin():
+                    receipts += store_events(conn, [submission(run_id=run_id)], "register")
     finally:
         engine.dispose()
-    assert receipt.run_id == "r-2" and not receipt.duplicate
-    assert stored_count(catalog_engine) == 2
+    assert [(r.run_id, r.duplicate) for r in receipts] == [("r-2", False), ("r-3", False), ("r-4", False)]
+    assert stored_count(catalog_engine) == 4
 
 
 def test_the_writer_runs_again_a_transaction_whose_session_lost_a_prepared_statement(
     catalog_engine, monkeypatch, caplog
 ):
     """The writer takes a missing prepared statement for what it is: the session's, not the event's.
-    It runs the transaction again, which prepares the statements anew, and the event is stored
-    once; the log says what to set if a pooler in transaction mode is the cause."""
+    It runs the transaction again, which prepares the statements anew (those still there too), and
+    the event is stored once, without being taken for a bad event and stored alone; the log says
+    what to set if a pooler in transaction mode is the cause."""
     from airflow_ol_catalog.store import sql
 
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's prepared statements")
-    prepares, lost = sql._prepares, []
+    prepares, lost, seen = sql._prepares, [], []
+
+    def isolated(*args):
+        raise AssertionError("the event was stored alone, as a refused one")
 
     def losing(conn, cursor, prepared):
         found = prepares(conn, cursor, prepared)
-        if found and not lost:  # gone from the session, still noted as prepared
-            cursor.execute(f"DEALLOCATE {prepared.name}")
-            lost.append(prepared.name)
+        if found and prepared.name not in seen:
+            seen.append(prepared.name)
+            if len(seen) == 3:  # gone from the session, still noted as prepared; the first two are still there
+                cursor.execute(f"DEALLOCATE {prepared.name}")
+                lost.append(prepared.name)
         return found
 
     monkeypatch.setattr(sql, "_prepares", losing)
+    monkeypatch.setattr(BatchCommitter, "isolate", isolated)
 
     async def send():
         return await EventWriter(catalog_engine, "register").write([submission(run_id="r-1")])
@@ -1272,6 +1289,7 @@ def test_prepared_statements_take_every_value_as_it_is_and_cut_none(catalog_engi
     insert = sql.insert_for("postgresql", facet)
     by_names = select(facet.c.entity_id, facet.c.name).where(sql.in_list("postgresql", facet.c.name, "names"))
     by_digest = select(facet.c.entity_id).where(facet.c.event_digest == bindparam("digest"))
+    by_id = select(facet.c.name).where(facet.c.entity_id == bindparam("id"))
     with write_transaction(catalog_engine) as conn, sql.deferred_writes(conn):
         sql.write_rows(conn, insert, rows)
     with write_transaction(catalog_engine) as conn, sql.deferred_writes(conn):
@@ -1283,6 +1301,8 @@ def test_prepared_statements_take_every_value_as_it_is_and_cut_none(catalog_engi
         assert sql.execute(conn, by_names, {"names": []}) == []
         assert sql.execute(conn, by_digest, {"digest": "d" * 64 + "x"}) == []
         assert len(sql.execute(conn, by_digest, {"digest": "d" * 64})) == len(rows)
+        assert sql.execute(conn, by_id, {"id": -(2**63)}) == []  # a cast binds before the minus sign
+        assert sql.execute(conn, by_id, {"id": 2**40}) == [("",)]
     with read_connection(catalog_engine) as conn:
         stored = conn.execute(select(facet.c.entity_id, facet.c.name, facet.c.value, facet.c.event_time)).all()
     assert sorted(stored) == sorted((r["entity_id"], r["name"], r["value"], r["event_time"]) for r in rows)
@@ -1293,6 +1313,65 @@ def test_prepared_statements_take_every_value_as_it_is_and_cut_none(catalog_engi
         sql.deferred_writes(conn),
     ):
         sql.write_rows(conn, insert, too_long)
+
+
+def test_only_the_statements_that_store_events_are_prepared(catalog_engine, database_url):
+    """Reads (a lineage graph's walk sends arrays of one id to tens of thousands) are planned for
+    their own parameters each time; only the statements inside `deferred_writes`, which store
+    events, are prepared."""
+    from airflow_ol_catalog.store import sql
+    from airflow_ol_catalog.store.engine import build_engine
+    from airflow_ol_catalog.store.tables import facet
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    by_names = select(facet.c.entity_id).where(sql.in_list("postgresql", facet.c.name, "names"))
+    engine = build_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            prepared = "SELECT count(*) FROM pg_prepared_statements"
+            assert sql.execute(conn, by_names, {"names": ["a"]}) == []
+            assert conn.exec_driver_sql(prepared).scalar_one() == 0
+            with sql.deferred_writes(conn):
+                assert sql.execute(conn, by_names, {"names": ["a"]}) == []
+            assert conn.exec_driver_sql(prepared).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("session", ["client_encoding LATIN1", "standard_conforming_strings off"])
+def test_a_session_the_catalog_cannot_quote_for_itself_sends_its_statements_as_text(
+    catalog_engine, database_url, monkeypatch, session
+):
+    """EXECUTE's arguments are quoted by the catalog, for UTF-8 sessions that read a backslash as a
+    backslash. A session that does not (a database or role set to another encoding, or to the old
+    escaping) sends the same statements as text, quoted by psycopg2 for it: names with accents,
+    quotes and backslashes are stored as sent, and nothing is prepared."""
+    from airflow_ol_catalog.store.engine import build_engine
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    sent = _noting_raw_statements(monkeypatch)
+    names = ["café", "x\\', now()); --", "a\\\\b"]
+    engine = build_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            setting, value = session.split()
+            if setting == "client_encoding":  # through psycopg2, which then encodes for it
+                conn.connection.dbapi_connection.set_client_encoding(value)
+            else:
+                conn.exec_driver_sql(f"SET {setting} = {value}")
+                conn.commit()
+            for i, name in enumerate(names):
+                named = submission(run_id=f"r-{i}", job={"namespace": "team-a", "name": name, "facets": {}})
+                with conn.begin():
+                    store_events(conn, [named], "register")
+            prepared = conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar_one()
+    finally:
+        engine.dispose()
+    assert prepared == 0 and not any(text.startswith(("PREPARE", "EXECUTE")) for text in sent)
+    with read_connection(catalog_engine) as conn:
+        assert set(conn.execute(select(job.c.name)).scalars()) == set(names)
 
 
 def test_a_configuration_reload_cannot_change_how_a_live_session_reads_backslashes(catalog_engine, monkeypatch):

@@ -45,7 +45,7 @@ from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, st
 from airflow_ol_catalog.ingest.projection import Written, written_nodes
 from airflow_ol_catalog.ingest.tokens import touch_tokens
 from airflow_ol_catalog.store.engine import WRITE, sqlite_driver, start_wal_checkpoints, write_transaction
-from airflow_ol_catalog.store.sql import MISSING_PREPARED, utcnow
+from airflow_ol_catalog.store.sql import LOST_PREPARED, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,10 @@ ONE_BY_ONE = 32
 LOCKED_WAIT_MS = 1500
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 # PostgreSQL: SQLSTATEs of a transaction rolled back for its timing against other writers
-# (serialization_failure, deadlock_detected) or for a session that lost its prepared statements
-# (store/sql.py forgets them, and the next attempt prepares them again), and how often such a
-# transaction is run again.
-RETRIED_SQLSTATES = ("40001", "40P01", MISSING_PREPARED)
+# (serialization_failure, deadlock_detected) or for a session whose prepared statements are not
+# those the catalog prepared (store/sql.py forgets them, and the next attempt prepares them
+# again), and how often such a transaction is run again.
+RETRIED_SQLSTATES = ("40001", "40P01", *LOST_PREPARED)
 TRANSIENT_ATTEMPTS = 4
 # SQLite: a transaction of more events than this (in bytes of canonical JSON) runs on the
 # writer's thread, not on the event loop: storing and projecting costs about 0.4 s a megabyte,

@@ -37,7 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import CompileError, DBAPIError
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
-from sqlalchemy.sql.sqltypes import NullType
+from sqlalchemy.sql.sqltypes import ARRAY, NullType
 
 from airflow_ol_catalog.store.engine import PREPARED, sqlite_driver
 
@@ -280,13 +280,14 @@ def _driver_cursor(conn: Connection) -> Iterator[Any]:
         lost = conn.dialect.is_disconnect(error, raw, cursor)
         if lost:
             conn.invalidate(error)
-        elif getattr(error, "pgcode", None) == MISSING_PREPARED and PREPARED in conn.connection.info:
+        elif getattr(error, "pgcode", None) in LOST_PREPARED and PREPARED in conn.connection.info:
             log.warning(
-                "A prepared statement is missing from the database session (%s): if the catalog reaches "
-                "PostgreSQL through a pooler in transaction mode, set [ol_catalog] prepared_statements = False",
+                "The database session's prepared statements are not those the catalog prepared (%s): if "
+                "the catalog reaches PostgreSQL through a pooler in transaction mode, set [ol_catalog] "
+                "prepared_statements = False",
                 str(error).strip(),
             )
-            conn.connection.info[PREPARED] = set()
+            conn.connection.info[PREPARED] = _FORGOTTEN
         raise DBAPIError.instance(
             None, None, error, dbapi.Error, connection_invalidated=lost, dialect=conn.dialect
         ) from error
@@ -404,9 +405,12 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
 # (store/engine.py; none at all, and statements go as text, with `[ol_catalog]
 # prepared_statements = False`).
 
-# A session that lost its prepared statements (one reached through a pooler in transaction mode,
-# or one that ran DISCARD ALL): its record forgets them, and the writer runs the transaction again.
-MISSING_PREPARED = "26000"
+# A session whose prepared statements are not those its record notes (one that ran DISCARD ALL or
+# DEALLOCATE, one reached through a pooler in transaction mode): a statement missing (26000), or
+# one there already (42P05). Its record then forgets them all, the next transaction on it starts
+# with DEALLOCATE ALL, and the writer runs the failed one again.
+LOST_PREPARED = ("26000", "42P05")
+_FORGOTTEN: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -418,8 +422,8 @@ class _Prepared:
     types: tuple[str, ...]  # their SQL types (`unknown`: PostgreSQL infers it from the statement)
 
     def execute(self, cursor: Any, values: dict[str, Any]) -> bytes:
-        plain = _quotes_plainly(cursor)
-        arguments = [_argument(cursor, values[n], t, plain) for n, t in zip(self.params, self.types, strict=True)]
+        """The EXECUTE of these values, on a session that `_quotes_plainly` (as `_prepares` checks)."""
+        arguments = [_argument(cursor, values[n], t) for n, t in zip(self.params, self.types, strict=True)]
         return f"EXECUTE {self.name}({', '.join(arguments)})".encode()
 
 
@@ -442,10 +446,15 @@ def _prepare(sql: str, types: dict[str, str | None]) -> _Prepared | None:
 
 
 def _sql_type(conn: Connection, type_: Any) -> str | None:
-    """A parameter's type as PREPARE declares it: a string without its length, which a cast of a
-    longer value would cut (an INSERT still refuses one too long for its column)."""
+    """A parameter's type as PREPARE declares it, for the simple types (and arrays of them) the
+    catalog's tables use; None for any other, whose statement is then not prepared. A string
+    without its length, which a cast of a longer value would cut (an INSERT still refuses one too
+    long for its column)."""
     if isinstance(type_, NullType):
         return "unknown"
+    element = type_.item_type if isinstance(type_, ARRAY) else type_
+    if type(element).__name__ not in _COPY_TYPES or getattr(element, "collation", None):
+        return None
     try:
         compiled: str = type_.compile(dialect=conn.dialect)
     except CompileError:
@@ -453,22 +462,27 @@ def _sql_type(conn: Connection, type_: Any) -> str | None:
     return re.sub(r"VARCHAR\(\d+\)", "VARCHAR", compiled)
 
 
-def _argument(cursor: Any, value: Any, sql_type: str, plain: bool) -> str:
-    """A value as an argument of EXECUTE, cast to its parameter's type; a list as an array."""
-    quote = (lambda v: _literal(cursor, v)) if plain else (lambda v: cursor.mogrify("%s", (v,)).decode())
+def _argument(cursor: Any, value: Any, sql_type: str) -> str:
+    """A value as an argument of EXECUTE, cast to its parameter's type (in parentheses: a cast binds
+    before a minus sign); a list as an array."""
     if isinstance(value, list | tuple) and sql_type.endswith("[]"):
-        return f"ARRAY[{','.join(map(quote, value))}]::{sql_type}"
-    return quote(value) if sql_type == "unknown" else f"{quote(value)}::{sql_type}"
+        return f"ARRAY[{','.join(_literal(cursor, v) for v in value)}]::{sql_type}"
+    quoted = _literal(cursor, value)
+    return quoted if sql_type == "unknown" else f"({quoted})::{sql_type}"
 
 
 def _prepares(conn: Connection, cursor: Any, prepared: _Prepared) -> bool:
     """Whether this session runs `prepared` by name: prepared on it now if it is not yet. Only the
     statements that store events are (inside `deferred_writes`): their arrays hold an event's or a
     batch's few names, and the plan kept serves them all; a lineage graph's walk sends arrays of one
-    id to tens of thousands, each best planned for its own."""
+    id to tens of thousands, each best planned for its own. Nor on a session that does not
+    `_quotes_plainly`: EXECUTE's arguments are quoted by `_literal`, for UTF-8 and standard strings."""
     known: set[str] | None = conn.connection.info.get(PREPARED)
-    if known is None or _DEFERRED not in conn.info:
+    if known is None or _DEFERRED not in conn.info or not _quotes_plainly(cursor):
         return False
+    if known is _FORGOTTEN:
+        cursor.execute("DEALLOCATE ALL")
+        known = conn.connection.info[PREPARED] = set()
     if prepared.name not in known:
         cursor.execute(prepared.prepare)
         known.add(prepared.name)
@@ -647,7 +661,10 @@ def _pg_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _P
         group = f"({values})"
         cut = _PG_PARAMETER.split(group)  # text, name, text, name, ..., text
         names = tuple(cut[1::2])
-        types = {_ROWS + n: _sql_type(conn, table.c[n].type) for n in names}
+        # a column's values as one array: not for an array column, which unnest would flatten
+        types = {
+            _ROWS + n: None if isinstance(table.c[n].type, ARRAY) else _sql_type(conn, table.c[n].type) for n in names
+        }
         arrays = ", ".join(f"%({_ROWS}{n})s" for n in names)
         unnest = f"{head.replace('%', '%%')}SELECT * FROM unnest({arrays}){tail.replace('%', '%%')}"
         found = _PgInsert(
