@@ -1005,3 +1005,67 @@ def test_a_name_made_an_alias_while_another_writer_uses_it_keeps_that_writers_li
     assert cat["datasets"][path][3] == table
     assert (("team-a", "compaction"), table, "out") in cat["edges"]
     assert not [key for key in cat["edges"] if key[1] == path], "no lineage left on the alias"
+
+
+def test_the_jobs_using_a_dataset_are_locked_in_id_order_whatever_order_their_rows_lie_in(catalog_engine):
+    """A dataset's new schema version bumps the view stamps of every job using it, in one UPDATE.
+    On PostgreSQL it locks them in id order, not in the order its plan meets them (the table's,
+    which updates reshuffle): two jobs read one dataset, and the first lies after the second once
+    it is updated. While another writer holds the first, the bump waits for it before it takes
+    the second: in the table's order it would hold the second meanwhile, which that writer may
+    want next, and the two would deadlock."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from airflow_ol_catalog.store.tables import dataset, job
+    from airflow_ol_catalog.store.view_stamps import bump_jobs_using
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's row locks")
+    read = [{"namespace": "postgres://db", "name": "shared"}]
+    send(catalog_engine, [event("START", f"2025-01-01T10:0{i}:00Z", run_id=f"r{i}", job={"namespace": "team-a", "name": name, "facets": {}}, inputs=read) for i, name in enumerate(("first", "second"))])  # fmt: skip
+    with write_transaction(catalog_engine) as conn:
+        first, second = conn.execute(select(job.c.id).order_by(job.c.id)).scalars()
+        (shared,) = conn.execute(select(dataset.c.id)).scalars()
+        conn.execute(text("UPDATE ol_catalog_job SET name = name WHERE id = :id"), {"id": first})
+    with read_connection(catalog_engine) as conn:
+        assert list(conn.execute(text("SELECT id FROM ol_catalog_job ORDER BY ctid")).scalars()) == [second, first]
+
+    holder, other = catalog_engine.connect(), catalog_engine.connect()
+    bumped: list[BaseException | None] = []
+
+    def bump() -> None:
+        try:
+            with write_transaction(catalog_engine) as conn:
+                bump_jobs_using(conn, [shared])
+            bumped.append(None)
+        except BaseException as exc:  # reported below
+            bumped.append(exc)
+
+    try:
+        holder.execute(text("SELECT id FROM ol_catalog_job WHERE id = :id FOR UPDATE"), {"id": first})
+        bumping = threading.Thread(target=bump)
+        bumping.start()
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE ol_catalog_job%'"
+        deadline = time.monotonic() + 10
+        while not other.execute(text(waiting)).scalar_one() and time.monotonic() < deadline:
+            other.rollback()
+            time.sleep(0.02)
+        other.rollback()
+        assert time.monotonic() < deadline, "the bump never waited for the held job"
+        # The second job is free: the bump took nothing while it waited for the first.
+        assert (
+            other.execute(
+                text("SELECT id FROM ol_catalog_job WHERE id = :id FOR UPDATE NOWAIT"), {"id": second}
+            ).scalar_one()
+            == second
+        )
+        other.rollback()
+    finally:
+        holder.rollback()
+        holder.close()
+        other.close()
+    bumping.join(10)
+    assert bumped == [None]

@@ -35,11 +35,17 @@ def bump_generation(conn: Connection) -> None:
 def _bumps(dialect: str) -> dict[str, Any]:
     """Built once: on SQLite the ingest path sends them straight to the driver (store/sql.execute)."""
     users = select(edge.c.job_id).where(in_list(dialect, edge.c.dataset_id, "ids"))
+    jobs_using = job.c.id.in_(users)
+    if dialect == "postgresql":
+        # Locked in id order, not in the order the plan meets them (the heap's, which updates
+        # reshuffle): two writers bumping overlapping jobs never each hold one the other waits for.
+        ordered = select(job.c.id).where(jobs_using).order_by(job.c.id).with_for_update().subquery()
+        jobs_using = job.c.id == ordered.c.id
     return {
         "datasets": update(dataset)
         .where(in_list(dialect, dataset.c.id, "ids"))
         .values(view_stamp=dataset.c.view_stamp + ONE),
-        "jobs_using": update(job).where(job.c.id.in_(users)).values(view_stamp=job.c.view_stamp + ONE),
+        "jobs_using": update(job).where(jobs_using).values(view_stamp=job.c.view_stamp + ONE),
     }
 
 
