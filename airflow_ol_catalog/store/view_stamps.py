@@ -35,7 +35,7 @@ def bump_generation(conn: Connection) -> None:
 def _bumps(dialect: str) -> dict[str, Any]:
     """Built once: on SQLite the ingest path sends them straight to the driver (store/sql.execute)."""
     users = select(edge.c.job_id).where(in_list(dialect, edge.c.dataset_id, "ids"))
-    jobs_using = job.c.id.in_(users)
+    jobs_using: ColumnElement[bool] = job.c.id.in_(users)
     if dialect == "postgresql":
         # Locked in id order, not in the order the plan meets them (the heap's, which updates
         # reshuffle): two writers bumping overlapping jobs never each hold one the other waits for.
