@@ -61,6 +61,16 @@ def driver_statements(monkeypatch) -> list[str]:
     (store/sql.py `_driver_cursor`: the ingest path's raw statements and the last round trip's
     writes), in order, from now to the end of the test. A prepared statement's EXECUTE reads as
     the statement it runs, followed by its arguments; the PREPAREs themselves are left out."""
+    return _noting_driver_statements(monkeypatch, as_sent=False)
+
+
+@pytest.fixture
+def driver_statements_as_sent(monkeypatch) -> list[str]:
+    """As `driver_statements`, each text as it was sent: PREPAREs included, EXECUTEs by name."""
+    return _noting_driver_statements(monkeypatch, as_sent=True)
+
+
+def _noting_driver_statements(monkeypatch, as_sent: bool) -> list[str]:
     from airflow_ol_catalog.store import sql
 
     sent: list[str] = []
@@ -79,8 +89,11 @@ def driver_statements(monkeypatch) -> list[str]:
             return getattr(self._cursor, name)
 
         def execute(self, statement, *args):
-            text = statement.decode() if isinstance(statement, bytes) else str(statement)
-            if not text.startswith("PREPARE "):
+            # (a session in another encoding sends other bytes than UTF-8)
+            text = statement.decode(errors="replace") if isinstance(statement, bytes) else str(statement)
+            if as_sent:
+                sent.append(text)
+            elif not text.startswith("PREPARE "):
                 sent.append(readable(text))
             return self._cursor.execute(statement, *args)
 

@@ -1084,36 +1084,7 @@ def test_rows_quoted_by_the_catalog_are_what_psycopg2_would_send_and_come_back_u
     assert sorted(stored) == [(r["entity_id"], r["name"], r["value"], r["event_time"]) for r in rows]
 
 
-def _noting_raw_statements(monkeypatch) -> list[str]:
-    """Every text the catalog sends through its driver-level path, as sent (PREPAREs included)."""
-    from contextlib import contextmanager
-
-    from airflow_ol_catalog.store import sql
-
-    sent: list[str] = []
-    cursor_of = sql._driver_cursor
-
-    class Noting:
-        def __init__(self, cursor):
-            self._cursor = cursor
-
-        def __getattr__(self, name):
-            return getattr(self._cursor, name)
-
-        def execute(self, statement, *args):
-            sent.append(statement.decode(errors="replace") if isinstance(statement, bytes) else str(statement))
-            return self._cursor.execute(statement, *args)
-
-    @contextmanager
-    def noting(conn):
-        with cursor_of(conn) as cursor:
-            yield Noting(cursor)
-
-    monkeypatch.setattr(sql, "_driver_cursor", noting)
-    return sent
-
-
-def test_postgresql_plans_the_statements_that_store_events_once_per_session(catalog_engine, database_url, monkeypatch):
+def test_postgresql_plans_the_statements_that_store_events_once_per_session(catalog_engine, database_url, request):
     """On PostgreSQL the statements that store events are prepared the first time a session needs
     them and then run by name (store/sql.py), many rows as arrays, so that one statement serves any
     number of rows: once a session has stored a run's start and end, a transaction of two more runs'
@@ -1124,7 +1095,7 @@ def test_postgresql_plans_the_statements_that_store_events_once_per_session(cata
 
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's prepared statements")
-    sent = _noting_raw_statements(monkeypatch)
+    sent = request.getfixturevalue("driver_statements_as_sent")
     engine = build_engine(database_url)  # one session for the whole test
     io = {
         "inputs": [{"namespace": "postgres://db", "name": "public.a"}],
@@ -1231,7 +1202,7 @@ def test_the_writer_runs_again_a_transaction_whose_session_lost_a_prepared_state
     assert "prepared_statements = False" in caplog.text
 
 
-def test_with_prepared_statements_off_the_catalog_prepares_nothing(catalog_engine, database_url, monkeypatch):
+def test_with_prepared_statements_off_the_catalog_prepares_nothing(catalog_engine, database_url, monkeypatch, request):
     """`[ol_catalog] prepared_statements = False`, for a pooler in transaction mode: every statement
     goes as text, and the session holds no prepared statement."""
     from airflow_ol_catalog.store.engine import build_engine
@@ -1239,7 +1210,7 @@ def test_with_prepared_statements_off_the_catalog_prepares_nothing(catalog_engin
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's prepared statements")
     monkeypatch.setenv("AIRFLOW__OL_CATALOG__PREPARED_STATEMENTS", "False")
-    sent = _noting_raw_statements(monkeypatch)
+    sent = request.getfixturevalue("driver_statements_as_sent")
     engine = build_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -1341,7 +1312,7 @@ def test_only_the_statements_that_store_events_are_prepared(catalog_engine, data
 
 @pytest.mark.parametrize("session", ["client_encoding LATIN1", "standard_conforming_strings off"])
 def test_a_session_the_catalog_cannot_quote_for_itself_sends_its_statements_as_text(
-    catalog_engine, database_url, monkeypatch, session
+    catalog_engine, database_url, request, session
 ):
     """EXECUTE's arguments are quoted by the catalog, for UTF-8 sessions that read a backslash as a
     backslash. A session that does not (a database or role set to another encoding, or to the old
@@ -1351,7 +1322,7 @@ def test_a_session_the_catalog_cannot_quote_for_itself_sends_its_statements_as_t
 
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's prepared statements")
-    sent = _noting_raw_statements(monkeypatch)
+    sent = request.getfixturevalue("driver_statements_as_sent")
     names = ["café", "x\\', now()); --", "a\\\\b"]
     engine = build_engine(database_url)
     try:
