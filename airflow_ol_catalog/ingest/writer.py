@@ -45,7 +45,7 @@ from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, st
 from airflow_ol_catalog.ingest.projection import Written, written_nodes
 from airflow_ol_catalog.ingest.tokens import touch_tokens
 from airflow_ol_catalog.store.engine import WRITE, sqlite_driver, start_wal_checkpoints, write_transaction
-from airflow_ol_catalog.store.sql import LOST_PREPARED, utcnow
+from airflow_ol_catalog.store.sql import lost_prepared, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,10 @@ ONE_BY_ONE = 32
 LOCKED_WAIT_MS = 1500
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 # PostgreSQL: SQLSTATEs of a transaction rolled back for its timing against other writers
-# (serialization_failure, deadlock_detected) or for a session whose prepared statements are not
-# those the catalog prepared (store/sql.py forgets them, and the next attempt prepares them
-# again), and how often such a transaction is run again.
-RETRIED_SQLSTATES = ("40001", "40P01", *LOST_PREPARED)
+# (serialization_failure, deadlock_detected), and how often such a transaction is run again; so
+# is one whose session's prepared statements are not those the catalog prepared (store/sql.py
+# `lost_prepared`: it forgets them, and the next attempt prepares them again).
+RETRIED_SQLSTATES = ("40001", "40P01")
 TRANSIENT_ATTEMPTS = 4
 # SQLite: a transaction of more events than this (in bytes of canonical JSON) runs on the
 # writer's thread, not on the event loop: storing and projecting costs about 0.4 s a megabyte,
@@ -122,7 +122,8 @@ def _is_busy(exc: BaseException) -> bool:
 
 def _is_transient(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
-    return (getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)) in RETRIED_SQLSTATES
+    code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    return code in RETRIED_SQLSTATES or (orig is not None and lost_prepared(orig))
 
 
 def _first_line(exc: BaseException) -> str:

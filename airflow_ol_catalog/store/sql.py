@@ -280,7 +280,7 @@ def _driver_cursor(conn: Connection) -> Iterator[Any]:
         lost = conn.dialect.is_disconnect(error, raw, cursor)
         if lost:
             conn.invalidate(error)
-        elif getattr(error, "pgcode", None) in LOST_PREPARED and PREPARED in conn.connection.info:
+        elif lost_prepared(error) and PREPARED in conn.connection.info:
             log.warning(
                 "The database session's prepared statements are not those the catalog prepared (%s): if "
                 "the catalog reaches PostgreSQL through a pooler in transaction mode, set [ol_catalog] "
@@ -407,10 +407,17 @@ def execute_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]
 
 # A session whose prepared statements are not those its record notes (one that ran DISCARD ALL or
 # DEALLOCATE, one reached through a pooler in transaction mode): a statement missing (26000), or
-# one there already (42P05). Its record then forgets them all, the next transaction on it starts
-# with DEALLOCATE ALL, and the writer runs the failed one again.
+# one there already (42P05); or one whose rows a migration changed the type of since it was
+# prepared (0A000, "cached plan must not change result type"). Its record then forgets them all,
+# the next transaction on it starts with DEALLOCATE ALL, and the writer runs the failed one again.
 LOST_PREPARED = ("26000", "42P05")
 _FORGOTTEN: frozenset[str] = frozenset()
+
+
+def lost_prepared(error: BaseException) -> bool:
+    """Whether a driver's error says the session's prepared statements are not those prepared."""
+    code = getattr(error, "pgcode", None)
+    return code in LOST_PREPARED or (code == "0A000" and "cached plan must not change result type" in str(error))
 
 
 @dataclass(frozen=True)
