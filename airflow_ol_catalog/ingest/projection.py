@@ -424,6 +424,13 @@ def _upsert(conn: Connection, statement: Insert, rows: list[Values]) -> None:
     write_rows(conn, statement, rows)
 
 
+def _in_key_order(rows: dict[Any, Values]) -> list[Values]:
+    """Rows to upsert, in the order of their keys, however the events listed them: every writer
+    then takes the rows it shares with another in the same order, and neither waits for a row the
+    other holds while holding one it wants."""
+    return [rows[key] for key in sorted(rows)]
+
+
 # --- the projection ------------------------------------------------------------------------------
 
 
@@ -987,7 +994,7 @@ def _project_io(
     for (run_pk, _, _), key in links.items():
         if run_pk in qualifying:
             edges[key]["confirmed"] = True
-    _upsert(conn, st["edge"], [edges[k] for k in sorted(edges)])  # in key order, as every writer
+    _upsert(conn, st["edge"], _in_key_order(edges))
     if links_read is None:
         links_read = [
             tuple(row)
@@ -1072,7 +1079,7 @@ def _project_facets(
         row["value"] = None if value.get("_deleted") is True else _encode(value).decode()
         is_schema = row["name"] == "schema" and row["entity"] == "dataset" and row["value"] is not None
         row["search_key"] = fields_search_key(value) if is_schema else None
-    _upsert(conn, st["facet"], [rows[k] for k in sorted(rows)])  # in key order, as every writer
+    _upsert(conn, st["facet"], _in_key_order(rows))
 
 
 def _project_versions(
@@ -1204,7 +1211,7 @@ def _project_column_lineage(
                     old["first_seen_at"] = min(old["first_seen_at"], new["first_seen_at"])
                     if new["last_seen_at"] > old["last_seen_at"]:
                         old.update({k: new[k] for k in ("last_seen_at", "description", "masking", "job_id")})
-    _upsert(conn, st["column_lineage"], [rows[k] for k in sorted(rows)])  # in key order, as every writer
+    _upsert(conn, st["column_lineage"], _in_key_order(rows))
 
 
 def _project_flows(
@@ -1261,7 +1268,7 @@ def _project_flows(
             old["first_seen_at"] = min(old["first_seen_at"], new["first_seen_at"])
             old["declared"] |= new["declared"]
             old["observed"] |= new["observed"]
-    _upsert(conn, st["flow"], [rows[k] for k in sorted(rows)])  # in key order, as every writer
+    _upsert(conn, st["flow"], _in_key_order(rows))
 
 
 _FLOW_KEY = ("source_kind", "source_id", "source_field", "target_kind", "target_id", "target_field", "relation")
