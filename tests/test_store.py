@@ -1084,6 +1084,51 @@ def test_rows_quoted_by_the_catalog_are_what_psycopg2_would_send_and_come_back_u
     assert sorted(stored) == [(r["entity_id"], r["name"], r["value"], r["event_time"]) for r in rows]
 
 
+def test_arrays_quoted_by_the_catalog_read_back_as_sent(catalog_engine):
+    """EXECUTE's array arguments are quoted whole when they hold only strings or only integers
+    (store/sql.py `_array`), else value by value. Each must read back in PostgreSQL as psycopg2's
+    quoting of the same list does, cast to its type or left for the statement to cast (an empty
+    one included); a NUL is refused as psycopg2 refuses it, wherever it is in the list."""
+    from airflow_ol_catalog.store import sql
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's quoting")
+
+    class Sneaky(str):
+        def replace(self, *args):
+            return "x"
+
+    utc = timezone.utc
+    arrays: list[tuple[list, str]] = [
+        ([], "TEXT[]"), ([], "BIGINT[]"), (["a"], "TEXT[]"), (["it's", "''; DROP TABLE x; --", "a\\b", "\\'"], "TEXT[]"),
+        (["x\ny", "é🙂", "\u0430dmin", "\u202etxt", "", "$1", "{a,b}", '"q"'], "VARCHAR[]"),
+        ([Sneaky("it's"), "b"], "TEXT[]"), ([None, "a"], "TEXT[]"), ([None], "TEXT[]"),
+        ([0, -5, 2**62, -(2**63), 9223372036854775807], "BIGINT[]"), ([-1], "INTEGER[]"), ([1, None, -2], "BIGINT[]"),
+        ([True, False], "BOOLEAN[]"),
+        ([datetime(1, 1, 1, tzinfo=utc), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=utc)], "TIMESTAMP WITH TIME ZONE[]"),
+    ]  # fmt: skip
+    raw = catalog_engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for values, sql_type in arrays:
+            typed = sql._argument(cursor, values, sql_type)
+            cursor.execute(f"SELECT {typed}")
+            (mine,) = cursor.fetchone()
+            cursor.execute(f"SELECT %s::{sql_type}", (values,))
+            (theirs,) = cursor.fetchone()
+            assert mine == theirs == [str.__str__(v) if isinstance(v, str) else v for v in values], values
+            left = sql._argument(cursor, list(values), "unknown")  # the statement casts it
+            cursor.execute(f"SELECT CAST({left} AS {sql_type})")
+            assert cursor.fetchone()[0] == theirs, values
+        for values in (["a", "b\x00"], ["\x00"], [None, "a\x00"]):
+            with pytest.raises(ValueError, match="NUL"):
+                sql._argument(cursor, values, "TEXT[]")
+            with pytest.raises(ValueError, match="NUL"):
+                cursor.mogrify("%s", (values,))
+    finally:
+        raw.close()
+
+
 def test_postgresql_plans_the_statements_that_store_events_once_per_session(catalog_engine, database_url, request):
     """On PostgreSQL the statements that store events are prepared the first time a session needs
     them and then run by name (store/sql.py), many rows as arrays, so that one statement serves any

@@ -473,9 +473,28 @@ def _argument(cursor: Any, value: Any, sql_type: str) -> str:
     """A value as an argument of EXECUTE, cast to its parameter's type (in parentheses: a cast binds
     before a minus sign); a list as an array."""
     if isinstance(value, list | tuple) and sql_type.endswith("[]"):
-        return f"ARRAY[{','.join(_literal(cursor, v) for v in value)}]::{sql_type}"
+        return f"{_array(cursor, value)}::{sql_type}"
+    if type(value) is list:  # of a parameter the statement casts itself (`unknown`)
+        return _array(cursor, value)
     quoted = _literal(cursor, value)
     return quoted if sql_type == "unknown" else f"({quoted})::{sql_type}"
+
+
+def _array(cursor: Any, values: list[Any] | tuple[Any, ...]) -> str:
+    """A list as an array literal, as psycopg2 quotes one on a connection that `_quotes_plainly`
+    (`'{}'` when empty: the statement's cast gives it its type). Arrays of only strings or only
+    integers, most of those that store events, are quoted whole, not value by value."""
+    if not values:
+        return "'{}'"
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        quoted = "','".join([str.replace(v, "'", "''") for v in values])
+        if str.__contains__(quoted, "\x00"):
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")  # psycopg2's words
+        return f"ARRAY['{quoted}']"
+    if kinds == {int}:  # a minus sign follows "[" or ",", never another one
+        return f"ARRAY[{','.join(map(str, values))}]"
+    return f"ARRAY[{','.join(_literal(cursor, v) for v in values)}]"
 
 
 def _prepares(conn: Connection, cursor: Any, prepared: _Prepared) -> bool:
