@@ -315,8 +315,8 @@ def _run_tree(namespace: str) -> list[dict]:
 
 def test_run_trees_link_parents_and_roots_whatever_the_order_and_batching(catalog_engine):
     """Runs are written with their parent's and root's ids when those are stored already, else
-    linked after (on SQLite always after): every order and grouping of a tree's events links it
-    the same (runs that are parents in one batch and children in another included)."""
+    linked after: every order and grouping of a tree's events links it the same (runs that are
+    parents in one batch and children in another included)."""
     import random
 
     def links(namespace: str) -> dict:
@@ -341,6 +341,31 @@ def test_run_trees_link_parents_and_roots_whatever_the_order_and_batching(catalo
             with write_transaction(catalog_engine) as conn:
                 store_events(conn, subs[start : start + batch_size], "register")
         assert links(f"trial-{trial}") == expected, (trial, batch_size)
+
+
+def test_children_of_a_stored_parent_are_written_with_their_links_not_linked_after(catalog_engine, monkeypatch):
+    """The tasks of a DAG run name its run as parent and root in every event. Once that run is
+    stored, a transaction of its children reads it and writes them with both links at once: no
+    update of the run table after them (which rewrote each child with every index of the table)."""
+    from airflow_ol_catalog.ingest import projection
+
+    tree = _run_tree("stored-parent")
+    send(catalog_engine, tree[:4])  # the DAG run and its first task
+    written, write = [], projection.write
+
+    def noting(conn, statement, rows):
+        written.append(statement.table.name)
+        return write(conn, statement, rows)
+
+    monkeypatch.setattr(projection, "write", noting)
+    send(catalog_engine, tree[4:8], one_by_one=False)  # the second task, and a Spark run under the first
+    assert "ol_catalog_run" not in written, written
+    runs = catalog(catalog_engine)["runs"]
+    dag_run, task_1 = (("stored-parent", "dag"), "dag-run"), (("stored-parent", "dag.extract"), "task-1")
+    task_2, app = (("stored-parent", "dag.load"), "task-2"), (("stored-parent", "spark_app"), "app-1")
+    assert runs[task_2][0] == "COMPLETE" and (runs[task_2][4], runs[task_2][5]) == (dag_run, None), runs[task_2]
+    assert runs[app][0] == "COMPLETE" and (runs[app][4], runs[app][5]) == (task_1, dag_run), runs[app]
+    assert runs[dag_run][3] is False and runs[task_1][3] is False  # real runs, not placeholders
 
 
 def test_writers_sending_each_others_parents_never_deadlock(catalog_engine):

@@ -395,6 +395,10 @@ def _statements(dialect: str) -> dict[str, Any]:
                 "alias_of": case((same_alias, dataset.c.alias_of), else_=func.ol_catalog_dataset_alias_changed()),
             },
         ).returning(dataset.c.id)
+    else:  # SQLite: the runs of these jobs with these ids (`_stored_runs` keeps the pairs asked for)
+        s["run_existing"] = select(*(run.c[c] for c in _RunIds._fields)).where(
+            in_list(dialect, run.c.job_id, "p_job_ids"), in_list(dialect, run.c.run_id, "p_run_ids")
+        )
     return s
 
 
@@ -692,13 +696,26 @@ class _RunIds(NamedTuple):
 
 
 def _stored_runs(conn: Connection, st: dict[str, Any], keys: set[RunKey]) -> dict[RunKey, _RunIds]:
-    """Those of these runs that are stored, read without locking them (PostgreSQL; on SQLite, where
-    one writer runs at a time, none are read: every link is set after the runs)."""
-    if conn.dialect.name != "postgresql" or not keys:
+    """Those of these runs that are stored, read without locking them.
+
+    The parents and roots the events name: most are stored already (the DAG run or the Spark
+    application of many tasks), and their children are then written with their links at once,
+    not updated after them (with every index of the run table)."""
+    if not keys:
         return {}
-    ordered = sorted(keys)
-    arrays = {"p_job_id": [k[0] for k in ordered], "p_run_id": [k[1] for k in ordered]}
-    return {(r.job_id, r.run_id): r for r in (_RunIds(*row) for row in execute(conn, st["run_existing"], arrays))}
+    if conn.dialect.name == "sqlite":
+        ids = {
+            "p_job_ids": list_value("sqlite", {k[0] for k in keys}),
+            "p_run_ids": list_value("sqlite", {k[1] for k in keys}),
+        }
+        rows = execute(conn, st["run_existing"], ids)
+    else:
+        ordered = sorted(keys)
+        rows = execute(
+            conn, st["run_existing"], {"p_job_id": [k[0] for k in ordered], "p_run_id": [k[1] for k in ordered]}
+        )
+    stored = (_RunIds(*row) for row in rows)
+    return {key: r for r in stored if (key := (r.job_id, r.run_id)) in keys}
 
 
 def _upsert_runs(
