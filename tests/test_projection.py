@@ -606,6 +606,65 @@ def test_a_batch_naming_many_known_versions_holds_none_before_its_last_round_tri
     assert len(versions) == len(many) and max(v[3] for v in versions).day == 3
 
 
+def test_a_batch_naming_many_known_rows_writes_none_of_them_before_its_last_round_trip(catalog_engine, request):
+    """Jobs, datasets, their facets, edges and versions are rows many writers share. However many a
+    batch names (enough for rows to go through COPY), those that exist are updated in the batch's
+    last round trip, in key order, as every writer updates them: before it, the batch only reads
+    them (and inserts the new ones). Written at once, they would be held while the batch takes its
+    other rows, and a writer holding one of those in its last round trip would wait for them."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's last round trip")
+    from airflow_ol_catalog.store.sql import STAGE_MIN_ROWS
+
+    producer = "https://github.com/OpenLineage/OpenLineage/tree/1.40.0/integration/airflow"
+    sql_facet = "https://openlineage.io/spec/facets/1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet"
+
+    def task(i: int, time: str, run_id: str) -> dict:
+        payload = event(
+            "COMPLETE",
+            time,
+            run_id=run_id,
+            inputs=[{"namespace": "postgres://db", "name": f"in_{i}"}],
+            outputs=[
+                {"namespace": "s3://b", "name": f"out_{i}", "facets": {"schema": {"fields": [{"name": f"c{i}"}]}}}
+            ],
+        )
+        payload["job"] = {
+            "namespace": payload["job"]["namespace"],
+            "name": f"task_{i}",
+            "facets": {"sql": {"_producer": producer, "_schemaURL": sql_facet, "query": f"select {i}"}},
+        }
+        return payload
+
+    many = range(STAGE_MIN_ROWS + 1)
+    send(catalog_engine, [task(i, "2025-01-01T10:00:00Z", f"a{i}") for i in many], one_by_one=False)
+    sent = request.getfixturevalue("driver_statements")  # from here on
+    send(catalog_engine, [task(i, "2025-01-02T10:00:00Z", f"b{i}") for i in many], one_by_one=False)
+    shared = (
+        "ol_catalog_job ",
+        "ol_catalog_dataset ",
+        "ol_catalog_facet ",
+        "ol_catalog_edge ",
+        "ol_catalog_dataset_version ",
+    )
+    before_last = [
+        statement
+        for text in sent[:-1]
+        for statement in text.split(";\n")
+        if any(f"INSERT INTO {table}" in statement or f"UPDATE {table}" in statement for table in shared)
+        and "DO NOTHING" not in statement
+    ]
+    assert not before_last, [statement[:120] for statement in before_last]
+    last = sent[-1]
+    for table in shared:
+        assert f"INSERT INTO {table}" in last, table  # their updates are all there
+    edges = catalog(catalog_engine)["edges"]
+    for i in many:
+        for dataset, direction in ((("postgres://db", f"in_{i}"), "in"), (("s3://b", f"out_{i}"), "out")):
+            first, last, last_run, runs, confirmed, _ = edges[(("team-a", f"task_{i}"), dataset, direction)]
+            assert (first.day, last.day, last_run, runs, confirmed) == (1, 2, f"b{i}", 2, True), (i, direction)
+
+
 def test_the_rows_every_writer_updates_are_the_last_a_transaction_writes(catalog_engine, request):
     """The namespace's counters and the log's tally are updated by every transaction of a busy
     namespace: on PostgreSQL they are the last statements of the last round trip, after every

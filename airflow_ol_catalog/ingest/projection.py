@@ -58,7 +58,6 @@ from airflow_ol_catalog.ingest.asset_triggers import queue_writes
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
 from airflow_ol_catalog.store.sql import (
-    STAGE_MIN_ROWS,
     by_id,
     earliest,
     execute,
@@ -1175,8 +1174,7 @@ def _versions_first(conn: Connection, st: dict[str, Any], rows: dict[tuple[int, 
     inserted = list(_upserted(conn, st["version_new"], new)) if new else []
     done = {(r.dataset_id, r.digest) for r in inserted}
     later = [rows[k] for k in keys if k not in done]
-    for start in range(0, len(later), STAGE_MIN_ROWS - 1):  # queued, however many: fewer per statement
-        _upsert(conn, st["version"], later[start : start + STAGE_MIN_ROWS - 1])
+    _upsert(conn, st["version"], later)
     first = []
     for k in keys:
         seen, row = known.get(k), rows[k]

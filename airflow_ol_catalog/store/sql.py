@@ -805,10 +805,13 @@ def write(
 
 
 def write_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
-    """`execute_rows` for rows whose RETURNING is not wanted: kept for the end of `deferred_writes`
-    (many rows still go through COPY at once)."""
+    """`execute_rows` for rows whose RETURNING is not wanted: kept for the end of `deferred_writes`,
+    however many, in statements of fewer than STAGE_MIN_ROWS rows each. Rows written at once
+    (through COPY) would be locked before the last round trip, where other writers take the same
+    rows: a writer holding one there while it waits for a row this one takes last would wait in a
+    circle with it."""
     kept = conn.info.get(_DEFERRED)
-    if kept is None or not rows or len(rows) >= STAGE_MIN_ROWS:
+    if kept is None or not rows:
         execute_rows(conn, statement, rows)
         return
     keys = tuple(rows[0])
@@ -817,7 +820,8 @@ def write_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) 
         execute_rows(conn, statement, rows)
         return
     with _driver_cursor(conn) as cursor:
-        kept.writes.append(pg.text(conn, cursor, rows))
+        for start in range(0, len(rows), STAGE_MIN_ROWS - 1):
+            kept.writes.append(pg.text(conn, cursor, rows[start : start + STAGE_MIN_ROWS - 1]))
 
 
 # --- many rows at once, cheaply, on PostgreSQL --------------------------------------------------------
