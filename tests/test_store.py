@@ -1086,9 +1086,10 @@ def test_rows_quoted_by_the_catalog_are_what_psycopg2_would_send_and_come_back_u
 
 def test_arrays_quoted_by_the_catalog_read_back_as_sent(catalog_engine):
     """EXECUTE's array arguments are quoted whole when they hold only strings or only integers
-    (store/sql.py `_array`), else value by value. Each must read back in PostgreSQL as psycopg2's
-    quoting of the same list does, cast to its type or left for the statement to cast (an empty
-    one included); a NUL is refused as psycopg2 refuses it, wherever it is in the list."""
+    (store/sql.py `_whole_array`), else value by value. Each must read back in PostgreSQL as
+    psycopg2's quoting of the same list does, cast to its type, or given to a prepared statement's
+    `unknown` parameter that casts it itself (an empty one, and one of only NULLs, included); a NUL
+    is refused as psycopg2 refuses it, wherever it is in the list."""
     from airflow_ol_catalog.store import sql
 
     if catalog_engine.dialect.name != "postgresql":
@@ -1102,7 +1103,8 @@ def test_arrays_quoted_by_the_catalog_read_back_as_sent(catalog_engine):
     arrays: list[tuple[list, str]] = [
         ([], "TEXT[]"), ([], "BIGINT[]"), (["a"], "TEXT[]"), (["it's", "''; DROP TABLE x; --", "a\\b", "\\'"], "TEXT[]"),
         (["x\ny", "é🙂", "\u0430dmin", "\u202etxt", "", "$1", "{a,b}", '"q"'], "VARCHAR[]"),
-        ([Sneaky("it's"), "b"], "TEXT[]"), ([None, "a"], "TEXT[]"), ([None], "TEXT[]"),
+        ([Sneaky("it's"), "b"], "TEXT[]"), ([None, "a"], "TEXT[]"), ([None], "TEXT[]"), ([None], "INTEGER[]"),
+        ([None, None], "BIGINT[]"), ([None], "TIMESTAMP WITH TIME ZONE[]"),
         ([0, -5, 2**62, -(2**63), 9223372036854775807], "BIGINT[]"), ([-1], "INTEGER[]"), ([1, None, -2], "BIGINT[]"),
         ([True, False], "BOOLEAN[]"),
         ([datetime(1, 1, 1, tzinfo=utc), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=utc)], "TIMESTAMP WITH TIME ZONE[]"),
@@ -1117,9 +1119,12 @@ def test_arrays_quoted_by_the_catalog_read_back_as_sent(catalog_engine):
             cursor.execute(f"SELECT %s::{sql_type}", (values,))
             (theirs,) = cursor.fetchone()
             assert mine == theirs == [str.__str__(v) if isinstance(v, str) else v for v in values], values
-            left = sql._argument(cursor, list(values), "unknown")  # the statement casts it
-            cursor.execute(f"SELECT CAST({left} AS {sql_type})")
-            assert cursor.fetchone()[0] == theirs, values
+        for number, (values, sql_type) in enumerate(arrays):  # to a parameter the statement casts itself
+            cursor.execute(f"PREPARE olc_test_{number} (unknown) AS SELECT CAST($1 AS {sql_type})")
+            cursor.execute(f"EXECUTE olc_test_{number}({sql._argument(cursor, list(values), 'unknown')})")
+            (mine,) = cursor.fetchone()
+            cursor.execute(f"SELECT %s::{sql_type}", (values,))
+            assert mine == cursor.fetchone()[0], values
         for values in (["a", "b\x00"], ["\x00"], [None, "a\x00"]):
             with pytest.raises(ValueError, match="NUL"):
                 sql._argument(cursor, values, "TEXT[]")

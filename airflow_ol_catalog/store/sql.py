@@ -473,19 +473,19 @@ def _argument(cursor: Any, value: Any, sql_type: str) -> str:
     """A value as an argument of EXECUTE, cast to its parameter's type (in parentheses: a cast binds
     before a minus sign); a list as an array."""
     if isinstance(value, list | tuple) and sql_type.endswith("[]"):
-        return f"{_array(cursor, value)}::{sql_type}"
-    if type(value) is list:  # of a parameter the statement casts itself (`unknown`)
-        return _array(cursor, value)
+        if not value:
+            return f"'{{}}'::{sql_type}"
+        whole = _whole_array(value) or "ARRAY[" + ",".join(_literal(cursor, v) for v in value) + "]"
+        return f"{whole}::{sql_type}"
     quoted = _literal(cursor, value)
     return quoted if sql_type == "unknown" else f"({quoted})::{sql_type}"
 
 
-def _array(cursor: Any, values: list[Any] | tuple[Any, ...]) -> str:
-    """A list as an array literal, as psycopg2 quotes one on a connection that `_quotes_plainly`
-    (`'{}'` when empty: the statement's cast gives it its type). Arrays of only strings or only
-    integers, most of those that store events, are quoted whole, not value by value."""
-    if not values:
-        return "'{}'"
+def _whole_array(values: list[Any] | tuple[Any, ...]) -> str | None:
+    """A non-empty array of only strings or only integers (most of those that store events) as
+    one literal, quoted as psycopg2 quotes each value but without a call per value; None for any
+    other, quoted value by value. Its elements' type is text or integer: an argument of an
+    `unknown` parameter, which the statement casts itself, and a typed one alike."""
     kinds = set(map(type, values))
     if kinds == {str}:
         quoted = "','".join([str.replace(v, "'", "''") for v in values])
@@ -494,7 +494,7 @@ def _array(cursor: Any, values: list[Any] | tuple[Any, ...]) -> str:
         return f"ARRAY['{quoted}']"
     if kinds == {int}:  # a minus sign follows "[" or ",", never another one
         return f"ARRAY[{','.join(map(str, values))}]"
-    return f"ARRAY[{','.join(_literal(cursor, v) for v in values)}]"
+    return None
 
 
 def _prepares(conn: Connection, cursor: Any, prepared: _Prepared) -> bool:
@@ -595,6 +595,8 @@ def _literal(cursor: Any, value: Any) -> str:
     if type(value) is datetime:
         iso = value.isoformat()
         return f"'{iso}'::timestamptz" if value.tzinfo is not None else f"'{iso}'::timestamp"
+    if type(value) is list and value and (whole := _whole_array(value)) is not None:
+        return whole
     quoted: bytes = cursor.mogrify("%s", (value,))
     return quoted.decode()
 
