@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -366,6 +367,164 @@ def test_children_of_a_stored_parent_are_written_with_their_links_not_linked_aft
     assert runs[task_2][0] == "COMPLETE" and (runs[task_2][4], runs[task_2][5]) == (dag_run, None), runs[task_2]
     assert runs[app][0] == "COMPLETE" and (runs[app][4], runs[app][5]) == (task_1, dag_run), runs[app]
     assert runs[dag_run][3] is False and runs[task_1][3] is False  # real runs, not placeholders
+
+
+def _pausing_after_touch(monkeypatch, table: str, writers: int):
+    """The last round trip's statements sent one by one, each writer pausing (at most 3 s) after the
+    update of the existing rows of `table` until every writer has made its own: the moment two
+    writers that lock rows of one table in two passes, in opposite orders, would deadlock."""
+    import threading
+
+    from airflow_ol_catalog.store import sql
+
+    barrier = threading.Barrier(writers, timeout=3)
+    cursor_of = sql._driver_cursor
+    touch = f"INSERT INTO {table} "
+
+    class Stepwise:
+        def __init__(self, cursor):
+            self._cursor = cursor
+
+        def __getattr__(self, name):
+            return getattr(self._cursor, name)
+
+        def execute(self, statement, *args):
+            if args or not isinstance(statement, bytes) or b";\n" not in statement:
+                return self._cursor.execute(statement, *args)
+            for one in statement.split(b";\n"):
+                self._cursor.execute(one)
+                if one.decode().startswith(touch) and "DO UPDATE" in one.decode():
+                    with suppress(threading.BrokenBarrierError):  # the other waits for this one's locks
+                        barrier.wait()
+
+    @contextmanager
+    def stepwise(conn):
+        with cursor_of(conn) as cursor:
+            yield Stepwise(cursor)
+
+    monkeypatch.setattr(sql, "_prepares", lambda *args: False)  # statements as text, readable here
+    monkeypatch.setattr(sql, "_driver_cursor", stepwise)
+
+
+def _at_once(catalog_engine, batches: list[list[dict]]) -> dict[int, Exception]:
+    import threading
+
+    failed: dict[int, Exception] = {}
+
+    def sending(number: int, batch: list[dict]) -> None:
+        try:
+            send(catalog_engine, batch, one_by_one=False)
+        except Exception as error:  # reported by the test
+            failed[number] = error
+
+    threads = [threading.Thread(target=sending, args=(i, batch)) for i, batch in enumerate(batches)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return failed
+
+
+def _task(job: str, run_id: str, kind: str, time: str, inputs=(), outputs=()) -> dict:
+    payload = event(
+        kind,
+        time,
+        run_id=run_id,
+        inputs=[{"namespace": "postgres://db", "name": name} for name in inputs],
+        outputs=[{"namespace": "postgres://db", "name": name, **facets} for name, facets in outputs],
+    )
+    payload["job"]["name"] = job
+    return payload
+
+
+def test_writers_updating_a_dataset_and_bumping_another_one_never_deadlock(catalog_engine, monkeypatch):
+    """A run that ends changes the datasets it wrote: their view stamps are bumped, those the batch
+    does not name in a write of their own after the update of those it names. Two writers each
+    naming the dataset the other's finished run wrote took the two in opposite orders, and
+    PostgreSQL broke the deadlock. Every dataset a transaction's last writes update is now locked
+    first, in id order, by every writer (store/sql.py `lock_first`)."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("one writer at a time on SQLite")
+    send(
+        catalog_engine,
+        [_task("j1", "r1", "START", "2025-01-01T10:00:00Z", outputs=[("y", {})]),
+         _task("j3", "r3", "START", "2025-01-01T10:00:00Z", outputs=[("x", {})])],
+    )  # fmt: skip
+    _pausing_after_touch(monkeypatch, "ol_catalog_dataset", 2)
+    failed = _at_once(
+        catalog_engine,
+        [
+            [_task("j1", "r1", "COMPLETE", "2025-01-01T11:00:00Z"), _task("j2", "r2", "START", "2025-01-01T11:00:00Z", ["x"])],
+            [_task("j3", "r3", "COMPLETE", "2025-01-01T11:00:00Z"), _task("j4", "r4", "START", "2025-01-01T11:00:00Z", ["y"])],
+        ],
+    )  # fmt: skip
+    assert not failed, failed
+    states = {key: values[0] for key, values in runs_of(catalog(catalog_engine)).items()}
+    assert states == {("j1", "r1"): "COMPLETE", ("j2", "r2"): "START", ("j3", "r3"): "COMPLETE", ("j4", "r4"): "START"}
+
+
+def test_writers_updating_a_job_and_bumping_another_one_never_deadlock(catalog_engine, monkeypatch):
+    """A dataset with a new schema version changes how the jobs using it read: their view stamps are
+    bumped in a write after the update of the jobs the batch names. Two writers, each naming one job
+    and giving a new schema to a dataset the other's job reads, took the two jobs in opposite
+    orders. Every job a transaction's last writes update is now locked first, in id order."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("one writer at a time on SQLite")
+    send(
+        catalog_engine,
+        [_task("j1", "r1", "START", "2025-01-01T10:00:00Z", inputs=["p"]),
+         _task("j2", "r2", "START", "2025-01-01T10:00:00Z", inputs=["q"])],
+    )  # fmt: skip
+
+    def schema(column: str) -> dict:
+        return {"facets": {"schema": {"fields": [{"name": column}]}}}
+
+    _pausing_after_touch(monkeypatch, "ol_catalog_job", 2)
+    failed = _at_once(
+        catalog_engine,
+        [
+            [_task("j1", "r1", "COMPLETE", "2025-01-01T11:00:00Z", outputs=[("q", schema("a"))])],
+            [_task("j2", "r2", "COMPLETE", "2025-01-01T11:00:00Z", outputs=[("p", schema("b"))])],
+        ],
+    )
+    assert not failed, failed
+    cat = catalog(catalog_engine)
+    states = {key: values[0] for key, values in runs_of(cat).items()}
+    assert len(cat["versions"]) == 2 and states == {("j1", "r1"): "COMPLETE", ("j2", "r2"): "COMPLETE"}
+
+
+def test_rows_locked_first_are_locked_in_the_order_the_projection_updates_them(catalog_engine):
+    """A transaction that locks its jobs or datasets first (a second write of the table) and one that
+    only updates them (sorting its rows by name in Python) must take them in the same order, or they
+    could each hold one the other waits for. The locking statements order by name bytewise, as
+    Python orders strings, whatever the database's collation says of case, accents or symbols."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's locks")
+    from sqlalchemy import select
+
+    from airflow_ol_catalog.store.tables import dataset, job
+    from airflow_ol_catalog.store.view_stamps import _bumps
+
+    names = ["b", "B", "a", "_x", "é", "e", "Z9", "z", "10", "9", "a b", "a-b", "ä", "\u0430", "🙂", "A"]
+    # one by one, last name first: ids in the opposite order of names
+    send(
+        catalog_engine,
+        [
+            _task(name, f"r{i}", "START", "2025-01-01T10:00:00Z", outputs=[(name, {})])
+            for i, name in enumerate(sorted(names, reverse=True))
+        ],
+    )
+    statements = _bumps("postgresql")
+    with write_transaction(catalog_engine) as conn:
+        job_ids = list(conn.execute(select(job.c.id)).scalars())
+        dataset_ids = list(conn.execute(select(dataset.c.id)).scalars())
+        locked_jobs = conn.execute(statements["lock_jobs"], {"ids": job_ids, "using": []}).scalars().all()
+        locked_datasets = conn.execute(statements["lock_datasets"], {"ids": dataset_ids}).scalars().all()
+        jobs = {r.id: (r.namespace, r.name) for r in conn.execute(select(job))}
+        datasets = {r.id: (r.namespace_key, r.name) for r in conn.execute(select(dataset))}
+    assert [jobs[i] for i in locked_jobs] == sorted(jobs.values())
+    assert [datasets[i] for i in locked_datasets] == sorted(datasets.values())
+    assert len(locked_datasets) == len(names)
 
 
 def test_writers_sending_each_others_parents_never_deadlock(catalog_engine):

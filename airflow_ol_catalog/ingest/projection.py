@@ -82,7 +82,7 @@ from airflow_ol_catalog.store.tables import (
     run_dataset,
 )
 from airflow_ol_catalog.store.tables import flow as flow_table
-from airflow_ol_catalog.store.view_stamps import ONE, bump_datasets, bump_jobs_using
+from airflow_ol_catalog.store.view_stamps import ONE, bump_datasets, bump_jobs_using, lock_datasets, lock_jobs
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 # Processing types of jobs that run without end (JobTypeJobFacet 2-0-4): a running run confirms its edges.
@@ -578,6 +578,7 @@ def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) 
     returned, existed = _ids_first(conn, st, "job", rows)
     _touch(conn, st, "job", rows, existed)
     ids = {(r.namespace, r.name): r.id for r in returned}
+    lock_jobs(conn, [ids[k] for k in existed])
     linked = {r.id: r.parent_job_id for r in returned}
     links = {}
     for item in items:
@@ -883,6 +884,7 @@ def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projecte
     holder.update(record_links(conn, st, {(ids[a], ids[b]): kind for (a, b), kind in links.items()}))
     aliases = {k: None if holder[ids[k]] == ids[k] else holder[ids[k]] for k in existed}
     _touch(conn, st, "dataset", rows, existed, aliases)
+    lock_datasets(conn, [ids[k] for k in existed])
     # An alias's sightings count for the dataset it stands for.
     seen: dict[int, Values] = {}
     for key, row in rows.items():
@@ -895,6 +897,7 @@ def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projecte
                 last="p_last",
             )
     if seen:
+        lock_datasets(conn, seen, needed=True)
         write(conn, st["alias_seen"], list(seen.values()))
     return {key: holder[i] for key, i in ids.items()}
 

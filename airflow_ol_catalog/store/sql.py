@@ -770,6 +770,10 @@ _DEFERRED = "ol_catalog_deferred_writes"
 class _Kept:
     writes: list[bytes] = field(default_factory=list)
     last: list[bytes] = field(default_factory=list)  # sent after every other write (`write(last=True)`)
+    # Sent before every write, in the order of their keys: a locking SELECT and its list parameters,
+    # each the union of what every `lock_first` with that key asked for; those a call `needed`.
+    locks: dict[str, tuple[Statement, dict[str, set[Any]]]] = field(default_factory=dict)
+    needed: set[str] = field(default_factory=set)
 
 
 @contextmanager
@@ -781,11 +785,47 @@ def deferred_writes(conn: Connection) -> Iterator[None]:
     conn.info[_DEFERRED] = kept
     try:
         yield
-        if kept.writes or kept.last:
+        if kept.writes or kept.last or kept.locks:
             with _driver_cursor(conn) as cursor:
-                cursor.execute(b";\n".join(kept.writes + kept.last))
+                locks = [
+                    text
+                    for key, (statement, lists) in sorted(kept.locks.items())
+                    if key in kept.needed
+                    for text in _locking_text(conn, cursor, statement, lists)
+                ]
+                cursor.execute(b";\n".join(locks + kept.writes + kept.last))
     finally:
         del conn.info[_DEFERRED]
+
+
+def lock_first(
+    conn: Connection, key: str, statement: Statement, lists: dict[str, Collection[Any]], needed: bool
+) -> None:
+    """Lock rows at the start of the last round trip of `deferred_writes`, before any of its writes.
+
+    A table whose rows the writes kept update in one statement is locked in that statement's order,
+    the same in every writer. Some are updated by two (a job's own update, then the bump of the jobs
+    using a dataset with a new version; a dataset's, then the bump of those a finished run wrote),
+    each taking its rows in turn: two writers could then each hold a row the other's second write
+    waits for. Such a table's rows are locked first, in one statement (`statement`, a SELECT ...
+    ORDER BY ... FOR UPDATE of list parameters, ordered as the first write orders them), the tables
+    in the order of their `key`s. Calls with the same key add to its lists; it is sent if one of
+    them says it is `needed` (a second write). Elsewhere, and on SQLite (one writer), nothing."""
+    kept = conn.info.get(_DEFERRED)
+    if kept is None:
+        return
+    _, known = kept.locks.setdefault(key, (statement, {name: set() for name in lists}))
+    for name, values in lists.items():
+        known[name].update(values)
+    if needed:
+        kept.needed.add(key)
+
+
+def _locking_text(conn: Connection, cursor: Any, statement: Statement, lists: dict[str, set[Any]]) -> list[bytes]:
+    pg = _pg_statement(conn, statement)
+    if pg is None:
+        raise ValueError(f"a statement lock_first cannot send: {statement}")
+    return pg.text(conn, cursor, {name: sorted(values) for name, values in lists.items()})
 
 
 def write(
