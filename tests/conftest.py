@@ -8,8 +8,10 @@ import re
 import shutil
 import sys
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,14 +76,33 @@ def _noting_driver_statements(monkeypatch, as_sent: bool) -> list[str]:
     from airflow_ol_catalog.store import sql
 
     sent: list[str] = []
-    cursor_of = sql._driver_cursor
 
     def readable(text: str) -> str:
         prepared = [s.prepared for s in [*sql._pg_statements.values(), *sql._pg_inserts.values()] if s is not None]
         source = {p.name: p.source for p in [*prepared, *sql._togethers.values()] if p is not None}
         return re.sub(r"EXECUTE (olc_\w+)\(", lambda m: f"{source[m.group(1)]} /* EXECUTE */ (", text)
 
-    class Noting:
+    def noting(cursor, statement, *args):
+        # (a session in another encoding sends other bytes than UTF-8)
+        text = statement.decode(errors="replace") if isinstance(statement, bytes) else str(statement)
+        if as_sent:
+            sent.append(text)
+        elif not text.startswith("PREPARE "):
+            sent.append(readable(text))
+        return cursor.execute(statement, *args)
+
+    through_driver_cursors(monkeypatch, noting)
+    return sent
+
+
+def through_driver_cursors(monkeypatch, execute: Callable[..., Any]) -> None:
+    """From now to the end of the test, every statement of store/sql.py's driver-level path
+    (`_driver_cursor`) goes through `execute(cursor, statement, *args)`, which runs it."""
+    from airflow_ol_catalog.store import sql
+
+    cursor_of = sql._driver_cursor
+
+    class Through:
         def __init__(self, cursor):
             self._cursor = cursor
 
@@ -89,21 +110,14 @@ def _noting_driver_statements(monkeypatch, as_sent: bool) -> list[str]:
             return getattr(self._cursor, name)
 
         def execute(self, statement, *args):
-            # (a session in another encoding sends other bytes than UTF-8)
-            text = statement.decode(errors="replace") if isinstance(statement, bytes) else str(statement)
-            if as_sent:
-                sent.append(text)
-            elif not text.startswith("PREPARE "):
-                sent.append(readable(text))
-            return self._cursor.execute(statement, *args)
+            return execute(self._cursor, statement, *args)
 
     @contextmanager
-    def noting(conn):
+    def through(conn):
         with cursor_of(conn) as cursor:
-            yield Noting(cursor)
+            yield Through(cursor)
 
-    monkeypatch.setattr(sql, "_driver_cursor", noting)
-    return sent
+    monkeypatch.setattr(sql, "_driver_cursor", through)
 
 
 @pytest.fixture(scope="session")

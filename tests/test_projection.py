@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from catalog_snapshot import snapshot
-from conftest import CORPUS, EXAMPLES
+from conftest import CORPUS, EXAMPLES, through_driver_cursors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
@@ -378,32 +378,19 @@ def _pausing_after_touch(monkeypatch, table: str, writers: int):
     from airflow_ol_catalog.store import sql
 
     barrier = threading.Barrier(writers, timeout=3)
-    cursor_of = sql._driver_cursor
     touch = f"INSERT INTO {table} "
 
-    class Stepwise:
-        def __init__(self, cursor):
-            self._cursor = cursor
-
-        def __getattr__(self, name):
-            return getattr(self._cursor, name)
-
-        def execute(self, statement, *args):
-            if args or not isinstance(statement, bytes) or b";\n" not in statement:
-                return self._cursor.execute(statement, *args)
-            for one in statement.split(b";\n"):
-                self._cursor.execute(one)
-                if one.decode().startswith(touch) and "DO UPDATE" in one.decode():
-                    with suppress(threading.BrokenBarrierError):  # the other waits for this one's locks
-                        barrier.wait()
-
-    @contextmanager
-    def stepwise(conn):
-        with cursor_of(conn) as cursor:
-            yield Stepwise(cursor)
+    def stepwise(cursor, statement, *args):
+        if args or not isinstance(statement, bytes) or b";\n" not in statement:
+            return cursor.execute(statement, *args)
+        for one in statement.split(b";\n"):
+            cursor.execute(one)
+            if one.decode().startswith(touch) and "DO UPDATE" in one.decode():
+                with suppress(threading.BrokenBarrierError):  # the other waits for this one's locks
+                    barrier.wait()
 
     monkeypatch.setattr(sql, "_prepares", lambda *args: False)  # statements as text, readable here
-    monkeypatch.setattr(sql, "_driver_cursor", stepwise)
+    through_driver_cursors(monkeypatch, stepwise)
 
 
 def _at_once(catalog_engine, batches: list[list[dict]]) -> dict[int, Exception]:
