@@ -1474,3 +1474,25 @@ def test_deferred_writes_go_together_in_their_order_and_fail_their_transaction(c
         again()
     with read_connection(catalog_engine) as conn:
         assert values(conn) == ["122"]  # the failed transaction changed nothing
+
+
+def test_rows_locked_first_are_locked_only_when_a_second_write_needs_it(catalog_engine, request):
+    """`lock_first` (store/sql.py) sends its locking statement at the start of the last round trip
+    only if one of its calls says a second write of the table needs it, and a block that asked for
+    locks no write needed sends nothing at all (not an empty statement)."""
+    from airflow_ol_catalog.store.sql import deferred_writes
+    from airflow_ol_catalog.store.view_stamps import lock_datasets, lock_jobs
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's last round trip")
+    job_id = 1  # locking a row that is not there locks nothing, and is no error
+    sent = request.getfixturevalue("driver_statements")
+    with write_transaction(catalog_engine) as conn, deferred_writes(conn):
+        lock_jobs(conn, [job_id])
+        lock_datasets(conn, [])
+    assert sent == []
+    with write_transaction(catalog_engine) as conn, deferred_writes(conn):
+        lock_jobs(conn, [job_id])
+        lock_datasets(conn, [])
+        lock_jobs(conn, using=[], needed=True)
+    assert len(sent) == 1 and "FOR UPDATE" in sent[0] and "ol_catalog_dataset" not in sent[0], sent

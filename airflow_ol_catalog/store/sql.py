@@ -785,7 +785,7 @@ def deferred_writes(conn: Connection) -> Iterator[None]:
     conn.info[_DEFERRED] = kept
     try:
         yield
-        if kept.writes or kept.last or kept.locks:
+        if kept.writes or kept.last or kept.needed:
             with _driver_cursor(conn) as cursor:
                 locks = [
                     text
