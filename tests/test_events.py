@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import airflow_ol_catalog.events.decode as decoding
 from airflow_ol_catalog.events import BodyError, EventInvalid, decode_json, validate_event
 from airflow_ol_catalog.events.canonical import canonical_json, event_digest
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
@@ -202,6 +207,126 @@ def test_depth_limit_counts_levels_not_brackets():
     assert canonical_json(wide, max_depth=5).startswith('{"a":[[1],')
     with pytest.raises(BodyError, match="deeper than the limit of 5 levels"):
         canonical_json({"a": [[[[[1]]]]]}, max_depth=5)
+
+
+# Texts that JSON readers disagree on: escapes, quotes and colons where a key count could be
+# fooled, look-alikes, surrogates, NUL and non-ASCII.
+_awkward_text = st.text(alphabet=st.sampled_from('a:"\\{}[], \t\n/\x00\x1f\x7fé\u2028\ud800\U0001d11e'), max_size=6)
+_numbers = st.sampled_from(
+    [
+        "0",
+        "-0",
+        "1",
+        "-0.0",
+        "1.50",
+        "1e5",
+        "1E-2",
+        "2e-324",
+        "1e-400",
+        "1e400",
+        "-1e400",
+        "0.1",
+        "1.0e+2",
+        "9" * 4300,
+        "9" * 4301,
+        "123456789012345678901234567890",
+        "NaN",
+        "Infinity",
+        "01",
+        "1.",
+    ]
+)
+
+
+def _string_literal(text: str, ascii_only: bool) -> str:
+    return json.dumps(text, ensure_ascii=ascii_only)
+
+
+_documents = st.recursive(
+    _numbers | st.sampled_from(["true", "false", "null"]) | _awkward_text.map(lambda t: ("str", t)),
+    lambda inner: (
+        st.lists(inner, max_size=4).map(lambda items: ("list", items))
+        | st.lists(st.tuples(_awkward_text | st.sampled_from(["a", "b"]), inner), max_size=4).map(
+            lambda pairs: ("obj", pairs)
+        )
+    ),
+    max_leaves=12,
+)
+
+
+def _written(node, space: str, ascii_only: bool) -> str:
+    """A document written out as producers write JSON: its keys as given, duplicates included."""
+    if isinstance(node, str):
+        return node
+    kind, content = node
+    if kind == "str":
+        return _string_literal(content, ascii_only)
+    if kind == "list":
+        return "[" + f",{space}".join(_written(item, space, ascii_only) for item in content) + "]"
+    return (
+        "{"
+        + f",{space}".join(
+            f"{_string_literal(key, ascii_only)}{space}:{space}{_written(value, space, ascii_only)}"
+            for key, value in content
+        )
+        + "}"
+    )
+
+
+def _exactly(value):
+    """A decoded value in a form whose equality tells 1 from 1.0, 0.0 from -0.0 and keys' order."""
+    if isinstance(value, dict):
+        return ("object", [(key, _exactly(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return ("array", [_exactly(item) for item in value])
+    return (type(value).__name__, repr(value))
+
+
+def _decoded_or_refusal(decode, raw: bytes):
+    try:
+        return "value", _exactly(decode(raw))
+    except BodyError as exc:
+        return "refused", str(exc)
+
+
+@settings(max_examples=800, deadline=None)
+@given(_documents, st.sampled_from(["", " ", "\n  ", "\t"]), st.booleans())
+def test_the_quick_decoder_reads_every_body_as_the_strict_one_does(document, space, ascii_only):
+    text = _written(document, space, ascii_only)
+    for raw in {text.encode("utf-8", "surrogatepass"), text.encode("utf-8", "replace")}:
+        assert _decoded_or_refusal(decode_json, raw) == _decoded_or_refusal(decoding._decoded_strictly, raw), raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a":1,"a":2}',
+        b'{"a" :1,"a":2}',  # a key followed by white space, and a duplicate
+        b'{"a":":x","a":1}',  # a value that starts with a colon
+        b'{"a\\":":1,"a\\":":2}',  # a key that ends with an escaped quote and a colon
+        b'{"\\u0061":1,"a":2}',  # the same key written two ways
+        b'[{"x":{"k":[1,{"k":2,"k":3}]}}]',
+    ],
+)
+def test_duplicate_keys_are_refused_however_they_are_written(raw):
+    with pytest.raises(BodyError, match="duplicate key"):
+        decode_json(raw)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"eventType": "COMPLETE", "run": {"facets": {"x": [1, 2.5, None, True, 'a\\"b:c']}}},
+        [{"a": "é\u2028\U0001d11e", "b": {"c": []}}, {"a": -0.0}],
+    ],
+)
+def test_bodies_written_as_producers_write_them_take_the_quick_path(value):
+    for raw in (
+        msgspec.json.encode(value),
+        json.dumps(value, ensure_ascii=False).encode(),  # openlineage-python's separators
+        json.dumps(value, ensure_ascii=False, indent=2).encode(),
+    ):
+        assert decoding._decoded_quickly(raw) == (True, value), raw
 
 
 def test_utf8_bom_is_ignored():

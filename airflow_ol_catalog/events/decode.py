@@ -7,8 +7,12 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
+
 UTF8_BOM = b"\xef\xbb\xbf"
-MAX_INTEGER_DIGITS = 4000  # below Python's own limit on converting digits, whose message says nothing of where
+# Python's own default limit on converting digits, which msgspec applies too (never above it);
+# checked here first because Python's message says nothing of where the number is.
+MAX_INTEGER_DIGITS = 4300
 
 
 class BodyError(ValueError):
@@ -79,6 +83,32 @@ def decode_json(raw: bytes) -> Any:
         raw = raw[len(UTF8_BOM) :]
     if not raw.strip():
         raise BodyError("body is empty; send one OpenLineage event as JSON")
+    certain, value = _decoded_quickly(raw)
+    return value if certain else _decoded_strictly(raw)
+
+
+_quick_decoder = msgspec.json.Decoder(float_hook=_parse_float)
+_compact_encoder = msgspec.json.Encoder()
+
+
+def _decoded_quickly(raw: bytes) -> tuple[bool, Any]:
+    """msgspec's decoding (about twice as fast), when it is certainly what _decoded_strictly returns.
+
+    Whatever msgspec reads, the strict decoder reads alike (floats go through the same check,
+    integers stop at the same limit), except that msgspec keeps the last of duplicate keys
+    silently. The body without its white space equals the decoded value encoded again only if
+    no key was dropped; it does when the producer escaped strings and wrote numbers as msgspec
+    does, as compact producers and `json.dumps` (for ASCII text) do. Returns whether it does,
+    and the value; when not, the strict decoder reads the body again and names what is wrong.
+    """
+    try:
+        value = _quick_decoder.decode(raw)
+        return msgspec.json.format(raw, indent=-1) == _compact_encoder.encode(value), value
+    except (msgspec.DecodeError, RecursionError, ValueError):
+        return False, None
+
+
+def _decoded_strictly(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
