@@ -245,7 +245,8 @@ def main() -> None:
     options = dict(option.split("=", 1) for option in args.option)
 
     wrk = ensure_wrk()
-    postgres = PostgresServer().start() if args.backend == "postgresql" else None
+    # recycled WAL segments, as a server that has run a while has (tests/servers.py)
+    postgres = PostgresServer().start().recycle_wal() if args.backend == "postgresql" else None
     server = AirflowServer(
         postgres.create_database("bench") if postgres else None,
         extra_env={"OL_CATALOG_BENCHMARK_ROUTES": "1", "AIRFLOW__OL_CATALOG__UNKNOWN_NAMESPACE_POLICY": "quarantine"},

@@ -146,7 +146,8 @@ def main() -> None:
     options = dict(option.split("=", 1) for option in args.option)
     if args.replicas > 1 and args.backend != "postgresql":
         parser.error("--replicas needs --backend postgresql (SQLite is one machine's file)")
-    postgres = PostgresServer().start() if args.backend == "postgresql" else None
+    # recycled WAL segments, as a server that has run a while has (tests/servers.py)
+    postgres = PostgresServer().start().recycle_wal() if args.backend == "postgresql" else None
     conn = postgres.create_database("airflow_load") if postgres else None
     workers = {"AIRFLOW__API__WORKERS": str(args.workers)}
     servers = [AirflowServer(conn, extra_env=workers, **options) for _ in range(args.replicas)]

@@ -78,6 +78,31 @@ class PostgresServer:
             "pg_ctl", "-D", str(self.dir / "data"), "-o", options, "-l", str(self.dir / "server.log"), "-w", "start"
         )
 
+    def recycle_wal(self, megabytes: int = 1024) -> PostgresServer:
+        """Bring the cluster's write-ahead log to a long-running server's state, for benchmarks.
+
+        A new cluster creates each 16 MB WAL segment when it first needs one, writing zeros
+        through the whole file, and the commit that needs it waits 100 ms or more: every 16 MB of
+        WAL, about 4,500 typical events. A server that has run a while renames the segments a
+        checkpoint frees instead (`min_wal_size` of them at least). This writes that much WAL
+        once, and checkpoints, so that the next segments are recycled files.
+        """
+        import psycopg2
+
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"ALTER SYSTEM SET min_wal_size = '{int(megabytes)}MB'")
+            cur.execute("SELECT pg_reload_conf()")
+            cur.execute(
+                "CREATE TABLE wal_filler AS SELECT repeat('x', 900) AS filler FROM generate_series(1, %s)",
+                (int(megabytes) * 1000,),
+            )
+            cur.execute("DROP TABLE wal_filler")
+            cur.execute("CHECKPOINT")
+        conn.close()
+        return self
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
 
