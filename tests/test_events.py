@@ -323,10 +323,25 @@ def test_duplicate_keys_are_refused_however_they_are_written(raw):
 def test_bodies_written_as_producers_write_them_take_the_quick_path(value):
     for raw in (
         msgspec.json.encode(value),
-        json.dumps(value, ensure_ascii=False).encode(),  # openlineage-python's separators
+        json.dumps(value, ensure_ascii=False).encode(),  # json.dumps's default separators
         json.dumps(value, ensure_ascii=False, indent=2).encode(),
     ):
         assert decoding._decoded_quickly(raw) == (True, value), raw
+
+
+def test_events_as_openlineage_python_sends_them_take_the_quick_path():
+    from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+    from openlineage.client.serde import Serde
+
+    sent = RunEvent(
+        eventType=RunState.COMPLETE,
+        eventTime="2026-03-02T07:03:30.000Z",
+        run=Run(runId="019a0000-0000-7000-8000-000000000011"),
+        job=Job(namespace="examples", name="billing.build_invoices"),
+        producer="https://github.com/apache/airflow/tree/providers-openlineage/2.20.3",
+    )
+    raw = Serde.to_json(sent).encode()
+    assert decoding._decoded_quickly(raw) == (True, json.loads(raw))
 
 
 def test_utf8_bom_is_ignored():

@@ -99,12 +99,13 @@ def _decoded_quickly(raw: bytes) -> tuple[bool, Any]:
     silently. The body without its white space equals the decoded value encoded again only if
     no key was dropped; it does when the producer escaped strings and wrote numbers as msgspec
     does, as compact producers and `json.dumps` (for ASCII text) do. Returns whether it does,
-    and the value; when not, the strict decoder reads the body again and names what is wrong.
+    and the value; when not, the strict decoder reads the body again and names what is wrong (a
+    body that takes both costs about 1.5 times what the strict decoder alone would).
     """
     try:
         value = _quick_decoder.decode(raw)
         return msgspec.json.format(raw, indent=-1) == _compact_encoder.encode(value), value
-    except (msgspec.DecodeError, RecursionError, ValueError):
+    except Exception:  # whatever goes wrong here, the strict decoder has the last word
         return False, None
 
 
