@@ -886,6 +886,48 @@ def test_many_rows_on_postgresql_go_through_copy_and_store_what_sqlalchemy_store
     assert stored["copied"] == stored["plain"] and len(stored["copied"]) == STAGE_MIN_ROWS * 2
 
 
+def test_rows_copied_on_a_session_of_another_client_encoding_are_sent_in_that_encoding(catalog_engine):
+    """COPY's rows are encoded by the catalog in the session's client encoding, as psycopg2 encodes
+    text: a LATIN1 session stores accented text as a UTF-8 one does, and text LATIN1 cannot hold is
+    refused, nothing stored."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    from sqlalchemy import create_engine
+
+    from airflow_ol_catalog.store.sql import STAGE_MIN_ROWS, execute_rows, insert_for
+    from airflow_ol_catalog.store.tables import facet
+
+    when = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    statement = insert_for("postgresql", facet).on_conflict_do_nothing().returning(facet.c.entity_id)
+
+    def rows(value: str) -> list[dict]:
+        return [
+            {
+                "entity": "latin",
+                "entity_id": i,
+                "name": "café",
+                "value": value,
+                "event_time": when,
+                "event_digest": f"d{i}",
+                "search_key": None,
+            }
+            for i in range(STAGE_MIN_ROWS + 1)
+        ]
+
+    latin = create_engine(catalog_engine.url, connect_args={"client_encoding": "LATIN1"})
+    try:
+        with latin.begin() as conn:
+            assert conn.connection.dbapi_connection.encoding == "LATIN1"
+            assert len(execute_rows(conn, statement, rows("naïve ½ déjà"))) == STAGE_MIN_ROWS + 1
+        with pytest.raises(UnicodeEncodeError), latin.begin() as conn:
+            execute_rows(conn, statement, [{**row, "entity": "other"} for row in rows("販売")])
+    finally:
+        latin.dispose()
+    with read_connection(catalog_engine) as conn:
+        stored = conn.execute(select(facet.c.entity, facet.c.name, facet.c.value).distinct()).all()
+    assert [tuple(r) for r in stored] == [("latin", "café", "naïve ½ déjà")]
+
+
 def test_batches_inserting_then_updating_many_datasets_in_one_session_both_stage(catalog_engine):
     """A dataset's insert and its update (which checks the alias) stage other columns of one table
     through COPY: in one database session, each must have its own staging table."""
