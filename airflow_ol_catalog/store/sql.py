@@ -921,12 +921,12 @@ class _StagedInsert:
     row: type  # named tuple of the RETURNING columns
 
     def run(self, conn: Connection, rows: list[dict[str, Any]]) -> list[Any]:
+        import psycopg2.extensions  # the postgres extra's driver, as this path is
+
         lines = []
         for row in rows:
             lines.append("\t".join(map(_copy_text, _bound(self.order(row), self.processors))))
         with _driver_cursor(conn) as cursor:
-            import psycopg2.extensions
-
             # Encoded here, once, and read in large pieces: given text, psycopg2 reads 8 KiB at a
             # time and encodes each piece through a Python call (2-5 % of the writer's CPU for a
             # 1,000-event batch).
