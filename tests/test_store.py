@@ -1035,6 +1035,38 @@ def test_the_postgresql_writer_keeps_its_connection_and_checks_it_after_an_idle_
     assert stored_count(catalog_engine) == 3
 
 
+def test_a_transaction_whose_connection_is_cut_stores_nothing_and_the_writer_goes_on(catalog_engine, monkeypatch):
+    """The server ends the writer's session in the middle of a transaction (a restart, a
+    failover, an administrator): the group is answered as unavailable with nothing stored, and the
+    writer's next transaction, on a new connection, stores it."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's transactions")
+    from sqlalchemy import text
+
+    from airflow_ol_catalog.ingest import event_log
+
+    committer = BatchCommitter(catalog_engine, "register", keep_connection=True)
+    committer.commit([[submission(run_id="r-0")]])
+    pid = committer._kept.connection.dbapi_connection.get_backend_pid()
+    project = event_log.project_events
+
+    def cut(conn, items) -> None:
+        project(conn, items)  # the log's insert and the projection's look-ups are sent, its last writes are not
+        with catalog_engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            while other.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar():
+                time.sleep(0.01)
+
+    monkeypatch.setattr(event_log, "project_events", cut)
+    (result,) = committer.commit([[submission(run_id="r-1")]])
+    assert isinstance(result, CatalogUnavailable), result
+    assert stored_count(catalog_engine) == 1
+    monkeypatch.setattr(event_log, "project_events", project)
+    (outcomes,) = committer.commit([[submission(run_id="r-1")]])
+    assert isinstance(outcomes[0], Receipt) and not outcomes[0].duplicate
+    assert stored_count(catalog_engine) == 2
+
+
 def test_many_rows_are_stored_without_copy_where_psycopg2_waits_through_a_callback(catalog_engine):
     """A library that makes psycopg2 cooperative (gevent's patch, in a gevent pool of Celery
     workers) registers a wait callback, and psycopg2 then refuses COPY: many rows go as one

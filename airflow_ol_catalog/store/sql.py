@@ -782,7 +782,8 @@ def deferred_writes(conn: Connection) -> Iterator[None]:
         yield
         return
     kept = _Kept()
-    conn.info[_DEFERRED] = kept
+    info = conn.info  # held: an invalidated connection (a lost one) has none to give
+    info[_DEFERRED] = kept
     try:
         yield
         if kept.writes or kept.last or kept.needed:
@@ -795,7 +796,7 @@ def deferred_writes(conn: Connection) -> Iterator[None]:
                 ]
                 cursor.execute(b";\n".join(locks + kept.writes + kept.last))
     finally:
-        del conn.info[_DEFERRED]
+        del info[_DEFERRED]
 
 
 def lock_first(
