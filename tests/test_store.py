@@ -1035,6 +1035,96 @@ def test_the_postgresql_writer_keeps_its_connection_and_checks_it_after_an_idle_
     assert stored_count(catalog_engine) == 3
 
 
+def test_a_postgresql_writer_transaction_sends_its_begin_and_commit_with_its_statements(
+    catalog_engine, database_url, request
+):
+    """psycopg2 would send BEGIN and COMMIT each in a round trip of its own; the writer's transaction
+    sends BEGIN with its first statement and COMMIT with its last writes, as PostgreSQL's own log of
+    the session shows, and what it stored is committed."""
+    import re
+
+    from airflow_ol_catalog.store.engine import build_engine
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's transactions")
+    log = request.getfixturevalue("postgres").dir / "server.log"
+    engine = build_engine(database_url + "?options=-c%20log_statement%3Dall")  # logged, for this session only
+    io = {
+        "inputs": [{"namespace": "postgres://db", "name": "public.a"}],
+        "outputs": [{"namespace": "s3://b", "name": "k"}],
+    }
+    try:
+        committer = BatchCommitter(engine, "register", keep_connection=True)
+        committer.commit([[submission(run_id="r-0", **io)]])  # prepares the statements
+        pid = committer._kept.connection.dbapi_connection.get_backend_pid()
+        start = log.stat().st_size
+        (outcomes,) = committer.commit([[submission(run_id="r-1", **io), submission(run_id="r-2", **io)]])
+        with open(log, "rb") as f:
+            f.seek(start)
+            logged = f.read().decode()
+    finally:
+        engine.dispose()
+    sent = [text.strip() for text in re.findall(rf"\[{pid}\] LOG:  statement: (.*?)(?=^\S|\Z)", logged, re.S | re.M)]
+    assert len(sent) >= 5, sent
+    assert sent[0].startswith("BEGIN;EXECUTE "), sent[0][:100]
+    assert sent[-1].endswith("COMMIT"), sent[-1][-100:]
+    assert not [text for text in sent if text.upper() in ("BEGIN", "COMMIT", "ROLLBACK")]
+    assert all(isinstance(o, Receipt) and not o.duplicate for o in outcomes)
+    assert stored_count(catalog_engine) == 3
+
+
+@pytest.mark.parametrize("first", ["execute", "executemany", "copy_expert", "SQLAlchemy"])
+@pytest.mark.parametrize("failure", ["an exception", "a statement the database refuses"])
+def test_a_joined_transaction_that_fails_stores_nothing_whatever_its_first_statement(catalog_engine, first, failure):
+    """However the first statement of a joined transaction goes (through the driver's cursor, with
+    BEGIN in front of it or before it, or through SQLAlchemy, with BEGIN before it), a failure later
+    rolls back all of it, and the session goes on to store the next transaction as psycopg2 left it."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's transactions")
+    import io
+
+    from sqlalchemy import insert, text
+
+    from airflow_ol_catalog.store.sql import _driver_cursor, joined_transaction
+    from airflow_ol_catalog.store.tables import namespace
+
+    columns = "ol_catalog_namespace (name, description, admins, created_at, created_by, event_count)"
+    with catalog_engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+
+        def fail() -> None:
+            with conn.begin(), joined_transaction(conn):
+                assert raw.autocommit
+                if first == "SQLAlchemy":
+                    conn.execute(
+                        insert(namespace).values(name="1", created_at=datetime.now(timezone.utc), created_by="t")
+                    )
+                else:
+                    with _driver_cursor(conn) as cursor:
+                        if first == "execute":
+                            cursor.execute(f"INSERT INTO {columns} VALUES ('1', '', '[]', now(), 't', 0)")
+                        elif first == "executemany":
+                            cursor.executemany(
+                                f"INSERT INTO {columns} VALUES (%s, '', '[]', now(), 't', 0)", [("1",), ("2",)]
+                            )
+                        else:
+                            cursor.copy_expert(f"COPY {columns} FROM STDIN", io.BytesIO(b"1\t\t[]\t2026-01-01\tt\t0\n"))
+                store_events(conn, [submission(run_id="r-1")], "register")
+                if failure == "an exception":
+                    raise RuntimeError("on purpose")
+                conn.execute(text("SELECT 1 / 0"))
+
+        with pytest.raises(Exception, match=r"on purpose|division by zero"):
+            fail()
+        assert not raw.autocommit
+        with conn.begin(), joined_transaction(conn):
+            (receipt,) = store_events(conn, [submission(run_id="r-2")], "register")
+        assert isinstance(receipt, Receipt) and not raw.autocommit
+    assert stored_count(catalog_engine) == 1
+    with read_connection(catalog_engine) as conn:
+        assert conn.execute(select(namespace.c.name)).scalars().all() == ["team-a"]
+
+
 def test_a_transaction_whose_connection_is_cut_stores_nothing_and_the_writer_goes_on(catalog_engine, monkeypatch):
     """The server ends the writer's session in the middle of a transaction (a restart, a
     failover, an administrator): the group is answered as unavailable with nothing stored, and the

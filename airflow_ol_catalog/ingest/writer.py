@@ -45,7 +45,7 @@ from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, st
 from airflow_ol_catalog.ingest.projection import Written, written_nodes
 from airflow_ol_catalog.ingest.tokens import touch_tokens
 from airflow_ol_catalog.store.engine import WRITE, sqlite_driver, start_wal_checkpoints, write_transaction
-from airflow_ol_catalog.store.sql import lost_prepared, utcnow
+from airflow_ol_catalog.store.sql import joined_transaction, lost_prepared, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ class BatchCommitter:
         it is the event loop's SQLite writer (a pool check-out and check-in per group cost more
         than the commit's own bookkeeping there)."""
         if not self.keep_connection:
-            with write_transaction(self.engine) as conn:
+            with write_transaction(self.engine) as conn, joined_transaction(conn):
                 yield conn
             return
         idle = time.monotonic() - self._kept_used > KEPT_IDLE_SECONDS
@@ -235,7 +235,7 @@ class BatchCommitter:
             self._kept = self.engine.connect().execution_options(**WRITE)
             if self.busy_timeout_ms is not None:  # on the driver: SQLAlchemy would begin a transaction
                 sqlite_driver(self._kept.connection).execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
-        with self._kept.begin():
+        with self._kept.begin(), joined_transaction(self._kept):
             yield self._kept
         self._kept_used = time.monotonic()
 

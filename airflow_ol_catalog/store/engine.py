@@ -8,6 +8,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, PoolProxiedConnection, create_engine, event
@@ -88,6 +89,24 @@ def build_engine(url: str) -> Engine:
 # The key, in the pool's record of a PostgreSQL connection, of the names of the statements
 # prepared on its session (store/sql.py); absent when the catalog prepares none.
 PREPARED = "ol_catalog_prepared"
+# The key, in a PostgreSQL connection's info, of the state of the transaction it is in whose BEGIN
+# and COMMIT go with statements (store/sql.py `joined_transaction`).
+JOINED = "ol_catalog_joined_transaction"
+
+
+@dataclass
+class Joined:
+    """A joined transaction: whether its BEGIN was sent."""
+
+    begun: bool = False
+
+
+def _begin_before(conn: Connection, cursor: Any, *_: Any) -> None:
+    """A statement SQLAlchemy sends in a joined transaction: BEGIN first, if it was not sent yet."""
+    joined: Joined | None = conn.info.get(JOINED)
+    if joined is not None and not joined.begun:
+        joined.begun = True
+        cursor.execute("BEGIN")
 
 
 def _configure_postgresql(engine: Engine) -> None:
@@ -114,6 +133,8 @@ def _configure_postgresql(engine: Engine) -> None:
         dbapi_connection.commit()
         if prepare:  # store/sql.py: the names of the statements prepared on this session
             record.info[PREPARED] = set()
+
+    event.listen(engine, "before_cursor_execute", _begin_before)
 
 
 def get_engine(url: str | None = None) -> Engine:

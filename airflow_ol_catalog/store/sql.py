@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -39,7 +40,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.sqltypes import ARRAY, NullType
 
-from airflow_ol_catalog.store.engine import PREPARED, sqlite_driver
+from airflow_ol_catalog.store.engine import JOINED, PREPARED, Joined, sqlite_driver
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # in typing from Python 3.11
@@ -272,8 +273,18 @@ def _driver_cursor(conn: Connection) -> Iterator[Any]:
     (IntegrityError, OperationalError, ... with `.orig`) and a lost connection is invalidated, so
     that callers, the writer's retries and the pool handle them as any other."""
     dbapi = conn.dialect.loaded_dbapi
-    raw: Any = sqlite_driver(conn.connection) if conn.dialect.name == "sqlite" else conn.connection.dbapi_connection
-    cursor: Any = raw.cursor()
+    raw: Any
+    if conn.dialect.name == "sqlite":
+        raw = sqlite_driver(conn.connection)
+        cursor: Any = raw.cursor()
+    else:
+        raw = conn.connection.dbapi_connection
+        joined: Joined | None = conn.info.get(JOINED)
+        if joined is None or joined.begun:
+            cursor = raw.cursor()
+        else:  # the first statement of a joined transaction
+            cursor = raw.cursor(cursor_factory=_beginning_cursor())
+            cursor.joined = joined
     try:
         yield cursor
     except dbapi.Error as error:
@@ -294,6 +305,37 @@ def _driver_cursor(conn: Connection) -> Iterator[Any]:
     finally:
         with suppress(dbapi.Error):
             cursor.close()
+
+
+@functools.cache
+def _beginning_cursor() -> type:
+    """psycopg2's cursor, sending the BEGIN of its joined transaction with its first statement."""
+    import psycopg2.extensions  # type: ignore[import-untyped]
+
+    class BeginningCursor(psycopg2.extensions.cursor):  # type: ignore[misc]
+        joined: Joined
+
+        def _begin(self) -> bool:
+            first = not self.joined.begun
+            self.joined.begun = True  # on an error, the transaction is rolled back whether it began or not
+            return first
+
+        def execute(self, query: Any, vars: Any = None) -> None:
+            if self._begin():
+                query = (b"BEGIN;" if isinstance(query, bytes) else "BEGIN;") + query
+            super().execute(query, vars)
+
+        def executemany(self, query: Any, vars_list: Any) -> None:
+            if self._begin():
+                super().execute("BEGIN")
+            super().executemany(query, vars_list)
+
+        def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> None:
+            if self._begin():
+                super().execute("BEGIN")
+            super().copy_expert(sql, file, size)
+
+    return BeginningCursor
 
 
 def execute(
@@ -764,6 +806,7 @@ def _together(insert: _PgInsert, read: _PgStatement) -> _Prepared | None:
 # have at once.
 
 _DEFERRED = "ol_catalog_deferred_writes"
+_IDLE = 0  # psycopg2.extensions.TRANSACTION_STATUS_IDLE: connected, in no transaction
 
 
 @dataclass
@@ -786,7 +829,10 @@ def deferred_writes(conn: Connection) -> Iterator[None]:
     info[_DEFERRED] = kept
     try:
         yield
-        if kept.writes or kept.last or kept.needed:
+        writing = bool(kept.writes or kept.last or kept.needed)
+        joined: Joined | None = conn.info.get(JOINED)
+        commit = [b"COMMIT"] if joined is not None and (writing or joined.begun) else []
+        if writing or commit:
             with _driver_cursor(conn) as cursor:
                 locks = [
                     text
@@ -794,9 +840,46 @@ def deferred_writes(conn: Connection) -> Iterator[None]:
                     if key in kept.needed
                     for text in _locking_text(conn, cursor, statement, lists)
                 ]
-                cursor.execute(b";\n".join(locks + kept.writes + kept.last))
+                cursor.execute(b";\n".join(locks + kept.writes + kept.last + commit))
     finally:
         del info[_DEFERRED]
+
+
+@contextmanager
+def joined_transaction(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: a write transaction with no round trip of its own for BEGIN or COMMIT.
+
+    psycopg2 sends BEGIN alone before a transaction's first statement, and COMMIT alone at its end:
+    two of the eleven round trips that store a few events, each costing as much as one of their
+    statements (the README's performance section). Here psycopg2 runs the session in its
+    autocommit mode and the catalog begins and ends the transaction itself: BEGIN goes with the
+    first statement, COMMIT with the writes `deferred_writes` keeps for the end, which this block's
+    end sends; an exception rolls back. SQLAlchemy's transaction around it commits or rolls back
+    nothing meanwhile. Elsewhere (SQLite, another driver, a session already in a transaction), the
+    transaction as it is.
+    """
+    if conn.dialect.driver != "psycopg2":
+        yield
+        return
+    raw: Any = conn.connection.dbapi_connection
+    if raw.autocommit or raw.info.transaction_status != _IDLE or _DEFERRED in conn.info:
+        yield
+        return
+    info = conn.info  # held: an invalidated connection (a lost one) has none to give
+    joined = info[JOINED] = Joined()
+    raw.autocommit = True
+    try:
+        with deferred_writes(conn):
+            yield
+    except BaseException:
+        if joined.begun:
+            with suppress(Exception), raw.cursor() as cursor:  # a lost connection has nothing to roll back
+                cursor.execute("ROLLBACK")
+        raise
+    finally:
+        del info[JOINED]
+        with suppress(Exception):  # a lost connection is invalidated: its pool replaces it
+            raw.autocommit = False
 
 
 def lock_first(
@@ -892,7 +975,7 @@ def _copy_allowed(conn: Connection) -> bool:
     rows then go as one statement, instead of failing and being stored by halves."""
     if conn.dialect.driver != "psycopg2":
         return False
-    import psycopg2.extensions  # type: ignore[import-untyped]
+    import psycopg2.extensions
 
     return psycopg2.extensions.get_wait_callback() is None
 
