@@ -1125,6 +1125,88 @@ def test_a_joined_transaction_that_fails_stores_nothing_whatever_its_first_state
         assert conn.execute(select(namespace.c.name)).scalars().all() == ["team-a"]
 
 
+def test_a_joined_transaction_whose_rollback_is_interrupted_leaves_no_session_stuck_in_it(
+    catalog_engine, database_url, monkeypatch
+):
+    """An interrupt (a second Ctrl-C, SystemExit) that stops the ROLLBACK of a failed joined
+    transaction would leave its session inside the aborted transaction while psycopg2 takes it for
+    idle, and every later transaction on it would fail. The session is closed instead, and the
+    writer's next transaction, on a new one, stores its group."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's transactions")
+    import psycopg2.extensions
+    from sqlalchemy import create_engine, text
+
+    from airflow_ol_catalog.ingest import event_log
+    from airflow_ol_catalog.store import engine as engine_module
+
+    interrupt = threading.Event()
+
+    class Cursor(psycopg2.extensions.cursor):
+        def execute(self, query, vars=None):
+            if query == "ROLLBACK" and interrupt.is_set():
+                interrupt.clear()
+                raise KeyboardInterrupt
+            return super().execute(query, vars)
+
+    class Connection(psycopg2.extensions.connection):
+        def cursor(self, *args, **kwargs):
+            kwargs.setdefault("cursor_factory", Cursor)
+            return super().cursor(*args, **kwargs)
+
+    engine = create_engine(database_url, connect_args={"connection_factory": Connection}, pool_pre_ping=True)
+    engine_module._configure_postgresql(engine)
+    project = event_log.project_events
+
+    def failing(conn, items) -> None:
+        project(conn, items)
+        if any(item.event.run_id == "bad" for item in items):
+            interrupt.set()
+            conn.execute(text("SELECT 1 / 0"))
+
+    monkeypatch.setattr(event_log, "project_events", failing)
+    try:
+        committer = BatchCommitter(engine, "register", keep_connection=True)
+        committer.commit([[submission(run_id="r-0")]])
+        with pytest.raises(KeyboardInterrupt):
+            committer.commit([[submission(run_id="bad")]])
+        assert committer._kept.invalidated
+        for run_id in ("r-1", "r-2"):
+            (outcomes,) = committer.commit([[submission(run_id=run_id)]])
+            assert isinstance(outcomes[0], Receipt) and not outcomes[0].duplicate, outcomes
+    finally:
+        engine.dispose()
+    assert stored_count(catalog_engine) == 3
+
+
+def test_on_an_engine_without_the_catalogs_listener_a_transaction_is_psycopg2s_own(catalog_engine, database_url):
+    """SQLAlchemy's statements get their BEGIN from a listener store/engine.py puts on the engines it
+    builds; on any other engine a joined transaction is psycopg2's own, so that a statement
+    SQLAlchemy sends first is still rolled back with the rest."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's transactions")
+    from sqlalchemy import create_engine, insert
+
+    from airflow_ol_catalog.store.sql import joined_transaction
+    from airflow_ol_catalog.store.tables import namespace
+
+    engine = create_engine(database_url)
+
+    def fail() -> None:
+        with engine.connect() as conn, conn.begin(), joined_transaction(conn):
+            assert not conn.connection.dbapi_connection.autocommit
+            conn.execute(insert(namespace).values(name="first", created_at=datetime.now(timezone.utc), created_by="t"))
+            raise RuntimeError("on purpose")
+
+    try:
+        with pytest.raises(RuntimeError, match="on purpose"):
+            fail()
+    finally:
+        engine.dispose()
+    with read_connection(catalog_engine) as conn:
+        assert conn.execute(select(func.count()).select_from(namespace)).scalar_one() == 0
+
+
 def test_a_transaction_whose_connection_is_cut_stores_nothing_and_the_writer_goes_on(catalog_engine, monkeypatch):
     """The server ends the writer's session in the middle of a transaction (a restart, a
     failover, an administrator): the group is answered as unavailable with nothing stored, and the

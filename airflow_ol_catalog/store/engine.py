@@ -101,7 +101,7 @@ class Joined:
     begun: bool = False
 
 
-def _begin_before(conn: Connection, cursor: Any, *_: Any) -> None:
+def begin_before(conn: Connection, cursor: Any, *_: Any) -> None:
     """A statement SQLAlchemy sends in a joined transaction: BEGIN first, if it was not sent yet."""
     joined: Joined | None = conn.info.get(JOINED)
     if joined is not None and not joined.begun:
@@ -134,7 +134,7 @@ def _configure_postgresql(engine: Engine) -> None:
         if prepare:  # store/sql.py: the names of the statements prepared on this session
             record.info[PREPARED] = set()
 
-    event.listen(engine, "before_cursor_execute", _begin_before)
+    event.listen(engine, "before_cursor_execute", begin_before)
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    event,
     func,
     select,
     update,
@@ -40,7 +41,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.sqltypes import ARRAY, NullType
 
-from airflow_ol_catalog.store.engine import JOINED, PREPARED, Joined, sqlite_driver
+from airflow_ol_catalog.store.engine import JOINED, PREPARED, Joined, begin_before, sqlite_driver
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # in typing from Python 3.11
@@ -830,7 +831,7 @@ def deferred_writes(conn: Connection) -> Iterator[None]:
     try:
         yield
         writing = bool(kept.writes or kept.last or kept.needed)
-        joined: Joined | None = conn.info.get(JOINED)
+        joined: Joined | None = info.get(JOINED)
         commit = [b"COMMIT"] if joined is not None and (writing or joined.begun) else []
         if writing or commit:
             with _driver_cursor(conn) as cursor:
@@ -855,11 +856,14 @@ def joined_transaction(conn: Connection) -> Iterator[None]:
     autocommit mode and the catalog begins and ends the transaction itself: BEGIN goes with the
     first statement, COMMIT with the writes `deferred_writes` keeps for the end, which this block's
     end sends; an exception rolls back. SQLAlchemy's transaction around it commits or rolls back
-    nothing meanwhile. Elsewhere (SQLite, another driver, a session already in a transaction), the
-    transaction as it is.
+    nothing meanwhile. Statements go through `_driver_cursor` (its execute, executemany and
+    copy_expert) or SQLAlchemy; not through a named cursor (`stream_results`), which psycopg2
+    refuses in autocommit mode. A session left inside the transaction (its ROLLBACK interrupted)
+    is invalidated. Elsewhere (SQLite, another driver, an engine store/engine.py did not build, a
+    session already in a transaction), the transaction as it is.
     """
-    if conn.dialect.driver != "psycopg2":
-        yield
+    if conn.dialect.driver != "psycopg2" or not event.contains(conn.engine, "before_cursor_execute", begin_before):
+        yield  # (an engine not built by store/engine.py would send SQLAlchemy's statements without BEGIN)
         return
     raw: Any = conn.connection.dbapi_connection
     if raw.autocommit or raw.info.transaction_status != _IDLE or _DEFERRED in conn.info:
@@ -880,6 +884,11 @@ def joined_transaction(conn: Connection) -> Iterator[None]:
         del info[JOINED]
         with suppress(Exception):  # a lost connection is invalidated: its pool replaces it
             raw.autocommit = False
+        if raw.closed or raw.info.transaction_status != _IDLE:
+            # Still in the transaction (its ROLLBACK interrupted), or lost: psycopg2 takes such a
+            # session for idle and would never end its transaction, so it is closed, and the pool
+            # opens another for the next transaction.
+            conn.invalidate()
 
 
 def lock_first(
