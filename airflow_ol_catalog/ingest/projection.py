@@ -28,9 +28,11 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    literal_column,
     select,
     true,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -365,6 +367,22 @@ def _statements(dialect: str) -> dict[str, Any]:
             s[f"{name}_new"] = (
                 ins(table).on_conflict_do_nothing(index_elements=list(keys)).returning(*(table.c[c] for c in returned))
             )
+        # Both look-ups in one round trip (`_read_ids`): each row led by the number of its table in
+        # _KEYED, the parameters named after their table; the two kinds of rows have one shape.
+        lookups = []
+        for i, (name, (table, keys, row_type)) in enumerate(_KEYED.items()):
+            wanted = (
+                func.unnest(*(bindparam(f"p_{name}_{k}", type_=ARRAY(Text)) for k in keys))
+                .table_valued(*keys)
+                .render_derived(name=f"wanted_{name}")
+            )
+            lookups.append(
+                select(literal_column(str(i)).label("kind"), *(table.c[c] for c in row_type._fields)).join_from(
+                    table, wanted, and_(*(table.c[k] == wanted.c[k] for k in keys))
+                )
+            )
+        both = union_all(*lookups).subquery("existing")
+        s["ids_existing"] = select(*both.c)
         # Dataset versions, read without a lock first (`_versions_first`).
         wanted = (
             func.unnest(bindparam("p_dataset_id", type_=ARRAY(Integer)), bindparam("p_digest", type_=ARRAY(Text)))
@@ -459,7 +477,11 @@ _KEYED: dict[str, tuple[Any, tuple[str, str], type[_JobIds] | type[_DatasetIds]]
 
 
 def _ids_first(
-    conn: Connection, st: dict[str, Any], name: str, rows: dict[tuple[str, str], Values]
+    conn: Connection,
+    st: dict[str, Any],
+    name: str,
+    rows: dict[tuple[str, str], Values],
+    read_already: list[Any] | None = None,
 ) -> tuple[Sequence[Any], list[tuple[str, str]]]:
     """Upsert jobs or datasets (`name`), each row keyed by its unique pair: their ids and links,
     and the keys of those that existed, whose update `_touch` then queues.
@@ -470,7 +492,8 @@ def _ids_first(
     new ones are inserted, which waits only for a writer inserting the same row), and the update
     of the rows that existed (times seen, view stamp) goes with the writes sent at the very end
     (store/sql.py `deferred_writes`), in key order, so those locks last one round trip and the
-    commit. SQLite has one writer: one upsert there, and nothing to touch.
+    commit. SQLite has one writer: one upsert there, and nothing to touch. `read_already`: the rows
+    of these keys that exist, read by `_read_ids` (PostgreSQL), instead of reading them first here.
     """
     if conn.dialect.name != "postgresql":
         return _upserted(conn, st[name], list(rows.values())), []
@@ -480,8 +503,14 @@ def _ids_first(
     existed: list[tuple[str, str]] = []
     for _ in range(3):  # a row another writer inserted after this one looked is read again
         wanted = [k for k in keys if k not in found]
-        arrays = {f"p_{column}": [k[i] for k in wanted] for i, column in enumerate(columns)}
-        read = {(r[1], r[2]): row_type(*r) for r in execute(conn, st[f"{name}_existing"], arrays)}
+        if not wanted:
+            break
+        if read_already is None:
+            arrays = {f"p_{column}": [k[i] for k in wanted] for i, column in enumerate(columns)}
+            read = {(r[1], r[2]): row_type(*r) for r in execute(conn, st[f"{name}_existing"], arrays)}
+        else:
+            read = {(r[1], r[2]): row_type(*r) for r in read_already}
+            read_already = None
         found.update(read)
         existed.extend(read)
         missing = [rows[k] for k in keys if k not in found]
@@ -491,6 +520,24 @@ def _ids_first(
     if len(found) != len(keys):
         raise RuntimeError(f"{name} rows neither read nor inserted: {[k for k in keys if k not in found]}")
     return list(found.values()), sorted(existed)
+
+
+def _read_ids(
+    conn: Connection, st: dict[str, Any], job_rows: dict[JobKey, Values], dataset_rows: dict[tuple[str, str], Values]
+) -> dict[str, list[Any] | None]:
+    """PostgreSQL: the jobs and the datasets of these keys that exist, read in one round trip (each
+    `_ids_first` would read its own); elsewhere None for both, and `_ids_first` upserts."""
+    if conn.dialect.name != "postgresql":
+        return {"job": None, "dataset": None}
+    params = {
+        f"p_{name}_{column}": [key[i] for key in sorted(rows)]
+        for name, rows in (("job", job_rows), ("dataset", dataset_rows))
+        for i, column in enumerate(_KEYED[name][1])
+    }
+    read: list[list[Any]] = [[] for _ in _KEYED]
+    for kind, *row in execute(conn, st["ids_existing"], params):
+        read[kind].append(tuple(row))
+    return dict(zip(_KEYED, read, strict=True))
 
 
 def _touch(
@@ -528,9 +575,12 @@ def project_events(conn: Connection, items: list[Projected]) -> None:
     if not items:
         return
     st = _statements(conn.dialect.name)
-    job_ids = _project_jobs(conn, st, items)
+    job_rows = _job_rows(items)
+    dataset_rows, dataset_links = _dataset_rows(items)
+    read = _read_ids(conn, st, job_rows, dataset_rows)
+    job_ids = _project_jobs(conn, st, items, job_rows, read["job"])
     run_pks, run_states = _project_runs(conn, st, items, job_ids)
-    dataset_ids = _project_datasets(conn, st, items)
+    dataset_ids = _project_datasets(conn, st, dataset_rows, dataset_links, read["dataset"])
     _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids)
     _project_facets(conn, st, items, job_ids, run_pks, dataset_ids)
     _project_versions(conn, st, items, dataset_ids)
@@ -557,7 +607,8 @@ def _run_id(ev: OpenLineageEvent) -> str:
     return ev.run_id
 
 
-def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) -> dict[JobKey, int]:
+def _job_rows(items: list[Projected]) -> dict[JobKey, Values]:
+    """The jobs the events name (their own, parents, roots, those flows name), by key."""
     rows: dict[JobKey, Values] = {}
     for item in items:
         ev = item.event
@@ -575,7 +626,13 @@ def _project_jobs(conn: Connection, st: dict[str, Any], items: list[Projected]) 
                 _merge_min_max(rows, named[1:3], _job_row(named.namespace, named.name, ev.event_time, True))
     for row in rows.values():
         row["search_key"] = search_key(row["namespace"], row["name"])
-    returned, existed = _ids_first(conn, st, "job", rows)
+    return rows
+
+
+def _project_jobs(
+    conn: Connection, st: dict[str, Any], items: list[Projected], rows: dict[JobKey, Values], read: list[Any] | None
+) -> dict[JobKey, int]:
+    returned, existed = _ids_first(conn, st, "job", rows, read)
     _touch(conn, st, "job", rows, existed)
     ids = {(r.namespace, r.name): r.id for r in returned}
     lock_jobs(conn, [ids[k] for k in existed])
@@ -839,13 +896,13 @@ def _lineage_of(ev: OpenLineageEvent, read: Stated | None, job_namespaces: froze
     return Lineage(stated, datasets, dependencies)
 
 
-def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projected]) -> dict[tuple[str, str], int]:
-    """Upsert every dataset the events name; returns the id that holds each name's lineage.
+DatasetLinks: TypeAlias = dict[tuple[tuple[str, str], tuple[str, str]], str]
 
-    That is the name's own row, unless a `symlinks` facet made it an alias (ingest/symlinks).
-    """
+
+def _dataset_rows(items: list[Projected]) -> tuple[dict[tuple[str, str], Values], DatasetLinks]:
+    """The datasets the events name, by key, and the links their `symlinks` facets state."""
     rows: dict[tuple[str, str], Values] = {}
-    links: dict[tuple[tuple[str, str], tuple[str, str]], str] = {}
+    links: DatasetLinks = {}
 
     def add(namespace: str, name: str, when: datetime) -> tuple[str, str]:
         key = (namespace_key(namespace), name)
@@ -878,7 +935,21 @@ def _project_datasets(conn: Connection, st: dict[str, Any], items: list[Projecte
                 add(named.namespace, named.name, ev.event_time)
     for row in rows.values():
         row["search_key"] = search_key(row["namespace"], row["name"])
-    returned, existed = _ids_first(conn, st, "dataset", rows)
+    return rows, links
+
+
+def _project_datasets(
+    conn: Connection,
+    st: dict[str, Any],
+    rows: dict[tuple[str, str], Values],
+    links: DatasetLinks,
+    read: list[Any] | None,
+) -> dict[tuple[str, str], int]:
+    """Upsert every dataset the events name; returns the id that holds each name's lineage.
+
+    That is the name's own row, unless a `symlinks` facet made it an alias (ingest/symlinks).
+    """
+    returned, existed = _ids_first(conn, st, "dataset", rows, read)
     ids = {(r.namespace_key, r.name): r.id for r in returned}
     holder = {r.id: r.alias_of or r.id for r in returned}
     holder.update(record_links(conn, st, {(ids[a], ids[b]): kind for (a, b), kind in links.items()}))
