@@ -1255,9 +1255,12 @@ def test_a_transaction_whose_connection_is_cut_stores_nothing_and_the_writer_goe
 
     def cut(conn, items) -> None:
         project(conn, items)  # the log's insert and the projection's look-ups are sent, its last writes are not
-        with catalog_engine.connect() as other:
+        # each statement its own transaction: within one, pg_stat_activity keeps what it first showed
+        with catalog_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            deadline = time.monotonic() + 30
             while other.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar():
+                assert time.monotonic() < deadline, "the writer's session outlived its termination"
                 time.sleep(0.01)
 
     monkeypatch.setattr(event_log, "project_events", cut)
