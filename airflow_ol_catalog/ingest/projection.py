@@ -345,7 +345,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "last_seen_at": latest(flow_table.c.last_seen_at, stmt.excluded.last_seen_at),
         },
     ).returning(flow_table.c.source_id)
-    if dialect == "postgresql":  # the first step of `_ids_first` and `_upsert_runs`
+    if dialect == "postgresql":  # look-ups without locks: `_read_ids`, `_ids_first` (again) and `_stored_runs`
         wanted = (
             func.unnest(bindparam("p_job_id", type_=ARRAY(BigInteger)), bindparam("p_run_id", type_=ARRAY(Text)))
             .table_valued("job_id", "run_id")
@@ -481,7 +481,7 @@ def _ids_first(
     st: dict[str, Any],
     name: str,
     rows: dict[tuple[str, str], Values],
-    read_already: list[Any] | None = None,
+    read_already: list[Any] | None,
 ) -> tuple[Sequence[Any], list[tuple[str, str]]]:
     """Upsert jobs or datasets (`name`), each row keyed by its unique pair: their ids and links,
     and the keys of those that existed, whose update `_touch` then queues.
