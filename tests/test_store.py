@@ -1125,35 +1125,44 @@ def test_a_joined_transaction_that_fails_stores_nothing_whatever_its_first_state
         assert conn.execute(select(namespace.c.name)).scalars().all() == ["team-a"]
 
 
-def test_the_jobs_and_datasets_events_name_are_looked_up_in_one_round_trip(catalog_engine, request):
-    """On PostgreSQL the projection reads the jobs and the datasets a transaction's events name in one
-    statement, before writing either: each a round trip of its own cost single events about 4 % of
-    their rate (README, Performance). A job or dataset not stored yet is inserted after it."""
+def test_the_jobs_datasets_and_parent_runs_events_name_are_looked_up_in_one_round_trip(catalog_engine, request):
+    """On PostgreSQL the projection reads the jobs, the datasets and the parent runs a transaction's
+    events name in one statement, before writing any: each a round trip of its own cost single
+    events about 4 % of their rate (README, Performance). What is not stored yet is inserted after
+    it, and a child is written with its stored parent's link at once."""
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's round trips")
-    from airflow_ol_catalog.store.tables import dataset
+    from airflow_ol_catalog.store.tables import dataset, run
 
     sent = request.getfixturevalue("driver_statements")
     io = {
         "inputs": [{"namespace": "postgres://db", "name": "public.a"}],
         "outputs": [{"namespace": "s3://b", "name": "k"}],
     }
+    parent = {"parent": {"run": {"runId": "dag-run-1"}, "job": {"namespace": "team-a", "name": "dag"}}}
     committer = BatchCommitter(catalog_engine, "register", keep_connection=True)
     for run_id, extra in (("r-0", {}), ("r-1", {}), ("r-2", {"outputs": [{"namespace": "s3://b", "name": "new"}]})):
         sent.clear()
-        (outcomes,) = committer.commit([[submission(run_id=run_id, **{**io, **extra})]])
+        payload = submission(run_id=run_id, **{**io, **extra}).event.payload
+        payload["run"]["facets"] = parent
+        (outcomes,) = committer.commit([[Submission.of(validate_event(payload), None, 500)]])
         assert isinstance(outcomes[0], Receipt) and not outcomes[0].duplicate
         reads = [text for text in sent if text.lstrip().startswith("SELECT")]
-        both = [text for text in reads if "ol_catalog_job" in text and "ol_catalog_dataset" in text]
+        together = [text for text in reads if all(f"ol_catalog_{t} " in text for t in ("job", "dataset", "run"))]
         alone = [
             text
             for text in reads
-            if text not in both and ("FROM ol_catalog_job " in text or "FROM ol_catalog_dataset " in text)
+            if text not in together and any(f"FROM ol_catalog_{t} " in text for t in ("job", "dataset", "run"))
         ]
-        assert len(both) == 1 and not alone, reads
+        assert len(together) == 1 and not alone, reads
+        if run_id != "r-0":  # the parent stored: no update of the child after it is written
+            assert not [text for text in sent if "UPDATE ol_catalog_run SET parent_run_pk" in text], sent
     with read_connection(catalog_engine) as conn:
         assert sorted(conn.execute(select(dataset.c.name)).scalars()) == ["k", "new", "public.a"]
         assert conn.execute(select(func.count()).select_from(edge)).scalar_one() == 3
+        runs = dict(conn.execute(select(run.c.run_id, run.c.parent_run_pk)).all())
+        pk = conn.execute(select(run.c.id).where(run.c.run_id == "dag-run-1")).scalar_one()
+        assert runs == {"dag-run-1": None, "r-0": pk, "r-1": pk, "r-2": pk}
 
 
 def test_a_joined_transaction_whose_rollback_is_interrupted_leaves_no_session_stuck_in_it(

@@ -29,6 +29,7 @@ from sqlalchemy import (
     case,
     func,
     literal_column,
+    null,
     select,
     true,
     tuple_,
@@ -367,9 +368,12 @@ def _statements(dialect: str) -> dict[str, Any]:
             s[f"{name}_new"] = (
                 ins(table).on_conflict_do_nothing(index_elements=list(keys)).returning(*(table.c[c] for c in returned))
             )
-        # Both look-ups in one round trip (`_read_ids`): each row led by the number of its table in
-        # _KEYED, the parameters named after their table; the two kinds of rows have one shape.
+        # The jobs', the datasets' and the parent runs' look-ups in one round trip (`_read_ids`):
+        # each row led by the number of its look-up (that of its table in _KEYED, then 2 for runs),
+        # the parameters named after their table. Jobs' and datasets' rows have one shape, padded
+        # to a run's: (id, run id, state, job id, parent and root run pks) there.
         lookups = []
+        no_pk = null().cast(BigInteger)
         for i, (name, (table, keys, row_type)) in enumerate(_KEYED.items()):
             wanted = (
                 func.unnest(*(bindparam(f"p_{name}_{k}", type_=ARRAY(Text)) for k in keys))
@@ -377,10 +381,28 @@ def _statements(dialect: str) -> dict[str, Any]:
                 .render_derived(name=f"wanted_{name}")
             )
             lookups.append(
-                select(literal_column(str(i)).label("kind"), *(table.c[c] for c in row_type._fields)).join_from(
-                    table, wanted, and_(*(table.c[k] == wanted.c[k] for k in keys))
-                )
+                select(
+                    literal_column(str(i)).label("kind"), *(table.c[c] for c in row_type._fields), no_pk, no_pk
+                ).join_from(table, wanted, and_(*(table.c[k] == wanted.c[k] for k in keys)))
             )
+        wanted = (
+            func.unnest(*(bindparam(f"p_run_{k}", type_=ARRAY(Text)) for k in ("namespace", "name", "run_id")))
+            .table_valued("namespace", "name", "run_id")
+            .render_derived(name="wanted_run")
+        )
+        lookups.append(
+            select(
+                literal_column("2"),
+                *(run.c[c] for c in ("id", "run_id", "state", "job_id", "parent_run_pk", "root_run_pk")),
+            )
+            .join_from(run, job, run.c.job_id == job.c.id)
+            .join(
+                wanted,
+                and_(
+                    job.c.namespace == wanted.c.namespace, job.c.name == wanted.c.name, run.c.run_id == wanted.c.run_id
+                ),
+            )
+        )
         both = union_all(*lookups).subquery("existing")
         s["ids_existing"] = select(*both.c)
         # Dataset versions, read without a lock first (`_versions_first`).
@@ -522,22 +544,50 @@ def _ids_first(
     return list(found.values()), sorted(existed)
 
 
+class _Read(NamedTuple):
+    """What `_read_ids` found stored: jobs' and datasets' rows as `_ids_first` reads them, and runs."""
+
+    jobs: list[Any] | None
+    datasets: list[Any] | None
+    runs: list[_RunIds] | None
+
+
 def _read_ids(
-    conn: Connection, st: dict[str, Any], job_rows: dict[JobKey, Values], dataset_rows: dict[tuple[str, str], Values]
-) -> dict[str, list[Any] | None]:
-    """PostgreSQL: the jobs and the datasets of these keys that exist, read in one round trip (each
-    `_ids_first` would read its own); elsewhere None for both, and `_ids_first` upserts."""
+    conn: Connection,
+    st: dict[str, Any],
+    job_rows: dict[JobKey, Values],
+    dataset_rows: dict[tuple[str, str], Values],
+    runs: set[tuple[str, str, str]],
+) -> _Read:
+    """PostgreSQL: the jobs and the datasets of these keys that exist, and the runs of these (job
+    namespace, job name, run id), read in one round trip (each `_ids_first`, and `_stored_runs`,
+    would read its own); elsewhere None for all, and `_ids_first` upserts."""
     if conn.dialect.name != "postgresql":
-        return {"job": None, "dataset": None}
+        return _Read(None, None, None)
     params = {
         f"p_{name}_{column}": [key[i] for key in sorted(rows)]
-        for name, rows in (("job", job_rows), ("dataset", dataset_rows))
-        for i, column in enumerate(_KEYED[name][1])
+        for name, rows in (("job", job_rows), ("dataset", dataset_rows), ("run", runs))
+        for i, column in enumerate(("namespace", "name", "run_id") if name == "run" else _KEYED[name][1])
     }
-    read: list[list[Any]] = [[] for _ in _KEYED]
+    read: list[list[Any]] = [[], [], []]
     for kind, *row in execute(conn, st["ids_existing"], params):
-        read[kind].append(tuple(row))
-    return dict(zip(_KEYED, read, strict=True))
+        if kind == 2:
+            pk, run_id, state, job_id, parent_pk, root_pk = row
+            read[2].append(_RunIds(pk, job_id, run_id, state, parent_pk, root_pk))
+        else:
+            read[kind].append(tuple(row[:4]))
+    return _Read(*read)
+
+
+def _run_names(items: list[Projected]) -> set[tuple[str, str, str]]:
+    """The parent and root runs the events name, as (job namespace, job name, run id)."""
+    named = set()
+    for item in items:
+        if item.event.kind == RUN_EVENT:
+            for above in (item.parent, item.root):
+                if above:
+                    named.add((above[1], above[2], above[0]))
+    return named
 
 
 def _touch(
@@ -577,10 +627,10 @@ def project_events(conn: Connection, items: list[Projected]) -> None:
     st = _statements(conn.dialect.name)
     job_rows = _job_rows(items)
     dataset_rows, dataset_links = _dataset_rows(items)
-    read = _read_ids(conn, st, job_rows, dataset_rows)
-    job_ids = _project_jobs(conn, st, items, job_rows, read["job"])
-    run_pks, run_states = _project_runs(conn, st, items, job_ids)
-    dataset_ids = _project_datasets(conn, st, dataset_rows, dataset_links, read["dataset"])
+    read = _read_ids(conn, st, job_rows, dataset_rows, _run_names(items))
+    job_ids = _project_jobs(conn, st, items, job_rows, read.jobs)
+    run_pks, run_states = _project_runs(conn, st, items, job_ids, read.runs)
+    dataset_ids = _project_datasets(conn, st, dataset_rows, dataset_links, read.datasets)
     _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids)
     _project_facets(conn, st, items, job_ids, run_pks, dataset_ids)
     _project_versions(conn, st, items, dataset_ids)
@@ -687,7 +737,11 @@ def _wins(new: Values, old: Values) -> bool:
 
 
 def _project_runs(
-    conn: Connection, st: dict[str, Any], items: list[Projected], job_ids: dict[JobKey, int]
+    conn: Connection,
+    st: dict[str, Any],
+    items: list[Projected],
+    job_ids: dict[JobKey, int],
+    read: list[_RunIds] | None,
 ) -> tuple[dict[RunKey, int], dict[int, str | None]]:
     """Upsert the events' runs and their parents; returns each run's pk, and each pk's state."""
     rows: dict[RunKey, Values] = {}
@@ -722,7 +776,10 @@ def _project_runs(
                 roots[key] = root_key
     # Runs are written with the ids of their parents and roots where those are stored already (an
     # update after them would write each of those rows again, with every index of the run table).
-    known = _stored_runs(conn, st, {*parents.values(), *roots.values()})
+    named = {*parents.values(), *roots.values()}
+    known = (
+        _stored_runs(conn, st, named) if read is None else {k: r for r in read if (k := (r.job_id, r.run_id)) in named}
+    )
     for links_of, column in ((parents, "parent_run_pk"), (roots, "root_run_pk")):
         for key, linked_to in links_of.items():
             if linked_to in known:
