@@ -346,15 +346,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "last_seen_at": latest(flow_table.c.last_seen_at, stmt.excluded.last_seen_at),
         },
     ).returning(flow_table.c.source_id)
-    if dialect == "postgresql":  # look-ups without locks: `_read_ids`, `_ids_first` (again) and `_stored_runs`
-        wanted = (
-            func.unnest(bindparam("p_job_id", type_=ARRAY(BigInteger)), bindparam("p_run_id", type_=ARRAY(Text)))
-            .table_valued("job_id", "run_id")
-            .render_derived(name="wanted")
-        )
-        s["run_existing"] = select(*(run.c[c] for c in _RunIds._fields)).join_from(
-            run, wanted, and_(run.c.job_id == wanted.c.job_id, run.c.run_id == wanted.c.run_id)
-        )
+    if dialect == "postgresql":  # look-ups without locks: `_read_ids`, and `_ids_first`'s again
         for name, (table, keys, row_type) in _KEYED.items():
             returned = row_type._fields
             wanted = (
@@ -434,7 +426,8 @@ def _statements(dialect: str) -> dict[str, Any]:
                 "alias_of": case((same_alias, dataset.c.alias_of), else_=func.ol_catalog_dataset_alias_changed()),
             },
         ).returning(dataset.c.id)
-    else:  # SQLite: the runs of these jobs with these ids (`_stored_runs` keeps the pairs asked for)
+    else:  # SQLite: the runs of these jobs with these ids (`_stored_runs` keeps the pairs asked for;
+        # PostgreSQL reads them in `ids_existing`)
         s["run_existing"] = select(*(run.c[c] for c in _RunIds._fields)).where(
             in_list(dialect, run.c.job_id, "p_job_ids"), in_list(dialect, run.c.run_id, "p_run_ids")
         )
@@ -776,10 +769,7 @@ def _project_runs(
                 roots[key] = root_key
     # Runs are written with the ids of their parents and roots where those are stored already (an
     # update after them would write each of those rows again, with every index of the run table).
-    named = {*parents.values(), *roots.values()}
-    known = (
-        _stored_runs(conn, st, named) if read is None else {k: r for r in read if (k := (r.job_id, r.run_id)) in named}
-    )
+    known = _stored_runs(conn, st, {*parents.values(), *roots.values()}, read)
     for links_of, column in ((parents, "parent_run_pk"), (roots, "root_run_pk")):
         for key, linked_to in links_of.items():
             if linked_to in known:
@@ -809,27 +799,24 @@ class _RunIds(NamedTuple):
     root_run_pk: int | None
 
 
-def _stored_runs(conn: Connection, st: dict[str, Any], keys: set[RunKey]) -> dict[RunKey, _RunIds]:
-    """Those of these runs that are stored, read without locking them.
+def _stored_runs(
+    conn: Connection, st: dict[str, Any], keys: set[RunKey], read: list[_RunIds] | None
+) -> dict[RunKey, _RunIds]:
+    """Those of these runs that are stored, read without locking them: among those `_read_ids` read
+    (PostgreSQL), else read here.
 
     The parents and roots the events name: most are stored already (the DAG run or the Spark
     application of many tasks), and their children are then written with their links at once,
     not updated after them (with every index of the run table)."""
     if not keys:
         return {}
-    if conn.dialect.name == "sqlite":
+    if read is None:
         ids = {
-            "p_job_ids": list_value("sqlite", {k[0] for k in keys}),
-            "p_run_ids": list_value("sqlite", {k[1] for k in keys}),
+            "p_job_ids": list_value(conn.dialect.name, {k[0] for k in keys}),
+            "p_run_ids": list_value(conn.dialect.name, {k[1] for k in keys}),
         }
-        rows = execute(conn, st["run_existing"], ids)
-    else:
-        ordered = sorted(keys)
-        rows = execute(
-            conn, st["run_existing"], {"p_job_id": [k[0] for k in ordered], "p_run_id": [k[1] for k in ordered]}
-        )
-    stored = (_RunIds(*row) for row in rows)
-    return {key: r for r in stored if (key := (r.job_id, r.run_id)) in keys}
+        read = [_RunIds(*row) for row in execute(conn, st["run_existing"], ids)]
+    return {key: r for r in read if (key := (r.job_id, r.run_id)) in keys}
 
 
 def _upsert_runs(
