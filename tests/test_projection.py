@@ -651,15 +651,16 @@ def test_a_version_keeps_its_earliest_sighting_whatever_order_and_whoever_insert
     send(catalog_engine, [write("2025-01-03T10:00:00Z", "third")])  # later: only its last sighting
     assert version() == ("first", "2025-01-01", "2025-01-03")
 
-    looked, hidden = projection.execute, []
+    looked, hidden = projection._read_ids, []
 
-    def unseen(conn, statement, params):  # the version inserted by another writer after the look
-        if statement is projection._statements(conn.dialect.name).get("version_existing"):
-            hidden.append(params)
-            return []
-        return looked(conn, statement, params)
+    def unseen(conn, named, lookup):  # the version inserted by another writer after the look
+        read = looked(conn, named, lookup)
+        if read.versions is None:  # SQLite: nothing is read first
+            return read
+        hidden.append(read.versions)
+        return read._replace(versions={})
 
-    monkeypatch.setattr(projection, "execute", unseen)
+    monkeypatch.setattr(projection, "_read_ids", unseen)
     send(catalog_engine, [write("2025-01-04T10:00:00Z", "fourth")])
     send(catalog_engine, [write("2024-12-31T10:00:00Z", "zeroth")])
     assert version() == ("zeroth", "2024-12-31", "2025-01-04")

@@ -18,6 +18,7 @@ from airflow_ol_catalog.events.model import Problem
 from airflow_ol_catalog.ingest.namespaces import Placement, record_activity, resolve_namespaces
 from airflow_ol_catalog.ingest.projection import (
     Projected,
+    lookup,
     named_job_namespaces,
     parent_namespace,
     project_events,
@@ -30,6 +31,7 @@ from airflow_ol_catalog.store.sql import (
     earliest,
     execute,
     execute_rows,
+    insert_and_read,
     insert_for,
     latest,
     utcnow,
@@ -155,13 +157,30 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
         policy,
     )
     to_insert = [sub for sub in submissions if not placements[sub.event.owner_namespace].refused]
+    # What each event would be projected as, if it is new to the log; the projection's look-up of
+    # what they name goes with their insert (PostgreSQL: one round trip less).
+    projected: dict[str, Projected] = {}
+    for sub, parent, names, stated in zip(submissions, parents, named, read, strict=True):
+        if sub.digest not in projected and placements[sub.event.owner_namespace].namespace_id is not None:
+            linked = frozenset(n for n in names if links_parent(n, sub.scope, placements))
+            projected[sub.digest] = Projected(
+                sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements), linked, (stated,)
+            )
+    looked = lookup(conn, list(projected.values()))
     inserted: dict[str, int] = {}
     if to_insert:
         rows = [
             _row(sub, sub.event.owner_namespace, placements[sub.event.owner_namespace].namespace_id is None, now)
             for sub in to_insert
         ]
-        inserted = {row.digest: row.id for row in execute_rows(conn, _insert_event(conn.dialect.name), rows)}
+        statement = _insert_event(conn.dialect.name)
+        returned: Sequence[Any]
+        together = insert_and_read(conn, statement, rows, looked.query, looked.params) if looked else None
+        if looked is not None and together is not None:
+            returned, looked.rows = together
+        else:
+            returned = execute_rows(conn, statement, rows)
+        inserted = {row.digest: row.id for row in returned}
     existing = _stored(conn, {(sub.event.event_time, sub.digest) for sub in to_insert if sub.digest not in inserted})
 
     activity: dict[int, _Activity] = {}
@@ -169,7 +188,7 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
     warned: dict[tuple[str, str], dict[str, Any]] = {}  # (producer, facet) -> its counter's row
     to_project: list[Projected] = []
     outcomes: list[Receipt | Refusal] = []
-    for sub, parent, names, stated in zip(submissions, parents, named, read, strict=True):
+    for sub in submissions:
         placement = placements[sub.event.owner_namespace]
         if placement.refused:
             outcomes.append(Refusal(placement.refused))
@@ -183,12 +202,7 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
             for facet_key, problem in sub.event.broken_facets:
                 _count_warning(warned, sub.event, facet_key, problem)
             if namespace_id is not None:
-                linked = frozenset(n for n in names if links_parent(n, sub.scope, placements))
-                to_project.append(
-                    Projected(
-                        sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements), linked, (stated,)
-                    )
-                )
+                to_project.append(projected[sub.digest])
                 seen = activity.setdefault(namespace_id, _Activity(0, now, now, set()))
                 seen.count += 1
                 if sub.event.integration:
@@ -203,7 +217,7 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
         write(
             conn, _count_warnings(conn.dialect.name), sorted(warned.values(), key=lambda r: (r["producer"], r["facet"]))
         )
-    project_events(conn, to_project)
+    project_events(conn, to_project, looked)
     return outcomes
 
 

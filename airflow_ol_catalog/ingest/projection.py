@@ -360,12 +360,18 @@ def _statements(dialect: str) -> dict[str, Any]:
             s[f"{name}_new"] = (
                 ins(table).on_conflict_do_nothing(index_elements=list(keys)).returning(*(table.c[c] for c in returned))
             )
-        # The jobs', the datasets' and the parent runs' look-ups in one round trip (`_read_ids`):
-        # each row led by the number of its look-up (that of its table in _KEYED, then 2 for runs),
-        # the parameters named after their table. Jobs' and datasets' rows have one shape, padded
-        # to a run's: (id, run id, state, job id, parent and root run pks) there.
+        # The jobs', the datasets', the parent runs' and the dataset versions' look-ups in one
+        # statement (`lookup`, `_read_ids`): each row led by the number of its look-up (that of its
+        # table in _KEYED, then 2 for runs, 3 for versions), the parameters named after their
+        # table. All rows have one shape, padded to a run's, (id, run id, state, job id, parent
+        # and root run pks), and a version's time; each column named for its place (the union's
+        # columns take the first look-up's names, and two alike would be read as one).
         lookups = []
-        no_pk = null().cast(BigInteger)
+        no_pk, no_time = null().cast(BigInteger), null().cast(dataset_version.c.first_seen_at.type)
+
+        def shaped(kind: int, *columns: Any) -> Any:
+            return select(literal_column(str(kind)).label("kind"), *(c.label(f"c{i}") for i, c in enumerate(columns)))
+
         for i, (name, (table, keys, row_type)) in enumerate(_KEYED.items()):
             wanted = (
                 func.unnest(*(bindparam(f"p_{name}_{k}", type_=ARRAY(Text)) for k in keys))
@@ -373,9 +379,9 @@ def _statements(dialect: str) -> dict[str, Any]:
                 .render_derived(name=f"wanted_{name}")
             )
             lookups.append(
-                select(
-                    literal_column(str(i)).label("kind"), *(table.c[c] for c in row_type._fields), no_pk, no_pk
-                ).join_from(table, wanted, and_(*(table.c[k] == wanted.c[k] for k in keys)))
+                shaped(i, *(table.c[c] for c in row_type._fields), no_pk, no_pk, no_time).join_from(
+                    table, wanted, and_(*(table.c[k] == wanted.c[k] for k in keys))
+                )
             )
         wanted = (
             func.unnest(*(bindparam(f"p_run_{k}", type_=ARRAY(Text)) for k in ("namespace", "name", "run_id")))
@@ -383,15 +389,41 @@ def _statements(dialect: str) -> dict[str, Any]:
             .render_derived(name="wanted_run")
         )
         lookups.append(
-            select(
-                literal_column("2"),
-                *(run.c[c] for c in ("id", "run_id", "state", "job_id", "parent_run_pk", "root_run_pk")),
-            )
+            shaped(2, *(run.c[c] for c in ("id", "run_id", "state", "job_id", "parent_run_pk", "root_run_pk")), no_time)
             .join_from(run, job, run.c.job_id == job.c.id)
             .join(
                 wanted,
                 and_(
                     job.c.namespace == wanted.c.namespace, job.c.name == wanted.c.name, run.c.run_id == wanted.c.run_id
+                ),
+            )
+        )
+        # The versions of those datasets, by the id that holds each one's lineage when read (its
+        # own, or the one it is an alias of): (dataset id, digest, first run id, first seen).
+        wanted = (
+            func.unnest(*(bindparam(f"p_version_{k}", type_=ARRAY(Text)) for k in ("namespace_key", "name", "digest")))
+            .table_valued("namespace_key", "name", "digest")
+            .render_derived(name="wanted_version")
+        )
+        lookups.append(
+            shaped(
+                3,
+                *(dataset_version.c[c] for c in ("dataset_id", "digest", "first_run_id")),
+                no_pk,
+                no_pk,
+                no_pk,
+                dataset_version.c.first_seen_at,
+            )
+            .join_from(
+                dataset,
+                wanted,
+                and_(dataset.c.namespace_key == wanted.c.namespace_key, dataset.c.name == wanted.c.name),
+            )
+            .join(
+                dataset_version,
+                and_(
+                    dataset_version.c.dataset_id == func.coalesce(dataset.c.alias_of, dataset.c.id),
+                    dataset_version.c.digest == wanted.c.digest,
                 ),
             )
         )
@@ -537,39 +569,106 @@ def _ids_first(
     return list(found.values()), sorted(existed)
 
 
+VersionKey: TypeAlias = tuple[tuple[str, str], str]  # (dataset's key, digest of the version)
+
+
+class _Named(NamedTuple):
+    """What a transaction's events name, keyed as the catalog stores it: its rows to write, and
+    what is looked up before any is written."""
+
+    digests: frozenset[str]  # of the events
+    jobs: dict[JobKey, Values]
+    datasets: dict[tuple[str, str], Values]
+    links: DatasetLinks  # that their `symlinks` facets state
+    runs: set[tuple[str, str, str]]  # the parents and roots, as `_run_names`
+    versions: dict[VersionKey, Values]
+
+    @classmethod
+    def of(cls, items: list[Projected]) -> _Named:
+        datasets, links = _dataset_rows(items)
+        return cls(
+            frozenset(item.digest for item in items),
+            _job_rows(items),
+            datasets,
+            links,
+            _run_names(items),
+            _version_rows(items),
+        )
+
+
+@dataclass
+class Lookup:
+    """What `project_events` reads before it writes (PostgreSQL): the jobs, datasets, parent runs
+    and dataset versions that events to be projected name, as stored. The caller sends `query` with
+    a statement of its own (ingest/event_log: the events' insert) and sets `rows` to its rows; the
+    events it then projects may be fewer (those found stored already are not projected again)."""
+
+    named: _Named
+    query: Any
+    params: dict[str, Any]
+    rows: list[tuple[Any, ...]] | None = None
+
+
+def lookup(conn: Connection, items: list[Projected]) -> Lookup | None:
+    """The look-up `project_events` makes first, for the caller to send; None on SQLite (nothing is
+    read before it is written there) or for no events."""
+    if conn.dialect.name != "postgresql" or not items:
+        return None
+    return _lookup_of(conn, _Named.of(items))
+
+
+def _lookup_of(conn: Connection, named: _Named) -> Lookup:
+    params = {
+        f"p_{name}_{column}": [key[i] for key in sorted(rows)]
+        for name, rows in (("job", named.jobs), ("dataset", named.datasets), ("run", named.runs))
+        for i, column in enumerate(("namespace", "name", "run_id") if name == "run" else _KEYED[name][1])
+    }
+    versions = sorted(named.versions)
+    params["p_version_namespace_key"] = [key[0][0] for key in versions]
+    params["p_version_name"] = [key[0][1] for key in versions]
+    params["p_version_digest"] = [key[1] for key in versions]
+    return Lookup(named, _statements(conn.dialect.name)["ids_existing"], params)
+
+
 class _Read(NamedTuple):
-    """What `_read_ids` found stored: jobs' and datasets' rows as `_ids_first` reads them, and runs."""
+    """What `_read_ids` found stored: jobs' and datasets' rows as `_ids_first` reads them, runs, and
+    dataset versions with the (dataset id, digest) pairs whose look-up that was."""
 
     jobs: list[Any] | None
     datasets: list[Any] | None
     runs: list[_RunIds] | None
+    versions: dict[tuple[int, str], _VersionSeen] | None
+    versions_read: set[tuple[int, str]]
 
 
-def _read_ids(
-    conn: Connection,
-    st: dict[str, Any],
-    job_rows: dict[JobKey, Values],
-    dataset_rows: dict[tuple[str, str], Values],
-    runs: set[tuple[str, str, str]],
-) -> _Read:
-    """PostgreSQL: the jobs and the datasets of these keys that exist, and the runs of these (job
-    namespace, job name, run id), read in one round trip (each `_ids_first`, and `_stored_runs`,
-    would read its own); elsewhere None for all, and `_ids_first` upserts."""
+_NOTHING_READ = _Read(None, None, None, None, set())
+
+
+def _read_ids(conn: Connection, named: _Named, looked: Lookup | None) -> _Read:
+    """PostgreSQL: what `lookup` reads, for these events: the rows a caller's statement returned
+    (`looked`, read for these events or more), else read here in one round trip (`_ids_first`,
+    `_stored_runs` and `_versions_first` would each read their own); elsewhere nothing, and
+    `_ids_first` upserts."""
     if conn.dialect.name != "postgresql":
-        return _Read(None, None, None)
-    params = {
-        f"p_{name}_{column}": [key[i] for key in sorted(rows)]
-        for name, rows in (("job", job_rows), ("dataset", dataset_rows), ("run", runs))
-        for i, column in enumerate(("namespace", "name", "run_id") if name == "run" else _KEYED[name][1])
-    }
-    read: list[list[Any]] = [[], [], []]
-    for kind, *row in execute(conn, st["ids_existing"], params):
-        if kind == 2:
-            pk, run_id, state, job_id, parent_pk, root_pk = row
-            read[2].append(_RunIds(pk, job_id, run_id, state, parent_pk, root_pk))
-        else:
-            read[kind].append(tuple(row[:4]))
-    return _Read(*read)
+        return _NOTHING_READ
+    if looked is None or looked.rows is None:
+        looked = _lookup_of(conn, named)
+        looked.rows = execute(conn, looked.query, looked.params)
+    jobs, datasets, runs, versions = [], [], [], {}
+    for kind, *row in looked.rows:
+        if kind == 0 and (row[1], row[2]) in named.jobs:
+            jobs.append(tuple(row[:4]))
+        elif kind == 1 and (row[1], row[2]) in named.datasets:
+            datasets.append(tuple(row[:4]))
+        elif kind == 2:  # `_stored_runs` keeps those it wants
+            pk, run_id, state, job_id, parent_pk, root_pk, _ = row
+            runs.append(_RunIds(pk, job_id, run_id, state, parent_pk, root_pk))
+        elif kind == 3:  # `_versions_first` keeps those it wants
+            dataset_id, digest, first_run_id, *_, first_seen_at = row
+            versions[(dataset_id, digest)] = _VersionSeen(dataset_id, digest, first_seen_at, first_run_id)
+    holders = {(r[1], r[2]): r[3] or r[0] for r in datasets}
+    read = {(holders[key], digest) for key, digest in named.versions if key in holders}
+    return _Read(jobs, datasets, runs, versions, read)
 
 
 def _run_names(items: list[Projected]) -> set[tuple[str, str, str]]:
@@ -614,19 +713,21 @@ class Written:
 written_nodes: ContextVar[Written | None] = ContextVar("written_nodes", default=None)
 
 
-def project_events(conn: Connection, items: list[Projected]) -> None:
+def project_events(conn: Connection, items: list[Projected], looked: Lookup | None = None) -> None:
+    """Project these events; `looked`: `lookup`'s rows for them (or for more events), when the
+    caller sent it."""
     if not items:
         return
     st = _statements(conn.dialect.name)
-    job_rows = _job_rows(items)
-    dataset_rows, dataset_links = _dataset_rows(items)
-    read = _read_ids(conn, st, job_rows, dataset_rows, _run_names(items))
-    job_ids = _project_jobs(conn, st, items, job_rows, read.jobs)
+    same = looked is not None and looked.named.digests == {item.digest for item in items}
+    named = looked.named if looked is not None and same else _Named.of(items)
+    read = _read_ids(conn, named, looked)
+    job_ids = _project_jobs(conn, st, items, named.jobs, read.jobs)
     run_pks, run_states = _project_runs(conn, st, items, job_ids, read.runs)
-    dataset_ids = _project_datasets(conn, st, dataset_rows, dataset_links, read.datasets)
+    dataset_ids = _project_datasets(conn, st, named.datasets, named.links, read.datasets)
     _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids)
     _project_facets(conn, st, items, job_ids, run_pks, dataset_ids)
-    _project_versions(conn, st, items, dataset_ids)
+    _project_versions(conn, st, named.versions, dataset_ids, read)
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
     _project_flows(conn, st, items, job_ids, dataset_ids)
     queue_writes(conn, [item.event for item in items], dataset_ids)
@@ -1216,10 +1317,9 @@ def _project_facets(
     _upsert(conn, st["facet"], _in_key_order(rows))
 
 
-def _project_versions(
-    conn: Connection, st: dict[str, Any], items: list[Projected], dataset_ids: dict[tuple[str, str], int]
-) -> None:
-    rows: dict[tuple[int, str], Values] = {}
+def _version_rows(items: list[Projected]) -> dict[VersionKey, Values]:
+    """The dataset versions (schema and version facets) the events' outputs state, by the dataset's key."""
+    rows: dict[VersionKey, Values] = {}
     for item in items:
         ev = item.event
         for direction, ref in _datasets_of(ev):
@@ -1233,9 +1333,8 @@ def _project_versions(
                 continue
             fields_json = _encode(fields or []).decode()
             digest = hashlib.sha256(_encode([fields or [], version_id]).decode().encode()).hexdigest()
-            ds = _dataset_id(dataset_ids, ref.namespace, ref.name)
             new = {
-                "dataset_id": ds,
+                "dataset_id": None,  # known when the dataset is (`_project_versions`)
                 "digest": digest,
                 "fields": fields_json,
                 "version": str(version_id) if version_id is not None else None,
@@ -1243,14 +1342,33 @@ def _project_versions(
                 "last_seen_at": ev.event_time,
                 "first_run_id": ev.run_id or "",
             }
-            old = rows.get((ds, digest))
-            if old is None:
-                rows[(ds, digest)] = new
-            else:
-                if (new["first_seen_at"], new["first_run_id"]) < (old["first_seen_at"], old["first_run_id"]):
-                    old["first_seen_at"], old["first_run_id"] = new["first_seen_at"], new["first_run_id"]
-                old["last_seen_at"] = max(old["last_seen_at"], new["last_seen_at"])
-    stored = _versions_first(conn, st, rows)
+            _merge_version(rows, ((namespace_key(ref.namespace), ref.name), digest), new)
+    return rows
+
+
+def _merge_version(rows: dict[_Key, Values], key: _Key, new: Values) -> None:
+    old = rows.get(key)
+    if old is None:
+        rows[key] = new
+        return
+    if (new["first_seen_at"], new["first_run_id"]) < (old["first_seen_at"], old["first_run_id"]):
+        old["first_seen_at"], old["first_run_id"] = new["first_seen_at"], new["first_run_id"]
+    old["last_seen_at"] = max(old["last_seen_at"], new["last_seen_at"])
+
+
+def _project_versions(
+    conn: Connection,
+    st: dict[str, Any],
+    named: dict[VersionKey, Values],
+    dataset_ids: dict[tuple[str, str], int],
+    read: _Read,
+) -> None:
+    rows: dict[tuple[int, str], Values] = {}
+    for (key, digest), row in named.items():  # names that are aliases of one dataset share its versions
+        _merge_version(rows, (dataset_ids[key], digest), {**row, "dataset_id": dataset_ids[key]})
+    if not rows:
+        return
+    stored = _versions_first(conn, st, rows, read)
     # A version new to a dataset, or seen earlier than known, can change which version the runs of
     # other jobs read or wrote: those jobs read differently (the datasets themselves were named).
     sent = {(r["dataset_id"], r["first_seen_at"], r["first_run_id"]) for r in rows.values()}
@@ -1267,7 +1385,9 @@ class _VersionSeen(NamedTuple):
     first_run_id: str | None
 
 
-def _versions_first(conn: Connection, st: dict[str, Any], rows: dict[tuple[int, str], Values]) -> Sequence[Any]:
+def _versions_first(
+    conn: Connection, st: dict[str, Any], rows: dict[tuple[int, str], Values], read: _Read
+) -> Sequence[Any]:
     """Upsert dataset versions; the rows (dataset_id, first_seen_at, first_run_id) of those this
     transaction inserted, or may have seen first.
 
@@ -1279,15 +1399,20 @@ def _versions_first(conn: Connection, st: dict[str, Any], rows: dict[tuple[int, 
     very end, in key order, as every transaction sends them, so no transaction holds a version
     there that another took first. One seen earlier than it was known, or inserted by another
     writer since this one looked, counts as seen first here: at worst the views of the jobs using
-    the dataset are built again once more than needed.
+    the dataset are built again once more than needed. Most were read with the jobs and datasets
+    (`_read_ids`); those of a dataset new in this transaction, or made an alias here, are read here.
     """
     if conn.dialect.name != "postgresql":
         return _upserted(conn, st["version"], list(rows.values()))
     keys = sorted(rows)
-    arrays = {"p_dataset_id": [k[0] for k in keys], "p_digest": [k[1] for k in keys]}
-    known = {
-        (r.dataset_id, r.digest): r for r in map(_VersionSeen._make, execute(conn, st["version_existing"], arrays))
-    }
+    known = {k: v for k, v in (read.versions or {}).items() if k in rows}
+    unread = [k for k in keys if k not in read.versions_read]
+    if unread:
+        arrays = {"p_dataset_id": [k[0] for k in unread], "p_digest": [k[1] for k in unread]}
+        known.update(
+            ((r.dataset_id, r.digest), r)
+            for r in map(_VersionSeen._make, execute(conn, st["version_existing"], arrays))
+        )
     new = [rows[k] for k in keys if k not in known]
     inserted = list(_upserted(conn, st["version_new"], new)) if new else []
     done = {(r.dataset_id, r.digest) for r in inserted}

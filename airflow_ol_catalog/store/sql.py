@@ -565,6 +565,7 @@ class _PgStatement:
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]  # (parameter, bind processor)
     returns_rows: bool
     prepared: _Prepared | None  # the same, prepared once per session
+    columns: int  # how many its rows have
 
     def params(self, given: dict[str, Any]) -> dict[str, Any]:
         values = {**self.fixed, **given}
@@ -607,6 +608,7 @@ def _pg_statement(conn: Connection, statement: Statement) -> _PgStatement | None
             ),
             bool(compiled.returning) or isinstance(statement, Select),
             _prepare(compiled.string, {n: _sql_type(conn, b.type) for n, b in compiled.binds.items()}),
+            len(statement.selected_columns) if isinstance(statement, Select) else len(compiled.returning or ()),
         )
     _pg_statements[statement] = found
     return found
@@ -657,6 +659,11 @@ class _PgInsert:
     parts: tuple[str, ...]  # `group` cut at its parameters: the text before each, and after the last
     names: tuple[str, ...]  # its parameters, in order
     prepared: _Prepared | None  # the rows as one array per column: INSERT ... SELECT FROM unnest(...)
+
+    @property
+    def columns(self) -> int:
+        """How many columns its RETURNING gives."""
+        return len(getattr(self.row, "_fields", ()))
 
     def processed(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         processed = []
@@ -771,16 +778,24 @@ def insert_and_read(
     if insert is None or read is None or any(tuple(r) != keys for r in rows):
         return None
     together = _together(insert, read)
+    width = 1 + insert.columns
     with _driver_cursor(conn) as cursor:
         if together is not None and _prepares(conn, cursor, together):
             cursor.execute(together.execute(cursor, {**insert.arrays(rows), **read.params(params)}))
         else:
-            cursor.execute(_TOGETHER % (insert.inline(cursor, rows), cursor.mogrify(read.sql, read.params(params))))
+            inline = cursor.mogrify(read.sql, read.params(params))
+            cursor.execute(_together_text(insert.inline(cursor, rows), insert.columns, inline, read.columns))
         found = cursor.fetchall()
-    return [insert.row(*r[1:]) for r in found if r[0]], [tuple(r[1:]) for r in found if not r[0]]
+    return [insert.row(*r[1:width]) for r in found if r[0]], [tuple(r[width:]) for r in found if not r[0]]
 
 
-_TOGETHER = b"WITH inserted AS (%b) SELECT true, * FROM inserted UNION ALL SELECT false, * FROM (%b) AS read"
+def _together_text(insert: bytes, inserted: int, read: bytes, columns: int) -> bytes:
+    """`insert_and_read`'s statement: a row of each side is led by whether the insert returned it,
+    and holds NULL where the other side's columns are, so the two need not have one shape."""
+    head = b"WITH inserted AS (%b) SELECT true, inserted.*%b FROM inserted" % (insert, b", NULL" * columns)
+    return head + b" UNION ALL SELECT false, %bread.* FROM (%b) AS read" % (b"NULL, " * inserted, read)
+
+
 _togethers: dict[tuple[str, str], _Prepared | None] = {}
 
 
@@ -791,7 +806,7 @@ def _together(insert: _PgInsert, read: _PgStatement) -> _Prepared | None:
         return None
     if (a.name, b.name) not in _togethers:
         _togethers[(a.name, b.name)] = _prepare(
-            (_TOGETHER % (a.source.encode(), b.source.encode())).decode(),
+            _together_text(a.source.encode(), insert.columns, b.source.encode(), read.columns).decode(),
             {**dict(zip(a.params, a.types, strict=True)), **dict(zip(b.params, b.types, strict=True))},
         )
     return _togethers[(a.name, b.name)]
