@@ -1292,6 +1292,39 @@ def test_on_an_engine_without_the_catalogs_listener_a_transaction_is_psycopg2s_o
         assert conn.execute(select(func.count()).select_from(namespace)).scalar_one() == 0
 
 
+def test_the_writer_stores_with_the_cyclic_collector_paused_and_turns_it_back_on(catalog_engine, monkeypatch):
+    """A transaction's rows all live until it ends: the collector is paused meanwhile (collections
+    would only walk them), and on again after it, whether it committed or failed; one that was
+    off before stays off."""
+    import gc
+
+    from airflow_ol_catalog.ingest import writer
+
+    store, seen = writer.store_events, []
+
+    def noting(conn, submissions, policy):
+        seen.append(gc.isenabled())
+        if submissions[0].event.run_id == "bad":
+            raise ValueError("refused")
+        return store(conn, submissions, policy)
+
+    monkeypatch.setattr(writer, "store_events", noting)
+    committer = BatchCommitter(catalog_engine, "register")
+    assert gc.isenabled()
+    (outcomes,) = committer.commit([[submission(run_id="r-1")]])
+    assert isinstance(outcomes[0], Receipt) and seen == [False] and gc.isenabled()
+    with pytest.raises(ValueError, match="refused"):
+        committer._store([submission(run_id="bad")])
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        committer.commit([[submission(run_id="r-2")]])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert stored_count(catalog_engine) == 2
+
+
 def test_a_transaction_whose_connection_is_cut_stores_nothing_and_the_writer_goes_on(catalog_engine, monkeypatch):
     """The server ends the writer's session in the middle of a transaction (a restart, a
     failover, an administrator): the group is answered as unavailable with nothing stored, and the
@@ -1308,7 +1341,9 @@ def test_a_transaction_whose_connection_is_cut_stores_nothing_and_the_writer_goe
     project = event_log.project_events
 
     def cut(conn, items, *looked) -> None:
-        project(conn, items, *looked)  # the log's insert and the projection's look-ups are sent, its last writes are not
+        project(
+            conn, items, *looked
+        )  # the log's insert and the projection's look-ups are sent, its last writes are not
         # each statement its own transaction: within one, pg_stat_activity keeps what it first showed
         with catalog_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})

@@ -41,6 +41,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from airflow_ol_catalog.events import metrics
+from airflow_ol_catalog.events.collector import collector_paused
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.projection import Written, written_nodes
 from airflow_ol_catalog.ingest.tokens import touch_tokens
@@ -250,7 +251,8 @@ class BatchCommitter:
         started = time.perf_counter()
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
             try:
-                with _noting_writes() as written, self._transaction() as conn:
+                # A transaction's rows all live until it ends: collections meanwhile would only walk them.
+                with collector_paused(), _noting_writes() as written, self._transaction() as conn:
                     outcomes = store_events(conn, submissions, self.policy)
                     touch_tokens(conn, stale, now)
                 break
