@@ -631,6 +631,28 @@ def test_schema_change_makes_a_new_dataset_version(catalog_engine):
     assert versions[0][3].day == 3  # the first schema was seen again last
 
 
+def test_a_versions_digest_is_that_of_its_fields_and_version_as_compact_sorted_json(catalog_engine):
+    """The digest that identifies a dataset version stays what earlier releases stored: SHA-256 of
+    `[fields, version]` as compact JSON with sorted keys, so the same schema sent again is the same
+    version and not a new one."""
+    import hashlib
+    import json
+
+    from airflow_ol_catalog.store.tables import dataset_version
+
+    fields = [{"type": "int", "name": "id", "description": 'é "quoted"'}, {"name": "n", "fields": [{"name": "x"}]}]
+    facets = {"schema": {"fields": fields}, "version": {"datasetVersion": "42"}}
+    send(
+        catalog_engine,
+        [event("COMPLETE", "2025-01-01T10:00:00Z", outputs=[{"namespace": "s3://b", "name": "t", "facets": facets}])],
+    )
+    expected = hashlib.sha256(
+        json.dumps([fields, "42"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+    with read_connection(catalog_engine) as conn:
+        assert conn.execute(select(dataset_version.c.digest)).scalars().all() == [expected]
+
+
 def test_a_version_keeps_its_earliest_sighting_whatever_order_and_whoever_inserted_it(catalog_engine, monkeypatch):
     """Versions are read first, without a lock, on PostgreSQL (projection `_versions_first`). A
     sighting earlier than the stored one still becomes the version's first, a later one moves only
