@@ -1397,9 +1397,10 @@ def _versions_first(
     versions are read first, without a lock, and new ones inserted (which waits only for a writer
     inserting the same one); the upsert of those that existed goes with the writes sent at the
     very end, in key order, as every transaction sends them, so no transaction holds a version
-    there that another took first. One seen earlier than it was known, or inserted by another
-    writer since this one looked, counts as seen first here: at worst the views of the jobs using
-    the dataset are built again once more than needed. Most were read with the jobs and datasets
+    there that another took first. One seen earlier than it was known, inserted by another writer
+    since this one looked, or moved here from a dataset this transaction made an alias of this one
+    (ingest/symlinks), counts as seen first here: at worst the views of the jobs using the dataset
+    are built again once more than needed. Most were read with the jobs and datasets
     (`_read_ids`); those of a dataset new in this transaction, or made an alias here, are read here.
     """
     if conn.dialect.name != "postgresql":
