@@ -1292,6 +1292,27 @@ def test_on_an_engine_without_the_catalogs_listener_a_transaction_is_psycopg2s_o
         assert conn.execute(select(func.count()).select_from(namespace)).scalar_one() == 0
 
 
+def test_the_collector_is_paused_no_longer_than_its_limit_however_long_the_block_lasts(monkeypatch):
+    """A transaction can wait for another writer's lock for as long as that writer holds it: the
+    collector, paused for the whole process, is turned back on once paused MAX_PAUSE_SECONDS."""
+    import gc
+
+    from airflow_ol_catalog.events import collector
+
+    monkeypatch.setattr(collector, "MAX_PAUSE_SECONDS", 0.2)
+    monkeypatch.setattr(collector, "_WATCH_SECONDS", 0.05)
+    with collector.collector_paused():
+        assert not gc.isenabled()
+        collector_back = time.monotonic() + 5  # the watching thread may be in a longer sleep at first
+        while not gc.isenabled():
+            assert time.monotonic() < collector_back, "the collector stayed paused"
+            time.sleep(0.01)
+    assert gc.isenabled()
+    with collector.collector_paused():  # the next block pauses it again
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
 def test_the_writer_stores_with_the_cyclic_collector_paused_and_turns_it_back_on(catalog_engine, monkeypatch):
     """A transaction's rows all live until it ends: the collector is paused meanwhile (collections
     would only walk them), and on again after it, whether it committed or failed; one that was
