@@ -638,10 +638,10 @@ class _Read(NamedTuple):
     datasets: list[Any] | None
     runs: list[_RunIds] | None
     versions: dict[tuple[int, str], _VersionSeen] | None
-    versions_read: set[tuple[int, str]]
+    versions_read: frozenset[tuple[int, str]]
 
 
-_NOTHING_READ = _Read(None, None, None, None, set())
+_NOTHING_READ = _Read(None, None, None, None, frozenset())
 
 
 def _read_ids(conn: Connection, named: _Named, looked: Lookup | None) -> _Read:
@@ -651,8 +651,9 @@ def _read_ids(conn: Connection, named: _Named, looked: Lookup | None) -> _Read:
     `_ids_first` upserts."""
     if conn.dialect.name != "postgresql":
         return _NOTHING_READ
-    if looked is None or looked.rows is None:
+    if looked is None or (looked.rows is None and looked.named is not named):
         looked = _lookup_of(conn, named)
+    if looked.rows is None:  # (the caller did not send it: too many events to go with their insert)
         looked.rows = execute(conn, looked.query, looked.params)
     jobs, datasets, runs, versions = [], [], [], {}
     for kind, *row in looked.rows:
@@ -667,7 +668,7 @@ def _read_ids(conn: Connection, named: _Named, looked: Lookup | None) -> _Read:
             dataset_id, digest, first_run_id, *_, first_seen_at = row
             versions[(dataset_id, digest)] = _VersionSeen(dataset_id, digest, first_seen_at, first_run_id)
     holders = {(r[1], r[2]): r[3] or r[0] for r in datasets}
-    read = {(holders[key], digest) for key, digest in named.versions if key in holders}
+    read = frozenset((holders[key], digest) for key, digest in named.versions if key in holders)
     return _Read(jobs, datasets, runs, versions, read)
 
 
@@ -1050,7 +1051,7 @@ def _dataset_rows(items: list[Projected]) -> tuple[dict[tuple[str, str], Values]
     links: DatasetLinks = {}
 
     def add(namespace: str, name: str, when: datetime) -> tuple[str, str]:
-        key = (namespace_key(namespace), name)
+        key = _dataset_key(namespace, name)
         row = _merge_min_max(
             rows,
             key,
@@ -1118,8 +1119,13 @@ def _project_datasets(
     return {key: holder[i] for key, i in ids.items()}
 
 
+def _dataset_key(namespace: str, name: str) -> tuple[str, str]:
+    """A dataset's unique pair, as its row is keyed (its namespace's spellings made one)."""
+    return namespace_key(namespace), name
+
+
 def _dataset_id(dataset_ids: dict[tuple[str, str], int], ref_namespace: str, name: str) -> int:
-    return dataset_ids[(namespace_key(ref_namespace), name)]
+    return dataset_ids[_dataset_key(ref_namespace, name)]
 
 
 def _edges_of(item: Projected) -> Iterator[tuple[JobKey, str, str, str, str | None]]:
@@ -1342,7 +1348,7 @@ def _version_rows(items: list[Projected]) -> dict[VersionKey, Values]:
                 "last_seen_at": ev.event_time,
                 "first_run_id": ev.run_id or "",
             }
-            _merge_version(rows, ((namespace_key(ref.namespace), ref.name), digest), new)
+            _merge_version(rows, (_dataset_key(ref.namespace, ref.name), digest), new)
     return rows
 
 
