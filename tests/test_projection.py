@@ -1025,18 +1025,28 @@ def test_any_order_and_any_duplicates_give_the_same_catalog(order, repeats, batc
     assert catalog(engine) == IN_ORDER
 
 
-def test_shuffled_events_and_duplicates_in_small_batches_give_the_same_catalog_on_each_backend(catalog_engine):
+@pytest.mark.parametrize(
+    ("sizes", "copies", "repeats"),
+    [
+        ((2, 5, 3, 6, 4), 1, 12),  # each batch's look-up goes with its insert (PostgreSQL)
+        ((10, 90), 2, 12),  # a batch too large for that, with duplicates: looked up for the events projected
+        ((90,), 2, 0),  # too large, every event new once: looked up as planned before the insert
+    ],
+)
+def test_shuffled_events_and_duplicates_in_batches_give_the_same_catalog_on_each_backend(
+    catalog_engine, sizes, copies, repeats
+):
     """On PostgreSQL what a batch's events name is read with their insert into the log, for every
     event that could be projected; those the log holds already are then not projected. Batches
     that mix such duplicates with new events, in any order, still give the catalog of the events
     sent once in order (the property test above covers orders on SQLite)."""
     rng = random.Random(11)
-    sequence = list(REAL_EVENTS) + rng.sample(REAL_EVENTS, 12)
+    sequence = list(REAL_EVENTS) * copies + rng.sample(REAL_EVENTS, repeats)
     rng.shuffle(sequence)
     subs = [Submission.of(validate_event(p), None, 500) for p in sequence]
-    start, sizes = 0, itertools.cycle((2, 5, 3, 6, 4))
+    start, cycle = 0, itertools.cycle(sizes)
     while start < len(subs):
-        size = next(sizes)
+        size = next(cycle)
         with write_transaction(catalog_engine) as conn:
             store_events(conn, subs[start : start + size], "register")
         start += size
