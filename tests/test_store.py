@@ -887,6 +887,74 @@ def test_many_rows_on_postgresql_go_through_copy_and_store_what_sqlalchemy_store
     assert stored["copied"] == stored["plain"] and len(stored["copied"]) == STAGE_MIN_ROWS * 2
 
 
+def test_a_staging_table_keeps_no_pages_past_a_commit(catalog_engine):
+    """The staged rows are deleted as the INSERT takes them, and their pages freed at commit: a
+    session that stages batch after batch (the writer's kept connection, for hours) does not grow
+    its temporary table, which no autovacuum ever visits, nor its INSERT's scan of it."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    from sqlalchemy import text
+
+    from airflow_ol_catalog.store.engine import WRITE
+    from airflow_ol_catalog.store.sql import STAGE_MIN_ROWS, execute_rows, insert_for
+    from airflow_ol_catalog.store.tables import facet
+
+    when = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    statement = insert_for("postgresql", facet).on_conflict_do_nothing().returning(facet.c.entity_id)
+    stage_pages = text(
+        "SELECT pg_relation_size(oid) FROM pg_class "
+        "WHERE relname LIKE 'olc_stage_ol_catalog_facet%' AND relnamespace = pg_my_temp_schema()"
+    )
+    with catalog_engine.connect().execution_options(**WRITE) as conn:
+        for batch in range(3):
+            rows = [
+                {
+                    "entity": f"batch-{batch}",
+                    "entity_id": i,
+                    "name": "sql",
+                    "value": "x" * 2000,
+                    "event_time": when,
+                    "event_digest": f"d{i}",
+                    "search_key": None,
+                }
+                for i in range(STAGE_MIN_ROWS * 4)
+            ]
+            with conn.begin():
+                assert len(execute_rows(conn, statement, rows)) == len(rows)
+                assert conn.execute(stage_pages).scalar_one() > 0  # the COPY path was taken
+            with conn.begin():
+                assert conn.execute(stage_pages).scalar_one() == 0
+
+
+def test_rows_are_not_staged_outside_a_transaction(catalog_engine):
+    """Outside a transaction the commit after COPY would empty the staging table before the INSERT
+    read it: many rows on a session in autocommit are refused, and nothing is stored."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's")
+    from airflow_ol_catalog.store.sql import STAGE_MIN_ROWS, execute_rows, insert_for
+    from airflow_ol_catalog.store.tables import facet
+
+    when = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    statement = insert_for("postgresql", facet).on_conflict_do_nothing().returning(facet.c.entity_id)
+    rows = [
+        {
+            "entity": "auto",
+            "entity_id": i,
+            "name": "sql",
+            "value": "x",
+            "event_time": when,
+            "event_digest": f"d{i}",
+            "search_key": None,
+        }
+        for i in range(STAGE_MIN_ROWS + 1)
+    ]
+    with catalog_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with pytest.raises(RuntimeError, match="only inside a transaction"):
+            execute_rows(conn, statement, rows)
+    with read_connection(catalog_engine) as conn:
+        assert conn.execute(select(func.count()).select_from(facet)).scalar_one() == 0
+
+
 def test_rows_copied_on_a_session_of_another_client_encoding_are_sent_in_that_encoding(catalog_engine):
     """COPY's rows are encoded by the catalog in the session's client encoding, as psycopg2 encodes
     text: a LATIN1 session stores accented text as a UTF-8 one does, and text LATIN1 cannot hold is

@@ -979,7 +979,10 @@ def write_rows(conn: Connection, statement: Insert, rows: list[dict[str, Any]]) 
 # A many-row INSERT with parameters costs PostgreSQL a statement of thousands of parameters to
 # parse and plan, and psycopg2 a quoting of each. COPY streams the rows instead: into a temporary
 # table of the target's columns, from which the statement's own INSERT ... ON CONFLICT ...
-# RETURNING takes them, emptying it in the same statement. Half the time for the event log's rows
+# RETURNING takes them, emptying it in the same statement. The table is truncated at each commit
+# too (ON COMMIT DELETE ROWS): no autovacuum visits a temporary table, and deleted rows alone
+# would keep their pages for as long as the session lives, every later INSERT scanning them all
+# (the writer's kept connection staged 26 MB in 18,000 events). Half the time for the event log's rows
 # (bench/ingest.py; the design notes give the figures). The statement text comes from SQLAlchemy's
 # compiled INSERT, with its one VALUES group of plain parameters replaced by that SELECT:
 # tests/test_store.py pins that shape, and anything else falls back to SQLAlchemy.
@@ -1040,6 +1043,9 @@ class _StagedInsert:
             # 1,000-event batch).
             data = ("\n".join(lines) + "\n").encode(psycopg2.extensions.encodings[cursor.connection.encoding])
             cursor.execute(self.create)
+            if cursor.connection.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_INTRANS:
+                # Each statement would commit alone, and the commit after COPY empty the staging table.
+                raise RuntimeError("rows are staged through COPY only inside a transaction")
             cursor.copy_expert(self.copy, io.BytesIO(data), size=COPY_READ_BYTES)
             cursor.execute(self.insert)
             return [self.row(*r) for r in cursor.fetchall()] if cursor.description else []
@@ -1085,7 +1091,8 @@ def _staged_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -
                 if (process := table.c[k].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
             ),
             # One statement, one round trip; the notice that it exists already is not wanted.
-            f"SET LOCAL client_min_messages = warning; CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "
+            f"SET LOCAL client_min_messages = warning; CREATE TEMPORARY TABLE IF NOT EXISTS {stage} "
+            "ON COMMIT DELETE ROWS AS "
             f"SELECT {listed} FROM {table.name} WITH NO DATA",
             f"COPY {stage} ({listed}) FROM STDIN",
             f"WITH staged AS (DELETE FROM {stage} RETURNING {listed}) {head}SELECT {listed} FROM staged{tail}",
