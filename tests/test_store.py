@@ -948,9 +948,9 @@ def test_rows_are_not_staged_outside_a_transaction(catalog_engine):
         }
         for i in range(STAGE_MIN_ROWS + 1)
     ]
-    with catalog_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        with pytest.raises(RuntimeError, match="only inside a transaction"):
-            execute_rows(conn, statement, rows)
+    autocommit = catalog_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit as conn, pytest.raises(RuntimeError, match="only inside a transaction"):
+        execute_rows(conn, statement, rows)
     with read_connection(catalog_engine) as conn:
         assert conn.execute(select(func.count()).select_from(facet)).scalar_one() == 0
 
