@@ -1,0 +1,145 @@
+"""Runs benchmark: what a job's history costs the reads that show its newest runs.
+
+    .venv/bin/python bench/runs.py [--runs 100000] [--backend sqlite|postgresql] [--samples 40]
+
+Builds, directly in the tables, one job with a long history (`--runs` runs, one a minute, some
+without a START, a few placeholders) in a namespace of its own, and 200 jobs of 10 runs each,
+one of them alone in another namespace. Then times, in-process, the reads that show a job's
+newest runs, each against a baseline in the same run: a job's ten latest runs (`latestRuns` of
+a job's view, lineage graphs' nodes, the impact report), for the long job against the job of 10
+runs; and a namespace's jobs list filtered by the state of each job's newest run
+(`lastRunStates`), for the long job's namespace, against the same list unfiltered. A ratio near
+1 means the read does not grow with the history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import PostgresServer  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
+
+from airflow_ol_catalog.events.naming import search_key  # noqa: E402
+from airflow_ol_catalog.lineage.catalog import list_jobs, newest_run_rows  # noqa: E402
+from airflow_ol_catalog.store import migrate  # noqa: E402
+from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction  # noqa: E402
+from airflow_ol_catalog.store.tables import job, run  # noqa: E402
+
+SHORT_JOBS = 200
+SHORT_RUNS = 10
+CHUNK = 20_000
+NAMESPACE, LONG, SHORT = "bench", "bench-long", "bench-short"
+# A read whose time grows with the history is this many times slower for the long job, or more.
+GROWS = 2.0
+
+
+def build(engine, runs: int) -> None:
+    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    with write_transaction(engine) as conn:
+        conn.execute(
+            insert(job),
+            [
+                {
+                    "id": i,
+                    "namespace": namespace,
+                    "name": f"job-{i}",
+                    "first_seen_at": start,
+                    "last_seen_at": start,
+                    "placeholder": False,
+                    "search_key": search_key(namespace, f"job-{i}"),
+                }
+                for i in range(1, SHORT_JOBS + 2)
+                for namespace in [LONG if i == 1 else SHORT if i == 2 else NAMESPACE]
+            ],
+        )
+
+    def row(job_id: int, n: int) -> dict:
+        at = start + timedelta(minutes=n)
+        return {
+            "run_id": f"run-{job_id}-{n:09d}",
+            "job_id": job_id,
+            "state": "COMPLETE" if n % 7 else "FAIL",
+            "state_rank": 3,
+            "state_time": at + timedelta(seconds=30),
+            "started_at": None if n % 11 == 0 else at,  # its START never came
+            "ended_at": at + timedelta(seconds=30),
+            "placeholder": n % 97 == 0,
+            "first_event_at": at,
+            "last_event_at": at + timedelta(seconds=30),
+        }
+
+    rows = [row(job_id, n) for job_id in range(2, SHORT_JOBS + 2) for n in range(SHORT_RUNS)]
+    rows += (row(1, n) for n in range(runs))
+    for first in range(0, len(rows), CHUNK):
+        with write_transaction(engine) as conn:
+            conn.execute(insert(run), rows[first : first + CHUNK])
+    with write_transaction(engine) as conn:
+        conn.execute(text("ANALYZE"))
+
+
+def timed(engine, samples: int, work) -> tuple[float, float]:
+    times = []
+    for _ in range(samples):
+        with read_connection(engine) as conn:
+            started = time.perf_counter()
+            work(conn)
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100_000, help="runs of the job with a long history")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--samples", type=int, default=40)
+    args = parser.parse_args()
+
+    server = PostgresServer().start() if args.backend == "postgresql" else None
+    try:
+        url = server.create_database("runs") if server else f"sqlite:///{tempfile.mkdtemp()}/catalog.db"
+        migrate.upgrade(url)
+        engine = get_engine(url)
+        started = time.perf_counter()
+        build(engine, args.runs)
+        print(
+            f"{args.backend}: one job of {args.runs:,} runs among {SHORT_JOBS} of {SHORT_RUNS}, "
+            f"built in {time.perf_counter() - started:.1f} s; {args.samples} samples each"
+        )
+        pairs = [
+            (
+                "a job's 10 newest runs",
+                lambda conn: newest_run_rows(conn, [1], 10),
+                lambda conn: newest_run_rows(conn, [2], 10),
+                f"the job of {args.runs:,} runs against one of {SHORT_RUNS}",
+            ),
+            (
+                "jobs by their newest run's state",
+                lambda conn: list_jobs(conn, LONG, 100, 0, ["COMPLETED"]),
+                lambda conn: list_jobs(conn, LONG, 100, 0),
+                "the job of the long history's namespace, filtered (COMPLETED) against unfiltered",
+            ),
+        ]
+        print(f"\n{'read':<34} {'p50 ms':>8} {'p99 ms':>8} {'baseline p50':>13} {'ratio':>6}  verdict")
+        for name, work, baseline, what in pairs:
+            p50, p99 = timed(engine, args.samples, work)
+            base, _ = timed(engine, args.samples, baseline)
+            ratio = p50 / base
+            verdict = f"grows with the history (ratio >= {GROWS})" if ratio >= GROWS else "does not grow"
+            print(f"{name:<34} {p50:8.2f} {p99:8.2f} {base:13.2f} {ratio:6.2f}  {verdict}: {what}")
+    finally:
+        if server:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
