@@ -211,6 +211,7 @@ def test_a_jobs_newest_runs_are_by_start_then_run_id_and_at_most_the_count(catal
         job_id = conn.execute(select(job.c.id).where(job.c.name == "load")).scalar_one()
         assert [r.run_id for r in catalog.newest_run_rows(conn, [job_id], 3)] == ["r-c", "r-b", "r-a"]
         assert [r["id"] for r in catalog.latest_runs(conn, [job_id], 10)[job_id]] == ["r-c", "r-b", "r-a", "r-d"]
+        assert catalog.newest_run_rows(conn, [job_id], 0) == catalog.newest_run_rows(conn, [job_id], -1) == []
 
 
 def test_newest_runs_are_read_from_the_index_of_runs_newest_first(catalog_engine):

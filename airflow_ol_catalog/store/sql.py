@@ -1079,7 +1079,8 @@ def _staged_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -
         listed = ", ".join(columns)
         # One staging table per column list: statements staging other columns of the same table
         # (a dataset's insert, and its update checking the alias) each need their own.
-        stage = f"olc_stage_{table.name}_{zlib.crc32(listed.encode()):08x}"
+        # Named anew for ON COMMIT DELETE ROWS: a session older than it (a pooler's) keeps its old table.
+        stage = f"olc_stage_{table.name}_{zlib.crc32(('on commit delete rows ' + listed).encode()):08x}"
         returned = [name for name, _ in statement.exported_columns.items() if name is not None]
         order = itemgetter(*names) if len(names) > 1 else (lambda row, key=names[0]: (row[key],))
         found = _StagedInsert(
