@@ -8,7 +8,9 @@ one of them alone in another namespace. Then times, in-process, the reads that s
 newest runs, each against a baseline in the same run: a job's ten latest runs (`latestRuns` of
 a job's view, lineage graphs' nodes, the impact report), for the long job against the job of 10
 runs; and a namespace's jobs list filtered by the state of each job's newest run
-(`lastRunStates`), for the long job's namespace, against the same list unfiltered. A ratio near
+(`lastRunStates`), for the long job's namespace, against the same list unfiltered; and a
+dataset's view, whose `lastModifiedAt` and usual write interval come from its newest completed
+writes, for the table every run of the long job wrote against one written 10 times. A ratio near
 1 means the read does not grow with the history.
 """
 
@@ -28,16 +30,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 from servers import PostgresServer  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from airflow_ol_catalog.events.naming import search_key  # noqa: E402
-from airflow_ol_catalog.lineage.catalog import list_jobs, newest_run_rows  # noqa: E402
+from airflow_ol_catalog.events.naming import namespace_key, search_key  # noqa: E402
+from airflow_ol_catalog.lineage.catalog import get_dataset, list_jobs, newest_run_rows  # noqa: E402
 from airflow_ol_catalog.store import migrate  # noqa: E402
 from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction  # noqa: E402
-from airflow_ol_catalog.store.tables import job, run  # noqa: E402
+from airflow_ol_catalog.store.tables import dataset, job, run  # noqa: E402
 
 SHORT_JOBS = 200
 SHORT_RUNS = 10
 CHUNK = 20_000
 NAMESPACE, LONG, SHORT = "bench", "bench-long", "bench-short"
+DATASETS = "s3://bench"
 # A read whose time grows with the history is this many times slower for the long job, or more.
 GROWS = 2.0
 
@@ -83,6 +86,26 @@ def build(engine, runs: int) -> None:
         with write_transaction(engine) as conn:
             conn.execute(insert(run), rows[first : first + CHUNK])
     with write_transaction(engine) as conn:
+        # Each job writes a table of its own, every run of it: the long job's is written by its history.
+        for job_id, table in ((1, LONG), (2, SHORT)):
+            conn.execute(
+                insert(dataset).values(
+                    id=job_id,
+                    namespace_key=namespace_key(DATASETS),
+                    name=table,
+                    namespace=DATASETS,
+                    first_seen_at=start,
+                    last_seen_at=start,
+                    search_key=search_key(DATASETS, table),
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO ol_catalog_run_dataset (run_pk, dataset_id, direction) "
+                    "SELECT id, :job, 'out' FROM ol_catalog_run WHERE job_id = :job"
+                ),
+                {"job": job_id},
+            )
         conn.execute(text("ANALYZE"))
 
 
@@ -127,6 +150,12 @@ def main() -> None:
                 lambda conn: list_jobs(conn, LONG, 100, 0, ["COMPLETED"]),
                 lambda conn: list_jobs(conn, LONG, 100, 0),
                 "the job of the long history's namespace, filtered (COMPLETED) against unfiltered",
+            ),
+            (
+                "a dataset's view (lastModifiedAt)",
+                lambda conn: get_dataset(conn, DATASETS, LONG),
+                lambda conn: get_dataset(conn, DATASETS, SHORT),
+                f"the table every run of the long job wrote against one written {SHORT_RUNS} times",
             ),
         ]
         print(f"\n{'read':<34} {'p50 ms':>8} {'p99 ms':>8} {'baseline p50':>13} {'ratio':>6}  verdict")
