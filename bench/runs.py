@@ -87,6 +87,7 @@ def build(engine, runs: int) -> None:
             conn.execute(insert(run), rows[first : first + CHUNK])
     with write_transaction(engine) as conn:
         # Each job writes a table of its own, every run of it: the long job's is written by its history.
+        # Each write's end is its run's if the run completed, as the projection keeps it.
         for job_id, table in ((1, LONG), (2, SHORT)):
             conn.execute(
                 insert(dataset).values(
@@ -101,8 +102,9 @@ def build(engine, runs: int) -> None:
             )
             conn.execute(
                 text(
-                    "INSERT INTO ol_catalog_run_dataset (run_pk, dataset_id, direction) "
-                    "SELECT id, :job, 'out' FROM ol_catalog_run WHERE job_id = :job"
+                    "INSERT INTO ol_catalog_run_dataset (run_pk, dataset_id, direction, ended_at) "
+                    "SELECT id, :job, 'out', CASE WHEN state = 'COMPLETE' THEN ended_at END "
+                    "FROM ol_catalog_run WHERE job_id = :job"
                 ),
                 {"job": job_id},
             )

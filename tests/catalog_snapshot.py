@@ -52,7 +52,9 @@ def snapshot(conn: Connection) -> dict:
         "symlinks": {
             (datasets[r.dataset_id], datasets[r.target_id], r.type) for r in conn.execute(select(dataset_symlink))
         },
-        "run_io": {(runs[r.run_pk], datasets[r.dataset_id], r.direction) for r in conn.execute(select(run_dataset))},
+        "run_io": {
+            (runs[r.run_pk], datasets[r.dataset_id], r.direction, r.ended_at) for r in conn.execute(select(run_dataset))
+        },
         "edges": {
             (jobs[r.job_id], datasets[r.dataset_id], r.direction): (
                 r.first_seen_at,

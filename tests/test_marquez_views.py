@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import pairwise, permutations
 
 import pytest
 from sqlalchemy import event as sqlalchemy_event
@@ -74,6 +76,40 @@ def test_lifecycle_state_and_last_modification_by_a_completed_run(catalog_engine
     found = read(catalog_engine, catalog.get_dataset, "s3://lake", "orders")
     assert found["lastLifecycleState"] == "OVERWRITE"
     assert found["lastModifiedAt"] == "2025-01-01T10:00:00Z" and found["updatedAt"] == "2025-01-02T10:00:00Z"
+
+
+def test_last_modification_follows_the_runs_in_every_order_of_their_events(catalog_engine):
+    """A write's end is its run's while the run is COMPLETE: a run that named its output at START
+    and completed without it counts, and one whose later FAIL won over its COMPLETE does not,
+    whichever of the four events came first (each order writes a table of its own)."""
+    orders = list(permutations(range(4)))
+    for k, order in enumerate(orders):
+        table = [dataset(f"t{k}")]
+        events = [
+            run(f"a{k}", "2025-01-01T10:00:00Z", event_type="START", outputs=table),
+            run(f"a{k}", "2025-01-01T11:00:00Z"),
+            run(f"b{k}", "2025-01-01T12:00:00Z", outputs=table),
+            run(f"b{k}", "2025-01-01T12:30:00Z", event_type="FAIL"),
+        ]
+        send(catalog_engine, [events[i] for i in order])
+    for k in range(len(orders)):
+        found = read(catalog_engine, catalog.get_dataset, "s3://lake", f"t{k}")
+        assert found["lastModifiedAt"] == "2025-01-01T11:00:00Z", orders[k]
+
+
+def test_a_datasets_newest_writes_are_read_from_the_index_of_write_ends(catalog_engine):
+    """A dataset's view reads the last entries of the index of its writes' ends, not every run
+    that wrote it (57-62 ms for a dataset written 100,000 times): the plan names the index and
+    sorts no write."""
+    send(catalog_engine, [run(f"w{i}", f"2025-01-01T10:{i:02d}:00Z", outputs=[dataset("t")]) for i in range(12)])
+    with limited_reads(catalog_engine, "ol_catalog_run_dataset") as statements:
+        found = read(catalog_engine, catalog.get_dataset, "s3://lake", "t")
+    assert found["lastModifiedAt"] == "2025-01-01T10:11:00Z" and found["writeIntervalSeconds"] == 60
+    assert len(statements) == 1
+    statement, parameters = statements[0]
+    _assert_read_in_index_order(
+        catalog_engine, statement, parameters, "ix_ol_catalog_run_dataset_ended", "ol_catalog_run_dataset"
+    )
 
 
 def test_usual_write_interval_is_the_median_of_the_newest_completed_writes(catalog_engine):
@@ -219,43 +255,53 @@ def test_newest_runs_are_read_from_the_index_of_runs_newest_first(catalog_engine
     entries of the index that orders each job's runs as they are shown: not every run of the job
     (53 ms on PostgreSQL, 92 on SQLite, for a job of 100,000 runs). The plans name the index."""
     send(catalog_engine, [run(f"r{i}", f"2025-01-01T10:{i:02d}:00Z", job=f"job-{i % 3}") for i in range(12)])
+    with limited_reads(catalog_engine, "ol_catalog_run") as statements, read_connection(catalog_engine) as conn:
+        ids = list(conn.execute(select(job.c.id)).scalars())
+        assert len(catalog.newest_run_rows(conn, ids, 2)) == 6
+        assert len(catalog.list_jobs(conn, "team", 100, 0, ["COMPLETED"])[0]) == 3
+    assert len(statements) >= 2
+    for statement, parameters in statements:
+        _assert_read_in_index_order(catalog_engine, statement, parameters, "ix_ol_catalog_run_newest", "ol_catalog_run")
+
+
+@contextmanager
+def limited_reads(engine, table: str) -> Iterator[list[tuple[str, object]]]:
+    """The statements naming `table` with a LIMIT that the block runs, with their parameters."""
     statements: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if "ol_catalog_run" in statement and "LIMIT" in statement:
+        if table in statement and "LIMIT" in statement:
             statements.append((statement, parameters))
 
-    sqlalchemy_event.listen(catalog_engine, "before_cursor_execute", capture)
+    sqlalchemy_event.listen(engine, "before_cursor_execute", capture)
     try:
-        with read_connection(catalog_engine) as conn:
-            ids = list(conn.execute(select(job.c.id)).scalars())
-            assert len(catalog.newest_run_rows(conn, ids, 2)) == 6
-            assert len(catalog.list_jobs(conn, "team", 100, 0, ["COMPLETED"])[0]) == 3
+        yield statements
     finally:
-        sqlalchemy_event.remove(catalog_engine, "before_cursor_execute", capture)
-    assert len(statements) >= 2
-    for statement, parameters in statements:
-        with catalog_engine.connect() as conn:
-            if catalog_engine.dialect.name == "postgresql":
-                # A table this small is cheaper to sort: ask for the plan that needs no sort.
-                conn.exec_driver_sql("SET enable_sort = off")
-                conn.exec_driver_sql("SET enable_seqscan = off")
-                lines = [line for (line,) in conn.exec_driver_sql("EXPLAIN " + statement, parameters)]
-                nodes = [line.strip().removeprefix("->").strip() for line in lines if "(cost=" in line]
-                pairs = list(pairwise(nodes))
-                # each job's LIMIT reads the index in its order, and no run is sorted
-                assert any(
-                    a.startswith("Limit") and b.startswith("Index Scan using ix_ol_catalog_run_newest")
-                    for a, b in pairs
-                )
-                assert not any(a.startswith("Sort") and " on ol_catalog_run " in b for a, b in pairs), lines
-            else:
-                plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-                searches = [row for row in plan if "USING INDEX ix_ol_catalog_run_newest" in row[3]]
-                # the per-job subquery searches the index and sorts nothing itself
-                assert searches and not any(
-                    row[1] == search[1] and "TEMP B-TREE" in row[3] for search in searches for row in plan
-                ), plan
+        sqlalchemy_event.remove(engine, "before_cursor_execute", capture)
+
+
+def _assert_read_in_index_order(engine, statement: str, parameters: object, index: str, table: str) -> None:
+    """The statement's plan reads `index` under a LIMIT, in the index's order: no row of `table` sorted."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            # A table this small is cheaper to sort: ask for the plan that needs no sort.
+            conn.exec_driver_sql("SET enable_sort = off")
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            lines = [line for (line,) in conn.exec_driver_sql("EXPLAIN " + statement, parameters)]
+            nodes = [line.strip().removeprefix("->").strip() for line in lines if "(cost=" in line]
+            pairs = list(pairwise(nodes))
+            # an index scan, forward or backward, with or without the table's rows
+            assert any(a.startswith("Limit") and b.startswith("Index") and f" using {index} " in b for a, b in pairs), (
+                lines
+            )
+            assert not any(a.startswith("Sort") and f" on {table} " in b for a, b in pairs), lines
+        else:
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            searches = [row for row in plan if f"INDEX {index} " in row[3]]  # or COVERING INDEX
+            # the per-row subquery searches the index and sorts nothing itself
+            assert searches and not any(
+                row[1] == search[1] and "TEMP B-TREE" in row[3] for search in searches for row in plan
+            ), plan
 
 
 def test_namespaces_are_those_of_jobs_and_datasets_and_hidden_ones_are_not_listed(catalog_engine):

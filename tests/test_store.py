@@ -62,6 +62,43 @@ def test_migrations_create_exactly_the_tables_of_the_metadata(catalog_engine):
         assert compare_metadata(context, metadata) == []
 
 
+def test_upgrading_fills_the_ends_of_the_writes_of_completed_runs(database_url):
+    """0022 gives each run's link to a dataset it wrote the run's end while the run is COMPLETE:
+    not a failed run's, a running one's, or a read's."""
+    from sqlalchemy import create_engine, insert
+
+    from airflow_ol_catalog.store.migrate import upgrade
+    from airflow_ol_catalog.store.tables import run, run_dataset
+
+    upgrade(database_url, "0021")
+    engine = create_engine(database_url)
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    states = {1: ("COMPLETE", at), 2: ("FAIL", at + timedelta(hours=1)), 3: ("START", None)}
+    with engine.begin() as conn:
+        for pk, (state, ended) in states.items():
+            conn.execute(
+                insert(run).values(
+                    id=pk,
+                    run_id=f"r{pk}",
+                    job_id=1,
+                    state=state,
+                    state_rank=3 if ended else 1,
+                    ended_at=ended,
+                    started_at=at,
+                    first_event_at=at,
+                    last_event_at=at,
+                    placeholder=False,
+                )
+            )
+        for pk, dataset_id, direction in ((1, 10, "out"), (1, 11, "in"), (2, 10, "out"), (3, 10, "out")):
+            conn.execute(insert(run_dataset).values(run_pk=pk, dataset_id=dataset_id, direction=direction))
+    upgrade(database_url)
+    with engine.connect() as conn:
+        ends = {(r.run_pk, r.dataset_id): r.ended_at for r in conn.execute(select(run_dataset))}
+    engine.dispose()
+    assert ends == {(1, 10): at, (1, 11): None, (2, 10): None, (3, 10): None}
+
+
 def test_upgrading_a_filled_event_log_keeps_its_events_and_their_duplicates(database_url):
     """0007 re-keys the log by (event time, digest): events stored before stay duplicates of themselves."""
     from sqlalchemy import create_engine, text

@@ -261,6 +261,22 @@ def _statements(dialect: str) -> dict[str, Any]:
         .on_conflict_do_nothing(index_elements=["run_pk", "dataset_id", "direction"])
         .returning(run_dataset.c.run_pk, run_dataset.c.dataset_id, run_dataset.c.direction)
     )
+    # A write's end, from its run as committed with this transaction: the run's row is locked by
+    # its upsert until then, so no other writer changes it in between.
+    write_end = (
+        select(case((run.c.state == EventType.COMPLETE.value, run.c.ended_at), else_=null()))
+        .where(run.c.id == run_dataset.c.run_pk)
+        .scalar_subquery()
+    )
+    s["write_ends"] = (
+        update(run_dataset)
+        .where(
+            in_list(dialect, run_dataset.c.run_pk, "runs"),
+            run_dataset.c.direction == "out",
+            run_dataset.c.ended_at.is_distinct_from(write_end),
+        )
+        .values(ended_at=write_end)
+    )
     stmt = ins(edge)
     newer_run = tuple_(stmt.excluded.last_seen_at, stmt.excluded.last_run_id) > tuple_(
         edge.c.last_seen_at, edge.c.last_run_id
@@ -1255,6 +1271,10 @@ def _project_io(
     confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
         write(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
+    # The end of the writes of runs that ended, or that linked outputs: at the transaction's end.
+    ending = ended | {run_pk for run_pk, _, direction in links if direction == "out"}
+    if ending:
+        write(conn, st["write_ends"], {"runs": list_value(conn.dialect.name, ending)})
     ended = written - set(dataset_ids.values())  # those the events named were bumped already
     bump_datasets(conn, ended)
     if (told := written_nodes.get()) is not None:

@@ -312,7 +312,20 @@ run_dataset = Table(
     Column("run_pk", BigInteger, primary_key=True),
     Column("dataset_id", Integer, primary_key=True),
     Column("direction", String(3), primary_key=True),  # in, out
+    # A write's end: the run's ended_at while the run is COMPLETE, else NULL (and always for reads).
+    # Kept by the projection as runs end (ingest/projection.py `_project_io`).
+    Column("ended_at", UTCDateTime),
     Index(None, "dataset_id"),
+)
+WRITE_ENDED = run_dataset.c.ended_at.is_not(None)
+# A dataset's newest completed writes (its lastModifiedAt and usual interval) are its last entries
+# here, however often it was written (migration 0022).
+Index(
+    "ix_ol_catalog_run_dataset_ended",
+    run_dataset.c.dataset_id,
+    run_dataset.c.ended_at,
+    postgresql_where=WRITE_ENDED,
+    sqlite_where=WRITE_ENDED,
 )
 
 edge = Table(
