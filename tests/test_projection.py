@@ -97,7 +97,9 @@ def test_multi_task_dag_merges_inputs_and_outputs_across_events(catalog_engine, 
         "orders_pipeline.transform_orders",
         "orders_pipeline.load_to_warehouse",
     }
-    load_io = {(ds[1], d) for (run_key, ds, d, _) in cat["run_io"] if run_key[0][1] == "orders_pipeline.load_to_warehouse"}
+    load_io = {
+        (ds[1], d) for (run_key, ds, d, _) in cat["run_io"] if run_key[0][1] == "orders_pipeline.load_to_warehouse"
+    }
     assert len(load_io) == 4 and {d for _, d in load_io} == {"in", "out"}
     airflow_facets = {
         k[1][0][1]: json.loads(v[0]) for k, v in cat["facets"].items() if k[0] == "run" and k[2] == "airflow"
