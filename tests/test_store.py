@@ -842,6 +842,50 @@ def test_a_long_reader_does_not_hold_writers_back_behind_the_truncating_checkpoi
         engine_module.dispose_engines()
 
 
+def test_retention_and_a_writer_ending_the_same_old_run_do_not_deadlock(catalog_engine, monkeypatch):
+    """A writer locks a run (its upsert) before the run's links (their write ends, last). Retention
+    locks the runs it deletes before their links too: deleting the links first, it waited for the
+    writer's run while holding links the writer then waited for, and PostgreSQL broke the deadlock."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer")
+    from airflow_ol_catalog.ingest import projection
+    from airflow_ol_catalog.ingest.retention import apply_retention
+
+    def event_of(event_type: str, minute: int) -> Submission:
+        payload = run_event(
+            eventType=event_type,
+            eventTime=f"2020-01-01T00:{minute:02d}:00Z",
+            run={"runId": "old-run"},
+            outputs=[{"namespace": "s3://lake", "name": "old"}],
+        )
+        return Submission.of(validate_event(payload), None, 500)
+
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, [event_of("START", 0)], "register")
+    reached, release = threading.Event(), threading.Event()
+    project_io = projection._project_io
+
+    def paused(*args, **kwargs):
+        reached.set()  # the run is upserted, and locked until this transaction ends
+        assert release.wait(30)
+        return project_io(*args, **kwargs)
+
+    monkeypatch.setattr(projection, "_project_io", paused)
+
+    def complete() -> None:
+        with write_transaction(catalog_engine) as conn:
+            store_events(conn, [event_of("COMPLETE", 1)], "register")
+
+    with ThreadPoolExecutor(2) as pool:
+        ending = pool.submit(complete)
+        assert reached.wait(30)
+        retention = pool.submit(apply_retention, catalog_engine, 0, 0)
+        time.sleep(1)  # retention reaches the run's lock
+        release.set()
+        ending.result(timeout=60)  # raised DeadlockDetected before
+        assert retention.result(timeout=60)["runs"] == 1
+
+
 def test_a_retention_dry_run_reports_exactly_what_the_real_run_deletes(catalog_engine):
     """Runs that go take their events with them: the dry run must count those too."""
     from airflow_ol_catalog.ingest.retention import apply_retention

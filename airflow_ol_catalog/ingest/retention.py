@@ -81,6 +81,12 @@ def apply_retention(
             ids = conn.execute(_old_runs(cutoff, keep_runs_per_job).limit(batch)).scalars().all()
             if not ids:
                 break
+            if conn.dialect.name == "postgresql":
+                # The runs first, in the writers' order (by job, then run id as Python sorts it):
+                # a writer locks a run before its links, and would otherwise meet these deletes
+                # holding the run while they hold its links.
+                runs_first = select(run.c.id).where(run.c.id.in_(ids))
+                conn.execute(runs_first.order_by(run.c.job_id, run.c.run_id.collate("C")).with_for_update())
             conn.execute(delete(run_dataset).where(run_dataset.c.run_pk.in_(ids)))
             conn.execute(delete(facet).where(facet.c.entity == "run", facet.c.entity_id.in_(ids)))
             conn.execute(run.update().where(run.c.parent_run_pk.in_(ids)).values(parent_run_pk=None))
