@@ -20,10 +20,8 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    literal_column,
     or_,
     select,
-    true,
     tuple_,
     union_all,
 )
@@ -49,7 +47,7 @@ from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.event_tally import hour_of
 from airflow_ol_catalog.store.event_tally import totals as event_totals
 from airflow_ol_catalog.store.namespaces import Namespace, namespaces_named
-from airflow_ol_catalog.store.sql import AnyRow, AnySelect, among, grouped_rows, utcnow
+from airflow_ol_catalog.store.sql import AnyRow, AnySelect, among, first_rows_of_each, grouped_rows, utcnow
 from airflow_ol_catalog.store.tables import (
     NOT_PLACEHOLDER,
     RUN_NEWEST_FIRST,
@@ -565,28 +563,11 @@ def newest_run_rows(conn: Connection, job_ids: Collection[int], count: int) -> l
     to their history: 54-76 ms for a job of 100,000 runs, against under 1 ms so (bench/runs.py)."""
     if not job_ids or count <= 0:  # a negative LIMIT is no limit to SQLite, an error to PostgreSQL
         return []
-    # From the job rows (nothing deletes one), so that each id is looked up once however often given.
-    jobs = select(job.c.id).where(among(conn.dialect.name, job.c.id, job_ids)).subquery()
-    if conn.dialect.name == "postgresql":
-        found = (
-            select(run)
-            .where(run.c.job_id == jobs.c.id, NOT_PLACEHOLDER)
-            .order_by(*RUN_NEWEST_FIRST)
-            .limit(count)
-            .lateral()
-        )
-        query = select(found).select_from(jobs.join(found, true()))
-        return list(conn.execute(query.order_by(found.c.job_id, *newest_first(found))))
-    # SQLite has no LATERAL: a correlated IN runs the same short index scan once per job.
-    newer = run.alias("newer")
-    picked = (
-        select(newer.c.id)
-        .where(newer.c.job_id == jobs.c.id, newer.c.placeholder.is_(False))
-        .order_by(*newest_first(newer))
-        .limit(count)
+    # Read from the job rows (nothing deletes one), so that each id is looked up once however often given.
+    query = first_rows_of_each(
+        conn.dialect.name, job.c.id, job_ids, run, "job_id", newest_first, lambda r: r.c.placeholder.is_(False), count
     )
-    query = select(run).select_from(jobs.join(run, run.c.id.in_(picked)))
-    return list(conn.execute(query.order_by(run.c.job_id, *RUN_NEWEST_FIRST)))
+    return list(conn.execute(query))
 
 
 def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) -> dict[int, list[dict[str, Any]]]:
@@ -829,29 +810,19 @@ def _writes(conn: Connection, ids: list[int]) -> dict[int, tuple[datetime, int |
     time in proportion to its history (57-62 ms for one written 100,000 times; bench/runs.py)."""
     if not ids:
         return {}
-    wanted = select(dataset.c.id).where(among(conn.dialect.name, dataset.c.id, ids)).subquery()
-    newest = run_dataset.alias("newest")
-    limited = (
-        select(newest.c.dataset_id, newest.c.ended_at)
-        .where(newest.c.dataset_id == wanted.c.id, newest.c.ended_at.is_not(None))
-        .order_by(newest.c.ended_at.desc())
-        .limit(CADENCE_WRITES + 1)
+    ends = first_rows_of_each(
+        conn.dialect.name,
+        dataset.c.id,
+        ids,
+        run_dataset,
+        "dataset_id",
+        lambda r: (r.c.ended_at.desc(),),
+        lambda r: r.c.ended_at.is_not(None),
+        CADENCE_WRITES + 1,
     )
-    if conn.dialect.name == "postgresql":
-        found = limited.lateral()
-        query = select(found.c.dataset_id, found.c.ended_at).select_from(wanted.join(found, true()))
-        ends = query.order_by(found.c.dataset_id, found.c.ended_at.desc())
-    else:  # SQLite has no LATERAL: a correlated IN runs the same short index scan once per dataset
-        picked: AnySelect = limited.with_only_columns(literal_column("newest.rowid"))
-        rowid: ColumnElement[int] = literal_column("ol_catalog_run_dataset.rowid")
-        ends = (
-            select(run_dataset.c.dataset_id, run_dataset.c.ended_at)
-            .select_from(wanted.join(run_dataset, rowid.in_(picked)))
-            .order_by(run_dataset.c.dataset_id, run_dataset.c.ended_at.desc())
-        )
     times: dict[int, list[datetime]] = {}
-    for dataset_id, at in conn.execute(ends):
-        times.setdefault(dataset_id, []).append(at)
+    for write in conn.execute(ends):
+        times.setdefault(write.dataset_id, []).append(write.ended_at)
     found_writes: dict[int, tuple[datetime, int | None]] = {}
     for dataset_id, found_ends in times.items():
         gaps = [(a - b).total_seconds() for a, b in pairwise(found_ends)]

@@ -32,7 +32,9 @@ from sqlalchemy import (
     cast,
     event,
     func,
+    literal_column,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -164,6 +166,34 @@ def grouped_rows(
     for group, *values in conn.execute(query(select(key, *columns))).all():
         found.setdefault(group, []).append(values)
     return found
+
+
+def first_rows_of_each(
+    dialect: str,
+    owner: Column[int],
+    ids: Collection[int],
+    table: Table,
+    key: str,
+    order: Callable[[Any], Sequence[ColumnElement[Any]]],
+    kept: Callable[[Any], ColumnElement[bool]],
+    count: int,
+) -> AnySelect:
+    """The first `count` rows of `table` in `order` (given the table or an alias of it) for each
+    of these owners (`owner`'s ids, each once however often given), among the rows `kept`; ordered
+    by `key`, then `order`.
+
+    Made for an index on (key, *order) WHERE kept: each owner's rows are its first few entries
+    there, however many it has. PostgreSQL reads them with LATERAL; SQLite, which has none, with
+    a correlated IN of rowids, the same short index scan once per owner."""
+    owners = select(owner).where(among(dialect, owner, ids)).subquery()
+    first = table.alias("first")
+    limited = select(first).where(first.c[key] == owners.c[owner.name], kept(first)).order_by(*order(first))
+    if dialect == "postgresql":
+        found = limited.limit(count).lateral()
+        return select(found).select_from(owners.join(found, true())).order_by(found.c[key], *order(found))
+    picked: AnySelect = limited.with_only_columns(literal_column(f"{first.name}.rowid")).limit(count)
+    rowid: ColumnElement[int] = literal_column(f"{table.name}.rowid")
+    return select(table).select_from(owners.join(table, rowid.in_(picked))).order_by(table.c[key], *order(table))
 
 
 def _id_array(ids: Collection[int], column: ColumnElement[Any]) -> BindParameter[Sequence[int]]:
