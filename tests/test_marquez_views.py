@@ -81,9 +81,10 @@ def test_lifecycle_state_and_last_modification_by_a_completed_run(catalog_engine
 def test_last_modification_follows_the_runs_in_every_order_of_their_events(catalog_engine):
     """A write's end is its run's while the run is COMPLETE: a run that named its output at START
     and completed without it counts, and one whose later FAIL won over its COMPLETE does not,
-    whichever of the four events came first (each order writes a table of its own)."""
-    orders = list(permutations(range(4)))
-    for k, order in enumerate(orders):
+    whichever of the four events came first (each order writes a table of its own), sent one by
+    one, in two transactions split at any point, or in one."""
+    cases = [(order, split) for order in permutations(range(4)) for split in range(5)]
+    for k, (order, split) in enumerate(cases):
         table = [dataset(f"t{k}")]
         events = [
             run(f"a{k}", "2025-01-01T10:00:00Z", event_type="START", outputs=table),
@@ -91,10 +92,16 @@ def test_last_modification_follows_the_runs_in_every_order_of_their_events(catal
             run(f"b{k}", "2025-01-01T12:00:00Z", outputs=table),
             run(f"b{k}", "2025-01-01T12:30:00Z", event_type="FAIL"),
         ]
-        send(catalog_engine, [events[i] for i in order])
-    for k in range(len(orders)):
+        sent = [events[i] for i in order]
+        if split == 0:
+            send(catalog_engine, sent)
+        else:
+            for part in (sent[:split], sent[split:]):
+                if part:
+                    send(catalog_engine, part, one_by_one=False)
+    for k, case in enumerate(cases):
         found = read(catalog_engine, catalog.get_dataset, "s3://lake", f"t{k}")
-        assert found["lastModifiedAt"] == "2025-01-01T11:00:00Z", orders[k]
+        assert found["lastModifiedAt"] == "2025-01-01T11:00:00Z", case
 
 
 def test_a_datasets_newest_writes_are_read_from_the_index_of_write_ends(catalog_engine):

@@ -1294,6 +1294,96 @@ def test_a_name_made_an_alias_while_another_writer_uses_it_keeps_that_writers_li
     assert not [key for key in cat["edges"] if key[1] == path], "no lineage left on the alias"
 
 
+@pytest.mark.parametrize("interleaving", ["moved-before-the-end", "end-waits-for-the-move"])
+def test_a_run_ending_while_its_write_moves_to_another_name_keeps_the_writes_end(
+    catalog_engine, monkeypatch, interleaving
+):
+    """Run spark-1 named `wh/t` at START. Writer W completes it (naming no dataset); writer M makes
+    `wh/t` an alias of the table `db.t`, moving `wh/t`'s links there with their ends. M copies an
+    end without locking the run: it holds the datasets' rows, and W locks those (it bumps the
+    datasets its run wrote) before it writes its ends. Either way the moved link has the end.
+
+    - moved-before-the-end: M commits after W read its run's links, before W's last round trip;
+      W writes the end on the link where M moved it.
+    - end-waits-for-the-move: M holds the datasets when W's last round trip comes; W waits for M,
+      then writes the end on the moved link. Were the ends written before the datasets were
+      locked, W would end the old link, and M would then delete it."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from airflow_ol_catalog.ingest import projection, symlinks
+    from airflow_ol_catalog.store.tables import dataset, run, run_dataset
+
+    by_path, by_table, link = _symlink_story()
+    by_path["eventType"] = "START"
+    send(catalog_engine, [by_path, by_table])
+    complete = event("COMPLETE", "2025-01-01T10:30:00Z", run_id="spark-1")
+    paused, resume = threading.Event(), threading.Event()
+
+    def pausing(real, thread_name):
+        def paused_there(*args):
+            if threading.current_thread().name == thread_name and not paused.is_set():
+                paused.set()
+                assert resume.wait(30)
+            return real(*args)
+
+        return paused_there
+
+    failures: list[BaseException] = []
+
+    def sending(payload):
+        def run_it():
+            try:
+                send(catalog_engine, [payload])
+            except BaseException as error:  # reported by the test's thread
+                failures.append(error)
+
+        return run_it
+
+    if interleaving == "moved-before-the-end":
+        # after the run's links are read (`_project_io`), before the last round trip
+        monkeypatch.setattr(projection, "_project_facets", pausing(projection._project_facets, "ending"))
+        first, second = threading.Thread(name="ending", target=sending(complete)), None
+    else:
+        # after the datasets are locked, before the links are read
+        monkeypatch.setattr(symlinks, "_with_lineage", pausing(symlinks._with_lineage, "moving"))
+        first = threading.Thread(name="moving", target=sending(link))
+        second = threading.Thread(name="ending", target=sending(complete))
+    first.start()
+    try:
+        assert paused.wait(30)
+        if second is None:
+            send(catalog_engine, [link])
+        else:
+            second.start()
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            deadline = time.monotonic() + 30
+            while True:
+                with read_connection(catalog_engine) as conn:
+                    if conn.execute(text(waiting)).scalar():
+                        break  # W waits for the datasets M holds
+                assert time.monotonic() < deadline, "W never waited for M"
+                time.sleep(0.05)
+    finally:
+        resume.set()
+        first.join(30)
+        if second is not None:
+            second.join(30)
+    assert not failures
+    with read_connection(catalog_engine) as conn:
+        ends = conn.execute(
+            select(dataset.c.name, run_dataset.c.ended_at)
+            .join_from(run_dataset, run, run.c.id == run_dataset.c.run_pk)
+            .join(dataset, dataset.c.id == run_dataset.c.dataset_id)
+            .where(run.c.run_id == "spark-1", run_dataset.c.direction == "out")
+        ).all()
+    assert [(name, end.isoformat()) for name, end in ends] == [("db.t", "2025-01-01T10:30:00+00:00")]
+
+
 def test_the_jobs_using_a_dataset_are_locked_in_id_order_whatever_order_their_rows_lie_in(catalog_engine):
     """A dataset's new schema version bumps the view stamps of every job using it, in one UPDATE.
     On PostgreSQL it locks them in id order, not in the order its plan meets them (the table's,

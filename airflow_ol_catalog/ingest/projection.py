@@ -234,7 +234,7 @@ def _statements(dialect: str) -> dict[str, Any]:
             "parent_run_pk": func.coalesce(stmt.excluded.parent_run_pk, run.c.parent_run_pk),
             "root_run_pk": func.coalesce(stmt.excluded.root_run_pk, run.c.root_run_pk),
         },
-    ).returning(run.c.id, run.c.job_id, run.c.run_id, run.c.state, run.c.parent_run_pk, run.c.root_run_pk)
+    ).returning(*(run.c[c] for c in _RunIds._fields))
     stmt = ins(dataset)
     s["dataset"] = stmt.on_conflict_do_update(
         index_elements=["namespace_key", "name"], set_=_dataset_merge(stmt)
@@ -261,8 +261,9 @@ def _statements(dialect: str) -> dict[str, Any]:
         .on_conflict_do_nothing(index_elements=["run_pk", "dataset_id", "direction"])
         .returning(run_dataset.c.run_pk, run_dataset.c.dataset_id, run_dataset.c.direction)
     )
-    # A write's end, from its run as committed with this transaction: the run's row is locked by
-    # its upsert until then, so no other writer changes it in between.
+    # The end of writes linked before their run ended here (new links are inserted with theirs),
+    # from the run as committed with this transaction: the run's row is locked by its upsert until
+    # then, so no other writer changes it in between.
     write_end = (
         select(case((run.c.state == EventType.COMPLETE.value, run.c.ended_at), else_=null()))
         .where(run.c.id == run_dataset.c.run_pk)
@@ -380,8 +381,9 @@ def _statements(dialect: str) -> dict[str, Any]:
         # statement (`lookup`, `_read_ids`): each row led by the number of its look-up (that of its
         # table in _KEYED, then 2 for runs, 3 for versions), the parameters named after their
         # table. All rows have one shape, padded to a run's, (id, run id, state, job id, parent
-        # and root run pks), and a version's time; each column named for its place (the union's
-        # columns take the first look-up's names, and two alike would be read as one).
+        # and root run pks, a time: a run's end, a version's first sighting); each column named for
+        # its place (the union's columns take the first look-up's names, and two alike would be read
+        # as one).
         lookups = []
         no_pk, no_time = null().cast(BigInteger), null().cast(dataset_version.c.first_seen_at.type)
 
@@ -405,7 +407,9 @@ def _statements(dialect: str) -> dict[str, Any]:
             .render_derived(name="wanted_run")
         )
         lookups.append(
-            shaped(2, *(run.c[c] for c in ("id", "run_id", "state", "job_id", "parent_run_pk", "root_run_pk")), no_time)
+            shaped(
+                2, *(run.c[c] for c in ("id", "run_id", "state", "job_id", "parent_run_pk", "root_run_pk", "ended_at"))
+            )
             .join_from(run, job, run.c.job_id == job.c.id)
             .join(
                 wanted,
@@ -678,8 +682,8 @@ def _read_ids(conn: Connection, named: _Named, looked: Lookup | None) -> _Read:
         elif kind == 1 and (row[1], row[2]) in named.datasets:
             datasets.append(tuple(row[:4]))
         elif kind == 2:  # `_stored_runs` keeps those it wants
-            pk, run_id, state, job_id, parent_pk, root_pk, _ = row
-            runs.append(_RunIds(pk, job_id, run_id, state, parent_pk, root_pk))
+            pk, run_id, state, job_id, parent_pk, root_pk, ended_at = row
+            runs.append(_RunIds(pk, job_id, run_id, state, parent_pk, root_pk, ended_at))
         elif kind == 3:  # `_versions_first` keeps those it wants
             dataset_id, digest, first_run_id, *_, first_seen_at = row
             versions[(dataset_id, digest)] = _VersionSeen(dataset_id, digest, first_seen_at, first_run_id)
@@ -740,9 +744,9 @@ def project_events(conn: Connection, items: list[Projected], looked: Lookup | No
     named = looked.named if looked is not None and same else _Named.of(items)
     read = _read_ids(conn, named, looked)
     job_ids = _project_jobs(conn, st, items, named.jobs, read.jobs)
-    run_pks, run_states = _project_runs(conn, st, items, job_ids, read.runs)
+    run_pks, runs = _project_runs(conn, st, items, job_ids, read.runs)
     dataset_ids = _project_datasets(conn, st, named.datasets, named.links, read.datasets)
-    _project_io(conn, st, items, job_ids, run_pks, run_states, dataset_ids)
+    _project_io(conn, st, items, job_ids, run_pks, runs, dataset_ids)
     _project_facets(conn, st, items, job_ids, run_pks, dataset_ids)
     _project_versions(conn, st, named.versions, dataset_ids, read)
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
@@ -853,8 +857,9 @@ def _project_runs(
     items: list[Projected],
     job_ids: dict[JobKey, int],
     read: list[_RunIds] | None,
-) -> tuple[dict[RunKey, int], dict[int, str | None]]:
-    """Upsert the events' runs and their parents; returns each run's pk, and each pk's state."""
+) -> tuple[dict[RunKey, int], dict[int, _RunIds]]:
+    """Upsert the events' runs and their parents; returns each run's pk, and each pk's run as this
+    transaction leaves it (its state and end: the row is locked until the commit)."""
     rows: dict[RunKey, Values] = {}
     parents: dict[RunKey, RunKey] = {}
     roots: dict[RunKey, RunKey] = {}  # a run -> the root its parent facet names
@@ -892,20 +897,19 @@ def _project_runs(
         for key, linked_to in links_of.items():
             if linked_to in known:
                 rows[key][column] = known[linked_to].id
-    returned = _upsert_runs(conn, st, rows, known)
-    found = {(r.job_id, r.run_id): (r.id, r.state) for r in returned}
-    linked = {r.id: (r.parent_run_pk, r.root_run_pk) for r in returned}
-    pks = {key: value[0] for key, value in found.items()}
-    states = {value[0]: value[1] for value in found.values()}
-    changed = {pks[child]: pks[parent] for child, parent in parents.items() if linked[pks[child]][0] != pks[parent]}
+    stored = {r.id: _RunIds._make(r) for r in _upsert_runs(conn, st, rows, known)}
+    pks = {(r.job_id, r.run_id): pk for pk, r in stored.items()}
+    changed = {
+        pks[child]: pks[parent] for child, parent in parents.items() if stored[pks[child]].parent_run_pk != pks[parent]
+    }
     if changed:
         write(conn, st["run_parent"], by_id(conn.dialect.name, changed))
     # Each run keeps the root its own parent facet names: the tree (lineage/run_tree) reaches it
     # from there even when a level between them sent no events.
-    rooted = {pks[child]: pks[root] for child, root in roots.items() if linked[pks[child]][1] != pks[root]}
+    rooted = {pks[child]: pks[root] for child, root in roots.items() if stored[pks[child]].root_run_pk != pks[root]}
     if rooted:
         write(conn, st["run_root"], by_id(conn.dialect.name, rooted))
-    return pks, states
+    return pks, stored
 
 
 class _RunIds(NamedTuple):
@@ -915,6 +919,7 @@ class _RunIds(NamedTuple):
     state: str | None
     parent_run_pk: int | None
     root_run_pk: int | None
+    ended_at: datetime | None
 
 
 def _stored_runs(
@@ -1170,7 +1175,7 @@ def _project_io(
     items: list[Projected],
     job_ids: dict[JobKey, int],
     run_pks: dict[RunKey, int],
-    run_states: dict[int, str | None],
+    runs: dict[int, _RunIds],
     dataset_ids: dict[tuple[str, str], int],
 ) -> None:
     links: dict[LinkKey, LinkKey] = {}  # (run pk, dataset, direction) -> its edge's key
@@ -1222,7 +1227,7 @@ def _project_io(
     qualifying = {
         pk
         for (job_id, _), pk in run_pks.items()
-        if run_states.get(pk) == EventType.COMPLETE or (job_id in streaming and run_states.get(pk) == EventType.RUNNING)
+        if runs[pk].state == EventType.COMPLETE or (job_id in streaming and runs[pk].state == EventType.RUNNING)
     }
     # A run that ends changes when the datasets it wrote were last modified, named by this event or not.
     ended = {
@@ -1236,10 +1241,16 @@ def _project_io(
     # transaction linking the same runs upserted them first too, so their row locks put it wholly
     # before or after this statement.
     links_read: list[tuple[Any, ...]] | None = None
+    inserted: set[LinkKey] = set()
     if links:
-        link_rows = [{"run_pk": r, "dataset_id": d, "direction": dr} for r, d, dr in links]
-        runs = {"runs": list_value(conn.dialect.name, ordered)}
-        together = insert_and_read(conn, st["run_dataset"], link_rows, st["links_of_runs"], runs) if ordered else None
+        # A write is linked with its end (its run's, while the run is COMPLETE): the run's row is
+        # locked by its upsert until the commit, so no other writer ends it otherwise meanwhile.
+        link_rows = [
+            {"run_pk": r, "dataset_id": d, "direction": dr, "ended_at": _write_end(runs[r]) if dr == "out" else None}
+            for r, d, dr in links
+        ]
+        params = {"runs": list_value(conn.dialect.name, ordered)}
+        together = insert_and_read(conn, st["run_dataset"], link_rows, st["links_of_runs"], params) if ordered else None
         if together is None:
             new_links = execute_rows(conn, st["run_dataset"], link_rows)
         else:
@@ -1247,7 +1258,8 @@ def _project_io(
             of_runs = set(ordered)
             links_read += [tuple(row) for row in new_links if row.run_pk in of_runs]
         for row in new_links:
-            edges[links[(row.run_pk, row.dataset_id, row.direction)]]["run_count"] += 1
+            inserted.add(new := (row.run_pk, row.dataset_id, row.direction))
+            edges[links[new]]["run_count"] += 1
     for (run_pk, _, _), key in links.items():
         if run_pk in qualifying:
             edges[key]["confirmed"] = True
@@ -1263,22 +1275,30 @@ def _project_io(
     job_of_run = {pk: job_id for (job_id, _), pk in run_pks.items()}
     confirm: set[LinkKey] = set()
     written: set[int] = set()
-    for run_pk, dataset_id, direction in links_read:
+    stale: set[int] = set()  # runs that ended here, with writes linked before
+    for link in links_read:
+        run_pk, dataset_id, direction = link
         if run_pk in qualifying:
             confirm.add((job_of_run[run_pk], dataset_id, direction))
         if run_pk in ended and direction == "out":
             written.add(dataset_id)
+            if link not in inserted:
+                stale.add(run_pk)
     confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
         write(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
-    # The end of the writes of runs that ended, or that linked outputs: at the transaction's end.
-    ending = ended | {run_pk for run_pk, _, direction in links if direction == "out"}
-    if ending:
-        write(conn, st["write_ends"], {"runs": list_value(conn.dialect.name, ending)})
+    # The end of the writes linked before, of runs that ended: at the transaction's end.
+    if stale:
+        write(conn, st["write_ends"], {"runs": list_value(conn.dialect.name, stale)})
     ended = written - set(dataset_ids.values())  # those the events named were bumped already
     bump_datasets(conn, ended)
     if (told := written_nodes.get()) is not None:
         told.datasets.update(ended)
+
+
+def _write_end(r: _RunIds) -> datetime | None:
+    """A write's end: its run's, while the run is COMPLETE (store/tables.py `run_dataset`)."""
+    return r.ended_at if r.state == EventType.COMPLETE else None
 
 
 def _facet_rows(

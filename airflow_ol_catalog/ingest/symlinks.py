@@ -175,6 +175,9 @@ def _move_lineage(conn: Connection, st: dict[str, Any], source: int, target: int
             for row in conn.execute(select(table).where(where))
         ]
 
+    # The links keep their write ends, copied without locking their runs: a writer that ends one
+    # of those runs locks the datasets it wrote (it bumps them) before it writes the ends, so it
+    # either ended these links before `_settle` locked the datasets, or waits and ends the moved ones.
     links = moved(run_dataset, run_dataset.c.dataset_id == source, dataset_id=lambda r: target)
     if links:
         conn.execute(st["run_dataset"], links)
