@@ -1294,6 +1294,61 @@ def test_a_name_made_an_alias_while_another_writer_uses_it_keeps_that_writers_li
     assert not [key for key in cat["edges"] if key[1] == path], "no lineage left on the alias"
 
 
+def test_a_runs_writes_are_linked_with_its_end_and_updated_only_when_linked_before_it_ended(
+    catalog_engine, monkeypatch
+):
+    """A run's new links carry its end (its upsert returns it): a run that completes with its
+    outputs, in one event or in one transaction, writes each link once. Only the writes linked
+    before their run ended are updated after it."""
+    from sqlalchemy import event as sqlalchemy_event
+
+    from airflow_ol_catalog.store.tables import run, run_dataset
+
+    sent: list[str] = []
+
+    def execute(cursor, statement, *args):
+        sent.append(statement.decode() if isinstance(statement, bytes) else statement)
+        return cursor.execute(statement, *args)
+
+    def updates() -> int:
+        found = sum(statement.count("UPDATE ol_catalog_run_dataset") for statement in sent)
+        sent.clear()
+        return found
+
+    def through_sqlalchemy(*args):
+        sent.append(args[2])
+
+    through_driver_cursors(monkeypatch, execute)
+    sqlalchemy_event.listen(catalog_engine, "before_cursor_execute", through_sqlalchemy)
+    table = [{"namespace": "s3://lake", "name": "t"}]
+    try:
+        send(catalog_engine, [event("COMPLETE", "2025-01-01T10:00:00Z", run_id="one", outputs=table)])
+        assert updates() == 0
+        two = [
+            event("START", "2025-01-01T11:00:00Z", run_id="two", outputs=table),
+            event("COMPLETE", "2025-01-01T11:05:00Z", run_id="two"),
+        ]
+        send(catalog_engine, two, one_by_one=False)
+        assert updates() == 0
+        send(catalog_engine, [event("START", "2025-01-01T12:00:00Z", run_id="three", outputs=table)])
+        assert updates() == 0
+        send(catalog_engine, [event("COMPLETE", "2025-01-01T12:05:00Z", run_id="three")])
+        assert updates() == 1
+    finally:
+        sqlalchemy_event.remove(catalog_engine, "before_cursor_execute", through_sqlalchemy)
+    with read_connection(catalog_engine) as conn:
+        ends = conn.execute(
+            select(run.c.run_id, run_dataset.c.ended_at)
+            .join_from(run_dataset, run, run.c.id == run_dataset.c.run_pk)
+            .order_by(run.c.run_id)
+        ).all()
+    assert [(run_id, end.strftime("%H:%M")) for run_id, end in ends] == [
+        ("one", "10:00"),
+        ("three", "12:05"),
+        ("two", "11:05"),
+    ]
+
+
 @pytest.mark.parametrize("interleaving", ["moved-before-the-end", "end-waits-for-the-move"])
 def test_a_run_ending_while_its_write_moves_to_another_name_keeps_the_writes_end(
     catalog_engine, monkeypatch, interleaving
