@@ -10,8 +10,10 @@ a job's view, lineage graphs' nodes, the impact report), for the long job agains
 runs; and a namespace's jobs list filtered by the state of each job's newest run
 (`lastRunStates`), for the long job's namespace, against the same list unfiltered; and a
 dataset's view, whose `lastModifiedAt` and usual write interval come from its newest completed
-writes, for the table every run of the long job wrote against one written 10 times. A ratio near
-1 means the read does not grow with the history.
+writes, for the table every run of the long job wrote against one written 10 times; and the
+list of every job's runs newest first (a page, and its total), unfiltered and in one state, against
+the same on a catalog of the short jobs alone, built beside it. A ratio near 1 means the read does
+not grow with the history.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from servers import PostgresServer  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
 from airflow_ol_catalog.events.naming import namespace_key, search_key  # noqa: E402
-from airflow_ol_catalog.lineage.catalog import get_dataset, list_jobs, newest_run_rows  # noqa: E402
+from airflow_ol_catalog.lineage.catalog import get_dataset, list_jobs, newest_run_rows, runs_in_state  # noqa: E402
 from airflow_ol_catalog.store import migrate  # noqa: E402
 from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction  # noqa: E402
 from airflow_ol_catalog.store.tables import dataset, job, run  # noqa: E402
@@ -131,11 +133,14 @@ def main() -> None:
 
     server = PostgresServer().start() if args.backend == "postgresql" else None
     try:
-        url = server.create_database("runs") if server else f"sqlite:///{tempfile.mkdtemp()}/catalog.db"
-        migrate.upgrade(url)
-        engine = get_engine(url)
+        engines = []
         started = time.perf_counter()
-        build(engine, args.runs)
+        for name, runs in (("runs", args.runs), ("short", 0)):  # the catalog, and its short jobs alone
+            url = server.create_database(name) if server else f"sqlite:///{tempfile.mkdtemp()}/catalog.db"
+            migrate.upgrade(url)
+            engines.append(get_engine(url))
+            build(engines[-1], runs)
+        engine, short = engines
         print(
             f"{args.backend}: one job of {args.runs:,} runs among {SHORT_JOBS} of {SHORT_RUNS}, "
             f"built in {time.perf_counter() - started:.1f} s; {args.samples} samples each"
@@ -145,25 +150,42 @@ def main() -> None:
                 "a job's 10 newest runs",
                 lambda conn: newest_run_rows(conn, [1], 10),
                 lambda conn: newest_run_rows(conn, [2], 10),
+                engine,
                 f"the job of {args.runs:,} runs against one of {SHORT_RUNS}",
             ),
             (
                 "jobs by their newest run's state",
                 lambda conn: list_jobs(conn, LONG, 100, 0, ["COMPLETED"]),
                 lambda conn: list_jobs(conn, LONG, 100, 0),
+                engine,
                 "the job of the long history's namespace, filtered (COMPLETED) against unfiltered",
             ),
             (
                 "a dataset's view (lastModifiedAt)",
                 lambda conn: get_dataset(conn, DATASETS, LONG),
                 lambda conn: get_dataset(conn, DATASETS, SHORT),
+                engine,
                 f"the table every run of the long job wrote against one written {SHORT_RUNS} times",
+            ),
+            (
+                "every job's runs, newest first",
+                lambda conn: runs_in_state(conn, None, 100, 0),
+                lambda conn: runs_in_state(conn, None, 100, 0),
+                short,
+                f"a page of 100 and the total, against the same without the long job ({SHORT_JOBS * SHORT_RUNS:,} runs)",
+            ),
+            (
+                "every job's failed runs",
+                lambda conn: runs_in_state(conn, "FAILED", 100, 0),
+                lambda conn: runs_in_state(conn, "FAILED", 100, 0),
+                short,
+                "the same, in one state (FAILED)",
             ),
         ]
         print(f"\n{'read':<34} {'p50 ms':>8} {'p99 ms':>8} {'baseline p50':>13} {'ratio':>6}  verdict")
-        for name, work, baseline, what in pairs:
+        for name, work, baseline, baseline_engine, what in pairs:
             p50, p99 = timed(engine, args.samples, work)
-            base, _ = timed(engine, args.samples, baseline)
+            base, _ = timed(baseline_engine, args.samples, baseline)
             ratio = p50 / base
             verdict = f"grows with the history (ratio >= {GROWS})" if ratio >= GROWS else "does not grow"
             print(f"{name:<34} {p50:8.2f} {p99:8.2f} {base:13.2f} {ratio:6.2f}  {verdict}: {what}")

@@ -41,6 +41,19 @@ def run(
     }
 
 
+def with_parent(event: dict, run_id: str, job: str) -> dict:
+    """The event, its run a child of run `run_id` of job `job` (namespace "team")."""
+    event["run"]["facets"] = {
+        "parent": {
+            "_producer": PRODUCER,
+            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ParentRunFacet.json",
+            "run": {"runId": run_id},
+            "job": {"namespace": "team", "name": job},
+        }
+    }
+    return event
+
+
 def dataset(name: str, **facets) -> dict:
     return {"namespace": "s3://lake", "name": name, "facets": facets}
 
@@ -271,6 +284,64 @@ def test_newest_runs_are_read_from_the_index_of_runs_newest_first(catalog_engine
         _assert_read_in_index_order(catalog_engine, statement, parameters, "ix_ol_catalog_run_newest", "ol_catalog_run")
 
 
+def test_every_jobs_runs_are_listed_newest_first_without_placeholders_or_hidden_jobs(catalog_engine):
+    """The list of all runs orders them as a job's own list does, across jobs: by start (or first
+    event), run id, then the row, so two jobs' runs of one id and start keep one order from page to
+    page. Parents known only by their children, and the runs of hidden jobs, are not listed."""
+    from airflow_ol_catalog.ingest.hiding import set_job_hidden
+    from airflow_ol_catalog.store.engine import write_transaction
+
+    child = with_parent(run("c", "2025-01-01T08:00:00Z", job="child"), "only-named", "parent")
+    send(
+        catalog_engine,
+        [
+            run("same", "2025-01-01T10:00:00Z", job="a", event_type="START"),
+            run("same", "2025-01-01T10:00:00Z", job="b", event_type="START"),
+            run("late", "2025-01-01T11:00:00Z", job="a", event_type="FAIL"),  # its FAIL only
+            run("early", "2025-01-01T09:00:00Z", job="b", event_type="START"),
+            run("early", "2025-01-01T12:00:00Z", job="b"),  # ends last: the order is by start
+            run("gone", "2025-01-01T13:00:00Z", job="hidden"),
+            child,
+        ],
+    )
+    with write_transaction(catalog_engine) as conn:
+        set_job_hidden(conn, "team", "hidden", True)
+    every, total = read(catalog_engine, catalog.runs_in_state, None, 100, 0)
+    listed = [(r["jobVersion"]["name"], r["id"]) for r in every]
+    # the two runs "same" of jobs a and b: the one stored last (b's) first, on every page
+    assert listed == [("a", "late"), ("b", "same"), ("a", "same"), ("b", "early"), ("child", "c")]
+    assert total == 5
+    pages = [read(catalog_engine, catalog.runs_in_state, None, 1, offset)[0][0]["id"] for offset in range(5)]
+    assert pages == [run_id for _, run_id in listed]
+    failed, total = read(catalog_engine, catalog.runs_in_state, "FAILED", 100, 0)
+    assert ([r["id"] for r in failed], total) == (["late"], 1)
+    running, total = read(catalog_engine, catalog.runs_in_state, "RUNNING", 100, 0)
+    assert ([r["id"] for r in running], total) == (["same", "same"], 2)
+
+
+def test_every_jobs_runs_are_read_from_the_index_of_all_runs_newest_first(catalog_engine):
+    """A page of the list of all runs, in one state or not, reads the first entries of the index of
+    every job's runs newest first: not every run sorted (132 ms at 102,000 runs on SQLite)."""
+    send(catalog_engine, [run(f"r{i}", f"2025-01-01T10:{i:02d}:00Z", job=f"job-{i % 3}") for i in range(12)])
+    with limited_reads(catalog_engine, "ol_catalog_run") as statements, read_connection(catalog_engine) as conn:
+        assert len(catalog.runs_in_state(conn, None, 5, 0)[0]) == 5
+        assert len(catalog.runs_in_state(conn, "COMPLETED", 5, 5)[0]) == 5
+    assert len(statements) == 2
+    for statement, parameters in statements:
+        _assert_read_in_index_order(
+            catalog_engine, statement, parameters, "ix_ol_catalog_run_all_newest", "ol_catalog_run"
+        )
+        # the hidden jobs come from their own index, not from every job
+        with catalog_engine.connect() as conn:
+            if catalog_engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET enable_seqscan = off")
+                explain = "EXPLAIN "
+            else:
+                explain = "EXPLAIN QUERY PLAN "
+            plan = str(conn.exec_driver_sql(explain + statement, parameters).all())
+        assert "ix_ol_catalog_job_deleted" in plan, plan
+
+
 @contextmanager
 def limited_reads(engine, table: str) -> Iterator[list[tuple[str, object]]]:
     """The statements naming `table` with a LIMIT that the block runs, with their parameters."""
@@ -304,7 +375,7 @@ def _assert_read_in_index_order(engine, statement: str, parameters: object, inde
             assert not any(a.startswith("Sort") and f" on {table} " in b for a, b in pairs), lines
         else:
             plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-            searches = [row for row in plan if f"INDEX {index} " in row[3]]  # or COVERING INDEX
+            searches = [row for row in plan if f"INDEX {index} " in row[3] + " "]  # or COVERING INDEX
             # the per-row subquery searches the index and sorts nothing itself
             assert searches and not any(
                 row[1] == search[1] and "TEMP B-TREE" in row[3] for search in searches for row in plan
@@ -379,15 +450,9 @@ def test_a_job_without_runs_answers_latest_runs_null_as_marquez_does(catalog_eng
     """A parent job named only by its children's `parent` facets has no run of its own. Marquez
     answers such a job without `latestRuns` (null), and its web UI's dashboard reduces the list
     without a start value: an empty list there crashed the whole page."""
-    child = run("c1", "2025-01-01T10:00:00Z", job="nightly.load")
-    child["run"]["facets"] = {
-        "parent": {
-            "_producer": PRODUCER,
-            "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ParentRunFacet.json",
-            "run": {"runId": "01890f0a-0000-7000-8000-0000000000aa"},
-            "job": {"namespace": "team", "name": "nightly"},
-        }
-    }
+    child = with_parent(
+        run("c1", "2025-01-01T10:00:00Z", job="nightly.load"), "01890f0a-0000-7000-8000-0000000000aa", "nightly"
+    )
     send(catalog_engine, [child])
     jobs = {j["name"]: j for j in read(catalog_engine, catalog.list_jobs, "team", 100, 0)[0]}
     assert jobs["nightly"]["latestRuns"] is None and jobs["nightly"]["latestRun"] is None

@@ -231,6 +231,9 @@ job = Table(
     Column("view_stamp", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("namespace", "name"),
 )
+JOB_DELETED = job.c.deleted_at.is_not(None)
+# The hidden jobs, few, whose runs the list of all runs leaves out (migration 0023).
+Index("ix_ol_catalog_job_deleted", job.c.id, postgresql_where=JOB_DELETED, sqlite_where=JOB_DELETED)
 
 run = Table(
     "ol_catalog_run",
@@ -272,6 +275,9 @@ Index(
     postgresql_where=NOT_PLACEHOLDER,
     sqlite_where=NOT_PLACEHOLDER,
 )
+# Every job's runs, newest first (the list of all runs), a page of index entries however many
+# runs the catalog holds (migration 0023).
+Index("ix_ol_catalog_run_all_newest", *RUN_NEWEST_FIRST, postgresql_where=NOT_PLACEHOLDER, sqlite_where=NOT_PLACEHOLDER)
 
 ALIASES = text("alias_of IS NOT NULL")
 
