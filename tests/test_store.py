@@ -276,7 +276,8 @@ def test_quarantined_events_wait_for_their_namespace_then_replay(catalog_engine)
 
 
 def test_replay_updates_the_namespaces_and_the_tally_after_projecting_every_event(catalog_engine, monkeypatch, request):
-    """Replay writes at once, in batches, namespace after namespace. Every writer updates the
+    """Replay projects in batches, namespace after namespace, each batch's writes kept for its end
+    as a writer's are (store/sql.py `deferred_writes`). Every writer updates the
     namespaces' counters and the log's tally last (store/sql.py `write`), so replay does too: after
     the last batch of the last namespace, not between batches, where it would go on to lock jobs
     and datasets while holding them, the opposite order to the writers'. Counts stay exact."""

@@ -1287,13 +1287,15 @@ def _project_io(
     confirm -= {key for key, row in edges.items() if row["confirmed"]}
     if confirm:
         write(conn, st["confirm"], [{"p_job": j, "p_dataset": d, "p_dir": dr} for j, d, dr in sorted(confirm)])
-    # The end of the writes linked before, of runs that ended: at the transaction's end.
+    bumped = written - set(dataset_ids.values())  # those the events named were touched already
+    bump_datasets(conn, bumped)
+    if (told := written_nodes.get()) is not None:
+        told.datasets.update(bumped)
+    # The end of the writes linked before, of runs that ended: at the transaction's end, after the
+    # datasets written are locked (by the bump, or their touch), so that a symlink move holding
+    # them has moved the links by then (ingest/symlinks.py `_move_lineage`).
     if stale:
         write(conn, st["write_ends"], {"runs": list_value(conn.dialect.name, stale)})
-    ended = written - set(dataset_ids.values())  # those the events named were bumped already
-    bump_datasets(conn, ended)
-    if (told := written_nodes.get()) is not None:
-        told.datasets.update(ended)
 
 
 def _write_end(r: _RunIds) -> datetime | None:

@@ -22,7 +22,7 @@ from airflow_ol_catalog.ingest.projection import (
 )
 from airflow_ol_catalog.ingest.tokens import token_scopes
 from airflow_ol_catalog.store.event_tally import count_in, count_out
-from airflow_ol_catalog.store.sql import sorted_by, utcnow
+from airflow_ol_catalog.store.sql import deferred_writes, sorted_by, utcnow
 from airflow_ol_catalog.store.tables import event, namespace
 
 REPLAY_BATCH = 500
@@ -109,20 +109,21 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
             named = [named_job_namespaces(stated) for stated in read]
             placements = resolve_namespaces(conn, {p for p in parents if p is not None}.union(*named), policy)
             scopes = token_scopes(conn, {row.token_id for row in rows if row.token_id is not None})
-            project_events(
-                conn,
-                [
-                    Projected(
-                        ev,
-                        row.digest,
-                        scopes.get(row.token_id),
-                        links_parent(parent, scopes.get(row.token_id), placements),
-                        frozenset(n for n in names if links_parent(n, scopes.get(row.token_id), placements)),
-                        (stated,),
-                    )
-                    for ev, row, parent, names, stated in zip(events, rows, parents, named, read, strict=True)
-                ],
-            )
+            with deferred_writes(conn):  # sent, and their rows locked, in the order the writers use
+                project_events(
+                    conn,
+                    [
+                        Projected(
+                            ev,
+                            row.digest,
+                            scopes.get(row.token_id),
+                            links_parent(parent, scopes.get(row.token_id), placements),
+                            frozenset(n for n in names if links_parent(n, scopes.get(row.token_id), placements)),
+                            (stated,),
+                        )
+                        for ev, row, parent, names, stated in zip(events, rows, parents, named, read, strict=True)
+                    ],
+                )
             released += conn.execute(
                 update(event)
                 .where(event.c.id.in_([row.id for row in rows]), event.c.quarantined.is_(True))
