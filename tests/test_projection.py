@@ -1349,7 +1349,7 @@ def test_a_runs_writes_are_linked_with_its_end_and_updated_only_when_linked_befo
     ]
 
 
-@pytest.mark.parametrize("interleaving", ["moved-before-the-end", "end-waits-for-the-move"])
+@pytest.mark.parametrize("interleaving", ["moved-before-the-end", "end-waits-for-the-move", "replayed-end-waits"])
 def test_a_run_ending_while_its_write_moves_to_another_name_keeps_the_writes_end(
     catalog_engine, monkeypatch, interleaving
 ):
@@ -1362,7 +1362,9 @@ def test_a_run_ending_while_its_write_moves_to_another_name_keeps_the_writes_end
       W writes the end on the link where M moved it.
     - end-waits-for-the-move: M holds the datasets when W's last round trip comes; W waits for M,
       then writes the end on the moved link. Were the ends written before the datasets were
-      locked, W would end the old link, and M would then delete it."""
+      locked, W would end the old link, and M would then delete it.
+    - replayed-end-waits: the same, W replaying the COMPLETE from quarantine (its namespace was
+      deleted when it came): replay takes its rows in the writers' order too."""
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
     import threading
@@ -1370,7 +1372,7 @@ def test_a_run_ending_while_its_write_moves_to_another_name_keeps_the_writes_end
 
     from sqlalchemy import text
 
-    from airflow_ol_catalog.ingest import projection, symlinks
+    from airflow_ol_catalog.ingest import namespaces, projection, quarantine, symlinks
     from airflow_ol_catalog.store.tables import dataset, run, run_dataset
 
     by_path, by_table, link = _symlink_story()
@@ -1378,6 +1380,12 @@ def test_a_run_ending_while_its_write_moves_to_another_name_keeps_the_writes_end
     send(catalog_engine, [by_path, by_table])
     complete = event("COMPLETE", "2025-01-01T10:30:00Z", run_id="spark-1")
     paused, resume = threading.Event(), threading.Event()
+    if interleaving == "replayed-end-waits":
+        with write_transaction(catalog_engine) as conn:
+            namespaces.set_deleted(conn, "team-a", True)
+        send(catalog_engine, [complete])  # quarantined
+        with write_transaction(catalog_engine) as conn:
+            namespaces.set_deleted(conn, "team-a", False)
 
     def pausing(real, thread_name):
         def paused_there(*args):
@@ -1393,7 +1401,11 @@ def test_a_run_ending_while_its_write_moves_to_another_name_keeps_the_writes_end
     def sending(payload):
         def run_it():
             try:
-                send(catalog_engine, [payload])
+                if payload is None:
+                    with write_transaction(catalog_engine) as conn:
+                        assert quarantine.replay_quarantined(conn) == {"team-a": 1}
+                else:
+                    send(catalog_engine, [payload])
             except BaseException as error:  # reported by the test's thread
                 failures.append(error)
 
@@ -1407,7 +1419,8 @@ def test_a_run_ending_while_its_write_moves_to_another_name_keeps_the_writes_end
         # after the datasets are locked, before the links are read
         monkeypatch.setattr(symlinks, "_with_lineage", pausing(symlinks._with_lineage, "moving"))
         first = threading.Thread(name="moving", target=sending(link))
-        second = threading.Thread(name="ending", target=sending(complete))
+        ending = None if interleaving == "replayed-end-waits" else complete
+        second = threading.Thread(name="ending", target=sending(ending))
     first.start()
     try:
         assert paused.wait(30)
