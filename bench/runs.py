@@ -10,10 +10,12 @@ a job's view, lineage graphs' nodes, the impact report), for the long job agains
 runs; and a namespace's jobs list filtered by the state of each job's newest run
 (`lastRunStates`), for the long job's namespace, against the same list unfiltered; and a
 dataset's view, whose `lastModifiedAt` and usual write interval come from its newest completed
-writes, for the table every run of the long job wrote against one written 10 times; and the
-list of every job's runs newest first (a page, and its total), unfiltered and in one state, against
-the same on a catalog of the short jobs alone, built beside it. A ratio near 1 means the read does
-not grow with the history.
+writes, for the table every run of the long job wrote against one written 10 times; a job's
+runs list (a page of 100 newest first, and its total) and its versions (one per set of inputs
+and outputs its runs had), for the long job against the job of 10 runs; and the list of every
+job's runs newest first (a page, and its total), unfiltered and in one state, against the same
+on a catalog of the short jobs alone, built beside it. A ratio near 1 means the read does not
+grow with the history.
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ from servers import PostgresServer  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
 from airflow_ol_catalog.events.naming import namespace_key, search_key  # noqa: E402
-from airflow_ol_catalog.lineage.catalog import get_dataset, list_jobs, newest_run_rows, runs_in_state  # noqa: E402
+from airflow_ol_catalog.lineage.catalog import (  # noqa: E402
+    get_dataset,
+    job_versions,
+    list_jobs,
+    list_runs,
+    newest_run_rows,
+    runs_in_state,
+)
 from airflow_ol_catalog.store import migrate  # noqa: E402
 from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction  # noqa: E402
 from airflow_ol_catalog.store.tables import dataset, job, run  # noqa: E402
@@ -166,6 +175,20 @@ def main() -> None:
                 lambda conn: get_dataset(conn, DATASETS, SHORT),
                 engine,
                 f"the table every run of the long job wrote against one written {SHORT_RUNS} times",
+            ),
+            (
+                "a job's runs, newest first",
+                lambda conn: list_runs(conn, LONG, "job-1", 100, 0),
+                lambda conn: list_runs(conn, SHORT, "job-2", 100, 0),
+                engine,
+                f"a page of 100 and the total, the job of {args.runs:,} runs against one of {SHORT_RUNS}",
+            ),
+            (
+                "a job's versions",
+                lambda conn: job_versions(conn, LONG, "job-1"),
+                lambda conn: job_versions(conn, SHORT, "job-2"),
+                engine,
+                f"the job of {args.runs:,} runs against one of {SHORT_RUNS}: every run counts, one is shown",
             ),
             (
                 "every job's runs, newest first",

@@ -316,6 +316,12 @@ def test_a_complete_snapshot_replaces_the_runs_inputs_and_outputs_in_whatever_or
         else:
             assert shown == (["orders", "payments"], ["alerts", "totals"])
         assert ([d["name"] for d in job["inputs"]], [d["name"] for d in job["outputs"]]) == shown
+        # the job's one version is of the run's inputs and outputs as shown
+        versions = catalog_api.get(f"api/v1/namespaces/{quote(AF, safe='')}/jobs/{name}/versions").json()["versions"]
+        assert [([d["name"] for d in v["inputs"]], [d["name"] for d in v["outputs"]]) for v in versions] == [shown]
+        assert (
+            versions[0]["version"] == run["jobVersion"]["version"] == versions[0]["latestRun"]["jobVersion"]["version"]
+        )
 
 
 def test_a_parent_facet_forwarding_its_runs_facets_links_the_same_tree(catalog_api):

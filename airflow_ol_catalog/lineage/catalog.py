@@ -9,7 +9,8 @@ import uuid
 from bisect import bisect_right
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from itertools import pairwise
+from itertools import groupby, pairwise
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -370,6 +371,18 @@ def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, l
     return found
 
 
+def _io_of_runs(
+    conn: Connection, rows: Sequence[AnyRow], owners: dict[int, tuple[str, str]]
+) -> dict[int, dict[str, list[DatasetRef]]]:
+    """Each run's inputs and outputs as its view shows them (a snapshot job's run's, those its newest
+    event names); `owners`: each job's namespace and name, by id."""
+    io = _run_datasets(conn, [r.id for r in rows])
+    snapshots = _snapshot_jobs(conn, {r.job_id for r in rows})
+    if snapshots:
+        _as_of_newest_events(conn, [(r.id, r.run_id, *owners[r.job_id]) for r in rows if r.job_id in snapshots], io)
+    return io
+
+
 def _snapshot_jobs(conn: Connection, job_ids: set[int]) -> set[int]:
     """The jobs whose events are COMPLETE_SNAPSHOTs (their `jobType` facet says so)."""
     found = conn.execute(
@@ -494,10 +507,7 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
         )
     }
     run_pks = [r.id for r in rows]
-    io = _run_datasets(conn, run_pks)
-    snapshots = _snapshot_jobs(conn, {r.job_id for r in rows})
-    if snapshots:
-        _as_of_newest_events(conn, [(r.id, r.run_id, *owners[r.job_id]) for r in rows if r.job_id in snapshots], io)
+    io = _io_of_runs(conn, rows, owners)
     read_or_written = select(run_dataset.c.dataset_id).where(among(conn.dialect.name, run_dataset.c.run_pk, run_pks))
     versions = _versions_of(conn, dataset_version.c.dataset_id.in_(read_or_written)) if rows else {}
     # runs of a job mostly share their inputs and outputs: (job id, input ids, output ids) -> version
@@ -612,34 +622,90 @@ def list_runs(
 
 def job_versions(conn: Connection, ns: str, name: str) -> list[dict[str, Any]]:
     """The job's versions, newest first: one per set of inputs and outputs its runs had (Marquez makes
-    a version of each change of inputs, outputs or source location; the catalog keeps no location per run)."""
+    a version of each change of inputs, outputs or source location; the catalog keeps no location per run).
+
+    Each run's version needs only its inputs and outputs; only each version's latest run is shown
+    whole (building every run's view took 4.5 s for a job of 100,000 runs)."""
     row = conn.execute(select(job).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).first()
     if row is None:
         raise JobNotFound(ns, name)
     runs = conn.execute(
-        select(run).where(run.c.job_id == row.id, run.c.placeholder.is_(False)).order_by(*_RUN_ORDER)
+        select(run.c.id, run.c.run_id, run.c.job_id, func.coalesce(run.c.started_at, run.c.first_event_at).label("at"))
+        .where(run.c.job_id == row.id, NOT_PLACEHOLDER)
+        .order_by(*_RUN_ORDER)
     ).all()
-    io = _run_datasets(conn, [r.id for r in runs])
+    sides = _io_ids(conn, row.id, runs, ns, name)
+    latest: dict[tuple[frozenset[int], frozenset[int]], int] = {}  # inputs and outputs -> their latest run
+    created: dict[tuple[frozenset[int], frozenset[int]], datetime | None] = {}  # -> their first run's start
+    for r in runs:  # newest first
+        key, at = sides.get(r.id, _NO_SIDES), r.at
+        if key not in latest:
+            latest[key], created[key] = r.id, at
+        elif at is not None and ((first := created[key]) is None or at < first):
+            created[key] = at
+    refs = {
+        d.id: DatasetRef(d.id, d.namespace, d.name)
+        for d in conn.execute(
+            select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(
+                among(conn.dialect.name, dataset.c.id, set().union(*(i | o for i, o in latest)))
+            )
+        )
+    }
+    shown = {r.id: r for r in conn.execute(select(run).where(among(conn.dialect.name, run.c.id, latest.values())))}
+    views = runs_view(conn, [shown[pk] for pk in latest.values()])
     location = facets_of(conn, "job", [row.id])[row.id].get("sourceCodeLocation", {}).get("url")
-    versions: dict[str, dict[str, Any]] = {}
-    for r, view in zip(runs, runs_view(conn, runs), strict=True):
-        version = view["jobVersion"]["version"]
-        created = view["startedAt"] or view["createdAt"]
-        if version not in versions:  # runs come newest first: the first run seen is the latest
-            versions[version] = {
+    versions = []
+    for (inputs, outputs), view in zip(latest, views, strict=True):
+        ins, outs = (sorted((refs[i] for i in ids), key=_by_name) for ids in (inputs, outputs))
+        version = view["jobVersion"]["version"]  # of the same inputs and outputs
+        versions.append(
+            {
                 "id": {"namespace": ns, "name": name, "version": version},
                 "name": name,
-                "createdAt": created,
+                "createdAt": iso(created[(inputs, outputs)]),
                 "version": version,
                 "namespace": ns,
                 "location": location,
-                "inputs": [{"namespace": d.namespace, "name": d.name} for d in sorted(io[r.id]["in"], key=_by_name)],
-                "outputs": [{"namespace": d.namespace, "name": d.name} for d in sorted(io[r.id]["out"], key=_by_name)],
+                "inputs": [{"namespace": d.namespace, "name": d.name} for d in ins],
+                "outputs": [{"namespace": d.namespace, "name": d.name} for d in outs],
                 "latestRun": view,
             }
-        elif created and (versions[version]["createdAt"] is None or created < versions[version]["createdAt"]):
-            versions[version]["createdAt"] = created
-    return list(versions.values())
+        )
+    return versions
+
+
+_NO_SIDES: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
+
+
+def _io_ids(
+    conn: Connection, job_id: int, runs: Sequence[AnyRow], ns: str, name: str
+) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
+    """The ids of the datasets each of these runs of the job read and wrote, as their views count
+    them (runs that named none left out): the links' dataset ids alone, or, for a snapshot job,
+    its runs' inputs and outputs as of their newest events."""
+    if _snapshot_jobs(conn, {job_id}):
+        io = _io_of_runs(conn, runs, {job_id: (ns, name)})
+        return {pk: (frozenset(d.id for d in io[pk]["in"]), frozenset(d.id for d in io[pk]["out"])) for pk in io}
+    links = (
+        select(run_dataset.c.run_pk, run_dataset.c.direction, run_dataset.c.dataset_id)
+        .join(run, run.c.id == run_dataset.c.run_pk)
+        .join(dataset, dataset.c.id == run_dataset.c.dataset_id)
+        .where(run.c.job_id == job_id, NOT_PLACEHOLDER, dataset.c.deleted_at.is_(None))
+        .order_by(run_dataset.c.run_pk, run_dataset.c.direction, run_dataset.c.dataset_id)
+    )
+    # Runs of a job mostly share their inputs and outputs: each distinct list of links is made sets once.
+    shared: dict[tuple[tuple[str, int], ...], tuple[frozenset[int], frozenset[int]]] = {}
+    found = {}
+    for run_pk, group in groupby(conn.execute(links).all(), key=itemgetter(0)):
+        named = tuple((direction, dataset_id) for _, direction, dataset_id in group)
+        sides = shared.get(named)
+        if sides is None:
+            sides = shared[named] = (
+                frozenset(i for d, i in named if d == "in"),
+                frozenset(i for d, i in named if d == "out"),
+            )
+        found[run_pk] = sides
+    return found
 
 
 def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
