@@ -284,6 +284,40 @@ def test_newest_runs_are_read_from_the_index_of_runs_newest_first(catalog_engine
         _assert_read_in_index_order(catalog_engine, statement, parameters, "ix_ol_catalog_run_newest", "ol_catalog_run")
 
 
+def test_a_jobs_runs_by_start_come_from_its_index_and_runs_known_only_as_parents_come_last(catalog_engine):
+    """A job's runs list, by start either way: the runs with a time in that order (a run without
+    START placed by its first event), then the runs known only as its children's parents, which
+    have none, by run id; the same on both backends, and pages of one give the same list."""
+    send(
+        catalog_engine,
+        [
+            run("b", "2025-01-01T10:00:00Z", job="nightly", event_type="START"),
+            run("a", "2025-01-01T11:00:00Z", job="nightly"),  # its COMPLETE only
+            run("c", "2025-01-01T09:00:00Z", job="nightly", event_type="START"),
+            with_parent(run("t1", "2025-01-01T12:00:00Z", job="nightly.task"), "p-2", "nightly"),
+            with_parent(run("t2", "2025-01-01T12:00:00Z", job="nightly.task"), "p-1", "nightly"),
+        ],
+    )
+    newest = ["a", "b", "c", "p-2", "p-1"]
+    oldest = ["c", "b", "a", "p-1", "p-2"]
+    for descending, expected in ((True, newest), (False, oldest)):
+        runs, total = read(catalog_engine, catalog.list_runs, "team", "nightly", 100, 0, "startedAt", descending)
+        assert ([r["id"] for r in runs], total) == (expected, 5)
+        pages = [
+            read(catalog_engine, catalog.list_runs, "team", "nightly", 1, offset, "startedAt", descending)[0]
+            for offset in range(6)
+        ]
+        assert [r["id"] for page in pages for r in page] == expected
+        two = [
+            read(catalog_engine, catalog.list_runs, "team", "nightly", 2, o, "startedAt", descending)[0] for o in (1, 3)
+        ]
+        assert [r["id"] for page in two for r in page] == expected[1:5]
+    with limited_reads(catalog_engine, "ol_catalog_run") as statements, read_connection(catalog_engine) as conn:
+        catalog.list_runs(conn, "team", "nightly", 2, 0)
+    (statement, parameters), *_ = statements
+    _assert_read_in_index_order(catalog_engine, statement, parameters, "ix_ol_catalog_run_newest", "ol_catalog_run")
+
+
 def test_every_jobs_runs_are_listed_newest_first_without_placeholders_or_hidden_jobs(catalog_engine):
     """The list of all runs orders them as a job's own list does, across jobs: by start (or first
     event), run id, then the row, so two jobs' runs of one id and start keep one order from page to

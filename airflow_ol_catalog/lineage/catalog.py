@@ -594,14 +594,9 @@ RUN_SORTS = ("startedAt", "endedAt", "state")
 
 
 def _run_order(sort: str, descending: bool) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    if sort == "startedAt" and descending:
-        return _RUN_ORDER
+    """The order of a job's runs by end or state (by start: `_runs_by_start`)."""
     ended = case((run.c.state_rank == TERMINAL_RANK, run.c.ended_at), else_=None)
-    key = {
-        "startedAt": func.coalesce(run.c.started_at, run.c.first_event_at),
-        "endedAt": ended,
-        "state": run.c.state,
-    }[sort]
+    key = {"endedAt": ended, "state": run.c.state}[sort]
     return (key.desc() if descending else key.asc(), run.c.run_id.desc() if descending else run.c.run_id.asc())
 
 
@@ -614,10 +609,43 @@ def list_runs(
     if job_id is None:
         raise JobNotFound(ns, name)
     total = conn.execute(select(func.count()).select_from(run).where(run.c.job_id == job_id)).scalar_one()
-    rows = conn.execute(
-        select(run).where(run.c.job_id == job_id).order_by(*_run_order(sort, descending)).limit(limit).offset(offset)
-    ).all()
+    rows: Sequence[AnyRow]
+    if sort == "startedAt":
+        rows = _runs_by_start(conn, job_id, limit, offset, descending)
+    else:
+        rows = conn.execute(
+            select(run)
+            .where(run.c.job_id == job_id)
+            .order_by(*_run_order(sort, descending))
+            .limit(limit)
+            .offset(offset)
+        ).all()
     return runs_view(conn, rows), total
+
+
+def _runs_by_start(conn: Connection, job_id: int, limit: int, offset: int, descending: bool) -> list[AnyRow]:
+    """A page of the job's runs by start (or first event), run id and row: read in the order of the
+    index of each job's runs (store/tables.py), however long the job's history. The runs known
+    only as parents, which have no time and are not in that index, come after the others, by run id."""
+    keys = (func.coalesce(run.c.started_at, run.c.first_event_at), run.c.run_id, run.c.id)
+    order = [key.desc() if descending else key.asc() for key in keys]
+    rows = list(
+        conn.execute(
+            select(run).where(run.c.job_id == job_id, NOT_PLACEHOLDER).order_by(*order).limit(limit).offset(offset)
+        )
+    )
+    if len(rows) < limit:  # the page reaches past them: the runs known only as parents follow
+        known = conn.execute(
+            select(func.count()).select_from(run).where(run.c.job_id == job_id, NOT_PLACEHOLDER)
+        ).scalar_one()
+        rows += conn.execute(
+            select(run)
+            .where(run.c.job_id == job_id, run.c.placeholder.is_(True))
+            .order_by(*order[1:])
+            .limit(limit - len(rows))
+            .offset(max(0, offset - known))
+        )
+    return rows
 
 
 def job_versions(conn: Connection, ns: str, name: str) -> list[dict[str, Any]]:
