@@ -53,6 +53,7 @@ from airflow_ol_catalog.store.tables import (
     JOB_DELETED,
     NOT_PLACEHOLDER,
     RUN_NEWEST_FIRST,
+    by_start,
     column_lineage,
     dataset,
     dataset_version,
@@ -627,8 +628,7 @@ def _runs_by_start(conn: Connection, job_id: int, limit: int, offset: int, desce
     """A page of the job's runs by start (or first event), run id and row: read in the order of the
     index of each job's runs (store/tables.py), however long the job's history. The runs known
     only as parents, which have no time and are not in that index, come after the others, by run id."""
-    keys = (func.coalesce(run.c.started_at, run.c.first_event_at), run.c.run_id, run.c.id)
-    order = [key.desc() if descending else key.asc() for key in keys]
+    order = [key.desc() if descending else key.asc() for key in by_start()]
     rows = list(
         conn.execute(
             select(run).where(run.c.job_id == job_id, NOT_PLACEHOLDER).order_by(*order).limit(limit).offset(offset)
@@ -658,7 +658,7 @@ def job_versions(conn: Connection, ns: str, name: str) -> list[dict[str, Any]]:
     if row is None:
         raise JobNotFound(ns, name)
     runs = conn.execute(
-        select(run.c.id, run.c.run_id, run.c.job_id, func.coalesce(run.c.started_at, run.c.first_event_at).label("at"))
+        select(run.c.id, run.c.run_id, run.c.job_id, by_start()[0].label("at"))
         .where(run.c.job_id == row.id, NOT_PLACEHOLDER)
         .order_by(*_RUN_ORDER)
     ).all()

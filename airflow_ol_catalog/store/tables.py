@@ -258,10 +258,15 @@ run = Table(
 )
 
 
+def by_start(runs: Any = run) -> tuple[Any, ...]:
+    """What a job's runs (of `runs`: the run table, an alias or a subquery of it) are ordered by, as
+    the read API shows them: start (or first event, for a run whose START is missing), run id, row id."""
+    return (func.coalesce(runs.c.started_at, runs.c.first_event_at), runs.c.run_id, runs.c.id)
+
+
 def newest_first(runs: Any = run) -> tuple[Any, ...]:
-    """A job's runs (of `runs`: the run table, an alias or a subquery of it) newest first, as the
-    read API shows them: by start (or first event, for a run whose START is missing), run id, row id."""
-    return (func.coalesce(runs.c.started_at, runs.c.first_event_at).desc(), runs.c.run_id.desc(), runs.c.id.desc())
+    """A job's runs newest first (`by_start`, descending)."""
+    return tuple(key.desc() for key in by_start(runs))
 
 
 RUN_NEWEST_FIRST = newest_first()
