@@ -922,9 +922,11 @@ def test_a_retention_dry_run_reports_exactly_what_the_real_run_deletes(catalog_e
 def test_many_rows_on_postgresql_go_through_copy_and_store_what_sqlalchemy_stores(catalog_engine):
     """On PostgreSQL, an upsert of many rows is COPY into a staging table and the statement's own
     INSERT ... ON CONFLICT ... RETURNING from it. Awkward text (backslashes, tabs, line breaks,
-    quotes, NUL as JSON writes it, other scripts), NULLs, booleans and times come back exactly as
-    through SQLAlchemy, conflicts are resolved as the statement says, and the staging table is left
-    empty for the next statement of the transaction."""
+    quotes, NUL as JSON writes it, other scripts), NULLs, booleans and times (the same instants with
+    other offsets among them, which the text of times kept for the rows after must not confuse) come
+    back exactly as through SQLAlchemy, conflicts are resolved as the statement says, and the staging
+    table is left empty for the next statement of the transaction. A time without an offset is
+    refused, as SQLAlchemy's bind processing refuses it."""
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("the COPY path is PostgreSQL's")
     from sqlalchemy import text
@@ -943,13 +945,18 @@ def test_many_rows_on_postgresql_go_through_copy_and_store_what_sqlalchemy_store
                 "entity_id": i,
                 "name": awkward[i % len(awkward)],
                 "value": None if i % 5 == 0 else awkward[i % len(awkward)] * (i % 3 + 1),
-                "event_time": when + timedelta(microseconds=i),
+                "event_time": (when + timedelta(microseconds=i // 2)).astimezone(offsets[i % len(offsets)]),
                 "event_digest": f"d{i}",
                 "search_key": None,
             }
             for i in range(STAGE_MIN_ROWS * 2)
         ]
 
+    offsets = [timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=9, seconds=1))]
+    naive = rows("naive")
+    naive[-1]["event_time"] = when.replace(tzinfo=None)
+    with write_transaction(catalog_engine) as conn, pytest.raises(ValueError, match="naive datetime"):
+        execute_rows(conn, statement, naive)
     with write_transaction(catalog_engine) as conn:
         assert _staged_insert(conn, statement, tuple(rows("x")[0])) is not None  # the shape the COPY path needs
         staged = execute_rows(conn, statement, rows("copied"))
