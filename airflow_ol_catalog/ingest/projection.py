@@ -1368,6 +1368,7 @@ def _project_facets(
 def _version_rows(items: list[Projected]) -> dict[VersionKey, Values]:
     """The dataset versions (schema and version facets) the events' outputs state, by the dataset's key."""
     rows: dict[VersionKey, Values] = {}
+    digests: dict[str, str] = {}  # a job's runs mostly state the same schema: each is hashed once
     for item in items:
         ev = item.event
         for direction, ref in _datasets_of(ev):
@@ -1380,7 +1381,10 @@ def _version_rows(items: list[Projected]) -> dict[VersionKey, Values]:
             if fields is None and version_id is None:
                 continue
             fields_json = _encode(fields or []).decode()
-            digest = hashlib.sha256(_encode([fields or [], version_id]).decode().encode()).hexdigest()
+            stated = f"[{fields_json},{_encode(version_id).decode()}]"  # the pair, encoded as one list
+            digest = digests.get(stated)
+            if digest is None:
+                digest = digests[stated] = hashlib.sha256(stated.encode()).hexdigest()
             new = {
                 "dataset_id": None,  # known when the dataset is (`_project_versions`)
                 "digest": digest,
