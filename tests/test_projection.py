@@ -376,19 +376,27 @@ def _pausing_after_touch(monkeypatch, table: str, writers: int):
     """The last round trip's statements sent one by one, each writer pausing (at most 3 s) after the
     update of the existing rows of `table` until every writer has made its own: the moment two
     writers that lock rows of one table in two passes, in opposite orders, would deadlock."""
+    touch = f"INSERT INTO {table} "
+    _pausing_after(monkeypatch, writers, lambda text: text.startswith(touch) and "DO UPDATE" in text)
+
+
+def _pausing_after(monkeypatch, writers: int, pauses_after) -> None:
+    """The last round trip's statements sent one by one, each writer pausing (at most 3 s) after the
+    first statement `pauses_after` (its text) says, until every writer has sent its own."""
     import threading
 
     from airflow_ol_catalog.store import sql
 
     barrier = threading.Barrier(writers, timeout=3)
-    touch = f"INSERT INTO {table} "
+    paused: set[int] = set()
 
     def stepwise(cursor, statement, *args):
         if args or not isinstance(statement, bytes) or b";\n" not in statement:
             return cursor.execute(statement, *args)
         for one in statement.split(b";\n"):
             cursor.execute(one)
-            if one.decode().startswith(touch) and "DO UPDATE" in one.decode():
+            if threading.get_ident() not in paused and pauses_after(one.decode()):
+                paused.add(threading.get_ident())
                 with suppress(threading.BrokenBarrierError):  # the other waits for this one's locks
                     barrier.wait()
 
@@ -481,6 +489,33 @@ def test_writers_updating_a_job_and_bumping_another_one_never_deadlock(catalog_e
     cat = catalog(catalog_engine)
     states = {key: values[0] for key, values in runs_of(cat).items()}
     assert len(cat["versions"]) == 2 and states == {("j1", "r1"): "COMPLETE", ("j2", "r2"): "COMPLETE"}
+
+
+def test_a_writer_locking_its_datasets_first_takes_its_jobs_before_them(catalog_engine, monkeypatch):
+    """Writer A ends a run that wrote a dataset A does not name: A bumps it, so A locks its datasets
+    first. Writer B gives a new schema to a dataset another job reads: B bumps that job, so B locks
+    its jobs first. A also names that job, and B that dataset. A took its datasets first and its
+    jobs later (in its writes), B its jobs, then its datasets: each waited for the other's lock, and
+    PostgreSQL broke the deadlock. A transaction locking one table first now locks the tables
+    before it too, jobs before datasets, as every other does (store/sql.py `deferred_writes`)."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("one writer at a time on SQLite")
+    send(
+        catalog_engine,
+        [_task("j1", "r1", "START", "2025-01-01T10:00:00Z", outputs=[("x", {})]),
+         _task("j2", "r2", "START", "2025-01-01T10:00:00Z", inputs=["p"])],
+    )  # fmt: skip
+    _pausing_after(monkeypatch, 2, lambda text: text.startswith("SELECT ") and text.endswith("FOR UPDATE"))
+    failed = _at_once(
+        catalog_engine,
+        [
+            [_task("j1", "r1", "COMPLETE", "2025-01-01T11:00:00Z"), _task("j2", "r2b", "START", "2025-01-01T11:00:00Z")],
+            [_task("j3", "r3", "COMPLETE", "2025-01-01T11:00:00Z", outputs=[("p", {"facets": {"schema": {"fields": [{"name": "a"}]}}}), ("x", {})])],
+        ],
+    )  # fmt: skip
+    assert not failed, failed
+    states = {key: values[0] for key, values in runs_of(catalog(catalog_engine)).items()}
+    assert states == {("j1", "r1"): "COMPLETE", ("j2", "r2"): "START", ("j2", "r2b"): "START", ("j3", "r3"): "COMPLETE"}
 
 
 def test_rows_locked_first_are_locked_in_the_order_the_projection_updates_them(catalog_engine):
@@ -1450,6 +1485,71 @@ def test_a_run_ending_while_its_write_moves_to_another_name_keeps_the_writes_end
             .where(run.c.run_id == "spark-1", run_dataset.c.direction == "out")
         ).all()
     assert [(name, end.isoformat()) for name, end in ends] == [("db.t", "2025-01-01T10:30:00+00:00")]
+
+
+def test_a_writer_settling_a_symlink_locks_its_jobs_before_its_datasets(catalog_engine, monkeypatch):
+    """Writer S brings a path's first symlink: settling the path's identity locks the path's row (and
+    the table's) before S's last round trip. Writer W names the path's job and the path; its last
+    round trip updates the job, then waits for the path S holds. S then updated the job in its own
+    last round trip, which W held: PostgreSQL broke the deadlock. S now locks, before the names it
+    settles, the rows its last round trip will lock, in that round trip's order (the job first), so
+    W waits for S's job without holding anything S wants (store/sql.py `lock_now`). W, which read
+    the path before it became an alias, then runs again, as the writer runs such a transaction."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    import threading
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from airflow_ol_catalog.ingest import symlinks
+
+    send(catalog_engine, [_task("j1", "r1", "START", "2025-01-01T10:00:00Z", outputs=[("wh/t", {})])])
+    path = {"facets": {"symlinks": {"identifiers": [{"namespace": "hive://ms", "name": "db.t", "type": "TABLE"}]}}}
+    settling = _task("j1", "r2", "START", "2025-01-01T11:00:00Z", outputs=[("wh/t", path)])
+    naming = _task("j1", "r3", "START", "2025-01-01T11:00:00Z", outputs=[("wh/t", {})])
+    settled, real_settle = threading.Event(), symlinks._settle
+
+    def waiting_after_settling(*args):
+        changed = real_settle(*args)
+        settled.set()
+        deadline = time.monotonic() + 10
+        with catalog_engine.connect() as conn:  # until W waits for a lock S holds
+            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            while not conn.execute(waiting).scalar() and time.monotonic() < deadline:
+                conn.rollback()
+                time.sleep(0.02)
+        return changed
+
+    monkeypatch.setattr(symlinks, "_settle", waiting_after_settling)
+    failed: list[BaseException] = []
+
+    def sending(payload: dict) -> None:
+        for _ in range(3):
+            try:
+                send(catalog_engine, [payload])
+                return
+            except OperationalError as error:  # W read the path before S made it an alias: runs again
+                if "became an alias" not in str(error):
+                    failed.append(error)
+                    return
+            except BaseException as error:  # reported by the test
+                failed.append(error)
+                return
+
+    s = threading.Thread(target=sending, args=(settling,))
+    s.start()
+    assert settled.wait(30)
+    w = threading.Thread(target=sending, args=(naming,))
+    w.start()
+    s.join(30)
+    w.join(30)
+    assert not failed, failed
+    cat = catalog(catalog_engine)
+    assert {run_id for (_, run_id) in runs_of(cat)} == {"r1", "r2", "r3"}
+    aliases = {key: values[3] for key, values in cat["datasets"].items()}
+    assert aliases == {("postgres://db", "wh/t"): ("hive://ms", "db.t"), ("hive://ms", "db.t"): None}
 
 
 def test_the_jobs_using_a_dataset_are_locked_in_id_order_whatever_order_their_rows_lie_in(catalog_engine):

@@ -1119,10 +1119,10 @@ def _project_datasets(
     returned, existed = _ids_first(conn, st, "dataset", rows, read)
     ids = {(r.namespace_key, r.name): r.id for r in returned}
     holder = {r.id: r.alias_of or r.id for r in returned}
+    lock_datasets(conn, [ids[k] for k in existed])  # asked first: settling new links locks them at once
     holder.update(record_links(conn, st, {(ids[a], ids[b]): kind for (a, b), kind in links.items()}))
     aliases = {k: None if holder[ids[k]] == ids[k] else holder[ids[k]] for k in existed}
     _touch(conn, st, "dataset", rows, existed, aliases)
-    lock_datasets(conn, [ids[k] for k in existed])
     # An alias's sightings count for the dataset it stands for.
     seen: dict[int, Values] = {}
     for key, row in rows.items():

@@ -880,12 +880,10 @@ def deferred_writes(conn: Connection) -> Iterator[None]:
         commit = [b"COMMIT"] if joined is not None and (writing or joined.begun) else []
         if writing or commit:
             with _driver_cursor(conn) as cursor:
-                locks = [
-                    text
-                    for key, (statement, lists) in sorted(kept.locks.items())
-                    if key in kept.needed
-                    for text in _locking_text(conn, cursor, statement, lists)
-                ]
+                # A table's lock is sent when a second write needs it, and so are the locks of the
+                # tables before it: a transaction that locks its datasets first has taken its jobs by
+                # then, as one that locks its jobs first takes them before its datasets.
+                locks = _locks(conn, cursor, kept, max(kept.needed)) if kept.needed else []
                 cursor.execute(b";\n".join(locks + kept.writes + kept.last + commit))
     finally:
         del info[_DEFERRED]
@@ -948,7 +946,8 @@ def lock_first(
     waits for. Such a table's rows are locked first, in one statement (`statement`, a SELECT ...
     ORDER BY ... FOR UPDATE of list parameters, ordered as the first write orders them), the tables
     in the order of their `key`s. Calls with the same key add to its lists; it is sent if one of
-    them says it is `needed` (a second write). Elsewhere, and on SQLite (one writer), nothing."""
+    them says it is `needed` (a second write), and so are the tables before it. Elsewhere, and on
+    SQLite (one writer), nothing."""
     kept = conn.info.get(_DEFERRED)
     if kept is None:
         return
@@ -957,6 +956,35 @@ def lock_first(
         known[name].update(values)
     if needed:
         kept.needed.add(key)
+
+
+def lock_now(conn: Connection) -> None:
+    """Send the locks `lock_first` was asked for so far, now, in the order of their keys: for a
+    transaction that must lock rows before its last round trip (a symlink's settling), so that it
+    holds them in the order every writer's last round trip takes them. That round trip takes them
+    again, with any asked for since (rows it holds already cost no wait)."""
+    kept = conn.info.get(_DEFERRED)
+    if kept is None:
+        return
+    with _driver_cursor(conn) as cursor:
+        if locks := _locks(conn, cursor, kept, max(kept.locks, default="")):
+            cursor.execute(b";\n".join(locks))
+
+
+def locks_asked(conn: Connection, key: str, name: str) -> set[Any]:
+    """What the `lock_first` calls with this key asked to lock so far, in their list `name`."""
+    kept = conn.info.get(_DEFERRED)
+    return set(kept.locks[key][1][name]) if kept is not None and key in kept.locks else set()
+
+
+def _locks(conn: Connection, cursor: Any, kept: _Kept, last_key: str) -> list[bytes]:
+    """The locking statements of the tables up to the one of `last_key`, in the order of their keys."""
+    return [
+        text
+        for key, (statement, lists) in sorted(kept.locks.items())
+        if key <= last_key
+        for text in _locking_text(conn, cursor, statement, lists)
+    ]
 
 
 def _locking_text(conn: Connection, cursor: Any, statement: Statement, lists: dict[str, set[Any]]) -> list[bytes]:

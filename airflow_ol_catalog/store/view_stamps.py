@@ -19,6 +19,9 @@ from sqlalchemy import ColumnElement, Connection, Integer, literal_column, selec
 from airflow_ol_catalog.store.sql import in_list, list_value, lock_first, write
 from airflow_ol_catalog.store.tables import dataset, edge, job, view_generation
 
+# `lock_first`'s keys, in the order the tables are locked: jobs, then datasets.
+JOBS_LOCK, DATASETS_LOCK = "1 jobs", "2 datasets"
+
 # A literal, not a parameter: a parameter in an upsert's SET would keep store/sql from sending it raw.
 ONE: ColumnElement[int] = literal_column("1", Integer)
 
@@ -73,12 +76,12 @@ def lock_jobs(
     """Before the transaction's last writes, lock these jobs and those using these datasets, if
     one of the writes that update jobs is `needed` (a second write of the table)."""
     statement = _bumps(conn.dialect.name)["lock_jobs"]
-    lock_first(conn, "1 jobs", statement, {"ids": job_ids, "using": using}, needed)
+    lock_first(conn, JOBS_LOCK, statement, {"ids": job_ids, "using": using}, needed)
 
 
 def lock_datasets(conn: Connection, dataset_ids: Collection[int], needed: bool = False) -> None:
     """As `lock_jobs`, for datasets (after the jobs)."""
-    lock_first(conn, "2 datasets", _bumps(conn.dialect.name)["lock_datasets"], {"ids": dataset_ids}, needed)
+    lock_first(conn, DATASETS_LOCK, _bumps(conn.dialect.name)["lock_datasets"], {"ids": dataset_ids}, needed)
 
 
 def bump_datasets(conn: Connection, dataset_ids: Collection[int]) -> None:
