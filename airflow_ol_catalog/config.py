@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from airflow_ol_catalog.provider import SECTION
 
 NAMESPACE_POLICIES = ("register", "quarantine", "reject")
+# Pydantic writes JSON answers at most 255 levels deep; the read API's answers hold an event's
+# facets a few levels deeper than the event does (a lineage graph's node, its latest run, its facets).
+MAX_JSON_DEPTH = 200
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,18 @@ def load_settings() -> CatalogSettings:
         raise ValueError(
             f"[{SECTION}] unknown_namespace_policy = {policy!r}: expected one of {', '.join(NAMESPACE_POLICIES)}"
         )
+    depth = conf.getint(SECTION, "max_json_depth")
+    if not 1 <= depth <= MAX_JSON_DEPTH:
+        raise ValueError(
+            f"[{SECTION}] max_json_depth = {depth}: expected 1 to {MAX_JSON_DEPTH} (the read API's answers "
+            "must hold an event's facets within JSON's 255 levels)"
+        )
     return CatalogSettings(
         sql_alchemy_conn=conf.get(SECTION, "sql_alchemy_conn").strip(),
         unknown_namespace_policy=policy,
         max_body_bytes=conf.getint(SECTION, "max_body_bytes"),
         max_batch_events=conf.getint(SECTION, "max_batch_events"),
-        max_json_depth=conf.getint(SECTION, "max_json_depth"),
+        max_json_depth=depth,
         max_future_seconds=conf.getint(SECTION, "max_future_seconds"),
         max_graph_nodes=conf.getint(SECTION, "max_graph_nodes"),
         view_cache_size=max(0, conf.getint(SECTION, "view_cache_size")),

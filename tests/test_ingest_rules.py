@@ -120,7 +120,7 @@ def test_batch_with_bad_events_stores_the_good_ones(client):
         "non_retriable": 3,
     }
     assert [(f["index"], f["retriable"]) for f in body["failed_events"]] == [(0, False), (2, False), (4, False)]
-    assert "limit of 500 levels" in body["failed_events"][2]["reason"]
+    assert "limit of 200 levels" in body["failed_events"][2]["reason"]
     assert "run.runId: is required" in body["failed_events"][0]["reason"]
     assert client.stored() == before + 1
 
@@ -182,7 +182,7 @@ BAD_INPUT = [
         _event_with(lambda e: e["job"]["facets"].update(deep={"v": _nested(600)})).encode(),
         {},
         400,
-        "limit of 500 levels",
+        "limit of 200 levels",
     ),
     ("integer over 4300 digits", b'{"a": ' + b"1" * 4500 + b"}", {}, 400, "4500 digits"),
     ("NaN", b'{"eventTime": NaN}', {}, 400, "NaN"),
@@ -226,6 +226,50 @@ def test_bad_input_is_refused_with_a_clear_message_and_stores_nothing(client, na
     assert response.status_code == status, response.text
     assert message in ErrorBody.model_validate(response.json()).detail
     assert client.stored() == before
+
+
+def test_an_event_nested_to_the_limit_is_stored_and_every_read_of_it_answers(client):
+    """max_json_depth (at most 200) leaves room for the levels the read API's answers add around an
+    event's facets: JSON answers nest at most 255 levels. An event with job, run and dataset facets
+    nested to the limit is stored, and the reads that show those facets answer 200; one level more
+    is refused. (With a limit of 500, one such event made the list of every run answer 500.)"""
+    from urllib.parse import quote
+
+    from airflow_ol_catalog.events.decode import nesting_depth
+
+    def deep(levels: int) -> dict:
+        value: dict = {}
+        for _ in range(levels):
+            value = {"k": value}
+        return {"_producer": "https://example.com/deep", "_schemaURL": "https://example.com/deep.json", "v": value}
+
+    run_id = str(uuid.uuid4())
+    sent = run_event(
+        run={"runId": run_id, "facets": {"deep": deep(195)}},
+        job={"namespace": "deep-ns", "name": "deep-job", "facets": {"deep": deep(195)}},
+        outputs=[{"namespace": "deep-ns", "name": "deep-table", "facets": {"deep": deep(193)}}],
+        eventType="COMPLETE",
+    )
+    assert nesting_depth(sent) == 200
+    too_deep = json.loads(json.dumps(sent))
+    too_deep["run"]["runId"] = str(uuid.uuid4())
+    too_deep["job"]["facets"]["deep"] = deep(196)
+    refused = client.post(json.dumps(too_deep).encode())
+    assert refused.status_code == 400 and "limit of 200 levels" in refused.json()["detail"], refused.text
+    assert client.post(json.dumps(sent).encode()).status_code == 201
+    for path, params in [
+        ("api/v1/namespaces/deep-ns/jobs/deep-job", {}),
+        (f"api/v1/jobs/runs/{run_id}", {}),
+        ("api/v1/runs", {}),
+        ("api/v1/namespaces/deep-ns/jobs/deep-job/runs", {}),
+        ("api/v1/lineage", {"nodeId": "job:deep-ns:deep-job", "depth": 5}),
+        ("api/v1/namespaces/deep-ns/datasets/deep-table", {}),
+        ("api/v1/events/lineage", {"runId": run_id}),
+        ("api/v1/search", {"q": "deep"}),
+        (f"api/v1/namespaces/{quote('deep-ns')}/jobs", {}),
+    ]:
+        answer = client.get(path, **params)
+        assert answer.status_code == 200, (path, answer.text[:300])
 
 
 @pytest.mark.parametrize(

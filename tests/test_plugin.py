@@ -89,3 +89,16 @@ def test_an_asset_tab_only_where_airflow_has_the_asset_destination(monkeypatch):
     assert plugin.ASSET_VIEW["destination"] == "asset" and "{ASSET_ID}" in plugin.ASSET_VIEW["href"]
     monkeypatch.delitem(sys.modules, "fastapi")
     assert plugin._has_asset_destination() is False  # a task process: no pages, no imports
+
+
+@pytest.mark.parametrize("depth", ["201", "0"])
+def test_a_json_depth_the_read_api_could_not_answer_is_refused_at_start(monkeypatch, depth):
+    """JSON answers nest at most 255 levels and hold an event's facets a few levels deeper than the
+    event: a limit over 200 would let one accepted event make reads answer 500."""
+    from airflow_ol_catalog.config import load_settings
+
+    monkeypatch.setenv("AIRFLOW__OL_CATALOG__MAX_JSON_DEPTH", depth)
+    with pytest.raises(ValueError, match=f"max_json_depth = {depth}: expected 1 to 200"):
+        load_settings()
+    monkeypatch.setenv("AIRFLOW__OL_CATALOG__MAX_JSON_DEPTH", "64")
+    assert load_settings().max_json_depth == 64

@@ -215,7 +215,7 @@ def facet_problems(schema: type, value: Any, path: str) -> Problems:
         found = []
         try:
             _object_check(schema)(value, "", found)
-        except RecursionError:  # nested deeper than the checks can follow (max_json_depth allows 500)
+        except RecursionError:  # nested deeper than the checks can follow (max_json_depth allows 200)
             found = [("", "nested too deeply to check against its schema")]
         found = found[:MAX_PROBLEMS]
         if key is not None:
