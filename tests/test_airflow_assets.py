@@ -284,6 +284,15 @@ def test_an_unmarked_dataset_stops_triggering(catalog_api, assets):
     removed = catalog_api.request("DELETE", f"api/v1/airflow/asset-triggers/{mark['id']}", admin)
     assert removed.status_code == 200 and removed.json() == mark
     assert catalog_api.request("DELETE", f"api/v1/airflow/asset-triggers/{mark['id']}", admin).status_code == 404
+    # ids past the databases' 64-bit integers are refused, naming the parameter, as zero and negatives are
+    for bad in (2**63, -1, 0, 10**30):
+        for method, path, name in (
+            ("DELETE", "api/v1/airflow/asset-triggers", "trigger_id"),
+            ("GET", "api/v1/airflow/assets", "asset_id"),
+        ):
+            answer = catalog_api.request(method, f"{path}/{bad}", admin)
+            assert answer.status_code == 422 and name in answer.json()["detail"], answer.text
+    assert catalog_api.request("GET", f"api/v1/airflow/assets/{2**63 - 1}", admin).status_code == 404
     before = len(_events_of(assets["orders"]))
     _write(catalog_api, "0193c000-0000-7000-8000-0000000000e1")
     assert "0193c000-0000-7000-8000-0000000000e1" not in {w["runId"] for w in _writes(catalog_api)["catalogWrites"]}

@@ -28,7 +28,7 @@ from airflow_ol_catalog.api.auth import AdminAuth, AssetEventAuth, ReadAuth, ass
 from airflow_ol_catalog.api.catalog import NOT_FOUND, _read
 from airflow_ol_catalog.api.datamodels import assets as models
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
-from airflow_ol_catalog.api.schemas import Limit, Offset, Text
+from airflow_ol_catalog.api.schemas import Limit, Offset, PathRowId, Text
 from airflow_ol_catalog.events.not_found import AssetNotFound, DatasetNotFound
 from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.ingest.asset_triggers import (
@@ -121,7 +121,7 @@ async def airflow_assets(
     responses={404: NOT_FOUND[404] | {"description": "No Asset of this id."}},
     response_model=models.AirflowAsset,
 )
-async def airflow_asset(asset_id: int, _: ReadAuth) -> dict:
+async def airflow_asset(asset_id: PathRowId, _: ReadAuth) -> dict:
     """For the Asset page of an Airflow that has one for plugins: which dataset to show."""
     for asset, linked in await _linked_assets():
         if asset.id == asset_id:
@@ -268,7 +268,7 @@ async def new_asset_trigger(body: NewTrigger, principal: AssetEventAuth) -> dict
     response_model=models.AssetTrigger,
     responses={404: {"model": ErrorBody, "description": "No such mark."}},
 )
-async def delete_asset_trigger(trigger_id: int, _: AssetEventAuth) -> dict:
+async def delete_asset_trigger(trigger_id: PathRowId, _: AssetEventAuth) -> dict:
     """Answers the mark removed."""
 
     def delete() -> Trigger | None:

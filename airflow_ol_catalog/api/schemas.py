@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import HTTPException, Query
+from fastapi import HTTPException, Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from airflow_ol_catalog.events.node_ids import NodeIdInvalid, readings
@@ -40,6 +40,8 @@ Text = Annotated[str, AfterValidator(_storable)]
 # A row id in a request body: the databases hold 64-bit integers at most (SQLite refuses more with
 # an error, not an answer).
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# The same in a path (`/asset-triggers/{trigger_id}`).
+PathRowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def time_zone_parameter(value: str | None, name: str) -> ZoneInfo | None:
