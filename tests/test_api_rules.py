@@ -324,3 +324,18 @@ def test_search_within_a_dataset_namespace_takes_any_spelling_of_it(client):
     for spelling in ("postgresql://db.example:5432", "postgres://DB.EXAMPLE:5432", "postgresql://db.example"):
         found = client.get("api/v1/search", q="spelled_orders", namespace=spelling).json()
         assert [r["name"] for r in found["results"]] == ["public.spelled_orders"], (spelling, found)
+
+
+def test_a_dataset_whose_name_starts_with_two_slashes_is_reached_by_its_node_id(client):
+    """A UNC path in the `file` namespace: its node id, `dataset:file://server/share/x.csv`, is the
+    only way to name it; every route taking a node id finds it, and its graph names it so."""
+    payload = fresh_event("unc")
+    payload["outputs"] = [{"namespace": "file", "name": "//fileserver/share/sales.csv"}]
+    assert client.send(payload).status_code == 201
+    node = "dataset:file://fileserver/share/sales.csv"
+    graph = client.get("api/v1/lineage", nodeId=node, depth=1)
+    assert graph.status_code == 200, graph.text
+    assert node in {n["id"] for n in graph.json()["graph"]}
+    for path in ("api/v1/column-lineage", "api/v1/flows", "api/v1/impact"):
+        answer = client.get(path, nodeId=node)
+        assert answer.status_code == 200, (path, answer.text)

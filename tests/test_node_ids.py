@@ -17,11 +17,11 @@ from airflow_ol_catalog.events.node_ids import (
     readings,
 )
 
-# Names and namespaces as producers send them: colons, slashes, `://`, dots, any Unicode. A name
-# never starts with `//` (the text `ns://x` is one namespace); a field's name may hold colons too.
+# Names and namespaces as producers send them: colons, slashes, `://`, dots, any Unicode; a name may
+# start with `//` (a UNC path), and a field's name may hold colons too.
 text = st.text(alphabet=st.sampled_from("ab:/.é_- 1\u200b"), max_size=12) | st.text(max_size=8)
 namespaces = text | st.builds(lambda host, port: f"postgres://{host}:{port}", text, st.integers(0, 65535))
-names = text.filter(lambda s: not s.startswith("//"))
+names = text | st.builds(lambda path: f"//{path}", text)
 fields = text
 node_ids = st.builds(NodeId, st.sampled_from((JOB, DATASET)), namespaces, names) | st.builds(
     NodeId, st.just(DATASET_FIELD), namespaces, names, fields
@@ -40,20 +40,33 @@ def test_every_reading_of_a_node_id_spells_it_the_same(node):
 
 
 @given(node_ids)
-def test_readings_come_shortest_namespace_first(node):
+def test_readings_come_shortest_namespace_first_those_of_names_starting_with_slashes_last(node):
     found = readings(str(node))
-    assert [len(r.namespace) for r in found] == sorted(len(r.namespace) for r in found)
+    slashed = [r.name.startswith("//") for r in found]
+    assert slashed == sorted(slashed)  # a namespace ends where `//` follows only in the last readings
+    for group in (False, True):
+        lengths = [len(r.namespace) for r, s in zip(found, slashed, strict=True) if s is group]
+        assert lengths == sorted(lengths)
+
+
+def test_a_name_starting_with_two_slashes_is_read_when_no_namespace_ends_elsewhere():
+    """A UNC path in the `file` namespace: `dataset:file://server/share/x.csv` is the only way to
+    spell it, and nothing else reads that text."""
+    assert readings("dataset:file://server/share/x.csv") == [NodeId(DATASET, "file", "//server/share/x.csv")]
+    found = readings("dataset:s3://bucket:key")
+    assert found == [NodeId(DATASET, "s3://bucket", "key"), NodeId(DATASET, "s3", "//bucket:key")]
 
 
 def test_a_namespace_with_a_scheme_and_port_is_read_whole_first():
     found = readings("dataset:postgres://db.internal:5432:sales.public.orders")
     assert found[0] == NodeId(DATASET, "postgres://db.internal", "5432:sales.public.orders")
     assert NodeId(DATASET, "postgres://db.internal:5432", "sales.public.orders") in found
-    assert all(not r.namespace.endswith("postgres") for r in found)  # never split inside `://`
+    assert found[-1].namespace == "postgres"  # split inside `://` last, for a name starting with `//`
+    assert all(not r.namespace.endswith("postgres") for r in found[:-1])
 
 
 def test_a_field_is_what_follows_a_colon_the_last_one_first():
-    assert readings("datasetField:s3://bucket:path/to:x:amount") == [
+    assert readings("datasetField:s3://bucket:path/to:x:amount")[:3] == [
         NodeId(DATASET_FIELD, "s3://bucket", "path/to:x", "amount"),
         NodeId(DATASET_FIELD, "s3://bucket", "path/to", "x:amount"),
         NodeId(DATASET_FIELD, "s3://bucket:path/to", "x", "amount"),

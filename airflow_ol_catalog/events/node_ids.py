@@ -4,7 +4,8 @@
 Namespaces hold colons (`postgres://host:5432`) and names may too, so the text of a node id can
 often be read more than one way. `readings` lists every way, shortest namespace first, and the
 read path keeps the first that names something; `format_node_id` writes one. A field is what
-follows the last colon, and a namespace never ends where `//` follows (`s3://b` is one namespace).
+follows the last colon, and a namespace ends where `//` follows (`s3://b` is one namespace) only in
+the last readings, for names that start with `//`.
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ class NodeId:
 
 
 def _splits(text: str) -> list[tuple[str, str]]:
-    """Every (before, after) split of `text` at a colon that does not start `://`."""
-    return [(text[:i], text[i + 1 :]) for i, ch in enumerate(text) if ch == ":" and text[i + 1 : i + 3] != "//"]
+    """Every (before, after) split of `text` at a colon: those that do not start `://` first, then
+    those that do, for a name that starts with `//` (a UNC path, `file` + `//server/share/x.csv`)."""
+    colons = [i for i, ch in enumerate(text) if ch == ":"]
+    slashed = [i for i in colons if text[i + 1 : i + 3] == "//"]
+    return [(text[:i], text[i + 1 :]) for i in [i for i in colons if i not in slashed] + slashed]
 
 
 def readings(text: str, kinds: tuple[str, ...] = KINDS) -> list[NodeId]:
