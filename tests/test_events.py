@@ -73,6 +73,25 @@ def test_job_event_has_no_run():
 
 
 @pytest.mark.parametrize(
+    "changes, path",
+    [
+        ({"run": None}, "run"),  # a RunEvent's eventType and job, without its run
+        ({"job": None}, "job"),  # its run, without its job
+    ],
+)
+def test_a_run_event_missing_its_run_or_job_is_refused_naming_it_not_read_as_another_kind(changes, path):
+    """A COMPLETE with a job but no `run` was stored as a JobEvent (its inputs and outputs became
+    declared edges); a run with no job was no event at all. Either is a RunEvent missing a part."""
+    payload = run_event(eventType="COMPLETE")
+    for key in changes:
+        del payload[key]
+    with pytest.raises(EventInvalid) as refused:
+        validate_event(payload)
+    assert [p.path for p in refused.value.problems] == [path]
+    assert "is required" in refused.value.problems[0].message
+
+
+@pytest.mark.parametrize(
     "text, expected",
     [
         ("2025-01-15T10:00:00Z", datetime(2025, 1, 15, 10, tzinfo=timezone.utc)),

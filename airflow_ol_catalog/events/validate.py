@@ -310,7 +310,9 @@ def _integration_from_producer(producer: str) -> str | None:
 
 
 def _kind_of(payload: dict[str, Any]) -> str | None:
-    if "run" in payload and "job" in payload:
+    """Which event the payload is, by what it holds: a RunEvent's parts (its run, or its eventType
+    with a job) make it one, even with a part missing, which is then refused naming that part."""
+    if "run" in payload or ("job" in payload and "eventType" in payload):
         return RUN_EVENT
     if "dataset" in payload:
         return DATASET_EVENT
