@@ -89,6 +89,25 @@ def test_a_run_names_its_parent_and_root_and_its_tree_reaches_the_root_through_m
     assert catalog_api.get(f"api/v1/jobs/runs/{DAG_RUN}/tree", limit=0).status_code == 422
 
 
+def test_a_deep_chain_of_parents_is_walked_to_its_first_run_or_says_it_was_cut(catalog_api):
+    """A chain of 120 runs, each the parent of the next: the tree of the deepest reaches the first
+    run. Walking up stopped after 50 parents, and the answer said nothing was cut. Within a smaller
+    limit the answer holds the run and the parents nearest it, and says it was cut."""
+    chain = [f"0193b900-0000-7000-8000-{i:012d}" for i in range(120)]
+    for i, run_id in enumerate(chain):
+        parent = {}
+        if i:
+            up = facet("1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet", **ref(chain[i - 1], AF, f"chain.{i - 1}"))
+            parent = {"parent": up}
+        sent = event(run_id, AF, f"chain.{i}", "START", f"07:{i // 60:02d}:{i % 60:02d}", **parent)
+        assert catalog_api.send(sent).status_code == 201
+    whole = catalog_api.get(f"api/v1/jobs/runs/{chain[-1]}/tree", limit=1000).json()
+    assert (whole["rootRunId"], whole["rootJob"]["name"], whole["truncated"]) == (chain[0], "chain.0", False)
+    assert [r["runId"] for r in whole["runs"]] == chain  # by start: the first run first
+    cut = catalog_api.get(f"api/v1/jobs/runs/{chain[-1]}/tree", limit=30).json()
+    assert cut["truncated"] is True and [r["runId"] for r in cut["runs"]] == chain[-30:]
+
+
 def test_the_root_link_gives_way_to_the_parents_own_parent_facet_in_either_order(catalog_api):
     """A task run's own parent facet is the truth; the root its child names only fills the gap."""
     for prefix, task_first in (("0193b100", False), ("0193b200", True)):

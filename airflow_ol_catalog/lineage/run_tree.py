@@ -24,8 +24,6 @@ from airflow_ol_catalog.lineage.catalog import run_end, run_row
 from airflow_ol_catalog.store.sql import AnyRow, among
 from airflow_ol_catalog.store.tables import job, run
 
-_DEPTH = 50  # parents followed at most: trees are a few levels deep; this bounds a cycle
-
 _COLUMNS = (
     run.c.id,
     run.c.run_id,
@@ -47,10 +45,11 @@ def _runs(conn: Connection, where: ColumnElement[bool], limit: int | None = None
     return list(conn.execute(query.order_by(run.c.id).limit(limit) if limit is not None else query))
 
 
-def _up(conn: Connection, start: AnyRow, rows: dict[int, AnyRow]) -> AnyRow:
-    """Walk from `start` up its parents (adding them to `rows`); returns the topmost one reached."""
+def _up(conn: Connection, start: AnyRow, rows: dict[int, AnyRow], limit: int) -> AnyRow:
+    """Walk from `start` up its parents (adding them to `rows`) until the top, a run seen already (a
+    cycle), or one run more than `limit` (the answer is then cut); returns the topmost one reached."""
     at = start
-    for _ in range(_DEPTH):
+    while len(rows) <= limit:
         if at.parent_run_pk is None or at.parent_run_pk in rows:
             break
         above = _runs(conn, run.c.id == at.parent_run_pk)
@@ -65,7 +64,7 @@ def run_tree(conn: Connection, run_id: str, limit: int) -> dict[str, Any]:
     me_pk = run_row(conn, run_id).id
     (me,) = _runs(conn, run.c.id == me_pk)
     rows: dict[int, AnyRow] = {me.id: me}
-    top = _up(conn, me, rows)
+    top = _up(conn, me, rows, limit)
     chain = list(rows.values())
     # the root the nearest run of the chain names, when the chain does not reach it
     named_root = next((r.root_run_pk for r in chain if r.root_run_pk is not None), None)
@@ -74,7 +73,7 @@ def run_tree(conn: Connection, run_id: str, limit: int) -> dict[str, Any]:
         found = _runs(conn, run.c.id == named_root)
         if found:
             root = rows.setdefault(found[0].id, found[0])
-            root = _up(conn, root, rows)  # a root may have parents of its own
+            root = _up(conn, root, rows, limit)  # a root may have parents of its own
     shown_parent: dict[int, int | None] = {pk: r.parent_run_pk for pk, r in rows.items()}
     if root.id != top.id and top.parent_run_pk is None:
         shown_parent[top.id] = root.id  # the producer's word: the root is above the topmost parent
@@ -91,7 +90,7 @@ def run_tree(conn: Connection, run_id: str, limit: int) -> dict[str, Any]:
             if r.id not in rows:
                 rows[r.id] = r
                 if r.root_run_pk == root.id:
-                    tops.append(_up(conn, r, rows))
+                    tops.append(_up(conn, r, rows, limit))
         for pk, r in rows.items():
             shown_parent.setdefault(pk, r.parent_run_pk)
         for above in tops:
