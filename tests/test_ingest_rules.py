@@ -125,6 +125,14 @@ def test_batch_with_bad_events_stores_the_good_ones(client):
     assert client.stored() == before + 1
 
 
+def test_an_empty_batch_is_a_success_that_stores_nothing(client):
+    """Nothing failed: 200 with `success`, as its body says (it answered 422 with `success`)."""
+    before = client.stored()
+    response = client.send([], path=LINEAGE + "/batch")
+    assert response.status_code == 200 and response.json()["status"] == "success", response.text
+    assert response.json()["summary"]["received"] == 0 and client.stored() == before
+
+
 def test_batch_where_nothing_is_valid_is_422(client):
     response = client.send([{}, 1], path=LINEAGE + "/batch")
     assert response.status_code == 422 and response.json()["status"] == "failure"

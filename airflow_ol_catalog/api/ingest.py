@@ -155,7 +155,7 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     """Store a JSON array of OpenLineage events; each is accepted or refused on its own.
 
     As OpenLineage's API answers a batch: 200 with `success` when every event was stored (or was a
-    duplicate), 200 with `partial_success` when some failed (`failed_events` gives each one's
+    duplicate; an empty batch too), 200 with `partial_success` when some failed (`failed_events` gives each one's
     index, reason and whether a retry can help); 422 with `failure` when none could be stored.
     Stored events are committed even when others fail.
     """
@@ -200,7 +200,7 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
             "warnings": warnings,
         }
     )
-    code = 200 if successful else 422
+    code = 200 if successful or not failed else 422  # an empty batch: nothing failed, nothing to store
     return JSONResponse(body.model_dump(), status_code=code)
 
 
