@@ -5,7 +5,8 @@ and files written (`outputStatistics`) and read (`inputStatistics`), data-qualit
 
 They come from the raw events of the dataset's newest runs (ol_catalog_run_dataset names them):
 a facet that broke its published schema is left out, as everywhere the catalog shows a facet
-whole. One point per event that measured the dataset, oldest first.
+whole, but for data-quality metrics, read by part as the dataset's quality view reads them. One
+point per event that measured the dataset, oldest first.
 """
 
 from __future__ import annotations
@@ -30,10 +31,15 @@ _SIDES = (("in", "inputs", "input"), ("out", "outputs", "output"))
 EVENTS_PER_RUN = 20  # events read per run asked for, newest first: a streaming run sends thousands
 
 
+def _sent(value: Any) -> Any:
+    """The facet, unless it is missing or says it was deleted."""
+    return None if isinstance(value, dict) and value.get("_deleted") is True else value
+
+
 def _usable(place: str, name: str, value: Any) -> Any:
     """The facet when it keeps to its schema, else None."""
     spec = facets_at(place).get(name)
-    if value is None or spec is None or (isinstance(value, dict) and value.get("_deleted") is True):
+    if _sent(value) is None or spec is None:
         return None
     return None if facet_problems(spec.schema, value, "") else value
 
@@ -57,7 +63,8 @@ def _point(side: str, place: str, item: dict[str, Any]) -> dict[str, Any] | None
     named = f"{place}Statistics"
     statistics = reading.statistics(_usable(place, named, own.get(named, facets.get(named))))
     metrics_facet = own.get(METRICS) if side == "in" and METRICS in own else facets.get(METRICS)
-    metrics = read_metrics(_usable("input", METRICS, metrics_facet)) if metrics_facet is not None else None
+    # read by part, as the dataset's quality view reads it: a part of the wrong shape is left out
+    metrics = read_metrics(_sent(metrics_facet))
     part = reading.subset(_usable(place, "subset", own.get("subset")), side)
     if statistics is None and metrics is None and part is None:
         return None
