@@ -760,7 +760,7 @@ export interface paths {
          *     Store a JSON array of OpenLineage events; each is accepted or refused on its own.
          *
          *     As OpenLineage's API answers a batch: 200 with `success` when every event was stored (or was a
-         *     duplicate), 200 with `partial_success` when some failed (`failed_events` gives each one's
+         *     duplicate; an empty batch too), 200 with `partial_success` when some failed (`failed_events` gives each one's
          *     index, reason and whether a retry can help); 422 with `failure` when none could be stored.
          *     Stored events are committed even when others fail.
          */
