@@ -119,7 +119,7 @@ def namespaces_create(args) -> None:
     with write_transaction(_catalog()) as conn:
         try:
             ns = ns_registry.create_namespace(conn, args.name, _who(), args.description, args.admins)
-        except ns_registry.NamespaceExists as exc:
+        except (ns_registry.NamespaceExists, ns_registry.NamespaceInvalid) as exc:
             _fail(str(exc))
         waiting = namespace_rows.count_quarantined(conn, args.name)
     _show_namespace(ns)

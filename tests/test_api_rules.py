@@ -188,6 +188,14 @@ def test_nul_in_an_admin_body_is_422_naming_the_field(client, field, body):
     assert f"body.{field}: " in answer.json()["detail"] and "NUL" in answer.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "name, message", [("   ", "name: must not be empty"), ("é" * 600, "name: is longer than 1024 bytes")]
+)
+def test_a_namespace_name_events_could_not_use_is_422_saying_why(client, name, message):
+    answer = client.request("POST", "api/v1/admin/namespaces", client.jwt("admin"), json={"name": name})
+    assert answer.status_code == 422 and message in answer.json()["detail"], answer.text
+
+
 def test_escapes_that_decode_to_no_utf8_are_400_in_any_path_or_query_parameter(client):
     """`%FF` or an encoded surrogate would otherwise reach a route as U+FFFD, so that different
     paths named one object; every operation refuses them before routing."""

@@ -6,9 +6,11 @@ from __future__ import annotations
 from argparse import Namespace
 
 import pytest
+from sqlalchemy import func, select
 
 from airflow_ol_catalog import cli_commands
-from airflow_ol_catalog.store.engine import dispose_engines
+from airflow_ol_catalog.store.engine import dispose_engines, read_connection
+from airflow_ol_catalog.store.tables import namespace
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +46,22 @@ def test_roles_sync_under_another_auth_manager_changes_nothing_and_says_why(monk
         "nothing to do: the auth manager is airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
         "SimpleAuthManager, whose own rules decide who sees the pages\n"
     )
+
+
+@pytest.mark.parametrize("name", ["", "   ", "a\x00b"])
+def test_a_namespace_events_could_not_use_is_refused_by_the_command_saying_why(catalog_engine, capsys, name):
+    """Events name namespaces with the same rules: an empty one was created, listed, and could be
+    neither used, changed nor deleted."""
+    with pytest.raises(SystemExit):
+        cli_commands.namespaces_create(Namespace(name=name, description="", admins=[]))
+    assert "error: name: " in capsys.readouterr().err
+    with read_connection(catalog_engine) as conn:
+        assert conn.execute(select(func.count()).select_from(namespace)).scalar_one() == 0
+
+
+def test_a_token_name_longer_than_its_column_is_refused_by_the_command(catalog_engine, capsys):
+    with pytest.raises(SystemExit):
+        cli_commands.tokens_create(Namespace(name="t" * 251, namespaces=None, read=False, admin=False))
+    assert "more than the 250 a token's name may have" in capsys.readouterr().err
+    cli_commands.tokens_create(Namespace(name="  spaced  ", namespaces=None, read=False, admin=False))
+    assert "Created token 'spaced'" in capsys.readouterr().out

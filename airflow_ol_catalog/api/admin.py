@@ -43,6 +43,7 @@ from airflow_ol_catalog.ingest.quarantine import (
     replay_quarantined,
 )
 from airflow_ol_catalog.ingest.tokens import (
+    MAX_TOKEN_NAME,
     TOKEN_SORTS,
     Token,
     TokenError,
@@ -70,7 +71,7 @@ def _by(principal: Principal) -> str:
 
 class NewToken(BaseModel):
     name: Text = Field(
-        min_length=1, max_length=250, description="A name that says who sends with it, e.g. `spark-prod`."
+        min_length=1, max_length=MAX_TOKEN_NAME, description="A name that says who sends with it, e.g. `spark-prod`."
     )
     namespaces: list[Text] | None = Field(
         None, description="Only these namespaces (at least one); omit it for every namespace. An empty list is refused."
@@ -130,9 +131,7 @@ def new_token(body: NewToken, principal: AdminAuth) -> CreatedToken:
         )
     try:
         with write_transaction() as conn:
-            created, secret = create_token(
-                conn, body.name.strip(), _by(principal), body.namespaces, body.read, body.admin
-            )
+            created, secret = create_token(conn, body.name, _by(principal), body.namespaces, body.read, body.admin)
     except TokenExists as exc:
         raise HTTPException(409, f"{exc.field}: {exc}") from None
     except TokenError as exc:
@@ -193,8 +192,6 @@ def all_namespaces(
     responses=_errors({409: "A namespace of that name exists."}),
 )
 def create(body: NewNamespace, principal: AdminAuth) -> AdminNamespace:
-    if not body.name.strip() or "\x00" in body.name:
-        raise HTTPException(422, "name: a namespace needs a name without NUL characters")
     try:
         with write_transaction() as conn:
             return _admin_view(
@@ -202,6 +199,8 @@ def create(body: NewNamespace, principal: AdminAuth) -> AdminNamespace:
             )
     except registry.NamespaceExists as exc:
         raise HTTPException(409, str(exc)) from None
+    except registry.NamespaceInvalid as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.patch(

@@ -50,6 +50,17 @@ _PRODUCER_INTEGRATIONS = (
 )
 
 
+def identifier_problem(value: str) -> str | None:
+    """What makes this text no identifier (a namespace, a job's or a dataset's name), or None."""
+    if not value.strip():
+        return "must not be empty"
+    if "\x00" in value:
+        return "contains a NUL character (\\u0000), which identifiers cannot hold"
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES:
+        return f"is longer than {MAX_IDENTIFIER_BYTES} bytes"
+    return None
+
+
 class EventInvalid(ValueError):
     """An event that does not have the structure of an OpenLineage event (answered with 422)."""
 
@@ -89,14 +100,9 @@ class _Checker:
         if not isinstance(value, str):
             self.fail(path, "is required" if value is None else f"expected a string, got {_type_name(value)}")
             return None
-        if not value.strip():
-            self.fail(path, "must not be empty")
-            return None
-        if "\x00" in value:
-            self.fail(path, "contains a NUL character (\\u0000), which identifiers cannot hold")
-            return None
-        if len(value.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES:
-            self.fail(path, f"is longer than {MAX_IDENTIFIER_BYTES} bytes")
+        problem = identifier_problem(value)
+        if problem is not None:
+            self.fail(path, problem)
             return None
         return value
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from airflow_ol_catalog.events.not_found import NamespaceNotFound
+from airflow_ol_catalog.events.validate import identifier_problem
 from airflow_ol_catalog.store.namespaces import Namespace, get_namespace
 from airflow_ol_catalog.store.sql import (
     Statement,
@@ -30,9 +31,15 @@ class NamespaceExists(ValueError):
     pass
 
 
+class NamespaceInvalid(ValueError):
+    """A name events could not use as their namespace (the message names the problem)."""
+
+
 def create_namespace(
     conn: Connection, name: str, created_by: str, description: str = "", admins: list[str] | None = None
 ) -> Namespace:
+    if (problem := identifier_problem(name)) is not None:
+        raise NamespaceInvalid(f"name: {problem}")
     inserted = conn.execute(
         insert_on_conflict(conn, namespace)
         .values(

@@ -22,6 +22,9 @@ TOKEN_MARK = "olc_"
 PREFIX_LENGTH = len(TOKEN_MARK) + 8
 
 
+MAX_TOKEN_NAME = 250  # store/tables.py `token.name`
+
+
 class TokenError(ValueError):
     """A token that cannot be made or found; `field` names what to change."""
 
@@ -86,8 +89,13 @@ def create_token(
     can_admin: bool = False,
 ) -> tuple[Token, str]:
     """Create a token; return it with its secret, which is never stored and cannot be shown again."""
-    if not name.strip():
+    name = name.strip()
+    if not name:
         raise TokenError("name", "a token needs a name")
+    if len(name) > MAX_TOKEN_NAME:
+        raise TokenError(
+            "name", f"is {len(name)} characters long, more than the {MAX_TOKEN_NAME} a token's name may have"
+        )
     if namespaces is not None:
         # An empty list would be stored as "no limit": a token meant for nothing would allow everything.
         if not namespaces:
