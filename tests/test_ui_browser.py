@@ -526,6 +526,32 @@ def test_a_graph_that_cannot_be_laid_out_says_so(ui_server, admin_page):
     assert page.errors == []
 
 
+@pytest.mark.parametrize(
+    "link, message",
+    [
+        ("#/job?ns=examples&name=", "This link gives an empty job"),
+        ("#/dataset?ns=examples", "This link gives an empty dataset"),
+        ("#/run?id=", "This link gives an empty run_id"),
+        (
+            "#/graph?node=job%3Aexamples%3Aclickstream&asOf=2026-13-45T99%3A99",
+            'asOf "2026-13-45T99:99" is not a date and time',
+        ),
+    ],
+)
+def test_a_link_missing_a_part_or_holding_no_time_says_so_and_the_app_goes_on(ui_server, admin_page, link, message):
+    """An empty name fetched `jobs/`, which is the list of jobs, and a time that is none threw while
+    the page drew: the whole app went blank until a reload. The page now says what is wrong, and
+    the navigation still works."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/" + link)
+    expect(page.get_by_text(message)).to_be_visible()
+    assert page.errors == []
+    page.goto(ui_server.url + "ol-catalog/ui/#/search?q=clickstream")
+    expect(page.get_by_text("clickstream").first).to_be_visible()
+
+
 def test_a_parent_known_only_through_its_children_says_so(ui_server, admin_page):
     from playwright.sync_api import expect
 

@@ -41,6 +41,8 @@ type Params = { path?: Record<string, string>; query?: Query };
 export function apiUrl(route: string, { path = {}, query = {} }: Params = {}): string {
   const filled = route.replace(/\{([^}]+)\}/g, (_, name: string) => {
     if (path[name] === undefined) throw new Error(`${route}: no value for {${name}}`);
+    // an empty segment would reach another route (`jobs/` is the list of jobs)
+    if (path[name] === "") throw new Error(`This link gives an empty ${name}; it needs one to show anything.`);
     return seg(path[name]);
   });
   const params = new URLSearchParams();
@@ -70,7 +72,11 @@ async function fetchJson(url: string): Promise<unknown> {
 export function getJson<R extends PlainRoute>(route: R): Promise<Answer<R>>;
 export function getJson<R extends GetRoute>(route: R, request: ApiRequest<R>): Promise<Answer<R>>;
 export function getJson(route: GetRoute, request?: object): Promise<unknown> {
-  return fetchJson(apiUrl(route, request as Params));
+  try {
+    return fetchJson(apiUrl(route, request as Params));
+  } catch (error) {
+    return Promise.reject(error); // a link the page cannot ask about: the page says so
+  }
 }
 
 /** A path segment of the read API: namespaces and names may hold "/" and ":". */

@@ -112,6 +112,10 @@ export function GraphPage({ route }: { route: Route }) {
   const columns = p.get("columns") === "true";
   const collapse = p.get("collapse") === "true";
   const asOf = p.get("asOf") ?? "";
+  // The graph as of that time; a text that is no time is said so, not sent.
+  const asOfTime = asOf ? Date.parse(asOf) : null;
+  const asOfQuery = asOfTime === null || Number.isNaN(asOfTime) ? null : new Date(asOfTime).toISOString();
+  const asOfProblem = asOf && asOfQuery === null ? `asOf ${JSON.stringify(asOf)} is not a date and time` : null;
   const colorBy: ColorBy = (p.get("color") ?? "") in COLOR_BY_LABELS ? (p.get("color") as ColorBy) : "namespace";
   const sinceParam = p.get("since") ?? "";
   const compare = p.get("compare") ?? "";
@@ -147,12 +151,12 @@ export function GraphPage({ route }: { route: Route }) {
   }
 
   useEffect(() => {
-    if (!start) return;
+    if (!start || asOfProblem) return;
     let live = true;
     const fetchGraph = (u: number, d: number) =>
       columns
         ? getJson("column-lineage", { query: { nodeId: start, depth: Math.max(u, d), withDownstream: true } }).then((b) => ({ graph: b.graph as GraphNode[], truncated: false }))
-        : getJson("lineage", { query: { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null, withChildren: withChildren(start) } }).then((b) => ({ graph: lineageNodes(b.graph) as GraphNode[], truncated: b.truncated }));
+        : getJson("lineage", { query: { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: asOfQuery, withChildren: withChildren(start) } }).then((b) => ({ graph: lineageNodes(b.graph) as GraphNode[], truncated: b.truncated }));
     fetchGraph(up, down)
       .then(async (body) => {
         // On a large graph, start with one hop each way unless depths were asked for.
@@ -215,7 +219,7 @@ export function GraphPage({ route }: { route: Route }) {
 
   const expand = (node: GraphNode) => {
     if (node.type === "DATASET_FIELD") return;
-    getJson("lineage", { query: { nodeId: node.id, depth: 1, includeAttempted: attempted, asOf: asOf ? new Date(asOf).toISOString() : null, withChildren: withChildren(node.id) } }).then(
+    getJson("lineage", { query: { nodeId: node.id, depth: 1, includeAttempted: attempted, asOf: asOfQuery, withChildren: withChildren(node.id) } }).then(
       (body) => setExtra((old) => mergeGraphs(old, lineageNodes(body.graph))),
       (e: Error) => setError(e.message),
     );
@@ -281,7 +285,7 @@ export function GraphPage({ route }: { route: Route }) {
           </Button>
         </Flex>
       </Flex>
-      {error && <Problem message={error} />}
+      {(asOfProblem ?? error) && <Problem message={asOfProblem ?? error ?? ""} />}
       {base?.reduced && <Muted>A large graph: showing one hop each way. Set the depths to see more, or expand nodes.</Muted>}
       {base?.truncated && <Muted> The graph was cut at the size limit.</Muted>}
       <Flex gap={3}>
@@ -316,7 +320,7 @@ export function GraphPage({ route }: { route: Route }) {
               }}
             />
           ) : (
-            !error && <Loading what="the graph" />
+            !error && !asOfProblem && <Loading what="the graph" />
           )}
         </Box>
         <Box w="18rem" flexShrink={0} borderWidth="1px" rounded="md" p={3} data-testid="node-panel">
