@@ -447,3 +447,21 @@ def test_a_snapshot_run_keeps_a_dataset_it_names_by_an_alias(catalog_api):
     assert catalog_api.send(sent).status_code == 201
     run = catalog_api.get(f"api/v1/jobs/runs/{run_id}").json()
     assert [(d["namespace"], d["name"]) for d in run["outputs"]] == [("hive://meta:9083", "db.snap_out")]
+
+
+def test_nominal_times_are_read_as_utc_times_or_none(catalog_api):
+    """Marquez's run has nullable times: a nominal time that is no time shows as none (it was
+    answered as sent), and one with an offset in UTC. The run's facets keep what was sent."""
+    cases = {
+        "0193ba00-0000-7000-8000-000000000001": ("yesterday", None),
+        "0193ba00-0000-7000-8000-000000000002": ("2026-05-04T08:00:00+02:00", "2026-05-04T06:00:00Z"),
+        "0193ba00-0000-7000-8000-000000000003": ("9999-12-31T23:59:59-14:00", None),  # past year 9999 in UTC
+    }
+    for run_id, (sent, _) in cases.items():
+        nominal = facet("1-0-1/NominalTimeRunFacet.json", nominalStartTime=sent)
+        assert (
+            catalog_api.send(event(run_id, AF, "nominal", "START", "06:00:00", nominalTime=nominal)).status_code == 201
+        )
+    for run_id, (sent, shown) in cases.items():
+        run = catalog_api.get(f"api/v1/jobs/runs/{run_id}").json()
+        assert (run["nominalStartTime"], run["facets"]["nominalTime"]["nominalStartTime"]) == (shown, sent)

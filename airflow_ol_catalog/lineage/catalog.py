@@ -321,13 +321,14 @@ _RUN_ORDER = RUN_NEWEST_FIRST[:2]  # run ids are unique per job
 
 
 def _as_time(value: Any) -> str | None:
-    """A time a facet holds, in the form every time of the read API has (as sent when it is no time)."""
+    """A time a facet holds, in the form every time of the read API has (UTC); None when it is no
+    time the catalog can store (Marquez's clients parse these; the run's facets keep what was sent)."""
     if not isinstance(value, str):
         return None
     try:
         return iso(parse_time(value))
     except TimeInvalid:
-        return value
+        return None
 
 
 def version_uuid(digest: str) -> str:
