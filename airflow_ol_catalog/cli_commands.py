@@ -415,6 +415,8 @@ def route_explain(args) -> None:
         event = json.loads(Path(args.explain).read_text())
     except (OSError, ValueError) as exc:
         _fail(f"cannot read {args.explain}: {exc}")
+    if not isinstance(event, dict):
+        _fail(f"{args.explain} holds a JSON {type(event).__name__}, not one OpenLineage event (an object)")
     for line in explain(transport.settings, event):
         print(line)
 
@@ -426,7 +428,10 @@ def openapi(args) -> None:
     if args.output is None:
         sys.stdout.write(text)
         return
-    Path(args.output).write_text(text, encoding="utf-8")
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {args.output}: {exc.strerror or exc}")
     print(f"wrote {args.output}", file=sys.stderr)
 
 

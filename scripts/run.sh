@@ -74,6 +74,8 @@ PASSWORD="$("$VENV/bin/python" -c 'import json,sys; print(json.load(open(sys.arg
 echo "==> running the demo DAGs once (demo_shop_etl, then demo_shop_report on its Asset)"
 "$VENV/bin/python" "$ROOT/scripts/run_demo_dags.py" "http://localhost:$PORT/" admin "$PASSWORD" ||
     echo "    (the demo DAGs did not finish: see $AIRFLOW_HOME/scheduler.log)"
+# single-quoted for the shell (a quote in the home's path closed and reopened)
+TRANSPORT_EXPORT="export AIRFLOW__OPENLINEAGE__TRANSPORT='${AIRFLOW__OPENLINEAGE__TRANSPORT//\'/\'\\\'\'}'"
 cat <<INFO
 
   Airflow UI:      http://localhost:$PORT/   (Browse -> Lineage)
@@ -90,7 +92,9 @@ cat <<INFO
   In a second terminal, the catalog's commands (airflow ol-catalog --help) work after:
     source "$VENV/bin/activate"
     export AIRFLOW_HOME="$AIRFLOW_HOME"
+    $TRANSPORT_EXPORT
     airflow ol-catalog namespaces list
+    airflow ol-catalog spool status
     airflow ol-catalog send DIRECTORY --url http://localhost:$PORT/ --token $TOKEN
 INFO
 wait

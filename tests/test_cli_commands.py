@@ -65,3 +65,34 @@ def test_a_token_name_longer_than_its_column_is_refused_by_the_command(catalog_e
     assert "more than the 250 a token's name may have" in capsys.readouterr().err
     cli_commands.tokens_create(Namespace(name="  spaced  ", namespaces=None, read=False, admin=False))
     assert "Created token 'spaced'" in capsys.readouterr().out
+
+
+def test_route_explain_and_openapi_say_what_is_wrong_instead_of_a_traceback(tmp_path, capsys):
+    import json
+
+    config = tmp_path / "openlineage.yml"
+    destinations = {"catalog": {"type": "console"}}
+    config.write_text(
+        json.dumps(
+            {"transport": {"type": "airflow_ol_catalog.transport.RoutingTransport", "destinations": destinations}}
+        )
+    )
+    array = tmp_path / "events.json"
+    array.write_text("[]")
+    broken = tmp_path / "broken.yml"
+    broken.write_text("transport:\n  type: [unclosed\n")
+    cases = [
+        (
+            lambda: cli_commands.route_explain(Namespace(explain=str(array), config=str(config))),
+            "holds a JSON list, not one OpenLineage event",
+        ),
+        (
+            lambda: cli_commands.route_explain(Namespace(explain=str(array), config=str(broken))),
+            "broken.yml: not valid YAML: ",
+        ),
+        (lambda: cli_commands.openapi(Namespace(output=str(tmp_path / "missing" / "x.json"))), "cannot write "),
+    ]
+    for command, message in cases:
+        with pytest.raises(SystemExit) as exit_:
+            command()
+        assert exit_.value.code == 1 and message in capsys.readouterr().err

@@ -18,12 +18,20 @@ def _transport_of(document: Any, where: str) -> dict[str, Any]:
     return transport
 
 
-def load_routing_config(path: str | None = None) -> dict[str, Any]:
-    """The routing config from a file (YAML or JSON), else from `[openlineage] transport` or `config_path`."""
+def _read_yaml(path: str) -> Any:
+    """A YAML (or JSON) file's document; ValueError saying where it is not YAML."""
     import yaml
 
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+
+
+def load_routing_config(path: str | None = None) -> dict[str, Any]:
+    """The routing config from a file (YAML or JSON), else from `[openlineage] transport` or `config_path`."""
     if path:
-        return _transport_of(yaml.safe_load(Path(path).read_text()), path)
+        return _transport_of(_read_yaml(path), path)
     from airflow.configuration import conf
 
     inline = conf.get("openlineage", "transport", fallback="") or ""
@@ -31,7 +39,7 @@ def load_routing_config(path: str | None = None) -> dict[str, Any]:
         return _transport_of(json.loads(inline), "[openlineage] transport")
     config_path = conf.get("openlineage", "config_path", fallback="") or ""
     if config_path.strip():
-        return _transport_of(yaml.safe_load(Path(config_path).read_text()), config_path)
+        return _transport_of(_read_yaml(config_path), config_path)
     raise ValueError("no routing transport configured: set [openlineage] transport or config_path, or pass --config")
 
 
