@@ -180,6 +180,7 @@ def test_a_job_has_a_version_per_set_of_inputs_and_outputs(catalog_engine):
     send(
         catalog_engine,
         [
+            run("r0", "2025-01-01T10:00:00.5Z", inputs=[dataset("a")], outputs=[dataset("b")]),
             run("r1", "2025-01-01T10:00:00Z", inputs=[dataset("a")], outputs=[dataset("b")]),
             run("r2", "2025-01-02T10:00:00Z", inputs=[dataset("a")], outputs=[dataset("b")]),
             run("r3", "2025-01-03T10:00:00Z", inputs=[dataset("a"), dataset("c")], outputs=[dataset("b")]),
@@ -188,10 +189,11 @@ def test_a_job_has_a_version_per_set_of_inputs_and_outputs(catalog_engine):
     versions = read(catalog_engine, catalog.job_versions, "team", "load")
     assert [[d["name"] for d in v["inputs"]] for v in versions] == [["a", "c"], ["a"]]
     assert [v["latestRun"]["id"] for v in versions] == ["r3", "r2"]
-    assert versions[1]["createdAt"] == "2025-01-01T10:00:00Z"  # its first run
+    # its first run's start: a whole second before a half, as times (texts sort '.' before 'Z')
+    assert (versions[1]["createdAt"], versions[0]["createdAt"]) == ("2025-01-01T10:00:00Z", "2025-01-03T10:00:00Z")
     job = read(catalog_engine, catalog.get_job, "team", "load")
     assert job["currentVersion"] == versions[0]["version"] != versions[1]["version"]
-    assert [r["id"] for r in job["latestRuns"]] == ["r3", "r2", "r1"]
+    assert [r["id"] for r in job["latestRuns"]] == ["r3", "r2", "r0", "r1"]
 
     from sqlalchemy import select
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
+    bindparam,
     case,
     func,
     literal,
@@ -48,7 +49,15 @@ from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.event_tally import hour_of
 from airflow_ol_catalog.store.event_tally import totals as event_totals
 from airflow_ol_catalog.store.namespaces import Namespace, namespaces_named
-from airflow_ol_catalog.store.sql import AnyRow, AnySelect, among, first_rows_of_each, grouped_rows, utcnow
+from airflow_ol_catalog.store.sql import (
+    AnyRow,
+    AnySelect,
+    among,
+    execute,
+    first_rows_of_each,
+    grouped_rows,
+    utcnow,
+)
 from airflow_ol_catalog.store.tables import (
     JOB_DELETED,
     NOT_PLACEHOLDER,
@@ -66,6 +75,7 @@ from airflow_ol_catalog.store.tables import (
     newest_first,
     run,
     run_dataset,
+    stored_time,
 )
 
 
@@ -374,7 +384,7 @@ def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, l
 
 
 def _io_of_runs(
-    conn: Connection, rows: Sequence[AnyRow], owners: dict[int, tuple[str, str]]
+    conn: Connection, rows: Sequence[AnyRow] | Sequence[_VersionRun], owners: dict[int, tuple[str, str]]
 ) -> dict[int, dict[str, list[DatasetRef]]]:
     """Each run's inputs and outputs as its view shows them (a snapshot job's run's, those its newest
     event names); `owners`: each job's namespace and name, by id."""
@@ -658,18 +668,14 @@ def job_versions(conn: Connection, ns: str, name: str) -> list[dict[str, Any]]:
     row = conn.execute(select(job).where(job.c.namespace == ns, job.c.name == name, job.c.deleted_at.is_(None))).first()
     if row is None:
         raise JobNotFound(ns, name)
-    runs = conn.execute(
-        select(run.c.id, run.c.run_id, run.c.job_id, by_start()[0].label("at"))
-        .where(run.c.job_id == row.id, NOT_PLACEHOLDER)
-        .order_by(*_RUN_ORDER)
-    ).all()
+    runs = execute(conn, _JOB_RUNS, {"job": row.id})  # (id, run id, job id, start as stored), newest first
     sides = _io_ids(conn, row.id, runs, ns, name)
     latest: dict[tuple[frozenset[int], frozenset[int]], int] = {}  # inputs and outputs -> their latest run
-    created: dict[tuple[frozenset[int], frozenset[int]], datetime | None] = {}  # -> their first run's start
-    for r in runs:  # newest first
-        key, at = sides.get(r.id, _NO_SIDES), r.at
+    created: dict[tuple[frozenset[int], frozenset[int]], Any] = {}  # -> their first run's start, as stored
+    for pk, _, _, at in runs:
+        key = sides.get(pk, _NO_SIDES)
         if key not in latest:
-            latest[key], created[key] = r.id, at
+            latest[key], created[key] = pk, at
         elif at is not None and ((first := created[key]) is None or at < first):
             created[key] = at
     refs = {
@@ -691,7 +697,7 @@ def job_versions(conn: Connection, ns: str, name: str) -> list[dict[str, Any]]:
             {
                 "id": {"namespace": ns, "name": name, "version": version},
                 "name": name,
-                "createdAt": iso(created[(inputs, outputs)]),
+                "createdAt": iso(stored_time(conn.dialect, created[(inputs, outputs)])),
                 "version": version,
                 "namespace": ns,
                 "location": location,
@@ -706,26 +712,43 @@ def job_versions(conn: Connection, ns: str, name: str) -> list[dict[str, Any]]:
 _NO_SIDES: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
 
 
+class _VersionRun(NamedTuple):  # a row of `_JOB_RUNS`
+    id: int
+    run_id: str
+    job_id: int
+    at: Any  # its start (or first event) as the driver gives it: compared as it is, read as a time once
+
+
+# A job's runs, newest first, and their links to datasets that are not hidden, read as the driver gives
+# them (store/sql.py `execute`): a job may have 100,000 runs, and SQLAlchemy's rows and time processing
+# cost most of reading them.
+_JOB_RUNS = (
+    select(run.c.id, run.c.run_id, run.c.job_id, by_start()[0])
+    .where(run.c.job_id == bindparam("job"), NOT_PLACEHOLDER)
+    .order_by(*_RUN_ORDER)
+)
+_JOB_LINKS = (
+    select(run_dataset.c.run_pk, run_dataset.c.direction, run_dataset.c.dataset_id)
+    .join(run, run.c.id == run_dataset.c.run_pk)
+    .join(dataset, dataset.c.id == run_dataset.c.dataset_id)
+    .where(run.c.job_id == bindparam("job"), NOT_PLACEHOLDER, dataset.c.deleted_at.is_(None))
+    .order_by(run_dataset.c.run_pk, run_dataset.c.direction, run_dataset.c.dataset_id)
+)
+
+
 def _io_ids(
-    conn: Connection, job_id: int, runs: Sequence[AnyRow], ns: str, name: str
+    conn: Connection, job_id: int, runs: Sequence[tuple[Any, ...]], ns: str, name: str
 ) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
-    """The ids of the datasets each of these runs of the job read and wrote, as their views count
-    them (runs that named none left out): the links' dataset ids alone, or, for a snapshot job,
-    its runs' inputs and outputs as of their newest events."""
+    """The ids of the datasets each of these runs of the job (`_JOB_RUNS`' rows) read and wrote, as
+    their views count them (runs that named none left out): the links' dataset ids alone, or, for
+    a snapshot job, its runs' inputs and outputs as of their newest events."""
     if _snapshot_jobs(conn, {job_id}):
-        io = _io_of_runs(conn, runs, {job_id: (ns, name)})
+        io = _io_of_runs(conn, [_VersionRun(*r) for r in runs], {job_id: (ns, name)})
         return {pk: (frozenset(d.id for d in io[pk]["in"]), frozenset(d.id for d in io[pk]["out"])) for pk in io}
-    links = (
-        select(run_dataset.c.run_pk, run_dataset.c.direction, run_dataset.c.dataset_id)
-        .join(run, run.c.id == run_dataset.c.run_pk)
-        .join(dataset, dataset.c.id == run_dataset.c.dataset_id)
-        .where(run.c.job_id == job_id, NOT_PLACEHOLDER, dataset.c.deleted_at.is_(None))
-        .order_by(run_dataset.c.run_pk, run_dataset.c.direction, run_dataset.c.dataset_id)
-    )
     # Runs of a job mostly share their inputs and outputs: each distinct list of links is made sets once.
     shared: dict[tuple[tuple[str, int], ...], tuple[frozenset[int], frozenset[int]]] = {}
     found = {}
-    for run_pk, group in groupby(conn.execute(links).all(), key=itemgetter(0)):
+    for run_pk, group in groupby(execute(conn, _JOB_LINKS, {"job": job_id}), key=itemgetter(0)):
         named = tuple((direction, dataset_id) for _, direction, dataset_id in group)
         sides = shared.get(named)
         if sides is None:

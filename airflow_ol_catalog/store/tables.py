@@ -78,6 +78,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+def stored_time(dialect: Dialect, value: Any) -> datetime | None:
+    """A UTCDateTime column's value as the driver gives it (text on SQLite), as SQLAlchemy reads it."""
+    process = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    return process(value) if process is not None else value
+
+
 namespace = Table(
     "ol_catalog_namespace",
     metadata,
