@@ -2053,3 +2053,39 @@ def test_rows_locked_first_are_locked_only_when_a_second_write_needs_it(catalog_
         lock_datasets(conn, [])
         lock_jobs(conn, using=[], needed=True)
     assert len(sent) == 1 and "FOR UPDATE" in sent[0] and "ol_catalog_dataset" not in sent[0], sent
+
+
+def test_a_transaction_rolled_back_for_its_timing_runs_again_after_waits_that_double(catalog_engine, monkeypatch):
+    """Writers that met (a deadlock, or a name made an alias while another read it) tend to meet
+    again when they run again at once: each new attempt waits a random time up to a bound that
+    doubles, and only after the last attempt is the caller answered that nothing was stored."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.exc import OperationalError
+
+    from airflow_ol_catalog.ingest import writer
+
+    class SerializationFailure(Exception):
+        pgcode = "40001"
+
+    failures, waited, stored = [7], [], []
+
+    def storing(conn, submissions, policy):
+        if failures[0]:
+            failures[0] -= 1
+            raise OperationalError("INSERT ...", {}, SerializationFailure("a dataset became an alias"))
+        stored.append(len(submissions))
+        return real_store(conn, submissions, policy)
+
+    real_store = writer.store_events
+    monkeypatch.setattr(writer, "store_events", storing)
+    monkeypatch.setattr(writer, "_retry_wait", lambda attempt: waited.append(attempt) or 0)
+    (outcomes,) = BatchCommitter(catalog_engine, "register").commit([[submission(run_id="r")]])
+    assert stored == [1] and not outcomes[0].duplicate and waited == [1, 2, 3, 4, 5, 6, 7]  # the eighth stores
+    failures[0], waited[:] = writer.TRANSIENT_ATTEMPTS, []
+    (gave_up,) = BatchCommitter(catalog_engine, "register").commit([[submission(run_id="r2")]])
+    assert isinstance(gave_up, CatalogUnavailable) and "a dataset became an alias" in str(gave_up)
+    assert len(waited) == writer.TRANSIENT_ATTEMPTS - 1 == 7 and stored == [1]
+    monkeypatch.undo()
+    monkeypatch.setattr(writer, "random", SimpleNamespace(uniform=lambda low, high: high))  # the longest waits
+    assert [writer._retry_wait(attempt) for attempt in range(1, 8)] == [0.01, 0.02, 0.04, 0.08, 0.16, 0.2, 0.2]

@@ -78,7 +78,11 @@ SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 # is one whose session's prepared statements are not those the catalog prepared (store/sql.py
 # `lost_prepared`: it forgets them, and the next attempt prepares them again).
 RETRIED_SQLSTATES = ("40001", "40P01")
-TRANSIENT_ATTEMPTS = 4
+TRANSIENT_ATTEMPTS = 8
+# Before each new attempt a random wait of up to this, doubled after each one and at most
+# RETRY_WAIT_MAX: writers that met keep meeting when they run again at once (new symlinks settling
+# while others read the names they move), and the caller is answered 503 only once all have failed.
+RETRY_WAIT_FIRST, RETRY_WAIT_MAX = 0.005, 0.2
 # SQLite: a transaction of more events than this (in bytes of canonical JSON) runs on the
 # writer's thread, not on the event loop: storing and projecting costs about 0.4 s a megabyte,
 # and the loop must go on answering every other route meanwhile.
@@ -125,6 +129,11 @@ def _is_transient(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
     return code in RETRIED_SQLSTATES or (orig is not None and lost_prepared(orig))
+
+
+def _retry_wait(attempt: int) -> float:
+    """How long to wait after failed attempt `attempt` (1, 2, ...): random, up to a bound that doubles."""
+    return random.uniform(0, min(RETRY_WAIT_MAX, RETRY_WAIT_FIRST * 2**attempt))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -260,7 +269,7 @@ class BatchCommitter:
                 if attempt == TRANSIENT_ATTEMPTS or not _is_transient(exc):
                     raise
                 log.info("catalog transaction run again (attempt %d): %s", attempt + 1, _first_line(exc))
-                time.sleep(random.uniform(0, 0.005 * attempt))  # apart from the writer it met
+                time.sleep(_retry_wait(attempt))  # apart from the writer it met
         metrics.timing("ingest.commit", (time.perf_counter() - started) * 1000)  # log, projection and commit
         for token_id in stale:
             self._token_touched[token_id] = now.timestamp()
