@@ -92,7 +92,8 @@ def test_a_run_names_its_parent_and_root_and_its_tree_reaches_the_root_through_m
 def test_a_deep_chain_of_parents_is_walked_to_its_first_run_or_says_it_was_cut(catalog_api):
     """A chain of 120 runs, each the parent of the next: the tree of the deepest reaches the first
     run. Walking up stopped after 50 parents, and the answer said nothing was cut. Within a smaller
-    limit the answer holds the run and the parents nearest it, and says it was cut."""
+    limit the answer holds the run and the parents nearest it, says it was cut, and still names
+    the first run as the tree's root."""
     chain = [f"0193b900-0000-7000-8000-{i:012d}" for i in range(120)]
     for i, run_id in enumerate(chain):
         parent = {}
@@ -106,6 +107,9 @@ def test_a_deep_chain_of_parents_is_walked_to_its_first_run_or_says_it_was_cut(c
     assert [r["runId"] for r in whole["runs"]] == chain  # by start: the first run first
     cut = catalog_api.get(f"api/v1/jobs/runs/{chain[-1]}/tree", limit=30).json()
     assert cut["truncated"] is True and [r["runId"] for r in cut["runs"]] == chain[-30:]
+    assert (cut["rootRunId"], cut["rootJob"]["name"]) == (chain[0], "chain.0")
+    one = catalog_api.get(f"api/v1/jobs/runs/{chain[2]}/tree", limit=1).json()
+    assert (one["rootRunId"], one["truncated"], [r["runId"] for r in one["runs"]]) == (chain[0], True, [chain[2]])
 
 
 def test_the_root_link_gives_way_to_the_parents_own_parent_facet_in_either_order(catalog_api):

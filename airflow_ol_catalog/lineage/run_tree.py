@@ -9,7 +9,8 @@ children and through the runs that name that root, each with the parents that le
 run whose topmost parent names no parent of its own is shown under the root it names; nothing of
 this is stored, so what the tree shows never depends on the order events arrived in.
 
-Walking stops at `limit` runs (the answer says so); every query is bounded by what is left.
+The parents are read whole, in one query, so the answer always names the first run; walking down
+stops at `limit` runs (the answer says so), every query bounded by what is left.
 """
 
 from __future__ import annotations
@@ -45,17 +46,19 @@ def _runs(conn: Connection, where: ColumnElement[bool], limit: int | None = None
     return list(conn.execute(query.order_by(run.c.id).limit(limit) if limit is not None else query))
 
 
-def _up(conn: Connection, start: AnyRow, rows: dict[int, AnyRow], limit: int) -> AnyRow:
+def _up(conn: Connection, start: AnyRow, rows: dict[int, AnyRow]) -> AnyRow:
     """Walk from `start` up its parents (adding them to `rows`) until the top, a run seen already (a
-    cycle), or one run more than `limit` (the answer is then cut); returns the topmost one reached."""
+    cycle), or a parent whose job is hidden (or that retention deleted); returns the topmost one
+    reached. The chain is read in one query however long it is (UNION stops at a cycle)."""
+    if start.parent_run_pk is None or start.parent_run_pk in rows:
+        return start
+    chain = select(run.c.id, run.c.parent_run_pk).where(run.c.id == start.parent_run_pk).cte("chain", recursive=True)
+    above = run.alias("above")
+    chain = chain.union(select(above.c.id, above.c.parent_run_pk).join(chain, above.c.id == chain.c.parent_run_pk))
+    found = {r.id: r for r in _runs(conn, run.c.id.in_(select(chain.c.id)))}
     at = start
-    while len(rows) <= limit:
-        if at.parent_run_pk is None or at.parent_run_pk in rows:
-            break
-        above = _runs(conn, run.c.id == at.parent_run_pk)
-        if not above:
-            break  # a parent whose job is hidden, or one retention deleted
-        at = rows.setdefault(above[0].id, above[0])
+    while at.parent_run_pk is not None and at.parent_run_pk not in rows and at.parent_run_pk in found:
+        at = rows.setdefault(at.parent_run_pk, found[at.parent_run_pk])
     return at
 
 
@@ -64,7 +67,7 @@ def run_tree(conn: Connection, run_id: str, limit: int) -> dict[str, Any]:
     me_pk = run_row(conn, run_id).id
     (me,) = _runs(conn, run.c.id == me_pk)
     rows: dict[int, AnyRow] = {me.id: me}
-    top = _up(conn, me, rows, limit)
+    top = _up(conn, me, rows)
     chain = list(rows.values())
     # the root the nearest run of the chain names, when the chain does not reach it
     named_root = next((r.root_run_pk for r in chain if r.root_run_pk is not None), None)
@@ -73,7 +76,7 @@ def run_tree(conn: Connection, run_id: str, limit: int) -> dict[str, Any]:
         found = _runs(conn, run.c.id == named_root)
         if found:
             root = rows.setdefault(found[0].id, found[0])
-            root = _up(conn, root, rows, limit)  # a root may have parents of its own
+            root = _up(conn, root, rows)  # a root may have parents of its own
     shown_parent: dict[int, int | None] = {pk: r.parent_run_pk for pk, r in rows.items()}
     if root.id != top.id and top.parent_run_pk is None:
         shown_parent[top.id] = root.id  # the producer's word: the root is above the topmost parent
@@ -90,7 +93,7 @@ def run_tree(conn: Connection, run_id: str, limit: int) -> dict[str, Any]:
             if r.id not in rows:
                 rows[r.id] = r
                 if r.root_run_pk == root.id:
-                    tops.append(_up(conn, r, rows, limit))
+                    tops.append(_up(conn, r, rows))
         for pk, r in rows.items():
             shown_parent.setdefault(pk, r.parent_run_pk)
         for above in tops:
