@@ -230,7 +230,8 @@ def test_measurements_find_every_spelling_of_the_namespace_and_fall_back_to_metr
 def test_metrics_with_one_part_of_the_wrong_shape_still_measure_the_dataset(catalog_api):
     """A `dataQualityMetrics` facet whose column metric breaks the schema is stored with a warning;
     the dataset's quality view reads it by part, and so do its measurements: the row count stays,
-    the bad part is left out (the whole point was dropped)."""
+    the bad part is left out (the whole point was dropped). A facet of which nothing can be read
+    gives no point."""
     metrics = facet(
         "1-0-2/DataQualityMetricsInputDatasetFacet.json",
         rowCount=100,
@@ -244,6 +245,20 @@ def test_metrics_with_one_part_of_the_wrong_shape_still_measure_the_dataset(cata
     )
     answer = catalog_api.send(sent)
     assert answer.status_code == 201 and answer.json()["warnings"], answer.text
+    # a facet of which nothing can be read measures nothing: no point
+    empty = run_event(
+        eventType="COMPLETE",
+        eventTime="2026-06-11T00:00:00Z",
+        run={"runId": "0193c400-0000-7000-8000-000000000002", "facets": {}},
+        inputs=[
+            {
+                "namespace": WH,
+                "name": "partly",
+                "inputFacets": {"dataQualityMetrics": facet("1-0-2/DataQualityMetricsInputDatasetFacet.json")},
+            }
+        ],
+    )
+    assert catalog_api.send(empty).status_code == 201
     found = catalog_api.get(f"api/v1/namespaces/{quote(WH, safe='')}/datasets/partly/measurements").json()
     assert [(p["rowCount"], p["columnMetrics"]) for p in found["points"]] == [
         (100, {"a": {"nullCount": 3}, "b": {"count": 7}})

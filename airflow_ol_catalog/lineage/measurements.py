@@ -28,6 +28,7 @@ from airflow_ol_catalog.lineage.catalog import find_dataset
 from airflow_ol_catalog.store.tables import dataset, event, job, run, run_dataset
 
 _SIDES = (("in", "inputs", "input"), ("out", "outputs", "output"))
+_TOTALS = ("rowCount", "bytes", "fileCount")
 EVENTS_PER_RUN = 20  # events read per run asked for, newest first: a streaming run sends thousands
 
 
@@ -65,6 +66,8 @@ def _point(side: str, place: str, item: dict[str, Any]) -> dict[str, Any] | None
     metrics_facet = own.get(METRICS) if side == "in" and METRICS in own else facets.get(METRICS)
     # read by part, as the dataset's quality view reads it: a part of the wrong shape is left out
     metrics = read_metrics(_sent(metrics_facet))
+    if metrics is not None and not metrics["columnMetrics"] and all(metrics[k] is None for k in _TOTALS):
+        metrics = None  # nothing of it could be read
     part = reading.subset(_usable(place, "subset", own.get("subset")), side)
     if statistics is None and metrics is None and part is None:
         return None
@@ -147,5 +150,5 @@ def run_measurements(conn: Connection, run_id: str, ns: str, name: str) -> dict[
             at = (side, item["namespace"], str(item.get("name")))
             point = _point(side, place, item) if at not in found else None
             if point is not None:
-                found[at] = {k: point[k] for k in ("rowCount", "bytes", "fileCount")}
+                found[at] = {k: point[k] for k in _TOTALS}
     return found
