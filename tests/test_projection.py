@@ -1552,6 +1552,61 @@ def test_a_writer_settling_a_symlink_locks_its_jobs_before_its_datasets(catalog_
     assert aliases == {("postgres://db", "wh/t"): ("hive://ms", "db.t"), ("hive://ms", "db.t"): None}
 
 
+def test_settling_a_symlink_leaves_the_jobs_reading_its_datasets_unlocked(catalog_engine, monkeypatch):
+    """A batch naming a dataset that many jobs read brings a new symlink: the settle locks the jobs
+    the batch names and its datasets before the names it settles, but not every job reading those
+    datasets, which other writers would wait for until the commit (it did, for one review)."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's row locks")
+    import threading
+
+    from sqlalchemy import text
+
+    from airflow_ol_catalog.ingest import symlinks
+
+    send(
+        catalog_engine,
+        [_task(f"reader{i}", f"r{i}", "START", "2025-01-01T10:00:00Z", inputs=["hot"]) for i in range(3)],
+    )
+    path = {"facets": {"symlinks": {"identifiers": [{"namespace": "hive://ms", "name": "db.t", "type": "TABLE"}]}}}
+    settling = _task("writer", "w1", "START", "2025-01-01T11:00:00Z", inputs=["hot"], outputs=[("wh/t", path)])
+    settled, resume, real_settle = threading.Event(), threading.Event(), symlinks._settle
+
+    def pausing_after_settling(*args):
+        changed = real_settle(*args)
+        settled.set()
+        assert resume.wait(30)
+        return changed
+
+    monkeypatch.setattr(symlinks, "_settle", pausing_after_settling)
+    failed: list[BaseException] = []
+
+    def sending() -> None:
+        try:
+            send(catalog_engine, [settling])
+        except BaseException as error:  # reported by the test
+            failed.append(error)
+
+    s = threading.Thread(target=sending)
+    s.start()
+    try:
+        assert settled.wait(30)
+        with catalog_engine.connect() as conn:
+            readers = (
+                conn.execute(
+                    text("SELECT name FROM ol_catalog_job WHERE name LIKE 'reader%' ORDER BY name FOR UPDATE NOWAIT")
+                )
+                .scalars()
+                .all()
+            )
+            conn.rollback()
+        assert readers == ["reader0", "reader1", "reader2"]
+    finally:
+        resume.set()
+        s.join(30)
+    assert not failed, failed
+
+
 def test_the_jobs_using_a_dataset_are_locked_in_id_order_whatever_order_their_rows_lie_in(catalog_engine):
     """A dataset's new schema version bumps the view stamps of every job using it, in one UPDATE.
     On PostgreSQL it locks them in id order, not in the order its plan meets them (the table's,

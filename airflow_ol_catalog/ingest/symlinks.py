@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, func
 
 from airflow_ol_catalog.events.model import DatasetRef
 from airflow_ol_catalog.events.quality import QUALITY_CHECK
-from airflow_ol_catalog.store.sql import AnyRow, among, insert_for, lock_now, locks_asked
+from airflow_ol_catalog.store.sql import AnyRow, among, insert_for, lock_now
 from airflow_ol_catalog.store.tables import (
     column_lineage,
     dataset,
@@ -33,7 +33,7 @@ from airflow_ol_catalog.store.tables import (
     run,
     run_dataset,
 )
-from airflow_ol_catalog.store.view_stamps import DATASETS_LOCK, bump_generation, lock_datasets, lock_jobs
+from airflow_ol_catalog.store.view_stamps import bump_generation, lock_datasets
 
 # The facet entities keyed by a dataset id: its own facets, and its test results per test job.
 DATASET_FACETS = ("dataset", QUALITY_CHECK)
@@ -122,11 +122,11 @@ def _settle(conn: Connection, st: dict[str, Any], components: list[set[int]]) ->
     # Locked first (in id order): a writer that read one of these names without a lock either
     # commits before this reads its lineage, or fails its alias check and runs again (projection).
     # Before them (PostgreSQL), the rows the transaction's last round trip will lock, in that round
-    # trip's order: its jobs, those using its datasets (which a new version bumps), then its
-    # datasets and these. Locked here first, these would come before jobs another writer holds
-    # while it waits for one of them (store/sql.py `lock_first`).
+    # trip's order: the jobs its events name, then its datasets and these (store/sql.py
+    # `lock_first`). Locked here first, these would come before a job another writer holds while it
+    # waits for one of them. Not the jobs using its datasets: a dataset read by thousands of jobs
+    # would hold them all until the commit, for the few a new version bumps.
     lock_datasets(conn, members, needed=True)
-    lock_jobs(conn, using=locks_asked(conn, DATASETS_LOCK, "ids"))
     lock_now(conn)
     locked = select(dataset).where(among(dialect, dataset.c.id, members)).order_by(dataset.c.id).with_for_update()
     rows = {r.id: r for r in conn.execute(locked)}

@@ -971,12 +971,6 @@ def lock_now(conn: Connection) -> None:
             cursor.execute(b";\n".join(locks))
 
 
-def locks_asked(conn: Connection, key: str, name: str) -> set[Any]:
-    """What the `lock_first` calls with this key asked to lock so far, in their list `name`."""
-    kept = conn.info.get(_DEFERRED)
-    return set(kept.locks[key][1][name]) if kept is not None and key in kept.locks else set()
-
-
 def _locks(conn: Connection, cursor: Any, kept: _Kept, last_key: str) -> list[bytes]:
     """The locking statements of the tables up to the one of `last_key`, in the order of their keys."""
     return [
