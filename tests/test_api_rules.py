@@ -347,3 +347,6 @@ def test_a_dataset_whose_name_starts_with_two_slashes_is_reached_by_its_node_id(
     for path in ("api/v1/column-lineage", "api/v1/flows", "api/v1/impact"):
         answer = client.get(path, nodeId=node)
         assert answer.status_code == 200, (path, answer.text)
+    # a namespace alone (the name forgotten) reads only that way, names nothing, and says how it was read
+    alone = client.get("api/v1/lineage", nodeId="dataset:s3://bucket")
+    assert alone.status_code == 404 and "read as namespace 's3' and name '//bucket'" in alone.json()["detail"]

@@ -56,8 +56,8 @@ class NodeNotFound(NotFound):
 
     what = "node"
 
-    def __init__(self, node_id: str) -> None:
-        super().__init__(repr(node_id[:200]))
+    def __init__(self, node_id: str, hint: str = "") -> None:
+        super().__init__(repr(node_id[:200]) + (f" ({hint})" if hint else ""))
 
 
 class TokenNotFound(NotFound):

@@ -82,7 +82,8 @@ def resolve_node(conn: Connection, node_id: str, kinds: tuple[str, ...] = GRAPH_
 
     NodeIdInvalid when the text is no node id of these kinds; NodeNotFound when no reading names anything.
     """
-    for node in readings(node_id, kinds):
+    read = readings(node_id, kinds)
+    for node in read:
         if node.kind == JOB:
             found = conn.execute(
                 select(job.c.id).where(
@@ -97,6 +98,11 @@ def resolve_node(conn: Connection, node_id: str, kinds: tuple[str, ...] = GRAPH_
             ).scalar()
         if found is not None and (node.field is None or _field_known(conn, found, node.field)):
             return node, found
+    if all(node.name.startswith("//") for node in read):  # `dataset:s3://bucket`: a namespace alone
+        raise NodeNotFound(
+            node_id,
+            f"read as namespace {read[0].namespace!r} and name {read[0].name!r}; node ids are KIND:NAMESPACE:NAME",
+        )
     raise NodeNotFound(node_id)
 
 
