@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 
 from airflow_ol_catalog.provider import SECTION
+
+log = logging.getLogger(__name__)
 
 NAMESPACE_POLICIES = ("register", "quarantine", "reject")
 # Pydantic writes JSON answers at most 255 levels deep; the read API's answers hold an event's
@@ -28,6 +32,11 @@ class CatalogSettings:
     prepared_statements: bool
 
 
+@functools.cache
+def _warn_once(message: str) -> None:
+    log.warning(message)
+
+
 def load_settings() -> CatalogSettings:
     from airflow.configuration import conf
 
@@ -37,11 +46,14 @@ def load_settings() -> CatalogSettings:
             f"[{SECTION}] unknown_namespace_policy = {policy!r}: expected one of {', '.join(NAMESPACE_POLICIES)}"
         )
     depth = conf.getint(SECTION, "max_json_depth")
-    if not 1 <= depth <= MAX_JSON_DEPTH:
-        raise ValueError(
-            f"[{SECTION}] max_json_depth = {depth}: expected 1 to {MAX_JSON_DEPTH} (the read API's answers "
-            "must hold an event's facets within JSON's 255 levels)"
+    if depth < 1:
+        raise ValueError(f"[{SECTION}] max_json_depth = {depth}: expected 1 to {MAX_JSON_DEPTH}")
+    if depth > MAX_JSON_DEPTH:  # the old default was 500: a setting kept from then must not stop Airflow
+        _warn_once(
+            f"[{SECTION}] max_json_depth = {depth} is more than the read API's answers can hold (JSON answers "
+            f"nest at most 255 levels, and hold an event's facets a few levels deeper); {MAX_JSON_DEPTH} is used"
         )
+        depth = MAX_JSON_DEPTH
     return CatalogSettings(
         sql_alchemy_conn=conf.get(SECTION, "sql_alchemy_conn").strip(),
         unknown_namespace_policy=policy,

@@ -53,9 +53,9 @@ CONFIG_OPTIONS = {
         "1000",
     ),
     "max_json_depth": _option(
-        "Deepest nesting of JSON arrays and objects accepted in an event, at most 200 (the default): "
-        "the read API's answers hold an event's facets a few levels deeper, and JSON answers nest at "
-        "most 255 levels. Deeper bodies are refused with 400.",
+        "Deepest nesting of JSON arrays and objects accepted in an event, at most 200 (the default; a "
+        "higher value is lowered to it, with a warning): the read API's answers hold an event's facets "
+        "a few levels deeper, and JSON answers nest at most 255 levels. Deeper bodies are refused with 400.",
         "integer",
         "200",
         "64",

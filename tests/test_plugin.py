@@ -91,14 +91,18 @@ def test_an_asset_tab_only_where_airflow_has_the_asset_destination(monkeypatch):
     assert plugin._has_asset_destination() is False  # a task process: no pages, no imports
 
 
-@pytest.mark.parametrize("depth", ["201", "0"])
-def test_a_json_depth_the_read_api_could_not_answer_is_refused_at_start(monkeypatch, depth):
+def test_a_json_depth_the_read_api_could_not_answer_is_lowered_to_what_it_can(monkeypatch, caplog):
     """JSON answers nest at most 255 levels and hold an event's facets a few levels deeper than the
-    event: a limit over 200 would let one accepted event make reads answer 500."""
+    event: a limit over 200 would let one accepted event make reads answer 500. The old default,
+    500, kept in a config, is lowered with a warning (stopping would stop Airflow's API server)."""
     from airflow_ol_catalog.config import load_settings
 
-    monkeypatch.setenv("AIRFLOW__OL_CATALOG__MAX_JSON_DEPTH", depth)
-    with pytest.raises(ValueError, match=f"max_json_depth = {depth}: expected 1 to 200"):
-        load_settings()
+    monkeypatch.setenv("AIRFLOW__OL_CATALOG__MAX_JSON_DEPTH", "500")
+    with caplog.at_level("WARNING"):
+        assert load_settings().max_json_depth == 200
+    assert "max_json_depth = 500 is more than the read API's answers can hold" in caplog.text
     monkeypatch.setenv("AIRFLOW__OL_CATALOG__MAX_JSON_DEPTH", "64")
     assert load_settings().max_json_depth == 64
+    monkeypatch.setenv("AIRFLOW__OL_CATALOG__MAX_JSON_DEPTH", "0")
+    with pytest.raises(ValueError, match="max_json_depth = 0: expected 1 to 200"):
+        load_settings()
