@@ -303,6 +303,7 @@ class Receiver:
         self.status = 201
         self.delay = 0.0
         self.refuse: Callable[[dict], tuple[int, str] | None] = lambda event: None  # (status, body) refuses the event
+        self.redirect: int | None = None  # answers this status and Location: /moved to requests elsewhere
         self.answering = threading.Event()  # cleared: requests are read, then not answered until it is set again
         self.answering.set()
         receiver = self
@@ -315,6 +316,12 @@ class Receiver:
                 time.sleep(receiver.delay)
                 receiver.answering.wait()
                 receiver.authorizations.append(self.headers.get("Authorization"))
+                if receiver.redirect is not None and self.path != "/moved":
+                    self.send_response(receiver.redirect)
+                    self.send_header("Location", "/moved")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 event = json.loads(body)
                 status, answer = receiver.refuse(event) or (receiver.status, "")
                 if status < 300:
@@ -324,6 +331,11 @@ class Receiver:
                 self.send_header("Content-Length", str(len(answer.encode())))
                 self.end_headers()
                 self.wfile.write(answer.encode())
+
+            def do_GET(self):  # a POST redirected with 301, 302 or 303 comes back as a GET, without the event
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, *args):
                 pass
@@ -640,3 +652,23 @@ def test_a_flush_delivers_each_destination_in_its_own_thread(receivers, tmp_path
     assert healthy.events and time.monotonic() - started < 1  # not after the slow destination's 2 s timeout
     flush.join()
     hung.answering.set()
+
+
+@pytest.mark.parametrize("status", [300, 301, 302, 303, 304, 307, 308])
+def test_a_redirect_that_drops_the_event_is_a_dead_letter_not_a_delivery(receivers, tmp_path, status):
+    """openlineage-python's http transport raises for 4xx and 5xx only: a 3xx answer, or a redirect
+    requests followed with a GET (the event's body dropped), counted as delivered, and the event was
+    lost (an http URL redirected to https, for one). It is a dead letter now, saying where the
+    destination points; 307 and 308 send the event again to the new address, which takes it."""
+    receivers[0].redirect = status
+    transport = routing_transport(receivers, tmp_path)
+    transport.emit(run_event())
+    spool = transport.senders["catalog"].spool
+    if status in (307, 308):
+        assert len(receivers[0].events) == 1 and spool.dead_letters.letters() == []
+        return
+    assert receivers[0].events == [] and spool.status().events == 0
+    (letter,) = spool.dead_letters.letters()
+    assert letter.status == status and "the event was not delivered" in letter.answer, letter.answer
+    if status not in (300, 304):
+        assert "a redirect to " in letter.answer and "/moved" in letter.answer

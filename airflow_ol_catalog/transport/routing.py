@@ -7,8 +7,8 @@ reads nothing from Airflow but Connections (through the secrets backends) for ca
 `emit` never raises and returns within the configured bound (2 s by default, across all
 destinations): a destination that fails or is too slow gets the event in its spool, which is
 redelivered in order, a few events on each later emit and all of them by `airflow ol-catalog
-spool flush` or the replay DAG. An event a destination refuses for good (a lasting HTTP 4xx)
-goes to that destination's dead letters instead, so it never holds back the events after it.
+spool flush` or the replay DAG. An event a destination refuses for good (a lasting HTTP 4xx, or
+a redirect, which would drop it) goes to that destination's dead letters instead, so it never holds back the events after it.
 Each destination has its own worker thread: one that never answers delays no other.
 """
 
@@ -24,12 +24,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import attr
+import requests
 from openlineage.client.serde import Serde
 from openlineage.client.transport.transport import Config, Transport
 
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.transport.config import Destination, RoutingSettings, parse_settings
-from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
+from airflow_ol_catalog.transport.refusals import NotDelivered, Refusal, lasting_refusal
 from airflow_ol_catalog.transport.rules import apply_rewrite, route, sends
 from airflow_ol_catalog.transport.spool import Delivery, Spool
 from airflow_ol_catalog.transport.worker import Worker
@@ -84,6 +85,17 @@ def _resolve_connection_auth(config: dict[str, Any]) -> None:
     from airflow.providers.openlineage.token_provider import resolve_airflow_connection_auth
 
     resolve_airflow_connection_auth(config)
+
+
+def _delivered(answer: Any) -> None:
+    """Raise NotDelivered unless an HTTP destination's answer took the event. openlineage-python's
+    http transport raises for 4xx and 5xx only: a 3xx answer, or a redirect requests followed with
+    a GET (301, 302, 303 drop the body; 307 and 308 send it again), delivered nothing."""
+    if not isinstance(answer, requests.Response):
+        return  # other transports answer nothing
+    dropped = [r for r in answer.history if r.status_code not in (307, 308)]
+    if dropped or 300 <= answer.status_code < 400:
+        raise NotDelivered(dropped[0] if dropped else answer)
 
 
 class DestinationSender:
@@ -145,7 +157,7 @@ class DestinationSender:
             return self._transport
 
     def send(self, event: Any) -> None:
-        self.transport().emit(event)
+        _delivered(self.transport().emit(event))
 
     def send_raw(self, payload: bytes) -> None:
         self.send(json.loads(payload))
