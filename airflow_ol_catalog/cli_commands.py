@@ -306,7 +306,11 @@ def spool_status(args) -> None:
         if sender.spool is None:
             rows.append((name, "-", "-", "-", "-", "-", "no spool configured"))
             continue
-        status = sender.spool.status()
+        try:
+            status = sender.spool.status()
+        except OSError as exc:
+            rows.append((name, "?", "?", "-", "?", "-", f"its spool cannot be read: {exc}"))
+            continue
         damaged = f"{status.damaged_records} ({status.damaged_bytes} bytes)" if status.damaged_records else "0"
         rows.append(
             (
@@ -325,11 +329,21 @@ def spool_status(args) -> None:
 def spool_flush(args) -> None:
     transport = _routing(args)
     done = transport.flush_spools()
-    left = {name: s.spool.status().events for name, s in transport.senders.items() if s.spool is not None}
-    for name, delivery in done.items():
-        print(
-            f"{name}: {delivery.delivered} delivered, {delivery.dead_lettered} refused for good (dead letters), {left[name]} waiting"
+    left: dict[str, int | str] = {}
+    for name, sender in transport.senders.items():
+        if sender.spool is not None:
+            try:
+                left[name] = sender.spool.status().events
+            except OSError as exc:
+                left[name] = f"its spool cannot be read ({exc})"
+    for name in left:
+        delivery = done.get(name)
+        flushed = (
+            f"{delivery.delivered} delivered, {delivery.dead_lettered} refused for good (dead letters), "
+            if delivery
+            else ""
         )
+        print(f"{name}: {flushed}{left[name]}" + (" waiting" if isinstance(left[name], int) else ""))
     if any(left.values()):
         _fail("some events could not be delivered yet (see `airflow ol-catalog spool status`)")
 

@@ -87,6 +87,43 @@ def test_config_problems_are_listed_with_their_paths():
         assert expected in message
 
 
+def test_mistakes_openlineage_python_would_find_only_when_sending_are_found_at_start(tmp_path):
+    """A destination that could never send kept every event in its spool: an unknown transport, an
+    http one without url, a timeout of .nan or .inf (YAML's); a name with a path in it wrote its
+    spool outside spool.dir; a spool.dir that is a file failed every destination's spool."""
+    a_file = tmp_path / "not-a-dir"
+    a_file.write_text("")
+    with pytest.raises(RoutingConfigError) as info:
+        parse_settings(
+            {
+                "destinations": {
+                    "nosuch": {"type": "nosuch"},
+                    "classless": {"type": "no.such.module.Transport"},
+                    "nourl": {"type": "http"},
+                    "nan": {"type": "console", "timeout": float("nan")},
+                    "../escaped": {"type": "console"},
+                    ".hidden": {"type": "console"},
+                },
+                "timeout": float("inf"),
+                "spool": {"dir": str(a_file)},
+            }
+        )
+    message = str(info.value)
+    for expected in (
+        "destinations.nosuch.type: unknown transport 'nosuch': one of catalog, ",
+        "destinations.classless.type: unknown transport 'no.such.module.Transport'",
+        "destinations.nourl.url: an http destination needs a url",
+        "destinations.nan.timeout: expected a positive number of seconds, got nan",
+        "destinations.../escaped: a destination's name must not be empty, start with a dot, or hold",
+        "destinations..hidden: a destination's name must not be empty",
+        "timeout: expected a positive number of seconds, got inf",
+        f"spool.dir: {a_file} exists and is not a directory",
+    ):
+        assert expected in message, (expected, message)
+    # a class path that imports is a transport openlineage-python will build
+    parse_settings({"destinations": {"c": {"type": "openlineage.client.transport.console.ConsoleTransport"}}})
+
+
 def test_catalog_shorthand_targets_this_airflows_endpoint():
     found = parse_settings(
         {"destinations": {"catalog": {"type": "catalog", "url": "http://af:8080/", "conn_id": "my_conn"}}}
@@ -672,3 +709,16 @@ def test_a_redirect_that_drops_the_event_is_a_dead_letter_not_a_delivery(receive
     assert letter.status == status and "the event was not delivered" in letter.answer, letter.answer
     if status not in (300, 304):
         assert "a redirect to " in letter.answer and "/moved" in letter.answer
+
+
+def test_a_destination_whose_spool_cannot_be_written_keeps_the_event_from_no_other(receivers, tmp_path):
+    """The first destination is down and its spool's file is a directory: writing the event there
+    fails. The second still gets every event; the first's failure is logged, and a flush of the
+    spools answers for the others."""
+    receivers[0].status = 503
+    transport = routing_transport(receivers, tmp_path, routes=[], default=["catalog", "other"])
+    transport.senders["catalog"].spool.path.mkdir(parents=True)  # its records' file is a directory
+    for _ in range(3):
+        transport.emit(spark_event("COMPLETE"))
+    assert len(receivers[1].events) == 3
+    assert set(transport.flush_spools()) <= {"other"}

@@ -6,6 +6,8 @@ typo in `openlineage.yml` or `[openlineage] transport` is found at start-up, not
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +95,7 @@ class _Problems:
     def number(self, value: Any, path: str, default: float | None) -> float | None:
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
             self.add(path, f"expected a positive number of seconds, got {value!r}")
             return default
         return float(value)
@@ -127,12 +129,17 @@ def _rewrite(raw: Any, path: str, problems: _Problems) -> Rewrite:
 
 def _destination(name: str, raw: Any, problems: _Problems) -> Destination | None:
     path = f"destinations.{name}"
+    if not name.strip() or name.startswith(".") or any(c in name for c in "/\\\x00"):
+        # its spool's files are named after it, in spool.dir
+        problems.add(path, "a destination's name must not be empty, start with a dot, or hold / \\ or NUL")
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         problems.add(
             path,
             "expected an OpenLineage transport config with a `type` (http, kafka, file, console, ...) or `type: catalog`",
         )
         return None
+    if raw["type"] != "catalog":
+        _check_transport(raw, path, problems)
     transport = {k: v for k, v in raw.items() if k not in ("timeout", "rewrite", "conn_id")}
     conn_id = None
     if raw["type"] == "catalog":
@@ -157,6 +164,23 @@ def _destination(name: str, raw: Any, problems: _Problems) -> Destination | None
         _rewrite(raw.get("rewrite"), f"{path}.rewrite", problems),
         conn_id,
     )
+
+
+def _check_transport(raw: dict[str, Any], path: str, problems: _Problems) -> None:
+    """What openlineage-python would only find when the first event is sent: an unknown transport
+    type (neither one it registers nor an importable class), an http destination without a url."""
+    from openlineage.client.transport import get_default_factory
+    from openlineage.client.utils import import_from_string
+
+    kind = raw["type"]
+    if kind not in get_default_factory().transports:
+        try:
+            import_from_string(kind)
+        except Exception:
+            known = ", ".join(sorted(get_default_factory().transports))
+            problems.add(f"{path}.type", f"unknown transport {kind!r}: one of catalog, {known}, or a class path")
+    if kind in ("http", "async_http") and not (isinstance(raw.get("url"), str) and raw["url"].strip()):
+        problems.add(f"{path}.url", "an http destination needs a url")
 
 
 def _airflow_base_url() -> str | None:
@@ -247,6 +271,8 @@ def parse_settings(raw: dict[str, Any]) -> RoutingSettings:
         directory = spool_raw.get("dir")
         if directory is not None and not isinstance(directory, str):
             problems.add("spool.dir", "expected a directory path")
+        elif isinstance(directory, str) and os.path.exists(directory) and not os.path.isdir(directory):
+            problems.add("spool.dir", f"{directory} exists and is not a directory")
         spool = SpoolSettings(
             directory if isinstance(directory, str) else None,
             max_bytes if isinstance(max_bytes, int) else DEFAULT_SPOOL_BYTES,

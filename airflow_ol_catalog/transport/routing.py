@@ -20,7 +20,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import attr
@@ -85,6 +87,18 @@ def _resolve_connection_auth(config: dict[str, Any]) -> None:
     from airflow.providers.openlineage.token_provider import resolve_airflow_connection_auth
 
     resolve_airflow_connection_auth(config)
+
+
+@contextmanager
+def _alone(name: str, counted: bool = True) -> Iterator[None]:
+    """What goes wrong with one destination (its spool's file cannot be written, for one) is logged
+    and counted as a dropped event for it (`counted`), and the others go on."""
+    try:
+        yield
+    except Exception:
+        log.exception("OpenLineage destination %s failed; the other destinations go on", name)
+        if counted:
+            metric("dropped", name)
 
 
 def _delivered(answer: Any) -> None:
@@ -188,19 +202,22 @@ class RoutingTransport(Transport):
         as_dict = Serde.to_dict(event)
         sending: dict[str, tuple[Any, Future]] = {}
         for name in route(self.settings, as_dict).destinations:
-            sender = self.senders[name]
-            rewrite = sender.destination.rewrite
-            if not sends(rewrite, as_dict):
-                continue
-            outgoing = apply_rewrite(rewrite, as_dict) if rewrite.changes_events else event
-            if sender.spool is not None and sender.spool.has_backlog():
-                self._spool(sender, outgoing, "a backlog is waiting")  # keep the order
-            elif sender.stalled():
-                self._spool(sender, outgoing, "still sending an earlier event")
-            else:
-                sending[name] = (outgoing, sender.worker().submit(sender.send, outgoing))
+            # Each destination on its own: one whose spool cannot be written keeps the event from no other.
+            with _alone(name):
+                sender = self.senders[name]
+                rewrite = sender.destination.rewrite
+                if not sends(rewrite, as_dict):
+                    continue
+                outgoing = apply_rewrite(rewrite, as_dict) if rewrite.changes_events else event
+                if sender.spool is not None and sender.spool.has_backlog():
+                    self._spool(sender, outgoing, "a backlog is waiting")  # keep the order
+                elif sender.stalled():
+                    self._spool(sender, outgoing, "still sending an earlier event")
+                else:
+                    sending[name] = (outgoing, sender.worker().submit(sender.send, outgoing))
         for name, (outgoing, future) in sending.items():
-            self._settle(self.senders[name], outgoing, future, deadline)
+            with _alone(name):
+                self._settle(self.senders[name], outgoing, future, deadline)
         self._redeliver(deadline)
 
     def _settle(self, sender: DestinationSender, event: Any, future: Future, deadline: float) -> None:
@@ -259,17 +276,18 @@ class RoutingTransport(Transport):
         per_emit = self.settings.spool.redeliver_per_emit
         running = []
         for name, sender in self.senders.items():
-            if (
-                sender.spool is None
-                or per_emit == 0
-                or time.monotonic() >= deadline
-                or sender.stalled()
-                or not sender.spool.has_backlog()
-            ):
-                continue
-            future = sender.worker().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
-            future.add_done_callback(functools.partial(self._count_redelivery, name))
-            running.append((sender, future))
+            with _alone(name, counted=False):
+                if (
+                    sender.spool is None
+                    or per_emit == 0
+                    or time.monotonic() >= deadline
+                    or sender.stalled()
+                    or not sender.spool.has_backlog()
+                ):
+                    continue
+                future = sender.worker().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
+                future.add_done_callback(functools.partial(self._count_redelivery, name))
+                running.append((sender, future))
         for sender, future in running:
             try:
                 future.result(timeout=max(0.0, deadline - time.monotonic()) + SPOOL_RESERVE_SECONDS)
@@ -304,7 +322,10 @@ class RoutingTransport(Transport):
                 for name, s in chosen.items()
                 if (spool := s.spool) is not None
             }
-            done = {name: future.result() for name, future in running.items()}
+            done = {}
+            for name, future in running.items():
+                with _alone(name, counted=False):  # a spool that cannot be read holds back no other
+                    done[name] = future.result()
         for name, delivery in done.items():
             count_delivery(name, delivery)
         return done
