@@ -91,7 +91,7 @@ cat <<INFO
 
   In a second terminal, the catalog's commands (airflow ol-catalog --help) work after:
     source "$VENV/bin/activate"
-    export AIRFLOW_HOME="$AIRFLOW_HOME"
+    export AIRFLOW_HOME="$AIRFLOW_HOME" AIRFLOW__API__BASE_URL="$AIRFLOW__API__BASE_URL"
     $TRANSPORT_EXPORT
     airflow ol-catalog namespaces list
     airflow ol-catalog spool status

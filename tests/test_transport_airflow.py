@@ -128,9 +128,10 @@ def airflow_stack(tmp_path_factory, postgres):
     processes = []
     try:
         server.start()
-        server.env["AIRFLOW_CONN_OL_CATALOG_DEFAULT"] = json.dumps(
-            {"conn_type": "http", "password": server.create_token("airflow-openlineage")}
-        )
+        # kept in Airflow's database, as scripts/run.sh keeps it: tasks read it through the task SDK,
+        # the spool commands through Airflow's own look-up
+        token = server.create_token("airflow-openlineage")
+        server.cli("connections", "add", "ol_catalog_default", "--conn-type", "http", "--conn-password", token)
         catalog = AirflowServer.__new__(AirflowServer)  # a second api-server on the same home and database
         catalog.__dict__.update(server.__dict__ | {"port": catalog_port, "url": catalog_url, "process": None})
         catalog.start_api_server()

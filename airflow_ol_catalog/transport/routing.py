@@ -64,13 +64,28 @@ class RoutingConfig(Config):
         return cls(parse_settings(params))
 
 
-def _catalog_token(conn_id: str) -> str:
-    """The ingest token kept as the password of an Airflow Connection (any secrets backend)."""
+def _connection(conn_id: str) -> Any:
+    """An Airflow Connection: through the task SDK in task processes (which may not read Airflow's
+    database), else through Airflow's own look-up in its secrets backends and database, as the
+    `airflow ol-catalog spool flush` command needs for a Connection kept in the database."""
     try:
         from airflow.sdk import BaseHook
     except ImportError:  # Airflow 3.1
         from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # its place in Airflow 3.1
-    connection = BaseHook.get_connection(conn_id)
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception as not_found:
+        try:
+            from airflow.models.connection import Connection
+
+            return Connection.get_connection_from_secrets(conn_id)
+        except Exception:
+            raise not_found from None
+
+
+def _catalog_token(conn_id: str) -> str:
+    """The ingest token kept as the password of an Airflow Connection (any secrets backend)."""
+    connection = _connection(conn_id)
     if not connection.password:
         raise ValueError(f"Airflow Connection {conn_id!r} has no password: put the catalog's ingest token there")
     return connection.password
