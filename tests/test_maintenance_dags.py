@@ -114,11 +114,11 @@ def stack(postgres, tmp_path_factory):
         server.cleanup()
 
 
-def dags_test(server: AirflowServer, dag_id: str, conf: dict | None = None) -> str:
-    """Run the DAG in-process (`airflow dags test`) with task logs shown; its output."""
+def dags_test(server: AirflowServer, dag_id: str, conf: dict | None = None, **env: str) -> str:
+    """Run the DAG in-process (`airflow dags test`) with task logs shown (and `env` added); its output."""
     result = subprocess.run(
         [AIRFLOW, "dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else [])],
-        env={**server.env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"},
+        env={**server.env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO", **env},
         cwd=server.home,
         capture_output=True,
         text=True,
@@ -179,7 +179,11 @@ def test_reconcile_dry_run_stores_nothing_then_matches_and_checks_tables(stack):
 
 def test_extract_metadata_records_tables_and_views_with_columns(stack):
     server, postgres = stack
-    dags_test(server, "ol_catalog_extract_metadata", {"conn_ids": ["pg_shop", "sqlite_wh"], "exclude": ["*.gone"]})
+    # a Connection whose database cannot be opened, first: it stops neither the task nor the others
+    missing = json.dumps({"conn_type": "sqlite", "host": "/nonexistent/dir/x.db"})
+    conf = {"conn_ids": ["sqlite_missing", "pg_shop", "sqlite_wh"], "exclude": ["*.gone"]}
+    log = dags_test(server, "ol_catalog_extract_metadata", conf, AIRFLOW_CONN_SQLITE_MISSING=missing)
+    assert "sqlite_missing failed, going on with the other Connections" in log
     namespace = f"postgres://LOCALHOST:{postgres.port}"
     found = read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/shop.public.big_orders")
     assert [f["name"] for f in found["fields"]] == ["amount", "created"]

@@ -86,19 +86,34 @@ def extract_metadata(
     when = datetime.now(timezone.utc).isoformat()
     datasets = 0
     failed_schemas: list[str] = []
+    failed_connections: list[str] = []
     for conn_id in conn_ids:
-        connection = BaseHook.get_connection(conn_id)
-        source = data_source(
-            conn_id, connection.conn_type or "", connection.host, connection.port, connection.schema, connection.extra
-        )
-        if source is None or not source.is_sql:
-            log.warning("%s (%s) is not a SQL data source: skipped", conn_id, connection.conn_type)
-            continue
-        namespace = _namespace(connection.conn_type or "", connection.host, connection.port, source.scheme)
-        engine = connection.get_hook().get_sqlalchemy_engine()
-        try:
+        engine = None
+        try:  # a Connection that cannot be read or reached stops no other
+            connection = BaseHook.get_connection(conn_id)
+            source = data_source(
+                conn_id,
+                connection.conn_type or "",
+                connection.host,
+                connection.port,
+                connection.schema,
+                connection.extra,
+            )
+            if source is None or not source.is_sql:
+                log.warning("%s (%s) is not a SQL data source: skipped", conn_id, connection.conn_type)
+                continue
+            namespace = _namespace(connection.conn_type or "", connection.host, connection.port, source.scheme)
+            engine = connection.get_hook().get_sqlalchemy_engine()
             inspector = inspect(engine)
-            for schema in schemas or [s for s in inspector.get_schema_names() if s.lower() not in SYSTEM_SCHEMAS]:
+            found_schemas = schemas or [s for s in inspector.get_schema_names() if s.lower() not in SYSTEM_SCHEMAS]
+        except Exception as exc:
+            log.error("%s failed, going on with the other Connections: %s", conn_id, exc)
+            failed_connections.append(conn_id)
+            if engine is not None:
+                engine.dispose()
+            continue
+        try:
+            for schema in found_schemas:
                 try:
                     objects = [(t, "TABLE") for t in inspector.get_table_names(schema=schema)] + [
                         (v, "VIEW") for v in inspector.get_view_names(schema=schema)
@@ -125,4 +140,4 @@ def extract_metadata(
                     failed_schemas.append(f"{conn_id}:{schema}")
         finally:
             engine.dispose()
-    return {"datasets": datasets, "failedSchemas": failed_schemas}
+    return {"datasets": datasets, "failedSchemas": failed_schemas, "failedConnections": failed_connections}
