@@ -469,3 +469,17 @@ def test_nominal_times_are_read_as_utc_times_or_none(catalog_api):
     for run_id, (sent, shown) in cases.items():
         run = catalog_api.get(f"api/v1/jobs/runs/{run_id}").json()
         assert (run["nominalStartTime"], run["facets"]["nominalTime"]["nominalStartTime"]) == (shown, sent)
+
+
+def test_a_run_known_only_as_a_parent_was_created_when_its_children_first_named_it(catalog_api):
+    """Marquez's run always has createdAt and updatedAt (tests/marquez_api_contract.yaml): a parent
+    that sent no event of its own takes them from the events of the runs naming it."""
+    parent_run = "0193bf00-0000-7000-8000-000000000001"
+    up = facet("1-1-0/ParentRunFacet.json#/$defs/ParentRunFacet", **ref(parent_run, AF, "unsent_dag"))
+    for i, (time, kind) in enumerate((("09:00:00", "START"), ("09:30:00", "COMPLETE"))):
+        child = event(f"0193bf00-0000-7000-8000-00000000001{i}", AF, f"unsent_dag.t{i}", kind, time, parent=up)
+        assert catalog_api.send(child).status_code == 201
+    placeholder = catalog_api.get(f"api/v1/jobs/runs/{parent_run}").json()
+    assert (placeholder["createdAt"], placeholder["updatedAt"]) == ("2026-05-04T09:00:00Z", "2026-05-04T09:30:00Z")
+    listed = catalog_api.get(f"api/v1/namespaces/{quote(AF, safe='')}/jobs/unsent_dag/runs").json()["runs"]
+    assert [(r["id"], r["createdAt"]) for r in listed] == [(parent_run, "2026-05-04T09:00:00Z")]

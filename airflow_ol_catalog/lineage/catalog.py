@@ -505,6 +505,20 @@ def run_end(r: AnyRow) -> tuple[datetime | None, int | None]:
     return ended, int((ended - r.started_at).total_seconds() * 1000) if ended and r.started_at else None
 
 
+def _seen_through_children(conn: Connection, pks: list[int]) -> dict[int, tuple[datetime, datetime]]:
+    """Of runs known only as their children's parent or root (no event of their own): when the
+    events of the runs naming them came, the earliest and the latest. Marquez's run has them always."""
+    found: dict[int, tuple[datetime, datetime]] = {}
+    for column in (run.c.parent_run_pk, run.c.root_run_pk) if pks else ():
+        named = select(column, func.min(run.c.first_event_at), func.max(run.c.last_event_at))
+        for owner, first, last in conn.execute(named.where(among(conn.dialect.name, column, pks)).group_by(column)):
+            if first is None:
+                continue
+            known = found.get(owner)
+            found[owner] = (first, last) if known is None else (min(known[0], first), max(known[1], last))
+    return found
+
+
 def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     """Runs in Marquez's shape: `jobVersion` names the job with the inputs and outputs this run had,
     `inputDatasetVersions` and `outputDatasetVersions` the schema versions it read and wrote (datasets
@@ -524,6 +538,7 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     versions = _versions_of(conn, dataset_version.c.dataset_id.in_(read_or_written)) if rows else {}
     # runs of a job mostly share their inputs and outputs: (job id, input ids, output ids) -> version
     job_versions: dict[tuple[int, frozenset[int], frozenset[int]], str] = {}
+    through_children = _seen_through_children(conn, [r.id for r in rows if r.first_event_at is None])
     views = []
     for r in rows:
         f = facets[r.id]
@@ -548,8 +563,8 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
         views.append(
             {
                 "id": r.run_id,
-                "createdAt": iso(r.first_event_at),
-                "updatedAt": iso(r.last_event_at),
+                "createdAt": iso(r.first_event_at or through_children.get(r.id, (None, None))[0]),
+                "updatedAt": iso(r.last_event_at or through_children.get(r.id, (None, None))[1]),
                 "nominalStartTime": _as_time(nominal.get("nominalStartTime")),
                 "nominalEndTime": _as_time(nominal.get("nominalEndTime")),
                 "state": RunState.of(r.state).value,
