@@ -978,6 +978,20 @@ def test_many_rows_on_postgresql_go_through_copy_and_store_what_sqlalchemy_store
             for entity in ("copied", "plain")
         }
     assert stored["copied"] == stored["plain"] and len(stored["copied"]) == STAGE_MIN_ROWS * 2
+    # the two 01:30 of a night daylight saving ends are equal as keys, and an hour apart
+    from zoneinfo import ZoneInfo
+
+    night = [datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"), fold=f) for f in (0, 1)]
+    folds = rows("fold")
+    for row, when in zip(folds, night, strict=False):
+        row["event_time"] = when
+    with write_transaction(catalog_engine) as conn:
+        execute_rows(conn, statement, folds)
+    with read_connection(catalog_engine) as conn:
+        first, second = conn.execute(
+            select(facet.c.event_time).where(facet.c.entity == "fold").order_by(facet.c.entity_id).limit(2)
+        ).scalars()
+    assert second - first == timedelta(hours=1)
 
 
 def test_a_staging_table_keeps_no_pages_past_a_commit(catalog_engine):

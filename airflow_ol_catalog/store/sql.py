@@ -1089,11 +1089,14 @@ _copy_times: dict[datetime, str] = {}  # an event's time goes into many rows of 
 
 def _copy_time(process: Callable[[Any], Any]) -> Callable[[Any], str]:
     """A UTCDateTime column's value as COPY text: its bind processing, then the text, kept for the
-    times that come again (equal times hash alike whatever their offset, and their UTC texts are equal)."""
+    UTC times that come again (the catalog's own; two times in a zone with daylight saving can be
+    equal as keys and be different instants, so other times are not kept)."""
 
     def text(value: Any) -> str:
         if value is None:
             return "\\N"
+        if getattr(value, "tzinfo", None) is not timezone.utc:
+            return _copy_text(process(value))
         found = _copy_times.get(value)
         if found is None:
             if len(_copy_times) >= 4096:
