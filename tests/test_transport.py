@@ -87,22 +87,23 @@ def test_config_problems_are_listed_with_their_paths():
         assert expected in message
 
 
-def test_mistakes_openlineage_python_would_find_only_when_sending_are_found_at_start(tmp_path):
-    """A destination that could never send kept every event in its spool: an unknown transport, an
-    http one without url, a timeout of .nan or .inf (YAML's); a name with a path in it wrote its
-    spool outside spool.dir; a spool.dir that is a file failed every destination's spool."""
+def test_mistakes_openlineage_python_would_find_only_when_sending_are_found_at_start(tmp_path, caplog):
+    """A destination that could never send kept every event in its spool: a transport class that
+    does not import, an http one without url, a timeout of .nan or .inf (YAML's); with a spool, a
+    name with a path in it wrote its spool outside spool.dir, and a spool.dir that is a file failed
+    every destination's spool. A short type no module registered yet is only warned of (one
+    imported later may register it), and names are free where there is no spool."""
     a_file = tmp_path / "not-a-dir"
     a_file.write_text("")
     with pytest.raises(RoutingConfigError) as info:
         parse_settings(
             {
                 "destinations": {
-                    "nosuch": {"type": "nosuch"},
                     "classless": {"type": "no.such.module.Transport"},
                     "nourl": {"type": "http"},
                     "nan": {"type": "console", "timeout": float("nan")},
                     "../escaped": {"type": "console"},
-                    ".hidden": {"type": "console"},
+                    "..": {"type": "console"},
                 },
                 "timeout": float("inf"),
                 "spool": {"dir": str(a_file)},
@@ -110,18 +111,26 @@ def test_mistakes_openlineage_python_would_find_only_when_sending_are_found_at_s
         )
     message = str(info.value)
     for expected in (
-        "destinations.nosuch.type: unknown transport 'nosuch': one of catalog, ",
-        "destinations.classless.type: unknown transport 'no.such.module.Transport'",
+        "destinations.classless.type: 'no.such.module.Transport' cannot be imported",
         "destinations.nourl.url: an http destination needs a url",
         "destinations.nan.timeout: expected a positive number of seconds, got nan",
-        "destinations.../escaped: a destination's name must not be empty, start with a dot, or hold",
-        "destinations..hidden: a destination's name must not be empty",
+        "destinations.../escaped: with a spool, a name must not be . or .. or hold",
+        "destinations...: with a spool, a name must not be",
         "timeout: expected a positive number of seconds, got inf",
         f"spool.dir: {a_file} exists and is not a directory",
     ):
         assert expected in message, (expected, message)
-    # a class path that imports is a transport openlineage-python will build
-    parse_settings({"destinations": {"c": {"type": "openlineage.client.transport.console.ConsoleTransport"}}})
+    with caplog.at_level("WARNING"):
+        parse_settings(
+            {
+                "destinations": {
+                    "c": {"type": "openlineage.client.transport.console.ConsoleTransport"},  # a class path imports
+                    "team/marquez": {"type": "console"},  # no spool: any name
+                    ".hidden": {"type": "later_registered"},
+                }
+            }
+        )
+    assert "destinations..hidden.type: 'later_registered' is no transport registered yet" in caplog.text
 
 
 def test_catalog_shorthand_targets_this_airflows_endpoint():

@@ -6,12 +6,15 @@ typo in `openlineage.yml` or `[openlineage] transport` is found at start-up, not
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_ol_catalog.events.run_states import EventType
+
+log = logging.getLogger(__name__)
 
 MATCH_KEYS = (
     "job_namespace",
@@ -129,9 +132,6 @@ def _rewrite(raw: Any, path: str, problems: _Problems) -> Rewrite:
 
 def _destination(name: str, raw: Any, problems: _Problems) -> Destination | None:
     path = f"destinations.{name}"
-    if not name.strip() or name.startswith(".") or any(c in name for c in "/\\\x00"):
-        # its spool's files are named after it, in spool.dir
-        problems.add(path, "a destination's name must not be empty, start with a dot, or hold / \\ or NUL")
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         problems.add(
             path,
@@ -174,11 +174,14 @@ def _check_transport(raw: dict[str, Any], path: str, problems: _Problems) -> Non
 
     kind = raw["type"]
     if kind not in get_default_factory().transports:
+        known = ", ".join(sorted(get_default_factory().transports))
+        if "." not in kind:  # a module imported later may still register it (`register_transport`)
+            log.warning("%s.type: %r is no transport registered yet (%s); a class path names one", path, kind, known)
+            return
         try:
             import_from_string(kind)
-        except Exception:
-            known = ", ".join(sorted(get_default_factory().transports))
-            problems.add(f"{path}.type", f"unknown transport {kind!r}: one of catalog, {known}, or a class path")
+        except Exception as exc:
+            problems.add(f"{path}.type", f"{kind!r} cannot be imported ({exc}): use one of catalog, {known}, or a class path")
     if kind in ("http", "async_http") and not (isinstance(raw.get("url"), str) and raw["url"].strip()):
         problems.add(f"{path}.url", "an http destination needs a url")
 
@@ -273,6 +276,10 @@ def parse_settings(raw: dict[str, Any]) -> RoutingSettings:
             problems.add("spool.dir", "expected a directory path")
         elif isinstance(directory, str) and os.path.exists(directory) and not os.path.isdir(directory):
             problems.add("spool.dir", f"{directory} exists and is not a directory")
+        if isinstance(directory, str):  # each destination's spool files are named after it, in spool.dir
+            for name in destinations:
+                if name in (".", "..") or any(c in name for c in "/\\\x00"):
+                    problems.add(f"destinations.{name}", "with a spool, a name must not be . or .. or hold / \\ or NUL")
         spool = SpoolSettings(
             directory if isinstance(directory, str) else None,
             max_bytes if isinstance(max_bytes, int) else DEFAULT_SPOOL_BYTES,
