@@ -181,7 +181,9 @@ def _check_transport(raw: dict[str, Any], path: str, problems: _Problems) -> Non
         try:
             import_from_string(kind)
         except Exception as exc:
-            problems.add(f"{path}.type", f"{kind!r} cannot be imported ({exc}): use one of catalog, {known}, or a class path")
+            problems.add(
+                f"{path}.type", f"{kind!r} cannot be imported ({exc}): use one of catalog, {known}, or a class path"
+            )
     if kind in ("http", "async_http") and not (isinstance(raw.get("url"), str) and raw["url"].strip()):
         problems.add(f"{path}.url", "an http destination needs a url")
 
