@@ -114,8 +114,9 @@ def stack(postgres, tmp_path_factory):
         server.cleanup()
 
 
-def dags_test(server: AirflowServer, dag_id: str, conf: dict | None = None, **env: str) -> str:
-    """Run the DAG in-process (`airflow dags test`) with task logs shown (and `env` added); its output."""
+def dags_test(server: AirflowServer, dag_id: str, conf: dict | None = None, fails: bool = False, **env: str) -> str:
+    """Run the DAG in-process (`airflow dags test`) with task logs shown (and `env` added); its
+    output. It must succeed, or fail when `fails`."""
     result = subprocess.run(
         [AIRFLOW, "dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else [])],
         env={**server.env, "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO", **env},
@@ -125,7 +126,8 @@ def dags_test(server: AirflowServer, dag_id: str, conf: dict | None = None, **en
         timeout=300,
     )
     output = result.stdout + result.stderr
-    assert result.returncode == 0 and "state=failed" not in output, output[-4000:]
+    failed = result.returncode != 0 or "state=failed" in output
+    assert failed == fails, output[-4000:]
     return output
 
 
@@ -179,11 +181,12 @@ def test_reconcile_dry_run_stores_nothing_then_matches_and_checks_tables(stack):
 
 def test_extract_metadata_records_tables_and_views_with_columns(stack):
     server, postgres = stack
-    # a Connection whose database cannot be opened, first: it stops neither the task nor the others
+    # a Connection whose database cannot be opened, first: the others are crawled, then the task fails
     missing = json.dumps({"conn_type": "sqlite", "host": "/nonexistent/dir/x.db"})
     conf = {"conn_ids": ["sqlite_missing", "pg_shop", "sqlite_wh"], "exclude": ["*.gone"]}
-    log = dags_test(server, "ol_catalog_extract_metadata", conf, AIRFLOW_CONN_SQLITE_MISSING=missing)
+    log = dags_test(server, "ol_catalog_extract_metadata", conf, fails=True, AIRFLOW_CONN_SQLITE_MISSING=missing)
     assert "sqlite_missing failed, going on with the other Connections" in log
+    assert "1 of 3 Connections could not be crawled: sqlite_missing" in log
     namespace = f"postgres://LOCALHOST:{postgres.port}"
     found = read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/shop.public.big_orders")
     assert [f["name"] for f in found["fields"]] == ["amount", "created"]

@@ -140,4 +140,9 @@ def extract_metadata(
                     failed_schemas.append(f"{conn_id}:{schema}")
         finally:
             engine.dispose()
-    return {"datasets": datasets, "failedSchemas": failed_schemas, "failedConnections": failed_connections}
+    if failed_connections:  # after the others: the task fails, so its alerts fire
+        raise RuntimeError(
+            f"{len(failed_connections)} of {len(conn_ids)} Connections could not be crawled: "
+            f"{', '.join(failed_connections)} (the others sent {datasets} tables and views; see the log)"
+        )
+    return {"datasets": datasets, "failedSchemas": failed_schemas}
