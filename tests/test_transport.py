@@ -731,3 +731,26 @@ def test_a_destination_whose_spool_cannot_be_written_keeps_the_event_from_no_oth
         transport.emit(spark_event("COMPLETE"))
     assert len(receivers[1].events) == 3
     assert set(transport.flush_spools()) <= {"other"}
+
+
+def test_an_api_key_connection_kept_in_airflows_database_is_found_outside_a_task(monkeypatch):
+    """`auth: {type: airflow_connection_api_key, conn_id: ...}` is resolved by the OpenLineage
+    provider through the task SDK, which outside a task (the spool commands) finds no Connection
+    kept in the database: the key then comes from Airflow's own look-up, the Connection's password."""
+    from types import SimpleNamespace
+
+    from airflow.providers.openlineage import token_provider
+
+    from airflow_ol_catalog.transport import routing
+
+    def not_found(self):
+        raise RuntimeError("The conn_id `marquez` isn't defined")
+
+    monkeypatch.setattr(token_provider.AirflowConnectionTokenProvider, "get_api_key", not_found)
+    monkeypatch.setattr(routing, "_connection", lambda conn_id: SimpleNamespace(password=f" key-of-{conn_id} "))
+    config = {"type": "http", "url": "http://m", "auth": {"type": "airflow_connection_api_key", "conn_id": "marquez"}}
+    routing._resolve_connection_auth(config)
+    assert config["auth"] == {"type": "api_key", "apiKey": "key-of-marquez"}
+    monkeypatch.setattr(routing, "_connection", lambda conn_id: SimpleNamespace(password=None))
+    with pytest.raises(RuntimeError, match="isn't defined"):  # no key there either: the provider's own words
+        routing._resolve_connection_auth({"auth": {"type": "airflow_connection_api_key", "conn_id": "marquez"}})

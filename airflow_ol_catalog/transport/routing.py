@@ -101,7 +101,18 @@ def _resolve_connection_auth(config: dict[str, Any]) -> None:
         return
     from airflow.providers.openlineage.token_provider import resolve_airflow_connection_auth
 
-    resolve_airflow_connection_auth(config)
+    try:
+        resolve_airflow_connection_auth(config)
+    except Exception:
+        # The provider looks Connections up through the task SDK, which outside a task (the spool
+        # commands) finds none kept in Airflow's database: the key is then that Connection's password.
+        auth = config.get("auth")
+        if not (isinstance(auth, dict) and auth.get("type") == "airflow_connection_api_key" and auth.get("conn_id")):
+            raise
+        password = _connection(auth["conn_id"]).password
+        if not password:
+            raise
+        config["auth"] = {"type": "api_key", "apiKey": password.strip()}
 
 
 @contextmanager
