@@ -167,8 +167,9 @@ def _destination(name: str, raw: Any, problems: _Problems) -> Destination | None
 
 
 def _check_transport(raw: dict[str, Any], path: str, problems: _Problems) -> None:
-    """What openlineage-python would only find when the first event is sent: an unknown transport
-    type (neither one it registers nor an importable class), an http destination without a url."""
+    """What openlineage-python would only find when the first event is sent: a transport class path
+    that does not import, an http destination without a url. A short type it does not register is
+    only warned of: a module imported later may register it."""
     from openlineage.client.transport import get_default_factory
     from openlineage.client.utils import import_from_string
 

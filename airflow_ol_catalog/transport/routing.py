@@ -8,7 +8,8 @@ reads nothing from Airflow but Connections (through the secrets backends) for ca
 destinations): a destination that fails or is too slow gets the event in its spool, which is
 redelivered in order, a few events on each later emit and all of them by `airflow ol-catalog
 spool flush` or the replay DAG. An event a destination refuses for good (a lasting HTTP 4xx, or
-a redirect, which would drop it) goes to that destination's dead letters instead, so it never holds back the events after it.
+a redirect, which would drop it) goes to that destination's dead letters instead, so it never
+holds back the events after it.
 Each destination has its own worker thread: one that never answers delays no other.
 """
 
