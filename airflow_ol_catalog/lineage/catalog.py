@@ -384,12 +384,17 @@ def _run_datasets(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, l
 
 
 def _io_of_runs(
-    conn: Connection, rows: Sequence[AnyRow] | Sequence[_VersionRun], owners: dict[int, tuple[str, str]]
+    conn: Connection,
+    rows: Sequence[AnyRow] | Sequence[_VersionRun],
+    owners: dict[int, tuple[str, str]],
+    snapshots: set[int] | None = None,
 ) -> dict[int, dict[str, list[DatasetRef]]]:
     """Each run's inputs and outputs as its view shows them (a snapshot job's run's, those its newest
-    event names); `owners`: each job's namespace and name, by id."""
+    event names); `owners`: each job's namespace and name, by id; `snapshots`: which of the jobs are
+    snapshot jobs, when the caller knows already."""
     io = _run_datasets(conn, [r.id for r in rows])
-    snapshots = _snapshot_jobs(conn, {r.job_id for r in rows})
+    if snapshots is None:
+        snapshots = _snapshot_jobs(conn, {r.job_id for r in rows})
     if snapshots:
         _as_of_newest_events(conn, [(r.id, r.run_id, *owners[r.job_id]) for r in rows if r.job_id in snapshots], io)
     return io
@@ -543,6 +548,7 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
     for r in rows:
         f = facets[r.id]
         nominal = f.get("nominalTime", {})
+        first, last = through_children.get(r.id, (r.first_event_at, r.last_event_at))  # a placeholder: its children's
         ended, duration_ms = run_end(r)
         ns, name = owners[r.job_id]
         inputs, outputs = io[r.id]["in"], io[r.id]["out"]
@@ -563,8 +569,8 @@ def runs_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, Any]]:
         views.append(
             {
                 "id": r.run_id,
-                "createdAt": iso(r.first_event_at or through_children.get(r.id, (None, None))[0]),
-                "updatedAt": iso(r.last_event_at or through_children.get(r.id, (None, None))[1]),
+                "createdAt": iso(first),
+                "updatedAt": iso(last),
                 "nominalStartTime": _as_time(nominal.get("nominalStartTime")),
                 "nominalEndTime": _as_time(nominal.get("nominalEndTime")),
                 "state": RunState.of(r.state).value,
@@ -757,8 +763,8 @@ def _io_ids(
     """The ids of the datasets each of these runs of the job (`_JOB_RUNS`' rows) read and wrote, as
     their views count them (runs that named none left out): the links' dataset ids alone, or, for
     a snapshot job, its runs' inputs and outputs as of their newest events."""
-    if _snapshot_jobs(conn, {job_id}):
-        io = _io_of_runs(conn, [_VersionRun(*r) for r in runs], {job_id: (ns, name)})
+    if snapshots := _snapshot_jobs(conn, {job_id}):
+        io = _io_of_runs(conn, [_VersionRun(*r) for r in runs], {job_id: (ns, name)}, snapshots)
         return {pk: (frozenset(d.id for d in io[pk]["in"]), frozenset(d.id for d in io[pk]["out"])) for pk in io}
     # Runs of a job mostly share their inputs and outputs: each distinct list of links is made sets once.
     shared: dict[tuple[tuple[str, int], ...], tuple[frozenset[int], frozenset[int]]] = {}
