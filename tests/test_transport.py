@@ -720,6 +720,23 @@ def test_a_redirect_that_drops_the_event_is_a_dead_letter_not_a_delivery(receive
         assert "a redirect to " in letter.answer and "/moved" in letter.answer
 
 
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirect_refused_for_a_client_certificate_is_a_dead_letter(receivers, tmp_path, status):
+    """With a client certificate, openlineage-python follows no redirect, not even 307, and raises
+    a RuntimeError that carries no answer: it was retried from the spool for good. It is a dead
+    letter naming the redirect, like a redirect that dropped the event."""
+    receivers[0].redirect = status
+    cert = tmp_path / "client.pem"
+    cert.write_text("not read: the destination is plain http\n")
+    catalog = {"type": "http", "url": receivers[0].url, "sslContext": {"clientCertPath": str(cert)}}
+    transport = routing_transport(receivers, tmp_path, destinations={"catalog": catalog}, routes=[])
+    transport.emit(run_event())
+    spool = transport.senders["catalog"].spool
+    assert receivers[0].events == [] and spool.status().events == 0
+    (letter,) = spool.dead_letters.letters()
+    assert letter.status == status and "a redirect to " in letter.answer and "/moved" in letter.answer
+
+
 def test_a_destination_whose_spool_cannot_be_written_keeps_the_event_from_no_other(receivers, tmp_path):
     """The first destination is down and its spool's file is a directory: writing the event there
     fails. The second still gets every event; the first's failure is logged, and a flush of the

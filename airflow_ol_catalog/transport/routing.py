@@ -128,6 +128,13 @@ def _alone(name: str, counted: bool = True) -> Iterator[None]:
             metric("dropped", name)
 
 
+_answers = threading.local()  # the last HTTP answer each sending thread received
+
+
+def _note_answer(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    _answers.last = response
+
+
 def _delivered(answer: Any) -> None:
     """Raise NotDelivered unless an HTTP destination's answer took the event. openlineage-python's
     http transport raises for 4xx and 5xx only: a 3xx answer, or a redirect requests followed with
@@ -195,10 +202,25 @@ class DestinationSender:
                     if self.destination.timeout:
                         config.setdefault("timeout", self.destination.timeout)
                 self._transport = get_default_factory().create(config)
+                session = getattr(self._transport, "session", None)
+                if isinstance(session, requests.Session):
+                    session.hooks["response"].append(_note_answer)
             return self._transport
 
     def send(self, event: Any) -> None:
-        _delivered(self.transport().emit(event))
+        transport = self.transport()
+        _answers.last = None
+        try:
+            answer = transport.emit(event)
+        except RuntimeError:
+            # With a client certificate openlineage-python follows no redirect (the certificate
+            # would go to an address it was not issued for) and raises a RuntimeError without the
+            # answer: the same refusal as a redirect that dropped the event, for every retry.
+            last = _answers.last
+            if last is not None and last.is_redirect:
+                raise NotDelivered(last) from None
+            raise
+        _delivered(answer)
 
     def send_raw(self, payload: bytes) -> None:
         self.send(json.loads(payload))
