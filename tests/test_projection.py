@@ -1552,6 +1552,68 @@ def test_a_writer_settling_a_symlink_locks_its_jobs_before_its_datasets(catalog_
     assert aliases == {("postgres://db", "wh/t"): ("hive://ms", "db.t"), ("hive://ms", "db.t"): None}
 
 
+def test_a_writer_settling_a_symlink_and_versioning_a_dataset_locks_no_job_after_it(catalog_engine, monkeypatch):
+    """Writer S brings a path's first symlink and a new schema of a table job R reads. Settling
+    locks S's rows before its last round trip; writer W, running R again, updates R there, then
+    waits for the table S holds. S's last round trip then bumped the jobs using the table's new
+    version, R among them, which W held: PostgreSQL broke the deadlock and S ran again. A
+    transaction that settles a symlink bumps the catalog's view generation, so no job's own stamp
+    needs the bump: S now locks no job after its datasets."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from airflow_ol_catalog.ingest import symlinks
+
+    send(catalog_engine, [_task("reader", "r0", "START", "2025-01-01T10:00:00Z", inputs=["hot"])])
+    with read_connection(catalog_engine) as conn:
+        generation = conn.execute(text("SELECT value FROM ol_catalog_view_generation")).scalar()
+    path = {"facets": {"symlinks": {"identifiers": [{"namespace": "hive://ms", "name": "db.t", "type": "TABLE"}]}}}
+    schema = {"facets": {"schema": {"fields": [{"name": "id", "type": "int"}]}}}
+    settling = _task("writer", "w1", "START", "2025-01-01T11:00:00Z", outputs=[("hot", schema), ("wh/t", path)])
+    reading = _task("reader", "r1", "START", "2025-01-01T11:00:00Z", inputs=["hot"])
+    settled, real_settle = threading.Event(), symlinks._settle
+    attempts = []
+
+    def waiting_after_settling(*args):
+        attempts.append(1)
+        changed = real_settle(*args)
+        settled.set()
+        deadline = time.monotonic() + 10
+        with catalog_engine.connect() as conn:  # until W waits for a lock S holds
+            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            while not conn.execute(waiting).scalar() and time.monotonic() < deadline:
+                conn.rollback()
+                time.sleep(0.02)
+        return changed
+
+    monkeypatch.setattr(symlinks, "_settle", waiting_after_settling)
+    failed: list[BaseException] = []
+
+    def sending(payload: dict) -> None:
+        try:
+            send(catalog_engine, [payload])
+        except BaseException as error:  # reported by the test
+            failed.append(error)
+
+    s = threading.Thread(target=sending, args=(settling,))
+    s.start()
+    assert settled.wait(30)
+    w = threading.Thread(target=sending, args=(reading,))
+    w.start()
+    s.join(30)
+    w.join(30)
+    assert not failed, failed
+    assert len(attempts) == 1  # S ran once: no deadlock broken
+    cat = catalog(catalog_engine)
+    assert {run_id for (_, run_id) in runs_of(cat)} == {"r0", "r1", "w1"}
+    with read_connection(catalog_engine) as conn:  # R's views are built again: the generation moved
+        assert conn.execute(text("SELECT value FROM ol_catalog_view_generation")).scalar() > generation
+
+
 def test_settling_a_symlink_leaves_the_jobs_reading_its_datasets_unlocked(catalog_engine, monkeypatch):
     """A batch naming a dataset that many jobs read brings a new symlink: the settle locks the jobs
     the batch names and its datasets before the names it settles, but not every job reading those

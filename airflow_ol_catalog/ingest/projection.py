@@ -745,10 +745,10 @@ def project_events(conn: Connection, items: list[Projected], looked: Lookup | No
     read = _read_ids(conn, named, looked)
     job_ids = _project_jobs(conn, st, items, named.jobs, read.jobs)
     run_pks, runs = _project_runs(conn, st, items, job_ids, read.runs)
-    dataset_ids = _project_datasets(conn, st, named.datasets, named.links, read.datasets)
+    dataset_ids, settled = _project_datasets(conn, st, named.datasets, named.links, read.datasets)
     _project_io(conn, st, items, job_ids, run_pks, runs, dataset_ids)
     _project_facets(conn, st, items, job_ids, run_pks, dataset_ids)
-    _project_versions(conn, st, named.versions, dataset_ids, read)
+    _project_versions(conn, st, named.versions, dataset_ids, read, settled)
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
     _project_flows(conn, st, items, job_ids, dataset_ids)
     queue_writes(conn, [item.event for item in items], dataset_ids)
@@ -1111,8 +1111,9 @@ def _project_datasets(
     rows: dict[tuple[str, str], Values],
     links: DatasetLinks,
     read: list[Any] | None,
-) -> dict[tuple[str, str], int]:
-    """Upsert every dataset the events name; returns the id that holds each name's lineage.
+) -> tuple[dict[tuple[str, str], int], bool]:
+    """Upsert every dataset the events name; returns the id that holds each name's lineage, and
+    whether new symlinks were settled (which bumps the catalog's view generation).
 
     That is the name's own row, unless a `symlinks` facet made it an alias (ingest/symlinks).
     """
@@ -1120,7 +1121,8 @@ def _project_datasets(
     ids = {(r.namespace_key, r.name): r.id for r in returned}
     holder = {r.id: r.alias_of or r.id for r in returned}
     lock_datasets(conn, [ids[k] for k in existed])  # asked first: settling new links locks them at once
-    holder.update(record_links(conn, st, {(ids[a], ids[b]): kind for (a, b), kind in links.items()}))
+    settled = record_links(conn, st, {(ids[a], ids[b]): kind for (a, b), kind in links.items()})
+    holder.update(settled or {})
     aliases = {k: None if holder[ids[k]] == ids[k] else holder[ids[k]] for k in existed}
     _touch(conn, st, "dataset", rows, existed, aliases)
     # An alias's sightings count for the dataset it stands for.
@@ -1137,7 +1139,7 @@ def _project_datasets(
     if seen:
         lock_datasets(conn, seen, needed=True)
         write(conn, st["alias_seen"], list(seen.values()))
-    return {key: holder[i] for key, i in ids.items()}
+    return {key: holder[i] for key, i in ids.items()}, settled is not None
 
 
 def _dataset_key(namespace: str, name: str) -> tuple[str, str]:
@@ -1414,6 +1416,7 @@ def _project_versions(
     named: dict[VersionKey, Values],
     dataset_ids: dict[tuple[str, str], int],
     read: _Read,
+    settled: bool,
 ) -> None:
     rows: dict[tuple[int, str], Values] = {}
     for (key, digest), row in named.items():  # names that are aliases of one dataset share its versions
@@ -1425,7 +1428,11 @@ def _project_versions(
     # other jobs read or wrote: those jobs read differently (the datasets themselves were named).
     sent = {(r["dataset_id"], r["first_seen_at"], r["first_run_id"]) for r in rows.values()}
     versioned = {r.dataset_id for r in stored if (r.dataset_id, r.first_seen_at, r.first_run_id) in sent}
-    bump_jobs_using(conn, versioned)
+    if not settled:
+        # Settling symlinks bumped the view generation: every view is built again. Their bump would
+        # lock the jobs after the datasets the settle locked (ingest/symlinks), against the order
+        # of every other writer's last round trip.
+        bump_jobs_using(conn, versioned)
     if (told := written_nodes.get()) is not None:
         told.jobs_using.update(versioned)
 

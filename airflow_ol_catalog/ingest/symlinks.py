@@ -52,17 +52,18 @@ def symlinks_of(ref: DatasetRef) -> list[tuple[str, str, str]]:
     ]
 
 
-def record_links(conn: Connection, st: dict[str, Any], links: dict[tuple[int, int], str]) -> dict[int, int]:
+def record_links(conn: Connection, st: dict[str, Any], links: dict[tuple[int, int], str]) -> dict[int, int] | None:
     """Store (dataset, target) links; settle the identities of the names the new ones join.
 
     `st` holds the projection's upserts, which merge moved rows with the same rules as events.
     Set-based: a handful of statements however many links an event brings, plus a move per
     name that had lineage of its own before it became an alias.
 
-    Returns the canonical dataset of every name whose identity changed.
+    Returns the canonical dataset of every name whose identity changed; None if no link was new
+    (then the catalog's view generation stays as it was).
     """
     if not links:
-        return {}
+        return None
     rows = [{"dataset_id": a, "target_id": b, "type": kind} for (a, b), kind in sorted(links.items())]
     new = conn.execute(
         insert_for(conn.dialect.name, dataset_symlink)
@@ -71,7 +72,7 @@ def record_links(conn: Connection, st: dict[str, Any], links: dict[tuple[int, in
         rows,
     ).all()
     if not new:
-        return {}
+        return None
     bump_generation(conn)  # names become aliases: every view naming them reads differently
     return _settle(conn, st, _components(conn, {i for row in new for i in row}))
 
@@ -125,7 +126,8 @@ def _settle(conn: Connection, st: dict[str, Any], components: list[set[int]]) ->
     # trip's order: the jobs its events name, then its datasets and these (store/sql.py
     # `lock_first`). Locked here first, these would come before a job another writer holds while it
     # waits for one of them. Not the jobs using its datasets: a dataset read by thousands of jobs
-    # would hold them all until the commit, for the few a new version bumps.
+    # would hold them all until the commit; a new version in this transaction bumps none of them
+    # (the view generation is bumped: projection `_project_versions`).
     lock_datasets(conn, members, needed=True)
     lock_now(conn)
     locked = select(dataset).where(among(dialect, dataset.c.id, members)).order_by(dataset.c.id).with_for_update()
