@@ -1487,16 +1487,10 @@ def test_a_run_ending_while_its_write_moves_to_another_name_keeps_the_writes_end
     assert [(name, end.isoformat()) for name, end in ends] == [("db.t", "2025-01-01T10:30:00+00:00")]
 
 
-def test_a_writer_settling_a_symlink_locks_its_jobs_before_its_datasets(catalog_engine, monkeypatch):
-    """Writer S brings a path's first symlink: settling the path's identity locks the path's row (and
-    the table's) before S's last round trip. Writer W names the path's job and the path; its last
-    round trip updates the job, then waits for the path S holds. S then updated the job in its own
-    last round trip, which W held: PostgreSQL broke the deadlock. S now locks, before the names it
-    settles, the rows its last round trip will lock, in that round trip's order (the job first), so
-    W waits for S's job without holding anything S wants (store/sql.py `lock_now`). W, which read
-    the path before it became an alias, then runs again, as the writer runs such a transaction."""
-    if catalog_engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time")
+def _settling_while_another_writes(engine, monkeypatch, settling: dict, other: dict) -> int:
+    """Send `settling` (S, which brings a new symlink); once it settled, send `other` (W) and keep S
+    paused until W waits for a lock S holds. Returns how many times S settled (once unless
+    PostgreSQL broke a deadlock); fails with what either raised."""
     import threading
     import time
 
@@ -1505,17 +1499,14 @@ def test_a_writer_settling_a_symlink_locks_its_jobs_before_its_datasets(catalog_
 
     from airflow_ol_catalog.ingest import symlinks
 
-    send(catalog_engine, [_task("j1", "r1", "START", "2025-01-01T10:00:00Z", outputs=[("wh/t", {})])])
-    path = {"facets": {"symlinks": {"identifiers": [{"namespace": "hive://ms", "name": "db.t", "type": "TABLE"}]}}}
-    settling = _task("j1", "r2", "START", "2025-01-01T11:00:00Z", outputs=[("wh/t", path)])
-    naming = _task("j1", "r3", "START", "2025-01-01T11:00:00Z", outputs=[("wh/t", {})])
-    settled, real_settle = threading.Event(), symlinks._settle
+    settled, real_settle, attempts = threading.Event(), symlinks._settle, []
 
     def waiting_after_settling(*args):
+        attempts.append(1)
         changed = real_settle(*args)
         settled.set()
         deadline = time.monotonic() + 10
-        with catalog_engine.connect() as conn:  # until W waits for a lock S holds
+        with engine.connect() as conn:  # until W waits for a lock S holds
             waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
             while not conn.execute(waiting).scalar() and time.monotonic() < deadline:
                 conn.rollback()
@@ -1528,9 +1519,9 @@ def test_a_writer_settling_a_symlink_locks_its_jobs_before_its_datasets(catalog_
     def sending(payload: dict) -> None:
         for _ in range(3):
             try:
-                send(catalog_engine, [payload])
+                send(engine, [payload])
                 return
-            except OperationalError as error:  # W read the path before S made it an alias: runs again
+            except OperationalError as error:  # W read a name before S made it an alias: runs again
                 if "became an alias" not in str(error):
                     failed.append(error)
                     return
@@ -1541,11 +1532,29 @@ def test_a_writer_settling_a_symlink_locks_its_jobs_before_its_datasets(catalog_
     s = threading.Thread(target=sending, args=(settling,))
     s.start()
     assert settled.wait(30)
-    w = threading.Thread(target=sending, args=(naming,))
+    w = threading.Thread(target=sending, args=(other,))
     w.start()
     s.join(30)
     w.join(30)
     assert not failed, failed
+    return len(attempts)
+
+
+def test_a_writer_settling_a_symlink_locks_its_jobs_before_its_datasets(catalog_engine, monkeypatch):
+    """Writer S brings a path's first symlink: settling the path's identity locks the path's row (and
+    the table's) before S's last round trip. Writer W names the path's job and the path; its last
+    round trip updates the job, then waits for the path S holds. S then updated the job in its own
+    last round trip, which W held: PostgreSQL broke the deadlock. S now locks, before the names it
+    settles, the rows its last round trip will lock, in that round trip's order (the job first), so
+    W waits for S's job without holding anything S wants (store/sql.py `lock_now`). W, which read
+    the path before it became an alias, then runs again, as the writer runs such a transaction."""
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    send(catalog_engine, [_task("j1", "r1", "START", "2025-01-01T10:00:00Z", outputs=[("wh/t", {})])])
+    path = {"facets": {"symlinks": {"identifiers": [{"namespace": "hive://ms", "name": "db.t", "type": "TABLE"}]}}}
+    settling = _task("j1", "r2", "START", "2025-01-01T11:00:00Z", outputs=[("wh/t", path)])
+    naming = _task("j1", "r3", "START", "2025-01-01T11:00:00Z", outputs=[("wh/t", {})])
+    _settling_while_another_writes(catalog_engine, monkeypatch, settling, naming)
     cat = catalog(catalog_engine)
     assert {run_id for (_, run_id) in runs_of(cat)} == {"r1", "r2", "r3"}
     aliases = {key: values[3] for key, values in cat["datasets"].items()}
@@ -1561,57 +1570,20 @@ def test_a_writer_settling_a_symlink_and_versioning_a_dataset_locks_no_job_after
     needs the bump: S now locks no job after its datasets."""
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time")
-    import threading
-    import time
-
     from sqlalchemy import text
 
-    from airflow_ol_catalog.ingest import symlinks
-
     send(catalog_engine, [_task("reader", "r0", "START", "2025-01-01T10:00:00Z", inputs=["hot"])])
+    generation = text("SELECT value FROM ol_catalog_view_generation")
     with read_connection(catalog_engine) as conn:
-        generation = conn.execute(text("SELECT value FROM ol_catalog_view_generation")).scalar()
+        before = conn.execute(generation).scalar()
     path = {"facets": {"symlinks": {"identifiers": [{"namespace": "hive://ms", "name": "db.t", "type": "TABLE"}]}}}
     schema = {"facets": {"schema": {"fields": [{"name": "id", "type": "int"}]}}}
     settling = _task("writer", "w1", "START", "2025-01-01T11:00:00Z", outputs=[("hot", schema), ("wh/t", path)])
     reading = _task("reader", "r1", "START", "2025-01-01T11:00:00Z", inputs=["hot"])
-    settled, real_settle = threading.Event(), symlinks._settle
-    attempts = []
-
-    def waiting_after_settling(*args):
-        attempts.append(1)
-        changed = real_settle(*args)
-        settled.set()
-        deadline = time.monotonic() + 10
-        with catalog_engine.connect() as conn:  # until W waits for a lock S holds
-            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-            while not conn.execute(waiting).scalar() and time.monotonic() < deadline:
-                conn.rollback()
-                time.sleep(0.02)
-        return changed
-
-    monkeypatch.setattr(symlinks, "_settle", waiting_after_settling)
-    failed: list[BaseException] = []
-
-    def sending(payload: dict) -> None:
-        try:
-            send(catalog_engine, [payload])
-        except BaseException as error:  # reported by the test
-            failed.append(error)
-
-    s = threading.Thread(target=sending, args=(settling,))
-    s.start()
-    assert settled.wait(30)
-    w = threading.Thread(target=sending, args=(reading,))
-    w.start()
-    s.join(30)
-    w.join(30)
-    assert not failed, failed
-    assert len(attempts) == 1  # S ran once: no deadlock broken
-    cat = catalog(catalog_engine)
-    assert {run_id for (_, run_id) in runs_of(cat)} == {"r0", "r1", "w1"}
+    assert _settling_while_another_writes(catalog_engine, monkeypatch, settling, reading) == 1  # no deadlock
+    assert {run_id for (_, run_id) in runs_of(catalog(catalog_engine))} == {"r0", "r1", "w1"}
     with read_connection(catalog_engine) as conn:  # R's views are built again: the generation moved
-        assert conn.execute(text("SELECT value FROM ol_catalog_view_generation")).scalar() > generation
+        assert conn.execute(generation).scalar() > before
 
 
 def test_settling_a_symlink_leaves_the_jobs_reading_its_datasets_unlocked(catalog_engine, monkeypatch):
