@@ -335,6 +335,47 @@ def test_token_is_stored_hashed_and_verified(catalog_engine):
     assert token.scope.allows_job("team-a") and not token.scope.allows_job("team-b")
 
 
+def test_an_expired_token_is_looked_up_once_for_the_requests_waiting_on_it(catalog_engine, monkeypatch):
+    """When a busy producer's cached token expires, the requests then in flight (as many as its
+    connections) each read the token table, each with a connection of its own: past the pool's
+    size, new ones were opened. They now wait for one look-up; one that goes away (cancelled)
+    stops none of the others; a look-up begun before `clear` (a revocation) keeps nothing."""
+    from airflow_ol_catalog.api import auth
+
+    with write_transaction(catalog_engine) as conn:
+        _, secret = tokens.create_token(conn, "spark", "test")
+    looked = []
+
+    def slow_verify(conn, value):
+        looked.append(value)
+        time.sleep(0.2)  # long enough for every request to arrive meanwhile
+        return tokens.verify_token(conn, value)
+
+    monkeypatch.setattr(auth, "get_engine", lambda: catalog_engine)
+    monkeypatch.setattr(auth, "verify_token", slow_verify)
+    cache = auth._TokenCache()
+
+    async def requests_at_once() -> list:
+        waiting = [asyncio.ensure_future(cache.verify(secret)) for _ in range(16)]
+        await asyncio.sleep(0.05)
+        waiting[0].cancel()  # its client went away
+        return await asyncio.gather(*waiting[1:])
+
+    found = asyncio.run(requests_at_once())
+    assert len(looked) == 1 and {token.name for token in found} == {"spark"}
+    assert asyncio.run(cache.verify(secret)).name == "spark" and len(looked) == 1  # cached
+
+    async def cleared_while_looking() -> None:
+        looking = asyncio.ensure_future(cache.verify(secret))
+        await asyncio.sleep(0.05)
+        cache.clear()
+        assert (await looking).name == "spark"
+
+    cache.clear()
+    asyncio.run(cleared_while_looking())
+    assert asyncio.run(cache.verify(secret)).name == "spark" and len(looked) == 3  # nothing kept
+
+
 def test_revoked_token_no_longer_verifies_and_names_are_unique(catalog_engine):
     with write_transaction(catalog_engine) as conn:
         _, secret = tokens.create_token(conn, "dbt", "test")

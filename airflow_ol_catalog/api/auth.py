@@ -6,6 +6,7 @@ Airflow automatically.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -45,29 +46,50 @@ class Principal:
 
 
 class _TokenCache:
-    """Verified tokens for a few seconds, so the hot path does not read the token table per event."""
+    """Verified tokens for a few seconds, so the hot path does not read the token table per event.
+
+    One look-up a token at a time: when a busy producer's entry expires, the requests then in
+    flight (as many as its connections) wait for one read of the token table, where each read it,
+    each taking a database connection, and opened new ones past the pool's size.
+    """
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, Token | None]] = {}
         self._lock = threading.Lock()
+        self._looking: dict[str, asyncio.Future[Token | None]] = {}  # by key: the look-up under way
+        self._cleared = 0  # how often `clear` ran: a look-up begun before keeps nothing
 
     async def verify(self, secret: str) -> Token | None:
         key = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
         entry = self._entries.get(key)
-        now = time.monotonic()
-        if entry is not None and entry[0] > now:
+        if entry is not None and entry[0] > time.monotonic():
             return entry[1]
-        found = await anyio.to_thread.run_sync(self._lookup, secret)
-        with self._lock:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[key] = (now + TOKEN_CACHE_SECONDS, found)
-        return found
+        looking = self._looking.get(key)
+        if looking is None or looking.get_loop() is not asyncio.get_running_loop():
+            looking = self._looking[key] = asyncio.ensure_future(self._looked_up(key, secret))
+        # Shielded: a request that goes away cancels its wait, not the others' look-up.
+        return await asyncio.shield(looking)
+
+    async def _looked_up(self, key: str, secret: str) -> Token | None:
+        try:
+            now, cleared = time.monotonic(), self._cleared
+            found = await anyio.to_thread.run_sync(self._lookup, secret)
+            with self._lock:
+                if len(self._entries) > 10_000:
+                    self._entries.clear()
+                if cleared == self._cleared:
+                    self._entries[key] = (now + TOKEN_CACHE_SECONDS, found)
+            return found
+        finally:
+            if self._looking.get(key) is asyncio.current_task():
+                del self._looking[key]
 
     def clear(self) -> None:
         """Forget every verified token (a token revoked in this process stops working at once)."""
         with self._lock:
             self._entries.clear()
+            self._looking.clear()
+            self._cleared += 1
 
     @staticmethod
     def _lookup(secret: str) -> Token | None:
