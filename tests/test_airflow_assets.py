@@ -13,6 +13,20 @@ import pytest
 from test_events import run_event
 
 PG = "postgres://db.example:5432"
+AIRFLOW_NAMESPACE = "airflow-prod"  # where this Airflow's DAGs and tasks are jobs
+
+
+@pytest.fixture(scope="module")
+def catalog_api(migrated_airflow_db, tmp_path_factory):
+    """The catalog in process, its Airflow's jobs in AIRFLOW_NAMESPACE."""
+    from inprocess import InProcessCatalog
+
+    home = tmp_path_factory.mktemp("airflow-home")
+    api = InProcessCatalog(home, migrated_airflow_db, airflow_namespaces=f" {AIRFLOW_NAMESPACE} ,").start()
+    try:
+        yield api
+    finally:
+        api.stop()
 
 
 @pytest.fixture(scope="module")
@@ -315,7 +329,7 @@ def _run(catalog_api, run_id: str, job: str, minute: int, facets: dict, event_ty
             eventType=kind,
             eventTime=f"2026-12-01T08:{at:02d}:00Z",
             run={"runId": run_id, "facets": facets},
-            job={"namespace": "airflow-prod", "name": job, "facets": {}},
+            job={"namespace": AIRFLOW_NAMESPACE, "name": job, "facets": {}},
             **io,
         )
         assert catalog_api.send(payload).status_code == 201
@@ -389,3 +403,82 @@ def test_a_dag_runs_trace_holds_its_tasks_the_runs_they_started_and_the_runs_aro
     )
     missing = catalog_api.get("api/v1/airflow/dag-runs/sales/manual__nothing/trace")
     assert missing.status_code == 404 and "manual__nothing" in missing.json()["detail"]
+
+
+def test_a_producer_of_another_namespace_cannot_stand_in_for_a_dag_run(catalog_api):
+    """A token limited to namespace `intruder` sends a newer run of a job named as the DAG, whose
+    `airflowDagRun` facet names the DAG run, and a run that names the DAG run's task upstream. The
+    trace took the newest such run of any namespace, and its DAG tab the first namespace holding a
+    job of the DAG's name: the DAG run's Lineage tab showed the intruder's runs. Only this
+    Airflow's namespaces (`[ol_catalog] airflow_namespaces`, spaces and empty entries ignored) are
+    read now, and the UI is told which they are."""
+    intruder = catalog_api.create_token("intruder", ["intruder"])
+    dag_run = "0193e000-0000-7000-8000-000000000001"
+    facets = {"airflowDagRun": _facet(dag={"dag_id": "billing"}, dagRun={"dag_id": "billing", "run_id": "manual__1"})}
+    _run(catalog_api, dag_run, "billing", 0, facets)
+    task = "0193e000-0000-7000-8000-000000000002"
+    parent = {"parent": _facet(run={"runId": dag_run}, job={"namespace": AIRFLOW_NAMESPACE, "name": "billing"})}
+    _run(catalog_api, task, "billing.load", 0, parent)
+    fake = {
+        "airflowDagRun": facets["airflowDagRun"],
+        "jobDependencies": _facet(
+            upstream=[{"job": {"namespace": AIRFLOW_NAMESPACE, "name": "billing.load"}, "run": {"runId": task}}]
+        ),
+    }
+    for kind, minute in (("START", 30), ("COMPLETE", 31)):
+        payload = run_event(
+            eventType=kind,
+            eventTime=f"2026-12-01T08:{minute:02d}:00Z",
+            run={"runId": "0193e000-0000-7000-8000-0000000000ff", "facets": fake},
+            job={"namespace": "intruder", "name": "billing", "facets": {}},
+        )
+        assert catalog_api.send(payload, token=intruder).status_code == 201
+    trace = catalog_api.get("api/v1/airflow/dag-runs/billing/manual__1/trace").json()
+    assert trace["runId"] == dag_run and {r["job"]["namespace"] for r in trace["runs"]} == {AIRFLOW_NAMESPACE}
+    assert trace["downstream"] == []
+    assert catalog_api.get("api/v1/airflow/namespaces").json() == {"namespaces": [AIRFLOW_NAMESPACE]}
+    assert catalog_api.get("api/v1/airflow/namespaces", token="").status_code == 401
+
+
+def test_assets_naming_one_dataset_in_several_spellings_each_name_it_and_each_get_its_events(catalog_api, assets):
+    """Three Assets name one table, two spelled as the dataset was sent (the second no longer
+    declared: Airflow keeps it, inactive), one with the host in capitals: the first two showed no
+    dataset (one spelling was kept per dataset), and a write made an asset event of one of the
+    first two only (one Asset was kept per name)."""
+    from airflow.models.asset import AssetActive, AssetModel
+    from airflow.utils.session import create_session
+
+    payload = run_event(
+        eventType="COMPLETE",
+        eventTime="2026-12-01T09:00:00Z",
+        run={"runId": "0193e000-0000-7000-8000-0000000000a1", "facets": {}},
+        job=WRITER,
+        outputs=[{"namespace": PG, "name": "shop.public.twins"}],
+    )
+    assert catalog_api.send(payload).status_code == 201
+    with create_session() as session:
+        rows = [
+            AssetModel(name=f"twin_{i}", uri=f"postgres://{host}:5432/shop/public/twins", group="asset")
+            for i, host in enumerate(("db.example", "DB.EXAMPLE", "db.example"))
+        ]
+        session.add_all(rows)
+        session.flush()
+        session.add_all(AssetActive.for_asset(row) for row in rows[:2])
+        session.flush()
+        twins = [row.id for row in rows]
+    answer = catalog_api.get("api/v1/airflow/assets", linked="true").json()
+    named = {a["name"]: a["dataset"] for a in answer["assets"] if a["name"].startswith("twin_")}
+    assert named == {f"twin_{i}": {"namespace": PG, "name": "shop.public.twins"} for i in (0, 1, 2)}
+    marked = catalog_api.request(
+        "POST",
+        "api/v1/airflow/asset-triggers",
+        catalog_api.jwt("admin"),
+        json={"namespace": PG, "name": "shop.public.twins"},
+    )
+    assert marked.status_code == 201, marked.text
+    before = [len(_events_of(twin)) for twin in twins]
+    payload["run"]["runId"], payload["eventTime"] = "0193e000-0000-7000-8000-0000000000a2", "2026-12-01T10:00:00Z"
+    assert catalog_api.send(payload).status_code == 201
+    (write,) = _writes(catalog_api, "shop.public.twins")["catalogWrites"]
+    assert write["state"] == "created" and sorted(write["assetIds"]) == sorted(twins)
+    assert [len(_events_of(twin)) for twin in twins] == [n + 1 for n in before]

@@ -66,10 +66,13 @@ def _waiting(conn: Connection) -> list[Any]:
 def _assets_by_dataset(conn: Connection, assets: list[AirflowAsset]) -> dict[int, list[AirflowAsset]]:
     from airflow_ol_catalog.lineage.asset_links import datasets_named
 
-    named = {(a.openlineage.namespace, a.openlineage.name): a for a in assets if a.openlineage}
+    named: dict[tuple[str, str], list[AirflowAsset]] = {}  # several Assets may name one dataset alike
+    for a in assets:
+        if a.openlineage:
+            named.setdefault((a.openlineage.namespace, a.openlineage.name), []).append(a)
     found: dict[int, list[AirflowAsset]] = {}
     for pair, linked in datasets_named(conn, named).items():
-        found.setdefault(linked.id, []).append(named[pair])
+        found.setdefault(linked.id, []).extend(named[pair])
     return found
 
 

@@ -23,8 +23,11 @@ class LinkedDataset(NamedTuple):
 
 
 def datasets_named(conn: Connection, names: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LinkedDataset]:
-    """The visible dataset each (namespace, name) names, by the pair as given; unknown ones left out."""
-    wanted = {(namespace_key(ns), name): (ns, name) for ns, name in names}
+    """The visible dataset each (namespace, name) names, by the pair as given; unknown ones left out.
+    Spellings of one namespace (a host's case, say) name the same dataset, each."""
+    wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for ns, name in names:
+        wanted.setdefault((namespace_key(ns), name), []).append((ns, name))
     holders: dict[tuple[str, str], int] = {}
     keys = sorted(wanted)
     for start in range(0, len(keys), CHUNK):
@@ -43,7 +46,7 @@ def datasets_named(conn: Connection, names: Iterable[tuple[str, str]]) -> dict[t
             )
         )
     }
-    return {wanted[pair]: rows[holder] for pair, holder in holders.items() if holder in rows}
+    return {given: rows[holder] for key, holder in holders.items() if holder in rows for given in wanted[key]}
 
 
 def datasets_without_asset(
