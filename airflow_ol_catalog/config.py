@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from dataclasses import dataclass
 
 from airflow_ol_catalog.provider import SECTION
@@ -30,6 +31,7 @@ class CatalogSettings:
     view_prebuild: bool
     gc_freeze: bool
     prepared_statements: bool
+    airflow_namespaces: tuple[str, ...]  # where this Airflow's DAGs and tasks are jobs
 
 
 @functools.cache
@@ -67,4 +69,16 @@ def load_settings() -> CatalogSettings:
         view_prebuild=conf.getboolean(SECTION, "view_prebuild"),
         gc_freeze=conf.getboolean(SECTION, "gc_freeze"),
         prepared_statements=conf.getboolean(SECTION, "prepared_statements"),
+        airflow_namespaces=_airflow_namespaces(conf.get(SECTION, "airflow_namespaces", fallback="")),
+    )
+
+
+def _airflow_namespaces(listed: str) -> tuple[str, ...]:
+    """The namespaces listed, else the one Airflow's OpenLineage provider gives its jobs: its
+    `[openlineage] namespace`, else the OPENLINEAGE_NAMESPACE variable, else `default`."""
+    from airflow.configuration import conf
+
+    named = tuple(dict.fromkeys(n.strip() for n in listed.split(",") if n.strip()))
+    return named or (
+        conf.get("openlineage", "namespace", fallback="") or os.getenv("OPENLINEAGE_NAMESPACE", "default"),
     )

@@ -114,6 +114,16 @@ CONFIG_OPTIONS = {
         "True",
         "False",
     ),
+    "airflow_namespaces": _option(
+        "The namespaces of this Airflow's OpenLineage jobs, comma-separated: its DAG, DAG run and "
+        "task instance Lineage tabs read DAGs and tasks only there, so a producer writing another "
+        "namespace cannot stand in for them. Empty (the default): the OpenLineage provider's own "
+        "`[openlineage] namespace`. Set it when the routing transport rewrites the namespace of "
+        "Airflow's jobs for the catalog, or when several namespaces hold them.",
+        "string",
+        "",
+        "airflow-prod,airflow-prod-eu",
+    ),
     "prepared_statements": _option(
         "On PostgreSQL, prepare the statements that store events once per database session and "
         "run them by name, so that PostgreSQL plans them once instead of for every event (a third "

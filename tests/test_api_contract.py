@@ -120,7 +120,10 @@ def catalog_api(migrated_airflow_db, tmp_path_factory):
 
     os.environ["AIRFLOW_CONN_WALK_PG"] = "postgres://user:secret@walk-db:5432/walkdb"
     api = InProcessCatalog(
-        tmp_path_factory.mktemp("airflow-home"), migrated_airflow_db, unknown_namespace_policy="quarantine"
+        tmp_path_factory.mktemp("airflow-home"),
+        migrated_airflow_db,
+        unknown_namespace_policy="quarantine",
+        airflow_namespaces=NAMESPACE,  # walk_dag's
     ).start()
     try:
         yield api

@@ -29,6 +29,7 @@ def fab_server():
             "AIRFLOW__API__SECRET_KEY": "test-secret-key-for-fab-only",
             "AIRFLOW__FAB__AUTH_RATE_LIMITED": "False",  # the browser logs in more than 5 times in 40 s
             "AIRFLOW__FAB__CACHE_TTL": "1",  # a role's new permission counts at once (FAB caches users 30 s)
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": "fab-demo",  # where the DAG tabs read this Airflow's jobs
         }
     )
     server.env["AIRFLOW__API__BASE_URL"] = server.url.rstrip("/")

@@ -18,6 +18,7 @@ import pytest
 import requests
 from conftest import EXAMPLES
 from servers import AirflowServer
+from test_events import run_event
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +88,7 @@ def ui_server():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium")
     if not (ROOT / "airflow_ol_catalog" / "www" / "index.html").exists():
         pytest.fail("the UI is not built: scripts/test.sh builds it (npm ci && npm run build in ui/)")
-    server = AirflowServer()
+    server = AirflowServer(airflow_namespaces="examples")  # the sample events' Airflow
     (server.home / "dags" / "nightly_sessions.py").write_text(DAG_FILE)
     server.start()
     processor = server.start_component("dag-processor")
@@ -1374,4 +1375,29 @@ def test_a_dataset_page_says_where_the_dataset_lives(ui_server, admin_page):
     expect(where).to_contain_text("sales \u203a orders_clean")
     expect(where).to_contain_text("catalog hive metastore")
     expect(where).to_contain_text("stored as hive / parquet")
+    assert page.errors == []
+
+
+def test_a_dags_lineage_tab_shows_only_this_airflows_jobs(ui_server, admin_page):
+    """A token limited to another namespace sends a job named as the DAG: the tab took the first
+    namespace holding such a job, the intruder's (its namespace sorts first), and showed its graph.
+    Only this Airflow's namespaces (`[ol_catalog] airflow_namespaces`) count now."""
+    from playwright.sync_api import expect
+
+    intruder = ui_server.create_token("aaa-intruder", "--namespace", "aaa-intruder")
+    payload = run_event(
+        eventType="COMPLETE",
+        run={"runId": "019e0000-0000-7000-8000-0000000000aa", "facets": {}},
+        job={"namespace": "aaa-intruder", "name": "nightly_sessions", "facets": {}},
+        outputs=[{"namespace": "s3://aaa-intruder", "name": "planted"}],
+    )
+    assert ui_server.send(payload, token=intruder).status_code == 201
+    page = admin_page
+    page.goto(ui_server.url + "dags/nightly_sessions")
+    page.get_by_role("link", name="Lineage", exact=True).click()
+    tab = page.frame_locator("iframe")
+    expect(tab.locator('[data-node-id="job:examples:nightly_sessions.sessionize"]')).to_be_visible()
+    expect(tab.locator('[data-node-id="dataset:s3://aaa-intruder:planted"]')).to_have_count(0)
+    expect(tab.get_by_label("Namespace")).to_have_count(0)  # one namespace: nothing to choose
+    shot(page, "58-dag-tab-only-airflows-jobs")
     assert page.errors == []

@@ -136,12 +136,27 @@ async def airflow_asset(asset_id: PathRowId, _: ReadAuth) -> dict:
     response_model=models.DagRunTrace,
 )
 async def dag_run_trace(
+    request: Request,
     dag_id: str,
     dag_run_id: str,
     _: ReadAuth,
     limit: int = Query(500, ge=1, le=5000, description="At most this many runs of its tree."),
 ) -> dict:
-    return await _read(trace.dag_run_trace, dag_id, dag_run_id, limit)
+    """The DAG run is the run of a job named as the DAG in one of this Airflow's namespaces
+    (`[ol_catalog] airflow_namespaces`), and so are the DAG runs it triggered."""
+    namespaces = request.app.state.settings.airflow_namespaces
+    return await _read(trace.dag_run_trace, dag_id, dag_run_id, limit, namespaces)
+
+
+@router.get(
+    "/airflow/namespaces",
+    summary="The namespaces of this Airflow's OpenLineage jobs: where its DAGs and tasks are read",
+    response_model=models.AirflowNamespaces,
+)
+async def airflow_namespaces(request: Request, _: ReadAuth) -> dict:
+    """`[ol_catalog] airflow_namespaces`, else the OpenLineage provider's `[openlineage] namespace`:
+    the Lineage tabs of DAGs and task instances read jobs only there."""
+    return {"namespaces": list(request.app.state.settings.airflow_namespaces)}
 
 
 @router.get(

@@ -7,6 +7,7 @@ asset events a DAG run was triggered by); downstream, the runs that name one of 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -29,14 +30,20 @@ def _dag_run_facet(facets: dict[str, Any]) -> dict[str, Any]:
     return dag_run if isinstance(dag_run, dict) else {}
 
 
-def dag_run_ol_run(conn: Connection, dag_id: str, dag_run_id: str) -> Any:
+def dag_run_ol_run(conn: Connection, dag_id: str, dag_run_id: str, namespaces: Collection[str]) -> Any:
     """The OpenLineage run of an Airflow DAG run (its `airflowDagRun` facet names it), among the
-    newest runs of the jobs named as the DAG; None when the catalog has none."""
+    newest runs of the jobs named as the DAG in Airflow's `namespaces` (a producer writing another
+    namespace cannot stand in for it); None when the catalog has none."""
     candidates = conn.execute(
         select(run.c.id, run.c.run_id, facet.c.value)
         .join(job, job.c.id == run.c.job_id)
         .join(facet, (facet.c.entity == "run") & (facet.c.entity_id == run.c.id) & (facet.c.name == "airflowDagRun"))
-        .where(job.c.name == dag_id, job.c.deleted_at.is_(None), facet.c.value.is_not(None))
+        .where(
+            job.c.name == dag_id,
+            job.c.namespace.in_(namespaces),
+            job.c.deleted_at.is_(None),
+            facet.c.value.is_not(None),
+        )
         .order_by(run.c.id.desc())
         .limit(RUNS_SEARCHED)
     )
@@ -82,13 +89,14 @@ def _dependencies(facets: dict[str, Any], side: str) -> list[dict[str, Any]]:
     return found
 
 
-def _downstream(conn: Connection, run_ids: set[str], since: Any) -> list[dict[str, Any]]:
-    """Runs whose `jobDependencies` name one of `run_ids` upstream (the DAG runs its writes triggered)."""
+def _downstream(conn: Connection, run_ids: set[str], since: Any, namespaces: Collection[str]) -> list[dict[str, Any]]:
+    """Runs of Airflow's `namespaces` whose `jobDependencies` name one of `run_ids` upstream (the
+    DAG runs its writes triggered)."""
     query = (
         select(run.c.run_id, run.c.state, run.c.started_at, job.c.namespace, job.c.name, facet.c.value, run.c.id)
         .join(job, job.c.id == run.c.job_id)
         .join(facet, (facet.c.entity == "run") & (facet.c.entity_id == run.c.id) & (facet.c.name == "jobDependencies"))
-        .where(job.c.deleted_at.is_(None), facet.c.value.is_not(None))
+        .where(job.c.namespace.in_(namespaces), job.c.deleted_at.is_(None), facet.c.value.is_not(None))
         .order_by(run.c.id.desc())
         .limit(DOWNSTREAM_SEARCHED)
     )
@@ -118,8 +126,11 @@ def _airflow_of(facets: dict[str, Any]) -> dict[str, str] | None:
     return {"dagId": dag_id, "dagRunId": run_id} if isinstance(dag_id, str) and isinstance(run_id, str) else None
 
 
-def dag_run_trace(conn: Connection, dag_id: str, dag_run_id: str, limit: int) -> dict[str, Any]:
-    found = dag_run_ol_run(conn, dag_id, dag_run_id)
+def dag_run_trace(
+    conn: Connection, dag_id: str, dag_run_id: str, limit: int, namespaces: Collection[str]
+) -> dict[str, Any]:
+    """`namespaces`: where this Airflow's DAGs and tasks are jobs ([ol_catalog] airflow_namespaces)."""
+    found = dag_run_ol_run(conn, dag_id, dag_run_id, namespaces)
     if found is None:
         raise DagRunNotFound(dag_id, dag_run_id)
     tree = run_tree(conn, found.run_id, limit)
@@ -128,7 +139,7 @@ def dag_run_trace(conn: Connection, dag_id: str, dag_run_id: str, limit: int) ->
     io = _io(conn, list(pks.values()))
     starts = [r["startedAt"] for r in tree["runs"] if r["startedAt"]]
     since_row = conn.execute(select(run.c.first_event_at).where(run.c.id == found.id)).scalar()
-    downstream = _downstream(conn, set(ids), since_row)
+    downstream = _downstream(conn, set(ids), since_row, namespaces)
     own_facets = facets_of(conn, "run", [found.id, *(d["pk"] for d in downstream)])
     for d in downstream:
         d["airflow"] = _airflow_of(own_facets[d.pop("pk")])

@@ -57,6 +57,10 @@ class AirflowAssetWithEvents(AirflowAsset):
     latestEvents: list[AirflowAssetEvent] = Field(description="Its newest asset events, newest first.")
 
 
+class AirflowNamespaces(Answer):
+    namespaces: list[str] = Field(description="Where this Airflow's DAGs and tasks are OpenLineage jobs.")
+
+
 class AirflowAssets(Answer):
     assets: list[AirflowAsset]
     totalCount: int

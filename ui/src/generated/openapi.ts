@@ -379,6 +379,9 @@ export interface paths {
         /**
          * An Airflow DAG run's trace: its task runs, the runs they started, and the runs it triggered or was triggered by
          * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         *
+         *     The DAG run is the run of a job named as the DAG in one of this Airflow's namespaces
+         *     (`[ol_catalog] airflow_namespaces`), and so are the DAG runs it triggered.
          */
         get: operations["dag_run_trace_api_v1_airflow_dag_runs__dag_id___dag_run_id__trace_get"];
         put?: never;
@@ -404,6 +407,29 @@ export interface paths {
          *     `postgres`, `s3`, ...), or that an existing Asset converts to.
          */
         get: operations["datasets_without_assets_api_v1_airflow_datasets_without_asset_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/airflow/namespaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The namespaces of this Airflow's OpenLineage jobs: where its DAGs and tasks are read
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         *
+         *     `[ol_catalog] airflow_namespaces`, else the OpenLineage provider's `[openlineage] namespace`:
+         *     the Lineage tabs of DAGs and task instances read jobs only there.
+         */
+        get: operations["airflow_namespaces_api_v1_airflow_namespaces_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1729,6 +1755,14 @@ export interface components {
             assets: components["schemas"]["AirflowAsset"][];
             /** Totalcount */
             totalCount: number;
+        };
+        /** AirflowNamespaces */
+        AirflowNamespaces: {
+            /**
+             * Namespaces
+             * @description Where this Airflow's DAGs and tasks are OpenLineage jobs.
+             */
+            namespaces: string[];
         };
         /**
          * AirflowTask
@@ -5735,6 +5769,44 @@ export interface operations {
             };
             /** @description A parameter or the body is invalid; `detail` names it. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    airflow_namespaces_api_v1_airflow_namespaces_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AirflowNamespaces"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

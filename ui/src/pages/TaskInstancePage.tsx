@@ -43,11 +43,15 @@ export function TaskInstancePage({ route }: { route: Route }) {
   const [dagId = "", runId = "", taskId = "", mapIndex = "-1"] = route.parts;
   const jobName = `${dagId}.${taskId}`;
   const jobs = useApi("search", { query: { q: jobName, filter: "job", limit: 1000 } });
-  const match = (jobs.data?.results ?? []).find((r) => r.name === jobName) ?? null;
+  // Only this Airflow's namespaces: a producer writing another cannot stand in for the task.
+  const airflow = useApi("airflow/namespaces");
+  const own = new Set(airflow.data?.namespaces ?? []);
+  const match = (jobs.data?.results ?? []).find((r) => r.name === jobName && own.has(r.namespace)) ?? null;
   const runs = useApi("namespaces/{namespace}/jobs/{job}/runs", match ? { path: { namespace: match.namespace, job: match.name }, query: { limit: 200 } } : null);
-  if (jobs.error) return <Problem message={jobs.error} />;
+  const problem = jobs.error ?? airflow.error;
+  if (problem) return <Problem message={problem} />;
   if (runs.error) return <Problem message={runs.error} />;
-  if (!jobs.data || (match && !runs.data)) return <Loading what="OpenLineage events" />;
+  if (!jobs.data || !airflow.data || (match && !runs.data)) return <Loading what="OpenLineage events" />;
   const run = runs.data?.runs.find((r) => isTaskInstanceRun(r, runId, mapIndex)) ?? null;
   if (!match || !run) {
     return (
