@@ -114,6 +114,8 @@ def test_event_times_are_read_leniently_as_utc(text, expected):
         ("2025-02-30T10:00:00Z", "not a valid ISO 8601 date-time"),
         ("2025-01-15T10:00:00Z\x00", "NUL character"),
         ("2025-01-15T10:00:00\x00garbage", "NUL character"),
+        ("\uff12\uff10\uff12\uff15-01-15T10:00:00Z", "expected an ISO 8601 date-time"),  # fullwidth digits
+        ("2025-01-15 1\u0660:00:00Z", "expected an ISO 8601 date-time"),  # an Arabic-Indic zero
     ],
 )
 def test_times_no_utc_instant_can_hold_are_refused_with_the_reason(text, reason):

@@ -167,6 +167,86 @@ def test_faults_postgresql_outage_answers_503_with_retry_after_then_recovers(fau
         postgres.stop()
 
 
+def test_faults_a_postgresql_that_is_read_only_locked_or_closes_connections_is_answered_503_never_422(fault_report):
+    """PostgreSQL as operators meet it: a standby after a failover (read-only), a table locked whole
+    for long by another session, connections closed under the server (a restart, an idle timeout),
+    a database in another time zone. Read-only was answered 422 `retriable: false` (producers drop
+    such events), admin writes 500 and health `healthy`; the lock held requests for as long as it
+    lasted; the first write on a closed connection was answered 503; times came back in the
+    database's offset. Now: 503 with Retry-After and nothing stored, health says why, the lock wait
+    ends after LOCK_TIMEOUT_MS, a closed connection is replaced, times are UTC."""
+    import psycopg2
+
+    from airflow_ol_catalog.store.engine import LOCK_TIMEOUT_MS
+
+    postgres = PostgresServer().start()
+    server = AirflowServer(extra_env={"AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN": postgres.create_database("catalog")})
+    admin = psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="postgres")
+    admin.autocommit = True
+
+    def as_admin(*statements: str) -> None:
+        with admin.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+
+    close_sessions = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'catalog'"
+    try:
+        server.start()
+        assert post(server, fresh_event("operated")).status_code == 201
+        # a standby: nothing can be written
+        as_admin("ALTER DATABASE catalog SET default_transaction_read_only = on", close_sessions)
+        during = fresh_event("operated")
+        refused = post(server, during)
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "5", refused.text
+        batch = post(server, [fresh_event("operated"), fresh_event("operated")], path=LINEAGE + "/batch")
+        assert batch.status_code == 503, batch.text
+        token = requests.post(
+            server.url + "ol-catalog/api/v1/admin/tokens",
+            json={"name": "during-failover"},
+            headers={"Authorization": f"Bearer {server.jwt('admin')}"},
+            timeout=30,
+        )
+        assert token.status_code == 503 and token.headers["Retry-After"] == "5", token.text
+        health = requests.get(server.url + "ol-catalog/health", timeout=30)
+        assert health.status_code == 503 and health.json()["database"].startswith("read-only"), health.text
+        as_admin("ALTER DATABASE catalog RESET default_transaction_read_only", close_sessions)
+        # every connection the server holds was closed: the next write is stored all the same
+        answer = post(server, during)
+        assert answer.status_code == 201 and answer.json()["duplicate"] is False, answer.text
+        # a table locked whole by another session: the wait ends, answered 503
+        locker = psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="catalog")
+        with locker.cursor() as cur:
+            cur.execute("LOCK TABLE ol_catalog_run IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            locked = post(server, fresh_event("operated"))
+            waited = time.monotonic() - started
+        locker.rollback()
+        locker.close()
+        assert locked.status_code == 503 and locked.headers["Retry-After"] == "5", locked.text
+        assert LOCK_TIMEOUT_MS / 1000 <= waited < LOCK_TIMEOUT_MS / 1000 + 15
+        # another time zone: times still in UTC
+        as_admin("ALTER DATABASE catalog SET timezone = 'Pacific/Kiritimati'", close_sessions)
+        namespace = during["job"]["namespace"]
+        runs = requests.get(
+            server.url + f"ol-catalog/api/v1/namespaces/{namespace}/jobs/{during['job']['name']}/runs",
+            headers={"Authorization": f"Bearer {server.token}"},
+            timeout=30,
+        )
+        assert runs.status_code == 200, runs.text
+        times = [r[key] for r in runs.json()["runs"] for key in ("createdAt", "updatedAt", "startedAt")]
+        assert len(times) == 6 and all(t.endswith("Z") for t in times), times
+        fault_report(
+            "PostgreSQL read-only, then its sessions closed, a table locked, another time zone",
+            acknowledged=2,
+            stored=len(set(stored_run_ids(server))),
+            delivered_twice=0,
+        )
+    finally:
+        admin.close()
+        server.cleanup()
+        postgres.stop()
+
+
 def test_faults_ten_second_postgresql_outage_under_a_stream_loses_nothing_the_openlineage_client_sent(fault_report):
     """openlineage-python's http transport retries 503s after Retry-After: every emit that returned is stored."""
     from openlineage.client.event_v2 import Job, Run, RunEvent, RunState

@@ -1568,10 +1568,11 @@ def test_the_writer_stores_with_the_cyclic_collector_paused_and_turns_it_back_on
     assert stored_count(catalog_engine) == 2
 
 
-def test_a_transaction_whose_connection_is_cut_stores_nothing_and_the_writer_goes_on(catalog_engine, monkeypatch):
+def test_a_transaction_whose_connection_is_cut_stores_nothing_and_runs_again_once(catalog_engine, monkeypatch):
     """The server ends the writer's session in the middle of a transaction (a restart, a
-    failover, an administrator): the group is answered as unavailable with nothing stored, and the
-    writer's next transaction, on a new connection, stores it."""
+    failover, an idle timeout, an administrator): nothing of it is stored, and it runs once more on
+    a new connection; cut again, the group is answered as unavailable, and the writer's next
+    transaction stores it."""
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's transactions")
     from sqlalchemy import text
@@ -1580,13 +1581,16 @@ def test_a_transaction_whose_connection_is_cut_stores_nothing_and_the_writer_goe
 
     committer = BatchCommitter(catalog_engine, "register", keep_connection=True)
     committer.commit([[submission(run_id="r-0")]])
-    pid = committer._kept.connection.dbapi_connection.get_backend_pid()
     project = event_log.project_events
+    cuts = []
 
     def cut(conn, items, *looked) -> None:
         project(
             conn, items, *looked
         )  # the log's insert and the projection's look-ups are sent, its last writes are not
+        if not cuts.pop():
+            return
+        pid = conn.connection.dbapi_connection.get_backend_pid()
         # each statement its own transaction: within one, pg_stat_activity keeps what it first showed
         with catalog_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -1596,13 +1600,14 @@ def test_a_transaction_whose_connection_is_cut_stores_nothing_and_the_writer_goe
                 time.sleep(0.01)
 
     monkeypatch.setattr(event_log, "project_events", cut)
+    cuts[:] = [True, True]  # both attempts cut
     (result,) = committer.commit([[submission(run_id="r-1")]])
     assert isinstance(result, CatalogUnavailable), result
-    assert stored_count(catalog_engine) == 1
-    monkeypatch.setattr(event_log, "project_events", project)
+    assert stored_count(catalog_engine) == 1 and cuts == []
+    cuts[:] = [False, True]  # the first cut, the second not
     (outcomes,) = committer.commit([[submission(run_id="r-1")]])
     assert isinstance(outcomes[0], Receipt) and not outcomes[0].duplicate
-    assert stored_count(catalog_engine) == 2
+    assert stored_count(catalog_engine) == 2 and cuts == []
 
 
 def test_many_rows_are_stored_without_copy_where_psycopg2_waits_through_a_callback(catalog_engine):

@@ -8,12 +8,13 @@ import os
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from airflow_ol_catalog import __version__
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.events.not_found import NotFound
+from airflow_ol_catalog.store.engine import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,12 @@ async def _query_error(request: Request, exc: RequestValidationError) -> JSONRes
     return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
 
 
-async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+async def _database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+    """Any database error a route did not handle: 503 when the database cannot work now
+    (store/engine.py `database_unavailable`: unreachable, locked, read-only), else 500."""
+    if not database_unavailable(exc):
+        log.error("catalog database error", exc_info=exc)
+        return JSONResponse({"detail": "internal error of the catalog's database"}, status_code=500)
     log.warning("catalog database unavailable: %s", exc)
     return JSONResponse(
         {"detail": "the catalog database is momentarily unavailable; retry later"},
@@ -161,7 +167,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
     app.add_exception_handler(RequestValidationError, _query_error)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
     app.add_exception_handler(NotFound, _not_found)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
-    app.add_exception_handler(OperationalError, _database_unavailable)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
+    app.add_exception_handler(DBAPIError, _database_unavailable)  # type: ignore[arg-type]  # Starlette types a handler as taking any Exception
     app.include_router(ingest.router)
     app.include_router(events.router)
     app.include_router(tags.router)

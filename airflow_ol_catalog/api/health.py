@@ -10,6 +10,10 @@ from airflow_ol_catalog.api.datamodels.ingest import EventLogHealth, Health
 
 router = APIRouter(tags=["health"])
 
+# A database that answers nothing within this (a frozen server, a table locked for a migration) is
+# reported unreachable rather than keeping the check, and whatever polls it, waiting.
+CHECK_SECONDS = 5.0
+
 
 def _check() -> tuple[str, str, dict]:
     from airflow_ol_catalog.store.engine import get_engine
@@ -19,6 +23,14 @@ def _check() -> tuple[str, str, dict]:
     log: dict = {}
     try:
         with get_engine().connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(CHECK_SECONDS * 1000)}")
+                if conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on":
+                    return (
+                        "read-only: events cannot be stored (a standby, or default_transaction_read_only)",
+                        "unknown",
+                        log,
+                    )
             problem = not_migrated(current_revision(conn))
             if problem is None:
                 # Events are projected in the transaction that stores them: the only backlog is the
@@ -35,11 +47,19 @@ def _check() -> tuple[str, str, dict]:
     "/health",
     response_model=Health,
     summary="Catalog health",
-    responses={503: {"model": Health, "description": "The database is unreachable or not migrated to this version."}},
+    responses={
+        503: {
+            "model": Health,
+            "description": "The database is unreachable, read-only or not migrated to this version.",
+        }
+    },
 )
 async def health() -> JSONResponse:
     """Database reachability and migration state; 503 when the catalog cannot work."""
-    database, migrations, event_log = await anyio.to_thread.run_sync(_check)
+    with anyio.move_on_after(CHECK_SECONDS) as waited:
+        database, migrations, event_log = await anyio.to_thread.run_sync(_check, abandon_on_cancel=True)
+    if waited.cancelled_caught:
+        database, migrations, event_log = f"unreachable: no answer within {CHECK_SECONDS:g} s", "unknown", {}
     healthy = database == "reachable" and migrations == "current"
     body = Health(
         status="healthy" if healthy else "unhealthy",

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"\s*(?:([Zz])|([+-])(\d{2}):?(\d{2})?)?"
+    r"\s*(?:([Zz])|([+-])(\d{2}):?(\d{2})?)?",
+    re.ASCII,  # digits 0-9 only, not the other scripts' (fullwidth ones, say) that \d takes otherwise
 )
 
 
@@ -57,5 +58,10 @@ def _in_utc(value: datetime, text: str) -> datetime:
 
 
 def iso(value: datetime | None) -> str | None:
-    """A stored time as the API writes it: ISO 8601 in UTC with `Z`."""
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    """A stored time as the API writes it: ISO 8601 in UTC with `Z` (a driver may give another
+    offset: PostgreSQL's session time zone, where a connection pooler does not keep the catalog's)."""
+    if not value:
+        return None
+    if value.utcoffset():
+        value = value.astimezone(timezone.utc)
+    return value.isoformat().replace("+00:00", "Z")

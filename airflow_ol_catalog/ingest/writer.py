@@ -38,14 +38,20 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.events.collector import collector_paused
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.projection import Written, written_nodes
 from airflow_ol_catalog.ingest.tokens import touch_tokens
-from airflow_ol_catalog.store.engine import WRITE, sqlite_driver, start_wal_checkpoints, write_transaction
+from airflow_ol_catalog.store.engine import (
+    WRITE,
+    database_unavailable,
+    sqlite_driver,
+    start_wal_checkpoints,
+    write_transaction,
+)
 from airflow_ol_catalog.store.sql import joined_transaction, lost_prepared, utcnow
 
 log = logging.getLogger(__name__)
@@ -116,10 +122,6 @@ Committed = list[Outcome] | CatalogUnavailable | Refused
 Answer = list[Outcome] | CatalogUnavailable
 
 
-def _is_unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
-
-
 def _is_busy(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     return getattr(orig, "sqlite_errorcode", None) in (SQLITE_BUSY, SQLITE_LOCKED) or "database is locked" in str(orig)
@@ -169,7 +171,7 @@ class BatchCommitter:
         try:
             outcomes = self._store([sub for group in groups for sub in group])
         except Exception as exc:
-            if _is_unavailable(exc):
+            if database_unavailable(exc):
                 busy = _is_busy(exc)
                 log.warning("catalog database %s: %s", "locked" if busy else "unavailable", _first_line(exc))
                 error = CatalogBusy if busy else CatalogUnavailable
@@ -198,7 +200,7 @@ class BatchCommitter:
             try:
                 stored = self._store([group[i] for i in chunk])
             except Exception as exc:
-                if _is_unavailable(exc):
+                if database_unavailable(exc):
                     if not outcomes:
                         return CatalogUnavailable(_first_line(exc))
                     refusal = Refusal(
@@ -266,7 +268,11 @@ class BatchCommitter:
                     touch_tokens(conn, stale, now)
                 break
             except DBAPIError as exc:
-                if attempt == TRANSIENT_ATTEMPTS or not _is_transient(exc):
+                # A connection the server had closed (a restart, an idle timeout under the kept
+                # connection's recheck): once more on a new one. Had the lost transaction committed,
+                # its events are found stored, as duplicates.
+                lost = exc.connection_invalidated and attempt == 1
+                if attempt == TRANSIENT_ATTEMPTS or not (_is_transient(exc) or lost):
                     raise
                 log.info("catalog transaction run again (attempt %d): %s", attempt + 1, _first_line(exc))
                 time.sleep(_retry_wait(attempt))  # apart from the writer it met

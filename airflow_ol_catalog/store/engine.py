@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, PoolProxiedConnection, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,25 @@ BUSY_TIMEOUT_MS = 10_000
 # Write transactions on SQLite start with BEGIN IMMEDIATE: a deferred transaction that has to
 # upgrade its lock fails at once with SQLITE_BUSY instead of waiting out the busy timeout.
 WRITE = {"ol_catalog_write": True}
+
+# PostgreSQL: the longest a statement waits for a lock (a table another session locked whole, for
+# a migration or by hand) before it fails and its request is answered 503, as SQLite's busy
+# timeout bounds the wait for its write lock; writers wait for each other milliseconds.
+LOCK_TIMEOUT_MS = 10_000
+# The SQLSTATE classes of errors an event's own values cause: data exceptions, constraint
+# violations, limits such as an index row too large. Any other error of PostgreSQL (a read-only
+# standby, missing privileges, a server shutting down) is the database's, not the request's.
+REQUEST_SQLSTATE_CLASSES = ("22", "23", "54")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a database error says the catalog cannot store or read now, whatever was asked:
+    unreachable, locked, read-only, out of resources. Such a request is answered 503 and may be
+    sent again; any other error comes from what was asked (an event the database refuses)."""
+    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return True
+    code = getattr(getattr(exc, "orig", None), "pgcode", None)
+    return isinstance(code, str) and not code.startswith(REQUEST_SQLSTATE_CLASSES)
 
 
 def catalog_url() -> str:
@@ -112,8 +132,9 @@ def begin_before(conn: Connection, cursor: Any, *_: Any) -> None:
 def _configure_postgresql(engine: Engine) -> None:
     """No JIT compilation on the catalog's connections: its queries are short and index-driven, and
     one over the partitioned event log is estimated dear enough to be compiled for each partition
-    (1.7 s of a 2 s query in bench/retention.py). Set with SET, not a startup option, which
-    connection poolers such as PgBouncer refuse. Each session starts with no prepared statement."""
+    (1.7 s of a 2 s query in bench/retention.py); times in UTC; lock waits bounded
+    (LOCK_TIMEOUT_MS). Set with SET, not startup options, which connection poolers such as
+    PgBouncer refuse. Each session starts with no prepared statement."""
     from airflow_ol_catalog.config import load_settings
 
     prepare = load_settings().prepared_statements
@@ -122,6 +143,9 @@ def _configure_postgresql(engine: Engine) -> None:
     def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("SET jit = off")
+        # Times are read back in UTC whatever the database's time zone (Debian's initdb takes the host's).
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
         # Quoting (psycopg2's, and store/sql.py's) follows how backslashes read when the session
         # began: a configuration reload must not change it under a live session, where a value
         # quoted for one reading would be run under the other.

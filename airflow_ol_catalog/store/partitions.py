@@ -89,6 +89,7 @@ def monthly_partitions(conn: Connection) -> list[Month]:
 
 def serialise_changes(conn: Connection) -> None:
     """One partition change at a time across API servers, and no long wait for the log's lock."""
+    conn.execute(text("SET LOCAL lock_timeout = 0"))  # for the other's change, however long it takes
     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
     conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
 

@@ -77,6 +77,8 @@ class EventLogHealth(Answer):
 
 class Health(Answer):
     status: Literal["healthy", "unhealthy"]
-    database: str = Field(description="`reachable`, or `unreachable: ` and the error's type.")
+    database: str = Field(
+        description="`reachable`; `unreachable: ` and the error's type, or that it did not answer in time; or `read-only: ...`."
+    )
     migrations: str = Field(description="`current`, or the revision the database is at and the one expected.")
     eventLog: EventLogHealth = Field(default_factory=EventLogHealth)

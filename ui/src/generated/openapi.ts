@@ -2873,7 +2873,7 @@ export interface components {
         Health: {
             /**
              * Database
-             * @description `reachable`, or `unreachable: ` and the error's type.
+             * @description `reachable`; `unreachable: ` and the error's type, or that it did not answer in time; or `read-only: ...`.
              */
             database: string;
             eventLog?: components["schemas"]["EventLogHealth"];
@@ -9359,7 +9359,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The database is unreachable or not migrated to this version. */
+            /** @description The database is unreachable, read-only or not migrated to this version. */
             503: {
                 headers: {
                     [name: string]: unknown;
