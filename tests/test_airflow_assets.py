@@ -163,8 +163,8 @@ def _write(catalog_api, run_id: str, event_type: str = "COMPLETE", at: str = "20
     assert answer.status_code == 201, answer.text
 
 
-def _writes(catalog_api, name: str = "shop.public.orders", settled: bool = True) -> dict:
-    path = f"api/v1/namespaces/{quote(PG, safe='')}/datasets/{name}/airflow-assets"
+def _writes(catalog_api, name: str = "shop.public.orders", settled: bool = True, ns: str = PG) -> dict:
+    path = f"api/v1/namespaces/{quote(ns, safe='')}/datasets/{quote(name, safe='')}/airflow-assets"
     deadline = time.monotonic() + 20
     while True:
         body = catalog_api.get(path).json()
@@ -482,3 +482,128 @@ def test_assets_naming_one_dataset_in_several_spellings_each_name_it_and_each_ge
     (write,) = _writes(catalog_api, "shop.public.twins")["catalogWrites"]
     assert write["state"] == "created" and sorted(write["assetIds"]) == sorted(twins)
     assert [len(_events_of(twin)) for twin in twins] == [n + 1 for n in before]
+
+
+def _marked_table_with_asset(catalog_api, table: str) -> int:
+    """An active Asset named `table` for the table shop.public.`table`, marked; the Asset's id."""
+    from airflow.models.asset import AssetActive, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = AssetModel(name=table, uri=f"postgres://db.example:5432/shop/public/{table}", group="asset")
+        session.add(row)
+        session.flush()
+        session.add(AssetActive.for_asset(row))
+        session.flush()
+        asset_id = row.id
+    body = {"namespace": PG, "name": f"shop.public.{table}"}
+    marked = catalog_api.request("POST", "api/v1/airflow/asset-triggers", catalog_api.jwt("admin"), json=body)
+    assert marked.status_code == 201, marked.text
+    return asset_id
+
+
+def test_only_a_run_that_ends_complete_triggers_and_each_jobs_run_counts_on_its_own(catalog_api, assets):
+    """A run whose FAIL (10:00) came before its COMPLETE (09:00) is FAILED: its late COMPLETE made
+    an asset event all the same. A run of another job reusing a run id (unique per job only) kept
+    the real write from being queued, and a run id longer than 36 characters did not fit the queue."""
+    asset_id = _marked_table_with_asset(catalog_api, "late")
+
+    def write(job: dict, run_id: str, event_type: str, at: str, token: str | None = None) -> None:
+        payload = run_event(
+            eventType=event_type,
+            eventTime=at,
+            run={"runId": run_id, "facets": {}},
+            job=job,
+            outputs=[{"namespace": PG, "name": "shop.public.late"}],
+        )
+        answer = catalog_api.send(payload, token=token)
+        assert answer.status_code == 201, answer.text
+
+    failed = "0193f000-0000-7000-8000-0000000000f1"
+    write(WRITER, failed, "FAIL", "2026-12-01T10:00:00Z")
+    write(WRITER, failed, "COMPLETE", "2026-12-01T09:00:00Z")  # late: the run stays FAILED
+    assert _writes(catalog_api, "shop.public.late")["catalogWrites"] == [] and _events_of(asset_id) == []
+    shared = "0193f000-0000-7000-8000-0000000000f2"
+    squatter = {"namespace": "team-a", "name": "squatter", "facets": {}}
+    write(squatter, shared, "COMPLETE", "2026-12-01T11:00:00Z", catalog_api.create_token("team-a", ["team-a"]))
+    write(WRITER, shared, "COMPLETE", "2026-12-01T11:05:00Z")
+    long_id = "dbt-run-" + "x" * 200
+    write(WRITER, long_id, "COMPLETE", "2026-12-01T12:00:00Z")
+    writes = _writes(catalog_api, "shop.public.late")["catalogWrites"]
+    assert sorted((w["job"]["name"], w["runId"], w["state"]) for w in writes) == [
+        ("orders_rebuild", shared, "created"),
+        ("orders_rebuild", long_id, "created"),
+        ("squatter", shared, "created"),
+    ]
+    assert len(_events_of(asset_id)) == 3
+
+
+def test_every_write_of_a_large_batch_makes_its_asset_event(catalog_api, assets):
+    """250 runs in one batch write a marked dataset: the asset events of the first 200 were made
+    and the rest waited for the next write to a marked dataset, or the hourly replay DAG."""
+    import json
+
+    asset_id = _marked_table_with_asset(catalog_api, "many")
+    batch = [
+        run_event(
+            eventType="COMPLETE",
+            eventTime="2026-12-01T13:00:00Z",
+            run={"runId": f"0193f100-0000-7000-8000-{i:012x}", "facets": {}},
+            job=WRITER,
+            outputs=[{"namespace": PG, "name": "shop.public.many"}],
+        )
+        for i in range(250)
+    ]
+    answer = catalog_api.post(json.dumps(batch), path="api/v1/lineage/batch")
+    assert answer.status_code == 200, answer.text
+    deadline = time.monotonic() + 30
+    while len(_events_of(asset_id)) < 250:
+        assert time.monotonic() < deadline, len(_events_of(asset_id))
+        time.sleep(0.2)
+    assert {w["state"] for w in _writes(catalog_api, "shop.public.many")["catalogWrites"]} == {"created"}
+
+
+def test_a_mark_made_for_one_dataset_matches_that_dataset_only_whatever_its_name_holds(catalog_api, assets):
+    """The dataset page's button sent the dataset's names as globs: `rep[1].csv` and an IPv6 host's
+    `[::1]` then matched nothing (a character class), `star*.csv` matched `starry.csv` too, and the
+    page offered the button again on a 409. With `exact`, each character stands for itself, and the
+    page is told which mark names the dataset alone."""
+    admin = catalog_api.jwt("admin")
+    names = [("file", "/data/rep[1].csv"), ("file", "/data/star*.csv"), ("file", "/data/starry.csv")]
+    names.append(("postgres://[::1]:5432", "shop.public.t6"))
+
+    def complete(run_id: str) -> None:
+        payload = run_event(
+            eventType="COMPLETE",
+            eventTime="2026-12-01T14:00:00Z",
+            run={"runId": run_id, "facets": {}},
+            job=WRITER,
+            outputs=[{"namespace": ns, "name": name} for ns, name in names],
+        )
+        assert catalog_api.send(payload).status_code == 201
+
+    def page(ns: str, name: str) -> dict:
+        return _writes(catalog_api, name, ns=ns)
+
+    complete("0193f200-0000-7000-8000-000000000001")
+    marks = {}
+    for ns, name in (names[0], names[1], names[3]):
+        body = {"namespace": ns, "name": name, "exact": True}
+        made = catalog_api.request("POST", "api/v1/airflow/asset-triggers", admin, json=body)
+        assert made.status_code == 201, made.text
+        marks[name] = made.json()["id"]
+        assert catalog_api.request("POST", "api/v1/airflow/asset-triggers", admin, json=body).status_code == 409
+    stored = {
+        t["id"]: (t["namespace"], t["name"])
+        for t in catalog_api.get("api/v1/airflow/asset-triggers").json()["triggers"]
+    }
+    assert stored[marks["/data/rep[1].csv"]] == ("file", "/data/rep[[]1].csv")  # as a glob writes it
+    assert stored[marks["shop.public.t6"]] == ("postgres://[[]::1]:5432", "shop.public.t6")
+    complete("0193f200-0000-7000-8000-000000000002")
+    for ns, name in names:
+        shown = page(ns, name)
+        if name == "/data/starry.csv":
+            assert shown["watchedBy"] == [] and shown["exactTrigger"] is None and shown["catalogWrites"] == []
+            continue
+        assert [t["id"] for t in shown["watchedBy"]] == [marks[name]] and shown["exactTrigger"] == marks[name]
+        assert [w["runId"] for w in shown["catalogWrites"]] == ["0193f200-0000-7000-8000-000000000002"]

@@ -323,6 +323,55 @@ def test_namespace_names_are_unique(catalog_engine):
         assert namespace_rows.get_namespace(conn, "team-a").admins == ["alice"]
 
 
+def test_the_queue_of_writes_to_marked_datasets_keys_each_run_by_its_job_after_migrating(database_url):
+    """0024: a queued write was one per dataset and run id, cut at 36 characters; it is one per
+    dataset and run (job and run id), the run found for the writes queued before."""
+    from sqlalchemy import create_engine, text
+
+    from airflow_ol_catalog.store.migrate import upgrade
+
+    upgrade(database_url, "0023")
+    engine = create_engine(database_url)
+    at = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        job_id = conn.execute(
+            text(
+                "INSERT INTO ol_catalog_job (namespace, name, search_key, first_seen_at, last_seen_at, view_stamp, placeholder)"
+                " VALUES ('spark', 'load', 'spark load', :at, :at, 0, false) RETURNING id"
+            ),
+            {"at": at},
+        ).scalar_one()
+        run_pk = conn.execute(
+            text(
+                "INSERT INTO ol_catalog_run (job_id, run_id, first_event_at, last_event_at, placeholder, state_rank)"
+                " VALUES (:job, 'r-1', :at, :at, false, 0) RETURNING id"
+            ),
+            {"job": job_id, "at": at},
+        ).scalar_one()
+        queued = {"event_time": at, "state": "created", "queued_at": at}
+        insert = text(
+            "INSERT INTO ol_catalog_asset_trigger_run (dataset_id, run_id, job_namespace, job_name, event_time, state, queued_at)"
+            " VALUES (7, :run, :ns, :name, :event_time, :state, :queued_at)"
+        )
+        conn.execute(insert, {"run": "r-1", "ns": "spark", "name": "load", **queued})
+        conn.execute(insert, {"run": "r-gone", "ns": "spark", "name": "load", **queued})  # its run deleted since
+    engine.dispose()
+    upgrade(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        found = conn.execute(text("SELECT run_id, run_pk FROM ol_catalog_asset_trigger_run ORDER BY id")).all()
+        assert [tuple(row) for row in found] == [("r-1", run_pk), ("r-gone", None)]
+        long_id = "x" * 300
+        conn.execute(
+            text(
+                "INSERT INTO ol_catalog_asset_trigger_run (dataset_id, run_pk, run_id, job_namespace, job_name, event_time, state, queued_at)"
+                " VALUES (7, :pk, :run, 'other', 'job', :at, 'pending', :at)"
+            ),
+            {"pk": run_pk + 1, "run": long_id, "at": at},
+        )
+    engine.dispose()
+
+
 def test_token_is_stored_hashed_and_verified(catalog_engine):
     with write_transaction(catalog_engine) as conn:
         token, secret = tokens.create_token(conn, "spark", "test", ["team-a"], can_read=False)

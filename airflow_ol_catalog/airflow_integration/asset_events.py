@@ -107,18 +107,28 @@ def _extra(row: Any) -> dict[str, Any]:
 
 
 def emit_waiting(engine: Engine) -> Emitted:
-    """Make the asset events of the writes waiting (a batch); what was done."""
+    """Make the asset events of every write waiting, BATCH at a time; what was done. It stops at a
+    batch that made nothing (writes whose events failed stay waiting, for the next call)."""
+    done = Emitted()
+    while True:
+        before = done.created + done.no_asset + done.declared
+        read = _emit_batch(engine, done)
+        if read < BATCH or done.created + done.no_asset + done.declared == before:
+            return done
+
+
+def _emit_batch(engine: Engine, done: Emitted) -> int:
+    """Make the asset events of a batch of waiting writes, adding to `done`; how many were read."""
     from airflow.utils.session import create_session
 
     from airflow_ol_catalog.ingest.asset_triggers import CREATED, EMITTING, NO_ASSET, PENDING
     from airflow_ol_catalog.store.engine import read_connection, write_transaction
     from airflow_ol_catalog.store.tables import asset_trigger_run as t
 
-    done = Emitted()
     with read_connection(engine) as conn:
         rows = _waiting(conn)
         if not rows:
-            return done
+            return 0
         assets = read_assets()
         by_dataset = _assets_by_dataset(conn, assets)
     shared = _same_database(engine)
@@ -176,4 +186,4 @@ def emit_waiting(engine: Engine) -> Emitted:
             done.declared += 1
         else:
             done.no_asset += 1
-    return done
+    return len(rows)

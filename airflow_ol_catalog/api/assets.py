@@ -38,6 +38,7 @@ from airflow_ol_catalog.ingest.asset_triggers import (
     create_trigger,
     delete_trigger,
     list_triggers,
+    literal_pattern,
     writes_queued,
 )
 from airflow_ol_catalog.lineage import dag_run_trace as trace
@@ -200,6 +201,14 @@ async def dataset_assets(namespace: str, dataset: str, _: ReadAuth) -> dict:
             {**_asset_view(a, d), "latestEvents": [_event_view(e) for e in events.get(a.id, [])]} for a, d in naming
         ],
         "watchedBy": [_trigger_view(t) for t in triggers if t.matches(row.namespace, row.name)],
+        "exactTrigger": next(
+            (
+                t.id
+                for t in triggers
+                if (t.namespace_pattern, t.name_pattern) == (literal_pattern(row.namespace), literal_pattern(row.name))
+            ),
+            None,
+        ),
         "catalogWrites": [_write_view(w) for w in writes],
     }
 
@@ -229,6 +238,11 @@ def _write_view(w: Any) -> dict[str, Any]:
 class NewTrigger(BaseModel):
     namespace: Text = Field(description="Glob on the namespace (`*` for any; any spelling of a namespace matches).")
     name: Text = Field(description="Glob on the dataset name (`*` for any).")
+    exact: bool = Field(
+        False,
+        description="true: `namespace` and `name` are one dataset's, each character standing for itself "
+        "(its `*`, `?` and `[` are stored escaped, `[*]`, `[?]`, `[[]`, as a glob writes them).",
+    )
 
 
 @router.get(
@@ -265,9 +279,13 @@ async def new_asset_trigger(body: NewTrigger, principal: AssetEventAuth) -> dict
     an asset event of each Airflow Asset naming that dataset (once per run), so DAGs scheduled on the
     Asset run when Spark, dbt or a script writes it."""
 
+    namespace, name = (
+        (literal_pattern(body.namespace), literal_pattern(body.name)) if body.exact else (body.namespace, body.name)
+    )
+
     def create() -> Trigger:
         with write_transaction() as conn:
-            return create_trigger(conn, body.namespace, body.name, f"user:{principal.user_name}")
+            return create_trigger(conn, namespace, name, f"user:{principal.user_name}")
 
     try:
         return _trigger_view(await anyio.to_thread.run_sync(create))

@@ -1,13 +1,14 @@
 """Asset events from observed lineage, the write side: which datasets' writes Airflow should hear
 about (marks an admin sets: globs on namespace and name), and, in the transaction that stores an
 event, a queued write for each marked dataset a COMPLETE event says its run wrote. One row per
-dataset and producing run, whatever the retries and duplicates; the API server then makes the
+dataset and producing run (its job and run id), whatever the retries and duplicates; the API server then makes the
 Airflow asset events (airflow_integration/asset_events.py)."""
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -57,6 +58,14 @@ class Trigger:
             fnmatch.fnmatchcase(namespace, self.namespace_pattern)
             or fnmatch.fnmatchcase(namespace_key(namespace), namespace_key(self.namespace_pattern))
         ) and fnmatch.fnmatchcase(name, self.name_pattern)
+
+
+def literal_pattern(text: str) -> str:
+    """The glob that matches this text only: its `*`, `?` and `[` each stand for themselves."""
+    return _GLOB_SPECIAL.sub(r"[\1]", text)
+
+
+_GLOB_SPECIAL = re.compile(r"([*?[])")
 
 
 class _Cache:
@@ -143,21 +152,34 @@ def _airflow_task(ev: OpenLineageEvent) -> str | None:
     return json.dumps([task["dagId"], task["taskId"]]) if task and task["taskId"] else None
 
 
-def queue_writes(conn: Connection, events: list[OpenLineageEvent], dataset_ids: Mapping[tuple[str, str], int]) -> int:
+def queue_writes(
+    conn: Connection,
+    events: list[OpenLineageEvent],
+    dataset_ids: Mapping[tuple[str, str], int],
+    completed: Mapping[tuple[str, str, str], int],
+) -> int:
     """Queue a write for every marked dataset these COMPLETE events' runs wrote (a run already
     queued for a dataset is not queued again); how many writes the events named.
 
     `dataset_ids`: (namespace key, name) -> the id holding that name's lineage, as the projection
-    stored them in this transaction."""
-    complete = [ev for ev in events if ev.event_type == EventType.COMPLETE.value and ev.outputs and ev.run_id]
+    stored them in this transaction; `completed`: (job namespace, job name, run id) -> the run's
+    row, of the runs that are COMPLETE now (a FAIL later than the COMPLETE, sent before or after
+    it, leaves the run failed: its writes trigger nothing)."""
+    complete = [
+        (ev, pk)
+        for ev in events
+        if ev.event_type == EventType.COMPLETE.value
+        and ev.outputs
+        and (pk := completed.get((ev.job_namespace or "", ev.job_name or "", ev.run_id or ""))) is not None
+    ]
     if not complete:
         return 0
     rules = trigger_cache.rules(conn)
     if not rules:
         return 0
     now = utcnow()
-    rows: dict[tuple[int, str], dict[str, Any]] = {}
-    for ev in complete:
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    for ev, run_pk in complete:
         for ref in ev.outputs:
             if not any(rule.matches(ref.namespace, ref.name) for rule in rules):
                 continue
@@ -165,9 +187,10 @@ def queue_writes(conn: Connection, events: list[OpenLineageEvent], dataset_ids: 
             if dataset_id is None or ev.run_id is None or ev.job_namespace is None or ev.job_name is None:
                 continue
             rows.setdefault(
-                (dataset_id, ev.run_id),
+                (dataset_id, run_pk),
                 {
                     "dataset_id": dataset_id,
+                    "run_pk": run_pk,
                     "run_id": ev.run_id,
                     "job_namespace": ev.job_namespace,
                     "job_name": ev.job_name,
@@ -181,8 +204,8 @@ def queue_writes(conn: Connection, events: list[OpenLineageEvent], dataset_ids: 
     if not rows:
         return 0
     statement = insert_on_conflict(conn, asset_trigger_run).on_conflict_do_nothing(
-        index_elements=["dataset_id", "run_id"]
+        index_elements=["dataset_id", "run_pk"]
     )
-    conn.execute(statement, sorted(rows.values(), key=lambda r: (r["dataset_id"], r["run_id"])))
+    conn.execute(statement, sorted(rows.values(), key=lambda r: (r["dataset_id"], r["run_pk"])))
     writes_queued.set()
     return len(rows)

@@ -751,11 +751,27 @@ def project_events(conn: Connection, items: list[Projected], looked: Lookup | No
     _project_versions(conn, st, named.versions, dataset_ids, read, settled)
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
     _project_flows(conn, st, items, job_ids, dataset_ids)
-    queue_writes(conn, [item.event for item in items], dataset_ids)
+    queue_writes(conn, [item.event for item in items], dataset_ids, _completed(items, job_ids, run_pks, runs))
     written = written_nodes.get()
     if written is not None:
         written.jobs.update(job_ids.values())
         written.datasets.update(dataset_ids.values())
+
+
+def _completed(
+    items: list[Projected], job_ids: dict[JobKey, int], run_pks: dict[RunKey, int], runs: dict[int, _RunIds]
+) -> dict[tuple[str, str, str], int]:
+    """(job namespace, job name, run id) -> the run's row, of the runs these events name that are
+    COMPLETE once they are projected (not those a later FAIL or ABORT ended, whatever came last)."""
+    found = {}
+    for item in items:
+        ev = item.event
+        if ev.kind == RUN_EVENT and ev.run_id is not None:
+            namespace, name = _job_key(ev)
+            pk = run_pks.get((job_ids[namespace, name], ev.run_id))
+            if pk is not None and runs[pk].state == EventType.COMPLETE:
+                found[namespace, name, ev.run_id] = pk
+    return found
 
 
 def _job_key(ev: OpenLineageEvent) -> JobKey:

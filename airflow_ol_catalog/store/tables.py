@@ -495,7 +495,8 @@ asset_trigger_run = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("dataset_id", Integer, nullable=False),
-    Column("run_id", String(36), nullable=False),
+    Column("run_pk", Integer),  # the run's row (none for writes queued before 0024 whose run is gone)
+    Column("run_id", Text, nullable=False),
     Column("job_namespace", Text, nullable=False),
     Column("job_name", Text, nullable=False),
     Column("event_time", UTCDateTime, nullable=False),
@@ -508,6 +509,6 @@ asset_trigger_run = Table(
     Column("processed_at", UTCDateTime),
     Column("asset_ids", Text),  # JSON list of the Airflow Asset ids it made events for
     Column("asset_event_ids", Text),  # JSON list of those events' ids
-    UniqueConstraint("dataset_id", "run_id"),
+    UniqueConstraint("dataset_id", "run_pk"),  # one write per dataset and run (a run id is unique per job only)
     Index(None, "state"),
 )

@@ -69,6 +69,9 @@ class AirflowAssets(Answer):
 class DatasetAssets(Answer):
     assets: list[AirflowAssetWithEvents] = Field(description="The Assets naming this dataset (usually one).")
     watchedBy: list[AssetTrigger] = Field(description="The marks that make its writes trigger Airflow.")
+    exactTrigger: int | None = Field(
+        None, description="The id of the mark naming this dataset alone (made with `exact`), if there is one."
+    )
     catalogWrites: list[CatalogWrite] = Field(
         description="Its newest writes seen while marked (at most 20), newest first."
     )

@@ -125,10 +125,10 @@ const WRITE_STATES: Record<CatalogWrite["state"], { label: string; palette: stri
 };
 
 /** Marking a dataset: its writes, by any producer, make asset events of the Assets naming it. */
-function Triggering({ namespace, name, watchedBy, onChange }: { namespace: string; name: string; watchedBy: AssetTrigger[]; onChange: () => void }) {
+function Triggering({ namespace, name, watchedBy, exactTrigger, onChange }: { namespace: string; name: string; watchedBy: AssetTrigger[]; exactTrigger: number | null; onChange: () => void }) {
   const allowed = useApi("airflow/asset-triggers/allowed");
   const [problem, setProblem] = useState<string | null>(null);
-  const own = watchedBy.find((t) => t.namespace === namespace && t.name === name) ?? null;
+  const own = watchedBy.find((t) => t.id === exactTrigger) ?? null;
   const act = (work: Promise<unknown>) =>
     work.then(
       () => {
@@ -165,7 +165,7 @@ function Triggering({ namespace, name, watchedBy, onChange }: { namespace: strin
               Stop triggering Airflow on writes
             </Button>
           ) : (
-            <Button size="xs" colorPalette="blue" onClick={() => act(sendJson("POST", "airflow/asset-triggers", { namespace, name }))}>
+            <Button size="xs" colorPalette="blue" onClick={() => act(sendJson("POST", "airflow/asset-triggers", { namespace, name, exact: true }))}>
               Trigger Airflow on every write
             </Button>
           )}
@@ -218,7 +218,7 @@ export function DatasetAssetsSection({ namespace, name }: { namespace: string; n
   const found = useApi("namespaces/{namespace}/datasets/{dataset}/airflow-assets", { path: { namespace, dataset: name } });
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return null;
-  const { assets, watchedBy, catalogWrites } = found.data;
+  const { assets, watchedBy, exactTrigger, catalogWrites } = found.data;
   if (assets.length === 0 && watchedBy.length === 0 && catalogWrites.length === 0) return null;
   return (
     <Section title={assets.length > 1 ? "Airflow Assets" : "Airflow Asset"}>
@@ -226,7 +226,7 @@ export function DatasetAssetsSection({ namespace, name }: { namespace: string; n
       {assets.map((asset) => (
         <AssetDetails key={asset.id} asset={asset} events={asset.latestEvents} />
       ))}
-      <Triggering namespace={namespace} name={name} watchedBy={watchedBy} onChange={found.reload} />
+      <Triggering namespace={namespace} name={name} watchedBy={watchedBy} exactTrigger={exactTrigger ?? null} onChange={found.reload} />
       <CatalogWrites writes={catalogWrites} />
     </Section>
   );

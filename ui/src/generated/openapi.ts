@@ -2407,6 +2407,11 @@ export interface components {
              */
             catalogWrites: components["schemas"]["CatalogWrite"][];
             /**
+             * Exacttrigger
+             * @description The id of the mark naming this dataset alone (made with `exact`), if there is one.
+             */
+            exactTrigger?: number | null;
+            /**
              * Watchedby
              * @description The marks that make its writes trigger Airflow.
              */
@@ -3509,6 +3514,12 @@ export interface components {
         };
         /** NewTrigger */
         NewTrigger: {
+            /**
+             * Exact
+             * @description true: `namespace` and `name` are one dataset's, each character standing for itself (its `*`, `?` and `[` are stored escaped, `[*]`, `[?]`, `[[]`, as a glob writes them).
+             * @default false
+             */
+            exact: boolean;
             /**
              * Name
              * @description Glob on the dataset name (`*` for any).
