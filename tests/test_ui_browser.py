@@ -1401,3 +1401,36 @@ def test_a_dags_lineage_tab_shows_only_this_airflows_jobs(ui_server, admin_page)
     expect(tab.get_by_label("Namespace")).to_have_count(0)  # one namespace: nothing to choose
     shot(page, "58-dag-tab-only-airflows-jobs")
     assert page.errors == []
+
+
+def test_a_log_link_to_another_site_says_where_it_goes_and_opens_apart(ui_server, admin_page):
+    """A producer names any address as a task's log: it was a link named "log" that replaced
+    Airflow's whole window. One to another site now names its host and opens in a new tab; one to
+    this Airflow still opens in Airflow's window."""
+    from playwright.sync_api import expect
+
+    runs = {"019e0000-0000-7000-8000-0000000000b1": "https://airflow-logs.evil.example/dags/x"}
+    runs["019e0000-0000-7000-8000-0000000000b2"] = ui_server.url + "dags/nightly_sessions/runs/r/tasks/t?try_number=1"
+    for run_id, log_url in runs.items():
+        facet = {
+            "_producer": "https://example.com/airflow",
+            "_schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet",
+            "dag": {"dag_id": "nightly_sessions"},
+            "dagRun": {"dag_id": "nightly_sessions", "run_id": "r"},
+            "task": {"task_id": "t"},
+            "taskInstance": {"log_url": log_url, "try_number": 1},
+        }
+        payload = run_event(run={"runId": run_id, "facets": {"airflow": facet}})
+        assert ui_server.send(payload).status_code == 201
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/run?id=019e0000-0000-7000-8000-0000000000b1")
+    log = page.get_by_test_id("airflow-log-link")
+    expect(log).to_have_text("log on airflow-logs.evil.example")
+    expect(log).to_have_attribute("target", "_blank")
+    assert "noopener" in log.get_attribute("rel")
+    shot(page, "59-log-link-elsewhere")
+    page.goto(ui_server.url + "ol-catalog/ui/#/run?id=019e0000-0000-7000-8000-0000000000b2")
+    log = page.get_by_test_id("airflow-log-link")
+    expect(log).to_have_text("log")
+    expect(log).to_have_attribute("target", "_top")
+    assert page.errors == []

@@ -7,6 +7,27 @@ import { duration, when } from "../format";
 import { airflowPage, type Route } from "../route";
 import { useApi } from "../useApi";
 
+/** The task's log, as its producer linked it: in this Airflow's window when it is this Airflow's
+ * (same origin); any other site in a new tab, its host shown, for a producer may name any. */
+function LogLink({ url }: { url: string }) {
+  let other: string | null;
+  try {
+    const target = new URL(url, window.location.href);
+    other = target.origin === window.location.origin ? null : target.host;
+  } catch {
+    return null;
+  }
+  return other === null ? (
+    <Link href={url} target="_top" color="fg.info" data-testid="airflow-log-link">
+      log
+    </Link>
+  ) : (
+    <Link href={url} target="_blank" rel="noopener noreferrer" color="fg.info" data-testid="airflow-log-link">
+      log on <Name value={other} />
+    </Link>
+  );
+}
+
 export function RunPage({ route }: { route: Route }) {
   const id = route.params.get("id") ?? "";
   const run = useApi("jobs/runs/{run_id}", { path: { run_id: id } });
@@ -47,9 +68,7 @@ export function RunPage({ route }: { route: Route }) {
               {r.airflow.logUrl && (
                 <>
                   {" · "}
-                  <Link href={r.airflow.logUrl} target="_top" color="fg.info" data-testid="airflow-log-link">
-                    log
-                  </Link>
+                  <LogLink url={r.airflow.logUrl} />
                 </>
               )}
             </Text>
