@@ -174,7 +174,8 @@ def test_faults_a_postgresql_that_is_read_only_locked_or_closes_connections_is_a
     such events), admin writes 500 and health `healthy`; the lock held requests for as long as it
     lasted; the first write on a closed connection was answered 503; times came back in the
     database's offset. Now: 503 with Retry-After and nothing stored, health says why, the lock wait
-    ends after LOCK_TIMEOUT_MS, a closed connection is replaced, times are UTC."""
+    ends after LOCK_TIMEOUT_MS, a closed connection is replaced, times are UTC, and health answers
+    within its bound while the server is frozen (it waited for it)."""
     import psycopg2
 
     from airflow_ol_catalog.store.engine import LOCK_TIMEOUT_MS
@@ -235,6 +236,24 @@ def test_faults_a_postgresql_that_is_read_only_locked_or_closes_connections_is_a
         assert runs.status_code == 200, runs.text
         times = [r[key] for r in runs.json()["runs"] for key in ("createdAt", "updatedAt", "startedAt")]
         assert len(times) == 6 and all(t.endswith("Z") for t in times), times
+        # a frozen server: health answers in bounded time, again and again, and says so
+        master = int((postgres.dir / "data" / "postmaster.pid").read_text().split()[0])
+        frozen = [master, *(int(pid) for pid in os.popen(f"pgrep -P {master}").read().split())]
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            for _ in range(3):
+                started = time.monotonic()
+                health = requests.get(server.url + "ol-catalog/health", timeout=60)
+                assert health.status_code == 503 and "no answer" in health.json()["database"], health.text
+                assert time.monotonic() - started < 10
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 30
+        while requests.get(server.url + "ol-catalog/health", timeout=60).status_code != 200:
+            assert time.monotonic() < deadline, "health did not recover"
+            time.sleep(0.5)
         fault_report(
             "PostgreSQL read-only, then its sessions closed, a table locked, another time zone",
             acknowledged=2,

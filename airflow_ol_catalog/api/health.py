@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+
 import anyio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -13,6 +16,9 @@ router = APIRouter(tags=["health"])
 # A database that answers nothing within this (a frozen server, a table locked for a migration) is
 # reported unreachable rather than keeping the check, and whatever polls it, waiting.
 CHECK_SECONDS = 5.0
+# One check at a time (per event loop), on a thread of its own: checks a frozen database keeps
+# waiting queue here, not on the threads the API server's other work shares.
+_checking: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
 
 
 def _check() -> tuple[str, str, dict]:
@@ -56,8 +62,11 @@ def _check() -> tuple[str, str, dict]:
 )
 async def health() -> JSONResponse:
     """Database reachability and migration state; 503 when the catalog cannot work."""
+    limiter = _checking.setdefault(asyncio.get_running_loop(), anyio.CapacityLimiter(1))
     with anyio.move_on_after(CHECK_SECONDS) as waited:
-        database, migrations, event_log = await anyio.to_thread.run_sync(_check, abandon_on_cancel=True)
+        database, migrations, event_log = await anyio.to_thread.run_sync(
+            _check, abandon_on_cancel=True, limiter=limiter
+        )
     if waited.cancelled_caught:
         database, migrations, event_log = f"unreachable: no answer within {CHECK_SECONDS:g} s", "unknown", {}
     healthy = database == "reachable" and migrations == "current"

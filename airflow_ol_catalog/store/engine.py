@@ -42,10 +42,11 @@ WRITE = {"ol_catalog_write": True}
 # a migration or by hand) before it fails and its request is answered 503, as SQLite's busy
 # timeout bounds the wait for its write lock; writers wait for each other milliseconds.
 LOCK_TIMEOUT_MS = 10_000
-# The SQLSTATE classes of errors an event's own values cause: data exceptions, constraint
-# violations, limits such as an index row too large. Any other error of PostgreSQL (a read-only
-# standby, missing privileges, a server shutting down) is the database's, not the request's.
-REQUEST_SQLSTATE_CLASSES = ("22", "23", "54")
+# The SQLSTATE classes of errors an event's own values cause: data exceptions, constraint and
+# check-option violations, limits such as an index row too large, and what a trigger's PL/pgSQL
+# raised on seeing them. Any other error of PostgreSQL (a read-only standby, missing privileges, a
+# server shutting down) is the database's, not the request's.
+REQUEST_SQLSTATE_CLASSES = ("22", "23", "44", "54", "P0")
 
 
 def database_unavailable(exc: BaseException) -> bool:
