@@ -240,3 +240,28 @@ def test_airflow_db_migrate_makes_a_new_catalog_by_its_migrations(postgres):
         engine.dispose()
     finally:
         server.cleanup()
+
+
+def test_two_migrations_at_once_make_one_catalog(postgres):
+    """Two `airflow db migrate` at once on a new database (replicas starting together): the second
+    failed half-way, creating what the first had made (Airflow's migration lock does not cover its
+    external DB managers). They now take turns; the second finds the catalog migrated."""
+    import subprocess
+    import sys
+
+    from airflow_ol_catalog.store.migrate import current_revision, head_revision
+
+    url = postgres.create_database("two_migrations")
+    script = "import sys; from airflow_ol_catalog.store.migrate import upgrade; upgrade(sys.argv[1])"
+    migrations = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [m.communicate(timeout=300)[0] for m in migrations]
+    assert [m.returncode for m in migrations] == [0, 0], outputs
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert current_revision(conn) == head_revision() and partitions.is_partitioned(conn)
+    engine.dispose()

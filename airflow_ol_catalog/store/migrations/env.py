@@ -11,6 +11,7 @@ from airflow_ol_catalog.store.migrate import VERSION_TABLE, include_object
 from airflow_ol_catalog.store.tables import metadata
 
 config = context.config
+MIGRATION_LOCK = 0x6F6C6367  # the advisory lock key that serialises the catalog's migrations ("olcg")
 
 
 def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
@@ -43,10 +44,23 @@ def run_online() -> None:
         raise RuntimeError("alembic was given neither a connection nor sqlalchemy.url")
     engine = create_engine(url)
     with engine.connect() as conn:
-        _configure(conn)
-        with context.begin_transaction():
-            context.run_migrations()
-        conn.commit()
+        serialised = conn.dialect.name == "postgresql"
+        if serialised:
+            # Two `airflow db migrate` at once (every replica's start, say): one at a time, the
+            # second finding the catalog migrated. Airflow's own lock does not cover its external
+            # DB managers. Held by the session, whatever the migrations' transactions.
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+            conn.commit()
+        try:
+            _configure(conn)
+            with context.begin_transaction():
+                context.run_migrations()
+            conn.commit()
+        finally:
+            if serialised:
+                conn.rollback()
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+                conn.commit()
     engine.dispose()
 
 
