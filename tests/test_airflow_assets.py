@@ -607,3 +607,24 @@ def test_a_mark_made_for_one_dataset_matches_that_dataset_only_whatever_its_name
             continue
         assert [t["id"] for t in shown["watchedBy"]] == [marks[name]] and shown["exactTrigger"] == marks[name]
         assert [w["runId"] for w in shown["catalogWrites"]] == ["0193f200-0000-7000-8000-000000000002"]
+
+
+def test_a_run_of_another_namespace_with_the_dag_runs_id_takes_no_part_in_its_trace(catalog_api):
+    """A run id names one run per job: an intruder's run sent first with the DAG run's id (they
+    can be predicted) was the run the trace's tree grew from, and lent the DAG run its outputs."""
+    intruder = catalog_api.create_token("intruder-2", ["intruder"])
+    dag_run = "0193e000-0000-7000-8000-0000000000c1"
+    planted = run_event(
+        eventType="COMPLETE",
+        eventTime="2026-12-01T07:00:00Z",
+        run={"runId": dag_run, "facets": {}},
+        job={"namespace": "intruder", "name": "ledger", "facets": {}},
+        outputs=[{"namespace": "s3://intruder", "name": "planted"}],
+    )
+    assert catalog_api.send(planted, token=intruder).status_code == 201
+    facets = {"airflowDagRun": _facet(dag={"dag_id": "ledger"}, dagRun={"dag_id": "ledger", "run_id": "manual__7"})}
+    _run(catalog_api, dag_run, "ledger", 10, facets, outputs=[{"namespace": "s3://real", "name": "ledger"}])
+    trace = catalog_api.get("api/v1/airflow/dag-runs/ledger/manual__7/trace").json()
+    assert [(r["job"]["namespace"], r["outputs"]) for r in trace["runs"]] == [
+        (AIRFLOW_NAMESPACE, [{"namespace": "s3://real", "name": "ledger"}])
+    ]

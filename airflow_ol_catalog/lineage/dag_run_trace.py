@@ -16,7 +16,7 @@ from airflow_ol_catalog.events.not_found import DagRunNotFound
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.lineage.catalog import facets_of
-from airflow_ol_catalog.lineage.run_tree import run_tree
+from airflow_ol_catalog.lineage.run_tree import tree_of
 from airflow_ol_catalog.store.sql import among
 from airflow_ol_catalog.store.tables import dataset, facet, job, run, run_dataset
 
@@ -126,6 +126,14 @@ def _airflow_of(facets: dict[str, Any]) -> dict[str, str] | None:
     return {"dagId": dag_id, "dagRunId": run_id} if isinstance(dag_id, str) and isinstance(run_id, str) else None
 
 
+def _with_io(
+    r: dict[str, Any], pks: dict[tuple[str, str, str], int], io: dict[int, dict[str, list[dict[str, str]]]]
+) -> dict[str, Any]:
+    """A run of the tree with what it read and wrote (its row found by its job and run id)."""
+    ends = io.get(pks.get((r["job"]["namespace"], r["job"]["name"], r["runId"]), -1), {})
+    return r | {"inputs": ends.get("in", []), "outputs": ends.get("out", [])}
+
+
 def dag_run_trace(
     conn: Connection, dag_id: str, dag_run_id: str, limit: int, namespaces: Collection[str]
 ) -> dict[str, Any]:
@@ -133,9 +141,16 @@ def dag_run_trace(
     found = dag_run_ol_run(conn, dag_id, dag_run_id, namespaces)
     if found is None:
         raise DagRunNotFound(dag_id, dag_run_id)
-    tree = run_tree(conn, found.run_id, limit)
+    tree = tree_of(conn, found.id, limit)  # the run found, not any run of that id (one per job)
     ids = [r["runId"] for r in tree["runs"]]
-    pks = {r.run_id: r.id for r in conn.execute(select(run.c.id, run.c.run_id).where(run.c.run_id.in_(ids)))}
+    pks = {
+        (r.namespace, r.name, r.run_id): r.id
+        for r in conn.execute(
+            select(run.c.id, run.c.run_id, job.c.namespace, job.c.name)
+            .join(job, job.c.id == run.c.job_id)
+            .where(run.c.run_id.in_(ids))
+        )
+    }
     io = _io(conn, list(pks.values()))
     starts = [r["startedAt"] for r in tree["runs"] if r["startedAt"]]
     since_row = conn.execute(select(run.c.first_event_at).where(run.c.id == found.id)).scalar()
@@ -149,14 +164,7 @@ def dag_run_trace(
         "runId": found.run_id,
         "truncated": tree["truncated"],
         "startedAt": min(starts) if starts else None,
-        "runs": [
-            r
-            | {
-                "inputs": io.get(pks.get(r["runId"], -1), {}).get("in", []),
-                "outputs": io.get(pks.get(r["runId"], -1), {}).get("out", []),
-            }
-            for r in tree["runs"]
-        ],
+        "runs": [_with_io(r, pks, io) for r in tree["runs"]],
         "upstream": _dependencies(own_facets[found.id], "upstream"),
         "downstream": downstream,
     }

@@ -63,8 +63,12 @@ def _up(conn: Connection, start: AnyRow, rows: dict[int, AnyRow]) -> AnyRow:
 
 
 def run_tree(conn: Connection, run_id: str, limit: int) -> dict[str, Any]:
+    return tree_of(conn, run_row(conn, run_id).id, limit)
+
+
+def tree_of(conn: Connection, me_pk: int, limit: int) -> dict[str, Any]:
+    """The tree of the run stored in row `me_pk` (a run id names one run per job: the caller chose)."""
     dialect = conn.dialect.name
-    me_pk = run_row(conn, run_id).id
     (me,) = _runs(conn, run.c.id == me_pk)
     rows: dict[int, AnyRow] = {me.id: me}
     top = _up(conn, me, rows)
