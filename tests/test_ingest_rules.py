@@ -363,6 +363,16 @@ def test_token_without_read_access_cannot_read(client):
     assert client.get("api/v1/events/lineage").status_code == 200
 
 
+def test_a_token_revoked_through_the_api_stops_working_in_that_process_at_once(client):
+    """The route revoked the token, and the process that answered it kept it verified for 5 s."""
+    name = "revoked-api-" + uuid.uuid4().hex[:6]
+    secret = client.create_token(name)
+    assert client.send(fresh_event(), token=secret).status_code == 201  # verified, and kept
+    admin = client.create_token(name + "-admin", admin=True)
+    assert client.request("POST", f"api/v1/admin/tokens/{name}/revoke", admin).status_code == 200
+    assert client.send(fresh_event(), token=secret).status_code == 401
+
+
 def test_revoked_token_stops_working(client):
     name = "revoked-" + uuid.uuid4().hex[:6]
     secret = client.create_token(name)

@@ -15,7 +15,7 @@ import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from airflow_ol_catalog.api.auth import AdminAuth, Principal
+from airflow_ol_catalog.api.auth import AdminAuth, Principal, token_cache
 from airflow_ol_catalog.api.datamodels.admin import (
     AdminNamespace,
     AdminNamespaceList,
@@ -146,7 +146,9 @@ def new_token(body: NewToken, principal: AdminAuth) -> CreatedToken:
 )
 def revoke(name: str, _: AdminAuth) -> TokenInfo:
     with write_transaction() as conn:
-        return token_view(revoke_token(conn, name))
+        revoked = token_view(revoke_token(conn, name))
+    token_cache.clear()  # in this process at once; other processes within TOKEN_CACHE_SECONDS
+    return revoked
 
 
 # --- namespaces ------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class _TokenCache:
             return found
         finally:
             if self._looking.get(key) is asyncio.current_task():
-                del self._looking[key]
+                self._looking.pop(key, None)  # `clear` may have emptied it meanwhile, from another thread
 
     def clear(self) -> None:
         """Forget every verified token (a token revoked in this process stops working at once)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import weakref
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 
-import anyio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -16,9 +16,10 @@ router = APIRouter(tags=["health"])
 # A database that answers nothing within this (a frozen server, a table locked for a migration) is
 # reported unreachable rather than keeping the check, and whatever polls it, waiting.
 CHECK_SECONDS = 5.0
-# One check at a time (per event loop), on a thread of its own: checks a frozen database keeps
-# waiting queue here, not on the threads the API server's other work shares.
-_checking: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+# One check at a time, on a thread of its own: requests meanwhile wait for the check under way,
+# so a frozen database keeps one thread and one connection waiting, whoever polls how often.
+_checkers: dict[int, ThreadPoolExecutor] = {}  # by process: a forked one has not its parent's thread
+_running: dict[int, Future[tuple[str, str, dict]]] = {}  # by process: the check under way, or the last
 
 
 def _check() -> tuple[str, str, dict]:
@@ -62,12 +63,16 @@ def _check() -> tuple[str, str, dict]:
 )
 async def health() -> JSONResponse:
     """Database reachability and migration state; 503 when the catalog cannot work."""
-    limiter = _checking.setdefault(asyncio.get_running_loop(), anyio.CapacityLimiter(1))
-    with anyio.move_on_after(CHECK_SECONDS) as waited:
-        database, migrations, event_log = await anyio.to_thread.run_sync(
-            _check, abandon_on_cancel=True, limiter=limiter
+    pid = os.getpid()
+    running = _running.get(pid)
+    if running is None or running.done():
+        checker = _checkers.get(pid) or _checkers.setdefault(pid, ThreadPoolExecutor(1, "ol-catalog-health"))
+        running = _running[pid] = checker.submit(_check)
+    try:
+        database, migrations, event_log = await asyncio.wait_for(
+            asyncio.shield(asyncio.wrap_future(running)), CHECK_SECONDS
         )
-    if waited.cancelled_caught:
+    except asyncio.TimeoutError:
         database, migrations, event_log = f"unreachable: no answer within {CHECK_SECONDS:g} s", "unknown", {}
     healthy = database == "reachable" and migrations == "current"
     body = Health(

@@ -53,10 +53,12 @@ def database_unavailable(exc: BaseException) -> bool:
     """Whether a database error says the catalog cannot store or read now, whatever was asked:
     unreachable, locked, read-only, out of resources. Such a request is answered 503 and may be
     sent again; any other error comes from what was asked (an event the database refuses)."""
-    if isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated):
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     code = getattr(getattr(exc, "orig", None), "pgcode", None)
-    return isinstance(code, str) and not code.startswith(REQUEST_SQLSTATE_CLASSES)
+    if isinstance(code, str):  # psycopg2 raises class 54 as an OperationalError, like 53, 55, 57
+        return not code.startswith(REQUEST_SQLSTATE_CLASSES)
+    return isinstance(exc, OperationalError)
 
 
 def catalog_url() -> str:
