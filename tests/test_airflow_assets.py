@@ -607,6 +607,10 @@ def test_a_mark_made_for_one_dataset_matches_that_dataset_only_whatever_its_name
             continue
         assert [t["id"] for t in shown["watchedBy"]] == [marks[name]] and shown["exactTrigger"] == marks[name]
         assert [w["runId"] for w in shown["catalogWrites"]] == ["0193f200-0000-7000-8000-000000000002"]
+    # a name that fits, but not once escaped: refused naming the field and why
+    crowded = {"namespace": "file", "name": "/d/" + "*" * 400 + "x" * 500, "exact": True}
+    refused = catalog_api.request("POST", "api/v1/airflow/asset-triggers", admin, json=crowded)
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("body.name: marked alone"), refused.text
 
 
 def test_a_run_of_another_namespace_with_the_dag_runs_id_takes_no_part_in_its_trace(catalog_api):
@@ -628,3 +632,52 @@ def test_a_run_of_another_namespace_with_the_dag_runs_id_takes_no_part_in_its_tr
     assert [(r["job"]["namespace"], r["outputs"]) for r in trace["runs"]] == [
         (AIRFLOW_NAMESPACE, [{"namespace": "s3://real", "name": "ledger"}])
     ]
+
+
+def test_writes_whose_events_fail_hold_up_none_queued_after_them(catalog_api, assets, monkeypatch):
+    """210 waiting writes whose asset events fail, then 40 more: a batch of failures stopped the
+    sweep before the 40, at every call, for good. Those after them are made; the failed stay."""
+    from sqlalchemy import select
+
+    from airflow_ol_catalog.airflow_integration import asset_events
+    from airflow_ol_catalog.store.engine import get_engine, write_transaction
+    from airflow_ol_catalog.store.sql import utcnow
+    from airflow_ol_catalog.store.tables import asset_trigger_run, dataset
+
+    asset_id = _marked_table_with_asset(catalog_api, "queue")
+    payload = run_event(
+        eventType="START",
+        eventTime="2026-12-01T15:00:00Z",
+        run={"runId": "0193f300-0000-7000-8000-000000000000", "facets": {}},
+        job=WRITER,
+        outputs=[{"namespace": PG, "name": "shop.public.queue"}],
+    )
+    assert catalog_api.send(payload).status_code == 201
+    with write_transaction() as conn:
+        table = conn.execute(select(dataset.c.id).where(dataset.c.name == "shop.public.queue")).scalar_one()
+        conn.execute(
+            asset_trigger_run.insert(),
+            [
+                {
+                    "dataset_id": table,
+                    "run_id": f"queued-{i:03d}",
+                    "job_namespace": "spark-prod",
+                    "job_name": "orders_rebuild",
+                    "event_time": utcnow(),
+                    "state": "pending",
+                    "queued_at": utcnow(),
+                }
+                for i in range(250)
+            ],
+        )
+    register = asset_events._register
+
+    def failing_first(session, asset, extra, partition_key):
+        if int(extra["openlineage"]["parentRunId"].split("-")[1]) < 210:
+            raise RuntimeError("Airflow refused the asset event")
+        return register(session, asset, extra, partition_key)
+
+    monkeypatch.setattr(asset_events, "_register", failing_first)
+    done = asset_events.emit_waiting(get_engine())
+    assert (done.created, len(done.failed)) == (40, 210)
+    assert len(_events_of(asset_id)) == 40

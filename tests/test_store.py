@@ -326,9 +326,10 @@ def test_namespace_names_are_unique(catalog_engine):
 def test_the_queue_of_writes_to_marked_datasets_keys_each_run_by_its_job_after_migrating(database_url):
     """0024: a queued write was one per dataset and run id, cut at 36 characters; it is one per
     dataset and run (job and run id), the run found for the writes queued before."""
+    from alembic import command
     from sqlalchemy import create_engine, text
 
-    from airflow_ol_catalog.store.migrate import upgrade
+    from airflow_ol_catalog.store.migrate import alembic_config, upgrade
 
     upgrade(database_url, "0023")
     engine = create_engine(database_url)
@@ -369,7 +370,51 @@ def test_the_queue_of_writes_to_marked_datasets_keys_each_run_by_its_job_after_m
             ),
             {"pk": run_pk + 1, "run": long_id, "at": at},
         )
+        conn.execute(  # another job's run of the same id
+            text(
+                "INSERT INTO ol_catalog_asset_trigger_run (dataset_id, run_pk, run_id, job_namespace, job_name, event_time, state, queued_at)"
+                " VALUES (7, :pk, 'r-1', 'other', 'job', :at, 'pending', :at)"
+            ),
+            {"pk": run_pk + 2, "at": at},
+        )
     engine.dispose()
+    command.downgrade(alembic_config(database_url), "0023")  # lossy: what the old key cannot hold goes
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        kept = conn.execute(text("SELECT run_id, job_namespace FROM ol_catalog_asset_trigger_run ORDER BY id")).all()
+    assert [tuple(row) for row in kept] == [("r-1", "spark"), ("r-gone", "spark")]
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "sqlstate, unavailable",
+    [
+        ("22P02", False),  # invalid text representation: the event's value
+        ("23505", False),  # unique violation
+        ("44000", False),  # a view's check option
+        ("54000", False),  # program limit (an index row too large): psycopg2 raises it as an OperationalError
+        ("P0001", False),  # a trigger's RAISE on the row
+        ("25006", True),  # read-only transaction: a standby
+        ("42501", True),  # insufficient privilege
+        ("55P03", True),  # lock not available
+        ("57014", True),  # query canceled (statement_timeout)
+        ("53100", True),  # disk full
+    ],
+)
+def test_which_postgresql_errors_refuse_the_request_and_which_say_the_database_cannot_work(
+    catalog_engine, sqlstate, unavailable
+):
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's SQLSTATEs")
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from airflow_ol_catalog.store.engine import database_unavailable
+
+    with pytest.raises(DBAPIError) as raised, catalog_engine.connect() as conn:
+        conn.execute(text(f"DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{sqlstate}'; END $$"))
+    assert raised.value.orig.pgcode == sqlstate
+    assert database_unavailable(raised.value) is unavailable
 
 
 def test_token_is_stored_hashed_and_verified(catalog_engine):
@@ -975,6 +1020,30 @@ def test_retention_and_a_writer_ending_the_same_old_run_do_not_deadlock(catalog_
         release.set()
         ending.result(timeout=60)  # raised DeadlockDetected before
         assert retention.result(timeout=60)["runs"] == 1
+
+
+def test_a_run_retention_deleted_leaves_its_triggering_write_to_no_later_run(catalog_engine):
+    """A COMPLETE run wrote a marked dataset; retention deleted the run. On SQLite the next run may
+    get the deleted one's row id, and its write was taken for the one queued already."""
+    from airflow_ol_catalog.ingest.asset_triggers import create_trigger, trigger_cache
+    from airflow_ol_catalog.ingest.retention import apply_retention
+    from airflow_ol_catalog.store.tables import asset_trigger_run
+
+    outputs = [{"namespace": "s3://b", "name": "marked"}]
+    with write_transaction(catalog_engine) as conn:
+        create_trigger(conn, "s3://b", "marked", "user:admin")
+    trigger_cache.clear()
+    with write_transaction(catalog_engine) as conn:
+        old = submission(run_id="run-a", event_type="COMPLETE", eventTime="2020-01-01T10:00:00Z", outputs=outputs)
+        store_events(conn, [old], "register")
+    assert apply_retention(catalog_engine, 365, 0)["runs"] == 1
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, [submission(run_id="run-b", event_type="COMPLETE", outputs=outputs)], "register")
+    with read_connection(catalog_engine) as conn:
+        queued = conn.execute(
+            select(asset_trigger_run.c.run_id, asset_trigger_run.c.run_pk).order_by(asset_trigger_run.c.id)
+        ).all()
+    assert [(run_id, pk is not None) for run_id, pk in queued] == [("run-a", False), ("run-b", True)]
 
 
 def test_a_retention_dry_run_reports_exactly_what_the_real_run_deletes(catalog_engine):

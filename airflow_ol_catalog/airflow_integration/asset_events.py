@@ -48,7 +48,7 @@ def _same_database(engine: Engine) -> bool:
     return airflow_engine is not None and engine.url == airflow_engine.url
 
 
-def _waiting(conn: Connection) -> list[Any]:
+def _waiting(conn: Connection, after: int) -> list[Any]:
     from airflow_ol_catalog.ingest.asset_triggers import EMITTING, PENDING
     from airflow_ol_catalog.store.tables import asset_trigger_run as t
 
@@ -56,7 +56,7 @@ def _waiting(conn: Connection) -> list[Any]:
     return list(
         conn.execute(
             select(t)
-            .where(or_(t.c.state == PENDING, (t.c.state == EMITTING) & (t.c.processed_at < stale)))
+            .where(t.c.id > after, or_(t.c.state == PENDING, (t.c.state == EMITTING) & (t.c.processed_at < stale)))
             .order_by(t.c.id)
             .limit(BATCH)
         )
@@ -107,18 +107,19 @@ def _extra(row: Any) -> dict[str, Any]:
 
 
 def emit_waiting(engine: Engine) -> Emitted:
-    """Make the asset events of every write waiting, BATCH at a time; what was done. It stops at a
-    batch that made nothing (writes whose events failed stay waiting, for the next call)."""
-    done = Emitted()
+    """Make the asset events of every write waiting, BATCH at a time in the order they were queued;
+    what was done. Writes whose events failed stay waiting, for the next call: the batches after
+    them go on."""
+    done, after = Emitted(), 0
     while True:
-        before = done.created + done.no_asset + done.declared
-        read = _emit_batch(engine, done)
-        if read < BATCH or done.created + done.no_asset + done.declared == before:
+        read, after = _emit_batch(engine, done, after)
+        if read < BATCH:
             return done
 
 
-def _emit_batch(engine: Engine, done: Emitted) -> int:
-    """Make the asset events of a batch of waiting writes, adding to `done`; how many were read."""
+def _emit_batch(engine: Engine, done: Emitted, after: int) -> tuple[int, int]:
+    """Make the asset events of the batch of waiting writes queued after write `after`, adding to
+    `done`; how many were read, and the last one's id."""
     from airflow.utils.session import create_session
 
     from airflow_ol_catalog.ingest.asset_triggers import CREATED, EMITTING, NO_ASSET, PENDING
@@ -126,9 +127,9 @@ def _emit_batch(engine: Engine, done: Emitted) -> int:
     from airflow_ol_catalog.store.tables import asset_trigger_run as t
 
     with read_connection(engine) as conn:
-        rows = _waiting(conn)
+        rows = _waiting(conn, after)
         if not rows:
-            return 0
+            return 0, after
         assets = read_assets()
         by_dataset = _assets_by_dataset(conn, assets)
     shared = _same_database(engine)
@@ -186,4 +187,4 @@ def _emit_batch(engine: Engine, done: Emitted) -> int:
             done.declared += 1
         else:
             done.no_asset += 1
-    return len(rows)
+    return len(rows), rows[-1].id

@@ -32,6 +32,7 @@ from airflow_ol_catalog.api.schemas import Limit, Offset, PathRowId, Text
 from airflow_ol_catalog.events.not_found import AssetNotFound, DatasetNotFound
 from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.ingest.asset_triggers import (
+    MAX_PATTERN,
     Trigger,
     TriggerError,
     TriggerExists,
@@ -279,9 +280,16 @@ async def new_asset_trigger(body: NewTrigger, principal: AssetEventAuth) -> dict
     an asset event of each Airflow Asset naming that dataset (once per run), so DAGs scheduled on the
     Asset run when Spark, dbt or a script writes it."""
 
-    namespace, name = (
-        (literal_pattern(body.namespace), literal_pattern(body.name)) if body.exact else (body.namespace, body.name)
-    )
+    namespace, name = body.namespace, body.name
+    if body.exact:
+        namespace, name = literal_pattern(namespace), literal_pattern(name)
+        for field, value in (("namespace", namespace), ("name", name)):
+            if len(value.encode("utf-8", "surrogatepass")) > MAX_PATTERN:
+                raise HTTPException(
+                    422,
+                    f"body.{field}: marked alone, its `*`, `?` and `[` are stored escaped (`[*]`, `[?]`, `[[]`), "
+                    f"and it is then longer than {MAX_PATTERN} bytes; mark it with a glob instead",
+                )
 
     def create() -> Trigger:
         with write_transaction() as conn:

@@ -26,7 +26,7 @@ from airflow_ol_catalog.store import partitions
 from airflow_ol_catalog.store.engine import read_connection, write_transaction
 from airflow_ol_catalog.store.event_tally import count_out, count_out_where
 from airflow_ol_catalog.store.sql import utcnow
-from airflow_ol_catalog.store.tables import event, facet, run, run_dataset
+from airflow_ol_catalog.store.tables import asset_trigger_run, event, facet, run, run_dataset
 from airflow_ol_catalog.store.view_stamps import bump_generation
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,10 @@ def apply_retention(
             conn.execute(delete(facet).where(facet.c.entity == "run", facet.c.entity_id.in_(ids)))
             conn.execute(run.update().where(run.c.parent_run_pk.in_(ids)).values(parent_run_pk=None))
             conn.execute(run.update().where(run.c.root_run_pk.in_(ids)).values(root_run_pk=None))
+            # Their writes that triggered Airflow stay listed, no longer tied to a run row: on
+            # SQLite a later run may get a deleted one's id, and its write would count as queued.
+            trigger_runs = asset_trigger_run.update().where(asset_trigger_run.c.run_pk.in_(ids))
+            conn.execute(trigger_runs.values(run_pk=None))
             runs += conn.execute(delete(run).where(run.c.id.in_(ids))).rowcount
             bump_generation(conn)
     for dropped in _drop_old_months(engine, cutoff):

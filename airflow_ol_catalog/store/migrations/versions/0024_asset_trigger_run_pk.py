@@ -2,7 +2,8 @@
 (its job and run id): it was one per dataset and run id, so a run of another job reusing the id
 (a run id is unique per job only) kept the real write from triggering Airflow. Run ids are kept
 whole (they were cut at 36 characters, which PostgreSQL refused: ids that are not UUIDs can be up
-to 1,024 bytes). Filled here from the runs; writes whose run was deleted since keep none.
+to 1,024 bytes). Filled here from the runs; writes whose run was deleted since keep none. The
+downgrade drops the writes the old key cannot hold.
 
 Revision ID: 0024
 Revises: 0023
@@ -38,6 +39,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Lossy: what the old key cannot hold goes, the writes of runs whose id is longer than 36
+    # characters, and all but the first of one dataset's writes by runs of one id in several jobs.
+    op.execute(f"DELETE FROM {TABLE} WHERE length(run_id) > 36")
+    op.execute(f"DELETE FROM {TABLE} WHERE id NOT IN (SELECT min(id) FROM {TABLE} GROUP BY dataset_id, run_id)")
     with op.batch_alter_table(TABLE) as batch:
         batch.drop_constraint(BY_RUN, type_="unique")
         batch.drop_column("run_pk")
