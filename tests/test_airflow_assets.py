@@ -681,3 +681,31 @@ def test_writes_whose_events_fail_hold_up_none_queued_after_them(catalog_api, as
     done = asset_events.emit_waiting(get_engine())
     assert (done.created, len(done.failed)) == (40, 210)
     assert len(_events_of(asset_id)) == 40
+
+
+def test_a_write_to_a_name_that_stands_for_a_marked_dataset_triggers(catalog_api, assets):
+    """Spark writes a warehouse path that a symlinks facet made a name of a marked table: the mark
+    was matched against the name as sent only, and the write triggered nothing."""
+    table = {"namespace": "hive://ms", "name": "db.orders", "type": "TABLE"}
+    path = {"namespace": "s3://lake", "name": "wh/orders"}
+
+    def complete(run_id: str, output: dict) -> None:
+        payload = run_event(
+            eventType="COMPLETE",
+            eventTime="2026-12-01T16:00:00Z",
+            run={"runId": run_id, "facets": {}},
+            job=WRITER,
+            outputs=[output],
+        )
+        assert catalog_api.send(payload).status_code == 201
+
+    symlinks = {"symlinks": {"identifiers": [table]}}
+    complete("0193f400-0000-7000-8000-000000000001", path | {"facets": symlinks})
+    body = {"namespace": "hive://ms", "name": "db.orders", "exact": True}
+    assert (
+        catalog_api.request("POST", "api/v1/airflow/asset-triggers", catalog_api.jwt("admin"), json=body).status_code
+        == 201
+    )
+    complete("0193f400-0000-7000-8000-000000000002", path)
+    writes = _writes(catalog_api, "db.orders", ns="hive://ms")["catalogWrites"]
+    assert [w["runId"] for w in writes] == ["0193f400-0000-7000-8000-000000000002"]

@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,8 +23,8 @@ from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.model import OpenLineageEvent
 from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.events.run_states import EventType
-from airflow_ol_catalog.store.sql import insert_on_conflict, utcnow
-from airflow_ol_catalog.store.tables import asset_trigger, asset_trigger_run
+from airflow_ol_catalog.store.sql import among, insert_on_conflict, utcnow
+from airflow_ol_catalog.store.tables import asset_trigger, asset_trigger_run, dataset
 
 PENDING, EMITTING, CREATED, NO_ASSET = "pending", "emitting", "created", "no_asset"
 MAX_PATTERN = 1024
@@ -157,6 +157,7 @@ def queue_writes(
     events: list[OpenLineageEvent],
     dataset_ids: Mapping[tuple[str, str], int],
     completed: Mapping[tuple[str, str, str], int],
+    aliases: Collection[tuple[str, str]] = (),
 ) -> int:
     """Queue a write for every marked dataset these COMPLETE events' runs wrote (a run already
     queued for a dataset is not queued again); how many writes the events named.
@@ -164,7 +165,8 @@ def queue_writes(
     `dataset_ids`: (namespace key, name) -> the id holding that name's lineage, as the projection
     stored them in this transaction; `completed`: (job namespace, job name, run id) -> the run's
     row, of the runs that are COMPLETE now (a FAIL later than the COMPLETE, sent before or after
-    it, leaves the run failed: its writes trigger nothing)."""
+    it, leaves the run failed: its writes trigger nothing); `aliases`: the (namespace key, name)
+    pairs of names another dataset holds, whose marks count for them."""
     complete = [
         (ev, pk)
         for ev in events
@@ -178,13 +180,33 @@ def queue_writes(
     if not rules:
         return 0
     now = utcnow()
+    # A name made an alias writes the dataset it stands for: a mark of that dataset's names counts.
+    holders = {
+        dataset_ids[key]
+        for ev, _ in complete
+        for ref in ev.outputs
+        if (key := (namespace_key(ref.namespace), ref.name)) in aliases and key in dataset_ids
+    }
+    held_as = (
+        {
+            row.id: (row.namespace, row.name)
+            for row in conn.execute(
+                select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(
+                    among(conn.dialect.name, dataset.c.id, holders)
+                )
+            )
+        }
+        if holders
+        else {}
+    )
     rows: dict[tuple[int, int], dict[str, Any]] = {}
     for ev, run_pk in complete:
         for ref in ev.outputs:
-            if not any(rule.matches(ref.namespace, ref.name) for rule in rules):
-                continue
             dataset_id = dataset_ids.get((namespace_key(ref.namespace), ref.name))
             if dataset_id is None or ev.run_id is None or ev.job_namespace is None or ev.job_name is None:
+                continue
+            names = [(ref.namespace, ref.name), *([held_as[dataset_id]] if dataset_id in held_as else [])]
+            if not any(rule.matches(*name) for rule in rules for name in names):
                 continue
             rows.setdefault(
                 (dataset_id, run_pk),
