@@ -116,6 +116,8 @@ def test_event_times_are_read_leniently_as_utc(text, expected):
         ("2025-01-15T10:00:00\x00garbage", "NUL character"),
         ("\uff12\uff10\uff12\uff15-01-15T10:00:00Z", "expected an ISO 8601 date-time"),  # fullwidth digits
         ("2025-01-15 1\u0660:00:00Z", "expected an ISO 8601 date-time"),  # an Arabic-Indic zero
+        ("2026-12-01T00:00:00+00:00:00.5", "is not ±HH:MM"),  # CPython drops the offset's fraction
+        ("2026-12-01T00:00:00+01:00:30", "is not ±HH:MM"),
     ],
 )
 def test_times_no_utc_instant_can_hold_are_refused_with_the_reason(text, reason):

@@ -17,6 +17,9 @@ _TIMESTAMP = re.compile(
 )
 
 
+_OFFSET_END = re.compile(r"[+-][0-9]{2}(?::?[0-9]{2})?\Z")
+
+
 class TimeInvalid(ValueError):
     """Not a date-time the catalog can store; the message says why, for the caller to show."""
 
@@ -31,7 +34,12 @@ def parse_time(text: str) -> datetime:
         except ValueError:
             pass
         else:
-            return _in_utc(value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value, text)
+            if value.tzinfo is None:
+                return _in_utc(value.replace(tzinfo=timezone.utc), text)
+            if text[-1] not in "Zz" and not _OFFSET_END.search(text):
+                # CPython reads `+00:00:00.5` and drops the offset's fraction: a time half a second off
+                raise TimeInvalid(f"the offset of {text[:64]!r} is not ±HH:MM")
+            return _in_utc(value, text)
     match = _TIMESTAMP.fullmatch(text.strip())
     if not match:
         raise TimeInvalid(f"expected an ISO 8601 date-time such as 2025-01-15T10:00:00Z, got {text[:64]!r}")
