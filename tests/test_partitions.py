@@ -245,20 +245,40 @@ def test_airflow_db_migrate_makes_a_new_catalog_by_its_migrations(postgres):
 def test_two_migrations_at_once_make_one_catalog(postgres):
     """Two `airflow db migrate` at once on a new database (replicas starting together): the second
     failed half-way, creating what the first had made (Airflow's migration lock does not cover its
-    external DB managers). They now take turns; the second finds the catalog migrated."""
+    external DB managers on a new database). They now take turns; the second finds the catalog
+    migrated. The test holds the lock until both wait for it, so that they start together."""
     import subprocess
     import sys
+    import time
+
+    import psycopg2
 
     from airflow_ol_catalog.store.migrate import current_revision, head_revision
 
     url = postgres.create_database("two_migrations")
+    key = 0x6F6C6367  # store/migrations/env.py MIGRATION_LOCK
+    holder = psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="two_migrations")
+    holder.autocommit = True
     script = "import sys; from airflow_ol_catalog.store.migrate import upgrade; upgrade(sys.argv[1])"
-    migrations = [
-        subprocess.Popen(
-            [sys.executable, "-c", script, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        for _ in range(2)
-    ]
+    with holder.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", (key,))
+        migrations = [
+            subprocess.Popen(
+                [sys.executable, "-c", script, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            for _ in range(2)
+        ]
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s"
+        deadline = time.monotonic() + 60
+        while True:
+            cur.execute(waiting, (key,))
+            if cur.fetchone()[0] == 2:
+                break
+            assert time.monotonic() < deadline, "the migrations did not both wait for the lock"
+            assert all(m.poll() is None for m in migrations), [m.communicate()[0] for m in migrations]
+            time.sleep(0.05)
+        cur.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    holder.close()
     outputs = [m.communicate(timeout=300)[0] for m in migrations]
     assert [m.returncode for m in migrations] == [0, 0], outputs
     engine = create_engine(url)

@@ -406,15 +406,17 @@ def test_which_postgresql_errors_refuse_the_request_and_which_say_the_database_c
 ):
     if catalog_engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's SQLSTATEs")
-    from sqlalchemy import text
+    from sqlalchemy import create_engine, text
     from sqlalchemy.exc import DBAPIError
 
     from airflow_ol_catalog.store.engine import database_unavailable
 
-    with pytest.raises(DBAPIError) as raised, catalog_engine.connect() as conn:
-        conn.execute(text(f"DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{sqlstate}'; END $$"))
-    assert raised.value.orig.pgcode == sqlstate
-    assert database_unavailable(raised.value) is unavailable
+    psycopg3 = create_engine(catalog_engine.url.set(drivername="postgresql+psycopg"))  # psycopg 3 says `sqlstate`
+    for engine in (catalog_engine, psycopg3):
+        with pytest.raises(DBAPIError) as raised, engine.connect() as conn:
+            conn.execute(text(f"DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{sqlstate}'; END $$"))
+        assert database_unavailable(raised.value) is unavailable, engine.url.drivername
+    psycopg3.dispose()
 
 
 def test_token_is_stored_hashed_and_verified(catalog_engine):

@@ -1,8 +1,9 @@
 """Reading ISO 8601 date-times as the catalog stores them: timezone-aware, in UTC.
 
 Producers are lenient about the format (no timezone, a space for the `T`, nanoseconds), so
-reading is too; what cannot be a UTC instant the catalog can store (an offset beyond ±23:59, a
-time that falls outside years 1-9999 once moved to UTC) is refused with the reason.
+reading is too; what cannot be a UTC instant the catalog can store (an offset beyond ±23:59 or
+other than ±HH[:MM], a time that falls outside years 1-9999 once moved to UTC) is refused with
+the reason.
 """
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ def database_unavailable(exc: BaseException) -> bool:
     sent again; any other error comes from what was asked (an event the database refuses)."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    code = getattr(getattr(exc, "orig", None), "pgcode", None)
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)  # psycopg2's, psycopg 3's
     if isinstance(code, str):  # psycopg2 raises class 54 as an OperationalError, like 53, 55, 57
         return not code.startswith(REQUEST_SQLSTATE_CLASSES)
     return isinstance(exc, OperationalError)

@@ -48,7 +48,8 @@ def run_online() -> None:
         if serialised:
             # Two `airflow db migrate` at once (every replica's start, say): one at a time, the
             # second finding the catalog migrated. Airflow's own lock does not cover its external
-            # DB managers. Held by the session, whatever the migrations' transactions.
+            # DB managers when it makes a new database. Held by the session, whatever the
+            # migrations' transactions.
             conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
             conn.commit()
         try:
