@@ -1,8 +1,8 @@
 """Asset events from observed lineage, the write side: which datasets' writes Airflow should hear
 about (marks an admin sets: globs on namespace and name), and, in the transaction that stores an
 event, a queued write for each marked dataset a COMPLETE event says its run wrote. One row per
-dataset and producing run (its job and run id), whatever the retries and duplicates; the API server then makes the
-Airflow asset events (airflow_integration/asset_events.py)."""
+dataset and producing run (its job and run id), whatever the retries and duplicates; the API
+server then makes the Airflow asset events (airflow_integration/asset_events.py)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@
 openlineage-python's http transport calls `raise_for_status()`, so a 4xx or 5xx answer arrives
 as requests' `HTTPError`, whose `response` carries the status and the body; a 3xx answer, a
 redirect that turned the POST into a GET, or one not followed for a client certificate, arrives
-as `NotDelivered` (routing.py checks the answer). Only those redirects and an HTTP 4xx other than 408 (timeout), 425 (too early) and 429
-(too many requests) are lasting: the same event will be answered the same way. Everything else
+as `NotDelivered` (routing.py checks the answer). Only those redirects and an HTTP 4xx other
+than 408 (timeout), 425 (too early) and 429 (too many requests) are lasting: the same event will
+be answered the same way. Everything else
 (connection errors, timeouts, 5xx, other transports such as kafka or file raising) may work next
 time, so the event waits in the spool.
 """
