@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from airflow_ol_catalog.api.datamodels.ingest import EventLogHealth, Health
+from airflow_ol_catalog.events.times import iso
 
 router = APIRouter(tags=["health"])
 
@@ -44,7 +45,7 @@ def _check() -> tuple[str, str, dict]:
                 # quarantine, waiting for namespaces to exist.
                 last = last_received(conn)
                 waiting = totals(conn)[1]
-                log = {"lastEventReceivedAt": last.isoformat() if last else None, "quarantinedEvents": waiting}
+                log = {"lastEventReceivedAt": iso(last), "quarantinedEvents": waiting}
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}", "unknown", log
     return "reachable", problem or "current", log
