@@ -685,7 +685,8 @@ def test_writes_whose_events_fail_hold_up_none_queued_after_them(catalog_api, as
 
 def test_a_write_to_a_name_that_stands_for_a_marked_dataset_triggers(catalog_api, assets):
     """Spark writes a warehouse path that a symlinks facet made a name of a marked table: the mark
-    was matched against the name as sent only, and the write triggered nothing."""
+    was matched against the name as sent only, and the write triggered nothing. Nor did a write by
+    the table's name when a mark matched the path's."""
     table = {"namespace": "hive://ms", "name": "db.orders", "type": "TABLE"}
     path = {"namespace": "s3://lake", "name": "wh/orders"}
 
@@ -709,3 +710,17 @@ def test_a_write_to_a_name_that_stands_for_a_marked_dataset_triggers(catalog_api
     complete("0193f400-0000-7000-8000-000000000002", path)
     writes = _writes(catalog_api, "db.orders", ns="hive://ms")["catalogWrites"]
     assert [w["runId"] for w in writes] == ["0193f400-0000-7000-8000-000000000002"]
+    # and the reverse: a mark of the path's names counts for a write by the table's name
+    items_table = {"namespace": "hive://ms", "name": "db.items", "type": "TABLE"}
+    complete(
+        "0193f400-0000-7000-8000-000000000003",
+        {"namespace": "s3://lake", "name": "wh/items", "facets": {"symlinks": {"identifiers": [items_table]}}},
+    )
+    glob = {"namespace": "s3://lake", "name": "wh/*"}
+    assert (
+        catalog_api.request("POST", "api/v1/airflow/asset-triggers", catalog_api.jwt("admin"), json=glob).status_code
+        == 201
+    )
+    complete("0193f400-0000-7000-8000-000000000004", {"namespace": "hive://ms", "name": "db.items"})
+    writes = _writes(catalog_api, "db.items", ns="hive://ms")["catalogWrites"]
+    assert [w["runId"] for w in writes] == ["0193f400-0000-7000-8000-000000000004"]

@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -157,7 +157,6 @@ def queue_writes(
     events: list[OpenLineageEvent],
     dataset_ids: Mapping[tuple[str, str], int],
     completed: Mapping[tuple[str, str, str], int],
-    aliases: Collection[tuple[str, str]] = (),
 ) -> int:
     """Queue a write for every marked dataset these COMPLETE events' runs wrote (a run already
     queued for a dataset is not queued again); how many writes the events named.
@@ -165,8 +164,7 @@ def queue_writes(
     `dataset_ids`: (namespace key, name) -> the id holding that name's lineage, as the projection
     stored them in this transaction; `completed`: (job namespace, job name, run id) -> the run's
     row, of the runs that are COMPLETE now (a FAIL later than the COMPLETE, sent before or after
-    it, leaves the run failed: its writes trigger nothing); `aliases`: the (namespace key, name)
-    pairs of names another dataset holds, whose marks count for them."""
+    it, leaves the run failed: its writes trigger nothing)."""
     complete = [
         (ev, pk)
         for ev in events
@@ -180,32 +178,37 @@ def queue_writes(
     if not rules:
         return 0
     now = utcnow()
-    # A name made an alias writes the dataset it stands for: a mark of that dataset's names counts.
-    holders = {
+    # A dataset has names besides the one a write gives (a path and the table over it, made one by
+    # a symlinks facet): a mark of any of them counts.
+    written = {
         dataset_ids[key]
         for ev, _ in complete
         for ref in ev.outputs
-        if (key := (namespace_key(ref.namespace), ref.name)) in aliases and key in dataset_ids
+        if (key := (namespace_key(ref.namespace), ref.name)) in dataset_ids
     }
-    held_as = (
-        {
-            row.id: (row.namespace, row.name)
-            for row in conn.execute(
-                select(dataset.c.id, dataset.c.namespace, dataset.c.name).where(
-                    among(conn.dialect.name, dataset.c.id, holders)
+    names_of: dict[int, list[tuple[str, str]]] = {}
+    dialect = conn.dialect.name
+    for row in (
+        ()
+        if not written
+        else conn.execute(
+            select(dataset.c.id, dataset.c.namespace, dataset.c.name)
+            .where(among(dialect, dataset.c.id, written))
+            .union_all(
+                select(dataset.c.alias_of, dataset.c.namespace, dataset.c.name).where(
+                    among(dialect, dataset.c.alias_of, written)
                 )
             )
-        }
-        if holders
-        else {}
-    )
+        )
+    ):
+        names_of.setdefault(row.id, []).append((row.namespace, row.name))
     rows: dict[tuple[int, int], dict[str, Any]] = {}
     for ev, run_pk in complete:
         for ref in ev.outputs:
             dataset_id = dataset_ids.get((namespace_key(ref.namespace), ref.name))
             if dataset_id is None or ev.run_id is None or ev.job_namespace is None or ev.job_name is None:
                 continue
-            names = [(ref.namespace, ref.name), *([held_as[dataset_id]] if dataset_id in held_as else [])]
+            names = [(ref.namespace, ref.name), *names_of.get(dataset_id, ())]
             if not any(rule.matches(*name) for rule in rules for name in names):
                 continue
             rows.setdefault(

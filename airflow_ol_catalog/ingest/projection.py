@@ -745,14 +745,13 @@ def project_events(conn: Connection, items: list[Projected], looked: Lookup | No
     read = _read_ids(conn, named, looked)
     job_ids = _project_jobs(conn, st, items, named.jobs, read.jobs)
     run_pks, runs = _project_runs(conn, st, items, job_ids, read.runs)
-    dataset_ids, settled, aliases = _project_datasets(conn, st, named.datasets, named.links, read.datasets)
+    dataset_ids, settled = _project_datasets(conn, st, named.datasets, named.links, read.datasets)
     _project_io(conn, st, items, job_ids, run_pks, runs, dataset_ids)
     _project_facets(conn, st, items, job_ids, run_pks, dataset_ids)
     _project_versions(conn, st, named.versions, dataset_ids, read, settled)
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
     _project_flows(conn, st, items, job_ids, dataset_ids)
-    completed = _completed(items, job_ids, run_pks, runs)
-    queue_writes(conn, [item.event for item in items], dataset_ids, completed, aliases)
+    queue_writes(conn, [item.event for item in items], dataset_ids, _completed(items, job_ids, run_pks, runs))
     written = written_nodes.get()
     if written is not None:
         written.jobs.update(job_ids.values())
@@ -1128,10 +1127,9 @@ def _project_datasets(
     rows: dict[tuple[str, str], Values],
     links: DatasetLinks,
     read: list[Any] | None,
-) -> tuple[dict[tuple[str, str], int], bool, set[tuple[str, str]]]:
-    """Upsert every dataset the events name; returns the id that holds each name's lineage, whether
-    new symlinks were settled (which bumps the catalog's view generation), and the names held by
-    another dataset (aliases).
+) -> tuple[dict[tuple[str, str], int], bool]:
+    """Upsert every dataset the events name; returns the id that holds each name's lineage, and
+    whether new symlinks were settled (which bumps the catalog's view generation).
 
     That is the name's own row, unless a `symlinks` facet made it an alias (ingest/symlinks).
     """
@@ -1157,8 +1155,7 @@ def _project_datasets(
     if seen:
         lock_datasets(conn, seen, needed=True)
         write(conn, st["alias_seen"], list(seen.values()))
-    held = {key for key, i in ids.items() if holder[i] != i}
-    return {key: holder[i] for key, i in ids.items()}, settled is not None, held
+    return {key: holder[i] for key, i in ids.items()}, settled is not None
 
 
 def _dataset_key(namespace: str, name: str) -> tuple[str, str]:
