@@ -448,14 +448,8 @@ def test_assets_naming_one_dataset_in_several_spellings_each_name_it_and_each_ge
     from airflow.models.asset import AssetActive, AssetModel
     from airflow.utils.session import create_session
 
-    payload = run_event(
-        eventType="COMPLETE",
-        eventTime="2026-12-01T09:00:00Z",
-        run={"runId": "0193e000-0000-7000-8000-0000000000a1", "facets": {}},
-        job=WRITER,
-        outputs=[{"namespace": PG, "name": "shop.public.twins"}],
-    )
-    assert catalog_api.send(payload).status_code == 201
+    twins_table = [{"namespace": PG, "name": "shop.public.twins"}]
+    _write_of(catalog_api, "0193e000-0000-7000-8000-0000000000a1", twins_table, at="2026-12-01T09:00:00Z")
     with create_session() as session:
         rows = [
             AssetModel(name=f"twin_{i}", uri=f"postgres://{host}:5432/shop/public/twins", group="asset")
@@ -477,8 +471,7 @@ def test_assets_naming_one_dataset_in_several_spellings_each_name_it_and_each_ge
     )
     assert marked.status_code == 201, marked.text
     before = [len(_events_of(twin)) for twin in twins]
-    payload["run"]["runId"], payload["eventTime"] = "0193e000-0000-7000-8000-0000000000a2", "2026-12-01T10:00:00Z"
-    assert catalog_api.send(payload).status_code == 201
+    _write_of(catalog_api, "0193e000-0000-7000-8000-0000000000a2", twins_table, at="2026-12-01T10:00:00Z")
     (write,) = _writes(catalog_api, "shop.public.twins")["catalogWrites"]
     assert write["state"] == "created" and sorted(write["assetIds"]) == sorted(twins)
     assert [len(_events_of(twin)) for twin in twins] == [n + 1 for n in before]
@@ -502,22 +495,33 @@ def _marked_table_with_asset(catalog_api, table: str) -> int:
     return asset_id
 
 
+def _write_of(
+    catalog_api,
+    run_id: str,
+    outputs: list[dict],
+    event_type: str = "COMPLETE",
+    at: str = "2026-12-01T12:00:00Z",
+    job: dict = WRITER,
+    token: str | None = None,
+) -> None:
+    """Send a run's event that says it wrote `outputs`; it must be accepted."""
+    payload = run_event(
+        eventType=event_type, eventTime=at, run={"runId": run_id, "facets": {}}, job=job, outputs=outputs
+    )
+    answer = catalog_api.send(payload, token=token)
+    assert answer.status_code == 201, answer.text
+
+
 def test_only_a_run_that_ends_complete_triggers_and_each_jobs_run_counts_on_its_own(catalog_api, assets):
     """A run whose FAIL (10:00) came before its COMPLETE (09:00) is FAILED: its late COMPLETE made
     an asset event all the same. A run of another job reusing a run id (unique per job only) kept
     the real write from being queued, and a run id longer than 36 characters did not fit the queue."""
     asset_id = _marked_table_with_asset(catalog_api, "late")
 
+    late = [{"namespace": PG, "name": "shop.public.late"}]
+
     def write(job: dict, run_id: str, event_type: str, at: str, token: str | None = None) -> None:
-        payload = run_event(
-            eventType=event_type,
-            eventTime=at,
-            run={"runId": run_id, "facets": {}},
-            job=job,
-            outputs=[{"namespace": PG, "name": "shop.public.late"}],
-        )
-        answer = catalog_api.send(payload, token=token)
-        assert answer.status_code == 201, answer.text
+        _write_of(catalog_api, run_id, late, event_type, at, job, token)
 
     failed = "0193f000-0000-7000-8000-0000000000f1"
     write(WRITER, failed, "FAIL", "2026-12-01T10:00:00Z")
@@ -573,14 +577,9 @@ def test_a_mark_made_for_one_dataset_matches_that_dataset_only_whatever_its_name
     names.append(("postgres://[::1]:5432", "shop.public.t6"))
 
     def complete(run_id: str) -> None:
-        payload = run_event(
-            eventType="COMPLETE",
-            eventTime="2026-12-01T14:00:00Z",
-            run={"runId": run_id, "facets": {}},
-            job=WRITER,
-            outputs=[{"namespace": ns, "name": name} for ns, name in names],
+        _write_of(
+            catalog_api, run_id, [{"namespace": ns, "name": name} for ns, name in names], at="2026-12-01T14:00:00Z"
         )
-        assert catalog_api.send(payload).status_code == 201
 
     def page(ns: str, name: str) -> dict:
         return _writes(catalog_api, name, ns=ns)
@@ -645,14 +644,8 @@ def test_writes_whose_events_fail_hold_up_none_queued_after_them(catalog_api, as
     from airflow_ol_catalog.store.tables import asset_trigger_run, dataset
 
     asset_id = _marked_table_with_asset(catalog_api, "queue")
-    payload = run_event(
-        eventType="START",
-        eventTime="2026-12-01T15:00:00Z",
-        run={"runId": "0193f300-0000-7000-8000-000000000000", "facets": {}},
-        job=WRITER,
-        outputs=[{"namespace": PG, "name": "shop.public.queue"}],
-    )
-    assert catalog_api.send(payload).status_code == 201
+    queue = [{"namespace": PG, "name": "shop.public.queue"}]
+    _write_of(catalog_api, "0193f300-0000-7000-8000-000000000000", queue, "START", "2026-12-01T15:00:00Z")
     with write_transaction() as conn:
         table = conn.execute(select(dataset.c.id).where(dataset.c.name == "shop.public.queue")).scalar_one()
         conn.execute(
@@ -691,14 +684,7 @@ def test_a_write_to_a_name_that_stands_for_a_marked_dataset_triggers(catalog_api
     path = {"namespace": "s3://lake", "name": "wh/orders"}
 
     def complete(run_id: str, output: dict) -> None:
-        payload = run_event(
-            eventType="COMPLETE",
-            eventTime="2026-12-01T16:00:00Z",
-            run={"runId": run_id, "facets": {}},
-            job=WRITER,
-            outputs=[output],
-        )
-        assert catalog_api.send(payload).status_code == 201
+        _write_of(catalog_api, run_id, [output], at="2026-12-01T16:00:00Z")
 
     symlinks = {"symlinks": {"identifiers": [table]}}
     complete("0193f400-0000-7000-8000-000000000001", path | {"facets": symlinks})
