@@ -1024,6 +1024,33 @@ def test_retention_and_a_writer_ending_the_same_old_run_do_not_deadlock(catalog_
         assert retention.result(timeout=60)["runs"] == 1
 
 
+def test_writes_to_marked_datasets_are_announced_once_their_transaction_has_committed(catalog_engine, monkeypatch):
+    """The flag that starts the API server's sweep was set inside the transaction: a sweep running
+    then read nothing new (the writes were not committed), cleared the flag and stopped, and the
+    writes waited for the next one (a test saw them pending for 20 s). It is set after the commit."""
+    from airflow_ol_catalog.ingest import asset_triggers, projection
+    from airflow_ol_catalog.ingest.asset_triggers import create_trigger, trigger_cache, writes_queued
+
+    with write_transaction(catalog_engine) as conn:
+        create_trigger(conn, "s3://b", "announced", "user:admin")
+    trigger_cache.clear()
+    queue = asset_triggers.queue_writes
+
+    def swept_meanwhile(*args):
+        queued = queue(*args)
+        writes_queued.clear()  # a sweep ran now, and found nothing committed
+        return queued
+
+    monkeypatch.setattr(projection, "queue_writes", swept_meanwhile)
+    writes_queued.clear()
+    outputs = [{"namespace": "s3://b", "name": "announced"}]
+    (outcomes,) = BatchCommitter(catalog_engine, "register").commit(
+        [[submission(run_id="run-a", event_type="COMPLETE", outputs=outputs)]]
+    )
+    assert isinstance(outcomes[0], Receipt) and writes_queued.is_set()
+    writes_queued.clear()
+
+
 def test_a_run_retention_deleted_leaves_its_triggering_write_to_no_later_run(catalog_engine):
     """A COMPLETE run wrote a marked dataset; retention deleted the run. On SQLite the next run may
     get the deleted one's row id, and its write was taken for the one queued already."""

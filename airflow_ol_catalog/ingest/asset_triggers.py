@@ -90,8 +90,10 @@ class _Cache:
 
 trigger_cache = _Cache()
 
-# Set when this process queued writes: the API server then makes their asset events once the
-# transaction has committed (and the replay DAG's sweep catches what a crash left behind).
+# Set once a transaction of this process that queued writes has committed (ingest/writer.py; set
+# before, a sweep running then could read nothing new and clear it, and the writes would wait for
+# the next): the API server then makes their asset events (and the replay DAG's sweep catches what
+# a crash left behind).
 writes_queued = threading.Event()
 
 
@@ -232,5 +234,4 @@ def queue_writes(
         index_elements=["dataset_id", "run_pk"]
     )
     conn.execute(statement, sorted(rows.values(), key=lambda r: (r["dataset_id"], r["run_pk"])))
-    writes_queued.set()
     return len(rows)

@@ -57,7 +57,7 @@ from airflow_ol_catalog.events.model import JOB_EVENT, RUN_EVENT, DatasetRef, Op
 from airflow_ol_catalog.events.naming import fields_search_key, namespace_key, search_key
 from airflow_ol_catalog.events.quality import ASSERTION_FACETS, QUALITY_CHECK, quality_check_name
 from airflow_ol_catalog.events.run_states import EventType
-from airflow_ol_catalog.ingest.asset_triggers import queue_writes
+from airflow_ol_catalog.ingest.asset_triggers import queue_writes, writes_queued
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.ingest.symlinks import record_links, symlinks_of
 from airflow_ol_catalog.store.sql import (
@@ -728,6 +728,7 @@ class Written:
     jobs: set[int] = field(default_factory=set)
     datasets: set[int] = field(default_factory=set)
     jobs_using: set[int] = field(default_factory=set)  # datasets whose readers and writers changed too
+    queued_writes: bool = False  # writes to marked datasets queued (ingest/asset_triggers): told once committed
 
 
 # Set by a caller that wants to know (ingest/writer.py: the API server keeps their lineage views up to date).
@@ -751,9 +752,12 @@ def project_events(conn: Connection, items: list[Projected], looked: Lookup | No
     _project_versions(conn, st, named.versions, dataset_ids, read, settled)
     _project_column_lineage(conn, st, items, job_ids, dataset_ids)
     _project_flows(conn, st, items, job_ids, dataset_ids)
-    queue_writes(conn, [item.event for item in items], dataset_ids, _completed(items, job_ids, run_pks, runs))
+    queued = queue_writes(conn, [item.event for item in items], dataset_ids, _completed(items, job_ids, run_pks, runs))
     written = written_nodes.get()
+    if queued and written is None:
+        writes_queued.set()  # no caller to tell once committed: a sweep reads only what is committed
     if written is not None:
+        written.queued_writes = written.queued_writes or bool(queued)
         written.jobs.update(job_ids.values())
         written.datasets.update(dataset_ids.values())
 

@@ -42,6 +42,7 @@ from sqlalchemy.exc import DBAPIError
 
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.events.collector import collector_paused
+from airflow_ol_catalog.ingest.asset_triggers import writes_queued
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.projection import Written, written_nodes
 from airflow_ol_catalog.ingest.tokens import touch_tokens
@@ -301,6 +302,8 @@ def _noting_writes() -> Iterator[Written]:
 
 
 def _tell_committed(engine: Engine, written: Written) -> None:
+    if written.queued_writes:
+        writes_queued.set()
     for listener in committed:
         listener(engine, written.jobs, written.datasets, written.jobs_using)
 
