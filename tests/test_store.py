@@ -1682,6 +1682,75 @@ def test_the_collector_is_paused_no_longer_than_its_limit_however_long_the_block
     assert gc.isenabled()
 
 
+def test_the_collector_stays_paused_until_the_last_of_overlapping_blocks_ends(monkeypatch):
+    """Blocks of several threads overlap (two transactions, a batch being decoded): the first to
+    end leaves the collector paused for the others, whose objects it would walk; the last turns it
+    on. Once the watching thread has turned it on, the next block to begin pauses it again."""
+    import gc
+    import threading
+
+    from airflow_ol_catalog.events import collector
+
+    monkeypatch.setattr(collector, "MAX_PAUSE_SECONDS", 0.2)
+    monkeypatch.setattr(collector, "_WATCH_SECONDS", 0.05)
+    first_in, first_out, second_done = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with collector.collector_paused():
+            first_in.set()
+            first_out.wait(5)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert first_in.wait(5)
+    try:
+        with collector.collector_paused():
+            assert not gc.isenabled()
+            first_out.set()
+            thread.join(5)
+            assert not gc.isenabled(), "the first block to end turned the collector on under the second"
+            collector_back = time.monotonic() + 5
+            while not gc.isenabled():  # the watching thread, after MAX_PAUSE_SECONDS
+                assert time.monotonic() < collector_back, "the collector stayed paused"
+                time.sleep(0.01)
+            with collector.collector_paused():
+                assert not gc.isenabled(), "a block beginning after the watching thread did not pause it again"
+            assert not gc.isenabled()
+            second_done.set()
+    finally:
+        first_out.set()
+        thread.join(5)
+    assert second_done.is_set() and gc.isenabled()
+
+
+def test_a_collector_turned_off_before_stays_off_and_a_forked_child_gets_it_back(monkeypatch):
+    """A collector the application turned off is not turned on by blocks that began after it; a
+    process forked in the middle of a block has none of its parent's blocks running."""
+    import gc
+    import os
+
+    from airflow_ol_catalog.events import collector
+
+    gc.disable()
+    try:
+        with collector.collector_paused(), collector.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with collector.collector_paused():
+        child = os.fork()
+        if child == 0:  # the child: is the collector on, and does a block of its own turn it back on?
+            ok = gc.isenabled()
+            with collector.collector_paused():
+                ok = ok and not gc.isenabled()
+            os._exit(0 if ok and gc.isenabled() else 1)
+        _, status = os.waitpid(child, 0)
+        assert not gc.isenabled()
+    assert os.waitstatus_to_exitcode(status) == 0, "the forked child's collector stayed paused"
+    assert gc.isenabled()
+
+
 def test_the_writer_stores_with_the_cyclic_collector_paused_and_turns_it_back_on(catalog_engine, monkeypatch):
     """A transaction's rows all live until it ends: the collector is paused meanwhile (collections
     would only walk them), and on again after it, whether it committed or failed; one that was

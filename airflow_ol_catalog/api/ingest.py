@@ -151,6 +151,18 @@ def _checked_batch(
     return len(payload), failed, submissions, indexes
 
 
+async def _stored_batch(
+    request: Request, raw: bytes, principal: Principal, settings: CatalogSettings
+) -> tuple[int, list[dict], list[tuple[int, Receipt | Refusal]]]:
+    """A batch decoded, checked and stored: (how many events, the refused ones, each stored one's index and outcome)."""
+    latest = _latest_event_time(settings)
+    received, failed, submissions, indexes = await off_the_loop_if_large(
+        raw, lambda: _checked_batch(decode_body(raw), principal, settings, latest)
+    )
+    outcomes = await _store(_writer(request), submissions) if submissions else []
+    return received, failed, list(zip(indexes, outcomes, strict=False))
+
+
 async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     """Store a JSON array of OpenLineage events; each is accepted or refused on its own.
 
@@ -161,14 +173,13 @@ async def post_batch(request: Request, principal: IngestAuth) -> JSONResponse:
     """
     settings = _settings(request)
     raw = await read_body(request, settings.max_body_bytes)
-    latest = _latest_event_time(settings)
-    received, failed, submissions, indexes = await off_the_loop_if_large(
-        raw, lambda: _checked_batch(decode_body(raw), principal, settings, latest)
-    )
-    outcomes = await _store(_writer(request), submissions) if submissions else []
+    # The decoded events live until they are stored and then die with `_stored_batch`'s frame, all
+    # while the collector is paused (no collection walks them; events/collector.py).
+    with collector_paused():
+        received, failed, stored = await _stored_batch(request, raw, principal, settings)
     duplicates = 0
     warnings = []
-    for index, outcome in zip(indexes, outcomes, strict=False):
+    for index, outcome in stored:
         if isinstance(outcome, Refusal):
             failed.append({"index": index, "reason": outcome.reason, "retriable": outcome.retriable})
             continue
