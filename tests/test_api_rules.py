@@ -334,6 +334,37 @@ def test_search_within_a_dataset_namespace_takes_any_spelling_of_it(client):
         assert [r["name"] for r in found["results"]] == ["public.spelled_orders"], (spelling, found)
 
 
+def test_column_lineage_reads_a_name_holding_hash_whole_and_a_version_after_hash_as_the_dataset(client):
+    """A name may hold `#` (a URL's fragment): the column graph of `out/q?x=1#frag` is that
+    dataset's, not a 404 for `out/q?x=1`. Marquez's clients may end a node id with `#VERSION`:
+    read as the dataset when no name holds it."""
+    payload = fresh_event("hash")
+    fields = {"c": {"inputFields": [{"namespace": "s3://bucket", "name": "in/src", "field": "c"}]}}
+    payload["inputs"] = [{"namespace": "s3://bucket", "name": "in/src"}]
+    payload["outputs"] = [
+        {
+            "namespace": "s3://bucket",
+            "name": "out/q?x=1#frag",
+            "facets": {
+                "columnLineage": {
+                    "_producer": "https://example.com/p",
+                    "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+                    "fields": fields,
+                }
+            },
+        }
+    ]
+    assert client.send(payload).status_code == 201
+    for node in (
+        "dataset:s3://bucket:out/q?x=1#frag",
+        "dataset:s3://bucket:out/q?x=1#frag#0199f2a4-0000-7000-8000-000000000001",
+    ):
+        answer = client.get("api/v1/column-lineage", nodeId=node)
+        assert answer.status_code == 200, (node, answer.text)
+        assert {n["data"]["dataset"] for n in answer.json()["graph"]} == {"out/q?x=1#frag", "in/src"}, node
+    assert client.get("api/v1/column-lineage", nodeId="dataset:s3://bucket:out/q?x=1").status_code == 404
+
+
 def test_a_dataset_whose_name_starts_with_two_slashes_is_reached_by_its_node_id(client):
     """A UNC path in the `file` namespace: its node id, `dataset:file://server/share/x.csv`, is the
     only way to name it; every route taking a node id finds it, and its graph names it so."""

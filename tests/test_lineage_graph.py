@@ -387,6 +387,28 @@ def test_column_lineage_downstream_follows_as_many_hops_as_upstream(catalog_engi
     assert sorted(n["id"].rsplit(":", 2)[-2] for n in whole) == ["t2", "t3"]
 
 
+def test_column_lineage_downstream_starts_from_the_node_not_from_what_it_came_from(catalog_engine):
+    """src.c feeds mid.c and side.c; mid.c feeds out.c, which also reads other.c. Asked about mid.c
+    both ways: src.c upstream, out.c downstream with all its inputs (other.c too), but not side.c,
+    which is another reader of mid's input and neither upstream nor downstream of mid.c."""
+    from airflow_ol_catalog.lineage.columns import column_lineage_graph
+
+    events = run_of("to_mid", "m", 1, [ds("src")], [_copied("mid", "c", "src", "c")])
+    events += run_of("to_side", "s", 1, [ds("src")], [_copied("side", "c", "src", "c")])
+    out = _copied("out", "c", "mid", "c")
+    out["facets"]["columnLineage"]["fields"]["c"]["inputFields"].append(
+        {"namespace": PG, "name": "other", "field": "c"}
+    )
+    events += run_of("to_out", "o", 1, [ds("mid"), ds("other")], [out])
+    send(catalog_engine, events)
+    with read_connection(catalog_engine) as conn:
+        for depth in (1, 5):
+            nodes = column_lineage_graph(conn, f"datasetField:{PG}:mid:c", depth, True)
+            assert sorted(n["data"]["dataset"] for n in nodes) == ["mid", "other", "out", "src"]
+        whole = column_lineage_graph(conn, f"dataset:{PG}:mid", 5, True)
+        assert sorted(n["data"]["dataset"] for n in whole) == ["mid", "other", "out", "src"]
+
+
 def test_field_node_ids_the_graph_answers_resolve_when_sent_back_and_unknown_fields_are_404(catalog_engine):
     from airflow_ol_catalog.lineage.columns import column_lineage_graph
 

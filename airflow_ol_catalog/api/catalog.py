@@ -32,7 +32,7 @@ from airflow_ol_catalog.api.datamodels.graph import ColumnLineageGraph, LineageG
 from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, node_id_parameter, time_parameter
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.events.node_ids import KINDS
-from airflow_ol_catalog.events.not_found import DatasetNotFound, JobVersionNotFound
+from airflow_ol_catalog.events.not_found import DatasetNotFound, JobVersionNotFound, NodeNotFound
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden, set_namespace_hidden
 from airflow_ol_catalog.lineage import catalog
@@ -510,7 +510,14 @@ async def lineage_graph(
 
 
 def _column_lineage(conn, node_id, depth, with_downstream):
-    return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream)}
+    try:
+        return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream)}
+    except NodeNotFound:
+        # Marquez's clients may end a node id with `#VERSION`; a name may hold `#` too, so the
+        # whole id is read first. The graph is the latest one (versions are not kept apart).
+        if "#" not in node_id:
+            raise
+        return {"graph": column_lineage_graph(conn, node_id.rsplit("#", 1)[0], depth, with_downstream)}
 
 
 @router.get(
@@ -529,7 +536,7 @@ async def column_lineage(
 ) -> dict:
     """Marquez's column graph: one node per column, one edge per column and input column, and in
     each column's `inputFields` every way it derives from each input."""
-    node_id = node_id_parameter(nodeId.split("#", 1)[0], KINDS)
+    node_id = node_id_parameter(nodeId, KINDS)
     return await _read(_column_lineage, node_id, depth, withDownstream)
 
 

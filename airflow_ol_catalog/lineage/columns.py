@@ -67,9 +67,10 @@ def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downst
             frontier_fields, frontier_datasets = found - fields, set()
             fields.update(found)
 
-    expand(True, set(fields), set(whole))
-    if with_downstream:
-        expand(False, set(fields), set(whole))
+    first = set(fields)
+    expand(True, set(first), set(whole))
+    if with_downstream:  # from the node itself: not the other readers of what it came from
+        expand(False, first, set(whole))
         _complete_inputs(conn, fields, links)
     return _nodes(conn, fields, links)
 

@@ -155,7 +155,7 @@ export function GraphPage({ route }: { route: Route }) {
     let live = true;
     const fetchGraph = (u: number, d: number) =>
       columns
-        ? getJson("column-lineage", { query: { nodeId: start, depth: Math.max(u, d), withDownstream: true } }).then((b) => ({ graph: b.graph as GraphNode[], truncated: false }))
+        ? getJson("column-lineage", { query: { nodeId: start, depth: Math.max(u, d), withDownstream: d > 0 } }).then((b) => ({ graph: b.graph as GraphNode[], truncated: false }))
         : getJson("lineage", { query: { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: asOfQuery, withChildren: withChildren(start) } }).then((b) => ({ graph: lineageNodes(b.graph) as GraphNode[], truncated: b.truncated }));
     fetchGraph(up, down)
       .then(async (body) => {
