@@ -11,7 +11,10 @@ browser needs no Airflow login. Everything else is a file of the UI's build, or 
         --web marquez/web/dist --catalog http://localhost:8080/ --port 3000
 
 Standard library only. It binds to 127.0.0.1 unless told otherwise: whoever reaches it reads the
-catalog with the token.
+catalog with the token. It only reads: every token may send events, so anything but GET and HEAD
+is refused here (405), never passed on. It answers only requests naming it in their Host header
+(localhost, 127.0.0.1, [::1], --host, or a name given with --allowed-host), so that a web page
+of another site cannot reach it through a DNS name of its own pointing at this machine.
 """
 
 from __future__ import annotations
@@ -36,10 +39,15 @@ class MarquezWebProxy(BaseHTTPRequestHandler):
     web: Path
     catalog: str  # ends with /ol-catalog
     token: str
+    hosts: frozenset[str]  # what the Host header may name, lower case, without the port
+    port: int
     timeout: float = 60
 
     def do_GET(self) -> None:
-        if self.path.startswith("/api/"):
+        if not self._host_allowed():
+            message = "this proxy answers only requests to its own host names (--allowed-host adds one)"
+            self._answer(421, f'{{"detail": "{message}"}}'.encode(), "application/json")
+        elif self.path.startswith("/api/"):
             self._forward()
         else:
             self._file()
@@ -47,9 +55,23 @@ class MarquezWebProxy(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self) -> None:
-        self._forward()
+        self.close_connection = True  # the body is not read
+        body = b'{"detail": "this proxy only reads the catalog: it passes on GET and HEAD alone"}'
+        self.send_response(405)
+        self.send_header("Allow", "GET, HEAD")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-    do_PUT = do_DELETE = do_PATCH = do_POST
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_POST
+
+    def _host_allowed(self) -> bool:
+        host = (self.headers.get("Host") or "").strip().lower()
+        name, port = host, "80"  # no port given: the scheme's default
+        if host.rfind(":") > host.rfind("]"):  # a port after the name (an IPv6 address is in brackets)
+            name, port = host.rsplit(":", 1)
+        return name in self.hosts and port == str(self.port)
 
     def _forward(self) -> None:
         """The same method, path and query on the catalog (the path as sent: encoded slashes stay encoded)."""
@@ -105,6 +127,13 @@ def main() -> None:
     parser.add_argument("--token", default=os.environ.get("OL_CATALOG_TOKEN"), help="default: $OL_CATALOG_TOKEN")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3000)
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the browser reaches it by, besides localhost, 127.0.0.1, [::1] and --host (repeatable)",
+    )
     args = parser.parse_args()
     if not args.token:
         parser.error("a catalog token that may read is needed: --token or OL_CATALOG_TOKEN")
@@ -114,6 +143,9 @@ def main() -> None:
     MarquezWebProxy.web = web
     MarquezWebProxy.catalog = args.catalog.rstrip("/") + "/ol-catalog"
     MarquezWebProxy.token = args.token
+    own = {"localhost", "127.0.0.1", "[::1]", args.host, *args.allowed_host}
+    MarquezWebProxy.hosts = frozenset(f"[{h}]" if ":" in h and not h.startswith("[") else h.lower() for h in own)
+    MarquezWebProxy.port = args.port
     server = ThreadingHTTPServer((args.host, args.port), MarquezWebProxy)
     print(f"Marquez's web UI on the catalog: http://{args.host}:{args.port}/", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C stops it

@@ -23,9 +23,12 @@ def _load_proxy():
 
 
 class _Catalog(BaseHTTPRequestHandler):
-    """Answers with what it was asked: the raw path and the Authorization header."""
+    """Answers with what it was asked: the raw path and the Authorization header. Notes every path asked."""
+
+    seen: list[str] = []
 
     def do_GET(self) -> None:
+        self.seen.append(self.path)
         status = 404 if "missing" in self.path else 200
         body = json.dumps({"path": self.path, "authorization": self.headers.get("Authorization")}).encode()
         self.send_response(status)
@@ -55,6 +58,10 @@ def proxy(tmp_path):
     handler.web, handler.catalog, handler.token = web, _serve(catalog) + "/ol-catalog", "olc_read"
     handler.log_message = lambda *args: None
     front = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    handler.hosts, handler.port = (
+        frozenset({"localhost", "127.0.0.1", "[::1]", "lineage.example"}),
+        front.server_address[1],
+    )
     yield _serve(front)
     front.shutdown()
     catalog.shutdown()
@@ -78,3 +85,28 @@ def test_pages_are_the_ui_files_or_its_index_and_nothing_outside_the_build(proxy
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
     connection.request("GET", "/../secret.txt")  # sent as is: no client normalises it away
     assert connection.getresponse().read() == b"<html>marquez</html>"
+
+
+def test_it_only_reads_and_answers_only_requests_naming_it(proxy):
+    """Every catalog token may send events: the proxy passes on GET and HEAD alone, so whoever
+    reaches it cannot write through its token. A page of another site whose DNS name points at
+    this machine sends that name as Host: refused, so the proxy's token reads nothing for it."""
+    _Catalog.seen.clear()
+    for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        answer = requests.request(method, proxy + "/api/v1/lineage", data=b'{"eventType": "START"}', timeout=10)
+        assert answer.status_code == 405 and answer.headers["Allow"] == "GET, HEAD", method
+        assert "only reads the catalog" in answer.json()["detail"]
+    assert _Catalog.seen == []  # nothing reached the catalog
+    port = proxy.rsplit(":", 1)[1]
+    for host in (f"localhost:{port}", f"LINEAGE.example:{port}", f"[::1]:{port}"):
+        assert requests.get(proxy + "/api/v1/namespaces", headers={"Host": host}, timeout=10).status_code == 200, host
+    for host in (
+        f"attacker.example:{port}",
+        "localhost",
+        f"localhost:{int(port) + 1}",
+        f"127.0.0.1.attacker.example:{port}",
+        "",
+    ):
+        answer = requests.get(proxy + "/api/v1/namespaces", headers={"Host": host}, timeout=10)
+        assert answer.status_code == 421 and "--allowed-host" in answer.json()["detail"], host
+    assert _Catalog.seen == ["/ol-catalog/api/v1/namespaces"] * 3
