@@ -63,6 +63,7 @@ ZWSP_NAME = "orders\u200b_daily"
 BIDI_NAME = "invoices_\u202etxt.exe"
 NFD_NAME = "cafe\u0301_sales"
 ZWJ_JOB = "load\u200d_orders"
+SPACED_JOBS = ("orders ", " orders", "orders\u2800")
 
 
 def _look_alike_events() -> list[dict]:
@@ -79,7 +80,13 @@ def _look_alike_events() -> list[dict]:
         {"namespace": "s3://look-alikes", "name": ZWSP_NAME, "facets": {"schema": schema}},
         {"namespace": "s3://look-alikes", "name": BIDI_NAME, "facets": {}},
     ]
-    return [base]
+    spaced = []  # jobs that draw as "orders": a space at the end, a Braille blank
+    for name in SPACED_JOBS:
+        event = json.loads(json.dumps(base))
+        event["job"]["name"], event["run"]["runId"] = name, str(uuid.uuid4())
+        event["inputs"], event["outputs"] = [], []
+        spaced.append(event)
+    return [base, *spaced]
 
 
 @pytest.fixture(scope="module")
@@ -533,6 +540,7 @@ def test_a_graph_that_cannot_be_laid_out_says_so(ui_server, admin_page):
         ("#/job?ns=examples&name=", "This link gives an empty job"),
         ("#/dataset?ns=examples", "This link gives an empty dataset"),
         ("#/run?id=", "This link gives an empty run_id"),
+        ("#/dataset/%E0%A4%A?ns=%", "This link gives an empty dataset"),  # no valid encoding: was a blank app
         (
             "#/graph?node=job%3Aexamples%3Aclickstream&asOf=2026-13-45T99%3A99",
             'asOf "2026-13-45T99:99" is not a date and time',
@@ -1175,6 +1183,14 @@ def test_look_alike_names_show_their_hidden_characters(ui_server, admin_page):
         )
     ).to_have_count(1)
     shot(page, "14-look-alike-graph")
+
+    # A space at either end, and a Braille blank, draw as their codes too.
+    page.goto(base + "#/search?type=job&ns=look-alikes")
+    jobs = page.get_by_test_id("search-result")
+    expect(jobs).to_have_count(4)
+    for drawn in ("orders⟨U+0020⟩", "⟨U+0020⟩orders", "orders⟨U+2800⟩"):
+        expect(jobs.filter(has_text=drawn)).to_have_count(1)
+    expect(page.get_by_role("img", name=re.compile("^Look-alike name"))).to_have_count(4)
     assert page.errors == []
 
 

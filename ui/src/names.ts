@@ -4,13 +4,15 @@
 // are flagged; links and API calls keep using the exact name.
 
 // Controls, surrogates, default-ignorable characters (zero-width characters, bidi controls,
-// variation selectors, tags, fillers), line separators, interlinear annotation controls, and
-// every space but U+0020. The server's search folds away the invisible ones (events/naming.py).
-const MARKED = /(?! )\p{Zs}|[\p{Cc}\p{Cs}\p{Default_Ignorable_Code_Point}\u2028\u2029\uFFF9-\uFFFB]/gu;
+// variation selectors, tags, fillers), line separators, interlinear annotation controls, the
+// Braille blank, every space but U+0020, and U+0020 at either end of a name ("orders " and
+// " orders" draw as "orders"). The server's search folds away the invisible ones (events/naming.py).
+const MARKED = /(?! )\p{Zs}|(?<=^ *) | (?= *$)|[\p{Cc}\p{Cs}\p{Default_Ignorable_Code_Point}\u2028\u2029\u2800\uFFF9-\uFFFB]/gu;
 const HAS_MARKED = new RegExp(MARKED.source, "u");
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 const CHARACTER_NAMES: Record<number, string> = {
+  0x0020: "SPACE at an end of the name",
   0x00a0: "NO-BREAK SPACE",
   0x00ad: "SOFT HYPHEN",
   0x061c: "ARABIC LETTER MARK",
@@ -29,6 +31,7 @@ const CHARACTER_NAMES: Record<number, string> = {
   0x2067: "RIGHT-TO-LEFT ISOLATE",
   0x2068: "FIRST STRONG ISOLATE",
   0x2069: "POP DIRECTIONAL ISOLATE",
+  0x2800: "BRAILLE PATTERN BLANK",
   0xfeff: "ZERO WIDTH NO-BREAK SPACE",
 };
 
@@ -44,7 +47,7 @@ export function codeOf(character: string): string {
 
 /** Nothing to show or to flag: the name draws as itself (most names, checked cheaply). */
 export function isPlainName(name: string): boolean {
-  if (PRINTABLE_ASCII.test(name)) return true;
+  if (PRINTABLE_ASCII.test(name) && !name.startsWith(" ") && !name.endsWith(" ")) return true;
   return !HAS_MARKED.test(name) && name.normalize("NFC") === name;
 }
 

@@ -10,8 +10,17 @@ export interface Route {
 
 export function parseRoute(hash: string = window.location.hash): Route {
   const [path, search = ""] = hash.replace(/^#\/?/, "").split("?", 2);
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map(decoded);
   return { page: parts[0] ?? "", parts: parts.slice(1), params: new URLSearchParams(search) };
+}
+
+/** A path part as it was encoded; a part that is no valid encoding (a truncated or hand-edited link) as it stands. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 export function href(page: string, params: Record<string, string | number | boolean | undefined | null> = {}, parts: string[] = []): string {
