@@ -4,6 +4,7 @@ refusal an ErrorBody, and every invalid parameter a 422 that names it."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -332,6 +333,30 @@ def test_search_within_a_dataset_namespace_takes_any_spelling_of_it(client):
     for spelling in ("postgresql://db.example:5432", "postgres://DB.EXAMPLE:5432", "postgresql://db.example"):
         found = client.get("api/v1/search", q="spelled_orders", namespace=spelling).json()
         assert [r["name"] for r in found["results"]] == ["public.spelled_orders"], (spelling, found)
+
+
+def test_a_run_id_two_jobs_share_is_read_as_each_jobs_run_when_the_job_is_named(client):
+    """A run id is unique per job only. Unnamed, the run stored first answers (a later producer
+    cannot stand in for it); named by `namespace` and `job`, each job's own run and tree answer."""
+    run_id = str(uuid.uuid4())
+    first, second = fresh_event("shared-a"), fresh_event("shared-b")
+    first["job"]["name"], second["job"]["name"] = "first", "second"
+    first["run"]["runId"] = second["run"]["runId"] = run_id
+    second["eventType"] = "FAIL"
+    for payload in (first, second):
+        assert client.send(payload).status_code == 201
+    answer = client.get(f"api/v1/jobs/runs/{run_id}").json()
+    assert (answer["jobVersion"]["namespace"], answer["jobVersion"]["name"]) == ("shared-a", "first")
+    for namespace, job, state in (("shared-a", "first", "RUNNING"), ("shared-b", "second", "FAILED")):
+        answer = client.get(f"api/v1/jobs/runs/{run_id}", namespace=namespace, job=job)
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["jobVersion"]["name"], answer.json()["state"]) == (job, state)
+        tree = client.get(f"api/v1/jobs/runs/{run_id}/tree", namespace=namespace, job=job).json()
+        assert (tree["rootJob"]["namespace"], tree["rootJob"]["name"]) == (namespace, job), tree
+    assert client.get(f"api/v1/jobs/runs/{run_id}", namespace="shared-a", job="second").status_code == 404
+    for alone in ({"namespace": "shared-a"}, {"job": "first"}):
+        refused = client.get(f"api/v1/jobs/runs/{run_id}", **alone)
+        assert refused.status_code == 422 and "namespace and job" in refused.json()["detail"], alone
 
 
 def test_column_lineage_reads_a_name_holding_hash_whole_and_a_version_after_hash_as_the_dataset(client):

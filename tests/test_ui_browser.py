@@ -1450,3 +1450,45 @@ def test_a_log_link_to_another_site_says_where_it_goes_and_opens_apart(ui_server
     expect(log).to_have_text("log")
     expect(log).to_have_attribute("target", "_top")
     assert page.errors == []
+
+
+def test_a_run_page_keeps_to_its_jobs_run_when_another_job_shares_the_run_id(ui_server, admin_page):
+    """A run id is unique per job only, and any producer may send one already in use: the run's
+    page shows its own job's events, not the other's (which said what it liked in an error
+    message), and the other job's Runs tab opens the other job's run."""
+    from playwright.sync_api import expect
+
+    run_id = str(uuid.uuid4())
+    base = json.loads((EXAMPLES / "02_table_lineage" / "02_build_invoices_complete.json").read_text())
+    first, second = json.loads(json.dumps(base)), json.loads(json.dumps(base))
+    first["job"] = {"namespace": "shared-runs", "name": "first_job", "facets": {}}
+    second["job"] = {"namespace": "intruders", "name": "second_job", "facets": {}}
+    second["eventType"], second["inputs"], second["outputs"] = "FAIL", [], []
+    second["run"] = {
+        "runId": run_id,
+        "facets": {
+            "errorMessage": {
+                "_producer": "https://example.com/p",
+                "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json",
+                "message": "INJECTED: call us",
+                "programmingLanguage": "python",
+            }
+        },
+    }
+    first["run"] = {"runId": run_id, "facets": {}}
+    for payload in (first, second):
+        response = ui_server.send(payload)
+        assert response.status_code == 201, response.text
+
+    page = admin_page
+    page.goto(ui_server.url + f"ol-catalog/ui/#/run?id={run_id}")
+    expect(page.get_by_text("Run of")).to_contain_text("first_job")
+    expect(page.get_by_test_id("event")).to_have_count(1)
+    expect(page.get_by_text("INJECTED")).to_have_count(0)
+
+    page.goto(ui_server.url + "ol-catalog/ui/#/job?ns=intruders&name=second_job&tab=runs")
+    page.get_by_role("link", name=run_id).click()
+    expect(page.get_by_text("Run of")).to_contain_text("second_job")
+    expect(page.get_by_text("INJECTED: call us").first).to_be_visible()
+    expect(page.get_by_test_id("event")).to_have_count(1)
+    assert page.errors == []

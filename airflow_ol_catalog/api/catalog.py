@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic_core import to_json
 
 from airflow_ol_catalog.api.auth import CuratorAuth, Principal, ReadAuth, connection_details_withheld
@@ -388,9 +388,13 @@ async def run_facets(
     response_model=models.RunTree,
 )
 async def run_tree(
-    run_id: str, _: ReadAuth, limit: int = Query(500, ge=1, le=5000, description="At most this many runs.")
+    run_id: str,
+    _: ReadAuth,
+    limit: int = Query(500, ge=1, le=5000, description="At most this many runs."),
+    namespace: str | None = Query(None, description="With `job`: the namespace of the run's job."),
+    job: str | None = Query(None, description="With `namespace`: the tree of this job's run of the id."),
 ) -> dict:
-    return await _read(tree.run_tree, run_id, limit)
+    return await _read(tree.run_tree, run_id, limit, _of_job(namespace, job))
 
 
 @router.get(
@@ -408,8 +412,26 @@ async def run_comparison(
 
 
 @router.get("/jobs/runs/{run_id:name}", summary="One run", responses=NOT_FOUND, response_model=models.Run)
-async def one_run(run_id: str, _: ReadAuth) -> dict:
-    return await _read(catalog.get_run, run_id)
+async def one_run(
+    run_id: str,
+    _: ReadAuth,
+    namespace: str | None = Query(None, description="With `job`: the namespace of the run's job."),
+    job: str | None = Query(
+        None,
+        description="With `namespace`: the run of this job. A run id is unique per job only: without them, "
+        "of jobs sharing the id the run stored first answers.",
+    ),
+) -> dict:
+    return await _read(catalog.get_run, run_id, _of_job(namespace, job))
+
+
+def _of_job(namespace: str | None, job: str | None) -> tuple[str, str] | None:
+    """The job a run route's `namespace` and `job` name (a run id is unique per job only), or None for neither."""
+    if namespace is None or job is None:
+        if namespace is not None or job is not None:
+            raise HTTPException(422, "query parameters namespace and job: give both, or neither")
+        return None
+    return namespace, job
 
 
 def _lineage(

@@ -796,16 +796,18 @@ def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) 
     return runs_view(conn, rows), total
 
 
-def get_run(conn: Connection, run_id: str) -> dict[str, Any]:
-    """The run with this id. Run ids are unique per job: when jobs share one, the run stored first
-    answers (one seen only as a parent after those seen in events), so a later producer reusing
-    a run id cannot stand in for a run that exists."""
-    return runs_view(conn, [run_row(conn, run_id)])[0]
+def get_run(conn: Connection, run_id: str, of_job: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The run with this id; with `of_job` (namespace, name), that job's. Run ids are unique per
+    job: when jobs share one, the run stored first answers (one seen only as a parent after those
+    seen in events), so a later producer reusing a run id cannot stand in for a run that exists."""
+    return runs_view(conn, [run_row(conn, run_id, of_job)])[0]
 
 
-def run_row(conn: Connection, run_id: str) -> AnyRow:
+def run_row(conn: Connection, run_id: str, of_job: tuple[str, str] | None = None) -> AnyRow:
     """The stored run `get_run` answers with (RunNotFound when there is none)."""
     shown = select(run).join(job, job.c.id == run.c.job_id).where(run.c.run_id == run_id, job.c.deleted_at.is_(None))
+    if of_job is not None:
+        shown = shown.where(job.c.namespace == of_job[0], job.c.name == of_job[1])
     row = conn.execute(shown.order_by(run.c.placeholder, run.c.id).limit(1)).first()
     if row is None:
         raise RunNotFound(run_id)

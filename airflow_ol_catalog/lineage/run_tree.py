@@ -62,8 +62,8 @@ def _up(conn: Connection, start: AnyRow, rows: dict[int, AnyRow]) -> AnyRow:
     return at
 
 
-def run_tree(conn: Connection, run_id: str, limit: int) -> dict[str, Any]:
-    return tree_of(conn, run_row(conn, run_id).id, limit)
+def run_tree(conn: Connection, run_id: str, limit: int, of_job: tuple[str, str] | None = None) -> dict[str, Any]:
+    return tree_of(conn, run_row(conn, run_id, of_job).id, limit)
 
 
 def tree_of(conn: Connection, me_pk: int, limit: int) -> dict[str, Any]:

@@ -137,8 +137,8 @@ export function treeRows(runs: TreeRun[]): { run: TreeRun; depth: number }[] {
   return rows;
 }
 
-export function RunTree({ runId }: { runId: string }) {
-  const tree = useApi("jobs/runs/{run_id}/tree", { path: { run_id: runId } });
+export function RunTree({ runId, namespace, job }: { runId: string; namespace: string; job: string }) {
+  const tree = useApi("jobs/runs/{run_id}/tree", { path: { run_id: runId }, query: { limit: 500, namespace, job } });
   if (tree.error) return <Problem message={tree.error} />;
   if (!tree.data || tree.data.runs.length < 2) return null;
   const { runs, truncated } = tree.data;

@@ -6168,7 +6168,12 @@ export interface operations {
     };
     one_run_api_v1_jobs_runs__run_id__get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description With `job`: the namespace of the run's job. */
+                namespace?: string | null;
+                /** @description With `namespace`: the run of this job. A run id is unique per job only: without them, of jobs sharing the id the run stored first answers. */
+                job?: string | null;
+            };
             header?: never;
             path: {
                 run_id: string;
@@ -6547,6 +6552,10 @@ export interface operations {
             query?: {
                 /** @description At most this many runs. */
                 limit?: number;
+                /** @description With `job`: the namespace of the run's job. */
+                namespace?: string | null;
+                /** @description With `namespace`: the tree of this job's run of the id. */
+                job?: string | null;
             };
             header?: never;
             path: {

@@ -114,7 +114,7 @@ function Runs({ job, route }: { job: Job; route: Route }) {
           {
             header: "Run",
             cell: (r) => (
-              <Link href={href("run", { id: r.id })}>
+              <Link href={href("run", { id: r.id, ns: r.jobVersion.namespace, job: r.jobVersion.name })}>
                 <Name value={r.id} />
               </Link>
             ),

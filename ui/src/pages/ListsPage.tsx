@@ -78,7 +78,7 @@ export function RunsPage({ route }: { route: Route }) {
           {
             header: "Run",
             cell: (r) => (
-              <Link href={href("run", { id: r.id })}>
+              <Link href={href("run", { id: r.id, ns: r.jobVersion.namespace, job: r.jobVersion.name })}>
                 <Name value={r.id} />
               </Link>
             ),

@@ -30,8 +30,16 @@ function LogLink({ url }: { url: string }) {
 
 export function RunPage({ route }: { route: Route }) {
   const id = route.params.get("id") ?? "";
-  const run = useApi("jobs/runs/{run_id}", { path: { run_id: id } });
-  const events = useApi("events/lineage", { query: { runId: id, sortDirection: "asc", limit: 1000 } });
+  // A run id is unique per job only: a link from a job names it, and the events are that job's.
+  const ns = route.params.get("ns");
+  const jobName = route.params.get("job");
+  const ofJob = ns !== null && jobName !== null ? { namespace: ns, job: jobName } : {};
+  const run = useApi("jobs/runs/{run_id}", { path: { run_id: id }, query: ofJob });
+  const owner = run.data?.jobVersion;
+  const events = useApi(
+    "events/lineage",
+    owner ? { query: { runId: id, namespace: owner.namespace, job: owner.name, sortDirection: "asc", limit: 1000 } } : null,
+  );
   if (run.error) return <Problem message={run.error} />;
   if (!run.data) return <Loading what="the run" />;
   const r = run.data;
@@ -95,7 +103,7 @@ export function RunPage({ route }: { route: Route }) {
       <Section title="Inputs and outputs">
         <InputsOutputs inputs={r.inputs} outputs={r.outputs} />
       </Section>
-      <RunTree runId={r.id} />
+      <RunTree runId={r.id} namespace={r.jobVersion.namespace} job={r.jobVersion.name} />
       {(r.parameters.length > 0 || r.engine) && <RunParameters run={r} />}
       <Section title="Events">
         {events.error && <Problem message={events.error} />}
