@@ -781,13 +781,18 @@ def _io_ids(
     return found
 
 
+def _listed_runs() -> list[ColumnElement[bool]]:
+    """The runs the list of every job's runs, and the overview's counts of them, hold: none known
+    only as a parent; none of a hidden job, left out by the jobs' ids (few) rather than by joining
+    each run's job."""
+    return [NOT_PLACEHOLDER, run.c.job_id.not_in(select(job.c.id).where(JOB_DELETED))]
+
+
 def runs_in_state(conn: Connection, state: str | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Runs of every job, newest first, optionally in one state as the read API names it (COMPLETED, FAILED, ...).
 
-    A page is read in the order of the index of every job's runs (store/tables.py); the runs of
-    hidden jobs, few, are left out by the jobs' ids, from an index of their own, rather than by
-    joining each run's job."""
-    shown = [NOT_PLACEHOLDER, run.c.job_id.not_in(select(job.c.id).where(JOB_DELETED))]
+    A page is read in the order of the index of every job's runs (store/tables.py)."""
+    shown = _listed_runs()
     if state is not None:
         raw = [t.value for t in RunState(state).event_types()]
         shown.append(run.c.state.in_(raw) if raw else run.c.state.is_(None))
@@ -1323,9 +1328,7 @@ def stats(conn: Connection, days: int) -> dict[str, Any]:
     per_day = conn.execute(
         select(day.label("day"), func.sum(event_tally.c.events)).where(*arrived).group_by(day).order_by(day)
     ).all()
-    runs_by_state = conn.execute(
-        select(run.c.state, func.count()).where(run.c.placeholder.is_(False)).group_by(run.c.state)
-    ).all()
+    runs_by_state = conn.execute(select(run.c.state, func.count()).where(*_listed_runs()).group_by(run.c.state)).all()
     hour = _hour_of(conn, event_tally.c.hour)
     per_hour = conn.execute(
         select(hour.label("hour"), func.sum(event_tally.c.events))
