@@ -597,7 +597,7 @@ async def search(
     namespace: str | None = Query(None, max_length=1024, description="Only datasets and jobs of this namespace."),
     before: str | None = Query(None, description="Only those last updated before this day (YYYY-MM-DD)."),
     after: str | None = Query(None, description="Only those last updated after this day (YYYY-MM-DD)."),
-    limit: int = Query(10, ge=1, le=1000),
+    limit: int = Query(10, ge=0, le=1000, description="How many to return (0 for the count alone)."),
     offset: int = Offset,
     sortBy: Literal[catalog.SEARCH_SORTS] = Query("name"),  # type: ignore[valid-type]  # the sort keys, read at run time for the OpenAPI enum
     sortDirection: Literal["asc", "desc"] = Query("asc"),

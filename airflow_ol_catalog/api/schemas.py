@@ -17,7 +17,8 @@ from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
 # Paging, the same on every list. Offsets are bounded: the databases hold 64-bit integers at most.
 MAX_OFFSET = 1_000_000_000
-Limit = Query(100, ge=1, le=1000, description="How many to return (at most 1,000).")
+# 0 answers the count alone (`totalCount`), as Marquez's lists do.
+Limit = Query(100, ge=0, le=1000, description="How many to return (at most 1,000; 0 for the count alone).")
 Offset = Query(0, ge=0, le=MAX_OFFSET, description="How many to skip.")
 
 

@@ -4659,7 +4659,7 @@ export interface operations {
     all_namespaces_api_v1_admin_namespaces_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -4836,7 +4836,7 @@ export interface operations {
         parameters: {
             query?: {
                 namespace?: string | null;
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -5094,7 +5094,7 @@ export interface operations {
         parameters: {
             query?: {
                 reason?: string | null;
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -5200,7 +5200,7 @@ export interface operations {
         parameters: {
             query?: {
                 includeRevoked?: boolean;
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -5568,7 +5568,7 @@ export interface operations {
             query?: {
                 /** @description true: only Assets naming a catalog dataset; false: only those naming none. */
                 linked?: boolean | null;
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -5740,7 +5740,7 @@ export interface operations {
     datasets_without_assets_api_v1_airflow_datasets_without_asset_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -5944,7 +5944,7 @@ export interface operations {
                 /** @description Only events whose producer is this URI. */
                 producer?: string | null;
                 sortDirection?: "asc" | "desc";
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -6115,7 +6115,7 @@ export interface operations {
     all_jobs_api_v1_jobs_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -6892,7 +6892,7 @@ export interface operations {
     namespaces_api_v1_namespaces_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -7109,7 +7109,7 @@ export interface operations {
     namespace_datasets_api_v1_namespaces__namespace__datasets_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -7842,7 +7842,7 @@ export interface operations {
     versions_api_v1_namespaces__namespace__datasets__dataset__versions_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -7966,7 +7966,7 @@ export interface operations {
     namespace_jobs_api_v1_namespaces__namespace__jobs_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -8258,7 +8258,7 @@ export interface operations {
     job_runs_api_v1_namespaces__namespace__jobs__job__runs_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -8503,7 +8503,7 @@ export interface operations {
     job_versions_api_v1_namespaces__namespace__jobs__job__versions_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -8687,7 +8687,7 @@ export interface operations {
             query?: {
                 /** @description Only runs in this state. */
                 state?: components["schemas"]["RunState"] | null;
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -8751,6 +8751,7 @@ export interface operations {
                 before?: string | null;
                 /** @description Only those last updated after this day (YYYY-MM-DD). */
                 after?: string | null;
+                /** @description How many to return (0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -8804,7 +8805,7 @@ export interface operations {
     sources_api_v1_sources_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
@@ -9221,7 +9222,7 @@ export interface operations {
     tags_api_v1_tags_get: {
         parameters: {
             query?: {
-                /** @description How many to return (at most 1,000). */
+                /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;
                 /** @description How many to skip. */
                 offset?: number;
