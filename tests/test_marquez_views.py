@@ -286,6 +286,22 @@ def test_newest_runs_are_read_from_the_index_of_runs_newest_first(catalog_engine
         _assert_read_in_index_order(catalog_engine, statement, parameters, "ix_ol_catalog_run_newest", "ol_catalog_run")
 
 
+def test_a_jobs_runs_by_state_or_end_list_runs_alike_in_it_newest_first(catalog_engine):
+    """Sorted by state (either way) or by end, runs in the same state, or not ended, come newest
+    first: not in the order of their run ids."""
+    starts = {"z-old": "2025-01-01T08:00:00Z", "a-mid": "2025-01-02T08:00:00Z", "m-new": "2025-01-03T08:00:00Z"}
+    send(catalog_engine, [run(r, t, job="sorted") for r, t in starts.items()])
+    send(catalog_engine, [run("k-open", "2025-01-04T08:00:00Z", job="sorted", event_type="START")])
+    send(catalog_engine, [run("b-open", "2025-01-05T08:00:00Z", job="sorted", event_type="START")])
+    for descending in (True, False):
+        runs, _ = read(catalog_engine, catalog.list_runs, "team", "sorted", 100, 0, "state", descending)
+        ids = [r["id"] for r in runs]
+        assert [i for i in ids if i in starts] == ["m-new", "a-mid", "z-old"], (descending, ids)
+        assert [i for i in ids if i not in starts] == ["b-open", "k-open"], (descending, ids)
+    runs, _ = read(catalog_engine, catalog.list_runs, "team", "sorted", 100, 0, "endedAt", True)
+    assert [r["id"] for r in runs][-2:] == ["b-open", "k-open"] or [r["id"] for r in runs][:2] == ["b-open", "k-open"]
+
+
 def test_a_jobs_runs_by_start_come_from_its_index_and_runs_known_only_as_parents_come_last(catalog_engine):
     """A job's runs list, by start either way: the runs with a time in that order (a run without
     START placed by its first event), then the runs known only as its children's parents, which

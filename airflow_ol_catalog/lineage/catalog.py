@@ -626,11 +626,12 @@ def latest_runs(conn: Connection, job_ids: list[int], count: int = LATEST_RUNS) 
 RUN_SORTS = ("startedAt", "endedAt", "state")
 
 
-def _run_order(sort: str, descending: bool) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    """The order of a job's runs by end or state (by start: `_runs_by_start`)."""
+def _run_order(sort: str, descending: bool) -> tuple[Any, ...]:
+    """The order of a job's runs by end or state (by start: `_runs_by_start`); runs alike in it
+    newest first, whichever way it goes."""
     ended = case((run.c.state_rank == TERMINAL_RANK, run.c.ended_at), else_=None)
     key = {"endedAt": ended, "state": run.c.state}[sort]
-    return (key.desc() if descending else key.asc(), run.c.run_id.desc() if descending else run.c.run_id.asc())
+    return (key.desc() if descending else key.asc(), *newest_first())
 
 
 def list_runs(
