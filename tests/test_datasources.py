@@ -28,8 +28,19 @@ def test_spellings_of_one_server_match_its_connection():
 def test_the_database_in_the_name_decides_between_connections_to_one_server():
     sources = [PG, PG_OTHER_DB]
     assert match_dataset("postgres://pg.internal", "analytics.public.t", sources).conn_id == "pg_analytics"
-    ambiguous = match_dataset("postgres://pg.internal", "warehouse.public.t", sources)
-    assert (ambiguous.status, ambiguous.candidates) == ("ambiguous", ("pg_analytics", "pg_main"))
+    # no Connection opens it: not matched (a check through another database's Connection would
+    # report the table missing, or compare another table of the same name)
+    other = match_dataset("postgres://pg.internal", "warehouse.public.t", sources)
+    assert (other.status, other.candidates) == ("unmatched", ("pg_analytics", "pg_main"))
+    assert "no Connection opens database 'warehouse'" in other.suggestion
+    # however many Connections there are: one SQLite file is not another
+    assert match_dataset("sqlite://localhost", "many.main.t0", [SQLITE]).status == "unmatched"
+    assert match_dataset("postgres://pg.internal", "warehouse.public.t", [PG]).status == "unmatched"
+    # Connections naming no database may open any: between two, ambiguous
+    any_a, any_b = (data_source(c, "postgres", "pg.internal", None, None) for c in ("any_a", "any_b"))
+    ambiguous = match_dataset("postgres://pg.internal", "warehouse.public.t", [PG, any_a, any_b])
+    assert (ambiguous.status, ambiguous.candidates) == ("ambiguous", ("any_a", "any_b"))
+    assert match_dataset("postgres://pg.internal", "shop.public.t", [PG, any_a, any_b]).conn_id == "pg_main"
 
 
 def test_unmatched_namespaces_get_a_suggestion_when_a_connection_of_their_kind_exists():
@@ -64,6 +75,24 @@ def test_schema_comparison_names_missing_extra_and_changed_columns():
 def test_dataset_names_give_the_inspectors_schema_and_table():
     assert table_address("shop.public.orders", "postgres") == ("public", "orders")
     assert table_address("orders", "sqlite") == ("main", "orders")
+    # after the Connection's database, the schema up to the next dot, and the table all the rest
+    assert table_address("shop.main.a.b", "sqlite", "shop") == ("main", "a.b")
+    assert table_address("SHOP.public.orders", "postgres", "shop") == ("public", "orders")
+
+
+def test_time_zone_aware_columns_keep_their_zone():
+    from sqlalchemy import TIME, TIMESTAMP
+
+    from airflow_ol_catalog.events.datasources import column_type
+
+    assert column_type(TIMESTAMP(timezone=True)) == "TIMESTAMP WITH TIME ZONE"
+    assert column_type(TIME(timezone=True)) == "TIME WITH TIME ZONE"
+    assert column_type(TIMESTAMP()) == "TIMESTAMP"
+    aware = [{"name": "ts", "type": "timestamptz"}]
+    assert compare_schema(aware, [{"name": "ts", "type": column_type(TIMESTAMP(timezone=True))}]).status == "ok"
+    assert compare_schema(aware, [{"name": "ts", "type": column_type(TIMESTAMP())}]).changed == [
+        {"column": "ts", "lineage": "timestamptz", "table": "TIMESTAMP"}
+    ]
 
 
 def test_snowflake_account_forms_match_one_connection():
@@ -74,3 +103,41 @@ def test_snowflake_account_forms_match_one_connection():
         assert match_dataset(namespace, "ANALYTICS.PUBLIC.T", [sf]).conn_id == "sf", namespace
     org = data_source("sf_org", "snowflake", "myorg-myaccount.snowflakecomputing.com", None, None, {})
     assert match_dataset("snowflake://MYORG-MYACCOUNT", "db.s.t", [org]).status == "matched"
+
+
+def test_a_table_check_belongs_to_the_connection_it_was_made_through(catalog_engine):
+    """A dataset matched to another Connection keeps no check made through the one before, and a
+    check that arrives for the Connection it no longer matches (a run begun before) is dropped."""
+    from sqlalchemy import select
+    from test_events import run_event
+    from test_projection import send
+
+    from airflow_ol_catalog.ingest.source_matches import reconcile, record_checks
+    from airflow_ol_catalog.store.engine import read_connection, write_transaction
+    from airflow_ol_catalog.store.tables import data_source_match
+
+    payload = run_event(eventType="COMPLETE")
+    payload["outputs"] = [{"namespace": "sqlite://localhost", "name": "shop.main.orders"}]
+    send(catalog_engine, [payload])
+    first = data_source("first", "sqlite", "/data/shop.db", None, None)
+    second = data_source("second", "sqlite", "/elsewhere/shop.db", None, None)
+    check = {"namespace": "sqlite://localhost", "name": "shop.main.orders", "status": "missing", "evidence": {}}
+
+    def stored() -> tuple:
+        with read_connection(catalog_engine) as conn:
+            return conn.execute(select(data_source_match.c.conn_id, data_source_match.c.check_status)).one()
+
+    with write_transaction(catalog_engine) as conn:
+        reconcile(conn, [first], dry_run=False)
+        assert record_checks(conn, [{**check, "connId": "first"}]) == 1
+    assert stored() == ("first", "missing")
+    with write_transaction(catalog_engine) as conn:
+        reconcile(conn, [first], dry_run=False)  # matched as before: the check stays
+    assert stored() == ("first", "missing")
+    with write_transaction(catalog_engine) as conn:
+        reconcile(conn, [second], dry_run=False)
+    assert stored() == ("second", None)
+    with write_transaction(catalog_engine) as conn:
+        assert record_checks(conn, [{**check, "connId": "first"}]) == 0  # late, through the old one
+        assert record_checks(conn, [{**check, "status": "ok", "connId": "second"}]) == 1
+    assert stored() == ("second", "ok")

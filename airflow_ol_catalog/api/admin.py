@@ -317,6 +317,9 @@ class TableCheck(BaseModel):
     name: Text
     status: Literal["ok", "missing", "drifted", "error"]
     evidence: dict = Field(default_factory=dict, description="missing/extra/changed columns, or the error")
+    connId: Text | None = Field(
+        None, description="The Connection the table was read through: stored only if the dataset still matches it."
+    )
 
 
 class TableChecks(BaseModel):

@@ -3,8 +3,9 @@
 Pure logic. A Connection becomes the namespace keys it answers to (the same match keys the
 catalog uses, so `postgresql://PG.internal:5432/` and `postgres://pg.internal` agree), plus the
 aliases an admin lists in its extra (`{"ol_catalog_aliases": ["10.0.0.5:5432", "pg-replica"]}`).
-A dataset matches the Connections whose keys hold its namespace; when several do, the database
-in the dataset's name decides; otherwise it is ambiguous and says which Connections could be it.
+A dataset matches the Connections whose keys hold its namespace and that open the database its
+name gives (`db.schema.table`), when they name one; when several are left, the one naming that
+database; otherwise it is ambiguous and says which Connections could be it.
 """
 
 from __future__ import annotations
@@ -121,16 +122,25 @@ def _database_of(name: str) -> str | None:
 
 def match_dataset(namespace: str, name: str, sources: list[DataSource]) -> Match:
     key = namespace_key(namespace)
-    found = [s for s in sources if key in s.keys]
-    if len(found) > 1:
-        database = _database_of(name)
-        narrowed = [s for s in found if s.database and database and s.database.lower() == database.lower()]
-        if len(narrowed) == 1:
-            found = narrowed
+    found = on_server = [s for s in sources if key in s.keys]
+    database = _database_of(name)
+    if database:
+        # A Connection that names a database opens that one (a PostgreSQL database, a SQLite
+        # file): a dataset of another database on its server is not in it.
+        found = [s for s in found if not s.database or s.database.lower() == database.lower()]
+        if len(found) > 1:
+            narrowed = [s for s in found if s.database]
+            if len(narrowed) == 1:
+                found = narrowed
     if len(found) == 1:
         return Match("matched", found[0].conn_id)
     if found:
         return Match("ambiguous", None, tuple(sorted(s.conn_id for s in found)))
+    if on_server:  # the server's Connections each open another database
+        others = tuple(sorted(s.conn_id for s in on_server))
+        return Match(
+            "unmatched", None, others, f"no Connection opens database {database!r}: {', '.join(others)} open others"
+        )
     scheme = key.partition("://")[0]
     same_kind = sorted(s.conn_id for s in sources if s.scheme == scheme)
     if not same_kind:
@@ -169,6 +179,15 @@ _TYPE_SYNONYMS = {
 }
 
 
+def column_type(sql_type: Any) -> str:
+    """A column's type as an inspector gives it, in words: SQLAlchemy writes a time zone-aware
+    TIMESTAMP or TIME without its zone."""
+    text = str(sql_type)
+    if getattr(sql_type, "timezone", False) and text.upper() in ("TIMESTAMP", "TIME"):
+        return f"{text} WITH TIME ZONE"
+    return text
+
+
 def _type(value: str | None) -> str:
     base = (value or "").lower().split("(")[0].strip()
     return _TYPE_SYNONYMS.get(base, base)
@@ -195,8 +214,14 @@ def compare_schema(lineage_fields: list[dict[str, Any]], table_columns: list[dic
     return check
 
 
-def table_address(name: str, scheme: str) -> tuple[str | None, str]:
-    """(schema, table) of a dataset name for the inspector: `db.schema.table`, `schema.table` or `table`."""
+def table_address(name: str, scheme: str, database: str | None = None) -> tuple[str | None, str]:
+    """(schema, table) of a dataset name for the inspector: `db.schema.table`, `schema.table` or
+    `table`. With the Connection's `database` leading the name, the schema is what follows it up to
+    the next dot and the table all the rest, dots included (`shop.main.a.b`: table `a.b`)."""
+    if database and name.lower().startswith(database.lower() + "."):
+        schema, _, table = name[len(database) + 1 :].partition(".")
+        if table:
+            return schema, table
     parts = name.split(".")
     if len(parts) >= 3:
         return parts[-2], parts[-1]

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, case, delete, select
 
 from airflow_ol_catalog.events.datasources import DataSource, Match, match_dataset
 from airflow_ol_catalog.store.datasets import holder_of
@@ -71,9 +71,13 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
             namespaces[(r.namespace, found.status)] = found
     if not dry_run:
         stmt = insert_for(conn.dialect.name, data_source_match)
+        # A table check was made through the Connection matched then: one matched to another now
+        # has not been checked through it, and keeps no check.
+        same = data_source_match.c.conn_id.is_not_distinct_from(stmt.excluded.conn_id)
+        kept = {k: case((same, data_source_match.c[k]), else_=None) for k in ("check_status", "evidence", "checked_at")}
         upsert = stmt.on_conflict_do_update(
             index_elements=["dataset_id"],
-            set_={k: stmt.excluded[k] for k in ("status", "conn_id", "candidates", "matched_at")},
+            set_={**{k: stmt.excluded[k] for k in ("status", "conn_id", "candidates", "matched_at")}, **kept},
         )
         for start in range(0, len(results), BATCH):
             conn.execute(upsert, results[start : start + BATCH])
@@ -106,7 +110,8 @@ def reconcile(conn: Connection, sources: list[DataSource], dry_run: bool) -> dic
 
 
 def record_checks(conn: Connection, checks: list[dict[str, Any]]) -> int:
-    """Store table checks ({namespace, name, status, evidence}) on the datasets' matches; returns how many."""
+    """Store table checks ({namespace, name, status, evidence, connId}) on the datasets' matches;
+    returns how many. A check made through a Connection the dataset no longer matches is dropped."""
     now = utcnow()
     stored = 0
     for check in checks:
@@ -116,9 +121,12 @@ def record_checks(conn: Connection, checks: list[dict[str, Any]]) -> int:
             .all()
         )
         for ds_id in ids:
+            matched = data_source_match.c.dataset_id == ds_id
+            if check.get("connId") is not None:
+                matched = matched & (data_source_match.c.conn_id == check["connId"])
             stored += conn.execute(
                 data_source_match.update()
-                .where(data_source_match.c.dataset_id == ds_id)
+                .where(matched)
                 .values(check_status=check["status"], evidence=json.dumps(check.get("evidence") or {}), checked_at=now)
             ).rowcount
     if stored:

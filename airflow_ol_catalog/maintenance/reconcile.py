@@ -3,64 +3,93 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from airflow_ol_catalog.events.datasources import compare_schema, table_address
+from airflow_ol_catalog.events.datasources import column_type, compare_schema, data_source, table_address
 from airflow_ol_catalog.maintenance.client import CatalogClient
 
 log = logging.getLogger(__name__)
 
+# Checks are stored as they are made, this many at a time: a run stopped part way keeps those made.
+CHECKS_PER_POST = 200
 
-def _table_columns(conn_id: str, scheme: str, name: str) -> list[dict] | None:
-    try:
-        from airflow.sdk import BaseHook
-    except ImportError:  # Airflow 3.1
-        from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # its place in Airflow 3.1
-    from sqlalchemy import inspect
 
-    hook = BaseHook.get_connection(conn_id).get_hook()
-    engine = hook.get_sqlalchemy_engine()
-    try:
-        inspector = inspect(engine)
-        schema, table = table_address(name, scheme)
+class _Sources:
+    """Each Connection's engine, made once per run; a Connection that failed to connect is not
+    tried again in the run (each try would wait out the driver's connect timeout)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[Any, str | None]] = {}
+        self._failed: dict[str, str] = {}
+
+    def columns(self, conn_id: str, scheme: str, name: str) -> list[dict] | None:
+        """The table's columns, as the inspector reads them; None when there is no such table."""
+        from sqlalchemy import inspect
+
+        if conn_id in self._failed:
+            raise RuntimeError(f"{conn_id} failed earlier in this run: {self._failed[conn_id]}")
+        try:
+            engine, database = self._engine(conn_id)
+            inspector = inspect(engine)
+        except Exception as exc:
+            self._failed[conn_id] = str(exc)[:300]
+            raise
+        schema, table = table_address(name, scheme, database)
         if not inspector.has_table(table, schema=schema):
             return None
-        return [{"name": c["name"], "type": str(c["type"])} for c in inspector.get_columns(table, schema=schema)]
-    finally:
-        engine.dispose()
+        return [
+            {"name": c["name"], "type": column_type(c["type"])} for c in inspector.get_columns(table, schema=schema)
+        ]
+
+    def _engine(self, conn_id: str) -> tuple[Any, str | None]:
+        if conn_id not in self._open:
+            try:
+                from airflow.sdk import BaseHook
+            except ImportError:  # Airflow 3.1
+                from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # its place in Airflow 3.1
+            connection = BaseHook.get_connection(conn_id)
+            source = data_source(
+                conn_id,
+                connection.conn_type or "",
+                connection.host,
+                connection.port,
+                connection.schema,
+                connection.extra,
+            )
+            engine = connection.get_hook().get_sqlalchemy_engine()
+            self._open[conn_id] = (engine, source.database if source else None)
+        return self._open[conn_id]
+
+    def close(self) -> None:
+        for engine, _ in self._open.values():
+            engine.dispose()
 
 
 def reconcile_data_sources(dry_run: bool = False, catalog_conn_id: str = "ol_catalog_default") -> dict:
     """One reconciliation; returns (and logs) a summary. With dry_run nothing is stored."""
     client = CatalogClient.from_connection(catalog_conn_id)
     result = client.post("admin/reconciliation/match", dryRun=str(dry_run).lower())
-    checks = []
-    for item in result["toCheck"]:
-        try:
-            check = compare_schema(item["fields"], _table_columns(item["connId"], item["scheme"], item["name"]))
-            checks.append(
-                {
-                    "namespace": item["namespace"],
-                    "name": item["name"],
-                    "status": check.status,
-                    "evidence": check.evidence(),
-                }
-            )
-        except Exception as exc:  # one unreachable source does not stop the others
-            log.warning("cannot check %s %s through %s: %s", item["namespace"], item["name"], item["connId"], exc)
-            checks.append(
-                {
-                    "namespace": item["namespace"],
-                    "name": item["name"],
-                    "status": "error",
-                    "evidence": {"error": str(exc)[:500]},
-                }
-            )
-    if not dry_run and checks:
-        client.post("admin/reconciliation/checks", {"checks": checks})
+    checks: list[dict[str, Any]] = []
+    sources = _Sources()
+    try:
+        for item in result["toCheck"]:
+            found = {"namespace": item["namespace"], "name": item["name"], "connId": item["connId"]}
+            try:
+                check = compare_schema(item["fields"], sources.columns(item["connId"], item["scheme"], item["name"]))
+                checks.append({**found, "status": check.status, "evidence": check.evidence()})
+            except Exception as exc:  # one unreachable source does not stop the others
+                log.warning("cannot check %s %s through %s: %s", item["namespace"], item["name"], item["connId"], exc)
+                checks.append({**found, "status": "error", "evidence": {"error": str(exc)[:500]}})
+            if not dry_run and len(checks) % CHECKS_PER_POST == 0:
+                client.post("admin/reconciliation/checks", {"checks": checks[-CHECKS_PER_POST:]})
+    finally:
+        sources.close()
+    if not dry_run and len(checks) % CHECKS_PER_POST:
+        client.post("admin/reconciliation/checks", {"checks": checks[-(len(checks) % CHECKS_PER_POST) :]})
     counts = result["counts"]
     by_status = {s: sum(1 for c in checks if c["status"] == s) for s in ("ok", "missing", "drifted", "error")}
     log.info(
-        "datasets: %d matched, %d unmatched, %d ambiguous; tables checked: %d ok, %d missing, %d drifted, %d unreachable%s",
+        "datasets: %d matched, %d unmatched, %d ambiguous; tables checked: %d ok, %d missing, %d drifted, %d error%s",
         counts["matched"],
         counts["unmatched"],
         counts["ambiguous"],

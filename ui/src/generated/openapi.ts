@@ -4176,6 +4176,11 @@ export interface components {
         /** TableCheck */
         TableCheck: {
             /**
+             * Connid
+             * @description The Connection the table was read through: stored only if the dataset still matches it.
+             */
+            connId?: string | null;
+            /**
              * Evidence
              * @description missing/extra/changed columns, or the error
              */
