@@ -44,9 +44,16 @@ def stack(postgres, tmp_path_factory):
         cur.execute("CREATE TABLE orders (id integer, amount numeric(12,2), created date)")
         cur.execute("CREATE TABLE gone (id integer)")
         cur.execute("CREATE VIEW big_orders AS SELECT amount, created FROM orders WHERE amount > 100")
+        cur.execute("CREATE TABLE happenings (at timestamptz)")
+        cur.execute("COMMENT ON TABLE happenings IS 'what happened, when'")
     sqlite_file = data / "warehouse.db"
     with sqlite3.connect(sqlite_file) as db:
         db.execute("CREATE TABLE totals (day text, total real)")
+        db.execute('CREATE TABLE "a.b" (x integer)')  # a dot in a table's name
+        db.execute("CREATE TABLE dropped (x integer)")
+        db.execute("CREATE VIEW broken AS SELECT x FROM dropped")
+        db.execute("DROP TABLE dropped")  # the view cannot be read now
+    (data / "other.db").touch()  # another SQLite file: its datasets are not warehouse.db's
     server = AirflowServer()
     for dag in DAGS_FOLDER.glob("ol_catalog_*.py"):
         shutil.copy(dag, server.home / "dags" / dag.name)
@@ -187,6 +194,9 @@ def test_extract_metadata_records_tables_and_views_with_columns(stack):
     log = dags_test(server, "ol_catalog_extract_metadata", conf, fails=True, AIRFLOW_CONN_SQLITE_MISSING=missing)
     assert "sqlite_missing failed, going on with the other Connections" in log
     assert "1 of 3 Connections could not be crawled: sqlite_missing" in log
+    # a view over a dropped table fails alone: the task fails, its schema's tables are sent
+    assert "1 tables or views were not cataloged: sqlite_wh:main.broken" in log
+    assert read(server, "namespaces/sqlite%3A%2F%2Flocalhost/datasets/warehouse.main.a.b")["fields"][0]["name"] == "x"
     namespace = f"postgres://LOCALHOST:{postgres.port}"
     found = read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/shop.public.big_orders")
     assert [f["name"] for f in found["fields"]] == ["amount", "created"]
@@ -197,6 +207,28 @@ def test_extract_metadata_records_tables_and_views_with_columns(stack):
     # the crawled schema is the newest: the orders dataset now agrees with its table
     orders = read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/shop.public.orders")
     assert [f["name"] for f in orders["fields"]] == ["id", "amount", "created"]
+    # a time zone-aware column keeps its zone, and the table's comment is the dataset's description
+    happenings = read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/shop.public.happenings")
+    assert [(f["name"], f["type"]) for f in happenings["fields"]] == [("at", "TIMESTAMP WITH TIME ZONE")]
+    assert happenings["description"] == "what happened, when"
+
+    # the tables extracted are checked through their own Connection: `a.b` found, not looked for as
+    # table b of schema a; a dataset of another SQLite file is not warehouse.db's, nor checked in it
+    extra = {"namespace": "sqlite://localhost", "name": "other.main.t", "facets": {}}
+    assert (
+        requests.post(
+            server.url + LINEAGE,
+            json=event("COMPLETE", "2026-01-02T10:00:00Z", run_id=str(uuid.uuid4()), outputs=[extra]),
+            headers={"Authorization": f"Bearer {server.token}"},
+            timeout=10,
+        ).status_code
+        == 201
+    )
+    dags_test(server, "ol_catalog_reconcile")
+    assert source_of(server, "sqlite://localhost", "warehouse.main.a.b")["check"]["status"] == "ok"
+    other = source_of(server, "sqlite://localhost", "other.main.t")
+    assert other["status"] == "unmatched" and other["check"] is None, other
+    assert source_of(server, namespace.lower(), "shop.public.happenings")["check"]["status"] == "ok"
 
 
 def test_retention_keeps_the_newest_runs_and_every_edge(stack):

@@ -55,8 +55,10 @@ class CatalogClient:
         )
         if response.status_code >= 400:
             try:
-                detail = response.json().get("detail")
-            except ValueError:
+                body = response.json()
+                # a batch none of whose events was stored says why per event
+                detail = body.get("detail") or next((e.get("reason") for e in body.get("failed_events") or []), None)
+            except (ValueError, AttributeError):
                 detail = response.text[:300]
             raise CatalogError(f"{method} {path}: {response.status_code} {detail}")
         return response.json()

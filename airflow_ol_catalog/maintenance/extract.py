@@ -1,8 +1,10 @@
 """ol_catalog_extract_metadata: tables, views and columns of chosen Connections, sent as DatasetEvents.
 
 They go through the ingestion API under the namespace OpenLineage gives the data source, so the
-lineage that producers send attaches to the cataloged tables. One schema failing does not stop
-the others.
+lineage that producers send attaches to the cataloged tables. One Connection, schema or table
+failing does not stop the others; the task fails at the end if any did, or if the catalog did not
+take what was sent (refused, or kept out of the catalog under its unknown-namespace policy), so
+its alerts fire.
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ from __future__ import annotations
 import fnmatch
 import logging
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 from airflow_ol_catalog import __version__
-from airflow_ol_catalog.events.datasources import data_source
-from airflow_ol_catalog.maintenance.client import CatalogClient
+from airflow_ol_catalog.events.datasources import column_type, data_source
+from airflow_ol_catalog.maintenance.client import CatalogClient, CatalogError
 
 log = logging.getLogger(__name__)
 
 PRODUCER = f"https://pypi.org/project/airflow-ol-catalog/{__version__}"
 DATASET_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent"
 SCHEMA_FACET = "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+DOCUMENTATION_FACET = (
+    "https://openlineage.io/spec/facets/1-1-0/DocumentationDatasetFacet.json#/$defs/DocumentationDatasetFacet"
+)
 SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "mysql", "performance_schema", "sys"}
 SEND_BATCH = 500
 
@@ -36,7 +42,10 @@ def _wanted(qualified: str, include: list[str] | None, exclude: list[str] | None
     return not (exclude and any(fnmatch.fnmatchcase(qualified, p) for p in exclude))
 
 
-def _event(namespace: str, name: str, columns: list[dict], kind: str, when: str) -> dict:
+def _event(namespace: str, name: str, columns: list[dict], kind: str, when: str, comment: str | None = None) -> dict:
+    documentation = {
+        "documentation": {"_producer": PRODUCER, "_schemaURL": DOCUMENTATION_FACET, "description": comment}
+    }
     return {
         "eventTime": when,
         "producer": PRODUCER,
@@ -51,7 +60,7 @@ def _event(namespace: str, name: str, columns: list[dict], kind: str, when: str)
                     "fields": [
                         {
                             "name": c["name"],
-                            "type": str(c["type"]),
+                            "type": column_type(c["type"]),
                             **({"description": c["comment"]} if c.get("comment") else {}),
                         }
                         for c in columns
@@ -64,9 +73,30 @@ def _event(namespace: str, name: str, columns: list[dict], kind: str, when: str)
                     "kind": kind,
                     "columns": [{"name": c["name"], "nullable": bool(c.get("nullable", True))} for c in columns],
                 },
+                **(documentation if comment else {}),
             },
         },
     }
+
+
+def _comment(inspector, table: str, schema: str) -> str | None:
+    """The table's comment; None where the database keeps none (SQLite) or has none."""
+    try:
+        text = inspector.get_table_comment(table, schema=schema).get("text")
+    except NotImplementedError:
+        return None
+    return text if isinstance(text, str) and text.strip() else None
+
+
+def _taken(client: CatalogClient, namespace: str, name: str) -> bool:
+    """Whether a dataset just sent is in the catalog: not kept out by its unknown-namespace policy."""
+    try:
+        client.get(f"namespaces/{quote(namespace, safe='')}/datasets/{quote(name, safe='')}")
+    except CatalogError as exc:
+        if " 404 " in str(exc):
+            return False
+        raise
+    return True
 
 
 def extract_metadata(
@@ -87,6 +117,7 @@ def extract_metadata(
     datasets = 0
     failed_schemas: list[str] = []
     failed_connections: list[str] = []
+    failed_tables: list[str] = []  # could not be read, refused by the catalog, or kept out of it
     for conn_id in conn_ids:
         engine = None
         try:  # a Connection that cannot be read or reached stops no other
@@ -118,31 +149,64 @@ def extract_metadata(
                     objects = [(t, "TABLE") for t in inspector.get_table_names(schema=schema)] + [
                         (v, "VIEW") for v in inspector.get_view_names(schema=schema)
                     ]
+                    if not objects and schemas:
+                        log.warning("%s: schema %s holds no tables or views (does it exist?)", conn_id, schema)
                     events = []
                     for table, kind in objects:
                         if not _wanted(f"{schema}.{table}", include, exclude):
                             continue
                         name = ".".join(p for p in (source.database, schema, table) if p)
-                        events.append(_event(namespace, name, inspector.get_columns(table, schema=schema), kind, when))
-                    for start in range(0, len(events), SEND_BATCH):
-                        answer = client.post("lineage/batch", events[start : start + SEND_BATCH])
-                        if answer["summary"]["failed"]:
-                            log.warning(
-                                "%s: %d tables refused: %s",
-                                schema,
-                                answer["summary"]["failed"],
-                                answer["failed_events"][:3],
+                        try:  # a view over a dropped table cannot be read: the others still can
+                            columns = inspector.get_columns(table, schema=schema)
+                            comment = _comment(inspector, table, schema)
+                        except Exception as exc:
+                            log.error(
+                                "%s %s.%s cannot be read, going on with the others: %s", conn_id, schema, table, exc
                             )
-                    datasets += len(events)
-                    log.info("%s %s.%s: %d tables and views sent", conn_id, source.database or "", schema, len(events))
+                            failed_tables.append(f"{conn_id}:{schema}.{table}")
+                            continue
+                        events.append(_event(namespace, name, columns, kind, when, comment))
+                    sent = 0
+                    for start in range(0, len(events), SEND_BATCH):
+                        chunk = events[start : start + SEND_BATCH]
+                        answer = client.post("lineage/batch", chunk)
+                        for refused in answer["failed_events"]:
+                            log.error(
+                                "%s: %s refused: %s",
+                                schema,
+                                chunk[refused["index"]]["dataset"]["name"],
+                                refused["reason"],
+                            )
+                            failed_tables.append(f"{conn_id}:{chunk[refused['index']]['dataset']['name']}")
+                        sent += len(chunk) - len(answer["failed_events"])
+                    first = events[0]["dataset"] if events else None
+                    if first is not None and sent and not _taken(client, namespace, first["name"]):
+                        log.error(
+                            "%s %s: the catalog keeps namespace %s out (its unknown_namespace_policy; register it)",
+                            conn_id,
+                            schema,
+                            namespace,
+                        )
+                        failed_tables += [f"{conn_id}:{e['dataset']['name']}" for e in events]
+                        sent = 0
+                    datasets += sent
+                    log.info("%s %s.%s: %d tables and views sent", conn_id, source.database or "", schema, sent)
                 except Exception as exc:
                     log.error("%s schema %s failed, going on with the others: %s", conn_id, schema, exc)
                     failed_schemas.append(f"{conn_id}:{schema}")
         finally:
             engine.dispose()
-    if failed_connections:  # after the others: the task fails, so its alerts fire
-        raise RuntimeError(
-            f"{len(failed_connections)} of {len(conn_ids)} Connections could not be crawled: "
-            f"{', '.join(failed_connections)} (the others sent {datasets} tables and views; see the log)"
+    failed = [
+        f"{len(found)} {what}: {', '.join(found[:10])}{' ...' if len(found) > 10 else ''}"
+        for what, found in (
+            (f"of {len(conn_ids)} Connections could not be crawled", failed_connections),
+            ("schemas could not be read", failed_schemas),
+            ("tables or views were not cataloged", failed_tables),
         )
+        if found
+    ]
+    if failed:  # after the others: the task fails, so its alerts fire
+        raise RuntimeError(f"{'; '.join(failed)} (the rest sent {datasets} tables and views; see the log)")
+    if not conn_ids:
+        log.warning("no Connections to crawl: give conn_ids (the DAG's params) to extract their tables")
     return {"datasets": datasets, "failedSchemas": failed_schemas}
