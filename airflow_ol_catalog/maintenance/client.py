@@ -27,11 +27,9 @@ class CatalogClient:
 
     @classmethod
     def from_connection(cls, conn_id: str = DEFAULT_CONN_ID) -> CatalogClient:
-        try:
-            from airflow.sdk import BaseHook
-        except ImportError:  # Airflow 3.1
-            from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # its place in Airflow 3.1
-        connection = BaseHook.get_connection(conn_id)
+        from airflow_ol_catalog.maintenance.sources import airflow_connection
+
+        connection = airflow_connection(conn_id)
         host = (connection.host or "").strip()
         if not host:
             raise CatalogError(

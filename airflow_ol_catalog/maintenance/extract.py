@@ -15,8 +15,9 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 from airflow_ol_catalog import __version__
-from airflow_ol_catalog.events.datasources import column_type, data_source
+from airflow_ol_catalog.events.datasources import column_type
 from airflow_ol_catalog.maintenance.client import CatalogClient, CatalogError
+from airflow_ol_catalog.maintenance.sources import airflow_connection, source_of
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +107,6 @@ def extract_metadata(
     exclude: list[str] | None = None,
     catalog_conn_id: str = "ol_catalog_default",
 ) -> dict:
-    try:
-        from airflow.sdk import BaseHook
-    except ImportError:  # Airflow 3.1
-        from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # its place in Airflow 3.1
     from sqlalchemy import inspect
 
     client = CatalogClient.from_connection(catalog_conn_id)
@@ -121,15 +118,8 @@ def extract_metadata(
     for conn_id in conn_ids:
         engine = None
         try:  # a Connection that cannot be read or reached stops no other
-            connection = BaseHook.get_connection(conn_id)
-            source = data_source(
-                conn_id,
-                connection.conn_type or "",
-                connection.host,
-                connection.port,
-                connection.schema,
-                connection.extra,
-            )
+            connection = airflow_connection(conn_id)
+            source = source_of(conn_id, connection)
             if source is None or not source.is_sql:
                 log.warning("%s (%s) is not a SQL data source: skipped", conn_id, connection.conn_type)
                 continue

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow_ol_catalog.events.datasources import column_type, compare_schema, data_source, table_address
+from airflow_ol_catalog.events.datasources import column_type, compare_schema, table_address
 from airflow_ol_catalog.maintenance.client import CatalogClient
+from airflow_ol_catalog.maintenance.sources import airflow_connection, source_of
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +44,8 @@ class _Sources:
 
     def _engine(self, conn_id: str) -> tuple[Any, str | None]:
         if conn_id not in self._open:
-            try:
-                from airflow.sdk import BaseHook
-            except ImportError:  # Airflow 3.1
-                from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]  # its place in Airflow 3.1
-            connection = BaseHook.get_connection(conn_id)
-            source = data_source(
-                conn_id,
-                connection.conn_type or "",
-                connection.host,
-                connection.port,
-                connection.schema,
-                connection.extra,
-            )
+            connection = airflow_connection(conn_id)
+            source = source_of(conn_id, connection)
             engine = connection.get_hook().get_sqlalchemy_engine()
             self._open[conn_id] = (engine, source.database if source else None)
         return self._open[conn_id]
