@@ -454,6 +454,32 @@ def test_a_down_or_slow_destination_gets_a_spool_and_emit_keeps_its_bound(receiv
     assert len(receivers[1].events) == 2 and len(receivers[0].events) >= 2
 
 
+def test_an_event_is_spooled_even_when_saying_so_fails(receivers, tmp_path, monkeypatch):
+    """Outside Airflow a process's logging may not be configurable (Airflow's formatters named but
+    missing): the warning about a failed send raised, and the event never reached its spool."""
+    from airflow_ol_catalog.transport import routing
+
+    transport = routing_transport(receivers, tmp_path)
+    receivers[0].status = 503
+
+    def broken(*args, **kwargs):
+        raise ValueError("Unable to configure formatter 'airflow'")
+
+    monkeypatch.setattr(routing.log, "warning", broken)
+    for _ in range(3):
+        transport.emit(run_event())
+    assert transport.senders["catalog"].spool.status().events == 3
+    # nor may counting it: importing Airflow's Stats there raises the same
+    from airflow_ol_catalog.events import metrics
+
+    monkeypatch.setattr(metrics, "_found", None)
+    monkeypatch.setattr(metrics.importlib, "import_module", broken)
+    metrics.incr("transport.failed")  # no exception
+    monkeypatch.setattr(routing.log, "warning", lambda *args, **kwargs: None)
+    transport.emit(run_event())
+    assert transport.senders["catalog"].spool.status().events == 4
+
+
 def test_route_explain_on_the_command_line(tmp_path):
     config = tmp_path / "openlineage.yml"
     config.write_text(

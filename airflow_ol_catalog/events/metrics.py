@@ -35,7 +35,7 @@ def _stats() -> Any:  # Airflow's Stats singleton: untyped, and found at run tim
     for name in STATS_MODULES:
         try:
             modules.append(importlib.import_module(name))
-        except ImportError:
+        except Exception:  # not installed; or, outside Airflow, an import that fails configuring Airflow
             continue
     for module in modules:
         if getattr(module, "_factory", None) is not None:
@@ -43,7 +43,7 @@ def _stats() -> Any:  # Airflow's Stats singleton: untyped, and found at run tim
             return _found
     try:  # Airflow 3.1
         from airflow.stats import Stats
-    except ImportError:
+    except Exception:  # as above: a metric never stops what it counts
         return None
     return Stats
 

@@ -285,9 +285,11 @@ class RoutingTransport(Transport):
             return
         else:
             reason = f"{type(failure).__name__}: {failure}"
-        log.warning("OpenLineage destination %s: %s", name, reason)
-        metric("failed", name)
+        # Spooled first: saying so may fail (a process whose logging cannot be configured, outside
+        # Airflow), and must not keep the event from its spool.
         self._spool(sender, event, reason)
+        metric("failed", name)
+        log.warning("OpenLineage destination %s: %s", name, reason)
 
     def _spool(self, sender: DestinationSender, event: Any, reason: str) -> None:
         if sender.spool is None:
