@@ -35,7 +35,10 @@ def _catalog():
 
     from airflow_ol_catalog.store.migrate import current_revision, not_migrated
 
-    engine = get_engine()
+    try:
+        engine = get_engine()
+    except (SQLAlchemyError, ImportError) as exc:  # a URL SQLAlchemy cannot read, a driver not installed
+        _fail(f"[ol_catalog] sql_alchemy_conn cannot be used ({type(exc).__name__}: {exc})")
     try:
         with engine.connect() as conn:
             problem = not_migrated(current_revision(conn))
@@ -175,6 +178,7 @@ def namespaces_restore(args) -> None:
 def quarantine_list(args) -> None:
     with read_connection(_catalog()) as conn:
         items = quarantine.list_quarantined(conn, args.namespace, limit=args.limit)
+        waiting = quarantine.count_quarantined(conn, args.namespace)
     _table(
         [
             (
@@ -190,6 +194,8 @@ def quarantine_list(args) -> None:
         ],
         ("id", "namespace", "kind", "type", "job", "run", "received"),
     )
+    if waiting > len(items):
+        print(f"{len(items)} of {waiting} quarantined events shown; --limit to see more")
 
 
 def quarantine_replay(args) -> None:
@@ -254,7 +260,7 @@ def send(args) -> None:
     token = args.token or os.environ.get("OL_CATALOG_TOKEN")
     if not token:
         _fail("no token: pass --token or set OL_CATALOG_TOKEN (create one with `airflow ol-catalog tokens create`)")
-    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "not sent": 0}
     with requests.Session() as session:
         session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         for number, path in enumerate(files, 1):
@@ -264,10 +270,12 @@ def send(args) -> None:
                 if args.namespace and isinstance(event, dict):
                     replace_namespace(event, args.namespace)
                 response = session.post(url, data=json.dumps(event).encode("utf-8"), timeout=30)
-            except (ValueError, OSError) as exc:
-                counts["rejected"] += 1
+            except (ValueError, OSError) as exc:  # not JSON, unreadable, or the server not reached
+                counts["not sent"] += 1
                 print(f"[{number}/{len(files)}] {label}: not sent: {exc}")
                 continue
+            if response.status_code in (401, 403):  # the same for every event: stop at the first
+                _fail(f"{label}: the catalog refused the token ({response.status_code}) {response.text[:300]}")
             if response.status_code == 201:
                 outcome = "duplicate" if response.json().get("duplicate") else "accepted"
                 counts[outcome] += 1
@@ -276,9 +284,10 @@ def send(args) -> None:
                 counts["rejected"] += 1
                 print(f"[{number}/{len(files)}] {label}: rejected ({response.status_code}) {response.text[:300]}")
     print(
-        f"{len(files)} events: {counts['accepted']} accepted, {counts['duplicate']} duplicate, {counts['rejected']} rejected"
+        f"{len(files)} events: {counts['accepted']} accepted, {counts['duplicate']} duplicate, "
+        f"{counts['rejected']} rejected, {counts['not sent']} not sent"
     )
-    if counts["rejected"]:
+    if counts["rejected"] or counts["not sent"]:
         raise SystemExit(1)
 
 

@@ -96,3 +96,28 @@ def test_route_explain_and_openapi_say_what_is_wrong_instead_of_a_traceback(tmp_
         with pytest.raises(SystemExit) as exit_:
             command()
         assert exit_.value.code == 1 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://u:p@h/db"])
+def test_a_database_url_the_catalog_cannot_use_is_said_without_a_traceback(url, monkeypatch, capsys):
+    """One SQLAlchemy cannot read, one whose driver is not installed: both raised a traceback."""
+    monkeypatch.setenv("AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN", url)
+    with pytest.raises(SystemExit) as exit_:
+        cli_commands.tokens_list(Namespace(all=False))
+    assert exit_.value.code == 1
+    assert "error: [ol_catalog] sql_alchemy_conn cannot be used (" in capsys.readouterr().err
+
+
+def test_quarantine_list_says_how_many_it_left_out(catalog_engine, capsys):
+    from test_store import submission
+
+    from airflow_ol_catalog.ingest.event_log import store_events
+    from airflow_ol_catalog.store.engine import write_transaction
+
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, [submission("unknown-ns", run_id=f"r-{i}") for i in range(3)], "quarantine")
+    cli_commands.quarantine_list(Namespace(namespace=None, limit=2))
+    out = capsys.readouterr().out
+    assert out.count("unknown-ns") == 2 and "2 of 3 quarantined events shown; --limit to see more" in out
+    cli_commands.quarantine_list(Namespace(namespace=None, limit=3))
+    assert "shown" not in capsys.readouterr().out

@@ -173,13 +173,27 @@ def test_cli_send_posts_a_directory_and_counts_outcomes(client, corpus, tmp_path
     )
     first = client.server.cli(*args).stdout.strip().splitlines()
     assert "[1/32] 01_simple_dag/events/01_dag_start.json: accepted" in first
-    assert first[-1] == "32 events: 32 accepted, 0 duplicate, 0 rejected"
-    assert client.server.cli(*args).stdout.strip().splitlines()[-1] == "32 events: 0 accepted, 32 duplicate, 0 rejected"
+    assert first[-1] == "32 events: 32 accepted, 0 duplicate, 0 rejected, 0 not sent"
+    again = client.server.cli(*args).stdout.strip().splitlines()[-1]
+    assert again == "32 events: 0 accepted, 32 duplicate, 0 rejected, 0 not sent"
     (tmp_path / "bad.json").write_text('{"eventTime": "2025-01-01T00:00:00Z"}')
     result = client.server.cli(
         "ol-catalog", "send", str(tmp_path), "--url", client.server.url, "--token", client.server.token, check=False
     )
-    assert result.returncode == 1 and result.stdout.strip().endswith("1 events: 0 accepted, 0 duplicate, 1 rejected")
+    assert result.returncode == 1
+    assert result.stdout.strip().endswith("1 events: 0 accepted, 0 duplicate, 1 rejected, 0 not sent")
+    # a token the catalog refuses stops the sending at the first event, saying so
+    (tmp_path / "also.json").write_text('{"eventTime": "2025-01-01T00:00:00Z"}')
+    result = client.server.cli(
+        "ol-catalog", "send", str(tmp_path), "--url", client.server.url, "--token", "olc_" + "x" * 40, check=False
+    )
+    assert result.returncode == 1 and "the catalog refused the token (401)" in result.stderr
+    assert "[2/2]" not in result.stdout
+    # a server that cannot be reached: not sent, not rejected
+    result = client.server.cli(
+        "ol-catalog", "send", str(tmp_path), "--url", "http://127.0.0.1:9", "--token", client.server.token, check=False
+    )
+    assert result.returncode == 1 and result.stdout.strip().endswith("0 rejected, 2 not sent")
 
 
 def test_project_examples_are_all_accepted(client):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 
 from airflow_ol_catalog.events import validate_event
 from airflow_ol_catalog.ingest.event_log import catalog_event, links_parent
@@ -63,6 +63,14 @@ def list_quarantined(
         query = query.where(event.c.namespace == name)
     rows = conn.execute(sorted_by(query, QUARANTINE_SORTS[sort], descending, event.c.id).limit(limit).offset(offset))
     return [QuarantinedEvent(*row) for row in rows]
+
+
+def count_quarantined(conn: Connection, name: str | None = None) -> int:
+    """How many events wait in quarantine (of one namespace)."""
+    query = select(func.count()).select_from(event).where(event.c.quarantined.is_(True))
+    if name is not None:
+        query = query.where(event.c.namespace == name)
+    return int(conn.execute(query).scalar_one())
 
 
 def discard_quarantined(conn: Connection, name: str | None = None, event_ids: list[int] | None = None) -> int:
