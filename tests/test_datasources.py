@@ -141,3 +141,11 @@ def test_a_table_check_belongs_to_the_connection_it_was_made_through(catalog_eng
         assert record_checks(conn, [{**check, "connId": "first"}]) == 0  # late, through the old one
         assert record_checks(conn, [{**check, "status": "ok", "connId": "second"}]) == 1
     assert stored() == ("second", "ok")
+    # a check that could not be made counts too: the Connection's row adds up to its datasets
+    from airflow_ol_catalog.lineage.source_matches import data_source_summary
+
+    with write_transaction(catalog_engine) as conn:
+        record_checks(conn, [{**check, "status": "error", "evidence": {"error": "refused"}, "connId": "second"}])
+    with read_connection(catalog_engine) as conn:
+        (row,) = data_source_summary(conn, [second])["dataSources"]
+    assert (row["datasets"], row["ok"], row["missing"], row["drifted"], row["unchecked"]) == (1, 0, 0, 0, 1)

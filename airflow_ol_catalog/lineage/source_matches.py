@@ -109,6 +109,7 @@ def data_source_summary(conn: Connection, sources: list[DataSource]) -> dict[str
                 "ok": per_conn[s.conn_id]["ok"],
                 "missing": per_conn[s.conn_id]["missing"],
                 "drifted": per_conn[s.conn_id]["drifted"],
+                "unchecked": per_conn[s.conn_id]["error"],
             }
             for s in sorted(sources, key=lambda s: s.conn_id)
         ],

@@ -23,6 +23,10 @@ class DataSourceSummary(Answer):
     ok: int = Field(description="Matched datasets whose table agrees with their lineage schema.")
     missing: int = Field(description="Matched datasets whose table does not exist.")
     drifted: int = Field(description="Matched datasets whose table's columns differ from their lineage schema.")
+    unchecked: int = Field(
+        0,
+        description="Matched datasets whose table could not be checked (the source unreachable, a failed login, ...).",
+    )
 
 
 class UnmatchedNamespace(Answer):

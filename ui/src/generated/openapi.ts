@@ -2279,6 +2279,12 @@ export interface components {
              * @description The OpenLineage namespace scheme the Connection stands for (`postgres`, ...).
              */
             scheme: string;
+            /**
+             * Unchecked
+             * @description Matched datasets whose table could not be checked (the source unreachable, a failed login, ...).
+             * @default 0
+             */
+            unchecked: number;
         };
         /** DataSources */
         DataSources: {

@@ -59,6 +59,7 @@ export function DataSourcesPage() {
             { header: "Tables OK", cell: (d) => d.ok },
             { header: "Missing", cell: (d) => (d.missing ? <Badge colorPalette="red">{d.missing}</Badge> : 0) },
             { header: "Drifted", cell: (d) => (d.drifted ? <Badge colorPalette="orange">{d.drifted}</Badge> : 0) },
+            { header: "Not checked", cell: (d) => (d.unchecked ? <Badge colorPalette="gray">{d.unchecked}</Badge> : 0) },
           ]}
         />
       </Section>
