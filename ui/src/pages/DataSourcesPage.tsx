@@ -90,7 +90,10 @@ export function DataSourcesPage() {
                 ) : s.withheld ? (
                   <Muted>Ask someone allowed to read Connections: a Connection may need it as an alias, or none exists yet.</Muted>
                 ) : u.candidates.length ? (
-                  <Muted>If it is one of {u.candidates.join(", ")}, add it to that Connection's extra "ol_catalog_aliases".</Muted>
+                  <Muted>
+                    If it is one of {u.candidates.join(", ")}, add it to that Connection's extra "ol_catalog_aliases"; if it is, but its datasets are of
+                    another database than the one that Connection opens, add a Connection for that database.
+                  </Muted>
                 ) : (
                   <Muted>No Connection of this kind: add one, or ignore it.</Muted>
                 ),
