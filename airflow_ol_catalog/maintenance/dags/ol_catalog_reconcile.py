@@ -12,6 +12,8 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    # A source or a catalog that stops answering fails the run (its alerts fire) instead of holding it.
+    default_args={"execution_timeout": timedelta(minutes=55)},
     tags=["ol-catalog"],
     params={
         "dry_run": Param(False, type="boolean", description="Report what matches and what drifted; store nothing."),

@@ -13,6 +13,8 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    # A source or a catalog that stops answering fails the run (its alerts fire) instead of holding it.
+    default_args={"execution_timeout": timedelta(hours=1)},
     tags=["ol-catalog"],
     params={"catalog_conn_id": Param("ol_catalog_default", type="string")},
     doc_md=__doc__,

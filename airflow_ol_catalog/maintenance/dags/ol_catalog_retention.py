@@ -12,6 +12,8 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    # A source or a catalog that stops answering fails the run (its alerts fire) instead of holding it.
+    default_args={"execution_timeout": timedelta(hours=3)},
     tags=["ol-catalog"],
     params={
         "days": Param(90, type="integer", minimum=1, description="Keep what was seen in this many days."),
