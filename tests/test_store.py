@@ -1744,9 +1744,14 @@ def test_a_collector_turned_off_before_stays_off_and_a_forked_child_gets_it_back
             ok = gc.isenabled()
             with collector.collector_paused():
                 ok = ok and not gc.isenabled()
-            os._exit(0 if ok and gc.isenabled() else 1)
-        _, status = os.waitpid(child, 0)
-        assert not gc.isenabled()
+            ok = ok and gc.isenabled()
+        else:
+            _, status = os.waitpid(child, 0)
+            assert not gc.isenabled()
+    if child == 0:  # the parent's block has ended in the child too, counting for nothing there
+        with collector.collector_paused():
+            ok = ok and not gc.isenabled()
+        os._exit(0 if ok and gc.isenabled() else 1)
     assert os.waitstatus_to_exitcode(status) == 0, "the forked child's collector stayed paused"
     assert gc.isenabled()
 

@@ -19,6 +19,7 @@ _state = threading.Lock()
 _depth = 0  # blocks running now, in every thread
 _ours = False  # whether the collector was on when the first of them began (else it is left alone)
 _paused_at: float | None = None  # time.monotonic() when a block here last paused the collector
+_generation = 0  # one more in a forked child: blocks begun before the fork end there as nothing
 _watch: threading.Thread | None = None
 _starting = threading.Lock()
 
@@ -42,14 +43,14 @@ def collector_paused(paused: bool = True) -> Iterator[None]:
         yield
         return
     _watching()
-    _begin()
+    generation = _begin()
     try:
         yield
     finally:
-        _end()
+        _end(generation)
 
 
-def _begin() -> None:
+def _begin() -> int:
     global _depth, _ours, _paused_at
     with _state:
         _depth += 1
@@ -58,11 +59,14 @@ def _begin() -> None:
         if _ours and gc.isenabled():  # the first block, or the watching thread turned it on
             gc.disable()
             _paused_at = time.monotonic()
+        return _generation
 
 
-def _end() -> None:
+def _end(generation: int) -> None:
     global _depth, _paused_at
     with _state:
+        if generation != _generation:  # begun in the parent of this forked process: not counted here
+            return
         _depth -= 1
         if _depth == 0 and _ours:
             _paused_at = None
@@ -71,8 +75,9 @@ def _end() -> None:
 
 def _forked() -> None:
     """A child forked during a block: none of the parent's blocks run in it."""
-    global _depth, _paused_at, _watch, _state, _starting
+    global _depth, _paused_at, _watch, _state, _starting, _generation
     _state, _starting = threading.Lock(), threading.Lock()
+    _generation += 1
     _watch = None  # a forked process does not inherit its parent's threads
     if _depth and _ours:
         gc.enable()
