@@ -41,6 +41,13 @@ def test_the_database_in_the_name_decides_between_connections_to_one_server():
     ambiguous = match_dataset("postgres://pg.internal", "warehouse.public.t", [PG, any_a, any_b])
     assert (ambiguous.status, ambiguous.candidates) == ("ambiguous", ("any_a", "any_b"))
     assert match_dataset("postgres://pg.internal", "shop.public.t", [PG, any_a, any_b]).conn_id == "pg_main"
+    # where a Connection's schema field is no database of the name's, the name's first part decides nothing
+    trino = data_source("trino", "trino", "trino.example", 8080, "sales")
+    assert match_dataset("trino://trino.example:8080", "hive.sales.orders", [trino]).conn_id == "trino"
+    snowflake = data_source("sf", "snowflake", None, None, "PUBLIC", {"account": "xy12345"})
+    assert match_dataset("snowflake://xy12345", "ANALYTICS.PUBLIC.ORDERS", [snowflake]).conn_id == "sf"
+    oracle = data_source("ora", "oracle", "ora.example", 1521, "HR")
+    assert match_dataset("oracle://ora.example:1521", "ORCLPDB.HR.EMP", [oracle]).conn_id == "ora"
 
 
 def test_unmatched_namespaces_get_a_suggestion_when_a_connection_of_their_kind_exists():

@@ -3,9 +3,10 @@
 Pure logic. A Connection becomes the namespace keys it answers to (the same match keys the
 catalog uses, so `postgresql://PG.internal:5432/` and `postgres://pg.internal` agree), plus the
 aliases an admin lists in its extra (`{"ol_catalog_aliases": ["10.0.0.5:5432", "pg-replica"]}`).
-A dataset matches the Connections whose keys hold its namespace and that open the database its
-name gives (`db.schema.table`), when they name one; when several are left, the one naming that
-database; otherwise it is ambiguous and says which Connections could be it.
+A dataset matches the Connections whose keys hold its namespace and, for sources where a
+Connection opens one database (PostgreSQL, Redshift, a SQLite file), that open the database its
+name gives (`db.schema.table`); when several are left, the one naming that database; otherwise it
+is ambiguous and says which Connections could be it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ SCHEMES = {
     "fs": "file",
 }
 SQL_SCHEMES = {"postgres", "mysql", "sqlserver", "redshift", "oracle", "trino", "sqlite", "snowflake"}
+# Sources whose Connection opens one database, the one it names, and whose dataset names start with
+# it (`db.schema.table`). Elsewhere a Connection's schema field is no such database: Trino's
+# catalog, Snowflake's and Oracle's schema, MySQL's default database among those it may open.
+ONE_DATABASE_SCHEMES = {"postgres", "redshift", "sqlite"}
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,11 @@ def match_dataset(namespace: str, name: str, sources: list[DataSource]) -> Match
     if database:
         # A Connection that names a database opens that one (a PostgreSQL database, a SQLite
         # file): a dataset of another database on its server is not in it.
-        found = [s for s in found if not s.database or s.database.lower() == database.lower()]
+        found = [
+            s
+            for s in found
+            if s.scheme not in ONE_DATABASE_SCHEMES or not s.database or s.database.lower() == database.lower()
+        ]
         if len(found) > 1:
             narrowed = [s for s in found if s.database]
             if len(narrowed) == 1:
