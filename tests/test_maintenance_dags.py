@@ -212,6 +212,18 @@ def test_extract_metadata_records_tables_and_views_with_columns(stack):
     assert [(f["name"], f["type"]) for f in happenings["fields"]] == [("at", "TIMESTAMP WITH TIME ZONE")]
     assert happenings["description"] == "what happened, when"
 
+    # a hidden dataset among those sent is no sign that the catalog kept the namespace out
+    dataset_path = (
+        f"ol-catalog/api/v1/namespaces/{requests.utils.quote(namespace, safe='')}/datasets/shop.public.orders"
+    )
+    admin = {"Authorization": f"Bearer {server.jwt('admin')}"}
+    assert requests.delete(server.url + dataset_path, headers=admin, timeout=10).status_code == 200
+    try:
+        log = dags_test(server, "ol_catalog_extract_metadata", {"conn_ids": ["pg_shop"], "exclude": ["*.gone"]})
+        assert "keeps namespace" not in log and "tables and views sent" in log
+    finally:
+        assert requests.post(server.url + dataset_path + "/restore", headers=admin, timeout=10).status_code == 200
+
     # the tables extracted are checked through their own Connection: `a.b` found, not looked for as
     # table b of schema a; a dataset of another SQLite file is not warehouse.db's, nor checked in it
     extra = {"namespace": "sqlite://localhost", "name": "other.main.t", "facets": {}}

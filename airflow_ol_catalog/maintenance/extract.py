@@ -89,10 +89,11 @@ def _comment(inspector, table: str, schema: str) -> str | None:
     return text if isinstance(text, str) and text.strip() else None
 
 
-def _taken(client: CatalogClient, namespace: str, name: str) -> bool:
-    """Whether a dataset just sent is in the catalog: not kept out by its unknown-namespace policy."""
+def _taken(client: CatalogClient, namespace: str) -> bool:
+    """Whether the catalog takes events of this namespace: not kept out by its unknown-namespace
+    policy (unregistered under `quarantine`, deleted)."""
     try:
-        client.get(f"namespaces/{quote(namespace, safe='')}/datasets/{quote(name, safe='')}")
+        client.get(f"namespaces/{quote(namespace, safe='')}")
     except CatalogError as exc:
         if " 404 " in str(exc):
             return False
@@ -156,29 +157,28 @@ def extract_metadata(
                             failed_tables.append(f"{conn_id}:{schema}.{table}")
                             continue
                         events.append(_event(namespace, name, columns, kind, when, comment))
-                    sent = 0
+                    taken: list[str] = []
                     for start in range(0, len(events), SEND_BATCH):
                         chunk = events[start : start + SEND_BATCH]
                         answer = client.post("lineage/batch", chunk)
-                        for refused in answer["failed_events"]:
-                            log.error(
-                                "%s: %s refused: %s",
-                                schema,
-                                chunk[refused["index"]]["dataset"]["name"],
-                                refused["reason"],
-                            )
-                            failed_tables.append(f"{conn_id}:{chunk[refused['index']]['dataset']['name']}")
-                        sent += len(chunk) - len(answer["failed_events"])
-                    first = events[0]["dataset"] if events else None
-                    if first is not None and sent and not _taken(client, namespace, first["name"]):
+                        refused = {item["index"]: item["reason"] for item in answer["failed_events"]}
+                        for index, event in enumerate(chunk):
+                            name = event["dataset"]["name"]
+                            if index in refused:
+                                log.error("%s: %s refused: %s", schema, name, refused[index])
+                                failed_tables.append(f"{conn_id}:{name}")
+                            else:
+                                taken.append(name)
+                    if taken and not _taken(client, namespace):
                         log.error(
                             "%s %s: the catalog keeps namespace %s out (its unknown_namespace_policy; register it)",
                             conn_id,
                             schema,
                             namespace,
                         )
-                        failed_tables += [f"{conn_id}:{e['dataset']['name']}" for e in events]
-                        sent = 0
+                        failed_tables += [f"{conn_id}:{name}" for name in taken]
+                        taken = []
+                    sent = len(taken)
                     datasets += sent
                     log.info("%s %s.%s: %d tables and views sent", conn_id, source.database or "", schema, sent)
                 except Exception as exc:
