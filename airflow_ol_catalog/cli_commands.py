@@ -37,7 +37,7 @@ def _catalog():
 
     try:
         engine = get_engine()
-    except (SQLAlchemyError, ImportError) as exc:  # a URL SQLAlchemy cannot read, a driver not installed
+    except (SQLAlchemyError, ImportError, ValueError) as exc:  # a URL it cannot read or use, a driver not installed
         _fail(f"[ol_catalog] sql_alchemy_conn cannot be used ({type(exc).__name__}: {exc})")
     try:
         with engine.connect() as conn:
@@ -274,8 +274,8 @@ def send(args) -> None:
                 counts["not sent"] += 1
                 print(f"[{number}/{len(files)}] {label}: not sent: {exc}")
                 continue
-            if response.status_code in (401, 403):  # the same for every event: stop at the first
-                _fail(f"{label}: the catalog refused the token ({response.status_code}) {response.text[:300]}")
+            if response.status_code == 401:  # the token itself, the same for every event: stop at the first
+                _fail(f"{label}: the catalog refused the token (401) {response.text[:300]}")
             if response.status_code == 201:
                 outcome = "duplicate" if response.json().get("duplicate") else "accepted"
                 counts[outcome] += 1

@@ -144,7 +144,9 @@ def main() -> None:
     MarquezWebProxy.catalog = args.catalog.rstrip("/") + "/ol-catalog"
     MarquezWebProxy.token = args.token
     own = {"localhost", "127.0.0.1", "[::1]", args.host, *args.allowed_host}
-    MarquezWebProxy.hosts = frozenset(f"[{h}]" if ":" in h and not h.startswith("[") else h.lower() for h in own)
+    MarquezWebProxy.hosts = frozenset(
+        f"[{h.lower()}]" if ":" in h and not h.startswith("[") else h.lower() for h in own
+    )
     MarquezWebProxy.port = args.port
     server = ThreadingHTTPServer((args.host, args.port), MarquezWebProxy)
     print(f"Marquez's web UI on the catalog: http://{args.host}:{args.port}/", file=sys.stderr)

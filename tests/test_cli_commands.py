@@ -98,7 +98,7 @@ def test_route_explain_and_openapi_say_what_is_wrong_instead_of_a_traceback(tmp_
         assert exit_.value.code == 1 and message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("url", ["not a url", "mysql://u:p@h/db"])
+@pytest.mark.parametrize("url", ["not a url", "mysql://u:p@h/db", "postgresql://u@h:abc/db"])
 def test_a_database_url_the_catalog_cannot_use_is_said_without_a_traceback(url, monkeypatch, capsys):
     """One SQLAlchemy cannot read, one whose driver is not installed: both raised a traceback."""
     monkeypatch.setenv("AIRFLOW__OL_CATALOG__SQL_ALCHEMY_CONN", url)

@@ -473,8 +473,17 @@ def test_an_event_is_spooled_even_when_saying_so_fails(receivers, tmp_path, monk
     from airflow_ol_catalog.events import metrics
 
     monkeypatch.setattr(metrics, "_found", None)
-    monkeypatch.setattr(metrics.importlib, "import_module", broken)
+    monkeypatch.setattr(metrics, "_unusable", False)
+    tries = []
+
+    def counted(*args, **kwargs):
+        tries.append(args)
+        broken()
+
+    monkeypatch.setattr(metrics.importlib, "import_module", counted)
     metrics.incr("transport.failed")  # no exception
+    metrics.incr("transport.failed")
+    assert len(tries) == 1  # a heavy import that failed so is not tried on every event
     monkeypatch.setattr(routing.log, "warning", lambda *args, **kwargs: None)
     transport.emit(run_event())
     assert transport.senders["catalog"].spool.status().events == 4

@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 
 _found = None
+_unusable = False  # importing Airflow's Stats raised other than ImportError: metrics are dropped
+
 # Airflow has no public way to ask which of its two Stats singletons a process initialised, so
 # this reads private modules and their `_factory`; tests/test_metrics.py fails should a release
 # move or rename them (metrics would otherwise be dropped without a word).
@@ -32,18 +34,27 @@ def _stats() -> Any:  # Airflow's Stats singleton: untyped, and found at run tim
     if _found is not None:
         return _found
     modules = []
+    global _unusable
+    if _unusable:
+        return None
     for name in STATS_MODULES:
         try:
             modules.append(importlib.import_module(name))
-        except Exception:  # not installed; or, outside Airflow, an import that fails configuring Airflow
+        except ImportError:
             continue
+        except Exception:  # outside Airflow, an import that fails configuring Airflow: not tried again
+            _unusable = True
+            return None
     for module in modules:
         if getattr(module, "_factory", None) is not None:
             _found = module.Stats
             return _found
     try:  # Airflow 3.1
         from airflow.stats import Stats
+    except ImportError:
+        return None
     except Exception:  # as above: a metric never stops what it counts
+        _unusable = True
         return None
     return Stats
 
