@@ -99,7 +99,7 @@ function AssetDetails({ asset, events }: { asset: AirflowAsset; events: AssetEve
                 cell: (e) =>
                   e.producingRun ? (
                     <>
-                      <JobLink namespace={e.producingRun.job.namespace} name={e.producingRun.job.name} /> <RunLink runId={e.producingRun.runId} />
+                      <JobLink namespace={e.producingRun.job.namespace} name={e.producingRun.job.name} /> <RunLink runId={e.producingRun.runId} job={e.producingRun.job} />
                     </>
                   ) : (
                     <Muted>not named</Muted>
@@ -193,7 +193,7 @@ function CatalogWrites({ writes }: { writes: CatalogWrite[] }) {
             header: "By",
             cell: (w) => (
               <>
-                <JobLink namespace={w.job.namespace} name={w.job.name} /> <RunLink runId={w.runId} />
+                <JobLink namespace={w.job.namespace} name={w.job.name} /> <RunLink runId={w.runId} job={w.job} />
               </>
             ),
           },

@@ -122,9 +122,10 @@ export function JobLink({ namespace, name }: { namespace: string; name: string }
 }
 
 /** A run by its id, in the small monospaced type run ids are shown in. */
-export function RunLink({ runId, testId }: { runId: string; testId?: string }) {
+/** A run's page; with its job, that job's run (a run id is unique per job only). */
+export function RunLink({ runId, job, testId }: { runId: string; job?: { namespace: string; name: string }; testId?: string }) {
   return (
-    <Link href={href("run", { id: runId })} color="fg.info" fontFamily="mono" fontSize="xs" data-testid={testId}>
+    <Link href={href("run", { id: runId, ns: job?.namespace, job: job?.name })} color="fg.info" fontFamily="mono" fontSize="xs" data-testid={testId}>
       <Name value={runId} />
     </Link>
   );

@@ -149,7 +149,7 @@ export function RunTree({ runId, namespace, job }: { runId: string; namespace: s
           <Flex key={runKey(run.job, run.runId)} gap={2} align="center" pl={`${depth * 1.25}rem`} py={0.5} data-testid="tree-run" data-current={run.runId === runId || undefined} fontWeight={run.runId === runId ? "semibold" : undefined}>
             <StateBadge state={run.placeholder ? "NEW" : run.state} />
             <JobLink namespace={run.job.namespace} name={run.job.name} />
-            <RunLink runId={run.runId} />
+            <RunLink runId={run.runId} job={run.job} />
             <Muted>
               {run.placeholder ? "known only as a parent" : `${when(run.startedAt)} · ${duration(run.durationMs)}`}
             </Muted>

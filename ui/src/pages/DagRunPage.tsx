@@ -63,7 +63,7 @@ export function DagRunPage({ route }: { route: Route }) {
           <Box data-testid="trace-upstream">
             {t.upstream.map((u, i) => (
               <Text key={i} fontSize="sm">
-                <JobLink namespace={u.job.namespace} name={u.job.name} /> {u.runId && <RunLink runId={u.runId} />} {u.dependencyType && <Muted>{u.dependencyType.toLowerCase().replace(/_/g, " ")}</Muted>}
+                <JobLink namespace={u.job.namespace} name={u.job.name} /> {u.runId && <RunLink runId={u.runId} job={u.job} />} {u.dependencyType && <Muted>{u.dependencyType.toLowerCase().replace(/_/g, " ")}</Muted>}
               </Text>
             ))}
           </Box>
@@ -88,7 +88,7 @@ export function DagRunPage({ route }: { route: Route }) {
               <Table.Row key={r.runId} data-testid="trace-run">
                 <Table.Cell>
                   <Box pl={`${depthOf(r, byId) * 1.2}rem`}>
-                    <JobLink namespace={r.job.namespace} name={r.job.name} /> <RunLink runId={r.runId} />
+                    <JobLink namespace={r.job.namespace} name={r.job.name} /> <RunLink runId={r.runId} job={r.job} />
                   </Box>
                 </Table.Cell>
                 <Table.Cell>

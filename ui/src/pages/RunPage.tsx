@@ -84,7 +84,7 @@ export function RunPage({ route }: { route: Route }) {
           {r.parent && (
             <Text>
               Started by run{" "}
-              <RunLink runId={r.parent.runId} />{" "}
+              <RunLink runId={r.parent.runId} job={r.parent.job} />{" "}
               of <JobLink namespace={r.parent.job.namespace} name={r.parent.job.name} />
             </Text>
           )}
