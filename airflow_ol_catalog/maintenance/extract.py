@@ -80,13 +80,16 @@ def _event(namespace: str, name: str, columns: list[dict], kind: str, when: str,
     }
 
 
-def _comment(inspector, table: str, schema: str) -> str | None:
-    """The table's comment; None where the database keeps none (SQLite) or has none."""
+def _comments(inspector, schema: str) -> dict[str, str]:
+    """The comments of the schema's tables and views, read at once; none where the database keeps
+    none (SQLite)."""
+    from sqlalchemy.engine.reflection import ObjectKind
+
     try:
-        text = inspector.get_table_comment(table, schema=schema).get("text")
+        found = inspector.get_multi_table_comment(schema=schema, kind=ObjectKind.ANY)
     except NotImplementedError:
-        return None
-    return text if isinstance(text, str) and text.strip() else None
+        return {}
+    return {key[1]: c["text"] for key, c in found.items() if isinstance(c.get("text"), str) and c["text"].strip()}
 
 
 def _taken(client: CatalogClient, namespace: str) -> bool:
@@ -116,6 +119,7 @@ def extract_metadata(
     failed_schemas: list[str] = []
     failed_connections: list[str] = []
     failed_tables: list[str] = []  # could not be read, refused by the catalog, or kept out of it
+    kept_out: dict[str, bool] = {}  # per namespace: asked of the catalog once a run
     for conn_id in conn_ids:
         engine = None
         try:  # a Connection that cannot be read or reached stops no other
@@ -142,6 +146,7 @@ def extract_metadata(
                     ]
                     if not objects and schemas:
                         log.warning("%s: schema %s holds no tables or views (does it exist?)", conn_id, schema)
+                    comments = _comments(inspector, schema) if objects else {}
                     events = []
                     for table, kind in objects:
                         if not _wanted(f"{schema}.{table}", include, exclude):
@@ -149,14 +154,13 @@ def extract_metadata(
                         name = ".".join(p for p in (source.database, schema, table) if p)
                         try:  # a view over a dropped table cannot be read: the others still can
                             columns = inspector.get_columns(table, schema=schema)
-                            comment = _comment(inspector, table, schema)
                         except Exception as exc:
                             log.error(
                                 "%s %s.%s cannot be read, going on with the others: %s", conn_id, schema, table, exc
                             )
                             failed_tables.append(f"{conn_id}:{schema}.{table}")
                             continue
-                        events.append(_event(namespace, name, columns, kind, when, comment))
+                        events.append(_event(namespace, name, columns, kind, when, comments.get(table)))
                     taken: list[str] = []
                     for start in range(0, len(events), SEND_BATCH):
                         chunk = events[start : start + SEND_BATCH]
@@ -169,7 +173,9 @@ def extract_metadata(
                                 failed_tables.append(f"{conn_id}:{name}")
                             else:
                                 taken.append(name)
-                    if taken and not _taken(client, namespace):
+                    if taken and namespace not in kept_out:
+                        kept_out[namespace] = not _taken(client, namespace)
+                    if taken and kept_out[namespace]:
                         log.error(
                             "%s %s: the catalog keeps namespace %s out (its unknown_namespace_policy; register it)",
                             conn_id,
