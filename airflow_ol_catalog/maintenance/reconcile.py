@@ -16,22 +16,20 @@ CHECKS_PER_POST = 200
 
 
 class _Sources:
-    """Each Connection's engine, made once per run; a Connection that failed to connect is not
-    tried again in the run (each try would wait out the driver's connect timeout)."""
+    """Each Connection's engine and inspector, made once per run; a Connection that failed to
+    connect is not tried again in the run (each try would wait out the driver's connect timeout)."""
 
     def __init__(self) -> None:
-        self._open: dict[str, tuple[Any, str | None]] = {}
+        self._open: dict[str, tuple[Any, str | None]] = {}  # its inspector, and the database it opens
+        self._engines: list[Any] = []
         self._failed: dict[str, str] = {}
 
     def columns(self, conn_id: str, scheme: str, name: str) -> list[dict] | None:
         """The table's columns, as the inspector reads them; None when there is no such table."""
-        from sqlalchemy import inspect
-
         if conn_id in self._failed:
             raise RuntimeError(f"{conn_id} failed earlier in this run: {self._failed[conn_id]}")
         try:
-            engine, database = self._engine(conn_id)
-            inspector = inspect(engine)
+            inspector, database = self._opened(conn_id)
         except Exception as exc:
             self._failed[conn_id] = str(exc)[:300]
             raise
@@ -42,16 +40,19 @@ class _Sources:
             {"name": c["name"], "type": column_type(c["type"])} for c in inspector.get_columns(table, schema=schema)
         ]
 
-    def _engine(self, conn_id: str) -> tuple[Any, str | None]:
+    def _opened(self, conn_id: str) -> tuple[Any, str | None]:
         if conn_id not in self._open:
+            from sqlalchemy import inspect
+
             connection = airflow_connection(conn_id)
             source = source_of(conn_id, connection)
             engine = connection.get_hook().get_sqlalchemy_engine()
-            self._open[conn_id] = (engine, source.database if source else None)
+            self._engines.append(engine)
+            self._open[conn_id] = (inspect(engine), source.database if source else None)
         return self._open[conn_id]
 
     def close(self) -> None:
-        for engine, _ in self._open.values():
+        for engine in self._engines:
             engine.dispose()
 
 
