@@ -128,6 +128,24 @@ def test_node_ids_of_a_kind_a_route_does_not_take_are_422_saying_which_it_takes(
     assert response.status_code == 422 and "datasetField node ids are" in response.json()["detail"]
 
 
+def test_the_namespace_given_with_a_node_id_says_where_its_namespace_ends(client, sent):
+    node = "dataset:postgresql://db.internal:5432:sales.public.orders"
+    for route in ("lineage", "column-lineage", "flows", "impact"):
+        found = client.get("ol-catalog/api/v1/" + route, nodeId=node, namespace="postgresql://db.internal:5432")
+        assert found.status_code == 200, (route, found.text)
+        other = client.get("ol-catalog/api/v1/" + route, nodeId=node, namespace="postgresql://db.internal")
+        assert (other.status_code, other.json()) == (404, {"detail": f"node {node!r} not found"}), route
+        wrong = client.get("ol-catalog/api/v1/" + route, nodeId=node, namespace="postgresql://db")
+        assert wrong.status_code == 422, route
+        assert wrong.json()["detail"] == (
+            f"query parameter namespace: {node!r} does not read as a node of namespace 'postgresql://db'"
+        )
+    graph = get(client, "lineage", nodeId=node, namespace="postgresql://db.internal:5432", depth=0)["graph"]
+    assert [(n["data"]["namespace"], n["data"]["name"]) for n in graph] == [
+        ("postgresql://db.internal:5432", "sales.public.orders")
+    ]
+
+
 def test_read_api_refuses_anonymous_and_write_only_tokens(client, sent):
     assert requests.get(client.server.url + "ol-catalog/api/v1/namespaces", timeout=10).status_code == 401
     writer = client.server.create_token("w-" + uuid.uuid4().hex[:6])

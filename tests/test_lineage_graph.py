@@ -421,3 +421,60 @@ def test_field_node_ids_the_graph_answers_resolve_when_sent_back_and_unknown_fie
         for unknown in (f"datasetField:{PG}:a:b:nope", f"datasetField:{PG}:a:b:", f"datasetField:{PG}:dir/../x:y:out"):
             with pytest.raises(NodeNotFound):
                 column_lineage_graph(conn, unknown, 5, True)
+
+
+def test_a_node_id_naming_two_nodes_reads_as_the_one_recorded_first_or_as_the_namespace_says(chain):
+    """`dataset:postgres://db:5432:b` is namespace `postgres://db:5432` + `b` (the chain's b) and also
+    namespace `postgres://db` + `5432:b`. A producer sending the second later takes over neither
+    the first's id nor its lineage; with the namespace given, each is read as asked."""
+    send(chain, run_of("squatter", "s1", 4, [ds("a")], [{"namespace": "postgres://db", "name": "5432:b"}]))
+    assert names(chain, f"dataset:{PG}:b", depth=1) == {"b", "j1", "j2"}
+    assert names(chain, f"dataset:{PG}:b", depth=1, namespace="postgres://db") == {"5432:b", "squatter"}
+    assert names(chain, f"dataset:{PG}:b", depth=1, namespace=PG) == {"b", "j1", "j2"}
+    with read_connection(chain) as conn, pytest.raises(NodeIdInvalid, match="does not read as a node of namespace"):
+        lineage(conn, f"dataset:{PG}:b", depth=1, namespace="postgres://other")
+
+
+def test_two_nodes_of_one_graph_spelled_alike_keep_apart_and_each_id_reads_back(catalog_engine):
+    """j reads (`postgres://db:5432`, `b`) and writes (`postgres://db`, `5432:b`): both are spelled
+    `dataset:postgres://db:5432:b`. The graph holds two nodes, the second with the escaped spelling,
+    its edges drawn to each, and each id sent back starts a graph at its own node."""
+    send(catalog_engine, run_of("j", "r1", 1, [ds("b")], [{"namespace": "postgres://db", "name": "5432:b"}]))
+    with read_connection(catalog_engine) as conn:
+        graph = lineage(conn, f"dataset:{PG}:b", depth=2).as_list()
+        by_id = {n["id"]: n for n in graph}
+        assert len(graph) == len(by_id) == 3
+        plain = f"dataset:{PG}:b"
+        escaped = {"dataset:postgres%3A//db%3A5432:b", "dataset:postgres%3A//db:5432%3Ab"}  # either may come second
+        (job_id,) = [i for i in by_id if i.startswith("job:")]
+        (other,) = set(by_id) - {plain, job_id}
+        assert other in escaped
+        assert {(by_id[i]["data"]["namespace"], by_id[i]["data"]["name"]) for i in (plain, other)} == {
+            (PG, "b"),
+            ("postgres://db", "5432:b"),
+        }
+        job_node = by_id[job_id]
+        assert {e["origin"] for e in job_node["inEdges"]} | {e["destination"] for e in job_node["outEdges"]} == {
+            plain,
+            other,
+        }
+        for node_id in (plain, other):
+            start = lineage(conn, node_id, depth=0).as_list()
+            assert [(n["data"]["namespace"], n["data"]["name"]) for n in start] == [
+                (by_id[node_id]["data"]["namespace"], by_id[node_id]["data"]["name"])
+            ]
+
+
+def test_column_nodes_spelled_alike_keep_apart(catalog_engine):
+    """Field `a:b` of dataset `t` and field `b` of dataset `t:a` are both `datasetField:NS:t:a:b`."""
+    from airflow_ol_catalog.lineage.columns import column_lineage_graph
+
+    out = _copied("t:a", "b", "t", "a:b")
+    send(catalog_engine, run_of("cols", "c1", 1, [ds("t")], [out]))
+    with read_connection(catalog_engine) as conn:
+        nodes = column_lineage_graph(conn, f"dataset:{PG}:t:a", 5, True)
+        assert len({n["id"] for n in nodes}) == len(nodes) == 2
+        assert {(n["data"]["dataset"], n["data"]["field"]) for n in nodes} == {("t", "a:b"), ("t:a", "b")}
+        (target,) = [n for n in nodes if n["data"]["dataset"] == "t:a"]
+        (source,) = [n for n in nodes if n["data"]["dataset"] == "t"]
+        assert target["inEdges"] == [{"origin": target["id"], "destination": source["id"]}]

@@ -13,6 +13,7 @@ from airflow_ol_catalog.events.node_ids import (
     KINDS,
     NodeId,
     NodeIdInvalid,
+    escaped_node_id,
     format_node_id,
     readings,
 )
@@ -36,7 +37,26 @@ def test_every_node_id_is_among_the_readings_of_its_text(node):
 @given(node_ids)
 def test_every_reading_of_a_node_id_spells_it_the_same(node):
     text = str(node)
-    assert all(str(reading) == text for reading in readings(text))
+    assert all(str(r) == text or escaped_node_id(r.kind, r.namespace, r.name, r.field) == text for r in readings(text))
+
+
+@given(node_ids)
+def test_the_escaped_spelling_reads_back_last_and_has_no_colon_before_the_field(node):
+    text = escaped_node_id(node.kind, node.namespace, node.name, node.field)
+    assert (readings(text)[-1] == node) if text != str(node) else (node in readings(text))
+    rest = text.split(":", 1)[1]
+    assert rest.count(":") == (1 if node.field is None else 2 + node.field.count(":"))
+
+
+def test_the_namespace_given_keeps_only_its_readings():
+    text = "dataset:postgres://h:5432:db.t"
+    assert readings(text, namespace="postgres://h:5432") == [NodeId(DATASET, "postgres://h:5432", "db.t")]
+    assert readings(text, namespace="postgres://h") == [NodeId(DATASET, "postgres://h", "5432:db.t")]
+    with pytest.raises(NodeIdInvalid, match="does not read as a node of namespace 'postgres://h:54'"):
+        readings(text, namespace="postgres://h:54")
+    # a `%` that is not an escape: read as written only
+    assert readings("dataset:a%zz:b") == [NodeId(DATASET, "a%zz", "b")]
+    assert readings("dataset:a%3Ab:c")[-1] == NodeId(DATASET, "a:b", "c")
 
 
 @given(node_ids)

@@ -434,23 +434,10 @@ def _of_job(namespace: str | None, job: str | None) -> tuple[str, str] | None:
     return namespace, job
 
 
-def _lineage(
-    conn, node_id, depth, include_attempted, max_nodes, direction, up_depth, down_depth, as_of, with_children, temporary
-):
+def _lineage(conn, *args):
+    """`lineage`'s graph (the route's arguments in its order), its time measured."""
     started = time.perf_counter()
-    graph = lineage(
-        conn,
-        node_id,
-        depth,
-        include_attempted,
-        max_nodes,
-        direction,
-        up_depth,
-        down_depth,
-        as_of,
-        with_children,
-        temporary,
-    )
+    graph = lineage(conn, *args)
     metrics.timing("lineage.query", (time.perf_counter() - started) * 1000)
     return graph
 
@@ -474,6 +461,16 @@ def _graph_json(graph: Graph, principal: Principal) -> bytes:
 
     return graph.as_json(seen)
 
+
+# A node id's text can often be read more than one way (lineage/graph.resolve_node); a caller
+# that knows the node's namespace says it, and only that reading counts.
+NodeNamespace = Query(
+    None,
+    max_length=MAX_NODE_ID,
+    description="The node's namespace, where nodeId's namespace ends: only the readings of nodeId with it count "
+    "(`dataset:pg://h:5432:db.t` is namespace `pg://h:5432` and name `db.t`, or `pg://h` and `5432:db.t`). "
+    "Without it, of the nodes nodeId can name, the one recorded first.",
+)
 
 NODE_NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No job, dataset or column matches nodeId."}
@@ -508,12 +505,13 @@ async def lineage_graph(
         description="Keep datasets that are only a job's passing output (`datasetType` JOB_OUTPUT, or subtype "
         "TEMPORARY) as nodes, instead of edges from their writers to their readers `via` them.",
     ),
+    namespace: str | None = NodeNamespace,
 ) -> Response:
     """Marquez's graph: each node's `data` is the job or dataset as its own route answers it, edges
     `{origin, destination}` follow the data flow. `depth` counts hops between a job and a dataset.
     `truncated: true` when the graph would pass `[ol_catalog] max_graph_nodes`: it stops at the last hop that fits."""
     as_of = time_parameter(asOf, "asOf")
-    node_id_parameter(nodeId, GRAPH_KINDS)
+    node_id_parameter(nodeId, GRAPH_KINDS, namespace)
     max_nodes = request.app.state.settings.max_graph_nodes
     found = await _read(
         _lineage,
@@ -527,19 +525,20 @@ async def lineage_graph(
         as_of,
         withChildren,
         showTemporary,
+        namespace,
     )
     return Response(await anyio.to_thread.run_sync(_graph_json, found, principal), media_type="application/json")
 
 
-def _column_lineage(conn, node_id, depth, with_downstream):
+def _column_lineage(conn, node_id, depth, with_downstream, namespace):
     try:
-        return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream)}
+        return {"graph": column_lineage_graph(conn, node_id, depth, with_downstream, namespace)}
     except NodeNotFound:
         # Marquez's clients may end a node id with `#VERSION`; a name may hold `#` too, so the
         # whole id is read first. The graph is the latest one (versions are not kept apart).
         if "#" not in node_id:
             raise
-        return {"graph": column_lineage_graph(conn, node_id.rsplit("#", 1)[0], depth, with_downstream)}
+        return {"graph": column_lineage_graph(conn, node_id.rsplit("#", 1)[0], depth, with_downstream, namespace)}
 
 
 @router.get(
@@ -555,11 +554,12 @@ async def column_lineage(
     ),
     depth: int = Query(20, ge=0, le=100),
     withDownstream: bool = Query(False),
+    namespace: str | None = NodeNamespace,
 ) -> dict:
     """Marquez's column graph: one node per column, one edge per column and input column, and in
     each column's `inputFields` every way it derives from each input."""
-    node_id = node_id_parameter(nodeId, KINDS)
-    return await _read(_column_lineage, node_id, depth, withDownstream)
+    node_id = node_id_parameter(nodeId, KINDS, namespace)
+    return await _read(_column_lineage, node_id, depth, withDownstream, namespace)
 
 
 @router.get(
@@ -571,12 +571,13 @@ async def column_lineage(
 async def flows(
     _: ReadAuth,
     nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME`"),
+    namespace: str | None = NodeNamespace,
 ) -> dict:
     """The explicit lineage (`lineage` facets) around the node: from or to datasets, their columns
     and other jobs (job to job too), with the transformations and runs stated. The graph routes
     draw these flows' job<->dataset edges, and those between two jobs or two datasets with no job."""
-    node_id_parameter(nodeId, FLOW_KINDS)
-    return {"flows": await _read(stated_flows, nodeId)}
+    node_id_parameter(nodeId, FLOW_KINDS, namespace)
+    return {"flows": await _read(stated_flows, nodeId, namespace)}
 
 
 @router.get("/search", summary="Search datasets and jobs by name", response_model=models.SearchResults)
@@ -630,10 +631,11 @@ async def impact_analysis(
     _: ReadAuth,
     nodeId: str = Query(..., max_length=MAX_NODE_ID, description="`dataset:NS:NAME` or `datasetField:NS:NAME:FIELD`"),
     includeAttempted: bool = Query(False),
+    namespace: str | None = NodeNamespace,
 ) -> Impact:
     """What breaks if this changes: each downstream dataset (or field) with its depth, the path and the jobs on it."""
-    node_id_parameter(nodeId, IMPACT_KINDS)
-    return await _read(impact, nodeId, includeAttempted, request.app.state.settings.max_graph_nodes)
+    node_id_parameter(nodeId, IMPACT_KINDS, namespace)
+    return await _read(impact, nodeId, includeAttempted, request.app.state.settings.max_graph_nodes, namespace)
 
 
 @router.get(

@@ -69,12 +69,17 @@ def time_parameter(value: str | None, name: str) -> datetime | None:
         raise HTTPException(422, f"query parameter {name}: {exc}") from None
 
 
-def node_id_parameter(value: str, kinds: tuple[str, ...]) -> str:
-    """A query parameter holding a node id of one of these kinds; 422 naming it and saying what it takes otherwise."""
+def node_id_parameter(value: str, kinds: tuple[str, ...], namespace: str | None = None) -> str:
+    """A query parameter holding a node id of one of these kinds (with `namespace`, one of that
+    namespace); 422 naming the parameter and saying what it takes otherwise."""
     try:
         readings(value, kinds)
     except NodeIdInvalid as exc:
         raise HTTPException(422, f"query parameter nodeId: {exc}") from None
+    try:
+        readings(value, kinds, namespace)
+    except NodeIdInvalid as exc:
+        raise HTTPException(422, f"query parameter namespace: {exc}") from None
     return value
 
 

@@ -3,13 +3,19 @@
 
 Namespaces hold colons (`postgres://host:5432`) and names may too, so the text of a node id can
 often be read more than one way. `readings` lists every way, shortest namespace first, and the
-read path keeps the first that names something; `format_node_id` writes one. A field is what
-follows the last colon, and a namespace ends where `//` follows (`s3://b` is one namespace) only in
-the last readings, for names that start with `//`.
+read path keeps, of those that name something, the one recorded first (so that a job or dataset
+created later cannot take over the id of one already known); `format_node_id` writes one. A field
+is what follows the last colon, and a namespace ends where `//` follows (`s3://b` is one namespace)
+only in the last readings, for names that start with `//`. A caller that knows the namespace (the
+catalog's own pages) says so, and only the readings with that namespace count.
+
+Two nodes of one graph can have the same spelling; the second gets `escaped_node_id`'s, whose
+namespace and name hold no colon (`%3A`, and `%25` for `%`), and which `readings` reads back last.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 JOB, DATASET, DATASET_FIELD = "job", "dataset", "datasetField"
@@ -23,6 +29,37 @@ class NodeIdInvalid(ValueError):
 def format_node_id(kind: str, namespace: str, name: str, field: str | None = None) -> str:
     """The one spelling of a node id (graph walks call this for every node: plain string work)."""
     return f"{kind}:{namespace}:{name}" if field is None else f"{kind}:{namespace}:{name}:{field}"
+
+
+def _escaped(part: str) -> str:
+    return part.replace("%", "%25").replace(":", "%3A")
+
+
+def escaped_node_id(kind: str, namespace: str, name: str, field: str | None = None) -> str:
+    """The spelling with no colon in the namespace or the name, for a node whose plain one another node
+    of the same answer has."""
+    return format_node_id(kind, _escaped(namespace), _escaped(name), field)
+
+
+_ESCAPE = re.compile(r"%(25|3[Aa])")
+
+
+def _unescaped(part: str) -> str | None:
+    """The part `_escaped` wrote, or None when it is not one (a `%` not followed by 25 or 3A)."""
+    if part.count("%") != len(_ESCAPE.findall(part)):
+        return None
+    return _ESCAPE.sub(lambda m: "%" if m.group(1) == "25" else ":", part)
+
+
+def _escaped_reading(kind: str, rest: str) -> NodeId | None:
+    """`rest` read as `escaped_node_id` writes it, or None."""
+    parts = rest.split(":", 2) if kind == DATASET_FIELD else rest.split(":")
+    if len(parts) != (3 if kind == DATASET_FIELD else 2) or "%" not in parts[0] + parts[1]:
+        return None
+    namespace, name = _unescaped(parts[0]), _unescaped(parts[1])
+    if namespace is None or name is None:
+        return None
+    return NodeId(kind, namespace, name, parts[2] if kind == DATASET_FIELD else None)
 
 
 @dataclass(frozen=True)
@@ -57,28 +94,36 @@ def _splits(text: str) -> list[tuple[str, str]]:
     return [(text[:i], text[i + 1 :]) for i in [i for i in colons if i not in slashed] + slashed]
 
 
-def readings(text: str, kinds: tuple[str, ...] = KINDS) -> list[NodeId]:
+def readings(text: str, kinds: tuple[str, ...] = KINDS, namespace: str | None = None) -> list[NodeId]:
     """Every node id `text` can be read as, shortest namespace first; NodeIdInvalid when none.
 
-    `kinds` are the kinds the caller takes; any other is refused with the ones it does take.
+    `kinds` are the kinds the caller takes; any other is refused with the ones it does take. With
+    `namespace`, only the readings with this namespace; NodeIdInvalid when the text has none.
     """
     kind, colon, rest = text.partition(":")
     if not colon or kind not in kinds:
         expected = ", ".join(f"{k}:NAMESPACE:NAME" + (":FIELD" if k == DATASET_FIELD else "") for k in kinds)
         raise NodeIdInvalid(f"expected {expected}; got {text[:200]!r}")
     found = []
-    for namespace, remainder in _splits(rest):
+    for before, remainder in _splits(rest):
         if kind != DATASET_FIELD:
-            found.append(NodeId(kind, namespace, remainder))
+            found.append(NodeId(kind, before, remainder))
             continue
         # a field's name may hold colons too: every split, the longest dataset name first
         found.extend(
-            NodeId(kind, namespace, remainder[:i], remainder[i + 1 :])
+            NodeId(kind, before, remainder[:i], remainder[i + 1 :])
             for i in range(len(remainder) - 1, -1, -1)
             if remainder[i] == ":"
         )
+    escaped = _escaped_reading(kind, rest)
+    if escaped is not None and escaped not in found:
+        found.append(escaped)
     if not found:
         raise NodeIdInvalid(
             f"{kind} node ids are {kind}:NAMESPACE:NAME{':FIELD' * (kind == DATASET_FIELD)}; got {text[:200]!r}"
         )
+    if namespace is not None:
+        found = [node for node in found if node.namespace == namespace]
+        if not found:
+            raise NodeIdInvalid(f"{text[:200]!r} does not read as a node of namespace {namespace[:200]!r}")
     return found

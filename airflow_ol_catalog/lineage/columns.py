@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
-from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, KINDS, format_node_id
+from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, KINDS, escaped_node_id, format_node_id
 from airflow_ol_catalog.lineage.catalog import facets_of
 from airflow_ol_catalog.lineage.graph import resolve_node
 from airflow_ol_catalog.store.sql import AnyRow
@@ -28,9 +28,9 @@ class Link(NamedTuple):
     masking: bool
 
 
-def start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
+def start_fields(conn: Connection, node_id: str, namespace: str | None = None) -> set[Field] | set[int]:
     """A field node's field; a dataset node's dataset (all its fields); a job node's outputs."""
-    node, found = resolve_node(conn, node_id, KINDS)
+    node, found = resolve_node(conn, node_id, KINDS, namespace)
     if node.kind == DATASET_FIELD:
         assert node.field is not None  # a field node id always names its field (NodeId checks it)
         return {(found, node.field)}
@@ -40,8 +40,10 @@ def start_fields(conn: Connection, node_id: str) -> set[Field] | set[int]:
     return set(outputs)
 
 
-def column_lineage_graph(conn: Connection, node_id: str, depth: int, with_downstream: bool) -> list[dict[str, Any]]:
-    start = start_fields(conn, node_id)
+def column_lineage_graph(
+    conn: Connection, node_id: str, depth: int, with_downstream: bool, namespace: str | None = None
+) -> list[dict[str, Any]]:
+    start = start_fields(conn, node_id, namespace)
     whole = {s for s in start if isinstance(s, int)}
     fields: set[Field] = {s for s in start if isinstance(s, tuple)}
     links: set[Link] = set()
@@ -116,8 +118,17 @@ def _nodes(conn: Connection, fields: set[Field], links: set[Link]) -> list[dict[
         if isinstance(f, dict)
     }
 
+    # A node's id: the plain spelling, or the escaped one when another field has it (`t` + `a:b`
+    # and `t:a` + `b`); fields in a fixed order, so that the same field gets the same id each time.
+    ids_of: dict[Field, str] = {}
+    taken: set[str] = set()
+    for ds, field_name in sorted(fields):
+        plain = format_node_id(DATASET_FIELD, *names[ds], field_name)
+        ids_of[ds, field_name] = escaped_node_id(DATASET_FIELD, *names[ds], field_name) if plain in taken else plain
+        taken.add(plain)
+
     def key(ds: int, field_name: str) -> str:
-        return format_node_id(DATASET_FIELD, *names[ds], field_name)
+        return ids_of[ds, field_name]
 
     nodes: dict[str, dict[str, Any]] = {}
     for ds, field_name in fields:

@@ -19,9 +19,9 @@ from airflow_ol_catalog.store.tables import dataset, flow, job
 FLOW_KINDS = (JOB, DATASET)  # what flows are listed for
 
 
-def stated_flows(conn: Connection, node_id: str) -> list[dict[str, Any]]:
+def stated_flows(conn: Connection, node_id: str, namespace: str | None = None) -> list[dict[str, Any]]:
     """Flows into the node, then out of it, each sorted by the other end; hidden ends left out."""
-    node, found = resolve_node(conn, node_id, FLOW_KINDS)
+    node, found = resolve_node(conn, node_id, FLOW_KINDS, namespace)
     me = ("job" if node.kind == JOB else "dataset", found)
     rows = conn.execute(
         select(flow).where(

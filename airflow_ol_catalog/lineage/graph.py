@@ -16,11 +16,11 @@ from typing_extensions import NotRequired
 
 from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.collector import collector_paused
-from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, format_node_id, readings
+from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, escaped_node_id, format_node_id, readings
 from airflow_ol_catalog.events.not_found import NodeNotFound
 from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_view
 from airflow_ol_catalog.lineage.view_cache import NodeView, node_views
-from airflow_ol_catalog.store.datasets import holder_of
+from airflow_ol_catalog.store.datasets import named_and_holder
 from airflow_ol_catalog.store.engine import read_connection
 from airflow_ol_catalog.store.sql import AnyRow, among, execute, in_list, list_value
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
@@ -77,27 +77,34 @@ class Graph:
 GRAPH_KINDS = (JOB, DATASET)  # what a lineage graph starts from
 
 
-def resolve_node(conn: Connection, node_id: str, kinds: tuple[str, ...] = GRAPH_KINDS) -> tuple[NodeId, int]:
-    """The first reading of `node_id` that names a visible job or dataset (a field: its dataset), with its id.
+def resolve_node(
+    conn: Connection, node_id: str, kinds: tuple[str, ...] = GRAPH_KINDS, namespace: str | None = None
+) -> tuple[NodeId, int]:
+    """The reading of `node_id` (with `namespace`, of those with it) that names a visible job or dataset
+    (a field: its dataset), with its id; of several, the one recorded first.
 
+    A text can name several nodes (`dataset:pg://h:5432:db.t` is both `pg://h` + `5432:db.t` and
+    `pg://h:5432` + `db.t`): taking the first recorded keeps a name a producer sends later from
+    taking over the page and the lineage of one already known.
     NodeIdInvalid when the text is no node id of these kinds; NodeNotFound when no reading names anything.
     """
-    read = readings(node_id, kinds)
+    read = readings(node_id, kinds, namespace)
+    best: tuple[int, NodeId, int] | None = None  # (the named row's id, the reading, the node's id)
     for node in read:
         if node.kind == JOB:
-            found = conn.execute(
-                select(job.c.id).where(
+            row = conn.execute(
+                select(job.c.id, job.c.id).where(
                     job.c.namespace == node.namespace, job.c.name == node.name, job.c.deleted_at.is_(None)
                 )
-            ).scalar()
+            ).first()
         else:
-            found = conn.execute(
-                select(dataset.c.id).where(
-                    dataset.c.id.in_(holder_of(node.namespace, node.name)), dataset.c.deleted_at.is_(None)
-                )
-            ).scalar()
-        if found is not None and (node.field is None or _field_known(conn, found, node.field)):
-            return node, found
+            row = conn.execute(named_and_holder(node.namespace, node.name)).first()
+        if row is None or (best is not None and row[0] >= best[0]):
+            continue
+        if node.field is None or _field_known(conn, row[1], node.field):
+            best = (row[0], node, row[1])
+    if best is not None:
+        return best[1], best[2]
     if all(node.name.startswith("//") for node in read):  # `dataset:s3://bucket`: a namespace alone
         raise NodeNotFound(
             node_id,
@@ -121,9 +128,13 @@ def _field_known(conn: Connection, dataset_id: int, name: str) -> bool:
     return isinstance(fields, list) and any(isinstance(f, dict) and f.get("name") == name for f in fields)
 
 
-def _node(kind: str, row: AnyRow) -> tuple[str, Node]:
-    """A node without its data yet (filled in once the walk is done, for all nodes at once)."""
-    key = format_node_id(JOB if kind == "JOB" else DATASET, row.namespace, row.name)
+def _node(kind: str, row: AnyRow, taken: Collection[str]) -> tuple[str, Node]:
+    """A node without its data yet (filled in once the walk is done, for all nodes at once); its id
+    is the escaped spelling when another node of the graph (`taken`) has the plain one."""
+    spelling = (JOB if kind == "JOB" else DATASET, row.namespace, row.name)
+    key = format_node_id(*spelling)
+    if key in taken:
+        key = escaped_node_id(*spelling)
     return key, {"id": key, "type": kind, "data": None, "inEdges": [], "outEdges": []}
 
 
@@ -275,7 +286,7 @@ class _Walk:
         found = _live_rows(self.conn, job_ids, dataset_ids)
         for rows, known, kind in zip(found, (self.jobs, self.datasets), ("JOB", "DATASET"), strict=True):
             for row_id, row in rows.items():
-                key, node = _node(kind, row)
+                key, node = _node(kind, row, self.graph.nodes)
                 known[row_id], self.graph.nodes[key], self.rows[key] = key, node, row
         return set(found[0]), set(found[1])
 
@@ -320,6 +331,7 @@ def lineage(
     as_of: datetime | None = None,
     with_children: bool = False,
     show_temporary: bool = False,
+    namespace: str | None = None,
 ) -> Graph:
     """The graph within `depth` hops of the node.
 
@@ -330,9 +342,10 @@ def lineage(
     below it (a DAG's tasks, and the Spark or dbt jobs those tasks started). Datasets that are only
     a job's passing output (`datasetType` JOB_OUTPUT, or subtype TEMPORARY) become edges from
     their writers to their readers, `via` them, unless `show_temporary` or the graph starts at one.
+    `namespace`: the start's namespace, when the caller knows it (`resolve_node`).
     """
     stamp = generation(conn)
-    node, start = resolve_node(conn, node_id)
+    node, start = resolve_node(conn, node_id, namespace=namespace)
     graph = Graph()
     walk = _Walk(conn, graph, include_attempted, as_of, max_nodes, stamp)
     starts = (

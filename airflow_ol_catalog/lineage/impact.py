@@ -20,8 +20,14 @@ IMPACT_KINDS = (DATASET, DATASET_FIELD)  # what impact starts from
 OWNERSHIP = ("ownership",)
 
 
-def impact(conn: Connection, node_id: str, include_attempted: bool = False, max_nodes: int = 5000) -> dict[str, Any]:
-    node, start = resolve_node(conn, node_id, IMPACT_KINDS)
+def impact(
+    conn: Connection,
+    node_id: str,
+    include_attempted: bool = False,
+    max_nodes: int = 5000,
+    namespace: str | None = None,
+) -> dict[str, Any]:
+    node, start = resolve_node(conn, node_id, IMPACT_KINDS, namespace)
     if node.kind == DATASET_FIELD:
         assert node.field is not None  # a field node id always names its field (NodeId checks it)
         return _field_impact(conn, (start, node.field), max_nodes)

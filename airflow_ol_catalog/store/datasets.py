@@ -13,6 +13,17 @@ from airflow_ol_catalog.store.sql import AnySelect
 from airflow_ol_catalog.store.tables import dataset
 
 
+def named_and_holder(ns: str, name: str) -> AnySelect:
+    """(the id of dataset NS:NAME, the id of the visible dataset holding its lineage), or no row."""
+    named = dataset.alias("named")
+    return select(named.c.id, dataset.c.id).where(
+        named.c.namespace_key == namespace_key(ns),
+        named.c.name == name,
+        dataset.c.id == func.coalesce(named.c.alias_of, named.c.id),
+        dataset.c.deleted_at.is_(None),
+    )
+
+
 def holder_of(ns: str, name: str) -> AnySelect:
     """The id of the dataset holding the lineage of dataset NS:NAME (any spelling of NS), for `.in_()`.
 

@@ -5845,6 +5845,8 @@ export interface operations {
                 nodeId: string;
                 depth?: number;
                 withDownstream?: boolean;
+                /** @description The node's namespace, where nodeId's namespace ends: only the readings of nodeId with it count (`dataset:pg://h:5432:db.t` is namespace `pg://h:5432` and name `db.t`, or `pg://h` and `5432:db.t`). Without it, of the nodes nodeId can name, the one recorded first. */
+                namespace?: string | null;
             };
             header?: never;
             path?: never;
@@ -6009,6 +6011,8 @@ export interface operations {
             query: {
                 /** @description `job:NAMESPACE:NAME` or `dataset:NAMESPACE:NAME` */
                 nodeId: string;
+                /** @description The node's namespace, where nodeId's namespace ends: only the readings of nodeId with it count (`dataset:pg://h:5432:db.t` is namespace `pg://h:5432` and name `db.t`, or `pg://h` and `5432:db.t`). Without it, of the nodes nodeId can name, the one recorded first. */
+                namespace?: string | null;
             };
             header?: never;
             path?: never;
@@ -6069,6 +6073,8 @@ export interface operations {
                 /** @description `dataset:NS:NAME` or `datasetField:NS:NAME:FIELD` */
                 nodeId: string;
                 includeAttempted?: boolean;
+                /** @description The node's namespace, where nodeId's namespace ends: only the readings of nodeId with it count (`dataset:pg://h:5432:db.t` is namespace `pg://h:5432` and name `db.t`, or `pg://h` and `5432:db.t`). Without it, of the nodes nodeId can name, the one recorded first. */
+                namespace?: string | null;
             };
             header?: never;
             path?: never;
@@ -6642,6 +6648,8 @@ export interface operations {
                 withChildren?: boolean;
                 /** @description Keep datasets that are only a job's passing output (`datasetType` JOB_OUTPUT, or subtype TEMPORARY) as nodes, instead of edges from their writers to their readers `via` them. */
                 showTemporary?: boolean;
+                /** @description The node's namespace, where nodeId's namespace ends: only the readings of nodeId with it count (`dataset:pg://h:5432:db.t` is namespace `pg://h:5432` and name `db.t`, or `pg://h` and `5432:db.t`). Without it, of the nodes nodeId can name, the one recorded first. */
+                namespace?: string | null;
             };
             header?: never;
             path?: never;
