@@ -1492,3 +1492,35 @@ def test_a_run_page_keeps_to_its_jobs_run_when_another_job_shares_the_run_id(ui_
     expect(page.get_by_text("INJECTED: call us").first).to_be_visible()
     expect(page.get_by_test_id("event")).to_have_count(1)
     assert page.errors == []
+
+
+def test_a_dataset_page_shows_its_own_lineage_when_another_dataset_is_spelled_alike(ui_server, admin_page):
+    """`dataset:postgres://sq-db:5432:orders` is both (`postgres://sq-db:5432`, `orders`) and
+    (`postgres://sq-db`, `5432:orders`). A producer that sent the second first does not put its job
+    on the first's page: the page asks for its lineage with the namespace it knows."""
+    from playwright.sync_api import expect
+
+    def write(job: str, namespace: str, name: str) -> None:
+        payload = {
+            "eventType": "COMPLETE",
+            "eventTime": datetime.now(timezone.utc).isoformat(),
+            "producer": "https://example.com/tests",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": str(uuid.uuid4())},
+            "job": {"namespace": "spelled-alike", "name": job},
+            "inputs": [],
+            "outputs": [{"namespace": namespace, "name": name}],
+        }
+        response = ui_server.send(payload)
+        assert response.status_code == 201, response.text
+
+    write("squatter", "postgres://sq-db", "5432:orders")
+    write("real_loader", "postgres://sq-db:5432", "orders")
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/dataset?ns=postgres%3A%2F%2Fsq-db%3A5432&name=orders")
+    expect(page.get_by_role("link", name="real_loader")).to_be_visible()
+    expect(page.get_by_role("link", name="squatter")).to_have_count(0)
+    page.goto(ui_server.url + "ol-catalog/ui/#/dataset?ns=postgres%3A%2F%2Fsq-db&name=5432%3Aorders")
+    expect(page.get_by_role("link", name="squatter")).to_be_visible()
+    expect(page.get_by_role("link", name="real_loader")).to_have_count(0)
+    assert page.errors == []

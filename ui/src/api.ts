@@ -84,6 +84,11 @@ export const seg = (value: string): string => encodeURIComponent(value);
 
 export const nodeId = (kind: "job" | "dataset", namespace: string, name: string): string => `${kind}:${namespace}:${name}`;
 
+/** A node of known namespace and name, as the graph routes take it: the id, and where its namespace
+ * ends (an id such as `dataset:pg://h:5432:db.t` can be read more than one way). */
+export type NodeQuery = { nodeId: string; namespace: string };
+export const nodeQuery = (kind: "job" | "dataset", namespace: string, name: string): NodeQuery => ({ nodeId: nodeId(kind, namespace, name), namespace });
+
 /** The node id of a dataset's column (the column-lineage graph's nodes). */
 export const fieldNodeId = (namespace: string, dataset: string, field: string): string => `datasetField:${namespace}:${dataset}:${field}`;
 

@@ -102,7 +102,7 @@ export function impactCsv(report: Report, start: string): string {
 export function Impact({ ds }: { ds: Dataset }) {
   const [field, setField] = useState("");
   const start = field ? fieldNodeId(ds.namespace, ds.name, field) : nodeId("dataset", ds.namespace, ds.name);
-  const report = useApi("impact", { query: { nodeId: start } });
+  const report = useApi("impact", { query: { nodeId: start, namespace: ds.namespace } });
   const startLabel = field ? `${ds.name}.${field}` : ds.name;
   return (
     <Box>

@@ -1,6 +1,6 @@
 import { Badge, Box, Text } from "@chakra-ui/react";
 
-import type { Schemas } from "../api";
+import type { NodeQuery, Schemas } from "../api";
 import { useApi } from "../useApi";
 import { DataTable, DatasetLink, JobLink, Muted, Name, Problem, Section } from "./Common";
 
@@ -74,8 +74,8 @@ function How({ flow }: { flow: Flow }) {
 }
 
 /** What `lineage` facets stated flows into and out of a job or dataset (GET /flows); nothing when none did. */
-export function StatedFlows({ node }: { node: string }) {
-  const found = useApi("flows", { query: { nodeId: node } });
+export function StatedFlows({ node }: { node: NodeQuery }) {
+  const found = useApi("flows", { query: node });
   if (found.error) return <Problem message={found.error} />;
   const flows = found.data?.flows ?? [];
   if (flows.length === 0) return null;
@@ -90,8 +90,8 @@ export function StatedFlows({ node }: { node: string }) {
           rowKey={(f) => `${f.relation}:${f.source.id}#${f.source.field ?? ""}>${f.target.id}#${f.target.field ?? ""}`}
           empty=""
           columns={[
-            { header: "From", cell: (f) => <EndCell end={f.source} self={node} /> },
-            { header: "Into", cell: (f) => <EndCell end={f.target} self={node} /> },
+            { header: "From", cell: (f) => <EndCell end={f.source} self={node.nodeId} /> },
+            { header: "Into", cell: (f) => <EndCell end={f.target} self={node.nodeId} /> },
             { header: "How", cell: (f) => <How flow={f} /> },
             {
               header: "Stated by",

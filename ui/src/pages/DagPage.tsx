@@ -3,7 +3,7 @@
 import { Box, Flex, Link, NativeSelect, Text } from "@chakra-ui/react";
 import { useState } from "react";
 
-import { lineageNodes, nodeId } from "../api";
+import { lineageNodes, nodeId, nodeQuery } from "../api";
 import { Loading, Muted, Name, Problem } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
 import { collapseChildren } from "../graphModel";
@@ -22,7 +22,7 @@ export function DagPage({ route }: { route: Route }) {
   const [collapse, setCollapse] = useState(false);
   const ns = chosen ?? namespaces[0] ?? null;
   const start = ns === null ? null : nodeId("job", ns, dagId);
-  const graph = useApi("lineage", start === null ? null : { query: { nodeId: start, depth: 1, withChildren: true } });
+  const graph = useApi("lineage", ns === null ? null : { query: { ...nodeQuery("job", ns, dagId), depth: 1, withChildren: true } });
   const problem = found.error ?? airflow.error;
   if (problem) return <Problem message={problem} />;
   if (!found.data || !airflow.data) return <Loading what="lineage" />;

@@ -1,7 +1,7 @@
 import { Badge, Box, Flex, Heading, Link, NativeSelect, Table, Tabs, Text } from "@chakra-ui/react";
 import { Fragment, useState } from "react";
 
-import { lineageNodes, nodeId, seg, type Dataset, type DatasetVersion, type Field, type LineageNode, type Schemas } from "../api";
+import { lineageNodes, nodeId, nodeQuery, seg, type Dataset, type DatasetVersion, type Field, type LineageNode, type NodeQuery, type Schemas } from "../api";
 import { DatasetAssetsSection } from "../components/AirflowAssets";
 import { Impact } from "../components/Impact";
 import { DataTable, DatasetLink, JobLink, JsonView, Loading, Muted, Name, Pager, Problem, Section } from "../components/Common";
@@ -172,7 +172,7 @@ function Versions({ ds }: { ds: Dataset }) {
 
 function ProducersAndConsumers({ ds }: { ds: Dataset }) {
   const id = nodeId("dataset", ds.namespace, ds.name);
-  const around = useApi("lineage", { query: { nodeId: id, depth: 1, includeAttempted: true } });
+  const around = useApi("lineage", { query: { ...nodeQuery("dataset", ds.namespace, ds.name), depth: 1, includeAttempted: true } });
   if (around.error) return <Problem message={around.error} />;
   if (!around.data) return <Loading what="producers and consumers" />;
   const graph = lineageNodes(around.data.graph);
@@ -215,7 +215,7 @@ function ProducersAndConsumers({ ds }: { ds: Dataset }) {
 }
 
 function ColumnLineage({ ds }: { ds: Dataset }) {
-  const lineage = useApi("column-lineage", { query: { nodeId: nodeId("dataset", ds.namespace, ds.name), depth: 1 } });
+  const lineage = useApi("column-lineage", { query: { ...nodeQuery("dataset", ds.namespace, ds.name), depth: 1 } });
   if (lineage.error) return <Problem message={lineage.error} />;
   if (!lineage.data) return <Loading what="column lineage" />;
   const inputsOf = (n: Schemas["ColumnNode"]) => n.data.inputFields;
@@ -310,7 +310,6 @@ export function DatasetPage({ route }: { route: Route }) {
   if (found.error) return <Problem message={found.error} />;
   if (!found.data) return <Loading what="the dataset" />;
   const ds = found.data;
-  const id = nodeId("dataset", ds.namespace, ds.name);
   const setTab = (value: string) => navigate(href("dataset", { ns, name, tab: value }), true);
   return (
     <Box>
@@ -395,10 +394,10 @@ export function DatasetPage({ route }: { route: Route }) {
           <Section title="Producers and consumers">
             <ProducersAndConsumers ds={ds} />
           </Section>
-          <StatedFlows node={id} />
+          <StatedFlows node={nodeQuery("dataset", ds.namespace, ds.name)} />
         </Tabs.Content>
         <Tabs.Content value="lineage">
-          <LineageTab start={id} />
+          <LineageTab start={nodeQuery("dataset", ds.namespace, ds.name)} />
         </Tabs.Content>
         <Tabs.Content value="columns">
           <ColumnLineage ds={ds} />
@@ -420,20 +419,20 @@ export function DatasetPage({ route }: { route: Route }) {
   );
 }
 
-export function LineageTab({ start }: { start: string }) {
-  const graph = useApi("lineage", { query: { nodeId: start, upDepth: 2, downDepth: 2 } });
+export function LineageTab({ start }: { start: NodeQuery }) {
+  const graph = useApi("lineage", { query: { ...start, upDepth: 2, downDepth: 2 } });
   if (graph.error) return <Problem message={graph.error} />;
   if (!graph.data) return <Loading what="lineage" />;
   return (
     <Box>
       <Flex justify="end" mb={2}>
-        <Link href={href("graph", { node: start })}>Open in the lineage explorer →</Link>
+        <Link href={href("graph", { node: start.nodeId })}>Open in the lineage explorer →</Link>
       </Flex>
       <LineageGraph
         graph={lineageNodes(graph.data.graph)}
         colorBy="namespace"
         highlight={new Set()}
-        start={start}
+        start={start.nodeId}
         height="60vh"
         onNodeDoubleClick={(n) => navigate(href(n.type === "JOB" ? "job" : "dataset", { ns: n.data.namespace, name: n.type === "DATASET_FIELD" ? n.data.dataset : n.data.name }))}
       />

@@ -219,7 +219,7 @@ export function GraphPage({ route }: { route: Route }) {
 
   const expand = (node: GraphNode) => {
     if (node.type === "DATASET_FIELD") return;
-    getJson("lineage", { query: { nodeId: node.id, depth: 1, includeAttempted: attempted, asOf: asOfQuery, withChildren: withChildren(node.id) } }).then(
+    getJson("lineage", { query: { nodeId: node.id, namespace: node.data.namespace, depth: 1, includeAttempted: attempted, asOf: asOfQuery, withChildren: withChildren(node.id) } }).then(
       (body) => setExtra((old) => mergeGraphs(old, lineageNodes(body.graph))),
       (e: Error) => setError(e.message),
     );

@@ -1,7 +1,7 @@
 import { Box, Flex, Heading, Link, Tabs, Text } from "@chakra-ui/react";
 import { Fragment } from "react";
 
-import { integrationOf, lineageNodes, nodeId, parentOf, seg, type ApiRequest, type Job, type Run } from "../api";
+import { integrationOf, lineageNodes, nodeId, nodeQuery, parentOf, seg, type ApiRequest, type Job, type Run } from "../api";
 import { StatedFlows } from "../components/StatedFlows";
 import { TagEditor, useTagEditing } from "../components/Tags";
 import { DataTable, InputsOutputs, JobLink, JsonView, Loading, Muted, Name, Pager, PlainText, Problem, Section, StateBadge, type SortState } from "../components/Common";
@@ -141,7 +141,7 @@ function Runs({ job, route }: { job: Job; route: Route }) {
 
 function Family({ job }: { job: Job }) {
   const id = nodeId("job", job.namespace, job.name);
-  const tree = useApi("lineage", { query: { nodeId: id, depth: 0, withChildren: true } });
+  const tree = useApi("lineage", { query: { ...nodeQuery("job", job.namespace, job.name), depth: 0, withChildren: true } });
   const children = lineageNodes(tree.data?.graph ?? []).filter((n) => parentOf(n) === id);
   return (
     <Flex gap={8} wrap="wrap">
@@ -178,7 +178,7 @@ function Details({ job }: { job: Job }) {
       <Section title="Parent and child jobs">
         <Family job={job} />
       </Section>
-      <StatedFlows node={nodeId("job", job.namespace, job.name)} />
+      <StatedFlows node={nodeQuery("job", job.namespace, job.name)} />
       {sql && (
         <Section title={`SQL${sql.dialect ? ` (${sql.dialect})` : ""}`}>
           <SqlText sql={sql.query} />
@@ -291,7 +291,7 @@ export function JobPage({ route }: { route: Route }) {
           <Runs job={job} route={route} />
         </Tabs.Content>
         <Tabs.Content value="lineage">
-          <LineageTab start={nodeId("job", job.namespace, job.name)} />
+          <LineageTab start={nodeQuery("job", job.namespace, job.name)} />
         </Tabs.Content>
         <Tabs.Content value="facets">
           <JsonView value={job.facets} />

@@ -2,7 +2,7 @@
 // and the column lineage of its outputs.
 import { Box, Flex, Text } from "@chakra-ui/react";
 
-import { nodeId, type Run } from "../api";
+import { nodeQuery, type Run } from "../api";
 import { EventList } from "../components/EventList";
 import { InputsOutputs, Loading, Muted, Name, Problem, Section, StateBadge } from "../components/Common";
 import { LineageGraph } from "../components/LineageGraph";
@@ -19,7 +19,7 @@ export function isTaskInstanceRun(run: Run, runId: string, mapIndex: string): bo
 
 function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: string }) {
   const events = useApi("events/lineage", { query: { runId: run.id, sortDirection: "asc", limit: 1000 } });
-  const columns = useApi("column-lineage", { query: { nodeId: nodeId("job", jobNs, jobName), depth: 1 } });
+  const columns = useApi("column-lineage", { query: { ...nodeQuery("job", jobNs, jobName), depth: 1 } });
   const list = events.data?.events ?? [];
   return (
     <Box>
