@@ -156,3 +156,31 @@ def test_a_table_check_belongs_to_the_connection_it_was_made_through(catalog_eng
     with read_connection(catalog_engine) as conn:
         (row,) = data_source_summary(conn, [second])["dataSources"]
     assert (row["datasets"], row["ok"], row["missing"], row["drifted"], row["unchecked"]) == (1, 0, 0, 0, 1)
+
+
+def test_a_table_named_in_another_case_is_found_where_the_database_folds_names(postgres):
+    """PostgreSQL stores `CREATE TABLE Orders` as `orders`; a producer may name it `shop.public.ORDERS`.
+    A table created with quotes keeps its case and is found as written."""
+    import psycopg2
+    from sqlalchemy import create_engine, inspect
+
+    from airflow_ol_catalog.maintenance.reconcile import stored_table
+
+    postgres.create_database("folding")
+    with (
+        psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="folding") as db,
+        db.cursor() as c,
+    ):
+        c.execute('CREATE TABLE Orders (id integer); CREATE TABLE "Quoted" (id integer); CREATE SCHEMA Sales')
+        c.execute("CREATE TABLE Sales.Items (id integer)")
+    engine = create_engine(f"postgresql+psycopg2://postgres@127.0.0.1:{postgres.port}/folding")
+    try:
+        inspector = inspect(engine)
+        assert stored_table(inspector, "postgres", "public", "ORDERS") == ("public", "orders")
+        assert stored_table(inspector, "postgres", "SALES", "Items") == ("sales", "items")
+        assert stored_table(inspector, "postgres", "public", "Quoted") == ("public", "Quoted")
+        assert stored_table(inspector, "postgres", "public", "QUOTED") is None  # quoted names keep their case
+        assert stored_table(inspector, "mysql", "public", "ORDERS") is None  # only where names fold
+        assert stored_table(inspector, "postgres", "public", "nothing") is None
+    finally:
+        engine.dispose()

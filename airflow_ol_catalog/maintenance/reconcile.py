@@ -33,12 +33,10 @@ class _Sources:
         except Exception as exc:
             self._failed[conn_id] = str(exc)[:300]
             raise
-        schema, table = table_address(name, scheme, database)
-        if not inspector.has_table(table, schema=schema):
+        found = stored_table(inspector, scheme, *table_address(name, scheme, database))
+        if found is None:
             return None
-        return [
-            {"name": c["name"], "type": column_type(c["type"])} for c in inspector.get_columns(table, schema=schema)
-        ]
+        return [{"name": c["name"], "type": column_type(c["type"])} for c in inspector.get_columns(found[1], found[0])]
 
     def _opened(self, conn_id: str) -> tuple[Any, str | None]:
         if conn_id not in self._open:
@@ -54,6 +52,22 @@ class _Sources:
     def close(self) -> None:
         for engine in self._engines:
             engine.dispose()
+
+
+# Databases that store a name written without quotes in lower case (`public.ORDERS` is table orders).
+FOLDS_TO_LOWER_CASE = {"postgres", "redshift"}
+
+
+def stored_table(inspector: Any, scheme: str, schema: str | None, table: str) -> tuple[str | None, str] | None:
+    """(schema, table) as the source stores the table a dataset names, or None when it has none: as
+    written, else, where the database folds names written without quotes, in lower case."""
+    tried = [(schema, table)]
+    if scheme in FOLDS_TO_LOWER_CASE:
+        tried.append((schema.lower() if schema else schema, table.lower()))
+    for where in dict.fromkeys(tried):
+        if inspector.has_table(where[1], schema=where[0]):
+            return where
+    return None
 
 
 def reconcile_data_sources(dry_run: bool = False, catalog_conn_id: str = "ol_catalog_default") -> dict:
