@@ -1524,3 +1524,39 @@ def test_a_dataset_page_shows_its_own_lineage_when_another_dataset_is_spelled_al
     expect(page.get_by_role("link", name="squatter")).to_be_visible()
     expect(page.get_by_role("link", name="real_loader")).to_have_count(0)
     assert page.errors == []
+
+
+def test_a_long_unbroken_name_wraps_inside_the_page(ui_server, admin_page):
+    """A 1,000-character name with no space (a generated job or a path) breaks where it must: no page
+    grows wider than the window, on the job's page, its dataset's page and the search."""
+    long_job, long_table = "job_" + "x" * 1000, "db.schema." + "t" * 1000
+    payload = {
+        "eventType": "COMPLETE",
+        "eventTime": datetime.now(timezone.utc).isoformat(),
+        "producer": "https://example.com/tests",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "long-names", "name": long_job},
+        "inputs": [{"namespace": "long-names", "name": long_table}],
+        "outputs": [],
+    }
+    response = ui_server.send(payload)
+    assert response.status_code == 201, response.text
+    page = admin_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    for route in (
+        f"job?ns=long-names&name={long_job}",
+        f"job?ns=long-names&name={long_job}&tab=runs",
+        f"dataset?ns=long-names&name={long_table}",
+        "search?q=xxxxxxxxxx",
+    ):
+        page.goto(ui_server.url + "ol-catalog/ui/#/" + route)
+        page.wait_for_timeout(1500)
+        shot(page, f"long-name-{route.split('?')[0]}")
+        overflow = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth,"
+            " [...document.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1"
+            " && getComputedStyle(e).overflowX === 'visible' && e.clientWidth > 0).length]"
+        )
+        assert overflow[0] <= overflow[1], (route, overflow)
+    assert page.errors == []

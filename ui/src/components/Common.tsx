@@ -85,10 +85,10 @@ export function StateBadge({ state }: { state: string | null | undefined }) {
  * exact name: this only draws it.
  */
 export function Name({ value }: { value: string }) {
-  if (isPlainName(value)) return <bdi>{value}</bdi>;
+  if (isPlainName(value)) return <bdi className="olc-name">{value}</bdi>;
   const warning = lookAlikeWarning(lookAlikeFindings(value));
   return (
-    <bdi data-testid="look-alike-name">
+    <bdi className="olc-name" data-testid="look-alike-name">
       {nameParts(value).map((part, i) =>
         part.marked ? (
           <span key={i} className="olc-name-code">
