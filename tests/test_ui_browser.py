@@ -1560,3 +1560,42 @@ def test_a_long_unbroken_name_wraps_inside_the_page(ui_server, admin_page):
         )
         assert overflow[0] <= overflow[1], (route, overflow)
     assert page.errors == []
+
+
+def test_namespaces_whose_own_hues_are_close_get_colours_apart_in_one_graph(ui_server, admin_page):
+    """`colours-a` and `colours-94` hash to hues 99 and 97: in one graph the less common one moves
+    to the widest gap of hues, so that the legend and the nodes tell them apart."""
+    from playwright.sync_api import expect
+
+    payload = {
+        "eventType": "COMPLETE",
+        "eventTime": datetime.now(timezone.utc).isoformat(),
+        "producer": "https://example.com/tests",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "colours-a", "name": "mover"},
+        "inputs": [{"namespace": "colours-a", "name": "src"}, {"namespace": "colours-a", "name": "src2"}],
+        "outputs": [{"namespace": "colours-94", "name": "dst"}],
+    }
+    response = ui_server.send(payload)
+    assert response.status_code == 201, response.text
+    page = admin_page
+    page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=job%3Acolours-a%3Amover")
+    legend = page.get_by_label("Legend")
+    expect(legend.get_by_text("colours-94")).to_be_visible()
+    hues = {}
+    for item in legend.locator("li[title]").all():
+        background = item.locator(".olc-swatch").evaluate("e => e.style.background")
+        hues[item.get_attribute("title")] = background
+    shot(page, "graph-colours-apart")
+
+    def hue(color: str) -> int:  # the browser gives `rgb(r, g, b)`
+        import colorsys
+
+        r, g, b = (int(part) / 255 for part in color.split("(")[1].rstrip(")").split(","))
+        return round(colorsys.rgb_to_hls(r, g, b)[0] * 360)
+
+    assert hue(hues["colours-a"]) == 99, hues  # the more common keeps its own
+    apart = abs(hue(hues["colours-a"]) - hue(hues["colours-94"]))
+    assert min(apart, 360 - apart) >= 90, hues
+    assert page.errors == []

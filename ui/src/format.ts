@@ -14,9 +14,13 @@ export function duration(ms: number | null | undefined): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** A stable colour for a text (namespace, integration): the same name always gets the same hue. */
-export function colorOf(text: string): string {
+/** A stable hue for a text (namespace, integration): the same name always gets the same hue. */
+export function hueOf(text: string): number {
   let hash = 0;
   for (const ch of text) hash = (hash * 31 + ch.charCodeAt(0)) | 0;
-  return `hsl(${Math.abs(hash) % 360} 55% 50%)`;
+  return Math.abs(hash) % 360;
 }
+
+export const hueColor = (hue: number): string => `hsl(${hue} 55% 50%)`;
+
+export const colorOf = (text: string): string => hueColor(hueOf(text));

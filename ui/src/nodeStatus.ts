@@ -2,7 +2,7 @@
 // checks and schema change; and the colour keys the explorer's "Colour by" picks from.
 import type { Dataset, GraphNode, Job } from "./api";
 import { integrationOf } from "./api";
-import { colorOf } from "./format";
+import { colorOf, hueColor, hueOf } from "./format";
 
 /** A dataset is late when the time since its last write passes this many of its usual write intervals (the legend says "twice"). */
 export const LATE_AFTER_INTERVALS = 2;
@@ -116,8 +116,47 @@ export const COLOR_BY_LABELS: Record<ColorBy, string> = {
   owner: "Colour by owner",
 };
 
-/** A node's colour key (shown in the legend) and colour, for one colouring; null key: nothing to say. */
-export function colorKeyOf(node: GraphNode, colorBy: ColorBy, now: number): { key: string | null; color: string } {
+/** Colourings whose colours come from the keys' names (`colorOf`), not from fixed meanings. */
+const NAMED_COLORINGS: ReadonlySet<ColorBy> = new Set(["namespace", "integration", "owner"]);
+
+/** Colours of one graph's keys, for a colouring by name: each key keeps its own hue (`hueOf`), unless
+ * a more common key of the graph has one too close to tell apart; then it takes the middle of the
+ * widest arc of hues left. Empty for the other colourings. */
+export function paletteOf(nodes: GraphNode[], colorBy: ColorBy, now: number): Map<string, string> {
+  const palette = new Map<string, string>();
+  if (!NAMED_COLORINGS.has(colorBy)) return palette;
+  const counts = new Map<string, number>();
+  for (const n of nodes) {
+    const { key } = colorKeyOf(n, colorBy, now);
+    if (key !== null && !(colorBy === "owner" && key === "no owner")) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const keys = [...counts.keys()].sort((a, b) => counts.get(b)! - counts.get(a)! || a.localeCompare(b));
+  const gap = Math.min(24, 180 / Math.max(keys.length, 1));
+  const taken: number[] = [];
+  for (const key of keys) {
+    let hue = hueOf(key);
+    if (taken.some((t) => Math.min(Math.abs(t - hue), 360 - Math.abs(t - hue)) < gap)) hue = widestArcMiddle(taken);
+    taken.push(hue);
+    palette.set(key, hueColor(hue));
+  }
+  return palette;
+}
+
+/** The middle of the widest arc between these hues (0..359), rounded. */
+function widestArcMiddle(hues: number[]): number {
+  const sorted = [...hues].sort((a, b) => a - b);
+  let best = { width: -1, middle: 0 };
+  sorted.forEach((hue, i) => {
+    const next = i + 1 < sorted.length ? sorted[i + 1] : sorted[0] + 360;
+    if (next - hue > best.width) best = { width: next - hue, middle: Math.round(hue + (next - hue) / 2) % 360 };
+  });
+  return best.middle;
+}
+
+/** A node's colour key (shown in the legend) and colour, for one colouring; null key: nothing to say.
+ * `palette`: the graph's colours by name (`paletteOf`), where a key's own would be too close to another's. */
+export function colorKeyOf(node: GraphNode, colorBy: ColorBy, now: number, palette?: Map<string, string>): { key: string | null; color: string } {
+  const named = (key: string) => palette?.get(key) ?? colorOf(key);
   switch (colorBy) {
     case "state": {
       if (node.type !== "JOB" || node.data.placeholder) return { key: null, color: NEUTRAL };
@@ -132,14 +171,14 @@ export function colorKeyOf(node: GraphNode, colorBy: ColorBy, now: number): { ke
     case "owner": {
       const owners = node.type === "DATASET_FIELD" ? [] : node.data.owners;
       const owner = owners.length ? ownerName(owners[0].name) : null;
-      return { key: owner ?? "no owner", color: owner ? colorOf(owner) : NEUTRAL };
+      return { key: owner ?? "no owner", color: owner ? named(owner) : NEUTRAL };
     }
     case "integration": {
       const key = integrationOf(node) ?? (node.type === "JOB" ? "unknown" : node.data.namespace);
-      return { key, color: colorOf(key) };
+      return { key, color: named(key) };
     }
     default:
-      return { key: node.data.namespace, color: colorOf(node.data.namespace) };
+      return { key: node.data.namespace, color: named(node.data.namespace) };
   }
 }
 
@@ -167,10 +206,10 @@ export const MASKED_COLOR = PALETTE.orange;
 
 /** The legend of a colouring: each key with its colour and how many nodes have it, most first (the
  * fixed meanings of states and freshness in their own order); at most `limit` entries. */
-export function legendOf(nodes: GraphNode[], colorBy: ColorBy, now: number, limit = 8): Legend {
+export function legendOf(nodes: GraphNode[], colorBy: ColorBy, now: number, palette?: Map<string, string>, limit = 8): Legend {
   const counts = new Map<string, LegendEntry>();
   for (const n of nodes) {
-    const { key, color } = colorKeyOf(n, colorBy, now);
+    const { key, color } = colorKeyOf(n, colorBy, now, palette);
     if (key === null) continue;
     const entry = counts.get(key);
     if (entry) entry.count++;

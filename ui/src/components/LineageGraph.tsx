@@ -33,7 +33,7 @@ import { columnCards, type Evolution } from "../columnCards";
 import type { Change, GraphDiff } from "../graphModel";
 import { place } from "../placement";
 import { plainName } from "../names";
-import { colorKeyOf, legendOf, statusOf, CHANGE_COLORS, COLOR_BY_LABELS, MASKED_COLOR, type ColorBy, type Legend, type StatusPart } from "../nodeStatus";
+import { colorKeyOf, legendOf, paletteOf, statusOf, CHANGE_COLORS, COLOR_BY_LABELS, MASKED_COLOR, type ColorBy, type Legend, type StatusPart } from "../nodeStatus";
 import { Name, Problem } from "./Common";
 
 export const NODE_WIDTH = 240;
@@ -210,6 +210,7 @@ interface Drawn extends Placed {
 function tableGraph(graph: GraphNode[], look: Look, highlight: Set<string>, start: string | null): Drawn {
   const edges = edgesOf(graph);
   const now = Date.now();
+  const palette = paletteOf(graph, look.colorBy, now);
   const nodes: Node<NodeData>[] = graph.map((n) => {
     const [label, sublabel] = labelOf(n);
     const status = statusOf(n, now, look.since);
@@ -232,7 +233,7 @@ function tableGraph(graph: GraphNode[], look: Look, highlight: Set<string>, star
         label,
         sublabel,
         status,
-        color: colorKeyOf(n, look.colorBy, now).color,
+        color: colorKeyOf(n, look.colorBy, now, palette).color,
         highlighted: highlight.has(n.id),
         dimmed: highlight.size > 0 && !highlight.has(n.id),
         start: n.id === start,
@@ -264,7 +265,7 @@ function tableGraph(graph: GraphNode[], look: Look, highlight: Set<string>, star
       },
     };
   });
-  const legend = legendOf(graph, look.colorBy, now);
+  const legend = legendOf(graph, look.colorBy, now, palette);
   if (look.diff) {
     const counts = [...look.diff.nodes.values(), ...look.diff.edges.values()];
     legend.changes = { added: counts.filter((c) => c === "added").length, removed: counts.filter((c) => c === "removed").length };
@@ -286,6 +287,7 @@ export interface ColumnEdgeData extends Record<string, unknown> {
 function columnGraph(graph: GraphNode[], look: Look, highlight: Set<string>, start: string | null): Drawn {
   const { cards, edges } = columnCards(graph);
   const now = Date.now();
+  const palette = paletteOf(cards.map((c) => c.rows[0].node), look.colorBy, now);
   const rowIndex = new Map(cards.flatMap((card) => card.rows.map((row, i) => [row.id, i] as const)));
   const nodes: Node<NodeData>[] = cards.map((card) => {
     const first = card.rows[0].node;
@@ -303,7 +305,7 @@ function columnGraph(graph: GraphNode[], look: Look, highlight: Set<string>, sta
         label: card.dataset,
         sublabel: card.namespace,
         status: [],
-        color: colorKeyOf(first, look.colorBy, now).color,
+        color: colorKeyOf(first, look.colorBy, now, palette).color,
         highlighted: false,
         dimmed: highlight.size > 0 && !rows.some((r) => r.lit),
         start: card.id === start || rows.some((r) => r.start),
@@ -330,7 +332,7 @@ function columnGraph(graph: GraphNode[], look: Look, highlight: Set<string>, sta
     };
   });
   const pairs = new Map(edges.filter((e) => e.source !== e.target).map((e) => [`${e.source}->${e.target}`, { id: `${e.source}->${e.target}`, source: e.source, target: e.target }]));
-  return { nodes, edges: flowEdges, legend: legendOf(cards.map((c) => c.rows[0].node), look.colorBy, now), layoutEdges: [...pairs.values()] };
+  return { nodes, edges: flowEdges, legend: legendOf(cards.map((c) => c.rows[0].node), look.colorBy, now, palette), layoutEdges: [...pairs.values()] };
 }
 
 /** A column edge: solid when the value comes from the input (DIRECT), dashed when the input only
