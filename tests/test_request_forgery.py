@@ -114,6 +114,26 @@ def test_cookie_requests_from_another_origin_are_refused_even_with_the_header(se
     assert stored_runs(server, payload["run"]["runId"]) == 0
 
 
+@pytest.mark.parametrize(
+    "other",
+    ["pref=dark mode", 'consent={"ads": false}', "a[b]=1", "lang=d\u00e9", "bare", "x=1;;", 'q="unclosed'],
+)
+def test_the_login_cookie_is_seen_beside_cookies_a_strict_parser_refuses(server, other):
+    """Cookies of other applications on the host (a space, JSON, brackets, no `=`) come with the login
+    cookie; the forgery check reads the header as authentication does, so it still refuses."""
+    payload = fresh_event("csrf-" + uuid.uuid4().hex[:6])
+    for cookie in (f"{other}; _token={server.jwt('admin')}", f"_token={server.jwt('admin')}; {other}"):
+        refused = requests.post(
+            server.url + LINEAGE,
+            data=json.dumps(payload).encode(),
+            headers={"Cookie": cookie.encode().decode("latin-1"), "Origin": "http://127.0.0.1:1"},
+            timeout=30,
+        )
+        assert refused.status_code == 403, (cookie, refused.text)
+        assert "Origin http://127.0.0.1:1" in refused.json()["detail"]
+    assert stored_runs(server, payload["run"]["runId"]) == 0
+
+
 def test_form_posts_and_body_less_posts_revoke_and_replay_nothing(server):
     victim = "victim-" + uuid.uuid4().hex[:6]
     server.create_token(victim)
@@ -226,6 +246,9 @@ def _attack_page(catalog: str, ingested: dict, form_victim: str, fetch_victim: s
   <input type="hidden" name="please" value="1">
 </form>
 <script>
+// A cookie the strictest parsers refuse, set for the host (cookies are shared by its ports): the
+// login cookie beside it must still be seen.
+document.cookie = "pref=dark mode; path=/";
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 const event = {json.dumps(ingested)};
 const sent = [

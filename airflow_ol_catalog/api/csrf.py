@@ -19,8 +19,11 @@ every route has it, new ones too, before anything else runs.
 from __future__ import annotations
 
 from functools import cache
-from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
+
+from starlette.requests import cookie_parser
+
+from airflow_ol_catalog.api.auth import COOKIE
 
 HEADER = "X-OL-Catalog-Request"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -74,13 +77,13 @@ def is_own_origin(origin: str, host_header: str) -> bool:
 
 
 def _signed_in_by_cookie(headers: dict[str, str]) -> bool:
-    """Whether the credential is the Airflow login cookie, which browsers add on their own."""
-    if "authorization" in headers or "_token=" not in headers.get("cookie", ""):
+    """Whether the credential is the Airflow login cookie, which browsers add on their own: read by
+    the parser authentication reads it with (Starlette's, which takes any cookie header). A stricter
+    one gave up on a whole header for one cookie it refused (`pref=dark mode`, a JSON value), and the
+    login cookie beside it went unchecked."""
+    if "authorization" in headers or "_token" not in headers.get("cookie", ""):
         return False
-    try:
-        return bool(SimpleCookie(headers["cookie"]).get("_token"))
-    except CookieError:
-        return True  # a cookie header the parser refuses may still carry the login to Airflow's
+    return bool(cookie_parser(headers["cookie"]).get(COOKIE))
 
 
 def _problems(headers: dict[str, str]) -> list[str]:
