@@ -478,3 +478,35 @@ def test_column_nodes_spelled_alike_keep_apart(catalog_engine):
         (target,) = [n for n in nodes if n["data"]["dataset"] == "t:a"]
         (source,) = [n for n in nodes if n["data"]["dataset"] == "t"]
         assert target["inEdges"] == [{"origin": target["id"], "destination": source["id"]}]
+
+
+def test_hidden_datasets_and_jobs_leave_column_lineage_and_column_impact(catalog_engine):
+    """src.c -> (hider) -> secret.c -> (reader) -> out.c. Hiding `secret` takes it out of the column
+    graph, the field impact and `out`'s own column lineage; hiding the job `hider` (secret restored)
+    takes the link it stated: src.c no longer reaches anything through it."""
+    from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden
+    from airflow_ol_catalog.lineage.catalog import datasets_view
+    from airflow_ol_catalog.lineage.columns import column_lineage_graph
+    from airflow_ol_catalog.lineage.impact import impact
+    from airflow_ol_catalog.store.tables import dataset
+
+    events = run_of("hider", "h", 1, [ds("src")], [_copied("secret", "c", "src", "c")])
+    events += run_of("reader", "r", 2, [ds("secret")], [_copied("out", "c", "secret", "c")])
+    send(catalog_engine, events)
+
+    def seen() -> tuple[set[str], set[str], list]:
+        with read_connection(catalog_engine) as conn:
+            graph = {n["data"]["dataset"] for n in column_lineage_graph(conn, f"dataset:{PG}:out", 5, True)}
+            reached = {i["name"] for i in impact(conn, f"datasetField:{PG}:src:c")["impacted"]}
+            (out_row,) = conn.execute(dataset.select().where(dataset.c.name == "out")).all()
+            (view,) = datasets_view(conn, [out_row])
+            return graph, reached, [f["dataset"] for c in view["columnLineage"] for f in c["inputFields"]]
+
+    assert seen() == ({"out", "secret", "src"}, {"secret", "out"}, ["secret"])
+    with write_transaction(catalog_engine) as conn:
+        set_dataset_hidden(conn, PG, "secret", True)
+    assert seen() == (set(), set(), [])  # out.c comes from nothing visible: no column to draw
+    with write_transaction(catalog_engine) as conn:
+        set_dataset_hidden(conn, PG, "secret", False)
+        set_job_hidden(conn, "team-a", "hider", True)
+    assert seen() == ({"out", "secret"}, set(), ["secret"])

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     Table,
     and_,
     bindparam,
@@ -900,20 +901,33 @@ def _fields(schema_fields: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def visible_column_lineage(*columns: Any) -> Select[Any]:
+    """Column lineage between datasets neither of which is hidden, stated by no job or by one not
+    hidden (a hidden job bridges no columns either), with `columns` of the input dataset (`source`)."""
+    source, target, stater = dataset.alias("source"), dataset.alias("target"), job.alias("stater")
+    return (
+        select(column_lineage, *(source.c[name] for name in columns))
+        .join(source, source.c.id == column_lineage.c.input_dataset_id)
+        .join(target, target.c.id == column_lineage.c.output_dataset_id)
+        .outerjoin(stater, stater.c.id == column_lineage.c.job_id)
+        .where(source.c.deleted_at.is_(None), target.c.deleted_at.is_(None), stater.c.deleted_at.is_(None))
+    )
+
+
 def _column_lineage_of(conn: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """Each dataset's column lineage in Marquez's shape: per output field, the input fields it comes
     from, each once, with its first way (DIRECT before INDIRECT); none when the producer named none."""
-    source = dataset.alias("source")
     found: dict[int, dict[str, list[dict[str, Any]]]] = {i: {} for i in ids}
     seen: set[tuple[int, str, str, str, str]] = set()
+    linked = visible_column_lineage("namespace", "name")
+    source = linked.selected_columns
     for r in conn.execute(
-        select(column_lineage, source.c.namespace, source.c.name)
-        .join(source, source.c.id == column_lineage.c.input_dataset_id)
-        .where(among(conn.dialect.name, column_lineage.c.output_dataset_id, ids), column_lineage.c.input_field != "")
-        .order_by(
+        linked.where(
+            among(conn.dialect.name, column_lineage.c.output_dataset_id, ids), column_lineage.c.input_field != ""
+        ).order_by(
             column_lineage.c.output_field,
-            source.c.namespace,
-            source.c.name,
+            source.namespace,
+            source.name,
             column_lineage.c.input_field,
             column_lineage.c.type != "DIRECT",
             column_lineage.c.type,

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, select
 
 from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, KINDS, escaped_node_id, format_node_id
-from airflow_ol_catalog.lineage.catalog import facets_of
+from airflow_ol_catalog.lineage.catalog import facets_of, visible_column_lineage
 from airflow_ol_catalog.lineage.graph import resolve_node
 from airflow_ol_catalog.store.sql import AnyRow
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge
@@ -57,7 +57,7 @@ def column_lineage_graph(
                 return
             rows: list[AnyRow] = []
             ids = {ds for ds, _ in frontier_fields} | frontier_datasets
-            for r in conn.execute(select(column_lineage).where(column_lineage.c[side[0]].in_(ids))):
+            for r in conn.execute(visible_column_lineage().where(column_lineage.c[side[0]].in_(ids))):
                 mine = (r._mapping[side[0]], r._mapping[side[1]])
                 if mine[0] in frontier_datasets or mine in frontier_fields:
                     rows.append(r)
@@ -96,7 +96,7 @@ def _complete_inputs(conn: Connection, fields: set[Field], links: set[Link]) -> 
     ids = {ds for ds, _ in outputs}
     if not ids:
         return
-    for r in conn.execute(select(column_lineage).where(column_lineage.c.output_dataset_id.in_(ids))):
+    for r in conn.execute(visible_column_lineage().where(column_lineage.c.output_dataset_id.in_(ids))):
         if (r.output_dataset_id, r.output_field) in outputs:
             links.add(_link(r))
             fields.add((r.input_dataset_id, r.input_field))

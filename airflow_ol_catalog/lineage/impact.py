@@ -11,7 +11,7 @@ from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, JOB, format_node_id
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.events.times import iso
-from airflow_ol_catalog.lineage.catalog import facets_of, newest_run_rows, run_end
+from airflow_ol_catalog.lineage.catalog import facets_of, newest_run_rows, run_end, visible_column_lineage
 from airflow_ol_catalog.lineage.graph import resolve_node
 from airflow_ol_catalog.store.sql import AnyRow, among, not_among
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
@@ -179,7 +179,7 @@ def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> d
     truncated = False
     while frontier and not truncated:
         rows = conn.execute(
-            select(column_lineage).where(column_lineage.c.input_dataset_id.in_({ds for ds, _ in frontier}))
+            visible_column_lineage().where(column_lineage.c.input_dataset_id.in_({ds for ds, _ in frontier}))
         ).all()
         next_frontier = set()
         for r in sorted(rows, key=lambda r: (r.output_dataset_id, r.output_field)):
