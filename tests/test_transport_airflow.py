@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 import requests
@@ -265,6 +266,25 @@ def test_the_task_instance_tab_shows_the_runs_openlineage_events(airflow_stack):
             for e in catalog_events(server)
         )
     )
+    own = [
+        e
+        for e in catalog_events(server)
+        if e["job"]["name"] == "lineage_demo.daily_totals"
+        and e["run"]["facets"].get("airflow", {}).get("dagRun", {}).get("run_id") == run_id
+    ]
+    # Another producer, with a token limited to its own namespace, reuses the task's run id (a run
+    # id is unique per job only): the tab keeps to the task's own job.
+    intruder = server.create_token("intruder-" + uuid.uuid4().hex[:6], "--namespace", "intruders")
+    injected = {
+        "eventType": "FAIL",
+        "eventTime": own[-1]["eventTime"],
+        "producer": "https://example.com/intruder",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": own[0]["run"]["runId"]},
+        "job": {"namespace": "intruders", "name": "stand_in"},
+        "outputs": [{"namespace": "file", "name": "/data/INJECTED.csv"}],
+    }
+    assert server.send(injected, token=intruder).status_code == 201
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -277,5 +297,7 @@ def test_the_task_instance_tab_shows_the_runs_openlineage_events(airflow_stack):
         expect(tab.get_by_role("link", name="shop.main.orders")).to_be_visible()
         expect(tab.get_by_role("link", name="shop.main.daily_totals")).to_be_visible()
         expect(tab.get_by_test_id("event").first).to_be_visible()
+        expect(tab.get_by_test_id("event")).to_have_count(len(own))
+        expect(tab.get_by_text("INJECTED")).to_have_count(0)
         page.screenshot(path=str(SHOTS / "16-task-instance-openlineage-tab.png"))
         browser.close()

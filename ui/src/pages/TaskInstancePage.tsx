@@ -18,7 +18,8 @@ export function isTaskInstanceRun(run: Run, runId: string, mapIndex: string): bo
 }
 
 function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: string }) {
-  const events = useApi("events/lineage", { query: { runId: run.id, sortDirection: "asc", limit: 1000 } });
+  // A run id is unique per job only: another producer may send events with this one.
+  const events = useApi("events/lineage", { query: { runId: run.id, namespace: jobNs, job: jobName, sortDirection: "asc", limit: 1000 } });
   const columns = useApi("column-lineage", { query: { ...nodeQuery("job", jobNs, jobName), depth: 1 } });
   const list = events.data?.events ?? [];
   return (
