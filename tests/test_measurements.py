@@ -263,3 +263,30 @@ def test_metrics_with_one_part_of_the_wrong_shape_still_measure_the_dataset(cata
     assert [(p["rowCount"], p["columnMetrics"]) for p in found["points"]] == [
         (100, {"a": {"nullCount": 3}, "b": {"count": 7}})
     ]
+
+
+def test_a_token_limited_to_other_namespaces_adds_no_measurements_to_a_dataset_outside_them(catalog_api):
+    """A limited sender may say its job read and wrote any dataset, not what that dataset is: its
+    statistics and metrics of a dataset outside its namespaces are no measurements of it."""
+    table = "guarded/orders"
+    owned = written(1, 500, 10)
+    owned["outputs"][0]["name"] = table
+    assert catalog_api.send(owned).status_code == 201
+    limited = catalog_api.create_token("limited-measurer", namespaces=["outsiders"])
+    forged = written(2, 999999, 1)
+    forged["job"] = {"namespace": "outsiders", "name": "forger", "facets": {}}
+    forged["run"]["runId"] = "0193c000-0000-7000-8000-0000000000aa"
+    forged["outputs"][0]["name"] = table
+    forged["inputs"] = [
+        {
+            "namespace": WH,
+            "name": table,
+            "inputFacets": {
+                "dataQualityMetrics": facet("1-0-2/DataQualityMetricsInputDatasetFacet.json", rowCount=12345)
+            },
+        }
+    ]
+    assert catalog_api.send(forged, token=limited).status_code == 201
+    path = f"api/v1/namespaces/{quote(WH, safe='')}/datasets/{quote(table, safe='')}/measurements"
+    found = catalog_api.get(path).json()
+    assert [(p["job"]["name"], p["side"], p["rowCount"]) for p in found["points"]] == [("orders.load", "out", 500)]

@@ -24,6 +24,7 @@ from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.events.not_found import DatasetNotFound
 from airflow_ol_catalog.events.quality import METRICS, read_metrics
 from airflow_ol_catalog.events.times import iso
+from airflow_ol_catalog.ingest.tokens import token_scopes
 from airflow_ol_catalog.lineage.catalog import find_dataset
 from airflow_ol_catalog.store.tables import dataset, event, job, run, run_dataset
 
@@ -110,17 +111,25 @@ def measurements(conn: Connection, ns: str, name: str, runs: int) -> dict[str, A
         owners.setdefault(r.run_id, set()).add((r.namespace, r.name))
     points = []
     rows = conn.execute(
-        select(event.c.payload, event.c.event_time, event.c.run_id, event.c.namespace, event.c.job_name)
+        select(
+            event.c.payload, event.c.event_time, event.c.run_id, event.c.namespace, event.c.job_name, event.c.token_id
+        )
         .where(event.c.run_id.in_(list(owners)), event.c.quarantined.is_(False))
         .order_by(event.c.event_time.desc(), event.c.id.desc())
         .limit(runs * EVENTS_PER_RUN + 1)
     ).all()
     events_cut = len(rows) > runs * EVENTS_PER_RUN
+    # A token limited to namespaces may not say what a dataset outside them is (ingest/scope.py):
+    # its statistics and metrics of such a dataset are not its measurements.
+    scopes = token_scopes(conn, {e.token_id for e in rows if e.token_id is not None})
     for e in rows[: runs * EVENTS_PER_RUN]:
         if (e.namespace, e.job_name) not in owners.get(e.run_id, ()):
             continue
+        scope = scopes.get(e.token_id) if e.token_id is not None else None
         for side, place, item in _datasets(e.payload):
             if (namespace_key(item["namespace"]), item.get("name")) not in names:
+                continue
+            if scope is not None and not scope.allows_dataset(item["namespace"]):
                 continue
             point = _point(side, place, item)
             if point is not None:
