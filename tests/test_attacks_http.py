@@ -294,6 +294,31 @@ def test_a_limited_token_records_lineage_to_a_foreign_dataset_but_cannot_describ
     assert {"namespace": victim[0], "name": victim[1]} in job["outputs"]  # the lineage is its own statement
 
 
+@pytest.mark.parametrize("attacker_first", [False, True])
+def test_a_limited_token_changes_neither_the_spelling_nor_the_first_sighting_of_a_foreign_dataset(
+    client, team_token, attacker_first
+):
+    """The namespace as first sent is shown, and the first sighting is createdAt: a limited sender
+    naming a foreign dataset in another spelling, with an event time long ago, changes neither, in
+    whichever order the events arrive. A dataset only it has named keeps what it sent."""
+    victim = ("s3://victim-" + uuid.uuid4().hex[:6], "orders")
+    legit = fresh_event("victims", eventType="COMPLETE")
+    legit["outputs"] = [{"namespace": victim[0], "name": victim[1]}]
+    attack = fresh_event("team-a", eventType="COMPLETE")
+    attack["eventTime"] = "2000-01-01T00:00:00Z"
+    attack["outputs"] = [
+        {"namespace": victim[0].upper(), "name": victim[1]},
+        {"namespace": "s3://elsewhere", "name": victim[0][5:]},  # named by nobody else
+    ]
+    for payload, token in [(legit, None), (attack, team_token)][:: -1 if attacker_first else 1]:
+        assert client.send(payload, token=token).status_code == 201
+    dataset = _dataset(client, *victim)
+    assert (dataset["namespace"], dataset["id"]["namespace"]) == (victim[0], victim[0])
+    assert dataset["createdAt"][:10] == legit["eventTime"][:10]
+    alone = _dataset(client, "s3://elsewhere", victim[0][5:])
+    assert alone["createdAt"].startswith("2000-01-01")
+
+
 def test_a_limited_token_cannot_make_a_foreign_dataset_an_alias(client, team_token):
     victim = _victim(client)
     attack = fresh_event("team-a", eventType="COMPLETE")

@@ -487,16 +487,20 @@ def _statements(dialect: str) -> dict[str, Any]:
 
 
 def _dataset_merge(stmt: Any) -> dict[str, Any]:
-    """How a dataset row takes a sighting: the earliest spelling of its namespace, first and last seen."""
-    earlier_spelling = tuple_(stmt.excluded.first_seen_at, stmt.excluded.namespace) < tuple_(
-        dataset.c.first_seen_at, dataset.c.namespace
+    """How a dataset row takes a sighting: the earliest spelling of its namespace and first sighting,
+    those of senders limited to other namespaces only while no other sender named it (`_dataset_rows`);
+    the last sighting, whoever sent it."""
+    sighting, stored = (stmt.excluded, dataset.c)
+    earlier = tuple_(sighting.named_by_outsiders, sighting.first_seen_at, sighting.namespace) < tuple_(
+        stored.named_by_outsiders, stored.first_seen_at, stored.namespace
     )
     return {
-        "namespace": case((earlier_spelling, stmt.excluded.namespace), else_=dataset.c.namespace),
-        "search_key": case((earlier_spelling, stmt.excluded.search_key), else_=dataset.c.search_key),
-        "first_seen_at": earliest(dataset.c.first_seen_at, stmt.excluded.first_seen_at),
-        "last_seen_at": latest(dataset.c.last_seen_at, stmt.excluded.last_seen_at),
-        "view_stamp": dataset.c.view_stamp + ONE,
+        "namespace": case((earlier, sighting.namespace), else_=stored.namespace),
+        "search_key": case((earlier, sighting.search_key), else_=stored.search_key),
+        "first_seen_at": case((earlier, sighting.first_seen_at), else_=stored.first_seen_at),
+        "named_by_outsiders": and_(stored.named_by_outsiders, sighting.named_by_outsiders),
+        "last_seen_at": latest(stored.last_seen_at, sighting.last_seen_at),
+        "view_stamp": stored.view_stamp + ONE,
     }
 
 
@@ -1087,31 +1091,37 @@ DatasetLinks: TypeAlias = dict[tuple[tuple[str, str], tuple[str, str]], str]
 
 
 def _dataset_rows(items: list[Projected]) -> tuple[dict[tuple[str, str], Values], DatasetLinks]:
-    """The datasets the events name, by key, and the links their `symlinks` facets state."""
+    """The datasets the events name, by key, and the links their `symlinks` facets state.
+
+    A sender limited to other namespaces (`outsider`) may name a dataset, not say what it is: its
+    sightings give the dataset its namespace's spelling and its first sighting only while nobody
+    else has named it (`_dataset_merge` keeps the same order in the database)."""
     rows: dict[tuple[str, str], Values] = {}
     links: DatasetLinks = {}
 
-    def add(namespace: str, name: str, when: datetime) -> tuple[str, str]:
+    def add(namespace: str, name: str, when: datetime, outsider: bool = False) -> tuple[str, str]:
         key = _dataset_key(namespace, name)
-        row = _merge_min_max(
-            rows,
-            key,
-            {
+        row = rows.get(key)
+        if row is None:
+            rows[key] = {
                 "namespace_key": key[0],
                 "name": name,
                 "namespace": namespace,
                 "first_seen_at": when,
                 "last_seen_at": when,
-            },
-        )
-        if (when, namespace) < (row["first_seen_at"], row["namespace"]):
-            row["namespace"] = namespace
+                "named_by_outsiders": outsider,
+            }
+            return key
+        if (outsider, when, namespace) < (row["named_by_outsiders"], row["first_seen_at"], row["namespace"]):
+            row["namespace"], row["first_seen_at"] = namespace, when
+        row["named_by_outsiders"] = row["named_by_outsiders"] and outsider
+        row["last_seen_at"] = max(row["last_seen_at"], when)
         return key
 
     for item in items:
         ev = item.event
         for _, ref in _datasets_of(ev):
-            key = add(ref.namespace, ref.name, ev.event_time)
+            key = add(ref.namespace, ref.name, ev.event_time, not item.describes(ref))
             for namespace, name, kind in symlinks_of(ref) if item.describes(ref) else ():
                 if item.scope is not None and not item.scope.allows_dataset(namespace):
                     continue  # a limited sender may not change the identity of a dataset outside its namespaces
@@ -1119,7 +1129,8 @@ def _dataset_rows(items: list[Projected]) -> tuple[dict[tuple[str, str], Values]
                 links[(key, other)] = max(kind, links.get((key, other), ""))
         for named in named_in(item.lineage.stated + item.lineage.datasets):
             if named.kind == DATASET:
-                add(named.namespace, named.name, ev.event_time)
+                outsider = item.scope is not None and not item.scope.allows_dataset(named.namespace)
+                add(named.namespace, named.name, ev.event_time, outsider)
     for row in rows.values():
         row["search_key"] = search_key(row["namespace"], row["name"])
     return rows, links
@@ -1149,10 +1160,11 @@ def _project_datasets(
     seen: dict[int, Values] = {}
     for key, row in rows.items():
         if holder[ids[key]] != ids[key]:
+            first = None if row["named_by_outsiders"] else row["first_seen_at"]  # not what the dataset is
             _merge_min_max(
                 seen,
                 holder[ids[key]],
-                {"p_id": holder[ids[key]], "p_first": row["first_seen_at"], "p_last": row["last_seen_at"]},
+                {"p_id": holder[ids[key]], "p_first": first, "p_last": row["last_seen_at"]},
                 first="p_first",
                 last="p_last",
             )

@@ -6,7 +6,8 @@ edges, the run's inputs and outputs and the column lineage it states are recorde
 datasets' namespaces, because they are the job's own statement. It may not change what a
 dataset outside its namespaces is: that dataset's facets (schema, documentation, ownership,
 input and output facets), its schema versions and its identity (symlinks) are not taken from
-the event. Nor may it create or link jobs outside its namespaces: a parent facet naming a job
+the event, and its sighting sets the namespace's spelling and first sighting shown only while no
+other sender has named the dataset (ingest/projection.py `_dataset_rows`). Nor may it create or link jobs outside its namespaces: a parent facet naming a job
 elsewhere is not projected (the raw event keeps it). Dataset namespaces match by their match key,
 so `postgres://db` in a token covers `postgresql://DB:5432`.
 """

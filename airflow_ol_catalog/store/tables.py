@@ -301,6 +301,9 @@ dataset = Table(
     Column("namespace", Text, nullable=False),  # as first sent
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
+    # While only tokens limited to other namespaces named it (ingest/scope.py): their sightings set
+    # its namespace's spelling and first sighting only until another sender names it (migration 0025).
+    Column("named_by_outsiders", Boolean, nullable=False, server_default="0"),
     Column("deleted_at", UTCDateTime),
     # Set when a `symlinks` facet made this name an alias: the dataset that holds its lineage.
     Column("alias_of", Integer),
