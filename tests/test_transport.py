@@ -806,3 +806,27 @@ def test_an_api_key_connection_kept_in_airflows_database_is_found_outside_a_task
     monkeypatch.setattr(routing, "_connection", lambda conn_id: SimpleNamespace(password=None))
     with pytest.raises(RuntimeError, match="isn't defined"):  # no key there either: the provider's own words
         routing._resolve_connection_auth({"auth": {"type": "airflow_connection_api_key", "conn_id": "marquez"}})
+
+
+def _routing(spool: str) -> dict:
+    return {"type": TRANSPORT, "destinations": {"d": {"type": "console"}}, "spool": {"dir": spool}}
+
+
+def test_the_cli_and_the_replay_dag_read_the_config_the_openlineage_provider_reads(tmp_path, monkeypatch):
+    """Airflow's OpenLineage provider takes `config_conn_id` first, then `config_path`, then
+    `transport`: the spool commands and the replay DAG read the same one, or a backlog the tasks
+    spooled would be out of their sight."""
+    from airflow_ol_catalog.transport.loading import load_routing_config
+
+    for option in ("CONFIG_CONN_ID", "CONFIG_PATH", "TRANSPORT"):
+        monkeypatch.delenv(f"AIRFLOW__OPENLINEAGE__{option}", raising=False)
+    (tmp_path / "ol.yml").write_text(json.dumps({"transport": _routing("from-file")}))
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps(_routing("inline")))
+    assert load_routing_config()["spool"]["dir"] == "inline"
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__CONFIG_PATH", str(tmp_path / "ol.yml"))
+    assert load_routing_config()["spool"]["dir"] == "from-file"
+    connection = {"conn_type": "generic", "extra": {"transport": _routing("from-connection")}}
+    monkeypatch.setenv("AIRFLOW_CONN_OL_CONFIG", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__CONFIG_CONN_ID", "ol_config")
+    assert load_routing_config()["spool"]["dir"] == "from-connection"
+    assert load_routing_config(str(tmp_path / "ol.yml"))["spool"]["dir"] == "from-file"  # --config wins

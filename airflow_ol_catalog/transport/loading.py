@@ -29,18 +29,29 @@ def _read_yaml(path: str) -> Any:
 
 
 def load_routing_config(path: str | None = None) -> dict[str, Any]:
-    """The routing config from a file (YAML or JSON), else from `[openlineage] transport` or `config_path`."""
+    """The routing config from a file (YAML or JSON), else where Airflow's OpenLineage provider reads
+    its config, in its order: the Connection `[openlineage] config_conn_id` (its extra), the file
+    `config_path`, then `transport`. The first one set is the one the tasks' events go through, so
+    the spool the CLI and the replay DAG read is theirs."""
     if path:
         return _transport_of(_read_yaml(path), path)
     from airflow.configuration import conf
 
-    inline = conf.get("openlineage", "transport", fallback="") or ""
-    if inline.strip():
-        return _transport_of(json.loads(inline), "[openlineage] transport")
+    conn_id = (conf.get("openlineage", "config_conn_id", fallback="") or "").strip()
+    if conn_id:
+        from airflow_ol_catalog.transport.routing import _connection
+
+        where = f"Connection {conn_id} ([openlineage] config_conn_id)"
+        return _transport_of(_connection(conn_id).extra_dejson, where)
     config_path = conf.get("openlineage", "config_path", fallback="") or ""
     if config_path.strip():
         return _transport_of(_read_yaml(config_path), config_path)
-    raise ValueError("no routing transport configured: set [openlineage] transport or config_path, or pass --config")
+    inline = conf.get("openlineage", "transport", fallback="") or ""
+    if inline.strip():
+        return _transport_of(json.loads(inline), "[openlineage] transport")
+    raise ValueError(
+        "no routing transport configured: set [openlineage] config_conn_id, config_path or transport, or pass --config"
+    )
 
 
 def build_transport(path: str | None = None):
