@@ -830,3 +830,29 @@ def test_the_cli_and_the_replay_dag_read_the_config_the_openlineage_provider_rea
     monkeypatch.setenv("AIRFLOW__OPENLINEAGE__CONFIG_CONN_ID", "ol_config")
     assert load_routing_config()["spool"]["dir"] == "from-connection"
     assert load_routing_config(str(tmp_path / "ol.yml"))["spool"]["dir"] == "from-file"  # --config wins
+
+
+def test_a_token_replaced_in_its_connection_is_used_without_restarting_the_process(receivers, tmp_path, monkeypatch):
+    """The scheduler and the API server live for weeks: after an operator revokes the token and puts
+    a new one in the Connection, the next event refused with 401 reads the Connection again and goes
+    through; a token refused again is a dead letter, as before."""
+    catalog = receivers[0]
+    catalog.refuse = lambda event: None if catalog.authorizations[-1] == "Bearer new-token" else (401, "revoked")
+    monkeypatch.setenv("AIRFLOW_CONN_ROTATING", json.dumps({"conn_type": "http", "password": "old-token"}))
+    config = {
+        "type": TRANSPORT,
+        "timeout": 5.0,
+        "destinations": {"catalog": {"type": "catalog", "url": catalog.url, "conn_id": "rotating"}},
+        "spool": {"dir": str(tmp_path / "spool")},
+    }
+    transport = RoutingTransport(RoutingConfig.from_dict(config))
+    transport.emit(run_event(eventType="START"))
+    spool = transport.senders["catalog"].spool
+    assert catalog.events == [] and len(spool.dead_letters.letters()) == 1
+    monkeypatch.setenv("AIRFLOW_CONN_ROTATING", json.dumps({"conn_type": "http", "password": "new-token"}))
+    transport.emit(run_event(eventType="COMPLETE"))
+    assert [e["eventType"] for e in catalog.events] == ["COMPLETE"]
+    transport.emit(run_event(eventType="COMPLETE"))  # the new token is kept: one request
+    # refused twice (the Connection read again held the same token), then the old token's refusal
+    # and the new one, then the new one alone
+    assert catalog.authorizations == ["Bearer old-token"] * 3 + ["Bearer new-token"] * 2

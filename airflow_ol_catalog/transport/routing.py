@@ -207,7 +207,26 @@ class DestinationSender:
                     session.hooks["response"].append(_note_answer)
             return self._transport
 
+    def uses_connection(self) -> bool:
+        """Whether its credentials come from an Airflow Connection, which an operator may change while
+        the process runs (a token revoked and replaced)."""
+        return bool(self.destination.catalog_conn_id) or "airflow_connection_api_key" in json.dumps(
+            self.destination.transport
+        )
+
     def send(self, event: Any) -> None:
+        try:
+            self._send(event)
+        except requests.HTTPError as error:
+            # A refused credential read from a Connection: read the Connection again (the scheduler
+            # and the API server live for weeks) and send once more; refused again, it stays refused.
+            if getattr(error.response, "status_code", None) != 401 or not self.uses_connection():
+                raise
+            with self._lock:
+                self._transport = None
+            self._send(event)
+
+    def _send(self, event: Any) -> None:
         transport = self.transport()
         _answers.last = None
         try:
