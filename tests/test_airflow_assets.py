@@ -710,3 +710,26 @@ def test_a_write_to_a_name_that_stands_for_a_marked_dataset_triggers(catalog_api
     complete("0193f400-0000-7000-8000-000000000004", {"namespace": "hive://ms", "name": "db.items"})
     writes = _writes(catalog_api, "db.items", ns="hive://ms")["catalogWrites"]
     assert [w["runId"] for w in writes] == ["0193f400-0000-7000-8000-000000000004"]
+
+
+def test_a_write_named_only_by_the_runs_other_events_triggers_once_it_completes(catalog_api, assets):
+    """OpenLineage adds up a run's outputs: START or RUNNING may name the write and the COMPLETE
+    none. In order (START with the output, then COMPLETE without) and out of order (COMPLETE
+    first, the START naming the output after it), the run's write makes one asset event; a run
+    that failed makes none."""
+    asset_id = _marked_table_with_asset(catalog_api, "named_early")
+    target = [{"namespace": PG, "name": "shop.public.named_early"}]
+    in_order, out_of_order, failed = (f"0193f000-0000-7000-8000-00000000e{n:03x}" for n in range(3))
+    _write_of(catalog_api, in_order, target, "START", "2026-12-01T06:00:00Z")
+    _write_of(catalog_api, in_order, target, "RUNNING", "2026-12-01T06:01:00Z")
+    _write_of(catalog_api, in_order, [], "COMPLETE", "2026-12-01T06:02:00Z")
+    _write_of(catalog_api, out_of_order, [], "COMPLETE", "2026-12-01T07:02:00Z")
+    _write_of(catalog_api, out_of_order, target, "START", "2026-12-01T07:00:00Z")
+    _write_of(catalog_api, failed, target, "START", "2026-12-01T08:00:00Z")
+    _write_of(catalog_api, failed, [], "FAIL", "2026-12-01T08:02:00Z")
+    writes = _writes(catalog_api, "shop.public.named_early")["catalogWrites"]
+    assert sorted((w["runId"], w["state"]) for w in writes) == [(in_order, "created"), (out_of_order, "created")]
+    assert len(_events_of(asset_id)) == 2
+    _write_of(catalog_api, in_order, target, "COMPLETE", "2026-12-01T06:02:00Z")  # a duplicate adds nothing
+    assert len(_writes(catalog_api, "shop.public.named_early")["catalogWrites"]) == 2
+    assert len(_events_of(asset_id)) == 2

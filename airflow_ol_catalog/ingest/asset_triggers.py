@@ -24,7 +24,7 @@ from airflow_ol_catalog.events.model import OpenLineageEvent
 from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.events.run_states import EventType
 from airflow_ol_catalog.store.sql import among, insert_on_conflict, utcnow
-from airflow_ol_catalog.store.tables import asset_trigger, asset_trigger_run, dataset
+from airflow_ol_catalog.store.tables import asset_trigger, asset_trigger_run, dataset, run_dataset
 
 PENDING, EMITTING, CREATED, NO_ASSET = "pending", "emitting", "created", "no_asset"
 MAX_PATTERN = 1024
@@ -160,74 +160,81 @@ def queue_writes(
     dataset_ids: Mapping[tuple[str, str], int],
     completed: Mapping[tuple[str, str, str], int],
 ) -> int:
-    """Queue a write for every marked dataset these COMPLETE events' runs wrote (a run already
-    queued for a dataset is not queued again); how many writes the events named.
+    """Queue a write for every marked dataset the runs of these events wrote, once the run is
+    COMPLETE (a run already queued for a dataset is not queued again); how many writes were named.
 
+    A run's outputs are those any of its events named (OpenLineage adds up a run's inputs and
+    outputs): a COMPLETE queues those named by the run's earlier events too, and an event of a run
+    COMPLETE already (a START arriving after the COMPLETE) queues those it names.
     `dataset_ids`: (namespace key, name) -> the id holding that name's lineage, as the projection
     stored them in this transaction; `completed`: (job namespace, job name, run id) -> the run's
     row, of the runs that are COMPLETE now (a FAIL later than the COMPLETE, sent before or after
     it, leaves the run failed: its writes trigger nothing)."""
-    complete = [
+    of_complete_runs = [
         (ev, pk)
         for ev in events
-        if ev.event_type == EventType.COMPLETE.value
-        and ev.outputs
-        and (pk := completed.get((ev.job_namespace or "", ev.job_name or "", ev.run_id or ""))) is not None
+        if (pk := completed.get((ev.job_namespace or "", ev.job_name or "", ev.run_id or ""))) is not None
+        and ev.run_id is not None
+        and ev.job_namespace is not None
+        and ev.job_name is not None
     ]
-    if not complete:
+    if not of_complete_runs:
         return 0
     rules = trigger_cache.rules(conn)
     if not rules:
         return 0
     now = utcnow()
+    dialect = conn.dialect.name
+    # What each run's COMPLETE event did not name itself: the outputs its other events named.
+    completing = {pk: ev for ev, pk in of_complete_runs if ev.event_type == EventType.COMPLETE.value}
+    stored: dict[int, set[int]] = {}
+    if completing:
+        for run_pk, dataset_id in conn.execute(
+            select(run_dataset.c.run_pk, run_dataset.c.dataset_id).where(
+                among(dialect, run_dataset.c.run_pk, completing), run_dataset.c.direction == "out"
+            )
+        ):
+            stored.setdefault(run_pk, set()).add(dataset_id)
+    # Each write: (dataset id, the event that says so, the facets of its output there, the name it gave).
+    writes: list[tuple[int, int, OpenLineageEvent, Mapping[str, Any], tuple[str, str] | None]] = []
+    for ev, run_pk in of_complete_runs:
+        for ref in ev.outputs:
+            dataset_id = dataset_ids.get((namespace_key(ref.namespace), ref.name))
+            if dataset_id is not None:
+                writes.append((dataset_id, run_pk, ev, ref.io_facets, (ref.namespace, ref.name)))
+    for run_pk, dataset_ids_written in stored.items():
+        writes.extend((dataset_id, run_pk, completing[run_pk], {}, None) for dataset_id in sorted(dataset_ids_written))
     # A dataset has names besides the one a write gives (a path and the table over it, made one by
     # a symlinks facet): a mark of any of them counts.
-    written = {
-        dataset_ids[key]
-        for ev, _ in complete
-        for ref in ev.outputs
-        if (key := (namespace_key(ref.namespace), ref.name)) in dataset_ids
-    }
+    written = {dataset_id for dataset_id, *_ in writes}
     names_of: dict[int, list[tuple[str, str]]] = {}
-    dialect = conn.dialect.name
-    for row in (
-        ()
-        if not written
-        else conn.execute(
-            select(dataset.c.id, dataset.c.namespace, dataset.c.name)
-            .where(among(dialect, dataset.c.id, written))
-            .union_all(
-                select(dataset.c.alias_of, dataset.c.namespace, dataset.c.name).where(
-                    among(dialect, dataset.c.alias_of, written)
-                )
+    for row in conn.execute(
+        select(dataset.c.id, dataset.c.namespace, dataset.c.name)
+        .where(among(dialect, dataset.c.id, written))
+        .union_all(
+            select(dataset.c.alias_of, dataset.c.namespace, dataset.c.name).where(
+                among(dialect, dataset.c.alias_of, written)
             )
         )
     ):
         names_of.setdefault(row.id, []).append((row.namespace, row.name))
     rows: dict[tuple[int, int], dict[str, Any]] = {}
-    for ev, run_pk in complete:
-        for ref in ev.outputs:
-            dataset_id = dataset_ids.get((namespace_key(ref.namespace), ref.name))
-            if dataset_id is None or ev.run_id is None or ev.job_namespace is None or ev.job_name is None:
-                continue
-            names = [(ref.namespace, ref.name), *names_of.get(dataset_id, ())]
-            if not any(rule.matches(*name) for rule in rules for name in names):
-                continue
-            rows.setdefault(
-                (dataset_id, run_pk),
-                {
-                    "dataset_id": dataset_id,
-                    "run_pk": run_pk,
-                    "run_id": ev.run_id,
-                    "job_namespace": ev.job_namespace,
-                    "job_name": ev.job_name,
-                    "event_time": ev.event_time,
-                    "partition_key": partition_key(ev, ref.io_facets),
-                    "airflow_task": _airflow_task(ev),
-                    "state": PENDING,
-                    "queued_at": now,
-                },
-            )
+    for dataset_id, run_pk, ev, io_facets, given in writes:
+        names = [*([given] if given else []), *names_of.get(dataset_id, ())]
+        if (dataset_id, run_pk) in rows or not any(rule.matches(*name) for rule in rules for name in names):
+            continue
+        rows[dataset_id, run_pk] = {
+            "dataset_id": dataset_id,
+            "run_pk": run_pk,
+            "run_id": ev.run_id,
+            "job_namespace": ev.job_namespace,
+            "job_name": ev.job_name,
+            "event_time": ev.event_time,
+            "partition_key": partition_key(ev, io_facets),
+            "airflow_task": _airflow_task(ev),
+            "state": PENDING,
+            "queued_at": now,
+        }
     if not rows:
         return 0
     statement = insert_on_conflict(conn, asset_trigger_run).on_conflict_do_nothing(
