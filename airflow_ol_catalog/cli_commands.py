@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from airflow_ol_catalog.events.naming import escaped
 from airflow_ol_catalog.events.not_found import NamespaceNotFound, TokenNotFound
 from airflow_ol_catalog.ingest import namespaces as ns_registry
 from airflow_ol_catalog.ingest import quarantine, tokens
@@ -54,9 +55,12 @@ def _time(value) -> str:
 
 
 def _table(rows: list[tuple], headers: tuple[str, ...]) -> None:
+    """Rows as a table; text from events and answers (names, errors) with its control characters
+    shown as codes (`escaped`), so none of them acts on the terminal."""
     from tabulate import tabulate
 
-    print(tabulate(rows, headers=headers) if rows else "(none)")
+    shown = [tuple(escaped(cell) if isinstance(cell, str) else cell for cell in row) for row in rows]
+    print(tabulate(shown, headers=headers) if rows else "(none)")
 
 
 def tokens_create(args) -> None:
@@ -282,7 +286,8 @@ def send(args) -> None:
                 print(f"[{number}/{len(files)}] {label}: {outcome}")
             else:
                 counts["rejected"] += 1
-                print(f"[{number}/{len(files)}] {label}: rejected ({response.status_code}) {response.text[:300]}")
+                answer = escaped(response.text[:300])
+                print(f"[{number}/{len(files)}] {label}: rejected ({response.status_code}) {answer}")
     print(
         f"{len(files)} events: {counts['accepted']} accepted, {counts['duplicate']} duplicate, "
         f"{counts['rejected']} rejected, {counts['not sent']} not sent"
@@ -441,7 +446,7 @@ def route_explain(args) -> None:
     if not isinstance(event, dict):
         _fail(f"{args.explain} holds a JSON {type(event).__name__}, not one OpenLineage event (an object)")
     for line in explain(transport.settings, event):
-        print(line)
+        print(escaped(line))
 
 
 def openapi(args) -> None:

@@ -683,6 +683,9 @@ def test_dead_letters_on_the_command_line(receivers, tmp_path):
     spool.dead_letter(
         json.dumps(run_event(eventType="FAIL")).encode(), Refusal(422, '{"detail": "job.name: too long"}')
     )
+    forging = run_event(eventType="START")  # a name that would clear the terminal and forge a row
+    forging["job"]["name"] = "evil\x1b[2J\x1b[31mRED\ncatalog  fake0000  2026  200  FAKE\u202e"
+    spool.dead_letter(json.dumps(forging).encode(), Refusal(422, "bad\x1b[0m"))
     env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
@@ -698,10 +701,12 @@ def test_dead_letters_on_the_command_line(receivers, tmp_path):
     assert status.returncode == 0, status.stderr
     assert "dead letters" in status.stdout and next(
         line for line in status.stdout.splitlines() if line.startswith("catalog")
-    ).split()[1:5] == ["0", "0", "-", "2"]
+    ).split()[1:5] == ["0", "0", "-", "3"]
     listed = cli("dead-letters", "list").stdout
     ids = {line.split()[4]: line.split()[1] for line in listed.splitlines() if line.startswith("catalog")}
-    assert set(ids) == {"COMPLETE", "FAIL"} and "token revoked" in listed and "422" in listed
+    assert set(ids) == {"COMPLETE", "FAIL", "START"} and "token revoked" in listed and "422" in listed
+    assert "\x1b" not in listed and "\u202e" not in listed and "\\x1b[2J" in listed and "\\u202e" in listed
+    assert "catalog: 1 dead letters discarded" in cli("dead-letters", "discard", "--id", ids["START"]).stdout
     unchosen = cli("dead-letters", "discard")
     assert unchosen.returncode != 0 and "--id ID" in unchosen.stderr
     assert "catalog: 1 dead letters discarded" in cli("dead-letters", "discard", "--id", ids["FAIL"]).stdout

@@ -84,6 +84,14 @@ INVISIBLE = re.compile(
 KEY_SEPARATOR = "\x1f"
 
 
+def escaped(text: str) -> str:
+    """`text` with each invisible character written as its code (`\\x1b`, `\\u202e`): for a terminal,
+    where an event's control characters would move the cursor, clear the screen or forge a line."""
+    if text.isascii() and text.isprintable():
+        return text
+    return INVISIBLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def fold(text: str) -> str:
     """`text` as search compares it: invisible characters removed, NFKC, case folded.
 
