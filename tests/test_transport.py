@@ -79,7 +79,7 @@ def test_config_problems_are_listed_with_their_paths():
         "routes[0].match.job_nmespace: unknown criterion",
         "routes[0].to: no destination named 'nowhere'",
         "routes[1].continue: expected true or false",
-        "timeout: expected a positive number of seconds, got -1",
+        "timeout: expected a positive number of seconds up to 3600, got -1",
         "spool.dir: expected a directory path",
         "spool.max_bytes: expected a number of bytes of at least 1024",
         "extra: unknown setting",
@@ -113,10 +113,10 @@ def test_mistakes_openlineage_python_would_find_only_when_sending_are_found_at_s
     for expected in (
         "destinations.classless.type: 'no.such.module.Transport' cannot be imported",
         "destinations.nourl.url: an http destination needs a url",
-        "destinations.nan.timeout: expected a positive number of seconds, got nan",
+        "destinations.nan.timeout: expected a positive number of seconds up to 3600, got nan",
         "destinations.../escaped: with a spool, a name must not be . or .. or hold",
         "destinations...: with a spool, a name must not be",
-        "timeout: expected a positive number of seconds, got inf",
+        "timeout: expected a positive number of seconds up to 3600, got inf",
         f"spool.dir: {a_file} exists and is not a directory",
     ):
         assert expected in message, (expected, message)
@@ -131,6 +131,70 @@ def test_mistakes_openlineage_python_would_find_only_when_sending_are_found_at_s
             }
         )
     assert "destinations..hidden.type: 'later_registered' is no transport registered yet" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        (
+            {"destinations": {"d": {"type": "http", "url": "ftp://x/"}}},
+            "destinations.d.url: expected an http:// or https:// URL with a host, got 'ftp://x/'",
+        ),
+        (
+            {"destinations": {"d": {"type": "http", "url": "http:///"}}},
+            "destinations.d.url: expected an http:// or https:// URL",
+        ),
+        (
+            {"destinations": {"d": {"type": "http", "url": "http://h:port/"}}},
+            "destinations.d.url: expected an http:// or https:// URL",
+        ),
+        (
+            {"destinations": {"d": {"type": "catalog", "url": "airflow:8080"}}},
+            "destinations.d.url: expected an http:// or https:// URL",
+        ),
+        (
+            {"destinations": {"d": {"type": "http", "url": "http://h/", "compression": "zip"}}},
+            "destinations.d.compression: expected gzip (or none), got 'zip'",
+        ),
+        (
+            {"destinations": {"d": {"type": "http", "url": "http://h/", "auth": {"type": "nope"}}}},
+            "destinations.d.auth.type: 'nope' is no auth type",
+        ),
+        (
+            {"destinations": {"d": {"type": "http", "url": "http://h/", "auth": {"type": "no.such.Provider"}}}},
+            "destinations.d.auth.type: 'no.such.Provider' is no auth type",
+        ),
+        (
+            {"destinations": {"d": {"type": "console", "timeout": 1e308}}},
+            "destinations.d.timeout: expected a positive number of seconds up to 3600",
+        ),
+        (
+            {"destinations": {"d": {"type": "console"}}, "timeout": 1e308},
+            "timeout: expected a positive number of seconds up to 3600",
+        ),
+        ({"destinations": {"d": {"type": "console"}}, "spool": {"dir": ""}}, "spool.dir: expected a directory path"),
+        (
+            {"destinations": {"d": {"type": "console"}}, "spool": {"dir": "ol-spool"}},
+            "spool.dir: expected an absolute path, got 'ol-spool'",
+        ),
+    ],
+)
+def test_settings_no_event_could_be_sent_with_are_found_at_start(setting, expected):
+    """Each of these failed every send (or dropped every event) while the transport started without
+    a word: an unknown auth type or compression, a URL requests cannot send to, a timeout that
+    overflows, an empty or relative spool.dir (each process resolved it against its own directory)."""
+    with pytest.raises(RoutingConfigError) as info:
+        parse_settings(setting)
+    assert expected in str(info.value)
+
+
+def test_a_catalog_url_without_its_trailing_slash_keeps_its_path():
+    settings = parse_settings(
+        {"destinations": {"c": {"type": "catalog", "url": "http://host:8306/airflow", "api_key": "k"}}}
+    )
+    assert settings.destinations["c"].transport["url"] == "http://host:8306/airflow/"
+    known = {"type": "http", "url": "https://m/", "compression": "gzip", "auth": {"type": "api_key", "apiKey": "k"}}
+    assert parse_settings({"destinations": {"m": known}}).destinations["m"].transport["auth"]["type"] == "api_key"
 
 
 def test_catalog_shorthand_targets_this_airflows_endpoint():

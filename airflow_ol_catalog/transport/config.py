@@ -7,10 +7,10 @@ typo in `openlineage.yml` or `[openlineage] transport` is found at start-up, not
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_ol_catalog.events.run_states import EventType
 
@@ -29,6 +29,7 @@ MATCH_KEYS = (
 # What a rule may match on: a RunEvent's eventType, or the kind of the other two events.
 EVENT_TYPES = (*(t.value for t in EventType), "DATASET", "JOB")
 DEFAULT_TIMEOUT = 2.0
+MAX_TIMEOUT = 3600.0  # seconds: beyond it a bound is a typo (1e308 overflowed the waits)
 DEFAULT_SPOOL_BYTES = 100 * 1024 * 1024
 CATALOG_ENDPOINT = "ol-catalog/api/v1/lineage"
 
@@ -98,10 +99,21 @@ class _Problems:
     def number(self, value: Any, path: str, default: float | None) -> float | None:
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-            self.add(path, f"expected a positive number of seconds, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_TIMEOUT:
+            self.add(path, f"expected a positive number of seconds up to {MAX_TIMEOUT:g}, got {value!r}")
             return default
         return float(value)
+
+    def url(self, value: Any, path: str) -> None:
+        """An http(s) URL with a host: what requests can send to."""
+        try:
+            parts = urlsplit(value) if isinstance(value, str) else None
+            if parts is not None:
+                _ = parts.port  # a port that is no number raises here
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            self.add(path, f"expected an http:// or https:// URL with a host, got {value!r}")
 
 
 def _rewrite(raw: Any, path: str, problems: _Problems) -> Rewrite:
@@ -147,6 +159,10 @@ def _destination(name: str, raw: Any, problems: _Problems) -> Destination | None
         url = raw.get("url") or _airflow_base_url()
         if not url:
             problems.add(f"{path}.url", "no url, and Airflow's [api] base_url is not set")
+        else:
+            problems.url(url, f"{path}.url")
+            if isinstance(url, str) and not url.endswith("/"):
+                url += "/"  # Airflow's address: the catalog's endpoint is below it, not beside its last part
         transport = {
             "type": "http",
             "url": url,
@@ -185,8 +201,37 @@ def _check_transport(raw: dict[str, Any], path: str, problems: _Problems) -> Non
             problems.add(
                 f"{path}.type", f"{kind!r} cannot be imported ({exc}): use one of catalog, {known}, or a class path"
             )
-    if kind in ("http", "async_http") and not (isinstance(raw.get("url"), str) and raw["url"].strip()):
-        problems.add(f"{path}.url", "an http destination needs a url")
+    if kind in ("http", "async_http"):
+        if not (isinstance(raw.get("url"), str) and raw["url"].strip()):
+            problems.add(f"{path}.url", "an http destination needs a url")
+        else:
+            problems.url(raw["url"], f"{path}.url")
+        if raw.get("compression") not in (None, "gzip"):
+            problems.add(f"{path}.compression", f"expected gzip (or none), got {raw['compression']!r}")
+    _check_auth(raw.get("auth"), f"{path}.auth", problems)
+
+
+# The auth types openlineage-python and Airflow's OpenLineage provider know; any other is a class path.
+AUTH_TYPES = ("api_key", "jwt", "oauth2", "airflow_connection_api_key")
+
+
+def _check_auth(auth: Any, path: str, problems: _Problems) -> None:
+    if auth is None:
+        return
+    if not isinstance(auth, dict):
+        problems.add(path, "expected an object with a type (api_key, ...)")
+        return
+    kind = auth.get("type")
+    if kind is None or kind in AUTH_TYPES:
+        return
+    from openlineage.client.utils import import_from_string
+
+    try:
+        if not isinstance(kind, str) or "." not in kind:
+            raise ImportError("not a class path")
+        import_from_string(kind)
+    except Exception as exc:
+        problems.add(f"{path}.type", f"{kind!r} is no auth type ({exc}): use {', '.join(AUTH_TYPES)} or a class path")
 
 
 def _airflow_base_url() -> str | None:
@@ -275,8 +320,12 @@ def parse_settings(raw: dict[str, Any]) -> RoutingSettings:
         if not isinstance(per_emit, int) or isinstance(per_emit, bool) or per_emit < 0:
             problems.add("spool.redeliver_per_emit", f"expected a count of at least 0, got {per_emit!r}")
         directory = spool_raw.get("dir")
-        if directory is not None and not isinstance(directory, str):
+        if directory is not None and not (isinstance(directory, str) and directory.strip()):
             problems.add("spool.dir", "expected a directory path")
+        elif isinstance(directory, str) and not os.path.isabs(directory):
+            # each process would resolve it against its own working directory: the tasks' spool
+            # would not be the one the CLI and the replay DAG read
+            problems.add("spool.dir", f"expected an absolute path, got {directory!r}")
         elif isinstance(directory, str) and os.path.exists(directory) and not os.path.isdir(directory):
             problems.add("spool.dir", f"{directory} exists and is not a directory")
         if isinstance(directory, str):  # each destination's spool files are named after it, in spool.dir
