@@ -5,6 +5,7 @@ namespace. (test_demo_dags.py shows the same with Assets real DAGs declare.)"""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timezone
 from urllib.parse import quote
@@ -733,3 +734,73 @@ def test_a_write_named_only_by_the_runs_other_events_triggers_once_it_completes(
     _write_of(catalog_api, in_order, target, "COMPLETE", "2026-12-01T06:02:00Z")  # a duplicate adds nothing
     assert len(_writes(catalog_api, "shop.public.named_early")["catalogWrites"]) == 2
     assert len(_events_of(asset_id)) == 2
+
+
+def _task_facets(dag_id: str, dag_run_id: str, task_id: str, map_index: int = -1) -> dict:
+    return {
+        "airflow": _facet(
+            dag={"dag_id": dag_id},
+            dagRun={"dag_id": dag_id, "run_id": dag_run_id},
+            task={"task_id": task_id},
+            taskInstance={"map_index": map_index, "try_number": 1},
+        )
+    }
+
+
+def test_a_task_instance_finds_its_run_however_many_runs_came_after_and_whatever_its_dots(catalog_api):
+    """The OpenLineage tab read the job's newest 200 runs (a DAG run older than that said nothing
+    arrived), found the job by a search other jobs could crowd out, and took a run of another DAG
+    whose DAG.TASK spelled the same job name (DAG `coll`, task `grp.t`; DAG `coll.grp`, task `t`).
+    The server now finds the run by its `airflow` facet: DAG, DAG run, task and map index."""
+    route = "api/v1/airflow/task-instances/{}/{}/{}/run"
+    newer = [
+        run_event(
+            eventType="COMPLETE",
+            eventTime=f"2026-12-02T{n // 60:02d}:{n % 60:02d}:00Z",
+            run={"runId": f"0193f100-0000-7000-8000-{n:012x}", "facets": _task_facets("synth", f"run_{n}", "t")},
+            job={"namespace": AIRFLOW_NAMESPACE, "name": "synth.t", "facets": {}},
+        )
+        for n in range(1, 206)
+    ]
+    oldest = run_event(
+        eventType="COMPLETE",
+        eventTime="2026-12-01T00:00:00Z",
+        run={"runId": "0193f100-0000-7000-8000-000000000000", "facets": _task_facets("synth", "old_run", "t")},
+        job={"namespace": AIRFLOW_NAMESPACE, "name": "synth.t", "facets": {}},
+    )
+    assert catalog_api.send(oldest).status_code == 201
+    assert catalog_api.post(json.dumps(newer), path="api/v1/lineage/batch").status_code == 200
+    found = catalog_api.get(route.format("synth", "old_run", "t")).json()
+    assert (found["namespace"], found["job"], found["run"]["id"]) == (
+        AIRFLOW_NAMESPACE,
+        "synth.t",
+        "0193f100-0000-7000-8000-000000000000",
+    )
+    assert catalog_api.get(route.format("synth", "no_such_run", "t")).json() == {
+        "namespace": None,
+        "job": None,
+        "run": None,
+    }
+
+    scheduled = "scheduled__2026-12-01T00:00:00+00:00"
+    _run(catalog_api, "0193f100-0000-7000-8000-0000000a0001", "coll.grp.t", 0, _task_facets("coll", scheduled, "grp.t"))
+    _run(catalog_api, "0193f100-0000-7000-8000-0000000a0002", "coll.grp.t", 2, _task_facets("coll.grp", scheduled, "t"))
+    for dag, task, run_id in (("coll", "grp.t", "0001"), ("coll.grp", "t", "0002")):
+        answer = catalog_api.get(route.format(dag, quote(scheduled, safe=""), task)).json()
+        assert answer["run"]["id"] == f"0193f100-0000-7000-8000-0000000a{run_id}", (dag, task)
+    mapped = "0193f100-0000-7000-8000-0000000b0003"
+    _run(catalog_api, mapped, "mapped.t", 4, _task_facets("mapped", "manual__1", "t", 3))
+    assert catalog_api.get(route.format("mapped", "manual__1", "t"), mapIndex=3).json()["run"]["id"] == mapped
+    assert catalog_api.get(route.format("mapped", "manual__1", "t"), mapIndex=2).json()["run"] is None
+
+    intruder = catalog_api.create_token("task-intruder", ["intruder"])
+    stand_in = run_event(
+        eventType="COMPLETE",
+        eventTime="2026-12-03T00:00:00Z",
+        run={"runId": "0193f100-0000-7000-8000-0000000c0001", "facets": _task_facets("lonely", "manual__1", "t")},
+        job={"namespace": "intruder", "name": "lonely.t", "facets": {}},
+    )
+    assert catalog_api.send(stand_in, token=intruder).status_code == 201
+    assert catalog_api.get(route.format("lonely", "manual__1", "t")).json()["run"] is None
+    assert catalog_api.get("api/v1/airflow/dags/lonely/namespaces").json() == {"namespaces": []}
+    assert catalog_api.get("api/v1/airflow/dags/synth.t/namespaces").json() == {"namespaces": [AIRFLOW_NAMESPACE]}

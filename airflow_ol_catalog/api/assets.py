@@ -162,6 +162,42 @@ async def airflow_namespaces(request: Request, _: ReadAuth) -> dict:
 
 
 @router.get(
+    "/airflow/dags/{dag_id:name}/namespaces",
+    summary="Which of this Airflow's namespaces hold the DAG's OpenLineage job",
+    response_model=models.AirflowNamespaces,
+)
+async def dag_namespaces(request: Request, dag_id: str, _: ReadAuth) -> dict:
+    """For the DAG's Lineage tab: the job named as the DAG in `[ol_catalog] airflow_namespaces`, so a
+    producer writing another namespace cannot stand in for the DAG (and jobs of other names are not
+    searched through)."""
+    namespaces = request.app.state.settings.airflow_namespaces
+    return {"namespaces": await _read(trace.dag_namespaces, dag_id, namespaces)}
+
+
+@router.get(
+    "/airflow/task-instances/{dag_id:name}/{dag_run_id:name}/{task_id:name}/run",
+    summary="The OpenLineage run of an Airflow task instance",
+    response_model=models.TaskInstanceRun,
+)
+async def task_instance_run(
+    request: Request,
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    _: ReadAuth,
+    mapIndex: int = Query(-1, ge=-1, le=2**31 - 1, description="The task instance's map index; -1 when not mapped."),
+) -> dict:
+    """For the task instance's OpenLineage tab: the run of job DAG_ID.TASK_ID in this Airflow's
+    namespaces whose `airflow` facet names this DAG, DAG run, task and map index, however many runs
+    the task has had since. All null while no such run has reached the catalog (the task has not
+    run, or its events are not sent here)."""
+    namespaces = request.app.state.settings.airflow_namespaces
+    found = await _read(trace.task_instance_run, dag_id, dag_run_id, task_id, mapIndex, namespaces)
+    namespace, job, run = found or (None, None, None)
+    return {"namespace": namespace, "job": job, "run": run}
+
+
+@router.get(
     "/airflow/datasets-without-asset",
     summary="Datasets of namespaces Airflow can describe as Assets that no Asset names",
     response_model=models.DatasetsWithoutAsset,

@@ -10,12 +10,14 @@ import json
 from collections.abc import Collection
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, select
 
+from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.not_found import DagRunNotFound
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.events.times import iso
-from airflow_ol_catalog.lineage.catalog import facets_of
+from airflow_ol_catalog.lineage.catalog import facets_of, runs_view
 from airflow_ol_catalog.lineage.run_tree import tree_of
 from airflow_ol_catalog.store.sql import among
 from airflow_ol_catalog.store.tables import dataset, facet, job, run, run_dataset
@@ -51,6 +53,53 @@ def dag_run_ol_run(conn: Connection, dag_id: str, dag_run_id: str, namespaces: C
         named = _dag_run_facet({"airflowDagRun": json.loads(row.value)})
         if named.get("run_id") == dag_run_id and named.get("dag_id", dag_id) == dag_id:
             return row
+    return None
+
+
+def dag_namespaces(conn: Connection, dag_id: str, namespaces: Collection[str]) -> list[str]:
+    """Which of Airflow's `namespaces` hold a visible job named as the DAG, in their order."""
+    found = set(
+        conn.execute(
+            select(job.c.namespace).where(
+                job.c.name == dag_id, job.c.namespace.in_(namespaces), job.c.deleted_at.is_(None)
+            )
+        ).scalars()
+    )
+    return [ns for ns in namespaces if ns in found]
+
+
+def task_instance_run(
+    conn: Connection, dag_id: str, dag_run_id: str, task_id: str, map_index: int, namespaces: Collection[str]
+) -> tuple[str, str, dict[str, Any]] | None:
+    """(job namespace, job name, the run as `jobs/runs/{id}` answers it) of an Airflow task instance:
+    the run of job DAG.TASK in one of Airflow's `namespaces` whose `airflow` facet names this DAG,
+    DAG run, task and map index (-1: not mapped), newest first; None when the catalog has none.
+    Every run of the job is looked at, not a page of the newest: a DAG run of years ago still has its tab."""
+    name = f"{dag_id}.{task_id}"
+    # The facet is stored as msgspec writes JSON (ingest/projection.py): its text holds the DAG run id
+    # written so, which keeps the facets read to those of this DAG run's tries.
+    written = msgspec.json.encode(dag_run_id).decode()[1:-1]
+    pattern = written.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    candidates = conn.execute(
+        select(run.c.id, job.c.namespace, facet.c.value)
+        .join(job, job.c.id == run.c.job_id)
+        .join(facet, (facet.c.entity == "run") & (facet.c.entity_id == run.c.id) & (facet.c.name == "airflow"))
+        .where(
+            job.c.name == name,
+            job.c.namespace.in_(namespaces),
+            job.c.deleted_at.is_(None),
+            facet.c.value.like(f'%"{pattern}"%', escape="\\"),
+        )
+        .order_by(run.c.id.desc())
+    )
+    for row in candidates:
+        said = reading.airflow_task({"airflow": json.loads(row.value)})
+        if (
+            said is not None
+            and (said["dagId"], said["dagRunId"], said["taskId"]) == (dag_id, dag_run_id, task_id)
+            and said["mapIndex"] in (map_index, None)
+        ):
+            return row.namespace, name, runs_view(conn, conn.execute(select(run).where(run.c.id == row.id)).all())[0]
     return None
 
 

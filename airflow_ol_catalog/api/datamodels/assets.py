@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from airflow_ol_catalog.api.datamodels.common import Answer
-from airflow_ol_catalog.api.datamodels.marquez import NodeRef, RunState, TreeRun
+from airflow_ol_catalog.api.datamodels.marquez import NodeRef, Run, RunState, TreeRun
 
 
 class AssetProducer(Answer):
@@ -59,6 +59,14 @@ class AirflowAssetWithEvents(AirflowAsset):
 
 class AirflowNamespaces(Answer):
     namespaces: list[str] = Field(description="Where this Airflow's DAGs and tasks are OpenLineage jobs.")
+
+
+class TaskInstanceRun(Answer):
+    """The OpenLineage run of an Airflow task instance, and its job; all null while none reached the catalog."""
+
+    namespace: str | None = Field(description="The job's namespace: one of this Airflow's.")
+    job: str | None = Field(description="DAG_ID.TASK_ID, as Airflow's OpenLineage provider names a task's job.")
+    run: Run | None
 
 
 class AirflowAssets(Answer):

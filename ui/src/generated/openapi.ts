@@ -392,6 +392,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/airflow/dags/{dag_id}/namespaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which of this Airflow's namespaces hold the DAG's OpenLineage job
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         *
+         *     For the DAG's Lineage tab: the job named as the DAG in `[ol_catalog] airflow_namespaces`, so a
+         *     producer writing another namespace cannot stand in for the DAG (and jobs of other names are not
+         *     searched through).
+         */
+        get: operations["dag_namespaces_api_v1_airflow_dags__dag_id__namespaces_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/airflow/datasets-without-asset": {
         parameters: {
             query?: never;
@@ -430,6 +454,31 @@ export interface paths {
          *     the Lineage tabs of DAGs and task instances read jobs only there.
          */
         get: operations["airflow_namespaces_api_v1_airflow_namespaces_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/airflow/task-instances/{dag_id}/{dag_run_id}/{task_id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The OpenLineage run of an Airflow task instance
+         * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
+         *
+         *     For the task instance's OpenLineage tab: the run of job DAG_ID.TASK_ID in this Airflow's
+         *     namespaces whose `airflow` facet names this DAG, DAG run, task and map index, however many runs
+         *     the task has had since. All null while no such run has reached the catalog (the task has not
+         *     run, or its events are not sent here).
+         */
+        get: operations["task_instance_run_api_v1_airflow_task_instances__dag_id___dag_run_id___task_id__run_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4337,6 +4386,23 @@ export interface components {
             source: string | null;
         };
         /**
+         * TaskInstanceRun
+         * @description The OpenLineage run of an Airflow task instance, and its job; all null while none reached the catalog.
+         */
+        TaskInstanceRun: {
+            /**
+             * Job
+             * @description DAG_ID.TASK_ID, as Airflow's OpenLineage provider names a task's job.
+             */
+            job: string | null;
+            /**
+             * Namespace
+             * @description The job's namespace: one of this Airflow's.
+             */
+            namespace: string | null;
+            run: components["schemas"]["Run"] | null;
+        };
+        /**
          * TestFailures
          * @description Test results over the catalog: each dataset's newest result of each test (as its page shows
          *     them), and the `test` facets of recent runs.
@@ -5748,6 +5814,55 @@ export interface operations {
             };
         };
     };
+    dag_namespaces_api_v1_airflow_dags__dag_id__namespaces_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dag_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AirflowNamespaces"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     datasets_without_assets_api_v1_airflow_datasets_without_asset_get: {
         parameters: {
             query?: {
@@ -5829,6 +5944,60 @@ export interface operations {
             };
             /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    task_instance_run_api_v1_airflow_task_instances__dag_id___dag_run_id___task_id__run_get: {
+        parameters: {
+            query?: {
+                /** @description The task instance's map index; -1 when not mapped. */
+                mapIndex?: number;
+            };
+            header?: never;
+            path: {
+                dag_id: string;
+                dag_run_id: string;
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskInstanceRun"];
+                };
+            };
+            /** @description No credential, or an unknown, revoked or expired one. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Allowed: a catalog token created with --read, or an Airflow login allowed to read assets. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A parameter or the body is invalid; `detail` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -13,19 +13,16 @@ import { useApi } from "../useApi";
 
 export function DagPage({ route }: { route: Route }) {
   const dagId = route.parts[0] ?? "";
-  const found = useApi("search", { query: { q: dagId, filter: "job", limit: 1000 } });
-  // Only this Airflow's namespaces: a producer writing another cannot stand in for the DAG.
-  const airflow = useApi("airflow/namespaces");
-  const own = new Set(airflow.data?.namespaces ?? []);
-  const namespaces = (found.data?.results ?? []).filter((r) => r.name === dagId && own.has(r.namespace)).map((r) => r.namespace);
+  // The DAG's job in this Airflow's namespaces only: a producer writing another cannot stand in for the DAG.
+  const found = useApi("airflow/dags/{dag_id}/namespaces", { path: { dag_id: dagId } });
+  const namespaces = found.data?.namespaces ?? [];
   const [chosen, setChosen] = useState<string | null>(null);
   const [collapse, setCollapse] = useState(false);
   const ns = chosen ?? namespaces[0] ?? null;
   const start = ns === null ? null : nodeId("job", ns, dagId);
   const graph = useApi("lineage", ns === null ? null : { query: { ...nodeQuery("job", ns, dagId), depth: 1, withChildren: true } });
-  const problem = found.error ?? airflow.error;
-  if (problem) return <Problem message={problem} />;
-  if (!found.data || !airflow.data) return <Loading what="lineage" />;
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="lineage" />;
   if (namespaces.length === 0) {
     return (
       <Box p={2} data-testid="no-lineage">

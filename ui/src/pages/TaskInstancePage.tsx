@@ -10,13 +10,6 @@ import { duration, when } from "../format";
 import type { Route } from "../route";
 import { useApi } from "../useApi";
 
-/** Does this OpenLineage run belong to the Airflow task instance (DAG run id, map index)? */
-export function isTaskInstanceRun(run: Run, runId: string, mapIndex: string): boolean {
-  const airflow = run.airflow;
-  if (airflow?.dagRunId !== runId || airflow.taskId === null) return false;
-  return airflow.mapIndex === null || String(airflow.mapIndex) === mapIndex || (mapIndex === "" && airflow.mapIndex === -1);
-}
-
 function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: string }) {
   // A run id is unique per job only: another producer may send events with this one.
   const events = useApi("events/lineage", { query: { runId: run.id, namespace: jobNs, job: jobName, sortDirection: "asc", limit: 1000 } });
@@ -42,19 +35,17 @@ function Outputs({ run, jobNs, jobName }: { run: Run; jobNs: string; jobName: st
 
 export function TaskInstancePage({ route }: { route: Route }) {
   const [dagId = "", runId = "", taskId = "", mapIndex = "-1"] = route.parts;
-  const jobName = `${dagId}.${taskId}`;
-  const jobs = useApi("search", { query: { q: jobName, filter: "job", limit: 1000 } });
-  // Only this Airflow's namespaces: a producer writing another cannot stand in for the task.
-  const airflow = useApi("airflow/namespaces");
-  const own = new Set(airflow.data?.namespaces ?? []);
-  const match = (jobs.data?.results ?? []).find((r) => r.name === jobName && own.has(r.namespace)) ?? null;
-  const runs = useApi("namespaces/{namespace}/jobs/{job}/runs", match ? { path: { namespace: match.namespace, job: match.name }, query: { limit: 200 } } : null);
-  const problem = jobs.error ?? airflow.error;
-  if (problem) return <Problem message={problem} />;
-  if (runs.error) return <Problem message={runs.error} />;
-  if (!jobs.data || !airflow.data || (match && !runs.data)) return <Loading what="OpenLineage events" />;
-  const run = runs.data?.runs.find((r) => isTaskInstanceRun(r, runId, mapIndex)) ?? null;
-  if (!match || !run) {
+  // The server finds the run: of job DAG.TASK in this Airflow's namespaces only (a producer writing
+  // another cannot stand in for the task), whose `airflow` facet names this DAG run, task and map index.
+  const found = useApi("airflow/task-instances/{dag_id}/{dag_run_id}/{task_id}/run", {
+    path: { dag_id: dagId, dag_run_id: runId, task_id: taskId },
+    // Airflow leaves `{MAP_INDEX}` as it stands for a task instance that is not mapped
+    query: { mapIndex: /^\d+$/.test(mapIndex) ? Number(mapIndex) : -1 },
+  });
+  if (found.error) return <Problem message={found.error} />;
+  if (!found.data) return <Loading what="OpenLineage events" />;
+  const { namespace, job, run } = found.data;
+  if (namespace === null || job === null || run === null) {
     return (
       <Box p={2} data-testid="no-lineage">
         <Text>
@@ -73,7 +64,7 @@ export function TaskInstancePage({ route }: { route: Route }) {
         </Text>{" "}
         <Muted>started {when(run.startedAt)} · {duration(run.durationMs)}</Muted>
       </Flex>
-      <Outputs run={run} jobNs={match.namespace} jobName={match.name} />
+      <Outputs run={run} jobNs={namespace} jobName={job} />
     </Box>
   );
 }
