@@ -507,7 +507,9 @@ def test_a_down_or_slow_destination_gets_a_spool_and_emit_keeps_its_bound(receiv
     transport.emit(spark_event("COMPLETE"))
     assert time.monotonic() - started < 1.5  # the bound is 1 s
     statuses = {name: s.spool.status() for name, s in transport.senders.items()}
-    assert statuses["catalog"].events == 1 and "timed out" not in (statuses["catalog"].last_error or "")
+    assert statuses["catalog"].events == 1
+    # why it waits, for `spool status`: the send that outlasted the bound raised nothing the spool saw
+    assert any(why in (statuses["catalog"].last_error or "") for why in ("timed out after 1 s", "not sent in time"))
     assert statuses["other"].events == 1
     receivers[0].delay = 0
     receivers[1].status = 201

@@ -307,6 +307,8 @@ class RoutingTransport(Transport):
         # Spooled first: saying so may fail (a process whose logging cannot be configured, outside
         # Airflow), and must not keep the event from its spool.
         self._spool(sender, event, reason)
+        if sender.spool is not None:
+            sender.spool.note_error(reason)  # a send that timed out raised nothing the spool saw
         metric("failed", name)
         log.warning("OpenLineage destination %s: %s", name, reason)
 

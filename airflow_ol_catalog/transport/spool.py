@@ -209,6 +209,11 @@ class Spool:
                 if leftover.name[len(name) + 1 : -len(".tmp")].isdigit():  # NAME.PID.tmp, not another destination's
                     leftover.unlink(missing_ok=True)
 
+    def note_error(self, reason: str) -> None:
+        """Why events wait here: `spool status` shows it as the last error until the spool is drained."""
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.error_path.write_text(f"{stamp} {reason}"[:2000])
+
     def _hand_over(self, payload: bytes, send: Callable[[bytes], None], done: Delivery) -> bool:
         """Send one event; False when it must stay first in line."""
         try:
@@ -216,8 +221,7 @@ class Spool:
         except Exception as error:
             refusal = lasting_refusal(error)
             if refusal is None:
-                stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                self.error_path.write_text(f"{stamp} {type(error).__name__}: {error}"[:2000])
+                self.note_error(f"{type(error).__name__}: {error}")
                 return False
             if self.dead_letter(payload, refusal):
                 done.dead_lettered += 1
