@@ -927,3 +927,22 @@ def test_a_token_replaced_in_its_connection_is_used_without_restarting_the_proce
     # refused twice (the Connection read again held the same token), then the old token's refusal
     # and the new one, then the new one alone
     assert catalog.authorizations == ["Bearer old-token"] * 3 + ["Bearer new-token"] * 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"job": {"namespace": "team-a", "name": "j", "facets": ["not", "an", "object"]}},
+        {"job": {"namespace": "team-a", "name": "j", "facets": {"jobType": "SPARK"}}},
+        {"inputs": 7, "outputs": "nope"},
+        {"job": "a string"},
+    ],
+)
+def test_an_event_of_a_shape_the_spec_does_not_allow_is_still_routed_and_sent(receivers, tmp_path, change):
+    """Routing read facets it took to be objects: an event with `job.facets` a list, or `jobType` a
+    string, raised in the transport and went to no destination, counted nowhere. It is routed as
+    one without them, and the receiver decides (the catalog refuses it: a dead letter to look at)."""
+    transport = routing_transport(receivers, tmp_path, routes=[], default=["catalog", "other"])
+    event = run_event(eventType="COMPLETE") | change
+    transport.emit(event)
+    assert len(receivers[0].events) == 1 and len(receivers[1].events) == 1  # the other's rewrite ran on it
