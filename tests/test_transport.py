@@ -226,6 +226,13 @@ def test_routes_apply_in_order_continue_adds_and_default_catches_the_rest():
     assert route(s, spark_event()).destinations == ("b", "a") and route(s, spark_event()).matched == (0, 1)
     assert route(s, spark_event("START")).destinations == ("a",)
     assert route(s, spark_event("START", namespace="other")).destinations == ("b",)
+    # only a route that continues matched: the walk reached the end, and the default comes too
+    last_continues = settings(
+        routes=[{"match": {"job_namespace": "team-*"}, "to": ["b"], "continue": True}], default=["a"]
+    )
+    decision = route(last_continues, spark_event())
+    assert decision.destinations == ("b", "a") and decision.matched == (0,) and decision.by_default
+    assert explain(last_continues, spark_event())[0] == "no route ended the walk: the default destinations ['a'] too"
     dataset_event = {
         "eventTime": "2025-01-01T00:00:00Z",
         "producer": "p",

@@ -68,23 +68,28 @@ def rule_matches(rule: Rule, facts: dict[str, list[str]]) -> bool:
 class Decision:
     matched: tuple[int, ...]  # indexes of the routes that matched and were applied
     destinations: tuple[str, ...]
-    by_default: bool
+    by_default: bool  # no route ended the walk: the default destinations are among them
 
 
 def route(settings: RoutingSettings, event: dict[str, Any]) -> Decision:
-    """Routes apply in order; one without `continue: true` ends the walk. No match: the default."""
+    """Routes apply in order; one without `continue: true` ends the walk. A walk no route ended
+    (nothing matched, or only routes that continue) goes to the default destinations too:
+    `continue` adds destinations, it does not take the default away."""
     facts = _facts(event)
     matched: list[int] = []
     destinations: list[str] = []
+    ended = False
     for rule in settings.rules:
         if rule_matches(rule, facts):
             matched.append(rule.index)
             destinations.extend(d for d in rule.to if d not in destinations)
             if not rule.proceed:
+                ended = True
                 break
-    if not matched:
-        return Decision((), settings.default, True)
-    return Decision(tuple(matched), tuple(destinations), False)
+    if ended:
+        return Decision(tuple(matched), tuple(destinations), False)
+    destinations.extend(d for d in settings.default if d not in destinations)
+    return Decision(tuple(matched), tuple(destinations), True)
 
 
 def sends(rewrite: Rewrite, event: dict[str, Any]) -> bool:
@@ -136,8 +141,10 @@ def explain(settings: RoutingSettings, event: dict[str, Any]) -> list[str]:
     """Human-readable lines: the routes that matched, the destinations, and what each rewrite changes."""
     decision = route(settings, event)
     lines = []
-    if decision.by_default:
+    if decision.by_default and not decision.matched:
         lines.append(f"no route matched: the default destinations {list(decision.destinations)}")
+    elif decision.by_default:
+        lines.append(f"no route ended the walk: the default destinations {list(settings.default)} too")
     for index in decision.matched:
         rule = settings.rules[index]
         lines.append(
