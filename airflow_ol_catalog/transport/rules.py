@@ -21,17 +21,16 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _facts(event: dict[str, Any]) -> dict[str, list[str]]:
     # An event of any shape is routed (one the receiver refuses is its dead letter, not lost here):
     # what is not an object where the spec has one reads as absent.
     job = _object(event.get("job"))
     job_type = _object(_object(job.get("facets")).get("jobType"))
-    datasets = [
-        d
-        for side in ("inputs", "outputs")
-        for d in (event.get(side) if isinstance(event.get(side), list) else [])
-        if isinstance(d, dict)
-    ]
+    datasets = [d for side in ("inputs", "outputs") for d in _list(event.get(side)) if isinstance(d, dict)]
     if isinstance(event.get("dataset"), dict):
         datasets.append(event["dataset"])
 
@@ -127,7 +126,7 @@ def apply_rewrite(rewrite: Rewrite, event: dict[str, Any]) -> dict[str, Any]:
     if rewrite.drop_facets:
         _drop(run_facets, rewrite.drop_facets)
         _drop(job.get("facets") if isinstance(job, dict) else None, rewrite.drop_facets)
-        datasets = [d for side in ("inputs", "outputs") if isinstance(out.get(side), list) for d in out[side]] + (
+        datasets = [d for side in ("inputs", "outputs") for d in _list(out.get(side))] + (
             [out["dataset"]] if isinstance(out.get("dataset"), dict) else []
         )
         for dataset in datasets:
