@@ -804,3 +804,22 @@ def test_a_task_instance_finds_its_run_however_many_runs_came_after_and_whatever
     assert catalog_api.get(route.format("lonely", "manual__1", "t")).json()["run"] is None
     assert catalog_api.get("api/v1/airflow/dags/lonely/namespaces").json() == {"namespaces": []}
     assert catalog_api.get("api/v1/airflow/dags/synth.t/namespaces").json() == {"namespaces": [AIRFLOW_NAMESPACE]}
+
+
+def test_a_replayed_write_to_a_marked_dataset_triggers_at_once(catalog_api, assets):
+    """A write whose namespace was hidden waits in quarantine; replayed once the namespace is back,
+    its asset event is made by the replay, not an hour later by the sweep."""
+    asset_id = _marked_table_with_asset(catalog_api, "replayed")
+    target = [{"namespace": PG, "name": "shop.public.replayed"}]
+    team = {"namespace": "comeback-team", "name": "loader", "facets": {}}
+    _write_of(catalog_api, "0193f200-0000-7000-8000-000000000001", [], "COMPLETE", "2026-12-01T05:00:00Z", team)
+    admin = catalog_api.jwt("admin")
+    assert catalog_api.request("DELETE", "api/v1/namespaces/comeback-team", admin).status_code == 200
+    _write_of(catalog_api, "0193f200-0000-7000-8000-000000000002", target, "COMPLETE", "2026-12-01T06:00:00Z", team)
+    assert _events_of(asset_id) == []  # quarantined: not in the catalog yet
+    assert catalog_api.request("POST", "api/v1/namespaces/comeback-team/restore", admin).status_code == 200
+    replay = catalog_api.request("POST", "api/v1/admin/quarantine/replay", admin, json={"namespace": "comeback-team"})
+    assert replay.json()["total"] == 1, replay.text
+    writes = _writes(catalog_api, "shop.public.replayed")["catalogWrites"]  # settled: waits for the emitting task
+    assert [(w["runId"], w["state"]) for w in writes] == [("0193f200-0000-7000-8000-000000000002", "created")]
+    assert len(_events_of(asset_id)) == 1

@@ -15,6 +15,7 @@ import anyio
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from airflow_ol_catalog.api.assets import emit_in_background
 from airflow_ol_catalog.api.auth import AdminAuth, Principal, token_cache
 from airflow_ol_catalog.api.datamodels.admin import (
     AdminNamespace,
@@ -257,10 +258,16 @@ def quarantine(
     "/quarantine/replay",
     summary="Move quarantined events whose namespace now exists into the catalog (admin)",
 )
-def replay(body: QuarantineAction, _: AdminAuth, request: Request) -> Replayed:
-    with told_transaction(get_engine()) as conn:  # the replayed nodes' views are built ahead
-        replayed = replay_quarantined(conn, body.namespace, request.app.state.settings.unknown_namespace_policy)
-    return Replayed(replayed=dict(replayed), total=sum(replayed.values()))
+async def replay(body: QuarantineAction, _: AdminAuth, request: Request) -> Replayed:
+    policy = request.app.state.settings.unknown_namespace_policy
+
+    def run() -> dict[str, int]:
+        with told_transaction(get_engine()) as conn:  # the replayed nodes' views are built ahead
+            return dict(replay_quarantined(conn, body.namespace, policy))
+
+    replayed = await anyio.to_thread.run_sync(run)
+    emit_in_background()  # writes of the replayed events to marked datasets become asset events now
+    return Replayed(replayed=replayed, total=sum(replayed.values()))
 
 
 @router.post(
