@@ -410,7 +410,7 @@ def test_a_write_by_an_outside_producer_triggers_the_asset_scheduled_dag(demo):
     seen = eventually(export_write_seen, seconds=180)
     assert seen, "the export task's write was not seen"
     (task_write,) = [w for w in seen["catalogWrites"] if w["job"]["name"] == "demo_shop_etl.export_revenue"]
-    assert task_write["state"] == "no_asset" and task_write["assetEventIds"] == []
+    assert task_write["state"] == "declared" and task_write["assetEventIds"] == []
     (asset,) = seen["assets"]
     newest = asset["latestEvents"][0]
     assert (newest["sourceDagId"], newest["sourceTaskId"]) == ("demo_shop_etl", "export_revenue")

@@ -122,7 +122,7 @@ def _emit_batch(engine: Engine, done: Emitted, after: int) -> tuple[int, int]:
     `done`; how many were read, and the last one's id."""
     from airflow.utils.session import create_session
 
-    from airflow_ol_catalog.ingest.asset_triggers import CREATED, EMITTING, NO_ASSET, PENDING
+    from airflow_ol_catalog.ingest.asset_triggers import CREATED, DECLARED, EMITTING, NO_ASSET, PENDING
     from airflow_ol_catalog.store.engine import read_connection, write_transaction
     from airflow_ol_catalog.store.tables import asset_trigger_run as t
 
@@ -137,7 +137,7 @@ def _emit_batch(engine: Engine, done: Emitted, after: int) -> tuple[int, int]:
         targets = by_dataset.get(row.dataset_id, [])
         task = tuple(json.loads(row.airflow_task)) if row.airflow_task else None
         if targets and task is not None and all(task in a.producers for a in targets):
-            state, outcome = NO_ASSET, "declared"  # the task's own outlet: Airflow made the event
+            state, outcome = DECLARED, "declared"  # the task's own outlet: Airflow made the event
         elif targets:
             state, outcome = CREATED, "created"
         else:

@@ -27,6 +27,7 @@ from airflow_ol_catalog.store.sql import among, insert_on_conflict, utcnow
 from airflow_ol_catalog.store.tables import asset_trigger, asset_trigger_run, dataset, run_dataset
 
 PENDING, EMITTING, CREATED, NO_ASSET = "pending", "emitting", "created", "no_asset"
+DECLARED = "declared"  # by an Airflow task whose outlet the Asset is: Airflow announced the write itself
 MAX_PATTERN = 1024
 MAX_PARTITION_KEY = 250
 RULES_TTL_SECONDS = 2.0  # how long a process trusts the marks it read (another worker may change them)

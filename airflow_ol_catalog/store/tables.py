@@ -507,7 +507,7 @@ asset_trigger_run = Table(
     # the Airflow task that ran it (`["dag_id", "task_id"]` as its `airflow` facet says), whose own
     # outlets Airflow announces itself
     Column("airflow_task", Text),
-    Column("state", String(16), nullable=False),  # pending, emitting, created, no_asset
+    Column("state", String(16), nullable=False),  # pending, emitting, created, no_asset, declared
     Column("queued_at", UTCDateTime, nullable=False),
     Column("processed_at", UTCDateTime),
     Column("asset_ids", Text),  # JSON list of the Airflow Asset ids it made events for

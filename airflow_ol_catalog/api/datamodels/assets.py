@@ -115,8 +115,9 @@ class CatalogWrite(Answer):
     runId: str
     eventTime: str = Field(description="When the COMPLETE event says the run ended.")
     partitionKey: str | None
-    state: Literal["pending", "emitting", "created", "no_asset"] = Field(
-        description="created: asset events made; no_asset: no Asset names the dataset, or the writing task declares it and Airflow announced it."
+    state: Literal["pending", "emitting", "created", "no_asset", "declared"] = Field(
+        description="created: asset events made; no_asset: no Asset names the dataset; declared: the writing "
+        "Airflow task declares the Asset as an outlet, and Airflow announced the write itself."
     )
     assetIds: list[int]
     assetEventIds: list[int]

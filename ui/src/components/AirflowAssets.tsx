@@ -122,6 +122,7 @@ const WRITE_STATES: Record<CatalogWrite["state"], { label: string; palette: stri
   emitting: { label: "being made", palette: "blue" },
   created: { label: "asset event made", palette: "green" },
   no_asset: { label: "no asset event", palette: "orange" },
+  declared: { label: "announced by Airflow (the task's outlet)", palette: "green" },
 };
 
 /** Marking a dataset: its writes, by any producer, make asset events of the Assets naming it. */

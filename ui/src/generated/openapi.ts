@@ -2060,10 +2060,10 @@ export interface components {
             runId: string;
             /**
              * State
-             * @description created: asset events made; no_asset: no Asset names the dataset, or the writing task declares it and Airflow announced it.
+             * @description created: asset events made; no_asset: no Asset names the dataset; declared: the writing Airflow task declares the Asset as an outlet, and Airflow announced the write itself.
              * @enum {string}
              */
-            state: "pending" | "emitting" | "created" | "no_asset";
+            state: "pending" | "emitting" | "created" | "no_asset" | "declared";
         };
         /** ChangedFacet */
         ChangedFacet: {
