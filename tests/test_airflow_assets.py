@@ -607,6 +607,10 @@ def test_a_mark_made_for_one_dataset_matches_that_dataset_only_whatever_its_name
             continue
         assert [t["id"] for t in shown["watchedBy"]] == [marks[name]] and shown["exactTrigger"] == marks[name]
         assert [w["runId"] for w in shown["catalogWrites"]] == ["0193f200-0000-7000-8000-000000000002"]
+    # another spelling of a known dataset's namespace finds the mark it has already
+    respelled = {"namespace": "postgresql://[::1]:5432/", "name": "shop.public.t6", "exact": True}
+    again = catalog_api.request("POST", "api/v1/airflow/asset-triggers", admin, json=respelled)
+    assert again.status_code == 409, again.text
     # a name that fits, but not once escaped: refused naming the field and why
     crowded = {"namespace": "file", "name": "/d/" + "*" * 400 + "x" * 500, "exact": True}
     refused = catalog_api.request("POST", "api/v1/airflow/asset-triggers", admin, json=crowded)

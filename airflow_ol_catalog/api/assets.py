@@ -318,6 +318,11 @@ async def new_asset_trigger(body: NewTrigger, principal: AssetEventAuth) -> dict
 
     namespace, name = body.namespace, body.name
     if body.exact:
+        # A dataset the catalog knows is marked in the spelling it shows, so that another spelling of
+        # its namespace (postgresql:// for postgres://) finds the mark made already.
+        known = await _read(find_dataset, namespace, name)
+        if known is not None:
+            namespace, name = known.namespace, known.name
         namespace, name = literal_pattern(namespace), literal_pattern(name)
         for field, value in (("namespace", namespace), ("name", name)):
             if len(value.encode("utf-8", "surrogatepass")) > MAX_PATTERN:
