@@ -1182,6 +1182,10 @@ def test_look_alike_names_show_their_hidden_characters(ui_server, admin_page):
             "img", name=re.compile("not in Unicode NFC")
         )
     ).to_have_count(1)
+    # what screen readers read: edges and the tag editor name nodes as drawn, codes and all
+    read_out = page.evaluate("[...document.querySelectorAll('[aria-label]')].map(e => e.getAttribute('aria-label'))")
+    assert read_out and not [label for label in read_out if "\u202e" in label or "\u200d" in label], read_out
+    assert any("invoices_⟨U+202E⟩txt.exe" in label for label in read_out)
     shot(page, "14-look-alike-graph")
 
     # A space at either end, and a Braille blank, draw as their codes too.

@@ -246,6 +246,7 @@ function tableGraph(graph: GraphNode[], look: Look, highlight: Set<string>, star
       },
     };
   });
+  const named = new Map(nodes.map((n) => [n.id, plainName(n.data.label)]));
   const flowEdges: Edge[] = edges.map((e) => {
     const lit = highlight.has(e.source) && highlight.has(e.target);
     const change = look.diff?.edges.get(e.id);
@@ -254,6 +255,8 @@ function tableGraph(graph: GraphNode[], look: Look, highlight: Set<string>, star
       id: e.id,
       source: e.source,
       target: e.target,
+      // React Flow would say "Edge from" and the node ids, whose names it reads out as sent
+      ariaLabel: `${named.get(e.source) ?? "a node"} to ${named.get(e.target) ?? "a node"}${label ? `, ${label}` : ""}`,
       animated: lit,
       label: change ? `${change}${label ? ` · ${label}` : ""}` : label,
       className: change ? `olc-edge-${change}` : undefined,
@@ -325,6 +328,7 @@ function columnGraph(graph: GraphNode[], look: Look, highlight: Set<string>, sta
       type: "column",
       source: e.source,
       target: e.target,
+      ariaLabel: plainName(e.title),
       sourceHandle: `out-${rowIndex.get(e.sourceRow)}`,
       targetHandle: `in-${rowIndex.get(e.targetRow)}`,
       className: e.direct ? "olc-column-edge" : "olc-column-edge olc-edge-indirect",

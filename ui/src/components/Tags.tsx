@@ -3,6 +3,7 @@ import { useState } from "react";
 
 import { seg, type Schemas, type TagOrigin } from "../api";
 import { when } from "../format";
+import { plainName } from "../names";
 import { sendJson } from "../postJson";
 import { useApi } from "../useApi";
 import { Name } from "./Common";
@@ -58,7 +59,7 @@ export function TagEditor({ path, tagged, editable, label, onChange }: { path: s
               {o.origin === "user" ? `· ${o.setBy ?? ""}` : "· facet"}
             </Text>
             {editable && o.origin === "user" && (
-              <Button size="2xs" variant="plain" minW="auto" h="auto" px={0} color="inherit" aria-label={`Remove tag ${o.name} from ${label}`} disabled={busy} onClick={() => send("DELETE", o.name)}>
+              <Button size="2xs" variant="plain" minW="auto" h="auto" px={0} color="inherit" aria-label={`Remove tag ${plainName(o.name)} from ${plainName(label)}`} disabled={busy} onClick={() => send("DELETE", o.name)}>
                 ×
               </Button>
             )}
@@ -70,12 +71,12 @@ export function TagEditor({ path, tagged, editable, label, onChange }: { path: s
               size="2xs"
               w="8rem"
               placeholder="Add tag"
-              aria-label={`New tag for ${label}`}
+              aria-label={`New tag for ${plainName(label)}`}
               value={adding}
               onChange={(e) => setAdding(e.target.value)}
               onKeyDown={(e) => e.key === "Enter" && add()}
             />
-            <Button size="2xs" variant="outline" aria-label={`Add tag to ${label}`} loading={busy} disabled={!adding.trim()} onClick={add}>
+            <Button size="2xs" variant="outline" aria-label={`Add tag to ${plainName(label)}`} loading={busy} disabled={!adding.trim()} onClick={add}>
               Add
             </Button>
           </Flex>
