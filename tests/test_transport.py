@@ -953,3 +953,28 @@ def test_an_event_of_a_shape_the_spec_does_not_allow_is_still_routed_and_sent(re
     event = run_event(eventType="COMPLETE") | change
     transport.emit(event)
     assert len(receivers[0].events) == 1 and len(receivers[1].events) == 1  # the other's rewrite ran on it
+
+
+def test_a_script_outside_airflow_keeps_the_bound_from_its_first_emit(tmp_path):
+    """A plain script emitting through the transport: its first emit imported Airflow to count a
+    metric (about a second, past a 0.5 s bound). A process that has not loaded Airflow initialised no
+    Stats, and no metric imports it now."""
+    script = tmp_path / "emit.py"
+    script.write_text(
+        f"""
+import json, sys, time
+from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
+config = {{"type": "{TRANSPORT}", "timeout": 0.5, "spool": {{"dir": {json.dumps(str(tmp_path / "spool"))}}},
+          "destinations": {{"down": {{"type": "http", "url": "http://127.0.0.1:9/"}}}}}}
+transport = RoutingTransport(RoutingConfig.from_dict(config))
+event = {json.dumps(run_event(eventType="START"))}
+started = time.monotonic()
+transport.emit(event)
+print(json.dumps({{"seconds": time.monotonic() - started, "airflow": "airflow" in sys.modules}}))
+"""
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == {"seconds": result["seconds"], "airflow": False}, done.stderr[-2000:]
+    assert result["seconds"] < 1.0, result  # the bound is 0.5 s; importing Airflow took about a second
+    assert Spool(tmp_path / "spool", "down", 1 << 20).status().events == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ def _stats() -> Any:  # Airflow's Stats singleton: untyped, and found at run tim
     modules = []
     global _unusable
     if _unusable:
+        return None
+    if "airflow" not in sys.modules:
+        # A process that has not loaded Airflow (a script emitting through the routing transport)
+        # initialised no Stats: importing Airflow here took the first emit a second past its bound.
         return None
     for name in STATS_MODULES:
         try:
