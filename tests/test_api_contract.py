@@ -184,6 +184,16 @@ def walked(catalog_api):
         ).status_code
         == 201
     )
+    task_run = {
+        "airflow": dag_run["airflowDagRun"] | {"task": {"task_id": "load"}, "taskInstance": {"map_index": -1}}
+    }
+    walk_task = {"namespace": NAMESPACE, "name": "walk_dag.load", "facets": {}}
+    assert (
+        catalog_api.send(
+            run_event(eventType="COMPLETE", run={"runId": str(uuid.uuid4()), "facets": task_run}, job=walk_task)
+        ).status_code
+        == 201
+    )
     quarantined = catalog_api.send(run_event(job={"namespace": "nowhere", "name": "x", "facets": {}}))
     assert quarantined.json()["quarantined"] is True
     assert catalog_api.post(b'{"truncated": ').status_code == 400
@@ -221,6 +231,7 @@ def walked(catalog_api):
             "asset_id": str(asset_id),
             "dag_id": "walk_dag",
             "dag_run_id": "manual__walk",
+            "task_id": "load",
         },
         "query": {
             "/api/v1/lineage": {"nodeId": f"dataset:{NAMESPACE}:out.table"},
@@ -269,7 +280,9 @@ def test_the_admin_lists_hold_the_walks_data(catalog_api, walked):
     impact = catalog_api.get("api/v1/impact", admin, **walked["query"]["/api/v1/impact"]).json()
     assert [item["id"] for item in impact["impacted"]] == [f"dataset:{NAMESPACE}:out.table"]
     stats = catalog_api.get("api/v1/stats", admin).json()
-    assert stats["events"] == 4 and stats["quarantinedEvents"] == 1 and stats["refusedByReason"]
+    assert stats["events"] == 5 and stats["quarantinedEvents"] == 1 and stats["refusedByReason"]
+    task_run = catalog_api.get("api/v1/airflow/task-instances/walk_dag/manual__walk/load/run", admin).json()
+    assert task_run["job"] == "walk_dag.load" and task_run["run"]["state"] == "COMPLETED"  # a run, not nulls
 
 
 def test_the_admin_writes_answer_their_models(catalog_api, walked):

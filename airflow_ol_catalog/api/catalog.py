@@ -35,6 +35,7 @@ from airflow_ol_catalog.events.node_ids import KINDS
 from airflow_ol_catalog.events.not_found import DatasetNotFound, JobVersionNotFound, NodeNotFound
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden, set_namespace_hidden
+from airflow_ol_catalog.ingest.tokens import token_scopes
 from airflow_ol_catalog.lineage import catalog
 from airflow_ol_catalog.lineage import run_tree as tree
 from airflow_ol_catalog.lineage.columns import column_lineage_graph
@@ -184,7 +185,7 @@ async def dataset_measurements(
 ) -> dict:
     """From the `outputStatistics`, `inputStatistics`, `dataQualityMetrics` and `subset` facets the
     dataset's runs sent, oldest first; a facet that broke its schema is left out."""
-    return await _read(measurements, namespace, dataset, runs)
+    return await _read(measurements, namespace, dataset, runs, token_scopes)
 
 
 def _test_runs(conn, namespace: str, dataset: str, limit: int) -> list[dict]:

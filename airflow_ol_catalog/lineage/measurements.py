@@ -12,7 +12,7 @@ point per event that measured the dataset, oldest first.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -24,7 +24,6 @@ from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.events.not_found import DatasetNotFound
 from airflow_ol_catalog.events.quality import METRICS, read_metrics
 from airflow_ol_catalog.events.times import iso
-from airflow_ol_catalog.ingest.tokens import token_scopes
 from airflow_ol_catalog.lineage.catalog import find_dataset
 from airflow_ol_catalog.store.tables import dataset, event, job, run, run_dataset
 
@@ -88,7 +87,12 @@ def _point(side: str, place: str, item: dict[str, Any]) -> dict[str, Any] | None
     }
 
 
-def measurements(conn: Connection, ns: str, name: str, runs: int) -> dict[str, Any]:
+# What a token may describe: (the connection, token ids) -> each limited token's scope, with an
+# `allows_dataset(namespace)` (ingest/scope.py; the API layer passes ingest/tokens.token_scopes).
+ScopesOf = Callable[[Connection, set[int]], Mapping[int, Any]]
+
+
+def measurements(conn: Connection, ns: str, name: str, runs: int, scopes_of: ScopesOf) -> dict[str, Any]:
     """The points of the dataset's newest `runs` runs, oldest first."""
     found = find_dataset(conn, ns, name)
     if found is None:
@@ -121,7 +125,7 @@ def measurements(conn: Connection, ns: str, name: str, runs: int) -> dict[str, A
     events_cut = len(rows) > runs * EVENTS_PER_RUN
     # A token limited to namespaces may not say what a dataset outside them is (ingest/scope.py):
     # its statistics and metrics of such a dataset are not its measurements.
-    scopes = token_scopes(conn, {e.token_id for e in rows if e.token_id is not None})
+    scopes = scopes_of(conn, {e.token_id for e in rows if e.token_id is not None})
     for e in rows[: runs * EVENTS_PER_RUN]:
         if (e.namespace, e.job_name) not in owners.get(e.run_id, ()):
             continue
