@@ -445,7 +445,7 @@ def test_two_nodes_of_one_graph_spelled_alike_keep_apart_and_each_id_reads_back(
         by_id = {n["id"]: n for n in graph}
         assert len(graph) == len(by_id) == 3
         plain = f"dataset:{PG}:b"
-        escaped = {"dataset:postgres%3A//db%3A5432:b", "dataset:postgres%3A//db:5432%3Ab"}  # either may come second
+        escaped = {"dataset%:postgres%3A//db%3A5432:b", "dataset%:postgres%3A//db:5432%3Ab"}  # either may come second
         (job_id,) = [i for i in by_id if i.startswith("job:")]
         (other,) = set(by_id) - {plain, job_id}
         assert other in escaped
@@ -463,6 +463,25 @@ def test_two_nodes_of_one_graph_spelled_alike_keep_apart_and_each_id_reads_back(
             assert [(n["data"]["namespace"], n["data"]["name"]) for n in start] == [
                 (by_id[node_id]["data"]["namespace"], by_id[node_id]["data"]["name"])
             ]
+
+
+def test_an_escaped_id_is_no_plain_id_of_another_node(catalog_engine):
+    """A dataset named as an escaped id would spell it (`postgres%3A//db` + `5432%3Ab`), recorded
+    first: in a graph with both nodes spelled `dataset:postgres://db:5432:b`, it keeps its own id,
+    the escaped one is another, and each id sent back reads as its own node."""
+    lookalike = {"namespace": "postgres%3A//db", "name": "5432%3Ab"}
+    send(catalog_engine, run_of("early", "r0", 1, [], [lookalike]))
+    send(catalog_engine, run_of("j", "r1", 2, [ds("b"), lookalike], [{"namespace": "postgres://db", "name": "5432:b"}]))
+    with read_connection(catalog_engine) as conn:
+        graph = lineage(conn, "job:team-a:j", depth=1).as_list()
+        assert len(graph) == 4 and len({n["id"] for n in graph}) == 4
+        for node in graph:
+            if node["type"] == "DATASET":
+                (again,) = lineage(conn, node["id"], depth=0).as_list()
+                assert (again["data"]["namespace"], again["data"]["name"]) == (
+                    node["data"]["namespace"],
+                    node["data"]["name"],
+                )
 
 
 def test_column_nodes_spelled_alike_keep_apart(catalog_engine):

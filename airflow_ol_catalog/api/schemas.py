@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import HTTPException, Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from airflow_ol_catalog.events.node_ids import NodeIdInvalid, readings
+from airflow_ol_catalog.events.node_ids import NodeIdInvalid, NotOfNamespace, readings
 from airflow_ol_catalog.events.times import TimeInvalid, parse_time
 
 # Paging, the same on every list. Offsets are bounded: the databases hold 64-bit integers at most.
@@ -73,13 +73,11 @@ def node_id_parameter(value: str, kinds: tuple[str, ...], namespace: str | None 
     """A query parameter holding a node id of one of these kinds (with `namespace`, one of that
     namespace); 422 naming the parameter and saying what it takes otherwise."""
     try:
-        readings(value, kinds)
+        readings(value, kinds, namespace)
+    except NotOfNamespace as exc:
+        raise HTTPException(422, f"query parameter namespace: {exc}") from None
     except NodeIdInvalid as exc:
         raise HTTPException(422, f"query parameter nodeId: {exc}") from None
-    try:
-        readings(value, kinds, namespace)
-    except NodeIdInvalid as exc:
-        raise HTTPException(422, f"query parameter namespace: {exc}") from None
     return value
 
 

@@ -9,8 +9,12 @@ is what follows the last colon, and a namespace ends where `//` follows (`s3://b
 only in the last readings, for names that start with `//`. A caller that knows the namespace (the
 catalog's own pages) says so, and only the readings with that namespace count.
 
-Two nodes of one graph can have the same spelling; the second gets `escaped_node_id`'s, whose
-namespace and name hold no colon (`%3A`, and `%25` for `%`), and which `readings` reads back last.
+Two nodes of one graph can have the same spelling; the second gets `escaped_node_id`'s: its kind
+marked `%` (`dataset%:`, which no plain id has) and its namespace and name with no colon (`%3A`,
+and `%25` for `%`), so it reads one way only, as that node.
+
+A text can be read as many ways as it has colons (a field's, about their square): beyond
+MAX_READINGS it is refused, unless the caller says where the namespace ends.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ class NodeIdInvalid(ValueError):
     """A text that is no node id: its kind is unknown, or a part is missing."""
 
 
+class NotOfNamespace(NodeIdInvalid):
+    """A node id that does not read as a node of the namespace given with it."""
+
+
 def format_node_id(kind: str, namespace: str, name: str, field: str | None = None) -> str:
     """The one spelling of a node id (graph walks call this for every node: plain string work)."""
     return f"{kind}:{namespace}:{name}" if field is None else f"{kind}:{namespace}:{name}:{field}"
@@ -36,12 +44,13 @@ def _escaped(part: str) -> str:
 
 
 def escaped_node_id(kind: str, namespace: str, name: str, field: str | None = None) -> str:
-    """The spelling with no colon in the namespace or the name, for a node whose plain one another node
-    of the same answer has."""
-    return format_node_id(kind, _escaped(namespace), _escaped(name), field)
+    """The spelling that reads one way only (its kind marked `%`, no colon in the namespace or the
+    name), for a node whose plain one another node of the same answer has."""
+    return format_node_id(f"{kind}%", _escaped(namespace), _escaped(name), field)
 
 
 _ESCAPE = re.compile(r"%(25|3[Aa])")
+MAX_READINGS = 200  # ways a node id may be read (each is a look-up); a field's id with 20 colons has 190
 
 
 def _unescaped(part: str) -> str | None:
@@ -54,7 +63,7 @@ def _unescaped(part: str) -> str | None:
 def _escaped_reading(kind: str, rest: str) -> NodeId | None:
     """`rest` read as `escaped_node_id` writes it, or None."""
     parts = rest.split(":", 2) if kind == DATASET_FIELD else rest.split(":")
-    if len(parts) != (3 if kind == DATASET_FIELD else 2) or "%" not in parts[0] + parts[1]:
+    if len(parts) != (3 if kind == DATASET_FIELD else 2):
         return None
     namespace, name = _unescaped(parts[0]), _unescaped(parts[1])
     if namespace is None or name is None:
@@ -95,35 +104,54 @@ def _splits(text: str) -> list[tuple[str, str]]:
 
 
 def readings(text: str, kinds: tuple[str, ...] = KINDS, namespace: str | None = None) -> list[NodeId]:
-    """Every node id `text` can be read as, shortest namespace first; NodeIdInvalid when none.
+    """Every node id `text` can be read as, shortest namespace first; NodeIdInvalid when none, or
+    when there are more than MAX_READINGS.
 
     `kinds` are the kinds the caller takes; any other is refused with the ones it does take. With
     `namespace`, only the readings with this namespace; NodeIdInvalid when the text has none.
     """
     kind, colon, rest = text.partition(":")
-    if not colon or kind not in kinds:
+    escaped = kind.endswith("%") and kind[:-1] in kinds
+    if not colon or (kind not in kinds and not escaped):
         expected = ", ".join(f"{k}:NAMESPACE:NAME" + (":FIELD" if k == DATASET_FIELD else "") for k in kinds)
         raise NodeIdInvalid(f"expected {expected}; got {text[:200]!r}")
-    found = []
-    for before, remainder in _splits(rest):
-        if kind != DATASET_FIELD:
-            found.append(NodeId(kind, before, remainder))
-            continue
-        # a field's name may hold colons too: every split, the longest dataset name first
-        found.extend(
-            NodeId(kind, before, remainder[:i], remainder[i + 1 :])
-            for i in range(len(remainder) - 1, -1, -1)
-            if remainder[i] == ":"
-        )
-    escaped = _escaped_reading(kind, rest)
-    if escaped is not None and escaped not in found:
-        found.append(escaped)
-    if not found:
-        raise NodeIdInvalid(
-            f"{kind} node ids are {kind}:NAMESPACE:NAME{':FIELD' * (kind == DATASET_FIELD)}; got {text[:200]!r}"
-        )
+    if escaped:
+        node = _escaped_reading(kind[:-1], rest)
+        if node is None:
+            raise NodeIdInvalid(
+                f"{kind} ids are escaped ones, with no colon in the namespace or the name; got {text[:200]!r}"
+            )
+        found = [node]
+    else:
+        if namespace is None:
+            splits = _splits(rest)
+        elif rest.startswith(namespace + ":"):
+            splits = [(namespace, rest[len(namespace) + 1 :])]
+        else:
+            raise NotOfNamespace(f"{text[:200]!r} does not read as a node of namespace {namespace[:200]!r}")
+        ways = len(splits) if kind != DATASET_FIELD else sum(remainder.count(":") for _, remainder in splits)
+        if ways > MAX_READINGS:
+            raise NodeIdInvalid(
+                f"{text[:80]!r}... can be read {ways} ways (its colons), more than {MAX_READINGS}: "
+                "say where its namespace ends with the namespace parameter"
+            )
+        found = []
+        for before, remainder in splits:
+            if kind != DATASET_FIELD:
+                found.append(NodeId(kind, before, remainder))
+                continue
+            # a field's name may hold colons too: every split, the longest dataset name first
+            found.extend(
+                NodeId(kind, before, remainder[:i], remainder[i + 1 :])
+                for i in range(len(remainder) - 1, -1, -1)
+                if remainder[i] == ":"
+            )
+        if not found:
+            raise NodeIdInvalid(
+                f"{kind} node ids are {kind}:NAMESPACE:NAME{':FIELD' * (kind == DATASET_FIELD)}; got {text[:200]!r}"
+            )
     if namespace is not None:
         found = [node for node in found if node.namespace == namespace]
         if not found:
-            raise NodeIdInvalid(f"{text[:200]!r} does not read as a node of namespace {namespace[:200]!r}")
+            raise NotOfNamespace(f"{text[:200]!r} does not read as a node of namespace {namespace[:200]!r}")
     return found
