@@ -405,6 +405,10 @@ def test_column_lineage_reads_a_name_holding_hash_whole_and_a_version_after_hash
         assert answer.status_code == 200, (node, answer.text)
         assert {n["data"]["dataset"] for n in answer.json()["graph"]} == {"out/q?x=1#frag", "in/src"}, node
     assert client.get("api/v1/column-lineage", nodeId="dataset:s3://bucket:out/q?x=1").status_code == 404
+    # what is left before the `#` is no node id (no name, or not of the namespace given): 404, not a 500
+    for query in ({"nodeId": "dataset:x#y:a"}, {"nodeId": "dataset:a:b#c:d", "namespace": "a:b#c"}):
+        answer = client.get("api/v1/column-lineage", **query)
+        assert (answer.status_code, answer.json()) == (404, {"detail": f"node {query['nodeId']!r} not found"}), query
 
 
 def test_a_dataset_whose_name_starts_with_two_slashes_is_reached_by_its_node_id(client):

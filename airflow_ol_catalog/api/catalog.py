@@ -31,7 +31,7 @@ from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.api.datamodels.graph import ColumnLineageGraph, LineageGraph, StatedFlows
 from airflow_ol_catalog.api.schemas import Limit, Offset, date_parameter, node_id_parameter, time_parameter
 from airflow_ol_catalog.events import metrics
-from airflow_ol_catalog.events.node_ids import KINDS
+from airflow_ol_catalog.events.node_ids import KINDS, NodeIdInvalid, readings
 from airflow_ol_catalog.events.not_found import DatasetNotFound, JobVersionNotFound, NodeNotFound
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.ingest.hiding import set_dataset_hidden, set_job_hidden, set_namespace_hidden
@@ -539,7 +539,12 @@ def _column_lineage(conn, node_id, depth, with_downstream, namespace):
         # whole id is read first. The graph is the latest one (versions are not kept apart).
         if "#" not in node_id:
             raise
-        return {"graph": column_lineage_graph(conn, node_id.rsplit("#", 1)[0], depth, with_downstream, namespace)}
+        cut = node_id.rsplit("#", 1)[0]
+        try:
+            readings(cut, KINDS, namespace)
+        except NodeIdInvalid:
+            raise NodeNotFound(node_id) from None  # what is left is no node id: the whole one named nothing
+        return {"graph": column_lineage_graph(conn, cut, depth, with_downstream, namespace)}
 
 
 @router.get(
