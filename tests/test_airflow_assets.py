@@ -740,13 +740,13 @@ def test_a_write_named_only_by_the_runs_other_events_triggers_once_it_completes(
     assert len(_events_of(asset_id)) == 2
 
 
-def _task_facets(dag_id: str, dag_run_id: str, task_id: str, map_index: int = -1) -> dict:
+def _task_facets(dag_id: str, dag_run_id: str, task_id: str, map_index: int = -1, try_number: int = 1) -> dict:
     return {
         "airflow": _facet(
             dag={"dag_id": dag_id},
             dagRun={"dag_id": dag_id, "run_id": dag_run_id},
             task={"task_id": task_id},
-            taskInstance={"map_index": map_index, "try_number": 1},
+            taskInstance={"map_index": map_index, "try_number": try_number},
         )
     }
 
@@ -796,6 +796,12 @@ def test_a_task_instance_finds_its_run_however_many_runs_came_after_and_whatever
     _run(catalog_api, mapped, "mapped.t", 4, _task_facets("mapped", "manual__1", "t", 3))
     assert catalog_api.get(route.format("mapped", "manual__1", "t"), mapIndex=3).json()["run"]["id"] == mapped
     assert catalog_api.get(route.format("mapped", "manual__1", "t"), mapIndex=2).json()["run"] is None
+
+    # the second try's run arrives first (from a spool, say): the tab shows the latest try
+    second, first = "0193f100-0000-7000-8000-0000000d0002", "0193f100-0000-7000-8000-0000000d0001"
+    _run(catalog_api, second, "retried.t", 6, _task_facets("retried", "manual__1", "t", try_number=2))
+    _run(catalog_api, first, "retried.t", 4, _task_facets("retried", "manual__1", "t", try_number=1), "FAIL")
+    assert catalog_api.get(route.format("retried", "manual__1", "t")).json()["run"]["id"] == second
 
     intruder = catalog_api.create_token("task-intruder", ["intruder"])
     stand_in = run_event(

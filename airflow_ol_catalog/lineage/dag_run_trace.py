@@ -73,7 +73,8 @@ def task_instance_run(
 ) -> tuple[str, str, dict[str, Any]] | None:
     """(job namespace, job name, the run as `jobs/runs/{id}` answers it) of an Airflow task instance:
     the run of job DAG.TASK in one of Airflow's `namespaces` whose `airflow` facet names this DAG,
-    DAG run, task and map index (-1: not mapped), newest first; None when the catalog has none.
+    DAG run, task and map index (-1: not mapped), of its latest try (a retry's run may arrive before
+    the first try's, from a spool); None when the catalog has none.
     Every run of the job is looked at, not a page of the newest: a DAG run of years ago still has its tab."""
     name = f"{dag_id}.{task_id}"
     # The facet is stored as msgspec writes JSON (ingest/projection.py): its text holds the DAG run id
@@ -92,6 +93,7 @@ def task_instance_run(
         )
         .order_by(run.c.id.desc())
     )
+    best: tuple[int, int, str] | None = None  # (try number, run pk, job namespace) of the latest try
     for row in candidates:
         said = reading.airflow_task({"airflow": json.loads(row.value)})
         if (
@@ -99,8 +101,11 @@ def task_instance_run(
             and (said["dagId"], said["dagRunId"], said["taskId"]) == (dag_id, dag_run_id, task_id)
             and said["mapIndex"] in (map_index, None)
         ):
-            return row.namespace, name, runs_view(conn, conn.execute(select(run).where(run.c.id == row.id)).all())[0]
-    return None
+            found = (said["tryNumber"] or 0, row.id, row.namespace)
+            best = found if best is None or found[:2] > best[:2] else best
+    if best is None:
+        return None
+    return best[2], name, runs_view(conn, conn.execute(select(run).where(run.c.id == best[1])).all())[0]
 
 
 def _io(conn: Connection, run_pks: list[int]) -> dict[int, dict[str, list[dict[str, str]]]]:
