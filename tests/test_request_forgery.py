@@ -9,6 +9,7 @@ header the catalog's UI sends. Requests with an Authorization header are not con
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -131,6 +132,26 @@ def test_the_login_cookie_is_seen_beside_cookies_a_strict_parser_refuses(server,
         )
         assert refused.status_code == 403, (cookie, refused.text)
         assert "Origin http://127.0.0.1:1" in refused.json()["detail"]
+    assert stored_runs(server, payload["run"]["runId"]) == 0
+
+
+def test_a_login_cookie_in_one_of_several_cookie_headers_is_seen(server):
+    """HTTP/2 sends each cookie in a header of its own, which a proxy may pass on so: the check reads
+    them all, not only the last."""
+    payload = fresh_event("csrf-" + uuid.uuid4().hex[:6])
+    for cookies in ([f"_token={server.jwt('admin')}", "theme=dark"], ["theme=dark", f"_token={server.jwt('admin')}"]):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            body = json.dumps(payload).encode()
+            head = "".join(f"Cookie: {c}\r\n" for c in cookies)
+            sock.sendall(
+                f"POST /{LINEAGE} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nOrigin: http://127.0.0.1:1\r\n"
+                f"{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 403"), (cookies[0][:6], answer[:300])
     assert stored_runs(server, payload["run"]["runId"]) == 0
 
 

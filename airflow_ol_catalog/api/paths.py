@@ -114,11 +114,13 @@ class RequestGuard:
                 return
             if scope["method"] not in SAFE_METHODS:
                 # ASGI header names are lower case; only these few are read (most requests carry none of the cookie)
-                headers = {
-                    name.decode(): value.decode("latin-1")
-                    for name, value in scope["headers"]
-                    if name in FORGERY_HEADERS
-                }
+                headers: dict[str, str] = {}
+                for name, value in scope["headers"]:
+                    if name in FORGERY_HEADERS:
+                        # several Cookie headers (HTTP/2 sends each cookie apart) are one list of
+                        # cookies: a login cookie in any of them counts
+                        key, text = name.decode(), value.decode("latin-1")
+                        headers[key] = f"{headers[key]}; {text}" if key == "cookie" and key in headers else text
                 forged = forgery_refusal(scope["method"], headers)
                 if forged is not None:
                     await self._refuse(scope, send, 403, forged)
