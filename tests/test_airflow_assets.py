@@ -833,3 +833,27 @@ def test_a_replayed_write_to_a_marked_dataset_triggers_at_once(catalog_api, asse
     writes = _writes(catalog_api, "shop.public.replayed")["catalogWrites"]  # settled: waits for the emitting task
     assert [(w["runId"], w["state"]) for w in writes] == [("0193f200-0000-7000-8000-000000000002", "created")]
     assert len(_events_of(asset_id)) == 1
+
+
+def test_a_write_is_queued_with_what_the_runs_complete_says_in_either_order(catalog_api, assets):
+    """START names the output (with a subset) and the nominal time; COMPLETE names neither. The write
+    was queued with the time and partition of whichever event came second; it takes the COMPLETE's
+    now (its time, and the nominal time its run facets give), in both orders of arrival."""
+    _marked_table_with_asset(catalog_api, "ordered")
+    target = [{"namespace": PG, "name": "shop.public.ordered"}]
+    nominal = {"nominalTime": _facet(nominalStartTime="2026-11-30T00:00:00Z")}
+    queued = []
+    for n, order in enumerate((("START", "COMPLETE"), ("COMPLETE", "START"))):
+        run_id = f"0193f300-0000-7000-8000-00000000000{n}"
+        for kind in order:
+            payload = run_event(
+                eventType=kind,
+                eventTime="2026-12-01T10:00:00Z" if kind == "START" else "2026-12-01T10:05:00Z",
+                run={"runId": run_id, "facets": nominal if kind == "COMPLETE" else {}},
+                job=WRITER,
+                outputs=target if kind == "START" else [],
+            )
+            assert catalog_api.send(payload).status_code == 201
+        (write,) = [w for w in _writes(catalog_api, "shop.public.ordered")["catalogWrites"] if w["runId"] == run_id]
+        queued.append((write["eventTime"], write["partitionKey"]))
+    assert queued == [("2026-12-01T10:05:00Z", "2026-11-30T00:00:00Z")] * 2

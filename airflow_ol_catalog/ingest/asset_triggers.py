@@ -24,7 +24,7 @@ from airflow_ol_catalog.events.model import OpenLineageEvent
 from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.events.run_states import EventType
 from airflow_ol_catalog.store.sql import among, insert_on_conflict, utcnow
-from airflow_ol_catalog.store.tables import asset_trigger, asset_trigger_run, dataset, run_dataset
+from airflow_ol_catalog.store.tables import asset_trigger, asset_trigger_run, dataset, event, run_dataset
 
 PENDING, EMITTING, CREATED, NO_ASSET = "pending", "emitting", "created", "no_asset"
 DECLARED = "declared"  # by an Airflow task whose outlet the Asset is: Airflow announced the write itself
@@ -140,19 +140,75 @@ def delete_trigger(conn: Connection, trigger_id: int) -> Trigger | None:
     )
 
 
-def partition_key(ev: OpenLineageEvent, output_facets: Mapping[str, Any]) -> str | None:
+def partition_key(payload: Mapping[str, Any], output_facets: Mapping[str, Any]) -> str | None:
     """The part of the dataset the run wrote, as a partition key: the output's `subset` facet
-    (`day=2026-12-01 country=PL`), else the run's nominal start time."""
+    (`day=2026-12-01 country=PL`), else the run's nominal start time (of the event `payload`)."""
     written = reading.subset(output_facets.get("subset"), "out")
     if written is None:
-        nominal = ev.payload.get("run", {}).get("facets", {}).get("nominalTime")
+        run_facets = _facets_of(payload.get("run"))
+        nominal = run_facets.get("nominalTime")
         written = nominal.get("nominalStartTime") if isinstance(nominal, dict) else None
     return written[:MAX_PARTITION_KEY] if isinstance(written, str) and written else None
 
 
-def _airflow_task(ev: OpenLineageEvent) -> str | None:
-    task = reading.airflow_task(ev.payload.get("run", {}).get("facets") or {})
+def _facets_of(holder: Any) -> dict[str, Any]:
+    facets = holder.get("facets") if isinstance(holder, dict) else None
+    return facets if isinstance(facets, dict) else {}
+
+
+def _airflow_task(payload: Mapping[str, Any]) -> str | None:
+    task = reading.airflow_task(_facets_of(payload.get("run")))
     return json.dumps([task["dagId"], task["taskId"]]) if task and task["taskId"] else None
+
+
+@dataclass(frozen=True)
+class _Completion:
+    """A run's COMPLETE event: what every write of the run is queued with, whichever event named it."""
+
+    event_time: datetime
+    payload: Mapping[str, Any]
+
+    def output_facets(self, names: list[tuple[str, str]]) -> Mapping[str, Any]:
+        """Its own output facets of the dataset with one of these names, if it names it."""
+        keys = {(namespace_key(ns), name) for ns, name in names}
+        outputs = self.payload.get("outputs")
+        for item in outputs if isinstance(outputs, list) else []:
+            if (
+                isinstance(item, dict)
+                and isinstance(item.get("namespace"), str)
+                and (namespace_key(item["namespace"]), item.get("name")) in keys
+            ):
+                own = item.get("outputFacets")
+                return own if isinstance(own, dict) else {}
+        return {}
+
+
+def _completions(
+    conn: Connection, of_complete_runs: list[tuple[OpenLineageEvent, int]], run_pks: set[int]
+) -> dict[int, _Completion]:
+    """The COMPLETE event of each of these runs: among these events, else the newest one stored."""
+    found: dict[int, _Completion] = {}
+    for ev, pk in of_complete_runs:
+        newer = pk not in found or ev.event_time > found[pk].event_time
+        if pk in run_pks and ev.event_type == EventType.COMPLETE.value and newer:
+            found[pk] = _Completion(ev.event_time, ev.payload)
+    for ev, pk in of_complete_runs:
+        if pk in run_pks and pk not in found:
+            stored = conn.execute(
+                select(event.c.event_time, event.c.payload)
+                .where(
+                    event.c.run_id == ev.run_id,
+                    event.c.namespace == ev.job_namespace,
+                    event.c.job_name == ev.job_name,
+                    event.c.event_type == EventType.COMPLETE.value,
+                    event.c.quarantined.is_(False),
+                )
+                .order_by(event.c.event_time.desc(), event.c.digest.desc())
+                .limit(1)
+            ).first()
+            if stored is not None:
+                found[pk] = _Completion(stored.event_time, json.loads(stored.payload))
+    return found
 
 
 def queue_writes(
@@ -166,7 +222,9 @@ def queue_writes(
 
     A run's outputs are those any of its events named (OpenLineage adds up a run's inputs and
     outputs): a COMPLETE queues those named by the run's earlier events too, and an event of a run
-    COMPLETE already (a START arriving after the COMPLETE) queues those it names.
+    COMPLETE already (a START arriving after the COMPLETE) queues those it names. Each write is
+    queued with what the run's COMPLETE event says (its time, the output's `subset` there, else the
+    run's nominal time), whichever event named the output first: the same in any order of arrival.
     `dataset_ids`: (namespace key, name) -> the id holding that name's lineage, as the projection
     stored them in this transaction; `completed`: (job namespace, job name, run id) -> the run's
     row, of the runs that are COMPLETE now (a FAIL later than the COMPLETE, sent before or after
@@ -186,28 +244,29 @@ def queue_writes(
         return 0
     now = utcnow()
     dialect = conn.dialect.name
-    # What each run's COMPLETE event did not name itself: the outputs its other events named.
-    completing = {pk: ev for ev, pk in of_complete_runs if ev.event_type == EventType.COMPLETE.value}
-    stored: dict[int, set[int]] = {}
+    owner = {pk: ev for ev, pk in of_complete_runs}  # the run's job and id, as any of its events says
+    # What each completing run's events in this transaction did not name: the outputs its earlier events named.
+    completing = {pk for ev, pk in of_complete_runs if ev.event_type == EventType.COMPLETE.value}
+    writes: set[tuple[int, int]] = set()  # (dataset id, run pk)
+    given: dict[tuple[int, int], tuple[str, str]] = {}  # the name an event gave the output
     if completing:
         for run_pk, dataset_id in conn.execute(
             select(run_dataset.c.run_pk, run_dataset.c.dataset_id).where(
                 among(dialect, run_dataset.c.run_pk, completing), run_dataset.c.direction == "out"
             )
         ):
-            stored.setdefault(run_pk, set()).add(dataset_id)
-    # Each write: (dataset id, the event that says so, the facets of its output there, the name it gave).
-    writes: list[tuple[int, int, OpenLineageEvent, Mapping[str, Any], tuple[str, str] | None]] = []
+            writes.add((dataset_id, run_pk))
     for ev, run_pk in of_complete_runs:
         for ref in ev.outputs:
             dataset_id = dataset_ids.get((namespace_key(ref.namespace), ref.name))
             if dataset_id is not None:
-                writes.append((dataset_id, run_pk, ev, ref.io_facets, (ref.namespace, ref.name)))
-    for run_pk, dataset_ids_written in stored.items():
-        writes.extend((dataset_id, run_pk, completing[run_pk], {}, None) for dataset_id in sorted(dataset_ids_written))
+                writes.add((dataset_id, run_pk))
+                given.setdefault((dataset_id, run_pk), (ref.namespace, ref.name))
+    if not writes:
+        return 0
     # A dataset has names besides the one a write gives (a path and the table over it, made one by
     # a symlinks facet): a mark of any of them counts.
-    written = {dataset_id for dataset_id, *_ in writes}
+    written = {dataset_id for dataset_id, _ in writes}
     names_of: dict[int, list[tuple[str, str]]] = {}
     for row in conn.execute(
         select(dataset.c.id, dataset.c.namespace, dataset.c.name)
@@ -219,27 +278,38 @@ def queue_writes(
         )
     ):
         names_of.setdefault(row.id, []).append((row.namespace, row.name))
-    rows: dict[tuple[int, int], dict[str, Any]] = {}
-    for dataset_id, run_pk, ev, io_facets, given in writes:
-        names = [*([given] if given else []), *names_of.get(dataset_id, ())]
-        if (dataset_id, run_pk) in rows or not any(rule.matches(*name) for rule in rules for name in names):
+    marked = {}
+    for key in sorted(writes):
+        names = [*([given[key]] if key in given else []), *names_of.get(key[0], ())]
+        if any(rule.matches(*name) for rule in rules for name in names):
+            marked[key] = names
+    if not marked:
+        return 0
+    completions = _completions(conn, of_complete_runs, {run_pk for _, run_pk in marked})
+    rows = []
+    for (dataset_id, run_pk), names in marked.items():
+        completion = completions.get(run_pk)
+        if completion is None:  # COMPLETE now, yet no COMPLETE event kept: nothing to say it with
             continue
-        rows[dataset_id, run_pk] = {
-            "dataset_id": dataset_id,
-            "run_pk": run_pk,
-            "run_id": ev.run_id,
-            "job_namespace": ev.job_namespace,
-            "job_name": ev.job_name,
-            "event_time": ev.event_time,
-            "partition_key": partition_key(ev, io_facets),
-            "airflow_task": _airflow_task(ev),
-            "state": PENDING,
-            "queued_at": now,
-        }
+        ev = owner[run_pk]
+        rows.append(
+            {
+                "dataset_id": dataset_id,
+                "run_pk": run_pk,
+                "run_id": ev.run_id,
+                "job_namespace": ev.job_namespace,
+                "job_name": ev.job_name,
+                "event_time": completion.event_time,
+                "partition_key": partition_key(completion.payload, completion.output_facets(names)),
+                "airflow_task": _airflow_task(completion.payload),
+                "state": PENDING,
+                "queued_at": now,
+            }
+        )
     if not rows:
         return 0
     statement = insert_on_conflict(conn, asset_trigger_run).on_conflict_do_nothing(
         index_elements=["dataset_id", "run_pk"]
     )
-    conn.execute(statement, sorted(rows.values(), key=lambda r: (r["dataset_id"], r["run_pk"])))
+    conn.execute(statement, rows)
     return len(rows)
