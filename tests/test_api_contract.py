@@ -184,9 +184,7 @@ def walked(catalog_api):
         ).status_code
         == 201
     )
-    task_run = {
-        "airflow": dag_run["airflowDagRun"] | {"task": {"task_id": "load"}, "taskInstance": {"map_index": -1}}
-    }
+    task_run = {"airflow": dag_run["airflowDagRun"] | {"task": {"task_id": "load"}, "taskInstance": {"map_index": -1}}}
     walk_task = {"namespace": NAMESPACE, "name": "walk_dag.load", "facets": {}}
     assert (
         catalog_api.send(

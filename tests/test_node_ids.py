@@ -56,6 +56,7 @@ def test_a_text_read_too_many_ways_is_refused_unless_its_namespace_is_given():
     assert len(readings(many, namespace="ns")) == 39
     assert len(readings("dataset:" + ":".join("a" * 200))) == 199
 
+
 def test_the_namespace_given_keeps_only_its_readings():
     text = "dataset:postgres://h:5432:db.t"
     assert readings(text, namespace="postgres://h:5432") == [NodeId(DATASET, "postgres://h:5432", "db.t")]
