@@ -15,6 +15,7 @@ NAMESPACE_POLICIES = ("register", "quarantine", "reject")
 # Pydantic writes JSON answers at most 255 levels deep; the read API's answers hold an event's
 # facets a few levels deeper than the event does (a lineage graph's node, its latest run, its facets).
 MAX_JSON_DEPTH = 200
+MAX_FUTURE_SECONDS = 100 * 366 * 86400  # an eventTime at most a century ahead: far from the year 9999
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,19 @@ def load_settings() -> CatalogSettings:
             f"nest at most 255 levels, and hold an event's facets a few levels deeper); {MAX_JSON_DEPTH} is used"
         )
         depth = MAX_JSON_DEPTH
+    ahead = conf.getint(SECTION, "max_future_seconds")
+    if ahead < 0:
+        raise ValueError(f"[{SECTION}] max_future_seconds = {ahead}: expected 0 or more seconds")
+    if ahead > MAX_FUTURE_SECONDS:  # the time limit would pass the year 9999, which dates cannot hold
+        _warn_once(f"[{SECTION}] max_future_seconds = {ahead} is more than 100 years; {MAX_FUTURE_SECONDS} is used")
+        ahead = MAX_FUTURE_SECONDS
     return CatalogSettings(
         sql_alchemy_conn=conf.get(SECTION, "sql_alchemy_conn").strip(),
         unknown_namespace_policy=policy,
         max_body_bytes=conf.getint(SECTION, "max_body_bytes"),
         max_batch_events=conf.getint(SECTION, "max_batch_events"),
         max_json_depth=depth,
-        max_future_seconds=conf.getint(SECTION, "max_future_seconds"),
+        max_future_seconds=ahead,
         max_graph_nodes=conf.getint(SECTION, "max_graph_nodes"),
         view_cache_size=max(0, conf.getint(SECTION, "view_cache_size")),
         view_cache_check=conf.getboolean(SECTION, "view_cache_check"),

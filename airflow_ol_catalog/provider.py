@@ -63,7 +63,8 @@ CONFIG_OPTIONS = {
     "max_future_seconds": _option(
         "How far ahead of the API server's clock an event's `eventTime` may be, in seconds. Later "
         "events are refused with 422: the newest event's facets win, so an event dated years ahead "
-        "would keep its facets in place against every later, legitimate event.",
+        "would keep its facets in place against every later, legitimate event. At most a century "
+        "(more is lowered, with a warning).",
         "integer",
         "86400",
         "3600",

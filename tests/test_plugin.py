@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -105,4 +106,22 @@ def test_a_json_depth_the_read_api_could_not_answer_is_lowered_to_what_it_can(mo
     assert load_settings().max_json_depth == 64
     monkeypatch.setenv("AIRFLOW__OL_CATALOG__MAX_JSON_DEPTH", "0")
     with pytest.raises(ValueError, match="max_json_depth = 0: expected 1 to 200"):
+        load_settings()
+
+
+def test_an_event_time_limit_past_what_dates_hold_is_lowered_and_a_negative_one_refused(monkeypatch, caplog):
+    """`max_future_seconds = 999999999999` started the API server, and every event then answered
+    500 (the limit overflowed a date). It is lowered to a century, with a warning; a negative one
+    stops with the option named."""
+    from airflow_ol_catalog.config import MAX_FUTURE_SECONDS, load_settings
+    from airflow_ol_catalog.store.sql import utcnow
+
+    monkeypatch.setenv("AIRFLOW__OL_CATALOG__MAX_FUTURE_SECONDS", "999999999999")
+    with caplog.at_level("WARNING"):
+        settings = load_settings()
+    assert settings.max_future_seconds == MAX_FUTURE_SECONDS
+    assert "max_future_seconds = 999999999999 is more than 100 years" in caplog.text
+    assert (utcnow() + timedelta(seconds=settings.max_future_seconds)).year < 9999
+    monkeypatch.setenv("AIRFLOW__OL_CATALOG__MAX_FUTURE_SECONDS", "-1")
+    with pytest.raises(ValueError, match="max_future_seconds = -1: expected 0 or more seconds"):
         load_settings()
