@@ -130,3 +130,21 @@ def test_the_maintenance_bundle_refuses_a_path_of_its_own():
 
     with pytest.raises(TypeError, match=r"MaintenanceDagBundle takes no `path`: its DAGs are the installed package's"):
         MaintenanceDagBundle(name="ol-catalog-maintenance", path="/elsewhere")
+
+
+def test_the_variables_the_readme_says_to_set_reach_the_containers_that_read_them():
+    """The init's command reads ADMIN_PASSWORD in its container (`$$`): without it in the service's
+    environment the admin password was always `admin`, whatever the operator set. Each variable the
+    README tells to set is passed on, and the init keeps every variable of the other services."""
+    text = production_section()
+    told = set(re.findall(r"`((?:AIRFLOW|ADMIN)_[A-Z_]+)` in the environment", text)) | set(
+        re.findall(r"Set `([A-Z_]+)`, `([A-Z_]+)` and `([A-Z_]+)`", text)[0]
+    )
+    assert {"ADMIN_PASSWORD", "AIRFLOW_SECRET_KEY", "AIRFLOW_JWT_SECRET"} <= told
+    raw = (ROOT / "docker-compose.yml").read_text()
+    for variable in told:
+        assert "${" + variable + ":-" in raw, variable  # taken from the operator's environment or .env
+    init = COMPOSE["services"]["airflow-init"]
+    assert init["environment"]["ADMIN_PASSWORD"] == "${ADMIN_PASSWORD:-admin}"
+    assert "$${ADMIN_PASSWORD" in init["command"][1]
+    assert set(COMPOSE["services"]["airflow-apiserver"]["environment"]) < set(init["environment"])
