@@ -13,7 +13,36 @@ def _cmd(name: str) -> str:
 
 
 def _action(name: str, help_: str, func: str, args: tuple[Arg, ...] = ()) -> ActionCommand:
-    return ActionCommand(name=name, help=help_, func=lazy_load_command(_cmd(func)), args=args)
+    return ActionCommand(name=name, help=help_, func=_said_plainly(lazy_load_command(_cmd(func))), args=args)
+
+
+def _said_plainly(command):
+    """The command, with what the database refuses (a read-only database, a full disk) said in one
+    line: a traceback would also print the statement's parameters (a new token's digest, say)."""
+
+    def run(args):
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return command(args)
+        except DBAPIError as exc:
+            reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            raise SystemExit(f"error: the catalog's database refused it: {reason}") from None
+
+    return run
+
+
+def _count(text: str) -> int:
+    """A --limit: a whole number from 0 to 100,000."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"expected 0 to 100000, got {value}")
+    return value
 
 
 ARG_NAME = Arg(("name",), help="Name")
@@ -41,7 +70,7 @@ ARG_ADMINS = Arg(
     default=None,
 )
 ARG_FILTER_NAMESPACE = Arg(("--namespace",), help="Only this namespace", default=None)
-ARG_LIMIT = Arg(("--limit",), help="How many to show", type=int, default=100)
+ARG_LIMIT = Arg(("--limit",), help="How many to show (0 to 100000)", type=_count, default=100)
 ARG_DIR = Arg(
     ("directory",), help="Directory of *.json files, one OpenLineage event each (read recursively, in file-name order)"
 )

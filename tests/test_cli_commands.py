@@ -3,6 +3,7 @@ failing with a traceback on the first missing table."""
 
 from __future__ import annotations
 
+import argparse
 from argparse import Namespace
 
 import pytest
@@ -121,3 +122,47 @@ def test_quarantine_list_says_how_many_it_left_out(catalog_engine, capsys):
     assert out.count("unknown-ns") == 2 and "2 of 3 quarantined events shown; --limit to see more" in out
     cli_commands.quarantine_list(Namespace(namespace=None, limit=3))
     assert "shown" not in capsys.readouterr().out
+
+
+def test_what_the_database_refuses_is_said_in_one_line_without_the_statement(catalog_engine, capsys):
+    """On a read-only PostgreSQL database `tokens create` printed a traceback with the statement's
+    parameters, the new token's digest among them."""
+    from sqlalchemy import text
+
+    from airflow_ol_catalog import cli
+
+    if catalog_engine.dialect.name != "postgresql":
+        pytest.skip("a read-only database: PostgreSQL's setting")
+    database = catalog_engine.url.database
+    with catalog_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on'))
+    catalog_engine.dispose()
+    from airflow_ol_catalog.store import engine as engine_module
+
+    engine_module.dispose_engines()
+    try:
+        (group,) = [g for g in cli.get_cli_commands() if g.name == "ol-catalog"]
+        (tokens,) = [c for c in group.subcommands if c.name == "tokens"]
+        (create,) = [c for c in tokens.subcommands if c.name == "create"]
+        with pytest.raises(SystemExit) as exit_:
+            create.func(Namespace(name="read-only", namespaces=None, read=False, admin=False))
+        assert (
+            str(exit_.value)
+            == "error: the catalog's database refused it: cannot execute INSERT in a read-only transaction"
+        )
+    finally:
+        with catalog_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("SET default_transaction_read_only = off"))
+            conn.execute(text(f'ALTER DATABASE "{database}" SET default_transaction_read_only = off'))
+        engine_module.dispose_engines()
+
+
+@pytest.mark.parametrize("limit", ["-1", "99999999999999999999"])
+def test_a_limit_out_of_range_is_refused_by_the_parser(limit):
+    from airflow_ol_catalog.cli import ARG_LIMIT
+
+    parser = argparse.ArgumentParser()
+    ARG_LIMIT.add_to_parser(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--limit", limit])
+    assert parser.parse_args(["--limit", "7"]).limit == 7
