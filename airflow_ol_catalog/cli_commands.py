@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import shlex
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,12 +55,18 @@ def _time(value) -> str:
     return value.isoformat(timespec="seconds") if value else "-"
 
 
+def _shown(text: str) -> str:
+    """Text from events and answers for the terminal: control characters as codes (`escaped`), so
+    none of them acts on it, and quoted when spaces at its ends would vanish (`'ns1 '`)."""
+    text = escaped(text)
+    return repr(text) if text != text.strip() else text
+
+
 def _table(rows: list[tuple], headers: tuple[str, ...]) -> None:
-    """Rows as a table; text from events and answers (names, errors) with its control characters
-    shown as codes (`escaped`), so none of them acts on the terminal."""
+    """Rows as a table, their text `_shown`."""
     from tabulate import tabulate
 
-    shown = [tuple(escaped(cell) if isinstance(cell, str) else cell for cell in row) for row in rows]
+    shown = [tuple(_shown(cell) if isinstance(cell, str) else cell for cell in row) for row in rows]
     print(tabulate(shown, headers=headers) if rows else "(none)")
 
 
@@ -110,14 +117,14 @@ def tokens_revoke(args) -> None:
 
 
 def _show_namespace(ns: namespace_rows.Namespace) -> None:
-    print(f"name:          {ns.name}")
-    print(f"description:   {ns.description or '-'}")
-    print(f"admins:        {', '.join(ns.admins) or '-'}")
-    print(f"integrations:  {', '.join(ns.integrations) or '-'}")
+    print(f"name:          {_shown(ns.name)}")
+    print(f"description:   {_shown(ns.description) if ns.description else '-'}")
+    print(f"admins:        {', '.join(map(_shown, ns.admins)) or '-'}")
+    print(f"integrations:  {', '.join(map(_shown, ns.integrations)) or '-'}")
     print(f"events:        {ns.event_count} (quarantined: {ns.quarantined_count})")
     print(f"first event:   {_time(ns.first_event_at)}")
     print(f"last event:    {_time(ns.last_event_at)}")
-    print(f"created:       {_time(ns.created_at)} by {ns.created_by}")
+    print(f"created:       {_time(ns.created_at)} by {_shown(ns.created_by)}")
     if ns.deleted_at:
         print(f"deleted:       {_time(ns.deleted_at)}")
 
@@ -132,7 +139,8 @@ def namespaces_create(args) -> None:
     _show_namespace(ns)
     if waiting:
         print(
-            f"{waiting} quarantined events wait for it: run `airflow ol-catalog quarantine replay --namespace {args.name}`"
+            f"{waiting} quarantined events wait for it: run "
+            f"`airflow ol-catalog quarantine replay --namespace {_shown(shlex.quote(args.name))}`"
         )
 
 

@@ -166,3 +166,24 @@ def test_a_limit_out_of_range_is_refused_by_the_parser(limit):
     with pytest.raises(SystemExit):
         parser.parse_args(["--limit", limit])
     assert parser.parse_args(["--limit", "7"]).limit == 7
+
+
+def test_namespace_names_are_shown_so_that_they_can_be_told_apart_and_pasted(catalog_engine, capsys):
+    """`ns1 ` listed as `ns1` beside `ns1`; `show` wrote a name's escape sequences to the terminal;
+    the replay hint for `Quar NS` could not be pasted (the name was not quoted)."""
+    from test_store import submission
+
+    from airflow_ol_catalog.ingest.event_log import store_events
+    from airflow_ol_catalog.store.engine import write_transaction
+
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, [submission("Quar NS", run_id="r-1")], "quarantine")
+    cli_commands.namespaces_create(Namespace(name="Quar NS", description="", admins=[]))
+    assert "`airflow ol-catalog quarantine replay --namespace 'Quar NS'`" in capsys.readouterr().out
+    for name in ("ns1", "ns1 ", "x\x1b[31my"):
+        cli_commands.namespaces_create(Namespace(name=name, description="", admins=[]))
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "x\\x1b[31my" in shown
+    cli_commands.namespaces_list(Namespace(all=False))
+    listed = capsys.readouterr().out
+    assert "'ns1 '" in listed and "\x1b" not in listed
