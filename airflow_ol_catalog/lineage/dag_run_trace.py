@@ -11,7 +11,7 @@ from collections.abc import Collection
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.not_found import DagRunNotFound
@@ -32,20 +32,25 @@ def _dag_run_facet(facets: dict[str, Any]) -> dict[str, Any]:
     return dag_run if isinstance(dag_run, dict) else {}
 
 
+def _runs_with_facet(facet_name: str, job_name: str, namespaces: Collection[str], *columns: Any) -> Select[Any]:
+    """(run pk, `columns`, the run's facet `facet_name`) of the runs of visible jobs named `job_name` in
+    Airflow's `namespaces`: a producer writing another namespace cannot stand in for a DAG or a task."""
+    named = (facet.c.entity == "run") & (facet.c.entity_id == run.c.id) & (facet.c.name == facet_name)
+    return (
+        select(run.c.id, *columns, facet.c.value)
+        .join(job, job.c.id == run.c.job_id)
+        .join(facet, named)
+        .where(job.c.name == job_name, job.c.namespace.in_(namespaces), job.c.deleted_at.is_(None))
+    )
+
+
 def dag_run_ol_run(conn: Connection, dag_id: str, dag_run_id: str, namespaces: Collection[str]) -> Any:
     """The OpenLineage run of an Airflow DAG run (its `airflowDagRun` facet names it), among the
     newest runs of the jobs named as the DAG in Airflow's `namespaces` (a producer writing another
     namespace cannot stand in for it); None when the catalog has none."""
     candidates = conn.execute(
-        select(run.c.id, run.c.run_id, facet.c.value)
-        .join(job, job.c.id == run.c.job_id)
-        .join(facet, (facet.c.entity == "run") & (facet.c.entity_id == run.c.id) & (facet.c.name == "airflowDagRun"))
-        .where(
-            job.c.name == dag_id,
-            job.c.namespace.in_(namespaces),
-            job.c.deleted_at.is_(None),
-            facet.c.value.is_not(None),
-        )
+        _runs_with_facet("airflowDagRun", dag_id, namespaces, run.c.run_id)
+        .where(facet.c.value.is_not(None))
         .order_by(run.c.id.desc())
         .limit(RUNS_SEARCHED)
     )
@@ -82,15 +87,8 @@ def task_instance_run(
     written = msgspec.json.encode(dag_run_id).decode()[1:-1]
     pattern = written.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     candidates = conn.execute(
-        select(run.c.id, job.c.namespace, facet.c.value)
-        .join(job, job.c.id == run.c.job_id)
-        .join(facet, (facet.c.entity == "run") & (facet.c.entity_id == run.c.id) & (facet.c.name == "airflow"))
-        .where(
-            job.c.name == name,
-            job.c.namespace.in_(namespaces),
-            job.c.deleted_at.is_(None),
-            facet.c.value.like(f'%"{pattern}"%', escape="\\"),
-        )
+        _runs_with_facet("airflow", name, namespaces, job.c.namespace)
+        .where(facet.c.value.like(f'%"{pattern}"%', escape="\\"))
         .order_by(run.c.id.desc())
     )
     best: tuple[int, int, str] | None = None  # (try number, run pk, job namespace) of the latest try
