@@ -1498,6 +1498,20 @@ def test_a_run_page_keeps_to_its_jobs_run_when_another_job_shares_the_run_id(ui_
     assert page.errors == []
 
 
+def _complete(namespace: str, job: str, inputs: list[dict], outputs: list[dict]) -> dict:
+    """A run's COMPLETE event of job `namespace`/`job`, with these inputs and outputs, sent now."""
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": datetime.now(timezone.utc).isoformat(),
+        "producer": "https://example.com/tests",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": namespace, "name": job},
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+
+
 def test_a_dataset_page_shows_its_own_lineage_when_another_dataset_is_spelled_alike(ui_server, admin_page):
     """`dataset:postgres://sq-db:5432:orders` is both (`postgres://sq-db:5432`, `orders`) and
     (`postgres://sq-db`, `5432:orders`). A producer that sent the second first does not put its job
@@ -1505,17 +1519,7 @@ def test_a_dataset_page_shows_its_own_lineage_when_another_dataset_is_spelled_al
     from playwright.sync_api import expect
 
     def write(job: str, namespace: str, name: str) -> None:
-        payload = {
-            "eventType": "COMPLETE",
-            "eventTime": datetime.now(timezone.utc).isoformat(),
-            "producer": "https://example.com/tests",
-            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-            "run": {"runId": str(uuid.uuid4())},
-            "job": {"namespace": "spelled-alike", "name": job},
-            "inputs": [],
-            "outputs": [{"namespace": namespace, "name": name}],
-        }
-        response = ui_server.send(payload)
+        response = ui_server.send(_complete("spelled-alike", job, [], [{"namespace": namespace, "name": name}]))
         assert response.status_code == 201, response.text
 
     write("squatter", "postgres://sq-db", "5432:orders")
@@ -1534,17 +1538,7 @@ def test_a_long_unbroken_name_wraps_inside_the_page(ui_server, admin_page):
     """A 1,000-character name with no space (a generated job or a path) breaks where it must: no page
     grows wider than the window, on the job's page, its dataset's page and the search."""
     long_job, long_table = "job_" + "x" * 1000, "db.schema." + "t" * 1000
-    payload = {
-        "eventType": "COMPLETE",
-        "eventTime": datetime.now(timezone.utc).isoformat(),
-        "producer": "https://example.com/tests",
-        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-        "run": {"runId": str(uuid.uuid4())},
-        "job": {"namespace": "long-names", "name": long_job},
-        "inputs": [{"namespace": "long-names", "name": long_table}],
-        "outputs": [],
-    }
-    response = ui_server.send(payload)
+    response = ui_server.send(_complete("long-names", long_job, [{"namespace": "long-names", "name": long_table}], []))
     assert response.status_code == 201, response.text
     page = admin_page
     page.set_viewport_size({"width": 1280, "height": 900})
@@ -1571,17 +1565,8 @@ def test_namespaces_whose_own_hues_are_close_get_colours_apart_in_one_graph(ui_s
     to the widest gap of hues, so that the legend and the nodes tell them apart."""
     from playwright.sync_api import expect
 
-    payload = {
-        "eventType": "COMPLETE",
-        "eventTime": datetime.now(timezone.utc).isoformat(),
-        "producer": "https://example.com/tests",
-        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
-        "run": {"runId": str(uuid.uuid4())},
-        "job": {"namespace": "colours-a", "name": "mover"},
-        "inputs": [{"namespace": "colours-a", "name": "src"}, {"namespace": "colours-a", "name": "src2"}],
-        "outputs": [{"namespace": "colours-94", "name": "dst"}],
-    }
-    response = ui_server.send(payload)
+    sources = [{"namespace": "colours-a", "name": "src"}, {"namespace": "colours-a", "name": "src2"}]
+    response = ui_server.send(_complete("colours-a", "mover", sources, [{"namespace": "colours-94", "name": "dst"}]))
     assert response.status_code == 201, response.text
     page = admin_page
     page.goto(ui_server.url + "ol-catalog/ui/#/graph?node=job%3Acolours-a%3Amover")
