@@ -1,6 +1,6 @@
 """Ingestion benchmark: a real api-server, measured against a do-nothing route of the same app.
 
-    .venv/bin/python bench/ingest.py [--seconds 10] [--rounds 3] [--backend sqlite|postgresql]
+    .venv/bin/python bench/ingest.py [--seconds 10] [--rounds 3] [--backend sqlite|postgresql] [--workers N]
 
 Single-event POSTs come from `wrk` (16 connections, every request a new event); the batch
 endpoint from a Python client posting batches of 1,000 events. Every event has its own run id
@@ -229,6 +229,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
+        "--workers", type=int, default=1, help="API-server worker processes ([api] workers); the goals are for one"
+    )
+    parser.add_argument(
         "--event",
         choices=sorted(EVENTS),
         default="typical",
@@ -249,7 +252,11 @@ def main() -> None:
     postgres = PostgresServer().start().recycle_wal() if args.backend == "postgresql" else None
     server = AirflowServer(
         postgres.create_database("bench") if postgres else None,
-        extra_env={"OL_CATALOG_BENCHMARK_ROUTES": "1", "AIRFLOW__OL_CATALOG__UNKNOWN_NAMESPACE_POLICY": "quarantine"},
+        extra_env={
+            "OL_CATALOG_BENCHMARK_ROUTES": "1",
+            "AIRFLOW__OL_CATALOG__UNKNOWN_NAMESPACE_POLICY": "quarantine",
+            "AIRFLOW__API__WORKERS": str(args.workers),
+        },
         **options,
     )
     nothing, single = "ol-catalog/api/v1/benchmark/nothing", "ol-catalog/api/v1/lineage"
@@ -257,7 +264,7 @@ def main() -> None:
         server.start()
         server.cli("ol-catalog", "namespaces", "create", CATALOG_NAMESPACE)
         print(
-            f"api-server up ({args.backend}, 1 worker{''.join(f', {k}={v}' for k, v in options.items())}); {args.event} event of {Template(CATALOG_NAMESPACE, args.event).size() / 1000:.1f} KB; "
+            f"api-server up ({args.backend}, {args.workers} worker(s){''.join(f', {k}={v}' for k, v in options.items())}); {args.event} event of {Template(CATALOG_NAMESPACE, args.event).size() / 1000:.1f} KB; "
             f"{args.rounds} rounds of {args.seconds} s, {args.connections} connections"
         )
         for path, namespace in (
