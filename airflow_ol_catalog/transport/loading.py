@@ -39,10 +39,10 @@ def load_routing_config(path: str | None = None) -> dict[str, Any]:
 
     conn_id = (conf.get("openlineage", "config_conn_id", fallback="") or "").strip()
     if conn_id:
-        from airflow_ol_catalog.transport.routing import _connection
+        from airflow_ol_catalog.transport.routing import airflow_connection
 
         where = f"Connection {conn_id} ([openlineage] config_conn_id)"
-        return _transport_of(_connection(conn_id).extra_dejson, where)
+        return _transport_of(airflow_connection(conn_id).extra_dejson, where)
     config_path = conf.get("openlineage", "config_path", fallback="") or ""
     if config_path.strip():
         return _transport_of(_read_yaml(config_path), config_path)

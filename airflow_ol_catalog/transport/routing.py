@@ -65,7 +65,7 @@ class RoutingConfig(Config):
         return cls(parse_settings(params))
 
 
-def _connection(conn_id: str) -> Any:
+def airflow_connection(conn_id: str) -> Any:
     """An Airflow Connection: through the task SDK in task processes (which may not read Airflow's
     database), else through Airflow's own look-up in its secrets backends and database, as the
     `airflow ol-catalog spool flush` command needs for a Connection kept in the database."""
@@ -86,7 +86,7 @@ def _connection(conn_id: str) -> Any:
 
 def _catalog_token(conn_id: str) -> str:
     """The ingest token kept as the password of an Airflow Connection (any secrets backend)."""
-    connection = _connection(conn_id)
+    connection = airflow_connection(conn_id)
     if not connection.password:
         raise ValueError(f"Airflow Connection {conn_id!r} has no password: put the catalog's ingest token there")
     return connection.password
@@ -110,7 +110,7 @@ def _resolve_connection_auth(config: dict[str, Any]) -> None:
         auth = config.get("auth")
         if not (isinstance(auth, dict) and auth.get("type") == "airflow_connection_api_key" and auth.get("conn_id")):
             raise
-        password = _connection(auth["conn_id"]).password
+        password = airflow_connection(auth["conn_id"]).password
         if not password:
             raise
         config["auth"] = {"type": "api_key", "apiKey": password.strip()}
