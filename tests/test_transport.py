@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -547,6 +548,8 @@ def test_an_event_is_spooled_even_when_saying_so_fails(receivers, tmp_path, monk
 
     monkeypatch.setattr(metrics, "_found", None)
     monkeypatch.setattr(metrics, "_unusable", False)
+    # a process that loaded Airflow, whichever tests ran before in this one
+    monkeypatch.setitem(sys.modules, "airflow", sys.modules.get("airflow") or types.ModuleType("airflow"))
     tries = []
 
     def counted(*args, **kwargs):
@@ -877,11 +880,11 @@ def test_an_api_key_connection_kept_in_airflows_database_is_found_outside_a_task
         raise RuntimeError("The conn_id `marquez` isn't defined")
 
     monkeypatch.setattr(token_provider.AirflowConnectionTokenProvider, "get_api_key", not_found)
-    monkeypatch.setattr(routing, "_connection", lambda conn_id: SimpleNamespace(password=f" key-of-{conn_id} "))
+    monkeypatch.setattr(routing, "airflow_connection", lambda conn_id: SimpleNamespace(password=f" key-of-{conn_id} "))
     config = {"type": "http", "url": "http://m", "auth": {"type": "airflow_connection_api_key", "conn_id": "marquez"}}
     routing._resolve_connection_auth(config)
     assert config["auth"] == {"type": "api_key", "apiKey": "key-of-marquez"}
-    monkeypatch.setattr(routing, "_connection", lambda conn_id: SimpleNamespace(password=None))
+    monkeypatch.setattr(routing, "airflow_connection", lambda conn_id: SimpleNamespace(password=None))
     with pytest.raises(RuntimeError, match="isn't defined"):  # no key there either: the provider's own words
         routing._resolve_connection_auth({"auth": {"type": "airflow_connection_api_key", "conn_id": "marquez"}})
 
