@@ -13,12 +13,17 @@ the normal path), and into the event log alone. The server runs with
 `unknown_namespace_policy = quarantine`: events of a registered namespace go to the catalog,
 events of an unregistered one are stored in the log and kept out of the catalog, which is the
 log's own cost.
+
+For batches it also prints the CPU an event cost the API server (all its workers) and PostgreSQL
+(all its processes), read from /proc around each run, and the rates those costs allow: a worker's
+Python runs on one core at most, and everything shares the machine's cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -30,6 +35,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import requests
 
@@ -197,7 +203,42 @@ def run_wrk(
     }
 
 
-def run_batches(server: AirflowServer, batches: int, size: int, clients: int, namespace: str, kind: str) -> float:
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user and system) that a process and its living descendants have used, from /proc."""
+    parent, used = {}, {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            parent[int(entry)], used[int(entry)] = int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+    tree, added = {root}, True
+    while added:
+        grown = tree | {pid for pid, up in parent.items() if up in tree}
+        added, tree = grown != tree, grown
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+class Batches(NamedTuple):
+    rate: float  # events/s
+    server_us: float  # the API server's CPU per event, its workers included
+    database_us: float | None  # PostgreSQL's, all its processes (None on SQLite, which runs in the server)
+    seconds: float
+
+
+def run_batches(
+    server: AirflowServer,
+    batches: int,
+    size: int,
+    clients: int,
+    namespace: str,
+    kind: str,
+    postgres: PostgresServer | None = None,
+) -> Batches:
     event = Template(namespace, kind)
     start, bodies = datetime.now(timezone.utc), []
     for batch in range(batches):
@@ -211,10 +252,34 @@ def run_batches(server: AirflowServer, batches: int, size: int, clients: int, na
         response = requests.post(url, data=body, headers=headers, timeout=300)
         assert response.status_code == 200, response.text[:300]
 
+    database = int((postgres.dir / "data" / "postmaster.pid").read_text().split()[0]) if postgres else None
+    server_before = tree_cpu_seconds(server.process.pid)
+    database_before = tree_cpu_seconds(database) if database else 0.0
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(post, bodies))
-    return batches * size / (time.perf_counter() - started)
+    seconds, events = time.perf_counter() - started, batches * size
+    server_us = (tree_cpu_seconds(server.process.pid) - server_before) / events * 1e6
+    database_us = (tree_cpu_seconds(database) - database_before) / events * 1e6 if database else None
+    return Batches(events / seconds, server_us, database_us, seconds)
+
+
+def print_cpu(batch_runs: dict[str, list[Batches]], workers: int, cores: int) -> None:
+    """The CPU each batched event cost (medians of the rounds), and the rate that cost allows: a
+    worker runs its Python on one core at most (the interpreter lock), and all of it shares the
+    machine's cores with the database and the client."""
+    print(
+        f"{'batches: CPU per event (median)':<36}{'API server':>12}{'database':>12}"
+        f"{f'bound: {workers} worker(s)':>22}{f'bound: {cores} cores':>18}"
+    )
+    for name, runs in batch_runs.items():
+        server = statistics.median(run.server_us for run in runs)
+        database_runs = [run.database_us for run in runs if run.database_us is not None]
+        database = statistics.median(database_runs) if database_runs else 0.0
+        by_workers = min(workers, cores) * 1e6 / server
+        by_cores = cores * 1e6 / (server + database)
+        shown = f"{database:>9.0f} us" if database_runs else f"{'in server':>12}"
+        print(f"{f'  into the {name}':<36}{server:>9.0f} us{shown}{by_workers:>20,.0f} /s{by_cores:>16,.0f} /s")
 
 
 def verdict(met: bool) -> str:
@@ -274,7 +339,7 @@ def main() -> None:
         ):  # warm-up
             run_wrk(wrk, server, path, 2, args.connections, namespace, args.event)
         wrk_runs: dict[str, list[dict]] = {"nothing": [], "catalog": [], "log": []}
-        batch_rates: dict[str, list[float]] = {"catalog": [], "log": []}
+        batch_runs: dict[str, list[Batches]] = {"catalog": [], "log": []}
         for round_ in range(args.rounds):
             for name, path, namespace in (
                 ("nothing", nothing, CATALOG_NAMESPACE),
@@ -283,11 +348,11 @@ def main() -> None:
             ):
                 wrk_runs[name].append(run_wrk(wrk, server, path, args.seconds, args.connections, namespace, args.event))
             for target, namespace in (("catalog", CATALOG_NAMESPACE), ("log", LOG_NAMESPACE)):
-                batch_rates[target].append(run_batches(server, 20, 1000, 2, namespace, args.event))
+                batch_runs[target].append(run_batches(server, 20, 1000, 2, namespace, args.event, postgres))
             print(
                 f"  round {round_ + 1}: nothing {wrk_runs['nothing'][-1]['rps']:.0f} req/s; single events/s: catalog "
                 f"{wrk_runs['catalog'][-1]['rps']:.0f}, log only {wrk_runs['log'][-1]['rps']:.0f}; batch events/s: catalog "
-                f"{batch_rates['catalog'][-1]:.0f}, log only {batch_rates['log'][-1]:.0f}",
+                f"{batch_runs['catalog'][-1].rate:.0f}, log only {batch_runs['log'][-1].rate:.0f}",
                 flush=True,
             )
         med = {
@@ -319,9 +384,11 @@ def main() -> None:
             ("POST /api/v1/lineage/batch, into the catalog", "catalog"),
             ("POST /api/v1/lineage/batch, into the event log only", "log"),
         ):
-            rate = statistics.median(batch_rates[name])
+            rate = statistics.median(run.rate for run in batch_runs[name])
             goal = f"{'':26}  >= {goals[name]:,} events/s: {verdict(rate >= goals[name])}" if name in goals else ""
             print(f"{label:<52}{rate:>16.0f}{goal}")
+        print()
+        print_cpu(batch_runs, args.workers, os.cpu_count() or 1)
         print(f"non-2xx answers: {errors}")
     finally:
         server.cleanup()
