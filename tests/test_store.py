@@ -293,12 +293,8 @@ def test_replay_updates_the_namespaces_and_the_tally_after_projecting_every_even
     sqlalchemy_events.listen(catalog_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     with write_transaction(catalog_engine) as conn:
         assert quarantine.replay_quarantined(conn) == {"team-a": 3, "team-b": 3}
-    # what locks the shared rows: updates of the namespaces and the tally (reading the tally, for
-    # the spellings events wait in, locks nothing)
     shared = [
-        i
-        for i, text in enumerate(statements)
-        if "ol_catalog_namespace SET" in text or ("ol_catalog_event_tally" in text and not text.startswith("SELECT"))
+        i for i, text in enumerate(statements) if "ol_catalog_namespace SET" in text or "ol_catalog_event_tally" in text
     ]
     projected = [i for i, text in enumerate(statements) if "INSERT INTO ol_catalog_job " in text]
     assert shared and projected and min(shared) > max(projected), statements
@@ -317,43 +313,6 @@ def test_events_of_a_deleted_namespace_are_quarantined_until_it_is_restored(cata
         assert namespace_rows.list_namespaces(conn)[1] == 0
         namespaces.set_deleted(conn, "team-a", False)
         assert quarantine.replay_quarantined(conn) == {"team-a": 1}
-
-
-def dataset_submission(namespace: str, name: str = "s.t", when: str = "2025-01-15T10:00:00Z") -> Submission:
-    payload = {"eventTime": when, "producer": "p", "dataset": {"namespace": namespace, "name": name}}
-    return Submission.of(validate_event(payload), None, 500)
-
-
-def test_a_data_source_is_registered_in_one_spelling_and_its_other_spellings_go_to_it(catalog_engine):
-    """`postgresql://PRODDB` and `postgres://proddb:5432` name one data source (the dataset
-    namespaces' match key): a second spelling is not registered beside the first, a DatasetEvent
-    in another spelling is placed in the registered one, and replaying it releases the events
-    quarantined in the other spellings too. Job namespaces stay exact."""
-    with write_transaction(catalog_engine) as conn:
-        waiting = store_events(
-            conn,
-            [dataset_submission("postgresql://PRODDB"), dataset_submission("postgres://proddb", "s.u")],
-            "quarantine",
-        )
-        assert all(o.quarantined for o in waiting)
-        namespaces.create_namespace(conn, "postgres://proddb:5432", "test")
-        with pytest.raises(namespaces.NamespaceExists, match="postgres://proddb:5432"):
-            namespaces.create_namespace(conn, "postgresql://PRODDB/", "test")
-        (placed,) = store_events(conn, [dataset_submission("POSTGRESQL://ProdDB:5432", "s.v")], "quarantine")
-        assert not placed.quarantined and placed.namespace == "postgres://proddb:5432"
-        assert quarantine.replay_quarantined(conn, "postgres://proddb:5432") == {"postgres://proddb:5432": 2}
-        assert quarantine.count_quarantined(conn) == 0
-        # under `register`, a spelling of a registered data source registers nothing new
-        store_events(conn, [dataset_submission("postgresql://proddb:5432", "s.w")], "register")
-        # a job namespace is a name: another case is another namespace
-        namespaces.create_namespace(conn, "team-a", "test")
-        namespaces.create_namespace(conn, "Team-A", "test")
-    with read_connection(catalog_engine) as conn:
-        rows, _ = namespace_rows.list_namespaces(conn)
-        assert sorted(ns.name for ns in rows) == ["Team-A", "postgres://proddb:5432", "team-a"]
-        ns = namespace_rows.get_namespace(conn, "postgres://proddb:5432")
-        assert (ns.event_count, ns.quarantined_count) == (4, 0)
-        assert conn.execute(select(event.c.namespace).distinct()).scalars().all() == ["postgres://proddb:5432"]
 
 
 def test_namespace_names_are_unique(catalog_engine):

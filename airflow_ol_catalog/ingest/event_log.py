@@ -14,15 +14,8 @@ from sqlalchemy import Connection, Insert, and_, bindparam, case, func, select, 
 
 from airflow_ol_catalog.events import OpenLineageEvent, validate_event
 from airflow_ol_catalog.events.canonical import NUL_ESCAPE, canonical_json, event_digest, without_nul
-from airflow_ol_catalog.events.model import DATASET_EVENT, Problem
-from airflow_ol_catalog.events.naming import namespace_key
-from airflow_ol_catalog.ingest.namespaces import (
-    Placement,
-    is_data_source,
-    record_activity,
-    registered_spellings,
-    resolve_namespaces,
-)
+from airflow_ol_catalog.events.model import Problem
+from airflow_ol_catalog.ingest.namespaces import Placement, record_activity, resolve_namespaces
 from airflow_ol_catalog.ingest.projection import (
     Projected,
     lookup,
@@ -158,16 +151,17 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
     parents = [parent_namespace(sub.event) for sub in submissions]
     read = [stated_lineage(sub.event) for sub in submissions]  # read once: the projection needs it too
     named = [named_job_namespaces(stated) for stated in read]  # jobs `lineage` facets name
-    owners = _owners(conn, submissions, policy)
     placements = resolve_namespaces(
-        conn, set(owners.values()) | {p for p in parents if p is not None}.union(*named), policy
+        conn,
+        {sub.event.owner_namespace for sub in submissions} | {p for p in parents if p is not None}.union(*named),
+        policy,
     )
-    to_insert = [sub for sub in submissions if not placements[owners[sub.digest]].refused]
+    to_insert = [sub for sub in submissions if not placements[sub.event.owner_namespace].refused]
     # What each event would be projected as, if it is new to the log; the projection's look-up of
     # what they name goes with their insert (PostgreSQL: one round trip less).
     projected: dict[str, Projected] = {}
     for sub, parent, names, stated in zip(submissions, parents, named, read, strict=True):
-        if sub.digest not in projected and placements[owners[sub.digest]].namespace_id is not None:
+        if sub.digest not in projected and placements[sub.event.owner_namespace].namespace_id is not None:
             linked = frozenset(n for n in names if links_parent(n, sub.scope, placements))
             projected[sub.digest] = Projected(
                 sub.event, sub.digest, sub.scope, links_parent(parent, sub.scope, placements), linked, (stated,)
@@ -176,7 +170,8 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
     inserted: dict[str, int] = {}
     if to_insert:
         rows = [
-            _row(sub, owners[sub.digest], placements[owners[sub.digest]].namespace_id is None, now) for sub in to_insert
+            _row(sub, sub.event.owner_namespace, placements[sub.event.owner_namespace].namespace_id is None, now)
+            for sub in to_insert
         ]
         statement = _insert_event(conn.dialect.name)
         returned: Sequence[Any]
@@ -194,17 +189,16 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
     to_project: list[Projected] = []
     outcomes: list[Receipt | Refusal] = []
     for sub in submissions:
-        owner = owners[sub.digest]
-        placement = placements[owner]
+        placement = placements[sub.event.owner_namespace]
         if placement.refused:
             outcomes.append(Refusal(placement.refused))
         elif sub.digest in inserted:
             namespace_id = placement.namespace_id
             quarantined = namespace_id is None
-            receipt = _receipt(sub.event, owner, inserted.pop(sub.digest), duplicate=False, quarantined=quarantined)
+            receipt = _receipt(sub.event, inserted.pop(sub.digest), duplicate=False, quarantined=quarantined)
             outcomes.append(receipt)
             existing[sub.digest] = (receipt.event_id, quarantined)  # a repeat later in this batch is a duplicate
-            arrivals[owner, quarantined] += 1
+            arrivals[sub.event.owner_namespace, quarantined] += 1
             for facet_key, problem in sub.event.broken_facets:
                 _count_warning(warned, sub.event, facet_key, problem)
             if namespace_id is not None:
@@ -215,7 +209,7 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
                     seen.integrations.add(sub.event.integration)
         else:
             event_id, quarantined = existing[sub.digest]
-            outcomes.append(_receipt(sub.event, owner, event_id, duplicate=True, quarantined=quarantined))
+            outcomes.append(_receipt(sub.event, event_id, duplicate=True, quarantined=quarantined))
     for namespace_id, seen in sorted(activity.items(), key=lambda item: item[0]):  # in one order for all writers
         record_activity(conn, namespace_id, seen.count, seen.first, seen.last, seen.integrations)
     count_arrivals(conn, arrivals, now)
@@ -225,27 +219,6 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
         )
     project_events(conn, to_project, looked)
     return outcomes
-
-
-def _owners(conn: Connection, submissions: list[Submission], policy: str) -> dict[str, str]:
-    """The namespace each event belongs to, by digest: its owner namespace (events/model.py), or for
-    a DatasetEvent whose data source is registered in another spelling, that one. Under `register`,
-    the spellings of one unregistered data source in a request are registered once, as the first
-    in sorted order."""
-    owners = {sub.digest: sub.event.owner_namespace for sub in submissions}
-    spellings = {sub.event.owner_namespace for sub in submissions if sub.event.kind == DATASET_EVENT}
-    if not any(is_data_source(name) for name in spellings):
-        return owners
-    spelled = registered_spellings(conn, spellings)
-    if policy == "register":
-        first: dict[str, str] = {}
-        for name in sorted(spellings - spelled.keys()):
-            if is_data_source(name):
-                spelled[name] = first.setdefault(namespace_key(name), name)
-    for sub in submissions:
-        if sub.event.kind == DATASET_EVENT:
-            owners[sub.digest] = spelled.get(sub.event.owner_namespace, sub.event.owner_namespace)
-    return owners
 
 
 def _count_warning(
@@ -341,10 +314,10 @@ def links_parent(parent: str | None, scope: Scope | None, placements: dict[str, 
     return (scope is None or scope.allows_job(parent)) and placement.namespace_id is not None and not placement.refused
 
 
-def _receipt(ev: OpenLineageEvent, owner: str, event_id: int, duplicate: bool, quarantined: bool) -> Receipt:
+def _receipt(ev: OpenLineageEvent, event_id: int, duplicate: bool, quarantined: bool) -> Receipt:
     return Receipt(
         event_id=event_id,
-        namespace=owner,
+        namespace=ev.owner_namespace,
         duplicate=duplicate,
         quarantined=quarantined,
         kind=ev.kind,

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.events.not_found import NamespaceNotFound
 from airflow_ol_catalog.events.validate import identifier_problem
 from airflow_ol_catalog.store.namespaces import Namespace, get_namespace
@@ -41,11 +40,6 @@ def create_namespace(
 ) -> Namespace:
     if (problem := identifier_problem(name)) is not None:
         raise NamespaceInvalid(f"name: {problem}")
-    if (spelled := registered_spellings(conn, {name}).get(name)) is not None:
-        raise NamespaceExists(
-            f"namespace {name!r} names the data source registered as {spelled!r} (another spelling of one URI); "
-            "its events go to that namespace"
-        )
     inserted = conn.execute(
         insert_on_conflict(conn, namespace)
         .values(
@@ -86,29 +80,6 @@ def set_deleted(conn: Connection, name: str, deleted: bool) -> Namespace:
     if result.rowcount == 0:
         raise NamespaceNotFound(name)
     return get_namespace(conn, name)
-
-
-def is_data_source(name: str) -> bool:
-    """A namespace spelled as a data source's URI (`postgres://db:5432`), which producers spell
-    several ways (events/naming.py): it is registered in one spelling."""
-    return "://" in name
-
-
-def registered_spellings(conn: Connection, names: set[str]) -> dict[str, str]:
-    """The data-source namespaces among `names` not registered as spelled but in another spelling
-    of the same URI (its match key), each mapped to that registered name; the first registered
-    where two are (both could be registered before this rule, or by two writers at once)."""
-    wanted = {name: namespace_key(name) for name in names if is_data_source(name)}
-    if not wanted:
-        return {}
-    wanted = {name: key for name, key in wanted.items() if name not in _live_ids(conn, set(wanted))}
-    if not wanted:
-        return {}
-    registered: dict[str, str] = {}
-    uri_names = select(namespace.c.name).where(namespace.c.name.contains("://")).order_by(namespace.c.id)
-    for name in conn.execute(uri_names).scalars():
-        registered.setdefault(namespace_key(name), name)
-    return {name: registered[key] for name, key in wanted.items() if key in registered}
 
 
 @dataclass

@@ -6,14 +6,13 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 
 from airflow_ol_catalog.events import validate_event
-from airflow_ol_catalog.events.model import DATASET_EVENT
-from airflow_ol_catalog.events.naming import namespace_key
 from airflow_ol_catalog.ingest.event_log import catalog_event, links_parent
-from airflow_ol_catalog.ingest.namespaces import record_activity, registered_spellings, resolve_namespaces
+from airflow_ol_catalog.ingest.namespaces import record_activity, resolve_namespaces
 from airflow_ol_catalog.ingest.projection import (
     Projected,
     named_job_namespaces,
@@ -24,7 +23,7 @@ from airflow_ol_catalog.ingest.projection import (
 from airflow_ol_catalog.ingest.tokens import token_scopes
 from airflow_ol_catalog.store.event_tally import count_in, count_out
 from airflow_ol_catalog.store.sql import deferred_writes, sorted_by, utcnow
-from airflow_ol_catalog.store.tables import event, event_tally, namespace
+from airflow_ol_catalog.store.tables import event, namespace
 
 REPLAY_BATCH = 500
 
@@ -87,18 +86,6 @@ def discard_quarantined(conn: Connection, name: str | None = None, event_ids: li
     return count_out(conn, removed)
 
 
-def _quarantined_data_sources(conn: Connection) -> list[str]:
-    """The data-source namespaces (spelled as URIs) that events wait in, from the log's tally."""
-    return list(
-        conn.execute(
-            select(event_tally.c.namespace)
-            .where(event_tally.c.quarantined.is_(True), event_tally.c.namespace.contains("://"))
-            .group_by(event_tally.c.namespace)
-            .having(func.sum(event_tally.c.events) > 0)
-        ).scalars()
-    )
-
-
 def replay_quarantined(conn: Connection, name: str | None = None, policy: str = "quarantine") -> Counter[str]:
     """Move quarantined events whose namespace now exists (and is not deleted) into the catalog.
 
@@ -108,26 +95,17 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
     # by id: the namespaces' rows locked in the order the writers lock them (ingest/event_log.py)
     live = select(namespace.c.id, namespace.c.name).where(namespace.c.deleted_at.is_(None)).order_by(namespace.c.id)
     if name is not None:
-        live = live.where(namespace.c.name == registered_spellings(conn, {name}).get(name, name))
+        live = live.where(namespace.c.name == name)
     replayed: Counter[str] = Counter()
     now = utcnow()
     integrations: dict[int, set[str]] = {}
-    released: list[tuple[datetime, str, str]] = []  # (received at, namespace as quarantined, as released)
+    released: list[Any] = []  # (received at, namespace) of each event released
     namespaces = conn.execute(live).all()
-    waiting = _quarantined_data_sources(conn)
     for ns_id, ns_name in namespaces:
-        # DatasetEvents quarantined in another spelling of a registered data source belong to it
-        spellings = [other for other in waiting if other != ns_name and namespace_key(other) == namespace_key(ns_name)]
         while True:
             rows = conn.execute(
-                select(event.c.id, event.c.payload, event.c.digest, event.c.token_id, event.c.namespace)
-                .where(
-                    event.c.quarantined.is_(True),
-                    or_(
-                        event.c.namespace == ns_name,
-                        and_(event.c.namespace.in_(spellings), event.c.kind == DATASET_EVENT),
-                    ),
-                )
+                select(event.c.id, event.c.payload, event.c.digest, event.c.token_id)
+                .where(event.c.quarantined.is_(True), event.c.namespace == ns_name)
                 .order_by(event.c.id)
                 .limit(REPLAY_BATCH)
             ).all()
@@ -154,16 +132,12 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
                         for ev, row, parent, names, stated in zip(events, rows, parents, named, read, strict=True)
                     ],
                 )
-            was = {row.id: row.namespace for row in rows}
-            released += [
-                (received, was[event_id], ns_name)
-                for event_id, received in conn.execute(
-                    update(event)
-                    .where(event.c.id.in_(list(was)), event.c.quarantined.is_(True))
-                    .values(quarantined=False, namespace=ns_name)
-                    .returning(event.c.id, event.c.received_at)
-                )
-            ]
+            released += conn.execute(
+                update(event)
+                .where(event.c.id.in_([row.id for row in rows]), event.c.quarantined.is_(True))
+                .values(quarantined=False)
+                .returning(event.c.received_at, event.c.namespace)
+            ).all()
             integrations.setdefault(ns_id, set()).update(ev.integration for ev in events if ev.integration)
             replayed[ns_name] += len(rows)
     # Last, as every writer updates them (store/sql.py `write`): the namespaces' rows in id order,
@@ -171,6 +145,6 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
     for ns_id, ns_name in namespaces:
         if replayed[ns_name]:
             record_activity(conn, ns_id, replayed[ns_name], now, now, integrations[ns_id])
-    count_out(conn, [(received, was, True) for received, was, _ in released])
-    count_in(conn, [(received, now_in, False) for received, _, now_in in released])
+    count_out(conn, [(received, ns, True) for received, ns in released])
+    count_in(conn, [(received, ns, False) for received, ns in released])
     return replayed

@@ -1,6 +1,5 @@
 """The event log's tally: how many events the log holds per hour they arrived in, owner namespace
-(the log's, as sent but for a DatasetEvent placed in the registered spelling of its data source)
-and quarantine, with the newest arrival of each.
+(as sent) and quarantine, with the newest arrival of each.
 
 Every write to the log keeps it, in the same transaction: ingest adds what it stored, quarantine
 and retention take off what they delete and move what they release. The overview, the health check

@@ -166,8 +166,7 @@ event = Table(
     Column("event_type", String(10)),
     Column("producer", Text, nullable=False),
     Column("schema_url", Text),
-    # owner namespace as sent, or the registered spelling of a DatasetEvent's data source (ingest/event_log.py)
-    Column("namespace", Text, nullable=False),
+    Column("namespace", Text, nullable=False),  # owner namespace as sent
     Column("run_id", Text),
     Column("job_name", Text),
     Column("dataset_namespace", Text),
@@ -182,7 +181,7 @@ event = Table(
     Index(None, "run_id"),
 )
 
-# How many events the log holds, per hour they arrived in, owner namespace (the log's) and quarantine:
+# How many events the log holds, per hour they arrived in, owner namespace as sent and quarantine:
 # kept by every write to the log (store/event_tally.py), so counting them never reads the log.
 event_tally = Table(
     "ol_catalog_event_tally",
