@@ -303,6 +303,33 @@ def test_replay_updates_the_namespaces_and_the_tally_after_projecting_every_even
     assert [(c.event_count, c.quarantined_count) for c in counts.values()] == [(3, 0), (3, 0)]
 
 
+def test_two_replays_at_once_count_each_event_once(catalog_engine):
+    """Two replays of the same quarantined events (an admin's, the replay DAG's): the second waits
+    for the first's locks and then releases nothing, and says so; the namespace's count stays the
+    number of events in it (it had counted the events it read, released or not)."""
+    with write_transaction(catalog_engine) as conn:
+        store_events(conn, [submission(run_id=f"r-{i}") for i in range(3)], "quarantine")
+        namespaces.create_namespace(conn, "team-a", "test")
+    first = catalog_engine.connect()
+    transaction = first.begin()
+    assert quarantine.replay_quarantined(first, "team-a") == {"team-a": 3}
+    with ThreadPoolExecutor(1) as pool:
+        second = pool.submit(lambda: _replayed_in_own_transaction(catalog_engine))
+        time.sleep(0.5)  # on PostgreSQL it has read the events and waits for the first's locks
+        transaction.commit()
+        first.close()
+        assert second.result(timeout=60) == {}
+    with read_connection(catalog_engine) as conn:
+        ns = namespace_rows.get_namespace(conn, "team-a")
+        assert (ns.event_count, ns.quarantined_count) == (3, 0)
+    assert stored_count(catalog_engine, quarantined=False) == 3
+
+
+def _replayed_in_own_transaction(engine) -> dict[str, int]:
+    with write_transaction(engine) as conn:
+        return dict(quarantine.replay_quarantined(conn))
+
+
 def test_events_of_a_deleted_namespace_are_quarantined_until_it_is_restored(catalog_engine):
     with write_transaction(catalog_engine) as conn:
         store_events(conn, [submission(run_id="before")], "register")

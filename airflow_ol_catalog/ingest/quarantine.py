@@ -132,14 +132,18 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
                         for ev, row, parent, names, stated in zip(events, rows, parents, named, read, strict=True)
                     ],
                 )
-            released += conn.execute(
+            # What this statement released, not what was read: a replay running at once may have
+            # released them first (it held their rows; they are no longer quarantined now).
+            now_released = conn.execute(
                 update(event)
                 .where(event.c.id.in_([row.id for row in rows]), event.c.quarantined.is_(True))
                 .values(quarantined=False)
                 .returning(event.c.received_at, event.c.namespace)
             ).all()
+            released += now_released
             integrations.setdefault(ns_id, set()).update(ev.integration for ev in events if ev.integration)
-            replayed[ns_name] += len(rows)
+            if now_released:
+                replayed[ns_name] += len(now_released)
     # Last, as every writer updates them (store/sql.py `write`): the namespaces' rows in id order,
     # then the tally's, once every event is projected.
     for ns_id, ns_name in namespaces:
