@@ -354,6 +354,7 @@ def test_every_jobs_runs_are_listed_newest_first_without_placeholders_or_hidden_
             run("early", "2025-01-01T12:00:00Z", job="b"),  # ends last: the order is by start
             run("gone", "2025-01-01T13:00:00Z", job="hidden"),
             child,
+            run("busy", "2025-01-01T07:00:00Z", job="c", event_type="RUNNING"),  # RUNNING, as a START leaves it
         ],
     )
     with write_transaction(catalog_engine) as conn:
@@ -361,16 +362,17 @@ def test_every_jobs_runs_are_listed_newest_first_without_placeholders_or_hidden_
     every, total = read(catalog_engine, catalog.runs_in_state, None, 100, 0)
     listed = [(r["jobVersion"]["name"], r["id"]) for r in every]
     # the two runs "same" of jobs a and b: the one stored last (b's) first, on every page
-    assert listed == [("a", "late"), ("b", "same"), ("a", "same"), ("b", "early"), ("child", "c")]
-    assert total == 5
-    pages = [read(catalog_engine, catalog.runs_in_state, None, 1, offset)[0][0]["id"] for offset in range(5)]
+    assert listed == [("a", "late"), ("b", "same"), ("a", "same"), ("b", "early"), ("child", "c"), ("c", "busy")]
+    assert total == 6
+    pages = [read(catalog_engine, catalog.runs_in_state, None, 1, offset)[0][0]["id"] for offset in range(6)]
     assert pages == [run_id for _, run_id in listed]
     failed, total = read(catalog_engine, catalog.runs_in_state, "FAILED", 100, 0)
     assert ([r["id"] for r in failed], total) == (["late"], 1)
     running, total = read(catalog_engine, catalog.runs_in_state, "RUNNING", 100, 0)
-    assert ([r["id"] for r in running], total) == (["same", "same"], 2)
-    # the overview counts the runs these lists hold (the hidden job's COMPLETED run was counted)
-    assert read(catalog_engine, catalog.stats, 7)["runsByState"] == {"RUNNING": 2, "FAILED": 1, "COMPLETED": 2}
+    assert ([r["id"] for r in running], total) == (["same", "same", "busy"], 3)
+    # the overview counts the runs these lists hold (the hidden job's COMPLETED run was counted, and
+    # of the RUNNING runs only those of one event type)
+    assert read(catalog_engine, catalog.stats, 7)["runsByState"] == {"RUNNING": 3, "FAILED": 1, "COMPLETED": 2}
 
 
 def test_every_jobs_runs_are_read_from_the_index_of_all_runs_newest_first(catalog_engine):

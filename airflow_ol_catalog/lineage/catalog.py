@@ -7,6 +7,7 @@ import json
 import statistics
 import uuid
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from itertools import groupby, pairwise
@@ -1352,6 +1353,9 @@ def stats(conn: Connection, days: int) -> dict[str, Any]:
         .order_by(hour)
     ).all()
     events, quarantined = event_totals(conn)
+    by_state: Counter[str] = Counter()  # START and RUNNING both leave a run RUNNING
+    for state, count in runs_by_state:
+        by_state[RunState.of(state).value] += count
     return {
         "events": events,
         "quarantinedEvents": quarantined,
@@ -1362,7 +1366,7 @@ def stats(conn: Connection, days: int) -> dict[str, Any]:
             .select_from(dataset)
             .where(dataset.c.deleted_at.is_(None), dataset.c.alias_of.is_(None))
         ).scalar_one(),
-        "runsByState": {RunState.of(state).value: count for state, count in runs_by_state},
+        "runsByState": dict(by_state),
         "eventsPerDay": [{"day": str(d)[:10], "events": int(n)} for d, n in per_day if n],
         "eventsPerHour": [{"hour": h, "events": int(n)} for h, n in per_hour if n],  # the last 48 hours, UTC
         "refusedByReason": refusals_by_reason(conn, since),
