@@ -513,3 +513,20 @@ def test_a_job_without_runs_answers_latest_runs_null_as_marquez_does(catalog_eng
     jobs = {j["name"]: j for j in read(catalog_engine, catalog.list_jobs, "team", 100, 0)[0]}
     assert jobs["nightly"]["latestRuns"] is None and jobs["nightly"]["latestRun"] is None
     assert [r["id"] for r in jobs["nightly.load"]["latestRuns"]] == ["c1"]
+
+
+def test_a_nodes_facets_come_in_one_order_whatever_order_they_were_stored_in(catalog_engine):
+    """Facets are read by name, not in the order the database happens to return their rows (on
+    PostgreSQL, the order they were first written): a kept lineage view compared with one built
+    again (`view_cache_check`) differed in nothing but that order."""
+    first = {name: {**FACET, "v": 1} for name in ("alpha", "mid", "zeta")}
+    send(catalog_engine, [run("r1", "2025-01-01T10:00:00Z", job_facets=first)])
+    # a newer value of the first: PostgreSQL writes its row anew, after the others
+    send(catalog_engine, [run("r2", "2025-01-01T11:00:00Z", job_facets={"alpha": {**FACET, "v": 2}})])
+    with read_connection(catalog_engine) as conn:
+        (job_id,) = conn.execute(select(job.c.id).where(job.c.name == "load")).scalars()
+        if conn.dialect.name == "postgresql":  # rows in the table's order, as a bitmap scan of a big catalog reads them
+            for plan in ("indexscan", "indexonlyscan", "bitmapscan"):
+                conn.exec_driver_sql(f"SET LOCAL enable_{plan} = off")
+        facets = catalog.facets_of(conn, "job", [job_id])[job_id]
+    assert list(facets) == ["alpha", "mid", "zeta"] and facets["alpha"]["v"] == 2

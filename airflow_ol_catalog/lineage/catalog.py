@@ -94,7 +94,9 @@ def facets_of(
     rows = conn.execute(query if names is None else query.where(facet.c.name.in_(names)))
     for entity_id, name, value in rows:
         found[entity_id][name] = json.loads(value)
-    return found
+    # By name: the rows come in whatever order the plan reads them (on PostgreSQL a bitmap scan's
+    # is where each row was last written), and answers and kept views must not depend on it.
+    return {i: dict(sorted(named.items())) if len(named) > 1 else named for i, named in found.items()}
 
 
 # --- namespaces ------------------------------------------------------------------------------------
