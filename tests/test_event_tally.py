@@ -116,6 +116,10 @@ def test_the_tally_says_what_a_count_of_the_log_says_after_every_kind_of_write(c
         all_events = conn.execute(select(event)).all()
     assert overview["events"] == len(all_events) == 5 + 1 + 3
     assert overview["quarantinedEvents"] == 0
+    # per namespace, what the log holds too: retention took team-b's event (which its count of
+    # events received still counts)
+    held = Counter(row.namespace for row in all_events)
+    assert {n["namespace"]: n["events"] for n in overview["eventsPerNamespace"]} == {**held, "team-b": 0}
     assert sum(d["events"] for d in overview["eventsPerDay"]) == 9
     per_hour = {h["hour"]: h["events"] for h in overview["eventsPerHour"]}
     assert per_hour == {

@@ -1374,10 +1374,20 @@ def stats(conn: Connection, days: int) -> dict[str, Any]:
         "refusedByReason": refusals_by_reason(conn, since),
         "facetWarnings": facet_warnings(conn, since),
         "tests": test_failures(conn, since),
-        "eventsPerNamespace": [
-            {"namespace": r.name, "events": r.event_count, "lastEventAt": iso(r.last_event_at)}
-            for r in conn.execute(
-                select(namespace).where(namespace.c.deleted_at.is_(None)).order_by(namespace.c.event_count.desc())
-            )
-        ],
+        "eventsPerNamespace": _events_per_namespace(conn),
     }
+
+
+def _events_per_namespace(conn: Connection) -> list[dict[str, Any]]:
+    """What the log holds of each registered namespace (as `events` counts the whole log), most first;
+    a namespace's own `eventCount` counts what it received, whatever retention deleted since."""
+    held = dict(
+        conn.execute(
+            select(event_tally.c.namespace, func.sum(event_tally.c.events))
+            .where(event_tally.c.quarantined.is_(False))
+            .group_by(event_tally.c.namespace)
+        ).all()
+    )
+    live = conn.execute(select(namespace.c.name, namespace.c.last_event_at).where(namespace.c.deleted_at.is_(None)))
+    found = [{"namespace": name, "events": int(held.get(name) or 0), "lastEventAt": iso(last)} for name, last in live]
+    return sorted(found, key=lambda n: (-n["events"], n["namespace"]))
