@@ -1091,10 +1091,22 @@ def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: i
         .offset(offset)
     ).all()
     facets = facets_of(conn, "dataset", [ds.id])[ds.id]
-    return [_version_view(conn, ds, facets, v) for v in rows], total
+    runs = _runs_by_id(conn, {v.first_run_id for v in rows if v.first_run_id})
+    return [_version_view(ds, facets, v, runs) for v in rows], total
 
 
-def _version_view(conn: Connection, ds: AnyRow, facets: dict[str, Any], v: AnyRow) -> dict[str, Any]:
+def _runs_by_id(conn: Connection, run_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+    """The runs `get_run` answers with for these ids, built together; those retention deleted are missing."""
+    rows = []
+    for run_id in sorted(run_ids):
+        try:
+            rows.append(run_row(conn, run_id))
+        except RunNotFound:
+            continue
+    return {row.run_id: view for row, view in zip(rows, runs_view(conn, rows), strict=True)} if rows else {}
+
+
+def _version_view(ds: AnyRow, facets: dict[str, Any], v: AnyRow, runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """A schema version in Marquez's shape. The catalog keeps each version's fields (and the producer's
     `version` facet); the dataset's other facets are kept as they are now, not per version."""
     version = version_uuid(v.digest)
@@ -1111,19 +1123,11 @@ def _version_view(conn: Connection, ds: AnyRow, facets: dict[str, Any], v: AnyRo
         "tags": [],
         "lifecycleState": None,
         "description": None,
-        "createdByRun": _run_or_none(conn, v.first_run_id),
+        "createdByRun": runs.get(v.first_run_id) if v.first_run_id else None,  # None: none, or retention deleted it
         "facets": {},
         "datasetVersion": v.version,  # the producer's own version (the `version` facet), when sent
         "lastSeenAt": iso(v.last_seen_at),
     }
-
-
-def _run_or_none(conn: Connection, run_id: str | None) -> dict[str, Any] | None:
-    """The run, or None when there was none or retention has deleted it."""
-    try:
-        return get_run(conn, run_id) if run_id else None
-    except RunNotFound:
-        return None
 
 
 def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> dict[str, Any]:
@@ -1139,7 +1143,8 @@ def get_dataset_version(conn: Connection, ns: str, name: str, version: str) -> d
     )
     if found is None:
         raise DatasetVersionNotFound(ns, name, version)
-    return _version_view(conn, ds, facets_of(conn, "dataset", [ds.id])[ds.id], found)
+    runs = _runs_by_id(conn, [found.first_run_id] if found.first_run_id else [])
+    return _version_view(ds, facets_of(conn, "dataset", [ds.id])[ds.id], found, runs)
 
 
 # --- sources ---------------------------------------------------------------------------------------
