@@ -1398,6 +1398,44 @@ def test_a_dataset_page_says_where_the_dataset_lives(ui_server, admin_page):
     assert page.errors == []
 
 
+def test_a_dataset_with_more_jobs_than_a_graph_holds_does_not_say_none_reads_it(ui_server, admin_page):
+    """A dataset read by thousands of jobs: the graph around it stops before its first hop (whole
+    hops only) and holds the dataset alone. The page said "No job reads it"; it says why none is
+    listed. The lineage request is answered as the API answers such a dataset (here, where the
+    catalog holds few jobs)."""
+    from playwright.sync_api import expect
+
+    page = admin_page
+    node = "dataset:s3://acme-lake:warehouse/sales.db/orders_clean"
+    alone = {
+        "graph": [
+            {
+                "id": node,
+                "type": "DATASET",
+                "data": {"namespace": "s3://acme-lake", "name": "warehouse/sales.db/orders_clean"},
+                "inEdges": [],
+                "outEdges": [],
+            }
+        ],
+        "truncated": True,
+    }
+
+    def cut(route):
+        if "depth=1" in route.request.url:
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(alone))
+        else:
+            route.continue_()
+
+    page.route("**/ol-catalog/api/v1/lineage?*", cut)
+    page.goto(
+        ui_server.url + "ol-catalog/ui/#/dataset?ns=s3%3A%2F%2Facme-lake&name=warehouse%2Fsales.db%2Forders_clean"
+    )
+    expect(page.get_by_test_id("too-many-jobs")).to_have_count(2)
+    expect(page.get_by_text("No job reads it.")).to_have_count(0)
+    shot(page, "dataset-too-many-jobs")
+    assert page.errors == []
+
+
 def test_a_dags_lineage_tab_shows_only_this_airflows_jobs(ui_server, admin_page):
     """A token limited to another namespace sends a job named as the DAG: the tab took the first
     namespace holding such a job, the intruder's (its namespace sorts first), and showed its graph.

@@ -181,8 +181,17 @@ function ProducersAndConsumers({ ds }: { ds: Dataset }) {
   const jobs = (ids: string[]) => ids.map((i) => byId.get(i)).filter((n): n is LineageNode => !!n && n.type === "JOB");
   const producers = jobs(self?.inEdges.map((e) => e.origin) ?? []);
   const consumers = jobs(self?.outEdges.map((e) => e.destination) ?? []);
+  // A graph cut at its size limit keeps no hop it cannot hold whole: none of these jobs is in it.
+  const cut = around.data.truncated;
   const list = (nodes: LineageNode[], empty: string) =>
-    nodes.length ? (
+    cut ? (
+      <Box data-testid="too-many-jobs">
+        <Muted>
+          More jobs read or write it than one lineage graph may hold ([ol_catalog] max_graph_nodes), so none is
+          listed here.
+        </Muted>
+      </Box>
+    ) : nodes.length ? (
       <Box as="ul" pl={4}>
         {nodes.map((n) => (
           <li key={n.id}>
