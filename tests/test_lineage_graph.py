@@ -415,7 +415,8 @@ def test_field_node_ids_the_graph_answers_resolve_when_sent_back_and_unknown_fie
     send(catalog_engine, run_of("colons", "k1", 1, [ds("a:b")], [_copied("dir/../x:y", "out:col", "a:b", "f:1")]))
     with read_connection(catalog_engine) as conn:
         ids = {n["id"] for n in column_lineage_graph(conn, f"dataset:{PG}:dir/../x:y", 5, True)}
-        assert ids == {f"datasetField:{PG}:dir/../x:y:out:col", f"datasetField:{PG}:a:b:f:1"}
+        escaped_pg = PG.replace(":", "%3A")  # colons in the names: the ids are escaped (field_node_id)
+        assert ids == {f"datasetField%:{escaped_pg}:dir/../x%3Ay:out:col", f"datasetField%:{escaped_pg}:a%3Ab:f:1"}
         for node_id in ids:
             assert node_id in {n["id"] for n in column_lineage_graph(conn, node_id, 5, True)}
         for unknown in (f"datasetField:{PG}:a:b:nope", f"datasetField:{PG}:a:b:", f"datasetField:{PG}:dir/../x:y:out"):
@@ -497,6 +498,27 @@ def test_column_nodes_spelled_alike_keep_apart(catalog_engine):
         (target,) = [n for n in nodes if n["data"]["dataset"] == "t:a"]
         (source,) = [n for n in nodes if n["data"]["dataset"] == "t"]
         assert target["inEdges"] == [{"origin": target["id"], "destination": source["id"]}]
+
+
+def test_a_column_id_the_graph_gives_reads_back_as_that_column_not_an_older_one_spelled_alike(catalog_engine):
+    """Column `b:c` of dataset `a` (recorded first) and column `c` of dataset `a:b` are both
+    `datasetField:NS:a:b:c`, and in one namespace the namespace cannot tell them apart: the id the
+    column graph gave `a:b`.`c` read back as `a`.`b:c`, and its impact was the other column's. A
+    column id with a colon in its dataset's name or field is escaped now, wherever the API writes
+    one (the column graph, impact, field search), and reads back as that column."""
+    from airflow_ol_catalog.events.node_ids import field_node_id
+    from airflow_ol_catalog.lineage.columns import column_lineage_graph
+    from airflow_ol_catalog.lineage.impact import impact
+
+    send(catalog_engine, run_of("j1", "r1", 1, [ds("a")], [_copied("out1", "o", "a", "b:c")]))
+    send(catalog_engine, run_of("j2", "r2", 2, [ds("a:b")], [_copied("out2", "o", "a:b", "c")]))
+    with read_connection(catalog_engine) as conn:
+        nodes = column_lineage_graph(conn, f"dataset:{PG}:a:b", 5, True)
+        (column,) = [n for n in nodes if (n["data"]["dataset"], n["data"]["field"]) == ("a:b", "c")]
+        assert column["id"] == field_node_id(PG, "a:b", "c") == f"datasetField%:{PG.replace(':', '%3A')}:a%3Ab:c"
+        assert {i["name"] for i in impact(conn, column["id"], namespace=PG)["impacted"]} == {"out2"}
+        (older,) = [n for n in column_lineage_graph(conn, f"dataset:{PG}:a", 5, True) if n["data"]["field"] == "b:c"]
+        assert {i["name"] for i in impact(conn, older["id"], namespace=PG)["impacted"]} == {"out1"}
 
 
 def test_hidden_datasets_and_jobs_leave_column_lineage_and_column_impact(catalog_engine):

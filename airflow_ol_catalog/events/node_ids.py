@@ -11,7 +11,8 @@ catalog's own pages) says so, and only the readings with that namespace count.
 
 Two nodes of one graph can have the same spelling; the second gets `escaped_node_id`'s: its kind
 marked `%` (`dataset%:`, which no plain id has) and its namespace and name with no colon (`%3A`,
-and `%25` for `%`), so it reads one way only, as that node.
+and `%25` for `%`), so it reads one way only, as that node. A column whose dataset name or field
+has a colon always does (`field_node_id`).
 
 A text can be read as many ways as it has colons (a field's, about their square): beyond
 MAX_READINGS it is refused, unless the caller says where the namespace ends.
@@ -47,6 +48,15 @@ def escaped_node_id(kind: str, namespace: str, name: str, field: str | None = No
     """The spelling that reads one way only (its kind marked `%`, no colon in the namespace or the
     name), for a node whose plain one another node of the same answer has."""
     return format_node_id(f"{kind}%", _escaped(namespace), _escaped(name), field)
+
+
+def field_node_id(namespace: str, name: str, field: str) -> str:
+    """A column's node id: plain, unless a colon in its dataset's name or in the field lets the text
+    name another dataset's column (`a` + `b:c` reads as `a:b` + `c` too, and in one namespace the
+    namespace says nothing of where the name ends): then escaped, which reads as this column alone."""
+    if ":" in name or ":" in field:
+        return escaped_node_id(DATASET_FIELD, namespace, name, field)
+    return format_node_id(DATASET_FIELD, namespace, name, field)
 
 
 _ESCAPE = re.compile(r"%(25|3[Aa])")

@@ -32,7 +32,7 @@ from sqlalchemy import (
 
 from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.naming import KEY_SEPARATOR, fold, namespace_key
-from airflow_ol_catalog.events.node_ids import DATASET_FIELD, format_node_id
+from airflow_ol_catalog.events.node_ids import field_node_id, format_node_id
 from airflow_ol_catalog.events.not_found import (
     DatasetNotFound,
     DatasetVersionNotFound,
@@ -1276,7 +1276,7 @@ def _search_fields(
                         "dataset": r.name,
                         "field": name,
                         "updatedAt": iso(r.last_seen_at),
-                        "nodeId": format_node_id(DATASET_FIELD, r.namespace, r.name, name),
+                        "nodeId": field_node_id(r.namespace, r.name, name),
                     }
                 )
     key = {"name": "name", "namespace": "namespace", "type": "name", "updatedAt": "updatedAt"}[sort]

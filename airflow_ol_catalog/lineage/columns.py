@@ -6,7 +6,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
-from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, KINDS, escaped_node_id, format_node_id
+from airflow_ol_catalog.events.node_ids import (
+    DATASET,
+    DATASET_FIELD,
+    KINDS,
+    escaped_node_id,
+    field_node_id,
+)
 from airflow_ol_catalog.lineage.catalog import facets_of, visible_column_lineage
 from airflow_ol_catalog.lineage.graph import resolve_node
 from airflow_ol_catalog.store.sql import AnyRow
@@ -123,7 +129,7 @@ def _nodes(conn: Connection, fields: set[Field], links: set[Link]) -> list[dict[
     ids_of: dict[Field, str] = {}
     taken: set[str] = set()
     for ds, field_name in sorted(fields):
-        plain = format_node_id(DATASET_FIELD, *names[ds], field_name)
+        plain = field_node_id(*names[ds], field_name)
         ids_of[ds, field_name] = escaped_node_id(DATASET_FIELD, *names[ds], field_name) if plain in taken else plain
         taken.add(plain)
 

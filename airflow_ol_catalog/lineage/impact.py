@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Table, func, select
 
 from airflow_ol_catalog.events import facet_reading as reading
-from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, JOB, format_node_id
+from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, JOB, field_node_id, format_node_id
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.lineage.catalog import facets_of, newest_run_rows, run_end, visible_column_lineage
@@ -199,7 +199,7 @@ def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> d
     jobs = _names(conn, job, job_ids, JOB) if job_ids else {}
 
     def key(f: tuple[int, str]) -> str:
-        return format_node_id(DATASET_FIELD, names[f[0]].namespace, names[f[0]].name, f[1])
+        return field_node_id(names[f[0]].namespace, names[f[0]].name, f[1])
 
     impacted: list[dict[str, Any]] = []
     for target in came_from:

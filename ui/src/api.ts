@@ -89,8 +89,15 @@ export const nodeId = (kind: "job" | "dataset", namespace: string, name: string)
 export type NodeQuery = { nodeId: string; namespace: string };
 export const nodeQuery = (kind: "job" | "dataset", namespace: string, name: string): NodeQuery => ({ nodeId: nodeId(kind, namespace, name), namespace });
 
-/** The node id of a dataset's column (the column-lineage graph's nodes). */
-export const fieldNodeId = (namespace: string, dataset: string, field: string): string => `datasetField:${namespace}:${dataset}:${field}`;
+const escapedPart = (part: string): string => part.replaceAll("%", "%25").replaceAll(":", "%3A");
+
+/** The node id of a dataset's column, as the API writes it: plain, or, when a colon in the dataset's
+ * name or the field would let the text name another dataset's column, escaped (kind `datasetField%`,
+ * no colon in the namespace or the name), which reads as this column alone. */
+export const fieldNodeId = (namespace: string, dataset: string, field: string): string =>
+  dataset.includes(":") || field.includes(":")
+    ? `datasetField%:${escapedPart(namespace)}:${escapedPart(dataset)}:${field}`
+    : `datasetField:${namespace}:${dataset}:${field}`;
 
 // --- the answers' shapes, from the OpenAPI document (ui/openapi.json -> src/generated/openapi.ts) ---
 
