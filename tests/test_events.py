@@ -190,6 +190,22 @@ def test_nul_in_an_identifier_is_refused_but_allowed_in_facets():
     assert "NUL" in problems_of(event)["job.name"]
 
 
+@pytest.mark.parametrize("name", [".", ".."])
+def test_a_name_no_url_can_address_is_refused_naming_why(name):
+    """Names are path segments of the read API (`/namespaces/NS/jobs/NAME`), and every HTTP client,
+    browsers first, takes `.` and `..` (even written `%2E`) for the directory and its parent: such
+    a job could never be read back (its page asked for the namespace instead and showed nothing)."""
+    for path in ("job.name", "job.namespace", "inputs[0].name", "outputs[0].namespace"):
+        event = run_event(
+            inputs=[{"namespace": "s3://b", "name": "in"}], outputs=[{"namespace": "s3://b", "name": "out"}]
+        )
+        part, key = path.rsplit(".", 1)
+        target = event[part] if "[" not in part else event[part[:-3]][0]
+        target[key] = name
+        assert "no URL" in problems_of(event)[path], path
+    assert validate_event(run_event(job={"namespace": "team-a", "name": "..."}))  # only the dot segments
+
+
 def test_unknown_event_type_lists_the_allowed_ones():
     assert "START, RUNNING, COMPLETE, ABORT, FAIL, OTHER" in problems_of(run_event(eventType="DONE"))["eventType"]
 

@@ -54,6 +54,10 @@ def identifier_problem(value: str) -> str | None:
     """What makes this text no identifier (a namespace, a job's or a dataset's name), or None."""
     if not value.strip():
         return "must not be empty"
+    if value in (".", ".."):
+        # a path segment of the read API (/namespaces/NS/jobs/NAME) that every HTTP client, browsers
+        # first, reads as this directory or its parent, even written %2E: no URL could address it
+        return f"{value!r} names no URL: HTTP clients read it as a directory, so it could never be read back"
     if "\x00" in value:
         return "contains a NUL character (\\u0000), which identifiers cannot hold"
     if len(value.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES:
