@@ -175,6 +175,21 @@ def test_views_of_unchanged_nodes_are_used_again(chain):
     assert used_again() - hits == len(again) == 5 and node_views.misses == built
 
 
+def test_the_views_kept_in_memory_are_bounded_in_bytes_too(chain, monkeypatch):
+    """A view of a dataset of a thousand columns weighs about 300 KB: a count alone let a process
+    keep gigabytes. Past MAX_KEPT_BYTES the least recently used go, whatever the count allows."""
+    node_views.clear()
+    graph(chain)
+    weight = node_views.kept_bytes
+    assert len(node_views) == 5 and weight > 0
+    monkeypatch.setattr(view_cache, "MAX_KEPT_BYTES", weight // 2)
+    node_views.clear()
+    assert len(graph(chain)) == 5  # the answer is whole; fewer views stay for the next
+    assert 0 < len(node_views) < 5 and 0 < node_views.kept_bytes <= weight // 2
+    node_views.clear()
+    assert node_views.kept_bytes == 0
+
+
 def test_a_stored_view_only_moves_forward(catalog_engine):
     """Two processes may build one view while a write lands: the one built under the older stamp or
     generation never replaces the newer one in the database."""

@@ -69,11 +69,17 @@ class StaleView(AssertionError):
     """A kept view differs from one built now: a write changed it without bumping its key."""
 
 
+# The views a process keeps weigh this much at most, however many `size` allows: a dataset of a
+# thousand columns has a view of about 300 KB, and 10,000 of them would hold 3 GB.
+MAX_KEPT_BYTES = 256 * 1024 * 1024
+
+
 class ViewCache:
     def __init__(self, size: int = 10_000, check: bool = False) -> None:
         self.size = size
         self.check = check
         self._views: OrderedDict[tuple[str, str, int], tuple[tuple[int, int], NodeView]] = OrderedDict()
+        self._bytes = 0  # of the views kept
         self._lock = threading.Lock()
         self._pending: queue.Queue[tuple[Engine, str, list[StoredView]]] = queue.Queue(PENDING_BATCHES)
         self._writer: threading.Thread | None = None
@@ -83,16 +89,27 @@ class ViewCache:
     def configure(self, size: int, check: bool) -> None:
         with self._lock:
             self.size, self.check = size, check
-            while len(self._views) > size:
-                self._views.popitem(last=False)
+            self._evict()
 
     def clear(self) -> None:
         """Forget the views kept in this process (the database's stay)."""
         with self._lock:
             self._views.clear()
+            self._bytes = 0
+
+    def _evict(self) -> None:
+        """Drop the least recently used views past `size` or MAX_KEPT_BYTES (the lock held)."""
+        while self._views and (len(self._views) > self.size or self._bytes > MAX_KEPT_BYTES):
+            _, (_, view) = self._views.popitem(last=False)
+            self._bytes -= len(view.body)
 
     def __len__(self) -> int:
         return len(self._views)
+
+    @property
+    def kept_bytes(self) -> int:
+        """What the views kept in this process weigh (their JSON)."""
+        return self._bytes
 
     def views(
         self, conn: Connection, kind: str, rows: Sequence[AnyRow], build: Build, generation: int
@@ -169,10 +186,11 @@ class ViewCache:
             if self.size > 0:
                 for row, view in made:
                     key = (database, kind, row.id)
+                    replaced = self._views.get(key)
+                    self._bytes += len(view.body) - (len(replaced[1].body) if replaced is not None else 0)
                     self._views[key] = ((row.view_stamp, generation), view)
                     self._views.move_to_end(key)
-                while len(self._views) > self.size:
-                    self._views.popitem(last=False)
+                self._evict()
 
     def _check(
         self,
