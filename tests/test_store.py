@@ -342,6 +342,18 @@ def test_events_of_a_deleted_namespace_are_quarantined_until_it_is_restored(cata
         assert quarantine.replay_quarantined(conn) == {"team-a": 1}
 
 
+def test_a_database_error_shows_no_value_of_its_statement(catalog_engine):
+    """The API server logs the database's errors: a token's digest or an event's text must not be in
+    them (a catalog whose tables were never migrated logged each new token's digest)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as refused, write_transaction(catalog_engine) as conn:
+        statement = text("INSERT INTO ol_catalog_not_migrated (secret_hash) VALUES (:digest)")
+        conn.execute(statement, {"digest": "d1g3st-of-a-token"})
+    assert "d1g3st-of-a-token" not in str(refused.value) and "hidden" in str(refused.value)
+
+
 def test_namespace_names_are_unique(catalog_engine):
     with write_transaction(catalog_engine) as conn:
         namespaces.create_namespace(conn, "team-a", "test", "Team A", ["alice"])

@@ -96,15 +96,21 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def build_engine(url: str) -> Engine:
+    """The catalog's engine. Its errors, and what the server logs of them, never show a statement's
+    values: a token's digest, an event's text."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, pool_use_lifo=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, pool_use_lifo=True, hide_parameters=True
+        )
         _configure_sqlite(engine)
         return engine
     options: dict[str, Any] = {}
     if url.startswith(("postgresql+psycopg2", "postgresql://")):
         # psycopg2's executemany is one round trip per row; batch UPDATEs as SQLAlchemy can.
         options["executemany_mode"] = "values_plus_batch"
-    engine = create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800, **options)
+    engine = create_engine(
+        url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800, hide_parameters=True, **options
+    )
     if engine.dialect.name == "postgresql":
         _configure_postgresql(engine)
     return engine
