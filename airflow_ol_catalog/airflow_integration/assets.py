@@ -124,7 +124,7 @@ def latest_asset_events(asset_ids: list[int], per_asset: int) -> dict[int, list[
                     source_task_id=r.source_task_id,
                     source_run_id=r.source_run_id,
                     source_map_index=r.source_map_index,
-                    partition_key=r.partition_key,
+                    partition_key=getattr(r, "partition_key", None),  # partitions came in Airflow 3.2
                     extra=r.extra if isinstance(r.extra, dict) else {},
                 )
             )
