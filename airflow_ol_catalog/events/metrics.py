@@ -19,8 +19,8 @@ _found = None
 _unusable = False  # importing Airflow's Stats raised other than ImportError: metrics are dropped
 
 # Airflow has no public way to ask which of its two Stats singletons a process initialised, so
-# this reads private modules and their `_factory`; tests/test_metrics.py fails should a release
-# move or rename them (metrics would otherwise be dropped without a word).
+# this reads private modules and their factory (`_initialised`); tests/test_metrics.py fails should
+# a release move or rename them (metrics would otherwise be dropped without a word).
 STATS_MODULES = ("airflow._shared.observability.metrics.stats", "airflow.sdk._shared.observability.metrics.stats")
 
 
@@ -51,7 +51,7 @@ def _stats() -> Any:  # Airflow's Stats singleton: untyped, and found at run tim
             _unusable = True
             return None
     for module in modules:
-        if getattr(module, "_factory", None) is not None:
+        if _initialised(module):
             _found = module.Stats
             return _found
     try:  # Airflow 3.1
@@ -62,6 +62,15 @@ def _stats() -> Any:  # Airflow's Stats singleton: untyped, and found at run tim
         _unusable = True
         return None
     return Stats
+
+
+def _initialised(module: Any) -> bool:
+    """Whether this process initialised the Stats of this module: its factory is set, kept by the
+    module (Airflow 3.3) or, in Airflow 3.2, by the Stats class itself (read from the class's own
+    attributes: asking the class for one it lacks would make its metaclass build a logger)."""
+    if getattr(module, "_factory", None) is not None:
+        return True
+    return vars(getattr(module, "Stats", object)).get("factory") is not None
 
 
 def incr(name: str, count: int = 1, tags: dict[str, str] | None = None) -> None:
