@@ -238,3 +238,25 @@ def get_cli_commands() -> list[GroupCommand]:
             ),
         )
     ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`airflow-ol-catalog ...` (or `python -m airflow_ol_catalog.cli ...`): the `airflow ol-catalog`
+    commands on their own, for Airflow 3.1, whose CLI adds commands from no provider. Airflow's own
+    parser builds them, as it does under `airflow`, with this provider's options loaded."""
+    from airflow.cli.cli_parser import DefaultHelpParser, _add_command
+    from airflow.configuration import conf
+
+    if not conf.has_option("ol_catalog", "unknown_namespace_policy"):
+        conf.load_providers_configuration()  # Airflow 3.1 loads providers' options only in its own commands
+    parser = DefaultHelpParser(prog="airflow-ol-catalog", description=get_cli_commands()[0].help)
+    subparsers = parser.add_subparsers(dest="subcommand", metavar="GROUP_OR_COMMAND")
+    subparsers.required = True
+    for command in get_cli_commands()[0].subcommands:
+        _add_command(subparsers, command)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -187,3 +187,29 @@ def test_namespace_names_are_shown_so_that_they_can_be_told_apart_and_pasted(cat
     cli_commands.namespaces_list(Namespace(all=False))
     listed = capsys.readouterr().out
     assert "'ns1 '" in listed and "\x1b" not in listed
+
+
+def test_the_commands_run_on_their_own_as_airflow_ol_catalog(catalog_engine, capsys):
+    """Airflow 3.1's CLI adds commands from no provider: `airflow-ol-catalog` (the package's script,
+    or `python -m airflow_ol_catalog.cli`) builds the same commands with Airflow's own parser."""
+    from airflow_ol_catalog import cli
+
+    cli.main(["namespaces", "create", "team-a"])
+    cli.main(["tokens", "create", "--name", "spark", "--namespace", "team-a"])
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("olc_")
+    cli.main(["namespaces", "list"])
+    assert "team-a" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["no-such-group"])
+    assert "invalid choice: 'no-such-group'" in capsys.readouterr().err
+
+
+def test_on_airflow_3_1_the_migration_hint_names_the_setting_it_needs(monkeypatch):
+    import airflow
+
+    from airflow_ol_catalog.store.migrate import not_migrated
+
+    monkeypatch.setattr(airflow, "__version__", "3.1.8")
+    assert "external_db_managers = airflow_ol_catalog.store.db_manager.CatalogDBManager" in not_migrated(None)
+    monkeypatch.setattr(airflow, "__version__", "3.3.2")
+    assert not_migrated(None).endswith("run `airflow db migrate`")

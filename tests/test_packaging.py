@@ -179,6 +179,7 @@ def test_the_sdist_and_the_wheel_carry_the_pages_the_dags_and_one_version(dist):
         entry_points = archive.read(f"airflow_ol_catalog-{__version__}.dist-info/entry_points.txt").decode()
     assert f"Version: {__version__}" in metadata
     assert "apache_airflow_provider" in entry_points and "airflow.plugins" in entry_points
+    assert "airflow-ol-catalog = airflow_ol_catalog.cli:main" in entry_points  # the commands on Airflow 3.1
     assert {
         "airflow_ol_catalog/www/index.html",
         "airflow_ol_catalog/www/swagger/swagger-ui-bundle.js",
@@ -248,6 +249,14 @@ def test_the_installed_package_is_the_wheels_and_airflow_lists_its_version(insta
         check=True,
     ).stdout.strip()
     assert where.startswith(str(installed)) and "site-packages" in where
+    alone = subprocess.run(
+        [str(installed / "bin" / "airflow-ol-catalog"), "namespaces", "list"],
+        cwd=server.home,
+        env=server.env,
+        capture_output=True,
+        text=True,
+    )
+    assert alone.returncode == 0, alone.stderr[-2000:]
     providers = json_output(server.cli("providers", "list", "--output", "json"))
     assert {"package_name": "airflow-ol-catalog", "version": __version__} in [
         {"package_name": p["package_name"], "version": p["version"]} for p in providers

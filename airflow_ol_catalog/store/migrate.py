@@ -72,4 +72,18 @@ def not_migrated(current: str | None) -> str | None:
     head = head_revision()
     if current == head:
         return None
-    return f"at {current or 'none'}, expected {head}: run `airflow db migrate`"
+    return f"at {current or 'none'}, expected {head}: run `airflow db migrate`{_on_airflow_3_1()}"
+
+
+def _on_airflow_3_1() -> str:
+    """What else Airflow 3.1 needs to migrate the catalog: it reads no provider's database manager."""
+    try:
+        from airflow import __version__ as airflow_version
+    except ImportError:
+        return ""
+    if not airflow_version.startswith("3.1."):
+        return ""
+    return (
+        " with [database] external_db_managers = airflow_ol_catalog.store.db_manager.CatalogDBManager"
+        " (Airflow 3.1 reads no provider's migrations)"
+    )
