@@ -124,14 +124,15 @@ def _nodes(conn: Connection, fields: set[Field], links: set[Link]) -> list[dict[
         if isinstance(f, dict)
     }
 
-    # A node's id: the plain spelling, or the escaped one when another field has it (`t` + `a:b`
-    # and `t:a` + `b`); fields in a fixed order, so that the same field gets the same id each time.
+    # A node's id: its spelling (escaped when a colon in the dataset's name or the field makes the
+    # plain one readable as another column, `field_node_id`), or the escaped one when another field
+    # of the graph has it; fields in a fixed order, so that the same field gets the same id each time.
     ids_of: dict[Field, str] = {}
     taken: set[str] = set()
     for ds, field_name in sorted(fields):
-        plain = field_node_id(*names[ds], field_name)
-        ids_of[ds, field_name] = escaped_node_id(DATASET_FIELD, *names[ds], field_name) if plain in taken else plain
-        taken.add(plain)
+        spelled = field_node_id(*names[ds], field_name)
+        ids_of[ds, field_name] = escaped_node_id(DATASET_FIELD, *names[ds], field_name) if spelled in taken else spelled
+        taken.add(spelled)
 
     def key(ds: int, field_name: str) -> str:
         return ids_of[ds, field_name]
