@@ -348,8 +348,8 @@ def test_a_database_error_shows_no_value_of_its_statement(catalog_engine):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
+    statement = text("INSERT INTO ol_catalog_not_migrated (secret_hash) VALUES (:digest)")
     with pytest.raises(DBAPIError) as refused, write_transaction(catalog_engine) as conn:
-        statement = text("INSERT INTO ol_catalog_not_migrated (secret_hash) VALUES (:digest)")
         conn.execute(statement, {"digest": "d1g3st-of-a-token"})
     assert "d1g3st-of-a-token" not in str(refused.value) and "hidden" in str(refused.value)
 
