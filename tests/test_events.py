@@ -204,6 +204,10 @@ def test_a_name_no_url_can_address_is_refused_naming_why(name):
         target[key] = name
         assert "no URL" in problems_of(event)[path], path
     assert validate_event(run_event(job={"namespace": "team-a", "name": "..."}))  # only the dot segments
+    # nor do the jobs facets name (a `jobDependencies` entry), which are skipped, as other names the catalog cannot take
+    from airflow_ol_catalog.events.flows import usable_names
+
+    assert not usable_names("team", name) and not usable_names("team", "a\x00b") and usable_names("team", "...")
 
 
 def test_unknown_event_type_lists_the_allowed_ones():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from airflow_ol_catalog.events.validate import MAX_IDENTIFIER_BYTES
+from airflow_ol_catalog.events.validate import identifier_problem
 
 DATASET = "DATASET"
 JOB = "JOB"
@@ -195,12 +195,10 @@ _RULES = ("dependency_type", "sequence_trigger_rule", "status_trigger_rule")
 
 
 def usable_names(*values: Any) -> bool:
-    """Whether each is a name the catalog takes for a job: a non-blank string of at most
-    MAX_IDENTIFIER_BYTES (validate.py holds a job's own names to the same)."""
-    return all(
-        isinstance(v, str) and bool(v.strip()) and len(v.encode("utf-8", "surrogatepass")) <= MAX_IDENTIFIER_BYTES
-        for v in values
-    )
+    """Whether each is a name the catalog takes for a job: a string that is an identifier as
+    validate.py holds a job's own names (`identifier_problem`: not blank, no NUL, not `.` or `..`,
+    at most MAX_IDENTIFIER_BYTES)."""
+    return all(isinstance(v, str) and identifier_problem(v) is None for v in values)
 
 
 def job_dependencies(facet: Any, own_job: Entity) -> list[Dependency]:
