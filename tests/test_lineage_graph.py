@@ -521,6 +521,26 @@ def test_a_column_id_the_graph_gives_reads_back_as_that_column_not_an_older_one_
         assert {i["name"] for i in impact(conn, older["id"], namespace=PG)["impacted"]} == {"out1"}
 
 
+def test_a_plain_column_id_reads_back_as_the_column_it_was_written_for(catalog_engine):
+    """The API writes a plain column id only for a column with no colon in its dataset's name or
+    field; read back without `namespace=`, such an id is that column, not one of a dataset recorded
+    first whose name holds a colon (`postgres://db` + `5432:t` against `postgres://db:5432` + `t`)."""
+    from airflow_ol_catalog.events.node_ids import field_node_id
+    from airflow_ol_catalog.lineage.impact import impact
+
+    send(
+        catalog_engine,
+        run_of("j1", "r1", 1, [ds("a")], [_copied("5432:t", "x", "a", "x") | {"namespace": "postgres://db"}]),
+    )
+    send(catalog_engine, run_of("j2", "r2", 2, [ds("b")], [_copied("t", "x", "b", "x")]))
+    written = field_node_id(PG, "t", "x")
+    assert written == f"datasetField:{PG}:t:x"
+    with read_connection(catalog_engine) as conn:
+        assert impact(conn, written)["nodeId"] == written
+        other = field_node_id("postgres://db", "5432:t", "x")  # escaped: it reads as its own column
+        assert impact(conn, other)["nodeId"] == other
+
+
 def test_hidden_datasets_and_jobs_leave_column_lineage_and_column_impact(catalog_engine):
     """src.c -> (hider) -> secret.c -> (reader) -> out.c. Hiding `secret` takes it out of the column
     graph, the field impact and `out`'s own column lineage; hiding the job `hider` (secret restored)

@@ -16,7 +16,15 @@ from typing_extensions import NotRequired
 
 from airflow_ol_catalog.events import facet_reading as reading
 from airflow_ol_catalog.events.collector import collector_paused
-from airflow_ol_catalog.events.node_ids import DATASET, JOB, NodeId, escaped_node_id, format_node_id, readings
+from airflow_ol_catalog.events.node_ids import (
+    DATASET,
+    DATASET_FIELD,
+    JOB,
+    NodeId,
+    escaped_node_id,
+    format_node_id,
+    readings,
+)
 from airflow_ol_catalog.events.not_found import NodeNotFound
 from airflow_ol_catalog.lineage.catalog import datasets_view, facets_of, jobs_view
 from airflow_ol_catalog.lineage.view_cache import NodeView, node_views
@@ -89,6 +97,20 @@ def resolve_node(
     NodeIdInvalid when the text is no node id of these kinds; NodeNotFound when no reading names anything.
     """
     read = readings(node_id, kinds, namespace)
+    # A column's plain id is written only for a column with no colon in its dataset's name or field
+    # (`field_node_id`): such readings answer first, the others only when none of them names anything.
+    written = [n for n in read if n.field is not None and ":" not in n.name and ":" not in n.field]
+    if written and not node_id.startswith(f"{DATASET_FIELD}%:"):
+        try:
+            return _first_recorded(conn, node_id, written)
+        except NodeNotFound:
+            pass
+    return _first_recorded(conn, node_id, read)
+
+
+def _first_recorded(conn: Connection, node_id: str, read: list[NodeId]) -> tuple[NodeId, int]:
+    """Of these readings of `node_id`, the one naming the job or dataset recorded first (a field: one
+    the dataset has), with the node's id; NodeNotFound when none names anything."""
     best: tuple[int, NodeId, int] | None = None  # (the named row's id, the reading, the node's id)
     for node in read:
         if node.kind == JOB:
