@@ -247,8 +247,9 @@ def main(argv: list[str] | None = None) -> None:
     from airflow.cli.cli_parser import DefaultHelpParser, _add_command
     from airflow.configuration import conf
 
-    if not conf.has_option("ol_catalog", "unknown_namespace_policy"):
-        conf.load_providers_configuration()  # Airflow 3.1 loads providers' options only in its own commands
+    if "ol_catalog" not in conf.configuration_description:
+        # Airflow 3.1 loads providers' options only in its own commands (later ones when first asked)
+        conf.load_providers_configuration()
     parser = DefaultHelpParser(prog="airflow-ol-catalog", description=get_cli_commands()[0].help)
     subparsers = parser.add_subparsers(dest="subcommand", metavar="GROUP_OR_COMMAND")
     subparsers.required = True

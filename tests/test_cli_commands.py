@@ -213,3 +213,16 @@ def test_on_airflow_3_1_the_migration_hint_names_the_setting_it_needs(monkeypatc
     assert "external_db_managers = airflow_ol_catalog.store.db_manager.CatalogDBManager" in not_migrated(None)
     monkeypatch.setattr(airflow, "__version__", "3.3.2")
     assert not_migrated(None).endswith("run `airflow db migrate`")
+
+
+def test_the_script_loads_this_providers_options_where_airflow_has_not(catalog_engine, monkeypatch, capsys):
+    """As on Airflow 3.1, which loads providers' options only inside its own commands; an option the
+    user set (one of this provider's) does not make the others' defaults present."""
+    from airflow.configuration import conf
+
+    from airflow_ol_catalog import cli
+
+    monkeypatch.setenv("AIRFLOW__OL_CATALOG__UNKNOWN_NAMESPACE_POLICY", "quarantine")
+    with conf.make_sure_configuration_loaded(with_providers=False):
+        cli.main(["namespaces", "list"])
+    assert "error" not in capsys.readouterr().err
