@@ -1096,14 +1096,21 @@ def dataset_versions(conn: Connection, ns: str, name: str, limit: int, offset: i
 
 
 def _runs_by_id(conn: Connection, run_ids: Collection[str]) -> dict[str, dict[str, Any]]:
-    """The runs `get_run` answers with for these ids, built together; those retention deleted are missing."""
-    rows = []
-    for run_id in sorted(run_ids):
-        try:
-            rows.append(run_row(conn, run_id))
-        except RunNotFound:
-            continue
-    return {row.run_id: view for row, view in zip(rows, runs_view(conn, rows), strict=True)} if rows else {}
+    """The runs `get_run` answers with for these ids (of jobs sharing an id, the run stored first),
+    read in one statement and built together; those retention deleted are missing."""
+    if not run_ids:
+        return {}
+    shown = (
+        select(run)
+        .join(job, job.c.id == run.c.job_id)
+        .where(run.c.run_id.in_(sorted(run_ids)), job.c.deleted_at.is_(None))
+        .order_by(run.c.placeholder, run.c.id)
+    )
+    first: dict[str, AnyRow] = {}
+    for row in conn.execute(shown):
+        first.setdefault(row.run_id, row)
+    rows = list(first.values())
+    return {row.run_id: view for row, view in zip(rows, runs_view(conn, rows), strict=True)}
 
 
 def _version_view(ds: AnyRow, facets: dict[str, Any], v: AnyRow, runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
