@@ -10,7 +10,6 @@ from airflow_ol_catalog.events.node_ids import (
     DATASET,
     DATASET_FIELD,
     KINDS,
-    escaped_node_id,
     field_node_id,
 )
 from airflow_ol_catalog.lineage.catalog import facets_of, visible_column_lineage
@@ -124,15 +123,9 @@ def _nodes(conn: Connection, fields: set[Field], links: set[Link]) -> list[dict[
         if isinstance(f, dict)
     }
 
-    # A node's id: its spelling (escaped when a colon in the dataset's name or the field makes the
-    # plain one readable as another column, `field_node_id`), or the escaped one when another field
-    # of the graph has it; fields in a fixed order, so that the same field gets the same id each time.
-    ids_of: dict[Field, str] = {}
-    taken: set[str] = set()
-    for ds, field_name in sorted(fields):
-        spelled = field_node_id(*names[ds], field_name)
-        ids_of[ds, field_name] = escaped_node_id(DATASET_FIELD, *names[ds], field_name) if spelled in taken else spelled
-        taken.add(spelled)
+    # A node's id: plain, or escaped when a colon in the dataset's name or the field would let the
+    # plain one name another column (`field_node_id`); so no two columns of a graph share one.
+    ids_of: dict[Field, str] = {(ds, field_name): field_node_id(*names[ds], field_name) for ds, field_name in fields}
 
     def key(ds: int, field_name: str) -> str:
         return ids_of[ds, field_name]

@@ -54,7 +54,10 @@ class DataSources(Answer):
 
 
 class Impacted(Answer):
-    id: str = Field(description="Node id of the impacted dataset or field (`dataset:NS:NAME`, `datasetField:...`).")
+    id: str = Field(
+        description="Node id of the impacted dataset or field (`dataset:NS:NAME`, `datasetField:...`, or "
+        "`datasetField%:...` for a column whose dataset's name or field holds a colon)."
+    )
     type: Literal["DATASET", "DATASET_FIELD"]
     depth: int = Field(description="Hops from the start.")
     path: list[str] = Field(description="Node ids from the start to this one.")

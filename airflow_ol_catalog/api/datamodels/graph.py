@@ -130,7 +130,11 @@ class ColumnData(Answer):
 
 
 class ColumnNode(Answer):
-    id: str = Field(description="`datasetField:NAMESPACE:DATASET:FIELD`.")
+    id: str = Field(
+        description="`datasetField:NAMESPACE:DATASET:FIELD`, or, when the dataset's name or the field holds a colon, "
+        "`datasetField%:NAMESPACE:DATASET:FIELD` with `:` written `%3A` (and `%` `%25`) in the namespace and the "
+        "dataset's name, which reads as this column alone."
+    )
     type: Literal["DATASET_FIELD"]
     data: ColumnData
     inEdges: list[Edge] = Field(

@@ -2154,7 +2154,7 @@ export interface components {
             data: components["schemas"]["ColumnData"];
             /**
              * Id
-             * @description `datasetField:NAMESPACE:DATASET:FIELD`.
+             * @description `datasetField:NAMESPACE:DATASET:FIELD`, or, when the dataset's name or the field holds a colon, `datasetField%:NAMESPACE:DATASET:FIELD` with `:` written `%3A` (and `%` `%25`) in the namespace and the dataset's name, which reads as this column alone.
              */
             id: string;
             /**
@@ -3038,7 +3038,7 @@ export interface components {
             field: string | null;
             /**
              * Id
-             * @description Node id of the impacted dataset or field (`dataset:NS:NAME`, `datasetField:...`).
+             * @description Node id of the impacted dataset or field (`dataset:NS:NAME`, `datasetField:...`, or `datasetField%:...` for a column whose dataset's name or field holds a colon).
              */
             id: string;
             /**
