@@ -177,20 +177,16 @@ def walked(catalog_api):
             "dagRun": {"dag_id": "walk_dag", "run_id": "manual__walk"},
         }
     }
-    walk_dag = {"namespace": NAMESPACE, "name": "walk_dag", "facets": {}}
-    assert (
-        catalog_api.send(
-            run_event(eventType="COMPLETE", run={"runId": str(uuid.uuid4()), "facets": dag_run}, job=walk_dag)
-        ).status_code
-        == 201
-    )
-    task_run = {"airflow": dag_run["airflowDagRun"] | {"task": {"task_id": "load"}, "taskInstance": {"map_index": -1}}}
-    walk_task = {"namespace": NAMESPACE, "name": "walk_dag.load", "facets": {}}
-    assert (
-        catalog_api.send(
-            run_event(eventType="COMPLETE", run={"runId": str(uuid.uuid4()), "facets": task_run}, job=walk_task)
-        ).status_code
-        == 201
+
+    def completed(job_name: str, run_facets: dict) -> None:
+        job = {"namespace": NAMESPACE, "name": job_name, "facets": {}}
+        run = {"runId": str(uuid.uuid4()), "facets": run_facets}
+        assert catalog_api.send(run_event(eventType="COMPLETE", run=run, job=job)).status_code == 201
+
+    completed("walk_dag", dag_run)
+    completed(
+        "walk_dag.load",
+        {"airflow": dag_run["airflowDagRun"] | {"task": {"task_id": "load"}, "taskInstance": {"map_index": -1}}},
     )
     quarantined = catalog_api.send(run_event(job={"namespace": "nowhere", "name": "x", "facets": {}}))
     assert quarantined.json()["quarantined"] is True

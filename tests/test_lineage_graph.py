@@ -505,7 +505,7 @@ def test_a_column_id_the_graph_gives_reads_back_as_that_column_not_an_older_one_
     `datasetField:NS:a:b:c`, and in one namespace the namespace cannot tell them apart: the id the
     column graph gave `a:b`.`c` read back as `a`.`b:c`, and its impact was the other column's. A
     column id with a colon in its dataset's name or field is escaped now, wherever the API writes
-    one (the column graph, impact, field search), and reads back as that column."""
+    one (here: the column graph and impact), and reads back as that column."""
     from airflow_ol_catalog.events.node_ids import field_node_id
     from airflow_ol_catalog.lineage.columns import column_lineage_graph
     from airflow_ol_catalog.lineage.impact import impact

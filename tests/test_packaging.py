@@ -239,23 +239,21 @@ def server(installed):
         server.cleanup()
 
 
-def test_the_installed_package_is_the_wheels_and_airflow_lists_its_version(installed, server):
-    where = subprocess.run(
-        [str(installed / "bin" / "python"), "-c", "import airflow_ol_catalog; print(airflow_ol_catalog.__file__)"],
-        cwd=server.home,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    assert where.startswith(str(installed)) and "site-packages" in where
-    alone = subprocess.run(
-        [str(installed / "bin" / "airflow-ol-catalog"), "namespaces", "list"],
-        cwd=server.home,
-        env=server.env,
-        capture_output=True,
-        text=True,
+def _in_installed(installed, server, program: str, *args: str) -> subprocess.CompletedProcess:
+    """A program of the new virtualenv, run in the server's Airflow home."""
+    return subprocess.run(
+        [str(installed / "bin" / program), *args], cwd=server.home, env=server.env, capture_output=True, text=True
     )
+
+
+def test_the_installed_package_is_the_wheels_and_airflow_lists_its_version(installed, server):
+    found = _in_installed(
+        installed, server, "python", "-c", "import airflow_ol_catalog; print(airflow_ol_catalog.__file__)"
+    )
+    assert found.returncode == 0, found.stderr[-2000:]
+    where = found.stdout.strip()
+    assert where.startswith(str(installed)) and "site-packages" in where
+    alone = _in_installed(installed, server, "airflow-ol-catalog", "namespaces", "list")
     assert alone.returncode == 0, alone.stderr[-2000:]
     providers = json_output(server.cli("providers", "list", "--output", "json"))
     assert {"package_name": "airflow-ol-catalog", "version": __version__} in [
