@@ -188,6 +188,55 @@ def test_impact_of_a_random_graph_matches_a_plain_breadth_first_walk(catalog_eng
         for source, job_name, target in zip(path[0::2], path[1::2], path[2::2], strict=False):
             assert source in reads[job_name] and target in writes[job_name]
         assert [j.rsplit(":", 1)[1] for j in item["jobs"]] == path[1::2]
+        assert (item["previous"], item["via"]) == (item["path"][-3], item["path"][-2])
+    assert report["pathsOmitted"] is False
+
+
+def _followed(report: dict, item: dict) -> list[str]:
+    """An impacted node's path, followed back through `previous` and `via` to the start."""
+    by_id = {i["id"]: i for i in report["impacted"]}
+    path = [item["id"]]
+    while item["id"] != report["nodeId"]:
+        path[:0] = [item["previous"]] if item["via"] is None else [item["previous"], item["via"]]
+        item = by_id.get(item["previous"], {"id": item["previous"]})
+    return path
+
+
+def test_paths_too_long_together_are_left_out_and_followed_through_previous(catalog_engine, monkeypatch):
+    """A chain's paths grow with the square of its length (3,000 datasets: 325 MB of paths): over
+    MAX_PATH_IDS ids together they are left out, and each node still names the one before it and the
+    job between, which lead back to the start by the same path; the field impact alike."""
+    from airflow_ol_catalog.lineage import impact as module
+
+    length = 12
+    payloads = []
+    for number in range(length):
+        column = {"c": {"inputFields": [{"namespace": PG, "name": f"t{number:02d}", "field": "c"}]}}
+        output = {**ds(f"t{number + 1:02d}"), "facets": {"columnLineage": {"fields": column}}}
+        payloads += run_of(f"j{number:02d}", f"r{number}", 1, [ds(f"t{number:02d}")], [output])
+    send(catalog_engine, payloads, one_by_one=False)
+    # The paths together: the start and a node and a job a hop (a column's path has no jobs, its `jobs`
+    # has), of 1 to 12 hops.
+    hops = length * (length + 1) // 2
+    for start, held in ((f"dataset:{PG}:t00", length + 3 * hops), (f"datasetField:{PG}:t00:c", length + 2 * hops)):
+        with read_connection(catalog_engine) as conn:
+            monkeypatch.setattr(module, "MAX_PATH_IDS", held)
+            full = module.impact(conn, start)
+            monkeypatch.setattr(module, "MAX_PATH_IDS", held - 1)
+            short = module.impact(conn, start)
+        assert full["totalCount"] == short["totalCount"] == length and len(full["jobs"]) == length
+        assert not full["pathsOmitted"] and full["impacted"][-1]["depth"] == length
+        assert short["pathsOmitted"] and all(i["path"] == i["jobs"] == [] for i in short["impacted"])
+        assert short["jobs"] == full["jobs"]
+        for before, after in zip(full["impacted"], short["impacted"], strict=True):
+            assert {k: v for k, v in after.items() if k not in ("path", "jobs")} == {
+                k: v for k, v in before.items() if k not in ("path", "jobs")
+            }
+            followed = _followed(short, after)
+            if after["field"] is None:
+                assert followed == before["path"] and followed[1::2] == before["jobs"]
+            else:  # a column's path holds columns alone
+                assert followed[0::2] == before["path"] and followed[1::2] == before["jobs"]
 
 
 def test_impact_of_a_job_is_refused(chain):

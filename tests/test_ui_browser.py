@@ -1129,6 +1129,62 @@ def test_impact_csv_keeps_a_formula_in_a_name_inert(ui_server, admin_page):
     assert '"\'-copy (COMPLETED)"' in row, row  # a job name starting with - too
 
 
+def test_impact_follows_paths_the_answer_left_out_and_folds_long_ones(ui_server, admin_page):
+    """Paths of a long chain are left out of the answer (`pathsOmitted`; they grow with the square of
+    its length): the tab follows each row's `previous` and `via` back to the start instead, shows the
+    first and last steps of a long path with the rest on request, and writes whole paths to the CSV.
+    The page's impact request is answered as the API answers it, with the paths taken out."""
+    from playwright.sync_api import expect
+
+    length = 6
+    template = json.loads((EXAMPLES / "02_table_lineage" / "02_build_invoices_complete.json").read_text())
+    for number in range(length):
+        payload = {**template, "job": {"namespace": "impact-chain", "name": f"step{number}", "facets": {}}}
+        payload["run"] = {"runId": str(uuid.uuid4()), "facets": {}}
+        payload["inputs"] = [{"namespace": "s3://impact-chain", "name": f"t{number}", "facets": {}}]
+        payload["outputs"] = [{"namespace": "s3://impact-chain", "name": f"t{number + 1}", "facets": {}}]
+        assert ui_server.send(payload).status_code == 201
+    answered = []
+
+    def without_paths(route):
+        response = route.fetch()
+        report = response.json()
+        for item in report["impacted"]:
+            item["path"], item["jobs"] = [], []
+        report["pathsOmitted"] = True
+        answered.append(report)
+        route.fulfill(response=response, json=report)
+
+    page = admin_page
+    page.route("**/ol-catalog/api/v1/impact?*", without_paths)
+    page.goto(ui_server.url + "ol-catalog/ui/#/dataset?ns=s3%3A%2F%2Fimpact-chain&name=t0&tab=impact")
+    expect(page.get_by_test_id("impact-summary")).to_have_text(
+        f"{length} downstream datasets depend on t0 through {length} jobs."
+    )
+    assert answered and all(item["path"] == [] for item in answered[0]["impacted"])
+    rows = page.get_by_role("row").filter(has=page.get_by_test_id("impacted"))
+    deepest = rows.filter(has=page.get_by_role("link", name=f"t{length}", exact=True)).last
+    # 13 steps: t0, then a job and a dataset a hop; 4 first, 4 last, 5 folded
+    expect(deepest.get_by_role("button", name="5 more steps")).to_be_visible()
+    for shown in ("step0", "t1", "step5"):
+        expect(deepest.get_by_role("link", name=shown, exact=True)).to_be_visible()
+    expect(deepest.get_by_role("link", name="step3", exact=True)).to_have_count(0)
+    shot(page, "39b-impact-folded-path")
+    deepest.get_by_role("button", name="5 more steps").click()
+    for number in range(length):
+        expect(deepest.get_by_role("link", name=f"step{number}", exact=True)).to_be_visible()
+        expect(deepest.get_by_role("link", name=f"t{number + 1}", exact=True).last).to_be_visible()
+    second = rows.filter(has=page.get_by_role("link", name="t2", exact=True)).first
+    expect(second.get_by_role("button")).to_have_count(0)  # a short path is shown whole
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    last = Path(download.value.path()).read_text().splitlines()[-1]
+    steps = ["t0"] + [name for n in range(length) for name in (f"step{n} (COMPLETED)", f"t{n + 1}")]
+    assert last.endswith('"' + " -> ".join(steps) + '"'), last
+    assert "; ".join(f"step{n} (COMPLETED)" for n in range(length)) in last
+    assert page.errors == []
+
+
 def test_a_namespace_of_the_overview_opens_the_search_within_it(ui_server, admin_page):
     from playwright.sync_api import expect
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any, NamedTuple
+from collections.abc import Callable, Collection, Hashable, Mapping
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Table, func, select
 
@@ -13,11 +13,16 @@ from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.lineage.catalog import facets_of, newest_run_rows, run_end, visible_column_lineage
 from airflow_ol_catalog.lineage.graph import resolve_node
-from airflow_ol_catalog.store.sql import AnyRow, among, not_among
+from airflow_ol_catalog.store.sql import AnyRow, among, in_list, list_value
 from airflow_ol_catalog.store.tables import column_lineage, dataset, edge, flow, job
 
 IMPACT_KINDS = (DATASET, DATASET_FIELD)  # what impact starts from
 OWNERSHIP = ("ownership",)
+# Most node ids the paths of one answer hold together; beyond it they are left out (`pathsOmitted`)
+# and each impacted node names the one before it. A chain of 800 datasets and jobs holds about
+# 960,000.
+MAX_PATH_IDS = 1_000_000
+_Node = TypeVar("_Node", bound=Hashable)
 
 
 def impact(
@@ -44,50 +49,52 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
     through the lowest (job id, input id): the same answer every time.
     """
     came_from: dict[int, tuple[int, int | None] | None] = {start: None}  # dataset -> (previous dataset, job)
-    depth = {start: 0}
     names = _names(conn, dataset, {start}, DATASET)
     jobs: dict[int, Named] = {}  # every consumer met so far: its outputs are placed already
     frontier = {start}
     truncated = False
     dialect = conn.dialect.name
     read, wrote = edge.alias("read"), edge.alias("wrote")
+
+    def used(edges: Any) -> list[Any]:  # edges of runs that completed, or stated by JobEvents
+        return [] if include_attempted else [edges.c.confirmed | edges.c.declared]
+
+    # Built once, the ids sent as one list parameter a hop: building a statement a hop cost more
+    # than running it. First the frontier's consumers (the lowest input that reached each), then
+    # what they wrote; each an index look-up on both backends.
+    consumers_of = (
+        select(read.c.job_id, func.min(read.c.dataset_id), job.c.namespace, job.c.name)
+        .join(job, job.c.id == read.c.job_id)
+        .where(read.c.direction == "in", in_list(dialect, read.c.dataset_id, "frontier"), job.c.deleted_at.is_(None))
+        .where(*used(read))
+        .group_by(read.c.job_id, job.c.namespace, job.c.name)
+    )
+    written_by = (
+        select(wrote.c.job_id, wrote.c.dataset_id, dataset.c.namespace, dataset.c.name)
+        .join(dataset, dataset.c.id == wrote.c.dataset_id)
+        .where(wrote.c.direction == "out", in_list(dialect, wrote.c.job_id, "jobs"), dataset.c.deleted_at.is_(None))
+        .where(*used(wrote))
+    )
+    # most catalogs hold no stated flow: one look instead of two queries a hop
+    any_flows = conn.execute(select(flow.c.source_id).where(_BETWEEN_DATASETS).limit(1)).first() is not None
     while frontier and not truncated:
-        # Two steps, each an index look-up on both backends: the frontier's new consumers (the
-        # lowest input that reached each), then what they wrote.
         consumers = {
             job_id: (source, Named(format_node_id(JOB, namespace, name), namespace, name))
             for job_id, source, namespace, name in conn.execute(
-                select(read.c.job_id, func.min(read.c.dataset_id), job.c.namespace, job.c.name)
-                .join(job, job.c.id == read.c.job_id)
-                .where(
-                    read.c.direction == "in",
-                    among(dialect, read.c.dataset_id, frontier),
-                    not_among(dialect, read.c.job_id, jobs),
-                    job.c.deleted_at.is_(None),
-                    *([] if include_attempted else [read.c.confirmed | read.c.declared]),
-                )
-                .group_by(read.c.job_id, job.c.namespace, job.c.name)
+                consumers_of, {"frontier": list_value(dialect, frontier)}
             )
+            if job_id not in jobs  # met before: its outputs are placed already
         }
-        stating = _stating(conn, consumers)
+        stating = _stating(conn, consumers) if any_flows else set()
         for job_id in stating:  # met again from any input its statements start at
             del consumers[job_id]
-        stated = _stated_from(conn, frontier)
+        stated = _stated_from(conn, frontier) if any_flows else set()
         if not consumers and not stated:
             break
         jobs.update((job_id, name) for job_id, (_, name) in consumers.items())
         unnamed = {job_id for job_id, _, _ in stated if job_id is not None and job_id not in jobs}
         jobs.update(_names(conn, job, unnamed, JOB, live=True) if unnamed else {})
-        rows = conn.execute(
-            select(wrote.c.job_id, wrote.c.dataset_id, dataset.c.namespace, dataset.c.name)
-            .join(dataset, dataset.c.id == wrote.c.dataset_id)
-            .where(
-                wrote.c.direction == "out",
-                among(dialect, wrote.c.job_id, consumers),
-                dataset.c.deleted_at.is_(None),
-                *([] if include_attempted else [wrote.c.confirmed | wrote.c.declared]),
-            )
-        ).all()
+        rows = conn.execute(written_by, {"jobs": list_value(dialect, consumers)}).all()
         for _, target, namespace, name in rows:
             names.setdefault(target, Named(format_node_id(DATASET, namespace, name), namespace, name))
         unnamed = {target for _, _, target in stated if target not in names}
@@ -106,10 +113,9 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
                 truncated = True
                 break
             came_from[target] = (source, job_id or None)
-            depth[target] = depth[source] + 1
             next_frontier.add(target)
         frontier = next_frontier
-    report = _report(start, came_from, depth, names, jobs, truncated)
+    report = _report("DATASET", start, came_from, lambda node: names[node].node_id, jobs, truncated)
     return _described(conn, report, {names[i].node_id: (i, names[i], None) for i in came_from}, jobs)
 
 
@@ -146,41 +152,66 @@ def _stated_from(conn: Connection, frontier: set[int]) -> set[tuple[int | None, 
 
 
 def _report(
-    start: int,
-    came_from: dict[int, tuple[int, int | None] | None],
-    depth: dict[int, int],
-    names: dict[int, Named],
-    jobs: dict[int, Named],
+    kind: str,
+    start: _Node,
+    came_from: Mapping[_Node, tuple[_Node, int | None] | None],
+    node_id: Callable[[_Node], str],
+    jobs: Mapping[int, Named],
     truncated: bool,
 ) -> dict[str, Any]:
-    # came_from holds nodes in the order the walk found them: a node's predecessor comes first.
-    paths: dict[int, list[str]] = {start: [names[start].node_id]}
-    via: dict[int, list[str]] = {start: []}
-    impacted: list[dict[str, Any]] = []
+    """Each node the walk reached, nearest first: its depth, the node before it (`previous`), the
+    job between them (`via`), and its path from the start and the jobs on it (a dataset's path holds
+    the jobs too, a field's does not). `came_from` holds nodes in the order the walk found them: a
+    node's predecessor comes first. Paths are left out when together they would hold over
+    MAX_PATH_IDS ids: a chain's paths grow with the square of its length, `previous` and `via` with
+    the length."""
+    jobs_on_path = kind == "DATASET"
+    depth, size = {start: 0}, {start: 1}
+    entries: list[tuple[_Node, _Node, str | None]] = []
     for node, step in came_from.items():
         if step is None:
             continue
         previous, job_id = step
-        if job_id is None:  # stated between the two datasets, with no job
-            paths[node] = path = [*paths[previous], names[node].node_id]
-            via[node] = jobs_on_path = via[previous]
-        else:
-            job_name = jobs[job_id].node_id
-            paths[node] = path = [*paths[previous], job_name, names[node].node_id]
-            via[node] = jobs_on_path = [*via[previous], job_name]
-        impacted.append({"id": path[-1], "type": "DATASET", "depth": depth[node], "path": path, "jobs": jobs_on_path})
+        job = jobs[job_id].node_id if job_id is not None and job_id in jobs else None
+        depth[node] = depth[previous] + 1
+        # the ids of its path and its jobs: the node, and the job in `jobs` (and in a dataset's path)
+        size[node] = size[previous] + 1 + (0 if job is None else 2 if jobs_on_path else 1)
+        entries.append((node, previous, job))
+    whole = sum(size[node] for node, _, _ in entries) <= MAX_PATH_IDS
+    paths: dict[_Node, tuple[list[str], list[str]]] = {start: ([node_id(start)], [])}
+    impacted = []
+    for node, previous, job in entries:
+        item: dict[str, Any] = {
+            "id": node_id(node),
+            "type": kind,
+            "depth": depth[node],
+            "previous": node_id(previous),
+            "via": job,
+        }
+        if whole:
+            path, on_path = paths[previous]
+            hop = [job, item["id"]] if job is not None and jobs_on_path else [item["id"]]
+            paths[node] = ([*path, *hop], [*on_path, job] if job is not None else on_path)
+        item["path"], item["jobs"] = paths.get(node, ([], []))
+        impacted.append(item)
     impacted.sort(key=lambda item: (item["depth"], item["id"]))
-    return {"nodeId": names[start].node_id, "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}
+    return {
+        "nodeId": node_id(start),
+        "impacted": impacted,
+        "totalCount": len(impacted),
+        "truncated": truncated,
+        "pathsOmitted": not whole,
+    }
 
 
 def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> dict[str, Any]:
     came_from: dict[tuple[int, str], tuple[tuple[int, str], int | None] | None] = {start: None}
     frontier = {start}
     truncated = False
+    dialect = conn.dialect.name
+    reading = visible_column_lineage().where(in_list(dialect, column_lineage.c.input_dataset_id, "datasets"))
     while frontier and not truncated:
-        rows = conn.execute(
-            visible_column_lineage().where(column_lineage.c.input_dataset_id.in_({ds for ds, _ in frontier}))
-        ).all()
+        rows = conn.execute(reading, {"datasets": list_value(dialect, {ds for ds, _ in frontier})}).all()
         next_frontier = set()
         for r in sorted(rows, key=lambda r: (r.output_dataset_id, r.output_field)):
             source = (r.input_dataset_id, r.input_field)
@@ -201,24 +232,7 @@ def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> d
     def key(f: tuple[int, str]) -> str:
         return field_node_id(names[f[0]].namespace, names[f[0]].name, f[1])
 
-    impacted: list[dict[str, Any]] = []
-    for target in came_from:
-        if target == start:
-            continue
-        path: list[str] = []
-        via: list[str] = []
-        current = target
-        while (step := came_from[current]) is not None:
-            previous, job_id = step
-            path.insert(0, key(current))
-            if job_id in jobs:
-                via.insert(0, jobs[job_id].node_id)
-            current = previous
-        impacted.append(
-            {"id": key(target), "type": "DATASET_FIELD", "depth": len(path), "path": [key(start), *path], "jobs": via}
-        )
-    impacted.sort(key=lambda item: (item["depth"], item["id"]))
-    report = {"nodeId": key(start), "impacted": impacted, "totalCount": len(impacted), "truncated": truncated}
+    report = _report("DATASET_FIELD", start, came_from, key, jobs, truncated)
     return _described(conn, report, {key(f): (f[0], names[f[0]], f[1]) for f in came_from}, jobs)
 
 
@@ -228,7 +242,7 @@ def _described(
     """The report with each impacted dataset or field named (`nodes`: node id -> its dataset's id
     and name, and the field), its dataset's owners, and the name, owners and newest run of each job
     on a path: who to tell, and whether the path runs at all."""
-    on_paths = {name for item in report["impacted"] for name in item["jobs"]}
+    on_paths = {item["via"] for item in report["impacted"]}  # every job on a path leads to some node
     job_ids = {i: named for i, named in jobs.items() if named.node_id in on_paths}
     dataset_facets = facets_of(conn, "dataset", {dataset_id for dataset_id, _, _ in nodes.values()}, OWNERSHIP)
     for item in report["impacted"]:

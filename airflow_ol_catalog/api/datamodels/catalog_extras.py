@@ -60,8 +60,18 @@ class Impacted(Answer):
     )
     type: Literal["DATASET", "DATASET_FIELD"]
     depth: int = Field(description="Hops from the start.")
-    path: list[str] = Field(description="Node ids from the start to this one.")
-    jobs: list[str] = Field(description="Job node ids on the path, in order (named in the answer's `jobs`).")
+    previous: str = Field(description="The node before this one on its path (the start, at depth 1).")
+    via: str | None = Field(
+        description="The job between `previous` and this one (named in the answer's `jobs`); null where a "
+        "`lineage` facet states the flow between the two datasets without a job."
+    )
+    path: list[str] = Field(
+        description="Node ids from the start to this one (of a dataset: the jobs between too); empty when "
+        "`pathsOmitted`."
+    )
+    jobs: list[str] = Field(
+        description="Job node ids on the path, in order (named in the answer's `jobs`); empty when `pathsOmitted`."
+    )
     namespace: str = Field(description="The dataset's namespace (of a field: its dataset's).")
     name: str = Field(description="The dataset's name.")
     field: str | None = Field(description="The field's name; null for a dataset.")
@@ -90,6 +100,10 @@ class Impact(Answer):
     jobs: dict[str, ImpactJob] = Field(description="Each job on any of the paths, by node id.")
     totalCount: int
     truncated: bool = Field(description="True when the walk stopped at `[ol_catalog] max_graph_nodes`.")
+    pathsOmitted: bool = Field(
+        description="True when the paths together would hold over 1,000,000 node ids (they grow with the square "
+        "of a chain's length): every `path` and `jobs` is empty, and each path is followed through `previous`."
+    )
 
 
 # --- /stats ----------------------------------------------------------------------------------------

@@ -48,11 +48,47 @@ function label(item: Pick<Impacted, "name" | "field">): string {
   return item.field === null ? item.name : `${item.name}.${item.field}`;
 }
 
+/** A row's path and the jobs on it, as the answer gives them; when it left paths out (a chain's paths
+ * grow with the square of its length), followed back through each node's `previous` and `via`. */
+export function pathOf(item: Impacted, report: Report, byId: Map<string, Impacted>): { path: string[]; jobs: string[] } {
+  if (!report.pathsOmitted) return { path: item.path, jobs: item.jobs };
+  const path: string[] = [];
+  const jobs: string[] = [];
+  const withJobs = item.field === null; // a dataset's path holds the jobs, a column's does not
+  for (let at: Impacted | undefined = item; at; at = byId.get(at.previous)) {
+    path.push(at.id);
+    if (at.via !== null) {
+      jobs.push(at.via);
+      if (withJobs) path.push(at.via);
+    }
+    if (at.previous === report.nodeId) break;
+  }
+  path.push(report.nodeId);
+  return { path: path.reverse(), jobs: jobs.reverse() };
+}
+
+// A longer path shows its first and last steps, and the rest on request.
+const SHOWN_STEPS = 4;
+
 /** The path from the start: datasets (or columns) and the jobs between them. */
 function Path({ item, report, byId, start }: { item: Impacted; report: Report; byId: Map<string, Impacted>; start: string }) {
+  const [open, setOpen] = useState(false);
+  const { path } = pathOf(item, report, byId);
+  const hidden = open ? 0 : path.length - 2 * SHOWN_STEPS; // one step is shown rather than folded
+  const shown = hidden > 1 ? [...path.slice(0, SHOWN_STEPS), null, ...path.slice(-SHOWN_STEPS)] : path;
   return (
     <Text fontSize="xs" as="div">
-      {item.path.map((step, i) => {
+      {shown.map((step, i) => {
+        if (step === null) {
+          return (
+            <Fragment key={i}>
+              {" → "}
+              <Button size="2xs" variant="outline" onClick={() => setOpen(true)}>
+                {hidden} more steps
+              </Button>
+            </Fragment>
+          );
+        }
         const hop = byId.get(step);
         return (
           <Fragment key={i}>
@@ -87,15 +123,18 @@ export function impactCsv(report: Report, start: string): string {
     return hop ? label(hop) : id === report.nodeId ? start : id;
   };
   const header = ["depth", "namespace", "dataset", "field", "owners", "jobs on the path", "path"];
-  const rows = report.impacted.map((item) => [
-    item.depth,
-    item.namespace,
-    item.name,
-    item.field ?? "",
-    item.owners.map((o) => o.name).join("; "),
-    item.jobs.map(name).join("; "),
-    item.path.map(name).join(" -> "),
-  ]);
+  const rows = report.impacted.map((item) => {
+    const { path, jobs } = pathOf(item, report, byId);
+    return [
+      item.depth,
+      item.namespace,
+      item.name,
+      item.field ?? "",
+      item.owners.map((o) => o.name).join("; "),
+      jobs.map(name).join("; "),
+      path.map(name).join(" -> "),
+    ];
+  });
   return [header, ...rows].map((row) => row.map(cell).join(",")).join("\r\n") + "\r\n";
 }
 

@@ -2999,6 +2999,11 @@ export interface components {
              * @description The start, as a node id.
              */
             nodeId: string;
+            /**
+             * Pathsomitted
+             * @description True when the paths together would hold over 1,000,000 node ids (they grow with the square of a chain's length): every `path` and `jobs` is empty, and each path is followed through `previous`.
+             */
+            pathsOmitted: boolean;
             /** Totalcount */
             totalCount: number;
             /**
@@ -3043,7 +3048,7 @@ export interface components {
             id: string;
             /**
              * Jobs
-             * @description Job node ids on the path, in order (named in the answer's `jobs`).
+             * @description Job node ids on the path, in order (named in the answer's `jobs`); empty when `pathsOmitted`.
              */
             jobs: string[];
             /**
@@ -3063,14 +3068,24 @@ export interface components {
             owners: components["schemas"]["Owner"][];
             /**
              * Path
-             * @description Node ids from the start to this one.
+             * @description Node ids from the start to this one (of a dataset: the jobs between too); empty when `pathsOmitted`.
              */
             path: string[];
+            /**
+             * Previous
+             * @description The node before this one on its path (the start, at depth 1).
+             */
+            previous: string;
             /**
              * Type
              * @enum {string}
              */
             type: "DATASET" | "DATASET_FIELD";
+            /**
+             * Via
+             * @description The job between `previous` and this one (named in the answer's `jobs`); null where a `lineage` facet states the flow between the two datasets without a job.
+             */
+            via: string | null;
         };
         /** InputField */
         InputField: {
