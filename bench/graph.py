@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/graph.py [--backend sqlite|postgresql|both] [--samples 200]
     .venv/bin/python bench/graph.py --scale [--raw-events 10000000] [--samples 100]
+    .venv/bin/python bench/graph.py --columns 1200 [--width 1000] [--backend ...] [--samples 20]
 
 The catalog: about 50,000 datasets in 100 domains of 530 tables; 10,000 jobs (100 per domain),
 each run once (START then COMPLETE) reading 16 tables of its domain and writing 5 later ones, so
@@ -17,6 +18,11 @@ does), and builds the last 2 % of domains after that: their ingest rate against 
 on an empty catalog, says what size costs the write path. Then it times the queries above and the
 events of one run, the overview's counts, Marquez's dashboard counts, and states the disk used
 per raw event and per edge.
+
+`--columns N` builds N tables of `--width` columns each (a schema facet a table, through the
+projection) and times column search, the first page and its total, for a column of one table, one
+every table has, a part of nearly every column, and nothing; against a dataset search matching
+every table on the same catalog.
 """
 
 from __future__ import annotations
@@ -29,7 +35,6 @@ import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,7 +48,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from ingest import verdict  # noqa: E402
 from retention import make_months  # noqa: E402
-from servers import PostgresServer  # noqa: E402
+from servers import PostgresServer, catalog_database  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from airflow_ol_catalog.api.events import _page  # noqa: E402
@@ -302,13 +307,7 @@ def report(url: str, m: dict, goals: bool = False) -> None:
 
 
 def run(backend: str, samples: int) -> None:
-    postgres = None
-    if backend == "postgresql":
-        postgres = PostgresServer().start()
-        url = postgres.create_database("graph_bench")
-    else:
-        url = f"sqlite:///{tempfile.mkdtemp()}/graph.db"
-    try:
+    with catalog_database(backend, "graph_bench") as url:
         rate = build(url)
         print(f"\n{backend}: built at {rate:,.0f} events/s")
         report(url, measure(url, samples))
@@ -317,10 +316,67 @@ def run(backend: str, samples: int) -> None:
             f"  every view built ahead, as the API server does between bursts of writes: {built:,} views in "
             f"{seconds:.1f} s, {built / seconds:,.0f} views/s ({seconds / built * 1000:.2f} ms a view)"
         )
-    finally:
-        dispose_engines()
-        if postgres:
-            postgres.stop()
+
+
+# --- column search ---------------------------------------------------------------------------------
+
+SCHEMA_URL = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json"
+
+
+def column_queries(tables: int) -> tuple[tuple[str, str], ...]:
+    """(what it finds, the part searched for) in a catalog of wide tables (`wide_events`)."""
+    return (
+        ("a column of one table", f"only_in_{tables // 2:05d}"),
+        ("a column every table has", "created_at"),
+        ("a part of nearly every column", "metric_"),
+        ("nothing", "nothing_here"),
+    )
+
+
+def wide_events(tables: int, columns: int) -> Iterator[dict]:
+    """One run a table, writing it with a schema of `columns` fields: `id`, `created_at`, metrics,
+    and one field no other table has."""
+    for number in range(tables):
+        fields = [{"name": "id", "type": "bigint"}, {"name": "created_at", "type": "timestamp"}]
+        fields += [{"name": f"metric_{i:04d}", "type": "double"} for i in range(columns - 3)]
+        fields.append({"name": f"only_in_{number:05d}", "type": "text"})
+        yield {
+            "eventTime": "2025-02-01T10:00:00Z",
+            "eventType": "COMPLETE",
+            "producer": "https://example.com/bench",
+            "run": {"runId": f"wide-{number}"},
+            "job": {"namespace": "bench", "name": f"load_wide_{number:05d}"},
+            "outputs": [
+                {
+                    "namespace": NS,
+                    "name": f"wide.table_{number:05d}",
+                    "facets": {
+                        "schema": {"_producer": "https://example.com/bench", "_schemaURL": SCHEMA_URL, "fields": fields}
+                    },
+                }
+            ],
+        }
+
+
+def run_columns(backend: str, tables: int, columns: int, samples: int) -> None:
+    """Column search among `tables` x `columns` columns: the first page (20, as the UI asks) and the
+    total, against a search for datasets on the same catalog (every table matches) as the baseline."""
+    with catalog_database(backend, "columns_bench") as url:
+        upgrade(url)
+        engine = get_engine(url)
+        rate = ingest(engine, wide_events(tables, columns))
+        analyze(engine)
+        print(f"\n{backend}: {tables:,} tables of {columns:,} columns built at {rate:,.0f} events/s")
+        with read_connection(engine) as conn:
+            baseline = [timed(search, conn, "table_", "dataset", 20)[0] for _ in range(samples)]
+            print(f"  datasets named table_ (the baseline, {tables:,} matches): {against(baseline, None)}")
+            for label, q in column_queries(tables):
+                times = []
+                for _ in range(samples):
+                    ms, (_, total) = timed(search, conn, q, "field", 20)
+                    times.append(ms)
+                ratio = pct(times, 0.5) / pct(baseline, 0.5)
+                print(f"  columns: {label} ({total:,}): {against(times, None)}, {ratio:.2f}x the baseline's p50")
 
 
 # --- at scale -------------------------------------------------------------------------------------
@@ -497,6 +553,10 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--scale", action="store_true", help="the 1,000,000-dataset catalog, on PostgreSQL")
+    parser.add_argument(
+        "--columns", type=int, metavar="N", help="column search among N wide tables of --width columns instead"
+    )
+    parser.add_argument("--width", type=int, default=1000, help="with --columns: columns a table")
     parser.add_argument("--raw-events", type=int, default=10_000_000, help="with --scale: raw events in the log")
     parser.add_argument(
         "--keep", type=Path, help="with --scale: keep the cluster in this folder; if one is there, measure it again"
@@ -504,6 +564,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.scale:
         run_scale(args.samples, args.raw_events, args.keep)
+        return
+    if args.columns:
+        for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
+            run_columns(backend, args.columns, args.width, args.samples)
         return
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
         run(backend, args.samples)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from airflow_ol_catalog.api.datamodels.marquez import DatasetList  # noqa: E402
 from airflow_ol_catalog.events import validate_event  # noqa: E402
 from airflow_ol_catalog.ingest.event_log import Submission, store_events  # noqa: E402
 from airflow_ol_catalog.lineage import catalog  # noqa: E402
-from airflow_ol_catalog.store.engine import dispose_engines, get_engine, read_connection, write_transaction  # noqa: E402
+from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction  # noqa: E402
 from airflow_ol_catalog.store.migrate import upgrade  # noqa: E402
 
 NS = "postgres://warehouse:5432"
@@ -113,15 +112,9 @@ def measure(url: str, samples: int) -> dict[bool, list[tuple[float, float]]]:
 
 
 def run(backend: str, samples: int) -> None:
-    postgres = None
-    if backend == "postgresql":
-        from servers import PostgresServer
+    from servers import catalog_database
 
-        postgres = PostgresServer().start()
-        url = postgres.create_database("quality_bench")
-    else:
-        url = f"sqlite:///{tempfile.mkdtemp()}/quality.db"
-    try:
+    with catalog_database(backend, "quality_bench") as url:
         events = build(url)
         with read_connection(get_engine(url)) as conn:
             assert catalog.list_datasets(conn, NS, 1, 0)[0][0]["quality"]["summary"]["failed"] == 1
@@ -130,10 +123,6 @@ def run(backend: str, samples: int) -> None:
         for i, what in enumerate(("views", "views and answer")):
             a, b = (statistics.median(t[i] for t in times[q]) for q in (False, True))
             print(f"  {what}: {a:.1f} ms without quality, {b:.1f} ms with it ({b / a:.2f}x, +{b - a:.1f} ms)")
-    finally:
-        dispose_engines()
-        if postgres:
-            postgres.stop()
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -123,6 +125,21 @@ class PostgresServer:
             self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def catalog_database(backend: str, name: str) -> Iterator[str]:
+    """A benchmark's database URL: a new SQLite file, or a database on a PostgreSQL cluster started
+    for it; afterwards the package's engines are closed and the cluster stopped."""
+    from airflow_ol_catalog.store.engine import dispose_engines
+
+    postgres = PostgresServer().start() if backend == "postgresql" else None
+    try:
+        yield postgres.create_database(name) if postgres else f"sqlite:///{tempfile.mkdtemp(prefix='olc-')}/{name}.db"
+    finally:
+        dispose_engines()
+        if postgres:
+            postgres.stop()
 
 
 # Databases as `airflow db migrate` left them, by what decides their tables (the backend, and every

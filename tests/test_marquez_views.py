@@ -486,6 +486,63 @@ def test_search_bounds_by_last_update_and_namespace(catalog_engine, before, afte
     assert read(catalog_engine, catalog.search, "lake", None, 10, 0)[0] == []  # namespaces are not matched
 
 
+def test_column_search_pages_are_the_columns_of_every_schema_read_whole(catalog_engine):
+    """Column search counts each schema's matches from its search key and reads whole only the
+    schemas its page shows: every page, sort and direction, put together, is every matching column
+    of every schema read whole, in order (by dataset as the sort asks, then by name), and the total
+    counts them all. Look-alike, duplicated and invisible names, and schemas of none, included."""
+    from airflow_ol_catalog.events.naming import fold
+
+    schemas = {  # dataset: (namespace, day of its newest write, field names)
+        "alpha": ("s3://lake", 3, ["id", "Customer_ID", "amount", "id"]),
+        "beta": ("s3://lake", 1, ["ID\u200b", "name", "x"]),
+        "gamma": ("gs://other", 2, ["\u200b", "identity"]),
+        "delta": ("s3://lake", 4, []),
+        "zeta": ("s3://lake", 5, ["\u200b"]),
+        "omega": ("s3://lake", 2, ["cust\u00f6mer_id", "idx", "t"]),
+    }
+    events = []
+    for number, (name, (namespace, day, fields)) in enumerate(schemas.items()):
+        written = {
+            **dataset(name, schema=schema(*({"name": f, "type": "string"} for f in fields))),
+            "namespace": namespace,
+        }
+        events.append(run(f"r{number}", f"2025-01-0{day}T10:00:00Z", job=f"j{number}", outputs=[written]))
+    send(catalog_engine, events)
+    order = {
+        "name": lambda ds, ns, day, f: (ds, ns, f),
+        "namespace": lambda ds, ns, day, f: (ns, ds, f),
+        "updatedAt": lambda ds, ns, day, f: (day, ds, ns, f),
+    }
+    for q in ("id", "ID", "I", "", "\u200b", "cust", "custo\u0308mer", "zzz"):
+        folded = fold(q)
+        for sort, key in order.items():
+            for descending in (False, True):
+                expected = sorted(
+                    (
+                        (key(name, namespace, day, field), name, field)
+                        for name, (namespace, day, fields) in schemas.items()
+                        for field in fields
+                        if (folded in fold(field) if folded else q in field)
+                    ),
+                    reverse=descending,
+                )
+                pages, totals = [], set()
+                for offset in range(0, len(expected) + 3, 3):
+                    found, total = read(
+                        catalog_engine, catalog.search, q, "field", 3, offset, sort, descending, None, None, None
+                    )
+                    pages += [(r["dataset"], r["field"]) for r in found]
+                    totals.add(total)
+                assert pages == [(name, field) for _, name, field in expected], (q, sort, descending)
+                assert totals == {len(expected)}, (q, sort, descending)
+    everything, _ = read(catalog_engine, catalog.search, "", "field", 100, 0, "name", False, None, None, None)
+    assert {r["nodeId"] for r in everything if r["dataset"] == "gamma"} == {
+        "datasetField:gs://other:gamma:\u200b",
+        "datasetField:gs://other:gamma:identity",
+    }
+
+
 def test_sources_are_the_data_source_facets_or_the_namespaces(catalog_engine):
     source = {**FACET, "name": "warehouse", "uri": "postgresql://db:5432/shop"}
     send(
