@@ -499,7 +499,7 @@ def test_column_search_pages_are_the_columns_of_every_schema_read_whole(catalog_
         "gamma": ("gs://other", 2, ["\u200b", "identity"]),
         "delta": ("s3://lake", 4, []),
         "zeta": ("s3://lake", 5, ["\u200b"]),
-        "omega": ("s3://lake", 2, ["cust\u00f6mer_id", "idx", "t"]),
+        "omega": ("s3://lake", 2, ["cust\u00f6mer_id", "idx", "t", "id_of_id"]),
     }
     events = []
     for number, (name, (namespace, day, fields)) in enumerate(schemas.items()):
