@@ -55,7 +55,8 @@ export function pathOf(item: Impacted, report: Report, byId: Map<string, Impacte
   const path: string[] = [];
   const jobs: string[] = [];
   const withJobs = item.field === null; // a dataset's path holds the jobs, a column's does not
-  for (let at: Impacted | undefined = item; at; at = byId.get(at.previous)) {
+  // At most every impacted node once: an answer whose `previous` went round would not end otherwise.
+  for (let at: Impacted | undefined = item, hops = 0; at && hops <= report.impacted.length; at = byId.get(at.previous), hops++) {
     path.push(at.id);
     if (at.via !== null) {
       jobs.push(at.via);
