@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from test_events import run_event
 
 from airflow_ol_catalog.events import validate_event
@@ -630,7 +631,7 @@ def poison_refused(monkeypatch):
 
     def refuse_poison(conn, subs, policy):
         if any(sub.event.run_id == "poison" for sub in subs):
-            raise ValueError("cannot store this one")
+            raise IntegrityError("INSERT ...", None, ValueError("cannot store this one"))
         return original(conn, subs, policy)
 
     monkeypatch.setattr(writer_module, "store_events", refuse_poison)
@@ -675,6 +676,31 @@ def test_group_with_a_failing_event_still_commits_the_others(catalog_engine, poi
     assert good[0].run_id == "good"
     assert mixed[0].run_id == "ok" and isinstance(mixed[1], Refusal) and "cannot store this one" in mixed[1].reason
     assert stored_count(catalog_engine) == 2
+
+
+def test_an_event_the_catalog_fails_on_is_answered_500_to_send_again_and_the_others_commit(
+    catalog_engine, monkeypatch, caplog
+):
+    """A failure that is not the database's answer to an event's values (a fault of the catalog:
+    every event failed so on psycopg 3) is no reason to drop the event: it is answered 500,
+    retriable, with its traceback in the log, while the rest of its group commits."""
+    from airflow_ol_catalog.ingest import writer as writer_module
+
+    original = writer_module.store_events
+
+    def fail_on_bug(conn, subs, policy):
+        if any(sub.event.run_id == "bug" for sub in subs):
+            raise AttributeError("'Connection' object has no attribute 'get_parameter_status'")
+        return original(conn, subs, policy)
+
+    monkeypatch.setattr(writer_module, "store_events", fail_on_bug)
+    committer = BatchCommitter(catalog_engine, "register")
+    (found,) = committer.commit([[submission(run_id="ok"), submission(run_id="bug"), submission(run_id="fine")]])
+    assert [getattr(o, "run_id", None) for o in found] == ["ok", None, "fine"]
+    assert isinstance(found[1], Refusal) and (found[1].status, found[1].retriable) == (500, True)
+    assert "nothing was stored (AttributeError: 'Connection' object" in found[1].reason
+    assert stored_count(catalog_engine) == 2
+    assert any(r.exc_info and r.exc_info[0] is AttributeError for r in caplog.records)
 
 
 class HeldStore:
@@ -2409,3 +2435,32 @@ def test_a_transaction_rolled_back_for_its_timing_runs_again_after_waits_that_do
     monkeypatch.undo()
     monkeypatch.setattr(writer, "random", SimpleNamespace(uniform=lambda low, high: high))  # the longest waits
     assert [writer._retry_wait(attempt) for attempt in range(1, 8)] == [0.01, 0.02, 0.04, 0.08, 0.16, 0.2, 0.2]
+
+
+def test_a_psycopg_3_url_stores_what_a_psycopg2_url_stores(postgres):
+    """`postgresql+psycopg://` (psycopg 3, which Airflow takes for its own database too): the quick
+    paths that talk to psycopg2 itself step aside and SQLAlchemy runs the statements; the examples
+    give the same catalog as through psycopg2, every event accepted. Every event was refused as
+    the database's reason (`get_parameter_status`, psycopg2's) before."""
+    from catalog_snapshot import snapshot
+    from conftest import EXAMPLES
+
+    from airflow_ol_catalog.store.migrate import upgrade
+
+    payloads = [json.loads(p.read_text()) for p in sorted(EXAMPLES.rglob("*.json"))]
+    assert len(payloads) > 20
+    found = []
+    for number, driver in enumerate(("psycopg2", "psycopg")):
+        url = postgres.create_database(f"driver_{number}").replace("+psycopg2://", f"+{driver}://", 1)
+        upgrade(url)
+        engine = get_engine(url)
+        assert engine.dialect.driver == driver
+        committer = BatchCommitter(engine, "register")
+        subs = [Submission.of(validate_event(p), None, 500) for p in payloads]
+        outcomes = committer.commit([subs[:10], subs[10:]]) + committer.commit([[sub] for sub in subs])
+        assert not any(isinstance(result, CatalogUnavailable) for result in outcomes), outcomes
+        assert all(isinstance(o, Receipt) for result in outcomes for o in result), outcomes
+        assert [o.duplicate for result in outcomes for o in result] == [False] * len(subs) + [True] * len(subs)
+        with read_connection(engine) as conn:
+            found.append(snapshot(conn))
+    assert found[0] == found[1]

@@ -211,7 +211,23 @@ class BatchCommitter:
                     )
                     outcomes.update((i, refusal) for part in [chunk, *chunks] for i in part)
                     break
-                if len(chunk) == 1:
+                if len(chunk) == 1 and not isinstance(exc, DBAPIError):
+                    # Not the database's answer to the event's values: a fault of the catalog, which
+                    # the sender may overcome by sending again once it is mended.
+                    sub = group[chunk[0]]
+                    log.exception(
+                        "storing event %s failed (job %s, run %s)",
+                        sub.digest[:12],
+                        sub.event.job_name,
+                        sub.event.run_id,
+                    )
+                    outcomes[chunk[0]] = Refusal(
+                        f"the catalog failed to store this event, nothing was stored ({type(exc).__name__}: "
+                        f"{_first_line(exc)}; its log has the details): send it again later",
+                        500,
+                        True,
+                    )
+                elif len(chunk) == 1:
                     sub = group[chunk[0]]
                     log.warning(
                         "the database refused event %s (job %s, run %s): %s",

@@ -622,7 +622,16 @@ class _PgStatement:
 _pg_statements: dict[object, _PgStatement | None] = {}
 
 
+def _through_psycopg2(conn: Connection) -> bool:
+    """Whether the quick paths, which talk to psycopg2 itself (its quoting, cursors and COPY), may
+    run on this connection: on PostgreSQL through psycopg2, not through another driver (psycopg 3,
+    `postgresql+psycopg://`), where SQLAlchemy runs every statement."""
+    return conn.dialect.driver == "psycopg2"
+
+
 def _pg_statement(conn: Connection, statement: Statement) -> _PgStatement | None:
+    if not _through_psycopg2(conn):
+        return None
     if statement in _pg_statements:
         return _pg_statements[statement]
     compiled = statement.compile(dialect=conn.dialect)
@@ -745,7 +754,9 @@ _pg_inserts: dict[tuple[object, tuple[str, ...]], _PgInsert | None] = {}
 
 def _pg_insert(conn: Connection, statement: Insert, keys: tuple[str, ...]) -> _PgInsert | None:
     """The statement compiled once for rows of these keys, its VALUES group repeated per row; None
-    when its compiled form is not one VALUES group of these parameters."""
+    when its compiled form is not one VALUES group of these parameters, or on another driver."""
+    if not _through_psycopg2(conn):
+        return None
     cache_key = (statement, keys)
     if cache_key in _pg_inserts:
         return _pg_inserts[cache_key]
@@ -867,7 +878,7 @@ class _Kept:
 
 @contextmanager
 def deferred_writes(conn: Connection) -> Iterator[None]:
-    if conn.dialect.name != "postgresql" or _DEFERRED in conn.info:
+    if not _through_psycopg2(conn) or _DEFERRED in conn.info:
         yield
         return
     kept = _Kept()
