@@ -239,6 +239,33 @@ def test_paths_too_long_together_are_left_out_and_followed_through_previous(cata
                 assert followed[0::2] == before["path"] and followed[1::2] == before["jobs"]
 
 
+def test_impact_spells_two_datasets_of_one_plain_id_apart(catalog_engine, monkeypatch):
+    """Dataset `z` of namespace `x:y` and dataset `y:z` of namespace `x` are both `dataset:x:y:z`
+    plainly: in one answer the second met is spelled escaped, as a lineage graph spells it, so each
+    `previous` names one dataset and leads back to the start by the path the answer gives whole."""
+    from airflow_ol_catalog.lineage import impact as module
+
+    def at(namespace: str, name: str) -> dict:
+        return {"namespace": namespace, "name": name}
+
+    send(
+        catalog_engine,
+        run_of("j1", "r1", 1, [at("x", "s")], [at("x:y", "z")])
+        + run_of("j2", "r2", 2, [at("x:y", "z")], [at("x", "y:z")])
+        + run_of("j3", "r3", 3, [at("x", "y:z")], [at("x", "end")]),
+    )
+    with read_connection(catalog_engine) as conn:
+        whole = module.impact(conn, "dataset:x:s", namespace="x")
+        monkeypatch.setattr(module, "MAX_PATH_IDS", 0)
+        short = module.impact(conn, "dataset:x:s", namespace="x")
+    found = [(i["namespace"], i["name"], i["id"]) for i in whole["impacted"]]
+    assert found == [("x:y", "z", "dataset:x:y:z"), ("x", "y:z", "dataset%:x:y%3Az"), ("x", "end", "dataset:x:end")]
+    assert len({i["id"] for i in whole["impacted"]} | {whole["nodeId"]}) == 4
+    assert short["pathsOmitted"]
+    for item, full in zip(short["impacted"], whole["impacted"], strict=True):
+        assert item["previous"] != item["id"] and _followed(short, item) == full["path"]
+
+
 def test_impact_of_a_job_is_refused(chain):
     from airflow_ol_catalog.lineage.impact import impact
 

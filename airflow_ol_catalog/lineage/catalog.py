@@ -1303,7 +1303,8 @@ def _search_fields(
     page: list[int] = []
     before = total = 0  # matches of the datasets before the page's; of all
     for dataset_id, count in counts:
-        count = len([n for n in whole[dataset_id][1] if found_in(n)]) if count is None else count
+        if count is None:  # (a dataset whose schema went between the two statements matches nothing)
+            count = len([n for n in whole[dataset_id][1] if found_in(n)]) if dataset_id in whole else 0
         if total + count <= offset:
             before += count
         elif total < offset + limit:
@@ -1312,6 +1313,10 @@ def _search_fields(
     read = {**whole, **_schema_fields(conn, [i for i in page if i not in whole])}
     found = []
     for dataset_id in page:
+        if dataset_id not in read:
+            # On PostgreSQL each statement reads what was committed when it began: a dataset made an
+            # alias in between has lost its schema (ingest/symlinks): nothing of it to show.
+            continue
         (namespace, name, updated), fields = read[dataset_id]
         for field in sorted((n for n in fields if found_in(n)), reverse=descending):
             found.append(

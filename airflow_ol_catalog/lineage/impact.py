@@ -8,7 +8,14 @@ from typing import Any, NamedTuple, TypeVar
 from sqlalchemy import Connection, Table, func, select
 
 from airflow_ol_catalog.events import facet_reading as reading
-from airflow_ol_catalog.events.node_ids import DATASET, DATASET_FIELD, JOB, field_node_id, format_node_id
+from airflow_ol_catalog.events.node_ids import (
+    DATASET,
+    DATASET_FIELD,
+    JOB,
+    escaped_node_id,
+    field_node_id,
+    format_node_id,
+)
 from airflow_ol_catalog.events.run_states import RunState
 from airflow_ol_catalog.events.times import iso
 from airflow_ol_catalog.lineage.catalog import facets_of, newest_run_rows, run_end, visible_column_lineage
@@ -49,7 +56,8 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
     through the lowest (job id, input id): the same answer every time.
     """
     came_from: dict[int, tuple[int, int | None] | None] = {start: None}  # dataset -> (previous dataset, job)
-    names = _names(conn, dataset, {start}, DATASET)
+    spelled = _Spelling()
+    names = _names(conn, dataset, {start}, DATASET, spelled)
     jobs: dict[int, Named] = {}  # every consumer met so far: its outputs are placed already
     frontier = {start}
     truncated = False
@@ -78,27 +86,23 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
     # most catalogs hold no stated flow: one look instead of two queries a hop
     any_flows = conn.execute(select(flow.c.source_id).where(_BETWEEN_DATASETS).limit(1)).first() is not None
     while frontier and not truncated:
-        consumers = {
-            job_id: (source, Named(format_node_id(JOB, namespace, name), namespace, name))
-            for job_id, source, namespace, name in conn.execute(
-                consumers_of, {"frontier": list_value(dialect, frontier)}
-            )
-            if job_id not in jobs  # met before: its outputs are placed already
-        }
-        stating = _stating(conn, consumers) if any_flows else set()
-        for job_id in stating:  # met again from any input its statements start at
-            del consumers[job_id]
+        found = conn.execute(consumers_of, {"frontier": list_value(dialect, frontier)}).all()
+        consumers = {job_id: (source, namespace, name) for job_id, source, namespace, name in sorted(found)}
+        for job_id in [*jobs, *(_stating(conn, consumers) if any_flows else ())]:
+            # met before (its outputs are placed already), or met again from any input its statements start at
+            consumers.pop(job_id, None)
         stated = _stated_from(conn, frontier) if any_flows else set()
         if not consumers and not stated:
             break
-        jobs.update((job_id, name) for job_id, (_, name) in consumers.items())
+        jobs.update((i, spelled.named(JOB, i, namespace, name)) for i, (_, namespace, name) in consumers.items())
         unnamed = {job_id for job_id, _, _ in stated if job_id is not None and job_id not in jobs}
-        jobs.update(_names(conn, job, unnamed, JOB, live=True) if unnamed else {})
-        rows = conn.execute(written_by, {"jobs": list_value(dialect, consumers)}).all()
+        jobs.update(_names(conn, job, unnamed, JOB, spelled, live=True) if unnamed else {})
+        rows = sorted(conn.execute(written_by, {"jobs": list_value(dialect, consumers)}).all())
         for _, target, namespace, name in rows:
-            names.setdefault(target, Named(format_node_id(DATASET, namespace, name), namespace, name))
+            if target not in names:
+                names[target] = spelled.named(DATASET, target, namespace, name)
         unnamed = {target for _, _, target in stated if target not in names}
-        names.update(_names(conn, dataset, unnamed, DATASET, live=True) if unnamed else {})
+        names.update(_names(conn, dataset, unnamed, DATASET, spelled, live=True) if unnamed else {})
         reached = [(job_id, target, consumers[job_id][0]) for job_id, target, _, _ in rows]
         reached += [
             (job_id or 0, target, source)
@@ -125,11 +129,29 @@ class Named(NamedTuple):
     name: str
 
 
-def _names(conn: Connection, table: Table, ids: Collection[int], kind: str, live: bool = False) -> dict[int, Named]:
+class _Spelling:
+    """The node ids of one answer, spelled as a lineage graph spells them: plainly, or escaped when
+    another node of the answer has the plain spelling (`dataset:x:y:z` is both dataset `z` of
+    namespace `x:y` and dataset `y:z` of namespace `x`). Nodes are named in the walk's order, the
+    same every time, and the first keeps the plain one."""
+
+    def __init__(self) -> None:
+        self._holders: dict[str, tuple[str, int]] = {}
+
+    def named(self, kind: str, row_id: int, namespace: str, name: str) -> Named:
+        key = format_node_id(kind, namespace, name)
+        if self._holders.setdefault(key, (kind, row_id)) != (kind, row_id):
+            key = escaped_node_id(kind, namespace, name)
+        return Named(key, namespace, name)
+
+
+def _names(
+    conn: Connection, table: Table, ids: Collection[int], kind: str, spelled: _Spelling, live: bool = False
+) -> dict[int, Named]:
     """Node ids by id; with `live`, of those not hidden only."""
     query = select(table.c.id, table.c.namespace, table.c.name).where(among(conn.dialect.name, table.c.id, ids))
-    rows = conn.execute(query.where(table.c.deleted_at.is_(None)) if live else query)
-    return {i: Named(format_node_id(kind, namespace, name), namespace, name) for i, namespace, name in rows}
+    rows = sorted(conn.execute(query.where(table.c.deleted_at.is_(None)) if live else query))
+    return {i: spelled.named(kind, i, namespace, name) for i, namespace, name in rows}
 
 
 _BETWEEN_DATASETS = (flow.c.source_kind == "dataset") & (flow.c.target_kind == "dataset")
@@ -225,9 +247,10 @@ def _field_impact(conn: Connection, start: tuple[int, str], max_nodes: int) -> d
             next_frontier.add(target)
         frontier = next_frontier
     ids = {ds for ds, _ in came_from}
-    names = _names(conn, dataset, ids, DATASET)
+    spelled = _Spelling()
+    names = _names(conn, dataset, ids, DATASET, spelled)  # a field's id is escaped on its own (field_node_id)
     job_ids = {step[1] for step in came_from.values() if step and step[1]}
-    jobs = _names(conn, job, job_ids, JOB) if job_ids else {}
+    jobs = _names(conn, job, job_ids, JOB, spelled) if job_ids else {}
 
     def key(f: tuple[int, str]) -> str:
         return field_node_id(names[f[0]].namespace, names[f[0]].name, f[1])

@@ -1,7 +1,7 @@
 // The Impact tab: everything downstream of a dataset or one of its columns, as a table people act
 // on (who owns each impacted dataset, the jobs on the way and how their newest runs went), and as CSV.
 import { Box, Button, Flex, NativeSelect, Text } from "@chakra-ui/react";
-import { Fragment, useState } from "react";
+import { Fragment, useMemo, useState } from "react";
 
 import { fieldNodeId, nodeId, type Dataset, type Schemas } from "../api";
 import { download } from "../exportGraph";
@@ -48,20 +48,22 @@ function label(item: Pick<Impacted, "name" | "field">): string {
   return item.field === null ? item.name : `${item.name}.${item.field}`;
 }
 
-/** A row's path and the jobs on it, as the answer gives them; when it left paths out (a chain's paths
- * grow with the square of its length), followed back through each node's `previous` and `via`. */
-export function pathOf(item: Impacted, report: Report, byId: Map<string, Impacted>): { path: string[]; jobs: string[] } {
+/** The steps from the node before `item` to it: the job between (in a dataset's path) and itself. */
+function hop(item: Impacted): string[] {
+  return item.via !== null && item.field === null ? [item.via, item.id] : [item.id];
+}
+
+/** A row's whole path and the jobs on it: as the answer gives them, or, when it left paths out (a
+ * chain's paths grow with the square of its length), followed back through `previous` and `via`.
+ * For one row at a time (a path opened, no more): the table folds paths without them. */
+function wholePath(item: Impacted, report: Report, byId: Map<string, Impacted>): { path: string[]; jobs: string[] } {
   if (!report.pathsOmitted) return { path: item.path, jobs: item.jobs };
   const path: string[] = [];
   const jobs: string[] = [];
-  const withJobs = item.field === null; // a dataset's path holds the jobs, a column's does not
   // At most every impacted node once: an answer whose `previous` went round would not end otherwise.
   for (let at: Impacted | undefined = item, hops = 0; at && hops <= report.impacted.length; at = byId.get(at.previous), hops++) {
-    path.push(at.id);
-    if (at.via !== null) {
-      jobs.push(at.via);
-      if (withJobs) path.push(at.via);
-    }
+    path.push(...hop(at).reverse());
+    if (at.via !== null) jobs.push(at.via);
     if (at.previous === report.nodeId) break;
   }
   path.push(report.nodeId);
@@ -71,12 +73,44 @@ export function pathOf(item: Impacted, report: Report, byId: Map<string, Impacte
 // A longer path shows its first and last steps, and the rest on request.
 const SHOWN_STEPS = 4;
 
+interface Head {
+  steps: string[]; // the path's first steps, SHOWN_STEPS and one more at most
+  length: number; // how many steps the whole path has
+}
+
+/** Every row's head of path and length, each from its `previous`'s (rows come nearest first):
+ * linear in the rows, where following each whole path back was quadratic. */
+function headsOf(report: Report): Map<string, Head> {
+  const heads = new Map<string, Head>([[report.nodeId, { steps: [report.nodeId], length: 1 }]]);
+  for (const item of report.impacted) {
+    const before = heads.get(item.previous);
+    if (!before) continue;
+    const steps = hop(item);
+    heads.set(item.id, {
+      steps: before.steps.length > SHOWN_STEPS ? before.steps : [...before.steps, ...steps].slice(0, SHOWN_STEPS + 1),
+      length: before.length + steps.length,
+    });
+  }
+  return heads;
+}
+
+/** A path's first and last SHOWN_STEPS steps, and how many lie between; all of it when short. */
+function foldedPath(item: Impacted, report: Report, byId: Map<string, Impacted>, heads: Map<string, Head>): { shown: (string | null)[]; hidden: number } {
+  if (!report.pathsOmitted) {
+    const hidden = item.path.length - 2 * SHOWN_STEPS;
+    return hidden > 1 ? { shown: [...item.path.slice(0, SHOWN_STEPS), null, ...item.path.slice(-SHOWN_STEPS)], hidden } : { shown: item.path, hidden: 0 };
+  }
+  const head = heads.get(item.id);
+  if (!head || head.length - 2 * SHOWN_STEPS <= 1) return { shown: wholePath(item, report, byId).path, hidden: 0 };
+  const last: string[] = [];
+  for (let at: Impacted | undefined = item; at && last.length < SHOWN_STEPS; at = byId.get(at.previous)) last.unshift(...hop(at));
+  return { shown: [...head.steps.slice(0, SHOWN_STEPS), null, ...last.slice(-SHOWN_STEPS)], hidden: head.length - 2 * SHOWN_STEPS };
+}
+
 /** The path from the start: datasets (or columns) and the jobs between them. */
-function Path({ item, report, byId, start }: { item: Impacted; report: Report; byId: Map<string, Impacted>; start: string }) {
+function Path({ item, report, byId, heads, start }: { item: Impacted; report: Report; byId: Map<string, Impacted>; heads: Map<string, Head>; start: string }) {
   const [open, setOpen] = useState(false);
-  const { path } = pathOf(item, report, byId);
-  const hidden = open ? 0 : path.length - 2 * SHOWN_STEPS; // one step is shown rather than folded
-  const shown = hidden > 1 ? [...path.slice(0, SHOWN_STEPS), null, ...path.slice(-SHOWN_STEPS)] : path;
+  const { shown, hidden } = open ? { shown: wholePath(item, report, byId).path, hidden: 0 } : foldedPath(item, report, byId, heads);
   return (
     <Text fontSize="xs" as="div">
       {shown.map((step, i) => {
@@ -123,19 +157,19 @@ export function impactCsv(report: Report, start: string): string {
     const hop = byId.get(id);
     return hop ? label(hop) : id === report.nodeId ? start : id;
   };
-  const header = ["depth", "namespace", "dataset", "field", "owners", "jobs on the path", "path"];
-  const rows = report.impacted.map((item) => {
-    const { path, jobs } = pathOf(item, report, byId);
-    return [
-      item.depth,
-      item.namespace,
-      item.name,
-      item.field ?? "",
-      item.owners.map((o) => o.name).join("; "),
-      jobs.map(name).join("; "),
-      path.map(name).join(" -> "),
-    ];
-  });
+  // Whole paths, as the answer gives them; when it left them out, each row's step before it, so
+  // that the file grows with the rows as the answer does (whole paths of a chain 5,000 long are
+  // more text than a browser makes one string of).
+  const omitted = report.pathsOmitted;
+  const header = ["depth", "namespace", "dataset", "field", "owners", ...(omitted ? ["reached from", "through job"] : ["jobs on the path", "path"])];
+  const rows = report.impacted.map((item) => [
+    item.depth,
+    item.namespace,
+    item.name,
+    item.field ?? "",
+    item.owners.map((o) => o.name).join("; "),
+    ...(omitted ? [name(item.previous), item.via === null ? "" : name(item.via)] : [item.jobs.map(name).join("; "), item.path.map(name).join(" -> ")]),
+  ]);
   return [header, ...rows].map((row) => row.map(cell).join(",")).join("\r\n") + "\r\n";
 }
 
@@ -174,7 +208,8 @@ export function Impact({ ds }: { ds: Dataset }) {
 
 function ImpactTable({ report, start }: { report: Report; start: string }) {
   const rows = report.impacted;
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const byId = useMemo(() => new Map(rows.map((r) => [r.id, r])), [rows]);
+  const heads = useMemo(() => headsOf(report), [report]);
   const failing = Object.values(report.jobs).filter((j) => j.latestRun && j.latestRun.state !== "COMPLETED" && j.latestRun.state !== "RUNNING").length;
   const owners = new Set(rows.flatMap((r) => r.owners.map((o) => o.name)));
   return (
@@ -210,7 +245,7 @@ function ImpactTable({ report, start }: { report: Report; start: string }) {
           },
           { header: "Namespace", cell: (r) => <Name value={r.namespace} /> },
           { header: "Owners", cell: (r) => <Owners owners={r.owners} /> },
-          { header: "Path (jobs with their newest run)", cell: (r) => <Path item={r} report={report} byId={byId} start={start} /> },
+          { header: "Path (jobs with their newest run)", cell: (r) => <Path item={r} report={report} byId={byId} heads={heads} start={start} /> },
         ]}
       />
     </Box>
