@@ -20,9 +20,16 @@ from airflow_ol_catalog.store.tables import event
 router = APIRouter(tags=["events"])
 
 
+# What `kind` takes: the log's kinds of event, and all of them.
+EventKind = Literal["run", "dataset", "job", "all"]
+
+
 def _page(
     before, after, filters: dict[str, str | None], descending: bool, limit: int, offset: int
 ) -> tuple[list[str], int]:
+    """A page of stored events and how many match; `filters` are columns of the log and their values
+    (`kind` "all" or absent: every kind)."""
+    filters = {column: value for column, value in filters.items() if not (column == "kind" and value == "all")}
     conditions: list[ColumnElement[bool]] = [event.c.quarantined.is_(False)]
     if before is not None:
         conditions.append(event.c.event_time < before)
@@ -54,11 +61,17 @@ async def list_events(
     job: str | None = Query(None, description="Only events of the job of this name (with `namespace`: that job)."),
     eventType: Annotated[EventType | None, Query(description="Only run events of this type.")] = None,
     producer: str | None = Query(None, description="Only events whose producer is this URI."),
+    kind: EventKind = Query(
+        "run",
+        description="Which kind of event: RunEvents (`run`, as Marquez lists them: its web UI reads each "
+        "event's run), DatasetEvents (`dataset`), JobEvents (`job`), or every kind (`all`).",
+    ),
     sortDirection: Literal["asc", "desc"] = Query("desc"),
     limit: int = Limit,
     offset: int = Offset,
 ) -> Response:
-    """Events as stored, newest first by default (Marquez-compatible). Quarantined events are not listed."""
+    """Events as stored, newest first by default: RunEvents unless `kind` says otherwise, as
+    Marquez lists them. Quarantined events are not listed."""
     payloads, total = await anyio.to_thread.run_sync(
         _page,
         time_parameter(before, "before"),
@@ -69,6 +82,7 @@ async def list_events(
             "job_name": job,
             "event_type": eventType.value if eventType else None,
             "producer": producer,
+            "kind": kind,
         },
         sortDirection == "desc",
         limit,
@@ -91,5 +105,16 @@ async def list_namespace_events(
 ) -> Response:
     """The path Marquez's Python client uses for one namespace's events (same answer as `?namespace=`)."""
     return await list_events(
-        auth, before, after, namespace, None, None, None, None, sortDirection=sortDirection, limit=limit, offset=offset
+        auth,
+        before,
+        after,
+        namespace,
+        None,
+        None,
+        None,
+        None,
+        kind="run",
+        sortDirection=sortDirection,
+        limit=limit,
+        offset=offset,
     )

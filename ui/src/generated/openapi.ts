@@ -547,7 +547,8 @@ export interface paths {
          * List raw OpenLineage events
          * @description Auth: a catalog token created with --read, or an Airflow login allowed to read assets.
          *
-         *     Events as stored, newest first by default (Marquez-compatible). Quarantined events are not listed.
+         *     Events as stored, newest first by default: RunEvents unless `kind` says otherwise, as
+         *     Marquez lists them. Quarantined events are not listed.
          */
         get: operations["list_events_api_v1_events_lineage_get"];
         put?: never;
@@ -6140,6 +6141,8 @@ export interface operations {
                 eventType?: components["schemas"]["EventType"] | null;
                 /** @description Only events whose producer is this URI. */
                 producer?: string | null;
+                /** @description Which kind of event: RunEvents (`run`, as Marquez lists them: its web UI reads each event's run), DatasetEvents (`dataset`), JobEvents (`job`), or every kind (`all`). */
+                kind?: "run" | "dataset" | "job" | "all";
                 sortDirection?: "asc" | "desc";
                 /** @description How many to return (at most 1,000; 0 for the count alone). */
                 limit?: number;

@@ -35,6 +35,8 @@ export function EventsPage({ route }: { route: Route }) {
       // Any other value goes to the API as it is, and the page shows the 422 that names it.
       eventType: (filters.eventType || undefined) as EventsQuery["eventType"],
       producer: filters.producer || undefined,
+      // Every kind of event, as the overview counts them (the API lists RunEvents alone unless asked, as Marquez does).
+      kind: "all",
       limit: PAGE,
       offset,
     },
