@@ -61,11 +61,13 @@ async def list_events(
     job: str | None = Query(None, description="Only events of the job of this name (with `namespace`: that job)."),
     eventType: Annotated[EventType | None, Query(description="Only run events of this type.")] = None,
     producer: str | None = Query(None, description="Only events whose producer is this URI."),
-    kind: EventKind = Query(
-        "run",
-        description="Which kind of event: RunEvents (`run`, as Marquez lists them: its web UI reads each "
-        "event's run), DatasetEvents (`dataset`), JobEvents (`job`), or every kind (`all`).",
-    ),
+    kind: Annotated[
+        EventKind,
+        Query(
+            description="Which kind of event: RunEvents (`run`, as Marquez lists them: its web UI reads each "
+            "event's run), DatasetEvents (`dataset`), JobEvents (`job`), or every kind (`all`)."
+        ),
+    ] = "run",
     sortDirection: Literal["asc", "desc"] = Query("desc"),
     limit: int = Limit,
     offset: int = Offset,
