@@ -223,6 +223,34 @@ def test_a_run_names_the_schema_versions_it_read_and_wrote(catalog_engine):
     assert [v["datasetVersionId"]["version"] for v in writer["outputDatasetVersions"]] == [newer["version"]]
 
 
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (3, 2, 1, 0), (2, 0, 3, 1)])
+def test_a_schema_stated_again_is_the_version_the_dataset_and_the_run_name(catalog_engine, order):
+    """A column added, then dropped: the third write states the first schema again. It is that
+    version once more, and the dataset's current version and the third run's written version are it
+    (both named the second version before); a run reading in between read the second. In any
+    order of arrival."""
+    narrow, wide = schema({"name": "id", "type": "int"}), schema({"name": "id", "type": "int"}, {"name": "x"})
+    events = [
+        run("w1", "2025-01-01T10:00:00Z", job="write", outputs=[dataset("t", schema=narrow)]),
+        run("w2", "2025-01-01T11:00:00Z", job="write", outputs=[dataset("t", schema=wide)]),
+        run("r1", "2025-01-01T11:30:00Z", job="read", inputs=[dataset("t")]),
+        run("w3", "2025-01-01T12:00:00Z", job="write", outputs=[dataset("t", schema=narrow)]),
+    ]
+    send(catalog_engine, [events[i] for i in order])
+    versions, total = read(catalog_engine, catalog.dataset_versions, "s3://lake", "t", 10, 0)
+    by_fields = {tuple(f["name"] for f in v["fields"]): v["version"] for v in versions}
+    assert total == 2 and set(by_fields) == {("id",), ("id", "x")}
+    found = read(catalog_engine, catalog.get_dataset, "s3://lake", "t")
+    assert [f["name"] for f in found["fields"]] == ["id"] and found["currentVersion"] == by_fields[("id",)]
+
+    def written(run_id: str, side: str) -> list[str]:
+        return [v["datasetVersionId"]["version"] for v in read(catalog_engine, catalog.get_run, run_id)[side]]
+
+    assert written("w3", "outputDatasetVersions") == [by_fields[("id",)]]
+    assert written("w2", "outputDatasetVersions") == [by_fields[("id", "x")]]
+    assert written("r1", "inputDatasetVersions") == [by_fields[("id", "x")]]
+
+
 def test_a_dataset_version_is_found_by_its_uuid_digest_or_the_producers_version(catalog_engine):
     version = {**FACET, "datasetVersion": "v42"}
     send(catalog_engine, [run("r1", "2025-01-01T10:00:00Z", outputs=[dataset("t", version=version)])])

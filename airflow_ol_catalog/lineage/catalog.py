@@ -6,7 +6,6 @@ import ast
 import json
 import statistics
 import uuid
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
@@ -468,21 +467,40 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 class _Versions:
-    """A dataset's schema versions, oldest first, and which run wrote each first."""
+    """A dataset's schema versions, oldest first, with when each was first and last stated, and
+    which run wrote each first. A schema stated again later (a column added, then dropped) is the
+    same version, seen again: its last sighting moves."""
 
     def __init__(self) -> None:
-        self.seen: list[datetime] = []
+        self.seen: list[datetime] = []  # first stated
+        self.last: list[datetime] = []  # last stated
         self.digests: list[str] = []
         self.written_by: dict[str, str] = {}  # run id -> digest
 
+    def _in_effect(self, at: datetime | None) -> str | None:
+        """The version stated last by `at` (None: ever), as far as first and last sightings tell:
+        each version counts from its latest sighting at or before `at`."""
+        best: tuple[datetime, datetime] | None = None
+        found = None
+        for first, last, digest in zip(self.seen, self.last, self.digests, strict=True):
+            if at is not None and first > at:
+                break  # oldest first: none later was stated yet
+            known = (last if at is None or last <= at else first, first)
+            if best is None or known >= best:
+                best, found = known, digest
+        return found
+
+    @property
+    def current(self) -> str | None:
+        """The version the newest write stated: the dataset's schema now."""
+        return self._in_effect(None)
+
     def at(self, run_row: AnyRow) -> str | None:
-        """The version a run read or wrote: the one it wrote first, else the newest one seen by the
+        """The version a run read or wrote: the one it wrote first, else the one in effect at the
         run's last event; None when the dataset has no schema version."""
         digest = self.written_by.get(run_row.run_id)
         if digest is None:
-            at = run_row.last_event_at
-            index = len(self.seen) if at is None else bisect_right(self.seen, at)
-            digest = self.digests[index - 1] if index else None
+            digest = self._in_effect(run_row.last_event_at)
         return version_uuid(digest) if digest else None
 
 
@@ -495,6 +513,7 @@ def _versions_of(conn: Connection, datasets: ColumnElement[bool]) -> dict[int, _
             dataset_version.c.dataset_id,
             dataset_version.c.digest,
             dataset_version.c.first_seen_at,
+            dataset_version.c.last_seen_at,
             dataset_version.c.first_run_id,
         )
         .where(datasets)
@@ -502,6 +521,7 @@ def _versions_of(conn: Connection, datasets: ColumnElement[bool]) -> dict[int, _
     ):
         versions = found.get(v.dataset_id) or found.setdefault(v.dataset_id, _Versions())
         versions.seen.append(v.first_seen_at)
+        versions.last.append(v.last_seen_at)
         versions.digests.append(v.digest)
         if v.first_run_id:
             versions.written_by.setdefault(v.first_run_id, v.digest)
@@ -1035,7 +1055,7 @@ def datasets_view(conn: Connection, rows: Sequence[AnyRow]) -> list[dict[str, An
     views = []
     for r in rows:
         f = facets[r.id]
-        newest = versions[r.id].digests[-1] if r.id in versions else None
+        newest = versions[r.id].current if r.id in versions else None
         views.append(
             {
                 "id": {"namespace": r.namespace, "name": r.name},
