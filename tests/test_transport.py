@@ -198,6 +198,30 @@ def test_a_catalog_url_without_its_trailing_slash_keeps_its_path():
     assert parse_settings({"destinations": {"m": known}}).destinations["m"].transport["auth"]["type"] == "api_key"
 
 
+def test_a_catalog_destination_refuses_keys_it_does_not_take_and_an_address_with_a_query():
+    """A misspelt `conn_id` quietly used `ol_catalog_default`, a `compression` other than gzip was
+    sent as gzip, and a url with a query lost its path (the endpoint went after the query)."""
+    with pytest.raises(RoutingConfigError) as info:
+        parse_settings(
+            {
+                "destinations": {
+                    "typo": {"type": "catalog", "url": "http://af:8080/", "connid": "cat"},
+                    "br": {"type": "catalog", "url": "http://af:8080/", "compression": "br"},
+                    "query": {"type": "catalog", "url": "http://af:8080/airflow?x=1", "api_key": "k"},
+                    "fragment": {"type": "catalog", "url": "http://af:8080/airflow#top", "api_key": "k"},
+                }
+            }
+        )
+    message = str(info.value)
+    for expected in (
+        "destinations.typo.connid: unknown for a catalog destination; it takes api_key, conn_id, endpoint,",
+        "destinations.br.compression: unknown for a catalog destination",
+        "destinations.query.url: Airflow's address takes no query or fragment, got 'http://af:8080/airflow?x=1'",
+        "destinations.fragment.url: Airflow's address takes no query or fragment",
+    ):
+        assert expected in message, (expected, message)
+
+
 def test_catalog_shorthand_targets_this_airflows_endpoint():
     found = parse_settings(
         {"destinations": {"catalog": {"type": "catalog", "url": "http://af:8080/", "conn_id": "my_conn"}}}

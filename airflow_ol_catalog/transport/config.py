@@ -32,6 +32,8 @@ DEFAULT_TIMEOUT = 2.0
 MAX_TIMEOUT = 3600.0  # seconds: beyond it a bound is a typo (1e308 overflowed the waits)
 DEFAULT_SPOOL_BYTES = 100 * 1024 * 1024
 CATALOG_ENDPOINT = "ol-catalog/api/v1/lineage"
+# What a `type: catalog` destination takes.
+CATALOG_KEYS = frozenset({"type", "url", "conn_id", "api_key", "endpoint", "timeout", "rewrite"})
 
 
 class RoutingConfigError(ValueError):
@@ -155,12 +157,18 @@ def _destination(name: str, raw: Any, problems: _Problems) -> Destination | None
     transport = {k: v for k, v in raw.items() if k not in ("timeout", "rewrite", "conn_id")}
     conn_id = None
     if raw["type"] == "catalog":
+        for key in sorted(raw.keys() - CATALOG_KEYS):  # a misspelt conn_id would quietly use the default
+            problems.add(
+                f"{path}.{key}", f"unknown for a catalog destination; it takes {', '.join(sorted(CATALOG_KEYS))}"
+            )
         conn_id = raw.get("conn_id", "ol_catalog_default") if "api_key" not in raw else None
         url = raw.get("url") or _airflow_base_url()
         if not url:
             problems.add(f"{path}.url", "no url, and Airflow's [api] base_url is not set")
         else:
             problems.url(url, f"{path}.url")
+            if isinstance(url, str) and ("?" in url or "#" in url):  # the endpoint would go after them
+                problems.add(f"{path}.url", f"Airflow's address takes no query or fragment, got {url!r}")
             if isinstance(url, str) and not url.endswith("/"):
                 url += "/"  # Airflow's address: the catalog's endpoint is below it, not beside its last part
         transport = {
