@@ -445,7 +445,9 @@ class Receiver:
         self.status = 201
         self.delay = 0.0
         self.refuse: Callable[[dict], tuple[int, str] | None] = lambda event: None  # (status, body) refuses the event
-        self.redirect: int | None = None  # answers this status and Location: /moved to requests elsewhere
+        self.redirect: int | None = None  # answers this status and Location: `location` to requests elsewhere
+        self.location = "/moved"
+        self.get_status = 200  # what a GET (a POST redirected with 301, 302 or 303) is answered
         self.answering = threading.Event()  # cleared: requests are read, then not answered until it is set again
         self.answering.set()
         receiver = self
@@ -460,7 +462,7 @@ class Receiver:
                 receiver.authorizations.append(self.headers.get("Authorization"))
                 if receiver.redirect is not None and self.path != "/moved":
                     self.send_response(receiver.redirect)
-                    self.send_header("Location", "/moved")
+                    self.send_header("Location", receiver.location)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -475,7 +477,7 @@ class Receiver:
                 self.wfile.write(answer.encode())
 
             def do_GET(self):  # a POST redirected with 301, 302 or 303 comes back as a GET, without the event
-                self.send_response(200)
+                self.send_response(receiver.get_status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -858,6 +860,25 @@ def test_a_redirect_that_drops_the_event_is_a_dead_letter_not_a_delivery(receive
     assert letter.status == status and "the event was not delivered" in letter.answer, letter.answer
     if status not in (300, 304):
         assert "a redirect to " in letter.answer and "/moved" in letter.answer
+
+
+@pytest.mark.parametrize(
+    ("status", "location", "get_status"),
+    [(301, "https://127.0.0.1:1/api/v1/lineage", 200), (302, "/moved", 500), (303, "/moved", 404)],
+)
+def test_a_redirect_that_dropped_the_event_is_a_dead_letter_whatever_its_get_then_met(
+    receivers, tmp_path, status, location, get_status
+):
+    """An http URL redirected to an https side that does not answer, or a GET answered 500 or 404:
+    the event was dropped at the redirect all the same. It was retried from the spool for good
+    (every later event queued behind it), or kept as a dead letter with the GET's 404."""
+    receivers[0].redirect, receivers[0].location, receivers[0].get_status = status, location, get_status
+    transport = routing_transport(receivers, tmp_path)
+    transport.emit(run_event())
+    spool = transport.senders["catalog"].spool
+    assert receivers[0].events == [] and spool.status().events == 0
+    (letter,) = spool.dead_letters.letters()
+    assert letter.status == status and "a redirect to " in letter.answer, letter.answer
 
 
 @pytest.mark.parametrize("status", [302, 307])

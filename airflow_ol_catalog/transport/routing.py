@@ -141,9 +141,20 @@ def _delivered(answer: Any) -> None:
     a GET (301, 302, 303 drop the body; 307 and 308 send it again), delivered nothing."""
     if not isinstance(answer, requests.Response):
         return  # other transports answer nothing
-    dropped = [r for r in answer.history if r.status_code not in (307, 308)]
-    if dropped or 300 <= answer.status_code < 400:
-        raise NotDelivered(dropped[0] if dropped else answer)
+    dropped = _dropping_redirect(answer)
+    if dropped is not None or 300 <= answer.status_code < 400:
+        raise NotDelivered(dropped or answer)
+
+
+def _dropping_redirect(answer: requests.Response | None) -> requests.Response | None:
+    """The redirect that dropped the event on the way to `answer` (the last answer received): a 301,
+    302 or 303 that requests followed with a GET, whatever the GET then met (a refusal, an error, no
+    answer at all); 307 and 308 send the event again."""
+    if answer is None:
+        return None
+    if answer.is_redirect and answer.status_code not in (307, 308):  # its GET went nowhere
+        return answer
+    return next((r for r in answer.history if r.status_code not in (307, 308)), None)
 
 
 class DestinationSender:
@@ -231,6 +242,13 @@ class DestinationSender:
         _answers.last = None
         try:
             answer = transport.emit(event)
+        except requests.RequestException as error:
+            # A redirect that turned the POST into a GET, whose GET then failed: the event was
+            # dropped at the redirect, and sending it again would drop it again.
+            response = error.response if isinstance(error.response, requests.Response) else _answers.last
+            if (dropped := _dropping_redirect(response)) is not None:
+                raise NotDelivered(dropped) from None
+            raise
         except RuntimeError:
             # With a client certificate openlineage-python follows no redirect (the certificate
             # would go to an address it was not issued for) and raises a RuntimeError without the
