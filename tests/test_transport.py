@@ -102,6 +102,8 @@ def test_mistakes_openlineage_python_would_find_only_when_sending_are_found_at_s
                 "destinations": {
                     "classless": {"type": "no.such.module.Transport"},
                     "nourl": {"type": "http"},
+                    "badhost": {"type": "http", "url": "http://a b/"},
+                    "nopath": {"type": "file"},
                     "nan": {"type": "console", "timeout": float("nan")},
                     "../escaped": {"type": "console"},
                     "..": {"type": "console"},
@@ -114,6 +116,8 @@ def test_mistakes_openlineage_python_would_find_only_when_sending_are_found_at_s
     for expected in (
         "destinations.classless.type: 'no.such.module.Transport' cannot be imported",
         "destinations.nourl.url: an http destination needs a url",
+        "destinations.badhost.url: not a URL requests can send to (Failed to parse: Host 'a b' contains invalid",
+        "destinations.nopath: not a config a file transport takes: `log_file_path` key not passed",
         "destinations.nan.timeout: expected a positive number of seconds up to 3600, got nan",
         "destinations.../escaped: with a spool, a name must not be . or .. or hold",
         "destinations...: with a spool, a name must not be",

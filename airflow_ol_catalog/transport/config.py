@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+
 from airflow_ol_catalog.events.run_states import EventType
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,11 @@ class _Problems:
             parts = None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             self.add(path, f"expected an http:// or https:// URL with a host, got {value!r}")
+            return
+        try:  # what requests makes of it when sending: a host it cannot parse fails every send
+            requests.models.PreparedRequest().prepare_url(value, None)
+        except requests.RequestException as error:
+            self.add(path, f"not a URL requests can send to ({error}), got {value!r}")
 
 
 def _rewrite(raw: Any, path: str, problems: _Problems) -> Rewrite:
@@ -192,12 +199,22 @@ def _destination(name: str, raw: Any, problems: _Problems) -> Destination | None
 
 def _check_transport(raw: dict[str, Any], path: str, problems: _Problems) -> None:
     """What openlineage-python would only find when the first event is sent: a transport class path
-    that does not import, an http destination without a url. A short type it does not register is
-    only warned of: a module imported later may register it."""
+    that does not import, an http destination without a url or with one it cannot send to, a
+    registered transport's config missing what it needs. A short type it does not register is only
+    warned of: a module imported later may register it."""
     from openlineage.client.transport import get_default_factory
     from openlineage.client.utils import import_from_string
 
     kind = raw["type"]
+    registered = get_default_factory().transports.get(kind)
+    if registered is not None and kind not in ("http", "async_http"):  # (those: below, the auth not built)
+        # Its own config: a setting it needs and was not given (a file destination's log_file_path,
+        # kafka's config and topic) failed every send.
+        given = {k: v for k, v in raw.items() if k not in ("timeout", "rewrite", "conn_id")}
+        try:
+            registered.config_class.from_dict(given)
+        except Exception as exc:
+            problems.add(path, f"not a config a {kind} transport takes: {exc}")
     if kind not in get_default_factory().transports:
         known = ", ".join(sorted(get_default_factory().transports))
         if "." not in kind:  # a module imported later may still register it (`register_transport`)
