@@ -212,7 +212,8 @@ def _check_transport(raw: dict[str, Any], path: str, problems: _Problems) -> Non
         # kafka's config and topic) failed every send.
         given = {k: v for k, v in raw.items() if k not in ("timeout", "rewrite", "conn_id")}
         try:
-            registered.config_class.from_dict(given)
+            transport = import_from_string(registered) if isinstance(registered, str) else registered
+            transport.config_class.from_dict(given)
         except Exception as exc:
             problems.add(path, f"not a config a {kind} transport takes: {exc}")
     if kind not in get_default_factory().transports:
