@@ -915,6 +915,34 @@ def test_a_destination_whose_spool_cannot_be_written_keeps_the_event_from_no_oth
     assert set(transport.flush_spools()) <= {"other"}
 
 
+def test_a_spool_directory_that_cannot_be_read_keeps_no_event_from_a_healthy_destination(
+    receivers, tmp_path, monkeypatch
+):
+    """Both destinations share a spool directory that cannot be read (its parent is a file):
+    asking whether a backlog waits there raised before any send, and the healthy destination lost
+    every event too. Only the failing destination's events, which no spool can take, are dropped."""
+    from airflow_ol_catalog.events import metrics
+
+    counted = []
+    monkeypatch.setattr(metrics, "incr", lambda name, count=1, tags=None: counted.append((name, count, tags)))
+    (tmp_path / "a-file").write_text("")
+    healthy, failing = receivers
+    failing.status = 500
+    transport = routing_transport(
+        receivers,
+        tmp_path,
+        routes=[],
+        default=["catalog", "other"],
+        destinations={"catalog": {"type": "http", "url": healthy.url}, "other": {"type": "http", "url": failing.url}},
+        spool={"dir": str(tmp_path / "a-file" / "spool")},
+    )
+    for _ in range(3):
+        transport.emit(run_event(eventType="COMPLETE"))
+    assert len(healthy.events) == 3
+    assert counted.count(("transport.dropped", 1, {"destination": "other"})) == 3
+    assert ("transport.dropped", 1, {"destination": "catalog"}) not in counted
+
+
 def test_an_api_key_connection_kept_in_airflows_database_is_found_outside_a_task(monkeypatch):
     """`auth: {type: airflow_connection_api_key, conn_id: ...}` is resolved by the OpenLineage
     provider through the task SDK, which outside a task (the spool commands) finds no Connection

@@ -263,6 +263,21 @@ class DestinationSender:
         self.send(json.loads(payload))
 
 
+def _has_backlog(sender: DestinationSender) -> bool:
+    """Whether events wait in the destination's spool. A spool that cannot be read (its directory
+    under a file, or forbidden) holds nothing this process could deliver or keep order behind: the
+    event is still sent, and only one that fails, and so needs the spool, is dropped."""
+    if sender.spool is None:
+        return False
+    try:
+        return sender.spool.has_backlog()
+    except OSError as error:
+        log.warning(
+            "OpenLineage spool of %s cannot be read (%s): events are sent without it", sender.spool.destination, error
+        )
+        return False
+
+
 class RoutingTransport(Transport):
     kind = "ol_catalog_routing"
     config_class = RoutingConfig
@@ -295,7 +310,7 @@ class RoutingTransport(Transport):
                 if not sends(rewrite, as_dict):
                     continue
                 outgoing = apply_rewrite(rewrite, as_dict) if rewrite.changes_events else event
-                if sender.spool is not None and sender.spool.has_backlog():
+                if _has_backlog(sender):
                     self._spool(sender, outgoing, "a backlog is waiting")  # keep the order
                 elif sender.stalled():
                     self._spool(sender, outgoing, "still sending an earlier event")
@@ -372,7 +387,7 @@ class RoutingTransport(Transport):
                     or per_emit == 0
                     or time.monotonic() >= deadline
                     or sender.stalled()
-                    or not sender.spool.has_backlog()
+                    or not _has_backlog(sender)
                 ):
                     continue
                 future = sender.worker().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
