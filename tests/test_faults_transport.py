@@ -118,6 +118,44 @@ def test_faults_a_hung_destination_delays_no_other_and_gets_every_event_from_its
         hung.close()
 
 
+def _emit_once(destinations: dict, spool_dir: Path) -> None:
+    config = {"type": TRANSPORT, "timeout": 2, "destinations": destinations, "spool": {"dir": str(spool_dir)}}
+    RoutingTransport(RoutingConfig.from_dict(config)).emit(numbered(0))
+
+
+def test_faults_killed_during_the_bound_keeps_what_the_destinations_that_answered_said(tmp_path, fault_report):
+    """A process killed while one destination still holds its request: the destinations that
+    answered already have the event where their answer put it, whatever their place in the config.
+    Settled in config order, a hung destination listed first kept the others' outcomes in memory."""
+    hung, failing, refusing_all = Receiver(), Receiver(), Receiver()
+    hung.answering.clear()
+    failing.status = 500
+    refusing_all.status = 400
+    destinations = {
+        "hang": {"type": "http", "url": hung.url, "timeout": 30},
+        "fail": {"type": "http", "url": failing.url},
+        "bad": {"type": "http", "url": refusing_all.url},
+    }
+    try:
+        child = multiprocessing.get_context("fork").Process(target=_emit_once, args=(destinations, tmp_path / "spool"))
+        child.start()
+        time.sleep(1)  # within emit's 2 s bound: the hung destination still holds its request
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+        spooled = Spool(tmp_path / "spool", "fail", 1 << 20).status().events
+        dead_letters = len(Spool(tmp_path / "spool", "bad", 1 << 20).dead_letters.letters())
+        assert (spooled, dead_letters) == (1, 1)
+        fault_report(
+            "transport: SIGKILL during emit's bound, one destination hung, one failing, one refusing",
+            acknowledged=2,
+            stored=spooled + dead_letters,
+            delivered_twice=0,
+        )
+    finally:
+        for receiver in (hung, failing, refusing_all):
+            receiver.close()
+
+
 def refusing(event: dict) -> tuple[int, str] | None:
     """A catalog's lasting refusals: a 1,100-byte job name, a namespace the token may not write, a body too large."""
     job = event["job"]

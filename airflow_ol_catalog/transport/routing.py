@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
@@ -301,7 +301,7 @@ class RoutingTransport(Transport):
         # Leave time to spool what is late, so the whole emit stays within the bound.
         deadline = time.monotonic() + max(0.0, self.settings.timeout - SPOOL_RESERVE_SECONDS)
         as_dict = Serde.to_dict(event)
-        sending: dict[str, tuple[Any, Future]] = {}
+        sending: dict[Future, tuple[str, Any]] = {}
         for name in route(self.settings, as_dict).destinations:
             # Each destination on its own: one whose spool cannot be written keeps the event from no other.
             with _alone(name):
@@ -315,11 +315,23 @@ class RoutingTransport(Transport):
                 elif sender.stalled():
                     self._spool(sender, outgoing, "still sending an earlier event")
                 else:
-                    sending[name] = (outgoing, sender.worker().submit(sender.send, outgoing))
-        for name, (outgoing, future) in sending.items():
-            with _alone(name):
-                self._settle(self.senders[name], outgoing, future, deadline)
+                    sending[sender.worker().submit(sender.send, outgoing)] = (name, outgoing)
+        self._settle_as_answered(sending, deadline)
         self._redeliver(deadline)
+
+    def _settle_as_answered(self, sending: dict[Future, tuple[str, Any]], deadline: float) -> None:
+        """Settle each send as soon as its destination answers, then those still running at the deadline.
+
+        In the order of the answers, not of the config: a process killed while one destination
+        holds its request has the others' events already where their answers put them.
+        """
+        waiting = dict(sending)
+        while waiting:
+            answered, _ = wait(waiting, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED)
+            for future in answered or list(waiting):  # none answered by the deadline: the rest are late
+                name, outgoing = waiting.pop(future)
+                with _alone(name):
+                    self._settle(self.senders[name], outgoing, future, deadline)
 
     def _settle(self, sender: DestinationSender, event: Any, future: Future, deadline: float) -> None:
         """Wait for one send within the bound; spool it if it failed or is late, dead-letter it if refused for good."""
