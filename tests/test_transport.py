@@ -769,6 +769,28 @@ def test_a_hung_destination_never_delays_a_healthy_one(receivers, tmp_path):
     assert runs[-6:] == [f"run-{n}" for n in range(6)]  # from the spool, in order (the hung send may also have landed)
 
 
+def test_many_hung_destinations_with_a_backlog_keep_emit_within_its_bound(receivers, tmp_path):
+    """Each hung redelivery was waited for until the deadline plus a reserve, one after another:
+    every hung destination with a backlog added that reserve again, past the bound."""
+    hung = receivers[0]
+    hung.answering.clear()
+    names = [f"hung{n}" for n in range(20)]
+    transport = routing_transport(
+        receivers,
+        tmp_path,
+        routes=[],
+        default=names,
+        destinations={name: {"type": "http", "url": hung.url, "timeout": 30} for name in names},
+    )
+    for sender in transport.senders.values():
+        sender.spool.append(json.dumps(run_event()).encode())  # a backlog: this emit redelivers it
+    started = time.monotonic()
+    transport.emit(run_event(eventType="COMPLETE"))
+    took = time.monotonic() - started
+    assert took < 1.3, took  # the bound is 1 s; 20 reserves of 50 ms took it to 2 s
+    assert all(s.spool.status().events == 2 for s in transport.senders.values())
+
+
 def test_dead_letters_on_the_command_line(receivers, tmp_path):
     spool_dir = tmp_path / "spool"
     config = tmp_path / "openlineage.yml"

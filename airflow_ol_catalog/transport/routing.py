@@ -405,12 +405,12 @@ class RoutingTransport(Transport):
                 future = sender.worker().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
                 future.add_done_callback(functools.partial(self._count_redelivery, name))
                 running.append((sender, future))
+        # One end for all the waits (the reserve is spare now that nothing is left to spool): each
+        # its own, one after another, would take the reserve again per destination, past the bound.
+        wait([future for _, future in running], timeout=max(0.0, deadline + SPOOL_RESERVE_SECONDS - time.monotonic()))
         for sender, future in running:
-            try:
-                future.result(timeout=max(0.0, deadline - time.monotonic()) + SPOOL_RESERVE_SECONDS)
-            except Exception:
-                if not future.done():
-                    sender.give_up(future)  # it goes on in the background, in order, under the spool's lock
+            if not future.done():
+                sender.give_up(future)  # it goes on in the background, in order, under the spool's lock
 
     @staticmethod
     def _count_redelivery(name: str, future: Future) -> None:
