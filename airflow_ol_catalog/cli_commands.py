@@ -349,6 +349,8 @@ def spool_status(args) -> None:
 
 
 def spool_flush(args) -> None:
+    from airflow_ol_catalog.transport import spool as spool_module
+
     transport = _routing(args)
     done = transport.flush_spools()
     left: dict[str, int | str] = {}
@@ -360,11 +362,14 @@ def spool_flush(args) -> None:
                 left[name] = f"its spool cannot be read ({exc})"
     for name in left:
         delivery = done.get(name)
-        flushed = (
-            f"{delivery.delivered} delivered, {delivery.dead_lettered} refused for good (dead letters), "
-            if delivery
-            else ""
-        )
+        if delivery and delivery.busy:
+            flushed = (
+                f"another process kept delivering this spool for the {spool_module.TURN_WAIT_SECONDS:g} s waited; "
+            )
+        elif delivery:
+            flushed = f"{delivery.delivered} delivered, {delivery.dead_lettered} refused for good (dead letters), "
+        else:
+            flushed = ""
         print(f"{name}: {flushed}{left[name]}" + (" waiting" if isinstance(left[name], int) else ""))
     if any(left.values()):
         _fail("some events could not be delivered yet (see `airflow ol-catalog spool status`)")

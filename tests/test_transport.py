@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import multiprocessing
@@ -20,6 +21,7 @@ from test_events import run_event
 
 from airflow_ol_catalog.events import metrics
 from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
+from airflow_ol_catalog.transport import spool as spool_module
 from airflow_ol_catalog.transport.config import RoutingConfigError, parse_settings
 from airflow_ol_catalog.transport.records import MAGIC
 from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
@@ -866,6 +868,48 @@ def test_a_flush_delivers_each_destination_in_its_own_thread(receivers, tmp_path
     assert healthy.events and time.monotonic() - started < 1  # not after the slow destination's 2 s timeout
     flush.join()
     hung.answering.set()
+
+
+def _held_by_another_deliverer(spool: Spool, seconds: float):
+    """The spool's delivery lock held as another process's redelivery holds it, released after `seconds`."""
+    spool.directory.mkdir(parents=True, exist_ok=True)
+    other = open(spool.flush_lock_path, "a")  # noqa: SIM115 - closed when released
+    fcntl.flock(other, fcntl.LOCK_EX)  # a lock of its own open file, which this process's others wait for too
+    release = threading.Timer(seconds, other.close)
+    release.start()
+    return release
+
+
+def test_a_flush_waits_its_turn_while_another_process_redelivers(receivers, tmp_path, monkeypatch, capsys):
+    """Another process's emits redeliver a few events at a time, each under the spool's delivery
+    lock: a flush that found it taken delivered nothing and failed. It waits its turn now, for a
+    bounded time, and says what it waited for when it gives up."""
+    transport = routing_transport(
+        receivers, tmp_path, routes=[], destinations={"catalog": {"type": "http", "url": receivers[0].url}}
+    )
+    spool = transport.senders["catalog"].spool
+    for n in range(20):
+        spool.append(json.dumps(run_event(run={"runId": f"run-{n}", "facets": {}})).encode())
+    release = _held_by_another_deliverer(spool, 0.5)
+    done = transport.flush_spools()["catalog"]
+    release.join()
+    assert done.delivered == 20 and len(receivers[0].events) == 20 and spool.status().events == 0
+
+    monkeypatch.setattr(spool_module, "TURN_WAIT_SECONDS", 0.3)
+    spool.append(json.dumps(run_event()).encode())
+    release = _held_by_another_deliverer(spool, 1.5)
+    started = time.monotonic()
+    done = transport.flush_spools()["catalog"]
+    assert done.busy and done.delivered == 0 and 0.3 <= time.monotonic() - started < 1.5
+    from airflow_ol_catalog import cli_commands
+
+    monkeypatch.setattr(cli_commands, "_routing", lambda args: transport)
+    with pytest.raises(SystemExit):
+        cli_commands.spool_flush(types.SimpleNamespace(config=None))
+    assert (
+        "catalog: another process kept delivering this spool for the 0.3 s waited; 1 waiting" in capsys.readouterr().out
+    )
+    release.join()
 
 
 @pytest.mark.parametrize("status", [300, 301, 302, 303, 304, 307, 308])

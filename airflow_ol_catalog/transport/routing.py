@@ -32,6 +32,7 @@ from openlineage.client.serde import Serde
 from openlineage.client.transport.transport import Config, Transport
 
 from airflow_ol_catalog.events import metrics
+from airflow_ol_catalog.transport import spool as spool_module
 from airflow_ol_catalog.transport.config import Destination, RoutingSettings, parse_settings
 from airflow_ol_catalog.transport.refusals import NotDelivered, Refusal, lasting_refusal
 from airflow_ol_catalog.transport.rules import apply_rewrite, route, sends
@@ -435,7 +436,8 @@ class RoutingTransport(Transport):
             return {}
         with ThreadPoolExecutor(len(chosen), thread_name_prefix="ol-catalog-flush") as pool:
             running = {
-                name: pool.submit(spool.deliver, s.send_raw, None, deadline)
+                # Another process's emits redeliver a few events at a time: wait for a turn.
+                name: pool.submit(spool.deliver, s.send_raw, None, deadline, spool_module.TURN_WAIT_SECONDS)
                 for name, s in chosen.items()
                 if (spool := s.spool) is not None
             }
@@ -445,6 +447,12 @@ class RoutingTransport(Transport):
                     done[name] = future.result()
         for name, delivery in done.items():
             count_delivery(name, delivery)
+            if delivery.busy:
+                log.warning(
+                    "OpenLineage spool of %s: another process kept delivering it for the %g s this flush waited",
+                    name,
+                    spool_module.TURN_WAIT_SECONDS,
+                )
         return done
 
     def close(self, timeout: float = -1) -> bool:

@@ -33,6 +33,10 @@ from airflow_ol_catalog.transport.refusals import Refusal, lasting_refusal
 log = logging.getLogger(__name__)
 
 COMPACT_BYTES = 8 * 1024 * 1024
+# How long a flush waits for another process's delivery of the same spool: an emit's redelivery
+# holds it for a few events, a send hung on a silent destination for as long as its timeout.
+TURN_WAIT_SECONDS = 60.0
+TURN_POLL_SECONDS = 0.01
 IDENTITY_BYTES = len(records.MAGIC) + records.HEADER.size
 
 
@@ -57,6 +61,7 @@ class Delivery:
     dropped: int = 0  # refused for good, and no room left among the dead letters
     damaged_records: int = 0
     damaged_bytes: int = 0
+    busy: bool = False  # another process delivered this spool all the time it was waited for: nothing was done
 
 
 class Spool:
@@ -154,29 +159,41 @@ class Spool:
     # --- delivering ------------------------------------------------------------------------------
 
     @contextmanager
-    def _delivery_lock(self) -> Iterator[bool]:
-        """True when this process may deliver: one deliverer per spool at a time."""
+    def _delivery_lock(self, until: float) -> Iterator[bool]:
+        """True when this process may deliver: one deliverer per spool at a time. Another one
+        delivering is waited for until `until` (time.monotonic()), by polling: flock waits without end."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with open(self.flush_lock_path, "a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= until:
+                        yield False
+                        return
+                    time.sleep(TURN_POLL_SECONDS)
             yield True
 
     def deliver(
-        self, send: Callable[[bytes], None], limit: int | None = None, deadline: float | None = None
+        self,
+        send: Callable[[bytes], None],
+        limit: int | None = None,
+        deadline: float | None = None,
+        wait: float = 0.0,
     ) -> Delivery:
         """Send spooled events in order until done, `limit` or `deadline` (time.monotonic()).
 
         An event refused for good becomes a dead letter and delivery goes on; any other failure
         stops it (the event stays first in line) and is recorded. Another process delivering at
-        the same time: nothing is done.
+        the same time is waited for up to `wait` seconds (never past `deadline`); still
+        delivering then, nothing is done (`busy`).
         """
         done = Delivery()
-        with self._delivery_lock() as mine:
+        until = time.monotonic() + wait
+        with self._delivery_lock(until if deadline is None else min(until, deadline)) as mine:
             if not mine:
+                done.busy = True
                 return done
             self._remove_leftovers()
             head, offset, data = self._pending()
