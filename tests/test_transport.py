@@ -646,6 +646,8 @@ def test_destination_auth_may_come_from_an_airflow_connection(receivers, tmp_pat
         RoutingConfig.from_dict(
             {
                 "type": TRANSPORT,
+                # the first look-up of a Connection loads Airflow's secrets backends: seconds on a busy machine
+                "timeout": 60,
                 "destinations": {
                     "marquez": {
                         "type": "http",
