@@ -304,8 +304,17 @@ def test_rewrite_replaces_namespaces_in_job_and_parents_and_drops_facets():
     assert sends(rewrite, original) and not sends(rewrite, spark_event("START"))
     assert explain(s, spark_event()) == [
         "no route matched: the default destinations ['m']",
-        "m: sent with job namespace 'team-a' -> 'prod'; facets dropped: sql, schema",
+        "m: sent with job namespace 'team-a' -> 'prod'; parent job namespace 'team-a' -> 'prod'; root job namespace "
+        "'team-a' -> 'prod'; facets dropped: schema, sql",
     ]
+    # Only what the rewrite changes in this event: no facet it would drop is there, its own job
+    # namespace stays; its parent's changes (explain said facets dropped and no namespace before).
+    bare = spark_event()
+    bare["job"]["namespace"], bare["job"]["facets"], bare["inputs"][0]["facets"] = "spark-team", {}, {}
+    assert (
+        explain(s, bare)[1]
+        == "m: sent with parent job namespace 'team-a' -> 'prod'; root job namespace 'team-a' -> 'prod'"
+    )
 
 
 # --- the spool ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,12 +156,42 @@ def explain(settings: RoutingSettings, event: dict[str, Any]) -> list[str]:
         if not sends(rewrite, event):
             lines.append(f"{name}: not sent (only {', '.join(rewrite.event_types or ())} events)")
             continue
-        changes = []
-        job = event["job"] if isinstance(event.get("job"), dict) else {}
-        new = _new_namespace(rewrite, job.get("namespace"))
-        if new != job.get("namespace"):
-            changes.append(f"job namespace {job.get('namespace')!r} -> {new!r}")
-        if rewrite.drop_facets:
-            changes.append(f"facets dropped: {', '.join(rewrite.drop_facets)}")
+        changes = _changes(event, apply_rewrite(rewrite, event))
         lines.append(f"{name}: sent" + (f" with {'; '.join(changes)}" if changes else " unchanged"))
     return lines
+
+
+def _job_namespaces(event: dict[str, Any]) -> dict[str, Any]:
+    """The job namespaces a rewrite may change: the job's, and its parent's and root's (parent facet)."""
+    run_facets = event["run"].get("facets") if isinstance(event.get("run"), dict) else None
+    parent = run_facets.get("parent") if isinstance(run_facets, dict) else None
+    holders = {"job": event, "parent job": parent, "root job": parent.get("root") if isinstance(parent, dict) else None}
+    return {
+        where: holder["job"].get("namespace")
+        for where, holder in holders.items()
+        if isinstance(holder, dict) and isinstance(holder.get("job"), dict)
+    }
+
+
+def _facet_names(event: dict[str, Any]) -> Counter[str]:
+    """How many times each facet name appears where a rewrite drops facets."""
+    run, job = event.get("run"), event.get("job")
+    holders = [
+        run.get("facets") if isinstance(run, dict) else None,
+        job.get("facets") if isinstance(job, dict) else None,
+    ]
+    datasets = [d for side in ("inputs", "outputs") for d in _list(event.get(side))] + [event.get("dataset")]
+    holders += [
+        d.get(key) for d in datasets if isinstance(d, dict) for key in ("facets", "inputFacets", "outputFacets")
+    ]
+    return Counter(name for facets in holders if isinstance(facets, dict) for name in facets)
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What a rewrite changed in this event: namespaces it replaced, facets it found and dropped."""
+    old, new = _job_namespaces(before), _job_namespaces(after)
+    changes = [f"{where} namespace {old[where]!r} -> {new[where]!r}" for where in old if old[where] != new.get(where)]
+    dropped = sorted((_facet_names(before) - _facet_names(after)).elements())
+    if dropped:
+        changes.append(f"facets dropped: {', '.join(sorted(set(dropped)))}")
+    return changes
