@@ -17,7 +17,7 @@ from urllib.parse import quote
 from airflow_ol_catalog import __version__
 from airflow_ol_catalog.events.datasources import column_type
 from airflow_ol_catalog.maintenance.client import CatalogClient, CatalogError
-from airflow_ol_catalog.maintenance.sources import airflow_connection, source_of
+from airflow_ol_catalog.maintenance.sources import airflow_connection, source_engine, source_of
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def extract_metadata(
                 log.warning("%s (%s) is not a SQL data source: skipped", conn_id, connection.conn_type)
                 continue
             namespace = _namespace(connection.conn_type or "", connection.host, connection.port, source.scheme)
-            engine = connection.get_hook().get_sqlalchemy_engine()
+            engine = source_engine(conn_id, connection, source)
             inspector = inspect(engine)
             found_schemas = schemas or [s for s in inspector.get_schema_names() if s.lower() not in SYSTEM_SCHEMAS]
         except Exception as exc:

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow_ol_catalog.events.datasources import column_type, compare_schema, table_address
 from airflow_ol_catalog.maintenance.client import CatalogClient
-from airflow_ol_catalog.maintenance.sources import airflow_connection, source_of
+from airflow_ol_catalog.maintenance.sources import airflow_connection, source_engine, source_of
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class _Sources:
 
             connection = airflow_connection(conn_id)
             source = source_of(conn_id, connection)
-            engine = connection.get_hook().get_sqlalchemy_engine()
+            engine = source_engine(conn_id, connection, source)
             self._engines.append(engine)
             self._open[conn_id] = (inspect(engine), source.database if source else None)
         return self._open[conn_id]

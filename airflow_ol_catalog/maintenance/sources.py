@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from airflow_ol_catalog.events.datasources import DataSource, data_source
 
@@ -21,3 +23,25 @@ def source_of(conn_id: str, connection: Any) -> DataSource | None:
     return data_source(
         conn_id, connection.conn_type or "", connection.host, connection.port, connection.schema, connection.extra
     )
+
+
+def source_engine(conn_id: str, connection: Any, source: DataSource | None) -> Any:
+    """A SQLAlchemy engine on the data source, through the Connection's hook. A SQLite file is opened
+    read-only: the hook's engine would create an empty database where the file is missing."""
+    if source is not None and source.scheme == "sqlite":
+        return _read_only_sqlite(conn_id, connection.host or "")
+    return connection.get_hook().get_sqlalchemy_engine()
+
+
+def _read_only_sqlite(conn_id: str, path: str) -> Any:
+    import sqlite3
+
+    from sqlalchemy import create_engine
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"Connection {conn_id!r} names SQLite file {path!r} (its host), which does not exist; "
+            "the maintenance tasks open it read-only and never create it"
+        )
+    uri = f"file:{quote(path)}?mode=ro"
+    return create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
