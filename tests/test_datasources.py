@@ -184,3 +184,26 @@ def test_a_table_named_in_another_case_is_found_where_the_database_folds_names(p
         assert stored_table(inspector, "postgres", "public", "nothing") is None
     finally:
         engine.dispose()
+
+
+def test_postgresql_spellings_of_one_type_compare_equal():
+    """Producers send PostgreSQL's internal names (information_schema's udt_name); the database and
+    SQLAlchemy write SQL's."""
+    for lineage, table in (
+        ("_int4", "integer[]"),
+        ("int[]", "INTEGER[]"),
+        ("_varchar", "character varying(20)[]"),
+        ("bpchar", "CHAR(5)"),
+        ("bpchar", "character(5)"),
+        ("timetz", "time with time zone"),
+        ("timetz", "TIME WITH TIME ZONE"),
+        ("timestamp", "timestamp(3) without time zone"),
+        ("timestamptz", "timestamp(3) with time zone"),
+        ("varbit", "bit varying(8)"),
+        ("mood", "sales.mood"),  # an enum, written with its schema where it is not on the search path
+    ):
+        assert compare_schema([{"name": "c", "type": lineage}], [{"name": "c", "type": table}]).status == "ok", lineage
+    for lineage, table in (("_int4", "integer"), ("_int4", "text[]"), ("int4", "integer[]"), ("mood", "text")):
+        assert compare_schema([{"name": "c", "type": lineage}], [{"name": "c", "type": table}]).changed == [
+            {"column": "c", "lineage": lineage, "table": table}
+        ]

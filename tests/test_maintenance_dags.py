@@ -171,7 +171,7 @@ def test_reconcile_dry_run_stores_nothing_then_matches_and_checks_tables(stack):
     assert orders["check"]["evidence"] == {
         "missing": ["note"],
         "extra": ["created"],
-        "changed": [{"column": "id", "lineage": "int4", "table": "BIGINT"}],
+        "changed": [{"column": "id", "lineage": "int4", "table": "bigint"}],
     }
     assert (
         source_of(server, f"postgres://localhost:{postgres.port}", "shop.public.gone")["check"]["status"] == "missing"

@@ -78,3 +78,72 @@ def test_a_sqlite_file_that_does_not_exist_is_not_created_and_its_tables_go_unch
     with pytest.raises(RuntimeError, match="1 of 1 Connections could not be crawled: lite_ghost"):
         extract_metadata(["lite_ghost"])
     assert not ghost.exists() and catalog.events() == {}
+
+
+KINDS = """
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
+CREATE TABLE kinds (
+    a int[], b char(5), c text[], d varchar(20)[], e mood, f posint, g timetz, h int4, k xml, m bit(3),
+    n timestamp(3) with time zone, p numeric(12, 2), q mood[]
+)
+"""
+
+
+@pytest.fixture
+def kinds(postgres, monkeypatch) -> tuple[str, list[tuple[str, str]]]:
+    """A PostgreSQL database with a table of many kinds of types, its Connection `pg_kinds`, and its
+    columns' types as producers send them (information_schema's udt_name)."""
+    import psycopg2
+
+    postgres.create_database("kinds")
+    with (
+        psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="kinds") as db,
+        db.cursor() as cur,
+    ):
+        cur.execute(KINDS)
+        cur.execute(
+            "SELECT column_name, udt_name FROM information_schema.columns"
+            " WHERE table_name = 'kinds' ORDER BY ordinal_position"
+        )
+        sent = cur.fetchall()
+    connection(
+        monkeypatch,
+        "pg_kinds",
+        conn_type="postgres",
+        host="127.0.0.1",
+        port=postgres.port,
+        schema="kinds",
+        login="postgres",
+    )
+    return f"postgres://127.0.0.1:{postgres.port}", sent
+
+
+def test_an_unchanged_postgresql_table_checks_ok_whichever_spelling_its_types_were_sent_in(catalog, kinds):
+    namespace, sent = kinds
+    as_sql = [
+        ("a", "integer[]"),
+        ("b", "character(5)"),
+        ("c", "text[]"),
+        ("d", "character varying[]"),
+        ("e", "mood"),
+        ("f", "integer"),
+        ("g", "time with time zone"),
+        ("h", "integer"),
+        ("k", "xml"),
+        ("m", "bit(3)"),
+        ("n", "timestamptz"),
+        ("p", "numeric(12,2)"),
+        ("q", "mood[]"),
+    ]
+    catalog.to_check = [
+        to_check("pg_kinds", "postgres", namespace, "kinds.public.kinds", sent),
+        to_check("pg_kinds", "postgres", namespace, "kinds.public.KINDS", as_sql),
+        to_check("pg_kinds", "postgres", namespace, "kinds", sent),  # no schema: the one on the search path
+    ]
+    reconcile_data_sources()
+    checks = catalog.checks()
+    assert {name: (c["status"], c["evidence"]) for name, c in checks.items()} == {
+        name: ("ok", {"missing": [], "extra": [], "changed": []})
+        for name in ("kinds.public.kinds", "kinds.public.KINDS", "kinds")
+    }

@@ -12,6 +12,7 @@ is ambiguous and says which Connections could be it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -172,6 +173,8 @@ class SchemaCheck:
         return {"missing": self.missing, "extra": self.extra, "changed": self.changed}
 
 
+# Spellings of one type: PostgreSQL's internal names (information_schema's `udt_name`, which
+# producers send), SQL's and SQLAlchemy's, each to one of them.
 _TYPE_SYNONYMS = {
     "int": "integer",
     "int4": "integer",
@@ -184,6 +187,12 @@ _TYPE_SYNONYMS = {
     "varchar": "character varying",
     "string": "text",
     "timestamptz": "timestamp with time zone",
+    "timestamp without time zone": "timestamp",
+    "timetz": "time with time zone",
+    "time without time zone": "time",
+    "bpchar": "character",
+    "char": "character",
+    "varbit": "bit varying",
     "numeric": "decimal",
 }
 
@@ -198,8 +207,17 @@ def column_type(sql_type: Any) -> str:
 
 
 def _type(value: str | None) -> str:
-    base = (value or "").lower().split("(")[0].strip()
-    return _TYPE_SYNONYMS.get(base, base)
+    """The type compared: lengths and precisions left out (`character(5)` is `bpchar`), as is the
+    schema a user-defined type's name may be qualified with; an array is its element's type with
+    `[]`, which PostgreSQL's internal name writes with a leading underscore (`_int4` is `integer[]`)."""
+    text = " ".join(re.sub(r"\([^)]*\)", "", (value or "").lower()).replace('"', "").split())
+    if text.startswith("_") and len(text) > 1:
+        array, text = True, text[1:]
+    else:
+        element = re.sub(r"(\s*\[\])+$|\s+array$", "", text)
+        array, text = element != text, element
+    base = text.rsplit(".", 1)[-1]
+    return _TYPE_SYNONYMS.get(base, base) + ("[]" if array else "")
 
 
 def compare_schema(lineage_fields: list[dict[str, Any]], table_columns: list[dict[str, Any]] | None) -> SchemaCheck:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow_ol_catalog.events.datasources import column_type, compare_schema, table_address
+from airflow_ol_catalog.events.datasources import compare_schema, table_address
 from airflow_ol_catalog.maintenance.client import CatalogClient
-from airflow_ol_catalog.maintenance.sources import airflow_connection, source_engine, source_of
+from airflow_ol_catalog.maintenance.sources import airflow_connection, source_engine, source_of, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class _Sources:
         self._failed: dict[str, str] = {}
 
     def columns(self, conn_id: str, scheme: str, name: str) -> list[dict] | None:
-        """The table's columns, as the inspector reads them; None when there is no such table."""
+        """The table's columns, as the source names their types; None when there is no such table."""
         if conn_id in self._failed:
             raise RuntimeError(f"{conn_id} failed earlier in this run: {self._failed[conn_id]}")
         try:
@@ -36,7 +36,7 @@ class _Sources:
         found = stored_table(inspector, scheme, *table_address(name, scheme, database))
         if found is None:
             return None
-        return [{"name": c["name"], "type": column_type(c["type"])} for c in inspector.get_columns(found[1], found[0])]
+        return table_columns(inspector, scheme, *found)
 
     def _opened(self, conn_id: str) -> tuple[Any, str | None]:
         if conn_id not in self._open:

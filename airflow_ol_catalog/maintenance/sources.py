@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from airflow_ol_catalog.events.datasources import DataSource, data_source
+from airflow_ol_catalog.events.datasources import DataSource, column_type, data_source
 
 
 def airflow_connection(conn_id: str) -> Any:
@@ -45,3 +45,40 @@ def _read_only_sqlite(conn_id: str, path: str) -> Any:
         )
     uri = f"file:{quote(path)}?mode=ro"
     return create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
+
+
+# PostgreSQL's own names of its column types (`integer[]`, `character(5)`, an enum's name, `xml`),
+# which SQLAlchemy's reflection loses (`ARRAY`, `VARCHAR(1)` for an enum, `NULL` for xml). A column
+# of a domain has the domain's base type, as information_schema's `udt_name`, which producers send.
+POSTGRES_COLUMNS = """
+SELECT a.attname AS name,
+       format_type(coalesce(d.typbasetype, a.atttypid), coalesce(d.typtypmod, a.atttypmod)) AS type,
+       NOT a.attnotnull AS nullable,
+       col_description(a.attrelid, a.attnum) AS comment
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_type d ON d.oid = a.atttypid AND d.typtype = 'd'
+WHERE n.nspname = coalesce(:schema, current_schema()) AND c.relname = :table
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+
+
+def table_columns(inspector: Any, scheme: str, schema: str | None, table: str) -> list[dict[str, Any]]:
+    """The columns of a table or view: name, type in words, nullable and comment."""
+    if scheme == "postgres":
+        from sqlalchemy import text
+
+        with inspector.bind.connect() as conn:
+            found = conn.execute(text(POSTGRES_COLUMNS), {"schema": schema, "table": table}).mappings()
+            return [dict(row) for row in found]
+    return [
+        {
+            "name": c["name"],
+            "type": column_type(c["type"]),
+            "nullable": c.get("nullable", True),
+            "comment": c.get("comment"),
+        }
+        for c in inspector.get_columns(table, schema=schema)
+    ]
