@@ -209,7 +209,7 @@ def test_extract_metadata_records_tables_and_views_with_columns(stack):
     assert [f["name"] for f in orders["fields"]] == ["id", "amount", "created"]
     # a time zone-aware column keeps its zone, and the table's comment is the dataset's description
     happenings = read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/shop.public.happenings")
-    assert [(f["name"], f["type"]) for f in happenings["fields"]] == [("at", "TIMESTAMP WITH TIME ZONE")]
+    assert [(f["name"], f["type"]) for f in happenings["fields"]] == [("at", "timestamp with time zone")]
     assert happenings["description"] == "what happened, when"
 
     # a hidden dataset among those sent is no sign that the catalog kept the namespace out

@@ -147,3 +147,23 @@ def test_an_unchanged_postgresql_table_checks_ok_whichever_spelling_its_types_we
         name: ("ok", {"missing": [], "extra": [], "changed": []})
         for name in ("kinds.public.kinds", "kinds.public.KINDS", "kinds")
     }
+
+
+def test_extraction_sends_the_types_postgresql_gives_its_columns(catalog, kinds):
+    extract_metadata(["pg_kinds"])
+    fields = catalog.events()["kinds.public.kinds"]["dataset"]["facets"]["schema"]["fields"]
+    assert [(f["name"], f["type"]) for f in fields] == [
+        ("a", "integer[]"),
+        ("b", "character(5)"),
+        ("c", "text[]"),
+        ("d", "character varying(20)[]"),
+        ("e", "mood"),
+        ("f", "integer"),  # a domain's base type, as information_schema's udt_name gives it
+        ("g", "time with time zone"),
+        ("h", "integer"),
+        ("k", "xml"),
+        ("m", "bit(3)"),
+        ("n", "timestamp(3) with time zone"),
+        ("p", "numeric(12,2)"),
+        ("q", "mood[]"),
+    ]

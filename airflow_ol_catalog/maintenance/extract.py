@@ -15,9 +15,8 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 from airflow_ol_catalog import __version__
-from airflow_ol_catalog.events.datasources import column_type
 from airflow_ol_catalog.maintenance.client import CatalogClient, CatalogError
-from airflow_ol_catalog.maintenance.sources import airflow_connection, source_engine, source_of
+from airflow_ol_catalog.maintenance.sources import airflow_connection, source_engine, source_of, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ def _event(namespace: str, name: str, columns: list[dict], kind: str, when: str,
                     "fields": [
                         {
                             "name": c["name"],
-                            "type": column_type(c["type"]),
+                            "type": c["type"],
                             **({"description": c["comment"]} if c.get("comment") else {}),
                         }
                         for c in columns
@@ -153,7 +152,7 @@ def extract_metadata(
                             continue
                         name = ".".join(p for p in (source.database, schema, table) if p)
                         try:  # a view over a dropped table cannot be read: the others still can
-                            columns = inspector.get_columns(table, schema=schema)
+                            columns = table_columns(inspector, source.scheme, schema, table)
                         except Exception as exc:
                             log.error(
                                 "%s %s.%s cannot be read, going on with the others: %s", conn_id, schema, table, exc
