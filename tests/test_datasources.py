@@ -36,11 +36,11 @@ def test_the_database_in_the_name_decides_between_connections_to_one_server():
     # however many Connections there are: one SQLite file is not another
     assert match_dataset("sqlite://localhost", "many.main.t0", [SQLITE]).status == "unmatched"
     assert match_dataset("postgres://pg.internal", "warehouse.public.t", [PG]).status == "unmatched"
-    # Connections naming no database may open any: between two, ambiguous
-    any_a, any_b = (data_source(c, "postgres", "pg.internal", None, None) for c in ("any_a", "any_b"))
-    ambiguous = match_dataset("postgres://pg.internal", "warehouse.public.t", [PG, any_a, any_b])
-    assert (ambiguous.status, ambiguous.candidates) == ("ambiguous", ("any_a", "any_b"))
-    assert match_dataset("postgres://pg.internal", "shop.public.t", [PG, any_a, any_b]).conn_id == "pg_main"
+    # where a Connection's database is not known, a dataset naming one is not matched to it
+    unknown = data_source("unknown", "postgres", "pg.internal", None, None)
+    assert match_dataset("postgres://pg.internal", "warehouse.public.t", [PG, unknown]).status == "unmatched"
+    assert match_dataset("postgres://pg.internal", "shop.public.t", [PG, unknown]).conn_id == "pg_main"
+    assert match_dataset("postgres://pg.internal", "public.t", [unknown]).conn_id == "unknown"
     # where a Connection's schema field is no database of the name's, the name's first part decides nothing
     trino = data_source("trino", "trino", "trino.example", 8080, "sales")
     assert match_dataset("trino://trino.example:8080", "hive.sales.orders", [trino]).conn_id == "trino"
@@ -207,3 +207,17 @@ def test_postgresql_spellings_of_one_type_compare_equal():
         assert compare_schema([{"name": "c", "type": lineage}], [{"name": "c", "type": table}]).changed == [
             {"column": "c", "lineage": lineage, "table": table}
         ]
+
+
+def test_a_postgresql_connection_naming_no_database_opens_the_one_named_as_its_login():
+    """As PostgreSQL's client does: its datasets match, another database's on the server do not."""
+    no_database = data_source("pg_nodb", "postgres", "pg.internal", 5432, None, None, "etl")
+    assert no_database.database == "etl"
+    assert match_dataset("postgres://pg.internal:5432", "etl.public.orders", [no_database]).conn_id == "pg_nodb"
+    other = match_dataset("postgres://pg.internal:5432", "other.public.orders", [no_database])
+    assert (other.status, other.candidates) == ("unmatched", ("pg_nodb",))
+    # nor a login: which database it opens is not known
+    nobody = data_source("pg_nobody", "postgres", "pg.internal", 5432, None)
+    assert match_dataset("postgres://pg.internal:5432", "other.public.orders", [nobody]).status == "unmatched"
+    redshift = data_source("rs", "redshift", "rs.example", 5439, None, None, "etl")
+    assert match_dataset("redshift://rs.example:5439", "dev.public.orders", [redshift]).status == "unmatched"

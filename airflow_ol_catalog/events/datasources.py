@@ -80,14 +80,21 @@ def _aliases(extra: Any) -> list[str]:
 
 
 def data_source(
-    conn_id: str, conn_type: str, host: str | None, port: int | None, schema: str | None, extra: Any = None
+    conn_id: str,
+    conn_type: str,
+    host: str | None,
+    port: int | None,
+    schema: str | None,
+    extra: Any = None,
+    login: str | None = None,
 ) -> DataSource | None:
     """The data source an Airflow Connection describes; None for connection types that name no data."""
     scheme = SCHEMES.get((conn_type or "").lower())
     if scheme is None:
         return None
     host = (host or "").strip()
-    database = schema or None
+    # Naming no database, PostgreSQL's client opens the one named as the login.
+    database = (schema or login or None) if scheme == "postgres" else (schema or None)
     keys = set()
     if scheme == "sqlite":
         # A file: OpenLineage names it sqlite://localhost with the file's stem as the database.
@@ -131,12 +138,12 @@ def match_dataset(namespace: str, name: str, sources: list[DataSource]) -> Match
     found = on_server = [s for s in sources if key in s.keys]
     database = _database_of(name)
     if database:
-        # A Connection that names a database opens that one (a PostgreSQL database, a SQLite
-        # file): a dataset of another database on its server is not in it.
+        # Such a Connection opens one database (a PostgreSQL database, a SQLite file): a dataset of
+        # another database on its server is not in it, nor in one whose database is not known.
         found = [
             s
             for s in found
-            if s.scheme not in ONE_DATABASE_SCHEMES or not s.database or s.database.lower() == database.lower()
+            if s.scheme not in ONE_DATABASE_SCHEMES or (s.database and s.database.lower() == database.lower())
         ]
         if len(found) > 1:
             narrowed = [s for s in found if s.database]

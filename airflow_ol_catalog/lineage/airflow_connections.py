@@ -50,7 +50,7 @@ def airflow_data_sources() -> list[DataSource]:
     sources = []
     for c in by_id.values():
         try:
-            source = data_source(c.conn_id, c.conn_type or "", c.host, c.port, c.schema, c.extra)
+            source = data_source(c.conn_id, c.conn_type or "", c.host, c.port, c.schema, c.extra, c.login)
         except (ValueError, TypeError) as exc:
             log.warning("connection %s cannot be read as a data source: %s", c.conn_id, exc)
             continue

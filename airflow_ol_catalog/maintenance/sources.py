@@ -21,7 +21,13 @@ def airflow_connection(conn_id: str) -> Any:
 def source_of(conn_id: str, connection: Any) -> DataSource | None:
     """The data source the Connection describes; None for connection types that name no data."""
     return data_source(
-        conn_id, connection.conn_type or "", connection.host, connection.port, connection.schema, connection.extra
+        conn_id,
+        connection.conn_type or "",
+        connection.host,
+        connection.port,
+        connection.schema,
+        connection.extra,
+        connection.login,
     )
 
 
