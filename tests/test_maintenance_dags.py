@@ -242,16 +242,6 @@ def test_extract_metadata_records_tables_and_views_with_columns(stack):
     assert other["status"] == "unmatched" and other["check"] is None, other
     assert source_of(server, namespace.lower(), "shop.public.happenings")["check"]["status"] == "ok"
 
-    # a dropped comment takes the dataset's description with it
-    with (
-        psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="shop") as db,
-        db.cursor() as cur,
-    ):
-        cur.execute("COMMENT ON TABLE happenings IS NULL")
-    dags_test(server, "ol_catalog_extract_metadata", {"conn_ids": ["pg_shop"], "exclude": ["*.gone"]})
-    happenings = read(server, f"namespaces/{requests.utils.quote(namespace, safe='')}/datasets/shop.public.happenings")
-    assert happenings["description"] is None and "documentation" not in happenings["facets"], happenings
-
 
 def test_retention_keeps_the_newest_runs_and_every_edge(stack):
     server, _ = stack

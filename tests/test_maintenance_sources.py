@@ -167,25 +167,3 @@ def test_extraction_sends_the_types_postgresql_gives_its_columns(catalog, kinds)
         ("p", "numeric(12,2)"),
         ("q", "mood[]"),
     ]
-
-
-def test_extraction_deletes_the_documentation_of_a_table_whose_comment_was_dropped(catalog, kinds, postgres):
-    import psycopg2
-
-    def documentation() -> dict[str, Any]:
-        catalog.sent.clear()
-        extract_metadata(["pg_kinds"])
-        return catalog.events()["kinds.public.kinds"]["dataset"]["facets"]["documentation"]
-
-    def comment(text: str | None) -> None:
-        with (
-            psycopg2.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="kinds") as db,
-            db.cursor() as cur,
-        ):
-            cur.execute("COMMENT ON TABLE kinds IS %s", (text,))
-
-    comment("every kind of type")
-    assert documentation()["description"] == "every kind of type"
-    comment(None)
-    dropped = documentation()
-    assert dropped["_deleted"] is True and "description" not in dropped

@@ -42,9 +42,10 @@ def _wanted(qualified: str, include: list[str] | None, exclude: list[str] | None
     return not (exclude and any(fnmatch.fnmatchcase(qualified, p) for p in exclude))
 
 
-def _event(
-    namespace: str, name: str, columns: list[dict], kind: str, when: str, documentation: dict | None = None
-) -> dict:
+def _event(namespace: str, name: str, columns: list[dict], kind: str, when: str, comment: str | None = None) -> dict:
+    documentation = {
+        "documentation": {"_producer": PRODUCER, "_schemaURL": DOCUMENTATION_FACET, "description": comment}
+    }
     return {
         "eventTime": when,
         "producer": PRODUCER,
@@ -72,30 +73,22 @@ def _event(
                     "kind": kind,
                     "columns": [{"name": c["name"], "nullable": bool(c.get("nullable", True))} for c in columns],
                 },
-                **({"documentation": documentation} if documentation else {}),
+                **(documentation if comment else {}),
             },
         },
     }
 
 
-def _documentation(comment: str | None) -> dict:
-    """A table's comment as its documentation facet. A table without one sends the facet deleted
-    (OpenLineage's `_deleted`): a dropped comment takes the dataset's description with it."""
-    if isinstance(comment, str) and comment.strip():
-        return {"_producer": PRODUCER, "_schemaURL": DOCUMENTATION_FACET, "description": comment}
-    return {"_producer": PRODUCER, "_schemaURL": DOCUMENTATION_FACET, "_deleted": True}
-
-
-def _documentation_facets(inspector, schema: str) -> dict[str, dict]:
-    """The documentation facets of the schema's tables and views, their comments read at once; none
-    where the database keeps no comments (SQLite), so a description sent by others stays."""
+def _comments(inspector, schema: str) -> dict[str, str]:
+    """The comments of the schema's tables and views, read at once; none where the database keeps
+    none (SQLite)."""
     from sqlalchemy.engine.reflection import ObjectKind
 
     try:
         found = inspector.get_multi_table_comment(schema=schema, kind=ObjectKind.ANY)
     except NotImplementedError:
         return {}
-    return {key[1]: _documentation(c.get("text")) for key, c in found.items()}
+    return {key[1]: c["text"] for key, c in found.items() if isinstance(c.get("text"), str) and c["text"].strip()}
 
 
 def _taken(client: CatalogClient, namespace: str) -> bool:
@@ -152,7 +145,7 @@ def extract_metadata(
                     ]
                     if not objects and schemas:
                         log.warning("%s: schema %s holds no tables or views (does it exist?)", conn_id, schema)
-                    documentation = _documentation_facets(inspector, schema) if objects else {}
+                    comments = _comments(inspector, schema) if objects else {}
                     events = []
                     for table, kind in objects:
                         if not _wanted(f"{schema}.{table}", include, exclude):
@@ -166,7 +159,7 @@ def extract_metadata(
                             )
                             failed_tables.append(f"{conn_id}:{schema}.{table}")
                             continue
-                        events.append(_event(namespace, name, columns, kind, when, documentation.get(table)))
+                        events.append(_event(namespace, name, columns, kind, when, comments.get(table)))
                     taken: list[str] = []
                     for start in range(0, len(events), SEND_BATCH):
                         chunk = events[start : start + SEND_BATCH]
