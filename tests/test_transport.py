@@ -375,6 +375,12 @@ def test_damaged_records_are_counted_logged_and_shown_by_status(tmp_path, caplog
     spool.append(b'{"n": 2}')
     spool.deliver(lambda payload: None)
     assert spool.status().damaged_records == 2  # kept across deliveries, never counted twice
+    # A dead letter torn by a crash: skipped at every read, and shown by status while it is there.
+    spool.dead_letter(b'{"n": 3}', Refusal(400, "no"))
+    with open(spool.dead_letters.path, "ab") as handle:
+        handle.write(MAGIC + b"\x00\x00")
+    status = spool.status()
+    assert (status.dead_letters, status.damaged_records, status.damaged_bytes) == (1, 3, 21)
 
 
 def test_the_copy_left_by_a_killed_compaction_is_removed_by_the_next_delivery(tmp_path):

@@ -48,7 +48,7 @@ class SpoolStatus:
     oldest: float | None
     last_error: str | None
     dead_letters: int
-    damaged_records: int  # skipped since the spool was created
+    damaged_records: int  # skipped since the spool was created, and torn among its dead letters now
     damaged_bytes: int
 
 
@@ -137,6 +137,8 @@ class Spool:
                 oldest = item.stamp if oldest is None else min(oldest, item.stamp)
         error = self.error_path.read_text() if self.error_path.exists() else None
         damaged_records, damaged_bytes = self._damage_so_far()
+        torn_letters, torn_bytes = self.dead_letters.damage()  # skipped at each read, so counted as they are now
+        damaged_records, damaged_bytes = damaged_records + torn_letters, damaged_bytes + torn_bytes
         return SpoolStatus(
             self.destination,
             events,
