@@ -680,6 +680,22 @@ def test_destination_auth_may_come_from_an_airflow_connection(receivers, tmp_pat
 # --- refusals, dead letters and slow destinations ---------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body", "expected"),
+    [
+        ("text/plain", "refusé".encode(), "refusé"),  # no charset: UTF-8, not Latin-1's "refusÃ©"
+        ("text/plain; charset=latin-1", "refusé".encode("latin-1"), "refusé"),
+        ("text/plain; charset=no-such-charset", "refusé".encode(), "refusé"),
+        ("application/json", b"\xff{}", "\ufffd{}"),
+    ],
+)
+def test_a_refusals_answer_is_kept_in_the_charset_it_names_else_utf_8(content_type, body, expected):
+    answer = requests.Response()
+    answer.status_code, answer._content, answer.headers["Content-Type"] = 400, body, content_type
+    answer.encoding = requests.utils.get_encoding_from_headers(answer.headers)
+    assert lasting_refusal(requests.HTTPError(response=answer)).answer == expected
+
+
 def test_only_a_lasting_http_4xx_is_a_refusal_for_good(receivers):
     """Classified from what openlineage-python's http transport really raises."""
     from openlineage.client.transport.http import HttpConfig, HttpTransport

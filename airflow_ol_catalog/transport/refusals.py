@@ -54,8 +54,18 @@ def lasting_refusal(error: BaseException) -> Refusal | None:
     status = getattr(response, "status_code", None)
     if response is None or not isinstance(status, int) or not 400 <= status < 500 or status in RETRIABLE_CLIENT_ERRORS:
         return None
+    return Refusal(status, truncated(_text(response)))
+
+
+def _text(response: Any) -> str:
+    """An answer's body as text: in the charset it names, else UTF-8 (requests reads text/* without
+    one as Latin-1, which garbled `é` into `Ã©`); what cannot be decoded, replaced."""
     try:
-        body = response.text or ""
-    except Exception:  # an answer that cannot be decoded still refused the event
-        body = ""
-    return Refusal(status, truncated(body))
+        content = response.content or b""
+        named = "charset=" in (response.headers.get("Content-Type") or "").lower()
+    except Exception:  # an answer that cannot be read still refused the event
+        return ""
+    try:
+        return content.decode(response.encoding if named and response.encoding else "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return content.decode("utf-8", errors="replace")
