@@ -50,6 +50,19 @@ def test_the_database_in_the_name_decides_between_connections_to_one_server():
     assert match_dataset("oracle://ora.example:1521", "ORCLPDB.HR.EMP", [oracle]).conn_id == "ora"
 
 
+def test_a_database_whose_name_holds_dots_leads_the_dataset_name_whole():
+    """A SQLite file `my.shop.db` is database `my.shop` (`my.shop.main.orders`), a PostgreSQL
+    database may be `sales.eu`: the name's first part, `my`, opened no Connection's database."""
+    dotted = data_source("lite_dots", "sqlite", "/data/my.shop.db", None, None)
+    short = data_source("lite_my", "sqlite", "/data/my.db", None, None)
+    assert match_dataset("sqlite://localhost", "my.shop.main.orders", [dotted]).conn_id == "lite_dots"
+    assert match_dataset("sqlite://localhost", "my.shop.main.orders", [dotted, short]).conn_id == "lite_dots"
+    assert match_dataset("sqlite://localhost", "my.main.orders", [dotted, short]).conn_id == "lite_my"
+    eu = data_source("pg_eu", "postgres", "pg.internal", None, "sales.eu")
+    assert match_dataset("postgres://pg.internal", "sales.eu.public.t", [PG, eu]).conn_id == "pg_eu"
+    assert table_address("sales.eu.public.t", "postgres", "sales.eu") == ("public", "t")
+
+
 def test_unmatched_namespaces_get_a_suggestion_when_a_connection_of_their_kind_exists():
     found = match_dataset("postgres://10.1.2.3:5432", "shop.public.orders", [PG, MYSQL])
     assert found.status == "unmatched" and found.candidates == ("pg_main",)

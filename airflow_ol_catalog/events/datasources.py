@@ -133,18 +133,25 @@ def _database_of(name: str) -> str | None:
     return parts[0] if len(parts) >= 3 else None
 
 
+def _leads(database: str | None, name: str) -> bool:
+    """Whether `name` is `database.schema.table` (the table may hold dots)."""
+    if not database or not name.lower().startswith(database.lower() + "."):
+        return False
+    return "." in name[len(database) + 1 :]
+
+
 def match_dataset(namespace: str, name: str, sources: list[DataSource]) -> Match:
     key = namespace_key(namespace)
     found = on_server = [s for s in sources if key in s.keys]
     database = _database_of(name)
     if database:
         # Such a Connection opens one database (a PostgreSQL database, a SQLite file): a dataset of
-        # another database on its server is not in it, nor in one whose database is not known.
-        found = [
-            s
-            for s in found
-            if s.scheme not in ONE_DATABASE_SCHEMES or (s.database and s.database.lower() == database.lower())
-        ]
+        # another database on its server is not in it, nor in one whose database is not known. A
+        # database's name may hold dots (`my.shop.db`'s is `my.shop`): the longest that leads the
+        # name, before its schema and table, is the one.
+        found = [s for s in found if s.scheme not in ONE_DATABASE_SCHEMES or _leads(s.database, name)]
+        longest = max((len(s.database or "") for s in found if s.scheme in ONE_DATABASE_SCHEMES), default=0)
+        found = [s for s in found if s.scheme not in ONE_DATABASE_SCHEMES or len(s.database or "") == longest]
         if len(found) > 1:
             narrowed = [s for s in found if s.database]
             if len(narrowed) == 1:
