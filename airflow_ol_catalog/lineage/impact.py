@@ -87,10 +87,13 @@ def _dataset_impact(conn: Connection, start: int, include_attempted: bool, max_n
     any_flows = conn.execute(select(flow.c.source_id).where(_BETWEEN_DATASETS).limit(1)).first() is not None
     while frontier and not truncated:
         found = conn.execute(consumers_of, {"frontier": list_value(dialect, frontier)}).all()
-        consumers = {job_id: (source, namespace, name) for job_id, source, namespace, name in sorted(found)}
-        for job_id in [*jobs, *(_stating(conn, consumers) if any_flows else ())]:
-            # met before (its outputs are placed already), or met again from any input its statements start at
-            consumers.pop(job_id, None)
+        consumers = {
+            job_id: (source, namespace, name)
+            for job_id, source, namespace, name in sorted(found)
+            if job_id not in jobs  # met before: its outputs are placed already
+        }
+        for job_id in _stating(conn, consumers) if any_flows else ():
+            del consumers[job_id]  # met again from any input its statements start at
         stated = _stated_from(conn, frontier) if any_flows else set()
         if not consumers and not stated:
             break
