@@ -103,6 +103,22 @@ POSTGRES_TRANSACTIONS = 2
 Outcome = Receipt | Refusal
 
 
+def _refused_alone(sub: Submission, exc: Exception) -> Refusal:
+    """Why one event, stored alone, was not stored: the database's answer to its values (422), or a
+    fault of the catalog that sending again may overcome once it is mended (500); logged either way."""
+    what = (sub.digest[:12], sub.event.job_name, sub.event.run_id)
+    if not isinstance(exc, DBAPIError):  # no database's answer at all
+        log.exception("storing event %s failed (job %s, run %s)", *what)
+        return Refusal(
+            f"the catalog failed to store this event, nothing was stored ({type(exc).__name__}: "
+            f"{_first_line(exc)}; its log has the details): send it again later",
+            500,
+            True,
+        )
+    log.warning("the database refused event %s (job %s, run %s): %s", *what, _first_line(exc))
+    return Refusal(f"the database refused this event: {_first_line(exc)}")
+
+
 class CatalogUnavailable(RuntimeError):
     """The database could not be reached or was locked; nothing was stored (answered with 503)."""
 
@@ -211,32 +227,8 @@ class BatchCommitter:
                     )
                     outcomes.update((i, refusal) for part in [chunk, *chunks] for i in part)
                     break
-                if len(chunk) == 1 and not isinstance(exc, DBAPIError):
-                    # Not the database's answer to the event's values: a fault of the catalog, which
-                    # the sender may overcome by sending again once it is mended.
-                    sub = group[chunk[0]]
-                    log.exception(
-                        "storing event %s failed (job %s, run %s)",
-                        sub.digest[:12],
-                        sub.event.job_name,
-                        sub.event.run_id,
-                    )
-                    outcomes[chunk[0]] = Refusal(
-                        f"the catalog failed to store this event, nothing was stored ({type(exc).__name__}: "
-                        f"{_first_line(exc)}; its log has the details): send it again later",
-                        500,
-                        True,
-                    )
-                elif len(chunk) == 1:
-                    sub = group[chunk[0]]
-                    log.warning(
-                        "the database refused event %s (job %s, run %s): %s",
-                        sub.digest[:12],
-                        sub.event.job_name,
-                        sub.event.run_id,
-                        _first_line(exc),
-                    )
-                    outcomes[chunk[0]] = Refusal(f"the database refused this event: {_first_line(exc)}")
+                if len(chunk) == 1:
+                    outcomes[chunk[0]] = _refused_alone(group[chunk[0]], exc)
                 elif len(chunk) <= ONE_BY_ONE:
                     chunks.extend([i] for i in reversed(chunk))
                 else:
