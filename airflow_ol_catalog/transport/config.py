@@ -159,9 +159,9 @@ def _destination(name: str, raw: Any, problems: _Problems) -> Destination | None
             "expected an OpenLineage transport config with a `type` (http, kafka, file, console, ...) or `type: catalog`",
         )
         return None
+    transport = {k: v for k, v in raw.items() if k not in ("timeout", "rewrite", "conn_id")}  # the routing's own
     if raw["type"] != "catalog":
-        _check_transport(raw, path, problems)
-    transport = {k: v for k, v in raw.items() if k not in ("timeout", "rewrite", "conn_id")}
+        _check_transport(transport, path, problems)
     conn_id = None
     if raw["type"] == "catalog":
         for key in sorted(raw.keys() - CATALOG_KEYS):  # a misspelt conn_id would quietly use the default
@@ -210,10 +210,9 @@ def _check_transport(raw: dict[str, Any], path: str, problems: _Problems) -> Non
     if registered is not None and kind not in ("http", "async_http"):  # (those: below, the auth not built)
         # Its own config: a setting it needs and was not given (a file destination's log_file_path,
         # kafka's config and topic) failed every send.
-        given = {k: v for k, v in raw.items() if k not in ("timeout", "rewrite", "conn_id")}
         try:
             transport = import_from_string(registered) if isinstance(registered, str) else registered
-            transport.config_class.from_dict(given)
+            transport.config_class.from_dict(raw)
         except Exception as exc:
             problems.add(path, f"not a config a {kind} transport takes: {exc}")
     if kind not in get_default_factory().transports:
