@@ -28,8 +28,7 @@ def _page(
     before, after, filters: dict[str, str | None], descending: bool, limit: int, offset: int
 ) -> tuple[list[str], int]:
     """A page of stored events and how many match; `filters` are columns of the log and their values
-    (`kind` "all" or absent: every kind)."""
-    filters = {column: value for column, value in filters.items() if not (column == "kind" and value == "all")}
+    (None: any)."""
     conditions: list[ColumnElement[bool]] = [event.c.quarantined.is_(False)]
     if before is not None:
         conditions.append(event.c.event_time < before)
@@ -84,7 +83,7 @@ async def list_events(
             "job_name": job,
             "event_type": eventType.value if eventType else None,
             "producer": producer,
-            "kind": kind,
+            "kind": None if kind == "all" else kind,
         },
         sortDirection == "desc",
         limit,
