@@ -9,6 +9,7 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,19 +18,19 @@ from servers import free_port
 from test_events import run_event
 from test_transport import TRANSPORT, Receiver, airflow_loaded  # noqa: F401 (an autouse fixture)
 
-from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport
+from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport, in_flight
 from airflow_ol_catalog.transport import spool as spool_module
 from airflow_ol_catalog.transport.spool import Spool
 
 BOUND = 1.0
 
 
-def routing(tmp_path: Path, destinations: dict) -> RoutingTransport:
+def routing(tmp_path: Path, destinations: dict, bound: float = BOUND) -> RoutingTransport:
     return RoutingTransport(
         RoutingConfig.from_dict(
             {
                 "type": TRANSPORT,
-                "timeout": BOUND,
+                "timeout": bound,
                 "destinations": destinations,
                 "spool": {"dir": str(tmp_path / "spool")},
             }
@@ -123,37 +124,113 @@ def _emit_once(destinations: dict, spool_dir: Path) -> None:
     RoutingTransport(RoutingConfig.from_dict(config)).emit(numbered(0))
 
 
-def test_faults_killed_during_the_bound_keeps_what_the_destinations_that_answered_said(tmp_path, fault_report):
-    """A process killed while one destination still holds its request: the destinations that
-    answered already have the event where their answer put it, whatever their place in the config.
-    Settled in config order, a hung destination listed first kept the others' outcomes in memory."""
-    hung, failing, refusing_all = Receiver(), Receiver(), Receiver()
-    hung.answering.clear()
+def silent_address() -> tuple[socket.socket, str]:
+    """An address whose connections the kernel accepts and nobody reads: a request sent there is
+    held unanswered, and never reaches anyone."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    return hole, f"http://127.0.0.1:{hole.getsockname()[1]}/"
+
+
+def killed_in_the_bound(target, *args) -> None:
+    """Run `target` in a forked child and SIGKILL it 1 s in, within emit's 2 s bound."""
+    child = multiprocessing.get_context("fork").Process(target=target, args=args)
+    child.start()
+    time.sleep(1)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(10)
+
+
+def spooled(spool_dir: Path, *names: str) -> dict[str, int]:
+    return {name: Spool(spool_dir, name, 1 << 20).status().events for name in names}
+
+
+def test_faults_killed_during_the_bound_loses_no_event_not_even_the_one_a_destination_held(tmp_path, fault_report):
+    """A process killed while one destination still holds its request. The destinations that
+    answered already have the event where their answer put it, whatever their place in the
+    config (settled in config order, a hung destination listed first kept their outcomes in
+    memory). The held event was noted on disk before it was sent: the next transport started
+    on the machine spools it, not before its process is gone, and not for the destinations
+    that had answered (they would get it twice)."""
+    hole, hole_url = silent_address()
+    failing, refusing_all, back = Receiver(), Receiver(), Receiver()
     failing.status = 500
     refusing_all.status = 400
+    spool_dir = tmp_path / "spool"
     destinations = {
-        "hang": {"type": "http", "url": hung.url, "timeout": 30},
+        "hang": {"type": "http", "url": hole_url, "timeout": 30},
         "fail": {"type": "http", "url": failing.url},
         "bad": {"type": "http", "url": refusing_all.url},
     }
+    config = {"type": TRANSPORT, "timeout": 2, "destinations": destinations, "spool": {"dir": str(spool_dir)}}
     try:
-        child = multiprocessing.get_context("fork").Process(target=_emit_once, args=(destinations, tmp_path / "spool"))
+        child = multiprocessing.get_context("fork").Process(target=_emit_once, args=(destinations, spool_dir))
         child.start()
-        time.sleep(1)  # within emit's 2 s bound: the hung destination still holds its request
+        time.sleep(1)  # within emit's 2 s bound: the silent destination still holds its request
+        alive = RoutingTransport(RoutingConfig.from_dict(config)).recover_in_flight()
+        assert alive == in_flight.Recovered()  # a living process's events in flight are its own
         os.kill(child.pid, signal.SIGKILL)
         child.join(10)
-        spooled = Spool(tmp_path / "spool", "fail", 1 << 20).status().events
-        dead_letters = len(Spool(tmp_path / "spool", "bad", 1 << 20).dead_letters.letters())
-        assert (spooled, dead_letters) == (1, 1)
+        letters = len(Spool(spool_dir, "bad", 1 << 20).dead_letters.letters())
+        assert (spooled(spool_dir, "hang", "fail"), letters) == ({"hang": 0, "fail": 1}, 1)
+
+        config["destinations"] = dict(destinations, hang={"type": "http", "url": back.url})  # where it went
+        started = RoutingTransport(RoutingConfig.from_dict(config))
+        assert (spooled(spool_dir, "hang", "fail", "bad"), letters) == ({"hang": 1, "fail": 1, "bad": 0}, 1)
+        assert list(spool_dir.glob(f"*{in_flight.SUFFIX}")) == []
+        started.flush_spools(destinations=["hang"])
+        assert arrivals(back) == (["run-000"], 0)
         fault_report(
-            "transport: SIGKILL during emit's bound, one destination hung, one failing, one refusing",
-            acknowledged=2,
-            stored=spooled + dead_letters,
+            "transport: SIGKILL during emit's bound, one destination silent, one failing, one refusing",
+            acknowledged=3,
+            stored=len(back.events) + spooled(spool_dir, "fail")["fail"] + letters,
             delivered_twice=0,
         )
     finally:
-        for receiver in (hung, failing, refusing_all):
+        hole.close()
+        for receiver in (failing, refusing_all, back):
             receiver.close()
+
+
+def _emit_numbered(transport: RoutingTransport, n: int) -> None:
+    transport.emit(numbered(n))
+
+
+def test_faults_a_forked_process_notes_its_events_in_flight_apart_from_its_parent(tmp_path):
+    """Task processes are forked from one that has emitted already. The child's events in flight
+    go to a journal of its own: in the parent's, its death would never be found (the lock held
+    is the parent's), and emptying it would empty the parent's."""
+    receiver = Receiver()
+    transport = routing(tmp_path, {"hang": {"type": "http", "url": receiver.url, "timeout": 30}}, bound=2)
+    try:
+        transport.emit(numbered(0))  # the parent's journal is made
+        assert len(list((tmp_path / "spool").glob(f"*{in_flight.SUFFIX}"))) == 1
+        receiver.answering.clear()  # now it reads requests and answers none
+        killed_in_the_bound(_emit_numbered, transport, 1)
+        found = transport.recover_in_flight()
+        assert found is not None and dict(found.spooled) == {"hang": 1}
+        assert len(list((tmp_path / "spool").glob(f"*{in_flight.SUFFIX}"))) == 1  # the parent's, still held
+    finally:
+        receiver.answering.set()
+        receiver.close()
+
+
+def test_faults_events_in_flight_for_a_destination_this_config_lacks_wait_for_one_that_has_it(tmp_path):
+    """The spool directory may be shared by configs that differ (the scheduler's, a CLI's own
+    `--config`): a recovery leaves the events of destinations it does not know in their journal."""
+    hole, hole_url = silent_address()
+    spool_dir = tmp_path / "spool"
+    try:
+        killed_in_the_bound(_emit_once, {"hang": {"type": "http", "url": hole_url, "timeout": 30}}, spool_dir)
+        other = routing(tmp_path, {"other": {"type": "http", "url": hole_url}}).recover_in_flight()
+        assert other is not None and (other.kept, dict(other.spooled)) == (1, {})
+        assert len(list(spool_dir.glob(f"*{in_flight.SUFFIX}"))) == 1
+        routing(tmp_path, {"hang": {"type": "http", "url": hole_url}})
+        assert spooled(spool_dir, "hang") == {"hang": 1}
+        assert list(spool_dir.glob(f"*{in_flight.SUFFIX}")) == []
+    finally:
+        hole.close()
 
 
 def refusing(event: dict) -> tuple[int, str] | None:

@@ -72,12 +72,17 @@ def open_locked(path: Path) -> BinaryIO:
     while True:
         handle = open(path, "ab")  # noqa: SIM115 - the caller owns it once it is locked
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
-                return handle
-        except FileNotFoundError:
-            pass
+        if still_named(handle, path):
+            return handle
         handle.close()
+
+
+def still_named(handle: BinaryIO, path: Path) -> bool:
+    """Whether `path` still names the file `handle` has open (not replaced or removed since it was opened)."""
+    try:
+        return os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def append_durably(handle: BinaryIO, data: bytes) -> None:

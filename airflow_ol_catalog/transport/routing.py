@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import attr
@@ -32,6 +33,7 @@ from openlineage.client.serde import Serde
 from openlineage.client.transport.transport import Config, Transport
 
 from airflow_ol_catalog.events import metrics
+from airflow_ol_catalog.transport import in_flight
 from airflow_ol_catalog.transport import spool as spool_module
 from airflow_ol_catalog.transport.config import Destination, RoutingSettings, parse_settings
 from airflow_ol_catalog.transport.refusals import NotDelivered, Refusal, lasting_refusal
@@ -264,6 +266,15 @@ class DestinationSender:
         self.send(json.loads(payload))
 
 
+def _text(event: Any, texts: dict[int, tuple[Any, bytes]]) -> bytes:
+    """An event as the JSON the spool keeps, made once per emit however many destinations take it
+    (kept with the event: an id is another object's once its object is gone)."""
+    known = texts.get(id(event))
+    if known is None:
+        known = texts[id(event)] = (event, Serde.to_json(event).encode())
+    return known[1]
+
+
 def _has_backlog(sender: DestinationSender) -> bool:
     """Whether events wait in the destination's spool. A spool that cannot be read (its directory
     under a file, or forbidden) holds nothing this process could deliver or keep order behind: the
@@ -291,6 +302,24 @@ class RoutingTransport(Transport):
             name: DestinationSender(dest, Spool(spool_dir, name, self.settings.spool.max_bytes) if spool_dir else None)
             for name, dest in self.settings.destinations.items()
         }
+        self.journal = in_flight.Journal(Path(spool_dir)) if spool_dir else None
+        self.recover_in_flight()
+
+    def recover_in_flight(self) -> in_flight.Recovered | None:
+        """Spool the events that processes gone during emit had in flight (in_flight.py); never raises."""
+        if self.journal is None:
+            return None
+        spools = {name: s.spool for name, s in self.senders.items() if s.spool is not None}
+        try:
+            found = in_flight.recover(self.journal.directory, spools)
+        except Exception:
+            log.exception("OpenLineage events in flight of ended processes could not be recovered")
+            return None
+        for name, count in found.spooled.items():
+            metric("recovered", name, count)
+        for name, count in found.dropped.items():
+            metric("dropped", name, count)
+        return found
 
     def emit(self, event: Any) -> None:
         try:
@@ -303,6 +332,9 @@ class RoutingTransport(Transport):
         deadline = time.monotonic() + max(0.0, self.settings.timeout - SPOOL_RESERVE_SECONDS)
         as_dict = Serde.to_dict(event)
         sending: dict[Future, tuple[str, Any]] = {}
+        texts: dict[
+            int, tuple[Any, bytes]
+        ] = {}  # each event sent as JSON, once: for the journal, and the spool if it must wait
         for name in route(self.settings, as_dict).destinations:
             # Each destination on its own: one whose spool cannot be written keeps the event from no other.
             with _alone(name):
@@ -312,15 +344,23 @@ class RoutingTransport(Transport):
                     continue
                 outgoing = apply_rewrite(rewrite, as_dict) if rewrite.changes_events else event
                 if _has_backlog(sender):
-                    self._spool(sender, outgoing, "a backlog is waiting")  # keep the order
+                    self._spool(sender, _text(outgoing, texts), "a backlog is waiting")  # keep the order
                 elif sender.stalled():
-                    self._spool(sender, outgoing, "still sending an earlier event")
+                    self._spool(sender, _text(outgoing, texts), "still sending an earlier event")
                 else:
+                    if self.journal is not None:
+                        self.journal.note(name, _text(outgoing, texts))  # on disk before it is sent
                     sending[sender.worker().submit(sender.send, outgoing)] = (name, outgoing)
-        self._settle_as_answered(sending, deadline)
+        try:
+            self._settle_as_answered(sending, deadline, texts)
+        finally:
+            if sending and self.journal is not None:
+                self.journal.settled()
         self._redeliver(deadline)
 
-    def _settle_as_answered(self, sending: dict[Future, tuple[str, Any]], deadline: float) -> None:
+    def _settle_as_answered(
+        self, sending: dict[Future, tuple[str, Any]], deadline: float, texts: dict[int, tuple[Any, bytes]]
+    ) -> None:
         """Settle each send as soon as its destination answers, then those still running at the deadline.
 
         In the order of the answers, not of the config: a process killed while one destination
@@ -332,9 +372,18 @@ class RoutingTransport(Transport):
             for future in answered or list(waiting):  # none answered by the deadline: the rest are late
                 name, outgoing = waiting.pop(future)
                 with _alone(name):
-                    self._settle(self.senders[name], outgoing, future, deadline)
+                    self._settle(self.senders[name], outgoing, future, deadline, texts)
+                if self.journal is not None:
+                    self.journal.answered(name)
 
-    def _settle(self, sender: DestinationSender, event: Any, future: Future, deadline: float) -> None:
+    def _settle(
+        self,
+        sender: DestinationSender,
+        event: Any,
+        future: Future,
+        deadline: float,
+        texts: dict[int, tuple[Any, bytes]],
+    ) -> None:
         """Wait for one send within the bound; spool it if it failed or is late, dead-letter it if refused for good."""
         name = sender.destination.name
         try:
@@ -346,26 +395,26 @@ class RoutingTransport(Transport):
         if not future.done():
             reason = "not sent in time" if sender.give_up(future) else f"timed out after {self.settings.timeout:g} s"
         elif (refusal := lasting_refusal(failure)) is not None:
-            self._dead_letter(sender, event, refusal)
+            self._dead_letter(sender, _text(event, texts), refusal)
             return
         else:
             reason = f"{type(failure).__name__}: {failure}"
         # Spooled first: saying so may fail (a process whose logging cannot be configured, outside
         # Airflow), and must not keep the event from its spool.
-        self._spool(sender, event, reason)
+        self._spool(sender, _text(event, texts), reason)
         if sender.spool is not None:
             sender.spool.note_error(reason)  # a send that timed out raised nothing the spool saw
         metric("failed", name)
         log.warning("OpenLineage destination %s: %s", name, reason)
 
-    def _spool(self, sender: DestinationSender, event: Any, reason: str) -> None:
+    def _spool(self, sender: DestinationSender, payload: bytes, reason: str) -> None:
         if sender.spool is None:
             log.error(
                 "OpenLineage event for %s dropped (%s) and no spool is configured", sender.destination.name, reason
             )
             metric("dropped", sender.destination.name)
             return
-        if sender.spool.append(Serde.to_json(event).encode()):
+        if sender.spool.append(payload):
             metric("spooled", sender.destination.name)
         else:
             log.error(
@@ -375,7 +424,7 @@ class RoutingTransport(Transport):
             )
             metric("dropped", sender.destination.name)
 
-    def _dead_letter(self, sender: DestinationSender, event: Any, refusal: Refusal) -> None:
+    def _dead_letter(self, sender: DestinationSender, payload: bytes, refusal: Refusal) -> None:
         name = sender.destination.name
         if sender.spool is None:
             log.error(
@@ -384,7 +433,7 @@ class RoutingTransport(Transport):
                 refusal,
             )
             metric("dropped", name)
-        elif sender.spool.dead_letter(Serde.to_json(event).encode(), refusal):
+        elif sender.spool.dead_letter(payload, refusal):
             metric("dead_lettered", name)
         else:
             metric("dropped", name)

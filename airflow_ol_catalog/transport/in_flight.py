@@ -1,0 +1,206 @@
+"""Events in flight: what a process has handed to destinations and not yet settled, kept on disk.
+
+`emit` settles every send within its bound: delivered, spooled or dead-lettered. A process killed
+inside that bound (SIGKILL, the OOM killer, a pod evicted) would take the events still waiting on a
+destination's answer with it. So before sending, each emitting thread writes them to its own
+journal in the spool directory, a file it holds under an exclusive lock as long as its process
+lives, and empties it once every send is settled. A journal whose lock can be taken belongs to a
+process that is gone: the next transport started on the machine (a task, the scheduler, `spool
+status`, a flush) appends its events to their destinations' spools, where they are delivered as
+any spooled event, at least once.
+
+The journal is written without fsync: it outlives its process, not a crash of the machine.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import logging
+import os
+import struct
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from airflow_ol_catalog.transport import records
+from airflow_ol_catalog.transport.spool import Spool
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".inflight"
+_NAME = struct.Struct(">H")  # length of the destination's name, which leads each record's payload
+
+
+@dataclass
+class Recovered:
+    """What `recover` found in the journals of processes that are gone."""
+
+    spooled: Counter[str] = field(default_factory=Counter)  # per destination
+    dropped: Counter[str] = field(default_factory=Counter)  # per destination: its spool was full
+    kept: int = 0  # events of destinations this config does not have, left in their journal
+    damaged_bytes: int = 0
+
+
+class Journal:
+    """Each emitting thread's journal in `directory`; created on first use, in each process anew."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._local = threading.local()
+        self._failed = False
+
+    def note(self, destination: str, payload: bytes) -> bool:
+        """Write an event before it is sent to `destination`; False if it could not be written
+        (logged once per process: the event is sent all the same)."""
+        return self._write(destination, payload)
+
+    def answered(self, destination: str) -> None:
+        """The event noted for `destination` is where its answer put it (delivered, spooled or a dead
+        letter): a recovery leaves it out, and the destination does not get it twice."""
+        self._write(destination, b"")
+
+    def _write(self, destination: str, payload: bytes) -> bool:
+        name = destination.encode()
+        data = records.encode(_NAME.pack(len(name)) + name + payload, time.time())
+        try:
+            handle = self._handle()
+            handle.write(data)
+        except OSError as error:
+            if not self._failed:
+                self._failed = True
+                log.warning(
+                    "OpenLineage events in flight cannot be noted in %s (%s): a process killed while a "
+                    "destination holds its request will lose that event",
+                    self.directory,
+                    error,
+                )
+            return False
+        return True
+
+    def settled(self) -> None:
+        """Every send noted by this thread is delivered, spooled or dead-lettered: empty its journal."""
+        held = getattr(self._local, "held", None)
+        if held is None or held[0] != os.getpid():
+            return
+        try:
+            os.ftruncate(held[1].fileno(), 0)
+            held[1].seek(0)
+        except OSError as error:
+            log.warning("OpenLineage journal of events in flight cannot be emptied: %s", error)
+
+    def _handle(self) -> BinaryIO:
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] == os.getpid():
+            return held[1]
+        if held is not None:
+            # Forked: the handle is the parent's journal (its lock is the parent's, and so is its content).
+            held[1].close()
+        handle = _create(self.directory)
+        self._local.held = (os.getpid(), handle)
+        _own.append((os.getpid(), Path(handle.name)))
+        return handle
+
+
+def _create(directory: Path) -> BinaryIO:
+    """A new journal, locked; made again if a recovery took it for a dead process's before the lock."""
+    directory.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = directory / f"{uuid.uuid4().hex}{SUFFIX}"
+        handle: BinaryIO = open(path, "xb", buffering=0)  # noqa: SIM115 - kept open for the process's life
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if records.still_named(handle, path):
+            return handle
+        handle.close()
+
+
+# Journals this process made, removed when it exits normally (a process killed leaves an empty one,
+# which the next recovery removes).
+_own: list[tuple[int, Path]] = []
+
+
+@atexit.register
+def _remove_own() -> None:
+    for pid, path in _own:
+        if pid == os.getpid():
+            try:
+                if path.stat().st_size == 0:
+                    path.unlink()
+            except OSError:
+                pass
+
+
+def recover(directory: Path, spools: dict[str, Spool]) -> Recovered:
+    """Put the events in the journals of processes that are gone into their destinations' spools."""
+    found = Recovered()
+    for path in sorted(directory.glob(f"*{SUFFIX}")):
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:  # recovered meanwhile by another process
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # its process lives
+                continue
+            if not records.still_named(handle, path):  # recovered by another process meanwhile
+                continue
+            left = _take(handle.read(), spools, found)
+            if left:
+                _keep(path, left)
+            else:
+                path.unlink()
+    for name, count in found.spooled.items():
+        log.warning(
+            "OpenLineage: %d event(s) for %s were in flight in a process that ended during emit: put in its spool",
+            count,
+            name,
+        )
+    for name, count in found.dropped.items():
+        log.error("OpenLineage: %d event(s) in flight for %s dropped: its spool is full", count, name)
+    if found.kept:
+        log.warning(
+            "OpenLineage: %d event(s) in flight for destinations this config does not have are left in %s",
+            found.kept,
+            directory,
+        )
+    return found
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Replace a journal by the records still to keep (a crash leaves the old one or this, whole)."""
+    records.replace_durably(path, lambda out: out.write(data))
+
+
+def _take(data: bytes, spools: dict[str, Spool], found: Recovered) -> bytes:
+    """Spool each event of a journal whose destination had not answered; the records of unknown
+    destinations, to keep."""
+    noted: list[tuple[str, bytes, float]] = []
+    answered = set()
+    for item in records.scan(data, 0):
+        if item.payload is None or item.stamp is None:
+            found.damaged_bytes += item.damaged
+            continue
+        (length,) = _NAME.unpack_from(item.payload)
+        name, event = item.payload[_NAME.size : _NAME.size + length].decode(), item.payload[_NAME.size + length :]
+        if event:
+            noted.append((name, event, item.stamp))
+        else:
+            answered.add(name)
+    left = []
+    for name, event, stamp in noted:
+        if name in answered:
+            continue
+        spool = spools.get(name)
+        if spool is None:
+            found.kept += 1
+            left.append(records.encode(_NAME.pack(len(name.encode())) + name.encode() + event, stamp))
+        elif spool.append(event):
+            found.spooled[name] += 1
+        else:
+            found.dropped[name] += 1
+    return b"".join(left)
