@@ -109,6 +109,7 @@ def test_mistakes_openlineage_python_would_find_only_when_sending_are_found_at_s
                     "nan": {"type": "console", "timeout": float("nan")},
                     "../escaped": {"type": "console"},
                     "..": {"type": "console"},
+                    "d" * 201: {"type": "console"},
                 },
                 "timeout": float("inf"),
                 "spool": {"dir": str(a_file)},
@@ -123,6 +124,7 @@ def test_mistakes_openlineage_python_would_find_only_when_sending_are_found_at_s
         "destinations.nan.timeout: expected a positive number of seconds up to 3600, got nan",
         "destinations.../escaped: with a spool, a name must not be . or .. or hold",
         "destinations...: with a spool, a name must not be",
+        f"destinations.{'d' * 40}...: with a spool, a name must be at most 200 bytes",
         "timeout: expected a positive number of seconds up to 3600, got inf",
         f"spool.dir: {a_file} exists and is not a directory",
     ):

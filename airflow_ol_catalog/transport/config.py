@@ -32,6 +32,7 @@ MATCH_KEYS = (
 EVENT_TYPES = (*(t.value for t in EventType), "DATASET", "JOB")
 DEFAULT_TIMEOUT = 2.0
 MAX_TIMEOUT = 3600.0  # seconds: beyond it a bound is a typo (1e308 overflowed the waits)
+MAX_SPOOLED_NAME_BYTES = 200
 DEFAULT_SPOOL_BYTES = 100 * 1024 * 1024
 CATALOG_ENDPOINT = "ol-catalog/api/v1/lineage"
 # What a `type: catalog` destination takes.
@@ -357,6 +358,11 @@ def parse_settings(raw: dict[str, Any]) -> RoutingSettings:
             for name in destinations:
                 if name in (".", "..") or any(c in name for c in "/\\\x00"):
                     problems.add(f"destinations.{name}", "with a spool, a name must not be . or .. or hold / \\ or NUL")
+                elif len(name.encode()) > MAX_SPOOLED_NAME_BYTES:  # a file name holds 255 bytes, suffixes included
+                    problems.add(
+                        f"destinations.{name[:40]}...",
+                        f"with a spool, a name must be at most {MAX_SPOOLED_NAME_BYTES} bytes (its spool's file names hold it)",
+                    )
         spool = SpoolSettings(
             directory if isinstance(directory, str) else None,
             max_bytes if isinstance(max_bytes, int) else DEFAULT_SPOOL_BYTES,
