@@ -216,6 +216,38 @@ def test_faults_a_forked_process_notes_its_events_in_flight_apart_from_its_paren
         receiver.close()
 
 
+def _emit_and_fork_a_sleeper(destinations: dict, spool_dir: Path, sleeper: Path) -> None:
+    """Emit from a thread, and fork a long-lived child while that emit is in flight."""
+    import threading
+
+    threading.Thread(target=_emit_once, args=(destinations, spool_dir)).start()
+    time.sleep(0.3)
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(60)
+        os._exit(0)
+    sleeper.write_text(str(pid))
+    time.sleep(60)
+
+
+def test_faults_a_child_outliving_its_parent_does_not_hold_the_parents_events_in_flight(tmp_path):
+    """A process forked while another thread's emit was in flight, which outlives its parent (a
+    task's own subprocess): the parent's journal is closed in the child, so its lock ends with the
+    parent and the next transport recovers the event."""
+    hole, hole_url = silent_address()
+    spool_dir, sleeper = tmp_path / "spool", tmp_path / "sleeper.pid"
+    destinations = {"hang": {"type": "http", "url": hole_url, "timeout": 30}}
+    try:
+        killed_in_the_bound(_emit_and_fork_a_sleeper, destinations, spool_dir, sleeper)
+        assert os.kill(int(sleeper.read_text()), 0) is None  # the child lives on
+        routing(tmp_path, destinations)
+        assert spooled(spool_dir, "hang") == {"hang": 1}
+    finally:
+        hole.close()
+        if sleeper.exists():
+            os.kill(int(sleeper.read_text()), signal.SIGKILL)
+
+
 def test_faults_events_in_flight_for_a_destination_this_config_lacks_wait_for_one_that_has_it(tmp_path):
     """The spool directory may be shared by configs that differ (the scheduler's, a CLI's own
     `--config`): a recovery leaves the events of destinations it does not know in their journal."""

@@ -97,12 +97,10 @@ class Journal:
         held = getattr(self._local, "held", None)
         if held is not None and held[0] == os.getpid():
             return held[1]
-        if held is not None:
-            # Forked: the handle is the parent's journal (its lock is the parent's, and so is its content).
-            held[1].close()
+        # None yet in this thread, or forked: the parent's journal is the parent's (closed in the child, `_forked`).
         handle = _create(self.directory)
         self._local.held = (os.getpid(), handle)
-        _own.append((os.getpid(), Path(handle.name)))
+        _own.append((os.getpid(), handle))
         return handle
 
 
@@ -118,20 +116,31 @@ def _create(directory: Path) -> BinaryIO:
         handle.close()
 
 
-# Journals this process made, removed when it exits normally (a process killed leaves an empty one,
-# which the next recovery removes).
-_own: list[tuple[int, Path]] = []
+# The journals this process made (with its pid), removed when it exits normally: a process killed
+# leaves its own, empty or not, for the next recovery.
+_own: list[tuple[int, BinaryIO]] = []
 
 
 @atexit.register
 def _remove_own() -> None:
-    for pid, path in _own:
+    for pid, handle in _own:
         if pid == os.getpid():
             try:
-                if path.stat().st_size == 0:
-                    path.unlink()
-            except OSError:
+                if os.fstat(handle.fileno()).st_size == 0:
+                    os.unlink(handle.name)
+            except (OSError, ValueError):  # ValueError: closed
                 pass
+
+
+def _forked() -> None:
+    """In a forked child, the parent's journals: closed, so that once the parent is gone their
+    locks go too and a recovery finds them (the child keeps the parent's alive otherwise)."""
+    for _, handle in _own:
+        handle.close()
+    _own.clear()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def recover(directory: Path, spools: dict[str, Spool]) -> Recovered:
