@@ -216,6 +216,24 @@ def test_faults_a_forked_process_notes_its_events_in_flight_apart_from_its_paren
         receiver.close()
 
 
+def test_faults_threads_that_come_and_go_share_the_journals_of_events_in_flight(tmp_path):
+    """A journal per emitting thread, kept while its process lives, would leave a file open (and
+    on disk) per thread of a process that emits from short-lived threads: journals are reused."""
+    import threading
+
+    receiver = Receiver()
+    transport = routing(tmp_path, {"a": {"type": "http", "url": receiver.url}})
+    try:
+        for n in range(30):
+            thread = threading.Thread(target=transport.emit, args=(numbered(n),))
+            thread.start()
+            thread.join()
+        assert len(receiver.events) == 30
+        assert len(list((tmp_path / "spool").glob(f"*{in_flight.SUFFIX}"))) == 1
+    finally:
+        receiver.close()
+
+
 def _emit_and_fork_a_sleeper(destinations: dict, spool_dir: Path, sleeper: Path) -> None:
     """Emit from a thread, and fork a long-lived child while that emit is in flight."""
     import threading

@@ -2,9 +2,9 @@
 
 `emit` settles every send within its bound: delivered, spooled or dead-lettered. A process killed
 inside that bound (SIGKILL, the OOM killer, a pod evicted) would take the events still waiting on a
-destination's answer with it. So before sending, each emitting thread writes them to its own
-journal in the spool directory, a file it holds under an exclusive lock as long as its process
-lives, and empties it once every send is settled. A journal whose lock can be taken belongs to a
+destination's answer with it. So before sending, each emit writes them to a journal in the spool
+directory that no other emit uses meanwhile, a file its process holds under an exclusive lock as
+long as it lives, notes each destination's answer there, and empties it once every send is settled. A journal whose lock can be taken belongs to a
 process that is gone: the next transport started on the machine (a task, the scheduler, `spool
 status`, a flush) appends its events to their destinations' spools, where they are delivered as
 any spooled event, at least once.
@@ -47,61 +47,92 @@ class Recovered:
 
 
 class Journal:
-    """Each emitting thread's journal in `directory`; created on first use, in each process anew."""
+    """The journals of events in flight of one spool directory, in this process: one per emit at a
+    time, reused by the next (threads that come and go leave no file behind them)."""
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self._local = threading.local()
+        self._free: list[BinaryIO] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
         self._failed = False
+
+    def emit(self) -> InFlight:
+        """One emit's events in flight; `settled()` when every send is."""
+        return InFlight(self)
+
+    def _checkout(self) -> BinaryIO:
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the parent's journals are closed (`_forked`)
+                self._free, self._pid = [], os.getpid()
+            if self._free:
+                return self._free.pop()
+        handle = _create(self.directory)
+        _own.append((os.getpid(), handle))
+        return handle
+
+    def _give_back(self, handle: BinaryIO) -> None:
+        try:
+            os.ftruncate(handle.fileno(), 0)
+            handle.seek(0)
+        except OSError as error:
+            log.warning("OpenLineage journal of events in flight cannot be emptied: %s", error)
+            handle.close()  # left to a recovery once this process is gone
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                self._free.append(handle)
+
+    def _cannot_write(self, error: OSError) -> None:
+        if not self._failed:  # once per process
+            self._failed = True
+            log.warning(
+                "OpenLineage events in flight cannot be noted in %s (%s): a process killed while a "
+                "destination holds its request will lose that event",
+                self.directory,
+                error,
+            )
+
+
+class InFlight:
+    """One emit's events in flight, in a journal taken when the first is noted."""
+
+    def __init__(self, journal: Journal):
+        self.journal = journal
+        self._handle: BinaryIO | None = None
+        self._broken = False
 
     def note(self, destination: str, payload: bytes) -> bool:
         """Write an event before it is sent to `destination`; False if it could not be written
-        (logged once per process: the event is sent all the same)."""
+        (the event is sent all the same)."""
         return self._write(destination, payload)
 
     def answered(self, destination: str) -> None:
         """The event noted for `destination` is where its answer put it (delivered, spooled or a dead
         letter): a recovery leaves it out, and the destination does not get it twice."""
-        self._write(destination, b"")
+        if self._handle is not None:
+            self._write(destination, b"")
+
+    def settled(self) -> None:
+        """Every send is delivered, spooled or dead-lettered: the journal is emptied for the next emit."""
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            self.journal._give_back(handle)
 
     def _write(self, destination: str, payload: bytes) -> bool:
+        if self._broken:
+            return False
         name = destination.encode()
         data = records.encode(_NAME.pack(len(name)) + name + payload, time.time())
         try:
-            handle = self._handle()
-            handle.write(data)
+            if self._handle is None:
+                self._handle = self.journal._checkout()
+            self._handle.write(data)
         except OSError as error:
-            if not self._failed:
-                self._failed = True
-                log.warning(
-                    "OpenLineage events in flight cannot be noted in %s (%s): a process killed while a "
-                    "destination holds its request will lose that event",
-                    self.directory,
-                    error,
-                )
+            self._broken = True
+            self.journal._cannot_write(error)
             return False
         return True
-
-    def settled(self) -> None:
-        """Every send noted by this thread is delivered, spooled or dead-lettered: empty its journal."""
-        held = getattr(self._local, "held", None)
-        if held is None or held[0] != os.getpid():
-            return
-        try:
-            os.ftruncate(held[1].fileno(), 0)
-            held[1].seek(0)
-        except OSError as error:
-            log.warning("OpenLineage journal of events in flight cannot be emptied: %s", error)
-
-    def _handle(self) -> BinaryIO:
-        held = getattr(self._local, "held", None)
-        if held is not None and held[0] == os.getpid():
-            return held[1]
-        # None yet in this thread, or forked: the parent's journal is the parent's (closed in the child, `_forked`).
-        handle = _create(self.directory)
-        self._local.held = (os.getpid(), handle)
-        _own.append((os.getpid(), handle))
-        return handle
 
 
 def _create(directory: Path) -> BinaryIO:

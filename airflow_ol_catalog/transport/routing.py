@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import attr
 import requests
@@ -266,9 +266,13 @@ class DestinationSender:
         self.send(json.loads(payload))
 
 
-def _text(event: Any, texts: dict[int, tuple[Any, bytes]]) -> bytes:
-    """An event as the JSON the spool keeps, made once per emit however many destinations take it
-    (kept with the event: an id is another object's once its object is gone)."""
+# Each event of an emit as JSON, made once for the journal and the spool, by the id of the event
+# (kept with it: an id is another object's once its object is gone).
+_Texts: TypeAlias = dict[int, tuple[Any, bytes]]
+
+
+def _text(event: Any, texts: _Texts) -> bytes:
+    """An event as the JSON the spool keeps, made once per emit however many destinations take it."""
     known = texts.get(id(event))
     if known is None:
         known = texts[id(event)] = (event, Serde.to_json(event).encode())
@@ -332,9 +336,8 @@ class RoutingTransport(Transport):
         deadline = time.monotonic() + max(0.0, self.settings.timeout - SPOOL_RESERVE_SECONDS)
         as_dict = Serde.to_dict(event)
         sending: dict[Future, tuple[str, Any]] = {}
-        texts: dict[
-            int, tuple[Any, bytes]
-        ] = {}  # each event sent as JSON, once: for the journal, and the spool if it must wait
+        noted = self.journal.emit() if self.journal is not None else None
+        texts: _Texts = {}
         for name in route(self.settings, as_dict).destinations:
             # Each destination on its own: one whose spool cannot be written keeps the event from no other.
             with _alone(name):
@@ -348,18 +351,22 @@ class RoutingTransport(Transport):
                 elif sender.stalled():
                     self._spool(sender, _text(outgoing, texts), "still sending an earlier event")
                 else:
-                    if self.journal is not None:
-                        self.journal.note(name, _text(outgoing, texts))  # on disk before it is sent
+                    if noted is not None:
+                        noted.note(name, _text(outgoing, texts))  # on disk before it is sent
                     sending[sender.worker().submit(sender.send, outgoing)] = (name, outgoing)
         try:
-            self._settle_as_answered(sending, deadline, texts)
+            self._settle_as_answered(sending, deadline, texts, noted)
         finally:
-            if sending and self.journal is not None:
-                self.journal.settled()
+            if noted is not None:
+                noted.settled()
         self._redeliver(deadline)
 
     def _settle_as_answered(
-        self, sending: dict[Future, tuple[str, Any]], deadline: float, texts: dict[int, tuple[Any, bytes]]
+        self,
+        sending: dict[Future, tuple[str, Any]],
+        deadline: float,
+        texts: _Texts,
+        noted: in_flight.InFlight | None,
     ) -> None:
         """Settle each send as soon as its destination answers, then those still running at the deadline.
 
@@ -373,8 +380,8 @@ class RoutingTransport(Transport):
                 name, outgoing = waiting.pop(future)
                 with _alone(name):
                     self._settle(self.senders[name], outgoing, future, deadline, texts)
-                if self.journal is not None:
-                    self.journal.answered(name)
+                if noted is not None:
+                    noted.answered(name)
 
     def _settle(
         self,
@@ -382,7 +389,7 @@ class RoutingTransport(Transport):
         event: Any,
         future: Future,
         deadline: float,
-        texts: dict[int, tuple[Any, bytes]],
+        texts: _Texts,
     ) -> None:
         """Wait for one send within the bound; spool it if it failed or is late, dead-letter it if refused for good."""
         name = sender.destination.name
