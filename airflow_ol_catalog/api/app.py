@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from airflow_ol_catalog import __version__
 from airflow_ol_catalog.api.datamodels.common import ErrorBody
 from airflow_ol_catalog.events import metrics
+from airflow_ol_catalog.events.naming import escaped
 from airflow_ol_catalog.events.not_found import NotFound
 from airflow_ol_catalog.store.engine import database_unavailable
 
@@ -64,14 +65,15 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         caller = getattr(request.state, "caller", None)
         remote = request.client.host if request.client else None
         refusal_log.record(exc.status_code, str(body.get("detail", "")), request.url.path, caller, remote)
-        # Structured, and never the token or the body: what an operator greps for.
+        # Structured, and never the token or the body: what an operator greps for. One line: a
+        # caller's name (a token made before names were checked) cannot write one of its own.
         log.info(
             "ingest refused status=%s reason=%r caller=%s remote=%s path=%s",
             exc.status_code,
             reason_of(exc.status_code),
-            caller or "-",
+            escaped(caller or "-"),
             remote or "-",
-            request.url.path,
+            escaped(request.url.path),
         )
         metrics.incr("events.refused_requests", tags={"status": str(exc.status_code)})
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,8 +19,17 @@ import anyio
 from fastapi import Depends, HTTPException, Request
 
 from airflow_ol_catalog.ingest.scope import Scope
-from airflow_ol_catalog.ingest.tokens import Token, looks_like_catalog_token, verify_token
-from airflow_ol_catalog.store.engine import get_engine, read_connection
+from airflow_ol_catalog.ingest.tokens import (
+    TOKEN_TOUCH_SECONDS,
+    Token,
+    looks_like_catalog_token,
+    touch_tokens,
+    verify_token,
+)
+from airflow_ol_catalog.store.engine import get_engine, read_connection, write_transaction
+from airflow_ol_catalog.store.sql import utcnow
+
+log = logging.getLogger(__name__)
 
 COOKIE = "_token"
 TOKEN_CACHE_SECONDS = 5.0  # a revoked token stops working within this time
@@ -100,13 +110,45 @@ class _TokenCache:
 token_cache = _TokenCache()
 
 
+class _TokenUses:
+    """When tokens that read or administer were last used (a token that sends events has it written
+    with its events, ingest/writer.py): written off the request, at most once a TOKEN_TOUCH_SECONDS
+    per token, so that an admin sees a leaked read or admin token in use."""
+
+    def __init__(self) -> None:
+        self._touched: dict[int, float] = {}
+        self._writing: set[asyncio.Future[None]] = set()  # kept until done (the loop holds tasks weakly)
+
+    def note(self, token_id: int) -> None:
+        now = time.monotonic()
+        if now - self._touched.get(token_id, -TOKEN_TOUCH_SECONDS) < TOKEN_TOUCH_SECONDS:
+            return
+        self._touched[token_id] = now
+        writing = asyncio.ensure_future(anyio.to_thread.run_sync(self._write, token_id))
+        self._writing.add(writing)
+        writing.add_done_callback(self._writing.discard)
+
+    @staticmethod
+    def _write(token_id: int) -> None:
+        try:
+            with write_transaction() as conn:
+                touch_tokens(conn, {token_id}, utcnow())
+        except Exception as exc:  # a note of use: never worth failing or slowing a request
+            log.warning("could not record the use of a catalog token: %s", exc)
+
+
+token_uses = _TokenUses()
+
+
 def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _credential(request: Request) -> str | None:
+    """The token of `Authorization: Bearer`, else the login cookie. A request with the header, even
+    empty, is never signed in by the cookie: the forgery check (csrf.py) spares such requests."""
     header = request.headers.get("authorization")
-    if header:
+    if header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise _unauthorized("Authorization header must be 'Bearer <token>'")
@@ -187,21 +229,31 @@ async def ingest_principal(request: Request) -> Principal:
     return await _principal(request, "send events", "PUT", lambda token: None)
 
 
+def _used(principal: Principal) -> Principal:
+    if principal.token is not None:
+        token_uses.note(principal.token.id)
+    return principal
+
+
 async def read_principal(request: Request) -> Principal:
     """Read the catalog: a catalog token with read access, or an Airflow user who may read assets."""
-    return await _principal(
-        request, "read the catalog", "GET", lambda token: None if token.can_read else "create one with --read"
+    return _used(
+        await _principal(
+            request, "read the catalog", "GET", lambda token: None if token.can_read else "create one with --read"
+        )
     )
 
 
 async def admin_principal(request: Request) -> Principal:
     """Administer the catalog: an Airflow user who may delete assets, or a token created with --admin
     (the maintenance DAGs' token, kept in an Airflow Connection)."""
-    return await _principal(
-        request,
-        "administer the catalog",
-        "DELETE",
-        lambda token: None if token.can_admin else "create one with --admin",
+    return _used(
+        await _principal(
+            request,
+            "administer the catalog",
+            "DELETE",
+            lambda token: None if token.can_admin else "create one with --admin",
+        )
     )
 
 

@@ -84,6 +84,14 @@ INVISIBLE = re.compile(
 KEY_SEPARATOR = "\x1f"
 
 
+def invisible_problem(text: str) -> str | None:
+    """What is wrong with a name people choose (a tag's, a token's) that hides a character, or None."""
+    hidden = INVISIBLE.search(text)
+    if hidden is None:
+        return None
+    return f"contains the invisible or control character U+{ord(hidden.group()):04X} at position {hidden.start()}"
+
+
 def escaped(text: str) -> str:
     """`text` with each invisible character written as its code (`\\x1b`, `\\u202e`): for a terminal,
     where an event's control characters would move the cursor, clear the screen or forge a line."""

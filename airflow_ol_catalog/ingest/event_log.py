@@ -151,11 +151,9 @@ def _store_events(conn: Connection, submissions: list[Submission], policy: str) 
     parents = [parent_namespace(sub.event) for sub in submissions]
     read = [stated_lineage(sub.event) for sub in submissions]  # read once: the projection needs it too
     named = [named_job_namespaces(stated) for stated in read]  # jobs `lineage` facets name
-    placements = resolve_namespaces(
-        conn,
-        {sub.event.owner_namespace for sub in submissions} | {p for p in parents if p is not None}.union(*named),
-        policy,
-    )
+    owners = {sub.event.owner_namespace for sub in submissions}
+    every, writable = facet_namespaces(parents, named, [sub.scope for sub in submissions])
+    placements = resolve_namespaces(conn, owners | every, policy, owners | writable)
     to_insert = [sub for sub in submissions if not placements[sub.event.owner_namespace].refused]
     # What each event would be projected as, if it is new to the log; the projection's look-up of
     # what they name goes with their insert (PostgreSQL: one round trip less).
@@ -302,6 +300,22 @@ _STORED_PAIRS = select(event.c.digest, event.c.id, event.c.quarantined).join_fro
         event.c.digest == func.json_extract(_wanted.c.value, "$[1]"),
     ),
 )
+
+
+def facet_namespaces(
+    parents: list[str | None], named: list[set[str]], scopes: list[Scope | None]
+) -> tuple[set[str], set[str]]:
+    """The namespaces events' parent and `lineage` facets name, and those their senders may write:
+    only these may be registered by the events (a token limited to its namespaces would register
+    any other namespace it named, which it may never link)."""
+    every: set[str] = set()
+    writable: set[str] = set()
+    for parent, names, scope in zip(parents, named, scopes, strict=True):
+        for name in names if parent is None else names | {parent}:
+            every.add(name)
+            if scope is None or scope.allows_job(name):
+                writable.add(name)
+    return every, writable
 
 
 def links_parent(parent: str | None, scope: Scope | None, placements: dict[str, Placement]) -> bool:

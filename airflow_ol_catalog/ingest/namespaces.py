@@ -103,10 +103,13 @@ def _live_ids(conn: Connection, names: set[str]) -> dict[str, tuple[int, bool]]:
     return {name: (namespace_id, deleted_at is None) for name, namespace_id, deleted_at in rows}
 
 
-def resolve_namespaces(conn: Connection, names: set[str], policy: str) -> dict[str, Placement]:
-    """Place each owner namespace: registered (id), quarantined (None) or refused, per the policy."""
+def resolve_namespaces(
+    conn: Connection, names: set[str], policy: str, registering: set[str] | None = None
+) -> dict[str, Placement]:
+    """Place each namespace: registered (id), quarantined (None) or refused, per the policy. Under
+    `register`, only those of `registering` (None: all) are registered when unknown."""
     known = _live_ids(conn, names)
-    missing = names - known.keys()
+    missing = names - known.keys() if registering is None else (names & registering) - known.keys()
     if missing and policy == "register":
         now = utcnow()
         conn.execute(

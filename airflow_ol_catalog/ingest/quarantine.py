@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 
 from airflow_ol_catalog.events import validate_event
-from airflow_ol_catalog.ingest.event_log import catalog_event, links_parent
+from airflow_ol_catalog.ingest.event_log import catalog_event, facet_namespaces, links_parent
 from airflow_ol_catalog.ingest.namespaces import record_activity, resolve_namespaces
 from airflow_ol_catalog.ingest.projection import (
     Projected,
@@ -115,8 +115,9 @@ def replay_quarantined(conn: Connection, name: str | None = None, policy: str = 
             parents = [parent_namespace(ev) for ev in events]
             read = [stated_lineage(ev) for ev in events]
             named = [named_job_namespaces(stated) for stated in read]
-            placements = resolve_namespaces(conn, {p for p in parents if p is not None}.union(*named), policy)
             scopes = token_scopes(conn, {row.token_id for row in rows if row.token_id is not None})
+            every, writable = facet_namespaces(parents, named, [scopes.get(row.token_id) for row in rows])
+            placements = resolve_namespaces(conn, every, policy, writable)
             with deferred_writes(conn):  # sent, and their rows locked, in the order the writers use
                 project_events(
                     conn,

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
 
-from airflow_ol_catalog.events.naming import INVISIBLE
+from airflow_ol_catalog.events.naming import invisible_problem
 from airflow_ol_catalog.events.not_found import NotFound
 from airflow_ol_catalog.store.datasets import holder_of
 from airflow_ol_catalog.store.sql import insert_on_conflict, utcnow
@@ -54,9 +54,8 @@ def tag_name_problem(name: str, named_by_producer: bool = False) -> str | None:
         return "contains a NUL character (\\u0000)"
     if named_by_producer:
         return None
-    hidden = INVISIBLE.search(name)
-    if hidden:
-        return f"contains the invisible or control character U+{ord(hidden.group()):04X} at position {hidden.start()}"
+    if (hidden := invisible_problem(name)) is not None:
+        return hidden
     if name != name.strip():
         return "begins or ends with white space"
     if unicodedata.normalize("NFC", name) != name:

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from airflow_ol_catalog.events.naming import invisible_problem
 from airflow_ol_catalog.events.not_found import TokenNotFound
 from airflow_ol_catalog.ingest.scope import Scope
 from airflow_ol_catalog.store.sql import AnyRow, sorted_by, utcnow
@@ -23,6 +24,7 @@ PREFIX_LENGTH = len(TOKEN_MARK) + 8
 
 
 MAX_TOKEN_NAME = 250  # store/tables.py `token.name`
+TOKEN_TOUCH_SECONDS = 60  # a token's `last_used_at` is written at most this often (per process)
 
 
 class TokenError(ValueError):
@@ -96,6 +98,8 @@ def create_token(
         raise TokenError(
             "name", f"is {len(name)} characters long, more than the {MAX_TOKEN_NAME} a token's name may have"
         )
+    if (hidden := invisible_problem(name)) is not None:  # shown in lists and written into log lines as it is
+        raise TokenError("name", hidden)
     if namespaces is not None:
         # An empty list would be stored as "no limit": a token meant for nothing would allow everything.
         if not namespaces:

@@ -45,7 +45,7 @@ from airflow_ol_catalog.events.collector import collector_paused
 from airflow_ol_catalog.ingest.asset_triggers import writes_queued
 from airflow_ol_catalog.ingest.event_log import Receipt, Refusal, Submission, store_events
 from airflow_ol_catalog.ingest.projection import Written, written_nodes
-from airflow_ol_catalog.ingest.tokens import touch_tokens
+from airflow_ol_catalog.ingest.tokens import TOKEN_TOUCH_SECONDS, touch_tokens
 from airflow_ol_catalog.store.engine import (
     WRITE,
     database_unavailable,
@@ -64,7 +64,6 @@ committed: list[Callable[[Engine, set[int], set[int], set[int]], None]] = []
 
 # A bigger group holds the event loop (SQLite) or the database lock longer than it saves.
 MAX_EVENTS_PER_TRANSACTION = 500
-TOKEN_TOUCH_SECONDS = 60
 # PostgreSQL: the writer's kept connection, idle this long, goes back to the pool, whose pre-ping
 # checks a connection before it is used.
 KEPT_IDLE_SECONDS = 30
