@@ -3,7 +3,7 @@
 import { Box, Button, Flex, NativeSelect, Text } from "@chakra-ui/react";
 import { Fragment, useMemo, useState } from "react";
 
-import { fieldNodeId, nodeId, type Dataset, type Schemas } from "../api";
+import { fieldNodeId, nodeId, nodeQuery, type Dataset, type Schemas } from "../api";
 import { download } from "../exportGraph";
 import { when } from "../format";
 import { useApi } from "../useApi";
@@ -48,16 +48,20 @@ function label(item: Pick<Impacted, "name" | "field">): string {
   return item.field === null ? item.name : `${item.name}.${item.field}`;
 }
 
-/** The steps from the node before `item` to it: the job between (in a dataset's path) and itself. */
+/** The steps from the node before `item` to it: the job between, and itself. */
 function hop(item: Impacted): string[] {
-  return item.via !== null && item.field === null ? [item.via, item.id] : [item.id];
+  return item.via !== null ? [item.via, item.id] : [item.id];
 }
 
-/** A row's whole path and the jobs on it: as the answer gives them, or, when it left paths out (a
- * chain's paths grow with the square of its length), followed back through `previous` and `via`.
+/** Whether rows' paths are followed through `previous` and `via` rather than read from the answer:
+ * when it left them out (a chain's paths grow with the square of its length), and for columns,
+ * whose paths in the answer hold no jobs. */
+const followed = (report: Report): boolean => report.pathsOmitted || report.impacted.some((i) => i.field !== null);
+
+/** A row's whole path and the jobs on it: as the answer gives them, or followed back (`followed`).
  * For one row at a time (a path opened, no more): the table folds paths without them. */
 function wholePath(item: Impacted, report: Report, byId: Map<string, Impacted>): { path: string[]; jobs: string[] } {
-  if (!report.pathsOmitted) return { path: item.path, jobs: item.jobs };
+  if (!followed(report)) return { path: item.path, jobs: item.jobs };
   const path: string[] = [];
   const jobs: string[] = [];
   // At most every impacted node once: an answer whose `previous` went round would not end otherwise.
@@ -96,7 +100,7 @@ function headsOf(report: Report): Map<string, Head> {
 
 /** A path's first and last SHOWN_STEPS steps, and how many lie between; all of it when short. */
 function foldedPath(item: Impacted, report: Report, byId: Map<string, Impacted>, heads: Map<string, Head>): { shown: (string | null)[]; hidden: number } {
-  if (!report.pathsOmitted) {
+  if (!followed(report)) {
     const hidden = item.path.length - 2 * SHOWN_STEPS;
     return hidden > 1 ? { shown: [...item.path.slice(0, SHOWN_STEPS), null, ...item.path.slice(-SHOWN_STEPS)], hidden } : { shown: item.path, hidden: 0 };
   }
@@ -131,7 +135,14 @@ function Path({ item, report, byId, heads, start }: { item: Impacted; report: Re
             {report.jobs[step] ? (
               <PathJob id={step} report={report} />
             ) : hop ? (
-              <DatasetLink namespace={hop.namespace} name={hop.name} />
+              <>
+                <DatasetLink namespace={hop.namespace} name={hop.name} />
+                {hop.field !== null && (
+                  <>
+                    .<Name value={hop.field} />
+                  </>
+                )}
+              </>
             ) : (
               <Name value={step === report.nodeId ? start : step} />
             )}
@@ -173,8 +184,21 @@ export function impactCsv(report: Report, start: string): string {
   return [header, ...rows].map((row) => row.map(cell).join(",")).join("\r\n") + "\r\n";
 }
 
-export function Impact({ ds }: { ds: Dataset }) {
-  const [field, setField] = useState("");
+/** The dataset's columns: its schema's, then those only its column lineage names (a dataset that
+ * sent no schema, whose columns other datasets' column lineage reads). */
+function useColumns(ds: Dataset): string[] {
+  const lineage = useApi("column-lineage", { query: { ...nodeQuery("dataset", ds.namespace, ds.name), depth: 1, withDownstream: true } });
+  return useMemo(() => {
+    const names = ds.fields.flatMap((f) => (f.name === null ? [] : [f.name]));
+    const known = new Set(names);
+    const traced = (lineage.data?.graph ?? []).flatMap((n) => (n.data.namespace === ds.namespace && n.data.dataset === ds.name && n.data.field && !known.has(n.data.field) ? [n.data.field] : []));
+    return [...names, ...[...new Set(traced)].sort()];
+  }, [ds, lineage.data]);
+}
+
+/** `field`: the column whose impact is shown ("" for the whole dataset), kept in the page's address by `onField`. */
+export function Impact({ ds, field, onField }: { ds: Dataset; field: string; onField: (field: string) => void }) {
+  const columns = useColumns(ds);
   const start = field ? fieldNodeId(ds.namespace, ds.name, field) : nodeId("dataset", ds.namespace, ds.name);
   const report = useApi("impact", { query: { nodeId: start, namespace: ds.namespace } });
   const startLabel = field ? `${ds.name}.${field}` : ds.name;
@@ -182,15 +206,14 @@ export function Impact({ ds }: { ds: Dataset }) {
     <Box>
       <Flex gap={3} align="center" mb={3} wrap="wrap">
         <NativeSelect.Root size="sm" w="16rem">
-          <NativeSelect.Field aria-label="Impact of" value={field} onChange={(e) => setField(e.target.value)}>
+          <NativeSelect.Field aria-label="Impact of" value={field} onChange={(e) => onField(e.target.value)}>
             <option value="">The whole dataset</option>
-            {ds.fields.flatMap((f) =>
-              f.name === null ? [] : [
-                <option key={f.name} value={f.name}>
-                  Column {f.name}
-                </option>,
-              ],
-            )}
+            {/* a column in the address that the lists do not name yet (they are loading) stays chosen */}
+            {[...columns, ...(field && !columns.includes(field) ? [field] : [])].map((name) => (
+              <option key={name} value={name}>
+                Column {name}
+              </option>
+            ))}
           </NativeSelect.Field>
         </NativeSelect.Root>
         {report.data && report.data.impacted.length > 0 && (

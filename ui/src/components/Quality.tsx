@@ -40,7 +40,16 @@ function describe(a: QualityAssertion): string {
 function AssertionBadge({ a }: { a: QualityAssertion }) {
   const result = resultOf(a);
   return (
-    <Badge colorPalette={RESULT[result].color} variant={result === "failed" ? "solid" : "subtle"} title={describe(a) || undefined} data-testid="assertion" data-result={result}>
+    <Badge
+      colorPalette={RESULT[result].color}
+      variant={result === "failed" ? "solid" : "subtle"}
+      title={describe(a) || undefined}
+      data-testid="assertion"
+      data-result={result}
+      maxW="100%"
+      whiteSpace="normal"
+      wordBreak="break-all"
+    >
       {RESULT[result].mark} {a.assertion}
       {result === "failed" && a.actual !== null ? ` (${a.actual})` : ""}
     </Badge>

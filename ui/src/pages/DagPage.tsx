@@ -53,7 +53,7 @@ export function DagPage({ route }: { route: Route }) {
           <input type="checkbox" checked={collapse} onChange={(e) => setCollapse(e.target.checked)} aria-label="Collapse child jobs" />
           <Text>Collapse child jobs</Text>
         </Flex>
-        <Link href={href("graph", { node: start, collapse })}>Open in the lineage explorer</Link>
+        <Link href={href("graph", { node: start, ns, collapse })}>Open in the lineage explorer</Link>
       </Flex>
       {graph.error && <Problem message={graph.error} />}
       {shown ? <LineageGraph graph={shown} colorBy="integration" highlight={new Set()} start={start} height="calc(100vh - 5rem)" /> : <Loading what="the graph" />}

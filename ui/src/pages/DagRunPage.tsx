@@ -38,6 +38,27 @@ function depthOf(run: TraceRun, byId: Map<string, TraceRun>): number {
   return depth;
 }
 
+/** The runs as a tree, each run followed by the runs below it, siblings in the trace's order: the
+ * indentation then reads as nesting, also when a task's run started at the same moment as its DAG run's. */
+function treeOrder(runs: TraceRun[], byId: Map<string, TraceRun>): TraceRun[] {
+  const children = new Map<string | null, TraceRun[]>();
+  for (const r of runs) {
+    const parent = r.parentRunId !== null && byId.has(r.parentRunId) && r.parentRunId !== r.runId ? r.parentRunId : null;
+    children.set(parent, [...(children.get(parent) ?? []), r]);
+  }
+  const ordered: TraceRun[] = [];
+  const seen = new Set<string>();
+  const visit = (r: TraceRun) => {
+    if (seen.has(r.runId)) return;
+    seen.add(r.runId);
+    ordered.push(r);
+    for (const child of children.get(r.runId) ?? []) visit(child);
+  };
+  for (const r of children.get(null) ?? []) visit(r);
+  for (const r of runs) visit(r); // runs in a loop of parents, which no root leads to
+  return ordered;
+}
+
 export function DagRunPage({ route }: { route: Route }) {
   const [dagId = "", dagRunId = ""] = route.parts;
   const found = useApi("airflow/dag-runs/{dag_id}/{dag_run_id}/trace", { path: { dag_id: dagId, dag_run_id: dagRunId } });
@@ -84,7 +105,7 @@ export function DagRunPage({ route }: { route: Route }) {
             </Table.Row>
           </Table.Header>
           <Table.Body>
-            {t.runs.map((r) => (
+            {treeOrder(t.runs, byId).map((r) => (
               <Table.Row key={r.runId} data-testid="trace-run">
                 <Table.Cell>
                   <Box pl={`${depthOf(r, byId) * 1.2}rem`}>

@@ -43,12 +43,12 @@ interface ColumnTagging {
   reload: () => void;
 }
 
-function Schema({ fields, tagging, failing }: { fields: Field[]; tagging?: ColumnTagging; failing?: Map<string, string[]> }) {
+function Schema({ fields, sent, tagging, failing }: { fields: Field[]; sent: boolean; tagging?: ColumnTagging; failing?: Map<string, string[]> }) {
   return (
     <DataTable
       rows={fields}
       rowKey={(f) => f.name ?? ""}
-      empty="No schema facet has been sent for this dataset."
+      empty={sent ? "The schema facet sent for this dataset lists no fields." : "No schema facet has been sent for this dataset."}
       columns={[
         {
           header: "Field",
@@ -232,7 +232,7 @@ function ColumnLineage({ ds }: { ds: Dataset }) {
   return (
     <Box>
       <Flex justify="end" mb={2}>
-        <Link href={href("graph", { node: nodeId("dataset", ds.namespace, ds.name), columns: true })}>Column lineage graph →</Link>
+        <Link href={href("graph", { node: nodeId("dataset", ds.namespace, ds.name), ns: ds.namespace, columns: true })}>Column lineage graph →</Link>
       </Flex>
       <DataTable
         rows={mine}
@@ -396,6 +396,7 @@ export function DatasetPage({ route }: { route: Route }) {
           <Section title="Schema">
             <Schema
               fields={ds.fields}
+              sent={ds.facets.schema != null}
               tagging={{ path: `namespaces/${seg(ds.namespace)}/datasets/${seg(ds.name)}`, editable: editing, reload: found.reload }}
               failing={failingColumns(ds.quality)}
             />
@@ -418,7 +419,7 @@ export function DatasetPage({ route }: { route: Route }) {
           <MeasurementsTab namespace={ds.namespace} name={ds.name} />
         </Tabs.Content>
         <Tabs.Content value="impact">
-          <Impact ds={ds} />
+          <Impact ds={ds} field={route.params.get("column") ?? ""} onField={(column) => navigate(href("dataset", { ns, name, tab: "impact", column }), true)} />
         </Tabs.Content>
         <Tabs.Content value="facets">
           <JsonView value={ds.facets} />
@@ -435,7 +436,7 @@ export function LineageTab({ start }: { start: NodeQuery }) {
   return (
     <Box>
       <Flex justify="end" mb={2}>
-        <Link href={href("graph", { node: start.nodeId })}>Open in the lineage explorer →</Link>
+        <Link href={href("graph", { node: start.nodeId, ns: start.namespace })}>Open in the lineage explorer →</Link>
       </Flex>
       <LineageGraph
         graph={lineageNodes(graph.data.graph)}

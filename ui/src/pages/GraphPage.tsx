@@ -105,6 +105,9 @@ function ColumnInputs({ node }: { node: GraphNode }) {
 export function GraphPage({ route }: { route: Route }) {
   const p = route.params;
   const start = p.get("node");
+  // Where the starting node's namespace ends, when its id can be read more than one way (the pages
+  // that link here know it); without it the id is read as the API reads it.
+  const startNs = p.get("ns") ?? undefined;
   const explicitDepth = p.has("up") || p.has("down");
   const up = Number(p.get("up") ?? 2);
   const down = Number(p.get("down") ?? 2);
@@ -139,7 +142,7 @@ export function GraphPage({ route }: { route: Route }) {
   const [placed, setPlaced] = useState<Placed | null>(null);
   // Datasets opened to their columns on the graph.
   const [opened, setOpened] = useState<ReadonlySet<string>>(new Set());
-  const key = JSON.stringify([start, up, down, attempted, columns, asOf]);
+  const key = JSON.stringify([start, startNs, up, down, attempted, columns, asOf]);
   // Another graph starts clean: no error, expansions or selection of the previous one (set during render).
   const [cleanFor, setCleanFor] = useState(key);
   if (cleanFor !== key) {
@@ -155,8 +158,11 @@ export function GraphPage({ route }: { route: Route }) {
     let live = true;
     const fetchGraph = (u: number, d: number) =>
       columns
-        ? getJson("column-lineage", { query: { nodeId: start, depth: Math.max(u, d), withDownstream: d > 0 } }).then((b) => ({ graph: b.graph as GraphNode[], truncated: false }))
-        : getJson("lineage", { query: { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: asOfQuery, withChildren: withChildren(start) } }).then((b) => ({ graph: lineageNodes(b.graph) as GraphNode[], truncated: b.truncated }));
+        ? getJson("column-lineage", { query: { nodeId: start, namespace: startNs, depth: Math.max(u, d), withDownstream: d > 0 } }).then((b) => ({ graph: b.graph as GraphNode[], truncated: false }))
+        : getJson("lineage", { query: { nodeId: start, namespace: startNs, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: asOfQuery, withChildren: withChildren(start) } }).then((b) => ({
+            graph: lineageNodes(b.graph) as GraphNode[],
+            truncated: b.truncated,
+          }));
     fetchGraph(up, down)
       .then(async (body) => {
         // On a large graph, start with one hop each way unless depths were asked for.
@@ -180,7 +186,7 @@ export function GraphPage({ route }: { route: Route }) {
     if (!start || !compare || columns || !base || base.key !== key || Number.isNaN(Date.parse(compare))) return;
     let live = true;
     const [u, d] = base.reduced ? [1, 1] : [up, down];
-    getJson("lineage", { query: { nodeId: start, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: new Date(compare).toISOString(), withChildren: withChildren(start) } })
+    getJson("lineage", { query: { nodeId: start, namespace: startNs, upDepth: u, downDepth: d, includeAttempted: attempted, asOf: new Date(compare).toISOString(), withChildren: withChildren(start) } })
       .then(
         (b) => lineageNodes(b.graph) as GraphNode[],
         (e: Error) => (e instanceof ApiError && e.status === 404 ? [] : Promise.reject(e)),
@@ -312,7 +318,7 @@ export function GraphPage({ route }: { route: Route }) {
               onRow={(column, additive) => {
                 // A column of a card traces; a column of a dataset opened on the table graph opens its column lineage.
                 if (columns) setSelected((old) => (additive && old.length ? [old[old.length - 1], column] : [column]));
-                else set({ node: column, columns: true });
+                else set({ node: column, ns: null, columns: true }); // a column's id reads one way only (api.ts fieldNodeId)
               }}
               onNodeOpen={(node) => {
                 const page = pageOf(node);
@@ -345,7 +351,7 @@ export function GraphPage({ route }: { route: Route }) {
                     Expand one hop
                   </Button>
                 )}
-                <Button size="xs" variant="outline" onClick={() => set({ node: chosen.id })}>
+                <Button size="xs" variant="outline" onClick={() => set({ node: chosen.id, ns: chosen.data.namespace })}>
                   Start from here
                 </Button>
               </Flex>

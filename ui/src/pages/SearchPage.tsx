@@ -87,10 +87,12 @@ export function SearchPage({ route }: { route: Route }) {
         </NativeSelect.Root>
       </Flex>
       {ns && (
-        <Muted>
-          In namespace <Name value={ns} /> (
-          <Link href={href("search", { q, type, sortBy })}>every namespace</Link>)
-        </Muted>
+        <Box>
+          <Muted>
+            In namespace <Name value={ns} /> (
+            <Link href={href("search", { q, type, sortBy })}>every namespace</Link>)
+          </Muted>
+        </Box>
       )}
       {found.error && <Problem message={found.error} />}
       {found.loading && <Loading what="results" />}
