@@ -322,8 +322,10 @@ def _utc(stamp: float | None) -> str:
 
 
 def spool_status(args) -> None:
+    from airflow_ol_catalog.transport import spool as spool_module
+
     transport = _routing(args)
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name, sender in transport.senders.items():
         if sender.spool is None:
             rows.append((name, "-", "-", "-", "-", "-", "no spool configured"))
@@ -333,19 +335,30 @@ def spool_status(args) -> None:
         except OSError as exc:
             rows.append((name, "?", "?", "-", "?", "-", f"its spool cannot be read: {exc}"))
             continue
-        damaged = f"{status.damaged_records} ({status.damaged_bytes} bytes)" if status.damaged_records else "0"
-        rows.append(
-            (
-                name,
-                str(status.events),
-                str(status.bytes),
-                _utc(status.oldest),
-                str(status.dead_letters),
-                damaged,
-                status.last_error or "",
-            )
-        )
+        rows.append(_status_row(status))
+    directory = transport.settings.spool.directory
+    for spool in (
+        spool_module.unnamed_spools(directory, transport.senders, transport.settings.spool.max_bytes)
+        if directory
+        else []
+    ):
+        status = spool.status()
+        note = "not in this config: delivered once a config names this destination again"
+        rows.append(_status_row(status, f"{note}; {status.last_error}" if status.last_error else note))
     _table(rows, ("destination", "events", "bytes", "oldest", "dead letters", "damaged", "last error"))
+
+
+def _status_row(status, note: str | None = None) -> tuple[str, ...]:
+    damaged = f"{status.damaged_records} ({status.damaged_bytes} bytes)" if status.damaged_records else "0"
+    return (
+        status.destination,
+        str(status.events),
+        str(status.bytes),
+        _utc(status.oldest),
+        str(status.dead_letters),
+        damaged,
+        status.last_error or "" if note is None else note,
+    )
 
 
 def spool_flush(args) -> None:
@@ -399,7 +412,7 @@ def _missing_ids(ids: set[str] | None, found: set[str]) -> None:
 
 
 def dead_letters_list(args) -> None:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name, spool in _spools(_routing(args), args.destination):
         for letter in spool.dead_letters.letters():
             answer = " ".join(letter.answer.split())

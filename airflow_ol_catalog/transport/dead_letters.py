@@ -66,9 +66,19 @@ class DeadLetters:
         self.max_bytes = max_bytes
 
     def add(self, payload: bytes, refusal: Refusal) -> bool:
-        """Keep a refused event; False when the file is full (the event is not kept)."""
+        """Keep a refused event; False when the file is full (the event is not kept).
+
+        Each refusal is appended, the same event's too (its newest answer wins when read): a file
+        that is full is compacted, which keeps one letter per event, before a letter is turned away.
+        An event kept already and refused again when even that leaves no room stays as it was kept.
+        """
         letter = DeadLetter(letter_id(payload), time.time(), refusal.status, refusal.answer, payload)
-        return self._append(letter.document(), capped=True)
+        if self._append(letter.document(), capped=True):
+            return True
+        self.compact()
+        if self._append(letter.document(), capped=True):
+            return True
+        return any(kept.id == letter.id for kept in self.letters())
 
     def remove(self, letters: Iterable[DeadLetter]) -> None:
         """Forget these letters, in one durable append (never refused for space: it makes room).

@@ -62,14 +62,12 @@ class Journal:
         return InFlight(self)
 
     def _checkout(self) -> BinaryIO:
+        if self._pid != os.getpid():  # forked: the parent's journals are closed (`_forked`), its lock may be held
+            self._lock, self._free, self._pid = threading.Lock(), [], os.getpid()
         with self._lock:
-            if self._pid != os.getpid():  # forked: the parent's journals are closed (`_forked`)
-                self._free, self._pid = [], os.getpid()
             if self._free:
                 return self._free.pop()
-        handle = _create(self.directory)
-        _own.append((os.getpid(), handle))
-        return handle
+        return _create(self.directory)
 
     def _give_back(self, handle: BinaryIO) -> None:
         try:
@@ -141,7 +139,8 @@ def _create(directory: Path) -> BinaryIO:
     while True:
         path = directory / f"{uuid.uuid4().hex}{SUFFIX}"
         handle: BinaryIO = open(path, "xb", buffering=0)  # noqa: SIM115 - kept open for the process's life
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        _own.append((os.getpid(), handle))  # before the lock: a thread may fork while this one waits for the GIL
+        fcntl.flock(handle, fcntl.LOCK_EX)  # not records.lock: `_forked` closes journals in a child
         if records.still_named(handle, path):
             return handle
         handle.close()

@@ -8,14 +8,16 @@ exclusive lock and fsync'd, and replaced only by an atomic rename of a complete,
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import struct
+import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 MAGIC = b"\xf0OLS"
 HEADER = struct.Struct(">IId")  # payload length, crc32 of time+payload, append time (epoch seconds)
@@ -71,10 +73,43 @@ def open_locked(path: Path) -> BinaryIO:
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         handle = open(path, "ab")  # noqa: SIM115 - the caller owns it once it is locked
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        lock(handle)
         if still_named(handle, path):
             return handle
         handle.close()
+
+
+# The files this process holds a lock on. A forked child gets a copy of each descriptor, and with it
+# the lock, which then lasts as long as the child: the child of a process that was emitting from
+# another thread waited for ever on the lock it had inherited (and the parent with it).
+_held: weakref.WeakSet[IO[Any]] = weakref.WeakSet()
+
+
+def lock(handle: IO[Any], blocking: bool = True) -> None:
+    """flock `handle` exclusively (BlockingIOError when not `blocking` and another holds it); a child
+    forked while it is held does not hold it. Known before it is taken: a thread that got the lock
+    waits for the interpreter lock, and another thread may fork meanwhile."""
+    _held.add(handle)
+    fcntl.flock(handle, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _forked() -> None:
+    """In a forked child: each inherited descriptor of a locked file points at /dev/null instead. Not
+    closed: the file object of a thread that is not in the child could later flush its buffer, or
+    close a descriptor number reused meanwhile."""
+    if not _held:
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for handle in list(_held):
+            with contextlib.suppress(OSError, ValueError):  # ValueError: closed already
+                os.dup2(null, handle.fileno())
+    finally:
+        os.close(null)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def still_named(handle: BinaryIO, path: Path) -> bool:

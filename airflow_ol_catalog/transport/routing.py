@@ -173,11 +173,17 @@ class DestinationSender:
         self._worker_pid = os.getpid()
         self._late: Future | None = None  # a job still running after the emit that waited for it gave up
 
-    def worker(self) -> Worker:
+    def _in_this_process(self) -> None:
+        """Task events are emitted from forked processes: the parent's threads and locks are not ours
+        (one a parent's thread held at the fork stays held here), nor is its transport, whose pooled
+        connections share their sockets with the parent."""
         if self._worker_pid != os.getpid():
-            # Task events are emitted from forked processes: the parent's threads and locks are not ours.
             self._worker, self._worker_lock, self._late = None, threading.Lock(), None
+            self._lock, self._transport = threading.Lock(), None
             self._worker_pid = os.getpid()
+
+    def worker(self) -> Worker:
+        self._in_this_process()
         with self._worker_lock:
             if self._worker is None:
                 self._worker = Worker(f"ol-catalog-{self.destination.name}")
@@ -202,6 +208,7 @@ class DestinationSender:
         return worker.stop(timeout)
 
     def transport(self) -> Transport:
+        self._in_this_process()
         with self._lock:
             if self._transport is None:
                 from openlineage.client.transport import get_default_factory
@@ -307,7 +314,23 @@ class RoutingTransport(Transport):
             for name, dest in self.settings.destinations.items()
         }
         self.journal = in_flight.Journal(Path(spool_dir)) if spool_dir else None
+        self._recovered_in = os.getpid()
         self.recover_in_flight()
+        if spool_dir:
+            self._warn_of_unnamed_spools(spool_dir)
+
+    def _warn_of_unnamed_spools(self, spool_dir: str) -> None:
+        try:
+            unnamed = spool_module.unnamed_spools(spool_dir, self.senders, self.settings.spool.max_bytes)
+        except (OSError, ValueError) as error:
+            log.debug("OpenLineage spools of other destinations not looked for: %s", error)
+            return
+        for spool in unnamed:
+            log.warning(
+                "OpenLineage spool of %s, a destination this config does not name, holds events or dead letters: "
+                "they wait for a config that names it (`airflow ol-catalog spool status` shows them)",
+                spool.destination,
+            )
 
     def recover_in_flight(self) -> in_flight.Recovered | None:
         """Spool the events that processes gone during emit had in flight (in_flight.py); never raises."""
@@ -332,6 +355,11 @@ class RoutingTransport(Transport):
             log.exception("the routing transport failed to handle an OpenLineage event")
 
     def _emit(self, event: Any) -> None:
+        if self._recovered_in != os.getpid():
+            # A forked task process, its transport its parent's: the journals of the processes gone
+            # before it (its siblings, ended by os._exit without removing theirs) are recovered here.
+            self._recovered_in = os.getpid()
+            self.recover_in_flight()
         # Leave time to spool what is late, so the whole emit stays within the bound.
         deadline = time.monotonic() + max(0.0, self.settings.timeout - SPOOL_RESERVE_SECONDS)
         as_dict = Serde.to_dict(event)
@@ -399,8 +427,10 @@ class RoutingTransport(Transport):
             return
         except Exception as error:  # failed, or still running at the deadline
             failure = error
+        unanswered = False  # sent, and the answer not waited for: the destination may have it
         if not future.done():
-            reason = "not sent in time" if sender.give_up(future) else f"timed out after {self.settings.timeout:g} s"
+            unanswered = not sender.give_up(future)
+            reason = f"timed out after {self.settings.timeout:g} s" if unanswered else "not sent in time"
         elif (refusal := lasting_refusal(failure)) is not None:
             self._dead_letter(sender, _text(event, texts), refusal)
             return
@@ -411,6 +441,8 @@ class RoutingTransport(Transport):
         self._spool(sender, _text(event, texts), reason)
         if sender.spool is not None:
             sender.spool.note_error(reason)  # a send that timed out raised nothing the spool saw
+            if unanswered:
+                sender.spool.note_unanswered(_text(event, texts))
         metric("failed", name)
         log.warning("OpenLineage destination %s: %s", name, reason)
 
@@ -459,7 +491,7 @@ class RoutingTransport(Transport):
                     or not _has_backlog(sender)
                 ):
                     continue
-                future = sender.worker().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline)
+                future = sender.worker().submit(sender.spool.deliver, sender.send_raw, per_emit, deadline, 0.0, True)
                 future.add_done_callback(functools.partial(self._count_redelivery, name))
                 running.append((sender, future))
         # One end for all the waits (the reserve is spare now that nothing is left to spool): each

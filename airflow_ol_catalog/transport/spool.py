@@ -17,11 +17,11 @@ goes on; damaged bytes (a write torn by a crash) are skipped, counted and logged
 
 from __future__ import annotations
 
-import fcntl
+import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,11 @@ COMPACT_BYTES = 8 * 1024 * 1024
 # holds it for a few events, a send hung on a silent destination for as long as its timeout.
 TURN_WAIT_SECONDS = 60.0
 TURN_POLL_SECONDS = 0.01
+# An emit's redelivery of an event whose last send nobody waited out (a destination slower than the
+# bound or hung, its task ended) waits this long before it sends it again, doubled each time up to
+# an hour: each such send may have reached the destination. `spool flush` waits for answers.
+UNANSWERED_WAIT_SECONDS = 60.0
+UNANSWERED_WAIT_MAX_SECONDS = 3600.0
 IDENTITY_BYTES = len(records.MAGIC) + records.HEADER.size
 
 
@@ -64,6 +69,20 @@ class Delivery:
     busy: bool = False  # another process delivered this spool all the time it was waited for: nothing was done
 
 
+def unnamed_spools(directory: str | Path, names: Collection[str], max_bytes: int) -> list[Spool]:
+    """The spools in `directory` of destinations not among `names` (renamed or removed from the
+    config) that hold events or dead letters: they wait for a config naming their destination."""
+    found = {
+        path.name.removesuffix(suffix) for suffix in (".spool", ".dead") for path in Path(directory).glob(f"*{suffix}")
+    }
+    spools = [Spool(directory, name, max_bytes) for name in sorted(found - set(names))]
+    return [s for s in spools if s.has_backlog() or s.dead_letters.letters()]
+
+
+def _unanswered_wait(count: int) -> float:
+    return min(UNANSWERED_WAIT_MAX_SECONDS, UNANSWERED_WAIT_SECONDS * 2 ** min(count - 1, 20))
+
+
 class Spool:
     def __init__(self, directory: str | Path, destination: str, max_bytes: int):
         self.directory = Path(directory)
@@ -74,6 +93,7 @@ class Spool:
         self.error_path = self.directory / f"{destination}.error"
         self.damaged_path = self.directory / f"{destination}.damaged"
         self.flush_lock_path = self.directory / f"{destination}.flush.lock"
+        self.unanswered_path = self.directory / f"{destination}.unanswered"
         self.dead_letters = DeadLetters(self.directory / f"{destination}.dead", max_bytes)
 
     # --- appending -------------------------------------------------------------------------------
@@ -168,7 +188,7 @@ class Spool:
         with open(self.flush_lock_path, "a") as lock:
             while True:
                 try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    records.lock(lock, blocking=False)
                     break
                 except BlockingIOError:
                     if time.monotonic() >= until:
@@ -183,13 +203,16 @@ class Spool:
         limit: int | None = None,
         deadline: float | None = None,
         wait: float = 0.0,
+        cautious: bool = False,
     ) -> Delivery:
         """Send spooled events in order until done, `limit` or `deadline` (time.monotonic()).
 
         An event refused for good becomes a dead letter and delivery goes on; any other failure
         stops it (the event stays first in line) and is recorded. Another process delivering at
         the same time is waited for up to `wait` seconds (never past `deadline`); still
-        delivering then, nothing is done (`busy`).
+        delivering then, nothing is done (`busy`). `cautious` (an emit's redelivery, which its
+        process may not wait out): an event whose last send was not waited out is sent again only
+        after `_unanswered_wait`, so a slow destination does not get it once per task.
         """
         done = Delivery()
         until = time.monotonic() + wait
@@ -208,7 +231,11 @@ class Spool:
                         deadline is not None and time.monotonic() >= deadline
                     ):
                         break
-                    if not self._hand_over(item.payload, send, done):
+                    if cautious and not self._may_send_again(item.payload):
+                        break
+                    answered = self._hand_over(item.payload, send, done)
+                    self.unanswered_path.unlink(missing_ok=True)  # whatever the answer, there was one
+                    if not answered:
                         break
                     handled += 1
                 offset = item.end
@@ -217,6 +244,32 @@ class Spool:
                 self.error_path.unlink(missing_ok=True)
             self._compact(offset)
         return done
+
+    def note_unanswered(self, payload: bytes) -> None:
+        """A send of this event was not waited out: it may have reached the destination. Not durable
+        (it only spaces out sends); written before the send, so a process that ends during it leaves it."""
+        digest = hashlib.sha256(payload).hexdigest()[:16]
+        count = 0
+        try:
+            fields = self.unanswered_path.read_text().split()
+            if fields[0] == digest:
+                count = int(fields[1])
+        except (FileNotFoundError, IndexError, ValueError):
+            pass
+        self.unanswered_path.write_text(f"{digest} {count + 1} {time.time()}")
+
+    def _may_send_again(self, payload: bytes) -> bool:
+        """Whether an emit may send this first event now; if so, noted as unanswered until it is."""
+        try:
+            digest, count, at = self.unanswered_path.read_text().split()
+            if digest == hashlib.sha256(payload).hexdigest()[:16] and time.time() - float(at) < _unanswered_wait(
+                int(count)
+            ):
+                return False
+        except (FileNotFoundError, ValueError):
+            pass
+        self.note_unanswered(payload)
+        return True
 
     def _remove_leftovers(self) -> None:
         """Temporary files of a compaction or offset update killed half-way (a copy may be as large as the spool).

@@ -1,0 +1,265 @@
+"""Chaos on the routing transport's promises (README, "Airflow's own events: the routing
+transport"): emit returns within its bound whatever happens, nothing emitted is lost, and a
+destination gets an event a bounded number of times. Each test failed on the transport before its mend."""
+
+from __future__ import annotations
+
+import collections
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from servers import AIRFLOW, free_port
+from test_faults_transport import BOUND, numbered, routing
+from test_transport import TRANSPORT, Receiver, airflow_loaded  # noqa: F401 (an autouse fixture)
+
+from airflow_ol_catalog.transport import RoutingTransport
+
+
+def _emit_five(transport, first: int) -> None:
+    for n in range(first, first + 5):
+        transport.emit(numbered(n))
+
+
+def test_chaos_a_forked_child_emitting_while_the_parent_emits_from_two_threads_neither_hangs(tmp_path: Path):
+    """Task processes are forked from one whose threads keep emitting (a destination failing
+    slowly: 500 after 0.2 s, so there is a backlog). The children's emits hung for ever in the
+    spool's append (a lock a parent's thread held at the fork, inherited), and the parent's emits waited for the children to die (15 s here, against a
+    bound of 1 s)."""
+    failing = Receiver()
+    failing.status, failing.delay = 500, 0.2
+    transport = routing(tmp_path, {"d": {"type": "http", "url": failing.url}})
+    stop, longest = threading.Event(), [0.0]
+
+    def parent_emits(first: int) -> None:
+        n = first
+        while not stop.is_set():
+            started = time.monotonic()
+            transport.emit(numbered(n))
+            longest[0] = max(longest[0], time.monotonic() - started)
+            n += 1
+
+    threads = [threading.Thread(target=parent_emits, args=(k * 1000,)) for k in (1, 2)]
+    for thread in threads:
+        thread.start()
+    children = []
+    try:
+        time.sleep(0.3)
+        for k in range(2):
+            child = multiprocessing.get_context("fork").Process(target=_emit_five, args=(transport, 100 + 10 * k))
+            child.start()
+            children.append(child)
+            time.sleep(0.2)
+        deadline = time.monotonic() + 15
+        for child in children:
+            child.join(max(0.1, deadline - time.monotonic()))
+        hung = [child.pid for child in children if child.exitcode is None]
+        for child in children:
+            if child.exitcode is None:
+                os.kill(child.pid, signal.SIGKILL)
+                child.join(10)
+        time.sleep(1.5)  # the parent's emits blocked behind the children come back
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        assert hung == [], f"{len(hung)} forked children hung in emit (5 emits with a 1 s bound, 15 s given)"
+        assert longest[0] < BOUND + 0.2, f"a parent emit took {longest[0]:.1f} s"
+    finally:
+        stop.set()
+        for child in children:
+            if child.exitcode is None:
+                os.kill(child.pid, signal.SIGKILL)
+        failing.close()
+
+
+def test_chaos_a_long_lived_process_keeps_no_journal_per_thread_it_ever_ran(tmp_path: Path):
+    """A long-lived process (the scheduler, a worker) emits from threads that come and go. With a
+    journal of events in flight (`*.inflight`) per emitting thread, kept after the thread ended,
+    the spool directory had one more file per thread for the life of the process."""
+    from airflow_ol_catalog.transport import in_flight
+
+    receiver = Receiver()
+    transport = routing(tmp_path, {"d": {"type": "http", "url": receiver.url}})
+    try:
+        for n in range(200):
+            thread = threading.Thread(target=transport.emit, args=(numbered(n),))
+            thread.start()
+            thread.join()
+        assert len(receiver.events) == 200
+        journals = list((tmp_path / "spool").glob(f"*{in_flight.SUFFIX}"))
+        assert len(journals) <= 2, f"{len(journals)} journals left by 200 threads that have ended"
+    finally:
+        receiver.close()
+
+
+def _emit_and_exit_at_once(transport, n: int) -> None:
+    transport.emit(numbered(n))
+    os._exit(0)  # as a forked task process ends: no atexit
+
+
+def test_chaos_forked_children_that_exit_leave_no_journal_each_behind(tmp_path: Path):
+    """A worker forks a task process per task from one that built the transport; each ends with
+    os._exit, leaving its journal (empty, unlocked). The parent, which keeps emitting, never
+    removed them: one file per task ever run."""
+    from airflow_ol_catalog.transport import in_flight
+
+    receiver = Receiver()
+    transport = routing(tmp_path, {"d": {"type": "http", "url": receiver.url}})
+    try:
+        transport.emit(numbered(0))
+        for n in range(1, 101):
+            child = multiprocessing.get_context("fork").Process(target=_emit_and_exit_at_once, args=(transport, n))
+            child.start()
+            child.join(10)
+            transport.emit(numbered(1000 + n))
+        assert len({e["run"]["runId"] for e in receiver.events}) == 201
+        journals = list((tmp_path / "spool").glob(f"*{in_flight.SUFFIX}"))
+        assert len(journals) <= 2, f"{len(journals)} journals left by 100 forked children that have exited"
+    finally:
+        receiver.close()
+
+
+def _task_process(destinations: dict, spool_dir: Path, k: int) -> None:
+    """A task process: builds the transport, emits START and COMPLETE, and ends."""
+    from test_transport import TRANSPORT
+
+    from airflow_ol_catalog.transport import RoutingConfig
+
+    config = {"type": TRANSPORT, "timeout": BOUND, "destinations": destinations, "spool": {"dir": str(spool_dir)}}
+    transport = RoutingTransport(RoutingConfig.from_dict(config))
+    transport.emit(numbered(2 * k))
+    transport.emit(numbered(2 * k + 1))
+
+
+def run_tasks(destinations: dict, spool_dir: Path, count: int) -> None:
+    """Short task processes, one after another, each forked to emit two events and end."""
+    for k in range(count):
+        task = multiprocessing.get_context("fork").Process(target=_task_process, args=(destinations, spool_dir, k))
+        task.start()
+        task.join(30)
+
+
+def copies_of(receiver: Receiver) -> collections.Counter:
+    return collections.Counter(e["run"]["runId"] for e in receiver.events)
+
+
+def test_chaos_a_destination_slightly_slower_than_the_bound_gets_an_event_at_most_twice(tmp_path: Path):
+    """A destination that answers every request, in 1.5 s against emit's bound of 1 s (a slow
+    Marquez). Each short task process redelivered the head of that destination's spool, gave up at
+    the bound and ended before the answer: the destination received the same first event once per
+    task (12 times for 12 tasks)."""
+    slow = Receiver()
+    slow.delay = 1.5
+    destinations = {"slow": {"type": "http", "url": slow.url}}
+    try:
+        run_tasks(destinations, tmp_path / "spool", 12)
+        time.sleep(2)  # the last answers
+        copies = copies_of(slow)
+        assert max(copies.values()) <= 2, (
+            f"delivered {copies.most_common(1)[0][1]} times: {copies.most_common(1)[0][0]}"
+        )
+    finally:
+        slow.close()
+
+
+def test_chaos_the_spooled_events_of_a_destination_renamed_in_the_config_are_shown(tmp_path: Path):
+    """A destination down spools events; the config is changed, the destination renamed (same
+    url). Its spool stays in the shared directory, but the transport started with the new config,
+    its status and its flush neither delivered those events nor said they were there: they waited,
+    unseen, for ever (unlike events in flight, which are said to wait for a config that names them)."""
+    from airflow_ol_catalog.transport.spool import Spool
+
+    down = f"http://127.0.0.1:{free_port()}/"
+    old = routing(tmp_path, {"marquez": {"type": "http", "url": down}})
+    for n in range(5):
+        old.emit(numbered(n))
+    assert Spool(tmp_path / "spool", "marquez", 1 << 20).status().events == 5
+    receiver = Receiver(int(down.rsplit(":", 1)[1].strip("/")))
+    try:
+        renamed = routing(tmp_path, {"lineage": {"type": "http", "url": receiver.url}})
+        renamed.flush_spools()
+        config = tmp_path / "openlineage.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "type": TRANSPORT,
+                    "destinations": {"lineage": {"type": "http", "url": receiver.url}},
+                    "spool": {"dir": str(tmp_path / "spool")},
+                }
+            )
+        )
+        env = {"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+        status = subprocess.run(
+            [AIRFLOW, "ol-catalog", "spool", "status", "--config", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        waiting = Spool(tmp_path / "spool", "marquez", 1 << 20).status().events
+        assert (waiting, receiver.events) == (5, [])  # not delivered by the flush
+        assert "marquez" in status.stdout + status.stderr, (
+            f"{waiting} events wait in the spool of 'marquez'; `spool status` shows:\n{status.stdout}"
+        )
+    finally:
+        receiver.close()
+
+
+def test_chaos_a_destination_that_hangs_for_a_while_gets_an_event_at_most_twice(
+    tmp_path: Path,
+):
+    """A destination that stops answering for a while (it reads every request) and comes back.
+    Each task process that ran meanwhile sent it the head of its spool, gave up at the bound and
+    ended; the destination answered them all when it was back: the first event arrived 11 times."""
+    hung = Receiver()
+    hung.answering.clear()
+    destinations = {"hung": {"type": "http", "url": hung.url, "timeout": 60}}
+    try:
+        run_tasks(destinations, tmp_path / "spool", 10)
+        hung.answering.set()
+        time.sleep(2)
+        routing(tmp_path, destinations).flush_spools()
+        copies = copies_of(hung)
+        assert len(copies) == 20
+        assert max(copies.values()) <= 2, (
+            f"delivered {copies.most_common(1)[0][1]} times: {copies.most_common(1)[0][0]}"
+        )
+    finally:
+        hung.close()
+
+
+def test_chaos_one_event_refused_again_and_again_crowds_no_other_out_of_the_dead_letters(tmp_path: Path):
+    """The same event refused again "stays one letter", but each refusal appends a record to the
+    dead letters: 100 refusals of one event filled `max_bytes` (20,000 here), and the next event
+    refused for good, a different one, was dropped while the dead letters held one letter."""
+    from test_transport import TRANSPORT
+
+    from airflow_ol_catalog.transport import RoutingConfig
+
+    refusing = Receiver()
+    refusing.status = 400
+    transport = RoutingTransport(
+        RoutingConfig.from_dict(
+            {
+                "type": TRANSPORT,
+                "timeout": BOUND,
+                "destinations": {"d": {"type": "http", "url": refusing.url}},
+                "spool": {"dir": str(tmp_path / "spool"), "max_bytes": 20000},
+            }
+        )
+    )
+    try:
+        for _ in range(100):
+            transport.emit(numbered(1))
+        transport.emit(numbered(2))
+        letters = transport.senders["d"].spool.dead_letters.letters()
+        runs = sorted(json.loads(letter.payload)["run"]["runId"] for letter in letters)
+        dead_bytes = sum(f.stat().st_size for f in (tmp_path / "spool").glob("d.dead*"))
+        assert runs == ["run-001", "run-002"], f"dead letters {runs}, in {dead_bytes} bytes"
+    finally:
+        refusing.close()
