@@ -263,3 +263,38 @@ def test_chaos_one_event_refused_again_and_again_crowds_no_other_out_of_the_dead
         assert runs == ["run-001", "run-002"], f"dead letters {runs}, in {dead_bytes} bytes"
     finally:
         refusing.close()
+
+
+def test_chaos_a_forked_child_builds_its_own_transport_with_the_credentials_its_parent_read(
+    tmp_path: Path, monkeypatch
+):
+    """A forked child does not use its parent's HTTP session (its pooled connections share their
+    sockets, its locks may be held by a parent's thread): it builds its own transport, from the
+    credentials the parent read, without looking the Connection up again."""
+    from test_events import run_event
+
+    from airflow_ol_catalog.transport import RoutingConfig
+
+    catalog = Receiver()
+    monkeypatch.setenv("AIRFLOW_CONN_FORKED", json.dumps({"conn_type": "http", "password": "parent-token"}))
+    config = {
+        "type": TRANSPORT,
+        "timeout": 5.0,
+        "destinations": {"catalog": {"type": "catalog", "url": catalog.url, "conn_id": "forked"}},
+        "spool": {"dir": str(tmp_path / "spool")},
+    }
+    transport = RoutingTransport(RoutingConfig.from_dict(config))
+    try:
+        transport.emit(run_event(eventType="START"))
+        parents = transport.senders["catalog"]._transport
+        monkeypatch.setenv("AIRFLOW_CONN_FORKED", json.dumps({"conn_type": "http", "password": "not-read"}))
+        child = multiprocessing.get_context("fork").Process(
+            target=transport.emit, args=(run_event(eventType="COMPLETE"),)
+        )
+        child.start()
+        child.join(30)
+        assert child.exitcode == 0
+        assert catalog.authorizations == ["Bearer parent-token"] * 2
+        assert transport.senders["catalog"]._transport is parents  # the parent's own, untouched
+    finally:
+        catalog.close()

@@ -167,6 +167,9 @@ class DestinationSender:
         self.destination = destination
         self.spool = spool
         self._transport: Transport | None = None
+        # Its config with the credentials its Connection holds: a forked child builds its own
+        # transport from it without looking the Connection up again.
+        self._resolved: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._worker: Worker | None = None
         self._worker_lock = threading.Lock()  # not the transport's: building that may wait on a secrets backend
@@ -213,16 +216,19 @@ class DestinationSender:
             if self._transport is None:
                 from openlineage.client.transport import get_default_factory
 
-                config = json.loads(json.dumps(self.destination.transport))  # the factory pops keys
-                _resolve_connection_auth(config)
-                if self.destination.catalog_conn_id:
-                    config["auth"] = {"type": "api_key", "apiKey": _catalog_token(self.destination.catalog_conn_id)}
-                if config.get("type") == "http":
-                    # Retries would outlast the bound; the spool is the retry.
-                    config.setdefault("retry", {"total": 0})
-                    if self.destination.timeout:
-                        config.setdefault("timeout", self.destination.timeout)
-                self._transport = get_default_factory().create(config)
+                if self._resolved is None:  # read again after a 401, kept across a fork
+                    config = json.loads(json.dumps(self.destination.transport))
+                    _resolve_connection_auth(config)
+                    if self.destination.catalog_conn_id:
+                        config["auth"] = {"type": "api_key", "apiKey": _catalog_token(self.destination.catalog_conn_id)}
+                    if config.get("type") == "http":
+                        # Retries would outlast the bound; the spool is the retry.
+                        config.setdefault("retry", {"total": 0})
+                        if self.destination.timeout:
+                            config.setdefault("timeout", self.destination.timeout)
+                    self._resolved = config
+                # a copy: the factory pops keys
+                self._transport = get_default_factory().create(json.loads(json.dumps(self._resolved)))
                 session = getattr(self._transport, "session", None)
                 if isinstance(session, requests.Session):
                     session.hooks["response"].append(_note_answer)
@@ -244,7 +250,7 @@ class DestinationSender:
             if getattr(error.response, "status_code", None) != 401 or not self.uses_connection():
                 raise
             with self._lock:
-                self._transport = None
+                self._transport = self._resolved = None
             self._send(event)
 
     def _send(self, event: Any) -> None:
