@@ -337,14 +337,16 @@ def spool_status(args) -> None:
             continue
         rows.append(_status_row(status))
     directory = transport.settings.spool.directory
-    for spool in (
-        spool_module.unnamed_spools(directory, transport.senders, transport.settings.spool.max_bytes)
-        if directory
-        else []
-    ):
-        status = spool.status()
-        note = "not in this config: delivered once a config names this destination again"
-        rows.append(_status_row(status, f"{note}; {status.last_error}" if status.last_error else note))
+    note = "not in this config: delivered once a config names this destination again"
+    max_bytes = transport.settings.spool.max_bytes
+    for spool in spool_module.unnamed_spools(directory, transport.senders, max_bytes) if directory else []:
+        try:
+            status = spool.status()
+        except OSError as exc:
+            rows.append((spool.destination, "?", "?", "-", "?", "-", f"{note}; its spool cannot be read: {exc}"))
+            continue
+        if status.events or status.dead_letters:  # not a spool delivered to its end
+            rows.append(_status_row(status, f"{note}; {status.last_error}" if status.last_error else note))
     _table(rows, ("destination", "events", "bytes", "oldest", "dead letters", "damaged", "last error"))
 
 

@@ -56,6 +56,11 @@ class DeadLetter:
         }
 
 
+# A full file is compacted when a letter is added only up to this size; beyond it, by a flush.
+COMPACT_WHEN_ADDING_BYTES = 2 * 1024 * 1024
+COMPACT_SLACK_BYTES = 64 * 1024  # "full": less room left than this
+
+
 def letter_id(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()[:12]
 
@@ -64,21 +69,44 @@ class DeadLetters:
     def __init__(self, path: Path, max_bytes: int):
         self.path = path
         self.max_bytes = max_bytes
+        self.compacted_path = path.with_name(f"{path.name}.compacted")
 
     def add(self, payload: bytes, refusal: Refusal) -> bool:
         """Keep a refused event; False when the file is full (the event is not kept).
 
-        Each refusal is appended, the same event's too (its newest answer wins when read): a file
-        that is full is compacted, which keeps one letter per event, before a letter is turned away.
-        An event kept already and refused again when even that leaves no room stays as it was kept.
+        Each refusal is appended, the same event's too (its newest answer wins when read): a full
+        file is compacted, which keeps one letter per event, before a letter is turned away, here
+        when it is small (a file of 100 MB takes seconds, past emit's bound), else by the next
+        flush (`compact_if_full`).
         """
         letter = DeadLetter(letter_id(payload), time.time(), refusal.status, refusal.answer, payload)
         if self._append(letter.document(), capped=True):
             return True
+        if self._size() > COMPACT_WHEN_ADDING_BYTES or not self.compact_if_full():
+            return False
+        return self._append(letter.document(), capped=True)
+
+    def compact_if_full(self) -> bool:
+        """Compact a file that reached max_bytes, unless nothing was added since its last compaction;
+        whether it was."""
+        size = self._size()
+        if size + COMPACT_SLACK_BYTES < self.max_bytes or self._compacted_size() == size:
+            return False
         self.compact()
-        if self._append(letter.document(), capped=True):
-            return True
-        return any(kept.id == letter.id for kept in self.letters())
+        return True
+
+    def _size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _compacted_size(self) -> int | None:
+        """The file's size when a compaction last left it (None: not known)."""
+        try:
+            return int(self.compacted_path.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
 
     def remove(self, letters: Iterable[DeadLetter]) -> None:
         """Forget these letters, in one durable append (never refused for space: it makes room).
@@ -160,3 +188,5 @@ class DeadLetters:
                     target.write(records.encode(json.dumps(letter.document()).encode(), letter.at))
 
             records.replace_durably(self.path, write)
+            # Not durable: lost, the next full refusal compacts once more.
+            self.compacted_path.write_text(str(self._size()))

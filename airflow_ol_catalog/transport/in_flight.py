@@ -15,7 +15,6 @@ The journal is written without fsync: it outlives its process, not a crash of th
 from __future__ import annotations
 
 import atexit
-import fcntl
 import logging
 import os
 import struct
@@ -62,7 +61,7 @@ class Journal:
         return InFlight(self)
 
     def _checkout(self) -> BinaryIO:
-        if self._pid != os.getpid():  # forked: the parent's journals are closed (`_forked`), its lock may be held
+        if self._pid != os.getpid():  # forked: the parent's journals are not ours, its lock may be held
             self._lock, self._free, self._pid = threading.Lock(), [], os.getpid()
         with self._lock:
             if self._free:
@@ -138,16 +137,17 @@ def _create(directory: Path) -> BinaryIO:
     directory.mkdir(parents=True, exist_ok=True)
     while True:
         path = directory / f"{uuid.uuid4().hex}{SUFFIX}"
-        handle: BinaryIO = open(path, "xb", buffering=0)  # noqa: SIM115 - kept open for the process's life
-        _own.append((os.getpid(), handle))  # before the lock: a thread may fork while this one waits for the GIL
-        fcntl.flock(handle, fcntl.LOCK_EX)  # not records.lock: `_forked` closes journals in a child
+        handle: BinaryIO = records.open_held(path, "xb", buffering=0)  # kept open for the process's life
+        _own.append((os.getpid(), handle))
+        records.lock(handle)
         if records.still_named(handle, path):
             return handle
         handle.close()
 
 
 # The journals this process made (with its pid), removed when it exits normally: a process killed
-# leaves its own, empty or not, for the next recovery.
+# leaves its own, empty or not, for the next recovery. A forked child's copies point at /dev/null
+# (records.open_held), so the parent's locks end with the parent.
 _own: list[tuple[int, BinaryIO]] = []
 
 
@@ -162,37 +162,18 @@ def _remove_own() -> None:
                 pass
 
 
-def _forked() -> None:
-    """In a forked child, the parent's journals: closed, so that once the parent is gone their
-    locks go too and a recovery finds them (the child keeps the parent's alive otherwise)."""
-    for _, handle in _own:
-        handle.close()
-    _own.clear()
-
-
-os.register_at_fork(after_in_child=_forked)
-
-
-def recover(directory: Path, spools: dict[str, Spool]) -> Recovered:
-    """Put the events in the journals of processes that are gone into their destinations' spools."""
+def recover(directory: Path, spools: dict[str, Spool], deadline: float | None = None) -> Recovered:
+    """Put the events in the journals of processes that are gone into their destinations' spools,
+    journal by journal until `deadline` (time.monotonic()), the rest left for the next recovery.
+    A journal some of whose events cannot be spooled now keeps them; the others go on."""
     found = Recovered()
     for path in sorted(directory.glob(f"*{SUFFIX}")):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         try:
-            handle = open(path, "rb")  # noqa: SIM115 - closed below
-        except FileNotFoundError:  # recovered meanwhile by another process
-            continue
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # its process lives
-                continue
-            if not records.still_named(handle, path):  # recovered by another process meanwhile
-                continue
-            left = _take(handle.read(), spools, found)
-            if left:
-                _keep(path, left)
-            else:
-                path.unlink()
+            _recover_one(path, spools, found)
+        except OSError as error:
+            log.warning("OpenLineage journal of events in flight %s not recovered now: %s", path, error)
     for name, count in found.spooled.items():
         log.warning(
             "OpenLineage: %d event(s) for %s were in flight in a process that ended during emit: put in its spool",
@@ -203,11 +184,34 @@ def recover(directory: Path, spools: dict[str, Spool]) -> Recovered:
         log.error("OpenLineage: %d event(s) in flight for %s dropped: its spool is full", count, name)
     if found.kept:
         log.warning(
-            "OpenLineage: %d event(s) in flight for destinations this config does not have are left in %s",
+            "OpenLineage: %d event(s) in flight for destinations this config does not have, or whose spool "
+            "cannot be written now, are left in %s",
             found.kept,
             directory,
         )
+    if found.damaged_bytes:
+        log.warning("OpenLineage: %d damaged bytes of journals of events in flight skipped", found.damaged_bytes)
     return found
+
+
+def _recover_one(path: Path, spools: dict[str, Spool], found: Recovered) -> None:
+    try:
+        handle = records.open_held(path, "rb")
+    except FileNotFoundError:  # recovered meanwhile by another process
+        return
+    with handle:
+        try:
+            records.lock(handle, blocking=False)
+        except BlockingIOError:  # its process lives
+            return
+        if not records.still_named(handle, path):  # recovered by another process meanwhile
+            return
+        data = handle.read()
+        left = _take(data, spools, found)
+        if not left:
+            path.unlink()
+        elif left != data:
+            _keep(path, left)
 
 
 def _keep(path: Path, data: bytes) -> None:
@@ -216,8 +220,8 @@ def _keep(path: Path, data: bytes) -> None:
 
 
 def _take(data: bytes, spools: dict[str, Spool], found: Recovered) -> bytes:
-    """Spool each event of a journal whose destination had not answered; the records of unknown
-    destinations, to keep."""
+    """Spool each event of a journal whose destination had not answered; the records to keep: those
+    of unknown destinations, and of spools that cannot be written now."""
     noted: list[tuple[str, bytes, float]] = []
     answered = set()
     for item in records.scan(data, 0):
@@ -235,10 +239,15 @@ def _take(data: bytes, spools: dict[str, Spool], found: Recovered) -> bytes:
         if name in answered:
             continue
         spool = spools.get(name)
+        try:
+            spooled = spool is not None and spool.append(event)
+        except OSError as error:
+            log.warning("OpenLineage: an event in flight for %s stays in its journal: %s", name, error)
+            spool = None
         if spool is None:
             found.kept += 1
             left.append(records.encode(_NAME.pack(len(name.encode())) + name.encode() + event, stamp))
-        elif spool.append(event):
+        elif spooled:
             found.spooled[name] += 1
         else:
             found.dropped[name] += 1

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import struct
+import threading
 import weakref
 import zlib
 from collections.abc import Callable, Iterator
@@ -72,7 +73,7 @@ def open_locked(path: Path) -> BinaryIO:
     """`path` opened for append and exclusively locked; reopened if a replacement came in meanwhile."""
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        handle = open(path, "ab")  # noqa: SIM115 - the caller owns it once it is locked
+        handle = open_held(path, "ab")
         lock(handle)
         if still_named(handle, path):
             return handle
@@ -82,14 +83,23 @@ def open_locked(path: Path) -> BinaryIO:
 # The files this process holds a lock on. A forked child gets a copy of each descriptor, and with it
 # the lock, which then lasts as long as the child: the child of a process that was emitting from
 # another thread waited for ever on the lock it had inherited (and the parent with it).
+# A file is known from the moment it is open: locked later, after a fork, its lock would be the
+# child's too. Forks wait while a file is being opened and noted.
 _held: weakref.WeakSet[IO[Any]] = weakref.WeakSet()
+_opening = threading.Lock()
+
+
+def open_held(path: Path, mode: str, buffering: int = -1) -> Any:
+    """`path` opened to be locked: a child forked while this process holds the lock does not hold it."""
+    with _opening:
+        handle = open(path, mode, buffering=buffering)  # noqa: SIM115 - the caller owns it
+        _held.add(handle)
+    return handle
 
 
 def lock(handle: IO[Any], blocking: bool = True) -> None:
-    """flock `handle` exclusively (BlockingIOError when not `blocking` and another holds it); a child
-    forked while it is held does not hold it. Known before it is taken: a thread that got the lock
-    waits for the interpreter lock, and another thread may fork meanwhile."""
-    _held.add(handle)
+    """flock `handle` (opened by `open_held`) exclusively; BlockingIOError when not `blocking` and
+    another holds it."""
     fcntl.flock(handle, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
@@ -97,6 +107,7 @@ def _forked() -> None:
     """In a forked child: each inherited descriptor of a locked file points at /dev/null instead. Not
     closed: the file object of a thread that is not in the child could later flush its buffer, or
     close a descriptor number reused meanwhile."""
+    _opening.release()
     if not _held:
         return
     null = os.open(os.devnull, os.O_RDWR)
@@ -109,7 +120,7 @@ def _forked() -> None:
     _held.clear()
 
 
-os.register_at_fork(after_in_child=_forked)
+os.register_at_fork(before=_opening.acquire, after_in_parent=_opening.release, after_in_child=_forked)
 
 
 def still_named(handle: BinaryIO, path: Path) -> bool:

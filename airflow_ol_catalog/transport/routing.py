@@ -321,7 +321,7 @@ class RoutingTransport(Transport):
         }
         self.journal = in_flight.Journal(Path(spool_dir)) if spool_dir else None
         self._recovered_in = os.getpid()
-        self.recover_in_flight()
+        self.recover_in_flight(time.monotonic() + self.settings.timeout)  # what is left, by the next start
         if spool_dir:
             self._warn_of_unnamed_spools(spool_dir)
 
@@ -338,13 +338,14 @@ class RoutingTransport(Transport):
                 spool.destination,
             )
 
-    def recover_in_flight(self) -> in_flight.Recovered | None:
-        """Spool the events that processes gone during emit had in flight (in_flight.py); never raises."""
+    def recover_in_flight(self, deadline: float | None = None) -> in_flight.Recovered | None:
+        """Spool the events that processes gone during emit had in flight (in_flight.py), until
+        `deadline` (time.monotonic()); never raises."""
         if self.journal is None:
             return None
         spools = {name: s.spool for name, s in self.senders.items() if s.spool is not None}
         try:
-            found = in_flight.recover(self.journal.directory, spools)
+            found = in_flight.recover(self.journal.directory, spools, deadline)
         except Exception:
             log.exception("OpenLineage events in flight of ended processes could not be recovered")
             return None
@@ -361,11 +362,6 @@ class RoutingTransport(Transport):
             log.exception("the routing transport failed to handle an OpenLineage event")
 
     def _emit(self, event: Any) -> None:
-        if self._recovered_in != os.getpid():
-            # A forked task process, its transport its parent's: the journals of the processes gone
-            # before it (its siblings, ended by os._exit without removing theirs) are recovered here.
-            self._recovered_in = os.getpid()
-            self.recover_in_flight()
         # Leave time to spool what is late, so the whole emit stays within the bound.
         deadline = time.monotonic() + max(0.0, self.settings.timeout - SPOOL_RESERVE_SECONDS)
         as_dict = Serde.to_dict(event)
@@ -388,12 +384,18 @@ class RoutingTransport(Transport):
                     if noted is not None:
                         noted.note(name, _text(outgoing, texts))  # on disk before it is sent
                     sending[sender.worker().submit(sender.send, outgoing)] = (name, outgoing)
-        try:
-            self._settle_as_answered(sending, deadline, texts, noted)
-        finally:
-            if noted is not None:
-                noted.settled()
+        # Not in a `finally`: interrupted (SystemExit from a SIGTERM handler, KeyboardInterrupt), the
+        # sends not settled stay in the journal, which a recovery takes once this process is gone.
+        self._settle_as_answered(sending, deadline, texts, noted)
+        if noted is not None:
+            noted.settled()
         self._redeliver(deadline)
+        if self._recovered_in != os.getpid():
+            # A forked task process, its transport its parent's: the journals of the processes gone
+            # before it (its siblings, ended by os._exit without removing theirs) are recovered
+            # with the time this emit has left.
+            self._recovered_in = os.getpid()
+            self.recover_in_flight(deadline + SPOOL_RESERVE_SECONDS)
 
     def _settle_as_answered(
         self,
@@ -448,7 +450,10 @@ class RoutingTransport(Transport):
         if sender.spool is not None:
             sender.spool.note_error(reason)  # a send that timed out raised nothing the spool saw
             if unanswered:
-                sender.spool.note_unanswered(_text(event, texts))
+                try:
+                    sender.spool.note_unanswered(_text(event, texts))
+                except OSError as error:  # only spaces out sends: the event is spooled all the same
+                    log.warning("OpenLineage spool of %s: %s", name, error)
         metric("failed", name)
         log.warning("OpenLineage destination %s: %s", name, reason)
 

@@ -76,7 +76,14 @@ def unnamed_spools(directory: str | Path, names: Collection[str], max_bytes: int
         path.name.removesuffix(suffix) for suffix in (".spool", ".dead") for path in Path(directory).glob(f"*{suffix}")
     }
     spools = [Spool(directory, name, max_bytes) for name in sorted(found - set(names))]
-    return [s for s in spools if s.has_backlog() or s.dead_letters.letters()]
+    return [s for s in spools if _not_empty(s.path) or _not_empty(s.dead_letters.path)]
+
+
+def _not_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except FileNotFoundError:
+        return False
 
 
 def _unanswered_wait(count: int) -> float:
@@ -185,7 +192,7 @@ class Spool:
         """True when this process may deliver: one deliverer per spool at a time. Another one
         delivering is waited for until `until` (time.monotonic()), by polling: flock waits without end."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.flush_lock_path, "a") as lock:
+        with records.open_held(self.flush_lock_path, "a") as lock:
             while True:
                 try:
                     records.lock(lock, blocking=False)
@@ -243,6 +250,8 @@ class Spool:
             if offset >= end:  # drained: no error stands
                 self.error_path.unlink(missing_ok=True)
             self._compact(offset)
+            if not cautious:  # a flush, which no bound holds: dead letters refused again take one place
+                self.dead_letters.compact_if_full()
         return done
 
     def note_unanswered(self, payload: bytes) -> None:
@@ -256,7 +265,10 @@ class Spool:
                 count = int(fields[1])
         except (FileNotFoundError, IndexError, ValueError):
             pass
-        self.unanswered_path.write_text(f"{digest} {count + 1} {time.time()}")
+        # Replaced whole: a reader meeting half a file would start the waits over.
+        temporary = self.unanswered_path.with_name(f"{self.unanswered_path.name}.{os.getpid()}.tmp")
+        temporary.write_text(f"{digest} {count + 1} {time.time()}")
+        os.replace(temporary, self.unanswered_path)
 
     def _may_send_again(self, payload: bytes) -> bool:
         """Whether an emit may send this first event now; if so, noted as unanswered until it is."""
@@ -276,7 +288,7 @@ class Spool:
 
         Those files are written only under the delivery lock, which this process holds: none is in use.
         """
-        for name in (self.path.name, self.offset_path.name, self.damaged_path.name):
+        for name in (self.path.name, self.offset_path.name, self.damaged_path.name, self.unanswered_path.name):
             for leftover in self.directory.glob(f"{name}.*.tmp"):
                 if leftover.name[len(name) + 1 : -len(".tmp")].isdigit():  # NAME.PID.tmp, not another destination's
                     leftover.unlink(missing_ok=True)
