@@ -4,10 +4,11 @@
 inside that bound (SIGKILL, the OOM killer, a pod evicted) would take the events still waiting on a
 destination's answer with it. So before sending, each emit writes them to a journal in the spool
 directory that no other emit uses meanwhile, a file its process holds under an exclusive lock as
-long as it lives, notes each destination's answer there, and empties it once every send is settled. A journal whose lock can be taken belongs to a
-process that is gone: the next transport started on the machine (a task, the scheduler, `spool
-status`, a flush) appends its events to their destinations' spools, where they are delivered as
-any spooled event, at least once.
+long as it lives, notes each destination's answer there, and empties it once every send is
+settled. A journal whose lock can be taken belongs to a process that is gone: the next transport
+started on the machine (a task, the scheduler, `spool status`, a flush, the first emit of a
+forked process) appends its events to their destinations' spools, where they are delivered as any
+spooled event, at least once.
 
 The journal is written without fsync: it outlives its process, not a crash of the machine.
 """
@@ -124,7 +125,12 @@ class InFlight:
         try:
             if self._handle is None:
                 self._handle = self.journal._checkout()
-            self._handle.write(data)
+            view = memoryview(data)
+            while view:  # unbuffered: a write may take only part of it (a disk nearly full)
+                written = self._handle.write(view)
+                if not written:
+                    raise OSError("the journal took none of a record")
+                view = view[written:]
         except OSError as error:
             self._broken = True
             self.journal._cannot_write(error)
