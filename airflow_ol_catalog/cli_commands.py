@@ -347,6 +347,10 @@ def spool_status(args) -> None:
             continue
         if status.events or status.dead_letters:  # not a spool delivered to its end
             rows.append(_status_row(status, f"{note}; {status.last_error}" if status.last_error else note))
+    kept = transport.recovered.kept if transport.recovered is not None else {}
+    for name, count in sorted(kept.items()):
+        why = "its spool cannot be written now" if name in transport.senders else "not in this config"
+        rows.append((name, str(count), "-", "-", "-", "-", f"in journals of events in flight ({why})"))
     _table(rows, ("destination", "events", "bytes", "oldest", "dead letters", "damaged", "last error"))
 
 

@@ -18,6 +18,7 @@ from servers import free_port
 from test_events import run_event
 from test_transport import TRANSPORT, Receiver, airflow_loaded  # noqa: F401 (an autouse fixture)
 
+from airflow_ol_catalog.cli_commands import spool_status
 from airflow_ol_catalog.transport import RoutingConfig, RoutingTransport, in_flight
 from airflow_ol_catalog.transport import spool as spool_module
 from airflow_ol_catalog.transport.spool import Spool
@@ -266,16 +267,25 @@ def test_faults_a_child_outliving_its_parent_does_not_hold_the_parents_events_in
             os.kill(int(sleeper.read_text()), signal.SIGKILL)
 
 
-def test_faults_events_in_flight_for_a_destination_this_config_lacks_wait_for_one_that_has_it(tmp_path):
+def test_faults_events_in_flight_for_a_destination_this_config_lacks_wait_for_one_that_has_it(tmp_path, capsys):
     """The spool directory may be shared by configs that differ (the scheduler's, a CLI's own
-    `--config`): a recovery leaves the events of destinations it does not know in their journal."""
+    `--config`): a recovery leaves the events of destinations it does not know in their journal,
+    and `spool status` counts them."""
     hole, hole_url = silent_address()
     spool_dir = tmp_path / "spool"
     try:
         killed_in_the_bound(_emit_once, {"hang": {"type": "http", "url": hole_url, "timeout": 30}}, spool_dir)
         other = routing(tmp_path, {"other": {"type": "http", "url": hole_url}}).recover_in_flight()
-        assert other is not None and (other.kept, dict(other.spooled)) == (1, {})
+        assert other is not None and (dict(other.kept), dict(other.spooled)) == ({"hang": 1}, {})
         assert len(list(spool_dir.glob(f"*{in_flight.SUFFIX}"))) == 1
+        config = tmp_path / "other.json"
+        config.write_text(
+            json.dumps(
+                {"type": TRANSPORT, "destinations": {"other": {"type": "console"}}, "spool": {"dir": str(spool_dir)}}
+            )
+        )
+        spool_status(SimpleNamespace(config=str(config)))  # shows them
+        assert "in journals of events in flight (not in this config)" in capsys.readouterr().out
         routing(tmp_path, {"hang": {"type": "http", "url": hole_url}})
         assert spooled(spool_dir, "hang") == {"hang": 1}
         assert list(spool_dir.glob(f"*{in_flight.SUFFIX}")) == []

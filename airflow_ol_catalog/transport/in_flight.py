@@ -42,7 +42,9 @@ class Recovered:
 
     spooled: Counter[str] = field(default_factory=Counter)  # per destination
     dropped: Counter[str] = field(default_factory=Counter)  # per destination: its spool was full
-    kept: int = 0  # events of destinations this config does not have, left in their journal
+    # per destination: events left in their journal (a destination this config does not have, or
+    # whose spool cannot be written now)
+    kept: Counter[str] = field(default_factory=Counter)
     damaged_bytes: int = 0
 
 
@@ -188,11 +190,11 @@ def recover(directory: Path, spools: dict[str, Spool], deadline: float | None = 
         )
     for name, count in found.dropped.items():
         log.error("OpenLineage: %d event(s) in flight for %s dropped: its spool is full", count, name)
-    if found.kept:
+    if kept := sum(found.kept.values()):
         log.warning(
             "OpenLineage: %d event(s) in flight for destinations this config does not have, or whose spool "
             "cannot be written now, are left in %s",
-            found.kept,
+            kept,
             directory,
         )
     if found.damaged_bytes:
@@ -251,7 +253,7 @@ def _take(data: bytes, spools: dict[str, Spool], found: Recovered) -> bytes:
             log.warning("OpenLineage: an event in flight for %s stays in its journal: %s", name, error)
             spool = None
         if spool is None:
-            found.kept += 1
+            found.kept[name] += 1
             left.append(records.encode(_NAME.pack(len(name.encode())) + name.encode() + event, stamp))
         elif spooled:
             found.spooled[name] += 1

@@ -321,7 +321,8 @@ class RoutingTransport(Transport):
         }
         self.journal = in_flight.Journal(Path(spool_dir)) if spool_dir else None
         self._recovered_in = os.getpid()
-        self.recover_in_flight(time.monotonic() + self.settings.timeout)  # what is left, by the next start
+        # what is left, by the next start; what it found, for `spool status`
+        self.recovered = self.recover_in_flight(time.monotonic() + self.settings.timeout)
         if spool_dir:
             self._warn_of_unnamed_spools(spool_dir)
 
