@@ -298,3 +298,24 @@ def test_chaos_a_forked_child_builds_its_own_transport_with_the_credentials_its_
         assert transport.senders["catalog"]._transport is parents  # the parent's own, untouched
     finally:
         catalog.close()
+
+
+def _own_from_the_start(transport: RoutingTransport) -> None:
+    sender = transport.senders["d"]
+    journal = transport.journal
+    os._exit(0 if sender._worker_pid == os.getpid() and journal is not None and journal._pid == os.getpid() else 1)
+
+
+def test_chaos_a_forked_child_owns_its_senders_and_journals_before_any_thread_uses_them(tmp_path: Path):
+    """Made the child's at the fork, while it is alone: found the parent's by two of its threads
+    at once, both would reset them (two workers for one destination, the order lost)."""
+    receiver = Receiver()
+    transport = routing(tmp_path, {"d": {"type": "http", "url": receiver.url}})
+    try:
+        transport.emit(numbered(0))
+        child = multiprocessing.get_context("fork").Process(target=_own_from_the_start, args=(transport,))
+        child.start()
+        child.join(30)
+        assert child.exitcode == 0
+    finally:
+        receiver.close()

@@ -22,6 +22,7 @@ import struct
 import threading
 import time
 import uuid
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,14 +59,18 @@ class Journal:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._failed = False
+        _journals.add(self)
+
+    def _in_this_process(self) -> None:
+        if self._pid != os.getpid():  # forked: the parent's journals are not ours, its lock may be held
+            self._lock, self._free, self._pid = threading.Lock(), [], os.getpid()
 
     def emit(self) -> InFlight:
         """One emit's events in flight; `settled()` when every send is."""
         return InFlight(self)
 
     def _checkout(self) -> BinaryIO:
-        if self._pid != os.getpid():  # forked: the parent's journals are not ours, its lock may be held
-            self._lock, self._free, self._pid = threading.Lock(), [], os.getpid()
+        self._in_this_process()
         with self._lock:
             if self._free:
                 return self._free.pop()
@@ -138,6 +143,18 @@ class InFlight:
             self.journal._cannot_write(error)
             return False
         return True
+
+
+# Made their process's at once in a forked child, alone in it then (two of its threads would race).
+_journals: weakref.WeakSet[Journal] = weakref.WeakSet()
+
+
+def _forked() -> None:
+    for journal in list(_journals):
+        journal._in_this_process()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _create(directory: Path) -> BinaryIO:

@@ -21,6 +21,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -132,6 +133,7 @@ def _alone(name: str, counted: bool = True) -> Iterator[None]:
 
 
 _answers = threading.local()  # the last HTTP answer each sending thread received
+_senders: weakref.WeakSet[DestinationSender] = weakref.WeakSet()
 
 
 def _note_answer(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -160,6 +162,13 @@ def _dropping_redirect(answer: requests.Response | None) -> requests.Response | 
     return next((r for r in answer.history if r.status_code not in (307, 308)), None)
 
 
+def _forked() -> None:
+    """In a forked child, alone in it until it starts threads: every sender made its own at once, so
+    two of the child's threads cannot both find it the parent's (two workers, the order lost)."""
+    for sender in list(_senders):
+        sender._in_this_process()
+
+
 class DestinationSender:
     """One destination: its openlineage-python transport, built on first use, its worker and its spool."""
 
@@ -175,6 +184,7 @@ class DestinationSender:
         self._worker_lock = threading.Lock()  # not the transport's: building that may wait on a secrets backend
         self._worker_pid = os.getpid()
         self._late: Future | None = None  # a job still running after the emit that waited for it gave up
+        _senders.add(self)
 
     def _in_this_process(self) -> None:
         """Task events are emitted from forked processes: the parent's threads and locks are not ours
@@ -561,3 +571,6 @@ class RoutingTransport(Transport):
         end = time.monotonic() + (self.settings.timeout if timeout < 0 else timeout)
         stopped = [sender.stop(end - time.monotonic()) for sender in self.senders.values()]
         return all(stopped)
+
+
+os.register_at_fork(after_in_child=_forked)
