@@ -37,8 +37,8 @@ COMPACT_BYTES = 8 * 1024 * 1024
 # holds it for a few events, a send hung on a silent destination for as long as its timeout.
 TURN_WAIT_SECONDS = 60.0
 TURN_POLL_SECONDS = 0.01
-# An emit's redelivery of an event whose last send nobody waited out (a destination slower than the
-# bound or hung, its task ended) waits this long before it sends it again, doubled each time up to
+# An emit's redelivery of an event whose sends nobody waited out twice (a destination slower than the
+# bound or hung, its tasks ended) waits this long before it sends it again, doubled each time up to
 # an hour: each such send may have reached the destination. `spool flush` waits for answers.
 UNANSWERED_WAIT_SECONDS = 60.0
 UNANSWERED_WAIT_MAX_SECONDS = 3600.0
@@ -87,7 +87,10 @@ def _not_empty(path: Path) -> bool:
 
 
 def _unanswered_wait(count: int) -> float:
-    return min(UNANSWERED_WAIT_MAX_SECONDS, UNANSWERED_WAIT_SECONDS * 2 ** min(count - 1, 20))
+    """How long after its `count`-th send not waited out an emit may send an event again: at once
+    after the first (one slow answer must not hold back every later event until a flush), then a
+    minute, doubled each time up to an hour."""
+    return 0.0 if count <= 1 else min(UNANSWERED_WAIT_MAX_SECONDS, UNANSWERED_WAIT_SECONDS * 2 ** min(count - 2, 20))
 
 
 class Spool:
