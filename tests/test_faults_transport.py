@@ -26,14 +26,15 @@ from airflow_ol_catalog.transport.spool import Spool
 BOUND = 1.0
 
 
-def routing(tmp_path: Path, destinations: dict, bound: float = BOUND) -> RoutingTransport:
+def routing(tmp_path: Path, destinations: dict, bound: float = BOUND, **spool) -> RoutingTransport:
+    """A routing transport spooling in `tmp_path / "spool"` (`spool`: its other settings)."""
     return RoutingTransport(
         RoutingConfig.from_dict(
             {
                 "type": TRANSPORT,
                 "timeout": bound,
                 "destinations": destinations,
-                "spool": {"dir": str(tmp_path / "spool")},
+                "spool": {"dir": str(tmp_path / "spool"), **spool},
             }
         )
     )
@@ -214,24 +215,6 @@ def test_faults_a_forked_process_notes_its_events_in_flight_apart_from_its_paren
         assert len(list((tmp_path / "spool").glob(f"*{in_flight.SUFFIX}"))) == 1  # the parent's, still held
     finally:
         receiver.answering.set()
-        receiver.close()
-
-
-def test_faults_threads_that_come_and_go_share_the_journals_of_events_in_flight(tmp_path):
-    """A journal per emitting thread, kept while its process lives, would leave a file open (and
-    on disk) per thread of a process that emits from short-lived threads: journals are reused."""
-    import threading
-
-    receiver = Receiver()
-    transport = routing(tmp_path, {"a": {"type": "http", "url": receiver.url}})
-    try:
-        for n in range(30):
-            thread = threading.Thread(target=transport.emit, args=(numbered(n),))
-            thread.start()
-            thread.join()
-        assert len(receiver.events) == 30
-        assert len(list((tmp_path / "spool").glob(f"*{in_flight.SUFFIX}"))) == 1
-    finally:
         receiver.close()
 
 

@@ -238,22 +238,9 @@ def test_chaos_one_event_refused_again_and_again_crowds_no_other_out_of_the_dead
     """The same event refused again "stays one letter", but each refusal appends a record to the
     dead letters: 100 refusals of one event filled `max_bytes` (20,000 here), and the next event
     refused for good, a different one, was dropped while the dead letters held one letter."""
-    from test_transport import TRANSPORT
-
-    from airflow_ol_catalog.transport import RoutingConfig
-
     refusing = Receiver()
     refusing.status = 400
-    transport = RoutingTransport(
-        RoutingConfig.from_dict(
-            {
-                "type": TRANSPORT,
-                "timeout": BOUND,
-                "destinations": {"d": {"type": "http", "url": refusing.url}},
-                "spool": {"dir": str(tmp_path / "spool"), "max_bytes": 20000},
-            }
-        )
-    )
+    transport = routing(tmp_path, {"d": {"type": "http", "url": refusing.url}}, max_bytes=20000)
     try:
         for _ in range(100):
             transport.emit(numbered(1))
@@ -274,17 +261,9 @@ def test_chaos_a_forked_child_builds_its_own_transport_with_the_credentials_its_
     credentials the parent read, without looking the Connection up again."""
     from test_events import run_event
 
-    from airflow_ol_catalog.transport import RoutingConfig
-
     catalog = Receiver()
     monkeypatch.setenv("AIRFLOW_CONN_FORKED", json.dumps({"conn_type": "http", "password": "parent-token"}))
-    config = {
-        "type": TRANSPORT,
-        "timeout": 5.0,
-        "destinations": {"catalog": {"type": "catalog", "url": catalog.url, "conn_id": "forked"}},
-        "spool": {"dir": str(tmp_path / "spool")},
-    }
-    transport = RoutingTransport(RoutingConfig.from_dict(config))
+    transport = routing(tmp_path, {"catalog": {"type": "catalog", "url": catalog.url, "conn_id": "forked"}}, bound=5.0)
     try:
         transport.emit(run_event(eventType="START"))
         parents = transport.senders["catalog"]._transport

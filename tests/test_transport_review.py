@@ -85,16 +85,7 @@ def test_a_refused_event_keeps_the_emit_bound_when_the_dead_letters_are_full(tmp
     emit that much, far past the bound (before the change a full file said no at once)."""
     refusing = Receiver()
     refusing.status = 403
-    transport = RoutingTransport(
-        RoutingConfig.from_dict(
-            {
-                "type": TRANSPORT,
-                "timeout": BOUND,
-                "destinations": {"d": {"type": "http", "url": refusing.url}},
-                "spool": {"dir": str(tmp_path / "spool")},  # the default max_bytes, 100 MB
-            }
-        )
-    )
+    transport = routing(tmp_path, {"d": {"type": "http", "url": refusing.url}})  # the default max_bytes, 100 MB
     dead = transport.senders["d"].spool.dead_letters
     try:
         chunks, size, n = [], 0, 0

@@ -191,7 +191,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """What a rewrite changed in this event: namespaces it replaced, facets it found and dropped."""
     old, new = _job_namespaces(before), _job_namespaces(after)
     changes = [f"{where} namespace {old[where]!r} -> {new[where]!r}" for where in old if old[where] != new.get(where)]
-    dropped = sorted((_facet_names(before) - _facet_names(after)).elements())
+    dropped = _facet_names(before) - _facet_names(after)
     if dropped:
-        changes.append(f"facets dropped: {', '.join(sorted(set(dropped)))}")
+        changes.append(f"facets dropped: {', '.join(sorted(dropped))}")
     return changes
